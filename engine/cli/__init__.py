@@ -1,0 +1,1 @@
+"""The `billrules` command line: one module per command, one error boundary in `main`."""

@@ -1,0 +1,58 @@
+"""Stable diagnostic codes: one line each on what the finding means.
+
+The codes are part of the product's interface (SARIF rule ids, CI filters): never renumber.
+"""
+
+from __future__ import annotations
+
+CODES: dict[str, tuple[str, str]] = {
+    # load (safe YAML)
+    "BR100": ("file-unreadable", "The file could not be read."),
+    "BR101": ("file-too-large", "The file exceeds the size limit for rule files."),
+    "BR102": ("binary-file", "The file is binary, not YAML text."),
+    "BR103": ("invalid-utf8", "The file is not valid UTF-8."),
+    "BR104": ("yaml-syntax", "The file is not valid YAML."),
+    "BR105": ("duplicate-key", "A mapping defines the same key twice; one value would be lost."),
+    "BR106": ("forbidden-tag", "A YAML tag that could construct objects; rule files hold plain data."),
+    "BR107": ("too-deep", "Nesting deeper than the limit."),
+    "BR108": ("too-many-values", "The document expands to too many values (alias bomb)."),
+    "BR109": ("not-a-mapping", "A document is not a mapping with `kind:` and `code:`."),
+    # rule-set structure
+    "BR110": ("no-ruleset", "The file is not inside a rule set (no ruleset.yaml above it)."),
+    "BR111": ("unknown-kind", "`kind:` names no known document kind."),
+    "BR112": ("missing-kind", "A document has no `kind:`."),
+    "BR113": ("ruleset-settings", "The rule set's root ruleset.yaml must hold exactly one `kind: rule_set` document."),
+    # schema
+    "BR201": ("unknown-property", "A property the kind does not have (often a typo)."),
+    "BR202": ("missing-property", "A required property is missing."),
+    "BR203": ("wrong-type", "A value of the wrong type."),
+    "BR204": ("invalid-choice", "A value outside the allowed choices."),
+    "BR205": ("invalid-format", "Money, duration, code or date written in the wrong form."),
+    "BR206": ("schema-violation", "Any other JSON Schema violation (ranges, lengths)."),
+    "BR207": ("invalid-value", "A value the typed model refuses (e.g. an impossible date)."),
+    # references
+    "BR301": ("duplicate-code", "Two documents of one kind share a code."),
+    "BR302": ("unknown-reference", "A reference to a code that is not defined."),
+    "BR303": ("reference-cycle", "Parent or credit-owner references form a cycle."),
+    # semantics
+    "BR401": ("segment-included-and-excluded", "A segment is both included and excluded."),
+    "BR402": ("product-type-not-discountable", "Only termed, usage and expense products may be listed."),
+    "BR403": ("section-not-allowed", "A criteria section the applied service type does not allow."),
+    "BR404": ("value-or-range", "Ad hoc discounts need a range, auto apply discounts a value."),
+    "BR405": ("invalid-amount", "A discount value of the wrong sort or an inverted range."),
+    "BR406": ("level-or-unit", "`level` is for percentages only; `unit` is for (and required by) free periods."),
+    "BR407": ("compatible-bundles-empty", "`compatible_bundles_only` with an empty list."),
+    "BR408": ("scheme-not-flexible", "An ad hoc discount names a scheme without flexible pricing."),
+    "BR409": ("coupon-template", "A coupon template cannot hold its code range."),
+    "BR410": ("zero-commitment", "A term with a zero commitment period."),
+    "BR411": ("penalty-settings", "Penalty settings missing, or present without `early_cancellation: penalty`."),
+    "BR412": ("credit-owner-chain", "A credit owner who uses someone else's credits."),
+    "BR413": ("inverted-range", "A date range that ends before it starts."),
+    "BR414": ("termed-without-frequency", "A termed product without a billing frequency."),
+    "BR415": ("currency-mismatch", "Money in two currencies where one is needed."),
+    "BR416": ("ad-hoc-only", "Agent settings (approval, allowed units) on an auto apply discount, or approval without approvers."),
+    "BR417": ("bundle-not-flexible", "A product restricted to a bundle that is not flexible or does not contain it."),
+    "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
+    "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
+    "BR420": ("credit-type-rules", "A credit that contradicts its type (sharing, expiry)."),
+}

@@ -1,0 +1,160 @@
+"""Catalog documents (seed 003): products, bundles, plans, billing term schemes, terms, coupons."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from engine.values import TimeUnit
+
+from engine.models.common import (
+    Code,
+    DurationField,
+    MoneyField,
+    Percentage,
+    RuleDocument,
+    Strict,
+    UnitField,
+    Validity,
+)
+
+
+class ProductType(str, Enum):
+    TERMED = "termed"
+    USAGE = "usage"
+    EXPENSE = "expense"
+    ONE_TIME = "one_time"
+
+
+class BillingFrequency(str, Enum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    BIMONTHLY = "bimonthly"
+    QUARTERLY = "quarterly"
+    SEMI_ANNUAL = "semi_annual"
+    YEARLY = "yearly"
+
+
+#: Length of one billing cycle in months (weekly is handled in days by the term logic).
+CYCLE_MONTHS: dict[BillingFrequency, int] = {
+    BillingFrequency.MONTHLY: 1,
+    BillingFrequency.BIMONTHLY: 2,
+    BillingFrequency.QUARTERLY: 3,
+    BillingFrequency.SEMI_ANNUAL: 6,
+    BillingFrequency.YEARLY: 12,
+}
+
+
+class Product(RuleDocument):
+    """Something the operator sells."""
+
+    kind: Literal["product"] = Field(description="Document kind.")
+    type: ProductType = Field(description="termed (recurring), usage (rated), expense, or one_time.")
+    price: MoneyField | None = Field(default=None, description="List price, e.g. `19.99 EUR`.")
+    billing_frequency: BillingFrequency | None = Field(
+        default=None, description="How often a termed product is billed (required for termed products)."
+    )
+
+
+class BundleProduct(Strict):
+    product: Code = Field(description="Code of a product in the catalog.")
+    required: bool = Field(default=True, description="A required product is always bought with the bundle; an optional one at the customer's choice.")
+
+
+class Bundle(RuleDocument):
+    """A group of products and discounts bought as one item of a subscription."""
+
+    kind: Literal["bundle"] = Field(description="Document kind.")
+    validity: Validity = Field(description="When the bundle is available for purchase.")
+    products: list[BundleProduct] = Field(default_factory=list, description="Component products, each required or optional.")
+    discounts: list[Code] = Field(default_factory=list, description="Codes of discount definitions the bundle grants.")
+    term: Code | None = Field(default=None, description="Code of the term (commitment) that comes with the bundle.")
+    flexible: bool = Field(default=False, description="Flexible: the customer chooses the components; fixed otherwise.")
+
+
+class Plan(RuleDocument):
+    """What a customer subscribes to during onboarding: bundles plus optional add-ons."""
+
+    kind: Literal["plan"] = Field(description="Document kind.")
+    bundles: list[Code] = Field(min_length=1, description="Codes of the bundles the plan consists of.")
+    validity: Validity = Field(description="When the plan is available for purchase.")
+    term: Code | None = Field(default=None, description="Code of the term (commitment) of the plan.")
+    compatible_bundles: list[Code] = Field(default_factory=list, description="Bundles that may be bought as add-ons to this plan.")
+    compatible_bundles_only: bool = Field(
+        default=False, description="When true, only `compatible_bundles` may be bought as add-ons (the list must not be empty)."
+    )
+    payment_methods: list[str] = Field(default_factory=list, description="Supported payment methods; any when empty.", examples=[["card", "direct_debit"]])
+
+
+class BillingTermScheme(RuleDocument):
+    """How a subscription is billed: frequency, binding period, discount options."""
+
+    kind: Literal["billing_term_scheme"] = Field(description="Document kind.")
+    billing_frequency: BillingFrequency = Field(description="Billing frequency of subscriptions on this scheme.")
+    binding_period: DurationField | None = Field(default=None, description="Binding period, e.g. `12 months`.")
+    flexible_pricing: bool = Field(default=False, description="Offers the Flexible Pricing discount option; ad hoc discounts may only name schemes that do.")
+
+
+class EarlyCancellation(str, Enum):
+    ALLOWED = "allowed"
+    PENALTY = "penalty"
+    NOT_ALLOWED = "not_allowed"
+
+
+class CommitmentBasis(str, Enum):
+    BILLING_CYCLES = "billing_cycles"
+    CALENDAR = "calendar"
+
+
+class Tax(Strict):
+    rate: Percentage | None = Field(default=None, description="Tax rate in percent applied to the penalty fee.")
+    code: str | None = Field(default=None, description="Tax code, for the tax provider.")
+
+
+class Penalty(Strict):
+    """Early-cancellation penalty settings (only with `early_cancellation: penalty`)."""
+
+    grace_period: int = Field(default=0, ge=0, description="Time after the cancellation date within which the customer may renew instead of paying.")
+    grace_period_unit: UnitField = TimeUnit.DAYS
+    fee: MoneyField = Field(description="Maximum penalty fee, e.g. `150.00 EUR`.")
+    pro_rata: bool = Field(default=False, description="Scale the fee by the share of the commitment still remaining.")
+    ledger_account: str | None = Field(default=None, description="Ledger account the penalty is booked to.")
+    invoice_line_type: str | None = Field(default=None, description="How the penalty appears on the invoice.")
+    tax: Tax | None = Field(default=None, description="Tax on the penalty.")
+    tax_provider: str | None = Field(default=None, description="Tax provider that computes the tax.")
+
+
+class Term(RuleDocument):
+    """A commitment attached to a plan or bundle, with its early-cancellation rule and renewal."""
+
+    kind: Literal["term"] = Field(description="Document kind.")
+    period: int = Field(ge=0, description="Length of the commitment (must be greater than zero).")
+    unit: UnitField
+    basis: CommitmentBasis = Field(description="billing_cycles: counted in billing cycles; calendar: actual time since purchase.")
+    early_cancellation: EarlyCancellation = Field(description="allowed, penalty or not_allowed before the commitment ends.")
+    penalty: Penalty | None = Field(default=None, description="Penalty settings; required with `early_cancellation: penalty`.")
+    renewal_term: Code | None = Field(default=None, description="Term that follows automatically when this one ends (may be itself).")
+
+
+class Charset(str, Enum):
+    NUMERIC = "numeric"
+    ALPHANUMERIC = "alphanumeric"
+
+
+class Coupon(RuleDocument):
+    """Generated codes granting a bundle (with its discounts) during a purchase."""
+
+    kind: Literal["coupon"] = Field(description="Document kind.")
+    provider: str | None = Field(default=None, description="Who issues the coupon (information only).")
+    charset: Charset = Field(description="numeric (0-9) or alphanumeric (0-9, A-Z, counted in base 36).")
+    template: str = Field(min_length=1, description="Code template; each `#` is one generated character.", examples=["coupon_##"])
+    quantity: int = Field(ge=1, description="How many codes to generate.")
+    redemption_quantity: int = Field(default=1, ge=1, description="How many times each code may be redeemed.")
+    range_start: int | str = Field(default=0, description="First value of the generated sequence (base 36 text for alphanumeric).")
+    bundle: Code = Field(description="Code of the bundle (with its discounts) the coupon grants.")
+    validity: Validity = Field(description="When the coupon may be redeemed.")
+
+
+CATALOG_KINDS = (Product, Bundle, Plan, BillingTermScheme, Term, Coupon)

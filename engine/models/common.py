@@ -1,0 +1,98 @@
+"""Building blocks of the rule-file models: annotated field types and the document base class.
+
+The pydantic models are the single source of truth for the rule-file format; `schemas/` is
+generated from them (`billrules schema --write schemas/`) and a test proves the committed schemas
+equal the generated ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from engine.values import DURATION_PATTERN, MONEY_PATTERN, Duration, Money, TimeUnit
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+def _parse_money(value: Any) -> Any:
+    if isinstance(value, str):
+        return Money.parse(value)
+    if isinstance(value, Money):
+        return value
+    raise ValueError("money must be written as text, e.g. `20.00 EUR`")
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return Duration.parse(value)
+    if isinstance(value, Duration):
+        return value
+    raise ValueError("a duration must be written as text, e.g. `6 months`")
+
+
+def _parse_decimal(value: Any) -> Any:
+    """Numbers from YAML arrive as int/float; go through `str` so 0.1 stays exactly 0.1."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    if isinstance(value, int | float | str | Decimal):
+        return Decimal(str(value))
+    raise ValueError("expected a number")
+
+
+MoneyField = Annotated[
+    Money,
+    BeforeValidator(_parse_money),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["20.00 EUR"]}),
+]
+DurationField = Annotated[
+    Duration,
+    BeforeValidator(_parse_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["6 months"]}),
+]
+DecimalField = Annotated[
+    Decimal,
+    BeforeValidator(_parse_decimal),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": ["number", "string"], "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}),
+]
+Percentage = Annotated[
+    Decimal,
+    BeforeValidator(_parse_decimal),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "examples": [15]}),
+]
+Code = Annotated[str, Field(pattern=CODE_PATTERN, min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (a misspelt key must never be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RuleDocument(Strict):
+    """Fields every rule document has."""
+
+    code: Code = Field(description="Unique code of this document within its kind in the rule set.")
+    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
+    description: str | None = Field(default=None, description="Free text for reviewers.")
+
+
+class Validity(Strict):
+    """A date range; `to` is inclusive and may be left open."""
+
+    from_: date = Field(alias="from", description="First day (inclusive).", examples=["2015-01-01"])
+    to: date | None = Field(default=None, description="Last day (inclusive); open when omitted.", examples=["2015-12-31"])
+
+    def contains(self, day: date) -> bool:
+        return self.from_ <= day and (self.to is None or day <= self.to)
+
+
+UnitField = Annotated[TimeUnit, Field(description="Unit of time: days, weeks, months or years.")]

@@ -1,0 +1,100 @@
+"""Credits (seeds 000, 001, 004): credit types, organisations, credits, users, balance policies."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from engine.models.common import Code, DecimalField, RuleDocument, Strict
+
+
+class CreditMeasure(str, Enum):
+    OFFERS = "offers"
+    AMOUNT = "amount"
+
+
+class CreditType(RuleDocument):
+    """A kind of credit, e.g. Network Offer (w/ 7 tokens)."""
+
+    kind: Literal["credit_type"] = Field(description="Document kind.")
+    shared_on_issue: bool = Field(default=False, description="Shared with all organisations when issued; needs no allocation.")
+    expires: bool = Field(default=True, description="False for credits with no usage period (e.g. Jumpstart).")
+    measure: CreditMeasure = Field(default=CreditMeasure.OFFERS, description="offers (a count) or amount.")
+    tokens: int | None = Field(default=None, ge=0, description="Tokens that come with each credit, if any.")
+
+
+class Organisation(RuleDocument):
+    """A node of the customer's organisation tree (any depth)."""
+
+    kind: Literal["organisation"] = Field(description="Document kind.")
+    parent: Code | None = Field(default=None, description="Parent organisation; the root has none.")
+
+
+class Unit(RuleDocument):
+    """An organisational unit of the operator (e.g. Customer Centre Supervisors)."""
+
+    kind: Literal["unit"] = Field(description="Document kind.")
+    parent: Code | None = Field(default=None, description="Parent unit.")
+
+
+class Segment(RuleDocument):
+    """A segment accounts or jobs can belong to, used by discount criteria."""
+
+    kind: Literal["segment"] = Field(description="Document kind.")
+
+
+class Allocation(str, Enum):
+    ALL_ORGANISATIONS = "all_organisations"
+    THIS_ORGANISATION = "this_organisation"
+
+
+class UsagePeriod(Strict):
+    from_: date = Field(alias="from", description="First day the credit may be used.")
+    to: date | None = Field(default=None, description="Last day (inclusive); never expires when omitted.")
+
+
+class CreditScope(Strict):
+    services: list[str] = Field(default_factory=list, description="Only consumptions of these services may draw on the credit.")
+    products: list[Code] = Field(default_factory=list, description="Only consumptions of these products may draw on the credit.")
+
+
+class Credit(RuleDocument):
+    """A credit issued to an organisation."""
+
+    kind: Literal["credit"] = Field(description="Document kind.")
+    type: Code = Field(description="Code of the credit type.")
+    quantity: DecimalField = Field(description="Number of offers or amount granted.")
+    usage_period: UsagePeriod | None = Field(default=None, description="When the credit may be used (omitted: from issue, never expires).")
+    holder: Code = Field(description="Organisation holding the credit.")
+    allocation: Allocation = Field(default=Allocation.THIS_ORGANISATION, description="all_organisations (holder and its descendants) or this_organisation.")
+    issued: date = Field(description="Issue date (a tie-breaker in precedence).")
+    priority: int | None = Field(default=None, description="Explicit priority (lower first) for declared precedence orders.")
+    scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
+
+
+class User(RuleDocument):
+    """A user: an agent (member of units) and/or a customer's user who may have a credit owner."""
+
+    kind: Literal["user"] = Field(description="Document kind.")
+    organisation: Code | None = Field(default=None, description="Organisation the user belongs to.")
+    units: list[Code] = Field(default_factory=list, description="Operator units the user belongs to (agents, approvers).")
+    credit_owner: Code | None = Field(default=None, description="User whose credits this user consumes; purchases are assigned to the owner.")
+
+
+class Alerts(Strict):
+    enabled: bool = Field(default=False, description="Alert when the balance falls below `threshold`.")
+    threshold: DecimalField | None = Field(default=None, description="Alert threshold in credits.")
+
+
+class BalancePolicy(RuleDocument):
+    """How a customer's credit balance behaves (seed 004)."""
+
+    kind: Literal["balance_policy"] = Field(description="Document kind.")
+    overdraft: bool = Field(default=True, description="The balance may go below zero.")
+    alerts: Alerts = Field(default_factory=Alerts, description="Threshold alerts (an alert below zero is always raised).")
+
+
+CREDIT_KINDS = (CreditType, Organisation, Unit, Segment, Credit, User, BalancePolicy)

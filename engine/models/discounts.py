@@ -1,0 +1,115 @@
+"""Discount definitions (seed 002)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from engine.models.catalog import ProductType
+from engine.models.common import Code, DecimalField, DurationField, MoneyField, RuleDocument, Strict, UnitField
+from engine.models.criteria import Criteria
+
+
+class DiscountType(str, Enum):
+    AUTO_APPLY = "auto_apply"
+    AD_HOC = "ad_hoc"
+
+
+class Classification(str, Enum):
+    SUBSCRIPTION = "subscription"
+    JOB = "job"
+
+
+class AppliedServiceType(str, Enum):
+    USAGE = "usage"
+    NON_USAGE = "non_usage"
+    BOTH = "both"
+
+
+class LifeCycleState(str, Enum):
+    DRAFT = "draft"
+    EFFECTIVE = "effective"
+    INACTIVE = "inactive"
+
+
+class AmountType(str, Enum):
+    AMOUNT = "amount"
+    PERCENTAGE = "percentage"
+    FREE_PERIOD = "free_period"
+
+
+class DiscountAmount(Strict):
+    """What the discount takes: a money amount, a percentage, or a free period.
+
+    `value` is money text for `amount` (`20.00 EUR`), a number for `percentage` (15 = 15 %) and a
+    whole number of `unit`s for `free_period`. Ad hoc definitions give `range: [min, max]`
+    instead; the agent requests a value inside it.
+    """
+
+    type: AmountType = Field(description="amount, percentage or free_period.")
+    value: str | DecimalField | None = Field(default=None, description="Fixed value (auto apply).", examples=["20.00 EUR", 50])
+    range: list[str | DecimalField] | None = Field(default=None, min_length=2, max_length=2, description="Ad hoc: [min, max] the agent may choose from.")
+    level: int | None = Field(default=None, ge=1, le=3, description="Percentage only: 1 applies first; same level is summed on the same base.")
+    unit: UnitField | None = Field(default=None, description="Free period only: unit of the free period.")
+
+
+class DiscountedProduct(Strict):
+    product: Code | None = Field(default=None, description="A product the discount reduces.")
+    product_type: ProductType | None = Field(default=None, description="A product type the discount reduces (termed, usage or expense).")
+    bundle: Code | None = Field(default=None, description="Only when the product is part of this flexible bundle.")
+
+
+class DefinitionValidity(Strict):
+    effective: date = Field(description="First day the definition may be applied or offered.")
+    expiration: date | None = Field(default=None, description="Last day (inclusive); open when omitted.")
+
+
+class DiscountDuration(Strict):
+    """How long the discount runs once added: exactly one of the three options."""
+
+    billing_periods: int | None = Field(default=None, ge=1, description="Number of billing periods.")
+    until: date | None = Field(default=None, description="End date (inclusive).")
+    indefinite: bool = Field(default=False, description="Runs until removed.")
+    flexible_start: bool = Field(default=False, description="Ad hoc: the agent may choose the start date.")
+    flexible_end: bool = Field(default=False, description="Ad hoc: the agent may choose the end date.")
+    latest_start: DurationField | None = Field(default=None, description="Flexible start at most this long after the request.")
+    max_length: DurationField | None = Field(default=None, description="A flexible duration may not be longer than this.")
+
+
+class LimitWindow(str, Enum):
+    ROLLING = "rolling"
+    CALENDAR = "calendar"
+
+
+class ApplicationLimit(Strict):
+    times: int = Field(ge=1, description="Maximum number of applications per customer per window.")
+    per: DurationField = Field(description="Window length, e.g. `1 year`.")
+    window: LimitWindow = Field(default=LimitWindow.ROLLING, description="rolling (counted back from the billing date) or calendar (the calendar year/month).")
+
+
+class Approval(Strict):
+    required: bool = Field(default=False, description="The discount needs approval before it is applied.")
+    users: list[Code] = Field(default_factory=list, description="Users who may approve.")
+    units: list[Code] = Field(default_factory=list, description="Organisational units whose members may approve.")
+
+
+class Discount(RuleDocument):
+    """An additive discount definition."""
+
+    kind: Literal["discount"] = Field(description="Document kind.")
+    type: DiscountType = Field(description="auto_apply (billing applies it) or ad_hoc (offered to agents).")
+    classification: Classification = Field(description="subscription or job.")
+    applied_service_type: AppliedServiceType = Field(description="usage, non_usage or both; decides which criteria sections are allowed.")
+    state: LifeCycleState = Field(description="Only effective definitions are applied or offered.")
+    amount: DiscountAmount = Field(description="What the discount takes.")
+    cap: MoneyField | None = Field(default=None, description="Maximum discount per billing period, e.g. `20.00 EUR`.")
+    discounted_products: list[DiscountedProduct] = Field(min_length=1, description="Products or product types the discount reduces.")
+    validity: DefinitionValidity = Field(description="Effective and expiration dates of the definition.")
+    duration: DiscountDuration | None = Field(default=None, description="How long the discount runs once added; indefinite when omitted.")
+    limit: ApplicationLimit | None = Field(default=None, description="Maximum applications per customer per window.")
+    approval: Approval | None = Field(default=None, description="Approval settings (ad hoc).")
+    allowed_units: list[Code] = Field(default_factory=list, description="Ad hoc: the agent must belong to one of these units.")
+    criteria: Criteria | None = Field(default=None, description="When the discount applies (auto apply) or may be offered (ad hoc).")

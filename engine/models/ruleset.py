@@ -1,0 +1,52 @@
+"""The rule-set root file (`ruleset.yaml`): settings every other file is checked against."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from engine.models.common import RuleDocument
+
+
+class Rounding(str, Enum):
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+    HALF_DOWN = "half_down"
+    UP = "up"
+    DOWN = "down"
+    CEILING = "ceiling"
+    FLOOR = "floor"
+
+
+class PrecedenceKey(str, Enum):
+    ALLOCATION = "allocation"
+    PRIORITY = "priority"
+    EXPIRY = "expiry"
+    TREE_DISTANCE = "tree_distance"
+    ISSUE_DATE = "issue_date"
+    ID = "id"
+
+
+DEFAULT_PRECEDENCE = [
+    PrecedenceKey.ALLOCATION,
+    PrecedenceKey.EXPIRY,
+    PrecedenceKey.TREE_DISTANCE,
+    PrecedenceKey.ISSUE_DATE,
+    PrecedenceKey.ID,
+]
+
+
+class RuleSetSettings(RuleDocument):
+    """Name, version, currency and rounding of a rule set; lives at the root of its directory."""
+
+    kind: Literal["rule_set"] = Field(description="Document kind.")
+    version: str = Field(description="Version label of the rule set.", examples=["2026.11"])
+    default_currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["EUR"])
+    rounding: Rounding = Field(default=Rounding.HALF_UP, description="Rounding mode used once per line.")
+    minor_units: dict[str, int] = Field(default_factory=dict, description="Override minor units per currency, e.g. {JPY: 0}.")
+    credit_precedence: list[PrecedenceKey] = Field(
+        default_factory=lambda: list(DEFAULT_PRECEDENCE),
+        description="Order in which credits are drawn; `id` is always appended last to keep the order total.",
+    )

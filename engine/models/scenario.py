@@ -1,0 +1,182 @@
+"""The scenario model: the facts a billing run hands to `RuleSet.decide`.
+
+A scenario asks one or more questions (discounts, credits, balance, cancellation, purchase); the
+decision answers exactly those. The criteria language is type-checked against these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from enum import Enum
+
+from pydantic import Field
+
+from engine.models.catalog import BillingFrequency, ProductType
+from engine.models.common import Code, DecimalField, DurationField, MoneyField, Percentage, Strict
+
+
+class Account(Strict):
+    code: Code = Field(description="Account code.")
+    classification: str | None = Field(default=None, description="Accounts receivable classification, e.g. Residential.")
+    payment_preference: str | None = Field(default=None, description="Payment preference, e.g. direct_debit.")
+    presentment_preference: str | None = Field(default=None, description="Presentment preference, e.g. email.")
+    segments: list[Code] = Field(default_factory=list, description="Segments the account belongs to.")
+    due_date: date | None = Field(default=None, description="Due date of the open bill.")
+
+
+class ProductLine(Strict):
+    """A product on a subscription or job, with the price billed for the period."""
+
+    product: Code = Field(description="Product code from the catalog.")
+    price: MoneyField | None = Field(default=None, description="Gross charge for the period; the catalog price when omitted.")
+    quantity: int = Field(default=1, ge=1, description="Quantity billed.")
+    bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
+    main: bool = Field(default=False, description="The customer's main service.")
+    type: ProductType | None = Field(default=None, description="Product type; taken from the catalog when omitted.")
+
+
+class Status(str, Enum):
+    ACTIVE = "active"
+    RESTED = "rested"
+    DEACTIVATED = "deactivated"
+
+
+class StatusPeriod(Strict):
+    status: Status = Field(description="active, rested or deactivated.")
+    from_: date = Field(alias="from", description="First day in this status.")
+    to: date | None = Field(default=None, description="Last day in this status; ongoing when omitted.")
+
+
+class Period(Strict):
+    from_: date = Field(alias="from", description="First day (inclusive).")
+    to: date = Field(description="Last day (inclusive).")
+
+
+class Subscription(Strict):
+    code: Code = Field(description="Subscription code.")
+    type: str | None = Field(default=None, description="Subscription type.")
+    plan: Code | None = Field(default=None, description="Price plan the subscription is billed from.")
+    add_ons: list[Code] = Field(default_factory=list, description="Add-on bundles bought with the plan.")
+    billing_term_scheme: Code | None = Field(default=None, description="Billing term scheme code.")
+    billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
+    binding_period: DurationField | None = Field(default=None, description="Binding period.")
+    concurrent_usage: int | None = Field(default=None, ge=0, description="Concurrent usage allowed on the subscription.")
+    concurrent_usage_rate: Percentage | None = Field(default=None, description="Concurrent usage rate in percent.")
+    start: date = Field(description="Date the subscription became effective.")
+    billing_term_start: date | None = Field(default=None, description="Date the billing term became effective.")
+    status_history: list[StatusPeriod] = Field(default_factory=list, description="Status periods, oldest first.")
+    products: list[ProductLine] = Field(default_factory=list, description="Products on the subscription.")
+    billing_period: Period | None = Field(default=None, description="The billing period being billed.")
+    buy_in_advance: DurationField | None = Field(default=None, description="Requested buy-in-advance duration.")
+
+
+class Job(Strict):
+    code: Code = Field(description="Job code.")
+    type: str | None = Field(default=None, description="Job type, e.g. installation.")
+    segments: list[Code] = Field(default_factory=list, description="Segments the job belongs to.")
+    products: list[ProductLine] = Field(default_factory=list, description="Products billed by the job.")
+
+
+class UsageRecord(Strict):
+    at: datetime = Field(description="When the usage happened (with its time zone).")
+    quantity: DecimalField = Field(default=1, description="Quantity used.")
+    service: str | None = Field(default=None, description="Usage service.")
+    catalog: str | None = Field(default=None, description="Usage service catalog.")
+    service_type: str | None = Field(default=None, description="Usage service type.")
+    termed_service: Code | None = Field(default=None, description="Termed product the usage relates to.")
+    method: str | None = Field(default=None, description="Usage method.")
+    device: str | None = Field(default=None, description="Device.")
+    source_category: str | None = Field(default=None, description="Source category.")
+    destination_category: str | None = Field(default=None, description="Destination category.")
+    product: Code | None = Field(default=None, description="Usage product rated.")
+    amount: MoneyField | None = Field(default=None, description="Rated charge.")
+
+
+class Agent(Strict):
+    user: Code = Field(description="The agent's user code.")
+    units: list[Code] = Field(default_factory=list, description="Organisational units the agent belongs to.")
+
+
+class DiscountRequest(Strict):
+    discount: Code = Field(description="Ad hoc discount definition requested.")
+    value: str | DecimalField | None = Field(default=None, description="Requested value inside the definition's range.")
+    start: date | None = Field(default=None, description="Flexible start date.")
+    end: date | None = Field(default=None, description="Flexible end date.")
+    added_on: date | None = Field(default=None, description="Date the discount was added to the subscription.")
+
+
+class ApprovalRecord(Strict):
+    discount: Code = Field(description="Discount approved.")
+    by: Code = Field(description="User who approved.")
+    units: list[Code] = Field(default_factory=list, description="Units of the approving user.")
+
+
+class AppliedDiscount(Strict):
+    discount: Code = Field(description="Discount applied earlier.")
+    on: date = Field(description="Date it was applied.")
+
+
+class Consumption(Strict):
+    id: Code = Field(description="Request id.")
+    organisation: Code | None = Field(default=None, description="Consuming organisation.")
+    user: Code | None = Field(default=None, description="Consuming user (credit owners apply).")
+    credit_type: Code = Field(description="Credit type consumed.")
+    quantity: DecimalField = Field(description="Quantity consumed.")
+    at: datetime = Field(description="When.")
+    service: str | None = Field(default=None, description="Service consumed (for scoped credits).")
+    product: Code | None = Field(default=None, description="Product consumed (for scoped credits).")
+
+
+class BalanceEventType(str, Enum):
+    GRANT = "grant"
+    WITHDRAW = "withdraw"
+    DEBIT = "debit"
+    REFUND = "refund"
+
+
+class BalanceEvent(Strict):
+    id: Code = Field(description="Event id.")
+    type: BalanceEventType = Field(description="grant, withdraw, debit or refund.")
+    amount: DecimalField | None = Field(default=None, description="Credits (a refund returns the debited amount and needs none).")
+    request: Code | None = Field(default=None, description="Service request a debit or refund belongs to.")
+    at: datetime | None = Field(default=None, description="When.")
+
+
+class Balance(Strict):
+    policy: Code = Field(description="Balance policy code.")
+    opening: DecimalField = Field(default=0, description="Opening balance in credits.")
+    events: list[BalanceEvent] = Field(default_factory=list, description="Events in order.")
+
+
+class Cancellation(Strict):
+    date: dt.date = Field(description="Requested cancellation date.")
+    renewed_on: dt.date | None = Field(default=None, description="Date the customer renewed, if they did.")
+
+
+class Purchase(Strict):
+    plan: Code | None = Field(default=None, description="Plan bought.")
+    add_ons: list[Code] = Field(default_factory=list, description="Add-on bundles bought.")
+    coupons: list[str] = Field(default_factory=list, description="Coupon codes redeemed.")
+    payment_method: str | None = Field(default=None, description="Payment method.")
+    user: Code | None = Field(default=None, description="Purchasing user (assigned to their credit owner).")
+    coupon_redemptions: dict[str, int] = Field(default_factory=dict, description="Earlier redemptions per coupon code.")
+
+
+class Scenario(Strict):
+    """One billing question set: an id, a point in time, and the facts."""
+
+    id: str = Field(min_length=1, description="Scenario id, echoed in the decision.")
+    as_of: datetime = Field(description="Billing date-time; windows are counted back from it.")
+    account: Account | None = Field(default=None, description="The billed account.")
+    subscription: Subscription | None = Field(default=None, description="The subscription being billed.")
+    job: Job | None = Field(default=None, description="The job being billed.")
+    usage: list[UsageRecord] = Field(default_factory=list, description="Rated usage records.")
+    agent: Agent | None = Field(default=None, description="Agent asking which ad hoc discounts to offer.")
+    requested_discounts: list[DiscountRequest] = Field(default_factory=list, description="Ad hoc discounts requested by the agent.")
+    approvals: list[ApprovalRecord] = Field(default_factory=list, description="Approvals given.")
+    discount_history: list[AppliedDiscount] = Field(default_factory=list, description="Earlier applications (for limits).")
+    consumptions: list[Consumption] = Field(default_factory=list, description="Credit consumptions to allocate.")
+    balance: Balance | None = Field(default=None, description="Credit balance events.")
+    cancellation: Cancellation | None = Field(default=None, description="Cancellation request.")
+    purchase: Purchase | None = Field(default=None, description="Purchase request.")

@@ -1,0 +1,153 @@
+"""The compile pipeline: an ordered table of named stages from files to a checked rule set.
+
+    load → kinds → schema → models → references → semantics
+
+Each stage adds diagnostics and never stops the run: later stages only see documents that
+passed the earlier ones, so one run reports every independent finding. Inputs are sorted so
+results are deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.diagnostics import Diagnostic, did_you_mean, sorted_diagnostics
+from engine.load import RULESET_FILE_NAMES, Document, SourceFile, display_path, load_file, rule_files
+
+
+@dataclass
+class Compilation:
+    """Everything the stages learn about one rule set."""
+
+    root: Path
+    files: list[SourceFile] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    valid: list[Document] = field(default_factory=list)
+    catalog: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings: Any = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity.value == "error" for d in self.diagnostics)
+
+    def version_hash(self) -> str:
+        """Content hash of the rule files: the `rules_version` stamped on every decision."""
+        digest = hashlib.sha256()
+        for source in sorted(self.files, key=lambda s: s.path.relative_to(self.root).as_posix()):
+            digest.update(source.path.relative_to(self.root).as_posix().encode())
+            digest.update(b"\x00")
+            digest.update(source.path.read_bytes() if source.path.is_file() else b"")
+            digest.update(b"\x00")
+        return digest.hexdigest()[:16]
+
+
+def stage_load(c: Compilation) -> None:
+    for path in rule_files(c.root):
+        source = load_file(path)
+        c.files.append(source)
+        c.diagnostics.extend(source.diagnostics)
+        c.documents.extend(source.documents)
+
+
+def stage_kinds(c: Compilation) -> None:
+    from engine.models import KINDS
+
+    root_files = {display_path(c.root / name) for name in RULESET_FILE_NAMES}
+    settings_docs = []
+    for doc in c.documents:
+        kind = doc.data.get("kind")
+        if kind is None:
+            c.diagnostics.append(doc.diagnostic((), "BR112", "document has no `kind:`", f"start it with `kind:` and one of: {', '.join(KINDS)}"))
+        elif not isinstance(kind, str) or kind not in KINDS:
+            hint = did_you_mean(str(kind), KINDS) or f"use one of: {', '.join(KINDS)}"
+            c.diagnostics.append(doc.diagnostic(("kind",), "BR111", f"unknown kind `{kind}`", hint))
+        elif kind == "rule_set":
+            if doc.file not in root_files:
+                c.diagnostics.append(doc.diagnostic(("kind",), "BR113", "a `rule_set` document belongs in the rule set's root `ruleset.yaml`", "move it to ruleset.yaml at the root of the rule set"))
+            else:
+                settings_docs.append(doc)
+                c.valid.append(doc)
+        else:
+            c.valid.append(doc)
+    if not settings_docs and not any(d.code == "BR113" for d in c.diagnostics):
+        ruleset_file = next((s.display for s in c.files if s.path.name in RULESET_FILE_NAMES), display_path(c.root / "ruleset.yaml"))
+        if not any(d.file == ruleset_file for d in c.diagnostics):
+            c.diagnostics.append(Diagnostic(ruleset_file, 1, 1, "BR113", "ruleset.yaml holds no `kind: rule_set` document", "add `kind: rule_set` with code, name, version and default_currency"))
+    for extra in settings_docs[1:]:
+        c.diagnostics.append(extra.diagnostic(("kind",), "BR113", "a rule set has exactly one `rule_set` document", "merge the two documents"))
+
+
+def stage_schema(c: Compilation) -> None:
+    from engine.schema import check_document
+
+    passed = []
+    for doc in c.valid:
+        found = list(check_document(doc, doc.data["kind"]))
+        c.diagnostics.extend(found)
+        if not found:
+            passed.append(doc)
+    c.valid = passed
+
+
+def stage_models(c: Compilation) -> None:
+    from pydantic import ValidationError
+
+    from engine.models import KINDS
+    from engine.semantics import Entry
+
+    built = []
+    for doc in c.valid:
+        kind = doc.data["kind"]
+        try:
+            model = KINDS[kind].model_validate(doc.data)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                path = tuple(error["loc"])
+                message = str(error["msg"]).removeprefix("Value error, ")
+                c.diagnostics.append(doc.diagnostic(path, "BR207", f"{'.'.join(map(str, path)) or kind}: {message}", "see the property's description in the schema"))
+            continue
+        built.append(doc)
+        if kind == "rule_set":
+            c.settings = model
+        else:
+            c.catalog.setdefault(kind, {}).setdefault(model.code, Entry(model, doc))
+    c.valid = built
+
+
+def stage_references(c: Compilation) -> None:
+    from engine.references import check_references, index_codes
+
+    coded = [d for d in c.documents if d.kind is not None and d.kind != "rule_set"]
+    index, duplicates = index_codes(coded)
+    c.diagnostics.extend(duplicates)
+    c.diagnostics.extend(check_references(c.valid, index))
+
+
+def stage_semantics(c: Compilation) -> None:
+    from engine.semantics import run_checks
+
+    c.diagnostics.extend(run_checks(c.catalog))
+
+
+#: (name, why it sits here, stage)
+STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
+    ("load", "safe YAML with positions; everything later needs data and spans", stage_load),
+    ("kinds", "every document says what it is before it can be checked as such", stage_kinds),
+    ("schema", "the editors' contract, checked before any code trusts a field", stage_schema),
+    ("models", "typed values (money, dates, durations) for the checks that follow", stage_models),
+    ("references", "codes unique, references resolve, no cycles: the files form one rule set", stage_references),
+    ("semantics", "business rules across documents, on resolved typed models", stage_semantics),
+)
+
+
+def compile_ruleset(root: Path) -> Compilation:
+    compilation = Compilation(root)
+    for _name, _why, stage in STAGES:
+        stage(compilation)
+    compilation.diagnostics = sorted_diagnostics(compilation.diagnostics)
+    return compilation

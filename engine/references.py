@@ -1,0 +1,155 @@
+"""Stage 5 — references: codes are unique per kind, every reference resolves, no cycles.
+
+Works on the plain data of documents that passed the schema, so one broken document never hides
+the references of the others. Renewal chains of terms may loop on purpose (SPEC 3.4) and are not
+cycles in this sense; organisation trees, unit trees and credit-owner chains may not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.diagnostics import Diagnostic, did_you_mean
+from engine.load import Document, JsonPath
+
+#: (kind of the referring document, path pattern with `*` for list items, kind referred to)
+REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("bundle", ("products", "*", "product"), "product"),
+    ("bundle", ("discounts", "*"), "discount"),
+    ("bundle", ("term",), "term"),
+    ("plan", ("bundles", "*"), "bundle"),
+    ("plan", ("term",), "term"),
+    ("plan", ("compatible_bundles", "*"), "bundle"),
+    ("term", ("renewal_term",), "term"),
+    ("coupon", ("bundle",), "bundle"),
+    ("discount", ("discounted_products", "*", "product"), "product"),
+    ("discount", ("discounted_products", "*", "bundle"), "bundle"),
+    ("discount", ("criteria", "billing_term", "schemes", "*"), "billing_term_scheme"),
+    ("discount", ("criteria", "segments", "include", "*"), "segment"),
+    ("discount", ("criteria", "segments", "exclude", "*"), "segment"),
+    ("discount", ("criteria", "price_plans", "*"), "plan"),
+    ("discount", ("criteria", "products", "*", "product"), "product"),
+    ("discount", ("criteria", "products", "*", "bundle"), "bundle"),
+    ("discount", ("criteria", "usage_service", "termed_services", "*"), "product"),
+    ("discount", ("approval", "users", "*"), "user"),
+    ("discount", ("approval", "units", "*"), "unit"),
+    ("discount", ("allowed_units", "*"), "unit"),
+    ("credit", ("type",), "credit_type"),
+    ("credit", ("holder",), "organisation"),
+    ("credit", ("scope", "products", "*"), "product"),
+    ("organisation", ("parent",), "organisation"),
+    ("unit", ("parent",), "unit"),
+    ("user", ("organisation",), "organisation"),
+    ("user", ("units", "*"), "unit"),
+    ("user", ("credit_owner",), "user"),
+)
+
+#: Parent-like references that must not form cycles: (kind, field).
+ACYCLIC = (("organisation", "parent"), ("unit", "parent"), ("user", "credit_owner"))
+
+
+@dataclass(frozen=True)
+class Reference:
+    document: Document
+    path: JsonPath
+    target_kind: str
+    code: str
+
+
+def _walk(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
+    if not pattern:
+        yield path, data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                yield from _walk(item, rest, (*path, i))
+    elif isinstance(data, dict) and head in data:
+        yield from _walk(data[head], rest, (*path, head))
+
+
+def references_of(document: Document) -> Iterator[Reference]:
+    for kind, pattern, target in REFERENCES:
+        if document.kind == kind:
+            for path, value in _walk(document.data, pattern):
+                if isinstance(value, str):
+                    yield Reference(document, path, target, value)
+
+
+def index_codes(documents: list[Document]) -> tuple[dict[tuple[str, str], Document], list[Diagnostic]]:
+    """Map (kind, code) → document; a duplicate is reported at the second place, naming the first."""
+    index: dict[tuple[str, str], Document] = {}
+    diagnostics = []
+    for document in documents:
+        kind, code = document.kind, document.code
+        if kind is None or code is None:
+            continue
+        first = index.get((kind, code))
+        if first is None:
+            index[(kind, code)] = document
+            continue
+        span = first.locate(("code",))
+        diagnostics.append(document.diagnostic(
+            ("code",), "BR301", f"duplicate {kind} code `{code}` (first defined at {first.file}:{span.line}:{span.column})",
+            f"give one of the two {kind}s another code",
+        ))
+    return index, diagnostics
+
+
+def check_references(documents: list[Document], index: dict[tuple[str, str], Document]) -> Iterator[Diagnostic]:
+    codes_by_kind: dict[str, list[str]] = {}
+    for kind, code in index:
+        codes_by_kind.setdefault(kind, []).append(code)
+    for document in documents:
+        for ref in references_of(document):
+            if (ref.target_kind, ref.code) in index:
+                continue
+            if ref.target_kind == "user" and ref.path == ("credit_owner",) and ref.code == document.code:
+                continue
+            other_kinds = sorted(k for k, c in index if c == ref.code)
+            hint = did_you_mean(ref.code, codes_by_kind.get(ref.target_kind, []))
+            if not hint and other_kinds:
+                hint = f"`{ref.code}` is a {other_kinds[0]}, not a {ref.target_kind}"
+            if not hint:
+                hint = f"define a {ref.target_kind} with code `{ref.code}` or fix the reference"
+            yield document.diagnostic(ref.path, "BR302", f"unknown {ref.target_kind} `{ref.code}`", hint)
+    yield from _cycles(index)
+
+
+def _cycles(index: dict[tuple[str, str], Document]) -> Iterator[Diagnostic]:
+    for kind, field in ACYCLIC:
+        parent_of = {
+            code: doc.data[field]
+            for (k, code), doc in index.items()
+            if k == kind and isinstance(doc.data.get(field), str) and doc.data[field] != code
+        }
+        reported: set[str] = set()
+        for start in sorted(parent_of):
+            chain = [start]
+            while chain[-1] in parent_of and parent_of[chain[-1]] not in chain:
+                chain.append(parent_of[chain[-1]])
+            if chain[-1] not in parent_of:
+                continue
+            loop = chain[chain.index(parent_of[chain[-1]]):]
+            if reported & set(loop):
+                continue
+            reported.update(loop)
+            first = min(loop)
+            loop = loop[loop.index(first):] + loop[: loop.index(first)]
+            document = index[(kind, first)]
+            detail = tuple(
+                f"{index[(kind, c)].file}:{index[(kind, c)].locate((field,)).line}: {kind} `{c}` → `{parent_of[c]}`" for c in loop
+            )
+            yield Diagnostic(
+                document.file, *_line_col(document, field), "BR303",
+                f"{kind} cycle through `{field}`: {' → '.join([*loop, first])}",
+                f"break the cycle: one of these {kind}s must not point back", detail=detail,
+            )
+
+
+def _line_col(document: Document, field: str) -> tuple[int, int]:
+    span = document.locate((field,))
+    return span.line, span.column

@@ -1,0 +1,314 @@
+"""Stage 6 — semantic checks: the business rules of SPEC 3 that a JSON Schema cannot express.
+
+Each check is a generator over the typed models of the whole rule set and has its own stable
+code. Checks assume references already resolved where they look things up, and skip silently
+when a looked-up document is missing (stage 5 reported that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine.diagnostics import Diagnostic
+from engine.load import Document
+from engine.models.catalog import Bundle, Coupon, EarlyCancellation, ProductType
+from engine.models.credits import Allocation, CreditType, User
+from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
+from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
+from engine.values import Money
+
+
+@dataclass(frozen=True)
+class Entry:
+    model: Any
+    document: Document
+
+
+Catalog = dict[str, dict[str, Entry]]
+Check = Callable[[Catalog], Iterator[Diagnostic]]
+DISCOUNTABLE = (ProductType.TERMED, ProductType.USAGE, ProductType.EXPENSE)
+
+
+def _each(catalog: Catalog, kind: str) -> Iterator[tuple[Any, Document]]:
+    for code in sorted(catalog.get(kind, {})):
+        entry = catalog[kind][code]
+        yield entry.model, entry.document
+
+
+def check_validity_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR413: a range whose end lies before its start can never hold."""
+    for kind in ("bundle", "plan", "coupon"):
+        for model, doc in _each(catalog, kind):
+            if model.validity.to and model.validity.to < model.validity.from_:
+                yield doc.diagnostic(("validity", "to"), "BR413", f"validity ends ({model.validity.to}) before it starts ({model.validity.from_})", "swap the dates or fix the year")
+    for model, doc in _each(catalog, "discount"):
+        v = model.validity
+        if v.expiration and v.expiration < v.effective:
+            yield doc.diagnostic(("validity", "expiration"), "BR413", f"validity ends ({v.expiration}) before it starts ({v.effective})", "swap the dates or fix the year")
+    for model, doc in _each(catalog, "credit"):
+        p = model.usage_period
+        if p and p.to and p.to < p.from_:
+            yield doc.diagnostic(("usage_period", "to"), "BR413", f"usage period ends ({p.to}) before it starts ({p.from_})", "swap the dates or fix the year")
+
+
+def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR414: a termed product is billed at a frequency, so it must name one."""
+    for model, doc in _each(catalog, "product"):
+        if model.type is ProductType.TERMED and model.billing_frequency is None:
+            yield doc.diagnostic(("type",), "BR414", f"termed product `{model.code}` has no `billing_frequency`", "add `billing_frequency: monthly` (or another frequency)")
+
+
+def check_plans(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR407: `compatible_bundles_only` with no compatible bundle would forbid every add-on."""
+    for model, doc in _each(catalog, "plan"):
+        if model.compatible_bundles_only and not model.compatible_bundles:
+            yield doc.diagnostic(("compatible_bundles_only",), "BR407", "`compatible_bundles_only` is true but `compatible_bundles` is empty", "list the bundles that may be bought as add-ons, or set `compatible_bundles_only: false`")
+
+
+def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR410, BR411: every commitment must spend time (renewal loops rely on it); penalties need settings."""
+    for model, doc in _each(catalog, "term"):
+        if model.period == 0:
+            yield doc.diagnostic(("period",), "BR410", f"term `{model.code}` has a zero commitment period", "give the commitment a length greater than zero; a renewal would otherwise never end")
+        if model.early_cancellation is EarlyCancellation.PENALTY and model.penalty is None:
+            yield doc.diagnostic(("early_cancellation",), "BR411", "`early_cancellation: penalty` needs a `penalty:` section with at least `fee`", "add `penalty: {fee: 100.00 EUR}` or choose `allowed` / `not_allowed`")
+        if model.early_cancellation is not EarlyCancellation.PENALTY and model.penalty is not None:
+            yield doc.diagnostic(("penalty",), "BR411", f"a `penalty:` section has no effect with `early_cancellation: {model.early_cancellation.value}`", "remove the section or set `early_cancellation: penalty`")
+
+
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def check_coupons(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR409: the template's `#` positions must hold every generated code."""
+    for model, doc in _each(catalog, "coupon"):
+        positions = model.template.count("#")
+        base = 10 if model.charset.value == "numeric" else 36
+        start = _range_start(model, base)
+        if positions == 0:
+            yield doc.diagnostic(("template",), "BR409", f"template `{model.template}` has no `#` position to fill", "mark each generated character with `#`, e.g. `coupon_##`")
+            continue
+        if start is None:
+            yield doc.diagnostic(("range_start",), "BR409", f"range start `{model.range_start}` is not a {model.charset.value} value", "numeric coupons start at a whole number; alphanumeric ones at base-36 text such as `A0`")
+            continue
+        last = start + model.quantity - 1
+        if last >= base**positions:
+            yield doc.diagnostic(
+                ("template",), "BR409",
+                f"template `{model.template}` has {positions} position(s), too few for codes up to {_format(last, base)} (range start {model.range_start}, quantity {model.quantity})",
+                f"add `#` positions to the template (at least {len(_format(last, base))}) or lower the quantity",
+            )
+
+
+def _range_start(model: Coupon, base: int) -> int | None:
+    value = model.range_start
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    text = value.upper()
+    if not text or any(ch not in _BASE36[:base] for ch in text):
+        return None
+    return int(text, base)
+
+
+def _format(number: int, base: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, base)
+        digits = _BASE36[rest] + digits
+        if number == 0:
+            return digits
+
+
+def check_discounts(catalog: Catalog) -> Iterator[Diagnostic]:
+    for model, doc in _each(catalog, "discount"):
+        yield from _amount(model, doc)
+        yield from _sections(model, doc)
+        yield from _product_lists(model, doc, catalog)
+        yield from _ad_hoc_only(model, doc, catalog)
+        yield from _duration(model, doc)
+
+
+def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
+    """BR404 value vs range, BR405 values of the wrong sort, BR406 level/unit, BR415 currencies."""
+    amount = model.amount
+    path = ("amount",)
+    ad_hoc = model.type is DiscountType.AD_HOC
+    if ad_hoc and amount.range is None:
+        yield doc.diagnostic(path, "BR404", "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from", "replace `value:` by `range: [min, max]`", key=True)
+    if not ad_hoc and amount.value is None:
+        yield doc.diagnostic(path, "BR404", "an auto apply discount needs `amount.value`", "add `value:` (a `range:` is for ad hoc discounts only)", key=True)
+    if amount.value is not None and amount.range is not None:
+        yield doc.diagnostic((*path, "range"), "BR404", "give either `value` or `range`, not both", "ad hoc discounts use `range`, auto apply discounts use `value`", key=True)
+    values: list[tuple[tuple[Any, ...], Any]] = []
+    if amount.value is not None:
+        values.append(((*path, "value"), amount.value))
+    for i, item in enumerate(amount.range or []):
+        values.append(((*path, "range", i), item))
+    parsed = [(p, _amount_value(amount.type, v)) for p, v in values]
+    for p, (value, problem) in parsed:
+        if problem:
+            yield doc.diagnostic(p, "BR405", problem[0], problem[1])
+    good = [v for _, (v, problem) in parsed if not problem]
+    if amount.range is not None and len(good) == 2 and len(parsed) >= 2:
+        low, high = good[-2], good[-1]
+        if isinstance(low, Money) and isinstance(high, Money) and low.currency != high.currency:
+            yield doc.diagnostic((*path, "range"), "BR415", f"range mixes currencies ({low.currency} and {high.currency})", "use one currency for both ends")
+        elif _key(low) > _key(high):
+            yield doc.diagnostic((*path, "range"), "BR405", f"range minimum {low} is above its maximum {high}", "write the range as [min, max]")
+    if model.cap is not None:
+        for value in good:
+            if isinstance(value, Money) and value.currency != model.cap.currency:
+                yield doc.diagnostic(("cap",), "BR415", f"cap is in {model.cap.currency} but the amount is in {value.currency}", "use the same currency for the cap and the amount")
+                break
+    if amount.level is not None and amount.type is not AmountType.PERCENTAGE:
+        yield doc.diagnostic((*path, "level"), "BR406", f"`level` applies to percentage discounts only, not `{amount.type.value}`", "remove `level`", key=True)
+    if amount.type is AmountType.FREE_PERIOD and amount.unit is None:
+        yield doc.diagnostic(path, "BR406", "a free period needs a `unit` (days, weeks, months or years)", "add `unit: months`", key=True)
+    if amount.unit is not None and amount.type is not AmountType.FREE_PERIOD:
+        yield doc.diagnostic((*path, "unit"), "BR406", f"`unit` applies to free periods only, not `{amount.type.value}`", "remove `unit`", key=True)
+
+
+def _key(value: Any) -> Decimal:
+    return value.amount if isinstance(value, Money) else Decimal(value)
+
+
+def _amount_value(kind: AmountType, value: Any) -> tuple[Any, tuple[str, str] | None]:
+    if kind is AmountType.AMOUNT:
+        try:
+            money = Money.parse(str(value))
+        except ValueError:
+            return None, (f"`{value}` is not money; an `amount` discount takes money", "write e.g. `20.00 EUR`")
+        if money.amount <= 0:
+            return None, (f"discount amount `{value}` must be greater than zero", "write a positive amount")
+        return money, None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None, (f"`{value}` is not a number; a `{kind.value}` discount takes a number", "write e.g. `15`")
+    if kind is AmountType.PERCENTAGE and not (0 < number <= 100):
+        return None, (f"percentage `{value}` must be greater than 0 and at most 100", "write e.g. `15` for 15 %")
+    if kind is AmountType.FREE_PERIOD and (number <= 0 or number != number.to_integral_value()):
+        return None, (f"free period `{value}` must be a whole number greater than zero", "write e.g. `2` with `unit: months`")
+    return number, None
+
+
+def _sections(model: Discount, doc: Document) -> Iterator[Diagnostic]:
+    """BR403 sections vs applied service type; BR401 a segment both included and excluded."""
+    criteria = model.criteria
+    if criteria is None:
+        return
+    service = model.applied_service_type
+    forbidden = USAGE_SECTIONS if service is AppliedServiceType.NON_USAGE else NON_USAGE_SECTIONS if service is AppliedServiceType.USAGE else ()
+    for section in forbidden:
+        if section in doc.data.get("criteria", {}):
+            kind = "usage" if section in USAGE_SECTIONS else "non-usage"
+            yield doc.diagnostic(("criteria", section), "BR403", f"`{section}` is a {kind} criteria section, not allowed with `applied_service_type: {service.value}`", f"remove the section or set `applied_service_type: both`", key=True)
+    if criteria.segments:
+        both = sorted(set(criteria.segments.include) & set(criteria.segments.exclude))
+        for segment in both:
+            index = criteria.segments.exclude.index(segment)
+            yield doc.diagnostic(("criteria", "segments", "exclude", index), "BR401", f"segment `{segment}` is both included and excluded", "keep it in one of the two lists")
+
+
+def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR419 one of product/product_type; BR402 only termed/usage/expense; BR417 flexible bundles."""
+    lists = [("discounted_products", model.discounted_products)]
+    if model.criteria:
+        lists.append(("criteria", model.criteria.products))  # type: ignore[arg-type]
+    for name, items in lists:
+        base: tuple[str, ...] = (name,) if name == "discounted_products" else ("criteria", "products")
+        for i, item in enumerate(items):
+            path = (*base, i)
+            if (item.product is None) == (item.product_type is None):
+                yield doc.diagnostic(path, "BR419", "give exactly one of `product` and `product_type`", "write `product: CODE` or `product_type: termed`")
+                continue
+            product_type = item.product_type
+            product_entry = catalog.get("product", {}).get(item.product or "")
+            if item.product and product_entry:
+                product_type = product_entry.model.type
+            if product_type is not None and product_type not in DISCOUNTABLE:
+                field = "product" if item.product else "product_type"
+                yield doc.diagnostic((*path, field), "BR402", f"{'product `' + item.product + '` is of type' if item.product else 'product type'} `{product_type.value}`; only termed, usage and expense products may be listed", "list a termed, usage or expense product")
+            bundle_entry = catalog.get("bundle", {}).get(item.bundle or "")
+            if item.bundle and bundle_entry:
+                bundle: Bundle = bundle_entry.model
+                if not bundle.flexible:
+                    yield doc.diagnostic((*path, "bundle"), "BR417", f"bundle `{bundle.code}` is not flexible; only flexible bundles may restrict a product", "name a flexible bundle or remove `bundle`")
+                elif item.product and item.product not in {p.product for p in bundle.products}:
+                    yield doc.diagnostic((*path, "bundle"), "BR417", f"product `{item.product}` is not a component of bundle `{bundle.code}`", "add the product to the bundle or name the bundle that contains it")
+
+
+def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR416 agent-only settings on auto apply; BR408 ad hoc schemes need flexible pricing."""
+    if model.type is DiscountType.AUTO_APPLY:
+        if model.allowed_units:
+            yield doc.diagnostic(("allowed_units",), "BR416", "`allowed_units` applies to ad hoc discounts only", "remove it or set `type: ad_hoc`", key=True)
+        if model.approval is not None and model.approval.required:
+            yield doc.diagnostic(("approval",), "BR416", "`approval` applies to ad hoc discounts only; auto apply discounts are applied by billing", "remove it or set `type: ad_hoc`", key=True)
+        return
+    if model.criteria and model.criteria.billing_term:
+        for i, code in enumerate(model.criteria.billing_term.schemes):
+            entry = catalog.get("billing_term_scheme", {}).get(code)
+            if entry and not entry.model.flexible_pricing:
+                yield doc.diagnostic(("criteria", "billing_term", "schemes", i), "BR408", f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do", f"set `flexible_pricing: true` on `{code}` or remove it from the list")
+    if model.approval and model.approval.required and not (model.approval.users or model.approval.units):
+        yield doc.diagnostic(("approval",), "BR416", "approval is required but no approver is named", "list approving `users` or `units`", key=True)
+
+
+def _duration(model: Discount, doc: Document) -> Iterator[Diagnostic]:
+    """BR418: exactly one way of ending; flexible dates only on ad hoc discounts."""
+    duration = model.duration
+    if duration is None:
+        return
+    chosen = [n for n, v in (("billing_periods", duration.billing_periods), ("until", duration.until), ("indefinite", duration.indefinite or None)) if v is not None]
+    if len(chosen) != 1:
+        yield doc.diagnostic(("duration",), "BR418", f"duration needs exactly one of `billing_periods`, `until`, `indefinite` (found {', '.join(chosen) or 'none'})", "keep one of them", key=True)
+    if model.type is DiscountType.AUTO_APPLY and (duration.flexible_start or duration.flexible_end):
+        yield doc.diagnostic(("duration",), "BR418", "flexible start/end dates are chosen by agents: ad hoc discounts only", "remove `flexible_start` / `flexible_end`", key=True)
+
+
+def check_credits(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR420: credits of a type shared on issue belong to all organisations; non-expiring types have no end."""
+    for model, doc in _each(catalog, "credit"):
+        entry = catalog.get("credit_type", {}).get(model.type)
+        if entry is None:
+            continue
+        credit_type: CreditType = entry.model
+        if credit_type.shared_on_issue and model.allocation is not Allocation.ALL_ORGANISATIONS:
+            yield doc.diagnostic(("allocation",) if "allocation" in doc.data else ("type",), "BR420", f"credits of type `{credit_type.code}` are shared with all organisations on issue", "set `allocation: all_organisations` (or remove the field)")
+        if not credit_type.expires and model.usage_period and model.usage_period.to:
+            yield doc.diagnostic(("usage_period", "to"), "BR420", f"credits of type `{credit_type.code}` never expire; remove the end of the usage period", "remove `to:`")
+
+
+def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR412: an owner must own their own credits, so owners cannot have owners (cycles: BR303)."""
+    users = catalog.get("user", {})
+    for model, doc in _each(catalog, "user"):
+        owner_code = model.credit_owner
+        if owner_code is None or owner_code == model.code or owner_code not in users:
+            continue
+        owner: User = users[owner_code].model
+        if owner.credit_owner not in (None, owner.code) and owner.credit_owner != model.code:
+            yield doc.diagnostic(("credit_owner",), "BR412", f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits", f"set the credit owner to `{owner.credit_owner}` directly")
+
+
+#: The checks in the order they run, each with its reason (all run; order only sets output ties).
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("validity ranges end after they start", check_validity_ranges),
+    ("termed products have a billing frequency", check_products),
+    ("compatible-bundles-only plans list bundles", check_plans),
+    ("terms spend time and carry their penalty settings", check_terms),
+    ("coupon templates hold their code range", check_coupons),
+    ("discount definitions are coherent", check_discounts),
+    ("credits respect their type", check_credits),
+    ("credit owners own their credits", check_credit_owners),
+)
+
+
+def run_checks(catalog: Catalog) -> Iterator[Diagnostic]:
+    for _reason, check in CHECKS:
+        yield from check(catalog)
+
