@@ -70,9 +70,11 @@ class Document:
             path = path[:-1]
         return self.start
 
-    def diagnostic(self, path: JsonPath, code: str, message: str, hint: str = "", *, key: bool = False) -> Diagnostic:
+    def diagnostic(
+        self, path: JsonPath, code: str, message: str, hint: str = "", *, key: bool = False, detail: tuple[str, ...] = ()
+    ) -> Diagnostic:
         span = self.locate(path, key=key)
-        return Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column)
+        return Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column, detail=detail)
 
 
 @dataclass
@@ -89,6 +91,14 @@ class _Refused(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+
+
+def dotted(path: JsonPath) -> str:
+    """`criteria.products[0].bundle`: how analysts name a place in a document."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def display_path(path: Path) -> str:
@@ -264,7 +274,13 @@ class _Converter:
 
 def _span(node: Any) -> Span:
     start, end = node.start_mark, node.end_mark
-    end_column = end.column + 1 if end.line == start.line else start.column + 2
+    if end.line == start.line:
+        end_column = end.column + 1
+    elif isinstance(node.value, str) and "\n" not in node.value:
+        # a plain scalar that ends its document: its end mark lies on a later line
+        end_column = start.column + 1 + len(node.value)
+    else:
+        end_column = start.column + 2
     return Span(start.line + 1, start.column + 1, max(end_column, start.column + 2))
 
 

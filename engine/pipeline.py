@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean, sorted_diagnostics
-from engine.load import RULESET_FILE_NAMES, Document, SourceFile, display_path, load_file, rule_files
+from engine.load import RULESET_FILE_NAMES, Document, SourceFile, display_path, dotted, load_file, rule_files
 
 
 @dataclass
@@ -109,7 +109,8 @@ def stage_models(c: Compilation) -> None:
             for error in exc.errors(include_url=False):
                 path = tuple(error["loc"])
                 message = str(error["msg"]).removeprefix("Value error, ")
-                c.diagnostics.append(doc.diagnostic(path, "BR207", f"{'.'.join(map(str, path)) or kind}: {message}", "see the property's description in the schema"))
+                where = dotted(path) or kind
+                c.diagnostics.append(doc.diagnostic(path, "BR207", f"`{where}`: {message}", f"see `billrules schema --kind {kind}` for the expected form"))
             continue
         built.append(doc)
         if kind == "rule_set":

@@ -143,13 +143,7 @@ def _cycles(index: dict[tuple[str, str], Document]) -> Iterator[Diagnostic]:
             detail = tuple(
                 f"{index[(kind, c)].file}:{index[(kind, c)].locate((field,)).line}: {kind} `{c}` → `{parent_of[c]}`" for c in loop
             )
-            yield Diagnostic(
-                document.file, *_line_col(document, field), "BR303",
-                f"{kind} cycle through `{field}`: {' → '.join([*loop, first])}",
+            yield document.diagnostic(
+                (field,), "BR303", f"{kind} cycle through `{field}`: {' → '.join([*loop, first])}",
                 f"break the cycle: one of these {kind}s must not point back", detail=detail,
             )
-
-
-def _line_col(document: Document, field: str) -> tuple[int, int]:
-    span = document.locate((field,))
-    return span.line, span.column

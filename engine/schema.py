@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean
-from engine.load import Document
+from engine.load import Document, dotted
 from engine.values import DURATION_PATTERN, MONEY_PATTERN
 
 _PATTERN_MESSAGES = {
@@ -65,7 +65,7 @@ def _type_name(value: Any) -> str:
 def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]:
     path = tuple(error.absolute_path)
     field = next((str(p) for p in reversed(path) if isinstance(p, str)), kind)
-    where = _dotted(path) or kind
+    where = dotted(path) or kind
     validator, instance, schema = error.validator, error.instance, error.schema
     if validator == "additionalProperties":
         known = list(schema.get("properties", {}))
@@ -80,7 +80,8 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
     if validator == "type":
         wanted = error.validator_value
         wanted_names = " or ".join(_TYPE_NAMES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted]))
-        yield document.diagnostic(path, "BR203", f"`{where}` must be {wanted_names}, not {_type_name(instance)}", _describe(schema))
+        pattern_hint = _PATTERN_MESSAGES.get(schema.get("pattern", ""), ("", ""))[1]
+        yield document.diagnostic(path, "BR203", f"`{where}` must be {wanted_names}, not {_type_name(instance)}", pattern_hint or _describe(schema))
         return
     if validator in ("enum", "const"):
         options = error.validator_value if validator == "enum" else [error.validator_value]
@@ -108,9 +109,3 @@ def _describe(schema: dict[str, Any]) -> str:
     description = schema.get("description", "")
     return str(description)
 
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

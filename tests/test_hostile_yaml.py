@@ -1,0 +1,91 @@
+"""Hostile YAML gives a diagnostic and exit 1: never a traceback, never a hang.
+
+Each case runs the installed `billrules` script in a subprocess with a timeout, so a hang fails
+the test instead of stalling the suite, and stderr must stay empty (no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+LAUGHS = "\n".join(
+    ["kind: product", "code: LOL", "name: lol", "type: expense", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+) + "\n"
+
+
+def validate(root: Path) -> tuple[int, list[dict[str, object]], str]:
+    script = shutil.which("billrules")
+    assert script
+    result = subprocess.run([script, "validate", "--format", "json", str(root)], capture_output=True, text=True, timeout=60)
+    diagnostics = json.loads(result.stdout)["diagnostics"] if result.stdout else []
+    return result.returncode, diagnostics, result.stderr
+
+
+CASES: dict[str, tuple[Callable[[], str | bytes], str, str]] = {
+    "alias bomb": (lambda: LAUGHS, "BR108", "expands to more than 100,000 values"),
+    "10 MB file": (lambda: "kind: segment\ncode: S\nname: S\n" + "# padding\n" * 1_100_000, "BR101", "file is too large"),
+    "10,000-deep flow nesting": (lambda: "kind: segment\ncode: S\nname: " + "[" * 10_000 + "]" * 10_000 + "\n", "BR107", "nesting is too deep"),
+    # block nesting needs an indent per level: 1,500 levels is what fits under the size limit
+    "1,500-deep block nesting": (
+        lambda: "kind: segment\ncode: S\nname:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1_500)) + " " * 1_500 + "x: 1\n",
+        "BR107", "nesting is too deep",
+    ),
+    "python object tag": (lambda: 'kind: segment\ncode: !!python/object/apply:os.system ["touch pwned"]\nname: S\n', "BR106", "is not allowed in rule files"),
+    "python name tag": (lambda: "kind: segment\ncode: S\nname: !!python/name:os.system\n", "BR106", "is not allowed in rule files"),
+    "duplicate keys": (lambda: "kind: segment\ncode: S\nname: S\nname: T\n", "BR105", "duplicate key `name`"),
+    "invalid UTF-8": (lambda: b"kind: segment\ncode: S\nname: \xff\xfe\n", "BR103", "invalid UTF-8"),
+    "binary file": (lambda: bytes(range(256)) * 40, "BR102", "binary file"),
+    "control characters": (lambda: "kind: segment\ncode: S\nname: a\x07b\n", "BR104", "YAML syntax error"),
+    "unclosed quote": (lambda: 'kind: segment\ncode: "S\n', "BR104", "YAML syntax error"),
+    "undefined alias": (lambda: "kind: segment\ncode: *nothing\n", "BR104", "YAML syntax error"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_input_is_a_diagnostic(name: str, ruleset: Callable[..., Path]) -> None:
+    make, code, message = CASES[name]
+    root = ruleset({"hostile.yaml": make()})
+    exit_code, diagnostics, stderr = validate(root)
+    assert stderr == ""
+    assert exit_code == 1
+    assert [d["code"] for d in diagnostics] == [code], diagnostics
+    assert message in str(diagnostics[0]["message"])
+    assert diagnostics[0]["hint"]
+    assert not (root / "pwned").exists()
+
+
+def test_unreadable_file(ruleset: Callable[..., Path]) -> None:
+    root = ruleset({})
+    (root / "gone.yaml").symlink_to(root / "missing-target.yaml")
+    exit_code, diagnostics, stderr = validate(root)
+    assert (exit_code, stderr) == (1, "")
+    assert diagnostics[0]["code"] == "BR100" and "cannot read file" in str(diagnostics[0]["message"])
+
+
+def test_merge_keys_and_anchors_are_supported_and_explicit_keys_win(ruleset: Callable[..., Path]) -> None:
+    root = ruleset({"p.yaml": """\
+        kind: product
+        code: FEE
+        <<: {name: &name Fee, type: expense, price: 5.00 EUR}
+        type: usage
+        description: *name
+        """})
+    assert validate(root)[:2] == (0, [])
+    from engine.load import load_file
+
+    document = load_file(root / "p.yaml").documents[0]
+    assert document.data == {"kind": "product", "code": "FEE", "type": "usage", "name": "Fee", "price": "5.00 EUR", "description": "Fee"}
+
+
+def test_yaml_12_keeps_yes_and_no_as_text(ruleset: Callable[..., Path]) -> None:
+    from engine.load import load_file
+
+    root = ruleset({"s.yaml": "kind: segment\ncode: NO\nname: yes\n"})
+    assert load_file(root / "s.yaml").documents[0].data == {"kind": "segment", "code": "NO", "name": "yes"}
