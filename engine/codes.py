@@ -50,7 +50,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR413": ("inverted-range", "A date range that ends before it starts."),
     "BR414": ("termed-without-frequency", "A termed product without a billing frequency."),
     "BR415": ("currency-mismatch", "Money in two currencies where one is needed."),
-    "BR416": ("ad-hoc-only", "Agent settings (approval, allowed units) on an auto apply discount, or approval without approvers."),
+    "BR416": (
+        "ad-hoc-only",
+        "Agent settings (approval, allowed units) on an auto apply discount, or approval without approvers.",
+    ),
     "BR417": ("bundle-not-flexible", "A product restricted to a bundle that is not flexible or does not contain it."),
     "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),

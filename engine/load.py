@@ -71,10 +71,19 @@ class Document:
         return self.start
 
     def diagnostic(
-        self, path: JsonPath, code: str, message: str, hint: str = "", *, key: bool = False, detail: tuple[str, ...] = ()
+        self,
+        path: JsonPath,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        detail: tuple[str, ...] = (),
     ) -> Diagnostic:
         span = self.locate(path, key=key)
-        return Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column, detail=detail)
+        return Diagnostic(
+            self.file, span.line, span.column, code, message, hint, end_column=span.end_column, detail=detail
+        )
 
 
 @dataclass
@@ -123,26 +132,52 @@ def _read_text(source: SourceFile) -> str | None:
     try:
         size = source.path.stat().st_size
         if size > MAX_FILE_BYTES:
-            source.diagnostics.append(Diagnostic(
-                file, 1, 1, "BR101", f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
-                "split the rules into several files",
-            ))
+            source.diagnostics.append(
+                Diagnostic(
+                    file,
+                    1,
+                    1,
+                    "BR101",
+                    f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                    "split the rules into several files",
+                )
+            )
             return None
         raw = source.path.read_bytes()
     except OSError as exc:
-        source.diagnostics.append(Diagnostic(file, 1, 1, "BR100", f"cannot read file: {exc.strerror or exc}", "check the path and its permissions"))
+        source.diagnostics.append(
+            Diagnostic(
+                file, 1, 1, "BR100", f"cannot read file: {exc.strerror or exc}", "check the path and its permissions"
+            )
+        )
         return None
     if b"\x00" in raw:
         line, column = _position(raw, raw.index(b"\x00"))
-        source.diagnostics.append(Diagnostic(file, line, column, "BR102", "binary file: rule files must be YAML text", "remove the file from the rule set"))
+        source.diagnostics.append(
+            Diagnostic(
+                file,
+                line,
+                column,
+                "BR102",
+                "binary file: rule files must be YAML text",
+                "remove the file from the rule set",
+            )
+        )
         return None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, column = _position(raw, exc.start)
-        source.diagnostics.append(Diagnostic(
-            file, line, column, "BR103", f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})", "save the file as UTF-8",
-        ))
+        source.diagnostics.append(
+            Diagnostic(
+                file,
+                line,
+                column,
+                "BR103",
+                f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                "save the file as UTF-8",
+            )
+        )
         return None
 
 
@@ -169,7 +204,14 @@ def _parse(source: SourceFile, text: str) -> None:
                 continue
             document = Document(file, index, data, converter.spans[()], converter.spans, converter.key_spans)
             if not isinstance(data, dict):
-                source.diagnostics.append(document.diagnostic((), "BR109", "a rule document must be a mapping with `kind:` and `code:`", "start the document with `kind: <kind>`"))
+                source.diagnostics.append(
+                    document.diagnostic(
+                        (),
+                        "BR109",
+                        "a rule document must be a mapping with `kind:` and `code:`",
+                        "start the document with `kind: <kind>`",
+                    )
+                )
                 continue
             source.documents.append(document)
     except _Refused as refused:
@@ -177,13 +219,19 @@ def _parse(source: SourceFile, text: str) -> None:
         source.diagnostics.append(refused.diagnostic)
     except RecursionError:
         source.documents.clear()
-        source.diagnostics.append(Diagnostic(file, 1, 1, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure"))
+        source.diagnostics.append(
+            Diagnostic(
+                file, 1, 1, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure"
+            )
+        )
     except MarkedYAMLError as exc:
         source.documents.clear()
         source.diagnostics.append(_syntax_diagnostic(file, exc))
     except YAMLError as exc:
         source.documents.clear()
-        source.diagnostics.append(Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter"))
+        source.diagnostics.append(
+            Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter")
+        )
 
 
 _SYNTAX_HINTS = (
@@ -223,17 +271,34 @@ class _Converter:
 
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.refuse(node, "BR108", f"the document expands to more than {MAX_NODES:,} values (aliases included)", "use fewer aliases; an alias bomb is refused")
+            raise self.refuse(
+                node,
+                "BR108",
+                f"the document expands to more than {MAX_NODES:,} values (aliases included)",
+                "use fewer aliases; an alias bomb is refused",
+            )
         if depth > MAX_DEPTH:
-            raise self.refuse(node, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure")
+            raise self.refuse(
+                node, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure"
+            )
         self.spans.setdefault(path, _span(node))
         tag = str(node.tag)
         if isinstance(node, ScalarNode):
             if tag not in _SCALAR_TAGS:
-                raise self.refuse(node, "BR106", f"YAML tag `{_short(tag)}` is not allowed in rule files", "remove the tag; rule files hold plain data only")
+                raise self.refuse(
+                    node,
+                    "BR106",
+                    f"YAML tag `{_short(tag)}` is not allowed in rule files",
+                    "remove the tag; rule files hold plain data only",
+                )
             return _scalar(tag, node.value)
         if tag not in _COLLECTION_TAGS:
-            raise self.refuse(node, "BR106", f"YAML tag `{_short(tag)}` is not allowed in rule files", "remove the tag; rule files hold plain data only")
+            raise self.refuse(
+                node,
+                "BR106",
+                f"YAML tag `{_short(tag)}` is not allowed in rule files",
+                "remove the tag; rule files hold plain data only",
+            )
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, MappingNode)
@@ -254,7 +319,9 @@ class _Converter:
             if key in result:
                 first = self.key_spans[child]
                 raise self.refuse(
-                    key_node, "BR105", f"duplicate key `{key}` (first defined at line {first.line}, column {first.column})",
+                    key_node,
+                    "BR105",
+                    f"duplicate key `{key}` (first defined at line {first.line}, column {first.column})",
                     "remove one of the two entries; YAML keeps only one and the other would be lost",
                 )
             self.key_spans[child] = _span(key_node)
@@ -268,7 +335,12 @@ class _Converter:
         for source in sources:
             value = self.convert(source, (*path, "\x00merge"), depth + 1)
             if not isinstance(value, dict):
-                raise self.refuse(source, "BR104", "YAML syntax error: `<<` must merge a mapping", "merge an anchored mapping: `<<: *defaults`")
+                raise self.refuse(
+                    source,
+                    "BR104",
+                    "YAML syntax error: `<<` must merge a mapping",
+                    "merge an anchored mapping: `<<: *defaults`",
+                )
             yield from value.items()
 
 
@@ -285,11 +357,11 @@ def _span(node: Any) -> Span:
 
 
 def _short(tag: str) -> str:
-    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
 
 
 def _scalar(tag: str, text: str) -> Any:
-    kind = tag[len(_CORE):]
+    kind = tag[len(_CORE) :]
     if kind == "null":
         return None
     if kind == "bool":
@@ -330,7 +402,8 @@ def rule_files(root: Path) -> list[Path]:
     for directory, subdirs, files in os.walk(root):
         here = Path(directory)
         subdirs[:] = sorted(
-            d for d in subdirs
+            d
+            for d in subdirs
             if not d.startswith(".") and not any((here / d / n).is_file() for n in RULESET_FILE_NAMES)
         )
         found.extend(here / f for f in sorted(files) if f.endswith(YAML_SUFFIXES) and not f.startswith("."))

@@ -62,24 +62,50 @@ def stage_kinds(c: Compilation) -> None:
     for doc in c.documents:
         kind = doc.data.get("kind")
         if kind is None:
-            c.diagnostics.append(doc.diagnostic((), "BR112", "document has no `kind:`", f"start it with `kind:` and one of: {', '.join(KINDS)}"))
+            c.diagnostics.append(
+                doc.diagnostic(
+                    (), "BR112", "document has no `kind:`", f"start it with `kind:` and one of: {', '.join(KINDS)}"
+                )
+            )
         elif not isinstance(kind, str) or kind not in KINDS:
             hint = did_you_mean(str(kind), KINDS) or f"use one of: {', '.join(KINDS)}"
             c.diagnostics.append(doc.diagnostic(("kind",), "BR111", f"unknown kind `{kind}`", hint))
         elif kind == "rule_set":
             if doc.file not in root_files:
-                c.diagnostics.append(doc.diagnostic(("kind",), "BR113", "a `rule_set` document belongs in the rule set's root `ruleset.yaml`", "move it to ruleset.yaml at the root of the rule set"))
+                c.diagnostics.append(
+                    doc.diagnostic(
+                        ("kind",),
+                        "BR113",
+                        "a `rule_set` document belongs in the rule set's root `ruleset.yaml`",
+                        "move it to ruleset.yaml at the root of the rule set",
+                    )
+                )
             else:
                 settings_docs.append(doc)
                 c.valid.append(doc)
         else:
             c.valid.append(doc)
     if not settings_docs and not any(d.code == "BR113" for d in c.diagnostics):
-        ruleset_file = next((s.display for s in c.files if s.path.name in RULESET_FILE_NAMES), display_path(c.root / "ruleset.yaml"))
+        ruleset_file = next(
+            (s.display for s in c.files if s.path.name in RULESET_FILE_NAMES), display_path(c.root / "ruleset.yaml")
+        )
         if not any(d.file == ruleset_file for d in c.diagnostics):
-            c.diagnostics.append(Diagnostic(ruleset_file, 1, 1, "BR113", "ruleset.yaml holds no `kind: rule_set` document", "add `kind: rule_set` with code, name, version and default_currency"))
+            c.diagnostics.append(
+                Diagnostic(
+                    ruleset_file,
+                    1,
+                    1,
+                    "BR113",
+                    "ruleset.yaml holds no `kind: rule_set` document",
+                    "add `kind: rule_set` with code, name, version and default_currency",
+                )
+            )
     for extra in settings_docs[1:]:
-        c.diagnostics.append(extra.diagnostic(("kind",), "BR113", "a rule set has exactly one `rule_set` document", "merge the two documents"))
+        c.diagnostics.append(
+            extra.diagnostic(
+                ("kind",), "BR113", "a rule set has exactly one `rule_set` document", "merge the two documents"
+            )
+        )
 
 
 def stage_schema(c: Compilation) -> None:
@@ -110,13 +136,20 @@ def stage_models(c: Compilation) -> None:
                 path = tuple(error["loc"])
                 message = str(error["msg"]).removeprefix("Value error, ")
                 where = dotted(path) or kind
-                c.diagnostics.append(doc.diagnostic(path, "BR207", f"`{where}`: {message}", f"see `billrules schema --kind {kind}` for the expected form"))
+                c.diagnostics.append(
+                    doc.diagnostic(
+                        path,
+                        "BR207",
+                        f"`{where}`: {message}",
+                        f"see `billrules schema --kind {kind}` for the expected form",
+                    )
+                )
             continue
         built.append(doc)
         if kind == "rule_set":
             c.settings = model
         else:
-            c.catalog.setdefault(kind, {}).setdefault(model.code, Entry(model, doc))
+            c.catalog.setdefault(kind, {}).setdefault(doc.data["code"], Entry(model, doc))
     c.valid = built
 
 

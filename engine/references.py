@@ -92,10 +92,14 @@ def index_codes(documents: list[Document]) -> tuple[dict[tuple[str, str], Docume
             index[(kind, code)] = document
             continue
         span = first.locate(("code",))
-        diagnostics.append(document.diagnostic(
-            ("code",), "BR301", f"duplicate {kind} code `{code}` (first defined at {first.file}:{span.line}:{span.column})",
-            f"give one of the two {kind}s another code",
-        ))
+        diagnostics.append(
+            document.diagnostic(
+                ("code",),
+                "BR301",
+                f"duplicate {kind} code `{code}` (first defined at {first.file}:{span.line}:{span.column})",
+                f"give one of the two {kind}s another code",
+            )
+        )
     return index, diagnostics
 
 
@@ -133,17 +137,21 @@ def _cycles(index: dict[tuple[str, str], Document]) -> Iterator[Diagnostic]:
                 chain.append(parent_of[chain[-1]])
             if chain[-1] not in parent_of:
                 continue
-            loop = chain[chain.index(parent_of[chain[-1]]):]
+            loop = chain[chain.index(parent_of[chain[-1]]) :]
             if reported & set(loop):
                 continue
             reported.update(loop)
             first = min(loop)
-            loop = loop[loop.index(first):] + loop[: loop.index(first)]
+            loop = loop[loop.index(first) :] + loop[: loop.index(first)]
             document = index[(kind, first)]
             detail = tuple(
-                f"{index[(kind, c)].file}:{index[(kind, c)].locate((field,)).line}: {kind} `{c}` → `{parent_of[c]}`" for c in loop
+                f"{index[(kind, c)].file}:{index[(kind, c)].locate((field,)).line}: {kind} `{c}` → `{parent_of[c]}`"
+                for c in loop
             )
             yield document.diagnostic(
-                (field,), "BR303", f"{kind} cycle through `{field}`: {' → '.join([*loop, first])}",
-                f"break the cycle: one of these {kind}s must not point back", detail=detail,
+                (field,),
+                "BR303",
+                f"{kind} cycle through `{field}`: {' → '.join([*loop, first])}",
+                f"break the cycle: one of these {kind}s must not point back",
+                detail=detail,
             )

@@ -22,8 +22,13 @@ _PATTERN_MESSAGES = {
     DURATION_PATTERN: ("is not a duration", "write a number and a unit, e.g. `6 months` or `14 days`"),
 }
 _TYPE_NAMES = {
-    "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-    "array": "a list", "object": "a mapping", "null": "nothing",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "nothing",
 }
 
 
@@ -75,26 +80,45 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         return
     if validator == "required":
         missing = error.message.split("'")[1]
-        yield document.diagnostic(path, "BR202", f"{where} is missing the required property `{missing}`", f"add `{missing}:`", key=True)
+        yield document.diagnostic(
+            path, "BR202", f"{where} is missing the required property `{missing}`", f"add `{missing}:`", key=True
+        )
         return
     if validator == "type":
         wanted = error.validator_value
-        wanted_names = " or ".join(_TYPE_NAMES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted]))
+        wanted_names = " or ".join(_TYPE_NAMES.get(str(w), str(w)) for w in (wanted if isinstance(wanted, list) else [wanted]))
         pattern_hint = _PATTERN_MESSAGES.get(schema.get("pattern", ""), ("", ""))[1]
-        yield document.diagnostic(path, "BR203", f"`{where}` must be {wanted_names}, not {_type_name(instance)}", pattern_hint or _describe(schema))
+        yield document.diagnostic(
+            path,
+            "BR203",
+            f"`{where}` must be {wanted_names}, not {_type_name(instance)}",
+            pattern_hint or _describe(schema),
+        )
         return
     if validator in ("enum", "const"):
         options = error.validator_value if validator == "enum" else [error.validator_value]
         names = [str(o) for o in options]
         hint = did_you_mean(str(instance), names) if isinstance(instance, str) else ""
-        yield document.diagnostic(path, "BR204", f"`{instance}` is not a valid `{field}`: expected one of {', '.join(names)}", hint or f"use one of: {', '.join(names)}")
+        yield document.diagnostic(
+            path,
+            "BR204",
+            f"`{instance}` is not a valid `{field}`: expected one of {', '.join(names)}",
+            hint or f"use one of: {', '.join(names)}",
+        )
         return
     if validator == "pattern":
-        what, hint = _PATTERN_MESSAGES.get(error.validator_value, ("does not have the expected form", _describe(schema)))
+        what, hint = _PATTERN_MESSAGES.get(
+            error.validator_value, ("does not have the expected form", _describe(schema))
+        )
         yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`)", hint)
         return
     if validator == "format":
-        yield document.diagnostic(path, "BR205", f"`{instance}` is not a valid {error.validator_value} (in `{where}`)", "write dates as YYYY-MM-DD and date-times as YYYY-MM-DDTHH:MM:SS+00:00")
+        yield document.diagnostic(
+            path,
+            "BR205",
+            f"`{instance}` is not a valid {error.validator_value} (in `{where}`)",
+            "write dates as YYYY-MM-DD and date-times as YYYY-MM-DDTHH:MM:SS+00:00",
+        )
         return
     if validator in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
@@ -108,4 +132,3 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
 def _describe(schema: dict[str, Any]) -> str:
     description = schema.get("description", "")
     return str(description)
-

@@ -74,10 +74,12 @@ def _combined(files: dict[str, dict[str, Any]], kinds: list[str]) -> dict[str, A
         for key in ("$schema", "$id"):
             schema.pop(key)
         definitions[f"kind:{kind}"] = schema
-        branches.append({
-            "if": {"properties": {"kind": {"const": kind, "description": "Document kind."}}, "required": ["kind"]},
-            "then": {"$ref": f"#/definitions/kind:{kind}"},
-        })
+        branches.append(
+            {
+                "if": {"properties": {"kind": {"const": kind, "description": "Document kind."}}, "required": ["kind"]},
+                "then": {"$ref": f"#/definitions/kind:{kind}"},
+            }
+        )
     return {
         "$schema": DRAFT_07,
         "$id": COMBINED,

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.diagnostics import Diagnostic
-from engine.load import Document
+from engine.load import Document, JsonPath
 from engine.models.catalog import Bundle, Coupon, EarlyCancellation, ProductType
 from engine.models.credits import Allocation, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
@@ -43,40 +43,80 @@ def check_validity_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
     for kind in ("bundle", "plan", "coupon"):
         for model, doc in _each(catalog, kind):
             if model.validity.to and model.validity.to < model.validity.from_:
-                yield doc.diagnostic(("validity", "to"), "BR413", f"validity ends ({model.validity.to}) before it starts ({model.validity.from_})", "swap the dates or fix the year")
+                yield doc.diagnostic(
+                    ("validity", "to"),
+                    "BR413",
+                    f"validity ends ({model.validity.to}) before it starts ({model.validity.from_})",
+                    "swap the dates or fix the year",
+                )
     for model, doc in _each(catalog, "discount"):
         v = model.validity
         if v.expiration and v.expiration < v.effective:
-            yield doc.diagnostic(("validity", "expiration"), "BR413", f"validity ends ({v.expiration}) before it starts ({v.effective})", "swap the dates or fix the year")
+            yield doc.diagnostic(
+                ("validity", "expiration"),
+                "BR413",
+                f"validity ends ({v.expiration}) before it starts ({v.effective})",
+                "swap the dates or fix the year",
+            )
     for model, doc in _each(catalog, "credit"):
         p = model.usage_period
         if p and p.to and p.to < p.from_:
-            yield doc.diagnostic(("usage_period", "to"), "BR413", f"usage period ends ({p.to}) before it starts ({p.from_})", "swap the dates or fix the year")
+            yield doc.diagnostic(
+                ("usage_period", "to"),
+                "BR413",
+                f"usage period ends ({p.to}) before it starts ({p.from_})",
+                "swap the dates or fix the year",
+            )
 
 
 def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR414: a termed product is billed at a frequency, so it must name one."""
     for model, doc in _each(catalog, "product"):
         if model.type is ProductType.TERMED and model.billing_frequency is None:
-            yield doc.diagnostic(("type",), "BR414", f"termed product `{model.code}` has no `billing_frequency`", "add `billing_frequency: monthly` (or another frequency)")
+            yield doc.diagnostic(
+                ("type",),
+                "BR414",
+                f"termed product `{model.code}` has no `billing_frequency`",
+                "add `billing_frequency: monthly` (or another frequency)",
+            )
 
 
 def check_plans(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR407: `compatible_bundles_only` with no compatible bundle would forbid every add-on."""
     for model, doc in _each(catalog, "plan"):
         if model.compatible_bundles_only and not model.compatible_bundles:
-            yield doc.diagnostic(("compatible_bundles_only",), "BR407", "`compatible_bundles_only` is true but `compatible_bundles` is empty", "list the bundles that may be bought as add-ons, or set `compatible_bundles_only: false`")
+            yield doc.diagnostic(
+                ("compatible_bundles_only",),
+                "BR407",
+                "`compatible_bundles_only` is true but `compatible_bundles` is empty",
+                "list the bundles that may be bought as add-ons, or set `compatible_bundles_only: false`",
+            )
 
 
 def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR410, BR411: every commitment must spend time (renewal loops rely on it); penalties need settings."""
     for model, doc in _each(catalog, "term"):
         if model.period == 0:
-            yield doc.diagnostic(("period",), "BR410", f"term `{model.code}` has a zero commitment period", "give the commitment a length greater than zero; a renewal would otherwise never end")
+            yield doc.diagnostic(
+                ("period",),
+                "BR410",
+                f"term `{model.code}` has a zero commitment period",
+                "give the commitment a length greater than zero; a renewal would otherwise never end",
+            )
         if model.early_cancellation is EarlyCancellation.PENALTY and model.penalty is None:
-            yield doc.diagnostic(("early_cancellation",), "BR411", "`early_cancellation: penalty` needs a `penalty:` section with at least `fee`", "add `penalty: {fee: 100.00 EUR}` or choose `allowed` / `not_allowed`")
+            yield doc.diagnostic(
+                ("early_cancellation",),
+                "BR411",
+                "`early_cancellation: penalty` needs a `penalty:` section with at least `fee`",
+                "add `penalty: {fee: 100.00 EUR}` or choose `allowed` / `not_allowed`",
+            )
         if model.early_cancellation is not EarlyCancellation.PENALTY and model.penalty is not None:
-            yield doc.diagnostic(("penalty",), "BR411", f"a `penalty:` section has no effect with `early_cancellation: {model.early_cancellation.value}`", "remove the section or set `early_cancellation: penalty`")
+            yield doc.diagnostic(
+                ("penalty",),
+                "BR411",
+                f"a `penalty:` section has no effect with `early_cancellation: {model.early_cancellation.value}`",
+                "remove the section or set `early_cancellation: penalty`",
+            )
 
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -89,15 +129,26 @@ def check_coupons(catalog: Catalog) -> Iterator[Diagnostic]:
         base = 10 if model.charset.value == "numeric" else 36
         start = _range_start(model, base)
         if positions == 0:
-            yield doc.diagnostic(("template",), "BR409", f"template `{model.template}` has no `#` position to fill", "mark each generated character with `#`, e.g. `coupon_##`")
+            yield doc.diagnostic(
+                ("template",),
+                "BR409",
+                f"template `{model.template}` has no `#` position to fill",
+                "mark each generated character with `#`, e.g. `coupon_##`",
+            )
             continue
         if start is None:
-            yield doc.diagnostic(("range_start",), "BR409", f"range start `{model.range_start}` is not a {model.charset.value} value", "numeric coupons start at a whole number; alphanumeric ones at base-36 text such as `A0`")
+            yield doc.diagnostic(
+                ("range_start",),
+                "BR409",
+                f"range start `{model.range_start}` is not a {model.charset.value} value",
+                "numeric coupons start at a whole number; alphanumeric ones at base-36 text such as `A0`",
+            )
             continue
         last = start + model.quantity - 1
         if last >= base**positions:
             yield doc.diagnostic(
-                ("template",), "BR409",
+                ("template",),
+                "BR409",
                 f"template `{model.template}` has {positions} position(s), too few for codes up to {_format(last, base)} (range start {model.range_start}, quantity {model.quantity})",
                 f"add `#` positions to the template (at least {len(_format(last, base))}) or lower the quantity",
             )
@@ -137,38 +188,85 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
     path = ("amount",)
     ad_hoc = model.type is DiscountType.AD_HOC
     if ad_hoc and amount.range is None:
-        yield doc.diagnostic(path, "BR404", "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from", "replace `value:` by `range: [min, max]`", key=True)
+        yield doc.diagnostic(
+            path,
+            "BR404",
+            "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from",
+            "replace `value:` by `range: [min, max]`",
+            key=True,
+        )
     if not ad_hoc and amount.value is None:
-        yield doc.diagnostic(path, "BR404", "an auto apply discount needs `amount.value`", "add `value:` (a `range:` is for ad hoc discounts only)", key=True)
+        yield doc.diagnostic(
+            path,
+            "BR404",
+            "an auto apply discount needs `amount.value`",
+            "add `value:` (a `range:` is for ad hoc discounts only)",
+            key=True,
+        )
     if amount.value is not None and amount.range is not None:
-        yield doc.diagnostic((*path, "range"), "BR404", "give either `value` or `range`, not both", "ad hoc discounts use `range`, auto apply discounts use `value`", key=True)
+        yield doc.diagnostic(
+            (*path, "range"),
+            "BR404",
+            "give either `value` or `range`, not both",
+            "ad hoc discounts use `range`, auto apply discounts use `value`",
+            key=True,
+        )
     values: list[tuple[tuple[Any, ...], Any]] = []
     if amount.value is not None:
         values.append(((*path, "value"), amount.value))
     for i, item in enumerate(amount.range or []):
         values.append(((*path, "range", i), item))
     parsed = [(p, _amount_value(amount.type, v)) for p, v in values]
-    for p, (value, problem) in parsed:
+    for p, (_value, problem) in parsed:
         if problem:
             yield doc.diagnostic(p, "BR405", problem[0], problem[1])
     good = [v for _, (v, problem) in parsed if not problem]
     if amount.range is not None and len(good) == 2 and len(parsed) >= 2:
         low, high = good[-2], good[-1]
         if isinstance(low, Money) and isinstance(high, Money) and low.currency != high.currency:
-            yield doc.diagnostic((*path, "range"), "BR415", f"range mixes currencies ({low.currency} and {high.currency})", "use one currency for both ends")
+            yield doc.diagnostic(
+                (*path, "range"),
+                "BR415",
+                f"range mixes currencies ({low.currency} and {high.currency})",
+                "use one currency for both ends",
+            )
         elif _key(low) > _key(high):
-            yield doc.diagnostic((*path, "range"), "BR405", f"range minimum {low} is above its maximum {high}", "write the range as [min, max]")
+            yield doc.diagnostic(
+                (*path, "range"),
+                "BR405",
+                f"range minimum {low} is above its maximum {high}",
+                "write the range as [min, max]",
+            )
     if model.cap is not None:
         for value in good:
             if isinstance(value, Money) and value.currency != model.cap.currency:
-                yield doc.diagnostic(("cap",), "BR415", f"cap is in {model.cap.currency} but the amount is in {value.currency}", "use the same currency for the cap and the amount")
+                yield doc.diagnostic(
+                    ("cap",),
+                    "BR415",
+                    f"cap is in {model.cap.currency} but the amount is in {value.currency}",
+                    "use the same currency for the cap and the amount",
+                )
                 break
     if amount.level is not None and amount.type is not AmountType.PERCENTAGE:
-        yield doc.diagnostic((*path, "level"), "BR406", f"`level` applies to percentage discounts only, not `{amount.type.value}`", "remove `level`", key=True)
+        yield doc.diagnostic(
+            (*path, "level"),
+            "BR406",
+            f"`level` applies to percentage discounts only, not `{amount.type.value}`",
+            "remove `level`",
+            key=True,
+        )
     if amount.type is AmountType.FREE_PERIOD and amount.unit is None:
-        yield doc.diagnostic(path, "BR406", "a free period needs a `unit` (days, weeks, months or years)", "add `unit: months`", key=True)
+        yield doc.diagnostic(
+            path, "BR406", "a free period needs a `unit` (days, weeks, months or years)", "add `unit: months`", key=True
+        )
     if amount.unit is not None and amount.type is not AmountType.FREE_PERIOD:
-        yield doc.diagnostic((*path, "unit"), "BR406", f"`unit` applies to free periods only, not `{amount.type.value}`", "remove `unit`", key=True)
+        yield doc.diagnostic(
+            (*path, "unit"),
+            "BR406",
+            f"`unit` applies to free periods only, not `{amount.type.value}`",
+            "remove `unit`",
+            key=True,
+        )
 
 
 def _key(value: Any) -> Decimal:
@@ -191,7 +289,10 @@ def _amount_value(kind: AmountType, value: Any) -> tuple[Any, tuple[str, str] | 
     if kind is AmountType.PERCENTAGE and not (0 < number <= 100):
         return None, (f"percentage `{value}` must be greater than 0 and at most 100", "write e.g. `15` for 15 %")
     if kind is AmountType.FREE_PERIOD and (number <= 0 or number != number.to_integral_value()):
-        return None, (f"free period `{value}` must be a whole number greater than zero", "write e.g. `2` with `unit: months`")
+        return None, (
+            f"free period `{value}` must be a whole number greater than zero",
+            "write e.g. `2` with `unit: months`",
+        )
     return number, None
 
 
@@ -201,16 +302,33 @@ def _sections(model: Discount, doc: Document) -> Iterator[Diagnostic]:
     if criteria is None:
         return
     service = model.applied_service_type
-    forbidden = USAGE_SECTIONS if service is AppliedServiceType.NON_USAGE else NON_USAGE_SECTIONS if service is AppliedServiceType.USAGE else ()
+    forbidden = (
+        USAGE_SECTIONS
+        if service is AppliedServiceType.NON_USAGE
+        else NON_USAGE_SECTIONS
+        if service is AppliedServiceType.USAGE
+        else ()
+    )
     for section in forbidden:
         if section in doc.data.get("criteria", {}):
             kind = "usage" if section in USAGE_SECTIONS else "non-usage"
-            yield doc.diagnostic(("criteria", section), "BR403", f"`{section}` is a {kind} criteria section, not allowed with `applied_service_type: {service.value}`", f"remove the section or set `applied_service_type: both`", key=True)
+            yield doc.diagnostic(
+                ("criteria", section),
+                "BR403",
+                f"`{section}` is a {kind} criteria section, not allowed with `applied_service_type: {service.value}`",
+                "remove the section or set `applied_service_type: both`",
+                key=True,
+            )
     if criteria.segments:
         both = sorted(set(criteria.segments.include) & set(criteria.segments.exclude))
         for segment in both:
             index = criteria.segments.exclude.index(segment)
-            yield doc.diagnostic(("criteria", "segments", "exclude", index), "BR401", f"segment `{segment}` is both included and excluded", "keep it in one of the two lists")
+            yield doc.diagnostic(
+                ("criteria", "segments", "exclude", index),
+                "BR401",
+                f"segment `{segment}` is both included and excluded",
+                "keep it in one of the two lists",
+            )
 
 
 def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
@@ -221,9 +339,14 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
     for name, items in lists:
         base: tuple[str, ...] = (name,) if name == "discounted_products" else ("criteria", "products")
         for i, item in enumerate(items):
-            path = (*base, i)
+            path: JsonPath = (*base, i)
             if (item.product is None) == (item.product_type is None):
-                yield doc.diagnostic(path, "BR419", "give exactly one of `product` and `product_type`", "write `product: CODE` or `product_type: termed`")
+                yield doc.diagnostic(
+                    path,
+                    "BR419",
+                    "give exactly one of `product` and `product_type`",
+                    "write `product: CODE` or `product_type: termed`",
+                )
                 continue
             product_type = item.product_type
             product_entry = catalog.get("product", {}).get(item.product or "")
@@ -231,31 +354,69 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
                 product_type = product_entry.model.type
             if product_type is not None and product_type not in DISCOUNTABLE:
                 field = "product" if item.product else "product_type"
-                yield doc.diagnostic((*path, field), "BR402", f"{'product `' + item.product + '` is of type' if item.product else 'product type'} `{product_type.value}`; only termed, usage and expense products may be listed", "list a termed, usage or expense product")
+                yield doc.diagnostic(
+                    (*path, field),
+                    "BR402",
+                    f"{'product `' + item.product + '` is of type' if item.product else 'product type'} `{product_type.value}`; only termed, usage and expense products may be listed",
+                    "list a termed, usage or expense product",
+                )
             bundle_entry = catalog.get("bundle", {}).get(item.bundle or "")
             if item.bundle and bundle_entry:
                 bundle: Bundle = bundle_entry.model
                 if not bundle.flexible:
-                    yield doc.diagnostic((*path, "bundle"), "BR417", f"bundle `{bundle.code}` is not flexible; only flexible bundles may restrict a product", "name a flexible bundle or remove `bundle`")
+                    yield doc.diagnostic(
+                        (*path, "bundle"),
+                        "BR417",
+                        f"bundle `{bundle.code}` is not flexible; only flexible bundles may restrict a product",
+                        "name a flexible bundle or remove `bundle`",
+                    )
                 elif item.product and item.product not in {p.product for p in bundle.products}:
-                    yield doc.diagnostic((*path, "bundle"), "BR417", f"product `{item.product}` is not a component of bundle `{bundle.code}`", "add the product to the bundle or name the bundle that contains it")
+                    yield doc.diagnostic(
+                        (*path, "bundle"),
+                        "BR417",
+                        f"product `{item.product}` is not a component of bundle `{bundle.code}`",
+                        "add the product to the bundle or name the bundle that contains it",
+                    )
 
 
 def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
     """BR416 agent-only settings on auto apply; BR408 ad hoc schemes need flexible pricing."""
     if model.type is DiscountType.AUTO_APPLY:
         if model.allowed_units:
-            yield doc.diagnostic(("allowed_units",), "BR416", "`allowed_units` applies to ad hoc discounts only", "remove it or set `type: ad_hoc`", key=True)
+            yield doc.diagnostic(
+                ("allowed_units",),
+                "BR416",
+                "`allowed_units` applies to ad hoc discounts only",
+                "remove it or set `type: ad_hoc`",
+                key=True,
+            )
         if model.approval is not None and model.approval.required:
-            yield doc.diagnostic(("approval",), "BR416", "`approval` applies to ad hoc discounts only; auto apply discounts are applied by billing", "remove it or set `type: ad_hoc`", key=True)
+            yield doc.diagnostic(
+                ("approval",),
+                "BR416",
+                "`approval` applies to ad hoc discounts only; auto apply discounts are applied by billing",
+                "remove it or set `type: ad_hoc`",
+                key=True,
+            )
         return
     if model.criteria and model.criteria.billing_term:
         for i, code in enumerate(model.criteria.billing_term.schemes):
             entry = catalog.get("billing_term_scheme", {}).get(code)
             if entry and not entry.model.flexible_pricing:
-                yield doc.diagnostic(("criteria", "billing_term", "schemes", i), "BR408", f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do", f"set `flexible_pricing: true` on `{code}` or remove it from the list")
+                yield doc.diagnostic(
+                    ("criteria", "billing_term", "schemes", i),
+                    "BR408",
+                    f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do",
+                    f"set `flexible_pricing: true` on `{code}` or remove it from the list",
+                )
     if model.approval and model.approval.required and not (model.approval.users or model.approval.units):
-        yield doc.diagnostic(("approval",), "BR416", "approval is required but no approver is named", "list approving `users` or `units`", key=True)
+        yield doc.diagnostic(
+            ("approval",),
+            "BR416",
+            "approval is required but no approver is named",
+            "list approving `users` or `units`",
+            key=True,
+        )
 
 
 def _duration(model: Discount, doc: Document) -> Iterator[Diagnostic]:
@@ -263,11 +424,31 @@ def _duration(model: Discount, doc: Document) -> Iterator[Diagnostic]:
     duration = model.duration
     if duration is None:
         return
-    chosen = [n for n, v in (("billing_periods", duration.billing_periods), ("until", duration.until), ("indefinite", duration.indefinite or None)) if v is not None]
+    chosen = [
+        n
+        for n, v in (
+            ("billing_periods", duration.billing_periods),
+            ("until", duration.until),
+            ("indefinite", duration.indefinite or None),
+        )
+        if v is not None
+    ]
     if len(chosen) != 1:
-        yield doc.diagnostic(("duration",), "BR418", f"duration needs exactly one of `billing_periods`, `until`, `indefinite` (found {', '.join(chosen) or 'none'})", "keep one of them", key=True)
+        yield doc.diagnostic(
+            ("duration",),
+            "BR418",
+            f"duration needs exactly one of `billing_periods`, `until`, `indefinite` (found {', '.join(chosen) or 'none'})",
+            "keep one of them",
+            key=True,
+        )
     if model.type is DiscountType.AUTO_APPLY and (duration.flexible_start or duration.flexible_end):
-        yield doc.diagnostic(("duration",), "BR418", "flexible start/end dates are chosen by agents: ad hoc discounts only", "remove `flexible_start` / `flexible_end`", key=True)
+        yield doc.diagnostic(
+            ("duration",),
+            "BR418",
+            "flexible start/end dates are chosen by agents: ad hoc discounts only",
+            "remove `flexible_start` / `flexible_end`",
+            key=True,
+        )
 
 
 def check_credits(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -278,9 +459,19 @@ def check_credits(catalog: Catalog) -> Iterator[Diagnostic]:
             continue
         credit_type: CreditType = entry.model
         if credit_type.shared_on_issue and model.allocation is not Allocation.ALL_ORGANISATIONS:
-            yield doc.diagnostic(("allocation",) if "allocation" in doc.data else ("type",), "BR420", f"credits of type `{credit_type.code}` are shared with all organisations on issue", "set `allocation: all_organisations` (or remove the field)")
+            yield doc.diagnostic(
+                ("allocation",) if "allocation" in doc.data else ("type",),
+                "BR420",
+                f"credits of type `{credit_type.code}` are shared with all organisations on issue",
+                "set `allocation: all_organisations` (or remove the field)",
+            )
         if not credit_type.expires and model.usage_period and model.usage_period.to:
-            yield doc.diagnostic(("usage_period", "to"), "BR420", f"credits of type `{credit_type.code}` never expire; remove the end of the usage period", "remove `to:`")
+            yield doc.diagnostic(
+                ("usage_period", "to"),
+                "BR420",
+                f"credits of type `{credit_type.code}` never expire; remove the end of the usage period",
+                "remove `to:`",
+            )
 
 
 def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -292,7 +483,12 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
             continue
         owner: User = users[owner_code].model
         if owner.credit_owner not in (None, owner.code) and owner.credit_owner != model.code:
-            yield doc.diagnostic(("credit_owner",), "BR412", f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits", f"set the credit owner to `{owner.credit_owner}` directly")
+            yield doc.diagnostic(
+                ("credit_owner",),
+                "BR412",
+                f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits",
+                f"set the credit owner to `{owner.credit_owner}` directly",
+            )
 
 
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).
@@ -311,4 +507,3 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 def run_checks(catalog: Catalog) -> Iterator[Diagnostic]:
     for _reason, check in CHECKS:
         yield from check(catalog)
-

@@ -15,7 +15,9 @@ from engine.pipeline import compile_ruleset
 
 
 def _roots_under(directory: Path) -> set[Path]:
-    roots = {p.parent.resolve() for name in RULESET_FILE_NAMES for p in directory.rglob(name) if not _hidden(p, directory)}
+    roots = {
+        p.parent.resolve() for name in RULESET_FILE_NAMES for p in directory.rglob(name) if not _hidden(p, directory)
+    }
     above = find_ruleset_root(directory)
     if above is not None:
         roots.add(above.resolve())
@@ -36,7 +38,8 @@ def validate_paths(paths: Iterable[Path]) -> list[Diagnostic]:
             roots |= found
             covered = {f.resolve() for root in found for f in rule_files(root)}
             orphans.extend(
-                f for f in sorted(path.rglob("*"))
+                f
+                for f in sorted(path.rglob("*"))
                 if f.suffix in YAML_SUFFIXES and f.is_file() and not _hidden(f, path) and f.resolve() not in covered
             )
         else:
@@ -49,10 +52,16 @@ def validate_paths(paths: Iterable[Path]) -> list[Diagnostic]:
     for orphan in sorted(set(orphans)):
         source = load_file(orphan)
         diagnostics.extend(source.diagnostics)
-        diagnostics.append(Diagnostic(
-            display_path(orphan), 1, 1, "BR110", "file is not part of a rule set (no ruleset.yaml in this or any parent folder)",
-            "add a ruleset.yaml (kind: rule_set) at the root of the rule files",
-        ))
+        diagnostics.append(
+            Diagnostic(
+                display_path(orphan),
+                1,
+                1,
+                "BR110",
+                "file is not part of a rule set (no ruleset.yaml in this or any parent folder)",
+                "add a ruleset.yaml (kind: rule_set) at the root of the rule files",
+            )
+        )
     for root in sorted(roots):
         diagnostics.extend(compile_ruleset(root).diagnostics)
     return sorted_diagnostics(diagnostics)

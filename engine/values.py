@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import Enum
+from enum import StrEnum
 
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$"
 DURATION_PATTERN = r"^[0-9]+ (day|days|week|weeks|month|months|year|years)$"
@@ -20,12 +20,20 @@ _DURATION_RE = re.compile(DURATION_PATTERN)
 
 #: Minor units of common currencies (ISO 4217); others default to 2 and may be set per rule set.
 MINOR_UNITS: dict[str, int] = {
-    "BHD": 3, "CLP": 0, "ISK": 0, "JPY": 0, "JOD": 3, "KRW": 0, "KWD": 3, "OMR": 3, "TND": 3,
+    "BHD": 3,
+    "CLP": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "JOD": 3,
+    "KRW": 0,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
     "VND": 0,
 }
 
 
-class TimeUnit(str, Enum):
+class TimeUnit(StrEnum):
     """A calendar unit of time."""
 
     DAYS = "days"

@@ -58,8 +58,15 @@ def test_json_format_carries_every_field(monkeypatch: pytest.MonkeyPatch) -> Non
     report = json.loads(output)
     assert code == 1 and report["count"] == 1
     assert report["diagnostics"][0] == {
-        "file": "bad.yaml", "line": 5, "column": 1, "end_column": 6, "code": "BR201", "severity": "error",
-        "message": "unknown property `pirce` in product", "hint": "did you mean `price`?", "detail": [],
+        "file": "bad.yaml",
+        "line": 5,
+        "column": 1,
+        "end_column": 6,
+        "code": "BR201",
+        "severity": "error",
+        "message": "unknown property `pirce` in product",
+        "hint": "did you mean `price`?",
+        "detail": [],
     }
 
 
@@ -67,7 +74,10 @@ def test_github_format_is_a_workflow_annotation(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(CASES / "BR201-unknown-property")
     code, output = run_cli(["validate", "--format", "github", "."])
     assert code == 1
-    assert output == "::error file=bad.yaml,line=5,col=1,endColumn=6,title=BR201::unknown property `pirce` in product (did you mean `price`?)\n"
+    assert (
+        output
+        == "::error file=bad.yaml,line=5,col=1,endColumn=6,title=BR201::unknown property `pirce` in product (did you mean `price`?)\n"
+    )
 
 
 def test_sarif_format_uses_codes_as_rule_ids(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,31 +14,64 @@ from pathlib import Path
 
 import pytest
 
-LAUGHS = "\n".join(
-    ["kind: product", "code: LOL", "name: lol", "type: expense", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
-) + "\n"
+LAUGHS = (
+    "\n".join(
+        [
+            "kind: product",
+            "code: LOL",
+            "name: lol",
+            "type: expense",
+            'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        ]
+        + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    )
+    + "\n"
+)
 
 
 def validate(root: Path) -> tuple[int, list[dict[str, object]], str]:
     script = shutil.which("billrules")
     assert script
-    result = subprocess.run([script, "validate", "--format", "json", str(root)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [script, "validate", "--format", "json", str(root)], capture_output=True, text=True, timeout=60
+    )
     diagnostics = json.loads(result.stdout)["diagnostics"] if result.stdout else []
     return result.returncode, diagnostics, result.stderr
 
 
 CASES: dict[str, tuple[Callable[[], str | bytes], str, str]] = {
     "alias bomb": (lambda: LAUGHS, "BR108", "expands to more than 100,000 values"),
-    "10 MB file": (lambda: "kind: segment\ncode: S\nname: S\n" + "# padding\n" * 1_100_000, "BR101", "file is too large"),
-    "10,000-deep flow nesting": (lambda: "kind: segment\ncode: S\nname: " + "[" * 10_000 + "]" * 10_000 + "\n", "BR107", "nesting is too deep"),
+    "10 MB file": (
+        lambda: "kind: segment\ncode: S\nname: S\n" + "# padding\n" * 1_100_000,
+        "BR101",
+        "file is too large",
+    ),
+    "10,000-deep flow nesting": (
+        lambda: "kind: segment\ncode: S\nname: " + "[" * 10_000 + "]" * 10_000 + "\n",
+        "BR107",
+        "nesting is too deep",
+    ),
     # block nesting needs an indent per level: 1,500 levels is what fits under the size limit
     "1,500-deep block nesting": (
-        lambda: "kind: segment\ncode: S\nname:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1_500)) + " " * 1_500 + "x: 1\n",
-        "BR107", "nesting is too deep",
+        lambda: (
+            "kind: segment\ncode: S\nname:\n"
+            + "".join(" " * i + f"k{i}:\n" for i in range(1, 1_500))
+            + " " * 1_500
+            + "x: 1\n"
+        ),
+        "BR107",
+        "nesting is too deep",
     ),
-    "python object tag": (lambda: 'kind: segment\ncode: !!python/object/apply:os.system ["touch pwned"]\nname: S\n', "BR106", "is not allowed in rule files"),
-    "python name tag": (lambda: "kind: segment\ncode: S\nname: !!python/name:os.system\n", "BR106", "is not allowed in rule files"),
+    "python object tag": (
+        lambda: 'kind: segment\ncode: !!python/object/apply:os.system ["touch pwned"]\nname: S\n',
+        "BR106",
+        "is not allowed in rule files",
+    ),
+    "python name tag": (
+        lambda: "kind: segment\ncode: S\nname: !!python/name:os.system\n",
+        "BR106",
+        "is not allowed in rule files",
+    ),
     "duplicate keys": (lambda: "kind: segment\ncode: S\nname: S\nname: T\n", "BR105", "duplicate key `name`"),
     "invalid UTF-8": (lambda: b"kind: segment\ncode: S\nname: \xff\xfe\n", "BR103", "invalid UTF-8"),
     "binary file": (lambda: bytes(range(256)) * 40, "BR102", "binary file"),
@@ -70,18 +103,29 @@ def test_unreadable_file(ruleset: Callable[..., Path]) -> None:
 
 
 def test_merge_keys_and_anchors_are_supported_and_explicit_keys_win(ruleset: Callable[..., Path]) -> None:
-    root = ruleset({"p.yaml": """\
+    root = ruleset(
+        {
+            "p.yaml": """\
         kind: product
         code: FEE
         <<: {name: &name Fee, type: expense, price: 5.00 EUR}
         type: usage
         description: *name
-        """})
+        """
+        }
+    )
     assert validate(root)[:2] == (0, [])
     from engine.load import load_file
 
     document = load_file(root / "p.yaml").documents[0]
-    assert document.data == {"kind": "product", "code": "FEE", "type": "usage", "name": "Fee", "price": "5.00 EUR", "description": "Fee"}
+    assert document.data == {
+        "kind": "product",
+        "code": "FEE",
+        "type": "usage",
+        "name": "Fee",
+        "price": "5.00 EUR",
+        "description": "Fee",
+    }
 
 
 def test_yaml_12_keeps_yes_and_no_as_text(ruleset: Callable[..., Path]) -> None:

@@ -37,7 +37,9 @@ def test_committed_schemas_equal_generated() -> None:
     committed = {p.name for p in (REPO / "schemas").glob("*.json")}
     assert committed == set(generated), "run `billrules schema --write schemas/`"
     for name, schema in generated.items():
-        assert (REPO / "schemas" / name).read_text(encoding="utf-8") == render(schema), f"{name} drifted: run `billrules schema --write schemas/`"
+        assert (REPO / "schemas" / name).read_text(encoding="utf-8") == render(schema), (
+            f"{name} drifted: run `billrules schema --write schemas/`"
+        )
 
 
 def _properties(node: object, path: str = "") -> list[tuple[str, dict[str, object]]]:

@@ -24,10 +24,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="billrules", description="Billing rules engine: validate rule files and decide billing scenarios.")
+    parser = _Parser(
+        prog="billrules", description="Billing rules engine: validate rule files and decide billing scenarios."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     validate = commands.add_parser("validate", help="check rule files (schema, references, semantics)")
-    validate.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="rule-set directories or files (default: .)")
+    validate.add_argument(
+        "paths", nargs="*", default=["."], metavar="PATH", help="rule-set directories or files (default: .)"
+    )
     validate.add_argument("--format", choices=sorted(REPORTERS), default="text", help="output format (default: text)")
     validate.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
     schema = commands.add_parser("schema", help="print or write the JSON Schemas")
@@ -55,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("billrules: interrupted\n")
         return 130
     except Exception as exc:  # the one boundary: never show an analyst a traceback
-        sys.stderr.write(f"billrules: internal error: {type(exc).__name__}: {exc}\n  hint: this is a bug in billrules; please report it with the input that caused it\n")
+        sys.stderr.write(
+            f"billrules: internal error: {type(exc).__name__}: {exc}\n  hint: this is a bug in billrules; please report it with the input that caused it\n"
+        )
         return EXIT_USAGE
 
 

@@ -36,7 +36,9 @@ def report_text(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
     red, bold, cyan, reset = ("\x1b[31m", "\x1b[1m", "\x1b[36m", "\x1b[0m") if colour else ("", "", "", "")
     cache: dict[str, list[str] | None] = {}
     for d in diagnostics:
-        stream.write(f"{bold}{d.file}:{d.line}:{d.column}:{reset} {red}{d.severity.value}[{d.code}]{reset} {d.message}\n")
+        stream.write(
+            f"{bold}{d.file}:{d.line}:{d.column}:{reset} {red}{d.severity.value}[{d.code}]{reset} {d.message}\n"
+        )
         source = _source_line(d.file, d.line, cache)
         if source is not None and d.column >= 1:
             gutter = " " * len(str(d.line))
@@ -54,7 +56,12 @@ def report_text(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
 
 
 def report_json(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
-    json.dump({"diagnostics": [d.to_json() for d in diagnostics], "count": len(diagnostics)}, stream, indent=2, ensure_ascii=False)
+    json.dump(
+        {"diagnostics": [d.to_json() for d in diagnostics], "count": len(diagnostics)},
+        stream,
+        indent=2,
+        ensure_ascii=False,
+    )
     stream.write("\n")
 
 
@@ -75,18 +82,28 @@ def report_github(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
 
 def report_sarif(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
     used = sorted({d.code for d in diagnostics})
-    rules = [{"id": code, "name": CODES[code][0], "shortDescription": {"text": CODES[code][1]}} for code in used if code in CODES]
+    rules = [
+        {"id": code, "name": CODES[code][0], "shortDescription": {"text": CODES[code][1]}}
+        for code in used
+        if code in CODES
+    ]
     results = [
         {
             "ruleId": d.code,
             "level": "error" if d.severity.value == "error" else "warning",
             "message": {"text": f"{d.message}\nhint: {d.hint}" if d.hint else d.message},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": Path(d.file).as_posix()},
-                    "region": {"startLine": max(d.line, 1), "startColumn": max(d.column, 1), "endColumn": max(d.end_column or d.column, 1)},
-                },
-            }],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": Path(d.file).as_posix()},
+                        "region": {
+                            "startLine": max(d.line, 1),
+                            "startColumn": max(d.column, 1),
+                            "endColumn": max(d.end_column or d.column, 1),
+                        },
+                    },
+                }
+            ],
         }
         for d in diagnostics
     ]
@@ -99,4 +116,9 @@ def report_sarif(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
     stream.write("\n")
 
 
-REPORTERS: dict[str, Reporter] = {"text": report_text, "json": report_json, "github": report_github, "sarif": report_sarif}
+REPORTERS: dict[str, Reporter] = {
+    "text": report_text,
+    "json": report_json,
+    "github": report_github,
+    "sarif": report_sarif,
+}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
-
-from engine.values import TimeUnit
 
 from engine.models.common import (
     Code,
@@ -19,16 +17,17 @@ from engine.models.common import (
     UnitField,
     Validity,
 )
+from engine.values import TimeUnit
 
 
-class ProductType(str, Enum):
+class ProductType(StrEnum):
     TERMED = "termed"
     USAGE = "usage"
     EXPENSE = "expense"
     ONE_TIME = "one_time"
 
 
-class BillingFrequency(str, Enum):
+class BillingFrequency(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     BIMONTHLY = "bimonthly"
@@ -60,7 +59,10 @@ class Product(RuleDocument):
 
 class BundleProduct(Strict):
     product: Code = Field(description="Code of a product in the catalog.")
-    required: bool = Field(default=True, description="A required product is always bought with the bundle; an optional one at the customer's choice.")
+    required: bool = Field(
+        default=True,
+        description="A required product is always bought with the bundle; an optional one at the customer's choice.",
+    )
 
 
 class Bundle(RuleDocument):
@@ -68,7 +70,9 @@ class Bundle(RuleDocument):
 
     kind: Literal["bundle"] = Field(description="Document kind.")
     validity: Validity = Field(description="When the bundle is available for purchase.")
-    products: list[BundleProduct] = Field(default_factory=list, description="Component products, each required or optional.")
+    products: list[BundleProduct] = Field(
+        default_factory=list, description="Component products, each required or optional."
+    )
     discounts: list[Code] = Field(default_factory=list, description="Codes of discount definitions the bundle grants.")
     term: Code | None = Field(default=None, description="Code of the term (commitment) that comes with the bundle.")
     flexible: bool = Field(default=False, description="Flexible: the customer chooses the components; fixed otherwise.")
@@ -81,11 +85,18 @@ class Plan(RuleDocument):
     bundles: list[Code] = Field(min_length=1, description="Codes of the bundles the plan consists of.")
     validity: Validity = Field(description="When the plan is available for purchase.")
     term: Code | None = Field(default=None, description="Code of the term (commitment) of the plan.")
-    compatible_bundles: list[Code] = Field(default_factory=list, description="Bundles that may be bought as add-ons to this plan.")
-    compatible_bundles_only: bool = Field(
-        default=False, description="When true, only `compatible_bundles` may be bought as add-ons (the list must not be empty)."
+    compatible_bundles: list[Code] = Field(
+        default_factory=list, description="Bundles that may be bought as add-ons to this plan."
     )
-    payment_methods: list[str] = Field(default_factory=list, description="Supported payment methods; any when empty.", examples=[["card", "direct_debit"]])
+    compatible_bundles_only: bool = Field(
+        default=False,
+        description="When true, only `compatible_bundles` may be bought as add-ons (the list must not be empty).",
+    )
+    payment_methods: list[str] = Field(
+        default_factory=list,
+        description="Supported payment methods; any when empty.",
+        examples=[["card", "direct_debit"]],
+    )
 
 
 class BillingTermScheme(RuleDocument):
@@ -94,16 +105,19 @@ class BillingTermScheme(RuleDocument):
     kind: Literal["billing_term_scheme"] = Field(description="Document kind.")
     billing_frequency: BillingFrequency = Field(description="Billing frequency of subscriptions on this scheme.")
     binding_period: DurationField | None = Field(default=None, description="Binding period, e.g. `12 months`.")
-    flexible_pricing: bool = Field(default=False, description="Offers the Flexible Pricing discount option; ad hoc discounts may only name schemes that do.")
+    flexible_pricing: bool = Field(
+        default=False,
+        description="Offers the Flexible Pricing discount option; ad hoc discounts may only name schemes that do.",
+    )
 
 
-class EarlyCancellation(str, Enum):
+class EarlyCancellation(StrEnum):
     ALLOWED = "allowed"
     PENALTY = "penalty"
     NOT_ALLOWED = "not_allowed"
 
 
-class CommitmentBasis(str, Enum):
+class CommitmentBasis(StrEnum):
     BILLING_CYCLES = "billing_cycles"
     CALENDAR = "calendar"
 
@@ -116,7 +130,11 @@ class Tax(Strict):
 class Penalty(Strict):
     """Early-cancellation penalty settings (only with `early_cancellation: penalty`)."""
 
-    grace_period: int = Field(default=0, ge=0, description="Time after the cancellation date within which the customer may renew instead of paying.")
+    grace_period: int = Field(
+        default=0,
+        ge=0,
+        description="Time after the cancellation date within which the customer may renew instead of paying.",
+    )
     grace_period_unit: UnitField = TimeUnit.DAYS
     fee: MoneyField = Field(description="Maximum penalty fee, e.g. `150.00 EUR`.")
     pro_rata: bool = Field(default=False, description="Scale the fee by the share of the commitment still remaining.")
@@ -132,13 +150,21 @@ class Term(RuleDocument):
     kind: Literal["term"] = Field(description="Document kind.")
     period: int = Field(ge=0, description="Length of the commitment (must be greater than zero).")
     unit: UnitField
-    basis: CommitmentBasis = Field(description="billing_cycles: counted in billing cycles; calendar: actual time since purchase.")
-    early_cancellation: EarlyCancellation = Field(description="allowed, penalty or not_allowed before the commitment ends.")
-    penalty: Penalty | None = Field(default=None, description="Penalty settings; required with `early_cancellation: penalty`.")
-    renewal_term: Code | None = Field(default=None, description="Term that follows automatically when this one ends (may be itself).")
+    basis: CommitmentBasis = Field(
+        description="billing_cycles: counted in billing cycles; calendar: actual time since purchase."
+    )
+    early_cancellation: EarlyCancellation = Field(
+        description="allowed, penalty or not_allowed before the commitment ends."
+    )
+    penalty: Penalty | None = Field(
+        default=None, description="Penalty settings; required with `early_cancellation: penalty`."
+    )
+    renewal_term: Code | None = Field(
+        default=None, description="Term that follows automatically when this one ends (may be itself)."
+    )
 
 
-class Charset(str, Enum):
+class Charset(StrEnum):
     NUMERIC = "numeric"
     ALPHANUMERIC = "alphanumeric"
 
@@ -149,10 +175,14 @@ class Coupon(RuleDocument):
     kind: Literal["coupon"] = Field(description="Document kind.")
     provider: str | None = Field(default=None, description="Who issues the coupon (information only).")
     charset: Charset = Field(description="numeric (0-9) or alphanumeric (0-9, A-Z, counted in base 36).")
-    template: str = Field(min_length=1, description="Code template; each `#` is one generated character.", examples=["coupon_##"])
+    template: str = Field(
+        min_length=1, description="Code template; each `#` is one generated character.", examples=["coupon_##"]
+    )
     quantity: int = Field(ge=1, description="How many codes to generate.")
     redemption_quantity: int = Field(default=1, ge=1, description="How many times each code may be redeemed.")
-    range_start: int | str = Field(default=0, description="First value of the generated sequence (base 36 text for alphanumeric).")
+    range_start: int | str = Field(
+        default=0, description="First value of the generated sequence (base 36 text for alphanumeric)."
+    )
     bundle: Code = Field(description="Code of the bundle (with its discounts) the coupon grants.")
     validity: Validity = Field(description="When the coupon may be redeemed.")
 

@@ -89,7 +89,9 @@ class Validity(Strict):
     """A date range; `to` is inclusive and may be left open."""
 
     from_: date = Field(alias="from", description="First day (inclusive).", examples=["2015-01-01"])
-    to: date | None = Field(default=None, description="Last day (inclusive); open when omitted.", examples=["2015-12-31"])
+    to: date | None = Field(
+        default=None, description="Last day (inclusive); open when omitted.", examples=["2015-12-31"]
+    )
 
     def contains(self, day: date) -> bool:
         return self.from_ <= day and (self.to is None or day <= self.to)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
@@ -11,7 +11,7 @@ from pydantic import Field
 from engine.models.common import Code, DecimalField, RuleDocument, Strict
 
 
-class CreditMeasure(str, Enum):
+class CreditMeasure(StrEnum):
     OFFERS = "offers"
     AMOUNT = "amount"
 
@@ -20,7 +20,9 @@ class CreditType(RuleDocument):
     """A kind of credit, e.g. Network Offer (w/ 7 tokens)."""
 
     kind: Literal["credit_type"] = Field(description="Document kind.")
-    shared_on_issue: bool = Field(default=False, description="Shared with all organisations when issued; needs no allocation.")
+    shared_on_issue: bool = Field(
+        default=False, description="Shared with all organisations when issued; needs no allocation."
+    )
     expires: bool = Field(default=True, description="False for credits with no usage period (e.g. Jumpstart).")
     measure: CreditMeasure = Field(default=CreditMeasure.OFFERS, description="offers (a count) or amount.")
     tokens: int | None = Field(default=None, ge=0, description="Tokens that come with each credit, if any.")
@@ -46,7 +48,7 @@ class Segment(RuleDocument):
     kind: Literal["segment"] = Field(description="Document kind.")
 
 
-class Allocation(str, Enum):
+class Allocation(StrEnum):
     ALL_ORGANISATIONS = "all_organisations"
     THIS_ORGANISATION = "this_organisation"
 
@@ -57,8 +59,12 @@ class UsagePeriod(Strict):
 
 
 class CreditScope(Strict):
-    services: list[str] = Field(default_factory=list, description="Only consumptions of these services may draw on the credit.")
-    products: list[Code] = Field(default_factory=list, description="Only consumptions of these products may draw on the credit.")
+    services: list[str] = Field(
+        default_factory=list, description="Only consumptions of these services may draw on the credit."
+    )
+    products: list[Code] = Field(
+        default_factory=list, description="Only consumptions of these products may draw on the credit."
+    )
 
 
 class Credit(RuleDocument):
@@ -67,11 +73,18 @@ class Credit(RuleDocument):
     kind: Literal["credit"] = Field(description="Document kind.")
     type: Code = Field(description="Code of the credit type.")
     quantity: DecimalField = Field(description="Number of offers or amount granted.")
-    usage_period: UsagePeriod | None = Field(default=None, description="When the credit may be used (omitted: from issue, never expires).")
+    usage_period: UsagePeriod | None = Field(
+        default=None, description="When the credit may be used (omitted: from issue, never expires)."
+    )
     holder: Code = Field(description="Organisation holding the credit.")
-    allocation: Allocation = Field(default=Allocation.THIS_ORGANISATION, description="all_organisations (holder and its descendants) or this_organisation.")
+    allocation: Allocation = Field(
+        default=Allocation.THIS_ORGANISATION,
+        description="all_organisations (holder and its descendants) or this_organisation.",
+    )
     issued: date = Field(description="Issue date (a tie-breaker in precedence).")
-    priority: int | None = Field(default=None, description="Explicit priority (lower first) for declared precedence orders.")
+    priority: int | None = Field(
+        default=None, description="Explicit priority (lower first) for declared precedence orders."
+    )
     scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
 
 
@@ -80,8 +93,12 @@ class User(RuleDocument):
 
     kind: Literal["user"] = Field(description="Document kind.")
     organisation: Code | None = Field(default=None, description="Organisation the user belongs to.")
-    units: list[Code] = Field(default_factory=list, description="Operator units the user belongs to (agents, approvers).")
-    credit_owner: Code | None = Field(default=None, description="User whose credits this user consumes; purchases are assigned to the owner.")
+    units: list[Code] = Field(
+        default_factory=list, description="Operator units the user belongs to (agents, approvers)."
+    )
+    credit_owner: Code | None = Field(
+        default=None, description="User whose credits this user consumes; purchases are assigned to the owner."
+    )
 
 
 class Alerts(Strict):
@@ -94,7 +111,9 @@ class BalancePolicy(RuleDocument):
 
     kind: Literal["balance_policy"] = Field(description="Document kind.")
     overdraft: bool = Field(default=True, description="The balance may go below zero.")
-    alerts: Alerts = Field(default_factory=Alerts, description="Threshold alerts (an alert below zero is always raised).")
+    alerts: Alerts = Field(
+        default_factory=Alerts, description="Threshold alerts (an alert below zero is always raised)."
+    )
 
 
 CREDIT_KINDS = (CreditType, Organisation, Unit, Segment, Credit, User, BalancePolicy)

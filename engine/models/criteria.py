@@ -8,7 +8,7 @@ expression compile to the same typed AST.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -22,31 +22,46 @@ class Threshold(Strict):
 
 
 class PercentThreshold(Strict):
-    more_than: Percentage | None = Field(default=None, description="Holds when the rate is greater than this percentage.")
+    more_than: Percentage | None = Field(
+        default=None, description="Holds when the rate is greater than this percentage."
+    )
     less_than: Percentage | None = Field(default=None, description="Holds when the rate is less than this percentage.")
 
 
 class Effectiveness(Strict):
     """Conditions on when something became effective, relative to the billing date."""
 
-    effective_for_at_least: DurationField | None = Field(default=None, description="Effective for at least this long at billing time.")
-    effective_for_at_most: DurationField | None = Field(default=None, description="Effective for at most this long at billing time.")
+    effective_for_at_least: DurationField | None = Field(
+        default=None, description="Effective for at least this long at billing time."
+    )
+    effective_for_at_most: DurationField | None = Field(
+        default=None, description="Effective for at most this long at billing time."
+    )
     effective_from: date | None = Field(default=None, description="Became effective on or after this date.")
     effective_until: date | None = Field(default=None, description="Became effective on or before this date.")
 
 
 class BillingTermCriteria(Strict):
-    schemes: list[Code] = Field(default_factory=list, description="Billing term scheme codes (ad hoc discounts: only schemes with flexible pricing).")
+    schemes: list[Code] = Field(
+        default_factory=list,
+        description="Billing term scheme codes (ad hoc discounts: only schemes with flexible pricing).",
+    )
     billing_frequencies: list[BillingFrequency] = Field(default_factory=list, description="Billing frequencies.")
     binding_periods: list[DurationField] = Field(default_factory=list, description="Binding periods, e.g. `12 months`.")
     concurrent_usage: Threshold | None = Field(default=None, description="Concurrent usage more than / less than.")
-    concurrent_usage_rate: PercentThreshold | None = Field(default=None, description="Concurrent usage rate (%) more than / less than.")
+    concurrent_usage_rate: PercentThreshold | None = Field(
+        default=None, description="Concurrent usage rate (%) more than / less than."
+    )
     effectiveness: Effectiveness | None = Field(default=None, description="When the billing term became effective.")
 
 
 class Maturity(Strict):
-    at_least: DurationField = Field(description="The subscription must have been uninterrupted (not rested or deactivated) for this long.")
-    max_interruption_days: int = Field(default=0, ge=0, description="Interruptions up to this many days do not break maturity.")
+    at_least: DurationField = Field(
+        description="The subscription must have been uninterrupted (not rested or deactivated) for this long."
+    )
+    max_interruption_days: int = Field(
+        default=0, ge=0, description="Interruptions up to this many days do not break maturity."
+    )
 
 
 class SubscriptionCriteria(Strict):
@@ -68,7 +83,9 @@ class AccountsReceivableCriteria(Strict):
 
 
 class SegmentCriteria(Strict):
-    include: list[Code] = Field(default_factory=list, description="The account must be in at least one of these segments.")
+    include: list[Code] = Field(
+        default_factory=list, description="The account must be in at least one of these segments."
+    )
     exclude: list[Code] = Field(default_factory=list, description="The account must be in none of these segments.")
 
 
@@ -99,7 +116,7 @@ class UsageCriteria(Strict):
     destination_categories: list[str] = Field(default_factory=list, description="Destination categories.")
 
 
-class Weekday(str, Enum):
+class Weekday(StrEnum):
     MONDAY = "monday"
     TUESDAY = "tuesday"
     WEDNESDAY = "wednesday"
@@ -123,31 +140,69 @@ class DayWindow(Strict):
 class QuantityRange(Strict):
     min: DecimalField | None = Field(default=None, description="Smallest total (inclusive).")
     max: DecimalField | None = Field(default=None, description="Largest total (inclusive).")
-    per: DurationField | None = Field(default=None, description="Window counted back from billing time; unlimited when omitted.")
+    per: DurationField | None = Field(
+        default=None, description="Window counted back from billing time; unlimited when omitted."
+    )
 
 
 class QuantitativeCriteria(Strict):
-    execution_dates: DateTimeRange | None = Field(default=None, description="Usage must happen in this date-time range.")
-    execution_days: list[DayWindow] = Field(default_factory=list, description="Usage must happen on these weekdays and times.")
-    total_quantity: QuantityRange | None = Field(default=None, description="Total number of rated usages in the window.")
+    execution_dates: DateTimeRange | None = Field(
+        default=None, description="Usage must happen in this date-time range."
+    )
+    execution_days: list[DayWindow] = Field(
+        default_factory=list, description="Usage must happen on these weekdays and times."
+    )
+    total_quantity: QuantityRange | None = Field(
+        default=None, description="Total number of rated usages in the window."
+    )
     total_usage: QuantityRange | None = Field(default=None, description="Total usage quantity in the window.")
 
 
 class Criteria(Strict):
     """All sections present must hold; see the module docstring."""
 
-    billing_term: BillingTermCriteria | None = Field(default=None, description="Non-usage: billing term scheme, frequency, binding, concurrent usage.")
-    subscription: SubscriptionCriteria | None = Field(default=None, description="Non-usage: subscription type, maturity, effectiveness.")
-    accounts_receivable: AccountsReceivableCriteria | None = Field(default=None, description="Non-usage: the billed account.")
+    billing_term: BillingTermCriteria | None = Field(
+        default=None, description="Non-usage: billing term scheme, frequency, binding, concurrent usage."
+    )
+    subscription: SubscriptionCriteria | None = Field(
+        default=None, description="Non-usage: subscription type, maturity, effectiveness."
+    )
+    accounts_receivable: AccountsReceivableCriteria | None = Field(
+        default=None, description="Non-usage: the billed account."
+    )
     segments: SegmentCriteria | None = Field(default=None, description="Non-usage: include / exclude segments.")
-    price_plans: list[Code] = Field(default_factory=list, description="Non-usage: plans the subscription is billed from.")
-    products: list[ProductCriterion] = Field(default_factory=list, description="Non-usage: every listed product/type must be present.")
-    buy_in_advance: list[DurationRange] = Field(default_factory=list, description="Non-usage: eligible buy-in-advance duration ranges.")
-    usage_service: UsageServiceCriteria | None = Field(default=None, description="Usage: catalogs, service types, termed services.")
-    usage: UsageCriteria | None = Field(default=None, description="Usage: methods, devices, source and destination categories.")
-    quantitative: QuantitativeCriteria | None = Field(default=None, description="Usage: execution dates/days, totals per unit of time.")
-    when: str | None = Field(default=None, description="An expression in the criteria language.", examples=['account.classification in {"Residential", "SME"}'])
+    price_plans: list[Code] = Field(
+        default_factory=list, description="Non-usage: plans the subscription is billed from."
+    )
+    products: list[ProductCriterion] = Field(
+        default_factory=list, description="Non-usage: every listed product/type must be present."
+    )
+    buy_in_advance: list[DurationRange] = Field(
+        default_factory=list, description="Non-usage: eligible buy-in-advance duration ranges."
+    )
+    usage_service: UsageServiceCriteria | None = Field(
+        default=None, description="Usage: catalogs, service types, termed services."
+    )
+    usage: UsageCriteria | None = Field(
+        default=None, description="Usage: methods, devices, source and destination categories."
+    )
+    quantitative: QuantitativeCriteria | None = Field(
+        default=None, description="Usage: execution dates/days, totals per unit of time."
+    )
+    when: str | None = Field(
+        default=None,
+        description="An expression in the criteria language.",
+        examples=['account.classification in {"Residential", "SME"}'],
+    )
 
 
-NON_USAGE_SECTIONS = ("billing_term", "subscription", "accounts_receivable", "segments", "price_plans", "products", "buy_in_advance")
+NON_USAGE_SECTIONS = (
+    "billing_term",
+    "subscription",
+    "accounts_receivable",
+    "segments",
+    "price_plans",
+    "products",
+    "buy_in_advance",
+)
 USAGE_SECTIONS = ("usage_service", "usage", "quantitative")

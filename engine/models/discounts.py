@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
@@ -13,29 +13,29 @@ from engine.models.common import Code, DecimalField, DurationField, MoneyField, 
 from engine.models.criteria import Criteria
 
 
-class DiscountType(str, Enum):
+class DiscountType(StrEnum):
     AUTO_APPLY = "auto_apply"
     AD_HOC = "ad_hoc"
 
 
-class Classification(str, Enum):
+class Classification(StrEnum):
     SUBSCRIPTION = "subscription"
     JOB = "job"
 
 
-class AppliedServiceType(str, Enum):
+class AppliedServiceType(StrEnum):
     USAGE = "usage"
     NON_USAGE = "non_usage"
     BOTH = "both"
 
 
-class LifeCycleState(str, Enum):
+class LifeCycleState(StrEnum):
     DRAFT = "draft"
     EFFECTIVE = "effective"
     INACTIVE = "inactive"
 
 
-class AmountType(str, Enum):
+class AmountType(StrEnum):
     AMOUNT = "amount"
     PERCENTAGE = "percentage"
     FREE_PERIOD = "free_period"
@@ -50,15 +50,23 @@ class DiscountAmount(Strict):
     """
 
     type: AmountType = Field(description="amount, percentage or free_period.")
-    value: str | DecimalField | None = Field(default=None, description="Fixed value (auto apply).", examples=["20.00 EUR", 50])
-    range: list[str | DecimalField] | None = Field(default=None, min_length=2, max_length=2, description="Ad hoc: [min, max] the agent may choose from.")
-    level: int | None = Field(default=None, ge=1, le=3, description="Percentage only: 1 applies first; same level is summed on the same base.")
+    value: str | DecimalField | None = Field(
+        default=None, description="Fixed value (auto apply).", examples=["20.00 EUR", 50]
+    )
+    range: list[str | DecimalField] | None = Field(
+        default=None, min_length=2, max_length=2, description="Ad hoc: [min, max] the agent may choose from."
+    )
+    level: int | None = Field(
+        default=None, ge=1, le=3, description="Percentage only: 1 applies first; same level is summed on the same base."
+    )
     unit: UnitField | None = Field(default=None, description="Free period only: unit of the free period.")
 
 
 class DiscountedProduct(Strict):
     product: Code | None = Field(default=None, description="A product the discount reduces.")
-    product_type: ProductType | None = Field(default=None, description="A product type the discount reduces (termed, usage or expense).")
+    product_type: ProductType | None = Field(
+        default=None, description="A product type the discount reduces (termed, usage or expense)."
+    )
     bundle: Code | None = Field(default=None, description="Only when the product is part of this flexible bundle.")
 
 
@@ -75,11 +83,15 @@ class DiscountDuration(Strict):
     indefinite: bool = Field(default=False, description="Runs until removed.")
     flexible_start: bool = Field(default=False, description="Ad hoc: the agent may choose the start date.")
     flexible_end: bool = Field(default=False, description="Ad hoc: the agent may choose the end date.")
-    latest_start: DurationField | None = Field(default=None, description="Flexible start at most this long after the request.")
-    max_length: DurationField | None = Field(default=None, description="A flexible duration may not be longer than this.")
+    latest_start: DurationField | None = Field(
+        default=None, description="Flexible start at most this long after the request."
+    )
+    max_length: DurationField | None = Field(
+        default=None, description="A flexible duration may not be longer than this."
+    )
 
 
-class LimitWindow(str, Enum):
+class LimitWindow(StrEnum):
     ROLLING = "rolling"
     CALENDAR = "calendar"
 
@@ -87,7 +99,10 @@ class LimitWindow(str, Enum):
 class ApplicationLimit(Strict):
     times: int = Field(ge=1, description="Maximum number of applications per customer per window.")
     per: DurationField = Field(description="Window length, e.g. `1 year`.")
-    window: LimitWindow = Field(default=LimitWindow.ROLLING, description="rolling (counted back from the billing date) or calendar (the calendar year/month).")
+    window: LimitWindow = Field(
+        default=LimitWindow.ROLLING,
+        description="rolling (counted back from the billing date) or calendar (the calendar year/month).",
+    )
 
 
 class Approval(Strict):
@@ -102,14 +117,24 @@ class Discount(RuleDocument):
     kind: Literal["discount"] = Field(description="Document kind.")
     type: DiscountType = Field(description="auto_apply (billing applies it) or ad_hoc (offered to agents).")
     classification: Classification = Field(description="subscription or job.")
-    applied_service_type: AppliedServiceType = Field(description="usage, non_usage or both; decides which criteria sections are allowed.")
+    applied_service_type: AppliedServiceType = Field(
+        description="usage, non_usage or both; decides which criteria sections are allowed."
+    )
     state: LifeCycleState = Field(description="Only effective definitions are applied or offered.")
     amount: DiscountAmount = Field(description="What the discount takes.")
     cap: MoneyField | None = Field(default=None, description="Maximum discount per billing period, e.g. `20.00 EUR`.")
-    discounted_products: list[DiscountedProduct] = Field(min_length=1, description="Products or product types the discount reduces.")
+    discounted_products: list[DiscountedProduct] = Field(
+        min_length=1, description="Products or product types the discount reduces."
+    )
     validity: DefinitionValidity = Field(description="Effective and expiration dates of the definition.")
-    duration: DiscountDuration | None = Field(default=None, description="How long the discount runs once added; indefinite when omitted.")
+    duration: DiscountDuration | None = Field(
+        default=None, description="How long the discount runs once added; indefinite when omitted."
+    )
     limit: ApplicationLimit | None = Field(default=None, description="Maximum applications per customer per window.")
     approval: Approval | None = Field(default=None, description="Approval settings (ad hoc).")
-    allowed_units: list[Code] = Field(default_factory=list, description="Ad hoc: the agent must belong to one of these units.")
-    criteria: Criteria | None = Field(default=None, description="When the discount applies (auto apply) or may be offered (ad hoc).")
+    allowed_units: list[Code] = Field(
+        default_factory=list, description="Ad hoc: the agent must belong to one of these units."
+    )
+    criteria: Criteria | None = Field(
+        default=None, description="When the discount applies (auto apply) or may be offered (ad hoc)."
+    )

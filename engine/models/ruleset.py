@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
@@ -10,7 +10,7 @@ from pydantic import Field
 from engine.models.common import RuleDocument
 
 
-class Rounding(str, Enum):
+class Rounding(StrEnum):
     HALF_UP = "half_up"
     HALF_EVEN = "half_even"
     HALF_DOWN = "half_down"
@@ -20,7 +20,7 @@ class Rounding(str, Enum):
     FLOOR = "floor"
 
 
-class PrecedenceKey(str, Enum):
+class PrecedenceKey(StrEnum):
     ALLOCATION = "allocation"
     PRIORITY = "priority"
     EXPIRY = "expiry"
@@ -45,7 +45,9 @@ class RuleSetSettings(RuleDocument):
     version: str = Field(description="Version label of the rule set.", examples=["2026.11"])
     default_currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["EUR"])
     rounding: Rounding = Field(default=Rounding.HALF_UP, description="Rounding mode used once per line.")
-    minor_units: dict[str, int] = Field(default_factory=dict, description="Override minor units per currency, e.g. {JPY: 0}.")
+    minor_units: dict[str, int] = Field(
+        default_factory=dict, description="Override minor units per currency, e.g. {JPY: 0}."
+    )
     credit_precedence: list[PrecedenceKey] = Field(
         default_factory=lambda: list(DEFAULT_PRECEDENCE),
         description="Order in which credits are drawn; `id` is always appended last to keep the order total.",

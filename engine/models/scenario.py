@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
-from enum import Enum
+from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -18,7 +19,9 @@ from engine.models.common import Code, DecimalField, DurationField, MoneyField, 
 
 class Account(Strict):
     code: Code = Field(description="Account code.")
-    classification: str | None = Field(default=None, description="Accounts receivable classification, e.g. Residential.")
+    classification: str | None = Field(
+        default=None, description="Accounts receivable classification, e.g. Residential."
+    )
     payment_preference: str | None = Field(default=None, description="Payment preference, e.g. direct_debit.")
     presentment_preference: str | None = Field(default=None, description="Presentment preference, e.g. email.")
     segments: list[Code] = Field(default_factory=list, description="Segments the account belongs to.")
@@ -29,14 +32,16 @@ class ProductLine(Strict):
     """A product on a subscription or job, with the price billed for the period."""
 
     product: Code = Field(description="Product code from the catalog.")
-    price: MoneyField | None = Field(default=None, description="Gross charge for the period; the catalog price when omitted.")
+    price: MoneyField | None = Field(
+        default=None, description="Gross charge for the period; the catalog price when omitted."
+    )
     quantity: int = Field(default=1, ge=1, description="Quantity billed.")
     bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
     main: bool = Field(default=False, description="The customer's main service.")
     type: ProductType | None = Field(default=None, description="Product type; taken from the catalog when omitted.")
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     ACTIVE = "active"
     RESTED = "rested"
     DEACTIVATED = "deactivated"
@@ -61,7 +66,9 @@ class Subscription(Strict):
     billing_term_scheme: Code | None = Field(default=None, description="Billing term scheme code.")
     billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
     binding_period: DurationField | None = Field(default=None, description="Binding period.")
-    concurrent_usage: int | None = Field(default=None, ge=0, description="Concurrent usage allowed on the subscription.")
+    concurrent_usage: int | None = Field(
+        default=None, ge=0, description="Concurrent usage allowed on the subscription."
+    )
     concurrent_usage_rate: Percentage | None = Field(default=None, description="Concurrent usage rate in percent.")
     start: date = Field(description="Date the subscription became effective.")
     billing_term_start: date | None = Field(default=None, description="Date the billing term became effective.")
@@ -80,7 +87,7 @@ class Job(Strict):
 
 class UsageRecord(Strict):
     at: datetime = Field(description="When the usage happened (with its time zone).")
-    quantity: DecimalField = Field(default=1, description="Quantity used.")
+    quantity: DecimalField = Field(default=Decimal(1), description="Quantity used.")
     service: str | None = Field(default=None, description="Usage service.")
     catalog: str | None = Field(default=None, description="Usage service catalog.")
     service_type: str | None = Field(default=None, description="Usage service type.")
@@ -128,7 +135,7 @@ class Consumption(Strict):
     product: Code | None = Field(default=None, description="Product consumed (for scoped credits).")
 
 
-class BalanceEventType(str, Enum):
+class BalanceEventType(StrEnum):
     GRANT = "grant"
     WITHDRAW = "withdraw"
     DEBIT = "debit"
@@ -138,14 +145,16 @@ class BalanceEventType(str, Enum):
 class BalanceEvent(Strict):
     id: Code = Field(description="Event id.")
     type: BalanceEventType = Field(description="grant, withdraw, debit or refund.")
-    amount: DecimalField | None = Field(default=None, description="Credits (a refund returns the debited amount and needs none).")
+    amount: DecimalField | None = Field(
+        default=None, description="Credits (a refund returns the debited amount and needs none)."
+    )
     request: Code | None = Field(default=None, description="Service request a debit or refund belongs to.")
     at: datetime | None = Field(default=None, description="When.")
 
 
 class Balance(Strict):
     policy: Code = Field(description="Balance policy code.")
-    opening: DecimalField = Field(default=0, description="Opening balance in credits.")
+    opening: DecimalField = Field(default=Decimal(0), description="Opening balance in credits.")
     events: list[BalanceEvent] = Field(default_factory=list, description="Events in order.")
 
 
@@ -173,9 +182,13 @@ class Scenario(Strict):
     job: Job | None = Field(default=None, description="The job being billed.")
     usage: list[UsageRecord] = Field(default_factory=list, description="Rated usage records.")
     agent: Agent | None = Field(default=None, description="Agent asking which ad hoc discounts to offer.")
-    requested_discounts: list[DiscountRequest] = Field(default_factory=list, description="Ad hoc discounts requested by the agent.")
+    requested_discounts: list[DiscountRequest] = Field(
+        default_factory=list, description="Ad hoc discounts requested by the agent."
+    )
     approvals: list[ApprovalRecord] = Field(default_factory=list, description="Approvals given.")
-    discount_history: list[AppliedDiscount] = Field(default_factory=list, description="Earlier applications (for limits).")
+    discount_history: list[AppliedDiscount] = Field(
+        default_factory=list, description="Earlier applications (for limits)."
+    )
     consumptions: list[Consumption] = Field(default_factory=list, description="Credit consumptions to allocate.")
     balance: Balance | None = Field(default=None, description="Credit balance events.")
     cancellation: Cancellation | None = Field(default=None, description="Cancellation request.")

@@ -1,0 +1,20 @@
+"""Benchmarks run in CI only as tiny smoke runs: they must work, their figures are not asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_validate_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "validate.py"), "--runs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "billrules validate (cold)" in result.stdout

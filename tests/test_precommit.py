@@ -1,0 +1,63 @@
+"""The `.pre-commit-hooks.yaml` manifest works with the real pre-commit tool.
+
+`pre-commit try-repo` installs this repository the way a rules repository's hook would, then
+runs the hook on a temporary git repository of rule files: once clean (passes), once broken
+(fails and shows the diagnostic).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RULESET = 'kind: rule_set\ncode: demo\nname: Demo\nversion: "1"\ndefault_currency: EUR\n'
+PRODUCT = "kind: product\ncode: TV\nname: Main TV\ntype: termed\nprice: 20.00 EUR\nbilling_frequency: monthly\n"
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("pre-commit") is None:
+        pytest.fail("pre-commit is a test dependency: pip install -e '.[test]'")
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def _try_repo(rules_repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    return subprocess.run(
+        ["pre-commit", "try-repo", str(REPO), "billrules-validate", "--all-files", "--color", "never"],
+        cwd=rules_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_hook_passes_clean_rules_and_fails_broken_ones(tmp_path: Path, pre_commit_home: Path) -> None:
+    rules = tmp_path / "rules-repo"
+    (rules / "catalog").mkdir(parents=True)
+    (rules / "ruleset.yaml").write_text(RULESET)
+    (rules / "catalog" / "products.yaml").write_text(PRODUCT)
+    _git(rules, "init", "-q")
+    _git(rules, "add", ".")
+
+    clean = _try_repo(rules, pre_commit_home)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Passed" in clean.stdout
+
+    (rules / "catalog" / "products.yaml").write_text(PRODUCT.replace("type: termed", "type: termd"))
+    _git(rules, "add", ".")
+    broken = _try_repo(rules, pre_commit_home)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "Failed" in broken.stdout
+    assert "catalog/products.yaml:4:7: error[BR204] `termd` is not a valid `type`" in broken.stdout
+    assert "did you mean `termed`?" in broken.stdout
