@@ -48,6 +48,7 @@ class Document:
     start: Span
     spans: dict[JsonPath, Span] = field(default_factory=dict)
     key_spans: dict[JsonPath, Span] = field(default_factory=dict)
+    styles: dict[JsonPath, str] = field(default_factory=dict)  # scalar style of text values (`|`, `"`, ...)
 
     @property
     def kind(self) -> str | None:
@@ -202,7 +203,9 @@ def _parse(source: SourceFile, text: str) -> None:
             data = converter.convert(node, (), 0)
             if data is None:
                 continue
-            document = Document(file, index, data, converter.spans[()], converter.spans, converter.key_spans)
+            document = Document(
+                file, index, data, converter.spans[()], converter.spans, converter.key_spans, converter.styles
+            )
             if not isinstance(data, dict):
                 source.diagnostics.append(
                     document.diagnostic(
@@ -261,6 +264,7 @@ class _Converter:
         self.nodes = 0
         self.spans: dict[JsonPath, Span] = {}
         self.key_spans: dict[JsonPath, Span] = {}
+        self.styles: dict[JsonPath, str] = {}
 
     def refuse(self, node: Any, code: str, message: str, hint: str) -> _Refused:
         span = _span(node)
@@ -291,7 +295,10 @@ class _Converter:
                     f"YAML tag `{_short(tag)}` is not allowed in rule files",
                     "remove the tag; rule files hold plain data only",
                 )
-            return _scalar(tag, node.value)
+            if node.style:
+                self.styles[path] = node.style
+            text = node.value.replace("\a", "") if node.style == ">" else node.value  # ruamel marks folds with BEL
+            return _scalar(tag, text)
         if tag not in _COLLECTION_TAGS:
             raise self.refuse(
                 node,

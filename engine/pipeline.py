@@ -1,6 +1,6 @@
 """The compile pipeline: an ordered table of named stages from files to a checked rule set.
 
-    load → kinds → schema → models → references → semantics
+    load → kinds → schema → models → references → semantics → criteria
 
 Each stage adds diagnostics and never stops the run: later stages only see documents that
 passed the earlier ones, so one run reports every independent finding. Inputs are sorted so
@@ -29,6 +29,7 @@ class Compilation:
     valid: list[Document] = field(default_factory=list)
     catalog: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: Any = None
+    criteria: Any = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -168,6 +169,32 @@ def stage_semantics(c: Compilation) -> None:
     c.diagnostics.extend(run_checks(c.catalog))
 
 
+def stage_criteria(c: Compilation) -> None:
+    """Desugar sections, parse `when:` expressions, type-check; compile lazily on first use."""
+    from engine.criteria.check import check_condition
+    from engine.criteria.environment import scenario_environment
+    from engine.criteria.parse import CriteriaError
+    from engine.criteria.program import CriteriaProgram, Entry
+    from engine.criteria.sections import desugar
+
+    env = scenario_environment()
+    entries: list[Entry] = []
+    for code in sorted(c.catalog.get("discount", {})):
+        item = c.catalog["discount"][code]
+        criteria = item.model.criteria
+        if criteria is None:
+            continue
+        try:
+            for condition in desugar(criteria, item.document, item.model.classification.value):
+                try:
+                    entries.append(Entry(f"discount:{code}", condition.section, check_condition(condition.node, env)))
+                except CriteriaError as exc:
+                    c.diagnostics.append(exc.diagnostic)
+        except CriteriaError as exc:
+            c.diagnostics.append(exc.diagnostic)
+    c.criteria = CriteriaProgram(entries)
+
+
 #: (name, why it sits here, stage)
 STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
     ("load", "safe YAML with positions; everything later needs data and spans", stage_load),
@@ -176,6 +203,7 @@ STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
     ("models", "typed values (money, dates, durations) for the checks that follow", stage_models),
     ("references", "codes unique, references resolve, no cycles: the files form one rule set", stage_references),
     ("semantics", "business rules across documents, on resolved typed models", stage_semantics),
+    ("criteria", "parse and type-check every criterion against the scenario model", stage_criteria),
 )
 
 

@@ -86,7 +86,9 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         return
     if validator == "type":
         wanted = error.validator_value
-        wanted_names = " or ".join(_TYPE_NAMES.get(str(w), str(w)) for w in (wanted if isinstance(wanted, list) else [wanted]))
+        wanted_names = " or ".join(
+            _TYPE_NAMES.get(str(w), str(w)) for w in (wanted if isinstance(wanted, list) else [wanted])
+        )
         pattern_hint = _PATTERN_MESSAGES.get(schema.get("pattern", ""), ("", ""))[1]
         yield document.diagnostic(
             path,

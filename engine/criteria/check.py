@@ -1,0 +1,392 @@
+"""Type check: give every node a type, or raise a located diagnostic (have/want, did you mean).
+
+Runs after parsing and before compiling; the compiler only accepts typed nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.criteria import ast
+from engine.criteria import types as T
+from engine.criteria.environment import Environment
+from engine.criteria.parse import CriteriaError, error
+from engine.diagnostics import did_you_mean
+from engine.values import TimeUnit
+
+_BUILTIN_ATTRIBUTES: dict[str, dict[str, T.Type]] = {
+    "date": {"year": T.NUMBER, "month": T.NUMBER, "day": T.NUMBER, "weekday": T.WEEKDAY},
+    "datetime": {
+        "date": T.DATE,
+        "time": T.TIME,
+        "weekday": T.WEEKDAY,
+        "year": T.NUMBER,
+        "month": T.NUMBER,
+        "day": T.NUMBER,
+        "hour": T.NUMBER,
+    },
+    "money": {"amount": T.NUMBER, "currency": T.STRING},
+    "duration": {"days": T.NUMBER},
+}
+
+
+@dataclass
+class Scope:
+    """Names visible at a point: bound variables and, inside an aggregate, the element's fields."""
+
+    variables: dict[str, T.Type] = field(default_factory=dict)
+    element: str | None = None  # record whose fields are visible unqualified
+
+    def bind(self, name: str, type_: T.Type) -> Scope:
+        return Scope({**self.variables, name: type_}, self.element)
+
+    def with_element(self, record: str | None) -> Scope:
+        return Scope(dict(self.variables), record)
+
+
+class Checker:
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    def check_condition(self, node: ast.Node) -> ast.Node:
+        typed = self.check(node, Scope())
+        if _type(typed).name != "bool":
+            raise error(
+                node.span,
+                "BR507",
+                f"a criterion must be true or false, but this is {_type(typed)}",
+                'compare it with something, e.g. `== "Residential"` or `>= 6 months`',
+            )
+        return typed
+
+    def check(self, node: ast.Node, scope: Scope) -> ast.Node:
+        method = getattr(self, "_" + type(node).__name__.lower())
+        result: ast.Node = method(node, scope)
+        return result
+
+    # names and fields ----------------------------------------------------------------------
+
+    def _literal(self, node: ast.Literal, scope: Scope) -> ast.Node:
+        return node
+
+    def _name(self, node: ast.Name, scope: Scope) -> ast.Node:
+        if node.id in scope.variables:
+            return replace(node, type=scope.variables[node.id])
+        if scope.element is not None and node.id in self.env.fields(scope.element):
+            return replace(node, type=self.env.fields(scope.element)[node.id].type)
+        if node.id in self.env.roots:
+            return replace(node, type=self.env.roots[node.id].type)
+        candidates = [*scope.variables, *self.env.roots, *(self.env.fields(scope.element) if scope.element else [])]
+        hint = did_you_mean(node.id, candidates) or f"known names: {', '.join(sorted(candidates))}"
+        raise error(node.span, "BR502", f"unknown field `{node.id}`", hint)
+
+    def _attribute(self, node: ast.Attribute, scope: Scope) -> ast.Node:
+        obj = self.check(node.obj, scope)
+        t = _type(obj)
+        target = t.elem if t.name == "list" and t.elem is not None and t.elem.name == "record" else t
+        if target.name == "record":
+            fields = self.env.fields(target.record or "")
+            if node.name not in fields:
+                raise error(
+                    node.span,
+                    "BR502",
+                    f"`{node.obj.span.text}` has no field `{node.name}`",
+                    did_you_mean(node.name, fields) or f"its fields: {', '.join(sorted(fields))}",
+                )
+            ftype = fields[node.name].type
+            if t.name == "list":
+                result = T.list_of(ftype)
+                return replace(node, obj=obj, type=result.maybe() if t.optional else result)
+            return replace(node, obj=obj, type=ftype.maybe() if t.optional else ftype)
+        if t.name == "list" and t.elem is not None and node.name in _BUILTIN_ATTRIBUTES.get(t.elem.name, {}):
+            result = T.list_of(_BUILTIN_ATTRIBUTES[t.elem.name][node.name])
+            return replace(node, obj=obj, type=result.maybe() if t.optional else result)
+        builtin = _BUILTIN_ATTRIBUTES.get(t.name, {})
+        if node.name in builtin:
+            result = builtin[node.name]
+            return replace(node, obj=obj, type=result.maybe() if t.optional else result)
+        hint = did_you_mean(node.name, builtin) or (
+            f"it has: {', '.join(builtin)}" if builtin else f"{t} has no fields"
+        )
+        raise error(node.span, "BR502", f"`{node.obj.span.text}` is {t}; it has no field `{node.name}`", hint)
+
+    # logic ---------------------------------------------------------------------------------------
+
+    def _not(self, node: ast.Not, scope: Scope) -> ast.Node:
+        operand = self._boolean(node.operand, scope, "`not`")
+        return replace(node, operand=operand, type=T.BOOL)
+
+    def _boolop(self, node: ast.BoolOp, scope: Scope) -> ast.Node:
+        operands = tuple(self._boolean(o, scope, f"`{node.op}`") for o in node.operands)
+        return replace(node, operands=operands, type=T.BOOL)
+
+    def _boolean(self, node: ast.Node, scope: Scope, where: str) -> ast.Node:
+        typed = self.check(node, scope)
+        if _type(typed).name != "bool":
+            raise error(
+                node.span,
+                "BR503",
+                f"{where} needs a condition (true/false), found {_type(typed)}",
+                'write a comparison here, e.g. `account.classification == "SME"`',
+            )
+        return typed
+
+    # comparisons --------------------------------------------------------------------------------
+
+    def _compare(self, node: ast.Compare, scope: Scope) -> ast.Node:
+        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        lt, rt = _type(left), _type(right)
+        self._comparable(node, lt, rt, node.op)
+        if node.op not in ("==", "!=") and lt.name not in T.ORDERED:
+            raise error(node.span, "BR503", f"{lt} cannot be ordered with `{node.op}`", "use `==`, `!=` or `in`")
+        if lt.name == "duration" and isinstance(left, ast.Literal) and isinstance(right, ast.Literal):
+            _same_duration_family(node, left.value, right.value)
+        return replace(node, left=left, right=right, type=T.BOOL)
+
+    def _comparable(self, node: ast.Node, lt: T.Type, rt: T.Type, op: str) -> None:
+        if T.compatible(lt, rt):
+            return
+        hint = "compare like with like"
+        if {lt.name, rt.name} == {"string", "number"}:
+            hint = 'quote both sides or neither: "5" is text, 5 is a number'
+        elif lt.name == "money" and rt.name == "money":
+            hint = "convert to one currency first; amounts in different currencies are never compared"
+        elif "money" in (lt.name, rt.name) and {lt.name, rt.name} & {"percent", "number"}:
+            hint = "write money with its currency, e.g. `20.00 EUR`"
+        elif {lt.name, rt.name} == {"date", "datetime"}:
+            hint = "use `.date` of the date-time, e.g. `as_of.date`"
+        elif {lt.name, rt.name} & {"date", "datetime"}:
+            hint = "write a date as YYYY-MM-DD"
+        raise error(node.span, "BR503", f"cannot compare {lt} with {rt} using `{op}`", hint)
+
+    def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:
+        item, collection = self.check(node.item, scope), self.check(node.collection, scope)
+        ct = _type(collection)
+        if not T.is_collection(ct):
+            raise error(
+                node.collection.span,
+                "BR503",
+                f"`in` needs a set or a list on its right, found {ct}",
+                'write a set: {"a", "b"}',
+            )
+        if ct.elem is not None:
+            self._comparable(node, _type(item), ct.elem, "in")
+        return replace(node, item=item, collection=collection, type=T.BOOL)
+
+    def _setrelation(self, node: ast.SetRelation, scope: Scope) -> ast.Node:
+        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        lt, rt = _type(left), _type(right)
+        if not T.is_collection(lt):
+            raise error(
+                node.left.span,
+                "BR503",
+                f"`{node.op}` needs a set or a list on its left, found {lt}",
+                'e.g. `account.segments overlaps {"VIP"}`',
+            )
+        if node.op == "overlaps" and not T.is_collection(rt):
+            raise error(
+                node.right.span,
+                "BR503",
+                f"`overlaps` needs a set or a list on its right, found {rt}",
+                'write a set: {"a", "b"}',
+            )
+        other = rt.elem if T.is_collection(rt) else rt
+        if lt.elem is not None and other is not None:
+            self._comparable(node, lt.elem, other, node.op)
+        return replace(node, left=left, right=right, type=T.BOOL)
+
+    def _between(self, node: ast.Between, scope: Scope) -> ast.Node:
+        value, low, high = (self.check(n, scope) for n in (node.value, node.low, node.high))
+        for bound in (low, high):
+            self._comparable(node, _type(value), _type(bound), "between")
+        if _type(value).name not in T.ORDERED:
+            raise error(node.span, "BR503", f"{_type(value)} has no order for `between`", "use `in` with a set")
+        return replace(node, value=value, low=low, high=high, type=T.BOOL)
+
+    # arithmetic --------------------------------------------------------------------------------
+
+    def _arith(self, node: ast.Arith, scope: Scope) -> ast.Node:
+        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        lt, rt = _type(left), _type(right)
+        result = _arith_type(node.op, lt, rt)
+        if result is None:
+            raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt))
+        if lt.optional or rt.optional:
+            result = result.maybe()
+        return replace(node, left=left, right=right, type=result)
+
+    def _negate(self, node: ast.Negate, scope: Scope) -> ast.Node:
+        operand = self.check(node.operand, scope)
+        t = _type(operand)
+        if t.name not in ("number", "money", "percent"):
+            raise error(node.span, "BR503", f"cannot negate {t}", "only numbers, money and percentages have a sign")
+        return replace(node, operand=operand, type=t)
+
+    # collections --------------------------------------------------------------------------------
+
+    def _setliteral(self, node: ast.SetLiteral, scope: Scope) -> ast.Node:
+        items = tuple(self.check(i, scope) for i in node.items)
+        if not items:
+            return replace(node, items=items, type=T.Type("set", elem=None))
+        first = _type(items[0])
+        for item in items[1:]:
+            if not T.compatible(first, _type(item)):
+                raise error(
+                    item.span,
+                    "BR503",
+                    f"a set holds values of one type: {first} and {_type(item)} are mixed",
+                    "make every element the same kind of value",
+                )
+        if first.name in ("set", "list", "record"):
+            raise error(node.span, "BR503", f"a set cannot hold {first}", "list plain values")
+        return replace(node, items=items, type=T.set_of(first))
+
+    def _quantifier(self, node: ast.Quantifier, scope: Scope) -> ast.Node:
+        collection = self.check(node.collection, scope)
+        ct = _type(collection)
+        if not T.is_collection(ct) or ct.elem is None:
+            raise error(
+                node.collection.span,
+                "BR503",
+                f"`{node.kind}` needs a list to look through, found {ct}",
+                'e.g. `any p in subscription.products where p.type == "termed"`',
+            )
+        condition = self._boolean(node.condition, scope.bind(node.var, ct.elem), "`where`")
+        return replace(node, collection=collection, condition=condition, type=T.BOOL)
+
+    def _aggregate(self, node: ast.Aggregate, scope: Scope) -> ast.Node:
+        collection = self.check(node.collection, scope)
+        ct = _type(collection)
+        if not T.is_collection(ct) or ct.elem is None:
+            raise error(
+                node.collection.span,
+                "BR503",
+                f"`{node.func}` needs a list, found {ct}",
+                'e.g. `count(usage where device == "STB")`',
+            )
+        source = collection
+        if isinstance(collection, ast.Attribute) and _type(collection.obj).name == "list":
+            source = collection.obj  # sum(usage.quantity where ...): filter usage records, sum a field
+        elem = _type(source).elem
+        assert elem is not None
+        inner = (
+            scope.bind(node.var, elem)
+            if node.var
+            else scope.with_element(elem.record if elem.name == "record" else None)
+        )
+        where = self._boolean(node.where, inner, "`where`") if node.where is not None else None
+        within = None
+        if node.within is not None:
+            within = self.check(node.within, scope)
+            if not isinstance(within, ast.Literal) or _type(within).name != "duration":
+                raise error(
+                    node.within.span,
+                    "BR503",
+                    "`within` needs a duration such as `1 month`",
+                    "write e.g. `within 30 days`",
+                )
+            if elem.name != "record" or elem.record not in self.env.time_fields:
+                raise error(
+                    node.within.span,
+                    "BR503",
+                    f"`within` needs records with a time stamp; {elem} has none",
+                    "use `within` with `usage` or `discount_history`",
+                )
+        value = ct.elem
+        if node.func == "count":
+            result = T.NUMBER
+        elif value.name not in ("number", "money", "percent", "date", "datetime", "time", "duration") or (
+            node.func == "sum" and value.name not in ("number", "money")
+        ):
+            raise error(
+                node.collection.span,
+                "BR503",
+                f"cannot {node.func} {T.describe(ct)}",
+                "sum numbers or money; min/max need an order",
+            )
+        else:
+            result = value.maybe()
+        return replace(node, collection=collection, where=where, within=within, type=result)
+
+    def _call(self, node: ast.Call, scope: Scope) -> ast.Node:
+        from engine.criteria.environment import FUNCTIONS
+
+        params, result, _impl = FUNCTIONS[node.func]
+        if len(node.args) != len(params):
+            raise error(
+                node.span,
+                "BR503",
+                f"`{node.func}` takes {len(params)} arguments, found {len(node.args)}",
+                f"write `{node.func}(subscription, 5 days)`",
+            )
+        args = tuple(self.check(a, scope) for a in node.args)
+        for arg, want in zip(args, params, strict=True):
+            if not T.compatible(_type(arg).required(), want):
+                raise error(
+                    arg.span,
+                    "BR503",
+                    f"`{node.func}` needs {want} here, found {_type(arg)}",
+                    f"write `{node.func}(subscription, 5 days)`",
+                )
+        return replace(node, args=args, type=result)
+
+
+def _type(node: ast.Node) -> T.Type:
+    t: Any = getattr(node, "type", None)
+    assert t is not None, f"untyped node {node!r}"
+    return t  # type: ignore[no-any-return]
+
+
+def _same_duration_family(node: ast.Node, a: Any, b: Any) -> None:
+    short = {TimeUnit.DAYS, TimeUnit.WEEKS}
+    if (a.unit in short) != (b.unit in short):
+        raise error(
+            node.span,
+            "BR503",
+            f"cannot compare {a} with {b}: months and years have no fixed number of days",
+            "compare durations of the same kind of unit",
+        )
+
+
+def _arith_type(op: str, lt: T.Type, rt: T.Type) -> T.Type | None:
+    a, b = lt.name, rt.name
+    if op in "+-":
+        if a == b and a in ("number", "percent"):
+            return T.Type(a)
+        if a == b == "money":
+            return T.Type("money", currency=lt.currency) if T.compatible(lt, rt) else None
+        if a in ("date", "datetime") and b == "duration":
+            return T.Type(a)
+        if op == "-" and a == b and a in ("date", "datetime"):
+            return T.DURATION
+        return None
+    if op == "*":
+        if {a, b} <= {"number", "percent"}:
+            return T.NUMBER if "number" in (a, b) else T.PERCENT
+        if "money" in (a, b) and {a, b} - {"money"} <= {"number", "percent"} and not (a == b == "money"):
+            return T.Type("money", currency=lt.currency or rt.currency)
+        return None
+    if a == "money" and b in ("number",):
+        return T.Type("money", currency=lt.currency)
+    if a == b == "number":
+        return T.NUMBER
+    return None
+
+
+def _arith_hint(lt: T.Type, rt: T.Type) -> str:
+    if lt.name == rt.name == "money":
+        return "amounts in different currencies cannot be added"
+    if "money" in (lt.name, rt.name):
+        return "money combines with money (+, -) or with numbers and percentages (*, /)"
+    if {lt.name, rt.name} & {"date", "datetime"}:
+        return "add or subtract a duration, e.g. `subscription.start + 6 months`"
+    return "check the types of both sides"
+
+
+def check_condition(node: ast.Node, env: Environment) -> ast.Node:
+    """Type-check a criterion; raises CriteriaError."""
+    return Checker(env).check_condition(node)
+
+
+__all__ = ["CriteriaError", "check_condition"]

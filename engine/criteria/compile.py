@@ -1,0 +1,454 @@
+"""Compile typed criteria into one Python function for the whole rule set.
+
+The generated source is built only from the typed AST: every literal value travels as a constant
+bound to a default argument (never spliced from rule text), and field names come from the
+scenario model. `eval`/`exec` only ever see this generated source.
+
+What makes it fast (compared with one hand-written function per rule):
+- the rule set is compiled as a whole: each scenario field path used by any rule is loaded once
+  per scenario into a local variable (a *fact*), and a condition that several rules share is
+  evaluated once (hoisted);
+- conditions are put into negation normal form, so missing data needs no three-valued logic: an
+  atom over a missing value is false in either polarity, and plain `and`/`or` short-circuit;
+- inside `and`/`or`, cheap conditions run first; sets are frozensets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.criteria import ast, runtime
+from engine.criteria import types as T
+from engine.criteria.environment import Environment
+from engine.values import Money
+
+_FLIP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_BUILTIN_CODE = {
+    ("date", "year"): ".year",
+    ("date", "month"): ".month",
+    ("date", "day"): ".day",
+    ("date", "weekday"): ".weekday()",
+    ("datetime", "year"): ".year",
+    ("datetime", "month"): ".month",
+    ("datetime", "day"): ".day",
+    ("datetime", "hour"): ".hour",
+    ("datetime", "weekday"): ".weekday()",
+    ("datetime", "date"): ".date()",
+    ("datetime", "time"): ".time()",
+    ("money", "amount"): ".amount",
+    ("money", "currency"): ".currency",
+    ("duration", "days"): ".days",
+}
+
+HELPERS: dict[str, Any] = {
+    "_ms": runtime.money_sign,
+    "_ds": runtime.duration_sign,
+    "_add": runtime.add,
+    "_mul": runtime.multiply,
+    "_div": runtime.divide,
+    "_neg": runtime.negate,
+    "_win": runtime.in_window,
+    "_tb": runtime.time_between,
+}
+
+
+def _dt_sign(a: Any, b: Any) -> int | None:
+    """Compare date-times; a date-time without a zone is taken as UTC."""
+    if a is None or b is None:
+        return None
+    from datetime import UTC
+
+    a = a if a.tzinfo else a.replace(tzinfo=UTC)
+    b = b if b.tzinfo else b.replace(tzinfo=UTC)
+    sign: int = (a > b) - (a < b)
+    return sign
+
+
+def _aggregate(func: str, values: list[Any]) -> Any:
+    values = [v for v in values if v is not None]
+    if func == "sum":
+        if not values:
+            return 0
+        if isinstance(values[0], Money) or any(isinstance(v, Money) for v in values):
+            currencies = {getattr(v, "currency", None) for v in values}
+            if len(currencies) != 1 or None in currencies:
+                return None
+            return Money(sum(v.amount for v in values), values[0].currency)
+        return sum(values)
+    if not values:
+        return None
+    try:
+        return min(values) if func == "min" else max(values)
+    except TypeError:
+        return None
+
+
+def _subset(small: Any, big: Any) -> bool:
+    return small is not None and big is not None and frozenset(small) <= frozenset(big)
+
+
+HELPERS.update({"_dts": _dt_sign, "_agg": _aggregate, "_sub": _subset, "_fs": frozenset})
+
+
+@dataclass
+class _Ctx:
+    """Variables visible while generating: bound names and the implicit element, if any."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    element: str | None = None  # Python name of the implicit element
+    element_record: str | None = None
+
+    @property
+    def local(self) -> bool:
+        return bool(self.variables) or self.element is not None
+
+
+@dataclass
+class CompiledRules:
+    """The generated source and the function it defines."""
+
+    source: str
+    function: Callable[[Any], tuple[bool, ...]]
+    count: int
+
+
+class RuleSetCompiler:
+    """Add typed criteria one by one, then `build()` one function returning a tuple of booleans."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.constants: list[Any] = []
+        self._constant_index: dict[tuple[type, Any], int] = {}
+        self.facts: dict[tuple[str, ...], str] = {}
+        self._fact_names = itertools.count()
+        self.prologue: list[str] = []
+        self.atoms: dict[str, int] = {}
+        self.atom_uses: dict[int, int] = {}
+        self.rules: list[str] = []
+        self._names = itertools.count()
+
+    # entry points --------------------------------------------------------------------------------
+
+    def add(self, node: ast.Node) -> int:
+        self.rules.append(self.condition(node, True, _Ctx()))
+        return len(self.rules) - 1
+
+    def build(self) -> CompiledRules:
+        hoisted = {i for i, uses in self.atom_uses.items() if uses > 1}
+        atom_code = {i: code for code, i in self.atoms.items()}
+        lines = [
+            "def evaluate(s, "
+            + ", ".join([f"K{i}=K{i}" for i in range(len(self.constants))] + [f"{h}={h}" for h in HELPERS])
+            + "):"
+        ]
+        lines += [f"    {line}" for line in self.prologue]
+        for i in sorted(hoisted):
+            lines.append(f"    a{i} = {self._expand(atom_code[i], hoisted, atom_code)}")
+        rules = [self._expand(code, hoisted, atom_code) for code in self.rules]
+        lines.append("    return (" + "".join(f"\n        bool({r})," for r in rules) + "\n    )")
+        source = "\n".join(lines) + "\n"
+        namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
+        namespace.update(HELPERS)
+        exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
+        return CompiledRules(source, namespace["evaluate"], len(self.rules))
+
+    def _expand(self, code: str, hoisted: set[int], atom_code: dict[int, str]) -> str:
+        while "\x00" in code:
+            before, ident, after = code.split("\x00", 2)
+            i = int(ident)
+            code = before + (f"a{i}" if i in hoisted else f"({atom_code[i]})") + after
+        return code
+
+    # helpers ---------------------------------------------------------------------------------------
+
+    def const(self, value: Any) -> str:
+        key = (type(value), value)
+        try:
+            index = self._constant_index.get(key)
+        except TypeError:  # unhashable: never shared
+            index = None
+        if index is None:
+            self.constants.append(value)
+            index = len(self.constants) - 1
+            with contextlib.suppress(TypeError):
+                self._constant_index[key] = index
+        return f"K{index}"
+
+    def temp(self) -> str:
+        return f"_t{next(self._names)}"
+
+    def atom(self, code: str, ctx: _Ctx) -> str:
+        """Register a leaf condition; outside quantifiers, identical ones are shared across rules."""
+        if ctx.local:
+            return f"({code})"
+        index = self.atoms.setdefault(code, len(self.atoms))
+        self.atom_uses[index] = self.atom_uses.get(index, 0) + 1
+        return f"\x00{index}\x00"
+
+    # conditions (negation normal form) ----------------------------------------------------------
+
+    def condition(self, node: ast.Node, positive: bool, ctx: _Ctx) -> str:
+        if isinstance(node, ast.Not):
+            return self.condition(node.operand, not positive, ctx)
+        if isinstance(node, ast.BoolOp):
+            op = node.op if positive else ("or" if node.op == "and" else "and")
+            parts = sorted(node.operands, key=_cost)
+            return "(" + f" {op} ".join(self.condition(o, positive, ctx) for o in parts) + ")"
+        if isinstance(node, ast.Literal):
+            return "True" if bool(node.value) == positive else "False"
+        if isinstance(node, ast.Compare):
+            return self._compare(node.op if positive else _FLIP[node.op], node.left, node.right, ctx)
+        if isinstance(node, ast.Membership):
+            return self._membership(node, positive != node.negated, ctx)
+        if isinstance(node, ast.SetRelation):
+            return self._set_relation(node, positive, ctx)
+        if isinstance(node, ast.Between):
+            return self._between(node, positive, ctx)
+        if isinstance(node, ast.Quantifier):
+            return self._quantifier(node, positive, ctx)
+        # a boolean field or bound variable
+        value = self.value(node, ctx)
+        return self.atom(f"{value} is {'True' if positive else 'False'}", ctx)
+
+    def _compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str:
+        lt = _type(left)
+        a, b = self.value(left, ctx), self.value(right, ctx)
+        helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}.get(lt.name)
+        if helper:
+            t = self.temp()
+            return self.atom(f"({t} := {helper}({a}, {b})) is not None and {t} {op} 0", ctx)
+        guards: list[str] = []
+        a, b = self._guard(a, left, guards), self._guard(b, right, guards)
+        return self.atom(" and ".join([*guards, f"{a} {op} {b}"]), ctx)
+
+    def _guard(self, code: str, node: ast.Node, guards: list[str]) -> str:
+        """Add a not-missing guard for a value that may be missing; bind complex code once."""
+        if not _maybe(node):
+            return code
+        if code.isidentifier():
+            guards.append(f"{code} is not None")
+            return code
+        t = self.temp()
+        guards.append(f"({t} := {code}) is not None")
+        return t
+
+    def _membership(self, node: ast.Membership, positive: bool, ctx: _Ctx) -> str:
+        guards: list[str] = []
+        item = self._guard(self.value(node.item, ctx), node.item, guards)
+        collection = self._guard(self.value(node.collection, ctx, as_set=True), node.collection, guards)
+        return self.atom(" and ".join([*guards, f"{item} {'in' if positive else 'not in'} {collection}"]), ctx)
+
+    def _set_relation(self, node: ast.SetRelation, positive: bool, ctx: _Ctx) -> str:
+        guards: list[str] = []
+        left = self._guard(self.value(node.left, ctx, as_set=True), node.left, guards)
+        right = self._guard(self.value(node.right, ctx, as_set=True), node.right, guards)
+        if node.op == "overlaps":
+            core = f"{'not ' if positive else ''}_fs({left}).isdisjoint({right})"
+        elif T.is_collection(_type(node.right)):
+            core = f"{'' if positive else 'not '}_sub({right}, {left})"
+        else:
+            core = f"{right} {'in' if positive else 'not in'} {left}"
+        return self.atom(" and ".join([*guards, core]), ctx)
+
+    def _between(self, node: ast.Between, positive: bool, ctx: _Ctx) -> str:
+        guards: list[str] = []
+        v, lo, hi = (self._guard(self.value(n, ctx), n, guards) for n in (node.value, node.low, node.high))
+        kind = _type(node.value).name
+        if kind == "time":
+            core = f"_tb({v}, {lo}, {hi})"
+        elif kind in ("money", "duration", "datetime"):
+            helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}[kind]
+            t1, t2 = self.temp(), self.temp()
+            guards += [f"({t1} := {helper}({v}, {lo})) is not None", f"({t2} := {helper}({v}, {hi})) is not None"]
+            core = f"{t1} >= 0 and {t2} <= 0"
+        else:
+            core = f"{lo} <= {v} <= {hi}"
+        return self.atom(" and ".join([*guards, core if positive else f"not ({core})"]), ctx)
+
+    def _quantifier(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str:
+        collection = self.value(node.collection, ctx)
+        var = f"v_{node.var}_{next(self._names)}"
+        inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record)
+        body = self.condition(node.condition, positive, inner)
+        func = node.kind if positive else ("all" if node.kind == "any" else "any")
+        guard = f"{collection} is not None and " if _maybe(node.collection) else ""
+        return f"({guard}{func}({body} for {var} in {collection}))"
+
+    # values ---------------------------------------------------------------------------------------
+
+    def value(self, node: ast.Node, ctx: _Ctx, as_set: bool = False) -> str:
+        if isinstance(node, ast.Literal):
+            return self.const(node.value)
+        if isinstance(node, ast.SetLiteral):
+            if all(isinstance(i, ast.Literal) for i in node.items):
+                return self.const(frozenset(i.value for i in node.items if isinstance(i, ast.Literal)))
+            return "_fs((" + "".join(self.value(i, ctx) + ", " for i in node.items) + "))"
+        path = self._path(node, ctx)
+        if path is not None:
+            return self._fact(path, as_set)
+        if isinstance(node, ast.Name):
+            if node.id in ctx.variables:
+                return ctx.variables[node.id]
+            assert ctx.element is not None and ctx.element_record is not None
+            return self._field(ctx.element, ctx.element_record, node.id, optional_parent=False)
+        if isinstance(node, ast.Attribute):
+            return self._attribute(node, ctx)
+        if isinstance(node, ast.Arith):
+            return self._arith(node, ctx)
+        if isinstance(node, ast.Negate):
+            return f"_neg({self.value(node.operand, ctx)})"
+        if isinstance(node, ast.Aggregate):
+            return self._aggregate(node, ctx)
+        if isinstance(node, ast.Call):
+            from engine.criteria.environment import FUNCTIONS
+
+            args = ", ".join(self.value(a, ctx) for a in node.args)
+            return f"{self.const(FUNCTIONS[node.func][2])}({args}, s)"
+        raise AssertionError(f"cannot compile {type(node).__name__}")  # pragma: no cover
+
+    def _path(self, node: ast.Node, ctx: _Ctx) -> tuple[str, ...] | None:
+        """A chain of plain field names from the scenario root (hoistable), or None."""
+        names: list[str] = []
+        while isinstance(node, ast.Attribute):
+            names.append(node.name)
+            node = node.obj
+        if not isinstance(node, ast.Name) or node.id in ctx.variables:
+            return None
+        if ctx.element_record is not None and node.id in self.env.fields(ctx.element_record):
+            return None
+        names.append(node.id)
+        return tuple(reversed(names))
+
+    def _fact(self, path: tuple[str, ...], as_set: bool = False) -> str:
+        key = (*path, "\x00set") if as_set else path
+        if key in self.facts:
+            return self.facts[key]
+        if as_set:
+            base = self._fact(path)
+            t = _path_type(self.env, path)
+            name = f"f{next(self._fact_names)}"
+            if t.name == "list" and t.elem is not None and t.elem.name not in ("record", "set", "list"):
+                self.prologue.append(f"{name} = _fs({base}) if {base} is not None else None")
+                self.facts[key] = name
+                return name
+            self.facts[key] = base
+            return base
+        name = f"f{next(self._fact_names)}"
+        if len(path) == 1:
+            self.prologue.append(f"{name} = s.{self.env.roots[path[0]].attribute}")
+        else:
+            parent = self._fact(path[:-1])
+            parent_type = _path_type(self.env, path[:-1])
+            expr = self._step(parent, parent_type, path[-1])
+            if parent_type.optional:
+                expr = f"({expr} if {parent} is not None else None)"
+            self.prologue.append(f"{name} = {expr}")
+        self.facts[key] = name
+        return name
+
+    def _step(self, parent: str, parent_type: T.Type, name: str) -> str:
+        """Code for one field step; over a list it projects the field of every element."""
+        if parent_type.name == "list" and parent_type.elem is not None:
+            x = f"x{next(self._names)}"
+            return f"[{self._step(x, parent_type.elem, name)} for {x} in {parent}]"
+        if parent_type.name == "record":
+            return self._field(parent, parent_type.record or "", name, False)
+        return parent + _BUILTIN_CODE[(parent_type.name, name)]
+
+    def _field(self, obj: str, record: str, name: str, optional_parent: bool) -> str:
+        info = self.env.fields(record)[name]
+        if info.derived is not None:
+            return f"{self.const(info.derived)}({obj}, s)"
+        return f"{obj}.{info.attribute}"
+
+    def _attribute(self, node: ast.Attribute, ctx: _Ctx) -> str:
+        obj = self.value(node.obj, ctx)
+        t = _type(node.obj)
+        code = self._step(obj, t, node.name)
+        return f"({code} if {obj} is not None else None)" if t.optional else code
+
+    def _arith(self, node: ast.Arith, ctx: _Ctx) -> str:
+        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
+        lt, rt = _type(node.left), _type(node.right)
+        if node.op in "+-":
+            return f"_add({a}, {b}, {node.op == '-'})"
+        if node.op == "*":
+            return f"_mul({a}, {b}, {lt.name == 'percent'}, {rt.name == 'percent'})"
+        return f"_div({a}, {b})"
+
+    def _aggregate(self, node: ast.Aggregate, ctx: _Ctx) -> str:
+        source_node, value_field = node.collection, None
+        if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
+            source_node, value_field = node.collection.obj, node.collection.name
+        source = self.value(source_node, ctx)
+        elem = _type(source_node).elem
+        assert elem is not None
+        var = f"e{next(self._names)}"
+        if node.var:
+            inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record)
+        else:
+            inner = _Ctx(dict(ctx.variables), var, elem.record if elem.name == "record" else None)
+        filters = []
+        if node.where is not None:
+            filters.append(self.condition(node.where, True, inner))
+        if node.within is not None:
+            stamp = self.env.time_fields[elem.record or ""]
+            filters.append(f"_win({var}.{stamp}, s.as_of, {self.value(node.within, ctx)})")
+        condition = f" if {' and '.join(filters)}" if filters else ""
+        item = self._field(var, elem.record or "", value_field, False) if value_field else var
+        guard = f"None if {source} is None else " if _maybe(source_node) else ""
+        if node.func == "count":
+            return f"({guard}sum(1 for {var} in {source}{condition}))"
+        return f"({guard}_agg({self.const(node.func)}, [{item} for {var} in {source}{condition}]))"
+
+
+def _type(node: ast.Node) -> T.Type:
+    t = getattr(node, "type", None)
+    assert t is not None, f"untyped node {node!r}"
+    return t  # type: ignore[no-any-return]
+
+
+def _maybe(node: ast.Node) -> bool:
+    """May this value be missing at run time (so comparisons must guard)?"""
+    if isinstance(node, ast.Literal | ast.SetLiteral):
+        return False
+    # helpers return None for missing operands or mixed currencies; aggregates may have no values
+    return _type(node).optional or isinstance(node, ast.Arith | ast.Negate | ast.Aggregate | ast.Call)
+
+
+def _path_type(env: Environment, path: tuple[str, ...]) -> T.Type:
+    t = env.roots[path[0]].type
+    for name in path[1:]:
+        optional = t.optional
+        if t.name == "list" and t.elem is not None and t.elem.name == "record":
+            t = T.list_of(env.fields(t.elem.record or "")[name].type)
+        elif t.name == "list" and t.elem is not None:
+            from engine.criteria.check import _BUILTIN_ATTRIBUTES
+
+            t = T.list_of(_BUILTIN_ATTRIBUTES[t.elem.name][name])
+        elif t.name == "record":
+            t = env.fields(t.record or "")[name].type
+        else:
+            from engine.criteria.check import _BUILTIN_ATTRIBUTES
+
+            t = _BUILTIN_ATTRIBUTES[t.name][name]
+        if optional:
+            t = t.maybe()
+    return t
+
+
+def _cost(node: ast.Node) -> int:
+    """Cheap conditions first: a rough count of work, quantifiers and aggregates dearest."""
+    weight = 0
+    for n in ast.walk(node):
+        if isinstance(n, ast.Quantifier | ast.Aggregate):
+            weight += 20
+        elif isinstance(n, ast.Arith | ast.Between | ast.SetRelation):
+            weight += 3
+        else:
+            weight += 1
+    return weight

@@ -1,0 +1,195 @@
+"""The types of scenario fields, derived from the pydantic scenario model (one source of truth).
+
+Also the *derived facts* the language offers beyond the raw fields (e.g.
+`subscription.maturity`), each with its type and the function that computes it.
+"""
+
+from __future__ import annotations
+
+import types as pytypes
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.criteria import types as T
+from engine.values import Duration, Money
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A field of a record: its type, the Python attribute that holds it, or a derived fact."""
+
+    type: T.Type
+    attribute: str
+    derived: Any = None  # callable(record, scenario) -> value, for derived facts
+    description: str = ""
+
+
+@dataclass
+class Environment:
+    records: dict[str, dict[str, FieldInfo]] = field(default_factory=dict)
+    roots: dict[str, FieldInfo] = field(default_factory=dict)
+    time_fields: dict[str, str] = field(default_factory=dict)  # record → its timestamp attribute (for `within`)
+
+    def fields(self, record: str) -> dict[str, FieldInfo]:
+        return self.records.get(record, {})
+
+
+def _marks_percentage(metadata: Any) -> bool:
+    """`Percentage` fields carry a JSON Schema with maximum 100 (see engine.models.common)."""
+    return any((getattr(m, "json_schema", None) or {}).get("maximum") == 100 for m in metadata)
+
+
+def _is_percentage(info: Any) -> bool:
+    return _marks_percentage(info.metadata)
+
+
+def _type_of(annotation: Any, env: Environment, info: Any = None) -> T.Type:
+    optional = False
+    percent = info is not None and _is_percentage(info)
+    if typing.get_origin(annotation) is typing.Annotated:
+        percent = percent or _marks_percentage(typing.get_args(annotation)[1:])
+        annotation = typing.get_args(annotation)[0]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, pytypes.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        # `str | Decimal` (a requested discount value) is typed as text
+        annotation = args[0] if len(args) == 1 else str
+        if typing.get_origin(annotation) is typing.Annotated:
+            percent = percent or _marks_percentage(typing.get_args(annotation)[1:])
+            annotation = typing.get_args(annotation)[0]
+        origin = typing.get_origin(annotation)
+    if origin is list:
+        (elem,) = typing.get_args(annotation)
+        result = T.list_of(_type_of(elem, env))
+    elif origin is dict:
+        result = T.Type("map")
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        _register(annotation, env)
+        result = T.record(annotation.__name__)
+    elif annotation is bool:
+        result = T.BOOL
+    elif annotation in (int, float):
+        result = T.NUMBER
+    elif annotation is Decimal:
+        result = T.PERCENT if percent else T.NUMBER
+    elif annotation is Money:
+        result = T.MONEY
+    elif annotation is Duration:
+        result = T.DURATION
+    elif annotation is datetime:
+        result = T.DATETIME
+    elif annotation is date:
+        result = T.DATE
+    elif annotation is time:
+        result = T.TIME
+    elif isinstance(annotation, type) and issubclass(annotation, Enum | str):
+        result = T.STRING
+    else:  # pragma: no cover - every scenario field type is listed above
+        raise TypeError(f"no criteria type for {annotation!r}")
+    return result.maybe() if optional else result
+
+
+def _register(model: type[BaseModel], env: Environment) -> None:
+    name = model.__name__
+    if name in env.records:
+        return
+    env.records[name] = {}
+    fields: dict[str, FieldInfo] = {}
+    for attribute, info in model.model_fields.items():
+        public = info.alias or attribute
+        fields[public] = FieldInfo(_type_of(info.annotation, env, info), attribute, description=info.description or "")
+        if (fields[public].type.name == "datetime" and public == "at") or (
+            public == "on" and fields[public].type.name == "date"
+        ):
+            env.time_fields[name] = attribute
+    env.records[name] = fields
+
+
+# --- derived facts ------------------------------------------------------------------------------
+
+
+def _as_of_date(scenario: Any) -> date:
+    return scenario.as_of.date()  # type: ignore[no-any-return]
+
+
+def uninterrupted(subscription: Any, tolerance: Any, scenario: Any) -> Any:
+    """How long the subscription has been uninterrupted at `as_of` (a span of time).
+
+    A period in status `rested` or `deactivated` longer than `tolerance` (a duration in days or
+    weeks; interruptions up to it are ignored) interrupts it: the span starts the day after the
+    last such interruption ends, else at the start of the subscription.
+    """
+    from engine.criteria.runtime import Span
+
+    if subscription is None:
+        return None
+    end = _as_of_date(scenario)
+    start = subscription.start
+    allowed = tolerance.add_to(date(2000, 1, 1)).toordinal() - date(2000, 1, 1).toordinal() if tolerance else 0
+    for period in subscription.status_history:
+        if period.status.value != "active" and period.from_ <= end:
+            stop = min(period.to or end, end)
+            if (stop - period.from_).days + 1 > allowed:
+                start = max(start, date.fromordinal(stop.toordinal() + 1))
+    return Span(min(start, end), end)
+
+
+def subscription_maturity(subscription: Any, scenario: Any) -> Any:
+    """`uninterrupted(subscription, 0 days)`: any interruption counts."""
+    return uninterrupted(subscription, None, scenario)
+
+
+def subscription_age(subscription: Any, scenario: Any) -> Any:
+    """Time since the subscription started, at `as_of`."""
+    from engine.criteria.runtime import Span
+
+    end = _as_of_date(scenario)
+    return Span(min(subscription.start, end), end)
+
+
+def account_due_in_days(account: Any, scenario: Any) -> Any:
+    """Days from `as_of` until the due date (negative when it is past)."""
+    if account.due_date is None:
+        return None
+    return (account.due_date - _as_of_date(scenario)).days
+
+
+DERIVED: dict[tuple[str, str], tuple[T.Type, Any, str]] = {
+    ("Subscription", "maturity"): (
+        T.DURATION,
+        subscription_maturity,
+        "Uninterrupted time at as_of (rested/deactivated periods interrupt).",
+    ),
+    ("Subscription", "age"): (T.DURATION, subscription_age, "Time since the subscription started, at as_of."),
+    ("Account", "due_in_days"): (
+        T.NUMBER.maybe(),
+        account_due_in_days,
+        "Days from as_of to the due date (negative when past).",
+    ),
+}
+
+
+#: Built-in functions: name → (argument types, result type, implementation(*args, scenario)).
+FUNCTIONS: dict[str, tuple[tuple[T.Type, ...], T.Type, Any]] = {
+    "uninterrupted": ((T.record("Subscription"), T.DURATION), T.DURATION.maybe(), uninterrupted),
+}
+
+
+@cache
+def scenario_environment() -> Environment:
+    from engine.models.scenario import Scenario
+
+    env = Environment()
+    _register(Scenario, env)
+    env.roots = env.records.pop("Scenario")
+    for (record_name, name), (type_, function, description) in DERIVED.items():
+        env.records[record_name][name] = FieldInfo(type_, name, function, description)
+    return env

@@ -1,0 +1,296 @@
+"""Explanations: evaluate typed criteria step by step and record why each condition came out.
+
+This is the slow path, used only when an explanation is requested (`decide --explain`), so the
+compiled evaluators pay nothing for it. It follows the language's semantics directly
+(three-valued logic: a condition over missing data is *unknown*, and an unknown criterion does
+not hold), which the compiled code reaches through negation normal form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from engine.criteria import ast, runtime
+from engine.criteria import types as T
+from engine.criteria.environment import FUNCTIONS, Environment
+from engine.values import Duration, Money
+
+_OP_WORDS = {
+    "==": "equal to",
+    "!=": "different from",
+    "<": "less than",
+    "<=": "at most",
+    ">": "more than",
+    ">=": "at least",
+}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One condition's outcome, the values that decided it and where it is written."""
+
+    text: str
+    outcome: bool | None
+    detail: str
+    location: str
+
+    def render(self) -> str:
+        mark = {True: "✓", False: "✗", None: "?"}[self.outcome]
+        return f"{mark} {self.detail} ({self.location})"
+
+
+def show(value: Any, t: T.Type | None = None) -> str:
+    """A value as an analyst would write it in a criterion."""
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if t is not None and t.name == "weekday" and isinstance(value, int):
+        return _WEEKDAYS[value]
+    if t is not None and t.name == "percent":
+        return f"{value}%"
+    if isinstance(value, frozenset | set | list | tuple):
+        items = sorted(show(v, t.elem if t else None) for v in value)
+        opening, closing = ("{", "}") if isinstance(value, frozenset | set) else ("[", "]")
+        return opening + ", ".join(items) + closing
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Money | Duration | runtime.Span):
+        return str(value)
+    return str(value)
+
+
+@dataclass
+class Explainer:
+    env: Environment
+    scenario: Any
+    steps: list[Step] = field(default_factory=list)
+
+    def explain(self, node: ast.Node) -> bool | None:
+        return self.condition(node, {})
+
+    # conditions: three-valued -------------------------------------------------------------------
+
+    def condition(self, node: ast.Node, scope: dict[str, Any]) -> bool | None:
+        if isinstance(node, ast.Not):
+            inner = self.condition(node.operand, scope)
+            return None if inner is None else not inner
+        if isinstance(node, ast.BoolOp):
+            results = []
+            for operand in node.operands:
+                result = self.condition(operand, scope)
+                results.append(result)
+                if result is (node.op == "or"):
+                    return result  # short-circuit, as the compiled code does
+            return None if None in results else node.op == "and"
+        if isinstance(node, ast.Quantifier):
+            return self._quantifier(node, scope)
+        outcome, detail = self._atom(node, scope)
+        self.steps.append(
+            Step(node.span.text, outcome, detail, f"{node.span.file}:{node.span.line}:{node.span.column}")
+        )
+        return outcome
+
+    def _quantifier(self, node: ast.Quantifier, scope: dict[str, Any]) -> bool | None:
+        items = self.value(node.collection, scope)
+        if items is None:
+            self.steps.append(Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node)))
+            return None
+        outcomes = [self.condition(node.condition, {**scope, node.var: item}) for item in items]
+        if node.kind == "any":
+            result = True if True in outcomes else (None if None in outcomes else False)
+        else:
+            result = False if False in outcomes else (None if None in outcomes else True)
+        matched = outcomes.count(True)
+        self.steps.append(
+            Step(
+                node.span.text,
+                result,
+                f"{node.kind}: {matched} of {len(outcomes)} in {node.collection.span.text} match",
+                _where(node),
+            )
+        )
+        return result
+
+    def _atom(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, str]:
+        if isinstance(node, ast.Compare):
+            left, right = self.value(node.left, scope), self.value(node.right, scope)
+            outcome = _compare(node.op, left, right, _type(node.left))
+            return outcome, _sentence(
+                node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right
+            )
+        if isinstance(node, ast.Membership):
+            item, collection = self.value(node.item, scope), self.value(node.collection, scope)
+            outcome = None if item is None or collection is None else (item in collection) != node.negated
+            verb = "not in" if node.negated else "in"
+            return outcome, _sentence(
+                node.item, item, f"{verb} {node.collection.span.text}", outcome, collection, node.collection
+            )
+        if isinstance(node, ast.SetRelation):
+            left, right = self.value(node.left, scope), self.value(node.right, scope)
+            if left is None or right is None:
+                outcome = None
+            elif node.op == "overlaps":
+                outcome = not frozenset(left).isdisjoint(right)
+            elif T.is_collection(_type(node.right)):
+                outcome = frozenset(right) <= frozenset(left)
+            else:
+                outcome = right in left
+            return outcome, _sentence(node.left, left, f"{node.op} {node.right.span.text}", outcome, right, node.right)
+        if isinstance(node, ast.Between):
+            v, lo, hi = (self.value(n, scope) for n in (node.value, node.low, node.high))
+            t = _type(node.value)
+            if v is None or lo is None or hi is None:
+                outcome = None
+            elif t.name == "time":
+                outcome = runtime.time_between(v, lo, hi)
+            else:
+                a, b = _compare(">=", v, lo, t), _compare("<=", v, hi, t)
+                outcome = None if a is None or b is None else a and b
+            return outcome, _sentence(
+                node.value, v, f"between {node.low.span.text} and {node.high.span.text}", outcome, None, None
+            )
+        value = self.value(node, scope)
+        return (None if value is None else bool(value)), f"{node.span.text} = {show(value)}"
+
+    # values ----------------------------------------------------------------------------------------
+
+    def value(self, node: ast.Node, scope: dict[str, Any]) -> Any:
+        if isinstance(node, ast.Literal):
+            return node.value
+        if isinstance(node, ast.SetLiteral):
+            return frozenset(self.value(i, scope) for i in node.items)
+        if isinstance(node, ast.Name):
+            if node.id in scope:
+                return scope[node.id]
+            if "\x00element" in scope:
+                element, record = scope["\x00element"]
+                fields = self.env.fields(record)
+                if node.id in fields:
+                    return self._field(element, fields[node.id])
+            return getattr(self.scenario, self.env.roots[node.id].attribute)
+        if isinstance(node, ast.Attribute):
+            return self._attribute(node, scope)
+        if isinstance(node, ast.Arith):
+            a, b = self.value(node.left, scope), self.value(node.right, scope)
+            if node.op in "+-":
+                return runtime.add(a, b, node.op == "-")
+            if node.op == "*":
+                return runtime.multiply(a, b, _type(node.left).name == "percent", _type(node.right).name == "percent")
+            return runtime.divide(a, b)
+        if isinstance(node, ast.Negate):
+            return runtime.negate(self.value(node.operand, scope))
+        if isinstance(node, ast.Call):
+            args = [self.value(a, scope) for a in node.args]
+            return FUNCTIONS[node.func][2](*args, self.scenario)
+        if isinstance(node, ast.Aggregate):
+            return self._aggregate(node, scope)
+        raise AssertionError(f"cannot evaluate {type(node).__name__}")  # pragma: no cover
+
+    def _field(self, obj: Any, info: Any) -> Any:
+        if info.derived is not None:
+            return info.derived(obj, self.scenario)
+        return getattr(obj, info.attribute)
+
+    def _attribute(self, node: ast.Attribute, scope: dict[str, Any]) -> Any:
+        obj = self.value(node.obj, scope)
+        if obj is None:
+            return None
+        t = _type(node.obj)
+        if t.name == "list" and t.elem is not None:
+            return [self._step(item, t.elem, node.name) for item in obj]
+        return self._step(obj, t, node.name)
+
+    def _step(self, obj: Any, t: T.Type, name: str) -> Any:
+        if t.name == "record":
+            return self._field(obj, self.env.fields(t.record or "")[name])
+        if name == "weekday":
+            return obj.weekday()
+        if name in ("date", "time") and isinstance(obj, datetime):
+            return obj.date() if name == "date" else obj.time()
+        return getattr(obj, name)
+
+    def _aggregate(self, node: ast.Aggregate, scope: dict[str, Any]) -> Any:
+        source_node, value_field = node.collection, None
+        if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
+            source_node, value_field = node.collection.obj, node.collection.name
+        items = self.value(source_node, scope)
+        if items is None:
+            return None
+        elem = _type(source_node).elem
+        assert elem is not None
+        window = self.value(node.within, scope) if node.within is not None else None
+        stamp = self.env.time_fields.get(elem.record or "")
+        kept = []
+        for item in items:
+            inner = {**scope, node.var: item} if node.var else {**scope, "\x00element": (item, elem.record)}
+            if node.where is not None and _quiet(self, node.where, inner) is not True:
+                continue
+            if window is not None and not runtime.in_window(getattr(item, stamp or ""), self.scenario.as_of, window):
+                continue
+            kept.append(self._step(item, elem, value_field) if value_field else item)
+        if node.func == "count":
+            return len(kept)
+        from engine.criteria.compile import _aggregate
+
+        return _aggregate(node.func, kept)
+
+
+def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any]) -> bool | None:
+    """Evaluate a filter without recording its steps (one line per record would drown the trace)."""
+    saved = len(explainer.steps)
+    result = explainer.condition(node, scope)
+    del explainer.steps[saved:]
+    return result
+
+
+def _type(node: ast.Node) -> T.Type:
+    t = getattr(node, "type", None)
+    assert t is not None
+    return t  # type: ignore[no-any-return]
+
+
+def _where(node: ast.Node) -> str:
+    return f"{node.span.file}:{node.span.line}:{node.span.column}"
+
+
+def _compare(op: str, left: Any, right: Any, t: T.Type) -> bool | None:
+    if left is None or right is None:
+        return None
+    if t.name == "money":
+        sign = runtime.money_sign(left, right)
+    elif t.name == "duration":
+        sign = runtime.duration_sign(left, right)
+    elif t.name == "datetime":
+        from engine.criteria.compile import _dt_sign
+
+        sign = _dt_sign(left, right)
+    else:
+        if (isinstance(left, Decimal | int) and isinstance(right, Decimal | int)) or type(left) is type(right):
+            sign = (left > right) - (left < right)
+        else:
+            sign = None
+    if sign is None:
+        return None
+    return {"==": sign == 0, "!=": sign != 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[op]
+
+
+def _sentence(
+    subject: ast.Node, value: Any, rest: str, outcome: bool | None, other: Any, other_node: ast.Node | None
+) -> str:
+    shown = show(value, _type(subject))
+    head = subject.span.text if isinstance(subject, ast.Literal) else f"{subject.span.text} = {shown}"
+    if outcome is None:
+        missing = (
+            subject.span.text if value is None else (other_node.span.text if other_node is not None else "a value")
+        )
+        return f"{head}: unknown, {missing} is missing or not comparable"
+    return f"{head} {'is' if outcome else 'is not'} {rest}"

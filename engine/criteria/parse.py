@@ -1,0 +1,358 @@
+"""Parse criteria text into AST nodes; syntax errors become diagnostics in analyst language.
+
+The Lark parser is built once per process (and cached on disk by Lark), so `billrules
+validate` pays for it at most once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from engine.criteria import ast
+from engine.criteria import types as T
+from engine.diagnostics import Diagnostic
+from engine.values import Duration, Money
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+#: (start offset, end offset) in the expression text → a span in the rule file
+Locator = Callable[[int, int], ast.Span]
+
+
+class CriteriaError(Exception):
+    """Raised inside the parser front-end; carries the diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def error(span: ast.Span, code: str, message: str, hint: str = "") -> CriteriaError:
+    return CriteriaError(Diagnostic(span.file, span.line, span.column, code, message, hint, end_column=span.end_column))
+
+
+@cache
+def parser() -> Any:
+    from lark import Lark
+
+    grammar = Path(__file__).with_name("grammar.lark")
+    return Lark(
+        grammar.read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+def parse(text: str, locate: Locator) -> ast.Node:
+    """Parse one expression; raises CriteriaError with a located diagnostic."""
+    from lark.exceptions import UnexpectedInput, VisitError
+
+    if len(text) > MAX_LENGTH:
+        raise error(
+            locate(0, 1),
+            "BR504",
+            f"expression is too long ({len(text):,} characters; the limit is {MAX_LENGTH:,})",
+            "split it into sections or several simpler conditions",
+        )
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc, locate) from None
+    _check_depth(tree, locate)
+    try:
+        return _Builder(text, locate).build(tree)
+    except VisitError as exc:  # pragma: no cover - the builder raises CriteriaError directly
+        raise exc.orig_exc from None
+
+
+def _check_depth(tree: Any, locate: Locator) -> None:
+    from lark import Tree
+
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            raise error(
+                locate(meta.start_pos, meta.end_pos),
+                "BR504",
+                f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
+                "flatten it: split it into several conditions",
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+_TOKEN_WORDS = {
+    "NAME": "a field name",
+    "NUMBER": "a number",
+    "STRING": "text in quotes",
+    "MONEY": "money",
+    "PERCENT": "a percentage",
+    "DURATION": "a duration",
+    "DATE": "a date",
+    "DATETIME": "a date-time",
+    "TIME": "a time",
+    "WEEKDAY": "a weekday",
+    "BOOLEAN": "true or false",
+    "COMPARE": "a comparison (==, !=, <, <=, >, >=)",
+    "AND": "`and`",
+    "OR": "`or`",
+    "IN": "`in`",
+    "NOT": "`not`",
+    "RPAR": "`)`",
+    "LPAR": "`(`",
+    "RBRACE": "`}`",
+    "LBRACE": "`{`",
+    "COMMA": "`,`",
+    "WHERE": "`where`",
+    "WITHIN": "`within`",
+    "DOT": "`.`",
+    "ADD": "`+` or `-`",
+    "MUL": "`*` or `/`",
+    "$END": "the end",
+    "BETWEEN": "`between`",
+    "OVERLAPS": "`overlaps`",
+    "CONTAINS": "`contains`",
+    "QUANTIFIER": "`any` or `all`",
+    "AGGREGATE": "count/sum/min/max",
+    "FUNCTION": "a function",
+    "MINUS": "`-`",
+}
+_VALUE_TOKENS = {
+    "NAME",
+    "NUMBER",
+    "STRING",
+    "MONEY",
+    "PERCENT",
+    "DURATION",
+    "DATE",
+    "DATETIME",
+    "TIME",
+    "WEEKDAY",
+    "BOOLEAN",
+    "LPAR",
+    "LBRACE",
+}
+_CHAR_HINTS = {
+    "=": "compare with `==` (a single `=` is not an operator)",
+    "&": "write `and`",
+    "|": "write `or`",
+    "!": "write `not`, or `!=` for not equal",
+    '"': "close the text with a matching quote",
+    "'": "close the text with a matching quote",
+    "[": 'write a set with braces: {"a", "b"}',
+}
+
+
+def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    pos = getattr(exc, "pos_in_stream", None)
+    if pos is None:
+        pos = len(text)
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[pos] if pos < len(text) else ""
+        if char.isupper():
+            word = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[pos:])
+            found = word.group(0) if word else char
+            return error(
+                locate(pos, pos + len(found)),
+                "BR501",
+                f"unexpected `{found}`",
+                'field names are lower case, e.g. `account.classification`; quote text: "' + found + '"',
+            )
+        return error(
+            locate(pos, pos + 1),
+            "BR501",
+            f"unexpected character `{char}`",
+            _CHAR_HINTS.get(char, "remove it or quote the text it belongs to"),
+        )
+    expected = set(getattr(exc, "expected", set()) or getattr(exc, "accepts", set()) or set())
+    token = getattr(exc, "token", None)
+    previous = _previous_token(text, pos)
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and token is not None and token.type == "$END"
+    ):
+        end = len(text.rstrip())
+        previous = _previous_token(text, end)
+        what = "a value" if expected & _VALUE_TOKENS else _words(expected)
+        after = f" after `{previous}`" if previous else ""
+        return error(
+            locate(max(end - 1, 0), max(end, 1)),
+            "BR501",
+            f"the expression ends too early: expected {what}{after}",
+            "complete the condition",
+        )
+    found = str(token) if token is not None else text[pos : pos + 1]
+    if expected & _VALUE_TOKENS and not expected & {"AND", "OR", "$END", "RPAR"}:
+        after = f" after `{previous}`" if previous else ""
+        message = f"expected a value{after}, found `{found}`"
+    else:
+        message = f"unexpected `{found}`: expected {_words(expected)}"
+    hint = "check for a missing operator, value or parenthesis"
+    if found == "=":
+        hint = _CHAR_HINTS["="]
+    return error(locate(pos, pos + max(len(found), 1)), "BR501", message, hint)
+
+
+def _previous_token(text: str, pos: int) -> str:
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.]*|==|!=|<=|>=|[^\sA-Za-z0-9_]", text[:pos])
+    return words[-1] if words else ""
+
+
+def _words(expected: set[str]) -> str:
+    names = sorted({_TOKEN_WORDS.get(e, e.lower()) for e in expected if not e.startswith("__")})
+    if len(names) > 6:
+        names = [*names[:6], "…"]
+    return ", ".join(names) if names else "something else"
+
+
+class _Builder:
+    """Lark tree → AST nodes (iterative over children via recursion bounded by MAX_DEPTH)."""
+
+    def __init__(self, text: str, locate: Locator) -> None:
+        self.text = text
+        self.locate = locate
+
+    def span(self, item: Any) -> ast.Span:
+        if hasattr(item, "meta"):
+            start, end = item.meta.start_pos, item.meta.end_pos
+        else:
+            start, end = item.start_pos, item.end_pos
+        base = self.locate(start, end)
+        return ast.Span(base.file, base.line, base.column, base.end_column, self.text[start:end])
+
+    def build(self, tree: Any) -> ast.Node:
+        method = getattr(self, "_" + tree.data.rstrip("_"), None)
+        if method is None:  # pragma: no cover - every grammar alias has a builder
+            raise AssertionError(f"no builder for {tree.data}")
+        node: ast.Node = method(tree, tree.children)
+        return node
+
+    def _or(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._bool("or", tree, kids)
+
+    def _and(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._bool("and", tree, kids)
+
+    def _bool(self, op: str, tree: Any, kids: list[Any]) -> ast.Node:
+        operands: list[ast.Node] = []
+        for kid in kids:
+            node = self.build(kid)
+            if isinstance(node, ast.BoolOp) and node.op == op:
+                operands.extend(node.operands)  # flatten a and b and c
+            else:
+                operands.append(node)
+        return ast.BoolOp(self.span(tree), op, tuple(operands))
+
+    def _not(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Not(self.span(tree), self.build(kids[0]))
+
+    def _compare(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Compare(self.span(tree), str(kids[1]), self.build(kids[0]), self.build(kids[2]))
+
+    def _in(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Membership(self.span(tree), self.build(kids[0]), self.build(kids[1]))
+
+    def _not_in(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Membership(self.span(tree), self.build(kids[0]), self.build(kids[1]), negated=True)
+
+    def _overlaps(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.SetRelation(self.span(tree), "overlaps", self.build(kids[0]), self.build(kids[1]))
+
+    def _contains(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.SetRelation(self.span(tree), "contains", self.build(kids[0]), self.build(kids[1]))
+
+    def _between(self, tree: Any, kids: list[Any]) -> ast.Node:
+        value, low, high = (self.build(k) for k in kids)
+        return ast.Between(self.span(tree), value, low, high)
+
+    def _arith(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Arith(self.span(tree), str(kids[1]), self.build(kids[0]), self.build(kids[2]))
+
+    def _negate(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Negate(self.span(tree), self.build(kids[0]))
+
+    def _attribute(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Attribute(self.span(tree), self.build(kids[0]), str(kids[1]))
+
+    def _name(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Name(self.span(tree), str(kids[0]))
+
+    def _set(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.SetLiteral(self.span(tree), tuple(self.build(k) for k in kids if k is not None))
+
+    def _quantifier(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Quantifier(self.span(tree), str(kids[0]), str(kids[1]), self.build(kids[2]), self.build(kids[3]))
+
+    def _aggregate(self, tree: Any, kids: list[Any]) -> ast.Node:
+        func, var, collection, where, within = kids
+        return ast.Aggregate(
+            self.span(tree),
+            str(func),
+            str(var) if var is not None else None,
+            self.build(collection),
+            self.build(where) if where is not None else None,
+            self.build(within) if within is not None else None,
+        )
+
+    def _call(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return ast.Call(self.span(tree), str(kids[0]), tuple(self.build(k) for k in kids[1:]))
+
+    # literals -------------------------------------------------------------------------------
+
+    def _literal(self, tree: Any, value: Any, type_: T.Type) -> ast.Node:
+        return ast.Literal(self.span(tree), value, type_)
+
+    def _money(self, tree: Any, kids: list[Any]) -> ast.Node:
+        amount, currency = str(kids[0]).split()
+        return self._literal(tree, Money(Decimal(amount), currency), T.Type("money", currency=currency))
+
+    def _percent(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._literal(tree, Decimal(str(kids[0])[:-1]), T.PERCENT)
+
+    def _duration(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._literal(tree, Duration.parse(" ".join(str(kids[0]).split())), T.DURATION)
+
+    def _date(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._literal(tree, self._convert(tree, date.fromisoformat, kids[0], "date"), T.DATE)
+
+    def _datetime(self, tree: Any, kids: list[Any]) -> ast.Node:
+        text = str(kids[0]).replace("Z", "+00:00")
+        return self._literal(tree, self._convert(tree, datetime.fromisoformat, text, "date-time"), T.DATETIME)
+
+    def _time(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._literal(tree, self._convert(tree, time.fromisoformat, kids[0], "time of day"), T.TIME)
+
+    def _number(self, tree: Any, kids: list[Any]) -> ast.Node:
+        text = str(kids[0])
+        return self._literal(tree, int(text) if "." not in text else Decimal(text), T.NUMBER)
+
+    def _string(self, tree: Any, kids: list[Any]) -> ast.Node:
+        raw = str(kids[0])[1:-1]
+        value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), raw)
+        return self._literal(tree, value, T.STRING)
+
+    def _weekday(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._literal(tree, WEEKDAYS.index(str(kids[0])), T.WEEKDAY)
+
+    def _boolean(self, tree: Any, kids: list[Any]) -> ast.Node:
+        return self._literal(tree, str(kids[0]) == "true", T.BOOL)
+
+    def _convert(self, tree: Any, convert: Callable[[str], Any], text: Any, what: str) -> Any:
+        try:
+            return convert(str(text))
+        except ValueError:
+            raise error(
+                self.span(tree), "BR505", f"`{text}` is not a valid {what}", "check the month, day and time ranges"
+            ) from None

@@ -1,0 +1,280 @@
+"""Desugar the seed's criteria sections into criteria-language conditions (the same typed AST).
+
+Each entry becomes the expression an analyst could have written in `when:` (shown in
+explanations), parsed by the same parser and located at the YAML entry it came from. Semantics
+(SPEC 3.3): every section must hold; inside a section at least one entry must hold; `products`:
+every entry must hold; `segments`: in an included segment (if any are listed) and in no excluded
+one. Usage sections (usage service, usage, execution dates/days) describe one usage record: a
+record must satisfy all of them together; totals count the records that do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.criteria import ast
+from engine.criteria.locate import text_locator
+from engine.criteria.parse import parse
+from engine.load import Document, JsonPath
+from engine.models.criteria import Criteria, DayWindow, Effectiveness, QuantityRange
+
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One section (or the `when:` expression) of a definition, as a parsed node."""
+
+    section: str
+    node: ast.Node
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _set(values: list[Any]) -> str:
+    return "{" + ", ".join(quote(str(v)) for v in values) + "}"
+
+
+def _parse_at(document: Document, path: JsonPath, text: str) -> ast.Node:
+    span = document.locate(path)
+
+    def locate(begin: int, end: int) -> ast.Span:
+        return ast.Span(document.file, span.line, span.column, span.end_column)
+
+    return parse(text, locate)
+
+
+def _any_of(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)
+
+
+def _all_of(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
+
+
+def _effectiveness(e: Effectiveness, field: str) -> str | None:
+    parts = []
+    if e.effective_for_at_least:
+        parts.append(f"as_of.date - {field} >= {e.effective_for_at_least}")
+    if e.effective_for_at_most:
+        parts.append(f"as_of.date - {field} <= {e.effective_for_at_most}")
+    if e.effective_from:
+        parts.append(f"{field} >= {e.effective_from.isoformat()}")
+    if e.effective_until:
+        parts.append(f"{field} <= {e.effective_until.isoformat()}")
+    return _all_of(parts) if parts else None
+
+
+def _threshold(field: str, more: Any, less: Any, suffix: str = "") -> str | None:
+    parts = []
+    if more is not None:
+        parts.append(f"{field} > {more}{suffix}")
+    if less is not None:
+        parts.append(f"{field} < {less}{suffix}")
+    return _all_of(parts) if parts else None
+
+
+def _range(value: str, r: QuantityRange) -> str | None:
+    parts = []
+    if r.min is not None:
+        parts.append(f"{value} >= {r.min}")
+    if r.max is not None:
+        parts.append(f"{value} <= {r.max}")
+    return _all_of(parts) if parts else None
+
+
+def _day_window(w: DayWindow, at: str) -> str:
+    day = w.day.value
+    start, end = w.from_.strftime("%H:%M:%S"), w.to.strftime("%H:%M:%S")
+    if w.from_ <= w.to:
+        return f"{at}.weekday == {day} and {at}.time between {start} and {end}"
+    following = _DAYS[(_DAYS.index(day) + 1) % 7]  # a window spanning midnight ends the next day
+    return f"({at}.weekday == {day} and {at}.time >= {start}) or ({at}.weekday == {following} and {at}.time <= {end})"
+
+
+def desugar(criteria: Criteria, document: Document, subject: str) -> Iterator[Condition]:
+    """Conditions for every section present; `subject` is `subscription` or `job`."""
+    base: JsonPath = ("criteria",)
+    yield from _non_usage(criteria, document, subject, base)
+    yield from _usage(criteria, document, base)
+    if criteria.when is not None:
+        path = (*base, "when")
+        yield Condition("when", parse(criteria.when, text_locator(document, path, criteria.when)))
+
+
+def _section(
+    document: Document, name: str, entries: list[tuple[JsonPath, str]], combine: str = "or"
+) -> Condition | None:
+    nodes = [_parse_at(document, path, text) for path, text in entries]
+    if not nodes:
+        return None
+    if len(nodes) == 1:
+        return Condition(name, nodes[0])
+    span = document.locate(("criteria", name))
+    return Condition(
+        name, ast.BoolOp(ast.Span(document.file, span.line, span.column, span.end_column), combine, tuple(nodes))
+    )
+
+
+def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iterator[Condition]:
+    sections: list[Condition | None] = []
+    if c.billing_term:
+        bt, p = c.billing_term, (*base, "billing_term")
+        entries: list[tuple[JsonPath, str]] = []
+        if bt.schemes:
+            entries.append(((*p, "schemes"), f"subscription.billing_term_scheme in {_set(bt.schemes)}"))
+        if bt.billing_frequencies:
+            entries.append(
+                (
+                    (*p, "billing_frequencies"),
+                    f"subscription.billing_frequency in {_set([f.value for f in bt.billing_frequencies])}",
+                )
+            )
+        for i, period in enumerate(bt.binding_periods):
+            entries.append(((*p, "binding_periods", i), f"subscription.binding_period == {period}"))
+        if bt.concurrent_usage and (
+            text := _threshold(
+                "subscription.concurrent_usage", bt.concurrent_usage.more_than, bt.concurrent_usage.less_than
+            )
+        ):
+            entries.append(((*p, "concurrent_usage"), text))
+        if bt.concurrent_usage_rate and (
+            text := _threshold(
+                "subscription.concurrent_usage_rate",
+                bt.concurrent_usage_rate.more_than,
+                bt.concurrent_usage_rate.less_than,
+                "%",
+            )
+        ):
+            entries.append(((*p, "concurrent_usage_rate"), text))
+        if bt.effectiveness and (text := _effectiveness(bt.effectiveness, "subscription.billing_term_start")):
+            entries.append(((*p, "effectiveness"), text))
+        sections.append(_section(doc, "billing_term", entries))
+    if c.subscription:
+        sc, p = c.subscription, (*base, "subscription")
+        entries = []
+        if sc.types:
+            entries.append(((*p, "types"), f"subscription.type in {_set(sc.types)}"))
+        if sc.maturity:
+            entries.append(
+                (
+                    (*p, "maturity"),
+                    f"uninterrupted(subscription, {sc.maturity.max_interruption_days} days) >= {sc.maturity.at_least}",
+                )
+            )
+        if sc.effectiveness and (text := _effectiveness(sc.effectiveness, "subscription.start")):
+            entries.append(((*p, "effectiveness"), text))
+        sections.append(_section(doc, "subscription", entries))
+    if c.accounts_receivable:
+        ar, p = c.accounts_receivable, (*base, "accounts_receivable")
+        entries = []
+        for attr, field in (
+            ("classifications", "classification"),
+            ("payment_preferences", "payment_preference"),
+            ("presentment_preferences", "presentment_preference"),
+        ):
+            values = getattr(ar, attr)
+            if values:
+                entries.append(((*p, attr), f"account.{field} in {_set(values)}"))
+        if ar.due and ar.due.due_in_days is not None:
+            entries.append(((*p, "due", "due_in_days"), f"account.due_in_days between 0 and {ar.due.due_in_days}"))
+        if ar.due and ar.due.due_days_ago is not None:
+            entries.append(((*p, "due", "due_days_ago"), f"account.due_in_days <= -{ar.due.due_days_ago}"))
+        sections.append(_section(doc, "accounts_receivable", entries))
+    if c.segments:
+        sg, p = c.segments, (*base, "segments")
+        holders = ["account.segments"] + (["job.segments"] if subject == "job" else [])
+        entries = []
+        if sg.include:
+            entries.append(((*p, "include"), _any_of([f"{h} overlaps {_set(sg.include)}" for h in holders])))
+        if sg.exclude:
+            entries.append(((*p, "exclude"), _all_of([f"not {h} overlaps {_set(sg.exclude)}" for h in holders])))
+        sections.append(_section(doc, "segments", entries, combine="and"))
+    if c.price_plans:
+        sections.append(
+            _section(doc, "price_plans", [((*base, "price_plans"), f"subscription.plan in {_set(c.price_plans)}")])
+        )
+    if c.products:
+        entries = []
+        for i, item in enumerate(c.products):
+            tests = [
+                f"p.product == {quote(item.product)}"
+                if item.product
+                else f"p.type == {quote(item.product_type.value if item.product_type else '')}"
+            ]
+            if item.bundle:
+                tests.append(f"p.bundle == {quote(item.bundle)}")
+            entries.append(((*base, "products", i), f"any p in {subject}.products where {' and '.join(tests)}"))
+        sections.append(_section(doc, "products", entries, combine="and"))
+    if c.buy_in_advance:
+        entries = [
+            (
+                (*base, "buy_in_advance", i),
+                f"subscription.buy_in_advance between {r.from_} {r.unit.value} and {r.to} {r.unit.value}",
+            )
+            for i, r in enumerate(c.buy_in_advance)
+        ]
+        sections.append(_section(doc, "buy_in_advance", entries))
+    yield from (s for s in sections if s is not None)
+
+
+def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
+    """Record-level usage sections, combined per usage record, plus totals over such records."""
+    record: list[str] = []
+    if c.usage_service:
+        us = c.usage_service
+        parts = [
+            f"u.{field} in {_set(values)}"
+            for field, values in (
+                ("catalog", us.catalogs),
+                ("service_type", us.service_types),
+                ("termed_service", us.termed_services),
+            )
+            if values
+        ]
+        if parts:
+            record.append(_any_of(parts))
+    if c.usage:
+        ug = c.usage
+        parts = [
+            f"u.{field} in {_set(values)}"
+            for field, values in (
+                ("method", ug.methods),
+                ("device", ug.devices),
+                ("source_category", ug.source_categories),
+                ("destination_category", ug.destination_categories),
+            )
+            if values
+        ]
+        if parts:
+            record.append(_any_of(parts))
+    q = c.quantitative
+    if q and q.execution_dates:
+        start = q.execution_dates.from_.isoformat(timespec="seconds")
+        if q.execution_dates.to is None:
+            record.append(f"u.at >= {start}")
+        else:
+            record.append(f"u.at between {start} and {q.execution_dates.to.isoformat(timespec='seconds')}")
+    if q and q.execution_days:
+        record.append(_any_of([_day_window(w, "u.at") for w in q.execution_days]))
+    where = _all_of(record) if record else None
+    first = next((name for name in ("usage_service", "usage", "quantitative") if getattr(c, name) is not None), None)
+    if first is None:
+        return
+    if where is not None:
+        yield Condition(first, _parse_at(doc, (*base, first), f"any u in usage where {where}"))
+    filter_ = f" where {where}" if where else ""
+    for name, total in (
+        ("total_quantity", "count(u in usage{f}{w})"),
+        ("total_usage", "sum(u in usage.quantity{f}{w})"),
+    ):
+        r: QuantityRange | None = getattr(q, name) if q else None
+        if r is None:
+            continue
+        window = f" within {r.per}" if r.per else ""
+        if text := _range(total.format(f=filter_, w=window), r):
+            yield Condition("quantitative", _parse_at(doc, (*base, "quantitative", name), text))
