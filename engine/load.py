@@ -9,6 +9,7 @@ node count after alias expansion (alias bombs), unknown tags and duplicate keys.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,11 +190,34 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _parse(source: SourceFile, text: str) -> None:
+#: Above this raw bracket depth the C parser is not used: libyaml composes recursively in C and
+#: crashes the process on ~100,000 nested brackets; the pure parser refuses such input cleanly.
+C_PARSER_MAX_BRACKETS = 1000
+
+
+def _bracket_depth(text: str) -> int:
+    """An upper bound of flow nesting (brackets inside strings count too: it is only a guard)."""
+    depth = deepest = 0
+    for char in re.sub(r"[^\[\]{}]+", "", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _yaml(text: str) -> Any:
+    """ruamel.yaml reduced to parser + composer: the C parser when safe, else the pure one."""
     from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=_bracket_depth(text) > C_PARSER_MAX_BRACKETS)
+
+
+def _parse(source: SourceFile, text: str) -> None:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt", pure=True)
+    yaml = _yaml(text)
     file = source.display
     try:
         for index, node in enumerate(yaml.compose_all(text)):
@@ -239,6 +263,7 @@ def _parse(source: SourceFile, text: str) -> None:
 
 _SYNTAX_HINTS = (
     ("'\\t'", "indent with spaces, not tabs"),
+    ("tab character", "indent with spaces, not tabs"),
     ("mapping values are not allowed", "put a space after `:` and quote text that contains `: `"),
     ("could not find expected ':'", "every key needs a `:` after it"),
     ("found undefined alias", "define the anchor (`&name`) before using `*name`"),

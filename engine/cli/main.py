@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--format", choices=sorted(REPORTERS), default="text", help="output format (default: text)")
     validate.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
+    decide = commands.add_parser("decide", help="decide one scenario file with a rule set")
+    decide.add_argument("--rules", required=True, metavar="DIR", help="the rule set (its root folder)")
+    decide.add_argument("scenario", metavar="SCENARIO", help="a scenario file (YAML or JSON)")
+    decide.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
+    decide.add_argument("--explain", action="store_true", help="add the criterion-level trace")
     schema = commands.add_parser("schema", help="print or write the JSON Schemas")
     schema.add_argument("--write", metavar="DIR", help="write every schema file into DIR")
     schema.add_argument("--kind", help="print the schema of one kind (default: the combined rule-file schema)")
@@ -44,11 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required (validate, schema); see `billrules --help`")
+            raise UsageError("a command is required (validate, decide, schema); see `billrules --help`")
         if args.command == "validate":
             from engine.cli.validate_cmd import run_validate
 
             return run_validate(args)
+        if args.command == "decide":
+            from engine.cli.decide_cmd import run_decide
+
+            return run_decide(args)
         from engine.cli.schema_cmd import run_schema
 
         return run_schema(args)

@@ -74,7 +74,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 class Strict(BaseModel):
     """Unknown keys are errors (a misspelt key must never be silently ignored)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class RuleDocument(Strict):

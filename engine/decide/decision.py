@@ -1,0 +1,100 @@
+"""Decide a scenario and render the decision as deterministic JSON-ready data.
+
+Decision shape (documented in README):
+
+    {"scenario": id, "rules_version": hash,
+     "discounts": {"lines": [...], "definitions": [...], "totals": {currency: {...}}},
+     "trace": {...}}   # only with explain=True
+
+Everything is plain data with money as text (`"20.00 EUR"`), lists in a stable order, so the
+same rules and scenario give byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from engine.decide.discounts import DiscountDecision, DiscountEvaluator
+from engine.values import Money
+
+
+def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
+    """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided."""
+    outcomes = rules.criteria.outcomes(scenario)
+    decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
+    if scenario.subscription is not None or scenario.job is not None:
+        evaluator = _evaluator(rules)
+        decision["discounts"] = discounts_json(evaluator.decide(scenario, outcomes))
+    if explain:
+        decision["trace"] = trace(rules, scenario)
+    return decision
+
+
+def _evaluator(rules: Any) -> DiscountEvaluator:
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    if "discounts" not in cache:
+        cache["discounts"] = DiscountEvaluator(rules)
+    evaluator: DiscountEvaluator = cache["discounts"]
+    return evaluator
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return str(Money(amount, currency))
+
+
+def discounts_json(d: DiscountDecision) -> dict[str, Any]:
+    lines = []
+    totals: dict[str, dict[str, Decimal]] = {}
+    for result in d.lines:
+        line = result.line
+        currency = line.gross.currency
+        discount = line.gross.amount - result.net.amount
+        lines.append(
+            {
+                "line": line.field,
+                "product": line.product,
+                **({"bundle": line.bundle} if line.bundle else {}),
+                "gross": str(line.gross),
+                "discounts": [{"code": code, "amount": _money(-amount, currency)} for code, amount in result.takes],
+                "net": str(result.net),
+            }
+        )
+        total = totals.setdefault(currency, {"gross": Decimal(0), "discount": Decimal(0), "net": Decimal(0)})
+        total["gross"] += line.gross.amount
+        total["discount"] += discount
+        total["net"] += result.net.amount
+    definitions = []
+    for r in d.definitions:
+        item: dict[str, Any] = {"code": r.code, "type": r.type, "status": r.status}
+        if r.amounts:
+            item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
+        if r.value is not None and r.type == "ad_hoc":
+            item["requested"] = str(r.value)
+        if r.approvers:
+            item["approvers"] = r.approvers
+        item["reasons"] = r.reasons
+        definitions.append(item)
+    return {
+        "lines": lines,
+        "definitions": definitions,
+        "totals": {c: {k: _money(v, c) for k, v in t.items()} for c, t in sorted(totals.items())},
+    }
+
+
+def trace(rules: Any, scenario: Any) -> dict[str, Any]:
+    """Criterion-level explanation for every definition that has criteria."""
+    out: dict[str, Any] = {}
+    for owner in sorted(rules.criteria.by_owner):
+        sections = []
+        for section, outcome, steps in rules.criteria.explain(scenario, owner):
+            sections.append({"section": section, "holds": outcome is True, "steps": [s.render() for s in steps]})
+        out[owner] = sections
+    return out
+
+
+def to_json(decision: dict[str, Any]) -> str:
+    """Canonical JSON: sorted keys would reorder the readable shape, so key order is fixed by
+    construction and only separators/escaping are normalised."""
+    return json.dumps(decision, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,51 @@
+"""Money arithmetic for decisions: exact Decimals, rounded once per line (SPEC 3.2, step 5)."""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+from engine.values import MINOR_UNITS, Money
+
+ROUNDING_MODES = {
+    "half_up": decimal.ROUND_HALF_UP,
+    "half_even": decimal.ROUND_HALF_EVEN,
+    "half_down": decimal.ROUND_HALF_DOWN,
+    "up": decimal.ROUND_UP,
+    "down": decimal.ROUND_DOWN,
+    "ceiling": decimal.ROUND_CEILING,
+    "floor": decimal.ROUND_FLOOR,
+}
+
+
+class Rounder:
+    """Rounds to a currency's minor unit with the rule set's mode."""
+
+    def __init__(self, mode: str = "half_up", minor_units: dict[str, int] | None = None) -> None:
+        self.mode = ROUNDING_MODES[mode]
+        self.minor_units = {**MINOR_UNITS, **(minor_units or {})}
+
+    def quantum(self, currency: str) -> Decimal:
+        return Decimal(1).scaleb(-self.minor_units.get(currency, 2))
+
+    def round(self, amount: Decimal, currency: str) -> Decimal:
+        return amount.quantize(self.quantum(currency), rounding=self.mode)
+
+    def money(self, amount: Decimal, currency: str) -> Money:
+        return Money(self.round(amount, currency), currency)
+
+    def split(self, total: Decimal, parts: list[Decimal], currency: str) -> list[Decimal]:
+        """Round each part so that the rounded parts add up exactly to the rounded total.
+
+        The total is rounded once; parts are truncated to the minor unit and the remaining minor
+        units go to the parts with the largest remainders (ties: earlier part first), so a line's
+        discounts always add up to gross - net.
+        """
+        quantum = self.quantum(currency)
+        rounded_total = self.round(total, currency)
+        floors = [p.quantize(quantum, rounding=decimal.ROUND_DOWN) for p in parts]
+        left = int((rounded_total - sum(floors, Decimal(0))) / quantum)
+        order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
+        for i in order[: max(left, 0)]:
+            floors[i] += quantum
+        return floors

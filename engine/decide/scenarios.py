@@ -1,0 +1,142 @@
+"""Read scenarios (YAML or JSON, one or several documents) into validated Scenario models.
+
+Bad input never raises out of here: each problem is a Diagnostic naming the file, line, column
+and the scenario field. An expectation file (`billrules test`) is a scenario with an `expect:`
+section; `expect` is split off before the scenario is validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.diagnostics import Diagnostic, did_you_mean
+from engine.load import Document, dotted, load_file
+
+
+@dataclass
+class ScenarioInput:
+    """One scenario document: the validated model (or diagnostics) and its source."""
+
+    document: Document | None
+    scenario: Any = None
+    expect: Any = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+class ScenarioInvalid(Exception):
+    """A scenario that breaks the scenario schema; `diagnostics` name every bad field."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be decided (unknown product, wrong currency, ...)."""
+
+    def __init__(self, field: str, message: str, hint: str = "") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.hint = hint
+
+
+def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:
+    from pydantic import ValidationError
+
+    from engine.models.scenario import Scenario
+
+    result = ScenarioInput(document)
+    if not isinstance(data, dict):
+        result.diagnostics.append(
+            _diagnostic(
+                document,
+                file,
+                (),
+                "BR601",
+                "a scenario must be a mapping with `id` and `as_of`",
+                "start it with `id:` and `as_of:`",
+            )
+        )
+        return result
+    data = dict(data)
+    result.expect = data.pop("expect", None)
+    try:
+        result.scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            path = tuple(error["loc"])
+            where = dotted(path) or "scenario"
+            if error["type"] == "extra_forbidden":
+                hint = did_you_mean(str(path[-1]), _siblings(path)) or "remove it"
+                message = f"unknown scenario field `{where}`"
+            elif error["type"] == "missing":
+                message, hint = f"scenario field `{where}` is required", f"add `{path[-1]}:`"
+            else:
+                message = f"scenario field `{where}`: {str(error['msg']).removeprefix('Value error, ')}"
+                hint = "see schemas/scenario.schema.json for the expected form"
+            result.diagnostics.append(
+                _diagnostic(document, file, path, "BR602", message, hint, key=error["type"] == "extra_forbidden")
+            )
+    return result
+
+
+def _siblings(path: tuple[Any, ...]) -> list[str]:
+    """Field names allowed next to an unknown one, for "did you mean"."""
+    from pydantic import BaseModel
+
+    from engine.models.scenario import Scenario
+
+    model: Any = Scenario
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if info is None:
+            return []
+        annotation = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            inner = getattr(candidate, "__args__", (candidate,))
+            found = next((t for t in (candidate, *inner) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+            if found is not None:
+                model = found
+                break
+        else:
+            return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _diagnostic(
+    document: Document | None, file: str, path: tuple[Any, ...], code: str, message: str, hint: str, key: bool = False
+) -> Diagnostic:
+    if document is not None:
+        return document.diagnostic(path, code, message, hint, key=key)
+    return Diagnostic(file, 1, 1, code, message, hint)
+
+
+def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
+    """Every scenario document in a YAML/JSON file (JSON is YAML, so one safe loader reads both)."""
+    source = load_file(path)
+    if source.diagnostics:
+        yield ScenarioInput(None, diagnostics=source.diagnostics)
+        return
+    if not source.documents:
+        yield ScenarioInput(
+            None,
+            diagnostics=[
+                Diagnostic(
+                    source.display,
+                    1,
+                    1,
+                    "BR601",
+                    "the file holds no scenario",
+                    "write one scenario document with `id` and `as_of`",
+                )
+            ],
+        )
+        return
+    for document in source.documents:
+        yield validate_scenario(document.data, document, source.display)

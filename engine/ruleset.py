@@ -1,0 +1,97 @@
+"""`RuleSet`: a checked, compiled rule set, immutable and cheap to ship to workers.
+
+`load_rules(path)` runs the whole pipeline and refuses a rule set with errors (the diagnostics
+travel in the exception). A RuleSet pickles its typed models and criteria AST; the generated
+evaluator is rebuilt on first use in the receiving process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.diagnostics import Diagnostic
+
+
+class RuleSetError(Exception):
+    """The rule set has errors; `diagnostics` lists them all."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        first = diagnostics[0] if diagnostics else None
+        where = f" (first: {first.file}:{first.line}:{first.column} {first.message})" if first else ""
+        super().__init__(f"the rule set has {len(diagnostics)} error(s){where}")
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Settings, the typed documents of every kind, and the compiled criteria."""
+
+    root: str
+    version: str
+    settings: Any
+    catalog: dict[str, dict[str, Any]]  # kind → code → semantics.Entry (model + document)
+    criteria: Any  # criteria.program.CriteriaProgram
+
+    @property
+    def rules_version(self) -> str:
+        """Content hash of the rule files, stamped on every decision."""
+        return self.version
+
+    def models(self, kind: str) -> dict[str, Any]:
+        """code → typed model, for one kind."""
+        return {code: entry.model for code, entry in sorted(self.catalog.get(kind, {}).items())}
+
+    def decide(self, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
+        """Decide one scenario (a `Scenario` model or a mapping in the scenario schema).
+
+        Returns the decision as JSON-ready data; raises `ScenarioError` (naming the scenario field)
+        for a scenario that cannot be decided, or `ScenarioInvalid` for one that breaks the schema.
+        """
+        from engine.decide.decision import decide
+        from engine.models.scenario import Scenario
+
+        if not isinstance(scenario, Scenario):
+            from engine.decide.scenarios import ScenarioInvalid, validate_scenario
+
+            checked = validate_scenario(scenario, None)
+            if checked.diagnostics:
+                raise ScenarioInvalid(checked.diagnostics)
+            scenario = checked.scenario
+        return decide(self, scenario, explain=explain)
+
+    def get(self, kind: str, code: str) -> Any:
+        entry = self.catalog.get(kind, {}).get(code)
+        return entry.model if entry is not None else None
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Load, check and compile the rule set at `path` (its root folder or any file in it).
+
+    Raises `RuleSetError` with every diagnostic when the rule set has errors.
+    """
+    from engine.load import find_ruleset_root
+    from engine.pipeline import compile_ruleset
+
+    target = Path(path)
+    root = find_ruleset_root(target) if target.exists() else None
+    if root is None:
+        raise RuleSetError(
+            [
+                Diagnostic(
+                    str(target),
+                    1,
+                    1,
+                    "BR110",
+                    "no rule set here (no ruleset.yaml in this or any parent folder)",
+                    "point to the folder that holds ruleset.yaml",
+                )
+            ]
+        )
+    compilation = compile_ruleset(root.resolve())
+    if not compilation.ok:
+        raise RuleSetError(compilation.diagnostics)
+    return RuleSet(
+        str(root), compilation.version_hash(), compilation.settings, compilation.catalog, compilation.criteria
+    )
