@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("scenario", metavar="SCENARIO", help="a scenario file (YAML or JSON)")
     decide.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
     decide.add_argument("--explain", action="store_true", help="add the criterion-level trace")
+    test = commands.add_parser("test", help="run expectation files (a scenario plus the decision parts it expects)")
+    test.add_argument(
+        "paths", nargs="*", default=["samples"], metavar="PATH", help="expectation files or folders (default: samples)"
+    )
+    test.add_argument("--rules", default="rules", metavar="DIR", help="the rule set (default: rules)")
     schema = commands.add_parser("schema", help="print or write the JSON Schemas")
     schema.add_argument("--write", metavar="DIR", help="write every schema file into DIR")
     schema.add_argument("--kind", help="print the schema of one kind (default: the combined rule-file schema)")
@@ -49,11 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required (validate, decide, schema); see `billrules --help`")
+            raise UsageError("a command is required (validate, decide, test, schema); see `billrules --help`")
         if args.command == "validate":
             from engine.cli.validate_cmd import run_validate
 
             return run_validate(args)
+        if args.command == "test":
+            from engine.cli.test_cmd import run_test
+
+            return run_test(args)
         if args.command == "decide":
             from engine.cli.decide_cmd import run_decide
 

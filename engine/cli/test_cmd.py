@@ -1,0 +1,85 @@
+"""`billrules test [DIR...] [--rules DIR]`: run analysts' expectation files; exit 0 all pass, 1 otherwise.
+
+Each mismatch prints like a compiler error at the expectation's line, then the expected and the
+actual value. Files without `expect:` are skipped (they are plain scenarios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.cli.main import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.reporters import report_text
+from engine.diagnostics import Diagnostic
+
+
+def _files(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or directory: {name}")
+    return found
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from engine.cli.decide_cmd import load_rules_or_report, scenario_error_diagnostic
+    from engine.decide.decision import decide
+    from engine.decide.scenarios import ScenarioError, read_scenarios
+    from engine.expectations import compare, mismatch_location
+
+    files = _files(args.paths)
+    rules = load_rules_or_report(args.rules)
+    if rules is None:
+        return EXIT_FINDINGS
+    passed = failed = 0
+    for path in files:
+        for item in read_scenarios(path):
+            if item.diagnostics:
+                report_text(item.diagnostics, sys.stdout)
+                failed += 1
+                continue
+            if item.expect is None:
+                continue
+            try:
+                decision = decide(rules, item.scenario)
+            except ScenarioError as exc:
+                report_text([scenario_error_diagnostic(item.document, str(path), exc)], sys.stdout)
+                failed += 1
+                continue
+            mismatches = list(compare(item.expect, decision))
+            if not mismatches:
+                passed += 1
+                continue
+            failed += 1
+            file = item.document.file if item.document else str(path)
+            diagnostics = []
+            for m in mismatches:
+                line, column = mismatch_location(item.document, m)
+                diagnostics.append(
+                    Diagnostic(
+                        file,
+                        line,
+                        column,
+                        "BR701",
+                        f"scenario `{item.scenario.id}`: {m.render()}",
+                        "fix the rules or the expectation",
+                        detail=tuple(_diff(m)),
+                    )
+                )
+            report_text(diagnostics, sys.stdout)
+    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    return EXIT_OK if failed == 0 else EXIT_FINDINGS
+
+
+def _diff(m: object) -> list[str]:
+    expected, actual = getattr(m, "expected", None), getattr(m, "actual", None)
+    if actual is None or isinstance(expected, dict | list):
+        return []
+    return [f"- expected: {expected}", f"+ actual:   {actual}"]

@@ -1,0 +1,119 @@
+"""Analysts' expected outcomes: compare the parts of a decision they care about.
+
+An expectation file is a scenario with an `expect:` section holding part of the decision:
+
+    expect:
+      discounts:
+        definitions:
+          - {code: complaint-discount, status: pending_approval}
+        lines:
+          - {product: tv-essentials, net: 29.99 EUR}
+
+Mappings match when every expected key matches; lists of definitions match by `code` and lines
+by `line` (or `product`) — only the expected items are checked; other values compare as text.
+Every mismatch names the place in the expectation file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.load import Document, JsonPath
+
+_KEYS = ("code", "line", "product", "request", "credit", "term")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    path: JsonPath  # in the expectation file (starting at `expect`)
+    expected: Any
+    actual: Any
+    note: str = ""
+
+    def render(self) -> str:
+        if self.note:
+            return self.note
+        return f"expected {_show(self.expected)}, got {_show(self.actual)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"`{value}`"
+    if value is None:
+        return "nothing"
+    return f"`{value}`"
+
+
+def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterator[Mismatch]:
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            yield Mismatch(path, expected, actual, f"expected a mapping, got {_show(actual)}")
+            return
+        for key, value in expected.items():
+            if key not in actual:
+                yield Mismatch((*path, key), value, None, f"the decision has no `{key}`")
+                continue
+            yield from compare(value, actual[key], (*path, key))
+        return
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            yield Mismatch(path, expected, actual, f"expected a list, got {_show(actual)}")
+            return
+        yield from _compare_list(expected, actual, path)
+        return
+    if _text(expected) != _text(actual):
+        yield Mismatch(path, expected, actual)
+
+
+def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath) -> Iterator[Mismatch]:
+    key = next((k for k in _KEYS if expected and all(isinstance(e, dict) and k in e for e in expected)), None)
+    if key is None:
+        if [_text(e) for e in expected] != [_text(a) for a in actual] and not all(
+            isinstance(e, dict) for e in expected
+        ):
+            yield Mismatch(path, expected, actual)
+            return
+        for i, item in enumerate(expected):
+            if i >= len(actual):
+                yield Mismatch(
+                    (*path, i), item, None, f"expected an item #{i + 1}, the decision has only {len(actual)}"
+                )
+            else:
+                yield from compare(item, actual[i], (*path, i))
+        return
+    used: set[int] = set()
+    for i, item in enumerate(expected):
+        match = next(
+            (
+                j
+                for j, a in enumerate(actual)
+                if j not in used and isinstance(a, dict) and _text(a.get(key)) == _text(item[key])
+            ),
+            None,
+        )
+        if match is None:
+            known = ", ".join(str(a.get(key)) for a in actual if isinstance(a, dict))
+            yield Mismatch(
+                (*path, i, key),
+                item[key],
+                None,
+                f"no item with {key} `{item[key]}` in the decision (it has: {known or 'none'})",
+            )
+            continue
+        used.add(match)
+        yield from compare(item, actual[match], (*path, i))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def mismatch_location(document: Document | None, mismatch: Mismatch) -> tuple[int, int]:
+    if document is None:
+        return 1, 1
+    span = document.locate(mismatch.path)
+    return span.line, span.column
