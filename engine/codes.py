@@ -58,4 +58,16 @@ CODES: dict[str, tuple[str, str]] = {
     "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
     "BR420": ("credit-type-rules", "A credit that contradicts its type (sharing, expiry)."),
+    # criteria language
+    "BR501": ("criteria-syntax", "A criterion that does not parse."),
+    "BR502": ("unknown-field", "A field the scenario does not have (often a typo)."),
+    "BR503": ("type-mismatch", "Values of types that cannot be combined or compared."),
+    "BR504": ("criteria-too-complex", "A criterion too long or nested too deeply."),
+    "BR505": ("invalid-literal", "A date, date-time or time that does not exist."),
+    "BR507": ("not-a-condition", "A criterion that is not true/false."),
+    # scenarios and expectations
+    "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),
+    "BR602": ("scenario-field", "A scenario field that is unknown, missing or of the wrong form."),
+    "BR603": ("scenario-facts", "Scenario facts the rules cannot use (unknown product, no price, currency)."),
+    "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }

@@ -16,10 +16,20 @@ from engine.criteria.parse import Locator
 from engine.load import Document, JsonPath
 
 
-@cache
 def _lines(file: str) -> tuple[str, ...]:
     try:
-        return tuple(Path(file).read_text(encoding="utf-8-sig").splitlines())
+        path = Path(file).resolve()
+        stat = path.stat()
+    except OSError:
+        return ()
+    return _read_lines(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _read_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """Cached per file version (a long-lived process may see the same file change)."""
+    try:
+        return tuple(Path(path).read_text(encoding="utf-8-sig").splitlines())
     except (OSError, UnicodeDecodeError):
         return ()
 

@@ -17,11 +17,35 @@ from decimal import Decimal
 from typing import Any
 
 from engine.decide.discounts import DiscountDecision, DiscountEvaluator
+from engine.decide.scenarios import ScenarioError
 from engine.values import Money
+
+
+def check_references(rules: Any, scenario: Any) -> None:
+    """Codes a scenario names must exist in the rules (a typo must not silently drop a request)."""
+    from engine.diagnostics import did_you_mean
+
+    discounts = rules.models("discount")
+    for i, request in enumerate(scenario.requested_discounts):
+        definition = discounts.get(request.discount)
+        if definition is None:
+            hint = did_you_mean(request.discount, discounts) or "request one of the rule set's ad hoc discounts"
+            raise ScenarioError(f"requested_discounts[{i}].discount", f"unknown discount `{request.discount}`", hint)
+        if definition.type.value != "ad_hoc":
+            raise ScenarioError(
+                f"requested_discounts[{i}].discount",
+                f"`{request.discount}` is applied automatically; only ad hoc discounts can be requested",
+                "remove the request",
+            )
+    for i, approval in enumerate(scenario.approvals):
+        if approval.discount not in discounts:
+            hint = did_you_mean(approval.discount, discounts) or "approve a discount of the rule set"
+            raise ScenarioError(f"approvals[{i}].discount", f"unknown discount `{approval.discount}`", hint)
 
 
 def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
     """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided."""
+    check_references(rules, scenario)
     outcomes = rules.criteria.outcomes(scenario)
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:

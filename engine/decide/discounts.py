@@ -214,7 +214,7 @@ class DiscountEvaluator:
             )
         history = [h for h in scenario.discount_history if h.discount == d.code]
         request = next((q for q in scenario.requested_discounts if q.discount == d.code), None)
-        if self._duration_over(d, r, history, request, today):
+        if self._duration_over(d, r, history, request, today, scenario):
             return
         if d.limit is not None:
             start = _window_start(d.limit, today)
@@ -231,20 +231,42 @@ class DiscountEvaluator:
         self._ad_hoc(d, r, scenario, request, today)
         return None
 
-    def _duration_over(self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date) -> bool:
+    def _duration_over(
+        self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
+    ) -> bool:
+        """Has the discount not started yet, or run out, for the period being billed?
+
+        A duration counts from when the discount was added: an ad hoc request's (flexible)
+        start or its `added_on` date; for auto apply, its first application in the history. N
+        billing periods end N billing cycles (of the subscription's frequency) after that.
+        """
         duration = d.duration
         if duration is None:
             return False
+        billed = today
+        if scenario.subscription is not None and scenario.subscription.billing_period is not None:
+            billed = scenario.subscription.billing_period.from_
+        start = (
+            (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
+        )
+        start = start or billed
         if request is not None and request.start is not None and today < request.start:
             r.status, r.reasons = "not_effective", [f"starts on {request.start}"]
             return True
         end = request.end if request is not None and request.end is not None else duration.until
-        if end is not None and today > end:
+        if end is not None and billed > end:
             r.status, r.reasons = "not_effective", [f"its duration ended on {end}"]
             return True
-        if duration.billing_periods is not None and len(history) >= duration.billing_periods:
-            r.status, r.reasons = "not_effective", [f"ran for its {duration.billing_periods} billing period(s)"]
-            return True
+        if duration.billing_periods is not None:
+            frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
+            months = CYCLE_MONTHS.get(frequency, 1) if frequency else 1
+            over = Duration(months * duration.billing_periods, TimeUnit.MONTHS).add_to(start)
+            if billed >= over:
+                r.status, r.reasons = (
+                    "not_effective",
+                    [f"ran for its {duration.billing_periods} billing period(s) from {start} (until {over})"],
+                )
+                return True
         return False
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
