@@ -307,3 +307,11 @@ def test_adding_an_ineligible_definition_never_changes_the_others(rules_with_ext
     assert never["status"] == "not_eligible"
     extended["discounts"]["definitions"].remove(never)
     assert json.dumps(_without_version(extended)) == json.dumps(_without_version(base))
+
+
+def test_shipped_samples_meet_their_expectations(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["test", "--rules", str(REPO / "rules"), str(REPO / "samples")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    passed = int(out.strip().splitlines()[-1].split()[0])
+    assert passed >= 20, out  # every discount sample carries an expectation
