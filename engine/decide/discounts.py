@@ -18,7 +18,8 @@ Amounts, per line and billing period: free periods first, then percentages by le
 (one level sums its percentages on one base; the next level works on what is left), then money
 amounts; each discount's take is capped by its `cap` (per billing period, across lines) and no
 line goes below zero. A line is rounded once: its total discount is rounded to the currency's
-minor unit and net = gross - that; per-discount amounts are split so that they add up exactly.
+minor unit and net = gross - that; per-discount amounts are split so that they add up exactly. (A gross finer than the minor
+unit, e.g. a rated usage charge of 29.965 EUR, has its net rounded instead.)
 """
 
 from __future__ import annotations
@@ -446,11 +447,18 @@ class _LineBook:
 
     def close(self, rounder: Rounder) -> LineResult:
         """Round once: the line's total discount; per-discount amounts split to add up to it."""
-        currency = self.line.gross.currency
+        currency, gross = self.line.gross.currency, self.line.gross.amount
         exact = [amount for _, amount in self.takes]
-        rounded = rounder.split(sum(exact, Decimal(0)), exact, currency)
+        quantum = rounder.quantum(currency)
+        if gross == gross.quantize(quantum):
+            discount = rounder.round(sum(exact, Decimal(0)), currency)
+            net = gross - discount
+        else:  # a gross finer than the currency's minor unit: the net is what gets rounded
+            net = rounder.round(gross - sum(exact, Decimal(0)), currency)
+            discount = gross - net
+            quantum = min(quantum, Decimal(1).scaleb(gross.as_tuple().exponent))  # type: ignore[arg-type]
+        rounded = rounder.split(discount, exact, quantum)
         takes = [(code, amount) for (code, _), amount in zip(self.takes, rounded, strict=True)]
-        net = self.line.gross.amount - sum(rounded, Decimal(0))
         return LineResult(self.line, takes, Money(net, currency))
 
 

@@ -34,18 +34,22 @@ class Rounder:
     def money(self, amount: Decimal, currency: str) -> Money:
         return Money(self.round(amount, currency), currency)
 
-    def split(self, total: Decimal, parts: list[Decimal], currency: str) -> list[Decimal]:
-        """Round each part so that the rounded parts add up exactly to the rounded total.
+    def split(self, total: Decimal, parts: list[Decimal], quantum: Decimal) -> list[Decimal]:
+        """Round each part to `quantum` so that the parts add up exactly to `total` (already rounded).
 
-        The total is rounded once; parts are truncated to the minor unit and the remaining minor
-        units go to the parts with the largest remainders (ties: earlier part first), so a line's
-        discounts always add up to gross - net.
+        Parts are truncated to the quantum and the remaining quanta go to the parts with the
+        largest remainders (ties: earlier part first), so a line's discounts always add up to
+        gross - net.
         """
-        quantum = self.quantum(currency)
-        rounded_total = self.round(total, currency)
         floors = [p.quantize(quantum, rounding=decimal.ROUND_DOWN) for p in parts]
-        left = int((rounded_total - sum(floors, Decimal(0))) / quantum)
-        order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
-        for i in order[: max(left, 0)]:
-            floors[i] += quantum
+        left = int((total - sum(floors, Decimal(0))) / quantum)
+        if left >= 0:
+            order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
+            for i in order[:left]:
+                floors[i] += quantum
+            return floors
+        # the rounded total is below the truncated parts (a net rounded up): take quanta back
+        order = sorted((i for i in range(len(parts)) if floors[i] > 0), key=lambda i: (parts[i] - floors[i], -i))
+        for i in order[:-left]:
+            floors[i] -= quantum
         return floors

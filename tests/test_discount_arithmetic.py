@@ -1,0 +1,266 @@
+"""SPEC 3.2 arithmetic and eligibility rules, each on a minimal synthetic rule set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import load_rules
+
+RULESET = 'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\nrounding: {rounding}\n'
+CATALOG = """\
+kind: product
+code: tv
+name: TV
+type: termed
+price: 30.00 EUR
+billing_frequency: monthly
+---
+kind: product
+code: tv-year
+name: TV yearly
+type: termed
+price: 120.00 EUR
+billing_frequency: yearly
+---
+kind: product
+code: box
+name: Box rental
+type: expense
+price: 10.00 EUR
+---
+kind: product
+code: kids
+name: Kids
+type: termed
+price: 8.00 EUR
+billing_frequency: monthly
+---
+kind: bundle
+code: pick
+name: Pick your channels
+validity: {from: 2015-01-01}
+flexible: true
+products: [{product: kids, required: false}, {product: tv}]
+---
+kind: unit
+code: care
+name: Customer care
+---
+kind: unit
+code: supervisors
+name: Supervisors
+---
+kind: user
+code: sara
+name: Sara
+units: [supervisors]
+"""
+
+
+def discount(
+    code: str, amount: str, *, products: str = "[{product: tv}]", extra: str = "", type_: str = "auto_apply"
+) -> str:
+    return (
+        f"kind: discount\ncode: {code}\nname: {code}\ntype: {type_}\nclassification: subscription\n"
+        f"applied_service_type: non_usage\nstate: effective\namount: {amount}\ndiscounted_products: {products}\n"
+        f"validity: {{effective: 2015-01-01}}\n{extra}"
+    )
+
+
+def build(tmp_path: Path, *definitions: str, rounding: str = "half_up") -> Any:
+    (tmp_path / "ruleset.yaml").write_text(RULESET.format(rounding=rounding))
+    (tmp_path / "catalog.yaml").write_text(CATALOG)
+    (tmp_path / "discounts.yaml").write_text("\n---\n".join(definitions))
+    return load_rules(tmp_path)
+
+
+def bill(rules: Any, *lines: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    scenario = {
+        "id": "s",
+        "as_of": "2015-06-15T10:00:00Z",
+        "subscription": {"code": "S", "start": "2015-01-01", "billing_frequency": "monthly", "products": list(lines)},
+        **extra,
+    }
+    result: dict[str, Any] = rules.decide(scenario)["discounts"]
+    return result
+
+
+def takes(line: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(t["code"], t["amount"]) for t in line["discounts"]]
+
+
+def test_same_level_percentages_share_a_base_and_higher_levels_take_the_remainder(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount("a10", "{type: percentage, value: 10, level: 1}"),
+        discount("b20", "{type: percentage, value: 20, level: 1}"),
+        discount("c50", "{type: percentage, value: 50, level: 2}"),
+    )
+    line = bill(rules, {"product": "tv"})["lines"][0]
+    # level 1: 10 % + 20 % of 30.00 = 3.00 + 6.00; level 2: 50 % of the 21.00 left = 10.50
+    assert takes(line) == [("a10", "-3.00 EUR"), ("b20", "-6.00 EUR"), ("c50", "-10.50 EUR")]
+    assert line["net"] == "10.50 EUR"
+
+
+def test_amounts_come_after_percentages(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path, discount("off5", "{type: amount, value: 5.00 EUR}"), discount("p10", "{type: percentage, value: 10}")
+    )
+    line = bill(rules, {"product": "tv"})["lines"][0]
+    assert takes(line) == [("p10", "-3.00 EUR"), ("off5", "-5.00 EUR")]  # 10 % of 30.00, then 5.00
+    assert line["net"] == "22.00 EUR"
+
+
+def test_two_free_months_on_a_yearly_bill_charge_ten_of_twelve(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path, discount("free2", "{type: free_period, value: 2, unit: months}", products="[{product: tv-year}]")
+    )
+    line = bill(rules, {"product": "tv-year"})["lines"][0]
+    assert (line["gross"], line["net"]) == ("120.00 EUR", "100.00 EUR")
+
+
+def test_free_periods_come_first_then_percentages_on_what_is_left(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount("p10", "{type: percentage, value: 10}", products="[{product: tv-year}]"),
+        discount("free2", "{type: free_period, value: 2, unit: months}", products="[{product: tv-year}]"),
+    )
+    line = bill(rules, {"product": "tv-year"})["lines"][0]
+    assert takes(line) == [("free2", "-20.00 EUR"), ("p10", "-10.00 EUR")]
+
+
+def test_cap_limits_what_a_discount_takes_across_lines_in_a_period(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount(
+            "half",
+            "{type: percentage, value: 50}",
+            products="[{product: tv}, {product: box}]",
+            extra="cap: 16.00 EUR\n",
+        ),
+    )
+    result = bill(rules, {"product": "tv"}, {"product": "box"})
+    # 50 % of 30.00 = 15.00 on the first line, then only 1.00 of the cap is left for the box
+    assert [takes(line) for line in result["lines"]] == [[("half", "-15.00 EUR")], [("half", "-1.00 EUR")]]
+    assert next(d for d in result["definitions"] if d["code"] == "half")["amount"] == "16.00 EUR"
+
+
+def test_no_line_goes_below_zero(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount("big", "{type: amount, value: 50.00 EUR}", products="[{product: box}]"),
+        discount("p90", "{type: percentage, value: 90}", products="[{product: box}]"),
+    )
+    line = bill(rules, {"product": "box"})["lines"][0]
+    assert takes(line) == [("p90", "-9.00 EUR"), ("big", "-1.00 EUR")]
+    assert line["net"] == "0.00 EUR"
+
+
+@pytest.mark.parametrize(
+    ("rounding", "taken", "net"),
+    [
+        ("half_up", "-1.23 EUR", "8.77 EUR"),
+        ("half_even", "-1.22 EUR", "8.78 EUR"),
+        ("down", "-1.22 EUR", "8.78 EUR"),
+        ("up", "-1.23 EUR", "8.77 EUR"),
+    ],
+)
+def test_rounding_happens_once_per_line_with_the_rule_set_mode(
+    tmp_path: Path, rounding: str, taken: str, net: str
+) -> None:
+    rules = build(
+        tmp_path, discount("p", "{type: percentage, value: 12.25}", products="[{product: box}]"), rounding=rounding
+    )
+    line = bill(rules, {"product": "box"})["lines"][0]  # 12.25 % of 10.00 = 1.225 exactly
+    assert (takes(line), line["net"]) == ([("p", taken)], net)
+
+
+def test_rounding_once_per_line_not_per_discount(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        *(
+            discount(f"p{i}", "{type: percentage, value: 0.05, level: 1}", products="[{product: box}]")
+            for i in range(3)
+        ),
+    )
+    line = bill(rules, {"product": "box"})["lines"][0]
+    # each takes 0.005; rounded separately that would be 3 x 0.01; once per line: 0.015 -> 0.02
+    assert line["net"] == "9.98 EUR"
+    assert [t[1] for t in takes(line)] == ["-0.01 EUR", "-0.01 EUR", "0.00 EUR"]  # largest remainders, earlier first
+
+
+def test_a_gross_finer_than_the_currency_gets_a_rounded_net(tmp_path: Path) -> None:
+    rules = build(tmp_path, discount("p", "{type: percentage, value: 10}", products="[{product: box}]"))
+    line = bill(rules, {"product": "box", "price": "29.965 EUR"})["lines"][0]
+    assert line["net"] == "26.97 EUR"  # 29.965 - 2.9965 = 26.9685
+    assert takes(line) == [("p", "-2.995 EUR")]
+
+
+def test_flexible_bundle_restriction(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path, discount("kids-half", "{type: percentage, value: 50}", products="[{product: kids, bundle: pick}]")
+    )
+    inside = bill(rules, {"product": "kids", "bundle": "pick"})["lines"][0]
+    outside = bill(rules, {"product": "kids"})
+    assert inside["net"] == "4.00 EUR"
+    assert outside["lines"][0]["net"] == "8.00 EUR"
+    assert outside["definitions"][0]["reasons"] == ["no line of product `kids` in bundle `pick`"]
+
+
+def test_calendar_year_limit_counts_from_january(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount("once", "{type: percentage, value: 10}", extra="limit: {times: 1, per: 1 year, window: calendar}\n"),
+    )
+    history = [{"discount": "once", "on": "2014-12-20"}]
+    assert bill(rules, {"product": "tv"}, discount_history=history)["definitions"][0]["status"] == "applied"
+    history = [{"discount": "once", "on": "2015-01-02"}]
+    assert bill(rules, {"product": "tv"}, discount_history=history)["definitions"][0]["status"] == "limit_reached"
+
+
+def test_ad_hoc_flexible_dates_are_restricted(tmp_path: Path) -> None:
+    extra = "allowed_units: [care]\nduration: {indefinite: true, flexible_start: true, latest_start: 30 days, flexible_end: true, max_length: 3 months}\n"
+    rules = build(tmp_path, discount("flex", "{type: percentage, range: [5, 20]}", extra=extra, type_="ad_hoc"))
+    agent = {"user": "ann", "units": ["care"]}
+
+    def status(request: dict[str, Any]) -> tuple[str, list[str]]:
+        definition = bill(
+            rules,
+            {"product": "tv"},
+            agent=agent,
+            requested_discounts=[{"discount": "flex", "value": 10, "added_on": "2015-06-01", **request}],
+        )["definitions"][0]
+        return definition["status"], definition["reasons"]
+
+    assert status({"start": "2015-06-10", "end": "2015-08-31"})[0] == "applied"
+    assert status({"start": "2015-07-15"}) == ("not_effective", ["starts on 2015-07-15"])
+    assert status({"start": "2015-06-10", "end": "2015-12-31"}) == (
+        "rejected",
+        ["runs until 2015-12-31, longer than 3 months"],
+    )
+
+
+def test_approval_by_a_unit_member_and_allowed_units(tmp_path: Path) -> None:
+    extra = "allowed_units: [care]\napproval: {required: true, units: [supervisors]}\n"
+    rules = build(
+        tmp_path, discount("adhoc", "{type: amount, range: [1.00 EUR, 5.00 EUR]}", extra=extra, type_="ad_hoc")
+    )
+    request = [{"discount": "adhoc", "value": "4.00 EUR"}]
+    approved = bill(
+        rules,
+        {"product": "tv"},
+        agent={"user": "ann", "units": ["care"]},
+        requested_discounts=request,
+        approvals=[{"discount": "adhoc", "by": "sara"}],
+    )
+    assert approved["definitions"][0]["status"] == "applied" and approved["lines"][0]["net"] == "26.00 EUR"
+    outsider = bill(rules, {"product": "tv"}, agent={"user": "bob", "units": ["sales"]})
+    assert outsider["definitions"][0] == {
+        "code": "adhoc",
+        "type": "ad_hoc",
+        "status": "not_eligible",
+        "reasons": ["agent `bob` is not in an allowed unit (care)"],
+    }
