@@ -51,6 +51,12 @@ CASES: dict[str, tuple[Callable[[], str | bytes], str, str]] = {
         "BR107",
         "nesting is too deep",
     ),
+    # the C parser would crash on this one; the loader must route it to the pure parser
+    "100,000-deep flow nesting": (
+        lambda: "kind: segment\ncode: S\nname: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "BR107",
+        "nesting is too deep",
+    ),
     # block nesting needs an indent per level: 1,500 levels is what fits under the size limit
     "1,500-deep block nesting": (
         lambda: (
