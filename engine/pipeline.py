@@ -9,7 +9,6 @@ results are deterministic.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,8 @@ class Compilation:
 
     def version_hash(self) -> str:
         """Content hash of the rule files: the `rules_version` stamped on every decision."""
+        import hashlib
+
         digest = hashlib.sha256()
         for source in sorted(self.files, key=lambda s: s.path.relative_to(self.root).as_posix()):
             digest.update(source.path.relative_to(self.root).as_posix().encode())
@@ -170,7 +171,7 @@ def stage_semantics(c: Compilation) -> None:
 
 
 def stage_criteria(c: Compilation) -> None:
-    """Desugar sections, parse `when:` expressions, type-check; compile lazily on first use."""
+    """Desugar sections, parse `when:` expressions, type-check, and compile them all at once."""
     from engine.criteria.check import check_condition
     from engine.criteria.environment import scenario_environment
     from engine.criteria.parse import CriteriaError
@@ -193,6 +194,8 @@ def stage_criteria(c: Compilation) -> None:
         except CriteriaError as exc:
             c.diagnostics.append(exc.diagnostic)
     c.criteria = CriteriaProgram(entries)
+    if c.ok:
+        c.criteria.compile()  # generate the evaluator now: validate proves the rule set compiles
 
 
 #: (name, why it sits here, stage)

@@ -8,12 +8,14 @@ the other side, so a RuleSet is cheap to send to billing-run workers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.criteria import ast
 from engine.criteria.compile import CompiledRules, RuleSetCompiler
 from engine.criteria.environment import scenario_environment
-from engine.criteria.explain import Explainer, Step
+
+if TYPE_CHECKING:
+    from engine.criteria.explain import Step
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class CriteriaProgram:
         for i, entry in enumerate(entries):
             self.by_owner.setdefault(entry.owner, []).append(i)
         self._compiled: CompiledRules | None = None
+
+    def compile(self) -> CompiledRules:
+        """Generate (once) the function that evaluates every condition of the rule set."""
+        return self.compiled
 
     @property
     def compiled(self) -> CompiledRules:
@@ -52,6 +58,8 @@ class CriteriaProgram:
 
     def explain(self, scenario: Any, owner: str) -> list[tuple[str, bool | None, list[Step]]]:
         """Per section of `owner`: its outcome and the steps that decided it."""
+        from engine.criteria.explain import Explainer
+
         out = []
         for i in self.by_owner.get(owner, []):
             explainer = Explainer(scenario_environment(), scenario)
