@@ -207,20 +207,30 @@ def _bracket_depth(text: str) -> int:
     return deepest
 
 
-def _yaml(text: str) -> Any:
-    """ruamel.yaml reduced to parser + composer: the C parser when safe, else the pure one."""
-    from ruamel.yaml import YAML
+def _compose(text: str) -> list[Any]:
+    """Compose every document: the C parser when safe, the pure YAML 1.2 parser otherwise.
 
-    return YAML(typ="safe", pure=_bracket_depth(text) > C_PARSER_MAX_BRACKETS)
+    libyaml is faster but stricter than YAML 1.2 in places (a plain `10:00` inside a flow
+    mapping), so any error from it is checked by re-parsing with the pure parser, whose verdict
+    (and message) is the one reported.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if _bracket_depth(text) <= C_PARSER_MAX_BRACKETS:
+        try:
+            return list(YAML(typ="safe", pure=False).compose_all(text))
+        except YAMLError:
+            pass
+    return list(YAML(typ="safe", pure=True).compose_all(text))
 
 
 def _parse(source: SourceFile, text: str) -> None:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = _yaml(text)
     file = source.display
     try:
-        for index, node in enumerate(yaml.compose_all(text)):
+        for index, node in enumerate(_compose(text)):
             if node is None:
                 continue
             converter = _Converter(file)

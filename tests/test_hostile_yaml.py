@@ -139,3 +139,15 @@ def test_yaml_12_keeps_yes_and_no_as_text(ruleset: Callable[..., Path]) -> None:
 
     root = ruleset({"s.yaml": "kind: segment\ncode: NO\nname: yes\n"})
     assert load_file(root / "s.yaml").documents[0].data == {"kind": "segment", "code": "NO", "name": "yes"}
+
+
+def test_yaml_12_flow_mappings_with_times_load_like_the_pure_parser(ruleset: Callable[..., Path]) -> None:
+    """libyaml refuses `{at: 10:00}`; the loader must still accept what YAML 1.2 accepts."""
+    from engine.load import load_file
+
+    root = ruleset(
+        {"s.yaml": "kind: segment\ncode: S\nname: S\ndescription: {at: 2015-09-03T10:00:00+02:00, from: 22:00}\n"}
+    )
+    source = load_file(root / "s.yaml")
+    assert source.diagnostics == []
+    assert source.documents[0].data["description"] == {"at": "2015-09-03T10:00:00+02:00", "from": "22:00"}
