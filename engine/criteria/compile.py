@@ -149,7 +149,7 @@ class RuleSetCompiler:
         for i in sorted(hoisted):
             lines.append(f"    a{i} = {self._expand(atom_code[i], hoisted, atom_code)}")
         rules = [self._expand(code, hoisted, atom_code) for code in self.rules]
-        lines.append("    return (" + "".join(f"\n        bool({r})," for r in rules) + "\n    )")
+        lines.append("    return (" + "".join(f"\n        {r}," for r in rules) + "\n    )")
         source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
         namespace.update(HELPERS)
@@ -270,6 +270,9 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, core if positive else f"not ({core})"]), ctx)
 
     def _quantifier(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str:
+        shared = self._tuple_lookup(node, positive, ctx)
+        if shared is not None:
+            return shared
         collection = self.value(node.collection, ctx)
         var = f"v_{node.var}_{next(self._names)}"
         inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record)
@@ -277,6 +280,53 @@ class RuleSetCompiler:
         func = node.kind if positive else ("all" if node.kind == "any" else "any")
         guard = f"{collection} is not None and " if _maybe(node.collection) else ""
         return f"({guard}{func}({body} for {var} in {collection}))"
+
+    def _tuple_lookup(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str | None:
+        """`any p in X where p.a == c and p.b in S` → one shared set of (a, b) tuples per scenario.
+
+        Many rules ask this kind of question about the same list (the (type, code) pairs of a
+        subscription's products): the tuples are built once per scenario and each rule is a
+        set intersection test. Only for constant conditions on plain fields of the elements.
+        """
+        if node.kind != "any" or ctx.local:
+            return None
+        path = self._path(node.collection, ctx)
+        elem = _type(node.collection).elem
+        if path is None or elem is None or elem.name != "record":
+            return None
+        parts = node.condition.operands if isinstance(node.condition, ast.BoolOp) and node.condition.op == "and" else (node.condition,)
+        allowed: dict[str, frozenset[Any]] = {}
+        for part in parts:
+            if isinstance(part, ast.Compare) and part.op == "==":
+                target, values = part.left, (part.right.value,) if isinstance(part.right, ast.Literal) else None
+            elif isinstance(part, ast.Membership) and not part.negated and isinstance(part.collection, ast.SetLiteral):
+                target = part.item
+                values = tuple(i.value for i in part.collection.items if isinstance(i, ast.Literal))
+                if len(values) != len(part.collection.items):
+                    values = None
+            else:
+                return None
+            if values is None or not (isinstance(target, ast.Attribute) and isinstance(target.obj, ast.Name) and target.obj.id == node.var):
+                return None
+            info = self.env.fields(elem.record or "").get(target.name)
+            if info is None or info.derived is not None or target.name in allowed:
+                return None
+            allowed[target.name] = frozenset(values)
+        fields = sorted(allowed)
+        combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
+        if len(combinations) > 10_000:
+            return None
+        key = (*path, "\x00tuples", *fields)
+        if key not in self.facts:
+            source = self._fact(path)
+            x = f"x{next(self._names)}"
+            attributes = ", ".join(f"{x}.{self.env.fields(elem.record or '')[f].attribute}" for f in fields)
+            name = f"f{next(self._fact_names)}"
+            self.prologue.append(f"{name} = _fs(({attributes},) for {x} in {source}) if {source} is not None else None")
+            self.facts[key] = name
+        tuples = self.facts[key]
+        core = f"not {tuples}.isdisjoint({self.const(combinations)})"
+        return self.atom(f"{tuples} is not None and {core if positive else core[4:]}", ctx)
 
     # values ---------------------------------------------------------------------------------------
 
