@@ -294,7 +294,11 @@ class RuleSetCompiler:
         elem = _type(node.collection).elem
         if path is None or elem is None or elem.name != "record":
             return None
-        parts = node.condition.operands if isinstance(node.condition, ast.BoolOp) and node.condition.op == "and" else (node.condition,)
+        parts = (
+            node.condition.operands
+            if isinstance(node.condition, ast.BoolOp) and node.condition.op == "and"
+            else (node.condition,)
+        )
         allowed: dict[str, frozenset[Any]] = {}
         for part in parts:
             if isinstance(part, ast.Compare) and part.op == "==":
@@ -306,7 +310,9 @@ class RuleSetCompiler:
                     values = None
             else:
                 return None
-            if values is None or not (isinstance(target, ast.Attribute) and isinstance(target.obj, ast.Name) and target.obj.id == node.var):
+            if values is None or not (
+                isinstance(target, ast.Attribute) and isinstance(target.obj, ast.Name) and target.obj.id == node.var
+            ):
                 return None
             info = self.env.fields(elem.record or "").get(target.name)
             if info is None or info.derived is not None or target.name in allowed:

@@ -94,6 +94,8 @@ class Explainer:
         if isinstance(node, ast.Quantifier):
             return self._quantifier(node, scope)
         outcome, detail = self._atom(node, scope)
+        if outcome is None and node.span.text and node.span.text not in detail:
+            detail = f"{detail}, so `{node.span.text}` is unknown"
         self.steps.append(
             Step(node.span.text, outcome, detail, f"{node.span.file}:{node.span.line}:{node.span.column}")
         )
@@ -144,7 +146,12 @@ class Explainer:
                 outcome = frozenset(right) <= frozenset(left)
             else:
                 outcome = right in left
-            return outcome, _sentence(node.left, left, f"{node.op} {node.right.span.text}", outcome, right, node.right)
+            verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
+                node.op
+            ]
+            return outcome, _sentence(
+                node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs
+            )
         if isinstance(node, ast.Between):
             v, lo, hi = (self.value(n, scope) for n in (node.value, node.low, node.high))
             t = _type(node.value)
@@ -284,13 +291,24 @@ def _compare(op: str, left: Any, right: Any, t: T.Type) -> bool | None:
 
 
 def _sentence(
-    subject: ast.Node, value: Any, rest: str, outcome: bool | None, other: Any, other_node: ast.Node | None
+    subject: ast.Node,
+    value: Any,
+    rest: str,
+    outcome: bool | None,
+    other: Any,
+    other_node: ast.Node | None,
+    verbs: tuple[str, str] = ("is", "is not"),
 ) -> str:
-    shown = show(value, _type(subject))
-    head = subject.span.text if isinstance(subject, ast.Literal) else f"{subject.span.text} = {shown}"
     if outcome is None:
-        missing = (
-            subject.span.text if value is None else (other_node.span.text if other_node is not None else "a value")
-        )
-        return f"{head}: unknown, {missing} is missing or not comparable"
-    return f"{head} {'is' if outcome else 'is not'} {rest}"
+        if value is None:
+            return f"{subject.span.text} is missing"
+        if other is None and other_node is not None:
+            return f"{other_node.span.text} is missing"
+        target = other_node.span.text if other_node is not None else "it"
+        return f"{subject.span.text} = {show(value, _type(subject))} cannot be compared with {target}"
+    head = (
+        subject.span.text
+        if isinstance(subject, ast.Literal)
+        else f"{subject.span.text} = {show(value, _type(subject))}"
+    )
+    return f"{head} {verbs[0] if outcome else verbs[1]} {rest}"
