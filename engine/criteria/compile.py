@@ -288,7 +288,9 @@ class RuleSetCompiler:
         subscription's products): the tuples are built once per scenario and each rule is a
         set intersection test. Only for constant conditions on plain fields of the elements.
         """
-        if node.kind != "any" or ctx.local:
+        if node.kind != "any" or not positive or ctx.local:
+            # negated, an element with a missing field is unknown rather than "no match": the
+            # generic code keeps the three-valued meaning there
             return None
         path = self._path(node.collection, ctx)
         elem = _type(node.collection).elem
@@ -331,8 +333,7 @@ class RuleSetCompiler:
             self.prologue.append(f"{name} = _fs(({attributes},) for {x} in {source}) if {source} is not None else None")
             self.facts[key] = name
         tuples = self.facts[key]
-        core = f"not {tuples}.isdisjoint({self.const(combinations)})"
-        return self.atom(f"{tuples} is not None and {core if positive else core[4:]}", ctx)
+        return self.atom(f"{tuples} is not None and not {tuples}.isdisjoint({self.const(combinations)})", ctx)
 
     # values ---------------------------------------------------------------------------------------
 

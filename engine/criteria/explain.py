@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 from engine.criteria import ast, runtime
@@ -281,10 +280,10 @@ def _compare(op: str, left: Any, right: Any, t: T.Type) -> bool | None:
 
         sign = _dt_sign(left, right)
     else:
-        if (isinstance(left, Decimal | int) and isinstance(right, Decimal | int)) or type(left) is type(right):
+        try:
             sign = (left > right) - (left < right)
-        else:
-            sign = None
+        except TypeError:  # values that cannot be ordered (the checker allows only == on them)
+            sign = 0 if left == right else None
     if sign is None:
         return None
     return {"==": sign == 0, "!=": sign != 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[op]
