@@ -81,6 +81,10 @@ class Explainer:
     def condition(self, node: ast.Node, scope: dict[str, Any]) -> bool | None:
         if isinstance(node, ast.Not):
             inner = self.condition(node.operand, scope)
+            if not isinstance(node.operand, ast.BoolOp | ast.Not | ast.Quantifier) and self.steps and inner is not None:
+                # the mark tells whether the written condition (`not …`) holds; the detail stays factual
+                last = self.steps[-1]
+                self.steps[-1] = Step(node.span.text, not inner, last.detail, last.location)
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
             results = []
