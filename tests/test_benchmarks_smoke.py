@@ -18,3 +18,14 @@ def test_validate_benchmark_smoke() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "billrules validate (cold)" in result.stdout
+
+
+def test_criteria_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "criteria.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| engine" in result.stdout and "billrules (generated)" in result.stdout

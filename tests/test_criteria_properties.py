@@ -184,7 +184,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario.model_validate(data)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(expressions, min_size=1, max_size=4), st.lists(scenarios(), min_size=1, max_size=3))
 def test_compiled_evaluator_agrees_with_reference_interpreter(texts: list[str], cases: list[Scenario]) -> None:
     nodes = [check_condition(parse(text, locate), ENV) for text in texts]

@@ -125,6 +125,7 @@ class RuleSetCompiler:
         self._constant_index: dict[tuple[type, Any], int] = {}
         self.facts: dict[tuple[str, ...], str] = {}
         self._fact_names = itertools.count()
+        self._set_names: set[str] = set()  # facts and constants that already are frozensets
         self.prologue: list[str] = []
         self.atoms: dict[str, int] = {}
         self.atom_uses: dict[int, int] = {}
@@ -166,6 +167,12 @@ class RuleSetCompiler:
     # helpers ---------------------------------------------------------------------------------------
 
     def const(self, value: Any) -> str:
+        name = self._const(value)
+        if isinstance(value, frozenset):
+            self._set_names.add(name)
+        return name
+
+    def _const(self, value: Any) -> str:
         key = (type(value), value)
         try:
             index = self._constant_index.get(key)
@@ -247,7 +254,8 @@ class RuleSetCompiler:
         left = self._guard(self.value(node.left, ctx, as_set=True), node.left, guards)
         right = self._guard(self.value(node.right, ctx, as_set=True), node.right, guards)
         if node.op == "overlaps":
-            core = f"{'not ' if positive else ''}_fs({left}).isdisjoint({right})"
+            as_set = left if left in self._set_names else f"_fs({left})"
+            core = f"{'not ' if positive else ''}{as_set}.isdisjoint({right})"
         elif T.is_collection(_type(node.right)):
             core = f"{'' if positive else 'not '}_sub({right}, {left})"
         else:
@@ -270,6 +278,11 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, core if positive else f"not ({core})"]), ctx)
 
     def _quantifier(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str:
+        hoisted = _split_any(node)
+        # negated, a missing list must leave the whole quantifier unknown, which the split form
+        # would not (it holds as soon as the pulled-out condition is false)
+        if hoisted is not None and (positive or not _maybe(node.collection)):
+            return self.condition(hoisted, positive, ctx)
         shared = self._tuple_lookup(node, positive, ctx)
         if shared is not None:
             return shared
@@ -391,6 +404,7 @@ class RuleSetCompiler:
             if t.name == "list" and t.elem is not None and t.elem.name not in ("record", "set", "list"):
                 self.prologue.append(f"{name} = _fs({base}) if {base} is not None else None")
                 self.facts[key] = name
+                self._set_names.add(name)
                 return name
             self.facts[key] = base
             return base
@@ -496,6 +510,28 @@ def _path_type(env: Environment, path: tuple[str, ...]) -> T.Type:
         if optional:
             t = t.maybe()
     return t
+
+
+def _split_any(node: ast.Quantifier) -> ast.Node | None:
+    """`any p in L where A(p) and B` → `(any p in L where A(p)) and B` when B does not use `p`.
+
+    A `where` clause extends as far as it can, so conditions written after it land inside; for
+    `any` this rewrite is exact in three-valued logic (also for an empty list) and lets shared
+    facts and tuple sets work — un-negated, or negated over a list that cannot be missing. Not
+    for `all`: over an empty list `all … where A and B` holds while `B` alone may not.
+    """
+    if node.kind != "any" or not isinstance(node.condition, ast.BoolOp) or node.condition.op != "and":
+        return None
+    inside: list[ast.Node] = []
+    outside: list[ast.Node] = []
+    for operand in node.condition.operands:
+        uses = any(isinstance(n, ast.Name) and n.id == node.var for n in ast.walk(operand))
+        (inside if uses else outside).append(operand)
+    if not outside or not inside:
+        return None
+    body = inside[0] if len(inside) == 1 else ast.BoolOp(node.condition.span, "and", tuple(inside), node.condition.type)
+    narrowed = ast.Quantifier(node.span, node.kind, node.var, node.collection, body, node.type)
+    return ast.BoolOp(node.span, "and", (narrowed, *outside), node.type)
 
 
 def _cost(node: ast.Node) -> int:
