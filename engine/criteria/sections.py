@@ -56,6 +56,12 @@ def _all_of(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
 
 
+def _any_membership(prefix: str, fields: tuple[tuple[str, list[Any]], ...]) -> str | None:
+    """`x.a in {…} or x.b in {…}` for the lists that are not empty (a section's entries)."""
+    parts = [f"{prefix}{field} in {_set(values)}" for field, values in fields if values]
+    return _any_of(parts) if parts else None
+
+
 def _effectiveness(e: Effectiveness, field: str) -> str | None:
     parts = []
     if e.effective_for_at_least:
@@ -225,33 +231,29 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
 def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
     """Record-level usage sections, combined per usage record, plus totals over such records."""
     record: list[str] = []
-    if c.usage_service:
-        us = c.usage_service
-        parts = [
-            f"u.{field} in {_set(values)}"
-            for field, values in (
-                ("catalog", us.catalogs),
-                ("service_type", us.service_types),
-                ("termed_service", us.termed_services),
-            )
-            if values
-        ]
-        if parts:
-            record.append(_any_of(parts))
-    if c.usage:
-        ug = c.usage
-        parts = [
-            f"u.{field} in {_set(values)}"
-            for field, values in (
-                ("method", ug.methods),
-                ("device", ug.devices),
-                ("source_category", ug.source_categories),
-                ("destination_category", ug.destination_categories),
-            )
-            if values
-        ]
-        if parts:
-            record.append(_any_of(parts))
+    if c.usage_service and (
+        text := _any_membership(
+            "u.",
+            (
+                ("catalog", c.usage_service.catalogs),
+                ("service_type", c.usage_service.service_types),
+                ("termed_service", c.usage_service.termed_services),
+            ),
+        )
+    ):
+        record.append(text)
+    if c.usage and (
+        text := _any_membership(
+            "u.",
+            (
+                ("method", c.usage.methods),
+                ("device", c.usage.devices),
+                ("source_category", c.usage.source_categories),
+                ("destination_category", c.usage.destination_categories),
+            ),
+        )
+    ):
+        record.append(text)
     q = c.quantitative
     if q and q.execution_dates:
         start = q.execution_dates.from_.isoformat(timespec="seconds")
