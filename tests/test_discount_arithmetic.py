@@ -264,3 +264,46 @@ def test_approval_by_a_unit_member_and_allowed_units(tmp_path: Path) -> None:
         "status": "not_eligible",
         "reasons": ["agent `bob` is not in an allowed unit (care)"],
     }
+
+
+def test_validity_is_judged_on_the_period_billed(tmp_path: Path) -> None:
+    """A December bill run in January still gets an auto apply discount that expired on 31 December."""
+    definition = discount("dec", "{type: percentage, value: 10}").replace(
+        "validity: {effective: 2015-01-01}", "validity: {effective: 2015-01-01, expiration: 2015-12-31}"
+    )
+    rules = build(tmp_path, definition)
+
+    def status(period_from: str) -> str:
+        scenario = {
+            "id": "s",
+            "as_of": "2016-01-02T10:00:00Z",
+            "subscription": {
+                "code": "S",
+                "start": "2015-01-01",
+                "billing_frequency": "monthly",
+                "products": [{"product": "tv"}],
+                "billing_period": {
+                    "from": period_from,
+                    "to": "2016-01-31" if period_from.startswith("2016") else "2015-12-31",
+                },
+            },
+        }
+        result: str = rules.decide(scenario)["discounts"]["definitions"][0]["status"]
+        return result
+
+    assert status("2015-12-01") == "applied"
+    assert status("2016-01-01") == "not_effective"
+
+
+def test_not_eligible_lists_every_failing_condition(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount(
+            "kids",
+            "{type: percentage, value: 50}",
+            products="[{product: kids, bundle: pick}]",
+            extra="criteria:\n  price_plans: [nope]\n",
+        ),
+    )
+    reasons = bill(rules, {"product": "tv"})["definitions"][0]["reasons"]
+    assert reasons == ["no line of product `kids` in bundle `pick`", "criteria section `price_plans` does not hold"]

@@ -187,34 +187,33 @@ class DiscountEvaluator:
             r.status = status
             r.reasons.extend(reasons)
 
+        request = next((q for q in scenario.requested_discounts if q.discount == d.code), None)
         if d.state.value != "effective":
             return settle("not_effective", f"life-cycle state is {d.state.value}")
-        if today < d.validity.effective:
+        valid_on = _validity_date(d, request, scenario, today)
+        if valid_on < d.validity.effective:
             return settle("not_effective", f"effective from {d.validity.effective}")
-        if d.validity.expiration is not None and today > d.validity.expiration:
+        if d.validity.expiration is not None and valid_on > d.validity.expiration:
             return settle("not_effective", f"expired on {d.validity.expiration}")
         if subject != d.classification.value:
             billed = f"this scenario bills a {subject}" if subject else "this scenario bills nothing"
             return settle("not_eligible", f"applies to {d.classification.value}s; {billed}")
+        failing = []  # every failing condition is reported, not just the first (SPEC 3.2)
         granting = self.granted_by.get(d.code, [])
         if granting and not held & set(granting):
-            return settle(
-                "not_eligible",
-                f"granted by bundle {', '.join(f'`{b}`' for b in sorted(granting))}, which the {subject} does not hold",
+            failing.append(
+                f"granted by bundle {', '.join(f'`{b}`' for b in sorted(granting))}, which the {subject} does not hold"
             )
         if not any(_matches(d, line) for line in lines):
-            return settle("not_eligible", f"no line of {_describe_targets(d)}")
-        failing = [section for section, holds in sections if not holds]
+            failing.append(f"no line of {_describe_targets(d)}")
+        failing += [
+            f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
+            for s, holds in sections
+            if not holds
+        ]
         if failing:
-            return settle(
-                "not_eligible",
-                *(
-                    f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
-                    for s in failing
-                ),
-            )
+            return settle("not_eligible", *failing)
         history = [h for h in scenario.discount_history if h.discount == d.code]
-        request = next((q for q in scenario.requested_discounts if q.discount == d.code), None)
         if self._duration_over(d, r, history, request, today, scenario):
             return
         if d.limit is not None:
@@ -244,14 +243,12 @@ class DiscountEvaluator:
         duration = d.duration
         if duration is None:
             return False
-        billed = today
-        if scenario.subscription is not None and scenario.subscription.billing_period is not None:
-            billed = scenario.subscription.billing_period.from_
+        billed, billed_to = _billed_period(scenario, today)
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
         )
         start = start or billed
-        if request is not None and request.start is not None and today < request.start:
+        if request is not None and request.start is not None and billed_to < request.start:
             r.status, r.reasons = "not_effective", [f"starts on {request.start}"]
             return True
         end = request.end if request is not None and request.end is not None else duration.until
@@ -460,6 +457,24 @@ class _LineBook:
         rounded = rounder.split(discount, exact, quantum)
         takes = [(code, amount) for (code, _), amount in zip(self.takes, rounded, strict=True)]
         return LineResult(self.line, takes, Money(net, currency))
+
+
+def _billed_period(scenario: Any, today: date) -> tuple[date, date]:
+    """The period being billed: the subscription's billing period, else the billing date alone."""
+    if scenario.subscription is not None and scenario.subscription.billing_period is not None:
+        period = scenario.subscription.billing_period
+        return period.from_, period.to
+    return today, today
+
+
+def _validity_date(d: Discount, request: Any, scenario: Any, today: date) -> date:
+    """The date a definition's validity is judged on (seed 002: the dates during which it "can be
+    offered"): an ad hoc request's `added_on`, the billing date for an offer made now, and for
+    auto apply the start of the period billed — a December bill run in January still gets a
+    discount that expired on 31 December."""
+    if d.type is DiscountType.AD_HOC:
+        return request.added_on if request is not None and request.added_on is not None else today
+    return _billed_period(scenario, today)[0]
 
 
 def _range(d: Discount) -> tuple[Any, Any]:
