@@ -302,8 +302,8 @@ def test_not_eligible_lists_every_failing_condition(tmp_path: Path) -> None:
             "kids",
             "{type: percentage, value: 50}",
             products="[{product: kids, bundle: pick}]",
-            extra="criteria:\n  price_plans: [nope]\n",
+            extra="criteria:\n  when: account.classification == \"SME\"\n",
         ),
     )
     reasons = bill(rules, {"product": "tv"})["definitions"][0]["reasons"]
-    assert reasons == ["no line of product `kids` in bundle `pick`", "criteria section `price_plans` does not hold"]
+    assert reasons == ["no line of product `kids` in bundle `pick`", "criteria `when` does not hold"]
