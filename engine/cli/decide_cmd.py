@@ -10,22 +10,35 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.cli.main import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.reporters import report_text
+from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.reporters import Reporter, TextReporter, add_report_options
+from engine.cli.safe_text import json_safe, printable
 from engine.diagnostics import Diagnostic
 
 
-def load_rules_or_report(rules_dir: str) -> Any:
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser("decide", help="decide one scenario file with a rule set")
+    parser.add_argument("--rules", required=True, metavar="DIR", help="the rule set (its root folder)")
+    parser.add_argument("scenario", metavar="SCENARIO", help="a scenario file (YAML or JSON)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
+    parser.add_argument("--explain", action="store_true", help="add the criterion-level trace")
+    add_report_options(parser)
+    return parser
+
+
+def load_rules_or_report(rules_dir: str, limit: int) -> Any:
     """The RuleSet, or None after printing its diagnostics to stderr."""
     from engine.ruleset import RuleSetError, load_rules
 
-    if not Path(rules_dir).exists():
-        raise UsageError(f"no such rules folder: {rules_dir}")
+    if not Path(rules_dir).is_dir():
+        raise UsageError(f"no such rules folder: {printable(rules_dir)}")
     try:
         return load_rules(rules_dir)
     except RuleSetError as exc:
-        sys.stderr.write(f"billrules: the rules in {rules_dir} have errors:\n")
-        report_text(exc.diagnostics, sys.stderr)
+        sys.stderr.write(f"billrules: the rules in {printable(rules_dir)} have errors:\n")
+        reporter = TextReporter(sys.stderr, limit)
+        reporter.add(exc.diagnostics)
+        reporter.close()
         return None
 
 
@@ -40,33 +53,43 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
     return Diagnostic(file, 1, 1, "BR603", f"{exc.field}: {exc.message}", exc.hint)
 
 
-def run_decide(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from engine.decide.decision import decide, to_json
     from engine.decide.scenarios import ScenarioError, read_scenarios
 
-    rules = load_rules_or_report(args.rules)
+    path = Path(args.scenario)
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"no such scenario file: {printable(args.scenario)}")
+    rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
-    path = Path(args.scenario)
-    if not path.is_file():
-        raise UsageError(f"no such scenario file: {args.scenario}")
-    status = EXIT_OK
+    problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
     for item in read_scenarios(path):
         if item.diagnostics:
-            report_text(item.diagnostics, sys.stderr)
-            status = EXIT_FINDINGS
+            problems.add(item.diagnostics)
             continue
         try:
             decision = decide(rules, item.scenario, explain=args.explain)
         except ScenarioError as exc:
-            report_text([scenario_error_diagnostic(item.document, str(path), exc)], sys.stderr)
-            status = EXIT_FINDINGS
+            problems.add([scenario_error_diagnostic(item.document, str(path), exc)])
             continue
         if args.json:
-            sys.stdout.write(to_json(decision) + "\n")
+            sys.stdout.write(json_safe(to_json(decision)) + "\n")
         else:
-            render(decision, sys.stdout)
-    return status
+            render(_printable_tree(decision), sys.stdout)
+    problems.close()
+    return EXIT_FINDINGS if problems.total else EXIT_OK
+
+
+def _printable_tree(value: Any) -> Any:
+    """The decision with every text escaped for a terminal (codes and ids come from input)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _printable_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_tree(v) for v in value]
+    return value
 
 
 def render(decision: dict[str, Any], out: TextIO) -> None:

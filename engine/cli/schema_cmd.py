@@ -5,16 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from engine.cli.main import EXIT_OK, UsageError
+from engine.cli.exits import EXIT_OK, UsageError
+from engine.cli.safe_text import printable
 
 
-def run_schema(args: argparse.Namespace) -> int:
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser("schema", help="print or write the JSON Schemas")
+    parser.add_argument("--write", metavar="DIR", help="write every schema file into DIR")
+    parser.add_argument("--kind", help="print the schema of one kind (default: the combined rule-file schema)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     from engine.schemagen import COMBINED, all_schemas, render, write_schemas
 
     if args.write:
-        for path in write_schemas(Path(args.write)):
-            sys.stdout.write(f"wrote {path}\n")
+        try:
+            written = write_schemas(Path(args.write))
+        except OSError as exc:
+            raise UsageError(f"cannot write the schemas into {printable(args.write)}: {exc.strerror or exc}") from None
+        for path in written:
+            sys.stdout.write(f"wrote {printable(str(path))}\n")
         return EXIT_OK
     schemas = all_schemas()
     name = f"{args.kind}.schema.json" if args.kind else COMBINED

@@ -9,10 +9,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from engine.cli.main import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.reporters import report_text
+from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.reporters import TextReporter, add_report_options
+from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "test", help="run expectation files (a scenario plus the decision parts it expects)"
+    )
+    parser.add_argument(
+        "paths", nargs="*", default=["samples"], metavar="PATH", help="expectation files or folders (default: samples)"
+    )
+    parser.add_argument("--rules", default="rules", metavar="DIR", help="the rule set (default: rules)")
+    add_report_options(parser)
+    return parser
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -21,28 +35,29 @@ def _files(paths: list[str]) -> list[Path]:
         path = Path(name)
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()))
-        elif path.is_file():
-            found.append(path)
+        elif path.exists() or path.is_symlink():
+            found.append(path)  # not a regular file? the loader says so, with a diagnostic
         else:
-            raise UsageError(f"no such file or directory: {name}")
+            raise UsageError(f"no such file or directory: {printable(name)}")
     return found
 
 
-def run_test(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from engine.cli.decide_cmd import load_rules_or_report, scenario_error_diagnostic
     from engine.decide.decision import decide
     from engine.decide.scenarios import ScenarioError, read_scenarios
     from engine.expectations import compare, mismatch_location
 
     files = _files(args.paths)
-    rules = load_rules_or_report(args.rules)
+    rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
     passed = failed = 0
+    problems = TextReporter(sys.stdout, args.max_diagnostics)
     for path in files:
         for item in read_scenarios(path):
             if item.diagnostics:
-                report_text(item.diagnostics, sys.stdout)
+                problems.add(item.diagnostics)
                 failed += 1
                 continue
             if item.expect is None:
@@ -50,7 +65,7 @@ def run_test(args: argparse.Namespace) -> int:
             try:
                 decision = decide(rules, item.scenario)
             except ScenarioError as exc:
-                report_text([scenario_error_diagnostic(item.document, str(path), exc)], sys.stdout)
+                problems.add([scenario_error_diagnostic(item.document, str(path), exc)])
                 failed += 1
                 continue
             mismatches = list(compare(item.expect, decision))
@@ -73,7 +88,8 @@ def run_test(args: argparse.Namespace) -> int:
                         detail=tuple(_diff(m)),
                     )
                 )
-            report_text(diagnostics, sys.stdout)
+            problems.add(diagnostics)
+    problems.close()
     sys.stdout.write(f"{passed} passed, {failed} failed\n")
     return EXIT_OK if failed == 0 else EXIT_FINDINGS
 

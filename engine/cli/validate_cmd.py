@@ -5,21 +5,37 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from engine.cli.main import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.reporters import REPORTERS
+from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.reporters import REPORTERS, add_report_options
+from engine.cli.safe_text import printable
 
 
-def run_validate(args: argparse.Namespace) -> int:
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "validate", help="check rule files (schema, references, semantics)"
+    )
+    parser.add_argument(
+        "paths", nargs="*", default=["."], metavar="PATH", help="rule-set directories or files (default: .)"
+    )
+    add_report_options(parser, formats=True)
+    parser.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
     paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [printable(str(p)) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
     diagnostics = validate_paths(paths)
     if diagnostics or args.format in ("json", "sarif"):
-        REPORTERS[args.format](diagnostics, sys.stdout)
+        reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)
+        reporter.add(diagnostics)
+        reporter.close()
     elif args.verbose:
         sys.stdout.write("no problems found\n")
     return EXIT_FINDINGS if diagnostics else EXIT_OK

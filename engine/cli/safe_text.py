@@ -1,0 +1,38 @@
+"""Escape text that came from input before it reaches a report.
+
+File names, codes, messages and source lines may hold newlines, NUL, escape sequences or other
+control characters. Written raw, they could forge a line of the report (a fake `error[BR000]`)
+or drive the analyst's terminal. Every output format escapes them; this module says how.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and lone
+#: surrogates (a file name that is not UTF-8 arrives as surrogate escapes and cannot be encoded).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as a visible escape (`\\n`, `\\x1b`, ...)."""
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def json_safe(document: str) -> str:
+    """Serialised JSON with DEL, C1 controls, U+2028/9 and lone surrogates escaped too (json escapes only C0).
+
+    Such characters can only occur inside JSON strings, where `\\uXXXX` is a valid escape.
+    """
+    return re.sub("[\x7f-\x9f\u2028\u2029\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", document)
