@@ -111,7 +111,7 @@ ODD_SCALARS = [
 
 @st.composite
 def mutants(draw: st.DrawFn, text: str) -> str:
-    """`text` with 1–4 line-level mutations."""
+    """`text` with 1 to 4 line-level mutations."""
     lines = text.splitlines()
     for _ in range(draw(st.integers(1, 4))):
         if not lines:
