@@ -278,7 +278,10 @@ class DiscountEvaluator:
         if duration.billing_periods is not None:
             frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
             months = CYCLE_MONTHS.get(frequency, 1) if frequency else 1
-            over = Duration(months * duration.billing_periods, TimeUnit.MONTHS).add_clamped(start)
+            try:
+                over = Duration(months * duration.billing_periods, TimeUnit.MONTHS).add_to(start)
+            except OutOfCalendar:
+                return False  # it runs past 9999-12-31: not over on any date
             if billed >= over:
                 r.status, r.reasons = (
                     "not_effective",

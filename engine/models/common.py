@@ -14,9 +14,21 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from engine.values import DURATION_PATTERN, MONEY_PATTERN, Duration, Money, TimeUnit, parse_number, plain
+from engine.values import (
+    DURATION_PATTERN,
+    MAX_INTEGER_DIGITS,
+    MONEY_PATTERN,
+    Duration,
+    Money,
+    TimeUnit,
+    parse_number,
+    plain,
+)
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+#: The largest whole number a count or quantity may hold (15 digits, as for every number).
+MAX_COUNT = 10**MAX_INTEGER_DIGITS - 1
 
 
 def _parse_money(value: Any) -> Any:

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from engine.models.catalog import BillingFrequency, ProductType
 from engine.models.common import (
+    MAX_COUNT,
     Code,
     DateField,
     DateTimeField,
@@ -42,7 +43,7 @@ class ProductLine(Strict):
     price: MoneyField | None = Field(
         default=None, description="Gross charge for the period; the catalog price when omitted."
     )
-    quantity: int = Field(default=1, ge=1, description="Quantity billed.")
+    quantity: int = Field(default=1, ge=1, le=MAX_COUNT, description="Quantity billed.")
     bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
     main: bool = Field(default=False, description="The customer's main service.")
     type: ProductType | None = Field(default=None, description="Product type; taken from the catalog when omitted.")
@@ -74,7 +75,7 @@ class Subscription(Strict):
     billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
     binding_period: DurationField | None = Field(default=None, description="Binding period.")
     concurrent_usage: int | None = Field(
-        default=None, ge=0, description="Concurrent usage allowed on the subscription."
+        default=None, ge=0, le=MAX_COUNT, description="Concurrent usage allowed on the subscription."
     )
     concurrent_usage_rate: Percentage | None = Field(default=None, description="Concurrent usage rate in percent.")
     start: DateField = Field(description="Date the subscription became effective.")
