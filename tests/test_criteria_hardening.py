@@ -316,3 +316,32 @@ def test_a_percentage_of_a_percentage_is_a_percentage() -> None:
 )
 def test_division_by_zero_is_missing(text: str) -> None:
     assert outcomes(text, facts())[:2] == (False, None)
+
+
+def test_large_sets_on_several_fields_never_build_their_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`p.a in {200 values} and p.b in {200} and p.type in {200}` would be 8 million tuples to share."""
+    import itertools
+
+    from engine.criteria import compile as compile_module
+
+    built: list[int] = []
+    real_product = itertools.product
+
+    def product(*sets: Any) -> Any:
+        built.append(len(list(real_product(*sets))))
+        return real_product(*sets)
+
+    monkeypatch.setattr(compile_module.itertools, "product", product)
+
+    def values(prefix: str) -> str:
+        return "{" + ", ".join(f'"{prefix}{i}"' for i in range(200)) + "}"
+
+    text = (
+        f"any p in subscription.products where p.product in {values('x')} and p.bundle in {values('b')}"
+        f" and p.type in {values('t')}"
+    )
+    assert outcomes(text, facts())[:2] == (False, False)
+    assert built == []  # too many combinations: the generic loop is compiled instead
+    small = 'any p in subscription.products where p.product in {"tv", "radio"} and p.bundle in {"b1"}'
+    assert outcomes(small, facts())[:2] == (True, True)
+    assert built == [2]

@@ -288,3 +288,53 @@ def test_scenario_errors_name_a_field_not_a_crash() -> None:
                 "subscription": {"code": "S", "start": "2015-01-01", "products": [{"product": "nope"}]},
             }
         )
+
+
+def test_a_period_that_ends_before_it_starts_is_a_scenario_error(tmp_path: Path) -> None:
+    found = diagnostics(scenario_file(tmp_path, period_from="2015-06-02", period_to="2015-06-01"))
+    message = (
+        "scenario field `subscription.billing_period`: the period ends on 2015-06-01, before it starts on 2015-06-02"
+    )
+    assert found == [("BR602", 13, 19, message)]
+
+
+def test_an_interruption_that_ends_before_it_starts_is_a_scenario_error() -> None:
+    data = {
+        "id": "i",
+        "as_of": "2015-06-15T10:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "status_history": [{"status": "rested", "from": "2015-06-30", "to": "2015-01-01"}],
+        },
+    }
+    with pytest.raises(ScenarioInvalid) as caught:
+        RULES.decide(data)
+    assert [d.message for d in caught.value.diagnostics] == [
+        "scenario field `subscription.status_history[0]`: the period ends on 2015-01-01, before it starts on 2015-06-30"
+    ]
+
+
+def test_free_days_on_a_one_day_period_decide(tmp_path: Path) -> None:
+    (tmp_path / "ruleset.yaml").write_text(
+        'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\n', encoding="utf-8"
+    )
+    (tmp_path / "d.yaml").write_text(
+        "kind: product\ncode: box\nname: Box\ntype: expense\nprice: 10.00 EUR\n---\n"
+        "kind: discount\ncode: free\nname: F\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: free_period, value: 3, unit: days}\n"
+        "discounted_products: [{product: box}]\nvalidity: {effective: 2015-01-01}\n",
+        encoding="utf-8",
+    )
+    period = {"from": "2015-06-01", "to": "2015-06-01"}
+    data = {
+        "id": "x",
+        "as_of": "2015-06-15T00:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "products": [{"product": "box"}],
+            "billing_period": period,
+        },
+    }
+    assert load_rules(tmp_path).decide(data)["discounts"]["lines"][0]["net"] == "0.00 EUR"

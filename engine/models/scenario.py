@@ -6,10 +6,11 @@ decision answers exactly those. The criteria language is type-checked against th
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine.models.catalog import BillingFrequency, ProductType
 from engine.models.common import (
@@ -60,10 +61,25 @@ class StatusPeriod(Strict):
     from_: DateField = Field(alias="from", description="First day in this status.")
     to: DateField | None = Field(default=None, description="Last day in this status; ongoing when omitted.")
 
+    @model_validator(mode="after")
+    def _in_order(self) -> StatusPeriod:
+        _in_order(self.from_, self.to)
+        return self
+
 
 class Period(Strict):
     from_: DateField = Field(alias="from", description="First day (inclusive).")
     to: DateField = Field(description="Last day (inclusive).")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Period:
+        _in_order(self.from_, self.to)
+        return self
+
+
+def _in_order(first: date, last: date | None) -> None:
+    if last is not None and last < first:
+        raise ValueError(f"the period ends on {last}, before it starts on {first}")
 
 
 class Subscription(Strict):
