@@ -8,10 +8,12 @@ hold, whichever way it is written), and the empty sum of money is zero in the cu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine import load_rules
 from engine.criteria import environment
 from engine.criteria.ast import Span
 from engine.criteria.check import MAX_NESTING, check_condition
@@ -345,3 +347,25 @@ def test_large_sets_on_several_fields_never_build_their_product(monkeypatch: pyt
     small = 'any p in subscription.products where p.product in {"tv", "radio"} and p.bundle in {"b1"}'
     assert outcomes(small, facts())[:2] == (True, True)
     assert built == [2]
+
+
+def test_section_numbers_in_exponent_form_are_desugared_in_full(tmp_path: Path) -> None:
+    """YAML gives `0.0000001` as a float whose Decimal prints as `1E-7`; the section must still parse."""
+    (tmp_path / "ruleset.yaml").write_text(
+        'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\n', encoding="utf-8"
+    )
+    (tmp_path / "d.yaml").write_text(
+        "kind: product\ncode: tv\nname: TV\ntype: termed\nprice: 30.00 EUR\nbilling_frequency: monthly\n---\n"
+        "kind: discount\ncode: tiny\nname: Tiny\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: both\nstate: effective\namount: {type: percentage, value: 10}\n"
+        "discounted_products: [{product: tv}]\nvalidity: {effective: 2015-01-01}\ncriteria:\n"
+        "  billing_term:\n    concurrent_usage_rate: {more_than: 0.0000001}\n"
+        "  quantitative:\n    total_usage: {min: 0.0000001, max: 1e5}\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(tmp_path)
+    data = facts(
+        subscription={"code": "S", "start": "2015-01-01", "concurrent_usage_rate": 1, "products": [{"product": "tv"}]},
+        usage=[{"at": "2015-06-10T10:00:00Z", "quantity": 2}],
+    )
+    assert rules.decide(data)["discounts"]["definitions"][0]["status"] == "applied"
