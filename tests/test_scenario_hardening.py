@@ -18,7 +18,7 @@ import pytest
 from engine import load_rules
 from engine.cli.main import main
 from engine.decide.decision import to_json
-from engine.decide.scenarios import ScenarioError, ScenarioInvalid, read_scenarios
+from engine.decide.scenarios import ScenarioInvalid, read_scenarios
 from engine.models.common import Validity
 from engine.models.criteria import DayWindow
 
@@ -277,17 +277,6 @@ def test_minor_units_are_bounded(tmp_path: Path) -> None:
         load_rules(tmp_path)
     found = [(d.code, d.line) for d in caught.value.diagnostics]
     assert found == [("BR206", 6)]
-
-
-def test_scenario_errors_name_a_field_not_a_crash() -> None:
-    with pytest.raises(ScenarioError):
-        RULES.decide(
-            {
-                "id": "x",
-                "as_of": "2015-06-15T10:00:00Z",
-                "subscription": {"code": "S", "start": "2015-01-01", "products": [{"product": "nope"}]},
-            }
-        )
 
 
 def test_a_period_that_ends_before_it_starts_is_a_scenario_error(tmp_path: Path) -> None:
