@@ -63,7 +63,11 @@ CODES: dict[str, tuple[str, str]] = {
     "BR502": ("unknown-field", "A field the scenario does not have (often a typo)."),
     "BR503": ("type-mismatch", "Values of types that cannot be combined or compared."),
     "BR504": ("criteria-too-complex", "A criterion too long or nested too deeply."),
-    "BR505": ("invalid-literal", "A date, date-time or time that does not exist."),
+    "BR505": (
+        "invalid-literal",
+        "A date, date-time or time that does not exist, a number or duration beyond the limits, "
+        "or date arithmetic on literals that leaves the calendar.",
+    ),
     "BR507": ("not-a-condition", "A criterion that is not true/false."),
     # scenarios and expectations
     "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),

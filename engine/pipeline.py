@@ -126,6 +126,7 @@ def stage_models(c: Compilation) -> None:
     from pydantic import ValidationError
 
     from engine.models import KINDS
+    from engine.models.errors import field_errors
     from engine.semantics import Entry
 
     built = []
@@ -134,9 +135,8 @@ def stage_models(c: Compilation) -> None:
         try:
             model = KINDS[kind].model_validate(doc.data)
         except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                path = tuple(error["loc"])
-                message = str(error["msg"]).removeprefix("Value error, ")
+            for error in field_errors(exc.errors(include_url=False), doc.data):
+                path, message = error.path, error.message
                 where = dotted(path) or kind
                 c.diagnostics.append(
                     doc.diagnostic(

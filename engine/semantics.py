@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from engine.diagnostics import Diagnostic
@@ -18,7 +18,7 @@ from engine.models.catalog import Bundle, Coupon, EarlyCancellation, ProductType
 from engine.models.credits import Allocation, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
-from engine.values import Money
+from engine.values import Money, parse_number
 
 
 @dataclass(frozen=True)
@@ -277,15 +277,17 @@ def _amount_value(kind: AmountType, value: Any) -> tuple[Any, tuple[str, str] | 
     if kind is AmountType.AMOUNT:
         try:
             money = Money.parse(str(value))
-        except ValueError:
-            return None, (f"`{value}` is not money; an `amount` discount takes money", "write e.g. `20.00 EUR`")
+        except ValueError as exc:
+            if "is not money" in str(exc):
+                return None, (f"`{value}` is not money; an `amount` discount takes money", "write e.g. `20.00 EUR`")
+            return None, (str(exc), "amounts have at most 15 digits before the decimal point and 9 after it")
         if money.amount <= 0:
             return None, (f"discount amount `{value}` must be greater than zero", "write a positive amount")
         return money, None
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None, (f"`{value}` is not a number; a `{kind.value}` discount takes a number", "write e.g. `15`")
+        number = parse_number(str(value))
+    except ValueError as exc:
+        return None, (f"{exc}; a `{kind.value}` discount takes a number", "write e.g. `15`")
     if kind is AmountType.PERCENTAGE and not (0 < number <= 100):
         return None, (f"percentage `{value}` must be greater than 0 and at most 100", "write e.g. `15` for 15 %")
     if kind is AmountType.FREE_PERIOD and (number <= 0 or number != number.to_integral_value()):

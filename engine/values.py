@@ -2,6 +2,16 @@
 
 Money is a `Decimal` with an ISO 4217 currency code; no float ever touches money. Durations keep
 their calendar unit, because "1 month" is not a fixed number of days.
+
+Limits (the same in rule files, criteria and scenarios), so that arithmetic stays exact in the
+default 28-digit decimal context and every date stays in the calendar:
+
+- a number or an amount has at most 15 digits before the decimal point and 9 after it, and is
+  finite; written out in full, never in exponent form (`1E+2`, `1E-10`);
+- a duration is at most as long as the calendar (9,998 years, 119,987 months, 521,722 weeks or
+  3,652,058 days);
+- dates run from 0001-01-01 to 9999-12-31: date arithmetic that leaves them raises
+  `OutOfCalendar` (`add_to`), or is clamped to the first/last day (`add_clamped`).
 """
 
 from __future__ import annotations
@@ -12,6 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 9
 
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$"
 DURATION_PATTERN = r"^[0-9]+ (day|days|week|weeks|month|months|year|years)$"
@@ -31,6 +44,57 @@ MINOR_UNITS: dict[str, int] = {
     "TND": 3,
     "VND": 0,
 }
+
+
+def number_problem(value: Decimal) -> str | None:
+    """Why `value` is outside the numbers billrules handles (see the module limits), or None."""
+    if not value.is_finite():
+        return "is not a finite number"
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    integer_digits = max(len(digits) + exponent, 0)
+    if integer_digits > MAX_INTEGER_DIGITS and any(digits):
+        return f"is too large: at most {MAX_INTEGER_DIGITS} digits before the decimal point"
+    if -exponent > MAX_FRACTION_DIGITS:
+        return f"is too precise: at most {MAX_FRACTION_DIGITS} digits after the decimal point"
+    return None
+
+
+def checked_number(value: Decimal, text: str) -> Decimal:
+    """`value` (written as `text`) within the limits, else ValueError with an analyst-readable message."""
+    problem = number_problem(value)
+    if problem is not None:
+        raise ValueError(f"`{_shorten(text)}` {problem}")
+    return value
+
+
+def parse_number(text: str) -> Decimal:
+    """A number written as text (`15`, `12.5`), within the limits; ValueError with an analyst-readable message."""
+    try:
+        number = Decimal(text.strip()) if len(text) <= 100 else None
+    except InvalidOperation:
+        number = None
+    if number is None:
+        raise ValueError(f"`{_shorten(text)}` is not a number")
+    return checked_number(number, text)
+
+
+def plain(value: Decimal) -> str:
+    """A decimal written out in full (`100`, `0.0000001`), never in exponent form; no negative zero."""
+    if value.is_zero():
+        value = abs(value)
+    return format(value, "f")
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:18]}…{text[-18:]}"
+
+
+class OutOfCalendar(ValueError):
+    """Date arithmetic that leaves the calendar (0001-01-01 to 9999-12-31)."""
+
+    def __init__(self, what: str = "the date") -> None:
+        super().__init__(f"{what} falls outside the calendar (0001-01-01 to 9999-12-31)")
 
 
 class TimeUnit(StrEnum):
@@ -56,12 +120,13 @@ class Money:
             raise ValueError(f"`{text}` is not money: write an amount and a currency, e.g. `20.00 EUR`")
         number, currency = text.split(" ")
         try:
-            return cls(Decimal(number), currency)
+            amount = Decimal(number)
         except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
             raise ValueError(f"`{text}` is not a valid amount") from exc
+        return cls(checked_number(amount, number), currency)
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency}"
+        return f"{plain(self.amount)} {self.currency}"
 
     def quantized(self, rounding: str = ROUND_HALF_UP, minor_units: int | None = None) -> Money:
         """Round to the currency's minor unit (2 decimals unless the currency says otherwise)."""
@@ -82,26 +147,67 @@ class Duration:
             raise ValueError(f"`{text}` is not a duration: write a number and a unit, e.g. `6 months`")
         number, unit = text.split(" ")
         unit = unit if unit.endswith("s") else unit + "s"
+        limit = MAX_DURATION[TimeUnit(unit)]
+        if len(number) > len(str(limit)) or int(number) > limit:
+            raise ValueError(
+                f"`{_shorten(text)}` is longer than the calendar (0001-01-01 to 9999-12-31): at most {limit:,} {unit}"
+            )
         return cls(int(number), TimeUnit(unit))
 
     def __str__(self) -> str:
         unit = self.unit.value if self.count != 1 else self.unit.value[:-1]
         return f"{self.count} {unit}"
 
-    def add_to(self, day: date, times: int = 1) -> date:
-        """Calendar-correct addition; a month end stays within the target month (Jan 31 + 1 month = Feb 28/29)."""
-        n = self.count * times
+    @property
+    def days(self) -> int | None:
+        """The number of days of a duration in days or weeks; None for months and years (no fixed length)."""
         if self.unit is TimeUnit.DAYS:
-            return date.fromordinal(day.toordinal() + n)
+            return self.count
         if self.unit is TimeUnit.WEEKS:
-            return date.fromordinal(day.toordinal() + 7 * n)
+            return 7 * self.count
+        return None
+
+    def add_to(self, day: date, times: int = 1) -> date:
+        """Calendar-correct addition; a month end stays within the target month (Jan 31 + 1 month = Feb 28/29).
+
+        Raises OutOfCalendar when the result is before 0001-01-01 or after 9999-12-31.
+        """
+        n = self.count * times
+        if self.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
+            ordinal = day.toordinal() + n * (7 if self.unit is TimeUnit.WEEKS else 1)
+            if not 1 <= ordinal <= _LAST_ORDINAL:
+                raise OutOfCalendar()
+            return date.fromordinal(ordinal)
         months = n if self.unit is TimeUnit.MONTHS else 12 * n
         return add_months(day, months)
 
+    def add_clamped(self, day: date, times: int = 1) -> date:
+        """`add_to`, but a result outside the calendar is its first or last day (for windows and ends)."""
+        try:
+            return self.add_to(day, times)
+        except OutOfCalendar:
+            return date.max if self.count * times > 0 else date.min
+
+
+_LAST_ORDINAL = date.max.toordinal()
+
+#: The longest duration per unit: the span of the calendar (0001-01-01 to 9999-12-31).
+MAX_DURATION: dict[TimeUnit, int] = {
+    TimeUnit.DAYS: _LAST_ORDINAL - 1,
+    TimeUnit.WEEKS: (_LAST_ORDINAL - 1) // 7,
+    TimeUnit.MONTHS: 119_987,
+    TimeUnit.YEARS: 9998,
+}
+
 
 def add_months(day: date, months: int) -> date:
-    """Add (or subtract) whole months, clamping the day to the target month's length."""
+    """Add (or subtract) whole months, clamping the day to the target month's length.
+
+    Raises OutOfCalendar when the result is before 0001-01-01 or after 9999-12-31.
+    """
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise OutOfCalendar()
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from engine.criteria.compile import RuleSetCompiler
 from engine.criteria.environment import scenario_environment
 from engine.criteria.parse import CriteriaError, parse
 from engine.models.scenario import Scenario
+from engine.values import Money
 
 ENV = scenario_environment()
 
@@ -54,11 +56,33 @@ def ref_value(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> Any:
         items = ref_value(node.collection, scenario, scope)
         if items is None:
             return None
+        if node.func == "sum":  # only `sum(usage.amount)` is generated: money, empty = zero in the type's currency
+            amounts = [i for i in items if i is not None]
+            if not amounts:
+                return Money(Decimal(0), node.type.currency) if node.type and node.type.currency else None
+            currencies = {a.currency for a in amounts}
+            return (
+                Money(sum((a.amount for a in amounts), Decimal(0)), amounts[0].currency)
+                if len(currencies) == 1
+                else None
+            )
         kept = [
             i for i in items if node.where is None or ref_truth(node.where, scenario, {**scope, "element": i}) is True
         ]
         return len(kept)
+    if isinstance(node, ast.Arith):  # only `date ± N years` is generated
+        day, years = ref_value(node.left, scenario, scope), ref_value(node.right, scenario, scope)
+        if day is None:
+            return None
+        year = day.year + (years.count if node.op == "+" else -years.count)
+        if not 1 <= year <= 9999:
+            return None  # outside the calendar: missing
+        return day.replace(year=year, day=min(day.day, 28 if day.month == 2 and not _leap(year) else 31))
     raise AssertionError(type(node))
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def ref_truth(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> bool | None:
@@ -84,6 +108,10 @@ def ref_truth(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> bool | No
         a, b = ref_value(node.left, scenario, scope), ref_value(node.right, scenario, scope)
         if a is None or b is None:
             return None
+        if isinstance(a, Money):
+            if a.currency != b.currency:
+                return None
+            a, b = a.amount, b.amount
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
     if isinstance(node, ast.Between):
         v, lo, hi = (ref_value(n, scenario, scope) for n in (node.value, node.low, node.high))
@@ -136,6 +164,12 @@ atoms = st.one_of(
     st.sampled_from(PRODUCTS).map(lambda p: f'all p in subscription.products where p.product != "{p}"'),
     st.sampled_from(["b1", "b2"]).map(lambda b: f'any p in subscription.products where p.bundle == "{b}"'),
     st.integers(0, 3).map(lambda n: f'count(usage where device == "STB") >= {n}'),
+    st.tuples(st.sampled_from(["<", ">=", "==", "!="]), st.integers(0, 6), st.sampled_from(["EUR", "USD"])).map(
+        lambda t: f"sum(usage.amount) {t[0]} {t[1]} {t[2]}"
+    ),
+    st.tuples(st.sampled_from(["+", "-"]), st.sampled_from([1, 10, 5000, 9000]), st.sampled_from(["<", ">="])).map(
+        lambda t: f"subscription.start {t[0]} {t[1]} years {t[2]} 2015-06-01"
+    ),
 )
 
 
@@ -171,15 +205,25 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     if draw(st.booleans()):
         subscription: dict[str, Any] = {
             "code": "S",
-            "start": draw(st.dates(date(2014, 1, 1), date(2015, 12, 31))).isoformat(),
+            "start": draw(
+                st.one_of(
+                    st.dates(date(2014, 1, 1), date(2015, 12, 31)),
+                    st.sampled_from([date(1, 1, 1), date(2016, 2, 29), date(9990, 6, 30), date(9999, 12, 31)]),
+                )
+            ).isoformat(),
             "products": draw(product_lines),
         }
         if draw(st.booleans()):
             subscription["concurrent_usage"] = draw(st.integers(0, 5))
         data["subscription"] = subscription
     data["usage"] = [
-        {"at": "2015-06-01T10:00:00Z", "device": d}
-        for d in draw(st.lists(st.sampled_from(["STB", "phone"]), max_size=4))
+        {"at": "2015-06-01T10:00:00Z", "device": d, **({"amount": a} if a else {})}
+        for d, a in draw(
+            st.lists(
+                st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from([None, "1.50 EUR", "2.00 EUR", "1 USD"])),
+                max_size=4,
+            )
+        )
     ]
     return Scenario.model_validate(data)
 

@@ -27,8 +27,13 @@ _BUILTIN_ATTRIBUTES: dict[str, dict[str, T.Type]] = {
         "hour": T.NUMBER,
     },
     "money": {"amount": T.NUMBER, "currency": T.STRING},
-    "duration": {"days": T.NUMBER},
+    "duration": {"days": T.NUMBER.maybe()},  # missing for months and years: they have no fixed length
 }
+
+#: How deep quantifiers and aggregates (`any`, `all`, `count`, `sum`, `min`, `max`) may nest. Each
+#: level runs once per element of the list around it, so the work grows as the list length to the
+#: power of the depth: three levels over 100 usage records are already a million evaluations.
+MAX_NESTING = 3
 
 
 @dataclass
@@ -37,12 +42,26 @@ class Scope:
 
     variables: dict[str, T.Type] = field(default_factory=dict)
     element: str | None = None  # record whose fields are visible unqualified
+    depth: int = 0  # quantifiers and aggregates around this point
 
     def bind(self, name: str, type_: T.Type) -> Scope:
-        return Scope({**self.variables, name: type_}, self.element)
+        return Scope({**self.variables, name: type_}, self.element, self.depth)
 
     def with_element(self, record: str | None) -> Scope:
-        return Scope(dict(self.variables), record)
+        return Scope(dict(self.variables), record, self.depth)
+
+    def loop(self, node: ast.Node, word: str) -> Scope:
+        """The scope inside a quantifier or aggregate; refuses nesting deeper than MAX_NESTING."""
+        if self.depth >= MAX_NESTING:
+            raise error(
+                node.span,
+                "BR504",
+                f"`{word}` inside {self.depth} other `any`/`all`/`count`/`sum`/`min`/`max`: "
+                f"they nest at most {MAX_NESTING} levels deep",
+                "each level repeats the work for every element of the list around it; "
+                "split the criterion into separate conditions",
+            )
+        return Scope(dict(self.variables), self.element, self.depth + 1)
 
 
 class Checker:
@@ -135,7 +154,7 @@ class Checker:
     # comparisons --------------------------------------------------------------------------------
 
     def _compare(self, node: ast.Compare, scope: Scope) -> ast.Node:
-        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        left, right = _same_currency(self.check(node.left, scope), self.check(node.right, scope))
         lt, rt = _type(left), _type(right)
         self._comparable(node, lt, rt, node.op)
         if node.op not in ("==", "!=") and lt.name not in T.ORDERED:
@@ -172,6 +191,7 @@ class Checker:
             )
         if ct.elem is not None:
             self._comparable(node, _type(item), ct.elem, "in")
+            item = _with_currency(item, ct.elem.currency)
         return replace(node, item=item, collection=collection, type=T.BOOL)
 
     def _setrelation(self, node: ast.SetRelation, scope: Scope) -> ast.Node:
@@ -198,6 +218,9 @@ class Checker:
 
     def _between(self, node: ast.Between, scope: Scope) -> ast.Node:
         value, low, high = (self.check(n, scope) for n in (node.value, node.low, node.high))
+        value, low = _same_currency(value, low)
+        value, high = _same_currency(value, high)
+        value, low = _same_currency(value, low)
         for bound in (low, high):
             self._comparable(node, _type(value), _type(bound), "between")
         if _type(value).name not in T.ORDERED:
@@ -208,13 +231,23 @@ class Checker:
 
     def _arith(self, node: ast.Arith, scope: Scope) -> ast.Node:
         left, right = self.check(node.left, scope), self.check(node.right, scope)
+        if node.op in "+-":
+            left, right = _same_currency(left, right)
         lt, rt = _type(left), _type(right)
         result = _arith_type(node.op, lt, rt)
         if result is None:
             raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt))
         if lt.optional or rt.optional:
             result = result.maybe()
-        return replace(node, left=left, right=right, type=result)
+        typed = replace(node, left=left, right=right, type=result)
+        if result.name in ("date", "datetime") and _constant(typed) is None:
+            raise error(
+                node.span,
+                "BR505",
+                f"`{node.span.text}` falls outside the calendar (0001-01-01 to 9999-12-31)",
+                "dates run from year 1 to year 9999; check the duration",
+            )
+        return typed
 
     def _negate(self, node: ast.Negate, scope: Scope) -> ast.Node:
         operand = self.check(node.operand, scope)
@@ -252,7 +285,8 @@ class Checker:
                 f"`{node.kind}` needs a list to look through, found {ct}",
                 'e.g. `any p in subscription.products where p.type == "termed"`',
             )
-        condition = self._boolean(node.condition, scope.bind(node.var, ct.elem), "`where`")
+        inner = scope.loop(node, node.kind).bind(node.var, ct.elem)
+        condition = self._boolean(node.condition, inner, "`where`")
         return replace(node, collection=collection, condition=condition, type=T.BOOL)
 
     def _aggregate(self, node: ast.Aggregate, scope: Scope) -> ast.Node:
@@ -270,10 +304,11 @@ class Checker:
             source = collection.obj  # sum(usage.quantity where ...): filter usage records, sum a field
         elem = _type(source).elem
         assert elem is not None
+        looped = scope.loop(node, node.func)
         inner = (
-            scope.bind(node.var, elem)
+            looped.bind(node.var, elem)
             if node.var
-            else scope.with_element(elem.record if elem.name == "record" else None)
+            else looped.with_element(elem.record if elem.name == "record" else None)
         )
         where = self._boolean(node.where, inner, "`where`") if node.where is not None else None
         within = None
@@ -338,6 +373,56 @@ def _type(node: ast.Node) -> T.Type:
     return t  # type: ignore[no-any-return]
 
 
+_NOT_CONSTANT = object()
+
+
+def _constant(node: ast.Node) -> Any:
+    """The value of a literal or of date arithmetic on literals (None: it leaves the calendar);
+    `_NOT_CONSTANT` for anything that depends on the scenario."""
+    if isinstance(node, ast.Literal):
+        return node.value
+    if isinstance(node, ast.Arith) and node.op in "+-" and _type(node).name in ("date", "datetime"):
+        left, right = _constant(node.left), _constant(node.right)
+        if left is _NOT_CONSTANT or right is _NOT_CONSTANT:
+            return _NOT_CONSTANT
+        if left is None or right is None:
+            return None
+        from engine.criteria.runtime import add
+
+        return add(left, right, node.op == "-")
+    return _NOT_CONSTANT
+
+
+def _with_currency(node: ast.Node, currency: str | None) -> ast.Node:
+    """Give money computed in the criterion (sums, arithmetic) the currency it meets.
+
+    Scenario money carries its currency in the data; a `sum` over no values has none, so the
+    checker hands it the currency of the money it is compared or combined with, and the sum of
+    nothing is zero in that currency.
+    """
+    t = getattr(node, "type", None)
+    if currency is None or t is None or t.name != "money" or t.currency is not None:
+        return node
+    given = T.Type("money", currency=currency, optional=t.optional)
+    if isinstance(node, ast.Aggregate):
+        return replace(node, type=given)
+    if isinstance(node, ast.Arith):
+        return replace(
+            node, left=_with_currency(node.left, currency), right=_with_currency(node.right, currency), type=given
+        )
+    if isinstance(node, ast.Negate):
+        return replace(node, operand=_with_currency(node.operand, currency), type=given)
+    return node
+
+
+def _same_currency(left: ast.Node, right: ast.Node) -> tuple[ast.Node, ast.Node]:
+    lt, rt = _type(left), _type(right)
+    if lt.name != "money" or rt.name != "money":
+        return left, right
+    currency = lt.currency or rt.currency
+    return _with_currency(left, currency), _with_currency(right, currency)
+
+
 def _same_duration_family(node: ast.Node, a: Any, b: Any) -> None:
     short = {TimeUnit.DAYS, TimeUnit.WEEKS}
     if (a.unit in short) != (b.unit in short):
@@ -355,7 +440,7 @@ def _arith_type(op: str, lt: T.Type, rt: T.Type) -> T.Type | None:
         if a == b and a in ("number", "percent"):
             return T.Type(a)
         if a == b == "money":
-            return T.Type("money", currency=lt.currency) if T.compatible(lt, rt) else None
+            return T.Type("money", currency=lt.currency or rt.currency) if T.compatible(lt, rt) else None
         if a in ("date", "datetime") and b == "duration":
             return T.Type(a)
         if op == "-" and a == b and a in ("date", "datetime"):

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from engine.criteria import ast, runtime
@@ -68,11 +70,13 @@ def _dt_sign(a: Any, b: Any) -> int | None:
     return sign
 
 
-def _aggregate(func: str, values: list[Any]) -> Any:
+def _aggregate(func: str, values: list[Any], empty: Any = 0) -> Any:
+    """count/sum/min/max of the values present; `empty` is the sum of nothing (0, or zero money in
+    the currency the checker found for the sum; None when no currency is known)."""
     values = [v for v in values if v is not None]
     if func == "sum":
         if not values:
-            return 0
+            return empty
         if isinstance(values[0], Money) or any(isinstance(v, Money) for v in values):
             currencies = {getattr(v, "currency", None) for v in values}
             if len(currencies) != 1 or None in currencies:
@@ -334,9 +338,9 @@ class RuleSetCompiler:
                 return None
             allowed[target.name] = frozenset(values)
         fields = sorted(allowed)
+        if math.prod(len(allowed[f]) for f in fields) > 10_000:
+            return None  # counted before building: sets of 800 values on three fields are 512 million tuples
         combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
-        if len(combinations) > 10_000:
-            return None
         key = (*path, "\x00tuples", *fields)
         if key not in self.facts:
             source = self._fact(path)
@@ -474,7 +478,17 @@ class RuleSetCompiler:
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
             return f"({guard}sum(1 for {var} in {source}{condition}))"
-        return f"({guard}_agg({self.const(node.func)}, [{item} for {var} in {source}{condition}]))"
+        values = f"[{item} for {var} in {source}{condition}]"
+        if node.func == "sum":
+            return f"({guard}_agg({self.const(node.func)}, {values}, {self.const(empty_sum(_type(node)))}))"
+        return f"({guard}_agg({self.const(node.func)}, {values}))"
+
+
+def empty_sum(t: T.Type) -> Any:
+    """The sum of no values of type `t`: 0, zero money in the currency the type knows, else missing."""
+    if t.name != "money":
+        return 0
+    return Money(Decimal(0), t.currency).quantized() if t.currency else None
 
 
 def _type(node: ast.Node) -> T.Type:

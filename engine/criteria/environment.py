@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine.criteria import types as T
-from engine.values import Duration, Money
+from engine.values import Duration, Money, OutOfCalendar
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,27 @@ def uninterrupted(subscription: Any, tolerance: Any, scenario: Any) -> Any:
         return None
     end = _as_of_date(scenario)
     start = subscription.start
-    allowed = tolerance.add_to(date(2000, 1, 1)).toordinal() - date(2000, 1, 1).toordinal() if tolerance else 0
+    allowed = _tolerance_days(tolerance)
     for period in subscription.status_history:
         if period.status.value != "active" and period.from_ <= end:
             stop = min(period.to or end, end)
             if (stop - period.from_).days + 1 > allowed:
-                start = max(start, date.fromordinal(stop.toordinal() + 1))
+                # the day after the interruption; an interruption up to 9999-12-31 leaves nothing
+                start = max(start, date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max)
     return Span(min(start, end), end)
+
+
+def _tolerance_days(tolerance: Any) -> int:
+    """Days of interruption ignored: a duration in days or weeks, months and years counted from 2000-01-01."""
+    if tolerance is None:
+        return 0
+    days: int | None = tolerance.days
+    if days is not None:
+        return days
+    try:
+        return (tolerance.add_to(date(2000, 1, 1)) - date(2000, 1, 1)).days  # type: ignore[no-any-return]
+    except OutOfCalendar:
+        return (date.max - date(2000, 1, 1)).days
 
 
 def subscription_maturity(subscription: Any, scenario: Any) -> Any:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from engine.criteria import ast, runtime
 from engine.criteria import types as T
 from engine.criteria.environment import FUNCTIONS, Environment
-from engine.values import Duration, Money
+from engine.values import Duration, Money, plain
 
 _OP_WORDS = {
     "==": "equal to",
@@ -53,7 +54,7 @@ def show(value: Any, t: T.Type | None = None) -> str:
     if t is not None and t.name == "weekday" and isinstance(value, int):
         return _WEEKDAYS[value]
     if t is not None and t.name == "percent":
-        return f"{value}%"
+        return f"{_number(value)}%"
     if isinstance(value, frozenset | set | list | tuple):
         items = sorted(show(v, t.elem if t else None) for v in value)
         opening, closing = ("{", "}") if isinstance(value, frozenset | set) else ("[", "]")
@@ -64,6 +65,15 @@ def show(value: Any, t: T.Type | None = None) -> str:
         return value.isoformat()
     if isinstance(value, Money | Duration | runtime.Span):
         return str(value)
+    if isinstance(value, int | Decimal):
+        return _number(value)
+    return str(value)
+
+
+def _number(value: Any) -> str:
+    """A number written out in full (no exponent form, and no limit on the digits of an int)."""
+    if isinstance(value, int | Decimal):
+        return plain(Decimal(value))
     return str(value)
 
 
@@ -249,9 +259,9 @@ class Explainer:
             kept.append(self._step(item, elem, value_field) if value_field else item)
         if node.func == "count":
             return len(kept)
-        from engine.criteria.compile import _aggregate
+        from engine.criteria.compile import _aggregate, empty_sum
 
-        return _aggregate(node.func, kept)
+        return _aggregate(node.func, kept, empty_sum(_type(node)))
 
 
 def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any]) -> bool | None:

@@ -17,7 +17,7 @@ from typing import Any
 from engine.criteria import ast
 from engine.criteria import types as T
 from engine.diagnostics import Diagnostic
-from engine.values import Duration, Money
+from engine.values import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Duration, Money, number_problem
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -316,13 +316,20 @@ class _Builder:
 
     def _money(self, tree: Any, kids: list[Any]) -> ast.Node:
         amount, currency = str(kids[0]).split()
-        return self._literal(tree, Money(Decimal(amount), currency), T.Type("money", currency=currency))
+        return self._literal(tree, Money(self._decimal(tree, amount), currency), T.Type("money", currency=currency))
 
     def _percent(self, tree: Any, kids: list[Any]) -> ast.Node:
-        return self._literal(tree, Decimal(str(kids[0])[:-1]), T.PERCENT)
+        return self._literal(tree, self._decimal(tree, str(kids[0])[:-1]), T.PERCENT)
 
     def _duration(self, tree: Any, kids: list[Any]) -> ast.Node:
-        return self._literal(tree, Duration.parse(" ".join(str(kids[0]).split())), T.DURATION)
+        text = " ".join(str(kids[0]).split())
+        try:
+            duration = Duration.parse(text)
+        except ValueError as exc:
+            raise error(
+                self.span(tree), "BR505", str(exc), "a duration cannot reach past the calendar's first or last day"
+            ) from None
+        return self._literal(tree, duration, T.DURATION)
 
     def _date(self, tree: Any, kids: list[Any]) -> ast.Node:
         return self._literal(tree, self._convert(tree, date.fromisoformat, kids[0], "date"), T.DATE)
@@ -336,7 +343,23 @@ class _Builder:
 
     def _number(self, tree: Any, kids: list[Any]) -> ast.Node:
         text = str(kids[0])
-        return self._literal(tree, int(text) if "." not in text else Decimal(text), T.NUMBER)
+        number = self._decimal(tree, text)
+        return self._literal(tree, int(number) if "." not in text else number, T.NUMBER)
+
+    def _decimal(self, tree: Any, text: str) -> Decimal:
+        """A number as written (digits, maybe a point), within the limits of engine.values."""
+        number = Decimal(text)  # the grammar admits only digits and a point; no length limit here
+        problem = number_problem(number)
+        if problem is not None:
+            shown = text if len(text) <= 40 else f"{text[:18]}…{text[-18:]}"
+            raise error(
+                self.span(tree),
+                "BR505",
+                f"`{shown}` {problem}",
+                f"numbers and amounts have at most {MAX_INTEGER_DIGITS} digits before the decimal point "
+                f"and {MAX_FRACTION_DIGITS} after it",
+            )
+        return number
 
     def _string(self, tree: Any, kids: list[Any]) -> ast.Node:
         raw = str(kids[0])[1:-1]

@@ -1,8 +1,11 @@
 """Run-time values and helpers shared by the compiled evaluators and the explaining interpreter.
 
-A missing value is `None`. Helpers return `None` when an operand is missing or when money of two
-currencies meet, and comparisons with `None` never hold: a criterion over missing data does not
-hold, whichever way it is written (the compiler puts conditions in negation normal form).
+A missing value is `None`. Helpers return `None` when an operand is missing, when money of two
+currencies meet, or when date arithmetic leaves the calendar (0001-01-01 to 9999-12-31), and
+comparisons with `None` never hold: a criterion over missing data does not hold, whichever way it
+is written (the compiler puts conditions in negation normal form). Comparing a span of time with
+a duration is exact even near the calendar's ends (a span that ends on 9999-12-31 is shorter than
+any duration reaching past it); a `within` window that would start before 0001-01-01 has no start.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.values import Duration, Money, TimeUnit
+from engine.values import Duration, Money, OutOfCalendar, TimeUnit
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +38,10 @@ def duration_sign(left: Any, right: Any) -> int | None:
     if left is None or right is None:
         return None
     if isinstance(left, Span) and isinstance(right, Duration):
-        target = right.add_to(left.start)
+        try:
+            target = right.add_to(left.start)
+        except OutOfCalendar:
+            return -1  # the target is after 9999-12-31, so after the span's end
         return (left.end > target) - (left.end < target)
     if isinstance(left, Duration) and isinstance(right, Span):
         sign = duration_sign(right, left)
@@ -69,13 +75,7 @@ def add(left: Any, right: Any, subtract: bool = False) -> Any:
             return None
         return Money(left.amount - right.amount if subtract else left.amount + right.amount, left.currency)
     if isinstance(right, Duration):
-        times = -1 if subtract else 1
-        if isinstance(left, datetime):
-            shifted = right.add_to(left.date(), times)
-            return left + timedelta(days=(shifted - left.date()).days)
-        if isinstance(left, date):
-            return right.add_to(left, times)
-        return None
+        return _shift(left, right, -1 if subtract else 1)
     if isinstance(left, datetime) and isinstance(right, datetime) and subtract:
         return Span(right.date(), left.date())
     if isinstance(left, date) and isinstance(right, date) and subtract:
@@ -83,9 +83,26 @@ def add(left: Any, right: Any, subtract: bool = False) -> Any:
     return left - right if subtract else left + right
 
 
+def _shift(moment: Any, duration: Duration, times: int) -> Any:
+    """A date or date-time moved by a duration; None when that leaves the calendar."""
+    try:
+        if isinstance(moment, datetime):
+            shifted = duration.add_to(moment.date(), times)
+            return moment + timedelta(days=(shifted - moment.date()).days)
+        if isinstance(moment, date):
+            return duration.add_to(moment, times)
+    except (OutOfCalendar, OverflowError):
+        return None
+    return None
+
+
 def multiply(left: Any, right: Any, left_percent: bool = False, right_percent: bool = False) -> Any:
+    """`*`; a percentage counts as its fraction (`20 EUR * 10%` is 2 EUR), and a percentage times a
+    percentage is a percentage (`10% * 50%` is 5%)."""
     if left is None or right is None:
         return None
+    if left_percent and right_percent:
+        return Decimal(left) * Decimal(right) / 100
     if left_percent:
         left = Decimal(left) / 100
     if right_percent:
@@ -119,17 +136,20 @@ def in_window(stamp: Any, as_of: datetime, window: Duration) -> bool:
     """Is `stamp` in the window of length `window` ending at `as_of` (start exclusive, end inclusive)?"""
     if stamp is None:
         return False
+    try:
+        start_day: date | None = window.add_to(as_of.date(), -1)
+    except OutOfCalendar:
+        start_day = None  # the window reaches back past 0001-01-01: it has no start
     if isinstance(stamp, datetime):
-        start_day = window.add_to(as_of.date(), -1)
-        start = as_of.replace(year=start_day.year, month=start_day.month, day=start_day.day)
+        start = as_of.replace(year=start_day.year, month=start_day.month, day=start_day.day) if start_day else None
+        end = as_of
         if (stamp.tzinfo is None) != (as_of.tzinfo is None):
-            stamp, start, end = stamp.replace(tzinfo=None), start.replace(tzinfo=None), as_of.replace(tzinfo=None)
-        else:
-            end = as_of
-        inside: bool = start < stamp <= end
+            stamp, end = stamp.replace(tzinfo=None), as_of.replace(tzinfo=None)
+            start = start.replace(tzinfo=None) if start is not None else None
+        inside: bool = (start is None or start < stamp) and stamp <= end
         return inside
     day = as_of.date()
-    within: bool = window.add_to(day, -1) < stamp <= day
+    within: bool = (start_day is None or start_day < stamp) and stamp <= day
     return within
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.criteria import ast
@@ -19,6 +20,7 @@ from engine.criteria.locate import text_locator
 from engine.criteria.parse import parse
 from engine.load import Document, JsonPath
 from engine.models.criteria import Criteria, DayWindow, Effectiveness, QuantityRange
+from engine.values import plain
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -75,21 +77,26 @@ def _effectiveness(e: Effectiveness, field: str) -> str | None:
     return _all_of(parts) if parts else None
 
 
+def _number(value: Any) -> str:
+    """A number as the criteria language writes it: `0.0000001`, never `1E-7`."""
+    return plain(value) if isinstance(value, Decimal) else str(value)
+
+
 def _threshold(field: str, more: Any, less: Any, suffix: str = "") -> str | None:
     parts = []
     if more is not None:
-        parts.append(f"{field} > {more}{suffix}")
+        parts.append(f"{field} > {_number(more)}{suffix}")
     if less is not None:
-        parts.append(f"{field} < {less}{suffix}")
+        parts.append(f"{field} < {_number(less)}{suffix}")
     return _all_of(parts) if parts else None
 
 
 def _range(value: str, r: QuantityRange) -> str | None:
     parts = []
     if r.min is not None:
-        parts.append(f"{value} >= {r.min}")
+        parts.append(f"{value} >= {_number(r.min)}")
     if r.max is not None:
-        parts.append(f"{value} <= {r.max}")
+        parts.append(f"{value} <= {_number(r.max)}")
     return _all_of(parts) if parts else None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.decide.discounts import DiscountDecision, DiscountEvaluator
 from engine.decide.scenarios import ScenarioError
-from engine.values import Money
+from engine.values import Money, plain
 
 
 def check_references(rules: Any, scenario: Any) -> None:
@@ -95,7 +95,7 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
         if r.amounts:
             item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
         if r.value is not None and r.type == "ad_hoc":
-            item["requested"] = str(r.value)
+            item["requested"] = plain(r.value) if isinstance(r.value, Decimal) else str(r.value)
         if r.approvers:
             item["approvers"] = r.approvers
         item["reasons"] = r.reasons

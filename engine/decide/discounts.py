@@ -33,7 +33,16 @@ from engine.decide.money import Rounder
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
-from engine.values import Duration, Money, TimeUnit
+from engine.values import (
+    MAX_INTEGER_DIGITS,
+    Duration,
+    Money,
+    OutOfCalendar,
+    TimeUnit,
+    number_problem,
+    parse_number,
+    plain,
+)
 
 
 @dataclass
@@ -98,6 +107,13 @@ def _lines(rules: Any, scenario: Any) -> tuple[str | None, list[Line]]:
                     "add `price: 20.00 EUR`",
                 )
             gross = Money(product.price.amount * item.quantity, product.price.currency)
+            if number_problem(gross.amount) is not None:
+                raise ScenarioError(
+                    f"{where}.quantity",
+                    f"{item.quantity} × the catalog price {product.price} is larger than billrules handles "
+                    f"({MAX_INTEGER_DIGITS} digits before the decimal point)",
+                    "check the quantity, or give the line's `price`",
+                )
         frequency = product.billing_frequency or (
             scenario.subscription.billing_frequency if subject == "subscription" else None
         )
@@ -126,12 +142,16 @@ def _describe_targets(definition: Discount) -> str:
 
 
 def _window_start(limit: Any, today: date) -> date:
+    """First day of the limit's window; a window reaching back past 0001-01-01 starts on that day."""
     if limit.window is LimitWindow.CALENDAR and limit.per.unit in (TimeUnit.YEARS, TimeUnit.MONTHS):
         if limit.per.unit is TimeUnit.YEARS:
-            return date(today.year - limit.per.count + 1, 1, 1)
+            return date(max(today.year - limit.per.count + 1, 1), 1, 1)
         first = date(today.year, today.month, 1)
-        return Duration(limit.per.count - 1, TimeUnit.MONTHS).add_to(first, -1)
-    return date.fromordinal(limit.per.add_to(today, -1).toordinal() + 1)  # rolling: (today - per, today]
+        return Duration(limit.per.count - 1, TimeUnit.MONTHS).add_clamped(first, -1)
+    try:
+        return date.fromordinal(limit.per.add_to(today, -1).toordinal() + 1)  # rolling: (today - per, today]
+    except OutOfCalendar:
+        return date.min
 
 
 def _held_bundles(scenario: Any, subject: str, lines: list[Line]) -> set[str]:
@@ -258,7 +278,10 @@ class DiscountEvaluator:
         if duration.billing_periods is not None:
             frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
             months = CYCLE_MONTHS.get(frequency, 1) if frequency else 1
-            over = Duration(months * duration.billing_periods, TimeUnit.MONTHS).add_to(start)
+            try:
+                over = Duration(months * duration.billing_periods, TimeUnit.MONTHS).add_to(start)
+            except OutOfCalendar:
+                return False  # it runs past 9999-12-31: not over on any date
             if billed >= over:
                 r.status, r.reasons = (
                     "not_effective",
@@ -322,18 +345,14 @@ class DiscountEvaluator:
             return None
         try:
             value, lo, hi = (_amount_value(d, v) for v in (request.value, low, high))
-        except ValueError:
-            problems.append(
-                f"requested value `{request.value}` is not {'money' if d.amount.type is AmountType.AMOUNT else 'a number'}"
-            )
+        except ValueError as exc:
+            problems.append(f"requested value {exc}")
             return None
         if isinstance(value, Money) and isinstance(lo, Money) and value.currency != lo.currency:
             problems.append(f"requested {value} is in another currency than the range ({lo.currency})")
         elif not (_key(lo) <= _key(value) <= _key(hi)):
-            problems.append(
-                f"requested {_show(request.value, d)} is outside the range {_show(low, d)} to {_show(high, d)}"
-            )
-        return request.value
+            problems.append(f"requested {_show(value, d)} is outside the range {_show(low, d)} to {_show(high, d)}")
+        return value
 
     def _date_problems(self, d: Discount, request: Any, today: date) -> list[str]:
         duration = d.duration
@@ -342,12 +361,14 @@ class DiscountEvaluator:
         if request.start is not None:
             if duration is None or not duration.flexible_start:
                 problems.append("the start date is not flexible for this discount")
-            elif duration.latest_start is not None and request.start > duration.latest_start.add_to(added):
+            elif duration.latest_start is not None and request.start > duration.latest_start.add_clamped(added):
                 problems.append(f"starts {request.start}, later than {duration.latest_start} after {added}")
         if request.end is not None:
             if duration is None or not duration.flexible_end:
                 problems.append("the end date is not flexible for this discount")
-            elif duration.max_length is not None and request.end > duration.max_length.add_to(request.start or added):
+            elif duration.max_length is not None and request.end > duration.max_length.add_clamped(
+                request.start or added
+            ):
                 problems.append(f"runs until {request.end}, longer than {duration.max_length}")
         return problems
 
@@ -483,9 +504,10 @@ def _range(d: Discount) -> tuple[Any, Any]:
 
 
 def _amount_value(d: Discount, value: Any) -> Any:
+    """Money or a number, within the limits of engine.values; ValueError otherwise."""
     if d.amount.type is AmountType.AMOUNT:
         return Money.parse(str(value))
-    return Decimal(str(value))
+    return parse_number(plain(value) if isinstance(value, Decimal) else str(value))
 
 
 def _key(value: Any) -> Decimal:
@@ -495,6 +517,8 @@ def _key(value: Any) -> Decimal:
 def _show(value: Any, d: Discount) -> str:
     if value is None:
         return "?"
+    if isinstance(value, Decimal):
+        value = plain(value)
     if d.amount.type is AmountType.PERCENTAGE:
         return f"{value} %"
     if d.amount.type is AmountType.FREE_PERIOD:

@@ -47,6 +47,7 @@ class ScenarioError(Exception):
 def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:
     from pydantic import ValidationError
 
+    from engine.models.errors import field_errors
     from engine.models.scenario import Scenario
 
     result = ScenarioInput(document)
@@ -67,19 +68,19 @@ def validate_scenario(data: Any, document: Document | None, file: str = "<scenar
     try:
         result.scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            path = tuple(error["loc"])
+        for error in field_errors(exc.errors(include_url=False), data):
+            path = error.path
             where = dotted(path) or "scenario"
-            if error["type"] == "extra_forbidden":
+            if error.type == "extra_forbidden":
                 hint = did_you_mean(str(path[-1]), _siblings(path)) or "remove it"
                 message = f"unknown scenario field `{where}`"
-            elif error["type"] == "missing":
+            elif error.type == "missing":
                 message, hint = f"scenario field `{where}` is required", f"add `{path[-1]}:`"
             else:
-                message = f"scenario field `{where}`: {str(error['msg']).removeprefix('Value error, ')}"
+                message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
             result.diagnostics.append(
-                _diagnostic(document, file, path, "BR602", message, hint, key=error["type"] == "extra_forbidden")
+                _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
 

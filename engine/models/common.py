@@ -7,15 +7,28 @@ equal the generated ones.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from engine.values import DURATION_PATTERN, MONEY_PATTERN, Duration, Money, TimeUnit
+from engine.values import (
+    DURATION_PATTERN,
+    MAX_INTEGER_DIGITS,
+    MONEY_PATTERN,
+    Duration,
+    Money,
+    TimeUnit,
+    parse_number,
+    plain,
+)
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+#: The largest whole number a count or quantity may hold (15 digits, as for every number).
+MAX_COUNT = 10**MAX_INTEGER_DIGITS - 1
 
 
 def _parse_money(value: Any) -> Any:
@@ -35,12 +48,40 @@ def _parse_duration(value: Any) -> Any:
 
 
 def _parse_decimal(value: Any) -> Any:
-    """Numbers from YAML arrive as int/float; go through `str` so 0.1 stays exactly 0.1."""
+    """Numbers from YAML arrive as int/float; go through `str` so 0.1 stays exactly 0.1.
+
+    Within the limits of engine.values (finite, 15 digits before the point, 9 after).
+    """
     if isinstance(value, bool):
         raise ValueError("expected a number")
     if isinstance(value, int | float | str | Decimal):
-        return Decimal(str(value))
+        return parse_number(str(value))
     raise ValueError("expected a number")
+
+
+def _calendar_text(what: str, example: str, form: str) -> Any:
+    """A before-validator: a date, date-time or time is ISO text (or already a Python value).
+
+    Pydantic's lax mode would read `0` or `"0"` as 1970-01-01 (a Unix timestamp) or as midnight;
+    YAML and JSON give dates as text, and a number there is a mistake.
+    """
+    pattern = re.compile(form)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool | int | float | Decimal):
+            raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
+        if isinstance(value, str) and not pattern.match(value):
+            raise ValueError(f"`{value[:40]}` is not {what}: write it like `{example}`")
+        return value
+
+    return BeforeValidator(check)
+
+
+DateField = Annotated[date, _calendar_text("a date", "2015-12-31", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")]
+DateTimeField = Annotated[
+    datetime, _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+]
+TimeField = Annotated[time, _calendar_text("a time of day", "22:00:00", r"[0-9]{2}:[0-9]{2}")]
 
 
 MoneyField = Annotated[
@@ -58,13 +99,13 @@ DurationField = Annotated[
 DecimalField = Annotated[
     Decimal,
     BeforeValidator(_parse_decimal),
-    PlainSerializer(str, return_type=str),
+    PlainSerializer(plain, return_type=str),
     WithJsonSchema({"type": ["number", "string"], "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}),
 ]
 Percentage = Annotated[
     Decimal,
     BeforeValidator(_parse_decimal),
-    PlainSerializer(str, return_type=str),
+    PlainSerializer(plain, return_type=str),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "examples": [15]}),
 ]
 Code = Annotated[str, Field(pattern=CODE_PATTERN, min_length=1, max_length=100)]
@@ -88,8 +129,8 @@ class RuleDocument(Strict):
 class Validity(Strict):
     """A date range; `to` is inclusive and may be left open."""
 
-    from_: date = Field(alias="from", description="First day (inclusive).", examples=["2015-01-01"])
-    to: date | None = Field(
+    from_: DateField = Field(alias="from", description="First day (inclusive).", examples=["2015-01-01"])
+    to: DateField | None = Field(
         default=None, description="Last day (inclusive); open when omitted.", examples=["2015-12-31"]
     )
 

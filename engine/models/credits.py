@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
-from engine.models.common import Code, DecimalField, RuleDocument, Strict
+from engine.models.common import Code, DateField, DecimalField, RuleDocument, Strict
 
 
 class CreditMeasure(StrEnum):
@@ -54,8 +53,8 @@ class Allocation(StrEnum):
 
 
 class UsagePeriod(Strict):
-    from_: date = Field(alias="from", description="First day the credit may be used.")
-    to: date | None = Field(default=None, description="Last day (inclusive); never expires when omitted.")
+    from_: DateField = Field(alias="from", description="First day the credit may be used.")
+    to: DateField | None = Field(default=None, description="Last day (inclusive); never expires when omitted.")
 
 
 class CreditScope(Strict):
@@ -81,7 +80,7 @@ class Credit(RuleDocument):
         default=Allocation.THIS_ORGANISATION,
         description="all_organisations (holder and its descendants) or this_organisation.",
     )
-    issued: date = Field(description="Issue date (a tie-breaker in precedence).")
+    issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
     priority: int | None = Field(
         default=None, description="Explicit priority (lower first) for declared precedence orders."
     )

@@ -7,13 +7,23 @@ expression compile to the same typed AST.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import time
 from enum import StrEnum
 
 from pydantic import Field
 
 from engine.models.catalog import BillingFrequency, ProductType
-from engine.models.common import Code, DecimalField, DurationField, Percentage, Strict, UnitField
+from engine.models.common import (
+    Code,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    DurationField,
+    Percentage,
+    Strict,
+    TimeField,
+    UnitField,
+)
 
 
 class Threshold(Strict):
@@ -37,8 +47,8 @@ class Effectiveness(Strict):
     effective_for_at_most: DurationField | None = Field(
         default=None, description="Effective for at most this long at billing time."
     )
-    effective_from: date | None = Field(default=None, description="Became effective on or after this date.")
-    effective_until: date | None = Field(default=None, description="Became effective on or before this date.")
+    effective_from: DateField | None = Field(default=None, description="Became effective on or after this date.")
+    effective_until: DateField | None = Field(default=None, description="Became effective on or before this date.")
 
 
 class BillingTermCriteria(Strict):
@@ -127,14 +137,14 @@ class Weekday(StrEnum):
 
 
 class DateTimeRange(Strict):
-    from_: datetime = Field(alias="from", description="Start (inclusive).")
-    to: datetime | None = Field(default=None, description="End (inclusive); never expires when omitted.")
+    from_: DateTimeField = Field(alias="from", description="Start (inclusive).")
+    to: DateTimeField | None = Field(default=None, description="End (inclusive); never expires when omitted.")
 
 
 class DayWindow(Strict):
     day: Weekday = Field(description="Day of the week.")
-    from_: time = Field(default=time(0, 0), alias="from", description="Start time of day.")
-    to: time = Field(default=time(23, 59, 59), description="End time of day; earlier than `from` spans midnight.")
+    from_: TimeField = Field(default=time(0, 0), alias="from", description="Start time of day.")
+    to: TimeField = Field(default=time(23, 59, 59), description="End time of day; earlier than `from` spans midnight.")
 
 
 class QuantityRange(Strict):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
 from engine.models.catalog import ProductType
-from engine.models.common import Code, DecimalField, DurationField, MoneyField, RuleDocument, Strict, UnitField
+from engine.models.common import (
+    Code,
+    DateField,
+    DecimalField,
+    DurationField,
+    MoneyField,
+    RuleDocument,
+    Strict,
+    UnitField,
+)
 from engine.models.criteria import Criteria
 
 
@@ -71,15 +79,15 @@ class DiscountedProduct(Strict):
 
 
 class DefinitionValidity(Strict):
-    effective: date = Field(description="First day the definition may be applied or offered.")
-    expiration: date | None = Field(default=None, description="Last day (inclusive); open when omitted.")
+    effective: DateField = Field(description="First day the definition may be applied or offered.")
+    expiration: DateField | None = Field(default=None, description="Last day (inclusive); open when omitted.")
 
 
 class DiscountDuration(Strict):
     """How long the discount runs once added: exactly one of the three options."""
 
     billing_periods: int | None = Field(default=None, ge=1, description="Number of billing periods.")
-    until: date | None = Field(default=None, description="End date (inclusive).")
+    until: DateField | None = Field(default=None, description="End date (inclusive).")
     indefinite: bool = Field(default=False, description="Runs until removed.")
     flexible_start: bool = Field(default=False, description="Ad hoc: the agent may choose the start date.")
     flexible_end: bool = Field(default=False, description="Ad hoc: the agent may choose the end date.")

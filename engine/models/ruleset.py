@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from engine.models.common import RuleDocument
+from engine.values import MAX_FRACTION_DIGITS
 
 
 class Rounding(StrEnum):
@@ -45,8 +46,9 @@ class RuleSetSettings(RuleDocument):
     version: str = Field(description="Version label of the rule set.", examples=["2026.11"])
     default_currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["EUR"])
     rounding: Rounding = Field(default=Rounding.HALF_UP, description="Rounding mode used once per line.")
-    minor_units: dict[str, int] = Field(
-        default_factory=dict, description="Override minor units per currency, e.g. {JPY: 0}."
+    minor_units: dict[str, Annotated[int, Field(ge=0, le=MAX_FRACTION_DIGITS)]] = Field(
+        default_factory=dict,
+        description=f"Override minor units per currency (0 to {MAX_FRACTION_DIGITS} decimals), e.g. {{JPY: 0}}.",
     )
     credit_precedence: list[PrecedenceKey] = Field(
         default_factory=lambda: list(DEFAULT_PRECEDENCE),

@@ -6,15 +6,24 @@ decision answers exactly those. The criteria language is type-checked against th
 
 from __future__ import annotations
 
-import datetime as dt
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine.models.catalog import BillingFrequency, ProductType
-from engine.models.common import Code, DecimalField, DurationField, MoneyField, Percentage, Strict
+from engine.models.common import (
+    MAX_COUNT,
+    Code,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    DurationField,
+    MoneyField,
+    Percentage,
+    Strict,
+)
 
 
 class Account(Strict):
@@ -25,7 +34,7 @@ class Account(Strict):
     payment_preference: str | None = Field(default=None, description="Payment preference, e.g. direct_debit.")
     presentment_preference: str | None = Field(default=None, description="Presentment preference, e.g. email.")
     segments: list[Code] = Field(default_factory=list, description="Segments the account belongs to.")
-    due_date: date | None = Field(default=None, description="Due date of the open bill.")
+    due_date: DateField | None = Field(default=None, description="Due date of the open bill.")
 
 
 class ProductLine(Strict):
@@ -35,7 +44,7 @@ class ProductLine(Strict):
     price: MoneyField | None = Field(
         default=None, description="Gross charge for the period; the catalog price when omitted."
     )
-    quantity: int = Field(default=1, ge=1, description="Quantity billed.")
+    quantity: int = Field(default=1, ge=1, le=MAX_COUNT, description="Quantity billed.")
     bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
     main: bool = Field(default=False, description="The customer's main service.")
     type: ProductType | None = Field(default=None, description="Product type; taken from the catalog when omitted.")
@@ -49,13 +58,28 @@ class Status(StrEnum):
 
 class StatusPeriod(Strict):
     status: Status = Field(description="active, rested or deactivated.")
-    from_: date = Field(alias="from", description="First day in this status.")
-    to: date | None = Field(default=None, description="Last day in this status; ongoing when omitted.")
+    from_: DateField = Field(alias="from", description="First day in this status.")
+    to: DateField | None = Field(default=None, description="Last day in this status; ongoing when omitted.")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> StatusPeriod:
+        _in_order(self.from_, self.to)
+        return self
 
 
 class Period(Strict):
-    from_: date = Field(alias="from", description="First day (inclusive).")
-    to: date = Field(description="Last day (inclusive).")
+    from_: DateField = Field(alias="from", description="First day (inclusive).")
+    to: DateField = Field(description="Last day (inclusive).")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Period:
+        _in_order(self.from_, self.to)
+        return self
+
+
+def _in_order(first: date, last: date | None) -> None:
+    if last is not None and last < first:
+        raise ValueError(f"the period ends on {last}, before it starts on {first}")
 
 
 class Subscription(Strict):
@@ -67,11 +91,11 @@ class Subscription(Strict):
     billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
     binding_period: DurationField | None = Field(default=None, description="Binding period.")
     concurrent_usage: int | None = Field(
-        default=None, ge=0, description="Concurrent usage allowed on the subscription."
+        default=None, ge=0, le=MAX_COUNT, description="Concurrent usage allowed on the subscription."
     )
     concurrent_usage_rate: Percentage | None = Field(default=None, description="Concurrent usage rate in percent.")
-    start: date = Field(description="Date the subscription became effective.")
-    billing_term_start: date | None = Field(default=None, description="Date the billing term became effective.")
+    start: DateField = Field(description="Date the subscription became effective.")
+    billing_term_start: DateField | None = Field(default=None, description="Date the billing term became effective.")
     status_history: list[StatusPeriod] = Field(default_factory=list, description="Status periods, oldest first.")
     products: list[ProductLine] = Field(default_factory=list, description="Products on the subscription.")
     billing_period: Period | None = Field(default=None, description="The billing period being billed.")
@@ -86,7 +110,7 @@ class Job(Strict):
 
 
 class UsageRecord(Strict):
-    at: datetime = Field(description="When the usage happened (with its time zone).")
+    at: DateTimeField = Field(description="When the usage happened (with its time zone).")
     quantity: DecimalField = Field(default=Decimal(1), description="Quantity used.")
     service: str | None = Field(default=None, description="Usage service.")
     catalog: str | None = Field(default=None, description="Usage service catalog.")
@@ -108,9 +132,9 @@ class Agent(Strict):
 class DiscountRequest(Strict):
     discount: Code = Field(description="Ad hoc discount definition requested.")
     value: str | DecimalField | None = Field(default=None, description="Requested value inside the definition's range.")
-    start: date | None = Field(default=None, description="Flexible start date.")
-    end: date | None = Field(default=None, description="Flexible end date.")
-    added_on: date | None = Field(default=None, description="Date the discount was added to the subscription.")
+    start: DateField | None = Field(default=None, description="Flexible start date.")
+    end: DateField | None = Field(default=None, description="Flexible end date.")
+    added_on: DateField | None = Field(default=None, description="Date the discount was added to the subscription.")
 
 
 class ApprovalRecord(Strict):
@@ -121,7 +145,7 @@ class ApprovalRecord(Strict):
 
 class AppliedDiscount(Strict):
     discount: Code = Field(description="Discount applied earlier.")
-    on: date = Field(description="Date it was applied.")
+    on: DateField = Field(description="Date it was applied.")
 
 
 class Consumption(Strict):
@@ -130,7 +154,7 @@ class Consumption(Strict):
     user: Code | None = Field(default=None, description="Consuming user (credit owners apply).")
     credit_type: Code = Field(description="Credit type consumed.")
     quantity: DecimalField = Field(description="Quantity consumed.")
-    at: datetime = Field(description="When.")
+    at: DateTimeField = Field(description="When.")
     service: str | None = Field(default=None, description="Service consumed (for scoped credits).")
     product: Code | None = Field(default=None, description="Product consumed (for scoped credits).")
 
@@ -149,7 +173,7 @@ class BalanceEvent(Strict):
         default=None, description="Credits (a refund returns the debited amount and needs none)."
     )
     request: Code | None = Field(default=None, description="Service request a debit or refund belongs to.")
-    at: datetime | None = Field(default=None, description="When.")
+    at: DateTimeField | None = Field(default=None, description="When.")
 
 
 class Balance(Strict):
@@ -159,8 +183,8 @@ class Balance(Strict):
 
 
 class Cancellation(Strict):
-    date: dt.date = Field(description="Requested cancellation date.")
-    renewed_on: dt.date | None = Field(default=None, description="Date the customer renewed, if they did.")
+    date: DateField = Field(description="Requested cancellation date.")
+    renewed_on: DateField | None = Field(default=None, description="Date the customer renewed, if they did.")
 
 
 class Purchase(Strict):
@@ -176,7 +200,7 @@ class Scenario(Strict):
     """One billing question set: an id, a point in time, and the facts."""
 
     id: str = Field(min_length=1, description="Scenario id, echoed in the decision.")
-    as_of: datetime = Field(description="Billing date-time; windows are counted back from it.")
+    as_of: DateTimeField = Field(description="Billing date-time; windows are counted back from it.")
     account: Account | None = Field(default=None, description="The billed account.")
     subscription: Subscription | None = Field(default=None, description="The subscription being billed.")
     job: Job | None = Field(default=None, description="The job being billed.")
