@@ -1,7 +1,9 @@
 """Parse criteria text into AST nodes; syntax errors become diagnostics in analyst language.
 
-The Lark parser is built once per process (and cached on disk by Lark), so `billrules
-validate` pays for it at most once.
+The parser is prebuilt: `_parser.py` is Lark's standalone LALR(1) parser generated from
+`grammar.lark` (`python -m engine.criteria.generate_parser`), parse tables as Python literals. At
+run time nothing is built, cached on disk or unpickled, and Lark itself is not imported; the tree,
+token and error classes below are the generated module's own.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from engine.criteria import ast
@@ -41,21 +42,15 @@ def error(span: ast.Span, code: str, message: str, hint: str = "") -> CriteriaEr
 
 @cache
 def parser() -> Any:
-    from lark import Lark
+    """The criteria parser (built once per process from the prebuilt tables)."""
+    from engine.criteria._parser import Lark_StandAlone
 
-    grammar = Path(__file__).with_name("grammar.lark")
-    return Lark(
-        grammar.read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,
-    )
+    return Lark_StandAlone()
 
 
 def parse(text: str, locate: Locator) -> ast.Node:
     """Parse one expression; raises CriteriaError with a located diagnostic."""
-    from lark.exceptions import UnexpectedInput, VisitError
+    from engine.criteria._parser import UnexpectedInput, VisitError
 
     if len(text) > MAX_LENGTH:
         raise error(
@@ -76,7 +71,7 @@ def parse(text: str, locate: Locator) -> ast.Node:
 
 
 def _check_depth(tree: Any, locate: Locator) -> None:
-    from lark import Tree
+    from engine.criteria._parser import Tree
 
     stack = [(tree, 1)]
     while stack:
@@ -155,7 +150,7 @@ _CHAR_HINTS = {
 
 
 def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+    from engine.criteria._parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     pos = getattr(exc, "pos_in_stream", None)
     if pos is None:
