@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,24 +88,25 @@ def cold_start(rules: Path, runs: int, warm_up: bool = True) -> bool:
 
 
 def _when(i: int, classification: str) -> str:
-    """A varied `when:` expression (several kinds of criteria; distinct constants per definition)."""
-    months, days, cents = 1 + i % 36, 7 + i % 50, i % 100
-    day = 1 + i % 28
+    """A `when:` expression of several kinds of criteria, with a constant unique to definition `i`."""
+    months, days = 1 + i % 36, 7 + i
+    money = f"{1 + i // 100}.{i % 100:02d} EUR"
+    day = (date(2015, 1, 1) + timedelta(days=i)).isoformat()
     if classification == "job":
         return [
-            f'job.type == "installation" and any p in job.products where p.price >= {1 + i % 90}.{cents:02d} EUR',
+            f'job.type == "installation" and any p in job.products where p.price >= {money}',
             f'not account.segments overlaps {{"delinquent", "fraud-watch"}} and account.due_in_days <= {days}',
-            f"count(p in job.products where p.quantity >= {1 + i % 3}) >= 1 and as_of.date >= 2015-01-{day:02d}",
+            f"count(p in job.products where p.quantity >= {1 + i % 3}) >= 1 and as_of.date >= {day}",
         ][i % 3]
     return [
-        f'subscription.maturity >= {months} months and account.classification in {{"Residential", "SME"}}',
-        f'any p in subscription.products where p.price >= {1 + i % 60}.{cents:02d} EUR and p.type == "termed"',
-        f"subscription.start between 2014-{1 + i % 12:02d}-{day:02d} and 2026-12-31"
-        f' and not account.segments overlaps {{"delinquent"}}',
-        f"uninterrupted(subscription, {days} days) >= {months} months or account.due_in_days between 0 and {days}",
+        f'subscription.maturity >= {months} months and account.classification in {{"Residential", "SME"}}'
+        f" and subscription.age <= {days} days",
+        f'any p in subscription.products where p.price >= {money} and p.type == "termed"',
+        f'subscription.start between 2014-01-01 and {day} and not account.segments overlaps {{"delinquent"}}',
+        f"uninterrupted(subscription, {days} days) >= {months} months or account.due_in_days between 0 and 30",
         f"count(u in usage where u.at.weekday == saturday and u.at.time >= {18 + i % 5}:00 within {days} days)"
         f" <= {1 + i % 9}",
-        f"sum(subscription.products.price) * {5 + i % 20}% >= {1 + i % 30} EUR"
+        f"sum(subscription.products.price) * {5 + i % 20}% >= {money}"
         f" and subscription.binding_period <= {12 + i % 24} months",
         f'all p in subscription.products where p.bundle != "b-{i}" and p.quantity <= {1 + i % 4}',
     ][i % 7]
