@@ -226,10 +226,11 @@ def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while the stages run.
 
     The stages allocate many small objects that live until the end (documents, spans, models,
-    AST nodes) and make almost no reference cycles. Each full collection walks every object
-    alive, pydantic's and jsonschema's included, so collections cost a tenth of a cold
-    `billrules validate` and grow with the rule set (quadratic overall). Reference counting still
-    frees everything as usual; cycles, if any, are collected once the collector is back on.
+    AST nodes) and make almost no reference cycles, yet each collection of the oldest generation
+    walks every object alive, pydantic's and jsonschema's included: measured, collections took
+    about 5 % of a cold `billrules validate` of the shipped rules and a fifth of the CPU of one
+    over 4,000 discount definitions (2.0 of 9.9 s). Reference counting still frees everything as
+    usual; cycles, if any, are collected once the collector is back on.
     """
     if not gc.isenabled():
         yield
