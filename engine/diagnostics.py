@@ -6,7 +6,6 @@ finding. Only the command line turns diagnostics into text, JSON, GitHub annotat
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -56,5 +55,7 @@ def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A "did you mean" hint for a misspelt name, or an empty string."""
+    import difflib  # only when there is something to report (it is slow to import)
+
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else ""

@@ -9,7 +9,9 @@ results are deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,7 +214,29 @@ STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
 
 def compile_ruleset(root: Path) -> Compilation:
     compilation = Compilation(root)
-    for _name, _why, stage in STAGES:
-        stage(compilation)
+    with _collector_paused():
+        for _name, _why, stage in STAGES:
+            stage(compilation)
     compilation.diagnostics = sorted_diagnostics(compilation.diagnostics)
     return compilation
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the stages run.
+
+    The stages allocate many small objects that live until the end (documents, spans, models,
+    AST nodes) and make almost no reference cycles, yet each collection of the oldest generation
+    walks every object alive, pydantic's and jsonschema's included: measured, collections took
+    about 5 % of a cold `billrules validate` of the shipped rules and a fifth of the CPU of one
+    over 4,000 discount definitions (2.0 of 9.9 s). Reference counting still frees everything as
+    usual; cycles, if any, are collected once the collector is back on.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -1,6 +1,7 @@
-"""The criteria language: parse (Lark) → typed AST → type check → compile to Python evaluators.
+"""The criteria language: parse → typed AST → type check → compile to Python evaluators.
 
-Modules, in pipeline order: `grammar.lark`, `ast`, `parse`, `types`, `environment` (the types of
-scenario fields), `check`, `sections` (desugaring of the seed's criteria sections), `compile`,
-`explain`.
+Modules, in pipeline order: `grammar.lark` (the grammar; `_parser.py` is the LALR(1) parser
+generated from it by `python -m engine.criteria.generate_parser`), `ast`, `parse`, `types`,
+`environment` (the types of scenario fields), `check`, `sections` (desugaring of the seed's
+criteria sections), `compile`, `explain`.
 """

@@ -1,7 +1,9 @@
 """Parse criteria text into AST nodes; syntax errors become diagnostics in analyst language.
 
-The Lark parser is built once per process (and cached on disk by Lark), so `billrules
-validate` pays for it at most once.
+The parser is prebuilt: `_parser.py` is Lark's standalone LALR(1) parser generated from
+`grammar.lark` (`python -m engine.criteria.generate_parser`), parse tables as Python literals. At
+run time nothing is built, cached on disk or unpickled, and Lark itself is not imported; the tree,
+token and error classes below are the generated module's own.
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, ClassVar
 
 from engine.criteria import ast
 from engine.criteria import types as T
@@ -41,21 +42,15 @@ def error(span: ast.Span, code: str, message: str, hint: str = "") -> CriteriaEr
 
 @cache
 def parser() -> Any:
-    from lark import Lark
+    """The criteria parser (built once per process from the prebuilt tables)."""
+    from engine.criteria._parser import Lark_StandAlone
 
-    grammar = Path(__file__).with_name("grammar.lark")
-    return Lark(
-        grammar.read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,
-    )
+    return Lark_StandAlone()
 
 
 def parse(text: str, locate: Locator) -> ast.Node:
     """Parse one expression; raises CriteriaError with a located diagnostic."""
-    from lark.exceptions import UnexpectedInput, VisitError
+    from engine.criteria._parser import UnexpectedInput
 
     if len(text) > MAX_LENGTH:
         raise error(
@@ -65,31 +60,42 @@ def parse(text: str, locate: Locator) -> ast.Node:
             "split it into sections or several simpler conditions",
         )
     try:
-        tree = parser().parse(text)
+        tree, too_deep = _syntax_tree(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc, locate) from None
-    _check_depth(tree, locate)
-    try:
-        return _Builder(text, locate).build(tree)
-    except VisitError as exc:  # pragma: no cover - the builder raises CriteriaError directly
-        raise exc.orig_exc from None
+    if too_deep is not None:
+        raise error(
+            locate(too_deep.meta.start_pos, too_deep.meta.end_pos),
+            "BR504",
+            f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
+            "flatten it: split it into several conditions",
+        )
+    return _Builder(text, locate).build(tree)
 
 
-def _check_depth(tree: Any, locate: Locator) -> None:
-    from lark import Tree
+@lru_cache(maxsize=4096)
+def _syntax_tree(text: str) -> tuple[Any, Any]:
+    """The parse tree of `text` and its first node nested deeper than MAX_DEPTH (or None).
+
+    Cached by text (syntax errors are not: they raise): rule sets repeat the same conditions
+    across definitions, and sections desugar to the same text (`not account.segments overlaps
+    {"delinquent"}`). The tree does not depend on where the text is: AST nodes are built from it,
+    with spans, for each occurrence. Nothing changes a tree once parsed.
+    """
+    tree = parser().parse(text)
+    return tree, _too_deep(tree)
+
+
+def _too_deep(tree: Any) -> Any:
+    from engine.criteria._parser import Tree
 
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            meta = node.meta
-            raise error(
-                locate(meta.start_pos, meta.end_pos),
-                "BR504",
-                f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
-                "flatten it: split it into several conditions",
-            )
+            return node
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return None
 
 
 _TOKEN_WORDS = {
@@ -155,7 +161,7 @@ _CHAR_HINTS = {
 
 
 def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+    from engine.criteria._parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     pos = getattr(exc, "pos_in_stream", None)
     if pos is None:
@@ -224,20 +230,23 @@ class _Builder:
         self.text = text
         self.locate = locate
 
+    #: rule name → builder method (`or_` → `_or`), filled as rules are met
+    _methods: ClassVar[dict[str, Callable[..., ast.Node]]] = {}
+
     def span(self, item: Any) -> ast.Span:
-        if hasattr(item, "meta"):
-            start, end = item.meta.start_pos, item.meta.end_pos
-        else:
-            start, end = item.start_pos, item.end_pos
+        meta = item.meta
+        start, end = meta.start_pos, meta.end_pos
         base = self.locate(start, end)
         return ast.Span(base.file, base.line, base.column, base.end_column, self.text[start:end])
 
     def build(self, tree: Any) -> ast.Node:
-        method = getattr(self, "_" + tree.data.rstrip("_"), None)
-        if method is None:  # pragma: no cover - every grammar alias has a builder
-            raise AssertionError(f"no builder for {tree.data}")
-        node: ast.Node = method(tree, tree.children)
-        return node
+        method = self._methods.get(tree.data)
+        if method is None:
+            method = getattr(_Builder, "_" + tree.data.rstrip("_"), None)
+            if method is None:  # pragma: no cover - every grammar alias has a builder
+                raise AssertionError(f"no builder for {tree.data}")
+            self._methods[tree.data] = method
+        return method(self, tree, tree.children)
 
     def _or(self, tree: Any, kids: list[Any]) -> ast.Node:
         return self._bool("or", tree, kids)

@@ -5,7 +5,8 @@ generated from them (`billrules schema --write schemas/`) and a test proves the 
 equal the generated ones.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the rule-file models: pydantic would evaluate every
+# annotation string at import (typing.ForwardRef compiles each one), 3 ms of `billrules validate`.
 
 import re
 from datetime import date, datetime, time

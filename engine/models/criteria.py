@@ -5,7 +5,8 @@ hold; the `products` section is the exception: every entry must hold. Sections a
 expression compile to the same typed AST.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the rule-file models: pydantic would evaluate every
+# annotation string at import (typing.ForwardRef compiles each one), 3 ms of `billrules validate`.
 
 from datetime import time
 from enum import StrEnum
