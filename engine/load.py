@@ -1,43 +1,34 @@
 """Stage 1 — load: find rule files, read them safely, keep a line/column for every node.
 
-YAML is parsed with ruamel.yaml down to its node graph only (the *composer*); this module turns
-nodes into plain JSON-like data itself, so no YAML tag can ever construct a Python object. Limits
-refuse hostile input with a diagnostic: file size, binary content, invalid UTF-8, nesting depth,
-node count after alias expansion (alias bombs), unknown tags and duplicate keys.
+Files are read by `engine.files` (regular files only, bounded reads) and parsed by ruamel.yaml
+down to parser events only; `engine.compose` builds the nodes (enforcing the limits while
+parsing) and this module turns nodes into plain JSON-like data itself, so no YAML tag can ever
+construct a Python object. Limits refuse hostile input with a diagnostic: file size, binary
+content, invalid UTF-8, nesting depth, node count after alias expansion (alias bombs), integer
+length, unknown tags, tags on values of another type, directives, reused anchors and duplicate
+keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.compose import MAX_DEPTH, MAX_NODES, MERGE, Composer, Node, Refused, Span, directive_problem, span_of
 from engine.diagnostics import Diagnostic
+from engine.files import FileProblem, Walk, is_dir, is_file, outside_link, read_limited, walk
+
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "SourceFile", "Span", "load_file"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_DEPTH = 64
-MAX_NODES = 100_000
 RULESET_FILE_NAMES = ("ruleset.yaml", "ruleset.yml")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 JsonPath = tuple[str | int, ...]
-
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_COLLECTION_TAGS = {_CORE + "map", _CORE + "seq", _CORE + "omap"}
-
-
-@dataclass(frozen=True)
-class Span:
-    """1-based line and column of a node, and the column just after it on its first line."""
-
-    line: int
-    column: int
-    end_column: int
-
 
 @dataclass
 class Document:
@@ -94,14 +85,7 @@ class SourceFile:
     display: str
     documents: list[Document] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-
-
-class _Refused(Exception):
-    """Raised inside the converter to abandon a file; carries its diagnostic."""
-
-    def __init__(self, diagnostic: Diagnostic) -> None:
-        super().__init__(diagnostic.message)
-        self.diagnostic = diagnostic
+    digest: bytes = b""  # SHA-256 of the bytes read (empty when the file could not be read)
 
 
 def dotted(path: JsonPath) -> str:
@@ -121,7 +105,7 @@ def display_path(path: Path) -> str:
 
 
 def load_file(path: Path) -> SourceFile:
-    """Read and parse one YAML file; never raises for bad content."""
+    """Read and parse one YAML file; never raises for bad content or an odd path."""
     source = SourceFile(path, display_path(path))
     text = _read_text(source)
     if text is not None:
@@ -132,27 +116,11 @@ def load_file(path: Path) -> SourceFile:
 def _read_text(source: SourceFile) -> str | None:
     file = source.display
     try:
-        size = source.path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            source.diagnostics.append(
-                Diagnostic(
-                    file,
-                    1,
-                    1,
-                    "BR101",
-                    f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
-                    "split the rules into several files",
-                )
-            )
-            return None
-        raw = source.path.read_bytes()
-    except OSError as exc:
-        source.diagnostics.append(
-            Diagnostic(
-                file, 1, 1, "BR100", f"cannot read file: {exc.strerror or exc}", "check the path and its permissions"
-            )
-        )
+        raw = read_limited(source.path, MAX_FILE_BYTES)
+    except FileProblem as problem:
+        source.diagnostics.append(problem.diagnostic(file))
         return None
+    source.digest = hashlib.sha256(raw).digest()
     if b"\x00" in raw:
         line, column = _position(raw, raw.index(b"\x00"))
         source.diagnostics.append(
@@ -190,85 +158,111 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-#: Above this raw bracket depth the C parser is not used: libyaml composes recursively in C and
-#: crashes the process on ~100,000 nested brackets; the pure parser refuses such input cleanly.
-C_PARSER_MAX_BRACKETS = 1000
+def _events(text: str, pure: bool) -> Iterator[Any]:
+    """Parser events: libyaml (ruamel.yaml.clib) unless `pure`, else ruamel's YAML 1.2 parser."""
+    from ruamel.yaml import YAML
+
+    yaml = _pure_yaml() if pure else YAML(typ="safe", pure=False)
+    events: Iterator[Any] = yaml.parse(text)
+    return events
 
 
-def _bracket_depth(text: str) -> int:
-    """An upper bound of flow nesting (brackets inside strings count too: it is only a guard)."""
-    depth = deepest = 0
-    for char in re.sub(r"[^\[\]{}]+", "", text):
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth = max(depth - 1, 0)
-    return deepest
+def _pure_yaml() -> Any:
+    """ruamel's pure parser, reading every document by the YAML 1.2 rules whatever its `%YAML` line says.
 
-
-def _compose(text: str) -> list[Any]:
-    """Compose every document: the C parser when safe, the pure YAML 1.2 parser otherwise.
-
-    libyaml is faster but stricter than YAML 1.2 in places (a plain `10:00` inside a flow
-    mapping), so any error from it is checked by re-parsing with the pure parser, whose verdict
-    (and message) is the one reported.
+    ruamel switches its scanner to YAML 1.1 rules on `%YAML 1.1` and asserts on `%YAML 1.3`;
+    the composer checks directives itself (BR115), so the parser is kept out of it.
     """
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.resolver import VersionedResolver
 
-    if _bracket_depth(text) <= C_PARSER_MAX_BRACKETS:
-        try:
-            return list(YAML(typ="safe", pure=False).compose_all(text))
-        except YAMLError:
+    class Resolver12(VersionedResolver):
+        @property
+        def processing_version(self) -> Any:
+            return (1, 2)
+
+    class Yaml12(YAML):
+        @property
+        def version(self) -> Any:
+            return None
+
+        @version.setter
+        def version(self, value: Any) -> None:
             pass
-    return list(YAML(typ="safe", pure=True).compose_all(text))
+
+    yaml = Yaml12(typ="safe", pure=True)
+    yaml.Resolver = Resolver12
+    return yaml
+
+
+def c_parser_available() -> bool:
+    import ruamel.yaml.main
+
+    return getattr(ruamel.yaml.main, "CParser", None) is not None
+
+
+#: Whether the C parser is tried first (tests switch it off to check that both parsers agree).
+USE_C_PARSER = True
 
 
 def _parse(source: SourceFile, text: str) -> None:
+    """Compose and convert every document: with libyaml first, re-parsing with the pure parser on any error.
+
+    libyaml is faster but stricter than YAML 1.2 in places (a plain `10:00` inside a flow
+    mapping), so any error from it is checked by re-parsing with the pure parser, whose verdict
+    (and message) is the one reported. A refusal (a limit, a tag) is final: both parsers give
+    the same events up to it.
+    """
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     file = source.display
-    try:
-        for index, node in enumerate(_compose(text)):
-            if node is None:
+    attempts = (False, True) if USE_C_PARSER and c_parser_available() else (True,)
+    for pure in attempts:
+        documents: list[Document] = []
+        diagnostics: list[Diagnostic] = []
+        try:
+            for index, node in Composer(file, text).documents(_events(text, pure)):
+                _document(file, index, node, documents, diagnostics)
+        except Refused as refused:
+            source.diagnostics.append(refused.diagnostic)
+            return
+        except YAMLError as exc:
+            if not pure:
                 continue
-            converter = _Converter(file)
-            data = converter.convert(node, (), 0)
-            if data is None:
-                continue
-            document = Document(
-                file, index, data, converter.spans[()], converter.spans, converter.key_spans, converter.styles
-            )
-            if not isinstance(data, dict):
+            if isinstance(exc, MarkedYAMLError):
+                source.diagnostics.append(_syntax_diagnostic(file, text, exc))
+            else:
                 source.diagnostics.append(
-                    document.diagnostic(
-                        (),
-                        "BR109",
-                        "a rule document must be a mapping with `kind:` and `code:`",
-                        "start the document with `kind: <kind>`",
-                    )
+                    Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter")
                 )
-                continue
-            source.documents.append(document)
-    except _Refused as refused:
-        source.documents.clear()
-        source.diagnostics.append(refused.diagnostic)
-    except RecursionError:
-        source.documents.clear()
-        source.diagnostics.append(
-            Diagnostic(
-                file, 1, 1, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure"
+            return
+        source.documents.extend(documents)
+        source.diagnostics.extend(diagnostics)
+        return
+
+
+def _document(
+    file: str, index: int, node: Node | None, documents: list[Document], diagnostics: list[Diagnostic]
+) -> None:
+    """Convert one composed document; empty documents are skipped, non-mappings reported."""
+    if node is None:
+        return
+    converter = _Converter(file)
+    data = converter.convert(node, ())
+    if data is None:
+        return
+    document = Document(file, index, data, converter.spans[()], converter.spans, converter.key_spans, converter.styles)
+    if not isinstance(data, dict):
+        diagnostics.append(
+            document.diagnostic(
+                (),
+                "BR109",
+                "a rule document must be a mapping with `kind:` and `code:`",
+                "start the document with `kind: <kind>`",
             )
         )
-    except MarkedYAMLError as exc:
-        source.documents.clear()
-        source.diagnostics.append(_syntax_diagnostic(file, exc))
-    except YAMLError as exc:
-        source.documents.clear()
-        source.diagnostics.append(
-            Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter")
-        )
+        return
+    documents.append(document)
 
 
 _SYNTAX_HINTS = (
@@ -276,84 +270,73 @@ _SYNTAX_HINTS = (
     ("tab character", "indent with spaces, not tabs"),
     ("mapping values are not allowed", "put a space after `:` and quote text that contains `: `"),
     ("could not find expected ':'", "every key needs a `:` after it"),
-    ("found undefined alias", "define the anchor (`&name`) before using `*name`"),
     ("expected <block end>", "check the indentation of this line against the lines above"),
     ("found unexpected end of stream", "close the quote or bracket that was opened"),
 )
+#: Parser errors about directives: reported as BR115 with billrules' own wording.
+_DIRECTIVE_ERRORS = ("found incompatible YAML document", "found duplicate YAML directive", "duplicate tag handle")
 
 
-def _syntax_diagnostic(file: str, exc: Any) -> Diagnostic:
+def _syntax_diagnostic(file: str, text: str, exc: Any) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     problem = str(exc.problem or exc.context or "invalid YAML").strip()
-    hint = next((h for needle, h in _SYNTAX_HINTS if needle in problem), "check indentation, quotes and brackets")
     line = mark.line + 1 if mark else 1
     column = mark.column + 1 if mark else 1
+    directive = "directive" in str(exc.context or "") or problem.startswith(_DIRECTIVE_ERRORS)
+    if directive and mark is not None:
+        return _directive_diagnostic(file, text, mark, problem)
+    hint = next((h for needle, h in _SYNTAX_HINTS if needle in problem), "check indentation, quotes and brackets")
     return Diagnostic(file, line, column, "BR104", f"YAML syntax error: {problem}", hint)
 
 
+def _directive_diagnostic(file: str, text: str, mark: Any, problem: str) -> Diagnostic:
+    """A directive the parser refused (`%YAML 2.0`, `%YAML x`, a repeated one), at the directive's line."""
+    start = text.rfind("\n", 0, mark.index) + 1
+    end = text.find("\n", mark.index)
+    words = text[start : end if end >= 0 else len(text)].split("#")[0].split() or ["%"]
+    if problem.startswith("found duplicate YAML directive"):
+        message, hint = "`%YAML` is given twice for one document", "keep one `%YAML 1.2` line"
+    elif words[0] in ("%YAML", "%TAG") and not problem.startswith(_DIRECTIVE_ERRORS):
+        message, hint = f"malformed `{words[0]}` directive: {problem}", "write `%YAML 1.2`, or remove the line"
+    else:
+        message, hint = directive_problem(words)
+    return Diagnostic(file, mark.line + 1, 1, "BR115", message, hint, end_column=len(words[0]) + 1)
+
+
 class _Converter:
-    """Turns a composed node graph into plain data, enforcing the safety limits."""
+    """Turns a composed node graph into plain data with the span of every value and key.
+
+    The composer has already enforced the limits (size, depth, tags), so conversion is bounded.
+    """
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.nodes = 0
         self.spans: dict[JsonPath, Span] = {}
         self.key_spans: dict[JsonPath, Span] = {}
         self.styles: dict[JsonPath, str] = {}
 
-    def refuse(self, node: Any, code: str, message: str, hint: str) -> _Refused:
-        span = _span(node)
-        return _Refused(Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column))
+    def refuse(self, node: Node, code: str, message: str, hint: str) -> Refused:
+        span = span_of(node)
+        return Refused(Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column))
 
-    def convert(self, node: Any, path: JsonPath, depth: int) -> Any:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.refuse(
-                node,
-                "BR108",
-                f"the document expands to more than {MAX_NODES:,} values (aliases included)",
-                "use fewer aliases; an alias bomb is refused",
-            )
-        if depth > MAX_DEPTH:
-            raise self.refuse(
-                node, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure"
-            )
-        self.spans.setdefault(path, _span(node))
-        tag = str(node.tag)
-        if isinstance(node, ScalarNode):
-            if tag not in _SCALAR_TAGS:
-                raise self.refuse(
-                    node,
-                    "BR106",
-                    f"YAML tag `{_short(tag)}` is not allowed in rule files",
-                    "remove the tag; rule files hold plain data only",
-                )
+    def convert(self, node: Node, path: JsonPath) -> Any:
+        self.spans.setdefault(path, span_of(node))
+        if node.kind == "scalar":
             if node.style:
                 self.styles[path] = node.style
-            text = node.value.replace("\a", "") if node.style == ">" else node.value  # ruamel marks folds with BEL
-            return _scalar(tag, text)
-        if tag not in _COLLECTION_TAGS:
-            raise self.refuse(
-                node,
-                "BR106",
-                f"YAML tag `{_short(tag)}` is not allowed in rule files",
-                "remove the tag; rule files hold plain data only",
-            )
-        if isinstance(node, SequenceNode):
-            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        assert isinstance(node, MappingNode)
-        return self._mapping(node, path, depth)
+            return node.value
+        if node.kind == "seq":
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._mapping(node, path)
 
-    def _mapping(self, node: Any, path: JsonPath, depth: int) -> dict[str, Any]:
+    def _mapping(self, node: Node, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if str(key_node.tag) == _CORE + "merge":
-                merged.update({k: v for k, v in self._merge_sources(value_node, path, depth) if k not in merged})
+            if key_node.tag == MERGE:
+                merged.update({k: v for k, v in self._merge_sources(value_node, path) if k not in merged})
                 continue
-            key = self.convert(key_node, (*path, "\x00key"), depth + 1)
+            key = self.convert(key_node, (*path, "\x00key"))
             self.spans.pop((*path, "\x00key"), None)
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
@@ -366,16 +349,16 @@ class _Converter:
                     f"duplicate key `{key}` (first defined at line {first.line}, column {first.column})",
                     "remove one of the two entries; YAML keeps only one and the other would be lost",
                 )
-            self.key_spans[child] = _span(key_node)
-            result[key] = self.convert(value_node, child, depth + 1)
+            self.key_spans[child] = span_of(key_node)
+            result[key] = self.convert(value_node, child)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
 
-    def _merge_sources(self, node: Any, path: JsonPath, depth: int) -> Iterator[tuple[str, Any]]:
-        sources = node.value if str(node.tag) == _CORE + "seq" else [node]
+    def _merge_sources(self, node: Node, path: JsonPath) -> Iterator[tuple[str, Any]]:
+        sources = node.value if node.kind == "seq" else [node]
         for source in sources:
-            value = self.convert(source, (*path, "\x00merge"), depth + 1)
+            value = self.convert(source, (*path, "\x00merge"))
             if not isinstance(value, dict):
                 raise self.refuse(
                     source,
@@ -386,67 +369,35 @@ class _Converter:
             yield from value.items()
 
 
-def _span(node: Any) -> Span:
-    start, end = node.start_mark, node.end_mark
-    if end.line == start.line:
-        end_column = end.column + 1
-    elif isinstance(node.value, str) and "\n" not in node.value:
-        # a plain scalar that ends its document: its end mark lies on a later line
-        end_column = start.column + 1 + len(node.value)
-    else:
-        end_column = start.column + 2
-    return Span(start.line + 1, start.column + 1, max(end_column, start.column + 2))
-
-
-def _short(tag: str) -> str:
-    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
-
-
-def _scalar(tag: str, text: str) -> Any:
-    kind = tag[len(_CORE) :]
-    if kind == "null":
-        return None
-    if kind == "bool":
-        return text.lower() == "true"
-    if kind == "int":
-        cleaned = text.replace("_", "")
-        try:
-            return int(cleaned)
-        except ValueError:
-            return int(cleaned, 0)
-    if kind == "float":
-        cleaned = text.replace("_", "").lower()
-        if cleaned in (".inf", "+.inf"):
-            return float("inf")
-        if cleaned == "-.inf":
-            return float("-inf")
-        if cleaned == ".nan":
-            return float("nan")
-        return float(cleaned)
-    return text  # str, and timestamps kept as written (the schema checks their format)
-
-
 # --- discovery ---------------------------------------------------------------------------------
 
 
 def find_ruleset_root(path: Path) -> Path | None:
     """The nearest directory at or above `path` holding a `ruleset.yaml`."""
-    directory = path if path.is_dir() else path.parent
+    directory = path if is_dir(path) else path.parent
     for candidate in (directory, *directory.parents):
-        if any((candidate / name).is_file() for name in RULESET_FILE_NAMES):
+        if holds_ruleset(candidate):
             return candidate
     return None
 
 
+def holds_ruleset(directory: Path) -> bool:
+    """Whether `directory` is the root of a rule set (holds a `ruleset.yaml`)."""
+    return any(is_file(directory / name) for name in RULESET_FILE_NAMES)
+
+
+def discover(root: Path) -> Walk:
+    """The YAML files of the rule set at `root`, sorted; nested rule sets and hidden folders excluded.
+
+    Folders that cannot be read and links leading outside `root` (BR117) are reported in the
+    walk's diagnostics; links to folders are not followed (see `engine.files.walk`).
+    """
+    found = walk(root, display_path, prune=holds_ruleset)
+    found.files = [f for f in found.files if f.name.endswith(YAML_SUFFIXES)]
+    found.diagnostics.extend(outside_link(link, display_path(link)) for link in found.outside)
+    return found
+
+
 def rule_files(root: Path) -> list[Path]:
-    """YAML files of the rule set at `root`, sorted; nested rule sets and hidden folders excluded."""
-    found: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
-        here = Path(directory)
-        subdirs[:] = sorted(
-            d
-            for d in subdirs
-            if not d.startswith(".") and not any((here / d / n).is_file() for n in RULESET_FILE_NAMES)
-        )
-        found.extend(here / f for f in sorted(files) if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
-    return sorted(found)
+    """The YAML files of the rule set at `root` (see `discover`)."""
+    return discover(root).files

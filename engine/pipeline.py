@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean, sorted_diagnostics
-from engine.load import RULESET_FILE_NAMES, Document, SourceFile, display_path, dotted, load_file, rule_files
+from engine.load import RULESET_FILE_NAMES, Document, SourceFile, discover, display_path, dotted, load_file
 
 
 @dataclass
@@ -45,13 +45,14 @@ class Compilation:
         for source in sorted(self.files, key=lambda s: s.path.relative_to(self.root).as_posix()):
             digest.update(source.path.relative_to(self.root).as_posix().encode())
             digest.update(b"\x00")
-            digest.update(source.path.read_bytes() if source.path.is_file() else b"")
-            digest.update(b"\x00")
+            digest.update(source.digest)  # of the bytes loaded: files are read once, with the size limit
         return digest.hexdigest()[:16]
 
 
 def stage_load(c: Compilation) -> None:
-    for path in rule_files(c.root):
+    found = discover(c.root)
+    c.diagnostics.extend(found.diagnostics)
+    for path in found.files:
         source = load_file(path)
         c.files.append(source)
         c.diagnostics.extend(source.diagnostics)

@@ -2,56 +2,67 @@
 
 A file is checked in the context of its rule set (references cross files), so passing one file
 validates the whole rule set that contains it and reports every finding of that rule set.
+Folders are walked without following links to folders (a link loop cannot make the walk
+endless); unreadable folders and links leading out of the folder are reported.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from engine.diagnostics import Diagnostic, sorted_diagnostics
-from engine.load import RULESET_FILE_NAMES, YAML_SUFFIXES, display_path, find_ruleset_root, load_file, rule_files
+from engine.files import is_dir, outside_link, walk
+from engine.load import YAML_SUFFIXES, display_path, find_ruleset_root, holds_ruleset, load_file, rule_files
 from engine.pipeline import compile_ruleset
 
 
-def _roots_under(directory: Path) -> set[Path]:
-    roots = {
-        p.parent.resolve() for name in RULESET_FILE_NAMES for p in directory.rglob(name) if not _hidden(p, directory)
-    }
+def _real(path: Path) -> Path:
+    """The path with links resolved; unlike `Path.resolve` (Python 3.11), never raises on a link loop."""
+    return Path(os.path.realpath(path))
+
+
+def _scan(directory: Path, diagnostics: list[Diagnostic]) -> tuple[set[Path], list[Path]]:
+    """Rule-set roots at, under and above `directory`, and YAML files under it that none of them covers."""
+    found = walk(directory, display_path)
+    diagnostics.extend(found.diagnostics)
+    roots = {_real(folder) for folder in (directory, *found.folders) if holds_ruleset(folder)}
     above = find_ruleset_root(directory)
     if above is not None:
-        roots.add(above.resolve())
-    return roots
-
-
-def _hidden(path: Path, base: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(base).parts[:-1])
+        roots.add(_real(above))
+    covered = {_real(f) for root in roots for f in rule_files(root)}
+    orphans = [f for f in found.files if f.name.endswith(YAML_SUFFIXES) and _real(f) not in covered]
+    # a link inside a rule set is judged by that rule set's own walk; the others lead out of the folder given
+    diagnostics.extend(
+        outside_link(link, display_path(link), "the folder being validated")
+        for link in found.outside
+        if not any(_real(link.parent).is_relative_to(root) for root in roots)
+    )
+    return roots, orphans
 
 
 def validate_paths(paths: Iterable[Path]) -> list[Diagnostic]:
-    """Diagnostics for every rule set touched by `paths` (files or directories that exist)."""
+    """Diagnostics for every rule set touched by `paths` (files, folders, or anything else that exists)."""
     roots: set[Path] = set()
     orphans: list[Path] = []
+    diagnostics: list[Diagnostic] = []
     for path in paths:
-        if path.is_dir():
-            found = _roots_under(path)
+        if is_dir(path):
+            found, loose = _scan(path, diagnostics)
             roots |= found
-            covered = {f.resolve() for root in found for f in rule_files(root)}
-            orphans.extend(
-                f
-                for f in sorted(path.rglob("*"))
-                if f.suffix in YAML_SUFFIXES and f.is_file() and not _hidden(f, path) and f.resolve() not in covered
-            )
+            orphans.extend(loose)
         else:
             root = find_ruleset_root(path)
             if root is None:
                 orphans.append(path)
             else:
-                roots.add(root.resolve())
-    diagnostics: list[Diagnostic] = []
+                roots.add(_real(root))
     for orphan in sorted(set(orphans)):
         source = load_file(orphan)
         diagnostics.extend(source.diagnostics)
+        if any(d.code in ("BR100", "BR101") for d in source.diagnostics):
+            continue  # not a file billrules could read: that is the finding, not where it lies
         diagnostics.append(
             Diagnostic(
                 display_path(orphan),

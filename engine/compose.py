@@ -1,0 +1,448 @@
+"""Stage 1a — compose: YAML parser events to nodes, every limit enforced while parsing.
+
+ruamel.yaml only scans and parses here (C parser when available, its pure parser otherwise);
+this module composes the events itself instead of using ruamel's composer, for four reasons:
+
+- limits hold *while* parsing: a 2 MiB flow sequence of a million numbers, an alias bomb or a
+  100,000-deep nesting is refused at the value that crosses the limit, before the rest of the
+  file is even parsed (ruamel composes everything first, and its C composer recurses);
+- scalars are resolved by one resolver, the same whatever parser ran and whatever `%YAML`
+  version a document declares (YAML 1.2 rules, as the YAML 1.2 spec asks of a 1.2 processor);
+- explicit tags are checked against the value they tag (`!!int abc` is a diagnostic, not a
+  ValueError), and integers too long for Python's integer-string limit are refused;
+- anchors, aliases and directives are checked here, so ruamel never warns (a reused anchor is a
+  diagnostic, not a warning text on standard error).
+
+The resolver follows ruamel.yaml's YAML 1.2 resolver (so `1_000` and `0b101` stay integers, as
+they were), minus its gaps: a plain `_` or `0x_` is text, not a crash; a timestamp or `=` is text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.diagnostics import Diagnostic
+
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+#: Python refuses to convert integers of more digits (its integer-string limit), and printing
+#: one would fail the same way; billrules refuses them at load with a diagnostic.
+MAX_INT_DIGITS = 4300
+
+CORE = "tag:yaml.org,2002:"
+STR, INT, FLOAT, BOOL, NULL = (CORE + name for name in ("str", "int", "float", "bool", "null"))
+MAP, SEQ, MERGE = CORE + "map", CORE + "seq", CORE + "merge"
+SCALAR_TAGS = (STR, INT, FLOAT, BOOL, NULL)
+SUPPORTED_VERSIONS = ("1.1", "1.2")
+
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+# No nested quantifiers: a 2 MiB scalar must not make a regex backtrack quadratically.
+_INT = re.compile(r"[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9_]+)")
+_DECIMAL = re.compile(r"[-+]?[0-9_]+")
+_FLOAT = re.compile(
+    r"""[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN)""",
+    re.X,
+)
+_KINDS = {"scalar": "a single value", "seq": "a list", "map": "a mapping"}
+_TAG_HINTS = {
+    INT: "write a whole number (`12`, `-3`, `0x1F`), or remove the tag",
+    FLOAT: "write a number (`1.5`, `-2e3`, `.inf`), or remove the tag",
+    BOOL: "write `true` or `false`, or remove the tag",
+    NULL: "write `null` or `~`, or remove the tag",
+}
+_TAG_NOUNS = {INT: "an integer", FLOAT: "a number", BOOL: "true or false", NULL: "null"}
+
+
+class Refused(Exception):
+    """Abandons a file: carries the diagnostic that says why."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+class _TooLong(Exception):
+    """An integer beyond MAX_INT_DIGITS (or the interpreter's own, lower, limit)."""
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """One value of a document as written: a scalar, a sequence (`seq`) or a mapping (`map`).
+
+    `start` and `end` are the parser's marks (0-based line, column, index). `size` counts the
+    values the node expands to, aliases included; `height` its nesting levels.
+    """
+
+    kind: str
+    tag: str
+    start: Any
+    end: Any
+    text: str = ""
+    value: Any = None  # scalar: the resolved value; seq: [Node]; map: [(key Node, value Node)]
+    style: str | None = None
+    size: int = 1
+    height: int = 1
+    open: bool = False
+    pending_key: Node | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based line and column of a node, and the column just after it on its first line."""
+
+    line: int
+    column: int
+    end_column: int
+
+
+def span_of(node: Node) -> Span:
+    start, end = node.start, node.end
+    if end.line == start.line:
+        end_column = end.column + 1
+    elif node.kind == "scalar" and "\n" not in node.text:
+        # a plain scalar that ends its document: its end mark lies on a later line
+        end_column = start.column + 1 + len(node.text)
+    else:
+        end_column = start.column + 2
+    return Span(start.line + 1, start.column + 1, max(end_column, start.column + 2))
+
+
+def short_tag(tag: str) -> str:
+    return "!!" + tag[len(CORE) :] if tag.startswith(CORE) else tag
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+# --- scalars -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _power_of_ten(digits: int) -> int:
+    power: int = 10**digits
+    return power
+
+
+def int_digit_limit() -> int:
+    """MAX_INT_DIGITS, or the interpreter's integer-string limit when that is set lower."""
+    interpreter = sys.get_int_max_str_digits()
+    return min(MAX_INT_DIGITS, interpreter) if interpreter else MAX_INT_DIGITS
+
+
+def _to_int(text: str) -> int:
+    """A YAML integer (`-1_000`, `0x1F`, `0o17`, `0b101`); _TooLong past the digit limit."""
+    cleaned = text.replace("_", "")
+    negative = cleaned.startswith("-")
+    digits = cleaned.lstrip("+-")
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(digits[:2], 10)
+    if base != 10:
+        digits = digits[2:]
+    digits = digits.lstrip("0") or "0"
+    limit = int_digit_limit()
+    if base == 10 and len(digits) > limit:
+        raise _TooLong
+    value = int(digits, base)  # bases 2, 8 and 16 convert in linear time, whatever the length
+    if value >= _power_of_ten(limit):
+        raise _TooLong
+    return -value if negative else value
+
+
+def _to_float(text: str) -> float:
+    cleaned = text.replace("_", "").lower()
+    if cleaned.endswith(".nan"):
+        return float("nan")
+    if cleaned.endswith(".inf"):
+        return float("-inf") if cleaned.startswith("-") else float("inf")
+    return float(cleaned)
+
+
+def _is_int(text: str) -> bool:
+    if not _INT.fullmatch(text):
+        return False
+    body = text.replace("_", "").lstrip("+-")
+    return body not in ("", "0x", "0o", "0b")
+
+
+def _is_float(text: str) -> bool:
+    return bool(_FLOAT.fullmatch(text)) and any(c.isdigit() or c in "iInN" for c in text)
+
+
+def resolve_plain(text: str) -> tuple[str, Any]:
+    """(tag, value) of an untagged plain scalar, by the YAML 1.2 rules (`yes` is text)."""
+    if text in _NULLS:
+        return NULL, None
+    if text in _TRUE:
+        return BOOL, True
+    if text in _FALSE:
+        return BOOL, False
+    if text[:1] in "-+0123456789.":
+        if _is_int(text):
+            return INT, _to_int(text)
+        if _is_float(text):
+            return FLOAT, _to_float(text)
+    if text == "<<":
+        return MERGE, text
+    return STR, text
+
+
+def _tagged(tag: str, text: str) -> Any:
+    """The value of a scalar with an explicit core tag; ValueError when the text is not of that type."""
+    if tag == STR:
+        return text
+    if tag == INT and _is_int(text):
+        return _to_int(text)
+    if tag == FLOAT and (_is_float(text) or (_DECIMAL.fullmatch(text) and _is_int(text))):
+        return _to_float(text)
+    if tag == BOOL and (text in _TRUE or text in _FALSE):
+        return text in _TRUE
+    if tag == NULL and text in _NULLS:
+        return None
+    raise ValueError(text)
+
+
+# --- composing ---------------------------------------------------------------------------------
+
+
+class Composer:
+    """Builds the nodes of each document from parser events, refusing what breaks a limit."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self._start_document()
+
+    def refuse(self, node: Node, code: str, message: str, hint: str) -> Refused:
+        span = span_of(node)
+        return Refused(Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column))
+
+    def documents(self, events: Iterable[Any]) -> Iterator[tuple[int, Node | None]]:
+        """(index, root node) of every document, as soon as it is complete."""
+        from ruamel.yaml import events as ev
+
+        handlers: dict[type, Callable[[Any], None]] = {
+            ev.ScalarEvent: self._scalar,
+            ev.SequenceStartEvent: self._sequence,
+            ev.MappingStartEvent: self._mapping,
+            ev.SequenceEndEvent: self._end,
+            ev.MappingEndEvent: self._end,
+            ev.AliasEvent: self._alias,
+        }
+        index = -1
+        previous_end = 0
+        for event in events:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(event)
+            elif isinstance(event, ev.DocumentStartEvent):
+                index += 1
+                self._check_directives(previous_end, event)
+                self._start_document()
+            elif isinstance(event, ev.DocumentEndEvent):
+                previous_end = event.end_mark.index
+                yield index, self.root
+        return
+
+    # document state
+
+    def _start_document(self) -> None:
+        self.root: Node | None = None
+        self.stack: list[Node] = []
+        self.anchors: dict[str, Node] = {}
+        self.count = 0
+
+    def _add(self, node: Node, anchor: str | None, at: Node | None = None) -> None:
+        """Count the node, check depth and size, register its anchor, attach it to its parent.
+
+        An alias adds the node it refers to (`at` is the alias itself, where a refusal points):
+        it counts all the values that node expands to, and its nesting adds to the alias's depth.
+        """
+        at = at or node
+        if len(self.stack) + node.height - 1 > MAX_DEPTH:
+            raise self.refuse(
+                at, "BR107", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", "flatten the structure"
+            )
+        self.count += node.size
+        if self.count > MAX_NODES:
+            raise self.refuse(
+                at,
+                "BR108",
+                f"the document expands to more than {MAX_NODES:,} values (aliases included)",
+                "split the document or use fewer aliases; an alias bomb is refused",
+            )
+        if anchor is not None:
+            self._anchor(anchor, node)
+        if not self.stack:
+            self.root = node
+            return
+        parent = self.stack[-1]
+        parent.size += node.size
+        parent.height = max(parent.height, node.height + 1)
+        if parent.kind == "seq":
+            parent.value.append(node)
+        elif parent.pending_key is None:
+            parent.pending_key = node
+        else:
+            parent.value.append((parent.pending_key, node))
+            parent.pending_key = None
+
+    def _anchor(self, name: str, node: Node) -> None:
+        first = self.anchors.get(name)
+        if first is not None:
+            span = span_of(first)
+            raise self.refuse(
+                node,
+                "BR118",
+                f"anchor `&{_shown(name)}` is defined twice (first at line {span.line}, column {span.column})",
+                f"rename one of them; an alias `*{_shown(name)}` would silently use the second",
+            )
+        self.anchors[name] = node
+
+    # events
+
+    def _scalar(self, event: Any) -> None:
+        style = event.style or None  # the C parser says '' for plain, the pure one None
+        text = event.value.replace("\a", "") if style == ">" else event.value  # ruamel marks folds with BEL
+        node = Node("scalar", STR, event.start_mark, event.end_mark, text, text, style)
+        try:
+            if event.tag is None:
+                node.tag, node.value = resolve_plain(text) if style is None else (STR, text)
+            elif event.tag in SCALAR_TAGS:
+                node.tag, node.value = event.tag, _tagged(event.tag, text)
+            else:
+                raise self._wrong_tag(node, event.tag)
+        except _TooLong:
+            raise self.refuse(
+                node,
+                "BR116",
+                f"integer `{_shown(text)}` is too long (the limit is {int_digit_limit():,} digits)",
+                "quote it if it is a reference or an identifier, not a number",
+            ) from None
+        except ValueError:
+            tag = event.tag
+            what = f"`{_shown(text)}`" if text else "an empty value"
+            written = f"{short_tag(tag)} {_shown(text)}".rstrip()
+            raise self.refuse(node, "BR114", f"`{written}`: {what} is not {_TAG_NOUNS[tag]}", _TAG_HINTS[tag]) from None
+        self._add(node, event.anchor)
+
+    def _collection(self, event: Any, kind: str, default: str) -> None:
+        node = Node(kind, default, event.start_mark, event.end_mark, value=[], open=True)
+        if event.tag is not None and event.tag != default:
+            raise self._wrong_tag(node, event.tag)
+        self._add(node, event.anchor)
+        self.stack.append(node)
+
+    def _sequence(self, event: Any) -> None:
+        self._collection(event, "seq", SEQ)
+
+    def _mapping(self, event: Any) -> None:
+        self._collection(event, "map", MAP)
+
+    def _wrong_tag(self, node: Node, tag: str) -> Refused:
+        """A tag the node cannot carry: a core tag of another kind of node (BR114), or any other tag (BR106)."""
+        if tag in (*SCALAR_TAGS, MAP, SEQ):
+            wanted = "scalar" if tag in SCALAR_TAGS else ("map" if tag == MAP else "seq")
+            return self.refuse(
+                node,
+                "BR114",
+                f"`{short_tag(tag)}` is on {_KINDS[node.kind]}: it tags {_KINDS[wanted]} only",
+                "remove the tag",
+            )
+        return self.refuse(
+            node,
+            "BR106",
+            f"YAML tag `{_shown(short_tag(tag))}` is not allowed in rule files",
+            "remove the tag; rule files hold plain data only",
+        )
+
+    def _end(self, event: Any) -> None:
+        """Close a collection; its parent, which counted it as one value when it opened, takes its full size."""
+        node = self.stack.pop()
+        node.end = event.end_mark
+        node.open = False
+        if self.stack:
+            parent = self.stack[-1]
+            parent.size += node.size - 1
+            parent.height = max(parent.height, node.height + 1)
+
+    def _alias(self, event: Any) -> None:
+        name = event.anchor
+        target = self.anchors.get(name)
+        where = Node("scalar", STR, event.start_mark, event.end_mark, "*" + name)
+        if target is None:
+            raise self.refuse(
+                where,
+                "BR104",
+                f"YAML syntax error: found undefined alias `*{_shown(name)}`",
+                "define the anchor (`&name`) before using `*name`",
+            )
+        if target.open:
+            raise self.refuse(
+                where,
+                "BR107",
+                f"alias `*{_shown(name)}` is inside the value it refers to: that value would be infinitely deep",
+                "refer to the anchor from outside its own value",
+            )
+        self._add(target, None, at=where)
+
+    # directives
+
+    def _check_directives(self, start: int, event: Any) -> None:
+        """`%YAML 1.1` and `%YAML 1.2` are accepted; another version, `%TAG` or any other directive is refused.
+
+        Directives sit between the previous document's end and this one's `---`; the parsers do
+        not say where, so the lines are found in that stretch of text.
+        """
+        stretch = self.text[start : event.end_mark.index]
+        if "%" not in stretch:
+            return
+        line = self.text.count("\n", 0, start)
+        offset = start - (self.text.rfind("\n", 0, start) + 1)
+        for number, text in enumerate(stretch.split("\n")):
+            if text.startswith("%") and not (number == 0 and offset):
+                self._check_directive(text, line + number)
+
+    def _check_directive(self, text: str, line: int) -> None:
+        words = text.split("#")[0].split()
+        where = Node("scalar", STR, _Mark(line, 0), _Mark(line, len(words[0])), words[0])
+        if words[0] == "%YAML" and len(words) == 2 and words[1] in SUPPORTED_VERSIONS:
+            return
+        raise self.refuse(where, "BR115", *directive_problem(words))
+
+
+def directive_problem(words: list[str]) -> tuple[str, str]:
+    """(message, hint) for a directive billrules refuses."""
+    if words[0] == "%YAML":
+        version = " ".join(words[1:])
+        return (
+            f"YAML version `{_shown(version)}` is not supported: rule files are YAML 1.2",
+            "remove the `%YAML` line, or write `%YAML 1.2`",
+        )
+    if words[0] == "%TAG":
+        return (
+            "`%TAG` directives are not supported: they only serve custom tags, which rule files cannot hold",
+            "remove the `%TAG` line and the tags that use it",
+        )
+    return (
+        f"unknown directive `{_shown(words[0])}`: only `%YAML 1.2` (or 1.1) is supported",
+        "remove the line (a comment starts with `#`, not `%`)",
+    )
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A position the parsers do not report (a directive's line), in their 0-based form."""
+
+    line: int
+    column: int

@@ -1,0 +1,226 @@
+"""Read files and walk folders without trusting what is on the disk.
+
+A path handed to billrules may be anything: a device (`/dev/zero` never ends), a named pipe (a
+read waits for a writer forever), a socket, a symbolic link loop, a folder the user cannot
+read, a file that is deleted while the rule set is being read, or a link that leads out of the
+rule set to a file nobody meant to publish in a CI log. Each becomes a `FileProblem` (a
+diagnostic's code, message and hint) instead of a hang, an unbounded read or a traceback:
+
+- `read_limited` reads regular files only: the kind is checked with `stat` before opening (so
+  no device is ever opened: opening some has side effects) and again with `fstat` on the open
+  descriptor (the path may have been swapped in between); the descriptor is opened with
+  O_NONBLOCK (a pipe swapped in cannot block the open) and at most `limit + 1` bytes are read.
+- `walk` lists a folder tree without following links to folders (no loop can make it endless),
+  reports folders it cannot read, and refuses links that lead outside the tree it walks.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.diagnostics import Diagnostic
+
+_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+_READ_CHUNK = 1 << 20
+
+
+class FileProblem(Exception):
+    """A path that cannot be read as a rule or scenario file: the diagnostic's code, message and hint."""
+
+    def __init__(self, code: str, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+    def diagnostic(self, file: str) -> Diagnostic:
+        return Diagnostic(file, 1, 1, self.code, self.message, self.hint)
+
+
+def kind_of(mode: int) -> str:
+    """`a named pipe (FIFO)`: what a non-regular file is, in words."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at `path`, refusing anything else and anything over `limit` bytes."""
+    try:
+        _check_regular(os.stat(path).st_mode)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _os_problem(exc, path) from None
+    try:
+        status = os.fstat(descriptor)
+        _check_regular(status.st_mode)
+        if status.st_size > limit:
+            raise _too_large(f"{status.st_size:,} bytes", limit)
+        return _read_at_most(descriptor, limit)
+    except OSError as exc:
+        raise _os_problem(exc, path) from None
+    finally:
+        os.close(descriptor)
+
+
+def _read_at_most(descriptor: int, limit: int) -> bytes:
+    """Read to the end, or refuse as soon as more than `limit` bytes came (the file grew)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = os.read(descriptor, min(_READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(f"more than {limit:,} bytes", limit)
+
+
+def _check_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise FileProblem(
+            "BR100",
+            f"cannot read file: it is {kind_of(mode)}, not a regular file",
+            "rule and scenario files must be regular files; remove it or point to the file meant",
+        )
+
+
+def _too_large(size: str, limit: int) -> FileProblem:
+    return FileProblem(
+        "BR101", f"file is too large ({size}; the limit is {limit:,})", "split the rules into several files"
+    )
+
+
+def _os_problem(exc: OSError, path: Path) -> FileProblem:
+    """An OSError in analysts' words: what happened to the path, and what to do."""
+    if exc.errno == errno.ELOOP:
+        return FileProblem(
+            "BR100",
+            "cannot read file: it is a symbolic link loop (the link leads back to itself)",
+            "point the link to a real file, or remove it",
+        )
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return FileProblem(
+            "BR100",
+            "cannot read file: it is a symbolic link to a missing file",
+            "point the link to a real file, or remove it",
+        )
+    if exc.errno == errno.ENOENT:
+        return FileProblem(
+            "BR100",
+            "cannot read file: it no longer exists (moved or deleted while billrules was running)",
+            "run billrules again once the files are in place",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return FileProblem("BR100", "cannot read file: permission denied", "check the path and its permissions")
+    return FileProblem("BR100", f"cannot read file: {exc.strerror or exc}", "check the path and its permissions")
+
+
+# --- walking folders ---------------------------------------------------------------------------
+
+
+@dataclass
+class Walk:
+    """What a walk found: files and folders (links that stay inside included), links that lead out, problems."""
+
+    top: Path
+    files: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    outside: list[Path] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def walk(top: Path, display: Callable[[Path], str], *, prune: Callable[[Path], bool] = lambda _: False) -> Walk:
+    """Every non-hidden file and folder under `top`, sorted; `prune(folder)` skips a folder's contents.
+
+    Links to folders are never followed: a loop cannot make the walk endless, and a linked folder
+    inside `top` is walked under its own path anyway. A link (to a file or a folder) that leads
+    outside `top` is left out and listed in `outside` (see `outside_link`): a rule set cannot pull
+    in, and a report cannot quote, a file from elsewhere on the machine. Folders that cannot be
+    read are reported (BR100).
+    """
+    result = Walk(top)
+    real_top = os.path.realpath(top)
+
+    def unreadable(exc: OSError) -> None:
+        result.diagnostics.append(_folder_problem(exc, display(Path(exc.filename or top))))
+
+    for directory, subdirs, names in os.walk(top, onerror=unreadable):
+        here = Path(directory)
+        kept = []
+        for name in sorted(subdirs):
+            path = here / name
+            if name.startswith(".") or not _stays_inside(path, real_top, result):
+                continue
+            if not os.path.islink(path) and not prune(path):
+                kept.append(name)
+        subdirs[:] = kept
+        result.folders.extend(here / name for name in kept)
+        for name in sorted(names):
+            path = here / name
+            if not name.startswith(".") and _stays_inside(path, real_top, result):
+                result.files.append(path)
+    result.files.sort()
+    result.folders.sort()
+    return result
+
+
+def _stays_inside(path: Path, real_top: str, result: Walk) -> bool:
+    """True for anything but a link whose target lies outside the walked tree (that one is listed)."""
+    if not os.path.islink(path):
+        return True
+    target = os.path.realpath(path)
+    if target == real_top or target.startswith(real_top.rstrip(os.sep) + os.sep):
+        return True
+    result.outside.append(path)
+    return False
+
+
+def outside_link(path: Path, display: str, scope: str = "the rule set") -> Diagnostic:
+    """BR117: a symbolic link at `path` leads outside `scope`; it is not read."""
+    return Diagnostic(
+        display,
+        1,
+        1,
+        "BR117",
+        f"symbolic link leads outside {scope} (to {os.path.realpath(path)}); it is not read",
+        f"copy what it points to into {scope}, or remove the link",
+    )
+
+
+def _folder_problem(exc: OSError, folder: str) -> Diagnostic:
+    reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
+    return Diagnostic(
+        folder,
+        1,
+        1,
+        "BR100",
+        f"cannot read folder: {reason}; the files in it were not checked",
+        "check the folder's permissions",
+    )
+
+
+def is_file(path: Path) -> bool:
+    """`Path.is_file` that answers False instead of raising (permission denied on a parent, ...)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    """`Path.is_dir` that answers False instead of raising."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
