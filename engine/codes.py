@@ -17,6 +17,11 @@ CODES: dict[str, tuple[str, str]] = {
     "BR107": ("too-deep", "Nesting deeper than the limit."),
     "BR108": ("too-many-values", "The document expands to too many values (alias bomb)."),
     "BR109": ("not-a-mapping", "A document is not a mapping with `kind:` and `code:`."),
+    "BR114": ("tag-mismatch", "A core YAML tag on a value of another type (`!!int abc`, `!!map` on a list)."),
+    "BR115": ("yaml-directive", "A `%YAML` directive other than 1.1 or 1.2, a `%TAG` directive, or an unknown one."),
+    "BR116": ("integer-too-long", "An integer with more digits than the limit (4,300)."),
+    "BR117": ("link-outside", "A symbolic link that leads outside the rule set (or the folder validated); not read."),
+    "BR118": ("duplicate-anchor", "An anchor defined twice in a document; an alias would silently use the later one."),
     # rule-set structure
     "BR110": ("no-ruleset", "The file is not inside a rule set (no ruleset.yaml above it)."),
     "BR111": ("unknown-kind", "`kind:` names no known document kind."),

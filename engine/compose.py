@@ -414,8 +414,9 @@ class Composer:
                 self._check_directive(text, line + number)
 
     def _check_directive(self, text: str, line: int) -> None:
-        words = text.split("#")[0].split()
-        where = Node("scalar", STR, _Mark(line, 0), _Mark(line, len(words[0])), words[0])
+        written = text.split("#")[0].rstrip()
+        words = written.split()
+        where = Node("scalar", STR, _Mark(line, 0), _Mark(line, len(written)), written)
         if words[0] == "%YAML" and len(words) == 2 and words[1] in SUPPORTED_VERSIONS:
             return
         raise self.refuse(where, "BR115", *directive_problem(words))

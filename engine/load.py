@@ -293,14 +293,15 @@ def _directive_diagnostic(file: str, text: str, mark: Any, problem: str) -> Diag
     """A directive the parser refused (`%YAML 2.0`, `%YAML x`, a repeated one), at the directive's line."""
     start = text.rfind("\n", 0, mark.index) + 1
     end = text.find("\n", mark.index)
-    words = text[start : end if end >= 0 else len(text)].split("#")[0].split() or ["%"]
+    written = text[start : end if end >= 0 else len(text)].split("#")[0].rstrip()
+    words = written.split() or ["%"]
     if problem.startswith("found duplicate YAML directive"):
         message, hint = "`%YAML` is given twice for one document", "keep one `%YAML 1.2` line"
     elif words[0] in ("%YAML", "%TAG") and not problem.startswith(_DIRECTIVE_ERRORS):
         message, hint = f"malformed `{words[0]}` directive: {problem}", "write `%YAML 1.2`, or remove the line"
     else:
         message, hint = directive_problem(words)
-    return Diagnostic(file, mark.line + 1, 1, "BR115", message, hint, end_column=len(words[0]) + 1)
+    return Diagnostic(file, mark.line + 1, 1, "BR115", message, hint, end_column=len(written) + 1)
 
 
 class _Converter:
