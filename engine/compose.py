@@ -80,14 +80,17 @@ class _TooLong(Exception):
 class Node:
     """One value of a document as written: a scalar, a sequence (`seq`) or a mapping (`map`).
 
-    `start` and `end` are the parser's marks (0-based line, column, index). `size` counts the
-    values the node expands to, aliases included; `height` its nesting levels.
+    `line`, `column`, `end_line` and `end_column` are 0-based, as the parsers count (plain
+    integers rather than the parsers' mark objects: a document holds up to MAX_NODES nodes).
+    `size` counts the values the node expands to, aliases included; `height` its nesting levels.
     """
 
     kind: str
     tag: str
-    start: Any
-    end: Any
+    line: int
+    column: int
+    end_line: int
+    end_column: int
     text: str = ""
     value: Any = None  # scalar: the resolved value; seq: [Node]; map: [(key Node, value Node)]
     style: str | None = None
@@ -106,16 +109,20 @@ class Span:
     end_column: int
 
 
+def _node(kind: str, tag: str, event: Any, text: str = "", value: Any = None, style: str | None = None) -> Node:
+    start, end = event.start_mark, event.end_mark
+    return Node(kind, tag, start.line, start.column, end.line, end.column, text, value, style)
+
+
 def span_of(node: Node) -> Span:
-    start, end = node.start, node.end
-    if end.line == start.line:
-        end_column = end.column + 1
+    if node.end_line == node.line:
+        end_column = node.end_column + 1
     elif node.kind == "scalar" and "\n" not in node.text:
         # a plain scalar that ends its document: its end mark lies on a later line
-        end_column = start.column + 1 + len(node.text)
+        end_column = node.column + 1 + len(node.text)
     else:
-        end_column = start.column + 2
-    return Span(start.line + 1, start.column + 1, max(end_column, start.column + 2))
+        end_column = node.column + 2
+    return Span(node.line + 1, node.column + 1, max(end_column, node.column + 2))
 
 
 def short_tag(tag: str) -> str:
@@ -314,7 +321,7 @@ class Composer:
     def _scalar(self, event: Any) -> None:
         style = event.style or None  # the C parser says '' for plain, the pure one None
         text = event.value.replace("\a", "") if style == ">" else event.value  # ruamel marks folds with BEL
-        node = Node("scalar", STR, event.start_mark, event.end_mark, text, text, style)
+        node = _node("scalar", STR, event, text, text, style)
         try:
             if event.tag is None:
                 node.tag, node.value = resolve_plain(text) if style is None else (STR, text)
@@ -337,7 +344,8 @@ class Composer:
         self._add(node, event.anchor)
 
     def _collection(self, event: Any, kind: str, default: str) -> None:
-        node = Node(kind, default, event.start_mark, event.end_mark, value=[], open=True)
+        node = _node(kind, default, event, value=[])
+        node.open = True
         if event.tag is not None and event.tag != default:
             raise self._wrong_tag(node, event.tag)
         self._add(node, event.anchor)
@@ -369,7 +377,7 @@ class Composer:
     def _end(self, event: Any) -> None:
         """Close a collection; its parent, which counted it as one value when it opened, takes its full size."""
         node = self.stack.pop()
-        node.end = event.end_mark
+        node.end_line, node.end_column = event.end_mark.line, event.end_mark.column
         node.open = False
         if self.stack:
             parent = self.stack[-1]
@@ -379,7 +387,7 @@ class Composer:
     def _alias(self, event: Any) -> None:
         name = event.anchor
         target = self.anchors.get(name)
-        where = Node("scalar", STR, event.start_mark, event.end_mark, "*" + name)
+        where = _node("scalar", STR, event, "*" + name)
         if target is None:
             raise self.refuse(
                 where,
@@ -416,7 +424,7 @@ class Composer:
     def _check_directive(self, text: str, line: int) -> None:
         written = text.split("#")[0].rstrip()
         words = written.split()
-        where = Node("scalar", STR, _Mark(line, 0), _Mark(line, len(written)), written)
+        where = Node("scalar", STR, line, 0, line, len(written), written)
         if words[0] == "%YAML" and len(words) == 2 and words[1] in SUPPORTED_VERSIONS:
             return
         raise self.refuse(where, "BR115", *directive_problem(words))
@@ -439,11 +447,3 @@ def directive_problem(words: list[str]) -> tuple[str, str]:
         f"unknown directive `{_shown(words[0])}`: only `%YAML 1.2` (or 1.1) is supported",
         "remove the line (a comment starts with `#`, not `%`)",
     )
-
-
-@dataclass(frozen=True)
-class _Mark:
-    """A position the parsers do not report (a directive's line), in their 0-based form."""
-
-    line: int
-    column: int

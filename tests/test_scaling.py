@@ -1,0 +1,131 @@
+"""Huge inputs stay linear, and a huge flow sequence is refused early and cheaply.
+
+Times are CPU times of this process (`time.process_time`), so other work on the machine does not
+disturb the measure much; the smaller input takes the best of three runs. Ten times the input
+must take well under a hundred times as long (quadratic): the bound is 25 times.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.decide.scenarios import read_scenarios
+from engine.pipeline import compile_ruleset
+
+RULESET = 'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\n'
+RATIO_BOUND = 25
+
+
+def cpu_seconds(run: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    """The best CPU time of `repeat` runs, and what the last run returned."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.process_time()
+        result = run()
+        best = min(best, time.process_time() - start)
+    return best, result
+
+
+def growth(make: Callable[[int], Callable[[], Any]], n: int) -> tuple[float, Any]:
+    """How many times longer 10·n takes than n, and the result for 10·n."""
+    small, large = make(n), make(10 * n)
+    small_seconds, _ = cpu_seconds(small, repeat=3)
+    large_seconds, result = cpu_seconds(large)
+    return large_seconds / max(small_seconds, 1e-3), result
+
+
+def scenarios_of(tmp_path: Path, document: str) -> Callable[[int], Callable[[], Any]]:
+    def make(count: int) -> Callable[[], Any]:
+        path = tmp_path / f"scenarios-{count}.yaml"
+        path.write_text(document * count, encoding="utf-8")
+        return lambda: sum(1 for _ in read_scenarios(path))
+
+    return make
+
+
+def rule_set_of(tmp_path: Path, documents: Callable[[int], str]) -> Callable[[int], Callable[[], Any]]:
+    def make(count: int) -> Callable[[], Any]:
+        root = tmp_path / f"rules-{count}"
+        root.mkdir()
+        (root / "ruleset.yaml").write_text(RULESET, encoding="utf-8")
+        (root / "many.yaml").write_text(documents(count), encoding="utf-8")
+        return lambda: compile_ruleset(root)
+
+    return make
+
+
+def test_a_scenario_file_of_100000_empty_documents_loads_in_linear_time(tmp_path: Path) -> None:
+    ratio, count = growth(scenarios_of(tmp_path, "---\n"), 10_000)
+    assert (ratio < RATIO_BOUND, count) == (True, 1)  # one item: the file holds no scenario
+
+
+def test_a_scenario_file_of_50000_tiny_documents_loads_in_linear_time(tmp_path: Path) -> None:
+    ratio, count = growth(scenarios_of(tmp_path, "--- {id: s}\n"), 5_000)
+    assert (ratio < RATIO_BOUND, count) == (True, 50_000)
+
+
+def test_a_rule_set_of_10000_documents_validates_in_linear_time(tmp_path: Path) -> None:
+    def documents(count: int) -> str:
+        return "".join(f"---\nkind: segment\ncode: S{i}\nname: Segment {i}\n" for i in range(count))
+
+    ratio, compilation = growth(rule_set_of(tmp_path, documents), 1_000)
+    assert (ratio < RATIO_BOUND, compilation.diagnostics) == (True, [])
+    assert len(compilation.catalog["segment"]) == 10_000
+
+
+def test_a_file_of_100000_lines_with_an_error_on_each_validates_in_linear_time(tmp_path: Path) -> None:
+    make = rule_set_of(tmp_path, lambda count: "--- {}\n" * count)  # each document lacks `kind:`
+    ratio, compilation = growth(make, 10_000)
+    assert ratio < RATIO_BOUND
+    assert len(compilation.diagnostics) == 100_000
+    assert {d.code for d in compilation.diagnostics} == {"BR112"}
+    assert [d.line for d in compilation.diagnostics[:3]] == [1, 2, 3]
+
+
+# --- a flow sequence of a million numbers -------------------------------------------------------
+
+PROBE = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from pathlib import Path
+    import engine.load
+    engine.load.USE_C_PARSER = sys.argv[2] == "libyaml"
+    engine.load.load_file(Path(sys.argv[1]).with_name("warm.yaml"))  # imports done before measuring
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.process_time()
+    source = engine.load.load_file(Path(sys.argv[1]))
+    seconds = time.process_time() - start
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = [(d.line, d.column, d.code) for d in source.diagnostics]
+    print(json.dumps({"found": found, "seconds": seconds, "mib": (after - before) / 1024}))
+    """
+)
+
+
+@pytest.mark.parametrize(("parser", "seconds"), [("libyaml", 1.0), ("pure", 8.0)])
+def test_a_million_numbers_in_one_flow_sequence_are_refused_early(tmp_path: Path, parser: str, seconds: float) -> None:
+    """Refused at the 100,001st value, before the rest is parsed: no composing of a million nodes.
+
+    libyaml (the parser billrules uses) refuses it in well under a second; ruamel's pure parser,
+    the fallback, is slower per value but stops at the same place with the same memory.
+    """
+    path = tmp_path / "million.yaml"
+    path.write_text("[" + "1," * 999_999 + "1]", encoding="utf-8")
+    assert path.stat().st_size <= 2 * 1024 * 1024
+    (tmp_path / "warm.yaml").write_text("a: [1, 2]\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path), parser], capture_output=True, text=True, timeout=60, check=True
+    )
+    measured = json.loads(result.stdout)
+    assert measured["found"] == [[1, 200_000, "BR108"]]  # the sequence is value 1; its 100,000th number is 100,001
+    assert measured["seconds"] < seconds
+    assert measured["mib"] < 64
