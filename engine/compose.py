@@ -247,7 +247,7 @@ class Composer:
             ev.AliasEvent: self._alias,
         }
         index = -1
-        previous_end = 0
+        previous_end = (0, 0, 0)  # index, line, column where the previous document ended
         for event in events:
             handler = handlers.get(type(event))
             if handler is not None:
@@ -257,7 +257,8 @@ class Composer:
                 self._check_directives(previous_end, event)
                 self._start_document()
             elif isinstance(event, ev.DocumentEndEvent):
-                previous_end = event.end_mark.index
+                mark = event.end_mark
+                previous_end = (mark.index, mark.line, mark.column)
                 yield index, self.root
         return
 
@@ -406,19 +407,19 @@ class Composer:
 
     # directives
 
-    def _check_directives(self, start: int, event: Any) -> None:
+    def _check_directives(self, start: tuple[int, int, int], event: Any) -> None:
         """`%YAML 1.1` and `%YAML 1.2` are accepted; another version, `%TAG` or any other directive is refused.
 
-        Directives sit between the previous document's end and this one's `---`; the parsers do
-        not say where, so the lines are found in that stretch of text.
+        Directives sit between the previous document's end (`start`: index, line, column) and
+        this one's `---`; the parsers do not say where, so the lines are found in that stretch of
+        text (the stretches of all documents add up to the file at most: linear).
         """
-        stretch = self.text[start : event.end_mark.index]
+        index, line, column = start
+        stretch = self.text[index : event.end_mark.index]
         if "%" not in stretch:
             return
-        line = self.text.count("\n", 0, start)
-        offset = start - (self.text.rfind("\n", 0, start) + 1)
         for number, text in enumerate(stretch.split("\n")):
-            if text.startswith("%") and not (number == 0 and offset):
+            if text.startswith("%") and not (number == 0 and column):
                 self._check_directive(text, line + number)
 
     def _check_directive(self, text: str, line: int) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from engine.decide.scenarios import read_scenarios
+from engine.load import load_file
 from engine.pipeline import compile_ruleset
 
 RULESET = 'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\n'
@@ -71,6 +72,18 @@ def test_a_scenario_file_of_100000_empty_documents_loads_in_linear_time(tmp_path
 def test_a_scenario_file_of_50000_tiny_documents_loads_in_linear_time(tmp_path: Path) -> None:
     ratio, count = growth(scenarios_of(tmp_path, "--- {id: s}\n"), 5_000)
     assert (ratio < RATIO_BOUND, count) == (True, 50_000)
+
+
+def test_documents_with_directives_load_in_linear_time(tmp_path: Path) -> None:
+    """Each document's directives are found in the text before its `---`, never by counting from the start."""
+
+    def make(count: int) -> Callable[[], Any]:
+        path = tmp_path / f"directives-{count}.yaml"
+        path.write_text("%YAML 1.2\n---\na: 1\n...\n" * count, encoding="utf-8")
+        return lambda: load_file(path)
+
+    ratio, source = growth(make, 2_000)
+    assert (ratio < RATIO_BOUND, len(source.documents), source.diagnostics) == (True, 20_000, [])
 
 
 def test_a_rule_set_of_10000_documents_validates_in_linear_time(tmp_path: Path) -> None:
