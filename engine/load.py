@@ -30,6 +30,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 JsonPath = tuple[str | int, ...]
 
+
 @dataclass
 class Document:
     """One YAML document: plain data plus the source span of every value and key."""

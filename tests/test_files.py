@@ -333,7 +333,9 @@ def test_a_link_leaving_the_rule_set_is_refused_and_not_read(ruleset: Callable[.
     assert diagnostics[1]["message"] == f"symbolic link leads outside the rule set (to {elsewhere}); it is not read"
 
 
-def test_a_link_leaving_a_folder_outside_any_rule_set_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_link_leaving_a_folder_outside_any_rule_set_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "loose").mkdir()
     (tmp_path / "secret.yaml").write_text(SECRET, encoding="utf-8")
     os.symlink(tmp_path / "secret.yaml", tmp_path / "loose" / "linked.yaml")

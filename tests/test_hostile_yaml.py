@@ -86,13 +86,21 @@ CASES: dict[str, tuple[Callable[[], str | bytes], str, str]] = {
     "undefined alias": (lambda: "kind: segment\ncode: *nothing\n", "BR104", "YAML syntax error"),
     # refused at its 100,001st value, before the other 900,000 are parsed
     "a million numbers in 2 MiB": (lambda: "[" + "1," * 999_999 + "1]", "BR108", "expands to more than 100,000 values"),
-    "tag on a value of another type": (lambda: "kind: segment\ncode: S\nname: !!int abc\n", "BR114", "is not an integer"),
+    "tag on a value of another type": (
+        lambda: "kind: segment\ncode: S\nname: !!int abc\n",
+        "BR114",
+        "is not an integer",
+    ),
     "empty integer": (lambda: "kind: segment\ncode: S\nname: !!int\n", "BR114", "an empty value is not an integer"),
     "timestamp tag": (lambda: "kind: segment\ncode: S\nname: !!timestamp x\n", "BR106", "not allowed"),
     "YAML 1.3": (lambda: "%YAML 1.3\n---\nkind: segment\n", "BR115", "YAML version `1.3` is not supported"),
     "TAG directive": (lambda: "%TAG !e! tag:e.com,2026:\n---\nkind: segment\n", "BR115", "`%TAG` directives"),
     "integer of 5,000 digits": (lambda: "kind: segment\ncode: S\nname: " + "9" * 5000 + "\n", "BR116", "too long"),
-    "hex integer of 4,000 digits": (lambda: "kind: segment\ncode: S\nname: 0x" + "f" * 4000 + "\n", "BR116", "too long"),
+    "hex integer of 4,000 digits": (
+        lambda: "kind: segment\ncode: S\nname: 0x" + "f" * 4000 + "\n",
+        "BR116",
+        "too long",
+    ),
     "reused anchor (a ruamel warning)": (lambda: "kind: segment\ncode: &x S\nname: &x T\n", "BR118", "defined twice"),
 }
 

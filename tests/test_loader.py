@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import engine.load
 from engine.diagnostics import Diagnostic
@@ -172,7 +174,10 @@ def test_yaml_1_1_and_1_2_directives_are_read_by_the_yaml_1_2_rules(tmp_path: Pa
 
 DIRECTIVES = [
     ("%YAML 1.3\n---\na: 1\n", (1, 1, "BR115", "YAML version `1.3` is not supported: rule files are YAML 1.2")),
-    ("# tool output\n%YAML 2.0\n---\na: 1\n", (2, 1, "BR115", "YAML version `2.0` is not supported: rule files are YAML 1.2")),
+    (
+        "# tool output\n%YAML 2.0\n---\na: 1\n",
+        (2, 1, "BR115", "YAML version `2.0` is not supported: rule files are YAML 1.2"),
+    ),
     ("%YAML x\n---\na: 1\n", (1, 1, "BR115", "malformed `%YAML` directive: expected a digit, but found 'x'")),
     ("%YAML 1\n---\na: 1\n", (1, 1, "BR115", "malformed `%YAML` directive: expected a digit or '.', but found '\\n'")),
     ("%YAML 1.2\n%YAML 1.2\n---\na: 1\n", (2, 1, "BR115", "`%YAML` is given twice for one document")),
@@ -253,7 +258,9 @@ def test_an_integer_too_long_in_a_scenario_file_is_a_located_diagnostic(tmp_path
 # --- anchors and aliases --------------------------------------------------------------------------
 
 
-def test_an_anchor_defined_twice_is_a_diagnostic_not_a_warning(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+def test_an_anchor_defined_twice_is_a_diagnostic_not_a_warning(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
     data, diagnostics = load_both(tmp_path, "a: &x 1\nb: &x 2\nc: *x\n")
     assert (data, only(diagnostics)) == (
         [],
@@ -310,3 +317,31 @@ def test_loading_never_warns(tmp_path: Path, text: str, parser: str) -> None:
         warnings.simplefilter("error")
         source = load_text(tmp_path, text)
     assert all(isinstance(d, Diagnostic) for d in source.diagnostics)
+
+
+# --- anything at all ----------------------------------------------------------------------------
+
+PIECES = [
+    "%YAML 1.2\n", "%YAML 1.1\n", "%YAML 1.3\n", "%TAG ! tag:yaml.org,2002:\n", "%FOO\n", "---\n", "...\n",
+    "!!int ", "!!str ", "!!map ", "!!seq ", "!!float ", "!!bool ", "!!null ", "!!timestamp ", "!x ", "! ",
+    "&a ", "*a ", "<<: ", "- ", "? ", ": ", "{", "}", "[", "]", "'", '"', "|\n", ">\n", "  ", "\n", "#c\n",
+    "0x", "0o", "0b", "1_0", "9" * 5000, ".5", "~", "null", "true", "yes", "10:00", "_", "=", "\t", "é",
+]  # fmt: skip
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.one_of(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), st.text(max_size=80)))
+def test_any_text_loads_or_is_a_located_diagnostic_with_both_parsers(tmp_path: Path, text: str) -> None:
+    """No exception escapes the loader, whatever the text (the two parsers may disagree on odd syntax)."""
+    path = tmp_path / "any.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for use_c in (True, False):
+        engine.load.USE_C_PARSER = use_c
+        try:
+            source = load_file(path)
+        finally:
+            engine.load.USE_C_PARSER = True
+        assert all(d.line >= 1 and d.column >= 1 and d.code.startswith("BR1") for d in source.diagnostics)
+        assert all(isinstance(doc.data, dict) for doc in source.documents)
