@@ -224,3 +224,19 @@ def is_dir(path: Path) -> bool:
         return stat.S_ISDIR(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+def may_exist(path: Path) -> bool:
+    """False only when nothing is at `path`; True when something is, or may be (permission denied).
+
+    `Path.exists` raises PermissionError under a folder the user cannot search, and says False
+    for a link loop; a command checks its arguments with this instead and lets the loader name
+    the problem (BR100) with the path.
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError):
+        return True
+    return True

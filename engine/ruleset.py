@@ -71,11 +71,12 @@ def load_rules(path: str | Path) -> RuleSet:
 
     Raises `RuleSetError` with every diagnostic when the rule set has errors.
     """
+    from engine.files import may_exist
     from engine.load import find_ruleset_root
     from engine.pipeline import compile_ruleset
 
     target = Path(path)
-    root = find_ruleset_root(target) if target.exists() else None
+    root = find_ruleset_root(target) if may_exist(target) else None
     if root is None:
         raise RuleSetError(
             [

@@ -259,6 +259,39 @@ def test_real_permissions_are_reported(ruleset: Callable[..., Path]) -> None:
     ]
 
 
+def _run_without_root_file_access(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    script = shutil.which("billrules")
+    assert script
+    return subprocess.run(
+        [script, *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=cwd,
+        preexec_fn=_without_root_file_access if os.geteuid() == 0 else None,
+        check=False,
+    )
+
+
+def test_a_file_in_a_folder_that_cannot_be_searched_is_a_diagnostic_for_every_command(tmp_path: Path) -> None:
+    """A folder readable but not searchable (mode 644): `Path.exists` raises there; no command may crash."""
+    sample = Path(__file__).resolve().parent.parent / "samples" / "discounts" / "complaint_requested_approved.yaml"
+    (tmp_path / "locked").mkdir()
+    shutil.copy(sample, tmp_path / "locked" / "s.yaml")
+    (tmp_path / "locked").chmod(0o644)
+    try:
+        validate = _run_without_root_file_access("validate", "locked/s.yaml", cwd=tmp_path)
+        decide = _run_without_root_file_access("decide", "--rules", str(RULES), "locked/s.yaml", cwd=tmp_path)
+        test = _run_without_root_file_access("test", "--rules", str(RULES), ".", cwd=tmp_path)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    located = "locked/s.yaml:1:1: error[BR100] cannot read file: permission denied\n"
+    assert (validate.returncode, validate.stderr, validate.stdout.startswith(located)) == (1, "", True)
+    assert (decide.returncode, decide.stdout, decide.stderr.startswith(located)) == (1, "", True)
+    assert (test.returncode, test.stderr, test.stdout.startswith(located)) == (1, "", True)
+    assert test.stdout.endswith("0 passed, 1 failed\n")
+
+
 def test_a_permission_error_above_a_file_does_not_stop_the_search_for_its_rule_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
 from engine.cli.reporters import Reporter, TextReporter, add_report_options
 from engine.cli.safe_text import json_safe, printable
 from engine.diagnostics import Diagnostic
+from engine.files import is_dir, may_exist
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -30,7 +31,7 @@ def load_rules_or_report(rules_dir: str, limit: int) -> Any:
     """The RuleSet, or None after printing its diagnostics to stderr."""
     from engine.ruleset import RuleSetError, load_rules
 
-    if not Path(rules_dir).is_dir():
+    if not is_dir(Path(rules_dir)):
         raise UsageError(f"no such rules folder: {printable(rules_dir)}")
     try:
         return load_rules(rules_dir)
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.decide.scenarios import ScenarioError, read_scenarios
 
     path = Path(args.scenario)
-    if not path.exists() and not path.is_symlink():
+    if not may_exist(path):
         raise UsageError(f"no such scenario file: {printable(args.scenario)}")
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:

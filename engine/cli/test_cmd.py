@@ -29,17 +29,30 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _files(paths: list[str]) -> list[Path]:
+def _files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expectation files named or found under folders, and the problems met walking the folders.
+
+    Folders are walked without following folder links; unreadable folders and links leading out
+    of the folder given are reported. An entry that is not a regular file is kept: the loader
+    says what it is, with a diagnostic.
+    """
+    from engine.files import is_dir, may_exist, outside_link, walk
+    from engine.load import display_path
+
     found: list[Path] = []
+    problems: list[Diagnostic] = []
     for name in paths:
         path = Path(name)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()))
-        elif path.exists() or path.is_symlink():
+        if is_dir(path):
+            listing = walk(path, display_path)
+            found.extend(p for p in listing.files if p.suffix in (".yaml", ".yml", ".json"))
+            problems.extend(listing.diagnostics)
+            problems.extend(outside_link(p, display_path(p), "the folder given") for p in listing.outside)
+        elif may_exist(path):
             found.append(path)  # not a regular file? the loader says so, with a diagnostic
         else:
             raise UsageError(f"no such file or directory: {printable(name)}")
-    return found
+    return found, problems
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,12 +61,13 @@ def run(args: argparse.Namespace) -> int:
     from engine.decide.scenarios import ScenarioError, read_scenarios
     from engine.expectations import compare, mismatch_location
 
-    files = _files(args.paths)
+    files, unreadable = _files(args.paths)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
-    passed = failed = 0
+    passed, failed = 0, len(unreadable)
     problems = TextReporter(sys.stdout, args.max_diagnostics)
+    problems.add(unreadable)
     for path in files:
         for item in read_scenarios(path):
             if item.diagnostics:

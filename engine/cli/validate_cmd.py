@@ -10,6 +10,7 @@ from typing import Any
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
 from engine.cli.reporters import REPORTERS, add_report_options
 from engine.cli.safe_text import printable
+from engine.files import may_exist
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
     paths = [Path(p) for p in args.paths]
-    missing = [printable(str(p)) for p in paths if not p.exists() and not p.is_symlink()]
+    missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
     diagnostics = validate_paths(paths)
