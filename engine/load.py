@@ -11,6 +11,7 @@ keys.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterator
@@ -163,13 +164,14 @@ def _events(text: str, pure: bool) -> Iterator[Any]:
     """Parser events: libyaml (ruamel.yaml.clib) unless `pure`, else ruamel's YAML 1.2 parser."""
     from ruamel.yaml import YAML
 
-    yaml = _pure_yaml() if pure else YAML(typ="safe", pure=False)
+    yaml = _pure_yaml_class()(typ="safe", pure=True) if pure else YAML(typ="safe", pure=False)
     events: Iterator[Any] = yaml.parse(text)
     return events
 
 
-def _pure_yaml() -> Any:
-    """ruamel's pure parser, reading every document by the YAML 1.2 rules whatever its `%YAML` line says.
+@functools.cache
+def _pure_yaml_class() -> Any:
+    """ruamel's YAML with its pure parser reading every document by the YAML 1.2 rules, whatever its `%YAML` line says.
 
     ruamel switches its scanner to YAML 1.1 rules on `%YAML 1.1` and asserts on `%YAML 1.3`;
     the composer checks directives itself (BR115), so the parser is kept out of it.
@@ -191,9 +193,11 @@ def _pure_yaml() -> Any:
         def version(self, value: Any) -> None:
             pass
 
-    yaml = Yaml12(typ="safe", pure=True)
-    yaml.Resolver = Resolver12
-    return yaml
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            self.Resolver = Resolver12
+
+    return Yaml12
 
 
 def c_parser_available() -> bool:

@@ -172,6 +172,12 @@ def test_yaml_1_1_and_1_2_directives_are_read_by_the_yaml_1_2_rules(tmp_path: Pa
     assert (data, diagnostics) == ([{"a": "yes", "b": 10, "c": {"at": "10:00"}}], [])
 
 
+def test_a_yaml_1_1_document_is_parsed_by_the_yaml_1_2_syntax_too(tmp_path: Path) -> None:
+    """ruamel's pure parser would switch to YAML 1.1 syntax and refuse the bare document after `...`."""
+    data, diagnostics = load_both(tmp_path, "%YAML 1.1\n---\na: 1\n...\nb: 2\n")
+    assert (data, diagnostics) == ([{"a": 1}, {"b": 2}], [])
+
+
 DIRECTIVES = [
     ("%YAML 1.3\n---\na: 1\n", (1, 1, "BR115", "YAML version `1.3` is not supported: rule files are YAML 1.2")),
     (
