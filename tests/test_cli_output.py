@@ -196,3 +196,20 @@ def test_command_modules_do_not_import_main() -> None:
         )
 
     assert not [name for name in graph if reaches(name, name)], "import cycle in engine/cli"
+
+
+def test_a_library_warning_becomes_one_escaped_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    import engine.validate
+
+    def warn(paths: object) -> list[object]:
+        warnings.warn("odd\nerror[BR000] forged", UserWarning, stacklevel=1)
+        return []
+
+    monkeypatch.setattr(engine.validate, "validate_paths", warn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, out, err = run_cli(["validate", str(REPO / "rules")])
+    assert (code, out) == (0, "")
+    assert err == "billrules: warning: odd\\nerror[BR000] forged (UserWarning)\n"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from engine.cli import decide_cmd, schema_cmd, test_cmd, validate_cmd
 from engine.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, UsageError
@@ -30,6 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; any warning a library still emits becomes one escaped line, never raw text."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _report_warning
+        return _run(argv)
+
+
+def _report_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(f"billrules: warning: {printable(str(message))} ({category.__name__})\n")
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
