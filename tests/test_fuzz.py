@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 RULE_FILES = sorted(p.relative_to(REPO / "rules") for p in (REPO / "rules").rglob("*.yaml"))
 SAMPLES = sorted((REPO / "samples").rglob("*.yaml"))
 CAMPAIGN = "FUZZ_EXAMPLES" in os.environ
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 #: Far above any honest run (the shipped rule set validates in well under a second); only a
 #: hang or an explosion reaches it.
 TIME_BOUND_SECONDS = 20.0
