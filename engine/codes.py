@@ -78,5 +78,9 @@ CODES: dict[str, tuple[str, str]] = {
     "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),
     "BR602": ("scenario-field", "A scenario field that is unknown, missing or of the wrong form."),
     "BR603": ("scenario-facts", "Scenario facts the rules cannot use (unknown product, no price, currency)."),
+    "BR604": (
+        "question-unanswered",
+        "A scenario asks a question no decision of the engine answers (yet), or none at all.",
+    ),
     "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }

@@ -302,7 +302,7 @@ def test_not_eligible_lists_every_failing_condition(tmp_path: Path) -> None:
             "kids",
             "{type: percentage, value: 50}",
             products="[{product: kids, bundle: pick}]",
-            extra="criteria:\n  when: account.classification == \"SME\"\n",
+            extra='criteria:\n  when: account.classification == "SME"\n',
         ),
     )
     reasons = bill(rules, {"product": "tv"})["definitions"][0]["reasons"]

@@ -54,6 +54,20 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
     return Diagnostic(file, 1, 1, "BR603", f"{exc.field}: {exc.message}", exc.hint)
 
 
+def unanswered_diagnostics(document: Any, file: str, scenario: Any) -> list[Diagnostic]:
+    """BR604 for every question the scenario asks that no decision answers, at the field asking it."""
+    from engine.decide.decision import unanswered
+
+    found = []
+    for part in unanswered(scenario):
+        path = (part.field,) if part.field else ()
+        if document is not None:
+            found.append(document.diagnostic(path, "BR604", part.message, part.hint, key=bool(path)))
+        else:
+            found.append(Diagnostic(file, 1, 1, "BR604", part.message, part.hint))
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.decide.decision import decide, to_json
     from engine.decide.scenarios import ScenarioError, read_scenarios
@@ -78,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(json_safe(to_json(decision)) + "\n")
         else:
             render(_printable_tree(decision), sys.stdout)
+        problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
     problems.close()
     return EXIT_FINDINGS if problems.total else EXIT_OK
 

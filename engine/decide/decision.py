@@ -13,6 +13,8 @@ same rules and scenario give byte-identical JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +43,58 @@ def check_references(rules: Any, scenario: Any) -> None:
         if approval.discount not in discounts:
             hint = did_you_mean(approval.discount, discounts) or "approve a discount of the rule set"
             raise ScenarioError(f"approvals[{i}].discount", f"unknown discount `{approval.discount}`", hint)
+
+
+#: Every question a scenario can ask: (the scenario field that asks it, whether it is asked,
+#: whether this engine answers it yet). A question asked but not answered is reported (BR604),
+#: never dropped silently; so is a scenario that asks nothing.
+QUESTIONS: tuple[tuple[str, Callable[[Any], bool], bool], ...] = (
+    ("subscription", lambda s: s.subscription is not None, True),  # discounts on a subscription bill
+    ("job", lambda s: s.job is not None, True),  # discounts on a job
+    ("consumptions", lambda s: bool(s.consumptions), False),  # credit precedence (SPEC 3.6)
+    ("balance", lambda s: s.balance is not None, False),  # credit balance (SPEC 3.7)
+    ("cancellation", lambda s: s.cancellation is not None, False),  # terms and penalties (SPEC 3.4)
+    ("purchase", lambda s: s.purchase is not None, False),  # purchases and coupons (SPEC 3.1, 3.5)
+)
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """A question the scenario asks that no decision answers: the field that asks it, and why."""
+
+    field: str
+    message: str
+    hint: str
+
+
+def unanswered(scenario: Any) -> list[Unanswered]:
+    """The scenario's questions this engine does not answer; a scenario asking nothing is one too."""
+    asked = [(name, answered) for name, is_asked, answered in QUESTIONS if is_asked(scenario)]
+    if not asked:
+        return [
+            Unanswered(
+                "",
+                "the scenario asks no question",
+                f"add one of: {', '.join(name for name, _, _ in QUESTIONS)}",
+            )
+        ]
+    return [
+        Unanswered(
+            name,
+            f"`{name}`: this engine does not decide {_WHAT[name]} yet; the part is not answered",
+            "remove the part, or decide it with a billrules version that answers it",
+        )
+        for name, answered in asked
+        if not answered
+    ]
+
+
+_WHAT = {
+    "consumptions": "credit precedence",
+    "balance": "credit balances",
+    "cancellation": "cancellations",
+    "purchase": "purchases",
+}
 
 
 def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
