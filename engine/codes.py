@@ -63,6 +63,11 @@ CODES: dict[str, tuple[str, str]] = {
     "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
     "BR420": ("credit-type-rules", "A credit that contradicts its type (sharing, expiry)."),
+    "BR430": ("alert-threshold-missing", "Balance alerts enabled without a threshold."),
+    "BR431": (
+        "alert-threshold-useless",
+        "A balance alert threshold that never alerts (at or below zero without overdraft) or repeats the below-zero alert (0).",
+    ),
     # criteria language
     "BR501": ("criteria-syntax", "A criterion that does not parse."),
     "BR502": ("unknown-field", "A field the scenario does not have (often a typo)."),
@@ -82,5 +87,11 @@ CODES: dict[str, tuple[str, str]] = {
         "question-unanswered",
         "A scenario asks a question no decision of the engine answers (yet), or none at all.",
     ),
+    "BR610": ("unknown-balance-policy", "A scenario's balance names a balance policy the rules do not define."),
+    "BR611": (
+        "balance-event",
+        "A balance event missing what its type needs (amount, request, refund reason) or carrying what it must not.",
+    ),
+    "BR612": ("duplicate-balance-event", "Two balance events of a scenario share an id."),
     "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }

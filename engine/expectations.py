@@ -68,6 +68,10 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
 
 
 def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath) -> Iterator[Mismatch]:
+    if not expected:  # `alerts: []` means "none": an empty expectation is not "anything"
+        if actual:
+            yield Mismatch(path, expected, actual, f"expected none, the decision has {len(actual)}")
+        return
     key = next((k for k in _KEYS if expected and all(isinstance(e, dict) and k in e for e in expected)), None)
     if key is None:
         if [_text(e) for e in expected] != [_text(a) for a in actual] and not all(

@@ -493,6 +493,35 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
             )
 
 
+def check_balance_policies(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR430: enabled alerts need a threshold; BR431: a threshold that could never add an alert."""
+    for model, doc in _each(catalog, "balance_policy"):
+        alerts = model.alerts
+        if not alerts.enabled:
+            continue
+        if alerts.threshold is None:
+            yield doc.diagnostic(
+                ("alerts", "enabled"),
+                "BR430",
+                "threshold alerts are enabled but no `threshold` says below which balance to alert",
+                "add `threshold: 20` (credits) under `alerts:`, or set `enabled: false`",
+            )
+        elif alerts.threshold == 0:
+            yield doc.diagnostic(
+                ("alerts", "threshold"),
+                "BR431",
+                "a threshold of 0 repeats the below-zero alert, which is always raised",
+                "set the threshold above zero (alert before the balance runs out), or disable threshold alerts",
+            )
+        elif alerts.threshold < 0 and not model.overdraft:
+            yield doc.diagnostic(
+                ("alerts", "threshold"),
+                "BR431",
+                f"the balance never falls below zero (`overdraft: false`), so a threshold of {alerts.threshold} never alerts",
+                "set the threshold above zero, or allow overdraft",
+            )
+
+
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),
@@ -503,6 +532,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("discount definitions are coherent", check_discounts),
     ("credits respect their type", check_credits),
     ("credit owners own their credits", check_credit_owners),
+    ("balance policies alert at a useful threshold", check_balance_policies),
 )
 
 

@@ -49,9 +49,14 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
     for part in exc.field.replace("]", "").replace("[", ".").split("."):
         path.append(int(part) if part.isdigit() else part)
     if document is not None:
-        located: Diagnostic = document.diagnostic(tuple(path), "BR603", exc.message, exc.hint)
+        located: Diagnostic = document.diagnostic(tuple(path), exc.code, exc.message, exc.hint)
         return located
-    return Diagnostic(file, 1, 1, "BR603", f"{exc.field}: {exc.message}", exc.hint)
+    return Diagnostic(file, 1, 1, exc.code, f"{exc.field}: {exc.message}", exc.hint)
+
+
+def scenario_error_diagnostics(document: Any, file: str, exc: Any) -> list[Diagnostic]:
+    """A ScenarioError and the further problems it carries (`also`), each at its field."""
+    return [scenario_error_diagnostic(document, file, e) for e in (exc, *exc.also)]
 
 
 def unanswered_diagnostics(document: Any, file: str, scenario: Any) -> list[Diagnostic]:
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             decision = decide(rules, item.scenario, explain=args.explain)
         except ScenarioError as exc:
-            problems.add([scenario_error_diagnostic(item.document, str(path), exc)])
+            problems.add(scenario_error_diagnostics(item.document, str(path), exc))
             continue
         if args.json:
             sys.stdout.write(json_safe(to_json(decision)) + "\n")
@@ -129,9 +134,33 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
                 out.write(f"  {'':<17}  {reason}\n")
         for currency, total in discounts["totals"].items():
             out.write(f"\ntotal {currency}: gross {total['gross']}, discount {total['discount']}, net {total['net']}\n")
+    balance = decision.get("balance")
+    if balance is not None:
+        render_balance(balance, out)
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
         for section in sections:
             out.write(f"  section {section['section']}: {'holds' if section['holds'] else 'does not hold'}\n")
             for step in section["steps"]:
                 out.write(f"    {step}\n")
+
+
+def render_balance(balance: dict[str, Any], out: TextIO) -> None:
+    """The balance part: the ledger line by line, then what was refused and the alerts raised."""
+    out.write(f"\nbalance (policy {balance['policy']}):\n")
+    out.write(f"  {'opening':<58}{balance['opening']:>12}\n")
+    for entry in balance["ledger"]:
+        what = f"{entry['event']} {entry['type']}" + (f" {entry['request']}" if "request" in entry else "")
+        sign = "+" if entry["type"] in ("grant", "refund") else "-"
+        out.write(f"  {entry['at']:<26}{what:<32}{sign + entry['quantity']:>12}{entry['balance']:>12}\n")
+    out.write(f"  {'closing':<58}{balance['closing']:>12}\n")
+    totals = balance["totals"]
+    out.write(
+        f"  grants {totals['grants']}, withdrawals {totals['withdrawals']}, "
+        f"debits {totals['debits']}, refunds {totals['refunds']}\n"
+    )
+    for title, reasons in (("refused", balance["refused"]), ("alerts", balance["alerts"])):
+        if reasons:
+            out.write(f"{title}:\n")
+            for reason in reasons:
+                out.write(f"  {reason['facts']['event']}: {reason['text']}\n")

@@ -56,7 +56,7 @@ def _files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.cli.decide_cmd import load_rules_or_report, scenario_error_diagnostic, unanswered_diagnostics
+    from engine.cli.decide_cmd import load_rules_or_report, scenario_error_diagnostics, unanswered_diagnostics
     from engine.decide.decision import decide
     from engine.decide.scenarios import ScenarioError, read_scenarios
     from engine.expectations import compare, mismatch_location
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 decision = decide(rules, item.scenario)
             except ScenarioError as exc:
-                problems.add([scenario_error_diagnostic(item.document, str(path), exc)])
+                problems.add(scenario_error_diagnostics(item.document, str(path), exc))
                 failed += 1
                 continue
             unanswered = unanswered_diagnostics(item.document, str(path), item.scenario)

@@ -4,6 +4,7 @@ Decision shape (documented in README):
 
     {"scenario": id, "rules_version": hash,
      "discounts": {"lines": [...], "definitions": [...], "totals": {currency: {...}}},
+     "balance": {"policy", "opening", "closing", "totals", "ledger", "refused", "alerts"},
      "trace": {...}}   # only with explain=True
 
 Everything is plain data with money as text (`"20.00 EUR"`), lists in a stable order, so the
@@ -52,7 +53,7 @@ QUESTIONS: tuple[tuple[str, Callable[[Any], bool], bool], ...] = (
     ("subscription", lambda s: s.subscription is not None, True),  # discounts on a subscription bill
     ("job", lambda s: s.job is not None, True),  # discounts on a job
     ("consumptions", lambda s: bool(s.consumptions), False),  # credit precedence (SPEC 3.6)
-    ("balance", lambda s: s.balance is not None, False),  # credit balance (SPEC 3.7)
+    ("balance", lambda s: s.balance is not None, True),  # credit balance (SPEC 3.7)
     ("cancellation", lambda s: s.cancellation is not None, False),  # terms and penalties (SPEC 3.4)
     ("purchase", lambda s: s.purchase is not None, False),  # purchases and coupons (SPEC 3.1, 3.5)
 )
@@ -105,6 +106,10 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
         decision["discounts"] = discounts_json(evaluator.decide(scenario, outcomes))
+    if scenario.balance is not None:
+        from engine.decide import balances
+
+        decision["balance"] = balances.balance_json(balances.evaluate(rules, scenario))
     if explain:
         decision["trace"] = trace(rules, scenario)
     return decision

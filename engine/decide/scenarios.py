@@ -7,7 +7,7 @@ section; `expect` is split off before the scenario is validated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,15 @@ class ScenarioInvalid(Exception):
 class ScenarioError(Exception):
     """A scenario that cannot be decided (unknown product, wrong currency, ...)."""
 
-    def __init__(self, field: str, message: str, hint: str = "") -> None:
+    def __init__(
+        self, field: str, message: str, hint: str = "", *, code: str = "BR603", also: Sequence[ScenarioError] = ()
+    ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.hint = hint
+        self.code = code
+        self.also = tuple(also)  # further problems found in the same check, reported with this one
 
 
 def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:

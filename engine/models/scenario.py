@@ -166,6 +166,12 @@ class BalanceEventType(StrEnum):
     REFUND = "refund"
 
 
+class RefundReason(StrEnum):
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
 class BalanceEvent(Strict):
     id: Code = Field(description="Event id.")
     type: BalanceEventType = Field(description="grant, withdraw, debit or refund.")
@@ -173,13 +179,18 @@ class BalanceEvent(Strict):
         default=None, description="Credits (a refund returns the debited amount and needs none)."
     )
     request: Code | None = Field(default=None, description="Service request a debit or refund belongs to.")
-    at: DateTimeField | None = Field(default=None, description="When.")
+    reason: RefundReason | None = Field(
+        default=None, description="Why a refund returns the credits: the request was cancelled, failed or rejected."
+    )
+    at: DateTimeField = Field(description="When; events apply in time order (ties: the order written).")
 
 
 class Balance(Strict):
     policy: Code = Field(description="Balance policy code.")
     opening: DecimalField = Field(default=Decimal(0), description="Opening balance in credits.")
-    events: list[BalanceEvent] = Field(default_factory=list, description="Events in order.")
+    events: list[BalanceEvent] = Field(
+        default_factory=list, description="Grants, withdrawals, debits and refunds; applied in time order."
+    )
 
 
 class Cancellation(Strict):

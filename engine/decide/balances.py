@@ -1,0 +1,382 @@
+"""A customer's credit balance (SPEC 3.7, seed 004): grants, withdrawals, debits, refunds, alerts.
+
+Events are applied in time order (events at the same instant keep the order they were written).
+
+- `grant` adds credits; `withdraw` removes them (an administrator's correction);
+- `debit` takes a service request's price; a request is debited once (a second debit of a
+  request already debited is refused: `debit_repeated`);
+- `refund` returns exactly what was debited for its request, once: the request was cancelled,
+  failed or rejected (its `reason`, required). A refund carries no amount (the debit decides
+  it); a second refund
+  (`refund_repeated`) or a refund of a request with no debit before it (`refund_without_debit`)
+  is refused with a reason, and the balance is unchanged;
+- the balance may go below zero unless the policy sets `overdraft: false`: then a debit *or a
+  withdrawal* whose balance after would be below zero is refused whole (`overdraft_refused`).
+  A balance of exactly zero is allowed.
+
+Alerts fire when the balance *crosses* a line downwards — from at or above it to below it
+(strictly: `balance < line`, so a balance of exactly 0 or exactly the threshold raises nothing):
+`balance_below_zero` always, `balance_below_threshold` when the policy's alerts are enabled.
+Each names the event that crossed. While the balance stays below, nothing more fires; an event
+bringing it back to the line or above (a grant or refund) re-arms the alert. An opening balance
+already below a line raises nothing (no event crossed it in this scenario) but the line is not
+armed until the balance comes back up. One event crossing both lines raises both, the higher
+line first.
+
+Every movement is a ledger entry; totals are derived from the ledger, so
+`opening + grants - withdrawals - debits + refunds = closing` by construction, and the tests
+check it on random event streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.decide.reasons import Reason, Source, register
+from engine.decide.scenarios import ScenarioError
+from engine.models.credits import BalancePolicy
+from engine.models.scenario import Balance, BalanceEvent, BalanceEventType, RefundReason
+from engine.values import plain
+
+register(
+    {
+        "overdraft_refused": (
+            "{type} of {amount} credits refused: the balance would fall from {balance} to {would_be}, "
+            "and policy `{policy}` allows no negative balance"
+        ),
+        "debit_repeated": (
+            "debit of request `{request}` refused: the request was already debited {debited} credits "
+            "by event `{debited_by}`"
+        ),
+        "refund_repeated": (
+            "refund of request `{request}` refused: its {amount} credits were already returned by event `{refunded_by}`"
+        ),
+        "refund_without_debit": "refund of request `{request}` refused: nothing was debited for that request",
+        "balance_below_zero": "the balance fell below zero ({before} → {balance}) at event `{event}`",
+        "balance_below_threshold": (
+            "the balance fell below the alert threshold of {threshold} ({before} → {balance}) at event `{event}`"
+        ),
+    }
+)
+
+#: Scenario-fact diagnostic codes raised here (README "Diagnostic codes").
+UNKNOWN_POLICY = "BR610"
+BAD_EVENT = "BR611"
+DUPLICATE_EVENT = "BR612"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of the balance: what moved it, by how much (always positive), and the balance after."""
+
+    at: datetime
+    event: str
+    type: BalanceEventType
+    request: str | None
+    quantity: Decimal
+    balance: Decimal
+    reason: RefundReason | None = None  # refunds: cancelled, failed or rejected
+
+    @property
+    def change(self) -> Decimal:
+        """The signed change: grants and refunds add, withdrawals and debits take."""
+        adds = self.type in (BalanceEventType.GRANT, BalanceEventType.REFUND)
+        return self.quantity if adds else -self.quantity
+
+
+@dataclass(frozen=True)
+class Totals:
+    grants: Decimal
+    withdrawals: Decimal
+    debits: Decimal
+    refunds: Decimal
+
+
+@dataclass(frozen=True)
+class BalanceResult:
+    """The balance decision: the ledger (every movement), what was refused and the alerts raised."""
+
+    policy: str
+    opening: Decimal
+    ledger: tuple[LedgerEntry, ...]
+    refused: tuple[Reason, ...]
+    alerts: tuple[Reason, ...]
+
+    @property
+    def closing(self) -> Decimal:
+        return self.ledger[-1].balance if self.ledger else self.opening
+
+    @property
+    def totals(self) -> Totals:
+        """Sums per movement type, derived from the ledger."""
+        sums = {t: Decimal(0) for t in BalanceEventType}
+        for entry in self.ledger:
+            sums[entry.type] += entry.quantity
+        return Totals(
+            sums[BalanceEventType.GRANT],
+            sums[BalanceEventType.WITHDRAW],
+            sums[BalanceEventType.DEBIT],
+            sums[BalanceEventType.REFUND],
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one event did, handed to a tracer: the balance before and after, and its reasons."""
+
+    event: str
+    before: Decimal
+    after: Decimal
+    reasons: tuple[Reason, ...]
+
+
+Tracer = Callable[[Step], None]
+
+
+def evaluate(rules: Any, scenario: Any, trace: Tracer | None = None) -> BalanceResult:
+    """Apply the scenario's balance events under its policy; ScenarioError for bad facts (all of them)."""
+    balance: Balance = scenario.balance
+    problems = list(check(rules, balance))
+    if problems:
+        first, *others = problems
+        raise ScenarioError(first.field, first.message, first.hint, code=first.code, also=others)
+    entry = rules.catalog["balance_policy"][balance.policy]
+    policy: BalancePolicy = entry.model
+    document = entry.document
+    return _Book(policy, document, balance.opening, trace).run(_in_time_order(balance.events))
+
+
+def check(rules: Any, balance: Balance) -> Iterable[ScenarioError]:
+    """Every problem with the balance facts, each at its field: BR610 policy, BR611 event, BR612 id."""
+    from engine.diagnostics import did_you_mean
+
+    policies = rules.models("balance_policy")
+    if balance.policy not in policies:
+        hint = did_you_mean(balance.policy, policies) or (
+            f"name one of the rule set's balance policies: {', '.join(policies) or 'none defined'}"
+        )
+        yield ScenarioError("balance.policy", f"unknown balance policy `{balance.policy}`", hint, code=UNKNOWN_POLICY)
+    seen: dict[str, int] = {}
+    for i, event in enumerate(balance.events):
+        where = f"balance.events[{i}]"
+        if event.id in seen:
+            yield ScenarioError(
+                f"{where}.id",
+                f"event id `{event.id}` is used twice (first at balance.events[{seen[event.id]}])",
+                "give every balance event its own id",
+                code=DUPLICATE_EVENT,
+            )
+        seen.setdefault(event.id, i)
+        yield from _check_event(event, where)
+
+
+def _check_event(event: BalanceEvent, where: str) -> Iterable[ScenarioError]:
+    kind = event.type.value
+    if event.type is BalanceEventType.REFUND:
+        if event.amount is not None:
+            yield ScenarioError(
+                f"{where}.amount",
+                "a refund returns exactly the credits debited for its request; it takes no amount",
+                "remove `amount:`",
+                code=BAD_EVENT,
+            )
+    elif event.amount is None:
+        yield ScenarioError(where, f"a {kind} needs an `amount` in credits", "add `amount:`", code=BAD_EVENT)
+    elif event.amount <= 0:
+        yield ScenarioError(
+            f"{where}.amount",
+            f"a {kind} amount must be greater than zero (found {plain(event.amount)})",
+            "write the credits moved as a positive number; the event type gives the direction",
+            code=BAD_EVENT,
+        )
+    if event.type is BalanceEventType.REFUND and event.reason is None:
+        yield ScenarioError(
+            where,
+            "a refund needs a `reason`: the request was cancelled, failed or rejected",
+            "add `reason: cancelled` (or failed, rejected)",
+            code=BAD_EVENT,
+        )
+    if event.type is not BalanceEventType.REFUND and event.reason is not None:
+        yield ScenarioError(
+            f"{where}.reason",
+            f"only a refund has a `reason`; a {kind} has none",
+            "remove `reason:`",
+            code=BAD_EVENT,
+        )
+    needs_request = event.type in (BalanceEventType.DEBIT, BalanceEventType.REFUND)
+    if needs_request and event.request is None:
+        yield ScenarioError(
+            where,
+            f"a {kind} belongs to a service request and needs `request`",
+            "add `request:` with the service request id",
+            code=BAD_EVENT,
+        )
+    if not needs_request and event.request is not None:
+        yield ScenarioError(
+            f"{where}.request",
+            f"a {kind} is an administrator's movement and belongs to no service request",
+            "remove `request:`, or make the event a debit",
+            code=BAD_EVENT,
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    """Date-times without a zone are taken as UTC (README "Time"), so any two compare."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _in_time_order(events: list[BalanceEvent]) -> list[BalanceEvent]:
+    return sorted(events, key=lambda e: _utc(e.at))  # sorted is stable: ties keep the written order
+
+
+class _Book:
+    """The running balance of one scenario; used once."""
+
+    def __init__(self, policy: BalancePolicy, document: Any, opening: Decimal, trace: Tracer | None) -> None:
+        self.policy = policy
+        self.document = document
+        self.balance = opening
+        self.opening = opening
+        self.trace = trace
+        self.ledger: list[LedgerEntry] = []
+        self.refused: list[Reason] = []
+        self.alerts: list[Reason] = []
+        self.debited: dict[str, LedgerEntry] = {}  # request -> its debit
+        self.refunded: dict[str, LedgerEntry] = {}  # request -> its refund
+        threshold = policy.alerts.threshold if policy.alerts.enabled else None
+        #: (line, alert code) from the highest line down; a line is armed while the balance is at or above it.
+        lines = [(Decimal(0), "balance_below_zero")]
+        if threshold is not None:
+            lines.append((threshold, "balance_below_threshold"))
+        self.lines = sorted(lines, key=lambda line: -line[0])
+
+    def source(self, path: tuple[str, ...]) -> Source | None:
+        if self.document is None:
+            return None
+        if path and path[0] not in self.document.data:
+            path = ()
+        span = self.document.locate(path)
+        return Source(self.document.file, span.line, span.column)
+
+    def run(self, events: list[BalanceEvent]) -> BalanceResult:
+        for event in events:
+            before = self.balance
+            reasons = self.apply(event)
+            if self.trace is not None:
+                self.trace(Step(event.id, before, self.balance, reasons))
+        return BalanceResult(
+            self.policy.code, self.opening, tuple(self.ledger), tuple(self.refused), tuple(self.alerts)
+        )
+
+    def apply(self, event: BalanceEvent) -> tuple[Reason, ...]:
+        facts: dict[str, Any] = {"event": event.id, "at": event.at.isoformat(), "type": event.type.value}
+        if event.request is not None:
+            facts["request"] = event.request
+        if event.reason is not None:
+            facts["reason"] = event.reason.value
+        refusal = self.refusal(event, facts)
+        if refusal is not None:
+            self.refused.append(refusal)
+            return (refusal,)
+        quantity = self.quantity(event)
+        before = self.balance
+        adds = event.type in (BalanceEventType.GRANT, BalanceEventType.REFUND)
+        after = before + quantity if adds else before - quantity
+        entry = LedgerEntry(event.at, event.id, event.type, event.request, quantity, after, event.reason)
+        self.balance = entry.balance
+        self.ledger.append(entry)
+        if event.type is BalanceEventType.DEBIT and event.request is not None:
+            self.debited[event.request] = entry
+        if event.type is BalanceEventType.REFUND and event.request is not None:
+            self.refunded[event.request] = entry
+        return tuple(self.crossings(event, before, facts))
+
+    def quantity(self, event: BalanceEvent) -> Decimal:
+        if event.type is BalanceEventType.REFUND:
+            assert event.request is not None  # checked
+            return self.debited[event.request].quantity
+        assert event.amount is not None  # checked
+        return event.amount
+
+    def refusal(self, event: BalanceEvent, facts: dict[str, Any]) -> Reason | None:
+        request = event.request
+        if event.type is BalanceEventType.REFUND:
+            assert request is not None  # checked
+            debit = self.debited.get(request)
+            if debit is None:
+                return Reason("refund_without_debit", facts)
+            refund = self.refunded.get(request)
+            if refund is not None:
+                return Reason(
+                    "refund_repeated", {**facts, "amount": plain(debit.quantity), "refunded_by": refund.event}
+                )
+            return None
+        if event.type is BalanceEventType.DEBIT:
+            assert request is not None  # checked
+            debit = self.debited.get(request)
+            if debit is not None:
+                return Reason("debit_repeated", {**facts, "debited": plain(debit.quantity), "debited_by": debit.event})
+        if event.type in (BalanceEventType.DEBIT, BalanceEventType.WITHDRAW) and not self.policy.overdraft:
+            assert event.amount is not None  # checked
+            after = self.balance - event.amount
+            if after < 0:
+                return Reason(
+                    "overdraft_refused",
+                    {
+                        **facts,
+                        "amount": plain(event.amount),
+                        "balance": plain(self.balance),
+                        "would_be": plain(after),
+                        "policy": self.policy.code,
+                    },
+                    self.source(("overdraft",)),
+                )
+        return None
+
+    def crossings(self, event: BalanceEvent, before: Decimal, facts: dict[str, Any]) -> Iterable[Reason]:
+        """An alert for every line the balance crossed downwards: at or above it before, below it now."""
+        after = self.balance
+        for line, code in self.lines:
+            if before >= line > after:
+                alert_facts = {**facts, "before": plain(before), "balance": plain(after)}
+                source = None  # the below-zero alert is always raised: no rule decides it
+                if code == "balance_below_threshold":
+                    alert_facts["threshold"] = plain(line)
+                    source = self.source(("alerts", "threshold"))
+                reason = Reason(code, alert_facts, source)
+                self.alerts.append(reason)
+                yield reason
+
+
+def balance_json(result: BalanceResult) -> dict[str, Any]:
+    """The decision's `balance` part: plain data, numbers as text written out in full."""
+    totals = result.totals
+    return {
+        "policy": result.policy,
+        "opening": plain(result.opening),
+        "closing": plain(result.closing),
+        "totals": {
+            "grants": plain(totals.grants),
+            "withdrawals": plain(totals.withdrawals),
+            "debits": plain(totals.debits),
+            "refunds": plain(totals.refunds),
+        },
+        "ledger": [_entry_json(entry) for entry in result.ledger],
+        "refused": [reason.to_json() for reason in result.refused],
+        "alerts": [reason.to_json() for reason in result.alerts],
+    }
+
+
+def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
+    item: dict[str, Any] = {"at": entry.at.isoformat(), "event": entry.event, "type": entry.type.value}
+    if entry.request is not None:
+        item["request"] = entry.request
+    if entry.reason is not None:
+        item["reason"] = entry.reason.value
+    item["quantity"] = plain(entry.quantity)
+    item["balance"] = plain(entry.balance)
+    return item
