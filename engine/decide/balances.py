@@ -7,9 +7,8 @@ Events are applied in time order (events at the same instant keep the order they
   request already debited is refused: `debit_repeated`);
 - `refund` returns exactly what was debited for its request, once: the request was cancelled,
   failed or rejected (its `reason`, required). A refund carries no amount (the debit decides
-  it); a second refund
-  (`refund_repeated`) or a refund of a request with no debit before it (`refund_without_debit`)
-  is refused with a reason, and the balance is unchanged;
+  it); a second refund (`refund_repeated`) or a refund of a request with no debit before it
+  (`refund_without_debit`) is refused with a reason, and the balance is unchanged;
 - the balance may go below zero unless the policy sets `overdraft: false`: then a debit *or a
   withdrawal* whose balance after would be below zero is refused whole (`overdraft_refused`).
   A balance of exactly zero is allowed.
