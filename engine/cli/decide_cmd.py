@@ -49,9 +49,9 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
     for part in exc.field.replace("]", "").replace("[", ".").split("."):
         path.append(int(part) if part.isdigit() else part)
     if document is not None:
-        located: Diagnostic = document.diagnostic(tuple(path), "BR603", exc.message, exc.hint)
+        located: Diagnostic = document.diagnostic(tuple(path), exc.code, exc.message, exc.hint)
         return located
-    return Diagnostic(file, 1, 1, "BR603", f"{exc.field}: {exc.message}", exc.hint)
+    return Diagnostic(file, 1, 1, exc.code, f"{exc.field}: {exc.message}", exc.hint)
 
 
 def unanswered_diagnostics(document: Any, file: str, scenario: Any) -> list[Diagnostic]:

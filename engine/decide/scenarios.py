@@ -37,11 +37,12 @@ class ScenarioInvalid(Exception):
 class ScenarioError(Exception):
     """A scenario that cannot be decided (unknown product, wrong currency, ...)."""
 
-    def __init__(self, field: str, message: str, hint: str = "") -> None:
+    def __init__(self, field: str, message: str, hint: str = "", code: str = "BR603") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.hint = hint
+        self.code = code  # BR603 unless a more precise code applies (scenario credits: the rule-file codes)
 
 
 def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:
