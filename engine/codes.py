@@ -83,5 +83,11 @@ CODES: dict[str, tuple[str, str]] = {
         "question-unanswered",
         "A scenario asks a question no decision of the engine answers (yet), or none at all.",
     ),
+    "BR605": (
+        "credit-facts",
+        "A consumption or credit purchase naming an unknown organisation, user, credit type or service, "
+        "a user outside the organisation given, or a request id used twice.",
+    ),
+    "BR606": ("consumption-unit", "A consumption in another unit than its credit type's."),
     "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }

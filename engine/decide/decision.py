@@ -110,7 +110,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
         from engine.decide.credits import credits_json, evaluate
 
         decision["credits"] = credits_json(evaluate(rules, scenario, explain), explain)
-    if explain:
+    if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision
 
