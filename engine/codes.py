@@ -63,7 +63,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
     "BR420": ("credit-type-rules", "A credit that contradicts its type (sharing, expiry)."),
-    "BR421": ("credit-precedence", "A declared credit precedence that is not total (a key twice, or not ending with `id`)."),
+    "BR421": (
+        "credit-precedence",
+        "A declared credit precedence that is not total (a key twice, or not ending with `id`).",
+    ),
     # criteria language
     "BR501": ("criteria-syntax", "A criterion that does not parse."),
     "BR502": ("unknown-field", "A field the scenario does not have (often a typo)."),

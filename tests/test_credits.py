@@ -151,7 +151,12 @@ BAD = [
     ("user: petr", "BR605", "unknown user `petr`", "did you mean `peter`?"),
     ("quantity: 0", "BR602", "greater than 0", ""),
     ("quantity: -3", "BR602", "greater than 0", ""),
-    ("unit: e-mails", "BR606", "the consumption is in `e-mails`, credits of type `network-offer` count `offers`", "offers"),
+    (
+        "unit: e-mails",
+        "BR606",
+        "the consumption is in `e-mails`, credits of type `network-offer` count `offers`",
+        "offers",
+    ),
 ]
 
 
@@ -194,7 +199,13 @@ CREDIT_BAD = [
 
 @pytest.mark.parametrize(("line", "code", "message", "column"), CREDIT_BAD, ids=[b[1] + b[0][:8] for b in CREDIT_BAD])
 def test_scenario_credits_are_checked_like_rule_file_credits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], line: str, code: str, message: str, column: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    code: str,
+    message: str,
+    column: int,
 ) -> None:
     defaults = ["code: mine", "type: network-offer", "quantity: 2", "holder: globex-de", "issued: 2015-01-01"]
     given_lines = line.split("\n    ")
@@ -293,7 +304,9 @@ def test_allocation_properties(world: Any, order: Any, rnd: random.Random) -> No
     by_code = {c.code: c for c in credits}
     # the same as the naive reference (sort every candidate per request)
     expected, left = allocate(credits, parent, requests, order)
-    assert [(o.request.id, [(d.credit, d.quantity) for d in o.draws], o.refusal is not None) for o in outcomes] == expected
+    assert [
+        (o.request.id, [(d.credit, d.quantity) for d in o.draws], o.refusal is not None) for o in outcomes
+    ] == expected
     assert book.remaining == left
     # conservation per credit and in total: issued - drawn = remaining, derived from the ledger
     drawn = {c.code: Decimal(0) for c in credits}

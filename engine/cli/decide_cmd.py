@@ -143,7 +143,9 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
 def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
     """Credits: each request's draws (rank, credit, quantity), refusals with reasons, what is left."""
     for p in credits.get("purchases", []):
-        out.write(f"\npurchase {p['purchase']} by {p['user']}: assigned to {p['assigned_to']}, billed to {p['billed_to']}\n")
+        out.write(
+            f"\npurchase {p['purchase']} by {p['user']}: assigned to {p['assigned_to']}, billed to {p['billed_to']}\n"
+        )
     out.write("\ncredits, per request:\n")
     for a in credits["allocations"]:
         out.write(f"  {a['request']:<24}#{a['rank']:<3}{a['credit']:<34}{a['quantity']:>12}\n")

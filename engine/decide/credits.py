@@ -263,7 +263,9 @@ class Book:
                 note = Reason("overdraft", {"shortfall": plain(need), "credit": last.code, "policy": r.overdraft})
             else:
                 if picks:
-                    refusal = Reason("not_enough_credit", {"requested": plain(r.quantity), "available": plain(available)})
+                    refusal = Reason(
+                        "not_enough_credit", {"requested": plain(r.quantity), "available": plain(available)}
+                    )
                 else:
                     refusal = Reason("no_candidate", {"requested": plain(r.quantity)})
                 picks = []
@@ -284,13 +286,19 @@ class Book:
         if r.organisation is not None:
             root = self.tree.root(r.organisation)
             orgs = {o for o in self.tree.parent if self.tree.root(o) == root} | {r.organisation}
-        shown = [c for c in self.credits if (c.holder_user and c.holder == r.user) or (not c.holder_user and c.holder in orgs)]
+        shown = [
+            c
+            for c in self.credits
+            if (c.holder_user and c.holder == r.user) or (not c.holder_user and c.holder in orgs)
+        ]
         ranked = self._ranks(r, before)
         out = []
         for c in sorted(shown, key=lambda c: c.code):
             if c.code in drawn:
                 d = drawn[c.code]
-                reason = Reason("used", {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])})
+                reason = Reason(
+                    "used", {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])}
+                )
             elif c.code in ranked:
                 code = "candidate_refused" if refused else "not_needed"
                 reason = Reason(code, {"rank": ranked[c.code]})
@@ -482,7 +490,12 @@ def scenario_credits(s: _Setting, scenario: Any) -> dict[str, CreditFact]:
     for i, c in enumerate(scenario.credits):
         where = f"credits[{i}]"
         if c.code in seen:
-            raise ScenarioError(f"{where}.code", f"two scenario credits share the code `{c.code}`", "give one another code", code="BR301")
+            raise ScenarioError(
+                f"{where}.code",
+                f"two scenario credits share the code `{c.code}`",
+                "give one another code",
+                code="BR301",
+            )
         seen.add(c.code)
         if c.type not in s.types:
             raise _unknown(f"{where}.type", "credit_type", c.type, s.types, "BR302")
@@ -583,7 +596,12 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     seen: set[str] = set()
     for i, c in enumerate(scenario.consumptions):
         if c.id in seen:
-            raise ScenarioError(f"consumptions[{i}].id", f"two consumptions share the id `{c.id}`", "give each request its own id", code="BR605")
+            raise ScenarioError(
+                f"consumptions[{i}].id",
+                f"two consumptions share the id `{c.id}`",
+                "give each request its own id",
+                code="BR605",
+            )
         seen.add(c.id)
     requests = [request(s, c, i) for i, c in enumerate(scenario.consumptions)]
     events: list[tuple[datetime, int, int, Any]] = [(r.at, 1, i, r) for i, r in enumerate(requests)]
@@ -594,7 +612,12 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         if p.credit_type not in s.types:
             raise _unknown(f"{where}.credit_type", "credit type", p.credit_type, s.types)
         if p.id in credits:
-            raise ScenarioError(f"{where}.id", f"the purchase id `{p.id}` is already a credit's code", "give the purchase another id", code="BR605")
+            raise ScenarioError(
+                f"{where}.id",
+                f"the purchase id `{p.id}` is already a credit's code",
+                "give the purchase another id",
+                code="BR605",
+            )
         events.append((moment(p.at), 0, i, p))
     book = Book([credits[c] for c in sorted(credits)], s.tree, s.order)
     outcomes: list[Outcome] = []
@@ -622,9 +645,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         purchases.append(Purchase(item.id, item.user, owner, item.id))
     consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
     owners = sorted({owner_of(s.users, u) for u in consumers})
-    views = tuple(
-        (o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners
-    )
+    views = tuple((o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners)
     return CreditsResult(
         tuple(outcomes), tuple(purchases), tuple(book.credits), dict(book.remaining), tuple(book.ledger), views
     )

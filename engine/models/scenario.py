@@ -13,9 +13,6 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from engine.models.catalog import BillingFrequency, ProductType
-from engine.models.credits import Allocation as CreditAllocation
-from engine.models.credits import CreditScope
-from engine.models.credits import UsagePeriod as CreditPeriod
 from engine.models.common import (
     MAX_COUNT,
     Code,
@@ -27,6 +24,9 @@ from engine.models.common import (
     Percentage,
     Strict,
 )
+from engine.models.credits import Allocation as CreditAllocation
+from engine.models.credits import CreditScope
+from engine.models.credits import UsagePeriod as CreditPeriod
 
 
 class Account(Strict):
