@@ -63,6 +63,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
     "BR420": ("credit-type-rules", "A credit that contradicts its type (sharing, expiry)."),
+    "BR421": (
+        "credit-precedence",
+        "A declared credit precedence that is not total (a key twice, or not ending with `id`).",
+    ),
     "BR430": ("alert-threshold-missing", "Balance alerts enabled without a threshold."),
     "BR431": (
         "alert-threshold-useless",
@@ -87,6 +91,12 @@ CODES: dict[str, tuple[str, str]] = {
         "question-unanswered",
         "A scenario asks a question no decision of the engine answers (yet), or none at all.",
     ),
+    "BR605": (
+        "credit-facts",
+        "A consumption or credit purchase naming an unknown organisation, user, credit type or service, "
+        "a user outside the organisation given, or a request id used twice.",
+    ),
+    "BR606": ("consumption-unit", "A consumption in another unit than its credit type's."),
     "BR610": ("unknown-balance-policy", "A scenario's balance names a balance policy the rules do not define."),
     "BR611": (
         "balance-event",

@@ -171,6 +171,11 @@ def stage_semantics(c: Compilation) -> None:
     from engine.semantics import run_checks
 
     c.diagnostics.extend(run_checks(c.catalog))
+    from engine.semantics import check_credit_precedence
+
+    for doc in c.valid:
+        if doc.kind == "rule_set":
+            c.diagnostics.extend(check_credit_precedence(c.settings, doc))
 
 
 def stage_criteria(c: Compilation) -> None:

@@ -39,6 +39,7 @@ REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("credit", ("type",), "credit_type"),
     ("credit", ("holder",), "organisation"),
     ("credit", ("scope", "products", "*"), "product"),
+    ("credit_type", ("overdraft_policy",), "balance_policy"),
     ("organisation", ("parent",), "organisation"),
     ("unit", ("parent",), "unit"),
     ("user", ("organisation",), "organisation"),
@@ -113,6 +114,8 @@ def check_references(documents: list[Document], index: dict[tuple[str, str], Doc
                 continue
             if ref.target_kind == "user" and ref.path == ("credit_owner",) and ref.code == document.code:
                 continue
+            if ref.path == ("holder",) and ("user", ref.code) in index:
+                continue  # a credit's holder is an organisation or a user (a credit owner, seed 001)
             other_kinds = sorted(k for k, c in index if c == ref.code)
             hint = did_you_mean(ref.code, codes_by_kind.get(ref.target_kind, []))
             if not hint and other_kinds:

@@ -522,6 +522,32 @@ def check_balance_policies(catalog: Catalog) -> Iterator[Diagnostic]:
             )
 
 
+def check_credit_precedence(settings: Any, doc: Document) -> Iterator[Diagnostic]:
+    """BR421: a declared credit order must be total: every key once, `id` last (ties impossible).
+
+    Runs on the rule set's settings (not in the catalog), called by the semantics stage."""
+    if settings is not None:
+        order = [key.value for key in settings.credit_precedence]
+        seen: set[str] = set()
+        for i, key in enumerate(order):
+            if key in seen:
+                yield doc.diagnostic(
+                    ("credit_precedence", i),
+                    "BR421",
+                    f"credit precedence names `{key}` twice",
+                    "list each key once",
+                )
+            seen.add(key)
+        if not order or order[-1] != "id":
+            where: tuple[Any, ...] = ("credit_precedence", len(order) - 1) if order else ("credit_precedence",)
+            yield doc.diagnostic(
+                where,
+                "BR421",
+                "credit precedence does not end with `id`: two credits could tie, and the order would not be total",
+                f"end the list with `id`: [{', '.join([*dict.fromkeys(k for k in order if k != 'id'), 'id'])}]",
+            )
+
+
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),

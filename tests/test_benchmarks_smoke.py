@@ -30,3 +30,14 @@ def test_criteria_benchmark_smoke() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "| engine" in result.stdout and "billrules (generated)" in result.stdout
+
+
+def test_credits_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "credits.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # exit 1 if the two allocators differ
+    assert "| depth | candidates per org |" in result.stdout and "| 3 | 100 |" in result.stdout

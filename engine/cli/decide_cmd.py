@@ -137,6 +137,9 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
     balance = decision.get("balance")
     if balance is not None:
         render_balance(balance, out)
+    credits = decision.get("credits")
+    if credits is not None:
+        _render_credits(credits, out)
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
         for section in sections:
@@ -164,3 +167,27 @@ def render_balance(balance: dict[str, Any], out: TextIO) -> None:
             out.write(f"{title}:\n")
             for reason in reasons:
                 out.write(f"  {reason['facts']['event']}: {reason['text']}\n")
+
+
+def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
+    """Credits: each request's draws (rank, credit, quantity), refusals with reasons, what is left."""
+    for p in credits.get("purchases", []):
+        out.write(
+            f"\npurchase {p['purchase']} by {p['user']}: assigned to {p['assigned_to']}, billed to {p['billed_to']}\n"
+        )
+    out.write("\ncredits, per request:\n")
+    for a in credits["allocations"]:
+        out.write(f"  {a['request']:<24}#{a['rank']:<3}{a['credit']:<34}{a['quantity']:>12}\n")
+        for reason in a.get("reasons", []):
+            out.write(f"  {'':<28}{reason['text']}\n")
+    for r in credits["refused"]:
+        out.write(f"  {r['request']:<24}refused {r['quantity']}\n")
+        for reason in r["reasons"]:
+            out.write(f"  {'':<28}{reason['text']}\n")
+    out.write("\nremaining:\n")
+    for c in credits["remaining"]:
+        out.write(f"  {c['credit']:<34} issued {c['issued']:>10}  drawn {c['drawn']:>10}  left {c['remaining']:>10}\n")
+    for why in credits.get("why", []):
+        out.write(f"\nwhy, for {why['request']}:\n")
+        for c in why["credits"]:
+            out.write(f"  {c['credit']:<34}{c['verdict']['text']}\n")

@@ -52,10 +52,11 @@ def check_references(rules: Any, scenario: Any) -> None:
 QUESTIONS: tuple[tuple[str, Callable[[Any], bool], bool], ...] = (
     ("subscription", lambda s: s.subscription is not None, True),  # discounts on a subscription bill
     ("job", lambda s: s.job is not None, True),  # discounts on a job
-    ("consumptions", lambda s: bool(s.consumptions), False),  # credit precedence (SPEC 3.6)
+    ("consumptions", lambda s: bool(s.consumptions), True),  # credit precedence (SPEC 3.6)
     ("balance", lambda s: s.balance is not None, True),  # credit balance (SPEC 3.7)
     ("cancellation", lambda s: s.cancellation is not None, False),  # terms and penalties (SPEC 3.4)
     ("purchase", lambda s: s.purchase is not None, False),  # purchases and coupons (SPEC 3.1, 3.5)
+    ("credit_purchases", lambda s: bool(s.credit_purchases), True),  # credits bought, assigned to owners (3.6)
 )
 
 
@@ -110,7 +111,11 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
         from engine.decide import balances
 
         decision["balance"] = balances.balance_json(balances.evaluate(rules, scenario))
-    if explain:
+    if scenario.consumptions or scenario.credit_purchases:
+        from engine.decide.credits import credits_json, evaluate
+
+        decision["credits"] = credits_json(evaluate(rules, scenario, explain), explain)
+    if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision
 

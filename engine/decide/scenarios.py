@@ -38,13 +38,13 @@ class ScenarioError(Exception):
     """A scenario that cannot be decided (unknown product, wrong currency, ...)."""
 
     def __init__(
-        self, field: str, message: str, hint: str = "", *, code: str = "BR603", also: Sequence[ScenarioError] = ()
+        self, field: str, message: str, hint: str = "", code: str = "BR603", *, also: Sequence[ScenarioError] = ()
     ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.hint = hint
-        self.code = code
+        self.code = code  # BR603 unless a more precise code applies (scenario credits: the rule-file codes)
         self.also = tuple(also)  # further problems found in the same check, reported with this one
 
 

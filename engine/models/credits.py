@@ -26,6 +26,20 @@ class CreditType(RuleDocument):
     expires: bool = Field(default=True, description="False for credits with no usage period (e.g. Jumpstart).")
     measure: CreditMeasure = Field(default=CreditMeasure.OFFERS, description="offers (a count) or amount.")
     tokens: int | None = Field(default=None, ge=0, description="Tokens that come with each credit, if any.")
+    service: str | None = Field(
+        default=None,
+        description="The service the type pays for; a consumption of that service may draw on credits of every "
+        "type naming it, as one candidate list.",
+    )
+    unit: str | None = Field(
+        default=None,
+        description="Unit consumptions are counted in (e.g. `e-mails`); the measure's name (offers, amount) when omitted.",
+    )
+    overdraft_policy: Code | None = Field(
+        default=None,
+        description="Balance policy whose `overdraft` lets a consumption the candidates cannot cover overdraw "
+        "the last candidate; without one, such a consumption is refused whole.",
+    )
 
 
 class Organisation(RuleDocument):
@@ -72,11 +86,11 @@ class Credit(RuleDocument):
 
     kind: Literal["credit"] = Field(description="Document kind.")
     type: Code = Field(description="Code of the credit type.")
-    quantity: DecimalField = Field(description="Number of offers or amount granted.")
+    quantity: DecimalField = Field(gt=0, description="Number of offers or amount granted (more than zero).")
     usage_period: UsagePeriod | None = Field(
         default=None, description="When the credit may be used (omitted: from issue, never expires)."
     )
-    holder: Code = Field(description="Organisation holding the credit.")
+    holder: Code = Field(description="Organisation holding the credit, or a user (a credit owner, seed 001).")
     allocation: Allocation = Field(
         default=Allocation.THIS_ORGANISATION,
         description="all_organisations (holder and its descendants) or this_organisation.",

@@ -53,5 +53,6 @@ class RuleSetSettings(RuleDocument):
     )
     credit_precedence: list[PrecedenceKey] = Field(
         default_factory=lambda: list(DEFAULT_PRECEDENCE),
-        description="Order in which credits are drawn; `id` is always appended last to keep the order total.",
+        description="Order in which credits are drawn, as keys (allocation, priority, expiry, tree_distance, "
+        "issue_date, id); each key once, ending with `id` so that the order is total.",
     )

@@ -24,6 +24,9 @@ from engine.models.common import (
     Percentage,
     Strict,
 )
+from engine.models.credits import Allocation as CreditAllocation
+from engine.models.credits import CreditScope
+from engine.models.credits import UsagePeriod as CreditPeriod
 
 
 class Account(Strict):
@@ -152,11 +155,52 @@ class Consumption(Strict):
     id: Code = Field(description="Request id.")
     organisation: Code | None = Field(default=None, description="Consuming organisation.")
     user: Code | None = Field(default=None, description="Consuming user (credit owners apply).")
-    credit_type: Code = Field(description="Credit type consumed.")
-    quantity: DecimalField = Field(description="Quantity consumed.")
+    credit_type: Code | None = Field(
+        default=None, description="Credit type consumed (or give `service`: credits of every type for it)."
+    )
+    quantity: DecimalField = Field(gt=0, description="Quantity consumed (more than zero).")
     at: DateTimeField = Field(description="When.")
-    service: str | None = Field(default=None, description="Service consumed (for scoped credits).")
+    service: str | None = Field(
+        default=None, description="Service consumed: without `credit_type`, every credit type paying for it."
+    )
     product: Code | None = Field(default=None, description="Product consumed (for scoped credits).")
+    unit: str | None = Field(default=None, description="Unit of the quantity; must be the credit type's unit.")
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> Consumption:
+        if self.credit_type is None and self.service is None:
+            raise ValueError("a consumption names a `credit_type` or a `service`")
+        if self.organisation is None and self.user is None:
+            raise ValueError("a consumption names the consuming `organisation` or `user`")
+        return self
+
+
+class ScenarioCredit(Strict):
+    """A credit the customer holds now, written in the scenario; checked like a rule-file credit."""
+
+    code: Code = Field(description="Credit id (replaces a rule-file credit of the same code).")
+    name: str | None = Field(default=None, description="Display name.")
+    type: Code = Field(description="Code of the credit type.")
+    quantity: DecimalField = Field(gt=0, description="Quantity left to use (more than zero).")
+    usage_period: CreditPeriod | None = Field(default=None, description="When the credit may be used.")
+    holder: Code = Field(description="Organisation holding the credit, or a user (a credit owner).")
+    allocation: CreditAllocation = Field(
+        default=CreditAllocation.THIS_ORGANISATION, description="all_organisations or this_organisation."
+    )
+    issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
+    priority: int | None = Field(default=None, description="Explicit priority (lower first).")
+    scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
+
+
+class CreditPurchase(Strict):
+    """Credits bought by a user: assigned to their credit owner, billed to the user (seed 001)."""
+
+    id: Code = Field(description="Purchase id; the credit it creates gets this code.")
+    user: Code = Field(description="Purchasing user (billing information stays theirs).")
+    credit_type: Code = Field(description="Credit type bought.")
+    quantity: DecimalField = Field(gt=0, description="Quantity bought (more than zero).")
+    at: DateTimeField = Field(description="When; the credit can be used from this day.")
+    usage_period: CreditPeriod | None = Field(default=None, description="Usage period (from the purchase day).")
 
 
 class BalanceEventType(StrEnum):
@@ -228,3 +272,9 @@ class Scenario(Strict):
     balance: Balance | None = Field(default=None, description="Credit balance events.")
     cancellation: Cancellation | None = Field(default=None, description="Cancellation request.")
     purchase: Purchase | None = Field(default=None, description="Purchase request.")
+    credits: list[ScenarioCredit] = Field(
+        default_factory=list, description="The customer's current credits (checked like rule-file credits)."
+    )
+    credit_purchases: list[CreditPurchase] = Field(
+        default_factory=list, description="Credits bought by users (assigned to their credit owner)."
+    )

@@ -1,0 +1,734 @@
+"""Credit precedence (SPEC 3.6, seeds 000 and 001): which credits pay for each consumption.
+
+A consumption asks for a credit type, or for a service (then credits of every type paying for
+that service are one candidate list). Its candidates are the credits of those types, active on
+the consumption's day, with something left, held by the consuming organisation (or by the
+credit owner user), or by an ancestor that allocated them to all organisations (types shared on
+issue need no allocation). A parent never uses a child's credits; siblings never share.
+
+Candidates are ordered by the rule set's precedence keys (default: allocation, expiry, tree
+distance, issue date, id — own-only before shared, closest expiry first and no expiry last,
+nearer holder, earlier issue, id), the consumption spills over from one to the next, and a
+consumption the candidates together cannot cover is refused whole unless the credit type's
+overdraft policy allows overdraft (then the last candidate goes below zero).
+
+Consumptions (and credit purchases) are applied in time order (ties: purchases first, then input
+order); each sees what the earlier ones left. Every movement is a ledger entry; remaining
+quantities are derived from the ledger.
+
+The core (`Book`) works on plain `CreditFact`/`Request` records, so the property tests and the
+benchmark drive it without rule files. Per (organisation, user, types) the candidate order does
+not depend on time, so it is sorted once per scenario; a cursor skips credits used up or expired
+for good (requests come in time order), so a stream costs about one pass over the candidates
+instead of a sort per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.decide.reasons import Reason, Source, register
+from engine.decide.scenarios import ScenarioError
+from engine.values import plain
+
+DEFAULT_ORDER = ("allocation", "expiry", "tree_distance", "issue_date", "id")
+
+register(
+    {
+        "used": "used: rank {rank}, {quantity} drawn, {remaining} left",
+        "not_needed": "a candidate (rank {rank}); not needed, earlier credits covered the consumption",
+        "candidate_refused": "a candidate (rank {rank}); nothing drawn, the consumption was refused",
+        "other_type": "another type: `{type}` (the consumption asks for {wanted})",
+        "expired": "expired on {to}",
+        "not_started": "not started: usable from {from}",
+        "used_up": "used up",
+        "this_organisation_only": "allocated to this organisation only and held by `{holder}`, {relation}",
+        "child_credit": "a child's credit: held by `{holder}`, {relation}",
+        "other_branch": "held by `{holder}`, {relation}: only the holder and its descendants may use it",
+        "other_owner": "held by user `{holder}`, whose credits this consumer does not use",
+        "outside_scope": "outside its scope: only for {scope}, the consumption is {actual}",
+        "not_enough_credit": "refused whole: {requested} asked, the candidates hold {available}",
+        "no_candidate": "refused: no credit can pay for it",
+        "overdraft": "overdraft: {shortfall} beyond the candidates, drawn from `{credit}` by policy `{policy}`",
+    }
+)
+
+
+@dataclass(frozen=True)
+class CreditFact:
+    """One credit as the allocator sees it (from a rule file, the scenario or a purchase)."""
+
+    code: str
+    type: str
+    quantity: Decimal
+    start: date | None
+    end: date | None  # inclusive; None never expires
+    holder: str  # an organisation, or a user when `holder_user`
+    issued: date
+    own_only: bool = False  # allocated to the holder only (and its type is not shared on issue)
+    holder_user: bool = False
+    priority: int | None = None
+    services: tuple[str, ...] = ()  # scope: empty means any
+    products: tuple[str, ...] = ()
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One consumption, resolved: who consumes (organisation and/or credit owner), what, when."""
+
+    id: str
+    organisation: str | None
+    user: str | None  # the user whose own credits are candidates (the credit owner, if any)
+    types: frozenset[str]
+    quantity: Decimal
+    at: datetime  # comparable (aware)
+    day: date  # the consumption's day as written (its local date)
+    service: str | None = None
+    product: str | None = None
+    overdraft: str | None = None  # the balance policy allowing overdraft, if any
+    asked_by: str | None = None  # the consuming user as written
+    wanted: str = ""  # what was asked, for reasons ("`network-offer`", "service `platform`")
+
+
+@dataclass(frozen=True)
+class Draw:
+    credit: str
+    quantity: Decimal
+    rank: int
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    at: datetime
+    credit: str
+    request: str
+    quantity: Decimal  # negative for a draw, positive for an issue by purchase
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request: Request
+    draws: tuple[Draw, ...]
+    refusal: Reason | None = None
+    note: Reason | None = None  # overdraft
+    verdicts: tuple[tuple[str, Reason], ...] = ()  # with explain: every credit of the tree
+
+
+SortKey = Callable[[CreditFact, int], Any]
+
+
+def _allocation(c: CreditFact, distance: int) -> int:
+    return 0 if c.own_only and distance == 0 else 1
+
+
+_KEYS: dict[str, SortKey] = {
+    "allocation": _allocation,
+    "priority": lambda c, d: (0, c.priority) if c.priority is not None else (1, 0),
+    "expiry": lambda c, d: c.end or date.max,
+    "tree_distance": lambda c, d: d,
+    "issue_date": lambda c, d: c.issued,
+    "id": lambda c, d: c.code,
+}
+
+
+def sort_key(order: Sequence[str]) -> Callable[[tuple[CreditFact, int]], tuple[Any, ...]]:
+    """The total order on (credit, tree distance) declared by `order` (validated to end with id)."""
+    keys = [_KEYS[k] for k in order]
+    return lambda item: tuple(k(item[0], item[1]) for k in keys)
+
+
+class Tree:
+    """The organisation tree: parent per organisation, ancestors with their distance."""
+
+    def __init__(self, parent: Mapping[str, str | None]) -> None:
+        self.parent = dict(parent)
+        self._chains: dict[str, tuple[tuple[str, int], ...]] = {}
+
+    def chain(self, org: str) -> tuple[tuple[str, int], ...]:
+        """The organisation and its ancestors, nearest first, with their distance."""
+        found = self._chains.get(org)
+        if found is None:
+            out: list[tuple[str, int]] = []
+            node: str | None = org
+            while node is not None and len(out) <= len(self.parent):
+                out.append((node, len(out)))
+                node = self.parent.get(node)
+            found = self._chains[org] = tuple(out)
+        return found
+
+    def relation(self, holder: str, org: str) -> str:
+        """How `holder` stands to the consuming `org`, in words."""
+        if holder == org:
+            return "the consuming organisation"
+        ancestors = dict(self.chain(org))
+        if holder in ancestors:
+            return "its parent" if ancestors[holder] == 1 else f"an ancestor ({ancestors[holder]} levels up)"
+        below = dict(self.chain(holder))
+        if org in below:
+            return "its child" if below[org] == 1 else f"a descendant ({below[org]} levels down)"
+        if self.parent.get(holder) is not None and self.parent.get(holder) == self.parent.get(org):
+            return "a sibling"
+        return "in another branch"
+
+    def root(self, org: str) -> str:
+        return self.chain(org)[-1][0]
+
+
+@dataclass
+class _Candidates:
+    items: list[tuple[CreditFact, int]]
+    cursor: int = 0
+
+
+@dataclass
+class Book:
+    """Credits, what is left of each, and the ledger; `apply` allocates requests in order."""
+
+    credits: list[CreditFact]
+    tree: Tree
+    order: Sequence[str] = DEFAULT_ORDER
+    remaining: dict[str, Decimal] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    _by_holder: dict[tuple[bool, str], list[CreditFact]] = field(default_factory=dict)
+    _cache: dict[tuple[str | None, str | None, frozenset[str]], _Candidates] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._key = sort_key(self.order)
+        for c in self.credits:
+            self._index(c)
+
+    def _index(self, c: CreditFact) -> None:
+        self.remaining[c.code] = c.quantity
+        self._by_holder.setdefault((c.holder_user, c.holder), []).append(c)
+
+    def issue(self, credit: CreditFact, at: datetime, request: str) -> None:
+        """A credit created during the stream (a purchase): indexed, and a ledger entry."""
+        self.credits.append(credit)
+        self._index(credit)
+        self._cache.clear()  # candidate lists are rebuilt with the new credit
+        self.ledger.append(LedgerEntry(at, credit.code, request, credit.quantity, credit.quantity))
+
+    def candidates(self, r: Request) -> _Candidates:
+        """The request's possible credits in precedence order (time and what is left aside)."""
+        key = (r.organisation, r.user, r.types)
+        found = self._cache.get(key)
+        if found is None:
+            items: list[tuple[CreditFact, int]] = []
+            if r.user is not None:
+                items.extend((c, 0) for c in self._by_holder.get((True, r.user), ()) if c.type in r.types)
+            if r.organisation is not None:
+                for org, distance in self.tree.chain(r.organisation):
+                    for c in self._by_holder.get((False, org), ()):
+                        if c.type in r.types and (distance == 0 or not c.own_only):
+                            items.append((c, distance))
+            items.sort(key=self._key)
+            found = self._cache[key] = _Candidates(items)
+        return found
+
+    def apply(self, r: Request, explain: bool = False) -> Outcome:
+        """Allocate one request: draws in precedence order, or a refusal with its reason."""
+        before = dict(self.remaining) if explain else None
+        listed = self.candidates(r)
+        items, remaining, day = listed.items, self.remaining, r.day
+        # credits used up or expired stay so for every later request (time order): skip for good
+        while listed.cursor < len(items):
+            c = items[listed.cursor][0]
+            if remaining[c.code] > 0 and (c.end is None or c.end >= day):
+                break
+            listed.cursor += 1
+        need = r.quantity
+        picks: list[tuple[CreditFact, Decimal]] = []
+        for i in range(listed.cursor, len(items)):
+            c = items[i][0]
+            left = remaining[c.code]
+            if left <= 0 or not _active(c, day) or not _in_scope(c, r):
+                continue
+            take = min(left, need)
+            picks.append((c, take))
+            need -= take
+            if need == 0:
+                break
+        refusal = note = None
+        if need > 0:
+            available = r.quantity - need
+            if r.overdraft is not None and picks:
+                last, take = picks[-1]
+                picks[-1] = (last, take + need)
+                note = Reason("overdraft", {"shortfall": plain(need), "credit": last.code, "policy": r.overdraft})
+            else:
+                if picks:
+                    refusal = Reason(
+                        "not_enough_credit", {"requested": plain(r.quantity), "available": plain(available)}
+                    )
+                else:
+                    refusal = Reason("no_candidate", {"requested": plain(r.quantity)})
+                picks = []
+        draws = []
+        for rank, (c, take) in enumerate(picks, 1):
+            remaining[c.code] -= take
+            draws.append(Draw(c.code, take, rank))
+            self.ledger.append(LedgerEntry(r.at, c.code, r.id, -take, remaining[c.code]))
+        verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
+        return Outcome(r, tuple(draws), refusal, note, verdicts)
+
+    def verdicts(
+        self, r: Request, before: Mapping[str, Decimal], draws: Sequence[Draw], refused: bool
+    ) -> tuple[tuple[str, Reason], ...]:
+        """For `--explain`: every credit of the consumer's tree (and owner), with why it was or was not used."""
+        drawn = {d.credit: d for d in draws}
+        orgs: set[str] = set()
+        if r.organisation is not None:
+            root = self.tree.root(r.organisation)
+            orgs = {o for o in self.tree.parent if self.tree.root(o) == root} | {r.organisation}
+        shown = [
+            c
+            for c in self.credits
+            if (c.holder_user and c.holder == r.user) or (not c.holder_user and c.holder in orgs)
+        ]
+        ranked = self._ranks(r, before)
+        out = []
+        for c in sorted(shown, key=lambda c: c.code):
+            if c.code in drawn:
+                d = drawn[c.code]
+                reason = Reason(
+                    "used", {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])}
+                )
+            elif c.code in ranked:
+                code = "candidate_refused" if refused else "not_needed"
+                reason = Reason(code, {"rank": ranked[c.code]})
+            else:
+                reason = self._why_not(c, r, before)
+            out.append((c.code, Reason(reason.code, reason.facts, c.source)))
+        return tuple(out)
+
+    def _ranks(self, r: Request, before: Mapping[str, Decimal]) -> dict[str, int]:
+        ranks: dict[str, int] = {}
+        for c, _ in self.candidates(r).items:
+            if before.get(c.code, Decimal(0)) > 0 and _active(c, r.day) and _in_scope(c, r):
+                ranks[c.code] = len(ranks) + 1
+        return ranks
+
+    def _why_not(self, c: CreditFact, r: Request, before: Mapping[str, Decimal]) -> Reason:
+        if c.type not in r.types:
+            return Reason("other_type", {"type": c.type, "wanted": r.wanted})
+        if c.holder_user:
+            if c.holder != r.user:
+                return Reason("other_owner", {"holder": c.holder})
+        elif r.organisation is None or c.holder not in dict(self.tree.chain(r.organisation)):
+            relation = self.tree.relation(c.holder, r.organisation) if r.organisation else "another organisation"
+            if r.organisation is not None and r.organisation in dict(self.tree.chain(c.holder)):
+                return Reason("child_credit", {"holder": c.holder, "relation": relation})
+            if c.own_only:
+                return Reason("this_organisation_only", {"holder": c.holder, "relation": relation})
+            return Reason("other_branch", {"holder": c.holder, "relation": relation})
+        elif c.own_only and c.holder != r.organisation:
+            relation = self.tree.relation(c.holder, r.organisation)
+            return Reason("this_organisation_only", {"holder": c.holder, "relation": relation})
+        if c.end is not None and c.end < r.day:
+            return Reason("expired", {"to": c.end.isoformat()})
+        if c.start is not None and c.start > r.day:
+            return Reason("not_started", {"from": c.start.isoformat()})
+        if not _in_scope(c, r):
+            scope = " and ".join(
+                part
+                for part in (
+                    f"services {', '.join(c.services)}" if c.services else "",
+                    f"products {', '.join(c.products)}" if c.products else "",
+                )
+                if part
+            )
+            actual = f"service {r.service or 'not given'}" if c.services else f"product {r.product or 'not given'}"
+            return Reason("outside_scope", {"scope": scope, "actual": actual})
+        if before.get(c.code, Decimal(0)) <= 0:
+            return Reason("used_up", {})
+        return Reason("used_up", {})  # unreachable: every other credit is a candidate
+
+
+def _active(c: CreditFact, day: date) -> bool:
+    return (c.start is None or c.start <= day) and (c.end is None or c.end >= day)
+
+
+def _in_scope(c: CreditFact, r: Request) -> bool:
+    if c.services and r.service not in c.services:
+        return False
+    return not (c.products and r.product not in c.products)
+
+
+def moment(at: datetime) -> datetime:
+    """A comparable instant: date-times without a zone are taken as UTC (README, Time)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def run(book: Book, requests: Iterable[Request], explain: bool = False) -> list[Outcome]:
+    """Apply requests in time order (ties: input order); each sees what the earlier ones left."""
+    ordered = sorted(enumerate(requests), key=lambda item: (item[1].at, item[0]))
+    return [book.apply(r, explain) for _, r in ordered]
+
+
+# --- from rules and a scenario ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A credit purchase: made by `user`, billed to them, the credit assigned to `owner`."""
+
+    id: str
+    user: str
+    owner: str
+    credit: str
+
+
+@dataclass(frozen=True)
+class CreditsResult:
+    """The credits part of a decision: outcomes in the order applied, purchases, the book."""
+
+    outcomes: tuple[Outcome, ...]
+    purchases: tuple[Purchase, ...]
+    credits: tuple[CreditFact, ...]
+    remaining: Mapping[str, Decimal]
+    ledger: tuple[LedgerEntry, ...]
+    owners: tuple[tuple[str, tuple[str, ...]], ...]  # owner → credit users (the owner's usage view)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What depends on the rule set only: computed once per RuleSet."""
+
+    tree: Tree
+    types: Mapping[str, Any]
+    by_service: Mapping[str, frozenset[str]]
+    users: Mapping[str, Any]
+    credits: Mapping[str, CreditFact]
+    order: tuple[str, ...]
+    overdraft: Mapping[str, str]  # credit type → policy allowing overdraft
+
+
+def setting(rules: Any) -> _Setting:
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    if "credits" not in cache:
+        types = rules.models("credit_type")
+        by_service: dict[str, set[str]] = {}
+        for code, t in types.items():
+            if t.service:
+                by_service.setdefault(t.service, set()).add(code)
+        users = rules.models("user")
+        policies = rules.models("balance_policy")
+        overdraft = {
+            code: t.overdraft_policy
+            for code, t in types.items()
+            if t.overdraft_policy and policies.get(t.overdraft_policy) and policies[t.overdraft_policy].overdraft
+        }
+        credits = {}
+        for code, entry in sorted(rules.catalog.get("credit", {}).items()):
+            doc = entry.document
+            span = doc.locate(())
+            credits[code] = fact(entry.model, types, users, Source(doc.file, span.line, span.column))
+        settings = rules.settings
+        order = tuple(k.value for k in settings.credit_precedence) if settings is not None else DEFAULT_ORDER
+        cache["credits"] = _Setting(
+            Tree({code: o.parent for code, o in rules.models("organisation").items()}),
+            types,
+            {s: frozenset(c) for s, c in by_service.items()},
+            users,
+            credits,
+            order,
+            overdraft,
+        )
+    found: _Setting = cache["credits"]
+    return found
+
+
+def fact(model: Any, types: Mapping[str, Any], users: Mapping[str, Any], source: Source | None) -> CreditFact:
+    """A rule-file or scenario credit as the allocator sees it (references already checked)."""
+    credit_type = types[model.type]
+    period = model.usage_period
+    shared = credit_type.shared_on_issue or model.allocation.value == "all_organisations"
+    scope = model.scope
+    return CreditFact(
+        code=model.code,
+        type=model.type,
+        quantity=model.quantity,
+        start=period.from_ if period else None,
+        end=period.to if period and credit_type.expires else None,
+        holder=model.holder,
+        issued=model.issued,
+        own_only=not shared,
+        holder_user=model.holder in users,
+        priority=model.priority,
+        services=tuple(scope.services) if scope else (),
+        products=tuple(scope.products) if scope else (),
+        source=source,
+    )
+
+
+def owner_of(users: Mapping[str, Any], code: str) -> str:
+    """The user whose credits `code` consumes: their credit owner, or themselves."""
+    owner = users[code].credit_owner
+    return owner if owner not in (None, code) and owner in users else code
+
+
+def _unknown(field: str, what: str, code: str, known: Iterable[str], code_id: str = "BR605") -> ScenarioError:
+    from engine.diagnostics import did_you_mean
+
+    hint = did_you_mean(code, known) or f"use a {what} of the rule set"
+    return ScenarioError(field, f"unknown {what} `{code}`", hint, code=code_id)
+
+
+def scenario_credits(s: _Setting, scenario: Any) -> dict[str, CreditFact]:
+    """The rule set's credits with the scenario's current credits on top (same code: replaced).
+
+    Scenario credits get the rule-file checks and codes: BR301, BR302, BR413, BR420."""
+    credits = dict(s.credits)
+    orgs = s.tree.parent
+    seen: set[str] = set()
+    for i, c in enumerate(scenario.credits):
+        where = f"credits[{i}]"
+        if c.code in seen:
+            raise ScenarioError(
+                f"{where}.code",
+                f"two scenario credits share the code `{c.code}`",
+                "give one another code",
+                code="BR301",
+            )
+        seen.add(c.code)
+        if c.type not in s.types:
+            raise _unknown(f"{where}.type", "credit_type", c.type, s.types, "BR302")
+        if c.holder not in orgs and c.holder not in s.users:
+            raise _unknown(f"{where}.holder", "organisation", c.holder, [*orgs, *s.users], "BR302")
+        t = s.types[c.type]
+        p = c.usage_period
+        if p is not None and p.to is not None and p.to < p.from_:
+            raise ScenarioError(
+                f"{where}.usage_period.to",
+                f"usage period ends ({p.to}) before it starts ({p.from_})",
+                "swap the dates or fix the year",
+                code="BR413",
+            )
+        if t.shared_on_issue and c.allocation.value != "all_organisations":
+            raise ScenarioError(
+                f"{where}.allocation",
+                f"credits of type `{t.code}` are shared with all organisations on issue",
+                "set `allocation: all_organisations` (or remove the field)",
+                code="BR420",
+            )
+        if not t.expires and p is not None and p.to is not None:
+            raise ScenarioError(
+                f"{where}.usage_period.to",
+                f"credits of type `{t.code}` never expire; remove the end of the usage period",
+                "remove `to:`",
+                code="BR420",
+            )
+        credits[c.code] = fact(c, s.types, s.users, None)
+    return credits
+
+
+def _unit(t: Any) -> str:
+    return str(t.unit or t.measure.value)
+
+
+def request(s: _Setting, c: Any, i: int) -> Request:
+    """A scenario consumption resolved against the rules (BR605 unknown names, BR606 unit)."""
+    where = f"consumptions[{i}]"
+    if c.credit_type is not None:
+        if c.credit_type not in s.types:
+            raise _unknown(f"{where}.credit_type", "credit type", c.credit_type, s.types)
+        types = frozenset([c.credit_type])
+        wanted = f"`{c.credit_type}`"
+        service = c.service or s.types[c.credit_type].service
+    else:
+        if c.service not in s.by_service:
+            raise _unknown(f"{where}.service", "service", c.service, s.by_service)
+        types = s.by_service[c.service]
+        wanted = f"service `{c.service}`"
+        service = c.service
+    if c.unit is not None:
+        for t in sorted(types):
+            if _unit(s.types[t]) != c.unit:
+                raise ScenarioError(
+                    f"{where}.unit",
+                    f"the consumption is in `{c.unit}`, credits of type `{t}` count `{_unit(s.types[t])}`",
+                    f"write the quantity in `{_unit(s.types[t])}`",
+                    code="BR606",
+                )
+    organisation, user = c.organisation, None
+    if organisation is not None and organisation not in s.tree.parent:
+        raise _unknown(f"{where}.organisation", "organisation", organisation, s.tree.parent)
+    if c.user is not None:
+        if c.user not in s.users:
+            raise _unknown(f"{where}.user", "user", c.user, s.users)
+        user = owner_of(s.users, c.user)
+        home = s.users[user].organisation
+        if organisation is not None and user == c.user and home is not None and home != organisation:
+            raise ScenarioError(
+                f"{where}.organisation",
+                f"user `{c.user}` belongs to `{home}`, not `{organisation}`",
+                "give the user or the organisation, or fix one of them",
+                code="BR605",
+            )
+        organisation = home if user != c.user or organisation is None else organisation
+    overdraft = next((s.overdraft[t] for t in sorted(types) if t in s.overdraft), None)
+    return Request(
+        c.id,
+        organisation,
+        user,
+        types,
+        c.quantity,
+        moment(c.at),
+        c.at.date(),
+        service,
+        c.product,
+        overdraft,
+        c.user,
+        wanted,
+    )
+
+
+def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
+    """Allocate the scenario's consumptions (and purchases) with the rule set's credits."""
+    s = setting(rules)
+    credits = scenario_credits(s, scenario)
+    seen: set[str] = set()
+    for i, c in enumerate(scenario.consumptions):
+        if c.id in seen:
+            raise ScenarioError(
+                f"consumptions[{i}].id",
+                f"two consumptions share the id `{c.id}`",
+                "give each request its own id",
+                code="BR605",
+            )
+        seen.add(c.id)
+    requests = [request(s, c, i) for i, c in enumerate(scenario.consumptions)]
+    events: list[tuple[datetime, int, int, Any]] = [(r.at, 1, i, r) for i, r in enumerate(requests)]
+    for i, p in enumerate(scenario.credit_purchases):
+        where = f"credit_purchases[{i}]"
+        if p.user not in s.users:
+            raise _unknown(f"{where}.user", "user", p.user, s.users)
+        if p.credit_type not in s.types:
+            raise _unknown(f"{where}.credit_type", "credit type", p.credit_type, s.types)
+        if p.id in credits:
+            raise ScenarioError(
+                f"{where}.id",
+                f"the purchase id `{p.id}` is already a credit's code",
+                "give the purchase another id",
+                code="BR605",
+            )
+        events.append((moment(p.at), 0, i, p))
+    book = Book([credits[c] for c in sorted(credits)], s.tree, s.order)
+    outcomes: list[Outcome] = []
+    purchases: list[Purchase] = []
+    for at, kind, _, item in sorted(events, key=lambda e: e[:3]):
+        if kind == 1:
+            outcomes.append(book.apply(item, explain))
+            continue
+        owner = owner_of(s.users, item.user)
+        t = s.types[item.credit_type]
+        period = item.usage_period
+        day = item.at.date()
+        credit = CreditFact(
+            code=item.id,
+            type=item.credit_type,
+            quantity=item.quantity,
+            start=period.from_ if period else day,
+            end=period.to if period and t.expires else None,
+            holder=owner,
+            issued=day,
+            own_only=False,
+            holder_user=True,
+        )
+        book.issue(credit, at, item.id)
+        purchases.append(Purchase(item.id, item.user, owner, item.id))
+    consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
+    owners = sorted({owner_of(s.users, u) for u in consumers})
+    views = tuple((o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners)
+    return CreditsResult(
+        tuple(outcomes), tuple(purchases), tuple(book.credits), dict(book.remaining), tuple(book.ledger), views
+    )
+
+
+def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]:
+    """The decision's `credits` part: deterministic, quantities as plain text (README "Credits")."""
+    allocations = []
+    refused = []
+    drawn_by: dict[tuple[str, str], Decimal] = {}
+    for o in result.outcomes:
+        r = o.request
+        for d in o.draws:
+            item: dict[str, Any] = {"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank}
+            allocations.append(item)
+        if o.refusal is not None:
+            refused.append({"request": r.id, "quantity": plain(r.quantity), "reasons": [o.refusal.to_json()]})
+        if o.note is not None:
+            allocations[-1]["reasons"] = [o.note.to_json()]
+        who = r.asked_by or ""
+        for d in o.draws:
+            key = (who, next(c.type for c in result.credits if c.code == d.credit))
+            drawn_by[key] = drawn_by.get(key, Decimal(0)) + d.quantity
+    drawn: dict[str, Decimal] = {}
+    for e in result.ledger:
+        if e.quantity < 0:
+            drawn[e.credit] = drawn.get(e.credit, Decimal(0)) - e.quantity
+    touched = {e.credit for e in result.ledger}
+    remaining = [
+        {
+            "credit": c.code,
+            "type": c.type,
+            "issued": plain(c.quantity),
+            "drawn": plain(drawn.get(c.code, Decimal(0))),
+            "remaining": plain(result.remaining[c.code]),
+        }
+        for c in sorted(result.credits, key=lambda c: c.code)
+        if c.code in touched
+    ]
+    part: dict[str, Any] = {
+        "allocations": allocations,
+        "refused": refused,
+        "remaining": remaining,
+        "ledger": [
+            {
+                "at": e.at.isoformat(),
+                "credit": e.credit,
+                "request": e.request,
+                "quantity": plain(e.quantity),
+                "remaining": plain(e.remaining),
+            }
+            for e in result.ledger
+        ],
+    }
+    if result.purchases:
+        part["purchases"] = [
+            {"purchase": p.id, "user": p.user, "assigned_to": p.owner, "billed_to": p.user, "credit": p.credit}
+            for p in result.purchases
+        ]
+    if result.owners:
+        part["owners"] = [
+            {
+                "owner": owner,
+                "users": [
+                    {
+                        "user": u,
+                        "drawn": [
+                            {"credit_type": t, "quantity": plain(q)}
+                            for (who, t), q in sorted(drawn_by.items())
+                            if who == u
+                        ],
+                    }
+                    for u in users
+                ],
+            }
+            for owner, users in result.owners
+        ]
+    if explain:
+        part["why"] = [
+            {
+                "request": o.request.id,
+                "credits": [{"credit": code, "verdict": reason.to_json()} for code, reason in o.verdicts],
+            }
+            for o in result.outcomes
+        ]
+    return part
