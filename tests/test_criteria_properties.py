@@ -9,20 +9,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.criteria import ast
 from engine.criteria.check import check_condition
-from engine.criteria.compile import RuleSetCompiler
+from engine.criteria.compile import CHUNK, RuleSetCompiler
 from engine.criteria.environment import scenario_environment
 from engine.criteria.parse import CriteriaError, parse
 from engine.models.scenario import Scenario
-from engine.values import Money
+from engine.values import Duration, Money, OutOfCalendar, TimeUnit
 
 ENV = scenario_environment()
 
@@ -51,34 +53,95 @@ def ref_value(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> Any:
             return None
         if isinstance(obj, list):
             return [getattr(o, node.name) for o in obj]
+        if isinstance(obj, datetime) and node.name == "date":
+            return obj.date()
         return getattr(obj, node.name)
     if isinstance(node, ast.Aggregate):
-        items = ref_value(node.collection, scenario, scope)
-        if items is None:
+        return _ref_aggregate(node, scenario, scope)
+    if isinstance(node, ast.Arith):  # only `date ± N years` and `date - date` are generated
+        day, other = ref_value(node.left, scenario, scope), ref_value(node.right, scenario, scope)
+        if day is None or other is None:
             return None
-        if node.func == "sum":  # only `sum(usage.amount)` is generated: money, empty = zero in the type's currency
-            amounts = [i for i in items if i is not None]
-            if not amounts:
-                return Money(Decimal(0), node.type.currency) if node.type and node.type.currency else None
-            currencies = {a.currency for a in amounts}
-            return (
-                Money(sum((a.amount for a in amounts), Decimal(0)), amounts[0].currency)
-                if len(currencies) == 1
-                else None
-            )
-        kept = [
-            i for i in items if node.where is None or ref_truth(node.where, scenario, {**scope, "element": i}) is True
-        ]
-        return len(kept)
-    if isinstance(node, ast.Arith):  # only `date ± N years` is generated
-        day, years = ref_value(node.left, scenario, scope), ref_value(node.right, scenario, scope)
-        if day is None:
-            return None
-        year = day.year + (years.count if node.op == "+" else -years.count)
+        if isinstance(other, date):
+            return RefSpan(other, day)
+        year = day.year + (other.count if node.op == "+" else -other.count)
         if not 1 <= year <= 9999:
             return None  # outside the calendar: missing
         return day.replace(year=year, day=min(day.day, 28 if day.month == 2 and not _leap(year) else 31))
     raise AssertionError(type(node))
+
+
+def _ref_aggregate(node: ast.Aggregate, scenario: Any, scope: dict[str, Any]) -> Any:
+    """count/sum/min/max, with an optional `where` over the records and a projected field."""
+    collection, field = node.collection, None
+    if isinstance(collection, ast.Attribute) and collection.obj.type is not None and collection.obj.type.name == "list":
+        collection, field = collection.obj, collection.name
+    records = ref_value(collection, scenario, scope)
+    if records is None:
+        return None
+    kept = [
+        r
+        for r in records
+        if node.where is None
+        or ref_truth(node.where, scenario, {**scope, **({node.var: r} if node.var else {"element": r})}) is True
+    ]
+    if node.func == "count":
+        return len(kept)
+    values = [v for v in (getattr(r, field) if field else r for r in kept) if v is not None]
+    if node.func == "sum":  # only sums of money are generated: empty = zero in the type's currency
+        if not values:
+            return Money(Decimal(0), node.type.currency) if node.type and node.type.currency else None
+        currencies = {a.currency for a in values}
+        return Money(sum((a.amount for a in values), Decimal(0)), values[0].currency) if len(currencies) == 1 else None
+    if not values:
+        return None
+    try:  # only min/max of date-times are generated: mixing naive and zoned ones gives nothing
+        return min(values) if node.func == "min" else max(values)
+    except TypeError:
+        return None
+
+
+@dataclass(frozen=True)
+class RefSpan:
+    """`date - date`: the calendar time from `start` to `end`."""
+
+    start: date
+    end: date
+
+
+def ref_sign(a: Any, b: Any) -> int | None:
+    """-1/0/1 ordering two present values as the language does; None when they do not compare."""
+    if isinstance(a, Money):
+        if a.currency != b.currency:
+            return None
+        a, b = a.amount, b.amount
+    elif isinstance(a, datetime):  # a date-time without a zone is UTC
+        a, b = (x if x.tzinfo else x.replace(tzinfo=UTC) for x in (a, b))
+    elif isinstance(a, RefSpan | Duration) or isinstance(b, RefSpan):
+        return _duration_sign(a, b)
+    return (a > b) - (a < b)
+
+
+def _duration_sign(a: Any, b: Any) -> int | None:
+    if isinstance(a, Duration) and isinstance(b, RefSpan):
+        sign = _duration_sign(b, a)
+        return None if sign is None else -sign
+    if isinstance(a, RefSpan):
+        if isinstance(b, RefSpan):
+            a, b = (a.end - a.start).days, (b.end - b.start).days
+            return (a > b) - (a < b)
+        try:
+            target = b.add_to(a.start)
+        except OutOfCalendar:
+            return -1
+        return (a.end > target) - (a.end < target)
+    months = {TimeUnit.MONTHS: 1, TimeUnit.YEARS: 12}
+    days = {TimeUnit.DAYS: 1, TimeUnit.WEEKS: 7}
+    if (a.unit in months) != (b.unit in months):
+        return None  # months have no fixed number of days
+    scale = months if a.unit in months else days
+    x, y = a.count * scale[a.unit], b.count * scale[b.unit]
+    return (x > y) - (x < y)
 
 
 def _leap(year: int) -> bool:
@@ -106,16 +169,18 @@ def ref_truth(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> bool | No
         return bool(node.value)
     if isinstance(node, ast.Compare):
         a, b = ref_value(node.left, scenario, scope), ref_value(node.right, scenario, scope)
-        if a is None or b is None:
+        sign = None if a is None or b is None else ref_sign(a, b)
+        if sign is None:
             return None
-        if isinstance(a, Money):
-            if a.currency != b.currency:
-                return None
-            a, b = a.amount, b.amount
-        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
+        return {"==": sign == 0, "!=": sign != 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[
+            node.op
+        ]
     if isinstance(node, ast.Between):
         v, lo, hi = (ref_value(n, scenario, scope) for n in (node.value, node.low, node.high))
-        return None if v is None else lo <= v <= hi
+        if v is None or lo is None or hi is None:
+            return None
+        low, high = ref_sign(v, lo), ref_sign(v, hi)
+        return None if low is None or high is None else low >= 0 and high <= 0
     if isinstance(node, ast.Membership):
         item, collection = ref_value(node.item, scenario, scope), ref_value(node.collection, scenario, scope)
         if item is None or collection is None:
@@ -172,6 +237,61 @@ atoms = st.one_of(
     ),
 )
 
+AMOUNTS = ["1.50 EUR", "2.00 EUR", "1 USD"]
+MOMENTS = ["2015-05-31T23:00:00Z", "2015-06-01T10:00:00Z", "2015-06-01T12:00:00+02:00", "2015-06-01T10:00:00"]
+DURATIONS = ["3 days", "2 weeks", "14 days", "1 month", "3 months", "12 weeks", "1 year", "12 months"]
+ORDER = ["<", "<=", ">", ">=", "==", "!="]
+
+#: Money, duration and date-time conditions compile to `:=` temporaries; aggregates with a `where`
+#: nest generators (with temporaries of their own) inside them, also twice over (a quantifier around
+#: an aggregate). A temporary reused while an outer one is still live would give a wrong answer here.
+nested_atoms = st.one_of(
+    st.tuples(st.sampled_from(AMOUNTS), st.sampled_from(["STB", "phone"]), st.sampled_from(MOMENTS)).map(
+        lambda t: (
+            f"max(u in usage.at where u.amount >= {t[0]}) between"
+            f' min(u in usage.at where u.device == "{t[1]}") and {t[2]}'
+        )
+    ),
+    st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from(AMOUNTS), st.sampled_from(AMOUNTS)).map(
+        lambda t: (
+            f'sum(u in usage.amount where u.device == "{t[0]}") between'
+            f" sum(u in usage.amount where u.amount <= {t[1]}) and {t[2]}"
+        )
+    ),
+    st.tuples(st.sampled_from(AMOUNTS), st.sampled_from(ORDER), st.sampled_from(MOMENTS)).map(
+        lambda t: f"max(u in usage.at where u.amount > {t[0]}) {t[1]} {t[2]}"
+    ),
+    st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from(ORDER), st.sampled_from(AMOUNTS)).map(
+        lambda t: (
+            f'sum(u in usage.amount where u.device == "{t[0]}") {t[1]} sum(u in usage.amount where u.amount >= {t[2]})'
+        )
+    ),
+    st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from(DURATIONS), st.sampled_from(DURATIONS)).map(
+        lambda t: f'as_of.date - max(u in usage.at where u.device == "{t[0]}").date between {t[1]} and {t[2]}'
+    ),
+    st.tuples(st.sampled_from(ORDER), st.sampled_from(DURATIONS)).map(
+        lambda t: f"as_of.date - subscription.start {t[0]} {t[1]}"
+    ),
+    st.tuples(st.sampled_from(DURATIONS), st.sampled_from(DURATIONS)).map(
+        lambda t: f"subscription.binding_period between {t[0]} and {t[1]}"
+    ),
+    st.tuples(st.sampled_from(ORDER), st.sampled_from(DURATIONS)).map(
+        lambda t: f"subscription.binding_period {t[0]} {t[1]}"
+    ),
+    st.tuples(st.sampled_from(["any", "all"]), st.sampled_from(AMOUNTS)).map(
+        lambda t: (
+            f"{t[0]} v in usage where v.at between min(x in usage.at where x.amount >= {t[1]})"
+            " and max(x in usage.at where x.device == v.device)"
+        )
+    ),
+    st.tuples(st.sampled_from(AMOUNTS), st.sampled_from(AMOUNTS)).map(
+        lambda t: (
+            f"any v in usage where v.amount between {t[0]} and {t[1]}"
+            " and sum(x in usage.amount where x.at <= v.at) >= v.amount"
+        )
+    ),
+)
+
 
 def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
@@ -215,12 +335,21 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         }
         if draw(st.booleans()):
             subscription["concurrent_usage"] = draw(st.integers(0, 5))
+        if draw(st.booleans()):
+            subscription["binding_period"] = draw(st.sampled_from(["14 days", "2 weeks", "3 months", "1 year"]))
         data["subscription"] = subscription
+    if draw(st.booleans()):
+        data["as_of"] = draw(st.sampled_from(["2015-06-15T10:00:00", "2015-06-15T01:00:00+02:00"]))
+    zone = draw(st.sampled_from(["Z", "+02:00", ""]))  # one kind per scenario: min/max of mixed kinds is missing
     data["usage"] = [
-        {"at": "2015-06-01T10:00:00Z", "device": d, **({"amount": a} if a else {})}
-        for d, a in draw(
+        {"at": f"2015-{at}{zone}", "device": d, **({"amount": a} if a else {})}
+        for d, a, at in draw(
             st.lists(
-                st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from([None, "1.50 EUR", "2.00 EUR", "1 USD"])),
+                st.tuples(
+                    st.sampled_from(["STB", "phone"]),
+                    st.sampled_from([None, "1.50 EUR", "2.00 EUR", "1 USD"]),
+                    st.sampled_from(["06-01T10:00:00", "06-01T11:00:00", "05-31T23:30:00", "06-14T09:00:00"]),
+                ),
                 max_size=4,
             )
         )
@@ -228,19 +357,105 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario.model_validate(data)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(expressions, min_size=1, max_size=4), st.lists(scenarios(), min_size=1, max_size=3))
-def test_compiled_evaluator_agrees_with_reference_interpreter(texts: list[str], cases: list[Scenario]) -> None:
+def _agrees(texts: list[str], cases: list[Scenario], chunk: int = CHUNK) -> None:
     nodes = [check_condition(parse(text, locate), ENV) for text in texts]
     compiler = RuleSetCompiler(ENV)
     for node in nodes:
         compiler.add(node)  # compiled together: shared facts and hoisted atoms are exercised
-    evaluate = compiler.build().function
+    evaluate = compiler.build(chunk).function
     for scenario in cases:
         got = evaluate(scenario)
         assert got == evaluate(scenario)  # deterministic
         for text, node, value in zip(texts, nodes, got, strict=True):
             assert value == (ref_truth(node, scenario, {}) is True), text
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(expressions, min_size=1, max_size=4),
+    st.lists(scenarios(), min_size=1, max_size=3),
+    st.sampled_from([CHUNK, 1, 3]),  # small: the rules split into several functions
+)
+def test_compiled_evaluator_agrees_with_reference_interpreter(
+    texts: list[str], cases: list[Scenario], chunk: int
+) -> None:
+    _agrees(texts, cases, chunk)
+
+
+nested_expressions = st.recursive(st.one_of(nested_atoms, atoms), _combine, max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(nested_expressions, min_size=1, max_size=4),
+    st.lists(scenarios(), min_size=1, max_size=3),
+    st.sampled_from([CHUNK, 2]),
+)
+def test_temporaries_of_nested_conditions_are_not_clobbered(
+    texts: list[str], cases: list[Scenario], chunk: int
+) -> None:
+    """Money, duration and date-time comparisons around aggregates and quantifiers, several a rule."""
+    _agrees(texts, cases, chunk)
+
+
+CLOBBER = Scenario.model_validate(
+    {
+        "id": "c",
+        "as_of": "2015-06-15T10:00:00Z",
+        "usage": [
+            {"at": "2015-06-01T10:00:00Z", "device": "STB", "amount": "2.00 EUR"},
+            {"at": "2015-06-10T10:00:00Z", "device": "phone", "amount": "1.50 EUR"},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the value is bound to a temporary, then the bounds' aggregates run their own conditions
+        (
+            'max(u in usage.at where u.amount >= 2 EUR) between min(u in usage.at where u.device == "STB") and as_of',
+            True,
+        ),
+        (
+            'max(u in usage.at where u.amount >= 2 EUR) between min(u in usage.at where u.device == "phone") and as_of',
+            False,
+        ),
+        (
+            'sum(u in usage.amount where u.device == "STB") between sum(u in usage.amount where u.amount <= 2 EUR) and 4 EUR',
+            False,
+        ),
+        (
+            'sum(u in usage.amount where u.device == "STB") between sum(u in usage.amount where u.amount <= 1.5 EUR) and 2 EUR',
+            True,
+        ),
+        # one level deeper: the quantifier's own temporaries around the aggregates'
+        (
+            "any v in usage where v.at between min(x in usage.at where x.amount >= 2 EUR) and max(x in usage.at where x.device == v.device)",
+            True,
+        ),
+        (
+            "all v in usage where v.at between min(x in usage.at where x.amount >= 2 EUR) and max(x in usage.at where x.device == v.device)",
+            True,
+        ),
+        (
+            'any v in usage where v.at between min(x in usage.at where x.amount <= 1.5 EUR) and max(x in usage.at where x.device == "STB")',
+            False,
+        ),
+        ('as_of.date - max(u in usage.at where u.device == "STB").date between 2 weeks and 1 month', True),
+        ('as_of.date - max(u in usage.at where u.device == "phone").date between 2 weeks and 1 month', False),
+    ],
+)
+def test_a_value_bound_before_nested_aggregates_keeps_its_value(text: str, expected: bool) -> None:
+    """Each alone, and all in one function several times over (shared and split), as `==` would say."""
+    node = check_condition(parse(text, locate), ENV)
+    assert ref_truth(node, CLOBBER, {}) is expected
+    for chunk in (CHUNK, 1):
+        compiler = RuleSetCompiler(ENV)
+        for _ in range(3):
+            compiler.add(node)
+        assert compiler.build(chunk).function(CLOBBER) == (expected,) * 3
 
 
 # --- fuzzing the parser ---------------------------------------------------------------------------

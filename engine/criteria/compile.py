@@ -1,4 +1,5 @@
-"""Compile typed criteria into one Python function for the whole rule set.
+"""Compile typed criteria into one Python function for the whole rule set (split in several
+functions above `CHUNK` conditions, with the facts and shared conditions computed once).
 
 The generated source is built only from the typed AST: every literal value travels as a constant
 bound to a default argument (never spliced from rule text), and field names come from the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -98,17 +100,73 @@ def _subset(small: Any, big: Any) -> bool:
 HELPERS.update({"_dts": _dt_sign, "_agg": _aggregate, "_sub": _subset, "_fs": frozenset})
 
 
+#: Conditions per generated function. Python's `compile` spends time on every generator expression
+#: in proportion to the size and the local names of the function around it, so one function for
+#: thousands of conditions compiles in super-linear time; above this many conditions the rules are
+#: split into functions of this many (facts and shared conditions are computed once and passed in).
+CHUNK = 500
+
+_NAME = re.compile(r"(?<![.\w])(?:[fa][0-9]+|s)(?!\w)")  # facts, hoisted atoms, the scenario
+_CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
+
+
+def _locals(codes: list[str]) -> set[str]:
+    """The scenario, facts and hoisted atoms that generated code refers to."""
+    return {name for code in codes for name in _NAME.findall(code)}
+
+
+def _constants(codes: list[str]) -> list[str]:
+    """The constants (`K{i}`) that generated code refers to, in order."""
+    return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
+
+
+def _tuple(codes: list[str]) -> str:
+    return "(" + "".join(f"\n        {code}," for code in codes) + "\n    )"
+
+
+def _function(name: str, parameters: list[str], defaults: list[str], body: list[str], result: str) -> str:
+    """A function whose constants and helpers are bound as default arguments (fast local names)."""
+    signature = ", ".join([*parameters, *(f"{d}={d}" for d in [*defaults, *HELPERS])])
+    return "\n".join([f"def {name}({signature}):", *(f"    {line}" for line in body), f"    return {result}"]) + "\n"
+
+
 @dataclass
 class _Ctx:
-    """Variables visible while generating: bound names and the implicit element, if any."""
+    """Variables visible while generating: bound names and the implicit element, if any, and how
+    many generators (quantifiers, aggregates) the code is nested in."""
 
     variables: dict[str, str] = field(default_factory=dict)
     element: str | None = None  # Python name of the implicit element
     element_record: str | None = None
+    depth: int = 0
 
     @property
     def local(self) -> bool:
         return bool(self.variables) or self.element is not None
+
+
+class _Temps:
+    """The `:=` temporaries of one condition (atom): `_t{depth}_{k}`, k counted from 0 per atom.
+
+    A temporary is live from its binding to its last use inside its own atom, and everything
+    evaluated meanwhile is code of the same atom: its own other temporaries (distinct k) and the
+    values it compares. A value holds conditions only inside a generator (an aggregate's `where`),
+    which is one level deeper, so their temporaries have other names. Two atoms at the same depth
+    never interleave: `and`/`or`, the hoisted statements and the result tuple evaluate one atom to
+    its end before the next, and a generator's body runs one element at a time. So the names can be
+    reused by every atom, and the function has a few dozen locals instead of one per condition (a
+    walrus inside a comprehension binds in the function: thousands of locals made Python's own
+    `compile` super-linear).
+    """
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.count = 0
+
+    def __call__(self) -> str:
+        name = f"_t{self.depth}_{self.count}"
+        self.count += 1
+        return name
 
 
 @dataclass
@@ -142,20 +200,24 @@ class RuleSetCompiler:
         self.rules.append(self.condition(node, True, _Ctx()))
         return len(self.rules) - 1
 
-    def build(self) -> CompiledRules:
+    def build(self, chunk: int = CHUNK) -> CompiledRules:
+        """The evaluator; more than `chunk` conditions are split into functions of that many."""
         hoisted = {i for i, uses in self.atom_uses.items() if uses > 1}
         atom_code = {i: code for code, i in self.atoms.items()}
-        lines = [
-            "def evaluate(s, "
-            + ", ".join([f"K{i}=K{i}" for i in range(len(self.constants))] + [f"{h}={h}" for h in HELPERS])
-            + "):"
-        ]
-        lines += [f"    {line}" for line in self.prologue]
-        for i in sorted(hoisted):
-            lines.append(f"    a{i} = {self._expand(atom_code[i], hoisted, atom_code)}")
+        head = [*self.prologue] + [f"a{i} = {self._expand(atom_code[i], hoisted, atom_code)}" for i in sorted(hoisted)]
         rules = [self._expand(code, hoisted, atom_code) for code in self.rules]
-        lines.append("    return (" + "".join(f"\n        {r}," for r in rules) + "\n    )")
-        source = "\n".join(lines) + "\n"
+        if len(rules) <= chunk:
+            source = _function("evaluate", ["s"], _constants(head + rules), head, _tuple(rules))
+        else:
+            parts, calls = [], []
+            for n, start in enumerate(range(0, len(rules), chunk)):
+                part = rules[start : start + chunk]
+                names = sorted(_locals(part))
+                parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
+                calls.append(f"_part{n}({', '.join(names)})")
+            defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts)))]
+            parts.append(_function("evaluate", ["s"], defaults, head, " + ".join(calls)))
+            source = "\n".join(parts)
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
         namespace.update(HELPERS)
         exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
@@ -188,9 +250,6 @@ class RuleSetCompiler:
             with contextlib.suppress(TypeError):
                 self._constant_index[key] = index
         return f"K{index}"
-
-    def temp(self) -> str:
-        return f"_t{next(self._names)}"
 
     def atom(self, code: str, ctx: _Ctx) -> str:
         """Register a leaf condition; outside quantifiers, identical ones are shared across rules."""
@@ -229,34 +288,37 @@ class RuleSetCompiler:
         lt = _type(left)
         a, b = self.value(left, ctx), self.value(right, ctx)
         helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}.get(lt.name)
+        temps = _Temps(ctx.depth)
         if helper:
-            t = self.temp()
+            t = temps()
             return self.atom(f"({t} := {helper}({a}, {b})) is not None and {t} {op} 0", ctx)
         guards: list[str] = []
-        a, b = self._guard(a, left, guards), self._guard(b, right, guards)
+        a, b = self._guard(a, left, guards, temps), self._guard(b, right, guards, temps)
         return self.atom(" and ".join([*guards, f"{a} {op} {b}"]), ctx)
 
-    def _guard(self, code: str, node: ast.Node, guards: list[str]) -> str:
+    def _guard(self, code: str, node: ast.Node, guards: list[str], temps: _Temps) -> str:
         """Add a not-missing guard for a value that may be missing; bind complex code once."""
         if not _maybe(node):
             return code
         if code.isidentifier():
             guards.append(f"{code} is not None")
             return code
-        t = self.temp()
+        t = temps()
         guards.append(f"({t} := {code}) is not None")
         return t
 
     def _membership(self, node: ast.Membership, positive: bool, ctx: _Ctx) -> str:
         guards: list[str] = []
-        item = self._guard(self.value(node.item, ctx), node.item, guards)
-        collection = self._guard(self.value(node.collection, ctx, as_set=True), node.collection, guards)
+        temps = _Temps(ctx.depth)
+        item = self._guard(self.value(node.item, ctx), node.item, guards, temps)
+        collection = self._guard(self.value(node.collection, ctx, as_set=True), node.collection, guards, temps)
         return self.atom(" and ".join([*guards, f"{item} {'in' if positive else 'not in'} {collection}"]), ctx)
 
     def _set_relation(self, node: ast.SetRelation, positive: bool, ctx: _Ctx) -> str:
         guards: list[str] = []
-        left = self._guard(self.value(node.left, ctx, as_set=True), node.left, guards)
-        right = self._guard(self.value(node.right, ctx, as_set=True), node.right, guards)
+        temps = _Temps(ctx.depth)
+        left = self._guard(self.value(node.left, ctx, as_set=True), node.left, guards, temps)
+        right = self._guard(self.value(node.right, ctx, as_set=True), node.right, guards, temps)
         if node.op == "overlaps":
             as_set = left if left in self._set_names else f"_fs({left})"
             core = f"{'not ' if positive else ''}{as_set}.isdisjoint({right})"
@@ -268,13 +330,14 @@ class RuleSetCompiler:
 
     def _between(self, node: ast.Between, positive: bool, ctx: _Ctx) -> str:
         guards: list[str] = []
-        v, lo, hi = (self._guard(self.value(n, ctx), n, guards) for n in (node.value, node.low, node.high))
+        temps = _Temps(ctx.depth)
+        v, lo, hi = (self._guard(self.value(n, ctx), n, guards, temps) for n in (node.value, node.low, node.high))
         kind = _type(node.value).name
         if kind == "time":
             core = f"_tb({v}, {lo}, {hi})"
         elif kind in ("money", "duration", "datetime"):
             helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}[kind]
-            t1, t2 = self.temp(), self.temp()
+            t1, t2 = temps(), temps()
             guards += [f"({t1} := {helper}({v}, {lo})) is not None", f"({t2} := {helper}({v}, {hi})) is not None"]
             core = f"{t1} >= 0 and {t2} <= 0"
         else:
@@ -292,7 +355,7 @@ class RuleSetCompiler:
             return shared
         collection = self.value(node.collection, ctx)
         var = f"v_{node.var}_{next(self._names)}"
-        inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record)
+        inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record, ctx.depth + 1)
         body = self.condition(node.condition, positive, inner)
         func = node.kind if positive else ("all" if node.kind == "any" else "any")
         guard = f"{collection} is not None and " if _maybe(node.collection) else ""
@@ -464,15 +527,15 @@ class RuleSetCompiler:
         assert elem is not None
         var = f"e{next(self._names)}"
         if node.var:
-            inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record)
+            inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record, ctx.depth + 1)
         else:
-            inner = _Ctx(dict(ctx.variables), var, elem.record if elem.name == "record" else None)
+            inner = _Ctx(dict(ctx.variables), var, elem.record if elem.name == "record" else None, ctx.depth + 1)
         filters = []
         if node.where is not None:
             filters.append(self.condition(node.where, True, inner))
         if node.within is not None:
             stamp = self.env.time_fields[elem.record or ""]
-            filters.append(f"_win({var}.{stamp}, s.as_of, {self.value(node.within, ctx)})")
+            filters.append(f"_win({var}.{stamp}, s.as_of, {self.value(node.within, ctx)})")  # a literal
         condition = f" if {' and '.join(filters)}" if filters else ""
         item = self._field(var, elem.record or "", value_field, False) if value_field else var
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
