@@ -490,7 +490,25 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
                 "BR412",
                 f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits",
                 f"set the credit owner to `{owner.credit_owner}` directly",
+                detail=tuple(_owner_links(model.code, users)),
             )
+
+
+def _owner_links(start: str, users: dict[str, Entry]) -> Iterator[str]:
+    """Each link of a credit-owner chain with its location, until the chain ends or loops."""
+    seen = {start}
+    code: str | None = start
+    while code is not None and code in users:
+        entry = users[code]
+        owner = entry.model.credit_owner
+        if owner is None or owner == code:
+            return
+        span = entry.document.locate(("credit_owner",))
+        yield f"link: `{code}` → `{owner}` at {entry.document.file}:{span.line}:{span.column}"
+        if owner in seen:
+            return
+        seen.add(owner)
+        code = owner
 
 
 def check_balance_policies(catalog: Catalog) -> Iterator[Diagnostic]:
