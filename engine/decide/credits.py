@@ -205,12 +205,13 @@ class CreditCriteria:
     def context(self, r: Request) -> Any:
         """What the criteria see: `consumption`, `consumer` and `as_of` (models.credit_context)."""
         if self._request is not r:
-            from engine.models.credit_context import Consumer, Consumption, CreditContext
+            from engine.models.credit_context import records
 
+            context, consumption, consumer = records()
             chain = [org for org, _ in self.tree.chain(r.organisation)] if r.organisation is not None else []
-            self._context = CreditContext.model_construct(
+            self._context = context(
                 as_of=self.as_of,
-                consumption=Consumption.model_construct(
+                consumption=consumption(
                     id=r.id,
                     service=r.service,
                     product=r.product,
@@ -219,7 +220,7 @@ class CreditCriteria:
                     unit=r.unit,
                     at=r.at,
                 ),
-                consumer=Consumer.model_construct(
+                consumer=consumer(
                     organisation=r.organisation,
                     parent=chain[1] if len(chain) > 1 else None,
                     organisations=chain,

@@ -2,14 +2,18 @@
 
 These models type the credit criteria (`engine.criteria.environment.credit_environment`), as the
 scenario model types discount criteria; at decision time the allocator fills them from the
-resolved consumption (`engine.decide.credits.Request`) without validation, once per consumption
-that meets a credit with criteria.
+resolved consumption (`engine.decide.credits.Request`) once per consumption that meets a credit
+with criteria, as plain records with the same fields (`records()`: building the pydantic models,
+even unvalidated, cost 18 µs per consumption; these cost about 1 µs).
 """
 
 # No `from __future__ import annotations`: see engine/models/credits.py.
 
+from dataclasses import make_dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
 from pydantic import Field
 
@@ -49,3 +53,13 @@ class CreditContext(Strict):
     as_of: datetime = Field(description="The scenario's billing date-time.")
     consumption: Consumption = Field(description="The consumption asking for credit.")
     consumer: Consumer = Field(description="Who consumes.")
+
+
+@cache
+def records() -> tuple[Any, Any, Any]:
+    """Slotted run-time records (CreditContext, Consumption, Consumer) with the models' fields:
+    the generated evaluator and the explainer read attributes only."""
+    return tuple(  # type: ignore[return-value]
+        make_dataclass(model.__name__, list(model.model_fields), slots=True, frozen=True)
+        for model in (CreditContext, Consumption, Consumer)
+    )
