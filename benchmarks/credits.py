@@ -7,8 +7,10 @@ Workload (seeded): a chain of organisations `depth` deep; each holds `n` credits
 (mixed allocations, expiries, issue dates, priorities); a stream of consumptions by the deepest
 organisation, each of 1, in time order. billrules' `Book` (candidates sorted once per consumer,
 a cursor over the used-up and expired) runs against `credits_reference.allocate` (every credit
-examined and every candidate sorted, per request) in the same process. Results are checked
-equal before timing; rounds alternate the two; the table shows medians and the spread.
+examined and every candidate sorted, per request) in the same process. One credit in 50 carries
+credit criteria (weekdays only, or a quantity limit): billrules evaluates the criteria once per
+consumption, the reference per (credit, consumption). Results are checked equal before timing;
+rounds alternate the two; the table shows medians and the spread.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.decide.credits import Book, CreditFact, Request, Tree, run
+from engine.criteria.program import credit_program
+from engine.decide.credits import Book, CreditCriteria, CreditFact, Request, Tree, run
 from engine.decide.credits_reference import allocate
+
+AS_OF = datetime(2015, 6, 1, tzinfo=UTC)
+PROGRAM = credit_program(
+    [
+        ("t:weekdays", "consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}"),
+        ("t:small", "consumption.quantity <= 5"),
+    ]
+)
 
 
 def workload(
@@ -48,6 +59,7 @@ def workload(
                     issued=date(2014, 12, 1) + timedelta(days=rnd.randrange(0, 30)),
                     own_only=rnd.random() < 0.3,
                     priority=rnd.randrange(0, 5) if rnd.random() < 0.5 else None,
+                    criteria=rnd.choice([(0,), (1,), (0, 1)]) if rnd.random() < 0.02 else (),
                 )
             )
     leaf = f"o{depth - 1}"
@@ -70,14 +82,15 @@ def workload(
 def fast(
     parent: dict[str, str | None], credits: list[CreditFact], stream: list[Request]
 ) -> list[tuple[str, list[tuple[str, Decimal]], bool]]:
-    book = Book(list(credits), Tree(parent))
+    book = Book(list(credits), Tree(parent), criteria=CreditCriteria(PROGRAM, Tree(parent), AS_OF))
     return [(o.request.id, [(d.credit, d.quantity) for d in o.draws], o.refusal is not None) for o in run(book, stream)]
 
 
 def naive(
     parent: dict[str, str | None], credits: list[CreditFact], stream: list[Request]
 ) -> list[tuple[str, list[tuple[str, Decimal]], bool]]:
-    return allocate(credits, parent, stream)[0]
+    tree = Tree(parent)
+    return allocate(credits, parent, stream, holds=lambda c, r: CreditCriteria(PROGRAM, tree, AS_OF).hold(c, r))[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -179,12 +179,16 @@ def stage_semantics(c: Compilation) -> None:
 
 
 def stage_criteria(c: Compilation) -> None:
-    """Desugar sections, parse `when:` expressions, type-check, and compile them all at once."""
+    """Desugar sections, parse `when:` expressions, type-check, and compile them all at once.
+
+    Discount criteria are typed against the scenario; the criteria of credit types and credits
+    against one consumption and its consumer (`credit_environment`): the same language, the same
+    diagnostics, one program with an entry point per context."""
     from engine.criteria.check import check_condition
-    from engine.criteria.environment import scenario_environment
+    from engine.criteria.environment import credit_environment, scenario_environment
     from engine.criteria.parse import CriteriaError
     from engine.criteria.program import CriteriaProgram, Entry
-    from engine.criteria.sections import desugar
+    from engine.criteria.sections import desugar, desugar_credit
 
     env = scenario_environment()
     entries: list[Entry] = []
@@ -201,7 +205,23 @@ def stage_criteria(c: Compilation) -> None:
                     c.diagnostics.append(exc.diagnostic)
         except CriteriaError as exc:
             c.diagnostics.append(exc.diagnostic)
-    c.criteria = CriteriaProgram(entries)
+    credit_entries: list[Entry] = []
+    credit_env = credit_environment()
+    for kind in ("credit_type", "credit"):  # a type's criteria, then each credit's own
+        for code in sorted(c.catalog.get(kind, {})):
+            item = c.catalog[kind][code]
+            if item.model.criteria is None:
+                continue
+            try:
+                for condition in desugar_credit(item.model.criteria, item.document):
+                    try:
+                        node = check_condition(condition.node, credit_env)
+                        credit_entries.append(Entry(f"{kind}:{code}", condition.section, node))
+                    except CriteriaError as exc:
+                        c.diagnostics.append(exc.diagnostic)
+            except CriteriaError as exc:
+                c.diagnostics.append(exc.diagnostic)
+    c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
         c.criteria.compile()  # generate the evaluator now: validate proves the rule set compiles
 
@@ -214,7 +234,7 @@ STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
     ("models", "typed values (money, dates, durations) for the checks that follow", stage_models),
     ("references", "codes unique, references resolve, no cycles: the files form one rule set", stage_references),
     ("semantics", "business rules across documents, on resolved typed models", stage_semantics),
-    ("criteria", "parse and type-check every criterion against the scenario model", stage_criteria),
+    ("criteria", "parse, type-check and compile every criterion (discounts, credits)", stage_criteria),
 )
 
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from engine import load_rules
 from engine.cli.main import main
-from engine.decide.credits import DEFAULT_ORDER, Book, CreditFact, Request, Tree, run
-from engine.decide.credits_reference import allocate, may_use
+from engine.criteria.program import credit_program
+from engine.decide.credits import DEFAULT_ORDER, Book, CreditCriteria, CreditFact, Request, Tree, run
+from engine.decide.credits_reference import allocate, interpreted, may_use
 from engine.decide.decision import to_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -227,6 +228,19 @@ def test_scenario_credits_are_checked_like_rule_file_credits(
 
 TYPES = ("a", "b", "c")
 DAY0 = date(2015, 1, 1)
+AS_OF = datetime(2015, 5, 1, tzinfo=UTC)
+#: credit criteria the random credits may carry (indices into the program's credit entries); the
+#: allocator runs the generated evaluator, the reference the explaining interpreter
+PROGRAM = credit_program(
+    [
+        ("t:weekday", "consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}"),
+        ("t:small", "consumption.quantity <= 6"),
+        ("c:service", 'consumption.service == "s1"'),  # missing service: unknown, does not hold
+        ("c:branch", 'consumer.organisations contains "o1_0" or consumer.owner == "u1"'),
+        ("c:morning", "consumption.at.time between 06:00 and 12:00 and consumption.at < as_of"),
+    ]
+)
+CRITERIA = st.sampled_from([(), (), (0,), (1,), (2,), (3,), (4,), (0, 3), (1, 4)])
 
 
 @st.composite
@@ -262,6 +276,7 @@ def worlds(draw: st.DrawFn) -> tuple[dict[str, str | None], list[CreditFact], li
                 own_only=draw(st.booleans()),
                 priority=draw(st.one_of(st.none(), st.integers(0, 3))),
                 services=draw(st.sampled_from([(), ("s1",)])),
+                criteria=draw(CRITERIA),
             )
         )
     overdraft = draw(st.booleans())
@@ -291,7 +306,7 @@ ORDERS = st.sampled_from(
 
 
 def _fast(parent: dict[str, str | None], credits: list[CreditFact], requests: list[Request], order: Any) -> Any:
-    book = Book(list(credits), Tree(parent), order)
+    book = Book(list(credits), Tree(parent), order, CreditCriteria(PROGRAM, Tree(parent), AS_OF))
     outcomes = run(book, requests)
     return book, outcomes
 
@@ -303,7 +318,8 @@ def test_allocation_properties(world: Any, order: Any, rnd: random.Random) -> No
     book, outcomes = _fast(parent, credits, requests, order)
     by_code = {c.code: c for c in credits}
     # the same as the naive reference (sort every candidate per request)
-    expected, left = allocate(credits, parent, requests, order)
+    holds = interpreted(PROGRAM, parent, AS_OF)
+    expected, left = allocate(credits, parent, requests, order, holds)
     assert [
         (o.request.id, [(d.credit, d.quantity) for d in o.draws], o.refusal is not None) for o in outcomes
     ] == expected
@@ -323,6 +339,7 @@ def test_allocation_properties(world: Any, order: Any, rnd: random.Random) -> No
             assert may_use(c, o.request, parent) is not None
             assert c.type in o.request.types
             assert (c.start or date.min) <= o.request.day <= (c.end or date.max)
+            assert holds(c, o.request)  # its criteria hold
     # no credit below zero unless overdraft is allowed
     if not overdraft:
         assert all(v >= 0 for v in book.remaining.values())

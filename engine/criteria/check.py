@@ -98,6 +98,9 @@ class Checker:
             return replace(node, type=self.env.roots[node.id].type)
         candidates = [*scope.variables, *self.env.roots, *(self.env.fields(scope.element) if scope.element else [])]
         hint = did_you_mean(node.id, candidates) or f"known names: {', '.join(sorted(candidates))}"
+        if node.id in self.env.foreign:
+            suggestion = did_you_mean(node.id, candidates)
+            hint = self.env.foreign[node.id] + (f"; {suggestion}" if suggestion else "")
         raise error(node.span, "BR502", f"unknown field `{node.id}`", hint)
 
     def _attribute(self, node: ast.Attribute, scope: Scope) -> ast.Node:

@@ -36,6 +36,8 @@ class Environment:
     records: dict[str, dict[str, FieldInfo]] = field(default_factory=dict)
     roots: dict[str, FieldInfo] = field(default_factory=dict)
     time_fields: dict[str, str] = field(default_factory=dict)  # record → its timestamp attribute (for `within`)
+    #: names of another context (e.g. `subscription` in a credit criterion) → why they are not here
+    foreign: dict[str, str] = field(default_factory=dict)
 
     def fields(self, record: str) -> dict[str, FieldInfo]:
         return self.records.get(record, {})
@@ -207,3 +209,24 @@ def scenario_environment() -> Environment:
     for (record_name, name), (type_, function, description) in DERIVED.items():
         env.records[record_name][name] = FieldInfo(type_, name, function, description)
     return env
+
+
+@cache
+def credit_environment() -> Environment:
+    """What credit criteria are typed against: `consumption`, `consumer` and `as_of` (a separate
+    environment: the scenario's discount facts are unknown fields there, with a hint saying so)."""
+    from engine.models.credit_context import CreditContext
+
+    env = Environment()
+    _register(CreditContext, env)
+    env.roots = env.records.pop("CreditContext")
+    here = ", ".join(f"`{name}`" for name in sorted(env.roots))
+    for name in scenario_environment().roots:
+        if name not in env.roots:
+            env.foreign[name] = f"`{name}` is a fact of discount criteria; a credit criterion sees {here}"
+    return env
+
+
+def environment(context: str) -> Environment:
+    """The environment of a criteria context: `scenario` (discounts) or `credit`."""
+    return credit_environment() if context == "credit" else scenario_environment()

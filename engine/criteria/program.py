@@ -3,16 +3,21 @@
 `CriteriaProgram` keeps the typed AST next to the compiled function: explanations walk the AST,
 and pickling ships the AST (closures and generated functions do not pickle) and compiles again on
 the other side, so a RuleSet is cheap to send to billing-run workers.
+
+Two entry points, one per context: discount criteria are evaluated against the scenario
+(`evaluate`), credit criteria against one consumption and its consumer (`evaluate_credit`, over an
+`engine.models.credit_context.CreditContext`). Each is one generated function.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.criteria import ast
 from engine.criteria.compile import CompiledRules, RuleSetCompiler
-from engine.criteria.environment import scenario_environment
+from engine.criteria.environment import credit_environment, scenario_environment
 
 if TYPE_CHECKING:
     from engine.criteria.explain import Step
@@ -20,21 +25,28 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Entry:
-    owner: str  # e.g. "discount:COMPLAINT-CREDIT"
+    owner: str  # e.g. "discount:COMPLAINT-CREDIT", "credit_type:network-offer", "credit:globex-fr-email"
     section: str  # e.g. "accounts_receivable" or "when"
     node: ast.Node
 
 
 class CriteriaProgram:
-    def __init__(self, entries: list[Entry]) -> None:
+    def __init__(self, entries: list[Entry], credit_entries: Sequence[Entry] = ()) -> None:
         self.entries = entries
         self.by_owner: dict[str, list[int]] = {}
         for i, entry in enumerate(entries):
             self.by_owner.setdefault(entry.owner, []).append(i)
+        self.credit_entries = list(credit_entries)
+        self.credit_by_owner: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.credit_entries):
+            self.credit_by_owner.setdefault(entry.owner, []).append(i)
         self._compiled: CompiledRules | None = None
+        self._credit_compiled: CompiledRules | None = None
 
     def compile(self) -> CompiledRules:
-        """Generate (once) the function that evaluates every condition of the rule set."""
+        """Generate (once) the functions that evaluate every condition of the rule set."""
+        if self.credit_entries:
+            _ = self.credit_compiled
         return self.compiled
 
     @property
@@ -46,9 +58,23 @@ class CriteriaProgram:
             self._compiled = compiler.build()
         return self._compiled
 
+    @property
+    def credit_compiled(self) -> CompiledRules:
+        """The credit criteria's evaluator: one function over a consumption's context."""
+        if self._credit_compiled is None:
+            compiler = RuleSetCompiler(credit_environment())
+            for entry in self.credit_entries:
+                compiler.add(entry.node)
+            self._credit_compiled = compiler.build()
+        return self._credit_compiled
+
     def evaluate(self, scenario: Any) -> tuple[bool, ...]:
         """The outcome of every condition, in entry order (one call for the whole rule set)."""
         return self.compiled.function(scenario)
+
+    def evaluate_credit(self, context: Any) -> tuple[bool, ...]:
+        """The outcome of every credit criterion for one consumption, in `credit_entries` order."""
+        return self.credit_compiled.function(context)
 
     def outcomes(self, scenario: Any) -> dict[str, list[tuple[str, bool]]]:
         results = self.evaluate(scenario)
@@ -67,8 +93,31 @@ class CriteriaProgram:
             out.append((self.entries[i].section, outcome, explainer.steps))
         return out
 
+    def explain_credit(self, context: Any, index: int) -> tuple[bool | None, list[Step]]:
+        """One credit criterion, traced step by step for one consumption (the slow path)."""
+        from engine.criteria.explain import Explainer
+
+        explainer = Explainer(credit_environment(), context)
+        outcome = explainer.explain(self.credit_entries[index].node)
+        return outcome, explainer.steps
+
     def __getstate__(self) -> dict[str, Any]:
-        return {"entries": self.entries}
+        return {"entries": self.entries, "credit_entries": self.credit_entries}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["entries"])  # type: ignore[misc]
+        self.__init__(state["entries"], state.get("credit_entries", ()))  # type: ignore[misc]
+
+
+def credit_program(criteria: Sequence[tuple[str, str]]) -> CriteriaProgram:
+    """A program of credit criteria written as text, `(owner, expression)` pairs, without rule
+    files (property tests and benchmarks); located in a pseudo file `<criteria>`. Raises
+    `CriteriaError` for a criterion that does not parse or type-check."""
+    from engine.criteria.check import check_condition
+    from engine.criteria.parse import parse
+
+    env = credit_environment()
+    entries = []
+    for owner, text in criteria:
+        node = parse(text, lambda b, e: ast.Span("<criteria>", 1, b + 1, e + 1))
+        entries.append(Entry(owner, "when", check_condition(node, env)))
+    return CriteriaProgram([], entries)

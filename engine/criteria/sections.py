@@ -19,7 +19,7 @@ from engine.criteria import ast
 from engine.criteria.locate import text_locator
 from engine.criteria.parse import parse
 from engine.load import Document, JsonPath
-from engine.models.criteria import Criteria, DayWindow, Effectiveness, QuantityRange
+from engine.models.criteria import CreditCriteria, Criteria, DayWindow, Effectiveness, QuantityBounds, QuantityRange
 from engine.values import plain
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -91,7 +91,7 @@ def _threshold(field: str, more: Any, less: Any, suffix: str = "") -> str | None
     return _all_of(parts) if parts else None
 
 
-def _range(value: str, r: QuantityRange) -> str | None:
+def _range(value: str, r: QuantityRange | QuantityBounds) -> str | None:
     parts = []
     if r.min is not None:
         parts.append(f"{value} >= {_number(r.min)}")
@@ -120,14 +120,18 @@ def desugar(criteria: Criteria, document: Document, subject: str) -> Iterator[Co
 
 
 def _section(
-    document: Document, name: str, entries: list[tuple[JsonPath, str]], combine: str = "or"
+    document: Document,
+    name: str,
+    entries: list[tuple[JsonPath, str]],
+    combine: str = "or",
+    base: JsonPath = ("criteria",),
 ) -> Condition | None:
     nodes = [_parse_at(document, path, text) for path, text in entries]
     if not nodes:
         return None
     if len(nodes) == 1:
         return Condition(name, nodes[0])
-    span = document.locate(("criteria", name))
+    span = document.locate((*base, name))
     return Condition(
         name, ast.BoolOp(ast.Span(document.file, span.line, span.column, span.end_column), combine, tuple(nodes))
     )
@@ -287,3 +291,40 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
         window = f" within {r.per}" if r.per else ""
         if text := _range(total.format(f=filter_, w=window), r):
             yield Condition("quantitative", _parse_at(doc, (*base, "quantitative", name), text))
+
+
+def desugar_credit(criteria: CreditCriteria, document: Document, base: JsonPath = ("criteria",)) -> Iterator[Condition]:
+    """Conditions of a credit's (or credit type's) criteria, over `consumption` and `consumer`.
+
+    Every section present must hold; inside one, at least one entry (`scope` says the same as the
+    `services` and `products` sections and stays as it is, with its own verdict `outside_scope`).
+    """
+    c = criteria
+    sections: list[Condition | None] = []
+    for name, field in (("services", "consumption.service"), ("products", "consumption.product")):
+        values = getattr(c, name)
+        if values:
+            sections.append(_section(document, name, [((*base, name), f"{field} in {_set(values)}")], base=base))
+    if c.organisations:
+        text = f"consumer.organisations overlaps {_set(c.organisations)}"
+        sections.append(_section(document, "organisations", [((*base, "organisations"), text)], base=base))
+    if c.execution_days:
+        entries = [
+            ((*base, "execution_days", i), _day_window(w, "consumption.at")) for i, w in enumerate(c.execution_days)
+        ]
+        sections.append(_section(document, "execution_days", entries, base=base))
+    if c.execution_dates:
+        start = c.execution_dates.from_.isoformat(timespec="seconds")
+        to = c.execution_dates.to
+        text = (
+            f"consumption.at >= {start}"
+            if to is None
+            else f"consumption.at between {start} and {to.isoformat(timespec='seconds')}"
+        )
+        sections.append(_section(document, "execution_dates", [((*base, "execution_dates"), text)], base=base))
+    if c.quantity and (bounds := _range("consumption.quantity", c.quantity)):
+        sections.append(_section(document, "quantity", [((*base, "quantity"), bounds)], base=base))
+    yield from (s for s in sections if s is not None)
+    if c.when is not None:
+        path = (*base, "when")
+        yield Condition("when", parse(c.when, text_locator(document, path, c.when)))

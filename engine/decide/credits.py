@@ -51,6 +51,7 @@ register(
         "other_branch": "held by `{holder}`, {relation}: only the holder and its descendants may use it",
         "other_owner": "held by user `{holder}`, whose credits this consumer does not use",
         "outside_scope": "outside its scope: only for {scope}, the consumption is {actual}",
+        "criteria_not_met": "criterion of {of} does not hold: `{criterion}` ({values})",
         "not_enough_credit": "refused whole: {requested} asked, the candidates hold {available}",
         "no_candidate": "refused: no credit can pay for it",
         "overdraft": "overdraft: {shortfall} beyond the candidates, drawn from `{credit}` by policy `{policy}`",
@@ -75,6 +76,7 @@ class CreditFact:
     services: tuple[str, ...] = ()  # scope: empty means any
     products: tuple[str, ...] = ()
     source: Source | None = None
+    criteria: tuple[int, ...] = ()  # credit criteria (its type's, then its own) in CriteriaProgram.credit_entries
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Request:
     overdraft: str | None = None  # the balance policy allowing overdraft, if any
     asked_by: str | None = None  # the consuming user as written
     wanted: str = ""  # what was asked, for reasons ("`network-offer`", "service `platform`")
+    credit_type: str | None = None  # the credit type asked for, if one was (credit criteria see it)
+    unit: str | None = None  # as written
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Outcome:
     refusal: Reason | None = None
     note: Reason | None = None  # overdraft
     verdicts: tuple[tuple[str, Reason], ...] = ()  # with explain: every credit of the tree
+    excluded: tuple[Reason, ...] = ()  # refused: credits that were candidates but for their criteria
 
 
 SortKey = Callable[[CreditFact, int], Any]
@@ -180,6 +185,86 @@ class Tree:
         return self.chain(org)[-1][0]
 
 
+class CreditCriteria:
+    """The credit criteria of a rule set, bound to one scenario's tree and `as_of`.
+
+    A credit's criteria depend only on the consumption and the consumer, so for a consumption the
+    generated evaluator runs once (`results`: every credit criterion of the rule set, one call),
+    on the first candidate that has criteria; every candidate then reads its outcomes. Why one
+    does not hold is traced (the slow path) only for `--explain` and for refusals.
+    """
+
+    def __init__(self, program: Any, tree: Tree, as_of: datetime) -> None:
+        self.program = program
+        self.tree = tree
+        self.as_of = as_of
+        self._request: Request | None = None
+        self._context: Any = None
+        self._results: tuple[bool, ...] = ()
+
+    def context(self, r: Request) -> Any:
+        """What the criteria see: `consumption`, `consumer` and `as_of` (models.credit_context)."""
+        if self._request is not r:
+            from engine.models.credit_context import records
+
+            context, consumption, consumer = records()
+            chain = [org for org, _ in self.tree.chain(r.organisation)] if r.organisation is not None else []
+            self._context = context(
+                as_of=self.as_of,
+                consumption=consumption(
+                    id=r.id,
+                    service=r.service,
+                    product=r.product,
+                    credit_type=r.credit_type,
+                    quantity=r.quantity,
+                    unit=r.unit,
+                    at=r.at,
+                ),
+                consumer=consumer(
+                    organisation=r.organisation,
+                    parent=chain[1] if len(chain) > 1 else None,
+                    organisations=chain,
+                    user=r.asked_by,
+                    owner=r.user,
+                ),
+            )
+            self._results = ()
+            self._request = r
+        return self._context
+
+    def results(self, r: Request) -> tuple[bool, ...]:
+        """Every credit criterion's outcome for `r`, computed once per consumption."""
+        context = self.context(r)
+        if not self._results:
+            self._results = self.program.evaluate_credit(context)
+        return self._results
+
+    def hold(self, c: CreditFact, r: Request) -> bool:
+        results = self.results(r)
+        return all(results[i] for i in c.criteria)
+
+    def failing(self, c: CreditFact, r: Request) -> Reason | None:
+        """The first of `c`'s criteria that does not hold for `r`, as a reason with its values."""
+        results = self.results(r)
+        for i in c.criteria:
+            if results[i]:
+                continue
+            entry = self.program.credit_entries[i]
+            _, steps = self.program.explain_credit(self.context(r), i)
+            values = "; ".join(step.detail for step in steps if step.outcome is not True)
+            kind, _, code = entry.owner.partition(":")
+            span = entry.node.span
+            facts = {
+                "credit": c.code,
+                "of": f"{'credit type' if kind == 'credit_type' else 'credit'} `{code}`",
+                "section": entry.section,
+                "criterion": span.text,
+                "values": values or "it does not hold",
+            }
+            return Reason("criteria_not_met", facts, Source(span.file, span.line, span.column))
+        return None
+
+
 @dataclass
 class _Candidates:
     items: list[tuple[CreditFact, int]]
@@ -193,6 +278,7 @@ class Book:
     credits: list[CreditFact]
     tree: Tree
     order: Sequence[str] = DEFAULT_ORDER
+    criteria: CreditCriteria | None = None  # needed when some credit has criteria
     remaining: dict[str, Decimal] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     _by_holder: dict[tuple[bool, str], list[CreditFact]] = field(default_factory=dict)
@@ -244,10 +330,13 @@ class Book:
             listed.cursor += 1
         need = r.quantity
         picks: list[tuple[CreditFact, Decimal]] = []
+        criteria = self.criteria
         for i in range(listed.cursor, len(items)):
             c = items[i][0]
             left = remaining[c.code]
             if left <= 0 or not _active(c, day) or not _in_scope(c, r):
+                continue
+            if c.criteria and (criteria is None or not criteria.hold(c, r)):
                 continue
             take = min(left, need)
             picks.append((c, take))
@@ -255,6 +344,7 @@ class Book:
             if need == 0:
                 break
         refusal = note = None
+        excluded: tuple[Reason, ...] = ()
         if need > 0:
             available = r.quantity - need
             if r.overdraft is not None and picks:
@@ -269,13 +359,26 @@ class Book:
                 else:
                     refusal = Reason("no_candidate", {"requested": plain(r.quantity)})
                 picks = []
+                excluded = self._excluded(r, listed)
         draws = []
         for rank, (c, take) in enumerate(picks, 1):
             remaining[c.code] -= take
             draws.append(Draw(c.code, take, rank))
             self.ledger.append(LedgerEntry(r.at, c.code, r.id, -take, remaining[c.code]))
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
-        return Outcome(r, tuple(draws), refusal, note, verdicts)
+        return Outcome(r, tuple(draws), refusal, note, verdicts, excluded)
+
+    def _excluded(self, r: Request, listed: _Candidates) -> tuple[Reason, ...]:
+        """For a refusal: the credits that would have been candidates but for their criteria."""
+        if self.criteria is None:
+            return ()
+        out = []
+        for c, _ in listed.items[listed.cursor :]:
+            if c.criteria and self.remaining[c.code] > 0 and _active(c, r.day) and _in_scope(c, r):
+                reason = self.criteria.failing(c, r)
+                if reason is not None:
+                    out.append(reason)
+        return tuple(out)
 
     def verdicts(
         self, r: Request, before: Mapping[str, Decimal], draws: Sequence[Draw], refused: bool
@@ -304,13 +407,16 @@ class Book:
                 reason = Reason(code, {"rank": ranked[c.code]})
             else:
                 reason = self._why_not(c, r, before)
-            out.append((c.code, Reason(reason.code, reason.facts, c.source)))
+            out.append((c.code, Reason(reason.code, reason.facts, reason.source or c.source)))
         return tuple(out)
+
+    def _hold(self, c: CreditFact, r: Request) -> bool:
+        return not c.criteria or (self.criteria is not None and self.criteria.hold(c, r))
 
     def _ranks(self, r: Request, before: Mapping[str, Decimal]) -> dict[str, int]:
         ranks: dict[str, int] = {}
         for c, _ in self.candidates(r).items:
-            if before.get(c.code, Decimal(0)) > 0 and _active(c, r.day) and _in_scope(c, r):
+            if before.get(c.code, Decimal(0)) > 0 and _active(c, r.day) and _in_scope(c, r) and self._hold(c, r):
                 ranks[c.code] = len(ranks) + 1
         return ranks
 
@@ -345,6 +451,8 @@ class Book:
             )
             actual = f"service {r.service or 'not given'}" if c.services else f"product {r.product or 'not given'}"
             return Reason("outside_scope", {"scope": scope, "actual": actual})
+        if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)) is not None:
+            return failing
         if before.get(c.code, Decimal(0)) <= 0:
             return Reason("used_up", {})
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
@@ -407,6 +515,7 @@ class _Setting:
     credits: Mapping[str, CreditFact]
     order: tuple[str, ...]
     overdraft: Mapping[str, str]  # credit type → policy allowing overdraft
+    type_criteria: Mapping[str, tuple[int, ...]]  # credit type → its criteria (credit_entries indices)
 
 
 def setting(rules: Any) -> _Setting:
@@ -424,11 +533,21 @@ def setting(rules: Any) -> _Setting:
             for code, t in types.items()
             if t.overdraft_policy and policies.get(t.overdraft_policy) and policies[t.overdraft_policy].overdraft
         }
+        program = rules.criteria
+        by_owner: Mapping[str, list[int]] = program.credit_by_owner if program is not None else {}
+        type_criteria = {code: tuple(by_owner.get(f"credit_type:{code}", ())) for code in types}
         credits = {}
         for code, entry in sorted(rules.catalog.get("credit", {}).items()):
             doc = entry.document
             span = doc.locate(())
-            credits[code] = fact(entry.model, types, users, Source(doc.file, span.line, span.column))
+            own = tuple(by_owner.get(f"credit:{code}", ()))
+            credits[code] = fact(
+                entry.model,
+                types,
+                users,
+                Source(doc.file, span.line, span.column),
+                type_criteria[entry.model.type] + own,
+            )
         settings = rules.settings
         order = tuple(k.value for k in settings.credit_precedence) if settings is not None else DEFAULT_ORDER
         cache["credits"] = _Setting(
@@ -439,13 +558,21 @@ def setting(rules: Any) -> _Setting:
             credits,
             order,
             overdraft,
+            type_criteria,
         )
     found: _Setting = cache["credits"]
     return found
 
 
-def fact(model: Any, types: Mapping[str, Any], users: Mapping[str, Any], source: Source | None) -> CreditFact:
-    """A rule-file or scenario credit as the allocator sees it (references already checked)."""
+def fact(
+    model: Any,
+    types: Mapping[str, Any],
+    users: Mapping[str, Any],
+    source: Source | None,
+    criteria: tuple[int, ...] = (),
+) -> CreditFact:
+    """A rule-file or scenario credit as the allocator sees it (references already checked);
+    `criteria`: its type's and its own credit criteria."""
     credit_type = types[model.type]
     period = model.usage_period
     shared = credit_type.shared_on_issue or model.allocation.value == "all_organisations"
@@ -464,6 +591,7 @@ def fact(model: Any, types: Mapping[str, Any], users: Mapping[str, Any], source:
         services=tuple(scope.services) if scope else (),
         products=tuple(scope.products) if scope else (),
         source=source,
+        criteria=criteria,
     )
 
 
@@ -524,7 +652,7 @@ def scenario_credits(s: _Setting, scenario: Any) -> dict[str, CreditFact]:
                 "remove `to:`",
                 code="BR420",
             )
-        credits[c.code] = fact(c, s.types, s.users, None)
+        credits[c.code] = fact(c, s.types, s.users, None, s.type_criteria[c.type])
     return credits
 
 
@@ -586,6 +714,8 @@ def request(s: _Setting, c: Any, i: int) -> Request:
         overdraft,
         c.user,
         wanted,
+        c.credit_type,
+        c.unit,
     )
 
 
@@ -619,7 +749,11 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
                 code="BR605",
             )
         events.append((moment(p.at), 0, i, p))
-    book = Book([credits[c] for c in sorted(credits)], s.tree, s.order)
+    program = rules.criteria
+    checker = (
+        CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
+    )
+    book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
     for at, kind, _, item in sorted(events, key=lambda e: e[:3]):
@@ -640,6 +774,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             issued=day,
             own_only=False,
             holder_user=True,
+            criteria=s.type_criteria[item.credit_type],
         )
         book.issue(credit, at, item.id)
         purchases.append(Purchase(item.id, item.user, owner, item.id))
@@ -662,7 +797,8 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             item: dict[str, Any] = {"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank}
             allocations.append(item)
         if o.refusal is not None:
-            refused.append({"request": r.id, "quantity": plain(r.quantity), "reasons": [o.refusal.to_json()]})
+            reasons = [o.refusal.to_json(), *(reason.to_json() for reason in o.excluded)]
+            refused.append({"request": r.id, "quantity": plain(r.quantity), "reasons": reasons})
         if o.note is not None:
             allocations[-1]["reasons"] = [o.note.to_json()]
         who = r.asked_by or ""

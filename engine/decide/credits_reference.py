@@ -7,11 +7,12 @@ random trees and streams, and `benchmarks/credits.py` times both (results checke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from engine.decide.credits import DEFAULT_ORDER, CreditFact, Request, sort_key
+from engine.decide.credits import DEFAULT_ORDER, CreditCriteria, CreditFact, Request, Tree, sort_key
 
 
 def may_use(c: CreditFact, r: Request, parent: Mapping[str, str | None]) -> int | None:
@@ -31,8 +32,12 @@ def allocate(
     parent: Mapping[str, str | None],
     requests: Sequence[Request],
     order: Sequence[str] = DEFAULT_ORDER,
+    holds: Callable[[CreditFact, Request], bool] | None = None,
 ) -> tuple[list[tuple[str, list[tuple[str, Decimal]], bool]], dict[str, Decimal]]:
-    """(request id, [(credit, quantity)], refused) per request in time order, and what is left."""
+    """(request id, [(credit, quantity)], refused) per request in time order, and what is left.
+
+    `holds(credit, request)`: do the credit's criteria hold (asked per credit and request, no
+    caching; `interpreted` answers it with the explaining interpreter, not the generated code)."""
     left = {c.code: c.quantity for c in credits}
     key = sort_key(order)
     out = []
@@ -45,6 +50,8 @@ def allocate(
             if not (c.start or date.min) <= r.day <= (c.end or date.max):
                 continue
             if (c.services and r.service not in c.services) or (c.products and r.product not in c.products):
+                continue
+            if c.criteria and (holds is None or not holds(c, r)):
                 continue
             candidates.append((c, distance))
         candidates.sort(key=key)
@@ -65,3 +72,17 @@ def allocate(
             left[code] -= take
         out.append((r.id, picks, refused))
     return out, left
+
+
+def interpreted(
+    program: Any, parent: Mapping[str, str | None], as_of: datetime
+) -> Callable[[CreditFact, Request], bool]:
+    """Credit criteria evaluated by the explaining interpreter (three-valued, unknown fails), one
+    criterion at a time: the reference the generated evaluator is compared against."""
+    tree = Tree(parent)
+
+    def holds(c: CreditFact, r: Request) -> bool:
+        context = CreditCriteria(program, tree, as_of).context(r)
+        return all(program.explain_credit(context, i)[0] is True for i in c.criteria)
+
+    return holds

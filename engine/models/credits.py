@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from engine.models.common import Code, DateField, DecimalField, RuleDocument, Strict
+from engine.models.criteria import CreditCriteria
 
 
 class CreditMeasure(StrEnum):
@@ -39,6 +40,10 @@ class CreditType(RuleDocument):
         default=None,
         description="Balance policy whose `overdraft` lets a consumption the candidates cannot cover overdraw "
         "the last candidate; without one, such a consumption is refused whole.",
+    )
+    criteria: CreditCriteria | None = Field(
+        default=None,
+        description="Which consumptions may draw on credits of this type (with each credit's own criteria).",
     )
 
 
@@ -99,7 +104,13 @@ class Credit(RuleDocument):
     priority: int | None = Field(
         default=None, description="Explicit priority (lower first) for declared precedence orders."
     )
-    scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
+    scope: CreditScope | None = Field(
+        default=None,
+        description="Restrict the credit to some services or products (shorthand for `criteria` services/products).",
+    )
+    criteria: CreditCriteria | None = Field(
+        default=None, description="Which consumptions may draw on the credit (its type's criteria must hold too)."
+    )
 
 
 class User(RuleDocument):

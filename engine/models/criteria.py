@@ -217,3 +217,38 @@ NON_USAGE_SECTIONS = (
     "buy_in_advance",
 )
 USAGE_SECTIONS = ("usage_service", "usage", "quantitative")
+
+
+class QuantityBounds(Strict):
+    min: DecimalField | None = Field(default=None, description="Smallest quantity (inclusive).")
+    max: DecimalField | None = Field(default=None, description="Largest quantity (inclusive).")
+
+
+class CreditCriteria(Strict):
+    """Which consumptions may draw on a credit (of a type): every section present must hold.
+
+    Typed against the consumption (`consumption.*`), the consumer (`consumer.*`) and `as_of`;
+    inside a section at least one entry must hold, as in discount criteria (README "Credit criteria").
+    """
+
+    services: list[str] = Field(default_factory=list, description="The consumption is of one of these services.")
+    products: list[Code] = Field(default_factory=list, description="The consumption is of one of these products.")
+    organisations: list[Code] = Field(
+        default_factory=list,
+        description="The consuming organisation is one of these or below one of them.",
+    )
+    execution_days: list[DayWindow] = Field(
+        default_factory=list, description="The consumption happens on one of these weekdays and times."
+    )
+    execution_dates: DateTimeRange | None = Field(
+        default=None, description="The consumption happens in this date-time range."
+    )
+    quantity: QuantityBounds | None = Field(default=None, description="The consumption's quantity lies in this range.")
+    when: str | None = Field(
+        default=None,
+        description="An expression in the criteria language over `consumption`, `consumer` and `as_of`.",
+        examples=["consumption.at.weekday not in {saturday, sunday}"],
+    )
+
+
+CREDIT_SECTIONS = ("services", "products", "organisations", "execution_days", "execution_dates", "quantity")
