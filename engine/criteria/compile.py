@@ -289,7 +289,7 @@ class RuleSetCompiler:
     def _compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str:
         lt = _type(left)
         a, b = self.value(left, ctx), self.value(right, ctx)
-        helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}.get(lt.name)
+        helper = _SIGN_HELPERS.get(lt.name)
         temps = _Temps(ctx.depth)
         if helper:
             t = temps()
@@ -352,7 +352,7 @@ class RuleSetCompiler:
         if kind == "time":
             core = f"_tb({v}, {lo}, {hi})"
         elif kind in ("money", "duration", "datetime"):
-            helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}[kind]
+            helper = _SIGN_HELPERS[kind]
             t1, t2 = temps(), temps()
             guards += [f"({t1} := {helper}({v}, {lo})) is not None", f"({t2} := {helper}({v}, {hi})) is not None"]
             core = f"{t1} >= 0 and {t2} <= 0"
