@@ -225,9 +225,12 @@ def _tagged(tag: str, text: str) -> Any:
 class Composer:
     """Builds the nodes of each document from parser events, refusing what breaks a limit."""
 
-    def __init__(self, file: str, text: str) -> None:
+    def __init__(self, file: str, text: str, first_index: int = 0) -> None:
         self.file = file
         self.text = text
+        self.first_index = first_index  # the index of the first document in `text`
+        self.ended: Any = None  # the DocumentEndEvent of the last complete document
+        self.completed = first_index  # the index after it
         self._start_document()
 
     def refuse(self, node: Node, code: str, message: str, hint: str) -> Refused:
@@ -246,7 +249,7 @@ class Composer:
             ev.MappingEndEvent: self._end,
             ev.AliasEvent: self._alias,
         }
-        index = -1
+        index = self.first_index - 1
         previous_end = (0, 0, 0)  # index, line, column where the previous document ended
         for event in events:
             handler = handlers.get(type(event))
@@ -259,6 +262,7 @@ class Composer:
             elif isinstance(event, ev.DocumentEndEvent):
                 mark = event.end_mark
                 previous_end = (mark.index, mark.line, mark.column)
+                self.ended, self.completed = event, index + 1
                 yield index, self.root
         return
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,39 +212,92 @@ USE_C_PARSER = True
 
 
 def _parse(source: SourceFile, text: str) -> None:
-    """Compose and convert every document: with libyaml first, re-parsing with the pure parser on any error.
+    """Compose and convert every document: with libyaml first, then with the pure parser from the
+    first document libyaml fails on.
 
     libyaml is faster but stricter than YAML 1.2 in places (a plain `10:00` inside a flow
-    mapping), so any error from it is checked by re-parsing with the pure parser, whose verdict
-    (and message) is the one reported. A refusal (a limit, a tag) is final: both parsers give
-    the same events up to it.
+    mapping), so any error from it is checked by the pure parser, whose verdict (and message) is
+    the one reported. Documents are independent, so the documents libyaml completed are kept and
+    the pure parser (ten times slower) reads only the rest of the file (see `_rest`); the result
+    is the one parsing the whole file with the pure parser gives. A refusal (a limit, a tag) is
+    final: both parsers give the same events up to it.
     """
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.error import YAMLError
 
     file = source.display
-    attempts = (False, True) if USE_C_PARSER and c_parser_available() else (True,)
-    for pure in attempts:
-        documents: list[Document] = []
-        diagnostics: list[Diagnostic] = []
+    documents: list[Document] = []
+    diagnostics: list[Diagnostic] = []
+    rest, first_index = text, 0
+    if USE_C_PARSER and c_parser_available():
+        composer = Composer(file, text)
         try:
-            for index, node in Composer(file, text).documents(_events(text, pure)):
+            for index, node in composer.documents(_events(text, False)):
                 _document(file, index, node, documents, diagnostics)
         except Refused as refused:
             source.diagnostics.append(refused.diagnostic)
             return
-        except YAMLError as exc:
-            if not pure:
-                continue
-            if isinstance(exc, MarkedYAMLError):
-                source.diagnostics.append(_syntax_diagnostic(file, text, exc))
+        except YAMLError:
+            resumed = _rest(text, composer)
+            if resumed is None:
+                documents, diagnostics = [], []
             else:
-                source.diagnostics.append(
-                    Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter")
-                )
+                rest, first_index = resumed
+        else:
+            source.documents.extend(documents)
+            source.diagnostics.extend(diagnostics)
             return
-        source.documents.extend(documents)
-        source.diagnostics.extend(diagnostics)
+    try:
+        for index, node in Composer(file, rest, first_index).documents(_events(rest, True)):
+            _document(file, index, node, documents, diagnostics)
+    except Refused as refused:
+        source.diagnostics.append(refused.diagnostic)
         return
+    except YAMLError as exc:
+        source.diagnostics.append(_yaml_error(file, rest, exc))
+        return
+    source.documents.extend(documents)
+    source.diagnostics.extend(diagnostics)
+
+
+#: After an explicit document end (`...`): blanks and a comment up to the end of the line. Lines
+#: as the pure parser counts them (YAML 1.2: `\n`, `\r\n`, `\r`); NEL, LS and PS, which end a
+#: comment and which libyaml also counts as line breaks, are left to the pure parser.
+_AFTER_END = re.compile(r"[ \t]*(?:#[^\r\n\x85\u2028\u2029]*)?(?:\r\n|\r|\n)")
+#: What follows an implicit document end when the next document starts well: `---` or a directive.
+_NEXT_DOCUMENT = re.compile(r"---(?:[ \t\r\n\x85\u2028\u2029]|\Z)|%")
+
+
+def _rest(text: str, composer: Composer) -> tuple[str, int] | None:
+    """The text after the last document libyaml completed, for the pure parser, and the index of
+    the document it starts with; None when the pure parser must read the whole file.
+
+    The rest starts at the beginning of a line and is preceded by as many empty lines as the pure
+    parser counts before it, so every line and column it reports is the one it reports reading
+    the whole file. The pure parser (YAML 1.2) reads a document after `...` as it reads the first
+    one of a file, and a document after an implicit end must start with `---` or a directive
+    either way; anything else after a document end (text after `...` on its line, a line that
+    starts no document, a marker libyaml found after NEL, LS or PS) is left to the pure parser's
+    reading of the whole file, which reports it.
+    """
+    ended = composer.ended
+    if ended is None:
+        return None
+    if ended.explicit:  # `...`, then blanks or a comment: the rest starts on the next line
+        marker = ended.start_mark.index
+        after = _AFTER_END.match(text, ended.end_mark.index)
+        if after is None or not _line_start(text, marker):
+            return None
+        start = after.end()
+    else:  # at the next `---` (or directive), where libyaml ended the document
+        start = ended.end_mark.index
+        if not (_line_start(text, start) and _NEXT_DOCUMENT.match(text, start)):
+            return None
+    lines = text.count("\n", 0, start) + text.count("\r", 0, start) - text.count("\r\n", 0, start)
+    return "\n" * lines + text[start:], composer.completed
+
+
+def _line_start(text: str, index: int) -> bool:
+    return index == 0 or text[index - 1] in "\r\n"
 
 
 def _document(
@@ -268,6 +322,14 @@ def _document(
         )
         return
     documents.append(document)
+
+
+def _yaml_error(file: str, text: str, exc: Exception) -> Diagnostic:
+    from ruamel.yaml.error import MarkedYAMLError
+
+    if isinstance(exc, MarkedYAMLError):
+        return _syntax_diagnostic(file, text, exc)
+    return Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter")
 
 
 _SYNTAX_HINTS = (

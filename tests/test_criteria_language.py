@@ -39,6 +39,11 @@ USAGE = [
     {"at": "2015-05-01T12:00:00Z", "device": "phone", "quantity": 10},
 ]
 
+BOUND = {**SUB, "binding_period": "14 days"}
+YEAR = {**SUB, "binding_period": "1 year"}
+DAYS_180 = {**SUB, "binding_period": "180 days"}
+UNPRICED = {**SUB, "products": [*SUB["products"], {"product": "sim"}]}
+
 
 def facts(**over: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
@@ -50,6 +55,9 @@ def facts(**over: Any) -> dict[str, Any]:
     }
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
+
+
+NAIVE = facts(usage=[{"at": "2015-05-01T12:00:00", "device": "phone"}])
 
 
 def holds(text: str, data: dict[str, Any]) -> bool:
@@ -148,6 +156,46 @@ CASES = [
         facts(),
         True,
     ),
+    # membership on money, durations and date-times compares as `==` does
+    ("in-duration", "14 days in {2 weeks}", facts(), True),
+    ("not-in-duration", "14 days not in {2 weeks}", facts(), False),
+    ("in-duration-field", "subscription.binding_period in {2 weeks, 3 months}", facts(subscription=BOUND), True),
+    ("not-in-duration-field", "subscription.binding_period not in {2 weeks}", facts(subscription=BOUND), False),
+    ("not-in-duration-field-yes", "subscription.binding_period not in {3 weeks}", facts(subscription=BOUND), True),
+    ("in-years-months", "subscription.binding_period in {12 months}", facts(subscription=YEAR), True),
+    # months have no fixed length: against days, `==` and `!=` have no answer, nor `in`, `not in`
+    ("eq-months-days", "subscription.binding_period == 6 months", facts(subscription=DAYS_180), False),
+    ("ne-months-days", "subscription.binding_period != 6 months", facts(subscription=DAYS_180), False),
+    ("in-months-days", "subscription.binding_period in {6 months}", facts(subscription=DAYS_180), False),
+    ("not-in-months-days", "subscription.binding_period not in {6 months}", facts(subscription=DAYS_180), False),
+    ("in-mixed-families", "subscription.binding_period in {6 months, 180 days}", facts(subscription=DAYS_180), True),
+    ("maturity-eq", "subscription.maturity == 4 months", facts(as_of="2015-05-31T10:00:00Z"), True),
+    ("maturity-in", "subscription.maturity in {4 months}", facts(as_of="2015-05-31T10:00:00Z"), True),
+    ("maturity-not-in", "subscription.maturity not in {4 months}", facts(as_of="2015-05-31T10:00:00Z"), False),
+    ("maturity-not-in-yes", "subscription.maturity not in {6 months}", facts(as_of="2015-05-31T10:00:00Z"), True),
+    ("in-naive-zoned", "as_of in {2015-06-15T10:00:00Z}", facts(as_of="2015-06-15T10:00:00"), True),
+    ("not-in-naive-zoned", "as_of not in {2015-06-15T10:00:00Z}", facts(as_of="2015-06-15T10:00:00"), False),
+    ("in-offsets", "as_of in {2015-06-15T12:00:00+02:00}", facts(), True),
+    ("in-zoned-naive", "as_of in {2015-06-15T10:00:00}", facts(), True),
+    ("contains-datetime", "usage.at contains 2015-06-13T21:30:00Z", facts(), True),
+    ("contains-datetimes", "usage.at contains {2015-06-14T03:00:00Z, 2015-05-01T14:00:00+02:00}", facts(), True),
+    ("overlaps-datetimes", "usage.at overlaps {2015-06-14T03:00:00, 2016-01-01T00:00:00Z}", facts(), True),
+    ("not-overlaps-datetimes", "not usage.at overlaps {2015-06-14T03:00:00}", facts(), False),
+    ("any-datetime-naive", 'any u in usage where u.at == 2015-05-01T12:00:00Z and u.device == "phone"', NAIVE, True),
+    ("any-datetime-in-naive", "any u in usage where u.at in {2015-05-01T14:00:00+02:00}", NAIVE, True),
+    ("max-naive-zoned", "max(usage.at) == 2015-06-14T03:00:00Z", facts(usage=[*USAGE, NAIVE["usage"][0]]), True),
+    ("min-naive-zoned", "min(usage.at) == 2015-05-01T12:00:00Z", facts(usage=[*USAGE[:2], NAIVE["usage"][0]]), True),
+    ("in-money", "sum(subscription.products.price) in {25.5 EUR}", facts(), True),
+    ("ne-money-currency", "sum(subscription.products.price) != 1 USD", facts(), False),
+    ("not-in-money-currency", "sum(subscription.products.price) not in {1 USD}", facts(), False),
+    ("contains-money-missing", "subscription.products.price contains 5.50 EUR", facts(subscription=UNPRICED), True),
+    # a product without a price: whether it costs 7 EUR is unknown, as `p.price == 7 EUR` is
+    (
+        "not-contains-money-missing",
+        "not subscription.products.price contains 7 EUR",
+        facts(subscription=UNPRICED),
+        False,
+    ),
     # quantifiers and aggregates
     ("any", 'any p in subscription.products where p.type == "termed" and p.product in {"tv", "radio"}', facts(), True),
     ("any-none", 'any p in subscription.products where p.type == "usage"', facts(), False),
@@ -187,3 +235,37 @@ CASES = [
 @pytest.mark.parametrize(("text", "data", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_criterion(text: str, data: dict[str, Any], expected: bool) -> None:
     assert holds(text, data) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "step"),
+    [
+        (
+            "subscription.binding_period not in {2 weeks}",
+            facts(subscription=BOUND),
+            "✗ subscription.binding_period = 14 days is in {2 weeks} (t:1:1)",
+        ),
+        (
+            "as_of in {2015-06-15T12:00:00+02:00}",
+            facts(),
+            "✓ as_of = 2015-06-15T10:00:00+00:00 is in {2015-06-15T12:00:00+02:00} (t:1:1)",
+        ),
+        (
+            "subscription.binding_period in {6 months}",
+            facts(subscription=DAYS_180),
+            "? subscription.binding_period = 180 days cannot be compared with {6 months},"
+            " so `subscription.binding_period in {6 months}` is unknown (t:1:1)",
+        ),
+        (
+            "3 EUR not in subscription.products.price",
+            facts(subscription=UNPRICED),
+            "? 3 EUR cannot be compared with subscription.products.price,"
+            " so `3 EUR not in subscription.products.price` is unknown (t:1:1)",
+        ),
+    ],
+)
+def test_membership_explained(text: str, data: dict[str, Any], step: str) -> None:
+    node = check_condition(parse(text, lambda b, e: Span("t", 1, b + 1, e + 1)), ENV)
+    explainer = Explainer(ENV, Scenario.model_validate(data))
+    explainer.explain(node)
+    assert [s.render() for s in explainer.steps] == [step]

@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -60,18 +61,6 @@ HELPERS: dict[str, Any] = {
 }
 
 
-def _dt_sign(a: Any, b: Any) -> int | None:
-    """Compare date-times; a date-time without a zone is taken as UTC."""
-    if a is None or b is None:
-        return None
-    from datetime import UTC
-
-    a = a if a.tzinfo else a.replace(tzinfo=UTC)
-    b = b if b.tzinfo else b.replace(tzinfo=UTC)
-    sign: int = (a > b) - (a < b)
-    return sign
-
-
 def _aggregate(func: str, values: list[Any], empty: Any = 0) -> Any:
     """count/sum/min/max of the values present; `empty` is the sum of nothing (0, or zero money in
     the currency the checker found for the sum; None when no currency is known)."""
@@ -87,8 +76,9 @@ def _aggregate(func: str, values: list[Any], empty: Any = 0) -> Any:
         return sum(values)
     if not values:
         return None
-    try:
-        return min(values) if func == "min" else max(values)
+    pick = min if func == "min" else max
+    try:  # date-times without a zone among zoned ones are UTC, as when compared
+        return pick(values, key=runtime.as_utc) if isinstance(values[0], datetime) else pick(values)
     except TypeError:
         return None
 
@@ -97,7 +87,19 @@ def _subset(small: Any, big: Any) -> bool:
     return small is not None and big is not None and frozenset(small) <= frozenset(big)
 
 
-HELPERS.update({"_dts": _dt_sign, "_agg": _aggregate, "_sub": _subset, "_fs": frozenset})
+HELPERS.update(
+    {
+        "_dts": runtime.datetime_sign,
+        "_agg": _aggregate,
+        "_sub": _subset,
+        "_fs": frozenset,
+        "_in": runtime.member,
+        "_ov": runtime.overlap,
+        "_sb": runtime.subset,
+    }
+)
+#: The helper that compares two values of a type as `==` does, where that is not Python's `==`.
+_SIGN_HELPERS = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}
 
 
 #: Conditions per generated function. Python's `compile` spends time on every generator expression
@@ -287,7 +289,7 @@ class RuleSetCompiler:
     def _compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str:
         lt = _type(left)
         a, b = self.value(left, ctx), self.value(right, ctx)
-        helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}.get(lt.name)
+        helper = _SIGN_HELPERS.get(lt.name)
         temps = _Temps(ctx.depth)
         if helper:
             t = temps()
@@ -308,6 +310,10 @@ class RuleSetCompiler:
         return t
 
     def _membership(self, node: ast.Membership, positive: bool, ctx: _Ctx) -> str:
+        helper = _SIGN_HELPERS.get(_type(node.item).name)
+        if helper:  # equal as `==` says (14 days and 2 weeks, a naive and a zoned date-time)
+            item, collection = self.value(node.item, ctx), self.value(node.collection, ctx)
+            return self.atom(f"_in({item}, {collection}, {helper}) is {positive}", ctx)
         guards: list[str] = []
         temps = _Temps(ctx.depth)
         item = self._guard(self.value(node.item, ctx), node.item, guards, temps)
@@ -315,6 +321,16 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, f"{item} {'in' if positive else 'not in'} {collection}"]), ctx)
 
     def _set_relation(self, node: ast.SetRelation, positive: bool, ctx: _Ctx) -> str:
+        helper = _SIGN_HELPERS.get(T.compared_elements(_type(node.left), _type(node.right)).name)
+        if helper:  # elements equal as `==` says
+            left, right = self.value(node.left, ctx), self.value(node.right, ctx)
+            if node.op == "overlaps":
+                core = f"_ov({left}, {right}, {helper})"
+            elif T.is_collection(_type(node.right)):
+                core = f"_sb({right}, {left}, {helper})"
+            else:
+                core = f"_in({right}, {left}, {helper})"
+            return self.atom(f"{core} is {positive}", ctx)
         guards: list[str] = []
         temps = _Temps(ctx.depth)
         left = self._guard(self.value(node.left, ctx, as_set=True), node.left, guards, temps)
@@ -336,7 +352,7 @@ class RuleSetCompiler:
         if kind == "time":
             core = f"_tb({v}, {lo}, {hi})"
         elif kind in ("money", "duration", "datetime"):
-            helper = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}[kind]
+            helper = _SIGN_HELPERS[kind]
             t1, t2 = temps(), temps()
             guards += [f"({t1} := {helper}({v}, {lo})) is not None", f"({t2} := {helper}({v}, {hi})) is not None"]
             core = f"{t1} >= 0 and {t2} <= 0"
@@ -399,6 +415,8 @@ class RuleSetCompiler:
             info = self.env.fields(elem.record or "").get(target.name)
             if info is None or info.derived is not None or target.name in allowed:
                 return None
+            if info.type.name in ("duration", "datetime"):
+                return None  # tuples compare with Python's `==`: 2 weeks != 14 days, naive != zoned
             allowed[target.name] = frozenset(values)
         fields = sorted(allowed)
         if math.prod(len(allowed[f]) for f in fields) > 10_000:

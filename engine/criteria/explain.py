@@ -144,15 +144,35 @@ class Explainer:
             )
         if isinstance(node, ast.Membership):
             item, collection = self.value(node.item, scope), self.value(node.collection, scope)
-            outcome = None if item is None or collection is None else (item in collection) != node.negated
-            verb = "not in" if node.negated else "in"
+            sign = runtime.SIGNS.get(_type(node.item).name)
+            if item is None or collection is None:
+                outcome = None
+            elif sign is not None:  # equal as `==` says
+                found = runtime.member(item, collection, sign)
+                outcome = None if found is None else found != node.negated
+            else:
+                outcome = (item in collection) != node.negated
             return outcome, _sentence(
-                node.item, item, f"{verb} {node.collection.span.text}", outcome, collection, node.collection
+                node.item,
+                item,
+                f"in {node.collection.span.text}",
+                outcome,
+                collection,
+                node.collection,
+                verbs=("is not", "is") if node.negated else ("is", "is not"),
             )
         if isinstance(node, ast.SetRelation):
             left, right = self.value(node.left, scope), self.value(node.right, scope)
+            sign = runtime.SIGNS.get(T.compared_elements(_type(node.left), _type(node.right)).name)
             if left is None or right is None:
                 outcome = None
+            elif sign is not None:  # elements equal as `==` says
+                if node.op == "overlaps":
+                    outcome = runtime.overlap(left, right, sign)
+                elif T.is_collection(_type(node.right)):
+                    outcome = runtime.subset(right, left, sign)
+                else:
+                    outcome = runtime.member(right, left, sign)
             elif node.op == "overlaps":
                 outcome = not frozenset(left).isdisjoint(right)
             elif T.is_collection(_type(node.right)):
@@ -290,9 +310,7 @@ def _compare(op: str, left: Any, right: Any, t: T.Type) -> bool | None:
     elif t.name == "duration":
         sign = runtime.duration_sign(left, right)
     elif t.name == "datetime":
-        from engine.criteria.compile import _dt_sign
-
-        sign = _dt_sign(left, right)
+        sign = runtime.datetime_sign(left, right)
     else:
         try:
             sign = (left > right) - (left < right)
@@ -318,10 +336,14 @@ def _sentence(
         if other is None and other_node is not None:
             return f"{other_node.span.text} is missing"
         target = other_node.span.text if other_node is not None else "it"
-        return f"{subject.span.text} = {show(value, _type(subject))} cannot be compared with {target}"
-    head = (
+        return f"{_head(subject, value)} cannot be compared with {target}"
+    return f"{_head(subject, value)} {verbs[0] if outcome else verbs[1]} {rest}"
+
+
+def _head(subject: ast.Node, value: Any) -> str:
+    """`x = 14 days`, or a literal as written."""
+    return (
         subject.span.text
         if isinstance(subject, ast.Literal)
         else f"{subject.span.text} = {show(value, _type(subject))}"
     )
-    return f"{head} {verbs[0] if outcome else verbs[1]} {rest}"

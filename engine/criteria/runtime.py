@@ -10,8 +10,9 @@ any duration reaching past it); a `within` window that would start before 0001-0
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +65,74 @@ def money_sign(left: Money | None, right: Money | None) -> int | None:
     if left is None or right is None or left.currency != right.currency:
         return None
     return (left.amount > right.amount) - (left.amount < right.amount)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A date-time without a zone is taken as UTC (when compared with others)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def datetime_sign(left: datetime | None, right: datetime | None) -> int | None:
+    """Compare date-times; a date-time without a zone is taken as UTC."""
+    if left is None or right is None:
+        return None
+    left, right = as_utc(left), as_utc(right)
+    return (left > right) - (left < right)
+
+
+#: The comparison `==` uses for the types whose equality is not Python's: money (of one
+#: currency), durations (`2 weeks == 14 days`, a span of time against a duration on the calendar)
+#: and date-times (without a zone: UTC). None where `==` has no answer.
+SIGNS: dict[str, Callable[[Any, Any], int | None]] = {
+    "money": money_sign,
+    "duration": duration_sign,
+    "datetime": datetime_sign,
+}
+
+
+def member(item: Any, collection: Any, sign: Callable[[Any, Any], int | None]) -> bool | None:
+    """`item in collection` by the equality of `==` (`sign` 0), three-valued as `==` is.
+
+    True when some element equals the item; None when none does but some comparison has no
+    answer (another currency, months against days, a missing element), or the item or the
+    collection is missing; else False. So `x in S` holds exactly when `x == s` holds for some `s`,
+    and `x not in S` exactly when `x != s` holds for every `s`.
+    """
+    if item is None or collection is None:
+        return None
+    unknown = False
+    for element in collection:
+        compared = sign(item, element)
+        if compared == 0:
+            return True
+        unknown = unknown or compared is None
+    return None if unknown else False
+
+
+def overlap(left: Any, right: Any, sign: Callable[[Any, Any], int | None]) -> bool | None:
+    """`left overlaps right`: some element of `left` is in `right` (three-valued, see `member`)."""
+    if left is None or right is None:
+        return None
+    unknown = False
+    for element in left:
+        found = member(element, right, sign)
+        if found:
+            return True
+        unknown = unknown or found is None
+    return None if unknown else False
+
+
+def subset(small: Any, big: Any, sign: Callable[[Any, Any], int | None]) -> bool | None:
+    """`big contains small` for a collection `small`: every element of it is in `big` (three-valued)."""
+    if small is None or big is None:
+        return None
+    unknown = False
+    for element in small:
+        found = member(element, big, sign)
+        if found is False:
+            return False
+        unknown = unknown or found is None
+    return None if unknown else True
 
 
 def add(left: Any, right: Any, subtract: bool = False) -> Any:

@@ -97,6 +97,16 @@ def is_collection(t: Type) -> bool:
     return t.name in ("set", "list")
 
 
+def compared_elements(left: Type, right: Type) -> Type:
+    """The type of the values a set relation compares (`left` a collection; `right` one too, or an
+    element), from whichever side knows it (an empty set does not)."""
+    for side in (left, right):
+        t = side.elem if is_collection(side) else side
+        if t is not None and t.name != "empty":
+            return t
+    return Type("empty")
+
+
 def compatible(a: Type, b: Type) -> bool:
     """Can values of these types be compared for equality / membership?"""
     if a.name == "empty" or b.name == "empty":
