@@ -370,3 +370,31 @@ def test_scenario_credit_order_does_not_change_the_decision() -> None:
     reversed_data = scenario(consumption(quantity=9), credits=list(reversed(extra)))
     assert to_json(RULES.decide(data)) == to_json(RULES.decide(reversed_data))
     assert json.loads(to_json(RULES.decide(data)))["credits"]["refused"] == []
+
+
+def test_every_problem_of_the_credit_facts_is_reported_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Scenario credits, consumptions and purchases: all problems at once, each at its field."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "id: bad\n"
+        "as_of: 2015-04-15T09:00:00+02:00\n"
+        "credits:\n"
+        "  - {code: c1, type: network-ofer, quantity: 1, holder: globex-d, issued: 2015-01-01}\n"
+        "consumptions:\n"
+        "  - {id: R1, organisation: globex-dee, credit_type: network-offer, quantity: 1, at: 2015-04-15T09:00:00+02:00}\n"
+        "  - {id: R1, organisation: globex-de, credit_type: network-offr, quantity: 1, at: 2015-04-15T09:00:00+02:00}\n",
+        encoding="utf-8",
+    )
+    assert main(["decide", "--rules", str(REPO / "rules"), str(bad)]) == 1
+    err = capsys.readouterr().err
+    found = [line.split("bad.yaml:")[1] for line in err.splitlines() if "error[" in line]
+    assert found == [
+        "4:22: error[BR302] unknown credit_type `network-ofer`",
+        "4:57: error[BR302] unknown organisation `globex-d`",
+        "6:28: error[BR605] unknown organisation `globex-dee`",
+        "7:10: error[BR605] two consumptions share the id `R1`",
+        "7:52: error[BR605] unknown credit type `network-offr`",
+    ], err
+    assert err.endswith("5 problems in 1 file\n")

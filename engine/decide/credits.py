@@ -25,7 +25,7 @@ instead of a sort per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -608,52 +608,58 @@ def _unknown(field: str, what: str, code: str, known: Iterable[str], code_id: st
     return ScenarioError(field, f"unknown {what} `{code}`", hint, code=code_id)
 
 
-def scenario_credits(s: _Setting, scenario: Any) -> dict[str, CreditFact]:
+def scenario_credits(s: _Setting, scenario: Any, problems: list[ScenarioError]) -> dict[str, CreditFact]:
     """The rule set's credits with the scenario's current credits on top (same code: replaced).
 
-    Scenario credits get the rule-file checks and codes: BR301, BR302, BR413, BR420."""
+    Scenario credits get the rule-file checks and codes: BR301, BR302, BR413, BR420. Every
+    problem is added to `problems` (all of them, not only the first); a credit with a problem is
+    left out."""
     credits = dict(s.credits)
-    orgs = s.tree.parent
-    seen: set[str] = set()
     for i, c in enumerate(scenario.credits):
-        where = f"credits[{i}]"
-        if c.code in seen:
-            raise ScenarioError(
-                f"{where}.code",
-                f"two scenario credits share the code `{c.code}`",
-                "give one another code",
-                code="BR301",
-            )
-        seen.add(c.code)
-        if c.type not in s.types:
-            raise _unknown(f"{where}.type", "credit_type", c.type, s.types, "BR302")
-        if c.holder not in orgs and c.holder not in s.users:
-            raise _unknown(f"{where}.holder", "organisation", c.holder, [*orgs, *s.users], "BR302")
-        t = s.types[c.type]
-        p = c.usage_period
-        if p is not None and p.to is not None and p.to < p.from_:
-            raise ScenarioError(
-                f"{where}.usage_period.to",
-                f"usage period ends ({p.to}) before it starts ({p.from_})",
-                "swap the dates or fix the year",
-                code="BR413",
-            )
-        if t.shared_on_issue and c.allocation.value != "all_organisations":
-            raise ScenarioError(
-                f"{where}.allocation",
-                f"credits of type `{t.code}` are shared with all organisations on issue",
-                "set `allocation: all_organisations` (or remove the field)",
-                code="BR420",
-            )
-        if not t.expires and p is not None and p.to is not None:
-            raise ScenarioError(
-                f"{where}.usage_period.to",
-                f"credits of type `{t.code}` never expire; remove the end of the usage period",
-                "remove `to:`",
-                code="BR420",
-            )
-        credits[c.code] = fact(c, s.types, s.users, None, s.type_criteria[c.type])
+        found = list(_credit_problems(s, c, f"credits[{i}]", scenario.credits[:i]))
+        problems.extend(found)
+        if not found:
+            credits[c.code] = fact(c, s.types, s.users, None, s.type_criteria[c.type])
     return credits
+
+
+def _credit_problems(s: _Setting, c: Any, where: str, before: Sequence[Any]) -> Iterator[ScenarioError]:
+    if any(b.code == c.code for b in before):
+        yield ScenarioError(
+            f"{where}.code",
+            f"two scenario credits share the code `{c.code}`",
+            "give one another code",
+            code="BR301",
+        )
+    if c.type not in s.types:
+        yield _unknown(f"{where}.type", "credit_type", c.type, s.types, "BR302")
+    if c.holder not in s.tree.parent and c.holder not in s.users:
+        yield _unknown(f"{where}.holder", "organisation", c.holder, [*s.tree.parent, *s.users], "BR302")
+    p = c.usage_period
+    if p is not None and p.to is not None and p.to < p.from_:
+        yield ScenarioError(
+            f"{where}.usage_period.to",
+            f"usage period ends ({p.to}) before it starts ({p.from_})",
+            "swap the dates or fix the year",
+            code="BR413",
+        )
+    if c.type not in s.types:
+        return  # the checks against the type need a type
+    t = s.types[c.type]
+    if t.shared_on_issue and c.allocation.value != "all_organisations":
+        yield ScenarioError(
+            f"{where}.allocation",
+            f"credits of type `{t.code}` are shared with all organisations on issue",
+            "set `allocation: all_organisations` (or remove the field)",
+            code="BR420",
+        )
+    if not t.expires and p is not None and p.to is not None:
+        yield ScenarioError(
+            f"{where}.usage_period.to",
+            f"credits of type `{t.code}` never expire; remove the end of the usage period",
+            "remove `to:`",
+            code="BR420",
+        )
 
 
 def _unit(t: Any) -> str:
@@ -722,33 +728,35 @@ def request(s: _Setting, c: Any, i: int) -> Request:
 def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     """Allocate the scenario's consumptions (and purchases) with the rule set's credits."""
     s = setting(rules)
-    credits = scenario_credits(s, scenario)
+    problems: list[ScenarioError] = []  # every problem of the scenario's credit facts, reported together
+    credits = scenario_credits(s, scenario, problems)
     seen: set[str] = set()
+    requests: list[Request] = []
     for i, c in enumerate(scenario.consumptions):
         if c.id in seen:
-            raise ScenarioError(
-                f"consumptions[{i}].id",
-                f"two consumptions share the id `{c.id}`",
-                "give each request its own id",
-                code="BR605",
+            problems.append(
+                ScenarioError(
+                    f"consumptions[{i}].id",
+                    f"two consumptions share the id `{c.id}`",
+                    "give each request its own id",
+                    code="BR605",
+                )
             )
         seen.add(c.id)
-    requests = [request(s, c, i) for i, c in enumerate(scenario.consumptions)]
+        try:
+            requests.append(request(s, c, i))
+        except ScenarioError as exc:  # one problem per consumption: its later checks depend on it
+            problems.append(exc)
     events: list[tuple[datetime, int, int, Any]] = [(r.at, 1, i, r) for i, r in enumerate(requests)]
     for i, p in enumerate(scenario.credit_purchases):
-        where = f"credit_purchases[{i}]"
-        if p.user not in s.users:
-            raise _unknown(f"{where}.user", "user", p.user, s.users)
-        if p.credit_type not in s.types:
-            raise _unknown(f"{where}.credit_type", "credit type", p.credit_type, s.types)
-        if p.id in credits:
-            raise ScenarioError(
-                f"{where}.id",
-                f"the purchase id `{p.id}` is already a credit's code",
-                "give the purchase another id",
-                code="BR605",
-            )
-        events.append((moment(p.at), 0, i, p))
+        found = list(_purchase_problems(s, p, f"credit_purchases[{i}]", credits))
+        problems.extend(found)
+        if not found:
+            events.append((moment(p.at), 0, i, p))
+    if problems:
+        raise ScenarioError(
+            problems[0].field, problems[0].message, problems[0].hint, problems[0].code, also=problems[1:]
+        )
     program = rules.criteria
     checker = (
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
@@ -784,6 +792,20 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     return CreditsResult(
         tuple(outcomes), tuple(purchases), tuple(book.credits), dict(book.remaining), tuple(book.ledger), views
     )
+
+
+def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, Any]) -> Iterator[ScenarioError]:
+    if p.user not in s.users:
+        yield _unknown(f"{where}.user", "user", p.user, s.users)
+    if p.credit_type not in s.types:
+        yield _unknown(f"{where}.credit_type", "credit type", p.credit_type, s.types)
+    if p.id in credits:
+        yield ScenarioError(
+            f"{where}.id",
+            f"the purchase id `{p.id}` is already a credit's code",
+            "give the purchase another id",
+            code="BR605",
+        )
 
 
 def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]:
