@@ -459,21 +459,29 @@ def check_credits(catalog: Catalog) -> Iterator[Diagnostic]:
         entry = catalog.get("credit_type", {}).get(model.type)
         if entry is None:
             continue
-        credit_type: CreditType = entry.model
-        if credit_type.shared_on_issue and model.allocation is not Allocation.ALL_ORGANISATIONS:
-            yield doc.diagnostic(
-                ("allocation",) if "allocation" in doc.data else ("type",),
-                "BR420",
-                f"credits of type `{credit_type.code}` are shared with all organisations on issue",
-                "set `allocation: all_organisations` (or remove the field)",
-            )
-        if not credit_type.expires and model.usage_period and model.usage_period.to:
-            yield doc.diagnostic(
-                ("usage_period", "to"),
-                "BR420",
-                f"credits of type `{credit_type.code}` never expire; remove the end of the usage period",
-                "remove `to:`",
-            )
+        for field, message, hint in credit_type_conflicts(model, entry.model):
+            path = tuple(field.split("."))
+            if field == "allocation" and "allocation" not in doc.data:
+                path = ("type",)  # the default allocation: point at what makes it wrong
+            yield doc.diagnostic(path, "BR420", message, hint)
+
+
+def credit_type_conflicts(credit: Any, credit_type: CreditType) -> Iterator[tuple[str, str, str]]:
+    """BR420 findings of one credit against its type, as (field, message, hint).
+
+    Shared by rule-file credits (above) and the credits a scenario carries (`engine/decide/credits`)."""
+    if credit_type.shared_on_issue and credit.allocation != Allocation.ALL_ORGANISATIONS:
+        yield (
+            "allocation",
+            f"credits of type `{credit_type.code}` are shared with all organisations on issue",
+            "set `allocation: all_organisations` (or remove the field)",
+        )
+    if not credit_type.expires and credit.usage_period and credit.usage_period.to:
+        yield (
+            "usage_period.to",
+            f"credits of type `{credit_type.code}` never expire; remove the end of the usage period",
+            "remove `to:`",
+        )
 
 
 def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:

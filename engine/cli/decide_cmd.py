@@ -169,6 +169,11 @@ def render_balance(balance: dict[str, Any], out: TextIO) -> None:
                 out.write(f"  {reason['facts']['event']}: {reason['text']}\n")
 
 
+def _render_reasons(reasons: list[dict[str, Any]], out: TextIO) -> None:
+    for reason in reasons:
+        out.write(f"  {'':<28}{reason['text']}\n")
+
+
 def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
     """Credits: each request's draws (rank, credit, quantity), refusals with reasons, what is left."""
     for p in credits.get("purchases", []):
@@ -178,12 +183,10 @@ def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
     out.write("\ncredits, per request:\n")
     for a in credits["allocations"]:
         out.write(f"  {a['request']:<24}#{a['rank']:<3}{a['credit']:<34}{a['quantity']:>12}\n")
-        for reason in a.get("reasons", []):
-            out.write(f"  {'':<28}{reason['text']}\n")
+        _render_reasons(a.get("reasons", []), out)
     for r in credits["refused"]:
         out.write(f"  {r['request']:<24}refused {r['quantity']}\n")
-        for reason in r["reasons"]:
-            out.write(f"  {'':<28}{reason['text']}\n")
+        _render_reasons(r["reasons"], out)
     out.write("\nremaining:\n")
     for c in credits["remaining"]:
         out.write(f"  {c['credit']:<34} issued {c['issued']:>10}  drawn {c['drawn']:>10}  left {c['remaining']:>10}\n")

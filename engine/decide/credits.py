@@ -33,6 +33,7 @@ from typing import Any
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
+from engine.semantics import credit_type_conflicts
 from engine.values import plain
 
 DEFAULT_ORDER = ("allocation", "expiry", "tree_distance", "issue_date", "id")
@@ -615,16 +616,18 @@ def scenario_credits(s: _Setting, scenario: Any, problems: list[ScenarioError]) 
     problem is added to `problems` (all of them, not only the first); a credit with a problem is
     left out."""
     credits = dict(s.credits)
+    seen: set[str] = set()
     for i, c in enumerate(scenario.credits):
-        found = list(_credit_problems(s, c, f"credits[{i}]", scenario.credits[:i]))
+        found = list(_credit_problems(s, c, f"credits[{i}]", seen))
+        seen.add(c.code)
         problems.extend(found)
         if not found:
             credits[c.code] = fact(c, s.types, s.users, None, s.type_criteria[c.type])
     return credits
 
 
-def _credit_problems(s: _Setting, c: Any, where: str, before: Sequence[Any]) -> Iterator[ScenarioError]:
-    if any(b.code == c.code for b in before):
+def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterator[ScenarioError]:
+    if c.code in seen:
         yield ScenarioError(
             f"{where}.code",
             f"two scenario credits share the code `{c.code}`",
@@ -643,23 +646,9 @@ def _credit_problems(s: _Setting, c: Any, where: str, before: Sequence[Any]) -> 
             "swap the dates or fix the year",
             code="BR413",
         )
-    if c.type not in s.types:
-        return  # the checks against the type need a type
-    t = s.types[c.type]
-    if t.shared_on_issue and c.allocation.value != "all_organisations":
-        yield ScenarioError(
-            f"{where}.allocation",
-            f"credits of type `{t.code}` are shared with all organisations on issue",
-            "set `allocation: all_organisations` (or remove the field)",
-            code="BR420",
-        )
-    if not t.expires and p is not None and p.to is not None:
-        yield ScenarioError(
-            f"{where}.usage_period.to",
-            f"credits of type `{t.code}` never expire; remove the end of the usage period",
-            "remove `to:`",
-            code="BR420",
-        )
+    if c.type in s.types:
+        for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
+            yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
 
 
 def _unit(t: Any) -> str:
