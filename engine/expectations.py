@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.load import Document, JsonPath
 
-_KEYS = ("code", "line", "product", "request", "credit", "term")
+_KEYS = ("code", "line", "product", "request", "credit", "for", "term")
 
 
 @dataclass(frozen=True)

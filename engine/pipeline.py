@@ -205,6 +205,7 @@ def stage_criteria(c: Compilation) -> None:
                     c.diagnostics.append(exc.diagnostic)
         except CriteriaError as exc:
             c.diagnostics.append(exc.diagnostic)
+    entries += _term_exception_entries(c, env)
     credit_entries: list[Entry] = []
     credit_env = credit_environment()
     for kind in ("credit_type", "credit"):  # a type's criteria, then each credit's own
@@ -226,6 +227,27 @@ def stage_criteria(c: Compilation) -> None:
         c.criteria.compile()  # generate the evaluator now: validate proves the rule set compiles
 
 
+def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
+    """A term's `exceptions[i].when`, typed against the scenario like discount criteria; the
+    entry's section is `exceptions[i]` so the cancellation decision can name the one that held."""
+    from engine.criteria.check import check_condition
+    from engine.criteria.locate import text_locator
+    from engine.criteria.parse import CriteriaError, parse
+    from engine.criteria.program import Entry
+
+    entries = []
+    for code in sorted(c.catalog.get("term", {})):
+        item = c.catalog["term"][code]
+        for i, exception in enumerate(item.model.exceptions):
+            path = ("exceptions", i, "when")
+            try:
+                node = parse(exception.when, text_locator(item.document, path, exception.when))
+                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_condition(node, env)))
+            except CriteriaError as exc:
+                c.diagnostics.append(exc.diagnostic)
+    return entries
+
+
 #: (name, why it sits here, stage)
 STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
     ("load", "safe YAML with positions; everything later needs data and spans", stage_load),
@@ -234,7 +256,7 @@ STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
     ("models", "typed values (money, dates, durations) for the checks that follow", stage_models),
     ("references", "codes unique, references resolve, no cycles: the files form one rule set", stage_references),
     ("semantics", "business rules across documents, on resolved typed models", stage_semantics),
-    ("criteria", "parse, type-check and compile every criterion (discounts, credits)", stage_criteria),
+    ("criteria", "parse, type-check and compile every criterion (discounts, credits, terms)", stage_criteria),
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath
-from engine.models.catalog import Bundle, Coupon, EarlyCancellation, ProductType
+from engine.models.catalog import Bundle, Coupon, EarlyCancellation, ExceptionOutcome, ProductType
 from engine.models.credits import Allocation, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
@@ -94,13 +94,17 @@ def check_plans(catalog: Catalog) -> Iterator[Diagnostic]:
 
 
 def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR410, BR411: every commitment must spend time (renewal loops rely on it); penalties need settings."""
+    """BR410, BR411, BR415: every commitment must spend time (renewal loops rely on it);
+    penalties and penalty exceptions need their settings; one currency per term."""
+    terms = catalog.get("term", {})
     for model, doc in _each(catalog, "term"):
         if model.period == 0:
+            loop = _renewal_loop(model.code, terms)
+            looping = f" and it renews in a loop ({' → '.join(loop)})" if loop else ""
             yield doc.diagnostic(
                 ("period",),
                 "BR410",
-                f"term `{model.code}` has a zero commitment period",
+                f"term `{model.code}` has a zero commitment period{looping}",
                 "give the commitment a length greater than zero; a renewal would otherwise never end",
             )
         if model.early_cancellation is EarlyCancellation.PENALTY and model.penalty is None:
@@ -117,6 +121,54 @@ def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
                 f"a `penalty:` section has no effect with `early_cancellation: {model.early_cancellation.value}`",
                 "remove the section or set `early_cancellation: penalty`",
             )
+        yield from _term_exceptions(model, doc)
+
+
+def _term_exceptions(model: Any, doc: Document) -> Iterator[Diagnostic]:
+    term_fee = model.penalty.fee if model.penalty is not None else None
+    for i, exception in enumerate(model.exceptions):
+        where = ("exceptions", i)
+        if exception.outcome is ExceptionOutcome.PENALTY:
+            if exception.fee is None and term_fee is None:
+                yield doc.diagnostic(
+                    (*where, "outcome"),
+                    "BR411",
+                    f"exception {i + 1} of term `{model.code}` charges a penalty, but neither it nor the term "
+                    "names a fee",
+                    "add `fee: 50.00 EUR` to the exception",
+                )
+            elif exception.fee is not None and term_fee is not None and exception.fee.currency != term_fee.currency:
+                yield doc.diagnostic(
+                    (*where, "fee"),
+                    "BR415",
+                    f"exception fee {exception.fee} is in another currency than the term's fee {term_fee}",
+                    f"write the exception's fee in {term_fee.currency}",
+                )
+        else:
+            for name in ("fee", "pro_rata"):
+                if getattr(exception, name) is not None:
+                    yield doc.diagnostic(
+                        (*where, name),
+                        "BR411",
+                        f"`{name}` has no effect with `outcome: {exception.outcome.value}`",
+                        f"remove `{name}` or set `outcome: penalty`",
+                    )
+
+
+def _renewal_loop(start: str, terms: dict[str, Entry]) -> list[str]:
+    """The renewal chain from `start` when it comes back to `start` (`[a, b, a]`), else []."""
+    chain = [start]
+    seen = {start}
+    current = terms[start].model.renewal_term if start in terms else None
+    while current is not None and current in terms:
+        chain.append(current)
+        if current == start:
+            return chain
+        if current in seen:
+            return []
+        seen.add(current)
+        current = terms[current].model.renewal_term
+    return []
 
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

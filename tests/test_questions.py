@@ -22,19 +22,22 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-UNANSWERED = [(name, answered) for name, _, answered in QUESTIONS if not answered]
+@pytest.fixture
+def cancellation_unanswered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every question is answered today; pretend one is not, to prove the mechanism still reports it."""
+    from engine.decide import decision
+
+    patched = tuple((name, asks, answered and name != "cancellation") for name, asks, answered in QUESTIONS)
+    monkeypatch.setattr(decision, "QUESTIONS", patched)
 
 
-@pytest.mark.parametrize(
-    ("sample", "field"),
-    [
-        ("samples/cancellation/pro_rata_penalty.yaml", "cancellation"),
-        ("samples/purchase/coupon_minus_20.yaml", "purchase"),
-    ]
-    + ([("samples/credits/closest_expiry_first.yaml", "consumptions")] if ("consumptions", False) in UNANSWERED else [])
-    + ([("samples/balance/seed_004_example.yaml", "balance")] if ("balance", False) in UNANSWERED else []),
-)
-def test_a_question_no_decision_answers_is_reported_at_its_field(sample: str, field: str) -> None:
+def test_every_question_is_answered_today() -> None:
+    assert [name for name, _, answered in QUESTIONS if not answered] == ["purchase"]  # purchases: next merge
+
+
+@pytest.mark.usefixtures("cancellation_unanswered")
+def test_a_question_no_decision_answers_is_reported_at_its_field() -> None:
+    sample, field = "samples/cancellation/pro_rata_penalty.yaml", "cancellation"
     text = (REPO / sample).read_text(encoding="utf-8").splitlines()
     line = next(i for i, t in enumerate(text, 1) if t.startswith(f"{field}:"))
     for extra in ([], ["--json"]):
@@ -55,13 +58,14 @@ def test_a_scenario_asking_nothing_is_reported(tmp_path: Path) -> None:
     assert out.startswith("scenario nothing")
 
 
+@pytest.mark.usefixtures("cancellation_unanswered")
 def test_an_expectation_on_an_unanswered_question_fails(tmp_path: Path) -> None:
-    sample = (REPO / "samples/purchase/coupon_minus_20.yaml").read_text(encoding="utf-8")
+    sample = (REPO / "samples/cancellation/no_commitment_allowed.yaml").read_text(encoding="utf-8")
     path = tmp_path / "expects.yaml"
-    path.write_text(sample + "expect:\n  purchase:\n    allowed: true\n", encoding="utf-8")
+    path.write_text(sample, encoding="utf-8")
     code, out, _ = run_cli(["test", "--rules", RULES, str(path)])
     assert code == 1
-    assert "error[BR604] `purchase`" in out and out.endswith("0 passed, 1 failed\n")
+    assert "error[BR604] `cancellation`" in out and out.endswith("0 passed, 1 failed\n")
 
 
 def test_a_discount_question_is_answered() -> None:
@@ -69,6 +73,7 @@ def test_a_discount_question_is_answered() -> None:
     assert (code, err) == (0, "")
 
 
+@pytest.mark.usefixtures("cancellation_unanswered")
 def test_unanswered_names_only_the_parts_asked() -> None:
     from engine.decide.scenarios import read_scenarios
 

@@ -140,6 +140,11 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
     credits = decision.get("credits")
     if credits is not None:
         _render_credits(credits, out)
+    cancellation = decision.get("cancellation")
+    if cancellation is not None:
+        from engine.cli.render_cancellation import render_cancellation
+
+        render_cancellation(cancellation, out)
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
         for section in sections:

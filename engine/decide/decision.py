@@ -5,6 +5,7 @@ Decision shape (documented in README):
     {"scenario": id, "rules_version": hash,
      "discounts": {"lines": [...], "definitions": [...], "totals": {currency: {...}}},
      "balance": {"policy", "opening", "closing", "totals", "ledger", "refused", "alerts"},
+     "cancellation": {"date", "allowed", "earliest"?, "terms": [...], "total": {currency: amount}},
      "trace": {...}}   # only with explain=True
 
 Everything is plain data with money as text (`"20.00 EUR"`), lists in a stable order, so the
@@ -54,7 +55,7 @@ QUESTIONS: tuple[tuple[str, Callable[[Any], bool], bool], ...] = (
     ("job", lambda s: s.job is not None, True),  # discounts on a job
     ("consumptions", lambda s: bool(s.consumptions), True),  # credit precedence (SPEC 3.6)
     ("balance", lambda s: s.balance is not None, True),  # credit balance (SPEC 3.7)
-    ("cancellation", lambda s: s.cancellation is not None, False),  # terms and penalties (SPEC 3.4)
+    ("cancellation", lambda s: s.cancellation is not None, True),  # terms and penalties (SPEC 3.4)
     ("purchase", lambda s: s.purchase is not None, False),  # purchases and coupons (SPEC 3.1, 3.5)
     ("credit_purchases", lambda s: bool(s.credit_purchases), True),  # credits bought, assigned to owners (3.6)
 )
@@ -115,9 +116,21 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
         from engine.decide.credits import credits_json, evaluate
 
         decision["credits"] = credits_json(evaluate(rules, scenario, explain), explain)
+    if scenario.cancellation is not None:
+        decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision
+
+
+def _cached(rules: Any, name: str) -> Any:
+    """An evaluator built once per rule set (lookups and rounding prepared), kept beside it."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    if name not in cache:
+        from engine.decide.terms import TermEvaluator
+
+        cache[name] = {"terms": TermEvaluator}[name](rules)
+    return cache[name]
 
 
 def _evaluator(rules: Any) -> DiscountEvaluator:

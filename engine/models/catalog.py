@@ -145,6 +145,35 @@ class Penalty(Strict):
     tax_provider: str | None = Field(default=None, description="Tax provider that computes the tax.")
 
 
+class ExceptionOutcome(StrEnum):
+    ALLOWED = "allowed"
+    NOT_ALLOWED = "not_allowed"
+    PENALTY = "penalty"
+
+
+class TermException(Strict):
+    """An exception to a term's early-cancellation rule: when `when` holds, `outcome` decides.
+
+    `when` is a criteria expression typed against the scenario (account, subscription, and the
+    `cancellation` request with its `reason` and `date`). A `penalty` outcome may set its own
+    `fee` and `pro_rata`; everything else (grace period, tax, ledger account, invoice line type)
+    comes from the term's `penalty:` section.
+    """
+
+    when: str = Field(
+        min_length=1,
+        description="Criteria expression (the criteria language) over the scenario, e.g. "
+        '`cancellation.reason == "moved_abroad"`.',
+    )
+    outcome: ExceptionOutcome = Field(description="allowed (no penalty), not_allowed, or penalty.")
+    fee: MoneyField | None = Field(
+        default=None, description="With `outcome: penalty`: the maximum fee (the term's fee when omitted)."
+    )
+    pro_rata: bool | None = Field(
+        default=None, description="With `outcome: penalty`: scale the fee (the term's setting when omitted)."
+    )
+
+
 class Term(RuleDocument):
     """A commitment attached to a plan or bundle, with its early-cancellation rule and renewal."""
 
@@ -162,6 +191,10 @@ class Term(RuleDocument):
     )
     renewal_term: Code | None = Field(
         default=None, description="Term that follows automatically when this one ends (may be itself)."
+    )
+    exceptions: list[TermException] = Field(
+        default_factory=list,
+        description="Ordered exceptions to the early-cancellation rule; the first whose `when` holds decides.",
     )
 
 

@@ -90,6 +90,11 @@ class Subscription(Strict):
     type: str | None = Field(default=None, description="Subscription type.")
     plan: Code | None = Field(default=None, description="Price plan the subscription is billed from.")
     add_ons: list[Code] = Field(default_factory=list, description="Add-on bundles bought with the plan.")
+    add_on_starts: dict[Code, DateField] = Field(
+        default_factory=dict,
+        description="Date each add-on bundle was bought, when later than the subscription's start "
+        "(its term counts from then).",
+    )
     billing_term_scheme: Code | None = Field(default=None, description="Billing term scheme code.")
     billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
     binding_period: DurationField | None = Field(default=None, description="Binding period.")
@@ -238,8 +243,17 @@ class Balance(Strict):
 
 
 class Cancellation(Strict):
-    date: DateField = Field(description="Requested cancellation date.")
-    renewed_on: DateField | None = Field(default=None, description="Date the customer renewed, if they did.")
+    date: DateField = Field(description="Requested cancellation date (the first day without the service).")
+    reason: str | None = Field(
+        default=None, description="Why the customer cancels, e.g. moved_abroad (term exceptions may use it)."
+    )
+    add_ons: list[Code] | None = Field(
+        default=None,
+        description="Cancel only these add-on bundles (the plan stays); the whole subscription when omitted.",
+    )
+    renewed_on: DateField | None = Field(
+        default=None, description="Date the customer renewed, if they did (within the grace period: no penalty)."
+    )
 
 
 class Purchase(Strict):

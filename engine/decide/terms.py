@@ -1,0 +1,572 @@
+"""Cancellation decisions (SPEC 3.4, seed 003): may the customer cancel on a date, and what does it cost?
+
+A subscription is cancelled term by term: the plan's term, and the term of every bundle it holds
+(the plan's own bundles and each add-on) that has one, each decided on its own. For each:
+
+1. **The current term.** Renewals are followed from the start (the subscription's start, or the
+   add-on's purchase date): a commitment of N units starting on S ends on S + N units, the first
+   day free of it (a month end keeps to the month's last day: 2015-01-31 + 1 month is
+   2015-02-28); when it has a `renewal_term`, that term starts on that day. The term whose
+   commitment holds the cancellation date is the current one. A cancellation dated on a
+   commitment's end (the first day free of it) is free and the renewal never starts; from the
+   day after, the renewed term is in force.
+2. **The rule.** On or after the end of the commitment: allowed, no penalty. Before it: the first
+   of the term's `exceptions` whose `when` holds decides (allowed, not_allowed, or a penalty with
+   its own fee and pro rata); none holding, the term's `early_cancellation`.
+3. **The penalty.** The maximum fee, or with `pro_rata` the fee scaled by the share of the
+   commitment still remaining: days remaining / days in commitment (`calendar`: end - date over
+   end - start), or whole billing cycles not yet started / cycles in commitment
+   (`billing_cycles`: cycles run from the term's start at the subscription's billing frequency;
+   the cycle holding the cancellation date has started). The fee is rounded once with the rule
+   set's mode; the tax (rate) is computed on the rounded fee and rounded once; total = fee + tax,
+   so an invoice's lines add up. A tax given only as a code is left to the tax provider (no
+   amount). The penalty is due at the end of the grace period after the cancellation date and
+   is waived when the customer renewed within it (from the cancellation date to the due date,
+   both included).
+
+Everything is returned as data: reasons and the explanation's steps are `Reason` records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.decide.money import Rounder
+from engine.decide.reasons import Reason, Source, register
+from engine.decide.scenarios import ScenarioError
+from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
+from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, plain
+
+register(
+    {
+        "commitment_over": "the commitment of `{term}` ended on {end}: cancelling is free",
+        "no_term": "{of} has no term: it may be cancelled any time",
+        "early_cancellation_allowed": "`{term}` allows cancelling before its commitment ends on {end}, without penalty",
+        "early_cancellation_not_allowed": "`{term}` does not allow cancelling before its commitment ends; possible from {earliest}",
+        "early_cancellation_penalty": "`{term}` charges a penalty for cancelling before {end}",
+        "exception_holds": "exception {index} of `{term}` holds (`{when}`): {outcome}",
+        "renewed_within_grace": "renewed on {renewed_on}, within the grace period (until {due}): penalty waived",
+        "renewed_after_grace": "renewed on {renewed_on}, after the grace period ended on {due}: the penalty stands",
+        "tax_by_provider": "tax `{tax_code}` is computed by {tax_provider}; not included in the total",
+        "beyond_calendar": "the commitment of `{term}` ends after 9999-12-31",
+        # the explanation, step by step
+        "step_chain": "{index}. `{term}` from {start} to {end}{renewal}",
+        "step_chain_elided": "… {count} more renewal(s) …",
+        "step_current": "the cancellation on {date} falls in `{term}`, whose commitment ends on {end}",
+        "step_remaining_days": "{remaining} of {total} days of the commitment remain ({end} − {date} over {end} − {start})",
+        "step_remaining_cycles": (
+            "{remaining} of {total} {frequency} billing cycles remain ({started} started by {date}, "
+            "the one holding the cancellation date included)"
+        ),
+        "step_fee": "fee: {maximum} × {share} = {exact}, rounded to {fee}",
+        "step_fee_flat": "fee: the maximum fee {fee} (not pro rata)",
+        "step_tax": "tax: {fee} × {rate} % = {exact}, rounded to {tax}",
+        "step_total": "total: {fee} + {tax} = {total}",
+        "step_due": "due on {due}: the cancellation date {date} + a grace period of {grace}",
+        "step_booking": "charged as `{invoice_line_type}`, booked to ledger account `{ledger_account}`",
+    }
+)
+
+_BEYOND = date.max  # stands for "after 9999-12-31" (a commitment that never ends in the calendar)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One term of a renewal chain: its commitment from `start` to `end` (the first free day)."""
+
+    term: str
+    start: date
+    end: date  # _BEYOND when the commitment ends after 9999-12-31
+
+
+@dataclass
+class TermDecision:
+    """The decision for one term of the subscription."""
+
+    of: str  # "plan" or the bundle's code
+    term: str | None
+    allowed: bool
+    outcome: str  # no_term, commitment_over, allowed, not_allowed, penalty, waived
+    chain: list[Stretch] = field(default_factory=list)  # the first and last few terms crossed
+    renewals: int = 0
+    earliest: date | None = None
+    remaining: dict[str, Any] | None = None
+    penalty: dict[str, Any] | None = None
+    charge: Money | None = None  # what is due (zero when waived; None without penalty)
+    reasons: list[Reason] = field(default_factory=list)
+    steps: list[Reason] = field(default_factory=list)
+
+    def to_json(self, explain: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {"for": self.of, "term": self.term, "allowed": self.allowed, "outcome": self.outcome}
+        if self.chain:
+            current = self.chain[-1]
+            data["start"] = current.start.isoformat()
+            data["commitment_end"] = _show_date(current.end)
+            data["renewals"] = self.renewals
+        if self.earliest is not None:
+            data["earliest"] = _show_date(self.earliest)
+        if self.remaining is not None:
+            data["remaining"] = self.remaining
+        if self.penalty is not None:
+            data["penalty"] = self.penalty
+        data["reasons"] = [r.to_json() for r in self.reasons]
+        if explain:
+            data["chain"] = [
+                {"term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)} for s in self.chain
+            ]
+            data["steps"] = [s.to_json() for s in self.steps]
+        return data
+
+
+@dataclass
+class CancellationDecision:
+    date: date
+    terms: list[TermDecision]
+
+    @property
+    def allowed(self) -> bool:
+        return all(t.allowed for t in self.terms)
+
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
+        refused = [t.earliest for t in self.terms if not t.allowed]
+        totals: dict[str, Decimal] = {}
+        for t in self.terms if self.allowed else ():  # a refused cancellation charges nothing
+            if t.charge is not None:
+                totals[t.charge.currency] = totals.get(t.charge.currency, Decimal(0)) + t.charge.amount
+        data: dict[str, Any] = {"date": self.date.isoformat(), "allowed": self.allowed}
+        if refused:
+            data["earliest"] = None if any(e is None for e in refused) else _show_date(max(e for e in refused if e))
+        data["terms"] = [t.to_json(explain) for t in self.terms]
+        data["total"] = {currency: str(Money(amount, currency)) for currency, amount in sorted(totals.items())}
+        return data
+
+
+def _exact(value: Decimal, currency: str) -> str:
+    """An unrounded amount for the explanation: exact up to 6 decimals, else cut with `…`."""
+    cut = value.quantize(Decimal("0.000001"))
+    text = plain(cut.normalize()) if cut == value else plain(cut) + "…"
+    return f"{text} {currency}"
+
+
+def _show_date(day: date) -> str:
+    return "after 9999-12-31" if day == _BEYOND else day.isoformat()
+
+
+# --- renewal chains --------------------------------------------------------------------------------
+
+
+def commitment_end(term: Term, start: date) -> date:
+    """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31)."""
+    try:
+        return Duration(term.period, term.unit).add_to(start)
+    except OutOfCalendar:
+        return _BEYOND
+
+
+def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> tuple[list[Stretch], int]:
+    """The renewal chain from `first` starting on `start`, up to the term in force on `on`.
+
+    Returns the stretches worth showing (the first `_SHOWN` and the last `_SHOWN`; the last one
+    holds `on`, or ended on or before it when the chain stops without renewal) and the number of
+    renewals crossed in all. Chains may loop (every commitment is longer than zero, a validation
+    rule); a loop measured in days or weeks is crossed lap by lap in one step, so a 1-day term
+    renewing into itself for centuries costs no more than one lap.
+    """
+    head: list[Stretch] = []
+    tail: list[Stretch] = []
+    renewals = -1
+    code: str | None = first
+    seen: dict[str, tuple[date, int]] = {}  # term → (its last start, renewals before it)
+    while code is not None:
+        term = terms[code]
+        if code in seen:
+            lap_start, lap_renewals = seen[code]
+            start, laps = _skip_laps(terms, code, lap_start, start, on)
+            renewals += laps * (renewals + 1 - lap_renewals)
+        seen[code] = (start, renewals + 1)
+        end = commitment_end(term, start)
+        renewals += 1
+        stretch = Stretch(code, start, end)
+        if len(head) < _SHOWN:
+            head.append(stretch)
+        else:
+            tail = [*tail[-(_SHOWN - 1) :], stretch]
+        if on <= end or end == _BEYOND:  # cancelling on the end date is free: the renewal never starts
+            break
+        code, start = term.renewal_term, end
+    return head + tail, renewals
+
+
+_SHOWN = 3
+
+
+def _skip_laps(terms: dict[str, Term], code: str, lap_start: date, start: date, on: date) -> tuple[date, int]:
+    """Jump over whole laps of a renewal loop (from `lap_start` back to `start`, the same term)
+    that end before `on`; returns the new start and the laps skipped. Only loops of days and
+    weeks: a month-based lap's length depends on where it starts, so those are walked."""
+    units = set()
+    current: str | None = code
+    while True:  # the loop's terms: from `code` round to `code`
+        units.add(terms[current].unit)  # type: ignore[index]
+        current = terms[current].renewal_term  # type: ignore[index]
+        if current == code or current is None:
+            break
+    if not units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
+        return start, 0
+    length = (start - lap_start).days
+    laps = (on - start).days // length - 1
+    if laps <= 0:
+        return start, 0
+    return date.fromordinal(start.toordinal() + laps * length), laps
+
+
+# --- billing cycles ---------------------------------------------------------------------------------
+
+
+def cycle_start(start: date, frequency: BillingFrequency, k: int) -> date:
+    """The first day of cycle k (k = 0 is the one starting on `start`); computed from `start` each
+    time, so a cycle started on the 31st keeps to month ends."""
+    if frequency is BillingFrequency.WEEKLY:
+        return date.fromordinal(start.toordinal() + 7 * k)
+    return add_months(start, CYCLE_MONTHS[frequency] * k)
+
+
+def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusive: bool) -> int:
+    """How many cycles from `start` begin before `limit` (or on it, when `inclusive`)."""
+    days_per_cycle = 7 if frequency is BillingFrequency.WEEKLY else 28 * CYCLE_MONTHS[frequency]
+    k = max((limit - start).days // (days_per_cycle + 3 * (days_per_cycle // 28)) - 1, 0)  # an underestimate
+    while True:
+        try:
+            begins = cycle_start(start, frequency, k)
+        except OutOfCalendar:
+            return k
+        if begins > limit or (begins == limit and not inclusive):
+            return k
+        k += 1
+
+
+# --- the evaluator -----------------------------------------------------------------------------------
+
+
+class TermEvaluator:
+    """Decides the cancellation of a scenario's subscription, term by term."""
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
+        self.terms: dict[str, Term] = rules.models("term")
+        self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
+
+    def decide(self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]]) -> CancellationDecision:
+        request = scenario.cancellation
+        subscription = scenario.subscription
+        if subscription is None:
+            raise ScenarioError(
+                "cancellation", "a cancellation needs the `subscription` it cancels", "add the subscription", "BR615"
+            )
+        if request.date < subscription.start:
+            raise ScenarioError(
+                "cancellation.date",
+                f"the cancellation date {request.date} is before the subscription starts ({subscription.start})",
+                "cancel on or after the subscription's start",
+                "BR615",
+            )
+        decisions = [
+            self._decide_term(of, term, start, scenario, outcomes)
+            for of, term, start in self._parts(scenario, request, subscription)
+        ]
+        return CancellationDecision(request.date, decisions)
+
+    def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
+        """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""
+        from engine.diagnostics import did_you_mean
+
+        plans, bundles = self.rules.models("plan"), self.rules.models("bundle")
+        if subscription.plan is None:
+            raise ScenarioError(
+                "subscription.plan", "a cancellation needs the subscription's `plan`", "add `plan:`", "BR616"
+            )
+        plan = plans.get(subscription.plan)
+        if plan is None:
+            hint = did_you_mean(subscription.plan, plans) or "use a plan code from the rule set"
+            raise ScenarioError("subscription.plan", f"unknown plan `{subscription.plan}`", hint, "BR616")
+        for i, code in enumerate(subscription.add_ons):
+            if code not in bundles:
+                hint = did_you_mean(code, bundles) or "use a bundle code from the rule set"
+                raise ScenarioError(f"subscription.add_ons[{i}]", f"unknown bundle `{code}`", hint, "BR616")
+        for code in subscription.add_on_starts:
+            if code not in subscription.add_ons:
+                raise ScenarioError(
+                    f"subscription.add_on_starts.{code}",
+                    f"`{code}` is not one of the subscription's add-ons",
+                    did_you_mean(code, subscription.add_ons) or "list it in `add_ons`",
+                    "BR616",
+                )
+        for code, day in subscription.add_on_starts.items():
+            if day < subscription.start:
+                raise ScenarioError(
+                    f"subscription.add_on_starts.{code}",
+                    f"add-on `{code}` starts on {day}, before the subscription ({subscription.start})",
+                    "an add-on is bought on or after the subscription's start",
+                    "BR616",
+                )
+        chosen = request.add_ons
+        for i, code in enumerate(chosen or []):
+            if code not in subscription.add_ons:
+                hint = did_you_mean(code, subscription.add_ons) or (
+                    f"the subscription's add-ons are {', '.join(subscription.add_ons) or 'none'}"
+                )
+                raise ScenarioError(
+                    f"cancellation.add_ons[{i}]", f"`{code}` is not an add-on of the subscription", hint, "BR616"
+                )
+        parts: list[tuple[str, str | None, date]] = []
+        if chosen is None:  # the whole subscription: the plan, its bundles, every add-on
+            parts.append(("plan", plan.term, subscription.start))
+            parts += [(code, bundles[code].term, subscription.start) for code in plan.bundles if bundles[code].term]
+        for code in chosen if chosen is not None else subscription.add_ons:
+            if request.date < (start := subscription.add_on_starts.get(code, subscription.start)):
+                raise ScenarioError(
+                    "cancellation.date",
+                    f"the cancellation date {request.date} is before add-on `{code}` starts ({start})",
+                    "cancel on or after the add-on's start",
+                    "BR615",
+                )
+            parts.append((code, bundles[code].term, start))
+        return parts
+
+    def _decide_term(
+        self, of: str, code: str | None, start: date, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]]
+    ) -> TermDecision:
+        on = scenario.cancellation.date
+        if code is None:
+            what = f"plan `{scenario.subscription.plan}`" if of == "plan" else f"bundle `{of}`"
+            return TermDecision(of, None, True, "no_term", reasons=[Reason("no_term", {"of": what})])
+        chain, renewals = current_term(self.terms, code, start, on)
+        decision = TermDecision(of, chain[-1].term, True, "allowed", chain=chain, renewals=renewals)
+        for i, s in enumerate(chain):
+            index = i + 1 if i < _SHOWN else renewals + 1 - (len(chain) - 1 - i)
+            if i == _SHOWN and index > _SHOWN + 1:
+                decision.steps.append(Reason("step_chain_elided", {"count": index - _SHOWN - 1}))
+            renewal = " (then renewed automatically, no penalty)" if i < len(chain) - 1 else ""
+            facts = {"index": index, "term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)}
+            decision.steps.append(Reason("step_chain", {**facts, "renewal": renewal}))
+        current = chain[-1]
+        term = self.terms[current.term]
+        end_facts = {"term": current.term, "end": _show_date(current.end)}
+        if on >= current.end:
+            decision.outcome = "commitment_over"
+            decision.reasons.append(Reason("commitment_over", end_facts, self._source(current.term)))
+            return decision
+        decision.steps.append(Reason("step_current", {"date": on.isoformat(), **end_facts}))
+        if current.end == _BEYOND:
+            decision.reasons.append(Reason("beyond_calendar", {"term": current.term}, self._source(current.term)))
+        rule, fee, pro_rata = self._rule(term, scenario, outcomes, decision)
+        if rule is EarlyCancellation.ALLOWED:
+            decision.reasons.append(
+                Reason("early_cancellation_allowed", end_facts, self._source(current.term, "early_cancellation"))
+            )
+            return decision
+        if rule is EarlyCancellation.NOT_ALLOWED:
+            decision.allowed, decision.outcome, decision.earliest = False, "not_allowed", current.end
+            facts = {**end_facts, "earliest": _show_date(current.end)}
+            decision.reasons.append(
+                Reason("early_cancellation_not_allowed", facts, self._source(current.term, "early_cancellation"))
+            )
+            return decision
+        decision.outcome = "penalty"
+        decision.reasons.append(
+            Reason("early_cancellation_penalty", end_facts, self._source(current.term, "early_cancellation"))
+        )
+        assert fee is not None  # a penalty without a fee is a validation error (BR411)
+        self._penalty(decision, term, current, fee, pro_rata, scenario)
+        return decision
+
+    def _rule(
+        self, term: Term, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]], decision: TermDecision
+    ) -> tuple[EarlyCancellation, Money | None, bool]:
+        """The early-cancellation rule in force: the first exception that holds, else the term's."""
+        penalty = term.penalty
+        fee = penalty.fee if penalty is not None else None
+        pro_rata = penalty.pro_rata if penalty is not None else False
+        for section, holds in outcomes.get(f"term:{term.code}", []):
+            if not holds:
+                continue
+            index = int(section[len("exceptions[") : -1])
+            exception = term.exceptions[index]
+            outcome = EarlyCancellation(exception.outcome.value)
+            facts = {"index": index + 1, "term": term.code, "when": exception.when, "outcome": outcome.value}
+            decision.reasons.append(
+                Reason("exception_holds", facts, self._source(term.code, "exceptions", index, "when"))
+            )
+            if outcome is EarlyCancellation.PENALTY:
+                fee = exception.fee or fee
+                pro_rata = exception.pro_rata if exception.pro_rata is not None else pro_rata
+            return outcome, fee, pro_rata
+        return term.early_cancellation, fee, pro_rata
+
+    def _penalty(
+        self, decision: TermDecision, term: Term, current: Stretch, maximum: Money, pro_rata: bool, scenario: Any
+    ) -> None:
+        on = scenario.cancellation.date
+        currency = maximum.currency
+        remaining, total = self._remaining(decision, term, current, scenario)
+        if pro_rata and total:
+            exact = maximum.amount * remaining / total
+            fee = self.rounder.round(exact, currency)
+            decision.steps.append(
+                Reason(
+                    "step_fee",
+                    {
+                        "maximum": str(maximum),
+                        "share": f"{remaining}/{total}",
+                        "exact": _exact(exact, currency),
+                        "fee": str(Money(fee, currency)),
+                    },
+                )
+            )
+        else:
+            fee = self.rounder.round(maximum.amount, currency)
+            decision.steps.append(Reason("step_fee_flat", {"fee": str(Money(fee, currency))}))
+        settings = term.penalty
+        tax_rate = settings.tax.rate if settings is not None and settings.tax is not None else None
+        tax_code = settings.tax.code if settings is not None and settings.tax is not None else None
+        tax = self.rounder.round(Decimal(0), currency)
+        if tax_rate is not None:
+            exact_tax = fee * tax_rate / 100
+            tax = self.rounder.round(exact_tax, currency)
+            decision.steps.append(
+                Reason(
+                    "step_tax",
+                    {
+                        "fee": str(Money(fee, currency)),
+                        "rate": plain(tax_rate),
+                        "exact": _exact(exact_tax, currency),
+                        "tax": str(Money(tax, currency)),
+                    },
+                )
+            )
+        total_due = fee + tax
+        money = {"fee": str(Money(fee, currency)), "tax": str(Money(tax, currency))}
+        if tax_rate is not None:
+            decision.steps.append(Reason("step_total", {**money, "total": str(Money(total_due, currency))}))
+        grace = Duration(settings.grace_period, settings.grace_period_unit) if settings is not None else None
+        try:
+            due = grace.add_to(on) if grace is not None else on
+        except OutOfCalendar:
+            due = _BEYOND
+        grace_text = str(grace) if grace is not None and grace.count else "0 days"
+        decision.steps.append(Reason("step_due", {"due": _show_date(due), "date": on.isoformat(), "grace": grace_text}))
+        penalty: dict[str, Any] = {
+            "maximum": str(maximum),
+            "pro_rata": pro_rata,
+            "share": f"{remaining}/{total}" if pro_rata else "1/1",
+            "fee": money["fee"],
+        }
+        if tax_rate is not None:
+            penalty["tax_rate"] = plain(tax_rate)
+        penalty["tax"] = money["tax"] if tax_rate is not None else None
+        if tax_code is not None:
+            penalty["tax_code"] = tax_code
+        if settings is not None and settings.tax_provider is not None:
+            penalty["tax_provider"] = settings.tax_provider
+        penalty["total"] = str(Money(total_due, currency))
+        penalty["due"] = _show_date(due)
+        penalty["grace_period"] = grace_text
+        for name in ("ledger_account", "invoice_line_type"):
+            value = getattr(settings, name) if settings is not None else None
+            if value is not None:
+                penalty[name] = value
+        if settings is not None and settings.ledger_account and settings.invoice_line_type:
+            decision.steps.append(
+                Reason(
+                    "step_booking",
+                    {"invoice_line_type": settings.invoice_line_type, "ledger_account": settings.ledger_account},
+                )
+            )
+        if tax_rate is None and tax_code is not None:
+            decision.reasons.append(
+                Reason(
+                    "tax_by_provider",
+                    {
+                        "tax_code": tax_code,
+                        "tax_provider": (settings.tax_provider if settings else None) or "the tax provider",
+                    },
+                    self._source(term.code, "penalty", "tax"),
+                )
+            )
+        renewed = scenario.cancellation.renewed_on
+        waived = renewed is not None and on <= renewed <= due
+        penalty["waived"] = waived
+        if renewed is not None and renewed >= on:
+            code = "renewed_within_grace" if waived else "renewed_after_grace"
+            facts = {"renewed_on": renewed.isoformat(), "due": _show_date(due)}
+            decision.reasons.append(Reason(code, facts))
+            decision.steps.append(Reason(code, facts))
+        decision.penalty = penalty
+        decision.outcome = "waived" if waived else "penalty"
+        decision.charge = Money(self.rounder.round(Decimal(0), currency) if waived else total_due, currency)
+
+    def _remaining(self, decision: TermDecision, term: Term, current: Stretch, scenario: Any) -> tuple[int, int]:
+        """(remaining, total) days or billing cycles of the current commitment."""
+        on = scenario.cancellation.date
+        if current.end == _BEYOND:  # no share of an endless commitment: the maximum fee applies
+            decision.remaining = None
+            return 1, 1
+        if term.basis is CommitmentBasis.CALENDAR:
+            remaining, total = (current.end - on).days, (current.end - current.start).days
+            decision.remaining = {"days": remaining, "of": total}
+            decision.steps.append(
+                Reason(
+                    "step_remaining_days",
+                    {
+                        "remaining": remaining,
+                        "total": total,
+                        "end": current.end.isoformat(),
+                        "date": on.isoformat(),
+                        "start": current.start.isoformat(),
+                    },
+                )
+            )
+            return remaining, total
+        frequency = self._frequency(scenario)
+        total = cycles_before(current.start, frequency, current.end, inclusive=False)
+        started = min(cycles_before(current.start, frequency, on, inclusive=True), total)
+        decision.remaining = {"cycles": total - started, "of": total, "frequency": frequency.value}
+        decision.steps.append(
+            Reason(
+                "step_remaining_cycles",
+                {
+                    "remaining": total - started,
+                    "total": total,
+                    "frequency": frequency.value,
+                    "started": started,
+                    "date": on.isoformat(),
+                },
+            )
+        )
+        return total - started, total
+
+    def _frequency(self, scenario: Any) -> BillingFrequency:
+        """The subscription's billing frequency: as written, else its billing term scheme's."""
+        subscription = scenario.subscription
+        if subscription.billing_frequency is not None:
+            return subscription.billing_frequency  # type: ignore[no-any-return]
+        scheme = self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "")
+        if scheme is not None:
+            return scheme.billing_frequency  # type: ignore[no-any-return]
+        raise ScenarioError(
+            "subscription.billing_frequency",
+            "a term counted in billing cycles needs the subscription's billing frequency",
+            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`)",
+            "BR616",
+        )
+
+    def _source(self, code: str, *path: Any) -> Source | None:
+        entry = self.rules.catalog.get("term", {}).get(code)
+        if entry is None:
+            return None
+        doc = entry.document
+        span = doc.locate(path) if path else doc.locate(())
+        return Source(doc.file, span.line, span.column)
