@@ -103,5 +103,14 @@ CODES: dict[str, tuple[str, str]] = {
         "A balance event missing what its type needs (amount, request, refund reason) or carrying what it must not.",
     ),
     "BR612": ("duplicate-balance-event", "Two balance events of a scenario share an id."),
+    "BR615": (
+        "cancellation-date",
+        "A cancellation dated before the subscription (or the add-on cancelled) starts, or without a subscription.",
+    ),
+    "BR616": (
+        "cancellation-facts",
+        "A cancellation naming an unknown plan or bundle, an add-on the subscription does not hold, "
+        "or missing the billing frequency a term counted in billing cycles needs.",
+    ),
     "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }
