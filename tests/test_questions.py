@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli.main import main
+from engine.decide import decision
 from engine.decide.decision import QUESTIONS, unanswered
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +35,10 @@ UNANSWERED = [(name, answered) for name, _, answered in QUESTIONS if not answere
     + ([("samples/credits/closest_expiry_first.yaml", "consumptions")] if ("consumptions", False) in UNANSWERED else [])
     + ([("samples/balance/seed_004_example.yaml", "balance")] if ("balance", False) in UNANSWERED else []),
 )
-def test_a_question_no_decision_answers_is_reported_at_its_field(sample: str, field: str) -> None:
+def test_a_question_no_decision_answers_is_reported_at_its_field(
+    sample: str, field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _unanswer(field, monkeypatch)
     text = (REPO / sample).read_text(encoding="utf-8").splitlines()
     line = next(i for i, t in enumerate(text, 1) if t.startswith(f"{field}:"))
     for extra in ([], ["--json"]):
@@ -55,7 +59,13 @@ def test_a_scenario_asking_nothing_is_reported(tmp_path: Path) -> None:
     assert out.startswith("scenario nothing")
 
 
-def test_an_expectation_on_an_unanswered_question_fails(tmp_path: Path) -> None:
+def _unanswer(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the engine does not answer `field` yet (the check must not depend on which it does)."""
+    monkeypatch.setattr(decision, "QUESTIONS", tuple((n, a, ok and n != field) for n, a, ok in QUESTIONS))
+
+
+def test_an_expectation_on_an_unanswered_question_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _unanswer("purchase", monkeypatch)
     sample = (REPO / "samples/purchase/coupon_minus_20.yaml").read_text(encoding="utf-8")
     path = tmp_path / "expects.yaml"
     path.write_text(sample + "expect:\n  purchase:\n    allowed: true\n", encoding="utf-8")

@@ -55,7 +55,7 @@ QUESTIONS: tuple[tuple[str, Callable[[Any], bool], bool], ...] = (
     ("consumptions", lambda s: bool(s.consumptions), True),  # credit precedence (SPEC 3.6)
     ("balance", lambda s: s.balance is not None, True),  # credit balance (SPEC 3.7)
     ("cancellation", lambda s: s.cancellation is not None, False),  # terms and penalties (SPEC 3.4)
-    ("purchase", lambda s: s.purchase is not None, False),  # purchases and coupons (SPEC 3.1, 3.5)
+    ("purchase", lambda s: s.purchase is not None, True),  # purchases and coupons (SPEC 3.1, 3.5)
     ("credit_purchases", lambda s: bool(s.credit_purchases), True),  # credits bought, assigned to owners (3.6)
 )
 
@@ -115,6 +115,10 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
         from engine.decide.credits import credits_json, evaluate
 
         decision["credits"] = credits_json(evaluate(rules, scenario, explain), explain)
+    if scenario.purchase is not None:
+        from engine.decide import purchases
+
+        decision["purchase"] = purchases.evaluate(rules, scenario)
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision

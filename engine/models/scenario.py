@@ -269,6 +269,9 @@ class ChosenProduct(Strict):
     bundle: Code = Field(description="The bought bundle (plan bundle, add-on or coupon bundle) it is chosen in.")
 
 
+Purchase.model_rebuild()  # `products` names ChosenProduct, defined after it
+
+
 class Scenario(Strict):
     """One billing question set: an id, a point in time, and the facts."""
 
