@@ -140,6 +140,10 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
     credits = decision.get("credits")
     if credits is not None:
         _render_credits(credits, out)
+    if "purchase" in decision:
+        from engine.cli.render_purchase import render_purchase
+
+        render_purchase(decision["purchase"], out)
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
         for section in sections:
