@@ -116,7 +116,9 @@ def _validity(rules: Any, kind: str, code: str, validity: Any, day: date, prefix
 def _unknown(where: str, what: str, name: str, known: Any, code: str) -> ScenarioError:
     from engine.diagnostics import did_you_mean
 
-    hint = did_you_mean(name, known) or f"use a {what} of the rule set"
+    names = sorted(known)
+    listed = f"one of: {', '.join(names)}" if len(names) <= 8 else f"a {what} of the rule set"
+    hint = did_you_mean(name, names) or f"use {listed}"
     return ScenarioError(where, f"unknown {what} `{name}`", hint, code=code)
 
 
