@@ -72,6 +72,7 @@ CODES: dict[str, tuple[str, str]] = {
         "alert-threshold-useless",
         "A balance alert threshold that never alerts (at or below zero without overdraft) or repeats the below-zero alert (0).",
     ),
+    "BR440": ("coupon-overlap", "Two coupons that can generate the same code (a code must name one coupon)."),
     # criteria language
     "BR501": ("criteria-syntax", "A criterion that does not parse."),
     "BR502": ("unknown-field", "A field the scenario does not have (often a typo)."),
@@ -111,6 +112,16 @@ CODES: dict[str, tuple[str, str]] = {
         "cancellation-facts",
         "A cancellation naming an unknown plan or bundle, an add-on the subscription does not hold, "
         "or missing the billing frequency a term counted in billing cycles needs.",
+    ),
+    "BR620": (
+        "purchase-plan",
+        "A purchase naming an unknown plan, or buying add-ons without a plan (none bought, none on the subscription).",
+    ),
+    "BR621": ("purchase-add-on", "A purchase naming an unknown add-on bundle, or the same add-on twice."),
+    "BR622": ("payment-method", "A purchase paid by a payment method that no plan of the rules supports."),
+    "BR623": (
+        "purchase-product",
+        "A chosen product, or its bundle, unknown to the rules, or the same product chosen twice in a bundle.",
     ),
     "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath
-from engine.models.catalog import Bundle, Coupon, EarlyCancellation, ExceptionOutcome, ProductType
+from engine.models.catalog import Bundle, EarlyCancellation, ExceptionOutcome, ProductType
 from engine.models.credits import Allocation, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
@@ -171,58 +171,44 @@ def _renewal_loop(start: str, terms: dict[str, Entry]) -> list[str]:
     return []
 
 
-_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
 def check_coupons(catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR409: the template's `#` positions must hold every generated code."""
+    """BR409: the template's `#` positions must hold every generated code (engine.coupons)."""
+    from engine.coupons import template_problem
+
     for model, doc in _each(catalog, "coupon"):
-        positions = model.template.count("#")
-        base = 10 if model.charset.value == "numeric" else 36
-        start = _range_start(model, base)
-        if positions == 0:
-            yield doc.diagnostic(
-                ("template",),
-                "BR409",
-                f"template `{model.template}` has no `#` position to fill",
-                "mark each generated character with `#`, e.g. `coupon_##`",
-            )
-            continue
-        if start is None:
-            yield doc.diagnostic(
-                ("range_start",),
-                "BR409",
-                f"range start `{model.range_start}` is not a {model.charset.value} value",
-                "numeric coupons start at a whole number; alphanumeric ones at base-36 text such as `A0`",
-            )
-            continue
-        last = start + model.quantity - 1
-        if last >= base**positions:
-            yield doc.diagnostic(
-                ("template",),
-                "BR409",
-                f"template `{model.template}` has {positions} position(s), too few for codes up to {_format(last, base)} (range start {model.range_start}, quantity {model.quantity})",
-                f"add `#` positions to the template (at least {len(_format(last, base))}) or lower the quantity",
-            )
+        problem = template_problem(model)
+        if problem is not None:
+            yield doc.diagnostic((problem.field,), "BR409", problem.message, problem.hint)
 
 
-def _range_start(model: Coupon, base: int) -> int | None:
-    value = model.range_start
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    text = value.upper()
-    if not text or any(ch not in _BASE36[:base] for ch in text):
-        return None
-    return int(text, base)
+def check_coupon_overlaps(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR440: two coupons that can generate the same code; the code would decode to either.
 
+    Decided exactly without enumerating codes (`engine.coupons.overlap`); only coupons whose
+    templates have the same length are compared. Reported at the later coupon (by code),
+    naming the earlier one and where it is.
+    """
+    from engine.coupons import CodeSpace, overlap
 
-def _format(number: int, base: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, base)
-        digits = _BASE36[rest] + digits
-        if number == 0:
-            return digits
+    spaces = [(CodeSpace.of(model), model, doc) for model, doc in _each(catalog, "coupon")]
+    by_length: dict[int, list[tuple[Any, Any, Document]]] = {}
+    for space, model, doc in spaces:
+        if space is not None:
+            by_length.setdefault(len(space.template), []).append((space, model, doc))
+    for group in by_length.values():
+        for i, (space, model, doc) in enumerate(group):
+            for other, other_model, other_doc in group[:i]:
+                shared = overlap(other, space)
+                if shared is None:
+                    continue
+                where = other_doc.locate(("template",))
+                yield doc.diagnostic(
+                    ("template",),
+                    "BR440",
+                    f"coupons `{other_model.code}` and `{model.code}` can both generate the code `{shared}` "
+                    f"(`{other_model.code}` is at {other_doc.file}:{where.line}:{where.column})",
+                    "change the fixed text of one template, or move one range start so the ranges do not meet",
+                )
 
 
 def check_discounts(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -633,6 +619,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("compatible-bundles-only plans list bundles", check_plans),
     ("terms spend time and carry their penalty settings", check_terms),
     ("coupon templates hold their code range", check_coupons),
+    ("no code belongs to two coupons", check_coupon_overlaps),
     ("discount definitions are coherent", check_discounts),
     ("credits respect their type", check_credits),
     ("credit owners own their credits", check_credit_owners),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli.main import main
+from engine.decide import decision
 from engine.decide.decision import QUESTIONS, unanswered
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,22 +23,22 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture
-def cancellation_unanswered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every question is answered today; pretend one is not, to prove the mechanism still reports it."""
-    from engine.decide import decision
-
-    patched = tuple((name, asks, answered and name != "cancellation") for name, asks, answered in QUESTIONS)
-    monkeypatch.setattr(decision, "QUESTIONS", patched)
+UNANSWERED = [(name, answered) for name, _, answered in QUESTIONS if not answered]
 
 
-def test_every_question_is_answered_today() -> None:
-    assert [name for name, _, answered in QUESTIONS if not answered] == ["purchase"]  # purchases: next merge
-
-
-@pytest.mark.usefixtures("cancellation_unanswered")
-def test_a_question_no_decision_answers_is_reported_at_its_field() -> None:
-    sample, field = "samples/cancellation/pro_rata_penalty.yaml", "cancellation"
+@pytest.mark.parametrize(
+    ("sample", "field"),
+    [
+        ("samples/cancellation/pro_rata_penalty.yaml", "cancellation"),
+        ("samples/purchase/coupon_minus_20.yaml", "purchase"),
+    ]
+    + ([("samples/credits/closest_expiry_first.yaml", "consumptions")] if ("consumptions", False) in UNANSWERED else [])
+    + ([("samples/balance/seed_004_example.yaml", "balance")] if ("balance", False) in UNANSWERED else []),
+)
+def test_a_question_no_decision_answers_is_reported_at_its_field(
+    sample: str, field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _unanswer(field, monkeypatch)
     text = (REPO / sample).read_text(encoding="utf-8").splitlines()
     line = next(i for i, t in enumerate(text, 1) if t.startswith(f"{field}:"))
     for extra in ([], ["--json"]):
@@ -58,14 +59,19 @@ def test_a_scenario_asking_nothing_is_reported(tmp_path: Path) -> None:
     assert out.startswith("scenario nothing")
 
 
-@pytest.mark.usefixtures("cancellation_unanswered")
-def test_an_expectation_on_an_unanswered_question_fails(tmp_path: Path) -> None:
-    sample = (REPO / "samples/cancellation/no_commitment_allowed.yaml").read_text(encoding="utf-8")
+def _unanswer(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the engine does not answer `field` yet (the check must not depend on which it does)."""
+    monkeypatch.setattr(decision, "QUESTIONS", tuple((n, a, ok and n != field) for n, a, ok in QUESTIONS))
+
+
+def test_an_expectation_on_an_unanswered_question_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _unanswer("purchase", monkeypatch)
+    sample = (REPO / "samples/purchase/coupon_minus_20.yaml").read_text(encoding="utf-8").split("expect:\n")[0]
     path = tmp_path / "expects.yaml"
-    path.write_text(sample, encoding="utf-8")
+    path.write_text(sample + "expect:\n  purchase:\n    allowed: true\n", encoding="utf-8")
     code, out, _ = run_cli(["test", "--rules", RULES, str(path)])
     assert code == 1
-    assert "error[BR604] `cancellation`" in out and out.endswith("0 passed, 1 failed\n")
+    assert "error[BR604] `purchase`" in out and out.endswith("0 passed, 1 failed\n")
 
 
 def test_a_discount_question_is_answered() -> None:
@@ -73,9 +79,13 @@ def test_a_discount_question_is_answered() -> None:
     assert (code, err) == (0, "")
 
 
-@pytest.mark.usefixtures("cancellation_unanswered")
-def test_unanswered_names_only_the_parts_asked() -> None:
+def test_unanswered_names_only_the_parts_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.decide.scenarios import read_scenarios
 
+    _unanswer("cancellation", monkeypatch)
     item = next(read_scenarios(REPO / "samples/cancellation/pro_rata_penalty.yaml"))
     assert [u.field for u in unanswered(item.scenario)] == ["cancellation"]
+
+
+def test_every_question_is_answered_today() -> None:
+    assert [name for name, _, answered in QUESTIONS if not answered] == []

@@ -145,6 +145,10 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
         from engine.cli.render_cancellation import render_cancellation
 
         render_cancellation(cancellation, out)
+    if "purchase" in decision:
+        from engine.cli.render_purchase import render_purchase
+
+        render_purchase(decision["purchase"], out)
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
         for section in sections:

@@ -6,6 +6,7 @@ Decision shape (documented in README):
      "discounts": {"lines": [...], "definitions": [...], "totals": {currency: {...}}},
      "balance": {"policy", "opening", "closing", "totals", "ledger", "refused", "alerts"},
      "cancellation": {"date", "allowed", "earliest"?, "terms": [...], "total": {currency: amount}},
+     "purchase": {"allowed", "reasons", "coupons", "lines", "price", "discounts"},
      "trace": {...}}   # only with explain=True
 
 Everything is plain data with money as text (`"20.00 EUR"`), lists in a stable order, so the
@@ -56,7 +57,7 @@ QUESTIONS: tuple[tuple[str, Callable[[Any], bool], bool], ...] = (
     ("consumptions", lambda s: bool(s.consumptions), True),  # credit precedence (SPEC 3.6)
     ("balance", lambda s: s.balance is not None, True),  # credit balance (SPEC 3.7)
     ("cancellation", lambda s: s.cancellation is not None, True),  # terms and penalties (SPEC 3.4)
-    ("purchase", lambda s: s.purchase is not None, False),  # purchases and coupons (SPEC 3.1, 3.5)
+    ("purchase", lambda s: s.purchase is not None, True),  # purchases and coupons (SPEC 3.1, 3.5)
     ("credit_purchases", lambda s: bool(s.credit_purchases), True),  # credits bought, assigned to owners (3.6)
 )
 
@@ -118,6 +119,10 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
         decision["credits"] = credits_json(evaluate(rules, scenario, explain), explain)
     if scenario.cancellation is not None:
         decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
+    if scenario.purchase is not None:
+        from engine.decide import purchases
+
+        decision["purchase"] = purchases.evaluate(rules, scenario)
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision

@@ -24,6 +24,7 @@ unit, e.g. a rated usage charge of 29.965 EUR, has its net rounded instead.)
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -174,7 +175,11 @@ class DiscountEvaluator:
         plans = rules.models("plan")
         self.plan_bundles = {code: set(plan.bundles) for code, plan in plans.items()}
 
-    def decide(self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]]) -> DiscountDecision:
+    def decide(
+        self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]], only: Collection[str] | None = None
+    ) -> DiscountDecision:
+        """Every definition's status and the lines' amounts; `only`: decide just these definitions
+        (a purchase prices its lines with the discounts its own bundles grant)."""
         subject, lines = _lines(self.rules, scenario)
         today = scenario.as_of.date()
         results = []
@@ -182,6 +187,8 @@ class DiscountEvaluator:
         if subject == "subscription" and scenario.subscription.plan in self.plan_bundles:
             held |= self.plan_bundles[scenario.subscription.plan]
         for code, definition in self.rules.models("discount").items():
+            if only is not None and code not in only:
+                continue
             result = DefinitionResult(code, definition.type.value, "applied")
             self._status(
                 definition, result, scenario, subject, lines, today, held, outcomes.get(f"discount:{code}", [])

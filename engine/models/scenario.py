@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -257,12 +258,32 @@ class Cancellation(Strict):
 
 
 class Purchase(Strict):
-    plan: Code | None = Field(default=None, description="Plan bought.")
+    """A purchase request (SPEC 3.1, 3.5): a plan and/or add-ons, coupon codes, the payment method."""
+
+    plan: Code | None = Field(
+        default=None, description="Plan bought; when omitted, add-ons are bought for the subscription's plan."
+    )
     add_ons: list[Code] = Field(default_factory=list, description="Add-on bundles bought.")
-    coupons: list[str] = Field(default_factory=list, description="Coupon codes redeemed.")
+    products: list[ChosenProduct] | None = Field(
+        default=None,
+        description="The components chosen, per bundle; a bought bundle not named here comes with its required products.",
+    )
+    coupons: list[str] = Field(default_factory=list, description="Coupon codes redeemed, in order.")
     payment_method: str | None = Field(default=None, description="Payment method.")
     user: Code | None = Field(default=None, description="Purchasing user (assigned to their credit owner).")
-    coupon_redemptions: dict[str, int] = Field(default_factory=dict, description="Earlier redemptions per coupon code.")
+    coupon_redemptions: dict[str, Annotated[int, Field(ge=0, le=MAX_COUNT)]] = Field(
+        default_factory=dict, description="Earlier redemptions per coupon code."
+    )
+
+
+class ChosenProduct(Strict):
+    """One component a purchase chooses: a product of a bought bundle."""
+
+    product: Code = Field(description="Product code.")
+    bundle: Code = Field(description="The bought bundle (plan bundle, add-on or coupon bundle) it is chosen in.")
+
+
+Purchase.model_rebuild()  # `products` names ChosenProduct, defined after it
 
 
 class Scenario(Strict):

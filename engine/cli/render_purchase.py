@@ -1,0 +1,38 @@
+"""Text rendering of a decision's `purchase` part for `billrules decide` (the JSON carries the data).
+
+Allowed or refused with every reason, each coupon code's outcome, the lines bought (gross, each
+discount, net; rated products without a price), and the price per currency. The decision arrives
+already escaped for the terminal (`decide_cmd._printable_tree`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+
+def render_purchase(purchase: dict[str, Any], out: TextIO) -> None:
+    verdict = "allowed" if purchase["allowed"] else "refused"
+    plan = f" (plan {purchase['plan']})" if purchase.get("plan") else ""
+    out.write(f"\npurchase{plan}: {verdict}\n")
+    for reason in purchase["reasons"]:
+        out.write(f"  {reason['text']}\n")
+    if purchase["coupons"]:
+        out.write("coupons:\n")
+        for coupon in purchase["coupons"]:
+            of = f" ({coupon['coupon']})" if "coupon" in coupon else ""
+            out.write(f"  {coupon['code']}{of}: {coupon['status']}\n")
+            for reason in coupon["reasons"]:
+                out.write(f"    {reason['text']}\n")
+    out.write("lines:\n")
+    for line in purchase["lines"]:
+        out.write(f"  {line['product']} in {line['bundle']}\n")
+        if line.get("priced") is False:
+            for reason in line["reasons"]:
+                out.write(f"    {reason['text']}\n")
+            continue
+        out.write(f"    {'gross':<34}{line['gross']:>16}\n")
+        for take in line["discounts"]:
+            out.write(f"    {take['code']:<34}{take['amount']:>16}\n")
+        out.write(f"    {'net':<34}{line['net']:>16}\n")
+    for currency, total in purchase["price"].items():
+        out.write(f"price {currency}: gross {total['gross']}, discount {total['discount']}, net {total['net']}\n")

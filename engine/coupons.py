@@ -1,0 +1,315 @@
+"""Coupon codes (SPEC 3.5, seed 003): generate them from a template, decode a code back.
+
+A coupon's template marks each generated character with `#` (the marks need not be adjacent:
+`AB-##-#` is fine). The codes are the numbers range start, range start + 1, ... (quantity of
+them) written in the coupon's charset — decimal for `numeric`, base 36 (0-9 then A-Z) for
+`alphanumeric` — zero-padded to the number of `#` marks and written into the marks from left
+to right. `coupon_##`, numeric, quantity 5, range start 87 gives coupon_87 ... coupon_91.
+
+The range start is written as the first code's characters: a number for numeric coupons, base-36
+text for alphanumeric ones (`A000`; lower case is read as upper case). A YAML number on an
+alphanumeric coupon is read as its digits (`range_start: 1000` starts at code ...1000), since
+that is what an analyst sees in the file.
+
+Matching a code is **case-sensitive**: the generated characters of an alphanumeric code are
+upper case and the template's fixed text is compared exactly, so `acme-a00f` is not `ACME-A00F`
+(the purchase names the near miss in its reason). Codes are identifiers printed on vouchers and
+in e-mails; a shop front end may upper-case what customers type, the engine does not guess.
+
+`CodeSpace.codes()` is a lazy iterator (a million codes stream), `CodeSpace.index()` decodes a
+code in O(template length). `CouponIndex` finds a code's coupon among a rule set's coupons by
+the template's length and fixed prefix, without enumerating any codes; `overlap()` decides
+exactly (no enumeration either) whether two coupons can generate the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MARK = "#"
+
+
+def to_base(number: int, base: int, width: int = 1) -> str:
+    """`number` written in `base` with the digits 0-9, A-Z, zero-padded to `width`."""
+    digits = ""
+    while True:
+        number, rest = divmod(number, base)
+        digits = BASE36[rest] + digits
+        if number == 0:
+            return digits.rjust(width, "0")
+
+
+def base_of(charset: Any) -> int:
+    """10 for `numeric`, 36 for `alphanumeric` (a Charset or its text)."""
+    return 10 if getattr(charset, "value", charset) == "numeric" else 36
+
+
+def range_start(value: int | str, base: int) -> int | None:
+    """The range start's number, or None when it is not a value of the charset (negative, bad digit)."""
+    if isinstance(value, int):
+        if value < 0:
+            return None
+        if base == 10:
+            return value
+        value = str(value)  # an alphanumeric start written as a YAML number: its digits are the code's
+    text = value.upper()
+    if not text or any(ch not in BASE36[:base] for ch in text):
+        return None
+    return int(text, base)
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """Why a coupon's template cannot hold its codes: the field to point at, message and hint."""
+
+    field: str
+    message: str
+    hint: str
+
+
+def template_problem(model: Any) -> TemplateProblem | None:
+    """BR409: no `#` to fill, a range start outside the charset, or more codes than the marks hold."""
+    positions = model.template.count(MARK)
+    base = base_of(model.charset)
+    if positions == 0:
+        return TemplateProblem(
+            "template",
+            f"template `{model.template}` has no `#` position to fill",
+            "mark each generated character with `#`, e.g. `coupon_##`",
+        )
+    start = range_start(model.range_start, base)
+    if start is None:
+        return TemplateProblem(
+            "range_start",
+            f"range start `{model.range_start}` is not a {model.charset.value} value",
+            "numeric coupons start at a whole number; alphanumeric ones at base-36 text such as `A0`",
+        )
+    last = start + model.quantity - 1
+    if last >= base**positions:
+        return TemplateProblem(
+            "template",
+            f"template `{model.template}` has {positions} position(s), too few for codes up to "
+            f"{to_base(last, base)} (range start {model.range_start}, quantity {model.quantity})",
+            f"add `#` positions to the template (at least {len(to_base(last, base))}) or lower the quantity",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class CodeSpace:
+    """The codes of one coupon: template, base, first number and how many."""
+
+    coupon: str
+    template: str
+    base: int
+    start: int
+    quantity: int
+
+    @classmethod
+    def of(cls, model: Any) -> CodeSpace | None:
+        """The coupon's code space, or None for a coupon whose template has a problem (BR409)."""
+        if template_problem(model) is not None:
+            return None
+        base = base_of(model.charset)
+        start = range_start(model.range_start, base)
+        assert start is not None  # template_problem checked it
+        return cls(model.code, model.template, base, start, model.quantity)
+
+    @property
+    def width(self) -> int:
+        return self.template.count(MARK)
+
+    @property
+    def prefix(self) -> str:
+        """The fixed text before the first `#` (the index's key)."""
+        return self.template.split(MARK, 1)[0]
+
+    def code(self, index: int) -> str:
+        """The code number `index` (0-based) of the coupon."""
+        if not 0 <= index < self.quantity:
+            raise IndexError(f"coupon `{self.coupon}` has {self.quantity} codes; no code #{index}")
+        return self._fill(to_base(self.start + index, self.base, self.width))
+
+    def codes(self) -> Iterator[str]:
+        """Every code, in order, generated one at a time."""
+        pattern = self.template.replace("{", "{{").replace("}", "}}").replace(MARK, "{}")
+        width, base = self.width, self.base
+        for number in range(self.start, self.start + self.quantity):
+            digits = f"{number:0{width}d}" if base == 10 else to_base(number, base, width)
+            yield pattern.format(*digits)
+
+    def index(self, text: str) -> int | None:
+        """The 0-based index of `text` among the coupon's codes, or None; O(template length)."""
+        if len(text) != len(self.template):
+            return None
+        digits = []
+        allowed = BASE36[: self.base]
+        for fixed, char in zip(self.template, text, strict=True):
+            if fixed == MARK:
+                if char not in allowed:
+                    return None
+                digits.append(char)
+            elif fixed != char:
+                return None
+        number = int("".join(digits), self.base) - self.start
+        return number if 0 <= number < self.quantity else None
+
+    def _fill(self, digits: str) -> str:
+        chars = iter(digits)
+        return "".join(next(chars) if c == MARK else c for c in self.template)
+
+
+class CouponIndex:
+    """Every coupon's code space, keyed by (code length, fixed prefix): decode without enumerating.
+
+    Built once per rule set (`index_of(rules)` caches it on the RuleSet). A validated rule set has
+    no two coupons sharing a code (BR440), so a code decodes to at most one coupon.
+    """
+
+    def __init__(self, spaces: Iterable[CodeSpace]) -> None:
+        self.spaces = {s.coupon: s for s in spaces}
+        self._by_shape: dict[tuple[int, str], list[CodeSpace]] = {}
+        self._prefix_lengths: dict[int, list[int]] = {}
+        for space in self.spaces.values():
+            length, prefix = len(space.template), space.prefix
+            self._by_shape.setdefault((length, prefix), []).append(space)
+            lengths = self._prefix_lengths.setdefault(length, [])
+            if len(prefix) not in lengths:
+                lengths.append(len(prefix))
+
+    def decode(self, text: str) -> tuple[CodeSpace, int] | None:
+        """The coupon that generates `text` and the code's index, or None."""
+        for width in self._prefix_lengths.get(len(text), ()):
+            for space in self._by_shape.get((len(text), text[:width]), ()):
+                index = space.index(text)
+                if index is not None:
+                    return space, index
+        return None
+
+    def nearest(self, text: str, limit: int = 10_000) -> str | None:
+        """A code (or template) close to `text`, for a "did you mean" on an unknown code.
+
+        A code differing only in case is found directly; otherwise, while the rule set's coupons
+        have at most `limit` codes together, the closest code; else the closest template.
+        """
+        import difflib
+
+        for variant in (text.upper(), text.lower()):
+            for space in self.spaces.values():
+                folded = _fold(space.template, variant)
+                if folded is not None and space.index(folded) is not None:
+                    return folded
+        total = sum(s.quantity for s in self.spaces.values())
+        candidates: list[str] = []
+        for space in sorted(self.spaces.values(), key=lambda s: s.coupon):
+            candidates.extend(space.codes() if total <= limit else [space.template])
+        found = difflib.get_close_matches(text, candidates, n=1, cutoff=0.0)
+        return found[0] if found else None
+
+
+def _fold(template: str, variant: str) -> str | None:
+    """`variant` with the template's fixed text restored in the template's case (or None)."""
+    if len(template) != len(variant):
+        return None
+    out = []
+    for fixed, char in zip(template, variant, strict=True):
+        if fixed == MARK:
+            out.append(char.upper())
+        elif fixed.lower() == char.lower():
+            out.append(fixed)
+        else:
+            return None
+    return "".join(out)
+
+
+def index_of(rules: Any) -> CouponIndex:
+    """The rule set's coupon index, built on first use and cached beside the RuleSet's fields."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    if "coupons" not in cache:
+        spaces = (CodeSpace.of(model) for model in rules.models("coupon").values())
+        cache["coupons"] = CouponIndex(s for s in spaces if s is not None)
+    index: CouponIndex = cache["coupons"]
+    return index
+
+
+def overlap(a: CodeSpace, b: CodeSpace) -> str | None:
+    """The smallest code both coupons generate, or None when their code sets are disjoint.
+
+    Exact, without enumerating: a digit walk over the code's characters, left to right. Each
+    coupon's number must stay within [first, last]; the walk keeps, per coupon, whether the
+    digits so far still equal the first's (tight low) and the last's (tight high) — at most 16
+    states per character. A backward pass marks the states that can still finish; the forward
+    pass then picks the smallest character at each step, so the witness is deterministic.
+    """
+    if len(a.template) != len(b.template):
+        return None
+    sides = [_Side(a), _Side(b)]
+    length = len(a.template)
+    State = tuple[bool, bool, bool, bool]
+    start: State = (True, True, True, True)
+
+    def step(state: State, i: int, char: str) -> State | None:
+        out: list[bool] = []
+        for side, (low, high) in zip(sides, (state[:2], state[2:]), strict=True):
+            moved = side.step(i, char, low, high)
+            if moved is None:
+                return None
+            out.extend(moved)
+        return (out[0], out[1], out[2], out[3])
+
+    def chars(i: int) -> str:
+        fixed = [s.space.template[i] for s in sides if s.space.template[i] != MARK]
+        if fixed:
+            return fixed[0]
+        return BASE36[: min(a.base, b.base)]
+
+    # backward: the states at position i from which the end can be reached
+    can_finish: list[set[State]] = [set() for _ in range(length + 1)]
+    can_finish[length] = {
+        (x, y, z, w) for x in (True, False) for y in (True, False) for z in (True, False) for w in (True, False)
+    }
+    for i in range(length - 1, -1, -1):
+        for state in can_finish[length]:
+            if any((nxt := step(state, i, c)) is not None and nxt in can_finish[i + 1] for c in chars(i)):
+                can_finish[i].add(state)
+    if start not in can_finish[0]:
+        return None
+    state, witness = start, []
+    for i in range(length):
+        for c in chars(i):
+            nxt = step(state, i, c)
+            if nxt is not None and nxt in can_finish[i + 1]:
+                state = nxt
+                witness.append(c)
+                break
+    return "".join(witness)
+
+
+class _Side:
+    """One coupon in the overlap walk: its digit positions and the first and last numbers' digits."""
+
+    def __init__(self, space: CodeSpace) -> None:
+        self.space = space
+        self.slot: dict[int, int] = {}  # template position -> digit number
+        for i, c in enumerate(space.template):
+            if c == MARK:
+                self.slot[i] = len(self.slot)
+        width = len(self.slot)
+        self.low = to_base(space.start, space.base, width)
+        self.high = to_base(space.start + space.quantity - 1, space.base, width)
+
+    def step(self, i: int, char: str, low: bool, high: bool) -> tuple[bool, bool] | None:
+        """The (tight low, tight high) flags after writing `char` at position `i`, or None if impossible."""
+        k = self.slot.get(i)
+        if k is None:
+            return (low, high) if char == self.space.template[i] else None
+        if char not in BASE36[: self.space.base]:
+            return None
+        if low and char < self.low[k]:  # BASE36 order is character order
+            return None
+        if high and char > self.high[k]:
+            return None
+        return (low and char == self.low[k], high and char == self.high[k])

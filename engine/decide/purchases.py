@@ -1,0 +1,394 @@
+"""Purchases and coupons (SPEC 3.1, 3.5, seed 003): may this be bought, which coupons redeem, what it costs.
+
+A purchase buys a plan (its bundles) and/or add-on bundles — without a plan, the add-ons are
+bought for the subscription's plan — and may redeem coupon codes, each granting its coupon's
+bundle. The decision lists every reason the purchase is refused (not just the first), each
+coupon code's outcome, the lines bought and their price.
+
+The price comes from the discount engine itself (`DiscountEvaluator`), not a second copy of its
+arithmetic: the purchase's lines are put on a synthetic subscription (plan, add-ons = bought
+add-ons + coupon bundles, start = the subscription's start or the purchase day) and decided with
+only the discounts that the purchase's own bundles grant; the customer's other bill discounts
+belong to the `discounts` part of the decision.
+
+A coupon code is rejected — with every reason that applies — when no coupon generates it, when
+the purchase buys nothing (a coupon is redeemed during a purchase only), outside the coupon's
+validity, when the coupon's bundle is outside its own validity, or when it is used up (earlier
+redemptions plus the redemptions earlier in this purchase reach its redemption quantity). A
+rejected coupon does not refuse the purchase: the customer pays the full price. Vouchers
+(redeemable at any time) are not modelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from engine.coupons import index_of
+from engine.decide.reasons import Reason, Source, register
+from engine.decide.scenarios import ScenarioError
+
+register(
+    {
+        "nothing_bought": "the purchase buys nothing: no plan and no add-on",
+        "plan_not_yet_available": "plan `{plan}` is sold from {from}; the purchase is on {date}",
+        "plan_withdrawn": "plan `{plan}` was sold until {to}; the purchase is on {date}",
+        "bundle_not_yet_available": "bundle `{bundle}` is available from {from}; the purchase is on {date}",
+        "bundle_withdrawn": "bundle `{bundle}` was available until {to}; the purchase is on {date}",
+        "add_on_not_compatible": "plan `{plan}` allows only its compatible bundles as add-ons; `{bundle}` is not one",
+        "add_on_already_held": "bundle `{bundle}` is already held: part of {by} `{holder}`",
+        "payment_method_not_supported": "plan `{plan}` does not accept payment by `{method}`",
+        "required_product_missing": "`{product}` is required in bundle `{bundle}` but not chosen",
+        "product_not_in_bundle": "bundle `{bundle}` has no product `{product}`",
+        "bundle_not_bought": "`{product}` is chosen in bundle `{bundle}`, which this purchase does not buy",
+        "coupon_redeemed": "redeemed (use {use} of {allowed}): grants bundle `{bundle}`",
+        "coupon_unknown": "no coupon generates the code `{code}`; did you mean `{nearest}`?",
+        "coupon_outside_purchase": "a coupon is redeemed during a purchase only, and this purchase buys nothing",
+        "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
+        "coupon_expired": "coupon `{coupon}` could be redeemed until {to}; the purchase is on {date}",
+        "coupon_used_up": "used up: redeemed {used} time(s), {allowed} allowed",
+        "rated_per_use": "rated per use: billed with the usage, not at purchase",
+        "no_catalog_price": "product `{product}` has no catalog price",
+    }
+)
+
+
+@dataclass
+class CouponOutcome:
+    """One code of `purchase.coupons`: its coupon (when known), status, reasons, the bundle granted."""
+
+    code: str
+    coupon: str | None
+    status: str = "redeemed"
+    reasons: list[Reason] = field(default_factory=list)
+    bundle: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code}
+        if self.coupon is not None:
+            data["coupon"] = self.coupon
+        data["status"] = self.status
+        if self.bundle is not None and self.status == "redeemed":
+            data["bundle"] = self.bundle
+        data["reasons"] = [r.to_json() for r in self.reasons]
+        return data
+
+
+@dataclass(frozen=True)
+class Item:
+    """A product the purchase brings, in a bundle; `why` says why it has no price (usage, none)."""
+
+    product: str
+    bundle: str
+    why: Reason | None = None
+
+
+def _source(rules: Any, kind: str, code: str, *path: str) -> Source | None:
+    entry = rules.catalog.get(kind, {}).get(code)
+    if entry is None:
+        return None
+    span = entry.document.locate(path)
+    return Source(entry.document.file, span.line, span.column)
+
+
+def _validity(rules: Any, kind: str, code: str, validity: Any, day: date, prefix: str) -> Reason | None:
+    """`{prefix}_not_yet_available` / `{prefix}_withdrawn` (coupons: `_not_yet_valid` / `_expired`)."""
+    early, late = {
+        "plan": ("plan_not_yet_available", "plan_withdrawn"),
+        "bundle": ("bundle_not_yet_available", "bundle_withdrawn"),
+        "coupon": ("coupon_not_yet_valid", "coupon_expired"),
+    }[prefix]
+    if day < validity.from_:
+        return Reason(
+            early,
+            {kind: code, "from": str(validity.from_), "date": str(day)},
+            _source(rules, kind, code, "validity", "from"),
+        )
+    if validity.to is not None and day > validity.to:
+        return Reason(
+            late, {kind: code, "to": str(validity.to), "date": str(day)}, _source(rules, kind, code, "validity", "to")
+        )
+    return None
+
+
+def _unknown(where: str, what: str, name: str, known: Any, code: str) -> ScenarioError:
+    from engine.diagnostics import did_you_mean
+
+    names = sorted(known)
+    listed = f"one of: {', '.join(names)}" if len(names) <= 8 else f"a {what} of the rule set"
+    hint = did_you_mean(name, names) or f"use {listed}"
+    return ScenarioError(where, f"unknown {what} `{name}`", hint, code=code)
+
+
+def check(rules: Any, scenario: Any) -> str | None:
+    """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
+    purchase = scenario.purchase
+    plans, bundles, products = rules.models("plan"), rules.models("bundle"), rules.models("product")
+    problems: list[ScenarioError] = []
+    plan: str | None = purchase.plan
+    if plan is not None and plan not in plans:
+        problems.append(_unknown("purchase.plan", "plan", plan, plans, "BR620"))
+    if plan is None and scenario.subscription is not None and scenario.subscription.plan is not None:
+        plan = scenario.subscription.plan
+        if plan not in plans:
+            problems.append(_unknown("subscription.plan", "plan", plan, plans, "BR620"))
+    if plan is None and (purchase.add_ons or purchase.products):
+        problems.append(
+            ScenarioError(
+                "purchase.add_ons",
+                "add-ons are bought for a plan, but the purchase names none and the scenario has no subscription plan",
+                "add `plan:` to the purchase, or the customer's `subscription:` with its plan",
+                code="BR620",
+            )
+        )
+    seen: set[str] = set()
+    for i, add_on in enumerate(purchase.add_ons):
+        if add_on not in bundles:
+            problems.append(_unknown(f"purchase.add_ons[{i}]", "bundle", add_on, bundles, "BR621"))
+        elif add_on in seen:
+            problems.append(
+                ScenarioError(
+                    f"purchase.add_ons[{i}]", f"add-on `{add_on}` is bought twice", "list it once", code="BR621"
+                )
+            )
+        seen.add(add_on)
+    method = purchase.payment_method
+    methods = {m for p in plans.values() for m in p.payment_methods}
+    if method is not None and method not in methods:
+        problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
+    chosen: set[tuple[str, str]] = set()
+    for i, item in enumerate(purchase.products or ()):
+        where = f"purchase.products[{i}]"
+        if item.product not in products:
+            problems.append(_unknown(f"{where}.product", "product", item.product, products, "BR623"))
+        if item.bundle not in bundles:
+            problems.append(_unknown(f"{where}.bundle", "bundle", item.bundle, bundles, "BR623"))
+        if (item.product, item.bundle) in chosen:
+            problems.append(
+                ScenarioError(
+                    f"{where}.product",
+                    f"`{item.product}` is chosen twice in bundle `{item.bundle}`",
+                    "list it once",
+                    code="BR623",
+                )
+            )
+        chosen.add((item.product, item.bundle))
+    if problems:
+        raise ScenarioError(
+            problems[0].field, problems[0].message, problems[0].hint, problems[0].code, also=problems[1:]
+        )
+    return plan
+
+
+def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
+    """Each code of the purchase, in order: redeemed, or rejected with every reason that applies."""
+    purchase = scenario.purchase
+    day = scenario.as_of.date()
+    index = index_of(rules)
+    buys = purchase.plan is not None or bool(purchase.add_ons)
+    redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
+    outcomes = []
+    for text in purchase.coupons:
+        found = index.decode(text)
+        if found is None:
+            nearest = index.nearest(text)
+            facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
+            outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
+            continue
+        coupon = rules.get("coupon", found[0].coupon)
+        outcome = CouponOutcome(text, coupon.code, bundle=coupon.bundle)
+        reasons = outcome.reasons
+        if not buys:
+            reasons.append(Reason("coupon_outside_purchase", {"code": text}))
+        reasons.extend(r for r in [_validity(rules, "coupon", coupon.code, coupon.validity, day, "coupon")] if r)
+        bundle = rules.get("bundle", coupon.bundle)
+        if bundle is not None:
+            reasons.extend(r for r in [_validity(rules, "bundle", bundle.code, bundle.validity, day, "bundle")] if r)
+        used = purchase.coupon_redemptions.get(text, 0) + redeemed.get(text, 0)
+        if used >= coupon.redemption_quantity:
+            reasons.append(
+                Reason(
+                    "coupon_used_up",
+                    {"code": text, "used": used, "allowed": coupon.redemption_quantity},
+                    _source(rules, "coupon", coupon.code, "redemption_quantity"),
+                )
+            )
+        if reasons:
+            outcome.status = "rejected"
+        else:
+            redeemed[text] = redeemed.get(text, 0) + 1
+            reasons.append(
+                Reason(
+                    "coupon_redeemed", {"use": used + 1, "allowed": coupon.redemption_quantity, "bundle": coupon.bundle}
+                )
+            )
+        outcomes.append(outcome)
+    return outcomes
+
+
+def refusals(rules: Any, scenario: Any, plan: str | None, granted: list[str]) -> Iterator[Reason]:
+    """Every reason the purchase may not be made, in the order of the purchase's fields."""
+    purchase = scenario.purchase
+    day = scenario.as_of.date()
+    model = rules.get("plan", plan) if plan is not None else None
+    if purchase.plan is None and not purchase.add_ons:
+        yield Reason("nothing_bought", {})
+    if purchase.plan is not None and model is not None:
+        reason = _validity(rules, "plan", purchase.plan, model.validity, day, "plan")
+        if reason is not None:
+            yield reason
+    held = _held(scenario, model)
+    for add_on in purchase.add_ons:
+        bundle = rules.get("bundle", add_on)
+        reason = _validity(rules, "bundle", add_on, bundle.validity, day, "bundle")
+        if reason is not None:
+            yield reason
+        if add_on in held:
+            by, holder = held[add_on]
+            yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
+        if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
+            yield Reason(
+                "add_on_not_compatible",
+                {"plan": model.code, "bundle": add_on, "compatible": list(model.compatible_bundles)},
+                _source(rules, "plan", model.code, "compatible_bundles_only"),
+            )
+    method = purchase.payment_method
+    if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
+        yield Reason(
+            "payment_method_not_supported",
+            {"plan": model.code, "method": method, "supported": list(model.payment_methods)},
+            _source(rules, "plan", model.code, "payment_methods"),
+        )
+    yield from _selection(rules, purchase, _bundles(purchase, model, granted))
+
+
+def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
+    """Bundles the customer already holds (or buys with the plan): bundle -> (by, holder)."""
+    held: dict[str, tuple[str, str]] = {}
+    if model is not None:
+        held.update((b, ("plan", model.code)) for b in model.bundles)
+    subscription = scenario.subscription
+    if subscription is not None and scenario.purchase.plan is None:
+        held.update((b, ("subscription", subscription.code)) for b in subscription.add_ons)
+    return held
+
+
+def _bundles(purchase: Any, model: Any, granted: list[str]) -> list[str]:
+    """The purchase's bundles in order: the bought plan's, the add-ons, the coupon bundles."""
+    bought = [*(model.bundles if purchase.plan is not None and model is not None else []), *purchase.add_ons]
+    return list(dict.fromkeys([*bought, *granted]))
+
+
+def _selection(rules: Any, purchase: Any, bundles: list[str]) -> Iterator[Reason]:
+    """The chosen products against their bundles: bought, in the bundle, required ones present."""
+    if purchase.products is None:
+        return
+    chosen: dict[str, set[str]] = {}
+    for item in purchase.products:
+        bundle = rules.get("bundle", item.bundle)
+        if item.bundle not in bundles:
+            yield Reason("bundle_not_bought", {"product": item.product, "bundle": item.bundle})
+        elif item.product not in {p.product for p in bundle.products}:
+            yield Reason(
+                "product_not_in_bundle",
+                {"product": item.product, "bundle": item.bundle},
+                _source(rules, "bundle", item.bundle, "products"),
+            )
+        chosen.setdefault(item.bundle, set()).add(item.product)
+    for code in bundles:
+        if code not in chosen:
+            continue  # a bundle the selection does not mention comes with its required products
+        for p in rules.get("bundle", code).products:
+            if p.required and p.product not in chosen[code]:
+                yield Reason(
+                    "required_product_missing",
+                    {"product": p.product, "bundle": code},
+                    _source(rules, "bundle", code, "products"),
+                )
+
+
+def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
+    """The products the purchase brings, bundle by bundle (chosen ones, else the required ones)."""
+    chosen: dict[str, list[str]] = {}
+    for item in purchase.products or ():
+        chosen.setdefault(item.bundle, []).append(item.product)
+    out = []
+    for code in bundles:
+        bundle = rules.get("bundle", code)
+        members = {p.product for p in bundle.products}
+        picked = (
+            [p for p in chosen[code] if p in members]
+            if code in chosen
+            else [p.product for p in bundle.products if p.required]
+        )
+        for product_code in picked:
+            product = rules.get("product", product_code)
+            why = None
+            if product.type.value == "usage":
+                why = Reason("rated_per_use", {"product": product_code})
+            elif product.price is None:
+                why = Reason("no_catalog_price", {"product": product_code})
+            out.append(Item(product_code, code, why))
+    return out
+
+
+def evaluate(rules: Any, scenario: Any) -> dict[str, Any]:
+    """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts."""
+    purchase = scenario.purchase
+    plan = check(rules, scenario)
+    coupons = redeem(rules, scenario)
+    granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
+    reasons = list(refusals(rules, scenario, plan, granted))
+    bundles = _bundles(purchase, rules.get("plan", plan) if plan else None, granted)
+    brought = items(rules, purchase, bundles)
+    priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None])
+    lines = iter(priced["lines"])
+    out_lines = []
+    for item in brought:
+        if item.why is None:
+            line = next(lines)
+            line.pop("line")  # the synthetic subscription's field: not a place in the scenario
+            out_lines.append(line)
+        else:
+            out_lines.append(
+                {"product": item.product, "bundle": item.bundle, "priced": False, "reasons": [item.why.to_json()]}
+            )
+    return {
+        "allowed": not reasons,
+        "plan": plan,
+        "reasons": [r.to_json() for r in reasons],
+        "coupons": [c.to_json() for c in coupons],
+        "lines": out_lines,
+        "price": priced["totals"],
+        "discounts": priced["definitions"],
+    }
+
+
+def price(
+    rules: Any, scenario: Any, plan: str | None, granted: list[str], bundles: list[str], priced: list[Item]
+) -> dict[str, Any]:
+    """The discount engine's decision on a synthetic subscription holding the purchase's lines,
+    limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
+    from engine.decide.decision import _evaluator, discounts_json
+    from engine.models.scenario import ProductLine, Subscription
+
+    lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
+    add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
+    existing = scenario.subscription
+    if existing is not None:
+        subscription = existing.model_copy(
+            update={"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None}
+        )
+    else:
+        subscription = Subscription(
+            code="purchase", plan=plan, add_ons=add_ons, start=scenario.as_of.date(), products=lines
+        )
+    synthetic = scenario.model_copy(update={"subscription": subscription, "job": None, "purchase": None})
+    only = {d for b in bundles for d in rules.get("bundle", b).discounts}
+    try:
+        decided = _evaluator(rules).decide(synthetic, rules.criteria.outcomes(synthetic), only)
+    except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
+        raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
+    return discounts_json(decided)

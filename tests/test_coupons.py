@@ -1,0 +1,253 @@
+"""Coupon codes (SPEC 3.5, seed 003): generation, decoding, overlap (BR440), the `coupons` command."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.cli.main import main
+from engine.coupons import CodeSpace, CouponIndex, overlap, range_start, template_problem, to_base
+from engine.models.catalog import Coupon
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = str(REPO / "rules")
+
+
+def coupon(template: str, charset: str = "numeric", quantity: int = 5, start: int | str = 0, code: str = "c") -> Any:
+    return Coupon.model_validate(
+        {
+            "kind": "coupon",
+            "code": code,
+            "name": code,
+            "charset": charset,
+            "template": template,
+            "quantity": quantity,
+            "range_start": start,
+            "bundle": "b",
+            "validity": {"from": "2015-01-01"},
+        }
+    )
+
+
+def space(*args: Any, **kwargs: Any) -> CodeSpace:
+    found = CodeSpace.of(coupon(*args, **kwargs))
+    assert found is not None
+    return found
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+# worked examples -------------------------------------------------------------------------------
+
+
+def test_seed_example_numeric_codes() -> None:
+    minus_20 = space("coupon_##", "numeric", 5, 87)
+    assert list(minus_20.codes()) == ["coupon_87", "coupon_88", "coupon_89", "coupon_90", "coupon_91"]
+    assert minus_20.index("coupon_89") == 2
+    assert minus_20.index("coupon_92") is None and minus_20.index("coupon_86") is None
+    assert minus_20.index("COUPON_87") is None  # matching is case-sensitive
+
+
+def test_alphanumeric_codes_count_in_base_36() -> None:
+    welcome = space("ACME-####", "alphanumeric", 500, "A000")
+    codes = list(welcome.codes())
+    assert codes[:3] == ["ACME-A000", "ACME-A001", "ACME-A002"]
+    assert codes[9:17] == [f"ACME-A00{c}" for c in "9ABCDEFG"]
+    assert codes[35:37] == ["ACME-A00Z", "ACME-A010"]
+    assert welcome.index("ACME-A00F") == 15 and welcome.code(15) == "ACME-A00F"
+    assert welcome.index("ACME-a00F") is None
+
+
+def test_numeric_codes_are_zero_padded_and_marks_need_not_be_adjacent() -> None:
+    assert list(space("X#-#Y", "numeric", 3, 8).codes()) == ["X0-8Y", "X0-9Y", "X1-0Y"]
+
+
+def test_range_start_is_the_first_codes_characters() -> None:
+    assert range_start("a000", 36) == int("A000", 36)
+    assert range_start(1000, 36) == int("1000", 36)  # a YAML number on an alphanumeric coupon: its digits
+    assert range_start(87, 10) == 87
+    assert range_start("8A", 10) is None and range_start(-1, 10) is None
+
+
+def test_generation_is_lazy() -> None:
+    huge = space("H" + "#" * 15, "numeric", 10**15, 0)
+    first = huge.codes()
+    assert [next(first) for _ in range(2)] == ["H000000000000000", "H000000000000001"]
+    assert huge.index("H999999999999999") == 10**15 - 1
+
+
+def test_template_problems() -> None:
+    assert template_problem(coupon("coupon")).message == "template `coupon` has no `#` position to fill"  # type: ignore[union-attr]
+    too_small = template_problem(coupon("coupon_##", quantity=20, start=87))
+    assert too_small is not None and "too few for codes up to 106" in too_small.message
+    assert template_problem(coupon("c_##", "numeric", start="8Z")) is not None
+    assert template_problem(coupon("c_##", "numeric", quantity=100, start=0)) is None
+
+
+# properties ------------------------------------------------------------------------------------
+
+_FIXED = st.sampled_from("AB1-z")
+
+
+@st.composite
+def coupons(draw: st.DrawFn, code: str = "c") -> CodeSpace:
+    """A coupon that passes validation: a short template over a tiny alphabet (so pairs collide often)."""
+    parts = draw(st.lists(st.one_of(_FIXED, st.just("#")), min_size=1, max_size=5))
+    if "#" not in parts:
+        parts.append("#")
+    template = "".join(parts)
+    charset = draw(st.sampled_from(["numeric", "alphanumeric"]))
+    base = 10 if charset == "numeric" else 36
+    room = base ** template.count("#")
+    start = draw(st.integers(0, room - 1))
+    quantity = draw(st.integers(1, min(room - start, 60)))
+    return space(template, charset, quantity, start if base == 10 else to_base(start, 36), code)
+
+
+@settings(max_examples=60, deadline=None)
+@given(coupons())
+def test_generation_is_injective_reproducible_and_decodes_back(s: CodeSpace) -> None:
+    codes = list(s.codes())
+    assert codes == list(s.codes()) == [s.code(i) for i in range(s.quantity)]
+    assert len(set(codes)) == s.quantity
+    index = CouponIndex([s])
+    for i, code in enumerate(codes):
+        assert len(code) == len(s.template)
+        assert s.index(code) == i
+        assert index.decode(code) == (s, i)
+
+
+@settings(max_examples=150, deadline=None)
+@given(coupons("a"), coupons("b"))
+def test_overlap_is_exact_and_a_code_never_decodes_to_another_coupon(a: CodeSpace, b: CodeSpace) -> None:
+    shared = overlap(a, b)
+    common = set(a.codes()) & set(b.codes())
+    if shared is None:  # the rule set validates: no code of one coupon decodes to the other
+        assert not common
+        index = CouponIndex([a, b])
+        for s in (a, b):
+            for i, code in enumerate(s.codes()):
+                assert index.decode(code) == (s, i)
+    else:  # BR440: the witness is the smallest code the two share
+        assert shared == min(common)
+        assert a.index(shared) is not None and b.index(shared) is not None
+
+
+# BR409 and BR440 in rule files -----------------------------------------------------------------
+
+BUNDLE = """\
+kind: bundle
+code: B
+name: B
+validity: {from: 2015-01-01}
+"""
+
+
+def _coupon_yaml(code: str, template: str, quantity: int, start: int | str, charset: str = "numeric") -> str:
+    return (
+        f"---\nkind: coupon\ncode: {code}\nname: {code}\ncharset: {charset}\ntemplate: '{template}'\n"
+        f"quantity: {quantity}\nrange_start: {start}\nbundle: B\nvalidity: {{from: 2015-01-01}}\n"
+    )
+
+
+def test_overlapping_coupons_are_an_error_naming_both(ruleset: Callable[..., Path]) -> None:
+    ruleset(
+        {
+            "coupons.yaml": BUNDLE
+            + _coupon_yaml("spring", "SALE-##", 50, 10)
+            + _coupon_yaml("summer", "SALE-##", 20, 55)
+            + _coupon_yaml("autumn", "SALE-##", 10, 80)
+        }
+    )
+    code, out, _ = run_cli(["validate", "."])
+    assert code == 1
+    assert (
+        "coupons.yaml:20:11: error[BR440] coupons `spring` and `summer` can both generate the code `SALE-55` "
+        "(`spring` is at coupons.yaml:10:11)"
+    ) in out
+    assert "autumn" not in out and out.count("BR440") == 1
+
+
+def test_alphanumeric_and_numeric_coupons_overlap_on_digit_codes(ruleset: Callable[..., Path]) -> None:
+    ruleset(
+        {"c.yaml": BUNDLE + _coupon_yaml("num", "X##", 100, 0) + _coupon_yaml("alnum", "X##", 40, "0Z", "alphanumeric")}
+    )
+    code, out, _ = run_cli(["validate", "."])
+    assert code == 1 and "coupons `alnum` and `num` can both generate the code `X10`" in out
+
+
+def test_template_without_marks_and_range_too_large(ruleset: Callable[..., Path]) -> None:
+    ruleset({"c.yaml": BUNDLE + _coupon_yaml("none", "SALE", 5, 0) + _coupon_yaml("small", "S-#", 11, 0)})
+    code, out, _ = run_cli(["validate", "."])
+    assert code == 1
+    assert "c.yaml:10:11: error[BR409] template `SALE` has no `#` position to fill" in out
+    assert "c.yaml:20:11: error[BR409] template `S-#` has 1 position(s), too few for codes up to 10" in out
+
+
+def test_shipped_coupons_do_not_overlap() -> None:
+    a, b = space("coupon_##", "numeric", 5, 87), space("ACME-####", "alphanumeric", 500, "A000")
+    assert overlap(a, b) is None
+
+
+# the `coupons` command -------------------------------------------------------------------------
+
+
+def test_coupons_command_prints_the_seed_codes() -> None:
+    assert run_cli(["coupons", "minus-20", "--rules", RULES]) == (
+        0,
+        "coupon_87\ncoupon_88\ncoupon_89\ncoupon_90\ncoupon_91\n",
+        "",
+    )
+
+
+def test_unknown_coupon_exits_1_with_did_you_mean() -> None:
+    code, out, err = run_cli(["coupons", "minus20", "--rules", RULES])
+    assert (code, out) == (1, "")
+    assert "no coupon `minus20`" in err and "hint: did you mean `minus-20`?" in err
+    code, _, err = run_cli(["coupons", "ACME-A00F", "--rules", RULES])
+    assert code == 1 and "a generated code of coupon `welcome-sports` (number 16 of 500)" in err
+
+
+def test_coupons_command_reports_a_broken_rule_set(ruleset: Callable[..., Path]) -> None:
+    root = ruleset({"c.yaml": BUNDLE + _coupon_yaml("none", "SALE", 5, 0)})
+    code, out, err = run_cli(["coupons", "none", "--rules", str(root)])
+    assert (code, out) == (1, "") and "error[BR409]" in err
+
+
+def test_a_million_codes_stream_and_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    with (rules / "catalog" / "coupons.yaml").open("a", encoding="utf-8") as f:
+        f.write(_coupon_yaml("million", "MIL-######", 1_000_000, 0).replace("bundle: B", "bundle: minus-20-bundle"))
+    script = shutil.which("billrules")
+    assert script is not None
+    began = time.monotonic()
+    process = subprocess.Popen(
+        [script, "coupons", "million", "--rules", str(rules)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONWARNINGS": ""},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == b"MIL-000000\n"
+    assert process.stdout.readline() == b"MIL-000001\n"
+    process.stdout.close()  # the reader stops early, like `| head -2`
+    assert process.wait(timeout=30) == 0
+    assert process.stderr.read() == b""
+    process.stderr.close()
+    assert time.monotonic() - began < 20
