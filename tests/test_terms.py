@@ -227,6 +227,12 @@ def test_a_long_chain_is_shown_with_its_first_and_last_terms(rules: RuleSet) -> 
     assert chain_steps[-1] == "58. `no-commitment` from 2015-12-10 to 2016-01-10"
 
 
+def test_a_commitment_ending_after_the_calendar_is_still_in_force_on_its_last_day(rules: RuleSet) -> None:
+    decided = plan_term(rules.decide(scenario("9999-12-31", start="9999-12-01")))
+    assert (decided["outcome"], decided["commitment_end"]) == ("penalty", "after 9999-12-31")
+    assert decided["penalty"]["fee"] == "240.00 EUR" and decided["penalty"]["due"] == "after 9999-12-31"
+
+
 def test_a_refused_cancellation_charges_nothing(rules: RuleSet) -> None:
     data = scenario("2015-07-01", start="2015-02-01", subscription={"add_ons": ["sports-bundle"]})
     cancellation = rules.decide(data)["cancellation"]

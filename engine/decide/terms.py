@@ -355,7 +355,7 @@ class TermEvaluator:
         current = chain[-1]
         term = self.terms[current.term]
         end_facts = {"term": current.term, "end": _show_date(current.end)}
-        if on >= current.end:
+        if on >= current.end and current.end != _BEYOND:  # (_BEYOND is 9999-12-31, a possible date)
             decision.outcome = "commitment_over"
             decision.reasons.append(Reason("commitment_over", end_facts, self._source(current.term)))
             return decision
