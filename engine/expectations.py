@@ -31,6 +31,8 @@ class Mismatch:
     expected: Any
     actual: Any
     note: str = ""
+    hint: str = ""
+    context: tuple[str, ...] = ()  # lines that help read it, e.g. the decision's reasons for a status
 
     def render(self) -> str:
         if self.note:
@@ -53,9 +55,18 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
             return
         for key, value in expected.items():
             if key not in actual:
-                yield Mismatch((*path, key), value, None, f"the decision has no `{key}`")
+                from engine.diagnostics import did_you_mean
+
+                hint = did_you_mean(str(key), [str(k) for k in actual]) or (
+                    f"the decision has here: {', '.join(f'`{k}`' for k in actual) or 'nothing'}"
+                )
+                yield Mismatch((*path, key), value, None, f"the decision has no `{key}`", hint)
                 continue
-            yield from compare(value, actual[key], (*path, key))
+            found = list(compare(value, actual[key], (*path, key)))
+            if key == "status" and found and isinstance(actual.get("reasons"), list):
+                reasons = tuple(f"  because: {_reason_text(r)}" for r in actual["reasons"])
+                found = [Mismatch(m.path, m.expected, m.actual, m.note, m.hint, reasons) for m in found]
+            yield from found
         return
     if isinstance(expected, list):
         if not isinstance(actual, list):
@@ -108,6 +119,13 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath) -> Ite
             continue
         used.add(match)
         yield from compare(item, actual[match], (*path, i))
+
+
+def _reason_text(reason: Any) -> str:
+    """A reason of the decision, as words: a reason record's `text`, or the reason itself."""
+    if isinstance(reason, dict) and "text" in reason:
+        return str(reason["text"])
+    return str(reason)
 
 
 def _text(value: Any) -> str:

@@ -1,12 +1,17 @@
 """`billrules test [DIR...] [--rules DIR]`: run analysts' expectation files; exit 0 all pass, 1 otherwise.
 
 Each mismatch prints like a compiler error at the expectation's line, then the expected and the
-actual value. Files without `expect:` are skipped (they are plain scenarios).
+actual value (and, for a status, the decision's reasons). A run cannot pass by accident: files
+without `expect:` are counted and listed as skipped, a file named twice is tested once, a rule
+file given as a scenario says so in one line, and a run that tests nothing exits 1.
+`--coverage` adds the rule coverage table (engine/coverage.py); `--coverage-json FILE` writes it
+as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,11 +30,17 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "paths", nargs="*", default=["samples"], metavar="PATH", help="expectation files or folders (default: samples)"
     )
     parser.add_argument("--rules", default="rules", metavar="DIR", help="the rule set (default: rules)")
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report per definition and per condition what the expectations exercised",
+    )
+    parser.add_argument("--coverage-json", metavar="FILE", help="write the rule coverage as JSON to FILE")
     add_report_options(parser)
     return parser
 
 
-def _files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
+def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]:
     """Expectation files named or found under folders, and the problems met walking the folders.
 
     Folders are walked without following folder links; unreadable folders and links leading out
@@ -39,20 +50,38 @@ def _files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
     from engine.files import is_dir, may_exist, outside_link, walk
     from engine.load import display_path
 
-    found: list[Path] = []
+    found: list[tuple[Path, bool]] = []  # (file, named on the command line)
+    seen: set[Path] = set()
     problems: list[Diagnostic] = []
+
+    def add(path: Path, named: bool) -> None:
+        key = Path(os.path.realpath(path))
+        if key not in seen:  # a file named twice (or inside two folders given) is tested once
+            seen.add(key)
+            found.append((path, named))
+
     for name in paths:
         path = Path(name)
         if is_dir(path):
             listing = walk(path, display_path)
-            found.extend(p for p in listing.files if p.suffix in (".yaml", ".yml", ".json"))
+            for p in listing.files:
+                if p.suffix in (".yaml", ".yml", ".json"):
+                    add(p, False)
             problems.extend(listing.diagnostics)
             problems.extend(outside_link(p, display_path(p), "the folder given") for p in listing.outside)
         elif may_exist(path):
-            found.append(path)  # not a regular file? the loader says so, with a diagnostic
+            add(path, True)  # not a regular file? the loader says so, with a diagnostic
         else:
             raise UsageError(f"no such file or directory: {printable(name)}")
     return found, problems
+
+
+def _rule_document(item: Any) -> str | None:
+    """The `kind` of a rule document read as a scenario (rule files hold `kind:`, scenarios never)."""
+    data = item.document.data if item.document is not None else None
+    if isinstance(data, dict) and isinstance(data.get("kind"), str):
+        return str(data["kind"])
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,15 +95,31 @@ def run(args: argparse.Namespace) -> int:
     if rules is None:
         return EXIT_FINDINGS
     passed, failed = 0, len(unreadable)
+    skipped: list[str] = []
     problems = TextReporter(sys.stdout, args.max_diagnostics)
     problems.add(unreadable)
-    for path in files:
+    coverage = None
+    if args.coverage or args.coverage_json:
+        from engine.coverage import Coverage
+
+        coverage = Coverage.of(rules)
+    for path, named in files:
         for item in read_scenarios(path):
+            kind = _rule_document(item)
+            if kind is not None:
+                if named:
+                    problems.add([_rule_file(item, str(path), kind)])
+                    failed += 1
+                else:
+                    skipped.append(f"{printable(str(path))}: a rule file (`kind: {printable(kind)}`)")
+                break  # one line per file, not one per document
             if item.diagnostics:
                 problems.add(item.diagnostics)
                 failed += 1
                 continue
             if item.expect is None:
+                where = f":{item.document.start.line}" if item.document is not None and item.document.index > 0 else ""
+                skipped.append(f"{printable(str(path))}{where}: no `expect:`")
                 continue
             try:
                 decision = decide(rules, item.scenario)
@@ -87,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
                 problems.add(unanswered)
                 failed += 1
                 continue
+            if coverage is not None:
+                coverage.record(rules, item.scenario, decision)
             mismatches = list(compare(item.expect, decision))
             if not mismatches:
                 passed += 1
@@ -103,14 +150,49 @@ def run(args: argparse.Namespace) -> int:
                         column,
                         "BR701",
                         f"scenario `{item.scenario.id}`: {m.render()}",
-                        "fix the rules or the expectation",
-                        detail=tuple(_diff(m)),
+                        m.hint or "fix the rules or the expectation",
+                        detail=(*_diff(m), *m.context),
                     )
                 )
             problems.add(diagnostics)
     problems.close()
-    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    for entry in skipped:
+        sys.stdout.write(f"skipped {entry}\n")
+    if coverage is not None:
+        _write_coverage(coverage, args)
+    counts = f"{passed} passed, {failed} failed" + (f", {len(skipped)} skipped" if skipped else "")
+    sys.stdout.write(counts + "\n")
+    if passed + failed == 0:
+        sys.stdout.write(
+            "billrules: no expectation was tested: give files or folders holding scenarios with `expect:`\n"
+        )
+        return EXIT_FINDINGS
     return EXIT_OK if failed == 0 else EXIT_FINDINGS
+
+
+def _rule_file(item: Any, file: str, kind: str) -> Diagnostic:
+    document = item.document
+    return Diagnostic(
+        document.file if document is not None else file,
+        document.start.line if document is not None else 1,
+        1,
+        "BR601",
+        f"this is a rule file (`kind: {kind}`), not a scenario with expectations",
+        "give it to `--rules` (its rule set's folder), and test files holding a scenario and `expect:`",
+    )
+
+
+def _write_coverage(coverage: Any, args: argparse.Namespace) -> None:
+    import json
+
+    if args.coverage:
+        sys.stdout.write(coverage.render())
+    if args.coverage_json:
+        text = json.dumps(coverage.to_json(), ensure_ascii=False, indent=1) + "\n"
+        try:
+            Path(args.coverage_json).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {printable(args.coverage_json)}: {exc.strerror or exc}") from None
 
 
 def _diff(m: object) -> list[str]:
