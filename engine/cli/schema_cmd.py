@@ -14,7 +14,10 @@ from engine.cli.safe_text import printable
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser("schema", help="print or write the JSON Schemas")
     parser.add_argument("--write", metavar="DIR", help="write every schema file into DIR")
-    parser.add_argument("--kind", help="print the schema of one kind (default: the combined rule-file schema)")
+    parser.add_argument(
+        "--kind", help="print one kind's fields as a table (default: the combined rule-file schema, as JSON)"
+    )
+    parser.add_argument("--json", action="store_true", help="with --kind: print the kind's raw JSON Schema")
     return parser
 
 
@@ -34,5 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if name not in schemas:
         kinds = sorted(n.removesuffix(".schema.json") for n in schemas if n != COMBINED)
         raise UsageError(f"unknown kind `{args.kind}`; choose one of: {', '.join(kinds)}")
+    if args.kind and not args.json:
+        from engine.schema_fields import render_table
+
+        sys.stdout.write(render_table(args.kind, schemas[name]))  # our own schema: nothing to escape
+        return EXIT_OK
     sys.stdout.write(render(schemas[name]))
     return EXIT_OK
