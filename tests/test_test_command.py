@@ -53,7 +53,7 @@ def test_a_rule_file_given_as_a_scenario_says_so_in_one_line() -> None:
     code, out = run_cli(["test", "--rules", RULES, str(rule_file)])
     assert code == 1
     assert out.count("error[") == 1
-    assert "error[BR601] this is a rule file (`kind: term`), not a scenario with expectations" in out
+    assert "error[BR601] this is a rule file (`kind: term`), not a scenario" in out
 
 
 def test_rule_files_met_in_a_folder_are_skipped_with_the_reason(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`billrules decide --rules DIR SCENARIO [--json] [--explain]`: one scenario, readable or JSON.
+"""`billrules decide [--rules DIR] SCENARIO... [--json] [--explain]`: scenarios, readable or JSON.
 
 Exit 0 decided, 1 the rules or the scenario have problems (reported as diagnostics), 2 usage.
 """
@@ -18,9 +18,13 @@ from engine.files import is_dir, may_exist
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser("decide", help="decide one scenario file with a rule set")
-    parser.add_argument("--rules", required=True, metavar="DIR", help="the rule set (its root folder)")
-    parser.add_argument("scenario", metavar="SCENARIO", help="a scenario file (YAML or JSON)")
+    parser: argparse.ArgumentParser = commands.add_parser("decide", help="decide scenario files with a rule set")
+    parser.add_argument(
+        "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
+    )
+    parser.add_argument(
+        "scenarios", nargs="+", metavar="SCENARIO", help="scenario files (YAML or JSON; several documents each)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
     parser.add_argument("--explain", action="store_true", help="add the criterion-level trace")
     add_report_options(parser)
@@ -73,31 +77,61 @@ def unanswered_diagnostics(document: Any, file: str, scenario: Any) -> list[Diag
     return found
 
 
+def rule_document(item: Any) -> str | None:
+    """The `kind` of a rule document read as a scenario (rule files hold `kind:`, scenarios never)."""
+    data = item.document.data if item.document is not None else None
+    if isinstance(data, dict) and isinstance(data.get("kind"), str):
+        return str(data["kind"])
+    return None
+
+
+def rule_file_diagnostic(item: Any, file: str, kind: str) -> Diagnostic:
+    document = item.document
+    return Diagnostic(
+        document.file if document is not None else file,
+        document.start.line if document is not None else 1,
+        1,
+        "BR601",
+        f"this is a rule file (`kind: {kind}`), not a scenario",
+        "a rule file belongs to the rule set given with `--rules`; a scenario has an `id` and an `as_of`",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.decide.decision import decide, to_json
     from engine.decide.scenarios import ScenarioError, read_scenarios
 
-    path = Path(args.scenario)
-    if not may_exist(path):
-        raise UsageError(f"no such scenario file: {printable(args.scenario)}")
+    paths = [Path(name) for name in args.scenarios]
+    missing = [printable(str(p)) for p in paths if not may_exist(p)]
+    if missing:
+        raise UsageError(f"no such scenario file: {', '.join(missing)}")
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
     problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
-    for item in read_scenarios(path):
-        if item.diagnostics:
-            problems.add(item.diagnostics)
-            continue
-        try:
-            decision = decide(rules, item.scenario, explain=args.explain)
-        except ScenarioError as exc:
-            problems.add(scenario_error_diagnostics(item.document, str(path), exc))
-            continue
-        if args.json:
-            sys.stdout.write(json_safe(to_json(decision)) + "\n")
-        else:
-            render(_printable_tree(decision), sys.stdout)
-        problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
+    first = True
+    for path in paths:
+        for item in read_scenarios(path):
+            kind = rule_document(item)
+            if kind is not None:  # one line for a rule file, not one per unknown field
+                problems.add([rule_file_diagnostic(item, str(path), kind)])
+                break
+            if item.diagnostics:
+                problems.add(item.diagnostics)
+                continue
+            try:
+                decision = decide(rules, item.scenario, explain=args.explain)
+            except ScenarioError as exc:
+                problems.add(scenario_error_diagnostics(item.document, str(path), exc))
+                continue
+            if args.json:
+                sys.stdout.write(json_safe(to_json(decision)) + "\n")
+            else:
+                if not first:
+                    sys.stdout.write("\n")
+                render(_printable_tree(decision), sys.stdout)
+            first = False
+            problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
     problems.close()
     return EXIT_FINDINGS if problems.total else EXIT_OK
 

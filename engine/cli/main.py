@@ -25,10 +25,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="billrules", description="Billing rules engine: validate rule files and decide billing scenarios."
     )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print the version and the hash of the rule set in rules/"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for command in COMMANDS:
         command.add_parser(commands).set_defaults(run=command.run)
     return parser
+
+
+class _Version(argparse.Action):
+    """`billrules --version`: the package version, and the content hash of the rule set in `rules/`
+    (or the nearest `ruleset.yaml`) — the `rules_version` its decisions carry. Only the files are
+    read (no compile), so it answers at once."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("billrules")
+        except PackageNotFoundError:  # pragma: no cover - run from a checkout without installing
+            number = "unknown"
+        sys.stdout.write(f"billrules {number}\n")
+        sys.stdout.write(rules_hash_line() + "\n")
+        parser.exit(0)
+
+
+def rules_hash_line() -> str:
+    from pathlib import Path
+
+    from engine.cli.validate_cmd import default_rules
+    from engine.load import display_path, holds_ruleset
+    from engine.pipeline import Compilation, stage_load
+
+    root = default_rules()
+    if not holds_ruleset(root):
+        return "rules: no rule set here (no rules/ruleset.yaml, no ruleset.yaml above this folder)"
+    compilation = Compilation(Path(root).resolve())
+    stage_load(compilation)
+    return f"rules: {printable(display_path(root))} {compilation.version_hash()}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

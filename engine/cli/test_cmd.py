@@ -76,16 +76,14 @@ def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]
     return found, problems
 
 
-def _rule_document(item: Any) -> str | None:
-    """The `kind` of a rule document read as a scenario (rule files hold `kind:`, scenarios never)."""
-    data = item.document.data if item.document is not None else None
-    if isinstance(data, dict) and isinstance(data.get("kind"), str):
-        return str(data["kind"])
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
-    from engine.cli.decide_cmd import load_rules_or_report, scenario_error_diagnostics, unanswered_diagnostics
+    from engine.cli.decide_cmd import (
+        load_rules_or_report,
+        rule_document,
+        rule_file_diagnostic,
+        scenario_error_diagnostics,
+        unanswered_diagnostics,
+    )
     from engine.decide.decision import decide
     from engine.decide.scenarios import ScenarioError, read_scenarios
     from engine.expectations import compare, mismatch_location
@@ -105,10 +103,10 @@ def run(args: argparse.Namespace) -> int:
         coverage = Coverage.of(rules)
     for path, named in files:
         for item in read_scenarios(path):
-            kind = _rule_document(item)
+            kind = rule_document(item)
             if kind is not None:
                 if named:
-                    problems.add([_rule_file(item, str(path), kind)])
+                    problems.add([rule_file_diagnostic(item, str(path), kind)])
                     failed += 1
                 else:
                     skipped.append(f"{printable(str(path))}: a rule file (`kind: {printable(kind)}`)")
@@ -168,18 +166,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_FINDINGS
     return EXIT_OK if failed == 0 else EXIT_FINDINGS
-
-
-def _rule_file(item: Any, file: str, kind: str) -> Diagnostic:
-    document = item.document
-    return Diagnostic(
-        document.file if document is not None else file,
-        document.start.line if document is not None else 1,
-        1,
-        "BR601",
-        f"this is a rule file (`kind: {kind}`), not a scenario with expectations",
-        "give it to `--rules` (its rule set's folder), and test files holding a scenario and `expect:`",
-    )
 
 
 def _write_coverage(coverage: Any, args: argparse.Namespace) -> None:

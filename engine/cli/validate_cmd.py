@@ -18,17 +18,31 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "validate", help="check rule files (schema, references, semantics)"
     )
     parser.add_argument(
-        "paths", nargs="*", default=["."], metavar="PATH", help="rule-set directories or files (default: .)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="rule-set directories or files (default: the rule set in rules/, else the nearest ruleset.yaml)",
     )
     add_report_options(parser, formats=True)
     parser.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
     return parser
 
 
+def default_rules() -> Path:
+    """What `validate` checks when given nothing: the rule set in `rules/` (the project layout),
+    else the nearest `ruleset.yaml` at or above the current folder, else the current folder
+    (whose YAML files are then reported as outside any rule set)."""
+    from engine.load import find_ruleset_root, holds_ruleset
+
+    if holds_ruleset(Path("rules")):
+        return Path("rules")
+    return find_ruleset_root(Path.cwd()) or Path(".")
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
-    paths = [Path(p) for p in args.paths]
+    paths = [Path(p) for p in args.paths] or [default_rules()]
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
