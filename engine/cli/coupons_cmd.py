@@ -25,7 +25,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "coupons", help="print a coupon's generated codes, one per line"
     )
     parser.add_argument("coupon", metavar="CODE", help="the coupon's code (its `code:` in the rule files)")
-    parser.add_argument("--rules", required=True, metavar="DIR", help="the rule set (its root folder)")
+    parser.add_argument(
+        "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
+    )
     add_report_options(parser)
     return parser
 
