@@ -380,18 +380,20 @@ class DiscountEvaluator(DefinitionRules):
     def __init__(self, rules: Any) -> None:
         self.rules = rules
         self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
-        self.products: dict[str, Any] = rules.models("product")
+        from engine.decide.decision import lookup
+
+        self.products: dict[str, Any] = lookup(rules, "product")
+        self.discounts: dict[str, Discount] = lookup(rules, "discount")  # by code, in code order
         granted_by: dict[str, list[str]] = {}
-        for code, bundle in rules.models("bundle").items():
+        for code, bundle in lookup(rules, "bundle").items():
             for discount in bundle.discounts:
                 granted_by.setdefault(discount, []).append(code)
         self.granted_by = granted_by
-        self.plan_bundles = {code: frozenset(plan.bundles) for code, plan in rules.models("plan").items()}
+        self.plan_bundles = {code: frozenset(plan.bundles) for code, plan in lookup(rules, "plan").items()}
         program = rules.criteria
         self.program = program
         self.definitions: tuple[_Definition, ...] = tuple(
-            self._prepare(i, d, granted_by.get(d.code, []), program)
-            for i, d in enumerate(rules.models("discount").values())
+            self._prepare(i, d, granted_by.get(d.code, []), program) for i, d in enumerate(self.discounts.values())
         )
         self.by_code = {d.code: d for d in self.definitions}
         # index: a target is filed under its most selective field; a line looks in its product's,
