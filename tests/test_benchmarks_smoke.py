@@ -41,3 +41,16 @@ def test_credits_benchmark_smoke() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr  # exit 1 if the two allocators differ
     assert "| depth | candidates per org |" in result.stdout and "| 3 | 100 |" in result.stdout
+
+
+def test_decide_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "decide.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # exit 1 if a sample is refused by the rules
+    assert "## Shipped rules:" in result.stdout and "| purchase | " in result.stdout
+    assert "| **billrules** |" in result.stdout and "| discounts | " in result.stdout
+    assert "Generated rule set, 40 discount definitions" in result.stdout

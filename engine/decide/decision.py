@@ -21,16 +21,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.decide.discounts import DiscountDecision, DiscountEvaluator
+import orjson
+
+from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator
 from engine.decide.scenarios import ScenarioError
 from engine.values import Money, plain
 
 
 def check_references(rules: Any, scenario: Any) -> None:
     """Codes a scenario names must exist in the rules (a typo must not silently drop a request)."""
+    if not scenario.requested_discounts and not scenario.approvals:
+        return
     from engine.diagnostics import did_you_mean
 
-    discounts = rules.models("discount")
+    discounts = lookup(rules, "discount")
     for i, request in enumerate(scenario.requested_discounts):
         definition = discounts.get(request.discount)
         if definition is None:
@@ -104,7 +108,7 @@ _WHAT = {
 def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
     """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided."""
     check_references(rules, scenario)
-    outcomes = rules.criteria.outcomes(scenario)
+    outcomes = criteria_outcomes(rules, scenario)
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
@@ -126,6 +130,22 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision
+
+
+def criteria_outcomes(rules: Any, scenario: Any) -> CriteriaOutcomes:
+    """Every criterion's outcome for `scenario` (one call of the generated function), by owner on demand."""
+    return CriteriaOutcomes(rules.criteria, rules.criteria.evaluate(scenario))
+
+
+def lookup(rules: Any, kind: str) -> dict[str, Any]:
+    """`rules.models(kind)` (code → model, in code order) built once per rule set and kept beside
+    it: for the decision path, which must not rebuild and sort it per decision. Read only."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    key = f"models:{kind}"
+    if key not in cache:
+        cache[key] = rules.models(kind)
+    found: dict[str, Any] = cache[key]
+    return found
 
 
 def _cached(rules: Any, name: str) -> Any:
@@ -202,5 +222,14 @@ def trace(rules: Any, scenario: Any) -> dict[str, Any]:
 
 def to_json(decision: dict[str, Any]) -> str:
     """Canonical JSON: sorted keys would reorder the readable shape, so key order is fixed by
-    construction and only separators/escaping are normalised."""
-    return json.dumps(decision, ensure_ascii=False, separators=(",", ":"))
+    construction and only separators/escaping are normalised.
+
+    orjson writes the same bytes as `json.dumps(decision, ensure_ascii=False, separators=(",", ":"))`
+    for what a decision holds (str, int, bool, None, lists and dicts with text keys; no floats),
+    about 10x faster (tests/test_decide_differential.py checks every sample and generated ones).
+    What orjson refuses (a lone surrogate from a JSON `\\udxxx` escape, an integer past 64 bits,
+    a non-text key) is written by `json` as before."""
+    try:
+        return orjson.dumps(decision).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(decision, ensure_ascii=False, separators=(",", ":"))

@@ -24,7 +24,7 @@ unit, e.g. a rated usage charge of 29.965 EUR, has its net rounded instead.)
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -81,12 +81,12 @@ class DiscountDecision:
     definitions: list[DefinitionResult]
 
 
-def _lines(rules: Any, scenario: Any) -> tuple[str | None, list[Line]]:
+def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Line]]:
+    """The billed subject and its lines (`products`: the rule set's, by code)."""
     subject = "subscription" if scenario.subscription is not None else "job" if scenario.job is not None else None
     if subject is None:
         return None, []
     holder = getattr(scenario, subject)
-    products = rules.models("product")
     lines = []
     for i, item in enumerate(holder.products):
         where = f"{subject}.products[{i}]"
@@ -162,101 +162,12 @@ def _held_bundles(scenario: Any, subject: str, lines: list[Line]) -> set[str]:
     return held
 
 
-class DiscountEvaluator:
-    """Decides every discount definition of a rule set for one scenario."""
+class DefinitionRules:
+    """What an eligible definition meets next (durations, limits' windows, ad hoc requests and
+    approvals) and the share a free period removes: the same for the evaluator and its frozen
+    reference (`discounts_reference.py`). Needs `self.rules`."""
 
-    def __init__(self, rules: Any) -> None:
-        self.rules = rules
-        self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
-        self.granted_by: dict[str, list[str]] = {}
-        for code, bundle in rules.models("bundle").items():
-            for discount in bundle.discounts:
-                self.granted_by.setdefault(discount, []).append(code)
-        plans = rules.models("plan")
-        self.plan_bundles = {code: set(plan.bundles) for code, plan in plans.items()}
-
-    def decide(
-        self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]], only: Collection[str] | None = None
-    ) -> DiscountDecision:
-        """Every definition's status and the lines' amounts; `only`: decide just these definitions
-        (a purchase prices its lines with the discounts its own bundles grant)."""
-        subject, lines = _lines(self.rules, scenario)
-        today = scenario.as_of.date()
-        results = []
-        held = _held_bundles(scenario, subject, lines) if subject else set()
-        if subject == "subscription" and scenario.subscription.plan in self.plan_bundles:
-            held |= self.plan_bundles[scenario.subscription.plan]
-        for code, definition in self.rules.models("discount").items():
-            if only is not None and code not in only:
-                continue
-            result = DefinitionResult(code, definition.type.value, "applied")
-            self._status(
-                definition, result, scenario, subject, lines, today, held, outcomes.get(f"discount:{code}", [])
-            )
-            results.append(result)
-        applied = [r for r in results if r.status == "applied"]
-        return DiscountDecision(self._amounts(applied, lines, scenario), results)
-
-    # eligibility ---------------------------------------------------------------------------------
-
-    def _status(
-        self,
-        d: Discount,
-        r: DefinitionResult,
-        scenario: Any,
-        subject: str | None,
-        lines: list[Line],
-        today: date,
-        held: set[str],
-        sections: list[tuple[str, bool]],
-    ) -> None:
-        def settle(status: str, *reasons: str) -> None:
-            r.status = status
-            r.reasons.extend(reasons)
-
-        request = next((q for q in scenario.requested_discounts if q.discount == d.code), None)
-        if d.state.value != "effective":
-            return settle("not_effective", f"life-cycle state is {d.state.value}")
-        valid_on = _validity_date(d, request, scenario, today)
-        if valid_on < d.validity.effective:
-            return settle("not_effective", f"effective from {d.validity.effective}")
-        if d.validity.expiration is not None and valid_on > d.validity.expiration:
-            return settle("not_effective", f"expired on {d.validity.expiration}")
-        if subject != d.classification.value:
-            billed = f"this scenario bills a {subject}" if subject else "this scenario bills nothing"
-            return settle("not_eligible", f"applies to {d.classification.value}s; {billed}")
-        failing = []  # every failing condition is reported, not just the first (SPEC 3.2)
-        granting = self.granted_by.get(d.code, [])
-        if granting and not held & set(granting):
-            failing.append(
-                f"granted by bundle {', '.join(f'`{b}`' for b in sorted(granting))}, which the {subject} does not hold"
-            )
-        if not any(_matches(d, line) for line in lines):
-            failing.append(f"no line of {_describe_targets(d)}")
-        failing += [
-            f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
-            for s, holds in sections
-            if not holds
-        ]
-        if failing:
-            return settle("not_eligible", *failing)
-        history = [h for h in scenario.discount_history if h.discount == d.code]
-        if self._duration_over(d, r, history, request, today, scenario):
-            return
-        if d.limit is not None:
-            start = _window_start(d.limit, today)
-            used = sum(1 for h in history if start <= h.on <= today)
-            if used >= d.limit.times:
-                kind = "calendar" if d.limit.window is LimitWindow.CALENDAR else "rolling"
-                return settle(
-                    "limit_reached",
-                    f"applied {used} time(s) since {start} ({kind} {d.limit.per}); the limit is {d.limit.times}",
-                )
-        if d.type is DiscountType.AUTO_APPLY:
-            r.value = d.amount.value
-            return None
-        self._ad_hoc(d, r, scenario, request, today)
-        return None
+    rules: Any
 
     def _duration_over(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
@@ -379,40 +290,6 @@ class DiscountEvaluator:
                 problems.append(f"runs until {request.end}, longer than {duration.max_length}")
         return problems
 
-    # amounts ---------------------------------------------------------------------------------------
-
-    def _amounts(self, applied: list[DefinitionResult], lines: list[Line], scenario: Any) -> list[LineResult]:
-        definitions = {r.code: self.rules.get("discount", r.code) for r in applied}
-        caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
-        by_code = {r.code: r for r in applied}
-        results = []
-        for line in lines:
-            book = _LineBook(line, caps)
-            mine = [r for r in applied if _matches(definitions[r.code], line)]
-            kinds = {r.code: definitions[r.code].amount.type for r in mine}
-            for r in (r for r in mine if kinds[r.code] is AmountType.FREE_PERIOD):
-                book.take(r.code, line.gross.amount * self._free_share(definitions[r.code], r.value, line, scenario))
-            percentages = [r for r in mine if kinds[r.code] is AmountType.PERCENTAGE]
-            for level in sorted({definitions[r.code].amount.level or 1 for r in percentages}):
-                base = book.remaining  # one level: every percentage on the same base
-                for r in (r for r in percentages if (definitions[r.code].amount.level or 1) == level):
-                    book.take(r.code, base * Decimal(str(r.value)) / 100)
-            for r in (r for r in mine if kinds[r.code] is AmountType.AMOUNT):
-                money = Money.parse(str(r.value))
-                if money.currency != line.gross.currency:
-                    raise ScenarioError(
-                        f"{line.field}.price",
-                        f"line is in {line.gross.currency} but discount `{r.code}` takes {money}",
-                        "bill the line in the discount's currency",
-                    )
-                book.take(r.code, money.amount)
-            result = book.close(self.rounder)
-            for code, amount in result.takes:
-                totals = by_code[code].amounts
-                totals[line.gross.currency] = totals.get(line.gross.currency, Decimal(0)) + amount
-            results.append(result)
-        return results
-
     def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any) -> Decimal:
         """The share of the period's charge that a free period removes (2 months of 12 → 2/12)."""
         free = Decimal(str(value))
@@ -432,6 +309,301 @@ class DiscountEvaluator:
         if unit in (TimeUnit.MONTHS, TimeUnit.YEARS):
             return Decimal(1)
         return min(free_days / days, Decimal(1))
+
+
+@dataclass(frozen=True, slots=True)
+class _Definition:
+    """One discount definition with everything that does not depend on the scenario worked out
+    once per rule set: the reasons that can be stated in advance, the criteria entries it owns,
+    its amount's kind and level."""
+
+    index: int  # position in code order: results and line takes keep this order
+    code: str
+    model: Discount
+    type: str
+    auto: bool
+    #: not effective whatever the scenario (life-cycle state `draft`/`inactive`): its reason
+    settled: str | None
+    effective: date
+    expiration: date | None
+    effective_reason: str
+    expired_reason: str
+    classification: str
+    wrong_subject: dict[str | None, str]  # the scenario's subject → the reason it is not eligible
+    granting: frozenset[str]  # bundles that grant it (empty: no bundle needed)
+    granting_reason: str
+    no_line_reason: str
+    owner: str  # its criteria owner, e.g. "discount:loyalty-5"
+    entries: tuple[tuple[int, str], ...]  # (criteria entry index, section) it owns
+    kind: AmountType
+    level: int
+    cap: Money | None
+
+
+def _section_reason(section: str) -> str:
+    return f"criteria section `{section}` does not hold" if section != "when" else "criteria `when` does not hold"
+
+
+class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
+    """`CriteriaProgram.outcomes` without building it: every condition's outcome from one call of
+    the generated function, an owner's (section, holds) list made only when asked for. The
+    discount evaluator reads `results` directly for the entries each definition owns."""
+
+    def __init__(self, program: Any, results: tuple[bool, ...]) -> None:
+        self.program = program
+        self.results = results
+
+    def __getitem__(self, owner: str) -> list[tuple[str, bool]]:
+        entries, results = self.program.entries, self.results
+        return [(entries[i].section, results[i]) for i in self.program.by_owner[owner]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.program.by_owner)
+
+    def __len__(self) -> int:
+        return len(self.program.by_owner)
+
+
+#: a line's (product, type, bundle) → the definitions that reduce it; at most this many are kept
+_MATCH_MEMO = 4096
+
+
+class DiscountEvaluator(DefinitionRules):
+    """Decides every discount definition of a rule set for one scenario.
+
+    Built once per rule set (`decision._evaluator` keeps it beside the rules): lookups, the
+    definitions in code order with what can be decided in advance, and an index of the lines
+    each definition reduces, so that a scenario's line meets only the definitions that can match
+    it and nothing is sorted or looked up by kind per decision.
+    """
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
+        self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
+        from engine.decide.decision import lookup
+
+        self.products: dict[str, Any] = lookup(rules, "product")
+        self.discounts: dict[str, Discount] = lookup(rules, "discount")  # by code, in code order
+        granted_by: dict[str, list[str]] = {}
+        for code, bundle in lookup(rules, "bundle").items():
+            for discount in bundle.discounts:
+                granted_by.setdefault(discount, []).append(code)
+        self.granted_by = granted_by
+        self.plan_bundles = {code: frozenset(plan.bundles) for code, plan in lookup(rules, "plan").items()}
+        program = rules.criteria
+        self.program = program
+        self.definitions: tuple[_Definition, ...] = tuple(
+            self._prepare(i, d, granted_by.get(d.code, []), program) for i, d in enumerate(self.discounts.values())
+        )
+        self.by_code = {d.code: d for d in self.definitions}
+        # index: a target is filed under its most selective field; a line looks in its product's,
+        # bundle's and type's buckets (and the catch-all) and checks the whole target
+        self._by_product: dict[str, list[_Definition]] = {}
+        self._by_bundle: dict[str, list[_Definition]] = {}
+        self._by_type: dict[str, list[_Definition]] = {}
+        self._any: list[_Definition] = []
+        for d in self.definitions:
+            for t in d.model.discounted_products:
+                if t.product is not None:
+                    self._by_product.setdefault(t.product, []).append(d)
+                elif t.bundle is not None:
+                    self._by_bundle.setdefault(t.bundle, []).append(d)
+                elif t.product_type is not None:
+                    self._by_type.setdefault(t.product_type.value, []).append(d)
+                else:
+                    self._any.append(d)
+        self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
+
+    @staticmethod
+    def _prepare(index: int, d: Discount, granting: list[str], program: Any) -> _Definition:
+        classification = d.classification.value
+        owner = f"discount:{d.code}"
+        subjects: tuple[str | None, ...] = (None, "subscription", "job")
+        return _Definition(
+            index=index,
+            code=d.code,
+            model=d,
+            type=d.type.value,
+            auto=d.type is DiscountType.AUTO_APPLY,
+            settled=f"life-cycle state is {d.state.value}" if d.state.value != "effective" else None,
+            effective=d.validity.effective,
+            expiration=d.validity.expiration,
+            effective_reason=f"effective from {d.validity.effective}",
+            expired_reason=f"expired on {d.validity.expiration}",
+            classification=classification,
+            wrong_subject={
+                subject: f"applies to {classification}s; "
+                + (f"this scenario bills a {subject}" if subject else "this scenario bills nothing")
+                for subject in subjects
+            },
+            granting=frozenset(granting),
+            granting_reason=f"granted by bundle {', '.join(f'`{b}`' for b in sorted(granting))}, "
+            f"which the {classification} does not hold",
+            no_line_reason=f"no line of {_describe_targets(d)}",
+            owner=owner,
+            entries=tuple((i, program.entries[i].section) for i in program.by_owner.get(owner, [])),
+            kind=d.amount.type,
+            level=d.amount.level or 1,
+            cap=d.cap,
+        )
+
+    def matching(self, line: Line) -> tuple[_Definition, ...]:
+        """The definitions that reduce `line`, in code order."""
+        key = (line.product, line.type, line.bundle)
+        found = self._matching.get(key)
+        if found is None:
+            candidates = {
+                d.index: d
+                for bucket in (
+                    self._by_product.get(line.product, ()),
+                    self._by_bundle.get(line.bundle, ()) if line.bundle else (),
+                    self._by_type.get(line.type, ()),
+                    self._any,
+                )
+                for d in bucket
+                if _matches(d.model, line)
+            }
+            found = tuple(candidates[i] for i in sorted(candidates))
+            if len(self._matching) < _MATCH_MEMO:
+                self._matching[key] = found
+        return found
+
+    def decide(
+        self,
+        scenario: Any,
+        outcomes: Mapping[str, Sequence[tuple[str, bool]]],
+        only: Collection[str] | None = None,
+    ) -> DiscountDecision:
+        """Every definition's status and the lines' amounts; `only`: decide just these definitions
+        (a purchase prices its lines with the discounts its own bundles grant). `outcomes`: the
+        criteria's, by owner (`CriteriaOutcomes` of this rule set's program is read directly)."""
+        subject, lines = _lines(self.products, scenario)
+        today = scenario.as_of.date()
+        held = _held_bundles(scenario, subject, lines) if subject else set()
+        if subject == "subscription" and scenario.subscription.plan in self.plan_bundles:
+            held |= self.plan_bundles[scenario.subscription.plan]
+        matched = {d.code for line in lines for d in self.matching(line)}
+        requests: dict[str, Any] = {}
+        for q in scenario.requested_discounts:
+            requests.setdefault(q.discount, q)
+        histories: dict[str, list[Any]] = {}
+        for h in scenario.discount_history:
+            histories.setdefault(h.discount, []).append(h)
+        billed_from = _billed_period(scenario, today)[0]
+        results_of = (
+            outcomes.results if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program else None
+        )
+        if only is None:
+            definitions: Sequence[_Definition] = self.definitions
+        else:
+            definitions = sorted((self.by_code[c] for c in set(only) if c in self.by_code), key=lambda d: d.index)
+        results = []
+        applied = []
+        for d in definitions:
+            r = DefinitionResult(d.code, d.type, "applied")
+            results.append(r)
+            if d.settled is not None:
+                r.status = "not_effective"
+                r.reasons.append(d.settled)
+                continue
+            request = requests.get(d.code)
+            if d.auto:
+                valid_on = billed_from
+            else:
+                valid_on = request.added_on if request is not None and request.added_on is not None else today
+            if valid_on < d.effective:
+                r.status = "not_effective"
+                r.reasons.append(d.effective_reason)
+                continue
+            if d.expiration is not None and valid_on > d.expiration:
+                r.status = "not_effective"
+                r.reasons.append(d.expired_reason)
+                continue
+            if subject != d.classification:
+                r.status = "not_eligible"
+                r.reasons.append(d.wrong_subject[subject])
+                continue
+            failing = []  # every failing condition is reported, not just the first (SPEC 3.2)
+            if d.granting and held.isdisjoint(d.granting):
+                failing.append(d.granting_reason)
+            if d.code not in matched:
+                failing.append(d.no_line_reason)
+            if results_of is not None:
+                failing += [_section_reason(section) for i, section in d.entries if not results_of[i]]
+            else:
+                failing += [_section_reason(s) for s, holds in outcomes.get(d.owner, []) if not holds]
+            if failing:
+                r.status = "not_eligible"
+                r.reasons.extend(failing)
+                continue
+            if self._limited(d.model, r, histories.get(d.code, []), request, today, scenario):
+                continue
+            if d.auto:
+                r.value = d.model.amount.value
+            else:
+                self._ad_hoc(d.model, r, scenario, request, today)
+            if r.status == "applied":
+                applied.append(r)
+        return DiscountDecision(self._amounts(applied, lines, scenario), results)
+
+    def _limited(
+        self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
+    ) -> bool:
+        """Is an eligible definition out of its duration or at its application limit? (`r` says why.)"""
+        if self._duration_over(d, r, history, request, today, scenario):
+            return True
+        limit = d.limit
+        if limit is not None:
+            start = _window_start(limit, today)
+            used = sum(1 for h in history if start <= h.on <= today)
+            if used >= limit.times:
+                kind = "calendar" if limit.window is LimitWindow.CALENDAR else "rolling"
+                r.status = "limit_reached"
+                r.reasons.append(
+                    f"applied {used} time(s) since {start} ({kind} {limit.per}); the limit is {limit.times}"
+                )
+                return True
+        return False
+
+    # amounts ---------------------------------------------------------------------------------------
+
+    def _amounts(self, applied: list[DefinitionResult], lines: list[Line], scenario: Any) -> list[LineResult]:
+        if not lines:
+            return []
+        by_code = {r.code: r for r in applied}
+        definitions = self.by_code
+        caps = _Caps({code: cap for code in by_code if (cap := definitions[code].cap) is not None})
+        results = []
+        for line in lines:
+            book = _LineBook(line, caps)
+            mine = [(d, by_code[d.code]) for d in self.matching(line) if d.code in by_code]
+            for d, r in mine:
+                if d.kind is AmountType.FREE_PERIOD:
+                    book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario))
+            percentages = [(d, r) for d, r in mine if d.kind is AmountType.PERCENTAGE]
+            levels = {d.level for d, _ in percentages}
+            for level in sorted(levels) if len(levels) > 1 else levels:
+                base = book.remaining  # one level: every percentage on the same base
+                for d, r in percentages:
+                    if d.level == level:
+                        book.take(d.code, base * Decimal(str(r.value)) / 100)
+            for d, r in mine:
+                if d.kind is AmountType.AMOUNT:
+                    money = Money.parse(str(r.value))
+                    if money.currency != line.gross.currency:
+                        raise ScenarioError(
+                            f"{line.field}.price",
+                            f"line is in {line.gross.currency} but discount `{d.code}` takes {money}",
+                            "bill the line in the discount's currency",
+                        )
+                    book.take(d.code, money.amount)
+            result = book.close(self.rounder)
+            currency = line.gross.currency
+            for code, amount in result.takes:
+                totals = by_code[code].amounts
+                totals[currency] = totals.get(currency, Decimal(0)) + amount
+            results.append(result)
+        return results
 
 
 class _Caps:

@@ -125,7 +125,9 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
 def check(rules: Any, scenario: Any) -> str | None:
     """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
     purchase = scenario.purchase
-    plans, bundles, products = rules.models("plan"), rules.models("bundle"), rules.models("product")
+    from engine.decide.decision import lookup
+
+    plans, bundles, products = lookup(rules, "plan"), lookup(rules, "bundle"), lookup(rules, "product")
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
     if plan is not None and plan not in plans:
@@ -371,7 +373,7 @@ def price(
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
     limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
-    from engine.decide.decision import _evaluator, discounts_json
+    from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json
     from engine.models.scenario import ProductLine, Subscription
 
     lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
@@ -388,7 +390,7 @@ def price(
     synthetic = scenario.model_copy(update={"subscription": subscription, "job": None, "purchase": None})
     only = {d for b in bundles for d in rules.get("bundle", b).discounts}
     try:
-        decided = _evaluator(rules).decide(synthetic, rules.criteria.outcomes(synthetic), only)
+        decided = _evaluator(rules).decide(synthetic, criteria_outcomes(rules, synthetic), only)
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     return discounts_json(decided)

@@ -29,6 +29,7 @@ Everything is returned as data: reasons and the explanation's steps are `Reason`
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -257,9 +258,10 @@ class TermEvaluator:
     def __init__(self, rules: Any) -> None:
         self.rules = rules
         self.terms: dict[str, Term] = rules.models("term")
+        self.plans, self.bundles = rules.models("plan"), rules.models("bundle")  # once, not per decision
         self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
 
-    def decide(self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]]) -> CancellationDecision:
+    def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
         subscription = scenario.subscription
         if subscription is None:
@@ -283,7 +285,7 @@ class TermEvaluator:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""
         from engine.diagnostics import did_you_mean
 
-        plans, bundles = self.rules.models("plan"), self.rules.models("bundle")
+        plans, bundles = self.plans, self.bundles
         if subscription.plan is None:
             raise ScenarioError(
                 "subscription.plan", "a cancellation needs the subscription's `plan`", "add `plan:`", "BR616"
@@ -337,7 +339,7 @@ class TermEvaluator:
         return parts
 
     def _decide_term(
-        self, of: str, code: str | None, start: date, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]]
+        self, of: str, code: str | None, start: date, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]
     ) -> TermDecision:
         on = scenario.cancellation.date
         if code is None:
@@ -384,7 +386,7 @@ class TermEvaluator:
         return decision
 
     def _rule(
-        self, term: Term, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]], decision: TermDecision
+        self, term: Term, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]], decision: TermDecision
     ) -> tuple[EarlyCancellation, Money | None, bool]:
         """The early-cancellation rule in force: the first exception that holds, else the term's."""
         penalty = term.penalty

@@ -1,0 +1,270 @@
+"""Decisions per second through `RuleSet.decide`, from a JSON text line to the decision's JSON text.
+
+    python benchmarks/decide.py            # shipped rules and a generated 400-definition rule set
+    python benchmarks/decide.py --quick    # CI smoke run: a few seconds (40 definitions, 2 rounds)
+
+Workload: every sample in `samples/` (discounts, credits, balance, cancellation and purchase
+questions; `expect:` removed, dates as ISO text) written as one JSON line each, the lines repeated.
+One decision is `to_json(rules.decide(json.loads(line)))`: parse, validate the scenario, evaluate
+the criteria, decide every part, serialise. The same lines are decided on the shipped rules and on
+a rule set of N generated discount definitions (`benchmarks/validate.py`'s generator: variants of
+the shipped ones with `when:` expressions; the lines it refuses are left out and counted).
+
+In the same process, rounds interleaved:
+
+- **baseline**: `json.dumps(json.loads(line))` of the same lines (bare I/O), so the ratio
+  billrules / baseline is the engine's cost over reading and writing the text;
+- **billrules**: the engine as it is;
+- **reference**: the same engine deciding discounts with the frozen pre-issue-11 evaluator
+  (`engine/decide/discounts_reference.py`) and writing with `json.dumps`, for the speed-up.
+
+Reported: medians and the range over rounds; per question kind (the sample's folder); the time
+split by stage in one more instrumented pass (JSON parse, validate, criteria, discounts, the other
+parts: credits/terms/purchases/balance, serialise); peak memory of one pass (tracemalloc) and the
+process's maximum resident size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import decimal
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from validate import generate_rules  # noqa: E402  (benchmarks/validate.py: the rule-set generator)
+
+from engine import load_rules  # noqa: E402
+from engine.decide.decision import _evaluator, criteria_outcomes, decide, discounts_json, to_json  # noqa: E402
+from engine.decide.discounts_reference import ReferenceEvaluator  # noqa: E402
+from engine.decide.scenarios import ScenarioError, validate_scenario  # noqa: E402
+from engine.load import load_file  # noqa: E402
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def sample_lines() -> list[tuple[str, str]]:
+    """(question kind, JSON text line) for every sample document."""
+    lines = []
+    for path in sorted((REPO / "samples").rglob("*.yaml")):
+        for document in load_file(path).documents:
+            data = dict(document.data)
+            data.pop("expect", None)
+            lines.append((path.parent.name, json.dumps(_jsonable(data), ensure_ascii=False)))
+    return lines
+
+
+def reference_rules(rules: Any) -> Any:
+    """The same rule set, deciding discounts with the frozen pre-issue-11 evaluator."""
+    clone = copy.copy(rules)
+    clone.__dict__["_evaluators"] = {"discounts": ReferenceEvaluator(rules)}
+    return clone
+
+
+def baseline(line: str) -> str:
+    return json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":"))
+
+
+def engine(rules: Any) -> Callable[[str], str]:
+    def run(line: str) -> str:
+        return to_json(rules.decide(json.loads(line)))
+
+    return run
+
+
+def old_engine(rules: Any) -> Callable[[str], str]:
+    def run(line: str) -> str:
+        return json.dumps(rules.decide(json.loads(line)), ensure_ascii=False, separators=(",", ":"))
+
+    return run
+
+
+def decidable(rules: Any, lines: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
+    kept = []
+    for kind, line in lines:
+        try:
+            engine(rules)(line)
+        except (ScenarioError, ValueError):
+            continue
+        kept.append((kind, line))
+    return kept, len(lines) - len(kept)
+
+
+def _spread(values: Sequence[float], fmt: str = ",.1f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
+def timed_rounds(
+    runners: dict[str, Callable[[str], str]], lines: Sequence[tuple[str, str]], rounds: int, repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """µs per line of each runner per round (interleaved), and the billrules µs per kind per round."""
+    per_round: dict[str, list[float]] = defaultdict(list)
+    per_kind: dict[str, list[float]] = defaultdict(list)
+    texts = [line for _, line in lines] * repeat
+    kinds = sorted({kind for kind, _ in lines})
+    clock = time.perf_counter
+    for _ in range(rounds):
+        for name, run in runners.items():
+            t0 = clock()
+            for text in texts:
+                run(text)
+            per_round[name].append((clock() - t0) / len(texts) * 1e6)
+        run = runners["billrules"]
+        spent: dict[str, float] = defaultdict(float)
+        count: dict[str, int] = defaultdict(int)
+        for kind, text in lines * repeat:
+            t0 = clock()
+            run(text)
+            spent[kind] += clock() - t0
+            count[kind] += 1
+        for kind in kinds:
+            per_kind[kind].append(spent[kind] / count[kind] * 1e6)
+    return per_round, per_kind
+
+
+STAGES = ("JSON parse", "validate", "criteria", "discounts", "credits/terms/purchases/balance", "serialise")
+
+
+def stage_split(rules: Any, lines: Sequence[tuple[str, str]], rounds: int) -> dict[str, list[float]]:
+    """µs per decision in each stage (per round): each stage timed on its own for every line; the
+    other parts are the whole `decide` less its criteria and discounts."""
+    clock = time.perf_counter
+    evaluator = _evaluator(rules)
+    out: dict[str, list[float]] = defaultdict(list)
+    for _ in range(rounds):
+        spent: dict[str, float] = defaultdict(float)
+        for _, text in lines:
+            t0 = clock()
+            data = json.loads(text)
+            t1 = clock()
+            scenario = validate_scenario(data, None).scenario
+            t2 = clock()
+            outcomes = criteria_outcomes(rules, scenario)
+            t3 = clock()
+            if scenario.subscription is not None or scenario.job is not None:
+                discounts_json(evaluator.decide(scenario, outcomes))
+            t4 = clock()
+            decision = decide(rules, scenario)
+            t5 = clock()
+            to_json(decision)
+            t6 = clock()
+            spent["JSON parse"] += t1 - t0
+            spent["validate"] += t2 - t1
+            spent["criteria"] += t3 - t2
+            spent["discounts"] += t4 - t3
+            spent["credits/terms/purchases/balance"] += max((t5 - t4) - (t4 - t2), 0.0)
+            spent["serialise"] += t6 - t5
+        for stage in STAGES:
+            out[stage].append(spent[stage] / len(lines) * 1e6)
+    return out
+
+
+def peak_memory(run: Callable[[str], str], lines: Sequence[tuple[str, str]]) -> float:
+    """Peak traced memory (KiB) of one pass over the lines, after a warm-up pass."""
+    for _, text in lines:
+        run(text)
+    tracemalloc.start()
+    for _, text in lines:
+        run(text)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1024
+
+
+def report(title: str, rules: Any, lines: list[tuple[str, str]], refused: int, rounds: int, repeat: int) -> None:
+    runners = {"baseline": baseline, "billrules": engine(rules), "reference": old_engine(reference_rules(rules))}
+    per_round, per_kind = timed_rounds(runners, lines, rounds, repeat)
+    base, ours, ref = per_round["baseline"], per_round["billrules"], per_round["reference"]
+    ratios = [o / b for o, b in zip(ours, base, strict=True)]
+    speedups = [r / o for r, o in zip(ref, ours, strict=True)]
+    print(f"## {title}: {len(lines)} sample lines × {repeat} per round, {rounds} rounds interleaved", end="")
+    print(f" ({refused} refused by this rule set, left out)\n" if refused else "\n")
+    print("| runner | µs per decision | decisions/s | ratio to baseline |")
+    print("|---|---:|---:|---:|")
+    print(f"| baseline (json.loads + json.dumps) | {_spread(base)} | {1e6 / statistics.median(base):,.0f} | 1 |")
+    print(
+        f"| **billrules** | {_spread(ours)} | **{1e6 / statistics.median(ours):,.0f}** "
+        f"({1e6 / max(ours):,.0f}–{1e6 / min(ours):,.0f}) | {_spread(ratios)}× |"
+    )
+    print(
+        f"| reference (pre-issue-11 discount evaluator, json) | {_spread(ref)} | {1e6 / statistics.median(ref):,.0f} "
+        f"| {statistics.median(ref) / statistics.median(base):,.1f}× |"
+    )
+    print(f"\nbillrules is {_spread(speedups, '.2f')}× faster than the reference (per-round ratios).\n")
+    print("| question kind | lines | billrules µs per decision | decisions/s |")
+    print("|---|---:|---:|---:|")
+    counts: dict[str, int] = defaultdict(int)
+    for kind, _ in lines:
+        counts[kind] += 1
+    for kind, values in sorted(per_kind.items()):
+        print(f"| {kind} | {counts[kind]} | {_spread(values)} | {1e6 / statistics.median(values):,.0f} |")
+    stages = stage_split(rules, lines, rounds)
+    total = sum(statistics.median(v) for v in stages.values())
+    print("\n| stage | µs per decision | share |")
+    print("|---|---:|---:|")
+    for stage in STAGES:
+        median = statistics.median(stages[stage])
+        print(f"| {stage} | {_spread(stages[stage])} | {median / total:.0%} |")
+    peak = peak_memory(engine(rules), lines)
+    print(f"\npeak traced memory of one pass over the lines: {peak:,.0f} KiB\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the lines per round (default 5)")
+    parser.add_argument("--definitions", type=int, default=400, help="generated discount definitions (default 400)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 rounds, 1 pass, 40 definitions")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.repeat, args.definitions = 2, 1, 40
+    started = time.perf_counter()
+    lines = sample_lines()
+    shipped = load_rules(REPO / "rules")
+    kept, refused = decidable(shipped, lines)
+    if refused:
+        print(f"{refused} samples are refused by the shipped rules", file=sys.stderr)
+        return 1
+    report("Shipped rules", shipped, kept, 0, args.rounds, args.repeat)
+    with tempfile.TemporaryDirectory(prefix="billrules-decide-") as tmp:
+        target = Path(tmp) / "rules"
+        generate_rules(REPO / "rules", target, args.definitions)
+        generated = load_rules(target)
+    kept, refused = decidable(generated, lines)
+    count = len(generated.models("discount"))
+    report(f"Generated rule set, {count:,} discount definitions", generated, kept, refused, args.rounds, args.repeat)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"max resident size of the process: {rss:,.0f} MiB "
+        f"({time.perf_counter() - started:.0f} s wall; python {sys.version.split()[0]}, {os.cpu_count()} CPUs)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

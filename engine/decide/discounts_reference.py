@@ -1,0 +1,167 @@
+"""The discount evaluator as it stood before issue 11 (a frozen copy: do not optimise it).
+
+`engine.decide.discounts.DiscountEvaluator` precomputes per rule set what this one works out per
+scenario (line matchers, lookups, the definitions' state and messages); the differential test
+(`tests/test_decide_differential.py`) compares the two decisions over generated scenarios. What
+did not change in issue 11 is shared and imported from `discounts`: the per-definition rules once
+a definition is eligible (`DefinitionRules`: durations, ad hoc requests, approvals, free periods),
+the line arithmetic (`_Caps`, `_LineBook`) and the small helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.decide.discounts import (
+    DefinitionResult,
+    DefinitionRules,
+    DiscountDecision,
+    Line,
+    LineResult,
+    _Caps,
+    _describe_targets,
+    _held_bundles,
+    _LineBook,
+    _lines,
+    _matches,
+    _validity_date,
+    _window_start,
+)
+from engine.decide.money import Rounder
+from engine.decide.scenarios import ScenarioError
+from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
+from engine.values import Money
+
+
+class ReferenceEvaluator(DefinitionRules):
+    """The discount evaluator as it was before issue 11, frozen: every definition examined per scenario."""
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
+        self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
+        self.granted_by: dict[str, list[str]] = {}
+        for code, bundle in rules.models("bundle").items():
+            for discount in bundle.discounts:
+                self.granted_by.setdefault(discount, []).append(code)
+        plans = rules.models("plan")
+        self.plan_bundles = {code: set(plan.bundles) for code, plan in plans.items()}
+
+    def decide(
+        self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]], only: Collection[str] | None = None
+    ) -> DiscountDecision:
+        """Every definition's status and the lines' amounts; `only`: decide just these definitions
+        (a purchase prices its lines with the discounts its own bundles grant)."""
+        subject, lines = _lines(self.rules.models("product"), scenario)
+        today = scenario.as_of.date()
+        results = []
+        held = _held_bundles(scenario, subject, lines) if subject else set()
+        if subject == "subscription" and scenario.subscription.plan in self.plan_bundles:
+            held |= self.plan_bundles[scenario.subscription.plan]
+        for code, definition in self.rules.models("discount").items():
+            if only is not None and code not in only:
+                continue
+            result = DefinitionResult(code, definition.type.value, "applied")
+            self._status(
+                definition, result, scenario, subject, lines, today, held, outcomes.get(f"discount:{code}", [])
+            )
+            results.append(result)
+        applied = [r for r in results if r.status == "applied"]
+        return DiscountDecision(self._amounts(applied, lines, scenario), results)
+
+    # eligibility ---------------------------------------------------------------------------------
+
+    def _status(
+        self,
+        d: Discount,
+        r: DefinitionResult,
+        scenario: Any,
+        subject: str | None,
+        lines: list[Line],
+        today: date,
+        held: set[str],
+        sections: list[tuple[str, bool]],
+    ) -> None:
+        def settle(status: str, *reasons: str) -> None:
+            r.status = status
+            r.reasons.extend(reasons)
+
+        request = next((q for q in scenario.requested_discounts if q.discount == d.code), None)
+        if d.state.value != "effective":
+            return settle("not_effective", f"life-cycle state is {d.state.value}")
+        valid_on = _validity_date(d, request, scenario, today)
+        if valid_on < d.validity.effective:
+            return settle("not_effective", f"effective from {d.validity.effective}")
+        if d.validity.expiration is not None and valid_on > d.validity.expiration:
+            return settle("not_effective", f"expired on {d.validity.expiration}")
+        if subject != d.classification.value:
+            billed = f"this scenario bills a {subject}" if subject else "this scenario bills nothing"
+            return settle("not_eligible", f"applies to {d.classification.value}s; {billed}")
+        failing = []  # every failing condition is reported, not just the first (SPEC 3.2)
+        granting = self.granted_by.get(d.code, [])
+        if granting and not held & set(granting):
+            failing.append(
+                f"granted by bundle {', '.join(f'`{b}`' for b in sorted(granting))}, which the {subject} does not hold"
+            )
+        if not any(_matches(d, line) for line in lines):
+            failing.append(f"no line of {_describe_targets(d)}")
+        failing += [
+            f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
+            for s, holds in sections
+            if not holds
+        ]
+        if failing:
+            return settle("not_eligible", *failing)
+        history = [h for h in scenario.discount_history if h.discount == d.code]
+        if self._duration_over(d, r, history, request, today, scenario):
+            return
+        if d.limit is not None:
+            start = _window_start(d.limit, today)
+            used = sum(1 for h in history if start <= h.on <= today)
+            if used >= d.limit.times:
+                kind = "calendar" if d.limit.window is LimitWindow.CALENDAR else "rolling"
+                return settle(
+                    "limit_reached",
+                    f"applied {used} time(s) since {start} ({kind} {d.limit.per}); the limit is {d.limit.times}",
+                )
+        if d.type is DiscountType.AUTO_APPLY:
+            r.value = d.amount.value
+            return None
+        self._ad_hoc(d, r, scenario, request, today)
+        return None
+
+    # amounts ---------------------------------------------------------------------------------------
+
+    def _amounts(self, applied: list[DefinitionResult], lines: list[Line], scenario: Any) -> list[LineResult]:
+        definitions = {r.code: self.rules.get("discount", r.code) for r in applied}
+        caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
+        by_code = {r.code: r for r in applied}
+        results = []
+        for line in lines:
+            book = _LineBook(line, caps)
+            mine = [r for r in applied if _matches(definitions[r.code], line)]
+            kinds = {r.code: definitions[r.code].amount.type for r in mine}
+            for r in (r for r in mine if kinds[r.code] is AmountType.FREE_PERIOD):
+                book.take(r.code, line.gross.amount * self._free_share(definitions[r.code], r.value, line, scenario))
+            percentages = [r for r in mine if kinds[r.code] is AmountType.PERCENTAGE]
+            for level in sorted({definitions[r.code].amount.level or 1 for r in percentages}):
+                base = book.remaining  # one level: every percentage on the same base
+                for r in (r for r in percentages if (definitions[r.code].amount.level or 1) == level):
+                    book.take(r.code, base * Decimal(str(r.value)) / 100)
+            for r in (r for r in mine if kinds[r.code] is AmountType.AMOUNT):
+                money = Money.parse(str(r.value))
+                if money.currency != line.gross.currency:
+                    raise ScenarioError(
+                        f"{line.field}.price",
+                        f"line is in {line.gross.currency} but discount `{r.code}` takes {money}",
+                        "bill the line in the discount's currency",
+                    )
+                book.take(r.code, money.amount)
+            result = book.close(self.rounder)
+            for code, amount in result.takes:
+                totals = by_code[code].amounts
+                totals[line.gross.currency] = totals.get(line.gross.currency, Decimal(0)) + amount
+            results.append(result)
+        return results
