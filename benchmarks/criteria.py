@@ -5,7 +5,7 @@ a baseline timed in the same round (SPEC §6 "Speed"):
 
     python benchmarks/criteria.py [--sizes 40,400,4000] [--rounds 7] [--quick] [--show-source]
 
-Workload (`random.Random(2026)`): discount rules of 3–8 conditions, each condition drawn by weight
+Workload (`random.Random(2026)`): discount rules of 3-8 conditions, each condition drawn by weight
 from every kind the shipped rules, their sections and SPEC 3.3 use (`KINDS` lists them with their
 weights, the output states the share each got): text sets and equalities (accounts receivable,
 billing term, price plans, types), segment include/exclude (`overlaps`), numbers, date ranges,
@@ -15,7 +15,7 @@ maturity, age and `uninterrupted(subscription, N days)` thresholds, billing-term
 p.price >= 20.00 EUR`), product quantifiers, usage counts and sums in a `within` window. A rule
 never tests one field twice; its conditions are in a careful author's order (plain fields, then
 calendar facts, then lists), the same order for every engine. Scenarios are JSON objects with
-status histories (interruptions), 1–4 priced products, 0–8 usage records, optional fields left out
+status histories (interruptions), 1-4 priced products, 0-8 usage records, optional fields left out
 at realistic rates (missing data is unknown: a condition on it does not hold), and `as_of` on one
 of six billing dates (month ends, a leap day).
 
@@ -35,11 +35,11 @@ Method: each engine's answers are checked equal to the baseline's on every scena
 anything is timed (a difference aborts). Then `--rounds` rounds; in each round every engine is
 timed right after the baseline on the same scenarios (engine order rotating), garbage collector
 off, `time.perf_counter`; the ratio of that pair is the round's figure. Reported: the median of the
-per-round ratios and their range (min–max), and µs per scenario (median). "billrules is" divides
+per-round ratios and their range (min-max), and µs per scenario (median). "billrules is" divides
 billrules' ratio by the engine's, round by round. Slow engines run on fewer scenarios (the
 "scenarios" column); ratios are rates. `--quick` is the smoke run the tests make (40 rules, 200
 scenarios, 2 rounds, billrules and hand-written only). rule-engine and cel-python are not in this
-workload (more than 100× slower on the simpler workload this one replaced).
+workload (more than 100x slower on the simpler workload this one replaced).
 """
 
 from __future__ import annotations
@@ -606,7 +606,7 @@ class Converter:
 
 
 def _in_months(n: int, unit: str) -> tuple[str, int]:
-    """The whole-time fact and the count a duration is compared with: days, or months (years × 12)."""
+    """The whole-time fact and the count a duration is compared with: days, or months (years x 12)."""
     return ("days", n) if unit == "days" else ("months", n * 12 if unit == "years" else n)
 
 
@@ -659,7 +659,7 @@ def engine_condition(c: Condition, cel: bool) -> str:
         if cel:
             return f'subscription.products.exists(p, p.type == "{c.field}" && p.product in [{_quoted(v)}])'
         return f'some(subscription.products, #.type == "{c.field}" and #.product in [{_quoted(v)}])'
-    window = f'windows["{v[1][0]}_{v[1][1]}"]' if not cel else f'windows["{v[1][0]}_{v[1][1]}"]'
+    window = f'windows["{v[1][0]}_{v[1][1]}"]'
     if c.kind == "count":
         if cel:
             return f'size(usage.filter(u, u.device == "{c.field}" && u.at > {window} && u.at <= now)) >= {v[0]}'
