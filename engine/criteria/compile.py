@@ -116,6 +116,7 @@ CHUNK = 500
 
 _NAME = re.compile(r"(?<![.\w])(?:[fa][0-9]+|s)(?!\w)")
 _NAME_LOCAL = re.compile(r"(?<![.\w])(?:v_\w+|e[0-9]+|x[0-9]+)(?!\w)")  # bound by a generator
+_LAZY = re.compile("\x01(f[0-9]+)\x01")  # a lazy fact, until `build` puts its code in
 _CALL = re.compile(r"(?<!isdisjoint)(?<=[\w\]])\(")  # facts, hoisted atoms, the scenario
 _CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
 
@@ -128,6 +129,28 @@ def _locals(codes: list[str]) -> set[str]:
 def _constants(codes: list[str]) -> list[str]:
     """The constants (`K{i}`) that generated code refers to, in order."""
     return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
+
+
+#: At most this many names (facts, shared conditions, constants) in one generated function: each
+#: is a local, and Python's `compile` slows down with their number.
+MAX_NAMES = 900
+
+
+def _split(rules: list[str], chunk: int) -> list[list[str]]:
+    """The rules in parts of at most `chunk` conditions and about `MAX_NAMES` names each."""
+    parts: list[list[str]] = []
+    part: list[str] = []
+    names: set[str] = set()
+    for code in rules:
+        new = _locals([code]) | set(_constants([code]))
+        if part and (len(part) >= chunk or len(names | new) > MAX_NAMES):
+            parts.append(part)
+            part, names = [], set()
+        part.append(code)
+        names |= new
+    if part:
+        parts.append(part)
+    return parts
 
 
 def _tuple(codes: list[str]) -> str:
@@ -207,6 +230,7 @@ class RuleSetCompiler:
         self._thresholds_name = self._const(self.thresholds)
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
+        self._pinned: set[str] = set()
 
     # entry points --------------------------------------------------------------------------------
 
@@ -219,18 +243,18 @@ class RuleSetCompiler:
         hoisted = {i for i, uses in self.atom_uses.items() if uses > 1}
         atom_code = {i: code for code, i in self.atoms.items()}
         # a shared condition that calls something is computed on first use (most rules stop early)
-        self._lazy_atoms = {i for i in hoisted if _CALL.search(atom_code[i])}
+        self._lazy_atoms = {i for i in hoisted if _CALL.search(atom_code[i]) or "\x01" in atom_code[i]}
         head = [*self.prologue] + [
             f"a{i} = {'_U' if i in self._lazy_atoms else self._expand(atom_code[i], hoisted, atom_code)}"
             for i in sorted(hoisted)
         ]
         rules = [self._expand(code, hoisted, atom_code) for code in self.rules]
+        head, rules = self._fill_lazy(head, rules)
         if len(rules) <= chunk:
             source = _function("evaluate", ["s"], _constants(head + rules), head, _tuple(rules))
         else:
             parts, calls = [], []
-            for n, start in enumerate(range(0, len(rules), chunk)):
-                part = rules[start : start + chunk]
+            for n, part in enumerate(_split(rules, chunk)):
                 names = sorted(_locals(part))
                 parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
                 calls.append(f"_part{n}({', '.join(names)})")
@@ -242,6 +266,27 @@ class RuleSetCompiler:
         namespace.update(HELPERS)
         exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
         return CompiledRules(source, namespace["evaluate"], len(self.rules))
+
+    def _fill_lazy(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
+        """Put the lazy facts' code in: a fact read in one place is computed there (no local name:
+        thousands of them would make Python's `compile` super-linear), one read in several places
+        is computed at the first and kept (`_U` until then)."""
+        uses: dict[str, int] = {}
+        for code in [*head, *rules, *self._lazy_code.values()]:
+            for name in _LAZY.findall(code):
+                uses[name] = uses.get(name, 0) + 1
+        inline = {name for name in self._lazy_code if uses.get(name, 0) <= 1 and name not in self._pinned}
+
+        def fill(code: str) -> str:
+            def read(match: re.Match[str]) -> str:
+                name = match.group(1)
+                inner = fill(self._lazy_code[name])
+                return f"({inner})" if name in inline else f"({name} if {name} is not _U else ({name} := {inner}))"
+
+            return _LAZY.sub(read, code)
+
+        kept = [line for line in head if not (line.endswith(" = _U") and line.split(" ", 1)[0] in inline)]
+        return [fill(line) for line in kept], [fill(code) for code in rules]
 
     def _expand(self, code: str, hoisted: set[int], atom_code: dict[int, str]) -> str:
         while "\x00" in code:
@@ -283,7 +328,7 @@ class RuleSetCompiler:
         self.atom_uses[index] = self.atom_uses.get(index, 0) + 1
         return f"\x00{index}\x00"
 
-    def _lazy(self, key: tuple[str, ...], code: str) -> str:
+    def _lazy(self, key: tuple[str, ...], code: str, nested: bool = False) -> str:
         """A fact computed on its first use in a scenario, then kept (`_U` until then): the code
         that reads it. For facts that cost a call (derived facts, aggregates, calendar thresholds):
         most rules fail on a cheap condition before they need them."""
@@ -293,15 +338,16 @@ class RuleSetCompiler:
             self.prologue.append(f"{name} = _U")
             self.facts[key] = name
             self._lazy_code[name] = code
+        if nested:  # read inside a generator: kept even when read in one place only
+            self._pinned.add(name)
         return self._read(name)
 
-    def _shared(self, key: tuple[str, ...], code: str) -> str:
+    def _shared(self, key: tuple[str, ...], code: str, ctx: _Ctx) -> str:
         """`_lazy`, unless the code reads a generator's variable (then it is computed in place)."""
-        return f"({code})" if _NAME_LOCAL.search(code) else self._lazy(key, code)
+        return f"({code})" if _NAME_LOCAL.search(code) else self._lazy(key, code, ctx.local)
 
     def _read(self, name: str) -> str:
-        code = self._lazy_code.get(name)
-        return name if code is None else f"({name} if {name} is not _U else ({name} := {code}))"
+        return f"\x01{name}\x01" if name in self._lazy_code else name
 
     # conditions (negation normal form) ----------------------------------------------------------
 
@@ -370,7 +416,7 @@ class RuleSetCompiler:
         family = runtime.duration_family(right.value)
         assert family is not None  # a literal
         value = self.value(left, ctx)
-        known = self._lazy(("\x00family", *path), f"_fam({value})")
+        known = self._lazy(("\x00family", *path), f"_fam({value})", ctx.local)
         return self.atom(
             f"({t} := {known}) is not None and {t}[0] == {self.const(family[0])} and {t}[1] {op} {self.const(family[1])}",
             ctx,
@@ -389,7 +435,7 @@ class RuleSetCompiler:
         if start is None:
             return None
         i = self.thresholds.index(right.value)
-        row = self._lazy(("\x00thresholds",), f"{self._thresholds_name}[s.as_of.toordinal()]")
+        row = self._lazy(("\x00thresholds",), f"{self._thresholds_name}[s.as_of.toordinal()]", ctx.local)
         t = _Temps(ctx.depth)()
         reach, past = f"{row}[{i}]", f"{row}[{i + 1}]"
         core = {
@@ -415,12 +461,13 @@ class RuleSetCompiler:
             if kind is None:
                 return None
             subscription = self.value(node.obj, ctx)
-            return self._shared(("\x00start", kind, subscription), f"_sps({kind!r}, {subscription}, None, s)")
+            return self._shared(("\x00start", kind, subscription), f"_sps({kind!r}, {subscription}, None, s)", ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
             subscription, tolerance = self.value(node.args[0], ctx), self.const(node.args[1].value)
             return self._shared(
                 ("\x00start", "uninterrupted", subscription, tolerance),
                 f"_sps('uninterrupted', {subscription}, {tolerance}, s)",
+                ctx,
             )
         if (
             isinstance(node, ast.Arith)
@@ -429,7 +476,7 @@ class RuleSetCompiler:
             and self._path(node.left, ctx) == ("as_of", "date")
         ):
             day = self.value(node.right, ctx)
-            return self._shared(("\x00ordinal", day), f"_ord({day})")
+            return self._shared(("\x00ordinal", day), f"_ord({day})", ctx)
         return None
 
     def _guard(self, code: str, node: ast.Node, guards: list[str], temps: _Temps) -> str:
@@ -672,6 +719,7 @@ class RuleSetCompiler:
 
     def _aggregate(self, node: ast.Aggregate, ctx: _Ctx) -> str:
         source_node, value_field = node.collection, None
+        prefix = ""
         if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
             source_node, value_field = node.collection.obj, node.collection.name
         source = self.value(source_node, ctx)
@@ -692,8 +740,8 @@ class RuleSetCompiler:
             if any(f.attribute == stamp and f.type.name == "datetime" for f in self.env.fields(record).values()):
                 # the window's bounds once per scenario; a stamp of the other zone-awareness (or a
                 # window reaching past 0001-01-01) goes the general way
-                bounds = self._lazy(("\x00window", window), f"_wb(s.as_of, {window})")
-                t = f"_t{inner.depth}_0"
+                bounds, t = f"_w{inner.depth}", f"_t{inner.depth}_0"
+                prefix = f"({bounds} := _wb(s.as_of, {window})) and "  # a non-empty tuple
                 filters.append(
                     f"(({t} := {var}.{stamp}) is not None and ({bounds}[0] < {t} <= {bounds}[1]"
                     f" if ({t}.tzinfo is None) is {bounds}[2] else _win({t}, s.as_of, {window})))"
@@ -704,11 +752,11 @@ class RuleSetCompiler:
         item = self._field(var, elem.record or "", value_field, False) if value_field else var
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
-            code = f"{guard}sum(1 for {var} in {source}{condition})"
+            code = f"{guard}({prefix}sum(1 for {var} in {source}{condition}))"
         else:
             values = f"[{item} for {var} in {source}{condition}]"
             empty = f", {self.const(empty_sum(_type(node)))}" if node.func == "sum" else ""
-            code = f"{guard}_agg({self.const(node.func)}, {values}{empty})"
+            code = f"{guard}({prefix}_agg({self.const(node.func)}, {values}{empty}))"
         # the same aggregate in several rules is computed once per scenario, when first needed
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
