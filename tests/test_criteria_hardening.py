@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine import load_rules
-from engine.criteria import environment
+from engine.criteria import compile, environment
 from engine.criteria.ast import Span
 from engine.criteria.check import MAX_NESTING, check_condition
 from engine.criteria.compile import RuleSetCompiler
@@ -285,11 +285,20 @@ def test_quantifiers_at_the_limit_evaluate_the_innermost_condition_length_cubed_
         return impl(*args)
 
     monkeypatch.setitem(environment.FUNCTIONS, "uninterrupted", (params, result, counting))
+    starts = []
+    span_start = compile.HELPERS["_sps"]
+
+    def counting_starts(*args: Any) -> Any:
+        starts.append(1)
+        return span_start(*args)
+
+    monkeypatch.setitem(compile.HELPERS, "_sps", counting_starts)
     products = [{"product": f"p{i}", "type": "termed"} for i in range(6)]
     data = facts(subscription={**SUB, "products": products})
     text = _nested(MAX_NESTING, "not uninterrupted(subscription, 1 day) > 100 years", kind="all")
     assert outcomes(text, data)[:2] == (True, True)
-    assert len(calls) == 2 * 6**MAX_NESTING  # compiled and explained, each 6 x 6 x 6: bounded by the limit
+    assert len(calls) == 6**MAX_NESTING  # explained: 6 x 6 x 6, bounded by the limit
+    assert len(starts) == 1  # compiled: the span's start once per scenario, compared with a threshold
 
 
 # --- 7. more that must not explode at decision time -----------------------------------------------

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,10 +48,18 @@ def ref_value(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> Any:
         if "element" in scope and hasattr(scope["element"], node.id):
             return getattr(scope["element"], node.id)
         return getattr(scenario, node.id)
+    if isinstance(node, ast.Call):  # uninterrupted(subscription, N days)
+        subscription, tolerance = (ref_value(a, scenario, scope) for a in node.args)
+        return None if subscription is None else _ref_uninterrupted(subscription, scenario, tolerance.days)
     if isinstance(node, ast.Attribute):
         obj = ref_value(node.obj, scenario, scope)
         if obj is None:
             return None
+        if node.name == "maturity" and hasattr(obj, "status_history"):
+            return _ref_uninterrupted(obj, scenario, 0)
+        if node.name == "age" and hasattr(obj, "status_history"):
+            end = scenario.as_of.date()
+            return RefSpan(min(obj.start, end), end)
         if isinstance(obj, list):
             return [getattr(o, node.name) for o in obj]
         if isinstance(obj, datetime) and node.name == "date":
@@ -83,9 +91,10 @@ def _ref_aggregate(node: ast.Aggregate, scenario: Any, scope: dict[str, Any]) ->
     kept = [
         r
         for r in records
-        if node.where is None
-        or ref_truth(node.where, scenario, {**scope, **({node.var: r} if node.var else {"element": r})}) is True
-    ]
+        if (node.where is None
+        or ref_truth(node.where, scenario, {**scope, **({node.var: r} if node.var else {"element": r})}) is True)
+        and (node.within is None or _ref_within(r.at, scenario.as_of, node.within.value))
+    ]  # fmt: skip
     if node.func == "count":
         return len(kept)
     values = [v for v in (getattr(r, field) if field else r for r in kept) if v is not None]
@@ -100,12 +109,37 @@ def _ref_aggregate(node: ast.Aggregate, scenario: Any, scope: dict[str, Any]) ->
     return (min if node.func == "min" else max)(values, key=lambda v: v if v.tzinfo else v.replace(tzinfo=UTC))
 
 
+def _ref_within(stamp: datetime, as_of: datetime, window: Duration) -> bool:
+    """In (as_of - window, as_of]; a stamp and an as_of of which one has a zone compare as written."""
+    if (stamp.tzinfo is None) != (as_of.tzinfo is None):
+        stamp, as_of = stamp.replace(tzinfo=None), as_of.replace(tzinfo=None)
+    try:
+        day = window.add_to(as_of.date(), -1)
+    except OutOfCalendar:
+        return stamp <= as_of
+    return as_of.replace(year=day.year, month=day.month, day=day.day) < stamp <= as_of
+
+
 @dataclass(frozen=True)
 class RefSpan:
     """`date - date`: the calendar time from `start` to `end`."""
 
     start: date
     end: date
+
+
+def _ref_uninterrupted(subscription: Any, scenario: Any, tolerance: int) -> RefSpan:
+    """Uninterrupted time at as_of: from the day after the last pause (rested or deactivated, up to
+    as_of) of more than `tolerance` days, else from the start."""
+    end = scenario.as_of.date()
+    start = subscription.start
+    for period in subscription.status_history:
+        if period.status == "active" or period.from_ > end:
+            continue
+        last = end if period.to is None or period.to > end else period.to
+        if (last - period.from_).days + 1 > tolerance and last < date.max:
+            start = max(start, last + timedelta(days=1))
+    return RefSpan(min(start, end), end)
 
 
 def ref_sign(a: Any, b: Any) -> int | None:

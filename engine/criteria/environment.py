@@ -134,7 +134,12 @@ def uninterrupted(subscription: Any, tolerance: Any, scenario: Any) -> Any:
     if subscription is None:
         return None
     end = _as_of_date(scenario)
-    start = subscription.start
+    return Span(uninterrupted_start(subscription, tolerance, end), end)
+
+
+def uninterrupted_start(subscription: Any, tolerance: Any, end: date) -> date:
+    """The first day of the uninterrupted time ending on `end` (see `uninterrupted`)."""
+    start: date = subscription.start
     allowed = _tolerance_days(tolerance)
     for period in subscription.status_history:
         if period.status.value != "active" and period.from_ <= end:
@@ -142,7 +147,19 @@ def uninterrupted(subscription: Any, tolerance: Any, scenario: Any) -> Any:
             if (stop - period.from_).days + 1 > allowed:
                 # the day after the interruption; an interruption up to 9999-12-31 leaves nothing
                 start = max(start, date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max)
-    return Span(min(start, end), end)
+    return min(start, end)
+
+
+def span_start(kind: str, subscription: Any, tolerance: Any, scenario: Any) -> int | None:
+    """The day number (ordinal) a derived span of the subscription starts on at `as_of`, or None
+    without a subscription: `maturity`, `age` or `uninterrupted` (with `tolerance`). The compiled
+    evaluator compares it with precomputed thresholds (see `runtime.Thresholds`)."""
+    if subscription is None:
+        return None
+    end = _as_of_date(scenario)
+    if kind == "age":
+        return min(subscription.start, end).toordinal()  # type: ignore[no-any-return]
+    return uninterrupted_start(subscription, tolerance if kind == "uninterrupted" else None, end).toordinal()
 
 
 def _tolerance_days(tolerance: Any) -> int:

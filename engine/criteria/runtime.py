@@ -61,6 +61,12 @@ def _family(d: Duration) -> tuple[str, int] | None:
     return ("months", d.count * (12 if d.unit is TimeUnit.YEARS else 1))
 
 
+def duration_family(d: Any) -> tuple[str, int] | None:
+    """A duration as ("days", n) or ("months", n) (weeks and years scaled); None when missing.
+    Two durations compare only within one family (months have no fixed number of days)."""
+    return None if d is None else _family(d)
+
+
 def money_sign(left: Money | None, right: Money | None) -> int | None:
     if left is None or right is None or left.currency != right.currency:
         return None
@@ -228,3 +234,88 @@ def time_between(value: Any, low: Any, high: Any) -> bool:
         return False
     inside: bool = low <= value <= high if low <= high else (value >= low or value <= high)
     return inside
+
+
+# --- precomputed forms (the compiled evaluator's fast paths) -------------------------------------
+
+
+def latest_start(end: date, duration: Duration) -> int:
+    """The day number of the latest `start` with `start + duration <= end` (0 when none is).
+
+    `start + duration` is non-decreasing in `start` (a month end is clamped: Jan 29, 30 and 31 + 1
+    month are all Feb 28 or 29), and past 9999-12-31 counts as later than any `end`, so for every
+    start: `duration_sign(Span(start, end), duration) >= 0` exactly when `start <= latest_start`.
+    """
+    days = duration.days
+    if days is not None:
+        return max(end.toordinal() - days, 0)
+    try:
+        start = duration.add_to(end, -1)  # clamped: start + duration <= end
+    except OutOfCalendar:
+        return 0  # every start + duration is in a later month than `end`
+    # a later day may reach the same clamped date: at most three (the 28th to the 31st)
+    while start < date.max:
+        following = start + timedelta(days=1)
+        try:
+            if duration.add_to(following) > end:
+                break
+        except OutOfCalendar:
+            break
+        start = following
+    return start.toordinal()
+
+
+class Thresholds(dict[int, tuple[int, ...]]):
+    """Per `as_of` day number: for each registered duration d, the latest span start that reaches
+    d by `as_of` (`latest_start`), then the latest that passes it (reaches it the day before).
+
+    A span `(start, as_of.date)` compares with d as: `>=` ⇔ start <= T[2i]; `>` ⇔ start <= T[2i+1];
+    `<` ⇔ start > T[2i]; `<=` ⇔ start > T[2i+1]; `==` ⇔ T[2i+1] < start <= T[2i]. So the calendar
+    arithmetic runs once per rule set and billing date, not once per scenario and condition.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durations: list[Duration] = []
+
+    def index(self, duration: Duration) -> int:
+        """Register `duration` (before the first lookup); its `>=` slot (`>`: the next one)."""
+        if duration not in self.durations:
+            self.durations.append(duration)
+        return 2 * self.durations.index(duration)
+
+    def __missing__(self, ordinal: int) -> tuple[int, ...]:
+        end = date.fromordinal(ordinal)
+        before = date.fromordinal(ordinal - 1) if ordinal > 1 else None
+        row: list[int] = []
+        for d in self.durations:
+            row += [latest_start(end, d), latest_start(before, d) if before is not None else 0]
+        if len(self) > 4096:  # billing runs have a few dates; keep memory bounded anyway
+            self.clear()
+        self[ordinal] = result = tuple(row)
+        return result
+
+
+def ordinal(day: date | None) -> int | None:
+    return None if day is None else day.toordinal()
+
+
+def window_bounds(as_of: datetime, window: Duration) -> tuple[Any, datetime, bool | None]:
+    """`(start, end, naive)` of a `within` window (see `in_window`): a stamp is inside when
+    `start < stamp <= end` and its zone-awareness is `naive`; `naive` None sends every stamp
+    to `in_window` (the window has no start)."""
+    try:
+        day = window.add_to(as_of.date(), -1)
+    except OutOfCalendar:
+        return (None, as_of, None)
+    return (as_of.replace(year=day.year, month=day.month, day=day.day), as_of, as_of.tzinfo is None)
+
+
+class _Unset:
+    """The value of a lazily computed fact before its first use."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()

@@ -11,6 +11,7 @@ equal the generated ones.
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
@@ -32,7 +33,16 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 MAX_COUNT = 10**MAX_INTEGER_DIGITS - 1
 
 
+#: Parsed texts, kept: a billing run reads the same prices, durations and quantities over and over,
+#: and the values are immutable (a text that does not parse raises, and is not kept).
+_money_text = lru_cache(maxsize=4096)(Money.parse)
+_duration_text = lru_cache(maxsize=1024)(Duration.parse)
+_number_text = lru_cache(maxsize=4096)(parse_number)
+
+
 def _parse_money(value: Any) -> Any:
+    if type(value) is str:
+        return _money_text(value)
     if isinstance(value, str):
         return Money.parse(value)
     if isinstance(value, Money):
@@ -41,6 +51,8 @@ def _parse_money(value: Any) -> Any:
 
 
 def _parse_duration(value: Any) -> Any:
+    if type(value) is str:
+        return _duration_text(value)
     if isinstance(value, str):
         return Duration.parse(value)
     if isinstance(value, Duration):
@@ -53,6 +65,11 @@ def _parse_decimal(value: Any) -> Any:
 
     Within the limits of engine.values (finite, 15 digits before the point, 9 after).
     """
+    kind = type(value)
+    if kind is int and -MAX_COUNT <= value <= MAX_COUNT:
+        return Decimal(value)  # what `parse_number(str(value))` gives, without the text
+    if kind is str:
+        return _number_text(value)
     if isinstance(value, bool):
         raise ValueError("expected a number")
     if isinstance(value, int | float | str | Decimal):
@@ -67,8 +84,11 @@ def _calendar_text(what: str, example: str, form: str) -> Any:
     YAML and JSON give dates as text, and a number there is a mistake.
     """
     pattern = re.compile(form)
+    match = pattern.match
 
     def check(value: Any) -> Any:
+        if type(value) is str and match(value):
+            return value
         if isinstance(value, bool | int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
         if isinstance(value, str) and not pattern.match(value):
