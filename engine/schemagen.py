@@ -60,6 +60,9 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     scenario["properties"].pop("kind")
     scenario["$id"] = "scenario.schema.json"
     files["scenario.schema.json"] = scenario
+    from engine.decision_schema import expectation_schema
+
+    files["expectation.schema.json"] = expectation_schema(scenario)
     files[COMBINED] = _combined(files, list(KINDS))
     return files
 
