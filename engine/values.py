@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+
+from engine.currencies import MINOR_UNITS as _CLDR_MINOR_UNITS
 
 MAX_INTEGER_DIGITS = 15
 MAX_FRACTION_DIGITS = 9
@@ -31,19 +34,40 @@ DURATION_PATTERN = r"^[0-9]+ (day|days|week|weeks|month|months|year|years)$"
 _MONEY_RE = re.compile(MONEY_PATTERN)
 _DURATION_RE = re.compile(DURATION_PATTERN)
 
-#: Minor units of common currencies (ISO 4217); others default to 2 and may be set per rule set.
-MINOR_UNITS: dict[str, int] = {
-    "BHD": 3,
-    "CLP": 0,
-    "ISK": 0,
-    "JPY": 0,
-    "JOD": 3,
-    "KRW": 0,
-    "KWD": 3,
-    "OMR": 3,
-    "TND": 3,
-    "VND": 0,
-}
+#: Minor units of every ISO 4217 currency CLDR knows (engine/currencies.py, generated from babel);
+#: a rule set may override them (`minor_units` in ruleset.yaml).
+MINOR_UNITS: dict[str, int] = _CLDR_MINOR_UNITS
+
+
+def currency_problem(code: str, extra: Collection[str] = ()) -> str | None:
+    """Why `code` is not a currency (with the nearest real code), or None for a known one.
+
+    Known: every code in CLDR, and the `extra` codes a rule set declares in its `minor_units`."""
+    if code in MINOR_UNITS or code in extra:
+        return None
+    near = _nearest_currency(code, [*MINOR_UNITS, *extra])
+    suggestion = f"; did you mean `{near}`?" if near else ""
+    return f"`{code}` is not an ISO 4217 currency{suggestion}"
+
+
+def _nearest_currency(code: str, known: list[str]) -> str | None:
+    """The known code with two letters swapped (`GPB`), else one letter away, preferring a
+    different last letter (the first two name the country: `EUX` is `EUR`, not the historic
+    `XEU`); None when none is that close."""
+    swapped = [code[:i] + code[i + 1] + code[i] + code[i + 2 :] for i in range(len(code) - 1)]
+    for candidate in swapped:  # `GPB` for `GBP`: two letters typed the wrong way round
+        if candidate in known:
+            return candidate
+    close = [
+        (max(i for i in range(3) if a[i] != code[i]), a)
+        for a in known
+        if len(a) == len(code) == 3 and sum(x != y for x, y in zip(a, code, strict=True)) == 1
+    ]
+    return max(close, key=lambda c: (c[0], c[1] in _MAJOR, c[1]))[1] if close else None
+
+
+#: Currencies preferred among equally close suggestions.
+_MAJOR = frozenset({"EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "SEK", "NOK", "DKK", "PLN", "INR"})
 
 
 def number_problem(value: Decimal) -> str | None:
