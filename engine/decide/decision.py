@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator
+from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator, SettledResult
 from engine.decide.scenarios import ScenarioError
 from engine.values import Money, plain
 
@@ -193,6 +193,9 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
         total["net"] += result.net.amount
     definitions = []
     for r in d.definitions:
+        if type(r) is SettledResult:  # shared by decisions: its prebuilt item, copied
+            definitions.append({**r.item, "reasons": [*r.reasons]})
+            continue
         item: dict[str, Any] = {"code": r.code, "type": r.type, "status": r.status}
         if r.amounts:
             item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
