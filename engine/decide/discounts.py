@@ -74,15 +74,7 @@ class SettledResult(DefinitionResult):
     """A result that the scenario's facts beyond its dates, subject, lines, bundles and criteria
     cannot change (not effective on the date, wrong subject, not eligible for a fixed set of
     reasons): made once per rule set and shared by every decision that reaches it, so it is never
-    mutated; `item` is its JSON form (`decision.discounts_json` copies it)."""
-
-    item: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, code: str, type_: str, status: str, reasons: list[str]) -> SettledResult:
-        return cls(
-            code, type_, status, reasons, item={"code": code, "type": type_, "status": status, "reasons": reasons}
-        )
+    mutated (`decision.discounts_json` copies it)."""
 
 
 @dataclass
@@ -603,9 +595,9 @@ class DiscountEvaluator(DefinitionRules):
         for d in self.definitions:
             reason = self._not_effective(d, billed_from if d.auto else today)
             if reason is not None:
-                settled.append(SettledResult.of(d.code, d.type, "not_effective", [reason]))
+                settled.append(SettledResult(d.code, d.type, "not_effective", [reason]))
             elif subject != d.classification:
-                settled.append(SettledResult.of(d.code, d.type, "not_eligible", [d.wrong_subject[subject]]))
+                settled.append(SettledResult(d.code, d.type, "not_eligible", [d.wrong_subject[subject]]))
             else:
                 settled.append(None)
         found = tuple(settled)
@@ -622,7 +614,7 @@ class DiscountEvaluator(DefinitionRules):
         if no_line:
             reasons.append(d.no_line_reason)
         reasons += [_section_reason(section) for (_, section), held in zip(d.entries, holds, strict=True) if not held]
-        found = SettledResult.of(d.code, d.type, "not_eligible", reasons)
+        found = SettledResult(d.code, d.type, "not_eligible", reasons)
         if len(self._failing) >= _FAILING_MEMO:
             self._failing.clear()
         self._failing[(d.index, no_grant, no_line, picked)] = found
