@@ -1,7 +1,6 @@
 """The decision path's shortcuts (issue 11, second round) decide what the long way decides.
 
-- `CouponIndex.nearest` weighs a few codes per coupon instead of every generated code: it stays
-  fast on a million codes and still names the code a typo is closest to;
+- (`CouponIndex.nearest` weighing a few codes per coupon: tests/test_coupons.py);
 - the discount evaluator keeps the results that the dates and the subject settle, and the
   not-eligible results per failing conditions, and shares them between decisions: a caller that
   changes one decision must not change the next;
@@ -16,70 +15,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import load_rules
-from engine.coupons import CodeSpace, CouponIndex
 from engine.decide.decision import to_json
 from engine.decide.discounts_reference import ReferenceEvaluator
 from engine.decide.scenarios import validate_scenario
-from engine.models.catalog import Coupon
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = load_rules(REPO / "rules")
-
-
-def _space(template: str, charset: str, quantity: int, start: int | str, code: str) -> CodeSpace:
-    model = Coupon.model_validate(
-        {
-            "kind": "coupon",
-            "code": code,
-            "name": code,
-            "charset": charset,
-            "template": template,
-            "quantity": quantity,
-            "range_start": start,
-            "bundle": "b",
-            "validity": {"from": "2015-01-01"},
-        }
-    )
-    found = CodeSpace.of(model)
-    assert found is not None
-    return found
-
-
-BIG = CouponIndex(
-    [
-        _space("MEGA-#######", "numeric", 1_000_000, 1000, "mega"),
-        _space("coupon_##", "numeric", 5, 87, "minus-20"),
-        _space("ACME-####", "alphanumeric", 500, "A000", "acme"),
-    ]
-)
-
-
-@pytest.mark.parametrize(
-    ("typed", "nearest"),
-    [
-        ("coupon_92", "coupon_91"),  # past the last code: the last
-        ("coupon_07", "coupon_87"),  # before the first: the first
-        ("mega-0001234", "MEGA-0001234"),  # case only
-        ("MEGA-9999999", "MEGA-1000999"),  # past the last of a million
-        ("MEGA-00x1234", "MEGA-0001234"),  # a character the charset lacks reads as 0
-        ("ACME-A0ZZ", "ACME-A0DV"),  # base 36: the last of 500 from A000
-        ("zzz", "coupon_91"),  # nothing alike: difflib's tie-break, the larger code
-    ],
-)
-def test_nearest_names_a_close_code_without_enumerating(typed: str, nearest: str) -> None:
-    assert BIG.nearest(typed) == nearest
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="coupnACMEGA_-0123456789xZ", max_size=14))
-def test_nearest_always_names_a_real_code(typed: str) -> None:
-    found = BIG.nearest(typed)
-    assert found is not None and BIG.decode(found) is not None
 
 
 def _decide(data: dict[str, Any]) -> dict[str, Any]:
