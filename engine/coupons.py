@@ -157,6 +157,21 @@ class CodeSpace:
         number = int("".join(digits), self.base) - self.start
         return number if 0 <= number < self.quantity else None
 
+    def near(self, text: str) -> set[str]:
+        """The codes `nearest` weighs for `text`: the first, the last and, for a text of the
+        template's length, the code whose number is closest to the digits in its `#` positions."""
+        found = {self.code(0), self.code(self.quantity - 1)}
+        if len(text) == len(self.template):
+            allowed = BASE36[: self.base]
+            digits = "".join(
+                (c.upper() if c.upper() in allowed else "0")
+                for fixed, c in zip(self.template, text, strict=True)
+                if fixed == MARK
+            )
+            number = min(max(int(digits, self.base) - self.start, 0), self.quantity - 1)
+            found.add(self.code(number))
+        return found
+
     def _fill(self, digits: str) -> str:
         chars = iter(digits)
         return "".join(next(chars) if c == MARK else c for c in self.template)
@@ -189,25 +204,33 @@ class CouponIndex:
                     return space, index
         return None
 
-    def nearest(self, text: str, limit: int = 10_000) -> str | None:
-        """A code (or template) close to `text`, for a "did you mean" on an unknown code.
+    def nearest(self, text: str) -> str | None:
+        """A code close to `text`, for a "did you mean" on an unknown code; bounded by the number
+        of coupons (never enumerates their codes).
 
-        A code differing only in case is found directly; otherwise, while the rule set's coupons
-        have at most `limit` codes together, the closest code; else the closest template.
+        A code differing only in case is found directly. Otherwise each coupon offers at most
+        three codes: its first and last, and, when `text` has the template's length, the code
+        whose number is nearest to the one written in `text`'s `#` positions (a character the
+        charset lacks read as `0`); the candidate with the highest `difflib` similarity wins (ties:
+        the larger code, as `difflib.get_close_matches` breaks them).
         """
-        import difflib
-
         for variant in (text.upper(), text.lower()):
             for space in self.spaces.values():
                 folded = _fold(space.template, variant)
                 if folded is not None and space.index(folded) is not None:
                     return folded
-        total = sum(s.quantity for s in self.spaces.values())
-        candidates: list[str] = []
-        for space in sorted(self.spaces.values(), key=lambda s: s.coupon):
-            candidates.extend(space.codes() if total <= limit else [space.template])
-        found = difflib.get_close_matches(text, candidates, n=1, cutoff=0.0)
-        return found[0] if found else None
+        import difflib
+
+        matcher = difflib.SequenceMatcher()
+        matcher.set_seq2(text)
+        best: tuple[float, str] | None = None
+        for space in self.spaces.values():
+            for candidate in space.near(text):
+                matcher.set_seq1(candidate)
+                scored = (matcher.ratio(), candidate)
+                if best is None or scored > best:
+                    best = scored
+        return best[1] if best is not None else None
 
 
 def _fold(template: str, variant: str) -> str | None:

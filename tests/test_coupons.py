@@ -12,6 +12,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -251,3 +252,37 @@ def test_a_million_codes_stream_and_a_closed_pipe_exits_quietly(tmp_path: Path) 
     assert process.stderr.read() == b""
     process.stderr.close()
     assert time.monotonic() - began < 20
+
+
+# nearest: a few codes per coupon, never every code (issue 11) ------------------------------------
+
+BIG = CouponIndex(
+    [
+        space("MEGA-#######", "numeric", 1_000_000, 1000, "mega"),
+        space("coupon_##", "numeric", 5, 87, "minus-20"),
+        space("ACME-####", "alphanumeric", 500, "A000", "acme"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "nearest"),
+    [
+        ("coupon_92", "coupon_91"),  # past the last code: the last
+        ("coupon_07", "coupon_87"),  # before the first: the first
+        ("mega-0001234", "MEGA-0001234"),  # case only
+        ("MEGA-9999999", "MEGA-1000999"),  # past the last of a million
+        ("MEGA-00x1234", "MEGA-0001234"),  # a character the charset lacks reads as 0
+        ("ACME-A0ZZ", "ACME-A0DV"),  # base 36: the last of 500 from A000
+        ("zzz", "coupon_91"),  # nothing alike: difflib's tie-break, the larger code
+    ],
+)
+def test_nearest_names_a_close_code_without_enumerating(typed: str, nearest: str) -> None:
+    assert BIG.nearest(typed) == nearest
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="coupnACMEGA_-0123456789xZ", max_size=14))
+def test_nearest_always_names_a_real_code(typed: str) -> None:
+    found = BIG.nearest(typed)
+    assert found is not None and BIG.decode(found) is not None

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator
+from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator, SettledResult
 from engine.decide.scenarios import ScenarioError
 from engine.values import Money, plain
 
@@ -175,25 +175,34 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
     totals: dict[str, dict[str, Decimal]] = {}
     for result in d.lines:
         line = result.line
-        currency = line.gross.currency
-        discount = line.gross.amount - result.net.amount
-        lines.append(
-            {
-                "line": line.field,
-                "product": line.product,
-                **({"bundle": line.bundle} if line.bundle else {}),
-                "gross": str(line.gross),
-                "discounts": [{"code": code, "amount": _money(-amount, currency)} for code, amount in result.takes],
-                "net": str(result.net),
+        gross = line.gross
+        currency = gross.currency
+        net = result.net.amount
+        item: dict[str, Any] = {"line": line.field, "product": line.product}
+        if line.bundle:
+            item["bundle"] = line.bundle
+        item["gross"] = str(gross)
+        item["discounts"] = [{"code": code, "amount": f"{plain(-amount)} {currency}"} for code, amount in result.takes]
+        item["net"] = str(result.net)
+        lines.append(item)
+        total = totals.get(currency)
+        if total is None:
+            zero = Decimal(0)  # what the sums start from (their exponents: at most 0)
+            totals[currency] = {
+                "gross": zero + gross.amount,
+                "discount": zero + (gross.amount - net),
+                "net": zero + net,
             }
-        )
-        total = totals.setdefault(currency, {"gross": Decimal(0), "discount": Decimal(0), "net": Decimal(0)})
-        total["gross"] += line.gross.amount
-        total["discount"] += discount
-        total["net"] += result.net.amount
+        else:
+            total["gross"] += gross.amount
+            total["discount"] += gross.amount - net
+            total["net"] += net
     definitions = []
     for r in d.definitions:
-        item: dict[str, Any] = {"code": r.code, "type": r.type, "status": r.status}
+        if type(r) is SettledResult:  # shared by decisions: copied
+            definitions.append({"code": r.code, "type": r.type, "status": r.status, "reasons": r.reasons.copy()})
+            continue
+        item = {"code": r.code, "type": r.type, "status": r.status}
         if r.amounts:
             item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
         if r.value is not None and r.type == "ad_hoc":

@@ -24,10 +24,11 @@ unit, e.g. a rated usage charge of 29.965 EUR, has its net rounded instead.)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from engine.decide.money import Rounder
@@ -66,6 +67,14 @@ class DefinitionResult:
     approvers: list[str] = field(default_factory=list)
     value: Any = None  # the value in force (the agent's for ad hoc requests)
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total taken
+
+
+@dataclass
+class SettledResult(DefinitionResult):
+    """A result that the scenario's facts beyond its dates, subject, lines, bundles and criteria
+    cannot change (not effective on the date, wrong subject, not eligible for a fixed set of
+    reasons): made once per rule set and shared by every decision that reaches it, so it is never
+    mutated (`decision.discounts_json` copies it)."""
 
 
 @dataclass
@@ -335,9 +344,22 @@ class _Definition:
     no_line_reason: str
     owner: str  # its criteria owner, e.g. "discount:loyalty-5"
     entries: tuple[tuple[int, str], ...]  # (criteria entry index, section) it owns
+    #: the outcomes of its entries out of the criteria's results (a tuple, one bool or `()`), and
+    #: what they are when every section holds
+    picks: Callable[[Sequence[bool]], Any]
+    holding: Any
     kind: AmountType
     level: int
     cap: Money | None
+
+
+def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
+    """`itemgetter(*indices)`: a tuple for several, the one value for one, `()` for none."""
+    return itemgetter(*indices) if indices else _no_entries
+
+
+def _no_entries(results: Sequence[bool]) -> tuple[()]:
+    return ()
 
 
 def _section_reason(section: str) -> str:
@@ -366,6 +388,10 @@ class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
 
 #: a line's (product, type, bundle) → the definitions that reduce it; at most this many are kept
 _MATCH_MEMO = 4096
+#: (subject, first day billed, billing date) → the results settled by them; at most this many kept
+_DATE_MEMO = 512
+#: (definition, failing conditions) → the shared `not_eligible` result; at most this many kept
+_FAILING_MEMO = 16384
 
 
 class DiscountEvaluator(DefinitionRules):
@@ -413,12 +439,15 @@ class DiscountEvaluator(DefinitionRules):
                 else:
                     self._any.append(d)
         self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
+        self._dated: dict[tuple[str | None, date, date], tuple[SettledResult | None, ...]] = {}
+        self._failing: dict[tuple[int, bool, bool, Any], SettledResult] = {}
 
     @staticmethod
     def _prepare(index: int, d: Discount, granting: list[str], program: Any) -> _Definition:
         classification = d.classification.value
         owner = f"discount:{d.code}"
         subjects: tuple[str | None, ...] = (None, "subscription", "job")
+        entries = tuple((i, program.entries[i].section) for i in program.by_owner.get(owner, []))
         return _Definition(
             index=index,
             code=d.code,
@@ -441,7 +470,9 @@ class DiscountEvaluator(DefinitionRules):
             f"which the {classification} does not hold",
             no_line_reason=f"no line of {_describe_targets(d)}",
             owner=owner,
-            entries=tuple((i, program.entries[i].section) for i in program.by_owner.get(owner, [])),
+            entries=entries,
+            picks=_picker([i for i, _ in entries]),
+            holding=(True,) * len(entries) if len(entries) != 1 else True,
             kind=d.amount.type,
             level=d.amount.level or 1,
             cap=d.cap,
@@ -497,45 +528,45 @@ class DiscountEvaluator(DefinitionRules):
             definitions: Sequence[_Definition] = self.definitions
         else:
             definitions = sorted((self.by_code[c] for c in set(only) if c in self.by_code), key=lambda d: d.index)
-        results = []
+        settled = self._dated.get((subject, billed_from, today))
+        if settled is None:
+            settled = self._settle(subject, billed_from, today)
+        dated: Collection[str] = {c for c, q in requests.items() if q.added_on is not None} if requests else ()
+        results: list[DefinitionResult] = []
         applied = []
         for d in definitions:
-            r = DefinitionResult(d.code, d.type, "applied")
-            results.append(r)
-            if d.settled is not None:
-                r.status = "not_effective"
-                r.reasons.append(d.settled)
+            early = settled[d.index]
+            if early is not None and (d.auto or d.code not in dated or d.settled is not None):
+                results.append(early)  # decided by the dates and the subject alone
                 continue
             request = requests.get(d.code)
-            if d.auto:
-                valid_on = billed_from
-            else:
-                valid_on = request.added_on if request is not None and request.added_on is not None else today
-            if valid_on < d.effective:
-                r.status = "not_effective"
-                r.reasons.append(d.effective_reason)
-                continue
-            if d.expiration is not None and valid_on > d.expiration:
-                r.status = "not_effective"
-                r.reasons.append(d.expired_reason)
-                continue
-            if subject != d.classification:
-                r.status = "not_eligible"
-                r.reasons.append(d.wrong_subject[subject])
-                continue
-            failing = []  # every failing condition is reported, not just the first (SPEC 3.2)
-            if d.granting and held.isdisjoint(d.granting):
-                failing.append(d.granting_reason)
-            if d.code not in matched:
-                failing.append(d.no_line_reason)
+            if d.code in dated:  # an ad hoc request's `added_on`: its validity is judged on that day
+                reason = self._not_effective(d, billed_from if d.auto else _added_on(request, today))
+                if reason is not None:
+                    results.append(DefinitionResult(d.code, d.type, "not_effective", [reason]))
+                    continue
+                if subject != d.classification:
+                    results.append(DefinitionResult(d.code, d.type, "not_eligible", [d.wrong_subject[subject]]))
+                    continue
+            # every failing condition is reported, not just the first (SPEC 3.2)
+            no_grant = bool(d.granting) and held.isdisjoint(d.granting)
+            no_line = d.code not in matched
             if results_of is not None:
-                failing += [_section_reason(section) for i, section in d.entries if not results_of[i]]
+                picked = d.picks(results_of)
+                if no_grant or no_line or picked != d.holding:
+                    found = self._failing.get((d.index, no_grant, no_line, picked))
+                    results.append(found if found is not None else self._not_eligible(d, no_grant, no_line, picked))
+                    continue
             else:
+                failing = [d.granting_reason] if no_grant else []
+                if no_line:
+                    failing.append(d.no_line_reason)
                 failing += [_section_reason(s) for s, holds in outcomes.get(d.owner, []) if not holds]
-            if failing:
-                r.status = "not_eligible"
-                r.reasons.extend(failing)
-                continue
+                if failing:
+                    results.append(DefinitionResult(d.code, d.type, "not_eligible", failing))
+                    continue
+            r = DefinitionResult(d.code, d.type, "applied")
+            results.append(r)
             if self._limited(d.model, r, histories.get(d.code, []), request, today, scenario):
                 continue
             if d.auto:
@@ -546,6 +577,49 @@ class DiscountEvaluator(DefinitionRules):
                 applied.append(r)
         return DiscountDecision(self._amounts(applied, lines, scenario), results)
 
+    @staticmethod
+    def _not_effective(d: _Definition, valid_on: date) -> str | None:
+        """Why the definition is not effective on `valid_on` (life cycle, validity), or None."""
+        if d.settled is not None:
+            return d.settled
+        if valid_on < d.effective:
+            return d.effective_reason
+        if d.expiration is not None and valid_on > d.expiration:
+            return d.expired_reason
+        return None
+
+    def _settle(self, subject: str | None, billed_from: date, today: date) -> tuple[SettledResult | None, ...]:
+        """Per definition, the result its dates and the scenario's subject decide on their own (an
+        ad hoc one judged on the billing date, as when no request dates it), else None; kept."""
+        settled: list[SettledResult | None] = []
+        for d in self.definitions:
+            reason = self._not_effective(d, billed_from if d.auto else today)
+            if reason is not None:
+                settled.append(SettledResult(d.code, d.type, "not_effective", [reason]))
+            elif subject != d.classification:
+                settled.append(SettledResult(d.code, d.type, "not_eligible", [d.wrong_subject[subject]]))
+            else:
+                settled.append(None)
+        found = tuple(settled)
+        if len(self._dated) >= _DATE_MEMO:
+            self._dated.clear()
+        self._dated[(subject, billed_from, today)] = found
+        return found
+
+    def _not_eligible(self, d: _Definition, no_grant: bool, no_line: bool, picked: Any) -> SettledResult:
+        """The `not_eligible` result for these failing conditions (`picked`: `d.picks` of the
+        criteria's results), made once and kept for the next scenario that fails the same way."""
+        holds = picked if isinstance(picked, tuple) else (picked,)
+        reasons = [d.granting_reason] if no_grant else []
+        if no_line:
+            reasons.append(d.no_line_reason)
+        reasons += [_section_reason(section) for (_, section), held in zip(d.entries, holds, strict=True) if not held]
+        found = SettledResult(d.code, d.type, "not_eligible", reasons)
+        if len(self._failing) >= _FAILING_MEMO:
+            self._failing.clear()
+        self._failing[(d.index, no_grant, no_line, picked)] = found
+        return found
+
     def _limited(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
     ) -> bool:
@@ -553,7 +627,7 @@ class DiscountEvaluator(DefinitionRules):
         if self._duration_over(d, r, history, request, today, scenario):
             return True
         limit = d.limit
-        if limit is not None:
+        if limit is not None and history:  # `times` is at least 1: no history, no limit reached
             start = _window_start(limit, today)
             used = sum(1 for h in history if start <= h.on <= today)
             if used >= limit.times:
@@ -586,7 +660,7 @@ class DiscountEvaluator(DefinitionRules):
                 base = book.remaining  # one level: every percentage on the same base
                 for d, r in percentages:
                     if d.level == level:
-                        book.take(d.code, base * Decimal(str(r.value)) / 100)
+                        book.take(d.code, base * (v if type(v := r.value) is Decimal else Decimal(str(v))) / 100)
             for d, r in mine:
                 if d.kind is AmountType.AMOUNT:
                     money = Money.parse(str(r.value))
@@ -645,6 +719,8 @@ class _LineBook:
     def close(self, rounder: Rounder) -> LineResult:
         """Round once: the line's total discount; per-discount amounts split to add up to it."""
         currency, gross = self.line.gross.currency, self.line.gross.amount
+        if not self.takes and gross == gross.quantize(rounder.quantum(currency)):  # nothing taken or split
+            return LineResult(self.line, [], Money(gross - rounder.round(_ZERO, currency), currency))
         exact = [amount for _, amount in self.takes]
         quantum = rounder.quantum(currency)
         if gross == gross.quantize(quantum):
@@ -659,12 +735,20 @@ class _LineBook:
         return LineResult(self.line, takes, Money(net, currency))
 
 
+_ZERO = Decimal(0)
+
+
 def _billed_period(scenario: Any, today: date) -> tuple[date, date]:
     """The period being billed: the subscription's billing period, else the billing date alone."""
     if scenario.subscription is not None and scenario.subscription.billing_period is not None:
         period = scenario.subscription.billing_period
         return period.from_, period.to
     return today, today
+
+
+def _added_on(request: Any, today: date) -> date:
+    """The date an ad hoc definition's validity is judged on: the request's `added_on`, else today."""
+    return request.added_on if request is not None and request.added_on is not None else today
 
 
 def _validity_date(d: Discount, request: Any, scenario: Any, today: date) -> date:

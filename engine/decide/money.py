@@ -24,9 +24,15 @@ class Rounder:
     def __init__(self, mode: str = "half_up", minor_units: dict[str, int] | None = None) -> None:
         self.mode = ROUNDING_MODES[mode]
         self.minor_units = {**MINOR_UNITS, **(minor_units or {})}
+        self._quanta: dict[str, Decimal] = {}
 
     def quantum(self, currency: str) -> Decimal:
-        return Decimal(1).scaleb(-self.minor_units.get(currency, 2))
+        found = self._quanta.get(currency)
+        if found is None:
+            found = Decimal(1).scaleb(-self.minor_units.get(currency, 2))
+            if len(self._quanta) < 1024:
+                self._quanta[currency] = found
+        return found
 
     def round(self, amount: Decimal, currency: str) -> Decimal:
         return amount.quantize(self.quantum(currency), rounding=self.mode)
@@ -43,7 +49,9 @@ class Rounder:
         """
         floors = [p.quantize(quantum, rounding=decimal.ROUND_DOWN) for p in parts]
         left = int((total - sum(floors, Decimal(0))) / quantum)
-        if left >= 0:
+        if left == 0:
+            return floors
+        if left > 0:
             order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
             for i in order[:left]:
                 floors[i] += quantum

@@ -389,8 +389,9 @@ def price(
         )
     synthetic = scenario.model_copy(update={"subscription": subscription, "job": None, "purchase": None})
     only = {d for b in bundles for d in rules.get("bundle", b).discounts}
-    try:
-        decided = _evaluator(rules).decide(synthetic, criteria_outcomes(rules, synthetic), only)
+    try:  # no discount to decide: the lines are priced without the criteria's outcomes
+        outcomes = criteria_outcomes(rules, synthetic) if only else {}
+        decided = _evaluator(rules).decide(synthetic, outcomes, only)
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     return discounts_json(decided)

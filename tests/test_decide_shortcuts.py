@@ -1,0 +1,87 @@
+"""The decision path's shortcuts (issue 11, second round) decide what the long way decides.
+
+- (`CouponIndex.nearest` weighing a few codes per coupon: tests/test_coupons.py);
+- the discount evaluator keeps the results that the dates and the subject settle, and the
+  not-eligible results per failing conditions, and shares them between decisions: a caller that
+  changes one decision must not change the next;
+- a line nothing is taken from is written as before (`20 EUR` gross → `20.00 EUR` net);
+- the frozen reference evaluator agrees on scenarios that reuse the kept results under other dates.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import load_rules
+from engine.decide.decision import to_json
+from engine.decide.discounts_reference import ReferenceEvaluator
+from engine.decide.scenarios import validate_scenario
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = load_rules(REPO / "rules")
+
+
+def _decide(data: dict[str, Any]) -> dict[str, Any]:
+    checked = validate_scenario(copy.deepcopy(data), None)
+    assert not checked.diagnostics
+    return RULES.decide(checked.scenario)
+
+
+def _subscription(as_of: str, **line: Any) -> dict[str, Any]:
+    return {
+        "id": "shortcuts",
+        "as_of": as_of,
+        "account": {"code": "A1", "classification": "Residential"},
+        "subscription": {
+            "code": "S1",
+            "plan": "tv-essentials-24",
+            "billing_frequency": "monthly",
+            "start": "2014-01-01",
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", **line}],
+        },
+    }
+
+
+def test_a_changed_decision_does_not_change_the_next() -> None:
+    data = _subscription("2015-07-10T10:00:00+02:00")
+    first = _decide(data)
+    expected = to_json(_decide(data))
+    for definition in first["discounts"]["definitions"]:
+        definition["reasons"].append("changed by the caller")
+        definition["status"] = "changed"
+    first["discounts"]["lines"].clear()
+    assert to_json(_decide(data)) == expected
+
+
+def test_a_whole_price_without_discount_is_written_as_before() -> None:
+    data = _subscription("2015-07-10T10:00:00+02:00", price="20 EUR")
+    decision = _decide(data)
+    reference = copy.copy(RULES)
+    reference.__dict__["_evaluators"] = {"discounts": ReferenceEvaluator(RULES)}
+    assert to_json(decision) == to_json(reference.decide(validate_scenario(data, None).scenario))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.dates(min_value=date(2013, 1, 1)), st.sampled_from(["subscription", "job"])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_kept_results_follow_the_dates_and_the_subject(days: list[Any]) -> None:
+    """Decisions on several dates and subjects, in any order, equal the reference's each time."""
+    reference = copy.copy(RULES)
+    reference.__dict__["_evaluators"] = {"discounts": ReferenceEvaluator(RULES)}
+    for day, subject in days:
+        data = _subscription(f"{day.isoformat()}T10:00:00+00:00")
+        if subject == "job":
+            data["job"] = {"code": "J1", "products": data.pop("subscription")["products"][:0]}
+        scenario = validate_scenario(data, None).scenario
+        assert to_json(RULES.decide(scenario)) == to_json(reference.decide(scenario))
