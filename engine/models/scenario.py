@@ -39,6 +39,10 @@ class Account(Strict):
     presentment_preference: str | None = Field(default=None, description="Presentment preference, e.g. email.")
     segments: list[Code] = Field(default_factory=list, description="Segments the account belongs to.")
     due_date: DateField | None = Field(default=None, description="Due date of the open bill.")
+    start: DateField | None = Field(
+        default=None,
+        description="Date the customer became a customer (tenure: `as_of.date - account.start >= 2 years`).",
+    )
 
 
 class ProductLine(Strict):
