@@ -25,6 +25,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     add_report_options(parser, formats=True)
     parser.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        metavar="PATH",
+        help="also check scenario files (YAML, JSON, JSON Lines) against the rule set, without deciding them",
+    )
+    parser.add_argument(
+        "--rules", default="rules", metavar="DIR", help="with --scenarios: the rule set they use (default: rules)"
+    )
     return parser
 
 
@@ -47,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
     diagnostics = validate_paths(paths)
+    if args.scenarios:
+        from engine.cli.scenario_checks import check_scenario_paths
+
+        diagnostics = [*diagnostics, *check_scenario_paths(args.rules, args.scenarios)]
     if diagnostics or args.format in ("json", "sarif"):
         reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)
         reporter.add(diagnostics)

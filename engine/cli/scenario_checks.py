@@ -1,0 +1,108 @@
+"""`billrules validate --scenarios PATH...`: scenarios checked against the rule set, not decided.
+
+Each scenario gets the scenario schema's checks (BR601, BR602), the rule set's references
+(BR603: an unknown plan, product, user, organisation, ... with "did you mean") and a question no
+decision answers, or none asked (BR604), at its line and
+column in YAML or JSON files, at its line in JSON Lines files (`.jsonl`, `.ndjson`: one scenario
+per line, the field named in the message).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.cli.exits import UsageError
+from engine.cli.safe_text import printable
+from engine.diagnostics import Diagnostic
+
+JSON_LINES = (".jsonl", ".ndjson")
+
+
+def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
+    from engine.files import is_dir, may_exist
+    from engine.ruleset import RuleSetError, load_rules
+
+    if not is_dir(Path(rules_dir)):
+        raise UsageError(f"no such rules folder: {printable(rules_dir)}")
+    missing = [printable(n) for n in names if not may_exist(Path(n))]
+    if missing:
+        raise UsageError(f"no such scenario file: {', '.join(missing)}")
+    try:
+        rules = load_rules(rules_dir)
+    except RuleSetError as exc:
+        return exc.diagnostics  # the scenarios cannot be checked against rules with errors
+    found: list[Diagnostic] = []
+    for name in names:
+        for path in _files(Path(name)):
+            found.extend(_json_lines(rules, path) if path.suffix in JSON_LINES else _documents(rules, path))
+    return found
+
+
+def _files(path: Path) -> list[Path]:
+    from engine.files import is_dir, walk
+    from engine.load import display_path
+
+    if not is_dir(path):
+        return [path]
+    listing = walk(path, display_path)
+    return [p for p in listing.files if p.suffix in (".yaml", ".yml", ".json", *JSON_LINES)]
+
+
+def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
+    from engine.decide.decision import unanswered
+    from engine.decide.scenarios import read_scenarios
+    from engine.scenario_check import unknown_references
+
+    from engine.cli.decide_cmd import rule_document, rule_file_diagnostic
+
+    for item in read_scenarios(path):
+        kind = rule_document(item)
+        if kind is not None:  # one line for a rule file, not one per unknown field
+            yield rule_file_diagnostic(item, str(path), kind)
+            return
+        if item.diagnostics or item.document is None:
+            yield from item.diagnostics
+            continue
+        document = item.document
+        data = {k: v for k, v in document.data.items() if k != "expect"}
+        found = [document.diagnostic(u.path, "BR603", u.message, u.hint) for u in unknown_references(rules, data)]
+        found += [
+            document.diagnostic((q.field,) if q.field else (), "BR604", q.message, q.hint)
+            for q in unanswered(item.scenario)
+        ]
+        yield from sorted(found, key=lambda d: (d.line, d.column))
+
+
+def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
+    from engine.decide.decision import unanswered
+    from engine.decide.scenarios import validate_scenario
+    from engine.load import display_path, dotted
+    from engine.scenario_check import unknown_references
+
+    file = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        yield Diagnostic(file, 1, 1, "BR100", f"cannot read the scenarios: {exc}", "check the file")
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Diagnostic(file, number, exc.colno, "BR601", f"not JSON: {exc.msg}", "write one JSON object per line")
+            continue
+        checked = validate_scenario(data, None, file)
+        for d in checked.diagnostics:
+            yield Diagnostic(file, number, 1, d.code, d.message, d.hint)
+        if checked.diagnostics:
+            continue
+        for unknown in unknown_references(rules, data):
+            where = dotted(unknown.path)
+            yield Diagnostic(file, number, 1, "BR603", f"`{where}`: {unknown.message}", unknown.hint)
+        for question in unanswered(checked.scenario):
+            yield Diagnostic(file, number, 1, "BR604", question.message, question.hint)

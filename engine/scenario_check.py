@@ -1,0 +1,118 @@
+"""Check a scenario against a rule set without deciding it: every code it names must exist.
+
+`billrules validate --scenarios PATH...` runs this after the scenario schema, so an analyst sees
+every unknown plan, product, bundle, user, unit, organisation, segment, discount, credit type or
+balance policy of a scenario file (or of each line of a JSON Lines file) at its field, with "did
+you mean", before any billing run meets it. Periods that end before they start are already
+refused by the scenario model. The table below is the single list of which scenario field names
+which kind; a test walks the scenario model to prove no code-bearing field is missing from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.diagnostics import did_you_mean
+
+#: (path into the scenario, with `*` for every item of a list, the kind of rule document it names)
+REFERENCES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("account", "segments", "*"), "segment"),
+    (("subscription", "plan"), "plan"),
+    (("subscription", "add_ons", "*"), "bundle"),
+    (("subscription", "billing_term_scheme"), "billing_term_scheme"),
+    (("subscription", "products", "*", "product"), "product"),
+    (("subscription", "products", "*", "bundle"), "bundle"),
+    (("job", "segments", "*"), "segment"),
+    (("job", "products", "*", "product"), "product"),
+    (("job", "products", "*", "bundle"), "bundle"),
+    (("usage", "*", "termed_service"), "product"),
+    (("usage", "*", "product"), "product"),
+    (("agent", "user"), "user"),
+    (("agent", "units", "*"), "unit"),
+    (("requested_discounts", "*", "discount"), "discount"),
+    (("approvals", "*", "discount"), "discount"),
+    (("approvals", "*", "by"), "user"),
+    (("approvals", "*", "units", "*"), "unit"),
+    (("discount_history", "*", "discount"), "discount"),
+    (("consumptions", "*", "organisation"), "organisation"),
+    (("consumptions", "*", "user"), "user"),
+    (("consumptions", "*", "credit_type"), "credit_type"),
+    (("consumptions", "*", "product"), "product"),
+    (("balance", "policy"), "balance_policy"),
+    (("cancellation", "add_ons", "*"), "bundle"),
+    (("purchase", "plan"), "plan"),
+    (("purchase", "add_ons", "*"), "bundle"),
+    (("purchase", "products", "*", "product"), "product"),
+    (("purchase", "products", "*", "bundle"), "bundle"),
+    (("purchase", "user"), "user"),
+    (("credits", "*", "type"), "credit_type"),
+    (("credits", "*", "scope", "products", "*"), "product"),
+    (("credit_purchases", "*", "user"), "user"),
+    (("credit_purchases", "*", "credit_type"), "credit_type"),
+)
+
+#: Code-shaped fields that name the scenario's own things (ids), not rule documents.
+OWN_IDS = frozenset(
+    {
+        ("account", "code"),
+        ("subscription", "code"),
+        ("job", "code"),
+        ("consumptions", "*", "id"),
+        ("balance", "events", "*", "id"),
+        ("balance", "events", "*", "request"),
+        ("credits", "*", "code"),
+        ("credit_purchases", "*", "id"),
+    }
+)
+
+#: A credit's holder is an organisation or a user (a credit owner).
+HOLDERS = (("credits", "*", "holder"), ("organisation", "user"))
+
+
+@dataclass(frozen=True)
+class UnknownReference:
+    path: tuple[Any, ...]
+    message: str
+    hint: str
+
+
+def _values(data: Any, pattern: tuple[str, ...], path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if not pattern:
+        yield path, data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                yield from _values(item, rest, (*path, i))
+    elif isinstance(data, dict) and data.get(head) is not None:
+        yield from _values(data[head], rest, (*path, head))
+
+
+def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReference]:
+    """Every code the scenario (as written: the mapping validated) names that the rules lack."""
+    known: dict[str, set[str]] = {}
+
+    def codes(kind: str) -> set[str]:
+        if kind not in known:
+            known[kind] = set(rules.catalog.get(kind, {}))
+        return known[kind]
+
+    found = []
+    for pattern, kind in REFERENCES:
+        for path, value in _values(data, pattern):
+            if isinstance(value, str) and value not in codes(kind):
+                found.append(_unknown(path, kind.replace("_", " "), value, codes(kind)))
+    pattern, kinds = HOLDERS
+    for path, value in _values(data, pattern):
+        if isinstance(value, str) and not any(value in codes(kind) for kind in kinds):
+            everyone = set().union(*(codes(kind) for kind in kinds))
+            found.append(_unknown(path, "organisation or user", value, everyone))
+    return found
+
+
+def _unknown(path: tuple[Any, ...], what: str, value: str, known: set[str]) -> UnknownReference:
+    hint = did_you_mean(value, sorted(known)) or f"use a {what} code from the rule set"
+    return UnknownReference(path, f"unknown {what} `{value}`", hint)

@@ -1,0 +1,116 @@
+"""`billrules validate --scenarios`: scenarios checked against the rules without deciding them."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from engine.cli.main import main
+from engine.models.common import CODE_PATTERN
+from engine.scenario_check import OWN_IDS, REFERENCES
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = str(REPO / "rules")
+
+
+def run_cli(args: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(args)
+    return code, out.getvalue()
+
+
+def test_the_shipped_samples_check_clean() -> None:
+    assert run_cli(["validate", RULES, "-v", "--rules", RULES, "--scenarios", str(REPO / "samples")]) == (
+        0,
+        "no problems found\n",
+    )
+
+
+def test_unknown_codes_are_named_at_their_field_with_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "id: bad\nas_of: 2015-01-01T00:00:00Z\naccount: {code: A, segments: [militray]}\n"
+        "subscription:\n  code: S\n  plan: tv-essential-24\n  start: 2015-01-01\n"
+        "  products:\n    - {product: tv-essentails}\nagent: {user: nobody}\n",
+        encoding="utf-8",
+    )
+    code, out = run_cli(["validate", RULES, "--rules", RULES, "--scenarios", str(path)])
+    assert code == 1
+    lines = [line for line in out.splitlines() if "error[" in line]
+    assert [line.split(": error")[0].rsplit(":", 2)[1] for line in lines] == ["3", "6", "9", "10"]  # in line order
+    assert "error[BR603] unknown segment `militray`" in out and "hint: did you mean `military`?" in out
+    assert "error[BR603] unknown plan `tv-essential-24`" in out and "did you mean `tv-essentials-24`?" in out
+    assert "error[BR603] unknown product `tv-essentails`" in out
+    assert "error[BR603] unknown user `nobody`" in out
+
+
+def test_json_lines_are_checked_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    good = {"id": "a", "as_of": "2015-01-01T00:00:00Z", "purchase": {"plan": "tv-premium-12"}}
+    bad_period = {
+        "id": "b",
+        "as_of": "2015-01-01T00:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "billing_period": {"from": "2015-02-01", "to": "2015-01-01"},
+        },
+    }
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps(good),
+                json.dumps({**good, "purchase": {"plan": "tv-premium-1"}}),
+                "not json",
+                json.dumps(bad_period),
+                json.dumps({"id": "c", "as_of": "2015-01-01T00:00:00Z"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out = run_cli(["validate", RULES, "--rules", RULES, "--scenarios", str(path)])
+    assert code == 1
+    assert "run.jsonl:2:1: error[BR603] `purchase.plan`: unknown plan `tv-premium-1`" in out
+    assert "run.jsonl:3:1: error[BR601] not JSON" in out
+    assert (
+        "run.jsonl:4:1: error[BR602] scenario field `subscription.billing_period`: the period ends on 2015-01-01, before it starts on 2015-02-01"
+        in out
+    )
+    assert "run.jsonl:5:1: error[BR604] the scenario asks no question" in out
+    assert ":1:1:" not in out
+
+
+def _code_fields(
+    node: Any, definitions: dict[str, Any], path: tuple[str, ...] = (), depth: int = 0
+) -> set[tuple[str, ...]]:
+    while "$ref" in node or ("allOf" in node and len(node["allOf"]) == 1):
+        inner = definitions[node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node["allOf"][0]
+        node = {**inner, **{k: v for k, v in node.items() if k not in ("$ref", "allOf")}}
+    found = {path} if node.get("pattern") == CODE_PATTERN else set()
+    if depth < 8:
+        if "items" in node:
+            found |= _code_fields(node["items"], definitions, (*path, "*"), depth + 1)
+        for name, child in node.get("properties", {}).items():
+            found |= _code_fields(child, definitions, (*path, name), depth + 1)
+        for option in node.get("anyOf", []):
+            found |= _code_fields(option, definitions, path, depth + 1)
+    return found
+
+
+def test_every_code_field_of_the_scenario_is_checked_or_is_the_scenarios_own_id() -> None:
+    schema = json.loads((REPO / "schemas/scenario.schema.json").read_text(encoding="utf-8"))
+    fields = _code_fields(schema, schema.get("definitions", {}))
+    checked = {pattern for pattern, _ in REFERENCES} | {("credits", "*", "holder")}
+    assert fields - checked - OWN_IDS == set()
+    assert checked - fields == set()
+
+
+def test_a_rule_file_among_the_scenarios_is_one_line() -> None:
+    code, out = run_cli(["validate", RULES, "--scenarios", str(REPO / "rules/catalog/terms.yaml")])
+    assert code == 1 and out.count("error[") == 1
+    assert "error[BR601] this is a rule file (`kind: term`), not a scenario" in out
