@@ -52,11 +52,10 @@ def _files(path: Path) -> list[Path]:
 
 
 def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
+    from engine.cli.decide_cmd import rule_document, rule_file_diagnostic
     from engine.decide.decision import unanswered
     from engine.decide.scenarios import read_scenarios
     from engine.scenario_check import unknown_references
-
-    from engine.cli.decide_cmd import rule_document, rule_file_diagnostic
 
     for item in read_scenarios(path):
         kind = rule_document(item)
