@@ -191,20 +191,23 @@ def extract_git_rules(spec: str, into: Path, cwd: Path | None = None) -> Path:
     """Extract the folder `PATH` at revision `REV` (`git:REV:PATH`) into `into`; returns `into`.
 
     Git is run without a shell and with arguments only (the revision is resolved first with
-    `rev-parse --verify --end-of-options`, so it can never be read as an option), then the tree is
+    `rev-parse --verify --end-of-options` into an object id, so it can never be read as an option), then the tree is
     `git archive`d and unpacked with tarfile's `data` filter (no links out, no devices).
     """
     rest = spec.removeprefix(GIT_PREFIX)
     revision, colon, folder = rest.rpartition(":")
     if not colon or not revision or not folder:
         raise GitRevisionError(f"`{spec}`: write `git:REVISION:FOLDER`, e.g. `git:HEAD~1:rules`")
-    tree = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}:{folder}^{{tree}}"], cwd)
-    tree_id = tree.decode("ascii", "replace").strip() if tree is not None else ""
+    found = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}:{folder}"], cwd)
+    tree_id = found.decode("ascii", "replace").strip() if found is not None else ""
     if not tree_id or not all(c in "0123456789abcdef" for c in tree_id):
         raise GitRevisionError(
             f"`{spec}`: no folder `{folder}` at revision `{revision}` in this git repository "
             "(the folder is relative to the repository's top, or write `./FOLDER` for the current one)"
         )
+    kind = _git(["cat-file", "-t", tree_id], cwd)
+    if kind is None or kind.strip() != b"tree":
+        raise GitRevisionError(f"`{spec}`: `{folder}` at revision `{revision}` is a file, not the rules folder")
     archive = _git(["archive", "--format=tar", tree_id], cwd)
     if archive is None:  # pragma: no cover - rev-parse has just resolved the tree
         raise GitRevisionError(f"`{spec}`: git could not archive the folder")

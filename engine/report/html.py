@@ -33,7 +33,7 @@ from engine.values import Money
 
 #: Width of the bar area of a chart, in pixels; rows are ROW pixels high.
 BAR_AREA = Decimal(320)
-LABEL_WIDTH = 200
+LABEL_WIDTH = 260
 VALUE_WIDTH = 110
 ROW = 22
 #: At most this many changed scenarios are shown with both decisions in a diff report.
@@ -179,7 +179,7 @@ def _px(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _clip(label: str, size: int = 30) -> str:
+def _clip(label: str, size: int = 40) -> str:
     return label if len(label) <= size else label[: size - 1] + "…"
 
 
