@@ -121,9 +121,9 @@ def _line(line: dict[str, Any]) -> str:
     """One bill or purchase line: heading, the waterfall chart, the same numbers as a table."""
     name = line.get("line", line.get("product", ""))
     bundle = f" in <code>{_text(line['bundle'])}</code>" if line.get("bundle") else ""
-    title = f"<code>{_text(name)}</code>: <code>{_text(line.get('product', ''))}</code>{bundle}"
-    if "line" not in line:
-        title = f"<code>{_text(line.get('product', ''))}</code>{bundle}"
+    title = f"<code>{_text(line.get('product', ''))}</code>{bundle}"
+    if "line" in line:  # a bill line is named by its field; a purchase line by its product
+        title = f"<code>{_text(name)}</code>: {title}"
     head = f'<div class="line" data-line="{_text(name)}"><h4>{title}</h4>'
     if line.get("priced") is False or "gross" not in line:
         return f"{head}<p>not priced</p>{_reasons(line.get('reasons', []))}</div>"
