@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.html_output import html_target, write_html
 from engine.cli.reporters import Reporter, TextReporter, add_report_options
 from engine.cli.safe_text import json_safe, printable
 from engine.diagnostics import Diagnostic
@@ -27,6 +28,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
     parser.add_argument("--explain", action="store_true", help="add the criterion-level trace")
+    parser.add_argument("--html", metavar="FILE", help="also write the decisions as one self-contained HTML report")
     add_report_options(parser)
     return parser
 
@@ -105,11 +107,13 @@ def run(args: argparse.Namespace) -> int:
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such scenario file: {', '.join(missing)}")
+    html = html_target(args.html) if args.html else None
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
     problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
     first = True
+    decided: list[dict[str, Any]] = []  # for --html
     for path in paths:
         for item in read_scenarios(path):
             kind = rule_document(item)
@@ -131,8 +135,14 @@ def run(args: argparse.Namespace) -> int:
                     sys.stdout.write("\n")
                 render(_printable_tree(decision), sys.stdout)
             first = False
+            if html is not None:
+                decided.append(decision)
             problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
     problems.close()
+    if html is not None:
+        from engine.report.html import decisions_page
+
+        write_html(html, decisions_page(decided))
     return EXIT_FINDINGS if problems.total else EXIT_OK
 
 

@@ -1,0 +1,669 @@
+"""The impact of a rule change (`billrules diff`), as data.
+
+Every scenario of the input is decided under the old and the new rule set; the two decisions are
+compared without `rules_version` (it always differs). A scenario whose decisions differ is
+*changed* and lands in one group per thing that changed — a definition's status (`loyalty-5:
+applied → not_eligible`), its amount or reasons under the same status, a coupon's status, a
+cancellation term's outcome or penalty, a purchase's verdict or price, a part that appears or
+disappears; a difference no finer rule explains lands in `<part>: changed`, so none is lost.
+A scenario that cannot be decided under one or both rule sets (or cannot be read at all) lands
+in a group of its own, with the diagnostics; it is never dropped.
+
+Money moved is new - old, per currency, in three measures: the net totals of the `discounts`
+part, the penalties due of the `cancellation` part, and the net price of the `purchase` part.
+Money is Decimal throughout, parsed from the decision's text (`Money.parse`).
+
+Input (`scenario_inputs`): a folder of scenario files (YAML/JSON; `expect:` ignored, rule files
+skipped), a JSON Lines file (`.jsonl`/`.ndjson`, one scenario per line), or one scenario file.
+The old rule set may be a git revision of the rules folder (`extract_git_rules`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import subprocess
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.diagnostics import Diagnostic
+from engine.values import Money
+
+#: The money measures, in report order: (key, what it sums).
+MEASURES = (
+    ("discounts_net", "net of the discounts part"),
+    ("cancellation_penalties", "penalties due on cancellation"),
+    ("purchase_price", "net price of purchases"),
+)
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+ABSENT = "(absent)"
+
+MoneyByMeasure = dict[str, dict[str, Decimal]]
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Input:
+    """One scenario of the input: where it is written, and the model (or why there is none)."""
+
+    file: str
+    line: int
+    scenario: Any = None
+    document: Any = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class Inputs:
+    """What reading the input found: the scenarios in order, rule files skipped, folder problems."""
+
+    items: list[Input] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def scenario_inputs(path: Path) -> Inputs:
+    """The scenarios under `path` (a folder, a JSON Lines file, or one YAML/JSON scenario file)."""
+    from engine.files import is_dir, outside_link, walk
+    from engine.load import display_path
+
+    found = Inputs()
+    if not is_dir(path):
+        files = [path]
+    else:
+        listing = walk(path, display_path)
+        files = [p for p in listing.files if p.suffix.lower() in (*SCENARIO_SUFFIXES, *JSON_LINES_SUFFIXES)]
+        problems = [
+            *listing.diagnostics,
+            *(outside_link(p, display_path(p), "the folder given") for p in listing.outside),
+        ]
+        found.items.extend(Input(d.file, d.line, diagnostics=[d]) for d in problems)
+    for file in files:
+        if file.suffix.lower() in JSON_LINES_SUFFIXES:
+            found.items.extend(json_lines(file))
+        else:
+            _read_documents(file, found)
+    return found
+
+
+def _read_documents(path: Path, found: Inputs) -> None:
+    from engine.decide.scenarios import read_scenarios
+    from engine.load import display_path
+
+    for item in read_scenarios(path):
+        document = item.document
+        data = document.data if document is not None else None
+        if isinstance(data, dict) and isinstance(data.get("kind"), str):
+            found.skipped.append(f"{display_path(path)}: a rule file (`kind: {data['kind']}`)")
+            return
+        file = document.file if document is not None else display_path(path)
+        line = document.start.line if document is not None else 1
+        found.items.append(Input(file, line, item.scenario, document, list(item.diagnostics)))
+
+
+def json_lines(path: Path) -> Iterator[Input]:
+    """One Input per non-blank line of a JSON Lines file, streamed; a bad line is a diagnostic at its line."""
+    from engine.decide.scenarios import validate_scenario
+    from engine.files import FileProblem, read_limited
+    from engine.load import MAX_FILE_BYTES, display_path
+
+    display = display_path(path)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below; read_limited is for whole files
+    except OSError:
+        try:  # let the shared reader name the problem (permission denied, a folder, ...)
+            read_limited(path, MAX_FILE_BYTES)
+        except FileProblem as failure:
+            yield Input(display, 1, diagnostics=[failure.diagnostic(display)])
+        return
+    with handle:
+        number = 0
+        while raw := handle.readline(MAX_FILE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_FILE_BYTES:
+                while raw and not raw.endswith(b"\n"):  # the rest of the overlong line
+                    raw = handle.readline(MAX_FILE_BYTES + 1)
+                yield _bad_line(display, number, "BR101", "the line is longer than 2 MiB", "one scenario per line")
+                continue
+            if not raw.strip():
+                continue
+            data, problem = _parse_line(raw)
+            if problem is not None:
+                yield _bad_line(display, number, *problem)
+                continue
+            checked = validate_scenario(data, None, display)
+            diagnostics = [dataclasses.replace(d, line=number) for d in checked.diagnostics]
+            yield Input(display, number, checked.scenario, None, diagnostics)
+
+
+def _parse_line(raw: bytes) -> tuple[Any, tuple[str, str, str] | None]:
+    try:
+        text = raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError as exc:
+        return None, ("BR103", f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})", "save the file as UTF-8")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant), None
+    except _DuplicateKey as exc:
+        return None, ("BR105", f"duplicate key `{exc}`", "remove one of the two entries; one value would be lost")
+    except (ValueError, RecursionError) as exc:
+        return None, ("BR104", f"not valid JSON: {exc}", "write one JSON object per line")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"`{name}` is not a JSON number")
+
+
+def _bad_line(file: str, line: int, code: str, message: str, hint: str) -> Input:
+    return Input(file, line, diagnostics=[Diagnostic(file, line, 1, code, message, hint)])
+
+
+# --- the old rule set from git -------------------------------------------------------------------
+
+GIT_PREFIX = "git:"
+
+
+class GitRevisionError(ValueError):
+    """`git:REV:PATH` that does not name a folder in a revision of the repository (a usage error)."""
+
+
+def extract_git_rules(spec: str, into: Path, cwd: Path | None = None) -> Path:
+    """Extract the folder `PATH` at revision `REV` (`git:REV:PATH`) into `into`; returns `into`.
+
+    Git is run without a shell and with arguments only (the revision is resolved first with
+    `rev-parse --verify --end-of-options` into an object id, so it can never be read as an option), then the tree is
+    `git archive`d and unpacked with tarfile's `data` filter (no links out, no devices).
+    """
+    rest = spec.removeprefix(GIT_PREFIX)
+    revision, colon, folder = rest.rpartition(":")
+    if not colon or not revision or not folder:
+        raise GitRevisionError(f"`{spec}`: write `git:REVISION:FOLDER`, e.g. `git:HEAD~1:rules`")
+    found = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}:{folder}"], cwd)
+    tree_id = found.decode("ascii", "replace").strip() if found is not None else ""
+    if not tree_id or not all(c in "0123456789abcdef" for c in tree_id):
+        raise GitRevisionError(
+            f"`{spec}`: no folder `{folder}` at revision `{revision}` in this git repository "
+            "(the folder is relative to the repository's top, or write `./FOLDER` for the current one)"
+        )
+    kind = _git(["cat-file", "-t", tree_id], cwd)
+    if kind is None or kind.strip() != b"tree":
+        raise GitRevisionError(f"`{spec}`: `{folder}` at revision `{revision}` is a file, not the rules folder")
+    archive = _git(["archive", "--format=tar", tree_id], cwd)
+    if archive is None:  # pragma: no cover - rev-parse has just resolved the tree
+        raise GitRevisionError(f"`{spec}`: git could not archive the folder")
+    into.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def _git(arguments: list[str], cwd: Path | None) -> bytes | None:
+    """git's standard output, or None when git fails or is not installed."""
+    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        done = subprocess.run(["git", *arguments], cwd=cwd, capture_output=True, env=environment, check=False)
+    except OSError as exc:
+        raise GitRevisionError(f"cannot run git: {exc.strerror or exc}") from None
+    return done.stdout if done.returncode == 0 else None
+
+
+# --- comparing two decisions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing that changed in a scenario's decision. Scenarios are grouped by `key`."""
+
+    part: str  # the decision's part: discounts, purchase, cancellation, credits, balance, ...
+    subject: str  # what changed: a definition code, `coupon CODE`, `term CODE (plan)`, or the part
+    what: str  # status, amount, reasons, price, penalty, changed
+    before: str = ""
+    after: str = ""
+    detail: str = ""  # per scenario: the values (`1.50 EUR → 1.80 EUR`); not part of the group
+    #: the money this change alone moved (a definition's amount, a term's penalty); None: the
+    #: scenario's whole money moved is counted for the group
+    money: MoneyByMeasure | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.part, self.subject, self.what, self.before, self.after)
+
+    @property
+    def label(self) -> str:
+        if self.what == "status":
+            return f"{self.subject}: {self.before} → {self.after}"
+        state = f" {self.before}," if self.before else ""
+        what = "" if self.what == "changed" else f" {self.what}"
+        return f"{self.subject}:{state}{what} changed"
+
+
+def comparable(decision: dict[str, Any]) -> dict[str, Any]:
+    """The decision without `rules_version`, and its reasons without `source` (the rule file and line
+    that decided: they differ with the rule set's folder and move with any edit above them)."""
+    return {k: _without_sources(v) for k, v in decision.items() if k != "rules_version"}
+
+
+def _without_sources(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_sources(v) for k, v in value.items() if not (k == "source" and isinstance(v, dict))}
+    if isinstance(value, list):
+        return [_without_sources(v) for v in value]
+    return value
+
+
+def changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """What differs between two decisions of one scenario (empty when they are the same)."""
+    old, new = comparable(old), comparable(new)
+    if old == new:
+        return []
+    found: list[Change] = []
+    for part in _parts(old, new):
+        before, after = old.get(part), new.get(part)
+        if before == after:
+            continue
+        if before is None or after is None:
+            state = ("present", ABSENT) if after is None else (ABSENT, "present")
+            found.append(Change(part, part, "status", *state))
+            continue
+        compare = _PART_COMPARISONS.get(part)
+        specific = compare(before, after) if compare is not None else []
+        found.extend(specific or [Change(part, part, "changed")])
+    return found
+
+
+def _parts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [*old, *(k for k in new if k not in old)]
+
+
+def _status_changes(
+    part: str,
+    prefix: str,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    key: Callable[[dict[str, Any]], str],
+    measure: str | None = None,
+) -> list[Change]:
+    """Items matched by `key`: a status change, else an amount change, else a change of reasons.
+
+    With `measure`, items are discount definitions: the money a change moved is minus the change
+    of the definition's amount (what the customer pays), counted under that measure."""
+    before = _keyed(old, key)
+    after = _keyed(new, key)
+    found = []
+    for name in [*before, *(k for k in after if k not in before)]:
+        a, b = before.get(name), after.get(name)
+        if a == b:
+            continue
+        subject = f"{prefix}{name}"
+        old_status = str(a.get("status")) if a is not None else ABSENT
+        new_status = str(b.get("status")) if b is not None else ABSENT
+        moved = _definition_money(a, b, measure) if measure is not None else None
+        if old_status != new_status:
+            detail = f"{_amount(a)} → {_amount(b)}" if _amount(a) != _amount(b) else ""
+            found.append(Change(part, subject, "status", old_status, new_status, detail, moved))
+        elif a is not None and b is not None and _amount(a) != _amount(b):
+            detail = f"{_amount(a)} → {_amount(b)}"
+            found.append(Change(part, subject, "amount", old_status, new_status, detail, moved))
+        elif a is not None and b is not None and a.get("reasons") != b.get("reasons"):
+            found.append(Change(part, subject, "reasons", old_status, new_status, money=moved))
+        else:
+            found.append(Change(part, subject, "changed", old_status, new_status, money=moved))
+    return found
+
+
+def _amounts(item: dict[str, Any] | None) -> dict[str, Decimal]:
+    """A definition's amount per currency (`1.50 EUR + 2.00 USD`); none when it has no amount."""
+    if item is None or "amount" not in item:
+        return {}
+    found: dict[str, Decimal] = {}
+    for text in str(item["amount"]).split(" + "):
+        money = Money.parse(text)
+        found[money.currency] = found.get(money.currency, Decimal(0)) + money.amount
+    return found
+
+
+def _definition_money(a: dict[str, Any] | None, b: dict[str, Any] | None, measure: str) -> MoneyByMeasure:
+    before, after = _amounts(a), _amounts(b)
+    moved = {c: before.get(c, Decimal(0)) - after.get(c, Decimal(0)) for c in sorted({*before, *after})}
+    return {measure: {c: v for c, v in moved.items() if v}}
+
+
+def _keyed(items: list[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:
+    """Items by key; a key met again gets `#2`, `#3` (a coupon code entered twice)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name = key(item)
+        unique, n = name, 1
+        while unique in out:
+            n += 1
+            unique = f"{name} #{n}"
+        out[unique] = item
+    return out
+
+
+def _amount(item: dict[str, Any] | None) -> str:
+    if item is None:
+        return "(none)"
+    return str(item.get("amount", "(none)"))
+
+
+def _discounts(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    found = _status_changes(
+        "discounts", "", old["definitions"], new["definitions"], lambda d: str(d["code"]), "discounts_net"
+    )
+    if not found and (old["lines"] != new["lines"] or old["totals"] != new["totals"]):
+        found.append(Change("discounts", "discounts", "lines", detail=_totals_detail(old["totals"], new["totals"])))
+    return found
+
+
+def _totals_detail(old: dict[str, Any], new: dict[str, Any]) -> str:
+    return ", ".join(
+        f"net {old.get(c, {}).get('net', '(none)')} → {new.get(c, {}).get('net', '(none)')}"
+        for c in sorted({*old, *new})
+        if old.get(c) != new.get(c)
+    )
+
+
+def _verdict(allowed: Any) -> str:
+    return "allowed" if allowed else "refused"
+
+
+def _purchase(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    found = []
+    if old["allowed"] != new["allowed"]:
+        found.append(Change("purchase", "purchase", "status", _verdict(old["allowed"]), _verdict(new["allowed"])))
+    elif old["reasons"] != new["reasons"]:
+        found.append(Change("purchase", "purchase", "reasons", _verdict(old["allowed"]), _verdict(new["allowed"])))
+    found += _status_changes("purchase", "coupon ", old["coupons"], new["coupons"], lambda c: str(c["code"]))
+    found += _status_changes(
+        "purchase", "purchase discount ", old["discounts"], new["discounts"], lambda d: str(d["code"]), "purchase_price"
+    )
+    if not found and (old["lines"] != new["lines"] or old["price"] != new["price"]):
+        found.append(Change("purchase", "purchase", "price", detail=_totals_detail(old["price"], new["price"])))
+    return found
+
+
+def _cancellation(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    found = []
+    if old["allowed"] != new["allowed"]:
+        found.append(
+            Change("cancellation", "cancellation", "status", _verdict(old["allowed"]), _verdict(new["allowed"]))
+        )
+    before = _keyed(old["terms"], _term_key)
+    after = _keyed(new["terms"], _term_key)
+    for name in [*before, *(k for k in after if k not in before)]:
+        a, b = before.get(name), after.get(name)
+        if a == b:
+            continue
+        subject = f"term {name}"
+        old_outcome = str(a["outcome"]) if a is not None else ABSENT
+        new_outcome = str(b["outcome"]) if b is not None else ABSENT
+        detail = f"{_penalty(a)} → {_penalty(b)}" if _penalty(a) != _penalty(b) else ""
+        moved = _penalty_money(a if old["allowed"] else None, b if new["allowed"] else None)
+        if old_outcome != new_outcome:
+            found.append(Change("cancellation", subject, "status", old_outcome, new_outcome, detail, moved))
+        elif detail:
+            found.append(Change("cancellation", subject, "penalty", old_outcome, new_outcome, detail, moved))
+        elif a is not None and b is not None and a.get("reasons") != b.get("reasons"):
+            found.append(Change("cancellation", subject, "reasons", old_outcome, new_outcome, money=moved))
+        else:
+            found.append(Change("cancellation", subject, "changed", old_outcome, new_outcome, money=moved))
+    return found
+
+
+def _penalty_money(a: dict[str, Any] | None, b: dict[str, Any] | None) -> MoneyByMeasure:
+    """The change of a term's penalty due (a waived penalty, or any of a refused cancellation, is not due)."""
+    moved: dict[str, Decimal] = {}
+    for term, sign in ((a, -1), (b, 1)):
+        penalty = term.get("penalty") if term is not None else None
+        if isinstance(penalty, dict) and not penalty.get("waived"):
+            money = Money.parse(str(penalty["total"]))
+            moved[money.currency] = moved.get(money.currency, Decimal(0)) + sign * money.amount
+    return {"cancellation_penalties": {c: v for c, v in moved.items() if v}}
+
+
+def _term_key(term: dict[str, Any]) -> str:
+    return f"{term.get('term') or '(none)'} ({term.get('for')})"
+
+
+def _penalty(term: dict[str, Any] | None) -> str:
+    penalty = term.get("penalty") if term is not None else None
+    return str(penalty["total"]) if isinstance(penalty, dict) else "(no penalty)"
+
+
+_PART_COMPARISONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Change]]] = {
+    "discounts": _discounts,
+    "purchase": _purchase,
+    "cancellation": _cancellation,
+}
+
+
+# --- money ---------------------------------------------------------------------------------------
+
+
+def money_measures(decision: dict[str, Any]) -> MoneyByMeasure:
+    """The decision's money per measure and currency (see MEASURES)."""
+    found: MoneyByMeasure = {}
+    discounts = decision.get("discounts")
+    if discounts is not None:
+        found["discounts_net"] = {c: Money.parse(t["net"]).amount for c, t in discounts["totals"].items()}
+    cancellation = decision.get("cancellation")
+    if cancellation is not None:
+        found["cancellation_penalties"] = {c: Money.parse(v).amount for c, v in cancellation["total"].items()}
+    purchase = decision.get("purchase")
+    if purchase is not None:
+        found["purchase_price"] = {c: Money.parse(t["net"]).amount for c, t in purchase["price"].items()}
+    return found
+
+
+def money_moved(old: dict[str, Any], new: dict[str, Any]) -> MoneyByMeasure:
+    """new - old per measure and currency; only what moved."""
+    before, after = money_measures(old), money_measures(new)
+    moved: MoneyByMeasure = {}
+    for measure, _ in MEASURES:
+        a, b = before.get(measure, {}), after.get(measure, {})
+        for currency in sorted({*a, *b}):
+            delta = b.get(currency, Decimal(0)) - a.get(currency, Decimal(0))
+            if delta:
+                moved.setdefault(measure, {})[currency] = delta
+    return moved
+
+
+def add_money(total: MoneyByMeasure, more: MoneyByMeasure) -> None:
+    for measure, amounts in more.items():
+        into = total.setdefault(measure, {})
+        for currency, amount in amounts.items():
+            into[currency] = into.get(currency, Decimal(0)) + amount
+
+
+def money_json(money: MoneyByMeasure) -> dict[str, dict[str, str]]:
+    """Money moved as text, signed (`+1.50 EUR`, `-0.30 EUR`), in MEASURES order."""
+    return {
+        measure: {c: signed(a, c) for c, a in sorted(money[measure].items())}
+        for measure, _ in MEASURES
+        if money.get(measure)
+    }
+
+
+def signed(amount: Decimal, currency: str) -> str:
+    text = str(Money(amount, currency))
+    return text if text.startswith("-") else f"+{text}"
+
+
+# --- the whole comparison ------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioDiff:
+    """One scenario that changed or could not be decided."""
+
+    scenario: str | None
+    file: str
+    line: int
+    changes: list[Change] = field(default_factory=list)
+    money: MoneyByMeasure = field(default_factory=dict)
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+    problems: list[tuple[str, Diagnostic]] = field(default_factory=list)  # (old|new|input, diagnostic)
+
+    def to_json(self, change: Change | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"scenario": self.scenario, "file": self.file, "line": self.line}
+        if change is not None and change.detail:
+            out["detail"] = change.detail
+        if self.problems:
+            out["problems"] = [
+                {"rules": side, "code": d.code, "message": d.message, "file": d.file, "line": d.line}
+                for side, d in self.problems
+            ]
+        return out
+
+
+#: Groups of scenarios that could not be decided: key → label.
+UNDECIDED = {
+    "input": "cannot be read as a scenario (decided under neither rule set)",
+    "old": "cannot be decided under the old rules only",
+    "new": "cannot be decided under the new rules only",
+    "both": "cannot be decided under either rule set",
+}
+
+
+@dataclass
+class Group:
+    key: tuple[str, ...]
+    label: str
+    part: str
+    undecided: bool = False
+    members: list[tuple[ScenarioDiff, Change | None]] = field(default_factory=list)
+    money: MoneyByMeasure = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "part": self.part,
+            "kind": "undecided" if self.undecided else "changed",
+            "count": len(self.members),
+            "money": money_json(self.money),
+            "scenarios": [s.to_json(c) for s, c in self.members],
+        }
+
+
+@dataclass
+class DiffReport:
+    old_rules: str
+    new_rules: str
+    old_version: str
+    new_version: str
+    scenarios: int = 0
+    changed: list[ScenarioDiff] = field(default_factory=list)
+    undecided: list[ScenarioDiff] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    money: MoneyByMeasure = field(default_factory=dict)
+
+    @property
+    def unchanged(self) -> int:
+        return self.scenarios - len(self.changed) - len(self.undecided)
+
+    @property
+    def clean(self) -> bool:
+        """Nothing changed and every scenario was decided under both rule sets."""
+        return not self.changed and not self.undecided
+
+    def groups(self) -> list[Group]:
+        """Changed groups (most scenarios first, then by label), then the undecided groups."""
+        changed: dict[tuple[str, ...], Group] = {}
+        for item in self.changed:
+            seen: set[tuple[str, ...]] = set()
+            for change in item.changes:
+                if change.key in seen:
+                    continue
+                seen.add(change.key)
+                group = changed.setdefault(change.key, Group(change.key, change.label, change.part))
+                group.members.append((item, change))
+                add_money(group.money, item.money if change.money is None else change.money)
+        undecided: dict[tuple[str, ...], Group] = {}
+        for item in self.undecided:
+            sides = {side for side, _ in item.problems}
+            side = "input" if "input" in sides else "both" if sides == {"old", "new"} else next(iter(sides))
+            key = ("undecided", side)
+            undecided.setdefault(key, Group(key, UNDECIDED[side], "undecided", True)).members.append((item, None))
+        order = {k: i for i, k in enumerate(UNDECIDED)}
+        return [
+            *sorted(changed.values(), key=lambda g: (-len(g.members), g.label)),
+            *sorted(undecided.values(), key=lambda g: order[g.key[1]]),
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "old": {"rules": self.old_rules, "rules_version": self.old_version},
+            "new": {"rules": self.new_rules, "rules_version": self.new_version},
+            "scenarios": self.scenarios,
+            "changed": len(self.changed),
+            "unchanged": self.unchanged,
+            "undecided": len(self.undecided),
+            "money": money_json(self.money),
+            "groups": [g.to_json() for g in self.groups()],
+            "skipped": self.skipped,
+        }
+
+
+Decider = Callable[[Any, Input], tuple[dict[str, Any] | None, list[Diagnostic]]]
+
+
+def decide_input(rules: Any, item: Input) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+    """The decision, or the diagnostics of a scenario that cannot be decided under `rules`."""
+    from engine.cli.decide_cmd import scenario_error_diagnostics
+    from engine.decide.decision import decide
+    from engine.decide.scenarios import ScenarioError
+
+    try:
+        return decide(rules, item.scenario), []
+    except ScenarioError as exc:
+        return None, scenario_error_diagnostics(item.document, item.file, exc)
+
+
+def diff(
+    old_rules: Any, new_rules: Any, inputs: Inputs, names: tuple[str, str], decide: Decider = decide_input
+) -> DiffReport:
+    """Decide every input under both rule sets and collect what changed."""
+    report = DiffReport(names[0], names[1], old_rules.rules_version, new_rules.rules_version)
+    report.skipped = list(inputs.skipped)
+    for item in inputs.items:
+        report.scenarios += 1
+        name = getattr(item.scenario, "id", None)
+        entry = ScenarioDiff(name, item.file, item.line)
+        if item.diagnostics or item.scenario is None:
+            entry.problems = [("input", d) for d in item.diagnostics]
+            report.undecided.append(entry)
+            continue
+        entry.old, old_problems = decide(old_rules, item)
+        entry.new, new_problems = decide(new_rules, item)
+        entry.problems = [("old", d) for d in old_problems] + [("new", d) for d in new_problems]
+        if entry.old is None or entry.new is None:
+            report.undecided.append(entry)
+            continue
+        entry.changes = changes(entry.old, entry.new)
+        if entry.changes:
+            entry.money = money_moved(entry.old, entry.new)
+            add_money(report.money, entry.money)
+            report.changed.append(entry)
+    return report
