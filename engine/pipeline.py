@@ -184,7 +184,6 @@ def stage_criteria(c: Compilation) -> None:
     Discount criteria are typed against the scenario; the criteria of credit types and credits
     against one consumption and its consumer (`credit_environment`): the same language, the same
     diagnostics, one program with an entry point per context."""
-    from engine.criteria.check import check_condition
     from engine.criteria.environment import credit_environment, scenario_environment
     from engine.criteria.parse import CriteriaError
     from engine.criteria.program import CriteriaProgram, Entry
@@ -200,7 +199,7 @@ def stage_criteria(c: Compilation) -> None:
         try:
             for condition in desugar(criteria, item.document, item.model.classification.value):
                 try:
-                    entries.append(Entry(f"discount:{code}", condition.section, check_condition(condition.node, env)))
+                    entries.append(Entry(f"discount:{code}", condition.section, condition.typed(env)))
                 except CriteriaError as exc:
                     c.diagnostics.append(exc.diagnostic)
         except CriteriaError as exc:
@@ -216,7 +215,7 @@ def stage_criteria(c: Compilation) -> None:
             try:
                 for condition in desugar_credit(item.model.criteria, item.document):
                     try:
-                        node = check_condition(condition.node, credit_env)
+                        node = condition.typed(credit_env)
                         credit_entries.append(Entry(f"{kind}:{code}", condition.section, node))
                     except CriteriaError as exc:
                         c.diagnostics.append(exc.diagnostic)
@@ -230,9 +229,9 @@ def stage_criteria(c: Compilation) -> None:
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
     """A term's `exceptions[i].when`, typed against the scenario like discount criteria; the
     entry's section is `exceptions[i]` so the cancellation decision can name the one that held."""
-    from engine.criteria.check import check_condition
+    from engine.criteria.check import check_parsed
     from engine.criteria.locate import text_locator
-    from engine.criteria.parse import CriteriaError, parse
+    from engine.criteria.parse import CriteriaError, parse_located
     from engine.criteria.program import Entry
 
     entries = []
@@ -241,8 +240,8 @@ def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
         for i, exception in enumerate(item.model.exceptions):
             path = ("exceptions", i, "when")
             try:
-                node = parse(exception.when, text_locator(item.document, path, exception.when))
-                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_condition(node, env)))
+                parsed = parse_located(exception.when, text_locator(item.document, path, exception.when))
+                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_parsed(parsed, env)))
             except CriteriaError as exc:
                 c.diagnostics.append(exc.diagnostic)
     return entries

@@ -11,8 +11,8 @@ from typing import Any
 from engine.criteria import ast
 from engine.criteria import types as T
 from engine.criteria.environment import Environment
-from engine.criteria.parse import CriteriaError, error
-from engine.diagnostics import did_you_mean
+from engine.criteria.parse import CriteriaError, Parsed, anchor, error, relocate
+from engine.diagnostics import Diagnostic, did_you_mean
 from engine.values import TimeUnit
 
 _BUILTIN_ATTRIBUTES: dict[str, dict[str, T.Type]] = {
@@ -71,12 +71,7 @@ class Checker:
     def check_condition(self, node: ast.Node) -> ast.Node:
         typed = self.check(node, Scope())
         if _type(typed).name != "bool":
-            raise error(
-                node.span,
-                "BR507",
-                f"a criterion must be true or false, but this is {_type(typed)}",
-                'compare it with something, e.g. `== "Residential"` or `>= 6 months`',
-            )
+            raise _not_a_condition(node.span, _type(typed))
         return typed
 
     def check(self, node: ast.Node, scope: Scope) -> ast.Node:
@@ -146,12 +141,7 @@ class Checker:
     def _boolean(self, node: ast.Node, scope: Scope, where: str) -> ast.Node:
         typed = self.check(node, scope)
         if _type(typed).name != "bool":
-            raise error(
-                node.span,
-                "BR503",
-                f"{where} needs a condition (true/false), found {_type(typed)}",
-                'write a comparison here, e.g. `account.classification == "SME"`',
-            )
+            raise _needs_a_condition(node.span, where, _type(typed))
         return typed
 
     # comparisons --------------------------------------------------------------------------------
@@ -370,6 +360,24 @@ class Checker:
         return replace(node, args=args, type=result)
 
 
+def _not_a_condition(span: ast.Span, found: T.Type) -> CriteriaError:
+    return error(
+        span,
+        "BR507",
+        f"a criterion must be true or false, but this is {found}",
+        'compare it with something, e.g. `== "Residential"` or `>= 6 months`',
+    )
+
+
+def _needs_a_condition(span: ast.Span, where: str, found: T.Type) -> CriteriaError:
+    return error(
+        span,
+        "BR503",
+        f"{where} needs a condition (true/false), found {found}",
+        'write a comparison here, e.g. `account.classification == "SME"`',
+    )
+
+
 def _type(node: ast.Node) -> T.Type:
     t: Any = getattr(node, "type", None)
     assert t is not None, f"untyped node {node!r}"
@@ -477,4 +485,48 @@ def check_condition(node: ast.Node, env: Environment) -> ast.Node:
     return Checker(env).check_condition(node)
 
 
-__all__ = ["CriteriaError", "check_condition"]
+def check_parsed(parsed: Parsed, env: Environment, within: str | None = None) -> ast.Node:
+    """Type-check a parsed expression (once per text and environment) and place it where it was written.
+
+    Alone (`within` None) it must be a condition (BR507, as `check_condition` says); as an operand
+    of a section's `and`/`or` (`within` is "`and`" or "`or`") it must be one too (BR503, as the
+    checker says of any operand). Raises CriteriaError located at this occurrence.
+    """
+    typed = _typed(parsed.text, parsed.template, env)
+    if isinstance(typed, Diagnostic):
+        raise CriteriaError(relocate(typed, parsed.locate))
+    node = anchor(typed, parsed.locate)
+    if _type(node).name != "bool":
+        if within is None:
+            raise _not_a_condition(node.span, _type(node))
+        raise _needs_a_condition(node.span, within, _type(node))
+    return node
+
+
+#: typed templates: (id of the environment, text) → (the environment, typed template or its diagnostic)
+_TYPED: dict[tuple[int, str], tuple[Environment, ast.Node | Diagnostic]] = {}
+_TYPED_LIMIT = 16384
+
+
+def _typed(text: str, template: ast.Node, env: Environment) -> ast.Node | Diagnostic:
+    """The template typed against `env` (spans at offsets, as the template's), cached by text.
+
+    Environments are told apart by identity (discount criteria and term exceptions are typed
+    against the scenario, credit criteria against a consumption); each cached entry keeps its
+    environment alive, so an identity is never reused while its entries exist.
+    """
+    key = (id(env), text)
+    cached = _TYPED.get(key)
+    if cached is not None and cached[0] is env:
+        return cached[1]
+    try:
+        result: ast.Node | Diagnostic = Checker(env).check(template, Scope())
+    except CriteriaError as exc:
+        result = exc.diagnostic
+    if len(_TYPED) >= _TYPED_LIMIT:
+        _TYPED.clear()
+    _TYPED[key] = (env, result)
+    return result
+
+
+__all__ = ["CriteriaError", "check_condition", "check_parsed"]
