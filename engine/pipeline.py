@@ -183,7 +183,20 @@ def stage_criteria(c: Compilation) -> None:
 
     Discount criteria are typed against the scenario; the criteria of credit types and credits
     against one consumption and its consumer (`credit_environment`): the same language, the same
-    diagnostics, one program with an entry point per context."""
+    diagnostics, one program with an entry point per context.
+
+    Each distinct text is parsed once, and type-checked once per context: the same condition in
+    many definitions (and sections that desugar to the same text) costs one parse and one check,
+    then a copy with the spans of each occurrence (`engine.criteria.parse.anchor`)."""
+    from engine.criteria.check import forget_texts
+
+    try:
+        _criteria(c)
+    finally:
+        forget_texts()
+
+
+def _criteria(c: Compilation) -> None:
     from engine.criteria.environment import credit_environment, scenario_environment
     from engine.criteria.parse import CriteriaError
     from engine.criteria.program import CriteriaProgram, Entry
