@@ -5,7 +5,7 @@ Runs after parsing and before compiling; the compiler only accepts typed nodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.criteria import ast
@@ -64,6 +64,19 @@ class Scope:
         return Scope(dict(self.variables), self.element, self.depth + 1)
 
 
+#: node class → the Checker method that checks it (`_compare` for Compare, ...), filled as met
+_METHODS: dict[type, Any] = {}
+
+
+def _replace(node: Any, **changes: Any) -> Any:
+    """`dataclasses.replace` for AST nodes, without running `__init__` again (no node has a
+    `__post_init__`): a copy of the node's fields with `changes`."""
+    copy = object.__new__(type(node))
+    copy.__dict__.update(node.__dict__)
+    copy.__dict__.update(changes)
+    return copy
+
+
 class Checker:
     def __init__(self, env: Environment) -> None:
         self.env = env
@@ -75,8 +88,10 @@ class Checker:
         return typed
 
     def check(self, node: ast.Node, scope: Scope) -> ast.Node:
-        method = getattr(self, "_" + type(node).__name__.lower())
-        result: ast.Node = method(node, scope)
+        method = _METHODS.get(type(node))
+        if method is None:
+            method = _METHODS[type(node)] = getattr(Checker, "_" + type(node).__name__.lower())
+        result: ast.Node = method(self, node, scope)
         return result
 
     # names and fields ----------------------------------------------------------------------
@@ -86,11 +101,11 @@ class Checker:
 
     def _name(self, node: ast.Name, scope: Scope) -> ast.Node:
         if node.id in scope.variables:
-            return replace(node, type=scope.variables[node.id])
+            return _replace(node, type=scope.variables[node.id])
         if scope.element is not None and node.id in self.env.fields(scope.element):
-            return replace(node, type=self.env.fields(scope.element)[node.id].type)
+            return _replace(node, type=self.env.fields(scope.element)[node.id].type)
         if node.id in self.env.roots:
-            return replace(node, type=self.env.roots[node.id].type)
+            return _replace(node, type=self.env.roots[node.id].type)
         candidates = [*scope.variables, *self.env.roots, *(self.env.fields(scope.element) if scope.element else [])]
         hint = did_you_mean(node.id, candidates) or f"known names: {', '.join(sorted(candidates))}"
         if node.id in self.env.foreign:
@@ -114,15 +129,15 @@ class Checker:
             ftype = fields[node.name].type
             if t.name == "list":
                 result = T.list_of(ftype)
-                return replace(node, obj=obj, type=result.maybe() if t.optional else result)
-            return replace(node, obj=obj, type=ftype.maybe() if t.optional else ftype)
+                return _replace(node, obj=obj, type=result.maybe() if t.optional else result)
+            return _replace(node, obj=obj, type=ftype.maybe() if t.optional else ftype)
         if t.name == "list" and t.elem is not None and node.name in _BUILTIN_ATTRIBUTES.get(t.elem.name, {}):
             result = T.list_of(_BUILTIN_ATTRIBUTES[t.elem.name][node.name])
-            return replace(node, obj=obj, type=result.maybe() if t.optional else result)
+            return _replace(node, obj=obj, type=result.maybe() if t.optional else result)
         builtin = _BUILTIN_ATTRIBUTES.get(t.name, {})
         if node.name in builtin:
             result = builtin[node.name]
-            return replace(node, obj=obj, type=result.maybe() if t.optional else result)
+            return _replace(node, obj=obj, type=result.maybe() if t.optional else result)
         hint = did_you_mean(node.name, builtin) or (
             f"it has: {', '.join(builtin)}" if builtin else f"{t} has no fields"
         )
@@ -132,11 +147,11 @@ class Checker:
 
     def _not(self, node: ast.Not, scope: Scope) -> ast.Node:
         operand = self._boolean(node.operand, scope, "`not`")
-        return replace(node, operand=operand, type=T.BOOL)
+        return _replace(node, operand=operand, type=T.BOOL)
 
     def _boolop(self, node: ast.BoolOp, scope: Scope) -> ast.Node:
         operands = tuple(self._boolean(o, scope, f"`{node.op}`") for o in node.operands)
-        return replace(node, operands=operands, type=T.BOOL)
+        return _replace(node, operands=operands, type=T.BOOL)
 
     def _boolean(self, node: ast.Node, scope: Scope, where: str) -> ast.Node:
         typed = self.check(node, scope)
@@ -154,7 +169,7 @@ class Checker:
             raise error(node.span, "BR503", f"{lt} cannot be ordered with `{node.op}`", "use `==`, `!=` or `in`")
         if lt.name == "duration" and isinstance(left, ast.Literal) and isinstance(right, ast.Literal):
             _same_duration_family(node, left.value, right.value)
-        return replace(node, left=left, right=right, type=T.BOOL)
+        return _replace(node, left=left, right=right, type=T.BOOL)
 
     def _comparable(self, node: ast.Node, lt: T.Type, rt: T.Type, op: str) -> None:
         if T.compatible(lt, rt):
@@ -185,7 +200,7 @@ class Checker:
         if ct.elem is not None:
             self._comparable(node, _type(item), ct.elem, "in")
             item = _with_currency(item, ct.elem.currency)
-        return replace(node, item=item, collection=collection, type=T.BOOL)
+        return _replace(node, item=item, collection=collection, type=T.BOOL)
 
     def _setrelation(self, node: ast.SetRelation, scope: Scope) -> ast.Node:
         left, right = self.check(node.left, scope), self.check(node.right, scope)
@@ -207,7 +222,7 @@ class Checker:
         other = rt.elem if T.is_collection(rt) else rt
         if lt.elem is not None and other is not None:
             self._comparable(node, lt.elem, other, node.op)
-        return replace(node, left=left, right=right, type=T.BOOL)
+        return _replace(node, left=left, right=right, type=T.BOOL)
 
     def _between(self, node: ast.Between, scope: Scope) -> ast.Node:
         value, low, high = (self.check(n, scope) for n in (node.value, node.low, node.high))
@@ -218,7 +233,7 @@ class Checker:
             self._comparable(node, _type(value), _type(bound), "between")
         if _type(value).name not in T.ORDERED:
             raise error(node.span, "BR503", f"{_type(value)} has no order for `between`", "use `in` with a set")
-        return replace(node, value=value, low=low, high=high, type=T.BOOL)
+        return _replace(node, value=value, low=low, high=high, type=T.BOOL)
 
     # arithmetic --------------------------------------------------------------------------------
 
@@ -232,7 +247,7 @@ class Checker:
             raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt))
         if lt.optional or rt.optional:
             result = result.maybe()
-        typed = replace(node, left=left, right=right, type=result)
+        typed = _replace(node, left=left, right=right, type=result)
         if result.name in ("date", "datetime") and _constant(typed) is None:
             raise error(
                 node.span,
@@ -247,14 +262,14 @@ class Checker:
         t = _type(operand)
         if t.name not in ("number", "money", "percent"):
             raise error(node.span, "BR503", f"cannot negate {t}", "only numbers, money and percentages have a sign")
-        return replace(node, operand=operand, type=t)
+        return _replace(node, operand=operand, type=t)
 
     # collections --------------------------------------------------------------------------------
 
     def _setliteral(self, node: ast.SetLiteral, scope: Scope) -> ast.Node:
         items = tuple(self.check(i, scope) for i in node.items)
         if not items:
-            return replace(node, items=items, type=T.Type("set", elem=None))
+            return _replace(node, items=items, type=T.Type("set", elem=None))
         first = _type(items[0])
         for item in items[1:]:
             if not T.compatible(first, _type(item)):
@@ -266,7 +281,7 @@ class Checker:
                 )
         if first.name in ("set", "list", "record"):
             raise error(node.span, "BR503", f"a set cannot hold {first}", "list plain values")
-        return replace(node, items=items, type=T.set_of(first))
+        return _replace(node, items=items, type=T.set_of(first))
 
     def _quantifier(self, node: ast.Quantifier, scope: Scope) -> ast.Node:
         collection = self.check(node.collection, scope)
@@ -280,7 +295,7 @@ class Checker:
             )
         inner = scope.loop(node, node.kind).bind(node.var, ct.elem)
         condition = self._boolean(node.condition, inner, "`where`")
-        return replace(node, collection=collection, condition=condition, type=T.BOOL)
+        return _replace(node, collection=collection, condition=condition, type=T.BOOL)
 
     def _aggregate(self, node: ast.Aggregate, scope: Scope) -> ast.Node:
         collection = self.check(node.collection, scope)
@@ -335,7 +350,7 @@ class Checker:
             )
         else:
             result = value.maybe()
-        return replace(node, collection=collection, where=where, within=within, type=result)
+        return _replace(node, collection=collection, where=where, within=within, type=result)
 
     def _call(self, node: ast.Call, scope: Scope) -> ast.Node:
         from engine.criteria.environment import FUNCTIONS
@@ -357,7 +372,7 @@ class Checker:
                     f"`{node.func}` needs {want} here, found {_type(arg)}",
                     f"write `{node.func}(subscription, 5 days)`",
                 )
-        return replace(node, args=args, type=result)
+        return _replace(node, args=args, type=result)
 
 
 def _not_a_condition(span: ast.Span, found: T.Type) -> CriteriaError:
@@ -416,13 +431,13 @@ def _with_currency(node: ast.Node, currency: str | None) -> ast.Node:
         return node
     given = T.Type("money", currency=currency, optional=t.optional)
     if isinstance(node, ast.Aggregate):
-        return replace(node, type=given)
+        return _replace(node, type=given)
     if isinstance(node, ast.Arith):
-        return replace(
+        return _replace(
             node, left=_with_currency(node.left, currency), right=_with_currency(node.right, currency), type=given
         )
     if isinstance(node, ast.Negate):
-        return replace(node, operand=_with_currency(node.operand, currency), type=given)
+        return _replace(node, operand=_with_currency(node.operand, currency), type=given)
     return node
 
 

@@ -96,7 +96,7 @@ class Driver:
                     if type(callback) is not L.UnlessCallback:
                         raise Fallback(f"lexer callback {callback!r}")
                     keywords[name] = callback.scanner.fullmatch
-                built[id(basic)] = (tuple(scanner._mres), frozenset(basic.ignore_types), keywords)
+                built[id(basic)] = (tuple(m.match for m in scanner._mres), frozenset(basic.ignore_types), keywords)
             self.lexers[state] = built[id(basic)]
 
     def parse(self, text: str) -> Any:
@@ -111,8 +111,8 @@ class Driver:
             token: Token | None = None
             kind = "$END"
             while pos < size_of_text:
-                for pattern in patterns:
-                    match = pattern.match(text, pos)
+                for pattern in patterns:  # Lark's alternations of terminals, tried in order
+                    match = pattern(text, pos)
                     if match:
                         break
                 else:
@@ -140,20 +140,18 @@ class Driver:
                     value_stack.append(token)
                     break
                 size, origin, reduce = arg
-                if reduce is None:  # `?rule: child`, a single child kept as it is
-                    state_stack.pop()
-                    value = value_stack[-1]
-                    value_stack.pop()
+                if reduce is None:  # `?rule: child`: the child stays on the value stack as it is
+                    goto = states[state_stack[-2]][origin][1]
+                    state_stack[-1] = goto
                 else:
-                    children = value_stack[-size:]
+                    value = reduce(value_stack[-size:])
                     del state_stack[-size:]
                     del value_stack[-size:]
-                    value = reduce(children)
-                shift, goto = states[state_stack[-1]][origin]
-                state_stack.append(goto)
-                value_stack.append(value)
+                    goto = states[state_stack[-1]][origin][1]
+                    state_stack.append(goto)
+                    value_stack.append(value)
                 if token is None and goto == end_state:
-                    return value
+                    return value_stack[-1]
 
 
 def _reduction(rule: Any, callback: Any, L: Any) -> Reduction | None:

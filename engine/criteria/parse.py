@@ -353,6 +353,10 @@ class _Builder:
 
     def span(self, item: Any) -> ast.Span:
         start, end = item.start_pos, item.end_pos
+        if self.locate is _offsets:  # a template's span, made as `_offsets` would, text added
+            span = _new(ast.Span)
+            span.__dict__.update(file=OFFSETS, line=start, column=end, end_column=0, text=self.text[start:end])
+            return span
         base = self.locate(start, end)
         return ast.Span(base.file, base.line, base.column, base.end_column, self.text[start:end])
 
