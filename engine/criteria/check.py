@@ -6,7 +6,7 @@ Runs after parsing and before compiling; the compiler only accepts typed nodes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.criteria import ast
 from engine.criteria import types as T
@@ -68,7 +68,10 @@ class Scope:
 _METHODS: dict[type, Any] = {}
 
 
-def _replace(node: Any, **changes: Any) -> Any:
+_N = TypeVar("_N", bound=ast.Node)
+
+
+def _replace(node: _N, **changes: Any) -> _N:
     """`dataclasses.replace` for AST nodes, without running `__init__` again (no node has a
     `__post_init__`): a copy of the node's fields with `changes`."""
     copy = object.__new__(type(node))
