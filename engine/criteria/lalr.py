@@ -86,18 +86,7 @@ class Driver:
         lexer = frontend.lexer
         if not isinstance(lexer, L.ContextualLexer):
             raise Fallback(f"lexer {type(lexer).__name__}")
-        built: dict[int, tuple[tuple[Any, ...], frozenset[str], dict[str, Callable[[str], str | None]]]] = {}
-        self.lexers = {}
-        for state, basic in lexer.lexers.items():
-            if id(basic) not in built:
-                scanner = basic.scanner
-                keywords = {}
-                for name, callback in basic.callback.items():
-                    if type(callback) is not L.UnlessCallback:
-                        raise Fallback(f"lexer callback {callback!r}")
-                    keywords[name] = callback.scanner.fullmatch
-                built[id(basic)] = (tuple(m.match for m in scanner._mres), frozenset(basic.ignore_types), keywords)
-            self.lexers[state] = built[id(basic)]
+        self.lexers = _Lexers(lexer.lexers, L.UnlessCallback)
 
     def parse(self, text: str) -> Any:
         """The tree of `text`; raises Fallback instead of any syntax error."""
@@ -152,6 +141,37 @@ class Driver:
                     value_stack.append(value)
                 if token is None and goto == end_state:
                     return value_stack[-1]
+
+
+#: a state's lexer: its terminals' alternations (matchers, tried in order), the ignored terminals,
+#: and for a terminal that also matches keywords (NAME and `and`), the keyword test
+Lexer = tuple[tuple[Callable[[str, int], Any], ...], frozenset[str], dict[str, Callable[[str], str | None]]]
+
+
+class _Lexers(dict[int, Lexer]):
+    """The lexer of each parser state, built when the state is first met (Lark's are lazy too:
+    building all of them compiles every state's regular expressions, a cost at every start)."""
+
+    def __init__(self, basics: dict[int, Any], unless: Any) -> None:
+        super().__init__()
+        self.basics = basics
+        self.unless = unless
+        self.built: dict[int, Lexer] = {}
+
+    def __missing__(self, state: int) -> Lexer:
+        basic = self.basics[state]
+        lexer = self.built.get(id(basic))
+        if lexer is None:
+            scanner = basic.scanner  # built on first use, with the keyword callbacks
+            keywords = {}
+            for name, callback in basic.callback.items():
+                if type(callback) is not self.unless:
+                    raise Fallback(f"lexer callback {callback!r}")
+                keywords[name] = callback.scanner.fullmatch
+            matchers = tuple(m.match for m in scanner._mres)
+            lexer = self.built[id(basic)] = (matchers, frozenset(basic.ignore_types), keywords)
+        self[state] = lexer
+        return lexer
 
 
 def _reduction(rule: Any, callback: Any, L: Any) -> Reduction | None:
