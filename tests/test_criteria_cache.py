@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_parser_generated import EXPRESSIONS, TOKENS  # the shipped parser's corpus, checked against Lark
 
 from engine.criteria import ast
 from engine.criteria.check import Checker, Scope, check_condition, check_parsed
@@ -197,21 +200,30 @@ def _corpus() -> list[str]:
     return [*TEXTS, *generated, *odd]
 
 
-def test_the_lean_driver_builds_larks_trees_and_fails_where_lark_fails() -> None:
+def _same_tree(text: str) -> None:
     from engine.criteria._parser import UnexpectedInput
     from engine.criteria.lalr import Driver, Fallback
 
-    driver = Driver(parser())
-    for text in _corpus():
-        try:
-            expected = _lark(parser().parse(text))
-        except UnexpectedInput:
-            expected = "error"
-        try:
-            found = _lean(driver.parse(text))
-        except Fallback:
-            found = "error"
-        assert found == expected, text
+    try:
+        expected = _lark(parser().parse(text))
+    except UnexpectedInput:
+        expected = "error"
+    try:
+        found = _lean(Driver(parser()).parse(text))
+    except Fallback:
+        found = "error"
+    assert found == expected, text
+
+
+def test_the_lean_driver_builds_larks_trees_and_fails_where_lark_fails() -> None:
+    for text in [*_corpus(), *EXPRESSIONS]:
+        _same_tree(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=25))
+def test_the_lean_driver_parses_token_soup_like_lark(tokens: list[str]) -> None:
+    _same_tree(" ".join(tokens))
 
 
 @pytest.mark.parametrize(

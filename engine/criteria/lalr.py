@@ -18,7 +18,7 @@ both give the same tree, offsets included, for every expression of the test corp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -226,27 +226,24 @@ def _reduction(rule: Any, callback: Any, L: Any) -> Reduction | None:
 
 def _propagate(tree: Tree, children: list[Any]) -> None:
     """Lark's PropagatePositions: offsets from the first and last child that has any."""
-    first: int | None
-    last: int | None
-    for child in children:
-        if type(child) is Token:
-            first = child.start_pos
-            break
-        if type(child) is Tree and child.start_pos is not None:
-            first = child.cstart
-            break
-    else:
+    first = _edge(children, last=False)
+    if first is None:
         return
-    for child in reversed(children):
-        if type(child) is Token:
-            last = child.end_pos
-            break
-        if type(child) is Tree and child.start_pos is not None:
-            last = child.cend
-            break
+    last = _edge(reversed(children), last=True)
     if tree.start_pos is None:
         tree.start_pos = first
     tree.cstart = first
     if tree.end_pos is None:
         tree.end_pos = last
     tree.cend = last
+
+
+def _edge(children: Iterable[Any], last: bool) -> int | None:
+    """The first child's start offset (`last`: the end offset) that is known, as Lark takes it:
+    a token's own, a tree's container offsets (its parentheses included)."""
+    for child in children:
+        if type(child) is Token:
+            return child.end_pos if last else child.start_pos
+        if type(child) is Tree and child.start_pos is not None:
+            return child.cend if last else child.cstart
+    return None
