@@ -290,7 +290,12 @@ def _collector_paused() -> Iterator[None]:
     walks every object alive, pydantic's and jsonschema's included: measured, collections took
     about 5 % of a cold `billrules validate` of the shipped rules and a fifth of the CPU of one
     over 4,000 discount definitions (2.0 of 9.9 s). Reference counting still frees everything as
-    usual; cycles, if any, are collected once the collector is back on.
+    usual; cycles, if any, are collected by the collector's next full collection.
+
+    Before the collector is back on, what the stages left alive is moved to its oldest
+    generation (`gc.freeze()` then `gc.unfreeze()`): otherwise the first allocation after
+    `gc.enable()` starts a collection of the youngest generation, which holds every object made
+    during the pause (0.4 s of CPU at 4,000 definitions, for no garbage).
     """
     if not gc.isenabled():
         yield
@@ -299,4 +304,6 @@ def _collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()  # into the permanent generation (resets the youngest generation's count) ...
+        gc.unfreeze()  # ... and back, into the oldest one, without a collection
         gc.enable()
