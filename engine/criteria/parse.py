@@ -2,8 +2,13 @@
 
 The parser is prebuilt: `_parser.py` is Lark's standalone LALR(1) parser generated from
 `grammar.lark` (`python -m engine.criteria.generate_parser`), parse tables as Python literals. At
-run time nothing is built, cached on disk or unpickled, and Lark itself is not imported; the tree,
-token and error classes below are the generated module's own.
+run time nothing is built, cached on disk or unpickled, and Lark itself is not imported. Its
+tables run in `engine.criteria.lalr` (a lean driver giving the same trees); a text it does not
+accept is parsed again by the generated parser, whose exception classes make the syntax errors.
+
+Each distinct text is parsed once (`_syntax_tree`): the result is a template, an AST whose spans
+hold offsets into the text, and every occurrence gets a copy placed by its locator (`anchor`).
+Type-checking works the same way (`engine.criteria.check.check_parsed`).
 """
 
 from __future__ import annotations
