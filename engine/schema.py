@@ -7,9 +7,11 @@ with the loader's spans.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,19 @@ def schema_dir() -> Path:
 
 
 @cache
+def _schema(kind: str) -> dict[str, Any]:
+    """The schema of one kind, its references inlined, read once per process."""
+    schema = json.loads((schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    return inline_refs(schema)
+
+
+@cache
 def _validator(kind: str) -> Any:
-    """The validator of one kind, built once per process."""
+    """The validator of one kind, built once per process (only for a document the fast path
+    refuses: a clean rule set never imports jsonschema)."""
     from jsonschema import Draft7Validator
 
-    schema = json.loads((schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8"))
-    return Draft7Validator(inline_refs(schema), format_checker=Draft7Validator.FORMAT_CHECKER)
+    return Draft7Validator(_schema(kind), format_checker=Draft7Validator.FORMAT_CHECKER)
 
 
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +129,7 @@ def _accepts(kind: str) -> Check | None:
     document it refuses is checked again by jsonschema, whose errors make the diagnostics, so
     messages never depend on this code.
     """
-    schema = _validator(kind).schema
+    schema = _schema(kind)
     try:
         return _Compiler(schema).compile(schema)
     except _Unsupported:
@@ -295,21 +304,29 @@ class _Compiler:
         return lambda x: not _is_number(x) or x <= value
 
     def _format(self, value: Any, schema: dict[str, Any]) -> Check:
-        conforms = _validator_format_checker().conforms
-        return lambda x: conforms(x, value)
+        if value == "date":
+            return _is_date
+        if value in ("date-time", "time") and importlib.util.find_spec("rfc3339_validator") is None:
+            return lambda x: True  # jsonschema checks these only with rfc3339-validator installed
+        checker: list[Any] = []
+
+        def conforms(x: Any) -> bool:  # any other format: jsonschema's own checker, imported when needed
+            if not checker:
+                checker.append(_format_checker())
+            return bool(checker[0].conforms(x, value))
+
+        return conforms
 
     def _enum(self, value: Any, schema: dict[str, Any]) -> Check:
-        if all(isinstance(v, str) for v in value):
+        if all(isinstance(v, str) for v in value):  # jsonschema's `equal` with text is `==`
             options = frozenset(value)
             return lambda x: isinstance(x, str) and x in options
-        from jsonschema._utils import equal
-
-        return lambda x: any(equal(x, v) for v in value)
+        return lambda x: any(_equal(x, v) for v in value)
 
     def _const(self, value: Any, schema: dict[str, Any]) -> Check:
-        from jsonschema._utils import equal
-
-        return lambda x: bool(equal(x, value))
+        if isinstance(value, str):
+            return lambda x: bool(x == value)
+        return lambda x: _equal(x, value)
 
     def _allOf(self, value: Any, schema: dict[str, Any]) -> Check:
         return _all([self.compile(v) for v in value])
@@ -325,10 +342,29 @@ class _Compiler:
         return lambda x: then(x) if condition(x) else otherwise(x)
 
 
-def _validator_format_checker() -> Any:
+def _format_checker() -> Any:
     from jsonschema import Draft7Validator
 
     return Draft7Validator.FORMAT_CHECKER
+
+
+def _equal(one: Any, two: Any) -> bool:
+    from jsonschema._utils import equal
+
+    return bool(equal(one, two))
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _is_date(instance: Any) -> bool:
+    """jsonschema's `date` format check (`jsonschema._format.is_date`, ValueError meaning no)."""
+    if not isinstance(instance, str):
+        return True
+    try:
+        return bool(_DATE.fullmatch(instance) and date.fromisoformat(instance))
+    except ValueError:
+        return False
 
 
 def _type_name(value: Any) -> str:
