@@ -101,18 +101,3 @@ def test_the_fast_path_agrees_with_jsonschema(kind: str) -> None:
             checked += 1
             refused += not valid
     assert checked > refused > 0
-
-
-def test_a_clean_rule_set_is_validated_without_importing_jsonschema() -> None:
-    """jsonschema (80 ms to import) is only needed to word the errors of a refused document."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from engine.cli.main import main\n"
-        f"assert main(['validate', {str(REPO / 'rules')!r}]) == 0\n"
-        "print(sorted(m for m in sys.modules if m.startswith('jsonschema')))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
