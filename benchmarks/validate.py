@@ -19,6 +19,8 @@ checkout run with PYTHONDONTWRITEBYTECODE would otherwise compile every module o
 
     python benchmarks/validate.py [--runs 15] [--sizes 40,400,4000] [--scale-runs 3] [RULES_DIR]
     python benchmarks/validate.py --quick      # CI smoke run: a few seconds
+    python benchmarks/validate.py --runs 1 --sizes 4000 --keep /tmp/bench   # keeps /tmp/bench/rules-4000
+    python -m cProfile -o /tmp/p.out -m engine validate /tmp/bench/rules-4000   # then pstats
 """
 
 from __future__ import annotations
@@ -197,18 +199,25 @@ import contextlib, json, sys, time
 from pathlib import Path
 start = time.process_time()
 import engine.pipeline as pipeline
+import engine.criteria.parse as parse
 c = pipeline.Compilation(Path(sys.argv[1]).resolve())
 times = {"imports": time.process_time() - start}
+texts = []
+if hasattr(parse, "_syntax_tree"):  # count the expressions parsed (each call) and distinct texts
+    cached = parse._syntax_tree
+    def counting(text):
+        texts.append(text)
+        return cached(text)
+    counting.cache_clear, counting.cache_info = cached.cache_clear, cached.cache_info
+    parse._syntax_tree = counting
 with getattr(pipeline, "_collector_paused", contextlib.nullcontext)():
     for name, _, stage in pipeline.STAGES:
         t = time.process_time()
         stage(c)
         times[name] = time.process_time() - t
-import engine.criteria.parse as parse
-info = parse._syntax_tree.cache_info() if hasattr(parse, "_syntax_tree") else None
-times["expressions"] = len(c.criteria.entries) if c.criteria else 0
-times["parsed"] = info.hits + info.misses if info else None
-times["distinct"] = info.misses if info else None
+times["expressions"] = len(c.criteria.entries) + len(c.criteria.credit_entries) if c.criteria else 0
+times["parsed"] = len(texts) if texts else None
+times["distinct"] = len(set(texts)) if texts else None
 print(json.dumps(times))
 """
 STAGE_COLUMNS = (
@@ -220,13 +229,15 @@ STAGE_COLUMNS = (
 )
 
 
-def scaling(shipped: Path, sizes: Sequence[int], runs: int) -> bool:
+def scaling(shipped: Path, sizes: Sequence[int], runs: int, keep: Path | None = None) -> bool:
     python = sys.executable
     rows = []
     clean = True
     with tempfile.TemporaryDirectory(prefix="billrules-bench-") as tmp:
         for size in sizes:
-            target = Path(tmp) / f"rules-{size}"
+            target = (keep or Path(tmp)) / f"rules-{size}"
+            if keep is not None and target.exists():
+                shutil.rmtree(target)
             generate_rules(shipped, target, size)
             timings = []
             code = 0
@@ -272,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="40,400,4000", help="generated definitions per rule set")
     parser.add_argument("--scale-runs", type=int, default=3, help="validate runs per generated rule set")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 40 definitions, 1 run, no warm-up")
+    parser.add_argument(
+        "--keep", metavar="DIR", type=Path, help="write the generated rule sets to DIR/rules-N (kept) for profiling"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.sizes, args.scale_runs = 1, "40", 1
@@ -279,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(REPO / "engine", quiet=1)
     rules = Path(args.rules).resolve()
     ok = cold_start(rules, args.runs, warm_up=not args.quick)
-    ok = scaling(rules, [int(s) for s in args.sizes.split(",")], args.scale_runs) and ok
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    ok = scaling(rules, [int(s) for s in args.sizes.split(",")], args.scale_runs, args.keep) and ok
     print(f"({time.perf_counter() - started:.0f} s wall; python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     return 0 if ok else 1
 

@@ -24,7 +24,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.diagnostics import Diagnostic
 
@@ -100,9 +100,11 @@ class Node:
     pending_key: Node | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
-class Span:
-    """1-based line and column of a node, and the column just after it on its first line."""
+class Span(NamedTuple):
+    """1-based line and column of a node, and the column just after it on its first line.
+
+    A named tuple: a document holds one per value and key (up to MAX_NODES), and a tuple is made
+    several times faster than a frozen dataclass."""
 
     line: int
     column: int
@@ -115,14 +117,15 @@ def _node(kind: str, tag: str, event: Any, text: str = "", value: Any = None, st
 
 
 def span_of(node: Node) -> Span:
+    column = node.column
     if node.end_line == node.line:
         end_column = node.end_column + 1
     elif node.kind == "scalar" and "\n" not in node.text:
         # a plain scalar that ends its document: its end mark lies on a later line
-        end_column = node.column + 1 + len(node.text)
+        end_column = column + 1 + len(node.text)
     else:
-        end_column = node.column + 2
-    return Span(node.line + 1, node.column + 1, max(end_column, node.column + 2))
+        end_column = column + 2
+    return Span(node.line + 1, column + 1, end_column if end_column > column + 2 else column + 2)
 
 
 def short_tag(tag: str) -> str:
@@ -300,7 +303,8 @@ class Composer:
             return
         parent = self.stack[-1]
         parent.size += node.size
-        parent.height = max(parent.height, node.height + 1)
+        if node.height >= parent.height:
+            parent.height = node.height + 1
         if parent.kind == "seq":
             parent.value.append(node)
         elif parent.pending_key is None:
@@ -326,7 +330,8 @@ class Composer:
     def _scalar(self, event: Any) -> None:
         style = event.style or None  # the C parser says '' for plain, the pure one None
         text = event.value.replace("\a", "") if style == ">" else event.value  # ruamel marks folds with BEL
-        node = _node("scalar", STR, event, text, text, style)
+        start, end = event.start_mark, event.end_mark
+        node = Node("scalar", STR, start.line, start.column, end.line, end.column, text, text, style)
         try:
             if event.tag is None:
                 node.tag, node.value = resolve_plain(text) if style is None else (STR, text)

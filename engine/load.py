@@ -388,7 +388,8 @@ class _Converter:
         return Refused(Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column))
 
     def convert(self, node: Node, path: JsonPath) -> Any:
-        self.spans.setdefault(path, span_of(node))
+        if path not in self.spans:
+            self.spans[path] = span_of(node)
         if node.kind == "scalar":
             if node.style:
                 self.styles[path] = node.style
@@ -404,8 +405,14 @@ class _Converter:
             if key_node.tag == MERGE:
                 merged.update({k: v for k, v in self._merge_sources(value_node, path) if k not in merged})
                 continue
-            key = self.convert(key_node, (*path, "\x00key"))
-            self.spans.pop((*path, "\x00key"), None)
+            if key_node.kind == "scalar":  # what `convert` does for it, and its span removed
+                if key_node.style:
+                    self.styles[(*path, "\x00key")] = key_node.style
+                self.spans.pop((*path, "\x00key"), None)
+                key = key_node.value
+            else:
+                key = self.convert(key_node, (*path, "\x00key"))
+                self.spans.pop((*path, "\x00key"), None)
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             child = (*path, key)

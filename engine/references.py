@@ -72,12 +72,17 @@ def _walk(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> Iterator[
         yield from _walk(data[head], rest, (*path, head))
 
 
+#: REFERENCES by the kind that holds them, in their order
+_BY_KIND: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _kind, _pattern, _target in REFERENCES:
+    _BY_KIND.setdefault(_kind, []).append((_pattern, _target))
+
+
 def references_of(document: Document) -> Iterator[Reference]:
-    for kind, pattern, target in REFERENCES:
-        if document.kind == kind:
-            for path, value in _walk(document.data, pattern):
-                if isinstance(value, str):
-                    yield Reference(document, path, target, value)
+    for pattern, target in _BY_KIND.get(document.kind or "", ()):
+        for path, value in _walk(document.data, pattern):
+            if isinstance(value, str):
+                yield Reference(document, path, target, value)
 
 
 def index_codes(documents: list[Document]) -> tuple[dict[tuple[str, str], Document], list[Diagnostic]]:
@@ -106,8 +111,10 @@ def index_codes(documents: list[Document]) -> tuple[dict[tuple[str, str], Docume
 
 def check_references(documents: list[Document], index: dict[tuple[str, str], Document]) -> Iterator[Diagnostic]:
     codes_by_kind: dict[str, list[str]] = {}
+    kinds_by_code: dict[str, list[str]] = {}
     for kind, code in index:
         codes_by_kind.setdefault(kind, []).append(code)
+        kinds_by_code.setdefault(code, []).append(kind)
     for document in documents:
         for ref in references_of(document):
             if (ref.target_kind, ref.code) in index:
@@ -116,7 +123,7 @@ def check_references(documents: list[Document], index: dict[tuple[str, str], Doc
                 continue
             if ref.path == ("holder",) and ("user", ref.code) in index:
                 continue  # a credit's holder is an organisation or a user (a credit owner, seed 001)
-            other_kinds = sorted(k for k, c in index if c == ref.code)
+            other_kinds = sorted(kinds_by_code.get(ref.code, ()))
             hint = did_you_mean(ref.code, codes_by_kind.get(ref.target_kind, []))
             if not hint and other_kinds:
                 hint = f"`{ref.code}` is a {other_kinds[0]}, not a {ref.target_kind}"

@@ -7,8 +7,11 @@ with the loader's spans.
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,12 +42,19 @@ def schema_dir() -> Path:
 
 
 @cache
+def _schema(kind: str) -> dict[str, Any]:
+    """The schema of one kind, its references inlined, read once per process."""
+    schema = json.loads((schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    return inline_refs(schema)
+
+
+@cache
 def _validator(kind: str) -> Any:
-    """The validator of one kind, built once per process."""
+    """The validator of one kind, built once per process (only for a document the fast path
+    refuses: a clean rule set never imports jsonschema)."""
     from jsonschema import Draft7Validator
 
-    schema = json.loads((schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8"))
-    return Draft7Validator(inline_refs(schema), format_checker=Draft7Validator.FORMAT_CHECKER)
+    return Draft7Validator(_schema(kind), format_checker=Draft7Validator.FORMAT_CHECKER)
 
 
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +100,271 @@ _DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 
 def check_document(document: Document, kind: str) -> Iterator[Diagnostic]:
     """Yield a diagnostic for every schema violation in one document of a known kind."""
+    accepts = _accepts(kind)
+    if accepts is not None and accepts(document.data):
+        return  # valid: jsonschema would find nothing (it runs, for its messages, on the others)
     validator = _validator(kind)
     for error in sorted(validator.iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path]):
         yield from _diagnose(document, kind, error)
+
+
+# --- the fast path: does a document pass? -------------------------------------------------------
+
+Check = Callable[[Any], bool]
+
+
+class _Unsupported(Exception):
+    """A keyword the fast path does not model: the kind is always checked by jsonschema."""
+
+
+@cache
+def _accepts(kind: str) -> Check | None:
+    """A function that says whether a document of `kind` is valid, exactly as jsonschema's
+    Draft 7 validator (with its format checker) would, or None when the schema uses a keyword
+    it does not model.
+
+    jsonschema walks the schema generically for every document (a validator object per subschema
+    visited, an error generator per keyword); a clean document, which is nearly every document,
+    needs none of that. This compiles each subschema once into a closure of plain checks; a
+    document it refuses is checked again by jsonschema, whose errors make the diagnostics, so
+    messages never depend on this code.
+    """
+    schema = _schema(kind)
+    try:
+        return _Compiler(schema).compile(schema)
+    except _Unsupported:
+        return None
+
+
+#: keywords that never make a document invalid (annotations, and the definitions `$ref` reads)
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "definitions",
+        "readOnly",
+        "writeOnly",
+    }
+)
+_TYPES: dict[str, Check] = {
+    "string": lambda x: isinstance(x, str),
+    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()),
+    "number": lambda x: isinstance(x, int | float) and not isinstance(x, bool),
+    "boolean": lambda x: isinstance(x, bool),
+    "array": lambda x: isinstance(x, list),
+    "object": lambda x: isinstance(x, dict),
+    "null": lambda x: x is None,
+}
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return lambda x: True
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(x: Any) -> bool:
+        for one in checks:  # noqa: SIM110 - a loop: `all()` of a generator costs twice as much here
+            if not one(x):
+                return False
+        return True
+
+    return check
+
+
+class _Compiler:
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.refs: dict[str, Check] = {}
+
+    def compile(self, schema: Any) -> Check:
+        if schema is True:
+            return lambda x: True
+        if schema is False:
+            return lambda x: False
+        if not isinstance(schema, dict):
+            raise _Unsupported(schema)
+        if "$ref" in schema:  # Draft 7: a `$ref` replaces its siblings
+            return self._ref(schema["$ref"])
+        checks: list[Check] = []
+        for key, value in schema.items():
+            if key in _ANNOTATIONS or key in ("additionalProperties", "patternProperties", "then", "else"):
+                continue  # with `properties` (or below), and with `if` (ignored without it, as by jsonschema)
+            method = getattr(self, "_" + key.replace("$", ""), None)
+            if method is None:
+                raise _Unsupported(key)
+            checks.append(method(value, schema))
+        if ("additionalProperties" in schema or "patternProperties" in schema) and "properties" not in schema:
+            checks.append(self._properties({}, schema))
+        return _all(checks)
+
+    def _ref(self, ref: Any) -> Check:
+        prefix = "#/definitions/"
+        definitions = self.root.get("definitions", {})
+        name = ref[len(prefix) :] if isinstance(ref, str) and ref.startswith(prefix) else None
+        if name is None or "/" in name or "~" in name or "%" in name or name not in definitions:
+            raise _Unsupported(ref)
+        if name not in self.refs:
+            cell: list[Check] = []
+            self.refs[name] = lambda x: cell[0](x)  # recursive definitions refer to themselves
+            cell.append(self.compile(definitions[name]))
+        return self.refs[name]
+
+    def _type(self, value: Any, schema: dict[str, Any]) -> Check:
+        names = value if isinstance(value, list) else [value]
+        if any(n not in _TYPES for n in names):
+            raise _Unsupported(value)
+        checks = [_TYPES[n] for n in names]
+        if len(checks) == 1:
+            return checks[0]
+        return lambda x: any(c(x) for c in checks)
+
+    def _properties(self, value: Any, schema: dict[str, Any]) -> Check:
+        properties = {name: self.compile(sub) for name, sub in value.items()}
+        patterns = [(re.compile(p), self.compile(sub)) for p, sub in schema.get("patternProperties", {}).items()]
+        additional = schema.get("additionalProperties", True)
+        extra = self.compile(additional)
+        # jsonschema joins the patterns with `|` for additionalProperties: the same as any of them
+        if not patterns and additional is False:
+
+            def closed(x: Any) -> bool:
+                if not isinstance(x, dict):
+                    return True
+                for key, item in x.items():
+                    one = properties.get(key)
+                    if one is None or not one(item):
+                        return False
+                return True
+
+            return closed
+
+        def check(x: Any) -> bool:
+            if not isinstance(x, dict):
+                return True
+            for key, item in x.items():
+                one = properties.get(key)
+                if one is not None and not one(item):
+                    return False
+                matched = False
+                for pattern, sub in patterns:
+                    if pattern.search(key):
+                        matched = True
+                        if not sub(item):
+                            return False
+                if one is None and not matched and not extra(item):
+                    return False
+            return True
+
+        return check
+
+    def _required(self, value: Any, schema: dict[str, Any]) -> Check:
+        names = list(value)
+        return lambda x: not isinstance(x, dict) or all(n in x for n in names)
+
+    def _propertyNames(self, value: Any, schema: dict[str, Any]) -> Check:
+        sub = self.compile(value)
+        return lambda x: not isinstance(x, dict) or all(sub(k) for k in x)
+
+    def _items(self, value: Any, schema: dict[str, Any]) -> Check:
+        if isinstance(value, list):
+            subs = [self.compile(v) for v in value]
+            return lambda x: not isinstance(x, list) or all(s(i) for s, i in zip(subs, x, strict=False))
+        sub = self.compile(value)
+        return lambda x: not isinstance(x, list) or all(sub(i) for i in x)
+
+    def _minItems(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not isinstance(x, list) or len(x) >= value
+
+    def _maxItems(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not isinstance(x, list) or len(x) <= value
+
+    def _minLength(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not isinstance(x, str) or len(x) >= value
+
+    def _maxLength(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not isinstance(x, str) or len(x) <= value
+
+    def _pattern(self, value: Any, schema: dict[str, Any]) -> Check:
+        search = re.compile(value).search
+        return lambda x: not isinstance(x, str) or search(x) is not None
+
+    def _minimum(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not _is_number(x) or x >= value
+
+    def _maximum(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not _is_number(x) or x <= value
+
+    def _format(self, value: Any, schema: dict[str, Any]) -> Check:
+        if value == "date":
+            return _is_date
+        if value in ("date-time", "time") and importlib.util.find_spec("rfc3339_validator") is None:
+            return lambda x: True  # jsonschema checks these only with rfc3339-validator installed
+        checker: list[Any] = []
+
+        def conforms(x: Any) -> bool:  # any other format: jsonschema's own checker, imported when needed
+            if not checker:
+                checker.append(_format_checker())
+            return bool(checker[0].conforms(x, value))
+
+        return conforms
+
+    def _enum(self, value: Any, schema: dict[str, Any]) -> Check:
+        if all(isinstance(v, str) for v in value):  # jsonschema's `equal` with text is `==`
+            options = frozenset(value)
+            return lambda x: isinstance(x, str) and x in options
+        return lambda x: any(_equal(x, v) for v in value)
+
+    def _const(self, value: Any, schema: dict[str, Any]) -> Check:
+        if isinstance(value, str):
+            return lambda x: bool(x == value)
+        return lambda x: _equal(x, value)
+
+    def _allOf(self, value: Any, schema: dict[str, Any]) -> Check:
+        return _all([self.compile(v) for v in value])
+
+    def _anyOf(self, value: Any, schema: dict[str, Any]) -> Check:
+        subs = [self.compile(v) for v in value]
+        return lambda x: any(s(x) for s in subs)
+
+    def _if(self, value: Any, schema: dict[str, Any]) -> Check:
+        condition = self.compile(value)
+        then = self.compile(schema.get("then", True))
+        otherwise = self.compile(schema.get("else", True))
+        return lambda x: then(x) if condition(x) else otherwise(x)
+
+
+def _format_checker() -> Any:
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator.FORMAT_CHECKER
+
+
+def _equal(one: Any, two: Any) -> bool:
+    from jsonschema._utils import equal
+
+    return bool(equal(one, two))
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _is_date(instance: Any) -> bool:
+    """jsonschema's `date` format check (`jsonschema._format.is_date`, ValueError meaning no)."""
+    if not isinstance(instance, str):
+        return True
+    try:
+        return bool(_DATE.fullmatch(instance) and date.fromisoformat(instance))
+    except ValueError:
+        return False
 
 
 def _type_name(value: Any) -> str:

@@ -1,7 +1,7 @@
 """What keeps `billrules validate` cheap to start (benchmarks/validate.py measures it).
 
 - it imports only what validation needs: not Lark, the decision code, the explainer, difflib (a
-  clean rule set needs no hint);
+  clean rule set needs no hint), jsonschema (a clean rule set has no schema error to word);
 - the garbage collector is paused while the stages run and restored after;
 - a parse tree cached by text gives each occurrence its own spans.
 """
@@ -18,7 +18,16 @@ from engine.criteria.parse import CriteriaError, Locator, _syntax_tree, parse
 from engine.pipeline import compile_ruleset
 
 REPO = Path(__file__).resolve().parent.parent
-NOT_NEEDED = ("lark", "engine.decide", "engine.criteria.explain", "engine.expectations", "engine.ruleset", "difflib")
+#: jsonschema only words the errors of a document the schema stage's own checks refuse
+NOT_NEEDED = (
+    "lark",
+    "engine.decide",
+    "engine.criteria.explain",
+    "engine.expectations",
+    "engine.ruleset",
+    "difflib",
+    "jsonschema",
+)
 
 
 def test_validate_imports_only_what_it_needs() -> None:

@@ -8,6 +8,7 @@ caret at the character the analyst typed.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -18,15 +19,14 @@ from engine.load import Document, JsonPath
 
 def _lines(file: str) -> tuple[str, ...]:
     try:
-        path = Path(file).resolve()
-        stat = path.stat()
+        stat = os.stat(file)
     except OSError:
         return ()
-    return _read_lines(str(path), stat.st_mtime_ns, stat.st_size)
+    return _read_lines(os.path.abspath(file), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 @cache
-def _read_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+def _read_lines(path: str, device: int, inode: int, mtime_ns: int, size: int) -> tuple[str, ...]:
     """Cached per file version (a long-lived process may see the same file change)."""
     try:
         return tuple(Path(path).read_text(encoding="utf-8-sig").splitlines())
@@ -47,13 +47,37 @@ def text_locator(document: Document, path: JsonPath, text: str) -> Locator:
         column = len(lines[line]) - len(lines[line].lstrip()) if line < len(lines) else 0
     elif style in ('"', "'"):
         column += 1
-    positions = _align(text, lines, line, column)
+    if line < len(lines) and lines[line].startswith(text, column):
+        return _straight_locator(document.file, text, line, column)
+    return _aligned_locator(document.file, _align(text, lines, line, column), (start.line - 1, start.column - 1))
 
+
+def _aligned_locator(file: str, positions: list[tuple[int, int]], fallback: tuple[int, int]) -> Locator:
     def locate(begin: int, end: int) -> Span:
-        b = positions[min(begin, len(positions) - 1)] if positions else (start.line - 1, start.column - 1)
+        b = positions[min(begin, len(positions) - 1)] if positions else fallback
         e = positions[min(max(end, begin + 1), len(positions) - 1)] if positions else b
         end_column = e[1] + 1 if e[0] == b[0] and e[1] > b[1] else b[1] + 2
-        return Span(document.file, b[0] + 1, b[1] + 1, end_column)
+        return Span(file, b[0] + 1, b[1] + 1, end_column)
+
+    return locate
+
+
+def _straight_locator(file: str, text: str, line: int, column: int) -> Locator:
+    """The locator `_align` gives when the expression is written as it is, on one line of the
+    file from `column` (the common case), without aligning every character: a character is at
+    its own column, and whitespace at the column just after the last other character before it
+    (as `_align`, which does not move through the file on the expression's whitespace)."""
+    size = len(text)
+
+    def column_of(offset: int) -> int:
+        if offset < size and not text[offset].isspace():
+            return column + offset
+        return column + len(text[:offset].rstrip())
+
+    def locate(begin: int, end: int) -> Span:
+        b = column_of(min(begin, size))
+        e = column_of(min(max(end, begin + 1), size))
+        return Span(file, line + 1, b + 1, e + 1 if e > b else b + 2)
 
     return locate
 

@@ -2,14 +2,20 @@
 
 The parser is prebuilt: `_parser.py` is Lark's standalone LALR(1) parser generated from
 `grammar.lark` (`python -m engine.criteria.generate_parser`), parse tables as Python literals. At
-run time nothing is built, cached on disk or unpickled, and Lark itself is not imported; the tree,
-token and error classes below are the generated module's own.
+run time nothing is built, cached on disk or unpickled, and Lark itself is not imported. Its
+tables run in `engine.criteria.lalr` (a lean driver giving the same trees); a text it does not
+accept is parsed again by the generated parser, whose exception classes make the syntax errors.
+
+Each distinct text is parsed once (`_syntax_tree`): the result is a template, an AST whose spans
+hold offsets into the text, and every occurrence gets a copy placed by its locator (`anchor`).
+Type-checking works the same way (`engine.criteria.check.check_parsed`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -48,10 +54,46 @@ def parser() -> Any:
     return Lark_StandAlone()
 
 
+@cache
+def _driver() -> Any:
+    """The lean driver over the parser's tables (`engine.criteria.lalr`), or None if it cannot model them."""
+    from engine.criteria.lalr import Driver, Fallback
+
+    try:
+        return Driver(parser())
+    except Fallback:  # pragma: no cover - a Lark release shaped its trees differently
+        return None
+
+
+#: `Span.file` of a template's spans, whose `line` and `column` hold start and end offsets
+OFFSETS = "\x00offsets"
+
+
+def _offsets(begin: int, end: int) -> ast.Span:
+    return ast.Span(OFFSETS, begin, end, 0)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An expression parsed once per text (`template`, whose spans hold offsets into `text`) and
+    placed where this occurrence was written (`locate`)."""
+
+    text: str
+    template: ast.Node
+    locate: Locator
+
+    def node(self) -> ast.Node:
+        """The AST of this occurrence, every span located in the rule file."""
+        return anchor(self.template, self.locate)
+
+
 def parse(text: str, locate: Locator) -> ast.Node:
     """Parse one expression; raises CriteriaError with a located diagnostic."""
-    from engine.criteria._parser import UnexpectedInput
+    return parse_located(text, locate).node()
 
+
+def parse_located(text: str, locate: Locator) -> Parsed:
+    """Parse one expression (once per distinct text); raises CriteriaError with a located diagnostic."""
     if len(text) > MAX_LENGTH:
         raise error(
             locate(0, 1),
@@ -59,42 +101,123 @@ def parse(text: str, locate: Locator) -> ast.Node:
             f"expression is too long ({len(text):,} characters; the limit is {MAX_LENGTH:,})",
             "split it into sections or several simpler conditions",
         )
+    result = _syntax_tree(text)
+    if isinstance(result, Diagnostic):
+        raise CriteriaError(relocate(result, locate))
+    return Parsed(text, result, locate)
+
+
+@lru_cache(maxsize=16384)
+def _syntax_tree(text: str) -> ast.Node | Diagnostic:
+    """The AST of `text` with offsets for spans (a template), or its diagnostic at offsets.
+
+    Cached by text: rule sets repeat the same conditions across definitions, and sections
+    desugar to the same text (`not account.segments overlaps {"delinquent"}`). The template does
+    not depend on where the text is: each occurrence gets a copy with its own spans (`anchor`),
+    and a failure is reported at every occurrence. Nothing changes a template once built.
+    """
+    from engine.criteria._parser import UnexpectedInput
+
     try:
-        tree, too_deep = _syntax_tree(text)
+        tree = _tree(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(text, exc, locate) from None
+        return _syntax_error(text, exc, _offsets).diagnostic
+    too_deep = _too_deep(tree)
     if too_deep is not None:
-        raise error(
-            locate(too_deep.meta.start_pos, too_deep.meta.end_pos),
+        return error(
+            _offsets(too_deep.start_pos, too_deep.end_pos),
             "BR504",
             f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
             "flatten it: split it into several conditions",
-        )
-    return _Builder(text, locate).build(tree)
+        ).diagnostic
+    try:
+        return _Builder(text, _offsets).build(tree)
+    except CriteriaError as exc:
+        return exc.diagnostic
 
 
-@lru_cache(maxsize=4096)
-def _syntax_tree(text: str) -> tuple[Any, Any]:
-    """The parse tree of `text` and its first node nested deeper than MAX_DEPTH (or None).
+def _tree(text: str) -> Any:
+    """The parse tree (`engine.criteria.lalr.Tree`); raises the parser's UnexpectedInput."""
+    from engine.criteria.lalr import Fallback
 
-    Cached by text (syntax errors are not: they raise): rule sets repeat the same conditions
-    across definitions, and sections desugar to the same text (`not account.segments overlaps
-    {"delinquent"}`). The tree does not depend on where the text is: AST nodes are built from it,
-    with spans, for each occurrence. Nothing changes a tree once parsed.
+    driver = _driver()
+    if driver is not None:
+        try:
+            return driver.parse(text)
+        except Fallback:
+            pass  # a syntax error: Lark's own parser says which, as it always has
+    return _from_lark(parser().parse(text))
+
+
+def _from_lark(node: Any) -> Any:
+    """A Lark tree as the driver builds it (only if Lark accepts what the driver did not)."""
+    from engine.criteria._parser import Token
+    from engine.criteria.lalr import Token as LeanToken
+    from engine.criteria.lalr import Tree as LeanTree
+
+    if isinstance(node, Token):
+        return LeanToken(node.type, str(node), node.start_pos, node.end_pos)
+    if node is None:
+        return None
+    tree = LeanTree(node.data, [_from_lark(child) for child in node.children])
+    tree.start_pos = tree.cstart = getattr(node.meta, "start_pos", None)
+    tree.end_pos = tree.cend = getattr(node.meta, "end_pos", None)
+    return tree
+
+
+def relocate(diagnostic: Diagnostic, locate: Locator) -> Diagnostic:
+    """A diagnostic of a template (at offsets) placed by `locate`; others are returned as they are."""
+    if diagnostic.file != OFFSETS:
+        return diagnostic
+    span = locate(diagnostic.line, diagnostic.column)
+    return replace(diagnostic, file=span.file, line=span.line, column=span.column, end_column=span.end_column)
+
+
+def _node_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "span" and "Node" in str(f.type))
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: _node_fields(cls) for cls in vars(ast).values() if isinstance(cls, type) and issubclass(cls, ast.Node)
+}
+
+
+def anchor(template: ast.Node, locate: Locator) -> ast.Node:
+    """A copy of `template` (parsed or typed) whose spans `locate` places in the rule file.
+
+    Nodes and spans are copied attribute by attribute (they are frozen dataclasses, whose
+    `__init__` sets each field through `object.__setattr__`): each occurrence of a cached
+    expression pays a walk of its nodes, about a microsecond each, not a parse and a check.
     """
-    tree = parser().parse(text)
-    return tree, _too_deep(tree)
+    span = template.span
+    located = _new(ast.Span)
+    located.__dict__.update(locate(span.line, span.column).__dict__)
+    located.__dict__["text"] = span.text
+    node = _new(type(template))
+    values = node.__dict__
+    values.update(template.__dict__)
+    values["span"] = located
+    for name in _CHILD_FIELDS[type(template)]:
+        child = values[name]
+        if type(child) is tuple:
+            values[name] = tuple([anchor(c, locate) for c in child])
+        elif child is not None:
+            values[name] = anchor(child, locate)
+    return node
+
+
+_new = object.__new__
 
 
 def _too_deep(tree: Any) -> Any:
-    from engine.criteria._parser import Tree
+    from engine.criteria.lalr import Tree
 
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             return node
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+        stack.extend((child, depth + 1) for child in node.children if type(child) is Tree)
     return None
 
 
@@ -224,7 +347,7 @@ def _words(expected: set[str]) -> str:
 
 
 class _Builder:
-    """Lark tree → AST nodes (iterative over children via recursion bounded by MAX_DEPTH)."""
+    """Parse tree → AST nodes (recursion bounded by MAX_DEPTH)."""
 
     def __init__(self, text: str, locate: Locator) -> None:
         self.text = text
@@ -234,8 +357,11 @@ class _Builder:
     _methods: ClassVar[dict[str, Callable[..., ast.Node]]] = {}
 
     def span(self, item: Any) -> ast.Span:
-        meta = item.meta
-        start, end = meta.start_pos, meta.end_pos
+        start, end = item.start_pos, item.end_pos
+        if self.locate is _offsets:  # a template's span, made as `_offsets` would, text added
+            span = _new(ast.Span)
+            span.__dict__.update(file=OFFSETS, line=start, column=end, end_column=0, text=self.text[start:end])
+            return span
         base = self.locate(start, end)
         return ast.Span(base.file, base.line, base.column, base.end_column, self.text[start:end])
 

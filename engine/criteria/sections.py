@@ -16,8 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.criteria import ast
+from engine.criteria import types as T
+from engine.criteria.check import check_parsed
+from engine.criteria.environment import Environment
 from engine.criteria.locate import text_locator
-from engine.criteria.parse import parse
+from engine.criteria.parse import Parsed, parse_located
 from engine.load import Document, JsonPath
 from engine.models.criteria import CreditCriteria, Criteria, DayWindow, Effectiveness, QuantityBounds, QuantityRange
 from engine.values import plain
@@ -27,10 +30,33 @@ _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 
 @dataclass(frozen=True)
 class Condition:
-    """One section (or the `when:` expression) of a definition, as a parsed node."""
+    """One section (or the `when:` expression) of a definition: its entries, parsed (syntax errors
+    are raised while desugaring), combined with `combine` when there are several."""
 
     section: str
-    node: ast.Node
+    parts: tuple[Parsed, ...]
+    combine: str = "or"
+    span: ast.Span | None = None  # of the section, when it combines several entries
+
+    @property
+    def node(self) -> ast.Node:
+        """The untyped AST, located in the rule file."""
+        nodes = tuple(part.node() for part in self.parts)
+        if len(nodes) == 1:
+            return nodes[0]
+        assert self.span is not None
+        return ast.BoolOp(self.span, self.combine, nodes)
+
+    def typed(self, env: Environment) -> ast.Node:
+        """The typed AST, as `check_condition(self.node, env)` gives it (each distinct entry is
+        type-checked once per environment); raises CriteriaError."""
+        if len(self.parts) == 1:
+            return check_parsed(self.parts[0], env)
+        assert self.span is not None
+        within = f"`{self.combine}`"
+        return ast.BoolOp(
+            self.span, self.combine, tuple(check_parsed(part, env, within) for part in self.parts), T.BOOL
+        )
 
 
 def quote(text: str) -> str:
@@ -41,13 +67,14 @@ def _set(values: list[Any]) -> str:
     return "{" + ", ".join(quote(str(v)) for v in values) + "}"
 
 
-def _parse_at(document: Document, path: JsonPath, text: str) -> ast.Node:
+def _parse_at(document: Document, path: JsonPath, text: str) -> Parsed:
     span = document.locate(path)
+    at = ast.Span(document.file, span.line, span.column, span.end_column)
 
     def locate(begin: int, end: int) -> ast.Span:
-        return ast.Span(document.file, span.line, span.column, span.end_column)
+        return at
 
-    return parse(text, locate)
+    return parse_located(text, locate)
 
 
 def _any_of(parts: list[str]) -> str:
@@ -116,7 +143,7 @@ def desugar(criteria: Criteria, document: Document, subject: str) -> Iterator[Co
     yield from _usage(criteria, document, base)
     if criteria.when is not None:
         path = (*base, "when")
-        yield Condition("when", parse(criteria.when, text_locator(document, path, criteria.when)))
+        yield Condition("when", (parse_located(criteria.when, text_locator(document, path, criteria.when)),))
 
 
 def _section(
@@ -126,15 +153,13 @@ def _section(
     combine: str = "or",
     base: JsonPath = ("criteria",),
 ) -> Condition | None:
-    nodes = [_parse_at(document, path, text) for path, text in entries]
-    if not nodes:
+    parts = tuple(_parse_at(document, path, text) for path, text in entries)
+    if not parts:
         return None
-    if len(nodes) == 1:
-        return Condition(name, nodes[0])
+    if len(parts) == 1:
+        return Condition(name, parts)
     span = document.locate((*base, name))
-    return Condition(
-        name, ast.BoolOp(ast.Span(document.file, span.line, span.column, span.end_column), combine, tuple(nodes))
-    )
+    return Condition(name, parts, combine, ast.Span(document.file, span.line, span.column, span.end_column))
 
 
 def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iterator[Condition]:
@@ -279,7 +304,7 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
     if first is None:
         return
     if where is not None:
-        yield Condition(first, _parse_at(doc, (*base, first), f"any u in usage where {where}"))
+        yield Condition(first, (_parse_at(doc, (*base, first), f"any u in usage where {where}"),))
     filter_ = f" where {where}" if where else ""
     for name, total in (
         ("total_quantity", "count(u in usage{f}{w})"),
@@ -290,7 +315,7 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
             continue
         window = f" within {r.per}" if r.per else ""
         if text := _range(total.format(f=filter_, w=window), r):
-            yield Condition("quantitative", _parse_at(doc, (*base, "quantitative", name), text))
+            yield Condition("quantitative", (_parse_at(doc, (*base, "quantitative", name), text),))
 
 
 def desugar_credit(criteria: CreditCriteria, document: Document, base: JsonPath = ("criteria",)) -> Iterator[Condition]:
@@ -327,4 +352,4 @@ def desugar_credit(criteria: CreditCriteria, document: Document, base: JsonPath 
     yield from (s for s in sections if s is not None)
     if c.when is not None:
         path = (*base, "when")
-        yield Condition("when", parse(c.when, text_locator(document, path, c.when)))
+        yield Condition("when", (parse_located(c.when, text_locator(document, path, c.when)),))
