@@ -234,9 +234,23 @@ def _criteria(c: Compilation) -> None:
                         c.diagnostics.append(exc.diagnostic)
             except CriteriaError as exc:
                 c.diagnostics.append(exc.diagnostic)
+    c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], c.catalog))
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
         c.criteria.compile()  # generate the evaluator now: validate proves the rule set compiles
+
+
+def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]) -> list[Diagnostic]:
+    """Codes written as text in `when:` expressions and term exceptions (sections' codes are YAML
+    fields, checked by the reference stage)."""
+    from engine.criteria.catalog_codes import unknown_codes
+
+    return [
+        d
+        for entry in entries
+        if entry.section == "when" or entry.section.startswith("exceptions[")
+        for d in unknown_codes(entry.node, catalog)
+    ]
 
 
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
