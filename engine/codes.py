@@ -54,7 +54,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR412": ("credit-owner-chain", "A credit owner who uses someone else's credits."),
     "BR413": ("inverted-range", "A date range that ends before it starts."),
     "BR414": ("termed-without-frequency", "A termed product without a billing frequency."),
-    "BR415": ("currency-mismatch", "Money in two currencies where one is needed."),
+    "BR415": (
+        "currency-mismatch",
+        "Money in two currencies where one is needed (a cap, amount or fee in another currency than its products).",
+    ),
     "BR416": (
         "ad-hoc-only",
         "Agent settings (approval, allowed units) on an auto apply discount, or approval without approvers.",
@@ -66,6 +69,14 @@ CODES: dict[str, tuple[str, str]] = {
     "BR421": (
         "credit-precedence",
         "A declared credit precedence that is not total (a key twice, or not ending with `id`).",
+    ),
+    "BR422": (
+        "money-precision",
+        "A cap, fee, discount amount or per-period price finer than its currency's minor unit (`20.001 EUR`).",
+    ),
+    "BR423": (
+        "percentage-fraction",
+        "A percentage between 0 and 1 (`0.15`), almost certainly a fraction where a percent was meant (a warning).",
     ),
     "BR430": ("alert-threshold-missing", "Balance alerts enabled without a threshold."),
     "BR431": (

@@ -176,6 +176,9 @@ def stage_semantics(c: Compilation) -> None:
     for doc in c.valid:
         if doc.kind == "rule_set":
             c.diagnostics.extend(check_credit_precedence(c.settings, doc))
+    from engine.money_checks import check_money
+
+    c.diagnostics.extend(check_money(c.catalog, c.settings))
 
 
 def stage_criteria(c: Compilation) -> None:

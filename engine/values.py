@@ -143,6 +143,9 @@ class Money:
         if not _MONEY_RE.match(text):
             raise ValueError(f"`{text}` is not money: write an amount and a currency, e.g. `20.00 EUR`")
         number, currency = text.split(" ")
+        problem = currency_problem(currency)
+        if problem is not None:
+            raise ValueError(f"`{text}`: {problem}")
         try:
             amount = Decimal(number)
         except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers

@@ -25,6 +25,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     add_report_options(parser, formats=True)
     parser.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
+    parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1), not only errors")
     parser.add_argument(
         "--scenarios",
         nargs="+",
@@ -66,4 +67,5 @@ def run(args: argparse.Namespace) -> int:
         reporter.close()
     elif args.verbose:
         sys.stdout.write("no problems found\n")
-    return EXIT_FINDINGS if diagnostics else EXIT_OK
+    failing = [d for d in diagnostics if args.strict or d.severity.value == "error"]
+    return EXIT_FINDINGS if failing else EXIT_OK

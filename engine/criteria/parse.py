@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from engine.criteria import ast
 from engine.criteria import types as T
 from engine.diagnostics import Diagnostic
-from engine.values import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Duration, Money, number_problem
+from engine.values import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Duration, Money, currency_problem, number_problem
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -451,6 +451,9 @@ class _Builder:
 
     def _money(self, tree: Any, kids: list[Any]) -> ast.Node:
         amount, currency = str(kids[0]).split()
+        problem = currency_problem(currency)
+        if problem is not None:
+            raise error(self.span(tree), "BR505", problem, "write an ISO 4217 currency code, e.g. `EUR`")
         return self._literal(tree, Money(self._decimal(tree, amount), currency), T.Type("money", currency=currency))
 
     def _percent(self, tree: Any, kids: list[Any]) -> ast.Node:

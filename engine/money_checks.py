@@ -1,0 +1,165 @@
+"""Semantic checks for mistakes that change money (issue 13): each passes every other check.
+
+- **BR415** a discount's cap or amount, or a term's penalty fee, in another currency than the
+  products it applies to (a 5.00 USD cap on a EUR product never caps anything; the evaluator
+  would refuse the line at billing time instead);
+- **BR422** money finer than its currency's minor unit where it is charged or taken as written
+  (`20.001 EUR` as a cap, a fee, a discount amount, or the price of a product billed per period;
+  a usage product's rate, `0.015 EUR` a minute, is exempt);
+- **BR423** (warning) a percentage that is almost certainly a fraction: `value: 0.15` reads as
+  0.15 %, and 15 % was probably meant. A warning does not fail `validate` unless `--strict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from engine.diagnostics import Diagnostic, Severity
+from engine.load import Document, JsonPath
+from engine.values import MINOR_UNITS, Money, plain
+
+
+def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[Diagnostic]:
+    minor = {**MINOR_UNITS, **(getattr(settings, "minor_units", None) or {})}
+    prices = _product_currencies(catalog)
+    for code in sorted(catalog.get("discount", {})):
+        entry = catalog["discount"][code]
+        yield from _discount(entry.model, entry.document, prices, minor)
+    for code in sorted(catalog.get("term", {})):
+        entry = catalog["term"][code]
+        yield from _term(entry.model, entry.document, _term_currencies(catalog, code, prices), minor)
+    for code in sorted(catalog.get("product", {})):
+        entry = catalog["product"][code]
+        model = entry.model
+        if model.price is not None and model.type.value != "usage":
+            yield from _precision(model.price, ("price",), entry.document, minor)
+
+
+def _product_currencies(catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {
+        code: entry.model.price.currency
+        for code, entry in catalog.get("product", {}).items()
+        if entry.model.price is not None
+    }
+
+
+def _precision(money: Money, path: JsonPath, doc: Document, minor: dict[str, int]) -> Iterator[Diagnostic]:
+    digits = minor.get(money.currency, 2)
+    exponent = money.amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > digits:
+        rounded = money.amount.quantize(Decimal(1).scaleb(-digits))
+        yield doc.diagnostic(
+            path,
+            "BR422",
+            f"{money} is finer than the {money.currency} minor unit ({digits} decimal place(s))",
+            f"write it to the {money.currency} minor unit, e.g. `{plain(rounded)} {money.currency}`, "
+            "or set the rule set's `minor_units` if your billing really uses more",
+        )
+
+
+def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str, int]) -> Iterator[Diagnostic]:
+    amounts: list[tuple[JsonPath, Money]] = []
+    if model.cap is not None:
+        amounts.append((("cap",), model.cap))
+    amount = model.amount
+    if amount.type.value == "amount":
+        if amount.value is not None:
+            amounts += [(("amount", "value"), m) for m in _money(amount.value)]
+        for i, item in enumerate(amount.range or []):
+            amounts += [(("amount", "range", i), m) for m in _money(item)]
+    targets = {
+        (t.product, prices[t.product])
+        for t in model.discounted_products
+        if t.product is not None and t.product in prices
+    }
+    for path, money in amounts:
+        yield from _precision(money, path, doc, minor)
+        other = sorted((product, currency) for product, currency in targets if currency != money.currency)
+        if other and not any(currency == money.currency for _, currency in targets):
+            product, currency = other[0]
+            what = "cap" if path == ("cap",) else "amount"
+            yield doc.diagnostic(
+                path,
+                "BR415",
+                f"the {what} {money} is in {money.currency}, but product `{product}` it applies to is priced "
+                f"in {currency}",
+                f"write the {what} in {currency}",
+            )
+    if amount.type.value == "percentage":
+        values: list[tuple[JsonPath, Any]] = [(("amount", "value"), amount.value)] if amount.value is not None else []
+        values += [(("amount", "range", i), v) for i, v in enumerate(amount.range or [])]
+        yield from _fractions(values, doc, "percentage")
+
+
+def _money(value: Any) -> list[Money]:
+    if isinstance(value, Money):
+        return [value]
+    if isinstance(value, str):
+        try:
+            return [Money.parse(value)]
+        except ValueError:
+            return []  # reported by the amount checks (BR405)
+    return []
+
+
+def _fractions(values: list[tuple[JsonPath, Any]], doc: Document, what: str) -> Iterator[Diagnostic]:
+    for path, value in values:
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            continue
+        if Decimal(0) < number < Decimal(1):
+            shown = plain(number)
+            percent = plain((number * 100).normalize())
+            span = doc.locate(path)
+            yield Diagnostic(
+                doc.file,
+                span.line,
+                span.column,
+                "BR423",
+                f"{what} {shown} reads as {shown} %; if {percent} % was meant, write {percent}",
+                f"percentages are written as numbers of percent (15 means 15 %); keep {shown} if {shown} % is right",
+                end_column=span.end_column,
+                severity=Severity.WARNING,
+            )
+
+
+def _term_currencies(catalog: dict[str, dict[str, Any]], term: str, prices: dict[str, str]) -> dict[str, str]:
+    """Products of the plans and bundles that carry `term`, with their price currency."""
+    bundles = catalog.get("bundle", {})
+    found: dict[str, str] = {}
+    holders = [
+        (entry.model.bundles, f"plan `{code}`")
+        for code, entry in catalog.get("plan", {}).items()
+        if entry.model.term == term
+    ]
+    holders += [([code], f"bundle `{code}`") for code, entry in bundles.items() if entry.model.term == term]
+    for bundle_codes, _ in holders:
+        for bundle in bundle_codes:
+            entry = bundles.get(bundle)
+            for item in entry.model.products if entry is not None else ():
+                if item.product in prices:
+                    found[item.product] = prices[item.product]
+    return found
+
+
+def _term(model: Any, doc: Document, products: dict[str, str], minor: dict[str, int]) -> Iterator[Diagnostic]:
+    fees: list[tuple[JsonPath, Money]] = []
+    if model.penalty is not None:
+        fees.append((("penalty", "fee"), model.penalty.fee))
+        if model.penalty.tax is not None and model.penalty.tax.rate is not None:
+            yield from _fractions([(("penalty", "tax", "rate"), model.penalty.tax.rate)], doc, "tax rate")
+    fees += [(("exceptions", i, "fee"), e.fee) for i, e in enumerate(model.exceptions) if e.fee is not None]
+    for path, fee in fees:
+        yield from _precision(fee, path, doc, minor)
+        if products and fee.currency not in products.values():
+            product, currency = sorted(products.items())[0]
+            yield doc.diagnostic(
+                path,
+                "BR415",
+                f"the fee {fee} is in {fee.currency}, but the products under this term are priced in "
+                f"{currency} (`{product}`)",
+                f"write the fee in {currency}",
+            )
