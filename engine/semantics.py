@@ -254,7 +254,7 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
         values.append(((*path, "value"), amount.value))
     for i, item in enumerate(amount.range or []):
         values.append(((*path, "range", i), item))
-    parsed = [(p, _amount_value(amount.type, v)) for p, v in values]
+    parsed = [(p, _amount_value(amount.type, v, minimum=p[-2:] == ("range", 0))) for p, v in values]
     for p, (_value, problem) in parsed:
         if problem:
             yield doc.diagnostic(p, "BR405", problem[0], problem[1])
@@ -311,26 +311,33 @@ def _key(value: Any) -> Decimal:
     return value.amount if isinstance(value, Money) else Decimal(value)
 
 
-def _amount_value(kind: AmountType, value: Any) -> tuple[Any, tuple[str, str] | None]:
+def _amount_value(kind: AmountType, value: Any, minimum: bool = False) -> tuple[Any, tuple[str, str] | None]:
+    """The value parsed, or why it is wrong. An ad hoc range's `minimum` may be zero ("from 0 to
+    20 EUR": the agent may also grant nothing); every other value must be greater than zero."""
+    floor = "at least zero" if minimum else "greater than zero"
     if kind is AmountType.AMOUNT:
         try:
             money = Money.parse(str(value))
         except ValueError as exc:
             if "is not money" in str(exc):
                 return None, (f"`{value}` is not money; an `amount` discount takes money", "write e.g. `20.00 EUR`")
+            if "ISO 4217" in str(exc):
+                return None, (str(exc), "write an ISO 4217 currency code, e.g. `EUR`")
             return None, (str(exc), "amounts have at most 15 digits before the decimal point and 9 after it")
-        if money.amount <= 0:
-            return None, (f"discount amount `{value}` must be greater than zero", "write a positive amount")
+        if money.amount < 0 or (money.amount == 0 and not minimum):
+            return None, (f"discount amount `{value}` must be {floor}", "write a positive amount")
         return money, None
     try:
         number = parse_number(str(value))
     except ValueError as exc:
         return None, (f"{exc}; a `{kind.value}` discount takes a number", "write e.g. `15`")
-    if kind is AmountType.PERCENTAGE and not (0 < number <= 100):
-        return None, (f"percentage `{value}` must be greater than 0 and at most 100", "write e.g. `15` for 15 %")
-    if kind is AmountType.FREE_PERIOD and (number <= 0 or number != number.to_integral_value()):
+    if kind is AmountType.PERCENTAGE and not ((number >= 0 if minimum else number > 0) and number <= 100):
+        return None, (f"percentage `{value}` must be {floor} and at most 100", "write e.g. `15` for 15 %")
+    if kind is AmountType.FREE_PERIOD and (
+        number < 0 or (number == 0 and not minimum) or number != number.to_integral_value()
+    ):
         return None, (
-            f"free period `{value}` must be a whole number greater than zero",
+            f"free period `{value}` must be a whole number {floor}",
             "write e.g. `2` with `unit: months`",
         )
     return number, None
