@@ -110,8 +110,13 @@ def _when(i: int, classification: str) -> str:
         f" <= {1 + i % 9}",
         f"sum(subscription.products.price) * {5 + i % 20}% >= {money}"
         f" and subscription.binding_period <= {12 + i % 24} months",
-        f'all p in subscription.products where p.bundle != "b-{i}" and p.quantity <= {1 + i % 4}',
+        f'all p in subscription.products where p.bundle != "{_BUNDLES[i % len(_BUNDLES)]}"'
+        f" and p.quantity <= {1 + i % 4} and p.price <= {money}",
     ][i % 7]
+
+
+#: shipped bundles the generated conditions name (codes in expressions are checked against the catalog)
+_BUNDLES = ("tv-essentials-bundle", "sports-bundle", "movies-bundle", "family-bundle", "multiroom-bundle")
 
 
 def _variant(base: dict[str, Any], i: int, count: int) -> dict[str, Any]:

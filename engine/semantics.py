@@ -332,7 +332,8 @@ def _amount_value(kind: AmountType, value: Any, minimum: bool = False) -> tuple[
     except ValueError as exc:
         return None, (f"{exc}; a `{kind.value}` discount takes a number", "write e.g. `15`")
     if kind is AmountType.PERCENTAGE and not ((number >= 0 if minimum else number > 0) and number <= 100):
-        return None, (f"percentage `{value}` must be {floor} and at most 100", "write e.g. `15` for 15 %")
+        lowest = "at least 0" if minimum else "greater than 0"
+        return None, (f"percentage `{value}` must be {lowest} and at most 100", "write e.g. `15` for 15 %")
     if kind is AmountType.FREE_PERIOD and (
         number < 0 or (number == 0 and not minimum) or number != number.to_integral_value()
     ):
