@@ -96,6 +96,8 @@ class TextReporter(Reporter):
 
     def write(self, d: Diagnostic) -> None:
         red, bold, cyan, reset = self.red, self.bold, self.cyan, self.reset
+        if d.severity.value == "warning" and red:
+            red = "\x1b[33m"  # warnings in yellow, errors in red
         self.stream.write(
             f"{bold}{printable(d.file)}:{d.line}:{d.column}:{reset} {red}{d.severity.value}[{printable(d.code)}]{reset} {printable(d.message)}\n"
         )
