@@ -120,10 +120,8 @@ def test_each_bad_scenario_is_an_error_record_and_the_rest_are_decided(
     lines, where = bad_input(sample_lines)
     source = write(tmp_path / "in.jsonl", lines)
     output, errors, summary = tmp_path / "out.jsonl", tmp_path / "errors.jsonl", tmp_path / "summary.json"
-    code = main(
-        ["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--errors", str(errors)]
-        + ["--summary", str(summary), "--workers", str(workers), "--chunk-size", "7"]
-    )
+    files = ["--input", str(source), "--output", str(output), "--errors", str(errors), "--summary", str(summary)]
+    code = main(["run", "--rules", RULES, *files, "--workers", str(workers), "--chunk-size", "7"])
     assert code == 1
     records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
     assert {r["line"]: r for r in records}.keys() == where.keys()
@@ -194,10 +192,8 @@ def test_max_errors_stops_the_run_with_a_message(
         lines[n - 1] = "not json"
     source = write(tmp_path / "in.jsonl", lines)
     output, errors, summary = tmp_path / "out.jsonl", tmp_path / "errors.jsonl", tmp_path / "summary.json"
-    code = main(
-        ["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--errors", str(errors)]
-        + ["--max-errors", "2", "--workers", "2", "--chunk-size", "4", "--summary", str(summary)]
-    )
+    files = ["--input", str(source), "--output", str(output), "--errors", str(errors), "--summary", str(summary)]
+    code = main(["run", "--rules", RULES, *files, "--max-errors", "2", "--workers", "2", "--chunk-size", "4"])
     assert code == 1
     assert "the run stopped early: 2 errors reached the limit (--max-errors) at line 10" in capsys.readouterr().err
     assert [json.loads(r)["line"] for r in errors.read_text(encoding="utf-8").splitlines()] == [5, 10]

@@ -40,9 +40,7 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def ordered(
-    submit: Callable[[Chunk], Any], chunks: Iterator[Chunk], in_flight: int
-) -> Generator[tuple[Chunk, Any]]:
+def ordered(submit: Callable[[Chunk], Any], chunks: Iterator[Chunk], in_flight: int) -> Generator[tuple[Chunk, Any]]:
     """Submit chunks, at most `in_flight` at once, and yield (chunk, result) in submission order.
 
     Leaving early (the consumer stops) cancels what is still pending.
