@@ -297,3 +297,34 @@ def test_a_run_killed_midway_leaves_no_torn_output(tmp_path: Path, previous: boo
     else:
         assert not output.exists()
     assert not errors.exists()
+
+
+def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """stderr a terminal (a pseudo-terminal here): the bar shows scenarios/s, errors and the ETA."""
+    import pty
+    import select
+
+    master, terminal = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
+    command = [sys.executable, "-m", "engine", "run", "--rules", RULES, "--input", str(NIGHTLY)]
+    command += ["--output", str(tmp_path / "out.jsonl"), "--workers", "1", "--chunk-size", "20"]
+    process = subprocess.Popen(command, stderr=terminal, stdout=subprocess.DEVNULL, env=env)
+    os.close(terminal)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the terminal closed: the run is over
+                break
+            if not data:
+                break
+            shown += data
+        elif process.poll() is not None:
+            break
+    os.close(master)
+    assert process.wait(timeout=60) == 0
+    text = shown.decode("utf-8", "replace")
+    assert "scenarios" in text and "/s" in text and "0 errors" in text and "ETA" in text
+    assert "2,000 scenarios in, 2,000 decisions out, 0 errors" in text

@@ -35,8 +35,8 @@ class BarProgress:
         from rich.progress import Progress as RichProgress
 
         columns: list[Any] = [
-            TextColumn("[bold]billrules run"),
-            BarColumn(),
+            TextColumn("[bold]run"),
+            BarColumn(bar_width=20),
             TextColumn("{task.percentage:>3.0f}%" if total else ""),
             TextColumn(
                 "{task.fields[scenarios]:,} scenarios · {task.fields[rate]:,.0f}/s · {task.fields[errors]:,} errors"
