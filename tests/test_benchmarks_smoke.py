@@ -41,3 +41,15 @@ def test_credits_benchmark_smoke() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr  # exit 1 if the two allocators differ
     assert "| depth | candidates per org |" in result.stdout and "| 3 | 100 |" in result.stdout
+
+
+def test_run_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # exits non-zero if a run loses a scenario
+    assert "| 400 | 1 | 1 |" in result.stdout and "| 400 | 1 | 2 |" in result.stdout
+    assert "| read | parse | validate | decide | serialise | write |" in result.stdout
