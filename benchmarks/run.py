@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,12 +53,12 @@ def write_input(path: Path, count: int) -> None:
             out.write(line + "\n")
 
 
-def baseline(rules: Any, scenarios: list[dict[str, Any]]) -> float:
-    """Seconds per scenario of the in-memory `RuleSet.decide` loop."""
-    start = time.perf_counter()
+def baseline(rules: Any, scenarios: list[dict[str, Any]]) -> tuple[float, float]:
+    """Seconds per scenario of the in-memory `RuleSet.decide` loop: wall time, CPU time."""
+    start, cpu = time.perf_counter(), time.process_time()
     for scenario in scenarios:
         rules.decide(scenario)
-    return (time.perf_counter() - start) / len(scenarios)
+    return (time.perf_counter() - start) / len(scenarios), (time.process_time() - cpu) / len(scenarios)
 
 
 def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
@@ -66,10 +67,15 @@ def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
     command = [sys.executable, "-m", "engine", "run", "--rules", str(REPO / "rules"), "--input", str(source)]
     command += ["--output", str(folder / f"out-{workers}.jsonl"), "--errors", str(folder / f"errors-{workers}.jsonl")]
     command += ["--workers", str(workers), "--summary", str(summary), "--no-progress"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         sys.exit(f"billrules run failed ({result.returncode}):\n{result.stderr}")
     data: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
+    # CPU time of the run and its workers (waited for, so counted): rules loading and start-up included
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    data["cpu_us_per_scenario"] = cpu / data["scenarios"] * 1e6
     if not data["balanced"] or data["errors"]:
         sys.exit(f"the run lost or refused scenarios: {data}")
     return data
@@ -120,41 +126,41 @@ def main() -> None:
             only_two = largest and args.large_rounds == 1
             n = args.large_rounds if largest else rounds
             rows.append((size, n, measure(size, n, Path(tmp), rules, only_two)))
+    report(rows)
+
+
+def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
     print(
-        "| scenarios | rounds | workers | scenarios/s | 2 workers / 1 | run / in-memory decide | parent MiB | worker MiB |"
+        "| scenarios | rounds | workers | scenarios/s | 2 workers / 1 | run / in-memory loop, wall "
+        "| CPU µs per scenario, all processes | run / in-memory loop, CPU | parent MiB | largest worker MiB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, n, r in rows:
         for workers in ("1", "2"):
             runs = r[workers]
             if not runs:
                 continue
-            rate = [s["scenarios_per_second"] for s in runs]
-            ratio = "—"
+            rate = spread([s["scenarios_per_second"] for s in runs])
+            ratio = versus = versus_cpu = "—"
             if workers == "2" and r["1"]:
-                ratio = spread(
-                    [b["scenarios_per_second"] / a["scenarios_per_second"] for a, b in zip(r["1"], runs, strict=True)],
-                    "{:.2f}",
-                )
-            versus = "—"
+                pairs = zip(r["1"], runs, strict=True)
+                ratio = spread([b["scenarios_per_second"] / a["scenarios_per_second"] for a, b in pairs], "{:.2f}")
             if workers == "1" and r["baseline"]:
-                versus = spread(
-                    [
-                        (s["elapsed_seconds"] / s["scenarios"]) / base
-                        for s, base in zip(runs, r["baseline"], strict=True)
-                    ],
-                    "{:.2f}",
-                )
+                pairs = list(zip(runs, r["baseline"], strict=True))
+                versus = spread([s["elapsed_seconds"] / s["scenarios"] / wall for s, (wall, _) in pairs], "{:.2f}")
+                versus_cpu = spread([s["cpu_us_per_scenario"] / 1e6 / cpu for s, (_, cpu) in pairs], "{:.2f}")
+            cpu_used = spread([s["cpu_us_per_scenario"] for s in runs])
             parent = max(s["peak_memory_bytes"]["parent"] for s in runs) / MIB
             worker = max((s["peak_memory_bytes"]["workers"] or 0) for s in runs) / MIB
             print(
-                f"| {size:,} | {n} | {workers} | {spread(rate)} | {ratio} | {versus} | {parent:,.0f} | {worker:,.0f} |"
+                f"| {size:,} | {n} | {workers} | {rate} | {ratio} | {versus} | {cpu_used} | {versus_cpu} "
+                f"| {parent:,.0f} | {worker:,.0f} |"
             )
     print()
-    print("time per scenario by stage, µs (median over rounds; CPU time summed over workers):")
+    print("CPU time per scenario by stage, µs (median over rounds; summed over workers; start-up excluded):")
     print()
     stages = ("read", "parse", "validate", "decide", "serialise", "write")
-    print("| scenarios | workers | " + " | ".join(stages) + " | in-memory decide loop |")
+    print("| scenarios | workers | " + " | ".join(stages) + " | in-memory loop (validate + decide) |")
     print("|---:|---:|" + "---:|" * (len(stages) + 1))
     for size, _, r in rows:
         for workers in ("1", "2"):
@@ -162,7 +168,9 @@ def main() -> None:
             if not runs:
                 continue
             cells = [statistics.median(s["microseconds_per_scenario_by_stage"][k] for s in runs) for k in stages]
-            base = f"{statistics.median(r['baseline']) * 1e6:,.0f}" if r["baseline"] and workers == "1" else "—"
+            base = "—"
+            if r["baseline"] and workers == "1":
+                base = f"{statistics.median(cpu for _, cpu in r['baseline']) * 1e6:,.1f}"
             print(f"| {size:,} | {workers} | " + " | ".join(f"{c:,.1f}" for c in cells) + f" | {base} |")
 
 

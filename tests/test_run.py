@@ -328,3 +328,66 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     text = shown.decode("utf-8", "replace")
     assert "scenarios" in text and "/s" in text and "0 errors" in text and "ETA" in text
     assert "2,000 scenarios in, 2,000 decisions out, 0 errors" in text
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _start_big_run(tmp_path: Path, stderr: int = subprocess.DEVNULL) -> tuple[subprocess.Popen[bytes], Path]:
+    source = tmp_path / "big.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        for line in generated_lines(20_000):
+            out.write(line + "\n")
+    output = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "engine", "run", "--rules", RULES, "--input", str(source)]
+    command += ["--output", str(output), "--workers", "2", "--chunk-size", "50"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, env=env, start_new_session=True, stderr=stderr)
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".out.jsonl.") and p.stat().st_size for p in tmp_path.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    return process, output
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_workers_do_not_outlive_a_killed_run(tmp_path: Path) -> None:
+    process, _ = _start_big_run(tmp_path)
+    workers = _children(process.pid)
+    try:
+        assert len(workers) >= 2
+        process.kill()  # the run only, not its workers
+        process.wait()
+        deadline = time.monotonic() + 30
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(w) for w in workers)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL) if any(_running(w) for w in workers) else None
+
+
+def test_sigterm_ends_a_run_cleanly(tmp_path: Path) -> None:
+    process, output = _start_big_run(tmp_path, subprocess.PIPE)
+    try:
+        process.terminate()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130
+    assert b"billrules: interrupted" in stderr and b"Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]  # no output, no temporary left
+    assert not output.exists()

@@ -88,3 +88,13 @@ def test_format_option_overrides_the_extension(rules: RuleSet, lines: list[str],
     code = main(["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--format", "parquet"])
     assert code == 0
     assert pq.read_table(output).num_rows == 3
+
+
+def test_a_scenario_text_column_beside_other_columns(rules: RuleSet, lines: list[str], tmp_path: Path) -> None:
+    expected = jsonl_run(rules, lines[:20], tmp_path)
+    source = tmp_path / "in.parquet"
+    ids = [json.loads(line)["id"] for line in lines[:20]]
+    pq.write_table(pa.table({"id": ids, "scenario": lines[:20], "day": ["2015-07-01"] * 20}), source)
+    output = tmp_path / "out.jsonl"
+    run(rules, RunOptions(str(source), str(output), errors=str(tmp_path / "e.jsonl"), workers=1, progress=False))
+    assert output.read_text(encoding="utf-8").splitlines() == expected

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     def report(items: list[tuple[int, str | None, str]]) -> None:
         stderr_errors.add(d for _, _, text in items for d in _diagnostics(source, text))
 
+    stop = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
     try:
         summary = run_billing(rules, options, on_errors=report)
     except FormatError as exc:
@@ -108,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"billrules: error: {printable(str(exc))}; no output was written\n")
         return EXIT_USAGE
+    finally:
+        if stop:
+            signal.signal(signal.SIGTERM, previous)
     stderr_errors.close()
     sys.stderr.write(printable_summary(summary.text()))
     if summary.stopped:
@@ -116,6 +123,11 @@ def run(args: argparse.Namespace) -> int:
         with AtomicFile(args.summary) as out:
             out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM ends a run as Ctrl-C does: temporary files removed, previous files kept, workers stopped."""
+    raise KeyboardInterrupt
 
 
 def printable_summary(text: str) -> str:

@@ -9,8 +9,12 @@ to keep every worker busy. The RuleSet reaches each worker once: through the poo
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import resource
+import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -86,10 +90,21 @@ _RULES: Any = None
 def _initialise(rules: Any) -> None:
     global _RULES
     _RULES = rules
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: one message, no worker tracebacks
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a worker never outlives its run (killed parent: no orphans left deciding)
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _decide(chunk: Chunk, source: str) -> ChunkResult:
-    return decide_chunk(_RULES, chunk, source)
+    result = decide_chunk(_RULES, chunk, source)
+    result.worker_peak_bytes = peak_bytes()
+    return result
 
 
 class LocalPool:
@@ -99,21 +114,35 @@ class LocalPool:
         self.workers, self.source = workers, source
         context = multiprocessing.get_context("spawn")
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(rules,))
+        self.peak = 0  # the largest worker's peak resident set, as the workers report it
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
         def submit(chunk: Chunk) -> Any:
             return self.pool.submit(_decide, chunk, self.source)
 
-        yield from ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER)
+        for chunk, result in ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER):
+            self.peak = max(self.peak, result.worker_peak_bytes)
+            yield chunk, result
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def workers_peak_bytes(self) -> int | None:
-        """Largest resident set of any finished child process (Linux reports KiB)."""
-        return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        return self.peak
 
 
 def peak_bytes() -> int:
-    """This process's largest resident set so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's largest resident set so far.
+
+    Linux: `VmHWM`, the high-water mark of this process's own memory. (`ru_maxrss` would carry
+    over the size of the process that forked it, across `exec`.) Elsewhere: `ru_maxrss`.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale

@@ -125,11 +125,11 @@ def _drive(
             scenarios = chunk.scenarios
             if options.max_errors and summary.errors + len(result.errors) >= options.max_errors:
                 scenarios = _stop_at_max_errors(result, options.max_errors - summary.errors, summary)
-            written = time.perf_counter()
+            written = time.process_time()
             sink.write(result.decisions)
             if result.errors:
                 write_errors(result.errors)
-            summary.timings.write += time.perf_counter() - written
+            summary.timings.write += time.process_time() - written
             summary.timings.add(result.timings)
             summary.scenarios += scenarios
             summary.decisions += len(result.decisions)
