@@ -31,7 +31,7 @@ def _positive(text: str) -> int:
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
-    from engine.run.io import FORMATS
+    from engine.run.formats import FORMATS
 
     parser: argparse.ArgumentParser = commands.add_parser(
         "run", help="a billing run: decide every scenario of a JSON Lines or Parquet file"
@@ -60,7 +60,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from engine.cli.decide_cmd import load_rules_or_report
     from engine.run.atomic import AtomicFile
-    from engine.run.io import FormatError, format_of
+    from engine.run.formats import FormatError, format_of
     from engine.run.runner import DEFAULT_CHUNK, LostScenarios, RunOptions
     from engine.run.runner import run as run_billing
 

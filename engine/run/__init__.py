@@ -13,15 +13,30 @@ local process pool), `dask` (`--dask` and `decide_bag` / `decide_dataframe`), `s
 
 from __future__ import annotations
 
-from engine.run.runner import LostScenarios, RunOptions, run
-from engine.run.summary import Summary
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.run.dask import decide_bag, decide_dataframe
+    from engine.run.runner import LostScenarios, RunOptions, run
+    from engine.run.summary import Summary
 
 __all__ = ["LostScenarios", "RunOptions", "Summary", "decide_bag", "decide_dataframe", "run"]
 
+#: Imported on first use: the command line loads this package, and neither `validate` nor a run
+#: without Dask should pay for the decision code or for dask (an optional extra).
+_HOMES = {
+    "LostScenarios": "runner",
+    "RunOptions": "runner",
+    "run": "runner",
+    "Summary": "summary",
+    "decide_bag": "dask",
+    "decide_dataframe": "dask",
+}
+
 
 def __getattr__(name: str) -> object:
-    if name in ("decide_bag", "decide_dataframe"):  # dask is an optional extra: imported on use
-        from engine.run import dask
+    if name not in _HOMES:
+        raise AttributeError(name)
+    import importlib
 
-        return getattr(dask, name)
-    raise AttributeError(name)
+    return getattr(importlib.import_module(f"engine.run.{_HOMES[name]}"), name)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.run.evaluate import ChunkResult
-from engine.run.io import LinesSink, Sink, format_of, open_sink, open_source
+from engine.run.formats import format_of
+from engine.run.io import LinesSink, Sink, open_sink, open_source
 from engine.run.pool import Executor, InProcess, LocalPool, default_workers, peak_bytes
 from engine.run.progress import progress_for
 from engine.run.summary import Summary
