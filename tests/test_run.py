@@ -391,3 +391,27 @@ def test_sigterm_ends_a_run_cleanly(tmp_path: Path) -> None:
     assert b"billrules: interrupted" in stderr and b"Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]  # no output, no temporary left
     assert not output.exists()
+
+
+def test_a_lost_scenario_is_an_internal_error_and_nothing_is_written(
+    sample_lines: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import engine.run.pool as pool
+
+    def dropping(rules: Any, chunk: Any, source: str = "<input>") -> Any:
+        result = decide_chunk(rules, chunk, source)
+        result.decisions.pop()  # a bug that loses one decision
+        return result
+
+    from engine.run.evaluate import decide_chunk
+
+    monkeypatch.setattr(pool, "decide_chunk", dropping)
+    source = write(tmp_path / "in.jsonl", sample_lines[:10])
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    output.write_bytes(b"previous\n")
+    files = ["--input", str(source), "--output", str(output), "--errors", str(errors)]
+    assert main(["run", "--rules", RULES, *files, "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error: scenarios lost: the chunk from line 1 had 10 scenarios; 9 decisions and 0 errors" in err
+    assert output.read_bytes() == b"previous\n" and not errors.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
