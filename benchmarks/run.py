@@ -15,9 +15,11 @@ balances, cancellations, purchases). Each round runs, interleaved:
 
 Reported per size: medians over rounds (and the spread, min-max) of scenarios per second
 (rules loading excluded; pool start-up included), the ratio 2 workers / 1 worker, the ratio of
-the run's time per scenario to the baseline's, the time per scenario by stage (read, parse,
-validate, decide, serialise, write: CPU time summed over workers, divided by scenarios), and the
-peak resident memory of the parent and of the largest worker. At the largest size only the
+the run's time per scenario to the baseline's (wall and CPU), the CPU time of the whole run per
+scenario and the cores it actually got (CPU / wall: on a shared machine 2 workers may get much
+less than 2 cores), the time per scenario by stage (read, parse, validate, decide, serialise,
+write: CPU time summed over workers, divided by scenarios), and the peak resident memory of the
+parent and of the largest worker (VmHWM). At the largest size only the
 2-worker run is repeated when `--large-rounds` is 1 (to show memory stays flat, not to time).
 """
 
@@ -67,7 +69,7 @@ def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
     command = [sys.executable, "-m", "engine", "run", "--rules", str(REPO / "rules"), "--input", str(source)]
     command += ["--output", str(folder / f"out-{workers}.jsonl"), "--errors", str(folder / f"errors-{workers}.jsonl")]
     command += ["--workers", str(workers), "--summary", str(summary), "--no-progress"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -76,9 +78,21 @@ def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
     # CPU time of the run and its workers (waited for, so counted): rules loading and start-up included
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     data["cpu_us_per_scenario"] = cpu / data["scenarios"] * 1e6
+    # cores the run actually got: on a shared machine, 2 workers may get far less than 2
+    data["cores_used"] = cpu / (time.perf_counter() - wall)
     if not data["balanced"] or data["errors"]:
         sys.exit(f"the run lost or refused scenarios: {data}")
     return data
+
+
+def pressure() -> str:
+    """How often runnable tasks waited for a CPU over the last minute (Linux PSI), or why unknown."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            fields = dict(part.split("=") for part in f.readline().split()[1:])
+        return f"CPU pressure {float(fields['avg60']):.0f}% (tasks waiting for a core, last minute)"
+    except (OSError, KeyError, ValueError):
+        return "CPU pressure unknown"
 
 
 def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
@@ -116,8 +130,8 @@ def main() -> None:
     rules = load_rules(REPO / "rules")
     load = os.getloadavg()
     print(
-        f"billing run benchmark: {os.cpu_count()} cores, load average {load[0]:.1f} at start (a shared machine: "
-        "figures are noisy; medians with min–max over interleaved rounds)\n"
+        f"billing run benchmark: {os.cpu_count()} cores, load average {load[0]:.1f} and {pressure()} at start "
+        "(a shared machine: figures are noisy; medians with min–max over interleaved rounds)\n"
     )
     rows = []
     with tempfile.TemporaryDirectory(prefix="billrules-run-bench-") as tmp:
@@ -127,14 +141,16 @@ def main() -> None:
             n = args.large_rounds if largest else rounds
             rows.append((size, n, measure(size, n, Path(tmp), rules, only_two)))
     report(rows)
+    print(f"\nat the end: load average {os.getloadavg()[0]:.1f}, {pressure()}")
 
 
 def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
     print(
         "| scenarios | rounds | workers | scenarios/s | 2 workers / 1 | run / in-memory loop, wall "
-        "| CPU µs per scenario, all processes | run / in-memory loop, CPU | parent MiB | largest worker MiB |"
+        "| CPU µs per scenario, all processes | run / in-memory loop, CPU | cores used | parent MiB "
+        "| largest worker MiB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, n, r in rows:
         for workers in ("1", "2"):
             runs = r[workers]
@@ -154,7 +170,7 @@ def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
             worker = max((s["peak_memory_bytes"]["workers"] or 0) for s in runs) / MIB
             print(
                 f"| {size:,} | {n} | {workers} | {rate} | {ratio} | {versus} | {cpu_used} | {versus_cpu} "
-                f"| {parent:,.0f} | {worker:,.0f} |"
+                f"| {spread([s['cores_used'] for s in runs], '{:.2f}')} | {parent:,.0f} | {worker:,.0f} |"
             )
     print()
     print("CPU time per scenario by stage, µs (median over rounds; summed over workers; start-up excluded):")
