@@ -54,3 +54,15 @@ def test_decide_benchmark_smoke() -> None:
     assert "## Shipped rules:" in result.stdout and "| purchase | " in result.stdout
     assert "| **billrules** |" in result.stdout and "| discounts | " in result.stdout
     assert "Generated rule set, 40 discount definitions" in result.stdout
+
+
+def test_run_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # exits non-zero if a run loses a scenario
+    assert "| 400 | 1 | 1 |" in result.stdout and "| 400 | 1 | 2 |" in result.stdout
+    assert "| read | parse | validate | decide | serialise | write |" in result.stdout

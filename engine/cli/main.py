@@ -13,12 +13,12 @@ import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
-from engine.cli import coupons_cmd, decide_cmd, diff_cmd, schema_cmd, test_cmd, validate_cmd
+from engine.cli import coupons_cmd, decide_cmd, diff_cmd, run_cmd, schema_cmd, test_cmd, validate_cmd
 from engine.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, UsageError
 from engine.cli.safe_text import printable
 
 #: The commands, in the order `--help` lists them.
-COMMANDS = (validate_cmd, decide_cmd, test_cmd, diff_cmd, coupons_cmd, schema_cmd)
+COMMANDS = (validate_cmd, decide_cmd, run_cmd, test_cmd, diff_cmd, coupons_cmd, schema_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +89,7 @@ def _run(argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError(
-                "a command is required (validate, decide, test, diff, coupons, schema); see `billrules --help`"
+                "a command is required (validate, decide, run, test, diff, coupons, schema); see `billrules --help`"
             )
         status: int = args.run(args)
         return status

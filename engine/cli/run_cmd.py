@@ -1,0 +1,146 @@
+"""`billrules run --rules DIR --input FILE --output FILE`: a billing run over JSON Lines or Parquet.
+
+Exit 0 every scenario decided, 1 some were not (each is an error record) or the rules have
+errors, 2 usage errors, or counts that do not balance (an internal error; no file is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from engine.cli.reporters import TextReporter, add_report_options
+from engine.cli.safe_text import printable
+from engine.diagnostics import Diagnostic
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    from engine.run.formats import FORMATS
+
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "run", help="a billing run: decide every scenario of a JSON Lines or Parquet file"
+    )
+    parser.add_argument("--rules", required=True, metavar="DIR", help="the rule set (its root folder)")
+    parser.add_argument(
+        "--input", required=True, metavar="FILE", help="scenarios: .jsonl/.ndjson/.parquet, - for stdin"
+    )
+    parser.add_argument("--output", required=True, metavar="FILE", help="decisions, in input order; - for stdout")
+    parser.add_argument("--format", choices=FORMATS, help="the input's and output's format (default: from extensions)")
+    parser.add_argument(
+        "--errors", metavar="FILE", help="JSON Lines: one record per scenario not decided (default: on stderr)"
+    )
+    parser.add_argument("--max-errors", type=_positive, metavar="N", help="stop after N scenarios not decided (exit 1)")
+    parser.add_argument("--workers", type=_positive, metavar="N", help="local worker processes (default: every core)")
+    parser.add_argument("--dask", metavar="ADDRESS", help="decide on this Dask cluster (scheduler address)")
+    parser.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
+    parser.add_argument("--chunk-size", type=_positive, metavar="N", help="scenarios per chunk sent to a worker")
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, help="progress bar (default: on a terminal)"
+    )
+    add_report_options(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.cli.decide_cmd import load_rules_or_report
+    from engine.run.atomic import AtomicFile
+    from engine.run.formats import FormatError, format_of
+    from engine.run.runner import DEFAULT_CHUNK, LostScenarios, RunOptions
+    from engine.run.runner import run as run_billing
+
+    if args.dask and args.workers:
+        raise UsageError("--workers counts local processes; with --dask the cluster's workers decide")
+    try:
+        format_of(args.input, args.format)
+        format_of(args.output, args.format)
+    except FormatError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.input != "-" and not Path(args.input).is_file():
+        raise UsageError(f"no such input file: {printable(args.input)}")
+    for name in (args.output, args.errors, args.summary):
+        if name not in (None, "-") and not Path(name).parent.resolve().is_dir():
+            raise UsageError(f"no such folder for {printable(name)}")
+    rules = load_rules_or_report(args.rules, args.max_diagnostics)
+    if rules is None:
+        return EXIT_FINDINGS
+    stderr_errors = TextReporter(sys.stderr, args.max_diagnostics)
+    options = RunOptions(
+        input=args.input,
+        output=args.output,
+        errors=args.errors,
+        input_format=args.format,
+        output_format=args.format,
+        workers=args.workers,
+        dask=args.dask,
+        max_errors=args.max_errors or 0,
+        chunk_size=args.chunk_size or DEFAULT_CHUNK,
+        progress=args.progress,
+    )
+    source = "<stdin>" if args.input == "-" else args.input
+
+    def report(items: list[tuple[int, str | None, str]]) -> None:
+        stderr_errors.add(d for _, _, text in items for d in _diagnostics(source, text))
+
+    stop = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
+    try:
+        summary = run_billing(rules, options, on_errors=report)
+    except FormatError as exc:
+        raise UsageError(str(exc)) from exc
+    except LostScenarios as exc:
+        sys.stderr.write(
+            f"billrules: internal error: scenarios lost: {exc}; no output was written\n"
+            "  hint: this is a bug in billrules; please report it with the input that caused it\n"
+        )
+        return EXIT_USAGE
+    except OSError as exc:
+        sys.stderr.write(f"billrules: error: {printable(str(exc))}; no output was written\n")
+        return EXIT_USAGE
+    finally:
+        if stop:
+            signal.signal(signal.SIGTERM, previous)
+    stderr_errors.close()
+    sys.stderr.write(printable_summary(summary.text()))
+    if summary.stopped:
+        sys.stderr.write(f"billrules: error: the run stopped early: {printable(summary.stopped)}\n")
+    if args.summary:
+        with AtomicFile(args.summary) as out:
+            out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM ends a run as Ctrl-C does: temporary files removed, previous files kept, workers stopped."""
+    raise KeyboardInterrupt
+
+
+def printable_summary(text: str) -> str:
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def _diagnostics(source: str, text: str) -> list[Diagnostic]:
+    """An error record as diagnostics at the input's line (for stderr, without --errors)."""
+    record = json.loads(text)
+    found = []
+    for d in record["diagnostics"]:
+        where = f"scenario `{record['scenario']}`" if record["scenario"] is not None else "scenario"
+        if d["field"]:
+            where += f", field `{d['field']}`"
+        found.append(Diagnostic(source, record["line"], d["column"], d["code"], f"{where}: {d['message']}", d["hint"]))
+    return found

@@ -1,0 +1,159 @@
+"""Billing runs on a Dask cluster (the `dask` extra: `dask[distributed]`).
+
+Two ways in:
+
+- `billrules run --dask ADDRESS`: the local input is read in chunks, exactly as for a local run,
+  and each chunk is decided on the cluster (`Client.submit`), with the RuleSet scattered to every
+  worker once; results come back in input order, so the output is byte for byte the local one.
+- The Python API, for data already on the cluster: `decide_bag(rules, bag)` and
+  `decide_dataframe(rules, ddf)` decide every partition where it lives. The RuleSet enters the
+  graph once, as one delayed object that every partition task depends on, so each worker
+  receives it once. Records are numbered across partitions as a local run numbers lines (error
+  records name the same line), which costs one counting pass over the partitions first.
+
+Workers must be able to import billrules (install it in the workers' environment); give each
+worker process one thread (`dask worker ADDRESS --nworkers N --nthreads 1`): deciding is Python
+code, and threads of one process share one interpreter lock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterable, Iterator
+from typing import Any, NamedTuple
+
+from engine.run.evaluate import Chunk, ChunkResult, Record, decide_chunk, is_blank
+from engine.run.io import _without_nulls
+from engine.run.pool import IN_FLIGHT_PER_WORKER, ordered
+
+
+class Outcome(NamedTuple):
+    """One scenario's outcome: kind "decision" (text: the decision JSON) or "error" (text: the error record)."""
+
+    kind: str
+    line: int
+    scenario: str | None
+    text: str
+
+
+def outcomes(result: ChunkResult) -> list[Outcome]:
+    """A chunk's decisions and errors merged back into input order."""
+    merged = [Outcome("decision", line, scenario, text) for line, scenario, text in result.decisions]
+    merged += [Outcome("error", line, scenario, text) for line, scenario, text in result.errors]
+    merged.sort(key=lambda o: o.line)
+    return merged
+
+
+class DaskCluster:
+    """The executor behind `billrules run --dask ADDRESS`."""
+
+    def __init__(self, rules: Any, source: str, address: str) -> None:
+        from distributed import Client
+
+        self.client = Client(address)
+        self.address = address
+        self.source = source
+        self.rules = self.client.scatter(rules, broadcast=True, hash=False)
+        self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
+        def submit(chunk: Chunk) -> Any:
+            return self.client.submit(decide_chunk, self.rules, chunk, self.source, pure=False)
+
+        yield from ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def workers_peak_bytes(self) -> int | None:
+        return None  # the cluster's own dashboard shows its workers' memory
+
+
+def _rules_delayed(rules: Any) -> Any:
+    from dask.delayed import delayed
+
+    return delayed(rules, name=f"billrules-rules-{rules.rules_version}", traverse=False)
+
+
+def _count(partition: Iterable[Any]) -> list[int]:
+    return [sum(1 for _ in partition)]
+
+
+def _starts(counts: Iterable[int]) -> list[int]:
+    """The 1-based number of each partition's first record."""
+    starts, total = [], 1
+    for count in counts:
+        starts.append(total)
+        total += int(count)
+    return starts
+
+
+def _decide_partition(rules: Any, records: Iterable[Record], first: int, source: str) -> list[Outcome]:
+    items = list(records)
+    chunk = Chunk(first, items, sum(not is_blank(r) for r in items))
+    return outcomes(decide_chunk(rules, chunk, source))
+
+
+def decide_bag(rules: Any, bag: Any, source: str = "<bag>") -> Any:
+    """A bag of `Outcome`s, one per scenario, in the bag's order, decided where each partition lives.
+
+    The bag's items are raw JSON lines (text or bytes, as `dask.bag.read_text` gives) or
+    scenario mappings. Blank lines are skipped, as in a local run, but still numbered.
+    """
+    import dask.bag as db
+    from dask.delayed import delayed
+
+    counts = bag.map_partitions(_count).compute()
+    rules_task = _rules_delayed(rules)
+    parts = bag.to_delayed()
+    decided = [
+        delayed(_decide_partition)(rules_task, part, first, source)
+        for part, first in zip(parts, _starts(counts), strict=True)
+    ]
+    return db.from_delayed(decided)
+
+
+#: Columns of `decide_dataframe`'s result, as in Parquet output, plus the error record.
+FRAME_COLUMNS = ("line", "scenario", "rules_version", "decision", "error")
+
+
+def _frame_records(frame: Any, column: str | None) -> list[Record]:
+    if column is not None:
+        return [text if isinstance(text, str | bytes) else "" for text in frame[column].tolist()]
+    return [_without_nulls({k: v for k, v in row.items() if not _missing(v)}) for row in frame.to_dict("records")]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _decide_frame(
+    frame: Any, rules: Any, starts: list[int], column: str | None, source: str, partition_info: Any = None
+) -> Any:
+    import pandas as pd
+
+    number = partition_info["number"] if partition_info else 0
+    rows = []
+    for o in _decide_partition(rules, _frame_records(frame, column), starts[number], source):
+        decided = o.kind == "decision"
+        version = rules.rules_version if decided else None
+        rows.append((o.line, o.scenario, version, o.text if decided else None, None if decided else o.text))
+    result = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    return result.astype({"line": "int64"})
+
+
+def decide_dataframe(rules: Any, ddf: Any, column: str | None = "scenario", source: str = "<dataframe>") -> Any:
+    """A dask DataFrame with one row per scenario: line, scenario, rules_version, decision, error.
+
+    `column` names a text column holding one scenario JSON per row (as a Parquet `scenario`
+    column); with `column=None` each row's columns are the scenario's fields (null = absent).
+    A decided row has `decision` (the decision JSON) and no `error`; an undecided one the reverse.
+    Blank or null rows are skipped (but numbered), as blank lines are in a local run.
+    """
+    import pandas as pd
+
+    counts = ddf.map_partitions(len).compute()
+    meta = pd.DataFrame({name: pd.Series([], dtype="int64" if name == "line" else object) for name in FRAME_COLUMNS})
+    return ddf.map_partitions(
+        _decide_frame, _rules_delayed(rules), _starts(counts), column, source, meta=meta, align_dataframes=False
+    )

@@ -1,0 +1,235 @@
+"""One scenario record in, one decision or one error record out: the work every worker does.
+
+A record is a raw JSON Lines line (bytes or text, parsed here, in the worker) or a row mapping
+(Parquet). The outcome is the canonical decision text (`engine.decide.decision.to_json`, escaped
+like `billrules decide --json`) or an error record: the scenario could not be decided, and the
+diagnostics say why, as data. Nothing here raises for bad input; a scenario is never dropped.
+
+Parsing is orjson: 4 µs for a typical 600-byte scenario against 14 µs for the standard library,
+and stricter (invalid UTF-8, lone surrogates, NaN/Infinity and integers beyond 64 bits are
+refused). orjson keeps the last of two equal keys silently, so a line that does not read back
+byte for byte as orjson writes it (any non-compact input) is re-read with the standard library to
+refuse duplicate keys (BR105), as rule files do; compact input pays nothing for that check.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from engine.cli.decide_cmd import scenario_error_diagnostics, unanswered_diagnostics
+from engine.cli.safe_text import json_safe
+from engine.compose import Span
+from engine.decide import decision as decisions
+from engine.decide.decision import decide, unanswered
+from engine.decide.scenarios import ScenarioError, validate_scenario
+from engine.diagnostics import Diagnostic
+from engine.load import Document, JsonPath, dotted
+
+#: A longer line is refused whole (BR601) rather than parsed: one hostile line must not exhaust memory.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+#: What a record may be: a raw line, or a row already read as a mapping (Parquet).
+Record = bytes | str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldDiagnostic(Diagnostic):
+    """A diagnostic about one record of a run: the line is the record's, the field names the place in it."""
+
+    field_path: str = ""
+
+
+class RecordDocument(Document):
+    """A scenario record as a `Document`: diagnostics name the record's line and the scenario field."""
+
+    def __init__(self, source: str, number: int, data: Any) -> None:
+        super().__init__(source, 0, data, Span(number, 0, 0))
+
+    def diagnostic(
+        self,
+        path: JsonPath,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        detail: tuple[str, ...] = (),
+    ) -> Diagnostic:
+        return FieldDiagnostic(
+            self.file, self.start.line, 0, code, message, hint, detail=detail, field_path=dotted(path)
+        )
+
+
+@dataclass(slots=True)
+class Timings:
+    """CPU seconds spent per stage (summed over records and workers): where a run's time goes.
+
+    CPU time, not wall time: on a busy machine a worker waiting for a core is not working.
+    """
+
+    read: float = 0.0  # parent: reading and splitting the input
+    parse: float = 0.0  # worker: JSON text → data
+    validate: float = 0.0  # worker: data → Scenario model
+    decide: float = 0.0  # worker: RuleSet decision
+    serialise: float = 0.0  # worker: decision → canonical JSON text
+    write: float = 0.0  # parent: writing decisions and errors
+
+    def add(self, other: Timings) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(getattr(self, name), 6) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Consecutive records of the input; `first` is the 1-based line (or row) number of the first.
+
+    Blank lines stay in (so numbers stay right) and are skipped; `scenarios` counts the others,
+    as the reader saw them, so the run can check that every one came back.
+    """
+
+    first: int
+    records: Sequence[Record]
+    scenarios: int
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    """Per chunk, in input order: decisions and error records, each (line, scenario id, JSON text).
+
+    An error record's scenario id is None when the record has no readable `id`.
+    """
+
+    first: int
+    decisions: list[tuple[int, str, str]] = field(default_factory=list)
+    errors: list[tuple[int, str | None, str]] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    worker_peak_bytes: int = 0  # set by a pool worker: its peak resident set so far
+
+
+def is_blank(record: Record) -> bool:
+    return isinstance(record, bytes | str) and not record.strip()
+
+
+def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResult:
+    """Decide every record of `chunk` with `rules`; never raises for a bad record."""
+    result = ChunkResult(chunk.first)
+    timings = result.timings
+    for offset, record in enumerate(chunk.records):
+        if is_blank(record):
+            continue
+        number = chunk.first + offset
+        decided, scenario_id, text = _evaluate(rules, source, number, record, timings)
+        if decided:
+            result.decisions.append((number, scenario_id or "", text))
+        else:
+            result.errors.append((number, scenario_id, text))
+    return result
+
+
+def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Timings) -> tuple[bool, str | None, str]:
+    """(decided, scenario id, the decision's text or the error record's)."""
+    start = time.process_time()
+    data, problem = (record, None) if isinstance(record, dict) else parse_line(record, source, number)
+    parsed = time.process_time()
+    timings.parse += parsed - start
+    if problem is not None:
+        return _error(number, None, [problem])
+    scenario_id = data.get("id") if isinstance(data, dict) else None
+    scenario_id = scenario_id if isinstance(scenario_id, str) else None
+    document = RecordDocument(source, number, data)
+    checked = validate_scenario(data, document, source)
+    validated = time.process_time()
+    timings.validate += validated - parsed
+    if checked.diagnostics:
+        return _error(number, scenario_id, checked.diagnostics)
+    scenario = checked.scenario
+    if unanswered(scenario):
+        return _error(number, scenario.id, unanswered_diagnostics(document, source, scenario))
+    try:
+        decision = decide(rules, scenario)
+    except ScenarioError as exc:
+        timings.decide += time.process_time() - validated
+        return _error(number, scenario.id, scenario_error_diagnostics(document, source, exc))
+    except Exception as exc:  # a bug must cost one scenario, reported, never the run
+        timings.decide += time.process_time() - validated
+        message = f"internal error while deciding: {type(exc).__name__}: {exc}"
+        hint = "this is a bug in billrules; please report it with this scenario"
+        return _error(number, scenario.id, [FieldDiagnostic(source, number, 0, "internal", message, hint)])
+    decided = time.process_time()
+    timings.decide += decided - validated
+    text = json_safe(decisions.to_json(decision))
+    timings.serialise += time.process_time() - decided
+    return True, scenario.id, text
+
+
+def _error(number: int, scenario_id: str | None, diagnostics: Iterable[Diagnostic]) -> tuple[bool, str | None, str]:
+    return False, scenario_id, error_record(number, scenario_id, diagnostics)
+
+
+def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldDiagnostic | None]:
+    """The JSON value of one line, or the diagnostic saying why it has none."""
+    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:  # the reader cuts longer lines just past the limit
+        message = f"the line is longer than the limit of {MAX_LINE_BYTES:,} bytes"
+        return None, FieldDiagnostic(source, number, 1, "BR601", message, "split the scenario or drop the line")
+    raw = raw.strip()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        code = "BR103" if "UTF-8" in exc.msg else "BR601"
+        hint = "write the line as UTF-8" if code == "BR103" else "write one JSON object per line"
+        return None, FieldDiagnostic(source, number, exc.colno, code, f"the line is not JSON: {exc.msg}", hint)
+    if orjson.dumps(data) != raw:  # not orjson's own compact form: may hide a duplicate key
+        duplicate = _duplicate_key(raw)
+        if duplicate is not None:
+            message = f"the key `{duplicate}` appears twice in one object; one value would be lost"
+            return None, FieldDiagnostic(source, number, 0, "BR105", message, "keep one of the two")
+    if not isinstance(data, dict):
+        message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
+        hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
+        return None, FieldDiagnostic(source, number, 1, "BR601", message, hint)
+    return data, None
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Duplicate(key)
+            seen.add(key)
+    return mapping
+
+
+def _duplicate_key(raw: bytes) -> str | None:
+    try:
+        json.loads(raw, object_pairs_hook=_pairs)
+    except _Duplicate as exc:
+        return str(exc.args[0])
+    return None
+
+
+_TYPES = {"list": "array", "str": "string", "int": "number", "float": "number", "bool": "boolean"}
+
+
+def error_record(number: int, scenario_id: str | None, diagnostics: Iterable[Diagnostic]) -> str:
+    """One error record (JSON text): the record's line, its scenario id when readable, the diagnostics as data."""
+    items = []
+    for d in diagnostics:
+        where = d.field_path if isinstance(d, FieldDiagnostic) else ""
+        items.append({"code": d.code, "field": where, "column": d.column, "message": d.message, "hint": d.hint})
+    return json_safe(decisions.to_json({"line": number, "scenario": scenario_id, "diagnostics": items}))

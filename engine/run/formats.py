@@ -1,0 +1,38 @@
+"""The formats of a billing run's files, told from `--format` or the extension.
+
+Kept apart from the readers and writers so that building the command line imports nothing of the
+decision code (`billrules validate` starts without it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FORMATS = ("jsonl", "parquet")
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+STDIO = "-"
+
+
+class FormatError(ValueError):
+    """A file whose format cannot be told or used (a usage error on the command line)."""
+
+
+def format_of(name: str, given: str | None) -> str:
+    """The format `--format` gives, else the one the file's extension says (stdio: JSON Lines)."""
+    if given is not None:
+        if given not in FORMATS:
+            raise FormatError(f"unknown format `{given}`; use one of: {', '.join(FORMATS)}")
+        found = given
+    elif name == STDIO:
+        found = "jsonl"
+    else:
+        suffix = Path(name).suffix.lower()
+        if suffix not in _SUFFIXES:
+            raise FormatError(
+                f"cannot tell the format of `{name}` from its extension; "
+                "name it .jsonl, .ndjson or .parquet, or pass --format jsonl|parquet"
+            )
+        found = _SUFFIXES[suffix]
+    if found == "parquet" and name == STDIO:
+        raise FormatError("Parquet cannot stream through standard input/output (its index is at the end); name a file")
+    return found

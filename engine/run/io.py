@@ -1,0 +1,243 @@
+"""Readers and writers of a billing run: JSON Lines (`-` for stdin/stdout) and Parquet.
+
+Readers hand out `Chunk`s of raw records, so the input is never held whole; writers write each
+chunk's decisions as they come. Files are written through `AtomicFile` (appear whole or not at
+all); standard output streams.
+
+Parquet (the `parquet` extra, pyarrow) is read in record batches. A file with a text column
+named `scenario` holds one scenario JSON per row in it (other columns are ignored) (parsed in the workers, exactly as a JSON Lines
+line); any other file is read as columns, one row a scenario, a null meaning "field absent"
+(SPEC: an optional field is omitted rather than null). Decisions are written as three text
+columns — `scenario` (id), `rules_version` and `decision` (the canonical decision JSON, byte for
+byte the line JSON Lines output holds) — in row groups as they come.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from engine.run.atomic import AtomicFile
+from engine.run.evaluate import MAX_LINE_BYTES, Chunk, Record, is_blank
+from engine.run.formats import STDIO, FormatError
+
+#: Rows per Parquet row group written (bounded memory: one group is buffered at a time).
+ROW_GROUP = 10_000
+
+
+def require_pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError as exc:
+        raise FormatError("Parquet needs pyarrow: pip install 'billrules[parquet]'") from exc
+    return pyarrow
+
+
+class Source(Protocol):
+    """Where scenarios come from: chunks, and how far through the input we are (for the ETA)."""
+
+    name: str
+    total: int | None  # size in `unit`s when known (bytes of a regular file, rows of a Parquet file)
+    unit: str
+    done: int  # `unit`s read so far
+    read_seconds: float
+
+    def chunks(self, size: int) -> Iterator[Chunk]: ...
+
+    def close(self) -> None: ...
+
+
+class JsonLinesSource:
+    """Raw lines of a JSON Lines file or stdin, in chunks; lines are not decoded here (workers parse)."""
+
+    unit = "bytes"
+
+    def __init__(self, name: str) -> None:
+        self.name = "<stdin>" if name == STDIO else name
+        self.file: IO[bytes] = sys.stdin.buffer if name == STDIO else open(name, "rb")  # noqa: SIM115
+        info = os.fstat(self.file.fileno())
+        self.total = info.st_size if stat.S_ISREG(info.st_mode) else None
+        self.done = 0
+        self.read_seconds = 0.0
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        readline, number, limit = self.file.readline, 1, MAX_LINE_BYTES + 1
+        while True:
+            start = time.process_time()
+            records: list[Record] = []
+            scenarios = 0
+            for _ in range(size):
+                line = readline(limit)
+                if not line:
+                    break
+                self.done += len(line)
+                if len(line) == limit and not line.endswith(b"\n"):
+                    self._skip_rest()  # too long: kept cut at the limit, which the worker refuses (BR601)
+                records.append(line)
+                scenarios += not is_blank(line)
+            self.read_seconds += time.process_time() - start
+            if not records:
+                return
+            yield Chunk(number, records, scenarios)
+            number += len(records)
+
+    def _skip_rest(self) -> None:
+        while True:
+            piece = self.file.readline(1024 * 1024)
+            self.done += len(piece)
+            if not piece or piece.endswith(b"\n"):
+                return
+
+    def close(self) -> None:
+        if self.file is not sys.stdin.buffer:
+            self.file.close()
+
+
+class ParquetSource:
+    """Rows of a Parquet file in record batches: a `scenario` text column, or one column per field."""
+
+    unit = "rows"
+
+    def __init__(self, name: str) -> None:
+        require_pyarrow()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.name = name
+        self.file = pq.ParquetFile(name)
+        self.total = self.file.metadata.num_rows
+        self.done = 0
+        self.read_seconds = 0.0
+        schema = self.file.schema_arrow
+        kind = schema.field("scenario").type if "scenario" in schema.names else None
+        self.text_column = kind is not None and (pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        number = 1
+        batches = self.file.iter_batches(batch_size=size, columns=["scenario"] if self.text_column else None)
+        while True:
+            start = time.process_time()
+            batch = next(batches, None)
+            if batch is None:
+                self.read_seconds += time.process_time() - start
+                return
+            records: list[Record]
+            if self.text_column:
+                records = [text if text is not None else "" for text in batch.column(0).to_pylist()]
+            else:
+                records = [_without_nulls(row) for row in batch.to_pylist()]
+            self.done += len(records)
+            self.read_seconds += time.process_time() - start
+            yield Chunk(number, records, sum(not is_blank(r) for r in records))
+            number += len(records)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _without_nulls(value: Any) -> Any:
+    """A Parquet row as a scenario mapping: a null struct field is an absent field."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def open_source(name: str, kind: str) -> Source:
+    if name != STDIO and not Path(name).is_file():
+        raise FormatError(f"no such input file: {name}")
+    return ParquetSource(name) if kind == "parquet" else JsonLinesSource(name)
+
+
+class Sink(Protocol):
+    """Where decisions go: (line, scenario id, decision text) in input order."""
+
+    written: int
+
+    def write(self, decisions: list[tuple[int, str, str]]) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+class LinesSink:
+    """JSON Lines text, one record a line: to a file (atomically) or to a stream such as stdout."""
+
+    def __init__(self, name: str, stream: IO[bytes] | None = None) -> None:
+        self.atomic = AtomicFile(name) if stream is None else None
+        self.file: IO[bytes] = self.atomic.file if self.atomic is not None else stream  # type: ignore[assignment]
+        self.written = 0
+
+    def write_texts(self, texts: list[str]) -> None:
+        if texts:
+            self.file.write(("\n".join(texts) + "\n").encode("utf-8"))
+            self.written += len(texts)
+
+    def write(self, decisions: list[tuple[int, str, str]]) -> None:
+        self.write_texts([text for _, _, text in decisions])
+
+    def commit(self) -> None:
+        if self.atomic is not None:
+            self.atomic.commit()
+        else:
+            self.file.flush()
+
+    def discard(self) -> None:
+        if self.atomic is not None:
+            self.atomic.discard()
+        else:
+            self.file.flush()
+
+
+class ParquetSink:
+    """Decisions as Parquet rows (`scenario`, `rules_version`, `decision`), a row group at a time."""
+
+    def __init__(self, name: str, rules_version: str) -> None:
+        pa = require_pyarrow()
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self.schema = pa.schema([("scenario", pa.string()), ("rules_version", pa.string()), ("decision", pa.string())])
+        self.atomic = AtomicFile(name)
+        self.writer = pq.ParquetWriter(self.atomic.file, self.schema)
+        self.rules_version = rules_version
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.written = 0
+
+    def write(self, decisions: list[tuple[int, str, str]]) -> None:
+        for _, scenario, text in decisions:
+            self.ids.append(scenario)
+            self.texts.append(text)
+        self.written += len(decisions)
+        if len(self.ids) >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.ids:
+            versions = [self.rules_version] * len(self.ids)
+            self.writer.write_batch(self.pa.record_batch([self.ids, versions, self.texts], schema=self.schema))
+            self.ids, self.texts = [], []
+
+    def commit(self) -> None:
+        self._flush()
+        self.writer.close()
+        self.atomic.commit()
+
+    def discard(self) -> None:
+        self.writer.close()
+        self.atomic.discard()
+
+
+def open_sink(name: str, kind: str, rules_version: str) -> Sink:
+    if name == STDIO:
+        return LinesSink(name, sys.stdout.buffer)
+    return ParquetSink(name, rules_version) if kind == "parquet" else LinesSink(name)

@@ -1,0 +1,148 @@
+"""Where chunks are decided: in this process, in a pool of local processes, or on a Dask cluster.
+
+Every executor takes chunks in input order and gives their results back in the same order, with
+a bounded number of chunks in flight (so memory does not grow with the input) and enough of them
+to keep every worker busy. The RuleSet reaches each worker once: through the pool initializer
+(local processes), or scattered to every Dask worker once (`client.scatter(..., broadcast=True)`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Protocol
+
+from engine.run.evaluate import Chunk, ChunkResult, decide_chunk
+
+#: Chunks in flight per worker: one being decided, one queued, one being returned.
+IN_FLIGHT_PER_WORKER = 3
+
+
+class Executor(Protocol):
+    workers: int
+
+    def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]: ...
+
+    def close(self) -> None: ...
+
+    def workers_peak_bytes(self) -> int | None: ...
+
+
+def default_workers() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def ordered(submit: Callable[[Chunk], Any], chunks: Iterator[Chunk], in_flight: int) -> Generator[tuple[Chunk, Any]]:
+    """Submit chunks, at most `in_flight` at once, and yield (chunk, result) in submission order.
+
+    Leaving early (the consumer stops) cancels what is still pending.
+    """
+    pending: deque[tuple[Chunk, Any]] = deque()
+    try:
+        for chunk in chunks:
+            pending.append((chunk, submit(chunk)))
+            if len(pending) >= in_flight:
+                chunk, future = pending.popleft()
+                yield chunk, future.result()
+        while pending:
+            chunk, future = pending.popleft()
+            yield chunk, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+class InProcess:
+    """One worker: this process (no pool, nothing to ship)."""
+
+    workers = 1
+
+    def __init__(self, rules: Any, source: str) -> None:
+        self.rules, self.source = rules, source
+
+    def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
+        for chunk in chunks:
+            yield chunk, decide_chunk(self.rules, chunk, self.source)
+
+    def close(self) -> None:
+        pass
+
+    def workers_peak_bytes(self) -> int | None:
+        return None
+
+
+# The RuleSet of this worker process, set once by the pool initializer.
+_RULES: Any = None
+
+
+def _initialise(rules: Any) -> None:
+    global _RULES
+    _RULES = rules
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: one message, no worker tracebacks
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a worker never outlives its run (killed parent: no orphans left deciding)
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
+def _decide(chunk: Chunk, source: str) -> ChunkResult:
+    result = decide_chunk(_RULES, chunk, source)
+    result.worker_peak_bytes = peak_bytes()
+    return result
+
+
+class LocalPool:
+    """`workers` processes (spawned: no inherited threads or locks); the RuleSet goes to each once."""
+
+    def __init__(self, rules: Any, source: str, workers: int) -> None:
+        self.workers, self.source = workers, source
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(rules,))
+        self.peak = 0  # the largest worker's peak resident set, as the workers report it
+
+    def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
+        def submit(chunk: Chunk) -> Any:
+            return self.pool.submit(_decide, chunk, self.source)
+
+        for chunk, result in ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER):
+            self.peak = max(self.peak, result.worker_peak_bytes)
+            yield chunk, result
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def workers_peak_bytes(self) -> int | None:
+        return self.peak
+
+
+def peak_bytes() -> int:
+    """This process's largest resident set so far.
+
+    Linux: `VmHWM`, the high-water mark of this process's own memory. (`ru_maxrss` would carry
+    over the size of the process that forked it, across `exec`.) Elsewhere: `ru_maxrss`.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale

@@ -1,0 +1,155 @@
+"""A billing run: read scenarios in chunks, decide them on the workers, write as results come.
+
+Nothing is lost: every chunk must come back with as many outcomes as it had scenarios, and at
+the end scenarios in = decisions out + errors out, or the run fails (`LostScenarios`) and its
+files are not written. Output and errors files are committed atomically only when the run ends
+normally (complete, or stopped by `max_errors`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.run.evaluate import ChunkResult
+from engine.run.formats import format_of
+from engine.run.io import LinesSink, Sink, open_sink, open_source
+from engine.run.pool import Executor, InProcess, LocalPool, default_workers, peak_bytes
+from engine.run.progress import progress_for
+from engine.run.summary import Summary
+
+#: Records per chunk: about 0.1 s of work for one worker, small enough for an even spread.
+DEFAULT_CHUNK = 200
+
+#: Receives error records (line, scenario id, record JSON) when no errors file is given.
+ErrorHandler = Callable[[list[tuple[int, str | None, str]]], None]
+
+
+class LostScenarios(Exception):
+    """The counts do not balance: a bug, reported as an internal error; no file is written."""
+
+
+@dataclass
+class RunOptions:
+    input: str
+    output: str
+    errors: str | None = None  # a JSON Lines file of error records
+    input_format: str | None = None  # jsonl | parquet; None: from the extension
+    output_format: str | None = None
+    workers: int | None = None  # None: every core; 1: in this process
+    dask: str | None = None  # a scheduler address: decide on that Dask cluster
+    max_errors: int = 0  # stop after this many error records (0: never)
+    chunk_size: int = DEFAULT_CHUNK
+    progress: bool | None = None  # None: a bar when stderr is a terminal
+
+
+def make_executor(rules: Any, options: RunOptions, source: str) -> tuple[Executor, str]:
+    if options.dask:
+        from engine.run.dask import DaskCluster
+
+        return DaskCluster(rules, source, options.dask), f"dask {options.dask}"
+    workers = options.workers or default_workers()
+    if workers == 1:
+        return InProcess(rules, source), "in-process"
+    return LocalPool(rules, source, workers), "processes"
+
+
+def run(rules: Any, options: RunOptions, on_errors: ErrorHandler | None = None) -> Summary:
+    """Decide every scenario of `options.input` into `options.output`; the summary says what happened.
+
+    Error records go to `options.errors` (a file) or, without one, to `on_errors`; one of them is
+    required, so no error is ever dropped. Raises `FormatError` for unusable files (before anything
+    is written) and `LostScenarios` if the counts do not balance.
+    """
+    if options.errors is None and on_errors is None:
+        raise ValueError("give an errors file or an error handler: errors are never dropped")
+    in_format = format_of(options.input, options.input_format)
+    out_format = format_of(options.output, options.output_format)
+    started = time.perf_counter()
+    source = open_source(options.input, in_format)
+    summary = Summary(source.name, options.output, options.errors, rules.rules_version, "", 0)
+    sink: Sink | None = None
+    errors_sink: LinesSink | None = None
+    executor: Executor | None = None
+    committed = False
+    try:
+        sink = open_sink(options.output, out_format, rules.rules_version)
+        errors_sink = LinesSink(options.errors) if options.errors is not None else None
+        executor, summary.executor = make_executor(rules, options, source.name)
+        summary.workers = executor.workers
+        write_errors: ErrorHandler = (
+            (lambda items: errors_sink.write_texts([text for _, _, text in items]))
+            if errors_sink is not None
+            else on_errors  # type: ignore[assignment]
+        )
+        _drive(executor, source, sink, write_errors, options, summary)
+        if (errors_sink is not None and errors_sink.written != summary.errors) or sink.written != summary.decisions:
+            raise LostScenarios("the files written do not hold every outcome counted")
+        if not summary.balanced:
+            raise LostScenarios(
+                f"{summary.scenarios:,} scenarios in, but {summary.decisions:,} decisions + {summary.errors:,} errors out"
+            )
+        sink.commit()
+        if errors_sink is not None:
+            errors_sink.commit()
+        committed = True
+    finally:
+        if not committed:
+            for target in (sink, errors_sink):
+                if target is not None:
+                    target.discard()
+        if executor is not None:
+            executor.close()
+            summary.workers_peak_bytes = executor.workers_peak_bytes()
+        source.close()
+    summary.timings.read = source.read_seconds
+    summary.elapsed = time.perf_counter() - started
+    summary.parent_peak_bytes = peak_bytes()
+    return summary
+
+
+def _drive(
+    executor: Executor, source: Any, sink: Sink, write_errors: ErrorHandler, options: RunOptions, summary: Summary
+) -> None:
+    progress = progress_for(sys.stderr, source.total, source.unit, options.progress)
+    results = executor.results(source.chunks(options.chunk_size))
+    try:
+        for chunk, result in results:
+            if result.first != chunk.first or len(result.decisions) + len(result.errors) != chunk.scenarios:
+                raise LostScenarios(
+                    f"the chunk from line {chunk.first:,} had {chunk.scenarios:,} scenarios; "
+                    f"{len(result.decisions):,} decisions and {len(result.errors):,} errors came back"
+                )
+            scenarios = chunk.scenarios
+            if options.max_errors and summary.errors + len(result.errors) >= options.max_errors:
+                scenarios = _stop_at_max_errors(result, options.max_errors - summary.errors, summary)
+            written = time.process_time()
+            sink.write(result.decisions)
+            if result.errors:
+                write_errors(result.errors)
+            summary.timings.write += time.process_time() - written
+            summary.timings.add(result.timings)
+            summary.scenarios += scenarios
+            summary.decisions += len(result.decisions)
+            summary.errors += len(result.errors)
+            progress.update(summary.scenarios, summary.errors, source.done)
+            if summary.stopped:
+                break
+    finally:
+        results.close()  # cancels chunks still in flight when the run stops early
+        progress.close()
+
+
+def _stop_at_max_errors(result: ChunkResult, keep: int, summary: Summary) -> int:
+    """Cut the chunk just after its `keep`-th error; the scenarios that remain in it."""
+    last = result.errors[keep - 1][0]
+    result.errors = result.errors[:keep]
+    result.decisions = [d for d in result.decisions if d[0] < last]
+    summary.stopped = (
+        f"{summary.errors + keep:,} errors reached the limit (--max-errors) at line {last:,}; "
+        "the input was not read past it"
+    )
+    return len(result.decisions) + len(result.errors)

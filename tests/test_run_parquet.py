@@ -1,0 +1,100 @@
+"""Billing runs over Parquet (the `parquet` extra): the same decisions as JSON Lines, row for line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from engine.cli.main import main  # noqa: E402
+from engine.ruleset import RuleSet, load_rules  # noqa: E402
+from engine.run import RunOptions, run  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = str(REPO / "rules")
+NIGHTLY = REPO / "samples" / "run" / "nightly.jsonl"
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules(RULES)
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[str]:
+    return NIGHTLY.read_text(encoding="utf-8").splitlines()[:300]
+
+
+def jsonl_run(rules: RuleSet, lines: list[str], folder: Path) -> list[str]:
+    source = folder / "in.jsonl"
+    source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    output = folder / "out.jsonl"
+    run(rules, RunOptions(str(source), str(output), errors=str(folder / "e.jsonl"), workers=1, progress=False))
+    return output.read_text(encoding="utf-8").splitlines()
+
+
+def test_parquet_in_and_out_round_trips_the_jsonl_decisions(rules: RuleSet, lines: list[str], tmp_path: Path) -> None:
+    expected = jsonl_run(rules, lines, tmp_path)
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"scenario": lines}), source, row_group_size=64)
+    output = tmp_path / "out.parquet"
+    assert main(["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--workers", "2"]) == 0
+    table = pq.read_table(output)
+    assert table.column_names == ["scenario", "rules_version", "decision"]
+    assert table.column("decision").to_pylist() == expected  # byte for byte the JSON Lines output
+    assert table.column("scenario").to_pylist() == [json.loads(line)["id"] for line in lines]
+    assert set(table.column("rules_version").to_pylist()) == {rules.rules_version}
+    back = tmp_path / "back.jsonl"  # and Parquet in, JSON Lines out
+    assert main(["run", "--rules", RULES, "--input", str(source), "--output", str(back), "--workers", "1"]) == 0
+    assert back.read_text(encoding="utf-8").splitlines() == expected
+
+
+@pytest.mark.parametrize("question", ["job", "consumptions", "balance", "cancellation", "purchase"])
+def test_parquet_with_a_column_per_field(rules: RuleSet, lines: list[str], tmp_path: Path, question: str) -> None:
+    """A warehouse export, one table per question: nested columns, null where a scenario has no such field."""
+    chosen = [line for line in lines if f'"{question}":' in line]
+    expected = jsonl_run(rules, chosen, tmp_path)
+    source = tmp_path / "columns.parquet"
+    rows = pa.array([json.loads(line) for line in chosen])  # one struct type unifying every row
+    pq.write_table(pa.Table.from_struct_array(rows), source)
+    output = tmp_path / "out.jsonl"
+    summary = run(rules, RunOptions(str(source), str(output), errors=str(tmp_path / "e.jsonl"), progress=False))
+    assert (summary.scenarios, summary.decisions, summary.errors) == (len(chosen), len(chosen), 0)
+    assert output.read_text(encoding="utf-8").splitlines() == expected
+
+
+def test_bad_parquet_rows_are_error_records_numbered_by_row(rules: RuleSet, lines: list[str], tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"scenario": [lines[0], "{oops", None, '{"id": "y", "as_of": 1}', lines[1]]}), source)
+    output, errors = tmp_path / "out.parquet", tmp_path / "errors.jsonl"
+    summary = run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
+    records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["scenario"], r["diagnostics"][0]["code"]) for r in records] == [
+        (2, None, "BR601"),
+        (4, "y", "BR602"),
+    ]
+    assert (summary.scenarios, summary.decisions, summary.errors) == (4, 2, 2)  # a null row is no scenario
+    assert pq.read_table(output).num_rows == 2
+
+
+def test_format_option_overrides_the_extension(rules: RuleSet, lines: list[str], tmp_path: Path) -> None:
+    source = tmp_path / "scenarios.data"
+    pq.write_table(pa.table({"scenario": lines[:3]}), source)
+    output = tmp_path / "decisions.data"
+    code = main(["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--format", "parquet"])
+    assert code == 0
+    assert pq.read_table(output).num_rows == 3
+
+
+def test_a_scenario_text_column_beside_other_columns(rules: RuleSet, lines: list[str], tmp_path: Path) -> None:
+    expected = jsonl_run(rules, lines[:20], tmp_path)
+    source = tmp_path / "in.parquet"
+    ids = [json.loads(line)["id"] for line in lines[:20]]
+    pq.write_table(pa.table({"id": ids, "scenario": lines[:20], "day": ["2015-07-01"] * 20}), source)
+    output = tmp_path / "out.jsonl"
+    run(rules, RunOptions(str(source), str(output), errors=str(tmp_path / "e.jsonl"), workers=1, progress=False))
+    assert output.read_text(encoding="utf-8").splitlines() == expected
