@@ -14,7 +14,8 @@ part, the penalties due of the `cancellation` part, and the net price of the `pu
 Money is Decimal throughout, parsed from the decision's text (`Money.parse`).
 
 Input (`scenario_inputs`): a folder of scenario files (YAML/JSON; `expect:` ignored, rule files
-skipped), a JSON Lines file (`.jsonl`/`.ndjson`, one scenario per line), or one scenario file.
+skipped; JSON Lines files in it are not read), a JSON Lines file given directly
+(`.jsonl`/`.ndjson`, one scenario per line), or one scenario file.
 The old rule set may be a git revision of the rules folder (`extract_git_rules`).
 """
 
@@ -80,7 +81,9 @@ def scenario_inputs(path: Path) -> Inputs:
         files = [path]
     else:
         listing = walk(path, display_path)
-        files = [p for p in listing.files if p.suffix.lower() in (*SCENARIO_SUFFIXES, *JSON_LINES_SUFFIXES)]
+        # a folder's scenario files, as `billrules test` reads them; a JSON Lines file (a whole
+        # billing run's input) is given directly, so a run's input beside the samples is not read twice
+        files = [p for p in listing.files if p.suffix.lower() in SCENARIO_SUFFIXES]
         problems = [
             *listing.diagnostics,
             *(outside_link(p, display_path(p), "the folder given") for p in listing.outside),
