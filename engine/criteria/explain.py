@@ -119,7 +119,9 @@ class Explainer:
             if not isinstance(node.operand, ast.BoolOp | ast.Not | ast.Quantifier) and self.steps and inner is not None:
                 # the mark tells whether the written condition (`not …`) holds; the detail stays factual
                 last = self.steps[-1]
-                facts = {**last.facts, "negated": not last.facts.get("negated", False)}
+                facts = dict(last.facts)
+                if facts.pop("negated", False) is False:
+                    facts["negated"] = True
                 self.steps[-1] = Step(node.span.text, not inner, last.detail, last.location, facts)
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
@@ -258,10 +260,10 @@ class Explainer:
                 facts,
             )
         value = self.value(node, scope)
-        facts = {"kind": "value", "subject": node.span.text, "actual": show(value)}
+        read: dict[str, Any] = {"kind": "value", "subject": node.span.text, "actual": _plain(value, None)}
         if value is None:
-            facts["missing"] = node.span.text
-        return (None if value is None else bool(value)), f"{node.span.text} = {show(value)}", facts
+            read["missing"] = node.span.text
+        return (None if value is None else bool(value)), f"{node.span.text} = {show(value)}", read
 
     # values ----------------------------------------------------------------------------------------
 
@@ -418,18 +420,26 @@ def _literal(node: ast.Node) -> bool:
 def _facts(kind: str, subject: ast.Node, value: Any, other: ast.Node, other_value: Any, **more: Any) -> dict[str, Any]:
     """An atom's facts: what it reads (as written and its value) and what it is compared with (as
     written when the rule states it, else the value); `missing` names a side without a value."""
-    facts: dict[str, Any] = {"kind": kind, "subject": subject.span.text, "actual": show(value, _type(subject))}
-    if isinstance(value, frozenset | set | list | tuple):
-        facts["items"] = _items(value)
-    facts.update(more)
-    facts["expected"] = other.span.text if _literal(other) else show(other_value, _type(other))
-    if isinstance(other_value, frozenset | set | list | tuple):
-        facts["expected_items"] = _items(other_value)
+    facts: dict[str, Any] = {"kind": kind, "subject": subject.span.text, "actual": _plain(value, _type(subject))}
+    facts.update((k, v) for k, v in more.items() if v is not False)
+    facts["expected"] = _plain(other_value, _type(other))
+    if _literal(other) and not isinstance(other_value, frozenset | set | list | tuple):
+        facts["expected"] = other.span.text  # as the rule writes it (`6 months`, `20.00 EUR`)
     if value is None:
         facts["missing"] = subject.span.text
     elif other_value is None:
         facts["missing"] = other.span.text
     return facts
+
+
+def _plain(value: Any, t: T.Type | None) -> Any:
+    """A value as data: text as it is (a code, `Business`), a collection as a sorted list of such
+    texts, nothing as None, anything else as the language shows it (`20.00 EUR`, `6 months`)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, frozenset | set | list | tuple):
+        return _items(value)
+    return show(value, t)
 
 
 def _items(values: Any) -> list[str]:
