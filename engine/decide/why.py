@@ -63,7 +63,8 @@ def _actual(f: Mapping[str, Any]) -> str:
 def _line(f: Mapping[str, Any]) -> str:
     what = f"`{f['product']}`" if "product" in f else f"a {f.get('product_type', '')} product"
     bundle = f" in bundle `{f['bundle']}`" if "bundle" in f else ""
-    held = f"the lines are {listed(f['actual'])}" if f["actual"] else "there is no line"
+    lines = ", ".join("`" + "` in `".join(str(line).split(" in ", 1)) + "`" for line in f["actual"])
+    held = f"the lines are {lines}" if lines else "there is no line"
     return f"products: no line of {what}{bundle} ({held})"
 
 
@@ -222,7 +223,10 @@ class WhyNot:
                     facts.update(line)
                     assert isinstance(node, ast.Quantifier)
                     items = explainer.value(node.collection, {}) or []
-                    facts["actual"] = [item.product for item in items]
+                    facts["actual"] = [  # the lines, with their bundles when the rule names one
+                        f"{item.product} in {item.bundle}" if "bundle" in line and item.bundle else item.product
+                        for item in items
+                    ]
             elif kind == "all" and not negated:
                 code = "not_all_match"
             elif kind == "any":
