@@ -259,7 +259,8 @@ def step_words(step: dict[str, Any]) -> str:
         actual = step["actual"]
         shown = "[" + ", ".join(actual) + "]" if isinstance(actual, list) else actual
         facts = f"{step['subject']} = {shown}"
-    return f"{_MARKS[step['verdict']]} {facts}: `{step['condition']}` {step['verdict']} ({where})"
+    verdict = "is unknown" if step["verdict"] == "unknown" else step["verdict"]
+    return f"{_MARKS[step['verdict']]} {facts}: `{step['condition']}` {verdict} ({where})"
 
 
 def render_balance(balance: dict[str, Any], out: TextIO) -> None:
