@@ -64,15 +64,19 @@ class Reason:
             if self.source is not None:
                 data["source"] = self.source.to_json()
             object.__setattr__(self, "_json", data)
-        return {**data, "facts": _copy(data["facts"]), **({"source": dict(data["source"])} if "source" in data else {})}
+        facts = {k: v if type(v) is str else _copy(v) for k, v in data["facts"].items()}
+        return {**data, "facts": facts, **({"source": dict(data["source"])} if "source" in data else {})}
 
 
 def _copy(value: Any) -> Any:
     """Facts as fresh JSON-ready data (a tuple becomes a list): a caller may change what it got."""
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value
     if isinstance(value, Mapping):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_copy(v) for v in value]
+        return [v if type(v) is str else _copy(v) for v in value]
     return value
 
 

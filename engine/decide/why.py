@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, time
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from engine.criteria import ast
 from engine.criteria.environment import scenario_environment
 from engine.criteria.explain import VERDICTS, Explainer, Step
+from engine.criteria.runtime import Span
 from engine.decide.reasons import Reason, Source, listed, register
+from engine.values import Duration, Money
 
 _OP_NEEDS = {"==": "", "!=": "other than ", "<": "less than ", "<=": "at most ", ">": "more than ", ">=": "at least "}
 
@@ -136,12 +141,24 @@ CONDITION_CODES = frozenset(
 )
 
 
+#: (condition, the values it compares) → its outcome and reason; at most this many are kept
+_MEMO = 16384
+
+
 class WhyNot:
-    """The failing conditions of a rule set's criteria entries, as reason records (slow path)."""
+    """The failing conditions of a rule set's criteria entries, as reason records (slow path).
+
+    A condition that compares values (`x in {…}`, `x >= 6 months`, `x overlaps {…}`, a between, a
+    flag) says the same for the same values: its outcome and record are kept, keyed by the
+    condition and what its operands are in this scenario (read, not explained), so a billing run
+    explains each distinct failure once; the records are shared (never changed; each writes fresh
+    copies of its data). Quantifiers (a line of a product, a usage record) are explained each time.
+    """
 
     def __init__(self, program: Any) -> None:
         self.program = program
         self.env = scenario_environment()
+        self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
 
     def reasons(self, index: int, scenario: Any) -> list[Reason]:
         """Why entry `index` of the program does not hold for `scenario`: one record per failing condition."""
@@ -174,11 +191,23 @@ class WhyNot:
                 del found[mark:]  # an `or` that holds: its failing operands are not failures
             return outcome
         explainer = Explainer(self.env, scenario)
-        outcome = explainer.explain(node)
-        if outcome is not True:
-            step = explainer.steps[-1] if explainer.steps else None
-            found.append(self._reason(node, step, outcome, section, explainer))
-        return outcome
+        key = _key(node, explainer)
+        kept = self._memo.get(key) if key is not None else None
+        if kept is None:
+            outcome = explainer.explain(node)
+            reason = None
+            if outcome is not True:
+                reason = self._reason(
+                    node, explainer.steps[-1] if explainer.steps else None, outcome, section, explainer
+                )
+            kept = outcome, reason
+            if key is not None:
+                if len(self._memo) >= _MEMO:
+                    self._memo.clear()
+                self._memo[key] = kept
+        if kept[1] is not None:
+            found.append(kept[1])
+        return kept[0]
 
     def _reason(
         self, node: ast.Node, step: Step | None, outcome: bool | None, section: str, explainer: Explainer
@@ -233,6 +262,57 @@ class WhyNot:
                 code = "some_match"
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
+
+
+def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
+    """The values a comparing condition reads, or None for one whose outcome needs more."""
+    if isinstance(node, ast.Compare | ast.SetRelation):
+        return node.left, node.right
+    if isinstance(node, ast.Membership):
+        return node.item, node.collection
+    if isinstance(node, ast.Between):
+        return node.value, node.low, node.high
+    if isinstance(node, ast.Name | ast.Attribute):
+        return (node,)
+    return None
+
+
+def _key(node: ast.Node, explainer: Explainer) -> tuple[Any, ...] | None:
+    """The condition and the values of its operands (each with its type and text, so that values
+    equal but written differently, `1.0` and `1`, are not taken for one another), or None."""
+    atom = node.operand if isinstance(node, ast.Not) else node
+    if isinstance(atom, ast.Quantifier) and _product_test(atom) is not None:  # a line of a product
+        lines = explainer.value(atom.collection, {})
+        return None if lines is None else (id(node), *((p.product, p.type, p.bundle) for p in lines))
+    operands = _operands(atom)
+    if operands is None:
+        return None
+    key: list[Any] = [id(node)]
+    for operand in operands:
+        if isinstance(operand, ast.Literal | ast.SetLiteral):
+            continue
+        frozen = _freeze(explainer.value(operand, {}))
+        if frozen is _UNKEYED:
+            return None
+        key.append(frozen)
+    return tuple(key)
+
+
+_UNKEYED = object()
+_SCALARS = (str, int, Decimal, date, time, Enum, Money, Duration, Span)
+
+
+def _freeze(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, _SCALARS):
+        return type(value).__name__, str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_freeze(v) for v in value]
+        if any(item is _UNKEYED for item in items):
+            return _UNKEYED
+        return type(value).__name__, tuple(items if isinstance(value, list | tuple) else sorted(items, key=repr))
+    return _UNKEYED
 
 
 def _product_test(node: ast.Node) -> dict[str, str] | None:
