@@ -75,7 +75,11 @@ SOURCE = _obj(_leaves("file", "line", "column"), "Where the deciding rule is wri
 REASON = _obj(
     {
         **_leaves("code", "text"),
-        "facts": {"type": "object", "description": "The facts the rule compared (actual and expected values)."},
+        "facts": {
+            "type": "object",
+            "description": "The facts the rule compared: for a failing condition its `section`, the `condition` "
+            "as written, `actual` (the scenario's value), `expected` (the rule's), `verdict`; compared key by key.",
+        },
         "source": SOURCE,
     },
     "A reason record: a stable code, the facts compared, the rule's location; compare codes and facts, not text.",
@@ -170,6 +174,25 @@ PURCHASE = _obj(
     "May the purchase be made, what each coupon code did, and the price.",
 )
 
+STEP = _obj(
+    {
+        **_leaves("condition", "verdict", "kind", "subject", "op", "since", "in_unit", "missing", "negated"),
+        **_leaves("collection", "matched", "count", "where", "low", "high"),
+        "actual": {"description": "The scenario's value (a list for a collection; null when missing)."},
+        "expected": {"description": "What the rule compares it with, as written (a list for a set)."},
+        "source": SOURCE,
+    },
+    "One condition of the trace: as written, its verdict (holds, does not hold, unknown), the values, where.",
+)
+TRACE = {
+    "type": "object",
+    "additionalProperties": _list(
+        _obj({**_leaves("section", "holds"), "steps": _list(STEP)}),
+        "Per criteria section of the definition: whether it holds, and its conditions.",
+    ),
+    "description": "The criterion-level trace (`--explain`), per owner (`discount:CODE`, `term:CODE`).",
+}
+
 DECISION_PROPERTIES: dict[str, Any] = {
     **_leaves("scenario", "rules_version"),
     "discounts": DISCOUNTS,
@@ -177,7 +200,7 @@ DECISION_PROPERTIES: dict[str, Any] = {
     "balance": BALANCE,
     "cancellation": CANCELLATION,
     "purchase": PURCHASE,
-    "trace": {"type": "object", "description": "The criterion-level trace (`--explain`)."},
+    "trace": TRACE,
 }
 
 

@@ -12,10 +12,21 @@ An expectation file is a scenario with an `expect:` section holding part of the 
 Mappings match when every expected key matches; lists of definitions match by `code` and lines
 by `line` (or `product`) — only the expected items are checked; other values compare as text.
 Every mismatch names the place in the expectation file.
+
+`reasons:` lists every reason of the decision (in any order), each one either
+
+- a mapping `{code: product_missing, facts: {product: tv-premium}}`: a reason record with that
+  code whose facts include the facts given (compared as above: only those written), so that
+  rewording a message breaks no test; or
+- words, `"expired on 2015-12-31"`: a reason whose words (`text`) are these; the words of a
+  whole criteria section as they were before reasons named the failing condition,
+  "criteria section `segments` does not hold" (or "criteria `when` does not hold"), stand for
+  every failing condition of that section.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +73,10 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
                 )
                 yield Mismatch((*path, key), value, None, f"the decision has no `{key}`", hint)
                 continue
-            found = list(compare(value, actual[key], (*path, key)))
+            if key == "reasons" and isinstance(value, list) and isinstance(actual[key], list) and value:
+                found = list(_compare_reasons(value, actual[key], (*path, key)))
+            else:
+                found = list(compare(value, actual[key], (*path, key)))
             if key == "status" and found and isinstance(actual.get("reasons"), list):
                 reasons = tuple(f"  because: {_reason_text(r)}" for r in actual["reasons"])
                 found = [Mismatch(m.path, m.expected, m.actual, m.note, m.hint, reasons) for m in found]
@@ -119,6 +133,72 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath) -> Ite
             continue
         used.add(match)
         yield from compare(item, actual[match], (*path, i))
+
+
+_SECTION_WORDS = re.compile(r"criteria (?:section `(\w+)`|`(when)`) does not hold")
+
+
+def _compare_reasons(expected: list[Any], actual: list[Any], path: JsonPath) -> Iterator[Mismatch]:
+    """Every expected reason matches its own reason of the decision, and the decision has no other."""
+    from engine.decide.why import CONDITION_CODES
+
+    used: set[int] = set()
+    for i, item in enumerate(expected):
+        free = [j for j in range(len(actual)) if j not in used]
+        if isinstance(item, dict):
+            same_code = [
+                j
+                for j in free
+                if isinstance(actual[j], dict) and _text(actual[j].get("code")) == _text(item.get("code"))
+            ]
+            match = next((j for j in same_code if not list(compare(item, actual[j], (*path, i)))), None)
+            if match is None:
+                if same_code:  # the nearest: the first with that code, and what differs
+                    yield from compare(item, actual[same_code[0]], (*path, i))
+                    used.add(same_code[0])
+                else:
+                    yield Mismatch(
+                        (*path, i, "code") if "code" in item else (*path, i),
+                        item.get("code"),
+                        None,
+                        f"no reason with code `{item.get('code')}` in the decision (it has: {_codes(actual)})",
+                    )
+                continue
+            used.add(match)
+            continue
+        words = _text(item)
+        match = next((j for j in free if _reason_text(actual[j]) == words), None)
+        if match is not None:
+            used.add(match)
+            continue
+        section = _SECTION_WORDS.fullmatch(words)
+        group = [
+            j
+            for j in free
+            if section is not None
+            and isinstance(actual[j], dict)
+            and actual[j].get("code") in CONDITION_CODES
+            and actual[j].get("facts", {}).get("section") == (section.group(1) or section.group(2))
+        ]
+        if group:
+            used.update(group)
+            continue
+        yield Mismatch((*path, i), item, None, f"no reason `{words}` in the decision (it has: {_codes(actual)})")
+    extra = [actual[j] for j in range(len(actual)) if j not in used]
+    if extra:
+        yield Mismatch(
+            path,
+            expected,
+            actual,
+            f"the decision has {len(extra)} more reason(s) than expected: "
+            + "; ".join(f"`{_reason_text(r)}`" for r in extra),
+            "list every reason, as words or as `{code: ..., facts: {...}}`",
+        )
+
+
+def _codes(reasons: list[Any]) -> str:
+    shown = [f"{r.get('code')}: {_reason_text(r)}" if isinstance(r, dict) else _reason_text(r) for r in reasons]
+    return "; ".join(shown) or "none"
 
 
 def _reason_text(reason: Any) -> str:

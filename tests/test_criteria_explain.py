@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from engine import load_rules
+from engine.cli.decide_cmd import step_words
 from engine.criteria.ast import Span
 from engine.criteria.check import check_condition
 from engine.criteria.environment import scenario_environment
@@ -77,5 +78,5 @@ def test_explanation_of_a_shipped_sample_decision(monkeypatch: object) -> None:
         lines.append(owner)
         for section in trace[owner]:
             lines.append(f"  {section['section']}: {'holds' if section['holds'] else 'does not hold'}")
-            lines.extend(f"    {step}" for step in section["steps"])
+            lines.extend(f"    {step_words(step)}" for step in section["steps"])
     _check("explain_sample.txt", "\n".join(lines) + "\n")

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from engine import load_rules
 from engine.decide.decision import _evaluator, criteria_outcomes, decide, discounts_json, to_json
-from engine.decide.discounts_reference import ReferenceEvaluator
+from engine.decide.discounts_reference import ReferenceEvaluator, in_old_words
 from engine.decide.scenarios import ScenarioError, validate_scenario
 from engine.load import load_file
 
@@ -48,9 +48,10 @@ def _old_json(decision: dict[str, Any]) -> str:
 
 
 def _outcome(rules: Any, scenario: Any, explain: bool) -> tuple[str, str]:
-    """('ok', the decision's JSON) or ('error', the ScenarioError)."""
+    """('ok', the decision's JSON, discount reasons in words) or ('error', the ScenarioError)."""
     try:
-        return "ok", (to_json if rules is RULES else _old_json)(decide(rules, scenario, explain=explain))
+        decision = in_old_words(decide(rules, scenario, explain=explain))
+        return "ok", (to_json if rules is RULES else _old_json)(decision)
     except ScenarioError as exc:
         return "error", f"{exc.code} {exc.field}: {exc.message} ({exc.hint}) {[str(e) for e in exc.also]}"
 
@@ -337,7 +338,8 @@ def test_only_some_definitions_decide_the_same(data: dict[str, Any], only: list[
         (ReferenceEvaluator(RULES), RULES.criteria.outcomes(scenario)),
     ):
         try:
-            results.append(("ok", discounts_json(evaluator.decide(scenario, outcomes, set(only)))))
+            decided = {"discounts": discounts_json(evaluator.decide(scenario, outcomes, set(only)))}
+            results.append(("ok", in_old_words(decided)))
         except ScenarioError as exc:
             results.append(("error", f"{exc.field}: {exc.message}"))
     assert results[0] == results[1]

@@ -199,6 +199,11 @@ def test_a_gross_finer_than_the_currency_gets_a_rounded_net(tmp_path: Path) -> N
     assert takes(line) == [("p", "-2.995 EUR")]
 
 
+def words(reasons: list[dict[str, Any]]) -> list[str]:
+    """Reason records by their words."""
+    return [r["text"] for r in reasons]
+
+
 def test_flexible_bundle_restriction(tmp_path: Path) -> None:
     rules = build(
         tmp_path, discount("kids-half", "{type: percentage, value: 50}", products="[{product: kids, bundle: pick}]")
@@ -207,7 +212,8 @@ def test_flexible_bundle_restriction(tmp_path: Path) -> None:
     outside = bill(rules, {"product": "kids"})
     assert inside["net"] == "4.00 EUR"
     assert outside["lines"][0]["net"] == "8.00 EUR"
-    assert outside["definitions"][0]["reasons"] == ["no line of product `kids` in bundle `pick`"]
+    assert words(outside["definitions"][0]["reasons"]) == ["no line of product `kids` in bundle `pick`"]
+    assert outside["definitions"][0]["reasons"][0]["facts"] == {"targets": [{"product": "kids", "bundle": "pick"}]}
 
 
 def test_calendar_year_limit_counts_from_january(tmp_path: Path) -> None:
@@ -233,7 +239,7 @@ def test_ad_hoc_flexible_dates_are_restricted(tmp_path: Path) -> None:
             agent=agent,
             requested_discounts=[{"discount": "flex", "value": 10, "added_on": "2015-06-01", **request}],
         )["definitions"][0]
-        return definition["status"], definition["reasons"]
+        return definition["status"], words(definition["reasons"])
 
     assert status({"start": "2015-06-10", "end": "2015-08-31"})[0] == "applied"
     assert status({"start": "2015-07-15"}) == ("not_effective", ["starts on 2015-07-15"])
@@ -262,7 +268,13 @@ def test_approval_by_a_unit_member_and_allowed_units(tmp_path: Path) -> None:
         "code": "adhoc",
         "type": "ad_hoc",
         "status": "not_eligible",
-        "reasons": ["agent `bob` is not in an allowed unit (care)"],
+        "reasons": [
+            {
+                "code": "agent_not_allowed",
+                "text": "agent `bob` is not in an allowed unit (care)",
+                "facts": {"agent": "bob", "units": ["care"]},
+            }
+        ],
     }
 
 
@@ -306,4 +318,6 @@ def test_not_eligible_lists_every_failing_condition(tmp_path: Path) -> None:
         ),
     )
     reasons = bill(rules, {"product": "tv"})["definitions"][0]["reasons"]
-    assert reasons == ["no line of product `kids` in bundle `pick`", "criteria `when` does not hold"]
+    assert [r["code"] for r in reasons] == ["no_line", "value_missing"]  # the account has no classification
+    assert reasons[1]["facts"]["condition"] == 'account.classification == "SME"'
+    assert reasons[1]["facts"]["verdict"] == "unknown"

@@ -28,6 +28,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
     parser.add_argument("--explain", action="store_true", help="add the criterion-level trace")
+    parser.add_argument(
+        "--only", metavar="CODE", help="show only this discount definition (its status, reasons and trace)"
+    )
     parser.add_argument("--html", metavar="FILE", help="also write the decisions as one self-contained HTML report")
     add_report_options(parser)
     return parser
@@ -111,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
+    if args.only is not None:
+        check_only(rules, args.only)
     problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
     first = True
     decided: list[dict[str, Any]] = []  # for --html
@@ -128,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
             except ScenarioError as exc:
                 problems.add(scenario_error_diagnostics(item.document, str(path), exc))
                 continue
+            if args.only is not None:
+                decision = only(decision, args.only)
             if args.json:
                 sys.stdout.write(json_safe(to_json(decision)) + "\n")
             else:
@@ -144,6 +151,36 @@ def run(args: argparse.Namespace) -> int:
 
         write_html(html, decisions_page(decided))
     return EXIT_FINDINGS if problems.total else EXIT_OK
+
+
+def check_only(rules: Any, code: str) -> None:
+    """`--only CODE` names a discount definition of the rule set (else a usage error, with did-you-mean)."""
+    from engine.decide.decision import lookup
+    from engine.diagnostics import did_you_mean
+
+    discounts = lookup(rules, "discount")
+    if code not in discounts:
+        hint = did_you_mean(code, discounts)
+        raise UsageError(
+            f"--only: no discount definition `{printable(code)}` in the rules"
+            + (f"; {hint}" if hint else f" (it has: {', '.join(discounts)})")
+        )
+
+
+def only(decision: dict[str, Any], code: str) -> dict[str, Any]:
+    """The decision limited to one discount definition: its status and reasons, the lines it takes
+    from, and its trace (the other parts and definitions left out)."""
+    limited: dict[str, Any] = {"scenario": decision["scenario"], "rules_version": decision["rules_version"]}
+    discounts = decision.get("discounts")
+    if discounts is not None:
+        limited["discounts"] = {
+            "lines": [line for line in discounts["lines"] if any(t["code"] == code for t in line["discounts"])],
+            "definitions": [d for d in discounts["definitions"] if d["code"] == code],
+        }
+    if "trace" in decision:
+        owner = f"discount:{code}"
+        limited["trace"] = {owner: decision["trace"][owner]} if owner in decision["trace"] else {}
+    return limited
 
 
 def _printable_tree(value: Any) -> Any:
@@ -175,8 +212,8 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
             amount = item.get("amount", "")
             out.write(f"  {item['status']:<17}{item['code']:<34}{amount:>16}\n")
             for reason in item["reasons"]:
-                out.write(f"  {'':<17}  {reason}\n")
-        for currency, total in discounts["totals"].items():
+                out.write(f"  {'':<17}  {reason_words(reason)}\n")
+        for currency, total in discounts.get("totals", {}).items():
             out.write(f"\ntotal {currency}: gross {total['gross']}, discount {total['discount']}, net {total['net']}\n")
     balance = decision.get("balance")
     if balance is not None:
@@ -198,7 +235,32 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
         for section in sections:
             out.write(f"  section {section['section']}: {'holds' if section['holds'] else 'does not hold'}\n")
             for step in section["steps"]:
-                out.write(f"    {step}\n")
+                out.write(f"    {step_words(step)}\n")
+
+
+def reason_words(reason: Any) -> str:
+    """A reason in words: a record's `text`, or words as they are."""
+    return str(reason["text"]) if isinstance(reason, dict) else str(reason)
+
+
+_MARKS = {"holds": "✓", "does not hold": "✗", "unknown": "?"}
+
+
+def step_words(step: dict[str, Any]) -> str:
+    """One step of the trace (`Step.to_json`) in words: the values that decided the condition as
+    written, its verdict and where it is written."""
+    source = step["source"]
+    where = f"{source['file']}:{source['line']}:{source['column']}"
+    if "missing" in step:
+        facts = f"{step['missing']} is missing"
+    elif step["kind"] in ("any", "all"):
+        facts = f"{step['kind']}: {step['matched']} of {step['count']} in {step['collection']} match"
+    else:
+        actual = step["actual"]
+        shown = "[" + ", ".join(actual) + "]" if isinstance(actual, list) else actual
+        facts = f"{step['subject']} = {shown}"
+    verdict = "is unknown" if step["verdict"] == "unknown" else step["verdict"]
+    return f"{_MARKS[step['verdict']]} {facts}: `{step['condition']}` {verdict} ({where})"
 
 
 def render_balance(balance: dict[str, Any], out: TextIO) -> None:

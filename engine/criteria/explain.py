@@ -8,6 +8,7 @@ not hold), which the compiled code reaches through negation normal form.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -37,10 +38,34 @@ class Step:
     outcome: bool | None
     detail: str
     location: str
+    #: the same as data: `kind` (compare, in, overlaps, contains, between, value, any, all),
+    #: `subject` (as written), `actual` (its value, shown), `op`, `expected` (the other side as
+    #: written, or its value when it is not a literal), `negated`; a quantifier's `collection`,
+    #: `matched`, `count`, `where`; `missing` names what has no value
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def render(self) -> str:
         mark = {True: "✓", False: "✗", None: "?"}[self.outcome]
         return f"{mark} {self.detail} ({self.location})"
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as data: the condition as written, its verdict, the facts, and its location."""
+        file, line, column = self.location.rsplit(":", 2)
+        data: dict[str, Any] = {"condition": self.text, "verdict": VERDICTS[self.outcome]}
+        data.update((k, _jsonable(v)) for k, v in self.facts.items() if k != "kind")
+        data["kind"] = self.facts.get("kind", "value")
+        data["source"] = {"file": file, "line": int(line), "column": int(column)}
+        return data
+
+
+#: a condition's outcome in words, as the trace and the reasons write it
+VERDICTS = {True: "holds", False: "does not hold", None: "unknown"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def show(value: Any, t: T.Type | None = None) -> str:
@@ -94,7 +119,10 @@ class Explainer:
             if not isinstance(node.operand, ast.BoolOp | ast.Not | ast.Quantifier) and self.steps and inner is not None:
                 # the mark tells whether the written condition (`not …`) holds; the detail stays factual
                 last = self.steps[-1]
-                self.steps[-1] = Step(node.span.text, not inner, last.detail, last.location)
+                facts = dict(last.facts)
+                if facts.pop("negated", False) is False:
+                    facts["negated"] = True
+                self.steps[-1] = Step(node.span.text, not inner, last.detail, last.location, facts)
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
             results = []
@@ -106,18 +134,21 @@ class Explainer:
             return None if None in results else node.op == "and"
         if isinstance(node, ast.Quantifier):
             return self._quantifier(node, scope)
-        outcome, detail = self._atom(node, scope)
+        outcome, detail, facts = self._atom(node, scope)
         if outcome is None and node.span.text and node.span.text not in detail:
             detail = f"{detail}, so `{node.span.text}` is unknown"
         self.steps.append(
-            Step(node.span.text, outcome, detail, f"{node.span.file}:{node.span.line}:{node.span.column}")
+            Step(node.span.text, outcome, detail, f"{node.span.file}:{node.span.line}:{node.span.column}", facts)
         )
         return outcome
 
     def _quantifier(self, node: ast.Quantifier, scope: dict[str, Any]) -> bool | None:
         items = self.value(node.collection, scope)
         if items is None:
-            self.steps.append(Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node)))
+            facts = {"kind": node.kind, "collection": node.collection.span.text, "missing": node.collection.span.text}
+            self.steps.append(
+                Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node), facts)
+            )
             return None
         outcomes = [self.condition(node.condition, {**scope, node.var: item}) for item in items]
         if node.kind == "any":
@@ -131,16 +162,29 @@ class Explainer:
                 result,
                 f"{node.kind}: {matched} of {len(outcomes)} in {node.collection.span.text} match",
                 _where(node),
+                {
+                    "kind": node.kind,
+                    "collection": node.collection.span.text,
+                    "matched": matched,
+                    "count": len(outcomes),
+                    "where": node.condition.span.text,
+                },
             )
         )
         return result
 
-    def _atom(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, str]:
+    def _atom(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, str, dict[str, Any]]:
         if isinstance(node, ast.Compare):
             left, right = self.value(node.left, scope), self.value(node.right, scope)
             outcome = _compare(node.op, left, right, _type(node.left))
-            return outcome, _sentence(
-                node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right
+            facts = _facts("compare", node.left, left, node.right, right, op=node.op)
+            if isinstance(left, runtime.Span) and isinstance(right, Duration):
+                facts["since"] = left.start.isoformat()  # the span in the rule's own unit
+                facts["in_unit"] = str(Duration(_whole(left, right.unit), right.unit))
+            return (
+                outcome,
+                _sentence(node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right),
+                facts,
             )
         if isinstance(node, ast.Membership):
             item, collection = self.value(node.item, scope), self.value(node.collection, scope)
@@ -152,14 +196,19 @@ class Explainer:
                 outcome = None if found is None else found != node.negated
             else:
                 outcome = (item in collection) != node.negated
-            return outcome, _sentence(
-                node.item,
-                item,
-                f"in {node.collection.span.text}",
+            facts = _facts("in", node.item, item, node.collection, collection, negated=node.negated)
+            return (
                 outcome,
-                collection,
-                node.collection,
-                verbs=("is not", "is") if node.negated else ("is", "is not"),
+                _sentence(
+                    node.item,
+                    item,
+                    f"in {node.collection.span.text}",
+                    outcome,
+                    collection,
+                    node.collection,
+                    verbs=("is not", "is") if node.negated else ("is", "is not"),
+                ),
+                facts,
             )
         if isinstance(node, ast.SetRelation):
             left, right = self.value(node.left, scope), self.value(node.right, scope)
@@ -182,8 +231,11 @@ class Explainer:
             verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
                 node.op
             ]
-            return outcome, _sentence(
-                node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs
+            facts = _facts(node.op, node.left, left, node.right, right)
+            return (
+                outcome,
+                _sentence(node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs),
+                facts,
             )
         if isinstance(node, ast.Between):
             v, lo, hi = (self.value(n, scope) for n in (node.value, node.low, node.high))
@@ -195,11 +247,23 @@ class Explainer:
             else:
                 a, b = _compare(">=", v, lo, t), _compare("<=", v, hi, t)
                 outcome = None if a is None or b is None else a and b
-            return outcome, _sentence(
-                node.value, v, f"between {node.low.span.text} and {node.high.span.text}", outcome, None, None
+            facts = _facts("between", node.value, v, node.low, lo)
+            facts["low"] = facts.pop("expected")
+            facts["high"] = node.high.span.text if _literal(node.high) else show(hi, _type(node.high))
+            if hi is None and "missing" not in facts:
+                facts["missing"] = node.high.span.text
+            return (
+                outcome,
+                _sentence(
+                    node.value, v, f"between {node.low.span.text} and {node.high.span.text}", outcome, None, None
+                ),
+                facts,
             )
         value = self.value(node, scope)
-        return (None if value is None else bool(value)), f"{node.span.text} = {show(value)}"
+        read: dict[str, Any] = {"kind": "value", "subject": node.span.text, "actual": _plain(value, None)}
+        if value is None:
+            read["missing"] = node.span.text
+        return (None if value is None else bool(value)), f"{node.span.text} = {show(value)}", read
 
     # values ----------------------------------------------------------------------------------------
 
@@ -347,3 +411,51 @@ def _head(subject: ast.Node, value: Any) -> str:
         if isinstance(subject, ast.Literal)
         else f"{subject.span.text} = {show(value, _type(subject))}"
     )
+
+
+def _literal(node: ast.Node) -> bool:
+    return isinstance(node, ast.Literal | ast.SetLiteral)
+
+
+def _facts(kind: str, subject: ast.Node, value: Any, other: ast.Node, other_value: Any, **more: Any) -> dict[str, Any]:
+    """An atom's facts: what it reads (as written and its value) and what it is compared with (as
+    written when the rule states it, else the value); `missing` names a side without a value."""
+    facts: dict[str, Any] = {"kind": kind, "subject": subject.span.text, "actual": _plain(value, _type(subject))}
+    facts.update((k, v) for k, v in more.items() if v is not False)
+    facts["expected"] = _plain(other_value, _type(other))
+    if _literal(other) and not isinstance(other_value, frozenset | set | list | tuple):
+        facts["expected"] = other.span.text  # as the rule writes it (`6 months`, `20.00 EUR`)
+    if value is None:
+        facts["missing"] = subject.span.text
+    elif other_value is None:
+        facts["missing"] = other.span.text
+    return facts
+
+
+def _plain(value: Any, t: T.Type | None) -> Any:
+    """A value as data: text as it is (a code, `Business`), a collection as a sorted list of such
+    texts, nothing as None, anything else as the language shows it (`20.00 EUR`, `6 months`)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, frozenset | set | list | tuple):
+        return _items(value)
+    return show(value, t)
+
+
+def _items(values: Any) -> list[str]:
+    """A collection's elements as plain text, sorted: codes as they are, other values shown."""
+    return sorted(v if isinstance(v, str) else show(v) for v in values)
+
+
+def _whole(span: runtime.Span, unit: Any) -> int:
+    """Whole `unit`s (days, weeks, months, years) in `span`, counted as the calendar does."""
+    from engine.values import TimeUnit
+
+    if unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
+        return span.days // (7 if unit is TimeUnit.WEEKS else 1)
+    start, end = span.start, span.end
+    per = 12 if unit is TimeUnit.YEARS else 1
+    count = max((end.year - start.year) * 12 + end.month - start.month, 0) // per
+    while count > 0 and Duration(count * per, TimeUnit.MONTHS).add_to(start) > end:  # as the rule counts
+        count -= 1
+    return count

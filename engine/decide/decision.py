@@ -16,7 +16,7 @@ same rules and scenario give byte-identical JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator, SettledResult
+from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
 from engine.values import Money, plain
 
@@ -199,8 +200,8 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
             total["net"] += net
     definitions = []
     for r in d.definitions:
-        if type(r) is SettledResult:  # shared by decisions: copied
-            definitions.append({"code": r.code, "type": r.type, "status": r.status, "reasons": r.reasons.copy()})
+        if type(r) is SettledResult:  # shared by decisions: its records write fresh copies
+            definitions.append({"code": r.code, "type": r.type, "status": r.status, "reasons": _reasons(r.reasons)})
             continue
         item = {"code": r.code, "type": r.type, "status": r.status}
         if r.amounts:
@@ -209,7 +210,7 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
             item["requested"] = plain(r.value) if isinstance(r.value, Decimal) else str(r.value)
         if r.approvers:
             item["approvers"] = r.approvers
-        item["reasons"] = r.reasons
+        item["reasons"] = _reasons(r.reasons)
         definitions.append(item)
     return {
         "lines": lines,
@@ -218,13 +219,21 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
     }
 
 
-def trace(rules: Any, scenario: Any) -> dict[str, Any]:
-    """Criterion-level explanation for every definition that has criteria."""
+def _reasons(reasons: list[Reason | str]) -> list[Any]:
+    """Reason records as data (words only from the frozen reference evaluator, as they are)."""
+    return [r.to_json() if type(r) is Reason else r for r in reasons]
+
+
+def trace(rules: Any, scenario: Any, owners: Collection[str] | None = None) -> dict[str, Any]:
+    """Criterion-level explanation, as data, for every definition that has criteria (or `owners`):
+    per section its outcome and steps (`Step.to_json`: condition, verdict, facts, source)."""
     out: dict[str, Any] = {}
     for owner in sorted(rules.criteria.by_owner):
+        if owners is not None and owner not in owners:
+            continue
         sections = []
         for section, outcome, steps in rules.criteria.explain(scenario, owner):
-            sections.append({"section": section, "holds": outcome is True, "steps": [s.render() for s in steps]})
+            sections.append({"section": section, "holds": outcome is True, "steps": [s.to_json() for s in steps]})
         out[owner] = sections
     return out
 

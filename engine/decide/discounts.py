@@ -32,7 +32,9 @@ from operator import itemgetter
 from typing import Any
 
 from engine.decide.money import Rounder
+from engine.decide.reasons import Reason, listed, register
 from engine.decide.scenarios import ScenarioError
+from engine.decide.why import WhyNot
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
 from engine.values import (
@@ -44,6 +46,50 @@ from engine.values import (
     number_problem,
     parse_number,
     plain,
+)
+
+
+def _targets(targets: Sequence[Mapping[str, str]]) -> str:
+    parts = []
+    for t in targets:
+        what = f"product `{t['product']}`" if "product" in t else f"a {t.get('product_type', '')} product"
+        parts.append(what + (f" in bundle `{t['bundle']}`" if "bundle" in t else ""))
+    return " or ".join(parts)
+
+
+register(
+    {
+        "state_not_effective": "life-cycle state is {state}",
+        "not_yet_effective": "effective from {from}",
+        "expired": "expired on {to}",
+        "wrong_subject": lambda f: (
+            f"applies to {f['applies_to']}s; "
+            + (f"this scenario bills a {f['billed']}" if f["billed"] else "this scenario bills nothing")
+        ),
+        "bundle_not_held": lambda f: f"granted by bundle {listed(f['bundles'])}, which the {f['holder']} does not hold",
+        "no_line": lambda f: f"no line of {_targets(f['targets'])}",
+        "not_requested": "ad hoc: no agent to offer it to and no request",
+        "agent_not_allowed": lambda f: f"agent `{f['agent']}` is not in an allowed unit ({', '.join(f['units'])})",
+        "offered": "may be requested between {low} and {high}",
+        "no_approval_needed": "requested; no approval needed",
+        "approved": "approved by `{by}`",
+        "approver_not_authorised": lambda f: (
+            f"approved by `{f['by']}`, who is not an authorised approver ({', '.join(f['approvers'])})"
+        ),
+        "waiting_for_approval": lambda f: f"waiting for approval by {' or '.join(f['approvers'])}",
+        "no_value_requested": "no value requested; choose one between {low} and {high}",
+        "requested_value_invalid": "requested value {problem}",
+        "requested_other_currency": "requested {requested} is in another currency than the range ({currency})",
+        "requested_outside_range": "requested {requested} is outside the range {low} to {high}",
+        "start_not_flexible": "the start date is not flexible for this discount",
+        "start_too_late": "starts {start}, later than {latest} after {added}",
+        "end_not_flexible": "the end date is not flexible for this discount",
+        "end_too_late": "runs until {end}, longer than {max_length}",
+        "starts_later": "starts on {start}",
+        "duration_ended": "its duration ended on {end}",
+        "periods_used": "ran for its {periods} billing period(s) from {from} (until {until})",
+        "limit_reached": "applied {used} time(s) since {since} ({window} {per}); the limit is {limit}",
+    }
 )
 
 
@@ -63,7 +109,7 @@ class DefinitionResult:
     code: str
     type: str
     status: str
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason | str] = field(default_factory=list)  # words (str) only from the frozen reference
     approvers: list[str] = field(default_factory=list)
     value: Any = None  # the value in force (the agent's for ad hoc requests)
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total taken
@@ -144,11 +190,20 @@ def _matches(definition: Discount, line: Line) -> bool:
 
 
 def _describe_targets(definition: Discount) -> str:
-    parts = []
+    return _targets(_target_facts(definition))
+
+
+def _target_facts(definition: Discount) -> list[dict[str, str]]:
+    """What a definition reduces, as data: per target its `product` or `product_type`, and `bundle`."""
+    found = []
     for t in definition.discounted_products:
-        what = f"product `{t.product}`" if t.product else f"a {t.product_type.value if t.product_type else ''} product"
-        parts.append(what + (f" in bundle `{t.bundle}`" if t.bundle else ""))
-    return " or ".join(parts)
+        target = (
+            {"product": t.product} if t.product else {"product_type": t.product_type.value if t.product_type else ""}
+        )
+        if t.bundle:
+            target["bundle"] = t.bundle
+        found.append(target)
+    return found
 
 
 def _window_start(limit: Any, today: date) -> date:
@@ -196,11 +251,11 @@ class DefinitionRules:
         )
         start = start or billed
         if request is not None and request.start is not None and billed_to < request.start:
-            r.status, r.reasons = "not_effective", [f"starts on {request.start}"]
+            r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(request.start)})]
             return True
         end = request.end if request is not None and request.end is not None else duration.until
         if end is not None and billed > end:
-            r.status, r.reasons = "not_effective", [f"its duration ended on {end}"]
+            r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(end)})]
             return True
         if duration.billing_periods is not None:
             frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
@@ -212,7 +267,12 @@ class DefinitionRules:
             if billed >= over:
                 r.status, r.reasons = (
                     "not_effective",
-                    [f"ran for its {duration.billing_periods} billing period(s) from {start} (until {over})"],
+                    [
+                        Reason(
+                            "periods_used",
+                            {"periods": duration.billing_periods, "from": str(start), "until": str(over)},
+                        )
+                    ],
                 )
                 return True
         return False
@@ -223,18 +283,15 @@ class DefinitionRules:
         low, high = _range(d)
         if request is None:
             if agent is None:
-                r.status, r.reasons = "not_requested", ["ad hoc: no agent to offer it to and no request"]
+                r.status, r.reasons = "not_requested", [Reason("not_requested")]
             elif not allowed:
-                r.status, r.reasons = (
-                    "not_eligible",
-                    [f"agent `{agent.user}` is not in an allowed unit ({', '.join(d.allowed_units)})"],
-                )
+                r.status, r.reasons = "not_eligible", [_agent_not_allowed(agent, d)]
             else:
-                r.status, r.reasons = "offered", [f"may be requested between {_show(low, d)} and {_show(high, d)}"]
+                r.status, r.reasons = "offered", [Reason("offered", {"low": _show(low, d), "high": _show(high, d)})]
             return
-        problems = []
+        problems: list[Reason | str] = []
         if agent is not None and not allowed:
-            problems.append(f"agent `{agent.user}` is not in an allowed unit ({', '.join(d.allowed_units)})")
+            problems.append(_agent_not_allowed(agent, d))
         value = self._requested_value(d, request, problems)
         problems += self._date_problems(d, request, today)
         r.value = value
@@ -243,20 +300,20 @@ class DefinitionRules:
             return
         approval = d.approval
         if approval is None or not approval.required:
-            r.reasons.append("requested; no approval needed")
+            r.reasons.append(Reason("no_approval_needed"))
             return
         approvers = [*(f"user `{u}`" for u in approval.users), *(f"unit `{u}`" for u in approval.units)]
         given = [a for a in scenario.approvals if a.discount == d.code]
         authorised = [a for a in given if self._authorised(a, approval)]
         if authorised:
-            r.reasons.append(f"approved by `{authorised[0].by}`")
+            r.reasons.append(Reason("approved", {"by": authorised[0].by}))
         elif given:
             r.status = "rejected"
-            r.reasons.append(f"approved by `{given[0].by}`, who is not an authorised approver ({', '.join(approvers)})")
+            r.reasons.append(Reason("approver_not_authorised", {"by": given[0].by, "approvers": approvers}))
         else:
             r.status = "pending_approval"
             r.approvers = approvers
-            r.reasons.append(f"waiting for approval by {' or '.join(approvers)}")
+            r.reasons.append(Reason("waiting_for_approval", {"approvers": approvers}))
 
     def _authorised(self, record: Any, approval: Any) -> bool:
         if record.by in approval.users:
@@ -265,38 +322,46 @@ class DefinitionRules:
         units = set(record.units) | (set(user.units) if user is not None else set())
         return bool(units & set(approval.units))
 
-    def _requested_value(self, d: Discount, request: Any, problems: list[str]) -> Any:
+    def _requested_value(self, d: Discount, request: Any, problems: list[Reason | str]) -> Any:
         low, high = _range(d)
         if request.value is None:
-            problems.append(f"no value requested; choose one between {_show(low, d)} and {_show(high, d)}")
+            problems.append(Reason("no_value_requested", {"low": _show(low, d), "high": _show(high, d)}))
             return None
         try:
             value, lo, hi = (_amount_value(d, v) for v in (request.value, low, high))
         except ValueError as exc:
-            problems.append(f"requested value {exc}")
+            problems.append(Reason("requested_value_invalid", {"problem": str(exc)}))
             return None
         if isinstance(value, Money) and isinstance(lo, Money) and value.currency != lo.currency:
-            problems.append(f"requested {value} is in another currency than the range ({lo.currency})")
+            problems.append(Reason("requested_other_currency", {"requested": str(value), "currency": lo.currency}))
         elif not (_key(lo) <= _key(value) <= _key(hi)):
-            problems.append(f"requested {_show(value, d)} is outside the range {_show(low, d)} to {_show(high, d)}")
+            problems.append(
+                Reason(
+                    "requested_outside_range",
+                    {"requested": _show(value, d), "low": _show(low, d), "high": _show(high, d)},
+                )
+            )
         return value
 
-    def _date_problems(self, d: Discount, request: Any, today: date) -> list[str]:
+    def _date_problems(self, d: Discount, request: Any, today: date) -> list[Reason]:
         duration = d.duration
         problems = []
         added = request.added_on or today
         if request.start is not None:
             if duration is None or not duration.flexible_start:
-                problems.append("the start date is not flexible for this discount")
+                problems.append(Reason("start_not_flexible"))
             elif duration.latest_start is not None and request.start > duration.latest_start.add_clamped(added):
-                problems.append(f"starts {request.start}, later than {duration.latest_start} after {added}")
+                facts = {"start": str(request.start), "latest": str(duration.latest_start), "added": str(added)}
+                problems.append(Reason("start_too_late", facts))
         if request.end is not None:
             if duration is None or not duration.flexible_end:
-                problems.append("the end date is not flexible for this discount")
+                problems.append(Reason("end_not_flexible"))
             elif duration.max_length is not None and request.end > duration.max_length.add_clamped(
                 request.start or added
             ):
-                problems.append(f"runs until {request.end}, longer than {duration.max_length}")
+                problems.append(
+                    Reason("end_too_late", {"end": str(request.end), "max_length": str(duration.max_length)})
+                )
         return problems
 
     def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any) -> Decimal:
@@ -332,16 +397,16 @@ class _Definition:
     type: str
     auto: bool
     #: not effective whatever the scenario (life-cycle state `draft`/`inactive`): its reason
-    settled: str | None
+    settled: Reason | None
     effective: date
     expiration: date | None
-    effective_reason: str
-    expired_reason: str
+    effective_reason: Reason
+    expired_reason: Reason
     classification: str
-    wrong_subject: dict[str | None, str]  # the scenario's subject → the reason it is not eligible
+    wrong_subject: dict[str | None, Reason]  # the scenario's subject → the reason it is not eligible
     granting: frozenset[str]  # bundles that grant it (empty: no bundle needed)
-    granting_reason: str
-    no_line_reason: str
+    granting_reason: Reason
+    no_line_reason: Reason
     owner: str  # its criteria owner, e.g. "discount:loyalty-5"
     entries: tuple[tuple[int, str], ...]  # (criteria entry index, section) it owns
     #: the outcomes of its entries out of the criteria's results (a tuple, one bool or `()`), and
@@ -362,8 +427,8 @@ def _no_entries(results: Sequence[bool]) -> tuple[()]:
     return ()
 
 
-def _section_reason(section: str) -> str:
-    return f"criteria section `{section}` does not hold" if section != "when" else "criteria `when` does not hold"
+def _agent_not_allowed(agent: Any, d: Discount) -> Reason:
+    return Reason("agent_not_allowed", {"agent": agent.user, "units": list(d.allowed_units)})
 
 
 class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
@@ -440,7 +505,8 @@ class DiscountEvaluator(DefinitionRules):
                     self._any.append(d)
         self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
         self._dated: dict[tuple[str | None, date, date], tuple[SettledResult | None, ...]] = {}
-        self._failing: dict[tuple[int, bool, bool, Any], SettledResult] = {}
+        self._failing: dict[tuple[int, bool, bool, Any], tuple[SettledResult, tuple[int, ...]]] = {}
+        self.why = WhyNot(program)
 
     @staticmethod
     def _prepare(index: int, d: Discount, granting: list[str], program: Any) -> _Definition:
@@ -454,21 +520,19 @@ class DiscountEvaluator(DefinitionRules):
             model=d,
             type=d.type.value,
             auto=d.type is DiscountType.AUTO_APPLY,
-            settled=f"life-cycle state is {d.state.value}" if d.state.value != "effective" else None,
+            settled=Reason("state_not_effective", {"state": d.state.value}) if d.state.value != "effective" else None,
             effective=d.validity.effective,
             expiration=d.validity.expiration,
-            effective_reason=f"effective from {d.validity.effective}",
-            expired_reason=f"expired on {d.validity.expiration}",
+            effective_reason=Reason("not_yet_effective", {"from": str(d.validity.effective)}),
+            expired_reason=Reason("expired", {"to": str(d.validity.expiration)}),
             classification=classification,
             wrong_subject={
-                subject: f"applies to {classification}s; "
-                + (f"this scenario bills a {subject}" if subject else "this scenario bills nothing")
+                subject: Reason("wrong_subject", {"applies_to": classification, "billed": subject})
                 for subject in subjects
             },
             granting=frozenset(granting),
-            granting_reason=f"granted by bundle {', '.join(f'`{b}`' for b in sorted(granting))}, "
-            f"which the {classification} does not hold",
-            no_line_reason=f"no line of {_describe_targets(d)}",
+            granting_reason=Reason("bundle_not_held", {"bundles": sorted(granting), "holder": classification}),
+            no_line_reason=Reason("no_line", {"targets": _target_facts(d)}),
             owner=owner,
             entries=entries,
             picks=_picker([i for i, _ in entries]),
@@ -555,13 +619,23 @@ class DiscountEvaluator(DefinitionRules):
                 picked = d.picks(results_of)
                 if no_grant or no_line or picked != d.holding:
                     found = self._failing.get((d.index, no_grant, no_line, picked))
-                    results.append(found if found is not None else self._not_eligible(d, no_grant, no_line, picked))
+                    if found is None:
+                        found = self._not_eligible(d, no_grant, no_line, picked)
+                    shared, failing_entries = found
+                    if failing_entries:  # why the criteria fail: this scenario's values, found now
+                        why = [r for i in failing_entries for r in self.why.reasons(i, scenario)]
+                        results.append(DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *why]))
+                    else:
+                        results.append(shared)
                     continue
             else:
-                failing = [d.granting_reason] if no_grant else []
+                failing: list[Reason | str] = [d.granting_reason] if no_grant else []
                 if no_line:
                     failing.append(d.no_line_reason)
-                failing += [_section_reason(s) for s, holds in outcomes.get(d.owner, []) if not holds]
+                sections = outcomes.get(d.owner, [])
+                for (i, _), (_, holds) in zip(d.entries, sections, strict=True):
+                    if not holds:
+                        failing += self.why.reasons(i, scenario)
                 if failing:
                     results.append(DefinitionResult(d.code, d.type, "not_eligible", failing))
                     continue
@@ -578,7 +652,7 @@ class DiscountEvaluator(DefinitionRules):
         return DiscountDecision(self._amounts(applied, lines, scenario), results)
 
     @staticmethod
-    def _not_effective(d: _Definition, valid_on: date) -> str | None:
+    def _not_effective(d: _Definition, valid_on: date) -> Reason | None:
         """Why the definition is not effective on `valid_on` (life cycle, validity), or None."""
         if d.settled is not None:
             return d.settled
@@ -606,15 +680,19 @@ class DiscountEvaluator(DefinitionRules):
         self._dated[(subject, billed_from, today)] = found
         return found
 
-    def _not_eligible(self, d: _Definition, no_grant: bool, no_line: bool, picked: Any) -> SettledResult:
+    def _not_eligible(
+        self, d: _Definition, no_grant: bool, no_line: bool, picked: Any
+    ) -> tuple[SettledResult, tuple[int, ...]]:
         """The `not_eligible` result for these failing conditions (`picked`: `d.picks` of the
-        criteria's results), made once and kept for the next scenario that fails the same way."""
+        criteria's results) without the criteria's reasons, and the criteria entries that fail
+        (their reasons depend on the scenario's values): made once and kept for the next scenario
+        that fails the same way."""
         holds = picked if isinstance(picked, tuple) else (picked,)
-        reasons = [d.granting_reason] if no_grant else []
+        reasons: list[Reason | str] = [d.granting_reason] if no_grant else []
         if no_line:
             reasons.append(d.no_line_reason)
-        reasons += [_section_reason(section) for (_, section), held in zip(d.entries, holds, strict=True) if not held]
-        found = SettledResult(d.code, d.type, "not_eligible", reasons)
+        failing = tuple(i for (i, _), held in zip(d.entries, holds, strict=True) if not held)
+        found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
         if len(self._failing) >= _FAILING_MEMO:
             self._failing.clear()
         self._failing[(d.index, no_grant, no_line, picked)] = found
@@ -631,11 +709,8 @@ class DiscountEvaluator(DefinitionRules):
             start = _window_start(limit, today)
             used = sum(1 for h in history if start <= h.on <= today)
             if used >= limit.times:
-                kind = "calendar" if limit.window is LimitWindow.CALENDAR else "rolling"
                 r.status = "limit_reached"
-                r.reasons.append(
-                    f"applied {used} time(s) since {start} ({kind} {limit.per}); the limit is {limit.times}"
-                )
+                r.reasons.append(_limit_reason(limit, used, start))
                 return True
         return False
 
@@ -759,6 +834,12 @@ def _validity_date(d: Discount, request: Any, scenario: Any, today: date) -> dat
     if d.type is DiscountType.AD_HOC:
         return request.added_on if request is not None and request.added_on is not None else today
     return _billed_period(scenario, today)[0]
+
+
+def _limit_reason(limit: Any, used: int, since: date) -> Reason:
+    window = "calendar" if limit.window is LimitWindow.CALENDAR else "rolling"
+    facts = {"used": used, "since": str(since), "window": window, "per": str(limit.per), "limit": limit.times}
+    return Reason("limit_reached", facts)
 
 
 def _range(d: Discount) -> tuple[Any, Any]:

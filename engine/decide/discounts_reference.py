@@ -6,6 +6,11 @@ scenario (line matchers, lookups, the definitions' state and messages); the diff
 did not change in issue 11 is shared and imported from `discounts`: the per-definition rules once
 a definition is eligible (`DefinitionRules`: durations, ad hoc requests, approvals, free periods),
 the line arithmetic (`_Caps`, `_LineBook`) and the small helpers.
+
+Since issue 13 the engine's reasons are records; this evaluator still writes words for what it
+decides itself. `in_old_words` turns a decision's discount reasons into those words (a record's
+words are the same, except that a failing criteria section is now one record per failing
+condition, which goes back to the section's one line), so the two decisions compare exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from engine.decide.discounts import (
 )
 from engine.decide.money import Rounder
 from engine.decide.scenarios import ScenarioError
+from engine.decide.why import CONDITION_CODES
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
 from engine.values import Money
 
@@ -165,3 +171,31 @@ class ReferenceEvaluator(DefinitionRules):
                 totals[line.gross.currency] = totals.get(line.gross.currency, Decimal(0)) + amount
             results.append(result)
         return results
+
+
+def old_words(reasons: list[Any]) -> list[Any]:
+    """A definition's reasons as the reference words them: a record by its words, and the failing
+    conditions of one criteria section (records with `facts.section`) as that section's one line."""
+    words: list[Any] = []
+    for reason in reasons:
+        if isinstance(reason, dict) and reason["code"] in CONDITION_CODES:
+            section = reason["facts"]["section"]
+            text = (
+                "criteria `when` does not hold" if section == "when" else f"criteria section `{section}` does not hold"
+            )
+            if text not in words:
+                words.append(text)
+        else:
+            words.append(reason["text"] if isinstance(reason, dict) else reason)
+    return words
+
+
+def in_old_words(decision: dict[str, Any]) -> dict[str, Any]:
+    """The decision with every discount definition's reasons in the reference's words (the
+    reference evaluator writes words; the engine writes records whose words are the same except for
+    a criteria section, which now names its failing conditions)."""
+    parts = [decision.get("discounts", {}).get("definitions", []), decision.get("purchase", {}).get("discounts", [])]
+    for definitions in parts:
+        for definition in definitions:
+            definition["reasons"] = old_words(definition["reasons"])
+    return decision

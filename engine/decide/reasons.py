@@ -10,12 +10,16 @@ template registered for its code (`register`). A code without a template is stil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: code -> `str.format` template over the reason's facts, e.g. "expired on {to}".
-_TEMPLATES: dict[str, str] = {}
+#: A reason's words: a `str.format` template over its facts ("expired on {to}"), or a function of
+#: the facts for words that depend on them (a list written out, an optional part).
+Template = str | Callable[[Mapping[str, Any]], str]
+
+#: code -> its template
+_TEMPLATES: dict[str, Template] = {}
 
 
 @dataclass(frozen=True)
@@ -43,21 +47,45 @@ class Reason:
         template = _TEMPLATES.get(self.code)
         if template is not None:
             try:
-                return template.format(**self.facts)
-            except (KeyError, IndexError, ValueError):
+                return template(self.facts) if callable(template) else template.format(**self.facts)
+            except (KeyError, IndexError, ValueError, TypeError):
                 pass
         facts = ", ".join(f"{k} {v}" for k, v in self.facts.items())
         return f"{self.code.replace('_', ' ')}{': ' + facts if facts else ''}"
 
     def to_json(self) -> dict[str, Any]:
-        """The record as data, with its words: deterministic key order, facts in insertion order."""
-        data: dict[str, Any] = {"code": self.code, "text": self.words(), "facts": dict(self.facts)}
-        if self.source is not None:
-            data["source"] = self.source.to_json()
-        return data
+        """The record as data, with its words: deterministic key order, facts in insertion order.
+
+        Worked out once per record (a record shared by decisions, e.g. a definition not effective
+        on a date, is written many times); every call returns a fresh copy."""
+        data: dict[str, Any] | None = self.__dict__.get("_json")
+        if data is None:
+            data = {"code": self.code, "text": self.words(), "facts": _copy(self.facts)}
+            if self.source is not None:
+                data["source"] = self.source.to_json()
+            object.__setattr__(self, "_json", data)
+        facts = {k: v if type(v) is str else _copy(v) for k, v in data["facts"].items()}
+        return {**data, "facts": facts, **({"source": dict(data["source"])} if "source" in data else {})}
 
 
-def register(templates: Mapping[str, str]) -> None:
+def _copy(value: Any) -> Any:
+    """Facts as fresh JSON-ready data (a tuple becomes a list): a caller may change what it got."""
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [v if type(v) is str else _copy(v) for v in value]
+    return value
+
+
+def listed(items: Any, none: str = "none") -> str:
+    """Codes written out for words: "`a`, `b`", or `none` for no item."""
+    return ", ".join(f"`{item}`" for item in items) if items else none
+
+
+def register(templates: Mapping[str, Template]) -> None:
     """Add an evaluator's templates; a code may be registered once (codes are an interface)."""
     for code, template in templates.items():
         if _TEMPLATES.get(code, template) != template:

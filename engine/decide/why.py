@@ -1,0 +1,343 @@
+"""Why a definition's criteria do not hold, in business words: one reason record per failing condition.
+
+A criteria entry (a section, or `when:`) that does not hold is walked once more, on the slow
+path (`engine.criteria.explain`), only for a definition that is not eligible: the conditions
+that hold are left out, and each one that fails becomes a `Reason` whose facts are the section,
+the condition as written (a section's entry as the expression it stands for), the scenario's
+actual value, what the rule expects (in the rule's own unit: a maturity in months when the rule
+says months, with the date it counts from) and the verdict (`does not hold`, or `unknown` when a
+value is missing); its source is where the condition is written. Words come from the templates
+registered here, at the output boundary.
+
+Which conditions are reported: an `and` that fails reports its operands that fail; an `or` that
+fails, every operand (none holds); a condition under `not` that is not a plain comparison is one
+condition. So an `or` section lists every entry and `products` every missing product.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, time
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from engine.criteria import ast
+from engine.criteria.environment import scenario_environment
+from engine.criteria.explain import VERDICTS, Explainer, Step
+from engine.criteria.runtime import Span
+from engine.decide.reasons import Reason, Source, listed, register
+from engine.values import Duration, Money
+
+_OP_NEEDS = {"==": "", "!=": "other than ", "<": "less than ", "<=": "at most ", ">": "more than ", ">=": "at least "}
+
+
+_AGGREGATE = re.compile(r"(count|sum|min|max|avg)\((\w+) in ([\w.]+)\b.*?(?: within ([^()]+))?\)$")
+
+
+def _name(text: str) -> str:
+    """A field as an analyst reads it (`account.segments` → account segments); an aggregate by
+    what it counts (`count(u in usage where … within 1 month)` → count of usage within 1 month);
+    any other expression as written."""
+    if text and all(part.isidentifier() for part in text.split(".")):
+        return text.replace(".", " ").replace("_", " ")
+    aggregate = _AGGREGATE.fullmatch(text)
+    if aggregate is not None:
+        func, _, collection, window = aggregate.groups()
+        return f"{func} of {_name(collection)}" + (f" within {window}" if window else "")
+    return f"`{text}`"
+
+
+def _measure(subject: str) -> str:
+    if subject.startswith("uninterrupted(") or subject.endswith(".maturity"):
+        return "subscription uninterrupted"
+    if subject.endswith(".age"):
+        return "subscription running"
+    return _name(subject)
+
+
+def _shown(value: Any) -> str:
+    return listed(value) if isinstance(value, list | tuple) else f"`{value}`"
+
+
+def _actual(f: Mapping[str, Any]) -> str:
+    return _shown(f["actual"])
+
+
+def _line(f: Mapping[str, Any]) -> str:
+    what = f"`{f['product']}`" if "product" in f else f"a {f.get('product_type', '')} product"
+    bundle = f" in bundle `{f['bundle']}`" if "bundle" in f else ""
+    lines = ", ".join("`" + "` in `".join(str(line).split(" in ", 1)) + "`" for line in f["actual"])
+    held = f"the lines are {lines}" if lines else "there is no line"
+    return f"products: no line of {what}{bundle} ({held})"
+
+
+def _listed_expected(f: Mapping[str, Any]) -> str:
+    return _shown(f["expected"])
+
+
+register(
+    {
+        "duration_not_met": lambda f: (
+            f"{_measure(f['subject'])} for {f['actual']} (since {f['since']}); "
+            f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
+        ),
+        "threshold_not_met": lambda f: (
+            f"{_name(f['subject'])}: {f['actual']}; the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
+        ),
+        "value_not_listed": lambda f: (
+            f"{_name(f['subject'])}: {_actual(f)}; the rule needs one of {_listed_expected(f)}"
+        ),
+        "value_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule excludes {_listed_expected(f)}",
+        "no_overlap": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs one of {_listed_expected(f)}",
+        "overlap_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule excludes {_listed_expected(f)}",
+        "not_contained": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs all of {_listed_expected(f)}",
+        "contained_excluded": lambda f: (
+            f"{_name(f['subject'])}: {_actual(f)}; the rule excludes having all of {_listed_expected(f)}"
+        ),
+        "out_of_range": lambda f: (
+            f"{_name(f['subject'])}: {f['actual']}; the rule needs "
+            f"{'a value outside' if f.get('negated') else 'between'} {f['low']} and {f['high']}"
+        ),
+        "value_false": lambda f: f"{_name(f['subject'])}: {f['actual']}; the rule needs {f['wanted']}",
+        "product_missing": _line,
+        "none_match": lambda f: (
+            f"{_name(f['collection'])}: none of {f['count']} matches `{f['where']}`"
+            if f["count"]
+            else f"{_name(f['collection'])}: none; the rule needs one where `{f['where']}`"
+        ),
+        "not_all_match": lambda f: (
+            f"{_name(f['collection'])}: {f['count'] - f['matched']} of {f['count']} do not match `{f['where']}`"
+        ),
+        "some_match": lambda f: (
+            f"{_name(f['collection'])}: {f['matched']} of {f['count']} match `{f['where']}`; the rule needs none"
+        ),
+        "value_missing": lambda f: f"{_name(f['missing'])} is not known, so `{f['condition']}` cannot hold",
+        "condition_not_met": "`{condition}` does not hold",
+    }
+)
+
+#: the codes of the reasons this module gives (a failing condition of a criteria section)
+CONDITION_CODES = frozenset(
+    (
+        "duration_not_met",
+        "threshold_not_met",
+        "value_not_listed",
+        "value_excluded",
+        "no_overlap",
+        "overlap_excluded",
+        "not_contained",
+        "contained_excluded",
+        "out_of_range",
+        "value_false",
+        "product_missing",
+        "none_match",
+        "not_all_match",
+        "some_match",
+        "value_missing",
+        "condition_not_met",
+    )
+)
+
+
+#: (condition, the values it compares) → its outcome and reason; at most this many are kept
+_MEMO = 16384
+
+
+class WhyNot:
+    """The failing conditions of a rule set's criteria entries, as reason records (slow path).
+
+    A condition that compares values (`x in {…}`, `x >= 6 months`, `x overlaps {…}`, a between, a
+    flag) says the same for the same values: its outcome and record are kept, keyed by the
+    condition and what its operands are in this scenario (read, not explained), so a billing run
+    explains each distinct failure once; the records are shared (never changed; each writes fresh
+    copies of its data). Quantifiers (a line of a product, a usage record) are explained each time.
+    """
+
+    def __init__(self, program: Any) -> None:
+        self.program = program
+        self.env = scenario_environment()
+        self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
+
+    def reasons(self, index: int, scenario: Any) -> list[Reason]:
+        """Why entry `index` of the program does not hold for `scenario`: one record per failing condition."""
+        entry = self.program.entries[index]
+        found: list[Reason] = []
+        self._walk(entry.node, entry.section, scenario, found)
+        if not found:  # it holds here (the caller asked anyway): say so rather than nothing
+            span = entry.node.span
+            found.append(
+                Reason(
+                    "condition_not_met",
+                    {"section": entry.section, "condition": span.text, "verdict": VERDICTS[False]},
+                    Source(span.file, span.line, span.column),
+                )
+            )
+        return found
+
+    def _walk(self, node: ast.Node, section: str, scenario: Any, found: list[Reason]) -> bool | None:
+        """`node`'s outcome; when it does not hold, its failing conditions are added to `found`."""
+        if isinstance(node, ast.BoolOp):
+            outcomes = []
+            mark = len(found)
+            for operand in node.operands:
+                outcomes.append(self._walk(operand, section, scenario, found))
+            if node.op == "and":
+                outcome = False if False in outcomes else (None if None in outcomes else True)
+            else:
+                outcome = True if True in outcomes else (None if None in outcomes else False)
+            if outcome is True:
+                del found[mark:]  # an `or` that holds: its failing operands are not failures
+            return outcome
+        explainer = Explainer(self.env, scenario)
+        key = _key(node, explainer)
+        kept = self._memo.get(key) if key is not None else None
+        if kept is None:
+            outcome = explainer.explain(node)
+            reason = None
+            if outcome is not True:
+                reason = self._reason(
+                    node, explainer.steps[-1] if explainer.steps else None, outcome, section, explainer
+                )
+            kept = outcome, reason
+            if key is not None:
+                if len(self._memo) >= _MEMO:
+                    self._memo.clear()
+                self._memo[key] = kept
+        if kept[1] is not None:
+            found.append(kept[1])
+        return kept[0]
+
+    def _reason(
+        self, node: ast.Node, step: Step | None, outcome: bool | None, section: str, explainer: Explainer
+    ) -> Reason:
+        span = node.span
+        facts: dict[str, Any] = {"section": section, "condition": span.text}
+        code = "condition_not_met"
+        if step is not None and step.text == span.text:
+            f = step.facts
+            kind, negated = f.get("kind"), bool(f.get("negated"))
+            facts.update((k, v) for k, v in f.items() if k != "kind")
+            if outcome is None and "missing" in f:
+                code = "value_missing"
+            elif kind == "compare":
+                code = "threshold_not_met"
+                if "in_unit" in f and not negated:
+                    code = "duration_not_met"
+                    facts["actual"] = facts.pop("in_unit")
+                elif negated:
+                    code = "condition_not_met"
+            elif kind in ("in", "overlaps", "contains"):
+                code = {
+                    ("in", False): "value_not_listed",
+                    ("in", True): "value_excluded",
+                    ("overlaps", False): "no_overlap",
+                    ("overlaps", True): "overlap_excluded",
+                    ("contains", False): "not_contained",
+                    ("contains", True): "contained_excluded",
+                }[(kind, negated)]
+            elif kind == "between":
+                code = "out_of_range"
+            elif kind == "value":
+                code = "value_false"
+                facts["wanted"] = "false" if negated else "true"
+            elif kind == "any" and not negated:
+                code = "none_match"
+                line = _product_test(node)
+                if line is not None and f["collection"].endswith(".products"):
+                    code = "product_missing"
+                    for key in ("subject", "matched", "count", "where", "collection"):
+                        facts.pop(key, None)
+                    facts.update(line)
+                    assert isinstance(node, ast.Quantifier)
+                    items = explainer.value(node.collection, {}) or []
+                    facts["actual"] = [  # the lines, with their bundles when the rule names one
+                        f"{item.product} in {item.bundle}" if "bundle" in line and item.bundle else item.product
+                        for item in items
+                    ]
+            elif kind == "all" and not negated:
+                code = "not_all_match"
+            elif kind == "any":
+                code = "some_match"
+        facts["verdict"] = VERDICTS[outcome]
+        return Reason(code, facts, Source(span.file, span.line, span.column))
+
+
+def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
+    """The values a comparing condition reads, or None for one whose outcome needs more."""
+    if isinstance(node, ast.Compare | ast.SetRelation):
+        return node.left, node.right
+    if isinstance(node, ast.Membership):
+        return node.item, node.collection
+    if isinstance(node, ast.Between):
+        return node.value, node.low, node.high
+    if isinstance(node, ast.Name | ast.Attribute):
+        return (node,)
+    return None
+
+
+def _key(node: ast.Node, explainer: Explainer) -> tuple[Any, ...] | None:
+    """The condition and the values of its operands (each with its type and text, so that values
+    equal but written differently, `1.0` and `1`, are not taken for one another), or None."""
+    atom = node.operand if isinstance(node, ast.Not) else node
+    if isinstance(atom, ast.Quantifier) and _product_test(atom) is not None:  # a line of a product
+        lines = explainer.value(atom.collection, {})
+        return None if lines is None else (id(node), *((p.product, p.type, p.bundle) for p in lines))
+    operands = _operands(atom)
+    if operands is None:
+        return None
+    key: list[Any] = [id(node)]
+    for operand in operands:
+        if isinstance(operand, ast.Literal | ast.SetLiteral):
+            continue
+        frozen = _freeze(explainer.value(operand, {}))
+        if frozen is _UNKEYED:
+            return None
+        key.append(frozen)
+    return tuple(key)
+
+
+_UNKEYED = object()
+_SCALARS = (str, int, Decimal, date, time, Enum, Money, Duration, Span)
+
+
+def _freeze(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, _SCALARS):
+        return type(value).__name__, str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_freeze(v) for v in value]
+        if any(item is _UNKEYED for item in items):
+            return _UNKEYED
+        return type(value).__name__, tuple(items if isinstance(value, list | tuple) else sorted(items, key=repr))
+    return _UNKEYED
+
+
+def _product_test(node: ast.Node) -> dict[str, str] | None:
+    """`any p in ….products where p.product == "x" [and p.bundle == "y"]`: {product, bundle}, else None."""
+    if not isinstance(node, ast.Quantifier):
+        return None
+    tests: list[ast.Node] = [node.condition]
+    found: dict[str, str] = {}
+    while tests:
+        test = tests.pop(0)
+        if isinstance(test, ast.BoolOp) and test.op == "and":
+            tests[:0] = list(test.operands)
+            continue
+        if not (
+            isinstance(test, ast.Compare)
+            and test.op == "=="
+            and isinstance(test.left, ast.Attribute)
+            and isinstance(test.left.obj, ast.Name)
+            and test.left.obj.id == node.var
+            and test.left.name in ("product", "type", "bundle")
+            and isinstance(test.right, ast.Literal)
+            and isinstance(test.right.value, str)
+        ):
+            return None
+        found["product_type" if test.left.name == "type" else test.left.name] = test.right.value
+    if "product" not in found and "product_type" not in found:
+        return None
+    return {k: found[k] for k in ("product", "product_type", "bundle") if k in found}

@@ -1,0 +1,283 @@
+"""Why not, in business words (issue 13, item 2): the failing condition as a reason record.
+
+- a golden file of every not-eligible, rejected or not-effective definition of every sample in
+  `samples/discounts/` with its reasons' words (regenerate after an intended wording change with
+  `UPDATE_GOLDEN=1 pytest tests/test_why_not.py`);
+- each reason code's words from its facts;
+- maturity in the rule's unit with the since-date, a money threshold, a missing product, segments;
+- `decide --only` (text, JSON, unknown code), `--json --explain` validated against the schema;
+- expectations by code and facts, and by words.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+from engine import load_rules
+from engine.cli.main import main
+from engine.criteria.ast import Span
+from engine.criteria.check import check_condition
+from engine.criteria.environment import scenario_environment
+from engine.criteria.parse import parse
+from engine.criteria.program import CriteriaProgram, Entry
+from engine.decide.reasons import Reason
+from engine.decide.scenarios import read_scenarios, validate_scenario
+from engine.decide.why import WhyNot
+from engine.decision_schema import decision_schema
+from engine.expectations import compare
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden" / "why_not.txt"
+RULES = load_rules(REPO / "rules")
+NOT_APPLIED = ("not_eligible", "rejected", "not_effective", "limit_reached")
+
+
+def _scenario(**changes: Any) -> Any:
+    data: dict[str, Any] = {
+        "id": "why",
+        "as_of": "2015-07-01T10:00:00+02:00",
+        "account": {"code": "A1", "classification": "Residential", "segments": []},
+        "subscription": {
+            "code": "S1",
+            "type": "residential-tv",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-24",
+            "billing_frequency": "monthly",
+            "start": "2015-02-01",
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+        },
+    }
+    for key, value in changes.items():
+        data[key] = value
+    checked = validate_scenario(data, None)
+    assert not checked.diagnostics
+    return checked.scenario
+
+
+def _definition(decision: dict[str, Any], code: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(d for d in decision["discounts"]["definitions"] if d["code"] == code)
+    return found
+
+
+def test_golden_why_not_of_every_discount_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)  # locations print relative to the repository
+    rules = load_rules("rules")
+    lines = []
+    for path in sorted(Path("samples/discounts").glob("*.yaml")):
+        for item in read_scenarios(path):
+            decision = rules.decide(item.scenario)
+            lines.append(f"{path.name}:")
+            for d in decision["discounts"]["definitions"]:
+                if d["status"] in NOT_APPLIED:
+                    lines.append(f"  {d['status']:<14}{d['code']}")
+                    for r in d["reasons"]:
+                        source = r.get("source")
+                        where = f"  ({source['file']}:{source['line']})" if source else ""
+                        lines.append(f"      {r['code']}: {r['text']}{where}")
+    text = "\n".join(lines) + "\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+WORDS = [
+    ("state_not_effective", {"state": "draft"}, "life-cycle state is draft"),
+    ("not_yet_effective", {"from": "2015-01-01"}, "effective from 2015-01-01"),
+    ("expired", {"to": "2015-12-31"}, "expired on 2015-12-31"),
+    ("wrong_subject", {"applies_to": "job", "billed": "subscription"}, "applies to jobs; this scenario bills a subscription"),
+    ("wrong_subject", {"applies_to": "job", "billed": None}, "applies to jobs; this scenario bills nothing"),
+    ("bundle_not_held", {"bundles": ["a", "b"], "holder": "subscription"}, "granted by bundle `a`, `b`, which the subscription does not hold"),
+    ("no_line", {"targets": [{"product": "x"}, {"product_type": "usage", "bundle": "b"}]}, "no line of product `x` or a usage product in bundle `b`"),
+    ("not_requested", {}, "ad hoc: no agent to offer it to and no request"),
+    ("agent_not_allowed", {"agent": "tom", "units": ["u1", "u2"]}, "agent `tom` is not in an allowed unit (u1, u2)"),
+    ("offered", {"low": "5 %", "high": "50 %"}, "may be requested between 5 % and 50 %"),
+    ("no_approval_needed", {}, "requested; no approval needed"),
+    ("approved", {"by": "sue"}, "approved by `sue`"),
+    ("approver_not_authorised", {"by": "tom", "approvers": ["user `sue`"]}, "approved by `tom`, who is not an authorised approver (user `sue`)"),
+    ("waiting_for_approval", {"approvers": ["user `sue`", "unit `x`"]}, "waiting for approval by user `sue` or unit `x`"),
+    ("no_value_requested", {"low": "5 %", "high": "50 %"}, "no value requested; choose one between 5 % and 50 %"),
+    ("requested_value_invalid", {"problem": "is not a number"}, "requested value is not a number"),
+    ("requested_other_currency", {"requested": "5.00 USD", "currency": "EUR"}, "requested 5.00 USD is in another currency than the range (EUR)"),
+    ("requested_outside_range", {"requested": "80 %", "low": "5 %", "high": "50 %"}, "requested 80 % is outside the range 5 % to 50 %"),
+    ("start_not_flexible", {}, "the start date is not flexible for this discount"),
+    ("start_too_late", {"start": "2015-09-01", "latest": "1 months", "added": "2015-07-01"}, "starts 2015-09-01, later than 1 months after 2015-07-01"),
+    ("end_not_flexible", {}, "the end date is not flexible for this discount"),
+    ("end_too_late", {"end": "2016-09-01", "max_length": "6 months"}, "runs until 2016-09-01, longer than 6 months"),
+    ("starts_later", {"start": "2016-03-01"}, "starts on 2016-03-01"),
+    ("duration_ended", {"end": "2015-12-31"}, "its duration ended on 2015-12-31"),
+    ("periods_used", {"periods": 3, "from": "2015-01-01", "until": "2015-04-01"}, "ran for its 3 billing period(s) from 2015-01-01 (until 2015-04-01)"),
+    ("limit_reached", {"used": 3, "since": "2014-07-02", "window": "rolling", "per": "1 years", "limit": 3}, "applied 3 time(s) since 2014-07-02 (rolling 1 years); the limit is 3"),
+    ("duration_not_met", {"subject": "uninterrupted(subscription, 30 days)", "actual": "19 months", "since": "2025-06-01", "op": ">=", "expected": "24 months"}, "subscription uninterrupted for 19 months (since 2025-06-01); the rule needs at least 24 months"),
+    ("threshold_not_met", {"subject": "account.balance", "actual": "12.00 EUR", "op": ">=", "expected": "20.00 EUR"}, "account balance: 12.00 EUR; the rule needs at least 20.00 EUR"),
+    ("value_not_listed", {"subject": "account.classification", "actual": "Business", "expected": ["Residential", "SME"]}, "account classification: `Business`; the rule needs one of `Residential`, `SME`"),
+    ("value_excluded", {"subject": "subscription.plan", "actual": "tv-flex", "expected": ["tv-flex"]}, "subscription plan: `tv-flex`; the rule excludes `tv-flex`"),
+    ("no_overlap", {"subject": "account.segments", "actual": [], "expected": ["acme-staff"]}, "account segments: none; the rule needs one of `acme-staff`"),
+    ("overlap_excluded", {"subject": "account.segments", "actual": ["a", "delinquent"], "expected": ["delinquent"]}, "account segments: `a`, `delinquent`; the rule excludes `delinquent`"),
+    ("not_contained", {"subject": "account.segments", "actual": ["a"], "expected": ["a", "b"]}, "account segments: `a`; the rule needs all of `a`, `b`"),
+    ("contained_excluded", {"subject": "account.segments", "actual": ["a", "b"], "expected": ["a", "b"]}, "account segments: `a`, `b`; the rule excludes having all of `a`, `b`"),
+    ("out_of_range", {"subject": "account.due_in_days", "actual": "40", "low": "0", "high": "30"}, "account due in days: 40; the rule needs between 0 and 30"),
+    ("value_false", {"subject": "account.vip", "actual": "false", "wanted": "true"}, "account vip: false; the rule needs true"),
+    ("product_missing", {"product": "tv-premium", "actual": ["tv-essentials"]}, "products: no line of `tv-premium` (the lines are `tv-essentials`)"),
+    ("product_missing", {"product": "kids-pack", "bundle": "pick", "actual": ["kids-pack in family"]}, "products: no line of `kids-pack` in bundle `pick` (the lines are `kids-pack` in `family`)"),
+    ("none_match", {"collection": "usage", "count": 0, "matched": 0, "where": "u.service_type == \"VOD\""}, "usage: none; the rule needs one where `u.service_type == \"VOD\"`"),
+    ("none_match", {"collection": "usage", "count": 2, "matched": 0, "where": "u.quantity > 3"}, "usage: none of 2 matches `u.quantity > 3`"),
+    ("not_all_match", {"collection": "usage", "count": 3, "matched": 1, "where": "u.quantity > 3"}, "usage: 2 of 3 do not match `u.quantity > 3`"),
+    ("some_match", {"collection": "usage", "count": 3, "matched": 1, "where": "u.quantity > 3"}, "usage: 1 of 3 match `u.quantity > 3`; the rule needs none"),
+    ("value_missing", {"missing": "subscription.concurrent_usage", "condition": "subscription.concurrent_usage > 1"}, "subscription concurrent usage is not known, so `subscription.concurrent_usage > 1` cannot hold"),
+    ("condition_not_met", {"condition": "not (a or b)"}, "`not (a or b)` does not hold"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "facts", "words"), WORDS, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(WORDS)])
+def test_each_reason_code_has_its_words(code: str, facts: dict[str, Any], words: str) -> None:
+    assert Reason(code, facts).words() == words
+
+
+def test_every_discount_code_is_worded() -> None:
+    from engine.decide.reasons import _TEMPLATES
+    from engine.decide.why import CONDITION_CODES
+
+    assert set(_TEMPLATES) >= CONDITION_CODES
+    assert {code for code, _, _ in WORDS} >= CONDITION_CODES
+
+
+def test_maturity_shows_months_and_since_date_against_the_rules_threshold() -> None:
+    decision = RULES.decide(_scenario())
+    reasons = _definition(decision, "hd-loyal-half")["reasons"]
+    maturity = next(r for r in reasons if r["code"] == "duration_not_met")
+    assert maturity["facts"] == {
+        "section": "when",
+        "condition": "subscription.maturity >= 6 months",
+        "subject": "subscription.maturity",
+        "actual": "5 months",
+        "op": ">=",
+        "expected": "6 months",
+        "since": "2015-02-01",
+        "verdict": "does not hold",
+    }
+    assert (
+        maturity["text"]
+        == "subscription uninterrupted for 5 months (since 2015-02-01); the rule needs at least 6 months"
+    )
+    assert maturity["source"]["file"].endswith("loyalty.yaml")
+    # conditions that hold are not reported: the classification is Residential, as the rule needs
+    assert [r["facts"].get("subject") for r in reasons if "section" in r["facts"]] == ["subscription.maturity"]
+
+
+def test_a_money_condition_shows_the_amount_and_the_threshold() -> None:
+    env = scenario_environment()
+    text = "sum(p in subscription.products.price) >= 50.00 EUR"
+    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
+    why = WhyNot(CriteriaProgram([Entry("discount:big-spender", "when", node)]))
+    line = {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "price": "29.99 EUR"}
+    scenario = _scenario(subscription={"code": "S1", "start": "2015-02-01", "products": [line]})
+    first = why.reasons(0, scenario)
+    assert [r.code for r in first] == ["threshold_not_met"]
+    facts = first[0].facts
+    assert (facts["actual"], facts["op"], facts["expected"]) == ("29.99 EUR", ">=", "50.00 EUR")
+    assert first[0].words().endswith(": 29.99 EUR; the rule needs at least 50.00 EUR")
+    assert why.reasons(0, scenario) == first  # kept: the same values, the same record
+
+
+def test_a_products_section_names_the_missing_product_line() -> None:
+    decision = RULES.decide(_scenario())
+    missing = [r for r in _definition(decision, "multi-service-10")["reasons"] if r["code"] == "product_missing"]
+    assert [r["facts"]["product"] for r in missing] == ["fibre-100", "mobile-sim"]
+    assert missing[0]["facts"]["actual"] == ["tv-essentials"]
+    assert missing[0]["text"] == "products: no line of `fibre-100` (the lines are `tv-essentials`)"
+
+
+def test_a_segment_condition_shows_the_accounts_segments() -> None:
+    account = {"code": "A1", "classification": "Residential", "segments": ["acme-staff", "fraud-watch"]}
+    decision = RULES.decide(_scenario(account=account))
+    (reason,) = [r for r in _definition(decision, "staff-20")["reasons"] if r["facts"].get("section") == "segments"]
+    assert reason["code"] == "overlap_excluded"
+    assert reason["facts"]["actual"] == ["acme-staff", "fraud-watch"]
+    assert reason["text"] == "account segments: `acme-staff`, `fraud-watch`; the rule excludes `fraud-watch`"
+    plain = RULES.decide(_scenario())
+    (none,) = [r for r in _definition(plain, "staff-20")["reasons"] if r["facts"].get("section") == "segments"]
+    assert none["code"] == "no_overlap" and none["text"] == "account segments: none; the rule needs one of `acme-staff`"
+
+
+SAMPLE = str(REPO / "samples/discounts/sections_products_all.yaml")
+
+
+def test_only_limits_the_text_output_and_the_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", "--rules", str(REPO / "rules"), "--only", "hd-loyal-half", "--explain", SAMPLE]) == 0
+    out = capsys.readouterr().out
+    assert "hd-loyal-half" in out and "loyalty-5" not in out and "staff-20" not in out
+    assert "subscription uninterrupted for 5 months (since 2015-02-01); the rule needs at least 6 months" in out
+    assert "why discount:hd-loyal-half:" in out and out.count("why discount:") == 1
+    assert (
+        "✗ subscription.maturity = 150 days (since 2015-02-01): `subscription.maturity >= 6 months` does not hold"
+        in out
+    )
+
+
+def test_only_limits_the_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", "--rules", str(REPO / "rules"), "--only", "multi-service-10", "--json", SAMPLE]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert [d["code"] for d in decision["discounts"]["definitions"]] == ["multi-service-10"]
+    assert decision["discounts"]["lines"] == []  # it takes from no line
+    assert "trace" not in decision
+
+
+def test_only_an_unknown_code_is_a_usage_error_with_did_you_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", "--rules", str(REPO / "rules"), "--only", "loyalty5", SAMPLE]) == 2
+    err = capsys.readouterr().err
+    assert "no discount definition `loyalty5`" in err and "did you mean `loyalty-5`" in err
+
+
+def test_json_explain_trace_is_structured_and_matches_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", "--rules", str(REPO / "rules"), "--json", "--explain", SAMPLE]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert not list(Draft7Validator(decision_schema()).iter_errors(decision))
+    steps = decision["trace"]["discount:hd-loyal-half"][0]["steps"]
+    assert steps[1] == {
+        "condition": "subscription.maturity >= 6 months",
+        "verdict": "does not hold",
+        "subject": "subscription.maturity",
+        "actual": "150 days (since 2015-02-01)",
+        "op": ">=",
+        "expected": "6 months",
+        "since": "2015-02-01",
+        "in_unit": "5 months",
+        "kind": "compare",
+        "source": {"file": "rules/discounts/loyalty.yaml", "line": 110, "column": 9},
+    } or steps[1]["source"]["file"].endswith("rules/discounts/loyalty.yaml")
+    assert all(isinstance(step, dict) and "condition" in step and "verdict" in step for step in steps)
+
+
+ACTUAL = [
+    {"code": "no_line", "text": "no line of product `x`", "facts": {"targets": [{"product": "x"}]}},
+    {
+        "code": "product_missing",
+        "text": "products: no line of `mobile-sim` (the lines are `tv`)",
+        "facts": {"section": "products", "product": "mobile-sim", "actual": ["tv"]},
+    },
+]
+
+
+def _mismatches(expected: list[Any]) -> list[str]:
+    return [m.render() for m in compare({"reasons": expected}, {"reasons": ACTUAL})]
+
+
+def test_expectations_match_reasons_by_code_and_facts_or_by_words() -> None:
+    assert (
+        _mismatches([{"code": "product_missing", "facts": {"product": "mobile-sim"}}, "no line of product `x`"]) == []
+    )
+    assert _mismatches(["criteria section `products` does not hold", {"code": "no_line"}]) == []  # the section's words
+    wrong_fact = _mismatches([{"code": "product_missing", "facts": {"product": "tv-premium"}}, {"code": "no_line"}])
+    assert wrong_fact == ["expected `tv-premium`, got `mobile-sim`"]
+    unknown = _mismatches([{"code": "expired"}, {"code": "no_line"}])
+    assert unknown[0].startswith("no reason with code `expired`")
+    missing_one = _mismatches([{"code": "no_line"}])
+    assert missing_one == [
+        "the decision has 1 more reason(s) than expected: `products: no line of `mobile-sim` (the lines are `tv`)`"
+    ]
