@@ -33,6 +33,16 @@ class RuleSet:
     settings: Any
     catalog: dict[str, dict[str, Any]]  # kind → code → semantics.Entry (model + document)
     criteria: Any  # criteria.program.CriteriaProgram
+    #: "detailed": a not-eligible discount names each failing condition with the scenario's value
+    #: against the rule's (the analyst's "why not"); "brief": the failing criteria section only,
+    #: for billing runs that need throughput more than words (the detail re-reads the scenario).
+    reasons: str = "detailed"
+
+    def brief(self) -> RuleSet:
+        """This rule set deciding with brief reasons (`--brief-reasons`): same statuses and amounts."""
+        from dataclasses import replace
+
+        return replace(self, reasons="brief")
 
     @property
     def rules_version(self) -> str:

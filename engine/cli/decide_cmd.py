@@ -32,6 +32,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--only", metavar="CODE", help="show only this discount definition (its status, reasons and trace)"
     )
     parser.add_argument("--html", metavar="FILE", help="also write the decisions as one self-contained HTML report")
+    parser.add_argument(
+        "--brief-reasons",
+        action="store_true",
+        help="a not-eligible discount names its failing criteria section only (as `run --brief-reasons`)",
+    )
     add_report_options(parser)
     return parser
 
@@ -114,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
+    if args.brief_reasons:
+        rules = rules.brief()
     if args.only is not None:
         check_only(rules, args.only)
     problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)

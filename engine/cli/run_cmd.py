@@ -36,7 +36,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         "run", help="a billing run: decide every scenario of a JSON Lines or Parquet file"
     )
-    parser.add_argument("--rules", required=True, metavar="DIR", help="the rule set (its root folder)")
+    parser.add_argument(
+        "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
+    )
+    parser.add_argument(
+        "--brief-reasons",
+        action="store_true",
+        help="a not-eligible discount names its failing criteria section only, not each condition's values (faster)",
+    )
     parser.add_argument(
         "--input", required=True, metavar="FILE", help="scenarios: .jsonl/.ndjson/.parquet, - for stdin"
     )
@@ -79,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
+    if args.brief_reasons:
+        rules = rules.brief()
     stderr_errors = TextReporter(sys.stderr, args.max_diagnostics)
     options = RunOptions(
         input=args.input,

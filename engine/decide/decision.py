@@ -113,7 +113,8 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
-        decision["discounts"] = discounts_json(evaluator.decide(scenario, outcomes))
+        detailed = rules.reasons != "brief"
+        decision["discounts"] = discounts_json(evaluator.decide(scenario, outcomes, why=detailed))
     if scenario.balance is not None:
         from engine.decide import balances
 

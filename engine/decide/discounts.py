@@ -568,10 +568,13 @@ class DiscountEvaluator(DefinitionRules):
         scenario: Any,
         outcomes: Mapping[str, Sequence[tuple[str, bool]]],
         only: Collection[str] | None = None,
+        why: bool = True,
     ) -> DiscountDecision:
         """Every definition's status and the lines' amounts; `only`: decide just these definitions
         (a purchase prices its lines with the discounts its own bundles grant). `outcomes`: the
-        criteria's, by owner (`CriteriaOutcomes` of this rule set's program is read directly)."""
+        criteria's, by owner (`CriteriaOutcomes` of this rule set's program is read directly).
+        `why`: name each failing condition with its values (else only the failing section)."""
+        explain = self.why.reasons if why else self.why.section_reasons
         subject, lines = _lines(self.products, scenario)
         today = scenario.as_of.date()
         held = _held_bundles(scenario, subject, lines) if subject else set()
@@ -623,8 +626,8 @@ class DiscountEvaluator(DefinitionRules):
                         found = self._not_eligible(d, no_grant, no_line, picked)
                     shared, failing_entries = found
                     if failing_entries:  # why the criteria fail: this scenario's values, found now
-                        why = [r for i in failing_entries for r in self.why.reasons(i, scenario)]
-                        results.append(DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *why]))
+                        failed = [r for i in failing_entries for r in explain(i, scenario)]
+                        results.append(DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *failed]))
                     else:
                         results.append(shared)
                     continue
@@ -635,7 +638,7 @@ class DiscountEvaluator(DefinitionRules):
                 sections = outcomes.get(d.owner, [])
                 for (i, _), (_, holds) in zip(d.entries, sections, strict=True):
                     if not holds:
-                        failing += self.why.reasons(i, scenario)
+                        failing += explain(i, scenario)
                 if failing:
                     results.append(DefinitionResult(d.code, d.type, "not_eligible", failing))
                     continue

@@ -115,6 +115,8 @@ register(
         ),
         "value_missing": lambda f: f"{_name(f['missing'])} is not known, so `{f['condition']}` cannot hold",
         "condition_not_met": "`{condition}` does not hold",
+        "section_not_met": "criteria section `{section}` does not hold",
+        "when_not_met": "criteria `when` does not hold",
     }
 )
 
@@ -159,6 +161,13 @@ class WhyNot:
         self.program = program
         self.env = scenario_environment()
         self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
+
+    def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
+        """Brief reasons: entry `index` (a section, or `when:`) does not hold, without the values."""
+        entry = self.program.entries[index]
+        span = entry.node.span
+        code = "when_not_met" if entry.section == "when" else "section_not_met"
+        return [Reason(code, {"section": entry.section}, Source(span.file, span.line, span.column))]
 
     def reasons(self, index: int, scenario: Any) -> list[Reason]:
         """Why entry `index` of the program does not hold for `scenario`: one record per failing condition."""

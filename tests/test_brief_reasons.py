@@ -1,0 +1,69 @@
+"""`--brief-reasons`: the same decisions, with the failing section instead of each condition's values."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from engine.cli.main import main
+from engine.decide.scenarios import read_scenarios
+from engine.ruleset import load_rules
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((REPO / "samples" / "discounts").glob("*.yaml"))
+
+
+def _without_reasons(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_reasons(v) for k, v in value.items() if k != "reasons"}
+    if isinstance(value, list):
+        return [_without_reasons(v) for v in value]
+    return value
+
+
+def test_brief_reasons_change_only_the_reasons() -> None:
+    rules = load_rules(REPO / "rules")
+    brief = rules.brief()
+    sections_named = 0
+    for path in SAMPLES:
+        for item in read_scenarios(path):
+            detailed, short = rules.decide(item.scenario), brief.decide(item.scenario)
+            assert _without_reasons(short) == _without_reasons(detailed), path.name
+            for definition in short["discounts"]["definitions"]:
+                codes = {r["code"] for r in definition["reasons"] if isinstance(r, dict)}
+                assert not codes & {"threshold_not_met", "duration_not_met", "value_not_listed"}
+                sections_named += bool(codes & {"section_not_met", "when_not_met"})
+    assert sections_named > 20
+
+
+def test_decide_and_run_agree_with_brief_reasons(tmp_path: Path) -> None:
+    sample = REPO / "samples/discounts/sections_exclude_segment.yaml"
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        assert main(["decide", "--json", "--brief-reasons", "--rules", str(REPO / "rules"), str(sample)]) == 0
+    decided = out.getvalue()
+    assert "criteria section `billing_term` does not hold" in decided
+    (item,) = list(read_scenarios(sample))
+    line = json.dumps({k: v for k, v in item.document.data.items() if k != "expect"}) if item.document else ""
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(line + "\n", encoding="utf-8")
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        code = main(
+            [
+                "run",
+                "--brief-reasons",
+                "--workers",
+                "1",
+                "--rules",
+                str(REPO / "rules"),
+                "--input",
+                str(source),
+                "--output",
+                str(target),
+            ]
+        )
+    assert code == 0
+    assert target.read_text(encoding="utf-8") == decided
