@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -231,11 +232,23 @@ class RuleSetCompiler:
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
+        self._by_text: dict[Any, str] = {}  # a condition's code by its source text (see `add`)
 
     # entry points --------------------------------------------------------------------------------
 
     def add(self, node: ast.Node) -> int:
-        self.rules.append(self.condition(node, True, _Ctx()))
+        """Add one condition; its index in the result tuple is returned.
+
+        The same text typed against the same environment is the same typed tree (the parser's and
+        checker's caches rely on it too), so a condition written in many definitions (sections
+        desugar to the same few texts) is generated once and evaluated once per scenario."""
+        key = _text_key(node)
+        code = self._by_text.get(key) if key is not None else None
+        if code is None:
+            code = self.condition(node, True, _Ctx())
+            if key is not None:
+                self._by_text[key] = code
+        self.rules.append(code)
         return len(self.rules) - 1
 
     def build(self, chunk: int = CHUNK) -> CompiledRules:
@@ -248,22 +261,31 @@ class RuleSetCompiler:
             f"a{i} = {'_U' if i in self._lazy_atoms else self._expand(atom_code[i], hoisted, atom_code)}"
             for i in sorted(hoisted)
         ]
-        rules = [self._expand(code, hoisted, atom_code) for code in self.rules]
+        # identical conditions (the same code) are evaluated once; `_pick` spreads their outcomes
+        distinct: dict[str, int] = {}
+        positions = [distinct.setdefault(code, len(distinct)) for code in self.rules]
+        rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._fill_lazy(head, rules)
+        pick = len(distinct) < len(self.rules)
+        extra = ["_pick"] if pick else []
         if len(rules) <= chunk:
-            source = _function("evaluate", ["s"], _constants(head + rules), head, _tuple(rules))
+            result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
+            source = _function("evaluate", ["s"], [*_constants(head + rules), *extra], head, result)
         else:
             parts, calls = [], []
             for n, part in enumerate(_split(rules, chunk)):
                 names = sorted(_locals(part))
                 parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
                 calls.append(f"_part{n}({', '.join(names)})")
-            defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts)))]
-            parts.append(_function("evaluate", ["s"], defaults, head, " + ".join(calls)))
+            defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
+            result = " + ".join(calls)
+            parts.append(_function("evaluate", ["s"], defaults, head, f"_pick({result})" if pick else result))
             source = "\n".join(parts)
         self.thresholds.clear()  # rows computed before every duration was registered
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
         namespace.update(HELPERS)
+        if pick:  # at least two conditions, so the getter returns a tuple
+            namespace["_pick"] = operator.itemgetter(*positions)
         exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
         return CompiledRules(source, namespace["evaluate"], len(self.rules))
 
@@ -761,6 +783,19 @@ class RuleSetCompiler:
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
+
+
+def _text_key(node: ast.Node) -> Any:
+    """What identifies a typed condition's tree, without walking it: its source text (the tree is
+    the parse of that text, typed against the compiler's environment), or for a section that
+    combines entries, `and`/`or` and its operands' keys. None for nodes without text (built in code)."""
+    text = node.span.text
+    if text:
+        return (type(node), text)
+    if type(node) is ast.BoolOp:
+        keys = tuple(_text_key(o) for o in node.operands)
+        return None if None in keys else (node.op, keys)
+    return None
 
 
 def empty_sum(t: T.Type) -> Any:
