@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.criteria import ast, runtime
 from engine.criteria import types as T
-from engine.criteria.environment import Environment, span_start
+from engine.criteria.environment import Environment, age_ordinal, span_start, tolerance_days, uninterrupted_ordinal
 from engine.values import Duration, Money
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -61,8 +61,11 @@ HELPERS: dict[str, Any] = {
     "_win": runtime.in_window,
     "_tb": runtime.time_between,
     "_wb": runtime.window_bounds,
+    "_cwb": runtime.cached_window_bounds,
     "_ord": runtime.ordinal,
     "_sps": span_start,
+    "_uo": uninterrupted_ordinal,
+    "_ao": age_ordinal,
     "_fam": runtime.duration_family,
     "_U": runtime.UNSET,
 }
@@ -119,6 +122,8 @@ _NAME = re.compile(r"(?<![.\w])(?:[fa][0-9]+|s)(?!\w)")
 _NAME_LOCAL = re.compile(r"(?<![.\w])(?:v_\w+|e[0-9]+|x[0-9]+)(?!\w)")  # bound by a generator
 _LAZY = re.compile("\x01(f[0-9]+)\x01")  # a lazy fact, until `build` puts its code in
 _CALL = re.compile(r"(?<!isdisjoint)(?<=[\w\]])\(")  # facts, hoisted atoms, the scenario
+_FACT = re.compile(r"(?<![.\w\x01])f[0-9]+(?!\w)")  # a fact read (not a lazy fact's placeholder)
+_ITERABLE = re.compile(r" for [\w]+ in (f[0-9]+)(?!\w)")
 _CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
 
 
@@ -131,6 +136,9 @@ def _constants(codes: list[str]) -> list[str]:
     """The constants (`K{i}`) that generated code refers to, in order."""
     return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
 
+
+#: A fact (a scenario field) read in at most this many places is read on first use (see `_defer_facts`).
+DEFER_USES = 1
 
 #: At most this many names (facts, shared conditions, constants) in one generated function: each
 #: is a local, and Python's `compile` slows down with their number.
@@ -232,7 +240,8 @@ class RuleSetCompiler:
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
-        self._by_text: dict[Any, str] = {}  # a condition's code by its source text (see `add`)
+        self._by_text: dict[Any, str] = {}
+        self._windows: dict[Duration, runtime.WindowStarts] = {}  # a condition's code by its source text (see `add`)
 
     # entry points --------------------------------------------------------------------------------
 
@@ -265,6 +274,7 @@ class RuleSetCompiler:
         distinct: dict[str, int] = {}
         positions = [distinct.setdefault(code, len(distinct)) for code in self.rules]
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
+        head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
         pick = len(distinct) < len(self.rules)
         extra = ["_pick"] if pick else []
@@ -288,6 +298,40 @@ class RuleSetCompiler:
             namespace["_pick"] = operator.itemgetter(*positions)
         exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
         return CompiledRules(source, namespace["evaluate"], len(self.rules))
+
+    def _defer_facts(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
+        """Fields read in at most `DEFER_USES` places are read where they are used, on first use
+        (lazy facts), rather than in the prologue: a scenario pays for the fields of the rules it
+        reaches (with few rules, most stop at their first condition). Fields that many rules read
+        stay in the prologue: there a read on first use would cost a check at every use."""
+        uses: dict[str, int] = {}
+        for code in [*(line.split(" = ", 1)[1] for line in head), *rules, *self._lazy_code.values()]:
+            for name in _FACT.findall(code):
+                uses[name] = uses.get(name, 0) + 1
+        eager = [line.split(" = ", 1) for line in self.prologue if not line.endswith(" = _U")]
+        # a generator's iterable cannot hold `:=`: lists iterated over stay in the prologue, and
+        # so do the facts they are read from
+        kept = {name for code in [*head, *rules, *self._lazy_code.values()] for name in _ITERABLE.findall(code)}
+        for name, code in reversed(eager):  # a fact's parents come before it
+            if name in kept:
+                kept.update(_FACT.findall(code))
+        deferred = {name for name, _ in eager if uses.get(name, 0) <= DEFER_USES and name not in kept}
+        if not deferred:
+            return head, rules
+        pattern = re.compile(r"(?<![.\w\x01])(" + "|".join(sorted(deferred)) + r")(?!\w)")
+
+        def mark(code: str) -> str:
+            return pattern.sub("\x01\\1\x01", code)
+
+        for name, code in eager:
+            if name in deferred:
+                self._lazy_code[name] = mark(code)
+        self._lazy_code = {name: mark(code) for name, code in self._lazy_code.items()}
+        out = []
+        for line in head:
+            name, code = line.split(" = ", 1)
+            out.append(f"{name} = _U" if name in deferred else f"{name} = {mark(code)}")
+        return out, [mark(code) for code in rules]
 
     def _fill_lazy(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
         """Put the lazy facts' code in: a fact read in one place is computed there (no local name:
@@ -367,6 +411,12 @@ class RuleSetCompiler:
     def _shared(self, key: tuple[str, ...], code: str, ctx: _Ctx) -> str:
         """`_lazy`, unless the code reads a generator's variable (then it is computed in place)."""
         return f"({code})" if _NAME_LOCAL.search(code) else self._lazy(key, code, ctx.local)
+
+    def _window_starts(self, window: Duration) -> runtime.WindowStarts:
+        starts = self._windows.get(window)
+        if starts is None:
+            starts = self._windows[window] = runtime.WindowStarts(window)
+        return starts
 
     def _read(self, name: str) -> str:
         return f"\x01{name}\x01" if name in self._lazy_code else name
@@ -483,14 +533,13 @@ class RuleSetCompiler:
             if kind is None:
                 return None
             subscription = self.value(node.obj, ctx)
-            return self._shared(("\x00start", kind, subscription), f"_sps({kind!r}, {subscription}, None, s)", ctx)
+            if kind == "age":
+                return self._shared(("\x00start", "age", subscription), f"_ao({subscription}, s)", ctx)
+            return self._shared(("\x00start", subscription, 0), f"_uo({subscription}, 0, s)", ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
-            subscription, tolerance = self.value(node.args[0], ctx), self.const(node.args[1].value)
-            return self._shared(
-                ("\x00start", "uninterrupted", subscription, tolerance),
-                f"_sps('uninterrupted', {subscription}, {tolerance}, s)",
-                ctx,
-            )
+            # maturity is `uninterrupted(…, 0 days)`: one start per subscription and days of tolerance
+            subscription, allowed = self.value(node.args[0], ctx), tolerance_days(node.args[1].value)
+            return self._shared(("\x00start", subscription, allowed), f"_uo({subscription}, {allowed}, s)", ctx)
         if (
             isinstance(node, ast.Arith)
             and node.op == "-"
@@ -763,7 +812,10 @@ class RuleSetCompiler:
                 # the window's bounds once per scenario; a stamp of the other zone-awareness (or a
                 # window reaching past 0001-01-01) goes the general way
                 bounds, t = f"_w{inner.depth}", f"_t{inner.depth}_0"
-                prefix = f"({bounds} := _wb(s.as_of, {window})) and "  # a non-empty tuple
+                assert isinstance(node.within, ast.Literal)
+                starts = self.const(self._window_starts(node.within.value))
+                shared = self._lazy(("\x00window", starts), f"_cwb(s.as_of, {starts})", ctx.local)
+                prefix = f"({bounds} := {shared}) and "  # a non-empty tuple
                 filters.append(
                     f"(({t} := {var}.{stamp}) is not None and ({bounds}[0] < {t} <= {bounds}[1]"
                     f" if ({t}.tzinfo is None) is {bounds}[2] else _win({t}, s.as_of, {window})))"

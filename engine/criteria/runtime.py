@@ -311,6 +311,34 @@ def window_bounds(as_of: datetime, window: Duration) -> tuple[Any, datetime, boo
     return (as_of.replace(year=day.year, month=day.month, day=day.day), as_of, as_of.tzinfo is None)
 
 
+class WindowStarts(dict[int, Any]):
+    """The day before a `within` window's first day, per `as_of` day (ordinal): computed once per
+    window and billing date (`Duration.add_to` is calendar arithmetic), None when the window
+    reaches past 0001-01-01."""
+
+    def __init__(self, window: Duration) -> None:
+        super().__init__()
+        self.window = window
+
+    def __missing__(self, ordinal: int) -> Any:
+        try:
+            day = self.window.add_to(date.fromordinal(ordinal), -1)
+        except OutOfCalendar:
+            day = None
+        if len(self) > 4096:  # a few dates a billing run; bounded anyway
+            self.clear()
+        self[ordinal] = day
+        return day
+
+
+def cached_window_bounds(as_of: datetime, starts: WindowStarts) -> tuple[Any, datetime, bool | None]:
+    """`window_bounds(as_of, starts.window)`, the window's calendar arithmetic cached per day."""
+    day = starts[as_of.toordinal()]
+    if day is None:
+        return (None, as_of, None)
+    return (as_of.replace(year=day.year, month=day.month, day=day.day), as_of, as_of.tzinfo is None)
+
+
 class _Unset:
     """The value of a lazily computed fact before its first use."""
 
