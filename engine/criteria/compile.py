@@ -535,11 +535,11 @@ class RuleSetCompiler:
             subscription = self.value(node.obj, ctx)
             if kind == "age":
                 return self._shared(("\x00start", "age", subscription), f"_ao({subscription}, s)", ctx)
-            return self._shared(("\x00start", subscription, 0), f"_uo({subscription}, 0, s)", ctx)
+            return self._shared(("\x00start", subscription, "0"), f"_uo({subscription}, 0, s)", ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
             # maturity is `uninterrupted(…, 0 days)`: one start per subscription and days of tolerance
             subscription, allowed = self.value(node.args[0], ctx), tolerance_days(node.args[1].value)
-            return self._shared(("\x00start", subscription, allowed), f"_uo({subscription}, {allowed}, s)", ctx)
+            return self._shared(("\x00start", subscription, str(allowed)), f"_uo({subscription}, {allowed}, s)", ctx)
         if (
             isinstance(node, ast.Arith)
             and node.op == "-"
