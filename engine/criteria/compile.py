@@ -507,7 +507,12 @@ class RuleSetCompiler:
         if start is None:
             return None
         i = self.thresholds.index(right.value)
-        row = self._lazy(("\x00thresholds",), f"{self._thresholds_name}[s.as_of.toordinal()]", ctx.local)
+        # the row of thresholds: one dict lookup, read by every span comparison a scenario reaches,
+        # so read up front (a fact; read in one place only, it is read there: `_defer_facts`)
+        row = self.facts.get(("\x00thresholds",))
+        if row is None:
+            row = self.facts[("\x00thresholds",)] = f"f{next(self._fact_names)}"
+            self.prologue.append(f"{row} = {self._thresholds_name}[s.as_of.toordinal()]")
         t = _Temps(ctx.depth)()
         reach, past = f"{row}[{i}]", f"{row}[{i + 1}]"
         core = {
