@@ -236,7 +236,9 @@ def _criteria(c: Compilation) -> None:
                 c.diagnostics.append(exc.diagnostic)
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
-        c.criteria.compile()  # generate the evaluator now: validate proves the rule set compiles
+        # generate the evaluator now: validate proves every criterion goes through the code
+        # generator (Python compiles the generated source when the evaluator is first used)
+        c.criteria.compile()
 
 
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
