@@ -256,7 +256,10 @@ class RuleSetCompiler:
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
         self._by_text: dict[Any, str] = {}
-        self._windows: dict[Duration, runtime.WindowStarts] = {}  # a condition's code by its source text (see `add`)
+        self._windows: dict[Duration, runtime.WindowStarts] = {}
+        self._costs: dict[
+            int, tuple[ast.Node, float]
+        ] = {}  # of the condition being added  # a condition's code by its source text (see `add`)
 
     # entry points --------------------------------------------------------------------------------
 
@@ -269,7 +272,9 @@ class RuleSetCompiler:
         key = _text_key(node)
         code = self._by_text.get(key) if key is not None else None
         if code is None:
+            self._costs = {}
             code = self.condition(node, True, _Ctx())
+            self._costs = {}
             if key is not None:
                 self._by_text[key] = code
         self.rules.append(code)
@@ -442,7 +447,7 @@ class RuleSetCompiler:
             return self.condition(node.operand, not positive, ctx)
         if isinstance(node, ast.BoolOp):
             op = node.op if positive else ("or" if node.op == "and" else "and")
-            parts = _order(node.operands, op, positive)
+            parts = _order(node.operands, op, positive, self._costs)
             return "(" + f" {op} ".join(self.condition(o, positive, ctx) for o in parts) + ")"
         if isinstance(node, ast.Literal):
             return "True" if bool(node.value) == positive else "False"
@@ -955,30 +960,49 @@ _COST = {
 _ELEMENTS = 3.0
 
 
-def _cost(node: ast.Node) -> float:
-    """Expected nanoseconds to evaluate a condition or value (see `_COST`)."""
-    children = sum(_cost(c) for c in node.children if not isinstance(c, ast.Literal | ast.SetLiteral))
+def _cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None = None) -> float:
+    """Expected nanoseconds to evaluate a condition or value (see `_COST`); `memo` keeps the costs
+    of one condition's nodes (by identity, the node kept alive with its cost) while it is
+    compiled: `and`/`or` inside `and`/`or` would otherwise cost their subtrees again."""
+    if memo is not None:
+        known = memo.get(id(node))
+        if known is not None:
+            return known[1]
+    cost = _own_cost(node, memo)
+    if memo is not None:
+        memo[id(node)] = (node, cost)
+    return cost
+
+
+def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
+    def children() -> float:
+        return sum(_cost(c, memo) for c in node.children if not isinstance(c, ast.Literal | ast.SetLiteral))
+
     if isinstance(node, ast.Quantifier):
-        return _COST["quantifier"] + _cost(node.collection) + _ELEMENTS * (_COST["element"] + _cost(node.condition))
+        return (
+            _COST["quantifier"]
+            + _cost(node.collection, memo)
+            + _ELEMENTS * (_COST["element"] + _cost(node.condition, memo))
+        )
     if isinstance(node, ast.Aggregate):
         return _COST["aggregate"]
     if isinstance(node, ast.Call):
-        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + children
+        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + children()
     if isinstance(node, ast.Arith | ast.Negate):
-        return _COST["arith"] + children
+        return _COST["arith"] + children()
     if isinstance(node, ast.Compare | ast.Between):
         kind = _type(node.left if isinstance(node, ast.Compare) else node.value).name
         own = _COST.get(kind, _COST["compare"])
         if kind == "duration" and _is_span_compare(node):
             return _COST["span"]
-        return own + children
+        return own + children()
     if isinstance(node, ast.Membership):
-        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + children
+        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + children()
     if isinstance(node, ast.SetRelation):
-        return _COST["overlaps"] + children
+        return _COST["overlaps"] + children()
     if isinstance(node, ast.Attribute) and _type(node).name == "duration" and node.name in ("maturity", "age"):
-        return _COST["call"] + children
-    return children
+        return _COST["call"] + children()
+    return children()
 
 
 def _literal_duration_compare_target(node: ast.Node) -> bool:
@@ -1020,7 +1044,9 @@ def _chance(node: ast.Node) -> float:
     return 0.5
 
 
-def _order(operands: tuple[ast.Node, ...], op: str, positive: bool) -> list[ast.Node]:
+def _order(
+    operands: tuple[ast.Node, ...], op: str, positive: bool, memo: dict[int, tuple[ast.Node, float]] | None = None
+) -> list[ast.Node]:
     """Cheapest and most decisive first: for `and`, ascending cost / chance of being false (the
     order that minimises the expected cost of independent conditions); for `or`, cost / chance
     of being true. Stable: equal ranks keep the author's order."""
@@ -1028,6 +1054,6 @@ def _order(operands: tuple[ast.Node, ...], op: str, positive: bool) -> list[ast.
     def rank(node: ast.Node) -> float:
         holds = _chance(node) if positive else 1 - _chance(node)
         decides = (1 - holds) if op == "and" else holds
-        return _cost(node) / max(decides, 0.01)
+        return _cost(node, memo) / max(decides, 0.01)
 
     return sorted(operands, key=rank)
