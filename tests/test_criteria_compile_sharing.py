@@ -149,3 +149,15 @@ def test_a_fresh_locator_anchors_the_same_spans() -> None:
 
     template = parse_located(text, plain).template
     assert _spans(anchor(template, plain)) == _spans(anchor(template, fresh(new)))
+
+
+def test_one_window_is_one_cached_constant_and_aggregates_stay_shared() -> None:
+    texts = [
+        'count(usage where device == "STB" within 30 days) >= 1',
+        'count(usage where device == "STB" within 30 days) >= 2',  # the same aggregate: computed once
+        'count(usage where device == "phone" within 30 days) == 0',
+        "count(usage within 1 month) <= 2",
+    ]
+    source, _ = _compiled(texts)
+    assert len(set(re.findall(r"_cwb\(s\.as_of, (K[0-9]+)\)", source))) == 2  # 30 days, 1 month
+    assert len(set(re.findall(r"sum\(1 for (e[0-9]+)", source))) == 3  # three aggregates, the first shared

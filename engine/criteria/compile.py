@@ -256,7 +256,7 @@ class RuleSetCompiler:
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
         self._by_text: dict[Any, str] = {}
-        self._windows: dict[Duration, runtime.WindowStarts] = {}
+        self._windows: dict[Duration, str] = {}
         self._costs: dict[
             int, tuple[ast.Node, float]
         ] = {}  # of the condition being added  # a condition's code by its source text (see `add`)
@@ -431,11 +431,13 @@ class RuleSetCompiler:
         """`_lazy`, unless the code reads a generator's variable (then it is computed in place)."""
         return f"({code})" if _NAME_LOCAL.search(code) else self._lazy(key, code, ctx.local)
 
-    def _window_starts(self, window: Duration) -> runtime.WindowStarts:
-        starts = self._windows.get(window)
-        if starts is None:
-            starts = self._windows[window] = runtime.WindowStarts(window)
-        return starts
+    def _window_starts(self, window: Duration) -> str:
+        """The constant holding the window's cached starts: one per window (a dict, which the
+        constants could not share by value)."""
+        name = self._windows.get(window)
+        if name is None:
+            name = self._windows[window] = self.const(runtime.WindowStarts(window))
+        return name
 
     def _read(self, name: str) -> str:
         return f"\x01{name}\x01" if name in self._lazy_code else name
@@ -837,7 +839,7 @@ class RuleSetCompiler:
                 # window reaching past 0001-01-01) goes the general way
                 bounds, t = f"_w{inner.depth}", f"_t{inner.depth}_0"
                 assert isinstance(node.within, ast.Literal)
-                starts = self.const(self._window_starts(node.within.value))
+                starts = self._window_starts(node.within.value)
                 shared = self._lazy(("\x00window", starts), f"_cwb(s.as_of, {starts})", ctx.local)
                 prefix = f"({bounds} := {shared}) and "  # a non-empty tuple
                 filters.append(
