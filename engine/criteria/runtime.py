@@ -277,12 +277,15 @@ class Thresholds(dict[int, tuple[int, ...]]):
     def __init__(self) -> None:
         super().__init__()
         self.durations: list[Duration] = []
+        self._positions: dict[Duration, int] = {}  # durations are equal as their fields are
 
     def index(self, duration: Duration) -> int:
         """Register `duration` (before the first lookup); its `>=` slot (`>`: the next one)."""
-        if duration not in self.durations:
+        position = self._positions.get(duration)
+        if position is None:
+            position = self._positions[duration] = len(self.durations)
             self.durations.append(duration)
-        return 2 * self.durations.index(duration)
+        return 2 * position
 
     def __missing__(self, ordinal: int) -> tuple[int, ...]:
         end = date.fromordinal(ordinal)
