@@ -163,10 +163,14 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
 
 def _events(text: str, pure: bool) -> Iterator[Any]:
     """Parser events: libyaml (ruamel.yaml.clib) unless `pure`, else ruamel's YAML 1.2 parser."""
-    from ruamel.yaml import YAML
+    if not pure:
+        # libyaml's parser itself, as `YAML(typ="safe", pure=False).parse` drives it, without its
+        # loader class made per call and its generator: `get_event` returns None after the stream
+        from ruamel.yaml.main import CParser  # type: ignore[attr-defined]
 
-    yaml = _pure_yaml_class()(typ="safe", pure=True) if pure else YAML(typ="safe", pure=False)
-    events: Iterator[Any] = yaml.parse(text)
+        c_events: Iterator[Any] = iter(CParser(text).get_event, None)
+        return c_events
+    events: Iterator[Any] = _pure_yaml_class()(typ="safe", pure=True).parse(text)
     return events
 
 

@@ -240,7 +240,9 @@ def _criteria(c: Compilation) -> None:
     c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], c.catalog))
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
-        c.criteria.compile()  # generate the evaluator now: validate proves the rule set compiles
+        # generate the evaluator now: validate proves every criterion goes through the code
+        # generator (Python compiles the generated source when the evaluator is first used)
+        c.criteria.compile()
 
 
 def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]) -> list[Diagnostic]:

@@ -286,13 +286,13 @@ def test_quantifiers_at_the_limit_evaluate_the_innermost_condition_length_cubed_
 
     monkeypatch.setitem(environment.FUNCTIONS, "uninterrupted", (params, result, counting))
     starts = []
-    span_start = compile.HELPERS["_sps"]
+    span_start = compile.HELPERS["_uo"]  # the start of an uninterrupted span
 
     def counting_starts(*args: Any) -> Any:
         starts.append(1)
         return span_start(*args)
 
-    monkeypatch.setitem(compile.HELPERS, "_sps", counting_starts)
+    monkeypatch.setitem(compile.HELPERS, "_uo", counting_starts)
     products = [{"product": f"p{i}", "type": "termed"} for i in range(6)]
     data = facts(subscription={**SUB, "products": products})
     text = _nested(MAX_NESTING, "not uninterrupted(subscription, 1 day) > 100 years", kind="all")

@@ -17,8 +17,10 @@ What makes it fast (compared with one hand-written function per rule):
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import Any
 
 from engine.criteria import ast, runtime
 from engine.criteria import types as T
-from engine.criteria.environment import Environment, span_start
+from engine.criteria.environment import Environment, age_ordinal, span_start, tolerance_days, uninterrupted_ordinal
 from engine.values import Duration, Money
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -60,8 +62,11 @@ HELPERS: dict[str, Any] = {
     "_win": runtime.in_window,
     "_tb": runtime.time_between,
     "_wb": runtime.window_bounds,
+    "_cwb": runtime.cached_window_bounds,
     "_ord": runtime.ordinal,
     "_sps": span_start,
+    "_uo": uninterrupted_ordinal,
+    "_ao": age_ordinal,
     "_fam": runtime.duration_family,
     "_U": runtime.UNSET,
 }
@@ -118,6 +123,8 @@ _NAME = re.compile(r"(?<![.\w])(?:[fa][0-9]+|s)(?!\w)")
 _NAME_LOCAL = re.compile(r"(?<![.\w])(?:v_\w+|e[0-9]+|x[0-9]+)(?!\w)")  # bound by a generator
 _LAZY = re.compile("\x01(f[0-9]+)\x01")  # a lazy fact, until `build` puts its code in
 _CALL = re.compile(r"(?<!isdisjoint)(?<=[\w\]])\(")  # facts, hoisted atoms, the scenario
+_FACT = re.compile(r"(?<![.\w\x01])f[0-9]+(?!\w)")  # a fact read (not a lazy fact's placeholder)
+_ITERABLE = re.compile(r" for [\w]+ in (f[0-9]+)(?!\w)")
 _CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
 
 
@@ -130,6 +137,9 @@ def _constants(codes: list[str]) -> list[str]:
     """The constants (`K{i}`) that generated code refers to, in order."""
     return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
 
+
+#: A fact (a scenario field) read in at most this many places is read on first use (see `_defer_facts`).
+DEFER_USES = 1
 
 #: At most this many names (facts, shared conditions, constants) in one generated function: each
 #: is a local, and Python's `compile` slows down with their number.
@@ -202,13 +212,27 @@ class _Temps:
         return name
 
 
-@dataclass
 class CompiledRules:
-    """The generated source and the function it defines."""
+    """The generated source and the function it defines.
 
-    source: str
-    function: Callable[[Any], tuple[bool, ...]]
-    count: int
+    Python compiles the source when the function is first needed (`function`), not when the
+    rule set is built: `billrules validate` generates the evaluator (every criterion goes through
+    the code generator) but does not pay Python's `compile` and `exec` (about a third of a second
+    at 4,000 definitions), which only an engine bug could make fail, never a rule file."""
+
+    def __init__(self, source: str, namespace: dict[str, Any], count: int) -> None:
+        self.source = source
+        self.count = count
+        self._namespace: dict[str, Any] | None = namespace
+
+    @functools.cached_property
+    def function(self) -> Callable[[Any], tuple[bool, ...]]:
+        namespace = self._namespace
+        assert namespace is not None
+        exec(compile(self.source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
+        self._namespace = None
+        function: Callable[[Any], tuple[bool, ...]] = namespace["evaluate"]
+        return function
 
 
 class RuleSetCompiler:
@@ -231,11 +255,29 @@ class RuleSetCompiler:
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
+        self._by_text: dict[Any, str] = {}
+        self._windows: dict[Duration, str] = {}
+        self._costs: dict[
+            int, tuple[ast.Node, float]
+        ] = {}  # of the condition being added  # a condition's code by its source text (see `add`)
 
     # entry points --------------------------------------------------------------------------------
 
     def add(self, node: ast.Node) -> int:
-        self.rules.append(self.condition(node, True, _Ctx()))
+        """Add one condition; its index in the result tuple is returned.
+
+        The same text typed against the same environment is the same typed tree (the parser's and
+        checker's caches rely on it too), so a condition written in many definitions (sections
+        desugar to the same few texts) is generated once and evaluated once per scenario."""
+        key = _text_key(node)
+        code = self._by_text.get(key) if key is not None else None
+        if code is None:
+            self._costs = {}
+            code = self.condition(node, True, _Ctx())
+            self._costs = {}
+            if key is not None:
+                self._by_text[key] = code
+        self.rules.append(code)
         return len(self.rules) - 1
 
     def build(self, chunk: int = CHUNK) -> CompiledRules:
@@ -248,24 +290,67 @@ class RuleSetCompiler:
             f"a{i} = {'_U' if i in self._lazy_atoms else self._expand(atom_code[i], hoisted, atom_code)}"
             for i in sorted(hoisted)
         ]
-        rules = [self._expand(code, hoisted, atom_code) for code in self.rules]
+        # identical conditions (the same code) are evaluated once; `_pick` spreads their outcomes
+        distinct: dict[str, int] = {}
+        positions = [distinct.setdefault(code, len(distinct)) for code in self.rules]
+        rules = [self._expand(code, hoisted, atom_code) for code in distinct]
+        head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
+        pick = len(distinct) < len(self.rules)
+        extra = ["_pick"] if pick else []
         if len(rules) <= chunk:
-            source = _function("evaluate", ["s"], _constants(head + rules), head, _tuple(rules))
+            result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
+            source = _function("evaluate", ["s"], [*_constants(head + rules), *extra], head, result)
         else:
             parts, calls = [], []
             for n, part in enumerate(_split(rules, chunk)):
                 names = sorted(_locals(part))
                 parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
                 calls.append(f"_part{n}({', '.join(names)})")
-            defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts)))]
-            parts.append(_function("evaluate", ["s"], defaults, head, " + ".join(calls)))
+            defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
+            result = " + ".join(calls)
+            parts.append(_function("evaluate", ["s"], defaults, head, f"_pick({result})" if pick else result))
             source = "\n".join(parts)
         self.thresholds.clear()  # rows computed before every duration was registered
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
         namespace.update(HELPERS)
-        exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
-        return CompiledRules(source, namespace["evaluate"], len(self.rules))
+        if pick:  # at least two conditions, so the getter returns a tuple
+            namespace["_pick"] = operator.itemgetter(*positions)
+        return CompiledRules(source, namespace, len(self.rules))
+
+    def _defer_facts(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
+        """Fields read in at most `DEFER_USES` places are read where they are used, on first use
+        (lazy facts), rather than in the prologue: a scenario pays for the fields of the rules it
+        reaches (with few rules, most stop at their first condition). Fields that many rules read
+        stay in the prologue: there a read on first use would cost a check at every use."""
+        uses: dict[str, int] = {}
+        for code in [*(line.split(" = ", 1)[1] for line in head), *rules, *self._lazy_code.values()]:
+            for name in _FACT.findall(code):
+                uses[name] = uses.get(name, 0) + 1
+        eager = [line.split(" = ", 1) for line in self.prologue if not line.endswith(" = _U")]
+        # a generator's iterable cannot hold `:=`: lists iterated over stay in the prologue, and
+        # so do the facts they are read from
+        kept = {name for code in [*head, *rules, *self._lazy_code.values()] for name in _ITERABLE.findall(code)}
+        for name, code in reversed(eager):  # a fact's parents come before it
+            if name in kept:
+                kept.update(_FACT.findall(code))
+        deferred = {name for name, _ in eager if uses.get(name, 0) <= DEFER_USES and name not in kept}
+        if not deferred:
+            return head, rules
+        pattern = re.compile(r"(?<![.\w\x01])(" + "|".join(sorted(deferred)) + r")(?!\w)")
+
+        def mark(code: str) -> str:
+            return pattern.sub("\x01\\1\x01", code)
+
+        for name, code in eager:
+            if name in deferred:
+                self._lazy_code[name] = mark(code)
+        self._lazy_code = {name: mark(code) for name, code in self._lazy_code.items()}
+        out = []
+        for line in head:
+            name, code = line.split(" = ", 1)
+            out.append(f"{name} = _U" if name in deferred else f"{name} = {mark(code)}")
+        return out, [mark(code) for code in rules]
 
     def _fill_lazy(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
         """Put the lazy facts' code in: a fact read in one place is computed there (no local name:
@@ -346,6 +431,14 @@ class RuleSetCompiler:
         """`_lazy`, unless the code reads a generator's variable (then it is computed in place)."""
         return f"({code})" if _NAME_LOCAL.search(code) else self._lazy(key, code, ctx.local)
 
+    def _window_starts(self, window: Duration) -> str:
+        """The constant holding the window's cached starts: one per window (a dict, which the
+        constants could not share by value)."""
+        name = self._windows.get(window)
+        if name is None:
+            name = self._windows[window] = self.const(runtime.WindowStarts(window))
+        return name
+
     def _read(self, name: str) -> str:
         return f"\x01{name}\x01" if name in self._lazy_code else name
 
@@ -356,7 +449,7 @@ class RuleSetCompiler:
             return self.condition(node.operand, not positive, ctx)
         if isinstance(node, ast.BoolOp):
             op = node.op if positive else ("or" if node.op == "and" else "and")
-            parts = _order(node.operands, op, positive)
+            parts = _order(node.operands, op, positive, self._costs)
             return "(" + f" {op} ".join(self.condition(o, positive, ctx) for o in parts) + ")"
         if isinstance(node, ast.Literal):
             return "True" if bool(node.value) == positive else "False"
@@ -435,7 +528,12 @@ class RuleSetCompiler:
         if start is None:
             return None
         i = self.thresholds.index(right.value)
-        row = self._lazy(("\x00thresholds",), f"{self._thresholds_name}[s.as_of.toordinal()]", ctx.local)
+        # the row of thresholds: one dict lookup, read by every span comparison a scenario reaches,
+        # so read up front (a fact; read in one place only, it is read there: `_defer_facts`)
+        row = self.facts.get(("\x00thresholds",))
+        if row is None:
+            row = self.facts[("\x00thresholds",)] = f"f{next(self._fact_names)}"
+            self.prologue.append(f"{row} = {self._thresholds_name}[s.as_of.toordinal()]")
         t = _Temps(ctx.depth)()
         reach, past = f"{row}[{i}]", f"{row}[{i + 1}]"
         core = {
@@ -461,14 +559,13 @@ class RuleSetCompiler:
             if kind is None:
                 return None
             subscription = self.value(node.obj, ctx)
-            return self._shared(("\x00start", kind, subscription), f"_sps({kind!r}, {subscription}, None, s)", ctx)
+            if kind == "age":
+                return self._shared(("\x00start", "age", subscription), f"_ao({subscription}, s)", ctx)
+            return self._shared(("\x00start", subscription, "0"), f"_uo({subscription}, 0, s)", ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
-            subscription, tolerance = self.value(node.args[0], ctx), self.const(node.args[1].value)
-            return self._shared(
-                ("\x00start", "uninterrupted", subscription, tolerance),
-                f"_sps('uninterrupted', {subscription}, {tolerance}, s)",
-                ctx,
-            )
+            # maturity is `uninterrupted(…, 0 days)`: one start per subscription and days of tolerance
+            subscription, allowed = self.value(node.args[0], ctx), tolerance_days(node.args[1].value)
+            return self._shared(("\x00start", subscription, str(allowed)), f"_uo({subscription}, {allowed}, s)", ctx)
         if (
             isinstance(node, ast.Arith)
             and node.op == "-"
@@ -741,7 +838,10 @@ class RuleSetCompiler:
                 # the window's bounds once per scenario; a stamp of the other zone-awareness (or a
                 # window reaching past 0001-01-01) goes the general way
                 bounds, t = f"_w{inner.depth}", f"_t{inner.depth}_0"
-                prefix = f"({bounds} := _wb(s.as_of, {window})) and "  # a non-empty tuple
+                assert isinstance(node.within, ast.Literal)
+                starts = self._window_starts(node.within.value)
+                shared = self._lazy(("\x00window", starts), f"_cwb(s.as_of, {starts})", ctx.local)
+                prefix = f"({bounds} := {shared}) and "  # a non-empty tuple
                 filters.append(
                     f"(({t} := {var}.{stamp}) is not None and ({bounds}[0] < {t} <= {bounds}[1]"
                     f" if ({t}.tzinfo is None) is {bounds}[2] else _win({t}, s.as_of, {window})))"
@@ -761,6 +861,19 @@ class RuleSetCompiler:
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
+
+
+def _text_key(node: ast.Node) -> Any:
+    """What identifies a typed condition's tree, without walking it: its source text (the tree is
+    the parse of that text, typed against the compiler's environment), or for a section that
+    combines entries, `and`/`or` and its operands' keys. None for nodes without text (built in code)."""
+    text = node.span.text
+    if text:
+        return (type(node), text)
+    if type(node) is ast.BoolOp:
+        keys = tuple(_text_key(o) for o in node.operands)
+        return None if None in keys else (node.op, keys)
+    return None
 
 
 def empty_sum(t: T.Type) -> Any:
@@ -849,30 +962,49 @@ _COST = {
 _ELEMENTS = 3.0
 
 
-def _cost(node: ast.Node) -> float:
-    """Expected nanoseconds to evaluate a condition or value (see `_COST`)."""
-    children = sum(_cost(c) for c in node.children if not isinstance(c, ast.Literal | ast.SetLiteral))
+def _cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None = None) -> float:
+    """Expected nanoseconds to evaluate a condition or value (see `_COST`); `memo` keeps the costs
+    of one condition's nodes (by identity, the node kept alive with its cost) while it is
+    compiled: `and`/`or` inside `and`/`or` would otherwise cost their subtrees again."""
+    if memo is not None:
+        known = memo.get(id(node))
+        if known is not None:
+            return known[1]
+    cost = _own_cost(node, memo)
+    if memo is not None:
+        memo[id(node)] = (node, cost)
+    return cost
+
+
+def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
+    def children() -> float:
+        return sum(_cost(c, memo) for c in node.children if not isinstance(c, ast.Literal | ast.SetLiteral))
+
     if isinstance(node, ast.Quantifier):
-        return _COST["quantifier"] + _cost(node.collection) + _ELEMENTS * (_COST["element"] + _cost(node.condition))
+        return (
+            _COST["quantifier"]
+            + _cost(node.collection, memo)
+            + _ELEMENTS * (_COST["element"] + _cost(node.condition, memo))
+        )
     if isinstance(node, ast.Aggregate):
         return _COST["aggregate"]
     if isinstance(node, ast.Call):
-        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + children
+        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + children()
     if isinstance(node, ast.Arith | ast.Negate):
-        return _COST["arith"] + children
+        return _COST["arith"] + children()
     if isinstance(node, ast.Compare | ast.Between):
         kind = _type(node.left if isinstance(node, ast.Compare) else node.value).name
         own = _COST.get(kind, _COST["compare"])
         if kind == "duration" and _is_span_compare(node):
             return _COST["span"]
-        return own + children
+        return own + children()
     if isinstance(node, ast.Membership):
-        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + children
+        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + children()
     if isinstance(node, ast.SetRelation):
-        return _COST["overlaps"] + children
+        return _COST["overlaps"] + children()
     if isinstance(node, ast.Attribute) and _type(node).name == "duration" and node.name in ("maturity", "age"):
-        return _COST["call"] + children
-    return children
+        return _COST["call"] + children()
+    return children()
 
 
 def _literal_duration_compare_target(node: ast.Node) -> bool:
@@ -914,7 +1046,9 @@ def _chance(node: ast.Node) -> float:
     return 0.5
 
 
-def _order(operands: tuple[ast.Node, ...], op: str, positive: bool) -> list[ast.Node]:
+def _order(
+    operands: tuple[ast.Node, ...], op: str, positive: bool, memo: dict[int, tuple[ast.Node, float]] | None = None
+) -> list[ast.Node]:
     """Cheapest and most decisive first: for `and`, ascending cost / chance of being false (the
     order that minimises the expected cost of independent conditions); for `or`, cost / chance
     of being true. Stable: equal ranks keep the author's order."""
@@ -922,6 +1056,6 @@ def _order(operands: tuple[ast.Node, ...], op: str, positive: bool) -> list[ast.
     def rank(node: ast.Node) -> float:
         holds = _chance(node) if positive else 1 - _chance(node)
         decides = (1 - holds) if op == "and" else holds
-        return _cost(node) / max(decides, 0.01)
+        return _cost(node, memo) / max(decides, 0.01)
 
     return sorted(operands, key=rank)

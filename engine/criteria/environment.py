@@ -162,6 +162,40 @@ def span_start(kind: str, subscription: Any, tolerance: Any, scenario: Any) -> i
     return uninterrupted_start(subscription, tolerance if kind == "uninterrupted" else None, end).toordinal()
 
 
+def uninterrupted_ordinal(subscription: Any, allowed: int, scenario: Any) -> int | None:
+    """`span_start("uninterrupted", subscription, tolerance, scenario)` with the tolerance given
+    as days (`tolerance_days`, worked out once when compiling; 0 for `maturity`): the compiled
+    evaluator's form, one call and no enum lookups per scenario."""
+    if subscription is None:
+        return None
+    end: date = scenario.as_of.date()
+    start: date = subscription.start
+    for period in subscription.status_history:
+        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
+            stop = period.to or end
+            if stop > end:
+                stop = end
+            if (stop - period.from_).days + 1 > allowed:
+                after = date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max
+                if after > start:
+                    start = after
+    return (start if start < end else end).toordinal()
+
+
+def age_ordinal(subscription: Any, scenario: Any) -> int | None:
+    """`span_start("age", subscription, None, scenario)`, the compiled evaluator's form."""
+    if subscription is None:
+        return None
+    start: date = subscription.start
+    end: date = scenario.as_of.date()
+    return (start if start < end else end).toordinal()
+
+
+def tolerance_days(tolerance: Any) -> int:
+    """Days of interruption `uninterrupted(…, tolerance)` ignores (0 without a tolerance)."""
+    return _tolerance_days(tolerance)
+
+
 def _tolerance_days(tolerance: Any) -> int:
     """Days of interruption ignored: a duration in days or weeks, months and years counted from 2000-01-01."""
     if tolerance is None:

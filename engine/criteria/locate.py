@@ -34,6 +34,29 @@ def _read_lines(path: str, device: int, inode: int, mtime_ns: int, size: int) ->
         return ()
 
 
+_new = object.__new__
+
+
+def _span(file: str, line: int, column: int, end_column: int) -> Span:
+    """`Span(file, line, column, end_column)`, made without the frozen dataclass's `__init__`
+    (which sets each field through `object.__setattr__`): a locator makes one per AST node."""
+    span = _new(Span)
+    values = span.__dict__
+    values["file"] = file
+    values["line"] = line
+    values["column"] = column
+    values["end_column"] = end_column
+    values["text"] = ""
+    return span
+
+
+def fresh(locate: Locator) -> Locator:
+    """Mark a locator that returns a new span at every call: `anchor` may fill in its text
+    instead of copying it."""
+    locate.fresh = True  # type: ignore[attr-defined]
+    return locate
+
+
 def text_locator(document: Document, path: JsonPath, text: str) -> Locator:
     """A locator for the expression held at `path` in `document`."""
     start = document.locate(path)
@@ -57,9 +80,9 @@ def _aligned_locator(file: str, positions: list[tuple[int, int]], fallback: tupl
         b = positions[min(begin, len(positions) - 1)] if positions else fallback
         e = positions[min(max(end, begin + 1), len(positions) - 1)] if positions else b
         end_column = e[1] + 1 if e[0] == b[0] and e[1] > b[1] else b[1] + 2
-        return Span(file, b[0] + 1, b[1] + 1, end_column)
+        return _span(file, b[0] + 1, b[1] + 1, end_column)
 
-    return locate
+    return fresh(locate)
 
 
 def _straight_locator(file: str, text: str, line: int, column: int) -> Locator:
@@ -77,9 +100,9 @@ def _straight_locator(file: str, text: str, line: int, column: int) -> Locator:
     def locate(begin: int, end: int) -> Span:
         b = column_of(min(begin, size))
         e = column_of(min(max(end, begin + 1), size))
-        return Span(file, line + 1, b + 1, e + 1 if e > b else b + 2)
+        return _span(file, line + 1, b + 1, e + 1 if e > b else b + 2)
 
-    return locate
+    return fresh(locate)
 
 
 def _align(text: str, lines: tuple[str, ...], line: int, column: int) -> list[tuple[int, int]]:

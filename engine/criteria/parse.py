@@ -189,9 +189,18 @@ def anchor(template: ast.Node, locate: Locator) -> ast.Node:
     `__init__` sets each field through `object.__setattr__`): each occurrence of a cached
     expression pays a walk of its nodes, about a microsecond each, not a parse and a check.
     """
+    return _anchor(template, locate, getattr(locate, "fresh", False))
+
+
+def _anchor(template: ast.Node, locate: Locator, fresh: bool) -> ast.Node:
+    """`anchor`; `fresh`: the locator returns a new span at every call (`locate.fresh`), whose
+    text is filled in rather than copied into another span."""
     span = template.span
-    located = _new(ast.Span)
-    located.__dict__.update(locate(span.line, span.column).__dict__)
+    if fresh:
+        located = locate(span.line, span.column)
+    else:
+        located = _new(ast.Span)
+        located.__dict__.update(locate(span.line, span.column).__dict__)
     located.__dict__["text"] = span.text
     node = _new(type(template))
     values = node.__dict__
@@ -200,9 +209,9 @@ def anchor(template: ast.Node, locate: Locator) -> ast.Node:
     for name in _CHILD_FIELDS[type(template)]:
         child = values[name]
         if type(child) is tuple:
-            values[name] = tuple([anchor(c, locate) for c in child])
+            values[name] = tuple([_anchor(c, locate, fresh) for c in child])
         elif child is not None:
-            values[name] = anchor(child, locate)
+            values[name] = _anchor(child, locate, fresh)
     return node
 
 

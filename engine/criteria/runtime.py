@@ -277,12 +277,15 @@ class Thresholds(dict[int, tuple[int, ...]]):
     def __init__(self) -> None:
         super().__init__()
         self.durations: list[Duration] = []
+        self._positions: dict[Duration, int] = {}  # durations are equal as their fields are
 
     def index(self, duration: Duration) -> int:
         """Register `duration` (before the first lookup); its `>=` slot (`>`: the next one)."""
-        if duration not in self.durations:
+        position = self._positions.get(duration)
+        if position is None:
+            position = self._positions[duration] = len(self.durations)
             self.durations.append(duration)
-        return 2 * self.durations.index(duration)
+        return 2 * position
 
     def __missing__(self, ordinal: int) -> tuple[int, ...]:
         end = date.fromordinal(ordinal)
@@ -307,6 +310,34 @@ def window_bounds(as_of: datetime, window: Duration) -> tuple[Any, datetime, boo
     try:
         day = window.add_to(as_of.date(), -1)
     except OutOfCalendar:
+        return (None, as_of, None)
+    return (as_of.replace(year=day.year, month=day.month, day=day.day), as_of, as_of.tzinfo is None)
+
+
+class WindowStarts(dict[int, Any]):
+    """The day before a `within` window's first day, per `as_of` day (ordinal): computed once per
+    window and billing date (`Duration.add_to` is calendar arithmetic), None when the window
+    reaches past 0001-01-01."""
+
+    def __init__(self, window: Duration) -> None:
+        super().__init__()
+        self.window = window
+
+    def __missing__(self, ordinal: int) -> Any:
+        try:
+            day = self.window.add_to(date.fromordinal(ordinal), -1)
+        except OutOfCalendar:
+            day = None
+        if len(self) > 4096:  # a few dates a billing run; bounded anyway
+            self.clear()
+        self[ordinal] = day
+        return day
+
+
+def cached_window_bounds(as_of: datetime, starts: WindowStarts) -> tuple[Any, datetime, bool | None]:
+    """`window_bounds(as_of, starts.window)`, the window's calendar arithmetic cached per day."""
+    day = starts[as_of.toordinal()]
+    if day is None:
         return (None, as_of, None)
     return (as_of.replace(year=day.year, month=day.month, day=day.day), as_of, as_of.tzinfo is None)
 
