@@ -59,7 +59,7 @@ class Reference:
     code: str
 
 
-def _walk(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
+def walk_pattern(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
     if not pattern:
         yield path, data
         return
@@ -67,9 +67,9 @@ def _walk(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> Iterator[
     if head == "*":
         if isinstance(data, list):
             for i, item in enumerate(data):
-                yield from _walk(item, rest, (*path, i))
+                yield from walk_pattern(item, rest, (*path, i))
     elif isinstance(data, dict) and head in data:
-        yield from _walk(data[head], rest, (*path, head))
+        yield from walk_pattern(data[head], rest, (*path, head))
 
 
 #: REFERENCES by the kind that holds them, in their order
@@ -80,7 +80,7 @@ for _kind, _pattern, _target in REFERENCES:
 
 def references_of(document: Document) -> Iterator[Reference]:
     for pattern, target in _BY_KIND.get(document.kind or "", ()):
-        for path, value in _walk(document.data, pattern):
+        for path, value in walk_pattern(document.data, pattern):
             if isinstance(value, str):
                 yield Reference(document, path, target, value)
 

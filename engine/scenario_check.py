@@ -10,11 +10,11 @@ which kind; a test walks the scenario model to prove no code-bearing field is mi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from engine.diagnostics import did_you_mean
+from engine.references import walk_pattern
 
 #: (path into the scenario, with `*` for every item of a list, the kind of rule document it names)
 REFERENCES: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -78,19 +78,6 @@ class UnknownReference:
     hint: str
 
 
-def _values(data: Any, pattern: tuple[str, ...], path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    if not pattern:
-        yield path, data
-        return
-    head, rest = pattern[0], pattern[1:]
-    if head == "*":
-        if isinstance(data, list):
-            for i, item in enumerate(data):
-                yield from _values(item, rest, (*path, i))
-    elif isinstance(data, dict) and data.get(head) is not None:
-        yield from _values(data[head], rest, (*path, head))
-
-
 def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReference]:
     """Every code the scenario (as written: the mapping validated) names that the rules lack."""
     known: dict[str, set[str]] = {}
@@ -102,11 +89,11 @@ def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReferenc
 
     found = []
     for pattern, kind in REFERENCES:
-        for path, value in _values(data, pattern):
+        for path, value in walk_pattern(data, pattern):
             if isinstance(value, str) and value not in codes(kind):
                 found.append(_unknown(path, kind.replace("_", " "), value, codes(kind)))
     pattern, kinds = HOLDERS
-    for path, value in _values(data, pattern):
+    for path, value in walk_pattern(data, pattern):
         if isinstance(value, str) and not any(value in codes(kind) for kind in kinds):
             everyone = set().union(*(codes(kind) for kind in kinds))
             found.append(_unknown(path, "organisation or user", value, everyone))
