@@ -240,12 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="passes over the lines per round (default 5)")
     parser.add_argument("--definitions", type=int, default=400, help="generated discount definitions (default 400)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rounds, 1 pass, 40 definitions")
+    parser.add_argument(
+        "--brief-reasons", action="store_true", help="decide as `billrules run` does by default (RuleSet.brief())"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.repeat, args.definitions = 2, 1, 40
     started = time.perf_counter()
     lines = sample_lines()
     shipped = load_rules(REPO / "rules")
+    if args.brief_reasons:
+        shipped = shipped.brief()
     kept, refused = decidable(shipped, lines)
     if refused:
         print(f"{refused} samples are refused by the shipped rules", file=sys.stderr)
@@ -255,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         target = Path(tmp) / "rules"
         generate_rules(REPO / "rules", target, args.definitions)
         generated = load_rules(target)
+    if args.brief_reasons:
+        generated = generated.brief()
     kept, refused = decidable(generated, lines)
     count = len(generated.models("discount"))
     report(f"Generated rule set, {count:,} discount definitions", generated, kept, refused, args.rounds, args.repeat)

@@ -39,31 +39,29 @@ def test_brief_reasons_change_only_the_reasons() -> None:
     assert sections_named > 20
 
 
-def test_decide_and_run_agree_with_brief_reasons(tmp_path: Path) -> None:
-    sample = REPO / "samples/discounts/sections_exclude_segment.yaml"
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        assert main(["decide", "--json", "--brief-reasons", "--rules", str(REPO / "rules"), str(sample)]) == 0
-    decided = out.getvalue()
-    assert "criteria section `billing_term` does not hold" in decided
-    (item,) = list(read_scenarios(sample))
-    line = json.dumps({k: v for k, v in item.document.data.items() if k != "expect"}) if item.document else ""
+def _run(tmp_path: Path, line: str, *flags: str) -> str:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text(line + "\n", encoding="utf-8")
+    command = ["run", *flags, "--workers", "1", "--rules", str(REPO / "rules"), "--input", str(source)]
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        code = main(
-            [
-                "run",
-                "--brief-reasons",
-                "--workers",
-                "1",
-                "--rules",
-                str(REPO / "rules"),
-                "--input",
-                str(source),
-                "--output",
-                str(target),
-            ]
-        )
-    assert code == 0
-    assert target.read_text(encoding="utf-8") == decided
+        assert main([*command, "--output", str(target)]) == 0
+    return target.read_text(encoding="utf-8")
+
+
+def _decide(*flags: str) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        assert main(["decide", "--json", *flags, "--rules", str(REPO / "rules"), str(SAMPLE)]) == 0
+    return out.getvalue()
+
+
+SAMPLE = REPO / "samples/discounts/sections_exclude_segment.yaml"
+
+
+def test_a_run_decides_as_decide_with_brief_reasons_and_as_decide_with_detailed_ones(tmp_path: Path) -> None:
+    (item,) = list(read_scenarios(SAMPLE))
+    line = json.dumps({k: v for k, v in item.document.data.items() if k != "expect"}) if item.document else ""
+    brief, detailed = _decide("--brief-reasons"), _decide()
+    assert "criteria section `billing_term` does not hold" in brief and brief != detailed
+    assert _run(tmp_path, line) == brief
+    assert _run(tmp_path, line, "--detailed-reasons") == detailed

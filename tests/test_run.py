@@ -31,7 +31,7 @@ from generate import lines as generated_lines  # noqa: E402
 
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
-    return load_rules(RULES)
+    return load_rules(RULES).brief()  # a run decides with brief reasons unless --detailed-reasons
 
 
 @pytest.fixture(scope="module")

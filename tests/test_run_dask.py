@@ -25,7 +25,7 @@ NIGHTLY = REPO / "samples" / "run" / "nightly.jsonl"
 
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
-    return load_rules(RULES)
+    return load_rules(RULES).brief()  # a run decides with brief reasons unless --detailed-reasons
 
 
 @pytest.fixture(scope="module")

@@ -40,9 +40,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
     )
     parser.add_argument(
-        "--brief-reasons",
+        "--detailed-reasons",
         action="store_true",
-        help="a not-eligible discount names its failing criteria section only, not each condition's values (faster)",
+        help="name each failing condition with its values, as `decide` does (slower); by default a run "
+        "names the failing criteria section only, as `decide --brief-reasons`",
     )
     parser.add_argument(
         "--input", required=True, metavar="FILE", help="scenarios: .jsonl/.ndjson/.parquet, - for stdin"
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
-    if args.brief_reasons:
+    if not args.detailed_reasons:  # a billing run wants throughput: the "why not" detail is opt-in
         rules = rules.brief()
     stderr_errors = TextReporter(sys.stderr, args.max_diagnostics)
     options = RunOptions(

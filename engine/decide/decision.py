@@ -113,11 +113,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
-        if rules.reasons == "brief":
-            decided = evaluator.decide(scenario, outcomes, why=False)
-        else:  # (the frozen reference evaluator the tests put here knows no `why`)
-            decided = evaluator.decide(scenario, outcomes)
-        decision["discounts"] = discounts_json(decided)
+        decision["discounts"] = discounts_json(evaluator.decide(scenario, outcomes, why=rules.reasons != "brief"))
     if scenario.balance is not None:
         from engine.decide import balances
 

@@ -56,10 +56,16 @@ class ReferenceEvaluator(DefinitionRules):
         self.plan_bundles = {code: set(plan.bundles) for code, plan in plans.items()}
 
     def decide(
-        self, scenario: Any, outcomes: dict[str, list[tuple[str, bool]]], only: Collection[str] | None = None
+        self,
+        scenario: Any,
+        outcomes: dict[str, list[tuple[str, bool]]],
+        only: Collection[str] | None = None,
+        why: bool = True,
     ) -> DiscountDecision:
         """Every definition's status and the lines' amounts; `only`: decide just these definitions
-        (a purchase prices its lines with the discounts its own bundles grant)."""
+        (a purchase prices its lines with the discounts its own bundles grant). `why` is accepted
+        for the evaluator's interface and ignored: the reference words a failing section as it
+        always did."""
         subject, lines = _lines(self.rules.models("product"), scenario)
         today = scenario.as_of.date()
         results = []

@@ -161,13 +161,20 @@ class WhyNot:
         self.program = program
         self.env = scenario_environment()
         self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
+        self._brief: dict[int, list[Reason]] = {}
 
     def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
-        """Brief reasons: entry `index` (a section, or `when:`) does not hold, without the values."""
-        entry = self.program.entries[index]
-        span = entry.node.span
-        code = "when_not_met" if entry.section == "when" else "section_not_met"
-        return [Reason(code, {"section": entry.section}, Source(span.file, span.line, span.column))]
+        """Brief reasons: entry `index` (a section, or `when:`) does not hold, without the values.
+
+        The same record for every scenario, made once per entry (its JSON is then worked out once)."""
+        found = self._brief.get(index)
+        if found is None:
+            entry = self.program.entries[index]
+            span = entry.node.span
+            code = "when_not_met" if entry.section == "when" else "section_not_met"
+            found = [Reason(code, {"section": entry.section}, Source(span.file, span.line, span.column))]
+            self._brief[index] = found
+        return found
 
     def reasons(self, index: int, scenario: Any) -> list[Reason]:
         """Why entry `index` of the program does not hold for `scenario`: one record per failing condition."""
