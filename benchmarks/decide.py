@@ -5,8 +5,8 @@
 
 Workload: every sample in `samples/` (discounts, credits, balance, cancellation and purchase
 questions; `expect:` removed, dates as ISO text) written as one JSON line each, the lines repeated.
-One decision is `to_json(rules.decide(json.loads(line)))`: parse, validate the scenario, evaluate
-the criteria, decide every part, serialise. The same lines are decided on the shipped rules and on
+One decision is `rules.decide_json(orjson.loads(line))`, what a billing run does with a line:
+parse, validate the scenario, evaluate the criteria, decide every part, serialise. The same lines are decided on the shipped rules and on
 a rule set of N generated discount definitions (`benchmarks/validate.py`'s generator: variants of
 the shipped ones with `when:` expressions; the lines it refuses are left out and counted).
 
@@ -14,7 +14,9 @@ In the same process, rounds interleaved:
 
 - **baseline**: `json.dumps(json.loads(line))` of the same lines (bare I/O), so the ratio
   billrules / baseline is the engine's cost over reading and writing the text;
-- **billrules**: the engine as it is;
+- **billrules**: the engine as it is, JSON text in and out (`RuleSet.decide_json`);
+- **data**: `to_json(rules.decide(orjson.loads(line)))`, the dict API (fresh data a caller may
+  change, so nothing the rule set keeps is shared), for what that costs;
 - **reference**: the same engine deciding discounts with the frozen pre-issue-11 evaluator
   (`engine/decide/discounts_reference.py`) and writing with `json.dumps`, for the speed-up.
 
@@ -42,6 +44,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -91,8 +95,19 @@ def baseline(line: str) -> str:
 
 
 def engine(rules: Any) -> Callable[[str], str]:
+    """What a billing run does with a line: parse (orjson), validate, decide, write the text."""
+
     def run(line: str) -> str:
-        return to_json(rules.decide(json.loads(line)))
+        return rules.decide_json(orjson.loads(line))
+
+    return run
+
+
+def engine_data(rules: Any) -> Callable[[str], str]:
+    """`RuleSet.decide` returning fresh data (a caller may change it), then written."""
+
+    def run(line: str) -> str:
+        return to_json(rules.decide(orjson.loads(line)))
 
     return run
 
@@ -167,9 +182,9 @@ def stage_split(rules: Any, lines: Sequence[tuple[str, str]], rounds: int) -> di
             outcomes = criteria_outcomes(rules, scenario)
             t3 = clock()
             if scenario.subscription is not None or scenario.job is not None:
-                discounts_json(evaluator.decide(scenario, outcomes))
+                discounts_json(evaluator.decide(scenario, outcomes, why=rules.reasons != "brief"), True)
             t4 = clock()
-            decision = decide(rules, scenario)
+            decision = decide(rules, scenario, shared=True)
             t5 = clock()
             to_json(decision)
             t6 = clock()
@@ -197,7 +212,12 @@ def peak_memory(run: Callable[[str], str], lines: Sequence[tuple[str, str]]) -> 
 
 
 def report(title: str, rules: Any, lines: list[tuple[str, str]], refused: int, rounds: int, repeat: int) -> None:
-    runners = {"baseline": baseline, "billrules": engine(rules), "reference": old_engine(reference_rules(rules))}
+    runners = {
+        "baseline": baseline,
+        "billrules": engine(rules),
+        "data": engine_data(rules),
+        "reference": old_engine(reference_rules(rules)),
+    }
     per_round, per_kind = timed_rounds(runners, lines, rounds, repeat)
     base, ours, ref = per_round["baseline"], per_round["billrules"], per_round["reference"]
     ratios = [o / b for o, b in zip(ours, base, strict=True)]
@@ -210,6 +230,11 @@ def report(title: str, rules: Any, lines: list[tuple[str, str]], refused: int, r
     print(
         f"| **billrules** | {_spread(ours)} | **{1e6 / statistics.median(ours):,.0f}** "
         f"({1e6 / max(ours):,.0f}–{1e6 / min(ours):,.0f}) | {_spread(ratios)}× |"
+    )
+    data = per_round["data"]
+    print(
+        f"| `RuleSet.decide` (fresh data) + `to_json` | {_spread(data)} | {1e6 / statistics.median(data):,.0f} "
+        f"| {statistics.median(data) / statistics.median(base):,.1f}× |"
     )
     print(
         f"| reference (pre-issue-11 discount evaluator, json) | {_spread(ref)} | {1e6 / statistics.median(ref):,.0f} "

@@ -59,7 +59,21 @@ def _outcome(rules: Any, scenario: Any, explain: bool) -> tuple[str, str]:
 def _same(scenario: Any, explain: bool = False) -> str:
     new, old = _outcome(RULES, scenario, explain), _outcome(REFERENCE, scenario, explain)
     assert new == old
+    if new[0] == "ok":
+        _written_alike(scenario, explain)
     return new[1]
+
+
+BRIEF = RULES.brief()
+
+
+def _written_alike(scenario: Any, explain: bool) -> None:
+    """`RuleSet.decide_json` (shared records, results written once) writes the very text of
+    `to_json(decide(...))`, with detailed and with brief reasons, and twice in a row."""
+    for rules in (RULES, BRIEF):
+        expected = to_json(decide(rules, scenario, explain=explain))
+        assert rules.decide_json(scenario, explain=explain) == expected
+        assert rules.decide_json(scenario, explain=explain) == expected
 
 
 def _samples() -> list[tuple[str, dict[str, Any]]]:
@@ -115,6 +129,40 @@ def test_the_samples_exercise_non_ascii_and_escapes() -> None:
 def test_to_json_writes_what_json_dumps_writes(text: str) -> None:
     decision = {"scenario": text, "n": [0, -1, 2**63 - 1, 2**70], "ok": True, "none": None, text: {"k": [text]}}
     assert to_json(decision) == _old_json(decision)
+
+
+def test_decide_json_falls_back_when_orjson_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where orjson refuses the shared decision (it holds what orjson cannot write: a lone
+    surrogate, an integer past 64 bits), `decide_json` writes the plain decision, as `to_json` does."""
+    from engine.decide import decision
+
+    data = SAMPLES[0][1]
+    expected = RULES.decide_json(data)
+    real, refused = decision.orjson.dumps, []
+
+    def refusing(value: Any, *args: Any) -> bytes:
+        if isinstance(value, dict) and "rules_version" in value and not refused:
+            refused.append(value)
+            raise TypeError("refused")
+        return real(value, *args)
+
+    monkeypatch.setattr(decision.orjson, "dumps", refusing)
+    assert RULES.decide_json(data) == expected
+    assert refused  # the shared decision was refused, and written again the plain way
+
+
+def test_decisions_are_fresh_data_the_caller_may_change() -> None:
+    """Records the rule set keeps are shared only on the way to text: a caller that changes the
+    data `decide` returned changes nothing in the next decision."""
+    name, data = next((n, d) for n, d in SAMPLES if n.startswith("discounts/"))
+    expected = RULES.decide_json(data)
+    first = RULES.decide(data)
+    for item in first["discounts"]["definitions"]:
+        item["status"] = "changed"
+        for reason in item["reasons"]:
+            reason["facts"]["changed"] = True
+            reason.get("source", {})["line"] = -1
+    assert to_json(RULES.decide(data)) == expected == RULES.decide_json(data), name
 
 
 def test_criteria_outcomes_equal_the_programs_dict() -> None:

@@ -86,3 +86,27 @@ def test_kept_results_follow_the_dates_and_the_subject(days: list[Any]) -> None:
             data["job"] = {"code": "J1", "products": data.pop("subscription")["products"][:0]}
         scenario = validate_scenario(data, None).scenario
         assert to_json(in_old_words(RULES.decide(scenario))) == to_json(in_old_words(reference.decide(scenario)))
+
+
+def test_term_exceptions_alone_come_out_as_the_whole_program_says() -> None:
+    """A cancellation asked without a discount question evaluates only the terms' exceptions
+    (`CriteriaProgram.evaluate_group`): the same outcomes as the whole program's, and no
+    discount criterion is run."""
+    from engine.decide.decision import criteria_outcomes
+    from engine.load import load_file
+
+    program = RULES.criteria
+    terms = [owner for owner in program.by_owner if owner.startswith("term:")]
+    assert terms  # the shipped rules have exceptions
+    seen = 0
+    for path in sorted((REPO / "samples").rglob("*.yaml")):
+        for document in load_file(path).documents:
+            data = {k: v for k, v in document.data.items() if k != "expect"}
+            scenario = validate_scenario(data, None).scenario
+            whole = program.outcomes(scenario)
+            alone = criteria_outcomes(RULES, scenario)
+            assert [alone[owner] for owner in terms] == [whole[owner] for owner in terms]
+            assert alone._results is None  # the discounts' criteria never ran
+            assert alone.results == program.evaluate(scenario)
+            seen += any(holds for owner in terms for _, holds in whole[owner])
+    assert seen  # some exception holds somewhere, so agreement is not all-False

@@ -108,7 +108,7 @@ def rule_file_diagnostic(item: Any, file: str, kind: str) -> Diagnostic:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.decide.decision import decide, to_json
+    from engine.decide.decision import decide, decide_text, to_json
     from engine.decide.scenarios import ScenarioError, read_scenarios
 
     paths = [Path(name) for name in args.scenarios]
@@ -135,10 +135,18 @@ def run(args: argparse.Namespace) -> int:
             if item.diagnostics:
                 problems.add(item.diagnostics)
                 continue
+            fast = args.json and args.only is None and html is None  # the text a billing run writes
             try:
-                decision = decide(rules, item.scenario, explain=args.explain)
+                if fast:
+                    text = decide_text(rules, item.scenario, explain=args.explain)
+                else:
+                    decision = decide(rules, item.scenario, explain=args.explain)
             except ScenarioError as exc:
                 problems.add(scenario_error_diagnostics(item.document, str(path), exc))
+                continue
+            if fast:
+                sys.stdout.write(json_safe(text) + "\n")
+                problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
                 continue
             if args.only is not None:
                 decision = only(decision, args.only)

@@ -11,7 +11,7 @@ Two entry points, one per context: discount criteria are evaluated against the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,7 @@ class CriteriaProgram:
             self.credit_by_owner.setdefault(entry.owner, []).append(i)
         self._compiled: CompiledRules | None = None
         self._credit_compiled: CompiledRules | None = None
+        self._groups: dict[str, tuple[list[int], Callable[[Any], tuple[bool, ...]]]] = {}
 
     def compile(self) -> CompiledRules:
         """Generate (once) the functions that evaluate every condition of the rule set."""
@@ -71,6 +72,20 @@ class CriteriaProgram:
     def evaluate(self, scenario: Any) -> tuple[bool, ...]:
         """The outcome of every condition, in entry order (one call for the whole rule set)."""
         return self.compiled.function(scenario)
+
+    def evaluate_group(self, prefix: str, scenario: Any) -> dict[int, bool]:
+        """The outcomes of the entries whose owner starts with `prefix` (e.g. `term:`), by entry
+        index: a function generated (once) over those entries only, for a question that needs no
+        other criterion (a cancellation's exceptions, without the discounts' hundreds)."""
+        group = self._groups.get(prefix)
+        if group is None:
+            indices = [i for i, entry in enumerate(self.entries) if entry.owner.startswith(prefix)]
+            compiler = RuleSetCompiler(scenario_environment())
+            for i in indices:
+                compiler.add(self.entries[i].node)
+            group = self._groups[prefix] = (indices, compiler.build().function)
+        indices, function = group
+        return dict(zip(indices, function(scenario), strict=True))
 
     def evaluate_credit(self, context: Any) -> tuple[bool, ...]:
         """The outcome of every credit criterion for one consumption, in `credit_entries` order."""

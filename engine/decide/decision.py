@@ -106,14 +106,20 @@ _WHAT = {
 }
 
 
-def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
-    """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided."""
+def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = False) -> dict[str, Any]:
+    """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided.
+
+    `shared`: for a writer that serialises the decision at once (`decide_text`): records the rule
+    set keeps (reasons, results every scenario shares) are put in as they are kept, not copied,
+    and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
+    data the caller may change."""
     check_references(rules, scenario)
     outcomes = criteria_outcomes(rules, scenario)
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
-        decision["discounts"] = discounts_json(evaluator.decide(scenario, outcomes, why=rules.reasons != "brief"))
+        decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
+        decision["discounts"] = discounts_json(decided, shared)
     if scenario.balance is not None:
         from engine.decide import balances
 
@@ -134,8 +140,9 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False) -> dict[str, Any
 
 
 def criteria_outcomes(rules: Any, scenario: Any) -> CriteriaOutcomes:
-    """Every criterion's outcome for `scenario` (one call of the generated function), by owner on demand."""
-    return CriteriaOutcomes(rules.criteria, rules.criteria.evaluate(scenario))
+    """Every criterion's outcome for `scenario` (one call of the generated function, made when
+    first asked for), by owner on demand."""
+    return CriteriaOutcomes(rules.criteria, scenario)
 
 
 def lookup(rules: Any, kind: str) -> dict[str, Any]:
@@ -171,7 +178,8 @@ def _money(amount: Decimal, currency: str) -> str:
     return str(Money(amount, currency))
 
 
-def discounts_json(d: DiscountDecision) -> dict[str, Any]:
+def discounts_json(d: DiscountDecision, shared: bool = False) -> dict[str, Any]:
+    """The discount part of a decision (`shared`: see `decide`)."""
     lines = []
     totals: dict[str, dict[str, Decimal]] = {}
     for result in d.lines:
@@ -198,10 +206,11 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
             total["gross"] += gross.amount
             total["discount"] += gross.amount - net
             total["net"] += net
-    definitions = []
+    definitions: list[Any] = []
+    reasons = _records if shared else _reasons
     for r in d.definitions:
-        if type(r) is SettledResult:  # shared by decisions: its records write fresh copies
-            definitions.append({"code": r.code, "type": r.type, "status": r.status, "reasons": _reasons(r.reasons)})
+        if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
+            definitions.append(_settled_json(r) if shared else _settled_item(r, _reasons))
             continue
         item = {"code": r.code, "type": r.type, "status": r.status}
         if r.amounts:
@@ -210,7 +219,7 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
             item["requested"] = plain(r.value) if isinstance(r.value, Decimal) else str(r.value)
         if r.approvers:
             item["approvers"] = r.approvers
-        item["reasons"] = _reasons(r.reasons)
+        item["reasons"] = reasons(r.reasons)
         definitions.append(item)
     return {
         "lines": lines,
@@ -222,6 +231,39 @@ def discounts_json(d: DiscountDecision) -> dict[str, Any]:
 def _reasons(reasons: list[Reason | str]) -> list[Any]:
     """Reason records as data (words only from the frozen reference evaluator, as they are)."""
     return [r.to_json() if type(r) is Reason else r for r in reasons]
+
+
+def _records(reasons: list[Reason | str]) -> list[Any]:
+    """`_reasons` without copies: the records each reason keeps, for a writer that only reads them."""
+    return [r.record() if type(r) is Reason else r for r in reasons]
+
+
+def _settled_item(r: SettledResult, reasons: Callable[[list[Reason | str]], list[Any]]) -> dict[str, Any]:
+    return {"code": r.code, "type": r.type, "status": r.status, "reasons": reasons(r.reasons)}
+
+
+def _settled_json(r: SettledResult) -> Any:
+    """A shared result's item as JSON written once and kept on it (an `orjson.Fragment` the
+    decision's writer copies as it is); the item as data where orjson refuses it (`to_json`'s
+    fallback then writes it)."""
+    found = r.__dict__.get("_fragment")
+    if found is None:
+        item = _settled_item(r, _records)
+        try:
+            found = orjson.Fragment(orjson.dumps(item))
+        except TypeError:
+            found = item
+        r.__dict__["_fragment"] = found
+    return found
+
+
+def decide_text(rules: Any, scenario: Any, *, explain: bool = False) -> str:
+    """`to_json(decide(rules, scenario))`, the same text, made faster: nothing the rule set keeps
+    is copied, and the results scenarios share are written once (`decide(shared=True)`)."""
+    try:
+        return orjson.dumps(decide(rules, scenario, explain=explain, shared=True)).decode()
+    except TypeError:  # what orjson refuses (see `to_json`): the plain decision, written by `json`
+        return to_json(decide(rules, scenario, explain=explain))
 
 
 def trace(rules: Any, scenario: Any, owners: Collection[str] | None = None) -> dict[str, Any]:

@@ -432,23 +432,45 @@ def _agent_not_allowed(agent: Any, d: Discount) -> Reason:
 
 
 class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
-    """`CriteriaProgram.outcomes` without building it: every condition's outcome from one call of
-    the generated function, an owner's (section, holds) list made only when asked for. The
-    discount evaluator reads `results` directly for the entries each definition owns."""
+    """`CriteriaProgram.outcomes` without building it, and only what is asked for: every
+    condition's outcome from one call of the generated function (`results`, on first use; the
+    discount evaluator reads it directly for the entries each definition owns), an owner's
+    (section, holds) list made only when asked for. A term's exceptions, asked for before the
+    whole program ran (a cancellation without a discount question), come from the terms' own
+    function: a rule set of many discounts does not slow its cancellations."""
 
-    def __init__(self, program: Any, results: tuple[bool, ...]) -> None:
+    def __init__(self, program: Any, scenario: Any) -> None:
         self.program = program
-        self.results = results
+        self.scenario = scenario
+        self._results: tuple[bool, ...] | None = None
+        self._terms: dict[int, bool] | None = None
+
+    @property
+    def results(self) -> tuple[bool, ...]:
+        if self._results is None:
+            self._results = self.program.evaluate(self.scenario)
+        return self._results
 
     def __getitem__(self, owner: str) -> list[tuple[str, bool]]:
-        entries, results = self.program.entries, self.results
-        return [(entries[i].section, results[i]) for i in self.program.by_owner[owner]]
+        program = self.program
+        indices, entries = program.by_owner[owner], program.entries
+        if self._results is None and owner.startswith(TERM_OWNER):
+            if self._terms is None:
+                self._terms = program.evaluate_group(TERM_OWNER, self.scenario)
+            terms = self._terms
+            return [(entries[i].section, terms[i]) for i in indices]
+        results = self.results
+        return [(entries[i].section, results[i]) for i in indices]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.program.by_owner)
 
     def __len__(self) -> int:
         return len(self.program.by_owner)
+
+
+#: the owner prefix of a term's exceptions (`term:CODE`)
+TERM_OWNER = "term:"
 
 
 #: a line's (product, type, bundle) → the definitions that reduce it; at most this many are kept
@@ -505,7 +527,7 @@ class DiscountEvaluator(DefinitionRules):
                     self._any.append(d)
         self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
         self._dated: dict[tuple[str | None, date, date], tuple[SettledResult | None, ...]] = {}
-        self._failing: dict[tuple[int, bool, bool, Any], tuple[SettledResult, tuple[int, ...]]] = {}
+        self._failing: dict[tuple[int, bool, bool, Any, bool], tuple[SettledResult, tuple[int, ...]]] = {}
         self.why = WhyNot(program)
 
     @staticmethod
@@ -621,9 +643,9 @@ class DiscountEvaluator(DefinitionRules):
             if results_of is not None:
                 picked = d.picks(results_of)
                 if no_grant or no_line or picked != d.holding:
-                    found = self._failing.get((d.index, no_grant, no_line, picked))
+                    found = self._failing.get((d.index, no_grant, no_line, picked, why))
                     if found is None:
-                        found = self._not_eligible(d, no_grant, no_line, picked)
+                        found = self._not_eligible(d, no_grant, no_line, picked, why)
                     shared, failing_entries = found
                     if failing_entries:  # why the criteria fail: this scenario's values, found now
                         failed = [r for i in failing_entries for r in explain(i, scenario)]
@@ -684,21 +706,26 @@ class DiscountEvaluator(DefinitionRules):
         return found
 
     def _not_eligible(
-        self, d: _Definition, no_grant: bool, no_line: bool, picked: Any
+        self, d: _Definition, no_grant: bool, no_line: bool, picked: Any, why: bool
     ) -> tuple[SettledResult, tuple[int, ...]]:
         """The `not_eligible` result for these failing conditions (`picked`: `d.picks` of the
-        criteria's results) without the criteria's reasons, and the criteria entries that fail
-        (their reasons depend on the scenario's values): made once and kept for the next scenario
-        that fails the same way."""
+        criteria's results), made once and kept for the next scenario that fails the same way.
+
+        With `why`, the result leaves out the criteria's reasons and comes with the entries that
+        fail (their reasons name this scenario's values); brief reasons (a failing section, no
+        values) are the same for every scenario, so the result holds them and no entry is left."""
         holds = picked if isinstance(picked, tuple) else (picked,)
         reasons: list[Reason | str] = [d.granting_reason] if no_grant else []
         if no_line:
             reasons.append(d.no_line_reason)
         failing = tuple(i for (i, _), held in zip(d.entries, holds, strict=True) if not held)
+        if not why:
+            reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
+            failing = ()
         found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
         if len(self._failing) >= _FAILING_MEMO:
             self._failing.clear()
-        self._failing[(d.index, no_grant, no_line, picked)] = found
+        self._failing[(d.index, no_grant, no_line, picked, why)] = found
         return found
 
     def _limited(

@@ -58,14 +58,20 @@ class Reason:
 
         Worked out once per record (a record shared by decisions, e.g. a definition not effective
         on a date, is written many times); every call returns a fresh copy."""
+        data = self.record()
+        facts = {k: v if type(v) is str else _copy(v) for k, v in data["facts"].items()}
+        return {**data, "facts": facts, **({"source": dict(data["source"])} if "source" in data else {})}
+
+    def record(self) -> dict[str, Any]:
+        """`to_json` without the copy: the one record kept on this reason, for a writer that
+        serialises it at once and never changes it (`decision.decide_text`)."""
         data: dict[str, Any] | None = self.__dict__.get("_json")
         if data is None:
             data = {"code": self.code, "text": self.words(), "facts": _copy(self.facts)}
             if self.source is not None:
                 data["source"] = self.source.to_json()
             object.__setattr__(self, "_json", data)
-        facts = {k: v if type(v) is str else _copy(v) for k, v in data["facts"].items()}
-        return {**data, "facts": facts, **({"source": dict(data["source"])} if "source" in data else {})}
+        return data
 
 
 def _copy(value: Any) -> Any:

@@ -26,7 +26,7 @@ from engine.cli.decide_cmd import scenario_error_diagnostics, unanswered_diagnos
 from engine.cli.safe_text import json_safe
 from engine.compose import Span
 from engine.decide import decision as decisions
-from engine.decide.decision import decide, unanswered
+from engine.decide.decision import unanswered
 from engine.decide.scenarios import ScenarioError, validate_scenario
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath, dotted
@@ -155,7 +155,7 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     if unanswered(scenario):
         return _error(number, scenario.id, unanswered_diagnostics(document, source, scenario))
     try:
-        decision = decide(rules, scenario)
+        text = decisions.decide_text(rules, scenario)
     except ScenarioError as exc:
         timings.decide += time.process_time() - validated
         return _error(number, scenario.id, scenario_error_diagnostics(document, source, exc))
@@ -166,7 +166,7 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
         return _error(number, scenario.id, [FieldDiagnostic(source, number, 0, "internal", message, hint)])
     decided = time.process_time()
     timings.decide += decided - validated
-    text = json_safe(decisions.to_json(decision))
+    text = json_safe(text)
     timings.serialise += time.process_time() - decided
     return True, scenario.id, text
 
