@@ -526,7 +526,9 @@ class DiscountEvaluator(DefinitionRules):
                 else:
                     self._any.append(d)
         self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
-        self._dated: dict[tuple[str | None, date, date], tuple[SettledResult | None, ...]] = {}
+        self._dated: dict[
+            tuple[str | None, date, date], tuple[tuple[SettledResult | None, ...], tuple[_Definition, ...]]
+        ] = {}
         self._failing: dict[tuple[int, bool, bool, Any, bool], tuple[SettledResult, tuple[int, ...]]] = {}
         self.why = WhyNot(program)
 
@@ -613,29 +615,29 @@ class DiscountEvaluator(DefinitionRules):
         results_of = (
             outcomes.results if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program else None
         )
-        if only is None:
-            definitions: Sequence[_Definition] = self.definitions
+        found_dated = self._dated.get((subject, billed_from, today))
+        settled, open_ = self._settle(subject, billed_from, today) if found_dated is None else found_dated
+        definitions: Sequence[_Definition]
+        results: list[Any]  # DefinitionResult, once every slot is filled
+        if only is None:  # the settled results in place; only the open definitions are looked at
+            definitions, results, slots = open_, list(settled), [d.index for d in open_]
         else:
             definitions = sorted((self.by_code[c] for c in set(only) if c in self.by_code), key=lambda d: d.index)
-        settled = self._dated.get((subject, billed_from, today))
-        if settled is None:
-            settled = self._settle(subject, billed_from, today)
+            results, slots = [settled[d.index] for d in definitions], list(range(len(definitions)))
         dated: Collection[str] = {c for c, q in requests.items() if q.added_on is not None} if requests else ()
-        results: list[DefinitionResult] = []
         applied = []
-        for d in definitions:
+        for slot, d in zip(slots, definitions, strict=True):
             early = settled[d.index]
             if early is not None and (d.auto or d.code not in dated or d.settled is not None):
-                results.append(early)  # decided by the dates and the subject alone
-                continue
+                continue  # decided by the dates and the subject alone: in its slot already
             request = requests.get(d.code)
             if d.code in dated:  # an ad hoc request's `added_on`: its validity is judged on that day
                 reason = self._not_effective(d, billed_from if d.auto else _added_on(request, today))
                 if reason is not None:
-                    results.append(DefinitionResult(d.code, d.type, "not_effective", [reason]))
+                    results[slot] = DefinitionResult(d.code, d.type, "not_effective", [reason])
                     continue
                 if subject != d.classification:
-                    results.append(DefinitionResult(d.code, d.type, "not_eligible", [d.wrong_subject[subject]]))
+                    results[slot] = DefinitionResult(d.code, d.type, "not_eligible", [d.wrong_subject[subject]])
                     continue
             # every failing condition is reported, not just the first (SPEC 3.2)
             no_grant = bool(d.granting) and held.isdisjoint(d.granting)
@@ -649,9 +651,9 @@ class DiscountEvaluator(DefinitionRules):
                     shared, failing_entries = found
                     if failing_entries:  # why the criteria fail: this scenario's values, found now
                         failed = [r for i in failing_entries for r in explain(i, scenario)]
-                        results.append(DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *failed]))
+                        results[slot] = DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *failed])
                     else:
-                        results.append(shared)
+                        results[slot] = shared
                     continue
             else:
                 failing: list[Reason | str] = [d.granting_reason] if no_grant else []
@@ -662,10 +664,10 @@ class DiscountEvaluator(DefinitionRules):
                     if not holds:
                         failing += explain(i, scenario)
                 if failing:
-                    results.append(DefinitionResult(d.code, d.type, "not_eligible", failing))
+                    results[slot] = DefinitionResult(d.code, d.type, "not_eligible", failing)
                     continue
             r = DefinitionResult(d.code, d.type, "applied")
-            results.append(r)
+            results[slot] = r
             if self._limited(d.model, r, histories.get(d.code, []), request, today, scenario):
                 continue
             if d.auto:
@@ -687,9 +689,13 @@ class DiscountEvaluator(DefinitionRules):
             return d.expired_reason
         return None
 
-    def _settle(self, subject: str | None, billed_from: date, today: date) -> tuple[SettledResult | None, ...]:
+    def _settle(
+        self, subject: str | None, billed_from: date, today: date
+    ) -> tuple[tuple[SettledResult | None, ...], tuple[_Definition, ...]]:
         """Per definition, the result its dates and the scenario's subject decide on their own (an
-        ad hoc one judged on the billing date, as when no request dates it), else None; kept."""
+        ad hoc one judged on the billing date, as when no request dates it), else None; and the
+        definitions still open: those without one, and the ad hoc ones a request's `added_on` may
+        judge on another day. Kept per (subject, first day billed, billing date)."""
         settled: list[SettledResult | None] = []
         for d in self.definitions:
             reason = self._not_effective(d, billed_from if d.auto else today)
@@ -699,7 +705,8 @@ class DiscountEvaluator(DefinitionRules):
                 settled.append(SettledResult(d.code, d.type, "not_eligible", [d.wrong_subject[subject]]))
             else:
                 settled.append(None)
-        found = tuple(settled)
+        open_ = tuple(d for d in self.definitions if settled[d.index] is None or (not d.auto and d.settled is None))
+        found = tuple(settled), open_
         if len(self._dated) >= _DATE_MEMO:
             self._dated.clear()
         self._dated[(subject, billed_from, today)] = found
