@@ -15,6 +15,10 @@ In the same process, rounds interleaved:
 - **baseline**: `json.dumps(json.loads(line))` of the same lines (bare I/O), so the ratio
   billrules / baseline is the engine's cost over reading and writing the text;
 - **billrules**: the engine as it is, JSON text in and out (`RuleSet.decide_json`);
+- **billrules, distinct scenarios**: the same engine over as many lines, every one a distinct
+  scenario (each line's dates moved by a seeded random number of days, ids made unique), so that
+  what the engine keeps per date, per value or per failure pattern is not reused merely because
+  the lines repeat: the figure for a real run, where no two scenarios are the same;
 - **data**: `to_json(rules.decide(orjson.loads(line)))`, the dict API (fresh data a caller may
   change, so nothing the rule set keeps is shared), for what that costs;
 - **reference**: the same engine deciding discounts with the frozen pre-issue-11 evaluator
@@ -34,6 +38,8 @@ import datetime
 import decimal
 import json
 import os
+import random
+import re
 import resource
 import statistics
 import sys
@@ -119,6 +125,39 @@ def old_engine(rules: Any) -> Callable[[str], str]:
     return run
 
 
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+def _shifted(value: Any, days: int) -> Any:
+    """`value` with every ISO date and date-time moved by `days` (everything else as it is)."""
+    if isinstance(value, dict):
+        return {k: _shifted(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shifted(v, days) for v in value]
+    if isinstance(value, str) and (found := _DATE.match(value)):
+        try:
+            moved = datetime.date.fromisoformat(found.group(1)) + datetime.timedelta(days=days)
+        except (ValueError, OverflowError):
+            return value
+        return moved.isoformat() + (found.group(2) or "")
+    return value
+
+
+def varied(lines: Sequence[tuple[str, str]], copies: int, seed: int = 11) -> list[tuple[str, str]]:
+    """`copies` of every line, each copy a distinct scenario: its dates moved by a random number of
+    days (seeded, up to 45 either way, the same for every date of the scenario, so the rules'
+    validity windows still cover most of them) and its id made unique, so that nothing kept per
+    date, per value or per failure pattern is reused only because a line repeats."""
+    rnd = random.Random(seed)
+    out = []
+    for n in range(copies):
+        for kind, line in lines:
+            data = _shifted(json.loads(line), rnd.randint(-45, 45))
+            data["id"] = f"{data.get('id')}/{n}"
+            out.append((kind, json.dumps(data, ensure_ascii=False)))
+    return out
+
+
 def decidable(rules: Any, lines: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
     kept = []
     for kind, line in lines:
@@ -135,20 +174,27 @@ def _spread(values: Sequence[float], fmt: str = ",.1f") -> str:
 
 
 def timed_rounds(
-    runners: dict[str, Callable[[str], str]], lines: Sequence[tuple[str, str]], rounds: int, repeat: int
+    runners: dict[str, Callable[[str], str]],
+    lines: Sequence[tuple[str, str]],
+    rounds: int,
+    repeat: int,
+    distinct: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """µs per line of each runner per round (interleaved), and the billrules µs per kind per round."""
+    """µs per line of each runner per round (interleaved), and the billrules µs per kind per round.
+    A runner whose name ends in "varied" decides the `distinct` lines instead (each once)."""
     per_round: dict[str, list[float]] = defaultdict(list)
     per_kind: dict[str, list[float]] = defaultdict(list)
     texts = [line for _, line in lines] * repeat
+    others = [line for _, line in distinct]
     kinds = sorted({kind for kind, _ in lines})
     clock = time.perf_counter
     for _ in range(rounds):
         for name, run in runners.items():
+            mine = others if name.endswith("varied") else texts
             t0 = clock()
-            for text in texts:
+            for text in mine:
                 run(text)
-            per_round[name].append((clock() - t0) / len(texts) * 1e6)
+            per_round[name].append((clock() - t0) / len(mine) * 1e6)
         run = runners["billrules"]
         spent: dict[str, float] = defaultdict(float)
         count: dict[str, int] = defaultdict(int)
@@ -215,10 +261,12 @@ def report(title: str, rules: Any, lines: list[tuple[str, str]], refused: int, r
     runners = {
         "baseline": baseline,
         "billrules": engine(rules),
+        "billrules varied": engine(rules),
         "data": engine_data(rules),
         "reference": old_engine(reference_rules(rules)),
     }
-    per_round, per_kind = timed_rounds(runners, lines, rounds, repeat)
+    distinct, _ = decidable(rules, varied(lines, repeat))
+    per_round, per_kind = timed_rounds(runners, lines, rounds, repeat, distinct)
     base, ours, ref = per_round["baseline"], per_round["billrules"], per_round["reference"]
     ratios = [o / b for o, b in zip(ours, base, strict=True)]
     speedups = [r / o for r, o in zip(ref, ours, strict=True)]
@@ -230,6 +278,11 @@ def report(title: str, rules: Any, lines: list[tuple[str, str]], refused: int, r
     print(
         f"| **billrules** | {_spread(ours)} | **{1e6 / statistics.median(ours):,.0f}** "
         f"({1e6 / max(ours):,.0f}–{1e6 / min(ours):,.0f}) | {_spread(ratios)}× |"
+    )
+    other = per_round["billrules varied"]
+    print(
+        f"| billrules, {len(distinct):,} distinct scenarios (dates moved) | {_spread(other)} "
+        f"| {1e6 / statistics.median(other):,.0f} | {statistics.median(other) / statistics.median(base):,.1f}× |"
     )
     data = per_round["data"]
     print(
