@@ -98,7 +98,15 @@ DEFINITION = _obj(
 TOTALS = _per_currency(_obj(_leaves("gross", "discount", "net")))
 
 DISCOUNTS = _obj(
-    {"lines": _list(LINE), "definitions": _list(DEFINITION), "totals": TOTALS},
+    {
+        "lines": _list(LINE),
+        "definitions": _list(DEFINITION),
+        "omitted": _obj(
+            _leaves("not_effective", "not_eligible", "not_requested"),
+            "With `--applied-only`: how many definitions of each status were counted, not listed.",
+        ),
+        "totals": TOTALS,
+    },
     "Discounts on the bill: per line and per definition (matched by `line`/`product` and `code`).",
 )
 CREDITS = _obj(

@@ -37,6 +37,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="a not-eligible discount names its failing criteria section only (as `run --brief-reasons`)",
     )
+    parser.add_argument(
+        "--applied-only",
+        action="store_true",
+        help="list only the discounts that apply or await an action; count the others by status (as `run --applied-only`)",
+    )
     add_report_options(parser)
     return parser
 
@@ -121,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     if args.brief_reasons:
         rules = rules.brief()
+    if args.applied_only:
+        rules = rules.applied_only()
     if args.only is not None:
         check_only(rules, args.only)
     problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
@@ -228,6 +235,9 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
             out.write(f"  {item['status']:<17}{item['code']:<34}{amount:>16}\n")
             for reason in item["reasons"]:
                 out.write(f"  {'':<17}  {reason_words(reason)}\n")
+        omitted = [f"{n} {status.replace('_', ' ')}" for status, n in discounts.get("omitted", {}).items() if n]
+        if omitted:  # --applied-only: what was counted rather than listed
+            out.write(f"  {'(not listed)':<17}{', '.join(omitted)}\n")
         for currency, total in discounts.get("totals", {}).items():
             out.write(f"\ntotal {currency}: gross {total['gross']}, discount {total['discount']}, net {total['net']}\n")
     balance = decision.get("balance")

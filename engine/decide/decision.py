@@ -119,7 +119,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
         decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
-        decision["discounts"] = discounts_json(decided, shared)
+        decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied")
     if scenario.balance is not None:
         from engine.decide import balances
 
@@ -178,8 +178,13 @@ def _money(amount: Decimal, currency: str) -> str:
     return str(Money(amount, currency))
 
 
-def discounts_json(d: DiscountDecision, shared: bool = False) -> dict[str, Any]:
-    """The discount part of a decision (`shared`: see `decide`)."""
+#: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do
+OMITTED = ("not_effective", "not_eligible", "not_requested")
+
+
+def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool = False) -> dict[str, Any]:
+    """The discount part of a decision (`shared`: see `decide`; `applied_only`: see
+    `RuleSet.applied_only`)."""
     lines = []
     totals: dict[str, dict[str, Decimal]] = {}
     for result in d.lines:
@@ -208,7 +213,11 @@ def discounts_json(d: DiscountDecision, shared: bool = False) -> dict[str, Any]:
             total["net"] += net
     definitions: list[Any] = []
     reasons = _records if shared else _reasons
+    omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
     for r in d.definitions:
+        if omitted is not None and r.status in omitted:
+            omitted[r.status] += 1
+            continue
         if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
             definitions.append(_settled_json(r) if shared else _settled_item(r, _reasons))
             continue
@@ -221,11 +230,11 @@ def discounts_json(d: DiscountDecision, shared: bool = False) -> dict[str, Any]:
             item["approvers"] = r.approvers
         item["reasons"] = reasons(r.reasons)
         definitions.append(item)
-    return {
-        "lines": lines,
-        "definitions": definitions,
-        "totals": {c: {k: _money(v, c) for k, v in t.items()} for c, t in sorted(totals.items())},
-    }
+    part: dict[str, Any] = {"lines": lines, "definitions": definitions}
+    if omitted is not None:
+        part["omitted"] = omitted
+    part["totals"] = {c: {k: _money(v, c) for k, v in t.items()} for c, t in sorted(totals.items())}
+    return part
 
 
 def _reasons(reasons: list[Reason | str]) -> list[Any]:

@@ -112,6 +112,9 @@ def _discounts(discounts: dict[str, Any]) -> str:
     parts.extend(_line(line) for line in discounts["lines"])
     parts.append("<h3>Definitions</h3>")
     parts.append(_definitions(discounts["definitions"]))
+    omitted = [f"{n} {status.replace('_', ' ')}" for status, n in discounts.get("omitted", {}).items() if n]
+    if omitted:  # --applied-only: counted rather than listed
+        parts.append(f'<p class="omitted">not listed: {_text(", ".join(omitted))}</p>')
     parts.append(_totals(discounts["totals"], "totals"))
     parts.append("</div>")
     return "".join(parts)
