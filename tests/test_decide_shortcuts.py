@@ -110,3 +110,54 @@ def test_term_exceptions_alone_come_out_as_the_whole_program_says() -> None:
             assert alone.results == program.evaluate(scenario)
             seen += any(holds for owner in terms for _, holds in whole[owner])
     assert seen  # some exception holds somewhere, so agreement is not all-False
+
+
+def _sample_scenarios() -> list[Any]:
+    from engine.load import load_file
+
+    found = []
+    for path in sorted((REPO / "samples").rglob("*.yaml")):
+        for document in load_file(path).documents:
+            data = {k: v for k, v in document.data.items() if k != "expect"}
+            found.append(validate_scenario(data, None).scenario)
+    return found
+
+
+SCENARIOS = _sample_scenarios()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_masked_evaluation_gives_the_live_conditions_outcomes(data: st.DataObject) -> None:
+    """`function(scenario, mask(live))` (the discounts still open once the dates have settled the
+    rest): each live condition comes out as in the whole evaluation, the others False; identical
+    conditions shared by a live and a dead entry are evaluated for the live one."""
+    compiled = RULES.criteria.compiled
+    scenario = data.draw(st.sampled_from(SCENARIOS))
+    live = data.draw(st.sets(st.integers(0, compiled.count - 1)))
+    whole = compiled.function(scenario)
+    masked = compiled.function(scenario, compiled.mask(live))
+    shared = {compiled.positions[i] for i in live}
+    assert len(masked) == len(whole) == compiled.count
+    for i, (outcome, full) in enumerate(zip(masked, whole, strict=True)):
+        assert outcome == (full if compiled.positions[i] in shared else False), i
+    assert compiled.function(scenario, compiled.mask(range(compiled.count))) == whole
+
+
+def test_a_masked_evaluation_split_into_parts_gives_the_same() -> None:
+    """A large rule set's function is split into parts (`build(chunk)`): the mask reaches each."""
+    from engine.criteria.compile import RuleSetCompiler
+    from engine.criteria.environment import scenario_environment
+
+    compiler = RuleSetCompiler(scenario_environment())
+    for entry in RULES.criteria.entries:
+        compiler.add(entry.node)
+    compiled = compiler.build(chunk=4)
+    assert compiled.source.count("def _part") >= 3
+    live = set(range(0, compiled.count, 3))
+    shared = {compiled.positions[i] for i in live}
+    for scenario in SCENARIOS:
+        whole = compiled.function(scenario)
+        masked = compiled.function(scenario, compiled.mask(live))
+        assert whole == RULES.criteria.evaluate(scenario)
+        assert masked == tuple(w if compiled.positions[i] in shared else False for i, w in enumerate(whole))

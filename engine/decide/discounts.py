@@ -451,6 +451,14 @@ class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
             self._results = self.program.evaluate(self.scenario)
         return self._results
 
+    def masked(self, mask: tuple[bool, ...]) -> tuple[bool, ...]:
+        """The outcomes of the conditions `mask` names (`CompiledRules.mask`), the others False:
+        for the discount evaluator only, which reads no other (never kept as `results`)."""
+        if self._results is not None:
+            return self._results
+        masked: tuple[bool, ...] = self.program.compiled.function(self.scenario, mask)
+        return masked
+
     def __getitem__(self, owner: str) -> list[tuple[str, bool]]:
         program = self.program
         indices, entries = program.by_owner[owner], program.entries
@@ -527,7 +535,8 @@ class DiscountEvaluator(DefinitionRules):
                     self._any.append(d)
         self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
         self._dated: dict[
-            tuple[str | None, date, date], tuple[tuple[SettledResult | None, ...], tuple[_Definition, ...]]
+            tuple[str | None, date, date],
+            tuple[tuple[SettledResult | None, ...], tuple[_Definition, ...], tuple[bool, ...]],
         ] = {}
         self._failing: dict[tuple[int, bool, bool, Any, bool], tuple[SettledResult, tuple[int, ...]]] = {}
         self.why = WhyNot(program)
@@ -612,11 +621,12 @@ class DiscountEvaluator(DefinitionRules):
         for h in scenario.discount_history:
             histories.setdefault(h.discount, []).append(h)
         billed_from = _billed_period(scenario, today)[0]
-        results_of = (
-            outcomes.results if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program else None
-        )
         found_dated = self._dated.get((subject, billed_from, today))
-        settled, open_ = self._settle(subject, billed_from, today) if found_dated is None else found_dated
+        settled, open_, mask = self._settle(subject, billed_from, today) if found_dated is None else found_dated
+        results_of = None
+        if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program:
+            # only the open definitions' criteria are read: the settled ones' are not evaluated
+            results_of = outcomes.results if only is not None else outcomes.masked(mask)
         definitions: Sequence[_Definition]
         results: list[Any]  # DefinitionResult, once every slot is filled
         if only is None:  # the settled results in place; only the open definitions are looked at
@@ -691,11 +701,12 @@ class DiscountEvaluator(DefinitionRules):
 
     def _settle(
         self, subject: str | None, billed_from: date, today: date
-    ) -> tuple[tuple[SettledResult | None, ...], tuple[_Definition, ...]]:
+    ) -> tuple[tuple[SettledResult | None, ...], tuple[_Definition, ...], tuple[bool, ...]]:
         """Per definition, the result its dates and the scenario's subject decide on their own (an
         ad hoc one judged on the billing date, as when no request dates it), else None; and the
         definitions still open: those without one, and the ad hoc ones a request's `added_on` may
-        judge on another day. Kept per (subject, first day billed, billing date)."""
+        judge on another day; and the mask of the criteria the open ones own (the generated
+        function evaluates only those). Kept per (subject, first day billed, billing date)."""
         settled: list[SettledResult | None] = []
         for d in self.definitions:
             reason = self._not_effective(d, billed_from if d.auto else today)
@@ -706,7 +717,8 @@ class DiscountEvaluator(DefinitionRules):
             else:
                 settled.append(None)
         open_ = tuple(d for d in self.definitions if settled[d.index] is None or (not d.auto and d.settled is None))
-        found = tuple(settled), open_
+        mask = self.program.compiled.mask(i for d in open_ for i, _ in d.entries)
+        found = tuple(settled), open_, mask
         if len(self._dated) >= _DATE_MEMO:
             self._dated.clear()
         self._dated[(subject, billed_from, today)] = found
