@@ -219,7 +219,11 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
             omitted[r.status] += 1
             continue
         if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
-            definitions.append(_settled_json(r) if shared else _settled_item(r, _reasons))
+            if shared:
+                written = r.written
+                definitions.append(_settled_json(r) if written is None else written)
+            else:
+                definitions.append(_settled_item(r, _reasons))
             continue
         item = {"code": r.code, "type": r.type, "status": r.status}
         if r.amounts:
@@ -255,14 +259,14 @@ def _settled_json(r: SettledResult) -> Any:
     """A shared result's item as JSON written once and kept on it (an `orjson.Fragment` the
     decision's writer copies as it is); the item as data where orjson refuses it (`to_json`'s
     fallback then writes it)."""
-    found = r.__dict__.get("_fragment")
+    found = r.written
     if found is None:
         item = _settled_item(r, _records)
         try:
             found = orjson.Fragment(orjson.dumps(item))
         except TypeError:
             found = item
-        r.__dict__["_fragment"] = found
+        r.written = found
     return found
 
 

@@ -120,7 +120,10 @@ class SettledResult(DefinitionResult):
     """A result that the scenario's facts beyond its dates, subject, lines, bundles and criteria
     cannot change (not effective on the date, wrong subject, not eligible for a fixed set of
     reasons): made once per rule set and shared by every decision that reaches it, so it is never
-    mutated (`decision.discounts_json` copies it)."""
+    mutated (`decision.discounts_json` copies it, or writes it once: `written`)."""
+
+    #: its item as JSON written once (`decision._settled_json`), kept for the next decision
+    written: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -636,12 +639,13 @@ class DiscountEvaluator(DefinitionRules):
             results, slots = [settled[d.index] for d in definitions], list(range(len(definitions)))
         dated: Collection[str] = {c for c, q in requests.items() if q.added_on is not None} if requests else ()
         applied = []
+        failing_memo, no_request = self._failing, not requests
         for slot, d in zip(slots, definitions, strict=True):
             early = settled[d.index]
             if early is not None and (d.auto or d.code not in dated or d.settled is not None):
                 continue  # decided by the dates and the subject alone: in its slot already
-            request = requests.get(d.code)
-            if d.code in dated:  # an ad hoc request's `added_on`: its validity is judged on that day
+            request = None if no_request else requests.get(d.code)
+            if dated and d.code in dated:  # an ad hoc request's `added_on`: its validity is judged on that day
                 reason = self._not_effective(d, billed_from if d.auto else _added_on(request, today))
                 if reason is not None:
                     results[slot] = DefinitionResult(d.code, d.type, "not_effective", [reason])
@@ -655,7 +659,7 @@ class DiscountEvaluator(DefinitionRules):
             if results_of is not None:
                 picked = d.picks(results_of)
                 if no_grant or no_line or picked != d.holding:
-                    found = self._failing.get((d.index, no_grant, no_line, picked, why))
+                    found = failing_memo.get((d.index, no_grant, no_line, picked, why))
                     if found is None:
                         found = self._not_eligible(d, no_grant, no_line, picked, why)
                     shared, failing_entries = found
