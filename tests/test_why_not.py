@@ -281,3 +281,47 @@ def test_expectations_match_reasons_by_code_and_facts_or_by_words() -> None:
     assert missing_one == [
         "the decision has 1 more reason(s) than expected: `products: no line of `mobile-sim` (the lines are `tv`)`"
     ]
+
+
+def test_value_getters_read_what_the_explainer_reads() -> None:
+    """The "why not" memo reads operands through closures made once per node (`value_getter`):
+    for every name and field chain of the shipped criteria (outside a quantifier's own variable)
+    and every sample scenario, the closure's value is the explainer's."""
+    from engine.criteria import ast
+    from engine.criteria.environment import scenario_environment
+    from engine.criteria.explain import Explainer, value_getter
+    from engine.decide.scenarios import validate_scenario
+    from engine.load import load_file
+
+    env = scenario_environment()
+    rules = load_rules(REPO / "rules")
+    nodes: list[ast.Node] = []
+
+    def visit(node: ast.Node, bound: frozenset[str]) -> None:
+        if isinstance(node, ast.Quantifier):
+            visit(node.collection, bound)
+            visit(node.condition, bound | {node.var})
+            return
+        if isinstance(node, ast.Name | ast.Attribute):
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.obj
+            if isinstance(root, ast.Name) and root.id not in bound:
+                nodes.append(node)
+        for child in node.children:
+            visit(child, bound)
+
+    for entry in rules.criteria.entries:
+        visit(entry.node, frozenset())
+    getters = [(node, value_getter(node, env)) for node in nodes]
+    assert sum(g is not None for _, g in getters) >= 30  # names, records, lists, derived fields
+    compared = 0
+    for path in sorted((REPO / "samples").rglob("*.yaml")):
+        for document in load_file(path).documents:
+            data = {k: v for k, v in document.data.items() if k != "expect"}
+            scenario = validate_scenario(data, None).scenario
+            for node, getter in getters:
+                if getter is not None:
+                    assert getter(scenario) == Explainer(env, scenario).value(node, {}), node.span.text
+                    compared += 1
+    assert compared > 1000

@@ -459,3 +459,62 @@ def _whole(span: runtime.Span, unit: Any) -> int:
     while count > 0 and Duration(count * per, TimeUnit.MONTHS).add_to(start) > end:  # as the rule counts
         count -= 1
     return count
+
+
+#: `value_getter` of a node it cannot make a closure for: the caller asks `Explainer.value`
+Getter = Any
+
+
+def value_getter(node: ast.Node, env: Environment) -> Getter | None:
+    """`Explainer(env, s).value(node, {})` as a closure over the scenario, made once per node.
+
+    For the operands the "why not" keys its memo by (`engine.decide.why`): a name, and a chain of
+    fields over records and lists, read exactly as `Explainer.value` reads them (derived fields
+    by the same function, `weekday`, `date` and `time` the same way). Anything else (a call,
+    arithmetic, an aggregate, a quantifier's variable) is None: its value is the explainer's."""
+    if isinstance(node, ast.Literal):
+        constant = node.value
+        return lambda s: constant
+    if isinstance(node, ast.Name):
+        root = env.roots.get(node.id)
+        if root is None:
+            return None
+        attribute = root.attribute
+        return lambda s: getattr(s, attribute)
+    if not isinstance(node, ast.Attribute):
+        return None
+    inner = value_getter(node.obj, env)
+    t = _type(node.obj)
+    each = t.name == "list" and t.elem is not None
+    step = _stepper(env, t.elem if each and t.elem is not None else t, node.name)
+    if inner is None or step is None:
+        return None
+
+    def one(s: Any) -> Any:
+        obj = inner(s)
+        return None if obj is None else step(obj, s)
+
+    def every(s: Any) -> Any:
+        obj = inner(s)
+        return None if obj is None else [step(item, s) for item in obj]
+
+    return every if each else one
+
+
+def _stepper(env: Environment, t: T.Type, name: str) -> Any:
+    """`Explainer._step` for one field of a value of type `t`, as a function of (value, scenario)."""
+    if t.name == "record":
+        info = env.fields(t.record or "").get(name)
+        if info is None:
+            return None
+        derived, attribute = info.derived, info.attribute
+        if derived is not None:
+            return derived
+        return lambda obj, s: getattr(obj, attribute)
+    if name == "weekday":
+        return lambda obj, s: obj.weekday()
+    if name in ("date", "time"):
+        return lambda obj, s: (
+            (obj.date() if name == "date" else obj.time()) if isinstance(obj, datetime) else getattr(obj, name)
+        )
+    return lambda obj, s: getattr(obj, name)

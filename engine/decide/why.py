@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.criteria import ast
 from engine.criteria.environment import scenario_environment
-from engine.criteria.explain import VERDICTS, Explainer, Step
+from engine.criteria.explain import VERDICTS, Explainer, Step, value_getter
 from engine.criteria.runtime import Span
 from engine.decide.reasons import Reason, Source, listed, register
 from engine.values import Duration, Money
@@ -161,6 +161,7 @@ class WhyNot:
         self.program = program
         self.env = scenario_environment()
         self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
+        self._readers: dict[int, tuple[str, list[Any]]] = {}  # id(condition) → how its key is read
         self._brief: dict[int, list[Reason]] = {}
 
     def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
@@ -206,10 +207,10 @@ class WhyNot:
             if outcome is True:
                 del found[mark:]  # an `or` that holds: its failing operands are not failures
             return outcome
-        explainer = Explainer(self.env, scenario)
-        key = _key(node, explainer)
+        key = self._key(node, scenario)
         kept = self._memo.get(key) if key is not None else None
         if kept is None:
+            explainer = Explainer(self.env, scenario)
             outcome = explainer.explain(node)
             reason = None
             if outcome is not True:
@@ -279,6 +280,28 @@ class WhyNot:
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
 
+    def _key(self, node: ast.Node, scenario: Any) -> tuple[Any, ...] | None:
+        """The condition and the values of its operands (each with its type and text, so that
+        values equal but written differently, `1.0` and `1`, are not taken for one another), or
+        None. The operands are read by closures made once per condition (`value_getter`), or by
+        the explainer where there is none."""
+        found = self._readers.get(id(node))
+        if found is None:
+            found = self._readers[id(node)] = _readers(node, self.env)
+        kind, readers = found
+        if kind == "none":
+            return None
+        if kind == "lines":  # a line of a product
+            lines = readers[0](scenario)
+            return None if lines is None else (id(node), *((p.product, p.type, p.bundle) for p in lines))
+        key: list[Any] = [id(node)]
+        for read in readers:
+            frozen = _freeze(read(scenario))
+            if frozen is _UNKEYED:
+                return None
+            key.append(frozen)
+        return tuple(key)
+
 
 def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
     """The values a comparing condition reads, or None for one whose outcome needs more."""
@@ -293,25 +316,25 @@ def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
     return None
 
 
-def _key(node: ast.Node, explainer: Explainer) -> tuple[Any, ...] | None:
-    """The condition and the values of its operands (each with its type and text, so that values
-    equal but written differently, `1.0` and `1`, are not taken for one another), or None."""
+def _readers(node: ast.Node, env: Any) -> tuple[str, list[Any]]:
+    """How `WhyNot._key` reads a condition's operands: ("lines", [the product lines]) for a test
+    of a line of a product, ("operands", [one reader per operand that is not a literal]), or
+    ("none", []) for a condition whose outcome needs more than its operands' values."""
     atom = node.operand if isinstance(node, ast.Not) else node
-    if isinstance(atom, ast.Quantifier) and _product_test(atom) is not None:  # a line of a product
-        lines = explainer.value(atom.collection, {})
-        return None if lines is None else (id(node), *((p.product, p.type, p.bundle) for p in lines))
+    if isinstance(atom, ast.Quantifier) and _product_test(atom) is not None:
+        return "lines", [_reader(atom.collection, env)]
     operands = _operands(atom)
     if operands is None:
-        return None
-    key: list[Any] = [id(node)]
-    for operand in operands:
-        if isinstance(operand, ast.Literal | ast.SetLiteral):
-            continue
-        frozen = _freeze(explainer.value(operand, {}))
-        if frozen is _UNKEYED:
-            return None
-        key.append(frozen)
-    return tuple(key)
+        return "none", []
+    return "operands", [_reader(o, env) for o in operands if not isinstance(o, ast.Literal | ast.SetLiteral)]
+
+
+def _reader(node: ast.Node, env: Any) -> Any:
+    """A function of the scenario giving `Explainer.value(node, {})`: a closure, or the explainer."""
+    getter = value_getter(node, env)
+    if getter is not None:
+        return getter
+    return lambda scenario: Explainer(env, scenario).value(node, {})
 
 
 _UNKEYED = object()
