@@ -312,6 +312,15 @@ def report(title: str, rules: Any, lines: list[tuple[str, str]], refused: int, r
     print(f"\npeak traced memory of one pass over the lines: {peak:,.0f} KiB\n")
 
 
+def _as_asked(rules: Any, args: argparse.Namespace) -> Any:
+    """The rule set deciding with the reasons and listing the options ask for."""
+    if args.brief_reasons:
+        rules = rules.brief()
+    if args.applied_only:
+        rules = rules.applied_only()
+    return rules
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
@@ -321,14 +330,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--brief-reasons", action="store_true", help="decide as `billrules run` does by default (RuleSet.brief())"
     )
+    parser.add_argument(
+        "--applied-only",
+        action="store_true",
+        help="list only the discounts that apply or await an action (RuleSet.applied_only())",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.repeat, args.definitions = 2, 1, 40
     started = time.perf_counter()
     lines = sample_lines()
-    shipped = load_rules(REPO / "rules")
-    if args.brief_reasons:
-        shipped = shipped.brief()
+    shipped = _as_asked(load_rules(REPO / "rules"), args)
     kept, refused = decidable(shipped, lines)
     if refused:
         print(f"{refused} samples are refused by the shipped rules", file=sys.stderr)
@@ -337,9 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="billrules-decide-") as tmp:
         target = Path(tmp) / "rules"
         generate_rules(REPO / "rules", target, args.definitions)
-        generated = load_rules(target)
-    if args.brief_reasons:
-        generated = generated.brief()
+        generated = _as_asked(load_rules(target), args)
     kept, refused = decidable(generated, lines)
     count = len(generated.models("discount"))
     report(f"Generated rule set, {count:,} discount definitions", generated, kept, refused, args.rounds, args.repeat)
