@@ -8,6 +8,7 @@ Exit codes: 0 clean, 1 findings, 2 usage error (or an internal error, reported a
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import warnings
 from collections.abc import Sequence
@@ -108,4 +109,10 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    status = main()
+    # Leave the objects still alive out of the collection the interpreter runs while it shuts
+    # down: it walks every one of them (the loaded modules' classes, pydantic's schemas, the rule
+    # set) to find no garbage, about 40 ms of CPU of a 250 ms `billrules validate`. Files and
+    # buffers are flushed and closed at exit as before; only that traversal is skipped.
+    gc.freeze()
+    sys.exit(status)
