@@ -123,7 +123,9 @@ def _default(info: FieldInfo) -> Callable[[], Any] | None:
         return None
     factory = info.default_factory
     if factory is not None:
-        if info.default_factory_takes_validated_data:
+        # pydantic reads a factory's signature to know whether it takes the data validated so far;
+        # for a builtin type that means parsing its text signature (and importing `tokenize`)
+        if factory not in (list, dict) and info.default_factory_takes_validated_data:
             raise Unsure
         return factory  # type: ignore[return-value]
     value = info.default
