@@ -4,8 +4,9 @@ A scenario asks one or more questions (discounts, credits, balance, cancellation
 decision answers exactly those. The criteria language is type-checked against these models.
 """
 
-# No `from __future__ import annotations` in the rule-file models: pydantic would evaluate every
-# annotation string at import (typing.ForwardRef compiles each one).
+# No `from __future__ import annotations`, as in the rule-file models: pydantic would evaluate every
+# annotation string at import (typing.ForwardRef compiles each one). Classes come before the ones
+# that name them, so no model needs a `model_rebuild()` (a full schema build at import).
 
 from datetime import date
 from decimal import Decimal
