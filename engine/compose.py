@@ -43,6 +43,10 @@ SUPPORTED_VERSIONS = ("1.1", "1.2")
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE = frozenset(("true", "True", "TRUE"))
 _FALSE = frozenset(("false", "False", "FALSE"))
+#: Plain scalars `resolve_plain` may read as something other than text: the words above, `<<`, and
+#: anything starting like a number (the empty text included); every other plain scalar is text.
+SPECIAL_WORDS = _NULLS | _TRUE | _FALSE | {"<<"}
+NUMBER_STARTS = "-+0123456789."
 # No nested quantifiers: a 2 MiB scalar must not make a regex backtrack quadratically.
 _INT = re.compile(r"[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9_]+)")
 _DECIMAL = re.compile(r"[-+]?[0-9_]+")
@@ -117,15 +121,19 @@ def _node(kind: str, tag: str, event: Any, text: str = "", value: Any = None, st
 
 
 def span_of(node: Node) -> Span:
-    column = node.column
-    if node.end_line == node.line:
-        end_column = node.end_column + 1
-    elif node.kind == "scalar" and "\n" not in node.text:
+    return span_at(node.line, node.column, node.end_line, node.end_column, node.text if node.kind == "scalar" else None)
+
+
+def span_at(line: int, column: int, end_line: int, end_column: int, text: str | None) -> Span:
+    """The span of a node from its 0-based marks; `text` is a scalar's text (None for a collection)."""
+    if end_line == line:
+        end = end_column + 1
+    elif text is not None and "\n" not in text:
         # a plain scalar that ends its document: its end mark lies on a later line
-        end_column = column + 1 + len(node.text)
+        end = column + 1 + len(text)
     else:
-        end_column = column + 2
-    return Span(node.line + 1, column + 1, end_column if end_column > column + 2 else column + 2)
+        end = column + 2
+    return Span(line + 1, column + 1, end if end > column + 2 else column + 2)
 
 
 def short_tag(tag: str) -> str:
@@ -197,7 +205,7 @@ def resolve_plain(text: str) -> tuple[str, Any]:
         return BOOL, True
     if text in _FALSE:
         return BOOL, False
-    if text[:1] in "-+0123456789.":
+    if text[:1] in NUMBER_STARTS:
         if _is_int(text):
             return INT, _to_int(text)
         if _is_float(text):

@@ -129,6 +129,7 @@ def stage_models(c: Compilation) -> None:
     from pydantic import ValidationError
 
     from engine.models import KINDS
+    from engine.models._direct import validate
     from engine.models.errors import field_errors
     from engine.semantics import Entry
 
@@ -136,7 +137,7 @@ def stage_models(c: Compilation) -> None:
     for doc in c.valid:
         kind = doc.data["kind"]
         try:
-            model = KINDS[kind].model_validate(doc.data)
+            model = validate(KINDS[kind], doc.data)
         except ValidationError as exc:
             for error in field_errors(exc.errors(include_url=False), doc.data):
                 path, message = error.path, error.message

@@ -1,7 +1,8 @@
 """What keeps `billrules validate` cheap to start (benchmarks/validate.py measures it).
 
 - it imports only what validation needs: not Lark, the decision code, the explainer, difflib (a
-  clean rule set needs no hint), jsonschema (a clean rule set has no schema error to word);
+  clean rule set needs no hint), jsonschema (a clean rule set has no schema error to word), the
+  other commands and the billing runs;
 - the garbage collector is paused while the stages run and restored after;
 - a parse tree cached by text gives each occurrence its own spans.
 """
@@ -27,18 +28,31 @@ NOT_NEEDED = (
     "engine.ruleset",
     "difflib",
     "jsonschema",
+    "engine.run",
+    "engine.cli.decide_cmd",
+    "engine.cli.run_cmd",
+    "engine.cli.test_cmd",
+    "engine.cli.diff_cmd",
+    "engine.cli.coupons_cmd",
+    "engine.cli.schema_cmd",
 )
 
 
-def test_validate_imports_only_what_it_needs() -> None:
+def _after_validate(expression: str) -> str:
+    """What `expression` prints in a fresh process after `billrules validate rules/` (exit 0)."""
     code = (
         "import sys\n"
         "from engine.cli.main import main\n"
+        "from engine.models import KINDS\n"
         f"assert main(['validate', {str(REPO / 'rules')!r}]) == 0\n"
-        f"print(sorted(m for m in sys.modules if m.startswith({NOT_NEEDED!r})))\n"
+        f"print({expression})\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    return result.stdout.strip()
+
+
+def test_validate_imports_only_what_it_needs() -> None:
+    assert _after_validate(f"sorted(m for m in sys.modules if m.startswith({NOT_NEEDED!r}))") == "[]"
 
 
 def test_the_collector_is_restored_after_compiling() -> None:
@@ -82,3 +96,9 @@ def test_syntax_errors_and_depth_errors_are_reported_at_every_occurrence() -> No
                 assert (exc.diagnostic.file, exc.diagnostic.code) == (file, code)
             else:  # pragma: no cover
                 raise AssertionError(f"{text!r} parsed")
+
+
+def test_validate_builds_no_rule_file_model_validator() -> None:
+    """Clean documents become models without pydantic generating their core schemas
+    (`engine.models._direct`); a validator is built only for a document it must word errors for."""
+    assert _after_validate("sorted(kind for kind, model in KINDS.items() if model.__pydantic_complete__)") == "[]"

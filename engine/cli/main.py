@@ -8,20 +8,26 @@ Exit codes: 0 clean, 1 findings, 2 usage error (or an internal error, reported a
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import sys
 import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
-from engine.cli import coupons_cmd, decide_cmd, diff_cmd, run_cmd, schema_cmd, test_cmd, validate_cmd
 from engine.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, UsageError
 from engine.cli.safe_text import printable
 
-#: The commands, in the order `--help` lists them.
-COMMANDS = (validate_cmd, decide_cmd, run_cmd, test_cmd, diff_cmd, coupons_cmd, schema_cmd)
+#: The commands (name → module), in the order `--help` lists them.
+COMMANDS = {
+    name: f"engine.cli.{name}_cmd" for name in ("validate", "decide", "run", "test", "diff", "coupons", "schema")
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given the arguments, it holds only the command they name when
+    they name one (a pre-commit hook's `billrules validate` does not import the other commands,
+    about 10 ms); without one, or with `--help` or a mistyped command, every command."""
     parser = ArgumentParser(
         prog="billrules", description="Billing rules engine: validate rule files and decide billing scenarios."
     )
@@ -29,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action=_Version, nargs=0, help="print the version and the hash of the rule set in rules/"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    for command in COMMANDS:
+    named = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    for name in [named] if named in COMMANDS else COMMANDS:
+        command = importlib.import_module(COMMANDS[name])
         command.add_parser(commands).set_defaults(run=command.run)
     return parser
 
@@ -86,7 +94,7 @@ def _report_warning(
 
 def _run(argv: Sequence[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         if args.command is None:
             raise UsageError(
                 "a command is required (validate, decide, run, test, diff, coupons, schema); see `billrules --help`"
@@ -108,4 +116,10 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    status = main()
+    # Leave the objects still alive out of the collection the interpreter runs while it shuts
+    # down: it walks every one of them (the loaded modules' classes, pydantic's schemas, the rule
+    # set) to find no garbage, about 40 ms of CPU of a 250 ms `billrules validate`. Files and
+    # buffers are flushed and closed at exit as before; only that traversal is skipped.
+    gc.freeze()
+    sys.exit(status)

@@ -18,7 +18,10 @@ both give the same tree, offsets included, for every expression of the test corp
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -61,32 +64,27 @@ Reduction = Callable[[list[Any]], Any]
 
 
 class Driver:
-    """Parses with the tables of a `Lark_StandAlone` instance; see the module docstring."""
+    """Parses with the tables `describe` takes from a `Lark_StandAlone` instance; see the module docstring.
 
-    def __init__(self, lark: Any) -> None:
-        from engine.criteria import _parser as L
+    The engine builds it from the tables shipped in `_lalr_tables.py` (`describe`'s output,
+    written by `python -m engine.criteria.lalr`): importing the generated Lark module and
+    building its parser cost a cold `billrules validate` about 11 ms; the tables are plain data.
+    """
 
-        frontend = lark.parser
-        parser = frontend.parser.parser
-        table = parser.parse_table
-        (self.start,) = table.start_states.values()
-        (self.end,) = table.end_states.values()
-        reductions: dict[Any, tuple[int, str, Reduction | None]] = {}
-        for rule, callback in parser.callbacks.items():
-            if not isinstance(rule, L.Rule):
-                raise Fallback(f"terminal callback {rule!r}")
-            reductions[rule] = (len(rule.expansion), rule.origin.name, _reduction(rule, callback, L))
+    def __init__(self, tables: dict[str, Any]) -> None:
+        self.start: int = tables["start"]
+        self.end: int = tables["end"]
+        rules = [(size, origin, _reduction(spec)) for size, origin, spec in tables["rules"]]
         self.states: dict[int, dict[str, Action]] = {
-            state: {
-                symbol: (True, arg) if action is L.Shift else (False, reductions[arg])
-                for symbol, (action, arg) in actions.items()
-            }
-            for state, actions in table.states.items()
+            state: {symbol: (True, arg) if shift else (False, rules[arg]) for symbol, (shift, arg) in actions.items()}
+            for state, actions in tables["states"].items()
         }
-        lexer = frontend.lexer
-        if not isinstance(lexer, L.ContextualLexer):
-            raise Fallback(f"lexer {type(lexer).__name__}")
-        self.lexers = _Lexers(lexer.lexers, L.UnlessCallback)
+        self.lexers = _Lexers(tables["lexers"], tables["scanners"])
+
+    @classmethod
+    def from_lark(cls, lark: Any) -> Driver:
+        """The driver of a `Lark_StandAlone` instance (what the shipped tables are checked against)."""
+        return cls(describe(lark))
 
     def parse(self, text: str) -> Any:
         """The tree of `text`; raises Fallback instead of any syntax error."""
@@ -152,30 +150,94 @@ class _Lexers(dict[int, Lexer]):
     """The lexer of each parser state, built when the state is first met (Lark's are lazy too:
     building all of them compiles every state's regular expressions, a cost at every start)."""
 
-    def __init__(self, basics: dict[int, Any], unless: Any) -> None:
+    def __init__(self, lexers: dict[int, int], scanners: list[Any]) -> None:
         super().__init__()
-        self.basics = basics
-        self.unless = unless
+        self.lexers = lexers
+        self.scanners = scanners
         self.built: dict[int, Lexer] = {}
 
     def __missing__(self, state: int) -> Lexer:
-        basic = self.basics[state]
-        lexer = self.built.get(id(basic))
+        index = self.lexers[state]
+        lexer = self.built.get(index)
         if lexer is None:
-            scanner = basic.scanner  # built on first use, with the keyword callbacks
-            keywords = {}
-            for name, callback in basic.callback.items():
-                if type(callback) is not self.unless:
-                    raise Fallback(f"lexer callback {callback!r}")
-                keywords[name] = callback.scanner.fullmatch
-            matchers = tuple(m.match for m in scanner._mres)
-            lexer = self.built[id(basic)] = (matchers, frozenset(basic.ignore_types), keywords)
+            patterns, ignore, keywords = self.scanners[index]
+            matchers = tuple(re.compile(pattern, flags).match for pattern, flags in patterns)
+            tests = {
+                name: _fullmatch([re.compile(p, f) for p, f in alternations]) for name, alternations in keywords.items()
+            }
+            lexer = self.built[index] = (matchers, frozenset(ignore), tests)
         self[state] = lexer
         return lexer
 
 
-def _reduction(rule: Any, callback: Any, L: Any) -> Reduction | None:
-    """What Lark's wrapper chain for `rule` does (see `ParseTreeBuilder._init_builders`), as one function."""
+def _fullmatch(alternations: list[re.Pattern[str]]) -> Callable[[str], str | None]:
+    """Lark's `Scanner.fullmatch`: the terminal whose alternation matches the whole text, if any."""
+
+    def test(text: str) -> str | None:
+        for alternation in alternations:
+            match = alternation.fullmatch(text)
+            if match:
+                return match.lastgroup
+        return None
+
+    return test
+
+
+def _scanner(scanner: Any) -> list[tuple[str, int]]:
+    """A compiled Lark `Scanner` as (pattern, flags) of its alternations, in order."""
+    return [(m.pattern, m.flags) for m in scanner._mres]
+
+
+def describe(lark: Any) -> dict[str, Any]:
+    """What the driver needs of a `Lark_StandAlone` instance, as plain data: start and end
+    states, each rule's size, origin and tree shaping, each state's actions, and each state's
+    lexer (its terminals' alternations, ignored terminals, keyword tests). Raises Fallback for a
+    shape of parser this driver does not model."""
+    from engine.criteria import _parser as L
+
+    frontend = lark.parser
+    parser = frontend.parser.parser
+    table = parser.parse_table
+    (start,) = table.start_states.values()
+    (end,) = table.end_states.values()
+    rules: list[tuple[int, str, Any]] = []
+    index: dict[Any, int] = {}
+    for rule, callback in parser.callbacks.items():
+        if not isinstance(rule, L.Rule):
+            raise Fallback(f"terminal callback {rule!r}")
+        index[rule] = len(rules)
+        rules.append((len(rule.expansion), rule.origin.name, _shaping(rule, callback, L)))
+    states = {
+        state: {
+            symbol: (True, arg) if action is L.Shift else (False, index[arg])
+            for symbol, (action, arg) in actions.items()
+        }
+        for state, actions in sorted(table.states.items())
+    }
+    lexer = frontend.lexer
+    if not isinstance(lexer, L.ContextualLexer):
+        raise Fallback(f"lexer {type(lexer).__name__}")
+    scanners: list[Any] = []
+    lexers: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    for state, basic in sorted(lexer.lexers.items()):
+        if id(basic) not in seen:
+            scanner = basic.scanner  # built with the keyword callbacks
+            keywords = {}
+            for name, callback in sorted(basic.callback.items()):
+                if type(callback) is not L.UnlessCallback:
+                    raise Fallback(f"lexer callback {callback!r}")
+                keywords[name] = _scanner(callback.scanner)
+            seen[id(basic)] = len(scanners)
+            scanners.append((_scanner(scanner), sorted(basic.ignore_types), keywords))
+        lexers[state] = seen[id(basic)]
+    return {"start": start, "end": end, "rules": rules, "states": states, "lexers": lexers, "scanners": scanners}
+
+
+def _shaping(rule: Any, callback: Any, L: Any) -> tuple[str, list[tuple[int, bool, int]] | None, int, bool] | None:
+    """What Lark's wrapper chain for `rule` does (see `ParseTreeBuilder._init_builders`), as data:
+    (tree name, children kept or None for all, placeholders appended, single child inlined), or
+    None when the reduction keeps its only child as it is."""
     if type(callback) is not L.PropagatePositions or callback.node_filter is not None:
         raise Fallback(f"callback {callback!r}")
     inner = callback.node_builder
@@ -185,7 +247,7 @@ def _reduction(rule: Any, callback: Any, L: Any) -> Reduction | None:
         include = [(i, expand, 0) for i, expand in inner.to_include]
         inner = inner.node_builder
     elif type(inner) is L.ChildFilterLALR:
-        include = list(inner.to_include)
+        include = [(i, expand, add_none) for i, expand, add_none in inner.to_include]
         append_none = inner.append_none
         inner = inner.node_builder
     expand1 = type(inner) is L.ExpandSingleChild
@@ -198,6 +260,14 @@ def _reduction(rule: Any, callback: Any, L: Any) -> Reduction | None:
     name: str = inner.args[0]
     if expand1 and include is None and len(rule.expansion) == 1:
         return None  # the child itself, and its container positions are its own: nothing changes
+    return name, include, append_none, expand1
+
+
+def _reduction(shaping: tuple[str, list[tuple[int, bool, int]] | None, int, bool] | None) -> Reduction | None:
+    """The reduction `_shaping` describes, as one function (None: keep the child)."""
+    if shaping is None:
+        return None
+    name, include, append_none, expand1 = shaping
 
     def reduce(children: list[Any]) -> Any:
         kept = children
@@ -247,3 +317,42 @@ def _edge(children: Iterable[Any], last: bool) -> int | None:
         if type(child) is Tree and child.start_pos is not None:
             return child.cend if last else child.cstart
     return None
+
+
+def _write(target: Path, check: bool) -> int:
+    """Write the shipped tables (`describe` of the generated parser), formatted as the repository's
+    code is; with `check`, exit 1 when the shipped ones differ from them."""
+    import pprint
+    import subprocess
+
+    from engine.criteria._parser import Lark_StandAlone
+
+    tables = describe(Lark_StandAlone())
+    if check:
+        from engine.criteria._lalr_tables import TABLES
+
+        if tables != TABLES:
+            print(f"{target} is out of date: run python -m engine.criteria.lalr", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(
+        '"""The criteria parser\'s tables for `engine.criteria.lalr.Driver`: `describe(Lark_StandAlone())`.\n\n'
+        "Generated by `python -m engine.criteria.lalr` from `_parser.py` (itself generated from `grammar.lark`);\n"
+        "tests/test_validate_speed_parser.py checks that they match. Do not edit.\n"
+        '"""\n\n'
+        "from typing import Any\n\n"
+        f"TABLES: dict[str, Any] = {pprint.pformat(tables, width=120, sort_dicts=False)}\n",
+        encoding="utf-8",
+    )
+    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(target)], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    options = argparse.ArgumentParser(
+        description="Write the criteria parser's tables (engine/criteria/_lalr_tables.py)."
+    )
+    options.add_argument("--check", action="store_true", help="exit 1 when the shipped tables are out of date")
+    sys.exit(_write(Path(__file__).with_name("_lalr_tables.py"), options.parse_args().check))

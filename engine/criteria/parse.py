@@ -56,13 +56,12 @@ def parser() -> Any:
 
 @cache
 def _driver() -> Any:
-    """The lean driver over the parser's tables (`engine.criteria.lalr`), or None if it cannot model them."""
-    from engine.criteria.lalr import Driver, Fallback
+    """The lean driver (`engine.criteria.lalr`) over the parser's tables, shipped as plain data
+    (`_lalr_tables.py`): the generated Lark module is imported only to word a syntax error."""
+    from engine.criteria._lalr_tables import TABLES
+    from engine.criteria.lalr import Driver
 
-    try:
-        return Driver(parser())
-    except Fallback:  # pragma: no cover - a Lark release shaped its trees differently
-        return None
+    return Driver(TABLES)
 
 
 #: `Span.file` of a template's spans, whose `line` and `column` hold start and end offsets
@@ -116,11 +115,13 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
     not depend on where the text is: each occurrence gets a copy with its own spans (`anchor`),
     and a failure is reported at every occurrence. Nothing changes a template once built.
     """
-    from engine.criteria._parser import UnexpectedInput
-
     try:
         tree = _tree(text)
-    except UnexpectedInput as exc:
+    except Exception as exc:  # only the parser's UnexpectedInput: the generated module is imported for errors only
+        from engine.criteria._parser import UnexpectedInput
+
+        if not isinstance(exc, UnexpectedInput):
+            raise
         return _syntax_error(text, exc, _offsets).diagnostic
     too_deep = _too_deep(tree)
     if too_deep is not None:

@@ -4,7 +4,9 @@ A scenario asks one or more questions (discounts, credits, balance, cancellation
 decision answers exactly those. The criteria language is type-checked against these models.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`, as in the rule-file models: pydantic would evaluate every
+# annotation string at import (typing.ForwardRef compiles each one). Classes come before the ones
+# that name them, so no model needs a `model_rebuild()` (a full schema build at import).
 
 from datetime import date
 from decimal import Decimal
@@ -70,7 +72,7 @@ class StatusPeriod(Strict):
     to: DateField | None = Field(default=None, description="Last day in this status; ongoing when omitted.")
 
     @model_validator(mode="after")
-    def _in_order(self) -> StatusPeriod:
+    def _in_order(self) -> "StatusPeriod":
         _in_order(self.from_, self.to)
         return self
 
@@ -80,7 +82,7 @@ class Period(Strict):
     to: DateField = Field(description="Last day (inclusive).")
 
     @model_validator(mode="after")
-    def _in_order(self) -> Period:
+    def _in_order(self) -> "Period":
         _in_order(self.from_, self.to)
         return self
 
@@ -177,7 +179,7 @@ class Consumption(Strict):
     unit: str | None = Field(default=None, description="Unit of the quantity; must be the credit type's unit.")
 
     @model_validator(mode="after")
-    def _asks_something(self) -> Consumption:
+    def _asks_something(self) -> "Consumption":
         if self.credit_type is None and self.service is None:
             raise ValueError("a consumption names a `credit_type` or a `service`")
         if self.organisation is None and self.user is None:
@@ -261,6 +263,13 @@ class Cancellation(Strict):
     )
 
 
+class ChosenProduct(Strict):
+    """One component a purchase chooses: a product of a bought bundle."""
+
+    product: Code = Field(description="Product code.")
+    bundle: Code = Field(description="The bought bundle (plan bundle, add-on or coupon bundle) it is chosen in.")
+
+
 class Purchase(Strict):
     """A purchase request (SPEC 3.1, 3.5): a plan and/or add-ons, coupon codes, the payment method."""
 
@@ -278,16 +287,6 @@ class Purchase(Strict):
     coupon_redemptions: dict[str, Annotated[int, Field(ge=0, le=MAX_COUNT)]] = Field(
         default_factory=dict, description="Earlier redemptions per coupon code."
     )
-
-
-class ChosenProduct(Strict):
-    """One component a purchase chooses: a product of a bought bundle."""
-
-    product: Code = Field(description="Product code.")
-    bundle: Code = Field(description="The bought bundle (plan bundle, add-on or coupon bundle) it is chosen in.")
-
-
-Purchase.model_rebuild()  # `products` names ChosenProduct, defined after it
 
 
 class Scenario(Strict):
