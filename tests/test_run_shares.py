@@ -59,7 +59,7 @@ def all_shares(path: Path, workers: int = 2) -> list[Share]:
 
 def lines_read(path: Path, cut: list[Share]) -> list[bytes]:
     with path.open("rb") as file:
-        return [line for share in cut for chunk in read_share(file, share) for line in chunk]
+        return [line for share in cut for chunk in read_share(file, share, 7) for line in chunk]
 
 
 INPUTS = {

@@ -82,7 +82,8 @@ def run(rules: Any, options: RunOptions, on_errors: ErrorHandler | None = None) 
     try:
         # the workers start before any output file is open: a forked worker inherits none
         if source is None:
-            executor = Shares(rules, options.input, options.input, _workers(options), _parts_near(options.output))
+            near = _parts_near(options.output)
+            executor = Shares(rules, options.input, options.input, _workers(options), near, options.chunk_size)
             summary.executor = "processes"
         else:
             executor, summary.executor = make_executor(rules, options, source.name)

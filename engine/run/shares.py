@@ -58,7 +58,7 @@ QUEUED_PER_WORKER = 2
 #: Shares decided ahead of the oldest one not yet merged, per worker (bounds the parts on disk).
 AHEAD_PER_WORKER = 4
 
-#: Lines decided together inside a share (as a chunk of the parent-fed path).
+#: Lines decided together inside a share unless told otherwise (`--chunk-size`, as the parent-fed path).
 LINES_PER_CHUNK = 200
 
 _BLOCK = 1024 * 1024
@@ -159,8 +159,8 @@ class Splitter:
         self.file.close()
 
 
-def read_share(file: IO[bytes], share: Share) -> Iterator[list[bytes]]:
-    """The share's lines, `LINES_PER_CHUNK` at a time, exactly as the parent-fed reader reads them.
+def read_share(file: IO[bytes], share: Share, chunk: int = LINES_PER_CHUNK) -> Iterator[list[bytes]]:
+    """The share's lines, `chunk` at a time, exactly as the parent-fed reader reads them.
 
     A line longer than `MAX_LINE_BYTES` is kept cut just past the limit (the worker refuses it,
     BR601) and the rest of it skipped, so one hostile line never fills memory.
@@ -176,7 +176,7 @@ def read_share(file: IO[bytes], share: Share) -> Iterator[list[bytes]]:
         if len(line) == limit and not line.endswith(b"\n"):
             position += _skip_rest(file, share.end - position)
         records.append(line)
-        if len(records) == LINES_PER_CHUNK:
+        if len(records) == chunk:
             yield records
             records = []
     if records:
@@ -193,12 +193,14 @@ def _skip_rest(file: IO[bytes], most: int) -> int:
     return skipped
 
 
-def decide_share(rules: Any, path: str, share: Share, part: Path, source: str) -> ShareResult:
+def decide_share(
+    rules: Any, path: str, share: Share, part: Path, source: str, chunk: int = LINES_PER_CHUNK
+) -> ShareResult:
     """Read `share` of `path`, decide it, write its decisions to `part`; never raises for a bad record."""
     result = ShareResult(share.index)
     timings = result.timings
     with open(path, "rb") as file, open(part, "wb", buffering=_BLOCK) as out:
-        lines = read_share(file, share)
+        lines = read_share(file, share, chunk)
         first = share.first
         while True:
             started = time.process_time()
@@ -239,7 +241,9 @@ def _cuts(
         result.cuts.append((count, size))
 
 
-def _serve(rules: Any, path: str, parts: Path, source: str, conn: multiprocessing.connection.Connection) -> None:
+def _serve(
+    rules: Any, path: str, parts: Path, source: str, chunk: int, conn: multiprocessing.connection.Connection
+) -> None:
     """A worker's life: decide the shares it is handed until told to stop (None) or its parent is gone."""
     from engine.run.pool import peak_bytes
 
@@ -256,7 +260,7 @@ def _serve(rules: Any, path: str, parts: Path, source: str, conn: multiprocessin
         if share is None:
             return
         try:
-            result = decide_share(rules, path, share, part_path(parts, share.index), source)
+            result = decide_share(rules, path, share, part_path(parts, share.index), source, chunk)
         except Exception as exc:  # sent to the parent, which fails the run with it
             conn.send(_failure(share, exc))
             return
@@ -281,7 +285,15 @@ def part_path(parts: Path, index: int) -> Path:
 class Shares:
     """`workers` local processes, each reading its own shares of a JSON Lines file and writing its own parts."""
 
-    def __init__(self, rules: Any, path: str, source: str, workers: int, parts_near: str | None) -> None:
+    def __init__(
+        self,
+        rules: Any,
+        path: str,
+        source: str,
+        workers: int,
+        parts_near: str | None,
+        chunk: int = LINES_PER_CHUNK,
+    ) -> None:
         self.workers = workers
         self.splitter = Splitter(path, workers)
         self.total = self.splitter.size
@@ -302,7 +314,10 @@ class Shares:
             for _ in range(workers):
                 ours, theirs = context.Pipe()
                 process = context.Process(
-                    target=_serve, args=(rules, path, self.parts, source, theirs), name="billrules-run", daemon=True
+                    target=_serve,
+                    args=(rules, path, self.parts, source, chunk, theirs),
+                    name="billrules-run",
+                    daemon=True,
                 )
                 self.conns.append(ours)
                 process.start()
