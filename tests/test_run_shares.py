@@ -243,7 +243,7 @@ def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
         os._exit(3)
 
     assert run_with_broken_workers(tmp_path, sample_lines, monkeypatch, dying) == 2
-    assert "WorkerFailed: a worker" in capsys.readouterr().err
+    assert "WorkerFailed: a worker died (exit code 3) with shares in hand" in capsys.readouterr().err
     assert (tmp_path / "out.jsonl").read_bytes() == b"previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
 

@@ -370,9 +370,12 @@ class Shares:
         try:
             conn.send(share)
         except OSError as exc:  # its end of the pipe is closed: it died
-            process = self.processes[self.conns.index(conn)]
-            process.join(timeout=5)
-            raise WorkerFailed(f"a worker died (exit code {process.exitcode}) before its share was sent") from exc
+            raise self._died(self.processes[self.conns.index(conn)]) from exc
+
+    @staticmethod
+    def _died(process: Any) -> WorkerFailed:
+        process.join(timeout=5)
+        return WorkerFailed(f"a worker died (exit code {process.exitcode}) with shares in hand")
 
     def _wait(
         self, queued: dict[multiprocessing.connection.Connection, int]
@@ -385,17 +388,13 @@ class Shares:
             if isinstance(item, multiprocessing.connection.Connection):
                 try:
                     message = item.recv()
-                except (EOFError, OSError):  # its end of the pipe closed (reset): it died
-                    message = None
+                except (EOFError, OSError) as exc:  # its end of the pipe closed (or reset): it died
+                    raise self._died(self.processes[self.conns.index(item)]) from exc
                 if isinstance(message, Exception):
                     raise message
-                if not isinstance(message, ShareResult):
-                    raise WorkerFailed("a worker ended without returning its share")
                 received.append((item, message))
         if not received:  # only sentinels: a worker died with shares in hand
-            process = sentinels[next(iter(ready))]
-            process.join()
-            raise WorkerFailed(f"a worker died (exit code {process.exitcode}) with shares in hand")
+            raise self._died(sentinels[next(iter(ready))])
         return received
 
     def close(self) -> None:
