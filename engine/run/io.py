@@ -263,7 +263,7 @@ def copy_bytes(source: IO[bytes], target: IO[bytes], size: int) -> None:
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
         source_fd = target_fd = -1
     offset = 0
-    if target_fd >= 0:
+    if target_fd >= 0 and sys.platform == "linux":  # elsewhere sendfile wants a socket, copy_file_range is missing
         for kernel_copy in (_copy_file_range, os.sendfile):
             try:
                 while offset < size:

@@ -135,7 +135,7 @@ class Splitter:
         """Just past the first newline at or after byte `at - 1`; the file's end if there is none."""
         position = at - 1
         while position < self.size:
-            block = os.pread(self.file.fileno(), _BLOCK, position)
+            block = self._read(position, _BLOCK)
             found = block.find(b"\n")
             if found >= 0:
                 return position + found + 1
@@ -147,13 +147,17 @@ class Splitter:
     def _count_lines(self, start: int, end: int) -> int:
         newlines, position, last = 0, start, b"\n"
         while position < end:
-            block = os.pread(self.file.fileno(), min(_BLOCK, end - position), position)
+            block = self._read(position, min(_BLOCK, end - position))
             if not block:
                 break
             newlines += block.count(b"\n")
             position += len(block)
             last = block[-1:]
         return newlines + (last != b"\n")  # a last line without a newline is a line
+
+    def _read(self, position: int, size: int) -> bytes:
+        self.file.seek(position)
+        return self.file.read(size)
 
     def close(self) -> None:
         self.file.close()
