@@ -297,3 +297,18 @@ def test_start_method_forks_only_a_process_without_other_threads() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"] if LINUX else ["spawn"])
+def test_stdin_is_fed_to_the_workers_by_the_parent_in_order(
+    rules: RuleSet, sample_lines: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """Standard input cannot be cut by offset: the parent reads it in chunks for the pool, as before shares."""
+    one, _ = run_both(rules, mixed_input(sample_lines), tmp_path, chunk_size=9)
+    monkeypatch.setattr(shares, "start_method", lambda: method)
+    with (tmp_path / "in.jsonl").open("rb") as raw:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw))
+        output, errors = tmp_path / "stdin-out.jsonl", tmp_path / "stdin-errors.jsonl"
+        summary = run(rules, RunOptions("-", str(output), str(errors), workers=2, chunk_size=9, progress=False))
+    assert (output.read_bytes(), errors.read_bytes()) == one[:2]
+    assert summary.executor == "processes" and summary.balanced and summary.scenarios == one[2].scenarios

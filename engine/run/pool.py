@@ -119,11 +119,13 @@ class LocalPool:
         from engine.run.shares import start_method
 
         self.workers, self.source = workers, source
-        context = multiprocessing.get_context(start_method())
+        method = start_method()
+        context = multiprocessing.get_context(method)
         sys.stdout.flush()  # a forked worker must not write the parent's pending output again
         sys.stderr.flush()
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(rules,))
-        self.pool.submit(int).result()  # starts every worker now (forked: all at the first task)
+        if method == "fork":
+            self.pool.submit(int)  # forks every worker now, while this process still runs no other thread
         self.peak = 0  # the largest worker's peak resident set, as the workers report it
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
