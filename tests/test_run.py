@@ -299,7 +299,8 @@ def test_a_run_killed_midway_leaves_no_torn_output(tmp_path: Path, previous: boo
     assert not errors.exists()
 
 
-def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])  # 2: the workers read their own shares and report per share
+def test_a_progress_bar_on_a_terminal_only(tmp_path: Path, workers: str) -> None:
     """stderr a terminal (a pseudo-terminal here): the bar shows scenarios/s, errors and the ETA."""
     import pty
     import select
@@ -307,7 +308,7 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     master, terminal = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
     command = [sys.executable, "-m", "engine", "run", "--rules", RULES, "--input", str(NIGHTLY)]
-    command += ["--output", str(tmp_path / "out.jsonl"), "--workers", "1", "--chunk-size", "20"]
+    command += ["--output", str(tmp_path / "out.jsonl"), "--workers", workers, "--chunk-size", "20"]
     process = subprocess.Popen(command, stderr=terminal, stdout=subprocess.DEVNULL, env=env)
     os.close(terminal)
     shown = b""
