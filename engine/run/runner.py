@@ -1,7 +1,11 @@
 """A billing run: read scenarios in chunks, decide them on the workers, write as results come.
 
-Nothing is lost: every chunk must come back with as many outcomes as it had scenarios, and at
-the end scenarios in = decisions out + errors out, or the run fails (`LostScenarios`) and its
+With several local workers and a JSON Lines file in and out, the workers read their own shares
+of the file and write their own parts, which this process merges in input order (`shares`);
+otherwise (one worker, stdin, Parquet, Dask) this process reads the chunks and writes the results.
+
+Nothing is lost: every chunk (or share) must come back with as many outcomes as it had scenarios
+(a share also with as many lines as this process counted in its bytes), and at the end scenarios in = decisions out + errors out, or the run fails (`LostScenarios`) and its
 files are not written. Output and errors files are committed atomically only when the run ends
 normally (complete, or stopped by `max_errors`).
 """
