@@ -17,7 +17,8 @@ Reported per size: medians over rounds (and the spread, min-max) of scenarios pe
 (rules loading excluded; pool start-up included), the ratio 2 workers / 1 worker, the ratio of
 the run's time per scenario to the baseline's (wall and CPU), the CPU time of the whole run per
 scenario and the cores it actually got (CPU / wall: on a shared machine 2 workers may get much
-less than 2 cores), the time per scenario by stage (read, parse, validate, decide, serialise,
+less than 2 cores), how much of the run some task waited for a core (Linux PSI `some`: other work
+on the machine, or the run's own processes outnumbering the cores), the time per scenario by stage (read, parse, validate, decide, serialise,
 write: CPU time summed over workers, divided by scenarios), and the peak resident memory of the
 parent and of the largest worker (VmHWM). At the largest size only the
 2-worker run is repeated when `--large-rounds` is 1 (to show memory stays flat, not to time).
@@ -69,9 +70,9 @@ def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
     command = [sys.executable, "-m", "engine", "run", "--rules", str(REPO / "rules"), "--input", str(source)]
     command += ["--output", str(folder / f"out-{workers}.jsonl"), "--errors", str(folder / f"errors-{workers}.jsonl")]
     command += ["--workers", str(workers), "--summary", str(summary), "--no-progress"]
-    before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    stalled, before, wall = stall_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter() - wall
     if result.returncode != 0:
         sys.exit(f"billrules run failed ({result.returncode}):\n{result.stderr}")
     data: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
@@ -79,10 +80,21 @@ def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     data["cpu_us_per_scenario"] = cpu / data["scenarios"] * 1e6
     # cores the run actually got: on a shared machine, 2 workers may get far less than 2
-    data["cores_used"] = cpu / (time.perf_counter() - wall)
+    data["cores_used"] = cpu / wall
+    # how much of the run some task (any: this run's, or other work on the machine) waited for a core
+    data["waiting"] = (stall_seconds() - stalled) / wall if stalled >= 0 else float("nan")
     if not data["balanced"] or data["errors"]:
         sys.exit(f"the run lost or refused scenarios: {data}")
     return data
+
+
+def stall_seconds() -> float:
+    """Seconds some runnable task has waited for a CPU since boot (Linux PSI `some total`), or -1."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            return int(dict(part.split("=") for part in f.readline().split()[1:])["total"]) / 1e6
+    except (OSError, KeyError, ValueError):
+        return -1.0
 
 
 def pressure() -> str:
@@ -147,10 +159,10 @@ def main() -> None:
 def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
     print(
         "| scenarios | rounds | workers | scenarios/s | 2 workers / 1 | run / in-memory loop, wall "
-        "| CPU µs per scenario, all processes | run / in-memory loop, CPU | cores used | parent MiB "
-        "| largest worker MiB |"
+        "| CPU µs per scenario, all processes | run / in-memory loop, CPU | cores used | waiting for a core "
+        "| parent MiB | largest worker MiB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, n, r in rows:
         for workers in ("1", "2"):
             runs = r[workers]
@@ -170,7 +182,8 @@ def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
             worker = max((s["peak_memory_bytes"]["workers"] or 0) for s in runs) / MIB
             print(
                 f"| {size:,} | {n} | {workers} | {rate} | {ratio} | {versus} | {cpu_used} | {versus_cpu} "
-                f"| {spread([s['cores_used'] for s in runs], '{:.2f}')} | {parent:,.0f} | {worker:,.0f} |"
+                f"| {spread([s['cores_used'] for s in runs], '{:.2f}')} "
+                f"| {spread([s['waiting'] * 100 for s in runs], '{:.0f} %')} | {parent:,.0f} | {worker:,.0f} |"
             )
     print()
     print("CPU time per scenario by stage, µs (median over rounds; summed over workers; start-up excluded):")

@@ -169,14 +169,17 @@ def test_without_an_errors_file_errors_are_diagnostics_on_stderr(
     assert "3 scenarios in, 2 decisions out, 1 error;" in captured.err
 
 
-def test_invalid_utf8_and_a_line_too_long(rules: RuleSet, sample_lines: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the long line is cut by a worker reading its own share
+def test_invalid_utf8_and_a_line_too_long(
+    rules: RuleSet, sample_lines: list[str], tmp_path: Path, workers: int
+) -> None:
     from engine.run import evaluate
 
     source = tmp_path / "in.jsonl"
     too_long = b'{"id": "' + b"x" * evaluate.MAX_LINE_BYTES + b'", "as_of": "2015-07-01T00:00:00Z"}'
     source.write_bytes(b'{"id": "caf\xe9"}\n' + too_long + b"\n" + sample_lines[0].encode() + b"\n")
     output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
-    summary = run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
+    summary = run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=workers, progress=False))
     records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
     assert [(r["line"], r["diagnostics"][0]["code"]) for r in records] == [(1, "BR103"), (2, "BR601")]
     assert "longer than the limit" in records[1]["diagnostics"][0]["message"]
@@ -299,7 +302,8 @@ def test_a_run_killed_midway_leaves_no_torn_output(tmp_path: Path, previous: boo
     assert not errors.exists()
 
 
-def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])  # 2: the workers read their own shares and report per share
+def test_a_progress_bar_on_a_terminal_only(tmp_path: Path, workers: str) -> None:
     """stderr a terminal (a pseudo-terminal here): the bar shows scenarios/s, errors and the ETA."""
     import pty
     import select
@@ -307,7 +311,7 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     master, terminal = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
     command = [sys.executable, "-m", "engine", "run", "--rules", RULES, "--input", str(NIGHTLY)]
-    command += ["--output", str(tmp_path / "out.jsonl"), "--workers", "1", "--chunk-size", "20"]
+    command += ["--output", str(tmp_path / "out.jsonl"), "--workers", workers, "--chunk-size", "20"]
     process = subprocess.Popen(command, stderr=terminal, stdout=subprocess.DEVNULL, env=env)
     os.close(terminal)
     shown = b""

@@ -57,7 +57,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=_positive, metavar="N", help="local worker processes (default: every core)")
     parser.add_argument("--dask", metavar="ADDRESS", help="decide on this Dask cluster (scheduler address)")
     parser.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
-    parser.add_argument("--chunk-size", type=_positive, metavar="N", help="scenarios per chunk sent to a worker")
+    parser.add_argument(
+        "--chunk-size", type=_positive, metavar="N", help="lines a worker decides at a time (default: 200)"
+    )
     parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, help="progress bar (default: on a terminal)"
     )

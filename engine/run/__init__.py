@@ -6,9 +6,10 @@
     summary = run(load_rules("rules/"), RunOptions(input="in.jsonl", output="out.jsonl", errors="errors.jsonl"))
 
 Modules: `evaluate` (one record → decision or error record; the workers' job), `io` (JSON Lines
-and Parquet readers and writers), `atomic` (files that appear whole), `pool` (in-process and
-local process pool), `dask` (`--dask` and `decide_bag` / `decide_dataframe`), `summary`,
-`progress`, `runner` (the run itself).
+and Parquet readers and writers), `atomic` (files that appear whole), `shares` (local workers
+that read their own shares of a JSON Lines file and write their own parts), `pool` (in-process
+and a local process pool fed by this process: stdin, Parquet), `dask` (`--dask` and
+`decide_bag` / `decide_dataframe`), `summary`, `progress`, `runner` (the run itself).
 """
 
 from __future__ import annotations

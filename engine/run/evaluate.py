@@ -73,12 +73,12 @@ class Timings:
     CPU time, not wall time: on a busy machine a worker waiting for a core is not working.
     """
 
-    read: float = 0.0  # parent: reading and splitting the input
+    read: float = 0.0  # reading and splitting the input: the parent, or each worker its shares
     parse: float = 0.0  # worker: JSON text → data
     validate: float = 0.0  # worker: data → Scenario model
     decide: float = 0.0  # worker: RuleSet decision
     serialise: float = 0.0  # worker: decision → canonical JSON text
-    write: float = 0.0  # parent: writing decisions and errors
+    write: float = 0.0  # writing decisions and errors: the parent, or workers their parts and the parent merging
 
     def add(self, other: Timings) -> None:
         for name in self.__slots__:

@@ -14,6 +14,7 @@ byte the line JSON Lines output holds) — in row groups as they come.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -184,6 +185,12 @@ class LinesSink:
     def write(self, decisions: list[tuple[int, str, str]]) -> None:
         self.write_texts([text for _, _, text in decisions])
 
+    def append_part(self, part: Path, size: int, count: int) -> None:
+        """Append the first `size` bytes of a part file a worker wrote, holding `count` records."""
+        with part.open("rb") as source:
+            copy_bytes(source, self.file, size)
+        self.written += count
+
     def commit(self) -> None:
         if self.atomic is not None:
             self.atomic.commit()
@@ -235,6 +242,51 @@ class ParquetSink:
     def discard(self) -> None:
         self.writer.close()
         self.atomic.discard()
+
+
+#: Errors after which the kernel's copy is not tried again, and plain reads and writes are used.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.ESPIPE}
+
+
+def copy_bytes(source: IO[bytes], target: IO[bytes], size: int) -> None:
+    """Append the first `size` bytes of `source` to `target` (flushed), in the kernel when it can.
+
+    `copy_file_range` between files (same file system: shared or copied blocks, never through
+    this process), `sendfile` to anything else with a descriptor (a pipe: standard output), else
+    reads and writes, as for a stream without a descriptor.
+    """
+    target.flush()  # what it buffered goes first
+    if size <= 0:
+        return
+    try:
+        source_fd, target_fd = source.fileno(), target.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        source_fd = target_fd = -1
+    offset = 0
+    if target_fd >= 0 and sys.platform == "linux":  # elsewhere sendfile wants a socket, copy_file_range is missing
+        for kernel_copy in (_copy_file_range, os.sendfile):
+            try:
+                while offset < size:
+                    copied = kernel_copy(target_fd, source_fd, offset, size - offset)
+                    if copied == 0:
+                        raise EOFError(f"the part file ended {size - offset:,} bytes short")
+                    offset += copied
+                return
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY:
+                    raise
+    source.seek(offset)
+    while offset < size:
+        block = source.read(min(1024 * 1024, size - offset))
+        if not block:
+            raise EOFError(f"the part file ended {size - offset:,} bytes short")
+        target.write(block)
+        offset += len(block)
+    target.flush()
+
+
+def _copy_file_range(target: int, source: int, offset: int, count: int) -> int:
+    return os.copy_file_range(source, target, count, offset)
 
 
 def open_sink(name: str, kind: str, rules_version: str) -> Sink:

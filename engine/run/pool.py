@@ -90,6 +90,7 @@ _RULES: Any = None
 def _initialise(rules: Any) -> None:
     global _RULES
     _RULES = rules
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: one message, no worker tracebacks
     parent = multiprocessing.parent_process()
     if parent is not None:  # a worker never outlives its run (killed parent: no orphans left deciding)
@@ -108,12 +109,23 @@ def _decide(chunk: Chunk, source: str) -> ChunkResult:
 
 
 class LocalPool:
-    """`workers` processes (spawned: no inherited threads or locks); the RuleSet goes to each once."""
+    """`workers` processes fed by this process; the RuleSet goes to each once.
+
+    Forked when this process runs no other thread (they start at once, here, before any output
+    file is open or a progress bar's thread runs), else spawned (`shares.start_method`).
+    """
 
     def __init__(self, rules: Any, source: str, workers: int) -> None:
+        from engine.run.shares import start_method
+
         self.workers, self.source = workers, source
-        context = multiprocessing.get_context("spawn")
+        method = start_method()
+        context = multiprocessing.get_context(method)
+        sys.stdout.flush()  # a forked worker must not write the parent's pending output again
+        sys.stderr.flush()
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(rules,))
+        if method == "fork":
+            self.pool.submit(int)  # forks every worker now, while this process still runs no other thread
         self.peak = 0  # the largest worker's peak resident set, as the workers report it
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:

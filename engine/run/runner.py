@@ -1,7 +1,11 @@
 """A billing run: read scenarios in chunks, decide them on the workers, write as results come.
 
-Nothing is lost: every chunk must come back with as many outcomes as it had scenarios, and at
-the end scenarios in = decisions out + errors out, or the run fails (`LostScenarios`) and its
+With several local workers and a JSON Lines file in and out, the workers read their own shares
+of the file and write their own parts, which this process merges in input order (`shares`);
+otherwise (one worker, stdin, Parquet, Dask) this process reads the chunks and writes the results.
+
+Nothing is lost: every chunk (or share) must come back with as many outcomes as it had scenarios
+(a share also with as many lines as this process counted in its bytes), and at the end scenarios in = decisions out + errors out, or the run fails (`LostScenarios`) and its
 files are not written. Output and errors files are committed atomically only when the run ends
 normally (complete, or stopped by `max_errors`).
 """
@@ -15,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.run.evaluate import ChunkResult
-from engine.run.formats import format_of
+from engine.run.formats import STDIO, format_of
 from engine.run.io import LinesSink, Sink, open_sink, open_source
 from engine.run.pool import Executor, InProcess, LocalPool, default_workers, peak_bytes
 from engine.run.progress import progress_for
+from engine.run.shares import Shares
 from engine.run.summary import Summary
 
 #: Records per chunk: about 0.1 s of work for one worker, small enough for an even spread.
@@ -51,7 +56,7 @@ def make_executor(rules: Any, options: RunOptions, source: str) -> tuple[Executo
         from engine.run.dask import DaskCluster
 
         return DaskCluster(rules, source, options.dask), f"dask {options.dask}"
-    workers = options.workers or default_workers()
+    workers = _workers(options)
     if workers == 1:
         return InProcess(rules, source), "in-process"
     return LocalPool(rules, source, workers), "processes"
@@ -69,23 +74,37 @@ def run(rules: Any, options: RunOptions, on_errors: ErrorHandler | None = None) 
     in_format = format_of(options.input, options.input_format)
     out_format = format_of(options.output, options.output_format)
     started = time.perf_counter()
-    source = open_source(options.input, in_format)
-    summary = Summary(source.name, options.output, options.errors, rules.rules_version, "", 0)
+    split = _splits(options, in_format, out_format)
+    source = None if split else open_source(options.input, in_format)
+    summary = Summary(
+        source.name if source else options.input, options.output, options.errors, rules.rules_version, "", 0
+    )
     sink: Sink | None = None
     errors_sink: LinesSink | None = None
-    executor: Executor | None = None
+    executor: Executor | Shares | None = None
     committed = False
     try:
+        # the workers start before any output file is open: a forked worker inherits none
+        if source is None:
+            near = _parts_near(options.output)
+            executor = Shares(rules, options.input, options.input, _workers(options), near, options.chunk_size)
+            summary.executor = "processes"
+        else:
+            executor, summary.executor = make_executor(rules, options, source.name)
+        summary.workers = executor.workers
         sink = open_sink(options.output, out_format, rules.rules_version)
         errors_sink = LinesSink(options.errors) if options.errors is not None else None
-        executor, summary.executor = make_executor(rules, options, source.name)
-        summary.workers = executor.workers
         write_errors: ErrorHandler = (
             (lambda items: errors_sink.write_texts([text for _, _, text in items]))
             if errors_sink is not None
             else on_errors  # type: ignore[assignment]
         )
-        _drive(executor, source, sink, write_errors, options, summary)
+        if isinstance(executor, Shares):
+            assert isinstance(sink, LinesSink)  # _splits allows JSON Lines output only
+            _drive_shares(executor, sink, write_errors, options, summary)
+        else:
+            assert source is not None  # every other executor is fed by this process
+            _drive(executor, source, sink, write_errors, options, summary)
         if (errors_sink is not None and errors_sink.written != summary.errors) or sink.written != summary.decisions:
             raise LostScenarios("the files written do not hold every outcome counted")
         if not summary.balanced:
@@ -104,11 +123,33 @@ def run(rules: Any, options: RunOptions, on_errors: ErrorHandler | None = None) 
         if executor is not None:
             executor.close()
             summary.workers_peak_bytes = executor.workers_peak_bytes()
-        source.close()
-    summary.timings.read = source.read_seconds
+            if isinstance(executor, Shares):
+                summary.timings.read += executor.read_seconds
+        if source is not None:
+            source.close()
+            summary.timings.read += source.read_seconds
     summary.elapsed = time.perf_counter() - started
     summary.parent_peak_bytes = peak_bytes()
     return summary
+
+
+def _workers(options: RunOptions) -> int:
+    return options.workers or default_workers()
+
+
+def _splits(options: RunOptions, in_format: str, out_format: str) -> bool:
+    """Whether the workers read their own shares: local processes, a JSON Lines file in, JSON Lines out.
+
+    Standard input cannot be split by offset, and Parquet output cannot be merged by copying
+    bytes: those (and Parquet input) are read and written by this process, as Dask runs are.
+    """
+    local = not options.dask and _workers(options) > 1
+    return local and options.input != STDIO and in_format == "jsonl" and out_format == "jsonl"
+
+
+def _parts_near(output: str) -> str | None:
+    """Where the workers' part files go: beside the output file, or in the temporary folder for stdout."""
+    return None if output == STDIO else output
 
 
 def _drive(
@@ -143,13 +184,64 @@ def _drive(
         progress.close()
 
 
+def _drive_shares(
+    executor: Shares, sink: LinesSink, write_errors: ErrorHandler, options: RunOptions, summary: Summary
+) -> None:
+    """Merge each share's part into the output in input order; this process touches no scenario."""
+    progress = progress_for(sys.stderr, executor.total, "bytes", options.progress)
+    results = executor.results()
+    try:
+        for share, result in results:
+            part = executor.part(share.index)
+            size = part.stat().st_size
+            if (
+                result.lines != share.lines
+                or result.scenarios != result.decisions + len(result.errors)
+                or size != result.decision_bytes
+            ):
+                raise LostScenarios(
+                    f"the share from line {share.first:,} had {share.lines:,} lines; the worker read {result.lines:,} "
+                    f"with {result.scenarios:,} scenarios, and {result.decisions:,} decisions "
+                    f"({size:,} of {result.decision_bytes:,} bytes written) and {len(result.errors):,} errors came back"
+                )
+            scenarios, decisions, size, errors = (
+                result.scenarios,
+                result.decisions,
+                result.decision_bytes,
+                result.errors,
+            )
+            if options.max_errors and summary.errors + len(errors) >= options.max_errors:
+                keep = options.max_errors - summary.errors
+                decisions, size = result.cuts[keep - 1]
+                errors = errors[:keep]
+                scenarios = decisions + keep
+                summary.stopped = _stopped(summary.errors + keep, errors[-1][0])
+            written = time.process_time()
+            sink.append_part(part, size, decisions)
+            part.unlink()
+            if errors:
+                write_errors(errors)
+            summary.timings.write += time.process_time() - written
+            summary.timings.add(result.timings)
+            summary.scenarios += scenarios
+            summary.decisions += decisions
+            summary.errors += len(errors)
+            progress.update(summary.scenarios, summary.errors, share.end)
+            if summary.stopped:
+                break
+    finally:
+        results.close()
+        progress.close()
+
+
+def _stopped(errors: int, line: int) -> str:
+    return f"{errors:,} errors reached the limit (--max-errors) at line {line:,}; nothing after it was written"
+
+
 def _stop_at_max_errors(result: ChunkResult, keep: int, summary: Summary) -> int:
     """Cut the chunk just after its `keep`-th error; the scenarios that remain in it."""
     last = result.errors[keep - 1][0]
     result.errors = result.errors[:keep]
     result.decisions = [d for d in result.decisions if d[0] < last]
-    summary.stopped = (
-        f"{summary.errors + keep:,} errors reached the limit (--max-errors) at line {last:,}; "
-        "the input was not read past it"
-    )
+    summary.stopped = _stopped(summary.errors + keep, last)
     return len(result.decisions) + len(result.errors)
