@@ -419,3 +419,19 @@ def test_a_lost_scenario_is_an_internal_error_and_nothing_is_written(
     assert "internal error: scenarios lost: the chunk from line 1 had 10 scenarios; 9 decisions and 0 errors" in err
     assert output.read_bytes() == b"previous\n" and not errors.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_applied_only_writes_what_decide_applied_only_writes(
+    rules: RuleSet, sample_lines: list[str], tmp_path: Path, workers: int
+) -> None:
+    """`run --applied-only`: each line is `decide --json --brief-reasons --applied-only`'s, and
+    much smaller than the full decision."""
+    source = write(tmp_path / "in.jsonl", sample_lines[:60])
+    full, compact = tmp_path / "full.jsonl", tmp_path / "compact.jsonl"
+    for output, extra in ((full, []), (compact, ["--applied-only"])):
+        args = ["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--workers", str(workers)]
+        assert main([*args, *extra]) == 0
+    assert compact.read_text(encoding="utf-8") == one_by_one(rules.applied_only(), sample_lines[:60])
+    assert compact.stat().st_size < full.stat().st_size / 2
+    assert any('"omitted":{"not_effective":' in line for line in compact.read_text(encoding="utf-8").splitlines())

@@ -46,6 +46,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "names the failing criteria section only, as `decide --brief-reasons`",
     )
     parser.add_argument(
+        "--applied-only",
+        action="store_true",
+        help="list only the discounts that apply or await an action; count the others by status "
+        "(as `decide --applied-only`: decisions of a large rule set shrink from ~100 KB to ~1 KB)",
+    )
+    parser.add_argument(
         "--input", required=True, metavar="FILE", help="scenarios: .jsonl/.ndjson/.parquet, - for stdin"
     )
     parser.add_argument("--output", required=True, metavar="FILE", help="decisions, in input order; - for stdout")
@@ -91,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     if not args.detailed_reasons:  # a billing run wants throughput: the "why not" detail is opt-in
         rules = rules.brief()
+    if args.applied_only:
+        rules = rules.applied_only()
     stderr_errors = TextReporter(sys.stderr, args.max_diagnostics)
     options = RunOptions(
         input=args.input,
