@@ -101,3 +101,12 @@ def test_the_html_report_says_what_it_did_not_list(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert '<p class="omitted">not listed: 2 not effective, 15 not eligible</p>' in page.read_text(encoding="utf-8")
+
+
+def test_only_shows_the_definition_named_even_when_applied_only_would_count_it() -> None:
+    sample = REPO / "samples" / "discounts" / "complaint_after_expiry.yaml"
+    args = ["decide", "--json", "--applied-only", "--only", "complaint-discount"]
+    code, out, err = run_cli([*args, "--rules", str(REPO / "rules"), str(sample)])
+    assert code == 0, err
+    definitions = json.loads(out.splitlines()[0])["discounts"]["definitions"]
+    assert [(d["code"], d["status"]) for d in definitions] == [("complaint-discount", "not_effective")]

@@ -40,7 +40,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--applied-only",
         action="store_true",
-        help="list only the discounts that apply or await an action; count the others by status (as `run --applied-only`)",
+        help="list only the discounts that apply or await an action; count the others by status (as `run "
+        "--applied-only`); with --only, the definition named is shown whatever its status",
     )
     add_report_options(parser)
     return parser
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     if args.brief_reasons:
         rules = rules.brief()
-    if args.applied_only:
+    if args.applied_only and args.only is None:  # `--only CODE` shows that definition whatever its status
         rules = rules.applied_only()
     if args.only is not None:
         check_only(rules, args.only)
