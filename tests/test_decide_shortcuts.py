@@ -129,19 +129,19 @@ SCENARIOS = _sample_scenarios()
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_a_masked_evaluation_gives_the_live_conditions_outcomes(data: st.DataObject) -> None:
-    """`function(scenario, mask(live))` (the discounts still open once the dates have settled the
+    """`masked_function(scenario, mask(live))` (the discounts still open once the dates have settled the
     rest): each live condition comes out as in the whole evaluation, the others False; identical
     conditions shared by a live and a dead entry are evaluated for the live one."""
     compiled = RULES.criteria.compiled
     scenario = data.draw(st.sampled_from(SCENARIOS))
     live = data.draw(st.sets(st.integers(0, compiled.count - 1)))
     whole = compiled.function(scenario)
-    masked = compiled.function(scenario, compiled.mask(live))
+    masked = compiled.masked_function(scenario, compiled.mask(live))
     shared = {compiled.positions[i] for i in live}
     assert len(masked) == len(whole) == compiled.count
     for i, (outcome, full) in enumerate(zip(masked, whole, strict=True)):
         assert outcome == (full if compiled.positions[i] in shared else False), i
-    assert compiled.function(scenario, compiled.mask(range(compiled.count))) == whole
+    assert compiled.masked_function(scenario, compiled.mask(range(compiled.count))) == whole
 
 
 def test_a_masked_evaluation_split_into_parts_gives_the_same() -> None:
@@ -158,6 +158,6 @@ def test_a_masked_evaluation_split_into_parts_gives_the_same() -> None:
     shared = {compiled.positions[i] for i in live}
     for scenario in SCENARIOS:
         whole = compiled.function(scenario)
-        masked = compiled.function(scenario, compiled.mask(live))
+        masked = compiled.masked_function(scenario, compiled.mask(live))
         assert whole == RULES.criteria.evaluate(scenario)
         assert masked == tuple(w if compiled.positions[i] in shared else False for i, w in enumerate(whole))

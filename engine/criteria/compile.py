@@ -220,30 +220,47 @@ class CompiledRules:
     the code generator) but does not pay Python's `compile` and `exec` (about a third of a second
     at 4,000 definitions), which only an engine bug could make fail, never a rule file."""
 
-    def __init__(self, source: str, namespace: dict[str, Any], count: int, positions: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        namespace: dict[str, Any],
+        count: int,
+        positions: list[int] | None = None,
+        masked_source: Callable[[], str] | None = None,
+    ) -> None:
         self.source = source
+        #: makes the same function with a mask of the conditions to evaluate (`masked_function`):
+        #: generated only when first used, so `validate` does not pay for it
+        self._masked_source = masked_source
         self.count = count
-        self._namespace: dict[str, Any] | None = namespace
+        self._namespace = namespace
         #: condition i is evaluated as distinct condition positions[i] (identical ones once)
         self.positions = positions if positions is not None else list(range(count))
 
     def mask(self, live: Iterable[int]) -> tuple[bool, ...]:
-        """The function's second argument evaluating only the conditions `live` (their indices;
-        the others come out False, unevaluated): a question that needs only some criteria, such as
-        the discounts still open once the billing dates have settled the rest, skips the others."""
+        """`masked_function`'s second argument evaluating only the conditions `live` (their
+        indices; the others come out False, unevaluated): a question that needs only some
+        criteria, such as the discounts still open once the billing dates have settled the rest,
+        skips the others."""
         wanted = [False] * (max(self.positions) + 1 if self.positions else 0)
         for i in live:
             wanted[self.positions[i]] = True
         return tuple(wanted)
 
     @functools.cached_property
-    def function(self) -> Callable[..., tuple[bool, ...]]:
-        """`function(scenario)`: every condition's outcome; `function(scenario, mask(live))`: the
-        live ones' (the others False)."""
-        namespace = self._namespace
-        assert namespace is not None
-        exec(compile(self.source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
-        self._namespace = None
+    def function(self) -> Callable[[Any], tuple[bool, ...]]:
+        """`function(scenario)`: every condition's outcome."""
+        return self._compiled(self.source)
+
+    @functools.cached_property
+    def masked_function(self) -> Callable[..., tuple[bool, ...]]:
+        """`masked_function(scenario, mask(live))`: the live conditions' outcomes, the others
+        False. A second function, compiled on first use, so that `function` pays no mask test."""
+        return self._compiled(self._masked_source() if self._masked_source is not None else self.source)
+
+    def _compiled(self, source: str) -> Callable[..., tuple[bool, ...]]:
+        namespace = dict(self._namespace)
+        exec(compile(source, "<billrules criteria>", "exec"), namespace)  # generated from the typed AST only
         function: Callable[..., tuple[bool, ...]] = namespace["evaluate"]
         return function
 
@@ -309,30 +326,36 @@ class RuleSetCompiler:
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
-        # `L`: which distinct conditions to evaluate (`CompiledRules.mask`); all of them by default
-        rules = [f"(L[{k}] and ({code}))" for k, code in enumerate(rules)]
         pick = len(distinct) < len(self.rules)
-        extra = ["_pick"] if pick else []
-        if len(rules) <= chunk:
-            result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
-            source = _function("evaluate", ["s"], ["L", *_constants(head + rules), *extra], head, result)
-        else:
-            parts, calls = [], []
-            for n, part in enumerate(_split(rules, chunk)):
-                names = ["L", *sorted(_locals(part))]
-                parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
-                calls.append(f"_part{n}({', '.join(names)})")
-            defaults = ["L", *_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
-            result = " + ".join(calls)
-            parts.append(_function("evaluate", ["s"], defaults, head, f"_pick({result})" if pick else result))
-            source = "\n".join(parts)
+        source = self._assemble(head, rules, pick, chunk, [])
+
+        def masked_source() -> str:  # `L`: which distinct conditions to evaluate (`CompiledRules.mask`)
+            masked = [f"(L[{k}] and ({code}))" for k, code in enumerate(rules)]
+            return self._assemble(head, masked, pick, chunk, ["L"])
+
         self.thresholds.clear()  # rows computed before every duration was registered
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
         namespace.update(HELPERS)
         if pick:  # at least two conditions, so the getter returns a tuple
             namespace["_pick"] = operator.itemgetter(*positions)
-        namespace["L"] = (True,) * len(distinct)  # the default of `evaluate`'s `L`: every condition
-        return CompiledRules(source, namespace, len(self.rules), positions)
+        return CompiledRules(source, namespace, len(self.rules), positions, masked_source)
+
+    @staticmethod
+    def _assemble(head: list[str], rules: list[str], pick: bool, chunk: int, arguments: list[str]) -> str:
+        """The source of `evaluate(s, *arguments)`: one function, or parts of `chunk` rules."""
+        extra = ["_pick"] if pick else []
+        if len(rules) <= chunk:
+            result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
+            return _function("evaluate", ["s", *arguments], [*_constants(head + rules), *extra], head, result)
+        parts, calls = [], []
+        for n, part in enumerate(_split(rules, chunk)):
+            names = [*arguments, *sorted(_locals(part))]
+            parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
+            calls.append(f"_part{n}({', '.join(names)})")
+        defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
+        result = " + ".join(calls)
+        parts.append(_function("evaluate", ["s", *arguments], defaults, head, f"_pick({result})" if pick else result))
+        return "\n".join(parts)
 
     def _defer_facts(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
         """Fields read in at most `DEFER_USES` places are read where they are used, on first use

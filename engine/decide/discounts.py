@@ -459,7 +459,7 @@ class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
         for the discount evaluator only, which reads no other (never kept as `results`)."""
         if self._results is not None:
             return self._results
-        masked: tuple[bool, ...] = self.program.compiled.function(self.scenario, mask)
+        masked: tuple[bool, ...] = self.program.compiled.masked_function(self.scenario, mask)
         return masked
 
     def __getitem__(self, owner: str) -> list[tuple[str, bool]]:
