@@ -207,7 +207,9 @@ def test_the_shipped_parser_parses_token_soup_like_lark(tokens: list[str]) -> No
 #: modules that deserialize to code or arbitrary objects; the engine must never import them
 UNSAFE_MODULES = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve", "dbm"}
 #: the reviewed places that run generated code (README, "Safety"): path → functions
-EXEC_ALLOWED = {"engine/criteria/compile.py": {"_compiled"}}  # CompiledRules.function and .masked_function, compiled on first use
+EXEC_ALLOWED = {
+    "engine/criteria/compile.py": {"_compiled"}
+}  # CompiledRules.function and .masked_function, compiled on first use
 
 
 def _engine_modules() -> list[Path]:
