@@ -7,19 +7,17 @@ full decision's counts of those statuses; everything else in the decision is unc
 from __future__ import annotations
 
 import copy
-import io
 import json
 from collections import Counter
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import load_rules
-from engine.cli.main import main
 from engine.decide.decision import OMITTED
 from engine.load import load_file
+from tests.test_questions import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = load_rules(REPO / "rules")
@@ -36,13 +34,6 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
 
 
 SAMPLES = _samples()
-
-
-def run_cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _expected(full: dict[str, Any]) -> dict[str, Any]:

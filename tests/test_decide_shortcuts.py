@@ -22,9 +22,11 @@ from engine import load_rules
 from engine.decide.decision import to_json
 from engine.decide.discounts_reference import ReferenceEvaluator, in_old_words
 from engine.decide.scenarios import validate_scenario
+from tests.test_applied_only import SAMPLES
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = load_rules(REPO / "rules")
+SCENARIOS = [validate_scenario(data, None).scenario for _, data in SAMPLES]  # every sample
 
 
 def _decide(data: dict[str, Any]) -> dict[str, Any]:
@@ -93,37 +95,19 @@ def test_term_exceptions_alone_come_out_as_the_whole_program_says() -> None:
     (`CriteriaProgram.evaluate_group`): the same outcomes as the whole program's, and no
     discount criterion is run."""
     from engine.decide.decision import criteria_outcomes
-    from engine.load import load_file
 
     program = RULES.criteria
     terms = [owner for owner in program.by_owner if owner.startswith("term:")]
     assert terms  # the shipped rules have exceptions
     seen = 0
-    for path in sorted((REPO / "samples").rglob("*.yaml")):
-        for document in load_file(path).documents:
-            data = {k: v for k, v in document.data.items() if k != "expect"}
-            scenario = validate_scenario(data, None).scenario
-            whole = program.outcomes(scenario)
-            alone = criteria_outcomes(RULES, scenario)
-            assert [alone[owner] for owner in terms] == [whole[owner] for owner in terms]
-            assert alone._results is None  # the discounts' criteria never ran
-            assert alone.results == program.evaluate(scenario)
-            seen += any(holds for owner in terms for _, holds in whole[owner])
+    for scenario in SCENARIOS:
+        whole = program.outcomes(scenario)
+        alone = criteria_outcomes(RULES, scenario)
+        assert [alone[owner] for owner in terms] == [whole[owner] for owner in terms]
+        assert alone._results is None  # the discounts' criteria never ran
+        assert alone.results == program.evaluate(scenario)
+        seen += any(holds for owner in terms for _, holds in whole[owner])
     assert seen  # some exception holds somewhere, so agreement is not all-False
-
-
-def _sample_scenarios() -> list[Any]:
-    from engine.load import load_file
-
-    found = []
-    for path in sorted((REPO / "samples").rglob("*.yaml")):
-        for document in load_file(path).documents:
-            data = {k: v for k, v in document.data.items() if k != "expect"}
-            found.append(validate_scenario(data, None).scenario)
-    return found
-
-
-SCENARIOS = _sample_scenarios()
 
 
 @settings(max_examples=60, deadline=None)

@@ -144,22 +144,21 @@ def run(args: argparse.Namespace) -> int:
                 problems.add(item.diagnostics)
                 continue
             fast = args.json and args.only is None and html is None  # the text a billing run writes
+            text: str | None = None
             try:
                 if fast:
                     text = decide_text(rules, item.scenario, explain=args.explain)
                 else:
                     decision = decide(rules, item.scenario, explain=args.explain)
+                    if args.only is not None:
+                        decision = only(decision, args.only)
+                    if args.json:
+                        text = to_json(decision)
             except ScenarioError as exc:
                 problems.add(scenario_error_diagnostics(item.document, str(path), exc))
                 continue
-            if fast:
+            if text is not None:
                 sys.stdout.write(json_safe(text) + "\n")
-                problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
-                continue
-            if args.only is not None:
-                decision = only(decision, args.only)
-            if args.json:
-                sys.stdout.write(json_safe(to_json(decision)) + "\n")
             else:
                 if not first:
                     sys.stdout.write("\n")
