@@ -39,6 +39,21 @@ def test_brief_reasons_change_only_the_reasons() -> None:
     assert sections_named > 20
 
 
+def test_purchases_price_with_brief_reasons_too() -> None:
+    """A purchase's discounts are decided as the rule set decides (brief here), amounts unchanged."""
+    rules = load_rules(REPO / "rules")
+    brief = rules.brief()
+    codes: set[str] = set()
+    for path in sorted((REPO / "samples" / "purchase").glob("*.yaml")):
+        for item in read_scenarios(path):
+            detailed, short = rules.decide(item.scenario), brief.decide(item.scenario)
+            assert _without_reasons(short) == _without_reasons(detailed), path.name
+            for definition in short["purchase"]["discounts"]:
+                codes |= {r["code"] for r in definition["reasons"] if isinstance(r, dict)}
+    assert not codes & {"threshold_not_met", "duration_not_met", "value_not_listed"}
+    assert codes & {"section_not_met", "when_not_met"}
+
+
 def _run(tmp_path: Path, line: str, *flags: str) -> str:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text(line + "\n", encoding="utf-8")

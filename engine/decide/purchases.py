@@ -391,7 +391,7 @@ def price(
     only = {d for b in bundles for d in rules.get("bundle", b).discounts}
     try:  # no discount to decide: the lines are priced without the criteria's outcomes
         outcomes = criteria_outcomes(rules, synthetic) if only else {}
-        decided = _evaluator(rules).decide(synthetic, outcomes, only)
+        decided = _evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     return discounts_json(decided)
