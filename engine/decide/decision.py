@@ -261,24 +261,30 @@ def _blocks_json(blocks: list[tuple[Block, list[DefinitionResult]]], omitted: di
     block's shared results as the text written once for it (`_block_json`), its eligible ones
     written now; `omitted` (applied only) counts what is not listed. Raises TypeError for what
     orjson refuses (`decide_text` then writes the plain decision)."""
-    pieces: list[bytes] = []
+    pieces = [b"["]  # each item followed by a comma, the last one by the closing bracket
+    add = pieces.append
     for block, eligible in blocks:
         runs, counts = block.written.get(omitted is not None) or _block_json(block, omitted is not None)
         for run, r in zip(runs, eligible, strict=False):  # a run of shared results before each eligible one
             if run:
-                pieces.append(run)
+                add(run)
+                add(b",")
             if omitted is not None and r.status in omitted:
                 omitted[r.status] += 1
-            elif type(r) is SettledResult:
-                pieces.append(r.written or _settled_text(r))
-            else:
-                pieces.append(orjson.dumps(_item(r, _records)))
+                continue
+            add(r.written or _settled_text(r) if type(r) is SettledResult else orjson.dumps(_item(r, _records)))
+            add(b",")
         if runs[-1]:
-            pieces.append(runs[-1])
+            add(runs[-1])
+            add(b",")
         if omitted is not None:
             for status, count in counts:
                 omitted[status] += count
-    return orjson.Fragment(b"[" + b",".join(pieces) + b"]")
+    if len(pieces) > 1:
+        pieces[-1] = b"]"
+    else:
+        add(b"]")
+    return orjson.Fragment(b"".join(pieces))
 
 
 def _block_json(block: Block, applied_only: bool) -> tuple[list[bytes], tuple[tuple[str, int], ...]]:

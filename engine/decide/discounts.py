@@ -438,6 +438,9 @@ class _Definition:
     kind: AmountType
     level: int
     cap: Money | None
+    #: what its result depends on when nothing asks for it (`_unasked`): 0 nothing, 1 the dates
+    #: (a duration), 2 the agent (ad hoc), 3 both
+    unasked: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +612,7 @@ class DiscountEvaluator(DefinitionRules):
                 else:
                     self._any.append(d)
         self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
+        self._reduces: dict[tuple[str, str, str | None], frozenset[int]] = {}
         self._dated: dict[tuple[str | None, date, date], _Plan] = {}
         self._settled: dict[tuple[int, int], SettledResult] = {}
         self._failing: dict[tuple[int, bool, bool, Any, bool], tuple[SettledResult, tuple[int, ...]]] = {}
@@ -620,8 +624,8 @@ class DiscountEvaluator(DefinitionRules):
         self._shapes: dict[tuple[int, ...], int] = {}
         self._blocks: dict[tuple[int, int, Any], Block] = {}
         self._masks: dict[tuple[int, ...], tuple[bool, ...]] = {}
-        self._agents: dict[tuple[Any, ...], int] = {}
-        self._unasked_memo: dict[tuple[int, int], SettledResult] = {}
+        self._contexts_unasked: dict[tuple[Any, ...], int] = {}
+        self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
         self.why = WhyNot(program)
@@ -658,6 +662,7 @@ class DiscountEvaluator(DefinitionRules):
             kind=d.amount.type,
             level=d.amount.level or 1,
             cap=d.cap,
+            unasked=(d.duration is not None) + 2 * (d.type is not DiscountType.AUTO_APPLY),
         )
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
@@ -679,6 +684,16 @@ class DiscountEvaluator(DefinitionRules):
             found = tuple(candidates[i] for i in sorted(candidates))
             if len(self._matching) < _MATCH_MEMO:
                 self._matching[key] = found
+        return found
+
+    def _reducing(self, line: Line) -> frozenset[int]:
+        """The indices of `matching(line)`: a line meets the few applied definitions, not all that match it."""
+        key = (line.product, line.type, line.bundle)
+        found = self._reduces.get(key)
+        if found is None:
+            found = frozenset(d.index for d in self.matching(line))
+            if len(self._reduces) < _MATCH_MEMO:
+                self._reduces[key] = found
         return found
 
     def decide(
@@ -824,7 +839,7 @@ class DiscountEvaluator(DefinitionRules):
         dates (`added_on`), which are not kept. Returns per block its results decided afresh, every
         result in code order, and the applied ones."""
         number, scene.matched = self._context(scene.held, lines)
-        unasked = self._unasked_context(scene)
+        unasked = self._unasked_contexts(scene)
         memo, dated, results_of = self._blocks, scene.dated, scene.results_of
         assert results_of is not None
         requests, histories, today, scenario = scene.requests, scene.histories, scene.today, scene.scenario
@@ -863,12 +878,12 @@ class DiscountEvaluator(DefinitionRules):
             blocks.append((block, fresh))
         return blocks, results, applied
 
-    def _unasked(self, d: _Definition, context: int, s: _Scene) -> DefinitionResult:
+    def _unasked(self, d: _Definition, contexts: tuple[int | None, ...], s: _Scene) -> DefinitionResult:
         """`_eligible` for a definition nothing asks for (no request, no history): applied (auto
-        apply, fresh: its amounts are this decision's), or a result the first day billed, the
-        billing frequency and the agent decide (its duration over; ad hoc not requested, offered,
-        or the agent not allowed), kept and shared."""
-        key = (d.index, context)
+        apply, fresh: its amounts are this decision's), or a result kept and shared, which only
+        the first day billed and the billing frequency (a definition with a duration) and the
+        agent (ad hoc: not requested, offered, or the agent not allowed) decide."""
+        key = (d.index, contexts[d.unasked])
         found = self._unasked_memo.get(key)
         if found is _APPLIED:  # auto apply: made afresh, its amounts are filled in
             return DefinitionResult(d.code, d.type, "applied", value=d.model.amount.value)
@@ -881,20 +896,21 @@ class DiscountEvaluator(DefinitionRules):
         self._unasked_memo[key] = _APPLIED if applied else SettledResult(r.code, r.type, r.status, r.reasons)
         return r
 
-    def _unasked_context(self, s: _Scene) -> int:
-        """`_unasked`'s key: what its results depend on (first day billed, frequency, agent), by number."""
+    def _unasked_contexts(self, s: _Scene) -> tuple[int | None, ...]:
+        """`_unasked`'s keys, by a definition's `unasked`: nothing, the dates (first day billed,
+        billing frequency), the agent, or both, each by number."""
         scenario = s.scenario
         agent = scenario.agent
-        key = (
-            s.billed_from,
-            scenario.subscription.billing_frequency if scenario.subscription is not None else None,
-            None if agent is None else (agent.user, *agent.units),
-        )
-        found = self._agents.get(key)
+        dates = ("dates", s.billed_from, scenario.subscription.billing_frequency if scenario.subscription else None)
+        who = ("agent", None) if agent is None else ("agent", agent.user, *agent.units)
+        return None, self._number(dates), self._number(who), self._number((dates, who))
+
+    def _number(self, key: tuple[Any, ...]) -> int:
+        found = self._contexts_unasked.get(key)
         if found is None:
-            if len(self._agents) >= _CONTEXT_MEMO:
-                self._agents.clear()
-            found = self._agents[key] = next(self._numbers)
+            if len(self._contexts_unasked) >= _CONTEXT_MEMO:
+                self._contexts_unasked.clear()
+            found = self._contexts_unasked[key] = next(self._numbers)
         return found
 
     def _context(self, held: set[str], lines: list[Line]) -> tuple[int, set[str]]:
@@ -1030,9 +1046,11 @@ class DiscountEvaluator(DefinitionRules):
         definitions = self.by_code
         caps = _Caps({code: cap for code in by_code if (cap := definitions[code].cap) is not None})
         results = []
+        pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
         for line in lines:
             book = _LineBook(line, caps)
-            mine = [(d, by_code[d.code]) for d in self.matching(line) if d.code in by_code]
+            reduced = self._reducing(line)
+            mine = [(d, r) for d, r in pairs if d.index in reduced]
             for d, r in mine:
                 if d.kind is AmountType.FREE_PERIOD:
                     book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario))
