@@ -16,7 +16,7 @@ same rules and scenario give byte-identical JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -256,7 +256,7 @@ def _item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]
     return item
 
 
-def _blocks_json(blocks: list[tuple[Block, list[DefinitionResult]]], omitted: dict[str, int] | None) -> Any:
+def _blocks_json(blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted: dict[str, int] | None) -> Any:
     """The definitions of a decision made by blocks, as one JSON array (`orjson.Fragment`): each
     block's shared results as the text written once for it (`_block_json`), its eligible ones
     written now; `omitted` (applied only) counts what is not listed. Raises TypeError for what
@@ -292,17 +292,18 @@ def _block_json(block: Block, applied_only: bool) -> tuple[list[bytes], tuple[tu
     its eligible slots (items without their brackets, b"" for none), and (applied only) how many
     of each status it leaves out."""
     runs: list[bytes] = []
-    run: list[Any] = []
+    run: list[bytes] = []
     counts: dict[str, int] = {}
     for r in block.results:
         if r is None:  # an eligible slot: decided per scenario
-            runs.append(orjson.dumps(run)[1:-1])
+            runs.append(b",".join(run))
             run = []
         elif applied_only and r.status in OMITTED:
             counts[r.status] = counts.get(r.status, 0) + 1
         else:
-            run.append(_settled_item(r, _records))
-    runs.append(orjson.dumps(run)[1:-1])
+            assert type(r) is SettledResult
+            run.append(r.written or _settled_text(r))
+    runs.append(b",".join(run))
     found = block.written[applied_only] = runs, tuple(counts.items())
     return found
 

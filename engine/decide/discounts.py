@@ -140,7 +140,7 @@ class DiscountDecision:
     definitions: list[DefinitionResult]
     #: decided by blocks (`DiscountEvaluator._by_blocks`): each block with its eligible results,
     #: for a writer that writes the rest of a block once (`decision.discounts_json`)
-    blocks: list[tuple[Block, list[DefinitionResult]]] | None = None
+    blocks: list[tuple[Block, Sequence[DefinitionResult]]] | None = None
 
 
 class Block:
@@ -152,7 +152,9 @@ class Block:
 
     __slots__ = ("eligible", "results", "written")
 
-    def __init__(self, results: tuple[DefinitionResult | None, ...], eligible: tuple[int, ...]) -> None:
+    def __init__(
+        self, results: tuple[DefinitionResult | None, ...], eligible: tuple[tuple[int, _Definition], ...]
+    ) -> None:
         self.results = results
         self.eligible = eligible
         self.written: dict[bool, Any] = {}  # applied only? → the JSON of its shared results
@@ -561,6 +563,8 @@ _BLOCK_MEMO = 8192
 _CONTEXT_MEMO = 4096
 #: (definition, first day billed, frequency, agent) → its result, asked for by nothing; at most this many kept
 _UNASKED_MEMO = 16384
+#: a block's results decided afresh, when it has none
+_NONE: tuple[DefinitionResult, ...] = ()
 #: `_unasked`'s mark of a definition applied (its result is made afresh)
 _APPLIED = SettledResult("", "", "applied")
 #: the definitions a purchase prices with → the mask of their criteria; at most this many kept
@@ -628,6 +632,7 @@ class DiscountEvaluator(DefinitionRules):
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
+        self.block = _BLOCK
         self.why = WhyNot(program)
 
     @staticmethod
@@ -829,7 +834,7 @@ class DiscountEvaluator(DefinitionRules):
 
     def _by_blocks(
         self, plan: _Plan, scene: _Scene, lines: list[Line]
-    ) -> tuple[list[tuple[Block, list[DefinitionResult]]], list[DefinitionResult], list[DefinitionResult]]:
+    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult], list[DefinitionResult]]:
         """`decide` with brief reasons and every definition, by blocks of consecutive definitions:
         a block's results (shared, the settled and the not-eligible ones) follow from its
         definitions' settled results, the criteria outcomes it reads, the bundles held and the
@@ -839,14 +844,14 @@ class DiscountEvaluator(DefinitionRules):
         dates (`added_on`), which are not kept. Returns per block its results decided afresh, every
         result in code order, and the applied ones."""
         number, scene.matched = self._context(scene.held, lines)
-        unasked = self._unasked_contexts(scene)
-        memo, dated, results_of = self._blocks, scene.dated, scene.results_of
+        contexts = self._unasked_contexts(scene)
+        memo, unasked, dated, results_of = self._blocks, self._unasked_memo, scene.dated, scene.results_of
         assert results_of is not None
         requests, histories, today, scenario = scene.requests, scene.histories, scene.today, scene.scenario
-        blocks: list[tuple[Block, list[DefinitionResult]]] = []
+        asked = requests.keys() | histories.keys() if requests or histories else ()
+        blocks: list[tuple[Block, Sequence[DefinitionResult]]] = []
         results: list[Any] = []  # DefinitionResult, once every eligible slot is filled
         applied: list[DefinitionResult] = []
-        definitions = self.definitions
         for span in plan.spans:
             if dated and not dated.isdisjoint(span.codes):
                 block, kept = self._block(plan, span, scene), False
@@ -862,15 +867,19 @@ class DiscountEvaluator(DefinitionRules):
                     block = found
             start = len(results)
             results += block.results
+            if not block.eligible:
+                blocks.append((block, _NONE))
+                continue
             fresh = []
-            for slot in block.eligible:
-                d = definitions[span.start + slot]
+            for slot, d in block.eligible:
                 if not kept:
                     r = self._decide_open(d, scene)
-                elif (requests and d.code in requests) or (histories and d.code in histories):
+                elif asked and d.code in asked:
                     r = self._eligible(d, requests.get(d.code), histories.get(d.code, []), today, scenario)
                 else:
-                    r = self._unasked(d, unasked, scene)
+                    r = unasked.get((d.index, contexts[d.unasked])) or _APPLIED
+                    if r is _APPLIED:  # made afresh, or not known yet
+                        r = self._unasked(d, contexts, scene)
                 results[start + slot] = r
                 fresh.append(r)
                 if r.status == "applied":
@@ -943,7 +952,7 @@ class DiscountEvaluator(DefinitionRules):
                 found = self._failing_result(d, scene)
             results.append(found)
             if found is None:
-                fresh.append(slot)
+                fresh.append((slot, d))
         return Block(tuple(results), tuple(fresh))
 
     @staticmethod
@@ -975,8 +984,8 @@ class DiscountEvaluator(DefinitionRules):
         open_ = tuple(d for d in self.definitions if settled[d.index] is None or (not d.auto and d.settled is None))
         mask = self.program.compiled.mask(i for d in open_ for i, _ in d.entries)
         spans = []
-        for start in range(0, len(self.definitions), _BLOCK):
-            members = self.definitions[start : start + _BLOCK]
+        for start in range(0, len(self.definitions), self.block):
+            members = self.definitions[start : start + self.block]
             # which of its definitions are settled, and how: the same block on another date is the same
             shape = (start, *(id(settled[d.index]) for d in members))
             key = self._shapes.setdefault(shape, len(self._shapes))
