@@ -484,6 +484,8 @@ class _Plan:
     open: tuple[_Definition, ...]  # the definitions a decision still looks at
     mask: tuple[bool, ...]  # the criteria they own, for the masked function
     spans: tuple[_Span, ...]  # the blocks, in code order
+    #: (bundles held, lines' products) by number → the mask of the open definitions they allow
+    narrowed: dict[int, tuple[bool, ...]] = field(default_factory=dict)
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
@@ -567,6 +569,8 @@ _UNASKED_MEMO = 16384
 _NONE: tuple[DefinitionResult, ...] = ()
 #: `_unasked`'s mark of a definition applied (its result is made afresh)
 _APPLIED = SettledResult("", "", "applied")
+#: per plan, the masks of the definitions some bundles and lines allow; at most this many kept
+_NARROWED_MEMO = 64
 #: the definitions a purchase prices with → the mask of their criteria; at most this many kept
 _MASK_MEMO = 1024
 
@@ -707,11 +711,16 @@ class DiscountEvaluator(DefinitionRules):
         outcomes: Mapping[str, Sequence[tuple[str, bool]]],
         only: Collection[str] | None = None,
         why: bool = True,
+        listed: bool = True,
     ) -> DiscountDecision:
         """Every definition's status and the lines' amounts; `only`: decide just these definitions
         (a purchase prices its lines with the discounts its own bundles grant). `outcomes`: the
         criteria's, by owner (`CriteriaOutcomes` of this rule set's program is read directly).
-        `why`: name each failing condition with its values (else only the failing section)."""
+        `why`: name each failing condition with its values (else only the failing section).
+        `listed=False`: the caller reads the reasons of no `not_eligible` result, only its status
+        (`RuleSet.applied_only` counts them): with brief reasons, the criteria of a definition
+        that no line or held bundle allows are then not evaluated (it is not eligible whatever
+        they say), and its reasons name sections that may hold."""
         subject, lines = _lines(self.products, scenario)
         today = scenario.as_of.date()
         held = _held_bundles(scenario, subject, lines) if subject else set()
@@ -729,9 +738,16 @@ class DiscountEvaluator(DefinitionRules):
         if only is not None:
             definitions = sorted((self.by_code[c] for c in set(only) if c in self.by_code), key=lambda d: d.index)
         results_of = None
+        by_blocks = only is None and not why and self.by_blocks
         if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program:
             # only the criteria of the definitions looked at are evaluated
-            results_of = outcomes.masked(plan.mask if only is None else self._mask(definitions))
+            if only is not None:
+                mask = self._mask(definitions)
+            elif by_blocks and not listed:
+                mask = self._narrowed(plan, held, lines)
+            else:
+                mask = plan.mask
+            results_of = outcomes.masked(mask)
         scene = _Scene(
             scenario,
             subject,
@@ -747,7 +763,7 @@ class DiscountEvaluator(DefinitionRules):
             why,
             self.why.reasons if why else self.why.section_reasons,
         )
-        if results_of is not None and only is None and not why and self.by_blocks:
+        if results_of is not None and by_blocks:
             blocks, every, applied = self._by_blocks(plan, scene, lines)
             return DiscountDecision(self._amounts(applied, lines, scenario), every, blocks)
         scene.matched = {d.code for line in lines for d in self.matching(line)}
@@ -821,6 +837,20 @@ class DiscountEvaluator(DefinitionRules):
         else:
             self._ad_hoc(d.model, r, scenario, request, today)
         return r
+
+    def _narrowed(self, plan: _Plan, held: set[str], lines: list[Line]) -> tuple[bool, ...]:
+        """The criteria of the plan's open definitions that some line matches and whose bundles
+        are held (`decide(listed=False)`), kept on the plan per bundles held and lines' products."""
+        number, matched = self._context(held, lines)
+        found = plan.narrowed.get(number)
+        if found is None:
+            if len(plan.narrowed) >= _NARROWED_MEMO:
+                plan.narrowed.clear()
+            allowed = (
+                d for d in plan.open if d.code in matched and (not d.granting or not held.isdisjoint(d.granting))
+            )
+            found = plan.narrowed[number] = self.program.compiled.mask(i for d in allowed for i, _ in d.entries)
+        return found
 
     def _mask(self, definitions: Sequence[_Definition]) -> tuple[bool, ...]:
         """The criteria `definitions` own, as a mask for the masked function (kept per codes)."""
