@@ -125,7 +125,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
-        decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief", listed=rules.listed != "applied")
+        decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
         decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied")
     if scenario.balance is not None:
         from engine.decide import balances

@@ -711,16 +711,19 @@ class DiscountEvaluator(DefinitionRules):
         outcomes: Mapping[str, Sequence[tuple[str, bool]]],
         only: Collection[str] | None = None,
         why: bool = True,
-        listed: bool = True,
+        listed: bool | None = None,
     ) -> DiscountDecision:
         """Every definition's status and the lines' amounts; `only`: decide just these definitions
         (a purchase prices its lines with the discounts its own bundles grant). `outcomes`: the
         criteria's, by owner (`CriteriaOutcomes` of this rule set's program is read directly).
         `why`: name each failing condition with its values (else only the failing section).
-        `listed=False`: the caller reads the reasons of no `not_eligible` result, only its status
-        (`RuleSet.applied_only` counts them): with brief reasons, the criteria of a definition
-        that no line or held bundle allows are then not evaluated (it is not eligible whatever
-        they say), and its reasons name sections that may hold."""
+        `listed=False` (by default, when the rule set is `RuleSet.applied_only`): the caller reads
+        the reasons of no `not_eligible` result, only its status (applied-only decisions count
+        them): with brief reasons, the criteria of a definition that no line or held bundle
+        allows are then not evaluated (it is not eligible whatever they say), and its reasons may
+        name sections that hold."""
+        if listed is None:
+            listed = self.rules.listed != "applied"
         subject, lines = _lines(self.products, scenario)
         today = scenario.as_of.date()
         held = _held_bundles(scenario, subject, lines) if subject else set()
