@@ -484,8 +484,7 @@ class _Plan:
     open: tuple[_Definition, ...]  # the definitions a decision still looks at
     mask: tuple[bool, ...]  # the criteria they own, for the masked function
     spans: tuple[_Span, ...]  # the blocks, in code order
-    #: (bundles held, lines' products) by number → the mask of the open definitions they allow
-    narrowed: dict[int, tuple[bool, ...]] = field(default_factory=dict)
+    number: int  # its own, never reused (`DiscountEvaluator._narrowed` keys masks by it)
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
@@ -569,8 +568,8 @@ _UNASKED_MEMO = 16384
 _NONE: tuple[DefinitionResult, ...] = ()
 #: `_unasked`'s mark of a definition applied (its result is made afresh)
 _APPLIED = SettledResult("", "", "applied")
-#: per plan, the masks of the definitions some bundles and lines allow; at most this many kept
-_NARROWED_MEMO = 64
+#: (plan, bundles held and lines' products) → the mask of the definitions they allow; at most this many kept
+_NARROWED_MEMO = 1024
 #: the definitions a purchase prices with → the mask of their criteria; at most this many kept
 _MASK_MEMO = 1024
 
@@ -632,6 +631,7 @@ class DiscountEvaluator(DefinitionRules):
         self._shapes: dict[tuple[int, ...], int] = {}
         self._blocks: dict[tuple[int, int, Any], Block] = {}
         self._masks: dict[tuple[int, ...], tuple[bool, ...]] = {}
+        self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
@@ -843,16 +843,17 @@ class DiscountEvaluator(DefinitionRules):
 
     def _narrowed(self, plan: _Plan, held: set[str], lines: list[Line]) -> tuple[bool, ...]:
         """The criteria of the plan's open definitions that some line matches and whose bundles
-        are held (`decide(listed=False)`), kept on the plan per bundles held and lines' products."""
+        are held (`decide(listed=False)`), kept per plan, bundles held and lines' products."""
         number, matched = self._context(held, lines)
-        found = plan.narrowed.get(number)
+        key = (plan.number, number)
+        found = self._narrowed_masks.get(key)
         if found is None:
-            if len(plan.narrowed) >= _NARROWED_MEMO:
-                plan.narrowed.clear()
+            if len(self._narrowed_masks) >= _NARROWED_MEMO:
+                self._narrowed_masks.clear()
             allowed = (
                 d for d in plan.open if d.code in matched and (not d.granting or not held.isdisjoint(d.granting))
             )
-            found = plan.narrowed[number] = self.program.compiled.mask(i for d in allowed for i, _ in d.entries)
+            found = self._narrowed_masks[key] = self.program.compiled.mask(i for d in allowed for i, _ in d.entries)
         return found
 
     def _mask(self, definitions: Sequence[_Definition]) -> tuple[bool, ...]:
@@ -1025,7 +1026,7 @@ class DiscountEvaluator(DefinitionRules):
             reads = [i for d in members if settled[d.index] is None for i, _ in d.entries]
             codes = frozenset(d.code for d in members)
             spans.append(_Span(key, start, start + len(members), _picker(reads), codes))
-        found = _Plan(tuple(settled), open_, mask, tuple(spans))
+        found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers))
         if len(self._dated) >= _DATE_MEMO:
             self._dated.clear()
         self._dated[(subject, billed_from, today)] = found
