@@ -228,7 +228,8 @@ def stage_split(rules: Any, lines: Sequence[tuple[str, str]], rounds: int) -> di
             outcomes = criteria_outcomes(rules, scenario)
             t3 = clock()
             if scenario.subscription is not None or scenario.job is not None:
-                discounts_json(evaluator.decide(scenario, outcomes, why=rules.reasons != "brief"), True)
+                decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
+                discounts_json(decided, True, rules.listed == "applied")
             t4 = clock()
             decision = decide(rules, scenario, shared=True)
             t5 = clock()

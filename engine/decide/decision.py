@@ -16,14 +16,21 @@ same rules and scenario give byte-identical JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from engine.decide.discounts import CriteriaOutcomes, DiscountDecision, DiscountEvaluator, SettledResult
+from engine.decide.discounts import (
+    Block,
+    CriteriaOutcomes,
+    DefinitionResult,
+    DiscountDecision,
+    DiscountEvaluator,
+    SettledResult,
+)
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
 from engine.values import Money, plain
@@ -211,34 +218,94 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
             total["gross"] += gross.amount
             total["discount"] += gross.amount - net
             total["net"] += net
-    definitions: list[Any] = []
-    reasons = _records if shared else _reasons
     omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
-    for r in d.definitions:
-        if omitted is not None and r.status in omitted:
-            omitted[r.status] += 1
-            continue
-        if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
-            if shared:
-                written = r.written
-                definitions.append(_settled_json(r) if written is None else written)
-            else:
-                definitions.append(_settled_item(r, _reasons))
-            continue
-        item = {"code": r.code, "type": r.type, "status": r.status}
-        if r.amounts:
-            item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
-        if r.value is not None and r.type == "ad_hoc":
-            item["requested"] = plain(r.value) if isinstance(r.value, Decimal) else str(r.value)
-        if r.approvers:
-            item["approvers"] = r.approvers
-        item["reasons"] = reasons(r.reasons)
-        definitions.append(item)
+    definitions: Any
+    if shared and d.blocks is not None:
+        definitions = _blocks_json(d.blocks, omitted)
+    else:
+        definitions = []
+        reasons = _records if shared else _reasons
+        for r in d.definitions:
+            if omitted is not None and r.status in omitted:
+                omitted[r.status] += 1
+                continue
+            if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
+                if shared:
+                    definitions.append(orjson.Fragment(r.written or _settled_text(r)))
+                else:
+                    definitions.append(_settled_item(r, _reasons))
+                continue
+            definitions.append(_item(r, reasons))
     part: dict[str, Any] = {"lines": lines, "definitions": definitions}
     if omitted is not None:
         part["omitted"] = omitted
     part["totals"] = {c: {k: _money(v, c) for k, v in t.items()} for c, t in sorted(totals.items())}
     return part
+
+
+def _item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]]) -> dict[str, Any]:
+    """A definition's result as data (one decided for this scenario)."""
+    item: dict[str, Any] = {"code": r.code, "type": r.type, "status": r.status}
+    if r.amounts:
+        item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
+    if r.value is not None and r.type == "ad_hoc":
+        item["requested"] = plain(r.value) if isinstance(r.value, Decimal) else str(r.value)
+    if r.approvers:
+        item["approvers"] = r.approvers
+    item["reasons"] = reasons(r.reasons)
+    return item
+
+
+def _blocks_json(blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted: dict[str, int] | None) -> Any:
+    """The definitions of a decision made by blocks, as one JSON array (`orjson.Fragment`): each
+    block's shared results as the text written once for it (`_block_json`), its eligible ones
+    written now; `omitted` (applied only) counts what is not listed. Raises TypeError for what
+    orjson refuses (`decide_text` then writes the plain decision)."""
+    pieces = [b"["]  # each item followed by a comma, the last one by the closing bracket
+    add = pieces.append
+    for block, eligible in blocks:
+        runs, counts = block.written.get(omitted is not None) or _block_json(block, omitted is not None)
+        for run, r in zip(runs, eligible, strict=False):  # a run of shared results before each eligible one
+            if run:
+                add(run)
+                add(b",")
+            if omitted is not None and r.status in omitted:
+                omitted[r.status] += 1
+                continue
+            add(r.written or _settled_text(r) if type(r) is SettledResult else orjson.dumps(_item(r, _records)))
+            add(b",")
+        if runs[-1]:
+            add(runs[-1])
+            add(b",")
+        if omitted is not None:
+            for status, count in counts:
+                omitted[status] += count
+    if len(pieces) > 1:
+        pieces[-1] = b"]"
+    else:
+        add(b"]")
+    return orjson.Fragment(b"".join(pieces))
+
+
+def _block_json(block: Block, applied_only: bool) -> tuple[list[bytes], tuple[tuple[str, int], ...]]:
+    """A block's shared results written once and kept on it: the JSON of each run of them between
+    its eligible slots (items without their brackets, b"" for none), and (applied only) how many
+    of each status it leaves out."""
+    runs: list[bytes] = []
+    run: list[bytes] = []
+    counts: dict[str, int] = {}
+    for r in block.results:
+        if r is None:  # an eligible slot: decided per scenario
+            runs.append(b",".join(run))
+            run = []
+        elif applied_only and r.status in OMITTED:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        else:
+            assert type(r) is SettledResult
+            run.append(r.written or _settled_text(r))
+    runs.append(b",".join(run))
+    found = block.written[applied_only] = runs, tuple(counts.items())
+    return found
 
 
 def _reasons(reasons: list[Reason | str]) -> list[Any]:
@@ -251,22 +318,14 @@ def _records(reasons: list[Reason | str]) -> list[Any]:
     return [r.record() if type(r) is Reason else r for r in reasons]
 
 
-def _settled_item(r: SettledResult, reasons: Callable[[list[Reason | str]], list[Any]]) -> dict[str, Any]:
+def _settled_item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]]) -> dict[str, Any]:
     return {"code": r.code, "type": r.type, "status": r.status, "reasons": reasons(r.reasons)}
 
 
-def _settled_json(r: SettledResult) -> Any:
-    """A shared result's item as JSON written once and kept on it (an `orjson.Fragment` the
-    decision's writer copies as it is); the item as data where orjson refuses it (`to_json`'s
-    fallback then writes it)."""
-    found = r.written
-    if found is None:
-        item = _settled_item(r, _records)
-        try:
-            found = orjson.Fragment(orjson.dumps(item))
-        except TypeError:
-            found = item
-        r.written = found
+def _settled_text(r: SettledResult) -> bytes:
+    """A shared result's item as JSON text, written once and kept on it (TypeError for what orjson
+    refuses: `decide_text` then writes the plain decision)."""
+    found = r.written = orjson.dumps(_settled_item(r, _records))
     return found
 
 
