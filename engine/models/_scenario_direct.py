@@ -21,7 +21,6 @@ they are kept per text (a billing run reads the same dates and prices over and o
 from __future__ import annotations
 
 import inspect
-import re
 import types
 import typing
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT, CODE_PATTERN
+from engine.models.common import CALENDAR_TEXT
 
 __all__ = ["build_scenario"]
 
@@ -46,16 +45,20 @@ Convert = Callable[[Any], Any]
 def build_scenario(data: dict[str, Any]) -> Any:
     """The `Scenario` that `Scenario.model_validate(data)` gives, or None when pydantic must decide."""
     try:
-        return _scenario_builder()(data)
+        return (_scenario or _scenario_builder())(data)
     except Exception:  # _Unsure, a missing key, a before-validator's ValueError, a leaf's ValidationError
         return None
 
 
-@cache
+_scenario: Convert | None = None
+
+
 def _scenario_builder() -> Convert:
+    global _scenario
     from engine.models.scenario import Scenario
 
-    return _builder(Scenario)
+    _scenario = _builder(Scenario)
+    return _scenario
 
 
 class _Unsure(Exception):
@@ -66,13 +69,8 @@ class _Never(Exception):
     """A field type the generator was not written for: when given, the field goes to pydantic."""
 
 
-#: Patterns whose check in Python (`re.fullmatch`) agrees with pydantic-core's Rust regex: they
-#: match ASCII text only, and never the empty text. Text under any other pattern is checked by
-#: pydantic-core itself.
-_PYTHON_PATTERNS = frozenset({CODE_PATTERN})
-
 #: Kept parsed leaves per text, at most this many per leaf type (then the cache starts over).
-_CACHE_SIZE = 4096
+_CACHE_SIZE = 16384
 
 #: The kept leaves, per leaf type (its annotation, before-validator and constraints).
 _kept: dict[tuple[Any, Any, str], dict[Any, Any]] = {}
@@ -167,6 +165,8 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
             convert = ["raise U"]  # a type the generator was not written for: when given, pydantic decides
         if info.is_required():  # a missing key raises KeyError, and pydantic reports it
             lines += [f"{given} = {value}[{key!r}]", *convert]
+        elif _none_when_omitted(info):  # omitted or null: the same value (`model_fields_set` tells them apart)
+            lines += [f"{given} = {value}.get({key!r})", *convert]
         else:
             lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
             lines += ["else:", f"    {result} = {_default(source, info)}"]
@@ -182,6 +182,15 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
     for decorator in model.__pydantic_decorators__.model_validators.values():
         lines.append(f"{target} = {source.name(decorator.func, 'after')}({target})")
     return lines
+
+
+def _none_when_omitted(info: FieldInfo) -> bool:
+    """A field of an optional type whose default is None (its conversion passes None through)."""
+    annotation, _ = _direct._split(info.annotation, [])
+    optional = typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(
+        annotation
+    )
+    return optional and info.default is None and info.default_factory is None
 
 
 def _plain_model(model: type[BaseModel]) -> bool:
@@ -289,25 +298,19 @@ _BOUNDS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 
 
 def _text(source: _Source, constraints: list[Any], value: str, target: str) -> list[str]:
-    options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
-    tests = [f"{value}.__class__ is not str"]
-    pattern = options.pop("pattern", None)
-    if pattern is not None and pattern not in _PYTHON_PATTERNS:
-        check = SchemaValidator(core_schema.str_schema(pattern=pattern, **options)).validate_python
-        tests.append(f"{source.name(check, 'text')}({value}) is None")  # raises for bad text
-    elif pattern is not None or options:
-        if pattern is not None:  # what the pattern matches is ASCII, one character or more
-            tests.append(f"{source.name(re.compile(pattern).fullmatch, 'match')}({value}) is None")
-            options["min_length"] = max(0, options.get("min_length", 0) - 1)
-        else:
-            # pydantic-core refuses a lone surrogate in constrained text (a plain `str` keeps one):
-            # ASCII text has none, and its length is the same counted either way
-            tests.append(f"not {value}.isascii()")
-        if options.get("min_length"):
-            tests.append(f"len({value}) < {options['min_length']!r}")
-        if "max_length" in options:
-            tests.append(f"len({value}) > {options['max_length']!r}")
-    return [f"if {' or '.join(tests)}:", "    raise U", f"{target} = {value}"]
+    """Text; constrained text is checked by pydantic-core's own string validator (quicker than
+    Python's `re` for a short code, and its rules: its regex, lengths in characters, no lone surrogate)."""
+    lines = [f"if {value}.__class__ is not str:", "    raise U"]
+    if constraints:
+        options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
+        lines.append(f"{source.name(_text_check(**options), 'text')}({value})")
+    return [*lines, f"{target} = {value}"]
+
+
+@cache
+def _text_check(**options: Any) -> Convert:
+    check: Convert = SchemaValidator(core_schema.str_schema(strict=True, **options)).validate_python
+    return check
 
 
 def _union(source: _Source, members: tuple[Any, ...], constraints: list[Any], value: str, target: str) -> list[str]:
@@ -356,9 +359,11 @@ def _list(source: _Source, item: Any, constraints: list[Any], value: str, target
 def _dict(source: _Source, types_: tuple[Any, ...], constraints: list[Any], value: str, target: str) -> list[str]:
     if constraints:
         raise _Never
-    key, item = source.variable(), source.variable()
-    keys = source.function(_convert(source, types_[0], [], key, key), key, key, "key")
-    items = source.function(_convert(source, types_[1], [], item, item), item, item, "item")
+    source.nested()
+    key, item, result = source.variable(), source.variable(), source.variable()
+    keys = source.function(_convert(source, types_[0], [], key, result), key, result, "key")
+    items = source.function(_convert(source, types_[1], [], item, result), item, result, "item")
+    source.done()
     return [
         f"if {value}.__class__ is not dict:",
         "    raise U",
@@ -371,11 +376,29 @@ def _leaf(
 ) -> list[str]:
     """A date, date-time, time, decimal, money or duration: the field's before-validator, then the
     check pydantic makes of its result; kept per text (and per whole number, for a decimal)."""
-    check: Convert
+    parse = source.name(_parse(annotation, constraints, before), "parse")
+    if annotation is datetime:  # seldom the same twice: not kept
+        return [f"{target} = {parse}({value})"]
+    kept = (str, int) if annotation is Decimal else (str,)
+    texts = source.name(_kept.setdefault((annotation, before, repr(constraints)), {}), "T")
+    test = " or ".join(f"{value}.__class__ is {source.name(kind, 'kind')}" for kind in kept)
+    return [
+        f"if {test}:",
+        f"    {target} = {texts}.get({value})",
+        f"    if {target} is None:",
+        f"        {target} = {parse}({value})",
+        f"        if len({texts}) >= {_CACHE_SIZE}:",
+        f"            {texts}.clear()",
+        f"        {texts}[{value}] = {target}",
+        "else:",
+        f"    {target} = {parse}({value})",
+    ]
+
+
+def _parse(annotation: Any, constraints: list[Any], before: Convert | None) -> Convert:
     if annotation is Decimal:
         ge, le, gt, lt = _direct._bounds(constraints)
-        check = SchemaValidator(core_schema.decimal_schema(ge=ge, le=le, gt=gt, lt=lt)).validate_python
-        kept: tuple[type, ...] = (str, int)
+        check: Convert = SchemaValidator(core_schema.decimal_schema(ge=ge, le=le, gt=gt, lt=lt)).validate_python
     elif annotation in (date, datetime, time):
         if constraints:
             raise _Never
@@ -384,31 +407,21 @@ def _leaf(
             datetime: core_schema.datetime_schema,
             time: core_schema.time_schema,
         }
+        calendar = CALENDAR_TEXT.get(before) if before is not None else None
+        if calendar is not None:
+            # what the before-validator lets through (an exact `str` that starts like a date) and
+            # the parse, in one call of pydantic-core (quicker than Python's `re`); pydantic itself
+            # refuses the rest
+            only = core_schema.str_schema(strict=True, pattern=f"^{calendar.pattern}")
+            return SchemaValidator(core_schema.chain_schema([only, schemas[annotation]()])).validate_python
         check = SchemaValidator(schemas[annotation]()).validate_python
-        kept = (str,)
     elif isinstance(annotation, type) and hasattr(annotation, "__dataclass_fields__") and before is not None:
         if constraints:
             raise _Never
         check = _exactly(annotation)  # Money, Duration: the before-validator made the instance; pydantic keeps it
-        kept = (str,)
     else:
         raise _Never
-    texts = source.name(_kept.setdefault((annotation, before, repr(constraints)), {}), "T")
-    calendar = CALENDAR_TEXT.get(before) if before is not None else None
-    parse = source.name(check if before is None or calendar is not None else _then(before, check), "parse")
-    keep = [
-        f"{target} = {texts}.get({value})",
-        f"if {target} is None:",
-        f"    {target} = {parse}({value})",
-        f"    if len({texts}) >= {_CACHE_SIZE}:",
-        f"        {texts}.clear()",
-        f"    {texts}[{value}] = {target}",
-    ]
-    if calendar is not None:  # what the before-validator lets through, checked inline; pydantic refuses the rest
-        test = f"{value}.__class__ is not str or {source.name(calendar.match, 'match')}({value}) is None"
-        return [f"if {test}:", "    raise U", f"{target} = {parse}({value})"]
-    test = " or ".join(f"{value}.__class__ is {source.name(kind, 'kind')}" for kind in kept)
-    return [f"if {test}:", *_indent(keep), "else:", f"    {target} = {parse}({value})"]
+    return check if before is None else _then(before, check)
 
 
 def _then(first: Convert, second: Convert) -> Convert:
