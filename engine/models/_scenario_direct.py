@@ -72,8 +72,8 @@ class _Never(Exception):
 #: Kept parsed leaves per text, at most this many per leaf type (then the cache starts over).
 _CACHE_SIZE = 16384
 
-#: The kept leaves, per leaf type (its annotation, before-validator and constraints).
-_kept: dict[tuple[Any, Any, str], dict[Any, Any]] = {}
+#: Per leaf type (its annotation, before-validator and constraints): its parse, and the values kept.
+_leaves: dict[tuple[Any, Any, str], tuple[Convert, dict[Any, Any]]] = {}
 
 
 class _Source:
@@ -110,6 +110,7 @@ class _Source:
     def function(self, body: list[str], value: str, result: str, what: str) -> Convert:
         lines = [f"def build({value}):", *_indent(body), f"    return {result}"]
         namespace = dict(self.names)
+        # generated from the models' field declarations only, never from data
         exec(compile("\n".join(lines), f"<direct {what} of {self.model.__name__}>", "exec"), namespace)
         built: Convert = namespace["build"]
         return built
@@ -170,8 +171,15 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
         else:
             lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
             lines += ["else:", f"    {result} = {_default(source, info)}"]
-    aliases = {info.alias: name for name, info in fields if info.alias and info.alias != name}
-    fields_set = f"{{{source.name(aliases, 'A')}.get(k, k) for k in {value}}}" if aliases else f"set({value})"
+    fields_set = source.variable()
+    lines.append(f"{fields_set} = set({value})")  # the keys are the fields' aliases: given by alias, named by name
+    for name, info in fields:
+        if info.alias and info.alias != name:
+            lines += [
+                f"if {info.alias!r} in {fields_set}:",
+                f"    {fields_set}.remove({info.alias!r})",
+                f"    {fields_set}.add({name!r})",
+            ]
     lines += [
         f"{target} = {source.name(model.__new__, 'new')}({source.name(model, 'C')})",
         f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {{{', '.join(values)}}})",
@@ -376,11 +384,13 @@ def _leaf(
 ) -> list[str]:
     """A date, date-time, time, decimal, money or duration: the field's before-validator, then the
     check pydantic makes of its result; kept per text (and per whole number, for a decimal)."""
-    parse = source.name(_parse(annotation, constraints, before), "parse")
+    key = (annotation, before, repr(constraints))
+    if key not in _leaves:
+        _leaves[key] = (_parse(annotation, constraints, before), {})
+    parse, texts = (source.name(_leaves[key][0], "parse"), source.name(_leaves[key][1], "T"))
     if annotation is datetime:  # seldom the same twice: not kept
         return [f"{target} = {parse}({value})"]
     kept = (str, int) if annotation is Decimal else (str,)
-    texts = source.name(_kept.setdefault((annotation, before, repr(constraints)), {}), "T")
     test = " or ".join(f"{value}.__class__ is {source.name(kind, 'kind')}" for kind in kept)
     return [
         f"if {test}:",
