@@ -202,19 +202,15 @@ def _none_when_omitted(info: FieldInfo) -> bool:
 
 
 def _plain_model(model: type[BaseModel]) -> bool:
-    """A model whose validation is its fields and after-validators (nothing the generator cannot see)."""
+    """A model whose validation is its fields and after-validators (nothing the generator cannot see).
+
+    The same conditions as `engine.models._direct`'s, but for after-validators, which this path runs."""
     config = model.model_config
     decorators = model.__pydantic_decorators__
-    if (
-        config.get("extra") != "forbid"
-        or config.get("strict")
-        or model.__pydantic_root_model__
-        or model.__pydantic_post_init__
-        or model.__private_attributes__
-        or decorators.validators
-        or decorators.field_validators
-        or decorators.root_validators
-    ):
+    unseen = (model.__pydantic_root_model__, model.__pydantic_post_init__, model.__private_attributes__)
+    if config.get("extra") != "forbid" or config.get("strict") or any(unseen):
+        return False
+    if decorators.validators or decorators.field_validators or decorators.root_validators:
         return False
     for decorator in decorators.model_validators.values():
         if decorator.info.mode != "after" or len(inspect.signature(decorator.func).parameters) != 1:
