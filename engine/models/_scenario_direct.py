@@ -303,18 +303,27 @@ _BOUNDS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 
 def _text(source: _Source, constraints: list[Any], value: str, target: str) -> list[str]:
     """Text; constrained text is checked by pydantic-core's own string validator (quicker than
-    Python's `re` for a short code, and its rules: its regex, lengths in characters, no lone surrogate)."""
+    Python's `re` for a short code, and its rules: its regex, lengths in characters, no lone
+    surrogate), once per text: the texts that passed are kept (codes repeat from line to line)."""
     lines = [f"if {value}.__class__ is not str:", "    raise U"]
     if constraints:
         options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
-        lines.append(f"{source.name(_text_check(**options), 'text')}({value})")
+        check, passed = _text_check(**options)
+        known = source.name(passed, "P")
+        lines += [
+            f"if {value} not in {known}:",
+            f"    {source.name(check, 'text')}({value})",
+            f"    if len({known}) >= {_CACHE_SIZE}:",
+            f"        {known}.clear()",
+            f"    {known}.add({value})",
+        ]
     return [*lines, f"{target} = {value}"]
 
 
 @cache
-def _text_check(**options: Any) -> Convert:
+def _text_check(**options: Any) -> tuple[Convert, set[str]]:
     check: Convert = SchemaValidator(core_schema.str_schema(strict=True, **options)).validate_python
-    return check
+    return check, set()
 
 
 def _union(source: _Source, members: tuple[Any, ...], constraints: list[Any], value: str, target: str) -> list[str]:
