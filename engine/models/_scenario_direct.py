@@ -154,11 +154,18 @@ def _lazy(model: type[BaseModel]) -> Convert:
 def _model_lines(source: _Source, model: type[BaseModel], value: str, target: str) -> list[str]:
     fields = list(model.model_fields.items())
     keys = frozenset(info.alias or name for name, info in fields)
-    lines = [f"if {value}.__class__ is not dict or not {source.name(keys, 'K')}.issuperset({value}):", "    raise U"]
+    fields_set, given = source.variable(), source.variable()  # `given`: each field's value in turn
+    lines = [
+        f"if {value}.__class__ is not dict:",
+        "    raise U",
+        f"{fields_set} = set({value})",  # the keys, checked once and kept as `model_fields_set`
+        f"if not {fields_set} <= {source.name(keys, 'K')}:",
+        "    raise U",
+    ]
     values = []
     for name, info in fields:
         key = info.alias or name
-        given, result = source.variable(), source.variable()
+        result = source.variable()
         values.append(f"{name!r}: {result}")
         try:
             convert = _convert(source, info.annotation, list(info.metadata), given, result)
@@ -171,9 +178,7 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
         else:
             lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
             lines += ["else:", f"    {result} = {_default(source, info)}"]
-    fields_set = source.variable()
-    lines.append(f"{fields_set} = set({value})")  # the keys are the fields' aliases: given by alias, named by name
-    for name, info in fields:
+    for name, info in fields:  # the keys are the fields' aliases: given by alias, named by name
         if info.alias and info.alias != name:
             lines += [
                 f"if {info.alias!r} in {fields_set}:",
