@@ -208,8 +208,9 @@ def test_the_shipped_parser_parses_token_soup_like_lark(tokens: list[str]) -> No
 UNSAFE_MODULES = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve", "dbm"}
 #: the reviewed places that run generated code (README, "Safety"): path → functions
 EXEC_ALLOWED = {
-    "engine/criteria/compile.py": {"_compiled"}
-}  # CompiledRules.function and .masked_function, compiled on first use
+    "engine/criteria/compile.py": {"_compiled"},  # CompiledRules.function and .masked_function, compiled on first use
+    "engine/models/_scenario_direct.py": {"function"},  # scenario builders, generated from the models' declarations
+}
 
 
 def _engine_modules() -> list[Path]:

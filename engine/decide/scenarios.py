@@ -7,7 +7,7 @@ section; `expect` is split off before the scenario is validated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,31 @@ class ScenarioError(Exception):
 
 
 def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:
+    if type(data) is dict:  # the common case first: a well-formed JSON object, built directly
+        facts, expect = data, None
+        if "expect" in data:
+            facts = dict(data)
+            expect = facts.pop("expect")
+        scenario = (_build or _builder())(facts)
+        if scenario is not None:
+            return ScenarioInput(document, scenario, expect)
+    return _validate(data, document, file)
+
+
+#: `engine.models._scenario_direct.build_scenario`, imported on first use (it imports pydantic).
+_build: Callable[[dict[str, Any]], Any] | None = None
+
+
+def _builder() -> Callable[[dict[str, Any]], Any]:
+    global _build
+    from engine.models._scenario_direct import build_scenario
+
+    _build = build_scenario
+    return build_scenario
+
+
+def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
+    """Pydantic's validation, and its errors as diagnostics (when the direct path could not vouch)."""
     from pydantic import ValidationError
 
     from engine.models.errors import field_errors

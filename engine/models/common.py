@@ -9,6 +9,7 @@ equal the generated ones.
 # annotation string at import (typing.ForwardRef compiles each one), 3 ms of `billrules validate`.
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -77,6 +78,11 @@ def _parse_decimal(value: Any) -> Any:
     raise ValueError("expected a number")
 
 
+#: Each calendar before-validator's pattern: the validator passes an exact `str` it matches (at the
+#: start) unchanged, for pydantic to parse (engine.models._scenario_direct makes the same check inline).
+CALENDAR_TEXT: dict[Callable[[Any], Any], re.Pattern[str]] = {}
+
+
 def _calendar_text(what: str, example: str, form: str) -> Any:
     """A before-validator: a date, date-time or time is ISO text (or already a Python value).
 
@@ -95,6 +101,7 @@ def _calendar_text(what: str, example: str, form: str) -> Any:
             raise ValueError(f"`{value[:40]}` is not {what}: write it like `{example}`")
         return value
 
+    CALENDAR_TEXT[check] = pattern
     return BeforeValidator(check)
 
 
