@@ -255,14 +255,14 @@ def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]
         d
         for entry in entries
         if entry.section == "when" or entry.section.startswith("exceptions[")
-        for d in unknown_codes(entry.node, catalog)
+        for d in entry.findings(lambda node: unknown_codes(node, catalog))
     ]
 
 
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
     """A term's `exceptions[i].when`, typed against the scenario like discount criteria; the
     entry's section is `exceptions[i]` so the cancellation decision can name the one that held."""
-    from engine.criteria.check import check_parsed
+    from engine.criteria.check import check_placed
     from engine.criteria.locate import text_locator
     from engine.criteria.parse import CriteriaError, parse_located
     from engine.criteria.program import Entry
@@ -274,7 +274,7 @@ def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
             path = ("exceptions", i, "when")
             try:
                 parsed = parse_located(exception.when, text_locator(item.document, path, exception.when))
-                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_parsed(parsed, env)))
+                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_placed(parsed, env)))
             except CriteriaError as exc:
                 c.diagnostics.append(exc.diagnostic)
     return entries

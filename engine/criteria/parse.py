@@ -115,6 +115,13 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
     not depend on where the text is: each occurrence gets a copy with its own spans (`anchor`),
     and a failure is reported at every occurrence. Nothing changes a template once built.
     """
+    literals = _LITERAL.finditer(text)
+    shape = _shape_key(text, literals)
+    known = _SHAPES.get(shape[0])
+    if known is not None:
+        same = known.instance(text, shape[1])
+        if same is not None:
+            return same
     try:
         tree = _tree(text)
     except Exception as exc:  # only the parser's UnexpectedInput: the generated module is imported for errors only
@@ -132,9 +139,132 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
             "flatten it: split it into several conditions",
         ).diagnostic
     try:
-        return _Builder(text, _offsets).build(tree)
+        template = _Builder(text, _offsets).build(tree)
     except CriteriaError as exc:
         return exc.diagnostic
+    if known is None and _literal_tokens(tree) == shape[1]:
+        if len(_SHAPES) >= _SHAPES_LIMIT:
+            _SHAPES.clear()
+        _SHAPES[shape[0]] = _Shape(template, shape[1])
+    return template
+
+
+#: The terminals whose text is a value (`grammar.lark`), as the parser's lexer matches them: in
+#: the order of their priorities (a money amount before a number), each at a token's start (not
+#: inside a name). The expression text around them is the shape of an expression (`_Shape`).
+_LITERAL_TERMINALS = {
+    "DATETIME": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:[0-9]{2})?",
+    "MONEY": r"[0-9]+(?:\.[0-9]+)?[ \t]+[A-Z]{3}\b",
+    "PERCENT": r"[0-9]+(?:\.[0-9]+)?%",
+    "DURATION": r"[0-9]+[ \t]+(?:days|day|weeks|week|months|month|years|year)\b",
+    "DATE": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "TIME": r"[0-9]{2}:[0-9]{2}(?::[0-9]{2})?",
+    "NUMBER": r"[0-9]+(?:\.[0-9]+)?",
+    "STRING": r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
+}
+_LITERAL = re.compile(
+    r"(?<![A-Za-z0-9_])(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _LITERAL_TERMINALS.items()) + ")"
+)
+#: a literal terminal → the builder of its value (`_Builder._money`, ...)
+_LITERAL_RULES = {name: name.lower() for name in _LITERAL_TERMINALS}
+
+#: (type, start, end) of each literal token of an expression
+Literals = tuple[tuple[str, int, int], ...]
+
+
+def _shape_key(text: str, literals: Any) -> tuple[tuple[str, ...], Literals]:
+    """An expression's shape (its text with each literal replaced by its terminal's name) and its literals."""
+    parts: list[str] = []
+    found: list[tuple[str, int, int]] = []
+    last = 0
+    for match in literals:
+        start, end = match.span()
+        kind = match.lastgroup
+        parts.append(text[last:start])
+        parts.append(kind)
+        found.append((kind, start, end))
+        last = end
+    parts.append(text[last:])
+    return tuple(parts), tuple(found)
+
+
+def _literal_tokens(tree: Any) -> Literals:
+    """The literal tokens of a parse tree, in order: what `_shape_key` must have found for the
+    shape to stand for the parse (not so when a literal-like text sits in a comment)."""
+    from engine.criteria.lalr import Tree
+
+    found: list[tuple[str, int, int]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if type(node) is Tree:
+            stack.extend(reversed(node.children))
+        elif node is not None and node.type in _LITERAL_RULES:
+            found.append((node.type, node.start_pos, node.end_pos))
+    return tuple(found)
+
+
+class _Shape:
+    """The template of an expression stands for every expression of the same shape: the same
+    text around literals of the same terminals, so the same tokens, the same parse and the same
+    tree, its literals' values and every offset after a literal aside.
+
+    Lexing is the same because the literal terminals start with a digit or a quote, where no
+    other terminal (nor whitespace or a comment) starts; the parser state before each token
+    depends only on the tokens before it, and the text after a literal ends with a character of
+    the same kind (a word character or not) for every text one literal terminal matches. The
+    first text of a shape is parsed, and it stands for the shape only if the parser found its
+    literals where `_LITERAL` did (`_literal_tokens`).
+
+    Another text of the shape is the template copied with each offset moved by how much longer
+    the literals before it are, and each literal built from its own text by the builder (a value
+    the builder refuses sends the text to the parser, for the diagnostic it gives)."""
+
+    def __init__(self, template: ast.Node, literals: Literals) -> None:
+        self.template = template
+        self.starts = {start: i for i, (_, start, _) in enumerate(literals)}
+        self.ends = [end for _, _, end in literals]
+
+    def instance(self, text: str, literals: Literals) -> ast.Node | None:
+        from bisect import bisect_right
+
+        ends = self.ends
+        shifts = [end - ends[i] for i, (_, _, end) in enumerate(literals)]
+        builder = _Builder(text, _offsets)
+
+        def moved(offset: int) -> int:
+            i = bisect_right(ends, offset) - 1
+            return offset + shifts[i] if i >= 0 else offset
+
+        def copy(template: ast.Node) -> ast.Node:
+            span = template.span
+            if type(template) is ast.Literal and span.line in self.starts:
+                kind, start, end = literals[self.starts[span.line]]
+                return builder._literal_node(kind, start, end)
+            begin, end = moved(span.line), moved(span.column)
+            located = _new(ast.Span)
+            located.__dict__.update(file=OFFSETS, line=begin, column=end, end_column=0, text=text[begin:end])
+            node = _new(type(template))
+            values = node.__dict__
+            values.update(template.__dict__)
+            values["span"] = located
+            for name in _CHILD_FIELDS[type(template)]:
+                child = values[name]
+                if type(child) is tuple:
+                    values[name] = tuple([copy(c) for c in child])
+                elif child is not None:
+                    values[name] = copy(child)
+            return node
+
+        try:
+            return copy(self.template)
+        except CriteriaError:
+            return None
+
+
+#: expression shapes met (`_syntax_tree`), forgotten with the parsed templates (`forget_texts`)
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
+_SHAPES_LIMIT = 4096
 
 
 def _tree(text: str) -> Any:
@@ -455,6 +585,14 @@ class _Builder:
         return ast.Call(self.span(tree), str(kids[0]), tuple(self.build(k) for k in kids[1:]))
 
     # literals -------------------------------------------------------------------------------
+
+    def _literal_node(self, kind: str, start: int, end: int) -> ast.Node:
+        """The Literal of a literal token (`_Shape`): what building its tree gives."""
+        from engine.criteria.lalr import Token, Tree
+
+        tree = Tree(_LITERAL_RULES[kind], [Token(kind, self.text[start:end], start, end)])
+        tree.start_pos, tree.end_pos = start, end
+        return self.build(tree)
 
     def _literal(self, tree: Any, value: Any, type_: T.Type) -> ast.Node:
         return ast.Literal(self.span(tree), value, type_)
