@@ -597,11 +597,12 @@ def forget_texts() -> None:
     garbage collection a walk over them (the one at interpreter exit included: measured, half a
     second after validating 4,000 definitions).
     """
-    from engine.criteria.parse import _SHAPES, _syntax_tree
+    from engine.criteria.parse import _LITERAL_VALUES, _SHAPES, _syntax_tree
 
     _TYPED.clear()
     _syntax_tree.cache_clear()
     _SHAPES.clear()
+    _LITERAL_VALUES.clear()
 
 
 __all__ = ["CriteriaError", "Placed", "check_condition", "check_parsed", "check_placed", "forget_texts"]

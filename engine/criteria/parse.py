@@ -145,6 +145,7 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
     if known is None and _literal_tokens(tree) == shape[1]:
         if len(_SHAPES) >= _SHAPES_LIMIT:
             _SHAPES.clear()
+            _LITERAL_VALUES.clear()
         _SHAPES[shape[0]] = _Shape(template, shape[1])
     return template
 
@@ -240,14 +241,23 @@ class _Shape:
             span = template.span
             if type(template) is ast.Literal and span.line in self.starts:
                 kind, start, end = literals[self.starts[span.line]]
-                return builder._literal_node(kind, start, end)
+                written = text[start:end]
+                known = _LITERAL_VALUES.get((kind, written))
+                if known is None:
+                    built = builder._literal_node(kind, start, end)
+                    if len(_LITERAL_VALUES) >= _SHAPES_LIMIT * 16:
+                        _LITERAL_VALUES.clear()
+                    _LITERAL_VALUES[kind, written] = dict(built.__dict__)
+                    return built
+                literal = _new(ast.Literal)
+                literal.__dict__.update(known)
+                literal.__dict__["span"] = _offsets_span(start, end, written)
+                return literal
             begin, end = moved(span.line), moved(span.column)
-            located = _new(ast.Span)
-            located.__dict__.update(file=OFFSETS, line=begin, column=end, end_column=0, text=text[begin:end])
             node = _new(type(template))
             values = node.__dict__
             values.update(template.__dict__)
-            values["span"] = located
+            values["span"] = _offsets_span(begin, end, text[begin:end])
             for name in _CHILD_FIELDS[type(template)]:
                 child = values[name]
                 if type(child) is tuple:
@@ -262,8 +272,17 @@ class _Shape:
             return None
 
 
+def _offsets_span(begin: int, end: int, text: str) -> ast.Span:
+    """A template's span (`_offsets`, with its text), made without the frozen dataclass's `__init__`."""
+    span = _new(ast.Span)
+    span.__dict__.update(file=OFFSETS, line=begin, column=end, end_column=0, text=text)
+    return span
+
+
 #: expression shapes met (`_syntax_tree`), forgotten with the parsed templates (`forget_texts`)
 _SHAPES: dict[tuple[str, ...], _Shape] = {}
+#: (terminal, text) → the fields of the Literal built from it (values are immutable), forgotten with the shapes
+_LITERAL_VALUES: dict[tuple[str, str], dict[str, Any]] = {}
 _SHAPES_LIMIT = 4096
 
 
@@ -499,9 +518,7 @@ class _Builder:
     def span(self, item: Any) -> ast.Span:
         start, end = item.start_pos, item.end_pos
         if self.locate is _offsets:  # a template's span, made as `_offsets` would, text added
-            span = _new(ast.Span)
-            span.__dict__.update(file=OFFSETS, line=start, column=end, end_column=0, text=self.text[start:end])
-            return span
+            return _offsets_span(start, end, self.text[start:end])
         base = self.locate(start, end)
         return ast.Span(base.file, base.line, base.column, base.end_column, self.text[start:end])
 
