@@ -154,9 +154,7 @@ def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str], lis
 
     for code in rules:
         new_locals, new_constants = set(_NAME.findall(code)), set(_CONSTANT.findall(code))
-        if part and (
-            len(part) >= chunk or len(local_names | constants | new_locals | new_constants) > MAX_NAMES
-        ):
+        if part and (len(part) >= chunk or len(local_names | constants | new_locals | new_constants) > MAX_NAMES):
             done()
             part, local_names, constants = [], set(), set()
         part.append(code)

@@ -225,6 +225,13 @@ class _Shape:
         self.template = template
         self.starts = {start: i for i, (_, start, _) in enumerate(literals)}
         self.ends = [end for _, _, end in literals]
+        #: the nodes without a literal (by identity; the template keeps them alive): where no
+        #: literal before them changed length, another text's template shares them as they are
+        self.plain = {id(node) for node in ast.walk(template) if not self._has_literal(node)}
+
+    def _has_literal(self, node: ast.Node) -> bool:
+        begin, end = node.span.line, node.span.column
+        return any(begin <= start < end for start in self.starts)
 
     def instance(self, text: str, literals: Literals) -> ast.Node | None:
         from bisect import bisect_right
@@ -239,6 +246,8 @@ class _Shape:
 
         def copy(template: ast.Node) -> ast.Node:
             span = template.span
+            if id(template) in self.plain and moved(span.line) == span.line:
+                return template  # the same text at the same offsets
             if type(template) is ast.Literal and span.line in self.starts:
                 kind, start, end = literals[self.starts[span.line]]
                 written = text[start:end]
