@@ -53,6 +53,9 @@ CODE_FIELDS: dict[tuple[str, str], str] = {
 
 def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterator[Diagnostic]:
     """BR302 for each text compared with a code-bearing field that names no document of its kind."""
+    written = node.span.text
+    if written and '"' not in written and "'" not in written:
+        return  # no text in quotes (a node's span covers its children's): nothing to look up
     for field, texts in _comparisons(node):
         kind = _kind(field)
         if kind is None:
