@@ -597,8 +597,10 @@ def forget_texts() -> None:
     garbage collection a walk over them (the one at interpreter exit included: measured, half a
     second after validating 4,000 definitions).
     """
+    from engine.criteria.locate import _STAGE_LINES
     from engine.criteria.parse import _LITERAL_VALUES, _SHAPES, _syntax_tree
 
+    _STAGE_LINES.clear()
     _TYPED.clear()
     _syntax_tree.cache_clear()
     _SHAPES.clear()
