@@ -225,57 +225,68 @@ class _Shape:
     the builder refuses sends the text to the parser, for the diagnostic it gives)."""
 
     def __init__(self, template: ast.Node, literals: Literals) -> None:
-        self.template = template
-        self.starts = {start: i for i, (_, start, _) in enumerate(literals)}
-        self.ends = [end for _, _, end in literals]
-        #: the nodes without a literal (by identity; the template keeps them alive): where no
-        #: literal before them changed length, another text's template shares them as they are
-        self.plain = {id(node) for node in ast.walk(template) if not self._has_literal(node)}
-
-    def _has_literal(self, node: ast.Node) -> bool:
-        begin, end = node.span.line, node.span.column
-        return any(begin <= start < end for start in self.starts)
-
-    def instance(self, text: str, literals: Literals) -> ast.Node | None:
         from bisect import bisect_right
 
-        ends = self.ends
-        shifts = [end - ends[i] for i, (_, _, end) in enumerate(literals)]
+        self.template = template
+        starts = {start: i for i, (_, start, _) in enumerate(literals)}
+        ends = [end for _, _, end in literals]
+        #: by node (identity; the template keeps them alive): (class, start, end, the number of
+        #: literals ending at or before each, the literal it is (-1 if none), whether it holds no
+        #: literal, its child fields). A node without literals after literals of unchanged
+        #: lengths is shared, as it is, with another text's template.
+        self.plan: dict[int, tuple[type[ast.Node], int, int, int, int, int, bool, tuple[str, ...]]] = {}
+        for node in ast.walk(template):
+            begin, end = node.span.line, node.span.column
+            literal = starts.get(begin, -1) if type(node) is ast.Literal else -1
+            plain = not any(begin <= start < end for start in starts)
+            cls = type(node)
+            self.plan[id(node)] = (
+                cls,
+                begin,
+                end,
+                bisect_right(ends, begin),
+                bisect_right(ends, end),
+                literal,
+                plain,
+                _CHILD_FIELDS[cls],
+            )
+        self.ends = ends
+
+    def instance(self, text: str, literals: Literals) -> ast.Node | None:
+        ends, plan = self.ends, self.plan
+        shifts = [0, *(end - ends[i] for i, (_, _, end) in enumerate(literals))]  # after k literals
         builder = _Builder(text, _offsets)
 
-        def moved(offset: int) -> int:
-            i = bisect_right(ends, offset) - 1
-            return offset + shifts[i] if i >= 0 else offset
-
         def copy(template: ast.Node) -> ast.Node:
-            span = template.span
-            if id(template) in self.plain and moved(span.line) == span.line:
+            cls, begin, end, before_begin, before_end, literal, plain, child_fields = plan[id(template)]
+            shift = shifts[before_begin]
+            if plain and not shift:
                 return template  # the same text at the same offsets
-            if type(template) is ast.Literal and span.line in self.starts:
-                kind, start, end = literals[self.starts[span.line]]
-                written = text[start:end]
+            if literal >= 0:
+                kind, start, stop = literals[literal]
+                written = text[start:stop]
                 known = _LITERAL_VALUES.get((kind, written))
                 if known is None:
-                    built = builder._literal_node(kind, start, end)
+                    built = builder._literal_node(kind, start, stop)
                     if len(_LITERAL_VALUES) >= _SHAPES_LIMIT * 16:
                         _LITERAL_VALUES.clear()
                     _LITERAL_VALUES[kind, written] = dict(built.__dict__)
                     return built
-                literal = _new(ast.Literal)
-                literal.__dict__.update(known)
-                literal.__dict__["span"] = _offsets_span(start, end, written)
-                return literal
-            begin, end = moved(span.line), moved(span.column)
-            node = _new(type(template))
-            values = node.__dict__
-            values.update(template.__dict__)
-            values["span"] = _offsets_span(begin, end, text[begin:end])
-            for name in _CHILD_FIELDS[type(template)]:
-                child = values[name]
-                if type(child) is tuple:
-                    values[name] = tuple([copy(c) for c in child])
-                elif child is not None:
-                    values[name] = copy(child)
+                values = dict(known)
+                values["span"] = _offsets_span(start, stop, written)
+            else:
+                begin += shift
+                end += shifts[before_end]
+                values = dict(template.__dict__)
+                values["span"] = _offsets_span(begin, end, text[begin:end])
+                for name in child_fields:
+                    child = values[name]
+                    if type(child) is tuple:
+                        values[name] = tuple([copy(c) for c in child])
+                    elif child is not None:
+                        values[name] = copy(child)
+            node: ast.Node = _new(cls)
+            _setattr(node, "__dict__", values)
             return node
 
         try:
@@ -287,8 +298,11 @@ class _Shape:
 def _offsets_span(begin: int, end: int, text: str) -> ast.Span:
     """A template's span (`_offsets`, with its text), made without the frozen dataclass's `__init__`."""
     span = _new(ast.Span)
-    span.__dict__.update(file=OFFSETS, line=begin, column=end, end_column=0, text=text)
+    _setattr(span, "__dict__", {"file": OFFSETS, "line": begin, "column": end, "end_column": 0, "text": text})
     return span
+
+
+_setattr = object.__setattr__
 
 
 #: Whether texts of a known shape are made from its template (`_Shape`); tests switch it off to compare.
