@@ -930,12 +930,19 @@ def _type(node: ast.Node) -> T.Type:
     return t  # type: ignore[no-any-return]
 
 
+#: node classes tested together (tuples: `A | B` in `isinstance` makes a union object at every call)
+_CONSTANTS = (ast.Literal, ast.SetLiteral)
+_COMPUTED = (ast.Arith, ast.Negate, ast.Aggregate, ast.Call)
+_ARITHMETIC = (ast.Arith, ast.Negate)
+_RANGES = (ast.Compare, ast.Between)
+
+
 def _maybe(node: ast.Node) -> bool:
     """May this value be missing at run time (so comparisons must guard)?"""
-    if isinstance(node, ast.Literal | ast.SetLiteral):
+    if isinstance(node, _CONSTANTS):
         return False
     # helpers return None for missing operands or mixed currencies; aggregates may have no values
-    return _type(node).optional or isinstance(node, ast.Arith | ast.Negate | ast.Aggregate | ast.Call)
+    return _type(node).optional or isinstance(node, _COMPUTED)
 
 
 def _path_type(env: Environment, path: tuple[str, ...]) -> T.Type:
@@ -1017,17 +1024,18 @@ def _cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None = None)
     return cost
 
 
-def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
-    def children() -> float:
-        return sum([_cost(c, memo) for c in node.children if not isinstance(c, ast.Literal | ast.SetLiteral)])
+def _children_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
+    return sum([_cost(c, memo) for c in node.children if not isinstance(c, _CONSTANTS)])
 
+
+def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
     cls = type(node)
     if cls is ast.Name or cls is ast.Literal:  # the most common nodes first: no children
         return 0
     if isinstance(node, ast.Attribute):
         if _type(node).name == "duration" and node.name in ("maturity", "age"):
-            return _COST["call"] + children()
-        return children()
+            return _COST["call"] + _children_cost(node, memo)
+        return _children_cost(node, memo)
     if isinstance(node, ast.Quantifier):
         return (
             _COST["quantifier"]
@@ -1037,20 +1045,20 @@ def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) ->
     if isinstance(node, ast.Aggregate):
         return _COST["aggregate"]
     if isinstance(node, ast.Call):
-        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + children()
-    if isinstance(node, ast.Arith | ast.Negate):
-        return _COST["arith"] + children()
-    if isinstance(node, ast.Compare | ast.Between):
+        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + _children_cost(node, memo)
+    if isinstance(node, _ARITHMETIC):
+        return _COST["arith"] + _children_cost(node, memo)
+    if isinstance(node, _RANGES):
         kind = _type(node.left if isinstance(node, ast.Compare) else node.value).name
         own = _COST.get(kind, _COST["compare"])
         if kind == "duration" and _is_span_compare(node):
             return _COST["span"]
-        return own + children()
+        return own + _children_cost(node, memo)
     if isinstance(node, ast.Membership):
-        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + children()
+        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + _children_cost(node, memo)
     if isinstance(node, ast.SetRelation):
-        return _COST["overlaps"] + children()
-    return children()
+        return _COST["overlaps"] + _children_cost(node, memo)
+    return _children_cost(node, memo)
 
 
 def _literal_duration_compare_target(node: ast.Node) -> bool:
