@@ -190,8 +190,11 @@ def stage_criteria(c: Compilation) -> None:
     diagnostics, one program with an entry point per context.
 
     Each distinct text is parsed once, and type-checked once per context: the same condition in
-    many definitions (and sections that desugar to the same text) costs one parse and one check,
-    then a copy with the spans of each occurrence (`engine.criteria.parse.anchor`)."""
+    many definitions (and sections that desugar to the same text) costs one parse and one check;
+    a text of a shape met before (other literals in the same text) is made from that shape's
+    template. Each entry keeps the typed template and its occurrence's locator: its spans are
+    placed in the rule file (`engine.criteria.check.Placed`) only when its AST is read, for a
+    diagnostic, an explanation or pickling; the compiler reads the template."""
     from engine.criteria.check import forget_texts
 
     try:

@@ -8,7 +8,10 @@ accept is parsed again by the generated parser, whose exception classes make the
 
 Each distinct text is parsed once (`_syntax_tree`): the result is a template, an AST whose spans
 hold offsets into the text, and every occurrence gets a copy placed by its locator (`anchor`).
-Type-checking works the same way (`engine.criteria.check.check_parsed`).
+Type-checking works the same way (`engine.criteria.check.check_parsed`), and the pipeline places
+an occurrence's copy only when it is read (`engine.criteria.check.Placed`). A text of the same
+shape as one parsed before (literals of the same kinds in the same text) is not parsed: it is the
+first one's template with its literals and offsets changed (`_Shape`).
 """
 
 from __future__ import annotations
