@@ -28,9 +28,10 @@ from test_parser_generated import EXPRESSIONS
 
 import engine.criteria.parse as parse
 from engine.criteria.catalog_codes import unknown_codes
-from engine.criteria.check import Checker, Scope, forget_texts
+from engine.criteria.check import Checker, Scope, _typed, forget_texts
 from engine.criteria.compile import RuleSetCompiler
 from engine.criteria.environment import credit_environment, scenario_environment
+from engine.criteria.parse import CriteriaError
 from engine.criteria.program import Entry
 from engine.diagnostics import Diagnostic
 from engine.pipeline import Compilation, compile_ruleset
@@ -271,3 +272,60 @@ def test_the_literal_pattern_names_the_grammar_terminals() -> None:
     for name in parse._LITERAL_TERMINALS:
         assert re.search(rf"^{name}(\.\d)?:", grammar, re.MULTILINE), name
         assert f"-> {name.lower()}" in grammar
+
+
+def _checked(text: str, template: Any, env: Any) -> Any:
+    try:
+        return _outcome(Checker(env).check(template, Scope()))
+    except CriteriaError as exc:
+        return exc.diagnostic
+
+
+def _typed_alike(text: str, variants: list[str]) -> int:
+    """Type `text` (its shape's first text), then each variant from the shape's typed tree where
+    it can be: the same as the checker gives for the variant's template. How many were made."""
+    made = 0
+    forget_texts()
+    first = parse._syntax_tree(text)
+    if isinstance(first, Diagnostic):
+        return 0
+    envs = (scenario_environment(), credit_environment())
+    for env in envs:
+        _typed(text, first, env)
+    for variant in variants:
+        template = parse._syntax_tree(variant)
+        if isinstance(template, Diagnostic):
+            continue
+        for env in envs:
+            if parse.typed_instance(template, env) is not None:
+                made += 1
+            assert _outcome(_typed(variant, template, env)) == _checked(variant, template, env), (text, variant)
+    forget_texts()
+    return made
+
+
+def test_a_text_of_a_known_shape_is_typed_as_the_checker_types_it(generated: Path) -> None:
+    made = sum(_typed_alike(text, list(_variants(text))) for text in _corpus(generated))
+    assert made > 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "variants"),
+    [
+        ("6 months > 5 months", ["6 months > 180 days", "1 year > 2 weeks"]),  # a literal's value decides
+        ("subscription.start < 2015-01-01 + 2 months", ["subscription.start < 9999-12-31 + 2 months"]),
+        ("subscription.binding_period >= 12 months", ["subscription.binding_period >= 12 days"]),
+        (
+            "any p in subscription.products where p.price >= 10 EUR",
+            ["any p in subscription.products where p.price >= 10 USD"],
+        ),
+        (
+            "sum(subscription.products.price) * 15% >= 20.00 EUR",
+            ["sum(subscription.products.price) * 15% >= 20.00 GBP"],
+        ),
+        ("sum(subscription.products.price) + 5 EUR > 3 EUR", ["sum(subscription.products.price) + 5 EUR > 3 USD"]),
+        ('account.classification in {"a", "b"}', ['account.classification in {"a", 5}']),
+    ],
+)
+def test_literals_that_change_a_verdict_are_checked_again(text: str, variants: list[str]) -> None:
+    _typed_alike(text, variants)

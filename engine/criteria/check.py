@@ -12,7 +12,16 @@ from typing import Any, TypeVar
 from engine.criteria import ast
 from engine.criteria import types as T
 from engine.criteria.environment import Environment
-from engine.criteria.parse import CriteriaError, Locator, Parsed, anchor, error, relocate
+from engine.criteria.parse import (
+    CriteriaError,
+    Locator,
+    Parsed,
+    anchor,
+    error,
+    relocate,
+    remember_typed,
+    typed_instance,
+)
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.values import TimeUnit
 
@@ -579,14 +588,29 @@ def _typed(text: str, template: ast.Node, env: Environment) -> ast.Node | Diagno
     cached = _TYPED.get(key)
     if cached is not None and cached[0] is env:
         return cached[1]
-    try:
-        result: ast.Node | Diagnostic = Checker(env).check(template, Scope())
-    except CriteriaError as exc:
-        result = exc.diagnostic
+    result: ast.Node | Diagnostic | None = typed_instance(template, env)
+    if result is None:
+        try:
+            result = Checker(env).check(template, Scope())
+        except CriteriaError as exc:
+            result = exc.diagnostic
+        remember_typed(template, env, result if isinstance(result, ast.Node) and _literal_free(result) else None)
     if len(_TYPED) >= _TYPED_LIMIT:
         _TYPED.clear()
     _TYPED[key] = (env, result)
     return result
+
+
+def _literal_free(typed: ast.Node) -> bool:
+    """Whether the checker's verdict on `typed` depends on no literal's value (see
+    `engine.criteria.parse.typed_instance`): no two literals compared (durations of one family), no
+    date or date-time computed (it must stay inside the calendar)."""
+    for node in ast.walk(typed):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Literal) and isinstance(node.right, ast.Literal):
+            return False  # `_same_duration_family`
+        if isinstance(node, ast.Arith) and _type(node).name in ("date", "datetime"):
+            return False  # `_constant`
+    return True
 
 
 def forget_texts() -> None:
@@ -598,13 +622,12 @@ def forget_texts() -> None:
     second after validating 4,000 definitions).
     """
     from engine.criteria.locate import _STAGE_LINES
-    from engine.criteria.parse import _LITERAL_VALUES, _SHAPES, _syntax_tree
+    from engine.criteria.parse import _syntax_tree, forget_shapes
 
     _STAGE_LINES.clear()
     _TYPED.clear()
     _syntax_tree.cache_clear()
-    _SHAPES.clear()
-    _LITERAL_VALUES.clear()
+    forget_shapes()
 
 
 __all__ = ["CriteriaError", "Placed", "check_condition", "check_parsed", "check_placed", "forget_texts"]

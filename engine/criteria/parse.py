@@ -150,9 +150,8 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
         return exc.diagnostic
     if USE_SHAPES and known is None and _literal_tokens(tree) == shape[1]:
         if len(_SHAPES) >= _SHAPES_LIMIT:
-            _SHAPES.clear()
-            _LITERAL_VALUES.clear()
-        _SHAPES[shape[0]] = _Shape(template, shape[1])
+            forget_shapes()
+        _SHAPES[shape[0]] = _FIRSTS[id(template)] = _Shape(template, shape[1])
     return template
 
 
@@ -228,74 +227,146 @@ class _Shape:
     the builder refuses sends the text to the parser, for the diagnostic it gives)."""
 
     def __init__(self, template: ast.Node, literals: Literals) -> None:
+        self.template = template
+        self.starts = {start: i for i, (_, start, _) in enumerate(literals)}
+        self.ends = [end for _, _, end in literals]
+        self.plan = self._plan(template)
+        #: the types of the first text's literals, in order
+        self.literal_types = [
+            getattr(node, "type", None)
+            for node in sorted(
+                (n for n in ast.walk(template) if type(n) is ast.Literal and n.span.line in self.starts),
+                key=lambda n: n.span.line,
+            )
+        ]
+        #: by environment (identity): the environment and the first text's typed tree with its
+        #: plan, or None where that tree does not stand for the shape's (see `typed_instance`)
+        self.typed: dict[int, tuple[Any, ast.Node, _Plan] | None] = {}
+
+    def _plan(self, tree: ast.Node) -> _Plan:
+        """By node of `tree` (identity; the tree keeps them alive): its class, start and end, the
+        number of literals ending at or before each, the literal it is (-1 if none), whether it
+        holds no literal, its child fields. A node without literals after literals of unchanged
+        lengths is shared, as it is, with another text's tree."""
         from bisect import bisect_right
 
-        self.template = template
-        starts = {start: i for i, (_, start, _) in enumerate(literals)}
-        ends = [end for _, _, end in literals]
-        #: by node (identity; the template keeps them alive): (class, start, end, the number of
-        #: literals ending at or before each, the literal it is (-1 if none), whether it holds no
-        #: literal, its child fields). A node without literals after literals of unchanged
-        #: lengths is shared, as it is, with another text's template.
-        self.plan: dict[int, tuple[type[ast.Node], int, int, int, int, int, bool, tuple[str, ...]]] = {}
-        for node in ast.walk(template):
+        starts, ends = self.starts, self.ends
+        plan: _Plan = {}
+        for node in ast.walk(tree):
             begin, end = node.span.line, node.span.column
-            literal = starts.get(begin, -1) if type(node) is ast.Literal else -1
-            plain = not any(begin <= start < end for start in starts)
             cls = type(node)
-            self.plan[id(node)] = (
+            plan[id(node)] = (
                 cls,
                 begin,
                 end,
                 bisect_right(ends, begin),
                 bisect_right(ends, end),
-                literal,
-                plain,
+                starts.get(begin, -1) if cls is ast.Literal else -1,
+                not any(begin <= start < end for start in starts),
                 _CHILD_FIELDS[cls],
             )
-        self.ends = ends
+        return plan
 
     def instance(self, text: str, literals: Literals) -> ast.Node | None:
-        ends, plan = self.ends, self.plan
-        shifts = [0, *(end - ends[i] for i, (_, _, end) in enumerate(literals))]  # after k literals
+        """The template of `text` (of this shape, its `literals`), or None where the builder
+        refuses a literal's value."""
         builder = _Builder(text, _offsets)
+        made: dict[int, ast.Node] = {}
 
-        def copy(template: ast.Node) -> ast.Node:
-            cls, begin, end, before_begin, before_end, literal, plain, child_fields = plan[id(template)]
-            shift = shifts[before_begin]
-            if plain and not shift:
-                return template  # the same text at the same offsets
-            if literal >= 0:
-                kind, start, stop = literals[literal]
-                written = text[start:stop]
-                known = _LITERAL_VALUES.get((kind, written))
-                if known is None:
-                    built = builder._literal_node(kind, start, stop)
-                    if len(_LITERAL_VALUES) >= _SHAPES_LIMIT * 16:
-                        _LITERAL_VALUES.clear()
-                    _LITERAL_VALUES[kind, written] = dict(built.__dict__)
-                    return built
+        def literal(index: int) -> ast.Node:
+            kind, start, stop = literals[index]
+            written = text[start:stop]
+            known = _LITERAL_VALUES.get((kind, written))
+            if known is None:
+                built = builder._literal_node(kind, start, stop)
+                if len(_LITERAL_VALUES) >= _SHAPES_LIMIT * 16:
+                    _LITERAL_VALUES.clear()
+                _LITERAL_VALUES[kind, written] = dict(built.__dict__)
+            else:
                 values = dict(known)
                 values["span"] = _offsets_span(start, stop, written)
-            else:
-                begin += shift
-                end += shifts[before_end]
-                values = dict(template.__dict__)
-                values["span"] = _offsets_span(begin, end, text[begin:end])
-                for name in child_fields:
-                    child = values[name]
-                    if type(child) is tuple:
-                        values[name] = tuple([copy(c) for c in child])
-                    elif child is not None:
-                        values[name] = copy(child)
-            node: ast.Node = _new(cls)
-            _setattr(node, "__dict__", values)
-            return node
+                built = _new(ast.Literal)
+                _setattr(built, "__dict__", values)
+            made[index] = built
+            return built
 
         try:
-            return copy(self.template)
+            template = self._copy(self.template, self.plan, text, literals, literal)
         except CriteriaError:
             return None
+        if len(_INSTANCES) >= _SHAPES_LIMIT * 4:
+            _INSTANCES.clear()
+        _INSTANCES[id(template)] = (template, self, text, literals, [made[i] for i in range(len(literals))])
+        return template
+
+    def _copy(
+        self,
+        tree: ast.Node,
+        plan: _Plan,
+        text: str,
+        literals: Literals,
+        literal: Callable[[int], ast.Node],
+    ) -> ast.Node:
+        """`tree` (the first text's template, or its typed tree) for `text`: offsets moved, each
+        literal node made by `literal`."""
+        ends = self.ends
+        shifts = [0, *(end - ends[i] for i, (_, _, end) in enumerate(literals))]  # after k literals
+
+        def copy(node: ast.Node) -> ast.Node:
+            cls, begin, end, before_begin, before_end, index, plain, child_fields = plan[id(node)]
+            shift = shifts[before_begin]
+            if plain and not shift:
+                return node  # the same text at the same offsets
+            if index >= 0:
+                return literal(index)
+            begin += shift
+            end += shifts[before_end]
+            values = dict(node.__dict__)
+            values["span"] = _offsets_span(begin, end, text[begin:end])
+            for name in child_fields:
+                child = values[name]
+                if type(child) is tuple:
+                    values[name] = tuple([copy(c) for c in child])
+                elif child is not None:
+                    values[name] = copy(child)
+            copied: ast.Node = _new(cls)
+            _setattr(copied, "__dict__", values)
+            return copied
+
+        return copy(tree)
+
+
+#: a tree's nodes by identity: (class, start, end, literals ended before start, before end,
+#: the literal it is or -1, whether it holds no literal, child fields)
+_Plan = dict[int, tuple[type[ast.Node], int, int, int, int, int, bool, tuple[str, ...]]]
+
+
+def typed_instance(template: ast.Node, env: Any) -> ast.Node | None:
+    """The typed tree of a template made from a shape (`_Shape.instance`), as the checker gives
+    it, made from the typed tree of the shape's first text; None where that is not known.
+
+    The checker's verdicts and types depend on the nodes' classes, names, operators and types,
+    and on literals' values only where two literals meet (durations of one family compared, a
+    date moved by a duration inside the calendar): `remember_typed` keeps a first text's typed
+    tree for its shape only without those, and another text's literals must have the same types
+    (the same currency) as the first text's."""
+    found = _INSTANCES.get(id(template))
+    if found is None or found[0] is not template:
+        return None
+    _, shape, text, literals, made = found
+    typed = shape.typed.get(id(env))
+    if typed is None or typed[0] is not env:
+        return None
+    if [getattr(node, "type", None) for node in made] != shape.literal_types:
+        return None
+    return shape._copy(typed[1], typed[2], text, literals, made.__getitem__)
+
+
+def remember_typed(template: ast.Node, env: Any, typed: ast.Node | None) -> None:
+    """Keep the typed tree of a shape's first text (None: it does not stand for the shape's others)."""
+    shape = _FIRSTS.get(id(template))
+    if shape is not None and shape.template is template and len(shape.typed) < 8:
+        shape.typed[id(env)] = None if typed is None else (env, typed, shape._plan(typed))
 
 
 def _offsets_span(begin: int, end: int, text: str) -> ast.Span:
@@ -312,8 +383,22 @@ _setattr = object.__setattr__
 USE_SHAPES = True
 #: expression shapes met (`_syntax_tree`), forgotten with the parsed templates (`forget_texts`)
 _SHAPES: dict[tuple[str, ...], _Shape] = {}
+#: the shapes by their first text's template (identity)
+_FIRSTS: dict[int, _Shape] = {}
+#: templates made from shapes, by identity: (template, shape, text, literals, its literal nodes in order)
+_INSTANCES: dict[int, tuple[ast.Node, _Shape, str, Literals, list[ast.Node]]] = {}
 #: (terminal, text) → the fields of the Literal built from it (values are immutable), forgotten with the shapes
 _LITERAL_VALUES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def forget_shapes() -> None:
+    """Drop the shapes, the templates made from them and the literals' values."""
+    _SHAPES.clear()
+    _FIRSTS.clear()
+    _INSTANCES.clear()
+    _LITERAL_VALUES.clear()
+
+
 _SHAPES_LIMIT = 4096
 
 
