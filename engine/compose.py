@@ -199,6 +199,8 @@ def _is_float(text: str) -> bool:
 
 def resolve_plain(text: str) -> tuple[str, Any]:
     """(tag, value) of an untagged plain scalar, by the YAML 1.2 rules (`yes` is text)."""
+    if len(text) <= 18 and text.isdigit() and text.isascii():  # the commonest: a short decimal integer
+        return INT, int(text)
     if text in _NULLS:
         return NULL, None
     if text in _TRUE:

@@ -441,19 +441,26 @@ class _OnePass:
                 if not stack:
                     path: JsonPath = ()
                     root = value
-                elif type(stack[-1][0]) is dict and stack[-1][3] is _NO_KEY:  # a key
+                else:  # `_place`, inline for the most common event
                     parent = stack[-1]
-                    if style:
-                        styles[(*parent[1], "\x00key")] = style
-                    if type(value) is not str:
-                        value = str(value).lower() if type(value) is bool else str(value)
-                    if value in parent[0]:
-                        raise _Unusual  # a duplicate key: the converter's diagnostic
-                    key_spans[(*parent[1], value)] = span
-                    parent[3] = value
-                    continue
-                else:
-                    path = _place(stack[-1], value)
+                    container = parent[0]
+                    if type(container) is list:
+                        container.append(value)
+                        path = (*parent[1], len(container) - 1)
+                    elif parent[3] is _NO_KEY:  # a key
+                        if style:
+                            styles[(*parent[1], "\x00key")] = style
+                        if type(value) is not str:
+                            value = str(value).lower() if type(value) is bool else str(value)
+                        if value in container:
+                            raise _Unusual  # a duplicate key: the converter's diagnostic
+                        key_spans[(*parent[1], value)] = span
+                        parent[3] = value
+                        continue
+                    else:
+                        container[parent[3]] = value
+                        path = (*parent[1], parent[3])
+                        parent[3] = _NO_KEY
                 spans[path] = span
                 if style:
                     styles[path] = style

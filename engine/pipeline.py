@@ -190,8 +190,11 @@ def stage_criteria(c: Compilation) -> None:
     diagnostics, one program with an entry point per context.
 
     Each distinct text is parsed once, and type-checked once per context: the same condition in
-    many definitions (and sections that desugar to the same text) costs one parse and one check,
-    then a copy with the spans of each occurrence (`engine.criteria.parse.anchor`)."""
+    many definitions (and sections that desugar to the same text) costs one parse and one check;
+    a text of a shape met before (other literals in the same text) is made from that shape's
+    template. Each entry keeps the typed template and its occurrence's locator: its spans are
+    placed in the rule file (`engine.criteria.check.Placed`) only when its AST is read, for a
+    diagnostic, an explanation or pickling; the compiler reads the template."""
     from engine.criteria.check import forget_texts
 
     try:
@@ -255,14 +258,14 @@ def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]
         d
         for entry in entries
         if entry.section == "when" or entry.section.startswith("exceptions[")
-        for d in unknown_codes(entry.node, catalog)
+        for d in entry.findings(lambda node: unknown_codes(node, catalog))
     ]
 
 
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
     """A term's `exceptions[i].when`, typed against the scenario like discount criteria; the
     entry's section is `exceptions[i]` so the cancellation decision can name the one that held."""
-    from engine.criteria.check import check_parsed
+    from engine.criteria.check import check_placed
     from engine.criteria.locate import text_locator
     from engine.criteria.parse import CriteriaError, parse_located
     from engine.criteria.program import Entry
@@ -274,7 +277,7 @@ def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
             path = ("exceptions", i, "when")
             try:
                 parsed = parse_located(exception.when, text_locator(item.document, path, exception.when))
-                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_parsed(parsed, env)))
+                entries.append(Entry(f"term:{code}", f"exceptions[{i}]", check_placed(parsed, env)))
             except CriteriaError as exc:
                 c.diagnostics.append(exc.diagnostic)
     return entries

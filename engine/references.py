@@ -7,7 +7,7 @@ cycles in this sense; organisation trees, unit trees and credit-owner chains may
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,17 +59,24 @@ class Reference:
     code: str
 
 
-def walk_pattern(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
-    if not pattern:
-        yield path, data
-        return
-    head, rest = pattern[0], pattern[1:]
-    if head == "*":
-        if isinstance(data, list):
-            for i, item in enumerate(data):
-                yield from walk_pattern(item, rest, (*path, i))
-    elif isinstance(data, dict) and head in data:
-        yield from walk_pattern(data[head], rest, (*path, head))
+def walk_pattern(data: Any, pattern: tuple[str, ...], path: JsonPath = ()) -> list[tuple[JsonPath, Any]]:
+    """The (path, value) pairs that `pattern` reaches in `data`, in document order: a key steps
+    into a mapping that has it, `*` into every item of a list."""
+    level = [(path, data)]
+    for head in pattern:
+        if not level:
+            break
+        deeper: list[tuple[JsonPath, Any]] = []
+        if head == "*":
+            for where, value in level:
+                if isinstance(value, list):
+                    deeper.extend(((*where, i), item) for i, item in enumerate(value))
+        else:
+            for where, value in level:
+                if isinstance(value, dict) and head in value:
+                    deeper.append(((*where, head), value[head]))
+        level = deeper
+    return level
 
 
 #: REFERENCES by the kind that holds them, in their order
@@ -78,10 +85,12 @@ for _kind, _pattern, _target in REFERENCES:
     _BY_KIND.setdefault(_kind, []).append((_pattern, _target))
 
 
-def references_of(document: Document) -> Iterator[Reference]:
+def references_of(document: Document, known: Container[tuple[str, str]] = ()) -> Iterator[Reference]:
+    """The document's references, in the order of `REFERENCES` then of the document; those whose
+    (kind, code) is in `known` are left out."""
     for pattern, target in _BY_KIND.get(document.kind or "", ()):
         for path, value in walk_pattern(document.data, pattern):
-            if isinstance(value, str):
+            if isinstance(value, str) and (target, value) not in known:
                 yield Reference(document, path, target, value)
 
 
@@ -116,9 +125,7 @@ def check_references(documents: list[Document], index: dict[tuple[str, str], Doc
         codes_by_kind.setdefault(kind, []).append(code)
         kinds_by_code.setdefault(code, []).append(kind)
     for document in documents:
-        for ref in references_of(document):
-            if (ref.target_kind, ref.code) in index:
-                continue
+        for ref in references_of(document, index):
             if ref.target_kind == "user" and ref.path == ("credit_owner",) and ref.code == document.code:
                 continue
             if ref.path == ("holder",) and ("user", ref.code) in index:

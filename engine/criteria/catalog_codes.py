@@ -11,7 +11,7 @@ checked against the rule set's codes of that kind: an unknown one is BR302 at th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from engine.criteria import ast
@@ -53,6 +53,9 @@ CODE_FIELDS: dict[tuple[str, str], str] = {
 
 def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterator[Diagnostic]:
     """BR302 for each text compared with a code-bearing field that names no document of its kind."""
+    written = node.span.text
+    if written and '"' not in written and "'" not in written:
+        return  # no text in quotes (a node's span covers its children's): nothing to look up
     for field, texts in _comparisons(node):
         kind = _kind(field)
         if kind is None:
@@ -95,19 +98,22 @@ def _pair(a: ast.Node, b: ast.Node) -> Iterator[tuple[ast.Attribute, list[ast.Li
 
 
 def _comparisons(node: ast.Node) -> Iterator[tuple[ast.Attribute, list[ast.Literal]]]:
-    if isinstance(node, ast.Compare) and node.op in ("==", "!="):
-        yield from _pair(node.left, node.right)
-    elif isinstance(node, ast.Membership):
-        yield from _pair(node.item, node.collection)
-    elif isinstance(node, ast.SetRelation):
-        yield from _pair(node.left, node.right)
-    for child in _children(node):
-        yield from _comparisons(child)
+    """The comparisons of fields with texts, parents before children, in the order of the fields."""
+    from engine.criteria.parse import _CHILD_FIELDS
 
-
-def _children(node: ast.Node) -> Iterable[ast.Node]:
-    for value in vars(node).values():
-        if isinstance(value, ast.Node):
-            yield value
-        elif isinstance(value, tuple):
-            yield from (v for v in value if isinstance(v, ast.Node))
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Compare) and node.op in ("==", "!="):
+            yield from _pair(node.left, node.right)
+        elif isinstance(node, ast.Membership):
+            yield from _pair(node.item, node.collection)
+        elif isinstance(node, ast.SetRelation):
+            yield from _pair(node.left, node.right)
+        values = node.__dict__
+        for name in reversed(_CHILD_FIELDS[type(node)]):
+            child = values[name]
+            if type(child) is tuple:
+                stack.extend(reversed(child))
+            elif child is not None:
+                stack.append(child)

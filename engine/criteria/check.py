@@ -5,13 +5,23 @@ Runs after parsing and before compiling; the compiler only accepts typed nodes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from engine.criteria import ast
 from engine.criteria import types as T
 from engine.criteria.environment import Environment
-from engine.criteria.parse import CriteriaError, Parsed, anchor, error, relocate
+from engine.criteria.parse import (
+    CriteriaError,
+    Locator,
+    Parsed,
+    anchor,
+    error,
+    relocate,
+    remember_typed,
+    typed_instance,
+)
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.values import TimeUnit
 
@@ -510,15 +520,56 @@ def check_parsed(parsed: Parsed, env: Environment, within: str | None = None) ->
     of a section's `and`/`or` (`within` is "`and`" or "`or`") it must be one too (BR503, as the
     checker says of any operand). Raises CriteriaError located at this occurrence.
     """
+    return check_placed(parsed, env, within).node()
+
+
+def check_placed(parsed: Parsed, env: Environment, within: str | None = None) -> Placed:
+    """`check_parsed`, its typed tree placed only when first asked for (`Placed.node`)."""
     typed = _typed(parsed.text, parsed.template, env)
     if isinstance(typed, Diagnostic):
         raise CriteriaError(relocate(typed, parsed.locate))
-    node = anchor(typed, parsed.locate)
-    if _type(node).name != "bool":
+    if _type(typed).name != "bool":
+        node = anchor(typed, parsed.locate)
         if within is None:
             raise _not_a_condition(node.span, _type(node))
         raise _needs_a_condition(node.span, within, _type(node))
-    return node
+    return Placed(typed, ((typed, parsed.locate),))
+
+
+@dataclass(frozen=True, eq=False)
+class Placed:
+    """A typed condition whose spans are placed in the rule file when first asked for (`node`).
+
+    `tree` is the typed tree with the spans of its parts still at offsets into their texts (the
+    templates the caches share): the compiler reads no position, only node types, values and
+    texts, so it compiles `tree`; `node()` is the tree `check_parsed` gives, each part anchored
+    by its locator. `parts` are the (template, locator) pairs of `tree`: `tree` itself, or the
+    operands of a section's `and`/`or`, whose own span is already in the rule file. Anchoring is
+    a copy of every node (a microsecond each), which a clean `validate` never needs.
+    """
+
+    tree: ast.Node
+    parts: tuple[tuple[ast.Node, Locator], ...]
+
+    def node(self) -> ast.Node:
+        located = tuple(anchor(template, locate) for template, locate in self.parts)
+        if len(self.parts) == 1 and self.parts[0][0] is self.tree:
+            return located[0]
+        return _replace(self.tree, operands=located)
+
+    def findings(self, find: Callable[[ast.Node], Iterable[Diagnostic]]) -> list[Diagnostic]:
+        """What `find` reports over `node()`, found over the templates and then placed: `find`
+        must report at the spans of nodes (a template's spans are offsets)."""
+        if len(self.parts) == 1 and self.parts[0][0] is self.tree:
+            template, locate = self.parts[0]
+            return [relocate(d, locate) for d in find(template)]
+        return list(find(self.node()))
+
+    @staticmethod
+    def combined(span: ast.Span, op: str, parts: Sequence[Placed]) -> Placed:
+        """The `and`/`or` of a section's entries (each one part)."""
+        pairs = tuple(pair for part in parts for pair in part.parts)
+        return Placed(ast.BoolOp(span, op, tuple(template for template, _ in pairs), T.BOOL), pairs)
 
 
 #: typed templates: (id of the environment, text) → (the environment, typed template or its diagnostic)
@@ -537,14 +588,29 @@ def _typed(text: str, template: ast.Node, env: Environment) -> ast.Node | Diagno
     cached = _TYPED.get(key)
     if cached is not None and cached[0] is env:
         return cached[1]
-    try:
-        result: ast.Node | Diagnostic = Checker(env).check(template, Scope())
-    except CriteriaError as exc:
-        result = exc.diagnostic
+    result: ast.Node | Diagnostic | None = typed_instance(template, env)
+    if result is None:
+        try:
+            result = Checker(env).check(template, Scope())
+        except CriteriaError as exc:
+            result = exc.diagnostic
+        remember_typed(template, env, result if isinstance(result, ast.Node) and _literal_free(result) else None)
     if len(_TYPED) >= _TYPED_LIMIT:
         _TYPED.clear()
     _TYPED[key] = (env, result)
     return result
+
+
+def _literal_free(typed: ast.Node) -> bool:
+    """Whether the checker's verdict on `typed` depends on no literal's value (see
+    `engine.criteria.parse.typed_instance`): no two literals compared (durations of one family), no
+    date or date-time computed (it must stay inside the calendar)."""
+    for node in ast.walk(typed):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Literal) and isinstance(node.right, ast.Literal):
+            return False  # `_same_duration_family`
+        if isinstance(node, ast.Arith) and _type(node).name in ("date", "datetime"):
+            return False  # `_constant`
+    return True
 
 
 def forget_texts() -> None:
@@ -555,10 +621,13 @@ def forget_texts() -> None:
     garbage collection a walk over them (the one at interpreter exit included: measured, half a
     second after validating 4,000 definitions).
     """
-    from engine.criteria.parse import _syntax_tree
+    from engine.criteria.locate import _STAGE_LINES
+    from engine.criteria.parse import _syntax_tree, forget_shapes
 
+    _STAGE_LINES.clear()
     _TYPED.clear()
     _syntax_tree.cache_clear()
+    forget_shapes()
 
 
-__all__ = ["CriteriaError", "check_condition", "check_parsed", "forget_texts"]
+__all__ = ["CriteriaError", "Placed", "check_condition", "check_parsed", "check_placed", "forget_texts"]

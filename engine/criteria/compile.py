@@ -128,11 +128,6 @@ _ITERABLE = re.compile(r" for [\w]+ in (f[0-9]+)(?!\w)")
 _CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
 
 
-def _locals(codes: list[str]) -> set[str]:
-    """The scenario, facts and hoisted atoms that generated code refers to."""
-    return {name for code in codes for name in _NAME.findall(code)}
-
-
 def _constants(codes: list[str]) -> list[str]:
     """The constants (`K{i}`) that generated code refers to, in order."""
     return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
@@ -146,20 +141,27 @@ DEFER_USES = 1
 MAX_NAMES = 900
 
 
-def _split(rules: list[str], chunk: int) -> list[list[str]]:
-    """The rules in parts of at most `chunk` conditions and about `MAX_NAMES` names each."""
-    parts: list[list[str]] = []
+def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str], list[str]]]:
+    """The rules in parts of at most `chunk` conditions and about `MAX_NAMES` names each: each
+    part with its `_locals` (sorted) and its `_constants`."""
+    parts: list[tuple[list[str], list[str], list[str]]] = []
     part: list[str] = []
-    names: set[str] = set()
+    local_names: set[str] = set()
+    constants: set[str] = set()
+
+    def done() -> None:
+        parts.append((part, sorted(local_names), sorted(constants, key=lambda k: int(k[1:]))))
+
     for code in rules:
-        new = _locals([code]) | set(_constants([code]))
-        if part and (len(part) >= chunk or len(names | new) > MAX_NAMES):
-            parts.append(part)
-            part, names = [], set()
+        new_locals, new_constants = set(_NAME.findall(code)), set(_CONSTANT.findall(code))
+        if part and (len(part) >= chunk or len(local_names | constants | new_locals | new_constants) > MAX_NAMES):
+            done()
+            part, local_names, constants = [], set(), set()
         part.append(code)
-        names |= new
+        local_names |= new_locals
+        constants |= new_constants
     if part:
-        parts.append(part)
+        done()
     return parts
 
 
@@ -348,9 +350,9 @@ class RuleSetCompiler:
             result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
             return _function("evaluate", ["s", *arguments], [*_constants(head + rules), *extra], head, result)
         parts, calls = [], []
-        for n, part in enumerate(_split(rules, chunk)):
-            names = [*arguments, *sorted(_locals(part))]
-            parts.append(_function(f"_part{n}", names, _constants(part), [], _tuple(part)))
+        for n, (part, local_names, constants) in enumerate(_split(rules, chunk)):
+            names = [*arguments, *local_names]
+            parts.append(_function(f"_part{n}", names, constants, [], _tuple(part)))
             calls.append(f"_part{n}({', '.join(names)})")
         defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
         result = " + ".join(calls)
@@ -928,12 +930,19 @@ def _type(node: ast.Node) -> T.Type:
     return t  # type: ignore[no-any-return]
 
 
+#: node classes tested together (tuples: `A | B` in `isinstance` makes a union object at every call)
+_CONSTANTS = (ast.Literal, ast.SetLiteral)
+_COMPUTED = (ast.Arith, ast.Negate, ast.Aggregate, ast.Call)
+_ARITHMETIC = (ast.Arith, ast.Negate)
+_RANGES = (ast.Compare, ast.Between)
+
+
 def _maybe(node: ast.Node) -> bool:
     """May this value be missing at run time (so comparisons must guard)?"""
-    if isinstance(node, ast.Literal | ast.SetLiteral):
+    if isinstance(node, _CONSTANTS):
         return False
     # helpers return None for missing operands or mixed currencies; aggregates may have no values
-    return _type(node).optional or isinstance(node, ast.Arith | ast.Negate | ast.Aggregate | ast.Call)
+    return _type(node).optional or isinstance(node, _COMPUTED)
 
 
 def _path_type(env: Environment, path: tuple[str, ...]) -> T.Type:
@@ -1015,10 +1024,18 @@ def _cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None = None)
     return cost
 
 
-def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
-    def children() -> float:
-        return sum(_cost(c, memo) for c in node.children if not isinstance(c, ast.Literal | ast.SetLiteral))
+def _children_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
+    return sum([_cost(c, memo) for c in node.children if not isinstance(c, _CONSTANTS)])
 
+
+def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) -> float:
+    cls = type(node)
+    if cls is ast.Name or cls is ast.Literal:  # the most common nodes first: no children
+        return 0
+    if isinstance(node, ast.Attribute):
+        if _type(node).name == "duration" and node.name in ("maturity", "age"):
+            return _COST["call"] + _children_cost(node, memo)
+        return _children_cost(node, memo)
     if isinstance(node, ast.Quantifier):
         return (
             _COST["quantifier"]
@@ -1028,22 +1045,20 @@ def _own_cost(node: ast.Node, memo: dict[int, tuple[ast.Node, float]] | None) ->
     if isinstance(node, ast.Aggregate):
         return _COST["aggregate"]
     if isinstance(node, ast.Call):
-        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + children()
-    if isinstance(node, ast.Arith | ast.Negate):
-        return _COST["arith"] + children()
-    if isinstance(node, ast.Compare | ast.Between):
+        return _COST["span"] if _literal_duration_compare_target(node) else _COST["call"] + _children_cost(node, memo)
+    if isinstance(node, _ARITHMETIC):
+        return _COST["arith"] + _children_cost(node, memo)
+    if isinstance(node, _RANGES):
         kind = _type(node.left if isinstance(node, ast.Compare) else node.value).name
         own = _COST.get(kind, _COST["compare"])
         if kind == "duration" and _is_span_compare(node):
             return _COST["span"]
-        return own + children()
+        return own + _children_cost(node, memo)
     if isinstance(node, ast.Membership):
-        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + children()
+        return _COST["member"] * (4 if _type(node.item).name in _SIGN_HELPERS else 1) + _children_cost(node, memo)
     if isinstance(node, ast.SetRelation):
-        return _COST["overlaps"] + children()
-    if isinstance(node, ast.Attribute) and _type(node).name == "duration" and node.name in ("maturity", "age"):
-        return _COST["call"] + children()
-    return children()
+        return _COST["overlaps"] + _children_cost(node, memo)
+    return _children_cost(node, memo)
 
 
 def _literal_duration_compare_target(node: ast.Node) -> bool:

@@ -16,8 +16,19 @@ from engine.criteria.ast import Span
 from engine.criteria.parse import Locator
 from engine.load import Document, JsonPath
 
+#: the lines of each file located while the pipeline's criteria stage runs, read once per file
+#: (the stage locates thousands of criteria in a few files); `forget_texts` clears it
+_STAGE_LINES: dict[str, tuple[str, ...]] = {}
+
 
 def _lines(file: str) -> tuple[str, ...]:
+    lines = _STAGE_LINES.get(file)
+    if lines is None:
+        lines = _STAGE_LINES[file] = _file_lines(file)
+    return lines
+
+
+def _file_lines(file: str) -> tuple[str, ...]:
     try:
         stat = os.stat(file)
     except OSError:

@@ -8,7 +8,10 @@ accept is parsed again by the generated parser, whose exception classes make the
 
 Each distinct text is parsed once (`_syntax_tree`): the result is a template, an AST whose spans
 hold offsets into the text, and every occurrence gets a copy placed by its locator (`anchor`).
-Type-checking works the same way (`engine.criteria.check.check_parsed`).
+Type-checking works the same way (`engine.criteria.check.check_parsed`), and the pipeline places
+an occurrence's copy only when it is read (`engine.criteria.check.Placed`). A text of the same
+shape as one parsed before (literals of the same kinds in the same text) is not parsed: it is the
+first one's template with its literals and offsets changed (`_Shape`).
 """
 
 from __future__ import annotations
@@ -114,7 +117,17 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
     desugar to the same text (`not account.segments overlaps {"delinquent"}`). The template does
     not depend on where the text is: each occurrence gets a copy with its own spans (`anchor`),
     and a failure is reported at every occurrence. Nothing changes a template once built.
+
+    A text of a shape met before (the same text around literals of the same terminals: generated
+    rule sets repeat a few conditions with other codes and numbers) is made from the template of
+    that shape's first text instead of being parsed (`_Shape`).
     """
+    shape = _shape_key(text, _LITERAL.finditer(text)) if USE_SHAPES else ((), ())
+    known = _SHAPES.get(shape[0]) if USE_SHAPES else None
+    if known is not None:
+        same = known.instance(text, shape[1])
+        if same is not None:
+            return same
     try:
         tree = _tree(text)
     except Exception as exc:  # only the parser's UnexpectedInput: the generated module is imported for errors only
@@ -132,9 +145,261 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
             "flatten it: split it into several conditions",
         ).diagnostic
     try:
-        return _Builder(text, _offsets).build(tree)
+        template = _Builder(text, _offsets).build(tree)
     except CriteriaError as exc:
         return exc.diagnostic
+    if USE_SHAPES and known is None and _literal_tokens(tree) == shape[1]:
+        if len(_SHAPES) >= _SHAPES_LIMIT:
+            forget_shapes()
+        _SHAPES[shape[0]] = _FIRSTS[id(template)] = _Shape(template, shape[1])
+    return template
+
+
+#: The terminals whose text is a value (`grammar.lark`), as the parser's lexer matches them: in
+#: the order of their priorities (a money amount before a number), each at a token's start (not
+#: inside a name). The expression text around them is the shape of an expression (`_Shape`).
+_LITERAL_TERMINALS = {
+    "DATETIME": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:[0-9]{2})?",
+    "MONEY": r"[0-9]+(?:\.[0-9]+)?[ \t]+[A-Z]{3}\b",
+    "PERCENT": r"[0-9]+(?:\.[0-9]+)?%",
+    "DURATION": r"[0-9]+[ \t]+(?:days|day|weeks|week|months|month|years|year)\b",
+    "DATE": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "TIME": r"[0-9]{2}:[0-9]{2}(?::[0-9]{2})?",
+    "NUMBER": r"[0-9]+(?:\.[0-9]+)?",
+    "STRING": r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
+}
+_LITERAL = re.compile(
+    r"(?<![A-Za-z0-9_])(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _LITERAL_TERMINALS.items()) + ")"
+)
+#: a literal terminal → the builder of its value (`_Builder._money`, ...)
+_LITERAL_RULES = {name: name.lower() for name in _LITERAL_TERMINALS}
+
+#: (type, start, end) of each literal token of an expression
+Literals = tuple[tuple[str, int, int], ...]
+
+
+def _shape_key(text: str, literals: Any) -> tuple[tuple[str, ...], Literals]:
+    """An expression's shape (its text with each literal replaced by its terminal's name) and its literals."""
+    parts: list[str] = []
+    found: list[tuple[str, int, int]] = []
+    last = 0
+    for match in literals:
+        start, end = match.span()
+        kind = match.lastgroup
+        parts.append(text[last:start])
+        parts.append(kind)
+        found.append((kind, start, end))
+        last = end
+    parts.append(text[last:])
+    return tuple(parts), tuple(found)
+
+
+def _literal_tokens(tree: Any) -> Literals:
+    """The literal tokens of a parse tree, in order: what `_shape_key` must have found for the
+    shape to stand for the parse (not so when a literal-like text sits in a comment)."""
+    from engine.criteria.lalr import Tree
+
+    found: list[tuple[str, int, int]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if type(node) is Tree:
+            stack.extend(reversed(node.children))
+        elif node is not None and node.type in _LITERAL_RULES:
+            found.append((node.type, node.start_pos, node.end_pos))
+    return tuple(found)
+
+
+class _Shape:
+    """The template of an expression stands for every expression of the same shape: the same
+    text around literals of the same terminals, so the same tokens, the same parse and the same
+    tree, its literals' values and every offset after a literal aside.
+
+    Lexing is the same because the literal terminals start with a digit or a quote, where no
+    other terminal (nor whitespace or a comment) starts; the parser state before each token
+    depends only on the tokens before it, and the text after a literal ends with a character of
+    the same kind (a word character or not) for every text one literal terminal matches. The
+    first text of a shape is parsed, and it stands for the shape only if the parser found its
+    literals where `_LITERAL` did (`_literal_tokens`).
+
+    Another text of the shape is the template copied with each offset moved by how much longer
+    the literals before it are, and each literal built from its own text by the builder (a value
+    the builder refuses sends the text to the parser, for the diagnostic it gives)."""
+
+    def __init__(self, template: ast.Node, literals: Literals) -> None:
+        self.template = template
+        self.starts = {start: i for i, (_, start, _) in enumerate(literals)}
+        self.ends = [end for _, _, end in literals]
+        self.plan = self._plan(template)
+        #: the types of the first text's literals, in order
+        self.literal_types = [
+            getattr(node, "type", None)
+            for node in sorted(
+                (n for n in ast.walk(template) if type(n) is ast.Literal and n.span.line in self.starts),
+                key=lambda n: n.span.line,
+            )
+        ]
+        #: by environment (identity): the environment and the first text's typed tree with its
+        #: plan, or None where that tree does not stand for the shape's (see `typed_instance`)
+        self.typed: dict[int, tuple[Any, ast.Node, _Plan] | None] = {}
+
+    def _plan(self, tree: ast.Node) -> _Plan:
+        """By node of `tree` (identity; the tree keeps them alive): its class, start and end, the
+        number of literals ending at or before each, the literal it is (-1 if none), whether it
+        holds no literal, its child fields. A node without literals after literals of unchanged
+        lengths is shared, as it is, with another text's tree."""
+        from bisect import bisect_right
+
+        starts, ends = self.starts, self.ends
+        plan: _Plan = {}
+        for node in ast.walk(tree):
+            begin, end = node.span.line, node.span.column
+            cls = type(node)
+            plan[id(node)] = (
+                cls,
+                begin,
+                end,
+                bisect_right(ends, begin),
+                bisect_right(ends, end),
+                starts.get(begin, -1) if cls is ast.Literal else -1,
+                not any(begin <= start < end for start in starts),
+                _CHILD_FIELDS[cls],
+            )
+        return plan
+
+    def instance(self, text: str, literals: Literals) -> ast.Node | None:
+        """The template of `text` (of this shape, its `literals`), or None where the builder
+        refuses a literal's value."""
+        builder = _Builder(text, _offsets)
+        made: dict[int, ast.Node] = {}
+
+        def literal(index: int) -> ast.Node:
+            kind, start, stop = literals[index]
+            written = text[start:stop]
+            known = _LITERAL_VALUES.get((kind, written))
+            if known is None:
+                built = builder._literal_node(kind, start, stop)
+                if len(_LITERAL_VALUES) >= _SHAPES_LIMIT * 16:
+                    _LITERAL_VALUES.clear()
+                _LITERAL_VALUES[kind, written] = dict(built.__dict__)
+            else:
+                values = dict(known)
+                values["span"] = _offsets_span(start, stop, written)
+                built = _new(ast.Literal)
+                _setattr(built, "__dict__", values)
+            made[index] = built
+            return built
+
+        try:
+            template = self._copy(self.template, self.plan, text, literals, literal)
+        except CriteriaError:
+            return None
+        if len(_INSTANCES) >= _SHAPES_LIMIT * 4:
+            _INSTANCES.clear()
+        _INSTANCES[id(template)] = (template, self, text, literals, [made[i] for i in range(len(literals))])
+        return template
+
+    def _copy(
+        self,
+        tree: ast.Node,
+        plan: _Plan,
+        text: str,
+        literals: Literals,
+        literal: Callable[[int], ast.Node],
+    ) -> ast.Node:
+        """`tree` (the first text's template, or its typed tree) for `text`: offsets moved, each
+        literal node made by `literal`."""
+        ends = self.ends
+        shifts = [0, *(end - ends[i] for i, (_, _, end) in enumerate(literals))]  # after k literals
+
+        def copy(node: ast.Node) -> ast.Node:
+            cls, begin, end, before_begin, before_end, index, plain, child_fields = plan[id(node)]
+            shift = shifts[before_begin]
+            if plain and not shift:
+                return node  # the same text at the same offsets
+            if index >= 0:
+                return literal(index)
+            begin += shift
+            end += shifts[before_end]
+            values = dict(node.__dict__)
+            values["span"] = _offsets_span(begin, end, text[begin:end])
+            for name in child_fields:
+                child = values[name]
+                if type(child) is tuple:
+                    values[name] = tuple([copy(c) for c in child])
+                elif child is not None:
+                    values[name] = copy(child)
+            copied: ast.Node = _new(cls)
+            _setattr(copied, "__dict__", values)
+            return copied
+
+        return copy(tree)
+
+
+#: a tree's nodes by identity: (class, start, end, literals ended before start, before end,
+#: the literal it is or -1, whether it holds no literal, child fields)
+_Plan = dict[int, tuple[type[ast.Node], int, int, int, int, int, bool, tuple[str, ...]]]
+
+
+def typed_instance(template: ast.Node, env: Any) -> ast.Node | None:
+    """The typed tree of a template made from a shape (`_Shape.instance`), as the checker gives
+    it, made from the typed tree of the shape's first text; None where that is not known.
+
+    The checker's verdicts and types depend on the nodes' classes, names, operators and types,
+    and on literals' values only where two literals meet (durations of one family compared, a
+    date moved by a duration inside the calendar): `remember_typed` keeps a first text's typed
+    tree for its shape only without those, and another text's literals must have the same types
+    (the same currency) as the first text's."""
+    found = _INSTANCES.get(id(template))
+    if found is None or found[0] is not template:
+        return None
+    _, shape, text, literals, made = found
+    typed = shape.typed.get(id(env))
+    if typed is None or typed[0] is not env:
+        return None
+    if [getattr(node, "type", None) for node in made] != shape.literal_types:
+        return None
+    return shape._copy(typed[1], typed[2], text, literals, made.__getitem__)
+
+
+def remember_typed(template: ast.Node, env: Any, typed: ast.Node | None) -> None:
+    """Keep the typed tree of a shape's first text (None: it does not stand for the shape's others)."""
+    shape = _FIRSTS.get(id(template))
+    if shape is not None and shape.template is template and len(shape.typed) < 8:
+        shape.typed[id(env)] = None if typed is None else (env, typed, shape._plan(typed))
+
+
+def _offsets_span(begin: int, end: int, text: str) -> ast.Span:
+    """A template's span (`_offsets`, with its text), made without the frozen dataclass's `__init__`."""
+    span = _new(ast.Span)
+    _setattr(span, "__dict__", {"file": OFFSETS, "line": begin, "column": end, "end_column": 0, "text": text})
+    return span
+
+
+_setattr = object.__setattr__
+
+
+#: Whether texts of a known shape are made from its template (`_Shape`); tests switch it off to compare.
+USE_SHAPES = True
+#: expression shapes met (`_syntax_tree`), forgotten with the parsed templates (`forget_texts`)
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
+#: the shapes by their first text's template (identity)
+_FIRSTS: dict[int, _Shape] = {}
+#: templates made from shapes, by identity: (template, shape, text, literals, its literal nodes in order)
+_INSTANCES: dict[int, tuple[ast.Node, _Shape, str, Literals, list[ast.Node]]] = {}
+#: (terminal, text) → the fields of the Literal built from it (values are immutable), forgotten with the shapes
+_LITERAL_VALUES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def forget_shapes() -> None:
+    """Drop the shapes, the templates made from them and the literals' values."""
+    _SHAPES.clear()
+    _FIRSTS.clear()
+    _INSTANCES.clear()
+    _LITERAL_VALUES.clear()
+
+
+_SHAPES_LIMIT = 4096
 
 
 def _tree(text: str) -> Any:
@@ -369,9 +634,7 @@ class _Builder:
     def span(self, item: Any) -> ast.Span:
         start, end = item.start_pos, item.end_pos
         if self.locate is _offsets:  # a template's span, made as `_offsets` would, text added
-            span = _new(ast.Span)
-            span.__dict__.update(file=OFFSETS, line=start, column=end, end_column=0, text=self.text[start:end])
-            return span
+            return _offsets_span(start, end, self.text[start:end])
         base = self.locate(start, end)
         return ast.Span(base.file, base.line, base.column, base.end_column, self.text[start:end])
 
@@ -455,6 +718,14 @@ class _Builder:
         return ast.Call(self.span(tree), str(kids[0]), tuple(self.build(k) for k in kids[1:]))
 
     # literals -------------------------------------------------------------------------------
+
+    def _literal_node(self, kind: str, start: int, end: int) -> ast.Node:
+        """The Literal of a literal token (`_Shape`): what building its tree gives."""
+        from engine.criteria.lalr import Token, Tree
+
+        tree = Tree(_LITERAL_RULES[kind], [Token(kind, self.text[start:end], start, end)])
+        tree.start_pos, tree.end_pos = start, end
+        return self.build(tree)
 
     def _literal(self, tree: Any, value: Any, type_: T.Type) -> ast.Node:
         return ast.Literal(self.span(tree), value, type_)

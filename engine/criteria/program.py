@@ -11,23 +11,70 @@ Two entry points, one per context: discount criteria are evaluated against the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.criteria import ast
+from engine.criteria.check import Placed
 from engine.criteria.compile import CompiledRules, RuleSetCompiler
 from engine.criteria.environment import credit_environment, scenario_environment
 
 if TYPE_CHECKING:
     from engine.criteria.explain import Step
+    from engine.diagnostics import Diagnostic
 
 
-@dataclass(frozen=True)
 class Entry:
-    owner: str  # e.g. "discount:COMPLAINT-CREDIT", "credit_type:network-offer", "credit:globex-fr-email"
-    section: str  # e.g. "accounts_receivable" or "when"
-    node: ast.Node
+    """One condition of a definition: its owner, its section and its typed AST (`node`).
+
+    The AST may be given as `Placed` (what the pipeline gives): its spans are then placed in the
+    rule file when `node` is first read (explanations, "why not"), and the compiler reads `tree`,
+    the typed tree whose positions are not placed yet (see `engine.criteria.check.Placed`). An
+    entry pickles with its placed AST.
+    """
+
+    __slots__ = ("_node", "_placed", "owner", "section")
+
+    def __init__(self, owner: str, section: str, node: ast.Node | Placed) -> None:
+        self.owner = owner  # e.g. "discount:COMPLAINT-CREDIT", "credit_type:network-offer", "credit:globex-fr-email"
+        self.section = section  # e.g. "accounts_receivable" or "when"
+        self._placed = node if isinstance(node, Placed) else None
+        self._node = None if isinstance(node, Placed) else node
+
+    @property
+    def node(self) -> ast.Node:
+        if self._node is None:
+            assert self._placed is not None
+            self._node = self._placed.node()
+        return self._node
+
+    @property
+    def tree(self) -> ast.Node:
+        """The typed tree to compile: `node`, or the same tree before its spans are placed."""
+        if self._node is not None or self._placed is None:
+            return self.node
+        return self._placed.tree
+
+    def findings(self, find: Callable[[ast.Node], Iterable[Diagnostic]]) -> list[Diagnostic]:
+        """What `find` reports over `node` (at the spans of nodes), without placing the AST when
+        it can (`Placed.findings`)."""
+        if self._node is not None or self._placed is None:
+            return list(find(self.node))
+        return self._placed.findings(find)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return (self.owner, self.section, self.node) == (other.owner, other.section, other.node)
+
+    def __hash__(self) -> int:
+        return hash((self.owner, self.section, self.node))
+
+    def __repr__(self) -> str:
+        return f"Entry(owner={self.owner!r}, section={self.section!r}, node={self.node!r})"
+
+    def __reduce__(self) -> tuple[type[Entry], tuple[str, str, ast.Node]]:
+        return (Entry, (self.owner, self.section, self.node))
 
 
 class CriteriaProgram:
@@ -55,7 +102,7 @@ class CriteriaProgram:
         if self._compiled is None:
             compiler = RuleSetCompiler(scenario_environment())
             for entry in self.entries:
-                compiler.add(entry.node)
+                compiler.add(entry.tree)
             self._compiled = compiler.build()
         return self._compiled
 
@@ -65,7 +112,7 @@ class CriteriaProgram:
         if self._credit_compiled is None:
             compiler = RuleSetCompiler(credit_environment())
             for entry in self.credit_entries:
-                compiler.add(entry.node)
+                compiler.add(entry.tree)
             self._credit_compiled = compiler.build()
         return self._credit_compiled
 
@@ -82,7 +129,7 @@ class CriteriaProgram:
             indices = [i for i, entry in enumerate(self.entries) if entry.owner.startswith(prefix)]
             compiler = RuleSetCompiler(scenario_environment())
             for i in indices:
-                compiler.add(self.entries[i].node)
+                compiler.add(self.entries[i].tree)
             group = self._groups[prefix] = (indices, compiler.build().function)
         indices, function = group
         return dict(zip(indices, function(scenario), strict=True))

@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.criteria import ast
-from engine.criteria import types as T
-from engine.criteria.check import check_parsed
+from engine.criteria.check import Placed, check_placed
 from engine.criteria.environment import Environment
 from engine.criteria.locate import text_locator
 from engine.criteria.parse import Parsed, parse_located
@@ -47,16 +46,15 @@ class Condition:
         assert self.span is not None
         return ast.BoolOp(self.span, self.combine, nodes)
 
-    def typed(self, env: Environment) -> ast.Node:
+    def typed(self, env: Environment) -> Placed:
         """The typed AST, as `check_condition(self.node, env)` gives it (each distinct entry is
-        type-checked once per environment); raises CriteriaError."""
+        type-checked once per environment), placed in the rule file when first asked for
+        (`Placed.node`); raises CriteriaError."""
         if len(self.parts) == 1:
-            return check_parsed(self.parts[0], env)
+            return check_placed(self.parts[0], env)
         assert self.span is not None
         within = f"`{self.combine}`"
-        return ast.BoolOp(
-            self.span, self.combine, tuple(check_parsed(part, env, within) for part in self.parts), T.BOOL
-        )
+        return Placed.combined(self.span, self.combine, [check_placed(part, env, within) for part in self.parts])
 
 
 def quote(text: str) -> str:
