@@ -11,10 +11,7 @@ balances, cancellations, purchases). Each round runs, interleaved:
 - the baseline, in this process: `RuleSet.decide` in a loop over up to 20,000 of the same
   scenarios already parsed into memory (validation and decision; nothing read or written);
 - `billrules run --workers 1` and `--workers 2` over the file, each in a fresh process (so its
-  peak memory is its own), reading, deciding and writing everything;
-- the machine's ceiling: the in-memory loop over 5,000 scenarios in one forked process, then in
-  two side by side; twice the first time over the second is what two cores give this work at that
-  moment with no pool, no pipes and no files, against which the run's 2-worker ratio is read.
+  peak memory is its own), reading, deciding and writing everything.
 
 Reported per size: medians over rounds (and the spread, min-max) of scenarios per second
 (rules loading excluded; pool start-up included), the ratio 2 workers / 1 worker, the ratio of
@@ -31,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import statistics
@@ -51,7 +47,6 @@ from generate import lines as scenario_lines  # noqa: E402
 from engine.ruleset import load_rules  # noqa: E402
 
 BASELINE_MAX = 20_000
-CEILING_SCENARIOS = 5_000  # per copy of the in-memory loop timed side by side
 MIB = 1024 * 1024
 
 
@@ -67,25 +62,6 @@ def baseline(rules: Any, scenarios: list[dict[str, Any]]) -> tuple[float, float]
     for scenario in scenarios:
         rules.decide(scenario)
     return (time.perf_counter() - start) / len(scenarios), (time.process_time() - cpu) / len(scenarios)
-
-
-def side_by_side(rules: Any, scenarios: list[dict[str, Any]], processes: int) -> float:
-    """Wall seconds for `processes` forked copies of the in-memory loop, each over all of `scenarios`.
-
-    The machine's own ceiling for this work: 2 copies side by side over 1 alone is what two cores
-    give two independent loops, with no pool, no pipes and no files (a shared VM's cores slow each
-    other down through caches, memory and the host). The run's 2-worker ratio is read against it.
-    """
-    context = multiprocessing.get_context("fork")
-    start = time.perf_counter()
-    children = [context.Process(target=baseline, args=(rules, scenarios)) for _ in range(processes)]
-    for child in children:
-        child.start()
-    for child in children:
-        child.join()
-        if child.exitcode != 0:
-            sys.exit("an in-memory loop failed")
-    return time.perf_counter() - start
 
 
 def billing_run(source: Path, folder: Path, workers: int) -> dict[str, Any]:
@@ -140,12 +116,10 @@ def measure(count: int, rounds: int, folder: Path, rules: Any, only_two: bool) -
     write_input(source, count)
     with source.open(encoding="utf-8") as f:
         sample = [json.loads(next(f)) for _ in range(min(count, BASELINE_MAX))]
-    results: dict[str, list[Any]] = {"baseline": [], "1": [], "2": [], "ceiling": []}
+    results: dict[str, list[Any]] = {"baseline": [], "1": [], "2": []}
     for _ in range(rounds):
         if not only_two:
             results["baseline"].append(baseline(rules, sample))
-            loop = sample[:CEILING_SCENARIOS]
-            results["ceiling"].append(2 * side_by_side(rules, loop, 1) / side_by_side(rules, loop, 2))
             results["1"].append(billing_run(source, folder, 1))
         results["2"].append(billing_run(source, folder, 2))
     if not only_two:
@@ -184,7 +158,7 @@ def main() -> None:
 
 def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
     print(
-        "| scenarios | rounds | workers | scenarios/s | 2 workers / 1; machine: 2 loops / 1 | run / in-memory loop, wall "
+        "| scenarios | rounds | workers | scenarios/s | 2 workers / 1 | run / in-memory loop, wall "
         "| CPU µs per scenario, all processes | run / in-memory loop, CPU | cores used | waiting for a core "
         "| parent MiB | largest worker MiB |"
     )
@@ -199,7 +173,6 @@ def report(rows: list[tuple[int, int, dict[str, Any]]]) -> None:
             if workers == "2" and r["1"]:
                 pairs = zip(r["1"], runs, strict=True)
                 ratio = spread([b["scenarios_per_second"] / a["scenarios_per_second"] for a, b in pairs], "{:.2f}")
-                ratio += f"; machine {spread(r['ceiling'], '{:.2f}')}"
             if workers == "1" and r["baseline"]:
                 pairs = list(zip(runs, r["baseline"], strict=True))
                 versus = spread([s["elapsed_seconds"] / s["scenarios"] / wall for s, (wall, _) in pairs], "{:.2f}")
