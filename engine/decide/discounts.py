@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, listed, register
@@ -550,6 +550,18 @@ class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
 TERM_OWNER = "term:"
 
 
+_V = TypeVar("_V")
+
+
+def _kept(memo: dict[Any, _V], limit: int, key: Any, value: _V) -> _V:
+    """`value`, stored under `key` in `memo`; a memo at its `limit` starts over first (a bound,
+    not an eviction order: what a billing run meets again is stored again at once)."""
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 #: a line's (product, type, bundle) → the definitions that reduce it; at most this many are kept
 _MATCH_MEMO = 4096
 #: (subject, first day billed, billing date) → the results settled by them; at most this many kept
@@ -848,12 +860,11 @@ class DiscountEvaluator(DefinitionRules):
         key = (plan.number, number)
         found = self._narrowed_masks.get(key)
         if found is None:
-            if len(self._narrowed_masks) >= _NARROWED_MEMO:
-                self._narrowed_masks.clear()
             allowed = (
                 d for d in plan.open if d.code in matched and (not d.granting or not held.isdisjoint(d.granting))
             )
-            found = self._narrowed_masks[key] = self.program.compiled.mask(i for d in allowed for i, _ in d.entries)
+            mask = self.program.compiled.mask(i for d in allowed for i, _ in d.entries)
+            found = _kept(self._narrowed_masks, _NARROWED_MEMO, key, mask)
         return found
 
     def _mask(self, definitions: Sequence[_Definition]) -> tuple[bool, ...]:
@@ -861,9 +872,8 @@ class DiscountEvaluator(DefinitionRules):
         key = tuple(d.index for d in definitions)
         found = self._masks.get(key)
         if found is None:
-            if len(self._masks) >= _MASK_MEMO:
-                self._masks.clear()
-            found = self._masks[key] = self.program.compiled.mask(i for d in definitions for i, _ in d.entries)
+            mask = self.program.compiled.mask(i for d in definitions for i, _ in d.entries)
+            found = _kept(self._masks, _MASK_MEMO, key, mask)
         return found
 
     def _by_blocks(
@@ -892,13 +902,7 @@ class DiscountEvaluator(DefinitionRules):
             else:
                 key = (span.key, number, span.pick(results_of))
                 found, kept = memo.get(key), True
-                if found is None:
-                    block = self._block(plan, span, scene)
-                    if len(memo) >= _BLOCK_MEMO:
-                        memo.clear()
-                    memo[key] = block
-                else:
-                    block = found
+                block = found if found is not None else _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
             start = len(results)
             results += block.results
             if not block.eligible:
@@ -933,10 +937,8 @@ class DiscountEvaluator(DefinitionRules):
         if found is not None:
             return found
         r = self._eligible(d, None, [], s.today, s.scenario)
-        if len(self._unasked_memo) >= _UNASKED_MEMO:
-            self._unasked_memo.clear()
-        applied = r.status == "applied"
-        self._unasked_memo[key] = _APPLIED if applied else SettledResult(r.code, r.type, r.status, r.reasons)
+        kept = _APPLIED if r.status == "applied" else SettledResult(r.code, r.type, r.status, r.reasons)
+        _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
         return r
 
     def _unasked_contexts(self, s: _Scene) -> tuple[int | None, ...]:
@@ -951,9 +953,7 @@ class DiscountEvaluator(DefinitionRules):
     def _number(self, key: tuple[Any, ...]) -> int:
         found = self._contexts_unasked.get(key)
         if found is None:
-            if len(self._contexts_unasked) >= _CONTEXT_MEMO:
-                self._contexts_unasked.clear()
-            found = self._contexts_unasked[key] = next(self._numbers)
+            found = _kept(self._contexts_unasked, _CONTEXT_MEMO, key, next(self._numbers))
         return found
 
     def _context(self, held: set[str], lines: list[Line]) -> tuple[int, set[str]]:
@@ -962,10 +962,8 @@ class DiscountEvaluator(DefinitionRules):
         key = (frozenset(held & self.granting_bundles), frozenset((x.product, x.type, x.bundle) for x in lines))
         found = self._contexts.get(key)
         if found is None:
-            if len(self._contexts) >= _CONTEXT_MEMO:
-                self._contexts.clear()
             matched = {d.code for line in lines for d in self.matching(line)}
-            found = self._contexts[key] = (next(self._numbers), matched)
+            found = _kept(self._contexts, _CONTEXT_MEMO, key, (next(self._numbers), matched))
         return found
 
     def _block(self, plan: _Plan, span: _Span, scene: _Scene) -> Block:
@@ -1027,10 +1025,7 @@ class DiscountEvaluator(DefinitionRules):
             codes = frozenset(d.code for d in members)
             spans.append(_Span(key, start, start + len(members), _picker(reads), codes))
         found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers))
-        if len(self._dated) >= _DATE_MEMO:
-            self._dated.clear()
-        self._dated[(subject, billed_from, today)] = found
-        return found
+        return _kept(self._dated, _DATE_MEMO, (subject, billed_from, today), found)
 
     def _shared(self, d: _Definition, status: str, reason: Reason) -> SettledResult:
         """The one result for `d` settled with `reason` (one of the reasons `d` keeps), shared by
@@ -1059,10 +1054,7 @@ class DiscountEvaluator(DefinitionRules):
             reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
             failing = ()
         found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
-        if len(self._failing) >= _FAILING_MEMO:
-            self._failing.clear()
-        self._failing[(d.index, no_grant, no_line, picked, why)] = found
-        return found
+        return _kept(self._failing, _FAILING_MEMO, (d.index, no_grant, no_line, picked, why), found)
 
     def _limited(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
