@@ -36,7 +36,7 @@ from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, listed, register
 from engine.decide.scenarios import ScenarioError
 from engine.decide.why import WhyNot
-from engine.models.catalog import CYCLE_MONTHS, BillingFrequency
+from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, ProductType
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
 from engine.values import (
     MAX_INTEGER_DIGITS,
@@ -168,7 +168,7 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
     holder = getattr(scenario, subject)
     lines = []
     for i, item in enumerate(holder.products):
-        where = f"{subject}.products[{i}]"
+        where = _WHERE[subject][i] if i < _WHERE_KEPT else f"{subject}.products[{i}]"
         product = products.get(item.product)
         if product is None:
             from engine.diagnostics import did_you_mean
@@ -187,7 +187,8 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
                     "add `price: 20.00 EUR`",
                 )
             gross = Money(product.price.amount * item.quantity, product.price.currency)
-            if number_problem(gross.amount) is not None:
+            # the catalog price itself (quantity 1) is within the limits: checked when loaded
+            if item.quantity != 1 and number_problem(gross.amount) is not None:
                 raise ScenarioError(
                     f"{where}.quantity",
                     f"{item.quantity} × the catalog price {product.price} is larger than billrules handles "
@@ -197,8 +198,16 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
         frequency = product.billing_frequency or (
             scenario.subscription.billing_frequency if subject == "subscription" else None
         )
-        lines.append(Line(i, where, item.product, (item.type or product.type).value, item.bundle, gross, frequency))
+        kind = item.type or product.type
+        lines.append(Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency))
     return subject, lines
+
+
+#: a line's field, e.g. "subscription.products[0]", written once for the first lines of a bill
+_WHERE_KEPT = 64
+_WHERE = {subject: [f"{subject}.products[{i}]" for i in range(_WHERE_KEPT)] for subject in ("subscription", "job")}
+#: a product type's text (`ProductType.value` is a descriptor call; a dictionary is cheaper)
+_VALUES: dict[Any, str] = {member: member.value for member in ProductType}
 
 
 def _matches(definition: Discount, line: Line) -> bool:
@@ -1082,37 +1091,52 @@ class DiscountEvaluator(DefinitionRules):
         caps = _Caps({code: cap for code in by_code if (cap := definitions[code].cap) is not None})
         results = []
         pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
+        rounder = self.rounder
         for line in lines:
             book = _LineBook(line, caps)
             reduced = self._reducing(line)
-            mine = [(d, r) for d, r in pairs if d.index in reduced]
-            for d, r in mine:
-                if d.kind is AmountType.FREE_PERIOD:
-                    book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario))
-            percentages = [(d, r) for d, r in mine if d.kind is AmountType.PERCENTAGE]
-            levels = {d.level for d, _ in percentages}
-            for level in sorted(levels) if len(levels) > 1 else levels:
-                base = book.remaining  # one level: every percentage on the same base
-                for d, r in percentages:
-                    if d.level == level:
-                        book.take(d.code, base * (v if type(v := r.value) is Decimal else Decimal(str(v))) / 100)
-            for d, r in mine:
-                if d.kind is AmountType.AMOUNT:
-                    money = Money.parse(str(r.value))
-                    if money.currency != line.gross.currency:
-                        raise ScenarioError(
-                            f"{line.field}.price",
-                            f"line is in {line.gross.currency} but discount `{d.code}` takes {money}",
-                            "bill the line in the discount's currency",
-                        )
-                    book.take(d.code, money.amount)
-            result = book.close(self.rounder)
-            currency = line.gross.currency
-            for code, amount in result.takes:
-                totals = by_code[code].amounts
-                totals[currency] = totals.get(currency, Decimal(0)) + amount
+            # the discounts that reduce the line, by kind, each in code order
+            free: list[tuple[_Definition, DefinitionResult]] = []
+            percentages: list[tuple[_Definition, DefinitionResult]] = []
+            amounts: list[tuple[_Definition, DefinitionResult]] = []
+            for pair in pairs:
+                if pair[0].index in reduced:
+                    kind = pair[0].kind
+                    if kind is _PERCENTAGE:
+                        percentages.append(pair)
+                    elif kind is _AMOUNT:
+                        amounts.append(pair)
+                    elif kind is _FREE_PERIOD:
+                        free.append(pair)
+            for d, r in free:
+                book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario))
+            if percentages:
+                levels = {d.level for d, _ in percentages}
+                for level in sorted(levels) if len(levels) > 1 else levels:
+                    base = book.remaining  # one level: every percentage on the same base
+                    for d, r in percentages:
+                        if d.level == level:
+                            book.take(d.code, base * (v if type(v := r.value) is Decimal else Decimal(str(v))) / 100)
+            for d, r in amounts:
+                money = Money.parse(str(r.value))
+                if money.currency != line.gross.currency:
+                    raise ScenarioError(
+                        f"{line.field}.price",
+                        f"line is in {line.gross.currency} but discount `{d.code}` takes {money}",
+                        "bill the line in the discount's currency",
+                    )
+                book.take(d.code, money.amount)
+            result = book.close(rounder)
+            if result.takes:
+                currency = line.gross.currency
+                for code, amount in result.takes:
+                    totals = by_code[code].amounts
+                    totals[currency] = totals.get(currency, _ZERO) + amount
             results.append(result)
         return results
+
+
+_PERCENTAGE, _AMOUNT, _FREE_PERIOD = AmountType.PERCENTAGE, AmountType.AMOUNT, AmountType.FREE_PERIOD
 
 
 class _Caps:
@@ -1161,6 +1185,10 @@ class _LineBook:
         if gross == gross.quantize(quantum):
             discount = rounder.round(sum(exact, Decimal(0)), currency)
             net = gross - discount
+            if len(exact) == 1 and exact[0] > 0:
+                # one take: `split` gives it the line's discount (its floor in the minor unit, or
+                # one unit more: the same value, with the same exponent)
+                return LineResult(self.line, [(self.takes[0][0], discount)], Money(net, currency))
         else:  # a gross finer than the currency's minor unit: the net is what gets rounded
             net = rounder.round(gross - sum(exact, Decimal(0)), currency)
             discount = gross - net
