@@ -33,7 +33,7 @@ from engine.decide.discounts import (
 )
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
-from engine.values import Money, plain
+from engine.values import plain
 
 
 def check_references(rules: Any, scenario: Any) -> None:
@@ -182,7 +182,9 @@ def _evaluator(rules: Any) -> DiscountEvaluator:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return str(Money(amount, currency))
+    """`str(Money(amount, currency))`, without making the Money: `plain` for a zero (no negative
+    zero), else the amount written out in full."""
+    return f"{amount:f} {currency}" if amount else f"{plain(amount)} {currency}"
 
 
 #: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do
@@ -202,9 +204,9 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
         item: dict[str, Any] = {"line": line.field, "product": line.product}
         if line.bundle:
             item["bundle"] = line.bundle
-        item["gross"] = str(gross)
-        item["discounts"] = [{"code": code, "amount": f"{plain(-amount)} {currency}"} for code, amount in result.takes]
-        item["net"] = str(result.net)
+        item["gross"] = _money(gross.amount, currency)
+        item["discounts"] = [{"code": code, "amount": _money(-amount, currency)} for code, amount in result.takes]
+        item["net"] = _money(net, currency)
         lines.append(item)
         total = totals.get(currency)
         if total is None:
@@ -239,7 +241,10 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
     part: dict[str, Any] = {"lines": lines, "definitions": definitions}
     if omitted is not None:
         part["omitted"] = omitted
-    part["totals"] = {c: {k: _money(v, c) for k, v in t.items()} for c, t in sorted(totals.items())}
+    part["totals"] = {
+        c: {"gross": _money(t["gross"], c), "discount": _money(t["discount"], c), "net": _money(t["net"], c)}
+        for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())
+    }
     return part
 
 

@@ -313,14 +313,13 @@ class DefinitionRules:
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
         agent = scenario.agent
         allowed = not d.allowed_units or (agent is not None and bool(set(agent.units) & set(d.allowed_units)))
-        low, high = _range(d)
         if request is None:
             if agent is None:
-                r.status, r.reasons = "not_requested", [Reason("not_requested")]
+                r.status, r.reasons = "not_requested", [_NOT_REQUESTED]
             elif not allowed:
                 r.status, r.reasons = "not_eligible", [_agent_not_allowed(agent, d)]
             else:
-                r.status, r.reasons = "offered", [Reason("offered", {"low": _show(low, d), "high": _show(high, d)})]
+                r.status, r.reasons = "offered", [self._offered(d)]
             return
         problems: list[Reason | str] = []
         if agent is not None and not allowed:
@@ -333,7 +332,7 @@ class DefinitionRules:
             return
         approval = d.approval
         if approval is None or not approval.required:
-            r.reasons.append(Reason("no_approval_needed"))
+            r.reasons.append(_NO_APPROVAL_NEEDED)
             return
         approvers = [*(f"user `{u}`" for u in approval.users), *(f"unit `{u}`" for u in approval.units)]
         given = [a for a in scenario.approvals if a.discount == d.code]
@@ -348,6 +347,18 @@ class DefinitionRules:
             r.approvers = approvers
             r.reasons.append(Reason("waiting_for_approval", {"approvers": approvers}))
 
+    def _offered(self, d: Discount) -> Reason:
+        """The `offered` reason of an ad hoc definition (its range), made once per rule set: a
+        reason is never changed, so decisions share it and its record is written once."""
+        kept: dict[str, Reason] | None = self.__dict__.get("_offered_reasons")
+        if kept is None:
+            kept = self.__dict__["_offered_reasons"] = {}
+        found = kept.get(d.code)
+        if found is None:
+            low, high = _range(d)
+            found = kept[d.code] = Reason("offered", {"low": _show(low, d), "high": _show(high, d)})
+        return found
+
     def _authorised(self, record: Any, approval: Any) -> bool:
         if record.by in approval.users:
             return True
@@ -360,8 +371,10 @@ class DefinitionRules:
         if request.value is None:
             problems.append(Reason("no_value_requested", {"low": _show(low, d), "high": _show(high, d)}))
             return None
+        bounds = self._bounds(d)
         try:
-            value, lo, hi = (_amount_value(d, v) for v in (request.value, low, high))
+            value = _amount_value(d, request.value)
+            lo, hi = bounds if bounds is not None else (_amount_value(d, low), _amount_value(d, high))
         except ValueError as exc:
             problems.append(Reason("requested_value_invalid", {"problem": str(exc)}))
             return None
@@ -375,6 +388,20 @@ class DefinitionRules:
                 )
             )
         return value
+
+    def _bounds(self, d: Discount) -> tuple[Any, Any] | None:
+        """The definition's range as values (`_amount_value`), parsed once per rule set; None for
+        a range that does not parse (`_requested_value` then parses it, to say why)."""
+        kept: dict[str, tuple[Any, Any] | None] | None = self.__dict__.get("_parsed_bounds")
+        if kept is None:
+            kept = self.__dict__["_parsed_bounds"] = {}
+        if d.code not in kept:
+            low, high = _range(d)
+            try:
+                kept[d.code] = (_amount_value(d, low), _amount_value(d, high))
+            except ValueError:
+                kept[d.code] = None
+        return kept[d.code]
 
     def _date_problems(self, d: Discount, request: Any, today: date) -> list[Reason]:
         duration = d.duration
@@ -1222,6 +1249,11 @@ def _validity_date(d: Discount, request: Any, scenario: Any, today: date) -> dat
     if d.type is DiscountType.AD_HOC:
         return request.added_on if request is not None and request.added_on is not None else today
     return _billed_period(scenario, today)[0]
+
+
+#: reasons without facts, the same in every decision (never changed: shared)
+_NOT_REQUESTED = Reason("not_requested")
+_NO_APPROVAL_NEEDED = Reason("no_approval_needed")
 
 
 def _limit_reason(limit: Any, used: int, since: date) -> Reason:
