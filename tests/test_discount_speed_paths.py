@@ -39,3 +39,15 @@ def test_catalog_price_times_one_keeps_its_digits() -> None:
     for text in ("19.99", "0.0000001", "123456789012.5", "100", "1E+2"):
         price = Decimal(text)
         assert str(price * 1) == str(price)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    amount=st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**20), max_value=10**20)
+    | st.sampled_from([Decimal(t) for t in ("0", "-0", "-0.00", "1E+2", "1E-7", "0.0000001", "1.5E+3", "-2E-8")])
+)
+def test_money_text_is_what_money_writes(amount: Decimal) -> None:
+    from engine.decide.decision import _money
+    from engine.values import Money
+
+    assert _money(amount, "EUR") == str(Money(amount, "EUR"))

@@ -184,7 +184,10 @@ def _evaluator(rules: Any) -> DiscountEvaluator:
 def _money(amount: Decimal, currency: str) -> str:
     """`str(Money(amount, currency))`, without making the Money: `plain` for a zero (no negative
     zero), else the amount written out in full."""
-    return f"{amount:f} {currency}" if amount else f"{plain(amount)} {currency}"
+    if not amount:
+        return f"{plain(amount)} {currency}"
+    text = str(amount)  # the same as format(amount, "f") unless written with an exponent (faster)
+    return f"{text} {currency}" if "E" not in text else f"{amount:f} {currency}"
 
 
 #: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do

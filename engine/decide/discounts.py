@@ -1198,17 +1198,19 @@ class _LineBook:
         self.takes: list[tuple[str, Decimal]] = []
 
     def take(self, code: str, amount: Decimal) -> None:
-        amount = self.caps.limit(code, max(min(amount, self.remaining), Decimal(0)), self.line)
+        amount = max(min(amount, self.remaining), _ZERO)
+        if code in self.caps.caps:
+            amount = self.caps.limit(code, amount, self.line)
         self.remaining -= amount
         self.takes.append((code, amount))
 
     def close(self, rounder: Rounder) -> LineResult:
         """Round once: the line's total discount; per-discount amounts split to add up to it."""
         currency, gross = self.line.gross.currency, self.line.gross.amount
-        if not self.takes and gross == gross.quantize(rounder.quantum(currency)):  # nothing taken or split
+        quantum = rounder.quantum(currency)
+        if not self.takes and gross == gross.quantize(quantum):  # nothing taken or split
             return LineResult(self.line, [], Money(gross - rounder.round(_ZERO, currency), currency))
         exact = [amount for _, amount in self.takes]
-        quantum = rounder.quantum(currency)
         if gross == gross.quantize(quantum):
             discount = rounder.round(sum(exact, Decimal(0)), currency)
             net = gross - discount
