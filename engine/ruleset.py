@@ -7,6 +7,7 @@ evaluator is rebuilt on first use in the receiving process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,17 +79,13 @@ class RuleSet:
         Returns the decision as JSON-ready data; raises `ScenarioError` (naming the scenario field)
         for a scenario that cannot be decided, or `ScenarioInvalid` for one that breaks the schema.
         """
-        from engine.decide.decision import decide
-
-        return decide(self, _checked(scenario), explain=explain)
+        return _hot.decide(self, _checked(scenario), explain=explain)
 
     def decide_json(self, scenario: Any, *, explain: bool = False) -> str:
         """`decide`, written as the decision's canonical JSON text (what `decide --json` and a
         billing run write): the same text as `to_json(decide(...))`, faster, because what the rule
         set keeps is written without copies and shared results are written once."""
-        from engine.decide.decision import decide_text
-
-        return decide_text(self, _checked(scenario), explain=explain)
+        return _hot.decide_text(self, _checked(scenario), explain=explain)
 
     def get(self, kind: str, code: str) -> Any:
         entry = self.catalog.get(kind, {}).get(code)
@@ -97,16 +94,39 @@ class RuleSet:
 
 def _checked(scenario: Any) -> Any:
     """`scenario` as a `Scenario` model (a mapping is validated first)."""
-    from engine.models.scenario import Scenario
-
-    if isinstance(scenario, Scenario):
+    if isinstance(scenario, _hot.Scenario):
         return scenario
-    from engine.decide.scenarios import ScenarioInvalid, validate_scenario
-
-    checked = validate_scenario(scenario, None)
+    checked = _hot.validate_scenario(scenario, None)
     if checked.diagnostics:
-        raise ScenarioInvalid(checked.diagnostics)
+        raise _hot.ScenarioInvalid(checked.diagnostics)
     return checked.scenario
+
+
+class _DecisionPath:
+    """What `decide` and `decide_json` call, imported on first use (loading and validating a rule
+    set never imports the decision path) and then read as plain attributes: an import statement
+    in a method costs a lookup in `sys.modules` on every decision."""
+
+    decide: Callable[..., dict[str, Any]]
+    decide_text: Callable[..., str]
+
+    def __getattr__(self, name: str) -> Any:
+        from engine.decide.decision import decide, decide_text
+        from engine.decide.scenarios import ScenarioInvalid, validate_scenario
+        from engine.models.scenario import Scenario
+
+        found = {
+            "decide": decide,
+            "decide_text": decide_text,
+            "validate_scenario": validate_scenario,
+            "ScenarioInvalid": ScenarioInvalid,
+            "Scenario": Scenario,
+        }
+        self.__dict__.update(found)
+        return found[name]
+
+
+_hot = _DecisionPath()
 
 
 def load_rules(path: str | Path) -> RuleSet:
