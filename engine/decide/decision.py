@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from engine.decide import balances, credits, purchases, terms
 from engine.decide.discounts import (
     Block,
     CriteriaOutcomes,
@@ -128,18 +129,12 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
         decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
         decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied")
     if scenario.balance is not None:
-        from engine.decide import balances
-
         decision["balance"] = balances.balance_json(balances.evaluate(rules, scenario))
     if scenario.consumptions or scenario.credit_purchases:
-        from engine.decide.credits import credits_json, evaluate
-
-        decision["credits"] = credits_json(evaluate(rules, scenario, explain), explain)
+        decision["credits"] = credits.credits_json(credits.evaluate(rules, scenario, explain), explain)
     if scenario.cancellation is not None:
         decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
     if scenario.purchase is not None:
-        from engine.decide import purchases
-
         decision["purchase"] = purchases.evaluate(rules, scenario)
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
@@ -167,9 +162,7 @@ def _cached(rules: Any, name: str) -> Any:
     """An evaluator built once per rule set (lookups and rounding prepared), kept beside it."""
     cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
     if name not in cache:
-        from engine.decide.terms import TermEvaluator
-
-        cache[name] = {"terms": TermEvaluator}[name](rules)
+        cache[name] = {"terms": terms.TermEvaluator}[name](rules)
     return cache[name]
 
 
