@@ -152,32 +152,45 @@ def _lazy(model: type[BaseModel]) -> Convert:
 
 
 def _model_lines(source: _Source, model: type[BaseModel], value: str, target: str) -> list[str]:
+    """The instance's `__dict__` starts as a copy of the fields' defaults in their order (a copy is
+    quicker to make than a mapping of every field, and an omitted field then costs one look-up);
+    each given field's value replaces its default."""
     fields = list(model.model_fields.items())
     keys = frozenset(info.alias or name for name, info in fields)
-    fields_set, given = source.variable(), source.variable()  # `given`: each field's value in turn
+    fields_set, values = source.variable(), source.variable()
+    given = source.variable()  # each field's value in turn
+    defaults = {name: _default(source, info)[0] for name, info in fields}
     lines = [
         f"if {value}.__class__ is not dict:",
         "    raise U",
         f"{fields_set} = set({value})",  # the keys, checked once and kept as `model_fields_set`
         f"if not {fields_set} <= {source.name(keys, 'K')}:",
         "    raise U",
+        f"{values} = {source.name(defaults, 'D')}.copy()",
     ]
-    values = []
     for name, info in fields:
         key = info.alias or name
         result = source.variable()
-        values.append(f"{name!r}: {result}")
         try:
             convert = _convert(source, info.annotation, list(info.metadata), given, result)
         except (_Never, _direct.Unsure):
             convert = ["raise U"]  # a type the generator was not written for: when given, pydantic decides
+        optional = _none_when_omitted(info)
+        if optional:
+            convert = _not_none(convert)
+        if convert[-1] == f"{result} = {given}":  # checked, not converted: kept as given
+            convert[-1] = f"{values}[{name!r}] = {given}"
+        else:
+            convert.append(f"{values}[{name!r}] = {result}")
         if info.is_required():  # a missing key raises KeyError, and pydantic reports it
             lines += [f"{given} = {value}[{key!r}]", *convert]
-        elif _none_when_omitted(info):  # omitted or null: the same value (`model_fields_set` tells them apart)
-            lines += [f"{given} = {value}.get({key!r})", *convert]
+        elif optional:  # omitted or null: the default (`model_fields_set` tells them apart)
+            lines += [f"{given} = {value}.get({key!r})", f"if {given} is not None:", *_indent(convert)]
         else:
             lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
-            lines += ["else:", f"    {result} = {_default(source, info)}"]
+            fresh = _default(source, info)[1]
+            if fresh is not None:  # a new list or dict for each instance
+                lines += ["else:", f"    {values}[{name!r}] = {fresh}"]
     for name, info in fields:  # the keys are the fields' aliases: given by alias, named by name
         if info.alias and info.alias != name:
             lines += [
@@ -187,7 +200,7 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
             ]
     lines += [
         f"{target} = {source.name(model.__new__, 'new')}({source.name(model, 'C')})",
-        f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {{{', '.join(values)}}})",
+        f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {values})",
         f"{source.name(_setter(model, '__pydantic_fields_set__'), 'set')}({target}, {fields_set})",
         f"{source.name(_setter(model, '__pydantic_extra__'), 'set')}({target}, None)",
         f"{source.name(_setter(model, '__pydantic_private__'), 'set')}({target}, None)",
@@ -195,6 +208,14 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
     for decorator in model.__pydantic_decorators__.model_validators.values():
         lines.append(f"{target} = {source.name(decorator.func, 'after')}({target})")
     return lines
+
+
+def _not_none(convert: list[str]) -> list[str]:
+    """The statements of an optional field's conversion, for a value known not to be None (its
+    first branch, for None, is dropped)."""
+    if len(convert) > 3 and convert[0].endswith(" is None:") and convert[2] == "else:":
+        return [line.removeprefix("    ") for line in convert[3:]]
+    return convert
 
 
 def _none_when_omitted(info: FieldInfo) -> bool:
@@ -239,20 +260,20 @@ def _setter(model: type[BaseModel], attribute: str) -> Callable[[Any, Any], None
     return lambda instance, value: object.__setattr__(instance, attribute, value)
 
 
-def _default(source: _Source, info: FieldInfo) -> str:
-    """The expression of an omitted field's value, as pydantic gives it."""
+def _default(source: _Source, info: FieldInfo) -> tuple[Any, str | None]:
+    """An omitted field's value as pydantic gives it: a value to share, or (for a list or a dict)
+    the expression of a new one. A required field's placeholder is None."""
     factory = info.default_factory
+    if info.is_required():
+        return None, None
     if factory is list:
-        return "[]"
+        return None, "[]"
     if factory is dict:
-        return "{}"
+        return None, "{}"
     if factory is not None:
         raise _Never
-    value = info.default
-    if value is None or type(value) in (bool, int):
-        return repr(value)
-    if isinstance(value, _direct._IMMUTABLE):  # pydantic hands these out as they are
-        return source.name(value, "D")
+    if isinstance(info.default, _direct._IMMUTABLE):  # pydantic hands these out as they are
+        return info.default, None
     raise _Never
 
 
