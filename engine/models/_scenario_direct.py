@@ -15,7 +15,12 @@ it return None, and the caller runs `model_validate`, so every error is still py
 worded as before.
 
 Dates, date-times, money, durations and decimals are immutable and depend on their text alone, so
-they are kept per text (a billing run reads the same dates and prices over and over).
+they are kept per text (a billing run reads the same dates and prices over and over), but for
+date-times in lists (usage times: seldom the same twice).
+
+An instance's `__dict__` starts as a copy of its model's defaults, in the fields' order, and each
+given field's value replaces its default: quicker than a mapping of every field, and an omitted
+optional field costs one look-up.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class _Source:
         self.names: dict[str, Any] = {"U": _Unsure}
         self.inlining: list[type[BaseModel]] = []
         self.variables: list[int] = [0]  # per nesting level: variables taken
+        self.lists = 0  # lists around the code being generated
 
     def name(self, value: Any, prefix: str) -> str:
         for key, known in self.names.items():
@@ -330,11 +336,21 @@ _BOUNDS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 def _text(source: _Source, constraints: list[Any], value: str, target: str) -> list[str]:
     """Text; constrained text is checked by pydantic-core's own string validator (quicker than
     Python's `re` for a short code, and its rules: its regex, lengths in characters, no lone
-    surrogate), once per text: the texts that passed are kept (codes repeat from line to line)."""
+    surrogate), once per text: the texts that passed are kept (codes repeat from line to line).
+    Text with lengths but no pattern goes to it only when not ASCII or out of range."""
     lines = [f"if {value}.__class__ is not str:", "    raise U"]
     if constraints:
         options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
         check, passed = _text_check(**options)
+        if "pattern" not in options:  # lengths only (an id: seldom the same twice, not worth keeping)
+            low, high = options.get("min_length", 0), options.get("max_length")
+            bounds = f"{low!r} <= len({value})" + ("" if high is None else f" <= {high!r}")
+            return [
+                *lines,
+                f"if not ({value}.isascii() and {bounds}):",  # ASCII text: its length in characters is len()
+                f"    {source.name(check, 'text')}({value})",  # other lengths, other text (a lone surrogate fails)
+                f"{target} = {value}",
+            ]
         known = source.name(passed, "P")
         lines += [
             f"if {value} not in {known}:",
@@ -388,7 +404,9 @@ def _list(source: _Source, item: Any, constraints: list[Any], value: str, target
     lines = [f"if {' or '.join(tests)}:", "    raise U"]
     source.nested()
     given, result = source.variable(), source.variable()
+    source.lists += 1
     convert = _convert(source, item, [], given, result)
+    source.lists -= 1
     source.done()
     if convert[-1] == f"{result} = {given}":  # the items are checked, not converted: check them, copy the list
         return [*lines, f"for {given} in {value}:", *_indent(convert[:-1]), f"{target} = {value}[:]"]
@@ -414,12 +432,13 @@ def _leaf(
     source: _Source, annotation: Any, constraints: list[Any], before: Convert | None, value: str, target: str
 ) -> list[str]:
     """A date, date-time, time, decimal, money or duration: the field's before-validator, then the
-    check pydantic makes of its result; kept per text (and per whole number, for a decimal)."""
+    check pydantic makes of its result; kept per text (and per whole number, for a decimal), but for
+    a date-time in a list (a scenario's `as_of` is kept: a billing run asks as of a few times)."""
     key = (annotation, before, repr(constraints))
     if key not in _leaves:
         _leaves[key] = (_parse(annotation, constraints, before), {})
     parse, texts = (source.name(_leaves[key][0], "parse"), source.name(_leaves[key][1], "T"))
-    if annotation is datetime:  # seldom the same twice: not kept
+    if annotation is datetime and source.lists:  # a time in a list (of usage, events): seldom the same twice
         return [f"{target} = {parse}({value})"]
     kept = (str, int) if annotation is Decimal else (str,)
     test = " or ".join(f"{value}.__class__ is {source.name(kind, 'kind')}" for kind in kept)
