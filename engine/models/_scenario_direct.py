@@ -183,7 +183,7 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
             convert = ["raise U"]  # a type the generator was not written for: when given, pydantic decides
         optional = _none_when_omitted(info)
         if optional:
-            convert = _not_none(convert)
+            convert = _not_none(convert, given, result)
         if convert[-1] == f"{result} = {given}":  # checked, not converted: kept as given
             convert[-1] = f"{values}[{name!r}] = {given}"
         else:
@@ -216,10 +216,9 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
     return lines
 
 
-def _not_none(convert: list[str]) -> list[str]:
-    """The statements of an optional field's conversion, for a value known not to be None (its
-    first branch, for None, is dropped)."""
-    if len(convert) > 3 and convert[0].endswith(" is None:") and convert[2] == "else:":
+def _not_none(convert: list[str], value: str, target: str) -> list[str]:
+    """An optional field's conversion for a value known not to be None: `_union`'s branch for None dropped."""
+    if convert[:3] == [f"if {value} is None:", f"    {target} = None", "else:"]:
         return [line.removeprefix("    ") for line in convert[3:]]
     return convert
 
