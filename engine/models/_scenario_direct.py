@@ -158,14 +158,13 @@ def _lazy(model: type[BaseModel]) -> Convert:
 
 
 def _model_lines(source: _Source, model: type[BaseModel], value: str, target: str) -> list[str]:
-    """The instance's `__dict__` starts as a copy of the fields' defaults in their order (a copy is
-    quicker to make than a mapping of every field, and an omitted field then costs one look-up);
-    each given field's value replaces its default."""
+    """Statements that build `model`'s instance from the dict `value` into `target`, or raise: a
+    copy of the fields' defaults, each given field's value in place of its default."""
     fields = list(model.model_fields.items())
     keys = frozenset(info.alias or name for name, info in fields)
     fields_set, values = source.variable(), source.variable()
     given = source.variable()  # each field's value in turn
-    defaults = {name: _default(source, info)[0] for name, info in fields}
+    defaults = {name: _default(info)[0] for name, info in fields}
     lines = [
         f"if {value}.__class__ is not dict:",
         "    raise U",
@@ -194,7 +193,7 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
             lines += [f"{given} = {value}.get({key!r})", f"if {given} is not None:", *_indent(convert)]
         else:
             lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
-            fresh = _default(source, info)[1]
+            fresh = _default(info)[1]
             if fresh is not None:  # a new list or dict for each instance
                 lines += ["else:", f"    {values}[{name!r}] = {fresh}"]
     for name, info in fields:  # the keys are the fields' aliases: given by alias, named by name
@@ -265,7 +264,7 @@ def _setter(model: type[BaseModel], attribute: str) -> Callable[[Any, Any], None
     return lambda instance, value: object.__setattr__(instance, attribute, value)
 
 
-def _default(source: _Source, info: FieldInfo) -> tuple[Any, str | None]:
+def _default(info: FieldInfo) -> tuple[Any, str | None]:
     """An omitted field's value as pydantic gives it: a value to share, or (for a list or a dict)
     the expression of a new one. A required field's placeholder is None."""
     factory = info.default_factory
