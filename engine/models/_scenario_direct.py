@@ -15,7 +15,12 @@ it return None, and the caller runs `model_validate`, so every error is still py
 worded as before.
 
 Dates, date-times, money, durations and decimals are immutable and depend on their text alone, so
-they are kept per text (a billing run reads the same dates and prices over and over).
+they are kept per text (a billing run reads the same dates and prices over and over), but for
+date-times in lists (usage times: seldom the same twice).
+
+An instance's `__dict__` starts as a copy of its model's defaults, in the fields' order, and each
+given field's value replaces its default: quicker than a mapping of every field, and an omitted
+optional field costs one look-up.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class _Source:
         self.names: dict[str, Any] = {"U": _Unsure}
         self.inlining: list[type[BaseModel]] = []
         self.variables: list[int] = [0]  # per nesting level: variables taken
+        self.lists = 0  # lists around the code being generated
 
     def name(self, value: Any, prefix: str) -> str:
         for key, known in self.names.items():
@@ -152,32 +158,44 @@ def _lazy(model: type[BaseModel]) -> Convert:
 
 
 def _model_lines(source: _Source, model: type[BaseModel], value: str, target: str) -> list[str]:
+    """Statements that build `model`'s instance from the dict `value` into `target`, or raise: a
+    copy of the fields' defaults, each given field's value in place of its default."""
     fields = list(model.model_fields.items())
     keys = frozenset(info.alias or name for name, info in fields)
-    fields_set, given = source.variable(), source.variable()  # `given`: each field's value in turn
+    fields_set, values = source.variable(), source.variable()
+    given = source.variable()  # each field's value in turn
+    defaults = {name: _default(info)[0] for name, info in fields}
     lines = [
         f"if {value}.__class__ is not dict:",
         "    raise U",
         f"{fields_set} = set({value})",  # the keys, checked once and kept as `model_fields_set`
         f"if not {fields_set} <= {source.name(keys, 'K')}:",
         "    raise U",
+        f"{values} = {source.name(defaults, 'D')}.copy()",
     ]
-    values = []
     for name, info in fields:
         key = info.alias or name
         result = source.variable()
-        values.append(f"{name!r}: {result}")
         try:
             convert = _convert(source, info.annotation, list(info.metadata), given, result)
         except (_Never, _direct.Unsure):
             convert = ["raise U"]  # a type the generator was not written for: when given, pydantic decides
+        optional = _none_when_omitted(info)
+        if optional:
+            convert = _not_none(convert, given, result)
+        if convert[-1] == f"{result} = {given}":  # checked, not converted: kept as given
+            convert[-1] = f"{values}[{name!r}] = {given}"
+        else:
+            convert.append(f"{values}[{name!r}] = {result}")
         if info.is_required():  # a missing key raises KeyError, and pydantic reports it
             lines += [f"{given} = {value}[{key!r}]", *convert]
-        elif _none_when_omitted(info):  # omitted or null: the same value (`model_fields_set` tells them apart)
-            lines += [f"{given} = {value}.get({key!r})", *convert]
+        elif optional:  # omitted or null: the default (`model_fields_set` tells them apart)
+            lines += [f"{given} = {value}.get({key!r})", f"if {given} is not None:", *_indent(convert)]
         else:
             lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
-            lines += ["else:", f"    {result} = {_default(source, info)}"]
+            fresh = _default(info)[1]
+            if fresh is not None:  # a new list or dict for each instance
+                lines += ["else:", f"    {values}[{name!r}] = {fresh}"]
     for name, info in fields:  # the keys are the fields' aliases: given by alias, named by name
         if info.alias and info.alias != name:
             lines += [
@@ -187,7 +205,7 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
             ]
     lines += [
         f"{target} = {source.name(model.__new__, 'new')}({source.name(model, 'C')})",
-        f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {{{', '.join(values)}}})",
+        f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {values})",
         f"{source.name(_setter(model, '__pydantic_fields_set__'), 'set')}({target}, {fields_set})",
         f"{source.name(_setter(model, '__pydantic_extra__'), 'set')}({target}, None)",
         f"{source.name(_setter(model, '__pydantic_private__'), 'set')}({target}, None)",
@@ -195,6 +213,13 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
     for decorator in model.__pydantic_decorators__.model_validators.values():
         lines.append(f"{target} = {source.name(decorator.func, 'after')}({target})")
     return lines
+
+
+def _not_none(convert: list[str], value: str, target: str) -> list[str]:
+    """An optional field's conversion for a value known not to be None: `_union`'s branch for None dropped."""
+    if convert[:3] == [f"if {value} is None:", f"    {target} = None", "else:"]:
+        return [line.removeprefix("    ") for line in convert[3:]]
+    return convert
 
 
 def _none_when_omitted(info: FieldInfo) -> bool:
@@ -239,20 +264,20 @@ def _setter(model: type[BaseModel], attribute: str) -> Callable[[Any, Any], None
     return lambda instance, value: object.__setattr__(instance, attribute, value)
 
 
-def _default(source: _Source, info: FieldInfo) -> str:
-    """The expression of an omitted field's value, as pydantic gives it."""
+def _default(info: FieldInfo) -> tuple[Any, str | None]:
+    """An omitted field's value as pydantic gives it: a value to share, or (for a list or a dict)
+    the expression of a new one. A required field's placeholder is None."""
     factory = info.default_factory
+    if info.is_required():
+        return None, None
     if factory is list:
-        return "[]"
+        return None, "[]"
     if factory is dict:
-        return "{}"
+        return None, "{}"
     if factory is not None:
         raise _Never
-    value = info.default
-    if value is None or type(value) in (bool, int):
-        return repr(value)
-    if isinstance(value, _direct._IMMUTABLE):  # pydantic hands these out as they are
-        return source.name(value, "D")
+    if isinstance(info.default, _direct._IMMUTABLE):  # pydantic hands these out as they are
+        return info.default, None
     raise _Never
 
 
@@ -309,11 +334,21 @@ _BOUNDS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 def _text(source: _Source, constraints: list[Any], value: str, target: str) -> list[str]:
     """Text; constrained text is checked by pydantic-core's own string validator (quicker than
     Python's `re` for a short code, and its rules: its regex, lengths in characters, no lone
-    surrogate), once per text: the texts that passed are kept (codes repeat from line to line)."""
+    surrogate), once per text: the texts that passed are kept (codes repeat from line to line).
+    Text with lengths but no pattern goes to it only when not ASCII or out of range."""
     lines = [f"if {value}.__class__ is not str:", "    raise U"]
     if constraints:
         options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
         check, passed = _text_check(**options)
+        if "pattern" not in options:  # lengths only (an id: seldom the same twice, not worth keeping)
+            low, high = options.get("min_length", 0), options.get("max_length")
+            bounds = f"{low!r} <= len({value})" + ("" if high is None else f" <= {high!r}")
+            return [
+                *lines,
+                f"if not ({value}.isascii() and {bounds}):",  # ASCII text: its length in characters is len()
+                f"    {source.name(check, 'text')}({value})",  # other lengths, other text (a lone surrogate fails)
+                f"{target} = {value}",
+            ]
         known = source.name(passed, "P")
         lines += [
             f"if {value} not in {known}:",
@@ -367,7 +402,9 @@ def _list(source: _Source, item: Any, constraints: list[Any], value: str, target
     lines = [f"if {' or '.join(tests)}:", "    raise U"]
     source.nested()
     given, result = source.variable(), source.variable()
+    source.lists += 1
     convert = _convert(source, item, [], given, result)
+    source.lists -= 1
     source.done()
     if convert[-1] == f"{result} = {given}":  # the items are checked, not converted: check them, copy the list
         return [*lines, f"for {given} in {value}:", *_indent(convert[:-1]), f"{target} = {value}[:]"]
@@ -393,12 +430,13 @@ def _leaf(
     source: _Source, annotation: Any, constraints: list[Any], before: Convert | None, value: str, target: str
 ) -> list[str]:
     """A date, date-time, time, decimal, money or duration: the field's before-validator, then the
-    check pydantic makes of its result; kept per text (and per whole number, for a decimal)."""
+    check pydantic makes of its result; kept per text (and per whole number, for a decimal), but for
+    a date-time in a list (a scenario's `as_of` is kept: a billing run asks as of a few times)."""
     key = (annotation, before, repr(constraints))
     if key not in _leaves:
         _leaves[key] = (_parse(annotation, constraints, before), {})
     parse, texts = (source.name(_leaves[key][0], "parse"), source.name(_leaves[key][1], "T"))
-    if annotation is datetime:  # seldom the same twice: not kept
+    if annotation is datetime and source.lists:  # a time in a list (of usage, events): seldom the same twice
         return [f"{target} = {parse}({value})"]
     kept = (str, int) if annotation is Decimal else (str,)
     test = " or ".join(f"{value}.__class__ is {source.name(kind, 'kind')}" for kind in kept)
