@@ -104,10 +104,20 @@ def parse_number(text: str) -> Decimal:
 
 
 def plain(value: Decimal) -> str:
-    """A decimal written out in full (`100`, `0.0000001`), never in exponent form; no negative zero."""
-    if value.is_zero():
-        value = abs(value)
-    return format(value, "f")
+    """A decimal written out in full (`100`, `0.0000001`), never in exponent form; no negative zero.
+
+    `str` writes most amounts in full already (an exponent of at most 0, at most 6 zeros after the
+    point) and is about three times quicker than `format(value, "f")`, which is kept for the rest:
+    an exponent form (`1E+3`, `1E-9`) or a negative zero (`-0.00`)."""
+    text = str(value)
+    if "E" in text or (text[0] == "-" and not value):
+        return format(value if value else abs(value), "f")
+    return text
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """`str(Money(amount, currency))` without building the Money: `12.50 EUR`."""
+    return f"{plain(amount)} {currency}"
 
 
 def _shorten(text: str) -> str:
@@ -153,7 +163,7 @@ class Money:
         return cls(checked_number(amount, number), currency)
 
     def __str__(self) -> str:
-        return f"{plain(self.amount)} {self.currency}"
+        return money_text(self.amount, self.currency)
 
     def quantized(self, rounding: str = ROUND_HALF_UP, minor_units: int | None = None) -> Money:
         """Round to the currency's minor unit (2 decimals unless the currency says otherwise)."""

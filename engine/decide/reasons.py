@@ -67,10 +67,16 @@ class Reason:
         serialises it at once and never changes it (`decision.decide_text`)."""
         data: dict[str, Any] | None = self.__dict__.get("_json")
         if data is None:
-            data = {"code": self.code, "text": self.words(), "facts": _copy(self.facts)}
-            if self.source is not None:
-                data["source"] = self.source.to_json()
+            data = self.once()
             object.__setattr__(self, "_json", data)
+        return data
+
+    def once(self) -> dict[str, Any]:
+        """`to_json` for a reason written once (made for one decision and dropped after it): the
+        same fresh data, worked out without keeping a record on the reason to copy from."""
+        data = {"code": self.code, "text": self.words(), "facts": _copy(self.facts)}
+        if self.source is not None:
+            data["source"] = self.source.to_json()
         return data
 
 
