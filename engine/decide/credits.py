@@ -272,9 +272,28 @@ class _Candidates:
     cursor: int = 0
 
 
+Key = tuple[str | None, str | None, frozenset[str]]  # a request's (organisation, user, types)
+
+
+@dataclass
+class Shared:
+    """A book's indexes over the rule set's own credits, built once per rule set (`setting`) and
+    lent to the book of every scenario that brings no credits of its own: the credits by code,
+    their quantities, the credits per holder and the candidate lists in precedence order (which
+    depend on the credits and the order only; a book keeps its own cursor and remaining)."""
+
+    credits: tuple[CreditFact, ...]
+    remaining: Mapping[str, Decimal]
+    by_holder: Mapping[tuple[bool, str], list[CreditFact]]
+    candidates: dict[Key, list[tuple[CreditFact, int]]] = field(default_factory=dict)
+
+
 @dataclass
 class Book:
-    """Credits, what is left of each, and the ledger; `apply` allocates requests in order."""
+    """Credits, what is left of each, and the ledger; `apply` allocates requests in order.
+
+    `shared`: the same credits indexed once per rule set (then `credits` is `shared.credits`);
+    read only here, until a credit is issued."""
 
     credits: list[CreditFact]
     tree: Tree
@@ -283,10 +302,15 @@ class Book:
     remaining: dict[str, Decimal] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     _by_holder: dict[tuple[bool, str], list[CreditFact]] = field(default_factory=dict)
-    _cache: dict[tuple[str | None, str | None, frozenset[str]], _Candidates] = field(default_factory=dict)
+    _cache: dict[Key, _Candidates] = field(default_factory=dict)
+    shared: Shared | None = None
 
     def __post_init__(self) -> None:
         self._key = sort_key(self.order)
+        if self.shared is not None:
+            self.remaining.update(self.shared.remaining)
+            self._by_holder = self.shared.by_holder  # type: ignore[assignment]  # read only until `issue`
+            return
         for c in self.credits:
             self._index(c)
 
@@ -296,6 +320,9 @@ class Book:
 
     def issue(self, credit: CreditFact, at: datetime, request: str) -> None:
         """A credit created during the stream (a purchase): indexed, and a ledger entry."""
+        if self.shared is not None:  # the book's own indexes from now on
+            self._by_holder = {k: list(v) for k, v in self._by_holder.items()}
+            self.shared = None
         self.credits.append(credit)
         self._index(credit)
         self._cache.clear()  # candidate lists are rebuilt with the new credit
@@ -306,6 +333,11 @@ class Book:
         key = (r.organisation, r.user, r.types)
         found = self._cache.get(key)
         if found is None:
+            shared = self.shared.candidates if self.shared is not None else None
+            kept = shared.get(key) if shared is not None else None
+            if kept is not None:
+                found = self._cache[key] = _Candidates(kept)
+                return found
             items: list[tuple[CreditFact, int]] = []
             if r.user is not None:
                 items.extend((c, 0) for c in self._by_holder.get((True, r.user), ()) if c.type in r.types)
@@ -315,6 +347,8 @@ class Book:
                         if c.type in r.types and (distance == 0 or not c.own_only):
                             items.append((c, distance))
             items.sort(key=self._key)
+            if shared is not None and len(shared) < 4096:  # keys are the rule set's names: few
+                shared[key] = items
             found = self._cache[key] = _Candidates(items)
         return found
 
@@ -517,6 +551,9 @@ class _Setting:
     order: tuple[str, ...]
     overdraft: Mapping[str, str]  # credit type → policy allowing overdraft
     type_criteria: Mapping[str, tuple[int, ...]]  # credit type → its criteria (credit_entries indices)
+    book: Shared  # the rule set's credits indexed for a book
+    singles: Mapping[str, frozenset[str]]  # credit type → the set of it alone (a request's `types`)
+    kinds: dict[frozenset[str], tuple[tuple[str, ...], str | None]]  # types → (sorted, overdraft policy)
 
 
 def setting(rules: Any) -> _Setting:
@@ -551,8 +588,10 @@ def setting(rules: Any) -> _Setting:
             )
         settings = rules.settings
         order = tuple(k.value for k in settings.credit_precedence) if settings is not None else DEFAULT_ORDER
+        tree = Tree({code: o.parent for code, o in rules.models("organisation").items()})
+        indexed = Book(list(credits.values()), tree, order)  # `credits` is in code order
         cache["credits"] = _Setting(
-            Tree({code: o.parent for code, o in rules.models("organisation").items()}),
+            tree,
             types,
             {s: frozenset(c) for s, c in by_service.items()},
             users,
@@ -560,6 +599,9 @@ def setting(rules: Any) -> _Setting:
             order,
             overdraft,
             type_criteria,
+            Shared(tuple(indexed.credits), indexed.remaining, indexed._by_holder),
+            {code: frozenset([code]) for code in types},
+            {},
         )
     found: _Setting = cache["credits"]
     return found
@@ -661,7 +703,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
     if c.credit_type is not None:
         if c.credit_type not in s.types:
             raise _unknown(f"{where}.credit_type", "credit type", c.credit_type, s.types)
-        types = frozenset([c.credit_type])
+        types = s.singles[c.credit_type]
         wanted = f"`{c.credit_type}`"
         service = c.service or s.types[c.credit_type].service
     else:
@@ -670,8 +712,14 @@ def request(s: _Setting, c: Any, i: int) -> Request:
         types = s.by_service[c.service]
         wanted = f"service `{c.service}`"
         service = c.service
+    kind = s.kinds.get(types)
+    if kind is None:
+        ordered = tuple(sorted(types))
+        kind = (ordered, next((s.overdraft[t] for t in ordered if t in s.overdraft), None))
+        if len(s.kinds) < 4096:  # the rule set's types and services: few
+            s.kinds[types] = kind
     if c.unit is not None:
-        for t in sorted(types):
+        for t in kind[0]:
             if _unit(s.types[t]) != c.unit:
                 raise ScenarioError(
                     f"{where}.unit",
@@ -695,7 +743,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
                 code="BR605",
             )
         organisation = home if user != c.user or organisation is None else organisation
-    overdraft = next((s.overdraft[t] for t in sorted(types) if t in s.overdraft), None)
+    overdraft = kind[1]
     return Request(
         c.id,
         organisation,
@@ -750,7 +798,10 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     checker = (
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
     )
-    book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
+    if scenario.credits:
+        book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
+    else:  # the rule set's credits alone: indexed once per rule set
+        book = Book(list(s.book.credits), s.tree, s.order, checker, shared=s.book)
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
     for at, kind, _, item in sorted(events, key=lambda e: e[:3]):
