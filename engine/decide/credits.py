@@ -852,25 +852,33 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
     """The decision's `credits` part: deterministic, quantities as plain text (README "Credits")."""
     allocations = []
     refused = []
-    drawn_by: dict[tuple[str, str], Decimal] = {}
     for o in result.outcomes:
         r = o.request
         for d in o.draws:
-            item: dict[str, Any] = {"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank}
-            allocations.append(item)
-        if o.refusal is not None:
-            reasons = [o.refusal.to_json(), *(reason.to_json() for reason in o.excluded)]
+            allocations.append({"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank})
+        if o.refusal is not None:  # reasons made for this decision: written once, no record kept
+            reasons = [o.refusal.once(), *(reason.once() for reason in o.excluded)]
             refused.append({"request": r.id, "quantity": plain(r.quantity), "reasons": reasons})
         if o.note is not None:
-            allocations[-1]["reasons"] = [o.note.to_json()]
-        who = r.asked_by or ""
-        for d in o.draws:
-            key = (who, next(c.type for c in result.credits if c.code == d.credit))
-            drawn_by[key] = drawn_by.get(key, Decimal(0)) + d.quantity
+            allocations[-1]["reasons"] = [o.note.once()]
     drawn: dict[str, Decimal] = {}
+    ledger = []
+    at: Any = None
+    at_text = ""
     for e in result.ledger:
         if e.quantity < 0:
             drawn[e.credit] = drawn.get(e.credit, Decimal(0)) - e.quantity
+        if e.at is not at:  # a request's draws share its time: written once
+            at, at_text = e.at, e.at.isoformat()
+        ledger.append(
+            {
+                "at": at_text,
+                "credit": e.credit,
+                "request": e.request,
+                "quantity": plain(e.quantity),
+                "remaining": plain(e.remaining),
+            }
+        )
     touched = {e.credit for e in result.ledger}
     remaining = [
         {
@@ -880,23 +888,13 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             "drawn": plain(drawn.get(c.code, Decimal(0))),
             "remaining": plain(result.remaining[c.code]),
         }
-        for c in sorted(result.credits, key=lambda c: c.code)
-        if c.code in touched
+        for c in sorted((c for c in result.credits if c.code in touched), key=_code)  # (stable: as sorting all)
     ]
     part: dict[str, Any] = {
         "allocations": allocations,
         "refused": refused,
         "remaining": remaining,
-        "ledger": [
-            {
-                "at": e.at.isoformat(),
-                "credit": e.credit,
-                "request": e.request,
-                "quantity": plain(e.quantity),
-                "remaining": plain(e.remaining),
-            }
-            for e in result.ledger
-        ],
+        "ledger": ledger,
     }
     if result.purchases:
         part["purchases"] = [
@@ -904,17 +902,14 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             for p in result.purchases
         ]
     if result.owners:
+        by_user = sorted(_drawn_by(result).items())
         part["owners"] = [
             {
                 "owner": owner,
                 "users": [
                     {
                         "user": u,
-                        "drawn": [
-                            {"credit_type": t, "quantity": plain(q)}
-                            for (who, t), q in sorted(drawn_by.items())
-                            if who == u
-                        ],
+                        "drawn": [{"credit_type": t, "quantity": plain(q)} for (who, t), q in by_user if who == u],
                     }
                     for u in users
                 ],
@@ -925,8 +920,26 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
         part["why"] = [
             {
                 "request": o.request.id,
-                "credits": [{"credit": code, "verdict": reason.to_json()} for code, reason in o.verdicts],
+                "credits": [{"credit": code, "verdict": reason.once()} for code, reason in o.verdicts],
             }
             for o in result.outcomes
         ]
     return part
+
+
+def _code(c: CreditFact) -> str:
+    return c.code
+
+
+def _drawn_by(result: CreditsResult) -> dict[tuple[str, str], Decimal]:
+    """(consuming user as written, or "", credit type) → quantity drawn, for the owners' view."""
+    type_of: dict[str, str] = {}
+    for c in result.credits:
+        type_of.setdefault(c.code, c.type)  # the first credit of a code, as a search in order finds
+    drawn_by: dict[tuple[str, str], Decimal] = {}
+    for o in result.outcomes:
+        who = o.request.asked_by or ""
+        for d in o.draws:
+            key = (who, type_of[d.credit])
+            drawn_by[key] = drawn_by.get(key, Decimal(0)) + d.quantity
+    return drawn_by
