@@ -246,5 +246,12 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
         raise OutOfCalendar()
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
+    days = day.day
+    if days > 28:  # every month has 28 days: only a later day may need clamping
+        last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+        days = min(days, last)
+    return date(year, month + 1, days)
+
+
+#: days per month (January first) in a common year; February has 29 in a leap year
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

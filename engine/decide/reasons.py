@@ -85,6 +85,8 @@ def _copy(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or value is None:
         return value
+    if kind is dict:  # the usual facts: a dict of text (tested before the slower Mapping check)
+        return {k: v if type(v) is str else _copy(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
