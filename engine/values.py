@@ -74,12 +74,20 @@ def number_problem(value: Decimal) -> str | None:
     """Why `value` is outside the numbers billrules handles (see the module limits), or None."""
     if not value.is_finite():
         return "is not a finite number"
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    integer_digits = max(len(digits) + exponent, 0)
-    if integer_digits > MAX_INTEGER_DIGITS and any(digits):
+    # digits before the point: adjusted() + 1 for a non-zero value (its coefficient has no leading zero)
+    if value.adjusted() >= MAX_INTEGER_DIGITS and value:
         return f"is too large: at most {MAX_INTEGER_DIGITS} digits before the decimal point"
-    if -exponent > MAX_FRACTION_DIGITS:
+    # digits after the point, as written (trailing zeros count): read from `str`, which writes
+    # them all unless it chooses an exponent form; `as_tuple` is about six times slower
+    text = str(value)
+    if "E" in text:
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        fraction = -exponent
+    else:
+        point = text.find(".")
+        fraction = len(text) - point - 1 if point >= 0 else 0
+    if fraction > MAX_FRACTION_DIGITS:
         return f"is too precise: at most {MAX_FRACTION_DIGITS} digits after the decimal point"
     return None
 
