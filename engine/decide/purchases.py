@@ -27,8 +27,10 @@ from datetime import date
 from typing import Any
 
 from engine.coupons import index_of
+from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json, lookup
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
+from engine.models.scenario import ProductLine, Subscription
 
 register(
     {
@@ -106,6 +108,7 @@ class _Kept:
     sources: dict[tuple[str, ...], Source | None] = field(default_factory=dict)
     methods: set[str] | None = None  # every plan's payment methods
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
+    nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
 
 
 def _kept(rules: Any) -> _Kept:
@@ -124,6 +127,17 @@ def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
         products = rules.get("bundle", code).products
         found = members[code] = (frozenset(p.product for p in products), [p.product for p in products if p.required])
     return found
+
+
+def _nearest(rules: Any, text: str) -> str | None:
+    """The code nearest an unknown coupon code (`CouponIndex.nearest`: a search over every coupon's
+    codes, about 50 µs), kept for the codes seen last: a run meets the same mistyped codes again."""
+    memo = _kept(rules).nearest
+    if text not in memo:
+        if len(memo) >= 1024:
+            memo.clear()
+        memo[text] = index_of(rules).nearest(text)
+    return memo[text]
 
 
 #: `_validity`'s reason codes per prefix: (before the validity, after it)
@@ -164,8 +178,6 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
 def check(rules: Any, scenario: Any) -> str | None:
     """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
     purchase = scenario.purchase
-    from engine.decide.decision import lookup
-
     plans, bundles, products = lookup(rules, "plan"), lookup(rules, "bundle"), lookup(rules, "product")
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
@@ -237,7 +249,7 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
     for text in purchase.coupons:
         found = index.decode(text)
         if found is None:
-            nearest = index.nearest(text)
+            nearest = _nearest(rules, text)
             facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
             outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
             continue
@@ -409,9 +421,6 @@ def price(
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
     limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
-    from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json
-    from engine.models.scenario import ProductLine, Subscription
-
     lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
     add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
     existing = scenario.subscription
