@@ -248,8 +248,13 @@ def cycle_start(start: date, frequency: BillingFrequency, k: int) -> date:
 
 def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusive: bool) -> int:
     """How many cycles from `start` begin before `limit` (or on it, when `inclusive`)."""
-    days_per_cycle = 7 if frequency is BillingFrequency.WEEKLY else 28 * CYCLE_MONTHS[frequency]
-    k = max((limit - start).days // (days_per_cycle + 3 * (days_per_cycle // 28)) - 1, 0)  # an underestimate
+    # every cycle before k begins before `limit`: in days, or (months) in an earlier month than it;
+    # so the walk below checks one or two cycles
+    if frequency is BillingFrequency.WEEKLY:
+        k = max(((limit - start).days - 1) // 7 + 1, 0)
+    else:
+        months = (limit.year - start.year) * 12 + limit.month - start.month
+        k = max((months - 1) // CYCLE_MONTHS[frequency] + 1, 0)
     while True:
         try:
             begins = cycle_start(start, frequency, k)
