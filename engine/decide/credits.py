@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from engine.decide.reasons import Reason, Source, register
@@ -369,7 +370,9 @@ class Book:
         for i in range(listed.cursor, len(items)):
             c = items[i][0]
             left = remaining[c.code]
-            if left <= 0 or not _active(c, day) or not _in_scope(c, r):
+            if left <= 0 or (c.start is not None and c.start > day) or (c.end is not None and c.end < day):
+                continue  # used up, or not active on the day (`_active`, inlined: this loop is hot)
+            if (c.services or c.products) and not _in_scope(c, r):
                 continue
             if c.criteria and (criteria is None or not criteria.hold(c, r)):
                 continue
@@ -804,7 +807,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         book = Book(list(s.book.credits), s.tree, s.order, checker, shared=s.book)
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
-    for at, kind, _, item in sorted(events, key=lambda e: e[:3]):
+    for at, kind, _, item in sorted(events, key=_event_order):
         if kind == 1:
             outcomes.append(book.apply(item, explain))
             continue
@@ -832,6 +835,9 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     return CreditsResult(
         tuple(outcomes), tuple(purchases), tuple(book.credits), dict(book.remaining), tuple(book.ledger), views
     )
+
+
+_event_order = itemgetter(0, 1, 2)  # time, purchases before consumptions, input order
 
 
 def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, Any]) -> Iterator[ScenarioError]:
