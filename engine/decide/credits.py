@@ -286,6 +286,7 @@ class Shared:
     credits: tuple[CreditFact, ...]
     remaining: Mapping[str, Decimal]
     by_holder: Mapping[tuple[bool, str], list[CreditFact]]
+    key: Callable[[tuple[CreditFact, int]], tuple[Any, ...]]  # the precedence order (`sort_key`)
     candidates: dict[Key, list[tuple[CreditFact, int]]] = field(default_factory=dict)
 
 
@@ -307,11 +308,12 @@ class Book:
     shared: Shared | None = None
 
     def __post_init__(self) -> None:
-        self._key = sort_key(self.order)
         if self.shared is not None:
+            self._key = self.shared.key
             self.remaining.update(self.shared.remaining)
             self._by_holder = self.shared.by_holder  # type: ignore[assignment]  # read only until `issue`
             return
+        self._key = sort_key(self.order)
         for c in self.credits:
             self._index(c)
 
@@ -602,7 +604,7 @@ def setting(rules: Any) -> _Setting:
             order,
             overdraft,
             type_criteria,
-            Shared(tuple(indexed.credits), indexed.remaining, indexed._by_holder),
+            Shared(tuple(indexed.credits), indexed.remaining, indexed._by_holder, indexed._key),
             {code: frozenset([code]) for code in types},
             {},
         )
@@ -769,7 +771,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     """Allocate the scenario's consumptions (and purchases) with the rule set's credits."""
     s = setting(rules)
     problems: list[ScenarioError] = []  # every problem of the scenario's credit facts, reported together
-    credits = scenario_credits(s, scenario, problems)
+    credits = scenario_credits(s, scenario, problems) if scenario.credits else s.credits  # (only read)
     seen: set[str] = set()
     requests: list[Request] = []
     for i, c in enumerate(scenario.consumptions):
