@@ -47,7 +47,7 @@ class Reason:
         template = _TEMPLATES.get(self.code)
         if template is not None:
             try:
-                return template(self.facts) if callable(template) else template.format(**self.facts)
+                return template(self.facts) if callable(template) else template.format_map(self.facts)
             except (KeyError, IndexError, ValueError, TypeError):
                 pass
         facts = ", ".join(f"{k} {v}" for k, v in self.facts.items())
