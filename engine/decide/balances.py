@@ -333,12 +333,14 @@ class _Book:
         )
 
     def apply(self, event: BalanceEvent) -> tuple[Reason, ...]:
-        refusal = self.refusal(event)
-        if refusal is not None:
-            self.refused.append(refusal)
-            return (refusal,)
         kind = event.type
         request = event.request
+        # only a refund, a repeated debit or a fall under a policy without overdraft can be refused
+        if kind is REFUND or request in self.debited or not self.policy.overdraft:
+            refusal = self.refusal(event)
+            if refusal is not None:
+                self.refused.append(refusal)
+                return (refusal,)
         before = self.balance
         if kind is REFUND:
             assert request is not None  # checked
@@ -356,7 +358,7 @@ class _Book:
             elif kind is REFUND:
                 self.refunded[request] = entry
         if after < before:  # only a fall crosses a line
-            return tuple(self.crossings(event, before))
+            return self.crossings(event, before)
         return ()
 
     def refusal(self, event: BalanceEvent) -> Reason | None:
@@ -400,9 +402,10 @@ class _Book:
                 )
         return None
 
-    def crossings(self, event: BalanceEvent, before: Decimal) -> Iterable[Reason]:
+    def crossings(self, event: BalanceEvent, before: Decimal) -> tuple[Reason, ...]:
         """An alert for every line the balance crossed downwards: at or above it before, below it now."""
         after = self.balance
+        found: tuple[Reason, ...] = ()
         for line, code in self.prepared.lines:
             if before >= line > after:
                 alert_facts = {**_facts(event), "before": plain(before), "balance": plain(after)}
@@ -412,7 +415,8 @@ class _Book:
                     source = self.prepared.source(("alerts", "threshold"))
                 reason = Reason(code, alert_facts, source)
                 self.alerts.append(reason)
-                yield reason
+                found += (reason,)
+        return found
 
 
 def _facts(event: BalanceEvent) -> dict[str, Any]:
