@@ -268,6 +268,13 @@ def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusi
 # --- the evaluator -----------------------------------------------------------------------------------
 
 
+def did_you_mean(name: str, known: Any) -> str:
+    """`engine.diagnostics.did_you_mean`, imported only for a scenario in error (not per decision)."""
+    from engine.diagnostics import did_you_mean as nearest
+
+    return nearest(name, known)
+
+
 class TermEvaluator:
     """Decides the cancellation of a scenario's subscription, term by term."""
 
@@ -301,8 +308,6 @@ class TermEvaluator:
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""
-        from engine.diagnostics import did_you_mean
-
         plans, bundles = self.plans, self.bundles
         if subscription.plan is None:
             raise ScenarioError(
