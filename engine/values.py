@@ -217,14 +217,7 @@ class Duration:
 
         Raises OutOfCalendar when the result is before 0001-01-01 or after 9999-12-31.
         """
-        n = self.count * times
-        if self.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
-            ordinal = day.toordinal() + n * (7 if self.unit is TimeUnit.WEEKS else 1)
-            if not 1 <= ordinal <= _LAST_ORDINAL:
-                raise OutOfCalendar()
-            return date.fromordinal(ordinal)
-        months = n if self.unit is TimeUnit.MONTHS else 12 * n
-        return add_months(day, months)
+        return add_units(day, self.count * times, self.unit)
 
     def add_clamped(self, day: date, times: int = 1) -> date:
         """`add_to`, but a result outside the calendar is its first or last day (for windows and ends)."""
@@ -243,6 +236,16 @@ MAX_DURATION: dict[TimeUnit, int] = {
     TimeUnit.MONTHS: 119_987,
     TimeUnit.YEARS: 9998,
 }
+
+
+def add_units(day: date, n: int, unit: TimeUnit) -> date:
+    """`Duration(n, unit).add_to(day)` without building the Duration (for a hot path)."""
+    if unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
+        ordinal = day.toordinal() + n * (7 if unit is TimeUnit.WEEKS else 1)
+        if not 1 <= ordinal <= _LAST_ORDINAL:
+            raise OutOfCalendar()
+        return date.fromordinal(ordinal)
+    return add_months(day, n if unit is TimeUnit.MONTHS else 12 * n)
 
 
 def add_months(day: date, months: int) -> date:

@@ -39,7 +39,7 @@ from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
-from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, money_text, plain
+from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, add_units, money_text, plain
 
 register(
     {
@@ -173,7 +173,7 @@ def _show_date(day: date) -> str:
 def commitment_end(term: Term, start: date) -> date:
     """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31)."""
     try:
-        return Duration(term.period, term.unit).add_to(start)
+        return add_units(start, term.period, term.unit)
     except OutOfCalendar:
         return _BEYOND
 
