@@ -18,9 +18,10 @@ quantities are derived from the ledger.
 
 The core (`Book`) works on plain `CreditFact`/`Request` records, so the property tests and the
 benchmark drive it without rule files. Per (organisation, user, types) the candidate order does
-not depend on time, so it is sorted once per scenario; a cursor skips credits used up or expired
-for good (requests come in time order), so a stream costs about one pass over the candidates
-instead of a sort per request.
+not depend on time, so it is sorted once per scenario — once per rule set for the scenarios that
+bring no credits of their own (`Shared`: the rule set's credits indexed once, lent to each book);
+a cursor skips credits used up or expired for good (requests come in time order), so a stream
+costs about one pass over the candidates instead of a sort per request.
 """
 
 from __future__ import annotations
