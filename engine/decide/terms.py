@@ -268,7 +268,7 @@ def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusi
 # --- the evaluator -----------------------------------------------------------------------------------
 
 
-def did_you_mean(name: str, known: Any) -> str:
+def _did_you_mean(name: str, known: Any) -> str:
     """`engine.diagnostics.did_you_mean`, imported only for a scenario in error (not per decision)."""
     from engine.diagnostics import did_you_mean as nearest
 
@@ -315,18 +315,18 @@ class TermEvaluator:
             )
         plan = plans.get(subscription.plan)
         if plan is None:
-            hint = did_you_mean(subscription.plan, plans) or "use a plan code from the rule set"
+            hint = _did_you_mean(subscription.plan, plans) or "use a plan code from the rule set"
             raise ScenarioError("subscription.plan", f"unknown plan `{subscription.plan}`", hint, "BR616")
         for i, code in enumerate(subscription.add_ons):
             if code not in bundles:
-                hint = did_you_mean(code, bundles) or "use a bundle code from the rule set"
+                hint = _did_you_mean(code, bundles) or "use a bundle code from the rule set"
                 raise ScenarioError(f"subscription.add_ons[{i}]", f"unknown bundle `{code}`", hint, "BR616")
         for code in subscription.add_on_starts:
             if code not in subscription.add_ons:
                 raise ScenarioError(
                     f"subscription.add_on_starts.{code}",
                     f"`{code}` is not one of the subscription's add-ons",
-                    did_you_mean(code, subscription.add_ons) or "list it in `add_ons`",
+                    _did_you_mean(code, subscription.add_ons) or "list it in `add_ons`",
                     "BR616",
                 )
         for code, day in subscription.add_on_starts.items():
@@ -340,7 +340,7 @@ class TermEvaluator:
         chosen = request.add_ons
         for i, code in enumerate(chosen or []):
             if code not in subscription.add_ons:
-                hint = did_you_mean(code, subscription.add_ons) or (
+                hint = _did_you_mean(code, subscription.add_ons) or (
                     f"the subscription's add-ons are {', '.join(subscription.add_ons) or 'none'}"
                 )
                 raise ScenarioError(
