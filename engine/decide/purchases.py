@@ -30,6 +30,7 @@ from engine.coupons import index_of
 from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json, lookup
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
+from engine.models.catalog import ProductType
 from engine.models.scenario import ProductLine, Subscription
 
 register(
@@ -376,7 +377,7 @@ def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
         for product_code in picked:
             product = rules.get("product", product_code)
             why = None
-            if product.type.value == "usage":
+            if product.type is ProductType.USAGE:
                 why = Reason("rated_per_use", {"product": product_code})
             elif product.price is None:
                 why = Reason("no_catalog_price", {"product": product_code})
