@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from engine.decide.reasons import Reason, Source, register
@@ -139,14 +140,73 @@ Tracer = Callable[[Step], None]
 def evaluate(rules: Any, scenario: Any, trace: Tracer | None = None) -> BalanceResult:
     """Apply the scenario's balance events under its policy; ScenarioError for bad facts (all of them)."""
     balance: Balance = scenario.balance
-    problems = list(check(rules, balance))
-    if problems:
-        first, *others = problems
-        raise ScenarioError(first.field, first.message, first.hint, code=first.code, also=others)
-    entry = rules.catalog["balance_policy"][balance.policy]
-    policy: BalancePolicy = entry.model
-    document = entry.document
-    return _Book(policy, document, balance.opening, trace).run(_in_time_order(balance.events))
+    policy = _policies(rules).get(balance.policy)
+    if policy is None or not _well_formed(balance.events):  # else `check` would find nothing
+        problems = list(check(rules, balance))
+        if problems:
+            first, *others = problems
+            raise ScenarioError(first.field, first.message, first.hint, code=first.code, also=others)
+        assert policy is not None  # an unknown policy is a problem
+    return _Book(policy, balance.opening, trace).run(_in_time_order(balance.events))
+
+
+@dataclass
+class _Policy:
+    """A balance policy as the book reads it, prepared once per rule set: its alert lines from
+    the highest down (a line is armed while the balance is at or above it), and the places of
+    the rules its reasons name (found when first needed)."""
+
+    model: BalancePolicy
+    document: Any
+    lines: tuple[tuple[Decimal, str], ...]
+    sources: dict[tuple[str, ...], Source | None]
+
+    def source(self, path: tuple[str, ...]) -> Source | None:
+        if path not in self.sources:
+            document = self.document
+            if document is None:
+                self.sources[path] = None
+            else:
+                span = document.locate(path if path and path[0] in document.data else ())
+                self.sources[path] = Source(document.file, span.line, span.column)
+        return self.sources[path]
+
+
+def _policies(rules: Any) -> dict[str, _Policy]:
+    """code → `_Policy`, built once per rule set and kept beside it (as `decision.lookup` does)."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    found: dict[str, _Policy] | None = cache.get("balances")
+    if found is None:
+        found = {}
+        for code, entry in rules.catalog.get("balance_policy", {}).items():
+            policy: BalancePolicy = entry.model
+            threshold = policy.alerts.threshold if policy.alerts.enabled else None
+            lines = [(Decimal(0), "balance_below_zero")]
+            if threshold is not None:
+                lines.append((threshold, "balance_below_threshold"))
+            found[code] = _Policy(policy, entry.document, tuple(sorted(lines, key=lambda line: -line[0])), {})
+        cache["balances"] = found
+    return found
+
+
+def _well_formed(events: list[BalanceEvent]) -> bool:
+    """True when `check` finds nothing wrong with the events (ids unique, each event's fields
+    fit its type): the common case, tested without building the diagnostics."""
+    ids = set()
+    for event in events:
+        ids.add(event.id)
+        kind = event.type
+        if kind is REFUND:
+            if event.amount is not None or event.reason is None or event.request is None:
+                return False
+        elif (
+            event.amount is None
+            or event.amount <= 0
+            or event.reason is not None
+            or (event.request is None) is (kind is DEBIT)
+        ):
+            return False
+    return len(ids) == len(events)
 
 
 def check(rules: Any, balance: Balance) -> Iterable[ScenarioError]:
@@ -229,15 +289,30 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _in_time_order(events: list[BalanceEvent]) -> list[BalanceEvent]:
-    return sorted(events, key=lambda e: _utc(e.at))  # sorted is stable: ties keep the written order
+    """The events by time; ties keep the written order. Most are written in order already:
+    then they are returned as they are, without sorting."""
+    keys = [_utc(e.at) for e in events]
+    if all(a <= b for a, b in pairwise(keys)):
+        return events
+    return [events[i] for i in sorted(range(len(events)), key=keys.__getitem__)]  # stable
+
+
+GRANT, WITHDRAW, DEBIT, REFUND = (
+    BalanceEventType.GRANT,
+    BalanceEventType.WITHDRAW,
+    BalanceEventType.DEBIT,
+    BalanceEventType.REFUND,
+)
+#: the types that add to the balance
+_ADDS = (GRANT, REFUND)
 
 
 class _Book:
     """The running balance of one scenario; used once."""
 
-    def __init__(self, policy: BalancePolicy, document: Any, opening: Decimal, trace: Tracer | None) -> None:
-        self.policy = policy
-        self.document = document
+    def __init__(self, policy: _Policy, opening: Decimal, trace: Tracer | None) -> None:
+        self.prepared = policy
+        self.policy = policy.model
         self.balance = opening
         self.opening = opening
         self.trace = trace
@@ -246,20 +321,6 @@ class _Book:
         self.alerts: list[Reason] = []
         self.debited: dict[str, LedgerEntry] = {}  # request -> its debit
         self.refunded: dict[str, LedgerEntry] = {}  # request -> its refund
-        threshold = policy.alerts.threshold if policy.alerts.enabled else None
-        #: (line, alert code) from the highest line down; a line is armed while the balance is at or above it.
-        lines = [(Decimal(0), "balance_below_zero")]
-        if threshold is not None:
-            lines.append((threshold, "balance_below_threshold"))
-        self.lines = sorted(lines, key=lambda line: -line[0])
-
-    def source(self, path: tuple[str, ...]) -> Source | None:
-        if self.document is None:
-            return None
-        if path and path[0] not in self.document.data:
-            path = ()
-        span = self.document.locate(path)
-        return Source(self.document.file, span.line, span.column)
 
     def run(self, events: list[BalanceEvent]) -> BalanceResult:
         for event in events:
@@ -272,110 +333,132 @@ class _Book:
         )
 
     def apply(self, event: BalanceEvent) -> tuple[Reason, ...]:
-        facts: dict[str, Any] = {"event": event.id, "at": event.at.isoformat(), "type": event.type.value}
-        if event.request is not None:
-            facts["request"] = event.request
-        if event.reason is not None:
-            facts["reason"] = event.reason.value
-        refusal = self.refusal(event, facts)
-        if refusal is not None:
-            self.refused.append(refusal)
-            return (refusal,)
-        quantity = self.quantity(event)
-        before = self.balance
-        adds = event.type in (BalanceEventType.GRANT, BalanceEventType.REFUND)
-        after = before + quantity if adds else before - quantity
-        entry = LedgerEntry(event.at, event.id, event.type, event.request, quantity, after, event.reason)
-        self.balance = entry.balance
-        self.ledger.append(entry)
-        if event.type is BalanceEventType.DEBIT and event.request is not None:
-            self.debited[event.request] = entry
-        if event.type is BalanceEventType.REFUND and event.request is not None:
-            self.refunded[event.request] = entry
-        return tuple(self.crossings(event, before, facts))
-
-    def quantity(self, event: BalanceEvent) -> Decimal:
-        if event.type is BalanceEventType.REFUND:
-            assert event.request is not None  # checked
-            return self.debited[event.request].quantity
-        assert event.amount is not None  # checked
-        return event.amount
-
-    def refusal(self, event: BalanceEvent, facts: dict[str, Any]) -> Reason | None:
+        kind = event.type
         request = event.request
-        if event.type is BalanceEventType.REFUND:
+        # only a refund, a repeated debit or a fall under a policy without overdraft can be refused
+        if kind is REFUND or request in self.debited or not self.policy.overdraft:
+            refusal = self.refusal(event)
+            if refusal is not None:
+                self.refused.append(refusal)
+                return (refusal,)
+        before = self.balance
+        if kind is REFUND:
+            assert request is not None  # checked
+            quantity = self.debited[request].quantity
+        else:
+            assert event.amount is not None  # checked
+            quantity = event.amount
+        after = before + quantity if kind in _ADDS else before - quantity
+        entry = LedgerEntry(event.at, event.id, kind, request, quantity, after, event.reason)
+        self.balance = after
+        self.ledger.append(entry)
+        if request is not None:
+            if kind is DEBIT:
+                self.debited[request] = entry
+            elif kind is REFUND:
+                self.refunded[request] = entry
+        if after < before:  # only a fall crosses a line
+            return self.crossings(event, before)
+        return ()
+
+    def refusal(self, event: BalanceEvent) -> Reason | None:
+        kind = event.type
+        request = event.request
+        if kind is REFUND:
             assert request is not None  # checked
             debit = self.debited.get(request)
             if debit is None:
-                return Reason("refund_without_debit", facts)
+                return Reason("refund_without_debit", _facts(event))
             refund = self.refunded.get(request)
             if refund is not None:
                 return Reason(
-                    "refund_repeated", {**facts, "amount": plain(debit.quantity), "refunded_by": refund.event}
+                    "refund_repeated",
+                    {**_facts(event), "amount": plain(debit.quantity), "refunded_by": refund.event},
                 )
             return None
-        if event.type is BalanceEventType.DEBIT:
+        if kind is GRANT:
+            return None
+        if kind is DEBIT:
             assert request is not None  # checked
             debit = self.debited.get(request)
             if debit is not None:
-                return Reason("debit_repeated", {**facts, "debited": plain(debit.quantity), "debited_by": debit.event})
-        if event.type in (BalanceEventType.DEBIT, BalanceEventType.WITHDRAW) and not self.policy.overdraft:
+                return Reason(
+                    "debit_repeated", {**_facts(event), "debited": plain(debit.quantity), "debited_by": debit.event}
+                )
+        if not self.policy.overdraft:  # a debit or a withdrawal
             assert event.amount is not None  # checked
             after = self.balance - event.amount
             if after < 0:
                 return Reason(
                     "overdraft_refused",
                     {
-                        **facts,
+                        **_facts(event),
                         "amount": plain(event.amount),
                         "balance": plain(self.balance),
                         "would_be": plain(after),
                         "policy": self.policy.code,
                     },
-                    self.source(("overdraft",)),
+                    self.prepared.source(("overdraft",)),
                 )
         return None
 
-    def crossings(self, event: BalanceEvent, before: Decimal, facts: dict[str, Any]) -> Iterable[Reason]:
+    def crossings(self, event: BalanceEvent, before: Decimal) -> tuple[Reason, ...]:
         """An alert for every line the balance crossed downwards: at or above it before, below it now."""
         after = self.balance
-        for line, code in self.lines:
+        found: tuple[Reason, ...] = ()
+        for line, code in self.prepared.lines:
             if before >= line > after:
-                alert_facts = {**facts, "before": plain(before), "balance": plain(after)}
+                alert_facts = {**_facts(event), "before": plain(before), "balance": plain(after)}
                 source = None  # the below-zero alert is always raised: no rule decides it
                 if code == "balance_below_threshold":
                     alert_facts["threshold"] = plain(line)
-                    source = self.source(("alerts", "threshold"))
+                    source = self.prepared.source(("alerts", "threshold"))
                 reason = Reason(code, alert_facts, source)
                 self.alerts.append(reason)
-                yield reason
+                found += (reason,)
+        return found
+
+
+def _facts(event: BalanceEvent) -> dict[str, Any]:
+    """What a reason about `event` says of it (built only when a reason is made)."""
+    facts: dict[str, Any] = {"event": event.id, "at": event.at.isoformat(), "type": event.type._value_}
+    if event.request is not None:
+        facts["request"] = event.request
+    if event.reason is not None:
+        facts["reason"] = event.reason._value_
+    return facts
 
 
 def balance_json(result: BalanceResult) -> dict[str, Any]:
     """The decision's `balance` part: plain data, numbers as text written out in full."""
-    totals = result.totals
+    sums = dict.fromkeys(("grant", "withdraw", "debit", "refund"), Decimal(0))  # `totals`, in the same pass
+    ledger = []
+    for entry in result.ledger:
+        item = _entry_json(entry)
+        sums[item["type"]] += entry.quantity
+        ledger.append(item)
     return {
         "policy": result.policy,
         "opening": plain(result.opening),
         "closing": plain(result.closing),
         "totals": {
-            "grants": plain(totals.grants),
-            "withdrawals": plain(totals.withdrawals),
-            "debits": plain(totals.debits),
-            "refunds": plain(totals.refunds),
+            "grants": plain(sums["grant"]),
+            "withdrawals": plain(sums["withdraw"]),
+            "debits": plain(sums["debit"]),
+            "refunds": plain(sums["refund"]),
         },
-        "ledger": [_entry_json(entry) for entry in result.ledger],
-        "refused": [reason.to_json() for reason in result.refused],
-        "alerts": [reason.to_json() for reason in result.alerts],
+        "ledger": ledger,
+        "refused": [reason.once() for reason in result.refused],  # made for this decision: no record kept
+        "alerts": [reason.once() for reason in result.alerts],
     }
 
 
 def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    item: dict[str, Any] = {"at": entry.at.isoformat(), "event": entry.event, "type": entry.type.value}
+    item: dict[str, Any] = {"at": entry.at.isoformat(), "event": entry.event, "type": entry.type._value_}
     if entry.request is not None:
         item["request"] = entry.request
     if entry.reason is not None:
-        item["reason"] = entry.reason.value
+        item["reason"] = entry.reason._value_
     item["quantity"] = plain(entry.quantity)
     item["balance"] = plain(entry.balance)
     return item

@@ -18,9 +18,10 @@ quantities are derived from the ledger.
 
 The core (`Book`) works on plain `CreditFact`/`Request` records, so the property tests and the
 benchmark drive it without rule files. Per (organisation, user, types) the candidate order does
-not depend on time, so it is sorted once per scenario; a cursor skips credits used up or expired
-for good (requests come in time order), so a stream costs about one pass over the candidates
-instead of a sort per request.
+not depend on time, so it is sorted once per scenario — once per rule set for the scenarios that
+bring no credits of their own (`Shared`: the rule set's credits indexed once, lent to each book);
+a cursor skips credits used up or expired for good (requests come in time order), so a stream
+costs about one pass over the candidates instead of a sort per request.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from engine.decide.reasons import Reason, Source, register
@@ -272,9 +274,29 @@ class _Candidates:
     cursor: int = 0
 
 
+Key = tuple[str | None, str | None, frozenset[str]]  # a request's (organisation, user, types)
+
+
+@dataclass
+class Shared:
+    """A book's indexes over the rule set's own credits, built once per rule set (`setting`) and
+    lent to the book of every scenario that brings no credits of its own: the credits by code,
+    their quantities, the credits per holder and the candidate lists in precedence order (which
+    depend on the credits and the order only; a book keeps its own cursor and remaining)."""
+
+    credits: tuple[CreditFact, ...]
+    remaining: Mapping[str, Decimal]
+    by_holder: Mapping[tuple[bool, str], list[CreditFact]]
+    key: Callable[[tuple[CreditFact, int]], tuple[Any, ...]]  # the precedence order (`sort_key`)
+    candidates: dict[Key, list[tuple[CreditFact, int]]] = field(default_factory=dict)
+
+
 @dataclass
 class Book:
-    """Credits, what is left of each, and the ledger; `apply` allocates requests in order."""
+    """Credits, what is left of each, and the ledger; `apply` allocates requests in order.
+
+    `shared`: the same credits indexed once per rule set (then `credits` is `shared.credits`);
+    read only here, until a credit is issued."""
 
     credits: list[CreditFact]
     tree: Tree
@@ -283,9 +305,15 @@ class Book:
     remaining: dict[str, Decimal] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     _by_holder: dict[tuple[bool, str], list[CreditFact]] = field(default_factory=dict)
-    _cache: dict[tuple[str | None, str | None, frozenset[str]], _Candidates] = field(default_factory=dict)
+    _cache: dict[Key, _Candidates] = field(default_factory=dict)
+    shared: Shared | None = None
 
     def __post_init__(self) -> None:
+        if self.shared is not None:
+            self._key = self.shared.key
+            self.remaining.update(self.shared.remaining)
+            self._by_holder = self.shared.by_holder  # type: ignore[assignment]  # read only until `issue`
+            return
         self._key = sort_key(self.order)
         for c in self.credits:
             self._index(c)
@@ -296,6 +324,9 @@ class Book:
 
     def issue(self, credit: CreditFact, at: datetime, request: str) -> None:
         """A credit created during the stream (a purchase): indexed, and a ledger entry."""
+        if self.shared is not None:  # the book's own indexes from now on
+            self._by_holder = {k: list(v) for k, v in self._by_holder.items()}
+            self.shared = None
         self.credits.append(credit)
         self._index(credit)
         self._cache.clear()  # candidate lists are rebuilt with the new credit
@@ -306,6 +337,11 @@ class Book:
         key = (r.organisation, r.user, r.types)
         found = self._cache.get(key)
         if found is None:
+            shared = self.shared.candidates if self.shared is not None else None
+            kept = shared.get(key) if shared is not None else None
+            if kept is not None:
+                found = self._cache[key] = _Candidates(kept)
+                return found
             items: list[tuple[CreditFact, int]] = []
             if r.user is not None:
                 items.extend((c, 0) for c in self._by_holder.get((True, r.user), ()) if c.type in r.types)
@@ -315,6 +351,8 @@ class Book:
                         if c.type in r.types and (distance == 0 or not c.own_only):
                             items.append((c, distance))
             items.sort(key=self._key)
+            if shared is not None and len(shared) < 4096:  # keys are the rule set's names: few
+                shared[key] = items
             found = self._cache[key] = _Candidates(items)
         return found
 
@@ -335,7 +373,9 @@ class Book:
         for i in range(listed.cursor, len(items)):
             c = items[i][0]
             left = remaining[c.code]
-            if left <= 0 or not _active(c, day) or not _in_scope(c, r):
+            if left <= 0 or (c.start is not None and c.start > day) or (c.end is not None and c.end < day):
+                continue  # used up, or not active on the day (`_active`, inlined: this loop is hot)
+            if (c.services or c.products) and not _in_scope(c, r):
                 continue
             if c.criteria and (criteria is None or not criteria.hold(c, r)):
                 continue
@@ -517,6 +557,9 @@ class _Setting:
     order: tuple[str, ...]
     overdraft: Mapping[str, str]  # credit type → policy allowing overdraft
     type_criteria: Mapping[str, tuple[int, ...]]  # credit type → its criteria (credit_entries indices)
+    book: Shared  # the rule set's credits indexed for a book
+    singles: Mapping[str, frozenset[str]]  # credit type → the set of it alone (a request's `types`)
+    kinds: dict[frozenset[str], tuple[tuple[str, ...], str | None]]  # types → (sorted, overdraft policy)
 
 
 def setting(rules: Any) -> _Setting:
@@ -551,8 +594,10 @@ def setting(rules: Any) -> _Setting:
             )
         settings = rules.settings
         order = tuple(k.value for k in settings.credit_precedence) if settings is not None else DEFAULT_ORDER
+        tree = Tree({code: o.parent for code, o in rules.models("organisation").items()})
+        indexed = Book(list(credits.values()), tree, order)  # `credits` is in code order
         cache["credits"] = _Setting(
-            Tree({code: o.parent for code, o in rules.models("organisation").items()}),
+            tree,
             types,
             {s: frozenset(c) for s, c in by_service.items()},
             users,
@@ -560,6 +605,9 @@ def setting(rules: Any) -> _Setting:
             order,
             overdraft,
             type_criteria,
+            Shared(tuple(indexed.credits), indexed.remaining, indexed._by_holder, indexed._key),
+            {code: frozenset([code]) for code in types},
+            {},
         )
     found: _Setting = cache["credits"]
     return found
@@ -661,7 +709,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
     if c.credit_type is not None:
         if c.credit_type not in s.types:
             raise _unknown(f"{where}.credit_type", "credit type", c.credit_type, s.types)
-        types = frozenset([c.credit_type])
+        types = s.singles[c.credit_type]
         wanted = f"`{c.credit_type}`"
         service = c.service or s.types[c.credit_type].service
     else:
@@ -670,8 +718,14 @@ def request(s: _Setting, c: Any, i: int) -> Request:
         types = s.by_service[c.service]
         wanted = f"service `{c.service}`"
         service = c.service
+    kind = s.kinds.get(types)
+    if kind is None:
+        ordered = tuple(sorted(types))
+        kind = (ordered, next((s.overdraft[t] for t in ordered if t in s.overdraft), None))
+        if len(s.kinds) < 4096:  # the rule set's types and services: few
+            s.kinds[types] = kind
     if c.unit is not None:
-        for t in sorted(types):
+        for t in kind[0]:
             if _unit(s.types[t]) != c.unit:
                 raise ScenarioError(
                     f"{where}.unit",
@@ -695,7 +749,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
                 code="BR605",
             )
         organisation = home if user != c.user or organisation is None else organisation
-    overdraft = next((s.overdraft[t] for t in sorted(types) if t in s.overdraft), None)
+    overdraft = kind[1]
     return Request(
         c.id,
         organisation,
@@ -718,7 +772,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     """Allocate the scenario's consumptions (and purchases) with the rule set's credits."""
     s = setting(rules)
     problems: list[ScenarioError] = []  # every problem of the scenario's credit facts, reported together
-    credits = scenario_credits(s, scenario, problems)
+    credits = scenario_credits(s, scenario, problems) if scenario.credits else s.credits  # (only read)
     seen: set[str] = set()
     requests: list[Request] = []
     for i, c in enumerate(scenario.consumptions):
@@ -750,10 +804,13 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     checker = (
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
     )
-    book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
+    if scenario.credits:
+        book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
+    else:  # the rule set's credits alone: indexed once per rule set
+        book = Book(list(s.book.credits), s.tree, s.order, checker, shared=s.book)
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
-    for at, kind, _, item in sorted(events, key=lambda e: e[:3]):
+    for at, kind, _, item in sorted(events, key=_event_order):
         if kind == 1:
             outcomes.append(book.apply(item, explain))
             continue
@@ -783,6 +840,9 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     )
 
 
+_event_order = itemgetter(0, 1, 2)  # time, purchases before consumptions, input order
+
+
 def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, Any]) -> Iterator[ScenarioError]:
     if p.user not in s.users:
         yield _unknown(f"{where}.user", "user", p.user, s.users)
@@ -801,25 +861,33 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
     """The decision's `credits` part: deterministic, quantities as plain text (README "Credits")."""
     allocations = []
     refused = []
-    drawn_by: dict[tuple[str, str], Decimal] = {}
     for o in result.outcomes:
         r = o.request
         for d in o.draws:
-            item: dict[str, Any] = {"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank}
-            allocations.append(item)
-        if o.refusal is not None:
-            reasons = [o.refusal.to_json(), *(reason.to_json() for reason in o.excluded)]
+            allocations.append({"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank})
+        if o.refusal is not None:  # reasons made for this decision: written once, no record kept
+            reasons = [o.refusal.once(), *(reason.once() for reason in o.excluded)]
             refused.append({"request": r.id, "quantity": plain(r.quantity), "reasons": reasons})
         if o.note is not None:
-            allocations[-1]["reasons"] = [o.note.to_json()]
-        who = r.asked_by or ""
-        for d in o.draws:
-            key = (who, next(c.type for c in result.credits if c.code == d.credit))
-            drawn_by[key] = drawn_by.get(key, Decimal(0)) + d.quantity
+            allocations[-1]["reasons"] = [o.note.once()]
     drawn: dict[str, Decimal] = {}
+    ledger = []
+    at: Any = None
+    at_text = ""
     for e in result.ledger:
         if e.quantity < 0:
             drawn[e.credit] = drawn.get(e.credit, Decimal(0)) - e.quantity
+        if e.at is not at:  # a request's draws share its time: written once
+            at, at_text = e.at, e.at.isoformat()
+        ledger.append(
+            {
+                "at": at_text,
+                "credit": e.credit,
+                "request": e.request,
+                "quantity": plain(e.quantity),
+                "remaining": plain(e.remaining),
+            }
+        )
     touched = {e.credit for e in result.ledger}
     remaining = [
         {
@@ -829,23 +897,13 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             "drawn": plain(drawn.get(c.code, Decimal(0))),
             "remaining": plain(result.remaining[c.code]),
         }
-        for c in sorted(result.credits, key=lambda c: c.code)
-        if c.code in touched
+        for c in sorted((c for c in result.credits if c.code in touched), key=_code)  # (stable: as sorting all)
     ]
     part: dict[str, Any] = {
         "allocations": allocations,
         "refused": refused,
         "remaining": remaining,
-        "ledger": [
-            {
-                "at": e.at.isoformat(),
-                "credit": e.credit,
-                "request": e.request,
-                "quantity": plain(e.quantity),
-                "remaining": plain(e.remaining),
-            }
-            for e in result.ledger
-        ],
+        "ledger": ledger,
     }
     if result.purchases:
         part["purchases"] = [
@@ -853,17 +911,14 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             for p in result.purchases
         ]
     if result.owners:
+        by_user = sorted(_drawn_by(result).items())
         part["owners"] = [
             {
                 "owner": owner,
                 "users": [
                     {
                         "user": u,
-                        "drawn": [
-                            {"credit_type": t, "quantity": plain(q)}
-                            for (who, t), q in sorted(drawn_by.items())
-                            if who == u
-                        ],
+                        "drawn": [{"credit_type": t, "quantity": plain(q)} for (who, t), q in by_user if who == u],
                     }
                     for u in users
                 ],
@@ -874,8 +929,26 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
         part["why"] = [
             {
                 "request": o.request.id,
-                "credits": [{"credit": code, "verdict": reason.to_json()} for code, reason in o.verdicts],
+                "credits": [{"credit": code, "verdict": reason.once()} for code, reason in o.verdicts],
             }
             for o in result.outcomes
         ]
     return part
+
+
+def _code(c: CreditFact) -> str:
+    return c.code
+
+
+def _drawn_by(result: CreditsResult) -> dict[tuple[str, str], Decimal]:
+    """(consuming user as written, or "", credit type) → quantity drawn, for the owners' view."""
+    type_of: dict[str, str] = {}
+    for c in result.credits:
+        type_of.setdefault(c.code, c.type)  # the first credit of a code, as a search in order finds
+    drawn_by: dict[tuple[str, str], Decimal] = {}
+    for o in result.outcomes:
+        who = o.request.asked_by or ""
+        for d in o.draws:
+            key = (who, type_of[d.credit])
+            drawn_by[key] = drawn_by.get(key, Decimal(0)) + d.quantity
+    return drawn_by

@@ -35,7 +35,7 @@ class Rounder:
         return found
 
     def round(self, amount: Decimal, currency: str) -> Decimal:
-        return amount.quantize(self.quantum(currency), rounding=self.mode)
+        return amount.quantize(self._quanta.get(currency) or self.quantum(currency), rounding=self.mode)
 
     def money(self, amount: Decimal, currency: str) -> Money:
         return Money(self.round(amount, currency), currency)

@@ -27,8 +27,11 @@ from datetime import date
 from typing import Any
 
 from engine.coupons import index_of
+from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json, lookup
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
+from engine.models.catalog import ProductType
+from engine.models.scenario import ProductLine, Subscription
 
 register(
     {
@@ -72,7 +75,7 @@ class CouponOutcome:
         data["status"] = self.status
         if self.bundle is not None and self.status == "redeemed":
             data["bundle"] = self.bundle
-        data["reasons"] = [r.to_json() for r in self.reasons]
+        data["reasons"] = [r.once() for r in self.reasons]  # made for this decision: written once
         return data
 
 
@@ -86,21 +89,70 @@ class Item:
 
 
 def _source(rules: Any, kind: str, code: str, *path: str) -> Source | None:
-    entry = rules.catalog.get(kind, {}).get(code)
-    if entry is None:
-        return None
-    span = entry.document.locate(path)
-    return Source(entry.document.file, span.line, span.column)
+    """Where a rule is written; found once per rule set (kept beside it, as `decision.lookup` does)."""
+    sources = _kept(rules).sources
+    key = (kind, code, *path)
+    if key not in sources:
+        entry = rules.catalog.get(kind, {}).get(code)
+        if entry is None:
+            sources[key] = None
+        else:
+            span = entry.document.locate(path)
+            sources[key] = Source(entry.document.file, span.line, span.column)
+    return sources[key]
+
+
+@dataclass
+class _Kept:
+    """What purchases read from a rule set, worked out once per rule set and kept beside it."""
+
+    sources: dict[tuple[str, ...], Source | None] = field(default_factory=dict)
+    methods: set[str] | None = None  # every plan's payment methods
+    members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
+    nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
+
+
+def _kept(rules: Any) -> _Kept:
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    found: _Kept | None = cache.get("purchases")
+    if found is None:
+        found = cache["purchases"] = _Kept()
+    return found
+
+
+def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
+    """A bundle's products, and its required ones in order."""
+    members = _kept(rules).members
+    found = members.get(code)
+    if found is None:
+        products = rules.get("bundle", code).products
+        found = members[code] = (frozenset(p.product for p in products), [p.product for p in products if p.required])
+    return found
+
+
+def _nearest(rules: Any, text: str) -> str | None:
+    """The code nearest an unknown coupon code (`CouponIndex.nearest`: a search over every coupon's
+    codes, about 50 µs), kept for the codes seen last: a run meets the same mistyped codes again."""
+    memo = _kept(rules).nearest
+    if text not in memo:
+        if len(memo) >= 1024:
+            memo.clear()
+        memo[text] = index_of(rules).nearest(text)
+    return memo[text]
+
+
+#: `_validity`'s reason codes per prefix: (before the validity, after it)
+_VALIDITY_CODES = {
+    "plan": ("plan_not_yet_available", "plan_withdrawn"),
+    "bundle": ("bundle_not_yet_available", "bundle_withdrawn"),
+    "coupon": ("coupon_not_yet_valid", "coupon_expired"),
+}
 
 
 def _validity(rules: Any, kind: str, code: str, validity: Any, day: date, prefix: str) -> Reason | None:
     """`{prefix}_not_yet_available` / `{prefix}_withdrawn` (coupons: `_not_yet_valid` / `_expired`)."""
-    early, late = {
-        "plan": ("plan_not_yet_available", "plan_withdrawn"),
-        "bundle": ("bundle_not_yet_available", "bundle_withdrawn"),
-        "coupon": ("coupon_not_yet_valid", "coupon_expired"),
-    }[prefix]
     if day < validity.from_:
+        early = _VALIDITY_CODES[prefix][0]
         return Reason(
             early,
             {kind: code, "from": str(validity.from_), "date": str(day)},
@@ -108,7 +160,9 @@ def _validity(rules: Any, kind: str, code: str, validity: Any, day: date, prefix
         )
     if validity.to is not None and day > validity.to:
         return Reason(
-            late, {kind: code, "to": str(validity.to), "date": str(day)}, _source(rules, kind, code, "validity", "to")
+            _VALIDITY_CODES[prefix][1],
+            {kind: code, "to": str(validity.to), "date": str(day)},
+            _source(rules, kind, code, "validity", "to"),
         )
     return None
 
@@ -125,8 +179,6 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
 def check(rules: Any, scenario: Any) -> str | None:
     """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
     purchase = scenario.purchase
-    from engine.decide.decision import lookup
-
     plans, bundles, products = lookup(rules, "plan"), lookup(rules, "bundle"), lookup(rules, "product")
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
@@ -157,7 +209,10 @@ def check(rules: Any, scenario: Any) -> str | None:
             )
         seen.add(add_on)
     method = purchase.payment_method
-    methods = {m for p in plans.values() for m in p.payment_methods}
+    kept = _kept(rules)
+    if kept.methods is None:
+        kept.methods = {m for p in plans.values() for m in p.payment_methods}
+    methods = kept.methods
     if method is not None and method not in methods:
         problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
     chosen: set[tuple[str, str]] = set()
@@ -195,7 +250,7 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
     for text in purchase.coupons:
         found = index.decode(text)
         if found is None:
-            nearest = index.nearest(text)
+            nearest = _nearest(rules, text)
             facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
             outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
             continue
@@ -289,10 +344,9 @@ def _selection(rules: Any, purchase: Any, bundles: list[str]) -> Iterator[Reason
         return
     chosen: dict[str, set[str]] = {}
     for item in purchase.products:
-        bundle = rules.get("bundle", item.bundle)
         if item.bundle not in bundles:
             yield Reason("bundle_not_bought", {"product": item.product, "bundle": item.bundle})
-        elif item.product not in {p.product for p in bundle.products}:
+        elif item.product not in _members(rules, item.bundle)[0]:
             yield Reason(
                 "product_not_in_bundle",
                 {"product": item.product, "bundle": item.bundle},
@@ -318,17 +372,12 @@ def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
         chosen.setdefault(item.bundle, []).append(item.product)
     out = []
     for code in bundles:
-        bundle = rules.get("bundle", code)
-        members = {p.product for p in bundle.products}
-        picked = (
-            [p for p in chosen[code] if p in members]
-            if code in chosen
-            else [p.product for p in bundle.products if p.required]
-        )
+        members, required = _members(rules, code)
+        picked = [p for p in chosen[code] if p in members] if code in chosen else required
         for product_code in picked:
             product = rules.get("product", product_code)
             why = None
-            if product.type.value == "usage":
+            if product.type is ProductType.USAGE:
                 why = Reason("rated_per_use", {"product": product_code})
             elif product.price is None:
                 why = Reason("no_catalog_price", {"product": product_code})
@@ -355,12 +404,12 @@ def evaluate(rules: Any, scenario: Any) -> dict[str, Any]:
             out_lines.append(line)
         else:
             out_lines.append(
-                {"product": item.product, "bundle": item.bundle, "priced": False, "reasons": [item.why.to_json()]}
+                {"product": item.product, "bundle": item.bundle, "priced": False, "reasons": [item.why.once()]}
             )
     return {
         "allowed": not reasons,
         "plan": plan,
-        "reasons": [r.to_json() for r in reasons],
+        "reasons": [r.once() for r in reasons],  # made for this decision: written once
         "coupons": [c.to_json() for c in coupons],
         "lines": out_lines,
         "price": priced["totals"],
@@ -373,9 +422,6 @@ def price(
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
     limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
-    from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json
-    from engine.models.scenario import ProductLine, Subscription
-
     lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
     add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
     existing = scenario.subscription

@@ -47,7 +47,7 @@ class Reason:
         template = _TEMPLATES.get(self.code)
         if template is not None:
             try:
-                return template(self.facts) if callable(template) else template.format(**self.facts)
+                return template(self.facts) if callable(template) else template.format_map(self.facts)
             except (KeyError, IndexError, ValueError, TypeError):
                 pass
         facts = ", ".join(f"{k} {v}" for k, v in self.facts.items())
@@ -67,10 +67,16 @@ class Reason:
         serialises it at once and never changes it (`decision.decide_text`)."""
         data: dict[str, Any] | None = self.__dict__.get("_json")
         if data is None:
-            data = {"code": self.code, "text": self.words(), "facts": _copy(self.facts)}
-            if self.source is not None:
-                data["source"] = self.source.to_json()
+            data = self.once()
             object.__setattr__(self, "_json", data)
+        return data
+
+    def once(self) -> dict[str, Any]:
+        """`to_json` for a reason written once (made for one decision and dropped after it): the
+        same fresh data, worked out without keeping a record on the reason to copy from."""
+        data = {"code": self.code, "text": self.words(), "facts": _copy(self.facts)}
+        if self.source is not None:
+            data["source"] = self.source.to_json()
         return data
 
 
@@ -79,6 +85,8 @@ def _copy(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or value is None:
         return value
+    if kind is dict:  # the usual facts: a dict of text (tested before the slower Mapping check)
+        return {k: v if type(v) is str else _copy(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -29,7 +29,7 @@ Everything is returned as data: reasons and the explanation's steps are `Reason`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -39,7 +39,7 @@ from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
-from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, plain
+from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, add_units, money_text, plain
 
 register(
     {
@@ -98,7 +98,18 @@ class TermDecision:
     penalty: dict[str, Any] | None = None
     charge: Money | None = None  # what is due (zero when waived; None without penalty)
     reasons: list[Reason] = field(default_factory=list)
-    steps: list[Reason] = field(default_factory=list)
+    #: the explanation, step by step, as functions that word each step: most decisions are made
+    #: without `explain`, so a step's facts (dates and money as text) are worked out only if asked for
+    explained: list[Callable[[], list[Reason]]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[Reason]:
+        """The explanation, step by step."""
+        return [step for steps in self.explained for step in steps()]
+
+    def step(self, code: str, facts: Callable[[], dict[str, Any]]) -> None:
+        """Add a step to the explanation: its code, and a function of nothing giving its facts."""
+        self.explained.append(lambda: [Reason(code, facts())])
 
     def to_json(self, explain: bool) -> dict[str, Any]:
         data: dict[str, Any] = {"for": self.of, "term": self.term, "allowed": self.allowed, "outcome": self.outcome}
@@ -113,12 +124,12 @@ class TermDecision:
             data["remaining"] = self.remaining
         if self.penalty is not None:
             data["penalty"] = self.penalty
-        data["reasons"] = [r.to_json() for r in self.reasons]
+        data["reasons"] = [r.once() for r in self.reasons]  # made for this decision: written once
         if explain:
             data["chain"] = [
                 {"term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)} for s in self.chain
             ]
-            data["steps"] = [s.to_json() for s in self.steps]
+            data["steps"] = [s.once() for s in self.steps]
         return data
 
 
@@ -141,7 +152,7 @@ class CancellationDecision:
         if refused:
             data["earliest"] = None if any(e is None for e in refused) else _show_date(max(e for e in refused if e))
         data["terms"] = [t.to_json(explain) for t in self.terms]
-        data["total"] = {currency: str(Money(amount, currency)) for currency, amount in sorted(totals.items())}
+        data["total"] = {currency: money_text(amount, currency) for currency, amount in sorted(totals.items())}
         return data
 
 
@@ -162,7 +173,7 @@ def _show_date(day: date) -> str:
 def commitment_end(term: Term, start: date) -> date:
     """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31)."""
     try:
-        return Duration(term.period, term.unit).add_to(start)
+        return add_units(start, term.period, term.unit)
     except OutOfCalendar:
         return _BEYOND
 
@@ -237,8 +248,13 @@ def cycle_start(start: date, frequency: BillingFrequency, k: int) -> date:
 
 def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusive: bool) -> int:
     """How many cycles from `start` begin before `limit` (or on it, when `inclusive`)."""
-    days_per_cycle = 7 if frequency is BillingFrequency.WEEKLY else 28 * CYCLE_MONTHS[frequency]
-    k = max((limit - start).days // (days_per_cycle + 3 * (days_per_cycle // 28)) - 1, 0)  # an underestimate
+    # every cycle before k begins before `limit`: in days, or (months) in an earlier month than it;
+    # so the walk below checks one or two cycles
+    if frequency is BillingFrequency.WEEKLY:
+        k = max(((limit - start).days - 1) // 7 + 1, 0)
+    else:
+        months = (limit.year - start.year) * 12 + limit.month - start.month
+        k = max((months - 1) // CYCLE_MONTHS[frequency] + 1, 0)
     while True:
         try:
             begins = cycle_start(start, frequency, k)
@@ -252,6 +268,13 @@ def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusi
 # --- the evaluator -----------------------------------------------------------------------------------
 
 
+def _did_you_mean(name: str, known: Any) -> str:
+    """`engine.diagnostics.did_you_mean`, imported only for a scenario in error (not per decision)."""
+    from engine.diagnostics import did_you_mean as nearest
+
+    return nearest(name, known)
+
+
 class TermEvaluator:
     """Decides the cancellation of a scenario's subscription, term by term."""
 
@@ -260,6 +283,8 @@ class TermEvaluator:
         self.terms: dict[str, Term] = rules.models("term")
         self.plans, self.bundles = rules.models("plan"), rules.models("bundle")  # once, not per decision
         self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
+        self._settings: dict[str, _PenaltySettings] = {}  # per term code (`_penalty_settings`)
+        self._sources: dict[tuple[Any, ...], Source | None] = {}  # (term code, *path) → where it is written
 
     def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
@@ -283,8 +308,6 @@ class TermEvaluator:
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""
-        from engine.diagnostics import did_you_mean
-
         plans, bundles = self.plans, self.bundles
         if subscription.plan is None:
             raise ScenarioError(
@@ -292,18 +315,18 @@ class TermEvaluator:
             )
         plan = plans.get(subscription.plan)
         if plan is None:
-            hint = did_you_mean(subscription.plan, plans) or "use a plan code from the rule set"
+            hint = _did_you_mean(subscription.plan, plans) or "use a plan code from the rule set"
             raise ScenarioError("subscription.plan", f"unknown plan `{subscription.plan}`", hint, "BR616")
         for i, code in enumerate(subscription.add_ons):
             if code not in bundles:
-                hint = did_you_mean(code, bundles) or "use a bundle code from the rule set"
+                hint = _did_you_mean(code, bundles) or "use a bundle code from the rule set"
                 raise ScenarioError(f"subscription.add_ons[{i}]", f"unknown bundle `{code}`", hint, "BR616")
         for code in subscription.add_on_starts:
             if code not in subscription.add_ons:
                 raise ScenarioError(
                     f"subscription.add_on_starts.{code}",
                     f"`{code}` is not one of the subscription's add-ons",
-                    did_you_mean(code, subscription.add_ons) or "list it in `add_ons`",
+                    _did_you_mean(code, subscription.add_ons) or "list it in `add_ons`",
                     "BR616",
                 )
         for code, day in subscription.add_on_starts.items():
@@ -317,7 +340,7 @@ class TermEvaluator:
         chosen = request.add_ons
         for i, code in enumerate(chosen or []):
             if code not in subscription.add_ons:
-                hint = did_you_mean(code, subscription.add_ons) or (
+                hint = _did_you_mean(code, subscription.add_ons) or (
                     f"the subscription's add-ons are {', '.join(subscription.add_ons) or 'none'}"
                 )
                 raise ScenarioError(
@@ -347,13 +370,7 @@ class TermEvaluator:
             return TermDecision(of, None, True, "no_term", reasons=[Reason("no_term", {"of": what})])
         chain, renewals = current_term(self.terms, code, start, on)
         decision = TermDecision(of, chain[-1].term, True, "allowed", chain=chain, renewals=renewals)
-        for i, s in enumerate(chain):
-            index = i + 1 if i < _SHOWN else renewals + 1 - (len(chain) - 1 - i)
-            if i == _SHOWN and index > _SHOWN + 1:
-                decision.steps.append(Reason("step_chain_elided", {"count": index - _SHOWN - 1}))
-            renewal = " (then renewed automatically, no penalty)" if i < len(chain) - 1 else ""
-            facts = {"index": index, "term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)}
-            decision.steps.append(Reason("step_chain", {**facts, "renewal": renewal}))
+        decision.explained.append(lambda: _chain_steps(chain, renewals))
         current = chain[-1]
         term = self.terms[current.term]
         end_facts = {"term": current.term, "end": _show_date(current.end)}
@@ -361,7 +378,7 @@ class TermEvaluator:
             decision.outcome = "commitment_over"
             decision.reasons.append(Reason("commitment_over", end_facts, self._source(current.term)))
             return decision
-        decision.steps.append(Reason("step_current", {"date": on.isoformat(), **end_facts}))
+        decision.step("step_current", lambda: {"date": on.isoformat(), **end_facts})
         if current.end == _BEYOND:
             decision.reasons.append(Reason("beyond_calendar", {"term": current.term}, self._source(current.term)))
         rule, fee, pro_rata = self._rule(term, scenario, outcomes, decision)
@@ -392,7 +409,7 @@ class TermEvaluator:
         penalty = term.penalty
         fee = penalty.fee if penalty is not None else None
         pro_rata = penalty.pro_rata if penalty is not None else False
-        for section, holds in outcomes.get(f"term:{term.code}", []):
+        for section, holds in outcomes.get(f"term:{term.code}", ()):
             if not holds:
                 continue
             index = int(section[len("exceptions[") : -1])
@@ -413,80 +430,67 @@ class TermEvaluator:
     ) -> None:
         on = scenario.cancellation.date
         currency = maximum.currency
+        known = self._penalty_settings(term)
+        settings = term.penalty
+        round_ = self.rounder.round
         remaining, total = self._remaining(decision, term, current, scenario)
+        maximum_text = str(maximum)
+        share = f"{remaining}/{total}"
         if pro_rata and total:
             exact = maximum.amount * remaining / total
-            fee = self.rounder.round(exact, currency)
-            decision.steps.append(
-                Reason(
-                    "step_fee",
-                    {
-                        "maximum": str(maximum),
-                        "share": f"{remaining}/{total}",
-                        "exact": _exact(exact, currency),
-                        "fee": str(Money(fee, currency)),
-                    },
-                )
+            fee = round_(exact, currency)
+            fee_text = money_text(fee, currency)
+            decision.step(
+                "step_fee",
+                lambda: {"maximum": maximum_text, "share": share, "exact": _exact(exact, currency), "fee": fee_text},
             )
         else:
-            fee = self.rounder.round(maximum.amount, currency)
-            decision.steps.append(Reason("step_fee_flat", {"fee": str(Money(fee, currency))}))
-        settings = term.penalty
-        tax_rate = settings.tax.rate if settings is not None and settings.tax is not None else None
-        tax_code = settings.tax.code if settings is not None and settings.tax is not None else None
-        tax = self.rounder.round(Decimal(0), currency)
+            fee = round_(maximum.amount, currency)
+            fee_text = money_text(fee, currency)
+            decision.step("step_fee_flat", lambda: {"fee": fee_text})
+        tax_rate, tax_code = known.tax_rate, known.tax_code
+        zero = round_(Decimal(0), currency)
+        tax = zero
         if tax_rate is not None:
             exact_tax = fee * tax_rate / 100
-            tax = self.rounder.round(exact_tax, currency)
-            decision.steps.append(
-                Reason(
-                    "step_tax",
-                    {
-                        "fee": str(Money(fee, currency)),
-                        "rate": plain(tax_rate),
-                        "exact": _exact(exact_tax, currency),
-                        "tax": str(Money(tax, currency)),
-                    },
-                )
-            )
+            tax = round_(exact_tax, currency)
+        tax_text = money_text(tax, currency)
         total_due = fee + tax
-        money = {"fee": str(Money(fee, currency)), "tax": str(Money(tax, currency))}
+        total_text = money_text(total_due, currency)
         if tax_rate is not None:
-            decision.steps.append(Reason("step_total", {**money, "total": str(Money(total_due, currency))}))
-        grace = Duration(settings.grace_period, settings.grace_period_unit) if settings is not None else None
+            rate_text = known.rate_text
+            decision.step(
+                "step_tax",
+                lambda: {"fee": fee_text, "rate": rate_text, "exact": _exact(exact_tax, currency), "tax": tax_text},
+            )
+            decision.step("step_total", lambda: {"fee": fee_text, "tax": tax_text, "total": total_text})
         try:
-            due = grace.add_to(on) if grace is not None else on
+            due = known.grace.add_to(on) if known.grace is not None else on
         except OutOfCalendar:
             due = _BEYOND
-        grace_text = str(grace) if grace is not None and grace.count else "0 days"
-        decision.steps.append(Reason("step_due", {"due": _show_date(due), "date": on.isoformat(), "grace": grace_text}))
+        due_text = _show_date(due)
+        grace_text = known.grace_text
+        decision.step("step_due", lambda: {"due": due_text, "date": on.isoformat(), "grace": grace_text})
         penalty: dict[str, Any] = {
-            "maximum": str(maximum),
+            "maximum": maximum_text,
             "pro_rata": pro_rata,
-            "share": f"{remaining}/{total}" if pro_rata else "1/1",
-            "fee": money["fee"],
+            "share": share if pro_rata else "1/1",
+            "fee": fee_text,
         }
         if tax_rate is not None:
-            penalty["tax_rate"] = plain(tax_rate)
-        penalty["tax"] = money["tax"] if tax_rate is not None else None
+            penalty["tax_rate"] = known.rate_text
+        penalty["tax"] = tax_text if tax_rate is not None else None
         if tax_code is not None:
             penalty["tax_code"] = tax_code
         if settings is not None and settings.tax_provider is not None:
             penalty["tax_provider"] = settings.tax_provider
-        penalty["total"] = str(Money(total_due, currency))
-        penalty["due"] = _show_date(due)
+        penalty["total"] = total_text
+        penalty["due"] = due_text
         penalty["grace_period"] = grace_text
-        for name in ("ledger_account", "invoice_line_type"):
-            value = getattr(settings, name) if settings is not None else None
-            if value is not None:
-                penalty[name] = value
+        penalty.update(known.booking)
         if settings is not None and settings.ledger_account and settings.invoice_line_type:
-            decision.steps.append(
-                Reason(
-                    "step_booking",
-                    {"invoice_line_type": settings.invoice_line_type, "ledger_account": settings.ledger_account},
-                )
-            )
+            booking = {"invoice_line_type": settings.invoice_line_type, "ledger_account": settings.ledger_account}
+            decision.step("step_booking", lambda: booking)
         if tax_rate is None and tax_code is not None:
             decision.reasons.append(
                 Reason(
@@ -503,12 +507,34 @@ class TermEvaluator:
         penalty["waived"] = waived
         if renewed is not None and renewed >= on:
             code = "renewed_within_grace" if waived else "renewed_after_grace"
-            facts = {"renewed_on": renewed.isoformat(), "due": _show_date(due)}
+            facts = {"renewed_on": renewed.isoformat(), "due": due_text}
             decision.reasons.append(Reason(code, facts))
-            decision.steps.append(Reason(code, facts))
+            decision.step(code, lambda: facts)
         decision.penalty = penalty
         decision.outcome = "waived" if waived else "penalty"
-        decision.charge = Money(self.rounder.round(Decimal(0), currency) if waived else total_due, currency)
+        decision.charge = Money(zero if waived else total_due, currency)
+
+    def _penalty_settings(self, term: Term) -> _PenaltySettings:
+        """What a term's penalty settings give every decision alike, worked out once per term."""
+        found = self._settings.get(term.code)
+        if found is None:
+            settings = term.penalty
+            tax = settings.tax if settings is not None else None
+            rate = tax.rate if tax is not None else None
+            grace = Duration(settings.grace_period, settings.grace_period_unit) if settings is not None else None
+            found = self._settings[term.code] = _PenaltySettings(
+                rate,
+                tax.code if tax is not None else None,
+                plain(rate) if rate is not None else "",
+                grace,
+                str(grace) if grace is not None and grace.count else "0 days",
+                tuple(
+                    (name, value)
+                    for name in ("ledger_account", "invoice_line_type")
+                    if (value := getattr(settings, name) if settings is not None else None) is not None
+                ),
+            )
+        return found
 
     def _remaining(self, decision: TermDecision, term: Term, current: Stretch, scenario: Any) -> tuple[int, int]:
         """(remaining, total) days or billing cycles of the current commitment."""
@@ -519,36 +545,32 @@ class TermEvaluator:
         if term.basis is CommitmentBasis.CALENDAR:
             remaining, total = (current.end - on).days, (current.end - current.start).days
             decision.remaining = {"days": remaining, "of": total}
-            decision.steps.append(
-                Reason(
-                    "step_remaining_days",
-                    {
-                        "remaining": remaining,
-                        "total": total,
-                        "end": current.end.isoformat(),
-                        "date": on.isoformat(),
-                        "start": current.start.isoformat(),
-                    },
-                )
+            decision.step(
+                "step_remaining_days",
+                lambda: {
+                    "remaining": remaining,
+                    "total": total,
+                    "end": current.end.isoformat(),
+                    "date": on.isoformat(),
+                    "start": current.start.isoformat(),
+                },
             )
             return remaining, total
         frequency = self._frequency(scenario)
-        total = cycles_before(current.start, frequency, current.end, inclusive=False)
-        started = min(cycles_before(current.start, frequency, on, inclusive=True), total)
-        decision.remaining = {"cycles": total - started, "of": total, "frequency": frequency.value}
-        decision.steps.append(
-            Reason(
-                "step_remaining_cycles",
-                {
-                    "remaining": total - started,
-                    "total": total,
-                    "frequency": frequency.value,
-                    "started": started,
-                    "date": on.isoformat(),
-                },
-            )
+        cycles = cycles_before(current.start, frequency, current.end, inclusive=False)
+        started = min(cycles_before(current.start, frequency, on, inclusive=True), cycles)
+        decision.remaining = {"cycles": cycles - started, "of": cycles, "frequency": frequency.value}
+        decision.step(
+            "step_remaining_cycles",
+            lambda: {
+                "remaining": cycles - started,
+                "total": cycles,
+                "frequency": frequency.value,
+                "started": started,
+                "date": on.isoformat(),
+            },
         )
-        return total - started, total
+        return cycles - started, cycles
 
     def _frequency(self, scenario: Any) -> BillingFrequency:
         """The subscription's billing frequency: as written, else its billing term scheme's."""
@@ -566,9 +588,38 @@ class TermEvaluator:
         )
 
     def _source(self, code: str, *path: Any) -> Source | None:
-        entry = self.rules.catalog.get("term", {}).get(code)
-        if entry is None:
-            return None
-        doc = entry.document
-        span = doc.locate(path) if path else doc.locate(())
-        return Source(doc.file, span.line, span.column)
+        key = (code, *path)
+        if key not in self._sources:  # the places of the rule set's terms: found once each
+            entry = self.rules.catalog.get("term", {}).get(code)
+            if entry is None:
+                self._sources[key] = None
+            else:
+                doc = entry.document
+                span = doc.locate(path) if path else doc.locate(())
+                self._sources[key] = Source(doc.file, span.line, span.column)
+        return self._sources[key]
+
+
+@dataclass(frozen=True)
+class _PenaltySettings:
+    """A term's penalty settings as every decision writes them (`TermEvaluator._penalty_settings`)."""
+
+    tax_rate: Decimal | None
+    tax_code: str | None
+    rate_text: str  # the rate written out ("" without one)
+    grace: Duration | None
+    grace_text: str
+    booking: tuple[tuple[str, str], ...]  # ledger account and invoice line type, those given
+
+
+def _chain_steps(chain: list[Stretch], renewals: int) -> list[Reason]:
+    """The explanation's renewal chain: the stretches shown, and how many are left out between."""
+    steps = []
+    for i, s in enumerate(chain):
+        index = i + 1 if i < _SHOWN else renewals + 1 - (len(chain) - 1 - i)
+        if i == _SHOWN and index > _SHOWN + 1:
+            steps.append(Reason("step_chain_elided", {"count": index - _SHOWN - 1}))
+        renewal = " (then renewed automatically, no penalty)" if i < len(chain) - 1 else ""
+        facts = {"index": index, "term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)}
+        steps.append(Reason("step_chain", {**facts, "renewal": renewal}))
+    return steps
