@@ -34,7 +34,7 @@ from engine.decide.discounts import (
 )
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
-from engine.values import plain
+from engine.values import money_text, plain
 
 
 def check_references(rules: Any, scenario: Any) -> None:
@@ -175,12 +175,7 @@ def _evaluator(rules: Any) -> DiscountEvaluator:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    """`str(Money(amount, currency))`, without making the Money: `plain` for a zero (no negative
-    zero), else the amount written out in full."""
-    if not amount:
-        return f"{plain(amount)} {currency}"
-    text = str(amount)  # the same as format(amount, "f") unless written with an exponent (faster)
-    return f"{text} {currency}" if "E" not in text else f"{amount:f} {currency}"
+    return money_text(amount, currency)
 
 
 #: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do

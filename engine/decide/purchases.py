@@ -27,7 +27,7 @@ from datetime import date
 from typing import Any
 
 from engine.coupons import index_of
-from engine.decide.decision import _evaluator, criteria_outcomes, discounts_json, lookup
+from engine.decide import decision  # the module (it imports this one): its functions read when called
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import ProductType
@@ -179,7 +179,11 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
 def check(rules: Any, scenario: Any) -> str | None:
     """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
     purchase = scenario.purchase
-    plans, bundles, products = lookup(rules, "plan"), lookup(rules, "bundle"), lookup(rules, "product")
+    plans, bundles, products = (
+        decision.lookup(rules, "plan"),
+        decision.lookup(rules, "bundle"),
+        decision.lookup(rules, "product"),
+    )
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
     if plan is not None and plan not in plans:
@@ -436,8 +440,8 @@ def price(
     synthetic = scenario.model_copy(update={"subscription": subscription, "job": None, "purchase": None})
     only = {d for b in bundles for d in rules.get("bundle", b).discounts}
     try:  # no discount to decide: the lines are priced without the criteria's outcomes
-        outcomes = criteria_outcomes(rules, synthetic) if only else {}
-        decided = _evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
+        outcomes = decision.criteria_outcomes(rules, synthetic) if only else {}
+        decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
-    return discounts_json(decided)
+    return decision.discounts_json(decided)
