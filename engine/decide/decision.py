@@ -135,7 +135,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     if scenario.cancellation is not None:
         decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
     if scenario.purchase is not None:
-        decision["purchase"] = purchases.evaluate(rules, scenario)
+        decision["purchase"] = purchases.evaluate(rules, scenario, shared)
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
     return decision

@@ -389,8 +389,10 @@ def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
     return out
 
 
-def evaluate(rules: Any, scenario: Any) -> dict[str, Any]:
-    """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts."""
+def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
+    """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts.
+    `shared`: for a writer that serialises it at once (`decision.decide`'s `shared`): the
+    discounts' shared results are put in as the JSON written once, not copied."""
     purchase = scenario.purchase
     plan = check(rules, scenario)
     coupons = redeem(rules, scenario)
@@ -398,7 +400,7 @@ def evaluate(rules: Any, scenario: Any) -> dict[str, Any]:
     reasons = list(refusals(rules, scenario, plan, granted))
     bundles = _bundles(purchase, rules.get("plan", plan) if plan else None, granted)
     brought = items(rules, purchase, bundles)
-    priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None])
+    priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
     out_lines = []
     for item in brought:
@@ -422,7 +424,13 @@ def evaluate(rules: Any, scenario: Any) -> dict[str, Any]:
 
 
 def price(
-    rules: Any, scenario: Any, plan: str | None, granted: list[str], bundles: list[str], priced: list[Item]
+    rules: Any,
+    scenario: Any,
+    plan: str | None,
+    granted: list[str],
+    bundles: list[str],
+    priced: list[Item],
+    shared: bool = False,
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
     limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
@@ -444,4 +452,4 @@ def price(
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
-    return decision.discounts_json(decided)
+    return decision.discounts_json(decided, shared)
