@@ -8,11 +8,15 @@ check the claims those shortcuts rest on, value and written form (exponent, sign
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.decide.money import ROUNDING_MODES, Rounder
+
+RULES = Path(__file__).resolve().parent.parent / "rules"
 
 amounts = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("1000000"), places=6)
 
@@ -51,3 +55,47 @@ def test_money_text_is_what_money_writes(amount: Decimal) -> None:
     from engine.values import Money
 
     assert _money(amount, "EUR") == str(Money(amount, "EUR"))
+
+
+def _written(result: Any) -> tuple[list[tuple[str, str]], str]:
+    return [(code, str(amount)) for code, amount in result.takes], str(result.net)
+
+
+_EVALUATOR: list[Any] = []
+
+
+def _evaluator() -> Any:
+    if not _EVALUATOR:
+        from engine import load_rules
+        from engine.decide.discounts import DiscountEvaluator
+
+        _EVALUATOR.append(DiscountEvaluator(load_rules(RULES)))
+    return _EVALUATOR[0]
+
+
+gross_texts = st.sampled_from(["20", "20.00", "20.000", "19.99", "29.965", "0.01", "1E+2", "1000.5", "0"])
+take_amounts = st.lists(
+    st.decimals(min_value=0, max_value=200, places=4)
+    | st.sampled_from([Decimal("1.5"), Decimal("1.50"), Decimal("-0")]),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(gross=gross_texts, first=take_amounts, second=take_amounts, currency=st.sampled_from(["EUR", "JPY"]))
+def test_a_line_closed_from_the_memo_is_closed_as_it_would_be(
+    gross: str, first: list[Decimal], second: list[Decimal], currency: str
+) -> None:
+    """`_closed` keeps a line's rounding per currency, gross and exact takes: a line met again, or
+    one whose takes are equal in value but written differently, comes out as `close` makes it."""
+    from engine.decide.discounts import Line, _Caps, _LineBook
+    from engine.values import Money
+
+    evaluator = _evaluator()
+    line = Line(0, "subscription.products[0]", "p", "service", None, Money(Decimal(gross), currency), None)
+    for takes in (first, second, first, [Decimal(str(a)) + 0 for a in first]):
+        book = _LineBook(line, _Caps({}))
+        book.takes = [(f"d{i}", amount) for i, amount in enumerate(takes)]
+        fresh = _LineBook(line, _Caps({}))
+        fresh.takes = list(book.takes)
+        assert _written(evaluator._closed(book, evaluator.rounder)) == _written(fresh.close(evaluator.rounder))

@@ -620,6 +620,8 @@ _APPLIED = SettledResult("", "", "applied")
 _NARROWED_MEMO = 1024
 #: the definitions a purchase prices with → the mask of their criteria; at most this many kept
 _MASK_MEMO = 1024
+#: (currency, gross, exact takes) → a line's rounded takes and net (`_closed`); at most this many kept
+_CLOSED_MEMO = 8192
 
 
 class DiscountEvaluator(DefinitionRules):
@@ -682,6 +684,7 @@ class DiscountEvaluator(DefinitionRules):
         self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
+        self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money]] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
         self.block = _BLOCK
@@ -1153,7 +1156,7 @@ class DiscountEvaluator(DefinitionRules):
                         "bill the line in the discount's currency",
                     )
                 book.take(d.code, money.amount)
-            result = book.close(rounder)
+            result = self._closed(book, rounder)
             if result.takes:
                 currency = line.gross.currency
                 for code, amount in result.takes:
@@ -1161,6 +1164,24 @@ class DiscountEvaluator(DefinitionRules):
                     totals[currency] = totals.get(currency, _ZERO) + amount
             results.append(result)
         return results
+
+    def _closed(self, book: _LineBook, rounder: Rounder) -> LineResult:
+        """`book.close(rounder)`, kept per currency, gross (as written: its exponent is the net's)
+        and the exact takes: a billing run meets the same catalog prices and percentages again and
+        again. The rounded takes depend on the takes' values only (each is rounded to the quantum),
+        and a zero's sign."""
+        gross = book.line.gross
+        # a zero by its text: a negative zero stays one in `close`'s split
+        key = (gross.currency, str(gross.amount), *(amount if amount else str(amount) for _, amount in book.takes))
+        found = self._lines_closed.get(key)
+        if found is None:
+            result = book.close(rounder)
+            _kept(self._lines_closed, _CLOSED_MEMO, key, ([amount for _, amount in result.takes], result.net))
+            return result
+        rounded, net = found
+        return LineResult(
+            book.line, [(code, amount) for (code, _), amount in zip(book.takes, rounded, strict=True)], net
+        )
 
 
 _PERCENTAGE, _AMOUNT, _FREE_PERIOD = AmountType.PERCENTAGE, AmountType.AMOUNT, AmountType.FREE_PERIOD
