@@ -679,7 +679,7 @@ class DiscountEvaluator(DefinitionRules):
         self._contexts: dict[tuple[frozenset[str], frozenset[Any]], tuple[int, set[str]]] = {}
         self._numbers = itertools.count()
         self._shapes: dict[tuple[int, ...], int] = {}
-        self._blocks: dict[tuple[int, int, Any], Block] = {}
+        self._blocks: dict[tuple[Any, ...], Block] = {}
         self._masks: dict[tuple[int, ...], tuple[bool, ...]] = {}
         self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
@@ -923,9 +923,10 @@ class DiscountEvaluator(DefinitionRules):
         definitions' settled results, the criteria outcomes it reads, the bundles held and the
         lines' products; kept per those, so that a decision looks up some 25 blocks instead of
         walking 400 definitions. Only the eligible ones (durations, limits, requests: this
-        scenario's) are decided afresh, and the blocks holding an ad hoc definition that a request
-        dates (`added_on`), which are not kept. Returns per block its results decided afresh, every
-        result in code order, and the applied ones."""
+        scenario's) are decided afresh, and the ad hoc definitions a request dates (`added_on`),
+        whose slots a block keeps open (so a block is kept per which of its definitions are
+        dated, too). Returns per block its results decided afresh, every result in code order,
+        and the applied ones."""
         number, scene.matched = self._context(scene.held, lines)
         contexts = self._unasked_contexts(scene)
         memo, unasked, dated, results_of = self._blocks, self._unasked_memo, scene.dated, scene.results_of
@@ -936,12 +937,13 @@ class DiscountEvaluator(DefinitionRules):
         results: list[Any] = []  # DefinitionResult, once every eligible slot is filled
         applied: list[DefinitionResult] = []
         for span in plan.spans:
-            if dated and not dated.isdisjoint(span.codes):
-                block, kept = self._block(plan, span, scene), False
+            key: tuple[Any, ...]
+            if dated and not dated.isdisjoint(span.codes):  # and which of its definitions requests date
+                key = (span.key, number, span.pick(results_of), frozenset(dated & span.codes))
             else:
                 key = (span.key, number, span.pick(results_of))
-                found, kept = memo.get(key), True
-                block = found if found is not None else _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
+            found = memo.get(key)
+            block = found if found is not None else _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
             start = len(results)
             results += block.results
             if not block.eligible:
@@ -949,7 +951,7 @@ class DiscountEvaluator(DefinitionRules):
                 continue
             fresh = []
             for slot, d in block.eligible:
-                if not kept:
+                if dated and d.code in dated:  # judged on the request's `added_on`
                     r = self._decide_open(d, scene)
                 elif asked and d.code in asked:
                     r = self._eligible(d, requests.get(d.code), histories.get(d.code, []), today, scenario)
