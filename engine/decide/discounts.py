@@ -1293,10 +1293,26 @@ def _range(d: Discount) -> tuple[Any, Any]:
 
 
 def _amount_value(d: Discount, value: Any) -> Any:
-    """Money or a number, within the limits of engine.values; ValueError otherwise."""
-    if d.amount.type is AmountType.AMOUNT:
-        return Money.parse(str(value))
-    return parse_number(plain(value) if isinstance(value, Decimal) else str(value))
+    """Money or a number, within the limits of engine.values; ValueError otherwise. Kept per text
+    (both are immutable; a refusal is kept as its message): requests repeat the same values."""
+    money = d.amount.type is AmountType.AMOUNT
+    text = plain(value) if not money and isinstance(value, Decimal) else str(value)
+    key = (money, text)
+    found = _PARSED.get(key)
+    if found is None:
+        try:
+            found = Money.parse(text) if money else parse_number(text)
+        except ValueError as exc:
+            found = str(exc)
+        _kept(_PARSED, _PARSED_MEMO, key, found)
+    if type(found) is str:
+        raise ValueError(found)
+    return found
+
+
+#: (money?, a value's text) → the value, or why it is refused (`_amount_value`); at most this many kept
+_PARSED: dict[tuple[bool, str], Any] = {}
+_PARSED_MEMO = 4096
 
 
 def _key(value: Any) -> Decimal:
