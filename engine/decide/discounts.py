@@ -1170,11 +1170,9 @@ class DiscountEvaluator(DefinitionRules):
     def _closed(self, book: _LineBook, rounder: Rounder) -> LineResult:
         """`book.close(rounder)`, kept per currency, gross (as written: its exponent is the net's)
         and the exact takes: a billing run meets the same catalog prices and percentages again and
-        again. The rounded takes depend on the takes' values only (each is rounded to the quantum),
-        and a zero's sign."""
+        again. Amounts by their text: hashing a fractional Decimal costs more than writing it."""
         gross = book.line.gross
-        # a zero by its text: a negative zero stays one in `close`'s split
-        key = (gross.currency, str(gross.amount), *(amount if amount else str(amount) for _, amount in book.takes))
+        key = (gross.currency, str(gross.amount), *[str(amount) for _, amount in book.takes])
         found = self._lines_closed.get(key)
         if found is None:
             result = book.close(rounder)
