@@ -34,6 +34,7 @@ from engine.decide.discounts import (
 )
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
+from engine.diagnostics import did_you_mean
 from engine.values import money_text, plain
 
 
@@ -41,15 +42,13 @@ def check_references(rules: Any, scenario: Any) -> None:
     """Codes a scenario names must exist in the rules (a typo must not silently drop a request)."""
     if not scenario.requested_discounts and not scenario.approvals:
         return
-    from engine.diagnostics import did_you_mean
-
-    discounts = lookup(rules, "discount")
+    discounts = _evaluator(rules).by_code  # code → the definition prepared once per rule set
     for i, request in enumerate(scenario.requested_discounts):
         definition = discounts.get(request.discount)
         if definition is None:
             hint = did_you_mean(request.discount, discounts) or "request one of the rule set's ad hoc discounts"
             raise ScenarioError(f"requested_discounts[{i}].discount", f"unknown discount `{request.discount}`", hint)
-        if definition.type.value != "ad_hoc":
+        if definition.auto:
             raise ScenarioError(
                 f"requested_discounts[{i}].discount",
                 f"`{request.discount}` is applied automatically; only ad hoc discounts can be requested",
