@@ -30,7 +30,14 @@ from typing import Any
 
 from engine.criteria import ast, runtime
 from engine.criteria import types as T
-from engine.criteria.environment import Environment, age_ordinal, span_start, tolerance_days, uninterrupted_ordinal
+from engine.criteria.environment import (
+    AGE,
+    Environment,
+    Tolerances,
+    span_start,
+    tolerance_days,
+    uninterrupted_ordinals,
+)
 from engine.values import Duration, Money
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -65,8 +72,7 @@ HELPERS: dict[str, Any] = {
     "_cwb": runtime.cached_window_bounds,
     "_ord": runtime.ordinal,
     "_sps": span_start,
-    "_uo": uninterrupted_ordinal,
-    "_ao": age_ordinal,
+    "_uo": uninterrupted_ordinals,
     "_fam": runtime.duration_family,
     "_U": runtime.UNSET,
 }
@@ -284,6 +290,8 @@ class RuleSetCompiler:
         self._names = itertools.count()
         self.thresholds = runtime.Thresholds()  # durations that spans are compared with
         self._thresholds_name = self._const(self.thresholds)
+        self._tolerances = Tolerances()  # of the subscription spans' starts (see `_uninterrupted`)
+        self._tolerances_name = self._const(self._tolerances)
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
@@ -525,6 +533,9 @@ class RuleSetCompiler:
             t = temps()
             return self.atom(f"({t} := {helper}({a}, {b})) is not None and {t} {op} 0", ctx)
         guards: list[str] = []
+        if op == "==" and (isinstance(left, ast.Literal) or isinstance(right, ast.Literal)):
+            # a missing value equals no literal (there is no literal for "missing"): no guard
+            return self.atom(f"{a} == {b}", ctx)
         a, b = self._guard(a, left, guards, temps), self._guard(b, right, guards, temps)
         return self.atom(" and ".join([*guards, f"{a} {op} {b}"]), ctx)
 
@@ -537,24 +548,34 @@ class RuleSetCompiler:
             left, right, op = right, left, _MIRROR[op]
         if not isinstance(right, ast.Literal) or isinstance(left, ast.Literal):
             return None
-        t = _Temps(ctx.depth)()
-        if isinstance(right.value, Money):
-            a = self.value(left, ctx)
-            currency, amount = self.const(right.value.currency), self.const(right.value.amount)
-            return self.atom(
-                f"({t} := {a}) is not None and {t}.currency == {currency} and {t}.amount {op} {amount}", ctx
-            )
-        path = self._path(left, ctx)
-        if not isinstance(right.value, Duration) or path is None or self._span_start(left, ctx) is not None:
+        inline = self._inline_operand(left, [right.value], ctx)
+        if inline is None:
             return None
-        family = runtime.duration_family(right.value)
-        assert family is not None  # a literal
-        value = self.value(left, ctx)
+        comparable, number = inline
+        return self.atom(f"{comparable} and {number} {op} {_inline_number(self, right.value)}", ctx)
+
+    def _inline_operand(self, node: ast.Node, literals: list[Any], ctx: _Ctx) -> tuple[str, str] | None:
+        """For money or a plain duration field compared with literals of its type (see
+        `_inline_compare`, `_between`): code that holds when the value is present and of the
+        literals' currency or family, and the number it compares with theirs (`_inline_number`);
+        None for other values (spans, computed durations)."""
+        t = _Temps(ctx.depth)()
+        if all(isinstance(v, Money) for v in literals):
+            value = self.value(node, ctx)
+            same = [f"{t}.currency == {self.const(c)}" for c in dict.fromkeys(v.currency for v in literals)]
+            return " and ".join([f"({t} := {value}) is not None", *same]), f"{t}.amount"
+        path = self._path(node, ctx)
+        if (
+            not all(isinstance(v, Duration) for v in literals)
+            or path is None
+            or self._span_start(node, ctx) is not None
+        ):
+            return None
+        value = self.value(node, ctx)
         known = self._lazy(("\x00family", *path), f"_fam({value})", ctx.local)
-        return self.atom(
-            f"({t} := {known}) is not None and {t}[0] == {self.const(family[0])} and {t}[1] {op} {self.const(family[1])}",
-            ctx,
-        )
+        families = dict.fromkeys(runtime.duration_family(v)[0] for v in literals)  # type: ignore[index]
+        same = [f"{t}[0] == {self.const(family)}" for family in families]
+        return " and ".join([f"({t} := {known}) is not None", *same]), f"{t}[1]"
 
     def _span_compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str | None:
         """`subscription.maturity >= 6 months` → `start <= T[i]`: the span's start day (computed
@@ -599,14 +620,10 @@ class RuleSetCompiler:
             kind = kinds.get(info.derived) if info is not None else None
             if kind is None:
                 return None
-            subscription = self.value(node.obj, ctx)
-            if kind == "age":
-                return self._shared(("\x00start", "age", subscription), f"_ao({subscription}, s)", ctx)
-            return self._shared(("\x00start", subscription, "0"), f"_uo({subscription}, 0, s)", ctx)
+            return self._uninterrupted(self.value(node.obj, ctx), AGE if kind == "age" else 0, ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
             # maturity is `uninterrupted(…, 0 days)`: one start per subscription and days of tolerance
-            subscription, allowed = self.value(node.args[0], ctx), tolerance_days(node.args[1].value)
-            return self._shared(("\x00start", subscription, str(allowed)), f"_uo({subscription}, {allowed}, s)", ctx)
+            return self._uninterrupted(self.value(node.args[0], ctx), tolerance_days(node.args[1].value), ctx)
         if (
             isinstance(node, ast.Arith)
             and node.op == "-"
@@ -616,6 +633,14 @@ class RuleSetCompiler:
             day = self.value(node.right, ctx)
             return self._shared(("\x00ordinal", day), f"_ord({day})", ctx)
         return None
+
+    def _uninterrupted(self, subscription: str, allowed: int, ctx: _Ctx) -> str:
+        """Code for the start (ordinal) of the subscription's span uninterrupted by pauses longer
+        than `allowed` days (`AGE`: its age): one item of the starts of every tolerance the rule
+        set uses, computed together on first use (one walk of the status history a scenario)."""
+        position = self._tolerances.position(allowed)
+        starts = self._shared(("\x00starts", subscription), f"_uo({subscription}, {self._tolerances_name}, s)", ctx)
+        return f"{starts}[{position}]"
 
     def _guard(self, code: str, node: ast.Node, guards: list[str], temps: _Temps) -> str:
         """Add a not-missing guard for a value that may be missing; bind complex code once."""
@@ -635,7 +660,13 @@ class RuleSetCompiler:
             return self.atom(f"_in({item}, {collection}, {helper}) is {positive}", ctx)
         guards: list[str] = []
         temps = _Temps(ctx.depth)
-        item = self._guard(self.value(node.item, ctx), node.item, guards, temps)
+        item = self.value(node.item, ctx)
+        literals = isinstance(node.collection, ast.SetLiteral) and all(
+            isinstance(i, ast.Literal) for i in node.collection.items
+        )
+        if not (positive and literals):
+            item = self._guard(item, node.item, guards, temps)
+        # else a missing value is in no set of literals (there is no literal for "missing"): no guard
         collection = self._guard(self.value(node.collection, ctx, as_set=True), node.collection, guards, temps)
         return self.atom(" and ".join([*guards, f"{item} {'in' if positive else 'not in'} {collection}"]), ctx)
 
@@ -664,10 +695,18 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, core]), ctx)
 
     def _between(self, node: ast.Between, positive: bool, ctx: _Ctx) -> str:
+        kind = _type(node.value).name
+        if kind in ("money", "duration") and isinstance(node.low, ast.Literal) and isinstance(node.high, ast.Literal):
+            # `buy_in_advance between 2 months and 9 months`: counts in the bounds' family, no helper
+            inline = self._inline_operand(node.value, [node.low.value, node.high.value], ctx)
+            if inline is not None:
+                comparable, number = inline
+                low, high = _inline_number(self, node.low.value), _inline_number(self, node.high.value)
+                inside = f"{low} <= {number} <= {high}"
+                return self.atom(f"{comparable} and {inside if positive else f'not ({inside})'}", ctx)
         guards: list[str] = []
         temps = _Temps(ctx.depth)
         v, lo, hi = (self._guard(self.value(n, ctx), n, guards, temps) for n in (node.value, node.low, node.high))
-        kind = _type(node.value).name
         if kind == "time":
             core = f"_tb({v}, {lo}, {hi})"
         elif kind in ("money", "duration", "datetime"):
@@ -902,6 +941,16 @@ class RuleSetCompiler:
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
+
+
+def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:
+    """The number of a money or duration literal that `_inline_operand`'s number compares with:
+    its amount, or its count in its family (weeks as days, years as months)."""
+    if isinstance(literal, Money):
+        return compiler.const(literal.amount)
+    family = runtime.duration_family(literal)
+    assert family is not None  # a literal
+    return compiler.const(family[1])
 
 
 def _text_key(node: ast.Node) -> Any:
