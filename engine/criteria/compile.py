@@ -724,7 +724,7 @@ class RuleSetCompiler:
         # would not (it holds as soon as the pulled-out condition is false)
         if hoisted is not None and (positive or not _maybe(node.collection)):
             return self.condition(hoisted, positive, ctx)
-        shared = self._tuple_lookup(node, positive, ctx)
+        shared = self._tuple_lookup(node, positive, ctx) or self._extreme_lookup(node, positive, ctx)
         if shared is not None:
             return shared
         collection = self.value(node.collection, ctx)
@@ -742,6 +742,78 @@ class RuleSetCompiler:
         subscription's products): the tuples are built once per scenario and each rule is a
         set intersection test. Only for constant conditions on plain fields of the elements.
         """
+        shape = self._any_over_elements(node, positive, ctx)
+        if shape is None:
+            return None
+        path, record, parts = shape
+        allowed = self._field_filters(parts, node.var, record)
+        if allowed is None:
+            return None
+        fields = sorted(allowed)
+        if math.prod(len(allowed[f]) for f in fields) > 10_000:
+            return None  # counted before building: sets of 800 values on three fields are 512 million tuples
+        combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
+        key = (*path, "\x00tuples", *fields)
+        source = self._fact(path)
+        x = f"x{next(self._names)}"
+        attributes = ", ".join(f"{x}.{self.env.fields(record)[f].attribute}" for f in fields)
+        tuples = self._lazy(key, f"_fs([({attributes},) for {x} in {source}]) if {source} is not None else None")
+        t = _Temps(ctx.depth)()
+        return self.atom(f"({t} := {tuples}) is not None and not {t}.isdisjoint({self.const(combinations)})", ctx)
+
+    def _extreme_lookup(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str | None:
+        """`any p in X where p.a == c and p.price >= 20.00 EUR` → `M >= 20.00`, with M the largest
+        amount in EUR among the elements with `a == c` (the smallest for `<=` and `<`), one shared
+        fact per scenario: some element's amount reaches the bound exactly when the largest does.
+        Elements without a price, or priced in another currency, take no part, as in the generic
+        code (where their comparison has no answer, so does not hold, un-negated)."""
+        shape = self._any_over_elements(node, positive, ctx)
+        if shape is None:
+            return None
+        path, record, parts = shape
+        money = [p for p in parts if isinstance(p, ast.Compare) and _type(p.left).name == "money"]
+        if len(money) != 1:
+            return None
+        compare = money[0]
+        target, bound, op = compare.left, compare.right, compare.op
+        if isinstance(target, ast.Literal):
+            target, bound, op = bound, target, _MIRROR[op]
+        if op not in ("<", "<=", ">", ">=") or not isinstance(bound, ast.Literal):
+            return None
+        field_name = self._element_field(target, node.var, record)
+        allowed = self._field_filters([p for p in parts if p is not compare], node.var, record)
+        if field_name is None or allowed is None:
+            return None
+        func = "max" if op in (">", ">=") else "min"
+        currency = self.const(bound.value.currency)
+        key = (
+            *path,
+            "\x00extreme",
+            func,
+            field_name,
+            currency,
+            *(f"{f} {self.const(allowed[f])}" for f in sorted(allowed)),
+        )
+        source = self._fact(path)
+        x = f"x{next(self._names)}"
+        fields = self.env.fields(record)
+        price = f"{x}.{fields[field_name].attribute}"
+        tests = [f"{price} is not None", f"{price}.currency == {currency}"]
+        for name, values in sorted(allowed.items()):
+            (value,) = values if len(values) == 1 else (None,)
+            test = f"== {self.const(value)}" if len(values) == 1 else f"in {self.const(values)}"
+            tests.append(f"{x}.{fields[name].attribute} {test}")
+        amounts = f"[{price}.amount for {x} in {source} if {' and '.join(tests)}]"
+        extreme = self._lazy(key, f"{func}({amounts}, default=None) if {source} is not None else None")
+        t = _Temps(ctx.depth)()
+        return self.atom(f"({t} := {extreme}) is not None and {t} {op} {self.const(bound.value.amount)}", ctx)
+
+    def _any_over_elements(
+        self, node: ast.Quantifier, positive: bool, ctx: _Ctx
+    ) -> tuple[tuple[str, ...], str, tuple[ast.Node, ...]] | None:
+        """For an un-negated `any` over a list of records read from the scenario, outside other
+        quantifiers (what `_tuple_lookup` and `_extreme_lookup` share per scenario): the list's
+        path, the elements' record and the conditions its `where` joins with `and`."""
         if node.kind != "any" or not positive or ctx.local:
             # negated, an element with a missing field is unknown rather than "no match": the
             # generic code keeps the three-valued meaning there
@@ -755,6 +827,18 @@ class RuleSetCompiler:
             if isinstance(node.condition, ast.BoolOp) and node.condition.op == "and"
             else (node.condition,)
         )
+        return path, elem.record or "", parts
+
+    def _element_field(self, node: ast.Node, var: str, record: str) -> str | None:
+        """The name of the plain (not derived) field of the element `var` that `node` reads."""
+        if not (isinstance(node, ast.Attribute) and isinstance(node.obj, ast.Name) and node.obj.id == var):
+            return None
+        info = self.env.fields(record).get(node.name)
+        return node.name if info is not None and info.derived is None else None
+
+    def _field_filters(self, parts: Iterable[ast.Node], var: str, record: str) -> dict[str, frozenset[Any]] | None:
+        """`p.a == c` and `p.b in S` (constants, plain fields of the element `var`, each field
+        once) as the values each field may take; None for any other condition."""
         allowed: dict[str, frozenset[Any]] = {}
         for part in parts:
             if isinstance(part, ast.Compare) and part.op == "==":
@@ -766,27 +850,13 @@ class RuleSetCompiler:
                     values = None
             else:
                 return None
-            if values is None or not (
-                isinstance(target, ast.Attribute) and isinstance(target.obj, ast.Name) and target.obj.id == node.var
-            ):
+            name = self._element_field(target, var, record)
+            if values is None or name is None or name in allowed:
                 return None
-            info = self.env.fields(elem.record or "").get(target.name)
-            if info is None or info.derived is not None or target.name in allowed:
-                return None
-            if info.type.name in ("duration", "datetime"):
-                return None  # tuples compare with Python's `==`: 2 weeks != 14 days, naive != zoned
-            allowed[target.name] = frozenset(values)
-        fields = sorted(allowed)
-        if math.prod(len(allowed[f]) for f in fields) > 10_000:
-            return None  # counted before building: sets of 800 values on three fields are 512 million tuples
-        combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
-        key = (*path, "\x00tuples", *fields)
-        source = self._fact(path)
-        x = f"x{next(self._names)}"
-        attributes = ", ".join(f"{x}.{self.env.fields(elem.record or '')[f].attribute}" for f in fields)
-        tuples = self._lazy(key, f"_fs(({attributes},) for {x} in {source}) if {source} is not None else None")
-        t = _Temps(ctx.depth)()
-        return self.atom(f"({t} := {tuples}) is not None and not {t}.isdisjoint({self.const(combinations)})", ctx)
+            if self.env.fields(record)[name].type.name in ("duration", "datetime", "money"):
+                return None  # compared with Python's `==`: 2 weeks != 14 days, naive != zoned
+            allowed[name] = frozenset(values)
+        return allowed
 
     # values ---------------------------------------------------------------------------------------
 

@@ -202,26 +202,28 @@ class Tolerances(list[int]):
 def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: Any) -> tuple[int | None, ...]:
     """`uninterrupted_ordinal(subscription, allowed, scenario)` for every `allowed` in
     `tolerances`, walking the status history once (`AGE` gives `age_ordinal`). The compiled
-    evaluator calls it once per scenario, on the first span a rule reaches."""
+    evaluator calls it once per scenario, on the first span a rule reaches. In day numbers: the
+    day after an interruption up to 9999-12-31 is past `as_of`, which bounds every start."""
     if subscription is None:
         return (None,) * len(tolerances)
-    end: date = scenario.as_of.date()
-    start: date = subscription.start
+    end = scenario.as_of.date()
+    last = end.toordinal()
+    first: int = subscription.start.toordinal()
     history = subscription.status_history
     if not history:  # the common case: nothing interrupts
-        return ((start if start < end else end).toordinal(),) * len(tolerances)
-    starts = [start] * len(tolerances)
+        return (first if first < last else last,) * len(tolerances)
+    starts = [first] * len(tolerances)
     for period in history:
         if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            stop = period.to or end
-            if stop > end:
+            stop = period.to
+            if stop is None or stop > end:
                 stop = end
             length = (stop - period.from_).days + 1
-            after = date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max
+            after = stop.toordinal() + 1
             for k, allowed in enumerate(tolerances):
                 if length > allowed and after > starts[k]:
                     starts[k] = after
-    return tuple((day if day < end else end).toordinal() for day in starts)
+    return tuple([start if start < last else last for start in starts])
 
 
 def age_ordinal(subscription: Any, scenario: Any) -> int | None:
