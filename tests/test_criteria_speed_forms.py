@@ -186,5 +186,6 @@ def test_the_forms_checked_above_are_the_ones_generated() -> None:
     source = compiler.build().source
     assert "max([" in source and "min([" in source
     assert "_ds(" not in source and "_ms(" not in source
-    # one fact, one walk of the history, for maturity, age and 14 days
-    assert len(set(re.findall(r"(f[0-9]+) := _uo\(", source))) == 1
+    # one walk of the history for maturity, age and 14 days, unpacked up front
+    assert len(re.findall(r"^    f[0-9]+, f[0-9]+, f[0-9]+, = _uo\(", source, re.MULTILINE)) == 1
+    assert source.count("_uo(") == 1

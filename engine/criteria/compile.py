@@ -220,6 +220,18 @@ class _Temps:
         return name
 
 
+@dataclass
+class _Starts:
+    """The starts of one subscription's spans (`RuleSetCompiler._uninterrupted`): the constant
+    holding their tolerances, and the prologue line unpacking them into `names`, once one is read
+    outside a generator."""
+
+    tolerances: Tolerances
+    name: str  # of the `tolerances` constant
+    names: list[str] = field(default_factory=list)
+    line: int | None = None
+
+
 class CompiledRules:
     """The generated source and the function it defines.
 
@@ -290,8 +302,8 @@ class RuleSetCompiler:
         self._names = itertools.count()
         self.thresholds = runtime.Thresholds()  # durations that spans are compared with
         self._thresholds_name = self._const(self.thresholds)
-        self._tolerances = Tolerances()  # of the subscription spans' starts (see `_uninterrupted`)
-        self._tolerances_name = self._const(self._tolerances)
+        #: per subscription (its code): the tolerances of its spans' starts (see `_uninterrupted`)
+        self._starts: dict[str, _Starts] = {}
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
@@ -383,7 +395,9 @@ class RuleSetCompiler:
         for name, code in reversed(eager):  # a fact's parents come before it
             if name in kept:
                 kept.update(_FACT.findall(code))
-        deferred = {name for name, _ in eager if uses.get(name, 0) <= DEFER_USES and name not in kept}
+        deferred = {
+            name for name, _ in eager if uses.get(name, 0) <= DEFER_USES and name not in kept and name.isidentifier()
+        }
         if not deferred:
             return head, rules
         pattern = re.compile(r"(?<![.\w\x01])(" + "|".join(sorted(deferred)) + r")(?!\w)")
@@ -565,11 +579,7 @@ class RuleSetCompiler:
             same = [f"{t}.currency == {self.const(c)}" for c in dict.fromkeys(v.currency for v in literals)]
             return " and ".join([f"({t} := {value}) is not None", *same]), f"{t}.amount"
         path = self._path(node, ctx)
-        if (
-            not all(isinstance(v, Duration) for v in literals)
-            or path is None
-            or self._span_start(node, ctx) is not None
-        ):
+        if not all(isinstance(v, Duration) for v in literals) or path is None or self._derived(node):
             return None
         value = self.value(node, ctx)
         known = self._lazy(("\x00family", *path), f"_fam({value})", ctx.local)
@@ -596,7 +606,8 @@ class RuleSetCompiler:
         if row is None:
             row = self.facts[("\x00thresholds",)] = f"f{next(self._fact_names)}"
             self.prologue.append(f"{row} = {self._thresholds_name}[s.as_of.toordinal()]")
-        t = _Temps(ctx.depth)()
+        t = start if start.isidentifier() else _Temps(ctx.depth)()  # a start unpacked up front
+        bind = t if t == start else f"({t} := {start})"
         reach, past = f"{row}[{i}]", f"{row}[{i + 1}]"
         core = {
             ">=": f"{t} <= {reach}",
@@ -606,7 +617,7 @@ class RuleSetCompiler:
             "==": f"{past} < {t} <= {reach}",
             "!=": f"not ({past} < {t} <= {reach})",
         }[op]
-        return self.atom(f"({t} := {start}) is not None and {core}", ctx)
+        return self.atom(f"{bind} is not None and {core}", ctx)
 
     def _span_start(self, node: ast.Node, ctx: _Ctx) -> str | None:
         """Code for the start day (ordinal) of a span that ends on `as_of`'s date, or None for
@@ -634,13 +645,34 @@ class RuleSetCompiler:
             return self._shared(("\x00ordinal", day), f"_ord({day})", ctx)
         return None
 
+    def _derived(self, node: ast.Node) -> bool:
+        """Is `node` a derived fact (`subscription.maturity`: a span of time, not a duration)?"""
+        if not isinstance(node, ast.Attribute) or _type(node.obj).name != "record":
+            return False
+        info = self.env.fields(_type(node.obj).record or "").get(node.name)
+        return info is not None and info.derived is not None
+
     def _uninterrupted(self, subscription: str, allowed: int, ctx: _Ctx) -> str:
         """Code for the start (ordinal) of the subscription's span uninterrupted by pauses longer
-        than `allowed` days (`AGE`: its age): one item of the starts of every tolerance the rule
-        set uses, computed together on first use (one walk of the status history a scenario)."""
-        position = self._tolerances.position(allowed)
-        starts = self._shared(("\x00starts", subscription), f"_uo({subscription}, {self._tolerances_name}, s)", ctx)
-        return f"{starts}[{position}]"
+        than `allowed` days (`AGE`: its age): one of the starts of every tolerance the rule set
+        uses with this subscription, computed together (one walk of the status history)."""
+        starts = self._starts.get(subscription)
+        if starts is None:
+            tolerances = Tolerances()
+            starts = self._starts[subscription] = _Starts(tolerances, self._const(tolerances))
+        call = f"_uo({subscription}, {starts.name}, s)"
+        position = starts.tolerances.position(allowed)
+        if _NAME_LOCAL.search(subscription):  # a generator's variable: computed in place
+            return f"{call}[{position}]"
+        # read by many rules, and most scenarios reach one: unpacked up front, a local per start
+        while len(starts.names) < len(starts.tolerances):
+            starts.names.append(f"f{next(self._fact_names)}")
+        unpack = f"{', '.join(starts.names)}, = {call}"
+        if starts.line is None:
+            starts.line = len(self.prologue)
+            self.prologue.append(unpack)
+        self.prologue[starts.line] = unpack
+        return starts.names[position]
 
     def _guard(self, code: str, node: ast.Node, guards: list[str], temps: _Temps) -> str:
         """Add a not-missing guard for a value that may be missing; bind complex code once."""
