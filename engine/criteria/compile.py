@@ -171,6 +171,32 @@ def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str], lis
     return parts
 
 
+_CHILD = re.compile(r"(f[0-9]+) = \((f[0-9]+)\.(\w+) if \2 is not None else None\)")
+
+
+def _grouped(head: list[str]) -> list[str]:
+    """The prologue with the fields of one optional record read under one test of the record:
+    `if f0 is not None: f1 = f0.a; f2 = f0.b` (else all None) rather than a test per field. A
+    group takes the place of its first field: the fields depend on the record alone."""
+    children: dict[str, list[tuple[str, str]]] = {}
+    for line in head:
+        match = _CHILD.fullmatch(line)
+        if match:
+            children.setdefault(match.group(2), []).append((match.group(1), match.group(3)))
+    out: list[str] = []
+    for line in head:
+        match = _CHILD.fullmatch(line)
+        group = children.get(match.group(2), []) if match else []
+        if len(group) < 2:
+            out.append(line)
+        elif match and group[0][0] == match.group(1):
+            parent = match.group(2)
+            out.append(f"if {parent} is not None:")
+            out += [f"    {name} = {parent}.{attribute}" for name, attribute in group]
+            out += ["else:", f"    {' = '.join(name for name, _ in group)} = None"]
+    return out
+
+
 def _tuple(codes: list[str]) -> str:
     return "(" + "".join(f"\n        {code}," for code in codes) + "\n    )"
 
@@ -348,6 +374,7 @@ class RuleSetCompiler:
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
+        head = _grouped(head)
         pick = len(distinct) < len(self.rules)
         source = self._assemble(head, rules, pick, chunk, [])
 
