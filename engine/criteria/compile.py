@@ -1062,6 +1062,12 @@ class RuleSetCompiler:
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
             code = f"{guard}({prefix}sum(1 for {var} in {source}{condition}))"
+        elif node.func == "sum" and _type(node).name != "money":
+            # what `_agg` does for numbers, without its call: the values present, 0 for none
+            item_type = self.env.fields(elem.record or "")[value_field].type if value_field else elem
+            present = [f"{item} is not None"] if item_type.optional else []
+            kept = f" if {' and '.join([*filters, *present])}" if filters or present else ""
+            code = f"{guard}({prefix}sum([{item} for {var} in {source}{kept}]))"
         else:
             values = f"[{item} for {var} in {source}{condition}]"
             empty = f", {self.const(empty_sum(_type(node)))}" if node.func == "sum" else ""
