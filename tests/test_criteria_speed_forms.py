@@ -20,9 +20,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.criteria import runtime
+from engine.criteria import ast, runtime
 from engine.criteria.check import check_condition
-from engine.criteria.compile import RuleSetCompiler
+from engine.criteria.compile import CompiledRules, RuleSetCompiler
 from engine.criteria.environment import (
     AGE,
     Tolerances,
@@ -35,22 +35,12 @@ from engine.criteria.explain import Explainer
 from engine.criteria.parse import parse
 from engine.models.scenario import Scenario
 from engine.values import Duration
-from tests.test_criteria_compiled_forms import _combine, _reference
+from tests.test_criteria_compiled_forms import ENDS, _combine, _reference
 from tests.test_criteria_properties import locate
 
 ENV = scenario_environment()
 
-EDGES = [
-    date(2024, 2, 29),
-    date(2024, 2, 28),
-    date(2024, 3, 1),
-    date(2023, 12, 31),
-    date(2024, 1, 31),
-    date(2024, 4, 30),
-    date(1, 1, 1),
-    date(9999, 12, 31),
-    date(9999, 12, 30),
-]
+EDGES = [*ENDS, date(2024, 2, 28), date(2023, 12, 31), date(9999, 12, 30)]  # month and calendar ends, leap days
 DAYS = st.sampled_from(EDGES) | st.dates(date(2020, 1, 1), date(2025, 12, 31))
 TOLERANCES = st.lists(st.sampled_from([0, 1, 7, 14, 30, 365, AGE]) | st.integers(0, 60), min_size=1, max_size=6)
 
@@ -86,6 +76,15 @@ def test_every_span_start_in_one_walk_equals_each_computed_alone(scenario: Scena
             assert starts[position] == span_start("age", scenario.subscription, None, scenario)
     no_subscription = scenario.model_copy(update={"subscription": None})
     assert uninterrupted_ordinals(None, tolerances, no_subscription) == (None,) * len(tolerances)
+
+
+def _compiled(texts: list[str]) -> tuple[list[ast.Node], CompiledRules]:
+    """The typed conditions and the rule set's evaluator of them."""
+    nodes = [check_condition(parse(text, locate), ENV) for text in texts]
+    compiler = RuleSetCompiler(ENV)
+    for node in nodes:
+        compiler.add(node)
+    return nodes, compiler.build()
 
 
 class _Days:
@@ -184,14 +183,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(expressions, min_size=1, max_size=4), st.lists(scenarios(), min_size=1, max_size=3))
 def test_shared_and_inline_forms_agree_with_the_reference_interpreter(texts: list[str], cases: list[Scenario]) -> None:
-    nodes = [check_condition(parse(text, locate), ENV) for text in texts]
-    compiler = RuleSetCompiler(ENV)
-    for node in nodes:
-        compiler.add(node)
-    evaluate = compiler.build().function
+    nodes, rules = _compiled(texts)
     for scenario in cases:
-        got = evaluate(scenario)
-        for text, node, value in zip(texts, nodes, got, strict=True):
+        for text, node, value in zip(texts, nodes, rules.function(scenario), strict=True):
             explained = Explainer(ENV, scenario).explain(node)
             # the reference interpreter sums money only: number sums against the explainer and
             # `_number_sums` (the values present, in the window, by `runtime.in_window`)
@@ -214,10 +208,8 @@ def test_number_sums_in_a_window_are_the_sum_of_the_values_present(
     for where, total in expected.items():
         condition = f' where u.service == "{service}"' if where else ""
         text = f"sum(u in usage.quantity{condition} within {window})"
-        compiler = RuleSetCompiler(ENV)
-        for op in ("==", "<", ">"):
-            compiler.add(check_condition(parse(f"{text} {op} {total}", locate), ENV))
-        assert compiler.build().function(scenario) == (True, False, False), text
+        _, rules = _compiled([f"{text} {op} {total}" for op in ("==", "<", ">")])
+        assert rules.function(scenario) == (True, False, False), text
 
 
 def test_the_forms_checked_above_are_the_ones_generated() -> None:
@@ -229,10 +221,7 @@ def test_the_forms_checked_above_are_the_ones_generated() -> None:
         "subscription.maturity >= 6 months and subscription.age < 1 year",
         "uninterrupted(subscription, 14 days) >= 1 year",
     ]
-    compiler = RuleSetCompiler(ENV)
-    for text in texts:
-        compiler.add(check_condition(parse(text, locate), ENV))
-    source = compiler.build().source
+    source = _compiled(texts)[1].source
     assert "max([" in source and "min([" in source
     assert "_ds(" not in source and "_ms(" not in source
     # one walk of the history for maturity, age and 14 days, unpacked up front
