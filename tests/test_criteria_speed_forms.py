@@ -100,6 +100,13 @@ OPS = ["<", "<=", ">", ">=", "==", "!="]
 MONEY = ["2.00 EUR", "1.5 EUR", "3 USD", "0 EUR", "40 EUR"]
 DURATION_LITERALS = ["14 days", "2 weeks", "1 month", "6 months", "1 year", "12 months", "30 days"]
 
+COUNTED = [  # counts and number sums with a `where` and a window, the element named or implicit
+    'count(u in usage where u.service == "data" within 14 days)',
+    'count(usage where service == "voice" within 1 month)',
+    'count(u in usage where "data" == u.service within 1 month)',
+    'sum(u in usage.quantity where "voice" == u.service within 14 days)',
+]
+
 atoms = st.one_of(
     st.tuples(
         st.sampled_from(["binding_period", "buy_in_advance"]),
@@ -130,6 +137,9 @@ atoms = st.one_of(
     ),
     st.tuples(st.sampled_from(OPS), st.sampled_from(["0", "1", "4"])).map(
         lambda t: f"sum(u in usage.quantity within 14 days) {t[0]} {t[1]}"
+    ),
+    st.tuples(st.sampled_from(COUNTED), st.sampled_from(OPS), st.sampled_from(["0", "1", "2"])).map(
+        lambda t: f"{t[0]} {t[1]} {t[2]}"
     ),
     st.sampled_from(['"SME"', '"Business"']).map(lambda v: f"account.classification == {v}"),
 )
