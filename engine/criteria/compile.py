@@ -30,7 +30,14 @@ from typing import Any
 
 from engine.criteria import ast, runtime
 from engine.criteria import types as T
-from engine.criteria.environment import Environment, age_ordinal, span_start, tolerance_days, uninterrupted_ordinal
+from engine.criteria.environment import (
+    AGE,
+    Environment,
+    Tolerances,
+    span_start,
+    tolerance_days,
+    uninterrupted_ordinals,
+)
 from engine.values import Duration, Money
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -65,8 +72,7 @@ HELPERS: dict[str, Any] = {
     "_cwb": runtime.cached_window_bounds,
     "_ord": runtime.ordinal,
     "_sps": span_start,
-    "_uo": uninterrupted_ordinal,
-    "_ao": age_ordinal,
+    "_uo": uninterrupted_ordinals,
     "_fam": runtime.duration_family,
     "_U": runtime.UNSET,
 }
@@ -165,6 +171,32 @@ def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str], lis
     return parts
 
 
+_CHILD = re.compile(r"(f[0-9]+) = \((f[0-9]+)\.(\w+) if \2 is not None else None\)")
+
+
+def _grouped(head: list[str]) -> list[str]:
+    """The prologue with the fields of one optional record read under one test of the record:
+    `if f0 is not None: f1 = f0.a; f2 = f0.b` (else all None) rather than a test per field. A
+    group takes the place of its first field: the fields depend on the record alone."""
+    children: dict[str, list[tuple[str, str]]] = {}
+    for line in head:
+        match = _CHILD.fullmatch(line)
+        if match:
+            children.setdefault(match.group(2), []).append((match.group(1), match.group(3)))
+    out: list[str] = []
+    for line in head:
+        match = _CHILD.fullmatch(line)
+        group = children.get(match.group(2), []) if match else []
+        if len(group) < 2:
+            out.append(line)
+        elif match and group[0][0] == match.group(1):
+            parent = match.group(2)
+            out.append(f"if {parent} is not None:")
+            out += [f"    {name} = {parent}.{attribute}" for name, attribute in group]
+            out += ["else:", f"    {' = '.join(name for name, _ in group)} = None"]
+    return out
+
+
 def _tuple(codes: list[str]) -> str:
     return "(" + "".join(f"\n        {code}," for code in codes) + "\n    )"
 
@@ -212,6 +244,18 @@ class _Temps:
         name = f"_t{self.depth}_{self.count}"
         self.count += 1
         return name
+
+
+@dataclass
+class _Starts:
+    """The starts of one subscription's spans (`RuleSetCompiler._uninterrupted`): the constant
+    holding their tolerances, and the prologue line unpacking them into `names`, once one is read
+    outside a generator."""
+
+    tolerances: Tolerances
+    name: str  # of the `tolerances` constant
+    names: list[str] = field(default_factory=list)
+    line: int | None = None
 
 
 class CompiledRules:
@@ -284,6 +328,8 @@ class RuleSetCompiler:
         self._names = itertools.count()
         self.thresholds = runtime.Thresholds()  # durations that spans are compared with
         self._thresholds_name = self._const(self.thresholds)
+        #: per subscription (its code): the tolerances of its spans' starts (see `_uninterrupted`)
+        self._starts: dict[str, _Starts] = {}
         self._lazy_code: dict[str, str] = {}
         self._lazy_atoms: set[int] = set()
         self._pinned: set[str] = set()
@@ -328,6 +374,7 @@ class RuleSetCompiler:
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
+        head = _grouped(head)
         pick = len(distinct) < len(self.rules)
         source = self._assemble(head, rules, pick, chunk, [])
 
@@ -375,7 +422,9 @@ class RuleSetCompiler:
         for name, code in reversed(eager):  # a fact's parents come before it
             if name in kept:
                 kept.update(_FACT.findall(code))
-        deferred = {name for name, _ in eager if uses.get(name, 0) <= DEFER_USES and name not in kept}
+        deferred = {
+            name for name, _ in eager if uses.get(name, 0) <= DEFER_USES and name not in kept and name.isidentifier()
+        }
         if not deferred:
             return head, rules
         pattern = re.compile(r"(?<![.\w\x01])(" + "|".join(sorted(deferred)) + r")(?!\w)")
@@ -525,6 +574,9 @@ class RuleSetCompiler:
             t = temps()
             return self.atom(f"({t} := {helper}({a}, {b})) is not None and {t} {op} 0", ctx)
         guards: list[str] = []
+        if op == "==" and (isinstance(left, ast.Literal) or isinstance(right, ast.Literal)):
+            # a missing value equals no literal (there is no literal for "missing"): no guard
+            return self.atom(f"{a} == {b}", ctx)
         a, b = self._guard(a, left, guards, temps), self._guard(b, right, guards, temps)
         return self.atom(" and ".join([*guards, f"{a} {op} {b}"]), ctx)
 
@@ -537,24 +589,30 @@ class RuleSetCompiler:
             left, right, op = right, left, _MIRROR[op]
         if not isinstance(right, ast.Literal) or isinstance(left, ast.Literal):
             return None
-        t = _Temps(ctx.depth)()
-        if isinstance(right.value, Money):
-            a = self.value(left, ctx)
-            currency, amount = self.const(right.value.currency), self.const(right.value.amount)
-            return self.atom(
-                f"({t} := {a}) is not None and {t}.currency == {currency} and {t}.amount {op} {amount}", ctx
-            )
-        path = self._path(left, ctx)
-        if not isinstance(right.value, Duration) or path is None or self._span_start(left, ctx) is not None:
+        inline = self._inline_operand(left, [right.value], ctx)
+        if inline is None:
             return None
-        family = runtime.duration_family(right.value)
-        assert family is not None  # a literal
-        value = self.value(left, ctx)
+        comparable, number = inline
+        return self.atom(f"{comparable} and {number} {op} {_inline_number(self, right.value)}", ctx)
+
+    def _inline_operand(self, node: ast.Node, literals: list[Any], ctx: _Ctx) -> tuple[str, str] | None:
+        """For money or a plain duration field compared with literals of its type (see
+        `_inline_compare`, `_between`): code that holds when the value is present and of the
+        literals' currency or family, and the number it compares with theirs (`_inline_number`);
+        None for other values (spans, computed durations)."""
+        t = _Temps(ctx.depth)()
+        if all(isinstance(v, Money) for v in literals):
+            value = self.value(node, ctx)
+            same = [f"{t}.currency == {self.const(c)}" for c in dict.fromkeys(v.currency for v in literals)]
+            return " and ".join([f"({t} := {value}) is not None", *same]), f"{t}.amount"
+        path = self._path(node, ctx)
+        if not all(isinstance(v, Duration) for v in literals) or path is None or self._derived(node):
+            return None
+        value = self.value(node, ctx)
         known = self._lazy(("\x00family", *path), f"_fam({value})", ctx.local)
-        return self.atom(
-            f"({t} := {known}) is not None and {t}[0] == {self.const(family[0])} and {t}[1] {op} {self.const(family[1])}",
-            ctx,
-        )
+        families = dict.fromkeys(runtime.duration_family(v)[0] for v in literals)  # type: ignore[index]
+        same = [f"{t}[0] == {self.const(family)}" for family in families]
+        return " and ".join([f"({t} := {known}) is not None", *same]), f"{t}[1]"
 
     def _span_compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str | None:
         """`subscription.maturity >= 6 months` → `start <= T[i]`: the span's start day (computed
@@ -575,7 +633,8 @@ class RuleSetCompiler:
         if row is None:
             row = self.facts[("\x00thresholds",)] = f"f{next(self._fact_names)}"
             self.prologue.append(f"{row} = {self._thresholds_name}[s.as_of.toordinal()]")
-        t = _Temps(ctx.depth)()
+        t = start if start.isidentifier() else _Temps(ctx.depth)()  # a start unpacked up front
+        bind = t if t == start else f"({t} := {start})"
         reach, past = f"{row}[{i}]", f"{row}[{i + 1}]"
         core = {
             ">=": f"{t} <= {reach}",
@@ -585,7 +644,7 @@ class RuleSetCompiler:
             "==": f"{past} < {t} <= {reach}",
             "!=": f"not ({past} < {t} <= {reach})",
         }[op]
-        return self.atom(f"({t} := {start}) is not None and {core}", ctx)
+        return self.atom(f"{bind} is not None and {core}", ctx)
 
     def _span_start(self, node: ast.Node, ctx: _Ctx) -> str | None:
         """Code for the start day (ordinal) of a span that ends on `as_of`'s date, or None for
@@ -599,14 +658,10 @@ class RuleSetCompiler:
             kind = kinds.get(info.derived) if info is not None else None
             if kind is None:
                 return None
-            subscription = self.value(node.obj, ctx)
-            if kind == "age":
-                return self._shared(("\x00start", "age", subscription), f"_ao({subscription}, s)", ctx)
-            return self._shared(("\x00start", subscription, "0"), f"_uo({subscription}, 0, s)", ctx)
+            return self._uninterrupted(self.value(node.obj, ctx), AGE if kind == "age" else 0, ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
             # maturity is `uninterrupted(…, 0 days)`: one start per subscription and days of tolerance
-            subscription, allowed = self.value(node.args[0], ctx), tolerance_days(node.args[1].value)
-            return self._shared(("\x00start", subscription, str(allowed)), f"_uo({subscription}, {allowed}, s)", ctx)
+            return self._uninterrupted(self.value(node.args[0], ctx), tolerance_days(node.args[1].value), ctx)
         if (
             isinstance(node, ast.Arith)
             and node.op == "-"
@@ -616,6 +671,35 @@ class RuleSetCompiler:
             day = self.value(node.right, ctx)
             return self._shared(("\x00ordinal", day), f"_ord({day})", ctx)
         return None
+
+    def _derived(self, node: ast.Node) -> bool:
+        """Is `node` a derived fact (`subscription.maturity`: a span of time, not a duration)?"""
+        if not isinstance(node, ast.Attribute) or _type(node.obj).name != "record":
+            return False
+        info = self.env.fields(_type(node.obj).record or "").get(node.name)
+        return info is not None and info.derived is not None
+
+    def _uninterrupted(self, subscription: str, allowed: int, ctx: _Ctx) -> str:
+        """Code for the start (ordinal) of the subscription's span uninterrupted by pauses longer
+        than `allowed` days (`AGE`: its age): one of the starts of every tolerance the rule set
+        uses with this subscription, computed together (one walk of the status history)."""
+        starts = self._starts.get(subscription)
+        if starts is None:
+            tolerances = Tolerances()
+            starts = self._starts[subscription] = _Starts(tolerances, self._const(tolerances))
+        call = f"_uo({subscription}, {starts.name}, s)"
+        position = starts.tolerances.position(allowed)
+        if _NAME_LOCAL.search(subscription):  # a generator's variable: computed in place
+            return f"{call}[{position}]"
+        # read by many rules, and most scenarios reach one: unpacked up front, a local per start
+        while len(starts.names) < len(starts.tolerances):
+            starts.names.append(f"f{next(self._fact_names)}")
+        unpack = f"{', '.join(starts.names)}, = {call}"
+        if starts.line is None:
+            starts.line = len(self.prologue)
+            self.prologue.append(unpack)
+        self.prologue[starts.line] = unpack
+        return starts.names[position]
 
     def _guard(self, code: str, node: ast.Node, guards: list[str], temps: _Temps) -> str:
         """Add a not-missing guard for a value that may be missing; bind complex code once."""
@@ -635,7 +719,13 @@ class RuleSetCompiler:
             return self.atom(f"_in({item}, {collection}, {helper}) is {positive}", ctx)
         guards: list[str] = []
         temps = _Temps(ctx.depth)
-        item = self._guard(self.value(node.item, ctx), node.item, guards, temps)
+        item = self.value(node.item, ctx)
+        literals = isinstance(node.collection, ast.SetLiteral) and all(
+            isinstance(i, ast.Literal) for i in node.collection.items
+        )
+        if not (positive and literals):
+            item = self._guard(item, node.item, guards, temps)
+        # else a missing value is in no set of literals (there is no literal for "missing"): no guard
         collection = self._guard(self.value(node.collection, ctx, as_set=True), node.collection, guards, temps)
         return self.atom(" and ".join([*guards, f"{item} {'in' if positive else 'not in'} {collection}"]), ctx)
 
@@ -664,10 +754,18 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, core]), ctx)
 
     def _between(self, node: ast.Between, positive: bool, ctx: _Ctx) -> str:
+        kind = _type(node.value).name
+        if kind in ("money", "duration") and isinstance(node.low, ast.Literal) and isinstance(node.high, ast.Literal):
+            # `buy_in_advance between 2 months and 9 months`: counts in the bounds' family, no helper
+            inline = self._inline_operand(node.value, [node.low.value, node.high.value], ctx)
+            if inline is not None:
+                comparable, number = inline
+                low, high = _inline_number(self, node.low.value), _inline_number(self, node.high.value)
+                inside = f"{low} <= {number} <= {high}"
+                return self.atom(f"{comparable} and {inside if positive else f'not ({inside})'}", ctx)
         guards: list[str] = []
         temps = _Temps(ctx.depth)
         v, lo, hi = (self._guard(self.value(n, ctx), n, guards, temps) for n in (node.value, node.low, node.high))
-        kind = _type(node.value).name
         if kind == "time":
             core = f"_tb({v}, {lo}, {hi})"
         elif kind in ("money", "duration", "datetime"):
@@ -685,7 +783,7 @@ class RuleSetCompiler:
         # would not (it holds as soon as the pulled-out condition is false)
         if hoisted is not None and (positive or not _maybe(node.collection)):
             return self.condition(hoisted, positive, ctx)
-        shared = self._tuple_lookup(node, positive, ctx)
+        shared = self._tuple_lookup(node, positive, ctx) or self._extreme_lookup(node, positive, ctx)
         if shared is not None:
             return shared
         collection = self.value(node.collection, ctx)
@@ -703,6 +801,78 @@ class RuleSetCompiler:
         subscription's products): the tuples are built once per scenario and each rule is a
         set intersection test. Only for constant conditions on plain fields of the elements.
         """
+        shape = self._any_over_elements(node, positive, ctx)
+        if shape is None:
+            return None
+        path, record, parts = shape
+        allowed = self._field_filters(parts, node.var, record)
+        if allowed is None:
+            return None
+        fields = sorted(allowed)
+        if math.prod(len(allowed[f]) for f in fields) > 10_000:
+            return None  # counted before building: sets of 800 values on three fields are 512 million tuples
+        combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
+        key = (*path, "\x00tuples", *fields)
+        source = self._fact(path)
+        x = f"x{next(self._names)}"
+        attributes = ", ".join(f"{x}.{self.env.fields(record)[f].attribute}" for f in fields)
+        tuples = self._lazy(key, f"_fs([({attributes},) for {x} in {source}]) if {source} is not None else None")
+        t = _Temps(ctx.depth)()
+        return self.atom(f"({t} := {tuples}) is not None and not {t}.isdisjoint({self.const(combinations)})", ctx)
+
+    def _extreme_lookup(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str | None:
+        """`any p in X where p.a == c and p.price >= 20.00 EUR` → `M >= 20.00`, with M the largest
+        amount in EUR among the elements with `a == c` (the smallest for `<=` and `<`), one shared
+        fact per scenario: some element's amount reaches the bound exactly when the largest does.
+        Elements without a price, or priced in another currency, take no part, as in the generic
+        code (where their comparison has no answer, so does not hold, un-negated)."""
+        shape = self._any_over_elements(node, positive, ctx)
+        if shape is None:
+            return None
+        path, record, parts = shape
+        money = [p for p in parts if isinstance(p, ast.Compare) and _type(p.left).name == "money"]
+        if len(money) != 1:
+            return None
+        compare = money[0]
+        target, bound, op = compare.left, compare.right, compare.op
+        if isinstance(target, ast.Literal):
+            target, bound, op = bound, target, _MIRROR[op]
+        if op not in ("<", "<=", ">", ">=") or not isinstance(bound, ast.Literal):
+            return None
+        field_name = self._element_field(target, node.var, record)
+        allowed = self._field_filters([p for p in parts if p is not compare], node.var, record)
+        if field_name is None or allowed is None:
+            return None
+        func = "max" if op in (">", ">=") else "min"
+        currency = self.const(bound.value.currency)
+        key = (
+            *path,
+            "\x00extreme",
+            func,
+            field_name,
+            currency,
+            *(f"{f} {self.const(allowed[f])}" for f in sorted(allowed)),
+        )
+        source = self._fact(path)
+        x = f"x{next(self._names)}"
+        fields = self.env.fields(record)
+        price = f"{x}.{fields[field_name].attribute}"
+        tests = [f"{price} is not None", f"{price}.currency == {currency}"]
+        for name, values in sorted(allowed.items()):
+            (value,) = values if len(values) == 1 else (None,)
+            test = f"== {self.const(value)}" if len(values) == 1 else f"in {self.const(values)}"
+            tests.append(f"{x}.{fields[name].attribute} {test}")
+        amounts = f"[{price}.amount for {x} in {source} if {' and '.join(tests)}]"
+        extreme = self._lazy(key, f"{func}({amounts}, default=None) if {source} is not None else None")
+        t = _Temps(ctx.depth)()
+        return self.atom(f"({t} := {extreme}) is not None and {t} {op} {self.const(bound.value.amount)}", ctx)
+
+    def _any_over_elements(
+        self, node: ast.Quantifier, positive: bool, ctx: _Ctx
+    ) -> tuple[tuple[str, ...], str, tuple[ast.Node, ...]] | None:
+        """For an un-negated `any` over a list of records read from the scenario, outside other
+        quantifiers (what `_tuple_lookup` and `_extreme_lookup` share per scenario): the list's
+        path, the elements' record and the conditions its `where` joins with `and`."""
         if node.kind != "any" or not positive or ctx.local:
             # negated, an element with a missing field is unknown rather than "no match": the
             # generic code keeps the three-valued meaning there
@@ -716,6 +886,18 @@ class RuleSetCompiler:
             if isinstance(node.condition, ast.BoolOp) and node.condition.op == "and"
             else (node.condition,)
         )
+        return path, elem.record or "", parts
+
+    def _element_field(self, node: ast.Node, var: str, record: str) -> str | None:
+        """The name of the plain (not derived) field of the element `var` that `node` reads."""
+        if not (isinstance(node, ast.Attribute) and isinstance(node.obj, ast.Name) and node.obj.id == var):
+            return None
+        info = self.env.fields(record).get(node.name)
+        return node.name if info is not None and info.derived is None else None
+
+    def _field_filters(self, parts: Iterable[ast.Node], var: str, record: str) -> dict[str, frozenset[Any]] | None:
+        """`p.a == c` and `p.b in S` (constants, plain fields of the element `var`, each field
+        once) as the values each field may take; None for any other condition."""
         allowed: dict[str, frozenset[Any]] = {}
         for part in parts:
             if isinstance(part, ast.Compare) and part.op == "==":
@@ -727,27 +909,13 @@ class RuleSetCompiler:
                     values = None
             else:
                 return None
-            if values is None or not (
-                isinstance(target, ast.Attribute) and isinstance(target.obj, ast.Name) and target.obj.id == node.var
-            ):
+            name = self._element_field(target, var, record)
+            if values is None or name is None or name in allowed:
                 return None
-            info = self.env.fields(elem.record or "").get(target.name)
-            if info is None or info.derived is not None or target.name in allowed:
-                return None
-            if info.type.name in ("duration", "datetime"):
-                return None  # tuples compare with Python's `==`: 2 weeks != 14 days, naive != zoned
-            allowed[target.name] = frozenset(values)
-        fields = sorted(allowed)
-        if math.prod(len(allowed[f]) for f in fields) > 10_000:
-            return None  # counted before building: sets of 800 values on three fields are 512 million tuples
-        combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
-        key = (*path, "\x00tuples", *fields)
-        source = self._fact(path)
-        x = f"x{next(self._names)}"
-        attributes = ", ".join(f"{x}.{self.env.fields(elem.record or '')[f].attribute}" for f in fields)
-        tuples = self._lazy(key, f"_fs(({attributes},) for {x} in {source}) if {source} is not None else None")
-        t = _Temps(ctx.depth)()
-        return self.atom(f"({t} := {tuples}) is not None and not {t}.isdisjoint({self.const(combinations)})", ctx)
+            if self.env.fields(record)[name].type.name in ("duration", "datetime", "money"):
+                return None  # compared with Python's `==`: 2 weeks != 14 days, naive != zoned
+            allowed[name] = frozenset(values)
+        return allowed
 
     # values ---------------------------------------------------------------------------------------
 
@@ -894,6 +1062,12 @@ class RuleSetCompiler:
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
             code = f"{guard}({prefix}sum(1 for {var} in {source}{condition}))"
+        elif node.func == "sum" and _type(node).name != "money":
+            # what `_agg` does for numbers, without its call: the values present, 0 for none
+            item_type = self.env.fields(elem.record or "")[value_field].type if value_field else elem
+            present = [f"{item} is not None"] if item_type.optional else []
+            kept = f" if {' and '.join([*filters, *present])}" if filters or present else ""
+            code = f"{guard}({prefix}sum([{item} for {var} in {source}{kept}]))"
         else:
             values = f"[{item} for {var} in {source}{condition}]"
             empty = f", {self.const(empty_sum(_type(node)))}" if node.func == "sum" else ""
@@ -902,6 +1076,16 @@ class RuleSetCompiler:
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
+
+
+def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:
+    """The number of a money or duration literal that `_inline_operand`'s number compares with:
+    its amount, or its count in its family (weeks as days, years as months)."""
+    if isinstance(literal, Money):
+        return compiler.const(literal.amount)
+    family = runtime.duration_family(literal)
+    assert family is not None  # a literal
+    return compiler.const(family[1])
 
 
 def _text_key(node: ast.Node) -> Any:

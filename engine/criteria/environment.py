@@ -182,6 +182,50 @@ def uninterrupted_ordinal(subscription: Any, allowed: int, scenario: Any) -> int
     return (start if start < end else end).toordinal()
 
 
+#: The tolerance that stands for `age` among `uninterrupted_ordinals`' tolerances: longer than any
+#: interruption in the calendar, so nothing interrupts and the span starts with the subscription.
+AGE = 10**9
+
+
+class Tolerances(list[int]):
+    """The tolerances (days) a rule set's spans of one subscription use, `AGE` for `age`: filled
+    while compiling (`position`), read by `uninterrupted_ordinals` once per scenario. A list, so
+    the compiler's constants never share one by value (each rule set registers its own)."""
+
+    def position(self, allowed: int) -> int:
+        """Register `allowed` (before the first evaluation); its position in the result."""
+        if allowed not in self:
+            self.append(allowed)
+        return self.index(allowed)
+
+
+def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: Any) -> tuple[int | None, ...]:
+    """`uninterrupted_ordinal(subscription, allowed, scenario)` for every `allowed` in
+    `tolerances`, walking the status history once (`AGE` gives `age_ordinal`). The compiled
+    evaluator calls it once per scenario, on the first span a rule reaches. In day numbers: the
+    day after an interruption up to 9999-12-31 is past `as_of`, which bounds every start."""
+    if subscription is None:
+        return (None,) * len(tolerances)
+    end = scenario.as_of.date()
+    last = end.toordinal()
+    first: int = subscription.start.toordinal()
+    history = subscription.status_history
+    if not history:  # the common case: nothing interrupts
+        return (first if first < last else last,) * len(tolerances)
+    starts = [first] * len(tolerances)
+    for period in history:
+        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
+            stop = period.to
+            if stop is None or stop > end:
+                stop = end
+            length = (stop - period.from_).days + 1
+            after = stop.toordinal() + 1
+            for k, allowed in enumerate(tolerances):
+                if length > allowed and after > starts[k]:
+                    starts[k] = after
+    return tuple([start if start < last else last for start in starts])
+
+
 def age_ordinal(subscription: Any, scenario: Any) -> int | None:
     """`span_start("age", subscription, None, scenario)`, the compiled evaluator's form."""
     if subscription is None:
