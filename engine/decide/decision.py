@@ -42,13 +42,13 @@ def check_references(rules: Any, scenario: Any) -> None:
     """Codes a scenario names must exist in the rules (a typo must not silently drop a request)."""
     if not scenario.requested_discounts and not scenario.approvals:
         return
-    discounts = _evaluator(rules).by_code  # code → the definition prepared once per rule set
+    discounts = _ad_hoc(rules)
     for i, request in enumerate(scenario.requested_discounts):
-        definition = discounts.get(request.discount)
-        if definition is None:
+        ad_hoc = discounts.get(request.discount)
+        if ad_hoc is None:
             hint = did_you_mean(request.discount, discounts) or "request one of the rule set's ad hoc discounts"
             raise ScenarioError(f"requested_discounts[{i}].discount", f"unknown discount `{request.discount}`", hint)
-        if definition.auto:
+        if not ad_hoc:
             raise ScenarioError(
                 f"requested_discounts[{i}].discount",
                 f"`{request.discount}` is applied automatically; only ad hoc discounts can be requested",
@@ -58,6 +58,15 @@ def check_references(rules: Any, scenario: Any) -> None:
         if approval.discount not in discounts:
             hint = did_you_mean(approval.discount, discounts) or "approve a discount of the rule set"
             raise ScenarioError(f"approvals[{i}].discount", f"unknown discount `{approval.discount}`", hint)
+
+
+def _ad_hoc(rules: Any) -> dict[str, bool]:
+    """Discount code → ad hoc or not (in code order), made once per rule set and kept beside it."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    found: dict[str, bool] | None = cache.get("ad_hoc")
+    if found is None:
+        found = cache["ad_hoc"] = {code: d.type.value == "ad_hoc" for code, d in lookup(rules, "discount").items()}
+    return found
 
 
 #: Every question a scenario can ask: (the scenario field that asks it, whether it is asked,
