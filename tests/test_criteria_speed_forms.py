@@ -234,6 +234,8 @@ def test_the_forms_checked_above_are_the_ones_generated() -> None:
     source = _compiled(texts)[1].source
     assert "max([" in source and "min([" in source
     assert "_ds(" not in source and "_ms(" not in source
-    # one walk of the history for maturity, age and 14 days, unpacked up front
-    assert len(re.findall(r"^    f[0-9]+, f[0-9]+, f[0-9]+, = _uo\(", source, re.MULTILINE)) == 1
+    # one walk of the history for maturity, age and 14 days, unpacked up front; without a
+    # history, the subscription's start in place
+    assert len(re.findall(r"^        f[0-9]+, f[0-9]+, f[0-9]+, = _uo\(", source, re.MULTILINE)) == 1
     assert source.count("_uo(") == 1
+    assert "not f0.status_history:" in source

@@ -34,6 +34,7 @@ from engine.criteria.environment import (
     AGE,
     Environment,
     Tolerances,
+    account_due_in_days,
     span_start,
     tolerance_days,
     uninterrupted_ordinals,
@@ -194,6 +195,34 @@ def _grouped(head: list[str]) -> list[str]:
             out.append(f"if {parent} is not None:")
             out += [f"    {name} = {parent}.{attribute}" for name, attribute in group]
             out += ["else:", f"    {' = '.join(name for name, _ in group)} = None"]
+    return out
+
+
+_STARTS = re.compile(r"((?:f[0-9]+, )+)= _uo\((f[0-9]+), (K[0-9]+), s\)")
+
+
+def _spans_inline(head: list[str]) -> list[str]:
+    """The prologue with a subscription's span starts (`uninterrupted_ordinals`) computed in place
+    when its status history is empty, the common case: nothing interrupts, so every start is the
+    subscription's start, or `as_of`'s day when that is earlier (what the function returns then,
+    without its call and its tuple)."""
+    out: list[str] = []
+    for line in head:
+        match = _STARTS.fullmatch(line)
+        if match is None:
+            out.append(line)
+            continue
+        names, subscription = match.group(1).rstrip(", ").split(", "), match.group(2)
+        first = names[0]
+        out += [
+            f"if {subscription} is not None and not {subscription}.status_history:",
+            f"    {first} = {subscription}.start.toordinal()",
+            f"    if {first} > (_d := s.as_of.toordinal()):",
+            f"        {first} = _d",
+            *([f"    {' = '.join(names[1:])} = {first}"] if len(names) > 1 else []),
+            "else:",
+            f"    {line}",
+        ]
     return out
 
 
@@ -374,7 +403,7 @@ class RuleSetCompiler:
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
-        head = _grouped(head)
+        head = _spans_inline(_grouped(head))
         pick = len(distinct) < len(self.rules)
         source = self._assemble(head, rules, pick, chunk, [])
 
@@ -558,6 +587,7 @@ class RuleSetCompiler:
         return self.atom(f"{value} is {'True' if positive else 'False'}", ctx)
 
     def _compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str:
+        left, right = _folded(left), _folded(right)
         lt = _type(left)
         if lt.name == "duration":
             fast = self._span_compare(op, left, right, ctx)
@@ -754,6 +784,9 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, core]), ctx)
 
     def _between(self, node: ast.Between, positive: bool, ctx: _Ctx) -> str:
+        folded = (_folded(node.value), _folded(node.low), _folded(node.high))
+        if folded != (node.value, node.low, node.high):
+            node = ast.Between(node.span, *folded, node.type)
         kind = _type(node.value).name
         if kind in ("money", "duration") and isinstance(node.low, ast.Literal) and isinstance(node.high, ast.Literal):
             # `buy_in_advance between 2 months and 9 months`: counts in the bounds' family, no helper
@@ -939,6 +972,9 @@ class RuleSetCompiler:
         if isinstance(node, ast.Arith):
             return self._arith(node, ctx)
         if isinstance(node, ast.Negate):
+            folded = _folded(node)
+            if isinstance(folded, ast.Literal):
+                return self.const(folded.value)
             return f"_neg({self.value(node.operand, ctx)})"
         if isinstance(node, ast.Aggregate):
             return self._aggregate(node, ctx)
@@ -1004,6 +1040,10 @@ class RuleSetCompiler:
 
     def _field(self, obj: str, record: str, name: str, optional_parent: bool) -> str:
         info = self.env.fields(record)[name]
+        if info.derived is account_due_in_days:
+            # its function's arithmetic in day numbers, without its two calls
+            due = f"{obj}.{self.env.fields(record)['due_date'].attribute}"
+            return f"({due}.toordinal() - s.as_of.toordinal() if {due} is not None else None)"
         if info.derived is not None:
             return f"{self.const(info.derived)}({obj}, s)"
         return f"{obj}.{info.attribute}"
@@ -1121,9 +1161,22 @@ _ARITHMETIC = (ast.Arith, ast.Negate)
 _RANGES = (ast.Compare, ast.Between)
 
 
+def _folded(node: ast.Node) -> ast.Node:
+    """A negated number or money literal (`-30`, `-5 EUR`) as the literal it makes, negated once
+    when compiling rather than at every evaluation (`runtime.negate` does it, so the value is the
+    one the helper would give); any other node as it is."""
+    if (
+        type(node) is ast.Negate
+        and type(node.operand) is ast.Literal
+        and type(node.operand.value) in (int, Decimal, Money)
+    ):
+        return ast.Literal(node.span, runtime.negate(node.operand.value), node.type)
+    return node
+
+
 def _maybe(node: ast.Node) -> bool:
     """May this value be missing at run time (so comparisons must guard)?"""
-    if isinstance(node, _CONSTANTS):
+    if isinstance(node, _CONSTANTS) or _folded(node) is not node:
         return False
     # helpers return None for missing operands or mixed currencies; aggregates may have no values
     return _type(node).optional or isinstance(node, _COMPUTED)
