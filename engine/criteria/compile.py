@@ -632,9 +632,13 @@ class RuleSetCompiler:
         None for other values (spans, computed durations)."""
         t = _Temps(ctx.depth)()
         if all(isinstance(v, Money) for v in literals):
-            value = self.value(node, ctx)
+            scaled = _scaled_money(node)
+            # `sum(…) * 10%`: the money's amount times the factor, as `runtime.multiply` computes
+            # it, without its call and the Money it makes
+            value = self.value(node if scaled is None else scaled[0], ctx)
+            amount = f"{t}.amount" if scaled is None else f"{t}.amount * {self.const(scaled[1])}"
             same = [f"{t}.currency == {self.const(c)}" for c in dict.fromkeys(v.currency for v in literals)]
-            return " and ".join([f"({t} := {value}) is not None", *same]), f"{t}.amount"
+            return " and ".join([f"({t} := {value}) is not None", *same]), amount
         path = self._path(node, ctx)
         if not all(isinstance(v, Duration) for v in literals) or path is None or self._derived(node):
             return None
@@ -1126,6 +1130,24 @@ def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:
     family = runtime.duration_family(literal)
     assert family is not None  # a literal
     return compiler.const(family[1])
+
+
+def _scaled_money(node: ast.Node) -> tuple[ast.Node, Decimal] | None:
+    """For money times a number or percentage literal (`sum(subscription.products.price) * 10%`):
+    the money's node and the factor its amount is multiplied by (`runtime.multiply`: a percentage
+    as its fraction, computed here once); None for other values."""
+    if not isinstance(node, ast.Arith) or node.op != "*":
+        return None
+    for money, factor in ((node.left, _folded(node.right)), (node.right, _folded(node.left))):
+        if (
+            _type(money).name == "money"
+            and isinstance(factor, ast.Literal)
+            and type(factor.value) in (int, Decimal)
+            and _type(factor).name in ("number", "percent")
+        ):
+            value = Decimal(factor.value)
+            return money, value / 100 if _type(factor).name == "percent" else value
+    return None
 
 
 def _text_key(node: ast.Node) -> Any:
