@@ -6,6 +6,9 @@
 - Money times a number or percentage literal compared with money literals (`sum(…) * 10% >= 1.05 EUR`,
   the factor on either side, `between`) is the amount times the factor: prices missing, in another
   currency, none at all, amounts whose product rounds at many digits.
+- A date-time compared with a literal is compared with the literal in UTC, zoned or not as the
+  value is (no `datetime_sign` call): naive and zoned stamps and literals, the same instant written
+  three ways, literals whose offset reaches past the calendar's ends (left to the helper).
 - A window's start is `as_of` moved back by whole days: the same date-time, field by field, as
   `datetime.replace` gives, zones and `fold` included, at month ends and on leap days.
 - The span starts of a subscription without status history are computed in place (see
@@ -33,6 +36,17 @@ from tests.test_criteria_speed_forms import ENV, _compiled
 OPS = ["<", "<=", ">", ">=", "==", "!="]
 NUMBERS = ["-30", "-1", "0", "-0", "5", "-2.5"]
 MONEY = ["-5 EUR", "-0.00 EUR", "1.05 EUR", "-1 USD", "3.3333 EUR", "0 EUR"]
+MOMENTS = [  # the same instant written three ways, without a zone (UTC), at the calendar's ends
+    "2024-02-29T10:00:00Z",
+    "2024-02-29T11:00:00+01:00",
+    "2024-02-29T10:00:00",
+    "2024-02-29T10:00",
+    "2024-03-01T00:30:00+02:00",
+    "0001-01-01T00:30:00+01:00",
+    "9999-12-31T23:30:00-01:00",
+    "9999-12-31T23:59:59",
+]
+STAMPS = ["2024-02-29T10:00:00Z", "2024-02-29T10:00:00", "2024-02-29T09:59:59", "2024-02-29T22:30:00-01:00"]
 EUROS = [m for m in MONEY if m.endswith("EUR")]  # `between` bounds of one currency
 FACTORS = ["10%", "17%", "33.3%", "-10%", "0%", "2", "-1", "0.5", "3"]
 
@@ -56,6 +70,11 @@ atoms = st.one_of(
     ),
     st.tuples(st.sampled_from(FACTORS), st.sampled_from(OPS), st.sampled_from(MONEY)).map(
         lambda t: f"any p in subscription.products where p.price * {t[0]} {t[1]} {t[2]}"
+    ),
+    st.tuples(st.sampled_from(OPS), st.sampled_from(MOMENTS)).map(lambda t: f"any u in usage where u.at {t[0]} {t[1]}"),
+    st.tuples(st.sampled_from(OPS), st.sampled_from(MOMENTS)).map(lambda t: f"all u in usage where {t[1]} {t[0]} u.at"),
+    st.tuples(st.sampled_from(OPS), st.sampled_from(MOMENTS)).map(
+        lambda t: f"max(usage.at) {t[0]} {t[1]}"  # missing when there is no usage
     ),
     st.tuples(st.sampled_from(["maturity", "age"]), st.sampled_from(OPS), st.sampled_from(["0 days", "1 month"])).map(
         lambda t: f"subscription.{t[0]} {t[1]} {t[2]}"
@@ -82,6 +101,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             for _ in range(draw(st.integers(0, 3)))
         ]
         data["subscription"] = sub
+    data["usage"] = [{"at": draw(st.sampled_from(STAMPS)), "device": "STB"} for _ in range(draw(st.integers(0, 3)))]
     return Scenario.model_validate(data)
 
 
@@ -99,9 +119,10 @@ def test_the_forms_checked_above_are_the_ones_generated() -> None:
         "account.due_in_days <= -30",
         "sum(subscription.products.price) * 10% >= 1.05 EUR",
         "2 * sum(subscription.products.price) between -5 EUR and 3 EUR",
+        "any u in usage where u.at >= 2024-02-29T10:00:00Z",
     ]
     source = _compiled(texts)[1].source
-    assert "_neg(" not in source and "_mul(" not in source
+    assert "_neg(" not in source and "_mul(" not in source and "_dts(" not in source
     assert "due_date.toordinal() - s.as_of.toordinal()" in source
 
 

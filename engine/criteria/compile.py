@@ -24,7 +24,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -600,6 +600,10 @@ class RuleSetCompiler:
             inline = self._inline_compare(op, left, right, ctx)
             if inline is not None:
                 return inline
+        if lt.name == "datetime":
+            inline = self._datetime_compare(op, left, right, ctx)
+            if inline is not None:
+                return inline
         if helper:
             t = temps()
             return self.atom(f"({t} := {helper}({a}, {b})) is not None and {t} {op} 0", ctx)
@@ -624,6 +628,26 @@ class RuleSetCompiler:
             return None
         comparable, number = inline
         return self.atom(f"{comparable} and {number} {op} {_inline_number(self, right.value)}", ctx)
+
+    def _datetime_compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str | None:
+        """A date-time against a literal (`u.at >= 2024-03-01T00:00:00Z`) without `datetime_sign`'s
+        call: a zoned value against the literal taken as UTC (`as_utc`), a value without a zone
+        (UTC, as the helper takes it) against the literal's UTC wall time, both computed here."""
+        if isinstance(left, ast.Literal):
+            left, right, op = right, left, _MIRROR[op]
+        if not isinstance(right, ast.Literal) or isinstance(left, ast.Literal) or not isinstance(right.value, datetime):
+            return None
+        zoned = runtime.as_utc(right.value)
+        try:
+            plain = zoned.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # an offset taking the literal past the calendar's ends
+            return None
+        t = _Temps(ctx.depth)()
+        value = self.value(left, ctx)
+        zoned_code, plain_code = self.const(zoned), self.const(plain)
+        return self.atom(
+            f"({t} := {value}) is not None and ({t} {op} {zoned_code} if {t}.tzinfo else {t} {op} {plain_code})", ctx
+        )
 
     def _inline_operand(self, node: ast.Node, literals: list[Any], ctx: _Ctx) -> tuple[str, str] | None:
         """For money or a plain duration field compared with literals of its type (see
