@@ -1120,13 +1120,13 @@ class RuleSetCompiler:
                 starts = self._window_starts(node.within.value)
                 shared = self._lazy(("\x00window", starts), f"_cwb(s.as_of, {starts})", ctx.local)
                 prefix = f"({bounds} := {shared}) and "  # a non-empty tuple
-                present = (
+                bind = (
                     f"({t} := {var}.{stamp}) is not None and "
                     if stamp_type.optional
-                    else f"({t} := {var}.{stamp}) and "
+                    else f"({t} := {var}.{stamp}) and "  # a date-time is never false
                 )
                 filters.append(
-                    f"({present}({bounds}[0] < {t} <= {bounds}[1]"
+                    f"({bind}({bounds}[0] < {t} <= {bounds}[1]"
                     f" if ({t}.tzinfo is None) is {bounds}[2] else _win({t}, s.as_of, {window})))"
                 )
             else:
