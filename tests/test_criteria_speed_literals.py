@@ -27,11 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.criteria import runtime
-from engine.criteria.explain import Explainer
 from engine.models.scenario import Scenario
 from engine.values import Duration, TimeUnit
 from tests.test_criteria_compiled_forms import _combine
-from tests.test_criteria_speed_forms import ENV, _compiled
+from tests.test_criteria_speed_forms import _compiled, compiled_and_explained
 
 OPS = ["<", "<=", ">", ">=", "==", "!="]
 NUMBERS = ["-30", "-1", "0", "-0", "5", "-2.5"]
@@ -108,10 +107,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(expressions, min_size=1, max_size=4), st.lists(scenarios(), min_size=1, max_size=3))
 def test_folded_and_scaled_forms_agree_with_the_explaining_interpreter(texts: list[str], cases: list[Scenario]) -> None:
-    nodes, rules = _compiled(texts)
-    for scenario in cases:
-        for text, node, value in zip(texts, nodes, rules.function(scenario), strict=True):
-            assert value == (Explainer(ENV, scenario).explain(node) is True), (text, scenario)
+    for text, scenario, value, explained in compiled_and_explained(texts, cases):
+        assert value == (explained is True), (text, scenario)
 
 
 def test_the_forms_checked_above_are_the_ones_generated() -> None:
