@@ -298,7 +298,9 @@ def test_quantifiers_at_the_limit_evaluate_the_innermost_condition_length_cubed_
     text = _nested(MAX_NESTING, "not uninterrupted(subscription, 1 day) > 100 years", kind="all")
     assert outcomes(text, data)[:2] == (True, True)
     assert len(calls) == 6**MAX_NESTING  # explained: 6 x 6 x 6, bounded by the limit
-    assert len(starts) == 1  # compiled: the span's start once per scenario, compared with a threshold
+    # compiled: the span's start at most once per scenario (in place when the status history is
+    # empty, as here), compared with a threshold
+    assert len(starts) <= 1
 
 
 # --- 7. more that must not explode at decision time -----------------------------------------------

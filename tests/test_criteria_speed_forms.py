@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -85,6 +86,14 @@ def _compiled(texts: list[str]) -> tuple[list[ast.Node], CompiledRules]:
     for node in nodes:
         compiler.add(node)
     return nodes, compiler.build()
+
+
+def compiled_and_explained(texts: list[str], cases: list[Scenario]) -> Iterator[tuple[str, Scenario, bool, Any]]:
+    """Each condition's compiled outcome next to the explaining interpreter's, scenario by scenario."""
+    nodes, rules = _compiled(texts)
+    for scenario in cases:
+        for text, node, value in zip(texts, nodes, rules.function(scenario), strict=True):
+            yield text, scenario, value, Explainer(ENV, scenario).explain(node)
 
 
 class _Days:
@@ -193,15 +202,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(expressions, min_size=1, max_size=4), st.lists(scenarios(), min_size=1, max_size=3))
 def test_shared_and_inline_forms_agree_with_the_reference_interpreter(texts: list[str], cases: list[Scenario]) -> None:
-    nodes, rules = _compiled(texts)
-    for scenario in cases:
-        for text, node, value in zip(texts, nodes, rules.function(scenario), strict=True):
-            explained = Explainer(ENV, scenario).explain(node)
-            # the reference interpreter sums money only: number sums against the explainer and
-            # `_number_sums` (the values present, in the window, by `runtime.in_window`)
-            expected = explained if "sum(" in text else _reference(text, scenario)
-            assert value == (expected is True), (text, scenario)
-            assert explained == expected, text
+    for text, scenario, value, explained in compiled_and_explained(texts, cases):
+        # the reference interpreter sums money only: number sums against the explainer and
+        # `_number_sums` (the values present, in the window, by `runtime.in_window`)
+        expected = explained if "sum(" in text else _reference(text, scenario)
+        assert value == (expected is True), (text, scenario)
+        assert explained == expected, text
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -234,6 +240,8 @@ def test_the_forms_checked_above_are_the_ones_generated() -> None:
     source = _compiled(texts)[1].source
     assert "max([" in source and "min([" in source
     assert "_ds(" not in source and "_ms(" not in source
-    # one walk of the history for maturity, age and 14 days, unpacked up front
-    assert len(re.findall(r"^    f[0-9]+, f[0-9]+, f[0-9]+, = _uo\(", source, re.MULTILINE)) == 1
+    # one walk of the history for maturity, age and 14 days, unpacked up front; without a
+    # history, the subscription's start in place
+    assert len(re.findall(r"^        f[0-9]+, f[0-9]+, f[0-9]+, = _uo\(", source, re.MULTILINE)) == 1
     assert source.count("_uo(") == 1
+    assert "not f0.status_history:" in source

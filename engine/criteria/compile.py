@@ -24,7 +24,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,7 @@ from engine.criteria.environment import (
     AGE,
     Environment,
     Tolerances,
+    account_due_in_days,
     span_start,
     tolerance_days,
     uninterrupted_ordinals,
@@ -194,6 +195,34 @@ def _grouped(head: list[str]) -> list[str]:
             out.append(f"if {parent} is not None:")
             out += [f"    {name} = {parent}.{attribute}" for name, attribute in group]
             out += ["else:", f"    {' = '.join(name for name, _ in group)} = None"]
+    return out
+
+
+_STARTS = re.compile(r"((?:f[0-9]+, )+)= _uo\((f[0-9]+), (K[0-9]+), s\)")
+
+
+def _spans_inline(head: list[str]) -> list[str]:
+    """The prologue with a subscription's span starts (`uninterrupted_ordinals`) computed in place
+    when its status history is empty, the common case: nothing interrupts, so every start is the
+    subscription's start, or `as_of`'s day when that is earlier (what the function returns then,
+    without its call and its tuple)."""
+    out: list[str] = []
+    for line in head:
+        match = _STARTS.fullmatch(line)
+        if match is None:
+            out.append(line)
+            continue
+        names, subscription = match.group(1).rstrip(", ").split(", "), match.group(2)
+        first = names[0]
+        out += [
+            f"if {subscription} is not None and not {subscription}.status_history:",
+            f"    {first} = {subscription}.start.toordinal()",
+            f"    if {first} > (_d := s.as_of.toordinal()):",
+            f"        {first} = _d",
+            *([f"    {' = '.join(names[1:])} = {first}"] if len(names) > 1 else []),
+            "else:",
+            f"    {line}",
+        ]
     return out
 
 
@@ -374,7 +403,7 @@ class RuleSetCompiler:
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
-        head = _grouped(head)
+        head = _spans_inline(_grouped(head))
         pick = len(distinct) < len(self.rules)
         source = self._assemble(head, rules, pick, chunk, [])
 
@@ -558,6 +587,7 @@ class RuleSetCompiler:
         return self.atom(f"{value} is {'True' if positive else 'False'}", ctx)
 
     def _compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str:
+        left, right = _folded(left), _folded(right)
         lt = _type(left)
         if lt.name == "duration":
             fast = self._span_compare(op, left, right, ctx)
@@ -568,6 +598,10 @@ class RuleSetCompiler:
         temps = _Temps(ctx.depth)
         if lt.name in ("money", "duration"):
             inline = self._inline_compare(op, left, right, ctx)
+            if inline is not None:
+                return inline
+        if lt.name == "datetime":
+            inline = self._datetime_compare(op, left, right, ctx)
             if inline is not None:
                 return inline
         if helper:
@@ -595,6 +629,26 @@ class RuleSetCompiler:
         comparable, number = inline
         return self.atom(f"{comparable} and {number} {op} {_inline_number(self, right.value)}", ctx)
 
+    def _datetime_compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str | None:
+        """A date-time against a literal (`u.at >= 2024-03-01T00:00:00Z`) without `datetime_sign`'s
+        call: a zoned value against the literal taken as UTC (`as_utc`), a value without a zone
+        (UTC, as the helper takes it) against the literal's UTC wall time, both computed here."""
+        if isinstance(left, ast.Literal):
+            left, right, op = right, left, _MIRROR[op]
+        if not isinstance(right, ast.Literal) or isinstance(left, ast.Literal) or not isinstance(right.value, datetime):
+            return None
+        zoned = runtime.as_utc(right.value)
+        try:
+            plain = zoned.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # an offset taking the literal past the calendar's ends
+            return None
+        t = _Temps(ctx.depth)()
+        value = self.value(left, ctx)
+        zoned_code, plain_code = self.const(zoned), self.const(plain)
+        return self.atom(
+            f"({t} := {value}) is not None and ({t} {op} {zoned_code} if {t}.tzinfo else {t} {op} {plain_code})", ctx
+        )
+
     def _inline_operand(self, node: ast.Node, literals: list[Any], ctx: _Ctx) -> tuple[str, str] | None:
         """For money or a plain duration field compared with literals of its type (see
         `_inline_compare`, `_between`): code that holds when the value is present and of the
@@ -602,9 +656,13 @@ class RuleSetCompiler:
         None for other values (spans, computed durations)."""
         t = _Temps(ctx.depth)()
         if all(isinstance(v, Money) for v in literals):
-            value = self.value(node, ctx)
+            scaled = _scaled_money(node)
+            # `sum(…) * 10%`: the money's amount times the factor, as `runtime.multiply` computes
+            # it, without its call and the Money it makes
+            value = self.value(node if scaled is None else scaled[0], ctx)
+            amount = f"{t}.amount" if scaled is None else f"{t}.amount * {self.const(scaled[1])}"
             same = [f"{t}.currency == {self.const(c)}" for c in dict.fromkeys(v.currency for v in literals)]
-            return " and ".join([f"({t} := {value}) is not None", *same]), f"{t}.amount"
+            return " and ".join([f"({t} := {value}) is not None", *same]), amount
         path = self._path(node, ctx)
         if not all(isinstance(v, Duration) for v in literals) or path is None or self._derived(node):
             return None
@@ -754,6 +812,9 @@ class RuleSetCompiler:
         return self.atom(" and ".join([*guards, core]), ctx)
 
     def _between(self, node: ast.Between, positive: bool, ctx: _Ctx) -> str:
+        folded = (_folded(node.value), _folded(node.low), _folded(node.high))
+        if folded != (node.value, node.low, node.high):
+            node = ast.Between(node.span, *folded, node.type)
         kind = _type(node.value).name
         if kind in ("money", "duration") and isinstance(node.low, ast.Literal) and isinstance(node.high, ast.Literal):
             # `buy_in_advance between 2 months and 9 months`: counts in the bounds' family, no helper
@@ -939,6 +1000,9 @@ class RuleSetCompiler:
         if isinstance(node, ast.Arith):
             return self._arith(node, ctx)
         if isinstance(node, ast.Negate):
+            folded = _folded(node)
+            if isinstance(folded, ast.Literal):
+                return self.const(folded.value)
             return f"_neg({self.value(node.operand, ctx)})"
         if isinstance(node, ast.Aggregate):
             return self._aggregate(node, ctx)
@@ -1004,6 +1068,10 @@ class RuleSetCompiler:
 
     def _field(self, obj: str, record: str, name: str, optional_parent: bool) -> str:
         info = self.env.fields(record)[name]
+        if info.derived is account_due_in_days:
+            # its function's arithmetic in day numbers, without its two calls
+            due = f"{obj}.{self.env.fields(record)['due_date'].attribute}"
+            return f"({due}.toordinal() - s.as_of.toordinal() if {due} is not None else None)"
         if info.derived is not None:
             return f"{self.const(info.derived)}({obj}, s)"
         return f"{obj}.{info.attribute}"
@@ -1043,7 +1111,8 @@ class RuleSetCompiler:
             record = elem.record or ""
             stamp = self.env.time_fields[record]
             window = self.value(node.within, ctx)  # a literal
-            if any(f.attribute == stamp and f.type.name == "datetime" for f in self.env.fields(record).values()):
+            stamp_type = next((f.type for f in self.env.fields(record).values() if f.attribute == stamp), None)
+            if stamp_type is not None and stamp_type.name == "datetime":
                 # the window's bounds once per scenario; a stamp of the other zone-awareness (or a
                 # window reaching past 0001-01-01) goes the general way
                 bounds, t = f"_w{inner.depth}", f"_t{inner.depth}_0"
@@ -1051,8 +1120,13 @@ class RuleSetCompiler:
                 starts = self._window_starts(node.within.value)
                 shared = self._lazy(("\x00window", starts), f"_cwb(s.as_of, {starts})", ctx.local)
                 prefix = f"({bounds} := {shared}) and "  # a non-empty tuple
+                bind = (
+                    f"({t} := {var}.{stamp}) is not None and "
+                    if stamp_type.optional
+                    else f"({t} := {var}.{stamp}) and "  # a date-time is never false
+                )
                 filters.append(
-                    f"(({t} := {var}.{stamp}) is not None and ({bounds}[0] < {t} <= {bounds}[1]"
+                    f"({bind}({bounds}[0] < {t} <= {bounds}[1]"
                     f" if ({t}.tzinfo is None) is {bounds}[2] else _win({t}, s.as_of, {window})))"
                 )
             else:
@@ -1061,7 +1135,8 @@ class RuleSetCompiler:
         item = self._field(var, elem.record or "", value_field, False) if value_field else var
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
-            code = f"{guard}({prefix}sum(1 for {var} in {source}{condition}))"
+            # a list's length: faster than summing ones from a generator, which resumes per element
+            code = f"{guard}({prefix}len([0 for {var} in {source}{condition}]))"
         elif node.func == "sum" and _type(node).name != "money":
             # what `_agg` does for numbers, without its call: the values present, 0 for none
             item_type = self.env.fields(elem.record or "")[value_field].type if value_field else elem
@@ -1086,6 +1161,24 @@ def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:
     family = runtime.duration_family(literal)
     assert family is not None  # a literal
     return compiler.const(family[1])
+
+
+def _scaled_money(node: ast.Node) -> tuple[ast.Node, Decimal] | None:
+    """For money times a number or percentage literal (`sum(subscription.products.price) * 10%`):
+    the money's node and the factor its amount is multiplied by (`runtime.multiply`: a percentage
+    as its fraction, computed here once); None for other values."""
+    if not isinstance(node, ast.Arith) or node.op != "*":
+        return None
+    for money, factor in ((node.left, _folded(node.right)), (node.right, _folded(node.left))):
+        if (
+            _type(money).name == "money"
+            and isinstance(factor, ast.Literal)
+            and type(factor.value) in (int, Decimal)
+            and _type(factor).name in ("number", "percent")
+        ):
+            value = Decimal(factor.value)
+            return money, value / 100 if _type(factor).name == "percent" else value
+    return None
 
 
 def _text_key(node: ast.Node) -> Any:
@@ -1121,9 +1214,22 @@ _ARITHMETIC = (ast.Arith, ast.Negate)
 _RANGES = (ast.Compare, ast.Between)
 
 
+def _folded(node: ast.Node) -> ast.Node:
+    """A negated number or money literal (`-30`, `-5 EUR`) as the literal it makes, negated once
+    when compiling rather than at every evaluation (`runtime.negate` does it, so the value is the
+    one the helper would give); any other node as it is."""
+    if (
+        type(node) is ast.Negate
+        and type(node.operand) is ast.Literal
+        and type(node.operand.value) in (int, Decimal, Money)
+    ):
+        return ast.Literal(node.span, runtime.negate(node.operand.value), node.type)
+    return node
+
+
 def _maybe(node: ast.Node) -> bool:
     """May this value be missing at run time (so comparisons must guard)?"""
-    if isinstance(node, _CONSTANTS):
+    if isinstance(node, _CONSTANTS) or _folded(node) is not node:
         return False
     # helpers return None for missing operands or mixed currencies; aggregates may have no values
     return _type(node).optional or isinstance(node, _COMPUTED)

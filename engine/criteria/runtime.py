@@ -315,9 +315,9 @@ def window_bounds(as_of: datetime, window: Duration) -> tuple[Any, datetime, boo
 
 
 class WindowStarts(dict[int, Any]):
-    """The day before a `within` window's first day, per `as_of` day (ordinal): computed once per
-    window and billing date (`Duration.add_to` is calendar arithmetic), None when the window
-    reaches past 0001-01-01."""
+    """How far back from `as_of` the day before a `within` window's first day is (a `timedelta` of
+    whole days), per `as_of` day (ordinal): computed once per window and billing date
+    (`Duration.add_to` is calendar arithmetic), None when the window reaches past 0001-01-01."""
 
     def __init__(self, window: Duration) -> None:
         super().__init__()
@@ -325,21 +325,27 @@ class WindowStarts(dict[int, Any]):
 
     def __missing__(self, ordinal: int) -> Any:
         try:
-            day = self.window.add_to(date.fromordinal(ordinal), -1)
+            back = timedelta(days=ordinal - self.window.add_to(date.fromordinal(ordinal), -1).toordinal())
         except OutOfCalendar:
-            day = None
+            back = None
         if len(self) > 4096:  # a few dates a billing run; bounded anyway
             self.clear()
-        self[ordinal] = day
-        return day
+        self[ordinal] = back
+        return back
 
 
 def cached_window_bounds(as_of: datetime, starts: WindowStarts) -> tuple[Any, datetime, bool | None]:
-    """`window_bounds(as_of, starts.window)`, the window's calendar arithmetic cached per day."""
-    day = starts[as_of.toordinal()]
-    if day is None:
+    """`window_bounds(as_of, starts.window)`, the window's calendar arithmetic cached per day.
+
+    The start is `as_of` moved back by whole days: the same date-time as `as_of` with the start's
+    date put in (`replace`, four times slower), the zone and the time of day kept; only the `fold`
+    of an ambiguous local time would be lost, so such an `as_of` goes the long way."""
+    back = starts[as_of.toordinal()]
+    if back is None:
         return (None, as_of, None)
-    return (as_of.replace(year=day.year, month=day.month, day=day.day), as_of, as_of.tzinfo is None)
+    if as_of.fold:
+        return window_bounds(as_of, starts.window)
+    return (as_of - back, as_of, as_of.tzinfo is None)
 
 
 class _Unset:
