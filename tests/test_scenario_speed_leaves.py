@@ -1,0 +1,131 @@
+"""Leaves the direct scenario builder reads without pydantic-core agree with pydantic.
+
+`engine.models._scenario_direct` reads some leaves in plain Python where that is quicker: a date
+by `date.fromisoformat` when its text is `YYYY-MM-DD`. Each must give what `Scenario.model_validate`
+gives (value, type, repr) or give up, so that pydantic decides and words the error. These tests
+put near misses of every such form in every place it is read and compare (`_compare` of
+test_scenario_speed_direct), then mutate valid texts at random.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.test_scenario_speed_direct import _compare
+
+#: Dates and near misses: week and ordinal dates and the basic form (`date.fromisoformat` reads
+#: them, pydantic does not), invalid days, a date-time where a date goes, other digits, spaces.
+DATE_TEXTS: tuple[Any, ...] = (
+    "2020-01-15",  # valid in every place (after-validators: a period ends on or after its start)
+    "2024-02-29",
+    "2023-02-29",
+    "2024-02-30",
+    "0000-01-01",
+    "0001-01-01",
+    "9999-12-31",
+    "2024-13-01",
+    "2024-00-10",
+    "2024-01-00",
+    "2024-W01-1",
+    "2024-W011",
+    "2024W011",
+    "2024-001",
+    "2024001",
+    "20240101",
+    "2024-01",
+    "2024-1-01",
+    "2024-01-1",
+    "2024-01-011",
+    "2024-01-01 ",
+    " 2024-01-01",
+    "2024-01-01T00:00:00",
+    "2024-01-01T10:00:00",
+    "2024-01-01T00:00:00Z",
+    "2024-01-01Z",
+    "+024-01-01",
+    "２０２４-01-01",
+    "2024-01-0٣",
+    "2024/01/01",
+    "2024-01-0a",
+    "x",
+    "",
+    20240101,
+    None,
+)
+
+#: A scenario with a date in every kind of place: a field, an optional field, a list's records, a
+#: dict's values, an after-validator's inputs.
+_DATED: dict[str, Any] = {
+    "id": "s",
+    "as_of": "2024-03-01T00:00:00Z",
+    "account": {"code": "A1", "due_date": "2024-03-10", "start": "2010-01-01"},
+    "subscription": {
+        "code": "S1",
+        "start": "2020-01-01",
+        "add_ons": ["X"],
+        "add_on_starts": {"X": "2021-01-01"},
+        "status_history": [{"status": "active", "from": "2020-01-01", "to": "2020-02-01"}],
+        "billing_period": {"from": "2019-12-01", "to": "2024-03-31"},
+    },
+}
+
+_DATE_PLACES: tuple[tuple[Any, ...], ...] = (
+    ("account", "due_date"),
+    ("account", "start"),
+    ("subscription", "start"),
+    ("subscription", "add_on_starts", "X"),
+    ("subscription", "status_history", 0, "from"),
+    ("subscription", "status_history", 0, "to"),
+    ("subscription", "billing_period", "from"),
+    ("subscription", "billing_period", "to"),
+)
+
+
+def _with(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """A deep copy of `data` with `value` at `path`."""
+    import copy
+
+    changed = copy.deepcopy(data)
+    here: Any = changed
+    for part in path[:-1]:
+        here = here[part]
+    here[path[-1]] = value
+    return changed
+
+
+def test_the_dated_scenario_is_built_directly() -> None:
+    assert _compare(_DATED) == "direct"
+
+
+@pytest.mark.parametrize("path", _DATE_PLACES, ids=lambda path: ".".join(map(str, path)))
+def test_date_texts_agree_with_pydantic(path: tuple[Any, ...]) -> None:
+    outcomes = {text: _compare(_with(_DATED, path, text)) for text in DATE_TEXTS}
+    assert outcomes["2020-01-15"] == "direct"
+    assert outcomes["2024-W01-1"] == "refused"
+
+
+def _mutated(text: str, rng: random.Random) -> str:
+    alphabet = "0123456789-WT :Z+./a٣２"
+    chars = list(text)
+    for _ in range(rng.randint(1, 3)):
+        where = rng.randrange(len(chars) + 1)
+        roll = rng.random()
+        if roll < 0.6 and where < len(chars):
+            chars[where] = rng.choice(alphabet)
+        elif roll < 0.8 and where < len(chars):
+            del chars[where]
+        else:
+            chars.insert(where, rng.choice(alphabet))
+    return "".join(chars)
+
+
+def test_mutated_date_texts_agree_with_pydantic() -> None:
+    rng = random.Random(1)
+    outcomes = set()
+    for _ in range(1500):
+        text = _mutated(rng.choice(("2024-02-29", "2023-12-31", "2024-W01-1", "2024-01-01T10:00:00Z")), rng)
+        outcomes.add(_compare(_with(_DATED, rng.choice(_DATE_PLACES), text)))
+    assert outcomes == {"direct", "refused"}
