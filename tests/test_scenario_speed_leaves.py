@@ -129,3 +129,55 @@ def test_mutated_date_texts_agree_with_pydantic() -> None:
         text = _mutated(rng.choice(("2024-02-29", "2023-12-31", "2024-W01-1", "2024-01-01T10:00:00Z")), rng)
         outcomes.add(_compare(_with(_DATED, rng.choice(_DATE_PLACES), text)))
     assert outcomes == {"direct", "refused"}
+
+
+#: Codes and near misses: letters and digits alone (checked in Python), lengths at the bounds,
+#: letters and digits of other scripts, a code's other characters, what the pattern refuses.
+CODE_TEXTS: tuple[Any, ...] = (
+    "A1",
+    "a",
+    "7",
+    "A" * 100,
+    "A" * 101,
+    "Z9" * 50,
+    "",
+    "é",
+    "Ａ1",
+    "A²",
+    "A٣",
+    "ǅ",
+    "bb-500",
+    "a.b_c",
+    "-a",
+    "_a",
+    ".a",
+    "a b",
+    "a\n",
+    "a\ud800",
+    "A1\x00",
+    1,
+    None,
+)
+
+_CODE_PLACES: tuple[tuple[Any, ...], ...] = (
+    ("account", "code"),
+    ("account", "segments", 0),
+    ("subscription", "code"),
+    ("subscription", "plan"),
+    ("subscription", "add_ons", 0),
+    ("subscription", "add_on_starts", "X"),
+)
+
+
+@pytest.mark.parametrize("path", _CODE_PLACES, ids=lambda path: ".".join(map(str, path)))
+def test_code_texts_agree_with_pydantic(path: tuple[Any, ...]) -> None:
+    data = _with(_DATED, ("account", "segments"), ["VIP"])
+    for _ in range(2):  # checked, then (for other text than letters and digits) kept
+        for text in CODE_TEXTS:
+            if path[-1] == "X":  # a key: the code names the add-on bought
+                changed = _with(data, ("subscription", "add_ons"), [text])
+                changed["subscription"]["add_on_starts"] = {text: "2021-01-01"} if isinstance(text, str) else {}
+            else:
+                changed = _with(data, path, text)
+            outcome = _compare(changed)
+            assert outcome == ("direct" if text in ("A1", "A" * 100, "bb-500", "a.b_c") else outcome)

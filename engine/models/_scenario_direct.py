@@ -41,7 +41,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT
+from engine.models.common import CALENDAR_TEXT, CODE_PATTERN
 
 __all__ = ["build_scenario"]
 
@@ -345,23 +345,30 @@ def _text(source: _Source, constraints: list[Any], value: str, target: str) -> l
         options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
         check, passed = _text_check(**options)
         if "pattern" not in options:  # lengths only (an id: seldom the same twice, not worth keeping)
-            low, high = options.get("min_length", 0), options.get("max_length")
-            bounds = f"{low!r} <= len({value})" + ("" if high is None else f" <= {high!r}")
             return [
                 *lines,
-                f"if not ({value}.isascii() and {bounds}):",  # ASCII text: its length in characters is len()
+                f"if not ({value}.isascii() and {_length(options, value)}):",  # ASCII text: its length in characters is len()
                 f"    {source.name(check, 'text')}({value})",  # other lengths, other text (a lone surrogate fails)
                 f"{target} = {value}",
             ]
         known = source.name(passed, "P")
+        test = f"{value} not in {known}"
+        if options["pattern"] == CODE_PATTERN:  # letters and digits alone are a code (ids: seldom the same twice)
+            test += f" and not ({value}.isalnum() and {value}.isascii() and {_length(options, value)})"
         lines += [
-            f"if {value} not in {known}:",
+            f"if {test}:",
             f"    {source.name(check, 'text')}({value})",
             f"    if len({known}) >= {_CACHE_SIZE}:",
             f"        {known}.clear()",
             f"    {known}.add({value})",
         ]
     return [*lines, f"{target} = {value}"]
+
+
+def _length(options: dict[str, Any], value: str) -> str:
+    """The test of a text's length in characters (its `len()`, for ASCII text)."""
+    low, high = options.get("min_length", 0), options.get("max_length")
+    return f"{low!r} <= len({value})" + ("" if high is None else f" <= {high!r}")
 
 
 @cache
