@@ -181,3 +181,67 @@ def test_code_texts_agree_with_pydantic(path: tuple[Any, ...]) -> None:
                 changed = _with(data, path, text)
             outcome = _compare(changed)
             assert outcome == ("direct" if text in ("A1", "A" * 100, "bb-500", "a.b_c") else outcome)
+
+
+#: Date-times and near misses: zones written every way, fractions of 1 to 10 digits, a leap second,
+#: 24:00, lowercase separators, a space, dates alone, week and ordinal dates, numbers pydantic-core
+#: reads as timestamps (one with `-` at 4), other digits.
+DATE_TIME_TEXTS: tuple[Any, ...] = (
+    "2024-02-01T21:17:00Z",
+    "2024-02-01T21:17:00+00:00",
+    "2024-02-01T21:17:00-00:00",
+    "2024-02-01T21:17:00+01:00",
+    "2024-02-01T21:17:00-05:30",
+    "2024-02-01T21:17:00+0100",
+    "2024-02-01T21:17:00+01",
+    "2024-02-01T21:17:00+24:00",
+    "2024-02-01T21:17:00.5Z",
+    "2024-02-01T21:17:00.123456Z",
+    "2024-02-01T21:17:00.1234567Z",
+    "2024-02-01T21:17:00.123456789Z",
+    "2024-02-01T21:17:00.1234567891Z",
+    "2024-02-01T21:17:00,5Z",
+    "2024-02-01T21:17Z",
+    "2024-02-01T21Z",
+    "2024-02-01T21:17:00",
+    "2024-02-01t21:17:00z",
+    "2024-02-01 21:17:00Z",
+    "2024-02-01_21:17:00Z",
+    "2024-02-01",
+    "2024-02-01T24:00:00Z",
+    "2024-02-01T23:59:60Z",
+    "2024-02-30T10:00:00Z",
+    "2024-W05-4T21:17:00Z",
+    "2024-032T21:17:00Z",
+    "20240201T211700Z",
+    "2024-02-01T21:17:00Z ",
+    " 2024-02-01T21:17:00Z",
+    "２０２４-02-01T21:17:00Z",
+    "1700000000",
+    "12.E-5678",
+    "1234-56-78",
+    "x",
+    "",
+    1700000000,
+    None,
+)
+
+
+def test_date_times_in_lists_agree_with_pydantic() -> None:
+    base = {"id": "s", "as_of": "2024-03-01T00:00:00Z", "usage": [{"at": "2024-02-01T21:17:00Z", "quantity": 2}]}
+    outcomes = {text: _compare(_with(base, ("usage", 0, "at"), text)) for text in DATE_TIME_TEXTS}
+    assert outcomes["2024-02-01T21:17:00+01:00"] == outcomes["2024-02-01T21:17:00.123456789Z"] == "direct"
+    assert outcomes["12.E-5678"] == outcomes["2024-W05-4T21:17:00Z"] == "refused"
+    rng = random.Random(2)
+    for _ in range(1500):
+        text = _mutated(rng.choice(DATE_TIME_TEXTS[:12]), rng)
+        outcomes[text] = _compare(_with(base, ("usage", 0, "at"), text))
+    assert set(outcomes.values()) == {"direct", "refused"}
+
+
+def test_enum_texts_agree_with_pydantic() -> None:
+    """An enum member is looked up by its exact text; anything else goes to pydantic."""
+    for text in ("monthly", "Monthly", "MONTHLY", " monthly", "", "yearly", 1, None, ["monthly"], {"a": 1}):
+        _compare(_with(_DATED, ("subscription", "billing_frequency"), text))
+        _compare(_with(_DATED, ("subscription", "status_history", 0, "status"), text))
+    assert _compare(_with(_DATED, ("subscription", "billing_frequency"), "monthly")) == "direct"
