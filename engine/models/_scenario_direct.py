@@ -43,7 +43,7 @@ from pydantic_core import SchemaValidator, core_schema
 from engine.models import _direct
 from engine.models.common import CALENDAR_TEXT, CODE_PATTERN
 
-__all__ = ["build_scenario"]
+__all__ = ["build_scenario", "scenario_builder"]
 
 Convert = Callable[[Any], Any]
 
@@ -54,6 +54,12 @@ def build_scenario(data: dict[str, Any]) -> Any:
         return (_scenario or _scenario_builder())(data)
     except Exception:  # _Unsure, a missing key, a before-validator's ValueError, a leaf's ValidationError
         return None
+
+
+def scenario_builder() -> Convert:
+    """`build_scenario`'s function itself, one call fewer: it raises (any `Exception`) where
+    `build_scenario` gives None."""
+    return _scenario or _scenario_builder()
 
 
 _scenario: Convert | None = None
