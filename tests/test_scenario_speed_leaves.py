@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.test_scenario_speed_direct import _compare
+from tests.test_scenario_speed_keys import _put  # a deep copy with a value put at a path
 
 #: Dates and near misses: week and ordinal dates and the basic form (`date.fromisoformat` reads
 #: them, pydantic does not), invalid days, a date-time where a date goes, other digits, spaces.
@@ -84,25 +85,13 @@ _DATE_PLACES: tuple[tuple[Any, ...], ...] = (
 )
 
 
-def _with(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    """A deep copy of `data` with `value` at `path`."""
-    import copy
-
-    changed = copy.deepcopy(data)
-    here: Any = changed
-    for part in path[:-1]:
-        here = here[part]
-    here[path[-1]] = value
-    return changed
-
-
 def test_the_dated_scenario_is_built_directly() -> None:
     assert _compare(_DATED) == "direct"
 
 
 @pytest.mark.parametrize("path", _DATE_PLACES, ids=lambda path: ".".join(map(str, path)))
 def test_date_texts_agree_with_pydantic(path: tuple[Any, ...]) -> None:
-    outcomes = {text: _compare(_with(_DATED, path, text)) for text in DATE_TEXTS}
+    outcomes = {text: _compare(_put(_DATED, path, text)) for text in DATE_TEXTS}
     assert outcomes["2020-01-15"] == "direct"
     assert outcomes["2024-W01-1"] == "refused"
 
@@ -127,7 +116,7 @@ def test_mutated_date_texts_agree_with_pydantic() -> None:
     outcomes = set()
     for _ in range(1500):
         text = _mutated(rng.choice(("2024-02-29", "2023-12-31", "2024-W01-1", "2024-01-01T10:00:00Z")), rng)
-        outcomes.add(_compare(_with(_DATED, rng.choice(_DATE_PLACES), text)))
+        outcomes.add(_compare(_put(_DATED, rng.choice(_DATE_PLACES), text)))
     assert outcomes == {"direct", "refused"}
 
 
@@ -171,14 +160,14 @@ _CODE_PLACES: tuple[tuple[Any, ...], ...] = (
 
 @pytest.mark.parametrize("path", _CODE_PLACES, ids=lambda path: ".".join(map(str, path)))
 def test_code_texts_agree_with_pydantic(path: tuple[Any, ...]) -> None:
-    data = _with(_DATED, ("account", "segments"), ["VIP"])
+    data = _put(_DATED, ("account", "segments"), ["VIP"])
     for _ in range(2):  # checked, then (for other text than letters and digits) kept
         for text in CODE_TEXTS:
             if path[-1] == "X":  # a key: the code names the add-on bought
-                changed = _with(data, ("subscription", "add_ons"), [text])
+                changed = _put(data, ("subscription", "add_ons"), [text])
                 changed["subscription"]["add_on_starts"] = {text: "2021-01-01"} if isinstance(text, str) else {}
             else:
-                changed = _with(data, path, text)
+                changed = _put(data, path, text)
             outcome = _compare(changed)
             assert outcome == ("direct" if text in ("A1", "A" * 100, "bb-500", "a.b_c") else outcome)
 
@@ -229,19 +218,19 @@ DATE_TIME_TEXTS: tuple[Any, ...] = (
 
 def test_date_times_in_lists_agree_with_pydantic() -> None:
     base = {"id": "s", "as_of": "2024-03-01T00:00:00Z", "usage": [{"at": "2024-02-01T21:17:00Z", "quantity": 2}]}
-    outcomes = {text: _compare(_with(base, ("usage", 0, "at"), text)) for text in DATE_TIME_TEXTS}
+    outcomes = {text: _compare(_put(base, ("usage", 0, "at"), text)) for text in DATE_TIME_TEXTS}
     assert outcomes["2024-02-01T21:17:00+01:00"] == outcomes["2024-02-01T21:17:00.123456789Z"] == "direct"
     assert outcomes["12.E-5678"] == outcomes["2024-W05-4T21:17:00Z"] == "refused"
     rng = random.Random(2)
     for _ in range(1500):
         text = _mutated(rng.choice(DATE_TIME_TEXTS[:12]), rng)
-        outcomes[text] = _compare(_with(base, ("usage", 0, "at"), text))
+        outcomes[text] = _compare(_put(base, ("usage", 0, "at"), text))
     assert set(outcomes.values()) == {"direct", "refused"}
 
 
 def test_enum_texts_agree_with_pydantic() -> None:
     """An enum member is looked up by its exact text; anything else goes to pydantic."""
     for text in ("monthly", "Monthly", "MONTHLY", " monthly", "", "yearly", 1, None, ["monthly"], {"a": 1}):
-        _compare(_with(_DATED, ("subscription", "billing_frequency"), text))
-        _compare(_with(_DATED, ("subscription", "status_history", 0, "status"), text))
-    assert _compare(_with(_DATED, ("subscription", "billing_frequency"), "monthly")) == "direct"
+        _compare(_put(_DATED, ("subscription", "billing_frequency"), text))
+        _compare(_put(_DATED, ("subscription", "status_history", 0, "status"), text))
+    assert _compare(_put(_DATED, ("subscription", "billing_frequency"), "monthly")) == "direct"
