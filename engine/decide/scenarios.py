@@ -54,22 +54,25 @@ def validate_scenario(data: Any, document: Document | None, file: str = "<scenar
         if "expect" in data:
             facts = dict(data)
             expect = facts.pop("expect")
-        scenario = (_build or _builder())(facts)
+        try:
+            scenario = (_build or _builder())(facts)
+        except Exception:  # the direct path cannot vouch for it: pydantic decides, and words the errors
+            scenario = None
         if scenario is not None:
-            return ScenarioInput(document, scenario, expect)
+            return ScenarioInput(document, scenario, expect, [])
     return _validate(data, document, file)
 
 
-#: `engine.models._scenario_direct.build_scenario`, imported on first use (it imports pydantic).
+#: `engine.models._scenario_direct.scenario_builder()`, made on first use (it imports pydantic).
 _build: Callable[[dict[str, Any]], Any] | None = None
 
 
 def _builder() -> Callable[[dict[str, Any]], Any]:
     global _build
-    from engine.models._scenario_direct import build_scenario
+    from engine.models._scenario_direct import scenario_builder
 
-    _build = build_scenario
-    return build_scenario
+    _build = scenario_builder()
+    return _build
 
 
 def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:

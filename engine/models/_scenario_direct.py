@@ -14,9 +14,10 @@ value that fails a check, a type or shape it was not written for, a validator th
 it return None, and the caller runs `model_validate`, so every error is still pydantic's own,
 worded as before.
 
-Dates, date-times, money, durations and decimals are immutable and depend on their text alone, so
-they are kept per text (a billing run reads the same dates and prices over and over), but for
-date-times in lists (usage times: seldom the same twice).
+Date-times, money, durations and decimals are immutable and depend on their text alone, so they
+are kept per text (a billing run reads the same prices over and over), but for date-times in lists
+(usage times: seldom the same twice). A date is read by `date.fromisoformat`, which is quicker than
+a look-up among a billing run's many dates, when its text is in the one form both read alike.
 
 An instance's `__dict__` starts as a copy of its model's defaults, in the fields' order, and each
 given field's value replaces its default: quicker than a mapping of every field, and an omitted
@@ -40,9 +41,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT
+from engine.models.common import CALENDAR_TEXT, CODE_PATTERN
 
-__all__ = ["build_scenario"]
+__all__ = ["build_scenario", "scenario_builder"]
 
 Convert = Callable[[Any], Any]
 
@@ -53,6 +54,12 @@ def build_scenario(data: dict[str, Any]) -> Any:
         return (_scenario or _scenario_builder())(data)
     except Exception:  # _Unsure, a missing key, a before-validator's ValueError, a leaf's ValidationError
         return None
+
+
+def scenario_builder() -> Convert:
+    """`build_scenario`'s function itself, one call fewer: it raises (any `Exception`) where
+    `build_scenario` gives None."""
+    return _scenario or _scenario_builder()
 
 
 _scenario: Convert | None = None
@@ -308,12 +315,8 @@ def _convert(source: _Source, annotation: Any, metadata: list[Any], value: str, 
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         if constraints or not all(type(member.value) is str for member in annotation):
             raise _Never
-        members = source.name(annotation._value2member_map_, "E")
-        return [
-            f"{target} = {members}.get({value}) if {value}.__class__ is str else None",
-            f"if {target} is None:",
-            "    raise U",
-        ]
+        members = source.name(annotation._value2member_map_, "E")  # text no member has raises KeyError
+        return [f"if {value}.__class__ is not str:", "    raise U", f"{target} = {members}[{value}]"]
     if annotation is bool and not constraints:
         return [f"if {value}.__class__ is not bool:", "    raise U", f"{target} = {value}"]
     if annotation is int:
@@ -330,6 +333,12 @@ def _convert(source: _Source, annotation: Any, metadata: list[Any], value: str, 
 
 _BOUNDS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 
+#: The before-validator pattern of a date and a date-time (`engine.models.common`).
+_ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+#: pydantic-core's date-time, alone (without the before-validator's pattern).
+_date_time: Convert = SchemaValidator(core_schema.datetime_schema()).validate_python
+
 
 def _text(source: _Source, constraints: list[Any], value: str, target: str) -> list[str]:
     """Text; constrained text is checked by pydantic-core's own string validator (quicker than
@@ -341,23 +350,30 @@ def _text(source: _Source, constraints: list[Any], value: str, target: str) -> l
         options = _direct._options(constraints, ("min_length", "max_length", "pattern"))
         check, passed = _text_check(**options)
         if "pattern" not in options:  # lengths only (an id: seldom the same twice, not worth keeping)
-            low, high = options.get("min_length", 0), options.get("max_length")
-            bounds = f"{low!r} <= len({value})" + ("" if high is None else f" <= {high!r}")
             return [
                 *lines,
-                f"if not ({value}.isascii() and {bounds}):",  # ASCII text: its length in characters is len()
+                f"if not ({value}.isascii() and {_length(options, value)}):",  # ASCII text: its length in characters is len()
                 f"    {source.name(check, 'text')}({value})",  # other lengths, other text (a lone surrogate fails)
                 f"{target} = {value}",
             ]
         known = source.name(passed, "P")
+        test = f"{value} not in {known}"
+        if options["pattern"] == CODE_PATTERN:  # letters and digits alone are a code (ids: seldom the same twice)
+            test += f" and not ({value}.isalnum() and {value}.isascii() and {_length(options, value)})"
         lines += [
-            f"if {value} not in {known}:",
+            f"if {test}:",
             f"    {source.name(check, 'text')}({value})",
             f"    if len({known}) >= {_CACHE_SIZE}:",
             f"        {known}.clear()",
             f"    {known}.add({value})",
         ]
     return [*lines, f"{target} = {value}"]
+
+
+def _length(options: dict[str, Any], value: str) -> str:
+    """The test of a text's length in characters (its `len()`, for ASCII text)."""
+    low, high = options.get("min_length", 0), options.get("max_length")
+    return f"{low!r} <= len({value})" + ("" if high is None else f" <= {high!r}")
 
 
 @cache
@@ -431,13 +447,34 @@ def _leaf(
 ) -> list[str]:
     """A date, date-time, time, decimal, money or duration: the field's before-validator, then the
     check pydantic makes of its result; kept per text (and per whole number, for a decimal), but for
-    a date-time in a list (a scenario's `as_of` is kept: a billing run asks as of a few times)."""
+    a date-time in a list (a scenario's `as_of` is kept: a billing run asks as of a few times) and a
+    date written `YYYY-MM-DD`."""
+    calendar = CALENDAR_TEXT.get(before) if before is not None else None
+    if annotation is date and not constraints and calendar is not None and calendar.pattern == _ISO_DATE:
+        # not kept: `date.fromisoformat` is quicker than a look-up in a large table (a billing run's
+        # dates are many). The text the before-validator passes is `YYYY-MM-DD` at its start, and
+        # then pydantic reads it as `date.fromisoformat` does when it is all of the text; text with
+        # `-` at 7 is read by `date.fromisoformat` only in that form (a week date has a digit there).
+        # Other text (shorter text raises IndexError), an invalid date, another type: pydantic decides.
+        return [
+            f"if {value}.__class__ is not str or {value}[7] != '-':",
+            "    raise U",
+            f"{target} = {source.name(date.fromisoformat, 'iso')}({value})",
+        ]
     key = (annotation, before, repr(constraints))
     if key not in _leaves:
         _leaves[key] = (_parse(annotation, constraints, before), {})
     parse, texts = (source.name(_leaves[key][0], "parse"), source.name(_leaves[key][1], "T"))
-    if annotation is datetime and source.lists:  # a time in a list (of usage, events): seldom the same twice
-        return [f"{target} = {parse}({value})"]
+    if annotation is datetime and source.lists and calendar is not None and calendar.pattern == _ISO_DATE:
+        # a time in a list (of usage, events): seldom the same twice, not kept. What the
+        # before-validator passes, `YYYY-MM-DD` at the start, is what pydantic-core reads as a
+        # date-time when `-` is at 4 and 7 (a number it would read as a timestamp, such as
+        # `12.E-5678`, has no two `-` there); a quicker call than its check of the pattern.
+        return [
+            f"if {value}.__class__ is not str or {value}[4] != '-' or {value}[7] != '-':",
+            "    raise U",
+            f"{target} = {source.name(_date_time, 'time')}({value})",
+        ]
     kept = (str, int) if annotation is Decimal else (str,)
     test = " or ".join(f"{value}.__class__ is {source.name(kind, 'kind')}" for kind in kept)
     return [
