@@ -1150,14 +1150,7 @@ class DiscountEvaluator(DefinitionRules):
                         if d.level == level:
                             book.take(d.code, base * (v if type(v := r.value) is Decimal else Decimal(str(v))) / 100)
             for d, r in amounts:
-                money = Money.parse(str(r.value))
-                if money.currency != line.gross.currency:
-                    raise ScenarioError(
-                        f"{line.field}.price",
-                        f"line is in {line.gross.currency} but discount `{d.code}` takes {money}",
-                        "bill the line in the discount's currency",
-                    )
-                book.take(d.code, money.amount)
+                _take_money(book, d.code, r.value)
             result = self._closed(book, rounder)
             if result.takes:
                 currency = line.gross.currency
@@ -1185,6 +1178,19 @@ class DiscountEvaluator(DefinitionRules):
 
 
 _PERCENTAGE, _AMOUNT, _FREE_PERIOD = AmountType.PERCENTAGE, AmountType.AMOUNT, AmountType.FREE_PERIOD
+
+
+def _take_money(book: _LineBook, code: str, value: Any) -> None:
+    """A money amount's take from the line (ScenarioError for a line in another currency)."""
+    money = Money.parse(str(value))
+    line = book.line
+    if money.currency != line.gross.currency:
+        raise ScenarioError(
+            f"{line.field}.price",
+            f"line is in {line.gross.currency} but discount `{code}` takes {money}",
+            "bill the line in the discount's currency",
+        )
+    book.take(code, money.amount)
 
 
 class _Caps:

@@ -32,14 +32,13 @@ from engine.decide.discounts import (
     _LineBook,
     _lines,
     _matches,
+    _take_money,
     _validity_date,
     _window_start,
 )
 from engine.decide.money import Rounder
-from engine.decide.scenarios import ScenarioError
 from engine.decide.why import CONDITION_CODES
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
-from engine.values import Money
 
 
 class ReferenceEvaluator(DefinitionRules):
@@ -163,14 +162,7 @@ class ReferenceEvaluator(DefinitionRules):
                 for r in (r for r in percentages if (definitions[r.code].amount.level or 1) == level):
                     book.take(r.code, base * Decimal(str(r.value)) / 100)
             for r in (r for r in mine if kinds[r.code] is AmountType.AMOUNT):
-                money = Money.parse(str(r.value))
-                if money.currency != line.gross.currency:
-                    raise ScenarioError(
-                        f"{line.field}.price",
-                        f"line is in {line.gross.currency} but discount `{r.code}` takes {money}",
-                        "bill the line in the discount's currency",
-                    )
-                book.take(r.code, money.amount)
+                _take_money(book, r.code, r.value)
             result = book.close(self.rounder)
             for code, amount in result.takes:
                 totals = by_code[code].amounts
