@@ -51,10 +51,9 @@ def test_catalog_price_times_one_keeps_its_digits() -> None:
     | st.sampled_from([Decimal(t) for t in ("0", "-0", "-0.00", "1E+2", "1E-7", "0.0000001", "1.5E+3", "-2E-8")])
 )
 def test_money_text_is_what_money_writes(amount: Decimal) -> None:
-    from engine.decide.decision import _money
-    from engine.values import Money
+    from engine.values import Money, money_text
 
-    assert _money(amount, "EUR") == str(Money(amount, "EUR"))
+    assert money_text(amount, "EUR") == str(Money(amount, "EUR"))
 
 
 def _written(result: Any) -> tuple[list[tuple[str, str]], str]:

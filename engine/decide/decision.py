@@ -182,10 +182,6 @@ def _evaluator(rules: Any) -> DiscountEvaluator:
     return evaluator
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return money_text(amount, currency)
-
-
 #: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do
 OMITTED = ("not_effective", "not_eligible", "not_requested")
 
@@ -203,9 +199,9 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
         item: dict[str, Any] = {"line": line.field, "product": line.product}
         if line.bundle:
             item["bundle"] = line.bundle
-        item["gross"] = _money(gross.amount, currency)
-        item["discounts"] = [{"code": code, "amount": _money(-amount, currency)} for code, amount in result.takes]
-        item["net"] = _money(net, currency)
+        item["gross"] = money_text(gross.amount, currency)
+        item["discounts"] = [{"code": code, "amount": money_text(-amount, currency)} for code, amount in result.takes]
+        item["net"] = money_text(net, currency)
         lines.append(item)
         total = totals.get(currency)
         if total is None:
@@ -241,7 +237,11 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
     if omitted is not None:
         part["omitted"] = omitted
     part["totals"] = {
-        c: {"gross": _money(t["gross"], c), "discount": _money(t["discount"], c), "net": _money(t["net"], c)}
+        c: {
+            "gross": money_text(t["gross"], c),
+            "discount": money_text(t["discount"], c),
+            "net": money_text(t["net"], c),
+        }
         for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())
     }
     return part
@@ -251,7 +251,7 @@ def _item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]
     """A definition's result as data (one decided for this scenario)."""
     item: dict[str, Any] = {"code": r.code, "type": r.type, "status": r.status}
     if r.amounts:
-        item["amount"] = " + ".join(_money(amount, currency) for currency, amount in sorted(r.amounts.items()))
+        item["amount"] = " + ".join(money_text(amount, currency) for currency, amount in sorted(r.amounts.items()))
     if r.value is not None and r.type == "ad_hoc":
         item["requested"] = plain(r.value) if isinstance(r.value, Decimal) else str(r.value)
     if r.approvers:
