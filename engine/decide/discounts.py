@@ -347,12 +347,18 @@ class DefinitionRules:
             r.approvers = approvers
             r.reasons.append(Reason("waiting_for_approval", {"approvers": approvers}))
 
+    def _by_code(self, name: str) -> dict[str, Any]:
+        """A table by definition code kept on this evaluator under `name`, made on first use (the
+        evaluator and its frozen reference share these helpers; neither's constructor makes it)."""
+        found: dict[str, Any] | None = self.__dict__.get(name)
+        if found is None:
+            found = self.__dict__[name] = {}
+        return found
+
     def _offered(self, d: Discount) -> Reason:
         """The `offered` reason of an ad hoc definition (its range), made once per rule set: a
         reason is never changed, so decisions share it and its record is written once."""
-        kept: dict[str, Reason] | None = self.__dict__.get("_offered_reasons")
-        if kept is None:
-            kept = self.__dict__["_offered_reasons"] = {}
+        kept: dict[str, Reason] = self._by_code("_offered_reasons")
         found = kept.get(d.code)
         if found is None:
             low, high = _range(d)
@@ -392,9 +398,7 @@ class DefinitionRules:
     def _bounds(self, d: Discount) -> tuple[Any, Any] | None:
         """The definition's range as values (`_amount_value`), parsed once per rule set; None for
         a range that does not parse (`_requested_value` then parses it, to say why)."""
-        kept: dict[str, tuple[Any, Any] | None] | None = self.__dict__.get("_parsed_bounds")
-        if kept is None:
-            kept = self.__dict__["_parsed_bounds"] = {}
+        kept: dict[str, tuple[Any, Any] | None] = self._by_code("_parsed_bounds")
         if d.code not in kept:
             low, high = _range(d)
             try:
