@@ -98,3 +98,112 @@ def test_a_line_closed_from_the_memo_is_closed_as_it_would_be(
         fresh = _LineBook(line, _Caps({}))
         fresh.takes = list(book.takes)
         assert _written(evaluator._closed(book, evaluator.rounder)) == _written(fresh.close(evaluator.rounder))
+
+
+# --- lines' amounts kept per line and applied discounts (`DiscountEvaluator._amounts_kept`) -------
+
+
+def _kept_and_long() -> tuple[Any, Any]:
+    """The shipped rules with brief and detailed reasons, as (lines kept, lines worked out anew)."""
+    import copy
+
+    from engine import load_rules
+    from engine.decide.decision import _evaluator
+
+    pairs = []
+    for rules in (load_rules(RULES).brief(), load_rules(RULES)):
+        long_way = copy.copy(rules)
+        long_way.__dict__["_evaluators"] = {}
+        _evaluator(long_way).keep_lines = False
+        pairs.append((rules, long_way))
+    return pairs
+
+
+LINES_KEPT = _kept_and_long()
+
+
+def _decided_text(rules: Any, scenario: Any) -> str:
+    from engine.decide.scenarios import ScenarioError
+
+    try:
+        return str(rules.decide_json(scenario))
+    except ScenarioError as exc:
+        return f"{exc.code} {exc.field}: {exc.message}"
+
+
+def test_kept_lines_are_used_and_match_on_the_samples() -> None:
+    from engine.decide.decision import _evaluator
+    from engine.decide.scenarios import validate_scenario
+    from tests.test_decide_differential import SAMPLES
+
+    for _ in range(2):  # the second pass reads every line from the memo
+        for _, data in SAMPLES:
+            checked = validate_scenario(dict(data), None)
+            if not checked.diagnostics:
+                for kept, long_way in LINES_KEPT:
+                    assert _decided_text(kept, checked.scenario) == _decided_text(long_way, checked.scenario)
+    assert _evaluator(LINES_KEPT[0][0])._lines_kept, "no line was kept: the shortcut is not exercised"
+    assert not _evaluator(LINES_KEPT[0][1])._lines_kept
+
+
+def _line_strategy() -> Any:
+    from tests.test_decide_differential import mutated_samples, scenarios
+
+    return st.lists(st.one_of(scenarios(), mutated_samples()), min_size=1, max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sequence=_line_strategy(),
+    prices=st.lists(st.sampled_from(["9.99 EUR", "10 EUR", "0.005 EUR", "3 USD", "7.5 EUR"])),
+    values=st.lists(
+        st.sampled_from([5, 10, 20, 50, "7.5", "5.00 EUR", "7.50 EUR", "10 EUR", "6.25 EUR", "12.5 EUR"]),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_kept_lines_decide_alike_in_sequence(
+    sequence: list[dict[str, Any]], prices: list[str], values: list[Any]
+) -> None:
+    """Scenarios decided one after another (lines met again with other prices, other applied
+    discounts, other requested values) give what lines worked out anew give, errors included."""
+    import copy
+
+    from engine.decide.scenarios import validate_scenario
+
+    for data in sequence:
+        holder = data.get("subscription") or data.get("job")
+        if isinstance(holder, dict) and isinstance(holder.get("products"), list):
+            for line, price in zip(holder["products"], prices, strict=False):
+                if isinstance(line, dict):
+                    line["price"] = price
+        for value in values:  # the same lines, each requested discount asked with another value
+            for request in data.get("requested_discounts") or []:
+                if isinstance(request, dict):
+                    request["value"] = value
+            checked = validate_scenario(copy.deepcopy(data), None)
+            if checked.diagnostics:
+                continue
+            for kept, long_way in LINES_KEPT:
+                assert _decided_text(kept, checked.scenario) == _decided_text(long_way, checked.scenario)
+
+
+def test_kept_lines_follow_the_requested_amount() -> None:
+    """The same lines with an ad hoc amount asked at 5.00, then 7.50, then 5.00 EUR again: each
+    decision takes what is asked (a line is kept per the values of the ad hoc discounts)."""
+    from tests.test_decide_differential import SAMPLES
+
+    data = next(d for name, d in SAMPLES if name.startswith("discounts/settle_now_credit"))
+    amounts = []
+    for value in ("5.00 EUR", "7.50 EUR", "5.00 EUR"):
+        scenario = {**data, "requested_discounts": [{**data["requested_discounts"][0], "value": value}]}
+        kept, long_way = LINES_KEPT[0]
+        assert _decided_text(kept, scenario) == _decided_text(long_way, scenario)
+        amounts.append(
+            [
+                d.get("amount")
+                for d in kept.decide(scenario)["discounts"]["definitions"]
+                if d["code"] == "settle-now-credit"
+            ]
+        )
+    assert amounts == [["5.00 EUR"], ["7.50 EUR"], ["5.00 EUR"]]

@@ -689,8 +689,11 @@ class DiscountEvaluator(DefinitionRules):
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money]] = {}
+        self._lines_kept: dict[tuple[Any, ...], tuple[tuple[tuple[str, Decimal], ...], Money]] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
+        #: whether lines' amounts are kept (`_amounts_kept`; the tests turn it off for the long way)
+        self.keep_lines = True
         self.block = _BLOCK
         self.why = WhyNot(program)
 
@@ -1125,8 +1128,53 @@ class DiscountEvaluator(DefinitionRules):
         by_code = {r.code: r for r in applied}
         definitions = self.by_code
         caps = _Caps({code: cap for code in by_code if (cap := definitions[code].cap) is not None})
-        results = []
         pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
+        if self.keep_lines and not caps.caps and all(d.kind is not _FREE_PERIOD for d, _ in pairs):
+            return self._amounts_kept(pairs, by_code, lines, scenario)
+        return self._amounts_long(pairs, by_code, caps, lines, scenario)
+
+    def _amounts_kept(
+        self,
+        pairs: list[tuple[_Definition, DefinitionResult]],
+        by_code: dict[str, DefinitionResult],
+        lines: list[Line],
+        scenario: Any,
+    ) -> list[LineResult]:
+        """`_amounts` when no applied discount is capped or a free period: then each line's
+        rounded takes and net follow from its product, type and bundle, its gross (as written)
+        and the applied discounts with their values, and are kept per those (a billing run meets
+        the same lines and discounts again and again)."""
+        applied = tuple(d.index if d.auto else (d.index, str(r.value)) for d, r in pairs)
+        memo = self._lines_kept
+        results = []
+        for line in lines:
+            gross = line.gross
+            currency = gross.currency
+            key = (line.product, line.type, line.bundle, currency, str(gross.amount), applied)
+            found = memo.get(key)
+            if found is None:
+                result = self._amounts_long(pairs, by_code, _NO_CAPS, [line], scenario, total=False)[0]
+                found = _kept(memo, _CLOSED_MEMO, key, (tuple(result.takes), result.net))
+            takes, net = found
+            if takes:
+                for code, amount in takes:
+                    totals = by_code[code].amounts
+                    totals[currency] = totals.get(currency, _ZERO) + amount
+            results.append(LineResult(line, list(takes), net))
+        return results
+
+    def _amounts_long(
+        self,
+        pairs: list[tuple[_Definition, DefinitionResult]],
+        by_code: dict[str, DefinitionResult],
+        caps: _Caps,
+        lines: list[Line],
+        scenario: Any,
+        total: bool = True,
+    ) -> list[LineResult]:
+        """Each line's takes, kind by kind, capped and rounded; `total`: added to each applied
+        result's amounts."""
+        results = []
         rounder = self.rounder
         for line in lines:
             book = _LineBook(line, caps)
@@ -1156,7 +1204,7 @@ class DiscountEvaluator(DefinitionRules):
             for d, r in amounts:
                 _take_money(book, d.code, r.value)
             result = self._closed(book, rounder)
-            if result.takes:
+            if result.takes and total:
                 currency = line.gross.currency
                 for code, amount in result.takes:
                     totals = by_code[code].amounts
@@ -1217,6 +1265,10 @@ class _Caps:
         amount = min(amount, self.left[code])
         self.left[code] -= amount
         return amount
+
+
+#: no discount capped (`_amounts_kept`: none of the applied ones is)
+_NO_CAPS = _Caps({})
 
 
 class _LineBook:
