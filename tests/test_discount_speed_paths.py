@@ -207,3 +207,25 @@ def test_kept_lines_follow_the_requested_amount() -> None:
             ]
         )
     assert amounts == [["5.00 EUR"], ["7.50 EUR"], ["5.00 EUR"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    code=st.text(min_size=1, max_size=12),
+    amounts=st.dictionaries(
+        st.sampled_from(["EUR", "USD", "JPY", "BHD"]),
+        st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12),
+        max_size=3,
+    ),
+)
+def test_an_auto_applied_item_is_written_as_orjson_writes_it(code: str, amounts: dict[str, Decimal]) -> None:
+    """`_blocks_json` writes an auto-apply definition applied without reasons from its code's
+    kept head and its amounts' text: the same bytes as the item written by orjson."""
+    import orjson
+
+    from engine.decide.decision import _auto_applied_text, _item, _records
+    from engine.decide.discounts import DefinitionResult
+
+    r = DefinitionResult(code, "auto_apply", "applied", value=Decimal(5), amounts=amounts)
+    assert _auto_applied_text(r) == orjson.dumps(_item(r, _records))
+    assert _auto_applied_text(r) == orjson.dumps(_item(r, _records))  # the kept head, again

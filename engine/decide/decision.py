@@ -276,7 +276,12 @@ def _blocks_json(blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted
             if omitted is not None and r.status in omitted:
                 omitted[r.status] += 1
                 continue
-            add(r.written or _settled_text(r) if type(r) is SettledResult else orjson.dumps(_item(r, _records)))
+            if type(r) is SettledResult:
+                add(r.written or _settled_text(r))
+            elif r.status == "applied" and r.type == "auto_apply" and not r.reasons and not r.approvers:
+                add(_auto_applied_text(r))
+            else:
+                add(orjson.dumps(_item(r, _records)))
             add(b",")
         if runs[-1]:
             add(runs[-1])
@@ -289,6 +294,27 @@ def _blocks_json(blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted
     else:
         add(b"]")
     return orjson.Fragment(b"".join(pieces))
+
+
+def _auto_applied_text(r: DefinitionResult) -> bytes:
+    """`orjson.dumps(_item(r, _records))` for an auto-apply definition applied with no reasons:
+    the code, type and status written once per code (`_APPLIED_HEADS`), then the amounts, whose
+    text (digits, point, sign, spaces, `+` and currency codes) JSON writes as it is."""
+    head = _APPLIED_HEADS.get(r.code)
+    if head is None:
+        head = orjson.dumps({"code": r.code, "type": r.type, "status": r.status})[:-1]
+        if len(_APPLIED_HEADS) >= _APPLIED_HEADS_KEPT:
+            _APPLIED_HEADS.clear()
+        _APPLIED_HEADS[r.code] = head
+    if not r.amounts:
+        return head + b',"reasons":[]}'
+    amount = " + ".join(money_text(amount, currency) for currency, amount in sorted(r.amounts.items()))
+    return b"".join((head, b',"amount":"', amount.encode(), b'","reasons":[]}'))
+
+
+#: an auto-apply definition's code → its applied item's first keys as JSON (`_auto_applied_text`)
+_APPLIED_HEADS: dict[str, bytes] = {}
+_APPLIED_HEADS_KEPT = 65536
 
 
 def _block_json(block: Block, applied_only: bool) -> tuple[list[bytes], tuple[tuple[str, int], ...]]:

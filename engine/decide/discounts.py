@@ -134,13 +134,47 @@ class LineResult:
     net: Money
 
 
-@dataclass
 class DiscountDecision:
-    lines: list[LineResult]
-    definitions: list[DefinitionResult]
-    #: decided by blocks (`DiscountEvaluator._by_blocks`): each block with its eligible results,
-    #: for a writer that writes the rest of a block once (`decision.discounts_json`)
-    blocks: list[tuple[Block, Sequence[DefinitionResult]]] | None = None
+    """The lines' amounts and every definition's result, in code order.
+
+    `blocks`: decided by blocks (`DiscountEvaluator._by_blocks`), each block with its results
+    decided afresh, for a writer that writes the rest of a block once (`decision.discounts_json`);
+    `definitions` is then spread out of them when first read (a billing run's writer never reads
+    it, and at 400 definitions filling the list cost more than writing the blocks)."""
+
+    __slots__ = ("_definitions", "blocks", "lines")
+
+    def __init__(
+        self,
+        lines: list[LineResult],
+        definitions: list[DefinitionResult] | None,
+        blocks: list[tuple[Block, Sequence[DefinitionResult]]] | None = None,
+    ) -> None:
+        assert definitions is not None or blocks is not None
+        self.lines = lines
+        self._definitions = definitions
+        self.blocks = blocks
+
+    @property
+    def definitions(self) -> list[DefinitionResult]:
+        found = self._definitions
+        if found is None:
+            assert self.blocks is not None
+            found = self._definitions = _spread(self.blocks)
+        return found
+
+    def __repr__(self) -> str:
+        return f"DiscountDecision(lines={self.lines!r}, definitions={self.definitions!r})"
+
+
+def _spread(blocks: list[tuple[Block, Sequence[DefinitionResult]]]) -> list[DefinitionResult]:
+    """Every result of a decision made by blocks, in code order: each block's shared results,
+    with its results decided afresh in its open slots, in order."""
+    every: list[DefinitionResult] = []
+    for block, fresh in blocks:
+        decided = iter(fresh)
+        every += [r if r is not None else next(decided) for r in block.results]
+    return every
 
 
 class Block:
@@ -620,6 +654,8 @@ _UNASKED_MEMO = 16384
 _NONE: tuple[DefinitionResult, ...] = ()
 #: `_unasked`'s mark of a definition applied (its result is made afresh)
 _APPLIED = SettledResult("", "", "applied")
+#: `_by_blocks`' mark of a result not kept yet
+_NOT_KNOWN = SettledResult("", "", "")
 #: (plan, bundles held and lines' products) → the mask of the definitions they allow; at most this many kept
 _NARROWED_MEMO = 1024
 #: the definitions a purchase prices with → the mask of their criteria; at most this many kept
@@ -825,8 +861,8 @@ class DiscountEvaluator(DefinitionRules):
             self.why.reasons if why else self.why.section_reasons,
         )
         if results_of is not None and by_blocks:
-            blocks, every, applied = self._by_blocks(plan, scene, lines)
-            return DiscountDecision(self._amounts(applied, lines, scenario), every, blocks)
+            blocks, applied = self._by_blocks(plan, scene, lines)
+            return DiscountDecision(self._amounts(applied, lines, scenario), None, blocks)
         scene.matched = {d.code for line in lines for d in self.matching(line)}
         settled = plan.settled
         results: list[Any]  # DefinitionResult, once every slot is filled
@@ -924,7 +960,7 @@ class DiscountEvaluator(DefinitionRules):
 
     def _by_blocks(
         self, plan: _Plan, scene: _Scene, lines: list[Line]
-    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult], list[DefinitionResult]]:
+    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult]]:
         """`decide` with brief reasons and every definition, by blocks of consecutive definitions:
         a block's results (shared, the settled and the not-eligible ones) follow from its
         definitions' settled results, the criteria outcomes it reads, the bundles held and the
@@ -932,8 +968,8 @@ class DiscountEvaluator(DefinitionRules):
         walking 400 definitions. Only the eligible ones (durations, limits, requests: this
         scenario's) are decided afresh, and the ad hoc definitions a request dates (`added_on`),
         whose slots a block keeps open (so a block is kept per which of its definitions are
-        dated, too). Returns per block its results decided afresh, every result in code order,
-        and the applied ones."""
+        dated, too). Returns per block its results decided afresh (`DiscountDecision` spreads them
+        into every result in code order when asked), and the applied ones."""
         number, scene.matched = self._context(scene.held, lines)
         contexts = self._unasked_contexts(scene)
         memo, unasked, dated, results_of = self._blocks, self._unasked_memo, scene.dated, scene.results_of
@@ -941,7 +977,6 @@ class DiscountEvaluator(DefinitionRules):
         requests, histories, today, scenario = scene.requests, scene.histories, scene.today, scene.scenario
         asked = requests.keys() | histories.keys() if requests or histories else ()
         blocks: list[tuple[Block, Sequence[DefinitionResult]]] = []
-        results: list[Any] = []  # DefinitionResult, once every eligible slot is filled
         applied: list[DefinitionResult] = []
         for span in plan.spans:
             key: tuple[Any, ...]
@@ -951,27 +986,26 @@ class DiscountEvaluator(DefinitionRules):
                 key = (span.key, number, span.pick(results_of))
             found = memo.get(key)
             block = found if found is not None else _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
-            start = len(results)
-            results += block.results
             if not block.eligible:
                 blocks.append((block, _NONE))
                 continue
             fresh = []
-            for slot, d in block.eligible:
+            for _, d in block.eligible:
                 if dated and d.code in dated:  # judged on the request's `added_on`
                     r = self._decide_open(d, scene)
                 elif asked and d.code in asked:
                     r = self._eligible(d, requests.get(d.code), histories.get(d.code, []), today, scenario)
                 else:
-                    r = unasked.get((d.index, contexts[d.unasked])) or _APPLIED
-                    if r is _APPLIED:  # made afresh, or not known yet
+                    r = unasked.get((d.index, contexts[d.unasked])) or _NOT_KNOWN
+                    if r is _APPLIED:  # auto apply: made afresh, its amounts are filled in
+                        r = DefinitionResult(d.code, d.type, "applied", value=d.model.amount.value)
+                    elif r is _NOT_KNOWN:
                         r = self._unasked(d, contexts, scene)
-                results[start + slot] = r
                 fresh.append(r)
                 if r.status == "applied":
                     applied.append(r)
             blocks.append((block, fresh))
-        return blocks, results, applied
+        return blocks, applied
 
     def _unasked(self, d: _Definition, contexts: tuple[int | None, ...], s: _Scene) -> DefinitionResult:
         """`_eligible` for a definition nothing asks for (no request, no history): applied (auto
