@@ -30,6 +30,7 @@ from engine.decide.discounts import (
     DefinitionResult,
     DiscountDecision,
     DiscountEvaluator,
+    LineResult,
     SettledResult,
 )
 from engine.decide.reasons import Reason
@@ -135,7 +136,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     if scenario.subscription is not None or scenario.job is not None:
         evaluator = _evaluator(rules)
         decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
-        decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied")
+        decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied", lines_written=shared)
     if scenario.balance is not None:
         decision["balance"] = balances.balance_json(balances.evaluate(rules, scenario))
     if scenario.consumptions or scenario.credit_purchases:
@@ -186,23 +187,28 @@ def _evaluator(rules: Any) -> DiscountEvaluator:
 OMITTED = ("not_effective", "not_eligible", "not_requested")
 
 
-def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool = False) -> dict[str, Any]:
+def discounts_json(
+    d: DiscountDecision, shared: bool = False, applied_only: bool = False, lines_written: bool = False
+) -> dict[str, Any]:
     """The discount part of a decision (`shared`: see `decide`; `applied_only`: see
-    `RuleSet.applied_only`)."""
-    lines = []
+    `RuleSet.applied_only`; `lines_written`: with `shared`, a line the evaluator kept is put in
+    as JSON text, for a caller that reads no line back)."""
+    lines: list[Any] = []
     totals: dict[str, dict[str, Decimal]] = {}
     for result in d.lines:
         line = result.line
         gross = line.gross
         currency = gross.currency
         net = result.net.amount
-        item: dict[str, Any] = {"line": line.field, "product": line.product}
-        if line.bundle:
-            item["bundle"] = line.bundle
-        item["gross"] = money_text(gross.amount, currency)
-        item["discounts"] = [{"code": code, "amount": money_text(-amount, currency)} for code, amount in result.takes]
-        item["net"] = money_text(net, currency)
-        lines.append(item)
+        written = result.written if lines_written and shared else None
+        if written is not None:  # a line kept by the evaluator: what follows its field is written once
+            tail = written.get("item")
+            if tail is None:
+                tail = written["item"] = orjson.dumps(_line_item(result))[1:]
+            head = _LINE_HEADS.get(line.field) or _line_head(line.field)
+            lines.append(orjson.Fragment(head + tail))
+        else:
+            lines.append({"line": line.field, **_line_item(result)})
         total = totals.get(currency)
         if total is None:
             zero = Decimal(0)  # what the sums start from (their exponents: at most 0)
@@ -245,6 +251,32 @@ def discounts_json(d: DiscountDecision, shared: bool = False, applied_only: bool
         for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())
     }
     return part
+
+
+def _line_item(result: LineResult) -> dict[str, Any]:
+    """A line's item as data, without its field (`line`)."""
+    line = result.line
+    currency = line.gross.currency
+    item: dict[str, Any] = {"product": line.product}
+    if line.bundle:
+        item["bundle"] = line.bundle
+    item["gross"] = money_text(line.gross.amount, currency)
+    item["discounts"] = [{"code": code, "amount": money_text(-amount, currency)} for code, amount in result.takes]
+    item["net"] = money_text(result.net.amount, currency)
+    return item
+
+
+def _line_head(field: str) -> bytes:
+    """`{"line":FIELD,` as JSON, kept per field (`discounts_json`: a kept line's item)."""
+    if len(_LINE_HEADS) >= _LINE_HEADS_KEPT:
+        _LINE_HEADS.clear()
+    found = _LINE_HEADS[field] = orjson.dumps({"line": field})[:-1] + b","
+    return found
+
+
+#: a line's field → `{"line":FIELD,` (`_line_head`)
+_LINE_HEADS: dict[str, bytes] = {}
+_LINE_HEADS_KEPT = 4096
 
 
 def _item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]]) -> dict[str, Any]:

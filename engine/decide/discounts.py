@@ -132,6 +132,9 @@ class LineResult:
     line: Line
     takes: list[tuple[str, Decimal]]  # (definition code, rounded amount), in application order
     net: Money
+    #: shared by the lines kept under one key (`DiscountEvaluator._amounts_kept`): the writer's
+    #: text of what follows the line's field, written once (`decision.discounts_json`)
+    written: dict[str, bytes] | None = None
 
 
 class DiscountDecision:
@@ -725,7 +728,7 @@ class DiscountEvaluator(DefinitionRules):
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money]] = {}
-        self._lines_kept: dict[tuple[Any, ...], tuple[tuple[tuple[str, Decimal], ...], Money]] = {}
+        self._lines_kept: dict[tuple[Any, ...], tuple[tuple[tuple[str, Decimal], ...], Money, dict[str, bytes]]] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
         #: whether lines' amounts are kept (`_amounts_kept`; the tests turn it off for the long way)
@@ -1188,13 +1191,13 @@ class DiscountEvaluator(DefinitionRules):
             found = memo.get(key)
             if found is None:
                 result = self._amounts_long(pairs, by_code, _NO_CAPS, [line], scenario, total=False)[0]
-                found = _kept(memo, _CLOSED_MEMO, key, (tuple(result.takes), result.net))
-            takes, net = found
+                found = _kept(memo, _CLOSED_MEMO, key, (tuple(result.takes), result.net, {}))
+            takes, net, written = found
             if takes:
                 for code, amount in takes:
                     totals = by_code[code].amounts
                     totals[currency] = totals.get(currency, _ZERO) + amount
-            results.append(LineResult(line, list(takes), net))
+            results.append(LineResult(line, list(takes), net, written))
         return results
 
     def _amounts_long(
