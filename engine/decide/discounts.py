@@ -44,6 +44,7 @@ from engine.values import (
     Money,
     OutOfCalendar,
     TimeUnit,
+    add_months,
     number_problem,
     parse_number,
     plain,
@@ -331,7 +332,7 @@ class DefinitionRules:
             frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
             months = CYCLE_MONTHS.get(frequency, 1) if frequency else 1
             try:
-                over = Duration(months * duration.billing_periods, TimeUnit.MONTHS).add_to(start)
+                over = add_months(start, months * duration.billing_periods)  # `Duration(...).add_to`
             except OutOfCalendar:
                 return False  # it runs past 9999-12-31: not over on any date
             if billed >= over:
@@ -371,12 +372,13 @@ class DefinitionRules:
         if approval is None or not approval.required:
             r.reasons.append(_NO_APPROVAL_NEEDED)
             return
-        approvers = [*(f"user `{u}`" for u in approval.users), *(f"unit `{u}`" for u in approval.units)]
         given = [a for a in scenario.approvals if a.discount == d.code]
         authorised = [a for a in given if self._authorised(a, approval)]
         if authorised:
             r.reasons.append(Reason("approved", {"by": authorised[0].by}))
-        elif given:
+            return
+        approvers = [*(f"user `{u}`" for u in approval.users), *(f"unit `{u}`" for u in approval.units)]
+        if given:
             r.status = "rejected"
             r.reasons.append(Reason("approver_not_authorised", {"by": given[0].by, "approvers": approvers}))
         else:
