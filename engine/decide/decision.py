@@ -338,10 +338,15 @@ def _auto_applied_text(r: DefinitionResult) -> bytes:
         if len(_APPLIED_HEADS) >= _APPLIED_HEADS_KEPT:
             _APPLIED_HEADS.clear()
         _APPLIED_HEADS[r.code] = head
-    if not r.amounts:
+    amounts = r.amounts
+    if not amounts:
         return head + b',"reasons":[]}'
-    amount = " + ".join(money_text(amount, currency) for currency, amount in sorted(r.amounts.items()))
-    return b"".join((head, b',"amount":"', amount.encode(), b'","reasons":[]}'))
+    if len(amounts) == 1:  # one currency, as nearly always
+        for currency, total in amounts.items():
+            text = money_text(total, currency)
+    else:
+        text = " + ".join(money_text(total, currency) for currency, total in sorted(amounts.items()))
+    return b"".join((head, b',"amount":"', text.encode(), b'","reasons":[]}'))
 
 
 #: an auto-apply definition's code → its applied item's first keys as JSON (`_auto_applied_text`)
