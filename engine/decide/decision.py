@@ -293,39 +293,33 @@ def _item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]
 
 
 def _blocks_json(blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted: dict[str, int] | None) -> Any:
-    """The definitions of a decision made by blocks, as one JSON array (`orjson.Fragment`): each
-    block's shared results as the text written once for it (`_block_json`), its eligible ones
-    written now; `omitted` (applied only) counts what is not listed. Raises TypeError for what
-    orjson refuses (`decide_text` then writes the plain decision)."""
-    pieces = [b"["]  # each item followed by a comma, the last one by the closing bracket
-    add = pieces.append
+    """The definitions of a decision made by blocks, as a list for orjson to write: each block's
+    shared results as the text written once for it (`_block_json`, one `orjson.Fragment` per run
+    of them: orjson puts the commas between the list's members), its eligible ones as data;
+    `omitted` (applied only) counts what is not listed. No text is joined here: orjson writes
+    the pieces once, into the decision's text."""
+    items: list[Any] = []
+    add = items.append
     for block, eligible in blocks:
         runs, counts = block.written.get(omitted is not None) or _block_json(block, omitted is not None)
         for run, r in zip(runs, eligible, strict=False):  # a run of shared results before each eligible one
-            if run:
+            if run is not None:
                 add(run)
-                add(b",")
             if omitted is not None and r.status in omitted:
                 omitted[r.status] += 1
                 continue
             if type(r) is SettledResult:
-                add(r.written or _settled_text(r))
+                add(orjson.Fragment(r.written or _settled_text(r)))
             elif r.status == "applied" and r.type == "auto_apply" and not r.reasons and not r.approvers:
-                add(_auto_applied_text(r))
+                add(orjson.Fragment(_auto_applied_text(r)))
             else:
-                add(orjson.dumps(_item(r, _records)))
-            add(b",")
-        if runs[-1]:
+                add(_item(r, _records))
+        if runs[-1] is not None:
             add(runs[-1])
-            add(b",")
         if omitted is not None:
             for status, count in counts:
                 omitted[status] += count
-    if len(pieces) > 1:
-        pieces[-1] = b"]"
-    else:
-        add(b"]")
-    return orjson.Fragment(b"".join(pieces))
+    return items
 
 
 def _auto_applied_text(r: DefinitionResult) -> bytes:
@@ -354,23 +348,23 @@ _APPLIED_HEADS: dict[str, bytes] = {}
 _APPLIED_HEADS_KEPT = 65536
 
 
-def _block_json(block: Block, applied_only: bool) -> tuple[list[bytes], tuple[tuple[str, int], ...]]:
+def _block_json(block: Block, applied_only: bool) -> tuple[list[Any], tuple[tuple[str, int], ...]]:
     """A block's shared results written once and kept on it: the JSON of each run of them between
-    its eligible slots (items without their brackets, b"" for none), and (applied only) how many
-    of each status it leaves out."""
-    runs: list[bytes] = []
+    its eligible slots (an `orjson.Fragment` of items without their brackets, None for none), and
+    (applied only) how many of each status it leaves out."""
+    runs: list[Any] = []
     run: list[bytes] = []
     counts: dict[str, int] = {}
     for r in block.results:
         if r is None:  # an eligible slot: decided per scenario
-            runs.append(b",".join(run))
+            runs.append(orjson.Fragment(b",".join(run)) if run else None)
             run = []
         elif applied_only and r.status in OMITTED:
             counts[r.status] = counts.get(r.status, 0) + 1
         else:
             assert type(r) is SettledResult
             run.append(r.written or _settled_text(r))
-    runs.append(b",".join(run))
+    runs.append(orjson.Fragment(b",".join(run)) if run else None)
     found = block.written[applied_only] = runs, tuple(counts.items())
     return found
 
