@@ -95,7 +95,7 @@ register(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     index: int
     field: str  # e.g. "subscription.products[0]"
@@ -106,7 +106,7 @@ class Line:
     frequency: BillingFrequency | None
 
 
-@dataclass
+@dataclass(slots=True)
 class DefinitionResult:
     code: str
     type: str
@@ -117,7 +117,7 @@ class DefinitionResult:
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total taken
 
 
-@dataclass
+@dataclass(slots=True)
 class SettledResult(DefinitionResult):
     """A result that the scenario's facts beyond its dates, subject, lines, bundles and criteria
     cannot change (not effective on the date, wrong subject, not eligible for a fixed set of
@@ -128,7 +128,7 @@ class SettledResult(DefinitionResult):
     written: bytes | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class LineResult:
     line: Line
     takes: list[tuple[str, Decimal]]  # (definition code, rounded amount), in application order
