@@ -21,10 +21,13 @@ rejected coupon does not refuse the purchase: the customer pays the full price. 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from engine.coupons import index_of
 from engine.decide import decision  # the module (it imports this one): its functions read when called
@@ -110,6 +113,23 @@ class _Kept:
     methods: set[str] | None = None  # every plan's payment methods
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
+    granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
+    lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
+    undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
+
+
+#: at most this many entries in each of `_Kept`'s memos (`_remember`)
+_MEMO = 1024
+_V = TypeVar("_V")
+
+
+def _remember(memo: dict[Any, _V], key: Any, value: _V) -> _V:
+    """`value`, kept under `key`; a memo at its bound starts over first (what a run meets again
+    is kept again at once)."""
+    if len(memo) >= _MEMO:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def _kept(rules: Any) -> _Kept:
@@ -433,23 +453,131 @@ def price(
     shared: bool = False,
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
-    limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
-    lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
-    add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
-    existing = scenario.subscription
-    if existing is not None:
-        subscription = existing.model_copy(
-            update={"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None}
-        )
-    else:
-        subscription = Subscription(
-            code="purchase", plan=plan, add_ons=add_ons, start=scenario.as_of.date(), products=lines
-        )
-    synthetic = scenario.model_copy(update={"subscription": subscription, "job": None, "purchase": None})
-    only = {d for b in bundles for d in rules.get("bundle", b).discounts}
-    try:  # no discount to decide: the lines are priced without the criteria's outcomes
-        outcomes = decision.criteria_outcomes(rules, synthetic) if only else {}
+    limited to the discounts the purchase's bundles grant (`discounts_json` shape).
+
+    Bundles that grant no discount leave the engine nothing to decide but the lines' catalog
+    prices: that decision depends on the lines' products and bundles alone, so it is kept per
+    those (`_undiscounted`) and handed out as a fresh copy."""
+    only, reads_criteria = _granting(rules, bundles)
+    if not only:
+        key = tuple((i.product, i.bundle) for i in priced)
+        kept = _kept(rules).undiscounted
+        found = kept.get(key)
+        if found is None:
+            found = _decided(rules, scenario, plan, granted, priced, only, False, shared)
+            _remember(kept, key, _fresh_price(found))
+            return found
+        return _fresh_price(found)
+    return _decided(rules, scenario, plan, granted, priced, only, reads_criteria, shared)
+
+
+def _decided(
+    rules: Any,
+    scenario: Any,
+    plan: str | None,
+    granted: list[str],
+    priced: list[Item],
+    only: frozenset[str],
+    reads_criteria: bool,
+    shared: bool,
+) -> dict[str, Any]:
+    """`price` by the discount engine. Definitions that read no criterion are decided without
+    the criteria's outcomes (`{}`: the engine then reads an owner's sections, and they have none),
+    so the criteria function is not called for them."""
+    synthetic = _synthetic(rules, scenario, plan, granted, priced)
+    try:
+        outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     return decision.discounts_json(decided, shared)
+
+
+def _fresh_price(found: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a kept `price` (lines, definitions, totals) that a caller may change: the lines'
+    and totals' values are text, the discounts taken and definitions dictionaries of text."""
+    return {
+        "lines": [{**line, "discounts": [dict(d) for d in line["discounts"]]} for line in found["lines"]],
+        "definitions": [dict(d) for d in found["definitions"]],
+        "totals": {currency: dict(total) for currency, total in found["totals"].items()},
+    }
+
+
+def _granting(rules: Any, bundles: list[str]) -> tuple[frozenset[str], bool]:
+    """The discounts `bundles` grant, and whether any of them reads a criterion; kept per bundles."""
+    memo = _kept(rules).granting
+    key = tuple(bundles)
+    found = memo.get(key)
+    if found is None:
+        only = frozenset(d for b in bundles for d in rules.get("bundle", b).discounts)
+        by_code = decision._evaluator(rules).by_code
+        reads = any(by_code[c].entries for c in only if c in by_code)
+        found = _remember(memo, key, (only, reads))
+    return found
+
+
+def _synthetic(rules: Any, scenario: Any, plan: str | None, granted: list[str], priced: list[Item]) -> Any:
+    """The scenario the purchase is priced on: its subscription (or a new one from the purchase
+    day) with the plan, the add-ons (bought and granted) and the priced lines; no job, no purchase.
+
+    Built as `model_copy(update=...)` and the models' constructors build it, without their
+    generic steps: the values are the scenario's own (validated) or the rule set's codes."""
+    lines = [_line(rules, i.product, i.bundle) for i in priced]
+    add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
+    existing = scenario.subscription
+    if existing is not None:
+        subscription = _copied(existing, {"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None})
+    else:
+        subscription = _new_subscription(plan, add_ons, scenario.as_of.date(), lines)
+    return _copied(scenario, {"subscription": subscription, "job": None, "purchase": None})
+
+
+def _line(rules: Any, product: str, bundle: str) -> Any:
+    """`ProductLine(product=product, bundle=bundle)`, made once per pair and shared (frozen)."""
+    memo = _kept(rules).lines
+    found = memo.get((product, bundle))
+    if found is None:
+        found = _remember(memo, (product, bundle), ProductLine(product=product, bundle=bundle))
+    return found
+
+
+#: `object.__setattr__(instance, name, value)` for a model's slots (what pydantic does past a frozen
+#: model's `__setattr__`), as the slots' own descriptors, which are quicker to call
+_SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE = (
+    vars(BaseModel)[name].__set__
+    for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+)
+
+
+def _instance(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str], like: Any) -> Any:
+    """A `cls` instance with these field values and fields set, the extra and private values of
+    `like` (copied, as pydantic's `__copy__` does): no validation, no field defaults looked up."""
+    made = cls.__new__(cls)
+    _SET_DICT(made, values)
+    _SET_FIELDS(made, fields_set)
+    extra = like.__pydantic_extra__
+    _SET_EXTRA(made, None if extra is None else dict(extra))
+    private = like.__pydantic_private__
+    _SET_PRIVATE(made, None if private is None else dict(private))
+    return made
+
+
+def _copied(model: Any, update: dict[str, Any]) -> Any:
+    """`model.model_copy(update=update)` (which does not validate either): a shallow copy of its
+    fields with `update`'s values, `update`'s keys added to the fields set."""
+    return _instance(type(model), {**model.__dict__, **update}, model.__pydantic_fields_set__ | update.keys(), model)
+
+
+def _new_subscription(plan: str | None, add_ons: list[str], start: date, lines: list[Any]) -> Any:
+    """`Subscription(code="purchase", plan=plan, add_ons=add_ons, start=start, products=lines)`:
+    the fields' defaults of a blank subscription (fresh copies of the mutable ones), then these."""
+    blank = _blank_subscription()
+    values = {k: v.copy() if type(v) in (list, dict) else v for k, v in blank.__dict__.items()}
+    values.update(code="purchase", plan=plan, add_ons=add_ons, start=start, products=lines)
+    return _instance(Subscription, values, {"code", "plan", "add_ons", "start", "products"}, blank)
+
+
+@functools.cache
+def _blank_subscription() -> Any:
+    """A subscription with every field at its default (but the required ones): built validated once."""
+    return Subscription(code="purchase", start=date.min)
