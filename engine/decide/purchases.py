@@ -115,6 +115,7 @@ class _Kept:
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
     granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
     lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
+    items: dict[tuple[Any, ...], tuple[Item, ...]] = field(default_factory=dict)  # see `items`
     undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
 
 
@@ -309,18 +310,18 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
     return outcomes
 
 
-def refusals(rules: Any, scenario: Any, plan: str | None, granted: list[str]) -> Iterator[Reason]:
-    """Every reason the purchase may not be made, in the order of the purchase's fields."""
+def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Iterator[Reason]:
+    """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
+    the plan in effect, `bundles`: the purchase's, `_bundles`)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
-    model = rules.get("plan", plan) if plan is not None else None
     if purchase.plan is None and not purchase.add_ons:
         yield Reason("nothing_bought", {})
     if purchase.plan is not None and model is not None:
         reason = _validity(rules, "plan", purchase.plan, model.validity, day, "plan")
         if reason is not None:
             yield reason
-    held = _held(scenario, model)
+    held = _held(scenario, model) if purchase.add_ons else {}
     for add_on in purchase.add_ons:
         bundle = rules.get("bundle", add_on)
         reason = _validity(rules, "bundle", add_on, bundle.validity, day, "bundle")
@@ -342,7 +343,7 @@ def refusals(rules: Any, scenario: Any, plan: str | None, granted: list[str]) ->
             {"plan": model.code, "method": method, "supported": list(model.payment_methods)},
             _source(rules, "plan", model.code, "payment_methods"),
         )
-    yield from _selection(rules, purchase, _bundles(purchase, model, granted))
+    yield from _selection(rules, purchase, bundles)
 
 
 def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
@@ -390,11 +391,24 @@ def _selection(rules: Any, purchase: Any, bundles: list[str]) -> Iterator[Reason
 
 
 def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
-    """The products the purchase brings, bundle by bundle (chosen ones, else the required ones)."""
+    """The products the purchase brings, bundle by bundle (chosen ones, else the required ones).
+
+    They follow from the bundles and the chosen products alone: kept per those (the items are
+    frozen, their reasons never changed: shared), a fresh list handed out."""
+    chosen = tuple((i.product, i.bundle) for i in purchase.products) if purchase.products else ()
+    key = (tuple(bundles), chosen)
+    memo = _kept(rules).items
+    found = memo.get(key)
+    if found is None:
+        found = _remember(memo, key, tuple(_items(rules, chosen, bundles)))
+    return list(found)
+
+
+def _items(rules: Any, chosen_pairs: tuple[tuple[str, str], ...], bundles: list[str]) -> Iterator[Item]:
+    """`items`, worked out."""
     chosen: dict[str, list[str]] = {}
-    for item in purchase.products or ():
-        chosen.setdefault(item.bundle, []).append(item.product)
-    out = []
+    for product, bundle in chosen_pairs:
+        chosen.setdefault(bundle, []).append(product)
     for code in bundles:
         members, required = _members(rules, code)
         picked = [p for p in chosen[code] if p in members] if code in chosen else required
@@ -405,8 +419,7 @@ def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
                 why = Reason("rated_per_use", {"product": product_code})
             elif product.price is None:
                 why = Reason("no_catalog_price", {"product": product_code})
-            out.append(Item(product_code, code, why))
-    return out
+            yield Item(product_code, code, why)
 
 
 def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
@@ -417,8 +430,9 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     plan = check(rules, scenario)
     coupons = redeem(rules, scenario)
     granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
-    reasons = list(refusals(rules, scenario, plan, granted))
-    bundles = _bundles(purchase, rules.get("plan", plan) if plan else None, granted)
+    model = rules.get("plan", plan) if plan is not None else None
+    bundles = _bundles(purchase, model, granted)
+    reasons = list(refusals(rules, scenario, model, bundles))
     brought = items(rules, purchase, bundles)
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
