@@ -111,6 +111,7 @@ class _Kept:
 
     sources: dict[tuple[str, ...], Source | None] = field(default_factory=dict)
     methods: set[str] | None = None  # every plan's payment methods
+    lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
     granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
@@ -134,9 +135,10 @@ def _remember(memo: dict[Any, _V], key: Any, value: _V) -> _V:
 
 
 def _kept(rules: Any) -> _Kept:
-    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    found: _Kept | None = cache.get("purchases")
-    if found is None:
+    try:  # read several times per decision: the common case first, no dictionary made for nothing
+        found: _Kept = rules.__dict__["_evaluators"]["purchases"]
+    except KeyError:
+        cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
         found = cache["purchases"] = _Kept()
     return found
 
@@ -200,11 +202,14 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
 def check(rules: Any, scenario: Any) -> str | None:
     """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
     purchase = scenario.purchase
-    plans, bundles, products = (
-        decision.lookup(rules, "plan"),
-        decision.lookup(rules, "bundle"),
-        decision.lookup(rules, "product"),
-    )
+    kept = _kept(rules)
+    if kept.lookups is None:
+        kept.lookups = (
+            decision.lookup(rules, "plan"),
+            decision.lookup(rules, "bundle"),
+            decision.lookup(rules, "product"),
+        )
+    plans, bundles, products = kept.lookups
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
     if plan is not None and plan not in plans:
@@ -234,7 +239,6 @@ def check(rules: Any, scenario: Any) -> str | None:
             )
         seen.add(add_on)
     method = purchase.payment_method
-    kept = _kept(rules)
     if kept.methods is None:
         kept.methods = {m for p in plans.values() for m in p.payment_methods}
     methods = kept.methods
@@ -479,9 +483,9 @@ def price(
         found = kept.get(key)
         if found is None:
             found = _decided(rules, scenario, plan, granted, priced, only, False, shared)
-            _remember(kept, key, _fresh_price(found))
+            _remember(kept, key, _fresh_price(found, False))
             return found
-        return _fresh_price(found)
+        return _fresh_price(found, shared)
     return _decided(rules, scenario, plan, granted, priced, only, reads_criteria, shared)
 
 
@@ -507,9 +511,17 @@ def _decided(
     return decision.discounts_json(decided, shared)
 
 
-def _fresh_price(found: dict[str, Any]) -> dict[str, Any]:
+def _fresh_price(found: dict[str, Any], shared: bool) -> dict[str, Any]:
     """A copy of a kept `price` (lines, definitions, totals) that a caller may change: the lines'
-    and totals' values are text, the discounts taken and definitions dictionaries of text."""
+    and totals' values are text, the discounts taken and definitions dictionaries of text.
+    `shared` (see `evaluate`): only what `evaluate` changes is copied, the lines (it drops their
+    `line`); the rest is serialised at once, never changed."""
+    if shared:
+        return {
+            "lines": [dict(line) for line in found["lines"]],
+            "definitions": found["definitions"],
+            "totals": found["totals"],
+        }
     return {
         "lines": [{**line, "discounts": [dict(d) for d in line["discounts"]]} for line in found["lines"]],
         "definitions": [dict(d) for d in found["definitions"]],
