@@ -117,6 +117,7 @@ class _Kept:
     granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
     lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
     items: dict[tuple[Any, ...], tuple[Item, ...]] = field(default_factory=dict)  # see `items`
+    coupons: dict[str, tuple[Any, Any] | None] = field(default_factory=dict)  # see `_coupon`
     undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
 
 
@@ -151,6 +152,19 @@ def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
         products = rules.get("bundle", code).products
         found = members[code] = (frozenset(p.product for p in products), [p.product for p in products if p.required])
     return found
+
+
+def _coupon(rules: Any, text: str) -> tuple[Any, Any] | None:
+    """The coupon that generates the code `text` and the bundle it grants (None when the rule set
+    has no such bundle), or None for a code no coupon generates; kept for the codes seen last."""
+    memo = _kept(rules).coupons
+    if text in memo:
+        return memo[text]
+    found = index_of(rules).decode(text)
+    if found is None:
+        return _remember(memo, text, None)
+    coupon = rules.get("coupon", found[0].coupon)
+    return _remember(memo, text, (coupon, rules.get("bundle", coupon.bundle)))
 
 
 def _nearest(rules: Any, text: str) -> str | None:
@@ -272,26 +286,28 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
     """Each code of the purchase, in order: redeemed, or rejected with every reason that applies."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
-    index = index_of(rules)
     buys = purchase.plan is not None or bool(purchase.add_ons)
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
     outcomes = []
     for text in purchase.coupons:
-        found = index.decode(text)
+        found = _coupon(rules, text)
         if found is None:
             nearest = _nearest(rules, text)
             facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
             outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
             continue
-        coupon = rules.get("coupon", found[0].coupon)
+        coupon, bundle = found
         outcome = CouponOutcome(text, coupon.code, bundle=coupon.bundle)
         reasons = outcome.reasons
         if not buys:
             reasons.append(Reason("coupon_outside_purchase", {"code": text}))
-        reasons.extend(r for r in [_validity(rules, "coupon", coupon.code, coupon.validity, day, "coupon")] if r)
-        bundle = rules.get("bundle", coupon.bundle)
+        reason = _validity(rules, "coupon", coupon.code, coupon.validity, day, "coupon")
+        if reason is not None:
+            reasons.append(reason)
         if bundle is not None:
-            reasons.extend(r for r in [_validity(rules, "bundle", bundle.code, bundle.validity, day, "bundle")] if r)
+            reason = _validity(rules, "bundle", bundle.code, bundle.validity, day, "bundle")
+            if reason is not None:
+                reasons.append(reason)
         used = purchase.coupon_redemptions.get(text, 0) + redeemed.get(text, 0)
         if used >= coupon.redemption_quantity:
             reasons.append(
