@@ -256,3 +256,17 @@ def test_a_kept_price_is_per_product_and_bundle() -> None:
         lines.append([(line["product"], line["bundle"]) for line in rules.decide(data)["purchase"]["lines"]])
     assert lines[0][0] == ("set-top-box", "tv-essentials-bundle")
     assert lines[1][0] == ("set-top-box", "tv-premium-bundle")
+
+
+def test_the_frozen_reference_evaluator_prices_as_before() -> None:
+    """A rule set deciding discounts with the frozen reference evaluator (`benchmarks/decide.py`'s
+    reference mode) prices purchases as before too: nothing here reads the evaluator's own tables."""
+    from engine.decide.discounts_reference import ReferenceEvaluator
+
+    rules = load_rules(REPO / "rules")
+    clone = copy.copy(rules)
+    clone.__dict__["_evaluators"] = {"discounts": ReferenceEvaluator(rules)}
+    for scenario in _samples():
+        found = _inputs(clone, scenario)
+        if found is not None:
+            _same_price(clone, found)

@@ -552,8 +552,8 @@ def _granting(rules: Any, bundles: list[str]) -> tuple[frozenset[str], bool]:
     found = memo.get(key)
     if found is None:
         only = frozenset(d for b in bundles for d in rules.get("bundle", b).discounts)
-        by_code = decision._evaluator(rules).by_code
-        reads = any(by_code[c].entries for c in only if c in by_code)
+        owners = rules.criteria.by_owner  # a discount's criteria are owned by `discount:CODE`
+        reads = any(owners.get(f"discount:{code}") for code in only)
         found = _remember(memo, key, (only, reads))
     return found
 
