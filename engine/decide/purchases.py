@@ -22,7 +22,7 @@ rejected coupon does not refuse the purchase: the customer pays the full price. 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -71,15 +71,25 @@ class CouponOutcome:
     reasons: list[Reason] = field(default_factory=list)
     bundle: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, shared: bool = False) -> dict[str, Any]:
+        """As data; `shared`: see `evaluate`."""
         data: dict[str, Any] = {"code": self.code}
         if self.coupon is not None:
             data["coupon"] = self.coupon
         data["status"] = self.status
         if self.bundle is not None and self.status == "redeemed":
             data["bundle"] = self.bundle
-        data["reasons"] = [r.once() for r in self.reasons]  # made for this decision: written once
+        data["reasons"] = _written(self.reasons, shared)
         return data
+
+
+def _written(reasons: list[Reason], shared: bool) -> list[dict[str, Any]]:
+    """Reasons as data: fresh (`Reason.once`; without keeping a record on a reason made for one
+    decision), or for a writer that serialises at once (`shared`, see `evaluate`) the records
+    kept on them, worded once for the reasons decisions share (`_reason`)."""
+    if shared:
+        return [r.record() for r in reasons]
+    return [r.once() for r in reasons]
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class _Kept:
     lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
     items: dict[tuple[Any, ...], tuple[Item, ...]] = field(default_factory=dict)  # see `items`
     coupons: dict[str, tuple[Any, Any] | None] = field(default_factory=dict)  # see `_coupon`
+    reasons: dict[tuple[Any, ...], Reason] = field(default_factory=dict)  # see `_reason`
     undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
 
 
@@ -133,6 +144,18 @@ def _remember(memo: dict[Any, _V], key: Any, value: _V) -> _V:
         memo.clear()
     memo[key] = value
     return value
+
+
+def _reason(rules: Any, make: Callable[..., Reason], *args: Any) -> Reason:
+    """`make(rules, *args)`, kept per `make` and `args` (everything the reason is made from) and
+    shared by the decisions that give it: a writer that serialises at once writes its record,
+    worded once (`Reason.record`), instead of wording it per decision."""
+    memo = _kept(rules).reasons
+    key = (make, *args)
+    found = memo.get(key)
+    if found is None:
+        found = _remember(memo, key, make(rules, *args))
+    return found
 
 
 def _kept(rules: Any) -> _Kept:
@@ -189,19 +212,26 @@ _VALIDITY_CODES = {
 def _validity(rules: Any, kind: str, code: str, validity: Any, day: date, prefix: str) -> Reason | None:
     """`{prefix}_not_yet_available` / `{prefix}_withdrawn` (coupons: `_not_yet_valid` / `_expired`)."""
     if day < validity.from_:
-        early = _VALIDITY_CODES[prefix][0]
-        return Reason(
-            early,
-            {kind: code, "from": str(validity.from_), "date": str(day)},
-            _source(rules, kind, code, "validity", "from"),
-        )
+        return _reason(rules, _too_early, prefix, kind, code, validity.from_, day)
     if validity.to is not None and day > validity.to:
-        return Reason(
-            _VALIDITY_CODES[prefix][1],
-            {kind: code, "to": str(validity.to), "date": str(day)},
-            _source(rules, kind, code, "validity", "to"),
-        )
+        return _reason(rules, _too_late, prefix, kind, code, validity.to, day)
     return None
+
+
+def _too_early(rules: Any, prefix: str, kind: str, code: str, first: date, day: date) -> Reason:
+    return Reason(
+        _VALIDITY_CODES[prefix][0],
+        {kind: code, "from": str(first), "date": str(day)},
+        _source(rules, kind, code, "validity", "from"),
+    )
+
+
+def _too_late(rules: Any, prefix: str, kind: str, code: str, last: date, day: date) -> Reason:
+    return Reason(
+        _VALIDITY_CODES[prefix][1],
+        {kind: code, "to": str(last), "date": str(day)},
+        _source(rules, kind, code, "validity", "to"),
+    )
 
 
 def _unknown(where: str, what: str, name: str, known: Any, code: str) -> ScenarioError:
@@ -321,13 +351,17 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
             outcome.status = "rejected"
         else:
             redeemed[text] = redeemed.get(text, 0) + 1
-            reasons.append(
-                Reason(
-                    "coupon_redeemed", {"use": used + 1, "allowed": coupon.redemption_quantity, "bundle": coupon.bundle}
-                )
-            )
+            reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
+
+
+#: the one `nothing_bought` reason (no facts): shared by every decision that gives it
+_NOTHING_BOUGHT = Reason("nothing_bought", {})
+
+
+def _redeemed(rules: Any, use: int, allowed: int, bundle: str) -> Reason:
+    return Reason("coupon_redeemed", {"use": use, "allowed": allowed, "bundle": bundle})
 
 
 def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Iterator[Reason]:
@@ -336,7 +370,7 @@ def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Itera
     purchase = scenario.purchase
     day = scenario.as_of.date()
     if purchase.plan is None and not purchase.add_ons:
-        yield Reason("nothing_bought", {})
+        yield _NOTHING_BOUGHT
     if purchase.plan is not None and model is not None:
         reason = _validity(rules, "plan", purchase.plan, model.validity, day, "plan")
         if reason is not None:
@@ -351,19 +385,29 @@ def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Itera
             by, holder = held[add_on]
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
         if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
-            yield Reason(
-                "add_on_not_compatible",
-                {"plan": model.code, "bundle": add_on, "compatible": list(model.compatible_bundles)},
-                _source(rules, "plan", model.code, "compatible_bundles_only"),
-            )
+            yield _reason(rules, _not_compatible, model.code, add_on)
     method = purchase.payment_method
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
-        yield Reason(
-            "payment_method_not_supported",
-            {"plan": model.code, "method": method, "supported": list(model.payment_methods)},
-            _source(rules, "plan", model.code, "payment_methods"),
-        )
+        yield _reason(rules, _method_not_supported, model.code, method)
     yield from _selection(rules, purchase, bundles)
+
+
+def _not_compatible(rules: Any, plan: str, add_on: str) -> Reason:
+    model = rules.get("plan", plan)
+    return Reason(
+        "add_on_not_compatible",
+        {"plan": plan, "bundle": add_on, "compatible": list(model.compatible_bundles)},
+        _source(rules, "plan", plan, "compatible_bundles_only"),
+    )
+
+
+def _method_not_supported(rules: Any, plan: str, method: str) -> Reason:
+    model = rules.get("plan", plan)
+    return Reason(
+        "payment_method_not_supported",
+        {"plan": plan, "method": method, "supported": list(model.payment_methods)},
+        _source(rules, "plan", plan, "payment_methods"),
+    )
 
 
 def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
@@ -390,24 +434,32 @@ def _selection(rules: Any, purchase: Any, bundles: list[str]) -> Iterator[Reason
     chosen: dict[str, set[str]] = {}
     for item in purchase.products:
         if item.bundle not in bundles:
-            yield Reason("bundle_not_bought", {"product": item.product, "bundle": item.bundle})
+            yield _reason(rules, _not_bought, item.product, item.bundle)
         elif item.product not in _members(rules, item.bundle)[0]:
-            yield Reason(
-                "product_not_in_bundle",
-                {"product": item.product, "bundle": item.bundle},
-                _source(rules, "bundle", item.bundle, "products"),
-            )
+            yield _reason(rules, _not_in_bundle, item.product, item.bundle)
         chosen.setdefault(item.bundle, set()).add(item.product)
     for code in bundles:
         if code not in chosen:
             continue  # a bundle the selection does not mention comes with its required products
         for p in rules.get("bundle", code).products:
             if p.required and p.product not in chosen[code]:
-                yield Reason(
-                    "required_product_missing",
-                    {"product": p.product, "bundle": code},
-                    _source(rules, "bundle", code, "products"),
-                )
+                yield _reason(rules, _required_missing, p.product, code)
+
+
+def _not_bought(rules: Any, product: str, bundle: str) -> Reason:
+    return Reason("bundle_not_bought", {"product": product, "bundle": bundle})
+
+
+def _not_in_bundle(rules: Any, product: str, bundle: str) -> Reason:
+    return Reason(
+        "product_not_in_bundle", {"product": product, "bundle": bundle}, _source(rules, "bundle", bundle, "products")
+    )
+
+
+def _required_missing(rules: Any, product: str, bundle: str) -> Reason:
+    return Reason(
+        "required_product_missing", {"product": product, "bundle": bundle}, _source(rules, "bundle", bundle, "products")
+    )
 
 
 def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
@@ -445,7 +497,8 @@ def _items(rules: Any, chosen_pairs: tuple[tuple[str, str], ...], bundles: list[
 def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts.
     `shared`: for a writer that serialises it at once (`decision.decide`'s `shared`): the
-    discounts' shared results are put in as the JSON written once, not copied."""
+    discounts' shared results are put in as the JSON written once, the reasons as the records
+    kept on them, not copied."""
     purchase = scenario.purchase
     plan = check(rules, scenario)
     coupons = redeem(rules, scenario)
@@ -464,13 +517,18 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
             out_lines.append(line)
         else:
             out_lines.append(
-                {"product": item.product, "bundle": item.bundle, "priced": False, "reasons": [item.why.once()]}
+                {
+                    "product": item.product,
+                    "bundle": item.bundle,
+                    "priced": False,
+                    "reasons": _written([item.why], shared),
+                }
             )
     return {
         "allowed": not reasons,
         "plan": plan,
-        "reasons": [r.once() for r in reasons],  # made for this decision: written once
-        "coupons": [c.to_json() for c in coupons],
+        "reasons": _written(reasons, shared),
+        "coupons": [c.to_json(shared) for c in coupons],
         "lines": out_lines,
         "price": priced["totals"],
         "discounts": priced["definitions"],
