@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from engine import load_rules
 from engine.decide import decision, purchases
+from engine.decide.decision import to_json
 from engine.decide.scenarios import ScenarioError, read_scenarios, validate_scenario
 from engine.models.scenario import ProductLine, Subscription
 from engine.ruleset import RuleSet
@@ -156,7 +157,7 @@ def purchase_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         subscription: dict[str, Any] = {
             "code": "SUB-1",
             "plan": draw(st.sampled_from(PLANS)),
-            "billing_frequency": draw(st.sampled_from(["monthly", "annual"])),
+            "billing_frequency": draw(st.sampled_from(["monthly", "yearly"])),
             "start": "2015-02-01",
             "add_ons": draw(st.lists(st.sampled_from(BUNDLES), max_size=2, unique=True)),
             "status_history": [{"status": "active", "from": "2015-02-01"}],
@@ -270,3 +271,20 @@ def test_the_frozen_reference_evaluator_prices_as_before() -> None:
         found = _inputs(clone, scenario)
         if found is not None:
             _same_price(clone, found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(purchase_scenarios(), st.booleans())
+def test_kept_reasons_are_written_alike_and_never_changed(data: dict[str, Any], brief: bool) -> None:
+    """Reasons kept and shared by decisions (`purchases._reason`) are written as their records by
+    the text API and as fresh data by the dict API, the same text; a caller changing the data it
+    got changes no later decision."""
+    rules = _rules(brief)
+    try:
+        text = rules.decide_json(copy.deepcopy(data))
+    except ScenarioError:  # bad purchase facts: refused, nothing written
+        return
+    assert to_json(rules.decide(copy.deepcopy(data))) == text
+    _mangle(rules.decide(copy.deepcopy(data)))
+    assert rules.decide_json(copy.deepcopy(data)) == text
+    assert to_json(rules.decide(copy.deepcopy(data))) == text
