@@ -21,10 +21,13 @@ rejected coupon does not refuse the purchase: the customer pays the full price. 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from engine.coupons import index_of
 from engine.decide import decision  # the module (it imports this one): its functions read when called
@@ -68,15 +71,25 @@ class CouponOutcome:
     reasons: list[Reason] = field(default_factory=list)
     bundle: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, shared: bool = False) -> dict[str, Any]:
+        """As data; `shared`: see `evaluate`."""
         data: dict[str, Any] = {"code": self.code}
         if self.coupon is not None:
             data["coupon"] = self.coupon
         data["status"] = self.status
         if self.bundle is not None and self.status == "redeemed":
             data["bundle"] = self.bundle
-        data["reasons"] = [r.once() for r in self.reasons]  # made for this decision: written once
+        data["reasons"] = _written(self.reasons, shared)
         return data
+
+
+def _written(reasons: list[Reason], shared: bool) -> list[dict[str, Any]]:
+    """Reasons as data: fresh (`Reason.once`; without keeping a record on a reason made for one
+    decision), or for a writer that serialises at once (`shared`, see `evaluate`) the records
+    kept on them, worded once for the reasons decisions share (`_reason`)."""
+    if shared:
+        return [r.record() for r in reasons]
+    return [r.once() for r in reasons]
 
 
 @dataclass(frozen=True)
@@ -108,14 +121,48 @@ class _Kept:
 
     sources: dict[tuple[str, ...], Source | None] = field(default_factory=dict)
     methods: set[str] | None = None  # every plan's payment methods
+    lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
+    granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
+    lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
+    items: dict[tuple[Any, ...], tuple[Item, ...]] = field(default_factory=dict)  # see `items`
+    coupons: dict[str, tuple[Any, Any] | None] = field(default_factory=dict)  # see `_coupon`
+    reasons: dict[tuple[Any, ...], Reason] = field(default_factory=dict)  # see `_reason`
+    undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
+
+
+#: at most this many entries in each of `_Kept`'s memos (`_remember`)
+_MEMO = 1024
+_V = TypeVar("_V")
+
+
+def _remember(memo: dict[Any, _V], key: Any, value: _V) -> _V:
+    """`value`, kept under `key`; a memo at its bound starts over first (what a run meets again
+    is kept again at once)."""
+    if len(memo) >= _MEMO:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def _reason(rules: Any, make: Callable[..., Reason], *args: Any) -> Reason:
+    """`make(rules, *args)`, kept per `make` and `args` (everything the reason is made from) and
+    shared by the decisions that give it: a writer that serialises at once writes its record,
+    worded once (`Reason.record`), instead of wording it per decision."""
+    memo = _kept(rules).reasons
+    key = (make, *args)
+    found = memo.get(key)
+    if found is None:
+        found = _remember(memo, key, make(rules, *args))
+    return found
 
 
 def _kept(rules: Any) -> _Kept:
-    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    found: _Kept | None = cache.get("purchases")
-    if found is None:
+    try:  # read several times per decision: the common case first, no dictionary made for nothing
+        found: _Kept = rules.__dict__["_evaluators"]["purchases"]
+    except KeyError:
+        cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
         found = cache["purchases"] = _Kept()
     return found
 
@@ -128,6 +175,19 @@ def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
         products = rules.get("bundle", code).products
         found = members[code] = (frozenset(p.product for p in products), [p.product for p in products if p.required])
     return found
+
+
+def _coupon(rules: Any, text: str) -> tuple[Any, Any] | None:
+    """The coupon that generates the code `text` and the bundle it grants (None when the rule set
+    has no such bundle), or None for a code no coupon generates; kept for the codes seen last."""
+    memo = _kept(rules).coupons
+    if text in memo:
+        return memo[text]
+    found = index_of(rules).decode(text)
+    if found is None:
+        return _remember(memo, text, None)
+    coupon = rules.get("coupon", found[0].coupon)
+    return _remember(memo, text, (coupon, rules.get("bundle", coupon.bundle)))
 
 
 def _nearest(rules: Any, text: str) -> str | None:
@@ -152,19 +212,26 @@ _VALIDITY_CODES = {
 def _validity(rules: Any, kind: str, code: str, validity: Any, day: date, prefix: str) -> Reason | None:
     """`{prefix}_not_yet_available` / `{prefix}_withdrawn` (coupons: `_not_yet_valid` / `_expired`)."""
     if day < validity.from_:
-        early = _VALIDITY_CODES[prefix][0]
-        return Reason(
-            early,
-            {kind: code, "from": str(validity.from_), "date": str(day)},
-            _source(rules, kind, code, "validity", "from"),
-        )
+        return _reason(rules, _too_early, prefix, kind, code, validity.from_, day)
     if validity.to is not None and day > validity.to:
-        return Reason(
-            _VALIDITY_CODES[prefix][1],
-            {kind: code, "to": str(validity.to), "date": str(day)},
-            _source(rules, kind, code, "validity", "to"),
-        )
+        return _reason(rules, _too_late, prefix, kind, code, validity.to, day)
     return None
+
+
+def _too_early(rules: Any, prefix: str, kind: str, code: str, first: date, day: date) -> Reason:
+    return Reason(
+        _VALIDITY_CODES[prefix][0],
+        {kind: code, "from": str(first), "date": str(day)},
+        _source(rules, kind, code, "validity", "from"),
+    )
+
+
+def _too_late(rules: Any, prefix: str, kind: str, code: str, last: date, day: date) -> Reason:
+    return Reason(
+        _VALIDITY_CODES[prefix][1],
+        {kind: code, "to": str(last), "date": str(day)},
+        _source(rules, kind, code, "validity", "to"),
+    )
 
 
 def _unknown(where: str, what: str, name: str, known: Any, code: str) -> ScenarioError:
@@ -179,11 +246,14 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
 def check(rules: Any, scenario: Any) -> str | None:
     """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
     purchase = scenario.purchase
-    plans, bundles, products = (
-        decision.lookup(rules, "plan"),
-        decision.lookup(rules, "bundle"),
-        decision.lookup(rules, "product"),
-    )
+    kept = _kept(rules)
+    if kept.lookups is None:
+        kept.lookups = (
+            decision.lookup(rules, "plan"),
+            decision.lookup(rules, "bundle"),
+            decision.lookup(rules, "product"),
+        )
+    plans, bundles, products = kept.lookups
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
     if plan is not None and plan not in plans:
@@ -213,7 +283,6 @@ def check(rules: Any, scenario: Any) -> str | None:
             )
         seen.add(add_on)
     method = purchase.payment_method
-    kept = _kept(rules)
     if kept.methods is None:
         kept.methods = {m for p in plans.values() for m in p.payment_methods}
     methods = kept.methods
@@ -247,26 +316,28 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
     """Each code of the purchase, in order: redeemed, or rejected with every reason that applies."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
-    index = index_of(rules)
     buys = purchase.plan is not None or bool(purchase.add_ons)
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
     outcomes = []
     for text in purchase.coupons:
-        found = index.decode(text)
+        found = _coupon(rules, text)
         if found is None:
             nearest = _nearest(rules, text)
             facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
             outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
             continue
-        coupon = rules.get("coupon", found[0].coupon)
+        coupon, bundle = found
         outcome = CouponOutcome(text, coupon.code, bundle=coupon.bundle)
         reasons = outcome.reasons
         if not buys:
             reasons.append(Reason("coupon_outside_purchase", {"code": text}))
-        reasons.extend(r for r in [_validity(rules, "coupon", coupon.code, coupon.validity, day, "coupon")] if r)
-        bundle = rules.get("bundle", coupon.bundle)
+        reason = _validity(rules, "coupon", coupon.code, coupon.validity, day, "coupon")
+        if reason is not None:
+            reasons.append(reason)
         if bundle is not None:
-            reasons.extend(r for r in [_validity(rules, "bundle", bundle.code, bundle.validity, day, "bundle")] if r)
+            reason = _validity(rules, "bundle", bundle.code, bundle.validity, day, "bundle")
+            if reason is not None:
+                reasons.append(reason)
         used = purchase.coupon_redemptions.get(text, 0) + redeemed.get(text, 0)
         if used >= coupon.redemption_quantity:
             reasons.append(
@@ -280,27 +351,31 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
             outcome.status = "rejected"
         else:
             redeemed[text] = redeemed.get(text, 0) + 1
-            reasons.append(
-                Reason(
-                    "coupon_redeemed", {"use": used + 1, "allowed": coupon.redemption_quantity, "bundle": coupon.bundle}
-                )
-            )
+            reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
 
 
-def refusals(rules: Any, scenario: Any, plan: str | None, granted: list[str]) -> Iterator[Reason]:
-    """Every reason the purchase may not be made, in the order of the purchase's fields."""
+#: the one `nothing_bought` reason (no facts): shared by every decision that gives it
+_NOTHING_BOUGHT = Reason("nothing_bought", {})
+
+
+def _redeemed(rules: Any, use: int, allowed: int, bundle: str) -> Reason:
+    return Reason("coupon_redeemed", {"use": use, "allowed": allowed, "bundle": bundle})
+
+
+def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Iterator[Reason]:
+    """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
+    the plan in effect, `bundles`: the purchase's, `_bundles`)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
-    model = rules.get("plan", plan) if plan is not None else None
     if purchase.plan is None and not purchase.add_ons:
-        yield Reason("nothing_bought", {})
+        yield _NOTHING_BOUGHT
     if purchase.plan is not None and model is not None:
         reason = _validity(rules, "plan", purchase.plan, model.validity, day, "plan")
         if reason is not None:
             yield reason
-    held = _held(scenario, model)
+    held = _held(scenario, model) if purchase.add_ons else {}
     for add_on in purchase.add_ons:
         bundle = rules.get("bundle", add_on)
         reason = _validity(rules, "bundle", add_on, bundle.validity, day, "bundle")
@@ -310,19 +385,29 @@ def refusals(rules: Any, scenario: Any, plan: str | None, granted: list[str]) ->
             by, holder = held[add_on]
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
         if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
-            yield Reason(
-                "add_on_not_compatible",
-                {"plan": model.code, "bundle": add_on, "compatible": list(model.compatible_bundles)},
-                _source(rules, "plan", model.code, "compatible_bundles_only"),
-            )
+            yield _reason(rules, _not_compatible, model.code, add_on)
     method = purchase.payment_method
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
-        yield Reason(
-            "payment_method_not_supported",
-            {"plan": model.code, "method": method, "supported": list(model.payment_methods)},
-            _source(rules, "plan", model.code, "payment_methods"),
-        )
-    yield from _selection(rules, purchase, _bundles(purchase, model, granted))
+        yield _reason(rules, _method_not_supported, model.code, method)
+    yield from _selection(rules, purchase, bundles)
+
+
+def _not_compatible(rules: Any, plan: str, add_on: str) -> Reason:
+    model = rules.get("plan", plan)
+    return Reason(
+        "add_on_not_compatible",
+        {"plan": plan, "bundle": add_on, "compatible": list(model.compatible_bundles)},
+        _source(rules, "plan", plan, "compatible_bundles_only"),
+    )
+
+
+def _method_not_supported(rules: Any, plan: str, method: str) -> Reason:
+    model = rules.get("plan", plan)
+    return Reason(
+        "payment_method_not_supported",
+        {"plan": plan, "method": method, "supported": list(model.payment_methods)},
+        _source(rules, "plan", plan, "payment_methods"),
+    )
 
 
 def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
@@ -349,32 +434,53 @@ def _selection(rules: Any, purchase: Any, bundles: list[str]) -> Iterator[Reason
     chosen: dict[str, set[str]] = {}
     for item in purchase.products:
         if item.bundle not in bundles:
-            yield Reason("bundle_not_bought", {"product": item.product, "bundle": item.bundle})
+            yield _reason(rules, _not_bought, item.product, item.bundle)
         elif item.product not in _members(rules, item.bundle)[0]:
-            yield Reason(
-                "product_not_in_bundle",
-                {"product": item.product, "bundle": item.bundle},
-                _source(rules, "bundle", item.bundle, "products"),
-            )
+            yield _reason(rules, _not_in_bundle, item.product, item.bundle)
         chosen.setdefault(item.bundle, set()).add(item.product)
     for code in bundles:
         if code not in chosen:
             continue  # a bundle the selection does not mention comes with its required products
         for p in rules.get("bundle", code).products:
             if p.required and p.product not in chosen[code]:
-                yield Reason(
-                    "required_product_missing",
-                    {"product": p.product, "bundle": code},
-                    _source(rules, "bundle", code, "products"),
-                )
+                yield _reason(rules, _required_missing, p.product, code)
+
+
+def _not_bought(rules: Any, product: str, bundle: str) -> Reason:
+    return Reason("bundle_not_bought", {"product": product, "bundle": bundle})
+
+
+def _not_in_bundle(rules: Any, product: str, bundle: str) -> Reason:
+    return Reason(
+        "product_not_in_bundle", {"product": product, "bundle": bundle}, _source(rules, "bundle", bundle, "products")
+    )
+
+
+def _required_missing(rules: Any, product: str, bundle: str) -> Reason:
+    return Reason(
+        "required_product_missing", {"product": product, "bundle": bundle}, _source(rules, "bundle", bundle, "products")
+    )
 
 
 def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
-    """The products the purchase brings, bundle by bundle (chosen ones, else the required ones)."""
+    """The products the purchase brings, bundle by bundle (chosen ones, else the required ones).
+
+    They follow from the bundles and the chosen products alone: kept per those (the items are
+    frozen, their reasons never changed: shared), a fresh list handed out."""
+    chosen = tuple((i.product, i.bundle) for i in purchase.products) if purchase.products else ()
+    key = (tuple(bundles), chosen)
+    memo = _kept(rules).items
+    found = memo.get(key)
+    if found is None:
+        found = _remember(memo, key, tuple(_items(rules, chosen, bundles)))
+    return list(found)
+
+
+def _items(rules: Any, chosen_pairs: tuple[tuple[str, str], ...], bundles: list[str]) -> Iterator[Item]:
+    """`items`, worked out."""
     chosen: dict[str, list[str]] = {}
-    for item in purchase.products or ():
-        chosen.setdefault(item.bundle, []).append(item.product)
-    out = []
+    for product, bundle in chosen_pairs:
+        chosen.setdefault(bundle, []).append(product)
     for code in bundles:
         members, required = _members(rules, code)
         picked = [p for p in chosen[code] if p in members] if code in chosen else required
@@ -385,20 +491,21 @@ def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
                 why = Reason("rated_per_use", {"product": product_code})
             elif product.price is None:
                 why = Reason("no_catalog_price", {"product": product_code})
-            out.append(Item(product_code, code, why))
-    return out
+            yield Item(product_code, code, why)
 
 
 def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts.
     `shared`: for a writer that serialises it at once (`decision.decide`'s `shared`): the
-    discounts' shared results are put in as the JSON written once, not copied."""
+    discounts' shared results are put in as the JSON written once, the reasons as the records
+    kept on them, not copied."""
     purchase = scenario.purchase
     plan = check(rules, scenario)
     coupons = redeem(rules, scenario)
     granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
-    reasons = list(refusals(rules, scenario, plan, granted))
-    bundles = _bundles(purchase, rules.get("plan", plan) if plan else None, granted)
+    model = rules.get("plan", plan) if plan is not None else None
+    bundles = _bundles(purchase, model, granted)
+    reasons = list(refusals(rules, scenario, model, bundles))
     brought = items(rules, purchase, bundles)
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
@@ -410,13 +517,18 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
             out_lines.append(line)
         else:
             out_lines.append(
-                {"product": item.product, "bundle": item.bundle, "priced": False, "reasons": [item.why.once()]}
+                {
+                    "product": item.product,
+                    "bundle": item.bundle,
+                    "priced": False,
+                    "reasons": _written([item.why], shared),
+                }
             )
     return {
         "allowed": not reasons,
         "plan": plan,
-        "reasons": [r.once() for r in reasons],  # made for this decision: written once
-        "coupons": [c.to_json() for c in coupons],
+        "reasons": _written(reasons, shared),
+        "coupons": [c.to_json(shared) for c in coupons],
         "lines": out_lines,
         "price": priced["totals"],
         "discounts": priced["definitions"],
@@ -433,23 +545,139 @@ def price(
     shared: bool = False,
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
-    limited to the discounts the purchase's bundles grant (`discounts_json` shape)."""
-    lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
-    add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
-    existing = scenario.subscription
-    if existing is not None:
-        subscription = existing.model_copy(
-            update={"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None}
-        )
-    else:
-        subscription = Subscription(
-            code="purchase", plan=plan, add_ons=add_ons, start=scenario.as_of.date(), products=lines
-        )
-    synthetic = scenario.model_copy(update={"subscription": subscription, "job": None, "purchase": None})
-    only = {d for b in bundles for d in rules.get("bundle", b).discounts}
-    try:  # no discount to decide: the lines are priced without the criteria's outcomes
-        outcomes = decision.criteria_outcomes(rules, synthetic) if only else {}
+    limited to the discounts the purchase's bundles grant (`discounts_json` shape).
+
+    Bundles that grant no discount leave the engine nothing to decide but the lines' catalog
+    prices: that decision depends on the lines' products and bundles alone, so it is kept per
+    those (`_undiscounted`) and handed out as a fresh copy."""
+    only, reads_criteria = _granting(rules, bundles)
+    if not only:
+        key = tuple((i.product, i.bundle) for i in priced)
+        kept = _kept(rules).undiscounted
+        found = kept.get(key)
+        if found is None:
+            found = _decided(rules, scenario, plan, granted, priced, only, False, shared)
+            _remember(kept, key, _fresh_price(found, False))
+            return found
+        return _fresh_price(found, shared)
+    return _decided(rules, scenario, plan, granted, priced, only, reads_criteria, shared)
+
+
+def _decided(
+    rules: Any,
+    scenario: Any,
+    plan: str | None,
+    granted: list[str],
+    priced: list[Item],
+    only: frozenset[str],
+    reads_criteria: bool,
+    shared: bool,
+) -> dict[str, Any]:
+    """`price` by the discount engine. Definitions that read no criterion are decided without
+    the criteria's outcomes (`{}`: the engine then reads an owner's sections, and they have none),
+    so the criteria function is not called for them."""
+    synthetic = _synthetic(rules, scenario, plan, granted, priced)
+    try:
+        outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     return decision.discounts_json(decided, shared)
+
+
+def _fresh_price(found: dict[str, Any], shared: bool) -> dict[str, Any]:
+    """A copy of a kept `price` (lines, definitions, totals) that a caller may change: the lines'
+    and totals' values are text, the discounts taken and definitions dictionaries of text.
+    `shared` (see `evaluate`): only what `evaluate` changes is copied, the lines (it drops their
+    `line`); the rest is serialised at once, never changed."""
+    if shared:
+        return {
+            "lines": [dict(line) for line in found["lines"]],
+            "definitions": found["definitions"],
+            "totals": found["totals"],
+        }
+    return {
+        "lines": [{**line, "discounts": [dict(d) for d in line["discounts"]]} for line in found["lines"]],
+        "definitions": [dict(d) for d in found["definitions"]],
+        "totals": {currency: dict(total) for currency, total in found["totals"].items()},
+    }
+
+
+def _granting(rules: Any, bundles: list[str]) -> tuple[frozenset[str], bool]:
+    """The discounts `bundles` grant, and whether any of them reads a criterion; kept per bundles."""
+    memo = _kept(rules).granting
+    key = tuple(bundles)
+    found = memo.get(key)
+    if found is None:
+        only = frozenset(d for b in bundles for d in rules.get("bundle", b).discounts)
+        owners = rules.criteria.by_owner  # a discount's criteria are owned by `discount:CODE`
+        reads = any(owners.get(f"discount:{code}") for code in only)
+        found = _remember(memo, key, (only, reads))
+    return found
+
+
+def _synthetic(rules: Any, scenario: Any, plan: str | None, granted: list[str], priced: list[Item]) -> Any:
+    """The scenario the purchase is priced on: its subscription (or a new one from the purchase
+    day) with the plan, the add-ons (bought and granted) and the priced lines; no job, no purchase.
+
+    Built as `model_copy(update=...)` and the models' constructors build it, without their
+    generic steps: the values are the scenario's own (validated) or the rule set's codes."""
+    lines = [_line(rules, i.product, i.bundle) for i in priced]
+    add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
+    existing = scenario.subscription
+    if existing is not None:
+        subscription = _copied(existing, {"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None})
+    else:
+        subscription = _new_subscription(plan, add_ons, scenario.as_of.date(), lines)
+    return _copied(scenario, {"subscription": subscription, "job": None, "purchase": None})
+
+
+def _line(rules: Any, product: str, bundle: str) -> Any:
+    """`ProductLine(product=product, bundle=bundle)`, made once per pair and shared (frozen)."""
+    memo = _kept(rules).lines
+    found = memo.get((product, bundle))
+    if found is None:
+        found = _remember(memo, (product, bundle), ProductLine(product=product, bundle=bundle))
+    return found
+
+
+#: `object.__setattr__(instance, name, value)` for a model's slots (what pydantic does past a frozen
+#: model's `__setattr__`), as the slots' own descriptors, which are quicker to call
+_SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE = (
+    vars(BaseModel)[name].__set__
+    for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+)
+
+
+def _instance(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str], like: Any) -> Any:
+    """A `cls` instance with these field values and fields set, the extra and private values of
+    `like` (copied, as pydantic's `__copy__` does): no validation, no field defaults looked up."""
+    made = cls.__new__(cls)
+    _SET_DICT(made, values)
+    _SET_FIELDS(made, fields_set)
+    extra = like.__pydantic_extra__
+    _SET_EXTRA(made, None if extra is None else dict(extra))
+    private = like.__pydantic_private__
+    _SET_PRIVATE(made, None if private is None else dict(private))
+    return made
+
+
+def _copied(model: Any, update: dict[str, Any]) -> Any:
+    """`model.model_copy(update=update)` (which does not validate either): a shallow copy of its
+    fields with `update`'s values, `update`'s keys added to the fields set."""
+    return _instance(type(model), {**model.__dict__, **update}, model.__pydantic_fields_set__ | update.keys(), model)
+
+
+def _new_subscription(plan: str | None, add_ons: list[str], start: date, lines: list[Any]) -> Any:
+    """`Subscription(code="purchase", plan=plan, add_ons=add_ons, start=start, products=lines)`:
+    the fields' defaults of a blank subscription (fresh copies of the mutable ones), then these."""
+    blank = _blank_subscription()
+    values = {k: v.copy() if type(v) in (list, dict) else v for k, v in blank.__dict__.items()}
+    values.update(code="purchase", plan=plan, add_ons=add_ons, start=start, products=lines)
+    return _instance(Subscription, values, {"code", "plan", "add_ons", "start", "products"}, blank)
+
+
+@functools.cache
+def _blank_subscription() -> Any:
+    """A subscription with every field at its default (but the required ones): built validated once."""
+    return Subscription(code="purchase", start=date.min)
