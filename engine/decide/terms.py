@@ -103,7 +103,8 @@ class TermDecision:
         self.data = data
         self.allowed = True
         self.earliest: date | None = None  # the first day it may be cancelled, when it may not be now
-        self.charge: tuple[str, Decimal] | None = None  # (currency, what is due): zero when waived
+        #: (currency, what is due, the total it makes alone): zero when waived
+        self.charge: tuple[str, Decimal, str] | None = None
         self.chain = chain or []  # the first and last few terms crossed
         self.explained: list[Step] = []
 
@@ -134,11 +135,14 @@ class CancellationDecision:
         if refused:
             data["earliest"] = None if any(e is None for e in refused) else _show_date(max(e for e in refused if e))
         data["terms"] = [t.to_json(explain) for t in self.terms]
-        totals: dict[str, Decimal] = {}
-        for t in self.terms if not refused else ():  # a refused cancellation charges nothing
-            if t.charge is not None:
-                currency, amount = t.charge
-                totals[currency] = totals.get(currency, _ZERO) + amount
+        charges = [t.charge for t in self.terms if t.charge is not None] if not refused else []
+        if len(charges) == 1:  # the usual case: one penalty, its total as written in it
+            currency, _, text = charges[0]
+            data["total"] = {currency: text}
+            return data
+        totals: dict[str, Decimal] = {}  # a refused cancellation charges nothing
+        for currency, amount, _ in charges:
+            totals[currency] = totals.get(currency, _ZERO) + amount
         data["total"] = {currency: money_text(amount, currency) for currency, amount in sorted(totals.items())}
         return data
 
@@ -380,11 +384,17 @@ class TermEvaluator:
             what = f"plan `{scenario.subscription.plan}`" if of == "plan" else f"bundle `{of}`"
             reasons = [Reason("no_term", {"of": what}).once()]
             return TermDecision({"for": of, "term": None, "allowed": True, "outcome": "no_term", "reasons": reasons})
-        chain, renewals = current_term(self.terms, code, start, on)
-        current = chain[-1]
+        prepared = self._prepared.get(code) or self._prepare(code)
+        end = prepared.end(start)
+        if on <= end or end == _BEYOND or prepared.term.renewal_term is None:  # no renewal crossed
+            current = Stretch(code, start, end)
+            chain, renewals = [current], 0
+        else:
+            chain, renewals = current_term(self.terms, code, start, on)
+            current = chain[-1]
+            prepared = self._prepared.get(current.term) or self._prepare(current.term)
+            end = current.end
         term = current.term
-        prepared = self._prepared.get(term) or self._prepare(term)
-        end = current.end
         end_text = _show_date(end)
         data: dict[str, Any] = {
             "for": of,
@@ -463,7 +473,10 @@ class TermEvaluator:
             explained.append((_reason_step, (reason,)))
         data["penalty"] = penalty
         data["outcome"] = "waived" if waived else "penalty"
-        decision.charge = (variant.currency, variant.zero if waived else fee.total_due)
+        if waived:
+            decision.charge = (variant.currency, variant.zero, variant.zero_text)
+        else:
+            decision.charge = (variant.currency, fee.total_due, fee.charged_text)
 
     def _remaining(
         self, decision: TermDecision, prepared: _Prepared, current: Stretch, scenario: Any
@@ -479,7 +492,11 @@ class TermEvaluator:
             decision.explained.append((_days_step, (remaining, total, current, on)))
             return remaining, total
         frequency = self._frequency(scenario)
-        cycles = cycles_before(current.start, frequency, end, inclusive=False)
+        months = prepared.months
+        if months is not None and frequency is not BillingFrequency.WEEKLY:
+            cycles = -(-months // CYCLE_MONTHS[frequency])  # see `_Prepared.months`
+        else:
+            cycles = cycles_before(current.start, frequency, end, inclusive=False)
         started = min(cycles_before(current.start, frequency, on, inclusive=True), cycles)
         decision.data["remaining"] = {"cycles": cycles - started, "of": cycles, "frequency": frequency.value}
         decision.explained.append((_cycles_step, (cycles - started, cycles, frequency.value, started, on)))
@@ -651,6 +668,7 @@ class _Fee(NamedTuple):
     tax_text: str | None  # None without a tax rate
     total_text: str
     total_due: Decimal
+    charged_text: str  # the decision's total when this is its only charge (`0 + total_due`)
     steps: Step
 
 
@@ -668,6 +686,7 @@ class _Variant:
         self.currency = maximum.currency
         self.maximum_text = str(maximum)
         self.zero = rounder.round(Decimal(0), self.currency)
+        self.zero_text = money_text(_ZERO + self.zero, self.currency)
         template: dict[str, Any] = {"maximum": self.maximum_text, "pro_rata": pro_rata, "share": "1/1", "fee": None}
         if known.tax_rate is not None:
             template["tax_rate"] = known.rate_text
@@ -736,6 +755,7 @@ class _Variant:
             tax_text if rate is not None else None,
             total_text,
             total_due,
+            money_text(_ZERO + total_due, currency),
             steps,
         )
 
@@ -751,6 +771,7 @@ class _Prepared:
         "calendar",
         "evaluator",
         "exceptions",
+        "months",
         "not_allowed",
         "over",
         "owner",
@@ -787,8 +808,24 @@ class _Prepared:
         )
         self.settings, self.by_provider, self.booking, self.variant = settings, by_provider, booking, variant
         self.evaluator = evaluator
+        #: the commitment in months, for a term of months or years (else None). Its billing
+        #: cycles of m months are then ceil(months / m) wherever it starts: cycle k begins in an
+        #: earlier month than the commitment's end while k·m < months, and on or after it (the
+        #: same day of the month clamped alike) from then on
+        self.months: int | None = {TimeUnit.MONTHS: 1, TimeUnit.YEARS: 12}.get(term.unit)
+        if self.months is not None:
+            self.months *= term.period
         #: exception section (`exceptions[0]`) → its outcome, its reason, and its penalty
         self.exceptions: dict[str, tuple[EarlyCancellation, _Record, _Variant | None]] = {}
+
+    def end(self, start: date) -> date:
+        """`commitment_end(self.term, start)`."""
+        try:
+            if self.months is not None:
+                return add_months(start, self.months)
+            return add_units(start, self.term.period, self.term.unit)
+        except OutOfCalendar:
+            return _BEYOND
 
     def rule(
         self, outcomes: Mapping[str, Sequence[tuple[str, bool]]], reasons: list[dict[str, Any]]
