@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
@@ -129,6 +129,46 @@ class Outcome:
 
 
 SortKey = Callable[[CreditFact, int], Any]
+
+_T = TypeVar("_T")
+
+
+def _built(cls: type[_T], values: dict[str, Any]) -> _T:
+    """`cls(**values)` for a frozen dataclass without `__post_init__` whose `values` name every
+    field: the same object, made by setting its `__dict__` at once instead of field by field
+    (a frozen dataclass's `__init__` sets each through `object.__setattr__`; these records are
+    made per consumption and draw). tests/test_terms_speed_records.py checks the fields."""
+    made = object.__new__(cls)
+    object.__setattr__(made, "__dict__", values)
+    return made
+
+
+def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
+    return _built(Draw, {"credit": credit, "quantity": quantity, "rank": rank})
+
+
+def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining: Decimal) -> LedgerEntry:
+    values = {"at": at, "credit": credit, "request": request, "quantity": quantity, "remaining": remaining}
+    return _built(LedgerEntry, values)
+
+
+def _outcome(
+    request: Request,
+    draws: tuple[Draw, ...],
+    refusal: Reason | None,
+    note: Reason | None,
+    verdicts: tuple[tuple[str, Reason], ...],
+    excluded: tuple[Reason, ...],
+) -> Outcome:
+    values = {
+        "request": request,
+        "draws": draws,
+        "refusal": refusal,
+        "note": note,
+        "verdicts": verdicts,
+        "excluded": excluded,
+    }
+    return _built(Outcome, values)
 
 
 def _allocation(c: CreditFact, distance: int) -> int:
@@ -404,10 +444,10 @@ class Book:
         draws = []
         for rank, (c, take) in enumerate(picks, 1):
             remaining[c.code] -= take
-            draws.append(Draw(c.code, take, rank))
-            self.ledger.append(LedgerEntry(r.at, c.code, r.id, -take, remaining[c.code]))
+            draws.append(_draw(c.code, take, rank))
+            self.ledger.append(_entry(r.at, c.code, r.id, -take, remaining[c.code]))
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
-        return Outcome(r, tuple(draws), refusal, note, verdicts, excluded)
+        return _outcome(r, tuple(draws), refusal, note, verdicts, excluded)
 
     def _excluded(self, r: Request, listed: _Candidates) -> tuple[Reason, ...]:
         """For a refusal: the credits that would have been candidates but for their criteria."""
@@ -749,22 +789,25 @@ def request(s: _Setting, c: Any, i: int) -> Request:
                 code="BR605",
             )
         organisation = home if user != c.user or organisation is None else organisation
-    overdraft = kind[1]
-    return Request(
-        c.id,
-        organisation,
-        user,
-        types,
-        c.quantity,
-        moment(c.at),
-        c.at.date(),
-        service,
-        c.product,
-        overdraft,
-        c.user,
-        wanted,
-        c.credit_type,
-        c.unit,
+    at = c.at
+    return _built(
+        Request,
+        {
+            "id": c.id,
+            "organisation": organisation,
+            "user": user,
+            "types": types,
+            "quantity": c.quantity,
+            "at": at if at.tzinfo is not None else at.replace(tzinfo=UTC),  # `moment`
+            "day": at.date(),
+            "service": service,
+            "product": c.product,
+            "overdraft": kind[1],
+            "asked_by": c.user,
+            "wanted": wanted,
+            "credit_type": c.credit_type,
+            "unit": c.unit,
+        },
     )
 
 
@@ -835,8 +878,16 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
     owners = sorted({owner_of(s.users, u) for u in consumers})
     views = tuple((o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners)
-    return CreditsResult(
-        tuple(outcomes), tuple(purchases), tuple(book.credits), dict(book.remaining), tuple(book.ledger), views
+    return _built(
+        CreditsResult,
+        {
+            "outcomes": tuple(outcomes),
+            "purchases": tuple(purchases),
+            "credits": tuple(book.credits),
+            "remaining": dict(book.remaining),
+            "ledger": tuple(book.ledger),
+            "owners": views,
+        },
     )
 
 
