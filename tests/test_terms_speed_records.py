@@ -1,7 +1,8 @@
 """Records the credit allocator makes without their dataclass `__init__` are the same records.
 
 `engine/decide/credits.py` makes its per-consumption records (`Request`, `Draw`, `LedgerEntry`,
-`Outcome`, `CreditsResult`) by setting their `__dict__` at once (`_built`): the objects must be
+`Outcome`, `CreditsResult`) by setting their `__dict__` at once (`built`; `balances` makes its `LedgerEntry` and
+`BalanceResult` so too): the objects must be
 those the dataclass constructor makes (every field, nothing more, equal, same hash, still frozen),
 and a field added to one of them later must not be silently left out.
 """
@@ -11,16 +12,19 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.decide import credits
+from engine import load_rules
+from engine.decide import balances, credits
 from engine.decide.reasons import Reason
 
 AT = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+RULES = load_rules(Path(__file__).resolve().parent.parent / "rules")
 
 
 def _request(quantity: Decimal) -> credits.Request:
@@ -73,10 +77,7 @@ def _consumption(**fields: Any) -> Any:
 
 
 def test_a_resolved_consumption_is_the_request_the_constructor_makes() -> None:
-    from engine import load_rules
-
-    rules = load_rules("rules")
-    s = credits.setting(rules)
+    s = credits.setting(RULES)
     kind = sorted(s.types)[0]
     for at in (datetime(2026, 1, 2, 3, 4), datetime(2026, 1, 2, 3, 4, tzinfo=UTC)):
         c = _consumption(credit_type=kind, at=at, organisation=sorted(s.tree.parent)[0])
@@ -105,3 +106,38 @@ def test_a_resolved_consumption_is_the_request_the_constructor_makes() -> None:
 def test_a_credits_result_has_every_field() -> None:
     names = [f.name for f in dataclasses.fields(credits.CreditsResult)]
     assert names == ["outcomes", "purchases", "credits", "remaining", "ledger", "owners"]
+
+
+@given(
+    amounts=st.lists(st.decimals(1, 500, places=2), min_size=1, max_size=8),
+    kinds=st.lists(st.sampled_from(["grant", "withdraw", "debit"]), min_size=8, max_size=8),
+)
+def test_a_balances_ledger_entries_and_result_are_the_dataclasses_records(
+    amounts: list[Decimal], kinds: list[str]
+) -> None:
+    from engine.models.scenario import BalanceEvent
+
+    rules = RULES
+    policy = sorted(rules.models("balance_policy"))[0]
+    events = [
+        BalanceEvent.model_validate(
+            {
+                "id": f"e{i}",
+                "type": kind,
+                "at": datetime(2026, 1, 1 + i, tzinfo=UTC),
+                "amount": amount,
+                **({"request": f"q{i}"} if kind == "debit" else {}),
+            }
+        )
+        for i, (amount, kind) in enumerate(zip(amounts, kinds, strict=False))
+    ]
+    scenario = type(
+        "Scenario", (), {"balance": type("B", (), {"policy": policy, "opening": Decimal(5), "events": events})()}
+    )
+    result = balances.evaluate(rules, scenario)
+    _same(
+        result,
+        balances.BalanceResult(result.policy, result.opening, result.ledger, result.refused, result.alerts),
+    )
+    for entry in result.ledger:
+        _same(entry, balances.LedgerEntry(*(getattr(entry, f.name) for f in dataclasses.fields(entry))))

@@ -133,23 +133,24 @@ SortKey = Callable[[CreditFact, int], Any]
 _T = TypeVar("_T")
 
 
-def _built(cls: type[_T], values: dict[str, Any]) -> _T:
+def built(cls: type[_T], values: dict[str, Any]) -> _T:
     """`cls(**values)` for a frozen dataclass without `__post_init__` whose `values` name every
     field: the same object, made by setting its `__dict__` at once instead of field by field
     (a frozen dataclass's `__init__` sets each through `object.__setattr__`; these records are
-    made per consumption and draw). tests/test_terms_speed_records.py checks the fields."""
+    made per consumption and draw, and by `balances` per event). tests/test_terms_speed_records.py
+    checks the records are the constructor's."""
     made = object.__new__(cls)
     object.__setattr__(made, "__dict__", values)
     return made
 
 
 def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
-    return _built(Draw, {"credit": credit, "quantity": quantity, "rank": rank})
+    return built(Draw, {"credit": credit, "quantity": quantity, "rank": rank})
 
 
 def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining: Decimal) -> LedgerEntry:
     values = {"at": at, "credit": credit, "request": request, "quantity": quantity, "remaining": remaining}
-    return _built(LedgerEntry, values)
+    return built(LedgerEntry, values)
 
 
 def _outcome(
@@ -168,7 +169,7 @@ def _outcome(
         "verdicts": verdicts,
         "excluded": excluded,
     }
-    return _built(Outcome, values)
+    return built(Outcome, values)
 
 
 def _allocation(c: CreditFact, distance: int) -> int:
@@ -790,7 +791,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             )
         organisation = home if user != c.user or organisation is None else organisation
     at = c.at
-    return _built(
+    return built(
         Request,
         {
             "id": c.id,
@@ -878,7 +879,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
     owners = sorted({owner_of(s.users, u) for u in consumers})
     views = tuple((o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners)
-    return _built(
+    return built(
         CreditsResult,
         {
             "outcomes": tuple(outcomes),
