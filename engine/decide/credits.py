@@ -601,6 +601,8 @@ class _Setting:
     book: Shared  # the rule set's credits indexed for a book
     singles: Mapping[str, frozenset[str]]  # credit type → the set of it alone (a request's `types`)
     kinds: dict[frozenset[str], tuple[tuple[str, ...], str | None]]  # types → (sorted, overdraft policy)
+    #: credit owner → the owner and the users whose credits they own, in order (the usage view)
+    views: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def setting(rules: Any) -> _Setting:
@@ -878,7 +880,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         purchases.append(Purchase(item.id, item.user, owner, item.id))
     consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
     owners = sorted({owner_of(s.users, u) for u in consumers})
-    views = tuple((o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners)
+    views = tuple((o, s.views.get(o) or _view(s, o)) for o in owners)
     return built(
         CreditsResult,
         {
@@ -893,6 +895,13 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
 
 
 _event_order = itemgetter(0, 1, 2)  # time, purchases before consumptions, input order
+
+
+def _view(s: _Setting, owner: str) -> tuple[str, ...]:
+    """The owner and the users whose credits `owner` owns, in order: kept per rule set (users
+    are the rule set's)."""
+    found = s.views[owner] = tuple(sorted({owner} | {u for u in s.users if owner_of(s.users, u) == owner}))
+    return found
 
 
 def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, Any]) -> Iterator[ScenarioError]:
