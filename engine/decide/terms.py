@@ -24,7 +24,11 @@ A subscription is cancelled term by term: the plan's term, and the term of every
    is waived when the customer renewed within it (from the cancellation date to the due date,
    both included).
 
-Everything is returned as data: reasons and the explanation's steps are `Reason` records.
+Everything is returned as data: a term's part of the decision is written as its JSON as it is
+decided (reasons as `Reason` records, `Reason.once`); the explanation's steps are `Reason`
+records, worded only when `explain` asks for them. What a term gives every decision alike (its
+reasons' places and fixed words, its penalty's settings, a fee per share of the commitment) is
+worked out once per rule set.
 """
 
 from __future__ import annotations
