@@ -77,6 +77,7 @@ register(
 
 
 _BEYOND = date.max  # stands for "after 9999-12-31" (a commitment that never ends in the calendar)
+_LAST_ORDINAL = _BEYOND.toordinal()
 
 
 class Stretch(NamedTuple):
@@ -449,11 +450,7 @@ class TermEvaluator:
         fee = variant.fee(remaining, total)
         explained.append(fee.steps)
         known = prepared.settings
-        grace = known.grace
-        try:
-            due = add_units(on, grace.count, grace.unit) if grace is not None else on
-        except OutOfCalendar:
-            due = _BEYOND
+        due = prepared.due(on)
         due_text = _show_date(due)
         explained.append((_due_step, (due_text, on, known.grace_text)))
         if prepared.booking is not None:
@@ -828,6 +825,19 @@ class _Prepared:
             if self.months is not None:
                 return add_months(start, self.months)
             return add_units(start, self.term.period, self.term.unit)
+        except OutOfCalendar:
+            return _BEYOND
+
+    def due(self, on: date) -> date:
+        """When a penalty for cancelling on `on` is due: at the end of the grace period."""
+        grace = self.settings.grace
+        try:
+            if grace is None or not grace.count:
+                return on
+            if grace.unit is TimeUnit.DAYS:  # the usual grace period: `add_units`, without its dispatch
+                ordinal = on.toordinal() + grace.count
+                return date.fromordinal(ordinal) if ordinal <= _LAST_ORDINAL else _BEYOND
+            return add_units(on, grace.count, grace.unit)
         except OutOfCalendar:
             return _BEYOND
 
