@@ -141,3 +141,12 @@ def test_a_balances_ledger_entries_and_result_are_the_dataclasses_records(
     )
     for entry in result.ledger:
         _same(entry, balances.LedgerEntry(*(getattr(entry, f.name) for f in dataclasses.fields(entry))))
+
+
+def test_a_book_lent_the_rule_sets_credits_is_the_book_the_constructor_makes() -> None:
+    s = credits.setting(RULES)
+    made = credits.Book.lent(s.book, s.tree, s.order, None)
+    expected = credits.Book(list(s.book.credits), s.tree, s.order, None, shared=s.book)
+    assert vars(made) == vars(expected)
+    assert sorted(vars(made)) == sorted([f.name for f in dataclasses.fields(expected)] + ["_key"])
+    assert made.remaining is not s.book.remaining  # its own: a decision draws from it

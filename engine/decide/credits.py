@@ -359,6 +359,26 @@ class Book:
         for c in self.credits:
             self._index(c)
 
+    @classmethod
+    def lent(cls, shared: Shared, tree: Tree, order: Sequence[str], criteria: CreditCriteria | None) -> Book:
+        """`Book(list(shared.credits), tree, order, criteria, shared=shared)`, made without the
+        dataclass `__init__` and `__post_init__` (a book is made per decision; the tests check
+        it is the same book)."""
+        book = object.__new__(cls)
+        book.__dict__.update(
+            credits=list(shared.credits),
+            tree=tree,
+            order=order,
+            criteria=criteria,
+            remaining=dict(shared.remaining),
+            ledger=[],
+            _by_holder=shared.by_holder,
+            _cache={},
+            shared=shared,
+            _key=shared.key,
+        )
+        return book
+
     def _index(self, c: CreditFact) -> None:
         self.remaining[c.code] = c.quantity
         self._by_holder.setdefault((c.holder_user, c.holder), []).append(c)
@@ -853,7 +873,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     if scenario.credits:
         book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
     else:  # the rule set's credits alone: indexed once per rule set
-        book = Book(list(s.book.credits), s.tree, s.order, checker, shared=s.book)
+        book = Book.lent(s.book, s.tree, s.order, checker)
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
     for at, kind, _, item in sorted(events, key=_event_order):
