@@ -36,6 +36,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from engine.decide.credits import built
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.credits import BalancePolicy
@@ -328,9 +329,14 @@ class _Book:
             reasons = self.apply(event)
             if self.trace is not None:
                 self.trace(Step(event.id, before, self.balance, reasons))
-        return BalanceResult(
-            self.policy.code, self.opening, tuple(self.ledger), tuple(self.refused), tuple(self.alerts)
-        )
+        values = {
+            "policy": self.policy.code,
+            "opening": self.opening,
+            "ledger": tuple(self.ledger),
+            "refused": tuple(self.refused),
+            "alerts": tuple(self.alerts),
+        }
+        return built(BalanceResult, values)
 
     def apply(self, event: BalanceEvent) -> tuple[Reason, ...]:
         kind = event.type
@@ -349,7 +355,18 @@ class _Book:
             assert event.amount is not None  # checked
             quantity = event.amount
         after = before + quantity if kind in _ADDS else before - quantity
-        entry = LedgerEntry(event.at, event.id, kind, request, quantity, after, event.reason)
+        entry = built(
+            LedgerEntry,
+            {
+                "at": event.at,
+                "event": event.id,
+                "type": kind,
+                "request": request,
+                "quantity": quantity,
+                "balance": after,
+                "reason": event.reason,
+            },
+        )
         self.balance = after
         self.ledger.append(entry)
         if request is not None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
@@ -129,6 +129,47 @@ class Outcome:
 
 
 SortKey = Callable[[CreditFact, int], Any]
+
+_T = TypeVar("_T")
+
+
+def built(cls: type[_T], values: dict[str, Any]) -> _T:
+    """`cls(**values)` for a frozen dataclass without `__post_init__` whose `values` name every
+    field: the same object, made by setting its `__dict__` at once instead of field by field
+    (a frozen dataclass's `__init__` sets each through `object.__setattr__`; these records are
+    made per consumption and draw, and by `balances` per event). tests/test_terms_speed_records.py
+    checks the records are the constructor's."""
+    made = object.__new__(cls)
+    object.__setattr__(made, "__dict__", values)
+    return made
+
+
+def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
+    return built(Draw, {"credit": credit, "quantity": quantity, "rank": rank})
+
+
+def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining: Decimal) -> LedgerEntry:
+    values = {"at": at, "credit": credit, "request": request, "quantity": quantity, "remaining": remaining}
+    return built(LedgerEntry, values)
+
+
+def _outcome(
+    request: Request,
+    draws: tuple[Draw, ...],
+    refusal: Reason | None,
+    note: Reason | None,
+    verdicts: tuple[tuple[str, Reason], ...],
+    excluded: tuple[Reason, ...],
+) -> Outcome:
+    values = {
+        "request": request,
+        "draws": draws,
+        "refusal": refusal,
+        "note": note,
+        "verdicts": verdicts,
+        "excluded": excluded,
+    }
+    return built(Outcome, values)
 
 
 def _allocation(c: CreditFact, distance: int) -> int:
@@ -318,6 +359,26 @@ class Book:
         for c in self.credits:
             self._index(c)
 
+    @classmethod
+    def lent(cls, shared: Shared, tree: Tree, order: Sequence[str], criteria: CreditCriteria | None) -> Book:
+        """`Book(list(shared.credits), tree, order, criteria, shared=shared)`, made without the
+        dataclass `__init__` and `__post_init__` (a book is made per decision; the tests check
+        it is the same book)."""
+        book = object.__new__(cls)
+        book.__dict__.update(
+            credits=list(shared.credits),
+            tree=tree,
+            order=order,
+            criteria=criteria,
+            remaining=dict(shared.remaining),
+            ledger=[],
+            _by_holder=shared.by_holder,
+            _cache={},
+            shared=shared,
+            _key=shared.key,
+        )
+        return book
+
     def _index(self, c: CreditFact) -> None:
         self.remaining[c.code] = c.quantity
         self._by_holder.setdefault((c.holder_user, c.holder), []).append(c)
@@ -404,10 +465,10 @@ class Book:
         draws = []
         for rank, (c, take) in enumerate(picks, 1):
             remaining[c.code] -= take
-            draws.append(Draw(c.code, take, rank))
-            self.ledger.append(LedgerEntry(r.at, c.code, r.id, -take, remaining[c.code]))
+            draws.append(_draw(c.code, take, rank))
+            self.ledger.append(_entry(r.at, c.code, r.id, -take, remaining[c.code]))
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
-        return Outcome(r, tuple(draws), refusal, note, verdicts, excluded)
+        return _outcome(r, tuple(draws), refusal, note, verdicts, excluded)
 
     def _excluded(self, r: Request, listed: _Candidates) -> tuple[Reason, ...]:
         """For a refusal: the credits that would have been candidates but for their criteria."""
@@ -560,6 +621,8 @@ class _Setting:
     book: Shared  # the rule set's credits indexed for a book
     singles: Mapping[str, frozenset[str]]  # credit type → the set of it alone (a request's `types`)
     kinds: dict[frozenset[str], tuple[tuple[str, ...], str | None]]  # types → (sorted, overdraft policy)
+    #: credit owner → the owner and the users whose credits they own, in order (the usage view)
+    views: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def setting(rules: Any) -> _Setting:
@@ -749,22 +812,25 @@ def request(s: _Setting, c: Any, i: int) -> Request:
                 code="BR605",
             )
         organisation = home if user != c.user or organisation is None else organisation
-    overdraft = kind[1]
-    return Request(
-        c.id,
-        organisation,
-        user,
-        types,
-        c.quantity,
-        moment(c.at),
-        c.at.date(),
-        service,
-        c.product,
-        overdraft,
-        c.user,
-        wanted,
-        c.credit_type,
-        c.unit,
+    at = c.at
+    return built(
+        Request,
+        {
+            "id": c.id,
+            "organisation": organisation,
+            "user": user,
+            "types": types,
+            "quantity": c.quantity,
+            "at": at if at.tzinfo is not None else at.replace(tzinfo=UTC),  # `moment`
+            "day": at.date(),
+            "service": service,
+            "product": c.product,
+            "overdraft": kind[1],
+            "asked_by": c.user,
+            "wanted": wanted,
+            "credit_type": c.credit_type,
+            "unit": c.unit,
+        },
     )
 
 
@@ -807,7 +873,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     if scenario.credits:
         book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
     else:  # the rule set's credits alone: indexed once per rule set
-        book = Book(list(s.book.credits), s.tree, s.order, checker, shared=s.book)
+        book = Book.lent(s.book, s.tree, s.order, checker)
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
     for at, kind, _, item in sorted(events, key=_event_order):
@@ -834,13 +900,28 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         purchases.append(Purchase(item.id, item.user, owner, item.id))
     consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
     owners = sorted({owner_of(s.users, u) for u in consumers})
-    views = tuple((o, tuple(sorted({o} | {u for u in s.users if owner_of(s.users, u) == o}))) for o in owners)
-    return CreditsResult(
-        tuple(outcomes), tuple(purchases), tuple(book.credits), dict(book.remaining), tuple(book.ledger), views
+    views = tuple((o, s.views.get(o) or _view(s, o)) for o in owners)
+    return built(
+        CreditsResult,
+        {
+            "outcomes": tuple(outcomes),
+            "purchases": tuple(purchases),
+            "credits": tuple(book.credits),
+            "remaining": dict(book.remaining),
+            "ledger": tuple(book.ledger),
+            "owners": views,
+        },
     )
 
 
 _event_order = itemgetter(0, 1, 2)  # time, purchases before consumptions, input order
+
+
+def _view(s: _Setting, owner: str) -> tuple[str, ...]:
+    """The owner and the users whose credits `owner` owns, in order: kept per rule set (users
+    are the rule set's)."""
+    found = s.views[owner] = tuple(sorted({owner} | {u for u in s.users if owner_of(s.users, u) == owner}))
+    return found
 
 
 def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, Any]) -> Iterator[ScenarioError]:

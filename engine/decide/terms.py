@@ -24,16 +24,20 @@ A subscription is cancelled term by term: the plan's term, and the term of every
    is waived when the customer renewed within it (from the cancellation date to the due date,
    both included).
 
-Everything is returned as data: reasons and the explanation's steps are `Reason` records.
+Everything is returned as data: a term's part of the decision is written as its JSON as it is
+decided (reasons as `Reason` records, `Reason.once`); the explanation's steps are `Reason`
+records, worded only when `explain` asks for them. What a term gives every decision alike (its
+reasons' places and fixed words, its penalty's settings, a fee per share of the commitment) is
+worked out once per rule set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, register
@@ -71,66 +75,54 @@ register(
     }
 )
 
+
 _BEYOND = date.max  # stands for "after 9999-12-31" (a commitment that never ends in the calendar)
+_LAST_ORDINAL = _BEYOND.toordinal()
 
 
-@dataclass(frozen=True)
-class Stretch:
-    """One term of a renewal chain: its commitment from `start` to `end` (the first free day)."""
+class Stretch(NamedTuple):
+    """One term of a renewal chain: its commitment from `start` to `end` (the first free day).
+
+    A named tuple, not a dataclass: one or more are made per cancellation decided."""
 
     term: str
     start: date
     end: date  # _BEYOND when the commitment ends after 9999-12-31
 
 
-@dataclass
-class TermDecision:
-    """The decision for one term of the subscription."""
+#: A step of the explanation, kept as data until asked for: a function wording it, and its facts'
+#: inputs (most decisions are made without `explain`, so dates and money are written out only then)
+Step = tuple[Callable[..., list[Reason]], tuple[Any, ...]]
 
-    of: str  # "plan" or the bundle's code
-    term: str | None
-    allowed: bool
-    outcome: str  # no_term, commitment_over, allowed, not_allowed, penalty, waived
-    chain: list[Stretch] = field(default_factory=list)  # the first and last few terms crossed
-    renewals: int = 0
-    earliest: date | None = None
-    remaining: dict[str, Any] | None = None
-    penalty: dict[str, Any] | None = None
-    charge: Money | None = None  # what is due (zero when waived; None without penalty)
-    reasons: list[Reason] = field(default_factory=list)
-    #: the explanation, step by step, as functions that word each step: most decisions are made
-    #: without `explain`, so a step's facts (dates and money as text) are worked out only if asked for
-    explained: list[Callable[[], list[Reason]]] = field(default_factory=list)
+
+class TermDecision:
+    """The decision for one term of the subscription, kept as the JSON it is written as.
+
+    `data` is the term's part of the decision as it is written without `explain` (made once, as
+    it is decided: not shaped into fields first and into JSON after); `chain` and `explained`
+    give what `explain` adds."""
+
+    __slots__ = ("allowed", "chain", "charge", "data", "earliest", "explained")
+
+    def __init__(self, data: dict[str, Any], chain: list[Stretch] | None = None) -> None:
+        self.data = data
+        self.allowed = True
+        self.earliest: date | None = None  # the first day it may be cancelled, when it may not be now
+        #: (currency, what is due, the total it makes alone): zero when waived
+        self.charge: tuple[str, Decimal, str] | None = None
+        self.chain = chain or []  # the first and last few terms crossed
+        self.explained: list[Step] = []
 
     @property
     def steps(self) -> list[Reason]:
         """The explanation, step by step."""
-        return [step for steps in self.explained for step in steps()]
-
-    def step(self, code: str, facts: Callable[[], dict[str, Any]]) -> None:
-        """Add a step to the explanation: its code, and a function of nothing giving its facts."""
-        self.explained.append(lambda: [Reason(code, facts())])
+        return [step for words, facts in self.explained for step in words(*facts)]
 
     def to_json(self, explain: bool) -> dict[str, Any]:
-        data: dict[str, Any] = {"for": self.of, "term": self.term, "allowed": self.allowed, "outcome": self.outcome}
-        if self.chain:
-            current = self.chain[-1]
-            data["start"] = current.start.isoformat()
-            data["commitment_end"] = _show_date(current.end)
-            data["renewals"] = self.renewals
-        if self.earliest is not None:
-            data["earliest"] = _show_date(self.earliest)
-        if self.remaining is not None:
-            data["remaining"] = self.remaining
-        if self.penalty is not None:
-            data["penalty"] = self.penalty
-        data["reasons"] = [r.once() for r in self.reasons]  # made for this decision: written once
-        if explain:
-            data["chain"] = [
-                {"term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)} for s in self.chain
-            ]
-            data["steps"] = [s.once() for s in self.steps]
-        return data
+        if not explain:
+            return self.data
+        chain = [{"term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)} for s in self.chain]
+        return {**self.data, "chain": chain, "steps": [s.once() for s in self.steps]}
 
 
 @dataclass
@@ -144,16 +136,23 @@ class CancellationDecision:
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         refused = [t.earliest for t in self.terms if not t.allowed]
-        totals: dict[str, Decimal] = {}
-        for t in self.terms if self.allowed else ():  # a refused cancellation charges nothing
-            if t.charge is not None:
-                totals[t.charge.currency] = totals.get(t.charge.currency, Decimal(0)) + t.charge.amount
-        data: dict[str, Any] = {"date": self.date.isoformat(), "allowed": self.allowed}
+        data: dict[str, Any] = {"date": self.date.isoformat(), "allowed": not refused}
         if refused:
             data["earliest"] = None if any(e is None for e in refused) else _show_date(max(e for e in refused if e))
         data["terms"] = [t.to_json(explain) for t in self.terms]
+        charges = [t.charge for t in self.terms if t.charge is not None] if not refused else []
+        if len(charges) == 1:  # the usual case: one penalty, its total as written in it
+            currency, _, text = charges[0]
+            data["total"] = {currency: text}
+            return data
+        totals: dict[str, Decimal] = {}  # a refused cancellation charges nothing
+        for currency, amount, _ in charges:
+            totals[currency] = totals.get(currency, _ZERO) + amount
         data["total"] = {currency: money_text(amount, currency) for currency, amount in sorted(totals.items())}
         return data
+
+
+_ZERO = Decimal(0)
 
 
 def _exact(value: Decimal, currency: str) -> str:
@@ -187,6 +186,10 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
     rule); a loop measured in days or weeks is crossed lap by lap in one step, so a 1-day term
     renewing into itself for centuries costs no more than one lap.
     """
+    term = terms[first]
+    end = commitment_end(term, start)
+    if on <= end or end == _BEYOND or term.renewal_term is None:  # the usual case: no renewal crossed
+        return [Stretch(first, start, end)], 0
     head: list[Stretch] = []
     tail: list[Stretch] = []
     renewals = -1
@@ -276,15 +279,21 @@ def _did_you_mean(name: str, known: Any) -> str:
 
 
 class TermEvaluator:
-    """Decides the cancellation of a scenario's subscription, term by term."""
+    """Decides the cancellation of a scenario's subscription, term by term.
+
+    What a term gives every decision alike (its reasons' sources and fixed words, its penalty's
+    settings as written, the fee of a flat penalty) is worked out once per term (`_Prepared`);
+    a pro rata fee once per share of the commitment (`_Variant.fee`)."""
 
     def __init__(self, rules: Any) -> None:
         self.rules = rules
         self.terms: dict[str, Term] = rules.models("term")
         self.plans, self.bundles = rules.models("plan"), rules.models("bundle")  # once, not per decision
         self.rounder = Rounder(rules.settings.rounding.value, rules.settings.minor_units)
-        self._settings: dict[str, _PenaltySettings] = {}  # per term code (`_penalty_settings`)
         self._sources: dict[tuple[Any, ...], Source | None] = {}  # (term code, *path) → where it is written
+        self._prepared: dict[str, _Prepared] = {}  # per term code (`_prepare`)
+        #: plan code → (`plan` or bundle code, its term): what a subscription without add-ons cancels
+        self._plan_parts: dict[str, tuple[tuple[str, str | None], ...]] = {}
 
     def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
@@ -308,6 +317,17 @@ class TermEvaluator:
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""
+        whole = not subscription.add_ons and not subscription.add_on_starts and request.add_ons is None
+        if whole and (known := self._plan_parts.get(subscription.plan)) is not None:
+            start = subscription.start  # the usual question: a plan (and its bundles), no add-on
+            return [(of, term, start) for of, term in known]
+        parts = self._checked_parts(request, subscription)
+        if whole:  # the plan is known (checked): its parts are the same for every such subscription
+            self._plan_parts[subscription.plan] = tuple((of, term) for of, term, _ in parts)
+        return parts
+
+    def _checked_parts(self, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
+        """`_parts`, the plan and add-ons checked against the rule set."""
         plans, bundles = self.plans, self.bundles
         if subscription.plan is None:
             raise ScenarioError(
@@ -367,209 +387,120 @@ class TermEvaluator:
         on = scenario.cancellation.date
         if code is None:
             what = f"plan `{scenario.subscription.plan}`" if of == "plan" else f"bundle `{of}`"
-            return TermDecision(of, None, True, "no_term", reasons=[Reason("no_term", {"of": what})])
-        chain, renewals = current_term(self.terms, code, start, on)
-        decision = TermDecision(of, chain[-1].term, True, "allowed", chain=chain, renewals=renewals)
-        decision.explained.append(lambda: _chain_steps(chain, renewals))
-        current = chain[-1]
-        term = self.terms[current.term]
-        end_facts = {"term": current.term, "end": _show_date(current.end)}
-        if on >= current.end and current.end != _BEYOND:  # (_BEYOND is 9999-12-31, a possible date)
-            decision.outcome = "commitment_over"
-            decision.reasons.append(Reason("commitment_over", end_facts, self._source(current.term)))
+            reasons = [Reason("no_term", {"of": what}).once()]
+            return TermDecision({"for": of, "term": None, "allowed": True, "outcome": "no_term", "reasons": reasons})
+        prepared = self._prepared.get(code) or self._prepare(code)
+        end = prepared.end(start)
+        if on <= end or end == _BEYOND or prepared.term.renewal_term is None:  # no renewal crossed
+            current = Stretch(code, start, end)
+            chain, renewals = [current], 0
+        else:
+            chain, renewals = current_term(self.terms, code, start, on)
+            current = chain[-1]
+            prepared = self._prepared.get(current.term) or self._prepare(current.term)
+            end = current.end
+        term = current.term
+        end_text = _show_date(end)
+        data: dict[str, Any] = {
+            "for": of,
+            "term": term,
+            "allowed": True,
+            "outcome": "allowed",
+            "start": current.start.isoformat(),
+            "commitment_end": end_text,
+            "renewals": renewals,
+        }
+        decision = TermDecision(data, chain)
+        explained = decision.explained
+        explained.append((_chain_steps, (chain, renewals)))
+        if on >= end and end != _BEYOND:  # (_BEYOND is 9999-12-31, a possible date)
+            data["outcome"] = "commitment_over"
+            data["reasons"] = [prepared.over.record(end_text)]
             return decision
-        decision.step("step_current", lambda: {"date": on.isoformat(), **end_facts})
-        if current.end == _BEYOND:
-            decision.reasons.append(Reason("beyond_calendar", {"term": current.term}, self._source(current.term)))
-        rule, fee, pro_rata = self._rule(term, scenario, outcomes, decision)
+        explained.append((_current_step, (on, term, end_text)))
+        reasons = [prepared.beyond.fresh()] if end == _BEYOND else []
+        rule, variant = prepared.rule(outcomes, reasons)
         if rule is EarlyCancellation.ALLOWED:
-            decision.reasons.append(
-                Reason("early_cancellation_allowed", end_facts, self._source(current.term, "early_cancellation"))
-            )
-            return decision
-        if rule is EarlyCancellation.NOT_ALLOWED:
-            decision.allowed, decision.outcome, decision.earliest = False, "not_allowed", current.end
-            facts = {**end_facts, "earliest": _show_date(current.end)}
-            decision.reasons.append(
-                Reason("early_cancellation_not_allowed", facts, self._source(current.term, "early_cancellation"))
-            )
-            return decision
-        decision.outcome = "penalty"
-        decision.reasons.append(
-            Reason("early_cancellation_penalty", end_facts, self._source(current.term, "early_cancellation"))
-        )
-        assert fee is not None  # a penalty without a fee is a validation error (BR411)
-        self._penalty(decision, term, current, fee, pro_rata, scenario)
+            reasons.append(prepared.allowed.record(end_text))
+        elif rule is EarlyCancellation.NOT_ALLOWED:
+            decision.allowed, decision.earliest = False, end
+            data["allowed"], data["outcome"], data["earliest"] = False, "not_allowed", end_text
+            reasons.append(prepared.not_allowed.record(end_text))
+        else:
+            data["outcome"] = "penalty"
+            reasons.append(prepared.penalty.record(end_text))
+            assert variant is not None  # a penalty without a fee is a validation error (BR411)
+            self._penalty(decision, prepared, variant, current, scenario, reasons)
+        data["reasons"] = reasons
         return decision
 
-    def _rule(
-        self, term: Term, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]], decision: TermDecision
-    ) -> tuple[EarlyCancellation, Money | None, bool]:
-        """The early-cancellation rule in force: the first exception that holds, else the term's."""
-        penalty = term.penalty
-        fee = penalty.fee if penalty is not None else None
-        pro_rata = penalty.pro_rata if penalty is not None else False
-        for section, holds in outcomes.get(f"term:{term.code}", ()):
-            if not holds:
-                continue
-            index = int(section[len("exceptions[") : -1])
-            exception = term.exceptions[index]
-            outcome = EarlyCancellation(exception.outcome.value)
-            facts = {"index": index + 1, "term": term.code, "when": exception.when, "outcome": outcome.value}
-            decision.reasons.append(
-                Reason("exception_holds", facts, self._source(term.code, "exceptions", index, "when"))
-            )
-            if outcome is EarlyCancellation.PENALTY:
-                fee = exception.fee or fee
-                pro_rata = exception.pro_rata if exception.pro_rata is not None else pro_rata
-            return outcome, fee, pro_rata
-        return term.early_cancellation, fee, pro_rata
-
     def _penalty(
-        self, decision: TermDecision, term: Term, current: Stretch, maximum: Money, pro_rata: bool, scenario: Any
+        self,
+        decision: TermDecision,
+        prepared: _Prepared,
+        variant: _Variant,
+        current: Stretch,
+        scenario: Any,
+        reasons: list[dict[str, Any]],
     ) -> None:
-        on = scenario.cancellation.date
-        currency = maximum.currency
-        known = self._penalty_settings(term)
-        settings = term.penalty
-        round_ = self.rounder.round
-        remaining, total = self._remaining(decision, term, current, scenario)
-        maximum_text = str(maximum)
-        share = f"{remaining}/{total}"
-        if pro_rata and total:
-            exact = maximum.amount * remaining / total
-            fee = round_(exact, currency)
-            fee_text = money_text(fee, currency)
-            decision.step(
-                "step_fee",
-                lambda: {"maximum": maximum_text, "share": share, "exact": _exact(exact, currency), "fee": fee_text},
-            )
-        else:
-            fee = round_(maximum.amount, currency)
-            fee_text = money_text(fee, currency)
-            decision.step("step_fee_flat", lambda: {"fee": fee_text})
-        tax_rate, tax_code = known.tax_rate, known.tax_code
-        zero = round_(Decimal(0), currency)
-        tax = zero
-        if tax_rate is not None:
-            exact_tax = fee * tax_rate / 100
-            tax = round_(exact_tax, currency)
-        tax_text = money_text(tax, currency)
-        total_due = fee + tax
-        total_text = money_text(total_due, currency)
-        if tax_rate is not None:
-            rate_text = known.rate_text
-            decision.step(
-                "step_tax",
-                lambda: {"fee": fee_text, "rate": rate_text, "exact": _exact(exact_tax, currency), "tax": tax_text},
-            )
-            decision.step("step_total", lambda: {"fee": fee_text, "tax": tax_text, "total": total_text})
-        try:
-            due = known.grace.add_to(on) if known.grace is not None else on
-        except OutOfCalendar:
-            due = _BEYOND
+        data, explained = decision.data, decision.explained
+        cancellation = scenario.cancellation
+        on = cancellation.date
+        remaining, total = self._remaining(decision, prepared, current, scenario)
+        fee = variant.fee(remaining, total)
+        explained.append(fee.steps)
+        known = prepared.settings
+        due = prepared.due(on)
         due_text = _show_date(due)
-        grace_text = known.grace_text
-        decision.step("step_due", lambda: {"due": due_text, "date": on.isoformat(), "grace": grace_text})
-        penalty: dict[str, Any] = {
-            "maximum": maximum_text,
-            "pro_rata": pro_rata,
-            "share": share if pro_rata else "1/1",
-            "fee": fee_text,
-        }
-        if tax_rate is not None:
-            penalty["tax_rate"] = known.rate_text
-        penalty["tax"] = tax_text if tax_rate is not None else None
-        if tax_code is not None:
-            penalty["tax_code"] = tax_code
-        if settings is not None and settings.tax_provider is not None:
-            penalty["tax_provider"] = settings.tax_provider
-        penalty["total"] = total_text
-        penalty["due"] = due_text
-        penalty["grace_period"] = grace_text
-        penalty.update(known.booking)
-        if settings is not None and settings.ledger_account and settings.invoice_line_type:
-            booking = {"invoice_line_type": settings.invoice_line_type, "ledger_account": settings.ledger_account}
-            decision.step("step_booking", lambda: booking)
-        if tax_rate is None and tax_code is not None:
-            decision.reasons.append(
-                Reason(
-                    "tax_by_provider",
-                    {
-                        "tax_code": tax_code,
-                        "tax_provider": (settings.tax_provider if settings else None) or "the tax provider",
-                    },
-                    self._source(term.code, "penalty", "tax"),
-                )
-            )
-        renewed = scenario.cancellation.renewed_on
+        explained.append((_due_step, (due_text, on, known.grace_text)))
+        if prepared.booking is not None:
+            explained.append(prepared.booking)
+        if prepared.by_provider is not None:
+            reasons.append(prepared.by_provider.fresh())
+        renewed = cancellation.renewed_on
         waived = renewed is not None and on <= renewed <= due
+        penalty = variant.template.copy()  # its keys in order; the values that vary set below
+        penalty["share"] = fee.share
+        penalty["fee"] = fee.fee_text
+        penalty["tax"] = fee.tax_text
+        penalty["total"] = fee.total_text
+        penalty["due"] = due_text
         penalty["waived"] = waived
         if renewed is not None and renewed >= on:
             code = "renewed_within_grace" if waived else "renewed_after_grace"
             facts = {"renewed_on": renewed.isoformat(), "due": due_text}
-            decision.reasons.append(Reason(code, facts))
-            decision.step(code, lambda: facts)
-        decision.penalty = penalty
-        decision.outcome = "waived" if waived else "penalty"
-        decision.charge = Money(zero if waived else total_due, currency)
+            reason = Reason(code, facts)
+            reasons.append(reason.once())
+            explained.append((_reason_step, (reason,)))
+        data["penalty"] = penalty
+        data["outcome"] = "waived" if waived else "penalty"
+        if waived:
+            decision.charge = (variant.currency, variant.zero, variant.zero_text)
+        else:
+            decision.charge = (variant.currency, fee.total_due, fee.charged_text)
 
-    def _penalty_settings(self, term: Term) -> _PenaltySettings:
-        """What a term's penalty settings give every decision alike, worked out once per term."""
-        found = self._settings.get(term.code)
-        if found is None:
-            settings = term.penalty
-            tax = settings.tax if settings is not None else None
-            rate = tax.rate if tax is not None else None
-            grace = Duration(settings.grace_period, settings.grace_period_unit) if settings is not None else None
-            found = self._settings[term.code] = _PenaltySettings(
-                rate,
-                tax.code if tax is not None else None,
-                plain(rate) if rate is not None else "",
-                grace,
-                str(grace) if grace is not None and grace.count else "0 days",
-                tuple(
-                    (name, value)
-                    for name in ("ledger_account", "invoice_line_type")
-                    if (value := getattr(settings, name) if settings is not None else None) is not None
-                ),
-            )
-        return found
-
-    def _remaining(self, decision: TermDecision, term: Term, current: Stretch, scenario: Any) -> tuple[int, int]:
+    def _remaining(
+        self, decision: TermDecision, prepared: _Prepared, current: Stretch, scenario: Any
+    ) -> tuple[int, int]:
         """(remaining, total) days or billing cycles of the current commitment."""
         on = scenario.cancellation.date
-        if current.end == _BEYOND:  # no share of an endless commitment: the maximum fee applies
-            decision.remaining = None
+        end = current.end
+        if end == _BEYOND:  # no share of an endless commitment: the maximum fee applies
             return 1, 1
-        if term.basis is CommitmentBasis.CALENDAR:
-            remaining, total = (current.end - on).days, (current.end - current.start).days
-            decision.remaining = {"days": remaining, "of": total}
-            decision.step(
-                "step_remaining_days",
-                lambda: {
-                    "remaining": remaining,
-                    "total": total,
-                    "end": current.end.isoformat(),
-                    "date": on.isoformat(),
-                    "start": current.start.isoformat(),
-                },
-            )
+        if prepared.calendar:
+            remaining, total = (end - on).days, (end - current.start).days
+            decision.data["remaining"] = {"days": remaining, "of": total}
+            decision.explained.append((_days_step, (remaining, total, current, on)))
             return remaining, total
         frequency = self._frequency(scenario)
-        cycles = cycles_before(current.start, frequency, current.end, inclusive=False)
+        months = prepared.months
+        if months is not None and frequency is not BillingFrequency.WEEKLY:
+            cycles = -(-months // CYCLE_MONTHS[frequency])  # see `_Prepared.months`
+        else:
+            cycles = cycles_before(current.start, frequency, end, inclusive=False)
         started = min(cycles_before(current.start, frequency, on, inclusive=True), cycles)
-        decision.remaining = {"cycles": cycles - started, "of": cycles, "frequency": frequency.value}
-        decision.step(
-            "step_remaining_cycles",
-            lambda: {
-                "remaining": cycles - started,
-                "total": cycles,
-                "frequency": frequency.value,
-                "started": started,
-                "date": on.isoformat(),
-            },
-        )
+        decision.data["remaining"] = {"cycles": cycles - started, "of": cycles, "frequency": frequency.value}
+        decision.explained.append((_cycles_step, (cycles - started, cycles, frequency.value, started, on)))
         return cycles - started, cycles
 
     def _frequency(self, scenario: Any) -> BillingFrequency:
@@ -587,6 +518,47 @@ class TermEvaluator:
             "BR616",
         )
 
+    def _prepare(self, code: str) -> _Prepared:
+        """What a term gives every decision alike, worked out on its first decision."""
+        term = self.terms[code]
+        settings = term.penalty
+        known = _penalty_settings(term)
+        by_provider = None
+        if known.tax_rate is None and known.tax_code is not None:
+            facts = {
+                "tax_code": known.tax_code,
+                "tax_provider": (settings.tax_provider if settings else None) or "the tax provider",
+            }
+            by_provider = _Record.of(Reason("tax_by_provider", facts, self._source(code, "penalty", "tax")))
+        booking = None
+        if settings is not None and settings.ledger_account and settings.invoice_line_type:
+            booking = (_booking_step, (settings.invoice_line_type, settings.ledger_account))
+        early = self._source(code, "early_cancellation")
+        prepared = self._prepared[code] = _Prepared(
+            term=term,
+            owner=f"term:{code}" if term.exceptions else None,
+            calendar=term.basis is CommitmentBasis.CALENDAR,
+            over=_Dated("commitment_over", code, self._source(code)),
+            allowed=_Dated("early_cancellation_allowed", code, early),
+            not_allowed=_Dated("early_cancellation_not_allowed", code, early, earliest=True),
+            penalty=_Dated("early_cancellation_penalty", code, early),
+            beyond=_Record.of(Reason("beyond_calendar", {"term": code}, self._source(code))),
+            settings=known,
+            by_provider=by_provider,
+            booking=booking,
+            variant=self._variant(
+                term, known, settings.fee if settings else None, settings.pro_rata if settings else False
+            ),
+            evaluator=self,
+        )
+        return prepared
+
+    def _variant(self, term: Term, known: _PenaltySettings, fee: Money | None, pro_rata: bool) -> _Variant | None:
+        """The penalty a fee and pro rata setting of `term` charge (None without a fee)."""
+        if fee is None:
+            return None
+        return _Variant(fee, pro_rata, known, term.penalty, self.rounder)
+
     def _source(self, code: str, *path: Any) -> Source | None:
         key = (code, *path)
         if key not in self._sources:  # the places of the rule set's terms: found once each
@@ -600,9 +572,29 @@ class TermEvaluator:
         return self._sources[key]
 
 
+def _penalty_settings(term: Term) -> _PenaltySettings:
+    """What a term's penalty settings give every decision alike."""
+    settings = term.penalty
+    tax = settings.tax if settings is not None else None
+    rate = tax.rate if tax is not None else None
+    grace = Duration(settings.grace_period, settings.grace_period_unit) if settings is not None else None
+    return _PenaltySettings(
+        rate,
+        tax.code if tax is not None else None,
+        plain(rate) if rate is not None else "",
+        grace,
+        str(grace) if grace is not None and grace.count else "0 days",
+        tuple(
+            (name, value)
+            for name in ("ledger_account", "invoice_line_type")
+            if (value := getattr(settings, name) if settings is not None else None) is not None
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class _PenaltySettings:
-    """A term's penalty settings as every decision writes them (`TermEvaluator._penalty_settings`)."""
+    """A term's penalty settings as every decision writes them (`_penalty_settings`)."""
 
     tax_rate: Decimal | None
     tax_code: str | None
@@ -610,6 +602,278 @@ class _PenaltySettings:
     grace: Duration | None
     grace_text: str
     booking: tuple[tuple[str, str], ...]  # ledger account and invoice line type, those given
+
+
+class _Record:
+    """A reason every decision of a term gives alike, worded once; each decision gets a fresh copy."""
+
+    __slots__ = ("code", "facts", "source", "text")
+
+    def __init__(self, code: str, text: str, facts: dict[str, Any], source: dict[str, Any] | None) -> None:
+        self.code, self.text, self.facts, self.source = code, text, facts, source
+
+    @classmethod
+    def of(cls, reason: Reason) -> _Record:
+        data = reason.once()
+        return cls(data["code"], data["text"], data["facts"], data.get("source"))
+
+    def fresh(self) -> dict[str, Any]:
+        """The record as `Reason.once` writes it (facts of text and numbers: a flat copy is fresh)."""
+        data = {"code": self.code, "text": self.text, "facts": dict(self.facts)}
+        if self.source is not None:
+            data["source"] = dict(self.source)
+        return data
+
+
+class _Dated:
+    """A reason of a term whose only fact that varies is a date (the commitment's end): the words
+    around the date made once, so a decision writes them by joining three texts."""
+
+    __slots__ = ("around", "code", "earliest", "source", "term")
+
+    _PROBE = "2000-01-01"  # a date to check the words around the date against
+
+    def __init__(self, code: str, term: str, source: Source | None, *, earliest: bool = False) -> None:
+        self.code, self.term, self.earliest = code, term, earliest
+        self.source = source.to_json() if source is not None else None
+        marker = "\x00"
+        words = Reason(code, self._facts(marker)).words()
+        self.around: tuple[str, str] | None = None
+        if words.count(marker) == 1:
+            before, after = words.split(marker)
+            if before + self._PROBE + after == Reason(code, self._facts(self._PROBE)).words():
+                self.around = before, after
+
+    def _facts(self, day: str) -> dict[str, Any]:
+        facts = {"term": self.term, "end": day}
+        if self.earliest:
+            facts["earliest"] = day
+        return facts
+
+    def record(self, day: str) -> dict[str, Any]:
+        """`Reason(code, facts, source).once()` for the commitment ending on `day` (as text)."""
+        facts = self._facts(day)
+        around = self.around
+        text = around[0] + day + around[1] if around is not None else Reason(self.code, facts).words()
+        data = {"code": self.code, "text": text, "facts": facts}
+        if self.source is not None:
+            data["source"] = dict(self.source)
+        return data
+
+
+class _Fee(NamedTuple):
+    """A penalty's money for one share of the commitment, written out; with its explanation."""
+
+    share: str
+    fee_text: str
+    tax_text: str | None  # None without a tax rate
+    total_text: str
+    total_due: Decimal
+    charged_text: str  # the decision's total when this is its only charge (`0 + total_due`)
+    steps: Step
+
+
+class _Variant:
+    """One penalty of a term: its fee and pro rata setting (the term's, or an exception's own),
+    with the term's tax, grace period and booking. The penalty's text with the keys in order is
+    made once (`template`); a fee once per share of the commitment (`fee`), at most `_KEPT`."""
+
+    _KEPT = 4096  # shares kept per penalty: a commitment of ten years has at most 3,653 days
+
+    def __init__(
+        self, maximum: Money, pro_rata: bool, known: _PenaltySettings, settings: Any, rounder: Rounder
+    ) -> None:
+        self.maximum, self.pro_rata, self.known, self.rounder = maximum, pro_rata, known, rounder
+        self.currency = maximum.currency
+        self.maximum_text = str(maximum)
+        self.zero = rounder.round(Decimal(0), self.currency)
+        self.zero_text = money_text(_ZERO + self.zero, self.currency)
+        template: dict[str, Any] = {"maximum": self.maximum_text, "pro_rata": pro_rata, "share": "1/1", "fee": None}
+        if known.tax_rate is not None:
+            template["tax_rate"] = known.rate_text
+        template["tax"] = None
+        if known.tax_code is not None:
+            template["tax_code"] = known.tax_code
+        if settings is not None and settings.tax_provider is not None:
+            template["tax_provider"] = settings.tax_provider
+        template["total"] = template["due"] = None
+        template["grace_period"] = known.grace_text
+        template.update(known.booking)
+        template["waived"] = False
+        self.template = template
+        self._fees: dict[tuple[int, int], _Fee] = {}
+        self._flat: _Fee | None = None
+
+    def fee(self, remaining: int, total: int) -> _Fee:
+        """The fee for `remaining` of `total` days or cycles (the flat fee without pro rata)."""
+        if not self.pro_rata:
+            if self._flat is None:
+                self._flat = self._worked_out(remaining, total)
+            return self._flat
+        found = self._fees.get((remaining, total))
+        if found is None:
+            found = self._worked_out(remaining, total)
+            if len(self._fees) < self._KEPT:
+                self._fees[remaining, total] = found
+        return found
+
+    def _worked_out(self, remaining: int, total: int) -> _Fee:
+        currency, maximum, round_ = self.currency, self.maximum, self.rounder.round
+        share = f"{remaining}/{total}"
+        exact: Decimal | None = None
+        if self.pro_rata and total:
+            exact = maximum.amount * remaining / total
+            fee = round_(exact, currency)
+        else:
+            fee = round_(maximum.amount, currency)
+        fee_text = money_text(fee, currency)
+        rate = self.known.tax_rate
+        tax = self.zero
+        exact_tax: Decimal | None = None
+        if rate is not None:
+            exact_tax = fee * rate / 100
+            tax = round_(exact_tax, currency)
+        tax_text = money_text(tax, currency)
+        total_due = fee + tax
+        total_text = money_text(total_due, currency)
+        steps: Step = (
+            _fee_steps,
+            (
+                self.maximum_text,
+                share,
+                exact,
+                currency,
+                fee_text,
+                self.known.rate_text,
+                exact_tax,
+                tax_text,
+                total_text,
+            ),
+        )
+        return _Fee(
+            share if self.pro_rata else "1/1",
+            fee_text,
+            tax_text if rate is not None else None,
+            total_text,
+            total_due,
+            money_text(_ZERO + total_due, currency),
+            steps,
+        )
+
+
+class _Prepared:
+    """What one term gives every decision alike: its reasons' fixed parts and its penalties."""
+
+    __slots__ = (
+        "allowed",
+        "beyond",
+        "booking",
+        "by_provider",
+        "calendar",
+        "evaluator",
+        "exceptions",
+        "months",
+        "not_allowed",
+        "over",
+        "owner",
+        "penalty",
+        "settings",
+        "term",
+        "variant",
+    )
+
+    def __init__(
+        self,
+        *,
+        term: Term,
+        owner: str | None,
+        calendar: bool,
+        over: _Dated,
+        allowed: _Dated,
+        not_allowed: _Dated,
+        penalty: _Dated,
+        beyond: _Record,
+        settings: _PenaltySettings,
+        by_provider: _Record | None,
+        booking: Step | None,
+        variant: _Variant | None,
+        evaluator: TermEvaluator,
+    ) -> None:
+        self.term, self.owner, self.calendar = term, owner, calendar  # owner: of its exceptions' criteria
+        self.over, self.allowed, self.not_allowed, self.penalty, self.beyond = (
+            over,
+            allowed,
+            not_allowed,
+            penalty,
+            beyond,
+        )
+        self.settings, self.by_provider, self.booking, self.variant = settings, by_provider, booking, variant
+        self.evaluator = evaluator
+        #: the commitment in months, for a term of months or years (else None). Its billing
+        #: cycles of m months are then ceil(months / m) wherever it starts: cycle k begins in an
+        #: earlier month than the commitment's end while k·m < months, and on or after it (the
+        #: same day of the month clamped alike) from then on
+        self.months: int | None = {TimeUnit.MONTHS: 1, TimeUnit.YEARS: 12}.get(term.unit)
+        if self.months is not None:
+            self.months *= term.period
+        #: exception section (`exceptions[0]`) → its outcome, its reason, and its penalty
+        self.exceptions: dict[str, tuple[EarlyCancellation, _Record, _Variant | None]] = {}
+
+    def end(self, start: date) -> date:
+        """`commitment_end(self.term, start)`."""
+        try:
+            if self.months is not None:
+                return add_months(start, self.months)
+            return add_units(start, self.term.period, self.term.unit)
+        except OutOfCalendar:
+            return _BEYOND
+
+    def due(self, on: date) -> date:
+        """When a penalty for cancelling on `on` is due: at the end of the grace period."""
+        grace = self.settings.grace
+        try:
+            if grace is None or not grace.count:
+                return on
+            if grace.unit is TimeUnit.DAYS:  # the usual grace period: `add_units`, without its dispatch
+                ordinal = on.toordinal() + grace.count
+                return date.fromordinal(ordinal) if ordinal <= _LAST_ORDINAL else _BEYOND
+            return add_units(on, grace.count, grace.unit)
+        except OutOfCalendar:
+            return _BEYOND
+
+    def rule(
+        self, outcomes: Mapping[str, Sequence[tuple[str, bool]]], reasons: list[dict[str, Any]]
+    ) -> tuple[EarlyCancellation, _Variant | None]:
+        """The early-cancellation rule in force: the first exception that holds (its reason added
+        to `reasons`), else the term's; with the penalty it charges."""
+        if self.owner is not None:  # a term without exceptions has no criteria to ask for
+            for section, holds in outcomes.get(self.owner, ()):
+                if holds:
+                    outcome, record, variant = self.exceptions.get(section) or self._exception(section)
+                    reasons.append(record.fresh())
+                    return outcome, variant
+        return self.term.early_cancellation, self.variant
+
+    def _exception(self, section: str) -> tuple[EarlyCancellation, _Record, _Variant | None]:
+        term, evaluator = self.term, self.evaluator
+        index = int(section[len("exceptions[") : -1])
+        exception = term.exceptions[index]
+        outcome = EarlyCancellation(exception.outcome.value)
+        facts = {"index": index + 1, "term": term.code, "when": exception.when, "outcome": outcome.value}
+        record = _Record.of(Reason("exception_holds", facts, evaluator._source(term.code, "exceptions", index, "when")))
+        variant = self.variant
+        if outcome is EarlyCancellation.PENALTY:
+            penalty = term.penalty
+            fee = exception.fee or (penalty.fee if penalty is not None else None)
+            base = penalty.pro_rata if penalty is not None else False
+            pro_rata = exception.pro_rata if exception.pro_rata is not None else base
+            if exception.fee is not None or exception.pro_rata is not None:  # else the term's own
+                variant = evaluator._variant(term, self.settings, fee, pro_rata)
+        found = self.exceptions[section] = outcome, record, variant
+        return found
+
+
+# --- the explanation's steps, worded when asked for ----------------------------------------------------
 
 
 def _chain_steps(chain: list[Stretch], renewals: int) -> list[Reason]:
@@ -623,3 +887,57 @@ def _chain_steps(chain: list[Stretch], renewals: int) -> list[Reason]:
         facts = {"index": index, "term": s.term, "start": s.start.isoformat(), "end": _show_date(s.end)}
         steps.append(Reason("step_chain", {**facts, "renewal": renewal}))
     return steps
+
+
+def _current_step(on: date, term: str, end: str) -> list[Reason]:
+    return [Reason("step_current", {"date": on.isoformat(), "term": term, "end": end})]
+
+
+def _days_step(remaining: int, total: int, current: Stretch, on: date) -> list[Reason]:
+    facts = {
+        "remaining": remaining,
+        "total": total,
+        "end": current.end.isoformat(),
+        "date": on.isoformat(),
+        "start": current.start.isoformat(),
+    }
+    return [Reason("step_remaining_days", facts)]
+
+
+def _cycles_step(remaining: int, total: int, frequency: str, started: int, on: date) -> list[Reason]:
+    facts = {"remaining": remaining, "total": total, "frequency": frequency, "started": started, "date": on.isoformat()}
+    return [Reason("step_remaining_cycles", facts)]
+
+
+def _fee_steps(
+    maximum: str,
+    share: str,
+    exact: Decimal | None,
+    currency: str,
+    fee: str,
+    rate: str,
+    exact_tax: Decimal | None,
+    tax: str,
+    total: str,
+) -> list[Reason]:
+    """The fee (pro rata, or flat), and with a tax rate the tax and the total."""
+    if exact is not None:
+        steps = [Reason("step_fee", {"maximum": maximum, "share": share, "exact": _exact(exact, currency), "fee": fee})]
+    else:
+        steps = [Reason("step_fee_flat", {"fee": fee})]
+    if exact_tax is not None:
+        steps.append(Reason("step_tax", {"fee": fee, "rate": rate, "exact": _exact(exact_tax, currency), "tax": tax}))
+        steps.append(Reason("step_total", {"fee": fee, "tax": tax, "total": total}))
+    return steps
+
+
+def _due_step(due: str, on: date, grace: str) -> list[Reason]:
+    return [Reason("step_due", {"due": due, "date": on.isoformat(), "grace": grace})]
+
+
+def _booking_step(invoice_line_type: str, ledger_account: str) -> list[Reason]:
+    return [Reason("step_booking", {"invoice_line_type": invoice_line_type, "ledger_account": ledger_account})]
+
+
+def _reason_step(reason: Reason) -> list[Reason]:
+    return [reason]
