@@ -161,12 +161,21 @@ def _line_strategy() -> Any:
         min_size=1,
         max_size=3,
     ),
+    period=st.sampled_from(
+        [None, ("2015-06-01", "2015-06-30"), ("2015-06-01", "2015-06-10"), ("2015-01-01", "2015-12-31")]
+    ),
+    frequency=st.sampled_from([None, "monthly", "quarterly", "yearly"]),
 )
 def test_kept_lines_decide_alike_in_sequence(
-    sequence: list[dict[str, Any]], prices: list[str], values: list[Any]
+    sequence: list[dict[str, Any]],
+    prices: list[str],
+    values: list[Any],
+    period: tuple[str, str] | None,
+    frequency: str | None,
 ) -> None:
     """Scenarios decided one after another (lines met again with other prices, other applied
-    discounts, other requested values) give what lines worked out anew give, errors included."""
+    discounts, other requested values, other periods billed and billing frequencies, which a free
+    period's share reads) give what lines worked out anew give, errors included."""
     import copy
 
     from engine.decide.scenarios import validate_scenario
@@ -177,6 +186,11 @@ def test_kept_lines_decide_alike_in_sequence(
             for line, price in zip(holder["products"], prices, strict=False):
                 if isinstance(line, dict):
                     line["price"] = price
+        if isinstance(data.get("subscription"), dict):
+            if period is not None:
+                data["subscription"]["billing_period"] = {"from": period[0], "to": period[1]}
+            if frequency is not None:
+                data["subscription"]["billing_frequency"] = frequency
         for value in values:  # the same lines, each requested discount asked with another value
             for request in data.get("requested_discounts") or []:
                 if isinstance(request, dict):
@@ -229,3 +243,54 @@ def test_an_auto_applied_item_is_written_as_orjson_writes_it(code: str, amounts:
     r = DefinitionResult(code, "auto_apply", "applied", value=Decimal(5), amounts=amounts)
     assert _auto_applied_text(r) == orjson.dumps(_item(r, _records))
     assert _auto_applied_text(r) == orjson.dumps(_item(r, _records))  # the kept head, again
+
+
+def _free_period_rules(tmp: Path, unit: str, value: int) -> tuple[Any, Any]:
+    """The shipped rules with the yearly free period given in `unit`s, and its product an expense
+    billed at the subscription's frequency (none of its own): (lines kept, lines worked out anew)."""
+    import copy
+    import shutil
+
+    from engine import load_rules
+    from engine.decide.decision import _evaluator
+
+    shutil.copytree(RULES, tmp / "rules")
+    promotions = tmp / "rules" / "discounts" / "promotions.yaml"
+    text = promotions.read_text(encoding="utf-8")
+    old = "  type: free_period\n  value: 2\n  unit: months\n"
+    assert old in text
+    promotions.write_text(
+        text.replace(old, f"  type: free_period\n  value: {value}\n  unit: {unit}\n"), encoding="utf-8"
+    )
+    products = tmp / "rules" / "catalog" / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    old = "type: termed\nprice: 299.00 EUR\nbilling_frequency: yearly\n"
+    assert old in text
+    products.write_text(text.replace(old, "type: expense\nprice: 299.00 EUR\n"), encoding="utf-8")
+    rules = load_rules(tmp / "rules").brief()
+    long_way = copy.copy(rules)
+    long_way.__dict__["_evaluators"] = {}
+    _evaluator(long_way).keep_lines = False
+    return rules, long_way
+
+
+def test_a_kept_free_period_follows_the_period_billed_and_the_frequency(tmp_path: Path) -> None:
+    """A free period in days or weeks removes its share of the period billed, one in months its
+    share of the billing cycle: the same line met again with another period or frequency is
+    worked out for them, not read back from the line met first."""
+    from tests.test_decide_differential import SAMPLES
+
+    data = next(d for name, d in SAMPLES if name.startswith("discounts/free_period_yearly"))
+    periods = [("2015-03-01", "2016-02-29"), ("2015-03-01", "2015-03-31"), ("2015-03-01", "2015-03-07")]
+    for n, (unit, value) in enumerate([("days", 10), ("weeks", 2), ("months", 2)]):
+        kept, long_way = _free_period_rules(tmp_path / str(n), unit, value)
+        amounts = set()
+        for frequency in ("yearly", "monthly", "quarterly", "yearly"):
+            for start, end in periods:
+                subscription = {**data["subscription"], "billing_frequency": frequency}
+                subscription["billing_period"] = {"from": start, "to": end}
+                scenario = {**data, "subscription": subscription}
+                text = _decided_text(kept, scenario)
+                assert text == _decided_text(long_way, scenario), (unit, frequency, start, end)
+                amounts.add(text)
+        assert len(amounts) > 1, unit  # the share did change with the period or the frequency

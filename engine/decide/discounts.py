@@ -730,7 +730,7 @@ class DiscountEvaluator(DefinitionRules):
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money]] = {}
-        self._lines_kept: dict[tuple[Any, ...], tuple[tuple[tuple[str, Decimal], ...], Money, dict[str, bytes]]] = {}
+        self._lines_kept: dict[tuple[Any, ...], Any] = {}  # `_amounts_kept`
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
         #: whether lines' amounts are kept (`_amounts_kept`; the tests turn it off for the long way)
@@ -1166,11 +1166,14 @@ class DiscountEvaluator(DefinitionRules):
             return []
         by_code = {r.code: r for r in applied}
         definitions = self.by_code
-        caps = _Caps({code: cap for code in by_code if (cap := definitions[code].cap) is not None})
         pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
-        if self.keep_lines and not caps.caps and all(d.kind is not _FREE_PERIOD for d, _ in pairs):
+        if self.keep_lines:
             return self._amounts_kept(pairs, by_code, lines, scenario)
-        return self._amounts_long(pairs, by_code, caps, lines, scenario)
+        return self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
+
+    @staticmethod
+    def _caps(pairs: list[tuple[_Definition, DefinitionResult]]) -> _Caps:
+        return _Caps({d.code: d.cap for d, _ in pairs if d.cap is not None})
 
     def _amounts_kept(
         self,
@@ -1179,28 +1182,52 @@ class DiscountEvaluator(DefinitionRules):
         lines: list[Line],
         scenario: Any,
     ) -> list[LineResult]:
-        """`_amounts` when no applied discount is capped or a free period: then each line's
-        rounded takes and net follow from its product, type and bundle, its gross (as written)
-        and the applied discounts with their values, and are kept per those (a billing run meets
-        the same lines and discounts again and again)."""
-        applied = tuple(d.index if d.auto else (d.index, str(r.value)) for d, r in pairs)
+        """`_amounts`, kept: a line's rounded takes and net follow from its product, type and
+        bundle, its gross (as written) and the applied discounts with their values; a free period's
+        share also from the line's billing frequency and the length of the period billed; and a
+        cap carries what it may still take from line to line, so with a capped discount applied
+        the lines are kept together, in order. A billing run meets the same lines and discounts
+        again and again."""
+        applied: tuple[Any, ...] = tuple(d.index if d.auto else (d.index, str(r.value)) for d, r in pairs)
+        if any(d.kind is _FREE_PERIOD for d, _ in pairs):
+            period = scenario.subscription.billing_period if scenario.subscription is not None else None
+            days = (period.to - period.from_).days if period is not None else None
+            applied = (*applied, days, *(line.frequency for line in lines))
         memo = self._lines_kept
+        if any(d.cap is not None for d, _ in pairs):
+            key: tuple[Any, ...] = (
+                applied,
+                *((x.product, x.type, x.bundle, x.gross.currency, str(x.gross.amount)) for x in lines),
+            )
+            every = memo.get(key)
+            if every is None:
+                every = tuple(
+                    (tuple(r.takes), r.net, {})
+                    for r in self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario, total=False)
+                )
+                _kept(memo, _CLOSED_MEMO, key, every)
+            return [self._line_kept(line, found, by_code) for line, found in zip(lines, every, strict=True)]
         results = []
         for line in lines:
             gross = line.gross
-            currency = gross.currency
-            key = (line.product, line.type, line.bundle, currency, str(gross.amount), applied)
+            key = (line.product, line.type, line.bundle, gross.currency, str(gross.amount), applied)
             found = memo.get(key)
             if found is None:
                 result = self._amounts_long(pairs, by_code, _NO_CAPS, [line], scenario, total=False)[0]
                 found = _kept(memo, _CLOSED_MEMO, key, (tuple(result.takes), result.net, {}))
-            takes, net, written = found
-            if takes:
-                for code, amount in takes:
-                    totals = by_code[code].amounts
-                    totals[currency] = totals.get(currency, _ZERO) + amount
-            results.append(LineResult(line, list(takes), net, written))
+            results.append(self._line_kept(line, found, by_code))
         return results
+
+    @staticmethod
+    def _line_kept(line: Line, found: Any, by_code: dict[str, DefinitionResult]) -> LineResult:
+        """A kept line's result for `line`, its takes added to the applied results' amounts."""
+        takes, net, written = found
+        if takes:
+            currency = line.gross.currency
+            for code, amount in takes:
+                totals = by_code[code].amounts
+                totals[currency] = totals.get(currency, _ZERO) + amount
+        return LineResult(line, list(takes), net, written)
 
     def _amounts_long(
         self,
