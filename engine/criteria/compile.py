@@ -853,7 +853,10 @@ class RuleSetCompiler:
         body = self.condition(node.condition, positive, inner)
         func = node.kind if positive else ("all" if node.kind == "any" else "any")
         guard = f"{collection} is not None and " if _maybe(node.collection) else ""
-        return f"({guard}{func}({body} for {var} in {collection}))"
+        loop = f"{func}({body} for {var} in {collection})"
+        if collection.isidentifier():
+            loop = _small_lists(func, body, var, collection, ctx.depth)
+        return f"({guard}{loop})"
 
     def _tuple_lookup(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str | None:
         """`any p in X where p.a == c and p.b in S` → one shared set of (a, b) tuples per scenario.
@@ -1136,21 +1139,42 @@ class RuleSetCompiler:
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
             # a list's length: faster than summing ones from a generator, which resumes per element
-            code = f"{guard}({prefix}len([0 for {var} in {source}{condition}]))"
+            code = f"{prefix}len([0 for {var} in {source}{condition}])"
+            nothing = "0"
         elif node.func == "sum" and _type(node).name != "money":
             # what `_agg` does for numbers, without its call: the values present, 0 for none
             item_type = self.env.fields(elem.record or "")[value_field].type if value_field else elem
             present = [f"{item} is not None"] if item_type.optional else []
             kept = f" if {' and '.join([*filters, *present])}" if filters or present else ""
-            code = f"{guard}({prefix}sum([{item} for {var} in {source}{kept}]))"
+            code = f"{prefix}sum([{item} for {var} in {source}{kept}])"
+            nothing = "0"
         else:
             values = f"[{item} for {var} in {source}{condition}]"
             empty = f", {self.const(empty_sum(_type(node)))}" if node.func == "sum" else ""
-            code = f"{guard}({prefix}_agg({self.const(node.func)}, {values}{empty}))"
+            code = f"{prefix}_agg({self.const(node.func)}, {values}{empty})"
+            nothing = self.const(empty_sum(_type(node))) if node.func == "sum" else "None"
+        # over an empty list (a scenario without usage: the common case), the aggregate of nothing
+        # without the window's bounds and the comprehension's call
+        code = f"{guard}({nothing} if not {source} else {code})" if source.isidentifier() else f"{guard}({code})"
         # the same aggregate in several rules is computed once per scenario, when first needed
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
+
+
+def _small_lists(func: str, body: str, var: str, collection: str, depth: int) -> str:
+    """`all(body for var in collection)` (or `any`) with the lists scenarios mostly hold taken
+    without the generator (whose making and resuming cost more than a short body): an empty list
+    gives `all`'s True or `any`'s False, one element the body with `var` bound to it (`_q{depth}`:
+    a name per nesting depth, as the temporaries). Equal to the generator's outcome: conditions
+    are booleans, so `all`/`any` of one is that one."""
+    element = f"_q{depth}"
+    single = re.sub(rf"(?<![.\w]){re.escape(var)}(?!\w)", element, body)
+    empty = "True" if func == "all" else "False"
+    return (
+        f"({empty} if not {collection} else ((({element} := {collection}[0]) is {element} and {single})"
+        f" if len({collection}) == 1 else {func}({body} for {var} in {collection})))"
+    )
 
 
 def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:
