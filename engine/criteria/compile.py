@@ -2,7 +2,7 @@
 functions above `CHUNK` conditions, with the facts and shared conditions computed once).
 
 The generated source is built only from the typed AST: every literal value travels as a constant
-bound to a default argument (never spliced from rule text), and field names come from the
+in the function's globals (never spliced from rule text), and field names come from the
 scenario model. `eval`/`exec` only ever see this generated source.
 
 What makes it fast (compared with one hand-written function per rule):
@@ -135,29 +135,24 @@ _ITERABLE = re.compile(r" for [\w]+ in (f[0-9]+)(?!\w)")
 _CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
 
 
-def _constants(codes: list[str]) -> list[str]:
-    """The constants (`K{i}`) that generated code refers to, in order."""
-    return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
-
-
 #: A fact (a scenario field) read in at most this many places is read on first use (see `_defer_facts`).
 DEFER_USES = 1
 
-#: At most this many names (facts, shared conditions, constants) in one generated function: each
-#: is a local, and Python's `compile` slows down with their number.
+#: At most this many names (facts, shared conditions, constants) in one generated function:
+#: Python's `compile` slows down with their number.
 MAX_NAMES = 900
 
 
-def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str], list[str]]]:
+def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str]]]:
     """The rules in parts of at most `chunk` conditions and about `MAX_NAMES` names each: each
-    part with its `_locals` (sorted) and its `_constants`."""
-    parts: list[tuple[list[str], list[str], list[str]]] = []
+    part with its `_locals` (sorted), which the part takes as arguments."""
+    parts: list[tuple[list[str], list[str]]] = []
     part: list[str] = []
     local_names: set[str] = set()
     constants: set[str] = set()
 
     def done() -> None:
-        parts.append((part, sorted(local_names), sorted(constants, key=lambda k: int(k[1:]))))
+        parts.append((part, sorted(local_names)))
 
     for code in rules:
         new_locals, new_constants = set(_NAME.findall(code)), set(_CONSTANT.findall(code))
@@ -230,10 +225,13 @@ def _tuple(codes: list[str]) -> str:
     return "(" + "".join(f"\n        {code}," for code in codes) + "\n    )"
 
 
-def _function(name: str, parameters: list[str], defaults: list[str], body: list[str], result: str) -> str:
-    """A function whose constants and helpers are bound as default arguments (fast local names)."""
-    signature = ", ".join([*parameters, *(f"{d}={d}" for d in [*defaults, *HELPERS])])
-    return "\n".join([f"def {name}({signature}):", *(f"    {line}" for line in body), f"    return {result}"]) + "\n"
+def _function(name: str, parameters: list[str], body: list[str], result: str) -> str:
+    """A function reading its constants and helpers as globals (of its own namespace: see
+    `CompiledRules._compiled`). Python 3.11 specialises those reads to about a local's cost, and
+    a call copies nothing, where default arguments were copied into every call's frame (hundreds
+    of them in a large rule set) and made the generator expressions that read them closures."""
+    head = f"def {name}({', '.join(parameters)}):"
+    return "\n".join([head, *(f"    {line}" for line in body), f"    return {result}"]) + "\n"
 
 
 @dataclass
@@ -421,18 +419,16 @@ class RuleSetCompiler:
     @staticmethod
     def _assemble(head: list[str], rules: list[str], pick: bool, chunk: int, arguments: list[str]) -> str:
         """The source of `evaluate(s, *arguments)`: one function, or parts of `chunk` rules."""
-        extra = ["_pick"] if pick else []
         if len(rules) <= chunk:
             result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
-            return _function("evaluate", ["s", *arguments], [*_constants(head + rules), *extra], head, result)
+            return _function("evaluate", ["s", *arguments], head, result)
         parts, calls = [], []
-        for n, (part, local_names, constants) in enumerate(_split(rules, chunk)):
+        for n, (part, local_names) in enumerate(_split(rules, chunk)):
             names = [*arguments, *local_names]
-            parts.append(_function(f"_part{n}", names, constants, [], _tuple(part)))
+            parts.append(_function(f"_part{n}", names, [], _tuple(part)))
             calls.append(f"_part{n}({', '.join(names)})")
-        defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
         result = " + ".join(calls)
-        parts.append(_function("evaluate", ["s", *arguments], defaults, head, f"_pick({result})" if pick else result))
+        parts.append(_function("evaluate", ["s", *arguments], head, f"_pick({result})" if pick else result))
         return "\n".join(parts)
 
     def _defer_facts(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
