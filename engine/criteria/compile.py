@@ -2,7 +2,7 @@
 functions above `CHUNK` conditions, with the facts and shared conditions computed once).
 
 The generated source is built only from the typed AST: every literal value travels as a constant
-bound to a default argument (never spliced from rule text), and field names come from the
+in the function's globals (never spliced from rule text), and field names come from the
 scenario model. `eval`/`exec` only ever see this generated source.
 
 What makes it fast (compared with one hand-written function per rule):
@@ -135,29 +135,24 @@ _ITERABLE = re.compile(r" for [\w]+ in (f[0-9]+)(?!\w)")
 _CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
 
 
-def _constants(codes: list[str]) -> list[str]:
-    """The constants (`K{i}`) that generated code refers to, in order."""
-    return sorted({name for code in codes for name in _CONSTANT.findall(code)}, key=lambda k: int(k[1:]))
-
-
 #: A fact (a scenario field) read in at most this many places is read on first use (see `_defer_facts`).
 DEFER_USES = 1
 
-#: At most this many names (facts, shared conditions, constants) in one generated function: each
-#: is a local, and Python's `compile` slows down with their number.
+#: At most this many names (facts, shared conditions, constants) in one generated function:
+#: Python's `compile` slows down with their number.
 MAX_NAMES = 900
 
 
-def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str], list[str]]]:
+def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str]]]:
     """The rules in parts of at most `chunk` conditions and about `MAX_NAMES` names each: each
-    part with its `_locals` (sorted) and its `_constants`."""
-    parts: list[tuple[list[str], list[str], list[str]]] = []
+    part with its `_locals` (sorted), which the part takes as arguments."""
+    parts: list[tuple[list[str], list[str]]] = []
     part: list[str] = []
     local_names: set[str] = set()
     constants: set[str] = set()
 
     def done() -> None:
-        parts.append((part, sorted(local_names), sorted(constants, key=lambda k: int(k[1:]))))
+        parts.append((part, sorted(local_names)))
 
     for code in rules:
         new_locals, new_constants = set(_NAME.findall(code)), set(_CONSTANT.findall(code))
@@ -230,10 +225,13 @@ def _tuple(codes: list[str]) -> str:
     return "(" + "".join(f"\n        {code}," for code in codes) + "\n    )"
 
 
-def _function(name: str, parameters: list[str], defaults: list[str], body: list[str], result: str) -> str:
-    """A function whose constants and helpers are bound as default arguments (fast local names)."""
-    signature = ", ".join([*parameters, *(f"{d}={d}" for d in [*defaults, *HELPERS])])
-    return "\n".join([f"def {name}({signature}):", *(f"    {line}" for line in body), f"    return {result}"]) + "\n"
+def _function(name: str, parameters: list[str], body: list[str], result: str) -> str:
+    """A function reading its constants and helpers as globals (of its own namespace: see
+    `CompiledRules._compiled`). Python 3.11 specialises those reads to about a local's cost, and
+    a call copies nothing, where default arguments were copied into every call's frame (hundreds
+    of them in a large rule set) and made the generator expressions that read them closures."""
+    head = f"def {name}({', '.join(parameters)}):"
+    return "\n".join([head, *(f"    {line}" for line in body), f"    return {result}"]) + "\n"
 
 
 @dataclass
@@ -421,18 +419,16 @@ class RuleSetCompiler:
     @staticmethod
     def _assemble(head: list[str], rules: list[str], pick: bool, chunk: int, arguments: list[str]) -> str:
         """The source of `evaluate(s, *arguments)`: one function, or parts of `chunk` rules."""
-        extra = ["_pick"] if pick else []
         if len(rules) <= chunk:
             result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
-            return _function("evaluate", ["s", *arguments], [*_constants(head + rules), *extra], head, result)
+            return _function("evaluate", ["s", *arguments], head, result)
         parts, calls = [], []
-        for n, (part, local_names, constants) in enumerate(_split(rules, chunk)):
+        for n, (part, local_names) in enumerate(_split(rules, chunk)):
             names = [*arguments, *local_names]
-            parts.append(_function(f"_part{n}", names, constants, [], _tuple(part)))
+            parts.append(_function(f"_part{n}", names, [], _tuple(part)))
             calls.append(f"_part{n}({', '.join(names)})")
-        defaults = [*_constants(head), *(f"_part{n}" for n in range(len(parts))), *extra]
         result = " + ".join(calls)
-        parts.append(_function("evaluate", ["s", *arguments], defaults, head, f"_pick({result})" if pick else result))
+        parts.append(_function("evaluate", ["s", *arguments], head, f"_pick({result})" if pick else result))
         return "\n".join(parts)
 
     def _defer_facts(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
@@ -853,7 +849,10 @@ class RuleSetCompiler:
         body = self.condition(node.condition, positive, inner)
         func = node.kind if positive else ("all" if node.kind == "any" else "any")
         guard = f"{collection} is not None and " if _maybe(node.collection) else ""
-        return f"({guard}{func}({body} for {var} in {collection}))"
+        loop = f"{func}({body} for {var} in {collection})"
+        if collection.isidentifier():
+            loop = _small_lists(func, body, var, collection, ctx.depth)
+        return f"({guard}{loop})"
 
     def _tuple_lookup(self, node: ast.Quantifier, positive: bool, ctx: _Ctx) -> str | None:
         """`any p in X where p.a == c and p.b in S` → one shared set of (a, b) tuples per scenario.
@@ -1136,21 +1135,42 @@ class RuleSetCompiler:
         guard = f"None if {source} is None else " if _maybe(source_node) else ""
         if node.func == "count":
             # a list's length: faster than summing ones from a generator, which resumes per element
-            code = f"{guard}({prefix}len([0 for {var} in {source}{condition}]))"
+            code = f"{prefix}len([0 for {var} in {source}{condition}])"
+            nothing = "0"
         elif node.func == "sum" and _type(node).name != "money":
             # what `_agg` does for numbers, without its call: the values present, 0 for none
             item_type = self.env.fields(elem.record or "")[value_field].type if value_field else elem
             present = [f"{item} is not None"] if item_type.optional else []
             kept = f" if {' and '.join([*filters, *present])}" if filters or present else ""
-            code = f"{guard}({prefix}sum([{item} for {var} in {source}{kept}]))"
+            code = f"{prefix}sum([{item} for {var} in {source}{kept}])"
+            nothing = "0"
         else:
             values = f"[{item} for {var} in {source}{condition}]"
             empty = f", {self.const(empty_sum(_type(node)))}" if node.func == "sum" else ""
-            code = f"{guard}({prefix}_agg({self.const(node.func)}, {values}{empty}))"
+            code = f"{prefix}_agg({self.const(node.func)}, {values}{empty})"
+            nothing = self.const(empty_sum(_type(node))) if node.func == "sum" else "None"
+        # over an empty list (a scenario without usage: the common case), the aggregate of nothing
+        # without the window's bounds and the comprehension's call
+        code = f"{guard}({nothing} if not {source} else {code})" if source.isidentifier() else f"{guard}({code})"
         # the same aggregate in several rules is computed once per scenario, when first needed
         if ctx.local:  # it may read the variables of the generators around it
             return f"({code})"
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
+
+
+def _small_lists(func: str, body: str, var: str, collection: str, depth: int) -> str:
+    """`all(body for var in collection)` (or `any`) with the lists scenarios mostly hold taken
+    without the generator (whose making and resuming cost more than a short body): an empty list
+    gives `all`'s True or `any`'s False, one element the body with `var` bound to it (`_q{depth}`:
+    a name per nesting depth, as the temporaries). Equal to the generator's outcome: conditions
+    are booleans, so `all`/`any` of one is that one."""
+    element = f"_q{depth}"
+    single = re.sub(rf"(?<![.\w]){re.escape(var)}(?!\w)", element, body)
+    empty = "True" if func == "all" else "False"
+    return (
+        f"({empty} if not {collection} else ((({element} := {collection}[0]) is {element} and {single})"
+        f" if len({collection}) == 1 else {func}({body} for {var} in {collection})))"
+    )
 
 
 def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:

@@ -209,12 +209,11 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     end = scenario.as_of.date()
     last = end.toordinal()
     first: int = subscription.start.toordinal()
-    history = subscription.status_history
-    if not history:  # the common case: nothing interrupts
-        return (first if first < last else last,) * len(tolerances)
-    starts = [first] * len(tolerances)
-    for period in history:
+    starts: list[int] | None = None
+    for period in subscription.status_history:
         if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
+            if starts is None:
+                starts = [first] * len(tolerances)
             stop = period.to
             if stop is None or stop > end:
                 stop = end
@@ -223,6 +222,8 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
             for k, allowed in enumerate(tolerances):
                 if length > allowed and after > starts[k]:
                     starts[k] = after
+    if starts is None:  # the common case: nothing interrupts (no history, or active periods only)
+        return (first if first < last else last,) * len(tolerances)
     return tuple([start if start < last else last for start in starts])
 
 
