@@ -403,11 +403,12 @@ class RuleSetCompiler:
         head, rules = self._fill_lazy(head, rules)
         head = _spans_inline(_grouped(head))
         pick = len(distinct) < len(self.rules)
-        source = self._assemble(head, rules, pick, chunk, [])
+        spread = positions if pick else None
+        source = self._assemble(head, rules, spread, chunk, [])
 
         def masked_source() -> str:  # `L`: which distinct conditions to evaluate (`CompiledRules.mask`)
             masked = [f"(L[{k}] and ({code}))" for k, code in enumerate(rules)]
-            return self._assemble(head, masked, pick, chunk, ["L"])
+            return self._assemble(head, masked, spread, chunk, ["L"])
 
         self.thresholds.clear()  # rows computed before every duration was registered
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
@@ -417,11 +418,22 @@ class RuleSetCompiler:
         return CompiledRules(source, namespace, len(self.rules), positions, masked_source)
 
     @staticmethod
-    def _assemble(head: list[str], rules: list[str], pick: bool, chunk: int, arguments: list[str]) -> str:
-        """The source of `evaluate(s, *arguments)`: one function, or parts of `chunk` rules."""
+    def _assemble(
+        head: list[str], rules: list[str], positions: list[int] | None, chunk: int, arguments: list[str]
+    ) -> str:
+        """The source of `evaluate(s, *arguments)`: one function, or parts of `chunk` rules.
+
+        `positions` (identical conditions shared): the distinct outcome each rule takes. In one
+        function, each distinct outcome is a local (`_rK`) and the result names them in the rules'
+        order, quicker than a tuple of the distinct ones spread by `_pick`; parts return tuples of
+        distinct outcomes, which `_pick` spreads."""
+        pick = positions is not None
         if len(rules) <= chunk:
-            result = f"_pick({_tuple(rules)})" if pick else _tuple(rules)
-            return _function("evaluate", ["s", *arguments], head, result)
+            if positions is None:
+                return _function("evaluate", ["s", *arguments], head, _tuple(rules))
+            outcomes = [f"_r{k} = {code}" for k, code in enumerate(rules)]
+            result = "(" + "".join(f"_r{k}, " for k in positions) + ")"
+            return _function("evaluate", ["s", *arguments], [*head, *outcomes], result)
         parts, calls = [], []
         for n, (part, local_names) in enumerate(_split(rules, chunk)):
             names = [*arguments, *local_names]
