@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine.run.shares as shares
 from engine.cli.main import main
 from engine.ruleset import RuleSet, load_rules
 from engine.run import RunOptions, run
 from engine.run.evaluate import MAX_LINE_BYTES
-from engine.run.io import copy_bytes
+from engine.run.io import LinesSink, copy_bytes, lines_bytes
 from engine.run.shares import Share, Splitter, read_share
 
 REPO = Path(__file__).resolve().parent.parent
@@ -312,3 +314,20 @@ def test_stdin_is_fed_to_the_workers_by_the_parent_in_order(
         summary = run(rules, RunOptions("-", str(output), str(errors), workers=2, chunk_size=9, progress=False))
     assert (output.read_bytes(), errors.read_bytes()) == one[:2]
     assert summary.executor == "processes" and summary.balanced and summary.scenarios == one[2].scenarios
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), max_size=8))
+def test_lines_are_written_as_the_joined_text_encoded(texts: list[str]) -> None:
+    """Each decision is encoded on its own (one wide text must not widen the chunk): the bytes are
+    those of the lines joined and encoded, and nothing at all for no lines."""
+    expected = ("\n".join(texts) + "\n").encode("utf-8") if texts else b""
+    assert lines_bytes(texts) == expected
+
+
+def test_a_chunk_with_one_wide_decision_is_written_whole(tmp_path: Path) -> None:
+    sink = LinesSink(str(tmp_path / "out.jsonl"))
+    sink.write([(1, "a", '{"x":"plain"}'), (2, "b", '{"x":"5 €, Zoë"}'), (3, "c", '{"x":"\\u2028"}')])
+    sink.commit()
+    assert (tmp_path / "out.jsonl").read_bytes() == '{"x":"plain"}\n{"x":"5 €, Zoë"}\n{"x":"\\u2028"}\n'.encode()
+    assert sink.written == 3

@@ -157,6 +157,16 @@ def open_source(name: str, kind: str) -> Source:
     return ParquetSource(name) if kind == "parquet" else JsonLinesSource(name)
 
 
+def lines_bytes(texts: list[str]) -> bytes:
+    """`texts` as UTF-8 JSON Lines, each followed by a newline: each text encoded on its own.
+
+    Joining the texts first would be one copy fewer, but one text with a character past ASCII (a
+    `€`, a name) makes the joined string wide, and the whole chunk then goes through the slow
+    path twice (widening and encoding): 5.7 µs a 5 KB decision against 3.2 for this, on the run
+    benchmark's scenarios, where about 1 decision in 100 holds such a character."""
+    return b"\n".join([text.encode("utf-8") for text in texts]) + b"\n" if texts else b""
+
+
 class Sink(Protocol):
     """Where decisions go: (line, scenario id, decision text) in input order."""
 
@@ -179,7 +189,7 @@ class LinesSink:
 
     def write_texts(self, texts: list[str]) -> None:
         if texts:
-            self.file.write(("\n".join(texts) + "\n").encode("utf-8"))
+            self.file.write(lines_bytes(texts))
             self.written += len(texts)
 
     def write(self, decisions: list[tuple[int, str, str]]) -> None:

@@ -42,6 +42,7 @@ from typing import IO, Any
 
 from engine.run.atomic import PARTIAL_SUFFIX
 from engine.run.evaluate import MAX_LINE_BYTES, Chunk, Timings, decide_chunk, is_blank
+from engine.run.io import lines_bytes
 
 #: Shares are cut between these sizes: 64 KiB is about 100 scenarios (tens of milliseconds of
 #: work, so the last ones end together); 2 MiB about 3,000 (a second: progress moves, and a
@@ -219,7 +220,7 @@ def decide_share(
             if decided.errors:
                 _cuts(result, decided.decisions, decided.errors)
             if texts:
-                data = ("\n".join(texts) + "\n").encode("utf-8")
+                data = lines_bytes(texts)
                 out.write(data)
                 result.decision_bytes += len(data)
             result.lines += len(records)
