@@ -424,44 +424,7 @@ def _list(source: _Source, item: Any, constraints: list[Any], value: str, target
     source.done()
     if convert[-1] == f"{result} = {given}":  # the items are checked, not converted: check them, copy the list
         return [*lines, f"for {given} in {value}:", *_indent(convert[:-1]), f"{target} = {value}[:]"]
-    if isinstance(item, type) and issubclass(item, BaseModel) and item.__name__ in _SHARED_ITEMS:
-        if not item.model_config.get("frozen"):
-            raise TypeError(f"{item.__name__} is shared between scenarios: it must be frozen")
-        convert = _shared(source, convert, given, result)
     return [*lines, f"{target} = []", f"for {given} in {value}:", *_indent(convert), f"    {target}.append({result})"]
-
-
-#: Models whose instances a scenario's list shares with earlier scenarios' when the item's JSON object
-#: is the same: a product line (a catalog product at its price) recurs across a billing run, as a
-#: price text does. Usage records and status periods carry times and dates, seldom the same twice: a
-#: look-up would cost them more than it saves. The models are frozen and every field is an immutable
-#: value (a product line has no list), so a shared instance is the instance built anew.
-_SHARED_ITEMS = frozenset({"ProductLine"})
-
-
-def _shared(source: _Source, convert: list[str], given: str, result: str) -> list[str]:
-    """`convert` (which builds `result` from the object `given`) behind a look-up of the instance
-    built from an equal object. Only objects whose values are all exactly `str` or `int` are keys:
-    `True == 1` and `1.0 == 1`, so a bool or float would find an instance built from an int (which
-    its own check may refuse). Key order is part of the key (another order builds anew; harmless)."""
-    kept = source.name({}, "S")
-    key, item = source.variable(), source.variable()
-    return [
-        f"{key} = None",
-        f"if {given}.__class__ is dict:",
-        f"    for {item} in {given}.values():",
-        f"        if {item}.__class__ is not str and {item}.__class__ is not int:",
-        "            break",
-        "    else:",
-        f"        {key} = tuple({given}.items())",
-        f"{result} = {kept}.get({key}) if {key} is not None else None",
-        f"if {result} is None:",
-        *_indent(convert),
-        f"    if {key} is not None:",
-        f"        if len({kept}) >= {_CACHE_SIZE}:",
-        f"            {kept}.clear()",
-        f"        {kept}[{key}] = {result}",
-    ]
 
 
 def _dict(source: _Source, types_: tuple[Any, ...], constraints: list[Any], value: str, target: str) -> list[str]:
