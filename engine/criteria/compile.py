@@ -413,7 +413,7 @@ class RuleSetCompiler:
         self.thresholds.clear()  # rows computed before every duration was registered
         namespace: dict[str, Any] = {f"K{i}": value for i, value in enumerate(self.constants)}
         namespace.update(HELPERS)
-        if pick:  # at least two conditions, so the getter returns a tuple
+        if pick and len(rules) > chunk:  # parts' tuples spread (`_assemble`); at least two conditions
             namespace["_pick"] = operator.itemgetter(*positions)
         return CompiledRules(source, namespace, len(self.rules), positions, masked_source)
 
