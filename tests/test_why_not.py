@@ -325,3 +325,82 @@ def test_value_getters_read_what_the_explainer_reads() -> None:
                     assert getter(scenario) == Explainer(env, scenario).value(node, {}), node.span.text
                     compared += 1
     assert compared > 1000
+
+
+def _sample_scenarios() -> list[Any]:
+    from engine.load import load_file
+
+    found = []
+    for path in sorted((REPO / "samples").rglob("*.yaml")):
+        for document in load_file(path).documents:
+            data = {k: v for k, v in document.data.items() if k != "expect"}
+            checked = validate_scenario(data, None)
+            if checked.scenario is not None:
+                found.append(checked.scenario)
+    return found
+
+
+def _leaves(node: Any) -> list[Any]:
+    """The conditions the "why not" explains one by one: below `and`/`or`, nothing else."""
+    from engine.criteria import ast
+
+    if isinstance(node, ast.BoolOp):
+        return [leaf for operand in node.operands for leaf in _leaves(operand)]
+    return [node]
+
+
+def test_a_quiet_quantifier_gives_the_outcome_and_last_step_of_the_full_explanation() -> None:
+    """The "why not" explains a quantifier without a step per item (`quiet_items`): for every
+    condition of the shipped criteria and every sample scenario, its outcome and its own step
+    (text, verdict, words, place and facts) are those of the explanation that records every item."""
+    from engine.criteria import ast
+    from engine.criteria.explain import Explainer
+
+    env = scenario_environment()
+    leaves = [leaf for entry in RULES.criteria.entries for leaf in _leaves(entry.node)]
+    quantifiers = 0
+    for scenario in _sample_scenarios():
+        for leaf in leaves:
+            full, quiet = Explainer(env, scenario), Explainer(env, scenario, quiet_items=True)
+            assert quiet.explain(leaf) == full.explain(leaf), leaf.span.text
+            assert quiet.steps[-1] == full.steps[-1] and quiet.steps[-1].facts == full.steps[-1].facts
+            inner = leaf.operand if isinstance(leaf, ast.Not) else leaf
+            if isinstance(inner, ast.Quantifier):
+                quantifiers += 1
+                assert len(quiet.steps) == 1 < len(full.steps) or not full.steps[:-1]
+    assert quantifiers > 100
+
+
+def test_what_why_not_read_of_one_scenario_is_not_reused_for_the_next() -> None:
+    """The "why not" keeps what it read of the last scenario (operands, explanations by their
+    text): deciding scenarios one after another, and the first again, gives each the reasons a
+    fresh rule set gives it."""
+    plain = _scenario()
+    staff = _scenario(account={"code": "A1", "classification": "Business", "segments": ["acme-staff", "fraud-watch"]})
+    usage = [{"at": "2015-06-20T10:00:00+02:00", "service": "voice", "quantity": 3}]
+    used = _scenario(usage=usage)
+    rules = load_rules(REPO / "rules")
+    for scenario in (plain, staff, used, plain, used, staff):
+        fresh = load_rules(REPO / "rules").decide(scenario)
+        assert rules.decide(scenario) == fresh
+    assert _definition(rules.decide(staff), "staff-20") != _definition(rules.decide(plain), "staff-20")
+
+
+def test_a_quantifiers_reason_is_shared_when_its_explanation_is_the_same() -> None:
+    """A quantifier over usage is not keyed by its operands: it is explained for each scenario,
+    and the record is kept by what the explanation says (none of 1 record matches), so scenarios
+    with the same verdict share it and another verdict gets its own."""
+    env = scenario_environment()
+    text = 'any u in usage where u.service == "data"'
+    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
+    why = WhyNot(CriteriaProgram([Entry("discount:data-user", "when", node)]))
+    voice = [{"at": "2015-06-20T10:00:00+02:00", "service": "voice", "quantity": 3}]
+    sms = [{"at": "2015-06-21T10:00:00+02:00", "service": "sms", "quantity": 1}]
+    first, second = why.reasons(0, _scenario(usage=voice)), why.reasons(0, _scenario(usage=sms))
+    assert [r.code for r in first] == ["none_match"] and first[0].facts["count"] == 1
+    assert second[0] is first[0]  # the same explanation: the same record
+    third = why.reasons(0, _scenario(usage=voice + sms))
+    assert third[0].facts["count"] == 2 and third[0] is not first[0]
+    data = [{"at": "2015-06-22T10:00:00+02:00", "service": "data", "quantity": 1}]
+    holding = why.reasons(0, _scenario(usage=data))
+    assert [r.code for r in holding] == ["condition_not_met"]  # it holds: the entry is named, as before

@@ -107,6 +107,11 @@ class Explainer:
     env: Environment
     scenario: Any
     steps: list[Step] = field(default_factory=list)
+    #: record no step, only outcomes (a filter's, or a quantifier's items when `quiet_items`)
+    quiet: bool = False
+    #: a quantifier records its own step but none for each item (the "why not" reads only the
+    #: last step; a trace shows every item's)
+    quiet_items: bool = False
 
     def explain(self, node: ast.Node) -> bool | None:
         return self.condition(node, {})
@@ -116,7 +121,12 @@ class Explainer:
     def condition(self, node: ast.Node, scope: dict[str, Any]) -> bool | None:
         if isinstance(node, ast.Not):
             inner = self.condition(node.operand, scope)
-            if not isinstance(node.operand, ast.BoolOp | ast.Not | ast.Quantifier) and self.steps and inner is not None:
+            if (
+                not self.quiet
+                and not isinstance(node.operand, ast.BoolOp | ast.Not | ast.Quantifier)
+                and self.steps
+                and inner is not None
+            ):
                 # the mark tells whether the written condition (`not …`) holds; the detail stays factual
                 last = self.steps[-1]
                 facts = dict(last.facts)
@@ -134,6 +144,8 @@ class Explainer:
             return None if None in results else node.op == "and"
         if isinstance(node, ast.Quantifier):
             return self._quantifier(node, scope)
+        if self.quiet:
+            return self._judge(node, scope)[0]
         outcome, detail, facts = self._atom(node, scope)
         if outcome is None and node.span.text and node.span.text not in detail:
             detail = f"{detail}, so `{node.span.text}` is unknown"
@@ -144,17 +156,25 @@ class Explainer:
 
     def _quantifier(self, node: ast.Quantifier, scope: dict[str, Any]) -> bool | None:
         items = self.value(node.collection, scope)
+        quiet = self.quiet
         if items is None:
+            if quiet:
+                return None
             facts = {"kind": node.kind, "collection": node.collection.span.text, "missing": node.collection.span.text}
             self.steps.append(
                 Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node), facts)
             )
             return None
-        outcomes = [self.condition(node.condition, {**scope, node.var: item}) for item in items]
+        if self.quiet_items and not quiet:
+            outcomes = [_quiet(self, node.condition, {**scope, node.var: item}) for item in items]
+        else:
+            outcomes = [self.condition(node.condition, {**scope, node.var: item}) for item in items]
         if node.kind == "any":
             result = True if True in outcomes else (None if None in outcomes else False)
         else:
             result = False if False in outcomes else (None if None in outcomes else True)
+        if quiet:
+            return result
         matched = outcomes.count(True)
         self.steps.append(
             Step(
@@ -173,19 +193,12 @@ class Explainer:
         )
         return result
 
-    def _atom(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, str, dict[str, Any]]:
+    def _judge(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, tuple[Any, ...]]:
+        """An atom's outcome and the values of its operands (`_atom` words them; a quiet
+        explainer reads only the outcome)."""
         if isinstance(node, ast.Compare):
             left, right = self.value(node.left, scope), self.value(node.right, scope)
-            outcome = _compare(node.op, left, right, _type(node.left))
-            facts = _facts("compare", node.left, left, node.right, right, op=node.op)
-            if isinstance(left, runtime.Span) and isinstance(right, Duration):
-                facts["since"] = left.start.isoformat()  # the span in the rule's own unit
-                facts["in_unit"] = str(Duration(_whole(left, right.unit), right.unit))
-            return (
-                outcome,
-                _sentence(node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right),
-                facts,
-            )
+            return _compare(node.op, left, right, _type(node.left)), (left, right)
         if isinstance(node, ast.Membership):
             item, collection = self.value(node.item, scope), self.value(node.collection, scope)
             sign = runtime.SIGNS.get(_type(node.item).name)
@@ -196,20 +209,7 @@ class Explainer:
                 outcome = None if found is None else found != node.negated
             else:
                 outcome = (item in collection) != node.negated
-            facts = _facts("in", node.item, item, node.collection, collection, negated=node.negated)
-            return (
-                outcome,
-                _sentence(
-                    node.item,
-                    item,
-                    f"in {node.collection.span.text}",
-                    outcome,
-                    collection,
-                    node.collection,
-                    verbs=("is not", "is") if node.negated else ("is", "is not"),
-                ),
-                facts,
-            )
+            return outcome, (item, collection)
         if isinstance(node, ast.SetRelation):
             left, right = self.value(node.left, scope), self.value(node.right, scope)
             sign = runtime.SIGNS.get(T.compared_elements(_type(node.left), _type(node.right)).name)
@@ -228,15 +228,7 @@ class Explainer:
                 outcome = frozenset(right) <= frozenset(left)
             else:
                 outcome = right in left
-            verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
-                node.op
-            ]
-            facts = _facts(node.op, node.left, left, node.right, right)
-            return (
-                outcome,
-                _sentence(node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs),
-                facts,
-            )
+            return outcome, (left, right)
         if isinstance(node, ast.Between):
             v, lo, hi = (self.value(n, scope) for n in (node.value, node.low, node.high))
             t = _type(node.value)
@@ -247,6 +239,53 @@ class Explainer:
             else:
                 a, b = _compare(">=", v, lo, t), _compare("<=", v, hi, t)
                 outcome = None if a is None or b is None else a and b
+            return outcome, (v, lo, hi)
+        value = self.value(node, scope)
+        return (None if value is None else bool(value)), (value,)
+
+    def _atom(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, str, dict[str, Any]]:
+        """An atom's outcome, in words and as facts."""
+        outcome, values = self._judge(node, scope)
+        if isinstance(node, ast.Compare):
+            left, right = values
+            facts = _facts("compare", node.left, left, node.right, right, op=node.op)
+            if isinstance(left, runtime.Span) and isinstance(right, Duration):
+                facts["since"] = left.start.isoformat()  # the span in the rule's own unit
+                facts["in_unit"] = str(Duration(_whole(left, right.unit), right.unit))
+            return (
+                outcome,
+                _sentence(node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right),
+                facts,
+            )
+        if isinstance(node, ast.Membership):
+            item, collection = values
+            facts = _facts("in", node.item, item, node.collection, collection, negated=node.negated)
+            return (
+                outcome,
+                _sentence(
+                    node.item,
+                    item,
+                    f"in {node.collection.span.text}",
+                    outcome,
+                    collection,
+                    node.collection,
+                    verbs=("is not", "is") if node.negated else ("is", "is not"),
+                ),
+                facts,
+            )
+        if isinstance(node, ast.SetRelation):
+            left, right = values
+            verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
+                node.op
+            ]
+            facts = _facts(node.op, node.left, left, node.right, right)
+            return (
+                outcome,
+                _sentence(node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs),
+                facts,
+            )
+        if isinstance(node, ast.Between):
+            v, lo, hi = values
             facts = _facts("between", node.value, v, node.low, lo)
             facts["low"] = facts.pop("expected")
             facts["high"] = node.high.span.text if _literal(node.high) else show(hi, _type(node.high))
@@ -259,11 +298,11 @@ class Explainer:
                 ),
                 facts,
             )
-        value = self.value(node, scope)
+        (value,) = values
         read: dict[str, Any] = {"kind": "value", "subject": node.span.text, "actual": _plain(value, None)}
         if value is None:
             read["missing"] = node.span.text
-        return (None if value is None else bool(value)), f"{node.span.text} = {show(value)}", read
+        return outcome, f"{node.span.text} = {show(value)}", read
 
     # values ----------------------------------------------------------------------------------------
 
@@ -350,10 +389,13 @@ class Explainer:
 
 def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any]) -> bool | None:
     """Evaluate a filter without recording its steps (one line per record would drown the trace)."""
-    saved = len(explainer.steps)
-    result = explainer.condition(node, scope)
-    del explainer.steps[saved:]
-    return result
+    if explainer.quiet:
+        return explainer.condition(node, scope)
+    explainer.quiet = True
+    try:
+        return explainer.condition(node, scope)
+    finally:
+        explainer.quiet = False
 
 
 def _type(node: ast.Node) -> T.Type:

@@ -154,7 +154,11 @@ class WhyNot:
     flag) says the same for the same values: its outcome and record are kept, keyed by the
     condition and what its operands are in this scenario (read, not explained), so a billing run
     explains each distinct failure once; the records are shared (never changed; each writes fresh
-    copies of its data). Quantifiers (a line of a product, a usage record) are explained each time.
+    copies of its data). A test of a line of a product is keyed by the lines' products. Other
+    quantifiers (a usage record) are explained for each scenario, without a step per item, and
+    their records are kept by what the explanation says (none of 3 records match). Within one
+    scenario, each operand is read once and each condition's text explained once, however many
+    definitions state it.
     """
 
     def __init__(self, program: Any) -> None:
@@ -162,6 +166,9 @@ class WhyNot:
         self.env = scenario_environment()
         self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
         self._readers: dict[int, tuple[str, list[Any]]] = {}  # id(condition) → how its key is read
+        #: the last scenario keyed and what was read of it, by operand (`_key`): many conditions
+        #: read the same few values (the account's segments, the subscription's maturity)
+        self._read: tuple[Any, dict[Any, Any]] = (None, {})
         self._brief: dict[int, list[Reason]] = {}
 
     def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
@@ -210,21 +217,45 @@ class WhyNot:
         key = self._key(node, scenario)
         kept = self._memo.get(key) if key is not None else None
         if kept is None:
-            explainer = Explainer(self.env, scenario)
-            outcome = explainer.explain(node)
-            reason = None
-            if outcome is not True:
-                reason = self._reason(
-                    node, explainer.steps[-1] if explainer.steps else None, outcome, section, explainer
-                )
-            kept = outcome, reason
-            if key is not None:
-                if len(self._memo) >= _MEMO:
-                    self._memo.clear()
-                self._memo[key] = kept
+            outcome, step, explainer = self._explained(node, scenario)
+            if key is None and outcome is not True and step is not None and step.text == node.span.text:
+                # not keyed by its operands (a quantifier over usage): explained afresh, but the same
+                # explanation (none of 3 records match) gives the record made before
+                key = _said(node, section, outcome, step)
+            kept = self._memo.get(key) if key is not None else None
+            if kept is None:
+                reason = None if outcome is True else self._reason(node, step, outcome, section, explainer)
+                kept = outcome, reason
+                if key is not None:
+                    if len(self._memo) >= _MEMO:
+                        self._memo.clear()
+                    self._memo[key] = kept
         if kept[1] is not None:
             found.append(kept[1])
         return kept[0]
+
+    def _explained(self, node: ast.Node, scenario: Any) -> tuple[bool | None, Step | None, Explainer]:
+        """The condition's outcome and its last step, worked out once per scenario and condition
+        text (several definitions state the same condition; one not keyed, such as a quantifier
+        over usage, is otherwise explained again for each)."""
+        values = self._values(scenario)
+        text = node.span.text
+        found = values.get(("explained", text)) if text else None
+        if found is None:
+            explainer = Explainer(self.env, scenario, quiet_items=True)
+            outcome = explainer.explain(node)
+            found = outcome, explainer.steps[-1] if explainer.steps else None, explainer
+            if text:
+                values[("explained", text)] = found
+        return found
+
+    def _values(self, scenario: Any) -> dict[Any, Any]:
+        """What was read and explained of `scenario`, kept while it is the last one asked about.
+        One look-up of the pair: another thread's scenario never mixes with this one's."""
+        read = self._read
+        if read[0] is not scenario:  # scenarios are frozen: what was read of one stays true
+            read = self._read = (scenario, {})
+        return read[1]
 
     def _reason(
         self, node: ast.Node, step: Step | None, outcome: bool | None, section: str, explainer: Explainer
@@ -291,12 +322,12 @@ class WhyNot:
         kind, readers = found
         if kind == "none":
             return None
-        if kind == "lines":  # a line of a product
-            lines = readers[0](scenario)
-            return None if lines is None else (id(node), *((p.product, p.type, p.bundle) for p in lines))
+        values = self._values(scenario)
         key: list[Any] = [id(node)]
-        for read in readers:
-            frozen = _freeze(read(scenario))
+        for operand, reader in readers:
+            frozen = values.get(operand, _UNREAD)
+            if frozen is _UNREAD:
+                frozen = values[operand] = reader(scenario)
             if frozen is _UNKEYED:
                 return None
             key.append(frozen)
@@ -316,17 +347,45 @@ def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
     return None
 
 
-def _readers(node: ast.Node, env: Any) -> tuple[str, list[Any]]:
-    """How `WhyNot._key` reads a condition's operands: ("lines", [the product lines]) for a test
-    of a line of a product, ("operands", [one reader per operand that is not a literal]), or
-    ("none", []) for a condition whose outcome needs more than its operands' values."""
+def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
+    """How `WhyNot._key` reads a condition's operands: ("operands", [(the operand's key, a
+    function of the scenario giving its value frozen)]) for each operand that is not a literal
+    (a test of a line of a product: its lines' product, type and bundle), or ("none", []) for a
+    condition whose outcome needs more than its operands' values. An operand's key is its text
+    (all criteria are typed against one environment, so one text reads one value: the compiler
+    shares conditions by their text too)."""
     atom = node.operand if isinstance(node, ast.Not) else node
     if isinstance(atom, ast.Quantifier) and _product_test(atom) is not None:
-        return "lines", [_reader(atom.collection, env)]
+        lines = _reader(atom.collection, env)
+        return "operands", [(("lines", atom.collection.span.text), lambda s: _lines_key(lines(s)))]
     operands = _operands(atom)
     if operands is None:
         return "none", []
-    return "operands", [_reader(o, env) for o in operands if not isinstance(o, ast.Literal | ast.SetLiteral)]
+    return "operands", [
+        ((type(o), o.span.text), _frozen(_reader(o, env)))
+        for o in operands
+        if not isinstance(o, ast.Literal | ast.SetLiteral)
+    ]
+
+
+def _said(node: ast.Node, section: str, outcome: bool | None, step: Step) -> tuple[Any, ...] | None:
+    """The memo key of a condition's reason made from its explanation alone (the step's facts,
+    which `WhyNot._reason` copies; a product test's reason reads the lines too: never keyed
+    here), or None."""
+    if _product_test(node.operand if isinstance(node, ast.Not) else node) is not None:
+        return None
+    facts = [_freeze(v) for v in step.facts.values()]
+    if _UNKEYED in facts:
+        return None
+    return ("said", id(node), section, outcome, *step.facts, *facts)
+
+
+def _lines_key(lines: Any) -> Any:
+    return _UNKEYED if lines is None else tuple((p.product, p.type, p.bundle) for p in lines)
+
+
+def _frozen(read: Any) -> Any:
+    return lambda scenario: _freeze(read(scenario))
 
 
 def _reader(node: ast.Node, env: Any) -> Any:
@@ -338,6 +397,7 @@ def _reader(node: ast.Node, env: Any) -> Any:
 
 
 _UNKEYED = object()
+_UNREAD = object()
 _SCALARS = (str, int, Decimal, date, time, Enum, Money, Duration, Span)
 
 
