@@ -404,3 +404,18 @@ def test_a_quantifiers_reason_is_shared_when_its_explanation_is_the_same() -> No
     data = [{"at": "2015-06-22T10:00:00+02:00", "service": "data", "quantity": 1}]
     holding = why.reasons(0, _scenario(usage=data))
     assert [r.code for r in holding] == ["condition_not_met"]  # it holds: the entry is named, as before
+
+
+def test_reasons_kept_by_entry_are_those_a_fresh_walk_gives() -> None:
+    """`WhyNot.reasons` keeps an entry's records by the values of all its operands: one instance
+    asked about every sample scenario in turn (twice) gives, for every entry of the shipped
+    criteria, the records of an instance that has seen nothing."""
+    program = RULES.criteria
+    kept = WhyNot(program)
+    scenarios = _sample_scenarios()
+    several = [i for i, entry in enumerate(program.entries) if len(_leaves(entry.node)) > 1]
+    assert len(several) >= 5
+    for scenario in scenarios + scenarios:
+        for index in range(len(program.entries)):
+            assert kept.reasons(index, scenario) == WhyNot(program).reasons(index, scenario)
+    assert kept._entries  # some entries were kept whole

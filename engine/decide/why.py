@@ -170,6 +170,8 @@ class WhyNot:
         #: read the same few values (the account's segments, the subscription's maturity)
         self._read: tuple[Any, dict[Any, Any]] = (None, {})
         self._brief: dict[int, list[Reason]] = {}
+        self._entries: dict[tuple[Any, ...], list[Reason]] = {}  # `reasons` by `_entry_key`
+        self._entry_readers: dict[int, list[tuple[Any, Any]]] = {}  # entry index → `_readers_of`
 
     def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
         """Brief reasons: entry `index` (a section, or `when:`) does not hold, without the values.
@@ -185,8 +187,15 @@ class WhyNot:
         return found
 
     def reasons(self, index: int, scenario: Any) -> list[Reason]:
-        """Why entry `index` of the program does not hold for `scenario`: one record per failing condition."""
+        """Why entry `index` of the program does not hold for `scenario`: one record per failing
+        condition (a list the caller only reads: it is kept and shared, keyed by the values of
+        every operand of the entry when each of its conditions is keyed by its operands)."""
         entry = self.program.entries[index]
+        key = self._entry_key(index, entry.node, scenario)
+        if key is not None:
+            kept = self._entries.get(key)
+            if kept is not None:
+                return kept
         found: list[Reason] = []
         self._walk(entry.node, entry.section, scenario, found)
         if not found:  # it holds here (the caller asked anyway): say so rather than nothing
@@ -198,7 +207,50 @@ class WhyNot:
                     Source(span.file, span.line, span.column),
                 )
             )
+        if key is not None:
+            if len(self._entries) >= _MEMO:
+                self._entries.clear()
+            self._entries[key] = found
         return found
+
+    def _entry_key(self, index: int, node: ast.Node, scenario: Any) -> tuple[Any, ...] | None:
+        """The entry and the values of all its conditions' operands, or None when one of its
+        conditions is not keyed by its operands (nor when it has a single one: its own key is as
+        quick)."""
+        readers = self._entry_readers.get(index)
+        if readers is None:
+            readers = self._entry_readers[index] = self._readers_of(node)
+        return self._read_key(index, readers, scenario) if readers else None
+
+    def _read_key(self, first: Any, readers: list[tuple[Any, Any]], scenario: Any) -> tuple[Any, ...] | None:
+        """`first` and the values the readers give (each operand read once per scenario), or None
+        when one cannot be keyed."""
+        values = self._values(scenario)
+        key: list[Any] = [first]
+        for operand, reader in readers:
+            frozen = values.get(operand, _UNREAD)
+            if frozen is _UNREAD:
+                frozen = values[operand] = reader(scenario)
+            if frozen is _UNKEYED:
+                return None
+            key.append(frozen)
+        return tuple(key)
+
+    def _readers_of(self, node: ast.Node) -> list[tuple[Any, Any]]:
+        """Every operand reader of the entry's conditions in order, or [] (see `_entry_key`)."""
+        leaves = _conditions(node)
+        if len(leaves) < 2:
+            return []
+        readers: list[tuple[Any, Any]] = []
+        for leaf in leaves:
+            found = self._readers.get(id(leaf))
+            if found is None:
+                found = self._readers[id(leaf)] = _readers(leaf, self.env)
+            kind, of_leaf = found
+            if kind == "none":
+                return []
+            readers += of_leaf
+        return readers
 
     def _walk(self, node: ast.Node, section: str, scenario: Any, found: list[Reason]) -> bool | None:
         """`node`'s outcome; when it does not hold, its failing conditions are added to `found`."""
@@ -322,16 +374,7 @@ class WhyNot:
         kind, readers = found
         if kind == "none":
             return None
-        values = self._values(scenario)
-        key: list[Any] = [id(node)]
-        for operand, reader in readers:
-            frozen = values.get(operand, _UNREAD)
-            if frozen is _UNREAD:
-                frozen = values[operand] = reader(scenario)
-            if frozen is _UNKEYED:
-                return None
-            key.append(frozen)
-        return tuple(key)
+        return self._read_key(id(node), readers, scenario)
 
 
 def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
@@ -366,6 +409,13 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
         for o in operands
         if not isinstance(o, ast.Literal | ast.SetLiteral)
     ]
+
+
+def _conditions(node: ast.Node) -> list[ast.Node]:
+    """The conditions `WhyNot._walk` keys one by one: those below `and` and `or`."""
+    if isinstance(node, ast.BoolOp):
+        return [leaf for operand in node.operands for leaf in _conditions(operand)]
+    return [node]
 
 
 def _said(node: ast.Node, section: str, outcome: bool | None, step: Step) -> tuple[Any, ...] | None:
