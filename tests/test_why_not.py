@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -419,3 +420,23 @@ def test_reasons_kept_by_entry_are_those_a_fresh_walk_gives() -> None:
         for index in range(len(program.entries)):
             assert kept.reasons(index, scenario) == WhyNot(program).reasons(index, scenario)
     assert kept._entries  # some entries were kept whole
+
+
+def test_threads_sharing_a_rule_set_get_each_scenarios_own_reasons() -> None:
+    """The "why not" keeps what it read of the last scenario (and the evaluators their memos);
+    threads deciding different scenarios with one rule set (a service answering requests), made
+    to switch as often as they can, each get the decision a rule set of their own gives. (A
+    smoke test: it shows no mixing in these rounds, it cannot prove there is none.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rules = load_rules(REPO / "rules")
+    scenarios = _sample_scenarios()
+    expected = [load_rules(REPO / "rules").decide_json(s) for s in scenarios]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: a race shows
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in range(3):
+                assert list(pool.map(rules.decide_json, scenarios)) == expected
+    finally:
+        sys.setswitchinterval(switching)
