@@ -214,9 +214,9 @@ class WhyNot:
         return found
 
     def _entry_key(self, index: int, node: ast.Node, scenario: Any) -> tuple[Any, ...] | None:
-        """The entry and the values of all its conditions' operands, or None when one of its
-        conditions is not keyed by its operands (nor when it has a single one: its own key is as
-        quick)."""
+        """The entry and the values of all its conditions' operands; None when one of its
+        conditions is not keyed by its operands, or when it has a single condition (whose own key
+        is as quick)."""
         readers = self._entry_readers.get(index)
         if readers is None:
             readers = self._entry_readers[index] = self._readers_of(node)
