@@ -329,3 +329,36 @@ def test_a_text_of_a_known_shape_is_typed_as_the_checker_types_it(generated: Pat
 )
 def test_literals_that_change_a_verdict_are_checked_again(text: str, variants: list[str]) -> None:
     _typed_alike(text, variants)
+
+
+def test_threads_reading_an_entry_all_get_its_one_placed_tree() -> None:
+    """An entry places its AST once, whichever thread reads it first: threads that read a fresh
+    program's entries at the same moment all get the same tree (the "why not" keys its memos by
+    the identity of its nodes; a second tree, made and dropped, would lend its identities to other
+    nodes, and a reason of one definition could be given for another)."""
+    import sys
+    import threading
+
+    c = compile_ruleset(REPO / "rules")
+    assert c.criteria is not None
+    entries = c.criteria.entries
+    assert all(entry._node is None for entry in entries)  # placed on first read, not before
+    start = threading.Barrier(8)
+    seen: list[list[int]] = []
+
+    def read() -> None:
+        start.wait()
+        seen.append([id(entry.node) for entry in entries])
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert len(seen) == 8
+    assert all(ids == [id(entry.node) for entry in entries] for ids in seen)

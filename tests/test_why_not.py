@@ -424,9 +424,10 @@ def test_reasons_kept_by_entry_are_those_a_fresh_walk_gives() -> None:
 
 def test_threads_sharing_a_rule_set_get_each_scenarios_own_reasons() -> None:
     """The "why not" keeps what it read of the last scenario (and the evaluators their memos);
-    threads deciding different scenarios with one rule set (a service answering requests), made
-    to switch as often as they can, each get the decision a rule set of their own gives. (A
-    smoke test: it shows no mixing in these rounds, it cannot prove there is none.)"""
+    threads deciding different scenarios with one fresh rule set (a service answering requests),
+    made to switch as often as they can, each get the decision a rule set of their own gives.
+    Before entries placed their AST under a lock this failed now and then (one definition's
+    reason given for another); a race it does not meet in these rounds it cannot rule out."""
     from concurrent.futures import ThreadPoolExecutor
 
     rules = load_rules(REPO / "rules")

@@ -11,6 +11,7 @@ Two entry points, one per context: discount criteria are evaluated against the s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,10 @@ from engine.criteria.environment import credit_environment, scenario_environment
 if TYPE_CHECKING:
     from engine.criteria.explain import Step
     from engine.diagnostics import Diagnostic
+
+
+#: placing an entry's AST (`Entry.node`) happens once, whichever thread asks first
+_PLACING = threading.Lock()
 
 
 class Entry:
@@ -43,10 +48,17 @@ class Entry:
 
     @property
     def node(self) -> ast.Node:
-        if self._node is None:
-            assert self._placed is not None
-            self._node = self._placed.node()
-        return self._node
+        """The placed AST, made once: threads deciding with one rule set share it (the "why not"
+        keys its memos by the identity of its nodes, so a second copy, made by another thread and
+        then dropped, could lend its identities to other nodes)."""
+        node = self._node
+        if node is None:
+            with _PLACING:
+                node = self._node
+                if node is None:
+                    assert self._placed is not None
+                    node = self._node = self._placed.node()
+        return node
 
     @property
     def tree(self) -> ast.Node:

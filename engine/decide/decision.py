@@ -170,16 +170,17 @@ def lookup(rules: Any, kind: str) -> dict[str, Any]:
 def _cached(rules: Any, name: str) -> Any:
     """An evaluator built once per rule set (lookups and rounding prepared), kept beside it."""
     cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    if name not in cache:
-        cache[name] = {"terms": terms.TermEvaluator}[name](rules)
-    return cache[name]
+    found = cache.get(name)
+    if found is None:  # threads that build one at once all keep the first stored
+        found = cache.setdefault(name, {"terms": terms.TermEvaluator}[name](rules))
+    return found
 
 
 def _evaluator(rules: Any) -> DiscountEvaluator:
     cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    if "discounts" not in cache:
-        cache["discounts"] = DiscountEvaluator(rules)
-    evaluator: DiscountEvaluator = cache["discounts"]
+    evaluator: DiscountEvaluator | None = cache.get("discounts")
+    if evaluator is None:  # threads that build one at once all keep the first stored
+        evaluator = cache.setdefault("discounts", DiscountEvaluator(rules))
     return evaluator
 
 

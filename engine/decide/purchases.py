@@ -163,7 +163,7 @@ def _kept(rules: Any) -> _Kept:
         found: _Kept = rules.__dict__["_evaluators"]["purchases"]
     except KeyError:
         cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-        found = cache["purchases"] = _Kept()
+        found = cache.setdefault("purchases", _Kept())  # threads making one at once keep the first
     return found
 
 
