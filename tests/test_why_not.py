@@ -441,3 +441,49 @@ def test_threads_sharing_a_rule_set_get_each_scenarios_own_reasons() -> None:
                 assert list(pool.map(rules.decide_json, scenarios)) == expected
     finally:
         sys.setswitchinterval(switching)
+
+
+def _condition(text: str) -> Any:
+    return check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), scenario_environment())
+
+
+def _facts(reasons: list[Any]) -> list[tuple[str, Any, Any]]:
+    return [(r.code, r.facts.get("actual"), r.facts.get("verdict")) for r in reasons]
+
+
+def test_one_text_typed_by_two_currencies_is_read_once_for_each() -> None:
+    """`sum(usage.amount)` is money in the currency it is compared with (zero of that currency
+    when there is no usage): read for one decision, the EUR and the USD condition each get their
+    own value, so a scenario with a 0.00 EUR record is `unknown` against USD, as a fresh walk says."""
+    from engine.decide.why import Reading
+
+    program = CriteriaProgram(
+        [
+            Entry("discount:eur", "when", _condition("sum(usage.amount) >= 10.00 EUR")),
+            Entry("discount:usd", "when", _condition("sum(usage.amount) >= 10.00 USD")),
+        ]
+    )
+    why = WhyNot(program)
+    none, zero = _scenario(usage=[]), _scenario(usage=[{"at": "2015-06-20T10:00:00+02:00", "amount": "0.00 EUR"}])
+    for scenario in (none, zero, none, zero):
+        reading = Reading(scenario)  # as one decision reads it: both entries through one reading
+        for index in (0, 1):
+            assert why.reasons(index, reading) == WhyNot(program).reasons(index, scenario)
+    assert _facts(why.reasons(1, Reading(none))) == [("threshold_not_met", "0.00 USD", "does not hold")]
+    assert _facts(why.reasons(1, Reading(zero))) == [("threshold_not_met", "0.00 EUR", "unknown")]
+
+
+def test_reasons_are_a_new_list_and_a_scenario_is_read_afresh_by_each_decision() -> None:
+    """What `reasons` returns is the caller's to change, and a scenario's list changed in place
+    between two decisions is read again (pydantic's frozen models hold plain lists)."""
+    program = CriteriaProgram(
+        [Entry("discount:d", "when", _condition('account.segments overlaps {"vip"} and subscription.plan == "x"'))]
+    )
+    why = WhyNot(program)
+    first = why.reasons(0, _scenario())
+    first.append(Reason("extra"))
+    assert [r.code for r in why.reasons(0, _scenario())] == ["no_overlap", "threshold_not_met"]
+    scenario = _scenario()
+    assert why.reasons(0, scenario)[0].facts["actual"] == []
+    scenario.account.segments.append("gold")
+    assert why.reasons(0, scenario)[0].facts["actual"] == ["gold"]

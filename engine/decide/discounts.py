@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, listed, register
 from engine.decide.scenarios import ScenarioError
-from engine.decide.why import WhyNot
+from engine.decide.why import Reading, WhyNot
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, ProductType
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
 from engine.values import (
@@ -553,6 +553,8 @@ class _Scene:
     outcomes: Mapping[str, Sequence[tuple[str, bool]]]
     why: bool
     explain: Callable[[int, Any], list[Reason]]
+    #: what `explain` reads the scenario through: a `Reading` (one per decision) for the why-not
+    reading: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -864,6 +866,7 @@ class DiscountEvaluator(DefinitionRules):
             outcomes,
             why,
             self.why.reasons if why else self.why.section_reasons,
+            Reading(scenario) if why else scenario,
         )
         if results_of is not None and by_blocks:
             blocks, applied = self._by_blocks(plan, scene, lines)
@@ -913,7 +916,7 @@ class DiscountEvaluator(DefinitionRules):
                     (d.index, no_grant, no_line, picked, s.why)
                 ) or self._not_eligible(d, no_grant, no_line, picked, s.why)
                 if failing_entries:  # why the criteria fail: this scenario's values, found now
-                    failed = [r for i in failing_entries for r in s.explain(i, s.scenario)]
+                    failed = [r for i in failing_entries for r in s.explain(i, s.reading)]
                     return DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *failed])
                 return shared
             return None
@@ -923,7 +926,7 @@ class DiscountEvaluator(DefinitionRules):
         sections = s.outcomes.get(d.owner, [])
         for (i, _), (_, holds) in zip(d.entries, sections, strict=True):
             if not holds:
-                failing += s.explain(i, s.scenario)
+                failing += s.explain(i, s.reading)
         return DefinitionResult(d.code, d.type, "not_eligible", failing) if failing else None
 
     def _eligible(

@@ -147,6 +147,19 @@ CONDITION_CODES = frozenset(
 _MEMO = 16384
 
 
+class Reading:
+    """What one decision has read and explained of its scenario: each operand's value and each
+    condition's explanation, by their keys (`WhyNot._read_key`, `WhyNot._explained`). Made per
+    decision, so nothing read of a scenario outlives its decision, whatever the caller changes
+    in it afterwards, and threads never share one."""
+
+    __slots__ = ("scenario", "values")
+
+    def __init__(self, scenario: Any) -> None:
+        self.scenario = scenario
+        self.values: dict[Any, Any] = {}
+
+
 class WhyNot:
     """The failing conditions of a rule set's criteria entries, as reason records (slow path).
 
@@ -157,8 +170,8 @@ class WhyNot:
     copies of its data). A test of a line of a product is keyed by the lines' products. Other
     quantifiers (a usage record) are explained for each scenario, without a step per item, and
     their records are kept by what the explanation says (none of 3 records match). Within one
-    scenario, each operand is read once and each condition's text explained once, however many
-    definitions state it.
+    decision (a `Reading` of its scenario), each operand is read once and each condition's text
+    explained once, however many definitions state it.
     """
 
     def __init__(self, program: Any) -> None:
@@ -166,11 +179,8 @@ class WhyNot:
         self.env = scenario_environment()
         self._memo: dict[tuple[Any, ...], tuple[bool | None, Reason | None]] = {}
         self._readers: dict[int, tuple[str, list[Any]]] = {}  # id(condition) → how its key is read
-        #: the last scenario keyed and what was read of it, by operand (`_key`): many conditions
-        #: read the same few values (the account's segments, the subscription's maturity)
-        self._read: tuple[Any, dict[Any, Any]] = (None, {})
         self._brief: dict[int, list[Reason]] = {}
-        self._entries: dict[tuple[Any, ...], list[Reason]] = {}  # `reasons` by `_entry_key`
+        self._entries: dict[tuple[Any, ...], tuple[Reason, ...]] = {}  # `reasons` by `_entry_key`
         self._entry_readers: dict[int, list[tuple[Any, Any]]] = {}  # entry index → `_readers_of`
 
     def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
@@ -188,16 +198,18 @@ class WhyNot:
 
     def reasons(self, index: int, scenario: Any) -> list[Reason]:
         """Why entry `index` of the program does not hold for `scenario`: one record per failing
-        condition (a list the caller only reads: it is kept and shared, keyed by the values of
-        every operand of the entry when each of its conditions is keyed by its operands)."""
+        condition, in a new list. `scenario` may be a `Reading` of it, which one decision passes
+        for all its entries so that each operand is read once; the records of an entry whose
+        conditions are all keyed by their operands are kept by the values of all of them."""
+        reading = scenario if type(scenario) is Reading else Reading(scenario)
         entry = self.program.entries[index]
-        key = self._entry_key(index, entry.node, scenario)
+        key = self._entry_key(index, entry.node, reading)
         if key is not None:
             kept = self._entries.get(key)
             if kept is not None:
-                return kept
+                return list(kept)
         found: list[Reason] = []
-        self._walk(entry.node, entry.section, scenario, found)
+        self._walk(entry.node, entry.section, reading, found)
         if not found:  # it holds here (the caller asked anyway): say so rather than nothing
             span = entry.node.span
             found.append(
@@ -210,27 +222,28 @@ class WhyNot:
         if key is not None:
             if len(self._entries) >= _MEMO:
                 self._entries.clear()
-            self._entries[key] = found
+            self._entries[key] = tuple(found)
         return found
 
-    def _entry_key(self, index: int, node: ast.Node, scenario: Any) -> tuple[Any, ...] | None:
+    def _entry_key(self, index: int, node: ast.Node, reading: Reading) -> tuple[Any, ...] | None:
         """The entry and the values of all its conditions' operands; None when one of its
         conditions is not keyed by its operands, or when it has a single condition (whose own key
         is as quick)."""
         readers = self._entry_readers.get(index)
         if readers is None:
             readers = self._entry_readers[index] = self._readers_of(node)
-        return self._read_key(index, readers, scenario) if readers else None
+        return self._read_key(index, readers, reading) if readers else None
 
-    def _read_key(self, first: Any, readers: list[tuple[Any, Any]], scenario: Any) -> tuple[Any, ...] | None:
-        """`first` and the values the readers give (each operand read once per scenario), or None
+    @staticmethod
+    def _read_key(first: Any, readers: list[tuple[Any, Any]], reading: Reading) -> tuple[Any, ...] | None:
+        """`first` and the values the readers give (each operand read once per reading), or None
         when one cannot be keyed."""
-        values = self._values(scenario)
+        values = reading.values
         key: list[Any] = [first]
         for operand, reader in readers:
             frozen = values.get(operand, _UNREAD)
             if frozen is _UNREAD:
-                frozen = values[operand] = reader(scenario)
+                frozen = values[operand] = reader(reading.scenario)
             if frozen is _UNKEYED:
                 return None
             key.append(frozen)
@@ -252,13 +265,13 @@ class WhyNot:
             readers += of_leaf
         return readers
 
-    def _walk(self, node: ast.Node, section: str, scenario: Any, found: list[Reason]) -> bool | None:
+    def _walk(self, node: ast.Node, section: str, reading: Reading, found: list[Reason]) -> bool | None:
         """`node`'s outcome; when it does not hold, its failing conditions are added to `found`."""
         if isinstance(node, ast.BoolOp):
             outcomes = []
             mark = len(found)
             for operand in node.operands:
-                outcomes.append(self._walk(operand, section, scenario, found))
+                outcomes.append(self._walk(operand, section, reading, found))
             if node.op == "and":
                 outcome = False if False in outcomes else (None if None in outcomes else True)
             else:
@@ -266,10 +279,10 @@ class WhyNot:
             if outcome is True:
                 del found[mark:]  # an `or` that holds: its failing operands are not failures
             return outcome
-        key = self._key(node, scenario)
+        key = self._key(node, reading)
         kept = self._memo.get(key) if key is not None else None
         if kept is None:
-            outcome, step, explainer = self._explained(node, scenario)
+            outcome, step, explainer = self._explained(node, reading)
             if key is None and outcome is not True and step is not None and step.text == node.span.text:
                 # not keyed by its operands (a quantifier over usage): explained afresh, but the same
                 # explanation (none of 3 records match) gives the record made before
@@ -286,28 +299,21 @@ class WhyNot:
             found.append(kept[1])
         return kept[0]
 
-    def _explained(self, node: ast.Node, scenario: Any) -> tuple[bool | None, Step | None, Explainer]:
-        """The condition's outcome and its last step, worked out once per scenario and condition
+    def _explained(self, node: ast.Node, reading: Reading) -> tuple[bool | None, Step | None, Explainer]:
+        """The condition's outcome and its last step, worked out once per reading and condition
         text (several definitions state the same condition; one not keyed, such as a quantifier
-        over usage, is otherwise explained again for each)."""
-        values = self._values(scenario)
+        over usage, is otherwise explained again for each). A condition's text decides its typing
+        (a money threshold names its currency), so one text is one condition."""
+        values = reading.values
         text = node.span.text
         found = values.get(("explained", text)) if text else None
         if found is None:
-            explainer = Explainer(self.env, scenario, quiet_items=True)
+            explainer = Explainer(self.env, reading.scenario, quiet_items=True)
             outcome = explainer.explain(node)
             found = outcome, explainer.steps[-1] if explainer.steps else None, explainer
             if text:
                 values[("explained", text)] = found
         return found
-
-    def _values(self, scenario: Any) -> dict[Any, Any]:
-        """What was read and explained of `scenario`, kept while it is the last one asked about.
-        One look-up of the pair: another thread's scenario never mixes with this one's."""
-        read = self._read
-        if read[0] is not scenario:  # scenarios are frozen: what was read of one stays true
-            read = self._read = (scenario, {})
-        return read[1]
 
     def _reason(
         self, node: ast.Node, step: Step | None, outcome: bool | None, section: str, explainer: Explainer
@@ -363,7 +369,7 @@ class WhyNot:
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
 
-    def _key(self, node: ast.Node, scenario: Any) -> tuple[Any, ...] | None:
+    def _key(self, node: ast.Node, reading: Reading) -> tuple[Any, ...] | None:
         """The condition and the values of its operands (each with its type and text, so that
         values equal but written differently, `1.0` and `1`, are not taken for one another), or
         None. The operands are read by closures made once per condition (`value_getter`), or by
@@ -374,7 +380,7 @@ class WhyNot:
         kind, readers = found
         if kind == "none":
             return None
-        return self._read_key(id(node), readers, scenario)
+        return self._read_key(id(node), readers, reading)
 
 
 def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:
@@ -394,9 +400,10 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     """How `WhyNot._key` reads a condition's operands: ("operands", [(the operand's key, a
     function of the scenario giving its value frozen)]) for each operand that is not a literal
     (a test of a line of a product: its lines' product, type and bundle), or ("none", []) for a
-    condition whose outcome needs more than its operands' values. An operand's key is its text
-    (all criteria are typed against one environment, so one text reads one value: the compiler
-    shares conditions by their text too)."""
+    condition whose outcome needs more than its operands' values. An operand's key is its text and
+    its type: all criteria are typed against one environment, but an operand's type may come from
+    what it is compared with (`sum(usage.amount)` is money in the currency of the threshold, and
+    of no usage its value is zero in that currency)."""
     atom = node.operand if isinstance(node, ast.Not) else node
     if isinstance(atom, ast.Quantifier) and _product_test(atom) is not None:
         lines = _reader(atom.collection, env)
@@ -405,7 +412,7 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     if operands is None:
         return "none", []
     return "operands", [
-        ((type(o), o.span.text), _frozen(_reader(o, env)))
+        ((type(o), o.span.text, repr(getattr(o, "type", None))), _frozen(_reader(o, env)))  # text: hashed once
         for o in operands
         if not isinstance(o, ast.Literal | ast.SetLiteral)
     ]
