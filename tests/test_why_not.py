@@ -487,3 +487,18 @@ def test_reasons_are_a_new_list_and_a_scenario_is_read_afresh_by_each_decision()
     assert why.reasons(0, scenario)[0].facts["actual"] == []
     scenario.account.segments.append("gold")
     assert why.reasons(0, scenario)[0].facts["actual"] == ["gold"]
+
+
+def test_a_usage_record_of_a_product_is_not_taken_for_a_product_line() -> None:
+    """`any u in usage where u.product == "x"` reads usage records, which have a product but no
+    type or bundle: its reason says how many records match, as any quantifier's does (it was taken
+    for a test of a product line, whose key reads each line's type, and raised)."""
+    program = CriteriaProgram(
+        [Entry("discount:d", "when", _condition('any u in usage where u.product == "ppv-event"'))]
+    )
+    usage = [{"at": "2015-06-20T10:00:00+02:00", "product": "vod-rental"}]
+    (reason,) = WhyNot(program).reasons(0, _scenario(usage=usage))
+    assert reason.code == "none_match"
+    assert (reason.facts["collection"], reason.facts["matched"], reason.facts["count"]) == ("usage", 0, 1)
+    decision = RULES.decide(_scenario(usage=usage), explain=True)  # the whole path, trace included
+    assert decision["discounts"]["definitions"]

@@ -472,8 +472,12 @@ def _freeze(value: Any) -> Any:
 
 
 def _product_test(node: ast.Node) -> dict[str, str] | None:
-    """`any p in ….products where p.product == "x" [and p.bundle == "y"]`: {product, bundle}, else None."""
+    """`any p in ….products where p.product == "x" [and p.bundle == "y"]`: {product, bundle}, else None.
+    Only over product lines: a usage record has a `product` too, but no type or bundle."""
     if not isinstance(node, ast.Quantifier):
+        return None
+    elem = getattr(getattr(node.collection, "type", None), "elem", None)
+    if elem is None or elem.record != "ProductLine":
         return None
     tests: list[ast.Node] = [node.condition]
     found: dict[str, str] = {}
