@@ -380,3 +380,79 @@ def test_section_numbers_in_exponent_form_are_desugared_in_full(tmp_path: Path) 
         usage=[{"at": "2015-06-10T10:00:00Z", "quantity": 2}],
     )
     assert rules.decide(data)["discounts"]["definitions"][0]["status"] == "applied"
+
+
+# --- values the checker passed that the run could not compute (a fuzzing campaign, 2026-12-01) ----
+
+
+@pytest.mark.parametrize(
+    ("text", "operand", "message"),
+    [
+        ("account.segments in {}", "account.segments", "`in` tests one value, found a list of texts"),
+        (
+            'subscription.products in {"tv"}',
+            "subscription.products",
+            "`in` tests one value, found a list of ProductLine records",
+        ),
+        (
+            "subscription.start + uninterrupted(subscription, 5 days) > 2015-01-01",
+            "uninterrupted(subscription, 5 days)",
+            "`uninterrupted(subscription, 5 days)` is a span of calendar time; it can only be compared with a duration",
+        ),
+        (
+            "as_of.date - subscription.maturity < 2015-01-01",
+            "subscription.maturity",
+            "`subscription.maturity` is a span of calendar time; it can only be compared with a duration",
+        ),
+    ],
+)
+def test_values_that_cannot_be_computed_are_refused_where_they_are_written(
+    text: str, operand: str, message: str
+) -> None:
+    assert refused(text) == ("BR503", text.index(operand) + 1, message)
+
+
+def test_a_span_compared_with_a_duration_is_still_accepted() -> None:
+    assert outcomes("as_of.date - subscription.start >= 3 months", facts())[:2] == (True, True)
+    assert outcomes("uninterrupted(subscription, 5 days) >= 3 months", facts())[:2] == (True, True)
+
+
+def test_a_field_of_a_missing_element_of_a_projected_list_is_missing() -> None:
+    lines = [{"product": "tv", "price": "20.00 EUR"}, {"product": "box"}]
+    data = facts(subscription={**SUB, "products": lines})
+    assert outcomes('subscription.products.price.currency contains "EUR"', data)[:2] == (True, True)
+    assert outcomes('subscription.products.price.currency overlaps {"USD"}', data)[:2] == (False, False)
+
+
+def test_a_field_of_date_arithmetic_that_leaves_the_calendar_is_missing() -> None:
+    assert outcomes("(as_of + 3652058 days).year > 2000", facts())[:2] == (False, None)
+    assert outcomes("not ((as_of + 3652058 days).year > 2000)", facts())[:2] == (False, None)
+    assert outcomes("(as_of + 1 year).year == 2016", facts())[:2] == (True, True)
+
+
+def test_equality_of_sets_lists_and_mixed_values_is_explained_as_it_is_decided() -> None:
+    """`==` and `!=` explain as the compiled code decides: sets and lists by their elements (not
+    as subsets), values of different kinds as unequal (not unknown)."""
+    account = {"code": "A1", "segments": ["STB", "x"]}
+    assert outcomes('{account.code} == {"x"}', facts(account=account))[:2] == (False, False)
+    assert outcomes('{account.code} != {"x"}', facts(account=account))[:2] == (True, True)
+    usage = [{"at": "2015-06-10T10:00:00Z", "device": "STB"}, {"at": "2015-06-11T10:00:00Z"}]
+    assert outcomes("not usage.device == account.segments", facts(account=account, usage=usage))[:2] == (True, True)
+
+
+def test_a_requested_value_given_as_a_number_is_read_as_its_text() -> None:
+    """The criteria type a requested discount's value as text; a scenario may give it as a
+    number (`value: 20`), which reads as its digits: equal to `"20"`, ordered as text."""
+    for value in (20, "20"):
+        requests = [{"discount": "complaint-discount", "value": value}]
+        assert outcomes('any r in requested_discounts where r.value == "20"', facts(requested_discounts=requests))[
+            :2
+        ] == (True, True)
+        assert outcomes('any r in requested_discounts where r.value > "1"', facts(requested_discounts=requests))[
+            :2
+        ] == (True, True)
+    no_value = [{"discount": "complaint-discount"}]
+    assert outcomes('any r in requested_discounts where r.value == "20"', facts(requested_discounts=no_value))[:2] == (
+        False,
+        None,
+    )

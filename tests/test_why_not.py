@@ -502,3 +502,20 @@ def test_a_usage_record_of_a_product_is_not_taken_for_a_product_line() -> None:
     assert (reason.facts["collection"], reason.facts["matched"], reason.facts["count"]) == ("usage", 0, 1)
     decision = RULES.decide(_scenario(usage=usage), explain=True)  # the whole path, trace included
     assert decision["discounts"]["definitions"]
+
+
+def test_a_set_written_with_a_field_is_read_for_each_scenario() -> None:
+    """`{account.code, "x"}` is not a constant: the "why not" keys its memo by the set's value too,
+    so a scenario whose code is in the set is not told what the previous scenario's set was."""
+    text = 'account.classification in {account.code, "x"} and account.payment_preference == "card"'
+    program = CriteriaProgram([Entry("discount:d", "when", _condition(text))])
+    why = WhyNot(program)
+
+    def account(code: str, preference: str) -> Any:
+        facts = {"code": code, "classification": "Residential", "payment_preference": preference}
+        return _scenario(account=facts)
+
+    first, second = account("A1", "card"), account("Residential", "cash")
+    assert [r.code for r in why.reasons(0, first)] == ["value_not_listed"]
+    assert [r.code for r in why.reasons(0, second)] == ["threshold_not_met"]  # only the preference fails
+    assert why.reasons(0, second) == WhyNot(program).reasons(0, second)

@@ -202,7 +202,14 @@ class Checker:
 
     def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:
         item, collection = self.check(node.item, scope), self.check(node.collection, scope)
-        ct = _type(collection)
+        it, ct = _type(item), _type(collection)
+        if T.is_collection(it) or it.name == "record":
+            raise error(
+                node.item.span,
+                "BR503",
+                f"`in` tests one value, found {it}",
+                "use `overlaps` (any in common) or `contains` (all of them) for a set or a list",
+            )
         if not T.is_collection(ct):
             raise error(
                 node.collection.span,
@@ -255,6 +262,14 @@ class Checker:
         if node.op in "+-":
             left, right = _same_currency(left, right)
         lt, rt = _type(left), _type(right)
+        for operand in (left, right):
+            if _span_valued(operand):
+                raise error(
+                    operand.span,
+                    "BR503",
+                    f"`{operand.span.text}` is a span of calendar time; it can only be compared with a duration",
+                    "compare it, e.g. `subscription.maturity >= 6 months`, or add a duration to a date",
+                )
         result = _arith_type(node.op, lt, rt)
         if result is None:
             raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt))
@@ -471,6 +486,19 @@ def _same_duration_family(node: ast.Node, a: Any, b: Any) -> None:
             f"cannot compare {a} with {b}: months and years have no fixed number of days",
             "compare durations of the same kind of unit",
         )
+
+
+def _span_valued(node: ast.Node) -> bool:
+    """A duration that is a span of calendar time at run time (from a start day to `as_of`):
+    `uninterrupted(…)`, a subscription's `maturity` or `age`, a date minus a date. Comparing it
+    with a duration counts the calendar; it has no value to add or subtract."""
+    if isinstance(node, ast.Call):
+        return node.func == "uninterrupted"
+    if isinstance(node, ast.Attribute):
+        return node.name in ("maturity", "age") and _type(node.obj).record == "Subscription"
+    if isinstance(node, ast.Arith):
+        return node.op == "-" and {_type(node.left).name, _type(node.right).name} <= {"date", "datetime"}
+    return False
 
 
 def _arith_type(op: str, lt: T.Type, rt: T.Type) -> T.Type | None:

@@ -1072,7 +1072,8 @@ class RuleSetCompiler:
         """Code for one field step; over a list it projects the field of every element."""
         if parent_type.name == "list" and parent_type.elem is not None:
             x = f"x{next(self._names)}"
-            return f"[{self._step(x, parent_type.elem, name)} for {x} in {parent}]"
+            # a projected list holds None where a field is missing (a line without a price): its field is missing too
+            return f"[({self._step(x, parent_type.elem, name)} if {x} is not None else None) for {x} in {parent}]"
         if parent_type.name == "record":
             return self._field(parent, parent_type.record or "", name, False)
         return parent + _BUILTIN_CODE[(parent_type.name, name)]
@@ -1091,7 +1092,8 @@ class RuleSetCompiler:
         obj = self.value(node.obj, ctx)
         t = _type(node.obj)
         code = self._step(obj, t, node.name)
-        return f"({code} if {obj} is not None else None)" if t.optional else code
+        # date arithmetic that leaves the calendar is missing (`_add` gives None): so are its fields
+        return f"({code} if {obj} is not None else None)" if t.optional or _maybe(node.obj) else code
 
     def _arith(self, node: ast.Arith, ctx: _Ctx) -> str:
         a, b = self.value(node.left, ctx), self.value(node.right, ctx)
@@ -1263,7 +1265,10 @@ def _maybe(node: ast.Node) -> bool:
     """May this value be missing at run time (so comparisons must guard)?"""
     if isinstance(node, _CONSTANTS) or _folded(node) is not node:
         return False
-    # helpers return None for missing operands or mixed currencies; aggregates may have no values
+    # helpers return None for missing operands or mixed currencies; aggregates may have no values;
+    # a field of such a value is missing with it (`(as_of + 9000 years).year`)
+    if isinstance(node, ast.Attribute) and _maybe(node.obj):
+        return True
     return _type(node).optional or isinstance(node, _COMPUTED)
 
 

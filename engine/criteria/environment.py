@@ -274,6 +274,15 @@ def account_due_in_days(account: Any, scenario: Any) -> Any:
     return (account.due_date - _as_of_date(scenario)).days
 
 
+def requested_value_text(request: Any, scenario: Any) -> Any:
+    """A requested discount's value as text, the type the criteria give it: a number given in
+    the scenario (`value: 20`) is its digits (`"20"`), so `r.value == "20"` holds for either."""
+    from engine.values import plain
+
+    value = request.value
+    return value if value is None or type(value) is str else plain(value)
+
+
 DERIVED: dict[tuple[str, str], tuple[T.Type, Any, str]] = {
     ("Subscription", "maturity"): (
         T.DURATION,
@@ -285,6 +294,11 @@ DERIVED: dict[tuple[str, str], tuple[T.Type, Any, str]] = {
         T.NUMBER.maybe(),
         account_due_in_days,
         "Days from as_of to the due date (negative when past).",
+    ),
+    ("DiscountRequest", "value"): (
+        T.STRING.maybe(),
+        requested_value_text,
+        "Requested value inside the definition's range, as text (a number as its digits).",
     ),
 }
 

@@ -348,8 +348,8 @@ class Explainer:
         if obj is None:
             return None
         t = _type(node.obj)
-        if t.name == "list" and t.elem is not None:
-            return [self._step(item, t.elem, node.name) for item in obj]
+        if t.name == "list" and t.elem is not None:  # a missing element's field is missing too
+            return [None if item is None else self._step(item, t.elem, node.name) for item in obj]
         return self._step(obj, t, node.name)
 
     def _step(self, obj: Any, t: T.Type, name: str) -> Any:
@@ -417,11 +417,13 @@ def _compare(op: str, left: Any, right: Any, t: T.Type) -> bool | None:
         sign = runtime.duration_sign(left, right)
     elif t.name == "datetime":
         sign = runtime.datetime_sign(left, right)
+    elif op in ("==", "!="):  # equality as the compiled code tests it: sets, lists, text and numbers
+        return (left == right) is (op == "==")
     else:
         try:
             sign = (left > right) - (left < right)
         except TypeError:  # values that cannot be ordered (the checker allows only == on them)
-            sign = 0 if left == right else None
+            return None
     if sign is None:
         return None
     return {"==": sign == 0, "!=": sign != 0, "<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[op]
@@ -538,7 +540,7 @@ def value_getter(node: ast.Node, env: Environment) -> Getter | None:
 
     def every(s: Any) -> Any:
         obj = inner(s)
-        return None if obj is None else [step(item, s) for item in obj]
+        return None if obj is None else [None if item is None else step(item, s) for item in obj]
 
     return every if each else one
 

@@ -414,8 +414,15 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     return "operands", [
         ((type(o), o.span.text, repr(getattr(o, "type", None))), _frozen(_reader(o, env)))  # text: hashed once
         for o in operands
-        if not isinstance(o, ast.Literal | ast.SetLiteral)
+        if not _constant(o)
     ]
+
+
+def _constant(node: ast.Node) -> bool:
+    """A literal, or a set of literals: the same in every scenario (`{account.code, "x"}` is not)."""
+    if isinstance(node, ast.SetLiteral):
+        return all(isinstance(item, ast.Literal) for item in node.items)
+    return isinstance(node, ast.Literal)
 
 
 def _conditions(node: ast.Node) -> list[ast.Node]:
