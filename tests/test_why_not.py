@@ -519,3 +519,18 @@ def test_a_set_written_with_a_field_is_read_for_each_scenario() -> None:
     assert [r.code for r in why.reasons(0, first)] == ["value_not_listed"]
     assert [r.code for r in why.reasons(0, second)] == ["threshold_not_met"]  # only the preference fails
     assert why.reasons(0, second) == WhyNot(program).reasons(0, second)
+
+
+def test_lists_and_weekdays_in_reasons_are_written_as_an_analyst_writes_them() -> None:
+    """A comparison of lists names their elements (not Python's list syntax), and a set of
+    weekdays names the days (not their numbers)."""
+    scenario = _scenario(account={"code": "A1", "classification": "Residential", "segments": ["a", "b"]})
+    lists = CriteriaProgram(
+        [Entry("discount:d", "when", _condition("subscription.products.product == account.segments"))]
+    )
+    (reason,) = WhyNot(lists).reasons(0, scenario)
+    assert reason.words() == "subscription products product: `tv-essentials`; the rule needs `a`, `b`"
+    days = CriteriaProgram([Entry("discount:d", "when", _condition("as_of.weekday in {monday, friday}"))])
+    (reason,) = WhyNot(days).reasons(0, scenario)  # as_of is a Wednesday
+    assert reason.facts["expected"] == ["friday", "monday"]
+    assert reason.words() == "as of weekday: `wednesday`; the rule needs one of `friday`, `monday`"

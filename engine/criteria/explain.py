@@ -482,13 +482,14 @@ def _plain(value: Any, t: T.Type | None) -> Any:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, frozenset | set | list | tuple):
-        return _items(value)
+        return _items(value, t.elem if t is not None else None)
     return show(value, t)
 
 
-def _items(values: Any) -> list[str]:
-    """A collection's elements as plain text, sorted: codes as they are, other values shown."""
-    return sorted(v if isinstance(v, str) else show(v) for v in values)
+def _items(values: Any, elem: T.Type | None = None) -> list[str]:
+    """A collection's elements as plain text, sorted: codes as they are, other values shown as
+    their type shows them (a weekday by its name)."""
+    return sorted(v if isinstance(v, str) else show(v, elem) for v in values)
 
 
 def _whole(span: runtime.Span, unit: Any) -> int:

@@ -73,6 +73,11 @@ def _line(f: Mapping[str, Any]) -> str:
     return f"products: no line of {what}{bundle} ({held})"
 
 
+def _listed_or_as_is(value: Any) -> Any:
+    """A list of values written out (`a`, `b`), anything else as it is (a comparison's side)."""
+    return listed(value) if isinstance(value, list | tuple) else value
+
+
 def _listed_expected(f: Mapping[str, Any]) -> str:
     return _shown(f["expected"])
 
@@ -84,7 +89,8 @@ register(
             f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
         ),
         "threshold_not_met": lambda f: (
-            f"{_name(f['subject'])}: {f['actual']}; the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
+            f"{_name(f['subject'])}: {_listed_or_as_is(f['actual'])}; "
+            f"the rule needs {_OP_NEEDS[f['op']]}{_listed_or_as_is(f['expected'])}"
         ),
         "value_not_listed": lambda f: (
             f"{_name(f['subject'])}: {_actual(f)}; the rule needs one of {_listed_expected(f)}"
