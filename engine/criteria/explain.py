@@ -8,6 +8,7 @@ not hold), which the compiled code reaches through negation normal form.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -165,10 +166,8 @@ class Explainer:
                 Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node), facts)
             )
             return None
-        if self.quiet_items and not quiet:
-            outcomes = [_quiet(self, node.condition, {**scope, node.var: item}) for item in items]
-        else:
-            outcomes = [self.condition(node.condition, {**scope, node.var: item}) for item in items]
+        judge = functools.partial(_quiet, self) if self.quiet_items and not quiet else self.condition
+        outcomes = [judge(node.condition, {**scope, node.var: item}) for item in items]
         if node.kind == "any":
             result = True if True in outcomes else (None if None in outcomes else False)
         else:

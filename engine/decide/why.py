@@ -262,14 +262,18 @@ class WhyNot:
             return []
         readers: list[tuple[Any, Any]] = []
         for leaf in leaves:
-            found = self._readers.get(id(leaf))
-            if found is None:
-                found = self._readers[id(leaf)] = _readers(leaf, self.env)
-            kind, of_leaf = found
+            kind, of_leaf = self._leaf_readers(leaf)
             if kind == "none":
                 return []
             readers += of_leaf
         return readers
+
+    def _leaf_readers(self, node: ast.Node) -> tuple[str, list[Any]]:
+        """`_readers` of a condition, made once per condition."""
+        found = self._readers.get(id(node))
+        if found is None:
+            found = self._readers[id(node)] = _readers(node, self.env)
+        return found
 
     def _walk(self, node: ast.Node, section: str, reading: Reading, found: list[Reason]) -> bool | None:
         """`node`'s outcome; when it does not hold, its failing conditions are added to `found`."""
@@ -293,7 +297,7 @@ class WhyNot:
                 # not keyed by its operands (a quantifier over usage): explained afresh, but the same
                 # explanation (none of 3 records match) gives the record made before
                 key = _said(node, section, outcome, step)
-            kept = self._memo.get(key) if key is not None else None
+                kept = self._memo.get(key) if key is not None else None
             if kept is None:
                 reason = None if outcome is True else self._reason(node, step, outcome, section, explainer)
                 kept = outcome, reason
@@ -380,10 +384,7 @@ class WhyNot:
         values equal but written differently, `1.0` and `1`, are not taken for one another), or
         None. The operands are read by closures made once per condition (`value_getter`), or by
         the explainer where there is none."""
-        found = self._readers.get(id(node))
-        if found is None:
-            found = self._readers[id(node)] = _readers(node, self.env)
-        kind, readers = found
+        kind, readers = self._leaf_readers(node)
         if kind == "none":
             return None
         return self._read_key(id(node), readers, reading)
