@@ -534,3 +534,24 @@ def test_lists_and_weekdays_in_reasons_are_written_as_an_analyst_writes_them() -
     (reason,) = WhyNot(days).reasons(0, scenario)  # as_of is a Wednesday
     assert reason.facts["expected"] == ["friday", "monday"]
     assert reason.words() == "as of weekday: `wednesday`; the rule needs one of `friday`, `monday`"
+
+
+@pytest.mark.parametrize(
+    ("subject", "name"),
+    [
+        ("account.payment_preference", "account payment preference"),
+        ("count(u in usage where u.quantity > 1 within 1 month)", "count of usage within 1 month"),
+        ("sum(u in usage where (u.quantity > 1) within 30 days)", "sum of usage within 30 days"),
+        ("count(u in usage)", "count of usage"),
+        ('count(u in usage where u.device == "a within b" within 2 weeks)', "count of usage within 2 weeks"),
+        ("count(u in usage where f(x) within 1 (month))", "count of usage"),
+        ("count(u in usage) + 1", "`count(u in usage) + 1`"),
+        ("count(u in usage where" + " within a" * 5000 + ")", "count of usage within a"),
+    ],
+)
+def test_a_subject_is_named_as_an_analyst_reads_it(subject: str, name: str) -> None:
+    """A field by its words, an aggregate by what it counts and its window (the last ` within `
+    of the condition: a quoted one earlier is part of the condition)."""
+    from engine.decide.why import _name
+
+    assert _name(subject) == name

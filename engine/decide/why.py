@@ -33,19 +33,24 @@ from engine.values import Duration, Money
 _OP_NEEDS = {"==": "", "!=": "other than ", "<": "less than ", "<=": "at most ", ">": "more than ", ">=": "at least "}
 
 
-_AGGREGATE = re.compile(r"(count|sum|min|max|avg)\((\w+) in ([\w.]+)\b.*?(?: within ([^()]+))?\)$")
+_AGGREGATE = re.compile(r"(count|sum|min|max|avg)\((\w+) in ([\w.]+)\b")
+_WITHIN = " within "
 
 
 def _name(text: str) -> str:
     """A field as an analyst reads it (`account.segments` → account segments); an aggregate by
     what it counts (`count(u in usage where … within 1 month)` → count of usage within 1 month);
-    any other expression as written."""
+    any other expression as written. (The window is found by `rfind`, not by the pattern: a lazy
+    match up to an optional ` within …)` took time quadratic in the condition's length.)"""
     if text and all(part.isidentifier() for part in text.split(".")):
         return text.replace(".", " ").replace("_", " ")
-    aggregate = _AGGREGATE.fullmatch(text)
-    if aggregate is not None:
-        func, _, collection, window = aggregate.groups()
-        return f"{func} of {_name(collection)}" + (f" within {window}" if window else "")
+    aggregate = _AGGREGATE.match(text)
+    if aggregate is not None and text.endswith(")"):
+        func, _, collection = aggregate.groups()
+        inside = text[aggregate.end() : -1]
+        window = inside[inside.rfind(_WITHIN) + len(_WITHIN) :] if _WITHIN in inside else ""
+        within = f" within {window}" if window and "(" not in window and ")" not in window else ""
+        return f"{func} of {_name(collection)}{within}"
     return f"`{text}`"
 
 
