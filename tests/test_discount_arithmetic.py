@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import load_rules
+from engine.decide.money import ROUNDING_MODES, Rounder
 
 RULESET = 'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\nrounding: {rounding}\n'
 CATALOG = """\
@@ -192,11 +196,48 @@ def test_rounding_once_per_line_not_per_discount(tmp_path: Path) -> None:
     assert [t[1] for t in takes(line)] == ["-0.01 EUR", "-0.01 EUR", "0.00 EUR"]  # largest remainders, earlier first
 
 
-def test_a_gross_finer_than_the_currency_gets_a_rounded_net(tmp_path: Path) -> None:
+def test_a_gross_finer_than_the_currency_keeps_its_precision_and_the_discount_is_rounded(tmp_path: Path) -> None:
     rules = build(tmp_path, discount("p", "{type: percentage, value: 10}", products="[{product: box}]"))
-    line = bill(rules, {"product": "box", "price": "29.965 EUR"})["lines"][0]
-    assert line["net"] == "26.97 EUR"  # 29.965 - 2.9965 = 26.9685
-    assert takes(line) == [("p", "-2.995 EUR")]
+    decision = bill(rules, {"product": "box", "price": "29.965 EUR"})
+    line = decision["lines"][0]
+    assert takes(line) == [("p", "-3.00 EUR")]  # 10 % of 29.965 = 2.9965, rounded once
+    assert line["net"] == "26.965 EUR"  # what billrules was given is never rounded
+    assert decision["totals"]["EUR"] == {"gross": "29.965 EUR", "discount": "3.00 EUR", "net": "26.965 EUR"}
+
+
+def test_a_gross_finer_than_the_currency_without_a_discount_has_none(tmp_path: Path) -> None:
+    """No phantom discount: nothing taken is 0.00 off, whatever the gross's precision."""
+    rules = build(tmp_path, discount("p", "{type: percentage, value: 10}", products="[{product: tv}]"))
+    decision = bill(rules, {"product": "box", "price": "2.261 EUR"}, {"product": "box", "price": "2.265 EUR"})
+    assert [(x["discounts"], x["net"]) for x in decision["lines"]] == [([], "2.261 EUR"), ([], "2.265 EUR")]
+    assert decision["totals"]["EUR"] == {"gross": "4.526 EUR", "discount": "0.00 EUR", "net": "4.526 EUR"}
+
+
+def test_a_discount_rounded_above_a_finer_gross_is_the_gross(tmp_path: Path) -> None:
+    """A free line of 2.265 EUR: its discount rounds to 2.27, more than the line; the line is free."""
+    rules = build(tmp_path, discount("all", "{type: percentage, value: 100}", products="[{product: box}]"))
+    decision = bill(rules, {"product": "box", "price": "2.265 EUR"}, {"product": "box", "price": "7.50 EUR"})
+    assert [(takes(x), x["net"]) for x in decision["lines"]] == [
+        ([("all", "-2.265 EUR")], "0.000 EUR"),
+        ([("all", "-7.50 EUR")], "0.00 EUR"),
+    ]
+    assert decision["totals"]["EUR"] == {"gross": "9.765 EUR", "discount": "9.765 EUR", "net": "0.000 EUR"}
+
+
+@pytest.mark.parametrize("mode", ["up", "ceiling"])
+def test_a_discount_rounded_up_past_a_finer_gross_splits_exactly(tmp_path: Path, mode: str) -> None:
+    """Rounded up, 50 % + 49.8 % of 2.265 EUR (1.1325 + 1.12797) is 2.27: more than the line, so
+    it is the gross, and the takes still add up to it. Truncated to the gross's 0.001 they are 1.132
+    + 1.127, six quanta short: one to each, the four beyond that to the larger take."""
+    rules = build(
+        tmp_path,
+        discount("half", "{type: percentage, value: 50, level: 1}", products="[{product: box}]"),
+        discount("most", "{type: percentage, value: 49.8, level: 1}", products="[{product: box}]"),
+        rounding=mode,
+    )
+    line = bill(rules, {"product": "box", "price": "2.265 EUR"})["lines"][0]
+    assert takes(line) == [("half", "-1.137 EUR"), ("most", "-1.128 EUR")]
+    assert line["net"] == "0.000 EUR"
 
 
 def words(reasons: list[dict[str, Any]]) -> list[str]:
@@ -321,3 +362,33 @@ def test_not_eligible_lists_every_failing_condition(tmp_path: Path) -> None:
     assert [r["code"] for r in reasons] == ["no_line", "value_missing"]  # the account has no classification
     assert reasons[1]["facts"]["condition"] == 'account.classification == "SME"'
     assert reasons[1]["facts"]["verdict"] == "unknown"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    gross=st.decimals(min_value=0, max_value=1000, places=3) | st.decimals(min_value=0, max_value=50, places=2),
+    shares=st.lists(st.decimals(min_value=0, max_value=1, places=5), max_size=4),
+    mode=st.sampled_from(sorted(ROUNDING_MODES)),
+    currency=st.sampled_from(["EUR", "JPY", "BHD"]),
+)
+def test_a_closed_line_adds_up_and_rounds_once(gross: Decimal, shares: list[Decimal], mode: str, currency: str) -> None:
+    """Whatever the gross's precision and the rounding mode: the rounded takes add up to the line's
+    discount, net = gross - discount, nothing is negative or above the gross, and the discount is
+    within one minor unit of what was taken: in the minor unit, or the whole gross."""
+    from engine.decide.discounts import Line, _Caps, _LineBook
+    from engine.values import Money
+
+    rounder = Rounder(mode)
+    quantum = rounder.quantum(currency)
+    book = _LineBook(Line(0, "subscription.products[0]", "p", "service", None, Money(gross, currency), None), _Caps({}))
+    for i, share in enumerate(shares):
+        book.take(f"d{i}", book.remaining * share)
+    exact = sum((amount for _, amount in book.takes), Decimal(0))
+    result = book.close(rounder)
+    rounded = [amount for _, amount in result.takes]
+    assert [code for code, _ in result.takes] == [code for code, _ in book.takes]
+    assert sum(rounded, Decimal(0)) == result.discount == gross - result.net.amount
+    assert all(amount >= 0 for amount in rounded)
+    assert Decimal(0) <= result.net.amount <= gross
+    assert result.discount == result.discount.quantize(quantum) or result.discount == gross
+    assert abs(result.discount - exact) < quantum

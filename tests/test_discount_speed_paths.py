@@ -93,10 +93,10 @@ def test_a_line_closed_from_the_memo_is_closed_as_it_would_be(
     evaluator = _evaluator()
     line = Line(0, "subscription.products[0]", "p", "service", None, Money(Decimal(gross), currency), None)
     for takes in (first, second, first, [Decimal(str(a)) + 0 for a in first]):
-        book = _LineBook(line, _Caps({}))
-        book.takes = [(f"d{i}", amount) for i, amount in enumerate(takes)]
-        fresh = _LineBook(line, _Caps({}))
-        fresh.takes = list(book.takes)
+        book, fresh = _LineBook(line, _Caps({})), _LineBook(line, _Caps({}))
+        for i, amount in enumerate(takes):  # taken as the evaluator takes: never past the gross
+            book.take(f"d{i}", amount)
+            fresh.take(f"d{i}", amount)
         assert _written(evaluator._closed(book, evaluator.rounder)) == _written(fresh.close(evaluator.rounder))
 
 

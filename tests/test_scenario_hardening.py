@@ -108,7 +108,8 @@ def test_numbers_beyond_the_limits_are_refused_at_their_field() -> None:
 def test_money_finer_than_the_minor_unit_decides_exactly_and_rounds_once(tmp_path: Path) -> None:
     decision = decide_file(scenario_file(tmp_path, price="10.001 EUR"))
     line = decision["discounts"]["lines"][0]
-    assert (line["gross"], line["net"]) == ("10.001 EUR", "9.50 EUR")  # 10.001 - 5 % = 9.50095
+    # 5 % of 10.001 = 0.50005, rounded once to 0.50; the net keeps the gross's precision
+    assert (line["gross"], line["net"]) == ("10.001 EUR", "9.501 EUR")
 
 
 def test_no_decision_shows_exponent_form(tmp_path: Path) -> None:

@@ -215,12 +215,12 @@ def discounts_json(
             zero = Decimal(0)  # what the sums start from (their exponents: at most 0)
             totals[currency] = {
                 "gross": zero + gross.amount,
-                "discount": zero + (gross.amount - net),
+                "discount": zero + result.discount,
                 "net": zero + net,
             }
         else:
             total["gross"] += gross.amount
-            total["discount"] += gross.amount - net
+            total["discount"] += result.discount
             total["net"] += net
     omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
     definitions: Any

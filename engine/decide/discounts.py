@@ -19,7 +19,7 @@ Amounts, per line and billing period: free periods first, then percentages by le
 amounts; each discount's take is capped by its `cap` (per billing period, across lines) and no
 line goes below zero. A line is rounded once: its total discount is rounded to the currency's
 minor unit and net = gross - that; per-discount amounts are split so that they add up exactly. (A gross finer than the minor
-unit, e.g. a rated usage charge of 29.965 EUR, has its net rounded instead.)
+unit, e.g. a rated usage charge of 29.965 EUR, keeps its precision in the net: only the discount is rounded.)
 """
 
 from __future__ import annotations
@@ -133,6 +133,9 @@ class LineResult:
     line: Line
     takes: list[tuple[str, Decimal]]  # (definition code, rounded amount), in application order
     net: Money
+    #: the line's discount, gross - net: rounded to the minor unit (`0.00 EUR` when none), or
+    #: the gross itself when rounding would take more (`_LineBook.close`)
+    discount: Decimal
     #: shared by the lines kept under one key (`DiscountEvaluator._amounts_kept`): the writer's
     #: text of what follows the line's field, written once (`decision.discounts_json`)
     written: dict[str, bytes] | None = None
@@ -731,7 +734,7 @@ class DiscountEvaluator(DefinitionRules):
         self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
-        self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money]] = {}
+        self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money, Decimal]] = {}
         self._lines_kept: dict[tuple[Any, ...], Any] = {}  # `_amounts_kept`
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
@@ -1205,7 +1208,7 @@ class DiscountEvaluator(DefinitionRules):
             every = memo.get(key)
             if every is None:
                 every = tuple(
-                    (tuple(r.takes), r.net, {})
+                    (tuple(r.takes), r.net, r.discount, {})
                     for r in self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario, total=False)
                 )
                 _kept(memo, _CLOSED_MEMO, key, every)
@@ -1217,20 +1220,20 @@ class DiscountEvaluator(DefinitionRules):
             found = memo.get(key)
             if found is None:
                 result = self._amounts_long(pairs, by_code, _NO_CAPS, [line], scenario, total=False)[0]
-                found = _kept(memo, _CLOSED_MEMO, key, (tuple(result.takes), result.net, {}))
+                found = _kept(memo, _CLOSED_MEMO, key, (tuple(result.takes), result.net, result.discount, {}))
             results.append(self._line_kept(line, found, by_code))
         return results
 
     @staticmethod
     def _line_kept(line: Line, found: Any, by_code: dict[str, DefinitionResult]) -> LineResult:
         """A kept line's result for `line`, its takes added to the applied results' amounts."""
-        takes, net, written = found
+        takes, net, discount, written = found
         if takes:
             currency = line.gross.currency
             for code, amount in takes:
                 totals = by_code[code].amounts
                 totals[currency] = totals.get(currency, _ZERO) + amount
-        return LineResult(line, list(takes), net, written)
+        return LineResult(line, list(takes), net, discount, written)
 
     def _amounts_long(
         self,
@@ -1290,11 +1293,16 @@ class DiscountEvaluator(DefinitionRules):
         found = self._lines_closed.get(key)
         if found is None:
             result = book.close(rounder)
-            _kept(self._lines_closed, _CLOSED_MEMO, key, ([amount for _, amount in result.takes], result.net))
+            _kept(
+                self._lines_closed,
+                _CLOSED_MEMO,
+                key,
+                ([amount for _, amount in result.takes], result.net, result.discount),
+            )
             return result
-        rounded, net = found
+        rounded, net, discount = found
         return LineResult(
-            book.line, [(code, amount) for (code, _), amount in zip(book.takes, rounded, strict=True)], net
+            book.line, [(code, amount) for (code, _), amount in zip(book.takes, rounded, strict=True)], net, discount
         )
 
 
@@ -1357,26 +1365,33 @@ class _LineBook:
         self.takes.append((code, amount))
 
     def close(self, rounder: Rounder) -> LineResult:
-        """Round once: the line's total discount; per-discount amounts split to add up to it."""
+        """Round once: the line's total discount, to the minor unit, and net = gross - that;
+        per-discount amounts split to add up to it.
+
+        billrules rounds what it computes, never a charge it is given: a gross finer than the
+        minor unit (a rated usage charge of 29.965 EUR) keeps its precision in the net, for the
+        invoice to round as it rounds usage. Its discount is never more than the gross: one
+        rounded above it is the gross itself, and the line is free.
+        """
         currency, gross = self.line.gross.currency, self.line.gross.amount
-        quantum = rounder.quantum(currency)
-        if not self.takes and gross == gross.quantize(quantum):  # nothing taken or split
-            return LineResult(self.line, [], Money(gross - rounder.round(_ZERO, currency), currency))
+        if not self.takes:  # nothing taken or split (`- 0.00`: a net written to the minor unit at least)
+            zero = rounder.round(_ZERO, currency)
+            return LineResult(self.line, [], Money(gross - zero, currency), zero)
         exact = [amount for _, amount in self.takes]
-        if gross == gross.quantize(quantum):
-            discount = rounder.round(sum(exact, Decimal(0)), currency)
-            net = gross - discount
+        discount = rounder.round(sum(exact, _ZERO), currency)
+        if discount > gross > _ZERO:  # a gross finer than the minor unit, taken (nearly) whole
+            discount, quantum = gross, Decimal(1).scaleb(gross.as_tuple().exponent)  # type: ignore[arg-type]
+        else:
+            quantum = rounder.quantum(currency)
             if len(exact) == 1 and exact[0] > 0:
                 # one take: `split` gives it the line's discount (its floor in the minor unit, or
                 # one unit more: the same value, with the same exponent)
-                return LineResult(self.line, [(self.takes[0][0], discount)], Money(net, currency))
-        else:  # a gross finer than the currency's minor unit: the net is what gets rounded
-            net = rounder.round(gross - sum(exact, Decimal(0)), currency)
-            discount = gross - net
-            quantum = min(quantum, Decimal(1).scaleb(gross.as_tuple().exponent))  # type: ignore[arg-type]
+                return LineResult(
+                    self.line, [(self.takes[0][0], discount)], Money(gross - discount, currency), discount
+                )
         rounded = rounder.split(discount, exact, quantum)
         takes = [(code, amount) for (code, _), amount in zip(self.takes, rounded, strict=True)]
-        return LineResult(self.line, takes, Money(net, currency))
+        return LineResult(self.line, takes, Money(gross - discount, currency), discount)
 
 
 _ZERO = Decimal(0)
