@@ -266,3 +266,17 @@ def add_months(day: date, months: int) -> date:
 
 #: days per month (January first) in a common year; February has 29 in a leap year
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def add_months_keeping_month_end(day: date, months: int) -> date:
+    """`add_months`, except that a month's last day gives the target month's last day (SPEC 3.4:
+    "a month-end start keeps to the month's last day"): 2015-02-28 + 12 months → 2016-02-29,
+    2015-04-30 + 1 month → 2015-05-31. Commitments and their billing cycles count this way; a
+    day that is not its month's last is clamped as `add_months` clamps it."""
+    moved = add_months(day, months)
+    if day.day >= 28 and day.day == (
+        29 if day.month == 2 and calendar.isleap(day.year) else _MONTH_DAYS[day.month - 1]
+    ):
+        month = moved.month
+        return moved.replace(day=29 if month == 2 and calendar.isleap(moved.year) else _MONTH_DAYS[month - 1])
+    return moved

@@ -70,6 +70,23 @@ def test_a_commitment_ends_on_the_first_day_free_of_it_and_month_ends_stay_month
     assert commitment_end(term("T", 1), date(2015, 1, 31)) == date(2015, 2, 28)
     assert commitment_end(term("T", 1), date(2016, 1, 31)) == date(2016, 2, 29)
     assert commitment_end(term("T", 30, "days"), date(2015, 2, 1)) == date(2015, 3, 3)
+    # SPEC 3.4: a month-end start keeps to the month's last day, also from a short month
+    assert commitment_end(term("T", 12), date(2015, 2, 28)) == date(2016, 2, 29)
+    assert commitment_end(term("T", 1), date(2015, 4, 30)) == date(2015, 5, 31)
+    assert commitment_end(term("T", 1, "years"), date(2016, 2, 29)) == date(2017, 2, 28)
+    # not a month's last day: clamped only where the target month is shorter
+    assert commitment_end(term("T", 12), date(2016, 2, 28)) == date(2017, 2, 28)
+    assert commitment_end(term("T", 1), date(2015, 1, 30)) == date(2015, 2, 28)
+
+
+def test_a_renewal_chain_from_a_month_end_keeps_to_month_ends() -> None:
+    terms = {"M": term("M", 1, renewal="M")}
+    chain, renewals = current_term(terms, "M", date(2015, 1, 31), date(2015, 5, 15))
+    assert [(s.start, s.end) for s in chain][-2:] == [
+        (date(2015, 3, 31), date(2015, 4, 30)),
+        (date(2015, 4, 30), date(2015, 5, 31)),
+    ]
+    assert renewals == 3
 
 
 def test_the_chain_is_followed_into_a_loop() -> None:
@@ -152,6 +169,12 @@ def test_cycles_of_a_month_end_start_keep_to_month_ends() -> None:
         date(2015, 3, 31),
         date(2015, 4, 30),
     ]
+    assert [cycle_start(date(2015, 2, 28), BillingFrequency.MONTHLY, k) for k in range(3)] == [
+        date(2015, 2, 28),
+        date(2015, 3, 31),
+        date(2015, 4, 30),
+    ]
+    assert cycle_start(date(2015, 2, 28), BillingFrequency.QUARTERLY, 4) == date(2016, 2, 29)
 
 
 # --- decisions ----------------------------------------------------------------------------------

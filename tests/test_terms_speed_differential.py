@@ -34,7 +34,16 @@ from engine.decide.scenarios import ScenarioError, ScenarioInvalid
 from engine.load import load_file
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
 from engine.ruleset import _checked
-from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, add_units, money_text, plain
+from engine.values import (
+    Duration,
+    Money,
+    OutOfCalendar,
+    TimeUnit,
+    add_months_keeping_month_end,
+    add_units,
+    money_text,
+    plain,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = load_rules(REPO / "rules")
@@ -143,8 +152,11 @@ def _show_date(day: date) -> str:
 
 
 def commitment_end(term: Term, start: date) -> date:
-    """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31)."""
+    """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31). (Month-end
+    starts keep to month ends since the frozen copy was made: a change of rule, made here too.)"""
     try:
+        if term.unit in (TimeUnit.MONTHS, TimeUnit.YEARS):
+            return add_months_keeping_month_end(start, term.period * (1 if term.unit is TimeUnit.MONTHS else 12))
         return add_units(start, term.period, term.unit)
     except OutOfCalendar:
         return _BEYOND
@@ -215,7 +227,7 @@ def cycle_start(start: date, frequency: BillingFrequency, k: int) -> date:
     time, so a cycle started on the 31st keeps to month ends."""
     if frequency is BillingFrequency.WEEKLY:
         return date.fromordinal(start.toordinal() + 7 * k)
-    return add_months(start, CYCLE_MONTHS[frequency] * k)
+    return add_months_keeping_month_end(start, CYCLE_MONTHS[frequency] * k)  # a rule change, as above
 
 
 def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusive: bool) -> int:
@@ -710,7 +722,7 @@ def test_a_commitment_of_months_has_its_billing_cycles_counted_without_walking_t
 ) -> None:
     kind = fast.BillingFrequency(frequency)
     months = period * (12 if unit == "years" else 1)
-    end = fast.add_months(start, months)
+    end = fast.commitment_end(Term.model_construct(period=period, unit=TimeUnit(unit)), start)
     walked = fast.cycles_before(start, kind, end, inclusive=False)
     assert -(-months // CYCLE_MONTHS[kind]) == walked
 

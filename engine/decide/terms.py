@@ -43,7 +43,16 @@ from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
-from engine.values import Duration, Money, OutOfCalendar, TimeUnit, add_months, add_units, money_text, plain
+from engine.values import (
+    Duration,
+    Money,
+    OutOfCalendar,
+    TimeUnit,
+    add_months_keeping_month_end,
+    add_units,
+    money_text,
+    plain,
+)
 
 register(
     {
@@ -170,8 +179,11 @@ def _show_date(day: date) -> str:
 
 
 def commitment_end(term: Term, start: date) -> date:
-    """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31)."""
+    """The first day free of the commitment (`_BEYOND` when that is after 9999-12-31); a
+    commitment of months or years started on a month's last day ends on a month's last day."""
     try:
+        if term.unit is TimeUnit.MONTHS or term.unit is TimeUnit.YEARS:
+            return add_months_keeping_month_end(start, term.period * (1 if term.unit is TimeUnit.MONTHS else 12))
         return add_units(start, term.period, term.unit)
     except OutOfCalendar:
         return _BEYOND
@@ -243,10 +255,10 @@ def _skip_laps(terms: dict[str, Term], code: str, lap_start: date, start: date, 
 
 def cycle_start(start: date, frequency: BillingFrequency, k: int) -> date:
     """The first day of cycle k (k = 0 is the one starting on `start`); computed from `start` each
-    time, so a cycle started on the 31st keeps to month ends."""
+    time, so cycles started on a month's last day (the 31st, or 28 February) keep to month ends."""
     if frequency is BillingFrequency.WEEKLY:
         return date.fromordinal(start.toordinal() + 7 * k)
-    return add_months(start, CYCLE_MONTHS[frequency] * k)
+    return add_months_keeping_month_end(start, CYCLE_MONTHS[frequency] * k)
 
 
 def cycles_before(start: date, frequency: BillingFrequency, limit: date, inclusive: bool) -> int:
@@ -823,7 +835,7 @@ class _Prepared:
         """`commitment_end(self.term, start)`."""
         try:
             if self.months is not None:
-                return add_months(start, self.months)
+                return add_months_keeping_month_end(start, self.months)
             return add_units(start, self.term.period, self.term.unit)
         except OutOfCalendar:
             return _BEYOND
