@@ -98,6 +98,19 @@ def test_scenario_credits_are_candidates_and_replace_rule_credits_of_the_same_co
     assert d["allocations"] == [{"request": "R1", "credit": "globex-de-network-q3", "quantity": "7", "rank": 1}]
 
 
+def test_a_credit_expired_for_one_request_is_still_there_for_a_later_one_written_a_day_earlier() -> None:
+    """Requests apply in time order, a credit is active on the day as written: 23:30 at -05:00 on
+    30 September comes after 00:10 at +02:00 on 1 October, and still draws the credit that ends on
+    30 September (which the first request, a day later as written, could not use)."""
+    last_day = consumption(id="LAST-DAY", at="2015-09-30T23:30:00-05:00")
+    next_day = consumption(id="NEXT-DAY", at="2015-10-01T00:10:00+02:00")
+    d = RULES.decide(scenario(last_day, next_day, as_of="2015-10-01T12:00:00+02:00"))["credits"]
+    assert [(a["request"], a["credit"]) for a in d["allocations"]] == [
+        ("NEXT-DAY", "globex-de-network-own"),
+        ("LAST-DAY", "globex-de-network-q3"),
+    ]
+
+
 def test_consumptions_apply_in_time_order_each_seeing_what_earlier_left() -> None:
     later = consumption(id="LATE", quantity=2, at="2015-04-15T12:00:00+02:00")
     early = consumption(id="EARLY", quantity=2, at="2015-04-15T08:00:00+02:00")
@@ -292,7 +305,9 @@ def worlds(draw: st.DrawFn) -> tuple[dict[str, str | None], list[CreditFact], li
                 types=types,
                 quantity=Decimal(draw(st.integers(1, 12))),
                 at=at,
-                day=at.date(),
+                # the day as written: the local date at an offset of up to a day either way, so a
+                # later request's day may come before an earlier one's
+                day=(at + timedelta(minutes=draw(st.integers(-24 * 60 + 1, 24 * 60 - 1)))).date(),
                 service=draw(st.sampled_from([None, "s1"])),
                 overdraft="p" if overdraft else None,
             )
