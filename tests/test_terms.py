@@ -390,3 +390,52 @@ def test_the_cli_explains_a_penalty_in_words() -> None:
     assert "cancellation on 2015-10-01: allowed" in text
     assert "penalty 140.00 EUR + tax 26.60 EUR = 166.60 EUR, due 2015-10-15" in text
     assert "fee: 240.00 EUR × 14/24 = 140 EUR, rounded to 140.00 EUR" in text
+
+
+RENEWING_BUNDLE = """\
+kind: term
+code: yearly-locked
+name: Locked year, renewing
+period: 1
+unit: years
+basis: calendar
+early_cancellation: not_allowed
+renewal_term: yearly-locked
+---
+kind: bundle
+code: locked-bundle
+name: Bundle with a locked year
+validity: {from: 2013-01-01}
+products:
+  - product: tv-essentials
+term: yearly-locked
+---
+kind: plan
+code: locked-plan
+name: Plan whose bundle locks a year at a time
+bundles: [locked-bundle]
+validity: {from: 2013-01-01}
+term: commit-12m
+payment_methods: [card]
+"""
+
+
+def test_the_whole_cancellation_is_possible_first_when_every_term_allows_it(tmp_path: Path) -> None:
+    """The bundle's year renews into itself: cancelling is possible on 1 January only. The sports
+    season, bought 1 June, is locked until 1 April. On 1 April the bundle has renewed and refuses
+    again, so the whole cancellation is first possible on 1 January 2017, not on the later of the
+    two terms' own dates."""
+    import shutil
+
+    shutil.copytree(RULES, tmp_path / "rules")
+    (tmp_path / "rules" / "catalog" / "locked.yaml").write_text(RENEWING_BUNDLE, encoding="utf-8")
+    rules = load_rules(tmp_path / "rules")
+    subscription = {"add_ons": ["sports-bundle"], "add_on_starts": {"sports-bundle": "2015-06-01"}}
+    decided = rules.decide(scenario("2015-09-01", plan="locked-plan", subscription=subscription))["cancellation"]
+    refused = {t["for"]: t["earliest"] for t in decided["terms"] if not t["allowed"]}
+    assert refused == {"locked-bundle": "2016-01-01", "sports-bundle": "2016-04-01"}
+    assert (decided["allowed"], decided["earliest"]) == (False, "2017-01-01")
+    on_that_day = rules.decide(scenario("2017-01-01", plan="locked-plan", subscription=subscription))
+    assert on_that_day["cancellation"]["allowed"] is True
+    day_before = rules.decide(scenario("2016-12-31", plan="locked-plan", subscription=subscription))
+    assert day_before["cancellation"]["earliest"] == "2017-01-01"

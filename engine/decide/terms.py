@@ -33,6 +33,7 @@ worked out once per rule set.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -138,16 +139,19 @@ class TermDecision:
 class CancellationDecision:
     date: date
     terms: list[TermDecision]
+    #: refused: the first date on which every term allows it (None: none found, `_EARLIEST_TRIES`;
+    #: `datetime.date`: the field `date` hides the type here)
+    earliest: datetime.date | None = None
 
     @property
     def allowed(self) -> bool:
         return all(t.allowed for t in self.terms)
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
-        refused = [t.earliest for t in self.terms if not t.allowed]
+        refused = not self.allowed
         data: dict[str, Any] = {"date": self.date.isoformat(), "allowed": not refused}
         if refused:
-            data["earliest"] = None if any(e is None for e in refused) else _show_date(max(e for e in refused if e))
+            data["earliest"] = None if self.earliest is None else _show_date(self.earliest)
         data["terms"] = [t.to_json(explain) for t in self.terms]
         charges = [t.charge for t in self.terms if t.charge is not None] if not refused else []
         if len(charges) == 1:  # the usual case: one penalty, its total as written in it
@@ -162,6 +166,9 @@ class CancellationDecision:
 
 
 _ZERO = Decimal(0)
+
+#: how many candidate dates `TermEvaluator._earliest` decides before it gives up
+_EARLIEST_TRIES = 100
 
 
 def _exact(value: Decimal, currency: str) -> str:
@@ -325,7 +332,34 @@ class TermEvaluator:
             self._decide_term(of, term, start, scenario, outcomes)
             for of, term, start in self._parts(scenario, request, subscription)
         ]
-        return CancellationDecision(request.date, decisions)
+        decided = CancellationDecision(request.date, decisions)
+        if not decided.allowed:
+            decided.earliest = self._earliest(scenario, decisions)
+        return decided
+
+    def _earliest(self, scenario: Any, decisions: list[TermDecision]) -> date | None:
+        """The first date on which every term allows the cancellation. The latest of the refusing
+        terms' own dates is only a candidate: by then another term may refuse (one that renews
+        into itself allows cancelling on its end day only), so the whole cancellation is decided
+        again on the candidate, exceptions and all, until no term refuses. None when no date is
+        found in `_EARLIEST_TRIES` steps (terms whose ends never meet)."""
+        from engine.decide.discounts import CriteriaOutcomes  # (the criteria's owner, imported late)
+
+        for _ in range(_EARLIEST_TRIES):
+            refused = [d.earliest for d in decisions if not d.allowed]
+            if not refused:
+                return scenario.cancellation.date  # type: ignore[no-any-return]
+            if any(e is None or e == _BEYOND for e in refused):
+                return max(refused) if all(e is not None for e in refused) else None  # type: ignore[type-var]
+            day = max(e for e in refused if e is not None)
+            moved = scenario.cancellation.model_copy(update={"date": day})
+            scenario = scenario.model_copy(update={"cancellation": moved})
+            outcomes = CriteriaOutcomes(self.rules.criteria, scenario)
+            decisions = [
+                self._decide_term(of, term, start, scenario, outcomes)
+                for of, term, start in self._parts(scenario, moved, scenario.subscription)
+            ]
+        return None
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""
