@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -392,3 +393,107 @@ def test_a_closed_line_adds_up_and_rounds_once(gross: Decimal, shares: list[Deci
     assert Decimal(0) <= result.net.amount <= gross
     assert result.discount == result.discount.quantize(quantum) or result.discount == gross
     assert abs(result.discount - exact) < quantum
+
+
+def billed_periods(
+    rules: Any, period: tuple[str, str], *, frequency: str = "monthly", history: tuple[str, ...] = (), **extra: Any
+) -> str:
+    """The status of definition `d` on the bill for `period`, run the day after it (in arrears)."""
+    day_after = (date.fromisoformat(period[1]) + timedelta(days=1)).isoformat()
+    scenario = {
+        "id": "s",
+        "as_of": f"{day_after}T10:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "billing_frequency": frequency,
+            "products": [{"product": "tv"}],
+            "billing_period": {"from": period[0], "to": period[1]},
+        },
+        "discount_history": [{"discount": "d", "on": on} for on in history],
+        **extra,
+    }
+    found = rules.decide(scenario)["discounts"]["definitions"]
+    status: str = next(x["status"] for x in found if x["code"] == "d")
+    return status
+
+
+def test_a_discount_of_one_billing_period_added_mid_period_is_on_that_bill_only(tmp_path: Path) -> None:
+    """Added on 20 June: the June bill is its one period; the July bill is not (it used to run
+    until 20 July, so the July bill had it too)."""
+    rules = build(
+        tmp_path,
+        discount("d", "{type: percentage, range: [5, 10]}", type_="ad_hoc", extra="duration: {billing_periods: 1}\n"),
+    )
+    request = {"requested_discounts": [{"discount": "d", "value": 5, "added_on": "2015-06-20"}]}
+    assert billed_periods(rules, ("2015-06-01", "2015-06-30"), **request) == "applied"
+    assert billed_periods(rules, ("2015-07-01", "2015-07-31"), **request) == "not_effective"
+
+
+def test_a_discount_of_n_billing_periods_stops_after_n_bills_in_the_history(tmp_path: Path) -> None:
+    """Auto apply for 3 periods, billed in arrears: applied on 1 April, 1 May and 1 June (the
+    March, April and May bills); the June bill is the fourth, whatever the dates say."""
+    rules = build(tmp_path, discount("d", "{type: percentage, value: 10}", extra="duration: {billing_periods: 3}\n"))
+    history = ("2015-04-01", "2015-05-01")
+    assert billed_periods(rules, ("2015-05-01", "2015-05-31"), history=history) == "applied"
+    assert billed_periods(rules, ("2015-06-01", "2015-06-30"), history=(*history, "2015-06-01")) == "not_effective"
+
+
+def test_weekly_billing_periods_are_weeks(tmp_path: Path) -> None:
+    rules = build(
+        tmp_path,
+        discount("d", "{type: percentage, range: [5, 10]}", type_="ad_hoc", extra="duration: {billing_periods: 2}\n"),
+    )
+    request = {"requested_discounts": [{"discount": "d", "value": 5, "added_on": "2015-06-01"}]}
+    weeks = [("2015-06-01", "2015-06-07"), ("2015-06-08", "2015-06-14"), ("2015-06-15", "2015-06-21")]
+    assert [billed_periods(rules, week, frequency="weekly", **request) for week in weeks] == [
+        "applied",
+        "applied",
+        "not_effective",
+    ]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    billed=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    back=st.integers(-40, 5000),
+    months=st.sampled_from([None, 1, 2, 3, 6, 12]),
+)
+def test_the_periods_before_the_billed_one_reach_back_to_the_one_holding_the_start(
+    billed: date, back: int, months: int | None
+) -> None:
+    """`_periods_before`: k periods, run back from the billed one; the kth before it holds `start`."""
+    from engine.decide.discounts import _periods_before, _periods_moved
+
+    start = billed - timedelta(days=back)
+    k = _periods_before(billed, start, months)
+    if start >= billed:
+        assert k == 0
+    else:
+        assert _periods_moved(billed, -k, months) <= start < _periods_moved(billed, 1 - k, months)
+
+
+@pytest.mark.parametrize(
+    ("frequency", "price", "net"),
+    [
+        ("yearly", "360.00 EUR", "300.00 EUR"),  # SPEC 3.2: 2 months free on a yearly bill charge 10 of 12
+        ("quarterly", "90.00 EUR", "30.00 EUR"),  # 2 of the quarter's 3 months
+        ("monthly", "30.00 EUR", "0.00 EUR"),  # more than the month: the whole line, no less than zero
+    ],
+)
+def test_a_free_period_takes_its_share_of_the_period_the_bill_charges(
+    tmp_path: Path, frequency: str, price: str, net: str
+) -> None:
+    """`tv` is a monthly product: on a longer bill its line charges that bill's period."""
+    rules = build(tmp_path, discount("free2", "{type: free_period, value: 2, unit: months}"))
+    scenario = {
+        "id": "s",
+        "as_of": "2015-06-15T10:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "billing_frequency": frequency,
+            "products": [{"product": "tv", "price": price}],
+        },
+    }
+    assert rules.decide(scenario)["discounts"]["lines"][0]["net"] == net

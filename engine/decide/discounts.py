@@ -236,13 +236,19 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
                     f"({MAX_INTEGER_DIGITS} digits before the decimal point)",
                     "check the quantity, or give the line's `price`",
                 )
-        frequency = product.billing_frequency or (
-            scenario.subscription.billing_frequency if subject == "subscription" else None
-        )
+        # what the line's charge covers: the product's own period, or the bill's when that is
+        # longer (a monthly product on a yearly bill is charged for 12 months: SPEC 3.2)
+        frequency = product.billing_frequency
+        billed = scenario.subscription.billing_frequency if subject == "subscription" else None
+        if billed is not None and (frequency is None or _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency]):
+            frequency = billed
         kind = item.type or product.type
         lines.append(Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency))
     return subject, lines
 
+
+#: billing frequencies, shortest first
+_PERIOD_ORDER = {f: i for i, f in enumerate(BillingFrequency)}
 
 #: a line's field, e.g. "subscription.products[0]", written once for the first lines of a bill
 _WHERE_KEPT = 64
@@ -314,7 +320,7 @@ class DefinitionRules:
 
         A duration counts from when the discount was added: an ad hoc request's (flexible)
         start or its `added_on` date; for auto apply, its first application in the history. N
-        billing periods end N billing cycles (of the subscription's frequency) after that.
+        billing periods are N bills, the first billing the period that holds the start.
         """
         duration = d.duration
         if duration is None:
@@ -331,23 +337,28 @@ class DefinitionRules:
         if end is not None and billed > end:
             r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(end)})]
             return True
-        if duration.billing_periods is not None:
+        periods = duration.billing_periods
+        if periods is not None:
+            # N bills: the one billing the period that holds the start is the first. Over when the
+            # history already shows N applications since the start, or the period billed is the
+            # N+1th or later (the history may be partial; a period is of the subscription's frequency)
+            used = sorted(h.on for h in history if start <= h.on <= today)
             frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
-            months = CYCLE_MONTHS.get(frequency, 1) if frequency else 1
-            try:
-                over = add_months(start, months * duration.billing_periods)  # `Duration(...).add_to`
-            except OutOfCalendar:
-                return False  # it runs past 9999-12-31: not over on any date
-            if billed >= over:
-                r.status, r.reasons = (
-                    "not_effective",
-                    [
-                        Reason(
-                            "periods_used",
-                            {"periods": duration.billing_periods, "from": str(start), "until": str(over)},
-                        )
-                    ],
-                )
+            months: int | None = 1  # monthly when the scenario names no frequency
+            if frequency is BillingFrequency.WEEKLY:
+                months = None
+            elif frequency is not None:
+                months = CYCLE_MONTHS.get(frequency, 1)
+            before = _periods_before(billed, start, months)
+            if len(used) >= periods or before >= periods:
+                try:
+                    until = (
+                        used[periods - 1] if len(used) >= periods else _periods_moved(billed, periods - before, months)
+                    )
+                except OutOfCalendar:
+                    until = date.min
+                facts = {"periods": periods, "from": str(start), "until": str(until)}
+                r.status, r.reasons = "not_effective", [Reason("periods_used", facts)]
                 return True
         return False
 
@@ -471,7 +482,8 @@ class DefinitionRules:
         return problems
 
     def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any) -> Decimal:
-        """The share of the period's charge that a free period removes (2 months of 12 → 2/12)."""
+        """The share of the period's charge that a free period removes (2 months of 12 → 2/12); the
+        line's period is the longer of its product's and the bill's (`_lines`)."""
         free = Decimal(str(value))
         unit = d.amount.unit or TimeUnit.MONTHS
         months = CYCLE_MONTHS.get(line.frequency) if line.frequency else None
@@ -1395,6 +1407,33 @@ class _LineBook:
 
 
 _ZERO = Decimal(0)
+
+
+def _periods_moved(day: date, n: int, months: int | None) -> date:
+    """`day` moved by n billing periods of `months` months (weeks when None)."""
+    if months is None:
+        return date.fromordinal(day.toordinal() + 7 * n)
+    return add_months(day, months * n)
+
+
+def _periods_before(billed: date, start: date, months: int | None) -> int:
+    """How many billing periods (of `months` months, weeks when None) come before the period billed,
+    which starts on `billed`, back to the one holding `start` (0: `start` is in the period billed,
+    or later). Periods run back from the one billed: the kth before it starts on `billed` moved
+    back k periods."""
+    if start >= billed:
+        return 0
+    if months is None:
+        return -(-(billed - start).days // 7)
+    k = max(((billed.year - start.year) * 12 + billed.month - start.month) // months, 1)
+    try:
+        while _periods_moved(billed, -k, months) > start:  # the kth period before starts after `start`
+            k += 1
+        while k > 1 and _periods_moved(billed, 1 - k, months) <= start:  # the one after it holds `start`
+            k -= 1
+    except OutOfCalendar:  # before year 1: the start is in the earliest period there is
+        pass
+    return k
 
 
 def _billed_period(scenario: Any, today: date) -> tuple[date, date]:
