@@ -4,7 +4,10 @@ Those evaluators were made faster (rule-set lookups kept beside the rule set, re
 once, fewer Decimal-to-text conversions); the decision text must not change by a byte.
 `tests/golden/evaluators.jsonl.xz` holds, for every sample of those kinds and seeded mutations of
 them (tests/golden/make_evaluators_golden.py), the decision text the engine wrote at commit
-32e263a in three modes: detailed reasons, detailed with `explain`, brief reasons. Each is
+32e263a in three modes: detailed reasons, detailed with `explain`, brief reasons (amended on
+purpose, each changed output reviewed: the rules version of edited rules; 12 cancellation outputs
+whose month-end commitment and cycle dates moved by SPEC 3.4's month-end rule; 12 refused
+purchases whose coupons are now `not_redeemed`, not `redeemed`). Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict
 API, fresh data). A scenario refused then must be refused now with the same error.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from contextlib import redirect_stderr, redirect_stdout
 from functools import cache
 from pathlib import Path
@@ -75,6 +76,23 @@ def test_seed_example_10_usd_minus_20_percent_costs_8_usd() -> None:
         "net": "8.00 USD",
     }
     assert purchase["price"] == {"USD": {"gross": "10.00 USD", "discount": "2.00 USD", "net": "8.00 USD"}}
+
+
+def test_a_refused_purchase_redeems_no_coupon_but_prices_it() -> None:
+    """SPEC 3.5: a coupon is redeemed during a purchase only; a refused purchase is none, so the
+    code stays usable (`not_redeemed`), and the price still shows what its bundle gives."""
+    asked = {"add_ons": ["additional-service-bundle", "tv-essentials-bundle"], "coupons": ["coupon_87"]}
+    purchase = decide(asked)
+    assert codes(purchase["reasons"]) == ["add_on_already_held"]
+    [coupon] = purchase["coupons"]
+    assert (coupon["status"], coupon["bundle"], codes(coupon["reasons"])) == (
+        "not_redeemed",
+        "minus-20-bundle",
+        ["coupon_kept"],
+    )
+    assert purchase["price"]["USD"]["net"] == "8.00 USD"
+    scenario = {"id": "p", "as_of": "2015-07-10T14:30:00+02:00", "subscription": SUBSCRIPTION, "purchase": asked}
+    assert json.loads(str(rules().decide_json(scenario)))["purchase"]["coupons"] == purchase["coupons"]
 
 
 def test_without_the_coupon_the_add_on_costs_its_full_price() -> None:

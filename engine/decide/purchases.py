@@ -50,6 +50,8 @@ register(
         "product_not_in_bundle": "bundle `{bundle}` has no product `{product}`",
         "bundle_not_bought": "`{product}` is chosen in bundle `{bundle}`, which this purchase does not buy",
         "coupon_redeemed": "redeemed (use {use} of {allowed}): grants bundle `{bundle}`",
+        "coupon_kept": "not redeemed: the purchase is refused, so the code stays usable "
+        "(the price shows what its bundle `{bundle}` would give)",
         "coupon_unknown": "no coupon generates the code `{code}`; did you mean `{nearest}`?",
         "coupon_outside_purchase": "a coupon is redeemed during a purchase only, and this purchase buys nothing",
         "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
@@ -77,7 +79,7 @@ class CouponOutcome:
         if self.coupon is not None:
             data["coupon"] = self.coupon
         data["status"] = self.status
-        if self.bundle is not None and self.status == "redeemed":
+        if self.bundle is not None and self.status != "rejected":
             data["bundle"] = self.bundle
         data["reasons"] = _written(self.reasons, shared)
         return data
@@ -356,6 +358,17 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
     return outcomes
 
 
+def _kept_coupon(outcome: CouponOutcome) -> CouponOutcome:
+    """A code that a refused purchase would have redeemed: `not_redeemed`, still usable."""
+    return CouponOutcome(
+        outcome.code,
+        outcome.coupon,
+        "not_redeemed",
+        [Reason("coupon_kept", {"bundle": outcome.bundle})],
+        outcome.bundle,
+    )
+
+
 #: the one `nothing_bought` reason (no facts): shared by every decision that gives it
 _NOTHING_BOUGHT = Reason("nothing_bought", {})
 
@@ -506,6 +519,8 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     model = rules.get("plan", plan) if plan is not None else None
     bundles = _bundles(purchase, model, granted)
     reasons = list(refusals(rules, scenario, model, bundles))
+    if reasons:  # a refused purchase redeems nothing (SPEC 3.5); its price still shows the coupons'
+        coupons = [_kept_coupon(c) if c.status == "redeemed" else c for c in coupons]
     brought = items(rules, purchase, bundles)
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
