@@ -456,3 +456,55 @@ def test_a_requested_value_given_as_a_number_is_read_as_its_text() -> None:
         False,
         None,
     )
+
+
+# --- min and max of money; windows over date-times without a zone ----------------------------------
+
+USAGE_MONEY = [
+    {"at": "2015-06-10T10:00:00Z", "amount": "2.50 EUR", "quantity": 1},
+    {"at": "2015-06-11T10:00:00Z", "amount": "8.00 EUR", "quantity": 3},
+    {"at": "2015-06-12T10:00:00Z", "amount": "1.50 EUR", "quantity": 2},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("max(usage.amount) == 8.00 EUR", True),
+        ("min(usage.amount) == 1.50 EUR", True),
+        ("min(u in usage.amount where u.quantity > 1) == 1.50 EUR", True),
+        ("max(u in usage.amount where u.quantity < 3) between 2 EUR and 3 EUR", True),
+        ("max(usage.amount) > 8.00 EUR", False),
+        ("max(usage.amount) == 8.00 USD", False),
+    ],
+)
+def test_min_and_max_of_money_compare_amounts(text: str, expected: bool) -> None:
+    """Money has no order of its own: min and max pick by amount (they were always missing)."""
+    compiled, explained, _steps = outcomes(text, facts(usage=USAGE_MONEY))
+    assert compiled is expected
+    assert explained is expected or (not expected and explained is not True)
+
+
+# as_of is 00:00 UTC on 1 August, written at +02:00; the usage is stamped without a zone (UTC)
+NAIVE_USAGE = [
+    {"at": "2015-07-01T00:00:00", "quantity": 1},  # the window's start: outside
+    {"at": "2015-07-01T00:00:01", "quantity": 2},
+    {"at": "2015-08-01T00:00:00", "quantity": 4},  # as_of itself: inside
+    {"at": "2015-08-01T00:00:01", "quantity": 8},  # a second after as_of: outside
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sum(usage.quantity within 1 month) == 6", True),
+        ("count(usage where quantity > 3 within 1 month) == 1", True),
+        ("count(u in usage where u.at <= as_of) == 3", True),  # the same reading as a comparison
+    ],
+)
+def test_a_window_reads_date_times_without_a_zone_as_utc(text: str, expected: bool) -> None:
+    """README: date-times without a zone are UTC when compared with zoned ones; the window read
+    them in as_of's local time, so a record a second after as_of counted."""
+    data = facts(usage=NAIVE_USAGE, as_of="2015-08-01T02:00:00+02:00")
+    compiled, explained, _steps = outcomes(text, data)
+    assert (compiled, explained) == (expected, expected)

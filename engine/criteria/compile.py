@@ -95,10 +95,18 @@ def _aggregate(func: str, values: list[Any], empty: Any = 0) -> Any:
     if not values:
         return None
     pick = min if func == "min" else max
+    if isinstance(values[0], Money):  # by amount, in one currency (money has no order of its own)
+        if any(getattr(v, "currency", None) != values[0].currency for v in values):
+            return None
+        return pick(values, key=_amount_of)
     try:  # date-times without a zone among zoned ones are UTC, as when compared
         return pick(values, key=runtime.as_utc) if isinstance(values[0], datetime) else pick(values)
     except TypeError:
         return None
+
+
+def _amount_of(money: Money) -> Decimal:
+    return money.amount
 
 
 def _subset(small: Any, big: Any) -> bool:

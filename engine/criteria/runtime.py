@@ -218,9 +218,9 @@ def in_window(stamp: Any, as_of: datetime, window: Duration) -> bool:
     if isinstance(stamp, datetime):
         start = as_of.replace(year=start_day.year, month=start_day.month, day=start_day.day) if start_day else None
         end = as_of
-        if (stamp.tzinfo is None) != (as_of.tzinfo is None):
-            stamp, end = stamp.replace(tzinfo=None), as_of.replace(tzinfo=None)
-            start = start.replace(tzinfo=None) if start is not None else None
+        if (stamp.tzinfo is None) != (as_of.tzinfo is None):  # the one without a zone is UTC (`as_utc`)
+            stamp, end = as_utc(stamp), as_utc(as_of)
+            start = as_utc(start) if start is not None else None
         inside: bool = (start is None or start < stamp) and stamp <= end
         return inside
     day = as_of.date()
