@@ -101,7 +101,8 @@ CODES: dict[str, tuple[str, str]] = {
     "BR603": ("scenario-facts", "Scenario facts the rules cannot use (unknown product, no price, currency)."),
     "BR604": (
         "question-unanswered",
-        "A scenario asks a question no decision of the engine answers (yet), or none at all.",
+        "A scenario asks a question no decision of the engine answers (yet), or none at all, "
+        "or bills a subscription and a job at once.",
     ),
     "BR605": (
         "credit-facts",

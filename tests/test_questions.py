@@ -56,7 +56,8 @@ def test_a_scenario_asking_nothing_is_reported(tmp_path: Path) -> None:
     assert code == 1
     assert ":1:1: error[BR604] the scenario asks no question" in err
     assert "hint: add one of: subscription, job, consumptions" in err
-    assert out.startswith("scenario nothing")
+    assert out == ""  # no empty decision: the scenario is refused
+    assert err.count("BR604") == 1
 
 
 def _unanswer(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,3 +90,44 @@ def test_unanswered_names_only_the_parts_asked(monkeypatch: pytest.MonkeyPatch) 
 
 def test_every_question_is_answered_today() -> None:
     assert [name for name, _, answered in QUESTIONS if not answered] == []
+
+
+def test_the_api_refuses_a_scenario_asking_nothing_as_the_command_line_does() -> None:
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+
+    rules = load_rules(RULES)
+    for decide in (rules.decide, rules.decide_json):
+        with pytest.raises(ScenarioError) as caught:
+            decide({"id": "nothing", "as_of": "2026-01-01T00:00:00Z"})
+        assert (caught.value.code, caught.value.message) == ("BR604", "the scenario asks no question")
+
+
+def test_a_job_beside_a_subscription_is_reported_not_dropped(tmp_path: Path) -> None:
+    """SPEC 4: a scenario bills a subscription or a job. With both, the job's discounts were
+    silently left out and the command exited 0."""
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+
+    job = (REPO / "samples/discounts/installation_late_auto_20_off.yaml").read_text(encoding="utf-8")
+    job = job.split("expect:\n")[0]
+    subscription = "subscription:\n  code: SUB-1\n  plan: tv-essentials-24\n  start: 2015-01-01\n  products: []\n"
+    path = tmp_path / "both.yaml"
+    path.write_text(job + subscription, encoding="utf-8")
+    job_line = next(i for i, t in enumerate(job.splitlines(), 1) if t.startswith("job:"))
+    for command in (["decide"], ["validate", "--scenarios"]):
+        code, out, err = run_cli([*command[:1], "--rules", RULES, *command[1:], str(path)])
+        assert code == 1, (command, out, err)
+        assert "error[BR604] a scenario bills a subscription or a job, not both" in out + err
+        where = (out + err).split("BR604")[0].splitlines()[-1]
+        assert f":{job_line}:" in where or f":{job_line + 1}:" in where  # at `job:` or its first field
+    with pytest.raises(ScenarioError) as caught:
+        load_rules(RULES).decide(_yaml(path))
+    assert (caught.value.code, caught.value.field) == ("BR604", "job")
+
+
+def _yaml(path: Path) -> object:
+    from engine.load import load_file
+
+    [document] = load_file(path).documents
+    return document.data

@@ -93,8 +93,19 @@ class Unanswered:
     hint: str
 
 
+#: a scenario's discounts bill one subject (SPEC 4: "subscription or job")
+_BOTH_SUBJECTS = Unanswered(
+    "job",
+    "a scenario bills a subscription or a job, not both; the job's discounts are not decided",
+    "decide the job in a scenario of its own",
+)
+
+
 def unanswered(scenario: Any) -> list[Unanswered]:
-    """The scenario's questions this engine does not answer; a scenario asking nothing is one too."""
+    """The scenario's questions this engine does not answer; a scenario asking nothing is one too,
+    and so is a job beside a subscription."""
+    if scenario.job is not None and scenario.subscription is not None:
+        return [_BOTH_SUBJECTS]
     asked = [(name, answered) for name, is_asked, answered in QUESTIONS if is_asked(scenario)]
     if not asked:
         return [
@@ -131,6 +142,8 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
     data the caller may change."""
     check_references(rules, scenario)
+    if scenario.job is not None and scenario.subscription is not None:
+        raise ScenarioError(_BOTH_SUBJECTS.field, _BOTH_SUBJECTS.message, _BOTH_SUBJECTS.hint, "BR604")
     outcomes = criteria_outcomes(rules, scenario)
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     if scenario.subscription is not None or scenario.job is not None:
@@ -147,6 +160,9 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
         decision["purchase"] = purchases.evaluate(rules, scenario, shared)
     if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
         decision["trace"] = trace(rules, scenario)
+    if len(decision) == 2:  # nothing asked: an error (BR604), as on the command line, not an empty answer
+        [nothing] = unanswered(scenario)
+        raise ScenarioError("scenario", nothing.message, nothing.hint, "BR604")
     return decision
 
 
