@@ -114,3 +114,13 @@ def test_a_rule_file_among_the_scenarios_is_one_line() -> None:
     code, out = run_cli(["validate", RULES, "--scenarios", str(REPO / "rules/catalog/terms.yaml")])
     assert code == 1 and out.count("error[") == 1
     assert "error[BR601] this is a rule file (`kind: term`), not a scenario" in out
+
+
+def test_rules_named_with_rules_are_the_ones_validated_from_any_folder(tmp_path: Path, monkeypatch: Any) -> None:
+    """`validate --rules DIR --scenarios F` from a folder without `rules/` validated the current
+    folder as rule files (the scenarios themselves then were BR110) instead of DIR."""
+    sample = tmp_path / "s.yaml"
+    sample.write_text((REPO / "samples/discounts/complaint_cap.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["validate", "-v", "--rules", RULES, "--scenarios", str(sample)]) == (0, "no problems found\n")
+    assert run_cli(["validate", "-v", "--rules", RULES]) == (0, "no problems found\n")

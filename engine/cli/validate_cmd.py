@@ -33,7 +33,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="also check scenario files (YAML, JSON, JSON Lines) against the rule set, without deciding them",
     )
     parser.add_argument(
-        "--rules", default="rules", metavar="DIR", help="with --scenarios: the rule set they use (default: rules)"
+        "--rules",
+        metavar="DIR",
+        help="the rule set: validated when no PATH is given, and the one --scenarios are checked against "
+        "(default: rules/, else the nearest ruleset.yaml)",
     )
     return parser
 
@@ -52,7 +55,8 @@ def default_rules() -> Path:
 def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
-    paths = [Path(p) for p in args.paths] or [default_rules()]
+    rules = Path(args.rules) if args.rules is not None else default_rules()
+    paths = [Path(p) for p in args.paths] or [rules]
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
@@ -60,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.scenarios:
         from engine.cli.scenario_checks import check_scenario_paths
 
-        diagnostics = [*diagnostics, *check_scenario_paths(args.rules, args.scenarios)]
+        # no rule set found anywhere: name the one the scenarios would use (`rules/`) in the error
+        used = rules if args.rules is not None or rules != Path(".") else Path("rules")
+        diagnostics = [*diagnostics, *check_scenario_paths(str(used), args.scenarios)]
     if diagnostics or args.format in ("json", "sarif"):
         reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)
         reporter.add(diagnostics)
