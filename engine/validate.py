@@ -42,8 +42,11 @@ def _scan(directory: Path, diagnostics: list[Diagnostic]) -> tuple[set[Path], li
     return roots, orphans
 
 
-def validate_paths(paths: Iterable[Path]) -> list[Diagnostic]:
-    """Diagnostics for every rule set touched by `paths` (files, folders, or anything else that exists)."""
+def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagnostic]:
+    """Diagnostics for every rule set touched by `paths` (files, folders, or anything else that exists).
+
+    A file named that lies in no rule set is BR110, unless `outside` is False: then it is left
+    alone (a pre-commit hook passes every YAML file of a repository: scenarios, CI configs)."""
     roots: set[Path] = set()
     orphans: list[Path] = []
     diagnostics: list[Diagnostic] = []
@@ -55,7 +58,8 @@ def validate_paths(paths: Iterable[Path]) -> list[Diagnostic]:
         else:
             root = find_ruleset_root(path)
             if root is None:
-                orphans.append(path)
+                if outside:
+                    orphans.append(path)
             else:
                 roots.add(_real(root))
     for orphan in sorted(set(orphans)):

@@ -61,3 +61,24 @@ def test_hook_passes_clean_rules_and_fails_broken_ones(tmp_path: Path, pre_commi
     assert "Failed" in broken.stdout
     assert "catalog/products.yaml:4:7: error[BR204] `termd` is not a valid `type`" in broken.stdout
     assert "did you mean `termed`?" in broken.stdout
+
+
+def test_hook_leaves_alone_the_yaml_files_that_are_not_rule_files(tmp_path: Path, pre_commit_home: Path) -> None:
+    """A repository laid out like this project: the rule set in rules/, scenarios in samples/, a CI
+    config at the root. pre-commit passes every YAML file; only the rule set's are rule files."""
+    repo = tmp_path / "project"
+    (repo / "rules" / "catalog").mkdir(parents=True)
+    (repo / "rules" / "ruleset.yaml").write_text(RULESET)
+    (repo / "rules" / "catalog" / "products.yaml").write_text(PRODUCT)
+    (repo / "samples").mkdir()
+    (repo / "samples" / "s.yaml").write_text("id: s\nas_of: 2015-01-01T00:00:00Z\n")
+    (repo / ".pre-commit-config.yaml").write_text("repos: []\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    clean = _try_repo(repo, pre_commit_home)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (repo / "rules" / "catalog" / "products.yaml").write_text(PRODUCT.replace("type: termed", "type: termd"))
+    _git(repo, "add", ".")
+    broken = _try_repo(repo, pre_commit_home)
+    assert broken.returncode == 1 and "rules/catalog/products.yaml:4:7: error[BR204]" in broken.stdout
+    assert "BR110" not in broken.stdout

@@ -27,6 +27,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="say so when everything is clean")
     parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1), not only errors")
     parser.add_argument(
+        "--ignore-outside",
+        action="store_true",
+        help="leave alone a file named that is in no rule set (instead of BR110): for a pre-commit hook, "
+        "which passes every YAML file of the repository",
+    )
+    parser.add_argument(
         "--scenarios",
         nargs="+",
         metavar="PATH",
@@ -60,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    diagnostics = validate_paths(paths)
+    diagnostics = validate_paths(paths, outside=not args.ignore_outside)
     if args.scenarios:
         from engine.cli.scenario_checks import check_scenario_paths
 
