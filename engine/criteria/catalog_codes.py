@@ -56,8 +56,8 @@ def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterato
     written = node.span.text
     if written and '"' not in written and "'" not in written:
         return  # no text in quotes (a node's span covers its children's): nothing to look up
-    for field, texts in _comparisons(node):
-        kind = _kind(field)
+    for field, element, texts in _comparisons(node):
+        kind = _kind(field, element)
         if kind is None:
             continue
         known = catalog.get(kind, {})
@@ -71,14 +71,25 @@ def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterato
                     span.line,
                     span.column,
                     "BR302",
-                    f"unknown {what} `{text.value}` (compared with `{field.span.text or field.name}`)",
+                    f"unknown {what} `{text.value}` (compared with `{field.span.text or _named(field)}`)",
                     hint,
                     end_column=span.end_column,
                 )
 
 
-def _kind(field: ast.Attribute) -> str | None:
+def _named(field: ast.Attribute | ast.Name) -> str:
+    return field.id if isinstance(field, ast.Name) else field.name
+
+
+def _kind(field: ast.Attribute | ast.Name, element: str | None) -> str | None:
+    """The kind of code `field` holds: a record's field, a projection's (`subscription.products.
+    product`: each line's), or a bare name in an aggregate's `where` without a variable (the
+    element's field, `element` its record)."""
+    if isinstance(field, ast.Name):
+        return CODE_FIELDS.get((element, field.id)) if element else None
     owner = getattr(field.obj, "type", None)
+    if owner is not None and owner.name == "list" and owner.elem is not None:
+        owner = owner.elem
     record = owner.record if owner is not None else None
     return CODE_FIELDS.get((record, field.name)) if record else None
 
@@ -91,29 +102,40 @@ def _texts(node: ast.Node) -> list[ast.Literal]:
     return []
 
 
-def _pair(a: ast.Node, b: ast.Node) -> Iterator[tuple[ast.Attribute, list[ast.Literal]]]:
+Compared = tuple[ast.Attribute | ast.Name, str | None, list[ast.Literal]]
+
+
+def _pair(a: ast.Node, b: ast.Node, element: str | None) -> Iterator[Compared]:
     for field, other in ((a, b), (b, a)):
-        if isinstance(field, ast.Attribute) and (texts := _texts(other)):
-            yield field, texts
+        if isinstance(field, ast.Attribute | ast.Name) and (texts := _texts(other)):
+            yield field, element, texts
 
 
-def _comparisons(node: ast.Node) -> Iterator[tuple[ast.Attribute, list[ast.Literal]]]:
-    """The comparisons of fields with texts, parents before children, in the order of the fields."""
+def _comparisons(node: ast.Node) -> Iterator[Compared]:
+    """The comparisons of fields with texts, parents before children, in the order of the fields,
+    each with the record whose fields bare names name there (inside an aggregate's `where`
+    without a variable), if any."""
     from engine.criteria.parse import _CHILD_FIELDS
 
-    stack = [node]
+    stack: list[tuple[ast.Node, str | None]] = [(node, None)]
     while stack:
-        node = stack.pop()
+        node, element = stack.pop()
         if isinstance(node, ast.Compare) and node.op in ("==", "!="):
-            yield from _pair(node.left, node.right)
+            yield from _pair(node.left, node.right, element)
         elif isinstance(node, ast.Membership):
-            yield from _pair(node.item, node.collection)
+            yield from _pair(node.item, node.collection, element)
         elif isinstance(node, ast.SetRelation):
-            yield from _pair(node.left, node.right)
+            yield from _pair(node.left, node.right, element)
+        inner = element
+        if isinstance(node, ast.Aggregate) and node.var is None:
+            listed = getattr(node.collection, "type", None)
+            if listed is not None and listed.name == "list" and listed.elem is not None:
+                inner = listed.elem.record
         values = node.__dict__
         for name in reversed(_CHILD_FIELDS[type(node)]):
             child = values[name]
+            scope = inner if name == "where" else element
             if type(child) is tuple:
-                stack.extend(reversed(child))
+                stack.extend((c, scope) for c in reversed(child))
             elif child is not None:
-                stack.append(child)
+                stack.append((child, scope))
