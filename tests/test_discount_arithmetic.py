@@ -226,10 +226,10 @@ def test_a_discount_rounded_above_a_finer_gross_is_the_gross(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("mode", ["up", "ceiling"])
-def test_a_discount_rounded_up_past_a_finer_gross_splits_exactly(tmp_path: Path, mode: str) -> None:
-    """Rounded up, 50 % + 49.8 % of 2.265 EUR (1.1325 + 1.12797) is 2.27: more than the line, so
-    it is the gross, and the takes still add up to it. Truncated to the gross's 0.001 they are 1.132
-    + 1.127, six quanta short: one to each, the four beyond that to the larger take."""
+def test_a_discount_rounded_up_past_a_finer_gross_is_rounded_down_instead(tmp_path: Path, mode: str) -> None:
+    """Rounded up, 50 % + 49.8 % of 2.265 EUR (1.1325 + 1.12797 = 2.26047) is 2.27: more than the
+    line. It is rounded down instead (2.26), not made the whole line: the net is 0.005 EUR. Split
+    in cents: 1.13 + 1.12, one cent left, to the larger remainder."""
     rules = build(
         tmp_path,
         discount("half", "{type: percentage, value: 50, level: 1}", products="[{product: box}]"),
@@ -237,8 +237,16 @@ def test_a_discount_rounded_up_past_a_finer_gross_splits_exactly(tmp_path: Path,
         rounding=mode,
     )
     line = bill(rules, {"product": "box", "price": "2.265 EUR"})["lines"][0]
-    assert takes(line) == [("half", "-1.137 EUR"), ("most", "-1.128 EUR")]
-    assert line["net"] == "0.000 EUR"
+    assert takes(line) == [("half", "-1.13 EUR"), ("most", "-1.13 EUR")]
+    assert line["net"] == "0.005 EUR"
+
+
+@pytest.mark.parametrize("mode", sorted(ROUNDING_MODES))
+@pytest.mark.parametrize("amount", ["{type: percentage, value: 100}", "{type: amount, value: 5.00 EUR}"])
+def test_a_finer_line_taken_whole_is_free_in_every_rounding_mode(tmp_path: Path, mode: str, amount: str) -> None:
+    rules = build(tmp_path, discount("all", amount, products="[{product: box}]"), rounding=mode)
+    line = bill(rules, {"product": "box", "price": "2.264 EUR"})["lines"][0]
+    assert (takes(line), line["net"]) == ([("all", "-2.264 EUR")], "0.000 EUR")
 
 
 def words(reasons: list[dict[str, Any]]) -> list[str]:
@@ -393,6 +401,8 @@ def test_a_closed_line_adds_up_and_rounds_once(gross: Decimal, shares: list[Deci
     assert Decimal(0) <= result.net.amount <= gross
     assert result.discount == result.discount.quantize(quantum) or result.discount == gross
     assert abs(result.discount - exact) < quantum
+    if exact == gross:  # taken whole: free, whatever the mode
+        assert result.net.amount == 0
 
 
 def billed_periods(
@@ -497,3 +507,47 @@ def test_a_free_period_takes_its_share_of_the_period_the_bill_charges(
         },
     }
     assert rules.decide(scenario)["discounts"]["lines"][0]["net"] == net
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    later=st.integers(-40, 5000),
+    months=st.sampled_from([None, 1, 2, 3, 6, 12]),
+)
+def test_the_periods_since_a_start_reach_the_one_holding_the_day(start: date, later: int, months: int | None) -> None:
+    """`_periods_since`: k whole periods from `start`; the day lies in the next one."""
+    from engine.decide.discounts import _periods_moved, _periods_since
+
+    day = start + timedelta(days=later)
+    k = _periods_since(start, day, months)
+    if day <= start:
+        assert k == 0
+    else:
+        assert _periods_moved(start, k, months) <= day < _periods_moved(start, k + 1, months)
+
+
+def test_without_a_billing_period_the_periods_run_from_the_start(tmp_path: Path) -> None:
+    """A scenario without `billing_period` bills its `as_of` day: a discount of 1 period added on
+    20 June holds until 20 July (it was over the day after it was added)."""
+    rules = build(
+        tmp_path,
+        discount("d", "{type: percentage, range: [5, 10]}", type_="ad_hoc", extra="duration: {billing_periods: 1}\n"),
+    )
+
+    def status(as_of: str) -> str:
+        request = {"requested_discounts": [{"discount": "d", "value": 5, "added_on": "2015-06-20"}]}
+        scenario = {
+            "id": "s",
+            "as_of": f"{as_of}T10:00:00Z",
+            "subscription": {"code": "S", "start": "2015-01-01", "products": [{"product": "tv"}]},
+            **request,
+        }
+        found = rules.decide(scenario)["discounts"]["definitions"]
+        return str(next(x["status"] for x in found if x["code"] == "d"))
+
+    assert [status(day) for day in ("2015-06-21", "2015-07-19", "2015-07-20")] == [
+        "applied",
+        "applied",
+        "not_effective",
+    ]

@@ -24,6 +24,7 @@ unit, e.g. a rated usage charge of 29.965 EUR, keeps its precision in the net: o
 
 from __future__ import annotations
 
+import decimal
 import itertools
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -349,7 +350,10 @@ class DefinitionRules:
                 months = None
             elif frequency is not None:
                 months = CYCLE_MONTHS.get(frequency, 1)
-            before = _periods_before(billed, start, months)
+            if scenario.subscription is not None and scenario.subscription.billing_period is not None:
+                before = _periods_before(billed, start, months)  # periods run back from the one billed
+            else:  # no period billed, only the day: periods run on from the start
+                before = _periods_since(start, billed, months)
             if len(used) >= periods or before >= periods:
                 try:
                     until = (
@@ -1382,19 +1386,23 @@ class _LineBook:
 
         billrules rounds what it computes, never a charge it is given: a gross finer than the
         minor unit (a rated usage charge of 29.965 EUR) keeps its precision in the net, for the
-        invoice to round as it rounds usage. Its discount is never more than the gross: one
-        rounded above it is the gross itself, and the line is free.
+        invoice to round as it rounds usage. A line taken whole has its gross as discount (net
+        zero, whatever the rounding mode); a discount that would round past such a gross is
+        rounded down instead.
         """
         currency, gross = self.line.gross.currency, self.line.gross.amount
         if not self.takes:  # nothing taken or split (`- 0.00`: a net written to the minor unit at least)
             zero = rounder.round(_ZERO, currency)
             return LineResult(self.line, [], Money(gross - zero, currency), zero)
         exact = [amount for _, amount in self.takes]
-        discount = rounder.round(sum(exact, _ZERO), currency)
-        if discount > gross > _ZERO:  # a gross finer than the minor unit, taken (nearly) whole
+        taken = sum(exact, _ZERO)
+        quantum = rounder.quantum(currency)
+        if taken == gross and gross > _ZERO and gross != gross.quantize(quantum):  # a finer line, taken whole
             discount, quantum = gross, Decimal(1).scaleb(gross.as_tuple().exponent)  # type: ignore[arg-type]
         else:
-            quantum = rounder.quantum(currency)
+            discount = rounder.round(taken, currency)
+            if discount > gross > _ZERO:  # only past a finer gross: a discount in the minor unit, at most it
+                discount = taken.quantize(quantum, rounding=decimal.ROUND_DOWN)
             if len(exact) == 1 and exact[0] > 0:
                 # one take: `split` gives it the line's discount (its floor in the minor unit, or
                 # one unit more: the same value, with the same exponent)
@@ -1432,6 +1440,22 @@ def _periods_before(billed: date, start: date, months: int | None) -> int:
         while k > 1 and _periods_moved(billed, 1 - k, months) <= start:  # the one after it holds `start`
             k -= 1
     except OutOfCalendar:  # before year 1: the start is in the earliest period there is
+        pass
+    return k
+
+
+def _periods_since(start: date, day: date, months: int | None) -> int:
+    """How many whole billing periods (of `months` months, weeks when None) run from `start` to
+    `day`: the period holding `day`, counted from `start`, is the one after them."""
+    if day <= start:
+        return 0
+    if months is None:
+        return (day - start).days // 7
+    k = max(((day.year - start.year) * 12 + day.month - start.month) // months - 1, 0)
+    try:
+        while _periods_moved(start, k + 1, months) <= day:
+            k += 1
+    except OutOfCalendar:  # past 9999-12-31: the period holding `day` is the last there is
         pass
     return k
 

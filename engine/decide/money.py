@@ -43,22 +43,19 @@ class Rounder:
     def split(self, total: Decimal, parts: list[Decimal], quantum: Decimal) -> list[Decimal]:
         """Round each part to `quantum` so that the parts add up exactly to `total`.
 
-        `total` is the parts' sum rounded, or clamped to a line's gross; it is never below the
-        parts truncated to the quantum. Parts are truncated and the remaining quanta go one each
-        to the parts with the largest remainders (ties: earlier part first); quanta beyond one
-        per part (a total rounded up past a gross finer than the minor unit) go to the largest
-        part. So a line's discounts always add up to gross - net.
+        `total` is the parts' sum rounded to the quantum, rounded down, or (a line taken whole)
+        their exact sum: from the parts truncated to the quantum it is 0 to len(parts) quanta
+        away. Parts are truncated and the remaining quanta go one each to the parts with the
+        largest remainders (ties: earlier part first), so a line's discounts always add up to
+        gross - net.
         """
         floors = [p.quantize(quantum, rounding=decimal.ROUND_DOWN) for p in parts]
         left = int((total - sum(floors, Decimal(0))) / quantum)
-        if left <= 0:
-            if left < 0:
-                raise ValueError(f"{total} is below the parts {parts} truncated to {quantum}")
+        if not 0 <= left <= len(parts):
+            raise ValueError(f"{total} is not within {len(parts)} quanta of {quantum} above the parts {parts}")
+        if left == 0:
             return floors
         order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
         for i in order[:left]:
             floors[i] += quantum
-        if left > len(parts):
-            largest = max(range(len(parts)), key=lambda i: (parts[i], -i))
-            floors[largest] += quantum * (left - len(parts))
         return floors
