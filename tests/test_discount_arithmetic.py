@@ -489,12 +489,13 @@ def test_the_periods_before_the_billed_one_reach_back_to_the_one_holding_the_sta
         ("yearly", "360.00 EUR", "300.00 EUR"),  # SPEC 3.2: 2 months free on a yearly bill charge 10 of 12
         ("quarterly", "90.00 EUR", "30.00 EUR"),  # 2 of the quarter's 3 months
         ("monthly", "30.00 EUR", "0.00 EUR"),  # more than the month: the whole line, no less than zero
+        ("quarterly", None, "0.00 EUR"),  # the catalog price is one month's: the whole of it
     ],
 )
 def test_a_free_period_takes_its_share_of_the_period_the_bill_charges(
-    tmp_path: Path, frequency: str, price: str, net: str
+    tmp_path: Path, frequency: str, price: str | None, net: str
 ) -> None:
-    """`tv` is a monthly product: on a longer bill its line charges that bill's period."""
+    """`tv` is a monthly product: priced for a longer bill, its line charges that bill's period."""
     rules = build(tmp_path, discount("free2", "{type: free_period, value: 2, unit: months}"))
     scenario = {
         "id": "s",
@@ -503,7 +504,7 @@ def test_a_free_period_takes_its_share_of_the_period_the_bill_charges(
             "code": "S",
             "start": "2015-01-01",
             "billing_frequency": frequency,
-            "products": [{"product": "tv", "price": price}],
+            "products": [{"product": "tv", **({"price": price} if price else {})}],
         },
     }
     assert rules.decide(scenario)["discounts"]["lines"][0]["net"] == net

@@ -237,11 +237,14 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
                     f"({MAX_INTEGER_DIGITS} digits before the decimal point)",
                     "check the quantity, or give the line's `price`",
                 )
-        # what the line's charge covers: the product's own period, or the bill's when that is
-        # longer (a monthly product on a yearly bill is charged for 12 months: SPEC 3.2)
+        # what the line's charge covers: a catalog price, the product's own period; a price given
+        # for the period billed (`price`), the bill's when that is longer (a monthly product on a
+        # yearly bill is charged for 12 months: SPEC 3.2)
         frequency = product.billing_frequency
         billed = scenario.subscription.billing_frequency if subject == "subscription" else None
-        if billed is not None and (frequency is None or _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency]):
+        if billed is not None and (
+            frequency is None or (item.price is not None and _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency])
+        ):
             frequency = billed
         kind = item.type or product.type
         lines.append(Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency))
