@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -218,7 +218,7 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
         term = terms[code]
         if code in seen:
             lap_start, lap_renewals = seen[code]
-            start, laps = _skip_laps(terms, code, lap_start, start, on)
+            start, laps = _skip_laps(terms, code, lap_start, start, on, shown=len(head) >= _SHOWN)
             renewals += laps * (renewals + 1 - lap_renewals)
         seen[code] = (start, renewals + 1)
         end = commitment_end(term, start)
@@ -237,10 +237,17 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
 _SHOWN = 3
 
 
-def _skip_laps(terms: dict[str, Term], code: str, lap_start: date, start: date, on: date) -> tuple[date, int]:
+def _skip_laps(
+    terms: dict[str, Term], code: str, lap_start: date, start: date, on: date, *, shown: bool = True
+) -> tuple[date, int]:
     """Jump over whole laps of a renewal loop (from `lap_start` back to `start`, the same term)
-    that end before `on`; returns the new start and the laps skipped. Only loops of days and
-    weeks: a month-based lap's length depends on where it starts, so those are walked."""
+    that end before `on`; returns the new start and the laps skipped. Loops of days and weeks
+    have a fixed length in days. A loop of months and years moves its start by a fixed number of
+    months, and keeps the start's day from one that keeps it: up to the 28th, or a month's last
+    day (the month-end rule); from the 29th or 30th (which 28 February would move) it is walked.
+    Mixed loops are walked. A loop of months is skipped only once the first stretches shown are
+    walked (`shown`), and leaves the last `_SHOWN` laps to walk: the stretches shown are those
+    walking shows."""
     units = set()
     current: str | None = code
     while True:  # the loop's terms: from `code` round to `code`
@@ -248,13 +255,28 @@ def _skip_laps(terms: dict[str, Term], code: str, lap_start: date, start: date, 
         current = terms[current].renewal_term  # type: ignore[index]
         if current == code or current is None:
             break
-    if not units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
+    if units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
+        length = (start - lap_start).days
+        laps = (on - start).days // length - 1
+        if laps <= 0:
+            return start, 0
+        return date.fromordinal(start.toordinal() + laps * length), laps
+    if not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
         return start, 0
-    length = (start - lap_start).days
-    laps = (on - start).days // length - 1
+    if not shown or (start.day > 28 and not _is_month_end(start)):  # the 29th or 30th may yet move
+        return start, 0
+    length = (start.year - lap_start.year) * 12 + start.month - lap_start.month  # months always move alike
+    laps = ((on.year - start.year) * 12 + on.month - start.month) // length - 1 - _SHOWN
     if laps <= 0:
         return start, 0
-    return date.fromordinal(start.toordinal() + laps * length), laps
+    return add_months_keeping_month_end(start, laps * length), laps
+
+
+def _is_month_end(day: date) -> bool:
+    return (day + _ONE_DAY).day == 1
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 # --- billing cycles ---------------------------------------------------------------------------------
@@ -341,8 +363,8 @@ class TermEvaluator:
         """The first date on which every term allows the cancellation. The latest of the refusing
         terms' own dates is only a candidate: by then another term may refuse (one that renews
         into itself allows cancelling on its end day only), so the whole cancellation is decided
-        again on the candidate, exceptions and all, until no term refuses. None when no date is
-        found in `_EARLIEST_TRIES` steps (terms whose ends never meet)."""
+        again on the candidate, exceptions and all (whether allowed, not what a penalty costs),
+        until no term refuses. None when no date is found in `_EARLIEST_TRIES` candidates."""
         from engine.decide.discounts import CriteriaOutcomes  # (the criteria's owner, imported late)
 
         for _ in range(_EARLIEST_TRIES):
@@ -356,7 +378,7 @@ class TermEvaluator:
             scenario = scenario.model_copy(update={"cancellation": moved})
             outcomes = CriteriaOutcomes(self.rules.criteria, scenario)
             decisions = [
-                self._decide_term(of, term, start, scenario, outcomes)
+                self._decide_term(of, term, start, scenario, outcomes, priced=False)
                 for of, term, start in self._parts(scenario, moved, scenario.subscription)
             ]
         return None
@@ -428,8 +450,16 @@ class TermEvaluator:
         return parts
 
     def _decide_term(
-        self, of: str, code: str | None, start: date, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]
+        self,
+        of: str,
+        code: str | None,
+        start: date,
+        scenario: Any,
+        outcomes: Mapping[str, Sequence[tuple[str, bool]]],
+        priced: bool = True,
     ) -> TermDecision:
+        """One term's decision; without `priced`, a penalty's outcome without its fee (`_earliest`
+        asks only whether a date is allowed)."""
         on = scenario.cancellation.date
         if code is None:
             what = f"plan `{scenario.subscription.plan}`" if of == "plan" else f"bundle `{of}`"
@@ -476,7 +506,8 @@ class TermEvaluator:
             data["outcome"] = "penalty"
             reasons.append(prepared.penalty.record(end_text))
             assert variant is not None  # a penalty without a fee is a validation error (BR411)
-            self._penalty(decision, prepared, variant, current, scenario, reasons)
+            if priced:
+                self._penalty(decision, prepared, variant, current, scenario, reasons)
         data["reasons"] = reasons
         return decision
 
