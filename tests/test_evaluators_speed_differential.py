@@ -7,7 +7,8 @@ them (tests/golden/make_evaluators_golden.py), the decision text the engine wrot
 32e263a in three modes: detailed reasons, detailed with `explain`, brief reasons (amended on
 purpose, each changed output reviewed: the rules version of edited rules; 12 cancellation outputs
 whose month-end commitment and cycle dates moved by SPEC 3.4's month-end rule; 12 refused
-purchases whose coupons are now `not_redeemed`, not `redeemed`). Each is
+purchases whose coupons are now `not_redeemed`, not `redeemed`; 45 scenarios asking nothing,
+now refused (BR604) as on the command line, not answered with an empty decision). Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict
 API, fresh data). A scenario refused then must be refused now with the same error.
 
