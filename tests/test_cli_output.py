@@ -203,7 +203,7 @@ def test_a_library_warning_becomes_one_escaped_line(monkeypatch: pytest.MonkeyPa
 
     import engine.validate
 
-    def warn(paths: object) -> list[object]:
+    def warn(paths: object, **options: object) -> list[object]:
         warnings.warn("odd\nerror[BR000] forged", UserWarning, stacklevel=1)
         return []
 

@@ -93,6 +93,9 @@ def test_a_refused_purchase_redeems_no_coupon_but_prices_it() -> None:
     assert purchase["price"]["USD"]["net"] == "8.00 USD"
     scenario = {"id": "p", "as_of": "2015-07-10T14:30:00+02:00", "subscription": SUBSCRIPTION, "purchase": asked}
     assert json.loads(str(rules().decide_json(scenario)))["purchase"]["coupons"] == purchase["coupons"]
+    # entered twice: neither entry is redeemed, so neither uses the code up
+    twice = decide({**asked, "coupons": ["coupon_87", "coupon_87"]})
+    assert [(c["status"], codes(c["reasons"])) for c in twice["coupons"]] == [("not_redeemed", ["coupon_kept"])] * 2
 
 
 def test_without_the_coupon_the_add_on_costs_its_full_price() -> None:

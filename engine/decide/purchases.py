@@ -314,8 +314,10 @@ def check(rules: Any, scenario: Any) -> str | None:
     return plan
 
 
-def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
-    """Each code of the purchase, in order: redeemed, or rejected with every reason that applies."""
+def redeem(rules: Any, scenario: Any, own: bool = True) -> list[CouponOutcome]:
+    """Each code of the purchase, in order: redeemed, or rejected with every reason that applies.
+    Without `own`, a code's earlier entries in this purchase are not counted as redeemed (for a
+    refused purchase, which redeems nothing)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     buys = purchase.plan is not None or bool(purchase.add_ons)
@@ -352,7 +354,8 @@ def redeem(rules: Any, scenario: Any) -> list[CouponOutcome]:
         if reasons:
             outcome.status = "rejected"
         else:
-            redeemed[text] = redeemed.get(text, 0) + 1
+            if own:
+                redeemed[text] = redeemed.get(text, 0) + 1
             reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
@@ -519,8 +522,8 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     model = rules.get("plan", plan) if plan is not None else None
     bundles = _bundles(purchase, model, granted)
     reasons = list(refusals(rules, scenario, model, bundles))
-    if reasons:  # a refused purchase redeems nothing (SPEC 3.5); its price still shows the coupons'
-        coupons = [_kept_coupon(c) if c.status == "redeemed" else c for c in coupons]
+    if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
+        coupons = [_kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, own=False)]
     brought = items(rules, purchase, bundles)
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
