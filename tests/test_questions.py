@@ -131,3 +131,15 @@ def _yaml(path: Path) -> object:
 
     [document] = load_file(path).documents
     return document.data
+
+
+def test_a_scenario_file_that_is_no_mapping_or_not_text_is_worded_for_a_scenario(tmp_path: Path) -> None:
+    """The loader reads rule files too; for a scenario it says what a scenario must be."""
+    listed, binary = tmp_path / "list.yaml", tmp_path / "binary.yaml"
+    listed.write_text("- a\n- b\n", encoding="utf-8")
+    binary.write_bytes(b"\x00\x01\x02binary")
+    code, _, err = run_cli(["decide", "--rules", RULES, str(listed), str(binary)])
+    assert code == 1
+    assert "list.yaml:1:1: error[BR601] a scenario must be a mapping with `id` and `as_of`" in err
+    assert "binary.yaml:1:1: error[BR102] binary file: a scenario must be YAML or JSON text" in err
+    assert "rule" not in err

@@ -8,7 +8,7 @@ section; `expect` is split off before the scenario is validated.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +154,7 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
     """Every scenario document in a YAML/JSON file (JSON is YAML, so one safe loader reads both)."""
     source = load_file(path)
     if source.diagnostics:
-        yield ScenarioInput(None, diagnostics=source.diagnostics)
+        yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
         return
     if not source.documents:
         yield ScenarioInput(
@@ -173,3 +173,18 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         return
     for document in source.documents:
         yield validate_scenario(document.data, document, source.display)
+
+
+def _as_scenario_file(d: Diagnostic) -> Diagnostic:
+    """A loader's diagnostic worded for a scenario file: the loader reads rule files too, and words
+    a document that is no mapping (BR109) and a binary file (BR102) for them."""
+    if d.code == "BR109":
+        return replace(
+            d,
+            code="BR601",
+            message="a scenario must be a mapping with `id` and `as_of`",
+            hint="start it with `id:` and `as_of:`",
+        )
+    if d.code == "BR102":
+        return replace(d, message="binary file: a scenario must be YAML or JSON text", hint="give a scenario file")
+    return d
