@@ -35,7 +35,8 @@ def _list(
 #: What the leaves mean, for editors' hover text; a name not listed gets the generic words.
 _MEANING = {
     "code": "The code of the definition, coupon code or reason.",
-    "status": "The definition's status (applied, offered, not_eligible, ...) or the coupon's (redeemed, rejected).",
+    "status": "The definition's status (applied, offered, not_eligible, ...) or the coupon's (redeemed, "
+    "not_redeemed, rejected).",
     "allowed": "Whether it is allowed (true/false).",
     "amount": "Money, e.g. `20.00 EUR`.",
     "gross": "Money before discounts.",
@@ -52,6 +53,8 @@ _MEANING = {
     "quantity": "A quantity, compared as text.",
     "request": "The consumption request's id.",
     "credit": "The credit's code.",
+    "operand": "A negated group's condition as written (a step of kind `not`).",
+    "operand_verdict": "That condition's verdict; the step's own is its negation.",
 }
 
 
@@ -185,7 +188,7 @@ PURCHASE = _obj(
 STEP = _obj(
     {
         **_leaves("condition", "verdict", "kind", "subject", "op", "since", "in_unit", "missing", "negated"),
-        **_leaves("collection", "matched", "count", "where", "low", "high"),
+        **_leaves("collection", "matched", "count", "where", "low", "high", "operand", "operand_verdict"),
         "actual": {"description": "The scenario's value (a list for a collection; null when missing)."},
         "expected": {"description": "What the rule compares it with, as written (a list for a set)."},
         "source": SOURCE,

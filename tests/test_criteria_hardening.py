@@ -508,3 +508,19 @@ def test_a_window_reads_date_times_without_a_zone_as_utc(text: str, expected: bo
     data = facts(usage=NAIVE_USAGE, as_of="2015-08-01T02:00:00+02:00")
     compiled, explained, _steps = outcomes(text, data)
     assert (compiled, explained) == (expected, expected)
+
+
+def test_a_negated_group_is_explained_as_the_negation_of_its_steps() -> None:
+    """`not (a or b)`: the trace showed a's step (holds) under a section that does not hold, with
+    no sign of the `not`; a last step now says the group holds, so its negation does not."""
+    account = {"code": "A", "classification": "Residential"}
+    text = 'not (account.classification == "Residential" or account.classification == "SME")'
+    compiled, explained, steps = outcomes(text, facts(account=account))
+    assert (compiled, explained) == (False, False)
+    assert steps[-1].startswith(
+        '✗ `account.classification == "Residential" or account.classification == "SME"` holds, '
+        'so `not (account.classification == "Residential" or account.classification == "SME")` does not hold'
+    )
+    compiled, explained, steps = outcomes("not not subscription.concurrent_usage > 5", facts())
+    assert (compiled, explained) == (False, False)
+    assert steps[-1].startswith("✗ `not subscription.concurrent_usage > 5` holds, so `not not")

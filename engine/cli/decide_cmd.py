@@ -280,6 +280,8 @@ def step_words(step: dict[str, Any]) -> str:
         facts = f"{step['missing']} is missing"
     elif step["kind"] in ("any", "all"):
         facts = f"{step['kind']}: {step['matched']} of {step['count']} in {step['collection']} match"
+    elif step["kind"] == "not":
+        facts = f"`{step['operand']}` {step['operand_verdict']}"
     else:
         actual = step["actual"]
         shown = "[" + ", ".join(actual) + "]" if isinstance(actual, list) else actual

@@ -134,6 +134,13 @@ class Explainer:
                 if facts.pop("negated", False) is False:
                     facts["negated"] = True
                 self.steps[-1] = Step(node.span.text, not inner, last.detail, last.location, facts)
+            elif not self.quiet and inner is not None:
+                # a group, a quantifier or another `not`: its own steps stay as they are, and one more
+                # says that the written condition is their negation
+                written = node.operand.span.text
+                detail = f"`{written}` {VERDICTS[inner]}, so `{node.span.text}` {VERDICTS[not inner]}"
+                facts = {"kind": "not", "operand": written, "operand_verdict": VERDICTS[inner]}
+                self.steps.append(Step(node.span.text, not inner, detail, _where(node), facts))
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
             results = []

@@ -336,7 +336,7 @@ class WhyNot:
         span = node.span
         facts: dict[str, Any] = {"section": section, "condition": span.text}
         code = "condition_not_met"
-        if step is not None and step.text == span.text:
+        if step is not None and step.text == span.text and step.facts.get("kind") != "not":
             f = step.facts
             kind, negated = f.get("kind"), bool(f.get("negated"))
             facts.update((k, v) for k, v in f.items() if k != "kind")
