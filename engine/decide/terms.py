@@ -243,8 +243,9 @@ def _skip_laps(
     """Jump over whole laps of a renewal loop (from `lap_start` back to `start`, the same term)
     that end before `on`; returns the new start and the laps skipped. Loops of days and weeks
     have a fixed length in days. A loop of months and years moves its start by a fixed number of
-    months, and keeps the start's day from one that keeps it: up to the 28th, or a month's last
-    day (the month-end rule); from the 29th or 30th (which 28 February would move) it is walked.
+    months, and keeps the start's day from one that keeps it: up to the 27th, or a month's last
+    day (the month-end rule); from the 28th to the 30th it is walked (28 February is a month's
+    last day: from then on the chain keeps to month ends).
     Mixed loops are walked. A loop of months is skipped only once the first stretches shown are
     walked (`shown`), and leaves the last `_SHOWN` laps to walk: the stretches shown are those
     walking shows."""
@@ -263,7 +264,7 @@ def _skip_laps(
         return date.fromordinal(start.toordinal() + laps * length), laps
     if not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
         return start, 0
-    if not shown or (start.day > 28 and not _is_month_end(start)):  # the 29th or 30th may yet move
+    if not shown or (start.day > 27 and not _is_month_end(start)):  # 28 February is a month's last day
         return start, 0
     length = (start.year - lap_start.year) * 12 + start.month - lap_start.month  # months always move alike
     laps = ((on.year - start.year) * 12 + on.month - start.month) // length - 1 - _SHOWN
