@@ -506,21 +506,19 @@ def check_credits(catalog: Catalog) -> Iterator[Diagnostic]:
         if entry is None:
             continue
         for field, message, hint in credit_type_conflicts(model, entry.model):
-            path = tuple(field.split("."))
-            if field == "allocation" and "allocation" not in doc.data:
-                path = ("type",)  # the default allocation: point at what makes it wrong
-            yield doc.diagnostic(path, "BR420", message, hint)
+            yield doc.diagnostic(tuple(field.split(".")), "BR420", message, hint)
 
 
 def credit_type_conflicts(credit: Any, credit_type: CreditType) -> Iterator[tuple[str, str, str]]:
     """BR420 findings of one credit against its type, as (field, message, hint).
 
     Shared by rule-file credits (above) and the credits a scenario carries (`engine/decide/credits`)."""
-    if credit_type.shared_on_issue and credit.allocation != Allocation.ALL_ORGANISATIONS:
+    written = "allocation" in credit.model_fields_set  # none written: the type's (seed 000: "need no allocation")
+    if credit_type.shared_on_issue and written and credit.allocation != Allocation.ALL_ORGANISATIONS:
         yield (
             "allocation",
             f"credits of type `{credit_type.code}` are shared with all organisations on issue",
-            "set `allocation: all_organisations` (or remove the field)",
+            "remove `allocation:` (or set it to `all_organisations`)",
         )
     if not credit_type.expires and credit.usage_period and credit.usage_period.to:
         yield (

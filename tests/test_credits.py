@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import textwrap
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -413,3 +414,28 @@ def test_every_problem_of_the_credit_facts_is_reported_in_one_run(
         "7:52: error[BR605] unknown credit type `network-offr`",
     ], err
     assert err.endswith("5 problems in 1 file\n")
+
+
+def test_a_credit_of_a_type_shared_on_issue_needs_no_allocation(ruleset: Callable[..., Path]) -> None:
+    """Seed 000: "You don't have to allocate these credits" (enterprise, demo, jumpstart). Without
+    `allocation` such a credit is valid and shared; written `this_organisation` it is BR420."""
+    credit = """\
+        kind: credit
+        code: demo-1
+        name: Demo credit
+        type: kaizen-jumpstart
+        quantity: 5
+        holder: globex
+        issued: 2015-01-01
+        {allocation}
+        """
+    root = ruleset(
+        {
+            "o.yaml": "kind: organisation\ncode: globex\nname: Globex\n",
+            "t.yaml": "kind: credit_type\ncode: kaizen-jumpstart\nname: J\nshared_on_issue: true\nexpires: false\n",
+            "c.yaml": credit.format(allocation=""),
+        }
+    )
+    assert main(["validate", str(root)]) == 0
+    (root / "c.yaml").write_text(textwrap.dedent(credit.format(allocation="allocation: this_organisation")))
+    assert main(["validate", str(root)]) == 1
