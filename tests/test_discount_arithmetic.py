@@ -552,3 +552,21 @@ def test_without_a_billing_period_the_periods_run_from_the_start(tmp_path: Path)
         "applied",
         "not_effective",
     ]
+
+
+def test_an_ad_hoc_discount_used_before_is_offered_again_until_its_limit(tmp_path: Path) -> None:
+    """Seed 002: offered up to 3 times a year. An earlier use's duration is that use's: it does not
+    make a new offer `not_effective` (it did, counted from the first application in the history)."""
+    rules = build(
+        tmp_path,
+        discount(
+            "d",
+            "{type: percentage, range: [5, 10]}",
+            type_="ad_hoc",
+            extra="duration: {billing_periods: 1}\nlimit: {times: 3, per: 1 year}\n",
+        ),
+    )
+    agent = {"agent": {"user": "anna", "units": []}}
+    uses = ("2015-02-28", "2015-03-31", "2015-04-30")
+    statuses = [billed_periods(rules, ("2015-06-01", "2015-06-30"), history=uses[:n], **agent) for n in range(4)]
+    assert statuses == ["offered", "offered", "offered", "limit_reached"]

@@ -327,8 +327,8 @@ class DefinitionRules:
         billing periods are N bills, the first billing the period that holds the start.
         """
         duration = d.duration
-        if duration is None:
-            return False
+        if duration is None or (request is None and d.type is DiscountType.AD_HOC):
+            return False  # (an ad hoc discount offered now would start a duration of its own)
         billed, billed_to = _billed_period(scenario, today)
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
