@@ -78,6 +78,7 @@ CODES: dict[str, tuple[str, str]] = {
         "percentage-fraction",
         "A percentage between 0 and 1 (`0.15`), almost certainly a fraction where a percent was meant (a warning).",
     ),
+    "BR424": ("empty-bundle", "A bundle with neither a product nor a discount (seed 003: one is required)."),
     "BR430": ("alert-threshold-missing", "Balance alerts enabled without a threshold."),
     "BR431": (
         "alert-threshold-useless",

@@ -81,6 +81,19 @@ def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
             )
 
 
+def check_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR424: a bundle brings a product or a discount (seed 003: "ein einzelnes Produkt oder Rabatt
+    ... sind erforderlich"); one with neither sells nothing."""
+    for model, doc in _each(catalog, "bundle"):
+        if not model.products and not model.discounts:
+            yield doc.diagnostic(
+                ("code",),
+                "BR424",
+                f"bundle `{model.code}` has neither a product nor a discount",
+                "list what it sells under `products:` (or the discounts it grants under `discounts:`)",
+            )
+
+
 def check_plans(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR407: `compatible_bundles_only` with no compatible bundle would forbid every add-on."""
     for model, doc in _each(catalog, "plan"):
@@ -622,6 +635,7 @@ def check_credit_precedence(settings: Any, doc: Document) -> Iterator[Diagnostic
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),
     ("termed products have a billing frequency", check_products),
+    ("bundles bring a product or a discount", check_bundles),
     ("compatible-bundles-only plans list bundles", check_plans),
     ("terms spend time and carry their penalty settings", check_terms),
     ("coupon templates hold their code range", check_coupons),

@@ -30,9 +30,11 @@ def coupon(template: str, charset: str = "numeric", quantity: int = 5, start: in
             "kind": "coupon",
             "code": code,
             "name": code,
+            "provider": "ACME",
             "charset": charset,
             "template": template,
             "quantity": quantity,
+            "redemption_quantity": 1,
             "range_start": start,
             "bundle": "b",
             "validity": {"from": "2015-01-01"},
@@ -152,17 +154,24 @@ def test_overlap_is_exact_and_a_code_never_decodes_to_another_coupon(a: CodeSpac
 # BR409 and BR440 in rule files -----------------------------------------------------------------
 
 BUNDLE = """\
+kind: product
+code: P
+name: P
+type: expense
+price: 5.00 EUR
+---
 kind: bundle
 code: B
 name: B
 validity: {from: 2015-01-01}
+products: [{product: P}]
 """
 
 
 def _coupon_yaml(code: str, template: str, quantity: int, start: int | str, charset: str = "numeric") -> str:
     return (
-        f"---\nkind: coupon\ncode: {code}\nname: {code}\ncharset: {charset}\ntemplate: '{template}'\n"
-        f"quantity: {quantity}\nrange_start: {start}\nbundle: B\nvalidity: {{from: 2015-01-01}}\n"
+        f"---\nkind: coupon\ncode: {code}\nname: {code}\nprovider: ACME\ncharset: {charset}\ntemplate: '{template}'\n"
+        f"quantity: {quantity}\nredemption_quantity: 1\nrange_start: {start}\nbundle: B\nvalidity: {{from: 2015-01-01}}\n"
     )
 
 
@@ -178,8 +187,8 @@ def test_overlapping_coupons_are_an_error_naming_both(ruleset: Callable[..., Pat
     code, out, _ = run_cli(["validate", "."])
     assert code == 1
     assert (
-        "coupons.yaml:20:11: error[BR440] coupons `spring` and `summer` can both generate the code `SALE-55` "
-        "(`spring` is at coupons.yaml:10:11)"
+        "coupons.yaml:30:11: error[BR440] coupons `spring` and `summer` can both generate the code `SALE-55` "
+        "(`spring` is at coupons.yaml:18:11)"
     ) in out
     assert "autumn" not in out and out.count("BR440") == 1
 
@@ -196,8 +205,8 @@ def test_template_without_marks_and_range_too_large(ruleset: Callable[..., Path]
     ruleset({"c.yaml": BUNDLE + _coupon_yaml("none", "SALE", 5, 0) + _coupon_yaml("small", "S-#", 11, 0)})
     code, out, _ = run_cli(["validate", "."])
     assert code == 1
-    assert "c.yaml:10:11: error[BR409] template `SALE` has no `#` position to fill" in out
-    assert "c.yaml:20:11: error[BR409] template `S-#` has 1 position(s), too few for codes up to 10" in out
+    assert "c.yaml:18:11: error[BR409] template `SALE` has no `#` position to fill" in out
+    assert "c.yaml:30:11: error[BR409] template `S-#` has 1 position(s), too few for codes up to 10" in out
 
 
 def test_shipped_coupons_do_not_overlap() -> None:

@@ -207,16 +207,14 @@ class Coupon(RuleDocument):
     """Generated codes granting a bundle (with its discounts) during a purchase."""
 
     kind: Literal["coupon"] = Field(description="Document kind.")
-    provider: str | None = Field(default=None, description="Who issues the coupon (information only).")
+    provider: str = Field(min_length=1, description="Who issues the coupon (information only; required, seed 003).")
     charset: Charset = Field(description="numeric (0-9) or alphanumeric (0-9, A-Z, counted in base 36).")
     template: str = Field(
         min_length=1, description="Code template; each `#` is one generated character.", examples=["coupon_##"]
     )
     quantity: int = Field(ge=1, description="How many codes to generate.")
-    redemption_quantity: int = Field(default=1, ge=1, description="How many times each code may be redeemed.")
-    range_start: int | str = Field(
-        default=0, description="First value of the generated sequence (base 36 text for alphanumeric)."
-    )
+    redemption_quantity: int = Field(ge=1, description="How many times each code may be redeemed.")
+    range_start: int | str = Field(description="First value of the generated sequence (base 36 text for alphanumeric).")
     bundle: Code = Field(description="Code of the bundle (with its discounts) the coupon grants.")
     validity: Validity = Field(description="When the coupon may be redeemed.")
 
