@@ -552,6 +552,35 @@ def test_without_a_billing_period_the_periods_run_from_the_start(tmp_path: Path)
         "applied",
         "not_effective",
     ]
+    request = {"requested_discounts": [{"discount": "d", "value": 5, "added_on": "2015-06-20"}]}
+    late = {
+        "id": "s",
+        "as_of": "2016-01-10T10:00:00Z",
+        "subscription": {"code": "S", "start": "2015-01-01", "products": [{"product": "tv"}]},
+        **request,
+    }
+    [over] = [x for x in rules.decide(late)["discounts"]["definitions"] if x["code"] == "d"]
+    assert over["reasons"][0]["text"] == "ran for its 1 billing period(s) from 2015-06-20 (until 2015-07-20)"
+
+
+def test_billing_periods_from_a_months_last_day_keep_to_month_ends(tmp_path: Path) -> None:
+    """As billing cycles do (SPEC 3.4's month-end rule): 1 period from 28 February runs to 31 March."""
+    rules = build(
+        tmp_path,
+        discount("d", "{type: percentage, range: [5, 10]}", type_="ad_hoc", extra="duration: {billing_periods: 1}\n"),
+    )
+    request = {"requested_discounts": [{"discount": "d", "value": 5, "added_on": "2015-02-28"}]}
+    subscription = {"code": "S", "start": "2015-01-01", "billing_frequency": "monthly", "products": [{"product": "tv"}]}
+
+    def status(day: str) -> str:
+        data = {"id": "s", "as_of": f"{day}T10:00:00Z", "subscription": subscription, **request}
+        return str(next(x["status"] for x in rules.decide(data)["discounts"]["definitions"] if x["code"] == "d"))
+
+    assert [status(day) for day in ("2015-03-29", "2015-03-30", "2015-03-31")] == [
+        "applied",
+        "applied",
+        "not_effective",
+    ]
 
 
 def test_an_ad_hoc_discount_used_before_is_offered_again_until_its_limit(tmp_path: Path) -> None:

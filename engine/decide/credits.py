@@ -426,7 +426,7 @@ class Book:
         # good. Requests come in time order, but a day is the local date as written: a later
         # instant written with another offset may fall up to two days earlier (offsets are under
         # 24 hours), so only a credit that ended before `day - 2` is gone for every later request
-        gone = _GONE_BEFORE.get(day) or _gone_before(day)
+        gone = date.fromordinal(max(day.toordinal() - 2, 1))
         while listed.cursor < len(items):
             c = items[listed.cursor][0]
             if remaining[c.code] > 0 and (c.end is None or c.end >= gone):
@@ -562,17 +562,6 @@ class Book:
         if before.get(c.code, Decimal(0)) <= 0:
             return Reason("used_up", {})
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
-
-
-#: a day → two days before it (`Book.apply`), kept: a billing run meets the same days again and again
-_GONE_BEFORE: dict[date, date] = {}
-
-
-def _gone_before(day: date) -> date:
-    gone = date.fromordinal(max(day.toordinal() - 2, 1))
-    if len(_GONE_BEFORE) < 4096:
-        _GONE_BEFORE[day] = gone
-    return gone
 
 
 def _active(c: CreditFact, day: date) -> bool:

@@ -45,7 +45,7 @@ from engine.values import (
     Money,
     OutOfCalendar,
     TimeUnit,
-    add_months,
+    add_months_keeping_month_end,
     number_problem,
     parse_number,
     plain,
@@ -251,8 +251,8 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
     return subject, lines
 
 
-#: billing frequencies, shortest first
-_PERIOD_ORDER = {f: i for i, f in enumerate(BillingFrequency)}
+#: billing frequencies by the length of their period (weekly shortest)
+_PERIOD_ORDER = {BillingFrequency.WEEKLY: 0, **CYCLE_MONTHS}
 
 #: a line's field, e.g. "subscription.products[0]", written once for the first lines of a bill
 _WHERE_KEPT = 64
@@ -353,15 +353,17 @@ class DefinitionRules:
                 months = None
             elif frequency is not None:
                 months = CYCLE_MONTHS.get(frequency, 1)
-            if scenario.subscription is not None and scenario.subscription.billing_period is not None:
-                before = _periods_before(billed, start, months)  # periods run back from the one billed
-            else:  # no period billed, only the day: periods run on from the start
-                before = _periods_since(start, billed, months)
+            aligned = scenario.subscription is not None and scenario.subscription.billing_period is not None
+            # periods run back from the one billed; with no period billed, only a day, on from the start
+            before = _periods_before(billed, start, months) if aligned else _periods_since(start, billed, months)
             if len(used) >= periods or before >= periods:
-                try:
-                    until = (
-                        used[periods - 1] if len(used) >= periods else _periods_moved(billed, periods - before, months)
-                    )
+                try:  # until: the first day its periods do not cover, or the day of its last application
+                    if before < periods:
+                        until = used[periods - 1]
+                    elif aligned:
+                        until = _periods_moved(billed, periods - before, months)
+                    else:
+                        until = _periods_moved(start, periods, months)
                 except OutOfCalendar:
                     until = date.min
                 facts = {"periods": periods, "from": str(start), "until": str(until)}
@@ -1421,10 +1423,11 @@ _ZERO = Decimal(0)
 
 
 def _periods_moved(day: date, n: int, months: int | None) -> date:
-    """`day` moved by n billing periods of `months` months (weeks when None)."""
+    """`day` moved by n billing periods of `months` months (weeks when None), a month's last day
+    keeping to month ends as billing cycles do (`terms.cycle_start`)."""
     if months is None:
         return date.fromordinal(day.toordinal() + 7 * n)
-    return add_months(day, months * n)
+    return add_months_keeping_month_end(day, months * n)
 
 
 def _periods_before(billed: date, start: date, months: int | None) -> int:

@@ -148,8 +148,9 @@ class CancellationDecision:
         return all(t.allowed for t in self.terms)
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
-        refused = not self.allowed
-        data: dict[str, Any] = {"date": self.date.isoformat(), "allowed": not refused}
+        allowed = self.allowed
+        data: dict[str, Any] = {"date": self.date.isoformat(), "allowed": allowed}
+        refused = not allowed
         if refused:
             data["earliest"] = None if self.earliest is None else _show_date(self.earliest)
         data["terms"] = [t.to_json(explain) for t in self.terms]
@@ -202,8 +203,9 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
     Returns the stretches worth showing (the first `_SHOWN` and the last `_SHOWN`; the last one
     holds `on`, or ended on or before it when the chain stops without renewal) and the number of
     renewals crossed in all. Chains may loop (every commitment is longer than zero, a validation
-    rule); a loop measured in days or weeks is crossed lap by lap in one step, so a 1-day term
-    renewing into itself for centuries costs no more than one lap.
+    rule); a loop measured in days or weeks, or in months and years from a start whose day keeps
+    (`_skip_laps`), is crossed lap by lap in one step, so a 1-day or 1-month term renewing into
+    itself for centuries costs no more than a few laps.
     """
     term = terms[first]
     end = commitment_end(term, start)
@@ -241,19 +243,24 @@ def _skip_laps(
     terms: dict[str, Term], code: str, lap_start: date, start: date, on: date, *, shown: bool = True
 ) -> tuple[date, int]:
     """Jump over whole laps of a renewal loop (from `lap_start` back to `start`, the same term)
-    that end before `on`; returns the new start and the laps skipped. Loops of days and weeks
-    have a fixed length in days. A loop of months and years moves its start by a fixed number of
-    months, and keeps the start's day from one that keeps it: up to the 27th, or a month's last
-    day (the month-end rule); from the 28th to the 30th it is walked (28 February is a month's
-    last day: from then on the chain keeps to month ends).
-    Mixed loops are walked. A loop of months is skipped only once the first stretches shown are
-    walked (`shown`), and leaves the last `_SHOWN` laps to walk: the stretches shown are those
-    walking shows."""
-    units = set()
+    that end before `on`; returns the new start and the laps skipped.
+
+    Loops of days and weeks have a fixed length in days. A loop of months and years moves each
+    stretch's start by a fixed number of months, and keeps the day of a start that is a month's
+    last (the month-end rule) or earlier than every month its stretches start in is long (a 30th
+    among months of 31 days; up to the 27th always); from any other day it is walked (a 30th
+    reaching June, or a 28th reaching February, becomes a month's last day, and the chain keeps
+    to month ends from then on). A loop of months is skipped only once the first stretches shown
+    are walked (`shown`), and leaves the last `_SHOWN` laps to walk: the stretches shown are
+    those walking shows. Mixed loops are walked."""
+    units, offsets, months = set(), [], 0
     current: str | None = code
     while True:  # the loop's terms: from `code` round to `code`
-        units.add(terms[current].unit)  # type: ignore[index]
-        current = terms[current].renewal_term  # type: ignore[index]
+        term = terms[current]  # type: ignore[index]
+        units.add(term.unit)
+        offsets.append(months)  # where this term's stretch starts, in months from the loop's start
+        months += term.period * (12 if term.unit is TimeUnit.YEARS else 1)
+        current = term.renewal_term
         if current == code or current is None:
             break
     if units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
@@ -262,15 +269,20 @@ def _skip_laps(
         if laps <= 0:
             return start, 0
         return date.fromordinal(start.toordinal() + laps * length), laps
-    if not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
+    if not shown or not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
         return start, 0
-    if not shown or (start.day > 27 and not _is_month_end(start)):  # 28 February is a month's last day
-        return start, 0
-    length = (start.year - lap_start.year) * 12 + start.month - lap_start.month  # months always move alike
-    laps = ((on.year - start.year) * 12 + on.month - start.month) // length - 1 - _SHOWN
+    if not _is_month_end(start):
+        visited = {(start.month - 1 + lap * months + offset) % 12 for lap in range(12) for offset in offsets}
+        if start.day >= min(_SHORTEST[month] for month in visited):
+            return start, 0
+    laps = ((on.year - start.year) * 12 + on.month - start.month) // months - 1 - _SHOWN
     if laps <= 0:
         return start, 0
-    return add_months_keeping_month_end(start, laps * length), laps
+    return add_months_keeping_month_end(start, laps * months), laps
+
+
+#: each month's fewest days (January first; February's in a common year)
+_SHORTEST = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _is_month_end(day: date) -> bool:
@@ -351,36 +363,42 @@ class TermEvaluator:
                 "cancel on or after the subscription's start",
                 "BR615",
             )
-        decisions = [
-            self._decide_term(of, term, start, scenario, outcomes)
-            for of, term, start in self._parts(scenario, request, subscription)
-        ]
+        parts = self._parts(scenario, request, subscription)
+        decisions = [self._decide_term(of, term, start, scenario, outcomes) for of, term, start in parts]
         decided = CancellationDecision(request.date, decisions)
         if not decided.allowed:
-            decided.earliest = self._earliest(scenario, decisions)
+            decided.earliest = self._earliest(scenario, parts, decisions)
         return decided
 
-    def _earliest(self, scenario: Any, decisions: list[TermDecision]) -> date | None:
+    def _earliest(
+        self, scenario: Any, parts: list[tuple[str, str | None, date]], decisions: list[TermDecision]
+    ) -> date | None:
         """The first date on which every term allows the cancellation. The latest of the refusing
         terms' own dates is only a candidate: by then another term may refuse (one that renews
         into itself allows cancelling on its end day only), so the whole cancellation is decided
-        again on the candidate, exceptions and all (whether allowed, not what a penalty costs),
-        until no term refuses. None when no date is found in `_EARLIEST_TRIES` candidates."""
+        again on the candidate, with the exceptions (whether allowed, not what a penalty costs),
+        until no term refuses. Candidates only move forward, so each term's chain is followed on
+        from the term in force at the last candidate, not walked again from its start. None when
+        no date is found in `_EARLIEST_TRIES` candidates."""
         from engine.decide.discounts import CriteriaOutcomes  # (the criteria's owner, imported late)
 
         for _ in range(_EARLIEST_TRIES):
-            refused = [d.earliest for d in decisions if not d.allowed]
+            # (a refusing term always names its end as its earliest date)
+            refused = [d.earliest for d in decisions if not d.allowed and d.earliest is not None]
             if not refused:
                 return scenario.cancellation.date  # type: ignore[no-any-return]
-            if any(e is None or e == _BEYOND for e in refused):
-                return max(refused) if all(e is not None for e in refused) else None  # type: ignore[type-var]
-            day = max(e for e in refused if e is not None)
+            day = max(refused)
+            if day == _BEYOND:
+                return day
+            parts = [  # each term from the one in force at the last candidate
+                (of, d.chain[-1].term, d.chain[-1].start) if d.chain else (of, code, start)
+                for (of, code, start), d in zip(parts, decisions, strict=True)
+            ]
             moved = scenario.cancellation.model_copy(update={"date": day})
             scenario = scenario.model_copy(update={"cancellation": moved})
             outcomes = CriteriaOutcomes(self.rules.criteria, scenario)
             decisions = [
-                self._decide_term(of, term, start, scenario, outcomes, priced=False)
-                for of, term, start in self._parts(scenario, moved, scenario.subscription)
+                self._decide_term(of, code, start, scenario, outcomes, priced=False) for of, code, start in parts
             ]
         return None
 
