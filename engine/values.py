@@ -259,13 +259,12 @@ def add_months(day: date, months: int) -> date:
         raise OutOfCalendar()
     days = day.day
     if days > 28:  # every month has 28 days: only a later day may need clamping
-        last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
-        days = min(days, last)
+        days = min(days, month_length(year, month + 1))
     return date(year, month + 1, days)
 
 
-#: days per month (January first) in a common year; February has 29 in a leap year
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+#: days per month (January first) in a common year (each month's fewest); February has 29 in a leap year
+MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def add_months_keeping_month_end(day: date, months: int) -> date:
@@ -274,9 +273,16 @@ def add_months_keeping_month_end(day: date, months: int) -> date:
     2015-04-30 + 1 month → 2015-05-31. Commitments and their billing cycles count this way; a
     day that is not its month's last is clamped as `add_months` clamps it."""
     moved = add_months(day, months)
-    if day.day >= 28 and day.day == (
-        29 if day.month == 2 and calendar.isleap(day.year) else _MONTH_DAYS[day.month - 1]
-    ):
-        month = moved.month
-        return moved.replace(day=29 if month == 2 and calendar.isleap(moved.year) else _MONTH_DAYS[month - 1])
+    if day.day >= 28 and is_month_end(day):
+        return moved.replace(day=month_length(moved.year, moved.month))
     return moved
+
+
+def month_length(year: int, month: int) -> int:
+    """Days in the month (1-12) of the year."""
+    return 29 if month == 2 and calendar.isleap(year) else MONTH_DAYS[month - 1]
+
+
+def is_month_end(day: date) -> bool:
+    """Is `day` its month's last day?"""
+    return day.day == month_length(day.year, day.month)

@@ -43,11 +43,10 @@ class Rounder:
     def split(self, total: Decimal, parts: list[Decimal], quantum: Decimal) -> list[Decimal]:
         """Round each part to `quantum` so that the parts add up exactly to `total`.
 
-        `total` is the parts' sum rounded to the quantum, rounded down, or (a line taken whole)
-        their exact sum: from the parts truncated to the quantum it is 0 to len(parts) quanta
-        away. Parts are truncated and the remaining quanta go one each to the parts with the
-        largest remainders (ties: earlier part first), so a line's discounts always add up to
-        gross - net.
+        `total` is at least the parts truncated to the quantum and at most one quantum a part
+        above them (the callers round the parts' sum to the quantum, or take it exact). Parts are
+        truncated and the remaining quanta go one each to the parts with the largest remainders
+        (ties: earlier part first), so the parts add up to `total` exactly.
         """
         floors = [p.quantize(quantum, rounding=decimal.ROUND_DOWN) for p in parts]
         left = int((total - sum(floors, Decimal(0))) / quantum)

@@ -314,10 +314,10 @@ def check(rules: Any, scenario: Any) -> str | None:
     return plan
 
 
-def redeem(rules: Any, scenario: Any, own: bool = True) -> list[CouponOutcome]:
+def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[CouponOutcome]:
     """Each code of the purchase, in order: redeemed, or rejected with every reason that applies.
-    Without `own`, a code's earlier entries in this purchase are not counted as redeemed (for a
-    refused purchase, which redeems nothing)."""
+    Without `count_own_entries`, a code's earlier entries in this purchase are not counted as
+    redeemed (for a refused purchase, which redeems nothing)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     buys = purchase.plan is not None or bool(purchase.add_ons)
@@ -354,7 +354,7 @@ def redeem(rules: Any, scenario: Any, own: bool = True) -> list[CouponOutcome]:
         if reasons:
             outcome.status = "rejected"
         else:
-            if own:
+            if count_own_entries:
                 redeemed[text] = redeemed.get(text, 0) + 1
             reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
@@ -523,7 +523,9 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     bundles = _bundles(purchase, model, granted)
     reasons = list(refusals(rules, scenario, model, bundles))
     if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
-        coupons = [_kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, own=False)]
+        coupons = [
+            _kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, count_own_entries=False)
+        ]
     brought = items(rules, purchase, bundles)
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -45,12 +45,14 @@ from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
 from engine.values import (
+    MONTH_DAYS,
     Duration,
     Money,
     OutOfCalendar,
     TimeUnit,
     add_months_keeping_month_end,
     add_units,
+    is_month_end,
     money_text,
     plain,
 )
@@ -271,25 +273,14 @@ def _skip_laps(
         return date.fromordinal(start.toordinal() + laps * length), laps
     if not shown or not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
         return start, 0
-    if not _is_month_end(start):
+    if not is_month_end(start):
         visited = {(start.month - 1 + lap * months + offset) % 12 for lap in range(12) for offset in offsets}
-        if start.day >= min(_SHORTEST[month] for month in visited):
+        if start.day >= min(MONTH_DAYS[month] for month in visited):  # (February's in a common year)
             return start, 0
     laps = ((on.year - start.year) * 12 + on.month - start.month) // months - 1 - _SHOWN
     if laps <= 0:
         return start, 0
     return add_months_keeping_month_end(start, laps * months), laps
-
-
-#: each month's fewest days (January first; February's in a common year)
-_SHORTEST = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _is_month_end(day: date) -> bool:
-    return (day + _ONE_DAY).day == 1
-
-
-_ONE_DAY = timedelta(days=1)
 
 
 # --- billing cycles ---------------------------------------------------------------------------------
