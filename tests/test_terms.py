@@ -178,6 +178,35 @@ def test_a_loop_of_months_from_the_28th_to_the_30th_is_walked_until_its_day_sett
         assert (chain[-1].term, chain[-1].start, chain[-1].end, renewals) == naive_chain(terms, "E", start, on)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    periods=st.lists(
+        st.tuples(st.integers(1, 40), st.sampled_from(["days", "weeks", "months", "years"])), min_size=1, max_size=3
+    ),
+    start=STARTS,
+    offset=st.integers(0, 20000),
+)
+def test_the_stretches_shown_are_those_walking_shows(periods: list[tuple[int, str]], start: date, offset: int) -> None:
+    """Skipping laps changes nothing shown: the first stretches, the last ones and the count (a loop
+    of days once showed its 12th stretch as the 2nd)."""
+    import engine.decide.terms as terms_module
+
+    codes = [f"T{i}" for i in range(len(periods))]
+    terms = {
+        code: term(code, period, unit, codes[i + 1] if i + 1 < len(codes) else codes[0])
+        for i, (code, (period, unit)) in enumerate(zip(codes, periods, strict=True))
+    }
+    on = start + timedelta(days=offset)
+    skipped = current_term(terms, codes[0], start, on)
+    skip = terms_module._skip_laps
+    terms_module._skip_laps = lambda *args, **options: (args[3], 0)  # walk every lap
+    try:
+        walked = current_term(terms, codes[0], start, on)
+    finally:
+        terms_module._skip_laps = skip
+    assert skipped == walked
+
+
 def test_a_one_day_term_renewing_into_itself_for_centuries_is_decided_at_once() -> None:
     terms = {"D": term("D", 1, "days", "D")}
     chain, renewals = current_term(terms, "D", date(1, 1, 1), date(9999, 12, 30))

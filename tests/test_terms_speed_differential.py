@@ -201,22 +201,12 @@ _SHOWN = 3
 
 def _skip_laps(terms: dict[str, Term], code: str, lap_start: date, start: date, on: date) -> tuple[date, int]:
     """Jump over whole laps of a renewal loop (from `lap_start` back to `start`, the same term)
-    that end before `on`; returns the new start and the laps skipped. Only loops of days and
-    weeks: a month-based lap's length depends on where it starts, so those are walked."""
-    units = set()
-    current: str | None = code
-    while True:  # the loop's terms: from `code` round to `code`
-        units.add(terms[current].unit)  # type: ignore[index]
-        current = terms[current].renewal_term  # type: ignore[index]
-        if current == code or current is None:
-            break
-    if not units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
-        return start, 0
-    length = (start - lap_start).days
-    laps = (on - start).days // length - 1
-    if laps <= 0:
-        return start, 0
-    return date.fromordinal(start.toordinal() + laps * length), laps
+    that end before `on`; returns the new start and the laps skipped.
+
+    Changed since the copy was made, as the evaluator was: the copy walks every lap, so the chain
+    it shows is the one the evaluator must show (it skipped laps of days before the first
+    stretches shown, and numbered the 12th stretch the 2nd)."""
+    return start, 0
 
 
 # --- billing cycles ---------------------------------------------------------------------------------

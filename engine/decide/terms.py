@@ -252,9 +252,9 @@ def _skip_laps(
     last (the month-end rule) or earlier than every month its stretches start in is long (a 30th
     among months of 31 days; up to the 27th always); from any other day it is walked (a 30th
     reaching June, or a 28th reaching February, becomes a month's last day, and the chain keeps
-    to month ends from then on). A loop of months is skipped only once the first stretches shown
-    are walked (`shown`), and leaves the last `_SHOWN` laps to walk: the stretches shown are
-    those walking shows. Mixed loops are walked."""
+    to month ends from then on). Mixed loops are walked. A loop is skipped only once the first
+    stretches shown are walked (`shown`), and leaves the last `_SHOWN` laps to walk: the
+    stretches shown are those walking shows."""
     units, offsets, months = set(), [], 0
     current: str | None = code
     while True:  # the loop's terms: from `code` round to `code`
@@ -265,13 +265,15 @@ def _skip_laps(
         current = term.renewal_term
         if current == code or current is None:
             break
+    if not shown:
+        return start, 0
     if units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
         length = (start - lap_start).days
-        laps = (on - start).days // length - 1
+        laps = (on - start).days // length - 1 - _SHOWN
         if laps <= 0:
             return start, 0
         return date.fromordinal(start.toordinal() + laps * length), laps
-    if not shown or not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
+    if not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
         return start, 0
     if not is_month_end(start):
         visited = {(start.month - 1 + lap * months + offset) % 12 for lap in range(12) for offset in offsets}
