@@ -292,11 +292,41 @@ def test_ad_hoc_flexible_dates_are_restricted(tmp_path: Path) -> None:
         return definition["status"], words(definition["reasons"])
 
     assert status({"start": "2015-06-10", "end": "2015-08-31"})[0] == "applied"
-    assert status({"start": "2015-07-15"}) == ("not_effective", ["starts on 2015-07-15"])
+    assert status({"start": "2015-06-20"}) == ("not_effective", ["starts on 2015-06-20"])
+    # a start later than allowed is a request to reject, not one that has not started yet
+    assert status({"start": "2015-07-15"}) == ("rejected", ["starts 2015-07-15, later than 30 days after 2015-06-01"])
     assert status({"start": "2015-06-10", "end": "2015-12-31"}) == (
         "rejected",
         ["runs until 2015-12-31, longer than 3 months"],
     )
+    # the end is the last day covered: 3 months from 10 June end on 9 September at the latest
+    assert status({"start": "2015-06-10", "end": "2015-09-09"})[0] == "applied"
+    assert status({"start": "2015-06-10", "end": "2015-09-10"}) == (
+        "rejected",
+        ["runs until 2015-09-10, longer than 3 months"],
+    )
+
+
+def test_an_agents_end_replaces_the_default_number_of_billing_periods(tmp_path: Path) -> None:
+    """6 bills by default; an end chosen by the agent (within `max_length`) governs instead."""
+    extra = "duration: {billing_periods: 6, flexible_end: true, max_length: 12 months}\n"
+    rules = build(tmp_path, discount("d", "{type: percentage, range: [5, 10]}", type_="ad_hoc", extra=extra))
+    request = {"discount": "d", "value": 5, "added_on": "2015-01-01", "end": "2015-10-31"}
+    eighth = billed_periods(rules, ("2015-08-01", "2015-08-31"), requested_discounts=[request])
+    without_end = {k: v for k, v in request.items() if k != "end"}
+    assert eighth == "applied"
+    assert billed_periods(rules, ("2015-08-01", "2015-08-31"), requested_discounts=[without_end]) == "not_effective"
+    assert billed_periods(rules, ("2015-11-01", "2015-11-30"), requested_discounts=[request]) == "not_effective"
+
+
+def test_free_days_on_a_yearly_line_at_its_catalog_price_are_a_share_of_its_year(tmp_path: Path) -> None:
+    """73 free days off a yearly line on a monthly bill: 73/365 of the line, with or without the
+    bill's `billing_period` (it took 73/28 of the line, the whole of it, with one)."""
+    rules = build(
+        tmp_path, discount("free", "{type: free_period, value: 73, unit: days}", products="[{product: tv-year}]")
+    )
+    nets = [billed_periods_lines(rules, period) for period in (("2015-02-01", "2015-02-28"), None)]
+    assert nets == ["96.00 EUR", "96.00 EUR"]  # 120.00 - 73/365 of it (24.00)
 
 
 def test_approval_by_a_unit_member_and_allowed_units(tmp_path: Path) -> None:
@@ -403,6 +433,20 @@ def test_a_closed_line_adds_up_and_rounds_once(gross: Decimal, shares: list[Deci
     assert abs(result.discount - exact) < quantum
     if exact == gross:  # taken whole: free, whatever the mode
         assert result.net.amount == 0
+
+
+def billed_periods_lines(rules: Any, period: tuple[str, str] | None) -> str:
+    """The net of a `tv-year` line on a monthly bill (of `period`, or of the as_of day alone)."""
+    subscription = {
+        "code": "S",
+        "start": "2015-01-01",
+        "billing_frequency": "monthly",
+        "products": [{"product": "tv-year"}],
+    }
+    if period is not None:
+        subscription["billing_period"] = {"from": period[0], "to": period[1]}
+    decided = rules.decide({"id": "s", "as_of": "2015-03-01T10:00:00Z", "subscription": subscription})
+    return str(decided["discounts"]["lines"][0]["net"])
 
 
 def billed_periods(

@@ -329,6 +329,8 @@ class DefinitionRules:
         duration = d.duration
         if duration is None or (request is None and d.type is DiscountType.AD_HOC):
             return False  # (an ad hoc discount offered now would start a duration of its own)
+        if request is not None and self._date_problems(d, request, today):
+            return False  # dates not allowed: the request is rejected (`_ad_hoc`), whatever it covers
         billed, billed_to = _billed_period(scenario, today)
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
@@ -342,7 +344,7 @@ class DefinitionRules:
             r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(end)})]
             return True
         periods = duration.billing_periods
-        if periods is not None:
+        if periods is not None and (request is None or request.end is None):  # an agent's end replaces the count
             # N bills: the one billing the period that holds the start is the first. Over when the
             # history already shows N applications since the start, or the period billed is the
             # N+1th or later (the history may be partial; a period is of the subscription's frequency)
@@ -482,9 +484,9 @@ class DefinitionRules:
         if request.end is not None:
             if duration is None or not duration.flexible_end:
                 problems.append(Reason("end_not_flexible"))
-            elif duration.max_length is not None and request.end > duration.max_length.add_clamped(
+            elif duration.max_length is not None and request.end >= duration.max_length.add_clamped(
                 request.start or added
-            ):
+            ):  # the end is the last day covered: 3 months from 1 March end on 31 May at the latest
                 problems.append(
                     Reason("end_too_late", {"end": str(request.end), "max_length": str(duration.max_length)})
                 )
@@ -499,8 +501,12 @@ class DefinitionRules:
         if unit in (TimeUnit.MONTHS, TimeUnit.YEARS) and months:
             free_months = free * (12 if unit is TimeUnit.YEARS else 1)
             return min(free_months / months, Decimal(1))
-        period = scenario.subscription.billing_period if scenario.subscription is not None else None
-        if period is not None:
+        subscription = scenario.subscription
+        period = subscription.billing_period if subscription is not None else None
+        if period is not None and line.frequency in (
+            None,
+            subscription.billing_frequency,
+        ):  # the line charges the period billed
             days = Decimal((period.to - period.from_).days + 1)
         elif months:
             days = Decimal(months * 365) / 12
