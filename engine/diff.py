@@ -211,7 +211,8 @@ def extract_git_rules(spec: str, into: Path, cwd: Path | None = None) -> Path:
     kind = _git(["cat-file", "-t", tree_id], cwd)
     if kind is None or kind.strip() != b"tree":
         raise GitRevisionError(f"`{spec}`: `{folder}` at revision `{revision}` is a file, not the rules folder")
-    archive = _git(["archive", "--format=tar", tree_id], cwd)
+    top = _git(["rev-parse", "--show-toplevel"], cwd)  # (git archive refuses some subfolders as its cwd)
+    archive = _git(["archive", "--format=tar", tree_id], Path(top.decode().strip()) if top else cwd)
     if archive is None:  # pragma: no cover - rev-parse has just resolved the tree
         raise GitRevisionError(f"`{spec}`: git could not archive the folder")
     into.mkdir(parents=True, exist_ok=True)

@@ -263,6 +263,12 @@ def test_the_old_rules_from_a_git_revision(
         assert says in captured.err and "Traceback" not in captured.err
     assert not (repo / "x").exists()
 
+    # from a subfolder of the repository, both forms (from the top, and `./` from here)
+    for here, spec in ((repo / "rules" / "catalog", "git:HEAD:rules"), (repo / "rules", "git:HEAD:./")):
+        monkeypatch.chdir(here)
+        status, report = _run_json(capsys, "--rules", spec, "--rules", str(rules), "--input", str(SAMPLES))
+        assert (status, report["changed"]) == (0, 0), spec
+
 
 @pytest.mark.parametrize(
     ("args", "says"),

@@ -435,3 +435,45 @@ def test_run_applied_only_writes_what_decide_applied_only_writes(
     assert compact.read_text(encoding="utf-8") == one_by_one(rules.applied_only(), sample_lines[:60])
     assert compact.stat().st_size < full.stat().st_size / 2
     assert any('"omitted":{"not_effective":' in line for line in compact.read_text(encoding="utf-8").splitlines())
+
+
+def test_progress_forces_the_bar_where_stderr_is_no_terminal() -> None:
+    """README: `--progress` forces it (into a log, say); without it a pipe gets nothing of it."""
+    import io
+
+    from engine.run.progress import progress_for
+
+    forced, plain = io.StringIO(), io.StringIO()
+    for stream, wanted in ((forced, True), (plain, None)):
+        bar = progress_for(stream, 100, "bytes", wanted=wanted)
+        bar.update(5, 1, 50)
+        bar.close()
+    assert "5 scenarios" in forced.getvalue() and "1 errors" in forced.getvalue()
+    assert plain.getvalue() == ""
+
+
+def test_a_null_or_empty_parquet_scenario_is_an_error_record_not_dropped(tmp_path: Path) -> None:
+    """Scenarios in = decisions out + errors out: a row of the `scenario` column that is null or
+    empty was skipped like a blank line and counted nowhere."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    lines = NIGHTLY.read_text(encoding="utf-8").splitlines()
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"scenario": pa.array([lines[0], None, "", lines[1]], pa.string())}), source)
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    summary = run(
+        load_rules(RULES), RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False)
+    )
+    assert (summary.scenarios, summary.decisions, summary.errors) == (4, 2, 2)
+    records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["diagnostics"][0]["code"]) for r in records] == [(2, "BR601"), (3, "BR601")]
+
+
+def test_the_files_a_run_writes_get_the_modes_new_files_get(tmp_path: Path) -> None:
+    """Written under a temporary name (mkstemp: 0600) and renamed: the umask's mode, as `open` gives."""
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    run(load_rules(RULES), RunOptions(str(NIGHTLY), str(output), errors=str(errors), workers=1, progress=False))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (output.stat().st_mode & 0o777, errors.stat().st_mode & 0o777) == (0o666 & ~mask, 0o666 & ~mask)

@@ -75,9 +75,10 @@ def test_bad_parquet_rows_are_error_records_numbered_by_row(rules: RuleSet, line
     records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
     assert [(r["line"], r["scenario"], r["diagnostics"][0]["code"]) for r in records] == [
         (2, None, "BR601"),
+        (3, None, "BR601"),  # a null row is a scenario refused, counted: never dropped silently
         (4, "y", "BR602"),
     ]
-    assert (summary.scenarios, summary.decisions, summary.errors) == (4, 2, 2)  # a null row is no scenario
+    assert (summary.scenarios, summary.decisions, summary.errors) == (5, 2, 3)
     assert pq.read_table(output).num_rows == 2
 
 

@@ -7,6 +7,8 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import pytest
+
 from engine.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +42,17 @@ def test_a_run_that_tests_nothing_fails(tmp_path: Path) -> None:
     assert code == 1
     assert "0 passed, 0 failed, 1 skipped\n" in out
     assert "no expectation was tested" in out
+
+
+@pytest.mark.parametrize("expect", ["{}", "{discounts: {}}", "{discounts: {}, cancellation: {}}"])
+def test_an_expectation_with_nothing_to_check_is_skipped_not_passed(tmp_path: Path, expect: str) -> None:
+    """`expect: {}` compared nothing and passed: a file that cannot fail."""
+    path = scenario_only(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + f"expect: {expect}\n", encoding="utf-8")
+    code, out = run_cli(["test", "--rules", RULES, str(path)])
+    assert code == 1
+    assert f"skipped {path}: nothing in `expect:` to check" in out
+    assert "0 passed, 0 failed, 1 skipped\n" in out
 
 
 def test_a_file_named_twice_is_tested_once() -> None:

@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--brief-reasons",
         action="store_true",
-        help="a not-eligible discount names its failing criteria section only (as `run --brief-reasons`)",
+        help="a not-eligible discount names its failing criteria section only (as a billing run does)",
     )
     parser.add_argument(
         "--applied-only",

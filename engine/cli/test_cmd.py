@@ -115,9 +115,10 @@ def run(args: argparse.Namespace) -> int:
                 problems.add(item.diagnostics)
                 failed += 1
                 continue
-            if item.expect is None:
+            if _expects_nothing(item.expect):  # `expect:` missing, or nothing in it to check (`expect: {}`)
                 where = f":{item.document.start.line}" if item.document is not None and item.document.index > 0 else ""
-                skipped.append(f"{printable(str(path))}{where}: no `expect:`")
+                why = "no `expect:`" if item.expect is None else "nothing in `expect:` to check"
+                skipped.append(f"{printable(str(path))}{where}: {why}")
                 continue
             try:
                 decision = decide(rules, item.scenario)
@@ -186,3 +187,13 @@ def _diff(m: object) -> list[str]:
     if actual is None or isinstance(expected, dict | list):
         return []
     return [f"- expected: {expected}", f"+ actual:   {actual}"]
+
+
+def _expects_nothing(expect: Any) -> bool:
+    """No expectation, or mappings with nothing in them (`expect: {}`, `{discounts: {}}`): such a
+    file would pass by comparing nothing. An empty list (`alerts: []`) does expect something: none."""
+    if expect is None:
+        return True
+    return isinstance(expect, dict) and all(
+        _expects_nothing(v) if isinstance(v, dict) else False for v in expect.values()
+    )

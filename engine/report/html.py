@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.safe_text import printable
+from engine.run.atomic import default_file_mode
 from engine.values import Money
 
 #: Width of the bar area of a chart, in pixels; rows are ROW pixels high.
@@ -427,9 +428,7 @@ def write_atomically(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
+        os.chmod(temporary, default_file_mode())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -19,6 +19,13 @@ from typing import BinaryIO
 PARTIAL_SUFFIX = ".partial"
 
 
+def default_file_mode() -> int:
+    """The mode a new file gets from `open` under the process's umask (0o666 less the mask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 class AtomicFile:
     """A binary file written under a temporary name and renamed over `path` on commit."""
 
@@ -36,6 +43,7 @@ class AtomicFile:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
+        os.chmod(self.temporary, default_file_mode())  # (mkstemp makes it 0600)
         os.replace(self.temporary, self.path)
         self.done = True
         _fsync_folder(self.path.parent)

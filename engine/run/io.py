@@ -130,7 +130,10 @@ class ParquetSource:
                 return
             records: list[Record]
             if self.text_column:
-                records = [text if text is not None else "" for text in batch.column(0).to_pylist()]
+                # a row is a scenario: a null or empty one is an error record (BR601), not a blank line
+                records = [
+                    text if text is not None and text.strip() else "null" for text in batch.column(0).to_pylist()
+                ]
             else:
                 records = [_without_nulls(row) for row in batch.to_pylist()]
             self.done += len(records)

@@ -29,7 +29,7 @@ class NoProgress:
 class BarProgress:
     """rich's live bar; `done` counts the source's unit (bytes or rows) against its total."""
 
-    def __init__(self, stream: TextIO, total: int | None, unit: str) -> None:
+    def __init__(self, stream: TextIO, total: int | None, unit: str, forced: bool = False) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
         from rich.progress import Progress as RichProgress
@@ -45,7 +45,9 @@ class BarProgress:
         ]
         if total:
             columns += [TextColumn("ETA"), TimeRemainingColumn()]
-        self.bar = RichProgress(*columns, console=Console(file=stream), transient=True)
+        # forced (`--progress`): drawn on a stream that is no terminal too (rich would draw nothing)
+        console = Console(file=stream, force_terminal=True) if forced else Console(file=stream)
+        self.bar = RichProgress(*columns, console=console, transient=True)
         self.task = self.bar.add_task("run", total=total or None, scenarios=0, rate=0.0, errors=0)
         self.unit = unit
         self.start = time.perf_counter()
@@ -62,6 +64,7 @@ class BarProgress:
 
 def progress_for(stream: TextIO, total: int | None, unit: str, wanted: bool | None = None) -> Progress:
     """A bar when `stream` is a terminal (or `wanted` says so), else nothing at all."""
+    forced = wanted is True
     if wanted is None:
         wanted = hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
-    return BarProgress(stream, total, unit) if wanted else NoProgress()
+    return BarProgress(stream, total, unit, forced) if wanted else NoProgress()
