@@ -229,3 +229,30 @@ def test_diff_report_shows_the_groups(browser: Any, tmp_path: Path, capsys: pyte
     assert counts == {k: expected[k] for k in counts}
     assert money == [[m, c, v] for m, amounts in expected["money"].items() for c, v in amounts.items()]
     assert pairs == expected["changed"]
+
+
+def test_decide_report_lists_what_could_not_be_decided(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC 6: never a partial silent result. A scenario that could not be decided is in the report
+    too, with its problem (escaped), not only on stderr."""
+    bad = tmp_path / "bad<x>.yaml"
+    bad.write_text(
+        "id: bad\nas_of: 2015-06-15T10:00:00Z\nsubscription: {code: S, start: 2015-01-01, products: [{product: nope}]}\n"
+    )
+    report = tmp_path / "report.html"
+    code = main(
+        [
+            "decide",
+            "--rules",
+            str(RULES),
+            "--html",
+            str(report),
+            str(SAMPLES / "discounts" / "levels_stacked.yaml"),
+            str(bad),
+        ]
+    )
+    capsys.readouterr()
+    page = report.read_text(encoding="utf-8")
+    assert code == 1
+    assert 'data-scenario="levels-stacked"' in page
+    assert "Not decided: 1 problem(s)" in page and "unknown product `nope`" in page
+    assert "bad<x>.yaml" not in page and "bad&lt;x&gt;.yaml" in page

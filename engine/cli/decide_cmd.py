@@ -131,17 +131,24 @@ def run(args: argparse.Namespace) -> int:
         rules = rules.applied_only()
     if args.only is not None:
         check_only(rules, args.only)
-    problems: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
+    reporter: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
     first = True
     decided: list[dict[str, Any]] = []  # for --html
+    refused: list[Diagnostic] = []  # for --html: what could not be decided, listed in the report too
+
+    def report(found: list[Diagnostic]) -> None:
+        reporter.add(found)
+        if html is not None:
+            refused.extend(found)
+
     for path in paths:
         for item in read_scenarios(path):
             kind = rule_document(item)
             if kind is not None:  # one line for a rule file, not one per unknown field
-                problems.add([rule_file_diagnostic(item, str(path), kind)])
+                report([rule_file_diagnostic(item, str(path), kind)])
                 break
             if item.diagnostics:
-                problems.add(item.diagnostics)
+                report(item.diagnostics)
                 continue
             fast = args.json and args.only is None and html is None  # the text a billing run writes
             text: str | None = None
@@ -155,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                     if args.json:
                         text = to_json(decision)
             except ScenarioError as exc:
-                problems.add(scenario_error_diagnostics(item.document, str(path), exc))
+                report(scenario_error_diagnostics(item.document, str(path), exc))
                 continue
             if text is not None:
                 sys.stdout.write(json_safe(text) + "\n")
@@ -166,13 +173,13 @@ def run(args: argparse.Namespace) -> int:
             first = False
             if html is not None:
                 decided.append(decision)
-            problems.add(unanswered_diagnostics(item.document, str(path), item.scenario))
-    problems.close()
+            report(unanswered_diagnostics(item.document, str(path), item.scenario))
+    reporter.close()
     if html is not None:
         from engine.report.html import decisions_page
 
-        write_html(html, decisions_page(decided))
-    return EXIT_FINDINGS if problems.total else EXIT_OK
+        write_html(html, decisions_page(decided, refused))
+    return EXIT_FINDINGS if reporter.total else EXIT_OK
 
 
 def check_only(rules: Any, code: str) -> None:

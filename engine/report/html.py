@@ -24,11 +24,13 @@ import html
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from engine.cli.safe_text import printable
+from engine.diagnostics import Diagnostic
 from engine.run.atomic import default_file_mode
 from engine.values import Money
 
@@ -80,9 +82,22 @@ def _page(title: str, body: str) -> str:
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def decisions_page(decisions: list[dict[str, Any]], title: str = "billrules decisions") -> str:
-    """The report of `decide --html`: every decision, in order."""
-    return _page(title, "".join(decision_section(d) for d in decisions))
+def decisions_page(
+    decisions: list[dict[str, Any]], refused: Sequence[Diagnostic] = (), title: str = "billrules decisions"
+) -> str:
+    """The report of `decide --html`: every decision, in order, then what could not be decided
+    (each problem at its file, line and column, as the command line reports it): never a report
+    that is silently partial."""
+    body = "".join(decision_section(d) for d in decisions)
+    if refused:
+        items = "".join(
+            f"<li><code>{_text(f'{d.file}:{d.line}:{d.column}')}</code> {_text(d.code)} {_text(d.message)}"
+            + (f' <span class="meta">({_text(d.hint)})</span>' if d.hint else "")
+            + "</li>"
+            for d in refused
+        )
+        body += f'<section class="group undecided"><h2>Not decided: {len(refused)} problem(s)</h2><ul>{items}</ul></section>\n'
+    return _page(title, body)
 
 
 def decision_section(decision: dict[str, Any], heading: str = "h2") -> str:
