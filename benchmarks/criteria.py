@@ -615,128 +615,94 @@ def _in_months(n: int, unit: str) -> tuple[str, int]:
     return ("days", n) if unit == "days" else ("months", n * 12 if unit == "years" else n)
 
 
-def engine_condition(c: Condition, cel: bool) -> str:
-    """One condition in zen's expression language, or CEL's (`cel=True`)."""
+def _item(path: str) -> str:
+    """`account.due_in_days` as rule-engine reads a dict's key: `account["due_in_days"]`."""
+    head, *keys = path.split(".")
+    return head + "".join(f"[{json.dumps(k)}]" for k in keys)
+
+
+def engine_condition(c: Condition, dialect: str) -> str:
+    """One condition over the converted facts in zen-engine's expression language (`zen`), CEL's
+    (`cel`) or rule-engine's (`rule-engine`: a dict's keys read with `[...]`; `$any`, `$sum` and
+    comprehensions over lists). Plain facts are written alike; lists each engine's way."""
+    cel, items = dialect == "cel", dialect == "rule-engine"
     AND, NOT = (" && ", "!") if cel else (" and ", "not ")
+    ref = _item if items else str
     v = c.values
 
     def guarded(x: str, test: str) -> str:
         return f"({x} != null{AND}{test})"
 
     if c.kind == "text":
-        return f"{c.field} == {json.dumps(v[0])}" if c.op == "==" else f"{c.field} in [{_quoted(v)}]"
+        x = ref(c.field)
+        return f"{x} == {json.dumps(v[0])}" if c.op == "==" else f"{x} in [{_quoted(v)}]"
     if c.kind == "segments":
-        test = (
-            f"account.segments.exists(x, x in [{_quoted(v)}])"
-            if cel
-            else f"some(account.segments, # in [{_quoted(v)}])"
-        )
+        if cel:
+            test = f"account.segments.exists(x, x in [{_quoted(v)}])"
+        elif items:
+            test = f'$any([s in [{_quoted(v)}] for s in account["segments"]])'
+        else:
+            test = f"some(account.segments, # in [{_quoted(v)}])"
         return f"{NOT}{test}" if c.field == "exclude" else test
     if c.kind == "number":
-        x = "subscription.concurrent_usage"
+        x = ref("subscription.concurrent_usage")
         return guarded(x, f"{x} {c.op} {v[0]}")
     if c.kind == "date":
-        x = "subscription.start"
+        x = ref("subscription.start")
         if c.op == "between":
             return f"({x} >= {v[0].toordinal()}{AND}{x} <= {v[1].toordinal()})"
         return f"{x} >= {v[0].toordinal()}"
     if c.kind == "due":
-        x = "account.due_in_days"
+        x = ref("account.due_in_days")
         return guarded(x, f"{x} >= {v[0]}{AND}{x} <= {v[1]}" if c.op == "between" else f"{x} <= {v[0]}")
     if c.kind == "binding":
-        x = "subscription.binding_months"
+        x = ref("subscription.binding_months")
         return guarded(x, f"{x} {c.op} {v[0]}")
     if c.kind == "advance":
-        x = "subscription.advance_months"
+        x = ref("subscription.advance_months")
         return guarded(x, f"{x} >= {v[0]}{AND}{x} <= {v[1]}")
     if c.kind in ("maturity", "age", "effective", "uninterrupted"):
         fact = {"maturity": "maturity", "age": "age", "effective": "effective"}.get(c.kind, f"uninterrupted_{v[0]}")
         what, count = _in_months(*(v[1:] if c.kind == "uninterrupted" else v))
-        test = f"subscription.{fact}.{what} {c.op} {count}"
-        return guarded(f"subscription.{fact}", test) if c.kind == "effective" else test
+        test = f"{ref(f'subscription.{fact}.{what}')} {c.op} {count}"
+        return guarded(ref(f"subscription.{fact}"), test) if c.kind == "effective" else test
     if c.kind == "money":
         cents = int(v[0] * 100)
         typed = f'p.type == "{c.field}"{AND}' if c.field else ""
         if cel:
             return f'subscription.products.exists(p, {typed}p.currency == "{v[1]}"{AND}p.cents >= {cents})'
+        if items:
+            typed = f'p["type"] == "{c.field}" and ' if c.field else ""
+            test = f'{typed}p["currency"] == "{v[1]}" and p["cents"] != null and p["cents"] >= {cents}'
+            return f'$any([{test} for p in subscription["products"]])'
         return f'some(subscription.products, {typed.replace("p.", "#.")}#.currency == "{v[1]}" and #.cents >= {cents})'
     if c.kind == "product":
         if cel:
             return f'subscription.products.exists(p, p.type == "{c.field}" && p.product in [{_quoted(v)}])'
+        if items:
+            test = f'p["type"] == "{c.field}" and p["product"] in [{_quoted(v)}]'
+            return f'$any([{test} for p in subscription["products"]])'
         return f'some(subscription.products, #.type == "{c.field}" and #.product in [{_quoted(v)}])'
     window = f'windows["{v[1][0]}_{v[1][1]}"]'
     if c.kind == "count":
         if cel:
             return f'size(usage.filter(u, u.device == "{c.field}" && u.at > {window} && u.at <= now)) >= {v[0]}'
+        if items:
+            return f'[u for u in usage if u["device"] == "{c.field}" and u["at"] > {window} and u["at"] <= now].length >= {v[0]}'
         return f'count(usage, #.device == "{c.field}" and #.at > {window} and #.at <= now) >= {v[0]}'
     if cel:
         return f'sums["{c.field}_{v[1][0]}_{v[1][1]}"] >= {v[0]}'
+    if items:
+        kept = f'u["service"] == "{c.field}" and u["at"] > {window} and u["at"] <= now'
+        return f'$sum([u["quantity"] for u in usage if {kept}]) >= {v[0]}'
     return (
         f'sum(map(filter(usage, #.service == "{c.field}" and #.at > {window} and #.at <= now), #.quantity)) >= {v[0]}'
     )
 
 
-def _item(path: str) -> str:
-    """`account.due_in_days` as rule-engine reads a dict's key: `account['due_in_days']`."""
-    head, *keys = path.split(".")
-    return head + "".join(f"[{json.dumps(k)}]" for k in keys)
-
-
-def rule_engine_condition(c: Condition) -> str:
-    """One condition in rule-engine's language, over the same converted facts as zen-engine's
-    (a dict's keys read with `[...]`; `$any`, `$sum` and comprehensions over lists)."""
-    v = c.values
-
-    def guarded(x: str, test: str) -> str:
-        return f"({x} != null and {test})"
-
-    if c.kind == "text":
-        x = _item(c.field)
-        return f"{x} == {json.dumps(v[0])}" if c.op == "==" else f"{x} in [{_quoted(v)}]"
-    if c.kind == "segments":
-        test = f"$any([s in [{_quoted(v)}] for s in account['segments']])"
-        return f"not {test}" if c.field == "exclude" else test
-    if c.kind == "number":
-        x = "subscription['concurrent_usage']"
-        return guarded(x, f"{x} {c.op} {v[0]}")
-    if c.kind == "date":
-        x = "subscription['start']"
-        if c.op == "between":
-            return f"({x} >= {v[0].toordinal()} and {x} <= {v[1].toordinal()})"
-        return f"{x} >= {v[0].toordinal()}"
-    if c.kind == "due":
-        x = "account['due_in_days']"
-        return guarded(x, f"{x} >= {v[0]} and {x} <= {v[1]}" if c.op == "between" else f"{x} <= {v[0]}")
-    if c.kind == "binding":
-        x = "subscription['binding_months']"
-        return guarded(x, f"{x} {c.op} {v[0]}")
-    if c.kind == "advance":
-        x = "subscription['advance_months']"
-        return guarded(x, f"{x} >= {v[0]} and {x} <= {v[1]}")
-    if c.kind in ("maturity", "age", "effective", "uninterrupted"):
-        fact = {"maturity": "maturity", "age": "age", "effective": "effective"}.get(c.kind, f"uninterrupted_{v[0]}")
-        what, count = _in_months(*(v[1:] if c.kind == "uninterrupted" else v))
-        test = f"subscription['{fact}']['{what}'] {c.op} {count}"
-        return guarded(f"subscription['{fact}']", test) if c.kind == "effective" else test
-    if c.kind == "money":
-        typed = f"p['type'] == \"{c.field}\" and " if c.field else ""
-        test = f"p['currency'] == \"{v[1]}\" and p['cents'] != null and p['cents'] >= {int(v[0] * 100)}"
-        return f"$any([{typed}{test} for p in subscription['products']])"
-    if c.kind == "product":
-        return (
-            f"$any([p['type'] == \"{c.field}\" and p['product'] in [{_quoted(v)}] for p in subscription['products']])"
-        )
-    window = f"windows['{v[1][0]}_{v[1][1]}']"
-    if c.kind == "count":
-        kept = f"u['device'] == \"{c.field}\" and u['at'] > {window} and u['at'] <= now"
-        return f"[u for u in usage if {kept}].length >= {v[0]}"
-    kept = f"u['service'] == \"{c.field}\" and u['at'] > {window} and u['at'] <= now"
-    return f"$sum([u['quantity'] for u in usage if {kept}]) >= {v[0]}"
-
-
-def engine_expression(rules: Sequence[Rule], cel: bool) -> str:
-    joiner = " && " if cel else " and "
-    return "[" + ", ".join(joiner.join(f"({engine_condition(c, cel)})" for c in r) for r in rules) + "]"
+def engine_expression(rules: Sequence[Rule], dialect: str) -> str:
+    joiner = " && " if dialect == "cel" else " and "
+    return "[" + ", ".join(joiner.join(f"({engine_condition(c, dialect)})" for c in r) for r in rules) + "]"
 
 
 # --- engines -------------------------------------------------------------------------------------------------
@@ -802,7 +768,7 @@ def build_zen(rules: list[Rule]) -> Callable[[Any], Any]:
     import zen
 
     convert = Converter(rules, sums=False)
-    evaluate = zen.compile_expression(engine_expression(rules, cel=False)).evaluate
+    evaluate = zen.compile_expression(engine_expression(rules, "zen")).evaluate
     return lambda d: evaluate(convert(d))
 
 
@@ -810,7 +776,7 @@ def build_rust_cel(rules: list[Rule]) -> Callable[[Any], Any]:
     import cel
 
     convert = Converter(rules, sums=True)
-    execute = cel.compile(engine_expression(rules, cel=True)).execute
+    execute = cel.compile(engine_expression(rules, "cel")).execute
     Context = cel.Context
     return lambda d: execute(Context(variables=convert(d)))
 
@@ -820,7 +786,7 @@ def build_cpp_cel(rules: list[Rule]) -> Callable[[Any], Any]:
 
     names = ("account", "subscription", "usage", "now", "windows", "sums")
     env = cel.NewEnv(variables={name: cel.Type.DYN for name in names})
-    evaluate = env.compile(engine_expression(rules, cel=True)).eval
+    evaluate = env.compile(engine_expression(rules, "cel")).eval
     activation = env.Activation
     convert = Converter(rules, sums=True)
     return lambda d: evaluate(activation(convert(d)))
@@ -830,7 +796,7 @@ def build_rule_engine(rules: list[Rule]) -> Callable[[Any], Any]:
     import rule_engine
 
     convert = Converter(rules, sums=False)
-    text = "[" + ", ".join(" and ".join(f"({rule_engine_condition(c)})" for c in r) for r in rules) + "]"
+    text = engine_expression(rules, "rule-engine")
     evaluate = rule_engine.Rule(text, context=rule_engine.Context(resolver=rule_engine.resolve_item)).evaluate
     return lambda d: evaluate(convert(d))
 
