@@ -213,3 +213,27 @@ def test_a_library_warning_becomes_one_escaped_line(monkeypatch: pytest.MonkeyPa
         code, out, err = run_cli(["validate", str(REPO / "rules")])
     assert (code, out) == (0, "")
     assert err == "billrules: warning: odd\\nerror[BR000] forged (UserWarning)\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["decide", "--rules", "rules", "--json", "samples/discounts/complaint_offered.yaml"],
+        ["validate", "--verbose", "rules"],
+        ["test", "--rules", "rules", "samples/discounts"],
+    ],
+)
+def test_a_reader_that_closed_stdout_ends_the_command_quietly(args: list[str]) -> None:
+    """`billrules … | head` whose reader is gone: exit 141 as SIGPIPE would, no 'internal error'."""
+    import shutil
+    import subprocess
+
+    script = shutil.which("billrules")
+    assert script is not None
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write: every write fails
+    try:
+        done = subprocess.run([script, *args], stdout=write_end, stderr=subprocess.PIPE, cwd=REPO, timeout=60)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, b"")

@@ -9,13 +9,12 @@ usage errors.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any, TextIO
 
-from engine.cli.exits import EXIT_FINDINGS, EXIT_OK
+from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, silence
 from engine.cli.reporters import add_report_options
 from engine.cli.safe_text import printable
 
@@ -75,15 +74,7 @@ def _stream(codes: Iterator[str], out: TextIO) -> bool:
             out.write("\n".join(batch) + "\n")
             out.flush()
     except BrokenPipeError:
-        _silence(out)
+        silence(out)
         return False
     return True
 
-
-def _silence(out: TextIO) -> None:
-    """Point the closed stdout at /dev/null, so the interpreter's final flush does not fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, out.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass

@@ -7,9 +7,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import TextIO
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
+#: The reader of standard output went away (`billrules decide … | head`): what a shell reports for
+#: a program ended by SIGPIPE (128 + 13), as `yes | head` or `cat big | head` do. The output is
+#: incomplete, so not 0; no message, as those tools give none.
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
@@ -21,3 +27,12 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
+
+
+def silence(out: TextIO) -> None:
+    """Point a closed stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

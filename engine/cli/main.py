@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
-from engine.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, UsageError
+from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, UsageError, silence
 from engine.cli.safe_text import printable
 
 #: The commands (name → module), in the order `--help` lists them.
@@ -107,6 +107,9 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("billrules: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout stopped early (`… | head`): not a bug to report
+        silence(sys.stdout)
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # the one boundary: never show an analyst a traceback
         sys.stderr.write(
             f"billrules: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
