@@ -77,4 +77,3 @@ def _stream(codes: Iterator[str], out: TextIO) -> bool:
         silence(out)
         return False
     return True
-
