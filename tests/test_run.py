@@ -96,6 +96,8 @@ BAD = {
     "unknown product": None,  # built from a sample below
     "asks nothing": '{"id": "nothing-asked", "as_of": "2015-07-01T00:00:00Z"}',
     "duplicate key": '{"id": "dup", "id": "dup2", "as_of": "2015-07-01T00:00:00Z"}',
+    "nested duplicate": '{"id": "dup3", "as_of": "2015-07-01", "account": {"code": "A", "code": "B"}}',
+    "too deep": '{"id": "deep", "as_of": "2015-07-01", "z": ' + "[" * 300 + "]" * 300 + "}",
 }
 
 
@@ -146,13 +148,18 @@ def test_each_bad_scenario_is_an_error_record_and_the_rest_are_decided(
     assert unknown["diagnostics"][0]["field"] == "subscription.products[0].product"
     assert by_kind["asks nothing"]["diagnostics"][0]["code"] == "BR604"
     assert by_kind["duplicate key"]["diagnostics"][0]["code"] == "BR105"
+    assert by_kind["duplicate key"]["scenario"] is None  # which of the two ids?
+    nested = by_kind["nested duplicate"]
+    assert (nested["scenario"], nested["diagnostics"][0]["code"]) == ("dup3", "BR105")
+    assert nested["diagnostics"][0]["field"] == "account.code"
+    assert (by_kind["too deep"]["scenario"], by_kind["too deep"]["diagnostics"][0]["code"]) == ("deep", "BR107")
     good = [line for n, line in enumerate(lines, 1) if n not in where and line]
     assert output.read_text(encoding="utf-8") == one_by_one(rules, good)
     stats = summary_of(summary)
     assert stats["scenarios"] == len(good) + len(where) == stats["decisions"] + stats["errors"]
     assert stats["errors"] == len(where) and stats["balanced"] and stats["complete"]
     err = capsys.readouterr().err
-    assert f"{len(good) + len(where):,} scenarios in, {len(good):,} decisions out, 6 errors" in err
+    assert f"{len(good) + len(where):,} scenarios in, {len(good):,} decisions out, {len(where)} errors" in err
     assert "every scenario accounted for" in err and rules.rules_version in err
 
 

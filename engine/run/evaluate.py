@@ -141,10 +141,10 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     data, problem = (record, None) if isinstance(record, dict) else parse_line(record, source, number)
     parsed = time.process_time()
     timings.parse += parsed - start
-    if problem is not None:
-        return _error(number, None, [problem])
     scenario_id = data.get("id") if isinstance(data, dict) else None
     scenario_id = scenario_id if isinstance(scenario_id, str) else None
+    if problem is not None:
+        return _error(number, scenario_id, [problem])
     document = RecordDocument(source, number, data)
     checked = validate_scenario(data, document, source)
     validated = time.process_time()
@@ -176,7 +176,9 @@ def _error(number: int, scenario_id: str | None, diagnostics: Iterable[Diagnosti
 
 
 def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldDiagnostic | None]:
-    """The JSON value of one line, or the diagnostic saying why it has none."""
+    """The JSON value of one line, or the diagnostic saying why it has none. A line that is JSON but
+    is refused (a duplicate key, nesting too deep) gives its value too (the last of equal keys, as
+    orjson reads it), so its error record can name the scenario, unless `id` is the key given twice."""
     raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
     if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:  # the reader cuts longer lines just past the limit
         message = f"the line is longer than the limit of {MAX_LINE_BYTES:,} bytes"
@@ -184,15 +186,23 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     raw = raw.strip()
     try:
         data = orjson.loads(raw)
+        compact = orjson.dumps(data)
     except orjson.JSONDecodeError as exc:
+        if "depth" in exc.msg:  # past orjson's 1,024 levels
+            return None, _too_deep(source, number)
         code = "BR103" if "UTF-8" in exc.msg else "BR601"
         hint = "write the line as UTF-8" if code == "BR103" else "write one JSON object per line"
         return None, FieldDiagnostic(source, number, exc.colno, code, f"the line is not JSON: {exc.msg}", hint)
-    if orjson.dumps(data) != raw:  # not orjson's own compact form: may hide a duplicate key
-        duplicate = _duplicate_key(raw)
+    except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
+        return data, _too_deep(source, number)
+    if compact != raw:  # not orjson's own compact form: may hide a duplicate key
+        duplicate = duplicate_key(raw)
         if duplicate is not None:
-            message = f"the key `{duplicate}` appears twice in one object; one value would be lost"
-            return None, FieldDiagnostic(source, number, 0, "BR105", message, "keep one of the two")
+            message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
+            problem = FieldDiagnostic(
+                source, number, 0, "BR105", message, "keep one of the two", field_path=dotted(duplicate)
+            )
+            return (None if duplicate == ("id",) else data), problem
     if not isinstance(data, dict):
         message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
@@ -200,26 +210,37 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     return data, None
 
 
-class _Duplicate(Exception):
-    pass
+def _too_deep(source: str, number: int) -> FieldDiagnostic:
+    message = "nesting is too deep (over 254 levels of objects and arrays)"
+    return FieldDiagnostic(source, number, 0, "BR107", message, "flatten the structure")
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping = dict(pairs)
-    if len(mapping) != len(pairs):
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object read as its pairs, in order: equal keys kept apart."""
+
+
+def duplicate_key(raw: bytes | str) -> JsonPath | None:
+    """Where the first key given twice in an object is (`account.code`), or None: the place an
+    analyst must look, not only the key's name. Only lines that are not compact pay for this."""
+    return _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs), ())
+
+
+def _first_duplicate(value: Any, path: JsonPath) -> JsonPath | None:
+    if isinstance(value, _Pairs):
         seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Duplicate(key)
-            seen.add(key)
-    return mapping
-
-
-def _duplicate_key(raw: bytes) -> str | None:
-    try:
-        json.loads(raw, object_pairs_hook=_pairs)
-    except _Duplicate as exc:
-        return str(exc.args[0])
+        for name, _ in value:
+            if name in seen:
+                return (*path, name)
+            seen.add(name)
+        items: Iterable[tuple[str | int, Any]] = value
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for step, item in items:
+        found = _first_duplicate(item, (*path, step))
+        if found is not None:
+            return found
     return None
 
 
