@@ -51,7 +51,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR409": ("coupon-template", "A coupon template cannot hold its code range."),
     "BR410": ("zero-commitment", "A term with a zero commitment period."),
     "BR411": ("penalty-settings", "Penalty settings missing, or present without `early_cancellation: penalty`."),
-    "BR412": ("credit-owner-chain", "A credit owner who uses someone else's credits."),
+    "BR412": (
+        "credit-owner-chain",
+        "A credit owner who uses someone else's credits, or a credit held by a credit user (their owner holds it).",
+    ),
     "BR413": ("inverted-range", "A date range that ends before it starts."),
     "BR414": ("termed-without-frequency", "A termed product without a billing frequency."),
     "BR415": (
@@ -65,7 +68,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR417": ("bundle-not-flexible", "A product restricted to a bundle that is not flexible or does not contain it."),
     "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
-    "BR420": ("credit-type-rules", "A credit that contradicts its type (sharing, expiry)."),
+    "BR420": (
+        "credit-type-rules",
+        "A credit that contradicts its type (sharing, expiry, a count of offers that is not a whole number).",
+    ),
     "BR421": (
         "credit-precedence",
         "A declared credit precedence that is not total (a key twice, or not ending with `id`).",
@@ -79,6 +85,10 @@ CODES: dict[str, tuple[str, str]] = {
         "A percentage between 0 and 1 (`0.15`), almost certainly a fraction where a percent was meant (a warning).",
     ),
     "BR424": ("empty-bundle", "A bundle with neither a product nor a discount (seed 003: one is required)."),
+    "BR425": (
+        "service-units",
+        "Credit types paying for one service count in different units (a consumption of the service is one list).",
+    ),
     "BR430": ("alert-threshold-missing", "Balance alerts enabled without a threshold."),
     "BR431": (
         "alert-threshold-useless",
@@ -108,9 +118,13 @@ CODES: dict[str, tuple[str, str]] = {
     "BR605": (
         "credit-facts",
         "A consumption or credit purchase naming an unknown organisation, user, credit type or service, "
-        "a user outside the organisation given, or a request id used twice.",
+        "a user outside the organisation given, a credit type that pays for another service than the one "
+        "named, or an id used twice.",
     ),
-    "BR606": ("consumption-unit", "A consumption in another unit than its credit type's."),
+    "BR606": (
+        "consumption-unit",
+        "A consumption in another unit than its credit type's, or a count of offers that is not a whole number.",
+    ),
     "BR610": ("unknown-balance-policy", "A scenario's balance names a balance policy the rules do not define."),
     "BR611": (
         "balance-event",

@@ -118,6 +118,7 @@ CREDITS = _obj(
         "refused": _list(_obj({**_leaves("request", "quantity"), "reasons": REASONS})),
         "remaining": _list(_obj(_leaves("credit", "type", "issued", "drawn", "remaining"))),
         "ledger": _list(_obj(_leaves("at", "request", "credit", "quantity", "remaining"))),
+        "alerts": REASONS,
         "purchases": _list(_obj(_leaves("purchase", "user", "credit", "assigned_to", "billed_to"))),
         "owners": _list(
             _obj(

@@ -7,7 +7,7 @@ when a looked-up document is missing (stage 5 reported that).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath
 from engine.models.catalog import Bundle, EarlyCancellation, ExceptionOutcome, ProductType
-from engine.models.credits import Allocation, CreditType, User
+from engine.models.credits import Allocation, CreditMeasure, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
 from engine.values import Money, parse_number
@@ -526,6 +526,12 @@ def credit_type_conflicts(credit: Any, credit_type: CreditType) -> Iterator[tupl
     """BR420 findings of one credit against its type, as (field, message, hint).
 
     Shared by rule-file credits (above) and the credits a scenario carries (`engine/decide/credits`)."""
+    if credit_type.measure == CreditMeasure.OFFERS and credit.quantity != credit.quantity.to_integral_value():
+        yield (
+            "quantity",
+            f"credits of type `{credit_type.code}` count offers: {credit.quantity} is not a whole number",
+            "write a whole number of offers (or give the type `measure: amount`)",
+        )
     written = "allocation" in credit.model_fields_set  # none written: the type's (seed 000: "need no allocation")
     if credit_type.shared_on_issue and written and credit.allocation != Allocation.ALL_ORGANISATIONS:
         yield (
@@ -541,9 +547,52 @@ def credit_type_conflicts(credit: Any, credit_type: CreditType) -> Iterator[tupl
         )
 
 
+def credit_holder_conflict(credit: Any, users: Mapping[str, Any]) -> tuple[str, str] | None:
+    """BR412 for a credit held by a credit user, as (message, hint): seed 001, "everything you
+    purchase will be assigned to your Credit Owner"; such a user draws on the owner's credits
+    only, so a credit of their own would never be used. `users`: code → User model."""
+    holder = users.get(credit.holder)
+    if holder is None or holder.credit_owner in (None, holder.code):
+        return None
+    owner = holder.credit_owner
+    return (
+        f"user `{holder.code}` is a credit user of `{owner}` and holds no credits: theirs are `{owner}`'s",
+        f"set `holder: {owner}`",
+    )
+
+
+def check_credit_services(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR425: the credit types paying for one service count in one unit, since a consumption of
+    the service draws on all of them as one list (2 offers and 148 e-mails are not 150 of anything)."""
+    first: dict[str, CreditType] = {}
+    for model, doc in _each(catalog, "credit_type"):
+        if model.service is None:
+            continue
+        seen = first.setdefault(model.service, model)
+        if credit_unit(seen) != credit_unit(model):
+            yield doc.diagnostic(
+                ("unit",) if "unit" in model.model_fields_set else ("service",),
+                "BR425",
+                f"credit type `{model.code}` counts `{credit_unit(model)}`, but `{seen.code}` pays for the same "
+                f"service `{model.service}` in `{credit_unit(seen)}`",
+                "give the types of one service one unit, or let them pay for different services",
+            )
+
+
+def credit_unit(credit_type: CreditType) -> str:
+    """The unit a credit type's quantities count: its `unit`, or its measure's name."""
+    return str(credit_type.unit or credit_type.measure.value)
+
+
 def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR412: an owner must own their own credits, so owners cannot have owners (cycles: BR303)."""
+    """BR412: an owner must own their own credits, so owners cannot have owners (cycles: BR303);
+    nor can a credit user hold a credit."""
     users = catalog.get("user", {})
+    models = {code: entry.model for code, entry in users.items()}
+    for model, doc in _each(catalog, "credit"):
+        found = credit_holder_conflict(model, models)
+        if found is not None:
+            yield doc.diagnostic(("holder",), "BR412", *found)
     for model, doc in _each(catalog, "user"):
         owner_code = model.credit_owner
         if owner_code is None or owner_code == model.code or owner_code not in users:
@@ -643,6 +692,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("discount definitions are coherent", check_discounts),
     ("credits respect their type", check_credits),
     ("credit owners own their credits", check_credit_owners),
+    ("credit types of a service share a unit", check_credit_services),
     ("balance policies alert at a useful threshold", check_balance_policies),
 )
 

@@ -293,7 +293,8 @@ def worlds(draw: st.DrawFn) -> tuple[dict[str, str | None], list[CreditFact], li
                 criteria=draw(CRITERIA),
             )
         )
-    overdraft = draw(st.booleans())
+    # the types whose policy lets them overdraw: none, some or all (a service's list may mix them)
+    overdraft = frozenset(draw(st.lists(st.sampled_from(TYPES), unique=True)))
     requests = []
     for i in range(draw(st.integers(0, 15))):
         at = datetime(2015, 1, 1, tzinfo=UTC) + timedelta(hours=draw(st.integers(0, 24 * 120)))
@@ -310,7 +311,7 @@ def worlds(draw: st.DrawFn) -> tuple[dict[str, str | None], list[CreditFact], li
                 # later request's day may come before an earlier one's
                 day=(at + timedelta(minutes=draw(st.integers(-24 * 60 + 1, 24 * 60 - 1)))).date(),
                 service=draw(st.sampled_from([None, "s1"])),
-                overdraft="p" if overdraft else None,
+                overdraft={t: f"p-{t}" for t in sorted(types & overdraft)} or None,
             )
         )
     return parent, credits, requests, overdraft
@@ -356,9 +357,8 @@ def test_allocation_properties(world: Any, order: Any, rnd: random.Random) -> No
             assert c.type in o.request.types
             assert (c.start or date.min) <= o.request.day <= (c.end or date.max)
             assert holds(c, o.request)  # its criteria hold
-    # no credit below zero unless overdraft is allowed
-    if not overdraft:
-        assert all(v >= 0 for v in book.remaining.values())
+    # no credit below zero unless its type's policy allows overdraft
+    assert all(v >= 0 for code, v in book.remaining.items() if by_code[code].type not in overdraft)
     # the order does not depend on the order of the credits given
     shuffled = list(credits)
     rnd.shuffle(shuffled)
@@ -439,3 +439,186 @@ def test_a_credit_of_a_type_shared_on_issue_needs_no_allocation(ruleset: Callabl
     assert main(["validate", str(root)]) == 0
     (root / "c.yaml").write_text(textwrap.dedent(credit.format(allocation="allocation: this_organisation")))
     assert main(["validate", str(root)]) == 1
+
+
+# --- fixes from the audit of 2026-12-01 (sixth session): each decision worked out by hand -----------
+
+
+def _error(data: dict[str, Any]) -> tuple[str, str, str]:
+    from engine.decide.scenarios import ScenarioError
+
+    with pytest.raises(ScenarioError) as caught:
+        RULES.decide(data)
+    return caught.value.code, caught.value.field, caught.value.message
+
+
+def test_two_purchases_of_one_id_are_refused_not_two_credits_of_one_code() -> None:
+    buy = {"id": "P1", "user": "john", "credit_type": "email-credits", "quantity": 5, "at": "2015-02-01T09:00:00+00:00"}
+    code, field, message = _error(scenario(credit_purchases=[buy, {**buy, "quantity": 3}]))
+    assert (code, field) == ("BR605", "credit_purchases[1].id") and "`P1`" in message
+    # the ledger names purchases and consumptions alike: one id is one event
+    used = consumption(id="P1", user="john", organisation=None, credit_type="email-credits")
+    assert _error(scenario(used, credit_purchases=[buy]))[:2] == ("BR605", "credit_purchases[0].id")
+
+
+def test_a_credit_without_usage_period_is_usable_from_its_issue_day(ruleset: Callable[..., Path]) -> None:
+    rules = load_rules(ruleset({"c.yaml": OVERDRAFT_RULES}))
+    future = {"code": "k", "type": "plain", "quantity": 5, "holder": "org", "issued": "2015-05-01"}
+    for day, drawn in (("2015-04-30", []), ("2015-05-01", ["k"])):
+        asked = consumption(organisation="org", credit_type="plain", at=f"{day}T09:00:00+02:00")
+        d = rules.decide(scenario(asked, credits=[future], as_of="2015-05-02T00:00:00Z"))["credits"]
+        assert [a["credit"] for a in d["allocations"]] == drawn
+
+
+def test_a_purchase_is_usable_from_its_instant_whatever_the_offsets_written() -> None:
+    # bought at 2015-05-12T20:00Z (local date 05-13), used at 2015-05-13T03:00Z (local date 05-12)
+    buy = {"id": "PUR-TZ", "user": "lena", "credit_type": "email-credits", "quantity": 100}
+    used = {"id": "REQ-TZ", "user": "lena", "credit_type": "email-credits", "quantity": 10}
+    d = RULES.decide(
+        {
+            "id": "tz",
+            "as_of": "2015-05-14T00:00:00Z",
+            "credit_purchases": [{**buy, "at": "2015-05-13T01:00:00+05:00"}],
+            "consumptions": [{**used, "at": "2015-05-12T22:00:00-05:00"}],
+        }
+    )["credits"]
+    assert d["allocations"] == [{"request": "REQ-TZ", "credit": "PUR-TZ", "quantity": "10", "rank": 1}]
+    before = RULES.decide(
+        {
+            "id": "tz",
+            "as_of": "2015-05-14T00:00:00Z",
+            "credit_purchases": [{**buy, "at": "2015-05-13T01:00:00+05:00"}],
+            "consumptions": [{**used, "at": "2015-05-12T14:00:00-05:00"}],  # 19:00Z: before the purchase
+        }
+    )["credits"]
+    assert "PUR-TZ" not in [a["credit"] for a in before["allocations"]]
+
+
+def test_a_bought_credit_is_the_owners_own_and_expiry_decides() -> None:
+    # John's plan credit (globex-fr-email, own, ends 2015-12-31) and Peter's purchase for John
+    # (ends 2015-06-30): seed 000, the closest expiration first
+    buy = {
+        "id": "PUR-1",
+        "user": "peter",
+        "credit_type": "email-credits",
+        "quantity": 2000,
+        "at": "2015-05-12T09:00:00+02:00",
+        "usage_period": {"from": "2015-05-12", "to": "2015-06-30"},
+    }
+    used = consumption(
+        id="REQ-1",
+        organisation=None,
+        user="mary",
+        credit_type="email-credits",
+        quantity=500,
+        at="2015-05-12T10:00:00+02:00",
+    )
+    d = RULES.decide(scenario(used, credit_purchases=[buy], as_of="2015-05-12T16:00:00+02:00"))["credits"]
+    assert d["allocations"] == [{"request": "REQ-1", "credit": "PUR-1", "quantity": "500", "rank": 1}]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"quantity": "1.5"}, "consumptions[0].quantity", "offers are counted in whole numbers"),
+        ({"service": "kaizen-platform"}, "consumptions[0].service", "pays for `network-offer`, not `kaizen-platform`"),
+        (
+            {"user": "peter", "organisation": "globex-de"},
+            "consumptions[0].organisation",
+            "belongs to `globex-fr-paris`",
+        ),
+    ],
+)
+def test_consumptions_the_rules_cannot_answer_are_refused(changes: dict[str, Any], field: str, words: str) -> None:
+    code, where, message = _error(scenario(consumption(**changes)))
+    assert (code in ("BR605", "BR606"), where) == (True, field) and words in message
+
+
+def test_a_credit_user_holds_no_credits_and_a_fraction_of_an_offer_is_refused() -> None:
+    held = {"code": "p", "type": "email-credits", "quantity": 100, "holder": "peter", "issued": "2015-01-01"}
+    assert _error(scenario(consumption(), credits=[held]))[:2] == ("BR412", "credits[0].holder")
+    half = {"code": "h", "type": "network-offer", "quantity": "2.5", "holder": "globex-de", "issued": "2015-01-01"}
+    assert _error(scenario(consumption(), credits=[half]))[:2] == ("BR420", "credits[0].quantity")
+    buy = {"id": "B", "user": "john", "credit_type": "network-offer", "quantity": "0.5", "at": "2015-04-01T09:00:00Z"}
+    assert _error(scenario(consumption(), credit_purchases=[buy]))[:2] == ("BR606", "credit_purchases[0].quantity")
+
+
+OVERDRAFT_RULES = """\
+kind: balance_policy
+code: loose
+name: Loose
+overdraft: true
+alerts: {enabled: true, threshold: 20}
+---
+kind: balance_policy
+code: strict
+name: Strict, alerts only
+overdraft: false
+---
+kind: credit_type
+code: od
+name: May overdraw
+service: svc
+overdraft_policy: loose
+---
+kind: credit_type
+code: plain
+name: Never overdraws
+service: svc
+---
+kind: organisation
+code: org
+name: Org
+"""
+
+
+def _credit(code: str, kind: str, quantity: int, to: str = "2015-12-31") -> dict[str, Any]:
+    period = {"from": "2015-01-01", "to": to}
+    return {
+        "code": code,
+        "type": kind,
+        "quantity": quantity,
+        "holder": "org",
+        "issued": "2015-01-01",
+        "usage_period": period,
+    }
+
+
+def test_only_a_type_whose_policy_allows_it_is_overdrawn(ruleset: Callable[..., Path]) -> None:
+    rules = load_rules(ruleset({"c.yaml": OVERDRAFT_RULES}))
+    # by service: k-od (expires first) then k-plain; 15 asked, 10 held: the 5 short go on k-od
+    credits = [_credit("k-od", "od", 5, "2015-03-31"), _credit("k-plain", "plain", 5)]
+    asked = consumption(organisation="org", credit_type=None, service="svc", quantity=15, at="2015-02-01T10:00:00Z")
+    d = rules.decide(scenario(asked, credits=credits, as_of="2015-02-02T00:00:00Z"))["credits"]
+    assert {c["credit"]: c["remaining"] for c in d["remaining"]} == {"k-od": "-5", "k-plain": "0"}
+    assert d["allocations"][0]["reasons"][0]["facts"] == {"shortfall": "5", "credit": "k-od", "policy": "loose"}
+    # the type that may overdraw is used up first: still its credit takes the shortfall
+    credits = [_credit("k-od", "od", 5, "2015-03-31"), _credit("k-plain", "plain", 5)]
+    first = consumption(id="R0", organisation="org", credit_type="od", quantity=5, at="2015-01-15T10:00:00Z")
+    d = rules.decide(scenario(first, asked, credits=credits, as_of="2015-02-02T00:00:00Z"))["credits"]
+    assert {c["credit"]: c["remaining"] for c in d["remaining"]} == {"k-od": "-10", "k-plain": "0"}
+    # only types without such a policy: refused whole, nothing drawn
+    plain = consumption(organisation="org", credit_type="plain", quantity=15, at="2015-02-01T10:00:00Z")
+    d = rules.decide(scenario(plain, credits=credits, as_of="2015-02-02T00:00:00Z"))["credits"]
+    assert d["allocations"] == [] and d["refused"][0]["reasons"][0]["code"] == "not_enough_credit"
+
+
+def test_credits_raise_their_policys_alerts_on_crossing_down(ruleset: Callable[..., Path]) -> None:
+    rules = load_rules(ruleset({"c.yaml": OVERDRAFT_RULES}))
+    credits = [_credit("k", "od", 30)]
+    steps = [
+        consumption(id="R1", organisation="org", credit_type="od", quantity=10, at="2015-02-01T10:00:00Z"),  # 30 → 20
+        consumption(id="R2", organisation="org", credit_type="od", quantity=5, at="2015-02-02T10:00:00Z"),  # 20 → 15
+        consumption(id="R3", organisation="org", credit_type="od", quantity=5, at="2015-02-03T10:00:00Z"),  # 15 → 10
+        consumption(id="R4", organisation="org", credit_type="od", quantity=10, at="2015-02-04T10:00:00Z"),  # 10 → 0
+        consumption(id="R5", organisation="org", credit_type="od", quantity=1, at="2015-02-05T10:00:00Z"),  # 0 → -1
+    ]
+    d = rules.decide(scenario(*steps, credits=credits, as_of="2015-03-01T00:00:00Z"))["credits"]
+    fired = [(a["code"], a["facts"]["request"], a["facts"]["before"], a["facts"]["remaining"]) for a in d["alerts"]]
+    # exactly the threshold (20) and exactly zero are not below: R1 and R4 raise nothing
+    assert fired == [("credit_below_threshold", "R2", "20", "15"), ("credit_below_zero", "R5", "0", "-1")]
+    assert d["alerts"][0]["facts"]["threshold"] == "20" and d["alerts"][0]["source"]["line"] > 0
+    # no policy: no alerts, and never below zero
+    plain = consumption(organisation="org", credit_type="plain", quantity=25, at="2015-02-01T10:00:00Z")
+    d = rules.decide(scenario(plain, credits=[_credit("p", "plain", 30)], as_of="2015-03-01T00:00:00Z"))["credits"]
+    assert d["alerts"] == []

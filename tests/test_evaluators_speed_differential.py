@@ -8,7 +8,12 @@ them (tests/golden/make_evaluators_golden.py), the decision text the engine wrot
 purpose, each changed output reviewed: the rules version of edited rules; 12 cancellation outputs
 whose month-end commitment and cycle dates moved by SPEC 3.4's month-end rule; 12 refused
 purchases whose coupons are now `not_redeemed`, not `redeemed`; 45 scenarios asking nothing,
-now refused (BR604) as on the command line, not answered with an empty decision). The rules
+now refused (BR604) as on the command line, not answered with an empty decision; every credits
+part now lists its `alerts`, empty in all 1,593 of them; 45 consumptions of a fractional number
+of offers now refused (BR606) and 3 scenarios with two credit purchases of one id (BR605); 2,233
+outputs whose why-not text shows a day window to the end of the day as `u.at.time >= 19:00:00`
+(it was `between 19:00:00 and 23:59:59`, which left out the day's last second); 78 purchases of a
+plan before its validity, still refused, now also naming the plan's bundles not yet on sale). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

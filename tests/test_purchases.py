@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from functools import cache
 from pathlib import Path
@@ -346,3 +347,35 @@ def test_purchase_samples_all_carry_and_meet_expectations() -> None:
     assert all("\nexpect:\n" in p.read_text(encoding="utf-8") for p in samples)
     code, out, _ = run_cli(["test", "--rules", RULES, str(REPO / "samples/purchase")])
     assert (code, out) == (0, f"{len(samples)} passed, 0 failed\n")
+
+
+LATE = """\
+kind: bundle
+code: late-bundle
+name: On sale from June to August
+validity: {from: 2015-06-01, to: 2015-08-31}
+products:
+  - product: tv-essentials
+---
+kind: plan
+code: late-plan
+name: A plan of that bundle only
+bundles: [late-bundle]
+validity: {from: 2015-01-01}
+payment_methods: [card]
+"""
+
+
+@pytest.mark.parametrize(
+    ("day", "reasons"),
+    [("2015-03-01", ["bundle_not_yet_available"]), ("2015-07-01", []), ("2015-09-01", ["bundle_withdrawn"])],
+)
+def test_buying_a_plan_buys_its_bundles_each_on_sale_that_day(tmp_path: Path, day: str, reasons: list[str]) -> None:
+    # seed 003: a bundle's validity is "wann das Bundle zum Kauf verfügbar sein wird"; the plan's own
+    # validity (from 2015-01-01) does not make its bundles available
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "rules" / "catalog" / "late.yaml").write_text(LATE, encoding="utf-8")
+    rules = load_rules(tmp_path / "rules")
+    scenario = {"id": "late", "as_of": f"{day}T12:00:00Z", "purchase": {"plan": "late-plan", "payment_method": "card"}}
+    purchase = rules.decide(scenario)["purchase"]
+    assert (purchase["allowed"], codes(purchase["reasons"])) == (not reasons, reasons)

@@ -93,7 +93,7 @@ def test_a_resolved_consumption_is_the_request_the_constructor_makes() -> None:
             at.date(),
             c.service or s.types[kind].service,
             None,
-            next((s.overdraft[t] for t in sorted(types) if t in s.overdraft), None),
+            {t: s.overdraft[t] for t in sorted(types) if t in s.overdraft} or None,
             None,
             f"`{kind}`",
             kind,

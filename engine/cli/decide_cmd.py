@@ -339,6 +339,10 @@ def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
     out.write("\nremaining:\n")
     for c in credits["remaining"]:
         out.write(f"  {c['credit']:<34} issued {c['issued']:>10}  drawn {c['drawn']:>10}  left {c['remaining']:>10}\n")
+    if credits.get("alerts"):
+        out.write("alerts:\n")
+        for reason in credits["alerts"]:
+            out.write(f"  {reason['facts']['request']}: {reason['text']}\n")
     for why in credits.get("why", []):
         out.write(f"\nwhy, for {why['request']}:\n")
         for c in why["credits"]:

@@ -141,13 +141,31 @@ def uninterrupted_start(subscription: Any, tolerance: Any, end: date) -> date:
     """The first day of the uninterrupted time ending on `end` (see `uninterrupted`)."""
     start: date = subscription.start
     allowed = _tolerance_days(tolerance)
-    for period in subscription.status_history:
-        if period.status.value != "active" and period.from_ <= end:
-            stop = min(period.to or end, end)
-            if (stop - period.from_).days + 1 > allowed:
-                # the day after the interruption; an interruption up to 9999-12-31 leaves nothing
-                start = max(start, date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max)
+    for first, stop in interruptions(subscription.status_history, end):
+        if (stop - first).days + 1 > allowed:
+            # the day after the interruption; an interruption up to 9999-12-31 leaves nothing
+            start = max(start, date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max)
     return min(start, end)
+
+
+def interruptions(history: Any, end: date) -> list[tuple[date, date]]:
+    """The interruptions up to `end`, as (first day, last day), in order: periods in a status
+    other than `active`, cut at `end`, and joined when one starts by the day after another ends
+    (rested 20 days, then deactivated 20 days, is one interruption of 40 days: the seed's
+    "uninterrupted, i.e. not rested or deactivated")."""
+    spans = sorted(
+        (period.from_, period.to if period.to is not None and period.to < end else end)
+        for period in history
+        if period.status != "active" and period.from_ <= end  # a StrEnum: equal to its text
+    )
+    joined: list[tuple[date, date]] = []
+    for first, stop in spans:
+        if joined and first.toordinal() <= joined[-1][1].toordinal() + 1:
+            if stop > joined[-1][1]:
+                joined[-1] = (joined[-1][0], stop)
+        else:
+            joined.append((first, stop))
+    return joined
 
 
 def span_start(kind: str, subscription: Any, tolerance: Any, scenario: Any) -> int | None:
@@ -170,15 +188,11 @@ def uninterrupted_ordinal(subscription: Any, allowed: int, scenario: Any) -> int
         return None
     end: date = scenario.as_of.date()
     start: date = subscription.start
-    for period in subscription.status_history:
-        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            stop = period.to or end
-            if stop > end:
-                stop = end
-            if (stop - period.from_).days + 1 > allowed:
-                after = date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max
-                if after > start:
-                    start = after
+    for first, stop in interruptions(subscription.status_history, end):
+        if (stop - first).days + 1 > allowed:
+            after = date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max
+            if after > start:
+                start = after
     return (start if start < end else end).toordinal()
 
 
@@ -212,12 +226,11 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     starts: list[int] | None = None
     for period in subscription.status_history:
         if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            if starts is None:
-                starts = [first] * len(tolerances)
-            stop = period.to
-            if stop is None or stop > end:
-                stop = end
-            length = (stop - period.from_).days + 1
+            starts = [first] * len(tolerances)
+            break
+    if starts is not None:
+        for begun, stop in interruptions(subscription.status_history, end):
+            length = (stop - begun).days + 1
             after = stop.toordinal() + 1
             for k, allowed in enumerate(tolerances):
                 if length > allowed and after > starts[k]:

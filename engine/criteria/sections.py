@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from typing import Any
 
@@ -125,9 +126,17 @@ def _range(value: str, r: QuantityRange | QuantityBounds) -> str | None:
     return _all_of(parts) if parts else None
 
 
+#: a window's `to` when it runs to the end of its day (the default): the day's last second, whole
+_END_OF_DAY = time(23, 59, 59)
+
+
 def _day_window(w: DayWindow, at: str) -> str:
     day = w.day.value
     start, end = w.from_.strftime("%H:%M:%S"), w.to.strftime("%H:%M:%S")
+    if w.to == _END_OF_DAY:  # to the end of the day (the default): 23:59:59.5 is still that day
+        if w.from_ == time(0, 0):
+            return f"{at}.weekday == {day}"
+        return f"{at}.weekday == {day} and {at}.time >= {start}"
     if w.from_ <= w.to:
         return f"{at}.weekday == {day} and {at}.time between {start} and {end}"
     following = _DAYS[(_DAYS.index(day) + 1) % 7]  # a window spanning midnight ends the next day

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
-from engine.semantics import credit_type_conflicts
+from engine.semantics import credit_holder_conflict, credit_type_conflicts, credit_unit
 from engine.values import plain
 
 DEFAULT_ORDER = ("allocation", "expiry", "tree_distance", "issue_date", "id")
@@ -58,6 +58,9 @@ register(
         "not_enough_credit": "refused whole: {requested} asked, the candidates hold {available}",
         "no_candidate": "refused: no credit can pay for it",
         "overdraft": "overdraft: {shortfall} beyond the candidates, drawn from `{credit}` by policy `{policy}`",
+        "credit_below_zero": "credit `{credit}` fell below zero ({before} → {remaining}) at request `{request}`",
+        "credit_below_threshold": "credit `{credit}` fell below the alert threshold of {threshold} of policy "
+        "`{policy}` ({before} → {remaining}) at request `{request}`",
     }
 )
 
@@ -95,7 +98,7 @@ class Request:
     day: date  # the consumption's day as written (its local date)
     service: str | None = None
     product: str | None = None
-    overdraft: str | None = None  # the balance policy allowing overdraft, if any
+    overdraft: Mapping[str, str] | None = None  # credit type → the balance policy allowing it to overdraw
     asked_by: str | None = None  # the consuming user as written
     wanted: str = ""  # what was asked, for reasons ("`network-offer`", "service `platform`")
     credit_type: str | None = None  # the credit type asked for, if one was (credit criteria see it)
@@ -126,6 +129,7 @@ class Outcome:
     note: Reason | None = None  # overdraft
     verdicts: tuple[tuple[str, Reason], ...] = ()  # with explain: every credit of the tree
     excluded: tuple[Reason, ...] = ()  # refused: credits that were candidates but for their criteria
+    alerts: tuple[Reason, ...] = ()  # lines of its credits' policies the draws crossed downwards
 
 
 SortKey = Callable[[CreditFact, int], Any]
@@ -160,6 +164,7 @@ def _outcome(
     note: Reason | None,
     verdicts: tuple[tuple[str, Reason], ...],
     excluded: tuple[Reason, ...],
+    alerts: tuple[Reason, ...] = (),
 ) -> Outcome:
     values = {
         "request": request,
@@ -168,6 +173,7 @@ def _outcome(
         "note": note,
         "verdicts": verdicts,
         "excluded": excluded,
+        "alerts": alerts,
     }
     return built(Outcome, values)
 
@@ -348,6 +354,8 @@ class Book:
     _by_holder: dict[tuple[bool, str], list[CreditFact]] = field(default_factory=dict)
     _cache: dict[Key, _Candidates] = field(default_factory=dict)
     shared: Shared | None = None
+    #: credit type → the alert lines of its policy, highest first: (line, alert code, policy)
+    alert_lines: Mapping[str, AlertLines] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.shared is not None:
@@ -376,6 +384,7 @@ class Book:
             _cache={},
             shared=shared,
             _key=shared.key,
+            alert_lines={},
         )
         return book
 
@@ -453,10 +462,16 @@ class Book:
         excluded: tuple[Reason, ...] = ()
         if need > 0:
             available = r.quantity - need
-            if r.overdraft is not None and picks:
-                last, take = picks[-1]
-                picks[-1] = (last, take + need)
-                note = Reason("overdraft", {"shortfall": plain(need), "credit": last.code, "policy": r.overdraft})
+            target = _overdrawn(self, r, items, picks) if r.overdraft is not None else None
+            if target is not None:
+                assert r.overdraft is not None
+                at = next((k for k, (c, _) in enumerate(picks) if c is target), None)
+                if at is None:
+                    picks.append((target, need))
+                else:
+                    picks[at] = (target, picks[at][1] + need)
+                policy = r.overdraft[target.type]
+                note = Reason("overdraft", {"shortfall": plain(need), "credit": target.code, "policy": policy})
             else:
                 if picks:
                     refusal = Reason(
@@ -467,12 +482,17 @@ class Book:
                 picks = []
                 excluded = self._excluded(r, listed)
         draws = []
+        alerts: tuple[Reason, ...] = ()
         for rank, (c, take) in enumerate(picks, 1):
-            remaining[c.code] -= take
+            was = remaining[c.code]
+            left = remaining[c.code] = was - take
             draws.append(_draw(c.code, take, rank))
-            self.ledger.append(_entry(r.at, c.code, r.id, -take, remaining[c.code]))
+            self.ledger.append(_entry(r.at, c.code, r.id, -take, left))
+            lines = self.alert_lines.get(c.type) if self.alert_lines else None
+            if lines:
+                alerts += _crossed(lines, c, r, was, left)
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
-        return _outcome(r, tuple(draws), refusal, note, verdicts, excluded)
+        return _outcome(r, tuple(draws), refusal, note, verdicts, excluded, alerts)
 
     def _excluded(self, r: Request, listed: _Candidates) -> tuple[Reason, ...]:
         """For a refusal: the credits that would have been candidates but for their criteria."""
@@ -564,6 +584,46 @@ class Book:
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
 
 
+AlertLines = tuple[tuple[Decimal, str, str, Source | None], ...]  # (line, alert code, policy, its rule)
+
+
+def _crossed(lines: AlertLines, c: CreditFact, r: Request, was: Decimal, left: Decimal) -> tuple[Reason, ...]:
+    """An alert for every line a draw took the credit across downwards: at or above it before,
+    below it after (as a balance's alerts, SPEC 3.7). A credit's own remaining is its balance."""
+    found: tuple[Reason, ...] = ()
+    for line, code, policy, source in lines:
+        if was >= line > left:
+            facts = {
+                "credit": c.code,
+                "request": r.id,
+                "before": plain(was),
+                "remaining": plain(left),
+                "policy": policy,
+            }
+            if code == "credit_below_threshold":
+                facts["threshold"] = plain(line)
+            found += (Reason(code, facts, source),)
+    return found
+
+
+def _overdrawn(
+    book: Book, r: Request, items: Sequence[tuple[CreditFact, int]], picks: Sequence[tuple[CreditFact, Decimal]]
+) -> CreditFact | None:
+    """The credit a consumption the candidates cannot cover overdraws, if its policy allows: the
+    last credit drawn whose type's policy allows overdraft; when none is, the last candidate in
+    precedence order of such a type that is active, in scope and whose criteria hold, even used
+    up (a balance at zero may still go below it, as in seed 004). A credit of a type without
+    such a policy never goes below zero."""
+    allows = r.overdraft or {}
+    for c, _ in reversed(picks):
+        if c.type in allows:
+            return c
+    for c, _ in reversed(items):
+        if c.type in allows and _active(c, r.day) and _in_scope(c, r) and book._hold(c, r):
+            return c
+    return None
+
+
 def _active(c: CreditFact, day: date) -> bool:
     return (c.start is None or c.start <= day) and (c.end is None or c.end >= day)
 
@@ -624,7 +684,9 @@ class _Setting:
     type_criteria: Mapping[str, tuple[int, ...]]  # credit type → its criteria (credit_entries indices)
     book: Shared  # the rule set's credits indexed for a book
     singles: Mapping[str, frozenset[str]]  # credit type → the set of it alone (a request's `types`)
-    kinds: dict[frozenset[str], tuple[tuple[str, ...], str | None]]  # types → (sorted, overdraft policy)
+    #: types → (sorted, {type: the balance policy letting it overdraw} or None when none may)
+    kinds: dict[frozenset[str], tuple[tuple[str, ...], Mapping[str, str] | None]]
+    alert_lines: Mapping[str, AlertLines]  # credit type → its policy's alert lines
     #: credit owner → the owner and the users whose credits they own, in order (the usage view)
     views: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -644,6 +706,27 @@ def setting(rules: Any) -> _Setting:
             for code, t in types.items()
             if t.overdraft_policy and policies.get(t.overdraft_policy) and policies[t.overdraft_policy].overdraft
         }
+        alert_lines: dict[str, AlertLines] = {}
+        for code, t in types.items():
+            policy = policies.get(t.overdraft_policy) if t.overdraft_policy else None
+            if policy is not None:
+                rule = rules.catalog["credit_type"][code].document  # where the type names its policy
+                at = rule.locate(("overdraft_policy",))
+                lines: list[tuple[Decimal, str, str, Source | None]] = [
+                    (Decimal(0), "credit_below_zero", policy.code, Source(rule.file, at.line, at.column))
+                ]
+                if policy.alerts.enabled and policy.alerts.threshold is not None:
+                    doc = rules.catalog["balance_policy"][policy.code].document
+                    at = doc.locate(("alerts", "threshold"))
+                    lines.append(
+                        (
+                            policy.alerts.threshold,
+                            "credit_below_threshold",
+                            policy.code,
+                            Source(doc.file, at.line, at.column),
+                        )
+                    )
+                alert_lines[code] = tuple(sorted(lines, key=lambda line: -line[0]))
         program = rules.criteria
         by_owner: Mapping[str, list[int]] = program.credit_by_owner if program is not None else {}
         type_criteria = {code: tuple(by_owner.get(f"credit_type:{code}", ())) for code in types}
@@ -675,6 +758,7 @@ def setting(rules: Any) -> _Setting:
             Shared(tuple(indexed.credits), indexed.remaining, indexed._by_holder, indexed._key),
             {code: frozenset([code]) for code in types},
             {},
+            alert_lines,
         )
     found: _Setting = cache["credits"]
     return found
@@ -697,7 +781,7 @@ def fact(
         code=model.code,
         type=model.type,
         quantity=model.quantity,
-        start=period.from_ if period else None,
+        start=period.from_ if period else model.issued,  # no usage period: from issue, never expires
         end=period.to if period and credit_type.expires else None,
         holder=model.holder,
         issued=model.issued,
@@ -720,7 +804,7 @@ def owner_of(users: Mapping[str, Any], code: str) -> str:
 def _unknown(field: str, what: str, code: str, known: Iterable[str], code_id: str = "BR605") -> ScenarioError:
     from engine.diagnostics import did_you_mean
 
-    hint = did_you_mean(code, known) or f"use a {what} of the rule set"
+    hint = did_you_mean(code, known) or f"use {'an' if what[0] in 'aeiou' else 'a'} {what} of the rule set"
     return ScenarioError(field, f"unknown {what} `{code}`", hint, code=code_id)
 
 
@@ -764,10 +848,9 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
-
-
-def _unit(t: Any) -> str:
-    return str(t.unit or t.measure.value)
+    held = credit_holder_conflict(c, s.users)
+    if held is not None:
+        yield ScenarioError(f"{where}.holder", *held, code="BR412")
 
 
 def request(s: _Setting, c: Any, i: int) -> Request:
@@ -778,7 +861,15 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             raise _unknown(f"{where}.credit_type", "credit type", c.credit_type, s.types)
         types = s.singles[c.credit_type]
         wanted = f"`{c.credit_type}`"
-        service = c.service or s.types[c.credit_type].service
+        service = s.types[c.credit_type].service
+        if c.service is not None and service is not None and c.service != service:
+            raise ScenarioError(
+                f"{where}.service",
+                f"credit type `{c.credit_type}` pays for `{service}`, not `{c.service}`",
+                "ask for the credit type or for the service, not for both",
+                code="BR605",
+            )
+        service = c.service or service
     else:
         if c.service not in s.by_service:
             raise _unknown(f"{where}.service", "service", c.service, s.by_service)
@@ -788,18 +879,20 @@ def request(s: _Setting, c: Any, i: int) -> Request:
     kind = s.kinds.get(types)
     if kind is None:
         ordered = tuple(sorted(types))
-        kind = (ordered, next((s.overdraft[t] for t in ordered if t in s.overdraft), None))
+        kind = (ordered, {t: s.overdraft[t] for t in ordered if t in s.overdraft} or None)
         if len(s.kinds) < 4096:  # the rule set's types and services: few
             s.kinds[types] = kind
     if c.unit is not None:
         for t in kind[0]:
-            if _unit(s.types[t]) != c.unit:
+            if credit_unit(s.types[t]) != c.unit:
                 raise ScenarioError(
                     f"{where}.unit",
-                    f"the consumption is in `{c.unit}`, credits of type `{t}` count `{_unit(s.types[t])}`",
-                    f"write the quantity in `{_unit(s.types[t])}`",
+                    f"the consumption is in `{c.unit}`, credits of type `{t}` count `{credit_unit(s.types[t])}`",
+                    f"write the quantity in `{credit_unit(s.types[t])}`",
                     code="BR606",
                 )
+    if c.quantity != c.quantity.to_integral_value() and any(_counts_offers(s.types[t]) for t in kind[0]):
+        raise _not_whole(f"{where}.quantity", c.quantity)
     organisation, user = c.organisation, None
     if organisation is not None and organisation not in s.tree.parent:
         raise _unknown(f"{where}.organisation", "organisation", organisation, s.tree.parent)
@@ -808,10 +901,11 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             raise _unknown(f"{where}.user", "user", c.user, s.users)
         user = owner_of(s.users, c.user)
         home = s.users[user].organisation
-        if organisation is not None and user == c.user and home is not None and home != organisation:
+        own = s.users[c.user].organisation  # a credit user's own organisation (their owner's may differ)
+        if organisation is not None and own is not None and own != organisation:
             raise ScenarioError(
                 f"{where}.organisation",
-                f"user `{c.user}` belongs to `{home}`, not `{organisation}`",
+                f"user `{c.user}` belongs to `{own}`, not `{organisation}`",
                 "give the user or the organisation, or fix one of them",
                 code="BR605",
             )
@@ -863,6 +957,16 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     events: list[tuple[datetime, int, int, Any]] = [(r.at, 1, i, r) for i, r in enumerate(requests)]
     for i, p in enumerate(scenario.credit_purchases):
         found = list(_purchase_problems(s, p, f"credit_purchases[{i}]", credits))
+        if p.id in seen:  # the ledger names purchases and consumptions alike: one id, one event
+            found.append(
+                ScenarioError(
+                    f"credit_purchases[{i}].id",
+                    f"the id `{p.id}` is already another purchase's or a consumption's",
+                    "give each purchase and each consumption its own id",
+                    code="BR605",
+                )
+            )
+        seen.add(p.id)
         problems.extend(found)
         if not found:
             events.append((moment(p.at), 0, i, p))
@@ -878,6 +982,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
     else:  # the rule set's credits alone: indexed once per rule set
         book = Book.lent(s.book, s.tree, s.order, checker)
+    book.alert_lines = s.alert_lines
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
     for at, kind, _, item in sorted(events, key=_event_order):
@@ -892,11 +997,13 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             code=item.id,
             type=item.credit_type,
             quantity=item.quantity,
-            start=period.from_ if period else day,
+            # usable from the purchase itself: issued at its instant, in time order with the
+            # consumptions, so no day (a local date, which another offset may put later) gates it
+            start=period.from_ if period else None,
             end=period.to if period and t.expires else None,
             holder=owner,
             issued=day,
-            own_only=False,
+            own_only=not t.shared_on_issue,  # the owner's own, as a credit the owner holds is
             holder_user=True,
             criteria=s.type_criteria[item.credit_type],
         )
@@ -928,11 +1035,23 @@ def _view(s: _Setting, owner: str) -> tuple[str, ...]:
     return found
 
 
+def _counts_offers(t: Any) -> bool:
+    return bool(t.measure.value == "offers")
+
+
+def _not_whole(field: str, quantity: Decimal) -> ScenarioError:
+    return ScenarioError(
+        field, f"{quantity} offers: offers are counted in whole numbers", "write a whole number", code="BR606"
+    )
+
+
 def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, Any]) -> Iterator[ScenarioError]:
     if p.user not in s.users:
         yield _unknown(f"{where}.user", "user", p.user, s.users)
     if p.credit_type not in s.types:
         yield _unknown(f"{where}.credit_type", "credit type", p.credit_type, s.types)
+    elif _counts_offers(s.types[p.credit_type]) and p.quantity != p.quantity.to_integral_value():
+        yield _not_whole(f"{where}.quantity", p.quantity)
     if p.id in credits:
         yield ScenarioError(
             f"{where}.id",
@@ -946,15 +1065,19 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
     """The decision's `credits` part: deterministic, quantities as plain text (README "Credits")."""
     allocations = []
     refused = []
+    alerts: list[dict[str, Any]] = []
     for o in result.outcomes:
         r = o.request
+        if o.alerts:
+            alerts.extend(reason.once() for reason in o.alerts)
         for d in o.draws:
             allocations.append({"request": r.id, "credit": d.credit, "quantity": plain(d.quantity), "rank": d.rank})
         if o.refusal is not None:  # reasons made for this decision: written once, no record kept
             reasons = [o.refusal.once(), *(reason.once() for reason in o.excluded)]
             refused.append({"request": r.id, "quantity": plain(r.quantity), "reasons": reasons})
-        if o.note is not None:
-            allocations[-1]["reasons"] = [o.note.once()]
+        if o.note is not None:  # on the draw of the credit overdrawn (`_overdrawn`)
+            overdrawn = o.note.facts["credit"]
+            next(a for a in reversed(allocations) if a["credit"] == overdrawn)["reasons"] = [o.note.once()]
     drawn: dict[str, Decimal] = {}
     ledger = []
     at: Any = None
@@ -989,6 +1112,7 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
         "refused": refused,
         "remaining": remaining,
         "ledger": ledger,
+        "alerts": alerts,
     }
     if result.purchases:
         part["purchases"] = [

@@ -42,10 +42,10 @@ def allocate(
     key = sort_key(order)
     out = []
     for _, r in sorted(enumerate(requests), key=lambda item: (item[1].at, item[0])):
-        candidates = []
+        candidates, usable = [], []
         for c in credits:
             distance = may_use(c, r, parent)
-            if distance is None or c.type not in r.types or left[c.code] <= 0:
+            if distance is None or c.type not in r.types:
                 continue
             if not (c.start or date.min) <= r.day <= (c.end or date.max):
                 continue
@@ -53,8 +53,11 @@ def allocate(
                 continue
             if c.criteria and (holds is None or not holds(c, r)):
                 continue
-            candidates.append((c, distance))
+            usable.append((c, distance))  # active, in scope, criteria hold: used up or not
+            if left[c.code] > 0:
+                candidates.append((c, distance))
         candidates.sort(key=key)
+        usable.sort(key=key)
         need, picks = r.quantity, []
         for c, _ in candidates:
             take = min(left[c.code], need)
@@ -64,10 +67,19 @@ def allocate(
                 break
         refused = False
         if need > 0:
-            if r.overdraft is not None and picks:
-                picks[-1] = (picks[-1][0], picks[-1][1] + need)
-            else:
+            # overdraft: the last credit drawn of a type whose policy allows it, else the last
+            # usable one of such a type (even used up); a type without that policy never overdraws
+            allows = r.overdraft or {}
+            types = {c.code: c.type for c, _ in usable}
+            drawn = [code for code, _ in picks if types[code] in allows]
+            spare = [c.code for c, _ in usable if c.type in allows]
+            target = drawn[-1] if drawn else (spare[-1] if spare else None)
+            if target is None:
                 picks, refused = [], True
+            elif target in dict(picks):
+                picks = [(code, take + need if code == target else take) for code, take in picks]
+            else:
+                picks.append((target, need))
         for code, take in picks:
             left[code] -= take
         out.append((r.id, picks, refused))

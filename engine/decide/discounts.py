@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import decimal
 import itertools
+import math
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -116,6 +117,9 @@ class DefinitionResult:
     approvers: list[str] = field(default_factory=list)
     value: Any = None  # the value in force (the agent's for ad hoc requests)
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total taken
+    #: a free period without a duration: the bills it has already made free (its history), so
+    #: the bill being decided gets what is left of it (`DefinitionRules._free_share`)
+    free_spent: int = 0
 
 
 @dataclass(slots=True)
@@ -327,7 +331,13 @@ class DefinitionRules:
         billing periods are N bills, the first billing the period that holds the start.
         """
         duration = d.duration
-        if duration is None or (request is None and d.type is DiscountType.AD_HOC):
+        free_bills = None
+        value = request.value if request is not None and request.value is not None else d.amount.value
+        if duration is None and d.amount.type is AmountType.FREE_PERIOD and isinstance(value, int | Decimal):
+            # a free period is its own duration (seed 002: "2 months free ... billed for 10
+            # months"): as many bills as it covers, the last one in part
+            free_bills = max(1, math.ceil(self._free_ratio(d, value, None, scenario)))
+        if (duration is None and free_bills is None) or (request is None and d.type is DiscountType.AD_HOC):
             return False  # (an ad hoc discount offered now would start a duration of its own)
         if request is not None and self._date_problems(d, request, today):
             return False  # dates not allowed: the request is rejected (`_ad_hoc`), whatever it covers
@@ -339,11 +349,15 @@ class DefinitionRules:
         if request is not None and request.start is not None and billed_to < request.start:
             r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(request.start)})]
             return True
-        end = request.end if request is not None and request.end is not None else duration.until
+        end = (
+            request.end
+            if request is not None and request.end is not None
+            else (duration.until if duration is not None else None)
+        )
         if end is not None and billed > end:
             r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(end)})]
             return True
-        periods = duration.billing_periods
+        periods = duration.billing_periods if duration is not None else free_bills
         if periods is not None and (request is None or request.end is None):  # an agent's end replaces the count
             # N bills: the one billing the period that holds the start is the first. Over when the
             # history already shows N applications since the start, or the period billed is the
@@ -371,11 +385,15 @@ class DefinitionRules:
                 facts = {"periods": periods, "from": str(start), "until": str(until)}
                 r.status, r.reasons = "not_effective", [Reason("periods_used", facts)]
                 return True
+            if free_bills is not None:
+                r.free_spent = max(len(used), before)
         return False
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
         agent = scenario.agent
-        allowed = not d.allowed_units or (agent is not None and bool(set(agent.units) & set(d.allowed_units)))
+        allowed = not d.allowed_units or (
+            agent is not None and not self._units(agent.user, agent.units).isdisjoint(d.allowed_units)
+        )
         if request is None:
             if agent is None:
                 r.status, r.reasons = "not_requested", [_NOT_REQUESTED]
@@ -432,9 +450,14 @@ class DefinitionRules:
     def _authorised(self, record: Any, approval: Any) -> bool:
         if record.by in approval.users:
             return True
-        user = self.rules.get("user", record.by)
-        units = set(record.units) | (set(user.units) if user is not None else set())
-        return bool(units & set(approval.units))
+        return not self._units(record.by, record.units).isdisjoint(approval.units)
+
+    def _units(self, user: str, claimed: Sequence[str]) -> frozenset[str]:
+        """The units a person belongs to: the rule set's, when it knows the user (an approval
+        record or an agent claiming another unit grants no authority: seed 002's "authorised
+        personnel"); the scenario's, for a user the rule set does not define (a CRM's own staff)."""
+        known = self.rules.get("user", user)
+        return frozenset(known.units if known is not None else claimed)
 
     def _requested_value(self, d: Discount, request: Any, problems: list[Reason | str]) -> Any:
         low, high = _range(d)
@@ -492,18 +515,27 @@ class DefinitionRules:
                 )
         return problems
 
-    def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any) -> Decimal:
+    def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any, spent: int = 0) -> Decimal:
         """The share of the period's charge that a free period removes (2 months of 12 → 2/12); the
-        line's period is the longer of its product's and the bill's (`_lines`)."""
+        line's period is the longer of its product's and the bill's (`_lines`). `spent`: the bills
+        a free period without a duration has already made free; this one gets what is left (4
+        months free on quarterly bills: the whole first bill, a third of the second)."""
+        ratio = self._free_ratio(d, value, line, scenario)
+        return max(min(ratio - spent, Decimal(1)), _ZERO)
+
+    def _free_ratio(self, d: Discount, value: Any, line: Line | None, scenario: Any) -> Decimal:
+        """The free period over the period a bill charges (2 months on monthly bills: 2), not cut
+        at one bill; `line` None: the subscription's own bill."""
         free = Decimal(str(value))
         unit = d.amount.unit or TimeUnit.MONTHS
-        months = CYCLE_MONTHS.get(line.frequency) if line.frequency else None
+        subscription = scenario.subscription
+        frequency = line.frequency if line is not None else (subscription and subscription.billing_frequency)
+        months = CYCLE_MONTHS.get(frequency) if frequency else None
         if unit in (TimeUnit.MONTHS, TimeUnit.YEARS) and months:
             free_months = free * (12 if unit is TimeUnit.YEARS else 1)
-            return min(free_months / months, Decimal(1))
-        subscription = scenario.subscription
+            return free_months / months
         period = subscription.billing_period if subscription is not None else None
-        if period is not None and line.frequency in (
+        if period is not None and frequency in (
             None,
             subscription.billing_frequency,
         ):  # the line charges the period billed
@@ -515,7 +547,7 @@ class DefinitionRules:
         free_days = free * (7 if unit is TimeUnit.WEEKS else 1)
         if unit in (TimeUnit.MONTHS, TimeUnit.YEARS):
             return Decimal(1)
-        return min(free_days / days, Decimal(1))
+        return free_days / days
 
 
 @dataclass(frozen=True, slots=True)
@@ -802,7 +834,8 @@ class DiscountEvaluator(DefinitionRules):
             kind=d.amount.type,
             level=d.amount.level or 1,
             cap=d.cap,
-            unasked=(d.duration is not None) + 2 * (d.type is not DiscountType.AUTO_APPLY),
+            unasked=(d.duration is not None or d.amount.type is AmountType.FREE_PERIOD)
+            + 2 * (d.type is not DiscountType.AUTO_APPLY),
         )
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
@@ -1221,7 +1254,12 @@ class DiscountEvaluator(DefinitionRules):
         cap carries what it may still take from line to line, so with a capped discount applied
         the lines are kept together, in order. A billing run meets the same lines and discounts
         again and again."""
-        applied: tuple[Any, ...] = tuple(d.index if d.auto else (d.index, str(r.value)) for d, r in pairs)
+        applied: tuple[Any, ...] = tuple(
+            (d.index if d.auto else (d.index, str(r.value)))
+            if not r.free_spent
+            else (d.index, str(r.value), r.free_spent)
+            for d, r in pairs
+        )
         if any(d.kind is _FREE_PERIOD for d, _ in pairs):
             period = scenario.subscription.billing_period if scenario.subscription is not None else None
             days = (period.to - period.from_).days if period is not None else None
@@ -1292,7 +1330,7 @@ class DiscountEvaluator(DefinitionRules):
                     elif kind is _FREE_PERIOD:
                         free.append(pair)
             for d, r in free:
-                book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario))
+                book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario, r.free_spent))
             if percentages:
                 levels = {d.level for d, _ in percentages}
                 for level in sorted(levels) if len(levels) > 1 else levels:
@@ -1302,13 +1340,15 @@ class DiscountEvaluator(DefinitionRules):
                             book.take(d.code, base * (v if type(v := r.value) is Decimal else Decimal(str(v))) / 100)
             for d, r in amounts:
                 _take_money(book, d.code, r.value)
-            result = self._closed(book, rounder)
-            if result.takes and total:
-                currency = line.gross.currency
+            results.append(self._closed(book, rounder))
+        if caps.caps and len(results) > 1:
+            _within_caps(results, caps)
+        if total:
+            for result in results:
+                currency = result.line.gross.currency
                 for code, amount in result.takes:
                     totals = by_code[code].amounts
                     totals[currency] = totals.get(currency, _ZERO) + amount
-            results.append(result)
         return results
 
     def _closed(self, book: _LineBook, rounder: Rounder) -> LineResult:
@@ -1369,6 +1409,29 @@ class _Caps:
         amount = min(amount, self.left[code])
         self.left[code] -= amount
         return amount
+
+
+def _within_caps(results: list[LineResult], caps: _Caps) -> None:
+    """A cap is a maximum of what the bill shows: each line rounds its own takes, so a capped
+    discount split over lines (14.995 + 5.005 within a cap of 20.00) could show a quantum more
+    than its cap (15.00 + 5.01). The excess is taken back from the discount's last takes, from
+    the last line up (whole quanta: a cap is written in the minor unit at most, BR422)."""
+    for code, cap in caps.caps.items():
+        over = sum((amount for r in results for c, amount in r.takes if c == code), _ZERO) - cap.amount
+        for i in range(len(results) - 1, -1, -1):
+            if over <= 0:
+                break
+            r = results[i]
+            for k in range(len(r.takes) - 1, -1, -1):
+                c, amount = r.takes[k]
+                if c == code and amount > 0:
+                    cut = min(amount, over)
+                    takes = list(r.takes)
+                    takes[k] = (c, amount - cut)
+                    net = Money(r.net.amount + cut, r.net.currency)
+                    results[i] = LineResult(r.line, takes, net, r.discount - cut)
+                    over -= cut
+                    break
 
 
 #: no discount capped (`_amounts_kept`: none of the applied ones is)

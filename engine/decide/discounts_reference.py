@@ -155,7 +155,10 @@ class ReferenceEvaluator(DefinitionRules):
             mine = [r for r in applied if _matches(definitions[r.code], line)]
             kinds = {r.code: definitions[r.code].amount.type for r in mine}
             for r in (r for r in mine if kinds[r.code] is AmountType.FREE_PERIOD):
-                book.take(r.code, line.gross.amount * self._free_share(definitions[r.code], r.value, line, scenario))
+                book.take(
+                    r.code,
+                    line.gross.amount * self._free_share(definitions[r.code], r.value, line, scenario, r.free_spent),
+                )
             percentages = [r for r in mine if kinds[r.code] is AmountType.PERCENTAGE]
             for level in sorted({definitions[r.code].amount.level or 1 for r in percentages}):
                 base = book.remaining  # one level: every percentage on the same base

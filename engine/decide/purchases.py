@@ -391,6 +391,11 @@ def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Itera
         reason = _validity(rules, "plan", purchase.plan, model.validity, day, "plan")
         if reason is not None:
             yield reason
+        for code in model.bundles:  # bought with the plan: each must be on sale that day too
+            bundle = rules.get("bundle", code)
+            reason = _validity(rules, "bundle", code, bundle.validity, day, "bundle") if bundle is not None else None
+            if reason is not None:
+                yield reason
     held = _held(scenario, model) if purchase.add_ons else {}
     for add_on in purchase.add_ons:
         bundle = rules.get("bundle", add_on)

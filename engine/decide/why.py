@@ -381,6 +381,10 @@ class WhyNot:
                 code = "not_all_match"
             elif kind == "any":
                 code = "some_match"
+        if outcome is None and code == "condition_not_met":  # `not x overlaps {…}` with x missing: say so
+            missing = next((s.facts["missing"] for s in reversed(explainer.steps) if "missing" in s.facts), None)
+            if missing is not None:
+                code, facts["missing"] = "value_missing", missing
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
 
