@@ -282,8 +282,29 @@ def _parse(source: SourceFile, text: str) -> None:
     except YAMLError as exc:
         source.diagnostics.append(_yaml_error(file, rest, exc))
         return
+    except (ValueError, OverflowError):  # the pure parser's `chr()` of an escape past U+10FFFF
+        source.diagnostics.append(_escape_error(file, text))
+        return
     source.documents.extend(documents)
     source.diagnostics.extend(diagnostics)
+
+
+#: A `\U` escape of a double-quoted scalar: eight hexadecimal digits
+_LONG_ESCAPE = re.compile(r"\\U([0-9A-Fa-f]{8})")
+
+
+def _escape_error(file: str, text: str) -> Diagnostic:
+    """BR104 at the first `\\U` escape beyond the last Unicode character (U+10FFFF), which libyaml
+    refuses and ruamel's pure parser fails on with a ValueError instead of a YAML error."""
+    for found in _LONG_ESCAPE.finditer(text):
+        if int(found.group(1), 16) > 0x10FFFF:
+            line = text.count("\n", 0, found.start()) + 1
+            column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+            message = (
+                f"YAML syntax error: the escape `{found.group(0)}` is beyond the last Unicode character (U+10FFFF)"
+            )
+            return Diagnostic(file, line, column, "BR104", message, "write a character up to `\\U0010FFFF`")
+    return Diagnostic(file, 1, 1, "BR104", "YAML syntax error: an escape the parser cannot read", "check the escapes")
 
 
 #: After an explicit document end (`...`): blanks and a comment up to the end of the line. Lines

@@ -172,11 +172,12 @@ def stage_semantics(c: Compilation) -> None:
     from engine.semantics import run_checks
 
     c.diagnostics.extend(run_checks(c.catalog))
-    from engine.semantics import check_credit_precedence
+    from engine.semantics import check_credit_precedence, check_currencies
 
     for doc in c.valid:
         if doc.kind == "rule_set":
             c.diagnostics.extend(check_credit_precedence(c.settings, doc))
+            c.diagnostics.extend(check_currencies(c.settings, doc))
     from engine.money_checks import check_money
 
     c.diagnostics.extend(check_money(c.catalog, c.settings))

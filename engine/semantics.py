@@ -700,3 +700,27 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 def run_checks(catalog: Catalog) -> Iterator[Diagnostic]:
     for _reason, check in CHECKS:
         yield from check(catalog)
+
+
+def check_currencies(settings: Any, doc: Document) -> Iterator[Diagnostic]:
+    """BR207: `default_currency` and the keys of `minor_units` are ISO 4217 codes. An override of
+    an unknown code (`eur`, `EUX`) would silently change nothing."""
+    from engine.currencies import MINOR_UNITS
+    from engine.diagnostics import did_you_mean
+
+    if settings is None:
+        return
+    written: list[tuple[JsonPath, str]] = [(("default_currency",), settings.default_currency)]
+    written += [(("minor_units", code), code) for code in settings.minor_units]
+    for path, code in written:
+        if code not in MINOR_UNITS:
+            hint = (f"did you mean `{code.upper()}`?" if code.upper() in MINOR_UNITS else None) or did_you_mean(
+                code, MINOR_UNITS
+            )
+            yield doc.diagnostic(
+                path,
+                "BR207",
+                f"`{code}` is not an ISO 4217 currency code",
+                hint or "write an ISO 4217 currency code, e.g. `EUR`",
+                key=path[0] == "minor_units",
+            )

@@ -221,6 +221,7 @@ def test_a_library_warning_becomes_one_escaped_line(monkeypatch: pytest.MonkeyPa
         ["decide", "--rules", "rules", "--json", "samples/discounts/complaint_offered.yaml"],
         ["validate", "--verbose", "rules"],
         ["test", "--rules", "rules", "samples/discounts"],
+        ["run", "--rules", "rules", "--input", "samples/run/nightly.jsonl", "--output", "-", "--workers", "1"],
     ],
 )
 def test_a_reader_that_closed_stdout_ends_the_command_quietly(args: list[str]) -> None:

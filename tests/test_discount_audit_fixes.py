@@ -106,15 +106,105 @@ validity: {effective: 2015-01-01}
 """
 
 
+def _with(tmp_path_factory: pytest.TempPathFactory, name: str, extra: str) -> Any:
+    """The shipped rules with one more discount file."""
+    root = tmp_path_factory.mktemp(name)
+    shutil.copytree(REPO / "rules", root, dirs_exist_ok=True)
+    (root / "discounts" / f"{name}.yaml").write_text(extra, encoding="utf-8")
+    return load_rules(root)
+
+
 @pytest.fixture(scope="module")
 def free_rules(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    made = {}
-    for value in (2, 4):
-        root = tmp_path_factory.mktemp(f"free{value}")
-        shutil.copytree(REPO / "rules", root, dirs_exist_ok=True)
-        (root / "discounts" / "free.yaml").write_text(FREE.replace("VALUE", str(value)), encoding="utf-8")
-        made[value] = load_rules(root)
+    made = {value: _with(tmp_path_factory, f"free{value}", FREE.replace("VALUE", str(value))) for value in (2, 4)}
+    made["text"] = _with(tmp_path_factory, "freetext", FREE.replace("VALUE", '"2"'))  # a value written as text
     return made
+
+
+def _mobile_bill(frequency: str, period: tuple[str, str], prices: list[str], applied_on: list[str]) -> dict[str, Any]:
+    lines = [{"product": "mobile-sim", "bundle": "mobile-bundle", "price": price} for price in prices]
+    subscription = {
+        "code": "S1",
+        "type": "residential-mobile",
+        "plan": "triple-play-24",
+        "billing_frequency": frequency,
+        "start": "2015-04-01",
+        "status_history": [{"status": "active", "from": "2015-04-01"}],
+        "products": lines,
+        "billing_period": {"from": period[0], "to": period[1]},
+    }
+    return {
+        "id": "free",
+        "as_of": f"{period[1]}T12:00:00+02:00",
+        "account": {"code": "A1", "classification": "Residential"},
+        "subscription": subscription,
+        "discount_history": [{"discount": "first-months-free", "on": day} for day in applied_on],
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "frequency", "period", "applied_on", "net"),
+    [
+        # 2 months free on weekly bills: about 9 weeks, not one bill
+        (2, "weekly", ("2015-04-13", "2015-04-19"), ["2015-04-06"], "0.00 EUR"),
+        (2, "weekly", ("2015-05-04", "2015-05-10"), [f"2015-04-{d:02d}" for d in (6, 13, 20, 27)], "0.00 EUR"),
+        # the 9th weekly bill gets what is left: 2 months (60.83 days) is 8.69 weeks, 0.69 of a week
+        # left, 0.16 of this monthly-priced line (3.00): 0.48 off
+        (2, "weekly", ("2015-06-01", "2015-06-07"), [f"2015-04-{d:02d}" for d in (6, 13, 20, 27)], "2.52 EUR"),
+        (2, "weekly", ("2015-06-08", "2015-06-14"), [f"2015-04-{d:02d}" for d in (6, 13, 20, 27)], "3.00 EUR"),
+        # the value written as text is the same value
+        ("text", "monthly", ("2015-06-01", "2015-06-30"), ["2015-04-01", "2015-05-01"], "3.00 EUR"),
+        ("text", "monthly", ("2015-05-01", "2015-05-31"), ["2015-04-01"], "0.00 EUR"),
+    ],
+)
+def test_a_free_periods_own_duration_in_weeks_and_from_text(
+    free_rules: Any, key: Any, frequency: str, period: tuple[str, str], applied_on: list[str], net: str
+) -> None:
+    decision = free_rules[key].decide(_mobile_bill(frequency, period, ["3.00 EUR"], applied_on))
+    assert decision["discounts"]["lines"][0]["net"] == net
+
+
+CAPS = """kind: discount
+code: a-half
+name: A half, capped
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 50}
+cap: 20.00 EUR
+discounted_products:
+  - product: mobile-sim
+validity: {effective: 2015-01-01}
+---
+kind: discount
+code: b-fifteen
+name: B fifteen, capped
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: amount, value: 15.00 EUR}
+cap: 15.00 EUR
+discounted_products:
+  - product: mobile-sim
+validity: {effective: 2015-01-01}
+"""
+
+
+def test_two_capped_discounts_on_a_line_keep_the_lines_rounded_discount(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # line 1 (29.99): 14.995 + 14.995, shown 15.00 + 14.99; line 2 (44.99): 5.005 + 0.005 = 5.01.
+    # a-half would show 20.01 over its cap of 20.00: its cent moves to b-fifteen, under its cap
+    rules = _with(tmp_path_factory, "caps", CAPS)
+    for ruleset in (rules, rules.brief()):
+        bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["29.99 EUR", "44.99 EUR"], [])
+        decision = ruleset.decide(bill)
+        amounts = {d["code"]: d.get("amount") for d in decision["discounts"]["definitions"]}
+        assert (amounts["a-half"], amounts["b-fifteen"]) == ("20.00 EUR", "15.00 EUR")
+        assert [line["net"] for line in decision["discounts"]["lines"]] == ["0.00 EUR", "39.98 EUR"]
+        assert decision["discounts"]["totals"]["EUR"]["discount"] == "35.00 EUR"
 
 
 @pytest.mark.parametrize(
@@ -234,3 +324,95 @@ def test_a_negated_condition_on_a_missing_value_says_the_value_is_missing() -> N
         "unknown",
     )
     assert negated["text"].startswith("account segments is not known")
+
+
+def test_a_free_period_kept_result_depends_on_the_subscriptions_billing_frequency(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # 10 days free on a catalog-priced monthly line: on a monthly bill of April (30 days) 10/30
+    # of it; on a quarterly bill the line charges its own month, 10/(365/12) (README): the first
+    # answer kept for the line must not be reused for the second (it was: the key lacked the
+    # subscription's frequency)
+    rules = _with(tmp_path_factory, "tendays", FREE.replace("value: VALUE, unit: months", "value: 10, unit: days"))
+    nets = {}
+    for frequency in ("monthly", "quarterly", "monthly"):
+        bill = _mobile_bill(frequency, ("2015-04-01", "2015-04-30"), [], [])
+        bill["subscription"]["products"] = [{"product": "mobile-sim", "bundle": "mobile-bundle"}]
+        nets.setdefault(frequency, set()).add(rules.decide(bill)["discounts"]["lines"][0]["net"])
+    fresh = _with(tmp_path_factory, "tendays2", FREE.replace("value: VALUE, unit: months", "value: 10, unit: days"))
+    bill = _mobile_bill("quarterly", ("2015-04-01", "2015-04-30"), [], [])
+    bill["subscription"]["products"] = [{"product": "mobile-sim", "bundle": "mobile-bundle"}]
+    assert nets["quarterly"] == {fresh.decide(bill)["discounts"]["lines"][0]["net"]}
+    assert len(nets["monthly"]) == 1 and nets["monthly"] != nets["quarterly"]
+
+
+TERMED_LINE = """\
+kind: discount
+code: any-termed
+name: Any termed line
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 1}
+discounted_products:
+  - product: mobile-sim
+validity: {effective: 2015-01-01}
+criteria:
+  products:
+    - product_type: termed
+  when: any p in subscription.products where p.type == "termed"
+"""
+
+
+def test_a_line_without_type_has_its_catalog_products_type_in_criteria(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # the scenario schema: a line's `type` is "taken from the catalog when omitted"; mobile-sim is
+    # termed in the catalog, so the criteria see a termed line, as `discounted_products` do
+    rules = _with(tmp_path_factory, "termed", TERMED_LINE)
+    bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["12.99 EUR"], [])
+    assert "type" not in bill["subscription"]["products"][0]
+    for ruleset in (rules, rules.brief()):
+        assert _definition(ruleset.decide(bill), "any-termed")["status"] == "applied"
+    bill["subscription"]["products"][0]["type"] = "usage"  # written: the scenario's word stands
+    assert _definition(rules.decide(bill), "any-termed")["status"] == "not_eligible"
+
+
+JUNE_RENTALS = """\
+kind: discount
+code: june-rentals
+name: Rentals in June
+type: auto_apply
+classification: subscription
+applied_service_type: usage
+state: effective
+amount: {type: percentage, value: 10}
+discounted_products:
+  - product: vod-rental
+validity: {effective: 2015-01-01}
+criteria:
+  quantitative:
+    execution_dates: {from: 2015-06-01, to: 2015-06-30}
+    total_quantity: {min: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("at", "applies"),
+    [
+        ("2015-06-30T18:00:00+02:00", True),  # the last day, in the evening: `to` is the whole day
+        ("2015-06-01T01:00:00+02:00", True),  # the first day, before 02:00 (still May 31 in UTC)
+        ("2015-07-01T00:30:00+02:00", False),  # the next day (still June 30 in UTC)
+        ("2015-05-31T23:30:00+02:00", False),
+    ],
+)
+def test_execution_dates_written_as_dates_cover_whole_days(
+    tmp_path_factory: pytest.TempPathFactory, at: str, applies: bool
+) -> None:
+    rules = _with(tmp_path_factory, "june", JUNE_RENTALS)
+    bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["12.99 EUR"], [])
+    bill["subscription"]["products"].append({"product": "vod-rental", "bundle": "on-demand-bundle"})
+    bill["as_of"] = "2015-07-02T12:00:00+02:00"
+    bill["usage"] = [{"at": at, "product": "vod-rental", "amount": "4.99 EUR"}]
+    assert (_definition(rules.decide(bill), "june-rentals")["status"] == "applied") is applies

@@ -345,7 +345,7 @@ def test_a_dangling_link_is_named(ruleset: Callable[..., Path]) -> None:
 
 # --- links that leave the rule set ----------------------------------------------------------------
 
-SECRET = "kind: segment\ncode: LEAK\nname: [unclosed secret text\n"
+SECRET = "# TOKEN=ghp_s3cr3t\nkind: segment\ncode: LEAK\nname: [unclosed secret text\n"
 
 
 def test_a_link_leaving_the_rule_set_is_refused_and_not_read(ruleset: Callable[..., Path], tmp_path: Path) -> None:
@@ -358,6 +358,7 @@ def test_a_link_leaving_the_rule_set_is_refused_and_not_read(ruleset: Callable[.
     result = billrules("validate", ".", cwd=root)
     assert (result.returncode, result.stderr) == (1, "")
     assert "secret" not in result.stdout.replace(str(elsewhere / "secret.yaml"), "")
+    assert "TOKEN" not in result.stdout  # its first line is not quoted under the diagnostic either
     exit_code, diagnostics = validate_json(".")
     assert (exit_code, found(diagnostics)) == (1, [("linked.yaml", 1, 1, "BR117"), ("shared", 1, 1, "BR117")])
     assert diagnostics[0]["message"] == (

@@ -102,6 +102,17 @@ CASES: dict[str, tuple[Callable[[], str | bytes], str, str]] = {
         "too long",
     ),
     "reused anchor (a ruamel warning)": (lambda: "kind: segment\ncode: &x S\nname: &x T\n", "BR118", "defined twice"),
+    # libyaml refuses it; ruamel's pure parser failed with chr()'s ValueError ("internal error")
+    "escape past U+10FFFF": (
+        lambda: 'kind: segment\ncode: S\nname: "\\U00110000"\n',
+        "BR104",
+        "the escape `\\U00110000` is beyond the last Unicode character",
+    ),
+    "escape far past U+10FFFF (OverflowError)": (
+        lambda: 'kind: segment\ncode: S\nname: "\\UFFFFFFFF"\n',
+        "BR104",
+        "beyond the last Unicode character",
+    ),
 }
 
 

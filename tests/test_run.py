@@ -97,6 +97,7 @@ BAD = {
     "asks nothing": '{"id": "nothing-asked", "as_of": "2015-07-01T00:00:00Z"}',
     "duplicate key": '{"id": "dup", "id": "dup2", "as_of": "2015-07-01T00:00:00Z"}',
     "nested duplicate": '{"id": "dup3", "as_of": "2015-07-01", "account": {"code": "A", "code": "B"}}',
+    "id twice after another": '{"id": "x", "as_of": "2015-07-01", "as_of": "2015-07-02", "id": "y"}',
     "too deep": '{"id": "deep", "as_of": "2015-07-01", "z": ' + "[" * 300 + "]" * 300 + "}",
 }
 
@@ -107,7 +108,7 @@ def bad_input(sample_lines: list[str]) -> tuple[list[str], dict[int, str]]:
     unknown = json.loads(with_product)
     unknown["id"] = "unknown-product"
     unknown["subscription"]["products"][0]["product"] = "tv-essentails"
-    lines, where = list(sample_lines[:40]), {}
+    lines, where = list(sample_lines[:60]), {}
     for i, (kind, text) in enumerate(BAD.items()):
         lines.insert(3 + 6 * i, text if text is not None else json.dumps(unknown))
         where[3 + 6 * i + 1] = kind
@@ -153,6 +154,8 @@ def test_each_bad_scenario_is_an_error_record_and_the_rest_are_decided(
     assert (nested["scenario"], nested["diagnostics"][0]["code"]) == ("dup3", "BR105")
     assert nested["diagnostics"][0]["field"] == "account.code"
     assert (by_kind["too deep"]["scenario"], by_kind["too deep"]["diagnostics"][0]["code"]) == ("deep", "BR107")
+    twice = by_kind["id twice after another"]  # `as_of` is reported, and still no id is guessed
+    assert (twice["scenario"], twice["diagnostics"][0]["field"]) == (None, "as_of")
     good = [line for n, line in enumerate(lines, 1) if n not in where and line]
     assert output.read_text(encoding="utf-8") == one_by_one(rules, good)
     stats = summary_of(summary)
@@ -484,3 +487,64 @@ def test_the_files_a_run_writes_get_the_modes_new_files_get(tmp_path: Path) -> N
     mask = os.umask(0)
     os.umask(mask)
     assert (output.stat().st_mode & 0o777, errors.stat().st_mode & 0o777) == (0o666 & ~mask, 0o666 & ~mask)
+
+
+# --- where a run writes: links written through, pipes and devices not replaced, no file twice ------
+
+
+def test_an_output_link_is_written_through_and_a_pipe_is_fed_not_replaced(
+    rules: RuleSet, sample_lines: list[str], tmp_path: Path
+) -> None:
+    import os
+    import threading
+
+    source = write(tmp_path / "in.jsonl", sample_lines[:5])
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n", encoding="utf-8")
+    (tmp_path / "link.jsonl").symlink_to(real)
+    pipe = tmp_path / "errors.jsonl"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    args = ["run", "--rules", RULES, "--input", str(source), "--output", str(tmp_path / "link.jsonl")]
+    assert main([*args, "--errors", str(pipe), "--workers", "1"]) == 0
+    reader.join(timeout=30)
+    assert (tmp_path / "link.jsonl").is_symlink() and pipe.is_fifo()  # neither replaced by a plain file
+    assert real.read_text(encoding="utf-8") == one_by_one(rules, sample_lines[:5])
+    assert got == [b""]  # the pipe's reader got the (empty) errors and its end of file
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--output", "out.jsonl", "--errors", "out.jsonl"], "--errors and --output name the same file"),
+        (["--output", "out.jsonl", "--summary", "./out.jsonl"], "--summary and --output name the same file"),
+        (["--output", "in.jsonl"], "--output and --input name the same file"),
+    ],
+)
+def test_two_files_of_a_run_on_one_path_are_a_usage_error(
+    sample_lines: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    words: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = write(tmp_path / "in.jsonl", sample_lines[:3]).read_bytes()
+    assert main(["run", "--rules", RULES, "--input", "in.jsonl", *extra]) == 2
+    assert words in capsys.readouterr().err
+    assert (tmp_path / "in.jsonl").read_bytes() == before and not (tmp_path / "out.jsonl").exists()
+
+
+def test_workers_beyond_what_the_machine_can_run_are_a_usage_error(
+    sample_lines: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli.run_cmd import max_workers
+
+    source = write(tmp_path / "in.jsonl", sample_lines[:2])
+    args = ["run", "--rules", RULES, "--input", str(source), "--output", str(tmp_path / "o.jsonl")]
+    assert main([*args, "--workers", str(max_workers() + 1)]) == 2
+    assert f"at most {max_workers()} worker processes" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()

@@ -99,3 +99,35 @@ def test_a_scenario_text_column_beside_other_columns(rules: RuleSet, lines: list
     output = tmp_path / "out.jsonl"
     run(rules, RunOptions(str(source), str(output), errors=str(tmp_path / "e.jsonl"), workers=1, progress=False))
     assert output.read_text(encoding="utf-8").splitlines() == expected
+
+
+def test_a_row_python_cannot_hold_is_one_error_record_not_the_end_of_the_run(rules: RuleSet, tmp_path: Path) -> None:
+    # a warehouse can hold a timestamp past year 9999; Python cannot: that row alone is refused
+    seconds = [1_420_070_400, 1_420_156_800, 253_402_300_800 + 86_400]  # 2015-01-01, 2015-01-02, 10000-01-02
+    table = pa.table({"id": ["a", "b", "far"], "as_of": pa.array(seconds, pa.timestamp("s"))})
+    source = tmp_path / "far.parquet"
+    pq.write_table(table, source)
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    summary = run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
+    records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert summary.scenarios == 3 and summary.balanced  # the run went on: every row accounted for
+    assert [(r["line"], r["diagnostics"][0]["code"]) for r in records] == [(1, "BR604"), (2, "BR604"), (3, "BR602")]
+    assert records[2]["diagnostics"][0]["field"] == "as_of"
+    assert "cannot be read" in records[2]["diagnostics"][0]["message"]
+
+
+def test_a_file_that_is_not_parquet_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "broken.parquet"
+    source.write_bytes(b"PAR1" + b"\x00" * 100)
+    assert main(["run", "--rules", RULES, "--input", str(source), "--output", str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "as Parquet" in err and "internal error" not in err
+
+
+def test_a_dictionary_encoded_scenario_column_is_text(rules: RuleSet, lines: list[str], tmp_path: Path) -> None:
+    expected = jsonl_run(rules, lines[:10], tmp_path)
+    source = tmp_path / "dict.parquet"
+    pq.write_table(pa.table({"scenario": pa.array(lines[:10]).dictionary_encode()}), source)
+    output = tmp_path / "out.jsonl"
+    run(rules, RunOptions(str(source), str(output), errors=str(tmp_path / "e.jsonl"), workers=1, progress=False))
+    assert output.read_text(encoding="utf-8").splitlines() == expected

@@ -76,13 +76,34 @@ def test_json_lines_are_checked_line_by_line(tmp_path: Path) -> None:
     code, out = run_cli(["validate", RULES, "--rules", RULES, "--scenarios", str(path)])
     assert code == 1
     assert "run.jsonl:2:1: error[BR603] `purchase.plan`: unknown plan `tv-premium-1`" in out
-    assert "run.jsonl:3:1: error[BR601] not JSON" in out
+    assert "run.jsonl:3:1: error[BR601] the line is not JSON" in out
     assert (
         "run.jsonl:4:1: error[BR602] scenario field `subscription.billing_period`: the period ends on 2015-01-01, before it starts on 2015-02-01"
         in out
     )
     assert "run.jsonl:5:1: error[BR604] the scenario asks no question" in out
     assert ":1:1:" not in out
+
+
+def test_json_lines_are_read_as_a_run_reads_them(tmp_path: Path) -> None:
+    """`validate --scenarios` predicts `run`: the same lines refused with the same codes, and
+    none of its own (a deep line was a RecursionError, U+2028 in a string split a line in two)."""
+    good = {"id": "a", "as_of": "2015-01-01T00:00:00Z", "purchase": {"plan": "tv-premium-12"}}
+    lines = [
+        json.dumps({**good, "id": "line\u2028separator"}, ensure_ascii=False),  # one line, decided by `run`
+        '{"id": "x", "z": ' + "[" * 2000 + "]" * 2000 + "}",
+        '{"id": "d", "id": "e", "as_of": "2015-01-01T00:00:00Z"}',
+        '{"id": "big", "n": ' + "9" * 5000 + "}",
+    ]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out = run_cli(["validate", RULES, "--rules", RULES, "--scenarios", str(path)])
+    assert code == 1
+    assert "odd.jsonl:1:" not in out
+    assert "odd.jsonl:2:1: error[BR107] nesting is too deep" in out
+    assert "odd.jsonl:3:1: error[BR105] the key `id` appears twice" in out
+    assert "odd.jsonl:4:" in out and "error[BR601]" in out
+    assert "internal error" not in out and "odd.jsonl:5" not in out
 
 
 def _code_fields(

@@ -101,7 +101,7 @@ class TextReporter(Reporter):
         self.stream.write(
             f"{bold}{printable(d.file)}:{d.line}:{d.column}:{reset} {red}{d.severity.value}[{printable(d.code)}]{reset} {printable(d.message)}\n"
         )
-        source = self._source_line(d.file, d.line)
+        source = self._source_line(d.file, d.line) if d.code not in _NOT_READ else None
         if source is not None and 1 <= d.column <= len(source) + 1:
             gutter = " " * len(str(d.line))
             end = max(d.end_column or d.column + 1, d.column + 1)
@@ -130,6 +130,11 @@ class TextReporter(Reporter):
             files = len(self.files)
             noun = "problem" if self.total == 1 else "problems"
             self.stream.write(f"{self.total:,} {noun} in {files:,} file{'s' if files != 1 else ''}\n")
+
+
+#: Diagnostics about a file the loader did not read (a folder, too large, binary, a link leading
+#: outside the rule set): never quoted, so a link to a secret does not print it into a CI log.
+_NOT_READ = frozenset({"BR100", "BR101", "BR102", "BR117"})
 
 
 def _read_lines(file: str) -> list[str] | None:

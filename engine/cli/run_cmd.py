@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import stat
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, silence
 from engine.cli.reporters import TextReporter, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
@@ -82,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.dask and args.workers:
         raise UsageError("--workers counts local processes; with --dask the cluster's workers decide")
+    most = max_workers()
+    if args.workers and args.workers > most:
+        raise UsageError(f"--workers {args.workers:,}: at most {most} worker processes on this machine")
     try:
         format_of(args.input, args.format)
         format_of(args.output, args.format)
@@ -92,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     for name in (args.output, args.errors, args.summary):
         if name not in (None, "-") and not Path(name).parent.resolve().is_dir():
             raise UsageError(f"no such folder for {printable(name)}")
+    _distinct_files(args)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
@@ -129,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
             "  hint: this is a bug in billrules; please report it with the input that caused it\n"
         )
         return EXIT_USAGE
+    except BrokenPipeError:  # `--output -` read by `head`: the reader stopped, as for any command
+        silence(sys.stdout)
+        return EXIT_BROKEN_PIPE
     except OSError as exc:
         sys.stderr.write(f"billrules: error: {printable(str(exc))}; no output was written\n")
         return EXIT_USAGE
@@ -140,8 +149,12 @@ def run(args: argparse.Namespace) -> int:
     if summary.stopped:
         sys.stderr.write(f"billrules: error: the run stopped early: {printable(summary.stopped)}\n")
     if args.summary:
-        with AtomicFile(args.summary) as out:
-            out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        try:
+            with AtomicFile(args.summary) as out:
+                out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        except OSError as exc:  # e.g. a folder files cannot be made in (/proc): the decisions are written
+            sys.stderr.write(f"billrules: error: cannot write the summary: {printable(str(exc))}\n")
+            return EXIT_USAGE
     return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
 
 
@@ -164,3 +177,33 @@ def _diagnostics(source: str, text: str) -> list[Diagnostic]:
             where += f", field `{d['field']}`"
         found.append(Diagnostic(source, record["line"], d["column"], d["code"], f"{where}: {d['message']}", d["hint"]))
     return found
+
+
+def _distinct_files(args: argparse.Namespace) -> None:
+    """Each file a run writes is its own, and none is the input: `--errors` on the output's path
+    kept only the error records while the summary counted the decisions as written, and
+    `--output` on the input destroyed it (a usage error, before anything is read or written)."""
+    named = [("--input", args.input), ("--output", args.output), ("--errors", args.errors), ("--summary", args.summary)]
+    seen: dict[str, str] = {}
+    for option, name in named:
+        if name in (None, "-") or _is_stream(name):
+            continue
+        key = os.path.realpath(name)
+        if key in seen:
+            raise UsageError(f"{option} and {seen[key]} name the same file ({printable(name)}); give each its own")
+        seen[key] = option
+
+
+def _is_stream(name: str) -> bool:
+    """A pipe or a device (`/dev/stdout`, `/dev/null`): written to as it comes, so two options may
+    share one (`--output /dev/null --errors /dev/null`)."""
+    try:
+        return not stat.S_ISREG(os.stat(name).st_mode)
+    except OSError:
+        return False
+
+
+def max_workers() -> int:
+    """The most local worker processes a run starts: 4 a core (deciding is CPU work; more only
+    costs memory), at least 16. `--workers 1000000` once started processes until the machine gave out."""
+    return max(16, 4 * (os.cpu_count() or 1))

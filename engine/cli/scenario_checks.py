@@ -9,7 +9,6 @@ per line, the field named in the message).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,21 +78,23 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
     from engine.decide.decision import unanswered
     from engine.decide.scenarios import validate_scenario
     from engine.load import display_path, dotted
+    from engine.run.evaluate import parse_line
     from engine.scenario_check import unknown_references
 
     file = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         yield Diagnostic(file, 1, 1, "BR100", f"cannot read the scenarios: {exc}", "check the file")
         return
-    for number, line in enumerate(text.splitlines(), 1):
+    # lines as `billrules run` reads them: ended by \n only (U+2028 inside a string is text), each
+    # parsed by the run's own reader, so both refuse and accept the same lines with the same codes
+    for number, line in enumerate(raw.split(b"\n"), 1):
         if not line.strip():
             continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Diagnostic(file, number, exc.colno, "BR601", f"not JSON: {exc.msg}", "write one JSON object per line")
+        data, problem = parse_line(line, file, number)
+        if problem is not None:
+            yield Diagnostic(file, number, max(problem.column, 1), problem.code, problem.message, problem.hint)
             continue
         checked = validate_scenario(data, None, file)
         for d in checked.diagnostics:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +124,44 @@ def _range(value: str, r: QuantityRange | QuantityBounds) -> str | None:
     if r.max is not None:
         parts.append(f"{value} <= {_number(r.max)}")
     return _all_of(parts) if parts else None
+
+
+def _raw(document: Document, path: JsonPath) -> Any:
+    """The value as written in the rule file at `path` (None where there is none)."""
+    value: Any = document.data
+    for step in path:
+        if not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return value
+
+
+def _written_as_date(value: Any) -> bool:
+    """A bound written as a date alone (`2015-06-30`), not a date-time."""
+    if isinstance(value, datetime):
+        return False
+    return isinstance(value, date) or (isinstance(value, str) and len(value.strip()) == 10)
+
+
+def _dates_text(at: str, dates: Any, raw: Any) -> str:
+    """`execution_dates` as a condition on `at`. A bound written as a date covers its whole day, as
+    the date is written where the record's is (its local date, as every date test): `to:
+    2015-06-30` keeps a record at 2015-06-30T18:00+02:00, which the midnight it parses to (read as
+    UTC) left out, and `from: 2015-06-01` one at 2015-06-01T01:00+02:00. Date-times stay exact."""
+    written = raw if isinstance(raw, dict) else {}
+    parts = []
+    if _written_as_date(written.get("from")):
+        parts.append(f"{at}.date >= {dates.from_.date().isoformat()}")
+    else:
+        parts.append(f"{at} >= {dates.from_.isoformat(timespec='seconds')}")
+    if dates.to is not None:
+        if _written_as_date(written.get("to")):
+            parts.append(f"{at}.date <= {dates.to.date().isoformat()}")
+        else:
+            parts.append(f"{at} <= {dates.to.isoformat(timespec='seconds')}")
+    if len(parts) == 2 and " <= " in parts[1] and ".date" not in parts[0] + parts[1]:
+        return f"{at} between {dates.from_.isoformat(timespec='seconds')} and {dates.to.isoformat(timespec='seconds')}"
+    return " and ".join(parts)
 
 
 #: a window's `to` when it runs to the end of its day (the default): the day's last second, whole
@@ -299,11 +337,7 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
         record.append(text)
     q = c.quantitative
     if q and q.execution_dates:
-        start = q.execution_dates.from_.isoformat(timespec="seconds")
-        if q.execution_dates.to is None:
-            record.append(f"u.at >= {start}")
-        else:
-            record.append(f"u.at between {start} and {q.execution_dates.to.isoformat(timespec='seconds')}")
+        record.append(_dates_text("u.at", q.execution_dates, _raw(doc, (*base, "quantitative", "execution_dates"))))
     if q and q.execution_days:
         record.append(_any_of([_day_window(w, "u.at") for w in q.execution_days]))
     where = _all_of(record) if record else None
@@ -346,13 +380,7 @@ def desugar_credit(criteria: CreditCriteria, document: Document, base: JsonPath 
         ]
         sections.append(_section(document, "execution_days", entries, base=base))
     if c.execution_dates:
-        start = c.execution_dates.from_.isoformat(timespec="seconds")
-        to = c.execution_dates.to
-        text = (
-            f"consumption.at >= {start}"
-            if to is None
-            else f"consumption.at between {start} and {to.isoformat(timespec='seconds')}"
-        )
+        text = _dates_text("consumption.at", c.execution_dates, _raw(document, (*base, "execution_dates")))
         sections.append(_section(document, "execution_dates", [((*base, "execution_dates"), text)], base=base))
     if c.quantity and (bounds := _range("consumption.quantity", c.quantity)):
         sections.append(_section(document, "quantity", [((*base, "quantity"), bounds)], base=base))

@@ -142,6 +142,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
     data the caller may change."""
     check_references(rules, scenario)
+    typed_lines(rules, scenario)
     if scenario.job is not None and scenario.subscription is not None:
         raise ScenarioError(_BOTH_SUBJECTS.field, _BOTH_SUBJECTS.message, _BOTH_SUBJECTS.hint, "BR604")
     outcomes = criteria_outcomes(rules, scenario)
@@ -164,6 +165,33 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
         [nothing] = unanswered(scenario)
         raise ScenarioError("scenario", nothing.message, nothing.hint, "BR604")
     return decision
+
+
+def typed_lines(rules: Any, scenario: Any) -> None:
+    """A line written without `type` gets its catalog product's ("taken from the catalog when
+    omitted"), before any criterion reads it: `p.type == "termed"` and a `products` section's
+    `product_type` see what the discount's own `discounted_products` see. The line's model is the
+    scenario's own, made for this decision; its `type` is set as validation would have set it."""
+    subject = scenario.subscription if scenario.subscription is not None else scenario.job
+    if subject is None:
+        return
+    types: dict[str, Any] | None = None
+    for line in subject.products:
+        if line.type is None:
+            if types is None:
+                types = _product_types(rules)
+            found = types.get(line.product)
+            if found is not None:
+                line.__dict__["type"] = found  # (a frozen model: past its `__setattr__`, as pydantic sets fields)
+
+
+def _product_types(rules: Any) -> dict[str, Any]:
+    """Product code → its type, made once per rule set and kept beside it."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    found: dict[str, Any] | None = cache.get("product_types")
+    if found is None:
+        found = cache["product_types"] = {code: p.type for code, p in lookup(rules, "product").items()}
+    return found
 
 
 def criteria_outcomes(rules: Any, scenario: Any) -> CriteriaOutcomes:

@@ -117,9 +117,9 @@ class DefinitionResult:
     approvers: list[str] = field(default_factory=list)
     value: Any = None  # the value in force (the agent's for ad hoc requests)
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total taken
-    #: a free period without a duration: the bills it has already made free (its history), so
-    #: the bill being decided gets what is left of it (`DefinitionRules._free_share`)
-    free_spent: int = 0
+    #: a free period without a duration: the share of it already given (by the bills before this
+    #: one), so the bill being decided gets what is left of it (`DefinitionRules._free_share`)
+    free_spent: Decimal = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -332,11 +332,15 @@ class DefinitionRules:
         """
         duration = d.duration
         free_bills = None
-        value = request.value if request is not None and request.value is not None else d.amount.value
-        if duration is None and d.amount.type is AmountType.FREE_PERIOD and isinstance(value, int | Decimal):
+        if duration is None and d.amount.type is AmountType.FREE_PERIOD and scenario.subscription is not None:
             # a free period is its own duration (seed 002: "2 months free ... billed for 10
             # months"): as many bills as it covers, the last one in part
-            free_bills = max(1, math.ceil(self._free_ratio(d, value, None, scenario)))
+            value = request.value if request is not None and request.value is not None else d.amount.value
+            try:
+                per_bill = self._free_ratio(d, parse_number(str(value)), None, scenario)
+                free_bills = max(1, math.ceil(per_bill))
+            except (ValueError, ArithmeticError):  # a range, or a value the request gets refused for
+                free_bills = None
         if (duration is None and free_bills is None) or (request is None and d.type is DiscountType.AD_HOC):
             return False  # (an ad hoc discount offered now would start a duration of its own)
         if request is not None and self._date_problems(d, request, today):
@@ -385,8 +389,8 @@ class DefinitionRules:
                 facts = {"periods": periods, "from": str(start), "until": str(until)}
                 r.status, r.reasons = "not_effective", [Reason("periods_used", facts)]
                 return True
-            if free_bills is not None:
-                r.free_spent = max(len(used), before)
+            if free_bills is not None and (given := max(len(used), before)):
+                r.free_spent = min(given / per_bill, Decimal(1))  # in shares of the free period, not bills
         return False
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
@@ -515,13 +519,15 @@ class DefinitionRules:
                 )
         return problems
 
-    def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any, spent: int = 0) -> Decimal:
+    def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any, spent: Decimal | None = None) -> Decimal:
         """The share of the period's charge that a free period removes (2 months of 12 → 2/12); the
-        line's period is the longer of its product's and the bill's (`_lines`). `spent`: the bills
-        a free period without a duration has already made free; this one gets what is left (4
+        line's period is the longer of its product's and the bill's (`_lines`). `spent`: the share
+        of a free period without a duration that earlier bills gave; this one gets what is left (4
         months free on quarterly bills: the whole first bill, a third of the second)."""
         ratio = self._free_ratio(d, value, line, scenario)
-        return max(min(ratio - spent, Decimal(1)), _ZERO)
+        if spent:
+            ratio *= 1 - spent
+        return max(min(ratio, Decimal(1)), _ZERO)
 
     def _free_ratio(self, d: Discount, value: Any, line: Line | None, scenario: Any) -> Decimal:
         """The free period over the period a bill charges (2 months on monthly bills: 2), not cut
@@ -531,9 +537,9 @@ class DefinitionRules:
         subscription = scenario.subscription
         frequency = line.frequency if line is not None else (subscription and subscription.billing_frequency)
         months = CYCLE_MONTHS.get(frequency) if frequency else None
-        if unit in (TimeUnit.MONTHS, TimeUnit.YEARS) and months:
-            free_months = free * (12 if unit is TimeUnit.YEARS else 1)
-            return free_months / months
+        in_months = unit in (TimeUnit.MONTHS, TimeUnit.YEARS)
+        if in_months and months:
+            return free * (12 if unit is TimeUnit.YEARS else 1) / months
         period = subscription.billing_period if subscription is not None else None
         if period is not None and frequency in (
             None,
@@ -542,12 +548,13 @@ class DefinitionRules:
             days = Decimal((period.to - period.from_).days + 1)
         elif months:
             days = Decimal(months * 365) / 12
-        else:
+        elif frequency is BillingFrequency.WEEKLY:
             days = Decimal(7)
-        free_days = free * (7 if unit is TimeUnit.WEEKS else 1)
-        if unit in (TimeUnit.MONTHS, TimeUnit.YEARS):
-            return Decimal(1)
-        return free_days / days
+        else:  # no frequency given: monthly, as durations count it
+            days = Decimal(365) / 12
+        if in_months:  # months free on a weekly bill (or one of days): in days, a month a twelfth of a year
+            return free * (12 if unit is TimeUnit.YEARS else 1) * Decimal(365) / 12 / days
+        return free * (7 if unit is TimeUnit.WEEKS else 1) / days
 
 
 @dataclass(frozen=True, slots=True)
@@ -1263,7 +1270,8 @@ class DiscountEvaluator(DefinitionRules):
         if any(d.kind is _FREE_PERIOD for d, _ in pairs):
             period = scenario.subscription.billing_period if scenario.subscription is not None else None
             days = (period.to - period.from_).days if period is not None else None
-            applied = (*applied, days, *(line.frequency for line in lines))
+            billed = scenario.subscription.billing_frequency if scenario.subscription is not None else None
+            applied = (*applied, days, billed, *(line.frequency for line in lines))
         memo = self._lines_kept
         if any(d.cap is not None for d, _ in pairs):
             key: tuple[Any, ...] = (
@@ -1416,8 +1424,12 @@ def _within_caps(results: list[LineResult], caps: _Caps) -> None:
     discount split over lines (14.995 + 5.005 within a cap of 20.00) could show a quantum more
     than its cap (15.00 + 5.01). The excess is taken back from the discount's last takes, from
     the last line up (whole quanta: a cap is written in the minor unit at most, BR422)."""
+    totals: dict[str, Decimal] = {}
+    for r in results:
+        for c, amount in r.takes:
+            totals[c] = totals.get(c, _ZERO) + amount
     for code, cap in caps.caps.items():
-        over = sum((amount for r in results for c, amount in r.takes if c == code), _ZERO) - cap.amount
+        over = totals.get(code, _ZERO) - cap.amount
         for i in range(len(results) - 1, -1, -1):
             if over <= 0:
                 break
@@ -1428,9 +1440,27 @@ def _within_caps(results: list[LineResult], caps: _Caps) -> None:
                     cut = min(amount, over)
                     takes = list(r.takes)
                     takes[k] = (c, amount - cut)
-                    net = Money(r.net.amount + cut, r.net.currency)
-                    results[i] = LineResult(r.line, takes, net, r.discount - cut)
+                    totals[code] -= cut
                     over -= cut
+                    # the line's rounded discount stands when another of its takes has room for
+                    # the cut (its own cap not reached, or none): the quantum moves, it is not lost
+                    other = next(
+                        (
+                            j
+                            for j, (o, _) in enumerate(takes)
+                            if o != code and (o not in caps.caps or totals[o] + cut <= caps.caps[o].amount)
+                        ),
+                        None,
+                    )
+                    if other is not None:
+                        o, kept = takes[other]
+                        takes[other] = (o, kept + cut)
+                        totals[o] += cut
+                        results[i] = LineResult(r.line, takes, r.net, r.discount)
+                    else:
+                        results[i] = LineResult(
+                            r.line, takes, Money(r.net.amount + cut, r.net.currency), r.discount - cut
+                        )
                     break
 
 

@@ -35,6 +35,7 @@ from engine.decide.discounts import (
     _take_money,
     _validity_date,
     _window_start,
+    _within_caps,
 )
 from engine.decide.money import Rounder
 from engine.decide.why import CONDITION_CODES
@@ -166,11 +167,14 @@ class ReferenceEvaluator(DefinitionRules):
                     book.take(r.code, base * Decimal(str(r.value)) / 100)
             for r in (r for r in mine if kinds[r.code] is AmountType.AMOUNT):
                 _take_money(book, r.code, r.value)
-            result = book.close(self.rounder)
+            results.append(book.close(self.rounder))
+        if caps.caps and len(results) > 1:
+            _within_caps(results, caps)
+        for result in results:
             for code, amount in result.takes:
                 totals = by_code[code].amounts
-                totals[line.gross.currency] = totals.get(line.gross.currency, Decimal(0)) + amount
-            results.append(result)
+                currency = result.line.gross.currency
+                totals[currency] = totals.get(currency, Decimal(0)) + amount
         return results
 
 

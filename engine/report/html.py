@@ -19,11 +19,8 @@ decimals, never through float.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +28,7 @@ from typing import Any
 
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
-from engine.run.atomic import default_file_mode
+from engine.run.atomic import AtomicFile
 from engine.values import Money
 
 #: Width of the bar area of a chart, in pixels; rows are ROW pixels high.
@@ -435,17 +432,7 @@ def _group(group: dict[str, Any]) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder and `os.replace`, so a
-    reader never sees half a report; the file gets the permissions the umask gives a new file."""
-    folder = path.parent
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, default_file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    reader never sees half a report; the file gets the permissions the umask gives a new file (a
+    link is written through, a pipe or a device written to directly: `AtomicFile`)."""
+    with AtomicFile(path) as out:
+        out.file.write(text.encode("utf-8"))

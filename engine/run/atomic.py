@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -26,21 +27,46 @@ def default_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def target(path: str | Path) -> tuple[Path, bool]:
+    """Where writing `path` goes, and whether it can be atomic: a symbolic link is written through
+    (its target file is replaced, the link kept); a named pipe, a device or anything else that is
+    not a regular file (`/dev/stdout`, `/dev/null`, a FIFO a reader waits on) is written to
+    directly, never replaced by a rename (which would turn a device or a pipe into a plain file)."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode  # follows links
+    except FileNotFoundError:
+        return (
+            Path(os.path.realpath(path)) if path.is_symlink() else path
+        ), True  # a new file (a dangling link's target)
+    if not stat.S_ISREG(mode):
+        return path, False
+    return Path(os.path.realpath(path)), True
+
+
 class AtomicFile:
-    """A binary file written under a temporary name and renamed over `path` on commit."""
+    """A binary file written under a temporary name and renamed over `path` on commit (written
+    straight into `path` when that is a pipe or a device: `target`)."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        folder = self.path.parent
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=PARTIAL_SUFFIX, dir=folder)
-        self.temporary = Path(temporary)
-        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self.path, atomic = target(path)
+        self.temporary: Path | None = None
+        if atomic:
+            fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=PARTIAL_SUFFIX, dir=self.path.parent)
+            self.temporary = Path(temporary)
+            self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        else:
+            self.file = open(self.path, "wb", buffering=1024 * 1024)  # noqa: SIM115 - closed by commit/discard
         self.done = False
 
     def commit(self) -> None:
         if self.done:
             return
         self.file.flush()
+        if self.temporary is None:  # a pipe or a device: written as it went
+            self.file.close()
+            self.done = True
+            return
         os.fsync(self.file.fileno())
         self.file.close()
         os.chmod(self.temporary, default_file_mode())  # (mkstemp makes it 0600)
@@ -51,9 +77,11 @@ class AtomicFile:
     def discard(self) -> None:
         if self.done:
             return
-        self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.temporary.unlink()
+        with contextlib.suppress(OSError):  # (a reader of a pipe may have gone)
+            self.file.close()
+        if self.temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.temporary.unlink()
         self.done = True
 
     def __enter__(self) -> AtomicFile:

@@ -50,7 +50,12 @@ class DaskCluster:
     def __init__(self, rules: Any, source: str, address: str) -> None:
         from distributed import Client
 
-        self.client = Client(address)
+        from engine.run.formats import FormatError
+
+        try:
+            self.client = Client(address)
+        except (ValueError, TypeError) as exc:  # not an address at all (`nonsense`, `tcp://[::1`)
+            raise FormatError(f"--dask {address}: not a scheduler address ({exc})") from exc
         self.address = address
         self.source = source
         self.rules = self.client.scatter(rules, broadcast=True, hash=False)

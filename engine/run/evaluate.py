@@ -34,8 +34,17 @@ from engine.load import Document, JsonPath, dotted
 #: A longer line is refused whole (BR601) rather than parsed: one hostile line must not exhaust memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
+
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A Parquet row whose values Python cannot hold (a date past 9999-12-31): an error record."""
+
+    column: str
+    problem: str
+
+
 #: What a record may be: a raw line, or a row already read as a mapping (Parquet).
-Record = bytes | str | dict[str, Any]
+Record = bytes | str | dict[str, Any] | UnreadableRow
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,12 @@ def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResu
 def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Timings) -> tuple[bool, str | None, str]:
     """(decided, scenario id, the decision's text or the error record's)."""
     start = time.process_time()
+    if isinstance(record, UnreadableRow):
+        message = f"the row's `{record.column}` cannot be read: {record.problem}"
+        hint = "write dates and times between years 1 and 9999"
+        return _error(
+            number, None, [FieldDiagnostic(source, number, 0, "BR602", message, hint, field_path=record.column)]
+        )
     data, problem = (record, None) if isinstance(record, dict) else parse_line(record, source, number)
     parsed = time.process_time()
     timings.parse += parsed - start
@@ -196,13 +211,15 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key
-        duplicate = duplicate_key(raw)
+        tree = json.loads(raw, object_pairs_hook=_Pairs)
+        duplicate = _first_duplicate(tree, ())
         if duplicate is not None:
             message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
             problem = FieldDiagnostic(
                 source, number, 0, "BR105", message, "keep one of the two", field_path=dotted(duplicate)
             )
-            return (None if duplicate == ("id",) else data), problem
+            ids = sum(1 for key, _ in tree if key == "id") if isinstance(tree, _Pairs) else 0
+            return (None if ids > 1 else data), problem  # which of two ids would the record name?
     if not isinstance(data, dict):
         message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
@@ -219,13 +236,9 @@ class _Pairs(list[tuple[str, Any]]):
     """A JSON object read as its pairs, in order: equal keys kept apart."""
 
 
-def duplicate_key(raw: bytes | str) -> JsonPath | None:
+def _first_duplicate(value: Any, path: JsonPath) -> JsonPath | None:
     """Where the first key given twice in an object is (`account.code`), or None: the place an
     analyst must look, not only the key's name. Only lines that are not compact pay for this."""
-    return _first_duplicate(json.loads(raw, object_pairs_hook=_Pairs), ())
-
-
-def _first_duplicate(value: Any, path: JsonPath) -> JsonPath | None:
     if isinstance(value, _Pairs):
         seen: set[str] = set()
         for name, _ in value:

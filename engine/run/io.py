@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from engine.run.atomic import AtomicFile
-from engine.run.evaluate import MAX_LINE_BYTES, Chunk, Record, is_blank
+from engine.run.evaluate import MAX_LINE_BYTES, Chunk, Record, UnreadableRow, is_blank
 from engine.run.formats import STDIO, FormatError
 
 #: Rows per Parquet row group written (bounded memory: one group is buffered at a time).
@@ -111,13 +111,16 @@ class ParquetSource:
         import pyarrow.parquet as pq
 
         self.name = name
-        self.file = pq.ParquetFile(name)
+        try:
+            self.file = pq.ParquetFile(name)
+        except (pa.ArrowException, OSError) as exc:  # truncated, not Parquet at all, ...
+            raise FormatError(f"cannot read {name} as Parquet: {exc}") from exc
         self.total = self.file.metadata.num_rows
         self.done = 0
         self.read_seconds = 0.0
         schema = self.file.schema_arrow
         kind = schema.field("scenario").type if "scenario" in schema.names else None
-        self.text_column = kind is not None and (pa.types.is_string(kind) or pa.types.is_large_string(kind))
+        self.text_column = kind is not None and _is_text(pa, kind)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         number = 1
@@ -135,7 +138,7 @@ class ParquetSource:
                     text if text is not None and text.strip() else "null" for text in batch.column(0).to_pylist()
                 ]
             else:
-                records = [_without_nulls(row) for row in batch.to_pylist()]
+                records = _rows(batch)
             self.done += len(records)
             self.read_seconds += time.process_time() - start
             yield Chunk(number, records, sum(not is_blank(r) for r in records))
@@ -143,6 +146,41 @@ class ParquetSource:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _is_text(pa: Any, kind: Any) -> bool:
+    """A text column, however stored: plain, large, a view, or dictionary-encoded text."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    view = getattr(pa.types, "is_string_view", None)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or (view is not None and view(kind)))
+
+
+def _rows(batch: Any) -> list[Record]:
+    """A batch's rows as scenario mappings; a row Python cannot hold (a date past year 9999, a
+    timestamp out of range) becomes an `UnreadableRow`, an error record of its own, instead of
+    stopping the run."""
+    try:
+        return [_without_nulls(row) for row in batch.to_pylist()]
+    except (OverflowError, ValueError, ArithmeticError):
+        pass
+    rows: list[Record] = []
+    for i in range(batch.num_rows):
+        row = batch.slice(i, 1)
+        try:
+            rows.append(_without_nulls(row.to_pylist()[0]))
+        except (OverflowError, ValueError, ArithmeticError) as exc:
+            rows.append(UnreadableRow(_bad_column(row) or "", str(exc)))
+    return rows
+
+
+def _bad_column(row: Any) -> str | None:
+    for name, column in zip(row.schema.names, row.columns, strict=True):
+        try:
+            column.to_pylist()
+        except (OverflowError, ValueError, ArithmeticError):
+            return str(name)
+    return None
 
 
 def _without_nulls(value: Any) -> Any:
