@@ -416,3 +416,60 @@ def test_execution_dates_written_as_dates_cover_whole_days(
     bill["as_of"] = "2015-07-02T12:00:00+02:00"
     bill["usage"] = [{"at": at, "product": "vod-rental", "amount": "4.99 EUR"}]
     assert (_definition(rules.decide(bill), "june-rentals")["status"] == "applied") is applies
+
+
+WITHIN_A_DAY = JUNE_RENTALS.replace("june-rentals", "last-day-rental").replace(
+    """  quantitative:
+    execution_dates: {from: 2015-06-01, to: 2015-06-30}
+    total_quantity: {min: 1}
+""",
+    """  when: any u in usage where as_of - u.at < 1 day and as_of - u.at >= 0 days
+""",
+)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "at", "holds"),
+    [
+        # 30 minutes before `as_of`, across midnight and zones: less than a day (the local dates
+        # differed by one, which made it a day)
+        ("2015-07-01T05:00:00Z", "2015-06-30T23:30:00-05:00", True),
+        # 30 minutes after `as_of`: a negative span
+        ("2015-07-01T01:00:00+02:00", "2015-06-30T23:30:00Z", False),
+        # 47 hours 58 minutes: more than a day (it was exactly one)
+        ("2015-07-01T23:59:00Z", "2015-06-29T19:01:00-05:00", False),
+        ("2015-07-01T12:00:00Z", "2015-06-30T12:00:01Z", True),  # a second short of a day
+        ("2015-07-01T12:00:00Z", "2015-06-30T12:00:00Z", False),  # exactly a day
+    ],
+)
+def test_the_span_between_two_date_times_is_exact(
+    tmp_path_factory: pytest.TempPathFactory, as_of: str, at: str, holds: bool
+) -> None:
+    rules = _with(tmp_path_factory, "lastday", WITHIN_A_DAY)
+    bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["12.99 EUR"], [])
+    bill["subscription"]["products"].append({"product": "vod-rental", "bundle": "on-demand-bundle"})
+    bill["as_of"] = as_of
+    bill["usage"] = [{"at": at, "product": "vod-rental", "amount": "4.99 EUR"}]
+    assert (_definition(rules.decide(bill), "last-day-rental")["status"] == "applied") is holds
+
+
+def test_a_money_amount_takes_nothing_from_a_line_in_another_currency_and_says_so() -> None:
+    # settle-now-credit (5.00 EUR off the termed lines) on a bill with a USD line: the EUR line
+    # gets it, the USD line nothing, and the decision says why (the bill was refused whole)
+    bill = copy.deepcopy(BILL)
+    bill["account"]["classification"] = "Residential"  # (settle-now's accounts_receivable section)
+    subscription = bill["subscription"]
+    subscription.update(plan="tv-essentials-24", billing_term_scheme="monthly-24", binding_period="24 months")
+    subscription["add_ons"] = ["additional-service-bundle"]
+    subscription["products"] = [
+        {"product": "tv-essentials", "main": True},
+        {"product": "additional-service", "bundle": "additional-service-bundle"},  # 10.00 USD in the catalog
+    ]
+    bill["agent"] = {"user": "anna.agent"}
+    bill["requested_discounts"] = [{"discount": "settle-now-credit", "value": "5.00 EUR", "added_on": "2015-06-18"}]
+    decision = RULES.decide(bill)
+    settle = _definition(decision, "settle-now-credit")
+    assert (settle["status"], settle["amount"]) == ("applied", "5.00 EUR")
+    other = next(r for r in settle["reasons"] if r["code"] == "other_currency_lines")
+    assert other["facts"] == {"currency": "EUR", "lines": ["subscription.products[1]"]}
+    assert [line["net"] for line in decision["discounts"]["lines"]] == ["24.99 EUR", "10.00 USD"]

@@ -21,7 +21,8 @@ from engine.values import Duration, Money, OutOfCalendar, TimeUnit
 
 @dataclass(frozen=True, order=True)
 class Span:
-    """A span of calendar time from `start` to `end` (e.g. a subscription's maturity)."""
+    """A span of calendar time from `start` to `end` (e.g. a subscription's maturity): days, or two
+    instants (`as_of - u.at`: aware date-times, compared with a duration to the second)."""
 
     start: date
     end: date
@@ -39,10 +40,13 @@ def duration_sign(left: Any, right: Any) -> int | None:
     if left is None or right is None:
         return None
     if isinstance(left, Span) and isinstance(right, Duration):
+        start = left.start
         try:
-            target = right.add_to(left.start)
+            target = right.add_to(start)
         except OutOfCalendar:
             return -1  # the target is after 9999-12-31, so after the span's end
+        if isinstance(start, datetime):  # a span between instants: the same time of day, later
+            target = datetime.combine(target, start.timetz())
         return (left.end > target) - (left.end < target)
     if isinstance(left, Duration) and isinstance(right, Span):
         sign = duration_sign(right, left)
@@ -152,7 +156,9 @@ def add(left: Any, right: Any, subtract: bool = False) -> Any:
     if isinstance(right, Duration):
         return _shift(left, right, -1 if subtract else 1)
     if isinstance(left, datetime) and isinstance(right, datetime) and subtract:
-        return Span(right.date(), left.date())
+        # the instants themselves (zone-less as UTC): two local dates would lose the time and the
+        # zones (a record 30 minutes before `as_of` across midnight was a day before it)
+        return Span(as_utc(right), as_utc(left))
     if isinstance(left, date) and isinstance(right, date) and subtract:
         return Span(right, left)
     return left - right if subtract else left + right

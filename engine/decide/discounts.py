@@ -72,6 +72,9 @@ register(
         ),
         "bundle_not_held": lambda f: f"granted by bundle {listed(f['bundles'])}, which the {f['holder']} does not hold",
         "no_line": lambda f: f"no line of {_targets(f['targets'])}",
+        "other_currency_lines": lambda f: (
+            f"takes nothing from {', '.join(f['lines'])}: billed in another currency than its {f['currency']} amount"
+        ),
         "not_requested": "ad hoc: no agent to offer it to and no request",
         "agent_not_allowed": lambda f: f"agent `{f['agent']}` is not in an allowed unit ({', '.join(f['units'])})",
         "offered": "may be requested between {low} and {high}",
@@ -1240,6 +1243,9 @@ class DiscountEvaluator(DefinitionRules):
         by_code = {r.code: r for r in applied}
         definitions = self.by_code
         pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
+        if len({line.gross.currency for line in lines}) > 1:  # (one currency: the common case, nothing to say)
+            amounts = [r for d, r in pairs if d.kind is _AMOUNT]
+            note_other_currencies(amounts, lines, lambda line, code: definitions[code].index in self._reducing(line))
         if self.keep_lines:
             return self._amounts_kept(pairs, by_code, lines, scenario)
         return self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
@@ -1385,16 +1391,24 @@ _PERCENTAGE, _AMOUNT, _FREE_PERIOD = AmountType.PERCENTAGE, AmountType.AMOUNT, A
 
 
 def _take_money(book: _LineBook, code: str, value: Any) -> None:
-    """A money amount's take from the line (ScenarioError for a line in another currency)."""
+    """A money amount's take from the line; nothing from a line billed in another currency (no
+    rate converts it: the definition says so, `note_other_currencies`)."""
     money = Money.parse(str(value))
-    line = book.line
-    if money.currency != line.gross.currency:
-        raise ScenarioError(
-            f"{line.field}.price",
-            f"line is in {line.gross.currency} but discount `{code}` takes {money}",
-            "bill the line in the discount's currency",
-        )
-    book.take(code, money.amount)
+    if money.currency == book.line.gross.currency:
+        book.take(code, money.amount)
+
+
+def note_other_currencies(
+    applied: Sequence[DefinitionResult], lines: Sequence[Line], reduces: Callable[[Line, str], bool]
+) -> None:
+    """An applied money amount takes nothing from the lines it reduces that are billed in another
+    currency: its result says which (`other_currency_lines`), rather than the bill being refused
+    or the lines passed over in silence."""
+    for r in applied:
+        currency = Money.parse(str(r.value)).currency
+        skipped = [line.field for line in lines if line.gross.currency != currency and reduces(line, r.code)]
+        if skipped:
+            r.reasons.append(Reason("other_currency_lines", {"currency": currency, "lines": skipped}))
 
 
 class _Caps:

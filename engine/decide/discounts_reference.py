@@ -36,6 +36,7 @@ from engine.decide.discounts import (
     _validity_date,
     _window_start,
     _within_caps,
+    note_other_currencies,
 )
 from engine.decide.money import Rounder
 from engine.decide.why import CONDITION_CODES
@@ -148,6 +149,9 @@ class ReferenceEvaluator(DefinitionRules):
 
     def _amounts(self, applied: list[DefinitionResult], lines: list[Line], scenario: Any) -> list[LineResult]:
         definitions = {r.code: self.rules.get("discount", r.code) for r in applied}
+        if len({line.gross.currency for line in lines}) > 1:
+            amounts = [r for r in applied if definitions[r.code].amount.type is AmountType.AMOUNT]
+            note_other_currencies(amounts, lines, lambda line, code: _matches(definitions[code], line))
         caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
         by_code = {r.code: r for r in applied}
         results = []
