@@ -44,7 +44,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR402": ("product-type-not-discountable", "Only termed, usage and expense products may be listed."),
     "BR403": ("section-not-allowed", "A criteria section the applied service type does not allow."),
     "BR404": ("value-or-range", "Ad hoc discounts need a range, auto apply discounts a value."),
-    "BR405": ("invalid-amount", "A discount value of the wrong sort or an inverted range."),
+    "BR405": (
+        "invalid-amount",
+        "A discount value of the wrong sort or an inverted range, or a negative cap, fee or price.",
+    ),
     "BR406": ("level-or-unit", "`level` is for percentages only; `unit` is for (and required by) free periods."),
     "BR407": ("compatible-bundles-empty", "`compatible_bundles_only` with an empty list."),
     "BR408": ("scheme-not-flexible", "An ad hoc discount names a scheme without flexible pricing."),

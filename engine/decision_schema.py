@@ -119,6 +119,7 @@ CREDITS = _obj(
         "remaining": _list(_obj(_leaves("credit", "type", "issued", "drawn", "remaining"))),
         "ledger": _list(_obj(_leaves("at", "request", "credit", "quantity", "remaining"))),
         "alerts": REASONS,
+        "passed_over": _list(_obj({**_leaves("request"), "reasons": REASONS})),
         "purchases": _list(_obj(_leaves("purchase", "user", "credit", "assigned_to", "billed_to"))),
         "owners": _list(
             _obj(

@@ -11,11 +11,12 @@ keys.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,28 @@ def dotted(path: JsonPath) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+#: A rule file's display path (as loaded, relative to the working directory then) → its path from
+#: the rule set's parent folder (`rules/discounts/loyalty.yaml`), for decisions: their reasons name
+#: where a rule is written the same wherever billrules runs (SPEC 4: byte-identical decisions).
+#: Diagnostics keep the display path, which a terminal or a CI annotation opens.
+_RULE_FILES: dict[str, str] = {}
+
+
+def register_rule_file(display: str, path: Path, root: Path) -> None:
+    with contextlib.suppress(ValueError):  # another drive on Windows: the display path stays
+        _RULE_FILES[display] = Path(os.path.relpath(path, root.parent)).as_posix()
+
+
+def remember_rule_files(pairs: Iterable[tuple[str, str]]) -> None:
+    """`register_rule_file`'s outcome, given again (a process that unpickled a RuleSet)."""
+    _RULE_FILES.update(pairs)
+
+
+def rule_file(display: str) -> str:
+    """How a decision names a rule file (`register_rule_file`); the display path if not a rule file."""
+    return _RULE_FILES.get(display, display)
 
 
 def display_path(path: Path) -> str:

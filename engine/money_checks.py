@@ -6,6 +6,9 @@
 - **BR422** money finer than its currency's minor unit where it is charged or taken as written
   (`20.001 EUR` as a cap, a fee, a discount amount, or the price of a product billed per period;
   a usage product's rate, `0.015 EUR` a minute, is exempt);
+- **BR405** money that is negative where it is a maximum or a charge: a cap (at most `-20.00
+  EUR` a month made the discount a surcharge), a penalty fee, a product's price (a cap must be
+  more than zero; a fee or a price may be zero);
 - **BR423** (warning) a percentage that is almost certainly a fraction: `value: 0.15` reads as
   0.15 %, and 15 % was probably meant. A warning does not fail `validate` unless `--strict`.
 """
@@ -33,8 +36,17 @@ def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[D
     for code in sorted(catalog.get("product", {})):
         entry = catalog["product"][code]
         model = entry.model
+        if model.price is not None:
+            yield from _negative(model.price, ("price",), entry.document, "a price", zero=True)
         if model.price is not None and model.type.value != "usage":
             yield from _precision(model.price, ("price",), entry.document, minor)
+
+
+def _negative(money: Money, path: JsonPath, doc: Document, what: str, zero: bool) -> Iterator[Diagnostic]:
+    """BR405 for money below zero (or at zero, unless `zero` allows it) where it bounds or charges."""
+    if money.amount < 0 or (money.amount == 0 and not zero):
+        floor = "zero or more" if zero else "more than zero"
+        yield doc.diagnostic(path, "BR405", f"{what} of {money} must be {floor}", "write a positive amount")
 
 
 def _product_currencies(catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -74,6 +86,8 @@ def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str
         for t in model.discounted_products
         if t.product is not None and t.product in prices
     }
+    if model.cap is not None:
+        yield from _negative(model.cap, ("cap",), doc, "a cap", zero=False)
     for path, money in amounts:
         yield from _precision(money, path, doc, minor)
         other = sorted((product, currency) for product, currency in targets if currency != money.currency)
@@ -153,6 +167,7 @@ def _term(model: Any, doc: Document, products: dict[str, str], minor: dict[str, 
             yield from _fractions([(("penalty", "tax", "rate"), model.penalty.tax.rate)], doc, "tax rate")
     fees += [(("exceptions", i, "fee"), e.fee) for i, e in enumerate(model.exceptions) if e.fee is not None]
     for path, fee in fees:
+        yield from _negative(fee, path, doc, "a fee", zero=True)
         yield from _precision(fee, path, doc, minor)
         if products and fee.currency not in products.values():
             product, currency = sorted(products.items())[0]

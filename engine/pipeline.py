@@ -10,6 +10,7 @@ results are deterministic.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean, sorted_diagnostics
-from engine.load import RULESET_FILE_NAMES, Document, SourceFile, discover, display_path, dotted, load_file
+from engine.load import (
+    RULESET_FILE_NAMES,
+    Document,
+    SourceFile,
+    discover,
+    display_path,
+    dotted,
+    load_file,
+    register_rule_file,
+)
 
 
 @dataclass
@@ -54,6 +64,7 @@ def stage_load(c: Compilation) -> None:
     c.diagnostics.extend(found.diagnostics)
     for path in found.files:
         source = load_file(path)
+        register_rule_file(source.display, Path(os.path.abspath(path)), c.root)  # (a link loop resolves nowhere)
         c.files.append(source)
         c.diagnostics.extend(source.diagnostics)
         c.documents.extend(source.documents)

@@ -41,6 +41,9 @@ class RuleSet:
     #: "all": a decision lists every discount definition with its status and reasons; "applied":
     #: only those that apply or await an action, the others counted by status (`applied_only`)
     listed: str = "all"
+    #: (display path, path from the rule set's parent folder) of every rule file: how decisions
+    #: name them (`engine.load.rule_file`), remembered again in a worker that unpickles the set
+    rule_files: tuple[tuple[str, str], ...] = ()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (to a billing run's workers) without the evaluators kept beside the fields:
@@ -48,6 +51,12 @@ class RuleSet:
         state = dict(self.__dict__)
         state.pop("_evaluators", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from engine.load import remember_rule_files
+
+        self.__dict__.update(state)
+        remember_rule_files(state.get("rule_files", ()))
 
     def brief(self) -> RuleSet:
         """This rule set deciding with brief reasons (`--brief-reasons`): same statuses and amounts."""
@@ -156,6 +165,14 @@ def load_rules(path: str | Path) -> RuleSet:
     compilation = compile_ruleset(root.resolve())
     if not compilation.ok:
         raise RuleSetError(compilation.diagnostics)
+    from engine.load import rule_file
+
+    files = tuple((source.display, rule_file(source.display)) for source in compilation.files)
     return RuleSet(
-        str(root), compilation.version_hash(), compilation.settings, compilation.catalog, compilation.criteria
+        str(root),
+        compilation.version_hash(),
+        compilation.settings,
+        compilation.catalog,
+        compilation.criteria,
+        rule_files=files,
     )

@@ -7,6 +7,7 @@ when a looked-up document is missing (stage 5 reported that).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -440,6 +441,10 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
                     )
 
 
+#: a quoted text of a criteria expression (`"monthly-24"` or `'monthly-24'`)
+_QUOTED = re.compile(r'"([^"\\]*)"|\'([^\'\\]*)\'')
+
+
 def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
     """BR416 agent-only settings on auto apply; BR408 ad hoc schemes need flexible pricing."""
     if model.type is DiscountType.AUTO_APPLY:
@@ -469,6 +474,18 @@ def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[D
                     "BR408",
                     f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do",
                     f"set `flexible_pricing: true` on `{code}` or remove it from the list",
+                )
+    when = model.criteria.when if model.criteria else None
+    if when and "billing_term_scheme" in when:  # the same rule for a scheme named in `when:`
+        schemes = catalog.get("billing_term_scheme", {})
+        for code in dict.fromkeys(m.group(1) or m.group(2) for m in _QUOTED.finditer(when)):
+            entry = schemes.get(code)
+            if entry and not entry.model.flexible_pricing:
+                yield doc.diagnostic(
+                    ("criteria", "when"),
+                    "BR408",
+                    f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do",
+                    f"set `flexible_pricing: true` on `{code}` or leave it out of `when`",
                 )
     if model.approval and model.approval.required and not (model.approval.users or model.approval.units):
         yield doc.diagnostic(

@@ -76,3 +76,16 @@ def test_validate_without_a_path_finds_the_nearest_ruleset(tmp_path: Path, monke
     shutil.copytree(REPO / "rules", tmp_path / "acme")
     monkeypatch.chdir(tmp_path / "acme" / "discounts")
     assert run_cli(["validate", "-v"])[:2] == (0, "no problems found\n")
+
+
+def test_test_and_decide_find_the_rule_set_they_run_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without `rules/`, `test` and `decide` use the nearest `ruleset.yaml` at or above the path
+    given or the current folder, as `validate` does (they looked for `rules/` only)."""
+    shutil.copytree(REPO / "rules", tmp_path / "billing")
+    (tmp_path / "expectations").mkdir()
+    shutil.copy(REPO / "samples" / "discounts" / "complaint_cap.yaml", tmp_path / "expectations")
+    monkeypatch.chdir(tmp_path / "billing")
+    assert main(["test", "../expectations"]) == 0
+    assert main(["decide", "../expectations/complaint_cap.yaml"]) == 0
+    monkeypatch.chdir(tmp_path)  # no rule set here or above, none in `rules/`: a usage error
+    assert main(["test", "expectations"]) == 2

@@ -622,3 +622,23 @@ def test_credits_raise_their_policys_alerts_on_crossing_down(ruleset: Callable[.
     plain = consumption(organisation="org", credit_type="plain", quantity=25, at="2015-02-01T10:00:00Z")
     d = rules.decide(scenario(plain, credits=[_credit("p", "plain", 30)], as_of="2015-03-01T00:00:00Z"))["credits"]
     assert d["alerts"] == []
+
+
+def test_a_credit_passed_over_for_its_criteria_is_named_when_others_pay() -> None:
+    # SPEC 3.6: "a credit whose criteria do not hold is not a candidate, and the decision names the
+    # criterion", also when a later credit serves the consumption (not only under --explain)
+    from engine.load import load_file
+
+    sample = REPO / "samples" / "credits" / "weekday_only_credit_skipped_on_saturday.yaml"
+    [document] = load_file(sample).documents
+    data = {k: v for k, v in document.data.items() if k != "expect"}
+    part = RULES.decide(data)["credits"]
+    assert part["allocations"] and not part["refused"]
+    [(request, [reason])] = [(p["request"], p["reasons"]) for p in part["passed_over"]]
+    assert (request, reason["code"], reason["facts"]["credit"]) == (
+        "REQ-LYON-SAT",
+        "criteria_not_met",
+        "globex-fr-lyon-weekday-network",
+    )
+    assert "saturday is not in" in reason["text"]
+    assert "passed_over" not in RULES.decide(scenario(consumption()))["credits"]  # nothing passed: no key

@@ -104,7 +104,7 @@ def test_complaint_discount_is_capped_at_20_eur_a_month() -> None:
         approvals=[{"discount": "complaint-discount", "by": "sara.supervisor"}],
     )
     data["subscription"]["products"] = lines
-    data["subscription"]["plan"] = "tv-premium-24"
+    data["subscription"]["plan"] = "tv-premium-12"
     decision = RULES.decide(data)
     assert definition(decision, "complaint-discount")["amount"] == "20.00 EUR"  # 50 % of 60 = 30, capped
 
@@ -330,3 +330,19 @@ def test_shipped_samples_meet_their_expectations(capsys: pytest.CaptureFixture[s
     assert code == 0, out
     passed = int(out.strip().splitlines()[-1].split()[0])
     assert passed >= 20, out  # every discount sample carries an expectation
+
+
+def test_decide_reads_a_json_lines_file_line_by_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC 4: a scenario is one JSON object per line in JSON Lines; `decide` reads such a file as
+    `run` does, each line a scenario, a bad line a diagnostic at its line."""
+    from engine.cli.main import main
+
+    lines = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    lines.append('{"id": "bad", "as_of": "2015-01-01T00:00:00Z", "subscriptoin": {}}')
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), "--json", str(path)]) == 1
+    captured = capsys.readouterr()
+    decided = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    assert [d["scenario"] for d in decided] == [json.loads(line)["id"] for line in lines[:2]]
+    assert "three.jsonl:3:" in captured.err and "error[BR602]" in captured.err

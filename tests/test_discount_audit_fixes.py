@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -473,3 +474,106 @@ def test_a_money_amount_takes_nothing_from_a_line_in_another_currency_and_says_s
     other = next(r for r in settle["reasons"] if r["code"] == "other_currency_lines")
     assert other["facts"] == {"currency": "EUR", "lines": ["subscription.products[1]"]}
     assert [line["net"] for line in decision["discounts"]["lines"]] == ["24.99 EUR", "10.00 USD"]
+
+
+def test_a_calendar_limit_in_weeks_counts_from_monday() -> None:
+    from engine.decide.discounts import _window_start
+    from engine.models.discounts import ApplicationLimit
+
+    wednesday = date(2015, 6, 17)
+    weekly = ApplicationLimit.model_validate({"times": 1, "per": "1 week", "window": "calendar"})
+    assert _window_start(weekly, wednesday) == date(2015, 6, 15)  # this week's Monday
+    two = ApplicationLimit.model_validate({"times": 1, "per": "2 weeks", "window": "calendar"})
+    assert _window_start(two, wednesday) == date(2015, 6, 8)
+    rolling = ApplicationLimit.model_validate({"times": 1, "per": "1 week"})
+    assert _window_start(rolling, wednesday) == date(2015, 6, 11)  # (today - 1 week, today]
+
+
+def test_an_unknown_outcome_of_values_that_do_not_compare_is_worded_as_such(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # `14 days not in {1 month}`: days and months do not compare, so the condition is unknown (and
+    # does not hold); the reason said "the rule excludes `1 month`", as if it were equal
+    rule = TERMED_LINE.replace("any-termed", "not-monthly").replace(
+        """  products:
+    - product_type: termed
+  when: any p in subscription.products where p.type == "termed"
+""",
+        "  when: subscription.binding_period not in {1 month}\n",
+    )
+    rules = _with(tmp_path_factory, "notmonthly", rule)
+    bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["12.99 EUR"], [])
+    bill["subscription"]["binding_period"] = "14 days"
+    found = _definition(rules.decide(bill), "not-monthly")
+    reason = next(r for r in found["reasons"] if r["facts"].get("condition", "").startswith("subscription.binding"))
+    assert (found["status"], reason["code"], reason["facts"]["verdict"]) == (
+        "not_eligible",
+        "not_comparable",
+        "unknown",
+    )
+    assert "`14 days` does not compare" in reason["text"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "added_on", "status"),
+    [
+        ("2016-03-01", "2016-02-25", "2016-02-25", "rejected"),  # ends before it starts
+        (None, "2016-02-24", "2016-02-25", "rejected"),  # no start: ends before it was added
+        ("2016-03-01", "2016-03-01", "2016-02-25", "applied"),  # one day is a day
+    ],
+)
+def test_a_requested_end_before_the_start_covers_no_day(
+    start: str | None, end: str, added_on: str, status: str
+) -> None:
+    from engine.load import load_file
+
+    [document] = load_file(REPO / "samples" / "discounts" / "retention_offer_approved.yaml").documents
+    bill = dict(document.data)
+    bill.pop("expect", None)
+    request = {"discount": "retention-offer", "value": "10.00 EUR", "end": end, "added_on": added_on}
+    if start is not None:
+        request["start"] = start
+    bill["requested_discounts"] = [request]
+    offer = _definition(RULES.decide(bill), "retention-offer")
+    assert offer["status"] == status, offer
+    if status == "rejected":
+        assert [r["code"] for r in offer["reasons"]] == ["end_before_start"]
+
+
+def test_codes_the_rules_do_not_define_are_refused_not_decided_in_silence() -> None:
+    from engine.decide.scenarios import ScenarioError
+
+    bill = copy.deepcopy(BILL)
+    bill["subscription"]["plan"] = "tv-premium-21"
+    bill["subscription"]["add_ons"] = ["sports-bundel"]
+    bill["account"]["segments"] = ["acme-stafff"]
+    bill["discount_history"] = [{"discount": "complaint-discont", "on": "2015-05-01"}]
+    with pytest.raises(ScenarioError) as caught:
+        RULES.decide(bill)
+    problems = [caught.value, *caught.value.also]
+    assert [(p.code, p.field) for p in problems] == [
+        ("BR603", "subscription.plan"),
+        ("BR603", "subscription.add_ons[0]"),
+        ("BR603", "account.segments[0]"),
+        ("BR603", "discount_history[0].discount"),
+    ]
+    assert [p.hint for p in problems] == [
+        "did you mean `tv-premium-12`?",
+        "did you mean `sports-bundle`?",
+        "did you mean `acme-staff`?",
+        "did you mean `complaint-discount`?",
+    ]
+
+
+def test_a_decision_is_the_same_bytes_wherever_billrules_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SPEC 4: same rules and scenario, byte-identical JSON. Reasons name rule files from the rule
+    # set's parent folder (`rules/discounts/…`), not from the working directory
+    bill = copy.deepcopy(BILL)
+    bill["agent"] = {"user": "anna.agent"}
+    texts = set()
+    for where in (REPO, REPO / "rules", REPO / "rules" / "discounts", tmp_path):
+        monkeypatch.chdir(where)
+        rules = load_rules(REPO / "rules")
+        texts.add(rules.decide_json(copy.deepcopy(bill), explain=True))
+    assert len(texts) == 1
+    assert '"file":"rules/discounts/' in texts.pop()

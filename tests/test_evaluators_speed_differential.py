@@ -13,7 +13,9 @@ part now lists its `alerts`, empty in all 1,593 of them; 45 consumptions of a fr
 of offers now refused (BR606) and 3 scenarios with two credit purchases of one id (BR605); 2,233
 outputs whose why-not text shows a day window to the end of the day as `u.at.time >= 19:00:00`
 (it was `between 19:00:00 and 23:59:59`, which left out the day's last second); 78 purchases of a
-plan before its validity, still refused, now also naming the plan's bundles not yet on sale). The rules
+plan before its validity, still refused, now also naming the plan's bundles not yet on sale; 87
+credits parts now naming, under `passed_over`, the credits a consumption's walk passed for their
+criteria before it drew on later ones). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

@@ -71,3 +71,37 @@ def test_an_unknown_currency_names_the_nearest(rules: Path) -> None:
     edit(rules / "catalog/terms.yaml", "  fee: 240.00 EUR", "  fee: 240.00 EUX")
     (diagnostic,) = found(rules)
     assert diagnostic.code == "BR207" and "did you mean `EUR`?" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "discounts/customer_care.yaml",
+            "cap: 20.00 EUR",
+            "cap: -20.00 EUR",
+            "a cap of -20.00 EUR must be more than zero",
+        ),
+        ("discounts/customer_care.yaml", "cap: 20.00 EUR", "cap: 0.00 EUR", "a cap of 0.00 EUR must be more than zero"),
+        ("catalog/terms.yaml", "  fee: 240.00 EUR", "  fee: -240.00 EUR", "a fee of -240.00 EUR must be zero or more"),
+        (
+            "catalog/products.yaml",
+            "price: 29.99 EUR",
+            "price: -29.99 EUR",
+            "a price of -29.99 EUR must be zero or more",
+        ),
+    ],
+)
+def test_negative_money_where_it_bounds_or_charges_is_refused(
+    rules: Path, file: str, old: str, new: str, message: str
+) -> None:
+    # a negative cap made the complaint discount a surcharge (net above gross); a negative fee a
+    # penalty paid to the customer; a negative price a purchase with a negative net
+    edit(rules / file, old, new)
+    assert [(d.code, d.message) for d in found(rules)] == [("BR405", message)]
+
+
+def test_a_free_product_and_a_waived_fee_are_fine(rules: Path) -> None:
+    edit(rules / "catalog/products.yaml", "price: 29.99 EUR", "price: 0.00 EUR")
+    edit(rules / "catalog/terms.yaml", "  fee: 240.00 EUR", "  fee: 0.00 EUR")
+    assert found(rules) == []

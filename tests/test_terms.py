@@ -562,3 +562,26 @@ def test_the_earliest_date_is_found_without_pricing_the_penalties_on_it(tmp_path
         ("plan", "commitment_over"),
         ("season-bundle", "not_allowed"),
     ]
+
+
+def test_a_penalty_names_its_ledger_account_and_invoice_line_type_even_when_unset(tmp_path: Path) -> None:
+    """SPEC 3.4: the decision names ... ledger account and invoice line type: null when the term
+    leaves them out, never a missing key."""
+    import shutil
+
+    from engine import load_rules
+    from engine.load import load_file
+
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", tmp_path / "rules")
+    terms = tmp_path / "rules" / "catalog" / "terms.yaml"
+    text = terms.read_text(encoding="utf-8")
+    text = text.replace('  ledger_account: "4410-early-termination-fees"\n', "").replace(
+        "  invoice_line_type: early_termination_fee\n", ""
+    )
+    terms.write_text(text, encoding="utf-8")
+    sample = Path(__file__).resolve().parent.parent / "samples" / "cancellation" / "flat_penalty_after_renewal.yaml"
+    [document] = load_file(sample).documents
+    data = {k: v for k, v in document.data.items() if k != "expect"}
+    penalty = load_rules(tmp_path / "rules").decide(data)["cancellation"]["terms"][0]["penalty"]
+    assert (penalty["ledger_account"], penalty["invoice_line_type"]) == (None, None)
+    assert penalty["total"] == "119.00 EUR"

@@ -131,6 +131,8 @@ WORDS = [
     ("not_all_match", {"collection": "usage", "count": 3, "matched": 1, "where": "u.quantity > 3"}, "usage: 2 of 3 do not match `u.quantity > 3`"),
     ("some_match", {"collection": "usage", "count": 3, "matched": 1, "where": "u.quantity > 3"}, "usage: 1 of 3 match `u.quantity > 3`; the rule needs none"),
     ("value_missing", {"missing": "subscription.concurrent_usage", "condition": "subscription.concurrent_usage > 1"}, "subscription concurrent usage is not known, so `subscription.concurrent_usage > 1` cannot hold"),
+    ("not_comparable", {"condition": "x not in {1 month}", "subject": "subscription.binding_period", "actual": "14 days"}, "`x not in {1 month}` cannot hold: subscription binding period `14 days` does not compare with what the rule names (days with months, money in another currency)"),
+    ("not_comparable", {"condition": "all u in usage where u.amount > 1.00 EUR"}, "`all u in usage where u.amount > 1.00 EUR` cannot hold: some values do not compare with what the rule names (days with months, money in another currency)"),
     ("condition_not_met", {"condition": "not (a or b)"}, "`not (a or b)` does not hold"),
 ]  # fmt: skip
 
@@ -470,7 +472,7 @@ def test_one_text_typed_by_two_currencies_is_read_once_for_each() -> None:
         for index in (0, 1):
             assert why.reasons(index, reading) == WhyNot(program).reasons(index, scenario)
     assert _facts(why.reasons(1, Reading(none))) == [("threshold_not_met", "0.00 USD", "does not hold")]
-    assert _facts(why.reasons(1, Reading(zero))) == [("threshold_not_met", "0.00 EUR", "unknown")]
+    assert _facts(why.reasons(1, Reading(zero))) == [("not_comparable", "0.00 EUR", "unknown")]  # EUR vs USD
 
 
 def test_reasons_are_a_new_list_and_a_scenario_is_read_afresh_by_each_decision() -> None:

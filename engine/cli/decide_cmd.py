@@ -47,10 +47,21 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def load_rules_or_report(rules_dir: str, limit: int) -> Any:
-    """The RuleSet, or None after printing its diagnostics to stderr."""
+def load_rules_or_report(rules_dir: str, limit: int, near: str | None = None) -> Any:
+    """The RuleSet, or None after printing its diagnostics to stderr. Without a rule set in
+    `rules/` (the default, `--rules` not given), the nearest `ruleset.yaml` at or above `near`
+    (the first file or folder given), else at or above the current folder, as `validate` finds
+    one: `billrules test ../tests` run inside a rule set that is not in `rules/`."""
+    from engine.load import display_path, find_ruleset_root, holds_ruleset
     from engine.ruleset import RuleSetError, load_rules
 
+    if rules_dir == "rules" and not holds_ruleset(Path("rules")):
+        starts = [Path(near) if is_dir(Path(near)) else Path(near).parent] if near is not None else []
+        for start in [*starts, Path.cwd()]:  # then at or above the current folder, as `validate`
+            found = find_ruleset_root(start.resolve())
+            if found is not None:
+                rules_dir = display_path(found)
+                break
     if not is_dir(Path(rules_dir)):
         raise UsageError(f"no such rules folder: {printable(rules_dir)}")
     try:
@@ -122,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such scenario file: {', '.join(missing)}")
     html = html_target(args.html) if args.html else None
-    rules = load_rules_or_report(args.rules, args.max_diagnostics)
+    rules = load_rules_or_report(args.rules, args.max_diagnostics, near=args.scenarios[0] if args.scenarios else None)
     if rules is None:
         return EXIT_FINDINGS
     if args.brief_reasons:

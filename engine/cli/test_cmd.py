@@ -65,7 +65,7 @@ def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]
         if is_dir(path):
             listing = walk(path, display_path)
             for p in listing.files:
-                if p.suffix in (".yaml", ".yml", ".json"):
+                if p.suffix in (".yaml", ".yml", ".json", ".jsonl", ".ndjson"):
                     add(p, False)
             problems.extend(listing.diagnostics)
             problems.extend(outside_link(p, display_path(p), "the folder given") for p in listing.outside)
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.expectations import compare, mismatch_location
 
     files, unreadable = _files(args.paths)
-    rules = load_rules_or_report(args.rules, args.max_diagnostics)
+    rules = load_rules_or_report(args.rules, args.max_diagnostics, near=args.paths[0] if args.paths else None)
     if rules is None:
         return EXIT_FINDINGS
     passed, failed = 0, len(unreadable)

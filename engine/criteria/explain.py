@@ -18,6 +18,7 @@ from typing import Any
 from engine.criteria import ast, runtime
 from engine.criteria import types as T
 from engine.criteria.environment import FUNCTIONS, Environment
+from engine.load import rule_file
 from engine.values import Duration, Money, plain
 
 _OP_WORDS = {
@@ -158,7 +159,13 @@ class Explainer:
         if outcome is None and node.span.text and node.span.text not in detail:
             detail = f"{detail}, so `{node.span.text}` is unknown"
         self.steps.append(
-            Step(node.span.text, outcome, detail, f"{node.span.file}:{node.span.line}:{node.span.column}", facts)
+            Step(
+                node.span.text,
+                outcome,
+                detail,
+                f"{rule_file(node.span.file)}:{node.span.line}:{node.span.column}",
+                facts,
+            )
         )
         return outcome
 
@@ -411,7 +418,7 @@ def _type(node: ast.Node) -> T.Type:
 
 
 def _where(node: ast.Node) -> str:
-    return f"{node.span.file}:{node.span.line}:{node.span.column}"
+    return f"{rule_file(node.span.file)}:{node.span.line}:{node.span.column}"
 
 
 def _compare(op: str, left: Any, right: Any, t: T.Type) -> bool | None:

@@ -443,6 +443,7 @@ class Book:
             listed.cursor += 1
         need = r.quantity
         picks: list[tuple[CreditFact, Decimal]] = []
+        passed: list[CreditFact] = []  # credits walked past for their criteria (SPEC 3.6: named)
         criteria = self.criteria
         for i in range(listed.cursor, len(items)):
             c = items[i][0]
@@ -452,6 +453,7 @@ class Book:
             if (c.services or c.products) and not _in_scope(c, r):
                 continue
             if c.criteria and (criteria is None or not criteria.hold(c, r)):
+                passed.append(c)
                 continue
             take = min(left, need)
             picks.append((c, take))
@@ -481,6 +483,8 @@ class Book:
                     refusal = Reason("no_candidate", {"requested": plain(r.quantity)})
                 picks = []
                 excluded = self._excluded(r, listed)
+        if passed and not excluded and criteria is not None:  # drawn from later credits: say why not these
+            excluded = tuple(reason for c in passed if (reason := criteria.failing(c, r)) is not None)
         draws = []
         alerts: tuple[Reason, ...] = ()
         for rank, (c, take) in enumerate(picks, 1):
@@ -1066,8 +1070,11 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
     allocations = []
     refused = []
     alerts: list[dict[str, Any]] = []
+    passed_over: list[dict[str, Any]] = []
     for o in result.outcomes:
         r = o.request
+        if o.excluded and o.refusal is None:  # credits ranked before those drawn, but for their criteria
+            passed_over.append({"request": r.id, "reasons": [reason.once() for reason in o.excluded]})
         if o.alerts:
             alerts.extend(reason.once() for reason in o.alerts)
         for d in o.draws:
@@ -1114,6 +1121,8 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
         "ledger": ledger,
         "alerts": alerts,
     }
+    if passed_over:
+        part["passed_over"] = passed_over
     if result.purchases:
         part["purchases"] = [
             {"purchase": p.id, "user": p.user, "assigned_to": p.owner, "billed_to": p.user, "credit": p.credit}

@@ -142,6 +142,7 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
     data the caller may change."""
     check_references(rules, scenario)
+    check_codes(rules, scenario)
     typed_lines(rules, scenario)
     if scenario.job is not None and scenario.subscription is not None:
         raise ScenarioError(_BOTH_SUBJECTS.field, _BOTH_SUBJECTS.message, _BOTH_SUBJECTS.hint, "BR604")
@@ -165,6 +166,76 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
         [nothing] = unanswered(scenario)
         raise ScenarioError("scenario", nothing.message, nothing.hint, "BR604")
     return decision
+
+
+def check_codes(rules: Any, scenario: Any) -> None:
+    """BR603 for a plan, billing term scheme, bundle, segment or discount (in the history) the rule
+    set does not define: criteria compare them with the rules' codes, so a typo would change the
+    bill in silence (`triple-play-42` lost its multi-service discount; `complaint-discont` in the
+    history let a fourth complaint discount through). SPEC 6: a bad scenario is reported, never a
+    partial silent result. Every such code is reported, with "did you mean" (`validate --scenarios`
+    checks the same, and users and units too: those a scenario may name for a CRM's own staff)."""
+    known = _known_codes(rules)
+    found: list[tuple[str, str, str]] = []  # (field, kind, code)
+    subscription = scenario.subscription
+    if subscription is not None and scenario.cancellation is None:  # (a cancellation's own check: BR616)
+        if subscription.plan is not None and subscription.plan not in known["plan"]:
+            found.append(("subscription.plan", "plan", subscription.plan))
+        scheme = subscription.billing_term_scheme
+        if scheme is not None and scheme not in known["billing_term_scheme"]:
+            found.append(("subscription.billing_term_scheme", "billing term scheme", scheme))
+        found.extend(
+            (f"subscription.add_ons[{i}]", "bundle", code)
+            for i, code in enumerate(subscription.add_ons)
+            if code not in known["bundle"]
+        )
+    account = scenario.account
+    if account is not None and account.segments:
+        found.extend(
+            (f"account.segments[{i}]", "segment", code)
+            for i, code in enumerate(account.segments)
+            if code not in known["segment"]
+        )
+    subject, where = (subscription, "subscription") if subscription is not None else (scenario.job, "job")
+    if subject is not None:
+        found.extend(
+            (f"{where}.products[{i}].bundle", "bundle", line.bundle)
+            for i, line in enumerate(subject.products)
+            if line.bundle is not None and line.bundle not in known["bundle"]
+        )
+    job = scenario.job
+    if job is not None and job.segments:
+        found.extend(
+            (f"job.segments[{i}]", "segment", code)
+            for i, code in enumerate(job.segments)
+            if code not in known["segment"]
+        )
+    found.extend(
+        (f"discount_history[{i}].discount", "discount", h.discount)
+        for i, h in enumerate(scenario.discount_history)
+        if h.discount not in known["discount"]
+    )
+    if found:
+        problems = [
+            ScenarioError(
+                field,
+                f"unknown {kind} `{code}`",
+                did_you_mean(code, known[kind.replace(" ", "_")]) or f"use a {kind} code from the rule set",
+            )
+            for field, kind, code in found
+        ]
+        first = problems[0]
+        raise ScenarioError(first.field, first.message, first.hint, also=problems[1:])
+
+
+def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
+    """Kind → the rule set's codes, for `check_codes`: made once per rule set, kept beside it."""
+    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
+    found: dict[str, frozenset[str]] | None = cache.get("known_codes")
+    if found is None:
+        kinds = ("plan", "billing_term_scheme", "bundle", "segment", "discount")
+        found = cache["known_codes"] = {kind: frozenset(rules.catalog.get(kind, {})) for kind in kinds}
+    return found
 
 
 def typed_lines(rules: Any, scenario: Any) -> None:

@@ -92,6 +92,7 @@ register(
         "start_too_late": "starts {start}, later than {latest} after {added}",
         "end_not_flexible": "the end date is not flexible for this discount",
         "end_too_late": "runs until {end}, longer than {max_length}",
+        "end_before_start": "ends on {end}, before it starts on {start}: it would cover no day",
         "starts_later": "starts on {start}",
         "duration_ended": "its duration ended on {end}",
         "periods_used": "ran for its {periods} billing period(s) from {from} (until {until})",
@@ -304,6 +305,9 @@ def _window_start(limit: Any, today: date) -> date:
             return date(max(today.year - limit.per.count + 1, 1), 1, 1)
         first = date(today.year, today.month, 1)
         return Duration(limit.per.count - 1, TimeUnit.MONTHS).add_clamped(first, -1)
+    if limit.window is LimitWindow.CALENDAR and limit.per.unit is TimeUnit.WEEKS:  # weeks from Monday (ISO)
+        monday = today.toordinal() - today.weekday()
+        return date.fromordinal(max(monday - 7 * (limit.per.count - 1), 1))
     try:
         return date.fromordinal(limit.per.add_to(today, -1).toordinal() + 1)  # rolling: (today - per, today]
     except OutOfCalendar:
@@ -514,6 +518,10 @@ class DefinitionRules:
         if request.end is not None:
             if duration is None or not duration.flexible_end:
                 problems.append(Reason("end_not_flexible"))
+            elif request.end < (request.start or added):  # the end is the last day covered: none at all
+                problems.append(
+                    Reason("end_before_start", {"end": str(request.end), "start": str(request.start or added)})
+                )
             elif duration.max_length is not None and request.end >= duration.max_length.add_clamped(
                 request.start or added
             ):  # the end is the last day covered: 3 months from 1 March end on 31 May at the latest

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.load import rule_file
+
 #: A reason's words: a `str.format` template over its facts ("expired on {to}"), or a function of
 #: the facts for words that depend on them (a list written out, an optional part).
 Template = str | Callable[[Mapping[str, Any]], str]
@@ -29,6 +31,11 @@ class Source:
     file: str
     line: int
     column: int
+
+    def __post_init__(self) -> None:  # the rule file as decisions name it, wherever billrules runs
+        file = rule_file(self.file)
+        if file is not self.file:
+            object.__setattr__(self, "file", file)
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "column": self.column}

@@ -151,7 +151,12 @@ def _diagnostic(
 
 
 def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
-    """Every scenario document in a YAML/JSON file (JSON is YAML, so one safe loader reads both)."""
+    """Every scenario document in a YAML/JSON file (JSON is YAML, so one safe loader reads both),
+    or every line of a JSON Lines file (`.jsonl`, `.ndjson`: SPEC 4), read as `billrules run`
+    reads its lines."""
+    if path.suffix in (".jsonl", ".ndjson"):
+        yield from _json_lines(path)
+        return
     source = load_file(path)
     if source.diagnostics:
         yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
@@ -173,6 +178,37 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         return
     for document in source.documents:
         yield validate_scenario(document.data, document, source.display)
+
+
+def _json_lines(path: Path) -> Iterator[ScenarioInput]:
+    from engine.files import FileProblem, read_limited
+    from engine.load import MAX_FILE_BYTES, display_path
+    from engine.run.evaluate import RecordDocument, parse_line
+
+    display = display_path(path)
+    try:
+        raw = read_limited(path, MAX_FILE_BYTES)
+    except FileProblem as failure:
+        yield ScenarioInput(None, diagnostics=[failure.diagnostic(display)])
+        return
+    found = False
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        found = True
+        data, problem = parse_line(line, display, number)
+        if problem is not None:
+            located = Diagnostic(display, number, max(problem.column, 1), problem.code, problem.message, problem.hint)
+            yield ScenarioInput(None, diagnostics=[located])
+            continue
+        yield validate_scenario(data, RecordDocument(display, number, data), display)
+    if not found:
+        yield ScenarioInput(
+            None,
+            diagnostics=[
+                Diagnostic(display, 1, 1, "BR601", "the file holds no scenario", "write one scenario per line")
+            ],
+        )
 
 
 def _as_scenario_file(d: Diagnostic) -> Diagnostic:

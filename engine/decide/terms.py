@@ -673,10 +673,9 @@ def _penalty_settings(term: Term) -> _PenaltySettings:
         plain(rate) if rate is not None else "",
         grace,
         str(grace) if grace is not None and grace.count else "0 days",
-        tuple(
-            (name, value)
+        tuple(  # always named (SPEC 3.4: the decision names them), null where the term leaves them out
+            (name, getattr(settings, name) if settings is not None else None)
             for name in ("ledger_account", "invoice_line_type")
-            if (value := getattr(settings, name) if settings is not None else None) is not None
         ),
     )
 
@@ -690,7 +689,7 @@ class _PenaltySettings:
     rate_text: str  # the rate written out ("" without one)
     grace: Duration | None
     grace_text: str
-    booking: tuple[tuple[str, str], ...]  # ledger account and invoice line type, those given
+    booking: tuple[tuple[str, str | None], ...]  # ledger account and invoice line type (None: not given)
 
 
 class _Record:

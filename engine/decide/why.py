@@ -125,6 +125,15 @@ register(
             f"{_name(f['collection'])}: {f['matched']} of {f['count']} match `{f['where']}`; the rule needs none"
         ),
         "value_missing": lambda f: f"{_name(f['missing'])} is not known, so `{f['condition']}` cannot hold",
+        "not_comparable": lambda f: (
+            f"`{f['condition']}` cannot hold: "
+            + (
+                f"{_name(f['subject'])} `{f['actual']}` does not compare with what the rule names"
+                if "subject" in f and f.get("actual") is not None
+                else "some values do not compare with what the rule names"
+            )
+            + " (days with months, money in another currency)"
+        ),
         "condition_not_met": "`{condition}` does not hold",
         "section_not_met": "criteria section `{section}` does not hold",
         "when_not_met": "criteria `when` does not hold",
@@ -149,6 +158,7 @@ CONDITION_CODES = frozenset(
         "not_all_match",
         "some_match",
         "value_missing",
+        "not_comparable",
         "condition_not_met",
     )
 )
@@ -381,10 +391,12 @@ class WhyNot:
                 code = "not_all_match"
             elif kind == "any":
                 code = "some_match"
-        if outcome is None and code == "condition_not_met":  # `not x overlaps {…}` with x missing: say so
+        if outcome is None and code != "value_missing":  # unknown, and not for a value the step says is missing
             missing = next((s.facts["missing"] for s in reversed(explainer.steps) if "missing" in s.facts), None)
-            if missing is not None:
+            if missing is not None:  # `not x overlaps {…}` with x missing: say so
                 code, facts["missing"] = "value_missing", missing
+            elif code != "condition_not_met" or "actual" in facts:  # `14 days not in {1 month}`
+                code = "not_comparable"
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
 

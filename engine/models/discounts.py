@@ -110,7 +110,8 @@ class ApplicationLimit(Strict):
     per: DurationField = Field(description="Window length, e.g. `1 year`.")
     window: LimitWindow = Field(
         default=LimitWindow.ROLLING,
-        description="rolling (counted back from the billing date) or calendar (the calendar year/month).",
+        description="rolling (counted back from the billing date) or calendar (whole calendar years, months "
+        "or weeks from Monday, the current one included; days are the same either way).",
     )
 
 
