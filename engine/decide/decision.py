@@ -184,37 +184,17 @@ def check_codes(rules: Any, scenario: Any) -> None:
         scheme = subscription.billing_term_scheme
         if scheme is not None and scheme not in known["billing_term_scheme"]:
             found.append(("subscription.billing_term_scheme", "billing term scheme", scheme))
-        found.extend(
-            (f"subscription.add_ons[{i}]", "bundle", code)
-            for i, code in enumerate(subscription.add_ons)
-            if code not in known["bundle"]
-        )
-    account = scenario.account
-    if account is not None and account.segments:
-        found.extend(
-            (f"account.segments[{i}]", "segment", code)
-            for i, code in enumerate(account.segments)
-            if code not in known["segment"]
-        )
+        found += _unknown_in("subscription.add_ons", "bundle", subscription.add_ons, known)
+    if scenario.account is not None:
+        found += _unknown_in("account.segments", "segment", scenario.account.segments, known)
     subject, where = (subscription, "subscription") if subscription is not None else (scenario.job, "job")
     if subject is not None:
-        found.extend(
-            (f"{where}.products[{i}].bundle", "bundle", line.bundle)
-            for i, line in enumerate(subject.products)
-            if line.bundle is not None and line.bundle not in known["bundle"]
-        )
-    job = scenario.job
-    if job is not None and job.segments:
-        found.extend(
-            (f"job.segments[{i}]", "segment", code)
-            for i, code in enumerate(job.segments)
-            if code not in known["segment"]
-        )
-    found.extend(
-        (f"discount_history[{i}].discount", "discount", h.discount)
-        for i, h in enumerate(scenario.discount_history)
-        if h.discount not in known["discount"]
-    )
+        bundles = [line.bundle for line in subject.products]
+        found += [(f"{where}.products[{i}].bundle", kind, code) for i, kind, code in _unknown(bundles, "bundle", known)]
+    if scenario.job is not None:
+        found += _unknown_in("job.segments", "segment", scenario.job.segments, known)
+    history = [h.discount for h in scenario.discount_history]
+    found += [(f"discount_history[{i}].discount", kind, code) for i, kind, code in _unknown(history, "discount", known)]
     if found:
         problems = [
             ScenarioError(
@@ -226,6 +206,18 @@ def check_codes(rules: Any, scenario: Any) -> None:
         ]
         first = problems[0]
         raise ScenarioError(first.field, first.message, first.hint, also=problems[1:])
+
+
+def _unknown(codes: Sequence[str | None], kind: str, known: dict[str, frozenset[str]]) -> list[tuple[int, str, str]]:
+    """(index, kind as worded, code) of each code given that the rule set does not define."""
+    return [(i, kind, code) for i, code in enumerate(codes) if code is not None and code not in known[kind]]
+
+
+def _unknown_in(
+    field: str, kind: str, codes: Sequence[str], known: dict[str, frozenset[str]]
+) -> list[tuple[str, str, str]]:
+    """`_unknown` of a list field, each at its place (`account.segments[1]`)."""
+    return [(f"{field}[{i}]", worded, code) for i, worded, code in _unknown(codes, kind, known)]
 
 
 def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
