@@ -227,25 +227,7 @@ def test_two_capped_discounts_on_a_line_keep_the_lines_rounded_discount(
 def test_a_free_period_without_duration_is_its_own_duration(
     free_rules: Any, value: int, frequency: str, period: tuple[str, str], applied_on: list[str], net: str
 ) -> None:
-    subscription = {
-        "code": "S1",
-        "type": "residential-mobile",
-        "plan": "triple-play-24",
-        "billing_frequency": frequency,
-        "start": "2015-04-01",
-        "status_history": [{"status": "active", "from": "2015-04-01"}],
-        "products": [
-            {"product": "mobile-sim", "bundle": "mobile-bundle", "price": "38.97 EUR" if value == 4 else "12.99 EUR"}
-        ],
-        "billing_period": {"from": period[0], "to": period[1]},
-    }
-    bill = {
-        "id": "free",
-        "as_of": f"{period[1]}T12:00:00+02:00",
-        "account": {"code": "A1", "classification": "Residential"},
-        "subscription": subscription,
-        "discount_history": [{"discount": "first-months-free", "on": day} for day in applied_on],
-    }
+    bill = _mobile_bill(frequency, period, ["38.97 EUR" if value == 4 else "12.99 EUR"], applied_on)
     decision = free_rules[value].decide(bill)
     line = decision["discounts"]["lines"][0]
     assert line["net"] == net, (decision["discounts"]["definitions"], line)
@@ -347,23 +329,34 @@ def test_a_free_period_kept_result_depends_on_the_subscriptions_billing_frequenc
     assert len(nets["monthly"]) == 1 and nets["monthly"] != nets["quarterly"]
 
 
-TERMED_LINE = """\
+def _auto(code: str, service_type: str, product: str, amount: str, criteria: str) -> str:
+    """An auto apply discount of one product as a rule file's text (`criteria` indented under it)."""
+    return f"""\
 kind: discount
-code: any-termed
-name: Any termed line
+code: {code}
+name: {code}
 type: auto_apply
 classification: subscription
-applied_service_type: non_usage
+applied_service_type: {service_type}
 state: effective
-amount: {type: percentage, value: 1}
+amount: {amount}
 discounted_products:
-  - product: mobile-sim
-validity: {effective: 2015-01-01}
+  - product: {product}
+validity: {{effective: 2015-01-01}}
 criteria:
-  products:
+{criteria}"""
+
+
+TERMED_LINE = _auto(
+    "any-termed",
+    "non_usage",
+    "mobile-sim",
+    "{type: percentage, value: 1}",
+    """  products:
     - product_type: termed
   when: any p in subscription.products where p.type == "termed"
-"""
+""",
+)
 
 
 def test_a_line_without_type_has_its_catalog_products_type_in_criteria(
@@ -380,23 +373,16 @@ def test_a_line_without_type_has_its_catalog_products_type_in_criteria(
     assert _definition(rules.decide(bill), "any-termed")["status"] == "not_eligible"
 
 
-JUNE_RENTALS = """\
-kind: discount
-code: june-rentals
-name: Rentals in June
-type: auto_apply
-classification: subscription
-applied_service_type: usage
-state: effective
-amount: {type: percentage, value: 10}
-discounted_products:
-  - product: vod-rental
-validity: {effective: 2015-01-01}
-criteria:
-  quantitative:
+JUNE_RENTALS = _auto(
+    "june-rentals",
+    "usage",
+    "vod-rental",
+    "{type: percentage, value: 10}",
+    """  quantitative:
     execution_dates: {from: 2015-06-01, to: 2015-06-30}
     total_quantity: {min: 1}
-"""
+""",
+)
 
 
 @pytest.mark.parametrize(
@@ -419,13 +405,12 @@ def test_execution_dates_written_as_dates_cover_whole_days(
     assert (_definition(rules.decide(bill), "june-rentals")["status"] == "applied") is applies
 
 
-WITHIN_A_DAY = JUNE_RENTALS.replace("june-rentals", "last-day-rental").replace(
-    """  quantitative:
-    execution_dates: {from: 2015-06-01, to: 2015-06-30}
-    total_quantity: {min: 1}
-""",
-    """  when: any u in usage where as_of - u.at < 1 day and as_of - u.at >= 0 days
-""",
+WITHIN_A_DAY = _auto(
+    "last-day-rental",
+    "usage",
+    "vod-rental",
+    "{type: percentage, value: 10}",
+    "  when: any u in usage where as_of - u.at < 1 day and as_of - u.at >= 0 days\n",
 )
 
 
@@ -494,11 +479,11 @@ def test_an_unknown_outcome_of_values_that_do_not_compare_is_worded_as_such(
 ) -> None:
     # `14 days not in {1 month}`: days and months do not compare, so the condition is unknown (and
     # does not hold); the reason said "the rule excludes `1 month`", as if it were equal
-    rule = TERMED_LINE.replace("any-termed", "not-monthly").replace(
-        """  products:
-    - product_type: termed
-  when: any p in subscription.products where p.type == "termed"
-""",
+    rule = _auto(
+        "not-monthly",
+        "non_usage",
+        "mobile-sim",
+        "{type: percentage, value: 1}",
         "  when: subscription.binding_period not in {1 month}\n",
     )
     rules = _with(tmp_path_factory, "notmonthly", rule)
