@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import os
 import subprocess
 import tarfile
@@ -117,6 +116,7 @@ def json_lines(path: Path) -> Iterator[Input]:
     from engine.decide.scenarios import validate_scenario
     from engine.files import FileProblem, read_limited
     from engine.load import MAX_FILE_BYTES, display_path
+    from engine.run.evaluate import MAX_LINE_BYTES, parse_line
 
     display = display_path(path)
     try:
@@ -129,56 +129,25 @@ def json_lines(path: Path) -> Iterator[Input]:
         return
     with handle:
         number = 0
-        while raw := handle.readline(MAX_FILE_BYTES + 1):
+        while raw := handle.readline(MAX_LINE_BYTES + 2):
             number += 1
-            if len(raw) > MAX_FILE_BYTES:
+            if len(raw) > MAX_LINE_BYTES + 1:
                 while raw and not raw.endswith(b"\n"):  # the rest of the overlong line
-                    raw = handle.readline(MAX_FILE_BYTES + 1)
-                yield _bad_line(display, number, "BR101", "the line is longer than 2 MiB", "one scenario per line")
-                continue
+                    raw = handle.readline(MAX_LINE_BYTES + 2)
             if not raw.strip():
                 continue
-            data, problem = _parse_line(raw)
+            # each line as `billrules run` reads it: the same refusals with the same codes and words
+            data, problem = parse_line(raw, display, number)
             if problem is not None:
-                yield _bad_line(display, number, *problem)
+                yield _bad_line(display, number, problem.code, problem.message, problem.hint, problem.column)
                 continue
             checked = validate_scenario(data, None, display)
             diagnostics = [dataclasses.replace(d, line=number) for d in checked.diagnostics]
             yield Input(display, number, checked.scenario, None, diagnostics)
 
 
-def _parse_line(raw: bytes) -> tuple[Any, tuple[str, str, str] | None]:
-    try:
-        text = raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError as exc:
-        return None, ("BR103", f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})", "save the file as UTF-8")
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant), None
-    except _DuplicateKey as exc:
-        return None, ("BR105", f"duplicate key `{exc}`", "remove one of the two entries; one value would be lost")
-    except (ValueError, RecursionError) as exc:
-        return None, ("BR104", f"not valid JSON: {exc}", "write one JSON object per line")
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"`{name}` is not a JSON number")
-
-
-def _bad_line(file: str, line: int, code: str, message: str, hint: str) -> Input:
-    return Input(file, line, diagnostics=[Diagnostic(file, line, 1, code, message, hint)])
+def _bad_line(file: str, line: int, code: str, message: str, hint: str, column: int = 1) -> Input:
+    return Input(file, line, diagnostics=[Diagnostic(file, line, max(column, 1), code, message, hint)])
 
 
 # --- the old rule set from git -------------------------------------------------------------------
