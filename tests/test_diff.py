@@ -186,7 +186,11 @@ def test_json_lines_input_and_unreadable_lines(tmp_path: Path, capsys: pytest.Ca
     unread = next(g for g in report["groups"] if g["kind"] == "undecided")
     assert unread["label"].startswith("cannot be read")
     codes = [(s["line"], [p["code"] for p in s["problems"]]) for s in unread["scenarios"]]
-    assert codes == [(first_bad, ["BR601"]), (first_bad + 1, ["BR602"]), (first_bad + 2, ["BR105"])]  # as `run` words them
+    assert codes == [
+        (first_bad, ["BR601"]),
+        (first_bad + 1, ["BR602"]),
+        (first_bad + 2, ["BR105"]),
+    ]  # as `run` words them
 
 
 def test_a_scenario_that_cannot_be_decided_under_one_rule_set_has_its_own_group(

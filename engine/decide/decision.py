@@ -144,7 +144,15 @@ def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = F
     check_references(rules, scenario)
     if not _all_known(scenario, rules.__dict__.get("_known_codes") or _known_codes(rules)):
         check_codes(rules, scenario)  # (raises, naming every unknown code)
-    typed_lines(rules, scenario)
+    typed = typed_lines(rules, scenario)
+    try:
+        return _decide(rules, scenario, explain, shared)
+    finally:  # the scenario as it was given: another rule set (`diff`'s new one) gives its own types
+        for line in typed:
+            line.__dict__["type"] = None
+
+
+def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str, Any]:
     if scenario.job is not None and scenario.subscription is not None:
         raise ScenarioError(_BOTH_SUBJECTS.field, _BOTH_SUBJECTS.message, _BOTH_SUBJECTS.hint, "BR604")
     outcomes = criteria_outcomes(rules, scenario)
@@ -181,13 +189,14 @@ def check_codes(rules: Any, scenario: Any) -> None:
         return
     found: list[tuple[str, str, str]] = []  # (field, kind, code)
     subscription = scenario.subscription
-    if subscription is not None and scenario.cancellation is None:  # (a cancellation's own check: BR616)
-        if subscription.plan is not None and subscription.plan not in known["plan"]:
-            found.append(("subscription.plan", "plan", subscription.plan))
+    if subscription is not None:
+        if scenario.cancellation is None and subscription.plan is not None and subscription.plan not in known["plan"]:
+            found.append(("subscription.plan", "plan", subscription.plan))  # (a cancellation's own check: BR616)
         scheme = subscription.billing_term_scheme
         if scheme is not None and scheme not in known["billing_term_scheme"]:
             found.append(("subscription.billing_term_scheme", "billing term scheme", scheme))
-        found += _unknown_in("subscription.add_ons", "bundle", subscription.add_ons, known)
+        if scenario.cancellation is None:
+            found += _unknown_in("subscription.add_ons", "bundle", subscription.add_ons, known)
     if scenario.account is not None:
         found += _unknown_in("account.segments", "segment", scenario.account.segments, known)
     subject, where = (subscription, "subscription") if subscription is not None else (scenario.job, "job")
@@ -216,12 +225,11 @@ def _all_known(scenario: Any, known: dict[str, frozenset[str]]) -> bool:
     subscription = scenario.subscription
     bundles = known["bundle"]
     if subscription is not None:
+        scheme = subscription.billing_term_scheme
+        if scheme is not None and scheme not in known["billing_term_scheme"]:
+            return False
         if scenario.cancellation is None and (
             (subscription.plan is not None and subscription.plan not in known["plan"])
-            or (
-                subscription.billing_term_scheme is not None
-                and subscription.billing_term_scheme not in known["billing_term_scheme"]
-            )
             or not bundles.issuperset(subscription.add_ons)
         ):
             return False
@@ -263,14 +271,15 @@ def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
     return found
 
 
-def typed_lines(rules: Any, scenario: Any) -> None:
+def typed_lines(rules: Any, scenario: Any) -> list[Any]:
     """A line written without `type` gets its catalog product's ("taken from the catalog when
     omitted"), before any criterion reads it: `p.type == "termed"` and a `products` section's
     `product_type` see what the discount's own `discounted_products` see. The line's model is the
     scenario's own, made for this decision; its `type` is set as validation would have set it."""
     subject = scenario.subscription if scenario.subscription is not None else scenario.job
+    typed: list[Any] = []
     if subject is None:
-        return
+        return typed
     types: dict[str, Any] | None = None
     for line in subject.products:
         if line.type is None:
@@ -279,6 +288,8 @@ def typed_lines(rules: Any, scenario: Any) -> None:
             found = types.get(line.product)
             if found is not None:
                 line.__dict__["type"] = found  # (a frozen model: past its `__setattr__`, as pydantic sets fields)
+                typed.append(line)
+    return typed
 
 
 def _product_types(rules: Any) -> dict[str, Any]:

@@ -96,6 +96,7 @@ register(
         "starts_later": "starts on {start}",
         "duration_ended": "its duration ended on {end}",
         "periods_used": "ran for its {periods} billing period(s) from {from} (until {until})",
+        "free_period_used": "its {free} free ran from {from} to {until}",
         "limit_reached": "applied {used} time(s) since {since} ({window} {per}); the limit is {limit}",
     }
 )
@@ -338,17 +339,24 @@ class DefinitionRules:
         billing periods are N bills, the first billing the period that holds the start.
         """
         duration = d.duration
-        free_bills = None
+        free_bills = free_days = None
         if duration is None and d.amount.type is AmountType.FREE_PERIOD and scenario.subscription is not None:
             # a free period is its own duration (seed 002: "2 months free ... billed for 10
-            # months"): as many bills as it covers, the last one in part
+            # months"): months as many bills as they cover, days and weeks as days; the last
+            # bill gets what is left
             value = request.value if request is not None and request.value is not None else d.amount.value
             try:
-                per_bill = self._free_ratio(d, parse_number(str(value)), None, scenario)
-                free_bills = max(1, math.ceil(per_bill))
+                free = parse_number(str(value))
+                if d.amount.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
+                    free_days = free * (7 if d.amount.unit is TimeUnit.WEEKS else 1)
+                else:
+                    per_bill = self._free_ratio(d, free, None, scenario)
+                    free_bills = max(1, math.ceil(per_bill))
             except (ValueError, ArithmeticError):  # a range, or a value the request gets refused for
-                free_bills = None
-        if (duration is None and free_bills is None) or (request is None and d.type is DiscountType.AD_HOC):
+                free_bills = free_days = None
+        if (duration is None and free_bills is None and free_days is None) or (
+            request is None and d.type is DiscountType.AD_HOC
+        ):
             return False  # (an ad hoc discount offered now would start a duration of its own)
         if request is not None and self._date_problems(d, request, today):
             return False  # dates not allowed: the request is rejected (`_ad_hoc`), whatever it covers
@@ -360,6 +368,16 @@ class DefinitionRules:
         if request is not None and request.start is not None and billed_to < request.start:
             r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(request.start)})]
             return True
+        if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
+            elapsed = (billed - start).days
+            if elapsed >= free_days:
+                last_day = date.fromordinal(min(start.toordinal() + int(free_days) - 1, date.max.toordinal()))
+                facts: dict[str, Any] = {"free": f"{plain(free_days)} days", "from": str(start), "until": str(last_day)}
+                r.status, r.reasons = "not_effective", [Reason("free_period_used", facts)]
+                return True
+            if elapsed > 0:
+                r.free_spent = Decimal(elapsed) / free_days  # in shares of the free period
+            return False
         end = (
             request.end
             if request is not None and request.end is not None
@@ -1335,6 +1353,7 @@ class DiscountEvaluator(DefinitionRules):
         """Each line's takes, kind by kind, capped and rounded; `total`: added to each applied
         result's amounts."""
         results = []
+        exact: list[dict[str, Decimal]] = []  # each line's takes before rounding (with caps only)
         rounder = self.rounder
         for line in lines:
             book = _LineBook(line, caps)
@@ -1364,8 +1383,10 @@ class DiscountEvaluator(DefinitionRules):
             for d, r in amounts:
                 _take_money(book, d.code, r.value)
             results.append(self._closed(book, rounder))
+            if caps.caps:
+                exact.append(dict(book.takes))
         if caps.caps and len(results) > 1:
-            _within_caps(results, caps)
+            _within_caps(results, caps, exact)
         if total:
             for result in results:
                 currency = result.line.gross.currency
@@ -1442,11 +1463,14 @@ class _Caps:
         return amount
 
 
-def _within_caps(results: list[LineResult], caps: _Caps) -> None:
+def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, Decimal]]) -> None:
     """A cap is a maximum of what the bill shows: each line rounds its own takes, so a capped
     discount split over lines (14.995 + 5.005 within a cap of 20.00) could show a quantum more
     than its cap (15.00 + 5.01). The excess is taken back from the discount's last takes, from
-    the last line up (whole quanta: a cap is written in the minor unit at most, BR422)."""
+    the last line up (whole quanta: a cap is written in the minor unit at most, BR422), and given
+    to another take of that line that its rounding cut short (`exact`: the takes before rounding;
+    0.005 shown as 0.00) and that has room under its own cap, so the line keeps its discount
+    rounded once; never to a take already shown whole (5.00 EUR off stays 5.00)."""
     totals: dict[str, Decimal] = {}
     for r in results:
         for c, amount in r.takes:
@@ -1470,8 +1494,10 @@ def _within_caps(results: list[LineResult], caps: _Caps) -> None:
                     other = next(
                         (
                             j
-                            for j, (o, _) in enumerate(takes)
-                            if o != code and (o not in caps.caps or totals[o] + cut <= caps.caps[o].amount)
+                            for j, (o, shown) in enumerate(takes)
+                            if o != code
+                            and shown < exact[i].get(o, shown)  # rounded down: the quantum is its own
+                            and (o not in caps.caps or totals[o] + cut <= caps.caps[o].amount)
                         ),
                         None,
                     )

@@ -155,6 +155,7 @@ class ReferenceEvaluator(DefinitionRules):
         caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
         by_code = {r.code: r for r in applied}
         results = []
+        exact: list[dict[str, Decimal]] = []  # each line's takes before rounding
         for line in lines:
             book = _LineBook(line, caps)
             mine = [r for r in applied if _matches(definitions[r.code], line)]
@@ -172,8 +173,9 @@ class ReferenceEvaluator(DefinitionRules):
             for r in (r for r in mine if kinds[r.code] is AmountType.AMOUNT):
                 _take_money(book, r.code, r.value)
             results.append(book.close(self.rounder))
+            exact.append(dict(book.takes))
         if caps.caps and len(results) > 1:
-            _within_caps(results, caps)
+            _within_caps(results, caps, exact)
         for result in results:
             for code, amount in result.takes:
                 totals = by_code[code].amounts

@@ -395,7 +395,7 @@ class WhyNot:
             missing = next((s.facts["missing"] for s in reversed(explainer.steps) if "missing" in s.facts), None)
             if missing is not None:  # `not x overlaps {…}` with x missing: say so
                 code, facts["missing"] = "value_missing", missing
-            elif code != "condition_not_met" or "actual" in facts:  # `14 days not in {1 month}`
+            else:  # nothing missing: values that do not compare (`14 days not in {1 month}`, `not (x == …)`)
                 code = "not_comparable"
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
