@@ -642,3 +642,23 @@ def test_a_credit_passed_over_for_its_criteria_is_named_when_others_pay() -> Non
     )
     assert "saturday is not in" in reason["text"]
     assert "passed_over" not in RULES.decide(scenario(consumption()))["credits"]  # nothing passed: no key
+
+
+def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None:
+    # "earlier issue" between purchases that tie on everything else is their instant, not their
+    # local date (then the id): PUR-Z at 08:00Z before PUR-A at 14:00Z; PUR-M at 20:00Z written
+    # +05:00 (local date the next day) before PUR-B at 22:00Z
+    buys = [
+        ("PUR-B", "2015-02-01T22:00:00Z"),
+        ("PUR-A", "2015-02-01T14:00:00Z"),
+        ("PUR-M", "2015-02-02T01:00:00+05:00"),
+        ("PUR-Z", "2015-02-01T08:00:00Z"),
+    ]
+    purchases = [
+        {"id": code, "user": "lena", "credit_type": "email-credits", "quantity": 2, "at": at} for code, at in buys
+    ]
+    used = {"id": "R", "user": "lena", "credit_type": "email-credits", "quantity": 8, "at": "2015-02-03T09:00:00Z"}
+    d = RULES.decide(
+        {"id": "t", "as_of": "2015-02-04T00:00:00Z", "credit_purchases": purchases, "consumptions": [used]}
+    )
+    assert [a["credit"] for a in d["credits"]["allocations"]] == ["PUR-Z", "PUR-A", "PUR-M", "PUR-B"]

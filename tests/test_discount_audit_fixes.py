@@ -628,3 +628,14 @@ def test_a_capped_cent_never_lands_on_a_fixed_amount(tmp_path_factory: pytest.Te
     decision = rules.decide(bill)
     amounts = {d["code"]: d.get("amount") for d in decision["discounts"]["definitions"]}
     assert (amounts["a-half"], amounts["five-off"]) == ("20.00 EUR", "5.00 EUR")
+
+
+def test_a_money_amount_on_a_bill_wholly_in_another_currency_says_it_took_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    rule = _auto("euro-off", "non_usage", "mobile-sim", "{type: amount, value: 1.00 EUR}", "")
+    rules = _with(tmp_path_factory, "euro-off", rule)
+    bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["1500 JPY"], [])
+    euro = _definition(rules.decide(bill), "euro-off")
+    assert euro["status"] == "applied" and "amount" not in euro
+    assert [r["code"] for r in euro["reasons"]] == ["other_currency_lines"]

@@ -83,6 +83,7 @@ class CreditFact:
     products: tuple[str, ...] = ()
     source: Source | None = None
     criteria: tuple[int, ...] = ()  # credit criteria (its type's, then its own) in CriteriaProgram.credit_entries
+    issued_at: datetime | None = None  # a purchase's instant: "earlier issue" between purchases of one day
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ _KEYS: dict[str, SortKey] = {
     "priority": lambda c, d: (0, c.priority) if c.priority is not None else (1, 0),
     "expiry": lambda c, d: c.end or date.max,
     "tree_distance": lambda c, d: d,
-    "issue_date": lambda c, d: c.issued,
+    "issue_date": lambda c, d: c.issued_at or datetime(c.issued.year, c.issued.month, c.issued.day, tzinfo=UTC),
     "id": lambda c, d: c.code,
 }
 
@@ -1007,6 +1008,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             end=period.to if period and t.expires else None,
             holder=owner,
             issued=day,
+            issued_at=at,  # (`moment`: aware) two purchases of one day, or days written in other zones, by instant
             own_only=not t.shared_on_issue,  # the owner's own, as a credit the owner holds is
             holder_user=True,
             criteria=s.type_criteria[item.credit_type],

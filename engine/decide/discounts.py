@@ -1269,9 +1269,8 @@ class DiscountEvaluator(DefinitionRules):
         by_code = {r.code: r for r in applied}
         definitions = self.by_code
         pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
-        currency = lines[0].gross.currency
-        if any(line.gross.currency != currency for line in lines):  # (one currency: the common case)
-            amounts = [r for d, r in pairs if d.kind is _AMOUNT]
+        amounts = [r for d, r in pairs if d.kind is _AMOUNT]
+        if amounts:  # a money amount says which lines of another currency it took nothing from
             note_other_currencies(amounts, lines, lambda line, code: definitions[code].index in self._reducing(line))
         if self.keep_lines:
             return self._amounts_kept(pairs, by_code, lines, scenario)

@@ -149,8 +149,8 @@ class ReferenceEvaluator(DefinitionRules):
 
     def _amounts(self, applied: list[DefinitionResult], lines: list[Line], scenario: Any) -> list[LineResult]:
         definitions = {r.code: self.rules.get("discount", r.code) for r in applied}
-        if len({line.gross.currency for line in lines}) > 1:
-            amounts = [r for r in applied if definitions[r.code].amount.type is AmountType.AMOUNT]
+        amounts = [r for r in applied if definitions[r.code].amount.type is AmountType.AMOUNT]
+        if amounts:
             note_other_currencies(amounts, lines, lambda line, code: _matches(definitions[code], line))
         caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
         by_code = {r.code: r for r in applied}

@@ -211,7 +211,7 @@ class CreditPurchase(Strict):
     user: Code = Field(description="Purchasing user (billing information stays theirs).")
     credit_type: Code = Field(description="Credit type bought.")
     quantity: DecimalField = Field(gt=0, description="Quantity bought (more than zero).")
-    at: DateTimeField = Field(description="When; the credit can be used from this day.")
+    at: DateTimeField = Field(description="When; the credit can be used from this moment.")
     usage_period: CreditPeriod | None = Field(default=None, description="Usage period (from the purchase day).")
 
 
