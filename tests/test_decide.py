@@ -345,4 +345,4 @@ def test_decide_reads_a_json_lines_file_line_by_line(tmp_path: Path, capsys: pyt
     captured = capsys.readouterr()
     decided = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
     assert [d["scenario"] for d in decided] == [json.loads(line)["id"] for line in lines[:2]]
-    assert "three.jsonl:3:" in captured.err and "error[BR602]" in captured.err
+    assert "three.jsonl:3:1: error[BR602]" in captured.err

@@ -201,7 +201,10 @@ def _json_lines(path: Path) -> Iterator[ScenarioInput]:
             located = Diagnostic(display, number, max(problem.column, 1), problem.code, problem.message, problem.hint)
             yield ScenarioInput(None, diagnostics=[located])
             continue
-        yield validate_scenario(data, RecordDocument(display, number, data), display)
+        checked = validate_scenario(data, RecordDocument(display, number, data), display)
+        # a line's field problems have no column of their own: 1, where an editor puts the cursor
+        checked.diagnostics = [replace(d, column=max(d.column, 1)) for d in checked.diagnostics]
+        yield checked
     if not found:
         yield ScenarioInput(
             None,
