@@ -132,8 +132,9 @@ def json_lines(path: Path) -> Iterator[Input]:
         while raw := handle.readline(MAX_LINE_BYTES + 2):
             number += 1
             if len(raw) > MAX_LINE_BYTES + 1:
-                while raw and not raw.endswith(b"\n"):  # the rest of the overlong line
-                    raw = handle.readline(MAX_LINE_BYTES + 2)
+                rest = raw
+                while rest and not rest.endswith(b"\n"):  # skip the rest of the overlong line
+                    rest = handle.readline(MAX_LINE_BYTES + 2)  # (`raw`, its first piece, is refused below)
             if not raw.strip():
                 continue
             # each line as `billrules run` reads it: the same refusals with the same codes and words

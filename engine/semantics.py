@@ -441,6 +441,9 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
                     )
 
 
+#: the scheme(s) a `when:` requires: `billing_term_scheme == "x"` or `billing_term_scheme in {…}`
+#: (not `!=` or `not in`, which exclude a scheme and name nothing the discount is offered on)
+_SCHEME_REQUIRED = re.compile(r'billing_term_scheme\s*(?:==\s*("[^"]*"|\'[^\']*\')|in\s*(\{[^}]*\}))')
 #: a quoted text of a criteria expression (`"monthly-24"` or `'monthly-24'`)
 _QUOTED = re.compile(r'"([^"\\]*)"|\'([^\'\\]*)\'')
 
@@ -476,9 +479,10 @@ def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[D
                     f"set `flexible_pricing: true` on `{code}` or remove it from the list",
                 )
     when = model.criteria.when if model.criteria else None
-    if when and "billing_term_scheme" in when:  # the same rule for a scheme named in `when:`
+    if when and "billing_term_scheme" in when:  # the same rule for a scheme a `when:` requires
         schemes = catalog.get("billing_term_scheme", {})
-        for code in dict.fromkeys(m.group(1) or m.group(2) for m in _QUOTED.finditer(when)):
+        named = [q for m in _SCHEME_REQUIRED.finditer(when) for q in _QUOTED.finditer(m.group(1) or m.group(2))]
+        for code in dict.fromkeys(q.group(1) or q.group(2) for q in named):
             entry = schemes.get(code)
             if entry and not entry.model.flexible_pricing:
                 yield doc.diagnostic(

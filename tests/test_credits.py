@@ -662,3 +662,34 @@ def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None
         {"id": "t", "as_of": "2015-02-04T00:00:00Z", "credit_purchases": purchases, "consumptions": [used]}
     )
     assert [a["credit"] for a in d["credits"]["allocations"]] == ["PUR-Z", "PUR-A", "PUR-M", "PUR-B"]
+
+
+def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> None:
+    # the instant orders purchases within a day; days come first: bought 2015-05-12 at 23:30-05:00
+    # (04:30 UTC on the 13th) is issued before a credit issued on 2015-05-13
+    data = {
+        "id": "t",
+        "as_of": "2015-05-14T16:00:00+02:00",
+        "credits": [
+            {"code": "CR-MAY13", "type": "email-credits", "quantity": 5, "holder": "lena", "issued": "2015-05-13"}
+        ],
+        "credit_purchases": [
+            {
+                "id": "PUR-MAY12",
+                "user": "lena",
+                "credit_type": "email-credits",
+                "quantity": 5,
+                "at": "2015-05-12T23:30:00-05:00",
+            }
+        ],
+        "consumptions": [
+            {
+                "id": "R",
+                "user": "lena",
+                "credit_type": "email-credits",
+                "quantity": 6,
+                "at": "2015-05-14T10:00:00+02:00",
+            }
+        ],
+    }
+    assert [a["credit"] for a in RULES.decide(data)["credits"]["allocations"]] == ["PUR-MAY12", "CR-MAY13"]

@@ -639,3 +639,49 @@ def test_a_money_amount_on_a_bill_wholly_in_another_currency_says_it_took_nothin
     euro = _definition(rules.decide(bill), "euro-off")
     assert euro["status"] == "applied" and "amount" not in euro
     assert [r["code"] for r in euro["reasons"]] == ["other_currency_lines"]
+
+
+def test_threads_deciding_one_scenario_agree(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # the catalog types are filled into a copy, never into the caller's scenario: threads sharing one
+    import threading
+
+    from engine.decide.scenarios import validate_scenario
+
+    rules = _with(tmp_path_factory, "threads", TERMED_LINE)
+    bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["12.99 EUR"], [])
+    scenario = validate_scenario(bill, None).scenario
+    statuses: list[str] = []
+
+    def work() -> None:
+        for _ in range(100):
+            statuses.append(_definition(rules.decide(scenario), "any-termed")["status"])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) == {"applied"} and len(statuses) == 400
+    assert scenario.subscription.products[0].type is None
+
+
+@pytest.mark.parametrize(
+    ("when", "flagged"),
+    [
+        ('subscription.billing_term_scheme == "monthly-24"', True),
+        ('subscription.billing_term_scheme in {"monthly-24"}', True),
+        ('subscription.billing_term_scheme != "monthly-24"', False),
+        ('subscription.billing_term_scheme not in {"monthly-24"}', False),
+    ],
+)
+def test_br408_in_when_only_for_a_scheme_the_discount_requires(tmp_path: Path, when: str, flagged: bool) -> None:
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "discounts" / "customer_care.yaml"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("criteria:", text.index("code: complaint-discount"))
+    path.write_text(text[:at] + f"criteria:\n  when: '{when}'\n" + text[at + len("criteria:\n") :], encoding="utf-8")
+    codes = [d.code for d in validate_paths([root])]
+    assert ("BR408" in codes) is flagged, codes

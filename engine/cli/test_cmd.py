@@ -65,7 +65,7 @@ def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]
         if is_dir(path):
             listing = walk(path, display_path)
             for p in listing.files:
-                if p.suffix in (".yaml", ".yml", ".json", ".jsonl", ".ndjson"):
+                if p.suffix in (".yaml", ".yml", ".json"):  # JSON Lines only when named (a run's input)
                     add(p, False)
             problems.extend(listing.diagnostics)
             problems.extend(outside_link(p, display_path(p), "the folder given") for p in listing.outside)

@@ -183,12 +183,14 @@ def _allocation(c: CreditFact, distance: int) -> int:
     return 0 if c.own_only and distance == 0 else 1
 
 
+_DAY_START = datetime.min.replace(tzinfo=UTC)  # a credit issued on a date: before that day's purchases
+
 _KEYS: dict[str, SortKey] = {
     "allocation": _allocation,
     "priority": lambda c, d: (0, c.priority) if c.priority is not None else (1, 0),
     "expiry": lambda c, d: c.end or date.max,
     "tree_distance": lambda c, d: d,
-    "issue_date": lambda c, d: c.issued_at or datetime(c.issued.year, c.issued.month, c.issued.day, tzinfo=UTC),
+    "issue_date": lambda c, d: (c.issued, c.issued_at or _DAY_START),  # the instant orders one day's purchases
     "id": lambda c, d: c.code,
 }
 

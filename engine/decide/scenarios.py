@@ -181,30 +181,43 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
 
 
 def _json_lines(path: Path) -> Iterator[ScenarioInput]:
+    """Each line of a JSON Lines file as `billrules run` reads it: streamed (no file-size limit; a
+    line past the run's limit refused alone), parsed by the run's own line reader."""
     from engine.files import FileProblem, read_limited
     from engine.load import MAX_FILE_BYTES, display_path
-    from engine.run.evaluate import RecordDocument, parse_line
+    from engine.run.evaluate import MAX_LINE_BYTES, RecordDocument, parse_line
 
     display = display_path(path)
     try:
-        raw = read_limited(path, MAX_FILE_BYTES)
-    except FileProblem as failure:
-        yield ScenarioInput(None, diagnostics=[failure.diagnostic(display)])
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        try:  # let the shared reader name the problem (permission denied, a folder, ...)
+            read_limited(path, MAX_FILE_BYTES)
+        except FileProblem as failure:
+            yield ScenarioInput(None, diagnostics=[failure.diagnostic(display)])
         return
     found = False
-    for number, line in enumerate(raw.split(b"\n"), 1):
-        if not line.strip():
-            continue
-        found = True
-        data, problem = parse_line(line, display, number)
-        if problem is not None:
-            located = Diagnostic(display, number, max(problem.column, 1), problem.code, problem.message, problem.hint)
-            yield ScenarioInput(None, diagnostics=[located])
-            continue
-        checked = validate_scenario(data, RecordDocument(display, number, data), display)
-        # a line's field problems have no column of their own: 1, where an editor puts the cursor
-        checked.diagnostics = [replace(d, column=max(d.column, 1)) for d in checked.diagnostics]
-        yield checked
+    with handle:
+        number = 0
+        while line := handle.readline(MAX_LINE_BYTES + 2):
+            number += 1
+            rest = line
+            while len(rest) > MAX_LINE_BYTES + 1 and not rest.endswith(b"\n"):  # skip an overlong line's rest
+                rest = handle.readline(MAX_LINE_BYTES + 2)
+            if not line.strip():
+                continue
+            found = True
+            data, problem = parse_line(line, display, number)
+            if problem is not None:
+                located = Diagnostic(
+                    display, number, max(problem.column, 1), problem.code, problem.message, problem.hint
+                )
+                yield ScenarioInput(None, diagnostics=[located])
+                continue
+            checked = validate_scenario(data, RecordDocument(display, number, data), display)
+            # a line's field problems have no column of their own: 1, where an editor puts the cursor
+            checked.diagnostics = [replace(d, column=max(d.column, 1)) for d in checked.diagnostics]
+            yield checked
     if not found:
         yield ScenarioInput(
             None,
