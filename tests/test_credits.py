@@ -645,9 +645,9 @@ def test_a_credit_passed_over_for_its_criteria_is_named_when_others_pay() -> Non
 
 
 def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None:
-    # "earlier issue" between purchases that tie on everything else is their instant, not their
-    # local date (then the id): PUR-Z at 08:00Z before PUR-A at 14:00Z; PUR-M at 20:00Z written
-    # +05:00 (local date the next day) before PUR-B at 22:00Z
+    # "earlier issue" between purchases that tie on everything else: their day (the local date as
+    # written, as every date here), then their instant, not the id: PUR-Z at 08:00Z before PUR-A at
+    # 14:00Z and PUR-B at 22:00Z; PUR-M at 20:00Z written +05:00 is issued on 2 February, after them
     buys = [
         ("PUR-B", "2015-02-01T22:00:00Z"),
         ("PUR-A", "2015-02-01T14:00:00Z"),
@@ -661,7 +661,7 @@ def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None
     d = RULES.decide(
         {"id": "t", "as_of": "2015-02-04T00:00:00Z", "credit_purchases": purchases, "consumptions": [used]}
     )
-    assert [a["credit"] for a in d["credits"]["allocations"]] == ["PUR-Z", "PUR-A", "PUR-M", "PUR-B"]
+    assert [a["credit"] for a in d["credits"]["allocations"]] == ["PUR-Z", "PUR-A", "PUR-B", "PUR-M"]
 
 
 def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> None:
