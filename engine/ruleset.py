@@ -88,13 +88,15 @@ class RuleSet:
         Returns the decision as JSON-ready data; raises `ScenarioError` (naming the scenario field)
         for a scenario that cannot be decided, or `ScenarioInvalid` for one that breaks the schema.
         """
-        return _hot.decide(self, _checked(scenario), explain=explain)
+        return _hot.decide(self, _checked(scenario), explain=explain, owned=not isinstance(scenario, _hot.Scenario))
 
     def decide_json(self, scenario: Any, *, explain: bool = False) -> str:
         """`decide`, written as the decision's canonical JSON text (what `decide --json` and a
         billing run write): the same text as `to_json(decide(...))`, faster, because what the rule
         set keeps is written without copies and shared results are written once."""
-        return _hot.decide_text(self, _checked(scenario), explain=explain)
+        return _hot.decide_text(
+            self, _checked(scenario), explain=explain, owned=not isinstance(scenario, _hot.Scenario)
+        )
 
     def get(self, kind: str, code: str) -> Any:
         entry = self.catalog.get(kind, {}).get(code)

@@ -134,17 +134,20 @@ _WHAT = {
 }
 
 
-def decide(rules: Any, scenario: Any, *, explain: bool = False, shared: bool = False) -> dict[str, Any]:
+def decide(
+    rules: Any, scenario: Any, *, explain: bool = False, shared: bool = False, owned: bool = False
+) -> dict[str, Any]:
     """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided.
 
     `shared`: for a writer that serialises the decision at once (`decide_text`): records the rule
     set keeps (reasons, results every scenario shares) are put in as they are kept, not copied,
     and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
-    data the caller may change."""
+    data the caller may change. `owned`: the scenario was validated for this decision alone (from
+    a mapping or a line), so its lines take their catalog types in place, with no copy."""
     check_references(rules, scenario)
     if not _all_known(scenario, rules.__dict__.get("_known_codes") or _known_codes(rules)):
         check_codes(rules, scenario)  # (raises, naming every unknown code)
-    return _decide(rules, typed_lines(rules, scenario), explain, shared)
+    return _decide(rules, typed_lines(rules, scenario, owned), explain, shared)
 
 
 def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str, Any]:
@@ -266,12 +269,13 @@ def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
     return found
 
 
-def typed_lines(rules: Any, scenario: Any) -> Any:
+def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
     """The scenario with each line written without `type` given its catalog product's ("taken
     from the catalog when omitted"), so that `p.type == "termed"` and a `products` section's
     `product_type` see what the discount's own `discounted_products` see. A copy, made only when
     some line needs it: the caller's scenario is never changed (`diff` decides one under two rule
-    sets, and threads may share one); copies are shallow, lines and their parents only."""
+    sets, and threads may share one); copies are shallow, lines and their parents only. A scenario
+    `owned` by this decision is typed in place (a billing run's lines, `RuleSet.decide` of a mapping)."""
     subject = scenario.subscription if scenario.subscription is not None else scenario.job
     if subject is None:
         return scenario
@@ -283,6 +287,9 @@ def typed_lines(rules: Any, scenario: Any) -> Any:
                 types = _product_types(rules)
             found = types.get(line.product)
             if found is not None:
+                if owned:
+                    line.__dict__["type"] = found  # (a frozen model: past its `__setattr__`)
+                    continue
                 if lines is None:
                     lines = list(subject.products)
                 lines[i] = _copied(line, type=found)
@@ -553,13 +560,13 @@ def _settled_text(r: SettledResult) -> bytes:
     return found
 
 
-def decide_text(rules: Any, scenario: Any, *, explain: bool = False) -> str:
+def decide_text(rules: Any, scenario: Any, *, explain: bool = False, owned: bool = False) -> str:
     """`to_json(decide(rules, scenario))`, the same text, made faster: nothing the rule set keeps
     is copied, and the results scenarios share are written once (`decide(shared=True)`)."""
     try:
-        return orjson.dumps(decide(rules, scenario, explain=explain, shared=True)).decode()
+        return orjson.dumps(decide(rules, scenario, explain=explain, shared=True, owned=owned)).decode()
     except TypeError:  # what orjson refuses (see `to_json`): the plain decision, written by `json`
-        return to_json(decide(rules, scenario, explain=explain))
+        return to_json(decide(rules, scenario, explain=explain, owned=owned))
 
 
 def trace(rules: Any, scenario: Any, owners: Collection[str] | None = None) -> dict[str, Any]:

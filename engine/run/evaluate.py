@@ -170,7 +170,7 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     if unanswered(scenario):
         return _error(number, scenario.id, unanswered_diagnostics(document, source, scenario))
     try:
-        text = decisions.decide_text(rules, scenario)
+        text = decisions.decide_text(rules, scenario, owned=True)  # validated from this line alone
     except ScenarioError as exc:
         timings.decide += time.process_time() - validated
         return _error(number, scenario.id, scenario_error_diagnostics(document, source, exc))
