@@ -113,42 +113,17 @@ def _read_documents(path: Path, found: Inputs) -> None:
 
 def json_lines(path: Path) -> Iterator[Input]:
     """One Input per non-blank line of a JSON Lines file, streamed; a bad line is a diagnostic at its line."""
-    from engine.decide.scenarios import validate_scenario
-    from engine.files import FileProblem, read_limited
-    from engine.load import MAX_FILE_BYTES, display_path
-    from engine.run.evaluate import MAX_LINE_BYTES, parse_line
+    from engine.decide.scenarios import json_line_records, validate_scenario
+    from engine.load import display_path
 
     display = display_path(path)
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below; read_limited is for whole files
-    except OSError:
-        try:  # let the shared reader name the problem (permission denied, a folder, ...)
-            read_limited(path, MAX_FILE_BYTES)
-        except FileProblem as failure:
-            yield Input(display, 1, diagnostics=[failure.diagnostic(display)])
-        return
-    with handle:
-        number = 0
-        while raw := handle.readline(MAX_LINE_BYTES + 2):
-            number += 1
-            if len(raw) > MAX_LINE_BYTES + 1:
-                rest = raw
-                while rest and not rest.endswith(b"\n"):  # skip the rest of the overlong line
-                    rest = handle.readline(MAX_LINE_BYTES + 2)  # (`raw`, its first piece, is refused below)
-            if not raw.strip():
-                continue
-            # each line as `billrules run` reads it: the same refusals with the same codes and words
-            data, problem = parse_line(raw, display, number)
-            if problem is not None:
-                yield _bad_line(display, number, problem.code, problem.message, problem.hint, problem.column)
-                continue
-            checked = validate_scenario(data, None, display)
-            diagnostics = [dataclasses.replace(d, line=number) for d in checked.diagnostics]
-            yield Input(display, number, checked.scenario, None, diagnostics)
-
-
-def _bad_line(file: str, line: int, code: str, message: str, hint: str, column: int = 1) -> Input:
-    return Input(file, line, diagnostics=[Diagnostic(file, line, max(column, 1), code, message, hint)])
+    for number, data, problem in json_line_records(path, display):
+        if problem is not None:
+            yield Input(display, number, diagnostics=[problem])
+            continue
+        checked = validate_scenario(data, None, display)
+        diagnostics = [dataclasses.replace(d, line=number) for d in checked.diagnostics]
+        yield Input(display, number, checked.scenario, None, diagnostics)
 
 
 # --- the old rule set from git -------------------------------------------------------------------

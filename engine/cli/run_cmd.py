@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import signal
-import stat
 import sys
 import threading
 from pathlib import Path
@@ -195,10 +194,12 @@ def _distinct_files(args: argparse.Namespace) -> None:
 
 
 def _is_stream(name: str) -> bool:
-    """A pipe or a device (`/dev/stdout`, `/dev/null`): written to as it comes, so two options may
-    share one (`--output /dev/null --errors /dev/null`)."""
+    """A pipe or a device (`/dev/stdout`, `/dev/null`): written to as it comes (`atomic.target`),
+    so two options may share one (`--output /dev/null --errors /dev/null`)."""
+    from engine.run.atomic import target
+
     try:
-        return not stat.S_ISREG(os.stat(name).st_mode)
+        return not target(name)[1]
     except OSError:
         return False
 

@@ -76,25 +76,14 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
 
 def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
     from engine.decide.decision import unanswered
-    from engine.decide.scenarios import validate_scenario
+    from engine.decide.scenarios import json_line_records, validate_scenario
     from engine.load import display_path, dotted
-    from engine.run.evaluate import parse_line
     from engine.scenario_check import unknown_references
 
     file = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        yield Diagnostic(file, 1, 1, "BR100", f"cannot read the scenarios: {exc}", "check the file")
-        return
-    # lines as `billrules run` reads them: ended by \n only (U+2028 inside a string is text), each
-    # parsed by the run's own reader, so both refuse and accept the same lines with the same codes
-    for number, line in enumerate(raw.split(b"\n"), 1):
-        if not line.strip():
-            continue
-        data, problem = parse_line(line, file, number)
+    for number, data, problem in json_line_records(path, file):
         if problem is not None:
-            yield Diagnostic(file, number, max(problem.column, 1), problem.code, problem.message, problem.hint)
+            yield problem
             continue
         checked = validate_scenario(data, None, file)
         for d in checked.diagnostics:

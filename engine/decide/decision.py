@@ -145,8 +145,9 @@ def decide(
     data the caller may change. `owned`: the scenario was validated for this decision alone (from
     a mapping or a line), so its lines take their catalog types in place, with no copy."""
     check_references(rules, scenario)
-    if not _all_known(scenario, rules.__dict__.get("_known_codes") or _known_codes(rules)):
-        check_codes(rules, scenario)  # (raises, naming every unknown code)
+    known = _known_codes(rules)
+    if not _all_known(scenario, known):  # the common case at set speed (2.1 → 0.6 µs a decision)
+        check_codes(scenario, known)  # (raises, naming every unknown code)
     return _decide(rules, typed_lines(rules, scenario, owned), explain, shared)
 
 
@@ -175,16 +176,14 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
     return decision
 
 
-def check_codes(rules: Any, scenario: Any) -> None:
+def check_codes(scenario: Any, known: dict[str, frozenset[str]]) -> None:
     """BR603 for a plan, billing term scheme, bundle, segment or discount (in the history) the rule
     set does not define: criteria compare them with the rules' codes, so a typo would change the
     bill in silence (`triple-play-42` lost its multi-service discount; `complaint-discont` in the
     history let a fourth complaint discount through). SPEC 6: a bad scenario is reported, never a
     partial silent result. Every such code is reported, with "did you mean" (`validate --scenarios`
-    checks the same, and users and units too: those a scenario may name for a CRM's own staff)."""
-    known = _known_codes(rules)
-    if _all_known(scenario, known):  # the common case, with set tests only (2.1 → 0.6 µs a decision)
-        return
+    checks the same, and users and units too: those a scenario may name for a CRM's own staff).
+    Called when `_all_known` finds a code the rules lack (`known`: `_known_codes`)."""
     found: list[tuple[str, str, str]] = []  # (field, kind, code)
     subscription = scenario.subscription
     if subscription is not None:

@@ -339,21 +339,10 @@ class DefinitionRules:
         billing periods are N bills, the first billing the period that holds the start.
         """
         duration = d.duration
-        free_bills = free_days = None
-        if duration is None and d.amount.type is AmountType.FREE_PERIOD and scenario.subscription is not None:
-            # a free period is its own duration (seed 002: "2 months free ... billed for 10
-            # months"): months as many bills as they cover, days and weeks as days; the last
-            # bill gets what is left
-            value = request.value if request is not None and request.value is not None else d.amount.value
-            try:
-                free = parse_number(str(value))
-                if d.amount.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
-                    free_days = free * (7 if d.amount.unit is TimeUnit.WEEKS else 1)
-                else:
-                    per_bill = self._free_ratio(d, free, None, scenario)
-                    free_bills = max(1, math.ceil(per_bill))
-            except (ValueError, ArithmeticError):  # a range, or a value the request gets refused for
-                free_bills = free_days = None
+        free_days = per_bill = free_bills = None
+        if duration is None:
+            free_days, per_bill = self._own_duration(d, request, scenario)
+            free_bills = max(1, math.ceil(per_bill)) if per_bill is not None else None
         if (duration is None and free_bills is None and free_days is None) or (
             request is None and d.type is DiscountType.AD_HOC
         ):
@@ -414,9 +403,24 @@ class DefinitionRules:
                 facts = {"periods": periods, "from": str(start), "until": str(until)}
                 r.status, r.reasons = "not_effective", [Reason("periods_used", facts)]
                 return True
-            if free_bills is not None and (given := max(len(used), before)):
+            if per_bill is not None and (given := max(len(used), before)):
                 r.free_spent = min(given / per_bill, Decimal(1))  # in shares of the free period, not bills
         return False
+
+    def _own_duration(self, d: Discount, request: Any, scenario: Any) -> tuple[Decimal | None, Decimal | None]:
+        """A free period without a duration is its own (seed 002: "2 months free ... billed for 10
+        months"): (its days, for days and weeks), or (None, the bills it covers, for months and
+        years); (None, None) for anything else, a job, or a value the request is refused for."""
+        if d.amount.type is not AmountType.FREE_PERIOD or scenario.subscription is None:
+            return None, None
+        value = request.value if request is not None and request.value is not None else d.amount.value
+        try:
+            free = parse_number(str(value))
+            if d.amount.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
+                return free * (7 if d.amount.unit is TimeUnit.WEEKS else 1), None
+            return None, self._free_ratio(d, free, None, scenario)
+        except (ValueError, ArithmeticError):  # a range, or a value the request gets refused for
+            return None, None
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
         agent = scenario.agent

@@ -180,44 +180,57 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         yield validate_scenario(document.data, document, source.display)
 
 
-def _json_lines(path: Path) -> Iterator[ScenarioInput]:
-    """Each line of a JSON Lines file as `billrules run` reads it: streamed (no file-size limit; a
-    line past the run's limit refused alone), parsed by the run's own line reader."""
+def json_line_records(path: Path, display: str) -> Iterator[tuple[int, Any, Diagnostic | None]]:
+    """(line number, its JSON value, or None and the diagnostic saying why) for each non-blank line
+    of a JSON Lines file, read as `billrules run` reads them: streamed (no file-size limit; a line
+    past the run's limit refused alone), each through the run's own line reader, so `decide`,
+    `diff` and `validate --scenarios` refuse what `run` refuses, in the same words. A file that
+    cannot be opened: one record, line 1, with the reader's diagnostic."""
     from engine.files import FileProblem, read_limited
-    from engine.load import MAX_FILE_BYTES, display_path
-    from engine.run.evaluate import MAX_LINE_BYTES, RecordDocument, parse_line
+    from engine.load import MAX_FILE_BYTES
+    from engine.run.evaluate import MAX_LINE_BYTES, parse_line
 
-    display = display_path(path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError:
         try:  # let the shared reader name the problem (permission denied, a folder, ...)
             read_limited(path, MAX_FILE_BYTES)
         except FileProblem as failure:
-            yield ScenarioInput(None, diagnostics=[failure.diagnostic(display)])
+            yield 1, None, failure.diagnostic(display)
         return
-    found = False
     with handle:
         number = 0
         while line := handle.readline(MAX_LINE_BYTES + 2):
             number += 1
             rest = line
             while len(rest) > MAX_LINE_BYTES + 1 and not rest.endswith(b"\n"):  # skip an overlong line's rest
-                rest = handle.readline(MAX_LINE_BYTES + 2)
+                rest = handle.readline(MAX_LINE_BYTES + 2)  # (its first piece is refused below)
             if not line.strip():
                 continue
-            found = True
             data, problem = parse_line(line, display, number)
-            if problem is not None:
-                located = Diagnostic(
-                    display, number, max(problem.column, 1), problem.code, problem.message, problem.hint
-                )
-                yield ScenarioInput(None, diagnostics=[located])
-                continue
-            checked = validate_scenario(data, RecordDocument(display, number, data), display)
-            # a line's field problems have no column of their own: 1, where an editor puts the cursor
-            checked.diagnostics = [replace(d, column=max(d.column, 1)) for d in checked.diagnostics]
-            yield checked
+            if problem is None:
+                yield number, data, None
+            else:
+                column = max(problem.column, 1)
+                yield number, None, Diagnostic(display, number, column, problem.code, problem.message, problem.hint)
+
+
+def _json_lines(path: Path) -> Iterator[ScenarioInput]:
+    """`read_scenarios` of a JSON Lines file: a scenario a line (`json_line_records`)."""
+    from engine.load import display_path
+    from engine.run.evaluate import RecordDocument
+
+    display = display_path(path)
+    found = False
+    for number, data, problem in json_line_records(path, display):
+        found = True
+        if problem is not None:
+            yield ScenarioInput(None, diagnostics=[problem])
+            continue
+        checked = validate_scenario(data, RecordDocument(display, number, data), display)
+        # a line's field problems have no column of their own: 1, where an editor puts the cursor
+        checked.diagnostics = [replace(d, column=max(d.column, 1)) for d in checked.diagnostics]
+        yield checked
     if not found:
         yield ScenarioInput(
             None,
