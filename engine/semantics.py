@@ -402,11 +402,13 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
         base: tuple[str, ...] = (name,) if name == "discounted_products" else ("criteria", "products")
         for i, item in enumerate(items):
             path: JsonPath = (*base, i)
-            if (item.product is None) == (item.product_type is None):
+            main_only = getattr(item, "main_service", False) and item.product is None and item.product_type is None
+            if (item.product is None) == (item.product_type is None) and not main_only:
                 yield doc.diagnostic(
                     path,
                     "BR419",
-                    "give exactly one of `product` and `product_type`",
+                    "give exactly one of `product` and `product_type`"
+                    + (" (or `main_service: true` alone)" if name == "discounted_products" else ""),
                     "write `product: CODE` or `product_type: termed`",
                 )
                 continue

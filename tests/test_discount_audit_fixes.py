@@ -52,6 +52,7 @@ def test_a_cap_split_over_lines_is_not_exceeded_by_each_lines_rounding() -> None
     # complaint-discount at 50 %, capped at 20.00 EUR a month: 14.995 on tv-essentials (29.99),
     # then 5.005 left for tv-premium (44.99): 15.00 + 5.01 would be 20.01; the bill shows 20.00
     bill = copy.deepcopy(BILL)
+    bill["subscription"]["products"][1]["main"] = True  # two main services: the discount reduces both
     bill["agent"] = {"user": "anna.agent", "units": ["customer-care"]}
     bill["requested_discounts"] = [{"discount": "complaint-discount", "value": 50, "added_on": "2015-06-18"}]
     bill["approvals"] = [

@@ -271,27 +271,37 @@ def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
 def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
     """The scenario with each line written without `type` given its catalog product's ("taken
     from the catalog when omitted"), so that `p.type == "termed"` and a `products` section's
-    `product_type` see what the discount's own `discounted_products` see. A copy, made only when
-    some line needs it: the caller's scenario is never changed (`diff` decides one under two rule
-    sets, and threads may share one); copies are shallow, lines and their parents only. A scenario
-    `owned` by this decision is typed in place (a billing run's lines, `RuleSet.decide` of a mapping)."""
+    `product_type` see what the discount's own `discounted_products` see; and, on a bill that
+    marks no line `main`, the lines of the catalog's main services (`main_service: true`) marked
+    `main`, so that `p.main` and a `main_service` target agree. A copy, made only when some line
+    needs it: the caller's scenario is never changed (`diff` decides one under two rule sets, and
+    threads may share one); copies are shallow, lines and their parents only. A scenario `owned`
+    by this decision is changed in place (a billing run's lines, `RuleSet.decide` of a mapping)."""
     subject = scenario.subscription if scenario.subscription is not None else scenario.job
     if subject is None:
         return scenario
     types: dict[str, Any] | None = None
+    mains = _main_services(rules)
+    if mains and any(line.main for line in subject.products):
+        mains = frozenset()  # the bill says which line is the main service
     lines: list[Any] | None = None
     for i, line in enumerate(subject.products):
+        changes: dict[str, Any] = {}
         if line.type is None:
             if types is None:
                 types = _product_types(rules)
             found = types.get(line.product)
             if found is not None:
-                if owned:
-                    line.__dict__["type"] = found  # (a frozen model: past its `__setattr__`)
-                    continue
-                if lines is None:
-                    lines = list(subject.products)
-                lines[i] = _copied(line, type=found)
+                changes["type"] = found
+        if mains and line.product in mains:
+            changes["main"] = True
+        if changes:
+            if owned:
+                line.__dict__.update(changes)  # (a frozen model: past its `__setattr__`)
+                continue
+            if lines is None:
+                lines = list(subject.products)
+            lines[i] = _copied(line, **changes)
     if lines is None:
         return scenario
     field = "subscription" if scenario.subscription is not None else "job"
@@ -308,6 +318,15 @@ def _copied(model: Any, **changes: Any) -> Any:
     object.__setattr__(copy, "__pydantic_extra__", model.__pydantic_extra__)
     object.__setattr__(copy, "__pydantic_private__", model.__pydantic_private__)
     return copy
+
+
+def _main_services(rules: Any) -> frozenset[str]:
+    """The codes of the catalog's main services, made once per rule set and kept beside it."""
+    found: frozenset[str] | None = rules.__dict__.get("_main_services")
+    if found is None:
+        products = lookup(rules, "product").items()
+        found = rules.__dict__["_main_services"] = frozenset(code for code, p in products if p.main_service)
+    return found
 
 
 def _product_types(rules: Any) -> dict[str, Any]:

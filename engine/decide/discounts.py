@@ -53,10 +53,14 @@ from engine.values import (
 )
 
 
-def _targets(targets: Sequence[Mapping[str, str]]) -> str:
+def _targets(targets: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for t in targets:
-        what = f"product `{t['product']}`" if "product" in t else f"a {t.get('product_type', '')} product"
+        if "product" in t or "product_type" in t:
+            what = f"product `{t['product']}`" if "product" in t else f"a {t['product_type']} product"
+            what += " as the customer's main service" if "main_service" in t else ""
+        else:
+            what = "the customer's main service"
         parts.append(what + (f" in bundle `{t['bundle']}`" if "bundle" in t else ""))
     return " or ".join(parts)
 
@@ -111,6 +115,7 @@ class Line:
     bundle: str | None
     gross: Money
     frequency: BillingFrequency | None
+    main: bool = False  # the customer's main service (`typed_lines` fills it from the catalog)
 
 
 @dataclass(slots=True)
@@ -256,7 +261,9 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
         ):
             frequency = billed
         kind = item.type or product.type
-        lines.append(Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency))
+        lines.append(
+            Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency, item.main)
+        )
     return subject, lines
 
 
@@ -270,6 +277,10 @@ _WHERE = {subject: [f"{subject}.products[{i}]" for i in range(_WHERE_KEPT)] for 
 _VALUES: dict[Any, str] = {member: member.value for member in ProductType}
 
 
+#: what a target of `main_service` alone may reduce (SPEC 3.2: only termed, usage and expense products)
+_DISCOUNTABLE_TYPES = frozenset({"termed", "usage", "expense"})
+
+
 def _matches(definition: Discount, line: Line) -> bool:
     for target in definition.discounted_products:
         if target.product is not None and target.product != line.product:
@@ -277,6 +288,8 @@ def _matches(definition: Discount, line: Line) -> bool:
         if target.product_type is not None and target.product_type.value != line.type:
             continue
         if target.bundle is not None and target.bundle != line.bundle:
+            continue
+        if target.main_service and not (line.main and line.type in _DISCOUNTABLE_TYPES):
             continue
         return True
     return False
@@ -286,15 +299,18 @@ def _describe_targets(definition: Discount) -> str:
     return _targets(_target_facts(definition))
 
 
-def _target_facts(definition: Discount) -> list[dict[str, str]]:
-    """What a definition reduces, as data: per target its `product` or `product_type`, and `bundle`."""
+def _target_facts(definition: Discount) -> list[dict[str, Any]]:
+    """What a definition reduces, as data: per target its `product` or `product_type`, `bundle` and
+    `main_service` (true), as given."""
     found = []
     for t in definition.discounted_products:
-        target = (
-            {"product": t.product} if t.product else {"product_type": t.product_type.value if t.product_type else ""}
+        target: dict[str, Any] = (
+            {"product": t.product} if t.product else {"product_type": t.product_type.value} if t.product_type else {}
         )
         if t.bundle:
             target["bundle"] = t.bundle
+        if t.main_service:
+            target["main_service"] = True
         found.append(target)
     return found
 
@@ -817,8 +833,8 @@ class DiscountEvaluator(DefinitionRules):
                     self._by_type.setdefault(t.product_type.value, []).append(d)
                 else:
                     self._any.append(d)
-        self._matching: dict[tuple[str, str, str | None], tuple[_Definition, ...]] = {}
-        self._reduces: dict[tuple[str, str, str | None], frozenset[int]] = {}
+        self._matching: dict[tuple[str, str, str | None, bool], tuple[_Definition, ...]] = {}
+        self._reduces: dict[tuple[str, str, str | None, bool], frozenset[int]] = {}
         self._dated: dict[tuple[str | None, date, date], _Plan] = {}
         self._settled: dict[tuple[int, int], SettledResult] = {}
         self._failing: dict[tuple[int, bool, bool, Any, bool], tuple[SettledResult, tuple[int, ...]]] = {}
@@ -880,7 +896,7 @@ class DiscountEvaluator(DefinitionRules):
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
         """The definitions that reduce `line`, in code order."""
-        key = (line.product, line.type, line.bundle)
+        key = (line.product, line.type, line.bundle, line.main)
         found = self._matching.get(key)
         if found is None:
             candidates = {
@@ -901,7 +917,7 @@ class DiscountEvaluator(DefinitionRules):
 
     def _reducing(self, line: Line) -> frozenset[int]:
         """The indices of `matching(line)`: a line meets the few applied definitions, not all that match it."""
-        key = (line.product, line.type, line.bundle)
+        key = (line.product, line.type, line.bundle, line.main)
         found = self._reduces.get(key)
         if found is None:
             found = frozenset(d.index for d in self.matching(line))
@@ -1152,7 +1168,7 @@ class DiscountEvaluator(DefinitionRules):
     def _context(self, held: set[str], lines: list[Line]) -> tuple[int, set[str]]:
         """What the bundles held and the lines' products decide for every definition, by number
         (for blocks' keys), with the codes of the definitions some line matches."""
-        key = (frozenset(held & self.granting_bundles), frozenset((x.product, x.type, x.bundle) for x in lines))
+        key = (frozenset(held & self.granting_bundles), frozenset((x.product, x.type, x.bundle, x.main) for x in lines))
         found = self._contexts.get(key)
         if found is None:
             matched = {d.code for line in lines for d in self.matching(line)}
@@ -1312,7 +1328,7 @@ class DiscountEvaluator(DefinitionRules):
         if any(d.cap is not None for d, _ in pairs):
             key: tuple[Any, ...] = (
                 applied,
-                *((x.product, x.type, x.bundle, x.gross.currency, str(x.gross.amount)) for x in lines),
+                *((x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount)) for x in lines),
             )
             every = memo.get(key)
             if every is None:
@@ -1325,7 +1341,7 @@ class DiscountEvaluator(DefinitionRules):
         results = []
         for line in lines:
             gross = line.gross
-            key = (line.product, line.type, line.bundle, gross.currency, str(gross.amount), applied)
+            key = (line.product, line.type, line.bundle, line.main, gross.currency, str(gross.amount), applied)
             found = memo.get(key)
             if found is None:
                 result = self._amounts_long(pairs, by_code, _NO_CAPS, [line], scenario, total=False)[0]

@@ -56,6 +56,13 @@ class Product(RuleDocument):
     billing_frequency: BillingFrequency | None = Field(
         default=None, description="How often a termed product is billed (required for termed products)."
     )
+    main_service: bool = Field(
+        default=False,
+        description=(
+            "A main service (seed 002's \"customer's main service\"): its line on a bill is the main service "
+            "when no line of that bill is marked `main` itself."
+        ),
+    )
 
 
 class BundleProduct(Strict):

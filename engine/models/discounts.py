@@ -77,6 +77,14 @@ class DiscountedProduct(Strict):
         default=None, description="A product type the discount reduces (termed, usage or expense)."
     )
     bundle: Code | None = Field(default=None, description="Only when the product is part of this flexible bundle.")
+    main_service: bool = Field(
+        default=False,
+        description=(
+            "Only the customer's main service: a line marked `main: true` (or, when no line of the bill is "
+            "marked, a line of a product the catalog marks `main_service: true`). Alone: any such termed, "
+            "usage or expense line."
+        ),
+    )
 
 
 class DefinitionValidity(Strict):
