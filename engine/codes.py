@@ -141,6 +141,7 @@ CODES: dict[str, tuple[str, str]] = {
     "BR616": (
         "cancellation-facts",
         "A cancellation naming an unknown plan or bundle, an add-on the subscription does not hold, "
+        "an add-on twice or a bundle of the plan as an add-on, "
         "or missing the billing frequency a term counted in billing cycles needs.",
     ),
     "BR620": (

@@ -49,10 +49,12 @@ def _definition(decision: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 def test_a_cap_split_over_lines_is_not_exceeded_by_each_lines_rounding() -> None:
-    # complaint-discount at 50 %, capped at 20.00 EUR a month: 14.995 on tv-essentials (29.99),
-    # then 5.005 left for tv-premium (44.99): 15.00 + 5.01 would be 20.01; the bill shows 20.00
+    # complaint-discount at 50 %, capped at 20.00 EUR a month: 14.995 on tv-essentials (29.99, the
+    # larger line takes the cap first), then 5.005 left for tv-premium (priced 14.99 here): 15.00 +
+    # 5.01 would be 20.01; the bill shows 20.00
     bill = copy.deepcopy(BILL)
     bill["subscription"]["products"][1]["main"] = True  # two main services: the discount reduces both
+    bill["subscription"]["products"][1]["price"] = "14.99 EUR"
     bill["agent"] = {"user": "anna.agent", "units": ["customer-care"]}
     bill["requested_discounts"] = [{"discount": "complaint-discount", "value": 50, "added_on": "2015-06-18"}]
     bill["approvals"] = [
@@ -65,7 +67,7 @@ def test_a_cap_split_over_lines_is_not_exceeded_by_each_lines_rounding() -> None
         lines = decision["discounts"]["lines"]
         takes = [t["amount"] for line in lines for t in line["discounts"] if t["code"] == "complaint-discount"]
         assert takes == ["-15.00 EUR", "-5.00 EUR"]
-        assert [line["net"] for line in lines] == ["14.99 EUR", "39.99 EUR"]
+        assert [line["net"] for line in lines] == ["14.99 EUR", "9.99 EUR"]
 
 
 @pytest.mark.parametrize(
@@ -197,15 +199,18 @@ validity: {effective: 2015-01-01}
 def test_two_capped_discounts_on_a_line_keep_the_lines_rounded_discount(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    # line 1 (29.99): 14.995 + 14.995, shown 15.00 + 14.99; line 2 (44.99): 5.005 + 0.005 = 5.01.
-    # a-half would show 20.01 over its cap of 20.00: its cent moves to b-fifteen, under its cap
+    # line 1 (29.99, the larger takes the caps first): 14.995 + 14.995, shown 15.00 + 14.99; line 2
+    # (14.99): 5.005 + 0.005 = 5.01, shown 5.01 + 0.00. a-half would show 20.01 over its cap of
+    # 20.00: its cent moves to b-fifteen (0.005 shown 0.00), under its cap: 5.00 + 0.01
     rules = _with(tmp_path_factory, "caps", CAPS)
     for ruleset in (rules, rules.brief()):
-        bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["29.99 EUR", "44.99 EUR"], [])
+        bill = _mobile_bill("monthly", ("2015-06-01", "2015-06-30"), ["29.99 EUR", "14.99 EUR"], [])
         decision = ruleset.decide(bill)
         amounts = {d["code"]: d.get("amount") for d in decision["discounts"]["definitions"]}
         assert (amounts["a-half"], amounts["b-fifteen"]) == ("20.00 EUR", "15.00 EUR")
-        assert [line["net"] for line in decision["discounts"]["lines"]] == ["0.00 EUR", "39.98 EUR"]
+        assert [line["net"] for line in decision["discounts"]["lines"]] == ["0.00 EUR", "9.98 EUR"]
+        takes = [[t["amount"] for t in line["discounts"]] for line in decision["discounts"]["lines"]]
+        assert takes[1] == ["-5.00 EUR", "-0.01 EUR"]
         assert decision["discounts"]["totals"]["EUR"]["discount"] == "35.00 EUR"
 
 

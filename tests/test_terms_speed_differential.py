@@ -682,6 +682,10 @@ def test_generated_cancellations_are_decided_as_before(
     if plan is not None:
         subscription["plan"] = plan
     if add_ons is not None:
+        held = RULES.models("plan").get(subscription.get("plan"))
+        add_ons = [
+            code for code in add_ons if held is None or code not in held.bundles
+        ]  # (a bundle of the plan as an add-on: BR616)
         subscription["add_ons"] = add_ons
         subscription["add_on_starts"] = {code: _day(subscription["start"], 31 * i) for i, code in enumerate(add_ons)}
         if chosen is not None:

@@ -44,7 +44,15 @@ def check_references(rules: Any, scenario: Any) -> None:
     if not scenario.requested_discounts and not scenario.approvals:
         return
     discounts = _ad_hoc(rules)
+    requested: dict[str, int] = {}
     for i, request in enumerate(scenario.requested_discounts):
+        first = requested.setdefault(request.discount, i)
+        if first != i:  # two values or starts for one discount: neither may be dropped in silence
+            raise ScenarioError(
+                f"requested_discounts[{i}].discount",
+                f"`{request.discount}` is requested twice (also at requested_discounts[{first}])",
+                "request each discount once, with the value and dates the agent chose",
+            )
         ad_hoc = discounts.get(request.discount)
         if ad_hoc is None:
             hint = did_you_mean(request.discount, discounts) or "request one of the rule set's ad hoc discounts"

@@ -504,9 +504,24 @@ class DefinitionRules:
     def _units(self, user: str, claimed: Sequence[str]) -> frozenset[str]:
         """The units a person belongs to: the rule set's, when it knows the user (an approval
         record or an agent claiming another unit grants no authority: seed 002's "authorised
-        personnel"); the scenario's, for a user the rule set does not define (a CRM's own staff)."""
+        personnel"); the scenario's, for a user the rule set does not define (a CRM's own staff).
+        A member of a unit is a member of the units above it (`parent`): an agent of Customer
+        Care is one of the Contact Centre's."""
         known = self.rules.get("user", user)
-        return frozenset(known.units if known is not None else claimed)
+        return frozenset(above for unit in (known.units if known is not None else claimed) for above in self._up(unit))
+
+    def _up(self, unit: str) -> tuple[str, ...]:
+        """The unit and the units above it, nearest first (kept per unit beside the rule set)."""
+        kept: dict[str, tuple[str, ...]] = self.rules.__dict__.setdefault("_units_up", {})
+        found = kept.get(unit)
+        if found is None:
+            chain = [unit]
+            model = self.rules.get("unit", unit)
+            while model is not None and model.parent is not None and model.parent not in chain:  # (no cycle: BR303)
+                chain.append(model.parent)
+                model = self.rules.get("unit", model.parent)
+            found = kept[unit] = tuple(chain)
+        return found
 
     def _requested_value(self, d: Discount, request: Any, problems: list[Reason | str]) -> Any:
         low, high = _range(d)
@@ -1374,6 +1389,9 @@ class DiscountEvaluator(DefinitionRules):
         results = []
         exact: list[dict[str, Decimal]] = []  # each line's takes before rounding (with caps only)
         rounder = self.rounder
+        shared = caps.caps and len(lines) > 1
+        if shared:  # a cap shared by lines is taken in an order the bill's own order does not change
+            lines = sorted(lines, key=_cap_order)
         for line in lines:
             book = _LineBook(line, caps)
             reduced = self._reducing(line)
@@ -1404,8 +1422,9 @@ class DiscountEvaluator(DefinitionRules):
             results.append(self._closed(book, rounder))
             if caps.caps:
                 exact.append(dict(book.takes))
-        if caps.caps and len(results) > 1:
+        if shared:
             _within_caps(results, caps, exact)
+            results.sort(key=lambda result: result.line.index)  # the bill's order again
         if total:
             for result in results:
                 currency = result.line.gross.currency
@@ -1480,6 +1499,13 @@ class _Caps:
         amount = min(amount, self.left[code])
         self.left[code] -= amount
         return amount
+
+
+def _cap_order(line: Line) -> tuple[Any, ...]:
+    """The order in which lines take a cap they share: the largest gross first (then product,
+    bundle, type, main), so that the lines' order on the bill changes no amount (SPEC 4: the same
+    scenario, the same decision). Lines equal in all of these are alike: their order is moot."""
+    return (line.gross.currency, -line.gross.amount, line.product, line.bundle or "", line.type, not line.main)
 
 
 def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, Decimal]]) -> None:

@@ -26,6 +26,7 @@ from engine.decide.discounts import (
     DiscountDecision,
     Line,
     LineResult,
+    _cap_order,
     _Caps,
     _describe_targets,
     _held_bundles,
@@ -156,7 +157,8 @@ class ReferenceEvaluator(DefinitionRules):
         by_code = {r.code: r for r in applied}
         results = []
         exact: list[dict[str, Decimal]] = []  # each line's takes before rounding
-        for line in lines:
+        shared = caps.caps and len(lines) > 1
+        for line in sorted(lines, key=_cap_order) if shared else lines:  # (the semantics of 2026-12-01)
             book = _LineBook(line, caps)
             mine = [r for r in applied if _matches(definitions[r.code], line)]
             kinds = {r.code: definitions[r.code].amount.type for r in mine}
@@ -174,8 +176,9 @@ class ReferenceEvaluator(DefinitionRules):
                 _take_money(book, r.code, r.value)
             results.append(book.close(self.rounder))
             exact.append(dict(book.takes))
-        if caps.caps and len(results) > 1:
+        if shared:
             _within_caps(results, caps, exact)
+            results.sort(key=lambda result: result.line.index)
         for result in results:
             for code, amount in result.takes:
                 totals = by_code[code].amounts

@@ -92,6 +92,26 @@ _BEYOND = date.max  # stands for "after 9999-12-31" (a commitment that never end
 _LAST_ORDINAL = _BEYOND.toordinal()
 
 
+def _held_once(field: str, codes: Sequence[str], i: int, plan: Any) -> None:
+    """BR616 for an add-on listed twice (its term would be decided, and its penalty charged,
+    twice) or, on the subscription, one that is a bundle of its plan (decided with the plan)."""
+    code = codes[i]
+    if code in codes[:i]:
+        raise ScenarioError(
+            f"{field}[{i}]",
+            f"add-on `{code}` is listed twice (also at {field}[{codes.index(code)}])",
+            "list each add-on once",
+            "BR616",
+        )
+    if plan is not None and code in plan.bundles:
+        raise ScenarioError(
+            f"{field}[{i}]",
+            f"`{code}` is a bundle of plan `{plan.code}`, not an add-on",
+            "remove it from `add_ons`: the plan's bundles are cancelled with the plan",
+            "BR616",
+        )
+
+
 class Stretch(NamedTuple):
     """One term of a renewal chain: its commitment from `start` to `end` (the first free day).
 
@@ -421,6 +441,7 @@ class TermEvaluator:
             if code not in bundles:
                 hint = _did_you_mean(code, bundles) or "use a bundle code from the rule set"
                 raise ScenarioError(f"subscription.add_ons[{i}]", f"unknown bundle `{code}`", hint, "BR616")
+            _held_once("subscription.add_ons", subscription.add_ons, i, plan)
         for code in subscription.add_on_starts:
             if code not in subscription.add_ons:
                 raise ScenarioError(
@@ -446,6 +467,7 @@ class TermEvaluator:
                 raise ScenarioError(
                     f"cancellation.add_ons[{i}]", f"`{code}` is not an add-on of the subscription", hint, "BR616"
                 )
+            _held_once("cancellation.add_ons", chosen, i, None)
         parts: list[tuple[str, str | None, date]] = []
         if chosen is None:  # the whole subscription: the plan, its bundles, every add-on
             parts.append(("plan", plan.term, subscription.start))

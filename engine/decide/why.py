@@ -392,7 +392,11 @@ class WhyNot:
             elif kind == "any":
                 code = "some_match"
         if outcome is None and code != "value_missing":  # unknown, and not for a value the step says is missing
-            missing = next((s.facts["missing"] for s in reversed(explainer.steps) if "missing" in s.facts), None)
+            missing = _missing(explainer.steps)
+            if missing is None and explainer.quiet_items:  # a quantifier's items record no step: walk them
+                full = Explainer(explainer.env, explainer.scenario)
+                full.explain(node)
+                missing = _missing(full.steps)
             if missing is not None:  # `not x overlaps {…}` with x missing: say so
                 code, facts["missing"] = "value_missing", missing
             else:  # nothing missing: values that do not compare (`14 days not in {1 month}`, `not (x == …)`)
@@ -409,6 +413,11 @@ class WhyNot:
         if kind == "none":
             return None
         return self._read_key(id(node), readers, reading)
+
+
+def _missing(steps: list[Step]) -> str | None:
+    """The value the last step that found one missing names (`usage[0].service_type`), or None."""
+    return next((s.facts["missing"] for s in reversed(steps) if "missing" in s.facts), None)
 
 
 def _operands(node: ast.Node) -> tuple[ast.Node, ...] | None:

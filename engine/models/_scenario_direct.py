@@ -37,6 +37,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import Strict as StrictMode
 from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
@@ -317,6 +318,8 @@ def _convert(source: _Source, annotation: Any, metadata: list[Any], value: str, 
             raise _Never
         members = source.name(annotation._value2member_map_, "E")  # text no member has raises KeyError
         return [f"if {value}.__class__ is not str:", "    raise U", f"{target} = {members}[{value}]"]
+    if annotation is bool:  # the check below is of the exact class: strict already
+        constraints = [c for c in constraints if not isinstance(c, StrictMode)]
     if annotation is bool and not constraints:
         return [f"if {value}.__class__ is not bool:", "    raise U", f"{target} = {value}"]
     if annotation is int:

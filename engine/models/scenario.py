@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, model_validator
+from pydantic import Strict as StrictMode
 
 from engine.models.catalog import BillingFrequency, ProductType
 from engine.models.common import (
@@ -56,7 +57,9 @@ class ProductLine(Strict):
     )
     quantity: int = Field(default=1, ge=1, le=MAX_COUNT, description="Quantity billed.")
     bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
-    main: bool = Field(default=False, description="The customer's main service.")
+    # strict: `main: "no"` is refused, as the scenario schema refuses it (`validate --scenarios`),
+    # not read as YAML 1.1's false
+    main: Annotated[bool, StrictMode()] = Field(default=False, description="The customer's main service.")
     type: ProductType | None = Field(default=None, description="Product type; taken from the catalog when omitted.")
 
 
