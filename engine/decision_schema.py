@@ -172,7 +172,12 @@ TERM = _obj(
     }
 )
 CANCELLATION = _obj(
-    {**_leaves("date", "allowed", "earliest"), "terms": _list(TERM), "total": _per_currency(ANY_SCALAR)},
+    {
+        **_leaves("date", "allowed", "earliest"),
+        "reasons": REASONS,
+        "terms": _list(TERM),
+        "total": _per_currency(ANY_SCALAR),
+    },
     "May the subscription be cancelled on the date, and what it costs (terms matched by `for` and `term`).",
 )
 PURCHASE = _obj(

@@ -7,8 +7,17 @@ from typing import Any, TextIO
 
 
 def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
-    verdict = "allowed" if cancellation["allowed"] else f"refused (possible from {cancellation.get('earliest')})"
+    earliest = cancellation.get("earliest")
+    verdict = (
+        "allowed"
+        if cancellation["allowed"]
+        else f"refused (possible from {earliest})"
+        if earliest is not None
+        else "refused (no date found on which every term allows it)"
+    )
     out.write(f"\ncancellation on {cancellation['date']}: {verdict}\n")
+    for reason in cancellation.get("reasons", ()):
+        out.write(f"  - {reason['text']}\n")
     for term in cancellation["terms"]:
         what = "plan" if term["for"] == "plan" else f"bundle {term['for']}"
         name = f"term {term['term']}" if term["term"] else "no term"
@@ -18,11 +27,14 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
             out.write(f"    current term from {term['start']}, commitment ends {term['commitment_end']}{renewals}\n")
         penalty = term.get("penalty")
         if penalty is not None:
-            tax = penalty["tax"] if penalty["tax"] is not None else f"by {penalty.get('tax_provider', 'the provider')}"
             waived = " (waived)" if penalty["waived"] else ""
-            out.write(f"    penalty {penalty['fee']} + tax {tax} = {penalty['total']}{waived}, due {penalty['due']}\n")
+            out.write(
+                f"    penalty {penalty['fee']}{_tax(penalty)} = {penalty['total']}{waived}, due {penalty['due']}\n"
+            )
             booking = [
-                f"{k.replace('_', ' ')} {penalty[k]}" for k in ("invoice_line_type", "ledger_account") if k in penalty
+                f"{k.replace('_', ' ')} {penalty[k]}"
+                for k in ("invoice_line_type", "ledger_account")
+                if penalty.get(k) is not None
             ]
             if booking:
                 out.write(f"    {', '.join(booking)}\n")
@@ -34,3 +46,12 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
                 out.write(f"      {step['text']}\n")
     for currency, total in cancellation["total"].items():
         out.write(f"  total due {currency}: {total}\n")
+
+
+def _tax(penalty: dict[str, Any]) -> str:
+    """The tax as the line shows it: its amount, the provider's (a tax code), or none at all."""
+    if penalty["tax"] is not None:
+        return f" + tax {penalty['tax']}"
+    if penalty.get("tax_code") is not None:
+        return f" + tax {penalty['tax_code']} by {penalty.get('tax_provider') or 'the tax provider'}"
+    return " (no tax)"

@@ -176,8 +176,12 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
         decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
     if scenario.purchase is not None:
         decision["purchase"] = purchases.evaluate(rules, scenario, shared)
-    if explain and (scenario.subscription is not None or scenario.job is not None):  # discount criteria
-        decision["trace"] = trace(rules, scenario)
+    if explain and (scenario.subscription is not None or scenario.job is not None):
+        # the discounts' criteria, and the exceptions of the terms this cancellation decided (not
+        # those of every term of the rule set)
+        decided_terms = {f"term:{t['term']}" for t in decision.get("cancellation", {}).get("terms", ())}
+        owners = {o for o in rules.criteria.by_owner if o.startswith("discount:") or o in decided_terms}
+        decision["trace"] = trace(rules, scenario, owners)
     if len(decision) == 2:  # nothing asked: an error (BR604), as on the command line, not an empty answer
         [nothing] = unanswered(scenario)
         raise ScenarioError("scenario", nothing.message, nothing.hint, "BR604")

@@ -40,6 +40,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from engine.criteria import ast
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
@@ -63,6 +64,13 @@ register(
         "no_term": "{of} has no term: it may be cancelled any time",
         "early_cancellation_allowed": "`{term}` allows cancelling before its commitment ends on {end}, without penalty",
         "early_cancellation_not_allowed": "`{term}` does not allow cancelling before its commitment ends; possible from {earliest}",
+        "not_allowed_until": "`{term}` does not allow cancelling on {date}; possible from {earliest} (commitment ends {end})",
+        "no_common_date": lambda f: (
+            f"no day that every term allows was found in {f['tries']} tries (each term's own first day: "
+            + ", ".join(f"{of} {day or 'none'}" for of, day in f["terms"].items())
+            + ")"
+        ),
+        "not_allowed_any_date": "`{term}` does not allow cancelling on {date}, nor on any later date tried",
         "early_cancellation_penalty": "`{term}` charges a penalty for cancelling before {end}",
         "exception_holds": "exception {index} of `{term}` holds (`{when}`): {outcome}",
         "renewed_within_grace": "renewed on {renewed_on}, within the grace period (until {due}): penalty waived",
@@ -175,6 +183,9 @@ class CancellationDecision:
         refused = not allowed
         if refused:
             data["earliest"] = None if self.earliest is None else _show_date(self.earliest)
+            if self.earliest is None:  # say why, and each term's own first day
+                own = {t.data["for"]: t.data.get("earliest") for t in self.terms if not t.allowed}
+                data["reasons"] = [Reason("no_common_date", {"tries": _EARLIEST_TRIES, "terms": own}).once()]
         data["terms"] = [t.to_json(explain) for t in self.terms]
         charges = [t.charge for t in self.terms if t.charge is not None] if not refused else []
         if len(charges) == 1:  # the usual case: one penalty, its total as written in it
@@ -190,8 +201,63 @@ class CancellationDecision:
 
 _ZERO = Decimal(0)
 
-#: how many candidate dates `TermEvaluator._earliest` decides before it gives up
-_EARLIEST_TRIES = 100
+#: how many candidate dates `TermEvaluator._earliest` decides before it gives up (terms of
+#: 100 and 101 days, both renewing into themselves, first end on one day after 100 laps)
+_EARLIEST_TRIES = 1000
+
+#: `TermEvaluator._date_operands` of a term whose exceptions read `cancellation.date` in a way
+#: that gives no dates to try: its outcome may change on any day
+_ANY_DAY = object()
+
+
+def _next_day(day: date) -> date:
+    return day + datetime.timedelta(days=1) if day < date.max else day
+
+
+def _previous_day(day: date) -> date | None:
+    return day - datetime.timedelta(days=1) if day > date.min else None
+
+
+def _is_cancellation_date(node: ast.Node) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.name == "date"
+        and isinstance(node.obj, ast.Name)
+        and node.obj.id == "cancellation"
+    )
+
+
+def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[ast.Node, ...] | object | None:
+    """`TermEvaluator._date_operands` of these exception conditions."""
+    operands: list[ast.Node] = []
+    other_reads = False
+
+    def visit(node: ast.Node) -> None:
+        nonlocal other_reads
+        if isinstance(node, ast.Compare | ast.Between):
+            sides = (node.left, node.right) if isinstance(node, ast.Compare) else (node.value, node.low, node.high)
+            if any(_is_cancellation_date(side) for side in sides):
+                for side in sides:
+                    if not _is_cancellation_date(side):
+                        if _reads_cancellation_date(side):
+                            other_reads = True
+                        operands.append(side)
+                return
+        if _is_cancellation_date(node):
+            other_reads = True
+            return
+        for child in node.children:
+            visit(child)
+
+    for node in nodes:
+        visit(node)
+    if other_reads:
+        return _ANY_DAY
+    return tuple(operands) or None
+
+
+def _reads_cancellation_date(node: ast.Node) -> bool:
+    return _is_cancellation_date(node) or any(_reads_cancellation_date(child) for child in node.children)
 
 
 def _exact(value: Decimal, currency: str) -> str:
@@ -361,6 +427,7 @@ class TermEvaluator:
         self._prepared: dict[str, _Prepared] = {}  # per term code (`_prepare`)
         #: plan code → (`plan` or bundle code, its term): what a subscription without add-ons cancels
         self._plan_parts: dict[str, tuple[tuple[str, str | None], ...]] = {}
+        self._dated: dict[str, tuple[Any, ...] | object | None] = {}  # term code → `_date_operands`
 
     def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
@@ -380,29 +447,51 @@ class TermEvaluator:
         decisions = [self._decide_term(of, term, start, scenario, outcomes) for of, term, start in parts]
         decided = CancellationDecision(request.date, decisions)
         if not decided.allowed:
+            for part, decision in zip(parts, decisions, strict=True):
+                if not decision.allowed and self._date_operands(decision.data["term"]) is not None:
+                    self._refused_until(decision, self._earliest(scenario, [part], [decision]), request.date)
             decided.earliest = self._earliest(scenario, parts, decisions)
         return decided
+
+    def _refused_until(self, decision: TermDecision, earliest: date | None, on: date) -> None:
+        """A term whose exceptions read the cancellation's date refuses until `earliest` (the
+        first day it allows the cancellation, alone), which may come before its commitment's end:
+        its decision names that day, in a reason of its own."""
+        if earliest == decision.earliest:
+            return
+        data = decision.data
+        decision.earliest = earliest
+        data["earliest"] = None if earliest is None else _show_date(earliest)
+        facts = {"term": data["term"], "date": on.isoformat(), "end": data["commitment_end"]}
+        facts["earliest"] = data["earliest"]
+        record = Reason("not_allowed_until" if earliest is not None else "not_allowed_any_date", facts).once()
+        data["reasons"] = [record if r.get("code") == "early_cancellation_not_allowed" else r for r in data["reasons"]]
 
     def _earliest(
         self, scenario: Any, parts: list[tuple[str, str | None, date]], decisions: list[TermDecision]
     ) -> date | None:
-        """The first date on which every term allows the cancellation. The latest of the refusing
-        terms' own dates is only a candidate: by then another term may refuse (one that renews
-        into itself allows cancelling on its end day only), so the whole cancellation is decided
-        again on the candidate, with the exceptions (whether allowed, not what a penalty costs),
-        until no term refuses. Candidates only move forward, so each term's chain is followed on
-        from the term in force at the last candidate, not walked again from its start. None when
-        no date is found in `_EARLIEST_TRIES` candidates."""
+        """The first date on which every term allows the cancellation, decided as the cancellation
+        itself (exceptions and all; whether allowed, not what a penalty costs). Candidates only
+        move forward: each refusing term names the first day it may allow it, and the next
+        candidate is the latest of those. A term whose exceptions do not read `cancellation.date`
+        refuses until its commitment's end (`earliest`); one whose exceptions do may allow it
+        sooner: the next day its exceptions' outcome may change (the day before, of and after each
+        date `cancellation.date` is compared with, worked out on the scenario: `>= 2026-06-01`,
+        `>= as_of.date + 30 days`), or the next day when `cancellation.date` is read otherwise.
+        By then another term may refuse (one that renews into itself allows cancelling on its end
+        day only), so every term is decided again on each candidate, its chain followed on from
+        the term in force at the last one. None when no date is found in `_EARLIEST_TRIES`
+        candidates (terms whose free days meet later than that, or never)."""
         from engine.decide.discounts import CriteriaOutcomes  # (the criteria's owner, imported late)
 
+        day: date = scenario.cancellation.date
         for _ in range(_EARLIEST_TRIES):
-            # (a refusing term always names its end as its earliest date)
-            refused = [d.earliest for d in decisions if not d.allowed and d.earliest is not None]
-            if not refused:
-                return scenario.cancellation.date  # type: ignore[no-any-return]
-            day = max(refused)
-            if day == _BEYOND:
+            following = [self._next_try(d, day, scenario) for d in decisions if not d.allowed]
+            if not following:
                 return day
+            day = max(following)
+            if day >= _BEYOND:
+                return _BEYOND
             parts = [  # each term from the one in force at the last candidate
                 (of, d.chain[-1].term, d.chain[-1].start) if d.chain else (of, code, start)
                 for (of, code, start), d in zip(parts, decisions, strict=True)
@@ -414,6 +503,40 @@ class TermEvaluator:
                 self._decide_term(of, code, start, scenario, outcomes, priced=False) for of, code, start in parts
             ]
         return None
+
+    def _next_try(self, refusing: TermDecision, day: date, scenario: Any) -> date:
+        """The first day after `day` on which a term refusing on `day` may allow the cancellation."""
+        end: date = refusing.earliest if refusing.earliest is not None else _BEYOND
+        reads = self._date_operands(refusing.data["term"])
+        if reads is None:  # its exceptions do not read the cancellation's date: its end
+            return end
+        if reads is _ANY_DAY:
+            return min(end, _next_day(day))
+        moved = [b for b in self._breakpoints(reads, scenario) if b > day]
+        return min(end, *moved) if moved else end
+
+    def _date_operands(self, code: str) -> tuple[Any, ...] | object | None:
+        """What `cancellation.date` is compared with in the exceptions of term `code`: None when
+        they do not read it, `_ANY_DAY` when they read it otherwise (`cancellation.date.month`,
+        `cancellation.date - subscription.start`), else the other operands (kept per term)."""
+        if code not in self._dated:
+            program = self.rules.criteria
+            nodes = [program.entries[i].node for i in program.by_owner.get(f"term:{code}", ())]
+            self._dated[code] = _compared_with_date(nodes)
+        return self._dated[code]
+
+    def _breakpoints(self, operands: Any, scenario: Any) -> list[date]:
+        """The days around each date `cancellation.date` is compared with, on this scenario."""
+        from engine.criteria.environment import scenario_environment
+        from engine.criteria.explain import Explainer
+
+        explainer = Explainer(scenario_environment(), scenario)
+        found = []
+        for node in operands:
+            value = explainer.value(node, {})
+            if isinstance(value, date) and not isinstance(value, datetime.datetime):
+                found += [d for d in (_previous_day(value), value, _next_day(value)) if d is not None]
+        return found
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""

@@ -1,0 +1,161 @@
+"""A refused cancellation's earliest date (SPEC 3.4: "`not_allowed` → cancellation refused, with
+the earliest date it becomes possible"), worked out by hand by an audit of 2026-12-01 (seventh
+session): exceptions that read the cancellation's date allow it before the commitment's end, a
+plan that renews into itself allows it on its end days only, and terms whose end days meet after
+many laps still meet. Each earliest date is checked by deciding the cancellation on that day
+(allowed) and on the day before (refused)."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import load_rules
+
+TERMS = {
+    # not allowed, renews into itself: free on its end days only (2027-01-01, 2028-01-01, …)
+    "self-12m": "period: 12\nunit: months\nearly_cancellation: not_allowed\nrenewal_term: self-12m",
+    "self-100d": "period: 100\nunit: days\nearly_cancellation: not_allowed\nrenewal_term: self-100d",
+    "self-101d": "period: 101\nunit: days\nearly_cancellation: not_allowed\nrenewal_term: self-101d",
+    "from-june": (
+        "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date >= 2026-06-01\n    outcome: allowed"
+    ),
+    "in-may": (
+        "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date between 2026-05-01 and 2026-05-31\n    outcome: allowed"
+    ),
+    "notice-30d": (
+        "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date >= as_of.date + 30 days\n    outcome: allowed"
+    ),
+    "penalty-after-may": (
+        "period: 12\nunit: months\nearly_cancellation: penalty\npenalty:\n  fee: 120.00 EUR\n  pro_rata: false\n"
+        "exceptions:\n  - when: cancellation.date < 2026-06-01\n    outcome: not_allowed"
+    ),
+    "150-days-in": (  # reads the date otherwise: tried day by day
+        "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date - subscription.start >= 150 days\n    outcome: allowed"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("earliest") / "rules"
+    root.mkdir()
+    (root / "ruleset.yaml").write_text(
+        "kind: rule_set\ncode: earliest\nname: Earliest\nversion: '1'\ndefault_currency: EUR\n", encoding="utf-8"
+    )
+    docs = [
+        "kind: product\ncode: svc\nname: Service\ntype: termed\nprice: 10.00 EUR\nbilling_frequency: monthly",
+    ]
+    for code, body in TERMS.items():
+        docs.append(f"kind: term\ncode: {code}\nname: {code}\nbasis: calendar\n{body}")
+        docs.append(
+            f"kind: bundle\ncode: b-{code}\nname: b-{code}\nvalidity: {{from: 2000-01-01}}\n"
+            f"products:\n  - product: svc\nterm: {code}"
+        )
+        docs.append(
+            f"kind: plan\ncode: p-{code}\nname: p-{code}\nbundles: [b-main]\nvalidity: {{from: 2000-01-01}}\nterm: {code}"
+        )
+    docs.append("kind: bundle\ncode: b-main\nname: main\nvalidity: {from: 2000-01-01}\nproducts:\n  - product: svc")
+    (root / "rules.yaml").write_text("\n---\n".join(textwrap.dedent(d) for d in docs) + "\n", encoding="utf-8")
+    return load_rules(root)
+
+
+def _scenario(plan: str, add_on: str | None, on: str, add_on_start: str = "2026-03-01") -> dict[str, Any]:
+    subscription: dict[str, Any] = {
+        "code": "S1",
+        "plan": f"p-{plan}",
+        "billing_frequency": "monthly",
+        "start": "2026-01-01",
+    }
+    if add_on is not None:
+        subscription["add_ons"] = [f"b-{add_on}"]
+        subscription["add_on_starts"] = {f"b-{add_on}": add_on_start}
+    return {"id": "c", "as_of": f"{on}T09:00:00+00:00", "subscription": subscription, "cancellation": {"date": on}}
+
+
+def _decided_on(rules: Any, data: dict[str, Any], day: str) -> dict[str, Any]:
+    moved = copy.deepcopy(data)
+    moved["cancellation"]["date"] = day
+    return rules.decide(moved)["cancellation"]
+
+
+def _earliest(rules: Any, data: dict[str, Any]) -> str:
+    cancellation = rules.decide(data)["cancellation"]
+    assert cancellation["allowed"] is False
+    earliest = cancellation["earliest"]
+    assert _decided_on(rules, data, earliest)["allowed"] is True
+    before = (date.fromisoformat(earliest) - timedelta(days=1)).isoformat()
+    if before >= data["cancellation"]["date"]:
+        assert _decided_on(rules, data, before)["allowed"] is False
+    return str(earliest)
+
+
+@pytest.mark.parametrize(
+    ("plan", "expected", "term_earliest"),
+    [
+        ("from-june", "2026-06-01", "2026-06-01"),  # before: the commitment's end, 2027-01-01
+        ("in-may", "2026-05-01", "2026-05-01"),
+        ("notice-30d", "2026-03-31", "2026-03-31"),  # 30 days after as_of (2026-03-01)
+        ("penalty-after-may", "2026-06-01", "2026-06-01"),  # from June a penalty, but allowed
+        ("150-days-in", "2026-05-31", "2026-05-31"),  # 150 days after 2026-01-01
+    ],
+)
+def test_an_exception_on_the_cancellation_date_allows_it_before_the_commitment_ends(
+    rules: Any, plan: str, expected: str, term_earliest: str
+) -> None:
+    data = _scenario(plan, None, "2026-03-01")
+    assert _earliest(rules, data) == expected
+    [term] = rules.decide(data)["cancellation"]["terms"]
+    assert term["earliest"] == term_earliest
+    assert term["reasons"][-1]["code"] == "not_allowed_until"
+    assert f"possible from {term_earliest} (commitment ends 2027-01-01)" in term["reasons"][-1]["text"]
+
+
+def test_a_plan_renewing_into_itself_and_an_add_on_allowed_from_june_meet_on_the_plans_end_day(rules: Any) -> None:
+    # the plan is free on 2027-01-01 only (then 2028-01-01); the add-on from 2026-06-01: both on
+    # 2027-01-01 (the search used to jump to the add-on's commitment end, 2027-03-01, past it)
+    for add_on in ("from-june", "penalty-after-may"):
+        data = _scenario("self-12m", add_on, "2026-04-01")
+        assert _earliest(rules, data) == "2027-01-01"
+        terms = rules.decide(data)["cancellation"]["terms"]
+        assert [t["earliest"] for t in terms] == ["2027-01-01", "2026-06-01"]
+
+
+def test_terms_whose_end_days_meet_after_a_hundred_laps_still_meet(rules: Any) -> None:
+    # 100-day laps from 2026-01-01 and 101-day laps from 2026-01-02 both end on 2026-01-01 +
+    # 10,000 days (100 * 100 = 1 + 99 * 101): 2053-05-19; the search gave up after 100 candidates
+    data = _scenario("self-100d", "self-101d", "2026-02-01", add_on_start="2026-01-02")
+    assert date(2026, 1, 1) + timedelta(days=10_000) == date(2053, 5, 19)
+    assert _earliest(rules, data) == "2053-05-19"
+
+
+def test_terms_whose_end_days_never_meet_say_so(rules: Any) -> None:
+    # both renew into themselves every 12 months, one a day after the other: never on one day
+    data = _scenario("self-12m", "self-12m", "2026-02-01", add_on_start="2026-01-02")
+    data["subscription"]["add_ons"] = ["b-self-12m"]
+    cancellation = rules.decide(data)["cancellation"]
+    assert (cancellation["allowed"], cancellation["earliest"]) == (False, None)
+    [reason] = cancellation["reasons"]
+    assert reason["code"] == "no_common_date"
+    assert reason["facts"]["terms"] == {"plan": "2027-01-01", "b-self-12m": "2027-01-02"}
+
+
+def test_the_readable_output_says_no_date_was_found_not_none(rules: Any, tmp_path: Path) -> None:
+    import io
+
+    from engine.cli.render_cancellation import render_cancellation
+
+    data = _scenario("self-12m", "self-12m", "2026-02-01", add_on_start="2026-01-02")
+    out = io.StringIO()
+    render_cancellation(rules.decide(data)["cancellation"], out)
+    assert "refused (no date found on which every term allows it)" in out.getvalue()
+    assert "None" not in out.getvalue()
