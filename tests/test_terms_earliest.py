@@ -159,3 +159,35 @@ def test_the_readable_output_says_no_date_was_found_not_none(rules: Any, tmp_pat
     render_cancellation(rules.decide(data)["cancellation"], out)
     assert "refused (no date found on which every term allows it)" in out.getvalue()
     assert "None" not in out.getvalue()
+
+
+def test_a_grace_period_of_months_keeps_to_month_ends_as_a_commitment_does(tmp_path: Path) -> None:
+    # SPEC 3.4: "a month-end start keeps to the month's last day"; the grace period counts months
+    # the same way: cancelled on 30 June (a month's last day), a month's grace ends on 31 July
+    root = tmp_path / "rules"
+    root.mkdir()
+    (root / "ruleset.yaml").write_text("kind: rule_set\ncode: g\nname: G\nversion: '1'\ndefault_currency: EUR\n")
+    (root / "rules.yaml").write_text(
+        "kind: product\ncode: svc\nname: S\ntype: termed\nprice: 10.00 EUR\nbilling_frequency: monthly\n---\n"
+        "kind: bundle\ncode: b\nname: b\nvalidity: {from: 2000-01-01}\nproducts:\n  - product: svc\n---\n"
+        "kind: term\ncode: t\nname: t\nperiod: 12\nunit: months\nbasis: calendar\nearly_cancellation: penalty\n"
+        "penalty:\n  fee: 100.00 EUR\n  pro_rata: false\n  grace_period: 1\n  grace_period_unit: months\n---\n"
+        "kind: plan\ncode: p\nname: p\nbundles: [b]\nvalidity: {from: 2000-01-01}\nterm: t\n"
+    )
+    rules = load_rules(root)
+    dues = {}
+    for on in ("2026-06-30", "2026-06-15", "2026-01-31", "2026-02-28"):
+        data = {
+            "id": "g",
+            "as_of": f"{on}T09:00:00+00:00",
+            "subscription": {"code": "S", "plan": "p", "start": "2026-01-01"},
+            "cancellation": {"date": on},
+        }
+        [term] = rules.decide(data)["cancellation"]["terms"]
+        dues[on] = term["penalty"]["due"]
+    assert dues == {
+        "2026-06-30": "2026-07-31",
+        "2026-06-15": "2026-07-15",
+        "2026-01-31": "2026-02-28",
+        "2026-02-28": "2026-03-31",
+    }

@@ -439,7 +439,11 @@ class FrozenTermEvaluator:
             )
             decision.step("step_total", lambda: {"fee": fee_text, "tax": tax_text, "total": total_text})
         try:
-            due = known.grace.add_to(on) if known.grace is not None else on
+            grace = known.grace
+            if grace is not None and grace.unit in (TimeUnit.MONTHS, TimeUnit.YEARS):  # a rule change (month ends)
+                due = add_months_keeping_month_end(on, grace.count * (1 if grace.unit is TimeUnit.MONTHS else 12))
+            else:
+                due = grace.add_to(on) if grace is not None else on
         except OutOfCalendar:
             due = _BEYOND
         due_text = _show_date(due)

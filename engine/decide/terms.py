@@ -1070,6 +1070,8 @@ class _Prepared:
             if grace.unit is TimeUnit.DAYS:  # the usual grace period: `add_units`, without its dispatch
                 ordinal = on.toordinal() + grace.count
                 return date.fromordinal(ordinal) if ordinal <= _LAST_ORDINAL else _BEYOND
+            if grace.unit is TimeUnit.MONTHS or grace.unit is TimeUnit.YEARS:  # as commitments count months
+                return add_months_keeping_month_end(on, grace.count * (1 if grace.unit is TimeUnit.MONTHS else 12))
             return add_units(on, grace.count, grace.unit)
         except OutOfCalendar:
             return _BEYOND
