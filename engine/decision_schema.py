@@ -182,7 +182,7 @@ CANCELLATION = _obj(
 )
 PURCHASE = _obj(
     {
-        **_leaves("allowed", "plan"),
+        **_leaves("allowed", "plan", "user", "assigned_to", "billed_to"),
         "reasons": REASONS,
         "coupons": _list(_obj({**_leaves("code", "coupon", "status", "bundle"), "reasons": REASONS})),
         "lines": _list(LINE),

@@ -174,10 +174,12 @@ RETENTION: dict[str, Any] = {
     "account": {"code": "ACC-9011", "payment_preference": "direct_debit"},
     "subscription": {
         "code": "SUB-9011",
+        "type": "residential-tv",
         "plan": "triple-play-24",
         "billing_term_scheme": "monthly-12",
         "billing_frequency": "monthly",
         "start": "2015-01-15",
+        "status_history": [{"status": "active", "from": "2015-01-15"}],
         "products": [],
     },
     "requested_discounts": [{"discount": "retention-offer", "value": "14.44 EUR"}],

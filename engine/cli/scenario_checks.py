@@ -1,8 +1,9 @@
 """`billrules validate --scenarios PATH...`: scenarios checked against the rule set, not decided.
 
 Each scenario gets the scenario schema's checks (BR601, BR602), the rule set's references
-(BR603: an unknown plan, product, user, organisation, ... with "did you mean") and a question no
-decision answers, or none asked (BR604), at its line and
+(BR603: an unknown plan, product, user, organisation, ... with "did you mean"), a question no
+decision answers, or none asked (BR604), and then whatever `decide` refuses it for (a refund with
+an amount, an add-on listed twice, a payment method no plan supports, …), at its line and
 column in YAML or JSON files, at its line in JSON Lines files (`.jsonl`, `.ndjson`: one scenario
 per line, the field named in the message).
 """
@@ -51,7 +52,7 @@ def _files(path: Path) -> list[Path]:
 
 
 def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
-    from engine.cli.decide_cmd import rule_document, rule_file_diagnostic
+    from engine.cli.decide_cmd import rule_document, rule_file_diagnostic, scenario_error_diagnostic
     from engine.decide.decision import unanswered
     from engine.decide.scenarios import read_scenarios
     from engine.scenario_check import unknown_references
@@ -71,7 +72,21 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
             document.diagnostic((q.field,) if q.field else (), "BR604", q.message, q.hint)
             for q in unanswered(item.scenario)
         ]
+        if not found:  # what only deciding finds (a refund with an amount, an add-on twice, …)
+            found = [scenario_error_diagnostic(document, str(path), e) for e in _refusals(rules, item.scenario)]
         yield from sorted(found, key=lambda d: (d.line, d.column))
+
+
+def _refusals(rules: Any, scenario: Any) -> list[Any]:
+    """The ScenarioErrors `decide` raises for a scenario that passed every check above, with the
+    further problems each carries: `validate --scenarios` passes only what `decide` decides."""
+    from engine.decide.scenarios import ScenarioError
+
+    try:
+        rules.decide(scenario)
+    except ScenarioError as exc:
+        return [exc, *exc.also]
+    return []
 
 
 def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
@@ -93,5 +108,9 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         for unknown in unknown_references(rules, data):
             where = dotted(unknown.path)
             yield Diagnostic(file, number, 1, "BR603", f"`{where}`: {unknown.message}", unknown.hint)
-        for question in unanswered(checked.scenario):
+        questions = unanswered(checked.scenario)
+        for question in questions:
             yield Diagnostic(file, number, 1, "BR604", question.message, question.hint)
+        if not questions and not unknown_references(rules, data):
+            for e in _refusals(rules, checked.scenario):
+                yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)

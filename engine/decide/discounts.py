@@ -1699,10 +1699,13 @@ def _range(d: Discount) -> tuple[Any, Any]:
 
 
 def _amount_value(d: Discount, value: Any) -> Any:
-    """Money or a number, within the limits of engine.values; ValueError otherwise. Kept per text
+    """Money or a number (a percentage may be written with its `%`), within the limits of
+    engine.values; ValueError otherwise. Kept per text
     (both are immutable; a refusal is kept as its message): requests repeat the same values."""
     money = d.amount.type is AmountType.AMOUNT
     text = plain(value) if not money and isinstance(value, Decimal) else str(value)
+    if d.amount.type is AmountType.PERCENTAGE and text.endswith("%"):  # `20%`, `20 %`: a percentage as written
+        text = text[:-1].rstrip()
     key = (money, text)
     found = _PARSED.get(key)
     if found is None:

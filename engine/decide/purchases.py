@@ -53,6 +53,8 @@ register(
         "coupon_kept": "not redeemed: the purchase is refused, so the code stays usable "
         "(the price shows what its bundle `{bundle}` would give)",
         "coupon_unknown": "no coupon generates the code `{code}`; did you mean `{nearest}`?",
+        "coupon_name_not_code": "`{code}` names coupon `{coupon}`, not one of its codes; a customer enters one of "
+        "its generated codes ({codes})",
         "coupon_outside_purchase": "a coupon is redeemed during a purchase only, and this purchase buys nothing",
         "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
         "coupon_expired": "coupon `{coupon}` could be redeemed until {to}; the purchase is on {date}",
@@ -192,6 +194,28 @@ def _coupon(rules: Any, text: str) -> tuple[Any, Any] | None:
     return _remember(memo, text, (coupon, rules.get("bundle", coupon.bundle)))
 
 
+def _named_coupon(rules: Any, text: str) -> Reason | None:
+    """`coupon_name_not_code` when `text` is a coupon's name or code (letters and digits alike,
+    case and separators aside: `MINUS 20` for coupon `minus-20` named "MINUS 20"), not one of the
+    codes it generates: seed 003 writes that a customer "uses the coupon code MINUS 20"."""
+    key = _folded(text)
+    for code, coupon in decision.lookup(rules, "coupon").items():
+        if key in (_folded(code), _folded(coupon.name)):
+            space = index_of(rules).spaces.get(code)
+            codes = "" if space is None else _first_last(space)
+            return Reason("coupon_name_not_code", {"code": text, "coupon": code, "codes": codes})
+    return None
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _first_last(space: Any) -> str:
+    first = space.code(0)
+    return first if space.quantity == 1 else f"{first} … {space.code(space.quantity - 1)}"
+
+
 def _nearest(rules: Any, text: str) -> str | None:
     """The code nearest an unknown coupon code (`CouponIndex.nearest`: a search over every coupon's
     codes, about 50 µs), kept for the codes seen last: a run meets the same mistyped codes again."""
@@ -290,6 +314,9 @@ def check(rules: Any, scenario: Any) -> str | None:
     methods = kept.methods
     if method is not None and method not in methods:
         problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
+    user = purchase.user
+    if user is not None and user not in (users := decision.lookup(rules, "user")):
+        problems.append(_unknown("purchase.user", "user", user, users, "BR603"))
     chosen: set[tuple[str, str]] = set()
     for i, item in enumerate(purchase.products or ()):
         where = f"purchase.products[{i}]"
@@ -325,6 +352,9 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
     outcomes = []
     for text in purchase.coupons:
         found = _coupon(rules, text)
+        if found is None and (named := _named_coupon(rules, text)) is not None:  # "Gutschein-Code MINUS 20"
+            outcomes.append(CouponOutcome(text, None, "rejected", [named]))
+            continue
         if found is None:
             nearest = _nearest(rules, text)
             facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
@@ -549,9 +579,14 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
                     "reasons": _written([item.why], shared),
                 }
             )
+    decided: dict[str, Any] = {"allowed": not reasons, "plan": plan}
+    if purchase.user is not None:  # SPEC 3.6: assigned to the credit owner, billed to the user
+        from engine.decide.credits import owner_of
+
+        decided |= {"user": purchase.user, "assigned_to": owner_of(decision.lookup(rules, "user"), purchase.user)}
+        decided["billed_to"] = purchase.user
     return {
-        "allowed": not reasons,
-        "plan": plan,
+        **decided,
         "reasons": _written(reasons, shared),
         "coupons": [c.to_json(shared) for c in coupons],
         "lines": out_lines,

@@ -104,10 +104,14 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
             path = error.path
             where = dotted(path) or "scenario"
             if error.type == "extra_forbidden":
-                hint = did_you_mean(str(path[-1]), _siblings(path)) or "remove it"
+                siblings = _siblings(path)
+                hint = did_you_mean(str(path[-1]), siblings) or _other_word(str(path[-1]), siblings) or "remove it"
                 message = f"unknown scenario field `{where}`"
             elif error.type == "missing":
                 message, hint = f"scenario field `{where}` is required", f"add `{path[-1]}:`"
+            elif error.type == "date_from_datetime_inexact":
+                message = f"scenario field `{where}`: a date, written with a time of day"
+                hint = "write the date alone, like `2015-12-31`"
             else:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
@@ -115,6 +119,28 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+#: a field written with another word a tester may reach for (the rule files' word, another
+#: record's word) → the fields it may mean, and the hint when none of them is a sibling
+_OTHER_WORDS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "main_service": (("main",), None),  # the catalog's and `discounted_products`' word
+    "type": (("credit_type",), None),  # a scenario credit's `type`, a consumption's `credit_type`
+    "date": (("on", "at", "from"), None),
+    "applied_on": (("on",), None),
+    "approved_by": ((), "an approval is a record of its own: `approvals: [{discount: CODE, by: USER}]`"),
+    "approver": ((), "an approval is a record of its own: `approvals: [{discount: CODE, by: USER}]`"),
+}
+
+
+def _other_word(name: str, siblings: list[str]) -> str | None:
+    """A hint for a field named with another word for one of `siblings`, or None."""
+    found = _OTHER_WORDS.get(name)
+    if found is None:
+        return None
+    meant, otherwise = found
+    field = next((f for f in meant if f in siblings), None)
+    return f"did you mean `{field}`?" if field is not None else otherwise
 
 
 def _siblings(path: tuple[Any, ...]) -> list[str]:

@@ -42,7 +42,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT, CODE_PATTERN
+from engine.models.common import CALENDAR_TEXT, CODE_PATTERN, whole_number_as_text
 
 __all__ = ["build_scenario", "scenario_builder"]
 
@@ -299,6 +299,12 @@ def _convert(source: _Source, annotation: Any, metadata: list[Any], value: str, 
     if before:
         if len(before) > 1 or len(inspect.signature(before[0]).parameters) != 1:
             raise _Never
+        if before[0] is whole_number_as_text and annotation is str:  # an own id: a whole number is its digits
+            return [
+                f"if {value}.__class__ is int:",
+                f"    {value} = str({value})",
+                *_text(source, constraints, value, target),
+            ]
         return _leaf(source, annotation, constraints, typing.cast(Convert, before[0]), value, target)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):

@@ -140,6 +140,22 @@ Code = Annotated[str, Field(pattern=CODE_PATTERN, min_length=1, max_length=100)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def whole_number_as_text(value: Any) -> Any:
+    """A scenario's own id written as a whole number (`id: 49`, JSON's `"id": 1`) is its digits;
+    anything else is left for the text check (a bool is not a number here)."""
+    return str(value) if value.__class__ is int else value
+
+
+#: the scenario's own ids and codes (the scenario's, its account's, a consumption's, an event's):
+#: text, or a whole number read as its digits
+OwnCode = Annotated[
+    str,
+    BeforeValidator(whole_number_as_text),
+    Field(pattern=CODE_PATTERN, min_length=1, max_length=100),
+    WithJsonSchema({"type": ["string", "integer"], "pattern": CODE_PATTERN, "minLength": 1, "maxLength": 100}),
+]
+
+
 class Strict(BaseModel):
     """Unknown keys are errors (a misspelt key must never be silently ignored)."""
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic import Strict as StrictMode
 
 from engine.models.catalog import BillingFrequency, ProductType
@@ -25,8 +25,10 @@ from engine.models.common import (
     DecimalField,
     DurationField,
     MoneyField,
+    OwnCode,
     Percentage,
     Strict,
+    whole_number_as_text,
 )
 from engine.models.credits import Allocation as CreditAllocation
 from engine.models.credits import CreditScope
@@ -34,7 +36,7 @@ from engine.models.credits import UsagePeriod as CreditPeriod
 
 
 class Account(Strict):
-    code: Code = Field(description="Account code.")
+    code: OwnCode = Field(description="Account code.")
     classification: str | None = Field(
         default=None, description="Accounts receivable classification, e.g. Residential."
     )
@@ -96,7 +98,7 @@ def _in_order(first: date, last: date | None) -> None:
 
 
 class Subscription(Strict):
-    code: Code = Field(description="Subscription code.")
+    code: OwnCode = Field(description="Subscription code.")
     type: str | None = Field(default=None, description="Subscription type.")
     plan: Code | None = Field(default=None, description="Price plan the subscription is billed from.")
     add_ons: list[Code] = Field(default_factory=list, description="Add-on bundles bought with the plan.")
@@ -121,7 +123,7 @@ class Subscription(Strict):
 
 
 class Job(Strict):
-    code: Code = Field(description="Job code.")
+    code: OwnCode = Field(description="Job code.")
     type: str | None = Field(default=None, description="Job type, e.g. installation.")
     segments: list[Code] = Field(default_factory=list, description="Segments the job belongs to.")
     products: list[ProductLine] = Field(default_factory=list, description="Products billed by the job.")
@@ -149,7 +151,13 @@ class Agent(Strict):
 
 class DiscountRequest(Strict):
     discount: Code = Field(description="Ad hoc discount definition requested.")
-    value: str | DecimalField | None = Field(default=None, description="Requested value inside the definition's range.")
+    value: str | DecimalField | None = Field(
+        default=None,
+        description=(
+            "Requested value inside the definition's range: a percentage as a number (`20`, or `20%`), "
+            "a money amount with its currency (`7.50 EUR`), a free period as a number of its units."
+        ),
+    )
     start: DateField | None = Field(default=None, description="Flexible start date.")
     end: DateField | None = Field(default=None, description="Flexible end date.")
     added_on: DateField | None = Field(default=None, description="Date the discount was added to the subscription.")
@@ -167,7 +175,7 @@ class AppliedDiscount(Strict):
 
 
 class Consumption(Strict):
-    id: Code = Field(description="Request id.")
+    id: OwnCode = Field(description="Request id.")
     organisation: Code | None = Field(default=None, description="Consuming organisation.")
     user: Code | None = Field(default=None, description="Consuming user (credit owners apply).")
     credit_type: Code | None = Field(
@@ -210,7 +218,7 @@ class ScenarioCredit(Strict):
 class CreditPurchase(Strict):
     """Credits bought by a user: assigned to their credit owner, billed to the user (seed 001)."""
 
-    id: Code = Field(description="Purchase id; the credit it creates gets this code.")
+    id: OwnCode = Field(description="Purchase id; the credit it creates gets this code.")
     user: Code = Field(description="Purchasing user (billing information stays theirs).")
     credit_type: Code = Field(description="Credit type bought.")
     quantity: DecimalField = Field(gt=0, description="Quantity bought (more than zero).")
@@ -232,12 +240,12 @@ class RefundReason(StrEnum):
 
 
 class BalanceEvent(Strict):
-    id: Code = Field(description="Event id.")
+    id: OwnCode = Field(description="Event id.")
     type: BalanceEventType = Field(description="grant, withdraw, debit or refund.")
     amount: DecimalField | None = Field(
         default=None, description="Credits (a refund returns the debited amount and needs none)."
     )
-    request: Code | None = Field(default=None, description="Service request a debit or refund belongs to.")
+    request: OwnCode | None = Field(default=None, description="Service request a debit or refund belongs to.")
     reason: RefundReason | None = Field(
         default=None, description="Why a refund returns the credits: the request was cancelled, failed or rejected."
     )
@@ -295,7 +303,9 @@ class Purchase(Strict):
 class Scenario(Strict):
     """One billing question set: an id, a point in time, and the facts."""
 
-    id: str = Field(min_length=1, description="Scenario id, echoed in the decision.")
+    id: Annotated[
+        str, BeforeValidator(whole_number_as_text), WithJsonSchema({"type": ["string", "integer"], "minLength": 1})
+    ] = Field(min_length=1, description="Scenario id, echoed in the decision (a whole number is read as its digits).")
     as_of: DateTimeField = Field(description="Billing date-time; windows are counted back from it.")
     account: Account | None = Field(default=None, description="The billed account.")
     subscription: Subscription | None = Field(default=None, description="The subscription being billed.")
