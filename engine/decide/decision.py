@@ -294,19 +294,23 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
         return scenario
     types: dict[str, Any] | None = None
     mains = _main_services(rules)
-    if mains and any(line.main for line in subject.products):
-        mains = frozenset()  # the bill says which line is the main service
+    marked: bool | None = None  # does the bill mark a line main itself? (asked when it matters)
     lines: list[Any] | None = None
     for i, line in enumerate(subject.products):
-        changes: dict[str, Any] = {}
+        main = False
+        if mains and not line.main and line.product in mains:
+            if marked is None:
+                marked = any(other.main for other in subject.products)
+            main = not marked
+        if line.type is not None and not main:
+            continue  # the usual line: typed, and no main service to mark
+        changes: dict[str, Any] = {"main": True} if main else {}
         if line.type is None:
             if types is None:
                 types = _product_types(rules)
             found = types.get(line.product)
             if found is not None:
                 changes["type"] = found
-        if mains and line.product in mains:
-            changes["main"] = True
         if changes:
             if owned:
                 line.__dict__.update(changes)  # (a frozen model: past its `__setattr__`)

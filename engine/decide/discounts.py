@@ -507,8 +507,15 @@ class DefinitionRules:
         personnel"); the scenario's, for a user the rule set does not define (a CRM's own staff).
         A member of a unit is a member of the units above it (`parent`): an agent of Customer
         Care is one of the Contact Centre's."""
+        kept: dict[str, frozenset[str]] = self.rules.__dict__.setdefault("_user_units", {})
+        found = kept.get(user)
+        if found is not None:
+            return found
         known = self.rules.get("user", user)
-        return frozenset(above for unit in (known.units if known is not None else claimed) for above in self._up(unit))
+        found = frozenset(above for unit in (known.units if known is not None else claimed) for above in self._up(unit))
+        if known is not None:  # the rule set's word: the same for every scenario
+            kept[user] = found
+        return found
 
     def _up(self, unit: str) -> tuple[str, ...]:
         """The unit and the units above it, nearest first (kept per unit beside the rule set)."""

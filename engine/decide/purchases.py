@@ -198,13 +198,19 @@ def _named_coupon(rules: Any, text: str) -> Reason | None:
     """`coupon_name_not_code` when `text` is a coupon's name or code (letters and digits alike,
     case and separators aside: `MINUS 20` for coupon `minus-20` named "MINUS 20"), not one of the
     codes it generates: seed 003 writes that a customer "uses the coupon code MINUS 20"."""
-    key = _folded(text)
-    for code, coupon in decision.lookup(rules, "coupon").items():
-        if key in (_folded(code), _folded(coupon.name)):
-            space = index_of(rules).spaces.get(code)
-            codes = "" if space is None else _first_last(space)
-            return Reason("coupon_name_not_code", {"code": text, "coupon": code, "codes": codes})
-    return None
+    names: dict[str, str] | None = rules.__dict__.get("_coupon_names")
+    if names is None:  # folded name or code → coupon code, once per rule set (the first coupon wins)
+        names = {}
+        for code, coupon in decision.lookup(rules, "coupon").items():
+            names.setdefault(_folded(code), code)
+            names.setdefault(_folded(coupon.name), code)
+        rules.__dict__["_coupon_names"] = names
+    code = names.get(_folded(text))
+    if code is None:
+        return None
+    space = index_of(rules).spaces.get(code)
+    codes = "" if space is None else _first_last(space)
+    return Reason("coupon_name_not_code", {"code": text, "coupon": code, "codes": codes})
 
 
 def _folded(text: str) -> str:
@@ -583,16 +589,15 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     if purchase.user is not None:  # SPEC 3.6: assigned to the credit owner, billed to the user
         from engine.decide.credits import owner_of
 
-        decided |= {"user": purchase.user, "assigned_to": owner_of(decision.lookup(rules, "user"), purchase.user)}
+        decided["user"] = purchase.user
+        decided["assigned_to"] = owner_of(decision.lookup(rules, "user"), purchase.user)
         decided["billed_to"] = purchase.user
-    return {
-        **decided,
-        "reasons": _written(reasons, shared),
-        "coupons": [c.to_json(shared) for c in coupons],
-        "lines": out_lines,
-        "price": priced["totals"],
-        "discounts": priced["definitions"],
-    }
+    decided["reasons"] = _written(reasons, shared)
+    decided["coupons"] = [c.to_json(shared) for c in coupons]
+    decided["lines"] = out_lines
+    decided["price"] = priced["totals"]
+    decided["discounts"] = priced["definitions"]
+    return decided
 
 
 def price(
