@@ -205,12 +205,12 @@ def _named_coupon(rules: Any, text: str) -> Reason | None:
             names.setdefault(_folded(code), code)
             names.setdefault(_folded(coupon.name), code)
         rules.__dict__["_coupon_names"] = names
-    code = names.get(_folded(text))
-    if code is None:
+    named = names.get(_folded(text))
+    if named is None:
         return None
-    space = index_of(rules).spaces.get(code)
+    space = index_of(rules).spaces.get(named)
     codes = "" if space is None else _first_last(space)
-    return Reason("coupon_name_not_code", {"code": text, "coupon": code, "codes": codes})
+    return Reason("coupon_name_not_code", {"code": text, "coupon": named, "codes": codes})
 
 
 def _folded(text: str) -> str:
