@@ -274,10 +274,19 @@ def _status_changes(
             detail = f"{_amount(a)} → {_amount(b)}"
             found.append(Change(part, subject, "amount", old_status, new_status, detail, moved))
         elif a is not None and b is not None and a.get("reasons") != b.get("reasons"):
-            found.append(Change(part, subject, "reasons", old_status, new_status, money=moved))
+            detail = _reasons_detail(a.get("reasons"), b.get("reasons"))
+            found.append(Change(part, subject, "reasons", old_status, new_status, detail, moved))
         else:
             found.append(Change(part, subject, "changed", old_status, new_status, money=moved))
     return found
+
+
+def _reasons_detail(old: Any, new: Any) -> str:
+    """The reasons one side has and the other lacks, in words: `- a; + b`."""
+    words = [[str(r.get("text", r)) if isinstance(r, dict) else str(r) for r in side or []] for side in (old, new)]
+    gone = [f"- {w}" for w in words[0] if w not in words[1]]
+    came = [f"+ {w}" for w in words[1] if w not in words[0]]
+    return "; ".join([*gone, *came]) or "reworded facts"
 
 
 def _amounts(item: dict[str, Any] | None) -> dict[str, Decimal]:
@@ -400,10 +409,42 @@ def _penalty(term: dict[str, Any] | None) -> str:
     return str(penalty["total"]) if isinstance(penalty, dict) else "(no penalty)"
 
 
+def _credits(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Which credits each request drew (`REQ-1: own 3, shared 1 → shared 4`), and the requests
+    refused; what else changed in the part (remaining, ledger, alerts) follows from those or is
+    `credits: changed`."""
+    found = []
+    drawn = [_drawn(old), _drawn(new)]
+    moved = [
+        f"{request}: {', '.join(drawn[0].get(request, [])) or '(none)'} → {', '.join(drawn[1].get(request, [])) or '(none)'}"
+        for request in [*drawn[0], *(r for r in drawn[1] if r not in drawn[0])]
+        if drawn[0].get(request) != drawn[1].get(request)
+    ]
+    if moved:
+        found.append(Change("credits", "credits", "allocations", detail="; ".join(moved)))
+    refused = [{str(r.get("request")) for r in part.get("refused", [])} for part in (old, new)]
+    if refused[0] != refused[1]:
+        detail = ", ".join(
+            [*(f"+{r}" for r in sorted(refused[1] - refused[0])), *(f"-{r}" for r in sorted(refused[0] - refused[1]))]
+        )
+        found.append(Change("credits", "credits", "refusals", detail=detail))
+    return found
+
+
+def _drawn(part: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for allocation in part.get("allocations", []):
+        out.setdefault(str(allocation.get("request")), []).append(
+            f"{allocation.get('credit')} {allocation.get('quantity')}"
+        )
+    return out
+
+
 _PART_COMPARISONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Change]]] = {
     "discounts": _discounts,
     "purchase": _purchase,
     "cancellation": _cancellation,
+    "credits": _credits,
 }
 
 

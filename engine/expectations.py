@@ -52,11 +52,9 @@ class Mismatch:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"`{value}`"
     if value is None:
         return "nothing"
-    return f"`{value}`"
+    return f"`{_text(value)}`"  # `true`, as YAML and JSON write it, not Python's `True`
 
 
 def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterator[Mismatch]:
@@ -73,8 +71,10 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
                 )
                 yield Mismatch((*path, key), value, None, f"the decision has no `{key}`", hint)
                 continue
-            if key == "reasons" and isinstance(value, list) and isinstance(actual[key], list) and value:
-                found = list(_compare_reasons(value, actual[key], (*path, key)))
+            if key in _EVERY and isinstance(value, list) and isinstance(actual[key], list) and value:
+                found = list(_compare_reasons(value, actual[key], (*path, key), key))
+            elif key in _ORDERED and isinstance(value, list) and isinstance(actual[key], list):
+                found = list(_compare_list(value, actual[key], (*path, key), ordered=True))
             else:
                 found = list(compare(value, actual[key], (*path, key)))
             if key == "status" and found and isinstance(actual.get("reasons"), list):
@@ -88,11 +88,39 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
             return
         yield from _compare_list(expected, actual, path)
         return
-    if _text(expected) != _text(actual):
+    if _text(expected) != _text(actual) and not _same_value(expected, actual):
         yield Mismatch(path, expected, actual)
 
 
-def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath) -> Iterator[Mismatch]:
+#: lists whose every item the expectation lists (as reasons are): alerts are reason records
+_EVERY = ("reasons", "alerts")
+
+#: lists whose order is the decision's meaning: credits drawn in precedence order, a ledger in
+#: time order. An expectation may list some of their items, but in the decision's order.
+_ORDERED = ("allocations", "ledger")
+
+
+def _same_value(expected: Any, actual: Any) -> bool:
+    """Money or numbers written differently (`20 EUR` and `20.00 EUR`, `-15.00` and `-15`)."""
+    from decimal import Decimal, InvalidOperation
+
+    from engine.values import Money
+
+    a, b = _text(expected).strip(), _text(actual).strip()
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return False
+    try:
+        return Decimal(a) == Decimal(b)
+    except (InvalidOperation, ValueError):
+        pass
+    try:
+        x, y = Money.parse(a), Money.parse(b)
+    except ValueError:
+        return False
+    return x.currency == y.currency and x.amount == y.amount
+
+
+def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordered: bool = False) -> Iterator[Mismatch]:
     if not expected:  # `alerts: []` means "none": an empty expectation is not "anything"
         if actual:
             yield Mismatch(path, expected, actual, f"expected none, the decision has {len(actual)}")
@@ -113,33 +141,60 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath) -> Ite
                 yield from compare(item, actual[i], (*path, i))
         return
     used: set[int] = set()
+    last = -1  # an ordered list's last matched item
     for i, item in enumerate(expected):
-        match = next(
-            (
-                j
-                for j, a in enumerate(actual)
-                if j not in used and isinstance(a, dict) and _text(a.get(key)) == _text(item[key])
-            ),
-            None,
-        )
+        # the items with that key (several may share it: a request's allocations), the one every
+        # written value matches first; an ordered list's items after the last one matched
+        same = [
+            j
+            for j, a in enumerate(actual)
+            if j not in used and isinstance(a, dict) and _text(a.get(key)) == _text(item[key])
+        ]
+        later = [j for j in same if j > last] if ordered else same
+        match = next((j for j in later if not list(compare(item, actual[j], (*path, i)))), None)
+        if match is None and ordered and any(not list(compare(item, actual[j], (*path, i))) for j in same):
+            order = ", ".join(_item_words(a) for a in actual)
+            yield Mismatch(
+                (*path, i),
+                item,
+                None,
+                f"out of order: the decision has this item before the one expected above it (its order: {order})",
+                "list the items in the decision's order",
+            )
+            return
+        if match is None and later:  # the nearest: the one with that key differing least, and what differs
+            match = min(later, key=lambda j: len(list(compare(item, actual[j], (*path, i)))))
         if match is None:
-            known = ", ".join(str(a.get(key)) for a in actual if isinstance(a, dict))
+            from engine.diagnostics import did_you_mean
+
+            names = [str(a.get(key)) for a in actual if isinstance(a, dict)]
             yield Mismatch(
                 (*path, i, key),
                 item[key],
                 None,
-                f"no item with {key} `{item[key]}` in the decision (it has: {known or 'none'})",
+                f"no item with {key} `{item[key]}` in the decision (it has: {', '.join(names) or 'none'})",
+                did_you_mean(str(item[key]), names) or "",
             )
             continue
         used.add(match)
+        last = match
         yield from compare(item, actual[match], (*path, i))
+
+
+def _item_words(item: Any) -> str:
+    """An item of an ordered list in a few words: `credit-a 3`."""
+    if not isinstance(item, dict):
+        return _text(item)
+    return " ".join(_text(v) for k, v in item.items() if k in ("credit", "event", "request", "quantity", "type"))
 
 
 _SECTION_WORDS = re.compile(r"criteria (?:section `(\w+)`|`(when)`) does not hold")
 
 
-def _compare_reasons(expected: list[Any], actual: list[Any], path: JsonPath) -> Iterator[Mismatch]:
-    """Every expected reason matches its own reason of the decision, and the decision has no other."""
+def _compare_reasons(
+    expected: list[Any], actual: list[Any], path: JsonPath, what: str = "reasons"
+) -> Iterator[Mismatch]:
+    """Every expected reason (or alert) matches its own of the decision, and the decision has no other."""
     from engine.decide.why import CONDITION_CODES
 
     used: set[int] = set()
@@ -190,9 +245,9 @@ def _compare_reasons(expected: list[Any], actual: list[Any], path: JsonPath) -> 
             path,
             expected,
             actual,
-            f"the decision has {len(extra)} more reason(s) than expected: "
+            f"the decision has {len(extra)} more {what[:-1]}(s) than expected: "
             + "; ".join(f"`{_reason_text(r)}`" for r in extra),
-            "list every reason, as words or as `{code: ..., facts: {...}}`",
+            f"list every {what[:-1]}, as words or as `{{code: ..., facts: {{...}}}}`",
         )
 
 

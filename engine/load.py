@@ -586,7 +586,30 @@ def _syntax_diagnostic(file: str, text: str, exc: Any) -> Diagnostic:
     if directive and mark is not None:
         return _directive_diagnostic(file, text, mark, problem)
     hint = next((h for needle, h in _SYNTAX_HINTS if needle in problem), "check indentation, quotes and brackets")
+    if problem.startswith("mapping values are not allowed") and mark is not None:
+        hint = _indented_more(text, mark.line) or hint
     return Diagnostic(file, line, column, "BR104", f"YAML syntax error: {problem}", hint)
+
+
+def _indented_more(text: str, index: int) -> str | None:
+    """The usual cause of "mapping values are not allowed here": the line is indented more than the
+    line above, which holds a `key: value` (YAML reads the line as that value going on), e.g.
+    `   value: 10` under `  type: percentage`. A hint that says so, or None."""
+    lines = text.splitlines()
+    if not 0 < index < len(lines):
+        return None
+    here = lines[index]
+    above = next((x for x in reversed(lines[:index]) if x.strip() and not x.lstrip().startswith("#")), None)
+    if above is None:
+        return None
+    indent, above_indent = len(here) - len(here.lstrip(" ")), len(above) - len(above.lstrip(" "))
+    key, _, value = above.strip().removeprefix("- ").partition(":")
+    if indent > above_indent and key and value.strip():
+        return (
+            f"this line is indented {indent} spaces, the line above {above_indent}: a key under "
+            f"`{key.strip()}: {value.strip()}` is read as part of its value; align it with the keys beside it"
+        )
+    return None
 
 
 def _directive_diagnostic(file: str, text: str, mark: Any, problem: str) -> Diagnostic:

@@ -52,9 +52,21 @@ def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagn
     diagnostics: list[Diagnostic] = []
     for path in paths:
         if is_dir(path):
+            reported = len(diagnostics)
             found, loose = _scan(path, diagnostics)
             roots |= found
             orphans.extend(loose)
+            if not found and not loose and len(diagnostics) == reported:  # nothing here: not "no problems"
+                diagnostics.append(
+                    Diagnostic(
+                        display_path(path),
+                        1,
+                        1,
+                        "BR110",
+                        "no rule set here (no ruleset.yaml in this folder, under it or above it, and no YAML file)",
+                        "point to the folder that holds ruleset.yaml",
+                    )
+                )
         else:
             root = find_ruleset_root(path)
             if root is None:

@@ -3,8 +3,8 @@
 Money is a `Decimal` with an ISO 4217 currency code; no float ever touches money. Durations keep
 their calendar unit, because "1 month" is not a fixed number of days.
 
-Limits (the same in rule files, criteria and scenarios), so that arithmetic stays exact in the
-default 28-digit decimal context and every date stays in the calendar:
+Limits (the same in rule files, criteria and scenarios), so that arithmetic stays exact in
+`ARITHMETIC`, the decimal context every decision runs in, and every date stays in the calendar:
 
 - a number or an amount has at most 15 digits before the decimal point and 9 after it, and is
   finite; written out in full, never in exponent form (`1E+2`, `1E-10`);
@@ -17,6 +17,7 @@ default 28-digit decimal context and every date stays in the calendar:
 from __future__ import annotations
 
 import calendar
+import decimal
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -28,6 +29,19 @@ from engine.currencies import MINOR_UNITS as _CLDR_MINOR_UNITS
 
 MAX_INTEGER_DIGITS = 15
 MAX_FRACTION_DIGITS = 9
+
+#: The decimal arithmetic every decision runs in, whatever the calling thread has set
+#: (`engine.decide.decision.decide` sets it and sets the caller's back; the command line and a
+#: run's workers run in it throughout). A service working with 6 digits got wrong balances, and
+#: results kept per rule set depended on the context of the first call. 100 digits hold exactly
+#: every product the limits allow (24-digit amounts, three levels of percentages with 9
+#: decimals), so rounding once per line is exact; a precision bounds the digits, it costs nothing
+#: for the few digits amounts usually have.
+ARITHMETIC = decimal.Context(
+    prec=100,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
 
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$"
 DURATION_PATTERN = r"^[0-9]+ (day|days|week|weeks|month|months|year|years)$"
@@ -109,6 +123,19 @@ def parse_number(text: str) -> Decimal:
     if number is None:
         raise ValueError(f"`{_shorten(text)}` is not a number")
     return checked_number(number, text)
+
+
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def parse_number_text(text: str) -> Decimal:
+    """`parse_number` of a number written as text: ASCII digits, a point and digits, an exponent
+    (`12.5`, `1e1`; spaces around it aside). Python's `Decimal` also reads `1_000`, `+2`, `2.`
+    and digits of other scripts (`٣`), which no schema allows; the limits' own messages come first."""
+    number = parse_number(text)
+    if _NUMBER_TEXT.fullmatch(text.strip()) is None:
+        raise ValueError(f"`{_shorten(text)}` is not a number: write it with digits, like `12.5`")
+    return number
 
 
 def plain(value: Decimal) -> str:

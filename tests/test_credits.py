@@ -22,6 +22,7 @@ from engine.criteria.program import credit_program
 from engine.decide.credits import DEFAULT_ORDER, Book, CreditCriteria, CreditFact, Request, Tree, run
 from engine.decide.credits_reference import allocate, interpreted, may_use
 from engine.decide.decision import to_json
+from engine.decide.scenarios import ScenarioInvalid
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = load_rules(REPO / "rules")
@@ -84,6 +85,9 @@ def test_decision_json_is_byte_identical_on_replay_and_quantities_are_plain() ->
     first, second = to_json(RULES.decide(data)), to_json(RULES.decide(copy.deepcopy(data)))
     assert first == second
     assert "E+" not in first and '"quantity":"20"' in first
+    # digits Python's Decimal reads but no schema allows are refused since 2026-12-01
+    with pytest.raises(ScenarioInvalid, match="is not a number"):
+        RULES.decide(scenario(consumption(quantity="2_0", organisation="globex-de-berlin")))
 
 
 def test_scenario_credits_are_candidates_and_replace_rule_credits_of_the_same_code() -> None:

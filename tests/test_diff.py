@@ -128,7 +128,7 @@ def test_a_tightened_condition_groups_by_status_change(tmp_path: Path, capsys: p
     lost = {k for k in old if _status(old[k], "loyalty-5") == "applied" != _status(new_decisions[k], "loyalty-5")}
     assert lost and lost <= changed
 
-    status = main(["diff", "--rules", str(RULES), "--rules", str(new), "--input", str(SAMPLES)])
+    status = main(["diff", "--rules", str(RULES), "--rules", str(new), "--input", str(SAMPLES), "--per-group", "0"])
     text = capsys.readouterr().out
 
     assert status == 1

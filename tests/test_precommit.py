@@ -82,3 +82,32 @@ def test_hook_leaves_alone_the_yaml_files_that_are_not_rule_files(tmp_path: Path
     broken = _try_repo(repo, pre_commit_home)
     assert broken.returncode == 1 and "rules/catalog/products.yaml:4:7: error[BR204]" in broken.stdout
     assert "BR110" not in broken.stdout
+
+
+def test_hook_catches_a_commit_that_only_deletes_a_rule_file(tmp_path: Path, pre_commit_home: Path) -> None:
+    # the bundle names product TV; deleting products.yaml passes no YAML file to the hook, which
+    # then validates the rule set in rules/ and finds the broken reference
+    repo = tmp_path / "repo"
+    rules = repo / "rules"
+    (rules / "catalog").mkdir(parents=True)
+    (rules / "ruleset.yaml").write_text(RULESET)
+    (rules / "catalog" / "products.yaml").write_text(PRODUCT)
+    (rules / "catalog" / "bundles.yaml").write_text(
+        "kind: bundle\ncode: B\nname: B\nvalidity: {from: 2015-01-01}\nproducts:\n  - product: TV\n"
+    )
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    assert _try_repo(repo, pre_commit_home).returncode == 0
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "rules")
+    _git(repo, "rm", "-q", "rules/catalog/products.yaml")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1"}
+    deleted = subprocess.run(
+        ["pre-commit", "try-repo", str(REPO), "billrules-validate", "--color", "never"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert deleted.returncode == 1, deleted.stdout + deleted.stderr
+    assert "unknown product `TV`" in deleted.stdout

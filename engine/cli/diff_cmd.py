@@ -41,6 +41,13 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="the report as one JSON document")
     parser.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML file")
+    parser.add_argument(
+        "--per-group",
+        type=int,
+        default=10,
+        metavar="N",
+        help="scenarios listed per group in the text report (default 10; 0 for all; --json and --html list all)",
+    )
     add_report_options(parser)
     return parser
 
@@ -70,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json_safe(json.dumps(report.to_json(), ensure_ascii=False, indent=1)) + "\n")
     else:
-        render(report.to_json(), sys.stdout)
+        if args.per_group < 0:
+            raise UsageError("--per-group must be 0 (all) or more")
+        render(report.to_json(), sys.stdout, args.per_group)
     if html_path is not None:
         from engine.report.html import diff_page
 
@@ -90,8 +99,9 @@ def _git_rules(spec: str, into: Path) -> str:
 _SHORT = {"discounts_net": "net", "cancellation_penalties": "penalties", "purchase_price": "purchase price"}
 
 
-def render(report: dict[str, Any], out: TextIO) -> None:
-    """The report in words: the two rule sets, the counts, money moved, each group and its scenarios."""
+def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
+    """The report in words: the two rule sets, the counts, money moved, the groups in a table, then
+    each group and its scenarios (at most `per_group` of them, 0 for all)."""
     from engine.diff import MEASURES
 
     names = dict(MEASURES)
@@ -112,14 +122,22 @@ def render(report: dict[str, Any], out: TextIO) -> None:
     if not report["groups"]:
         out.write("\nnothing changed\n")
         return
-    out.write("\nby what changed (a scenario is in every group of what changed in it):\n")
+    out.write("\ngroups (a scenario is in every group of what changed in it):\n")
+    for group in report["groups"]:
+        out.write(f"  {group['count']:>8,}  {printable(group['label'])}\n")
+    out.write("\nby what changed:\n")
     for group in report["groups"]:
         noun = "scenario" if group["count"] == 1 else "scenarios"
         moved = ", ".join(f"{_SHORT[m]} {a}" for m, amounts in group["money"].items() for a in amounts.values())
         out.write(f"\n  {printable(group['label'])} — {group['count']:,} {noun}{f'  ({moved})' if moved else ''}\n")
-        for s in group["scenarios"]:
+        listed = group["scenarios"] if not per_group else group["scenarios"][:per_group]
+        for s in listed:
             where = f"{printable(s['file'])}:{s['line']}"
             detail = f"  {printable(s['detail'])}" if s.get("detail") else ""
             out.write(f"    {printable(s['scenario'] or '(no id)')}  {where}{detail}\n")
             for p in s.get("problems", []):
                 out.write(f"      {p['rules']}: {printable(p['code'])} {printable(p['message'])}\n")
+        if len(listed) < len(group["scenarios"]):
+            out.write(
+                f"    … {len(group['scenarios']) - len(listed):,} more (--per-group 0, --json or --html list all)\n"
+            )

@@ -67,7 +67,7 @@ def rules_hash_line() -> str:
     from engine.pipeline import Compilation, stage_load
 
     root = default_rules()
-    if not holds_ruleset(root):
+    if root is None or not holds_ruleset(root):
         return "rules: no rule set here (no rules/ruleset.yaml, no ruleset.yaml above this folder)"
     compilation = Compilation(Path(root).resolve())
     stage_load(compilation)
@@ -76,6 +76,11 @@ def rules_hash_line() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; any warning a library still emits becomes one escaped line, never raw text."""
+    import decimal
+
+    from engine.values import ARITHMETIC
+
+    decimal.setcontext(ARITHMETIC)  # every command decides in the engine's arithmetic (see ARITHMETIC)
     with warnings.catch_warnings():
         warnings.showwarning = _report_warning
         return _run(argv)

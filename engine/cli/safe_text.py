@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-#: C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and lone
-#: surrogates (a file name that is not UTF-8 arrives as surrogate escapes and cannot be encoded).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, lone surrogates (a
+#: file name that is not UTF-8 arrives as surrogate escapes and cannot be encoded), and the
+#: bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which reorder the text beside
+#: them: an id holding U+202E showed `odd/odd.jsonl:1` as `1:lnosj.ddo/ddo`.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

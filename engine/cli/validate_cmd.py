@@ -47,22 +47,29 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def default_rules() -> Path:
+def default_rules() -> Path | None:
     """What `validate` checks when given nothing: the rule set in `rules/` (the project layout),
-    else the nearest `ruleset.yaml` at or above the current folder, else the current folder
-    (whose YAML files are then reported as outside any rule set)."""
+    else the nearest `ruleset.yaml` at or above the current folder, else None (a usage error: a
+    CI job started in the wrong folder must not pass green)."""
     from engine.load import find_ruleset_root, holds_ruleset
 
     if holds_ruleset(Path("rules")):
         return Path("rules")
-    return find_ruleset_root(Path.cwd()) or Path(".")
+    return find_ruleset_root(Path.cwd())
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
     rules = Path(args.rules) if args.rules is not None else default_rules()
-    paths = [Path(p) for p in args.paths] or [rules]
+    if rules is None and not args.paths and not args.scenarios:
+        if args.ignore_outside:  # a hook's commit touching no rule file, in a repository without `rules/`
+            return EXIT_OK
+        raise UsageError(
+            "no rule set found: no `rules/` folder here and no ruleset.yaml in this or any parent folder "
+            "(name the rule files or folder to validate, or use --rules DIR)"
+        )
+    paths = [Path(p) for p in args.paths] or ([rules] if rules is not None else [])
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
@@ -71,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         from engine.cli.scenario_checks import check_scenario_paths
 
         # no rule set found anywhere: name the one the scenarios would use (`rules/`) in the error
-        used = rules if args.rules is not None or rules != Path(".") else Path("rules")
+        used = rules if rules is not None else Path("rules")
         diagnostics = [*diagnostics, *check_scenario_paths(str(used), args.scenarios)]
     if diagnostics or args.format in ("json", "sarif"):
         reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)

@@ -49,6 +49,7 @@ from engine.values import (
     add_months_keeping_month_end,
     number_problem,
     parse_number,
+    parse_number_text,
     plain,
 )
 
@@ -341,9 +342,10 @@ def _held_bundles(scenario: Any, subject: str, lines: list[Line]) -> set[str]:
 class DefinitionRules:
     """What an eligible definition meets next (durations, limits' windows, ad hoc requests and
     approvals) and the share a free period removes: the same for the evaluator and its frozen
-    reference (`discounts_reference.py`). Needs `self.rules`."""
+    reference (`discounts_reference.py`). Needs `self.rules` and `self.rounder`."""
 
     rules: Any
+    rounder: Rounder
 
     def _duration_over(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
@@ -541,6 +543,13 @@ class DefinitionRules:
             lo, hi = bounds if bounds is not None else (_amount_value(d, low), _amount_value(d, high))
         except ValueError as exc:
             problems.append(Reason("requested_value_invalid", {"problem": str(exc)}))
+            return None
+        if isinstance(value, Money) and value.amount != value.amount.quantize(
+            q := self.rounder.quantum(value.currency)
+        ):
+            # an amount no bill can show: rounding would apply another amount than the agent chose
+            problem = f"{value} is finer than the minor unit of {value.currency} ({plain(q)})"
+            problems.append(Reason("requested_value_invalid", {"problem": problem}))
             return None
         if isinstance(value, Money) and isinstance(lo, Money) and value.currency != lo.currency:
             problems.append(Reason("requested_other_currency", {"requested": str(value), "currency": lo.currency}))
@@ -1717,7 +1726,7 @@ def _amount_value(d: Discount, value: Any) -> Any:
     found = _PARSED.get(key)
     if found is None:
         try:
-            found = Money.parse(text) if money else parse_number(text)
+            found = Money.parse(text) if money else parse_number_text(text)
         except ValueError as exc:
             found = str(exc)
         _kept(_PARSED, _PARSED_MEMO, key, found)

@@ -25,6 +25,7 @@ from engine.values import (
     Money,
     TimeUnit,
     parse_number,
+    parse_number_text,
     plain,
 )
 
@@ -38,7 +39,7 @@ MAX_COUNT = 10**MAX_INTEGER_DIGITS - 1
 #: and the values are immutable (a text that does not parse raises, and is not kept).
 _money_text = lru_cache(maxsize=4096)(Money.parse)
 _duration_text = lru_cache(maxsize=1024)(Duration.parse)
-_number_text = lru_cache(maxsize=4096)(parse_number)
+_number_text = lru_cache(maxsize=4096)(parse_number_text)
 
 
 def _parse_money(value: Any) -> Any:

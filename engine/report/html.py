@@ -195,7 +195,9 @@ def _px(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _clip(label: str, size: int = 40) -> str:
+def _clip(label: str, size: int = (LABEL_WIDTH - 12) // 7) -> str:
+    """A chart label that fits its column (12 px text, about 7 px a character at the widest: 40
+    characters ran past the left edge); the whole label is the bar's `<title>`."""
     return label if len(label) <= size else label[: size - 1] + "…"
 
 
