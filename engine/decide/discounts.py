@@ -509,7 +509,9 @@ class DefinitionRules:
         personnel"); the scenario's, for a user the rule set does not define (a CRM's own staff).
         A member of a unit is a member of the units above it (`parent`): an agent of Customer
         Care is one of the Contact Centre's."""
-        kept: dict[str, frozenset[str]] = self.rules.__dict__.setdefault("_user_units", {})
+        kept: dict[str, frozenset[str]] | None = self.rules.__dict__.get("_user_units")
+        if kept is None:
+            kept = self.rules.__dict__["_user_units"] = {}
         found = kept.get(user)
         if found is not None:
             return found
