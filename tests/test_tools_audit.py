@@ -315,3 +315,22 @@ def test_a_misspelt_item_code_gets_did_you_mean_and_booleans_read_as_yaml_writes
     assert missing.hint == "did you mean `complaint-discount`?"
     [flag] = list(compare({"allowed": True}, {"allowed": False}))
     assert flag.render() == "expected `true`, got `false`"
+
+
+def test_a_line_priced_below_zero_is_refused_at_its_price() -> None:
+    from engine.decide.scenarios import ScenarioError
+
+    data = {
+        "id": "neg",
+        "as_of": "2015-07-01T00:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "products": [{"product": "tv-essentials", "price": "-10.00 EUR"}],
+        },
+    }
+    with pytest.raises(ScenarioError) as caught:
+        RULES.decide(data)
+    assert caught.value.field == "subscription.products[0].price"
+    data["subscription"]["products"][0]["price"] = "0.00 EUR"  # a free line is a line
+    assert RULES.decide(data)["discounts"]["lines"][0]["net"] == "0.00 EUR"

@@ -236,6 +236,12 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
                 did_you_mean(item.product, products) or "use a product code from the rule set",
             )
         gross = item.price
+        if gross is not None and gross.amount < 0:
+            raise ScenarioError(
+                f"{where}.price",
+                f"a line's price is what it charges, not below zero ({gross})",
+                "a refund or a credit note is not a line to discount: leave it out",
+            )
         if gross is None:
             if product.price is None:
                 raise ScenarioError(
