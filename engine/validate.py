@@ -75,6 +75,18 @@ def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagn
             else:
                 roots.add(_real(root))
     for orphan in sorted(set(orphans)):
+        if orphan.suffix in (".jsonl", ".ndjson"):  # scenarios, one a line: not a rule file at all
+            diagnostics.append(
+                Diagnostic(
+                    display_path(orphan),
+                    1,
+                    1,
+                    "BR110",
+                    "a JSON Lines file holds scenarios, not rules",
+                    f"check its scenarios with `billrules validate --scenarios {display_path(orphan)}`",
+                )
+            )
+            continue
         source = load_file(orphan)
         diagnostics.extend(source.diagnostics)
         if any(d.code in ("BR100", "BR101") for d in source.diagnostics):

@@ -334,3 +334,29 @@ def test_a_line_priced_below_zero_is_refused_at_its_price() -> None:
     assert caught.value.field == "subscription.products[0].price"
     data["subscription"]["products"][0]["price"] = "0.00 EUR"  # a free line is a line
     assert RULES.decide(data)["discounts"]["lines"][0]["net"] == "0.00 EUR"
+
+
+def test_a_json_lines_file_named_to_validate_points_to_validate_scenarios(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "as_of": "2015-01-01T00:00:00Z"}\n', encoding="utf-8")
+    [diagnostic] = validate_paths([path])
+    assert (diagnostic.code, diagnostic.message) == ("BR110", "a JSON Lines file holds scenarios, not rules")
+    assert "validate --scenarios" in diagnostic.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("subscription.maturity >= 6 monhts", "did you mean `6 months`?"),
+        ("subscription.maturity >= 6", "write the number with its unit, e.g. `6 months` or `14 days`"),
+    ],
+)
+def test_a_duration_written_wrong_gets_a_hint_in_its_words(text: str, hint: str) -> None:
+    from engine.criteria import ast
+    from engine.criteria.check import check_condition
+    from engine.criteria.environment import scenario_environment
+    from engine.criteria.parse import CriteriaError, parse
+
+    with pytest.raises(CriteriaError) as caught:
+        check_condition(parse(text, lambda b, e: ast.Span("x", 1, b + 1, e + 1)), scenario_environment())
+    assert caught.value.diagnostic.hint == hint

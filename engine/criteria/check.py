@@ -198,6 +198,8 @@ class Checker:
             hint = "use `.date` of the date-time, e.g. `as_of.date`"
         elif {lt.name, rt.name} & {"date", "datetime"}:
             hint = "write a date as YYYY-MM-DD"
+        elif {lt.name, rt.name} == {"duration", "number"}:
+            hint = "write the number with its unit, e.g. `6 months` or `14 days`"
         raise error(node.span, "BR503", f"cannot compare {lt} with {rt} using `{op}`", hint)
 
     def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:

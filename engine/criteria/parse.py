@@ -606,7 +606,20 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
     hint = "check for a missing operator, value or parenthesis"
     if found == "=":
         hint = _CHAR_HINTS["="]
+    elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
+        hint = f"did you mean `{previous} {unit}`?"  # `6 monhts`: a duration's unit misspelt
     return error(locate(pos, pos + max(len(found), 1)), "BR501", message, hint)
+
+
+_UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years")
+
+
+def _unit_meant(word: str) -> str | None:
+    """The unit of time `word` is a misspelling of (`monhts` → `months`), or None."""
+    import difflib
+
+    close = difflib.get_close_matches(word.lower(), _UNITS, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _previous_token(text: str, pos: int) -> str:
