@@ -58,7 +58,7 @@ CODES: dict[str, tuple[str, str]] = {
         "credit-owner-chain",
         "A credit owner who uses someone else's credits, or a credit held by a credit user (their owner holds it).",
     ),
-    "BR413": ("inverted-range", "A date range that ends before it starts."),
+    "BR413": ("inverted-range", "A date range that ends before it starts, or a criteria range no scenario can meet."),
     "BR414": ("termed-without-frequency", "A termed product without a billing frequency."),
     "BR415": (
         "currency-mismatch",

@@ -197,10 +197,29 @@ def _is_float(text: str) -> bool:
     return bool(_FLOAT.fullmatch(text)) and any(c.isdigit() or c in "iInN" for c in text)
 
 
+class WrittenInt(int):
+    """A YAML integer not written as Python writes it (`0042`, `0x1F`, `1_000`, `+5`), with its
+    text: a field that wants text (an id) refuses it by name rather than take `42` for `0042`."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> WrittenInt:
+        made = super().__new__(cls, value)
+        made.text = text
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (WrittenInt, (int(self), self.text))
+
+
+def _int_as_written(value: int, text: str) -> int:
+    return value if str(value) == text else WrittenInt(value, text)
+
+
 def resolve_plain(text: str) -> tuple[str, Any]:
     """(tag, value) of an untagged plain scalar, by the YAML 1.2 rules (`yes` is text)."""
     if len(text) <= 18 and text.isdigit() and text.isascii():  # the commonest: a short decimal integer
-        return INT, int(text)
+        return INT, int(text) if text[0] != "0" or len(text) == 1 else WrittenInt(int(text), text)
     if text in _NULLS:
         return NULL, None
     if text in _TRUE:
@@ -209,7 +228,7 @@ def resolve_plain(text: str) -> tuple[str, Any]:
         return BOOL, False
     if text[:1] in NUMBER_STARTS:
         if _is_int(text):
-            return INT, _to_int(text)
+            return INT, _int_as_written(_to_int(text), text)
         if _is_float(text):
             return FLOAT, _to_float(text)
     if text == "<<":

@@ -337,8 +337,12 @@ STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
 
 
 def compile_ruleset(root: Path) -> Compilation:
+    from engine.values import in_engine_context
+
     compilation = Compilation(root)
-    with _collector_paused():
+    # in the engine's arithmetic: constants folded when compiling (a percentage's factor, a
+    # negated amount) are kept in the rule set, and must not take the caller's precision
+    with _collector_paused(), in_engine_context():
         for _name, _why, stage in STAGES:
             stage(compilation)
     compilation.diagnostics = sorted_diagnostics(compilation.diagnostics)

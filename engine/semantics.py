@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath
-from engine.models.catalog import Bundle, EarlyCancellation, ExceptionOutcome, ProductType
+from engine.models.catalog import DISCOUNTABLE, Bundle, EarlyCancellation, ExceptionOutcome, ProductType
 from engine.models.credits import Allocation, CreditMeasure, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
@@ -30,7 +30,6 @@ class Entry:
 
 Catalog = dict[str, dict[str, Entry]]
 Check = Callable[[Catalog], Iterator[Diagnostic]]
-DISCOUNTABLE = (ProductType.TERMED, ProductType.USAGE, ProductType.EXPENSE)
 
 
 def _each(catalog: Catalog, kind: str) -> Iterator[tuple[Any, Document]]:
@@ -704,8 +703,69 @@ def check_credit_precedence(settings: Any, doc: Document) -> Iterator[Diagnostic
 
 
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).
+def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR413 for a criteria range no scenario can meet (SPEC 6: every bad input yields a
+    diagnostic; such a discount would never apply, in silence): a buy-in-advance range from
+    more to less, concurrent usage more than N and less than N or fewer, a total's `min` above its
+    `max`, execution dates or an effectiveness that end before they start."""
+    for model, doc in _each(catalog, "discount"):
+        criteria = model.criteria
+        if criteria is None:
+            continue
+        base: JsonPath = ("criteria",)
+        found: list[tuple[JsonPath, str]] = []
+        for i, r in enumerate(criteria.buy_in_advance):
+            if r.from_ > r.to:
+                found.append(((*base, "buy_in_advance", i, "to"), f"buy-in-advance range from {r.from_} to {r.to}"))
+        term = criteria.billing_term
+        for name, threshold in (
+            ("concurrent_usage", term.concurrent_usage if term else None),
+            ("concurrent_usage_rate", term.concurrent_usage_rate if term else None),
+        ):
+            if threshold is None or threshold.less_than is None:
+                continue
+            low = threshold.more_than if threshold.more_than is not None else None
+            if (low is not None and threshold.less_than <= low + (1 if name == "concurrent_usage" else 0)) or (
+                threshold.less_than <= 0
+            ):
+                found.append(
+                    (
+                        (*base, "billing_term", name, "less_than"),
+                        f"`{name}` more than {low} and less than {threshold.less_than}",
+                    )
+                )
+        q = criteria.quantitative
+        for name in ("total_quantity", "total_usage"):
+            r = getattr(q, name) if q else None
+            if r is not None and r.min is not None and r.max is not None and r.min > r.max:
+                found.append(((*base, "quantitative", name, "max"), f"`{name}` from {r.min} to {r.max}"))
+        if (
+            q
+            and q.execution_dates
+            and q.execution_dates.to is not None
+            and q.execution_dates.to < q.execution_dates.from_
+        ):
+            found.append(
+                ((*base, "quantitative", "execution_dates", "to"), "execution dates that end before they start")
+            )
+        for section, holder in (("billing_term", term), ("subscription", criteria.subscription)):
+            e = getattr(holder, "effectiveness", None) if holder is not None else None
+            if e and e.effective_from and e.effective_until and e.effective_until < e.effective_from:
+                found.append(
+                    (
+                        (*base, section, "effectiveness", "effective_until"),
+                        "an effectiveness that ends before it starts",
+                    )
+                )
+        for path, what in found:
+            yield doc.diagnostic(
+                path, "BR413", f"{what}: no scenario can meet it", "fix the bounds, or remove the entry"
+            )
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),
+    ("criteria ranges can be met", check_criteria_ranges),
     ("termed products have a billing frequency", check_products),
     ("bundles bring a product or a discount", check_bundles),
     ("compatible-bundles-only plans list bundles", check_plans),

@@ -19,7 +19,9 @@ from __future__ import annotations
 import calendar
 import decimal
 import re
-from collections.abc import Collection
+import threading
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,6 +44,34 @@ ARITHMETIC = decimal.Context(
     rounding=decimal.ROUND_HALF_EVEN,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+
+_THREAD = threading.local()
+
+
+def engine_context() -> decimal.Context:
+    """This thread's copy of `ARITHMETIC`, the one installed while billrules computes: a context
+    is changeable, and one object shared by threads, or left installed for a caller to change,
+    would carry one caller's precision into another's decisions."""
+    found: decimal.Context | None = getattr(_THREAD, "context", None)
+    if found is None:
+        found = _THREAD.context = ARITHMETIC.copy()
+    return found
+
+
+@contextmanager
+def in_engine_context() -> Iterator[None]:
+    """Run the block in `engine_context()`, the caller's context set back after it."""
+    caller = decimal.getcontext()
+    ours = engine_context()
+    if caller is ours:
+        yield
+        return
+    decimal.setcontext(ours)
+    try:
+        yield
+    finally:
+        decimal.setcontext(caller)
+
 
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$"
 DURATION_PATTERN = r"^[0-9]+ (day|days|week|weeks|month|months|year|years)$"

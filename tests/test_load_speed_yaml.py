@@ -32,7 +32,8 @@ def _texts() -> list[str]:
 def test_digits_resolve_as_by_the_rules(text: str) -> None:
     found = resolve_plain(text)
     assert found == _by_the_rules(text)
-    assert type(found[1]) is int
+    # an int, or one not written as Python writes it (`007`) that keeps its text for ids
+    assert type(found[1]) is int if str(int(text)) == text else getattr(found[1], "text", None) == text
 
 
 @pytest.mark.parametrize(

@@ -190,3 +190,14 @@ def test_a_product_as_main_service_needs_both(tmp_path: Path, target: str) -> No
     bill["subscription"]["products"][0]["main"] = True
     main10 = next(d for d in rules.decide(bill)["discounts"]["definitions"] if d["code"] == "main-10")
     assert (main10["status"], main10["amount"]) == ("applied", "4.50 EUR")  # 10 % of 44.99 = 4.499
+
+
+def test_of_two_unmarked_catalog_main_services_the_one_charging_most_is_the_main_service() -> None:
+    # tv-essentials 29.99 and tv-premium 44.99, neither marked: tv-premium is the main service,
+    # whichever comes first on the bill (20 % of 44.99 = 8.998 -> 9.00)
+    lines = [
+        {"product": "tv-essentials", "bundle": "tv-essentials-bundle"},
+        {"product": "tv-premium", "bundle": "tv-premium-bundle"},
+    ]
+    assert _complaint_takes(RULES.decide(_bill(*lines))) == {"subscription.products[1]": "-9.00 EUR"}
+    assert _complaint_takes(RULES.decide(_bill(*reversed(lines)))) == {"subscription.products[0]": "-9.00 EUR"}

@@ -38,6 +38,23 @@ TERMS = {
         "period: 12\nunit: months\nearly_cancellation: penalty\npenalty:\n  fee: 120.00 EUR\n  pro_rata: false\n"
         "exceptions:\n  - when: cancellation.date < 2026-06-01\n    outcome: not_allowed"
     ),
+    "quantified": (  # compared inside a quantifier: the other side depends on each period
+        "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: any h in subscription.status_history where cancellation.date >= h.from + 100 days\n"
+        "    outcome: allowed"
+    ),
+    "year-1999": (  # never holds: the commitment's end, after a while of days tried
+        "period: 10\nunit: years\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date.month == 13\n    outcome: allowed"
+    ),
+    "from-2029": (
+        "period: 5\nunit: years\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date.year >= 2029\n    outcome: allowed"
+    ),
+    "on-a-day": (
+        "period: 5\nunit: years\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date in {2029-06-01, 2030-06-01}\n    outcome: allowed"
+    ),
     "150-days-in": (  # reads the date otherwise: tried day by day
         "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
         "exceptions:\n  - when: cancellation.date - subscription.start >= 150 days\n    outcome: allowed"
@@ -107,17 +124,25 @@ def _earliest(rules: Any, data: dict[str, Any]) -> str:
         ("notice-30d", "2026-03-31", "2026-03-31"),  # 30 days after as_of (2026-03-01)
         ("penalty-after-may", "2026-06-01", "2026-06-01"),  # from June a penalty, but allowed
         ("150-days-in", "2026-05-31", "2026-05-31"),  # 150 days after 2026-01-01
+        ("quantified", "2026-04-11", "2026-04-11"),  # 100 days after the status period from 2026-01-01
+        ("year-1999", "2036-01-01", "2036-01-01"),  # never: its end, once 400 days are tried
+        ("from-2029", "2029-01-01", "2029-01-01"),
+        ("on-a-day", "2029-06-01", "2029-06-01"),
     ],
 )
 def test_an_exception_on_the_cancellation_date_allows_it_before_the_commitment_ends(
     rules: Any, plan: str, expected: str, term_earliest: str
 ) -> None:
     data = _scenario(plan, None, "2026-03-01")
+    data["subscription"]["status_history"] = [{"status": "active", "from": "2026-01-01"}]
     assert _earliest(rules, data) == expected
     [term] = rules.decide(data)["cancellation"]["terms"]
     assert term["earliest"] == term_earliest
-    assert term["reasons"][-1]["code"] == "not_allowed_until"
-    assert f"possible from {term_earliest} (commitment ends 2027-01-01)" in term["reasons"][-1]["text"]
+    if term_earliest != term["commitment_end"]:
+        assert term["reasons"][-1]["code"] == "not_allowed_until"
+        assert (
+            f"possible from {term_earliest} (commitment ends {term['commitment_end']})" in term["reasons"][-1]["text"]
+        )
 
 
 def test_a_plan_renewing_into_itself_and_an_add_on_allowed_from_june_meet_on_the_plans_end_day(rules: Any) -> None:

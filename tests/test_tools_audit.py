@@ -68,7 +68,9 @@ def test_an_allocation_is_found_by_every_value_written_not_the_first_with_its_re
         ("20 EUR", "20.00 EUR", True),
         ("166.6 EUR", "166.60 EUR", True),
         (-15.0, "-15", True),
-        ("2.0", "2", True),
+        ("2.0", "2", False),  # text stays text: "0042" is not 42
+        ("0042", "42", False),
+        (2.0, "2", True),
         ("20 EUR", "20.00 USD", False),
         ("20.01 EUR", "20.00 EUR", False),
         (True, "1", False),
@@ -360,3 +362,84 @@ def test_a_duration_written_wrong_gets_a_hint_in_its_words(text: str, hint: str)
     with pytest.raises(CriteriaError) as caught:
         check_condition(parse(text, lambda b, e: ast.Span("x", 1, b + 1, e + 1)), scenario_environment())
     assert caught.value.diagnostic.hint == hint
+
+
+def test_the_engines_context_is_never_the_callers_to_change(tmp_path: Path) -> None:
+    # the command line installs a copy and sets the caller's back; a caller changing its own
+    # context afterwards changes nothing the engine uses, in this thread or another
+    import threading
+
+    from engine.cli.main import main
+    from engine.values import ARITHMETIC
+
+    caller = decimal.getcontext()
+    assert main(["validate", str(REPO / "rules")]) == 0
+    assert decimal.getcontext() is caller
+    with decimal.localcontext() as mine:
+        mine.prec = 6
+        assert ARITHMETIC.prec == 100
+        found: list[str] = []
+        worker = threading.Thread(
+            target=lambda: found.append(RULES.decide(copy.deepcopy(BALANCE))["balance"]["closing"])
+        )
+        worker.start()
+        worker.join()
+        assert found == ["1012344.25"]
+        assert RULES.decide(copy.deepcopy(BALANCE))["balance"]["closing"] == "1012344.25"
+
+
+def test_rules_loaded_in_a_low_precision_decide_as_loaded_in_any_other(tmp_path: Path) -> None:
+    # a percentage's factor and a negated amount are folded when compiling, and kept
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    (rules / "discounts" / "folded.yaml").write_text(
+        "kind: discount\ncode: folded\nname: Folded\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1}\n"
+        "discounted_products:\n  - product: tv-essentials\nvalidity: {effective: 2015-01-01}\n"
+        "criteria:\n  when: 'sum(subscription.products.price) * 33.333333333% > 9.996661 EUR'\n",
+        encoding="utf-8",
+    )
+    with decimal.localcontext() as low:
+        low.prec = 6
+        loaded_low = load_rules(rules)
+    loaded = load_rules(rules)
+    data = {
+        "id": "f",
+        "as_of": "2015-07-01T00:00:00Z",
+        "subscription": {
+            "code": "S",
+            "start": "2015-01-01",
+            "products": [{"product": "tv-essentials", "price": "29.99 EUR"}],
+        },
+    }
+    # 29.99 * 0.33333333333 = 9.99666666656… > 9.996661: holds; with the factor folded at 6 digits
+    # (0.333333) it was 9.99665667, and did not
+    statuses = [
+        next(d["status"] for d in r.decide(data)["discounts"]["definitions"] if d["code"] == "folded")
+        for r in (loaded, loaded_low)
+    ]
+    assert statuses == ["applied", "applied"]
+
+
+def test_an_id_yaml_reads_as_a_number_not_written_as_its_digits_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "id: 0123\nas_of: 2015-09-30T18:00:00+02:00\nbalance:\n  policy: standard-balance\n  opening: 100\n"
+        "  events:\n    - {id: EV-1, type: debit, amount: 30, request: 0042, at: 2015-09-04T10:00:00+02:00}\n",
+        encoding="utf-8",
+    )
+    done = _billrules("decide", "--rules", str(REPO / "rules"), str(path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "`0123` reads as the number 123; write the id in quotes" in done.stderr
+    assert "`0042` reads as the number 42" in done.stderr
+    path.write_text(path.read_text(encoding="utf-8").replace("0123", "123").replace("0042", "42"), encoding="utf-8")
+    assert _billrules("decide", "--rules", str(REPO / "rules"), str(path), cwd=tmp_path).returncode == 0
+
+
+def test_the_hook_validates_the_rule_set_beside_a_config_file_it_is_given(tmp_path: Path) -> None:
+    # a commit that deletes products.yaml and stages a CI config: `validate --ignore-outside ci.yml`
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "rules" / "catalog" / "products.yaml").unlink()
+    (tmp_path / "ci.yml").write_text("on: push\n", encoding="utf-8")
+    done = _billrules("validate", "--ignore-outside", "ci.yml", cwd=tmp_path)
+    assert done.returncode == 1 and "BR302" in done.stdout, done.stdout + done.stderr

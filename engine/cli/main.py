@@ -76,12 +76,9 @@ def rules_hash_line() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; any warning a library still emits becomes one escaped line, never raw text."""
-    import decimal
+    from engine.values import in_engine_context
 
-    from engine.values import ARITHMETIC
-
-    decimal.setcontext(ARITHMETIC)  # every command decides in the engine's arithmetic (see ARITHMETIC)
-    with warnings.catch_warnings():
+    with in_engine_context(), warnings.catch_warnings():  # every command in the engine's arithmetic
         warnings.showwarning = _report_warning
         return _run(argv)
 

@@ -105,12 +105,13 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
             yield Diagnostic(file, number, 1, d.code, d.message, d.hint)
         if checked.diagnostics:
             continue
-        for unknown in unknown_references(rules, data):
+        unknowns = unknown_references(rules, data)
+        for unknown in unknowns:
             where = dotted(unknown.path)
             yield Diagnostic(file, number, 1, "BR603", f"`{where}`: {unknown.message}", unknown.hint)
         questions = unanswered(checked.scenario)
         for question in questions:
             yield Diagnostic(file, number, 1, "BR604", question.message, question.hint)
-        if not questions and not unknown_references(rules, data):
+        if not questions and not unknowns:
             for e in _refusals(rules, checked.scenario):
                 yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)

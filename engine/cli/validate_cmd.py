@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
             "(name the rule files or folder to validate, or use --rules DIR)"
         )
     paths = [Path(p) for p in args.paths] or ([rules] if rules is not None else [])
+    if args.ignore_outside and args.paths and rules is not None:
+        # a hook's commit: its files, and the rule set too (the same one most of the time, validated
+        # once): a commit that deletes a rule file and stages a CI config must not pass
+        paths.append(rules)
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")

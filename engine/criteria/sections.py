@@ -94,8 +94,8 @@ def _effectiveness(e: Effectiveness, field: str) -> str | None:
     parts = []
     if e.effective_for_at_least:
         parts.append(f"as_of.date - {field} >= {e.effective_for_at_least}")
-    if e.effective_for_at_most:
-        parts.append(f"as_of.date - {field} <= {e.effective_for_at_most}")
+    if e.effective_for_at_most:  # effective (started by the billing date) for at most that long
+        parts.append(f"{field} <= as_of.date and as_of.date - {field} <= {e.effective_for_at_most}")
     if e.effective_from:
         parts.append(f"{field} >= {e.effective_from.isoformat()}")
     if e.effective_until:
@@ -355,7 +355,10 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
         if r is None:
             continue
         window = f" within {r.per}" if r.per else ""
-        if text := _range(total.format(f=filter_, w=window), r):
+        counted = filter_
+        if not r.per:  # unlimited: every record up to the billing time, never one after it
+            counted = f" where ({where}) and u.at <= as_of" if where else " where u.at <= as_of"
+        if text := _range(total.format(f=counted, w=window), r):
             yield Condition("quantitative", (_parse_at(doc, (*base, "quantitative", name), text),))
 
 

@@ -37,7 +37,7 @@ from engine.decide.discounts import (
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
 from engine.diagnostics import did_you_mean
-from engine.values import ARITHMETIC, money_text, plain
+from engine.values import engine_context, money_text, plain
 
 
 def check_references(rules: Any, scenario: Any) -> None:
@@ -153,11 +153,12 @@ def decide(
     and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
     data the caller may change. `owned`: the scenario was validated for this decision alone (from
     a mapping or a line), so its lines take their catalog types in place, with no copy. Runs in
-    `ARITHMETIC`, the caller's decimal context set back after it."""
+    the engine's decimal context (`engine.values.ARITHMETIC`), the caller's set back after it."""
     caller = decimal.getcontext()
-    if caller is ARITHMETIC:  # a run's worker, the command line
+    ours = engine_context()
+    if caller is ours:  # a run's chunk, the command line
         return _checked_and_decided(rules, scenario, explain, shared, owned)
-    decimal.setcontext(ARITHMETIC)
+    decimal.setcontext(ours)
     try:
         return _checked_and_decided(rules, scenario, explain, shared, owned)
     finally:
@@ -169,7 +170,33 @@ def _checked_and_decided(rules: Any, scenario: Any, explain: bool, shared: bool,
     known = _known_codes(rules)
     if not _all_known(scenario, known):  # the common case at set speed (2.1 → 0.6 µs a decision)
         check_codes(scenario, known)  # (raises, naming every unknown code)
-    return _decide(rules, typed_lines(rules, scenario, owned), explain, shared)
+    return _decide(rules, typed_lines(rules, scheme_facts(rules, scenario, owned), owned), explain, shared)
+
+
+def scheme_facts(rules: Any, scenario: Any, owned: bool = False) -> Any:
+    """The scenario with a subscription written without `billing_frequency` or `binding_period`
+    given its billing term scheme's: criteria (`billing_frequencies`, `binding_periods`), durations
+    and cancellations read the same subscription (a cancellation already took the scheme's
+    frequency). A copy unless `owned`, as `typed_lines` makes one."""
+    subscription = scenario.subscription
+    if subscription is None or subscription.billing_term_scheme is None:
+        return scenario
+    if subscription.billing_frequency is not None and subscription.binding_period is not None:
+        return scenario
+    scheme = rules.get("billing_term_scheme", subscription.billing_term_scheme)
+    if scheme is None:
+        return scenario
+    changes = {}
+    if subscription.billing_frequency is None:
+        changes["billing_frequency"] = scheme.billing_frequency
+    if subscription.binding_period is None and scheme.binding_period is not None:
+        changes["binding_period"] = scheme.binding_period
+    if not changes:
+        return scenario
+    if owned:
+        subscription.__dict__.update(changes)  # (a frozen model: past its `__setattr__`)
+        return scenario
+    return _copied(scenario, subscription=_copied(subscription, **changes))
 
 
 def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str, Any]:
@@ -297,8 +324,8 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
     """The scenario with each line written without `type` given its catalog product's ("taken
     from the catalog when omitted"), so that `p.type == "termed"` and a `products` section's
     `product_type` see what the discount's own `discounted_products` see; and, on a bill that
-    marks no line `main`, the lines of the catalog's main services (`main_service: true`) marked
-    `main`, so that `p.main` and a `main_service` target agree. A copy, made only when some line
+    marks no line `main`, the line of a catalog main service (`main_service: true`; of several,
+    `_main_line`) marked `main`, so that `p.main` and a `main_service` target agree. A copy, made only when some line
     needs it: the caller's scenario is never changed (`diff` decides one under two rule sets, and
     threads may share one); copies are shallow, lines and their parents only. A scenario `owned`
     by this decision is changed in place (a billing run's lines, `RuleSet.decide` of a mapping)."""
@@ -307,14 +334,15 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
         return scenario
     types: dict[str, Any] | None = None
     mains = _main_services(rules)
-    marked: bool | None = None  # does the bill mark a line main itself? (asked when it matters)
+    chosen: int | None = None  # the line to mark, on a bill that marks none (worked out when it matters)
     lines: list[Any] | None = None
     for i, line in enumerate(subject.products):
         main = False
         if mains and not line.main and line.product in mains:
-            if marked is None:
+            if chosen is None:
                 marked = any(other.main for other in subject.products)
-            main = not marked
+                chosen = -1 if marked else _main_line(rules, subject.products, mains)
+            main = i == chosen
         if line.type is not None and not main:
             continue  # the usual line: typed, and no main service to mark
         changes: dict[str, Any] = {"main": True} if main else {}
@@ -335,6 +363,23 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
         return scenario
     field = "subscription" if scenario.subscription is not None else "job"
     return _copied(scenario, **{field: _copied(subject, products=lines)})
+
+
+def _main_line(rules: Any, products: Sequence[Any], mains: frozenset[str]) -> int:
+    """The customer's main service on a bill that marks none: of the lines of the catalog's main
+    services, the one that charges most (then the lower product code, then the first), whatever
+    the lines' order; "the customer's main service" is one (seed 002)."""
+    catalog = lookup(rules, "product")
+
+    def charge(line: Any) -> Decimal:
+        if line.price is not None:
+            return Decimal(line.price.amount)
+        price = catalog[line.product].price
+        return Decimal(price.amount * line.quantity) if price is not None else Decimal(0)
+
+    candidates = [(i, line) for i, line in enumerate(products) if line.product in mains]
+    best = min(candidates, key=lambda pair: (-charge(pair[1]), pair[1].product, pair[0]))
+    return best[0]
 
 
 def _copied(model: Any, **changes: Any) -> Any:

@@ -38,7 +38,7 @@ from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, listed, register
 from engine.decide.scenarios import ScenarioError
 from engine.decide.why import Reading, WhyNot
-from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, ProductType
+from engine.models.catalog import CYCLE_MONTHS, DISCOUNTABLE, BillingFrequency, ProductType
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
 from engine.values import (
     MAX_INTEGER_DIGITS,
@@ -285,7 +285,7 @@ _VALUES: dict[Any, str] = {member: member.value for member in ProductType}
 
 
 #: what a target of `main_service` alone may reduce (SPEC 3.2: only termed, usage and expense products)
-_DISCOUNTABLE_TYPES = frozenset({"termed", "usage", "expense"})
+_DISCOUNTABLE_TYPES = frozenset(t.value for t in DISCOUNTABLE)
 
 
 def _matches(definition: Discount, line: Line) -> bool:
@@ -537,6 +537,8 @@ class DefinitionRules:
             while model is not None and model.parent is not None and model.parent not in chain:  # (no cycle: BR303)
                 chain.append(model.parent)
                 model = self.rules.get("unit", model.parent)
+            if len(kept) >= _MATCH_MEMO:  # units a scenario claims are any text: bounded
+                kept.clear()
             found = kept[unit] = tuple(chain)
         return found
 

@@ -205,6 +205,11 @@ _ZERO = Decimal(0)
 #: 100 and 101 days, both renewing into themselves, first end on one day after 100 laps)
 _EARLIEST_TRIES = 1000
 
+#: how many of those may step a day at a time (a term whose exceptions read the cancellation's
+#: date in a way that gives no dates to try); after them such a term is tried on its commitment
+#: ends only, as a term without such exceptions is (its end always allows the cancellation)
+_DAY_STEPS = 400
+
 #: `TermEvaluator._date_operands` of a term whose exceptions read `cancellation.date` in a way
 #: that gives no dates to try: its outcome may change on any day
 _ANY_DAY = object()
@@ -227,21 +232,36 @@ def _is_cancellation_date(node: ast.Node) -> bool:
     )
 
 
-def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[ast.Node, ...] | object | None:
-    """`TermEvaluator._date_operands` of these exception conditions."""
-    operands: list[ast.Node] = []
+def _is_cancellation_year(node: ast.Node) -> bool:
+    return isinstance(node, ast.Attribute) and node.name == "year" and _is_cancellation_date(node.obj)
+
+
+def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[tuple[str, ast.Node], ...] | object | None:
+    """`TermEvaluator._date_operands` of these exception conditions: ("date", node) for what the
+    date is compared with (`cancellation.date >= X`, `between X and Y`, `in {X, Y}`), ("year",
+    node) for what its year is compared with; `_ANY_DAY` when the date is read another way, or
+    inside a quantifier or an aggregate (whose operands depend on each item)."""
+    operands: list[tuple[str, ast.Node]] = []
     other_reads = False
 
     def visit(node: ast.Node) -> None:
         nonlocal other_reads
-        if isinstance(node, ast.Compare | ast.Between):
-            sides = (node.left, node.right) if isinstance(node, ast.Compare) else (node.value, node.low, node.high)
-            if any(_is_cancellation_date(side) for side in sides):
+        if isinstance(node, ast.Quantifier | ast.Aggregate):
+            other_reads = other_reads or _reads_cancellation_date(node)
+            return
+        sides: tuple[ast.Node, ...] = ()
+        if isinstance(node, ast.Compare):
+            sides = (node.left, node.right)
+        elif isinstance(node, ast.Between):
+            sides = (node.value, node.low, node.high)
+        elif isinstance(node, ast.Membership) and isinstance(node.collection, ast.SetLiteral):
+            sides = (node.item, *node.collection.items)
+        for kind, test in (("date", _is_cancellation_date), ("year", _is_cancellation_year)):
+            if sides and any(test(side) for side in sides):
                 for side in sides:
-                    if not _is_cancellation_date(side):
-                        if _reads_cancellation_date(side):
-                            other_reads = True
-                        operands.append(side)
+                    if not test(side):
+                        other_reads = other_reads or _reads_cancellation_date(side)
+                        operands.append((kind, side))
                 return
         if _is_cancellation_date(node):
             other_reads = True
@@ -258,6 +278,19 @@ def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[ast.Node, ...] | obj
 
 def _reads_cancellation_date(node: ast.Node) -> bool:
     return _is_cancellation_date(node) or any(_reads_cancellation_date(child) for child in node.children)
+
+
+def _around(kind: str, value: Any) -> list[date]:
+    """The days on which a comparison of the cancellation's date (or year) with `value` may turn."""
+    days: list[date | None] = []
+    if kind == "date" and isinstance(value, date) and not isinstance(value, datetime.datetime):
+        days = [_previous_day(value), value, _next_day(value)]
+    elif kind == "year" and isinstance(value, int | Decimal) and value == int(value) and 1 <= value <= 9999:
+        year = int(value)
+        days = [date(year, 1, 1), date(year, 12, 31)]
+        days += [date(year - 1, 12, 31)] if year > 1 else []
+        days += [date(year + 1, 1, 1)] if year < 9999 else []
+    return [d for d in days if d is not None]
 
 
 def _exact(value: Decimal, currency: str) -> str:
@@ -447,9 +480,18 @@ class TermEvaluator:
         decisions = [self._decide_term(of, term, start, scenario, outcomes) for of, term, start in parts]
         decided = CancellationDecision(request.date, decisions)
         if not decided.allowed:
-            for part, decision in zip(parts, decisions, strict=True):
-                if not decision.allowed and self._date_operands(decision.data["term"]) is not None:
-                    self._refused_until(decision, self._earliest(scenario, [part], [decision]), request.date)
+            dated = [
+                (part, decision)
+                for part, decision in zip(parts, decisions, strict=True)
+                if not decision.allowed and self._date_operands(decision.data["term"]) is not None
+            ]
+            if len(parts) == 1:  # the term's own first day is the cancellation's
+                decided.earliest = self._earliest(scenario, parts, decisions)
+                for _, decision in dated:
+                    self._refused_until(decision, decided.earliest, request.date)
+                return decided
+            for part, decision in dated:
+                self._refused_until(decision, self._earliest(scenario, [part], [decision]), request.date)
             decided.earliest = self._earliest(scenario, parts, decisions)
         return decided
 
@@ -480,13 +522,16 @@ class TermEvaluator:
         `>= as_of.date + 30 days`), or the next day when `cancellation.date` is read otherwise.
         By then another term may refuse (one that renews into itself allows cancelling on its end
         day only), so every term is decided again on each candidate, its chain followed on from
-        the term in force at the last one. None when no date is found in `_EARLIEST_TRIES`
-        candidates (terms whose free days meet later than that, or never)."""
+        the term in force at the last one. Days are stepped one at a time for `_DAY_STEPS`
+        candidates at most; then such a term is tried on its ends only. None when no date is found
+        in `_EARLIEST_TRIES` candidates (terms whose free days meet later than that, or never)."""
         from engine.decide.discounts import CriteriaOutcomes  # (the criteria's owner, imported late)
 
         day: date = scenario.cancellation.date
-        for _ in range(_EARLIEST_TRIES):
-            following = [self._next_try(d, day, scenario) for d in decisions if not d.allowed]
+        breakpoints: dict[str, list[date] | None] = {}  # per term: what its exceptions compare the date with
+        for tried in range(_EARLIEST_TRIES):
+            stepping = tried < _DAY_STEPS
+            following = [self._next_try(d, day, scenario, breakpoints, stepping) for d in decisions if not d.allowed]
             if not following:
                 return day
             day = max(following)
@@ -504,39 +549,54 @@ class TermEvaluator:
             ]
         return None
 
-    def _next_try(self, refusing: TermDecision, day: date, scenario: Any) -> date:
-        """The first day after `day` on which a term refusing on `day` may allow the cancellation."""
+    def _next_try(
+        self,
+        refusing: TermDecision,
+        day: date,
+        scenario: Any,
+        breakpoints: dict[str, list[date] | None],
+        stepping: bool,
+    ) -> date:
+        """The first day after `day` on which a term refusing on `day` may allow the cancellation
+        (`breakpoints`: kept per term for one search; the dates do not depend on the cancellation's)."""
         end: date = refusing.earliest if refusing.earliest is not None else _BEYOND
-        reads = self._date_operands(refusing.data["term"])
+        code = refusing.data["term"]
+        reads = self._date_operands(code)
         if reads is None:  # its exceptions do not read the cancellation's date: its end
             return end
-        if reads is _ANY_DAY:
-            return min(end, _next_day(day))
-        moved = [b for b in self._breakpoints(reads, scenario) if b > day]
-        return min(end, *moved) if moved else end
+        if code not in breakpoints:
+            breakpoints[code] = None if reads is _ANY_DAY else self._breakpoints(reads, scenario)
+        found = breakpoints[code]
+        if found is None:  # any day may do: the next one (for a while), else its end
+            return min(end, _next_day(day)) if stepping else end
+        return min([end, *(b for b in found if b > day)])
 
     def _date_operands(self, code: str) -> tuple[Any, ...] | object | None:
         """What `cancellation.date` is compared with in the exceptions of term `code`: None when
         they do not read it, `_ANY_DAY` when they read it otherwise (`cancellation.date.month`,
-        `cancellation.date - subscription.start`), else the other operands (kept per term)."""
+        `cancellation.date - subscription.start`), else (`date` or `year`, the other operand)
+        pairs (`_compared_with_date`, kept per term)."""
         if code not in self._dated:
             program = self.rules.criteria
             nodes = [program.entries[i].node for i in program.by_owner.get(f"term:{code}", ())]
             self._dated[code] = _compared_with_date(nodes)
         return self._dated[code]
 
-    def _breakpoints(self, operands: Any, scenario: Any) -> list[date]:
-        """The days around each date `cancellation.date` is compared with, on this scenario."""
+    def _breakpoints(self, operands: Any, scenario: Any) -> list[date] | None:
+        """The days around each date (or year) `cancellation.date` is compared with, on this
+        scenario; None when one of them cannot be worked out (then any day may do)."""
         from engine.criteria.environment import scenario_environment
         from engine.criteria.explain import Explainer
 
         explainer = Explainer(scenario_environment(), scenario)
         found = []
-        for node in operands:
-            value = explainer.value(node, {})
-            if isinstance(value, date) and not isinstance(value, datetime.datetime):
-                found += [d for d in (_previous_day(value), value, _next_day(value)) if d is not None]
-        return found
+        for kind, node in operands:
+            try:
+                value = explainer.value(node, {})
+            except Exception:  # (a value that only an item gives, arithmetic out of the calendar)
+                return None
+            found += _around(kind, value)
+        return sorted(set(found))
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
         """What is cancelled: (`plan` or bundle code, its term, the date its term counts from)."""

@@ -28,6 +28,10 @@ class ProductType(StrEnum):
     ONE_TIME = "one_time"
 
 
+#: the product types a discount may reduce (SPEC 3.2: termed, usage and expense products)
+DISCOUNTABLE = (ProductType.TERMED, ProductType.USAGE, ProductType.EXPENSE)
+
+
 class BillingFrequency(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"

@@ -143,8 +143,14 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 def whole_number_as_text(value: Any) -> Any:
     """A scenario's own id written as a whole number (`id: 49`, JSON's `"id": 1`) is its digits;
-    anything else is left for the text check (a bool is not a number here)."""
-    return str(value) if value.__class__ is int else value
+    anything else is left for the text check (a bool is not a number here). A YAML number not
+    written as its digits (`0042`, `0x1F`) is refused: `0042` and `"0042"` must not become `42`."""
+    if value.__class__ is int:
+        return str(value)
+    written = getattr(value, "text", None)
+    if isinstance(value, int) and isinstance(written, str):
+        raise ValueError(f'`{written}` reads as the number {int(value)}; write the id in quotes: "{written}"')
+    return value
 
 
 #: the scenario's own ids and codes (the scenario's, its account's, a consumption's, an event's):

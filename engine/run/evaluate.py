@@ -14,7 +14,6 @@ refuse duplicate keys (BR105), as rule files do; compact input pays nothing for 
 
 from __future__ import annotations
 
-import decimal
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -31,7 +30,7 @@ from engine.decide.decision import unanswered
 from engine.decide.scenarios import ScenarioError, validate_scenario
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath, dotted
-from engine.values import ARITHMETIC
+from engine.values import in_engine_context
 
 #: A longer line is refused whole (BR601) rather than parsed: one hostile line must not exhaust memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -134,9 +133,7 @@ def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResu
     """Decide every record of `chunk` with `rules`; never raises for a bad record."""
     result = ChunkResult(chunk.first)
     timings = result.timings
-    caller = decimal.getcontext()
-    decimal.setcontext(ARITHMETIC)  # once per chunk, not per decision (`decide` finds it set)
-    try:
+    with in_engine_context():  # once per chunk, not per decision (`decide` finds it set)
         for offset, record in enumerate(chunk.records):
             if is_blank(record):
                 continue
@@ -146,8 +143,6 @@ def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResu
                 result.decisions.append((number, scenario_id or "", text))
             else:
                 result.errors.append((number, scenario_id, text))
-    finally:
-        decimal.setcontext(caller)
     return result
 
 
