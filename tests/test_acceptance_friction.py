@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shipped_bills import complaint, retention
 
 from engine import load_rules
 from engine.decide.scenarios import ScenarioError, validate_scenario
@@ -53,23 +54,7 @@ def test_a_purchase_by_an_unknown_user_is_refused_with_did_you_mean() -> None:
     )
 
 
-RETENTION: dict[str, Any] = {
-    "id": "retention",
-    "as_of": "2015-06-15T10:00:00+02:00",
-    "account": {"code": "A", "classification": "Residential"},
-    "subscription": {
-        "code": "S",
-        "type": "residential-tv",
-        "plan": "tv-essentials-24",
-        "billing_term_scheme": "monthly-12",
-        "billing_frequency": "monthly",
-        "start": "2015-05-01",
-        "status_history": [{"status": "active", "from": "2015-05-01"}],
-        "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
-        "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
-    },
-    "agent": {"user": "rita.retention", "units": ["retention-team"]},
-}
+RETENTION: dict[str, Any] = retention(started="2015-05-01")  # six weeks old on 2015-06-15
 
 
 def _retention(data: dict[str, Any]) -> dict[str, Any]:
@@ -113,23 +98,7 @@ def test_the_coupons_name_is_not_one_of_its_codes_and_the_reason_names_them() ->
     assert part["price"]["USD"]["net"] == "8.00 USD"  # the seed's 10 USD less 20 %
 
 
-COMPLAINT: dict[str, Any] = {
-    "id": "complaint",
-    "as_of": "2015-07-01T02:00:00+02:00",
-    "subscription": {
-        "code": "SUB-1001",
-        "plan": "tv-essentials-24",
-        "billing_term_scheme": "monthly-24",
-        "billing_frequency": "monthly",
-        "start": "2015-02-01",
-        "status_history": [{"status": "active", "from": "2015-02-01"}],
-        "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
-        "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
-    },
-    "agent": {"user": "anna.agent", "units": ["customer-care"]},
-    "requested_discounts": [{"discount": "complaint-discount", "value": 20, "added_on": "2015-06-20"}],
-    "approvals": [{"discount": "complaint-discount", "by": "sara.supervisor"}],
-}
+COMPLAINT: dict[str, Any] = complaint()
 
 
 @pytest.mark.parametrize("value", [20, "20", "20%", "20 %"])

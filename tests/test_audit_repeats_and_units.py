@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shipped_bills import complaint
 
 from engine import load_rules
 from engine.decide.scenarios import ScenarioError, ScenarioInvalid
@@ -69,25 +70,7 @@ def test_a_bundle_of_the_plan_is_not_an_add_on_of_a_cancellation() -> None:
     assert error.message == "`on-demand-bundle` is a bundle of plan `tv-essentials-24`, not an add-on"
 
 
-COMPLAINT: dict[str, Any] = {
-    "id": "complaint",
-    "as_of": "2015-07-01T02:00:00+02:00",
-    "subscription": {
-        "code": "SUB-1001",
-        "plan": "tv-essentials-24",
-        "billing_term_scheme": "monthly-24",
-        "billing_frequency": "monthly",
-        "start": "2015-02-01",
-        "status_history": [{"status": "active", "from": "2015-02-01"}],
-        "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
-        "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
-    },
-    "agent": {"user": "anna.agent", "units": ["customer-care"]},
-    "requested_discounts": [{"discount": "complaint-discount", "value": 20, "added_on": "2015-06-20"}],
-    "approvals": [
-        {"discount": "complaint-discount", "by": "sara.supervisor", "units": ["customer-centre-supervisors"]}
-    ],
-}
+COMPLAINT: dict[str, Any] = complaint()
 
 
 def _status(decision: dict[str, Any], code: str) -> tuple[str, str | None]:

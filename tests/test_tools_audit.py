@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shipped_bills import retention
 
 from engine import load_rules
 from engine.expectations import compare
@@ -212,25 +213,9 @@ def test_a_scenario_number_in_a_form_the_schema_refuses_is_refused(text: str) ->
 
 
 def test_an_ad_hoc_amount_finer_than_the_minor_unit_is_rejected_not_rounded() -> None:
-    data = {
-        "id": "r",
-        "as_of": "2015-06-15T10:00:00+02:00",
-        "account": {"code": "A", "classification": "Residential"},
-        "subscription": {
-            "code": "S",
-            "type": "residential-tv",
-            "plan": "tv-essentials-24",
-            "billing_term_scheme": "monthly-12",
-            "billing_frequency": "monthly",
-            "start": "2014-05-01",
-            "status_history": [{"status": "active", "from": "2014-05-01"}],
-            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
-            "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
-        },
-        "agent": {"user": "rita.retention", "units": ["retention-team"]},
-        "requested_discounts": [{"discount": "retention-offer", "value": "7.505 EUR", "added_on": "2015-06-10"}],
-        "approvals": [{"discount": "retention-offer", "by": "max.manager"}],
-    }
+    data = retention()
+    data["requested_discounts"] = [{"discount": "retention-offer", "value": "7.505 EUR", "added_on": "2015-06-10"}]
+    data["approvals"] = [{"discount": "retention-offer", "by": "max.manager"}]
     found = next(d for d in RULES.decide(data)["discounts"]["definitions"] if d["code"] == "retention-offer")
     assert found["status"] == "rejected"
     assert found["reasons"][0]["text"] == "requested value 7.505 EUR is finer than the minor unit of EUR (0.01)"
