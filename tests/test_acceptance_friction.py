@@ -186,3 +186,61 @@ def test_a_date_written_with_a_time_of_day_is_refused_in_words() -> None:
     [diagnostic] = validate_scenario(data, None).diagnostics
     assert diagnostic.message == "scenario field `subscription.start`: a date, written with a time of day"
     assert diagnostic.hint == "write the date alone, like `2015-12-31`"
+
+
+PURCHASE_SUBSCRIPTION: dict[str, Any] = {
+    "code": "SUB-1201",
+    "type": "residential-tv",
+    "plan": "tv-essentials-24",
+    "billing_term_scheme": "monthly-24",
+    "billing_frequency": "monthly",
+    "start": "2015-02-01",
+    "status_history": [{"status": "active", "from": "2015-02-01"}],
+    "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+}
+
+
+def test_a_component_chosen_in_a_rejected_coupons_bundle_refuses_nothing() -> None:
+    # ACME-A007 is used up (2 of 2): the purchase goes on at full price, without the coupon's
+    # bundle or the component chosen in it ("a rejected coupon does not refuse the purchase")
+    data = {
+        "id": "p",
+        "as_of": "2015-04-02T18:00:00+02:00",
+        "subscription": copy.deepcopy(PURCHASE_SUBSCRIPTION),
+        "purchase": {
+            "add_ons": ["movies-bundle"],
+            "coupons": ["ACME-A007"],
+            "products": [{"product": "sports-pack", "bundle": "welcome-sports-bundle"}],
+            "payment_method": "card",
+            "coupon_redemptions": {"ACME-A007": 2},
+        },
+    }
+    part = RULES.decide(data)["purchase"]
+    assert (part["allowed"], part["coupons"][0]["status"]) == (True, "rejected")
+    assert [line["product"] for line in part["lines"]] == ["movies-pack"]
+    assert part["price"]["EUR"]["net"] == "9.99 EUR"
+
+
+def test_a_bundle_the_bills_lines_are_in_is_held_and_not_bought_again() -> None:
+    data = {
+        "id": "p",
+        "as_of": "2015-05-04T11:00:00+02:00",
+        "subscription": copy.deepcopy(PURCHASE_SUBSCRIPTION),
+        "purchase": {"add_ons": ["sports-bundle"], "payment_method": "card"},
+    }
+    assert RULES.decide(data)["purchase"]["allowed"] is True
+    data["subscription"]["products"].append({"product": "sports-pack", "bundle": "sports-bundle"})
+    part = RULES.decide(data)["purchase"]
+    assert part["allowed"] is False
+    assert part["reasons"][0]["facts"] == {"bundle": "sports-bundle", "by": "subscription", "holder": "SUB-1201"}
+
+
+def test_the_settle_now_credit_is_taken_once_off_the_bill() -> None:
+    # 7.50 EUR requested: off the main service's line only (it was taken from every termed line)
+    data = retention()
+    data["agent"] = {"user": "anna.agent", "units": ["customer-care"]}
+    data["subscription"]["products"].append({"product": "fibre-100", "bundle": "fibre-bundle"})
+    data["account"]["classification"] = "Residential"
+    data["requested_discounts"] = [{"discount": "settle-now-credit", "value": "7.50 EUR", "added_on": "2015-06-10"}]
+    found = next(d for d in RULES.decide(data)["discounts"]["definitions"] if d["code"] == "settle-now-credit")
+    assert (found["status"], found["amount"]) == ("applied", "7.50 EUR")

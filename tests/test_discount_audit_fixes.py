@@ -445,8 +445,9 @@ def test_the_span_between_two_date_times_is_exact(
 
 
 def test_a_money_amount_takes_nothing_from_a_line_in_another_currency_and_says_so() -> None:
-    # settle-now-credit (5.00 EUR off the termed lines) on a bill with a USD line: the EUR line
-    # gets it, the USD line nothing, and the decision says why (the bill was refused whole)
+    # settle-now-credit (5.00 EUR off the main service) on a bill whose two main services are
+    # billed in EUR and USD: the EUR line gets it, the USD line nothing, and the decision says why
+    # (the bill was refused whole)
     bill = copy.deepcopy(BILL)
     bill["account"]["classification"] = "Residential"  # (settle-now's accounts_receivable section)
     subscription = bill["subscription"]
@@ -454,7 +455,7 @@ def test_a_money_amount_takes_nothing_from_a_line_in_another_currency_and_says_s
     subscription["add_ons"] = ["additional-service-bundle"]
     subscription["products"] = [
         {"product": "tv-essentials", "main": True},
-        {"product": "additional-service", "bundle": "additional-service-bundle"},  # 10.00 USD in the catalog
+        {"product": "additional-service", "bundle": "additional-service-bundle", "main": True},  # 10.00 USD
     ]
     bill["agent"] = {"user": "anna.agent"}
     bill["requested_discounts"] = [{"discount": "settle-now-credit", "value": "5.00 EUR", "added_on": "2015-06-18"}]

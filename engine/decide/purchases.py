@@ -416,9 +416,12 @@ def _redeemed(rules: Any, use: int, allowed: int, bundle: str) -> Reason:
     return Reason("coupon_redeemed", {"use": use, "allowed": allowed, "bundle": bundle})
 
 
-def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Iterator[Reason]:
+def refusals(
+    rules: Any, scenario: Any, model: Any, bundles: list[str], rejected: frozenset[str] = frozenset()
+) -> Iterator[Reason]:
     """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
-    the plan in effect, `bundles`: the purchase's, `_bundles`)."""
+    the plan in effect, `bundles`: the purchase's, `_bundles`; `rejected`: the bundles of coupons
+    entered but rejected, whose chosen components are not bought, and refuse nothing)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     if purchase.plan is None and not purchase.add_ons:
@@ -446,7 +449,7 @@ def refusals(rules: Any, scenario: Any, model: Any, bundles: list[str]) -> Itera
     method = purchase.payment_method
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
         yield _reason(rules, _method_not_supported, model.code, method)
-    yield from _selection(rules, purchase, bundles)
+    yield from _selection(rules, purchase, bundles, rejected)
 
 
 def _not_compatible(rules: Any, plan: str, add_on: str) -> Reason:
@@ -475,6 +478,8 @@ def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
     subscription = scenario.subscription
     if subscription is not None and scenario.purchase.plan is None:
         held.update((b, ("subscription", subscription.code)) for b in subscription.add_ons)
+        # a bundle the bill's lines are in is held too, as the discounts see it (`_held_bundles`)
+        held.update((line.bundle, ("subscription", subscription.code)) for line in subscription.products if line.bundle)
     return held
 
 
@@ -484,14 +489,19 @@ def _bundles(purchase: Any, model: Any, granted: list[str]) -> list[str]:
     return list(dict.fromkeys([*bought, *granted]))
 
 
-def _selection(rules: Any, purchase: Any, bundles: list[str]) -> Iterator[Reason]:
-    """The chosen products against their bundles: bought, in the bundle, required ones present."""
+def _selection(
+    rules: Any, purchase: Any, bundles: list[str], rejected: frozenset[str] = frozenset()
+) -> Iterator[Reason]:
+    """The chosen products against their bundles: bought, in the bundle, required ones present.
+    A component chosen in the bundle of a coupon that was rejected is not bought, and refuses
+    nothing: "a rejected coupon does not refuse the purchase"."""
     if purchase.products is None:
         return
     chosen: dict[str, set[str]] = {}
     for item in purchase.products:
         if item.bundle not in bundles:
-            yield _reason(rules, _not_bought, item.product, item.bundle)
+            if item.bundle not in rejected:
+                yield _reason(rules, _not_bought, item.product, item.bundle)
         elif item.product not in _members(rules, item.bundle)[0]:
             yield _reason(rules, _not_in_bundle, item.product, item.bundle)
         chosen.setdefault(item.bundle, set()).add(item.product)
@@ -562,7 +572,8 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
     model = rules.get("plan", plan) if plan is not None else None
     bundles = _bundles(purchase, model, granted)
-    reasons = list(refusals(rules, scenario, model, bundles))
+    rejected = frozenset(c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles)
+    reasons = list(refusals(rules, scenario, model, bundles, rejected))
     if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
         coupons = [
             _kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, count_own_entries=False)
