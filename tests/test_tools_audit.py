@@ -362,7 +362,7 @@ def test_the_engines_context_is_never_the_callers_to_change(tmp_path: Path) -> N
     assert decimal.getcontext() is caller
     with decimal.localcontext() as mine:
         mine.prec = 6
-        assert ARITHMETIC.prec == 100
+        assert ARITHMETIC.prec == 60
         found: list[str] = []
         worker = threading.Thread(
             target=lambda: found.append(RULES.decide(copy.deepcopy(BALANCE))["balance"]["closing"])
