@@ -241,7 +241,7 @@ def _tagged(tag: str, text: str) -> Any:
     if tag == STR:
         return text
     if tag == INT and _is_int(text):
-        return _to_int(text)
+        return _int_as_written(_to_int(text), text)
     if tag == FLOAT and (_is_float(text) or (_DECIMAL.fullmatch(text) and _is_int(text))):
         return _to_float(text)
     if tag == BOOL and (text in _TRUE or text in _FALSE):

@@ -179,11 +179,22 @@ def _stays_inside(path: Path, real_top: str, result: Walk) -> bool:
     """True for anything but a link whose target lies outside the walked tree (that one is listed)."""
     if not os.path.islink(path):
         return True
-    target = os.path.realpath(path)
+    try:
+        target = os.path.realpath(path)
+    except OSError:  # a link that cannot be followed (`/proc/1/cwd`): not read, said so
+        result.outside.append(path)
+        return False
     if target == real_top or target.startswith(real_top.rstrip(os.sep) + os.sep):
         return True
     result.outside.append(path)
     return False
+
+
+def _target(path: Path) -> str:
+    try:
+        return os.path.realpath(path)
+    except OSError:
+        return "a place that cannot be read"
 
 
 def outside_link(path: Path, display: str, scope: str = "the rule set") -> Diagnostic:
@@ -193,7 +204,7 @@ def outside_link(path: Path, display: str, scope: str = "the rule set") -> Diagn
         1,
         1,
         "BR117",
-        f"symbolic link leads outside {scope} (to {os.path.realpath(path)}); it is not read",
+        f"symbolic link leads outside {scope} (to {_target(path)}); it is not read",
         f"copy what it points to into {scope}, or remove the link",
     )
 

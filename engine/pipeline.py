@@ -182,7 +182,23 @@ def stage_references(c: Compilation) -> None:
 
 #: a file that could not be read whole: the documents it holds are missing from the rule set;
 #: one not read as text at all (a pipe, a binary file, bad bytes) is not opened again
-_UNREAD = frozenset({"BR100", "BR101", "BR102", "BR103", "BR104", "BR106", "BR107", "BR108"})
+_UNREAD = frozenset(
+    {
+        "BR100",
+        "BR101",
+        "BR102",
+        "BR103",
+        "BR104",
+        "BR105",
+        "BR106",
+        "BR107",
+        "BR108",
+        "BR114",
+        "BR115",
+        "BR116",
+        "BR118",
+    }
+)
 _NOT_TEXT = frozenset({"BR100", "BR101", "BR102", "BR103"})
 _KIND_LINE = re.compile(r"""^kind:[ \t]*["']?([A-Za-z_]+)""", re.MULTILINE)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -703,6 +704,11 @@ def check_credit_precedence(settings: Any, doc: Document) -> Iterator[Diagnostic
 
 
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).
+def _instant(value: Any) -> Any:
+    """A bound as an instant: a date-time without a zone is taken as UTC, as criteria compare it."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR413 for a criteria range no scenario can meet (SPEC 6: every bad input yields a
     diagnostic; such a discount would never apply, in silence): a buy-in-advance range from
@@ -743,7 +749,7 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             q
             and q.execution_dates
             and q.execution_dates.to is not None
-            and q.execution_dates.to < q.execution_dates.from_
+            and _instant(q.execution_dates.to) < _instant(q.execution_dates.from_)
         ):
             found.append(
                 ((*base, "quantitative", "execution_dates", "to"), "execution dates that end before they start")

@@ -428,3 +428,64 @@ def test_the_hook_validates_the_rule_set_beside_a_config_file_it_is_given(tmp_pa
     (tmp_path / "ci.yml").write_text("on: push\n", encoding="utf-8")
     done = _billrules("validate", "--ignore-outside", "ci.yml", cwd=tmp_path)
     assert done.returncode == 1 and "BR302" in done.stdout, done.stdout + done.stderr
+
+
+# --- a hostile campaign on the day's new surfaces ----------------------------------------------------
+
+
+def test_execution_dates_mixing_a_zoned_and_a_plain_bound_validate(tmp_path: Path) -> None:
+    # README: `to: 2015-06-30` beside a zoned `from`; the range check compared them and crashed
+    section = "  quantitative:\n    execution_dates: {from: 2015-01-01T00:00:00+01:00, to: 2015-12-31}\n"
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    (rules / "discounts" / "dates.yaml").write_text(
+        "kind: discount\ncode: dates\nname: Dates\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: usage\nstate: effective\namount: {type: percentage, value: 10}\n"
+        "discounted_products:\n  - product: vod-rental\nvalidity: {effective: 2015-01-01}\ncriteria:\n" + section,
+        encoding="utf-8",
+    )
+    assert validate_paths([rules]) == []
+    inverted = section.replace("to: 2015-12-31", "to: 2014-12-31T22:00:00")  # an hour before the start
+    (rules / "discounts" / "dates.yaml").write_text(
+        (rules / "discounts" / "dates.yaml").read_text(encoding="utf-8").replace(section, inverted), encoding="utf-8"
+    )
+    assert [d.code for d in validate_paths([rules])] == ["BR413"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("price: 29.99 EUR\n", "price: 29.99 EUR\nprice: 29.99 EUR\n", "BR105"),  # a duplicate key
+        ("period: 24\n", "period: !!int abc\n", "BR114"),
+    ],
+)
+def test_a_file_read_only_in_part_is_the_one_finding(tmp_path: Path, old: str, new: str, code: str) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    path = next(p for p in (rules / "catalog").glob("*.yaml") if old in p.read_text(encoding="utf-8"))
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    assert [d.code for d in validate_paths([rules])] == [code]
+
+
+def test_an_id_tagged_as_an_integer_is_refused_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text('id: !!int "0042"\nas_of: 2015-07-01T00:00:00Z\nbalance: {policy: standard-balance, opening: 1}\n')
+    done = _billrules("decide", "--rules", str(REPO / "rules"), str(path), cwd=tmp_path)
+    assert done.returncode == 1 and "`0042` reads as the number 42" in done.stderr
+
+
+def test_validate_scenarios_on_a_folder_without_scenarios_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = _billrules("validate", "--rules", str(REPO / "rules"), "--scenarios", "empty", cwd=tmp_path)
+    assert done.returncode == 1 and "BR601" in done.stdout
+
+
+def test_a_link_that_cannot_be_followed_is_reported_not_a_crash(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", folder)
+    loop = folder / "loop"
+    os.symlink(loop, loop)  # a link to itself: realpath gives up
+    done = _billrules("validate", "rules", cwd=tmp_path)
+    assert "internal error" not in done.stderr and done.returncode in (0, 1), done.stderr

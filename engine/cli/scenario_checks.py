@@ -36,7 +36,19 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
         return exc.diagnostics  # the scenarios cannot be checked against rules with errors
     found: list[Diagnostic] = []
     for name in names:
-        for path in _files(Path(name)):
+        files = _files(Path(name))
+        if not files:  # a CI job pointed at the wrong folder must not pass on nothing checked
+            found.append(
+                Diagnostic(
+                    printable(name),
+                    1,
+                    1,
+                    "BR601",
+                    "no scenario file here (.yaml, .yml, .json, .jsonl, .ndjson)",
+                    "name the scenario files or the folder that holds them",
+                )
+            )
+        for path in files:
             found.extend(_json_lines(rules, path) if path.suffix in JSON_LINES else _documents(rules, path))
     return found
 

@@ -377,7 +377,14 @@ def _main_line(rules: Any, products: Sequence[Any], mains: frozenset[str]) -> in
         price = catalog[line.product].price
         return Decimal(price.amount * line.quantity) if price is not None else Decimal(0)
 
-    candidates = [(i, line) for i, line in enumerate(products) if line.product in mains]
+    reducible = {"termed", "usage", "expense"}  # a main service a discount may reduce (SPEC 3.2)
+    candidates = [
+        (i, line)
+        for i, line in enumerate(products)
+        if line.product in mains and catalog[line.product].type.value in reducible
+    ]
+    if not candidates:
+        return -1
     best = min(candidates, key=lambda pair: (-charge(pair[1]), pair[1].product, pair[0]))
     return best[0]
 

@@ -285,11 +285,13 @@ def _around(kind: str, value: Any) -> list[date]:
     days: list[date | None] = []
     if kind == "date" and isinstance(value, date) and not isinstance(value, datetime.datetime):
         days = [_previous_day(value), value, _next_day(value)]
-    elif kind == "year" and isinstance(value, int | Decimal) and value == int(value) and 1 <= value <= 9999:
-        year = int(value)
+    elif kind == "year" and isinstance(value, int | Decimal) and 1 <= value <= 9999:
+        year = int(value)  # (`> 2015.5` turns at a year's start too)
         days = [date(year, 1, 1), date(year, 12, 31)]
         days += [date(year - 1, 12, 31)] if year > 1 else []
         days += [date(year + 1, 1, 1)] if year < 9999 else []
+    elif kind == "year":
+        raise ValueError(value)  # not a year of the calendar: any day may do (`_breakpoints`)
     return [d for d in days if d is not None]
 
 
@@ -593,9 +595,9 @@ class TermEvaluator:
         for kind, node in operands:
             try:
                 value = explainer.value(node, {})
+                found += _around(kind, value)
             except Exception:  # (a value that only an item gives, arithmetic out of the calendar)
                 return None
-            found += _around(kind, value)
         return sorted(set(found))
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:
