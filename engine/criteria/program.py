@@ -146,6 +146,21 @@ class CriteriaProgram:
         indices, function = group
         return dict(zip(indices, function(scenario), strict=True))
 
+    def evaluate_owner(self, owner: str, scenario: Any) -> list[tuple[str, bool]]:
+        """(section, holds) of one owner's entries (`outcomes()[owner]`), from a function generated
+        (once) over that owner's entries alone: a refused cancellation's earliest-date search asks
+        the terms it decides on many candidate dates, not every term of the rule set."""
+        key = "=" + owner
+        group = self._groups.get(key)
+        if group is None:
+            indices = self.by_owner.get(owner, [])
+            compiler = RuleSetCompiler(scenario_environment())
+            for i in indices:
+                compiler.add(self.entries[i].tree)
+            group = self._groups[key] = (indices, compiler.build().function)
+        indices, function = group
+        return [(self.entries[i].section, holds) for i, holds in zip(indices, function(scenario), strict=True)]
+
     def evaluate_credit(self, context: Any) -> tuple[bool, ...]:
         """The outcome of every credit criterion for one consumption, in `credit_entries` order."""
         return self.credit_compiled.function(context)

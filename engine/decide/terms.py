@@ -34,7 +34,7 @@ worked out once per rule set.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -185,7 +185,7 @@ class CancellationDecision:
             data["earliest"] = None if self.earliest is None else _show_date(self.earliest)
             if self.earliest is None:  # say why, and each term's own first day
                 own = {t.data["for"]: t.data.get("earliest") for t in self.terms if not t.allowed}
-                data["reasons"] = [Reason("no_common_date", {"tries": _EARLIEST_TRIES, "terms": own}).once()]
+                data["reasons"] = [Reason("no_common_date", {"tries": _tries(len(self.terms)), "terms": own}).once()]
         data["terms"] = [t.to_json(explain) for t in self.terms]
         charges = [t.charge for t in self.terms if t.charge is not None] if not refused else []
         if len(charges) == 1:  # the usual case: one penalty, its total as written in it
@@ -205,6 +205,10 @@ _ZERO = Decimal(0)
 #: 100 and 101 days, both renewing into themselves, first end on one day after 100 laps)
 _EARLIEST_TRIES = 1000
 
+#: how many term decisions one search makes at most: a cancellation of hundreds of add-ons has
+#: fewer candidates (at least 100), so that one decision stays well under a second
+_TERM_DECISIONS = 20_000
+
 #: how many of those may step a day at a time (a term whose exceptions read the cancellation's
 #: date in a way that gives no dates to try); after them such a term is tried on its commitment
 #: ends only, as a term without such exceptions is (its end always allows the cancellation)
@@ -213,6 +217,12 @@ _DAY_STEPS = 400
 #: `TermEvaluator._date_operands` of a term whose exceptions read `cancellation.date` in a way
 #: that gives no dates to try: its outcome may change on any day
 _ANY_DAY = object()
+
+
+def _tries(parts: int) -> int:
+    """How many candidates a search of `parts` terms decides: `_EARLIEST_TRIES`, fewer for a
+    cancellation of hundreds of add-ons (`_TERM_DECISIONS`), at least 100."""
+    return min(_EARLIEST_TRIES, max(100, _TERM_DECISIONS // max(parts, 1)))
 
 
 def _next_day(day: date) -> date:
@@ -293,6 +303,31 @@ def _around(kind: str, value: Any) -> list[date]:
     elif kind == "year":
         raise ValueError(value)  # not a year of the calendar: any day may do (`_breakpoints`)
     return [d for d in days if d is not None]
+
+
+class _TermsAsked(Mapping[str, list[tuple[str, bool]]]):
+    """The outcomes of the exceptions of the terms a candidate date asks about, each term's
+    evaluated on its own when first asked (`CriteriaProgram.evaluate_owner`): the earliest-date
+    search decides a few terms on many dates, and evaluating every term's exceptions on each took
+    seconds in a rule set of hundreds of terms."""
+
+    def __init__(self, program: Any, scenario: Any) -> None:
+        self.program, self.scenario = program, scenario
+        self.asked: dict[str, list[tuple[str, bool]]] = {}
+
+    def __getitem__(self, owner: str) -> list[tuple[str, bool]]:
+        found = self.asked.get(owner)
+        if found is None:
+            if owner not in self.program.by_owner:
+                raise KeyError(owner)
+            found = self.asked[owner] = self.program.evaluate_owner(owner, self.scenario)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.program.by_owner)
+
+    def __len__(self) -> int:
+        return len(self.program.by_owner)
 
 
 def _exact(value: Decimal, currency: str) -> str:
@@ -527,11 +562,9 @@ class TermEvaluator:
         the term in force at the last one. Days are stepped one at a time for `_DAY_STEPS`
         candidates at most; then such a term is tried on its ends only. None when no date is found
         in `_EARLIEST_TRIES` candidates (terms whose free days meet later than that, or never)."""
-        from engine.decide.discounts import CriteriaOutcomes  # (the criteria's owner, imported late)
-
         day: date = scenario.cancellation.date
         breakpoints: dict[str, list[date] | None] = {}  # per term: what its exceptions compare the date with
-        for tried in range(_EARLIEST_TRIES):
+        for tried in range(_tries(len(parts))):
             stepping = tried < _DAY_STEPS
             following = [self._next_try(d, day, scenario, breakpoints, stepping) for d in decisions if not d.allowed]
             if not following:
@@ -545,7 +578,7 @@ class TermEvaluator:
             ]
             moved = scenario.cancellation.model_copy(update={"date": day})
             scenario = scenario.model_copy(update={"cancellation": moved})
-            outcomes = CriteriaOutcomes(self.rules.criteria, scenario)
+            outcomes = _TermsAsked(self.rules.criteria, scenario)
             decisions = [
                 self._decide_term(of, code, start, scenario, outcomes, priced=False) for of, code, start in parts
             ]
