@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
+from engine.criteria.runtime import as_utc
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath
 from engine.models.catalog import DISCOUNTABLE, Bundle, EarlyCancellation, ExceptionOutcome, ProductType
@@ -703,12 +703,6 @@ def check_credit_precedence(settings: Any, doc: Document) -> Iterator[Diagnostic
             )
 
 
-#: The checks in the order they run, each with its reason (all run; order only sets output ties).
-def _instant(value: Any) -> Any:
-    """A bound as an instant: a date-time without a zone is taken as UTC, as criteria compare it."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR413 for a criteria range no scenario can meet (SPEC 6: every bad input yields a
     diagnostic; such a discount would never apply, in silence): a buy-in-advance range from
@@ -749,7 +743,7 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             q
             and q.execution_dates
             and q.execution_dates.to is not None
-            and _instant(q.execution_dates.to) < _instant(q.execution_dates.from_)
+            and as_utc(q.execution_dates.to) < as_utc(q.execution_dates.from_)  # zone-less as UTC
         ):
             found.append(
                 ((*base, "quantitative", "execution_dates", "to"), "execution dates that end before they start")
@@ -769,6 +763,7 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             )
 
 
+#: The checks in the order they run, each with its reason (all run; order only sets output ties).
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),
     ("criteria ranges can be met", check_criteria_ranges),

@@ -37,6 +37,7 @@ from engine.decide.discounts import (
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
 from engine.diagnostics import did_you_mean
+from engine.models.catalog import DISCOUNTABLE
 from engine.values import engine_context, money_text, plain
 
 
@@ -377,11 +378,10 @@ def _main_line(rules: Any, products: Sequence[Any], mains: frozenset[str]) -> in
         price = catalog[line.product].price
         return Decimal(price.amount * line.quantity) if price is not None else Decimal(0)
 
-    reducible = {"termed", "usage", "expense"}  # a main service a discount may reduce (SPEC 3.2)
-    candidates = [
+    candidates = [  # of a product a discount may reduce (SPEC 3.2)
         (i, line)
         for i, line in enumerate(products)
-        if line.product in mains and catalog[line.product].type.value in reducible
+        if line.product in mains and catalog[line.product].type in DISCOUNTABLE
     ]
     if not candidates:
         return -1
