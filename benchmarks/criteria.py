@@ -22,7 +22,7 @@ of six billing dates (month ends, a leap day).
 Two tables per size:
 - **from the parsed JSON object**: every engine is handed the scenario as a billing run receives it
   (a dict) and pays its own conversion inside the timed region: billrules validates it into the
-  `Scenario` model (`validate_scenario`, as `RuleSet.decide` does) then evaluates (a second row
+  `Scenario` model (`checked_scenario`, as `RuleSet.decide` does) then evaluates (a second row
   validates with pydantic's `Scenario.model_validate` alone, the path of a scenario the direct
   builder gives up on, so the direct path's gain is measured in the same rounds); zen-engine and
   the CEL engines get a converted dict (dates as day numbers, money as minor units, and the facts
@@ -739,9 +739,9 @@ def compile_billrules(rules: list[Rule]) -> Any:
 
 def build_billrules_from_json(rules: list[Rule]) -> Callable[[Any], Any]:
     """What a billing run does per scenario: validate the JSON object, then evaluate."""
-    from engine.decide.scenarios import validate_scenario
+    from engine.decide.scenarios import checked_scenario
 
-    return _validated_then_evaluated(rules, lambda d: validate_scenario(d, None))
+    return _validated_then_evaluated(rules, checked_scenario)
 
 
 def build_billrules_pydantic(rules: list[Rule]) -> Callable[[Any], Any]:
@@ -749,17 +749,20 @@ def build_billrules_pydantic(rules: list[Rule]) -> Callable[[Any], Any]:
     `validate_scenario` does when its direct path gives up): the direct path's gain, same rounds."""
     from engine.decide.scenarios import _validate
 
-    return _validated_then_evaluated(rules, lambda d: _validate(d, None, "<scenario>"))
+    def validate(d: dict[str, Any]) -> Any:
+        checked = _validate(d, None, "<scenario>")
+        if checked.scenario is None:
+            raise ValueError(checked.diagnostics)
+        return checked.scenario
+
+    return _validated_then_evaluated(rules, validate)
 
 
 def _validated_then_evaluated(rules: list[Rule], validate: Callable[[Any], Any]) -> Callable[[Any], Any]:
     evaluate = compile_billrules(rules).function
 
     def run(d: dict[str, Any]) -> Any:
-        checked = validate(d)
-        if checked.scenario is None:
-            raise ValueError(checked.diagnostics)
-        return evaluate(checked.scenario)
+        return evaluate(validate(d))
 
     return run
 

@@ -63,7 +63,7 @@ from engine import load_rules  # noqa: E402
 from engine.decide.decision import _evaluator, criteria_outcomes, decide, discounts_json, to_json  # noqa: E402
 from engine.decide.discounts import CriteriaOutcomes  # noqa: E402
 from engine.decide.discounts_reference import ReferenceEvaluator  # noqa: E402
-from engine.decide.scenarios import ScenarioError, validate_scenario  # noqa: E402
+from engine.decide.scenarios import ScenarioError, checked_scenario  # noqa: E402
 from engine.load import load_file  # noqa: E402
 
 
@@ -240,7 +240,7 @@ def stage_split(rules: Any, lines: Sequence[tuple[str, str]], rounds: int) -> di
             t0 = clock()
             data = orjson.loads(text)
             t1 = clock()
-            scenario = validate_scenario(data, None).scenario
+            scenario = checked_scenario(data)
             t2 = clock()
             outcomes = _TimedOutcomes(criteria_outcomes(rules, scenario).program, scenario)
             _TimedOutcomes.spent = 0.0

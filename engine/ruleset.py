@@ -88,29 +88,27 @@ class RuleSet:
         Returns the decision as JSON-ready data; raises `ScenarioError` (naming the scenario field)
         for a scenario that cannot be decided, or `ScenarioInvalid` for one that breaks the schema.
         """
-        return _hot.decide(self, _checked(scenario), explain=explain, owned=not isinstance(scenario, _hot.Scenario))
+        model, owned = _checked(scenario)
+        return _hot.decide(self, model, explain=explain, owned=owned)
 
     def decide_json(self, scenario: Any, *, explain: bool = False) -> str:
         """`decide`, written as the decision's canonical JSON text (what `decide --json` and a
         billing run write): the same text as `to_json(decide(...))`, faster, because what the rule
         set keeps is written without copies and shared results are written once."""
-        return _hot.decide_text(
-            self, _checked(scenario), explain=explain, owned=not isinstance(scenario, _hot.Scenario)
-        )
+        model, owned = _checked(scenario)
+        return _hot.decide_text(self, model, explain=explain, owned=owned)
 
     def get(self, kind: str, code: str) -> Any:
         entry = self.catalog.get(kind, {}).get(code)
         return entry.model if entry is not None else None
 
 
-def _checked(scenario: Any) -> Any:
-    """`scenario` as a `Scenario` model (a mapping is validated first)."""
+def _checked(scenario: Any) -> tuple[Any, bool]:
+    """`scenario` as a `Scenario` model (a mapping is validated first), and whether the model was
+    made for this decision alone (then it is typed in place, not copied: `decide(owned=True)`)."""
     if isinstance(scenario, _hot.Scenario):
-        return scenario
-    checked = _hot.validate_scenario(scenario, None)
-    if checked.diagnostics:
-        raise _hot.ScenarioInvalid(checked.diagnostics)
-    return checked.scenario
+        return scenario, False
+    return _hot.checked_scenario(scenario), True
 
 
 class _DecisionPath:
@@ -123,14 +121,13 @@ class _DecisionPath:
 
     def __getattr__(self, name: str) -> Any:
         from engine.decide.decision import decide, decide_text
-        from engine.decide.scenarios import ScenarioInvalid, validate_scenario
+        from engine.decide.scenarios import checked_scenario
         from engine.models.scenario import Scenario
 
         found = {
             "decide": decide,
             "decide_text": decide_text,
-            "validate_scenario": validate_scenario,
-            "ScenarioInvalid": ScenarioInvalid,
+            "checked_scenario": checked_scenario,
             "Scenario": Scenario,
         }
         self.__dict__.update(found)

@@ -1,6 +1,6 @@
 """Scenarios built directly (`engine.models._scenario_direct`) are the scenarios pydantic builds.
 
-`validate_scenario` builds a well-formed scenario in plain Python and falls back to pydantic's
+`validate_scenario` (and `checked_scenario`, what `RuleSet.decide` calls) builds a well-formed scenario in plain Python and falls back to pydantic's
 `Scenario.model_validate` for anything the direct path cannot vouch for. These tests run both on
 every shipped sample, every line of the sample billing run, the criteria benchmark's scenarios,
 many broken variants of them (a key removed, an unknown key in every mapping, a value of another
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from engine.decide.scenarios import _validate, validate_scenario
+from engine.decide.scenarios import ScenarioInvalid, _validate, checked_scenario, validate_scenario
 from engine.models._direct import _split
 from engine.models._scenario_direct import build_scenario
 from engine.models.scenario import Scenario
@@ -63,8 +63,12 @@ def _compare(data: Any) -> str:
     assert new.expect is old.expect  # the same object, split off the same mapping
     if old.scenario is None:
         assert new.scenario is None
+        with pytest.raises(ScenarioInvalid) as refused:  # `RuleSet.decide`'s path: the same diagnostics
+            checked_scenario(data)
+        assert refused.value.diagnostics == old.diagnostics
     else:
         _same(new.scenario, old.scenario, "scenario")
+        _same(checked_scenario(data), old.scenario, "scenario")
     if not isinstance(data, dict):
         return "refused"
     try:

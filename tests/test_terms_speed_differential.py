@@ -633,7 +633,7 @@ def _decided(evaluator: Any, scenario: Any, explain: bool) -> str:
 
 def _compare(data: dict[str, Any]) -> None:
     try:
-        scenario = _checked(data)
+        scenario = _checked(data)[0]
     except (ScenarioInvalid, ScenarioError):
         return
     if scenario.cancellation is None:

@@ -216,28 +216,43 @@ class Tolerances(list[int]):
 def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: Any) -> tuple[int | None, ...]:
     """`uninterrupted_ordinal(subscription, allowed, scenario)` for every `allowed` in
     `tolerances`, walking the status history once (`AGE` gives `age_ordinal`). The compiled
-    evaluator calls it once per scenario, on the first span a rule reaches. In day numbers: the
-    day after an interruption up to 9999-12-31 is past `as_of`, which bounds every start."""
+    evaluator calls it once per scenario, on the first span a rule reaches. In day numbers
+    throughout (`interruptions`, joined here as there, without a date made per step): the day
+    after an interruption up to 9999-12-31 is past `as_of`, which bounds every start."""
     if subscription is None:
         return (None,) * len(tolerances)
     end = scenario.as_of.date()
     last = end.toordinal()
     first: int = subscription.start.toordinal()
-    starts: list[int] | None = None
+    spans: list[tuple[int, int]] | None = None
     for period in subscription.status_history:
         if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            starts = [first] * len(tolerances)
-            break
-    if starts is not None:
-        for begun, stop in interruptions(subscription.status_history, end):
-            length = (stop - begun).days + 1
-            after = stop.toordinal() + 1
-            for k, allowed in enumerate(tolerances):
-                if length > allowed and after > starts[k]:
-                    starts[k] = after
-    if starts is None:  # the common case: nothing interrupts (no history, or active periods only)
+            stop = period.to
+            span = (period.from_.toordinal(), last if stop is None or stop >= end else stop.toordinal())
+            if spans is None:
+                spans = [span]
+            else:
+                spans.append(span)
+    if spans is None:  # the common case: nothing interrupts (no history, or active periods only)
         return (first if first < last else last,) * len(tolerances)
+    spans.sort()
+    starts = [first] * len(tolerances)
+    begun, stop = spans[0]
+    for following, ends in [*spans[1:], (_PAST, _PAST)]:  # joined while each starts by the day after
+        if following <= stop + 1:
+            if ends > stop:
+                stop = ends
+            continue
+        length, after = stop - begun + 1, stop + 1
+        for k, allowed in enumerate(tolerances):
+            if length > allowed and after > starts[k]:
+                starts[k] = after
+        begun, stop = following, ends
     return tuple([start if start < last else last for start in starts])
+
+
+#: A day number past every date's (closes the last joined interruption in `uninterrupted_ordinals`).
+_PAST = date.max.toordinal() + 2
 
 
 def age_ordinal(subscription: Any, scenario: Any) -> int | None:

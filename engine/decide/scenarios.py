@@ -63,6 +63,22 @@ def validate_scenario(data: Any, document: Document | None, file: str = "<scenar
     return _validate(data, document, file)
 
 
+def checked_scenario(data: Any) -> Any:
+    """The `Scenario` of a mapping, what `RuleSet.decide` validates (`validate_scenario` without a
+    document and without the record around its result: a billing run's or an API caller's hot
+    path); raises `ScenarioInvalid` naming every bad field."""
+    if type(data) is dict and "expect" not in data:
+        try:
+            return (_build or _builder())(data)
+        except Exception:  # the direct path cannot vouch for it: pydantic decides, and words the errors
+            checked = _validate(data, None, "<scenario>")
+    else:
+        checked = validate_scenario(data, None)
+    if checked.diagnostics:
+        raise ScenarioInvalid(checked.diagnostics)
+    return checked.scenario
+
+
 #: `engine.models._scenario_direct.scenario_builder()`, made on first use (it imports pydantic).
 _build: Callable[[dict[str, Any]], Any] | None = None
 
