@@ -209,6 +209,26 @@ def test_template_without_marks_and_range_too_large(ruleset: Callable[..., Path]
     assert "c.yaml:30:11: error[BR409] template `S-#` has 1 position(s), too few for codes up to 10" in out
 
 
+def test_a_range_start_is_read_as_written(ruleset: Callable[..., Path]) -> None:
+    """A YAML integer not written as its digits is not taken for the number YAML makes of it:
+    `0x10` starts an alphanumeric coupon at the base-36 text `0X10` (not at `16`), and is no
+    numeric value; leading zeros of a numeric start are its digits."""
+    ruleset(
+        {
+            "c.yaml": BUNDLE
+            + _coupon_yaml("hexy", "H####", 3, "0x10", "alphanumeric")
+            + _coupon_yaml("zeros", "Z####", 3, "0042")
+        }
+    )
+    code, out, _ = run_cli(["coupons", "hexy", "--rules", "."])
+    assert code == 0 and out.split() == ["H0X10", "H0X11", "H0X12"], out
+    code, out, _ = run_cli(["coupons", "zeros", "--rules", "."])
+    assert code == 0 and out.split() == ["Z0042", "Z0043", "Z0044"], out
+    ruleset({"c.yaml": BUNDLE + _coupon_yaml("hexy", "H####", 3, "0x10")})
+    code, out, _ = run_cli(["validate", "."])
+    assert code == 1 and "error[BR409] range start `0x10` is not a numeric value" in out
+
+
 def test_shipped_coupons_do_not_overlap() -> None:
     a, b = space("coupon_##", "numeric", 5, 87), space("ACME-####", "alphanumeric", 500, "A000")
     assert overlap(a, b) is None

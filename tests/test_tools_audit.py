@@ -489,3 +489,16 @@ def test_a_link_that_cannot_be_followed_is_reported_not_a_crash(tmp_path: Path) 
     os.symlink(loop, loop)  # a link to itself: realpath gives up
     done = _billrules("validate", "rules", cwd=tmp_path)
     assert "internal error" not in done.stderr and done.returncode in (0, 1), done.stderr
+
+
+def test_a_negative_per_group_is_refused_before_anything_is_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli.exits import EXIT_USAGE
+    from engine.cli.main import main
+
+    absent = str(tmp_path / "no-rules")  # were the rule sets loaded first, this would be the error
+    args = ["diff", "--rules", absent, "--rules", absent, "--input", str(REPO / "samples"), "--per-group", "-1"]
+    assert main(args) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--per-group must be 0 (all) or more" in err and "no-rules" not in err

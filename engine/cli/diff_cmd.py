@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     if len(args.rules) != 2:
         raise UsageError(f"give --rules twice, the old rule set then the new one (got {len(args.rules)})")
+    if args.per_group < 0:  # refused before any rule set is loaded or scenario decided
+        raise UsageError("--per-group must be 0 (all) or more")
     source = Path(args.input)
     if not may_exist(source):
         raise UsageError(f"no such scenario file or folder: {printable(args.input)}")
@@ -77,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json_safe(json.dumps(report.to_json(), ensure_ascii=False, indent=1)) + "\n")
     else:
-        if args.per_group < 0:
-            raise UsageError("--per-group must be 0 (all) or more")
         render(report.to_json(), sys.stdout, args.per_group)
     if html_path is not None:
         from engine.report.html import diff_page

@@ -153,6 +153,16 @@ def whole_number_as_text(value: Any) -> Any:
     return value
 
 
+def number_as_written(value: Any) -> Any:
+    """A YAML integer not written as Python writes it (`0x10`, `0042`, `1_000`) as the text it was
+    written as, for a field that reads a number or text by its digits (a coupon's range start:
+    `0x10` is the base-36 text `0X10` of an alphanumeric coupon, and no numeric value)."""
+    written = getattr(value, "text", None)
+    if isinstance(value, int) and isinstance(written, str):
+        return written
+    return value
+
+
 #: the scenario's own ids and codes (the scenario's, its account's, a consumption's, an event's):
 #: text, or a whole number read as its digits
 OwnCode = Annotated[
