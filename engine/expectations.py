@@ -144,14 +144,14 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
         return
     used: set[int] = set()
     last = -1  # an ordered list's last matched item
+    by_key: dict[str, list[int]] = {}  # the decision's items by their key's text, in order (read once)
+    for j, a in enumerate(actual):
+        if isinstance(a, dict):
+            by_key.setdefault(_text(a.get(key)), []).append(j)
     for i, item in enumerate(expected):
         # the items with that key (several may share it: a request's allocations), the one every
         # written value matches first; an ordered list's items after the last one matched
-        same = [
-            j
-            for j, a in enumerate(actual)
-            if j not in used and isinstance(a, dict) and _text(a.get(key)) == _text(item[key])
-        ]
+        same = [j for j in by_key.get(_text(item[key]), ()) if j not in used]
         later = [j for j in same if j > last] if ordered else same
         match = next((j for j in later if not list(compare(item, actual[j], (*path, i)))), None)
         if match is None and ordered and any(not list(compare(item, actual[j], (*path, i))) for j in same):
