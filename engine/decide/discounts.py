@@ -367,9 +367,7 @@ class DefinitionRules:
         if duration is None:
             free_days, per_bill = self._own_duration(d, request, scenario)
             free_bills = max(1, math.ceil(per_bill)) if per_bill is not None else None
-        if (duration is None and free_bills is None and free_days is None) or (
-            request is None and d.type is DiscountType.AD_HOC
-        ):
+        if request is None and d.type is DiscountType.AD_HOC:
             return False  # (an ad hoc discount offered now would start a duration of its own)
         if request is not None and self._date_problems(d, request, today):
             return False  # dates not allowed: the request is rejected (`_ad_hoc`), whatever it covers
@@ -377,10 +375,13 @@ class DefinitionRules:
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
         )
-        start = start or billed
-        if request is not None and request.start is not None and billed_to < request.start:
-            r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(request.start)})]
+        if request is not None and start is not None and billed_to < start:
+            # started (or added) after the period billed: it reduces no earlier bill, whatever its duration
+            r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(start)})]
             return True
+        if duration is None and free_bills is None and free_days is None:
+            return False
+        start = start or billed
         if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
             elapsed = (billed - start).days
             if elapsed >= free_days:
