@@ -55,9 +55,31 @@ TERMS = {
         "period: 5\nunit: years\nearly_cancellation: not_allowed\n"
         "exceptions:\n  - when: cancellation.date in {2029-06-01, 2030-06-01}\n    outcome: allowed"
     ),
-    "150-days-in": (  # reads the date otherwise: tried day by day
+    "150-days-in": (
         "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
         "exceptions:\n  - when: cancellation.date - subscription.start >= 150 days\n    outcome: allowed"
+    ),
+    # spans of the cancellation's date solved for it, past the 400 days tried one by one
+    "500-days-in": (
+        "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date - subscription.start >= 500 days\n    outcome: allowed"
+    ),
+    "18-months-in": (
+        "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date - subscription.start >= 18 months\n    outcome: allowed"
+    ),
+    "near-2028": (
+        "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: 2027-12-31 - cancellation.date <= 200 days\n    outcome: allowed"
+    ),
+    "moved-45-days": (
+        "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date + 45 days >= 2027-09-01\n    outcome: allowed"
+    ),
+    "window-or-900": (  # refused before 2026-07-31 and from 900 days in; a penalty between
+        "period: 36\nunit: months\nearly_cancellation: penalty\npenalty:\n  fee: 100.00 EUR\n  pro_rata: false\n"
+        "exceptions:\n  - when: cancellation.date < 2026-07-31 or cancellation.date - subscription.start >= 900 days\n"
+        "    outcome: not_allowed"
     ),
 }
 
@@ -124,6 +146,13 @@ def _earliest(rules: Any, data: dict[str, Any]) -> str:
         ("notice-30d", "2026-03-31", "2026-03-31"),  # 30 days after as_of (2026-03-01)
         ("penalty-after-may", "2026-06-01", "2026-06-01"),  # from June a penalty, but allowed
         ("150-days-in", "2026-05-31", "2026-05-31"),  # 150 days after 2026-01-01
+        # solved for the date (the search tried 400 days one by one, then gave the commitment's
+        # end, 2028-01-01, a year late: an audit of 2026-12-01, eighth session)
+        ("500-days-in", "2027-05-16", "2027-05-16"),
+        ("18-months-in", "2027-07-01", "2027-07-01"),
+        ("near-2028", "2027-06-14", "2027-06-14"),  # 200 days before 2027-12-31
+        ("moved-45-days", "2027-07-18", "2027-07-18"),
+        ("window-or-900", "2026-07-31", "2026-07-31"),
         ("quantified", "2026-04-11", "2026-04-11"),  # 100 days after the status period from 2026-01-01
         ("year-1999", "2036-01-01", "2036-01-01"),  # never: its end, once 400 days are tried
         ("from-2029", "2029-01-01", "2029-01-01"),

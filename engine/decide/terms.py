@@ -246,12 +246,31 @@ def _is_cancellation_year(node: ast.Node) -> bool:
     return isinstance(node, ast.Attribute) and node.name == "year" and _is_cancellation_date(node.obj)
 
 
-def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[tuple[str, ast.Node], ...] | object | None:
-    """`TermEvaluator._date_operands` of these exception conditions: ("date", node) for what the
-    date is compared with (`cancellation.date >= X`, `between X and Y`, `in {X, Y}`), ("year",
-    node) for what its year is compared with; `_ANY_DAY` when the date is read another way, or
-    inside a quantifier or an aggregate (whose operands depend on each item)."""
-    operands: list[tuple[str, ast.Node]] = []
+def _date_form(node: ast.Node) -> tuple[str, ast.Node | None] | None:
+    """How a side of a comparison reads the cancellation's date, when it is solvable for it:
+    ("date", None) for `cancellation.date`, ("year", None) for its `.year`, and a date moved or
+    measured from: ("minus", R) for `cancellation.date - R` (R a date: a span; R a duration: a
+    date), ("plus", R) for `cancellation.date + R` or `R + cancellation.date`, ("from", R) for
+    `R - cancellation.date`, R not reading the date itself. None for any other side."""
+    if _is_cancellation_date(node):
+        return "date", None
+    if _is_cancellation_year(node):
+        return "year", None
+    if isinstance(node, ast.Arith) and node.op in "+-":
+        if _is_cancellation_date(node.left) and not _reads_cancellation_date(node.right):
+            return ("minus" if node.op == "-" else "plus"), node.right
+        if _is_cancellation_date(node.right) and not _reads_cancellation_date(node.left):
+            return ("from" if node.op == "-" else "plus"), node.left
+    return None
+
+
+def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[tuple[str, ast.Node, ast.Node | None], ...] | object | None:
+    """`TermEvaluator._date_operands` of these exception conditions: (kind, the operand the date is
+    compared with, what it is moved or measured by) for each comparison (`cancellation.date >= X`,
+    `between X and Y`, `in {X, Y}`, `cancellation.date - subscription.start >= 500 days`; kinds of
+    `_date_form`); `_ANY_DAY` when the date is read another way, or inside a quantifier or an
+    aggregate (whose operands depend on each item)."""
+    operands: list[tuple[str, ast.Node, ast.Node | None]] = []
     other_reads = False
 
     def visit(node: ast.Node) -> None:
@@ -266,13 +285,17 @@ def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[tuple[str, ast.Node]
             sides = (node.value, node.low, node.high)
         elif isinstance(node, ast.Membership) and isinstance(node.collection, ast.SetLiteral):
             sides = (node.item, *node.collection.items)
-        for kind, test in (("date", _is_cancellation_date), ("year", _is_cancellation_year)):
-            if sides and any(test(side) for side in sides):
-                for side in sides:
-                    if not test(side):
-                        other_reads = other_reads or _reads_cancellation_date(side)
-                        operands.append((kind, side))
-                return
+        forms = [_date_form(side) for side in sides]
+        solved = next((form for form in forms if form is not None), None)
+        if solved is not None:
+            kind, by = solved
+            for side, form in zip(sides, forms, strict=True):
+                if form is None:
+                    other_reads = other_reads or _reads_cancellation_date(side)
+                    operands.append((kind, side, by))
+                elif form != solved:  # the date on both sides, read two ways
+                    other_reads = True
+            return
         if _is_cancellation_date(node):
             other_reads = True
             return
@@ -303,6 +326,26 @@ def _around(kind: str, value: Any) -> list[date]:
     elif kind == "year":
         raise ValueError(value)  # not a year of the calendar: any day may do (`_breakpoints`)
     return [d for d in days if d is not None]
+
+
+def _solved(kind: str, value: Any, by: Any) -> date:
+    """The cancellation date on which `_date_form` `kind` (moved or measured by `by`) equals
+    `value`: `cancellation.date - start >= 500 days` turns at start + 500 days. Raises for values
+    of other types, or off the calendar (then any day may do: `_breakpoints`)."""
+    if kind == "minus" and isinstance(by, date) and isinstance(value, Duration):
+        return value.add_to(by)  # a span from `by`, compared with a duration
+    if kind == "minus" and isinstance(by, Duration) and isinstance(value, date):
+        return by.add_to(value)
+    if kind == "plus" and isinstance(by, Duration) and isinstance(value, date):
+        return by.add_to(value, -1)
+    if kind == "from" and isinstance(by, date) and isinstance(value, Duration):
+        return value.add_to(by, -1)  # a span up to `by`
+    raise ValueError(kind)
+
+
+#: days tried either side of a solved date (`_solved`): a span's months end on month ends, and a
+#: comparison of a span with a duration may turn a day or two off the date moved by it
+_SOLVED_MARGIN = 3
 
 
 class _TermsAsked(Mapping[str, list[tuple[str, bool]]]):
@@ -556,7 +599,8 @@ class TermEvaluator:
         refuses until its commitment's end (`earliest`); one whose exceptions do may allow it
         sooner: the next day its exceptions' outcome may change (the day before, of and after each
         date `cancellation.date` is compared with, worked out on the scenario: `>= 2026-06-01`,
-        `>= as_of.date + 30 days`), or the next day when `cancellation.date` is read otherwise.
+        `>= as_of.date + 30 days`, and of a span or moved date solved for it: `cancellation.date -
+        subscription.start >= 500 days`), or the next day when `cancellation.date` is read otherwise.
         By then another term may refuse (one that renews into itself allows cancelling on its end
         day only), so every term is decided again on each candidate, its chain followed on from
         the term in force at the last one. Days are stepped one at a time for `_DAY_STEPS`
@@ -608,9 +652,9 @@ class TermEvaluator:
 
     def _date_operands(self, code: str) -> tuple[Any, ...] | object | None:
         """What `cancellation.date` is compared with in the exceptions of term `code`: None when
-        they do not read it, `_ANY_DAY` when they read it otherwise (`cancellation.date.month`,
-        `cancellation.date - subscription.start`), else (`date` or `year`, the other operand)
-        pairs (`_compared_with_date`, kept per term)."""
+        they do not read it, `_ANY_DAY` when they read it otherwise (`cancellation.date.month`),
+        else (kind, the other operand, what the date is moved or measured by) triples
+        (`_compared_with_date`, kept per term)."""
         if code not in self._dated:
             program = self.rules.criteria
             nodes = [program.entries[i].node for i in program.by_owner.get(f"term:{code}", ())]
@@ -625,10 +669,19 @@ class TermEvaluator:
 
         explainer = Explainer(scenario_environment(), scenario)
         found = []
-        for kind, node in operands:
+        for kind, node, by in operands:
             try:
                 value = explainer.value(node, {})
-                found += _around(kind, value)
+                if by is None:
+                    found += _around(kind, value)
+                    continue
+                turn = _solved(kind, value, explainer.value(by, {}))
+                first = turn.toordinal() - _SOLVED_MARGIN
+                found += [
+                    date.fromordinal(n)
+                    for n in range(first, first + 2 * _SOLVED_MARGIN + 1)
+                    if 1 <= n <= date.max.toordinal()
+                ]
             except Exception:  # (a value that only an item gives, arithmetic out of the calendar)
                 return None
         return sorted(set(found))
