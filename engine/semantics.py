@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -739,12 +740,7 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             r = getattr(q, name) if q else None
             if r is not None and r.min is not None and r.max is not None and r.min > r.max:
                 found.append(((*base, "quantitative", name, "max"), f"`{name}` from {r.min} to {r.max}"))
-        if (
-            q
-            and q.execution_dates
-            and q.execution_dates.to is not None
-            and as_utc(q.execution_dates.to) < as_utc(q.execution_dates.from_)  # zone-less as UTC
-        ):
+        if q and q.execution_dates and _dates_never_met(q.execution_dates, doc, (*base, "quantitative")):
             found.append(
                 ((*base, "quantitative", "execution_dates", "to"), "execution dates that end before they start")
             )
@@ -761,6 +757,28 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             yield doc.diagnostic(
                 path, "BR413", f"{what}: no scenario can meet it", "fix the bounds, or remove the entry"
             )
+
+
+def _dates_never_met(dates: Any, doc: Document, base: JsonPath) -> bool:
+    """Does an `execution_dates` range end before it starts, for every record? Date-times are
+    instants (zone-less as UTC); a bound written as a date covers its whole day, compared with a
+    record's local date as written (`engine.criteria.sections._dates_text`), so against an instant
+    it is met by records at offsets up to a day either way: `from: 2015-12-31T18:00:00+01:00, to:
+    2015-12-31` is met by a record at 2015-12-31T20:00+01:00."""
+    from engine.criteria.sections import _raw, _written_as_date
+
+    if dates.to is None:
+        return False
+    raw = _raw(doc, (*base, "execution_dates"))
+    written = raw if isinstance(raw, dict) else {}
+    first_day, last_day = _written_as_date(written.get("from")), _written_as_date(written.get("to"))
+    if first_day and last_day:
+        return bool(dates.to.date() < dates.from_.date())
+    if last_day:  # the latest instant of a local date: its next day's end at an offset of almost -24 hours
+        return bool(as_utc(dates.from_) >= datetime.combine(dates.to.date(), time(), UTC) + timedelta(days=2))
+    if first_day:  # the earliest: its day's start at an offset of almost +24 hours
+        return bool(as_utc(dates.to) < datetime.combine(dates.from_.date(), time(), UTC) - timedelta(days=1))
+    return bool(as_utc(dates.to) < as_utc(dates.from_))
 
 
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).

@@ -191,3 +191,51 @@ def test_a_total_from_more_to_less_is_br413(tmp_path: Path) -> None:
     section = "  quantitative:\n    total_usage: {min: 10, max: 2, per: 1 month}\n"
     found = _validated(tmp_path, HEAD.format(service="usage").replace("tv-essentials", "vod-rental") + section)
     assert [d.code for d in found] == ["BR413"], found
+
+
+# --- execution dates: a bound written as a date, fractions of a second (eighth session) -----------
+
+_USAGE_HEAD = HEAD.format(service="usage").replace("tv-essentials", "vod-rental")
+
+
+@pytest.mark.parametrize(
+    ("bounds", "refused"),
+    [
+        # a date bound covers its whole local day: met by a record at 2015-12-31T20:00+01:00
+        ('{from: "2015-12-31T18:00:00+01:00", to: 2015-12-31}', False),
+        # met by a record at 2015-09-01T00:30+05:00
+        ('{from: 2015-09-01, to: "2015-09-01T01:00:00+05:00"}', False),
+        # no local date 2015-12-31 is two days before an instant on 2016-01-02
+        ('{from: "2016-01-02T00:00:00Z", to: 2015-12-31}', True),
+        ('{from: 2015-12-31, to: "2015-12-29T23:00:00Z"}', True),
+        ("{from: 2015-12-31, to: 2015-12-30}", True),
+        ('{from: "2015-06-01T10:00:01.500Z", to: "2015-06-01T10:00:01.400Z"}', True),
+    ],
+)
+def test_execution_dates_are_br413_only_when_no_record_can_meet_them(
+    tmp_path: Path, bounds: str, refused: bool
+) -> None:
+    # the check compared a date bound as midnight UTC: a range a record meets was refused, the
+    # whole rule set with it (an audit of 2026-12-01, eighth session)
+    found = _validated(tmp_path, _USAGE_HEAD + f"  quantitative:\n    execution_dates: {bounds}\n")
+    assert [d.code for d in found] == (["BR413"] if refused else []), found
+
+
+def test_execution_dates_keep_fractions_of_a_second(tmp_path: Path) -> None:
+    # `10:00:00.500` was written into the condition as `10:00:00`: a record at 10:00:00.200 met
+    # it, and one exactly on the end (10:00:01.500) did not
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    bounds = '{from: "2015-06-01T10:00:00.500Z", to: "2015-06-01T10:00:01.500Z"}'
+    definition = _USAGE_HEAD.replace("code: bad", "code: flash") + f"  quantitative:\n    execution_dates: {bounds}\n"
+    (root / "discounts" / "flash.yaml").write_text(definition, encoding="utf-8")
+    rules = load_rules(root)
+    for at, status in [
+        ("2015-06-01T10:00:00.200Z", "not_eligible"),
+        ("2015-06-01T10:00:00.500Z", "applied"),
+        ("2015-06-01T10:00:01.500Z", "applied"),
+        ("2015-06-01T10:00:01.500001Z", "not_eligible"),
+    ]:
+        data = copy.deepcopy(BILL)
+        data["usage"] = [{"at": at, "product": "vod-rental", "service": "vod", "quantity": 1}]
+        assert _status(rules, data, "flash") == status, at

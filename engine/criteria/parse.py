@@ -159,7 +159,7 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
 #: the order of their priorities (a money amount before a number), each at a token's start (not
 #: inside a name). The expression text around them is the shape of an expression (`_Shape`).
 _LITERAL_TERMINALS = {
-    "DATETIME": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:[0-9]{2})?",
+    "DATETIME": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?",
     "MONEY": r"[0-9]+(?:\.[0-9]+)?[ \t]+[A-Z]{3}\b",
     "PERCENT": r"[0-9]+(?:\.[0-9]+)?%",
     "DURATION": r"[0-9]+[ \t]+(?:days|day|weeks|week|months|month|years|year)\b",

@@ -147,21 +147,27 @@ def _dates_text(at: str, dates: Any, raw: Any) -> str:
     """`execution_dates` as a condition on `at`. A bound written as a date covers its whole day, as
     the date is written where the record's is (its local date, as every date test): `to:
     2015-06-30` keeps a record at 2015-06-30T18:00+02:00, which the midnight it parses to (read as
-    UTC) left out, and `from: 2015-06-01` one at 2015-06-01T01:00+02:00. Date-times stay exact."""
+    UTC) left out, and `from: 2015-06-01` one at 2015-06-01T01:00+02:00. Date-times stay exact,
+    to the microsecond (`10:00:00.500` was cut to `10:00:00` until 2026-12-01)."""
     written = raw if isinstance(raw, dict) else {}
     parts = []
     if _written_as_date(written.get("from")):
         parts.append(f"{at}.date >= {dates.from_.date().isoformat()}")
     else:
-        parts.append(f"{at} >= {dates.from_.isoformat(timespec='seconds')}")
+        parts.append(f"{at} >= {_moment(dates.from_)}")
     if dates.to is not None:
         if _written_as_date(written.get("to")):
             parts.append(f"{at}.date <= {dates.to.date().isoformat()}")
         else:
-            parts.append(f"{at} <= {dates.to.isoformat(timespec='seconds')}")
+            parts.append(f"{at} <= {_moment(dates.to)}")
     if len(parts) == 2 and " <= " in parts[1] and ".date" not in parts[0] + parts[1]:
-        return f"{at} between {dates.from_.isoformat(timespec='seconds')} and {dates.to.isoformat(timespec='seconds')}"
+        return f"{at} between {_moment(dates.from_)} and {_moment(dates.to)}"
     return " and ".join(parts)
+
+
+def _moment(moment: Any) -> str:
+    """A date-time literal of the criteria language: whole seconds, or microseconds when it has them."""
+    return str(moment.isoformat(timespec="seconds" if not moment.microsecond else "microseconds"))
 
 
 #: a window's `to` when it runs to the end of its day (the default): the day's last second, whole
