@@ -227,6 +227,15 @@ def test_a_range_start_is_read_as_written(ruleset: Callable[..., Path]) -> None:
     ruleset({"c.yaml": BUNDLE + _coupon_yaml("hexy", "H####", 3, "0x10")})
     code, out, _ = run_cli(["validate", "."])
     assert code == 1 and "error[BR409] range start `0x10` is not a numeric value" in out
+    # YAML reads `5E2` as the number 500.0, its text lost: refused, not taken for 500 (EX0500 ...)
+    for charset in ("alphanumeric", "numeric"):
+        ruleset({"c.yaml": BUNDLE + _coupon_yaml("expo", "E####", 3, "5E2", charset)})
+        code, out, _ = run_cli(["validate", "."])
+        assert code == 1, out
+        assert "`range_start`: reads as the number 500.0; write the range start in quotes" in out
+    ruleset({"c.yaml": BUNDLE + _coupon_yaml("expo", "E####", 3, '"5E2"', "alphanumeric")})
+    code, out, _ = run_cli(["coupons", "expo", "--rules", "."])
+    assert code == 0 and out.split() == ["E05E2", "E05E3", "E05E4"], out
 
 
 def test_shipped_coupons_do_not_overlap() -> None:

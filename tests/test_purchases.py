@@ -293,6 +293,19 @@ def test_add_ons_without_any_plan_are_an_error() -> None:
     assert caught.value.code == "BR620" and caught.value.field == "purchase.add_ons"
 
 
+def test_chosen_products_alone_without_any_plan_are_refused_not_an_error() -> None:
+    # they buy nothing, with or without a subscription (without one it was BR620, "add-ons are
+    # bought for a plan", although none was named: an audit of 2026-12-01, eighth session)
+    chosen = {"products": [{"product": "sports-pack", "bundle": "sports-bundle"}], "payment_method": "card"}
+    for subscription in (False, True):
+        decided = decide(dict(chosen), subscription=subscription)
+        assert decided["allowed"] is False
+        assert [(r["code"], r["facts"]) for r in decided["reasons"]] == [
+            ("nothing_bought", {}),
+            ("bundle_not_bought", {"product": "sports-pack", "bundle": "sports-bundle"}),
+        ]
+
+
 def test_every_bad_fact_is_reported_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(

@@ -294,7 +294,7 @@ def check(rules: Any, scenario: Any) -> str | None:
         plan = scenario.subscription.plan
         if plan not in plans:
             problems.append(_unknown("subscription.plan", "plan", plan, plans, "BR620"))
-    if plan is None and (purchase.add_ons or purchase.products):
+    if plan is None and purchase.add_ons:  # (chosen products alone buy nothing: refused, `nothing_bought`)
         problems.append(
             ScenarioError(
                 "purchase.add_ons",

@@ -160,6 +160,10 @@ def number_as_written(value: Any) -> Any:
     written = getattr(value, "text", None)
     if isinstance(value, int) and isinstance(written, str):
         return written
+    if isinstance(value, float):  # `5E2` (YAML's 500.0): its text is lost, and `5E2` is base-36 text
+        raise ValueError(
+            f"reads as the number {value!r}; write the range start in quotes, as the first code's characters"
+        )
     return value
 
 
