@@ -42,7 +42,10 @@ CODES: dict[str, tuple[str, str]] = {
     # semantics
     "BR401": ("segment-included-and-excluded", "A segment is both included and excluded."),
     "BR402": ("product-type-not-discountable", "Only termed, usage and expense products may be listed."),
-    "BR403": ("section-not-allowed", "A criteria section the applied service type does not allow."),
+    "BR403": (
+        "section-not-allowed",
+        "A criteria section, or a discounted product, the applied service type does not allow.",
+    ),
     "BR404": ("value-or-range", "Ad hoc discounts need a range, auto apply discounts a value."),
     "BR405": (
         "invalid-amount",

@@ -417,13 +417,26 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
             product_entry = catalog.get("product", {}).get(item.product or "")
             if item.product and product_entry:
                 product_type = product_entry.model.type
+            field = "product" if item.product else "product_type"
             if product_type is not None and product_type not in DISCOUNTABLE:
-                field = "product" if item.product else "product_type"
                 yield doc.diagnostic(
                     (*path, field),
                     "BR402",
                     f"{'product `' + item.product + '` is of type' if item.product else 'product type'} `{product_type.value}`; only termed, usage and expense products may be listed",
                     "list a termed, usage or expense product",
+                )
+            elif (
+                name == "discounted_products"
+                and product_type is not None
+                and not model.applied_service_type.serves(product_type.value)
+            ):
+                service = model.applied_service_type.value
+                yield doc.diagnostic(
+                    (*path, field),
+                    "BR403",
+                    f"a `{service}` discount reduces {'usage' if service == 'usage' else 'non-usage'} services only; "
+                    f"{'product `' + item.product + '` is of type' if item.product else 'product type'} `{product_type.value}`",
+                    "set `applied_service_type: both`, or list a product it may reduce",
                 )
             bundle_entry = catalog.get("bundle", {}).get(item.bundle or "")
             if item.bundle and bundle_entry:

@@ -289,6 +289,8 @@ _DISCOUNTABLE_TYPES = frozenset(t.value for t in DISCOUNTABLE)
 
 
 def _matches(definition: Discount, line: Line) -> bool:
+    if not definition.applied_service_type.serves(line.type):  # a usage line for a usage discount, ...
+        return False
     for target in definition.discounted_products:
         if target.product is not None and target.product != line.product:
             continue
@@ -413,8 +415,12 @@ class DefinitionRules:
             elif frequency is not None:
                 months = CYCLE_MONTHS.get(frequency, 1)
             aligned = scenario.subscription is not None and scenario.subscription.billing_period is not None
-            # periods run back from the one billed; with no period billed, only a day, on from the start
-            before = _periods_before(billed, start, months) if aligned else _periods_since(start, billed, months)
+            # periods run back from the one billed; with no period billed, only a day, on from the start;
+            # a job has one bill, its first (no periods of its own: only the history counts its bills)
+            if scenario.subscription is None:
+                before = 0
+            else:
+                before = _periods_before(billed, start, months) if aligned else _periods_since(start, billed, months)
             if len(used) >= periods or before >= periods:
                 try:  # until: the first day its periods do not cover, or the day of its last application
                     if before < periods:
@@ -446,6 +452,18 @@ class DefinitionRules:
             return None, self._free_ratio(d, free, None, scenario)
         except (ValueError, ArithmeticError):  # a range, or a value the request gets refused for
             return None, None
+
+    def _agent_refused(self, d: Discount, scenario: Any, requested: bool) -> Any:
+        """The scenario's agent, when an ad hoc discount nothing requests may not be offered by
+        them (in none of its `allowed_units`): a failing reason listed with the others
+        (`agent_not_allowed`; SPEC 3.2, `not_eligible` "with every failing criterion"), else None.
+        A request by such an agent is rejected instead (`_ad_hoc`)."""
+        agent = scenario.agent
+        if requested or agent is None or not d.allowed_units or d.type is DiscountType.AUTO_APPLY:
+            return None
+        if not self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
+            return None
+        return agent
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
         agent = scenario.agent
@@ -682,6 +700,8 @@ class _Definition:
     #: what its result depends on when nothing asks for it (`_unasked`): 0 nothing, 1 the dates
     #: (a duration), 2 the agent (ad hoc), 3 both
     unasked: int
+    #: an ad hoc definition's `allowed_units` (its agent may be refused: `_agent_refused`), else empty
+    agent_units: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,6 +714,9 @@ class _Span:
     stop: int
     pick: Callable[[Sequence[bool]], Any]
     codes: frozenset[str]
+    #: the codes of its open ad hoc definitions with `allowed_units`: its not-eligible results
+    #: depend on the agent and on which of them are requested (`_agent_refused`)
+    agent_codes: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -879,7 +902,7 @@ class DiscountEvaluator(DefinitionRules):
         self._reduces: dict[tuple[str, str, str | None, bool], frozenset[int]] = {}
         self._dated: dict[tuple[str | None, date, date], _Plan] = {}
         self._settled: dict[tuple[int, int], SettledResult] = {}
-        self._failing: dict[tuple[int, bool, bool, Any, bool], tuple[SettledResult, tuple[int, ...]]] = {}
+        self._failing: dict[tuple[int, bool, bool, Any, bool, str | None], tuple[SettledResult, tuple[int, ...]]] = {}
         #: brief decisions by blocks (`_by_blocks`): bundles that grant a definition; (held bundles,
         #: lines' products) → (number, matched codes); a block's settled shape → number; blocks
         self.granting_bundles = frozenset(b for d in self.definitions for b in d.granting)
@@ -934,6 +957,7 @@ class DiscountEvaluator(DefinitionRules):
             cap=d.cap,
             unasked=(d.duration is not None or d.amount.type is AmountType.FREE_PERIOD)
             + 2 * (d.type is not DiscountType.AUTO_APPLY),
+            agent_units=frozenset(d.allowed_units) if d.type is not DiscountType.AUTO_APPLY else frozenset(),
         )
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
@@ -1070,12 +1094,14 @@ class DiscountEvaluator(DefinitionRules):
         it is eligible: every failing condition is reported, not just the first (SPEC 3.2)."""
         no_grant = bool(d.granting) and s.held.isdisjoint(d.granting)
         no_line = d.code not in s.matched
+        agent = self._agent_refused(d.model, s.scenario, d.code in s.requests) if d.agent_units else None
         if s.results_of is not None:
             picked = d.picks(s.results_of)
-            if no_grant or no_line or picked != d.holding:
+            if no_grant or no_line or agent is not None or picked != d.holding:
+                refused = agent.user if agent is not None else None
                 shared, failing_entries = self._failing.get(
-                    (d.index, no_grant, no_line, picked, s.why)
-                ) or self._not_eligible(d, no_grant, no_line, picked, s.why)
+                    (d.index, no_grant, no_line, picked, s.why, refused)
+                ) or self._not_eligible(d, no_grant, no_line, picked, s.why, agent)
                 if failing_entries:  # why the criteria fail: this scenario's values, found now
                     failed = [r for i in failing_entries for r in s.explain(i, s.reading)]
                     return DefinitionResult(d.code, d.type, "not_eligible", [*shared.reasons, *failed])
@@ -1084,6 +1110,8 @@ class DiscountEvaluator(DefinitionRules):
         failing: list[Reason | str] = [d.granting_reason] if no_grant else []
         if no_line:
             failing.append(d.no_line_reason)
+        if agent is not None:
+            failing.append(_agent_not_allowed(agent, d.model))
         sections = s.outcomes.get(d.owner, [])
         for (i, _), (_, holds) in zip(d.entries, sections, strict=True):
             if not holds:
@@ -1153,6 +1181,8 @@ class DiscountEvaluator(DefinitionRules):
                 key = (span.key, number, span.pick(results_of), frozenset(dated & span.codes))
             else:
                 key = (span.key, number, span.pick(results_of))
+            if span.agent_codes and scenario.agent is not None:  # and the agent, and what it requests
+                key = (*key, contexts[2], frozenset(requests.keys() & span.agent_codes) if requests else None)
             found = memo.get(key)
             block = found if found is not None else _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
             if not block.eligible:
@@ -1274,7 +1304,8 @@ class DiscountEvaluator(DefinitionRules):
             key = self._shapes.setdefault(shape, len(self._shapes))
             reads = [i for d in members if settled[d.index] is None for i, _ in d.entries]
             codes = frozenset(d.code for d in members)
-            spans.append(_Span(key, start, start + len(members), _picker(reads), codes))
+            agent_codes = frozenset(d.code for d in members if d.agent_units and settled[d.index] is None)
+            spans.append(_Span(key, start, start + len(members), _picker(reads), codes, agent_codes))
         found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers))
         return _kept(self._dated, _DATE_MEMO, (subject, billed_from, today), found)
 
@@ -1288,7 +1319,7 @@ class DiscountEvaluator(DefinitionRules):
         return found
 
     def _not_eligible(
-        self, d: _Definition, no_grant: bool, no_line: bool, picked: Any, why: bool
+        self, d: _Definition, no_grant: bool, no_line: bool, picked: Any, why: bool, agent: Any = None
     ) -> tuple[SettledResult, tuple[int, ...]]:
         """The `not_eligible` result for these failing conditions (`picked`: `d.picks` of the
         criteria's results), made once and kept for the next scenario that fails the same way.
@@ -1300,12 +1331,15 @@ class DiscountEvaluator(DefinitionRules):
         reasons: list[Reason | str] = [d.granting_reason] if no_grant else []
         if no_line:
             reasons.append(d.no_line_reason)
+        if agent is not None:  # (kept per agent: the reason names them)
+            reasons.append(_agent_not_allowed(agent, d.model))
         failing = tuple(i for (i, _), held in zip(d.entries, holds, strict=True) if not held)
         if not why:
             reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
             failing = ()
         found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
-        return _kept(self._failing, _FAILING_MEMO, (d.index, no_grant, no_line, picked, why), found)
+        refused = agent.user if agent is not None else None
+        return _kept(self._failing, _FAILING_MEMO, (d.index, no_grant, no_line, picked, why, refused), found)
 
     def _limited(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any

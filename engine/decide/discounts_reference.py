@@ -26,6 +26,7 @@ from engine.decide.discounts import (
     DiscountDecision,
     Line,
     LineResult,
+    _agent_not_allowed,
     _cap_order,
     _Caps,
     _describe_targets,
@@ -113,7 +114,7 @@ class ReferenceEvaluator(DefinitionRules):
         if subject != d.classification.value:
             billed = f"this scenario bills a {subject}" if subject else "this scenario bills nothing"
             return settle("not_eligible", f"applies to {d.classification.value}s; {billed}")
-        failing = []  # every failing condition is reported, not just the first (SPEC 3.2)
+        failing: list[Any] = []  # every failing condition is reported, not just the first (SPEC 3.2)
         granting = self.granted_by.get(d.code, [])
         if granting and not held & set(granting):
             failing.append(
@@ -121,6 +122,9 @@ class ReferenceEvaluator(DefinitionRules):
             )
         if not any(_matches(d, line) for line in lines):
             failing.append(f"no line of {_describe_targets(d)}")
+        agent = self._agent_refused(d, scenario, request is not None)
+        if agent is not None:  # (listed with the other failing reasons since 2026-12-01)
+            failing.append(_agent_not_allowed(agent, d))
         failing += [
             f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
             for s, holds in sections

@@ -37,6 +37,14 @@ class AppliedServiceType(StrEnum):
     NON_USAGE = "non_usage"
     BOTH = "both"
 
+    def serves(self, product_type: str | None) -> bool:
+        """Does a discount of this service type reduce a line of `product_type` (its text)? Seed
+        002: it "defines whether auto apply discounts will be applied on 'Usage', 'Non-Usage'
+        services or both": usage lines for `usage`, the others (termed, expense) for `non_usage`."""
+        if self is AppliedServiceType.BOTH:
+            return True
+        return (product_type == "usage") is (self is AppliedServiceType.USAGE)
+
 
 class LifeCycleState(StrEnum):
     DRAFT = "draft"
