@@ -548,3 +548,82 @@ def test_workers_beyond_what_the_machine_can_run_are_a_usage_error(
     assert main([*args, "--workers", str(max_workers() + 1)]) == 2
     assert f"at most {max_workers()} worker processes" in capsys.readouterr().err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+# --- an audit of billing runs (2026-12-01, eighth session) --------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--errors", "--summary"])
+def test_errors_or_summary_on_dash_is_a_usage_error_and_writes_nothing(
+    sample_lines: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+) -> None:
+    # `-` made a file named `-`; with both, the summary was renamed over the error records
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "in.jsonl", sample_lines[:3])
+    assert main(["run", "--rules", RULES, "--input", "in.jsonl", "--output", "out.jsonl", option, "-"]) == 2
+    assert f"{option} names a file" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists() and not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_summary_that_cannot_be_written_leaves_the_previous_output_and_errors(
+    sample_lines: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(tmp_path / "in.jsonl", sample_lines[:3])
+    output, errors, locked = tmp_path / "out.jsonl", tmp_path / "errors.jsonl", tmp_path / "locked"
+    output.write_text("PREVIOUS\n", encoding="utf-8")
+    errors.write_text("PREVIOUS ERRORS\n", encoding="utf-8")
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        files = ["--output", str(output), "--errors", str(errors), "--summary", str(locked / "summary.json")]
+        assert main(["run", "--rules", RULES, "--input", str(source), *files]) == 2
+    finally:
+        locked.chmod(0o755)
+    assert "cannot write the summary" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "PREVIOUS\n"
+    assert errors.read_text(encoding="utf-8") == "PREVIOUS ERRORS\n"
+
+
+def test_a_summary_in_an_unwritable_folder_is_refused_before_the_run(
+    sample_lines: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (as any user, root too: the probe of the summary's folder fails before anything is written)
+    from engine.cli import run_cmd
+
+    def refused(name: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(run_cmd, "_writable", refused)
+    source = write(tmp_path / "in.jsonl", sample_lines[:3])
+    output = tmp_path / "out.jsonl"
+    output.write_text("PREVIOUS\n", encoding="utf-8")
+    code = main(["run", "--rules", RULES, "--input", str(source), "--output", str(output), "--summary", "s.json"])
+    assert code == 2
+    assert "cannot write the summary s.json: Permission denied; no output was written" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "PREVIOUS\n"
+
+
+def test_a_byte_order_mark_starting_a_line_is_not_part_of_its_json(
+    rules: RuleSet, sample_lines: list[str], tmp_path: Path
+) -> None:
+    # a file exported on Windows: its first scenario was refused as "not UTF-8" (BR103)
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + sample_lines[0].encode() + b"\r\n" + sample_lines[1].encode() + b"\r\n")
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    summary = run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
+    assert (summary.decisions, summary.errors) == (2, 0)
+    assert output.read_text(encoding="utf-8") == one_by_one(rules, sample_lines[:2])
+
+
+def test_an_error_record_names_a_scenario_id_given_as_a_whole_number(rules: RuleSet, tmp_path: Path) -> None:
+    # a decided `"id": 5` is scenario "5"; its error record said null
+    source = write(tmp_path / "in.jsonl", ['{"id": 5}', '{"id": true}'])
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
+    records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert [r["scenario"] for r in records] == ["5", None]

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
     for name in (args.output, args.errors, args.summary):
         if name not in (None, "-") and not Path(name).parent.resolve().is_dir():
             raise UsageError(f"no such folder for {printable(name)}")
+    for option, name in (("--errors", args.errors), ("--summary", args.summary)):
+        if name == "-":  # (it wrote a file named `-`, and the summary was renamed over the error records)
+            raise UsageError(
+                f"{option} - : {option} names a file (without --errors, error records go to stderr); "
+                "for standard output give /dev/stdout"
+            )
     _distinct_files(args)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
@@ -122,6 +129,16 @@ def run(args: argparse.Namespace) -> int:
     def report(items: list[tuple[int, str | None, str]]) -> None:
         stderr_errors.add(d for _, _, text in items for d in _diagnostics(source, text))
 
+    if args.summary:  # tried first: a summary that cannot be written leaves the previous output and errors
+        try:
+            _writable(args.summary)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            sys.stderr.write(
+                f"billrules: error: cannot write the summary {printable(args.summary)}: {printable(reason)}; "
+                "no output was written\n"
+            )
+            return EXIT_USAGE
     stop = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
     try:
@@ -151,10 +168,21 @@ def run(args: argparse.Namespace) -> int:
         try:
             with AtomicFile(args.summary) as out:
                 out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-        except OSError as exc:  # e.g. a folder files cannot be made in (/proc): the decisions are written
+        except OSError as exc:  # (the disk filled up at the end): the decisions are written
             sys.stderr.write(f"billrules: error: cannot write the summary: {printable(str(exc))}\n")
             return EXIT_USAGE
     return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
+
+
+def _writable(name: str) -> None:
+    """Raise OSError unless a file can be made beside `name` (a pipe or a device is written as it is)."""
+    from engine.run.atomic import target
+
+    path, atomic = target(name)
+    if atomic:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
 
 
 def _terminated(signum: int, frame: Any) -> None:

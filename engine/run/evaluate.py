@@ -158,8 +158,7 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     data, problem = (record, None) if isinstance(record, dict) else parse_line(record, source, number)
     parsed = time.process_time()
     timings.parse += parsed - start
-    scenario_id = data.get("id") if isinstance(data, dict) else None
-    scenario_id = scenario_id if isinstance(scenario_id, str) else None
+    scenario_id = _readable_id(data)
     if problem is not None:
         return _error(number, scenario_id, [problem])
     document = RecordDocument(source, number, data)
@@ -188,6 +187,15 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     return True, scenario.id, text
 
 
+def _readable_id(data: Any) -> str | None:
+    """The scenario id an error record names: its text, or a whole number's digits (as a decided
+    scenario's id reads it: `"id": 5` is `"5"`); None when the record has no readable id."""
+    found = data.get("id") if isinstance(data, dict) else None
+    if isinstance(found, int) and not isinstance(found, bool):
+        return str(found)
+    return found if isinstance(found, str) else None
+
+
 def _error(number: int, scenario_id: str | None, diagnostics: Iterable[Diagnostic]) -> tuple[bool, str | None, str]:
     return False, scenario_id, error_record(number, scenario_id, diagnostics)
 
@@ -201,6 +209,8 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         message = f"the line is longer than the limit of {MAX_LINE_BYTES:,} bytes"
         return None, FieldDiagnostic(source, number, 1, "BR601", message, "split the scenario or drop the line")
     raw = raw.strip()
+    if raw.startswith(_BOM):  # a UTF-8 byte order mark (a file exported on Windows): not part of the JSON
+        raw = raw[len(_BOM) :].strip()
     try:
         data = orjson.loads(raw)
         compact = orjson.dumps(data)
@@ -227,6 +237,10 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
         return None, FieldDiagnostic(source, number, 1, "BR601", message, hint)
     return data, None
+
+
+#: UTF-8's byte order mark, which a line may start with (RFC 8259: a parser may ignore it)
+_BOM = b"\xef\xbb\xbf"
 
 
 def _too_deep(source: str, number: int) -> FieldDiagnostic:
