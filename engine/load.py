@@ -724,9 +724,28 @@ def discover(root: Path) -> Walk:
     walk's diagnostics; links to folders are not followed (see `engine.files.walk`).
     """
     found = walk(root, display_path, prune=holds_ruleset)
+    found.diagnostics.extend(not_read(f) for f in found.files if _looks_like_yaml(f.name))
     found.files = [f for f in found.files if f.name.endswith(YAML_SUFFIXES)]
     found.diagnostics.extend(outside_link(link, display_path(link)) for link in found.outside)
     return found
+
+
+def _looks_like_yaml(name: str) -> bool:
+    """A YAML suffix in other letters (`rules.YAML`, `x.Yml`): meant as a rule file, but not read."""
+    return name.lower().endswith(YAML_SUFFIXES) and not name.endswith(YAML_SUFFIXES)
+
+
+def not_read(path: Path, why: str | None = None, hint: str | None = None) -> Diagnostic:
+    """BR119: a file in a rule set, meant as a rule file or named as one, that the rule set does not
+    read (it was left out in silence: its rules did not exist)."""
+    return Diagnostic(
+        display_path(path),
+        1,
+        1,
+        "BR119",
+        f"not read as a rule file: {why or 'rule files end in `.yaml` or `.yml` (in lower case)'}",
+        hint or "rename it to end in `.yaml`, or move it out of the rule set",
+    )
 
 
 def rule_files(root: Path) -> list[Path]:

@@ -794,6 +794,67 @@ def _dates_never_met(dates: Any, doc: Document, base: JsonPath) -> bool:
     return bool(as_utc(dates.to) < as_utc(dates.from_))
 
 
+def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR206 for a criteria list or section written empty (`price_plans: []`, `segments: {}`), an
+    ad hoc discount's `allowed_units: []` and a window of no time (`limit: {per: 0 days}`): a
+    section holds when one of its entries does, so an empty one states no condition and the rule
+    applied to every plan, segment or agent, in silence; a limit over no time was never reached
+    (an `exclude` list excludes nothing: allowed empty)."""
+    for kind in ("discount", "credit", "credit_type"):
+        for _model, doc in _each(catalog, kind):
+            data = doc.data if isinstance(doc.data, dict) else {}
+            if data.get("allowed_units") == []:
+                yield doc.diagnostic(
+                    ("allowed_units",),
+                    "BR206",
+                    "`allowed_units` is empty: it restricts no agent, so every agent could offer the discount",
+                    "list the units whose agents may offer it, or remove the key (any agent may)",
+                )
+            for path, window in _windows(_model):
+                if window.count == 0:
+                    yield doc.diagnostic(
+                        path,
+                        "BR206",
+                        f"a window of `{window}` counts nothing: "
+                        + ("the limit would never be reached" if path[0] == "limit" else "no record is in it"),
+                        "write a window of at least one day, e.g. `1 year` or `30 days`",
+                    )
+            for path, what in _empty_in(data.get("criteria"), ("criteria",)):
+                yield doc.diagnostic(
+                    path,
+                    "BR206",
+                    f"`{'.'.join(str(p) for p in path)}` is an empty {what}: it states no condition, so it would "
+                    "restrict nothing",
+                    "list at least one entry, or remove the key",
+                )
+
+
+def _windows(model: Any) -> Iterator[tuple[JsonPath, Any]]:
+    """A discount's windows: its limit's `per` and its totals' `per`, at their places."""
+    limit = getattr(model, "limit", None)
+    if limit is not None:
+        yield ("limit", "per"), limit.per
+    quantitative = getattr(getattr(model, "criteria", None), "quantitative", None)
+    for name in ("total_quantity", "total_usage"):
+        total = getattr(quantitative, name, None) if quantitative is not None else None
+        if total is not None and total.per is not None:
+            yield ("criteria", "quantitative", name, "per"), total.per
+
+
+def _empty_in(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """The empty lists and mappings within a criteria mapping (but `exclude` lists)."""
+    if isinstance(value, dict):
+        if not value and len(path) > 1:
+            yield path, "section"
+        for key, item in value.items():
+            yield from _empty_in(item, (*path, key))
+    elif isinstance(value, list):
+        if not value and path[-1] != "exclude":
+            yield path, "list"
+        for i, item in enumerate(value):
+            yield from _empty_in(item, (*path, i))
+
+
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),
@@ -805,6 +866,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("coupon templates hold their code range", check_coupons),
     ("no code belongs to two coupons", check_coupon_overlaps),
     ("discount definitions are coherent", check_discounts),
+    ("criteria lists, sections and windows state a condition", check_empty_entries),
     ("credits respect their type", check_credits),
     ("credit owners own their credits", check_credit_owners),
     ("credit types of a service share a unit", check_credit_services),

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from engine.diagnostics import Diagnostic, sorted_diagnostics
 from engine.files import is_dir, outside_link, walk
-from engine.load import YAML_SUFFIXES, display_path, find_ruleset_root, holds_ruleset, load_file, rule_files
+from engine.load import (
+    YAML_SUFFIXES,
+    display_path,
+    find_ruleset_root,
+    holds_ruleset,
+    load_file,
+    not_read,
+    rule_files,
+)
 from engine.pipeline import compile_ruleset
 
 
@@ -40,6 +48,24 @@ def _scan(directory: Path, diagnostics: list[Diagnostic]) -> tuple[set[Path], li
         if not any(_real(link.parent).is_relative_to(root) for root in roots)
     )
     return roots, orphans
+
+
+def _left_out(path: Path, root: Path, named: bool) -> str | None:
+    """Why a file named inside a rule set is not one of its rule files, or None when it is. A file
+    in a hidden folder is left out on purpose (drafts), so only when named on the command line
+    (`named`), not when a pre-commit hook passes every YAML file of the repository."""
+    if not path.name.endswith(YAML_SUFFIXES):
+        if path.name.lower().endswith(YAML_SUFFIXES):
+            return None  # reported by the walk of the rule set (`engine.load.discover`)
+        return "rule files are YAML, ending in `.yaml` or `.yml`"
+    try:
+        parts = _real(path).relative_to(_real(root)).parts[:-1]
+    except ValueError:  # (a link from elsewhere)
+        return None
+    hidden = next((part for part in parts if part.startswith(".")), None)
+    if hidden is not None and named:
+        return f"it is in the hidden folder `{hidden}`, which the rule set does not read"
+    return None
 
 
 def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagnostic]:
@@ -74,6 +100,11 @@ def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagn
                     orphans.append(path)
             else:
                 roots.add(_real(root))
+                why = _left_out(path, root, outside)
+                if why is not None:
+                    hidden = "hidden folder" in why
+                    hint = "move it into the rule set's folders to have it read" if hidden else None
+                    diagnostics.append(not_read(path, why, hint))
     for orphan in sorted(set(orphans)):
         if orphan.suffix in (".jsonl", ".ndjson"):  # scenarios, one a line: not a rule file at all
             diagnostics.append(

@@ -253,6 +253,7 @@ class Checker:
         value, low = _same_currency(value, low)
         for bound in (low, high):
             self._comparable(node, _type(value), _type(bound), "between")
+        self._comparable(node, _type(low), _type(high), "between")  # (`between 5.00 USD and 10.00 EUR`)
         if _type(value).name not in T.ORDERED:
             raise error(node.span, "BR503", f"{_type(value)} has no order for `between`", "use `in` with a set")
         return _replace(node, value=value, low=low, high=high, type=T.BOOL)
@@ -365,6 +366,13 @@ class Checker:
                     "BR503",
                     f"`within` needs records with a time stamp; {elem} has none",
                     "use `within` with `usage` or `discount_history`",
+                )
+            if getattr(within.value, "count", None) == 0:  # (the window (as_of, as_of] holds no record)
+                raise error(
+                    node.within.span,
+                    "BR503",
+                    f"`within {within.value}` is a window of no time: it holds no record",
+                    "write a window of at least one day, e.g. `within 1 day`",
                 )
         value = ct.elem
         if node.func == "count":

@@ -358,7 +358,7 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
         ("total_usage", "sum(u in usage.quantity{f}{w})"),
     ):
         r: QuantityRange | None = getattr(q, name) if q else None
-        if r is None:
+        if r is None or (r.per is not None and r.per.count == 0):  # (a window of no time: BR206 at `per`)
             continue
         window = f" within {r.per}" if r.per else ""
         counted = filter_

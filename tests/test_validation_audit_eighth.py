@@ -1,0 +1,156 @@
+"""Rule-file mistakes an audit of `billrules validate` (2026-12-01, eighth session) found accepted
+in silence, each now a diagnostic at its place:
+
+- a criteria list or section written empty, and `allowed_units: []`: a section holds when one of
+  its entries does, so an empty one restricted nothing and the discount applied to every plan,
+  segment or agent (BR206);
+- a window of no time (`limit: {per: 0 days}`, a total `per: 0 days`, `within 0 days`): a limit
+  never reached, a total never met (BR206, BR503);
+- `between 5.00 USD and 10.00 EUR` (the same mix with `>` was BR503 already);
+- an organisation or a unit that is its own parent (BR303; a chain of thousands is walked once);
+- a file meant as a rule file that is not read: `.YAML`, `.json`, a hidden folder (BR119)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.validate import validate_paths
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    return root
+
+
+def _replace(root: Path, file: str, old: str, new: str) -> None:
+    path = root / file
+    text = path.read_text("utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+def _found(root: Path) -> list[tuple[str, str]]:
+    return [(d.code, d.message) for d in validate_paths([root])]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "place"),
+    [
+        (
+            "discounts/loyalty.yaml",
+            "price_plans: [tv-essentials-24, tv-premium-12, triple-play-24]",
+            "price_plans: []",
+            "criteria.price_plans` is an empty list",
+        ),
+        ("discounts/loyalty.yaml", "    include: [acme-staff]", "    include: []", "criteria.segments.include"),
+        (
+            "discounts/loyalty.yaml",
+            "  segments:\n    include: [acme-staff]\n    exclude: [fraud-watch]",
+            "  segments: {}",
+            "criteria.segments` is an empty section",
+        ),
+    ],
+)
+def test_an_empty_criteria_list_or_section_is_br206(rules: Path, file: str, old: str, new: str, place: str) -> None:
+    _replace(rules, file, old, new)
+    found = _found(rules)
+    assert [code for code, _ in found] == ["BR206"], found
+    assert place in found[0][1] and "restrict nothing" in found[0][1]
+
+
+def test_an_empty_exclude_list_excludes_nothing_and_is_allowed(rules: Path) -> None:
+    _replace(rules, "discounts/loyalty.yaml", "    exclude: [fraud-watch]", "    exclude: []")
+    assert _found(rules) == []
+
+
+def test_empty_allowed_units_are_br206(rules: Path) -> None:
+    _replace(rules, "discounts/customer_care.yaml", "allowed_units: [customer-care]", "allowed_units: []")
+    found = _found(rules)
+    assert [code for code, _ in found] == ["BR206"], found
+    assert "restricts no agent" in found[0][1]
+
+
+def test_a_window_of_no_time_is_refused(rules: Path) -> None:
+    _replace(rules, "discounts/customer_care.yaml", "per: 1 year", "per: 0 days")
+    found = _found(rules)
+    assert found == [("BR206", "a window of `0 days` counts nothing: the limit would never be reached")], found
+
+
+def test_within_no_time_is_refused(rules: Path) -> None:
+    (rules / "discounts" / "zero.yaml").write_text(
+        "kind: discount\ncode: zero\nname: Zero\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: both\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products:\n  - product_type: termed\nvalidity: {effective: 2015-01-01}\n"
+        "criteria:\n  when: count(u in usage within 0 days) >= 1\n",
+        "utf-8",
+    )
+    found = _found(rules)
+    assert [code for code, _ in found] == ["BR503"] and "window of no time" in found[0][1], found
+
+
+def test_between_bounds_of_two_currencies_are_br503(rules: Path) -> None:
+    (rules / "discounts" / "mixed.yaml").write_text(
+        "kind: discount\ncode: mixed\nname: Mixed\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products:\n  - product_type: termed\nvalidity: {effective: 2015-01-01}\n"
+        "criteria:\n  when: any p in subscription.products where p.price between 5.00 USD and 10.00 EUR\n",
+        "utf-8",
+    )
+    found = _found(rules)
+    assert found == [("BR503", "cannot compare money in USD with money in EUR using `between`")], found
+
+
+@pytest.mark.parametrize(
+    ("file", "code"), [("credits/organisations.yaml", "globex"), ("organisation/units.yaml", None)]
+)
+def test_an_organisation_or_unit_that_is_its_own_parent_is_a_cycle(rules: Path, file: str, code: str | None) -> None:
+    path = rules / file
+    text = path.read_text("utf-8")
+    if code is None:  # the first unit with a parent names itself
+        head, _, rest = text.partition("parent: ")
+        own = head.rsplit("code: ", 1)[1].split("\n", 1)[0].strip()
+        path.write_text(head + "parent: " + own + "\n" + rest.split("\n", 1)[1], "utf-8")
+        code = own
+    else:
+        path.write_text(text.replace("code: globex\n", "code: globex\nparent: globex\n", 1), "utf-8")
+    found = _found(rules)
+    assert [c for c, _ in found] == ["BR303"], found
+    assert found[0][1].endswith(f"cycle through `parent`: {code} → {code}")
+
+
+def test_a_long_chain_of_organisations_is_walked_once(rules: Path) -> None:
+    # 3,000 deep: each code was walked again from every start (minutes); a cycle at its end is found
+    docs = [f"kind: organisation\ncode: o{i}\nname: O{i}\nparent: o{i + 1}" for i in range(3000)]
+    docs.append("kind: organisation\ncode: o3000\nname: O3000\nparent: o2999")
+    (rules / "credits" / "chain.yaml").write_text("\n---\n".join(docs) + "\n", "utf-8")
+    found = _found(rules)
+    assert sorted(found) == [
+        ("BR303", "organisation cycle through `parent`: o2999 → o3000 → o2999"),
+        ("BR303", "organisation cycle through `parent`: o2999 → o3000 → o2999"),
+    ]
+
+
+def test_files_meant_as_rule_files_that_are_not_read_are_br119(rules: Path) -> None:
+    (rules / "catalog" / "more.YAML").write_text("kind: segment\ncode: vip\nname: VIP\n", "utf-8")
+    found = validate_paths([rules])
+    assert [(d.code, d.file.endswith("more.YAML")) for d in found] == [("BR119", True)], found
+    (rules / "catalog" / "more.YAML").unlink()
+    (rules / "catalog" / "more.json").write_text('{"kind": "segment"}\n', "utf-8")
+    assert validate_paths([rules]) == []  # (a folder may hold other files)
+    named = validate_paths([rules / "catalog" / "more.json"])
+    assert [(d.code, d.message) for d in named] == [
+        ("BR119", "not read as a rule file: rule files are YAML, ending in `.yaml` or `.yml`")
+    ]
+    (rules / ".drafts").mkdir()
+    (rules / ".drafts" / "draft.yaml").write_text("kind: segment\ncode: vip\nname: VIP\n", "utf-8")
+    assert validate_paths([rules]) == []  # drafts in a hidden folder are left out on purpose
+    named = validate_paths([rules / ".drafts" / "draft.yaml"])
+    assert [d.code for d in named] == ["BR119"] and "hidden folder `.drafts`" in named[0].message
+    assert validate_paths([rules / ".drafts" / "draft.yaml"], outside=False) == []  # the pre-commit hook
