@@ -258,6 +258,24 @@ def index_of(rules: Any) -> CouponIndex:
     return index
 
 
+def _may_meet(a: CodeSpace, b: CodeSpace) -> bool:
+    """Can two templates of one length spell one code, character by character? Two fixed characters
+    must be equal, and a fixed one must be a digit of the other's charset where it has a mark: a
+    quick test before `overlap`'s walk (300 campaign coupons `SPRING0001-####`, … took 17 s to
+    validate, each pair walked)."""
+    digits_a, digits_b = BASE36[: a.base], BASE36[: b.base]
+    for x, y in zip(a.template, b.template, strict=True):
+        if x == MARK:
+            if y != MARK and y not in digits_a:
+                return False
+        elif y == MARK:
+            if x not in digits_b:
+                return False
+        elif x != y:
+            return False
+    return True
+
+
 def overlap(a: CodeSpace, b: CodeSpace) -> str | None:
     """The smallest code both coupons generate, or None when their code sets are disjoint.
 
@@ -267,8 +285,11 @@ def overlap(a: CodeSpace, b: CodeSpace) -> str | None:
     states per character. A backward pass marks the states that can still finish; the forward
     pass then picks the smallest character at each step, so the witness is deterministic.
     """
-    if len(a.template) != len(b.template):
+    if len(a.template) != len(b.template) or not _may_meet(a, b):
         return None
+    if a.template == b.template and a.base == b.base:  # one numbering: the ranges meet or not
+        first = max(a.start, b.start)
+        return a.code(first - a.start) if first < min(a.start + a.quantity, b.start + b.quantity) else None
     sides = [_Side(a), _Side(b)]
     length = len(a.template)
     State = tuple[bool, bool, bool, bool]

@@ -200,8 +200,8 @@ def check_coupon_overlaps(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR440: two coupons that can generate the same code; the code would decode to either.
 
     Decided exactly without enumerating codes (`engine.coupons.overlap`); only coupons whose
-    templates have the same length are compared. Reported at the later coupon (by code),
-    naming the earlier one and where it is.
+    templates have the same length are compared. Reported at both coupons, each naming the other
+    and where it is.
     """
     from engine.coupons import CodeSpace, overlap
 
@@ -216,14 +216,16 @@ def check_coupon_overlaps(catalog: Catalog) -> Iterator[Diagnostic]:
                 shared = overlap(other, space)
                 if shared is None:
                     continue
-                where = other_doc.locate(("template",))
-                yield doc.diagnostic(
-                    ("template",),
-                    "BR440",
-                    f"coupons `{other_model.code}` and `{model.code}` can both generate the code `{shared}` "
-                    f"(`{other_model.code}` is at {other_doc.file}:{where.line}:{where.column})",
-                    "change the fixed text of one template, or move one range start so the ranges do not meet",
-                )
+                hint = "change the fixed text of one template, or move one range start so the ranges do not meet"
+                for here, there, there_model in ((doc, other_doc, other_model), (other_doc, doc, model)):
+                    where = there.locate(("template",))  # at both places (each a CI annotation of its own)
+                    yield here.diagnostic(
+                        ("template",),
+                        "BR440",
+                        f"coupons `{other_model.code}` and `{model.code}` can both generate the code `{shared}` "
+                        f"(`{there_model.code}` is at {there.file}:{where.line}:{where.column})",
+                        hint,
+                    )
 
 
 def check_discounts(catalog: Catalog) -> Iterator[Diagnostic]:
