@@ -309,8 +309,9 @@ def _criteria(c: Compilation) -> None:
 def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]) -> list[Diagnostic]:
     """Codes written as text in `when:` expressions and term exceptions (sections' codes are YAML
     fields, checked by the reference stage)."""
-    from engine.criteria.catalog_codes import unknown_codes
+    from engine.criteria.catalog_codes import known_texts, unknown_codes
 
+    catalog = known_texts(catalog)
     return [
         d
         for entry in entries

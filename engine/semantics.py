@@ -600,7 +600,7 @@ def credit_holder_conflict(credit: Any, users: Mapping[str, Any]) -> tuple[str, 
     )
 
 
-def check_credit_services(catalog: Catalog) -> Iterator[Diagnostic]:
+def check_credit_services_units(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR425: the credit types paying for one service count in one unit, since a consumption of
     the service draws on all of them as one list (2 offers and 148 e-mails are not 150 of anything)."""
     first: dict[str, CreditType] = {}
@@ -831,6 +831,44 @@ def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
                 )
 
 
+def check_credit_service_names(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR302 for a service a credit's `scope` or criteria (or a credit type's criteria) names that
+    no credit type pays for: a consumption of it is refused (BR605), so the credit could never be
+    drawn for it (`services: [network-ofer]` was accepted)."""
+    from engine.diagnostics import did_you_mean
+
+    services = sorted({m.service for m, _ in _each(catalog, "credit_type") if m.service})
+    for kind in ("credit", "credit_type"):
+        for model, doc in _each(catalog, kind):
+            lists: list[tuple[JsonPath, list[str]]] = []
+            scope = getattr(model, "scope", None)
+            if scope is not None:
+                lists.append((("scope", "services"), scope.services))
+            if model.criteria is not None:
+                lists.append((("criteria", "services"), model.criteria.services))
+            paid = None
+            if kind == "credit":
+                own_type = catalog.get("credit_type", {}).get(model.type)
+                paid = own_type.model.service if own_type is not None else None
+            for base, named in lists:
+                if paid is not None and named and paid not in named and all(s in services for s in named):
+                    yield doc.diagnostic(
+                        base,
+                        "BR413",
+                        f"the credit's type `{model.type}` pays for `{paid}`, which these services leave out: "
+                        "no consumption can meet it",
+                        f"list `{paid}`, or give the credit a type that pays for the service",
+                    )
+                for i, service in enumerate(named):
+                    if service not in services:
+                        yield doc.diagnostic(
+                            (*base, i),
+                            "BR302",
+                            f"unknown service `{service}`: no credit type pays for it",
+                            did_you_mean(service, services) or "name a service a credit type pays for (`service:`)",
+                        )
+
+
 def _windows(model: Any) -> Iterator[tuple[JsonPath, Any]]:
     """A discount's windows: its limit's `per` and its totals' `per`, at their places."""
     limit = getattr(model, "limit", None)
@@ -871,7 +909,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("criteria lists, sections and windows state a condition", check_empty_entries),
     ("credits respect their type", check_credits),
     ("credit owners own their credits", check_credit_owners),
-    ("credit types of a service share a unit", check_credit_services),
+    ("credit types of a service share a unit", check_credit_services_units),
+    ("credits name services a credit type pays for", check_credit_service_names),
     ("balance policies alert at a useful threshold", check_balance_policies),
 )
 

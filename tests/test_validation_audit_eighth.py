@@ -154,3 +154,69 @@ def test_files_meant_as_rule_files_that_are_not_read_are_br119(rules: Path) -> N
     named = validate_paths([rules / ".drafts" / "draft.yaml"])
     assert [d.code for d in named] == ["BR119"] and "hidden folder `.drafts`" in named[0].message
     assert validate_paths([rules / ".drafts" / "draft.yaml"], outside=False) == []  # the pre-commit hook
+
+
+# --- texts that can never match (the same audit) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "message", "hint"),
+    [
+        (
+            'subscription.billing_frequency == "montly"',
+            "unknown billing frequency `montly` (compared with `subscription.billing_frequency`)",
+            "did you mean `monthly`?",
+        ),
+        (
+            'any p in subscription.products where p.type == "termd"',
+            "unknown product type `termd` (compared with `p.type`)",
+            "did you mean `termed`?",
+        ),
+    ],
+)
+def test_a_fixed_choice_compared_with_another_text_is_br302(rules: Path, when: str, message: str, hint: str) -> None:
+    (rules / "discounts" / "typo.yaml").write_text(
+        "kind: discount\ncode: typo\nname: Typo\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products:\n  - product_type: termed\nvalidity: {effective: 2015-01-01}\n"
+        f"criteria:\n  when: '{when}'\n",
+        "utf-8",
+    )
+    found = validate_paths([rules])
+    assert [(d.code, d.message, d.hint) for d in found] == [("BR302", message, hint)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "  services: [targeting-experience]",
+            "  services: [targeting-experiense]",
+            "unknown service `targeting-experiense`: no credit type pays for it",
+        ),
+        (
+            "  services: [targeting-experience]",
+            "  services: [network-offer]",
+            "the credit's type `targeting-offer-7-tokens` pays for `targeting-experience`, which these services "
+            "leave out: no consumption can meet it",
+        ),
+        (
+            "  when: consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}",
+            "  organisations: [globex-fr-lyn]",
+            "unknown organisation `globex-fr-lyn`",
+        ),
+        (
+            "  when: consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}",
+            "  products: [tv-premum]",
+            "unknown product `tv-premum`",
+        ),
+        (
+            "  when: consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}",
+            '  when: consumption.service == "network-ofer"',
+            "unknown service `network-ofer` (compared with `consumption.service`)",
+        ),
+    ],
+)
+def test_a_credit_naming_what_no_consumption_can_be_is_refused(rules: Path, old: str, new: str, message: str) -> None:
+    _replace(rules, "credits/credits.yaml", old, new)
+    assert [d.message for d in validate_paths([rules])] == [message]

@@ -48,7 +48,31 @@ CODE_FIELDS: dict[tuple[str, str], str] = {
     ("Consumer", "organisations"): "organisation",
     ("Consumer", "user"): "user",
     ("Consumer", "owner"): "user",
+    # not documents, but as closed: a consumption's service (the services the credit types pay
+    # for), and the scenario fields of fixed choices (`known_texts`)
+    ("Consumption", "service"): "service",
+    ("Subscription", "billing_frequency"): "billing_frequency",
+    ("ProductLine", "type"): "product_type",
 }
+
+
+def known_texts(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`catalog` with the texts of the closed fields that are no documents: the services the credit
+    types pay for, the billing frequencies and the product types. `subscription.billing_frequency
+    == "montly"` never held, and was accepted."""
+    from engine.models.catalog import BillingFrequency, ProductType
+
+    services = {entry.model.service: None for entry in catalog.get("credit_type", {}).values() if entry.model.service}
+    return {
+        **catalog,
+        "service": services,
+        "billing_frequency": {f.value: None for f in BillingFrequency},
+        "product_type": {t.value: None for t in ProductType},
+    }
+
+
+#: the kinds whose texts are fixed choices: the hint lists them
+_CHOICES = ("billing_frequency", "product_type")
 
 
 def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterator[Diagnostic]:
@@ -64,7 +88,9 @@ def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterato
         for text in texts:
             if isinstance(text.value, str) and text.value not in known:
                 what = kind.replace("_", " ")
-                hint = did_you_mean(text.value, sorted(known)) or f"use a {what} code of the rule set"
+                hint = did_you_mean(text.value, sorted(known)) or (
+                    f"use one of: {', '.join(known)}" if kind in _CHOICES else f"use a {what} code of the rule set"
+                )
                 span = text.span
                 yield Diagnostic(
                     span.file,
