@@ -1,7 +1,8 @@
 """Semantic checks for mistakes that change money (issue 13): each passes every other check.
 
 - **BR415** a discount's cap or amount, or a term's penalty fee, in another currency than the
-  products it applies to (a 5.00 USD cap on a EUR product never caps anything; the evaluator
+  products it applies to (a plan or bundle carrying a term whose fee is in another currency than
+  all its products, too) (a 5.00 USD cap on a EUR product never caps anything; the evaluator
   would refuse the line at billing time instead);
 - **BR422** money finer than its currency's minor unit where it is charged or taken as written
   (`20.001 EUR` as a cap, a fee, a discount amount, or the price of a product billed per period;
@@ -33,6 +34,7 @@ def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[D
     for code in sorted(catalog.get("term", {})):
         entry = catalog["term"][code]
         yield from _term(entry.model, entry.document, _term_currencies(catalog, code, prices), minor)
+    yield from _carriers(catalog, prices)
     for code in sorted(catalog.get("product", {})):
         entry = catalog["product"][code]
         model = entry.model
@@ -138,6 +140,39 @@ def _fractions(values: list[tuple[JsonPath, Any]], doc: Document, what: str) -> 
                 end_column=span.end_column,
                 severity=Severity.WARNING,
             )
+
+
+def _carriers(catalog: dict[str, dict[str, Any]], prices: dict[str, str]) -> Iterator[Diagnostic]:
+    """BR415 at a plan or bundle whose products are all priced in other currencies than the
+    penalty fee of the term it carries, when other carriers of the term are in the fee's currency
+    (else the term itself is reported): a USD add-on carrying an EUR term was charged an EUR
+    penalty on cancellation."""
+    bundles, terms = catalog.get("bundle", {}), catalog.get("term", {})
+    for kind in ("plan", "bundle"):
+        for code in sorted(catalog.get(kind, {})):
+            entry = catalog[kind][code]
+            term = terms.get(entry.model.term) if entry.model.term else None
+            if term is None or term.model.penalty is None:
+                continue
+            fee = term.model.penalty.fee
+            carried = entry.model.bundles if kind == "plan" else [code]
+            currencies = {
+                prices[item.product]
+                for bundle in carried
+                if (found := bundles.get(bundle)) is not None
+                for item in found.model.products
+                if item.product in prices
+            }
+            if currencies and fee.currency not in currencies:
+                if fee.currency not in _term_currencies(catalog, entry.model.term, prices).values():
+                    continue  # no carrier is in the fee's currency: reported at the term
+                yield entry.document.diagnostic(
+                    ("term",),
+                    "BR415",
+                    f"{kind} `{code}` is priced in {', '.join(sorted(currencies))}, but its term "
+                    f"`{entry.model.term}` charges {fee}",
+                    "give it a term whose fee is in its currency",
+                )
 
 
 def _term_currencies(catalog: dict[str, dict[str, Any]], term: str, prices: dict[str, str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from engine.models.catalog import DISCOUNTABLE, Bundle, EarlyCancellation, Excep
 from engine.models.credits import Allocation, CreditMeasure, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
-from engine.values import Money, parse_number
+from engine.values import Money, TimeUnit, parse_number
 
 
 @dataclass(frozen=True)
@@ -768,10 +768,75 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
                         "an effectiveness that ends before it starts",
                     )
                 )
+            if e and _longer(e.effective_for_at_least, e.effective_for_at_most):
+                found.append(
+                    (
+                        (*base, section, "effectiveness", "effective_for_at_most"),
+                        f"effective for at least {e.effective_for_at_least} and at most {e.effective_for_at_most}",
+                    )
+                )
         for path, what in found:
             yield doc.diagnostic(
                 path, "BR413", f"{what}: no scenario can meet it", "fix the bounds, or remove the entry"
             )
+
+
+def _longer(first: Any, second: Any) -> bool:
+    """Is duration `first` longer than `second`, both in days (or weeks) or both in months (or
+    years)? False when they cannot be compared (a month has no fixed number of days)."""
+    if first is None or second is None:
+        return False
+    if first.days is not None and second.days is not None:
+        return bool(first.days > second.days)
+    months = {TimeUnit.MONTHS: 1, TimeUnit.YEARS: 12}
+    if first.unit in months and second.unit in months:
+        return bool(first.count * months[first.unit] > second.count * months[second.unit])
+    return False
+
+
+def check_never_met(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR413 for dates that exclude each other: a discount's duration that ends (`until`) before
+    the definition becomes effective, a coupon redeemable only while its bundle is not available;
+    BR403 for a job discount with sections about a subscription (a job has none: they never hold)."""
+    for model, doc in _each(catalog, "discount"):
+        duration = model.duration
+        if duration is not None and duration.until is not None and duration.until < model.validity.effective:
+            yield doc.diagnostic(
+                ("duration", "until"),
+                "BR413",
+                f"the duration ends on {duration.until}, before the definition is effective "
+                f"({model.validity.effective}): no bill can have it",
+                "fix the end date, or the definition's validity",
+            )
+        if model.classification.value == "job" and model.criteria is not None:
+            for section in _SUBSCRIPTION_SECTIONS:
+                if getattr(model.criteria, section, None):
+                    yield doc.diagnostic(
+                        ("criteria", section),
+                        "BR403",
+                        f"a job discount's `{section}` section reads a subscription, which a job has not: "
+                        "it never holds",
+                        "remove the section, or make the discount `classification: subscription`",
+                        key=True,
+                    )
+    bundles = catalog.get("bundle", {})
+    for model, doc in _each(catalog, "coupon"):
+        bundle = bundles.get(model.bundle)
+        if bundle is None:
+            continue
+        own, offered = model.validity, bundle.model.validity
+        if (offered.to is not None and own.from_ > offered.to) or (own.to is not None and own.to < offered.from_):
+            yield doc.diagnostic(
+                ("validity",),
+                "BR413",
+                f"the coupon may be redeemed only while its bundle `{model.bundle}` is not available "
+                f"({offered.from_} to {offered.to or 'open'}): every code would be rejected",
+                "align the coupon's validity with its bundle's",
+            )
+
+
+#: criteria sections about a subscription (a job discount's never hold)
+_SUBSCRIPTION_SECTIONS = ("billing_term", "subscription", "price_plans", "buy_in_advance")
 
 
 def _dates_never_met(dates: Any, doc: Document, base: JsonPath) -> bool:
@@ -899,6 +964,7 @@ def _empty_in(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("validity ranges end after they start", check_validity_ranges),
     ("criteria ranges can be met", check_criteria_ranges),
+    ("dates and sections that exclude each other", check_never_met),
     ("termed products have a billing frequency", check_products),
     ("bundles bring a product or a discount", check_bundles),
     ("compatible-bundles-only plans list bundles", check_plans),

@@ -220,3 +220,69 @@ def test_a_fixed_choice_compared_with_another_text_is_br302(rules: Path, when: s
 def test_a_credit_naming_what_no_consumption_can_be_is_refused(rules: Path, old: str, new: str, message: str) -> None:
     _replace(rules, "credits/credits.yaml", old, new)
     assert [d.message for d in validate_paths([rules])] == [message]
+
+
+# --- currencies of a term's carriers, dates and sections that exclude each other ----------------------
+
+
+def test_a_bundle_priced_in_another_currency_than_its_terms_fee_is_br415(rules: Path) -> None:
+    # an EUR term given to the USD add-on: its cancellation was charged 100.00 EUR (the term's
+    # other carriers are in EUR, so the term itself passed)
+    _replace(
+        rules,
+        "catalog/bundles.yaml",
+        "  - product: additional-service\nterm: no-commitment\n",
+        "  - product: additional-service\nterm: commit-12m\n",
+    )
+    found = validate_paths([rules])
+    assert [(d.code, d.message) for d in found] == [
+        (
+            "BR415",
+            "bundle `additional-service-bundle` is priced in USD, but its term `commit-12m` charges 100.00 EUR",
+        )
+    ], found
+
+
+def test_a_duration_ending_before_the_definition_is_effective_is_br413(rules: Path) -> None:
+    _replace(
+        rules,
+        "discounts/installation.yaml",
+        "validity:\n  effective: 2015-01-01\ncriteria:\n  products:\n    - product: installation-fee\n  segments:",
+        "validity:\n  effective: 2015-01-01\nduration: {until: 2014-06-30}\ncriteria:\n"
+        "  products:\n    - product: installation-fee\n  segments:",
+    )
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR413"] and "before the definition is effective" in found[0].message
+
+
+def test_an_effectiveness_of_at_least_more_than_at_most_is_br413(rules: Path) -> None:
+    _replace(
+        rules,
+        "discounts/loyalty.yaml",
+        "      effective_for_at_least: 3 months\n",
+        "      effective_for_at_least: 3 months\n      effective_for_at_most: 2 months\n",
+    )
+    found = validate_paths([rules])
+    assert [(d.code, d.message) for d in found] == [
+        ("BR413", "effective for at least 3 months and at most 2 months: no scenario can meet it")
+    ]
+
+
+def test_a_coupon_valid_only_while_its_bundle_is_not_is_br413(rules: Path) -> None:
+    _replace(
+        rules, "catalog/coupons.yaml", "validity: {from: 2015-06-01, to: 2015-12-31}", "validity: {from: 2016-01-01}"
+    )
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR413"] and "every code would be rejected" in found[0].message
+
+
+def test_a_job_discount_with_a_section_about_a_subscription_is_br403(rules: Path) -> None:
+    _replace(
+        rules,
+        "discounts/installation.yaml",
+        "criteria:\n  products:\n    - product: installation-fee\n  segments:",
+        "criteria:\n  billing_term:\n    billing_frequencies: [monthly]\n  products:\n"
+        "    - product: installation-fee\n  segments:",
+    )
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR403"] and "a job has not" in found[0].message
