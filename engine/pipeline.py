@@ -298,12 +298,22 @@ def _criteria(c: Compilation) -> None:
                         c.diagnostics.append(exc.diagnostic)
             except CriteriaError as exc:
                 c.diagnostics.append(exc.diagnostic)
-    c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], c.catalog))
+    c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], _with_broken_codes(c)))
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
         # generate the evaluator now: validate proves every criterion goes through the code
         # generator (Python compiles the generated source when the evaluator is first used)
         c.criteria.compile()
+
+
+def _with_broken_codes(c: Compilation) -> dict[str, dict[str, Any]]:
+    """The catalog, with the codes of documents that failed a check (a segment with a misspelt
+    field is reported there; the `when:` texts naming it are not "unknown" as well)."""
+    found: dict[str, dict[str, Any]] = {kind: dict(entries) for kind, entries in c.catalog.items()}
+    for document in c.documents:
+        if document.kind is not None and isinstance(document.code, str):
+            found.setdefault(document.kind, {}).setdefault(document.code, None)
+    return found
 
 
 def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]) -> list[Diagnostic]:

@@ -286,3 +286,10 @@ def test_a_job_discount_with_a_section_about_a_subscription_is_br403(rules: Path
     )
     found = validate_paths([rules])
     assert [d.code for d in found] == ["BR403"] and "a job has not" in found[0].message
+
+
+def test_a_broken_document_causes_no_unknown_code_in_expressions(rules: Path) -> None:
+    # a segment with a misspelt field: reported there, not also as "unknown segment" in a `when:`
+    _replace(rules, "organisation/segments.yaml", "code: delinquent\n", "code: delinquent\nbogus: 1\n")
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR201"], found

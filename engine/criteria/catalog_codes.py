@@ -62,7 +62,8 @@ def known_texts(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     == "montly"` never held, and was accepted."""
     from engine.models.catalog import BillingFrequency, ProductType
 
-    services = {entry.model.service: None for entry in catalog.get("credit_type", {}).values() if entry.model.service}
+    types = [entry.model for entry in catalog.get("credit_type", {}).values() if entry is not None]  # (None: broken)
+    services = {model.service: None for model in types if model.service}
     return {
         **catalog,
         "service": services,
