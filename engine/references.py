@@ -151,12 +151,15 @@ def check_references(
             if unsure is not None and (ref.target_kind in unsure or "*" in unsure):
                 continue  # may be defined in a file read only in part: its error is the finding
             other_kinds = sorted(kinds_by_code.get(ref.code, ()))
-            hint = did_you_mean(ref.code, codes_by_kind.get(ref.target_kind, []))
+            holder = ref.path == ("holder",)  # (an organisation, or a user: a credit owner)
+            what = "organisation or user" if holder else ref.target_kind
+            names = codes_by_kind.get(ref.target_kind, [])
+            hint = did_you_mean(ref.code, [*names, *codes_by_kind.get("user", [])] if holder else names)
             if not hint and other_kinds:
-                hint = f"`{ref.code}` is a {other_kinds[0]}, not a {ref.target_kind}"
+                hint = f"`{ref.code}` is a {other_kinds[0]}, not a {what}"
             if not hint:
-                hint = f"define a {ref.target_kind} with code `{ref.code}` or fix the reference"
-            yield document.diagnostic(ref.path, "BR302", f"unknown {ref.target_kind} `{ref.code}`", hint)
+                hint = f"define a {what} with code `{ref.code}` or fix the reference"
+            yield document.diagnostic(ref.path, "BR302", f"unknown {what} `{ref.code}`", hint)
     yield from _cycles(index)
 
 

@@ -18,11 +18,15 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.load import Document, dotted
-from engine.values import DURATION_PATTERN, MONEY_PATTERN
+from engine.values import CODE_PATTERN, DURATION_PATTERN, MONEY_PATTERN
 
 _PATTERN_MESSAGES = {
     MONEY_PATTERN: ("is not money", "write an amount and a currency code, e.g. `20.00 EUR`"),
     DURATION_PATTERN: ("is not a duration", "write a number and a unit, e.g. `6 months` or `14 days`"),
+    CODE_PATTERN: (
+        "is not a code",
+        "a code is letters, digits, `_`, `.` and `-`, starting with a letter or a digit, e.g. `tv-premium-12`",
+    ),
 }
 _TYPE_NAMES = {
     "string": "text",
@@ -440,6 +444,15 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         from jsonschema.exceptions import best_match
 
         yield from _diagnose(document, kind, best_match(error.context))
+        return
+    if validator in ("maxLength", "minLength") and isinstance(instance, str):
+        limit = error.validator_value
+        if validator == "minLength" and not instance:
+            message = "is empty"
+        else:
+            bound = "at most" if validator == "maxLength" else "at least"
+            message = f"is {len(instance):,} characters long; {bound} {limit:,} are allowed"
+        yield document.diagnostic(path, "BR206", f"`{where}` {message}", _describe(schema))
         return
     message = error.message.replace("'", "`") if len(error.message) < 120 else f"invalid value ({validator})"
     yield document.diagnostic(path, "BR206", f"`{where}`: {message}", _describe(schema))

@@ -73,6 +73,8 @@ def in_engine_context() -> Iterator[None]:
         decimal.setcontext(caller)
 
 
+#: a rule document's code (and a scenario's own ids)
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$"
 DURATION_PATTERN = r"^[0-9]+ (day|days|week|weeks|month|months|year|years)$"
 _MONEY_RE = re.compile(MONEY_PATTERN)

@@ -122,9 +122,9 @@ atoms = st.one_of(
         st.sampled_from(DURATION_LITERALS),
         st.sampled_from(DURATION_LITERALS),
     ).map(lambda t: f"subscription.{t[0]} between {t[1]} and {t[2]}"),
-    st.tuples(st.sampled_from(MONEY), st.sampled_from(MONEY)).map(
-        lambda t: f"any p in subscription.products where p.price between {t[0]} and {t[1]}"
-    ),
+    st.tuples(st.sampled_from(MONEY), st.sampled_from(MONEY))
+    .filter(lambda t: t[0].split()[-1] == t[1].split()[-1])  # (bounds of two currencies: BR503)
+    .map(lambda t: f"any p in subscription.products where p.price between {t[0]} and {t[1]}"),
     st.tuples(st.sampled_from(OPS), st.sampled_from(MONEY)).map(
         lambda t: f"any p in subscription.products where p.price {t[0]} {t[1]}"
     ),

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.main import main
-from engine.models.common import CODE_PATTERN
 from engine.scenario_check import OWN_IDS, REFERENCES
+from engine.values import CODE_PATTERN
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = str(REPO / "rules")

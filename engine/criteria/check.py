@@ -13,6 +13,7 @@ from engine.criteria import ast
 from engine.criteria import types as T
 from engine.criteria.environment import Environment
 from engine.criteria.parse import (
+    WEEKDAYS,
     CriteriaError,
     Locator,
     Parsed,
@@ -121,6 +122,9 @@ class Checker:
             return _replace(node, type=self.env.roots[node.id].type)
         candidates = [*scope.variables, *self.env.roots, *(self.env.fields(scope.element) if scope.element else [])]
         hint = did_you_mean(node.id, candidates) or f"known names: {', '.join(sorted(candidates))}"
+        weekday = did_you_mean(node.id, WEEKDAYS)
+        if weekday and not did_you_mean(node.id, candidates):  # `wensday`: a weekday misspelt
+            raise error(node.span, "BR502", f"unknown name `{node.id}` (not a weekday)", weekday)
         if node.id in self.env.foreign:
             suggestion = did_you_mean(node.id, candidates)
             hint = self.env.foreign[node.id] + (f"; {suggestion}" if suggestion else "")

@@ -42,7 +42,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT, CODE_PATTERN, whole_number_as_text
+from engine.models.common import CALENDAR_TEXT, whole_number_as_text
+from engine.values import CODE_PATTERN
 
 __all__ = ["build_scenario", "scenario_builder"]
 

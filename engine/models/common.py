@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from engine.values import (
+    CODE_PATTERN,
     DURATION_PATTERN,
     MAX_INTEGER_DIGITS,
     MONEY_PATTERN,
@@ -28,8 +29,6 @@ from engine.values import (
     parse_number_text,
     plain,
 )
-
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 #: The largest whole number a count or quantity may hold (15 digits, as for every number).
 MAX_COUNT = 10**MAX_INTEGER_DIGITS - 1
