@@ -430,6 +430,32 @@ def test_the_hook_validates_the_rule_set_beside_a_config_file_it_is_given(tmp_pa
     assert done.returncode == 1 and "BR302" in done.stdout, done.stdout + done.stderr
 
 
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_hook_validates_the_tracked_rule_sets_of_a_repository_without_rules(tmp_path: Path) -> None:
+    # rule sets in config/rules (no `rules/`, no hook args): a commit deleting a rule file, or
+    # staging only a CI file, validated nothing and passed (an audit of 2026-12-01, eighth session)
+    shutil.copytree(REPO / "rules", tmp_path / "config" / "rules")
+    (tmp_path / "ci.yml").write_text("on: push\n", encoding="utf-8")
+    _git("init", "-q", cwd=tmp_path)
+    _git("add", "-A", cwd=tmp_path)
+    _git("-c", "user.email=a@b", "-c", "user.name=n", "commit", "-qm", "rules", cwd=tmp_path)
+    assert _billrules("validate", "--ignore-outside", cwd=tmp_path).returncode == 0
+    _git("rm", "-q", "config/rules/catalog/terms.yaml", cwd=tmp_path)
+    for given in ((), ("ci.yml",)):
+        done = _billrules("validate", "--ignore-outside", *given, cwd=tmp_path)
+        assert done.returncode == 1 and "unknown term `commit-24m`" in done.stdout, done.stdout + done.stderr
+    # a rule set named in the hook's args is what is validated, not every one git tracks
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "ruleset.yaml").write_text("kind: rule_set\n", encoding="utf-8")
+    _git("add", "-A", cwd=tmp_path)
+    done = _billrules("validate", "--ignore-outside", "config/rules", cwd=tmp_path)
+    assert "other/ruleset.yaml" not in done.stdout
+
+
 # --- a hostile campaign on the day's new surfaces ----------------------------------------------------
 
 

@@ -58,12 +58,44 @@ def default_rules() -> Path | None:
     return find_ruleset_root(Path.cwd())
 
 
+def _in_rule_sets(paths: list[str]) -> bool:
+    """Does one of `paths` name a folder, or a file of a rule set (then that is what is validated)?"""
+    from engine.files import is_dir
+    from engine.load import find_ruleset_root
+
+    return any(is_dir(Path(p)) or find_ruleset_root(Path(p)) is not None for p in paths)
+
+
+def repository_rule_sets() -> list[Path]:
+    """The rule sets git tracks under the current folder (their `ruleset.yaml`), for a pre-commit
+    hook run in a repository without `rules/`: a commit that only deletes a rule file of
+    `config/rules/` passed without a word. Empty outside a git work tree or without git."""
+    import subprocess
+
+    from engine.load import RULESET_FILE_NAMES, holds_ruleset
+
+    patterns = [f"*{name}" for name in RULESET_FILE_NAMES]
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", *patterns], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if listed.returncode != 0:
+        return []
+    files = [Path(name) for name in listed.stdout.decode("utf-8", "surrogateescape").split("\0") if name]
+    return sorted({f.parent for f in files if f.name in RULESET_FILE_NAMES and holds_ruleset(f.parent)})
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
     rules = Path(args.rules) if args.rules is not None else default_rules()
-    if rules is None and not args.paths and not args.scenarios:
-        if args.ignore_outside:  # a hook's commit touching no rule file, in a repository without `rules/`
+    # a hook in a repository whose rule sets are elsewhere than `rules/`, committing no file of one
+    # (a deletion, a CI file): the rule sets git tracks, rather than nothing at all
+    tracked = repository_rule_sets() if args.ignore_outside and rules is None and not _in_rule_sets(args.paths) else []
+    if rules is None and not args.paths and not args.scenarios and not tracked:
+        if args.ignore_outside:  # a hook's commit touching no rule file, in a repository without a rule set
             return EXIT_OK
         raise UsageError(
             "no rule set found: no `rules/` folder here and no ruleset.yaml in this or any parent folder "
@@ -74,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         # a hook's commit: its files, and the rule set too (the same one most of the time, validated
         # once): a commit that deletes a rule file and stages a CI config must not pass
         paths.append(rules)
+    paths += [root for root in tracked if root not in paths]
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
