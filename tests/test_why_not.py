@@ -389,6 +389,26 @@ def test_what_why_not_read_of_one_scenario_is_not_reused_for_the_next() -> None:
     assert _definition(rules.decide(staff), "staff-20") != _definition(rules.decide(plain), "staff-20")
 
 
+def test_a_quantifier_unknown_for_a_value_missing_names_this_scenarios_value() -> None:
+    # pay-per-view records lacking their source category, then records lacking their service
+    # type: the second scenario was told the first's missing value (the record was kept by what
+    # the last step said, which does not name it; an audit of 2026-12-01, eighth session)
+    def ppv(field: str, value: str) -> dict[str, Any]:
+        usage = [{"at": f"2015-06-{day}T22:00:00+02:00", field: value, "amount": "14.99 EUR"} for day in ("03", "10")]
+        return _scenario(usage=usage)
+
+    no_category, no_type = ppv("service_type", "PPV"), ppv("source_category", "live-sports")
+    rules = load_rules(REPO / "rules")
+    for scenario, missing in ((no_category, "u.source_category"), (no_type, "u.service_type")):
+        found = [
+            r["facts"]["missing"]
+            for d in rules.decide(scenario)["discounts"]["definitions"]
+            for r in d["reasons"]
+            if r["code"] == "value_missing" and r["facts"]["condition"].startswith("any u in usage")
+        ]
+        assert found == [missing], found
+
+
 def test_a_quantifiers_reason_is_shared_when_its_explanation_is_the_same() -> None:
     """A quantifier over usage is not keyed by its operands: it is explained for each scenario,
     and the record is kept by what the explanation says (none of 1 record matches), so scenarios

@@ -475,6 +475,11 @@ def _said(node: ast.Node, section: str, outcome: bool | None, step: Step) -> tup
     here), or None."""
     if _product_test(node.operand if isinstance(node, ast.Not) else node) is not None:
         return None
+    if outcome is None and "missing" not in step.facts:
+        # unknown: the reason names the value found missing among the items (`_reason` walks
+        # them), which the step does not say: one scenario's missing `u.source_category` was
+        # another's reason (an audit of 2026-12-01, eighth session)
+        return None
     facts = [_freeze(v) for v in step.facts.values()]
     if _UNKEYED in facts:
         return None
