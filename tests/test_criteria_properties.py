@@ -302,6 +302,12 @@ atoms = st.one_of(
 )
 
 AMOUNTS = ["1.50 EUR", "2.00 EUR", "1 USD"]
+
+
+def _currency(money: str) -> str:
+    return money.split()[-1]
+
+
 MOMENTS = [
     "2015-05-31T23:00:00Z",
     "2015-06-01T10:00:00Z",
@@ -323,7 +329,9 @@ nested_atoms = st.one_of(
             f' min(u in usage.at where u.device == "{t[1]}") and {t[2]}'
         )
     ),
-    st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from(AMOUNTS), st.sampled_from(AMOUNTS)).map(
+    st.tuples(st.sampled_from(["STB", "phone"]), st.sampled_from(AMOUNTS), st.sampled_from(AMOUNTS))
+    .filter(lambda t: _currency(t[1]) == _currency(t[2]))  # (bounds of two currencies: BR503)
+    .map(
         lambda t: (
             f'sum(u in usage.amount where u.device == "{t[0]}") between'
             f" sum(u in usage.amount where u.amount <= {t[1]}) and {t[2]}"
@@ -355,7 +363,9 @@ nested_atoms = st.one_of(
             " and max(x in usage.at where x.device == v.device)"
         )
     ),
-    st.tuples(st.sampled_from(AMOUNTS), st.sampled_from(AMOUNTS)).map(
+    st.tuples(st.sampled_from(AMOUNTS), st.sampled_from(AMOUNTS))
+    .filter(lambda t: _currency(t[0]) == _currency(t[1]))
+    .map(
         lambda t: (
             f"any v in usage where v.amount between {t[0]} and {t[1]}"
             " and sum(x in usage.amount where x.at <= v.at) >= v.amount"
