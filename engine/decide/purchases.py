@@ -105,7 +105,7 @@ class Item:
     why: Reason | None = None
 
 
-def _source(rules: Any, kind: str, code: str, *path: str) -> Source | None:
+def _source(rules: Any, kind: str, code: str, *path: str | int) -> Source | None:
     """Where a rule is written; found once per rule set (kept beside it, as `decision.lookup` does)."""
     sources = _kept(rules).sources
     key = (kind, code, *path)
@@ -123,7 +123,7 @@ def _source(rules: Any, kind: str, code: str, *path: str) -> Source | None:
 class _Kept:
     """What purchases read from a rule set, worked out once per rule set and kept beside it."""
 
-    sources: dict[tuple[str, ...], Source | None] = field(default_factory=dict)
+    sources: dict[tuple[str | int, ...], Source | None] = field(default_factory=dict)
     methods: set[str] | None = None  # every plan's payment methods
     lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
@@ -524,9 +524,11 @@ def _not_in_bundle(rules: Any, product: str, bundle: str) -> Reason:
 
 
 def _required_missing(rules: Any, product: str, bundle: str) -> Reason:
-    return Reason(
-        "required_product_missing", {"product": product, "bundle": bundle}, _source(rules, "bundle", bundle, "products")
-    )
+    """At the bundle's entry of the required product (not at its list's first entry)."""
+    members = [p.product for p in rules.get("bundle", bundle).products]
+    place = members.index(product) if product in members else None
+    where = _source(rules, "bundle", bundle, "products", *([] if place is None else [place]))
+    return Reason("required_product_missing", {"product": product, "bundle": bundle}, where)
 
 
 def items(rules: Any, purchase: Any, bundles: list[str]) -> list[Item]:
