@@ -577,3 +577,29 @@ def test_a_subject_is_named_as_an_analyst_reads_it(subject: str, name: str) -> N
     from engine.decide.why import _name
 
     assert _name(subject) == name
+
+
+@pytest.mark.parametrize(
+    ("condition", "actual"),
+    [
+        ("subscription.maturity <= 3 months", "3 months and 21 days"),  # read as if it held before
+        ("subscription.maturity >= 1 year", "0 years and 113 days"),
+        ("subscription.maturity >= 20 weeks", "16 weeks and 1 day"),
+        ("subscription.maturity >= 200 days", "113 days"),
+        ("subscription.maturity <= 2 months", "3 months and 21 days"),
+    ],
+)
+def test_a_span_in_the_rules_unit_names_the_days_past_its_last_whole_unit(condition: str, actual: str) -> None:
+    # an audit of 2026-12-01 (eighth session): 113 days were "3 months", against `<= 3 months`
+    from engine.criteria.explain import Explainer
+
+    env = scenario_environment()
+    node = check_condition(parse(condition, lambda b, e: Span("x", 1, b + 1, e + 1)), env)
+    subscription = {
+        "code": "S1",
+        "start": "2015-03-10",  # to 2015-07-01: 113 days
+        "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+    }
+    explainer = Explainer(env, _scenario(subscription=subscription))
+    explainer.explain(node)
+    assert explainer.steps[-1].facts["in_unit"] == actual

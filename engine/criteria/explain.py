@@ -264,7 +264,7 @@ class Explainer:
             facts = _facts("compare", node.left, left, node.right, right, op=node.op)
             if isinstance(left, runtime.Span) and isinstance(right, Duration):
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
-                facts["in_unit"] = str(Duration(_whole(left, right.unit), right.unit))
+                facts["in_unit"] = _in_unit(left, right.unit)
             return (
                 outcome,
                 _sentence(node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right),
@@ -503,6 +503,22 @@ def _items(values: Any, elem: T.Type | None = None) -> list[str]:
     """A collection's elements as plain text, sorted: codes as they are, other values shown as
     their type shows them (a weekday by its name)."""
     return sorted(v if isinstance(v, str) else show(v, elem) for v in values)
+
+
+def _in_unit(span: runtime.Span, unit: Any) -> str:
+    """The span in `unit`, and the days past the last whole one: `3 months and 21 days` (the whole
+    months alone read as if `<= 3 months` held; a span of 5 months was "0 years")."""
+    from engine.values import TimeUnit
+
+    count = _whole(span, unit)
+    if unit is TimeUnit.DAYS:
+        rest = 0
+    elif unit is TimeUnit.WEEKS:
+        rest = span.days - 7 * count
+    else:
+        rest = (span.end - Duration(count, unit).add_clamped(span.start)).days
+    shown = str(Duration(count, unit))
+    return shown if rest <= 0 else f"{shown} and {rest} day{'s' if rest != 1 else ''}"
 
 
 def _whole(span: runtime.Span, unit: Any) -> int:
