@@ -59,7 +59,7 @@ TERMS = {
         "period: 12\nunit: months\nearly_cancellation: not_allowed\n"
         "exceptions:\n  - when: cancellation.date - subscription.start >= 150 days\n    outcome: allowed"
     ),
-    # spans of the cancellation's date solved for it, past the 400 days tried one by one
+    # spans of the cancellation's date solved for it, past the days tried one by one
     "500-days-in": (
         "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
         "exceptions:\n  - when: cancellation.date - subscription.start >= 500 days\n    outcome: allowed"
@@ -75,6 +75,11 @@ TERMS = {
     "moved-45-days": (
         "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
         "exceptions:\n  - when: cancellation.date + 45 days >= 2027-09-01\n    outcome: allowed"
+    ),
+    "june-2027": (  # read by its month: tried day by day (900 days: 400 gave the commitment's end)
+        "period: 24\nunit: months\nearly_cancellation: not_allowed\n"
+        "exceptions:\n  - when: cancellation.date.year >= 2027 and cancellation.date.month >= 6\n"
+        "    outcome: allowed"
     ),
     "window-or-900": (  # refused before 2026-07-31 and from 900 days in; a penalty between
         "period: 36\nunit: months\nearly_cancellation: penalty\npenalty:\n  fee: 100.00 EUR\n  pro_rata: false\n"
@@ -153,8 +158,9 @@ def _earliest(rules: Any, data: dict[str, Any]) -> str:
         ("near-2028", "2027-06-14", "2027-06-14"),  # 200 days before 2027-12-31
         ("moved-45-days", "2027-07-18", "2027-07-18"),
         ("window-or-900", "2026-07-31", "2026-07-31"),
+        ("june-2027", "2027-06-01", "2027-06-01"),
         ("quantified", "2026-04-11", "2026-04-11"),  # 100 days after the status period from 2026-01-01
-        ("year-1999", "2036-01-01", "2036-01-01"),  # never: its end, once 400 days are tried
+        ("year-1999", "2036-01-01", "2036-01-01"),  # never: its end, once 900 days are tried
         ("from-2029", "2029-01-01", "2029-01-01"),
         ("on-a-day", "2029-06-01", "2029-06-01"),
     ],
@@ -291,3 +297,15 @@ def test_the_search_asks_only_the_terms_it_decides_and_stays_bounded(tmp_path: P
     assert cancellation["allowed"] is False
     asked = [key for key in rules.criteria._groups if key.startswith("=")]  # owners evaluated one by one
     assert asked and all(key in ("=term:self-a", "=term:self-c") for key in asked), asked
+
+
+def test_a_cancellation_naming_no_add_on_is_refused(rules: Any) -> None:
+    # `add_ons: []` cancels nothing: it was answered "allowed", with no term decided
+    from engine.decide.scenarios import ScenarioError
+
+    data = _scenario("self-12m", "from-june", "2026-04-01")
+    data["cancellation"]["add_ons"] = []
+    with pytest.raises(ScenarioError) as refused:
+        rules.decide(data)
+    assert (refused.value.code, refused.value.field) == ("BR616", "cancellation.add_ons")
+    assert "cancels nothing" in refused.value.message

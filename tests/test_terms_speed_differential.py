@@ -692,7 +692,7 @@ def test_generated_cancellations_are_decided_as_before(
         ]  # (a bundle of the plan as an add-on: BR616)
         subscription["add_ons"] = add_ons
         subscription["add_on_starts"] = {code: _day(subscription["start"], 31 * i) for i, code in enumerate(add_ons)}
-        if chosen is not None:
+        if chosen is not None and add_ons[:chosen]:  # (an empty selection cancels nothing: BR616 since 2026-12-01)
             cancellation["add_ons"] = add_ons[:chosen]
     if frequency == "drop":
         subscription.pop("billing_frequency", None)

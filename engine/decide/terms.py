@@ -210,9 +210,12 @@ _EARLIEST_TRIES = 1000
 _TERM_DECISIONS = 20_000
 
 #: how many of those may step a day at a time (a term whose exceptions read the cancellation's
-#: date in a way that gives no dates to try); after them such a term is tried on its commitment
-#: ends only, as a term without such exceptions is (its end always allows the cancellation)
-_DAY_STEPS = 400
+#: date in a way that gives no dates to try: `.month`, a quantifier), leaving `_END_TRIES` of a
+#: search's candidates; after them such a term is tried on its commitment ends only, as a term
+#: without such exceptions is (its end always allows the cancellation). 900 days: two and a half
+#: years (400 until 2026-12-01 gave "June next year" the commitment's end, nine months late)
+_DAY_STEPS = 900
+_END_TRIES = 100
 
 #: `TermEvaluator._date_operands` of a term whose exceptions read `cancellation.date` in a way
 #: that gives no dates to try: its outcome may change on any day
@@ -608,8 +611,9 @@ class TermEvaluator:
         in `_EARLIEST_TRIES` candidates (terms whose free days meet later than that, or never)."""
         day: date = scenario.cancellation.date
         breakpoints: dict[str, list[date] | None] = {}  # per term: what its exceptions compare the date with
-        for tried in range(_tries(len(parts))):
-            stepping = tried < _DAY_STEPS
+        tries = _tries(len(parts))
+        for tried in range(tries):
+            stepping = tried < min(_DAY_STEPS, tries - _END_TRIES)
             following = [self._next_try(d, day, scenario, breakpoints, stepping) for d in decisions if not d.allowed]
             if not following:
                 return day
@@ -730,6 +734,13 @@ class TermEvaluator:
                     "BR616",
                 )
         chosen = request.add_ons
+        if chosen is not None and not chosen:  # (it was answered "allowed", with nothing decided)
+            raise ScenarioError(
+                "cancellation.add_ons",
+                "the cancellation names no add-on: it cancels nothing",
+                "list the add-ons to cancel, or leave out `add_ons` to cancel the whole subscription",
+                "BR616",
+            )
         for i, code in enumerate(chosen or []):
             if code not in subscription.add_ons:
                 hint = _did_you_mean(code, subscription.add_ons) or (
