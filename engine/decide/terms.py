@@ -749,7 +749,7 @@ class TermEvaluator:
                 raise ScenarioError(
                     f"cancellation.add_ons[{i}]", f"`{code}` is not an add-on of the subscription", hint, "BR616"
                 )
-            _held_once("cancellation.add_ons", chosen, i, None)
+            _held_once("cancellation.add_ons", chosen or [], i, None)
         parts: list[tuple[str, str | None, date]] = []
         if chosen is None:  # the whole subscription: the plan, its bundles, every add-on
             parts.append(("plan", plan.term, subscription.start))
