@@ -309,3 +309,19 @@ def test_a_cancellation_naming_no_add_on_is_refused(rules: Any) -> None:
         rules.decide(data)
     assert (refused.value.code, refused.value.field) == ("BR616", "cancellation.add_ons")
     assert "cancels nothing" in refused.value.message
+
+
+def test_the_outcome_an_exception_decides_is_located_at_the_exception() -> None:
+    # commit-24m charges a penalty (`early_cancellation: penalty`); its first exception waives it
+    # for a customer moving abroad: the "allowed" reason pointed at the term's penalty line
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    shipped = load_rules(repo / "rules")
+    [document] = load_file(repo / "samples" / "cancellation" / "exception_moved_abroad.yaml").documents
+    data = {k: v for k, v in document.data.items() if k != "expect"}
+    reasons = {r["code"]: r for t in shipped.decide(data)["cancellation"]["terms"] for r in t["reasons"]}
+    lines = (repo / "rules" / "catalog" / "terms.yaml").read_text("utf-8").splitlines()
+    held, outcome = reasons["exception_holds"]["source"], reasons["early_cancellation_allowed"]["source"]
+    assert lines[held["line"] - 1].strip().startswith("- when: cancellation.reason in")
+    assert lines[outcome["line"] - 1].strip() == "outcome: allowed" and outcome["line"] == held["line"] + 1

@@ -355,31 +355,26 @@ class FrozenTermEvaluator:
         decision.step("step_current", lambda: {"date": on.isoformat(), **end_facts})
         if current.end == _BEYOND:
             decision.reasons.append(Reason("beyond_calendar", {"term": current.term}, self._source(current.term)))
-        rule, fee, pro_rata = self._rule(term, scenario, outcomes, decision)
+        rule, fee, pro_rata, where = self._rule(term, scenario, outcomes, decision)
         if rule is EarlyCancellation.ALLOWED:
-            decision.reasons.append(
-                Reason("early_cancellation_allowed", end_facts, self._source(current.term, "early_cancellation"))
-            )
+            decision.reasons.append(Reason("early_cancellation_allowed", end_facts, self._source(current.term, *where)))
             return decision
         if rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.outcome, decision.earliest = False, "not_allowed", current.end
             facts = {**end_facts, "earliest": _show_date(current.end)}
-            decision.reasons.append(
-                Reason("early_cancellation_not_allowed", facts, self._source(current.term, "early_cancellation"))
-            )
+            decision.reasons.append(Reason("early_cancellation_not_allowed", facts, self._source(current.term, *where)))
             return decision
         decision.outcome = "penalty"
-        decision.reasons.append(
-            Reason("early_cancellation_penalty", end_facts, self._source(current.term, "early_cancellation"))
-        )
+        decision.reasons.append(Reason("early_cancellation_penalty", end_facts, self._source(current.term, *where)))
         assert fee is not None  # a penalty without a fee is a validation error (BR411)
         self._penalty(decision, term, current, fee, pro_rata, scenario)
         return decision
 
     def _rule(
         self, term: Term, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]], decision: TermDecision
-    ) -> tuple[EarlyCancellation, Money | None, bool]:
-        """The early-cancellation rule in force: the first exception that holds, else the term's."""
+    ) -> tuple[EarlyCancellation, Money | None, bool, tuple[Any, ...]]:
+        """The early-cancellation rule in force: the first exception that holds, else the term's,
+        and where its outcome is written (since 2026-12-01 an exception's `outcome`)."""
         penalty = term.penalty
         fee = penalty.fee if penalty is not None else None
         pro_rata = penalty.pro_rata if penalty is not None else False
@@ -396,8 +391,8 @@ class FrozenTermEvaluator:
             if outcome is EarlyCancellation.PENALTY:
                 fee = exception.fee or fee
                 pro_rata = exception.pro_rata if exception.pro_rata is not None else pro_rata
-            return outcome, fee, pro_rata
-        return term.early_cancellation, fee, pro_rata
+            return outcome, fee, pro_rata, ("exceptions", index, "outcome")
+        return term.early_cancellation, fee, pro_rata, ("early_cancellation",)
 
     def _penalty(
         self, decision: TermDecision, term: Term, current: Stretch, maximum: Money, pro_rata: bool, scenario: Any

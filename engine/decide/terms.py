@@ -811,16 +811,16 @@ class TermEvaluator:
             return decision
         explained.append((_current_step, (on, term, end_text)))
         reasons = [prepared.beyond.fresh()] if end == _BEYOND else []
-        rule, variant = prepared.rule(outcomes, reasons)
+        rule, variant, said = prepared.rule(outcomes, reasons)
         if rule is EarlyCancellation.ALLOWED:
-            reasons.append(prepared.allowed.record(end_text))
+            reasons.append(said.record(end_text))
         elif rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.earliest = False, end
             data["allowed"], data["outcome"], data["earliest"] = False, "not_allowed", end_text
-            reasons.append(prepared.not_allowed.record(end_text))
+            reasons.append(said.record(end_text))
         else:
             data["outcome"] = "penalty"
-            reasons.append(prepared.penalty.record(end_text))
+            reasons.append(said.record(end_text))
             assert variant is not None  # a penalty without a fee is a validation error (BR411)
             if priced:
                 self._penalty(decision, prepared, variant, current, scenario, reasons)
@@ -1209,7 +1209,7 @@ class _Prepared:
         if self.months is not None:
             self.months *= term.period
         #: exception section (`exceptions[0]`) → its outcome, its reason, and its penalty
-        self.exceptions: dict[str, tuple[EarlyCancellation, _Record, _Variant | None]] = {}
+        self.exceptions: dict[str, tuple[EarlyCancellation, _Record, _Variant | None, _Dated]] = {}
 
     def end(self, start: date) -> date:
         """`commitment_end(self.term, start)`."""
@@ -1237,24 +1237,35 @@ class _Prepared:
 
     def rule(
         self, outcomes: Mapping[str, Sequence[tuple[str, bool]]], reasons: list[dict[str, Any]]
-    ) -> tuple[EarlyCancellation, _Variant | None]:
+    ) -> tuple[EarlyCancellation, _Variant | None, _Dated]:
         """The early-cancellation rule in force: the first exception that holds (its reason added
-        to `reasons`), else the term's; with the penalty it charges."""
+        to `reasons`), else the term's; with the penalty it charges, and the reason of its outcome
+        (located at the exception's `outcome` when one decided: the term's own line may say the
+        opposite, `early_cancellation: penalty` beside an exception that waives it)."""
         if self.owner is not None:  # a term without exceptions has no criteria to ask for
             for section, holds in outcomes.get(self.owner, ()):
                 if holds:
-                    outcome, record, variant = self.exceptions.get(section) or self._exception(section)
+                    outcome, record, variant, said = self.exceptions.get(section) or self._exception(section)
                     reasons.append(record.fresh())
-                    return outcome, variant
-        return self.term.early_cancellation, self.variant
+                    return outcome, variant, said
+        rule = self.term.early_cancellation
+        return rule, self.variant, self._said(rule)
 
-    def _exception(self, section: str) -> tuple[EarlyCancellation, _Record, _Variant | None]:
+    def _said(self, rule: EarlyCancellation) -> _Dated:
+        if rule is EarlyCancellation.ALLOWED:
+            return self.allowed
+        return self.not_allowed if rule is EarlyCancellation.NOT_ALLOWED else self.penalty
+
+    def _exception(self, section: str) -> tuple[EarlyCancellation, _Record, _Variant | None, _Dated]:
         term, evaluator = self.term, self.evaluator
         index = int(section[len("exceptions[") : -1])
         exception = term.exceptions[index]
         outcome = EarlyCancellation(exception.outcome.value)
         facts = {"index": index + 1, "term": term.code, "when": exception.when, "outcome": outcome.value}
         record = _Record.of(Reason("exception_holds", facts, evaluator._source(term.code, "exceptions", index, "when")))
+        at = evaluator._source(term.code, "exceptions", index, "outcome")
+        code = self._said(outcome).code
+        said = _Dated(code, term.code, at, earliest=outcome is EarlyCancellation.NOT_ALLOWED)
         variant = self.variant
         if outcome is EarlyCancellation.PENALTY:
             penalty = term.penalty
@@ -1263,7 +1274,7 @@ class _Prepared:
             pro_rata = exception.pro_rata if exception.pro_rata is not None else base
             if exception.fee is not None or exception.pro_rata is not None:  # else the term's own
                 variant = evaluator._variant(term, self.settings, fee, pro_rata)
-        found = self.exceptions[section] = outcome, record, variant
+        found = self.exceptions[section] = outcome, record, variant, said
         return found
 
 
