@@ -603,3 +603,11 @@ def test_a_span_in_the_rules_unit_names_the_days_past_its_last_whole_unit(condit
     explainer = Explainer(env, _scenario(subscription=subscription))
     explainer.explain(node)
     assert explainer.steps[-1].facts["in_unit"] == actual
+
+
+def test_a_bill_due_some_days_ago_is_worded_as_the_rule_writes_it() -> None:
+    # `due: {due_days_ago: 30}` read "account due in days: -11; the rule needs at most -30"
+    account = {"code": "A1", "classification": "Business", "segments": [], "due_date": "2015-06-20"}
+    decided = load_rules(REPO / "rules").decide(_scenario(account=account))
+    texts = [r["text"] for d in decided["discounts"]["definitions"] for r in d["reasons"]]
+    assert "account due days ago: 11; the rule needs at least 30" in texts, texts

@@ -302,6 +302,13 @@ def account_due_in_days(account: Any, scenario: Any) -> Any:
     return (account.due_date - _as_of_date(scenario)).days
 
 
+def account_due_days_ago(account: Any, scenario: Any) -> Any:
+    """Days since the due date at `as_of` (negative while it is still ahead): `due_in_days` turned
+    round, so that a rule "due 30 days ago" reads as it is written (`due_days_ago >= 30`)."""
+    days = account_due_in_days(account, scenario)
+    return None if days is None else -days
+
+
 def requested_value_text(request: Any, scenario: Any) -> Any:
     """A requested discount's value as text, the type the criteria give it: a number given in
     the scenario (`value: 20`) is its digits (`"20"`), so `r.value == "20"` holds for either."""
@@ -322,6 +329,11 @@ DERIVED: dict[tuple[str, str], tuple[T.Type, Any, str]] = {
         T.NUMBER.maybe(),
         account_due_in_days,
         "Days from as_of to the due date (negative when past).",
+    ),
+    ("Account", "due_days_ago"): (
+        T.NUMBER.maybe(),
+        account_due_days_ago,
+        "Days since the due date at as_of (negative while it is ahead).",
     ),
     ("DiscountRequest", "value"): (
         T.STRING.maybe(),

@@ -276,7 +276,7 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
         if ar.due and ar.due.due_in_days is not None:
             entries.append(((*p, "due", "due_in_days"), f"account.due_in_days between 0 and {ar.due.due_in_days}"))
         if ar.due and ar.due.due_days_ago is not None:
-            entries.append(((*p, "due", "due_days_ago"), f"account.due_in_days <= -{ar.due.due_days_ago}"))
+            entries.append(((*p, "due", "due_days_ago"), f"account.due_days_ago >= {ar.due.due_days_ago}"))
         sections.append(_section(doc, "accounts_receivable", entries))
     if c.segments:
         sg, p = c.segments, (*base, "segments")
