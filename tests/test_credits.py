@@ -648,6 +648,14 @@ def test_a_credit_passed_over_for_its_criteria_is_named_when_others_pay() -> Non
     assert "passed_over" not in RULES.decide(scenario(consumption()))["credits"]  # nothing passed: no key
 
 
+def test_the_text_output_names_a_credit_passed_over(capsys: pytest.CaptureFixture[str]) -> None:
+    # the JSON and the HTML named it; the words left it out
+    sample = REPO / "samples" / "credits" / "weekday_only_credit_skipped_on_saturday.yaml"
+    assert main(["decide", "--rules", str(REPO / "rules"), str(sample)]) == 0
+    tail = capsys.readouterr().out.split("\npassed over:\n", 1)[1]
+    assert tail.startswith("  REQ-LYON-SAT\n") and "saturday is not in" in tail
+
+
 def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None:
     # "earlier issue" between purchases that tie on everything else: their day (the local date as
     # written, as every date here), then their instant, not the id: PUR-Z at 08:00Z before PUR-A at

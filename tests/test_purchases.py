@@ -392,3 +392,14 @@ def test_buying_a_plan_buys_its_bundles_each_on_sale_that_day(tmp_path: Path, da
     scenario = {"id": "late", "as_of": f"{day}T12:00:00Z", "purchase": {"plan": "late-plan", "payment_method": "card"}}
     purchase = rules.decide(scenario)["purchase"]
     assert (purchase["allowed"], codes(purchase["reasons"])) == (not reasons, reasons)
+
+
+def test_the_text_output_says_why_a_bundles_discount_did_not_apply() -> None:
+    # the JSON listed pick-kids-half not eligible with its reasons; the words left it out
+    code, out, _ = run_cli(
+        ["decide", "--rules", RULES, str(REPO / "samples" / "purchase" / "product_not_in_bundle.yaml")]
+    )
+    assert code == 0, out
+    tail = out.split("discounts of the bundles not applied:\n", 1)[1]
+    assert tail.startswith("  pick-kids-half: not_eligible\n")
+    assert "    products: no line of `kids-pack` in bundle `entertainment-pick`" in tail

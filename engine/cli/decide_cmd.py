@@ -354,6 +354,11 @@ def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
         out.write("alerts:\n")
         for reason in credits["alerts"]:
             out.write(f"  {reason['facts']['request']}: {reason['text']}\n")
+    if credits.get("passed_over"):  # credits whose criteria left them out of a request's candidates
+        out.write("\npassed over:\n")
+        for passed in credits["passed_over"]:
+            out.write(f"  {passed['request']}\n")
+            _render_reasons(passed["reasons"], out)
     for why in credits.get("why", []):
         out.write(f"\nwhy, for {why['request']}:\n")
         for c in why["credits"]:

@@ -1,7 +1,8 @@
 """Text rendering of a decision's `purchase` part for `billrules decide` (the JSON carries the data).
 
 Allowed or refused with every reason, each coupon code's outcome, the lines bought (gross, each
-discount, net; rated products without a price), and the price per currency. The decision arrives
+discount, net; rated products without a price), the price per currency, and the bundles'
+discounts that did not apply, with why. The decision arrives
 already escaped for the terminal (`decide_cmd._printable_tree`).
 """
 
@@ -36,3 +37,10 @@ def render_purchase(purchase: dict[str, Any], out: TextIO) -> None:
         out.write(f"    {'net':<34}{line['net']:>16}\n")
     for currency, total in purchase["price"].items():
         out.write(f"price {currency}: gross {total['gross']}, discount {total['discount']}, net {total['net']}\n")
+    unapplied = [d for d in purchase.get("discounts", []) if d["status"] != "applied"]
+    if unapplied:  # the bundles' discounts that did not apply, and why (README: "says why")
+        out.write("discounts of the bundles not applied:\n")
+        for discount in unapplied:
+            out.write(f"  {discount['code']}: {discount['status']}\n")
+            for reason in discount["reasons"]:
+                out.write(f"    {reason['text']}\n")
