@@ -23,7 +23,7 @@ from engine.criteria.locate import text_locator
 from engine.criteria.parse import Parsed, parse_located
 from engine.load import Document, JsonPath
 from engine.models.criteria import CreditCriteria, Criteria, DayWindow, Effectiveness, QuantityBounds, QuantityRange
-from engine.values import plain
+from engine.values import Duration, plain
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -307,7 +307,7 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
         entries = [
             (
                 (*base, "buy_in_advance", i),
-                f"subscription.buy_in_advance between {r.from_} {r.unit.value} and {r.to} {r.unit.value}",
+                f"subscription.buy_in_advance between {Duration(r.from_, r.unit)} and {Duration(r.to, r.unit)}",
             )
             for i, r in enumerate(c.buy_in_advance)
         ]
