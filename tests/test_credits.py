@@ -705,3 +705,35 @@ def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> No
         ],
     }
     assert [a["credit"] for a in RULES.decide(data)["credits"]["allocations"]] == ["PUR-MAY12", "CR-MAY13"]
+
+
+def test_every_failing_criterion_of_a_credit_is_named(tmp_path: Path) -> None:
+    # 200 messages on a Saturday break both the quantity and the days of a weekday-only credit:
+    # only the first was named, and a section of several entries had an empty criterion
+    import shutil
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "---\nkind: credit\ncode: sms-small-weekday\nname: Small weekday sends\ntype: sms-credits\n"
+            "quantity: 500\nusage_period: {from: 2015-01-01, to: 2015-12-31}\nholder: globex-de\n"
+            "allocation: this_organisation\nissued: 2015-01-01\ncriteria:\n  quantity: {max: 100}\n"
+            "  execution_days:\n    - {day: monday}\n    - {day: tuesday}\n"
+        )
+    rules = load_rules(root)
+    request = {"id": "R", "organisation": "globex-de", "credit_type": "sms-credits", "quantity": 200}
+    data = {
+        "id": "c",
+        "as_of": "2015-05-20T18:00:00+02:00",
+        "consumptions": [{**request, "at": "2015-05-16T10:00:00Z"}],
+    }
+    part = rules.decide(data)["credits"]
+    named = [
+        (reason["facts"]["section"], reason["facts"]["criterion"])
+        for refused in part["refused"]
+        for reason in refused["reasons"]
+        if reason["code"] == "criteria_not_met" and reason["facts"]["credit"] == "sms-small-weekday"
+    ]
+    assert sorted(section for section, _ in named) == ["execution_days", "quantity"], part
+    assert all(criterion for _, criterion in named)

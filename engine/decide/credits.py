@@ -296,26 +296,27 @@ class CreditCriteria:
         results = self.results(r)
         return all(results[i] for i in c.criteria)
 
-    def failing(self, c: CreditFact, r: Request) -> Reason | None:
-        """The first of `c`'s criteria that does not hold for `r`, as a reason with its values."""
+    def failing(self, c: CreditFact, r: Request) -> tuple[Reason, ...]:
+        """Each of `c`'s criteria that does not hold for `r`, as a reason with its values (SPEC
+        3.6: "the decision names the criterion"; a second failing section was left out)."""
         results = self.results(r)
-        for i in c.criteria:
-            if results[i]:
-                continue
-            entry = self.program.credit_entries[i]
-            _, steps = self.program.explain_credit(self.context(r), i)
-            values = "; ".join(step.detail for step in steps if step.outcome is not True)
-            kind, _, code = entry.owner.partition(":")
-            span = entry.node.span
-            facts = {
-                "credit": c.code,
-                "of": f"{'credit type' if kind == 'credit_type' else 'credit'} `{code}`",
-                "section": entry.section,
-                "criterion": span.text,
-                "values": values or "it does not hold",
-            }
-            return Reason("criteria_not_met", facts, Source(span.file, span.line, span.column))
-        return None
+        return tuple(self._failing_one(c, r, i) for i in c.criteria if not results[i])
+
+    def _failing_one(self, c: CreditFact, r: Request, i: int) -> Reason:
+        entry = self.program.credit_entries[i]
+        _, steps = self.program.explain_credit(self.context(r), i)
+        values = "; ".join(step.detail for step in steps if step.outcome is not True)
+        kind, _, code = entry.owner.partition(":")
+        span = entry.node.span
+        facts = {
+            "credit": c.code,
+            "of": f"{'credit type' if kind == 'credit_type' else 'credit'} `{code}`",
+            "section": entry.section,
+            # (a section of several entries has no text of its own: its name)
+            "criterion": span.text or f"{entry.section} (a section of several entries)",
+            "values": values or "it does not hold",
+        }
+        return Reason("criteria_not_met", facts, Source(span.file, span.line, span.column))
 
 
 @dataclass
@@ -487,7 +488,7 @@ class Book:
                 picks = []
                 excluded = self._excluded(r, listed)
         if passed and not excluded and criteria is not None:  # drawn from later credits: say why not these
-            excluded = tuple(reason for c in passed if (reason := criteria.failing(c, r)) is not None)
+            excluded = tuple(reason for c in passed for reason in criteria.failing(c, r))
         draws = []
         alerts: tuple[Reason, ...] = ()
         for rank, (c, take) in enumerate(picks, 1):
@@ -505,12 +506,10 @@ class Book:
         """For a refusal: the credits that would have been candidates but for their criteria."""
         if self.criteria is None:
             return ()
-        out = []
+        out: list[Reason] = []
         for c, _ in listed.items[listed.cursor :]:
             if c.criteria and self.remaining[c.code] > 0 and _active(c, r.day) and _in_scope(c, r):
-                reason = self.criteria.failing(c, r)
-                if reason is not None:
-                    out.append(reason)
+                out.extend(self.criteria.failing(c, r))
         return tuple(out)
 
     def verdicts(
@@ -584,8 +583,8 @@ class Book:
             )
             actual = f"service {r.service or 'not given'}" if c.services else f"product {r.product or 'not given'}"
             return Reason("outside_scope", {"scope": scope, "actual": actual})
-        if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)) is not None:
-            return failing
+        if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)):
+            return failing[0]  # (a verdict names one reason: the first criterion that fails)
         if before.get(c.code, Decimal(0)) <= 0:
             return Reason("used_up", {})
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
