@@ -126,7 +126,13 @@ def test_complaint_discount_after_its_validity_is_not_effective() -> None:
     decision = RULES.decide(scenario(as_of="2016-01-05T10:00:00+01:00", agent=AGENT))
     result = definition(decision, "complaint-discount")
     assert result["status"] == "not_effective"
-    assert result["reasons"] == [{"code": "expired", "text": "expired on 2015-12-31", "facts": {"to": "2015-12-31"}}]
+    [expired] = result["reasons"]
+    assert {k: expired[k] for k in ("code", "text", "facts")} == {
+        "code": "expired",
+        "text": "expired on 2015-12-31",
+        "facts": {"to": "2015-12-31"},
+    }
+    assert expired["source"]["file"] == "rules/discounts/customer_care.yaml"  # at its `expiration`
 
 
 # --- bad scenarios -------------------------------------------------------------------------------

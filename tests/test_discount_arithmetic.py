@@ -353,9 +353,11 @@ def test_approval_by_a_unit_member_and_allowed_units(tmp_path: Path) -> None:
                 "code": "agent_not_allowed",
                 "text": "agent `bob` is not in an allowed unit (care)",
                 "facts": {"agent": "bob", "units": ["care"]},
+                "source": outsider["definitions"][0]["reasons"][0]["source"],  # at its `allowed_units`
             }
         ],
     }
+    assert outsider["definitions"][0]["reasons"][0]["source"]["line"] > 1
 
 
 def test_validity_is_judged_on_the_period_billed(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from engine.decide.money import Rounder
-from engine.decide.reasons import Reason, listed, register
+from engine.decide.reasons import Reason, Source, listed, register
 from engine.decide.scenarios import ScenarioError
 from engine.decide.why import Reading, WhyNot
 from engine.models.catalog import CYCLE_MONTHS, DISCOUNTABLE, BillingFrequency, ProductType
@@ -465,6 +465,10 @@ class DefinitionRules:
             return None
         return agent
 
+    def _agent_reason(self, agent: Any, d: Discount) -> Reason:
+        """`agent_not_allowed`, at the definition's `allowed_units`."""
+        return _agent_not_allowed(agent, d, discount_source(self.rules, d.code, "allowed_units"))
+
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
         agent = scenario.agent
         allowed = not d.allowed_units or (
@@ -474,13 +478,13 @@ class DefinitionRules:
             if agent is None:
                 r.status, r.reasons = "not_requested", [_NOT_REQUESTED]
             elif not allowed:
-                r.status, r.reasons = "not_eligible", [_agent_not_allowed(agent, d)]
+                r.status, r.reasons = "not_eligible", [self._agent_reason(agent, d)]
             else:
                 r.status, r.reasons = "offered", [self._offered(d)]
             return
         problems: list[Reason | str] = []
         if agent is not None and not allowed:
-            problems.append(_agent_not_allowed(agent, d))
+            problems.append(self._agent_reason(agent, d))
         value = self._requested_value(d, request, problems)
         problems += self._date_problems(d, request, today)
         r.value = value
@@ -760,8 +764,25 @@ def _no_entries(results: Sequence[bool]) -> tuple[()]:
     return ()
 
 
-def _agent_not_allowed(agent: Any, d: Discount) -> Reason:
-    return Reason("agent_not_allowed", {"agent": agent.user, "units": list(d.allowed_units)})
+def _agent_not_allowed(agent: Any, d: Discount, source: Source | None = None) -> Reason:
+    return Reason("agent_not_allowed", {"agent": agent.user, "units": list(d.allowed_units)}, source)
+
+
+def discount_source(rules: Any, code: str, *path: str) -> Source | None:
+    """Where a discount definition writes `path` (its `limit`, `allowed_units`, ...): the location
+    of the rule a reason names, found once per rule set and kept beside it."""
+    kept: dict[tuple[str, ...], Source | None] | None = rules.__dict__.get("_discount_sources")
+    if kept is None:
+        kept = rules.__dict__["_discount_sources"] = {}
+    key = (code, *path)
+    if key not in kept:
+        entry = rules.catalog.get("discount", {}).get(code)
+        if entry is None:
+            kept[key] = None
+        else:
+            span = entry.document.locate(path)
+            kept[key] = Source(entry.document.file, span.line, span.column)
+    return kept[key]
 
 
 class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
@@ -879,7 +900,8 @@ class DiscountEvaluator(DefinitionRules):
         program = rules.criteria
         self.program = program
         self.definitions: tuple[_Definition, ...] = tuple(
-            self._prepare(i, d, granted_by.get(d.code, []), program) for i, d in enumerate(self.discounts.values())
+            self._prepare(i, d, granted_by.get(d.code, []), program, rules)
+            for i, d in enumerate(self.discounts.values())
         )
         self.by_code = {d.code: d for d in self.definitions}
         # index: a target is filed under its most selective field; a line looks in its product's,
@@ -924,7 +946,10 @@ class DiscountEvaluator(DefinitionRules):
         self.why = WhyNot(program)
 
     @staticmethod
-    def _prepare(index: int, d: Discount, granting: list[str], program: Any) -> _Definition:
+    def _prepare(index: int, d: Discount, granting: list[str], program: Any, rules: Any) -> _Definition:
+        def at(*path: str) -> Source | None:  # (the reasons stated in advance, at the rule that decides)
+            return discount_source(rules, d.code, *path)
+
         classification = d.classification.value
         owner = f"discount:{d.code}"
         subjects: tuple[str | None, ...] = (None, "subscription", "job")
@@ -935,19 +960,27 @@ class DiscountEvaluator(DefinitionRules):
             model=d,
             type=d.type.value,
             auto=d.type is DiscountType.AUTO_APPLY,
-            settled=Reason("state_not_effective", {"state": d.state.value}) if d.state.value != "effective" else None,
+            settled=(
+                Reason("state_not_effective", {"state": d.state.value}, at("state"))
+                if d.state.value != "effective"
+                else None
+            ),
             effective=d.validity.effective,
             expiration=d.validity.expiration,
-            effective_reason=Reason("not_yet_effective", {"from": str(d.validity.effective)}),
-            expired_reason=Reason("expired", {"to": str(d.validity.expiration)}),
+            effective_reason=Reason(
+                "not_yet_effective", {"from": str(d.validity.effective)}, at("validity", "effective")
+            ),
+            expired_reason=Reason("expired", {"to": str(d.validity.expiration)}, at("validity", "expiration")),
             classification=classification,
             wrong_subject={
-                subject: Reason("wrong_subject", {"applies_to": classification, "billed": subject})
+                subject: Reason(
+                    "wrong_subject", {"applies_to": classification, "billed": subject}, at("classification")
+                )
                 for subject in subjects
             },
             granting=frozenset(granting),
             granting_reason=Reason("bundle_not_held", {"bundles": sorted(granting), "holder": classification}),
-            no_line_reason=Reason("no_line", {"targets": _target_facts(d)}),
+            no_line_reason=Reason("no_line", {"targets": _target_facts(d)}, at("discounted_products")),
             owner=owner,
             entries=entries,
             picks=_picker([i for i, _ in entries]),
@@ -1111,7 +1144,7 @@ class DiscountEvaluator(DefinitionRules):
         if no_line:
             failing.append(d.no_line_reason)
         if agent is not None:
-            failing.append(_agent_not_allowed(agent, d.model))
+            failing.append(self._agent_reason(agent, d.model))
         sections = s.outcomes.get(d.owner, [])
         for (i, _), (_, holds) in zip(d.entries, sections, strict=True):
             if not holds:
@@ -1332,7 +1365,7 @@ class DiscountEvaluator(DefinitionRules):
         if no_line:
             reasons.append(d.no_line_reason)
         if agent is not None:  # (kept per agent: the reason names them)
-            reasons.append(_agent_not_allowed(agent, d.model))
+            reasons.append(self._agent_reason(agent, d.model))
         failing = tuple(i for (i, _), held in zip(d.entries, holds, strict=True) if not held)
         if not why:
             reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
@@ -1353,7 +1386,7 @@ class DiscountEvaluator(DefinitionRules):
             used = sum(1 for h in history if start <= h.on <= today)
             if used >= limit.times:
                 r.status = "limit_reached"
-                r.reasons.append(_limit_reason(limit, used, start))
+                r.reasons.append(_limit_reason(limit, used, start, discount_source(self.rules, d.code, "limit")))
                 return True
         return False
 
@@ -1748,10 +1781,10 @@ _NOT_REQUESTED = Reason("not_requested")
 _NO_APPROVAL_NEEDED = Reason("no_approval_needed")
 
 
-def _limit_reason(limit: Any, used: int, since: date) -> Reason:
+def _limit_reason(limit: Any, used: int, since: date, source: Source | None = None) -> Reason:
     window = "calendar" if limit.window is LimitWindow.CALENDAR else "rolling"
     facts = {"used": used, "since": str(since), "window": window, "per": str(limit.per), "limit": limit.times}
-    return Reason("limit_reached", facts)
+    return Reason("limit_reached", facts, source)
 
 
 def _range(d: Discount) -> tuple[Any, Any]:

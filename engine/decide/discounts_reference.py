@@ -26,7 +26,6 @@ from engine.decide.discounts import (
     DiscountDecision,
     Line,
     LineResult,
-    _agent_not_allowed,
     _cap_order,
     _Caps,
     _describe_targets,
@@ -124,7 +123,7 @@ class ReferenceEvaluator(DefinitionRules):
             failing.append(f"no line of {_describe_targets(d)}")
         agent = self._agent_refused(d, scenario, request is not None)
         if agent is not None:  # (listed with the other failing reasons since 2026-12-01)
-            failing.append(_agent_not_allowed(agent, d))
+            failing.append(self._agent_reason(agent, d))
         failing += [
             f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
             for s, holds in sections
