@@ -80,3 +80,20 @@ def test_explanation_of_a_shipped_sample_decision(monkeypatch: object) -> None:
             lines.append(f"  {section['section']}: {'holds' if section['holds'] else 'does not hold'}")
             lines.extend(f"    {step_words(step)}" for step in section["steps"])
     _check("explain_sample.txt", "\n".join(lines) + "\n")
+
+
+def test_the_trace_explains_every_operand_of_and_and_or() -> None:
+    # multi-service-10 needs every product listed: the trace stopped at the first missing one,
+    # and so named one failing criterion where the reasons named two (SPEC 3.3: "for each criterion")
+    rules = load_rules(REPO / "rules")
+    item = next(read_scenarios(REPO / "samples" / "discounts" / "sections_or_within_section.yaml"))
+    trace = decide(rules, item.scenario, explain=True)["trace"]["discount:multi-service-10"]
+    failing = [step["condition"] for section in trace for step in section["steps"] if step["verdict"] != "holds"]
+    reasons = [
+        r["facts"].get("product")
+        for d in decide(rules, item.scenario)["discounts"]["definitions"]
+        if d["code"] == "multi-service-10"
+        for r in d["reasons"]
+        if r["code"] == "product_missing"
+    ]
+    assert len(reasons) >= 2 and all(any(str(p) in c for c in failing) for p in reasons), (failing, reasons)

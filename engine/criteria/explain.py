@@ -144,13 +144,13 @@ class Explainer:
                 self.steps.append(Step(node.span.text, not inner, detail, _where(node), facts))
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
-            results = []
-            for operand in node.operands:
-                result = self.condition(operand, scope)
-                results.append(result)
-                if result is (node.op == "or"):
-                    return result  # short-circuit, as the compiled code does
-            return None if None in results else node.op == "and"
+            # every operand explained (a trace names each failing criterion, not the first only:
+            # SPEC 3.3 "for each criterion, its value"), combined as the compiled code decides
+            results = [self.condition(operand, scope) for operand in node.operands]
+            decisive = node.op == "or"  # True decides an `or`, False an `and`
+            if decisive in results:
+                return decisive
+            return None if None in results else not decisive
         if isinstance(node, ast.Quantifier):
             return self._quantifier(node, scope)
         if self.quiet:
