@@ -133,8 +133,13 @@ def _end_some(folder: Path) -> None:
     for n, path in enumerate(sorted(folder.glob("*.yaml"))):
         documents = list(yaml.load_all(path.read_text(encoding="utf-8")))
         for i, document in enumerate(documents):
-            if (n + i) % 3 == 0:
-                document["duration"] = {"until": date(2015, 1 + (i % 12), 15)}
+            until = date(2015, 1 + (i % 12), 15)
+            effective = document.get("validity", {}).get("effective")
+            if isinstance(effective, str):
+                effective = date.fromisoformat(effective)
+            # (an end before the definition is effective is BR413 since 2026-12-01)
+            if (n + i) % 3 == 0 and (effective is None or effective <= until):
+                document["duration"] = {"until": until}
         with path.open("w", encoding="utf-8") as f:
             yaml.dump_all(documents, f)
 
