@@ -114,6 +114,9 @@ class Explainer:
     #: a quantifier records its own step but none for each item (the "why not" reads only the
     #: last step; a trace shows every item's)
     quiet_items: bool = False
+    #: the value a quiet evaluation last found missing (as a full walk's last step naming one would
+    #: name it): the "why not" of a quantifier unknown for its items, without walking them again
+    noted_missing: str | None = None
 
     def explain(self, node: ast.Node) -> bool | None:
         return self.condition(node, {})
@@ -145,16 +148,20 @@ class Explainer:
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
             # every operand explained (a trace names each failing criterion, not the first only:
-            # SPEC 3.3 "for each criterion, its value"), combined as the compiled code decides
-            results = [self.condition(operand, scope) for operand in node.operands]
+            # SPEC 3.3 "for each criterion, its value"), combined as the compiled code decides;
+            # quiet too, so that the value it notes missing is the one a full walk's steps name
             decisive = node.op == "or"  # True decides an `or`, False an `and`
+            results = [self.condition(operand, scope) for operand in node.operands]
             if decisive in results:
                 return decisive
             return None if None in results else not decisive
         if isinstance(node, ast.Quantifier):
             return self._quantifier(node, scope)
         if self.quiet:
-            return self._judge(node, scope)[0]
+            outcome, values = self._judge(node, scope)
+            if outcome is None:
+                self.noted_missing = _missing_operand(node, values) or self.noted_missing
+            return outcome
         outcome, detail, facts = self._atom(node, scope)
         if outcome is None and node.span.text and node.span.text not in detail:
             detail = f"{detail}, so `{node.span.text}` is unknown"
@@ -174,6 +181,7 @@ class Explainer:
         quiet = self.quiet
         if items is None:
             if quiet:
+                self.noted_missing = node.collection.span.text
                 return None
             facts = {"kind": node.kind, "collection": node.collection.span.text, "missing": node.collection.span.text}
             self.steps.append(
@@ -398,6 +406,19 @@ class Explainer:
         from engine.criteria.compile import _aggregate, empty_sum
 
         return _aggregate(node.func, kept, empty_sum(_type(node)))
+
+
+def _missing_operand(node: ast.Node, values: tuple[Any, ...]) -> str | None:
+    """The operand an atom found without a value, as `_facts` names it (the first side missing)."""
+    if isinstance(node, ast.Compare | ast.SetRelation):
+        sides: tuple[ast.Node, ...] = (node.left, node.right)
+    elif isinstance(node, ast.Membership):
+        sides = (node.item, node.collection)
+    elif isinstance(node, ast.Between):
+        sides = (node.value, node.low, node.high)
+    else:
+        sides = (node,)
+    return next((side.span.text for side, value in zip(sides, values, strict=False) if value is None), None)
 
 
 def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any]) -> bool | None:

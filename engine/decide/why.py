@@ -308,13 +308,18 @@ class WhyNot:
         kept = self._memo.get(key) if key is not None else None
         if kept is None:
             outcome, step, explainer = self._explained(node, reading)
+            missing = None
             if key is None and outcome is not True and step is not None and step.text == node.span.text:
                 # not keyed by its operands (a quantifier over usage): explained afresh, but the same
-                # explanation (none of 3 records match) gives the record made before
-                key = _said(node, section, outcome, step)
+                # explanation (none of 3 records match) gives the record made before; unknown for a
+                # value missing among its items, also the value (which its last step does not name:
+                # one scenario's missing `u.source_category` was another's reason)
+                if outcome is None and "missing" not in step.facts:
+                    missing = self._missing_among_items(node, reading, explainer)
+                key = _said(node, section, outcome, step, missing)
                 kept = self._memo.get(key) if key is not None else None
             if kept is None:
-                reason = None if outcome is True else self._reason(node, step, outcome, section, explainer)
+                reason = None if outcome is True else self._reason(node, step, outcome, section, explainer, missing)
                 kept = outcome, reason
                 if key is not None:
                     if len(self._memo) >= _MEMO:
@@ -340,8 +345,30 @@ class WhyNot:
                 values[("explained", text)] = found
         return found
 
+    def _missing_among_items(self, node: ast.Node, reading: Reading, explainer: Explainer) -> str | None:
+        """The value an unknown condition found missing (`_missing`), walking a quantifier's items
+        when the quiet explainer recorded no step for them: once per decision and condition text."""
+        found = _missing(explainer.steps) or explainer.noted_missing
+        if found is None and explainer.quiet_items:
+            text = node.span.text
+            kept = reading.values.get(("missing", text)) if text else None
+            if kept is None:
+                full = Explainer(explainer.env, explainer.scenario)
+                full.explain(node)
+                kept = (_missing(full.steps),)
+                if text:
+                    reading.values[("missing", text)] = kept
+            found = kept[0]
+        return found
+
     def _reason(
-        self, node: ast.Node, step: Step | None, outcome: bool | None, section: str, explainer: Explainer
+        self,
+        node: ast.Node,
+        step: Step | None,
+        outcome: bool | None,
+        section: str,
+        explainer: Explainer,
+        missing: str | None = None,
     ) -> Reason:
         span = node.span
         facts: dict[str, Any] = {"section": section, "condition": span.text}
@@ -392,7 +419,8 @@ class WhyNot:
             elif kind == "any":
                 code = "some_match"
         if outcome is None and code != "value_missing":  # unknown, and not for a value the step says is missing
-            missing = _missing(explainer.steps)
+            if missing is None:
+                missing = _missing(explainer.steps)
             if missing is None and explainer.quiet_items:  # a quantifier's items record no step: walk them
                 full = Explainer(explainer.env, explainer.scenario)
                 full.explain(node)
@@ -469,21 +497,18 @@ def _conditions(node: ast.Node) -> list[ast.Node]:
     return [node]
 
 
-def _said(node: ast.Node, section: str, outcome: bool | None, step: Step) -> tuple[Any, ...] | None:
+def _said(
+    node: ast.Node, section: str, outcome: bool | None, step: Step, missing: str | None = None
+) -> tuple[Any, ...] | None:
     """The memo key of a condition's reason made from its explanation alone (the step's facts,
-    which `WhyNot._reason` copies; a product test's reason reads the lines too: never keyed
-    here), or None."""
+    which `WhyNot._reason` copies, and the value found missing among a quantifier's items; a
+    product test's reason reads the lines too: never keyed here), or None."""
     if _product_test(node.operand if isinstance(node, ast.Not) else node) is not None:
-        return None
-    if outcome is None and "missing" not in step.facts:
-        # unknown: the reason names the value found missing among the items (`_reason` walks
-        # them), which the step does not say: one scenario's missing `u.source_category` was
-        # another's reason (an audit of 2026-12-01, eighth session)
         return None
     facts = [_freeze(v) for v in step.facts.values()]
     if _UNKEYED in facts:
         return None
-    return ("said", id(node), section, outcome, *step.facts, *facts)
+    return ("said", id(node), section, outcome, missing, *step.facts, *facts)
 
 
 def _lines_key(lines: Any) -> Any:
