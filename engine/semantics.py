@@ -800,7 +800,12 @@ def check_never_met(catalog: Catalog) -> Iterator[Diagnostic]:
     BR403 for a job discount with sections about a subscription (a job has none: they never hold)."""
     for model, doc in _each(catalog, "discount"):
         duration = model.duration
-        if duration is not None and duration.until is not None and duration.until < model.validity.effective:
+        if (
+            duration is not None
+            and duration.until is not None
+            and duration.until < model.validity.effective
+            and not duration.flexible_end  # (an agent's own end replaces it)
+        ):
             yield doc.diagnostic(
                 ("duration", "until"),
                 "BR413",
@@ -902,7 +907,9 @@ def check_credit_service_names(catalog: Catalog) -> Iterator[Diagnostic]:
     drawn for it (`services: [network-ofer]` was accepted)."""
     from engine.diagnostics import did_you_mean
 
-    services = sorted({m.service for m, _ in _each(catalog, "credit_type") if m.service})
+    types = [m for m, _ in _each(catalog, "credit_type")]
+    services = sorted({m.service for m in types if m.service})
+    open_services = any(m.service is None for m in types)  # a type naming none may be asked for any service
     for kind in ("credit", "credit_type"):
         for model, doc in _each(catalog, kind):
             lists: list[tuple[JsonPath, list[str]]] = []
@@ -925,7 +932,7 @@ def check_credit_service_names(catalog: Catalog) -> Iterator[Diagnostic]:
                         f"list `{paid}`, or give the credit a type that pays for the service",
                     )
                 for i, service in enumerate(named):
-                    if service not in services:
+                    if service not in services and not open_services:
                         yield doc.diagnostic(
                             (*base, i),
                             "BR302",

@@ -97,3 +97,21 @@ def test_the_trace_explains_every_operand_of_and_and_or() -> None:
         if r["code"] == "product_missing"
     ]
     assert len(reasons) >= 2 and all(any(str(p) in c for c in failing) for p in reasons), (failing, reasons)
+
+
+def test_a_span_between_date_times_against_a_duration_is_explained() -> None:
+    # `as_of - u.at <= 1 month` crashed the trace (a date-time span counted as dates)
+    from engine.decide.scenarios import validate_scenario
+
+    env = scenario_environment()
+    node = check_condition(
+        parse("any u in usage where as_of - u.at <= 1 month", lambda b, e: Span("x", 1, b + 1, e + 1)), env
+    )
+    data = {
+        "id": "s",
+        "as_of": "2015-07-01T10:00:00Z",
+        "usage": [{"at": "2015-05-01T10:00:00Z", "quantity": 1}, {"at": "2015-06-20T10:00:00Z", "quantity": 1}],
+    }
+    scenario = validate_scenario(data, None).scenario
+    explainer = Explainer(env, scenario, every_operand=True)
+    assert explainer.explain(node) is True

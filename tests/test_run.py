@@ -627,3 +627,16 @@ def test_an_error_record_names_a_scenario_id_given_as_a_whole_number(rules: Rule
     run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
     records = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
     assert [r["scenario"] for r in records] == ["5", None]
+
+
+def test_a_summary_that_is_a_folder_is_refused_before_the_run(
+    sample_lines: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(tmp_path / "in.jsonl", sample_lines[:2])
+    output = tmp_path / "out.jsonl"
+    output.write_text("PREVIOUS\n", encoding="utf-8")
+    (tmp_path / "summary").mkdir()
+    files = ["--output", str(output), "--summary", str(tmp_path / "summary")]
+    assert main(["run", "--rules", RULES, "--input", str(source), *files]) == 2
+    assert "Is a directory; no output was written" in capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "PREVIOUS\n"

@@ -293,3 +293,43 @@ def test_a_broken_document_causes_no_unknown_code_in_expressions(rules: Path) ->
     _replace(rules, "organisation/segments.yaml", "code: delinquent\n", "code: delinquent\nbogus: 1\n")
     found = validate_paths([rules])
     assert [d.code for d in found] == ["BR201"], found
+
+
+# --- a review of the round's own changes ------------------------------------------------------------
+
+
+def test_services_are_open_when_a_credit_type_names_none(rules: Path) -> None:
+    # a consumption of a credit type without `service:` may name any service: a credit scoped to
+    # `storage` (or a `when:` comparing it) was refused as naming an unknown service
+    with (rules / "credits" / "credit_types.yaml").open("a", encoding="utf-8") as out:
+        out.write("---\nkind: credit_type\ncode: storage-credits\nname: Storage\nmeasure: amount\n")
+    with (rules / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "---\nkind: credit\ncode: storage-a\nname: Storage A\ntype: storage-credits\nquantity: 10\n"
+            "usage_period: {from: 2015-01-01}\nholder: globex\nallocation: all_organisations\nissued: 2015-01-01\n"
+            'scope: {services: [storage]}\ncriteria:\n  when: consumption.service == "storage"\n'
+        )
+    assert validate_paths([rules]) == []
+
+
+def test_a_flexible_end_is_not_bound_by_the_default_until(rules: Path) -> None:
+    # an agent's own `end` replaces the duration's `until`: not a duration that ends too early
+    _replace(
+        rules,
+        "discounts/customer_care.yaml",
+        "duration:\n  billing_periods: 1\n",
+        "duration:\n  until: 2014-06-30\n  flexible_end: true\n",
+    )
+    assert [d.code for d in validate_paths([rules])] == []
+
+
+def test_a_name_near_no_weekday_keeps_the_known_names_hint(rules: Path) -> None:
+    (rules / "discounts" / "today.yaml").write_text(
+        "kind: discount\ncode: today\nname: Today\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products:\n  - product_type: termed\nvalidity: {effective: 2015-01-01}\n"
+        "criteria:\n  when: subscription.start <= today - 12 months\n",
+        "utf-8",
+    )
+    [found] = validate_paths([rules])
+    assert found.message == "unknown field `today`" and found.hint.startswith("known names:")

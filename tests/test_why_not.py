@@ -611,3 +611,20 @@ def test_a_bill_due_some_days_ago_is_worded_as_the_rule_writes_it() -> None:
     decided = load_rules(REPO / "rules").decide(_scenario(account=account))
     texts = [r["text"] for d in decided["discounts"]["definitions"] for r in d["reasons"]]
     assert "account due days ago: 11; the rule needs at least 30" in texts, texts
+
+
+def test_the_value_named_missing_is_one_that_decided() -> None:
+    # `u.service_type == "PPV" and u.device == "stb"`: the first record lacks its service type
+    # (device stb: why the condition is unknown); the second is a VOD rental without a device,
+    # false whatever its device. Explaining every operand named the device (a review of this round)
+    env = scenario_environment()
+    text = 'any u in usage where u.service_type == "PPV" and u.device == "stb"'
+    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
+    why = WhyNot(CriteriaProgram([Entry("discount:ppv-box", "when", node)]))
+    usage = [
+        {"at": "2015-06-20T10:00:00+02:00", "device": "stb", "quantity": 1},
+        {"at": "2015-06-21T10:00:00+02:00", "service_type": "VOD", "quantity": 1},
+    ]
+    scenario = _scenario(usage=usage)
+    [reason] = why.reasons(0, scenario)
+    assert (reason.code, reason.facts["missing"]) == ("value_missing", "u.service_type")

@@ -178,6 +178,8 @@ def _writable(name: str) -> None:
     """Raise OSError unless a file can be made beside `name` (a pipe or a device is written as it is)."""
     from engine.run.atomic import target
 
+    if Path(name).is_dir():
+        raise IsADirectoryError(21, "Is a directory")
     path, atomic = target(name)
     if atomic:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)

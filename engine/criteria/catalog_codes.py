@@ -63,10 +63,11 @@ def known_texts(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     from engine.models.catalog import BillingFrequency, ProductType
 
     types = [entry.model for entry in catalog.get("credit_type", {}).values() if entry is not None]  # (None: broken)
-    services = {model.service: None for model in types if model.service}
+    # a credit type naming no service may be asked for any service: then services are open (None)
+    services = None if any(model.service is None for model in types) else {model.service: None for model in types}
     return {
         **catalog,
-        "service": services,
+        "service": services,  # type: ignore[dict-item]
         "billing_frequency": {f.value: None for f in BillingFrequency},
         "product_type": {t.value: None for t in ProductType},
     }
@@ -86,6 +87,8 @@ def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterato
         if kind is None:
             continue
         known = catalog.get(kind, {})
+        if known is None:  # an open kind (`known_texts`): any text may be right
+            continue
         for text in texts:
             if isinstance(text.value, str) and text.value not in known:
                 what = kind.replace("_", " ")

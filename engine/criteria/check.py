@@ -122,9 +122,9 @@ class Checker:
             return _replace(node, type=self.env.roots[node.id].type)
         candidates = [*scope.variables, *self.env.roots, *(self.env.fields(scope.element) if scope.element else [])]
         hint = did_you_mean(node.id, candidates) or f"known names: {', '.join(sorted(candidates))}"
-        weekday = did_you_mean(node.id, WEEKDAYS)
+        weekday = _close_weekday(node.id)
         if weekday and not did_you_mean(node.id, candidates):  # `wensday`: a weekday misspelt
-            raise error(node.span, "BR502", f"unknown name `{node.id}` (not a weekday)", weekday)
+            raise error(node.span, "BR502", f"unknown name `{node.id}` (not a weekday)", f"did you mean `{weekday}`?")
         if node.id in self.env.foreign:
             suggestion = did_you_mean(node.id, candidates)
             hint = self.env.foreign[node.id] + (f"; {suggestion}" if suggestion else "")
@@ -481,6 +481,15 @@ def _with_currency(node: ast.Node, currency: str | None) -> ast.Node:
     if isinstance(node, ast.Negate):
         return _replace(node, operand=_with_currency(node.operand, currency), type=given)
     return node
+
+
+def _close_weekday(name: str) -> str | None:
+    """The weekday `name` misspells, when it is close (`wensday`; not `today`, nearer `monday`
+    than to anything else but no weekday misspelt)."""
+    from difflib import SequenceMatcher
+
+    best = max(WEEKDAYS, key=lambda day: SequenceMatcher(None, name.lower(), day).ratio())
+    return best if SequenceMatcher(None, name.lower(), best).ratio() >= 0.8 else None
 
 
 def _same_currency(left: ast.Node, right: ast.Node) -> tuple[ast.Node, ast.Node]:

@@ -117,6 +117,11 @@ class Explainer:
     #: the value a quiet evaluation last found missing (as a full walk's last step naming one would
     #: name it): the "why not" of a quantifier unknown for its items, without walking them again
     noted_missing: str | None = None
+    #: whether a quiet evaluation notes what it finds missing: a quantifier's items (whose steps a
+    #: full walk records), not an aggregate's filter (quiet in a full walk too)
+    noting: bool = False
+    #: explain every operand of `and` and `or` (a trace), not only up to the one that decides
+    every_operand: bool = False
 
     def explain(self, node: ast.Node) -> bool | None:
         return self.condition(node, {})
@@ -147,11 +152,16 @@ class Explainer:
                 self.steps.append(Step(node.span.text, not inner, detail, _where(node), facts))
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):
-            # every operand explained (a trace names each failing criterion, not the first only:
-            # SPEC 3.3 "for each criterion, its value"), combined as the compiled code decides;
-            # quiet too, so that the value it notes missing is the one a full walk's steps name
+            # a trace explains every operand (it names each failing criterion, not the first only:
+            # SPEC 3.3 "for each criterion, its value"); a "why not" stops at the one that decides,
+            # as the compiled code does, so the value it names missing is one that decided
             decisive = node.op == "or"  # True decides an `or`, False an `and`
-            results = [self.condition(operand, scope) for operand in node.operands]
+            results = []
+            for operand in node.operands:
+                result = self.condition(operand, scope)
+                if result is decisive and not self.every_operand:
+                    return result
+                results.append(result)
             if decisive in results:
                 return decisive
             return None if None in results else not decisive
@@ -159,7 +169,7 @@ class Explainer:
             return self._quantifier(node, scope)
         if self.quiet:
             outcome, values = self._judge(node, scope)
-            if outcome is None:
+            if outcome is None and self.noting:
                 self.noted_missing = _missing_operand(node, values) or self.noted_missing
             return outcome
         outcome, detail, facts = self._atom(node, scope)
@@ -181,14 +191,15 @@ class Explainer:
         quiet = self.quiet
         if items is None:
             if quiet:
-                self.noted_missing = node.collection.span.text
+                if self.noting:
+                    self.noted_missing = node.collection.span.text
                 return None
             facts = {"kind": node.kind, "collection": node.collection.span.text, "missing": node.collection.span.text}
             self.steps.append(
                 Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node), facts)
             )
             return None
-        judge = functools.partial(_quiet, self) if self.quiet_items and not quiet else self.condition
+        judge = functools.partial(_quiet, self, noting=True) if self.quiet_items and not quiet else self.condition
         outcomes = [judge(node.condition, {**scope, node.var: item}) for item in items]
         if node.kind == "any":
             result = True if True in outcomes else (None if None in outcomes else False)
@@ -270,7 +281,7 @@ class Explainer:
         if isinstance(node, ast.Compare):
             left, right = values
             facts = _facts("compare", node.left, left, node.right, right, op=node.op)
-            if isinstance(left, runtime.Span) and isinstance(right, Duration):
+            if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
                 facts["in_unit"] = _in_unit(left, right.unit)
             return (
@@ -421,15 +432,15 @@ def _missing_operand(node: ast.Node, values: tuple[Any, ...]) -> str | None:
     return next((side.span.text for side, value in zip(sides, values, strict=False) if value is None), None)
 
 
-def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any]) -> bool | None:
-    """Evaluate a filter without recording its steps (one line per record would drown the trace)."""
-    if explainer.quiet:
-        return explainer.condition(node, scope)
-    explainer.quiet = True
+def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any], noting: bool = False) -> bool | None:
+    """Evaluate a filter (or, `noting`, a quantifier's item) without recording its steps (one line
+    per record would drown the trace)."""
+    was_quiet, was_noting = explainer.quiet, explainer.noting
+    explainer.quiet, explainer.noting = True, noting and (was_noting or not was_quiet)
     try:
         return explainer.condition(node, scope)
     finally:
-        explainer.quiet = False
+        explainer.quiet, explainer.noting = was_quiet, was_noting
 
 
 def _type(node: ast.Node) -> T.Type:

@@ -177,7 +177,7 @@ class CriteriaProgram:
 
         out = []
         for i in self.by_owner.get(owner, []):
-            explainer = Explainer(scenario_environment(), scenario)
+            explainer = Explainer(scenario_environment(), scenario, every_operand=True)  # a trace: every criterion
             outcome = explainer.explain(self.entries[i].node)
             out.append((self.entries[i].section, outcome, explainer.steps))
         return out
@@ -186,7 +186,7 @@ class CriteriaProgram:
         """One credit criterion, traced step by step for one consumption (the slow path)."""
         from engine.criteria.explain import Explainer
 
-        explainer = Explainer(credit_environment(), context)
+        explainer = Explainer(credit_environment(), context, every_operand=True)  # each failing value named
         outcome = explainer.explain(self.credit_entries[index].node)
         return outcome, explainer.steps
 

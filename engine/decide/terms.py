@@ -613,7 +613,7 @@ class TermEvaluator:
         breakpoints: dict[str, list[date] | None] = {}  # per term: what its exceptions compare the date with
         tries = _tries(len(parts))
         for tried in range(tries):
-            stepping = tried < min(_DAY_STEPS, tries - _END_TRIES)
+            stepping = tried < min(_DAY_STEPS, max(tries - _END_TRIES, tries // 2))
             following = [self._next_try(d, day, scenario, breakpoints, stepping) for d in decisions if not d.allowed]
             if not following:
                 return day
