@@ -628,3 +628,22 @@ def test_the_value_named_missing_is_one_that_decided() -> None:
     scenario = _scenario(usage=usage)
     [reason] = why.reasons(0, scenario)
     assert (reason.code, reason.facts["missing"]) == ("value_missing", "u.service_type")
+
+
+def test_a_negated_quantifier_says_how_many_records_match() -> None:
+    # `not any u in usage where …` failed with the condition alone, no record named: README's
+    # `some_match` ("1 of 2 match …; the rule needs none") was never given (a review of explanations)
+    env = scenario_environment()
+    text = 'not any u in usage where u.device == "mobile"'
+    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
+    why = WhyNot(CriteriaProgram([Entry("discount:no-mobile", "when", node)]))
+    usage = [
+        {"at": "2015-06-20T10:00:00+02:00", "device": "mobile", "quantity": 1},
+        {"at": "2015-06-21T10:00:00+02:00", "device": "stb", "quantity": 1},
+    ]
+    [reason] = why.reasons(0, _scenario(usage=usage))
+    assert reason.code == "some_match" and (reason.facts["matched"], reason.facts["count"]) == (1, 2)
+    assert reason.words() == 'usage: 1 of 2 match `u.device == "mobile"`; the rule needs none'
+    both = [{**usage[0]}, {**usage[0], "at": "2015-06-22T10:00:00+02:00"}]
+    [again] = why.reasons(0, _scenario(usage=both))  # kept by the counts: not the first scenario's
+    assert (again.facts["matched"], again.facts["count"]) == (2, 2)

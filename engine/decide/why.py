@@ -308,6 +308,7 @@ class WhyNot:
         kept = self._memo.get(key) if key is not None else None
         if kept is None:
             outcome, step, explainer = self._explained(node, reading)
+            step = _negated_quantifier(node, step, explainer)
             missing = None
             if key is None and outcome is not True and step is not None and step.text == node.span.text:
                 # not keyed by its operands (a quantifier over usage): explained afresh, but the same
@@ -488,6 +489,20 @@ def _constant(node: ast.Node) -> bool:
     if isinstance(node, ast.SetLiteral):
         return all(isinstance(item, ast.Literal) for item in node.items)
     return isinstance(node, ast.Literal)
+
+
+def _negated_quantifier(node: ast.Node, step: Step | None, explainer: Explainer) -> Step | None:
+    """`not any u in usage where …`: the quantifier's own step, marked negated, in place of the
+    explainer's "not" step (which names no record): its reason says how many records match
+    (`some_match`: "1 of 6 match …; the rule needs none"), and is kept by those counts."""
+    if not (isinstance(node, ast.Not) and isinstance(node.operand, ast.Quantifier)):
+        return step
+    if step is None or step.facts.get("kind") != "not":
+        return step
+    inner = next((s for s in reversed(explainer.steps) if s.text == node.operand.span.text), None)
+    if inner is None or inner.facts.get("kind") not in ("any", "all"):
+        return step
+    return Step(node.span.text, step.outcome, step.detail, step.location, {**inner.facts, "negated": True})
 
 
 def _conditions(node: ast.Node) -> list[ast.Node]:
