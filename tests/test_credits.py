@@ -737,3 +737,32 @@ def test_every_failing_criterion_of_a_credit_is_named(tmp_path: Path) -> None:
     ]
     assert sorted(section for section, _ in named) == ["execution_days", "quantity"], part
     assert all(criterion for _, criterion in named)
+
+
+def test_a_refusal_names_a_credit_its_scope_leaves_out(tmp_path: Path) -> None:
+    # the only e-mail credit of Globex Germany is for newsletters (a product scope): a consumption
+    # for another product was refused as "no credit can pay for it", without naming the credit its
+    # scope left out (SPEC 3.6: scope is shorthand for criteria, and the decision names them)
+    import shutil
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "---\nkind: credit\ncode: de-newsletters\nname: Newsletters\ntype: email-credits\nquantity: 500\n"
+            "usage_period: {from: 2015-01-01, to: 2015-12-31}\nholder: globex-de-munich\n"
+            "allocation: this_organisation\nissued: 2015-01-01\nscope: {products: [additional-service]}\n"
+        )
+    rules = load_rules(root)
+    request = {
+        "id": "R",
+        "organisation": "globex-de-munich",
+        "credit_type": "email-credits",
+        "product": "tv-essentials",
+        "quantity": 1,
+        "at": "2015-06-01T10:00:00Z",
+    }
+    part = rules.decide({"id": "s", "as_of": "2015-06-30T00:00:00Z", "consumptions": [request]})["credits"]
+    scoped = [r for refused in part["refused"] for r in refused["reasons"] if r["code"] == "outside_scope"]
+    assert [r["facts"]["credit"] for r in scoped] == ["de-newsletters"], part
+    assert scoped[0]["text"].startswith("credit `de-newsletters` is outside its scope: only for products")

@@ -53,7 +53,10 @@ register(
         "child_credit": "a child's credit: held by `{holder}`, {relation}",
         "other_branch": "held by `{holder}`, {relation}: only the holder and its descendants may use it",
         "other_owner": "held by user `{holder}`, whose credits this consumer does not use",
-        "outside_scope": "outside its scope: only for {scope}, the consumption is {actual}",
+        "outside_scope": lambda f: (
+            (f"credit `{f['credit']}` is " if "credit" in f else "")
+            + f"outside its scope: only for {f['scope']}, the consumption is {f['actual']}"
+        ),
         "criteria_not_met": "criterion of {of} does not hold: `{criterion}` ({values})",
         "not_enough_credit": "refused whole: {requested} asked, the candidates hold {available}",
         "no_candidate": "refused: no credit can pay for it",
@@ -503,12 +506,15 @@ class Book:
         return _outcome(r, tuple(draws), refusal, note, verdicts, excluded, alerts)
 
     def _excluded(self, r: Request, listed: _Candidates) -> tuple[Reason, ...]:
-        """For a refusal: the credits that would have been candidates but for their criteria."""
-        if self.criteria is None:
-            return ()
+        """For a refusal: the credits that would have been candidates but for their criteria or
+        their scope."""
         out: list[Reason] = []
         for c, _ in listed.items[listed.cursor :]:
-            if c.criteria and self.remaining[c.code] > 0 and _active(c, r.day) and _in_scope(c, r):
+            if self.remaining[c.code] <= 0 or not _active(c, r.day):
+                continue
+            if not _in_scope(c, r):  # (a scope is shorthand for criteria, SPEC 3.6: named as they are)
+                out.append(_outside_scope(c, r, named=True))
+            elif c.criteria and self.criteria is not None:
                 out.extend(self.criteria.failing(c, r))
         return tuple(out)
 
@@ -573,16 +579,7 @@ class Book:
         if c.start is not None and c.start > r.day:
             return Reason("not_started", {"from": c.start.isoformat()})
         if not _in_scope(c, r):
-            scope = " and ".join(
-                part
-                for part in (
-                    f"services {', '.join(c.services)}" if c.services else "",
-                    f"products {', '.join(c.products)}" if c.products else "",
-                )
-                if part
-            )
-            actual = f"service {r.service or 'not given'}" if c.services else f"product {r.product or 'not given'}"
-            return Reason("outside_scope", {"scope": scope, "actual": actual})
+            return _outside_scope(c, r)
         if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)):
             return failing[0]  # (a verdict names one reason: the first criterion that fails)
         if before.get(c.code, Decimal(0)) <= 0:
@@ -632,6 +629,21 @@ def _overdrawn(
 
 def _active(c: CreditFact, day: date) -> bool:
     return (c.start is None or c.start <= day) and (c.end is None or c.end >= day)
+
+
+def _outside_scope(c: CreditFact, r: Request, named: bool = False) -> Reason:
+    """Why `c`'s scope leaves `r` out; `named`: the reason names the credit (in a refusal's list)."""
+    scope = " and ".join(
+        part
+        for part in (
+            f"services {', '.join(c.services)}" if c.services else "",
+            f"products {', '.join(c.products)}" if c.products else "",
+        )
+        if part
+    )
+    actual = f"service {r.service or 'not given'}" if c.services else f"product {r.product or 'not given'}"
+    facts = {"credit": c.code, "scope": scope, "actual": actual} if named else {"scope": scope, "actual": actual}
+    return Reason("outside_scope", facts)
 
 
 def _in_scope(c: CreditFact, r: Request) -> bool:
