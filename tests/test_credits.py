@@ -707,21 +707,28 @@ def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> No
     assert [a["credit"] for a in RULES.decide(data)["credits"]["allocations"]] == ["PUR-MAY12", "CR-MAY13"]
 
 
-def test_every_failing_criterion_of_a_credit_is_named(tmp_path: Path) -> None:
-    # 200 messages on a Saturday break both the quantity and the days of a weekday-only credit:
-    # only the first was named, and a section of several entries had an empty criterion
+def _with_credit(tmp_path: Path, fields: str) -> Any:
+    """The shipped rules with one more credit (500 in 2015, this organisation's) of `fields`."""
     import shutil
 
     root = tmp_path / "rules"
     shutil.copytree(REPO / "rules", root)
     with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
         out.write(
-            "---\nkind: credit\ncode: sms-small-weekday\nname: Small weekday sends\ntype: sms-credits\n"
-            "quantity: 500\nusage_period: {from: 2015-01-01, to: 2015-12-31}\nholder: globex-de\n"
-            "allocation: this_organisation\nissued: 2015-01-01\ncriteria:\n  quantity: {max: 100}\n"
-            "  execution_days:\n    - {day: monday}\n    - {day: tuesday}\n"
+            "---\nkind: credit\nquantity: 500\nusage_period: {from: 2015-01-01, to: 2015-12-31}\n"
+            "allocation: this_organisation\nissued: 2015-01-01\n" + fields
         )
-    rules = load_rules(root)
+    return load_rules(root)
+
+
+def test_every_failing_criterion_of_a_credit_is_named(tmp_path: Path) -> None:
+    # 200 messages on a Saturday break both the quantity and the days of a weekday-only credit:
+    # only the first was named, and a section of several entries had an empty criterion
+    rules = _with_credit(
+        tmp_path,
+        "code: sms-small-weekday\nname: Small weekday sends\ntype: sms-credits\nholder: globex-de\n"
+        "criteria:\n  quantity: {max: 100}\n  execution_days:\n    - {day: monday}\n    - {day: tuesday}\n",
+    )
     request = {"id": "R", "organisation": "globex-de", "credit_type": "sms-credits", "quantity": 200}
     data = {
         "id": "c",
@@ -743,17 +750,11 @@ def test_a_refusal_names_a_credit_its_scope_leaves_out(tmp_path: Path) -> None:
     # the only e-mail credit of Globex Germany is for newsletters (a product scope): a consumption
     # for another product was refused as "no credit can pay for it", without naming the credit its
     # scope left out (SPEC 3.6: scope is shorthand for criteria, and the decision names them)
-    import shutil
-
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
-        out.write(
-            "---\nkind: credit\ncode: de-newsletters\nname: Newsletters\ntype: email-credits\nquantity: 500\n"
-            "usage_period: {from: 2015-01-01, to: 2015-12-31}\nholder: globex-de-munich\n"
-            "allocation: this_organisation\nissued: 2015-01-01\nscope: {products: [additional-service]}\n"
-        )
-    rules = load_rules(root)
+    rules = _with_credit(
+        tmp_path,
+        "code: de-newsletters\nname: Newsletters\ntype: email-credits\nholder: globex-de-munich\n"
+        "scope: {products: [additional-service]}\n",
+    )
     request = {
         "id": "R",
         "organisation": "globex-de-munich",

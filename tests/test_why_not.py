@@ -39,6 +39,12 @@ RULES = load_rules(REPO / "rules")
 NOT_APPLIED = ("not_eligible", "rejected", "not_effective", "limit_reached")
 
 
+def _why_of(text: str, owner: str) -> WhyNot:
+    """The "why not" of one `when:` condition of `owner`, placed at rules/x.yaml:3."""
+    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), scenario_environment())
+    return WhyNot(CriteriaProgram([Entry(owner, "when", node)]))
+
+
 def _scenario(**changes: Any) -> Any:
     data: dict[str, Any] = {
         "id": "why",
@@ -174,10 +180,7 @@ def test_maturity_shows_months_and_since_date_against_the_rules_threshold() -> N
 
 
 def test_a_money_condition_shows_the_amount_and_the_threshold() -> None:
-    env = scenario_environment()
-    text = "sum(p in subscription.products.price) >= 50.00 EUR"
-    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
-    why = WhyNot(CriteriaProgram([Entry("discount:big-spender", "when", node)]))
+    why = _why_of("sum(p in subscription.products.price) >= 50.00 EUR", "discount:big-spender")
     line = {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "price": "29.99 EUR"}
     scenario = _scenario(subscription={"code": "S1", "start": "2015-02-01", "products": [line]})
     first = why.reasons(0, scenario)
@@ -413,10 +416,7 @@ def test_a_quantifiers_reason_is_shared_when_its_explanation_is_the_same() -> No
     """A quantifier over usage is not keyed by its operands: it is explained for each scenario,
     and the record is kept by what the explanation says (none of 1 record matches), so scenarios
     with the same verdict share it and another verdict gets its own."""
-    env = scenario_environment()
-    text = 'any u in usage where u.service == "data"'
-    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
-    why = WhyNot(CriteriaProgram([Entry("discount:data-user", "when", node)]))
+    why = _why_of('any u in usage where u.service == "data"', "discount:data-user")
     voice = [{"at": "2015-06-20T10:00:00+02:00", "service": "voice", "quantity": 3}]
     sms = [{"at": "2015-06-21T10:00:00+02:00", "service": "sms", "quantity": 1}]
     first, second = why.reasons(0, _scenario(usage=voice)), why.reasons(0, _scenario(usage=sms))
@@ -617,10 +617,7 @@ def test_the_value_named_missing_is_one_that_decided() -> None:
     # `u.service_type == "PPV" and u.device == "stb"`: the first record lacks its service type
     # (device stb: why the condition is unknown); the second is a VOD rental without a device,
     # false whatever its device. Explaining every operand named the device (a review of this round)
-    env = scenario_environment()
-    text = 'any u in usage where u.service_type == "PPV" and u.device == "stb"'
-    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
-    why = WhyNot(CriteriaProgram([Entry("discount:ppv-box", "when", node)]))
+    why = _why_of('any u in usage where u.service_type == "PPV" and u.device == "stb"', "discount:ppv-box")
     usage = [
         {"at": "2015-06-20T10:00:00+02:00", "device": "stb", "quantity": 1},
         {"at": "2015-06-21T10:00:00+02:00", "service_type": "VOD", "quantity": 1},
@@ -633,10 +630,7 @@ def test_the_value_named_missing_is_one_that_decided() -> None:
 def test_a_negated_quantifier_says_how_many_records_match() -> None:
     # `not any u in usage where …` failed with the condition alone, no record named: README's
     # `some_match` ("1 of 2 match …; the rule needs none") was never given (a review of explanations)
-    env = scenario_environment()
-    text = 'not any u in usage where u.device == "mobile"'
-    node = check_condition(parse(text, lambda b, e: Span("rules/x.yaml", 3, 5 + b, 5 + e)), env)
-    why = WhyNot(CriteriaProgram([Entry("discount:no-mobile", "when", node)]))
+    why = _why_of('not any u in usage where u.device == "mobile"', "discount:no-mobile")
     usage = [
         {"at": "2015-06-20T10:00:00+02:00", "device": "mobile", "quantity": 1},
         {"at": "2015-06-21T10:00:00+02:00", "device": "stb", "quantity": 1},
