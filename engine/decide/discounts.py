@@ -1597,9 +1597,11 @@ class _Caps:
 
 def _cap_order(line: Line) -> tuple[Any, ...]:
     """The order in which lines take a cap they share: the largest gross first (then product,
-    bundle, type, main), so that the lines' order on the bill changes no amount (SPEC 4: the same
+    bundle, type, main, and the line whose charge covers the longer period: a free period takes a
+    share of it), so that the lines' order on the bill changes no amount (SPEC 4: the same
     scenario, the same decision). Lines equal in all of these are alike: their order is moot."""
-    return (line.gross.currency, -line.gross.amount, line.product, line.bundle or "", line.type, not line.main)
+    period = _PERIOD_ORDER[line.frequency] if line.frequency is not None else -1
+    return (line.gross.currency, -line.gross.amount, line.product, line.bundle or "", line.type, not line.main, -period)
 
 
 def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, Decimal]]) -> None:

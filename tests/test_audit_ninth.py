@@ -1,0 +1,108 @@
+"""Findings of the ninth session's audits (2026-12-01): a metamorphic campaign over discounts,
+credits and balances, one over cancellations, purchases and coupons, and a hostile-input campaign.
+Each test is a reduced reproduction of what an audit found, with the outcome SPEC or README
+requires."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import RuleSet, load_rules
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: a monthly product, a free month capped at 5.00 EUR and 9.00 EUR off, each switched on by a segment
+CAPPED_FREE_MONTH = """\
+kind: product
+code: x1
+name: X1
+type: termed
+price: 10.00 EUR
+billing_frequency: monthly
+---
+kind: segment
+code: s13
+name: S13
+---
+kind: segment
+code: s14
+name: S14
+---
+kind: discount
+code: fp-1m-cap
+name: One month free, at most 5.00 EUR
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: free_period, value: 1, unit: months}
+cap: 5.00 EUR
+discounted_products: [{product: x1}]
+validity: {effective: 2015-01-01}
+criteria:
+  segments: {include: [s13]}
+---
+kind: discount
+code: amt-9
+name: 9.00 EUR off
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: amount, value: 9.00 EUR}
+discounted_products: [{product: x1}]
+validity: {effective: 2015-01-01}
+criteria:
+  segments: {include: [s14]}
+"""
+
+QUARTERLY_BILL: dict[str, Any] = {
+    "id": "cap-tie",
+    "as_of": "2015-07-01T02:00:00+02:00",
+    "account": {"code": "A1", "classification": "Residential", "segments": ["s13", "s14"]},
+    "subscription": {
+        "code": "S1",
+        "type": "residential-tv",
+        "plan": "tv-flex",
+        "billing_term_scheme": "monthly-flex",
+        "billing_frequency": "quarterly",
+        "start": "2015-04-01",
+        "status_history": [{"status": "active", "from": "2015-04-01"}],
+        "products": [{"product": "x1", "price": "10.00 EUR"}, {"product": "x1"}],
+        "billing_period": {"from": "2015-04-01", "to": "2015-06-30"},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def capped_free_month(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    root = tmp_path_factory.mktemp("ninth") / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "capped_free_month.yaml").write_text(CAPPED_FREE_MONTH, encoding="utf-8")
+    return load_rules(root)
+
+
+def test_lines_alike_but_for_the_period_they_charge_take_a_shared_cap_in_any_bill_order(
+    capped_free_month: RuleSet,
+) -> None:
+    # Two x1 lines of 10.00 EUR: one priced for the quarter billed, one at the catalog price (its
+    # own month). The free month takes a third of the first and all of the second; which line
+    # takes the 5.00 cap first decided what the 9.00 off could still take (net 0.00 or 1.00 EUR).
+    # The line charging the longer period now takes a shared cap first, whatever the bill order.
+    swapped = copy.deepcopy(QUARTERLY_BILL)
+    swapped["subscription"]["products"].reverse()
+    for rules in (capped_free_month, capped_free_month.brief()):
+        decisions = [rules.decide(data)["discounts"] for data in (QUARTERLY_BILL, swapped)]
+        assert decisions[0]["totals"] == decisions[1]["totals"]
+        assert decisions[0]["totals"]["EUR"]["net"] == "0.00 EUR"
+        by_price = [
+            {tuple((d["code"], d["amount"]) for d in line["discounts"]) for line in part["lines"]} for part in decisions
+        ]
+        assert by_price[0] == by_price[1]
+        # the quarter's line first: a third of its 10.00 free (3.33); the month's line the rest of the cap
+        assert {takes[0] for takes in by_price[0]} == {("fp-1m-cap", "-3.33 EUR"), ("fp-1m-cap", "-1.67 EUR")}
