@@ -44,6 +44,7 @@ CODES: dict[str, tuple[str, str]] = {
     "BR301": ("duplicate-code", "Two documents of one kind share a code."),
     "BR302": ("unknown-reference", "A reference to a code that is not defined."),
     "BR303": ("reference-cycle", "Parent or credit-owner references form a cycle."),
+    "BR304": ("ambiguous-reference", "A credit's holder names both an organisation and a user."),
     # semantics
     "BR401": ("segment-included-and-excluded", "A segment is both included and excluded."),
     "BR402": ("product-type-not-discountable", "Only termed, usage and expense products may be listed."),

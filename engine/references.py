@@ -143,6 +143,9 @@ def check_references(
         codes_by_kind.setdefault(kind, []).append(code)
         kinds_by_code.setdefault(code, []).append(kind)
     for document in documents:
+        holder = document.data.get("holder") if document.kind == "credit" else None
+        if isinstance(holder, str) and ("user", holder) in index and ("organisation", holder) in index:
+            yield _ambiguous_holder(document, holder, index)  # an organisation or a user (seed 001): never both
         for ref in references_of(document, index):
             if ref.target_kind == "user" and ref.path == ("credit_owner",) and ref.code == document.code:
                 continue
@@ -161,6 +164,22 @@ def check_references(
                 hint = f"define a {what} with code `{ref.code}` or fix the reference"
             yield document.diagnostic(ref.path, "BR302", f"unknown {what} `{ref.code}`", hint)
     yield from _cycles(index)
+
+
+def _ambiguous_holder(document: Document, code: str, index: dict[tuple[str, str], Document]) -> Diagnostic:
+    """BR304: a credit's `holder` that is both an organisation's code and a user's (codes are
+    unique per kind): the credit would go to one of them in silence (SPEC 3: a reference points
+    to both places involved)."""
+    places = []
+    for kind in ("organisation", "user"):
+        defined = index[(kind, code)]
+        places.append(f"{kind} at {defined.file}:{defined.locate(('code',)).line}")
+    return document.diagnostic(
+        ("holder",),
+        "BR304",
+        f"holder `{code}` is both an organisation and a user ({'; '.join(places)}): the credit's holder is unclear",
+        "give the organisation or the user another code, and name the one that holds the credit",
+    )
 
 
 def _cycles(index: dict[tuple[str, str], Document]) -> Iterator[Diagnostic]:

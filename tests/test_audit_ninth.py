@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 
 from engine import RuleSet, load_rules
+from engine.decide.scenarios import ScenarioError
+from engine.validate import validate_paths
 
 REPO = Path(__file__).resolve().parent.parent
+NOON = "2015-05-13T12:00:00Z"
 
 #: a monthly product, a free month capped at 5.00 EUR and 9.00 EUR off, each switched on by a segment
 CAPPED_FREE_MONTH = """\
@@ -106,3 +109,62 @@ def test_lines_alike_but_for_the_period_they_charge_take_a_shared_cap_in_any_bil
         assert by_price[0] == by_price[1]
         # the quarter's line first: a third of its 10.00 free (3.33); the month's line the rest of the cap
         assert {takes[0] for takes in by_price[0]} == {("fp-1m-cap", "-3.33 EUR"), ("fp-1m-cap", "-1.67 EUR")}
+
+
+def _refused(rules: RuleSet, data: dict[str, Any]) -> ScenarioError:
+    with pytest.raises(ScenarioError) as caught:
+        rules.decide(data)
+    return caught.value
+
+
+def test_a_credit_held_by_a_code_both_an_organisation_and_a_user_is_refused(tmp_path: Path) -> None:
+    # codes are unique per kind, and a credit's holder names an organisation or a user: one named
+    # `globex-de-munich` by both went to the user in silence, and the organisation's consumption was refused
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    with (root / "credits" / "organisations.yaml").open("a", encoding="utf-8") as out:
+        out.write("---\nkind: user\ncode: globex-de-munich\nname: A user named as the organisation\n")
+    rules = load_rules(root)  # no credit of the rules is held by `globex-de-munich`: the rule set stands
+    credit = {
+        "code": "CR-G",
+        "type": "email-credits",
+        "quantity": 5,
+        "holder": "globex-de-munich",
+        "issued": "2015-01-01",
+    }
+    used = {"id": "R", "organisation": "globex-de-munich", "credit_type": "email-credits", "quantity": 1, "at": NOON}
+    data = {"id": "t", "as_of": "2015-05-14T16:00:00Z", "credits": [credit], "consumptions": [used]}
+    refusal = _refused(rules, data)
+    assert (refusal.code, refusal.field) == ("BR304", "credits[0].holder")
+    assert "both an organisation and a user" in refusal.message
+    # in the rule files, at the credit's holder, naming both definitions
+    with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "---\nkind: credit\ncode: cr-g\nname: G\ntype: email-credits\nquantity: 5\nholder: globex-de-munich\n"
+            "allocation: this_organisation\nissued: 2015-01-01\n"
+        )
+    [found] = [d for d in validate_paths([root]) if d.code == "BR304"]
+    assert found.file.endswith("credits.yaml") and "organisation at" in found.message and "user at" in found.message
+
+
+PURCHASE = {"id": "PUR-1", "user": "lena", "credit_type": "email-credits", "quantity": 5, "at": "2015-05-12T10:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("credit_type", "period", "code", "words"),
+    [
+        ("email-credits", {"from": "2015-05-12", "to": "2015-05-11"}, "BR413", "before it starts"),
+        ("email-credits", {"from": "2015-04-01", "to": "2015-04-30"}, "BR413", "before the purchase"),
+        ("kaizen-jumpstart", {"from": "2015-05-12", "to": "2015-05-31"}, "BR420", "never expire"),
+    ],
+)
+def test_a_credit_purchase_s_usage_period_is_checked_as_a_credit_s(
+    credit_type: str, period: dict[str, str], code: str, words: str
+) -> None:
+    # each was accepted: the user billed for credits that could never be drawn, or a jumpstart
+    # credit's end dropped in silence; a scenario credit with the same period was refused
+    rules = load_rules(REPO / "rules")
+    purchase = {**PURCHASE, "credit_type": credit_type, "usage_period": period}
+    refusal = _refused(rules, {"id": "t", "as_of": "2015-05-14T16:00:00Z", "credit_purchases": [purchase]})
+    assert (refusal.code, refusal.field) == (code, "credit_purchases[0].usage_period.to")
+    assert words in refusal.message

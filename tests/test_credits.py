@@ -657,9 +657,9 @@ def test_the_text_output_names_a_credit_passed_over(capsys: pytest.CaptureFixtur
 
 
 def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None:
-    # "earlier issue" between purchases that tie on everything else: their day (the local date as
-    # written, as every date here), then their instant, not the id: PUR-Z at 08:00Z before PUR-A at
-    # 14:00Z and PUR-B at 22:00Z; PUR-M at 20:00Z written +05:00 is issued on 2 February, after them
+    # "earlier issue" between purchases that tie on everything else: the instant they were bought,
+    # not the id: PUR-Z at 08:00Z, PUR-A at 14:00Z, PUR-M at 20:00Z (written 01:00+05:00 on 2
+    # February: until 2026-12-01 its local date ranked it after PUR-B), PUR-B at 22:00Z
     buys = [
         ("PUR-B", "2015-02-01T22:00:00Z"),
         ("PUR-A", "2015-02-01T14:00:00Z"),
@@ -673,12 +673,22 @@ def test_purchases_of_one_day_are_issued_in_the_order_they_were_bought() -> None
     d = RULES.decide(
         {"id": "t", "as_of": "2015-02-04T00:00:00Z", "credit_purchases": purchases, "consumptions": [used]}
     )
-    assert [a["credit"] for a in d["credits"]["allocations"]] == ["PUR-Z", "PUR-A", "PUR-B", "PUR-M"]
+    assert [a["credit"] for a in d["credits"]["allocations"]] == ["PUR-Z", "PUR-A", "PUR-M", "PUR-B"]
 
 
-def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> None:
-    # the instant orders purchases within a day; days come first: bought 2015-05-12 at 23:30-05:00
-    # (04:30 UTC on the 13th) is issued before a credit issued on 2015-05-13
+@pytest.mark.parametrize(
+    ("bought", "order"),
+    [
+        ("2015-05-12T18:00:00-05:00", ["PUR-MAY12", "CR-MAY13"]),  # 23:00 UTC on the 12th
+        ("2015-05-12T23:30:00-05:00", ["CR-MAY13", "PUR-MAY12"]),  # 04:30 UTC on the 13th
+    ],
+)
+def test_a_purchase_ranks_by_its_instant_against_a_credit_issued_at_the_start_of_its_day(
+    bought: str, order: list[str]
+) -> None:
+    # "earlier issue": a purchase is issued at its instant, a credit of a date at the start of that
+    # day (UTC, as a date-time without an offset is read); until 2026-12-01 the purchase's local
+    # date ranked it, so 23:30-05:00 on the 12th came before a credit of the 13th
     data = {
         "id": "t",
         "as_of": "2015-05-14T16:00:00+02:00",
@@ -686,13 +696,7 @@ def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> No
             {"code": "CR-MAY13", "type": "email-credits", "quantity": 5, "holder": "lena", "issued": "2015-05-13"}
         ],
         "credit_purchases": [
-            {
-                "id": "PUR-MAY12",
-                "user": "lena",
-                "credit_type": "email-credits",
-                "quantity": 5,
-                "at": "2015-05-12T23:30:00-05:00",
-            }
+            {"id": "PUR-MAY12", "user": "lena", "credit_type": "email-credits", "quantity": 5, "at": bought}
         ],
         "consumptions": [
             {
@@ -704,7 +708,7 @@ def test_a_purchase_is_issued_on_its_day_before_a_credit_of_the_next_day() -> No
             }
         ],
     }
-    assert [a["credit"] for a in RULES.decide(data)["credits"]["allocations"]] == ["PUR-MAY12", "CR-MAY13"]
+    assert [a["credit"] for a in RULES.decide(data)["credits"]["allocations"]] == order
 
 
 def _with_credit(tmp_path: Path, fields: str) -> Any:

@@ -186,7 +186,7 @@ def _allocation(c: CreditFact, distance: int) -> int:
     return 0 if c.own_only and distance == 0 else 1
 
 
-_DAY_START = datetime.min.replace(tzinfo=UTC)  # a credit issued on a date: before that day's purchases
+_DAY_START = datetime.min.replace(tzinfo=UTC)  # a credit issued on a date: before that (UTC) day's purchases
 
 _KEYS: dict[str, SortKey] = {
     "allocation": _allocation,
@@ -855,6 +855,13 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
         yield _unknown(f"{where}.type", "credit_type", c.type, s.types, "BR302")
     if c.holder not in s.tree.parent and c.holder not in s.users:
         yield _unknown(f"{where}.holder", "organisation", c.holder, [*s.tree.parent, *s.users], "BR302")
+    elif c.holder in s.tree.parent and c.holder in s.users:
+        yield ScenarioError(
+            f"{where}.holder",
+            f"holder `{c.holder}` is both an organisation and a user of the rule set: the credit's holder is unclear",
+            "give the organisation or the user another code, and name the one that holds the credit",
+            code="BR304",
+        )
     p = c.usage_period
     if p is not None and p.to is not None and p.to < p.from_:
         yield ScenarioError(
@@ -1010,7 +1017,6 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         owner = owner_of(s.users, item.user)
         t = s.types[item.credit_type]
         period = item.usage_period
-        day = item.at.date()
         credit = CreditFact(
             code=item.id,
             type=item.credit_type,
@@ -1020,8 +1026,12 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             start=period.from_ if period else None,
             end=period.to if period and t.expires else None,
             holder=owner,
-            issued=day,
-            issued_at=at,  # (`moment`: aware) two purchases of one day, or days written in other zones, by instant
+            # "earlier issue": a purchase is issued at its instant, a credit of the rules at the start
+            # of its `issued` day (UTC, as a date-time without an offset is read): by the instant's UTC
+            # day, then the instant, so purchases rank in the order they were bought whatever the
+            # offsets they are written in (the local date put 01:00+09:00 after 22:00-05:00 the day before)
+            issued=at.astimezone(UTC).date(),
+            issued_at=at,  # (`moment`: aware)
             own_only=not t.shared_on_issue,  # the owner's own, as a credit the owner holds is
             holder_user=True,
             criteria=s.type_criteria[item.credit_type],
@@ -1071,12 +1081,43 @@ def _purchase_problems(s: _Setting, p: Any, where: str, credits: Mapping[str, An
         yield _unknown(f"{where}.credit_type", "credit type", p.credit_type, s.types)
     elif _counts_offers(s.types[p.credit_type]) and p.quantity != p.quantity.to_integral_value():
         yield _not_whole(f"{where}.quantity", p.quantity)
+    yield from _purchase_period_problems(s, p, where)
     if p.id in credits:
         yield ScenarioError(
             f"{where}.id",
             f"the purchase id `{p.id}` is already a credit's code",
             "give the purchase another id",
             code="BR605",
+        )
+
+
+def _purchase_period_problems(s: _Setting, p: Any, where: str) -> Iterator[ScenarioError]:
+    """A purchase's `usage_period` checked as a credit's is (BR413, BR420), and one that ends
+    before the purchase (BR413): the user would be billed for credits nobody can ever draw."""
+    period = p.usage_period
+    if period is None or period.to is None:
+        return
+    credit_type = s.types.get(p.credit_type)
+    if credit_type is not None and not credit_type.expires:
+        yield ScenarioError(
+            f"{where}.usage_period.to",
+            f"credits of type `{credit_type.code}` never expire; remove the end of the usage period",
+            "remove `to:`",
+            code="BR420",
+        )
+    elif period.from_ is not None and period.to < period.from_:
+        yield ScenarioError(
+            f"{where}.usage_period.to",
+            f"usage period ends ({period.to}) before it starts ({period.from_})",
+            "swap the dates or fix the year",
+            code="BR413",
+        )
+    elif period.to < p.at.date():
+        yield ScenarioError(
+            f"{where}.usage_period.to",
+            f"usage period ends ({period.to}) before the purchase ({p.at.date()}): the credits bought could never be used",
+            "fix the end of the usage period or the purchase's date",
+            code="BR413",
         )
 
 
