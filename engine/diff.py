@@ -82,7 +82,7 @@ def scenario_inputs(path: Path) -> Inputs:
         listing = walk(path, display_path)
         # a folder's scenario files, as `billrules test` reads them; a JSON Lines file (a whole
         # billing run's input) is given directly, so a run's input beside the samples is not read twice
-        files = [p for p in listing.files if p.suffix.lower() in SCENARIO_SUFFIXES]
+        files = [p for p in listing.files if p.suffix in SCENARIO_SUFFIXES]  # (`.YAML`: not read, as by `test`)
         problems = [
             *listing.diagnostics,
             *(outside_link(p, display_path(p), "the folder given") for p in listing.outside),
@@ -162,7 +162,14 @@ def extract_git_rules(spec: str, into: Path, cwd: Path | None = None) -> Path:
         raise GitRevisionError(f"`{spec}`: git could not archive the folder")
     into.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
-        tar.extractall(into, filter="data")
+        try:
+            tar.extractall(into, filter="data")
+        except tarfile.FilterError as exc:  # a link out of the folder, a device: what `validate` does not read
+            member = exc.tarinfo.name
+            raise GitRevisionError(
+                f"`{spec}`: `{member}` is a symbolic link leading outside the folder, or a special file: "
+                "billrules does not read it (BR117); remove it from the rule set"
+            ) from None
     return into
 
 
@@ -575,8 +582,9 @@ class DiffReport:
 
     @property
     def clean(self) -> bool:
-        """Nothing changed and every scenario was decided under both rule sets."""
-        return not self.changed and not self.undecided
+        """Nothing changed and every scenario was decided under both rule sets; a diff of no
+        scenario is not clean (a CI gate pointed at the wrong folder must not pass on nothing)."""
+        return self.scenarios > 0 and not self.changed and not self.undecided
 
     def groups(self) -> list[Group]:
         """Changed groups (most scenarios first, then by label), then the undecided groups."""

@@ -6,14 +6,20 @@ requires."""
 from __future__ import annotations
 
 import copy
+import errno
+import io
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import RuleSet, load_rules
-from engine.decide.scenarios import ScenarioError
+from engine.cli.main import main
+from engine.decide.scenarios import ScenarioError, ScenarioInvalid
 from engine.validate import validate_paths
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,3 +174,109 @@ def test_a_credit_purchase_s_usage_period_is_checked_as_a_credit_s(
     refusal = _refused(rules, {"id": "t", "as_of": "2015-05-14T16:00:00Z", "credit_purchases": [purchase]})
     assert (refusal.code, refusal.field) == (code, "credit_purchases[0].usage_period.to")
     assert words in refusal.message
+
+
+# --- the hostile-input campaign -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [
+        ("as_of", {"id": "a", "as_of": "\ud800"}),
+        ("account.due_date", {"id": "a", "as_of": NOON, "account": {"code": "A", "due_date": "2015-\udc00"}}),
+    ],
+)
+def test_a_lone_surrogate_in_a_scenario_field_is_a_schema_error_at_that_field(field: str, data: dict[str, Any]) -> None:
+    # pydantic's validators raised UnicodeEncodeError: an internal error on the command line
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_rules(REPO / "rules").decide(data)
+    [problem] = caught.value.diagnostics
+    assert (problem.code, problem.message) == (
+        "BR602",
+        f"scenario field `{field}`: the text holds a lone surrogate (not Unicode)",
+    )
+
+
+def test_the_command_line_reports_a_lone_surrogate_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text('id: a\nas_of: "\\ud800"\n', encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), str(scenario)]) == 1
+    captured = capsys.readouterr()
+    assert "s.yaml:2:8: error[BR602] scenario field `as_of`" in captured.err + captured.out
+    assert "internal error" not in captured.err
+
+
+def test_a_diff_of_no_scenario_is_not_a_clean_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a CI gate pointed at an empty folder passed with "nothing changed"
+    rules = str(REPO / "rules")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    for source in (tmp_path, empty):
+        assert main(["diff", "--rules", rules, "--rules", rules, "--input", str(source)]) == 1
+        out = capsys.readouterr().out
+        assert "no scenario found: nothing was compared" in out and "nothing changed" not in out
+
+
+def test_a_git_rules_folder_with_a_link_leading_outside_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "rules", repo / "rules")
+    (repo / "rules" / "link.yaml").symlink_to("/etc/hostname")
+    for args in (["init", "-q"], ["add", "rules"], ["commit", "-q", "-m", "rules"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
+    monkeypatch.chdir(repo)
+    sample = str(REPO / "samples" / "discounts" / "complaint_cap.yaml")
+    assert main(["diff", "--rules", "git:HEAD:rules", "--rules", "git:HEAD:rules", "--input", sample]) == 2
+    err = capsys.readouterr().err
+    assert "`link.yaml` is a symbolic link leading outside the folder" in err and "internal error" not in err
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_under_the_output_is_an_error_not_a_bug(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    assert main(["schema"]) == 2
+    err = capsys.readouterr().err
+    assert err == "billrules: error: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "text"),
+    [
+        ("coupon", "redemption_quantity", "redemption_quantity: 1\n"),
+        ("discount", "limit.times", "times: 3\n"),
+        ("discount", "duration.billing_periods", "billing_periods: 1\n"),
+    ],
+)
+def test_whole_numbers_of_the_rule_files_have_at_most_15_digits(
+    tmp_path: Path, kind: str, path: str, text: str
+) -> None:
+    # 20 digits were accepted, and decisions said "use 1 of 99999999999999999999"
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    name = path.rsplit(".", 1)[-1]
+    changed = [
+        f
+        for f in root.rglob("*.yaml")
+        if f" {name}: " in f.read_text(encoding="utf-8") or f"\n{name}: " in f.read_text(encoding="utf-8")
+    ]
+    assert changed, f"no shipped file writes `{name}`"
+    first = changed[0]
+    content = first.read_text(encoding="utf-8")
+    content = re.sub(rf"(\b{name}: )\d+", rf"\g<1>{'9' * 20}", content, count=1)
+    first.write_text(content, encoding="utf-8")
+    found = [d for d in validate_paths([root]) if "99999999999999999999" in d.message]
+    assert found and found[0].code == "BR206" and "maximum of 999999999999999" in found[0].message

@@ -131,3 +131,16 @@ def test_a_dictionary_encoded_scenario_column_is_text(rules: RuleSet, lines: lis
     output = tmp_path / "out.jsonl"
     run(rules, RunOptions(str(source), str(output), errors=str(tmp_path / "e.jsonl"), workers=1, progress=False))
     assert output.read_text(encoding="utf-8").splitlines() == expected
+
+
+def test_two_columns_of_one_name_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the row kept the last column's value in silence (a JSON object's duplicate key is BR105)
+    source = tmp_path / "twice.parquet"
+    table = pa.Table.from_arrays(
+        [pa.array(["x"]), pa.array(["2015-05-01T00:00:00Z"]), pa.array(["y"])], names=["id", "as_of", "id"]
+    )
+    pq.write_table(table, source)
+    assert main(["run", "--rules", RULES, "--input", str(source), "--output", str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "two columns share a name (`id`)" in err and "internal error" not in err
+    assert not (tmp_path / "o.jsonl").exists()

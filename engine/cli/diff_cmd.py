@@ -4,8 +4,8 @@ Every scenario is decided under both rule sets; the report says how many changed
 changed, with the money moved per currency (engine/diff.py holds the comparison as data). OLD or
 NEW may be a git revision of the rules folder: `git:HEAD~1:rules`.
 
-Exit 0 nothing changed (and every scenario was decided under both), 1 something changed or some
-scenario could not be decided, 2 usage.
+Exit 0 nothing changed (and every scenario was decided under both), 1 something changed, some
+scenario could not be decided or none was found, 2 usage.
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
         for measure, amounts in report["money"].items():
             for amount in amounts.values():
                 out.write(f"  {names[measure]:<34}{amount:>18}\n")
+    if not report["scenarios"]:
+        out.write("\nno scenario found: nothing was compared (name the scenario files or the folder that holds them)\n")
+        return
     if not report["groups"]:
         out.write("\nnothing changed\n")
         return

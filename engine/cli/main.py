@@ -8,6 +8,7 @@ Exit codes: 0 clean, 1 findings, 2 usage error (or an internal error, reported a
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import importlib
 import sys
@@ -102,6 +103,7 @@ def _run(argv: Sequence[str] | None) -> int:
                 "a command is required (validate, decide, run, test, diff, coupons, schema); see `billrules --help`"
             )
         status: int = args.run(args)
+        sys.stdout.flush()  # a full disk or a dead device fails here, where it is reported, not at exit
         return status
     except UsageError as exc:
         sys.stderr.write(f"billrules: error: {printable(str(exc))}\n")
@@ -112,12 +114,27 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # the reader of stdout stopped early (`… | head`): not a bug to report
         silence(sys.stdout)
         return EXIT_BROKEN_PIPE
-    except Exception as exc:  # the one boundary: never show an analyst a traceback
-        sys.stderr.write(
-            f"billrules: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
-            "  hint: this is a bug in billrules; please report it with the input that caused it\n"
-        )
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_FAILURES:
+            return _internal_error(exc)
+        silence(sys.stdout)  # what is still buffered cannot be written either
+        where = f" {printable(str(exc.filename))}" if exc.filename is not None else " the output"
+        sys.stderr.write(f"billrules: error: cannot write{where}: {printable(exc.strerror or str(exc))}\n")
         return EXIT_USAGE
+    except Exception as exc:  # the one boundary: never show an analyst a traceback
+        return _internal_error(exc)
+
+
+#: write failures of the machine, not of billrules: a full disk, a quota, an I/O error
+_OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS})
+
+
+def _internal_error(exc: BaseException) -> int:
+    sys.stderr.write(
+        f"billrules: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
+        "  hint: this is a bug in billrules; please report it with the input that caused it\n"
+    )
+    return EXIT_USAGE
 
 
 def entry_point() -> None:

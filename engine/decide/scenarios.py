@@ -115,6 +115,20 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
     result.expect = data.pop("expect", None)
     try:
         result.scenario = Scenario.model_validate(data)
+    except UnicodeError:  # a text no encoder takes (an unpaired surrogate): at each place it is written
+        for path in _not_unicode(data, ()):
+            result.diagnostics.append(
+                _diagnostic(
+                    document,
+                    file,
+                    path,
+                    "BR602",
+                    f"scenario field `{dotted(path) or 'scenario'}`: the text holds a lone surrogate (not Unicode)",
+                    "write the text as valid Unicode (UTF-8)",
+                )
+            )
+        if not result.diagnostics:
+            raise
     except ValidationError as exc:
         for error in field_errors(exc.errors(include_url=False), data):
             path = error.path
@@ -135,6 +149,25 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+def _not_unicode(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    """The paths of the texts (keys or values) in `value` that UTF-8 cannot encode."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeError:
+                yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and next(_not_unicode(key, ()), None) is not None:
+                yield (*path, key)
+            else:
+                yield from _not_unicode(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _not_unicode(item, (*path, i))
 
 
 #: a field written with another word a tester may reach for (the rule files' word, another

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from engine.models.common import (
+    MAX_COUNT,
     Code,
     DurationField,
     MoneyField,
@@ -146,6 +147,7 @@ class Penalty(Strict):
     grace_period: int = Field(
         default=0,
         ge=0,
+        le=MAX_COUNT,
         description="Time after the cancellation date within which the customer may renew instead of paying.",
     )
     grace_period_unit: UnitField = TimeUnit.DAYS
@@ -190,7 +192,7 @@ class Term(RuleDocument):
     """A commitment attached to a plan or bundle, with its early-cancellation rule and renewal."""
 
     kind: Literal["term"] = Field(description="Document kind.")
-    period: int = Field(ge=0, description="Length of the commitment (must be greater than zero).")
+    period: int = Field(ge=0, le=MAX_COUNT, description="Length of the commitment (must be greater than zero).")
     unit: UnitField
     basis: CommitmentBasis = Field(
         description="billing_cycles: counted in billing cycles; calendar: actual time since purchase."
@@ -224,8 +226,8 @@ class Coupon(RuleDocument):
     template: str = Field(
         min_length=1, description="Code template; each `#` is one generated character.", examples=["coupon_##"]
     )
-    quantity: int = Field(ge=1, description="How many codes to generate.")
-    redemption_quantity: int = Field(ge=1, description="How many times each code may be redeemed.")
+    quantity: int = Field(ge=1, le=MAX_COUNT, description="How many codes to generate.")
+    redemption_quantity: int = Field(ge=1, le=MAX_COUNT, description="How many times each code may be redeemed.")
     range_start: Annotated[int | str, BeforeValidator(number_as_written)] = Field(
         description="First value of the generated sequence (base 36 text for alphanumeric)."
     )

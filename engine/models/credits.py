@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine.models.common import Code, DateField, DecimalField, RuleDocument, Strict
+from engine.models.common import MAX_COUNT, Code, DateField, DecimalField, RuleDocument, Strict
 from engine.models.criteria import CreditCriteria
 
 
@@ -26,7 +26,9 @@ class CreditType(RuleDocument):
     )
     expires: bool = Field(default=True, description="False for credits with no usage period (e.g. Jumpstart).")
     measure: CreditMeasure = Field(default=CreditMeasure.OFFERS, description="offers (a count) or amount.")
-    tokens: int | None = Field(default=None, ge=0, description="Tokens that come with each credit, if any.")
+    tokens: int | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="Tokens that come with each credit, if any."
+    )
     service: str | None = Field(
         default=None,
         description="The service the type pays for; a consumption of that service may draw on credits of every "
@@ -102,7 +104,10 @@ class Credit(RuleDocument):
     )
     issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
     priority: int | None = Field(
-        default=None, description="Explicit priority (lower first) for declared precedence orders."
+        default=None,
+        ge=-MAX_COUNT,
+        le=MAX_COUNT,
+        description="Explicit priority (lower first) for declared precedence orders.",
     )
     scope: CreditScope | None = Field(
         default=None,

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from engine.models.catalog import BillingFrequency, ProductType
 from engine.models.common import (
+    MAX_COUNT,
     Code,
     DateField,
     DateTimeField,
@@ -71,7 +72,7 @@ class Maturity(Strict):
         description="The subscription must have been uninterrupted (not rested or deactivated) for this long."
     )
     max_interruption_days: int = Field(
-        default=0, ge=0, description="Interruptions up to this many days do not break maturity."
+        default=0, ge=0, le=MAX_COUNT, description="Interruptions up to this many days do not break maturity."
     )
 
 
@@ -82,8 +83,12 @@ class SubscriptionCriteria(Strict):
 
 
 class Due(Strict):
-    due_in_days: int | None = Field(default=None, ge=0, description="The bill is due in at most this many days.")
-    due_days_ago: int | None = Field(default=None, ge=0, description="The bill was due at least this many days ago.")
+    due_in_days: int | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="The bill is due in at most this many days."
+    )
+    due_days_ago: int | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="The bill was due at least this many days ago."
+    )
 
 
 class AccountsReceivableCriteria(Strict):
@@ -109,8 +114,8 @@ class ProductCriterion(Strict):
 
 
 class DurationRange(Strict):
-    from_: int = Field(alias="from", ge=0, description="Shortest buy-in-advance duration.")
-    to: int = Field(ge=0, description="Longest buy-in-advance duration.")
+    from_: int = Field(alias="from", ge=0, le=MAX_COUNT, description="Shortest buy-in-advance duration.")
+    to: int = Field(ge=0, le=MAX_COUNT, description="Longest buy-in-advance duration.")
     unit: UnitField
 
 

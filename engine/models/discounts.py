@@ -10,6 +10,7 @@ from pydantic import Field
 
 from engine.models.catalog import ProductType
 from engine.models.common import (
+    MAX_COUNT,
     Code,
     DateField,
     DecimalField,
@@ -103,7 +104,7 @@ class DefinitionValidity(Strict):
 class DiscountDuration(Strict):
     """How long the discount runs once added: exactly one of the three options."""
 
-    billing_periods: int | None = Field(default=None, ge=1, description="Number of billing periods.")
+    billing_periods: int | None = Field(default=None, ge=1, le=MAX_COUNT, description="Number of billing periods.")
     until: DateField | None = Field(default=None, description="End date (inclusive).")
     indefinite: bool = Field(default=False, description="Runs until removed.")
     flexible_start: bool = Field(default=False, description="Ad hoc: the agent may choose the start date.")
@@ -122,7 +123,7 @@ class LimitWindow(StrEnum):
 
 
 class ApplicationLimit(Strict):
-    times: int = Field(ge=1, description="Maximum number of applications per customer per window.")
+    times: int = Field(ge=1, le=MAX_COUNT, description="Maximum number of applications per customer per window.")
     per: DurationField = Field(description="Window length, e.g. `1 year`.")
     window: LimitWindow = Field(
         default=LimitWindow.ROLLING,

@@ -211,7 +211,9 @@ class ScenarioCredit(Strict):
         default=CreditAllocation.THIS_ORGANISATION, description="all_organisations or this_organisation."
     )
     issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
-    priority: int | None = Field(default=None, description="Explicit priority (lower first).")
+    priority: int | None = Field(
+        default=None, ge=-MAX_COUNT, le=MAX_COUNT, description="Explicit priority (lower first)."
+    )
     scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
 
 

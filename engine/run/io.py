@@ -119,6 +119,12 @@ class ParquetSource:
         self.done = 0
         self.read_seconds = 0.0
         schema = self.file.schema_arrow
+        repeated = sorted({n for n in schema.names if schema.names.count(n) > 1})
+        if repeated:  # a row would keep one of the columns' values in silence (JSON: a duplicate key, BR105)
+            names = ", ".join(f"`{n}`" for n in repeated)
+            raise FormatError(
+                f"cannot read {name}: two columns share a name ({names}); one value of each row would be lost"
+            )
         kind = schema.field("scenario").type if "scenario" in schema.names else None
         self.text_column = kind is not None and _is_text(pa, kind)
 
