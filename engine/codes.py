@@ -26,6 +26,10 @@ CODES: dict[str, tuple[str, str]] = {
         "A file in a rule set meant as a rule file (or named on the command line) that is not read: "
         "a `.YAML` or `.json` suffix, a hidden folder.",
     ),
+    "BR120": (
+        "inexact-number",
+        "A number with more digits than a binary number holds: the value read would not be the one written.",
+    ),
     "BR118": ("duplicate-anchor", "An anchor defined twice in a document; an alias would silently use the later one."),
     # rule-set structure
     "BR110": ("no-ruleset", "The file is not inside a rule set (no ruleset.yaml above it)."),

@@ -32,6 +32,7 @@ from engine.compose import (
     Node,
     Refused,
     Span,
+    _Inexact,
     _tagged,
     _TooLong,
     directive_problem,
@@ -429,7 +430,7 @@ def _one_pass(file: str, text: str) -> tuple[list[Document], list[Diagnostic]] |
 
     try:
         return _OnePass(file, text).read(_events(text, False), events)
-    except (_Unusual, Refused, YAMLError, ValueError, _TooLong):  # ValueError: a tag on the wrong text
+    except (_Unusual, Refused, YAMLError, ValueError, _TooLong, _Inexact):  # ValueError: a tag on the wrong text
         return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import errno
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -280,3 +281,46 @@ def test_whole_numbers_of_the_rule_files_have_at_most_15_digits(
     first.write_text(content, encoding="utf-8")
     found = [d for d in validate_paths([root]) if "99999999999999999999" in d.message]
     assert found and found[0].code == "BR206" and "maximum of 999999999999999" in found[0].message
+
+
+CONSUMPTION_LINE = (
+    '{"id": "x", "as_of": "2015-04-15T09:00:00+02:00", "consumptions": [{"id": "r", "organisation": "globex-de", '
+    '"credit_type": "network-offer", "quantity": QUANTITY, "at": "2015-04-15T09:00:00+02:00"}]}\n'
+)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".jsonl"])
+def test_a_number_a_binary_float_cannot_hold_as_written_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    # 1.0000000000000001 offers was read as 1.0 and decided; 123456789.123456789123 was quoted as
+    # 123456789.12345679 in the message that refused it
+    scenario = tmp_path / f"s{suffix}"
+    scenario.write_text(CONSUMPTION_LINE.replace("QUANTITY", "1.0000000000000001"), encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), str(scenario)]) == 1
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert "error[BR120] number `1.0000000000000001` has more digits than can be read exactly" in out
+    assert "(it would be read as 1.0)" in out
+    # a number written with the digits a float holds is read as written
+    scenario.write_text(CONSUMPTION_LINE.replace("QUANTITY", "1.0"), encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), "--json", str(scenario)]) == 0
+    assert '"quantity":"1.0"' in capsys.readouterr().out
+
+
+def test_a_billing_run_refuses_the_line_of_an_inexact_number(tmp_path: Path) -> None:
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(
+        CONSUMPTION_LINE.replace("QUANTITY", "123456789.123456789123") + CONSUMPTION_LINE.replace("QUANTITY", "2"),
+        encoding="utf-8",
+    )
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    status = main(
+        ["run", "--rules", str(REPO / "rules"), "--input", str(lines), "--output", str(output), "--errors", str(errors)]
+    )
+    assert status == 1
+    [record] = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    [problem] = record["diagnostics"]
+    assert (record["line"], problem["code"]) == (1, "BR120")
+    assert "`123456789.123456789123`" in problem["message"] and "123456789.12345679" in problem["message"]
+    assert len(output.read_text(encoding="utf-8").splitlines()) == 1

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -222,8 +223,15 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         return None, FieldDiagnostic(source, number, exc.colno, code, f"the line is not JSON: {exc.msg}", hint)
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
-    if compact != raw:  # not orjson's own compact form: may hide a duplicate key
-        tree = json.loads(raw, object_pairs_hook=_Pairs)
+    if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly
+        try:
+            tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=_exact_float)
+        except _InexactNumber as exc:
+            column = raw.find(exc.text.encode()) + 1
+            message = f"number `{exc.text}` has more digits than can be read exactly (it would be read as {exc.read})"
+            return data, FieldDiagnostic(
+                source, number, column, "BR120", message, "write it with at most 15 significant digits"
+            )
         duplicate = _first_duplicate(tree, ())
         if duplicate is not None:
             message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
@@ -237,6 +245,24 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
         return None, FieldDiagnostic(source, number, 1, "BR601", message, hint)
     return data, None
+
+
+class _InexactNumber(Exception):
+    """A JSON number a binary float cannot hold as written (`1.0000000000000001` reads as 1.0)."""
+
+    def __init__(self, text: str, read: str) -> None:
+        super().__init__(text)
+        self.text, self.read = text, read
+
+
+def _exact_float(text: str) -> float:
+    """`json.loads`' `parse_float`: the float, or `_InexactNumber` when it is not the number written
+    (orjson reads it silently; a line that holds one is never in orjson's compact form, so only
+    such lines are read again)."""
+    value = float(text)
+    if value - value == 0 and Decimal(repr(value)) != Decimal(text):
+        raise _InexactNumber(text, repr(value))
+    return value
 
 
 #: UTF-8's byte order mark, which a line may start with (RFC 8259: a parser may ignore it)
