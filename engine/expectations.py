@@ -166,6 +166,17 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
             return
         if match is None and later:  # the nearest: the one with that key differing least, and what differs
             match = min(later, key=lambda j: len(list(compare(item, actual[j], (*path, i)))))
+        if match is None and by_key.get(_text(item[key])):  # every item with that key matched above
+            count = len(by_key[_text(item[key])])
+            items = "one item" if count == 1 else f"{count} items"
+            yield Mismatch(
+                (*path, i, key),
+                item[key],
+                None,
+                f"{key} `{item[key]}` is expected again, but the decision has only {items} with it (matched above)",
+                "expect each item once",
+            )
+            continue
         if match is None:
             from engine.diagnostics import did_you_mean
 

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,33 @@ def test_a_billing_run_refuses_the_line_of_an_inexact_number(tmp_path: Path) -> 
     assert (record["line"], problem["code"]) == (1, "BR120")
     assert "`123456789.123456789123`" in problem["message"] and "123456789.12345679" in problem["message"]
     assert len(output.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_a_field_with_an_empty_name_is_called_so() -> None:
+    # it was "unknown scenario field `scenario`"
+    balance = {"opening": "10", "events": [], "policy": "prepaid-strict"}
+    for data, inside in (
+        ({"id": "x", "as_of": NOON, "balance": balance, "": 1}, "the scenario"),
+        ({"id": "x", "as_of": NOON, "balance": {**balance, "": 2}}, "`balance`"),
+    ):
+        with pytest.raises(ScenarioInvalid) as caught:
+            load_rules(REPO / "rules").decide(data)
+        assert [d.message for d in caught.value.diagnostics] == [f"a field with an empty name in {inside}"]
+
+
+def test_any_mapping_is_a_scenario_at_the_api() -> None:
+    # a read-only mapping was refused as "a scenario must be a mapping", though nested ones were read
+    data = {"id": "x", "as_of": NOON, "balance": {"opening": "10", "events": [], "policy": "prepaid-strict"}}
+    rules = load_rules(REPO / "rules")
+    assert rules.decide(types.MappingProxyType(data)) == rules.decide(data)
+
+
+def test_an_item_expected_twice_is_named_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # it said "no item with code `complaint-discount` in the decision (it has: …, complaint-discount, …)"
+    sample = (REPO / "samples" / "discounts" / "complaint_cap.yaml").read_text(encoding="utf-8")
+    head = sample.split("\nexpect:", 1)[0]
+    twice = "{code: complaint-discount, status: applied}"
+    (tmp_path / "twice.yaml").write_text(f"{head}\nexpect:\n  discounts:\n    definitions: [{twice}, {twice}]\n")
+    assert main(["test", "--rules", str(REPO / "rules"), str(tmp_path / "twice.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "code `complaint-discount` is expected again, but the decision has only one item with it" in out

@@ -7,7 +7,7 @@ section; `expect` is split off before the scenario is validated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,8 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
     from engine.models.scenario import Scenario
 
     result = ScenarioInput(document)
+    if isinstance(data, Mapping) and not isinstance(data, dict):  # read as a dict, as its nested mappings are
+        data = dict(data)
     if not isinstance(data, dict):
         result.diagnostics.append(
             _diagnostic(
@@ -133,7 +135,10 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
         for error in field_errors(exc.errors(include_url=False), data):
             path = error.path
             where = dotted(path) or "scenario"
-            if error.type == "extra_forbidden":
+            if error.type == "extra_forbidden" and path[-1] == "":
+                inside = f"`{dotted(path[:-1])}`" if path[:-1] else "the scenario"
+                message, hint = f"a field with an empty name in {inside}", "remove it"
+            elif error.type == "extra_forbidden":
                 siblings = _siblings(path)
                 hint = did_you_mean(str(path[-1]), siblings) or _other_word(str(path[-1]), siblings) or "remove it"
                 message = f"unknown scenario field `{where}`"
