@@ -144,3 +144,27 @@ def test_two_columns_of_one_name_are_refused(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err
     assert "two columns share a name (`id`)" in err and "internal error" not in err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_timestamp_of_an_unknown_time_zone_is_named_so(tmp_path: Path) -> None:
+    # pyarrow's words ("The zoneinfo module or pytz package must be installed") with a hint on years
+    source = tmp_path / "zone.parquet"
+    stamps = pa.array([1_430_000_000_000_000], type=pa.timestamp("us", tz="Bogus/Zone"))
+    pq.write_table(pa.Table.from_arrays([pa.array(["z"]), stamps], names=["id", "as_of"]), source)
+    errors = tmp_path / "e.jsonl"
+    status = main(
+        [
+            "run",
+            "--rules",
+            RULES,
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+            "--errors",
+            str(errors),
+        ]
+    )
+    assert status == 1
+    [problem] = json.loads(errors.read_text(encoding="utf-8"))["diagnostics"]
+    assert problem["message"] == "the row's `as_of` cannot be read: its time zone is not one Python knows"

@@ -152,7 +152,11 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     start = time.process_time()
     if isinstance(record, UnreadableRow):
         message = f"the row's `{record.column}` cannot be read: {record.problem}"
-        hint = "write dates and times between years 1 and 9999"
+        if "zoneinfo" in record.problem or "time zone" in record.problem.lower():  # pyarrow's words for an unknown zone
+            message = f"the row's `{record.column}` cannot be read: its time zone is not one Python knows"
+            hint = "store timestamps in UTC or with an offset (+02:00), or with an IANA zone name (Europe/Berlin)"
+        else:
+            hint = "write dates and times between years 1 and 9999"
         return _error(
             number, None, [FieldDiagnostic(source, number, 0, "BR602", message, hint, field_path=record.column)]
         )
