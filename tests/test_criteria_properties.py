@@ -97,7 +97,10 @@ def _ref_aggregate(node: ast.Aggregate, scenario: Any, scope: dict[str, Any]) ->
     ]  # fmt: skip
     if node.func == "count":
         return len(kept)
-    values = [v for v in (getattr(r, field) if field else r for r in kept) if v is not None]
+    read = [getattr(r, field) if field else r for r in kept]
+    if read and all(v is None for v in read):  # records, none with the value: no sum (README "Sums")
+        return None
+    values = [v for v in read if v is not None]
     if node.func == "sum":  # only sums of money are generated: empty = zero in the type's currency
         if not values:
             return Money(Decimal(0), node.type.currency) if node.type and node.type.currency else None
@@ -221,7 +224,9 @@ def ref_truth(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> bool | No
         if node.item.type is not None and node.item.type.name in AS_EQUALS:
             found = ref_in(item, collection)
             return None if found is None else found != node.negated
-        return (item in collection) != node.negated
+        if item in collection:
+            return not node.negated
+        return None if None in collection else node.negated  # a missing element: no `!=` (README)
     if isinstance(node, ast.SetRelation):
         left, right = ref_value(node.left, scenario, scope), ref_value(node.right, scenario, scope)
         if left is None or right is None:
@@ -233,9 +238,15 @@ def ref_truth(node: ast.Node, scenario: Any, scope: dict[str, Any]) -> bool | No
             if isinstance(right, set | list):
                 return _all([ref_in(x, left) for x in right])
             return ref_in(right, left)
+        known_left = {x for x in left if x is not None}
         if node.op == "overlaps":
-            return bool(set(left) & set(right))
-        return set(right) <= set(left) if isinstance(right, set) else right in left
+            if known_left & {x for x in right if x is not None}:
+                return True
+            return None if None in left or None in right else False
+        wanted = right if isinstance(right, set) else {right}
+        if any(x is not None and x not in known_left and None not in left for x in wanted):
+            return False
+        return None if None in wanted or None in left else True
     raise AssertionError(type(node))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from engine.criteria import ast
@@ -74,6 +75,9 @@ class Scope:
             )
         return Scope(dict(self.variables), self.element, self.depth + 1)
 
+
+#: the nodes that are conditions (true, false or unknown), never values (`Checker._value`)
+_CONDITIONS = (ast.Not, ast.BoolOp, ast.Compare, ast.Membership, ast.SetRelation, ast.Between, ast.Quantifier)
 
 #: node class → the Checker method that checks it (`_compare` for Compare, ...), filled as met
 _METHODS: dict[type, Any] = {}
@@ -170,6 +174,19 @@ class Checker:
         operands = tuple(self._boolean(o, scope, f"`{node.op}`") for o in node.operands)
         return _replace(node, operands=operands, type=T.BOOL)
 
+    def _value(self, node: ast.Node, scope: Scope) -> ast.Node:
+        """`check` of an operand that must be a value: a condition (`a == b`, `x in S`, `any …`) is
+        true or false, or unknown, never a value to compare or compute with (`(a == b) == true`)."""
+        if isinstance(node, _CONDITIONS):
+            raise error(
+                node.span,
+                "BR503",
+                f"`{node.span.text}` is a condition, not a value to compare or compute with",
+                "write the condition alone (`x == y`, not `(x == y) == true`), `not (…)` for its opposite, "
+                "and `and`/`or` to combine conditions",
+            )
+        return self.check(node, scope)
+
     def _boolean(self, node: ast.Node, scope: Scope, where: str) -> ast.Node:
         typed = self.check(node, scope)
         if _type(typed).name != "bool":
@@ -179,7 +196,7 @@ class Checker:
     # comparisons --------------------------------------------------------------------------------
 
     def _compare(self, node: ast.Compare, scope: Scope) -> ast.Node:
-        left, right = _same_currency(self.check(node.left, scope), self.check(node.right, scope))
+        left, right = _same_currency(self._value(node.left, scope), self._value(node.right, scope))
         lt, rt = _type(left), _type(right)
         self._comparable(node, lt, rt, node.op)
         if node.op not in ("==", "!=") and lt.name not in T.ORDERED:
@@ -207,7 +224,7 @@ class Checker:
         raise error(node.span, "BR503", f"cannot compare {lt} with {rt} using `{op}`", hint)
 
     def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:
-        item, collection = self.check(node.item, scope), self.check(node.collection, scope)
+        item, collection = self._value(node.item, scope), self._value(node.collection, scope)
         it, ct = _type(item), _type(collection)
         if T.is_collection(it) or it.name == "record":
             raise error(
@@ -229,7 +246,7 @@ class Checker:
         return _replace(node, item=item, collection=collection, type=T.BOOL)
 
     def _setrelation(self, node: ast.SetRelation, scope: Scope) -> ast.Node:
-        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        left, right = self._value(node.left, scope), self._value(node.right, scope)
         lt, rt = _type(left), _type(right)
         if not T.is_collection(lt):
             raise error(
@@ -251,7 +268,7 @@ class Checker:
         return _replace(node, left=left, right=right, type=T.BOOL)
 
     def _between(self, node: ast.Between, scope: Scope) -> ast.Node:
-        value, low, high = (self.check(n, scope) for n in (node.value, node.low, node.high))
+        value, low, high = (self._value(n, scope) for n in (node.value, node.low, node.high))
         value, low = _same_currency(value, low)
         value, high = _same_currency(value, high)
         value, low = _same_currency(value, low)
@@ -265,7 +282,7 @@ class Checker:
     # arithmetic --------------------------------------------------------------------------------
 
     def _arith(self, node: ast.Arith, scope: Scope) -> ast.Node:
-        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        left, right = self._value(node.left, scope), self._value(node.right, scope)
         if node.op in "+-":
             left, right = _same_currency(left, right)
         lt, rt = _type(left), _type(right)
@@ -279,10 +296,18 @@ class Checker:
                 )
         result = _arith_type(node.op, lt, rt)
         if result is None:
-            raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt))
+            raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt, node.op))
         if lt.optional or rt.optional:
             result = result.maybe()
         typed = _replace(node, left=left, right=right, type=result)
+        divisor = _folded_number(right) if node.op == "/" else None
+        if divisor is not None and divisor == 0:  # never an answer: the criterion could never hold
+            raise error(
+                right.span,
+                "BR505",
+                f"`{node.span.text}` divides by zero",
+                "divide by a number other than 0",
+            )
         if result.name in ("date", "datetime") and _constant(typed) is None:
             raise error(
                 node.span,
@@ -293,7 +318,7 @@ class Checker:
         return typed
 
     def _negate(self, node: ast.Negate, scope: Scope) -> ast.Node:
-        operand = self.check(node.operand, scope)
+        operand = self._value(node.operand, scope)
         t = _type(operand)
         if t.name not in ("number", "money", "percent"):
             raise error(node.span, "BR503", f"cannot negate {t}", "only numbers, money and percentages have a sign")
@@ -302,7 +327,7 @@ class Checker:
     # collections --------------------------------------------------------------------------------
 
     def _setliteral(self, node: ast.SetLiteral, scope: Scope) -> ast.Node:
-        items = tuple(self.check(i, scope) for i in node.items)
+        items = tuple(self._value(i, scope) for i in node.items)
         if not items:
             return _replace(node, items=items, type=T.Type("set", elem=None))
         first = _type(items[0])
@@ -405,7 +430,7 @@ class Checker:
                 f"`{node.func}` takes {len(params)} arguments, found {len(node.args)}",
                 f"write `{node.func}(subscription, 5 days)`",
             )
-        args = tuple(self.check(a, scope) for a in node.args)
+        args = tuple(self._value(a, scope) for a in node.args)
         for arg, want in zip(args, params, strict=True):
             if not T.compatible(_type(arg).required(), want):
                 raise error(
@@ -442,6 +467,15 @@ def _type(node: ast.Node) -> T.Type:
 
 
 _NOT_CONSTANT = object()
+
+
+def _folded_number(node: ast.Node) -> Any:
+    """A number literal, perhaps negated (`0`, `-0`), or None."""
+    if isinstance(node, ast.Negate):
+        node = node.operand
+    if isinstance(node, ast.Literal) and isinstance(node.value, (int, Decimal)) and not isinstance(node.value, bool):
+        return node.value
+    return None
 
 
 def _constant(node: ast.Node) -> Any:
@@ -549,9 +583,18 @@ def _arith_type(op: str, lt: T.Type, rt: T.Type) -> T.Type | None:
     return None
 
 
-def _arith_hint(lt: T.Type, rt: T.Type) -> str:
+def _arith_hint(lt: T.Type, rt: T.Type, op: str = "+") -> str:
     if lt.name == rt.name == "money":
+        if op in "*/":
+            return "money multiplies and divides by numbers and percentages, not by money (`p.price * 2`)"
         return "amounts in different currencies cannot be added"
+    if lt.name == rt.name == "duration":
+        return (
+            "durations are added to dates, one after the other: `subscription.start + 1 year + 6 months`, "
+            "not `subscription.start + (1 year + 6 months)`"
+        )
+    if "duration" in (lt.name, rt.name) and op in "*/":
+        return "write the duration itself, e.g. `12 months`, rather than a duration times a number"
     if "money" in (lt.name, rt.name):
         return "money combines with money (+, -) or with numbers and percentages (*, /)"
     if {lt.name, rt.name} & {"date", "datetime"}:

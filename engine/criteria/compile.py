@@ -80,8 +80,12 @@ HELPERS: dict[str, Any] = {
 
 
 def _aggregate(func: str, values: list[Any], empty: Any = 0) -> Any:
-    """count/sum/min/max of the values present; `empty` is the sum of nothing (0, or zero money in
-    the currency the checker found for the sum; None when no currency is known)."""
+    """count/sum/min/max of the values present (a record without the value is left out, as SQL's
+    aggregates leave out NULL); `empty` is the sum of no record (0, or zero money in the currency
+    the checker found for the sum; None when no currency is known). Records none of which has
+    the value have no sum: missing, not the sum of nothing."""
+    if values and all(v is None for v in values):
+        return None
     values = [v for v in values if v is not None]
     if func == "sum":
         if not values:
@@ -122,6 +126,7 @@ HELPERS.update(
         "_in": runtime.member,
         "_ov": runtime.overlap,
         "_sb": runtime.subset,
+        "_eqs": runtime.plain_sign,
     }
 )
 #: The helper that compares two values of a type as `==` does, where that is not Python's `==`.
@@ -786,8 +791,22 @@ class RuleSetCompiler:
         guards.append(f"({t} := {code}) is not None")
         return t
 
+    def _holds_missing(self, node: ast.Node) -> bool:
+        """May this collection hold a missing element: a set written with a field that may be
+        missing (`{subscription.concurrent_usage}`), or a list's optional field (`usage.device`)?
+        Then membership has no answer unless some known element matches (README "Missing values"),
+        which the three-valued helpers decide (`_eqs`: Python's `==`)."""
+        if isinstance(node, ast.SetLiteral):
+            return any(not isinstance(i, ast.Literal) and _maybe(i) for i in node.items)
+        if isinstance(node, ast.Attribute):
+            outer = _type(node.obj)
+            if outer.name == "list" and outer.elem is not None and outer.elem.name == "record":
+                info = self.env.fields(outer.elem.record or "").get(node.name)
+                return info is None or info.type.optional or info.derived is not None
+        return False
+
     def _membership(self, node: ast.Membership, positive: bool, ctx: _Ctx) -> str:
-        helper = _SIGN_HELPERS.get(_type(node.item).name)
+        helper = _SIGN_HELPERS.get(_type(node.item).name) or ("_eqs" if self._holds_missing(node.collection) else None)
         if helper:  # equal as `==` says (14 days and 2 weeks, a naive and a zoned date-time)
             item, collection = self.value(node.item, ctx), self.value(node.collection, ctx)
             return self.atom(f"_in({item}, {collection}, {helper}) is {positive}", ctx)
@@ -805,6 +824,10 @@ class RuleSetCompiler:
 
     def _set_relation(self, node: ast.SetRelation, positive: bool, ctx: _Ctx) -> str:
         helper = _SIGN_HELPERS.get(T.compared_elements(_type(node.left), _type(node.right)).name)
+        if not helper and (
+            self._holds_missing(node.left) or (T.is_collection(_type(node.right)) and self._holds_missing(node.right))
+        ):
+            helper = "_eqs"
         if helper:  # elements equal as `==` says
             left, right = self.value(node.left, ctx), self.value(node.right, ctx)
             if node.op == "overlaps":
@@ -1159,12 +1182,13 @@ class RuleSetCompiler:
             # a list's length: faster than summing ones from a generator, which resumes per element
             code = f"{prefix}len([0 for {var} in {source}{condition}])"
             nothing = "0"
-        elif node.func == "sum" and _type(node).name != "money":
-            # what `_agg` does for numbers, without its call: the values present, 0 for none
-            item_type = self.env.fields(elem.record or "")[value_field].type if value_field else elem
-            present = [f"{item} is not None"] if item_type.optional else []
-            kept = f" if {' and '.join([*filters, *present])}" if filters or present else ""
-            code = f"{prefix}sum([{item} for {var} in {source}{kept}])"
+        elif (
+            node.func == "sum"
+            and _type(node).name != "money"
+            and not (self.env.fields(elem.record or "")[value_field].type if value_field else elem).optional
+        ):
+            # what `_agg` does for numbers that are never missing, without its call: 0 for none
+            code = f"{prefix}sum([{item} for {var} in {source}{condition}])"
             nothing = "0"
         else:
             values = f"[{item} for {var} in {source}{condition}]"

@@ -234,6 +234,8 @@ class Explainer:
         if isinstance(node, ast.Membership):
             item, collection = self.value(node.item, scope), self.value(node.collection, scope)
             sign = runtime.SIGNS.get(_type(node.item).name)
+            if sign is None and runtime.holds_missing(collection):  # a missing element equals nothing, known
+                sign = runtime.plain_sign
             if item is None or collection is None:
                 outcome = None
             elif sign is not None:  # equal as `==` says
@@ -245,6 +247,10 @@ class Explainer:
         if isinstance(node, ast.SetRelation):
             left, right = self.value(node.left, scope), self.value(node.right, scope)
             sign = runtime.SIGNS.get(T.compared_elements(_type(node.left), _type(node.right)).name)
+            if sign is None and (
+                runtime.holds_missing(left) or (T.is_collection(_type(node.right)) and runtime.holds_missing(right))
+            ):
+                sign = runtime.plain_sign
             if left is None or right is None:
                 outcome = None
             elif sign is not None:  # elements equal as `==` says

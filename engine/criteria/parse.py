@@ -604,14 +604,45 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
     else:
         message = f"unexpected `{found}`: expected {_words(expected)}"
     hint = "check for a missing operator, value or parenthesis"
+    meant = _function_meant(previous) if found == "(" else None
+    if meant is not None:  # `cont(usage)`: a function misspelt
+        start = text.rfind(previous, 0, pos)
+        return error(
+            locate(start, start + len(previous)), "BR501", f"unknown function `{previous}`", f"did you mean `{meant}`?"
+        )
     if found == "=":
         hint = _CHAR_HINTS["="]
+    elif (keyword := _keyword_meant(found)) is not None:
+        hint = f"did you mean `{keyword}`?"  # `overlap`, `betwen`: an operator misspelt
     elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
         hint = f"did you mean `{previous} {unit}`?"  # `6 monhts`: a duration's unit misspelt
     return error(locate(pos, pos + max(len(found), 1)), "BR501", message, hint)
 
 
 _UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years")
+_FUNCTIONS = ("count", "sum", "min", "max", "uninterrupted")
+_KEYWORDS = ("overlaps", "contains", "between", "within", "where", "and", "or", "not", "in", "any", "all")
+
+
+def _function_meant(word: str) -> str | None:
+    """The function a name written before `(` misspells (`cont` → `count`), or None."""
+    import difflib
+
+    if not word.isidentifier() or word in _FUNCTIONS:
+        return None
+    close = difflib.get_close_matches(word.lower(), _FUNCTIONS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _keyword_meant(word: str) -> str | None:
+    """The operator word `word` misspells (`overlap` → `overlaps`, `betwen` → `between`), or None;
+    only words of four letters or more (a short field name is not taken for `and`)."""
+    import difflib
+
+    if len(word) < 4 or not word.isidentifier() or word in _KEYWORDS:
+        return None
+    close = difflib.get_close_matches(word.lower(), [k for k in _KEYWORDS if len(k) >= 4], n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _unit_meant(word: str) -> str | None:
