@@ -43,7 +43,7 @@ CODES: dict[str, tuple[str, str]] = {
     "BR204": ("invalid-choice", "A value outside the allowed choices."),
     "BR205": ("invalid-format", "Money, duration, code or date written in the wrong form."),
     "BR206": ("schema-violation", "Any other JSON Schema violation (ranges, lengths)."),
-    "BR207": ("invalid-value", "A value the typed model refuses (e.g. an impossible date)."),
+    "BR207": ("invalid-value", "A value the typed model refuses (e.g. an unknown currency, a time of day past 23:59)."),
     # references
     "BR301": ("duplicate-code", "Two documents of one kind share a code."),
     "BR302": ("unknown-reference", "A reference to a code that is not defined."),

@@ -30,7 +30,8 @@ def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[D
     prices = _product_currencies(catalog)
     for code in sorted(catalog.get("discount", {})):
         entry = catalog["discount"][code]
-        yield from _discount(entry.model, entry.document, prices, minor)
+        reached = _reached(entry.model, catalog)
+        yield from _discount(entry.model, entry.document, {p: c for p, c in prices.items() if p in reached}, minor)
     for code in sorted(catalog.get("term", {})):
         entry = catalog["term"][code]
         yield from _term(entry.model, entry.document, _term_currencies(catalog, code, prices), minor)
@@ -49,6 +50,30 @@ def _negative(money: Money, path: JsonPath, doc: Document, what: str, zero: bool
     if money.amount < 0 or (money.amount == 0 and not zero):
         floor = "zero or more" if zero else "more than zero"
         yield doc.diagnostic(path, "BR405", f"{what} of {money} must be {floor}", "write a positive amount")
+
+
+def _reached(model: Any, catalog: dict[str, dict[str, Any]]) -> set[str]:
+    """The catalog products a discount's targets may reduce: those it names, those of a type it
+    names, and, for `main_service` alone, the catalog's main services (any discountable product
+    when it marks none); within the bundle a target names, and of the kind its
+    `applied_service_type` serves."""
+    from engine.models.catalog import DISCOUNTABLE
+
+    products = {code: entry.model for code, entry in catalog.get("product", {}).items()}
+    bundles = catalog.get("bundle", {})
+    mains = {c for c, p in products.items() if p.main_service and p.type in DISCOUNTABLE}
+    reached: set[str] = set()
+    for target in model.discounted_products:
+        if target.product is not None:
+            codes = {target.product}
+        elif target.product_type is not None:
+            codes = {c for c, p in products.items() if p.type == target.product_type}
+        else:
+            codes = mains or {c for c, p in products.items() if p.type in DISCOUNTABLE}
+        if target.bundle is not None and target.bundle in bundles:
+            codes &= {item.product for item in bundles[target.bundle].model.products}
+        reached |= {c for c in codes if c not in products or model.applied_service_type.serves(products[c].type.value)}
+    return reached
 
 
 def _product_currencies(catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -83,11 +108,7 @@ def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str
             amounts += [(("amount", "value"), m) for m in _money(amount.value)]
         for i, item in enumerate(amount.range or []):
             amounts += [(("amount", "range", i), m) for m in _money(item)]
-    targets = {
-        (t.product, prices[t.product])
-        for t in model.discounted_products
-        if t.product is not None and t.product in prices
-    }
+    targets = set(prices.items())  # (product, currency) of each priced product the discount may reduce
     if model.cap is not None:
         yield from _negative(model.cap, ("cap",), doc, "a cap", zero=False)
     for path, money in amounts:

@@ -197,6 +197,7 @@ _UNREAD = frozenset(
         "BR115",
         "BR116",
         "BR118",
+        "BR120",
     }
 )
 _NOT_TEXT = frozenset({"BR100", "BR101", "BR102", "BR103"})

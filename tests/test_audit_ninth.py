@@ -510,3 +510,125 @@ def test_misspelt_functions_and_operators_division_by_zero_and_arithmetic_have_t
         check_condition(parse(when, lambda b, e: Span("t", 1, b + 1, e + 1)), env)
     assert caught.value.diagnostic.message.startswith(message)
     assert hint in caught.value.diagnostic.hint
+
+
+# --- README claims checked against the engine -----------------------------------------------------
+
+
+def test_a_ledger_may_be_expected_in_part_in_the_decision_s_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # README: a balance's `ledger` "may be expected in part, but in the decision's order"; it was
+    # matched by position, so `[{event: EV-3}]` failed as "expected EV-3, got EV-1"
+    sample = (REPO / "samples" / "balance" / "seed_004_example.yaml").read_text(encoding="utf-8")
+    head = sample.split("\nexpect:", 1)[0]
+    for name, events, status in (("one", ["EV-3"], 0), ("two", ["EV-2", "EV-4"], 0), ("swapped", ["EV-4", "EV-2"], 1)):
+        ledger = "".join(f"\n      - {{event: {e}}}" for e in events)
+        (tmp_path / f"{name}.yaml").write_text(f"{head}\nexpect:\n  balance:\n    ledger:{ledger}\n", encoding="utf-8")
+        assert main(["test", "--rules", str(REPO / "rules"), str(tmp_path / f"{name}.yaml")]) == status, name
+    assert "out of order" in capsys.readouterr().out
+
+
+def test_a_run_line_with_an_integer_past_64_bits_reads_it_as_written(tmp_path: Path) -> None:
+    # orjson read `"id": 123456789012345678901234567890` as a float: "Input should be a valid string"
+    balance = '"balance": {"policy": "standard-balance", "opening": 1, "events": []}'
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(
+        f'{{"id": 123456789012345678901234567890, "as_of": "2015-09-30T18:00:00+02:00", {balance}}}\n'
+        f'{{"id":123456789012345678901234567891,"as_of":"2015-09-30T18:00:00+02:00",{balance.replace(" ", "")}}}\n',
+        encoding="utf-8",
+    )
+    output = tmp_path / "out.jsonl"
+    assert main(["run", "--rules", str(REPO / "rules"), "--input", str(lines), "--output", str(output)]) == 0
+    ids = [json.loads(line)["scenario"] for line in output.read_text(encoding="utf-8").splitlines()]
+    assert ids == ["123456789012345678901234567890", "123456789012345678901234567891"]
+
+
+def test_a_credit_criterion_reads_the_consumption_s_usage_attributes(tmp_path: Path) -> None:
+    # SPEC 3.6: credit criteria are "typed against the consumption (service, product, quantity,
+    # time, usage attributes)"; a consumption had no usage attribute to read
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "---\nkind: credit\ncode: sms-mobile-only\nname: SMS sent from a phone\ntype: sms-credits\n"
+            "quantity: 500\nholder: globex-de\nallocation: this_organisation\nissued: 2015-01-01\n"
+            "usage_period: {from: 2015-01-01, to: 2015-12-31}\npriority: 0\n"
+            "criteria:\n  when: 'consumption.device == \"mobile\"'\n"
+        )
+    rules = load_rules(root)
+
+    def drawn(device: str | None) -> list[str]:
+        used: dict[str, Any] = {
+            "id": "R",
+            "organisation": "globex-de",
+            "credit_type": "sms-credits",
+            "quantity": 5,
+            "at": "2015-05-20T10:00:00+02:00",
+        }
+        if device is not None:
+            used["device"] = device
+        data = {"id": "c", "as_of": "2015-05-20T18:00:00+02:00", "consumptions": [used]}
+        return [a["credit"] for a in rules.decide(data)["credits"]["allocations"]]
+
+    assert "sms-mobile-only" in drawn("mobile")
+    assert "sms-mobile-only" not in drawn("desktop")
+    assert "sms-mobile-only" not in drawn(None)  # missing: the criterion does not hold
+
+
+def test_an_inexact_number_in_a_rule_file_is_one_problem_not_a_flood(tmp_path: Path) -> None:
+    # the file it refuses is read only in part: its codes are not "unknown" elsewhere (61 BR302)
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    products = root / "catalog" / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    products.write_text(text.replace("price: 29.99 EUR\n", "price: 29.99 EUR\nsort_key: 1.0000000000000001\n", 1))
+    assert [d.code for d in validate_paths([root])] == ["BR120"]
+
+
+@pytest.mark.parametrize("text", ["1_000", "+2", " 3"])
+def test_a_whole_number_written_as_text_is_digits(text: str) -> None:
+    # `quantity: "1_000"` billed a thousand, `"+2"` two: Python's int reads them, a count is digits
+    data = {
+        "id": "q",
+        "as_of": NOON,
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "start": "2015-01-01",
+            "products": [{"product": "tv-essentials", "quantity": text}],
+        },
+    }
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_rules(REPO / "rules").decide(data)
+    [problem] = caught.value.diagnostics
+    assert problem.message.endswith(f"`{text}` is not a whole number written in digits")
+
+
+def test_validate_with_scenarios_reports_the_rule_set_s_errors_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "customer_care.yaml").write_text(
+        (REPO / "rules" / "discounts" / "customer_care.yaml")
+        .read_text(encoding="utf-8")
+        .replace("cap: 20.00 EUR", "cap: -20.00 EUR", 1),
+        encoding="utf-8",
+    )
+    sample = str(REPO / "samples" / "discounts" / "complaint_cap.yaml")
+    assert main(["validate", "--rules", str(root), "--scenarios", sample, "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert [d["code"] for d in found["diagnostics"]] == ["BR405"]
+
+
+def test_a_cap_in_another_currency_than_every_main_service_is_refused(tmp_path: Path) -> None:
+    # README: a cap "in another currency than the products it applies to" is BR415; a main-service
+    # target named no product, so a USD cap on the EUR main services failed every bill instead
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    care = root / "discounts" / "customer_care.yaml"
+    care.write_text(care.read_text(encoding="utf-8").replace("cap: 20.00 EUR", "cap: 20.00 USD", 1), encoding="utf-8")
+    [found] = validate_paths([root])
+    assert (found.code, found.file.endswith("customer_care.yaml")) == ("BR415", True)
+    assert found.message.startswith("the cap 20.00 USD is in USD, but product `")

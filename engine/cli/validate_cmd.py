@@ -10,6 +10,7 @@ from typing import Any
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
 from engine.cli.reporters import REPORTERS, add_report_options
 from engine.cli.safe_text import printable
+from engine.diagnostics import Diagnostic
 from engine.files import may_exist
 
 
@@ -116,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
 
         # no rule set found anywhere: name the one the scenarios would use (`rules/`) in the error
         used = rules if rules is not None else Path("rules")
-        diagnostics = [*diagnostics, *check_scenario_paths(str(used), args.scenarios)]
+        # a rule set with errors is reported by both (the scenarios cannot be checked against it): once
+        reported = {_identity(d) for d in diagnostics}
+        diagnostics += [d for d in check_scenario_paths(str(used), args.scenarios) if _identity(d) not in reported]
     if diagnostics or args.format in ("json", "sarif"):
         reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)
         reporter.add(diagnostics)
@@ -125,3 +128,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("no problems found\n")
     failing = [d for d in diagnostics if args.strict or d.severity.value == "error"]
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _identity(d: Diagnostic) -> tuple[Any, ...]:
+    """What makes two diagnostics the same finding (the rule set's, found twice)."""
+    return (d.file, d.line, d.column, d.code, d.message)

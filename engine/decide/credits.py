@@ -107,6 +107,9 @@ class Request:
     wanted: str = ""  # what was asked, for reasons ("`network-offer`", "service `platform`")
     credit_type: str | None = None  # the credit type asked for, if one was (credit criteria see it)
     unit: str | None = None  # as written
+    #: the usage attributes written with the consumption (method, device, source and destination
+    #: categories), which credit criteria may read (SPEC 3.6)
+    usage: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,10 @@ class CreditCriteria:
                     quantity=r.quantity,
                     unit=r.unit,
                     at=r.at,
+                    method=r.usage[0],
+                    device=r.usage[1],
+                    source_category=r.usage[2],
+                    destination_category=r.usage[3],
                 ),
                 consumer=consumer(
                     organisation=r.organisation,
@@ -953,6 +960,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             "wanted": wanted,
             "credit_type": c.credit_type,
             "unit": c.unit,
+            "usage": (c.method, c.device, c.source_category, c.destination_category),
         },
     )
 

@@ -42,7 +42,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT, whole_number_as_text
+from engine.models.common import CALENDAR_TEXT, whole_number_as_text, whole_number_text
 from engine.values import CODE_PATTERN
 
 __all__ = ["build_scenario", "scenario_builder"]
@@ -297,6 +297,8 @@ def _convert(source: _Source, annotation: Any, metadata: list[Any], value: str, 
     annotation, metadata = _direct._split(annotation, metadata)
     before = [m.func for m in metadata if isinstance(m, BeforeValidator)]
     constraints = [m for m in metadata if not isinstance(m, BeforeValidator | PlainSerializer | WithJsonSchema)]
+    if before == [whole_number_text] and annotation is int:
+        before = []  # an int is taken as it is below; its text (checked by the validator) is pydantic's
     if before:
         if len(before) > 1 or len(inspect.signature(before[0]).parameters) != 1:
             raise _Never

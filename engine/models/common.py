@@ -152,6 +152,23 @@ def whole_number_as_text(value: Any) -> Any:
     return value
 
 
+_WHOLE_TEXT = re.compile(r"-?[0-9]+")
+
+
+def whole_number_text(value: Any) -> Any:
+    """A whole number given as text is ASCII digits, perhaps after a minus sign (`"12"`, `"-3"`):
+    `"1_000"`, `"+2"` and `" 7"`, which Python's `int` reads, are refused, as they are in decimal
+    fields (a count written `1_000` is more likely a typo than a thousand)."""
+    if isinstance(value, str) and not _WHOLE_TEXT.fullmatch(value):
+        raise ValueError(f"`{value}` is not a whole number written in digits")
+    return value
+
+
+#: a whole number's check of text (`Annotated[int, Field(ge=…), DIGITS]`: the bounds first, so
+#: the JSON Schema says `minimum`/`maximum`)
+DIGITS = BeforeValidator(whole_number_text)
+
+
 def number_as_written(value: Any) -> Any:
     """A YAML integer not written as Python writes it (`0x10`, `0042`, `1_000`) as the text it was
     written as, for a field that reads a number or text by its digits (a coupon's range start:

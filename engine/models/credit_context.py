@@ -32,6 +32,12 @@ class Consumption(Strict):
     quantity: Decimal = Field(description="The quantity consumed.")
     unit: str | None = Field(default=None, description="The unit written with the quantity, if any.")
     at: datetime = Field(description="When (`.weekday`, `.time`, `.date`, `.hour` are the local values as written).")
+    method: str | None = Field(default=None, description="Usage attribute: how the service was used, if given.")
+    device: str | None = Field(default=None, description="Usage attribute: the device used, if given.")
+    source_category: str | None = Field(default=None, description="Usage attribute: the source category, if given.")
+    destination_category: str | None = Field(
+        default=None, description="Usage attribute: the destination category, if given."
+    )
 
 
 class Consumer(Strict):

@@ -18,6 +18,7 @@ from pydantic import Strict as StrictMode
 
 from engine.models.catalog import BillingFrequency, ProductType
 from engine.models.common import (
+    DIGITS,
     MAX_COUNT,
     Code,
     DateField,
@@ -57,7 +58,7 @@ class ProductLine(Strict):
     price: MoneyField | None = Field(
         default=None, description="Gross charge for the period; the catalog price when omitted."
     )
-    quantity: int = Field(default=1, ge=1, le=MAX_COUNT, description="Quantity billed.")
+    quantity: Annotated[int, Field(ge=1, le=MAX_COUNT), DIGITS] = Field(default=1, description="Quantity billed.")
     bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
     # strict: `main: "no"` is refused, as the scenario schema refuses it (`validate --scenarios`),
     # not read as YAML 1.1's false
@@ -110,8 +111,8 @@ class Subscription(Strict):
     billing_term_scheme: Code | None = Field(default=None, description="Billing term scheme code.")
     billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
     binding_period: DurationField | None = Field(default=None, description="Binding period.")
-    concurrent_usage: int | None = Field(
-        default=None, ge=0, le=MAX_COUNT, description="Concurrent usage allowed on the subscription."
+    concurrent_usage: Annotated[int, Field(ge=0, le=MAX_COUNT), DIGITS] | None = Field(
+        default=None, description="Concurrent usage allowed on the subscription."
     )
     concurrent_usage_rate: Percentage | None = Field(default=None, description="Concurrent usage rate in percent.")
     start: DateField = Field(description="Date the subscription became effective.")
@@ -188,6 +189,10 @@ class Consumption(Strict):
     )
     product: Code | None = Field(default=None, description="Product consumed (for scoped credits).")
     unit: str | None = Field(default=None, description="Unit of the quantity; must be the credit type's unit.")
+    method: str | None = Field(default=None, description="Usage attribute: how the service was used (credit criteria).")
+    device: str | None = Field(default=None, description="Usage attribute: the device used (credit criteria).")
+    source_category: str | None = Field(default=None, description="Usage attribute: the source category.")
+    destination_category: str | None = Field(default=None, description="Usage attribute: the destination category.")
 
     @model_validator(mode="after")
     def _asks_something(self) -> "Consumption":
@@ -211,8 +216,8 @@ class ScenarioCredit(Strict):
         default=CreditAllocation.THIS_ORGANISATION, description="all_organisations or this_organisation."
     )
     issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
-    priority: int | None = Field(
-        default=None, ge=-MAX_COUNT, le=MAX_COUNT, description="Explicit priority (lower first)."
+    priority: Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT), DIGITS] | None = Field(
+        default=None, description="Explicit priority (lower first)."
     )
     scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
 
@@ -297,7 +302,7 @@ class Purchase(Strict):
     coupons: list[str] = Field(default_factory=list, description="Coupon codes redeemed, in order.")
     payment_method: str | None = Field(default=None, description="Payment method.")
     user: Code | None = Field(default=None, description="Purchasing user (assigned to their credit owner).")
-    coupon_redemptions: dict[str, Annotated[int, Field(ge=0, le=MAX_COUNT)]] = Field(
+    coupon_redemptions: dict[str, Annotated[int, Field(ge=0, le=MAX_COUNT), DIGITS]] = Field(
         default_factory=dict, description="Earlier redemptions per coupon code."
     )
 

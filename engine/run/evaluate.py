@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -228,8 +228,9 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly
+        wide: list[int] = []  # integers past 64 bits, which orjson reads as floats (a 30-digit id)
         try:
-            tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=_exact_float)
+            tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=_exact_float, parse_int=_int_noting(wide))
         except _InexactNumber as exc:
             column = raw.find(exc.text.encode()) + 1
             message = f"number `{exc.text}` has more digits than can be read exactly (it would be read as {exc.read})"
@@ -244,6 +245,8 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
             )
             ids = sum(1 for key, _ in tree if key == "id") if isinstance(tree, _Pairs) else 0
             return (None if ids > 1 else data), problem  # which of two ids would the record name?
+        if wide:  # read again, every integer as written (the stdlib reads them whole)
+            data = json.loads(raw, parse_float=_exact_float)
     if not isinstance(data, dict):
         message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
@@ -267,6 +270,18 @@ def _exact_float(text: str) -> float:
     if value - value == 0 and Decimal(repr(value)) != Decimal(text):
         raise _InexactNumber(text, repr(value))
     return value
+
+
+def _int_noting(wide: list[int]) -> Callable[[str], int]:
+    """`json.loads`' `parse_int`: the integer, noted in `wide` when it is past 64 bits."""
+
+    def read(text: str) -> int:
+        value = int(text)
+        if not -(2**63) <= value < 2**64:
+            wide.append(value)
+        return value
+
+    return read
 
 
 #: UTF-8's byte order mark, which a line may start with (RFC 8259: a parser may ignore it)
