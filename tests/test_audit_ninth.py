@@ -616,3 +616,50 @@ def test_a_cap_in_another_currency_than_every_main_service_is_refused(tmp_path: 
     [found] = validate_paths([root])
     assert (found.code, found.file.endswith("customer_care.yaml")) == ("BR415", True)
     assert found.message.startswith("the cap 20.00 USD is in USD, but product `")
+
+
+def test_a_kept_capped_split_is_not_reused_for_lines_alike_but_for_their_period() -> None:
+    # the kept split of a shared cap was keyed without the lines' periods, which decide the order
+    # the cap is taken in: a bill decided after a monthly look-alike took its split
+    bill: dict[str, Any] = {
+        "id": "x",
+        "as_of": "2017-04-01T02:00:00+02:00",
+        "account": {"code": "A", "classification": "Residential", "payment_preference": "direct_debit"},
+        "subscription": {
+            "code": "S",
+            "type": "residential-tv",
+            "plan": "triple-play-24",
+            "billing_term_scheme": "monthly-12",
+            "billing_frequency": "quarterly",
+            "binding_period": "12 months",
+            "start": "2015-01-15",
+            "status_history": [{"status": "active", "from": "2015-01-15"}],
+            "products": [
+                {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True},
+                {"product": "fibre-100", "bundle": "fibre-bundle"},
+                {"product": "fibre-100", "bundle": "fibre-bundle", "price": "34.99 EUR"},
+            ],
+            "billing_period": {"from": "2017-03-01", "to": "2017-03-31"},
+        },
+        "agent": {"user": "rita.retention", "units": ["retention-team"]},
+        "requested_discounts": [
+            {"discount": "retention-offer", "value": "12.00 EUR", "start": "2017-03-01", "added_on": "2017-02-24"}
+        ],
+        "approvals": [{"discount": "retention-offer", "by": "max.manager", "units": ["retention-team"]}],
+    }
+    monthly = copy.deepcopy(bill)
+    monthly["subscription"]["billing_frequency"] = "monthly"
+    fresh = load_rules(REPO / "rules").decide(bill)["discounts"]["lines"]
+    rules = load_rules(REPO / "rules")
+    rules.decide(monthly)
+    assert rules.decide(bill)["discounts"]["lines"] == fresh
+
+
+def test_decisions_do_not_depend_on_the_decisions_before_them() -> None:
+    # what a rule set keeps between decisions must be keyed by all it reads: the same lines decided
+    # in the opposite order, on another load of the rules, give the same decisions
+    lines = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").splitlines()[:400]
+    forward, backward = load_rules(REPO / "rules"), load_rules(REPO / "rules")
+    ahead = [forward.decide_json(json.loads(line)) for line in lines]
+    behind = [backward.decide_json(json.loads(line)) for line in reversed(lines)]
+    assert ahead == behind[::-1]

@@ -72,6 +72,10 @@ def _consumption(**fields: Any) -> Any:
         "user": None,
         "quantity": Decimal(2),
         "at": datetime(2026, 1, 2, 3, 4),
+        "method": None,
+        "device": None,
+        "source_category": None,
+        "destination_category": None,
     }
     return type("Consumption", (), {**values, **fields})()
 
@@ -98,6 +102,7 @@ def test_a_resolved_consumption_is_the_request_the_constructor_makes() -> None:
             f"`{kind}`",
             kind,
             None,
+            (None, None, None, None),
         )
         _same(made, expected)
         assert made.day == date(2026, 1, 2)

@@ -1420,7 +1420,7 @@ class DiscountEvaluator(DefinitionRules):
         bundle, its gross (as written) and the applied discounts with their values; a free period's
         share also from the line's billing frequency and the length of the period billed; and a
         cap carries what it may still take from line to line, so with a capped discount applied
-        the lines are kept together, in order. A billing run meets the same lines and discounts
+        the lines are kept together, in order, with their periods (the order a cap is taken in). A billing run meets the same lines and discounts
         again and again."""
         applied: tuple[Any, ...] = tuple(
             (d.index if d.auto else (d.index, str(r.value)))
@@ -1437,7 +1437,11 @@ class DiscountEvaluator(DefinitionRules):
         if any(d.cap is not None for d, _ in pairs):
             key: tuple[Any, ...] = (
                 applied,
-                *((x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount)) for x in lines),
+                # (each line's period too: `_cap_order` reads it, so it decides which line takes a cap first)
+                *(
+                    (x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount), x.frequency)
+                    for x in lines
+                ),
             )
             every = memo.get(key)
             if every is None:
