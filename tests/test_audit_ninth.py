@@ -663,3 +663,15 @@ def test_decisions_do_not_depend_on_the_decisions_before_them() -> None:
     ahead = [forward.decide_json(json.loads(line)) for line in lines]
     behind = [backward.decide_json(json.loads(line)) for line in reversed(lines)]
     assert ahead == behind[::-1]
+
+
+def test_a_membership_without_an_answer_names_the_missing_element(membership_rules: RuleSet) -> None:
+    # it said the values "do not compare with what the rule names (days with months, money in
+    # another currency)"; a record has no device
+    decision = membership_rules.decide(_usage_bill(["stb", None], None))
+    reasons = {d["code"]: d["reasons"] for d in decision["discounts"]["definitions"]}
+    [reason] = reasons["t-0"]
+    assert (reason["code"], reason["facts"]["missing"]) == ("value_missing", "usage[1].device")
+    assert reason["text"] == '`usage[1].device` is not known, so `"zzz" not in usage.device` cannot hold'
+    [reason] = reasons["t-5"]  # `not usage.device overlaps {"zzz"}`
+    assert reason["facts"]["missing"] == "usage[1].device"

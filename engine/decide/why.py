@@ -421,7 +421,7 @@ class WhyNot:
                 code = "some_match"
         if outcome is None and code != "value_missing":  # unknown, and not for a value the step says is missing
             if missing is None:
-                missing = _missing(explainer.steps)
+                missing = _missing(explainer.steps) or _missing_element(explainer, node)
             if missing is None and explainer.quiet_items:  # a quantifier's items record no step: walk them
                 full = Explainer(explainer.env, explainer.scenario)
                 full.explain(node)
@@ -442,6 +442,33 @@ class WhyNot:
         if kind == "none":
             return None
         return self._read_key(id(node), readers, reading)
+
+
+def _missing_element(explainer: Any, node: ast.Node) -> str | None:
+    """The first missing element of the list or set a membership reads (`usage[1].device`, or
+    `subscription.concurrent_usage` written in a set), or None: where `x not in S` has no answer."""
+    while isinstance(node, ast.Not):
+        node = node.operand
+    sides = (
+        (node.collection,)
+        if isinstance(node, ast.Membership)
+        else (node.left, node.right)
+        if isinstance(node, ast.SetRelation)
+        else ()
+    )
+    for side in sides:
+        if isinstance(side, ast.SetLiteral):
+            for item in side.items:
+                if not isinstance(item, ast.Literal) and explainer.value(item, {}) is None:
+                    return item.span.text
+        elif isinstance(side, ast.Attribute):
+            outer = getattr(side.obj, "type", None)
+            if outer is not None and outer.name == "list":
+                records = explainer.value(side.obj, {}) or []
+                for i, record in enumerate(records):
+                    if getattr(record, side.name, None) is None:
+                        return f"{side.obj.span.text}[{i}].{side.name}"
+    return None
 
 
 def _missing(steps: list[Step]) -> str | None:
