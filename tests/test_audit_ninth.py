@@ -675,3 +675,89 @@ def test_a_membership_without_an_answer_names_the_missing_element(membership_rul
     assert reason["text"] == '`usage[1].device` is not known, so `"zzz" not in usage.device` cannot hold'
     [reason] = reasons["t-5"]  # `not usage.device overlaps {"zzz"}`
     assert reason["facts"]["missing"] == "usage[1].device"
+
+
+# --- the audit of ad hoc discounts across bills -----------------------------------------------------
+
+FREE_DAYS = """\
+---
+kind: discount
+code: free-days
+name: Free days (ad hoc)
+type: ad_hoc
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: free_period, range: [1, 60], unit: UNIT}
+discounted_products: [{product: tv-essentials}]
+validity: {effective: 2015-01-01}
+"""
+
+
+def _free_bill(month: int, value: int, added_on: str, history: list[str]) -> dict[str, Any]:
+    last = {6: 30, 7: 31}[month]
+    return {
+        "id": f"free-{month}",
+        "as_of": f"2015-{month + 1:02d}-01T02:00:00+02:00",
+        "account": {"code": "A1", "classification": "Residential"},
+        "subscription": {
+            "code": "S1",
+            "type": "residential-tv",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-12",
+            "billing_frequency": "monthly",
+            "start": "2014-01-01",
+            "status_history": [{"status": "active", "from": "2014-01-01"}],
+            "products": [
+                {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True, "price": "30.00 EUR"}
+            ],
+            "billing_period": {"from": f"2015-{month:02d}-01", "to": f"2015-{month:02d}-{last}"},
+        },
+        "requested_discounts": [{"discount": "free-days", "value": value, "added_on": added_on}],
+        "discount_history": [{"discount": "free-days", "on": on} for on in history],
+    }
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "added_on", "june", "july"),
+    [
+        ("days", 10, "2015-06-25", "6.00 EUR", "3.87 EUR"),  # 25-30 June, then 1-4 July: 10 days
+        ("days", 20, "2015-06-25", "6.00 EUR", "13.55 EUR"),  # 6 days, then 14 of July's 31
+        ("weeks", 2, "2015-06-24", "7.00 EUR", "6.78 EUR"),  # 24-30 June, then 1-7 July (7/31, the line rounded once)
+        ("days", 10, "2015-06-01", "10.00 EUR", None),  # from the bill's first day: all in June
+    ],
+)
+def test_free_days_added_within_a_bill_free_only_its_days_from_the_start(
+    tmp_path: Path, unit: str, value: int, added_on: str, june: str, july: str | None
+) -> None:
+    # 10 free days added on 25 June took 10 days off June's bill and 4 more off July's
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "free_days.yaml").write_text(FREE_DAYS.replace("UNIT", unit), encoding="utf-8")
+    rules = load_rules(root)
+    taken = []
+    for month, history in ((6, []), (7, ["2015-07-01"])):
+        definitions = rules.decide(_free_bill(month, value, added_on, history))["discounts"]["definitions"]
+        [result] = [d for d in definitions if d["code"] == "free-days"]
+        taken.append(result.get("amount") if result["status"] == "applied" else None)
+    assert taken == [june, july]
+
+
+def _sample(name: str) -> dict[str, Any]:
+    from engine.load import load_file
+
+    [document] = load_file(REPO / "samples" / "discounts" / name).documents
+    return {k: v for k, v in document.data.items() if k != "expect"}
+
+
+def test_a_request_the_agent_may_not_make_is_rejected_whatever_its_limit() -> None:
+    # README: a request whose dates or value are not allowed is `rejected`; at its limit it was
+    # `limit_reached` with no word of the bad value (and a bad start beat used-up periods, which beat
+    # the limit, which beat the bad start: the status depended on which faults met)
+    rules = load_rules(REPO / "rules")
+    data = _sample("complaint_fourth_time.yaml")
+    [valid] = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "complaint-discount"]
+    assert valid["status"] == "limit_reached"
+    data["requested_discounts"][0]["value"] = 60  # the range is 5 % to 50 %
+    [result] = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "complaint-discount"]
+    assert (result["status"], [r["code"] for r in result["reasons"]]) == ("rejected", ["requested_outside_range"])

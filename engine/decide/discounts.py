@@ -393,6 +393,10 @@ class DefinitionRules:
                 return True
             if elapsed > 0:
                 r.free_spent = Decimal(elapsed) / free_days  # in shares of the free period
+            elif elapsed < 0 and (left := (billed_to - start).days + 1) < free_days:
+                # it starts within the period billed: only its days from the start are this bill's
+                # (10 days from 25 June: 6 of June's; July's bill then has the other 4)
+                r.free_spent = 1 - Decimal(left) / free_days
             return False
         end = (
             request.end
@@ -468,6 +472,15 @@ class DefinitionRules:
     def _agent_reason(self, agent: Any, d: Discount) -> Reason:
         """`agent_not_allowed`, at the definition's `allowed_units`."""
         return _agent_not_allowed(agent, d, discount_source(self.rules, d.code, "allowed_units"))
+
+    def _refused_request(self, d: Discount, request: Any, today: date, scenario: Any) -> bool:
+        """Would `_ad_hoc` reject this request (agent not allowed, value, dates)?"""
+        agent = scenario.agent
+        if agent is not None and d.allowed_units and self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
+            return True
+        problems: list[Reason | str] = []
+        self._requested_value(d, request, problems)
+        return bool(problems) or bool(self._date_problems(d, request, today))
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
         agent = scenario.agent
@@ -1377,7 +1390,11 @@ class DiscountEvaluator(DefinitionRules):
     def _limited(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
     ) -> bool:
-        """Is an eligible definition out of its duration or at its application limit? (`r` says why.)"""
+        """Is an eligible definition out of its duration or at its application limit? (`r` says why.)
+        A request the agent may not make (its value, its dates, the agent's units) is rejected
+        (`_ad_hoc`) whatever its duration or limit: one status for it, whichever faults meet."""
+        if request is not None and d.type is DiscountType.AD_HOC and self._refused_request(d, request, today, scenario):
+            return False
         if self._duration_over(d, r, history, request, today, scenario):
             return True
         limit = d.limit
