@@ -761,3 +761,56 @@ def test_a_request_the_agent_may_not_make_is_rejected_whatever_its_limit() -> No
     data["requested_discounts"][0]["value"] = 60  # the range is 5 % to 50 %
     [result] = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "complaint-discount"]
     assert (result["status"], [r["code"] for r in result["reasons"]]) == ("rejected", ["requested_outside_range"])
+
+
+# --- the audit of the HTML reports ----------------------------------------------------------------
+
+
+def test_an_html_report_of_one_definition_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `decide --only CODE --html` stopped with "internal error: KeyError: 'totals'" and wrote nothing
+    sample = str(REPO / "samples" / "discounts" / "complaint_cap.yaml")
+    page = tmp_path / "only.html"
+    assert main(["decide", "--rules", str(REPO / "rules"), sample, "--only", "loyalty-5", "--html", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert 'data-code="loyalty-5"' in text and 'data-code="complaint-discount"' not in text
+    assert "internal error" not in capsys.readouterr().err
+
+
+def test_an_html_report_shows_the_value_a_request_asked_for(tmp_path: Path) -> None:
+    page = tmp_path / "cap.html"
+    sample = str(REPO / "samples" / "discounts" / "complaint_cap.yaml")
+    assert main(["decide", "--rules", str(REPO / "rules"), sample, "--html", str(page)]) == 0
+    assert '<span class="meta requested">requested 50</span>' in page.read_text(encoding="utf-8")
+
+
+def test_an_html_diff_of_no_scenario_says_so(tmp_path: Path) -> None:
+    page = tmp_path / "diff.html"
+    rules = str(REPO / "rules")
+    assert main(["diff", "--rules", rules, "--rules", rules, "--input", str(tmp_path), "--html", str(page)]) == 1
+    assert "no scenario found: nothing was compared" in page.read_text(encoding="utf-8")
+
+
+def test_the_json_blocks_of_an_html_report_stay_json(tmp_path: Path) -> None:
+    # DEL and C1 characters were written as `\x7f` in the "as JSON" blocks, which no JSON reader takes
+    import html as html_module
+
+    page = tmp_path / "balance.html"
+    data = _sample("complaint_cap.yaml")
+    data["account"]["classification"] = "Resi\x7fdential\x85"
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps(data), encoding="utf-8")
+    main(["decide", "--rules", str(REPO / "rules"), str(scenario), "--explain", "--html", str(page)])
+    text = page.read_text(encoding="utf-8")
+    blocks = re.findall(r"as JSON</summary><pre>(.*?)</pre>", text, re.S)
+    assert blocks
+    for block in blocks:
+        json.loads(html_module.unescape(block))
+
+
+def test_invisible_characters_are_written_visibly() -> None:
+    from engine.cli.safe_text import printable
+
+    assert (
+        printable("inv\u200bis\xadible\u2060\ufeff\U000e0041-id") == "inv\\u200bis\\xadible\\u2060\\ufeff\\U000e0041-id"
+    )
+    assert printable("Zürich café") == "Zürich café"

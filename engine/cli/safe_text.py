@@ -12,8 +12,14 @@ import re
 #: C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, lone surrogates (a
 #: file name that is not UTF-8 arrives as surrogate escapes and cannot be encoded), and the
 #: bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which reorder the text beside
-#: them: an id holding U+202E showed `odd/odd.jsonl:1` as `1:lnosj.ddo/ddo`.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ud800-\udfff]")
+#: them: an id holding U+202E showed `odd/odd.jsonl:1` as `1:lnosj.ddo/ddo`; and the characters
+#: that show nothing (soft hyphen, U+180E, zero-width space and joiners U+200B-D, word joiner and
+#: invisible operators U+2060-4, U+FEFF, tag characters U+E0000-7F), with which two codes that
+#: differ look the same.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ud800-\udfff\U000e0000-\U000e007f]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -24,7 +30,9 @@ def _escape(match: re.Match[str]) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.cli.safe_text import printable
+from engine.cli.safe_text import json_safe, printable
 from engine.diagnostics import Diagnostic
 from engine.run.atomic import AtomicFile
 from engine.values import Money
@@ -45,7 +45,7 @@ h1{font-size:1.5rem}h2{font-size:1.25rem;border-bottom:2px solid #d6dbe3;padding
 h3{font-size:1.05rem;margin:1.2rem 0 .4rem}h4{font-size:.95rem;margin:.8rem 0 .3rem;font-weight:600}
 table{border-collapse:collapse;margin:.3rem 0 .8rem}th,td{border:1px solid #d6dbe3;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f5f8}td.money,th.money{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;overflow-wrap:anywhere}
 .meta{color:#5b6575}ul.reasons{margin:0;padding-left:1.1rem}
 .status{font-weight:600;white-space:nowrap}.status-applied,.status-redeemed,.allowed{color:#11703a}
 .status-rejected,.status-not_eligible,.status-limit_reached,.refused{color:#a3261b}
@@ -128,7 +128,8 @@ def _discounts(discounts: dict[str, Any]) -> str:
     omitted = [f"{n} {status.replace('_', ' ')}" for status, n in discounts.get("omitted", {}).items() if n]
     if omitted:  # --applied-only: counted rather than listed
         parts.append(f'<p class="omitted">not listed: {_text(", ".join(omitted))}</p>')
-    parts.append(_totals(discounts["totals"], "totals"))
+    if "totals" in discounts:  # (`decide --only CODE`: that definition alone, no totals)
+        parts.append(_totals(discounts["totals"], "totals"))
     parts.append("</div>")
     return "".join(parts)
 
@@ -206,7 +207,7 @@ def _definitions(definitions: list[dict[str, Any]]) -> str:
         f'<tr data-code="{_text(d["code"])}"><td class="code"><code>{_text(d["code"])}</code></td>'
         f'<td class="type">{_text(d.get("type", ""))}</td>'
         f'<td class="status status-{_text(d["status"])}">{_text(d["status"])}</td>'
-        f'<td class="money amount">{_text(d.get("amount", ""))}</td>'
+        f'<td class="money amount">{_text(d.get("amount", ""))}{_requested(d)}</td>'
         f'<td class="reasons">{_reasons(d.get("reasons", []))}{_approvers(d)}</td></tr>'
         for d in definitions
     )
@@ -214,6 +215,12 @@ def _definitions(definitions: list[dict[str, Any]]) -> str:
         '<table class="definitions"><thead><tr><th>definition</th><th>type</th><th>status</th>'
         f'<th class="money">amount</th><th>reasons</th></tr></thead><tbody>{rows}</tbody></table>'
     )
+
+
+def _requested(definition: dict[str, Any]) -> str:
+    """The value an ad hoc request asked for, under the amount it gave (50 % asked, 20.00 EUR taken)."""
+    requested = definition.get("requested")
+    return f'<br><span class="meta requested">requested {_text(requested)}</span>' if requested is not None else ""
 
 
 def _approvers(definition: dict[str, Any]) -> str:
@@ -323,7 +330,8 @@ def _purchase(purchase: dict[str, Any]) -> str:
 
 
 def _as_json(name: str, value: Any) -> str:
-    lines = json.dumps(value, ensure_ascii=False, indent=1).split("\n")  # json escapes the controls but DEL, C1
+    # json escapes the C0 controls; `json_safe` the rest (DEL, C1, lone surrogates), so the block stays JSON
+    lines = json_safe(json.dumps(value, ensure_ascii=False, indent=1)).split("\n")
     text = "\n".join(_text(line) for line in lines)
     return (
         f'<div class="part other"><h3>{_text(name.capitalize())}</h3>'
@@ -348,6 +356,8 @@ def diff_page(report: Any, title: str = "billrules diff") -> str:
     for key in ("scenarios", "changed", "unchanged", "undecided"):
         parts.append(f'<tr><th>{key}</th><td class="money count-{key}">{_text(data[key])}</td></tr>')
     parts.append("</tbody></table></div>")
+    if not data["scenarios"]:  # exit 1, as in the text report: a gate must not pass on nothing compared
+        parts.append('<p class="refused">no scenario found: nothing was compared</p>')
     parts.append("<h2>Money moved (new - old)</h2>")
     parts.append(_money_table(data["money"]) or "<p>none</p>")
     parts.append(f"<h2>Groups ({len(groups)})</h2>")
@@ -359,7 +369,10 @@ def diff_page(report: Any, title: str = "billrules diff") -> str:
         more = len(report.changed) - len(shown)
         parts.append(f"<h2>Changed scenarios: old and new decisions ({len(shown)})</h2>")
         if more:
-            parts.append(f"<p>{more} more changed scenario(s) not shown; see <code>--json</code>.</p>")
+            parts.append(
+                f"<p>{more} more changed scenario(s) not shown: <code>--json</code> lists every one, and "
+                "<code>billrules decide --json</code> under each rule set shows its two decisions.</p>"
+            )
         for item in shown:
             parts.append(
                 f'<details class="decisions" data-scenario="{_text(item.scenario or "")}">'
