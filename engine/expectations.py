@@ -164,9 +164,20 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
                 "list the items in the decision's order",
             )
             return
+        if match is None and ordered and same and not later:  # its item is before the one matched above
+            order = ", ".join(_item_words(a) for a in actual)
+            yield Mismatch(
+                (*path, i, key),
+                item[key],
+                None,
+                f"the decision's item with {key} `{item[key]}` comes before the item expected above it "
+                f"(its order: {order})",
+                "list the items in the decision's order",
+            )
+            continue
         if match is None and later:  # the nearest: the one with that key differing least, and what differs
             match = min(later, key=lambda j: len(list(compare(item, actual[j], (*path, i)))))
-        if match is None and by_key.get(_text(item[key])):  # every item with that key matched above
+        if match is None and not same and by_key.get(_text(item[key])):  # every item with that key matched above
             count = len(by_key[_text(item[key])])
             items = "one item" if count == 1 else f"{count} items"
             yield Mismatch(

@@ -28,10 +28,12 @@ from engine.values import MINOR_UNITS, Money, plain
 def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[Diagnostic]:
     minor = {**MINOR_UNITS, **(getattr(settings, "minor_units", None) or {})}
     prices = _product_currencies(catalog)
+    targets = _Targets(catalog)
     for code in sorted(catalog.get("discount", {})):
         entry = catalog["discount"][code]
-        reached = _reached(entry.model, catalog)
+        reached = targets.reached(entry.model)
         yield from _discount(entry.model, entry.document, {p: c for p, c in prices.items() if p in reached}, minor)
+        yield from _main_services(entry.model, entry.document, prices, targets)
     for code in sorted(catalog.get("term", {})):
         entry = catalog["term"][code]
         yield from _term(entry.model, entry.document, _term_currencies(catalog, code, prices), minor)
@@ -52,28 +54,64 @@ def _negative(money: Money, path: JsonPath, doc: Document, what: str, zero: bool
         yield doc.diagnostic(path, "BR405", f"{what} of {money} must be {floor}", "write a positive amount")
 
 
-def _reached(model: Any, catalog: dict[str, dict[str, Any]]) -> set[str]:
-    """The catalog products a discount's targets may reduce: those it names, those of a type it
-    names, and, for `main_service` alone, the catalog's main services (any discountable product
-    when it marks none); within the bundle a target names, and of the kind its
-    `applied_service_type` serves."""
-    from engine.models.catalog import DISCOUNTABLE
+class _Targets:
+    """The catalog products a discount's targets may reduce (what `discounts._matches` lets a line
+    of them through): those it names, those of a type it names, and, for `main_service` alone,
+    any discountable product (a bill may mark any line main) — or, `usual`, only the products the
+    catalog marks `main_service` (the lines of a bill that marks none); within the bundle a target
+    names, and of the kind its `applied_service_type` serves. Tables made once per rule set."""
 
-    products = {code: entry.model for code, entry in catalog.get("product", {}).items()}
-    bundles = catalog.get("bundle", {})
-    mains = {c for c, p in products.items() if p.main_service and p.type in DISCOUNTABLE}
-    reached: set[str] = set()
-    for target in model.discounted_products:
-        if target.product is not None:
-            codes = {target.product}
-        elif target.product_type is not None:
-            codes = {c for c, p in products.items() if p.type == target.product_type}
-        else:
-            codes = mains or {c for c, p in products.items() if p.type in DISCOUNTABLE}
-        if target.bundle is not None and target.bundle in bundles:
-            codes &= {item.product for item in bundles[target.bundle].model.products}
-        reached |= {c for c in codes if c not in products or model.applied_service_type.serves(products[c].type.value)}
-    return reached
+    def __init__(self, catalog: dict[str, dict[str, Any]]) -> None:
+        from engine.models.catalog import DISCOUNTABLE
+
+        self.products = {code: entry.model for code, entry in catalog.get("product", {}).items()}
+        self.bundles = {code: entry.model for code, entry in catalog.get("bundle", {}).items()}
+        self.discountable = {c for c, p in self.products.items() if p.type in DISCOUNTABLE}
+        self.mains = {c for c in self.discountable if self.products[c].main_service}
+
+    def reached(self, model: Any, usual: bool = False) -> set[str]:
+        products = self.products
+        reached: set[str] = set()
+        for target in model.discounted_products:
+            if target.product is not None:
+                codes = {target.product}
+            elif target.product_type is not None:
+                codes = {c for c, p in products.items() if p.type == target.product_type}
+            else:
+                codes = (self.mains or self.discountable) if usual else self.discountable
+            if target.bundle is not None and target.bundle in self.bundles:
+                codes = codes & {item.product for item in self.bundles[target.bundle].products}
+            reached |= {
+                c for c in codes if c not in products or model.applied_service_type.serves(products[c].type.value)
+            }
+        return reached
+
+
+def _main_services(model: Any, doc: Document, prices: dict[str, str], targets: _Targets) -> Iterator[Diagnostic]:
+    """BR415, a warning: a cap or amount that no product a `main_service` target usually reduces
+    (the catalog's main services) is priced in, though some line a bill marks main could be: a
+    USD cap on EUR main services fails every bill that marks none (BR603), but not one marking a
+    USD line main, so it does not stop the rule set."""
+    if not any(t.main_service and t.product is None and t.product_type is None for t in model.discounted_products):
+        return
+    anywhere = {prices[p] for p in targets.reached(model) if p in prices}
+    usual = sorted((p, prices[p]) for p in targets.reached(model, usual=True) if p in prices)
+    for path, money in _discount_money(model):
+        if money.currency in anywhere and usual and all(currency != money.currency for _, currency in usual):
+            product, currency = usual[0]
+            what = "cap" if path == ("cap",) else "amount"
+            span = doc.locate(path)
+            yield Diagnostic(
+                doc.file,
+                span.line,
+                span.column,
+                "BR415",
+                f"the {what} {money} is in {money.currency}, but the main service `{product}` it usually applies to "
+                f"is priced in {currency} (only a line a bill marks main in {money.currency} can take it)",
+                f"write the {what} in {currency}",
+                end_column=span.end_column,
+                severity=Severity.WARNING,
+            )
 
 
 def _product_currencies(catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -98,7 +136,8 @@ def _precision(money: Money, path: JsonPath, doc: Document, minor: dict[str, int
         )
 
 
-def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str, int]) -> Iterator[Diagnostic]:
+def _discount_money(model: Any) -> list[tuple[JsonPath, Money]]:
+    """A discount's money, at its place: its cap, and an amount discount's value or range."""
     amounts: list[tuple[JsonPath, Money]] = []
     if model.cap is not None:
         amounts.append((("cap",), model.cap))
@@ -108,6 +147,12 @@ def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str
             amounts += [(("amount", "value"), m) for m in _money(amount.value)]
         for i, item in enumerate(amount.range or []):
             amounts += [(("amount", "range", i), m) for m in _money(item)]
+    return amounts
+
+
+def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str, int]) -> Iterator[Diagnostic]:
+    amounts = _discount_money(model)
+    amount = model.amount
     targets = set(prices.items())  # (product, currency) of each priced product the discount may reduce
     if model.cap is not None:
         yield from _negative(model.cap, ("cap",), doc, "a cap", zero=False)

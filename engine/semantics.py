@@ -310,6 +310,13 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
             "remove `level`",
             key=True,
         )
+    if amount.type is AmountType.FREE_PERIOD and model.classification.value == "job":
+        yield doc.diagnostic(
+            (*path, "type"),
+            "BR405",
+            "a free period on a job: a job is billed once, with no periods to free",
+            "take the whole fee off with a percentage of 100, or classify the discount `subscription`",
+        )
     if amount.type is AmountType.FREE_PERIOD and amount.unit is None:
         yield doc.diagnostic(
             path, "BR406", "a free period needs a `unit` (days, weeks, months or years)", "add `unit: months`", key=True

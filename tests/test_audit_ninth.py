@@ -376,6 +376,8 @@ MEMBERSHIP_CASES = {
     'not usage.device contains {"zzz"}': (False, True),
     'usage.device contains {"stb"}': (True, True),
     "3 not in {subscription.concurrent_usage}": (False, True),
+    # a projection through a projection: a line without a price has no currency
+    '"USD" not in subscription.products.price.currency': (False, True),
 }
 
 
@@ -399,8 +401,9 @@ def _usage_bill(devices: list[str | None], concurrent: int | None) -> dict[str, 
         "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
         "billing_period": {"from": "2015-07-01", "to": "2015-07-31"},
     }
-    if concurrent is not None:
+    if concurrent is not None:  # the bill with every fact given: its line priced too
         subscription["concurrent_usage"] = concurrent
+        subscription["products"][0]["price"] = "30.00 EUR"
     usage = [{"at": f"2015-07-2{i}T10:00:00Z", **({"device": d} if d else {})} for i, d in enumerate(devices)]
     return {
         "id": "r",
@@ -606,16 +609,22 @@ def test_validate_with_scenarios_reports_the_rule_set_s_errors_once(
     assert [d["code"] for d in found["diagnostics"]] == ["BR405"]
 
 
-def test_a_cap_in_another_currency_than_every_main_service_is_refused(tmp_path: Path) -> None:
+def test_a_cap_in_another_currency_than_every_main_service_is_a_warning(tmp_path: Path) -> None:
     # README: a cap "in another currency than the products it applies to" is BR415; a main-service
-    # target named no product, so a USD cap on the EUR main services failed every bill instead
+    # target named no product, so a USD cap on the EUR main services failed every bill that marks
+    # no line main. A bill may mark a USD line main, so it is a warning, and the rules still load
     root = tmp_path / "rules"
     shutil.copytree(REPO / "rules", root)
     care = root / "discounts" / "customer_care.yaml"
     care.write_text(care.read_text(encoding="utf-8").replace("cap: 20.00 EUR", "cap: 20.00 USD", 1), encoding="utf-8")
     [found] = validate_paths([root])
-    assert (found.code, found.file.endswith("customer_care.yaml")) == ("BR415", True)
-    assert found.message.startswith("the cap 20.00 USD is in USD, but product `")
+    assert (found.code, found.severity.value, found.file.endswith("customer_care.yaml")) == ("BR415", "warning", True)
+    assert found.message.startswith("the cap 20.00 USD is in USD, but the main service `")
+    rules = load_rules(root)  # a bill marking a USD line main takes the cap
+    data = _sample("complaint_cap.yaml")
+    data["subscription"]["products"] = [{"product": "additional-service", "main": True, "price": "60.00 USD"}]
+    [complaint] = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "complaint-discount"]
+    assert (complaint["status"], complaint.get("amount")) == ("applied", "20.00 USD")
 
 
 def test_a_kept_capped_split_is_not_reused_for_lines_alike_but_for_their_period() -> None:
@@ -796,7 +805,7 @@ def test_the_json_blocks_of_an_html_report_stay_json(tmp_path: Path) -> None:
 
     page = tmp_path / "balance.html"
     data = _sample("complaint_cap.yaml")
-    data["account"]["classification"] = "Resi\x7fdential\x85"
+    data["account"]["classification"] = "Resi\x7fden\xadtial\x85\U000e0041"  # DEL, soft hyphen, C1, a tag
     scenario = tmp_path / "s.json"
     scenario.write_text(json.dumps(data), encoding="utf-8")
     main(["decide", "--rules", str(REPO / "rules"), str(scenario), "--explain", "--html", str(page)])
@@ -814,3 +823,52 @@ def test_invisible_characters_are_written_visibly() -> None:
         printable("inv\u200bis\xadible\u2060\ufeff\U000e0041-id") == "inv\\u200bis\\xadible\\u2060\\ufeff\\U000e0041-id"
     )
     assert printable("Zürich café") == "Zürich café"
+    assert (
+        printable("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645")
+        == "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    )  # a joiner
+
+
+# --- the audit of job discounts --------------------------------------------------------------------
+
+
+def test_a_job_line_the_scenario_types_one_time_is_never_discounted() -> None:
+    # SPEC 3.2: only termed, usage and expense products are discounted; a line typed `one_time`
+    # was reduced by a definition naming its product (a type or main-service target skipped it)
+    data = _sample("installation_late_auto_20_off.yaml")
+    rules = load_rules(REPO / "rules")
+    [before] = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "installation-late-20-off"]
+    assert before["status"] == "applied"
+    for line in data["job"]["products"]:
+        line["type"] = "one_time"
+    decision = rules.decide(data)["discounts"]
+    [after] = [d for d in decision["definitions"] if d["code"] == "installation-late-20-off"]
+    assert after["status"] == "not_eligible"
+    assert all(not line["discounts"] for line in decision["lines"])
+
+
+def test_a_free_period_on_a_job_is_refused(tmp_path: Path) -> None:
+    # a job is billed once; one free day took 1.48 of a 45.00 fee (a twelfth of a year as its month)
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    text = FREE_DAYS.replace("UNIT", "days").replace("classification: subscription", "classification: job")
+    (root / "discounts" / "job_free.yaml").write_text(text, encoding="utf-8")
+    [found] = validate_paths([root])
+    assert (found.code, found.message) == (
+        "BR405",
+        "a free period on a job: a job is billed once, with no periods to free",
+    )
+
+
+def test_an_item_before_the_one_matched_above_is_not_called_expected_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # EV-2 expected once, after EV-4 and with another quantity: it said "expected again … (matched above)"
+    sample = (REPO / "samples" / "balance" / "seed_004_example.yaml").read_text(encoding="utf-8")
+    head = sample.split("\nexpect:", 1)[0]
+    ledger = "\n      - {event: EV-4}\n      - {event: EV-2, quantity: 99}"
+    (tmp_path / "x.yaml").write_text(f"{head}\nexpect:\n  balance:\n    ledger:{ledger}\n", encoding="utf-8")
+    assert main(["test", "--rules", str(REPO / "rules"), str(tmp_path / "x.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "the decision's item with event `EV-2` comes before the item expected above it" in out
+    assert "expected again" not in out

@@ -13,13 +13,16 @@ import re
 #: file name that is not UTF-8 arrives as surrogate escapes and cannot be encoded), and the
 #: bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which reorder the text beside
 #: them: an id holding U+202E showed `odd/odd.jsonl:1` as `1:lnosj.ddo/ddo`; and the characters
-#: that show nothing (soft hyphen, U+180E, zero-width space and joiners U+200B-D, word joiner and
-#: invisible operators U+2060-4, U+FEFF, tag characters U+E0000-7F), with which two codes that
-#: differ look the same.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064"
-    "\u2066-\u2069\ufeff\ud800-\udfff\U000e0000-\U000e007f]"
+#: that show nothing (soft hyphen, U+180E, zero-width space U+200B, word joiner and invisible
+#: operators U+2060-4, U+FEFF, tag characters U+E0000-7F), with which two codes that differ look
+#: the same. (Not the joiners U+200C/D, which Persian and Indic names and emoji sequences need.)
+_PAST_C0 = (
+    "\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ud800-\udfff\U000e0000-\U000e007f"
 )
+_UNSAFE = re.compile(f"[\x00-\x1f{_PAST_C0}]")
+#: what `json_safe` escapes: `_UNSAFE` but the C0 controls, which JSON's encoder escapes itself
+_JSON_UNSAFE = re.compile(f"[{_PAST_C0}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -41,10 +44,17 @@ def printable(text: str) -> str:
 
 
 def json_safe(document: str) -> str:
-    """Serialised JSON with DEL, C1 controls, U+2028/9 and lone surrogates escaped too (json escapes only C0).
-
-    Such characters can only occur inside JSON strings, where `\\uXXXX` is a valid escape.
-    """
+    """Serialised JSON with every character `printable` escapes written as a JSON escape (`\\uXXXX`,
+    a surrogate pair past U+FFFF), so that `printable` leaves it alone and it stays JSON (json
+    escapes only C0). Such characters can only occur inside JSON strings."""
     if document.isascii() and "\x7f" not in document:  # nothing to escape (two scans in C)
         return document
-    return re.sub("[\x7f-\x9f\u2028\u2029\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", document)
+    return _JSON_UNSAFE.sub(_json_escape, document)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

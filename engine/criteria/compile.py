@@ -803,6 +803,8 @@ class RuleSetCompiler:
             if outer.name == "list" and outer.elem is not None and outer.elem.name == "record":
                 info = self.env.fields(outer.elem.record or "").get(node.name)
                 return info is None or info.type.optional or info.derived is not None
+            if outer.name == "list":  # a projection of a projection: `subscription.products.price.currency`
+                return self._holds_missing(node.obj)
         return False
 
     def _membership(self, node: ast.Membership, positive: bool, ctx: _Ctx) -> str:

@@ -284,11 +284,13 @@ _WHERE = {subject: [f"{subject}.products[{i}]" for i in range(_WHERE_KEPT)] for 
 _VALUES: dict[Any, str] = {member: member.value for member in ProductType}
 
 
-#: what a target of `main_service` alone may reduce (SPEC 3.2: only termed, usage and expense products)
+#: what a discount may reduce (SPEC 3.2: only termed, usage and expense products), by the line's type
 _DISCOUNTABLE_TYPES = frozenset(t.value for t in DISCOUNTABLE)
 
 
 def _matches(definition: Discount, line: Line) -> bool:
+    if line.type not in _DISCOUNTABLE_TYPES:  # a line the scenario types `one_time` (SPEC 3.2), whatever names it
+        return False
     if not definition.applied_service_type.serves(line.type):  # a usage line for a usage discount, ...
         return False
     for target in definition.discounted_products:
@@ -298,7 +300,7 @@ def _matches(definition: Discount, line: Line) -> bool:
             continue
         if target.bundle is not None and target.bundle != line.bundle:
             continue
-        if target.main_service and not (line.main and line.type in _DISCOUNTABLE_TYPES):
+        if target.main_service and not line.main:
             continue
         return True
     return False
