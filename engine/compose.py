@@ -24,10 +24,10 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from engine.diagnostics import Diagnostic
+from engine.values import InexactNumber, exact_float
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000
@@ -184,15 +184,7 @@ def _to_float(text: str) -> float:
         return float("nan")
     if cleaned.endswith(".inf"):
         return float("-inf") if cleaned.startswith("-") else float("inf")
-    value = float(cleaned)
-    if value - value == 0 and Decimal(repr(value)) != Decimal(cleaned):
-        raise _Inexact(repr(value))
-    return value
-
-
-class _Inexact(Exception):
-    """A decimal number a binary float cannot hold as written (`1.0000000000000001` reads as 1.0):
-    the number read would not be the number written. Carries what it would be read as."""
+    return exact_float(cleaned)  # InexactNumber: BR120 at the scalar
 
 
 def _is_int(text: str) -> bool:
@@ -377,13 +369,8 @@ class Composer:
                 node.tag, node.value = event.tag, _tagged(event.tag, text)
             else:
                 raise self._wrong_tag(node, event.tag)
-        except _Inexact as exc:
-            raise self.refuse(
-                node,
-                "BR120",
-                f"number `{_shown(text)}` has more digits than can be read exactly (it would be read as {exc})",
-                "write it with at most 15 significant digits",
-            ) from None
+        except InexactNumber as exc:
+            raise self.refuse(node, "BR120", *exc.words(_shown(text))) from None
         except _TooLong:
             raise self.refuse(
                 node,

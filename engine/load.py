@@ -32,7 +32,6 @@ from engine.compose import (
     Node,
     Refused,
     Span,
-    _Inexact,
     _tagged,
     _TooLong,
     directive_problem,
@@ -42,6 +41,7 @@ from engine.compose import (
 )
 from engine.diagnostics import Diagnostic
 from engine.files import FileProblem, Walk, is_dir, is_file, outside_link, read_limited, walk
+from engine.values import InexactNumber
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "SourceFile", "Span", "load_file"]
 
@@ -430,7 +430,7 @@ def _one_pass(file: str, text: str) -> tuple[list[Document], list[Diagnostic]] |
 
     try:
         return _OnePass(file, text).read(_events(text, False), events)
-    except (_Unusual, Refused, YAMLError, ValueError, _TooLong, _Inexact):  # ValueError: a tag on the wrong text
+    except (_Unusual, Refused, YAMLError, ValueError, _TooLong, InexactNumber):  # ValueError: a tag on the wrong text
         return None
 
 

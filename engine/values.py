@@ -191,6 +191,31 @@ def _shorten(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:18]}…{text[-18:]}"
 
 
+class InexactNumber(Exception):
+    """A decimal number written with more digits than a binary float holds (`1.0000000000000001`
+    reads as 1.0): YAML and JSON readers give floats, so the number read would not be the one
+    written (BR120, where rule files, scenario files and run lines are read)."""
+
+    def __init__(self, text: str, read: str) -> None:
+        super().__init__(text)
+        self.text, self.read = text, read
+
+    def words(self, shown: str | None = None) -> tuple[str, str]:
+        """The diagnostic's message and hint (`shown`: the number as the reader should see it)."""
+        return (
+            f"number `{shown or self.text}` has more digits than can be read exactly (it would be read as {self.read})",
+            "write it with at most 15 significant digits",
+        )
+
+
+def exact_float(text: str) -> float:
+    """The float of a number's text, or `InexactNumber` when it is not the number written."""
+    value = float(text)
+    if value - value == 0 and Decimal(repr(value)) != Decimal(text):  # (finite, and another number)
+        raise InexactNumber(text, repr(value))
+    return value
+
+
 class OutOfCalendar(ValueError):
     """Date arithmetic that leaves the calendar (0001-01-01 to 9999-12-31)."""
 

@@ -15,10 +15,10 @@ refuse duplicate keys (BR105), as rule files do; compact input pays nothing for 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ from engine.decide.decision import unanswered
 from engine.decide.scenarios import ScenarioError, validate_scenario
 from engine.diagnostics import Diagnostic
 from engine.load import Document, JsonPath, dotted
-from engine.values import in_engine_context
+from engine.values import InexactNumber, exact_float, in_engine_context
 
 #: A longer line is refused whole (BR601) rather than parsed: one hostile line must not exhaust memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -230,13 +230,9 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly
         wide: list[int] = []  # integers past 64 bits, which orjson reads as floats (a 30-digit id)
         try:
-            tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=_exact_float, parse_int=_int_noting(wide))
-        except _InexactNumber as exc:
-            column = raw.find(exc.text.encode()) + 1
-            message = f"number `{exc.text}` has more digits than can be read exactly (it would be read as {exc.read})"
-            return data, FieldDiagnostic(
-                source, number, column, "BR120", message, "write it with at most 15 significant digits"
-            )
+            tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=exact_float, parse_int=_int_noting(wide))
+        except InexactNumber as exc:
+            return data, FieldDiagnostic(source, number, _number_column(raw, exc.text), "BR120", *exc.words())
         duplicate = _first_duplicate(tree, ())
         if duplicate is not None:
             message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
@@ -246,7 +242,7 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
             ids = sum(1 for key, _ in tree if key == "id") if isinstance(tree, _Pairs) else 0
             return (None if ids > 1 else data), problem  # which of two ids would the record name?
         if wide:  # read again, every integer as written (the stdlib reads them whole)
-            data = json.loads(raw, parse_float=_exact_float)
+            data = json.loads(raw, parse_float=exact_float)
     if not isinstance(data, dict):
         message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
@@ -254,22 +250,10 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     return data, None
 
 
-class _InexactNumber(Exception):
-    """A JSON number a binary float cannot hold as written (`1.0000000000000001` reads as 1.0)."""
-
-    def __init__(self, text: str, read: str) -> None:
-        super().__init__(text)
-        self.text, self.read = text, read
-
-
-def _exact_float(text: str) -> float:
-    """`json.loads`' `parse_float`: the float, or `_InexactNumber` when it is not the number written
-    (orjson reads it silently; a line that holds one is never in orjson's compact form, so only
-    such lines are read again)."""
-    value = float(text)
-    if value - value == 0 and Decimal(repr(value)) != Decimal(text):
-        raise _InexactNumber(text, repr(value))
-    return value
+def _number_column(raw: bytes, text: str) -> int:
+    """The column of the number `text` as a value of the line (not inside a string), from 1."""
+    found = re.search(rb"[:\[,]\s*(" + re.escape(text.encode()) + rb")\s*[,\]}]", raw)
+    return found.start(1) + 1 if found else 0
 
 
 def _int_noting(wide: list[int]) -> Callable[[str], int]:
