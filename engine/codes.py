@@ -21,6 +21,7 @@ CODES: dict[str, tuple[str, str]] = {
     "BR115": ("yaml-directive", "A `%YAML` directive other than 1.1 or 1.2, a `%TAG` directive, or an unknown one."),
     "BR116": ("integer-too-long", "An integer with more digits than the limit (4,300)."),
     "BR117": ("link-outside", "A symbolic link that leads outside the rule set (or the folder validated); not read."),
+    "BR118": ("duplicate-anchor", "An anchor defined twice in a document; an alias would silently use the later one."),
     "BR119": (
         "not-a-rule-file",
         "A file in a rule set meant as a rule file (or named on the command line) that is not read: "
@@ -30,7 +31,6 @@ CODES: dict[str, tuple[str, str]] = {
         "inexact-number",
         "A number with more digits than a binary number holds: the value read would not be the one written.",
     ),
-    "BR118": ("duplicate-anchor", "An anchor defined twice in a document; an alias would silently use the later one."),
     # rule-set structure
     "BR110": ("no-ruleset", "The file is not inside a rule set (no ruleset.yaml above it)."),
     "BR111": ("unknown-kind", "`kind:` names no known document kind."),

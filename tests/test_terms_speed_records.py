@@ -102,7 +102,7 @@ def test_a_resolved_consumption_is_the_request_the_constructor_makes() -> None:
             f"`{kind}`",
             kind,
             None,
-            (None, None, None, None),
+            credits.UsageAttributes(),
         )
         _same(made, expected)
         assert made.day == date(2026, 1, 2)

@@ -118,8 +118,9 @@ def _run(argv: Sequence[str] | None) -> int:
         if exc.errno not in _OUTPUT_FAILURES:
             return _internal_error(exc)
         silence(sys.stdout)  # what is still buffered cannot be written either
-        where = f" {printable(str(exc.filename))}" if exc.filename is not None else " the output"
-        sys.stderr.write(f"billrules: error: cannot write{where}: {printable(exc.strerror or str(exc))}\n")
+        where = printable(str(exc.filename)) if exc.filename is not None else "the output"
+        verb = "cannot write" if exc.errno in _WRITE_FAILURES else "cannot read or write"
+        sys.stderr.write(f"billrules: error: {verb} {where}: {printable(exc.strerror or str(exc))}\n")
         return EXIT_USAGE
     except Exception as exc:  # the one boundary: never show an analyst a traceback
         return _internal_error(exc)
@@ -127,6 +128,8 @@ def _run(argv: Sequence[str] | None) -> int:
 
 #: write failures of the machine, not of billrules: a full disk, a quota, an I/O error
 _OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS})
+#: those only a write meets (an I/O error may come from reading an input too)
+_WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 def _internal_error(exc: BaseException) -> int:

@@ -90,9 +90,6 @@ def datetime_sign(left: datetime | None, right: datetime | None) -> int | None:
     return (left > right) - (left < right)
 
 
-#: The comparison `==` uses for the types whose equality is not Python's: money (of one
-#: currency), durations (`2 weeks == 14 days`, a span of time against a duration on the calendar)
-#: and date-times (without a zone: UTC). None where `==` has no answer.
 def plain_sign(left: Any, right: Any) -> int | None:
     """Python's `==` as a sign for `member`, with a missing value (None) equal to nothing and
     unequal to nothing: for collections that may hold missing elements (`usage.device`)."""
@@ -107,6 +104,9 @@ def holds_missing(collection: Any) -> bool:
     return collection is not None and any(element is None for element in collection)
 
 
+#: The comparison `==` uses for the types whose equality is not Python's: money (of one
+#: currency), durations (`2 weeks == 14 days`, a span of time against a duration on the calendar)
+#: and date-times (without a zone: UTC). None where `==` has no answer.
 SIGNS: dict[str, Callable[[Any, Any], int | None]] = {
     "money": money_sign,
     "duration": duration_sign,

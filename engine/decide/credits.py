@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
@@ -89,6 +89,18 @@ class CreditFact:
     issued_at: datetime | None = None  # a purchase's instant: "earlier issue" between purchases of one day
 
 
+class UsageAttributes(NamedTuple):
+    """What a consumption says of the usage it pays for, as a usage record does."""
+
+    method: str | None = None
+    device: str | None = None
+    source_category: str | None = None
+    destination_category: str | None = None
+
+
+_NO_USAGE = UsageAttributes()
+
+
 @dataclass(frozen=True)
 class Request:
     """One consumption, resolved: who consumes (organisation and/or credit owner), what, when."""
@@ -107,9 +119,8 @@ class Request:
     wanted: str = ""  # what was asked, for reasons ("`network-offer`", "service `platform`")
     credit_type: str | None = None  # the credit type asked for, if one was (credit criteria see it)
     unit: str | None = None  # as written
-    #: the usage attributes written with the consumption (method, device, source and destination
-    #: categories), which credit criteria may read (SPEC 3.6)
-    usage: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None)
+    #: the usage attributes written with the consumption, which credit criteria may read (SPEC 3.6)
+    usage: UsageAttributes = _NO_USAGE
 
 
 @dataclass(frozen=True)
@@ -278,10 +289,10 @@ class CreditCriteria:
                     quantity=r.quantity,
                     unit=r.unit,
                     at=r.at,
-                    method=r.usage[0],
-                    device=r.usage[1],
-                    source_category=r.usage[2],
-                    destination_category=r.usage[3],
+                    method=r.usage.method,
+                    device=r.usage.device,
+                    source_category=r.usage.source_category,
+                    destination_category=r.usage.destination_category,
                 ),
                 consumer=consumer(
                     organisation=r.organisation,
@@ -960,7 +971,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             "wanted": wanted,
             "credit_type": c.credit_type,
             "unit": c.unit,
-            "usage": (c.method, c.device, c.source_category, c.destination_category),
+            "usage": UsageAttributes(c.method, c.device, c.source_category, c.destination_category),
         },
     )
 

@@ -373,8 +373,6 @@ class DefinitionRules:
             free_bills = max(1, math.ceil(per_bill)) if per_bill is not None else None
         if request is None and d.type is DiscountType.AD_HOC:
             return False  # (an ad hoc discount offered now would start a duration of its own)
-        if request is not None and self._date_problems(d, request, today):
-            return False  # dates not allowed: the request is rejected (`_ad_hoc`), whatever it covers
         billed, billed_to = _billed_period(scenario, today)
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
@@ -475,37 +473,41 @@ class DefinitionRules:
         """`agent_not_allowed`, at the definition's `allowed_units`."""
         return _agent_not_allowed(agent, d, discount_source(self.rules, d.code, "allowed_units"))
 
-    def _refused_request(self, d: Discount, request: Any, today: date, scenario: Any) -> bool:
-        """Would `_ad_hoc` reject this request (agent not allowed, value, dates)?"""
+    def _request_problems(
+        self, d: Discount, request: Any, today: date, scenario: Any
+    ) -> tuple[Any, list[Reason | str]]:
+        """The value an ad hoc request asks for, and why the agent may not make it (the agent
+        outside `allowed_units`, the value, the dates): a request with problems is `rejected`,
+        whatever its duration or limit."""
         agent = scenario.agent
-        if agent is not None and d.allowed_units and self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
-            return True
         problems: list[Reason | str] = []
-        self._requested_value(d, request, problems)
-        return bool(problems) or bool(self._date_problems(d, request, today))
+        if agent is not None and d.allowed_units and self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
+            problems.append(self._agent_reason(agent, d))
+        value = self._requested_value(d, request, problems)
+        problems += self._date_problems(d, request, today)
+        return value, problems
 
     def _ad_hoc(self, d: Discount, r: DefinitionResult, scenario: Any, request: Any, today: date) -> None:
-        agent = scenario.agent
-        allowed = not d.allowed_units or (
-            agent is not None and not self._units(agent.user, agent.units).isdisjoint(d.allowed_units)
-        )
+        """An ad hoc definition's fate: offered (or not) when nothing requests it; a request
+        `rejected` for its problems, else as its approval says."""
         if request is None:
+            agent = scenario.agent
             if agent is None:
                 r.status, r.reasons = "not_requested", [_NOT_REQUESTED]
-            elif not allowed:
+            elif d.allowed_units and self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
                 r.status, r.reasons = "not_eligible", [self._agent_reason(agent, d)]
             else:
                 r.status, r.reasons = "offered", [self._offered(d)]
             return
-        problems: list[Reason | str] = []
-        if agent is not None and not allowed:
-            problems.append(self._agent_reason(agent, d))
-        value = self._requested_value(d, request, problems)
-        problems += self._date_problems(d, request, today)
-        r.value = value
+        r.value, problems = self._request_problems(d, request, today, scenario)
         if problems:
             r.status, r.reasons = "rejected", problems
             return
+        self._approval(d, r, scenario)
+
+    def _approval(self, d: Discount, r: DefinitionResult, scenario: Any) -> None:
+        """A request the agent may make: applied (no approval needed, or approved), rejected (an
+        approver not authorised) or pending approval (naming the approvers)."""
         approval = d.approval
         if approval is None or not approval.required:
             r.reasons.append(_NO_APPROVAL_NEEDED)
@@ -1172,6 +1174,17 @@ class DiscountEvaluator(DefinitionRules):
         """The result of a definition whose dates, subject, bundles, lines and criteria all allow it:
         its duration and limit, then its value (auto apply) or the ad hoc request's fate."""
         r = DefinitionResult(d.code, d.type, "applied")
+        if request is not None and not d.auto:
+            # a request the agent may not make is rejected, whatever its duration or limit: one
+            # status for it, whichever faults meet (a bad value at the limit was `limit_reached`)
+            value, problems = self._request_problems(d.model, request, today, scenario)
+            if problems:
+                r.value, r.status, r.reasons = value, "rejected", problems
+                return r
+            if not self._limited(d.model, r, history, request, today, scenario):
+                r.value = value
+                self._approval(d.model, r, scenario)
+            return r
         if self._limited(d.model, r, history, request, today, scenario):
             return r
         if d.auto:
@@ -1392,11 +1405,7 @@ class DiscountEvaluator(DefinitionRules):
     def _limited(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
     ) -> bool:
-        """Is an eligible definition out of its duration or at its application limit? (`r` says why.)
-        A request the agent may not make (its value, its dates, the agent's units) is rejected
-        (`_ad_hoc`) whatever its duration or limit: one status for it, whichever faults meet."""
-        if request is not None and d.type is DiscountType.AD_HOC and self._refused_request(d, request, today, scenario):
-            return False
+        """Is an eligible definition out of its duration or at its application limit? (`r` says why.)"""
         if self._duration_over(d, r, history, request, today, scenario):
             return True
         limit = d.limit
@@ -1439,8 +1448,8 @@ class DiscountEvaluator(DefinitionRules):
         bundle, its gross (as written) and the applied discounts with their values; a free period's
         share also from the line's billing frequency and the length of the period billed; and a
         cap carries what it may still take from line to line, so with a capped discount applied
-        the lines are kept together, in order, with their periods (the order a cap is taken in). A billing run meets the same lines and discounts
-        again and again."""
+        the lines are kept together, in order, with their periods (the order a cap is taken in).
+        A billing run meets the same lines and discounts again and again."""
         applied: tuple[Any, ...] = tuple(
             (d.index if d.auto else (d.index, str(r.value)))
             if not r.free_spent

@@ -132,9 +132,14 @@ class ReferenceEvaluator(DefinitionRules):
         if failing:
             return settle("not_eligible", *failing)
         history = [h for h in scenario.discount_history if h.discount == d.code]
-        if request is not None and d.type is DiscountType.AD_HOC and self._refused_request(d, request, today, scenario):
-            self._ad_hoc(d, r, scenario, request, today)  # rejected whatever its duration or limit (since 2026-12-01)
-            return None
+        if (
+            request is not None and d.type is DiscountType.AD_HOC
+        ):  # rejected whatever its duration or limit (2026-12-01)
+            scratch = DefinitionResult(d.code, d.type.value, "applied")
+            self._ad_hoc(d, scratch, scenario, request, today)
+            if scratch.status == "rejected":
+                r.status, r.reasons, r.value = scratch.status, scratch.reasons, scratch.value
+                return None
         if self._duration_over(d, r, history, request, today, scenario):
             return
         if d.limit is not None:

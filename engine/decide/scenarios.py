@@ -144,6 +144,9 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message = f"unknown scenario field `{where}`"
             elif error.type == "missing":
                 message, hint = f"scenario field `{where}` is required", f"add `{path[-1]}:`"
+            elif error.type == "string_unicode":  # a lone surrogate in a text field: as in any other field
+                message = f"scenario field `{where}`: the text holds a lone surrogate (not Unicode)"
+                hint = "write the text as valid Unicode (UTF-8)"
             elif error.type == "date_from_datetime_inexact":
                 message = f"scenario field `{where}`: a date, written with a time of day"
                 hint = "write the date alone, like `2015-12-31`"
