@@ -82,7 +82,12 @@ def scenario_inputs(path: Path) -> Inputs:
         listing = walk(path, display_path)
         # a folder's scenario files, as `billrules test` reads them; a JSON Lines file (a whole
         # billing run's input) is given directly, so a run's input beside the samples is not read twice
-        files = [p for p in listing.files if p.suffix in SCENARIO_SUFFIXES]  # (`.YAML`: not read, as by `test`)
+        files = [p for p in listing.files if p.suffix in SCENARIO_SUFFIXES]
+        found.skipped += [  # `.YAML`: not read, as `test` reads none, but said so: a gate compares fewer
+            f"{display_path(p)}: not read (scenario files end in `.yaml`, `.yml` or `.json`, in lower case)"
+            for p in listing.files
+            if p.suffix not in SCENARIO_SUFFIXES and p.suffix.lower() in SCENARIO_SUFFIXES
+        ]
         problems = [
             *listing.diagnostics,
             *(outside_link(p, display_path(p), "the folder given") for p in listing.outside),

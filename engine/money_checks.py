@@ -32,7 +32,10 @@ def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[D
     for code in sorted(catalog.get("discount", {})):
         entry = catalog["discount"][code]
         reached = targets.reached(entry.model)
-        yield from _discount(entry.model, entry.document, {p: c for p, c in prices.items() if p in reached}, minor)
+        # a product it reaches with no list price (rated elsewhere, priced per line) may be billed
+        # in any currency: no currency of its can be said to differ
+        reached_prices = {} if any(p not in prices for p in reached) else {p: prices[p] for p in reached}
+        yield from _discount(entry.model, entry.document, reached_prices, minor)
         yield from _main_services(entry.model, entry.document, prices, targets)
     for code in sorted(catalog.get("term", {})):
         entry = catalog["term"][code]
@@ -94,8 +97,11 @@ def _main_services(model: Any, doc: Document, prices: dict[str, str], targets: _
     USD line main, so it does not stop the rule set."""
     if not any(t.main_service and t.product is None and t.product_type is None for t in model.discounted_products):
         return
+    reached = targets.reached(model, usual=True)
+    if any(p not in prices for p in reached):  # one without a list price may be billed in any currency
+        return
     anywhere = {prices[p] for p in targets.reached(model) if p in prices}
-    usual = sorted((p, prices[p]) for p in targets.reached(model, usual=True) if p in prices)
+    usual = sorted((p, prices[p]) for p in reached)
     for path, money in _discount_money(model):
         if money.currency in anywhere and usual and all(currency != money.currency for _, currency in usual):
             product, currency = usual[0]

@@ -204,15 +204,18 @@ class InexactNumber(Exception):
         """The diagnostic's message and hint (`shown`: the number as the reader should see it)."""
         return (
             f"number `{shown or self.text}` has more digits than can be read exactly (it would be read as {self.read})",
-            "write it with at most 15 significant digits",
+            "write it with at most 15 significant digits, or in quotes (as text) where the field takes text",
         )
 
 
 def exact_float(text: str) -> float:
-    """The float of a number's text, or `InexactNumber` when it is not the number written."""
+    """The float of a number's text, or `InexactNumber` when it is not the number written. A float
+    written in full, with the 17 significant digits that `%.17g` gives (`100.09999999999999`, as C,
+    older PostgreSQL and some exporters write 100.1), is that float: the writer meant it."""
     value = float(text)
-    if value - value == 0 and Decimal(repr(value)) != Decimal(text):  # (finite, and another number)
-        raise InexactNumber(text, repr(value))
+    written = Decimal(text)
+    if value - value == 0 and Decimal(repr(value)) != written and Decimal(f"{value:.17g}") != written:
+        raise InexactNumber(text, repr(value))  # (finite, and another number than the float's)
     return value
 
 

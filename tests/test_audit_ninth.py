@@ -590,7 +590,31 @@ def test_a_whole_number_written_as_text_is_digits(text: str) -> None:
     with pytest.raises(ScenarioInvalid) as caught:
         load_rules(REPO / "rules").decide(data)
     [problem] = caught.value.diagnostics
-    assert problem.message.endswith(f"`{text}` is not a whole number written in digits")
+    assert problem.message.endswith(f"`{text}` is not a number written in digits")
+
+
+@pytest.mark.parametrize(("text", "billed"), [("12.0", "359.88 EUR"), ("1e1", "299.90 EUR"), ("12.5", None)])
+def test_a_whole_number_written_as_text_may_be_written_as_a_decimal_field_s_number(
+    text: str, billed: str | None
+) -> None:
+    # `"12.0"`, what exports of floats write, is twelve; `"12.5"` is no count
+    data = {
+        "id": "q",
+        "as_of": NOON,
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "start": "2015-01-01",
+            "products": [{"product": "tv-essentials", "quantity": text}],
+        },
+    }
+    rules = load_rules(REPO / "rules")
+    if billed is None:
+        with pytest.raises(ScenarioInvalid) as caught:
+            rules.decide(data)
+        assert caught.value.diagnostics[0].message.endswith("`12.5` is not a whole number")
+    else:
+        assert rules.decide(data)["discounts"]["lines"][0]["gross"] == billed
 
 
 def test_validate_with_scenarios_reports_the_rule_set_s_errors_once(
@@ -807,7 +831,7 @@ def test_the_json_blocks_of_an_html_report_stay_json(tmp_path: Path) -> None:
 
     page = tmp_path / "balance.html"
     data = _sample("complaint_cap.yaml")
-    data["account"]["classification"] = "Resi\x7fden\xadtial\x85\U000e0041"  # DEL, soft hyphen, C1, a tag
+    data["account"]["classification"] = "Resi\x7fden\xadtial\x85\u200b"  # DEL, soft hyphen, C1, zero width
     scenario = tmp_path / "s.json"
     scenario.write_text(json.dumps(data), encoding="utf-8")
     main(["decide", "--rules", str(REPO / "rules"), str(scenario), "--explain", "--html", str(page)])
@@ -821,9 +845,9 @@ def test_the_json_blocks_of_an_html_report_stay_json(tmp_path: Path) -> None:
 def test_invisible_characters_are_written_visibly() -> None:
     from engine.cli.safe_text import printable
 
-    assert (
-        printable("inv\u200bis\xadible\u2060\ufeff\U000e0041-id") == "inv\\u200bis\\xadible\\u2060\\ufeff\\U000e0041-id"
-    )
+    assert printable("inv\u200bis\xadible\u2060\ufeff-id") == "inv\\u200bis\\xadible\\u2060\\ufeff-id"
+    flag = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"  # a flag emoji's tags
+    assert printable(flag) == flag
     assert printable("Zürich café") == "Zürich café"
     assert (
         printable("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645")
@@ -874,3 +898,59 @@ def test_an_item_before_the_one_matched_above_is_not_called_expected_again(
     out = capsys.readouterr().out
     assert "the decision's item with event `EV-2` comes before the item expected above it" in out
     assert "expected again" not in out
+
+
+# --- the hunt for false positives of the day's refusals -----------------------------------------------
+
+
+def test_a_float_written_in_full_is_that_float(tmp_path: Path) -> None:
+    # `%.17g` writes 100.1 as 100.09999999999999 (C, older PostgreSQL): it was refused as BR120
+    line = CONSUMPTION_LINE.replace("QUANTITY", "2.0000000000000000")
+    lines = tmp_path / "in.jsonl"
+    balance = '"balance": {"policy": "standard-balance", "opening": 100.09999999999999, "events": []}'
+    lines.write_text(f'{{"id": "b", "as_of": "2015-09-30T18:00:00+02:00", {balance}}}\n' + line, encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    assert main(["run", "--rules", str(REPO / "rules"), "--input", str(lines), "--output", str(output)]) == 0
+    [first, _] = [json.loads(text) for text in output.read_text(encoding="utf-8").splitlines()]
+    assert first["balance"]["opening"] == "100.1"
+
+
+def test_a_cap_against_a_type_reaching_an_unpriced_product_is_no_currency_mismatch(tmp_path: Path) -> None:
+    # a usage product rated elsewhere (no list price) may be billed in USD: a USD cap on usage
+    # lines was BR415 against the EUR-priced ones, and the rule set stopped loading
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    with (root / "catalog" / "products.yaml").open("a", encoding="utf-8") as out:
+        out.write("---\nkind: product\ncode: intl-roaming\nname: Roaming\ntype: usage\n")
+    (root / "discounts" / "roaming.yaml").write_text(
+        _WHEN_DISCOUNT.format(code="roaming-cap", when="true")
+        .replace("applied_service_type: both", "applied_service_type: usage")
+        .replace("[{product_type: termed}]", "[{product_type: usage}]")
+        .replace("validity:", "cap: 5.00 USD\nvalidity:"),
+        encoding="utf-8",
+    )
+    assert [d.code for d in validate_paths([root])] == []
+
+
+def test_a_purchase_s_period_ending_on_its_day_in_utc_is_usable(tmp_path: Path) -> None:
+    # bought 2015-05-12T01:00+09:00 (11 May in UTC), usable until 11 May: a consumption at 17:00Z
+    # on the 11th drew it; it was refused as "ends before the purchase" by the local date
+    purchase = {
+        **PURCHASE,
+        "at": "2015-05-12T01:00:00+09:00",
+        "usage_period": {"from": "2015-05-11", "to": "2015-05-11"},
+    }
+    used = {"id": "R", "user": "lena", "credit_type": "email-credits", "quantity": 3, "at": "2015-05-11T17:00:00Z"}
+    data = {"id": "t", "as_of": "2015-05-14T16:00:00Z", "credit_purchases": [purchase], "consumptions": [used]}
+    allocations = load_rules(REPO / "rules").decide(data)["credits"]["allocations"]
+    assert [a["credit"] for a in allocations] == ["PUR-1"]
+
+
+def test_a_diff_names_the_scenario_files_it_does_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(REPO / "samples" / "discounts" / "complaint_cap.yaml", tmp_path / "a.yaml")
+    shutil.copy(REPO / "samples" / "discounts" / "complaint_cap.yaml", tmp_path / "B.YAML")
+    rules = str(REPO / "rules")
+    assert main(["diff", "--rules", rules, "--rules", rules, "--input", str(tmp_path)]) == 0
+    assert (
+        "B.YAML: not read (scenario files end in `.yaml`, `.yml` or `.json`, in lower case)" in capsys.readouterr().out
+    )

@@ -612,7 +612,7 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         )
     if found == "=":
         hint = _CHAR_HINTS["="]
-    elif (keyword := _keyword_meant(found)) is not None:
+    elif (keyword := _keyword_meant(found, expected)) is not None:
         hint = f"did you mean `{keyword}`?"  # `overlap`, `betwen`: an operator misspelt
     elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
         hint = f"did you mean `{previous} {unit}`?"  # `6 monhts`: a duration's unit misspelt
@@ -634,14 +634,16 @@ def _function_meant(word: str) -> str | None:
     return close[0] if close else None
 
 
-def _keyword_meant(word: str) -> str | None:
-    """The operator word `word` misspells (`overlap` → `overlaps`, `betwen` → `between`), or None;
-    only words of four letters or more (a short field name is not taken for `and`)."""
+def _keyword_meant(word: str, expected: set[str]) -> str | None:
+    """The operator word `word` misspells (`overlap` → `overlaps`, `betwen` → `between`) among
+    those the parser could take there (`any p in … with`: `where`, not `within`), or None; only
+    words of four letters or more (a short field name is not taken for `and`)."""
     import difflib
 
     if len(word) < 4 or not word.isidentifier() or word in _KEYWORDS:
         return None
-    close = difflib.get_close_matches(word.lower(), [k for k in _KEYWORDS if len(k) >= 4], n=1, cutoff=0.75)
+    words = [k for k in _KEYWORDS if len(k) >= 4 and (not expected or k.upper() in expected)]
+    close = difflib.get_close_matches(word.lower(), words, n=1, cutoff=0.75)
     return close[0] if close else None
 
 

@@ -1131,7 +1131,7 @@ def _purchase_period_problems(s: _Setting, p: Any, where: str) -> Iterator[Scena
             "swap the dates or fix the year",
             code="BR413",
         )
-    elif period.to < p.at.date():
+    elif period.to < min(p.at.date(), moment(p.at).astimezone(UTC).date()):  # (its day as written, or in UTC)
         yield ScenarioError(
             f"{where}.usage_period.to",
             f"usage period ends ({period.to}) before the purchase ({p.at.date()}): the credits bought could never be used",

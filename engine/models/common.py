@@ -152,16 +152,25 @@ def whole_number_as_text(value: Any) -> Any:
     return value
 
 
-_WHOLE_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def whole_number_text(value: Any) -> Any:
-    """A whole number given as text is ASCII digits, perhaps after a minus sign (`"12"`, `"-3"`):
-    `"1_000"`, `"+2"` and `" 7"`, which Python's `int` reads, are refused, as they are in decimal
-    fields (a count written `1_000` is more likely a typo than a thousand)."""
-    if isinstance(value, str) and not _WHOLE_TEXT.fullmatch(value):
-        raise ValueError(f"`{value}` is not a whole number written in digits")
-    return value
+    """A whole number given as text is written as a decimal field's number is — ASCII digits,
+    perhaps a minus sign, a point and digits, an exponent (`"12"`, `"-3"`, `"12.0"`, as exports of
+    floats write it, `"1e1"`) — and whole: `"1_000"`, `"+2"` and `" 7"`, which Python's `int`
+    reads, are refused (a count written `1_000` is more likely a typo than a thousand), and so is
+    `"12.5"`."""
+    if not isinstance(value, str):
+        return value
+    if not _NUMBER_TEXT.fullmatch(value):
+        raise ValueError(f"`{value}` is not a number written in digits")
+    number = Decimal(value)
+    if number != number.to_integral_value() or not number.is_finite():
+        raise ValueError(f"`{value}` is not a whole number")
+    if number.adjusted() >= MAX_INTEGER_DIGITS:  # (the field's own bound words it; this keeps `int` small)
+        raise ValueError(f"`{value}` has more than {MAX_INTEGER_DIGITS} digits")
+    return int(number)
 
 
 #: a whole number's check of text (`Annotated[int, Field(ge=…), DIGITS]`: the bounds first, so
