@@ -635,7 +635,10 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
     nor can a credit user hold a credit."""
     users = catalog.get("user", {})
     models = {code: entry.model for code, entry in users.items()}
+    organisations = catalog.get("organisation", {})
     for model, doc in _each(catalog, "credit"):
+        if model.holder in organisations:  # an organisation's code too: BR304 says which is unclear
+            continue
         found = credit_holder_conflict(model, models)
         if found is not None:
             yield doc.diagnostic(("holder",), "BR412", *found)

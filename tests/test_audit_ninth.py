@@ -954,3 +954,17 @@ def test_a_diff_names_the_scenario_files_it_does_not_read(tmp_path: Path, capsys
     assert (
         "B.YAML: not read (scenario files end in `.yaml`, `.yml` or `.json`, in lower case)" in capsys.readouterr().out
     )
+
+
+def test_an_ambiguous_holder_is_one_finding(tmp_path: Path) -> None:
+    # a credit user sharing an organisation's code got BR304 and BR412, whose hint named the owner
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    with (root / "credits" / "organisations.yaml").open("a", encoding="utf-8") as out:
+        out.write("---\nkind: user\ncode: globex-de-munich\nname: A credit user\ncredit_owner: john\n")
+    with (root / "credits" / "credits.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "---\nkind: credit\ncode: cr-g\nname: G\ntype: email-credits\nquantity: 5\nholder: globex-de-munich\n"
+            "allocation: this_organisation\nissued: 2015-01-01\n"
+        )
+    assert [d.code for d in validate_paths([root])] == ["BR304"]

@@ -891,7 +891,7 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
-    held = credit_holder_conflict(c, s.users)
+    held = None if c.holder in s.tree.parent else credit_holder_conflict(c, s.users)  # (an organisation: BR304 above)
     if held is not None:
         yield ScenarioError(f"{where}.holder", *held, code="BR412")
 
