@@ -106,17 +106,13 @@ def _main_services(model: Any, doc: Document, prices: dict[str, str], targets: _
         if money.currency in anywhere and usual and all(currency != money.currency for _, currency in usual):
             product, currency = usual[0]
             what = "cap" if path == ("cap",) else "amount"
-            span = doc.locate(path)
-            yield Diagnostic(
-                doc.file,
-                span.line,
-                span.column,
+            yield _warning(
+                doc,
+                path,
                 "BR415",
                 f"the {what} {money} is in {money.currency}, but the main service `{product}` it usually applies to "
                 f"is priced in {currency} (only a line a bill marks main in {money.currency} can take it)",
                 f"write the {what} in {currency}",
-                end_column=span.end_column,
-                severity=Severity.WARNING,
             )
 
 
@@ -181,6 +177,14 @@ def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str
         yield from _fractions(values, doc, "percentage")
 
 
+def _warning(doc: Document, path: JsonPath, code: str, message: str, hint: str) -> Diagnostic:
+    """A warning at `path` of `doc` (it fails `validate` only with `--strict`)."""
+    span = doc.locate(path)
+    return Diagnostic(
+        doc.file, span.line, span.column, code, message, hint, end_column=span.end_column, severity=Severity.WARNING
+    )
+
+
 def _money(value: Any) -> list[Money]:
     if isinstance(value, Money):
         return [value]
@@ -201,16 +205,12 @@ def _fractions(values: list[tuple[JsonPath, Any]], doc: Document, what: str) -> 
         if Decimal(0) < number < Decimal(1):
             shown = plain(number)
             percent = plain((number * 100).normalize())
-            span = doc.locate(path)
-            yield Diagnostic(
-                doc.file,
-                span.line,
-                span.column,
+            yield _warning(
+                doc,
+                path,
                 "BR423",
                 f"{what} {shown} reads as {shown} %; if {percent} % was meant, write {percent}",
                 f"percentages are written as numbers of percent (15 means 15 %); keep {shown} if {shown} % is right",
-                end_column=span.end_column,
-                severity=Severity.WARNING,
             )
 
 

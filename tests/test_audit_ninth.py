@@ -574,19 +574,17 @@ def test_an_inexact_number_in_a_rule_file_is_one_problem_not_a_flood(tmp_path: P
     assert [d.code for d in validate_paths([root])] == ["BR120"]
 
 
+def _quantity_bill(quantity: str) -> dict[str, Any]:
+    """A subscription bill of one tv-essentials line of `quantity`."""
+    line = {"product": "tv-essentials", "quantity": quantity}
+    subscription = {"code": "S", "plan": "tv-essentials-24", "start": "2015-01-01", "products": [line]}
+    return {"id": "q", "as_of": NOON, "subscription": subscription}
+
+
 @pytest.mark.parametrize("text", ["1_000", "+2", " 3"])
 def test_a_whole_number_written_as_text_is_digits(text: str) -> None:
     # `quantity: "1_000"` billed a thousand, `"+2"` two: Python's int reads them, a count is digits
-    data = {
-        "id": "q",
-        "as_of": NOON,
-        "subscription": {
-            "code": "S",
-            "plan": "tv-essentials-24",
-            "start": "2015-01-01",
-            "products": [{"product": "tv-essentials", "quantity": text}],
-        },
-    }
+    data = _quantity_bill(text)
     with pytest.raises(ScenarioInvalid) as caught:
         load_rules(REPO / "rules").decide(data)
     [problem] = caught.value.diagnostics
@@ -598,16 +596,7 @@ def test_a_whole_number_written_as_text_may_be_written_as_a_decimal_field_s_numb
     text: str, billed: str | None
 ) -> None:
     # `"12.0"`, what exports of floats write, is twelve; `"12.5"` is no count
-    data = {
-        "id": "q",
-        "as_of": NOON,
-        "subscription": {
-            "code": "S",
-            "plan": "tv-essentials-24",
-            "start": "2015-01-01",
-            "products": [{"product": "tv-essentials", "quantity": text}],
-        },
-    }
+    data = _quantity_bill(text)
     rules = load_rules(REPO / "rules")
     if billed is None:
         with pytest.raises(ScenarioInvalid) as caught:
