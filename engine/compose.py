@@ -217,6 +217,22 @@ def _int_as_written(value: int, text: str) -> int:
     return value if str(value) == text else WrittenInt(value, text)
 
 
+def joined_surrogates(text: str) -> str:
+    """A double-quoted scalar's `\\ud83d\\ude00` (JSON's escape of one character past U+FFFF, as
+    `json.dumps` writes an emoji) read by YAML as two lone surrogates, joined into the character;
+    a lone surrogate stays (and is refused where it is read)."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    try:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:  # a lone one among them: each pair alone
+        return re.sub(
+            "[\ud800-\udbff][\udc00-\udfff]",
+            lambda m: m.group().encode("utf-16", "surrogatepass").decode("utf-16"),
+            text,
+        )
+
+
 def resolve_plain(text: str) -> tuple[str, Any]:
     """(tag, value) of an untagged plain scalar, by the YAML 1.2 rules (`yes` is text)."""
     if len(text) <= 18 and text.isdigit() and text.isascii():  # the commonest: a short decimal integer
@@ -360,6 +376,8 @@ class Composer:
     def _scalar(self, event: Any) -> None:
         style = event.style or None  # the C parser says '' for plain, the pure one None
         text = event.value.replace("\a", "") if style == ">" else event.value  # ruamel marks folds with BEL
+        if style == '"':
+            text = joined_surrogates(text)
         start, end = event.start_mark, event.end_mark
         node = Node("scalar", STR, start.line, start.column, end.line, end.column, text, text, style)
         try:

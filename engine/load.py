@@ -35,6 +35,7 @@ from engine.compose import (
     _tagged,
     _TooLong,
     directive_problem,
+    joined_surrogates,
     resolve_plain,
     span_at,
     span_of,
@@ -464,6 +465,8 @@ class _OnePass:
                     raise _Unusual
                 style = event.style or None  # the C parser says '' for plain
                 text = event.value.replace("\a", "") if style == ">" else event.value  # ruamel marks folds with BEL
+                if style == '"':
+                    text = joined_surrogates(text)
                 if event.ctag is None:  # (`tag` is a property making a text of `ctag`)
                     if style is not None or not (text[:1] in NUMBER_STARTS or text in SPECIAL_WORDS):
                         value = text

@@ -213,9 +213,14 @@ def exact_float(text: str) -> float:
     written in full, with the 17 significant digits that `%.17g` gives (`100.09999999999999`, as C,
     older PostgreSQL and some exporters write 100.1), is that float: the writer meant it."""
     value = float(text)
-    written = Decimal(text)
-    if value - value == 0 and Decimal(repr(value)) != written and Decimal(f"{value:.17g}") != written:
-        raise InexactNumber(text, repr(value))  # (finite, and another number than the float's)
+    if value - value != 0:  # inf: refused where it is read, as a number that is not finite
+        return value
+    try:
+        written = Decimal(text)
+    except ArithmeticError:  # an exponent past what a decimal holds (`1e-99999999999999999999`): read as 0.0
+        raise InexactNumber(text, repr(value)) from None
+    if written != Decimal(repr(value)) and written != Decimal(f"{value:.17g}") and written != Decimal(value):
+        raise InexactNumber(text, repr(value))  # another number than the float's
     return value
 
 

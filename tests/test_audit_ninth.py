@@ -957,3 +957,72 @@ def test_an_ambiguous_holder_is_one_finding(tmp_path: Path) -> None:
             "allocation: this_organisation\nissued: 2015-01-01\n"
         )
     assert [d.code for d in validate_paths([root])] == ["BR304"]
+
+
+# --- the review of the session's last commits ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("exponent", ["1e99999999999999999999", "1e-99999999999999999999"])
+def test_numbers_with_huge_exponents_are_refused_not_a_crash(tmp_path: Path, exponent: str) -> None:
+    # a whole number as text, or a number, whose exponent no decimal holds stopped `decide` with an
+    # internal error, and a billing run with it
+    bill = _quantity_bill(exponent)
+    scenario = tmp_path / "q.json"
+    scenario.write_text(json.dumps(bill), encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), str(scenario)]) == 1
+    balance = f'{{"id": "b", "as_of": "2015-09-30T18:00:00+02:00", "balance": {{"policy": "prepaid-strict", "opening": {exponent}, "events": []}}}}'
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(json.dumps(bill) + "\n" + balance + "\n", encoding="utf-8")
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    status = main(
+        ["run", "--rules", str(REPO / "rules"), "--input", str(lines), "--output", str(output), "--errors", str(errors)]
+    )
+    assert status == 1
+    assert len(errors.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_a_purchase_at_the_calendar_s_end_is_checked_not_a_crash() -> None:
+    purchase = {
+        **PURCHASE,
+        "at": "9999-12-31T23:00:00-05:00",
+        "usage_period": {"from": "9999-12-30", "to": "9999-12-30"},
+    }
+    refusal = _refused(load_rules(REPO / "rules"), {"id": "t", "as_of": NOON, "credit_purchases": [purchase]})
+    assert refusal.code == "BR413"
+
+
+def test_an_unauthorised_approval_at_the_limit_is_the_limit_in_both_evaluators() -> None:
+    # the frozen reference rejected it for its approver before looking at the limit
+    from engine.decide.discounts_reference import ReferenceEvaluator
+
+    rules = load_rules(REPO / "rules")
+    data = _sample("complaint_fourth_time.yaml")
+    data["approvals"] = [{"discount": "complaint-discount", "by": "tom.technician"}]
+    reference = copy.copy(rules)
+    reference.__dict__["_evaluators"] = {"discounts": ReferenceEvaluator(rules)}
+    for each in (rules, reference):
+        [result] = [d for d in each.decide(data)["discounts"]["definitions"] if d["code"] == "complaint-discount"]
+        assert result["status"] == "limit_reached"
+
+
+def test_a_tag_character_outside_a_flag_is_escaped() -> None:
+    from engine.cli.safe_text import printable
+
+    assert printable("ACC-1\U000e0041") == "ACC-1\\U000e0041"
+
+
+def test_a_quantifier_s_misspelt_where_is_named() -> None:
+    from engine.criteria.parse import CriteriaError
+
+    with pytest.raises(CriteriaError) as caught:
+        parse("any p in subscription.products with p.main", lambda b, e: Span("t", 1, b + 1, e + 1))
+    assert caught.value.diagnostic.hint == "did you mean `where`?"
+
+
+def test_a_json_scenario_file_s_escaped_emoji_is_one_character(tmp_path: Path) -> None:
+    # `json.dumps` writes an emoji as `\ud83d\ude00`; read by the YAML reader as two lone surrogates
+    data = _sample("complaint_cap.yaml")
+    data["id"] = "cap-\U0001f600"
+    scenario = tmp_path / "e.json"
+    scenario.write_text(json.dumps(data), encoding="utf-8")  # ensure_ascii: the escaped pair
+    assert main(["decide", "--rules", str(REPO / "rules"), "--json", str(scenario)]) == 0

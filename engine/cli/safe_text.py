@@ -14,18 +14,24 @@ import re
 #: bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which reorder the text beside
 #: them: an id holding U+202E showed `odd/odd.jsonl:1` as `1:lnosj.ddo/ddo`; and the characters
 #: that show nothing (soft hyphen, U+180E, zero-width space U+200B, word joiner and invisible
-#: operators U+2060-4, U+FEFF), with which two codes that differ look the same. (Not the joiners
-#: U+200C/D, which Persian and Indic names need, nor the tag characters of flag emoji.)
+#: operators U+2060-4, U+FEFF, tag characters U+E0000-7F), with which two codes that differ look
+#: the same. (Not the joiners U+200C/D, which Persian and Indic names need; a flag emoji's run of
+#: tag characters, after U+1F3F4 and ending with U+E007F, is written as it is.)
 _PAST_C0 = (
     "\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff"
+    "\U000e0000-\U000e007f"
 )
-_UNSAFE = re.compile(f"[\x00-\x1f{_PAST_C0}]")
-#: what `json_safe` escapes: `_UNSAFE` but the C0 controls, which JSON's encoder escapes itself
+_FLAG = "\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"
+#: a flag emoji (group 1, kept) or a character to escape
+_UNSAFE = re.compile(f"({_FLAG})|[\x00-\x1f{_PAST_C0}]")
+#: what `json_safe` escapes: `_UNSAFE`'s characters but the C0 controls, which JSON escapes itself
 _JSON_UNSAFE = re.compile(f"[{_PAST_C0}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escape(match: re.Match[str]) -> str:
+    if match.group(1):  # a flag emoji: its tag characters are its letters
+        return match.group(1)
     char = match.group()
     if char in _NAMED:
         return _NAMED[char]

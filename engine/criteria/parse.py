@@ -612,7 +612,7 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         )
     if found == "=":
         hint = _CHAR_HINTS["="]
-    elif (keyword := _keyword_meant(found, expected)) is not None:
+    elif (keyword := _keyword_meant(found, expected, text[:pos])) is not None:
         hint = f"did you mean `{keyword}`?"  # `overlap`, `betwen`: an operator misspelt
     elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
         hint = f"did you mean `{previous} {unit}`?"  # `6 monhts`: a duration's unit misspelt
@@ -621,6 +621,8 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
 
 _UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years")
 _FUNCTIONS = ("count", "sum", "min", "max", "uninterrupted")
+#: the text before a quantifier's condition: `any p in subscription.products ` (for `where`)
+_QUANTIFIED = re.compile(r"\b(?:any|all)\s+[A-Za-z_]\w*\s+in\s+[A-Za-z_][\w.]*\s*$")
 _KEYWORDS = ("overlaps", "contains", "between", "within", "where", "and", "or", "not", "in", "any", "all")
 
 
@@ -634,15 +636,19 @@ def _function_meant(word: str) -> str | None:
     return close[0] if close else None
 
 
-def _keyword_meant(word: str, expected: set[str]) -> str | None:
+def _keyword_meant(word: str, expected: set[str], before: str = "") -> str | None:
     """The operator word `word` misspells (`overlap` → `overlaps`, `betwen` → `between`) among
-    those the parser could take there (`any p in … with`: `where`, not `within`), or None; only
-    words of four letters or more (a short field name is not taken for `and`)."""
+    those the parser could take there, or None; only words of four letters or more (a short field
+    name is not taken for `and`). After `any p in LIST` or `all p in LIST` the word is `where`'s
+    place (`within` belongs to count and sum)."""
     import difflib
 
     if len(word) < 4 or not word.isidentifier() or word in _KEYWORDS:
         return None
     words = [k for k in _KEYWORDS if len(k) >= 4 and (not expected or k.upper() in expected)]
+    if _QUANTIFIED.search(before):  # a quantifier's condition comes next: `with`, `wher` mean `where`
+        close = difflib.get_close_matches(word.lower(), ["where"], n=1, cutoff=0.4)
+        return close[0] if close else None
     close = difflib.get_close_matches(word.lower(), words, n=1, cutoff=0.75)
     return close[0] if close else None
 

@@ -670,6 +670,15 @@ def _in_scope(c: CreditFact, r: Request) -> bool:
     return not (c.products and r.product not in c.products)
 
 
+def _utc_day(at: datetime) -> date:
+    """The UTC date of an aware date-time; its own date where UTC leaves the calendar (the first
+    or last hours of years 1 and 9999)."""
+    try:
+        return at.astimezone(UTC).date()
+    except OverflowError:
+        return at.date()
+
+
 def moment(at: datetime) -> datetime:
     """A comparable instant: date-times without a zone are taken as UTC (README, Time)."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
@@ -1049,7 +1058,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             # of its `issued` day (UTC, as a date-time without an offset is read): by the instant's UTC
             # day, then the instant, so purchases rank in the order they were bought whatever the
             # offsets they are written in (the local date put 01:00+09:00 after 22:00-05:00 the day before)
-            issued=at.astimezone(UTC).date(),
+            issued=_utc_day(at),
             issued_at=at,  # (`moment`: aware)
             own_only=not t.shared_on_issue,  # the owner's own, as a credit the owner holds is
             holder_user=True,
@@ -1131,7 +1140,7 @@ def _purchase_period_problems(s: _Setting, p: Any, where: str) -> Iterator[Scena
             "swap the dates or fix the year",
             code="BR413",
         )
-    elif period.to < min(p.at.date(), moment(p.at).astimezone(UTC).date()):  # (its day as written, or in UTC)
+    elif period.to < min(p.at.date(), _utc_day(moment(p.at))):  # (its day as written, or in UTC)
         yield ScenarioError(
             f"{where}.usage_period.to",
             f"usage period ends ({period.to}) before the purchase ({p.at.date()}): the credits bought could never be used",

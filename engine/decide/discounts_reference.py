@@ -135,10 +135,9 @@ class ReferenceEvaluator(DefinitionRules):
         if (
             request is not None and d.type is DiscountType.AD_HOC
         ):  # rejected whatever its duration or limit (2026-12-01)
-            scratch = DefinitionResult(d.code, d.type.value, "applied")
-            self._ad_hoc(d, scratch, scenario, request, today)
-            if scratch.status == "rejected":
-                r.status, r.reasons, r.value = scratch.status, scratch.reasons, scratch.value
+            value, problems = self._request_problems(d, request, today, scenario)  # (its approval: after them)
+            if problems:
+                r.status, r.reasons, r.value = "rejected", problems, value
                 return None
         if self._duration_over(d, r, history, request, today, scenario):
             return

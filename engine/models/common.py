@@ -163,13 +163,18 @@ def whole_number_text(value: Any) -> Any:
     `"12.5"`."""
     if not isinstance(value, str):
         return value
+    shown = value if len(value) <= 40 else f"{value[:18]}…{value[-18:]}"
     if not _NUMBER_TEXT.fullmatch(value):
-        raise ValueError(f"`{value}` is not a number written in digits")
-    number = Decimal(value)
-    if number != number.to_integral_value() or not number.is_finite():
-        raise ValueError(f"`{value}` is not a whole number")
-    if number.adjusted() >= MAX_INTEGER_DIGITS:  # (the field's own bound words it; this keeps `int` small)
-        raise ValueError(f"`{value}` has more than {MAX_INTEGER_DIGITS} digits")
+        raise ValueError(f"`{shown}` is not a number written in digits")
+    try:
+        number = Decimal(value)
+        whole = number == number.to_integral_value()
+    except ArithmeticError:  # an exponent past what a decimal holds
+        raise ValueError(f"`{shown}` is not a number billrules reads (its exponent is too large)") from None
+    if not whole:
+        raise ValueError(f"`{shown}` is not a whole number")
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:  # (`0e15` is 0; this keeps `int` small)
+        raise ValueError(f"`{shown}` has more than {MAX_INTEGER_DIGITS} digits")
     return int(number)
 
 

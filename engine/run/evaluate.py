@@ -251,9 +251,13 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
 
 
 def _number_column(raw: bytes, text: str) -> int:
-    """The column of the number `text` as a value of the line (not inside a string), from 1."""
-    found = re.search(rb"[:\[,]\s*(" + re.escape(text.encode()) + rb")\s*[,\]}]", raw)
-    return found.start(1) + 1 if found else 0
+    """The column of the number `text` as a value of the line, from 1: the first place it is
+    written outside a string (strings are skipped whole), else 1."""
+    number = re.escape(text.encode())
+    for found in re.finditer(rb'"(?:[^"\\]|\\.)*"|(?<![\w.+-])(' + number + rb")(?![\w.])", raw):
+        if found.group(1) is not None:
+            return found.start(1) + 1
+    return 1
 
 
 def _int_noting(wide: list[int]) -> Callable[[str], int]:
