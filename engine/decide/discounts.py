@@ -35,7 +35,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from engine.decide.money import Rounder
-from engine.decide.reasons import Reason, Source, listed, register
+from engine.decide.reasons import Reason, Source, listed, register, rule_source
 from engine.decide.scenarios import ScenarioError
 from engine.decide.why import Reading, WhyNot
 from engine.models.catalog import CYCLE_MONTHS, DISCOUNTABLE, BillingFrequency, ProductType
@@ -788,18 +788,7 @@ def _agent_not_allowed(agent: Any, d: Discount, source: Source | None = None) ->
 def discount_source(rules: Any, code: str, *path: str) -> Source | None:
     """Where a discount definition writes `path` (its `limit`, `allowed_units`, ...): the location
     of the rule a reason names, found once per rule set and kept beside it."""
-    kept: dict[tuple[str, ...], Source | None] | None = rules.__dict__.get("_discount_sources")
-    if kept is None:
-        kept = rules.__dict__["_discount_sources"] = {}
-    key = (code, *path)
-    if key not in kept:
-        entry = rules.catalog.get("discount", {}).get(code)
-        if entry is None:
-            kept[key] = None
-        else:
-            span = entry.document.locate(path)
-            kept[key] = Source(entry.document.file, span.line, span.column)
-    return kept[key]
+    return rule_source(rules, "discount", code, *path)
 
 
 class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):

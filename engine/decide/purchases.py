@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from engine.coupons import index_of
 from engine.decide import decision  # the module (it imports this one): its functions read when called
-from engine.decide.reasons import Reason, Source, register
+from engine.decide.reasons import Reason, Source, register, rule_source
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import ProductType
 from engine.models.scenario import ProductLine, Subscription
@@ -106,24 +106,14 @@ class Item:
 
 
 def _source(rules: Any, kind: str, code: str, *path: str | int) -> Source | None:
-    """Where a rule is written; found once per rule set (kept beside it, as `decision.lookup` does)."""
-    sources = _kept(rules).sources
-    key = (kind, code, *path)
-    if key not in sources:
-        entry = rules.catalog.get(kind, {}).get(code)
-        if entry is None:
-            sources[key] = None
-        else:
-            span = entry.document.locate(path)
-            sources[key] = Source(entry.document.file, span.line, span.column)
-    return sources[key]
+    """Where a rule is written (`reasons.rule_source`)."""
+    return rule_source(rules, kind, code, *path)
 
 
 @dataclass
 class _Kept:
     """What purchases read from a rule set, worked out once per rule set and kept beside it."""
 
-    sources: dict[tuple[str | int, ...], Source | None] = field(default_factory=dict)
     methods: set[str] | None = None  # every plan's payment methods
     lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)

@@ -41,6 +41,23 @@ class Source:
         return {"file": self.file, "line": self.line, "column": self.column}
 
 
+def rule_source(rules: Any, kind: str, code: str, *path: str | int) -> Source | None:
+    """Where a rule of the rule set is written (`kind`'s `code`, at `path` in its document), or
+    None for a code it lacks; found once per rule set and kept beside it."""
+    kept: dict[tuple[str | int, ...], Source | None] | None = rules.__dict__.get("_rule_sources")
+    if kept is None:
+        kept = rules.__dict__["_rule_sources"] = {}
+    key = (kind, code, *path)
+    if key not in kept:
+        entry = rules.catalog.get(kind, {}).get(code)
+        if entry is None:
+            kept[key] = None
+        else:
+            span = entry.document.locate(path)
+            kept[key] = Source(entry.document.file, span.line, span.column)
+    return kept[key]
+
+
 @dataclass(frozen=True)
 class Reason:
     """One reason: a stable code, the facts compared, and the rule's location (when one decided)."""
