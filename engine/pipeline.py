@@ -300,6 +300,7 @@ def _criteria(c: Compilation) -> None:
             except CriteriaError as exc:
                 c.diagnostics.append(exc.diagnostic)
     c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], _with_broken_codes(c)))
+    c.diagnostics.extend(_other_subject_read(entries, c.catalog.get("discount", {})))
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
         # generate the evaluator now: validate proves every criterion goes through the code
@@ -329,6 +330,48 @@ def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]
         if entry.section == "when" or entry.section.startswith("exceptions[")
         for d in entry.findings(lambda node: unknown_codes(node, catalog))
     ]
+
+
+#: a discount's classification → the scenario root its bills have not, and that root's record
+_OTHER_SUBJECT = {"job": ("subscription", "Subscription"), "subscription": ("job", "Job")}
+
+
+def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[Diagnostic]:
+    """BR403 for a discount's `when:` reading the other subject: a job discount's `subscription`
+    (a job has none), a subscription discount's `job`. The value is missing on every bill the
+    discount is asked about, so the condition it is in is unknown and never holds (the language
+    has no test for a missing value); sections about a subscription on a job discount are BR403
+    already (`semantics.check_never_met`)."""
+    from engine.criteria import ast
+
+    def reads(classification: str) -> Callable[[ast.Node], Iterator[Diagnostic]]:
+        name, record = _OTHER_SUBJECT[classification]
+
+        def find(tree: ast.Node) -> Iterator[Diagnostic]:
+            for node in ast.walk(tree):
+                kind = getattr(node, "type", None)
+                if isinstance(node, ast.Name) and node.id == name and kind is not None and kind.record == record:
+                    span = node.span
+                    yield Diagnostic(
+                        span.file,
+                        span.line,
+                        span.column,
+                        "BR403",
+                        f"a {classification} discount's `when` reads `{name}`, which its bills have not: "
+                        "that condition never holds",
+                        f"remove the condition, or make the discount `classification: {name}`",
+                        end_column=span.end_column,
+                    )
+
+        return find
+
+    found: list[Diagnostic] = []
+    for entry in entries:
+        kind, _, code = entry.owner.partition(":")
+        item = discounts.get(code) if kind == "discount" and entry.section == "when" else None
+        if item is not None:
+            found += entry.findings(reads(item.model.classification.value))
+    return found
 
 
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:
