@@ -56,7 +56,7 @@ CODES: dict[str, tuple[str, str]] = {
         "section-not-allowed",
         "A criteria section, or a discounted product, the applied service type does not allow.",
     ),
-    "BR404": ("value-or-range", "Ad hoc discounts need a range, auto apply discounts a value."),
+    "BR404": ("value-or-range", "Ad hoc discounts need a range (or a fixed value), auto apply discounts a value."),
     "BR405": (
         "invalid-amount",
         "A discount value of the wrong sort or an inverted range, or a negative cap, fee or price.",
@@ -82,7 +82,11 @@ CODES: dict[str, tuple[str, str]] = {
         "Agent settings (approval, allowed units) on an auto apply discount, or approval without approvers.",
     ),
     "BR417": ("bundle-not-flexible", "A product restricted to a bundle that is not flexible or does not contain it."),
-    "BR418": ("duration", "A discount duration with not exactly one end, or flexible dates on auto apply."),
+    "BR418": (
+        "duration",
+        "A discount duration with not exactly one end, flexible dates on auto apply, "
+        "or a restriction (`latest_start`, `max_length`) without its flexible option.",
+    ),
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
     "BR420": (
         "credit-type-rules",
@@ -166,6 +170,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR623": (
         "purchase-product",
         "A chosen product, or its bundle, unknown to the rules, or the same product chosen twice in a bundle.",
+    ),
+    "BR624": (
+        "coupon-redemption",
+        "An earlier redemption (`purchase.coupon_redemptions`) of a code that no coupon of the rules generates.",
     ),
     "BR701": ("expectation-mismatch", "A decision differs from the expectation written next to it."),
 }

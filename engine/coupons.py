@@ -84,7 +84,8 @@ def template_problem(model: Any) -> TemplateProblem | None:
     if start is None:
         return TemplateProblem(
             "range_start",
-            f"range start `{model.range_start}` is not a {model.charset.value} value",
+            f"range start `{model.range_start}` is not {'an' if model.charset.value[0] in 'aeio' else 'a'} "
+            f"{model.charset.value} value",
             "numeric coupons start at a whole number; alphanumeric ones at base-36 text such as `A0`",
         )
     last = start + model.quantity - 1

@@ -242,12 +242,12 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
     amount = model.amount
     path = ("amount",)
     ad_hoc = model.type is DiscountType.AD_HOC
-    if ad_hoc and amount.range is None:
+    if ad_hoc and amount.range is None and amount.value is None:  # (a fixed `value` is the agent's only choice)
         yield doc.diagnostic(
             path,
             "BR404",
-            "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from",
-            "replace `value:` by `range: [min, max]`",
+            "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from, or a fixed `value`",
+            "add `range: [min, max]`, or `value:`",
             key=True,
         )
     if not ad_hoc and amount.value is None:
@@ -263,7 +263,7 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
             (*path, "range"),
             "BR404",
             "give either `value` or `range`, not both",
-            "ad hoc discounts use `range`, auto apply discounts use `value`",
+            "a `range` is for ad hoc discounts, whose agent chooses a value in it; a `value` is fixed",
             key=True,
         )
     values: list[tuple[tuple[Any, ...], Any]] = []
@@ -556,6 +556,17 @@ def _duration(model: Discount, doc: Document) -> Iterator[Diagnostic]:
             "remove `flexible_start` / `flexible_end`",
             key=True,
         )
+    # seed 002: the restrictions apply "if the Flexible Effective Date or Flexible Expiration Date
+    # options are enabled"; without their option they restrict nothing
+    for restriction, option in (("latest_start", "flexible_start"), ("max_length", "flexible_end")):
+        if getattr(duration, restriction) is not None and not getattr(duration, option):
+            yield doc.diagnostic(
+                ("duration", restriction),
+                "BR418",
+                f"`{restriction}` restricts the date an agent chooses, but `{option}` is off: it restricts nothing",
+                f"set `{option}: true`, or remove `{restriction}`",
+                key=True,
+            )
 
 
 def check_credits(catalog: Catalog) -> Iterator[Diagnostic]:

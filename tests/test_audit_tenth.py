@@ -3,6 +3,7 @@ what an audit found, with the outcome SPEC or README requires."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -60,3 +61,316 @@ def test_a_quantifier_variable_named_like_the_other_subject_is_no_finding(rules:
         "  when: 'any subscription in job.products where subscription.product == \"installation-fee\"'\n",
     )
     assert validate_paths([rules]) == []
+
+
+# --- a commitment ending on the calendar's last day -----------------------------------------------
+
+LAST_DAY_RULE_SET = """\
+kind: rule_set
+code: last-day
+name: Last day
+version: "1"
+default_currency: EUR
+"""
+
+LAST_DAY_TERMS = """\
+kind: product
+code: svc
+name: Service
+type: termed
+price: 10.00 EUR
+billing_frequency: monthly
+---
+kind: bundle
+code: b-main
+name: Main
+validity: {from: 2000-01-01}
+products: [{product: svc}]
+---
+kind: term
+code: cal-3w
+name: Three weeks
+period: 3
+unit: weeks
+basis: calendar
+early_cancellation: penalty
+penalty:
+  fee: 1.00 EUR
+  pro_rata: true
+  grace_period: 0
+  grace_period_unit: days
+  ledger_account: L1
+  invoice_line_type: ILT
+  tax: {rate: 19}
+---
+kind: term
+code: na-10m
+name: Ten months, no early cancellation
+period: 10
+unit: months
+basis: calendar
+early_cancellation: not_allowed
+---
+kind: plan
+code: p-cal-3w
+name: P
+bundles: [b-main]
+validity: {from: 2000-01-01}
+term: cal-3w
+---
+kind: plan
+code: p-na-10m
+name: P
+bundles: [b-main]
+validity: {from: 2000-01-01}
+term: na-10m
+"""
+
+
+def _cancel(tmp_path: Path, plan: str, start: str, on: str) -> dict:
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    root = tmp_path / "r"
+    root.mkdir(exist_ok=True)
+    (root / "ruleset.yaml").write_text(LAST_DAY_RULE_SET, encoding="utf-8")
+    (root / "rules.yaml").write_text(LAST_DAY_TERMS, encoding="utf-8")
+    scenario = {
+        "id": "s",
+        "as_of": f"{on}T09:00:00Z",
+        "account": {"code": "A"},
+        "subscription": {"code": "S", "plan": plan, "start": start, "billing_frequency": "monthly"},
+        "cancellation": {"date": on},
+    }
+    return json.loads(to_json(load_rules(root).decide(scenario)))["cancellation"]
+
+
+def test_a_commitment_ending_on_9999_12_31_ends_in_the_calendar_and_is_shared(tmp_path: Path) -> None:
+    # 9999-12-10 + 21 days = 9999-12-31: one day of 21 remains (was "after 9999-12-31", the whole fee)
+    (term,) = _cancel(tmp_path, "p-cal-3w", "9999-12-10", "9999-12-30")["terms"]
+    assert term["commitment_end"] == "9999-12-31"
+    assert term["remaining"] == {"days": 1, "of": 21}
+    assert (term["penalty"]["share"], term["penalty"]["fee"], term["penalty"]["total"]) == (
+        "1/21",
+        "0.05 EUR",
+        "0.06 EUR",
+    )
+
+
+def test_a_commitment_ending_after_the_calendar_still_charges_its_maximum(tmp_path: Path) -> None:
+    (term,) = _cancel(tmp_path, "p-cal-3w", "9999-12-12", "9999-12-30")["terms"]
+    assert term["commitment_end"] == "after 9999-12-31"
+    assert (term["penalty"]["share"], term["penalty"]["fee"]) == ("1/1", "1.00 EUR")
+
+
+def test_not_allowed_until_9999_12_31_names_that_day(tmp_path: Path) -> None:
+    # 9999-02-28 + 10 months = 9999-12-28 (a month-end start keeps to the month's last day: 12-31)
+    decided = _cancel(tmp_path, "p-na-10m", "9999-02-28", "9999-12-30")
+    assert decided["allowed"] is False and decided["earliest"] == "9999-12-31"
+    assert decided["terms"][0]["commitment_end"] == "9999-12-31"
+
+
+# --- cancellations name what remains on every outcome before the commitment's end -----------------
+
+
+def test_allowed_and_not_allowed_before_the_end_name_what_remains() -> None:
+    from engine import load_rules
+    from engine.decide.decision import to_json
+    from engine.decide.scenarios import read_scenarios
+
+    rules = load_rules(REPO / "rules")
+    data = next(read_scenarios(REPO / "samples/cancellation/add_on_not_allowed.yaml")).scenario
+    terms = json.loads(to_json(rules.decide(data)))["cancellation"]["terms"]
+    sports = next(t for t in terms if t["for"] == "sports-bundle")
+    assert sports["outcome"] == "not_allowed" and sports["remaining"] == {"days": 153, "of": 303}
+    data = next(read_scenarios(REPO / "samples/cancellation/exception_moved_abroad.yaml")).scenario
+    (plan,) = json.loads(to_json(rules.decide(data)))["cancellation"]["terms"]
+    assert plan["outcome"] == "allowed" and plan["remaining"] == {"cycles": 14, "of": 24, "frequency": "monthly"}
+
+
+# --- purchases: coupon facts -------------------------------------------------------------------------
+
+A_PURCHASE = {
+    "id": "p",
+    "as_of": "2015-07-10T12:00:00Z",
+    "account": {"code": "A1", "classification": "Residential"},
+}
+
+
+def _purchase(purchase: dict, **more: object) -> dict:
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    scenario = {**A_PURCHASE, **more, "purchase": purchase}
+    return json.loads(to_json(load_rules(REPO / "rules").decide(scenario)))["purchase"]
+
+
+def test_an_earlier_redemption_of_a_code_no_coupon_generates_is_br624() -> None:
+    # (was ignored: `acme-a00f: 2` left the used-up code ACME-A00F redeemable)
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+
+    scenario = {
+        **A_PURCHASE,
+        "purchase": {
+            "plan": "tv-essentials-24",
+            "coupons": ["ACME-A00F"],
+            "coupon_redemptions": {"acme-a00f": 2, "ACME-A00G": 1},
+            "payment_method": "card",
+        },
+    }
+    with pytest.raises(ScenarioError) as caught:
+        load_rules(REPO / "rules").decide(scenario)
+    assert caught.value.code == "BR624" and caught.value.field == "purchase.coupon_redemptions.acme-a00f"
+    assert "did you mean `ACME-A00F`?" in caught.value.hint
+
+
+def test_a_coupon_granting_a_bundle_already_held_is_rejected_and_charges_nothing_twice() -> None:
+    subscription = {
+        "code": "S1",
+        "plan": "tv-essentials-24",
+        "start": "2015-02-01",
+        "add_ons": ["welcome-sports-bundle"],
+        "products": [{"product": "sports-pack", "bundle": "welcome-sports-bundle"}],
+    }
+    decided = _purchase(
+        {"add_ons": ["movies-bundle"], "coupons": ["ACME-A001"], "payment_method": "card"}, subscription=subscription
+    )
+    (coupon,) = decided["coupons"]
+    assert coupon["status"] == "rejected" and [r["code"] for r in coupon["reasons"]] == ["coupon_bundle_held"]
+    assert coupon["reasons"][0]["facts"] == {
+        "bundle": "welcome-sports-bundle",
+        "by": "subscription",
+        "holder": "S1",
+    }
+    assert decided["allowed"] is True
+    assert [line["product"] for line in decided["lines"]] == ["movies-pack"]
+
+
+def test_an_empty_coupon_code_is_unknown_without_a_meaningless_hint() -> None:
+    decided = _purchase({"plan": "tv-essentials-24", "coupons": [""], "payment_method": "card"})
+    (coupon,) = decided["coupons"]
+    assert coupon["reasons"][0]["code"] == "coupon_unknown" and "nearest" not in coupon["reasons"][0]["facts"]
+    assert coupon["reasons"][0]["text"] == "no coupon generates the code ``"
+
+
+# --- an ad hoc discount with one value ----------------------------------------------------------------
+
+
+def _sample(name: str) -> dict:
+    """A sample scenario as the JSON a billing run reads (dates as text), without its expectation."""
+    from ruamel.yaml import YAML
+
+    data = json.loads(json.dumps(YAML(typ="safe").load(REPO / "samples" / name), default=str))
+    data.pop("expect", None)
+    return data
+
+
+def test_a_request_on_a_range_of_one_value_needs_no_value(tmp_path: Path) -> None:
+    # seed 002 scenario 2 as an agent enters it: "adds the 50 % discount" (was rejected: no value)
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    data = _sample("discounts/installation_half_requested_approved.yaml")
+    data["requested_discounts"][0].pop("value")
+    decided = json.loads(to_json(load_rules(REPO / "rules").decide(data)))["discounts"]
+    half = next(d for d in decided["definitions"] if d["code"] == "installation-complaint-half")
+    assert (half["status"], half["amount"]) == ("applied", "40.00 EUR")
+
+
+def test_an_ad_hoc_discount_may_have_a_fixed_value(rules: Path) -> None:
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    path = rules / "discounts/installation.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  range: [50, 50]\n", "  value: 50\n"), encoding="utf-8")
+    assert validate_paths([rules]) == []
+    loaded = load_rules(rules)
+    data = _sample("discounts/installation_half_requested_approved.yaml")
+    for value, status, amount in ((None, "applied", "40.00 EUR"), (50, "applied", "40.00 EUR"), (40, "rejected", None)):
+        if value is None:
+            data["requested_discounts"][0].pop("value", None)
+        else:
+            data["requested_discounts"][0]["value"] = value
+        decided = json.loads(to_json(loaded.decide(data)))["discounts"]
+        half = next(d for d in decided["definitions"] if d["code"] == "installation-complaint-half")
+        assert (half["status"], half.get("amount")) == (status, amount), (value, half)
+    assert half["reasons"][0]["text"] == "requested 40 % is outside the range 50 % to 50 %"
+
+
+# --- scenario credits: their scope checked as a rule file's ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "code", "where", "words"),
+    [
+        ({"services": ["network-ofer"]}, "BR302", "credits[0].scope.services[0]", "unknown service `network-ofer`"),
+        ({"services": ["e-mail"]}, "BR413", "credits[0].scope.services", "which these services leave out"),
+        ({"products": ["tv-premum"]}, "BR302", "credits[0].scope.products[0]", "unknown product `tv-premum`"),
+    ],
+)
+def test_a_scenario_credits_scope_is_checked_as_a_rule_files(scope: dict, code: str, where: str, words: str) -> None:
+    # (each was accepted, and the credit was never drawn, or drawn for a product that does not exist)
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+
+    scenario = {
+        "id": "c",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": [
+            {
+                "code": "extra",
+                "type": "network-offer",
+                "quantity": 5,
+                "holder": "globex-de",
+                "issued": "2015-01-01",
+                "allocation": "this_organisation",
+                "scope": scope,
+            }
+        ],
+        "consumptions": [
+            {
+                "id": "R1",
+                "organisation": "globex-de",
+                "credit_type": "network-offer",
+                "quantity": 1,
+                "at": "2015-04-15T09:00:00+02:00",
+            }
+        ],
+    }
+    with pytest.raises(ScenarioError) as caught:
+        load_rules(REPO / "rules").decide(scenario)
+    assert (caught.value.code, caught.value.field) == (code, where)
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("option", "restriction"), [("flexible_start: true", "latest_start"), ("flexible_end: true", "max_length")]
+)
+def test_a_duration_restriction_without_its_flexible_option_is_br418(
+    rules: Path, option: str, restriction: str
+) -> None:
+    path = rules / "discounts/customer_care.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert f"  {option}\n" in text
+    path.write_text(text.replace(f"  {option}\n", "", 1), encoding="utf-8")
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR418"], found
+    assert f"`{restriction}` restricts the date an agent chooses" in found[0].message
+
+
+def test_explain_says_so_when_no_credit_is_held_in_the_consumers_tree(
+    rules: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli.main import main
+
+    _append(rules, "credits/organisations.yaml", "---\nkind: organisation\ncode: initech\nname: Initech\n")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "id: why-empty\nas_of: 2015-04-15T09:00:00+02:00\nconsumptions:\n"
+        "  - {id: R1, organisation: initech, credit_type: network-offer, quantity: 1, at: 2015-04-15T09:00:00+02:00}\n",
+        encoding="utf-8",
+    )
+    main(["decide", "--rules", str(rules), "--explain", str(scenario)])
+    out = capsys.readouterr().out
+    assert "why, for R1:\n  no credit is held in the consumer's organisation tree (or by the consumer)\n" in out

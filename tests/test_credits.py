@@ -209,7 +209,7 @@ def test_bad_consumption_is_a_located_diagnostic(
 
 CREDIT_BAD = [
     ("type: network-ofer", "BR302", "unknown credit_type `network-ofer`", 11),
-    ("holder: globex-d", "BR302", "unknown organisation `globex-d`", 13),
+    ("holder: globex-d", "BR302", "unknown organisation or user `globex-d`", 13),
     ("usage_period: {from: 2015-06-01, to: 2015-01-01}", "BR413", "usage period ends (2015-01-01)", 42),
     ("allocation: this_organisation\n    type: kaizen-jumpstart", "BR420", "shared with all organisations", 17),
     ("quantity: 0", "BR602", "greater than 0", 15),
@@ -412,7 +412,7 @@ def test_every_problem_of_the_credit_facts_is_reported_in_one_run(
     found = [line.split("bad.yaml:")[1] for line in err.splitlines() if "error[" in line]
     assert found == [
         "4:22: error[BR302] unknown credit_type `network-ofer`",
-        "4:57: error[BR302] unknown organisation `globex-d`",
+        "4:57: error[BR302] unknown organisation or user `globex-d`",
         "6:28: error[BR605] unknown organisation `globex-dee`",
         "7:10: error[BR605] two consumptions share the id `R1`",
         "7:52: error[BR605] unknown credit type `network-offr`",

@@ -52,6 +52,7 @@ def test_every_code_has_a_case() -> None:
     generated |= {"BR117"}  # symbolic links, built at test time in tests/test_files.py
     generated |= {"BR601", "BR602", "BR603", "BR604", "BR701"}  # scenarios and expectations: tests/test_decide.py
     generated |= {"BR620", "BR621", "BR622", "BR623"}  # purchase facts in scenarios: tests/test_purchases.py
+    generated |= {"BR624"}  # earlier coupon redemptions in scenarios: tests/test_audit_tenth.py
     generated |= {"BR610", "BR611", "BR612"}  # balance facts in scenarios: tests/test_balances.py
     generated |= {"BR605", "BR606"}  # credit scenario facts: tests/test_credits.py
     generated |= {"BR615", "BR616"}  # cancellation facts: tests/test_terms.py

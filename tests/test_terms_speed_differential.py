@@ -358,11 +358,15 @@ class FrozenTermEvaluator:
         rule, fee, pro_rata, where = self._rule(term, scenario, outcomes, decision)
         if rule is EarlyCancellation.ALLOWED:
             decision.reasons.append(Reason("early_cancellation_allowed", end_facts, self._source(current.term, *where)))
+            if current.end != _BEYOND:  # (since 2026-12-02: what remains is named on every outcome)
+                self._remaining(decision, term, current, scenario)
             return decision
         if rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.outcome, decision.earliest = False, "not_allowed", current.end
             facts = {**end_facts, "earliest": _show_date(current.end)}
             decision.reasons.append(Reason("early_cancellation_not_allowed", facts, self._source(current.term, *where)))
+            if current.end != _BEYOND:
+                self._remaining(decision, term, current, scenario)
             return decision
         decision.outcome = "penalty"
         decision.reasons.append(Reason("early_cancellation_penalty", end_facts, self._source(current.term, *where)))

@@ -363,3 +363,5 @@ def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
         out.write(f"\nwhy, for {why['request']}:\n")
         for c in why["credits"]:
             out.write(f"  {c['credit']:<34}{c['verdict']['text']}\n")
+        if not why["credits"]:  # (a heading over nothing read as if something was left out)
+            out.write("  no credit is held in the consumer's organisation tree (or by the consumer)\n")

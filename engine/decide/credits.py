@@ -734,6 +734,8 @@ class _Setting:
     alert_lines: Mapping[str, AlertLines]  # credit type → its policy's alert lines
     #: credit owner → the owner and the users whose credits they own, in order (the usage view)
     views: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the rule set's products (a scenario credit's `scope.products` names them)
+    products: frozenset[str] = frozenset()
 
 
 def setting(rules: Any) -> _Setting:
@@ -804,6 +806,7 @@ def setting(rules: Any) -> _Setting:
             {code: frozenset([code]) for code in types},
             {},
             alert_lines,
+            products=frozenset(rules.models("product")),
         )
     found: _Setting = cache["credits"]
     return found
@@ -849,7 +852,7 @@ def owner_of(users: Mapping[str, Any], code: str) -> str:
 def _unknown(field: str, what: str, code: str, known: Iterable[str], code_id: str = "BR605") -> ScenarioError:
     from engine.diagnostics import did_you_mean
 
-    hint = did_you_mean(code, known) or f"use {'an' if what[0] in 'aeiou' else 'a'} {what} of the rule set"
+    hint = did_you_mean(code, known) or f"use {'an' if what[0] in 'aeio' else 'a'} {what} of the rule set"  # ("a user")
     return ScenarioError(field, f"unknown {what} `{code}`", hint, code=code_id)
 
 
@@ -881,7 +884,7 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
     if c.type not in s.types:
         yield _unknown(f"{where}.type", "credit_type", c.type, s.types, "BR302")
     if c.holder not in s.tree.parent and c.holder not in s.users:
-        yield _unknown(f"{where}.holder", "organisation", c.holder, [*s.tree.parent, *s.users], "BR302")
+        yield _unknown(f"{where}.holder", "organisation or user", c.holder, [*s.tree.parent, *s.users], "BR302")
     elif c.holder in s.tree.parent and c.holder in s.users:
         yield ScenarioError(
             f"{where}.holder",
@@ -900,9 +903,35 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
+    if c.scope is not None:
+        yield from _scope_problems(s, c, where)
     held = None if c.holder in s.tree.parent else credit_holder_conflict(c, s.users)  # (an organisation: BR304 above)
     if held is not None:
         yield ScenarioError(f"{where}.holder", *held, code="BR412")
+
+
+def _scope_problems(s: _Setting, c: Any, where: str) -> Iterator[ScenarioError]:
+    """A scenario credit's `scope` checked as a rule file's is (`semantics.check_credit_service_names`,
+    the reference stage): BR302 for a service no credit type pays for or an unknown product, BR413
+    for services that leave out the one its type pays for (the credit could never be drawn)."""
+    services = sorted({t.service for t in s.types.values() if t.service})
+    open_services = any(t.service is None for t in s.types.values())  # a type naming none: any service
+    named = c.scope.services
+    own_type = s.types.get(c.type)
+    paid = own_type.service if own_type is not None else None
+    if paid is not None and named and paid not in named and all(x in services for x in named):
+        yield ScenarioError(
+            f"{where}.scope.services",
+            f"the credit's type `{c.type}` pays for `{paid}`, which these services leave out: no consumption can meet it",
+            f"list `{paid}`, or give the credit a type that pays for the service",
+            code="BR413",
+        )
+    for i, service in enumerate(named):
+        if service not in services and not open_services:
+            yield _unknown(f"{where}.scope.services[{i}]", "service", service, services, "BR302")
+    for i, product in enumerate(c.scope.products):
+        if product not in s.products:
+            yield _unknown(f"{where}.scope.products[{i}]", "product", product, s.products, "BR302")
 
 
 def request(s: _Setting, c: Any, i: int) -> Request:

@@ -448,7 +448,7 @@ class DefinitionRules:
         years); (None, None) for anything else, a job, or a value the request is refused for."""
         if d.amount.type is not AmountType.FREE_PERIOD or scenario.subscription is None:
             return None, None
-        value = request.value if request is not None and request.value is not None else d.amount.value
+        value = request.value if request is not None and request.value is not None else _only_value(d)
         try:
             free = parse_number(str(value))
             if d.amount.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
@@ -584,12 +584,15 @@ class DefinitionRules:
 
     def _requested_value(self, d: Discount, request: Any, problems: list[Reason | str]) -> Any:
         low, high = _range(d)
-        if request.value is None:
+        requested = request.value
+        if requested is None:
+            requested = _only_value(d)  # a range of one value: the request takes it
+        if requested is None:
             problems.append(Reason("no_value_requested", {"low": _show(low, d), "high": _show(high, d)}))
             return None
         bounds = self._bounds(d)
         try:
-            value = _amount_value(d, request.value)
+            value = _amount_value(d, requested)
             lo, hi = bounds if bounds is not None else (_amount_value(d, low), _amount_value(d, high))
         except ValueError as exc:
             problems.append(Reason("requested_value_invalid", {"problem": str(exc)}))
@@ -1811,8 +1814,19 @@ def _limit_reason(limit: Any, used: int, since: date, source: Source | None = No
 
 
 def _range(d: Discount) -> tuple[Any, Any]:
+    """An ad hoc definition's range; a fixed `value` (seed 002: the range is an option) is the
+    range of that one value."""
     bounds = d.amount.range or []
-    return (bounds[0], bounds[1]) if len(bounds) == 2 else (None, None)
+    if len(bounds) == 2:
+        return bounds[0], bounds[1]
+    return (d.amount.value, d.amount.value) if d.amount.value is not None else (None, None)
+
+
+def _only_value(d: Discount) -> Any:
+    """The value of a definition whose range holds one value (`value: 50`, or `range: [50, 50]`):
+    a request need not name it. None for a range of several values."""
+    low, high = _range(d)
+    return low if low is not None and str(low) == str(high) else None
 
 
 def _amount_value(d: Discount, value: Any) -> Any:

@@ -52,13 +52,17 @@ register(
         "coupon_redeemed": "redeemed (use {use} of {allowed}): grants bundle `{bundle}`",
         "coupon_kept": "not redeemed: the purchase is refused, so the code stays usable "
         "(the price shows what its bundle `{bundle}` would give)",
-        "coupon_unknown": "no coupon generates the code `{code}`; did you mean `{nearest}`?",
+        "coupon_unknown": lambda facts: (
+            f"no coupon generates the code `{facts['code']}`"
+            + (f"; did you mean `{facts['nearest']}`?" if "nearest" in facts else "")
+        ),
         "coupon_name_not_code": "`{code}` names coupon `{coupon}`, not one of its codes; a customer enters one of "
         "its generated codes ({codes})",
         "coupon_outside_purchase": "a coupon is redeemed during a purchase only, and this purchase buys nothing",
         "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
         "coupon_expired": "coupon `{coupon}` could be redeemed until {to}; the purchase is on {date}",
         "coupon_used_up": "used up: redeemed {used} time(s), {allowed} allowed",
+        "coupon_bundle_held": "grants bundle `{bundle}`, which is already held: part of {by} `{holder}`",
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
     }
@@ -313,6 +317,8 @@ def check(rules: Any, scenario: Any) -> str | None:
     user = purchase.user
     if user is not None and user not in (users := decision.lookup(rules, "user")):
         problems.append(_unknown("purchase.user", "user", user, users, "BR603"))
+    if purchase.coupon_redemptions:
+        _redemptions_known(rules, purchase, problems)
     chosen: set[tuple[str, str]] = set()
     for i, item in enumerate(purchase.products or ()):
         where = f"purchase.products[{i}]"
@@ -337,6 +343,22 @@ def check(rules: Any, scenario: Any) -> str | None:
     return plan
 
 
+def _redemptions_known(rules: Any, purchase: Any, problems: list[ScenarioError]) -> None:
+    """BR624 for an earlier redemption of a code no coupon generates: codes match as written
+    (`ACME-A00F`, not `acme-a00f`), and a mistyped key would leave a used-up code usable again."""
+    for text in purchase.coupon_redemptions:
+        if _coupon(rules, text) is None:
+            nearest = _nearest(rules, text)
+            problems.append(
+                ScenarioError(
+                    f"purchase.coupon_redemptions.{text}",
+                    f"no coupon generates the code `{text}`, so it was never redeemed",
+                    f"did you mean `{nearest}`?" if nearest else "list the codes as the coupons generate them",
+                    code="BR624",
+                )
+            )
+
+
 def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[CouponOutcome]:
     """Each code of the purchase, in order: redeemed, or rejected with every reason that applies.
     Without `count_own_entries`, a code's earlier entries in this purchase are not counted as
@@ -345,6 +367,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
     day = scenario.as_of.date()
     buys = purchase.plan is not None or bool(purchase.add_ons)
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
+    held: dict[str, tuple[str, str]] | None = None  # bundles the subscription holds (`_held`), when asked
     outcomes = []
     for text in purchase.coupons:
         found = _coupon(rules, text)
@@ -352,7 +375,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             outcomes.append(CouponOutcome(text, None, "rejected", [named]))
             continue
         if found is None:
-            nearest = _nearest(rules, text)
+            nearest = _nearest(rules, text) if text.strip() else None  # (an empty entry is near nothing)
             facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
             outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
             continue
@@ -368,6 +391,11 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             reason = _validity(rules, "bundle", bundle.code, bundle.validity, day, "bundle")
             if reason is not None:
                 reasons.append(reason)
+            if held is None:
+                held = _held(scenario, None)
+            if bundle.code in held:  # its products would be charged twice, its discounts apply already
+                by, holder = held[bundle.code]
+                reasons.append(Reason("coupon_bundle_held", {"bundle": bundle.code, "by": by, "holder": holder}))
         used = purchase.coupon_redemptions.get(text, 0) + redeemed.get(text, 0)
         if used >= coupon.redemption_quantity:
             reasons.append(

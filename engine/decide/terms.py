@@ -34,7 +34,7 @@ worked out once per rule set.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -96,8 +96,29 @@ register(
 )
 
 
-_BEYOND = date.max  # stands for "after 9999-12-31" (a commitment that never ends in the calendar)
-_LAST_ORDINAL = _BEYOND.toordinal()
+class _Beyond(date):
+    """The type of `_BEYOND`: "after 9999-12-31", a day that orders as 9999-12-31 (the last one
+    the calendar has) but is told apart from it by identity (`day is _BEYOND`): a commitment that
+    ends on 9999-12-31 ends on a day of the calendar, and its share is measured."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_BEYOND"  # pickled and copied as the one sentinel, so identity holds
+
+
+_BEYOND = _Beyond(9999, 12, 31)  # a commitment (or a due date) that never comes in the calendar
+_LAST_ORDINAL = date.max.toordinal()
+
+
+def _earliest_of(days: Iterable[date]) -> date:
+    """The earliest of `days`, a day of the calendar before `_BEYOND` (they order alike)."""
+    return min(days, key=lambda day: (day, day is _BEYOND))
+
+
+def _latest_of(days: Iterable[date]) -> date:
+    """The latest of `days`, `_BEYOND` after 9999-12-31 itself (they order alike)."""
+    return max(days, key=lambda day: (day, day is _BEYOND))
 
 
 def _held_once(field: str, codes: Sequence[str], i: int, plan: Any) -> None:
@@ -384,7 +405,7 @@ def _exact(value: Decimal, currency: str) -> str:
 
 
 def _show_date(day: date) -> str:
-    return "after 9999-12-31" if day == _BEYOND else day.isoformat()
+    return "after 9999-12-31" if day is _BEYOND else day.isoformat()
 
 
 # --- renewal chains --------------------------------------------------------------------------------
@@ -413,7 +434,7 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
     """
     term = terms[first]
     end = commitment_end(term, start)
-    if on <= end or end == _BEYOND or term.renewal_term is None:  # the usual case: no renewal crossed
+    if on <= end or end is _BEYOND or term.renewal_term is None:  # the usual case: no renewal crossed
         return [Stretch(first, start, end)], 0
     head: list[Stretch] = []
     tail: list[Stretch] = []
@@ -434,7 +455,7 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
             head.append(stretch)
         else:
             tail = [*tail[-(_SHOWN - 1) :], stretch]
-        if on <= end or end == _BEYOND:  # cancelling on the end date is free: the renewal never starts
+        if on <= end or end is _BEYOND:  # cancelling on the end date is free: the renewal never starts
             break
         code, start = term.renewal_term, end
     return head + tail, renewals
@@ -617,8 +638,8 @@ class TermEvaluator:
             following = [self._next_try(d, day, scenario, breakpoints, stepping) for d in decisions if not d.allowed]
             if not following:
                 return day
-            day = max(following)
-            if day >= _BEYOND:
+            day = _latest_of(following)
+            if day is _BEYOND:
                 return _BEYOND
             parts = [  # each term from the one in force at the last candidate
                 (of, d.chain[-1].term, d.chain[-1].start) if d.chain else (of, code, start)
@@ -651,8 +672,8 @@ class TermEvaluator:
             breakpoints[code] = None if reads is _ANY_DAY else self._breakpoints(reads, scenario)
         found = breakpoints[code]
         if found is None:  # any day may do: the next one (for a while), else its end
-            return min(end, _next_day(day)) if stepping else end
-        return min([end, *(b for b in found if b > day)])
+            return _earliest_of((end, _next_day(day))) if stepping else end
+        return _earliest_of([end, *(b for b in found if b > day)])
 
     def _date_operands(self, code: str) -> tuple[Any, ...] | object | None:
         """What `cancellation.date` is compared with in the exceptions of term `code`: None when
@@ -783,7 +804,7 @@ class TermEvaluator:
             return TermDecision({"for": of, "term": None, "allowed": True, "outcome": "no_term", "reasons": reasons})
         prepared = self._prepared.get(code) or self._prepare(code)
         end = prepared.end(start)
-        if on <= end or end == _BEYOND or prepared.term.renewal_term is None:  # no renewal crossed
+        if on <= end or end is _BEYOND or prepared.term.renewal_term is None:  # no renewal crossed
             current = Stretch(code, start, end)
             chain, renewals = [current], 0
         else:
@@ -805,19 +826,23 @@ class TermEvaluator:
         decision = TermDecision(data, chain)
         explained = decision.explained
         explained.append((_chain_steps, (chain, renewals)))
-        if on >= end and end != _BEYOND:  # (_BEYOND is 9999-12-31, a possible date)
+        if on >= end and end is not _BEYOND:  # (_BEYOND orders as 9999-12-31, a possible date)
             data["outcome"] = "commitment_over"
             data["reasons"] = [prepared.over.record(end_text)]
             return decision
         explained.append((_current_step, (on, term, end_text)))
-        reasons = [prepared.beyond.fresh()] if end == _BEYOND else []
+        reasons = [prepared.beyond.fresh()] if end is _BEYOND else []
         rule, variant, said = prepared.rule(outcomes, reasons)
         if rule is EarlyCancellation.ALLOWED:
             reasons.append(said.record(end_text))
+            if priced and end is not _BEYOND:  # SPEC 3.4: the decision names what remains
+                self._remaining(decision, prepared, current, scenario)
         elif rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.earliest = False, end
             data["allowed"], data["outcome"], data["earliest"] = False, "not_allowed", end_text
             reasons.append(said.record(end_text))
+            if priced and end is not _BEYOND:
+                self._remaining(decision, prepared, current, scenario)
         else:
             data["outcome"] = "penalty"
             reasons.append(said.record(end_text))
@@ -878,7 +903,7 @@ class TermEvaluator:
         """(remaining, total) days or billing cycles of the current commitment."""
         on = scenario.cancellation.date
         end = current.end
-        if end == _BEYOND:  # no share of an endless commitment: the maximum fee applies
+        if end is _BEYOND:  # no share of an endless commitment: the maximum fee applies
             return 1, 1
         if prepared.calendar:
             remaining, total = (end - on).days, (end - current.start).days
