@@ -374,3 +374,20 @@ def test_explain_says_so_when_no_credit_is_held_in_the_consumers_tree(
     main(["decide", "--rules", str(rules), "--explain", str(scenario)])
     out = capsys.readouterr().out
     assert "why, for R1:\n  no credit is held in the consumer's organisation tree (or by the consumer)\n" in out
+
+
+def test_a_coupon_granting_a_bundle_the_purchase_buys_grants_nothing_and_keeps_its_use() -> None:
+    decided = _purchase(
+        {"plan": "tv-essentials-24", "add_ons": ["welcome-sports-bundle"], "coupons": ["ACME-A001"]},
+    )
+    (coupon,) = decided["coupons"]
+    assert coupon["status"] == "rejected"
+    assert coupon["reasons"][0]["facts"] == {
+        "bundle": "welcome-sports-bundle",
+        "by": "add_on",
+        "holder": "welcome-sports-bundle",
+    }
+    assert (
+        coupon["reasons"][0]["text"] == "grants bundle `welcome-sports-bundle`, which this purchase buys as an add-on"
+    )
+    assert [line["product"] for line in decided["lines"]].count("sports-pack") == 1

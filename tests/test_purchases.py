@@ -228,14 +228,26 @@ def test_a_code_is_never_accepted_more_often_than_its_redemption_quantity(
         subscription=False,
     )
     allowed = {"coupon_87": 1, "coupon_88": 1, "ACME-A001": 2, "ACME-A002": 2}
+    grants = {"coupon_87": "minus-20-bundle", "coupon_88": "minus-20-bundle"}
+    used = dict(history)
+    granted: set[str] = set()
+    for code, outcome in zip(entered, purchase["coupons"], strict=True):  # a model of the rule, in order
+        bundle = grants.get(code, "welcome-sports-bundle")
+        expected = [
+            *(["coupon_bundle_held"] if bundle in granted else []),  # (since 2026-12-02: it grants nothing)
+            *(["coupon_used_up"] if used.get(code, 0) >= allowed[code] else []),
+        ]
+        if expected:
+            assert outcome["status"] == "rejected" and codes(outcome["reasons"]) == expected, outcome
+        else:
+            assert outcome["status"] == "redeemed", outcome
+            used[code] = used.get(code, 0) + 1
+            granted.add(bundle)
     for code, quantity in allowed.items():
-        outcomes = [c for c in purchase["coupons"] if c["code"] == code]
-        redeemed = sum(c["status"] == "redeemed" for c in outcomes)
-        assert redeemed == max(0, min(quantity - history.get(code, 0), len(outcomes)))
+        redeemed = sum(c["status"] == "redeemed" for c in purchase["coupons"] if c["code"] == code)
         assert history.get(code, 0) + redeemed <= quantity or redeemed == 0
-        for c in outcomes[redeemed:]:  # the ones after the last redemption are used up
-            assert c["reasons"][-1]["code"] == "coupon_used_up"
-            assert c["reasons"][-1]["facts"]["allowed"] == quantity
+    for bundle in set(grants.values()) | {"welcome-sports-bundle"}:  # a bundle is granted once
+        assert sum(c["status"] == "redeemed" and c["bundle"] == bundle for c in purchase["coupons"]) <= 1
 
 
 # bad facts -------------------------------------------------------------------------------------

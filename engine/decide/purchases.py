@@ -62,7 +62,13 @@ register(
         "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
         "coupon_expired": "coupon `{coupon}` could be redeemed until {to}; the purchase is on {date}",
         "coupon_used_up": "used up: redeemed {used} time(s), {allowed} allowed",
-        "coupon_bundle_held": "grants bundle `{bundle}`, which is already held: part of {by} `{holder}`",
+        "coupon_bundle_held": lambda facts: (
+            f"grants bundle `{facts['bundle']}`, which this purchase buys as an add-on"
+            if facts["by"] == "add_on"
+            else f"grants bundle `{facts['bundle']}`, which code `{facts['holder']}` of this purchase grants already"
+            if facts["by"] == "coupon"
+            else f"grants bundle `{facts['bundle']}`, which is already held: part of {facts['by']} `{facts['holder']}`"
+        ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
     }
@@ -392,7 +398,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             if reason is not None:
                 reasons.append(reason)
             if held is None:
-                held = _held(scenario, None)
+                held = _held_for_coupons(rules, scenario)
             if bundle.code in held:  # its products would be charged twice, its discounts apply already
                 by, holder = held[bundle.code]
                 reasons.append(Reason("coupon_bundle_held", {"bundle": bundle.code, "by": by, "holder": holder}))
@@ -410,9 +416,23 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
         else:
             if count_own_entries:
                 redeemed[text] = redeemed.get(text, 0) + 1
+                if bundle is not None and held is not None:  # a later code granting it grants nothing
+                    held.setdefault(bundle.code, ("coupon", text))
             reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
+
+
+def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
+    """The bundles a coupon would grant again: the subscription's (`_held`, for a purchase without
+    a plan), the bought plan's, and the add-ons bought; codes redeemed earlier in the purchase add
+    theirs (`redeem`)."""
+    purchase = scenario.purchase
+    model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
+    held = _held(scenario, model)
+    for add_on in purchase.add_ons:
+        held.setdefault(add_on, ("add_on", add_on))
+    return held
 
 
 def _kept_coupon(outcome: CouponOutcome) -> CouponOutcome:
