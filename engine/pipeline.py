@@ -339,29 +339,36 @@ _OTHER_SUBJECT = {"job": ("subscription", "Subscription"), "subscription": ("job
 def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[Diagnostic]:
     """BR403 for a discount's `when:` reading the other subject: a job discount's `subscription`
     (a job has none), a subscription discount's `job`. The value is missing on every bill the
-    discount is asked about, so the condition it is in is unknown and never holds (the language
-    has no test for a missing value); sections about a subscription on a job discount are BR403
-    already (`semantics.check_never_met`)."""
+    discount is asked about, so a condition reading it is unknown (the language has no test for a
+    missing value): where the `when` needs it (not under an `or` or a `not`), the `when` never
+    holds, an error; under an `or` or a `not` only that part is dead, a warning. Sections about a
+    subscription on a job discount are BR403 already (`semantics.check_never_met`)."""
     from engine.criteria import ast
+    from engine.diagnostics import Severity
 
     def reads(classification: str) -> Callable[[ast.Node], Iterator[Diagnostic]]:
         name, record = _OTHER_SUBJECT[classification]
 
         def find(tree: ast.Node) -> Iterator[Diagnostic]:
-            for node in ast.walk(tree):
+            stack: list[tuple[ast.Node, bool]] = [(tree, False)]  # (node, under an `or` or a `not`)
+            while stack:
+                node, guarded = stack.pop()
                 kind = getattr(node, "type", None)
                 if isinstance(node, ast.Name) and node.id == name and kind is not None and kind.record == record:
                     span = node.span
+                    what = "that part of it never holds" if guarded else "it never holds"
                     yield Diagnostic(
                         span.file,
                         span.line,
                         span.column,
                         "BR403",
-                        f"a {classification} discount's `when` reads `{name}`, which its bills have not: "
-                        "that condition never holds",
+                        f"a {classification} discount's `when` reads `{name}`, which its bills have not: {what}",
                         f"remove the condition, or make the discount `classification: {name}`",
                         end_column=span.end_column,
+                        severity=Severity.WARNING if guarded else Severity.ERROR,
                     )
+                inner = guarded or isinstance(node, ast.Not) or (isinstance(node, ast.BoolOp) and node.op == "or")
+                stack.extend((child, inner) for child in reversed(node.children))
 
         return find
 

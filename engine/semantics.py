@@ -564,7 +564,8 @@ def _duration(model: Discount, doc: Document) -> Iterator[Diagnostic]:
                 ("duration", restriction),
                 "BR418",
                 f"`{restriction}` restricts the date an agent chooses, but `{option}` is off: it restricts nothing",
-                f"set `{option}: true`, or remove `{restriction}`",
+                f"remove `{restriction}`"
+                + ("" if model.type is DiscountType.AUTO_APPLY else f", or set `{option}: true`"),
                 key=True,
             )
 

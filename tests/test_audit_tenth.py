@@ -29,8 +29,21 @@ def _append(rules: Path, name: str, text: str) -> None:
 # --- a discount's `when:` reading the other subject ------------------------------------------------
 
 
-def test_a_job_discounts_when_reading_the_subscription_is_br403_at_the_name(rules: Path) -> None:
+def test_a_job_discounts_when_needing_the_subscription_is_br403_at_the_name(rules: Path) -> None:
     # (was accepted, and the condition was unknown on every job: the discount never applied)
+    _append(
+        rules,
+        "discounts/installation.yaml",
+        '  when: job.segments overlaps {"late-installation"} and subscription.maturity >= 6 months\n',
+    )
+    found = validate_paths([rules])
+    assert [(d.code, d.severity.value, d.column) for d in found] == [("BR403", "error", 57)], found
+    assert "a job discount's `when` reads `subscription`, which its bills have not: it never holds" in found[0].message
+    assert "classification: subscription" in (found[0].hint or "")
+
+
+def test_a_dead_branch_under_or_reading_the_other_subject_is_a_warning(rules: Path) -> None:
+    # `a and (subscription.x or b)` may hold (by `b`): only that part is dead
     _append(
         rules,
         "discounts/installation.yaml",
@@ -38,9 +51,8 @@ def test_a_job_discounts_when_reading_the_subscription_is_br403_at_the_name(rule
         '    (subscription.maturity >= 6 months or account.classification == "Residential")\n',
     )
     found = validate_paths([rules])
-    assert [(d.code, d.column) for d in found] == [("BR403", 6)], found
-    assert "a job discount's `when` reads `subscription`" in found[0].message
-    assert "classification: subscription" in (found[0].hint or "")
+    assert [(d.code, d.severity.value, d.column) for d in found] == [("BR403", "warning", 6)], found
+    assert "that part of it never holds" in found[0].message
 
 
 def test_a_subscription_discounts_when_reading_the_job_is_br403(rules: Path) -> None:
@@ -391,3 +403,59 @@ def test_a_coupon_granting_a_bundle_the_purchase_buys_grants_nothing_and_keeps_i
         coupon["reasons"][0]["text"] == "grants bundle `welcome-sports-bundle`, which this purchase buys as an add-on"
     )
     assert [line["product"] for line in decided["lines"]].count("sports-pack") == 1
+
+
+# --- a review of the session's changes -----------------------------------------------------------------
+
+
+def test_an_allowed_outcome_in_billing_cycles_needs_no_billing_frequency() -> None:
+    # naming what remains must not ask for the frequency only a penalty needs (was BR616)
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    data = _sample("cancellation/exception_moved_abroad.yaml")
+    data["subscription"].pop("billing_frequency")
+    data["subscription"].pop("billing_term_scheme")
+    (plan,) = json.loads(to_json(load_rules(REPO / "rules").decide(data)))["cancellation"]["terms"]
+    assert plan["outcome"] == "allowed" and "remaining" not in plan
+
+
+def test_a_range_of_one_value_written_two_ways_needs_no_value(rules: Path) -> None:
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    path = rules / "discounts/installation.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("range: [50, 50]", "range: [50, 50.0]"), encoding="utf-8")
+    data = _sample("discounts/installation_half_requested_approved.yaml")
+    data["requested_discounts"][0].pop("value")
+    decided = json.loads(to_json(load_rules(rules).decide(data)))["discounts"]
+    half = next(d for d in decided["definitions"] if d["code"] == "installation-complaint-half")
+    assert (half["status"], half["amount"]) == ("applied", "40.00 EUR")
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("MINUS 20", "`MINUS 20` names coupon `minus-20`; list its codes (coupon_87 … coupon_91)"),
+        ("", "list the codes as the coupons generate them"),
+        (" coupon_88", "did you mean `coupon_88`?"),
+    ],
+)
+def test_br624_hints_name_what_was_meant(key: str, hint: str) -> None:
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+
+    scenario = {**A_PURCHASE, "purchase": {"plan": "tv-essentials-24", "coupon_redemptions": {key: 1}}}
+    with pytest.raises(ScenarioError) as caught:
+        load_rules(REPO / "rules").decide(scenario)
+    assert caught.value.code == "BR624" and caught.value.hint == hint
+
+
+def test_br418_on_auto_apply_does_not_ask_for_a_flexible_option(rules: Path) -> None:
+    path = rules / "discounts/installation.yaml"
+    text = path.read_text(encoding="utf-8")
+    marker = "code: installation-late-20-off\n"
+    assert marker in text and "duration:" not in text.split(marker)[1]
+    path.write_text(text + "duration: {indefinite: true, latest_start: 1 month}\n", encoding="utf-8")
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR418"] and found[0].hint == "remove `latest_start`", found

@@ -358,14 +358,14 @@ class FrozenTermEvaluator:
         rule, fee, pro_rata, where = self._rule(term, scenario, outcomes, decision)
         if rule is EarlyCancellation.ALLOWED:
             decision.reasons.append(Reason("early_cancellation_allowed", end_facts, self._source(current.term, *where)))
-            if current.end != _BEYOND:  # (since 2026-12-02: what remains is named on every outcome)
+            if self._measurable(term, current, scenario):  # (since 2026-12-02: what remains is named)
                 self._remaining(decision, term, current, scenario)
             return decision
         if rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.outcome, decision.earliest = False, "not_allowed", current.end
             facts = {**end_facts, "earliest": _show_date(current.end)}
             decision.reasons.append(Reason("early_cancellation_not_allowed", facts, self._source(current.term, *where)))
-            if current.end != _BEYOND:
+            if self._measurable(term, current, scenario):
                 self._remaining(decision, term, current, scenario)
             return decision
         decision.outcome = "penalty"
@@ -548,6 +548,18 @@ class FrozenTermEvaluator:
             },
         )
         return cycles - started, cycles
+
+    def _measurable(self, term: Term, current: Stretch, scenario: Any) -> bool:
+        """(2026-12-02) What remains is named on an outcome without a penalty when it can be
+        measured: a commitment that ends in the calendar, in days or of a known billing frequency."""
+        if current.end == _BEYOND:
+            return False
+        subscription = scenario.subscription
+        return (
+            term.basis is CommitmentBasis.CALENDAR
+            or subscription.billing_frequency is not None
+            or self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "") is not None
+        )
 
     def _frequency(self, scenario: Any) -> BillingFrequency:
         """The subscription's billing frequency: as written, else its billing term scheme's."""

@@ -25,6 +25,14 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
         if "commitment_end" in term:
             renewals = f", after {term['renewals']} renewal(s)" if term["renewals"] else ""
             out.write(f"    current term from {term['start']}, commitment ends {term['commitment_end']}{renewals}\n")
+        remaining = term.get("remaining")
+        if remaining is not None:
+            if "days" in remaining:
+                out.write(f"    {remaining['days']} of {remaining['of']} days remain\n")
+            else:
+                out.write(
+                    f"    {remaining['cycles']} of {remaining['of']} {remaining['frequency']} billing cycles remain\n"
+                )
         penalty = term.get("penalty")
         if penalty is not None:
             waived = " (waived)" if penalty["waived"] else ""

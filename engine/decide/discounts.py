@@ -1826,7 +1826,16 @@ def _only_value(d: Discount) -> Any:
     """The value of a definition whose range holds one value (`value: 50`, or `range: [50, 50]`):
     a request need not name it. None for a range of several values."""
     low, high = _range(d)
-    return low if low is not None and str(low) == str(high) else None
+    if low is None or high is None:
+        return None
+    if str(low) == str(high):
+        return low
+    try:  # `[20, 20.0]`, `["10.00 EUR", "10.0 EUR"]`: one value, written twice
+        lo, hi = _amount_value(d, low), _amount_value(d, high)
+    except ValueError:
+        return None
+    same_currency = not isinstance(lo, Money) or (isinstance(hi, Money) and lo.currency == hi.currency)
+    return low if same_currency and _key(lo) == _key(hi) else None
 
 
 def _amount_value(d: Discount, value: Any) -> Any:

@@ -354,12 +354,17 @@ def _redemptions_known(rules: Any, purchase: Any, problems: list[ScenarioError])
     (`ACME-A00F`, not `acme-a00f`), and a mistyped key would leave a used-up code usable again."""
     for text in purchase.coupon_redemptions:
         if _coupon(rules, text) is None:
-            nearest = _nearest(rules, text)
+            named = _named_coupon(rules, text)
+            if named is not None:  # `MINUS 20`: the coupon's name, not one of its codes
+                hint = f"`{text}` names coupon `{named.facts['coupon']}`; list its codes ({named.facts['codes']})"
+            else:
+                nearest = _nearest(rules, text.strip()) if text.strip() else None
+                hint = f"did you mean `{nearest}`?" if nearest else "list the codes as the coupons generate them"
             problems.append(
                 ScenarioError(
                     f"purchase.coupon_redemptions.{text}",
                     f"no coupon generates the code `{text}`, so it was never redeemed",
-                    f"did you mean `{nearest}`?" if nearest else "list the codes as the coupons generate them",
+                    hint,
                     code="BR624",
                 )
             )

@@ -103,8 +103,10 @@ class _Beyond(date):
 
     __slots__ = ()
 
-    def __reduce__(self) -> str:
-        return "_BEYOND"  # pickled and copied as the one sentinel, so identity holds
+    def __reduce__(self) -> Any:
+        if self is _BEYOND:
+            return "_BEYOND"  # pickled and copied as the one sentinel, so identity holds
+        return (date, (self.year, self.month, self.day))  # (a day worked out from it is a plain date)
 
 
 _BEYOND = _Beyond(9999, 12, 31)  # a commitment (or a due date) that never comes in the calendar
@@ -250,7 +252,8 @@ def _tries(parts: int) -> int:
 
 
 def _next_day(day: date) -> date:
-    return day + datetime.timedelta(days=1) if day < date.max else day
+    """The day after `day`; after 9999-12-31, `_BEYOND` (which has no day after it)."""
+    return day + datetime.timedelta(days=1) if day < date.max else _BEYOND
 
 
 def _previous_day(day: date) -> date | None:
@@ -603,7 +606,7 @@ class TermEvaluator:
         """A term whose exceptions read the cancellation's date refuses until `earliest` (the
         first day it allows the cancellation, alone), which may come before its commitment's end:
         its decision names that day, in a reason of its own."""
-        if earliest == decision.earliest:
+        if earliest == decision.earliest and (earliest is _BEYOND) == (decision.earliest is _BEYOND):
             return
         data = decision.data
         decision.earliest = earliest
@@ -835,13 +838,13 @@ class TermEvaluator:
         rule, variant, said = prepared.rule(outcomes, reasons)
         if rule is EarlyCancellation.ALLOWED:
             reasons.append(said.record(end_text))
-            if priced and end is not _BEYOND:  # SPEC 3.4: the decision names what remains
+            if priced and self._measurable(prepared, end, scenario):  # SPEC 3.4: the decision names what remains
                 self._remaining(decision, prepared, current, scenario)
         elif rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.earliest = False, end
             data["allowed"], data["outcome"], data["earliest"] = False, "not_allowed", end_text
             reasons.append(said.record(end_text))
-            if priced and end is not _BEYOND:
+            if priced and self._measurable(prepared, end, scenario):
                 self._remaining(decision, prepared, current, scenario)
         else:
             data["outcome"] = "penalty"
@@ -920,6 +923,19 @@ class TermEvaluator:
         decision.data["remaining"] = {"cycles": cycles - started, "of": cycles, "frequency": frequency.value}
         decision.explained.append((_cycles_step, (cycles - started, cycles, frequency.value, started, on)))
         return cycles - started, cycles
+
+    def _measurable(self, prepared: _Prepared, end: date, scenario: Any) -> bool:
+        """Can what remains of a commitment be named without a penalty to price? Not for one that
+        ends after 9999-12-31, nor in billing cycles of a subscription whose frequency is unknown
+        (only a penalty needs it: BR616)."""
+        if end is _BEYOND:
+            return False
+        subscription = scenario.subscription
+        return (
+            prepared.calendar
+            or subscription.billing_frequency is not None
+            or self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "") is not None
+        )
 
     def _frequency(self, scenario: Any) -> BillingFrequency:
         """The subscription's billing frequency: as written, else its billing term scheme's."""
