@@ -301,6 +301,8 @@ def _criteria(c: Compilation) -> None:
                 c.diagnostics.append(exc.diagnostic)
     c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], _with_broken_codes(c)))
     c.diagnostics.extend(_other_subject_read(entries, c.catalog.get("discount", {})))
+    c.diagnostics.extend(_folded_comments(c.documents))
+    c.diagnostics.extend(_inverted_ranges([*entries, *credit_entries]))
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
         # generate the evaluator now: validate proves every criterion goes through the code
@@ -379,6 +381,90 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
         if item is not None:
             found += entry.findings(reads(item.model.classification.value))
     return found
+
+
+def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:
+    """BR413 for a `between` written upside down in a `when:` or a term's exception (a section's
+    range is checked as written, by `semantics.check_criteria_ranges`)."""
+    from engine.criteria.bounds import inverted_between
+
+    return [
+        d
+        for entry in entries
+        if entry.section == "when" or entry.section.startswith("exceptions[")
+        for d in entry.findings(inverted_between)
+    ]
+
+
+def _folded_comments(documents: list[Any]) -> Iterator[Diagnostic]:
+    """BR501 for a `#` comment in a `when:` that YAML folds into one line (a `>` block, a quoted or
+    plain text over several lines) with expression lines after it: the comment runs to the end of
+    the expression, and those lines are never read (until 2026-12-02 a typo there passed, and so
+    did its condition). Only a literal block (`|`) keeps its line ends."""
+    from engine.criteria.locate import _lines, text_locator
+
+    for document in documents:
+        for path, text in _when_texts(document.data):
+            if document.styles.get(path) == "|":
+                continue
+            hash_at = _comment_start(text)
+            if hash_at < 0:
+                continue
+            end = text.find("\n", hash_at)
+            end = len(text) if end < 0 else end
+            locate = text_locator(document, path, text)
+            comment, last = locate(hash_at, hash_at + 1), locate(end - 1, end)
+            lines = _lines(document.file)
+            lost = [  # the file's lines (1-based) after the comment's that hold more than a comment
+                number
+                for number in range(comment.line + 1, min(last.line, len(lines)) + 1)
+                if (written := lines[number - 1].strip()) and not written.startswith("#")
+            ]
+            if lost:
+                yield Diagnostic(
+                    comment.file,
+                    comment.line,
+                    comment.column,
+                    "BR501",
+                    "a `#` comment in a `when:` that YAML folds into one line runs to the end of the "
+                    f"expression: line {lost[0]} and those after it are not read",
+                    "write the expression as a literal block, `when: |` (each line then ends its "
+                    "comment), or remove the comment",
+                    end_column=comment.column + 1,
+                )
+
+
+def _when_texts(data: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every `when:` text of a document, with its path (discounts, credits, term exceptions)."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "when" and isinstance(item, str):
+                    yield (*path, key), item
+                elif isinstance(item, dict | list):
+                    stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), item) for i, item in enumerate(value) if isinstance(item, dict | list))
+
+
+def _comment_start(text: str) -> int:
+    """Where a criteria comment (`#` to the end of its line) starts outside quoted text, or -1."""
+    quote, escaped = None, False
+    for i, char in enumerate(text):
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return i
+    return -1
 
 
 def _term_exception_entries(c: Compilation, env: Any) -> list[Any]:

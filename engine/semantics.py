@@ -923,6 +923,32 @@ def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
                 )
 
 
+def check_day_windows(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR207 for a day window's time with a fraction of a second: the windows are compiled to the
+    criteria language's times, which are whole seconds (`10:00:00.5` was cut to `10:00:00`, and a
+    window let in usage half a second early)."""
+    for kind, base in (
+        ("discount", ("criteria", "quantitative", "execution_days")),
+        ("credit_type", ("criteria", "execution_days")),
+        ("credit", ("criteria", "execution_days")),
+    ):
+        for model, doc in _each(catalog, kind):
+            windows: Any = model
+            for name in base:
+                windows = getattr(windows, name, None)
+            for i, window in enumerate(windows or ()):
+                for field, value in (("from", window.from_), ("to", window.to)):
+                    if value.microsecond:
+                        yield doc.diagnostic(
+                            (*base, i, field),
+                            "BR207",
+                            f"a day window's times are whole seconds, not {value.isoformat()}",
+                            "leave out `to`: the window then runs to the end of its day"
+                            if field == "to" and value >= time(23, 59, 59)
+                            else f"write `{value.replace(microsecond=0).isoformat()}` or the next second",
+                        )
+
+
 def check_credit_service_names(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR302 for a service a credit's `scope` or criteria (or a credit type's criteria) names that
     no credit type pays for: a consumption of it is refused (BR605), so the credit could never be
@@ -999,6 +1025,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("compatible-bundles-only plans list bundles", check_plans),
     ("terms spend time and carry their penalty settings", check_terms),
     ("coupon templates hold their code range", check_coupons),
+    ("day windows are whole seconds", check_day_windows),
     ("no code belongs to two coupons", check_coupon_overlaps),
     ("discount definitions are coherent", check_discounts),
     ("criteria lists, sections and windows state a condition", check_empty_entries),

@@ -459,3 +459,149 @@ def test_br418_on_auto_apply_does_not_ask_for_a_flexible_option(rules: Path) -> 
     path.write_text(text + "duration: {indefinite: true, latest_start: 1 month}\n", encoding="utf-8")
     found = validate_paths([rules])
     assert [d.code for d in found] == ["BR418"] and found[0].hint == "remove `latest_start`", found
+
+
+# --- checks that depend on a literal's value, for texts of one shape -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "code"),
+    [
+        ("count(usage within 2 days) >= 1", "count(usage within 0 days) >= 1", "BR503"),
+        ("sum(usage.quantity) / 2 > 1", "sum(usage.quantity) / 0 > 1", "BR505"),
+    ],
+)
+def test_a_value_error_is_found_after_a_text_of_the_same_shape(rules: Path, first: str, second: str, code: str) -> None:
+    # (the second text was made from the first's typed tree, and passed)
+    path = rules / "discounts/installation.yaml"
+    text = path.read_text(encoding="utf-8")
+    head = "criteria:\n  products:\n    - product: installation-fee\n---"
+    assert head in text
+    text = text.replace(head, f"criteria:\n  when: '{first}'\n  products:\n    - product: installation-fee\n---", 1)
+    path.write_text(text + f"  when: '{second}'\n", encoding="utf-8")
+    found = validate_paths([rules])
+    assert [d.code for d in found] == [code], found
+
+
+# --- a free period's share is exact ----------------------------------------------------------------------
+
+FIVE_DAYS_FREE = """\
+---
+kind: discount
+code: five-days-free
+name: Five days free
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: free_period, value: 5, unit: days}
+discounted_products: [{product: docs-pack}]
+validity: {effective: 2015-01-01}
+"""
+
+
+def test_a_free_share_on_a_rounding_boundary_rounds_as_the_exact_amount(rules: Path) -> None:
+    # 5 days of February's 28: 0.14 EUR x 5/28 = 0.025 exactly, half up 0.03 (was 0.02: 5/28 was
+    # divided out first, and 0.14 x 0.178571... fell short of 0.025); 418.404 x 5/28 = 74.715 -> 74.72
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    _append(rules, "discounts/promotions.yaml", FIVE_DAYS_FREE)
+    scenario = {
+        "id": "feb",
+        "as_of": "2015-03-01T02:00:00Z",
+        "subscription": {
+            "code": "S1",
+            "start": "2015-02-01",
+            "billing_frequency": "monthly",
+            "billing_period": {"from": "2015-02-01", "to": "2015-02-28"},
+            "products": [
+                {"product": "docs-pack", "price": "0.028 EUR"},
+                {"product": "docs-pack", "price": "0.14 EUR"},
+                {"product": "docs-pack", "price": "418.404 EUR"},
+            ],
+        },
+    }
+    lines = json.loads(to_json(load_rules(rules).decide(scenario)))["discounts"]["lines"]
+    taken = [next(d["amount"] for d in line["discounts"] if d["code"] == "five-days-free") for line in lines]
+    assert taken == ["-0.01 EUR", "-0.03 EUR", "-74.72 EUR"]
+
+
+def test_a_day_window_time_with_a_fraction_of_a_second_is_br207(rules: Path) -> None:
+    # (was cut to the second: a window from 19:00:00.5 let in usage at 19:00:00.2)
+    path = rules / "discounts/usage.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = '{day: friday, from: "19:00:00", to: "23:59:59"}'
+    assert old in text
+    path.write_text(text.replace(old, '{day: friday, from: "19:00:00.5", to: "23:59:59"}'), encoding="utf-8")
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR207"], found
+    assert "a day window's times are whole seconds" in found[0].message
+
+
+def test_a_comment_inside_a_folded_when_block_is_br501(rules: Path) -> None:
+    # YAML folds `>` lines into one: the comment swallowed the lines after it, typo and all
+    _append(
+        rules,
+        "discounts/installation.yaml",
+        "  when: >\n"
+        '    account.classification == "Residential"   # residential customers only\n'
+        '    and account.clasification == "SME"\n',
+    )
+    found = validate_paths([rules])
+    assert [(d.code, d.line) for d in found] == [("BR501", found[0].line)] and "YAML folds into one line" in found[
+        0
+    ].message
+    assert "`when: |`" in (found[0].hint or "")
+
+
+def test_a_comment_on_the_last_line_of_a_folded_block_or_in_a_literal_block_is_fine(rules: Path) -> None:
+    _append(
+        rules,
+        "discounts/installation.yaml",
+        '  when: >\n    account.classification == "Residential"\n    or job.code == "x#1"   # the last line\n',
+    )
+    assert validate_paths([rules]) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "found"),
+    [
+        ("account.due_in_days between 10 and 30", "account.due_in_days between 30 and 10", ["BR413"]),
+        ("account.due_in_days between -3 and -1", "account.due_in_days between -1 and -3", ["BR413"]),
+        ("as_of.date between 2015-01-01 and 2015-12-31", "as_of.date between 2016-01-01 and 2015-01-01", ["BR413"]),
+        # a window across midnight is no inverted range
+        ("account.due_in_days >= 0", "any u in usage where u.at.time between 22:00 and 06:00", []),
+    ],
+)
+def test_a_between_written_upside_down_in_a_when_is_br413(rules: Path, first: str, second: str, found: list) -> None:
+    # (was accepted: it never holds, where the same range in a section is BR413)
+    path = rules / "discounts/installation.yaml"
+    text = path.read_text(encoding="utf-8")
+    head = "criteria:\n  products:\n    - product: installation-fee\n---"
+    text = text.replace(head, f"criteria:\n  when: '{first}'\n  products:\n    - product: installation-fee\n---", 1)
+    path.write_text(text + f"  when: '{second}'\n", encoding="utf-8")
+    assert [d.code for d in validate_paths([rules])] == found
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        # a literal block keeps its line ends: each comment ends with its line
+        '  when: |\n    account.classification == "Residential"   # residential only\n    or job.code == "x"   # or x\n',
+        # only comment lines after the comment: nothing of the expression is lost
+        '  when: >\n    account.classification == "Residential"   # note:\n    # more of the note\n',
+    ],
+)
+def test_comments_that_lose_no_expression_are_fine(rules: Path, when: str) -> None:
+    _append(rules, "discounts/installation.yaml", when)
+    assert validate_paths([rules]) == []
+
+
+def test_a_comment_in_a_quoted_when_over_several_lines_is_br501(rules: Path) -> None:
+    _append(
+        rules,
+        "discounts/installation.yaml",
+        "  when: \"account.classification == 'Residential'  # c\n    and account.clasification == 'SME'\"\n",
+    )
+    assert [d.code for d in validate_paths([rules])] == ["BR501"]

@@ -688,7 +688,10 @@ def _typed(text: str, template: ast.Node, env: Environment) -> ast.Node | Diagno
             result = Checker(env).check(template, Scope())
         except CriteriaError as exc:
             result = exc.diagnostic
-        remember_typed(template, env, result if isinstance(result, ast.Node) and _literal_free(result) else None)
+        if isinstance(result, ast.Node) and _literal_free(result):
+            remember_typed(template, env, result, _nonzero_literals(result))
+        else:
+            remember_typed(template, env, None)
     if len(_TYPED) >= _TYPED_LIMIT:
         _TYPED.clear()
     _TYPED[key] = (env, result)
@@ -698,13 +701,29 @@ def _typed(text: str, template: ast.Node, env: Environment) -> ast.Node | Diagno
 def _literal_free(typed: ast.Node) -> bool:
     """Whether the checker's verdict on `typed` depends on no literal's value (see
     `engine.criteria.parse.typed_instance`): no two literals compared (durations of one family), no
-    date or date-time computed (it must stay inside the calendar)."""
+    date or date-time computed (it must stay inside the calendar). A divisor and a `within` window
+    written as values matter only when zero: `_nonzero_literals` names them, and another text of the
+    shape with a zero there is checked again (until 2026-12-02 `x / 0` and `within 0 days` passed
+    when a text of their shape with another number came first)."""
     for node in ast.walk(typed):
         if isinstance(node, ast.Compare) and isinstance(node.left, ast.Literal) and isinstance(node.right, ast.Literal):
             return False  # `_same_duration_family`
         if isinstance(node, ast.Arith) and _type(node).name in ("date", "datetime"):
             return False  # `_constant`
     return True
+
+
+def _nonzero_literals(typed: ast.Node) -> tuple[ast.Node, ...]:
+    """The literals of `typed` whose value the checker refuses at zero: a divisor written as a
+    number (BR505) and a `within` window (BR503)."""
+    found: list[ast.Node] = []
+    for node in ast.walk(typed):
+        if isinstance(node, ast.Arith) and node.op == "/" and _folded_number(node.right) is not None:
+            found.append(node.right.operand if isinstance(node.right, ast.Negate) else node.right)
+        within = getattr(node, "within", None)
+        if isinstance(within, ast.Literal):
+            found.append(within)
+    return tuple(found)
 
 
 def forget_texts() -> None:

@@ -241,7 +241,8 @@ class _Shape:
         ]
         #: by environment (identity): the environment and the first text's typed tree with its
         #: plan, or None where that tree does not stand for the shape's (see `typed_instance`)
-        self.typed: dict[int, tuple[Any, ast.Node, _Plan] | None] = {}
+        #: plan and the indices of the literals that must not be zero there (`check._nonzero_literals`)
+        self.typed: dict[int, tuple[Any, ast.Node, _Plan, tuple[int, ...]] | None] = {}
 
     def _plan(self, tree: ast.Node) -> _Plan:
         """By node of `tree` (identity; the tree keeps them alive): its class, start and end, the
@@ -359,14 +360,28 @@ def typed_instance(template: ast.Node, env: Any) -> ast.Node | None:
         return None
     if [getattr(node, "type", None) for node in made] != shape.literal_types:
         return None
+    if any(_zero(getattr(made[k], "value", None)) for k in typed[3]):  # (a divisor or a window of zero: checked again)
+        return None
     return shape._copy(typed[1], typed[2], text, literals, made.__getitem__)
 
 
-def remember_typed(template: ast.Node, env: Any, typed: ast.Node | None) -> None:
-    """Keep the typed tree of a shape's first text (None: it does not stand for the shape's others)."""
+def _zero(value: Any) -> bool:
+    """A zero number, or a duration of no time."""
+    count = getattr(value, "count", value)
+    return isinstance(count, int | Decimal) and not isinstance(count, bool) and count == 0
+
+
+def remember_typed(template: ast.Node, env: Any, typed: ast.Node | None, nonzero: tuple[ast.Node, ...] = ()) -> None:
+    """Keep the typed tree of a shape's first text (None: it does not stand for the shape's others),
+    with the literals of it (`nonzero`) whose value the checker refuses at zero."""
     shape = _FIRSTS.get(id(template))
     if shape is not None and shape.template is template and len(shape.typed) < 8:
-        shape.typed[id(env)] = None if typed is None else (env, typed, shape._plan(typed))
+        if typed is None:
+            shape.typed[id(env)] = None
+            return
+        plan = shape._plan(typed)
+        indices = tuple(plan[id(node)][5] for node in nonzero)
+        shape.typed[id(env)] = None if -1 in indices else (env, typed, plan, indices)
 
 
 def _offsets_span(begin: int, end: int, text: str) -> ast.Span:

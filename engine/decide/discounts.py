@@ -31,6 +31,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -130,7 +131,7 @@ class DefinitionResult:
     amounts: dict[str, Decimal] = field(default_factory=dict)  # currency → total taken
     #: a free period without a duration: the share of it already given (by the bills before this
     #: one), so the bill being decided gets what is left of it (`DefinitionRules._free_share`)
-    free_spent: Decimal = Decimal(0)
+    free_spent: Fraction = Fraction(0)
 
 
 @dataclass(slots=True)
@@ -392,11 +393,11 @@ class DefinitionRules:
                 r.status, r.reasons = "not_effective", [Reason("free_period_used", facts)]
                 return True
             if elapsed > 0:
-                r.free_spent = Decimal(elapsed) / free_days  # in shares of the free period
+                r.free_spent = Fraction(elapsed) / Fraction(free_days)  # in shares of the free period
             elif elapsed < 0 and (left := (billed_to - start).days + 1) < free_days:
                 # it starts within the period billed: only its days from the start are this bill's
                 # (10 days from 25 June: 6 of June's; July's bill then has the other 4)
-                r.free_spent = 1 - Decimal(left) / free_days
+                r.free_spent = 1 - Fraction(left) / Fraction(free_days)
             return False
         end = (
             request.end
@@ -439,10 +440,10 @@ class DefinitionRules:
                 r.status, r.reasons = "not_effective", [Reason("periods_used", facts)]
                 return True
             if per_bill is not None and (given := max(len(used), before)):
-                r.free_spent = min(given / per_bill, Decimal(1))  # in shares of the free period, not bills
+                r.free_spent = min(Fraction(given) / per_bill, Fraction(1))  # in shares of the free period, not bills
         return False
 
-    def _own_duration(self, d: Discount, request: Any, scenario: Any) -> tuple[Decimal | None, Decimal | None]:
+    def _own_duration(self, d: Discount, request: Any, scenario: Any) -> tuple[Decimal | None, Fraction | None]:
         """A free period without a duration is its own (seed 002: "2 months free ... billed for 10
         months"): (its days, for days and weeks), or (None, the bills it covers, for months and
         years); (None, None) for anything else, a job, or a value the request is refused for."""
@@ -652,20 +653,24 @@ class DefinitionRules:
                 )
         return problems
 
-    def _free_share(self, d: Discount, value: Any, line: Line, scenario: Any, spent: Decimal | None = None) -> Decimal:
+    def _free_share(
+        self, d: Discount, value: Any, line: Line, scenario: Any, spent: Fraction | None = None
+    ) -> Fraction:
         """The share of the period's charge that a free period removes (2 months of 12 → 2/12); the
         line's period is the longer of its product's and the bill's (`_lines`). `spent`: the share
         of a free period without a duration that earlier bills gave; this one gets what is left (4
-        months free on quarterly bills: the whole first bill, a third of the second)."""
+        months free on quarterly bills: the whole first bill, a third of the second). Exact (a
+        fraction): 5 days of February's 28 are 5/28, not 0.178571…, whose product with 0.14 EUR
+        fell short of 0.025 and rounded down (`share_of`)."""
         ratio = self._free_ratio(d, value, line, scenario)
         if spent:
             ratio *= 1 - spent
-        return max(min(ratio, Decimal(1)), _ZERO)
+        return max(min(ratio, Fraction(1)), Fraction(0))
 
-    def _free_ratio(self, d: Discount, value: Any, line: Line | None, scenario: Any) -> Decimal:
+    def _free_ratio(self, d: Discount, value: Any, line: Line | None, scenario: Any) -> Fraction:
         """The free period over the period a bill charges (2 months on monthly bills: 2), not cut
         at one bill; `line` None: the subscription's own bill."""
-        free = Decimal(str(value))
+        free = Fraction(Decimal(str(value)))
         unit = d.amount.unit or TimeUnit.MONTHS
         subscription = scenario.subscription
         frequency = line.frequency if line is not None else (subscription and subscription.billing_frequency)
@@ -674,19 +679,20 @@ class DefinitionRules:
         if in_months and months:
             return free * (12 if unit is TimeUnit.YEARS else 1) / months
         period = subscription.billing_period if subscription is not None else None
+        days: Fraction
         if period is not None and frequency in (
             None,
             subscription.billing_frequency,
         ):  # the line charges the period billed
-            days = Decimal((period.to - period.from_).days + 1)
+            days = Fraction((period.to - period.from_).days + 1)
         elif months:
-            days = Decimal(months * 365) / 12
+            days = Fraction(months * 365, 12)
         elif frequency is BillingFrequency.WEEKLY:
-            days = Decimal(7)
+            days = Fraction(7)
         else:  # no frequency given: monthly, as durations count it
-            days = Decimal(365) / 12
+            days = Fraction(365, 12)
         if in_months:  # months free on a weekly bill (or one of days): in days, a month a twelfth of a year
-            return free * (12 if unit is TimeUnit.YEARS else 1) * Decimal(365) / 12 / days
+            return free * (12 if unit is TimeUnit.YEARS else 1) * Fraction(365, 12) / days
         return free * (7 if unit is TimeUnit.WEEKS else 1) / days
 
 
@@ -1527,7 +1533,10 @@ class DiscountEvaluator(DefinitionRules):
                     elif kind is _FREE_PERIOD:
                         free.append(pair)
             for d, r in free:
-                book.take(d.code, line.gross.amount * self._free_share(d.model, r.value, line, scenario, r.free_spent))
+                book.take(
+                    d.code,
+                    share_of(line.gross.amount, self._free_share(d.model, r.value, line, scenario, r.free_spent)),
+                )
             if percentages:
                 levels = {d.level for d, _ in percentages}
                 for level in sorted(levels) if len(levels) > 1 else levels:
@@ -1811,6 +1820,16 @@ def _limit_reason(limit: Any, used: int, since: date, source: Source | None = No
     window = "calendar" if limit.window is LimitWindow.CALENDAR else "rolling"
     facts = {"used": used, "since": str(since), "window": window, "per": str(limit.per), "limit": limit.times}
     return Reason("limit_reached", facts, source)
+
+
+def share_of(amount: Decimal, share: Fraction) -> Decimal:
+    """`amount` times `share`, multiplied before it is divided: exact whenever the result has a finite
+    decimal form (in the 60-digit context), so a take on a rounding boundary (0.14 * 5/28 = 0.025)
+    rounds as it should; otherwise it is 60 digits close, never near a boundary (a result of
+    denominator q is at least 1/q from one)."""
+    if share.denominator == 1:
+        return amount * share.numerator
+    return amount * share.numerator / share.denominator
 
 
 def _range(d: Discount) -> tuple[Any, Any]:

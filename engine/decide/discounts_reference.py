@@ -38,6 +38,7 @@ from engine.decide.discounts import (
     _window_start,
     _within_caps,
     note_other_currencies,
+    share_of,
 )
 from engine.decide.money import Rounder
 from engine.decide.why import CONDITION_CODES
@@ -175,7 +176,9 @@ class ReferenceEvaluator(DefinitionRules):
             for r in (r for r in mine if kinds[r.code] is AmountType.FREE_PERIOD):
                 book.take(
                     r.code,
-                    line.gross.amount * self._free_share(definitions[r.code], r.value, line, scenario, r.free_spent),
+                    share_of(
+                        line.gross.amount, self._free_share(definitions[r.code], r.value, line, scenario, r.free_spent)
+                    ),
                 )
             percentages = [r for r in mine if kinds[r.code] is AmountType.PERCENTAGE]
             for level in sorted({definitions[r.code].amount.level or 1 for r in percentages}):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 
-from engine.values import MINOR_UNITS, Money
+from engine.values import ARITHMETIC, MINOR_UNITS, Money
 
 ROUNDING_MODES = {
     "half_up": decimal.ROUND_HALF_UP,
@@ -16,6 +16,10 @@ ROUNDING_MODES = {
     "ceiling": decimal.ROUND_CEILING,
     "floor": decimal.ROUND_FLOOR,
 }
+
+
+#: the places at which the remainders of a split are compared (`Rounder.split`)
+_TIE_PLACES = Decimal("1e-40")
 
 
 class Rounder:
@@ -54,7 +58,13 @@ class Rounder:
             raise ValueError(f"{total} is not within {len(parts)} quanta of {quantum} above the parts {parts}")
         if left == 0:
             return floors
-        order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
+        # remainders compared to 40 places: parts worked out through a share that has no finite
+        # decimal form (1/6) carry noise in their last digits, which must not break a true tie
+        # (49.8333… and 4.9833…, both 1/300 above their floors: the earlier part gets the unit)
+        places = decimal.Context(prec=ARITHMETIC.prec)  # (its own: the shared context's flags stay unset)
+        order = sorted(
+            range(len(parts)), key=lambda i: (-(parts[i] - floors[i]).quantize(_TIE_PLACES, context=places), i)
+        )
         for i in order[:left]:
             floors[i] += quantum
         return floors
