@@ -342,9 +342,10 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
     """BR403 for a discount's `when:` reading the other subject: a job discount's `subscription`
     (a job has none), a subscription discount's `job`. The value is missing on every bill the
     discount is asked about, so a condition reading it is unknown (the language has no test for a
-    missing value): where the `when` needs it (not under an `or` or a `not`), the `when` never
-    holds, an error; under an `or` or a `not` only that part is dead, a warning. Sections about a
-    subscription on a job discount are BR403 already (`semantics.check_never_met`)."""
+    missing value). Where the `when` then can never hold (`_can_hold`), an error; where it still
+    can (the read under an `or`, a `not` of a conjunction, inside a `count … where`), a warning:
+    that part is dead. Sections about a subscription on a job discount are BR403 already
+    (`semantics.check_never_met`)."""
     from engine.criteria import ast
     from engine.diagnostics import Severity
 
@@ -352,25 +353,30 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
         name, record = _OTHER_SUBJECT[classification]
 
         def find(tree: ast.Node) -> Iterator[Diagnostic]:
-            stack: list[tuple[ast.Node, bool]] = [(tree, False)]  # (node, under an `or` or a `not`)
-            while stack:
-                node, guarded = stack.pop()
-                kind = getattr(node, "type", None)
-                if isinstance(node, ast.Name) and node.id == name and kind is not None and kind.record == record:
-                    span = node.span
-                    what = "that part of it never holds" if guarded else "it never holds"
-                    yield Diagnostic(
-                        span.file,
-                        span.line,
-                        span.column,
-                        "BR403",
-                        f"a {classification} discount's `when` reads `{name}`, which its bills have not: {what}",
-                        f"remove the condition, or make the discount `classification: {name}`",
-                        end_column=span.end_column,
-                        severity=Severity.WARNING if guarded else Severity.ERROR,
-                    )
-                inner = guarded or isinstance(node, ast.Not) or (isinstance(node, ast.BoolOp) and node.op == "or")
-                stack.extend((child, inner) for child in reversed(node.children))
+            found = [
+                node
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Name)
+                and node.id == name
+                and getattr(node, "type", None) is not None
+                and node.type.record == record  # type: ignore[union-attr]
+            ]
+            if not found:
+                return
+            never = "T" not in _can_hold(tree, {id(n) for n in found})
+            for node in found:
+                span = node.span
+                yield Diagnostic(
+                    span.file,
+                    span.line,
+                    span.column,
+                    "BR403",
+                    f"a {classification} discount's `when` reads `{name}`, which its bills have not: "
+                    + ("it never holds" if never else "that part of it never holds"),
+                    f"remove the condition, or make the discount `classification: {name}`",
+                    end_column=span.end_column,
+                    severity=Severity.ERROR if never else Severity.WARNING,
+                )
 
         return find
 
@@ -381,6 +387,64 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
         if item is not None:
             found += entry.findings(reads(item.model.classification.value))
     return found
+
+
+#: the truth values a condition may take: true, false, unknown
+_ANY = frozenset("TFU")
+
+
+def _can_hold(tree: Any, missing: set[int]) -> frozenset[str]:
+    """The truth values `tree` may take when the names `missing` (node ids) have no value, in the
+    language's three-valued logic: a comparison reading one is unknown; `not`, `and`, `or` combine
+    as they do at run time; a quantifier or an aggregate over a missing list is unknown, one whose
+    `where` reads a missing name may be anything (a `count … where` skips the items it cannot
+    answer), and so may anything else."""
+    from engine.criteria import ast
+
+    reading: set[int] = set()  # nodes whose value a missing name makes missing, children first
+    order = ast.walk(tree)
+    for node in reversed(order):
+        if isinstance(node, ast.Quantifier | ast.Aggregate):
+            inputs: tuple[Any, ...] = (node.collection,)  # (its `where` skips what it cannot answer)
+        else:
+            inputs = node.children
+        if id(node) in missing or any(id(child) in reading for child in inputs):
+            reading.add(id(node))
+    values: dict[int, frozenset[str]] = {}
+    for node in reversed(order):  # children before parents
+        if id(node) not in reading:
+            values[id(node)] = _ANY
+        elif isinstance(node, ast.Not):
+            inner = values[id(node.operand)]
+            values[id(node)] = frozenset({"T": "F", "F": "T", "U": "U"}[v] for v in inner)
+        elif isinstance(node, ast.BoolOp):
+            parts = [values[id(operand)] for operand in node.operands]
+            values[id(node)] = _and(parts) if node.op == "and" else _or(parts)
+        else:  # a comparison (or a value, a list) with a missing operand
+            values[id(node)] = frozenset("U")
+    return values[id(tree)]
+
+
+def _and(parts: list[frozenset[str]]) -> frozenset[str]:
+    out = set()
+    if all("T" in p for p in parts):
+        out.add("T")
+    if any("F" in p for p in parts):
+        out.add("F")
+    if any("U" in p for p in parts) and all(p & {"T", "U"} for p in parts):
+        out.add("U")
+    return frozenset(out)
+
+
+def _or(parts: list[frozenset[str]]) -> frozenset[str]:
+    out = set()
+    if any("T" in p for p in parts):
+        out.add("T")
+    if all("F" in p for p in parts):
+        out.add("F")
+    if any("U" in p for p in parts) and all(p & {"F", "U"} for p in parts):
+        out.add("U")
+    return frozenset(out)
 
 
 def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:

@@ -605,3 +605,21 @@ def test_a_comment_in_a_quoted_when_over_several_lines_is_br501(rules: Path) -> 
         "  when: \"account.classification == 'Residential'  # c\n    and account.clasification == 'SME'\"\n",
     )
     assert [d.code for d in validate_paths([rules])] == ["BR501"]
+
+
+@pytest.mark.parametrize(
+    ("when", "severity"),
+    [
+        # a `count … where` skips the items it cannot answer: the count is known, the when may hold
+        ("count(p in job.products where p.quantity > 3 and subscription.maturity < 6 months) <= 1", "warning"),
+        # a list that is missing has no count, and a `not` of an unknown is unknown
+        ("count(p in subscription.products) == 0", "error"),
+        ("not subscription.maturity >= 6 months", "error"),
+        # a `not` of a conjunction that another operand makes false may hold
+        ('not (subscription.maturity >= 6 months and account.classification == "Business")', "warning"),
+    ],
+)
+def test_br403_is_an_error_only_where_the_when_can_never_hold(rules: Path, when: str, severity: str) -> None:
+    _append(rules, "discounts/installation.yaml", f"  when: '{when}'\n")
+    found = validate_paths([rules])
+    assert [(d.code, d.severity.value) for d in found] == [("BR403", severity)], found
