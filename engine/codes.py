@@ -56,7 +56,7 @@ CODES: dict[str, tuple[str, str]] = {
         "section-not-allowed",
         "A criteria section, or a discounted product, the applied service type does not allow.",
     ),
-    "BR404": ("value-or-range", "Ad hoc discounts need a range (or a fixed value), auto apply discounts a value."),
+    "BR404": ("value-or-range", "Ad hoc discounts need a range, auto apply discounts a value."),
     "BR405": (
         "invalid-amount",
         "A discount value of the wrong sort or an inverted range, or a negative cap, fee or price.",

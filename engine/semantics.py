@@ -242,12 +242,12 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
     amount = model.amount
     path = ("amount",)
     ad_hoc = model.type is DiscountType.AD_HOC
-    if ad_hoc and amount.range is None and amount.value is None:  # (a fixed `value` is the agent's only choice)
+    if ad_hoc and amount.range is None:  # (SPEC 3.2: "for ad hoc a `range: [min, max]` instead of a value")
         yield doc.diagnostic(
             path,
             "BR404",
-            "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from, or a fixed `value`",
-            "add `range: [min, max]`, or `value:`",
+            "an ad hoc discount needs `amount.range: [min, max]` for the agent to choose from",
+            "replace `value:` by `range: [min, max]` (`[50, 50]` for one value: a request then need not name it)",
             key=True,
         )
     if not ad_hoc and amount.value is None:
@@ -263,7 +263,7 @@ def _amount(model: Discount, doc: Document) -> Iterator[Diagnostic]:
             (*path, "range"),
             "BR404",
             "give either `value` or `range`, not both",
-            "a `range` is for ad hoc discounts, whose agent chooses a value in it; a `value` is fixed",
+            "ad hoc discounts use `range`, auto apply discounts use `value`",
             key=True,
         )
     values: list[tuple[tuple[Any, ...], Any]] = []

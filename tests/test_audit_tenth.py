@@ -290,24 +290,13 @@ def test_a_request_on_a_range_of_one_value_needs_no_value(tmp_path: Path) -> Non
     assert (half["status"], half["amount"]) == ("applied", "40.00 EUR")
 
 
-def test_an_ad_hoc_discount_may_have_a_fixed_value(rules: Path) -> None:
-    from engine import load_rules
-    from engine.decide.decision import to_json
-
+def test_an_ad_hoc_discount_with_a_fixed_value_is_br404(rules: Path) -> None:
+    # SPEC 3.2: "for ad hoc a `range: [min, max]` instead of a value"; the hint names the range of one value
     path = rules / "discounts/installation.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("  range: [50, 50]\n", "  value: 50\n"), encoding="utf-8")
-    assert validate_paths([rules]) == []
-    loaded = load_rules(rules)
-    data = _sample("discounts/installation_half_requested_approved.yaml")
-    for value, status, amount in ((None, "applied", "40.00 EUR"), (50, "applied", "40.00 EUR"), (40, "rejected", None)):
-        if value is None:
-            data["requested_discounts"][0].pop("value", None)
-        else:
-            data["requested_discounts"][0]["value"] = value
-        decided = json.loads(to_json(loaded.decide(data)))["discounts"]
-        half = next(d for d in decided["definitions"] if d["code"] == "installation-complaint-half")
-        assert (half["status"], half.get("amount")) == (status, amount), (value, half)
-    assert half["reasons"][0]["text"] == "requested 40 % is outside the range 50 % to 50 %"
+    found = validate_paths([rules])
+    assert [d.code for d in found] == ["BR404"], found
+    assert "[50, 50]" in (found[0].hint or "")
 
 
 # --- scenario credits: their scope checked as a rule file's ------------------------------------------

@@ -20,6 +20,9 @@ ROUNDING_MODES = {
 
 #: the places at which the remainders of a split are compared (`Rounder.split`)
 _TIE_PLACES = Decimal("1e-40")
+#: the context of that comparison: its own, whose flags nothing reads (not the engine's shared
+#: `ARITHMETIC`, which new threads copy, flags and all)
+_TIES = decimal.Context(prec=ARITHMETIC.prec, traps=[])
 
 
 class Rounder:
@@ -61,9 +64,8 @@ class Rounder:
         # remainders compared to 40 places: parts worked out through a share that has no finite
         # decimal form (1/6) carry noise in their last digits, which must not break a true tie
         # (49.8333… and 4.9833…, both 1/300 above their floors: the earlier part gets the unit)
-        places = decimal.Context(prec=ARITHMETIC.prec)  # (its own: the shared context's flags stay unset)
         order = sorted(
-            range(len(parts)), key=lambda i: (-(parts[i] - floors[i]).quantize(_TIE_PLACES, context=places), i)
+            range(len(parts)), key=lambda i: (-(parts[i] - floors[i]).quantize(_TIE_PLACES, context=_TIES), i)
         )
         for i in order[:left]:
             floors[i] += quantum

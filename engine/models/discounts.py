@@ -64,20 +64,21 @@ class DiscountAmount(Strict):
 
     `value` is money text for `amount` (`20.00 EUR`), a number for `percentage` (15 = 15 %) and a
     whole number of `unit`s for `free_period`. Ad hoc definitions give `range: [min, max]`
-    instead (the agent requests a value inside it), or a fixed `value` (the agent requests it).
+    instead; the agent requests a value inside it (a range of one value, `[50, 50]`: a request
+    need not name it).
     """
 
     type: AmountType = Field(description="amount, percentage or free_period.")
     value: str | DecimalField | None = Field(
         default=None,
-        description="Fixed value (auto apply; ad hoc: the only value an agent may request).",
+        description="Fixed value (auto apply).",
         examples=["20.00 EUR", 50],
     )
     range: list[str | DecimalField] | None = Field(
         default=None,
         min_length=2,
         max_length=2,
-        description="Ad hoc: [min, max] the agent may choose from (instead of a fixed value).",
+        description="Ad hoc: [min, max] the agent may choose from.",
     )
     level: int | None = Field(
         default=None, ge=1, le=3, description="Percentage only: 1 applies first; same level is summed on the same base."
