@@ -612,3 +612,39 @@ def test_br403_is_an_error_only_where_the_when_can_never_hold(rules: Path, when:
     _append(rules, "discounts/installation.yaml", f"  when: '{when}'\n")
     found = validate_paths([rules])
     assert [(d.code, d.severity.value) for d in found] == [("BR403", severity)], found
+
+
+def test_a_coupon_granting_a_bundle_of_the_subscriptions_plan_grants_nothing(rules: Path) -> None:
+    # a purchase without `plan` adds to the subscription: its plan's bundles are held, for coupons
+    # as for add-ons (was: the code redeemed, its use spent, and the bundle charged again)
+    from engine import load_rules
+    from engine.decide.decision import to_json
+
+    _append(
+        rules,
+        "catalog/coupons.yaml",
+        "---\nkind: coupon\ncode: es-coupon\nname: ES\nprovider: ACME\ncharset: numeric\n"
+        'template: "ES-###"\nquantity: 5\nredemption_quantity: 1\nrange_start: 1\n'
+        "bundle: tv-essentials-bundle\nvalidity: {from: 2015-01-01}\n",
+    )
+    subscription = {"code": "S1", "plan": "tv-essentials-24", "start": "2015-02-01"}
+    scenario = {
+        **A_PURCHASE,
+        "subscription": subscription,
+        "purchase": {"add_ons": ["movies-bundle"], "coupons": ["ES-001"], "payment_method": "card"},
+    }
+    decided = json.loads(to_json(load_rules(rules).decide(scenario)))["purchase"]
+    (coupon,) = decided["coupons"]
+    assert coupon["status"] == "rejected" and coupon["reasons"][0]["facts"] == {
+        "bundle": "tv-essentials-bundle",
+        "by": "plan",
+        "holder": "tv-essentials-24",
+    }
+    assert [line["product"] for line in decided["lines"]] == ["movies-pack"]
+
+
+def test_a_sentence_about_a_day_past_the_calendar_reads_right(tmp_path: Path) -> None:
+    (term,) = _cancel(tmp_path, "p-cal-3w", "9999-12-12", "9999-12-30")["terms"]
+    texts = [r["text"] for r in term["reasons"]]
+    assert "`cal-3w` charges a penalty for cancelling before its end, after 9999-12-31" in texts
+    assert not any("before after" in t or "on after" in t or "from after" in t for t in texts)

@@ -11,7 +11,7 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
     verdict = (
         "allowed"
         if cancellation["allowed"]
-        else f"refused (possible from {earliest})"
+        else f"refused (possible {'' if earliest.startswith('after ') else 'from '}{earliest})"
         if earliest is not None
         else "refused (no date found on which every term allows it)"
     )

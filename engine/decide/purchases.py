@@ -429,11 +429,13 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
 
 
 def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
-    """The bundles a coupon would grant again: the subscription's (`_held`, for a purchase without
-    a plan), the bought plan's, and the add-ons bought; codes redeemed earlier in the purchase add
-    theirs (`redeem`)."""
+    """The bundles a coupon would grant again: those of the plan in effect (the one bought, else the
+    subscription's), the subscription's own (`_held`, for a purchase without a plan), and the
+    add-ons bought; codes redeemed earlier in the purchase add theirs (`redeem`)."""
     purchase = scenario.purchase
-    model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
+    subscription = scenario.subscription
+    plan = purchase.plan if purchase.plan is not None else (subscription.plan if subscription is not None else None)
+    model = rules.get("plan", plan) if plan is not None else None  # the plan in effect, as for add-ons
     held = _held(scenario, model)
     for add_on in purchase.add_ons:
         held.setdefault(add_on, ("add_on", add_on))

@@ -58,29 +58,62 @@ from engine.values import (
     plain,
 )
 
+#: how a sentence reads a day past the calendar ("after 9999-12-31", a decision's text for it)
+_BEYOND_PHRASES = (
+    ("before after 9999-12-31", "before its end, after 9999-12-31"),
+    ("on after 9999-12-31", "after 9999-12-31"),
+    ("from after 9999-12-31", "after 9999-12-31"),
+    ("until after 9999-12-31", "until after 9999-12-31"),
+)
+
+
+def _reads_beyond(template: str) -> Callable[[Mapping[str, Any]], str]:
+    """`template` filled with the facts, its phrases about a day past the calendar put right
+    ("possible from after 9999-12-31" reads "possible after 9999-12-31")."""
+
+    def words(facts: Mapping[str, Any]) -> str:
+        text = template.format_map(facts)
+        if "after 9999-12-31" in text:
+            for phrase, better in _BEYOND_PHRASES:
+                text = text.replace(phrase, better)
+        return text
+
+    return words
+
+
 register(
     {
         "commitment_over": "the commitment of `{term}` ended on {end}: cancelling is free",
         "no_term": "{of} has no term: it may be cancelled any time",
-        "early_cancellation_allowed": "`{term}` allows cancelling before its commitment ends on {end}, without penalty",
-        "early_cancellation_not_allowed": "`{term}` does not allow cancelling before its commitment ends; possible from {earliest}",
-        "not_allowed_until": "`{term}` does not allow cancelling on {date}; possible from {earliest} (commitment ends {end})",
+        "early_cancellation_allowed": _reads_beyond(
+            "`{term}` allows cancelling before its commitment ends on {end}, without penalty"
+        ),
+        "early_cancellation_not_allowed": _reads_beyond(
+            "`{term}` does not allow cancelling before its commitment ends; possible from {earliest}"
+        ),
+        "not_allowed_until": _reads_beyond(
+            "`{term}` does not allow cancelling on {date}; possible from {earliest} (commitment ends {end})"
+        ),
         "no_common_date": lambda f: (
             f"no day that every term allows was found in {f['tries']} tries (each term's own first day: "
             + ", ".join(f"{of} {day or 'none'}" for of, day in f["terms"].items())
             + ")"
         ),
         "not_allowed_any_date": "`{term}` does not allow cancelling on {date}, nor on any later date tried",
-        "early_cancellation_penalty": "`{term}` charges a penalty for cancelling before {end}",
+        "early_cancellation_penalty": _reads_beyond("`{term}` charges a penalty for cancelling before {end}"),
         "exception_holds": "exception {index} of `{term}` holds (`{when}`): {outcome}",
-        "renewed_within_grace": "renewed on {renewed_on}, within the grace period (until {due}): penalty waived",
-        "renewed_after_grace": "renewed on {renewed_on}, after the grace period ended on {due}: the penalty stands",
+        "renewed_within_grace": _reads_beyond(
+            "renewed on {renewed_on}, within the grace period (until {due}): penalty waived"
+        ),
+        "renewed_after_grace": _reads_beyond(
+            "renewed on {renewed_on}, after the grace period ended on {due}: the penalty stands"
+        ),
         "tax_by_provider": "tax `{tax_code}` is computed by {tax_provider}; not included in the total",
         "beyond_calendar": "the commitment of `{term}` ends after 9999-12-31",
         # the explanation, step by step
-        "step_chain": "{index}. `{term}` from {start} to {end}{renewal}",
+        "step_chain": _reads_beyond("{index}. `{term}` from {start} to {end}{renewal}"),
         "step_chain_elided": "… {count} more renewal(s) …",
-        "step_current": "the cancellation on {date} falls in `{term}`, whose commitment ends on {end}",
+        "step_current": _reads_beyond("the cancellation on {date} falls in `{term}`, whose commitment ends on {end}"),
         "step_remaining_days": "{remaining} of {total} days of the commitment remain ({end} − {date} over {end} − {start})",
         "step_remaining_cycles": (
             "{remaining} of {total} {frequency} billing cycles remain ({started} started by {date}, "
@@ -90,7 +123,7 @@ register(
         "step_fee_flat": "fee: the maximum fee {fee} (not pro rata)",
         "step_tax": "tax: {fee} × {rate} % = {exact}, rounded to {tax}",
         "step_total": "total: {fee} + {tax} = {total}",
-        "step_due": "due on {due}: the cancellation date {date} + a grace period of {grace}",
+        "step_due": _reads_beyond("due on {due}: the cancellation date {date} + a grace period of {grace}"),
         "step_booking": "charged as `{invoice_line_type}`, booked to ledger account `{ledger_account}`",
     }
 )
@@ -408,7 +441,10 @@ def _exact(value: Decimal, currency: str) -> str:
 
 
 def _show_date(day: date) -> str:
-    return "after 9999-12-31" if day is _BEYOND else day.isoformat()
+    return _BEYOND_TEXT if day is _BEYOND else day.isoformat()
+
+
+_BEYOND_TEXT = "after 9999-12-31"
 
 
 # --- renewal chains --------------------------------------------------------------------------------
@@ -1087,7 +1123,10 @@ class _Dated:
         """`Reason(code, facts, source).once()` for the commitment ending on `day` (as text)."""
         facts = self._facts(day)
         around = self.around
-        text = around[0] + day + around[1] if around is not None else Reason(self.code, facts).words()
+        if around is not None and day != _BEYOND_TEXT:  # (a day past the calendar: the sentence reworded)
+            text = around[0] + day + around[1]
+        else:
+            text = Reason(self.code, facts).words()
         data = {"code": self.code, "text": text, "facts": facts}
         if self.source is not None:
             data["source"] = dict(self.source)
