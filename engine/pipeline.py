@@ -353,6 +353,9 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
         name, record = _OTHER_SUBJECT[classification]
 
         def find(tree: ast.Node) -> Iterator[Diagnostic]:
+            written = tree.span.text
+            if written and name not in written:
+                return  # (the text never names the other subject)
             found = [
                 node
                 for node in ast.walk(tree)
@@ -381,11 +384,18 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
         return find
 
     found: list[Diagnostic] = []
+    finders = {classification: reads(classification) for classification in _OTHER_SUBJECT}
     for entry in entries:
-        kind, _, code = entry.owner.partition(":")
-        item = discounts.get(code) if kind == "discount" and entry.section == "when" else None
-        if item is not None:
-            found += entry.findings(reads(item.model.classification.value))
+        if entry.section != "when" or not entry.owner.startswith("discount:"):
+            continue
+        item = discounts.get(entry.owner[len("discount:") :])
+        if item is None:
+            continue
+        classification = item.model.classification.value
+        written = entry.tree.span.text  # (the template's, or the placed tree's: the whole text)
+        if written and _OTHER_SUBJECT[classification][0] not in written:
+            continue  # the text never names the other subject
+        found += entry.findings(finders[classification])
     return found
 
 
@@ -455,7 +465,8 @@ def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:
     return [
         d
         for entry in entries
-        if entry.section == "when" or entry.section.startswith("exceptions[")
+        if (entry.section == "when" or entry.section.startswith("exceptions["))
+        and "between" in (entry.tree.span.text or "between")  # (the whole text: none, nothing to check)
         for d in entry.findings(inverted_between)
     ]
 
@@ -468,7 +479,7 @@ def _folded_comments(documents: list[Any]) -> Iterator[Diagnostic]:
     from engine.criteria.locate import _lines, text_locator
 
     for document in documents:
-        for path, text in _when_texts(document.data):
+        for path, text in _when_texts(document):
             if document.styles.get(path) == "|":
                 continue
             hash_at = _comment_start(text)
@@ -498,19 +509,20 @@ def _folded_comments(documents: list[Any]) -> Iterator[Diagnostic]:
                 )
 
 
-def _when_texts(data: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Every `when:` text of a document, with its path (discounts, credits, term exceptions)."""
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "when" and isinstance(item, str):
-                    yield (*path, key), item
-                elif isinstance(item, dict | list):
-                    stack.append(((*path, key), item))
-        elif isinstance(value, list):
-            stack.extend(((*path, i), item) for i, item in enumerate(value) if isinstance(item, dict | list))
+def _when_texts(document: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """The `when:` texts of a document that hold a `#`, with their paths: a discount's, a credit
+    type's or a credit's `criteria.when`, a term's `exceptions[i].when`."""
+    data = document.data
+    if not isinstance(data, dict):
+        return
+    criteria = data.get("criteria")
+    if isinstance(criteria, dict) and isinstance(text := criteria.get("when"), str) and "#" in text:
+        yield ("criteria", "when"), text
+    exceptions = data.get("exceptions")
+    if isinstance(exceptions, list):
+        for i, exception in enumerate(exceptions):
+            if isinstance(exception, dict) and isinstance(text := exception.get("when"), str) and "#" in text:
+                yield ("exceptions", i, "when"), text
 
 
 def _comment_start(text: str) -> int:

@@ -22,6 +22,9 @@ from engine.values import Duration, Money, TimeUnit
 
 def inverted_between(tree: ast.Node) -> Iterator[Diagnostic]:
     """BR413 for each `between` of `tree` whose written lower bound is above its written upper one."""
+    written = tree.span.text
+    if written and "between" not in written:
+        return  # (a node's span covers its children's: no `between` to look at)
     for node in ast.walk(tree):
         if isinstance(node, ast.Between) and _above(_bound(node.low), _bound(node.high)):
             span = node.span
