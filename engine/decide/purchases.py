@@ -378,7 +378,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
     day = scenario.as_of.date()
     buys = purchase.plan is not None or bool(purchase.add_ons)
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
-    held: dict[str, tuple[str, str]] | None = None  # bundles the subscription holds (`_held`), when asked
+    held: dict[str, tuple[str, str]] | None = None  # bundles already held (`_held_for_coupons`), when first asked
     outcomes = []
     for text in purchase.coupons:
         found = _coupon(rules, text)
