@@ -425,11 +425,13 @@ def _can_hold(tree: Any, missing: set[int]) -> frozenset[str]:
         if id(node) not in reading:
             values[id(node)] = _ANY
         elif isinstance(node, ast.Not):
-            inner = values[id(node.operand)]
-            values[id(node)] = frozenset({"T": "F", "F": "T", "U": "U"}[v] for v in inner)
+            values[id(node)] = _negated(values[id(node.operand)])
         elif isinstance(node, ast.BoolOp):
             parts = [values[id(operand)] for operand in node.operands]
-            values[id(node)] = _and(parts) if node.op == "and" else _or(parts)
+            if node.op == "and":
+                values[id(node)] = _and(parts)
+            else:  # `a or b` is `not (not a and not b)`, in the three-valued logic too
+                values[id(node)] = _negated(_and([_negated(part) for part in parts]))
         else:  # a comparison (or a value, a list) with a missing operand
             values[id(node)] = frozenset("U")
     return values[id(tree)]
@@ -446,15 +448,8 @@ def _and(parts: list[frozenset[str]]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _or(parts: list[frozenset[str]]) -> frozenset[str]:
-    out = set()
-    if any("T" in p for p in parts):
-        out.add("T")
-    if all("F" in p for p in parts):
-        out.add("F")
-    if any("U" in p for p in parts) and all(p & {"F", "U"} for p in parts):
-        out.add("U")
-    return frozenset(out)
+def _negated(values: frozenset[str]) -> frozenset[str]:
+    return frozenset({"T": "F", "F": "T", "U": "U"}[v] for v in values)
 
 
 def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:

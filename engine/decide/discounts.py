@@ -1833,8 +1833,8 @@ def share_of(amount: Decimal, share: Fraction) -> Decimal:
 
 
 def _range(d: Discount) -> tuple[Any, Any]:
-    """An ad hoc definition's range; a fixed `value` (seed 002: the range is an option) is the
-    range of that one value."""
+    """A definition's range of values: an ad hoc one's `range`; an auto apply one's `value` is the
+    range of that one value (`_only_value` reads it for a free period's own duration)."""
     bounds = d.amount.range or []
     if len(bounds) == 2:
         return bounds[0], bounds[1]
