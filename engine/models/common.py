@@ -160,7 +160,9 @@ def whole_number_text(value: Any) -> Any:
     perhaps a minus sign, a point and digits, an exponent (`"12"`, `"-3"`, `"12.0"`, as exports of
     floats write it, `"1e1"`) — and whole: `"1_000"`, `"+2"` and `" 7"`, which Python's `int`
     reads, are refused (a count written `1_000` is more likely a typo than a thousand), and so is
-    `"12.5"`."""
+    `"12.5"`. A yes/no value is refused too: pydantic would read `true` as 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"`{str(value).lower()}` is a yes/no value, not a number")
     if not isinstance(value, str):
         return value
     shown = value if len(value) <= 40 else f"{value[:18]}…{value[-18:]}"

@@ -1,0 +1,45 @@
+"""Findings of the eleventh session's audits (2026-12-02). Each test is a reduced reproduction of
+what an audit found, with the outcome SPEC or README requires."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from engine.decide.scenarios import validate_scenario
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _sample(name: str) -> dict[str, Any]:
+    data = YAML(typ="safe").load((REPO / "samples" / name).read_text(encoding="utf-8"))
+    data.pop("expect", None)
+    return dict(data)
+
+
+# --- scenarios: a count written as yes/no -------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_quantity_written_as_yes_or_no_is_refused(flag: bool) -> None:
+    # (pydantic's lax int read `true` as 1 and `false` as 0: a line billed once by a typo)
+    data = copy.deepcopy(_sample("discounts/complaint_cap.yaml"))
+    data["subscription"]["products"][3]["quantity"] = flag
+    checked = validate_scenario(data, None)
+    assert checked.scenario is None
+    [found] = checked.diagnostics
+    assert found.code == "BR602"
+    assert "subscription.products[3].quantity" in found.message
+    assert f"`{str(flag).lower()}` is a yes/no value, not a number" in found.message
+
+
+def test_a_coupon_redemption_count_written_as_yes_is_refused() -> None:
+    data = copy.deepcopy(_sample("discounts/complaint_cap.yaml"))
+    data["purchase"] = {"add_ons": ["sports-bundle"], "coupon_redemptions": {"WELCOME-1": True}}
+    checked = validate_scenario(data, None)
+    assert checked.scenario is None
+    assert any("yes/no value" in d.message for d in checked.diagnostics), checked.diagnostics
