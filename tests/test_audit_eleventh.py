@@ -43,3 +43,30 @@ def test_a_coupon_redemption_count_written_as_yes_is_refused() -> None:
     checked = validate_scenario(data, None)
     assert checked.scenario is None
     assert any("yes/no value" in d.message for d in checked.diagnostics), checked.diagnostics
+
+
+# --- BR624 at the key it names --------------------------------------------------------------------
+
+
+def test_an_unknown_redemption_code_is_located_at_its_key(tmp_path: Path) -> None:
+    # (was located at the value, and a code holding `.` at the first code of the mapping)
+    import subprocess
+    import sys
+
+    text = (REPO / "samples/purchase/coupon_alphanumeric_with_plan.yaml").read_text(encoding="utf-8")
+    text = text.split("\nexpect:")[0] + '\n    ACME.9: 2\n    "123": 1\n'
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "decide", "--rules", str(REPO / "rules"), str(scenario)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert done.returncode == 1, done
+    heads = [line for line in done.stderr.splitlines() if "error[BR624]" in line]
+    assert len(heads) == 2, done.stderr
+    where = [tuple(int(n) for n in head.split(": error")[0].rsplit(":", 2)[1:]) for head in heads]
+    assert where == [(lines.index("    ACME.9: 2") + 1, 5), (lines.index('    "123": 1') + 1, 5)]
+    assert "`ACME.9`" in heads[0] and "`123`" in heads[1]

@@ -80,7 +80,10 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
     for part in exc.field.replace("]", "").replace("[", ".").split("."):
         path.append(int(part) if part.isdigit() else part)
     if document is not None:
-        located: Diagnostic = document.diagnostic(tuple(path), exc.code, exc.message, exc.hint)
+        where = exc.path if getattr(exc, "path", None) is not None else tuple(path)
+        located: Diagnostic = document.diagnostic(
+            where, exc.code, exc.message, exc.hint, key=getattr(exc, "key", False)
+        )
         return located
     return Diagnostic(file, 1, 1, exc.code, f"{exc.field}: {exc.message}", exc.hint)
 

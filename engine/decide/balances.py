@@ -145,8 +145,7 @@ def evaluate(rules: Any, scenario: Any, trace: Tracer | None = None) -> BalanceR
     if policy is None or not _well_formed(balance.events):  # else `check` would find nothing
         problems = list(check(rules, balance))
         if problems:
-            first, *others = problems
-            raise ScenarioError(first.field, first.message, first.hint, code=first.code, also=others)
+            raise ScenarioError.of(problems)
         assert policy is not None  # an unknown policy is a problem
     return _Book(policy, balance.opening, trace).run(_in_time_order(balance.events))
 

@@ -1053,9 +1053,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         if not found:
             events.append((moment(p.at), 0, i, p))
     if problems:
-        raise ScenarioError(
-            problems[0].field, problems[0].message, problems[0].hint, problems[0].code, also=problems[1:]
-        )
+        raise ScenarioError.of(problems)
     program = rules.criteria
     checker = (
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None

@@ -266,8 +266,7 @@ def check_codes(scenario: Any, known: dict[str, frozenset[str]]) -> None:
             )
             for field, kind, code in found
         ]
-        first = problems[0]
-        raise ScenarioError(first.field, first.message, first.hint, also=problems[1:])
+        raise ScenarioError.of(problems)
 
 
 def _all_known(scenario: Any, known: dict[str, frozenset[str]]) -> bool:

@@ -343,9 +343,7 @@ def check(rules: Any, scenario: Any) -> str | None:
             )
         chosen.add((item.product, item.bundle))
     if problems:
-        raise ScenarioError(
-            problems[0].field, problems[0].message, problems[0].hint, problems[0].code, also=problems[1:]
-        )
+        raise ScenarioError.of(problems)
     return plan
 
 
@@ -366,6 +364,8 @@ def _redemptions_known(rules: Any, purchase: Any, problems: list[ScenarioError])
                     f"no coupon generates the code `{text}`, so it was never redeemed",
                     hint,
                     code="BR624",
+                    path=("purchase", "coupon_redemptions", text),
+                    key=True,
                 )
             )
 

@@ -38,7 +38,15 @@ class ScenarioError(Exception):
     """A scenario that cannot be decided (unknown product, wrong currency, ...)."""
 
     def __init__(
-        self, field: str, message: str, hint: str = "", code: str = "BR603", *, also: Sequence[ScenarioError] = ()
+        self,
+        field: str,
+        message: str,
+        hint: str = "",
+        code: str = "BR603",
+        *,
+        also: Sequence[ScenarioError] = (),
+        path: tuple[str | int, ...] | None = None,
+        key: bool = False,
     ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
@@ -46,6 +54,17 @@ class ScenarioError(Exception):
         self.hint = hint
         self.code = code  # BR603 unless a more precise code applies (scenario credits: the rule-file codes)
         self.also = tuple(also)  # further problems found in the same check, reported with this one
+        # the field's path when its text cannot say it (a mapping key holding `.` or digits), and
+        # whether the problem is the key itself (located at the key, not its value)
+        self.path = path
+        self.key = key
+
+    @classmethod
+    def of(cls, problems: Sequence[ScenarioError]) -> ScenarioError:
+        """The first of several problems found in one check, carrying the others (`also`)."""
+        first, *others = problems
+        first.also = (*first.also, *others)
+        return first
 
 
 def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:
