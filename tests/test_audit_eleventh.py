@@ -70,3 +70,58 @@ def test_an_unknown_redemption_code_is_located_at_its_key(tmp_path: Path) -> Non
     where = [tuple(int(n) for n in head.split(": error")[0].rsplit(":", 2)[1:]) for head in heads]
     assert where == [(lines.index("    ACME.9: 2") + 1, 5), (lines.index('    "123": 1') + 1, 5)]
     assert "`ACME.9`" in heads[0] and "`123`" in heads[1]
+
+
+# --- credits: a served consumption names the credits passed for their scope -------------------------
+
+_SCOPED = """
+---
+kind: credit
+code: de-network-scoped
+name: Network offer for TV Essentials only
+type: network-offer
+quantity: 10
+usage_period: {from: 2015-10-01, to: 2015-10-20}
+holder: globex-de
+allocation: this_organisation
+issued: 2015-10-01
+"""
+
+
+@pytest.mark.parametrize(
+    ("restriction", "code"),
+    [
+        ("scope:\n  products: [tv-essentials]\n", "outside_scope"),
+        ("criteria:\n  products: [tv-essentials]\n", "criteria_not_met"),
+    ],
+)
+def test_a_served_consumption_names_the_credits_it_passed(tmp_path: Path, restriction: str, code: str) -> None:
+    # (a credit passed for its `scope` was not named, one passed for the same `criteria` was:
+    # SPEC 3.6 calls a scope shorthand for criteria)
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    credits = root / "credits/credits.yaml"
+    credits.write_text(credits.read_text(encoding="utf-8") + _SCOPED + restriction, encoding="utf-8")
+    scenario = {
+        "id": "passed-for-scope",
+        "as_of": "2015-10-15T09:00:00+02:00",
+        "consumptions": [
+            {
+                "id": "W1",
+                "organisation": "globex-de",
+                "credit_type": "network-offer",
+                "quantity": 1,
+                "at": "2015-10-15T09:00:00+02:00",
+            }
+        ],
+    }
+    part = load_rules(root).decide(scenario)["credits"]
+    [allocation] = part["allocations"]
+    assert allocation["credit"] != "de-network-scoped"
+    [passed] = part["passed_over"]
+    assert passed["request"] == "W1"
+    assert [(r["code"], r["facts"]["credit"]) for r in passed["reasons"]] == [(code, "de-network-scoped")]

@@ -468,7 +468,7 @@ class Book:
             listed.cursor += 1
         need = r.quantity
         picks: list[tuple[CreditFact, Decimal]] = []
-        passed: list[CreditFact] = []  # credits walked past for their criteria (SPEC 3.6: named)
+        passed: list[CreditFact] = []  # credits walked past for their scope or criteria (SPEC 3.6: named)
         criteria = self.criteria
         for i in range(listed.cursor, len(items)):
             c = items[i][0]
@@ -476,6 +476,7 @@ class Book:
             if left <= 0 or (c.start is not None and c.start > day) or (c.end is not None and c.end < day):
                 continue  # used up, or not active on the day (`_active`, inlined: this loop is hot)
             if (c.services or c.products) and not _in_scope(c, r):
+                passed.append(c)  # (a scope is shorthand for criteria, SPEC 3.6: named as they are)
                 continue
             if c.criteria and (criteria is None or not criteria.hold(c, r)):
                 passed.append(c)
@@ -508,8 +509,8 @@ class Book:
                     refusal = Reason("no_candidate", {"requested": plain(r.quantity)})
                 picks = []
                 excluded = self._excluded(r, listed)
-        if passed and not excluded and criteria is not None:  # drawn from later credits: say why not these
-            excluded = tuple(reason for c in passed for reason in criteria.failing(c, r))
+        if passed and not excluded:  # drawn from later credits: say why not these
+            excluded = self._passed(passed, r)
         draws = []
         alerts: tuple[Reason, ...] = ()
         for rank, (c, take) in enumerate(picks, 1):
@@ -522,6 +523,16 @@ class Book:
                 alerts += _crossed(lines, c, r, was, left)
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
         return _outcome(r, tuple(draws), refusal, note, verdicts, excluded, alerts)
+
+    def _passed(self, passed: Sequence[CreditFact], r: Request) -> tuple[Reason, ...]:
+        """For a served consumption: why the credits walked past before its draws were not used."""
+        out: list[Reason] = []
+        for c in passed:
+            if not _in_scope(c, r):
+                out.append(_outside_scope(c, r, named=True))
+            elif self.criteria is not None:
+                out.extend(self.criteria.failing(c, r))
+        return tuple(out)
 
     def _excluded(self, r: Request, listed: _Candidates) -> tuple[Reason, ...]:
         """For a refusal: the credits that would have been candidates but for their criteria or
