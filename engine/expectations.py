@@ -58,9 +58,35 @@ def _show(value: Any) -> str:
 
 
 def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterator[Mismatch]:
+    if path == ("expect",) and not isinstance(expected, dict):
+        yield Mismatch(
+            path,
+            expected,
+            None,
+            f"`expect:` is {_kind(expected)}; it holds the parts of the decision expected, as a mapping",
+            f"write `expect:` as a mapping of the decision's parts: {', '.join(f'`{k}`' for k in actual) or 'none'}",
+        )
+        return
+    if isinstance(actual, dict | list) and not isinstance(expected, dict | list):
+        # (until 2026-12-02 the whole value was shown, thousands of characters of Python's repr)
+        parts = ", ".join(f"`{k}`" for k in actual) if isinstance(actual, dict) else ""
+        yield Mismatch(
+            path,
+            expected,
+            actual,
+            f"expected {_show(expected)}, the decision has {_kind(actual)} here",
+            f"write the {'keys to check: ' + parts if parts else 'items to check, as a list'}",
+        )
+        return
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
-            yield Mismatch(path, expected, actual, f"expected a mapping, got {_show(actual)}")
+            yield Mismatch(
+                path,
+                expected,
+                actual,
+                f"expected a mapping, the decision has {_kind(actual)} here",
+                "write the items expected as a list (`- {...}`)" if isinstance(actual, list) else "",
+            )
             return
         for key, value in expected.items():
             if key not in actual:
@@ -84,7 +110,13 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
         return
     if isinstance(expected, list):
         if not isinstance(actual, list):
-            yield Mismatch(path, expected, actual, f"expected a list, got {_show(actual)}")
+            yield Mismatch(
+                path,
+                expected,
+                actual,
+                f"expected a list, the decision has {_kind(actual)} here",
+                "write the keys expected as a mapping" if isinstance(actual, dict) else "",
+            )
             return
         yield from _compare_list(expected, actual, path)
         return
@@ -128,6 +160,14 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
             yield Mismatch(path, expected, actual, f"expected none, the decision has {len(actual)}")
         return
     key = next((k for k in _KEYS if expected and all(isinstance(e, dict) and k in e for e in expected)), None)
+    keys = (key,) if key is not None else _identifying(actual)
+    if key is None and keys and all(isinstance(e, dict) for e in expected):
+        # items matched by what names them, each by the key it gives (`line` or `product`); one
+        # that names none is a mistake, not a place in the list (until 2026-12-02 such a list was
+        # compared item by item: `[{status: applied}]` passed when the first definition was applied)
+        key = keys[0]
+    else:
+        keys = (key,) if key is not None else ()
     if key is None:
         if [_text(e) for e in expected] != [_text(a) for a in actual] and not all(
             isinstance(e, dict) for e in expected
@@ -144,11 +184,26 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
         return
     used: set[int] = set()
     last = -1  # an ordered list's last matched item
-    by_key: dict[str, list[int]] = {}  # the decision's items by their key's text, in order (read once)
-    for j, a in enumerate(actual):
-        if isinstance(a, dict):
-            by_key.setdefault(_text(a.get(key)), []).append(j)
+    indexes: dict[str, dict[str, list[int]]] = {}  # per key, the decision's items by its text, in order
     for i, item in enumerate(expected):
+        key = next((k for k in keys if k in item), "")
+        if not key:
+            names = ", ".join(str(a.get(keys[0])) for a in actual if isinstance(a, dict)) or "none"
+            named = " or ".join(f"`{k}`" for k in keys)
+            yield Mismatch(
+                (*path, i),
+                item,
+                None,
+                f"this item names no {named}: the decision's items here are matched by it",
+                f"add `{keys[0]}:` (the decision has: {names})",
+            )
+            continue
+        by_key = indexes.get(key)
+        if by_key is None:
+            by_key = indexes[key] = {}
+            for j, a in enumerate(actual):
+                if isinstance(a, dict):
+                    by_key.setdefault(_text(a.get(key)), []).append(j)
         # the items with that key (several may share it: a request's allocations), the one every
         # written value matches first; an ordered list's items after the last one matched
         same = [j for j in by_key.get(_text(item[key]), ()) if j not in used]
@@ -203,6 +258,22 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
         used.add(match)
         last = match
         yield from compare(item, actual[match], (*path, i))
+
+
+def _kind(value: Any) -> str:
+    """What a value is, in a few words (`a mapping`, `a list of 3 items`, `` `applied` ``)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return _show(value)
+
+
+def _identifying(actual: list[Any]) -> tuple[str, ...]:
+    """The keys (of `_KEYS`) every item of a decision's list carries: what its items are matched by."""
+    if not actual or not all(isinstance(a, dict) for a in actual):
+        return ()
+    return tuple(k for k in _KEYS if all(k in a for a in actual))
 
 
 def _item_words(item: Any) -> str:

@@ -4,6 +4,7 @@ what an audit found, with the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,126 @@ def test_a_served_consumption_names_the_credits_it_passed(tmp_path: Path, restri
     [passed] = part["passed_over"]
     assert passed["request"] == "W1"
     assert [(r["code"], r["facts"]["credit"]) for r in passed["reasons"]] == [(code, "de-network-scoped")]
+
+
+# --- reports never written over what a command reads ------------------------------------------------
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from engine.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "scenarios").mkdir()
+    shutil.copy(REPO / "samples/discounts/complaint_cap.yaml", tmp_path / "scenarios/cap.yaml")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("command", "target", "words"),
+    [
+        # (until 2026-12-02 each of these replaced the file with the report, and exited 0 or 1)
+        (["diff", "--rules", "{r}", "--rules", "{r}", "--input", "{s}/cap.yaml", "--html"], "{s}/cap.yaml", "one of"),
+        (
+            ["diff", "--rules", "{r}", "--rules", "{r}", "--input", "{s}", "--html"],
+            "{r}/discounts/loyalty.yaml",
+            "inside",
+        ),
+        (["diff", "--rules", "{r}", "--rules", "{r}", "--input", "{s}", "--html"], "{s}/report.json", "inside"),
+        (["test", "--rules", "{r}", "{s}/cap.yaml", "--coverage-json"], "{s}/cap.yaml", "one of"),
+        (["test", "--rules", "{r}", "{s}", "--coverage-json"], "{s}/coverage.json", "inside"),
+        (["decide", "--rules", "{r}", "{s}/cap.yaml", "--html"], "{s}/cap.yaml", "one of"),
+        (["decide", "--rules", "{r}", "{s}/cap.yaml", "--html"], "{r}/discounts/report.yaml", "inside"),
+    ],
+)
+def test_a_report_over_an_input_is_a_usage_error(victim: Path, command: list[str], target: str, words: str) -> None:
+    r, s = str(victim / "rules"), str(victim / "scenarios")
+    args = [a.format(r=r, s=s) for a in [*command, target]]
+    path = Path(target.format(r=r, s=s))
+    before = path.read_bytes() if path.exists() else None
+    code, _, err = _cli(args)
+    assert code == 2, err
+    assert words in err and "read" in err, err
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_a_report_beside_the_inputs_is_written(victim: Path) -> None:
+    r, s = str(victim / "rules"), str(victim / "scenarios")
+    code, _, err = _cli(["test", "--rules", r, s, "--coverage-json", str(victim / "coverage.json")])
+    assert code == 0, err
+    assert json.loads((victim / "coverage.json").read_text(encoding="utf-8"))
+    # a page among the scenarios is not read as one: written
+    code, _, err = _cli(["diff", "--rules", r, "--rules", r, "--input", s, "--html", f"{s}/diff.html"])
+    assert code == 0, err
+    assert (victim / "scenarios/diff.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+# --- `billrules test`: what it does not read, and expectations that cannot match ----------------------
+
+
+def test_test_lists_a_folders_upper_case_files_as_not_read(victim: Path) -> None:
+    s = victim / "scenarios"
+    (s / "cap.yaml").rename(s / "CAP.YAML")
+    (s / "ok.yaml").write_text((REPO / "samples/discounts/complaint_cap.yaml").read_text(encoding="utf-8"))
+    code, out, _ = _cli(["test", "--rules", str(victim / "rules"), str(s)])
+    assert code == 0
+    assert "CAP.YAML: not read (expectation files end in `.yaml`, `.yml` or `.json`, in lower case)" in out
+    assert out.rstrip().endswith("1 passed, 0 failed, 1 skipped")
+
+
+def _expectation(victim: Path, expect: str) -> Path:
+    text = (REPO / "samples/discounts/complaint_cap.yaml").read_text(encoding="utf-8").split("\nexpect:")[0]
+    path = victim / "scenarios/cap.yaml"
+    path.write_text(text + "\nexpect:" + expect, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("expect", "words"),
+    [
+        # (a list item naming no code was compared by its place: these passed, or failed on another definition)
+        ("\n  discounts:\n    definitions: [{}]\n", "this item names no `code`"),
+        ("\n  discounts:\n    definitions: [{status: not_eligible}]\n", "this item names no `code`"),
+        (
+            "\n  discounts:\n    definitions:\n      - {code: complaint-discount, status: applied}\n"
+            "      - {status: applied}\n",
+            "this item names no `code`",
+        ),
+        # (these printed the whole decision, thousands of characters of Python's repr)
+        (" applied\n", "`expect:` is `applied`; it holds the parts of the decision expected, as a mapping"),
+        ("\n  - discounts\n", "`expect:` is a list of 1 item"),
+        ("\n  discounts: applied\n", "expected `applied`, the decision has a mapping here"),
+        ("\n  discounts:\n    definitions: {code: loyalty-5}\n", "expected a mapping, the decision has a list of"),
+    ],
+)
+def test_an_expectation_that_cannot_match_says_why(victim: Path, expect: str, words: str) -> None:
+    path = _expectation(victim, expect)
+    code, out, _ = _cli(["test", "--rules", str(victim / "rules"), str(path)])
+    assert code == 1, out
+    assert words in out, out
+    assert "{'" not in out and len(out) < 2_000, out
+
+
+def test_lines_expected_by_line_or_by_product_match_each_by_its_own(victim: Path) -> None:
+    path = _expectation(
+        victim,
+        '\n  discounts:\n    lines:\n      - {line: "subscription.products[1]", net: 2.85 EUR}\n'
+        "      - {product: multiroom, net: 7.12 EUR}\n",
+    )
+    code, out, _ = _cli(["test", "--rules", str(victim / "rules"), str(path)])
+    assert code == 0, out
+    wrong = _expectation(victim, "\n  discounts:\n    lines:\n      - {product: multiroom, net: 7.13 EUR}\n")
+    code, out, _ = _cli(["test", "--rules", str(victim / "rules"), str(wrong)])
+    assert code == 1 and "expected `7.13 EUR`, got `7.12 EUR`" in out, out

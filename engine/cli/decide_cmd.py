@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.html_output import html_target, write_html
+from engine.cli.html_output import html_target, not_an_input, write_html
 from engine.cli.reporters import Reporter, TextReporter, add_report_options
 from engine.cli.safe_text import json_safe, printable
 from engine.diagnostics import Diagnostic
@@ -136,9 +136,13 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such scenario file: {', '.join(missing)}")
     html = html_target(args.html) if args.html else None
+    if html is not None:
+        not_an_input(html, "--html", [*args.scenarios, args.rules])
     rules = load_rules_or_report(args.rules, args.max_diagnostics, near=args.scenarios[0] if args.scenarios else None)
     if rules is None:
         return EXIT_FINDINGS
+    if html is not None:  # the rule set found above the scenarios when `--rules` is not given
+        not_an_input(html, "--html", [rules.root])
     if args.brief_reasons:
         rules = rules.brief()
     if args.applied_only and args.only is None:  # `--only CODE` shows that definition whatever its status

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.html_output import html_target, write_html
+from engine.cli.html_output import html_target, not_an_input, write_html
 from engine.cli.reporters import add_report_options
 from engine.cli.safe_text import json_safe, printable
 
@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if not may_exist(source):
         raise UsageError(f"no such scenario file or folder: {printable(args.input)}")
     html_path = html_target(args.html) if args.html else None
+    if html_path is not None:
+        not_an_input(html_path, "--html", [*(r for r in args.rules if not r.startswith(GIT_PREFIX)), args.input])
     with tempfile.TemporaryDirectory(prefix="billrules-diff-") as scratch:
         folders = []
         for i, name in enumerate(args.rules):

@@ -1,7 +1,10 @@
-"""`--html FILE` of `decide` and `diff`: the target is checked before any work, written atomically."""
+"""`--html FILE` of `decide` and `diff` (and `test --coverage-json FILE`): the target is checked
+before any work, never one of the command's inputs, and written atomically."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from engine.cli.exits import UsageError
@@ -11,17 +14,53 @@ from engine.files import is_dir
 
 def html_target(name: str) -> Path:
     """The HTML file to write; a usage error unless it names a file in an existing folder."""
+    return report_target(name, "HTML")
+
+
+def report_target(name: str, what: str) -> Path:
+    """A report file to write; a usage error unless it names a file in an existing folder."""
     path = Path(name)
     if is_dir(path) or not is_dir(path.parent):
-        raise UsageError(f"cannot write the HTML report to {printable(name)}: give a file in an existing folder")
+        raise UsageError(f"cannot write the {what} report to {printable(name)}: give a file in an existing folder")
     return path
 
 
 def write_html(path: Path, page: str) -> None:
     """Write the report (temporary file in the same folder, then `os.replace`); a failure is a usage error."""
+    write_report(path, page)
+
+
+def write_report(path: Path, page: str) -> None:
+    """`write_html` of any report's text."""
     from engine.report.html import write_atomically
 
     try:
         write_atomically(path, page)
     except OSError as exc:
         raise UsageError(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
+
+
+def not_an_input(path: Path, option: str, inputs: Iterable[str | Path | None]) -> None:
+    """A usage error when the report would replace a file the command reads, or be written in a
+    folder it reads as a file of the kind read there (a `.json` report among expectations would be
+    read as one next time; an `.html` page beside the scenarios is not read). Until 2026-12-02
+    `diff --html` and `test --coverage-json` wrote over a scenario, an expectation or a rule file
+    named by mistake."""
+    target = os.path.realpath(path)
+    readable = path.suffix.lower() in _READ_SUFFIXES
+    for name in inputs:
+        if name is None:
+            continue
+        source = os.path.realpath(name)
+        if target == source:
+            raise UsageError(f"{option} {printable(str(path))} is one of the files read; give the report its own file")
+        if readable and os.path.isdir(source) and os.path.commonpath([target, source]) == source:
+            raise UsageError(
+                f"{option} {printable(str(path))} is inside {printable(str(name))}, which is read; "
+                "write the report outside it"
+            )
+
+
+#: what the commands read from a folder (rules, scenarios, expectations), in any case (`B.YAML` is
+#: reported where it is not read)
+_READ_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.html_output import not_an_input, report_target, write_report
 from engine.cli.reporters import TextReporter, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
@@ -40,8 +41,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]:
-    """Expectation files named or found under folders, and the problems met walking the folders.
+def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic], list[str]]:
+    """Expectation files named or found under folders, the problems met walking the folders, and
+    the files found that are not read (`B.YAML`: listed as skipped, as `diff` lists them).
 
     Folders are walked without following folder links; unreadable folders and links leading out
     of the folder given are reported. An entry that is not a regular file is kept: the loader
@@ -53,6 +55,7 @@ def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]
     found: list[tuple[Path, bool]] = []  # (file, named on the command line)
     seen: set[Path] = set()
     problems: list[Diagnostic] = []
+    not_read: list[str] = []
 
     def add(path: Path, named: bool) -> None:
         key = Path(os.path.realpath(path))
@@ -65,15 +68,22 @@ def _files(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]
         if is_dir(path):
             listing = walk(path, display_path)
             for p in listing.files:
-                if p.suffix in (".yaml", ".yml", ".json"):  # JSON Lines only when named (a run's input)
+                if p.suffix in _SUFFIXES:  # JSON Lines only when named (a run's input)
                     add(p, False)
+                elif p.suffix.lower() in _SUFFIXES:  # (until 2026-12-02 passed over without a word)
+                    not_read.append(
+                        f"{printable(str(p))}: not read (expectation files end in `.yaml`, `.yml` or `.json`, in lower case)"
+                    )
             problems.extend(listing.diagnostics)
             problems.extend(outside_link(p, display_path(p), "the folder given") for p in listing.outside)
         elif may_exist(path):
             add(path, True)  # not a regular file? the loader says so, with a diagnostic
         else:
             raise UsageError(f"no such file or directory: {printable(name)}")
-    return found, problems
+    return found, problems, not_read
+
+
+_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,12 +98,15 @@ def run(args: argparse.Namespace) -> int:
     from engine.decide.scenarios import ScenarioError, read_scenarios
     from engine.expectations import compare, mismatch_location
 
-    files, unreadable = _files(args.paths)
+    coverage_path = report_target(args.coverage_json, "coverage") if args.coverage_json else None
+    if coverage_path is not None:
+        not_an_input(coverage_path, "--coverage-json", [*args.paths, args.rules])
+    files, unreadable, not_read = _files(args.paths)
     rules = load_rules_or_report(args.rules, args.max_diagnostics, near=args.paths[0] if args.paths else None)
     if rules is None:
         return EXIT_FINDINGS
     passed, failed = 0, len(unreadable)
-    skipped: list[str] = []
+    skipped: list[str] = list(not_read)
     problems = TextReporter(sys.stdout, args.max_diagnostics)
     problems.add(unreadable)
     coverage = None
@@ -176,16 +189,13 @@ def _write_coverage(coverage: Any, args: argparse.Namespace) -> None:
         sys.stdout.write(coverage.render())
     if args.coverage_json:
         text = json.dumps(coverage.to_json(), ensure_ascii=False, indent=1) + "\n"
-        try:
-            Path(args.coverage_json).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {printable(args.coverage_json)}: {exc.strerror or exc}") from None
+        write_report(Path(args.coverage_json), text)  # (atomically: a reader never sees half of it)
 
 
 def _diff(m: object) -> list[str]:
     expected, actual = getattr(m, "expected", None), getattr(m, "actual", None)
-    if actual is None or isinstance(expected, dict | list):
-        return []
+    if actual is None or isinstance(expected, dict | list) or isinstance(actual, dict | list):
+        return []  # (a whole part of the decision is no diff: the message says what it is)
     return [f"- expected: {expected}", f"+ actual:   {actual}"]
 
 
