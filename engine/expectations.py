@@ -188,14 +188,14 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
     for i, item in enumerate(expected):
         key = next((k for k in keys if k in item), "")
         if not key:
-            names = ", ".join(str(a.get(keys[0])) for a in actual if isinstance(a, dict)) or "none"
+            listed = ", ".join(str(a.get(keys[0])) for a in actual if isinstance(a, dict)) or "none"
             named = " or ".join(f"`{k}`" for k in keys)
             yield Mismatch(
                 (*path, i),
                 item,
                 None,
                 f"this item names no {named}: the decision's items here are matched by it",
-                f"add `{keys[0]}:` (the decision has: {names})",
+                f"add `{keys[0]}:` (the decision has: {listed})",
             )
             continue
         by_key = indexes.get(key)
