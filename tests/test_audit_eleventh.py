@@ -249,3 +249,64 @@ def test_lines_expected_by_line_or_by_product_match_each_by_its_own(victim: Path
     wrong = _expectation(victim, "\n  discounts:\n    lines:\n      - {product: multiroom, net: 7.13 EUR}\n")
     code, out, _ = _cli(["test", "--rules", str(victim / "rules"), str(wrong)])
     assert code == 1 and "expected `7.13 EUR`, got `7.12 EUR`" in out, out
+
+
+# --- free days of an auto-applied discount: counted from its first bill --------------------------
+
+_FREE_DAYS_RULES = {
+    "ruleset.yaml": "kind: rule_set\ncode: free-days\nname: Free days\nversion: '1'\ndefault_currency: EUR\n",
+    "products.yaml": "kind: product\ncode: pm\nname: Monthly\ntype: termed\nprice: 100.00 EUR\nbilling_frequency: monthly\n",
+    "discounts.yaml": (
+        "kind: discount\ncode: free-days\nname: Free days\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: free_period, value: DAYS, unit: days}\n"
+        "discounted_products: [{product: pm}]\nvalidity: {effective: 2015-01-01}\n"
+    ),
+}
+
+
+def _free_days_bill(tmp_path: Path, days: int, month: int, history: list[str], weekly: bool = False) -> Any:
+    from engine import load_rules
+
+    root = tmp_path / f"rules-{days}"
+    if not root.exists():
+        root.mkdir()
+        for name, text in _FREE_DAYS_RULES.items():
+            (root / name).write_text(text.replace("DAYS", str(days)), encoding="utf-8")
+    last = {7: 31, 8: 31, 9: 30}[month]
+    scenario = {
+        "id": "free-days",
+        "as_of": f"2015-{month + 1:02d}-01T02:00:00+02:00",
+        "account": {"code": "A"},
+        "subscription": {
+            "code": "S",
+            "billing_frequency": "monthly",
+            "start": "2015-07-01",
+            "products": [{"product": "pm", "price": "31.00 EUR"}],
+            "billing_period": {"from": f"2015-{month:02d}-01", "to": f"2015-{month:02d}-{last}"},
+        },
+        "discount_history": [{"discount": "free-days", "on": on} for on in history],
+    }
+    return load_rules(root).decide(scenario)["discounts"]
+
+
+@pytest.mark.parametrize("dated", ["2015-07-01", "2015-07-31", "2015-08-01"])
+def test_free_days_given_on_the_first_bill_are_not_given_again(tmp_path: Path, dated: str) -> None:
+    # (10 free days on the July bill; the history dates that application on its period's first
+    # day, its last, or the bill's day after it: the August bill gave 10 or 9 days again for the
+    # two later datings)
+    first = _free_days_bill(tmp_path, 10, 7, [])
+    assert first["totals"]["EUR"]["discount"] == "10.00 EUR"
+    second = _free_days_bill(tmp_path, 10, 8, [dated])
+    [result] = second["definitions"]
+    assert result["status"] == "not_effective", result
+    assert result["reasons"][0]["code"] == "free_period_used"
+    assert result["reasons"][0]["facts"] == {"free": "10 days", "from": "2015-07-01", "until": "2015-07-10"}
+    assert second["totals"]["EUR"]["net"] == "31.00 EUR"
+
+
+def test_free_days_over_two_bills_give_the_second_what_is_left(tmp_path: Path) -> None:
+    # 40 days from 1 July: July's 31, then 9 of August's 31 (9.00 of 31.00), then nothing
+    assert _free_days_bill(tmp_path, 40, 7, [])["totals"]["EUR"]["discount"] == "31.00 EUR"
+    assert _free_days_bill(tmp_path, 40, 8, ["2015-08-01"])["totals"]["EUR"]["discount"] == "9.00 EUR"
+    third = _free_days_bill(tmp_path, 40, 9, ["2015-08-01", "2015-09-01"])
+    assert third["definitions"][0]["status"] == "not_effective"

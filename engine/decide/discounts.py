@@ -386,6 +386,8 @@ class DefinitionRules:
             return False
         start = start or billed
         if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
+            if request is None and history:
+                start = min(start, _first_bill_start(history, billed, today, scenario))
             elapsed = (billed - start).days
             if elapsed >= free_days:
                 last_day = date.fromordinal(min(start.toordinal() + int(free_days) - 1, date.max.toordinal()))
@@ -1742,6 +1744,24 @@ class _LineBook:
 
 
 _ZERO = Decimal(0)
+
+
+def _first_bill_start(history: list[Any], billed: date, today: date, scenario: Any) -> date:
+    """Where an auto-applied free period of days began, by the bills the history shows it on: the
+    period billed moved back one billing period per earlier application. Its first application's
+    date alone may be its bill's date, after the period (a July bill run on 1 August): the days
+    counted from it were given again on the August bill (until 2026-12-02). The earlier of this and
+    that date is the start (a history may be partial)."""
+    subscription = scenario.subscription
+    if subscription is None or subscription.billing_period is None:
+        return billed  # (no periods to count back: the first application's date decides)
+    given = sum(1 for h in history if h.on <= today)
+    frequency = subscription.billing_frequency
+    months = None if frequency is BillingFrequency.WEEKLY else CYCLE_MONTHS.get(frequency, 1) if frequency else 1
+    try:
+        return _periods_moved(billed, -given, months)
+    except OutOfCalendar:
+        return date.min
 
 
 def _periods_moved(day: date, n: int, months: int | None) -> date:
