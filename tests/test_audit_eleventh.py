@@ -310,3 +310,44 @@ def test_free_days_over_two_bills_give_the_second_what_is_left(tmp_path: Path) -
     assert _free_days_bill(tmp_path, 40, 8, ["2015-08-01"])["totals"]["EUR"]["discount"] == "9.00 EUR"
     third = _free_days_bill(tmp_path, 40, 9, ["2015-08-01", "2015-09-01"])
     assert third["definitions"][0]["status"] == "not_effective"
+
+
+# --- an ad hoc discount whose fixed end has passed is offered no more ----------------------------------
+
+
+@pytest.mark.parametrize("brief", [False, True])
+def test_an_ad_hoc_discount_past_its_end_date_is_not_offered(tmp_path: Path, brief: bool) -> None:
+    # (it was `offered`, and the agent's request for it was then `duration_ended`)
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "discounts/customer_care.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "duration:\n  billing_periods: 1\nlimit:\n  times: 2" in text
+    path.write_text(
+        text.replace(
+            "duration:\n  billing_periods: 1\nlimit:\n  times: 2", "duration:\n  until: 2015-06-15\nlimit:\n  times: 2"
+        ),
+        encoding="utf-8",
+    )
+    rules = load_rules(root)
+    rules = rules.brief() if brief else rules
+    base = _sample("discounts/complaint_cap.yaml")  # billing June 2015, agent in customer-care
+    base.pop("requested_discounts")
+    base.pop("approvals")
+
+    def settle(period: tuple[str, str]) -> dict[str, Any]:
+        data = copy.deepcopy(base)
+        data["subscription"]["billing_period"] = {"from": period[0], "to": period[1]}
+        [found] = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "settle-now-credit"]
+        return found
+
+    # one rule set, bills in turn (what it keeps from one decision must not decide the next)
+    assert settle(("2015-06-01", "2015-06-30"))["status"] == "offered"
+    ended = settle(("2015-07-01", "2015-07-31"))
+    assert ended["status"] == "not_effective"
+    assert ended["reasons"][0]["code"] == "duration_ended"
+    assert settle(("2015-06-01", "2015-06-30"))["status"] == "offered"

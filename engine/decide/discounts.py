@@ -372,9 +372,15 @@ class DefinitionRules:
         if duration is None:
             free_days, per_bill = self._own_duration(d, request, scenario)
             free_bills = max(1, math.ceil(per_bill)) if per_bill is not None else None
-        if request is None and d.type is DiscountType.AD_HOC:
-            return False  # (an ad hoc discount offered now would start a duration of its own)
         billed, billed_to = _billed_period(scenario, today)
+        if request is None and d.type is DiscountType.AD_HOC:
+            # an ad hoc discount offered now would start a duration of its own, but not run past a
+            # fixed end date: one over before the period billed is offered no more (until
+            # 2026-12-02 it was, and a request for it was then `duration_ended`)
+            if duration is not None and duration.until is not None and billed > duration.until:
+                r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(duration.until)})]
+                return True
+            return False
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
         )
