@@ -60,6 +60,7 @@ class Input:
     scenario: Any = None
     document: Any = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    id: str | None = None  # an unreadable scenario's id, when its `id` reads (named in the report)
 
 
 @dataclass
@@ -104,6 +105,7 @@ def scenario_inputs(path: Path) -> Inputs:
 def _read_documents(path: Path, found: Inputs) -> None:
     from engine.decide.scenarios import read_scenarios
     from engine.load import display_path
+    from engine.run.evaluate import readable_id
 
     for item in read_scenarios(path):
         document = item.document
@@ -113,13 +115,14 @@ def _read_documents(path: Path, found: Inputs) -> None:
             return
         file = document.file if document is not None else display_path(path)
         line = document.start.line if document is not None else 1
-        found.items.append(Input(file, line, item.scenario, document, list(item.diagnostics)))
+        found.items.append(Input(file, line, item.scenario, document, list(item.diagnostics), readable_id(data)))
 
 
 def json_lines(path: Path) -> Iterator[Input]:
     """One Input per non-blank line of a JSON Lines file, streamed; a bad line is a diagnostic at its line."""
     from engine.decide.scenarios import json_line_records, validate_scenario
     from engine.load import display_path
+    from engine.run.evaluate import readable_id
 
     display = display_path(path)
     for number, data, problem in json_line_records(path, display):
@@ -128,7 +131,7 @@ def json_lines(path: Path) -> Iterator[Input]:
             continue
         checked = validate_scenario(data, None, display)
         diagnostics = [dataclasses.replace(d, line=number) for d in checked.diagnostics]
-        yield Input(display, number, checked.scenario, None, diagnostics)
+        yield Input(display, number, checked.scenario, None, diagnostics, readable_id(data))
 
 
 # --- the old rule set from git -------------------------------------------------------------------
@@ -213,7 +216,8 @@ class Change:
     def label(self) -> str:
         if self.what == "status":
             return f"{self.subject}: {self.before} → {self.after}"
-        state = f" {self.before}," if self.before else ""
+        # (a term's penalty that changed: `penalty changed`, not `penalty, penalty changed`)
+        state = f" {self.before}," if self.before and self.before != self.what else ""
         what = "" if self.what == "changed" else f" {self.what}"
         return f"{self.subject}:{state}{what} changed"
 
@@ -652,7 +656,7 @@ def diff(
     report.skipped = list(inputs.skipped)
     for item in inputs.items:
         report.scenarios += 1
-        name = getattr(item.scenario, "id", None)
+        name = getattr(item.scenario, "id", None) or item.id  # (until 2026-12-02 "(no id)" for an unreadable one)
         entry = ScenarioDiff(name, item.file, item.line)
         if item.diagnostics or item.scenario is None:
             entry.problems = [("input", d) for d in item.diagnostics]

@@ -7,6 +7,7 @@ when a looked-up document is missing (stage 5 reported that).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -760,23 +761,28 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             ("concurrent_usage", term.concurrent_usage if term else None),
             ("concurrent_usage_rate", term.concurrent_usage_rate if term else None),
         ):
-            if threshold is None or threshold.less_than is None:
+            if threshold is None:
                 continue
-            low = threshold.more_than if threshold.more_than is not None else None
+            low = threshold.more_than
+            if name == "concurrent_usage_rate" and low is not None and low >= 100:  # (a rate is 0 to 100 %)
+                found.append(((*base, "billing_term", name, "more_than"), f"`{name}` more than {low} %"))
+                continue
+            if threshold.less_than is None:
+                continue
             if (low is not None and threshold.less_than <= low + (1 if name == "concurrent_usage" else 0)) or (
                 threshold.less_than <= 0
             ):
-                found.append(
-                    (
-                        (*base, "billing_term", name, "less_than"),
-                        f"`{name}` more than {low} and less than {threshold.less_than}",
-                    )
-                )
+                written = f"more than {low} and less than" if low is not None else "less than"
+                found.append(((*base, "billing_term", name, "less_than"), f"`{name}` {written} {threshold.less_than}"))
         q = criteria.quantitative
         for name in ("total_quantity", "total_usage"):
             r = getattr(q, name) if q else None
             if r is not None and r.min is not None and r.max is not None and r.min > r.max:
                 found.append(((*base, "quantitative", name, "max"), f"`{name}` from {r.min} to {r.max}"))
+            elif name == "total_quantity" and r is not None and r.max is not None and _no_count(r.min, r.max):
+                # a count of records is a whole number, never below 0 (until 2026-12-02 accepted)
+                written = f"from {r.min} to {r.max}" if r.min is not None else f"at most {r.max}"
+                found.append(((*base, "quantitative", name, "max"), f"`{name}` (a count of records) {written}"))
         if q and q.execution_dates and _dates_never_met(q.execution_dates, doc, (*base, "quantitative")):
             found.append(
                 ((*base, "quantitative", "execution_dates", "to"), "execution dates that end before they start")
@@ -801,6 +807,11 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             yield doc.diagnostic(
                 path, "BR413", f"{what}: no scenario can meet it", "fix the bounds, or remove the entry"
             )
+
+
+def _no_count(low: Decimal | None, high: Decimal) -> bool:
+    """Does no whole number of 0 or more lie between `low` and `high` (both included)?"""
+    return high < 0 or (low is not None and math.ceil(low) > math.floor(high))
 
 
 def _longer(first: Any, second: Any) -> bool:

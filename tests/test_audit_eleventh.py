@@ -351,3 +351,220 @@ def test_an_ad_hoc_discount_past_its_end_date_is_not_offered(tmp_path: Path, bri
     assert ended["status"] == "not_effective"
     assert ended["reasons"][0]["code"] == "duration_ended"
     assert settle(("2015-06-01", "2015-06-30"))["status"] == "offered"
+
+
+# --- quantitative: one entry holding is enough; a failing usage entry is reported as usage's -------
+
+_USAGE_DEFINITION = """
+---
+kind: discount
+code: {code}
+name: Probe
+type: auto_apply
+classification: subscription
+applied_service_type: usage
+state: effective
+amount: {{type: percentage, value: 10, level: 1}}
+discounted_products:
+  - product: vod-rental
+validity: {{effective: 2015-01-01}}
+criteria:
+{criteria}"""
+
+_ONE_RENTAL = {  # one rental of quantity 3, on Friday 2015-06-05 (in 1-10 June, not a Sunday)
+    "id": "one-rental",
+    "as_of": "2015-07-01T10:00:00+02:00",
+    "account": {"code": "A1", "classification": "Residential"},
+    "subscription": {
+        "code": "S1",
+        "plan": "tv-essentials-24",
+        "billing_term_scheme": "monthly-24",
+        "start": "2015-01-01",
+        "products": [{"product": "tv-essentials", "main": True}, {"product": "vod-rental"}],
+        "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
+    },
+    "usage": [{"at": "2015-06-05T20:00:00+02:00", "product": "vod-rental", "quantity": 3}],
+}
+
+
+def _usage_rules(tmp_path: Path, definitions: dict[str, str]) -> Any:
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    text = "".join(_USAGE_DEFINITION.format(code=code, criteria=criteria) for code, criteria in definitions.items())
+    (root / "discounts/probe.yaml").write_text(text.lstrip("\n-"), encoding="utf-8")
+    return load_rules(root)
+
+
+@pytest.mark.parametrize(
+    ("criteria", "status"),
+    [
+        # SPEC 3.3: "several entries inside one section mean at least one must hold" (until
+        # 2026-12-02 every entry of `quantitative` had to)
+        ("  quantitative:\n    total_quantity: {min: 5}\n    total_usage: {min: 3}\n", "applied"),
+        ("  quantitative:\n    total_quantity: {min: 5}\n    total_usage: {min: 4}\n", "not_eligible"),
+        (
+            "  quantitative:\n    execution_dates: {from: 2015-06-01, to: 2015-06-10}\n    execution_days:\n      - {day: sunday}\n",
+            "applied",
+        ),
+        (
+            "  quantitative:\n    execution_dates: {from: 2015-06-06, to: 2015-06-10}\n    execution_days:\n      - {day: sunday}\n",
+            "not_eligible",
+        ),
+        (
+            "  quantitative:\n    execution_days:\n      - {day: sunday}\n    total_quantity: {max: 2, per: 1 month}\n",
+            "applied",
+        ),
+        # each entry over the records meeting the service section: none is a PPV, so none holds
+        ("  usage_service:\n    service_types: [PPV]\n  quantitative:\n    total_usage: {min: 0}\n", "not_eligible"),
+    ],
+)
+def test_one_entry_of_quantitative_holding_is_enough(tmp_path: Path, criteria: str, status: str) -> None:
+    rules = _usage_rules(tmp_path, {"probe": criteria})
+    [found] = [d for d in rules.decide(copy.deepcopy(_ONE_RENTAL))["discounts"]["definitions"] if d["code"] == "probe"]
+    assert found["status"] == status, found
+
+
+def test_a_failing_quantitative_section_names_each_entry_at_its_line(tmp_path: Path) -> None:
+    criteria = "  quantitative:\n    execution_dates: {from: 2015-06-06, to: 2015-06-10}\n    execution_days:\n      - {day: sunday}\n"
+    rules = _usage_rules(tmp_path, {"probe": criteria})
+    [found] = [d for d in rules.decide(copy.deepcopy(_ONE_RENTAL))["discounts"]["definitions"] if d["code"] == "probe"]
+    lines = (tmp_path / "rules/discounts/probe.yaml").read_text(encoding="utf-8").splitlines()
+    where = {r["source"]["line"] for r in found["reasons"]}
+    assert where == {
+        next(i for i, line in enumerate(lines, 1) if "execution_dates" in line),
+        next(i for i, line in enumerate(lines, 1) if "day: sunday" in line),
+    }, found["reasons"]
+
+
+def test_a_failing_usage_entry_is_reported_under_usage_at_its_line(tmp_path: Path) -> None:
+    # (reported under `usage_service`, at its line, when some record was a PPV but none was on a set-top box)
+    criteria = "  usage_service:\n    service_types: [PPV]\n  usage:\n    devices: [stb]\n"
+    rules = _usage_rules(tmp_path, {"probe": criteria})
+    bill = copy.deepcopy(_ONE_RENTAL)
+    bill["usage"] = [
+        {"at": "2015-06-05T20:00:00+02:00", "product": "vod-rental", "service_type": "VOD", "device": "tv"},
+        {"at": "2015-06-06T20:00:00+02:00", "product": "vod-rental", "service_type": "PPV", "device": "tv"},
+    ]
+    [found] = [d for d in rules.decide(bill)["discounts"]["definitions"] if d["code"] == "probe"]
+    assert found["status"] == "not_eligible"
+    lines = (tmp_path / "rules/discounts/probe.yaml").read_text(encoding="utf-8").splitlines()
+    [reason] = found["reasons"]
+    assert reason["facts"]["section"] == "usage"
+    assert reason["source"]["line"] == next(i for i, line in enumerate(lines, 1) if "devices" in line)
+
+
+# --- run: Ctrl-C and SIGTERM while spawned workers start ---------------------------------------------
+
+
+def _mask_and_handler(queue: Any) -> None:
+    import signal
+
+    queue.put((sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])), signal.getsignal(signal.SIGINT)))
+
+
+def test_a_signal_while_workers_start_is_held_then_ends_the_run() -> None:
+    # (a spawned worker took Ctrl-C while unpickling the rules, and printed a KeyboardInterrupt
+    # traceback; SIGTERM stopped the parent while a worker read its start-up data: UnpicklingError)
+    import multiprocessing
+    import os
+    import signal
+
+    from engine.run.pool import workers_starting
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    with pytest.raises(KeyboardInterrupt):
+        with workers_starting():
+            os.kill(os.getpid(), signal.SIGTERM)  # held: the worker below still starts
+            process = context.Process(target=_mask_and_handler, args=(queue,))
+            process.start()
+            mask, handler = queue.get(timeout=60)
+            process.join(60)
+    assert process.exitcode == 0
+    assert {int(signal.SIGINT), int(signal.SIGTERM)} <= set(mask)  # the worker started with both held
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process's own, back
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_a_worker_takes_its_own_signals() -> None:
+    import signal
+
+    from engine.run.pool import worker_signals
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        worker_signals()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert not {signal.SIGINT, signal.SIGTERM} & signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+# --- small things the tools said wrong ---------------------------------------------------------------
+
+
+def test_a_json_line_not_utf8_is_located_at_its_byte(tmp_path: Path) -> None:
+    # (BR103 at column 1, "str is not valid UTF-8: surrogates not allowed", for a stray 0xff)
+    from engine.run.evaluate import parse_line
+
+    data, problem = parse_line(b'{"id": "bad-utf8", "as_of": "\xff\xfe"}\n', "in.jsonl", 6)
+    assert data is None and problem is not None
+    assert (problem.code, problem.line, problem.column) == ("BR103", 6, 30)
+    assert problem.message == "the line is not JSON: it holds the byte 0xff, which is not UTF-8"
+    _, accented = parse_line('{"id": "é", "x": "'.encode() + b"\xff" + b'"}', "in.jsonl", 1)
+    assert accented is not None and accented.column == 19  # in characters, as an editor counts
+
+
+def test_an_expectation_files_misspelt_expect_gets_did_you_mean() -> None:
+    data = _sample("discounts/complaint_cap.yaml")
+    data["expects"] = {"discounts": {}}
+    [found] = validate_scenario(data, None).diagnostics
+    assert "unknown scenario field `expects`" in found.message
+    assert found.hint == "did you mean `expect`?"
+
+
+def test_an_unreadable_scenarios_id_is_named_by_diff(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("id: broken\nas_of: 2015-01-01T00:00:00Z\nsubscriptoin: {}\n")
+    (tmp_path / "lines.jsonl").write_text('{"id": "broken-line", "as_of": "2015-01-01T00:00:00Z", "x": 1}\n')
+    rules = str(REPO / "rules")
+    for name, scenario in (("broken.yaml", "broken"), ("lines.jsonl", "broken-line")):
+        code, out, _ = _cli(["diff", "--rules", rules, "--rules", rules, "--input", str(tmp_path / name), "--json"])
+        assert code == 1
+        named = [s["scenario"] for group in json.loads(out)["groups"] for s in group["scenarios"]]
+        assert named == [scenario], out  # (was null: "(no id)")
+
+
+def test_a_run_names_the_id_of_a_parquet_row_it_cannot_read(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table(
+        {"id": ["t1"], "as_of": pa.array([2**62], type=pa.timestamp("us", tz="UTC"))}  # past year 9999
+    )
+    source = tmp_path / "in.parquet"
+    pq.write_table(table, source)
+    errors = tmp_path / "errors.jsonl"
+    code, _, err = _cli(
+        ["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(tmp_path / "out.parquet"),
+         "--errors", str(errors), "--workers", "1"]
+    )  # fmt: skip
+    assert code == 1
+    [record] = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert record["scenario"] == "t1"  # (was null)
+    assert record["diagnostics"][0]["field"] == "as_of"
+    assert "1 scenario in, 0 decisions out, 1 error" in err
+
+
+def test_a_terms_changed_penalty_is_labelled_once() -> None:
+    from engine.diff import Change
+
+    change = Change("cancellation", "term commit-24m (plan)", "penalty", "penalty", "penalty")
+    assert change.label == "term commit-24m (plan): penalty changed"
+    assert Change("discounts", "loyalty-5", "amount", "applied", "applied").label == "loyalty-5: applied, amount changed"

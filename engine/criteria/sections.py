@@ -4,8 +4,9 @@ Each entry becomes the expression an analyst could have written in `when:` (show
 explanations), parsed by the same parser and located at the YAML entry it came from. Semantics
 (SPEC 3.3): every section must hold; inside a section at least one entry must hold; `products`:
 every entry must hold; `segments`: in an included segment (if any are listed) and in no excluded
-one. Usage sections (usage service, usage, execution dates/days) describe one usage record: a
-record must satisfy all of them together; totals count the records that do.
+one. The usage service and usage sections describe one usage record: a record must satisfy both;
+each entry of `quantitative` (execution dates, each day window, each total) is over such records,
+and one of them holding is enough.
 """
 
 from __future__ import annotations
@@ -316,56 +317,62 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
 
 
 def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
-    """Record-level usage sections, combined per usage record, plus totals over such records."""
-    record: list[str] = []
-    if c.usage_service and (
-        text := _any_membership(
-            "u.",
-            (
-                ("catalog", c.usage_service.catalogs),
-                ("service_type", c.usage_service.service_types),
-                ("termed_service", c.usage_service.termed_services),
-            ),
-        )
-    ):
-        record.append(text)
-    if c.usage and (
-        text := _any_membership(
-            "u.",
-            (
-                ("method", c.usage.methods),
-                ("device", c.usage.devices),
-                ("source_category", c.usage.source_categories),
-                ("destination_category", c.usage.destination_categories),
-            ),
-        )
-    ):
-        record.append(text)
+    """The usage sections. `usage_service` and `usage` describe one usage record: some record must
+    meet both (`usage` is `any u in usage where <service> and <usage>`: where a record meets the
+    service section but none both, `usage` fails, at its own entries). `quantitative` holds when
+    at least one of its entries does (SPEC 3.3), each over the records meeting those two: a record
+    in the execution dates, a record in one of the day windows, a total in its range (until
+    2026-12-02 they all had to hold, and the section's conditions were placed at its first one)."""
+    service = c.usage_service and _any_membership(
+        "u.",
+        (
+            ("catalog", c.usage_service.catalogs),
+            ("service_type", c.usage_service.service_types),
+            ("termed_service", c.usage_service.termed_services),
+        ),
+    )
+    usage = c.usage and _any_membership(
+        "u.",
+        (
+            ("method", c.usage.methods),
+            ("device", c.usage.devices),
+            ("source_category", c.usage.source_categories),
+            ("destination_category", c.usage.destination_categories),
+        ),
+    )
+    record = [text for text in (service, usage) if text]
+    if service:
+        yield Condition("usage_service", (_parse_at(doc, (*base, "usage_service"), f"any u in usage where {service}"),))
+    if usage:
+        yield Condition("usage", (_parse_at(doc, (*base, "usage"), f"any u in usage where {_all_of(record)}"),))
     q = c.quantitative
-    if q and q.execution_dates:
-        record.append(_dates_text("u.at", q.execution_dates, _raw(doc, (*base, "quantitative", "execution_dates"))))
-    if q and q.execution_days:
-        record.append(_any_of([_day_window(w, "u.at") for w in q.execution_days]))
-    where = _all_of(record) if record else None
-    first = next((name for name in ("usage_service", "usage", "quantitative") if getattr(c, name) is not None), None)
-    if first is None:
+    if not q:
         return
-    if where is not None:
-        yield Condition(first, (_parse_at(doc, (*base, first), f"any u in usage where {where}"),))
-    filter_ = f" where {where}" if where else ""
+    where = _all_of(record) if record else None
+    place = (*base, "quantitative")
+    entries: list[tuple[JsonPath, str]] = []
+    if q.execution_dates:
+        dates = _dates_text("u.at", q.execution_dates, _raw(doc, (*place, "execution_dates")))
+        entries.append(((*place, "execution_dates"), f"any u in usage where {_all_of([*record, dates])}"))
+    for i, day_window in enumerate(q.execution_days):
+        day = _day_window(day_window, "u.at")
+        entries.append(((*place, "execution_days", i), f"any u in usage where {_all_of([*record, day])}"))
     for name, total in (
         ("total_quantity", "count(u in usage{f}{w})"),
         ("total_usage", "sum(u in usage.quantity{f}{w})"),
     ):
-        r: QuantityRange | None = getattr(q, name) if q else None
+        r: QuantityRange | None = getattr(q, name)
         if r is None or (r.per is not None and r.per.count == 0):  # (a window of no time: BR206 at `per`)
             continue
         window = f" within {r.per}" if r.per else ""
-        counted = filter_
+        counted = f" where {where}" if where else ""
         if not r.per:  # unlimited: every record up to the billing time, never one after it
             counted = f" where ({where}) and u.at <= as_of" if where else " where u.at <= as_of"
         if text := _range(total.format(f=counted, w=window), r):
-            yield Condition("quantitative", (_parse_at(doc, (*base, "quantitative", name), text),))
+            entries.append(((*place, name), text))
+    section = _section(doc, "quantitative", entries, base=base)
+    if section is not None:
+        yield section
 
 
 def desugar_credit(criteria: CreditCriteria, document: Document, base: JsonPath = ("criteria",)) -> Iterator[Condition]:

@@ -158,7 +158,7 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 inside = f"`{dotted(path[:-1])}`" if path[:-1] else "the scenario"
                 message, hint = f"a field with an empty name in {inside}", "remove it"
             elif error.type == "extra_forbidden":
-                siblings = _siblings(path)
+                siblings = _siblings(path) + (["expect"] if len(path) == 1 else [])  # (an expectation file's)
                 hint = did_you_mean(str(path[-1]), siblings) or _other_word(str(path[-1]), siblings) or "remove it"
                 message = f"unknown scenario field `{where}`"
             elif error.type == "missing":

@@ -132,6 +132,7 @@ DecimalField = Annotated[
 ]
 Percentage = Annotated[
     Decimal,
+    Field(ge=0, le=100),  # (until 2026-12-02 only the JSON Schema said so: a scenario's rate of 101 was read)
     BeforeValidator(_parse_decimal),
     PlainSerializer(plain, return_type=str),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100, "examples": [15]}),

@@ -43,6 +43,7 @@ class UnreadableRow:
 
     column: str
     problem: str
+    id: Any = None  # the row's `id`, when that column reads (named by its error record)
 
 
 #: What a record may be: a raw line, or a row already read as a mapping (Parquet).
@@ -158,12 +159,14 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
         else:
             hint = "write dates and times between years 1 and 9999"
         return _error(
-            number, None, [FieldDiagnostic(source, number, 0, "BR602", message, hint, field_path=record.column)]
+            number,
+            readable_id({"id": record.id}),  # (until 2026-12-02 `null`, though the row's id reads)
+            [FieldDiagnostic(source, number, 0, "BR602", message, hint, field_path=record.column)],
         )
     data, problem = (record, None) if isinstance(record, dict) else parse_line(record, source, number)
     parsed = time.process_time()
     timings.parse += parsed - start
-    scenario_id = _readable_id(data)
+    scenario_id = readable_id(data)
     if problem is not None:
         return _error(number, scenario_id, [problem])
     document = RecordDocument(source, number, data)
@@ -192,7 +195,7 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     return True, scenario.id, text
 
 
-def _readable_id(data: Any) -> str | None:
+def readable_id(data: Any) -> str | None:
     """The scenario id an error record names: its text, or a whole number's digits (as a decided
     scenario's id reads it: `"id": 5` is `"5"`); None when the record has no readable id."""
     found = data.get("id") if isinstance(data, dict) else None
@@ -222,9 +225,10 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     except orjson.JSONDecodeError as exc:
         if "depth" in exc.msg:  # past orjson's 1,024 levels
             return None, _too_deep(source, number)
-        code = "BR103" if "UTF-8" in exc.msg else "BR601"
-        hint = "write the line as UTF-8" if code == "BR103" else "write one JSON object per line"
-        return None, FieldDiagnostic(source, number, exc.colno, code, f"the line is not JSON: {exc.msg}", hint)
+        if "UTF-8" in exc.msg:
+            return None, _not_utf8(source, number, raw)
+        hint = "write one JSON object per line"
+        return None, FieldDiagnostic(source, number, exc.colno, "BR601", f"the line is not JSON: {exc.msg}", hint)
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly
@@ -248,6 +252,20 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
         return None, FieldDiagnostic(source, number, 1, "BR601", message, hint)
     return data, None
+
+
+def _not_utf8(source: str, number: int, raw: bytes) -> FieldDiagnostic:
+    """BR103 at the first byte that is not UTF-8 (orjson says column 1, and words a lone surrogate
+    and a stray byte alike: "surrogates not allowed")."""
+    try:
+        raw.decode("utf-8")
+        start, column, what = 0, 1, "text that is not UTF-8"  # (orjson refuses an encoded surrogate, which Python reads)
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        column = len(raw[:start].decode("utf-8")) + 1
+        what = f"the byte 0x{raw[start]:02x}, which is not UTF-8"
+    message = f"the line is not JSON: it holds {what}"
+    return FieldDiagnostic(source, number, column, "BR103", message, "write the line as UTF-8")
 
 
 def _number_column(raw: bytes, text: str) -> int:

@@ -176,8 +176,18 @@ def _rows(batch: Any) -> list[Record]:
         try:
             rows.append(_without_nulls(row.to_pylist()[0]))
         except (OverflowError, ValueError, ArithmeticError) as exc:
-            rows.append(UnreadableRow(_bad_column(row) or "", str(exc)))
+            rows.append(UnreadableRow(_bad_column(row) or "", str(exc), _row_id(row)))
     return rows
+
+
+def _row_id(row: Any) -> Any:
+    """The `id` of a row that cannot be read whole, when that column reads (for its error record)."""
+    if "id" not in row.schema.names:
+        return None
+    try:
+        return row.column("id").to_pylist()[0]
+    except (OverflowError, ValueError, ArithmeticError):
+        return None
 
 
 def _bad_column(row: Any) -> str | None:

@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from engine.run.evaluate import Chunk, ChunkResult, decide_chunk
@@ -90,8 +91,7 @@ _RULES: Any = None
 def _initialise(rules: Any) -> None:
     global _RULES
     _RULES = rules
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: one message, no worker tracebacks
+    worker_signals()
     parent = multiprocessing.parent_process()
     if parent is not None:  # a worker never outlives its run (killed parent: no orphans left deciding)
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
@@ -100,6 +100,46 @@ def _initialise(rules: Any) -> None:
 def _exit_with(sentinel: int) -> None:
     multiprocessing.connection.wait([sentinel])
     os._exit(1)
+
+
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def workers_starting() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held while worker processes start, and acted on once they have started.
+
+    A worker starts with this thread's signal mask, these two blocked: Ctrl-C sent to the whole
+    process group does not interrupt a spawned worker while it imports and unpickles the rule set
+    (a `KeyboardInterrupt` traceback), and this process does not stop in the middle of handing a
+    worker its start-up data (a worker reading half of it printed an `UnpicklingError` traceback:
+    both until 2026-12-02, on Parquet runs, whose workers are spawned). Here such a signal is
+    noted, by this thread's handlers, whichever thread it reaches; afterwards it ends the run as
+    it would have (`KeyboardInterrupt`). `worker_signals` sets a worker's own."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    caught: list[int] = []
+    handlers = {number: signal.signal(number, lambda n, _frame: caught.append(n)) for number in _HELD}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # (one held meanwhile is noted now)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def worker_signals() -> None:
+    """A worker's own signals: Ctrl-C is the parent's to handle (one message, no worker
+    tracebacks), SIGTERM ends it (a forked worker inherits the parent's handler); both were held
+    while it started (`workers_starting`)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def _decide(chunk: Chunk, source: str) -> ChunkResult:
@@ -124,8 +164,16 @@ class LocalPool:
         sys.stdout.flush()  # a forked worker must not write the parent's pending output again
         sys.stderr.flush()
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(rules,))
-        if method == "fork":
-            self.pool.submit(int)  # forks every worker now, while this process still runs no other thread
+        try:
+            with workers_starting():
+                if method == "fork":
+                    self.pool.submit(int)  # forks every worker now, while this process still runs no other thread
+                else:  # one spawned a task while none is idle: every worker now, as they start slowly
+                    for _ in range(workers):
+                        self.pool.submit(int)
+        except BaseException:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            raise
         self.peak = 0  # the largest worker's peak resident set, as the workers report it
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:

@@ -30,7 +30,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -43,6 +42,7 @@ from typing import IO, Any
 from engine.run.atomic import PARTIAL_SUFFIX
 from engine.run.evaluate import MAX_LINE_BYTES, Chunk, Timings, decide_chunk, is_blank
 from engine.run.io import lines_bytes
+from engine.run.pool import workers_starting
 
 #: Shares are cut between these sizes: 64 KiB is about 100 scenarios (tens of milliseconds of
 #: work, so the last ones end together); 2 MiB about 3,000 (a second: progress moves, and a
@@ -250,10 +250,9 @@ def _serve(
     rules: Any, path: str, parts: Path, source: str, chunk: int, conn: multiprocessing.connection.Connection
 ) -> None:
     """A worker's life: decide the shares it is handed until told to stop (None) or its parent is gone."""
-    from engine.run.pool import peak_bytes
+    from engine.run.pool import peak_bytes, worker_signals
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
+    worker_signals()
     parent = multiprocessing.parent_process()
     if parent is not None:  # a worker never outlives its run
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
@@ -316,23 +315,27 @@ class Shares:
         sys.stderr.flush()
         gc.freeze()  # keep the collector from touching (and so copying) the parent's objects in a fork
         try:
-            for _ in range(workers):
-                ours, theirs = context.Pipe()
-                process = context.Process(
-                    target=_serve,
-                    args=(rules, path, self.parts, source, chunk, theirs),
-                    name="billrules-run",
-                    daemon=True,
-                )
-                self.conns.append(ours)
-                process.start()
-                theirs.close()
-                self.processes.append(process)
+            with workers_starting():
+                self._start(context, rules, path, source, chunk)
         except BaseException:
             self.close()
             raise
         finally:
             gc.unfreeze()
+
+    def _start(self, context: Any, rules: Any, path: str, source: str, chunk: int) -> None:
+        for _ in range(self.workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_serve,
+                args=(rules, path, self.parts, source, chunk, theirs),
+                name="billrules-run",
+                daemon=True,
+            )
+            self.conns.append(ours)
+            process.start()
+            theirs.close()
+            self.processes.append(process)
 
     @property
     def read_seconds(self) -> float:

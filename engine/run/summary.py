@@ -74,10 +74,16 @@ class Summary:
         if self.workers_peak_bytes:
             memory += f", workers {self.workers_peak_bytes / MIB:,.0f} MiB each at most"
         lines = [
-            f"billrules run: {self.scenarios:,} scenarios in, {self.decisions:,} decisions out, {errors}; {check}",
+            f"billrules run: {_count(self.scenarios, 'scenario')} in, {_count(self.decisions, 'decision')} out, "
+            f"{errors}; {check}",
             f"  {self.elapsed:,.2f} s, {self.throughput:,.0f} scenarios/s, {workers}, {memory}",
             f"  rules {self.rules_version}",
         ]
         if self.stopped:
             lines.append(f"  stopped early: {self.stopped}")
         return "\n".join(lines) + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 scenario`, `2,000 scenarios`."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
