@@ -259,7 +259,11 @@ def _not_utf8(source: str, number: int, raw: bytes) -> FieldDiagnostic:
     and a stray byte alike: "surrogates not allowed")."""
     try:
         raw.decode("utf-8")
-        start, column, what = 0, 1, "text that is not UTF-8"  # (orjson refuses an encoded surrogate, which Python reads)
+        start, column, what = (
+            0,
+            1,
+            "text that is not UTF-8",
+        )  # (orjson refuses an encoded surrogate, which Python reads)
     except UnicodeDecodeError as exc:
         start = exc.start
         column = len(raw[:start].decode("utf-8")) + 1
