@@ -569,3 +569,28 @@ def test_a_terms_changed_penalty_is_labelled_once() -> None:
     assert (
         Change("discounts", "loyalty-5", "amount", "applied", "applied").label == "loyalty-5: applied, amount changed"
     )
+
+
+# --- an agent outside allowed_units requesting a discount that fails anyway ---------------------------
+
+
+@pytest.mark.parametrize("brief", [False, True])
+def test_a_request_by_an_agent_not_allowed_that_fails_anyway_lists_the_agent_too(brief: bool) -> None:
+    # (`not_eligible` left `agent_not_allowed` out when the agent had requested it: SPEC 3.2,
+    # "with every failing criterion"); eligible but for the agent, the request is `rejected`
+    from engine import load_rules
+
+    rules = load_rules(REPO / "rules")
+    rules = rules.brief() if brief else rules
+    data = _sample("discounts/complaint_agent_not_allowed.yaml")  # tom.technician: not in customer-care
+    data["requested_discounts"] = [
+        {"discount": "complaint-discount", "value": 20, "added_on": "2015-06-20"},
+        {"discount": "settle-now-credit", "value": "5.00 EUR", "added_on": "2015-06-20"},
+    ]
+    data["account"]["classification"] = "Business"  # settle-now-credit is for Residential accounts
+    found = {d["code"]: d for d in rules.decide(data)["discounts"]["definitions"]}
+    assert found["complaint-discount"]["status"] == "rejected", found["complaint-discount"]
+    settle = found["settle-now-credit"]
+    codes = [r["code"] if isinstance(r, dict) else r for r in settle["reasons"]]
+    assert settle["status"] == "not_eligible", settle
+    assert codes[0] == "agent_not_allowed" and len(codes) > 1, settle

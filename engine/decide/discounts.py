@@ -467,10 +467,11 @@ class DefinitionRules:
             return None, None
 
     def _agent_refused(self, d: Discount, scenario: Any, requested: bool) -> Any:
-        """The scenario's agent, when an ad hoc discount nothing requests may not be offered by
-        them (in none of its `allowed_units`): a failing reason listed with the others
-        (`agent_not_allowed`; SPEC 3.2, `not_eligible` "with every failing criterion"), else None.
-        A request by such an agent is rejected instead (`_ad_hoc`)."""
+        """The scenario's agent, when an ad hoc discount may not be offered by them (in none of its
+        `allowed_units`): a failing reason listed with the others (`agent_not_allowed`; SPEC 3.2,
+        `not_eligible` "with every failing criterion"), else None. A request by such an agent
+        that fails nothing else is rejected instead (`_ad_hoc`); with `requested` None is given,
+        and the caller decides (until 2026-12-02 such a request's `not_eligible` left it out)."""
         agent = scenario.agent
         if requested or agent is None or not d.allowed_units or d.type is DiscountType.AUTO_APPLY:
             return None
@@ -1150,9 +1151,12 @@ class DiscountEvaluator(DefinitionRules):
         it is eligible: every failing condition is reported, not just the first (SPEC 3.2)."""
         no_grant = bool(d.granting) and s.held.isdisjoint(d.granting)
         no_line = d.code not in s.matched
-        agent = self._agent_refused(d.model, s.scenario, d.code in s.requests) if d.agent_units else None
+        agent = self._agent_refused(d.model, s.scenario, False) if d.agent_units else None
+        requested = agent is not None and d.code in s.requests
         if s.results_of is not None:
             picked = d.picks(s.results_of)
+            if requested and not (no_grant or no_line or picked != d.holding):
+                return None  # eligible but for its agent: the request is `rejected` (`_eligible`)
             if no_grant or no_line or agent is not None or picked != d.holding:
                 refused = agent.user if agent is not None else None
                 shared, failing_entries = self._failing.get(
@@ -1166,12 +1170,16 @@ class DiscountEvaluator(DefinitionRules):
         failing: list[Reason | str] = [d.granting_reason] if no_grant else []
         if no_line:
             failing.append(d.no_line_reason)
-        if agent is not None:
-            failing.append(self._agent_reason(agent, d.model))
         sections = s.outcomes.get(d.owner, [])
-        for (i, _), (_, holds) in zip(d.entries, sections, strict=True):
-            if not holds:
-                failing += s.explain(i, s.reading)
+        criteria = [
+            r
+            for (i, _), (_, holds) in zip(d.entries, sections, strict=True)
+            if not holds
+            for r in s.explain(i, s.reading)
+        ]
+        if agent is not None and (failing or criteria or not requested):
+            failing.append(self._agent_reason(agent, d.model))  # (requested: listed when it fails anyway)
+        failing += criteria
         return DefinitionResult(d.code, d.type, "not_eligible", failing) if failing else None
 
     def _eligible(

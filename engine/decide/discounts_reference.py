@@ -122,14 +122,15 @@ class ReferenceEvaluator(DefinitionRules):
             )
         if not any(_matches(d, line) for line in lines):
             failing.append(f"no line of {_describe_targets(d)}")
-        agent = self._agent_refused(d, scenario, request is not None)
-        if agent is not None:  # (listed with the other failing reasons since 2026-12-01)
-            failing.append(self._agent_reason(agent, d))
-        failing += [
+        agent = self._agent_refused(d, scenario, False)
+        criteria = [
             f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
             for s, holds in sections
             if not holds
         ]
+        if agent is not None and (failing or criteria or request is None):  # (a request: when it fails anyway)
+            failing.append(self._agent_reason(agent, d))
+        failing += criteria
         if failing:
             return settle("not_eligible", *failing)
         history = [h for h in scenario.discount_history if h.discount == d.code]
