@@ -594,3 +594,38 @@ def test_a_request_by_an_agent_not_allowed_that_fails_anyway_lists_the_agent_too
     codes = [r["code"] if isinstance(r, dict) else r for r in settle["reasons"]]
     assert settle["status"] == "not_eligible", settle
     assert codes[0] == "agent_not_allowed" and len(codes) > 1, settle
+
+
+def test_a_free_period_with_a_longer_duration_still_runs_out_at_its_length(tmp_path: Path) -> None:
+    # "2 months free" for 3 billing periods freed 3 whole monthly bills (until 2026-12-02)
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    for name, text in _FREE_DAYS_RULES.items():
+        text = text.replace("value: DAYS, unit: days", "value: 2, unit: months")
+        (root / name).write_text(text + ("duration: {billing_periods: 3}\n" if name == "discounts.yaml" else ""))
+    rules = load_rules(root)
+
+    def bill(month: int, history: list[str]) -> dict[str, Any]:
+        scenario = {
+            "id": "free-months",
+            "as_of": f"2015-{month + 1:02d}-01T02:00:00+02:00",
+            "account": {"code": "A"},
+            "subscription": {
+                "code": "S",
+                "billing_frequency": "monthly",
+                "start": "2015-02-01",
+                "products": [{"product": "pm", "price": "100.00 EUR"}],
+                "billing_period": {"from": f"2015-{month:02d}-01", "to": f"2015-{month:02d}-28"},
+            },
+            "discount_history": [{"discount": "free-days", "on": on} for on in history],
+        }
+        [found] = rules.decide(scenario)["discounts"]["definitions"]
+        return found
+
+    assert bill(2, [])["amount"] == "100.00 EUR"
+    assert bill(3, ["2015-02-28"])["amount"] == "100.00 EUR"
+    third = bill(4, ["2015-02-28", "2015-03-31"])
+    assert third["status"] == "not_effective", third
+    assert third["reasons"][0]["code"] == "periods_used" and third["reasons"][0]["facts"]["periods"] == 2

@@ -368,10 +368,10 @@ class DefinitionRules:
         billing periods are N bills, the first billing the period that holds the start.
         """
         duration = d.duration
-        free_days = per_bill = free_bills = None
-        if duration is None:
-            free_days, per_bill = self._own_duration(d, request, scenario)
-            free_bills = max(1, math.ceil(per_bill)) if per_bill is not None else None
+        # a free period runs out when its own length is given, whatever its `duration` says: that
+        # only bounds it further (until 2026-12-02, "2 months free" for 3 billing periods freed 3)
+        free_days, per_bill = self._own_duration(d, request, scenario)
+        free_bills = max(1, math.ceil(per_bill)) if per_bill is not None else None
         billed, billed_to = _billed_period(scenario, today)
         if request is None and d.type is DiscountType.AD_HOC:
             # an ad hoc discount offered now would start a duration of its own, but not run past a
@@ -406,7 +406,8 @@ class DefinitionRules:
                 # it starts within the period billed: only its days from the start are this bill's
                 # (10 days from 25 June: 6 of June's; July's bill then has the other 4)
                 r.free_spent = 1 - Fraction(left) / Fraction(free_days)
-            return False
+            if duration is None:
+                return False
         end = (
             request.end
             if request is not None and request.end is not None
@@ -415,8 +416,11 @@ class DefinitionRules:
         if end is not None and billed > end:
             r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(end)})]
             return True
-        periods = duration.billing_periods if duration is not None else free_bills
-        if periods is not None and (request is None or request.end is None):  # an agent's end replaces the count
+        counted = duration.billing_periods if duration is not None else None
+        if request is not None and request.end is not None:
+            counted = None  # an agent's end replaces the count
+        limits = sorted({p for p in (counted, free_bills) if p is not None})  # the first to run out decides
+        if limits:
             # N bills: the one billing the period that holds the start is the first. Over when the
             # history already shows N applications since the start, or the period billed is the
             # N+1th or later (the history may be partial; a period is of the subscription's frequency)
@@ -434,7 +438,8 @@ class DefinitionRules:
                 before = 0
             else:
                 before = _periods_before(billed, start, months) if aligned else _periods_since(start, billed, months)
-            if len(used) >= periods or before >= periods:
+            periods = next((p for p in limits if len(used) >= p or before >= p), None)
+            if periods is not None:
                 try:  # until: the first day its periods do not cover, or the day of its last application
                     if before < periods:
                         until = used[periods - 1]
