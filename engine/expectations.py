@@ -160,7 +160,8 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
             yield Mismatch(path, expected, actual, f"expected none, the decision has {len(actual)}")
         return
     key = next((k for k in _KEYS if expected and all(isinstance(e, dict) and k in e for e in expected)), None)
-    keys = (key,) if key is not None else _identifying(actual)
+    # (an ordered list, allocations or a ledger, is compared in order when its items name no key)
+    keys = (key,) if key is not None else () if ordered else _identifying(actual)
     if key is None and keys and all(isinstance(e, dict) for e in expected):
         # items matched by what names them, each by the key it gives (`line` or `product`); one
         # that names none is a mistake, not a place in the list (until 2026-12-02 such a list was
@@ -188,7 +189,7 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
     for i, item in enumerate(expected):
         key = next((k for k in keys if k in item), "")
         if not key:
-            listed = ", ".join(str(a.get(keys[0])) for a in actual if isinstance(a, dict)) or "none"
+            listed = ", ".join(dict.fromkeys(str(a.get(keys[0])) for a in actual if isinstance(a, dict))) or "none"
             named = " or ".join(f"`{k}`" for k in keys)
             yield Mismatch(
                 (*path, i),

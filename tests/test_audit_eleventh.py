@@ -475,14 +475,25 @@ def test_a_signal_while_workers_start_is_held_then_ends_the_run() -> None:
 
     from engine.run.pool import workers_starting
 
+    def terminated(_signal: int, _frame: Any) -> None:  # as a run's (`run_cmd._terminated`)
+        raise KeyboardInterrupt
+
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    with pytest.raises(KeyboardInterrupt), workers_starting():
-        os.kill(os.getpid(), signal.SIGTERM)  # held: the worker below still starts
-        process = context.Process(target=_mask_of_a_worker, args=(queue,))
-        process.start()
-        mask = queue.get(timeout=60)
-        process.join(60)
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        with pytest.raises(KeyboardInterrupt), workers_starting():
+            os.kill(os.getpid(), signal.SIGTERM)  # held: the worker below still starts
+            process = context.Process(target=_mask_of_a_worker, args=(queue,))
+            process.start()
+            mask = queue.get(timeout=60)
+            process.join(60)
+        # one ignored stays ignored (held, then given to its own handler)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with workers_starting():
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert process.exitcode == 0
     assert {int(signal.SIGINT), int(signal.SIGTERM)} <= set(mask)  # the worker started with both held
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process's own, back
@@ -629,3 +640,90 @@ def test_a_free_period_with_a_longer_duration_still_runs_out_at_its_length(tmp_p
     third = bill(4, ["2015-02-28", "2015-03-31"])
     assert third["status"] == "not_effective", third
     assert third["reasons"][0]["code"] == "periods_used" and third["reasons"][0]["facts"]["periods"] == 2
+
+
+@pytest.mark.parametrize(
+    ("days", "start", "period", "history", "discount"),
+    [
+        # cycles from the 29th: 29 Jan - 27 Feb, then 28 Feb - 28 Mar; 31 days from 29 January
+        # leave 28 February (1 of the 29 days: 31.00 / 29)
+        (31, "2015-01-29", ("2015-02-28", "2015-03-28"), ["2015-02-01"], "1.07 EUR"),
+        # never before the subscription started: its first bill's own application dated on it
+        (10, "2015-08-01", ("2015-08-01", "2015-08-31"), ["2015-08-01"], "10.00 EUR"),
+        # calendar months for a subscription started mid-month: one month back from 1 August
+        (40, "2015-06-15", ("2015-08-01", "2015-08-31"), ["2015-08-01"], "9.00 EUR"),
+    ],
+)
+def test_free_days_count_back_along_the_bills(
+    tmp_path: Path, days: int, start: str, period: tuple[str, str], history: list[str], discount: str
+) -> None:
+    # (the review of 2026-12-02: stepping back from the 28th by a month kept to the month's end,
+    # and a count reaching before the subscription took its days as spent)
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    for name, text in _FREE_DAYS_RULES.items():
+        (root / name).write_text(text.replace("DAYS", str(days)), encoding="utf-8")
+    scenario = {
+        "id": "count-back",
+        "as_of": f"{period[1]}T23:00:00+02:00",
+        "account": {"code": "A"},
+        "subscription": {
+            "code": "S",
+            "billing_frequency": "monthly",
+            "start": start,
+            "products": [{"product": "pm", "price": "31.00 EUR"}],
+            "billing_period": {"from": period[0], "to": period[1]},
+        },
+        "discount_history": [{"discount": "free-days", "on": on} for on in history],
+    }
+    assert load_rules(root).decide(scenario)["discounts"]["totals"]["EUR"]["discount"] == discount
+
+
+def test_ordered_lists_naming_no_key_are_still_compared_in_order() -> None:
+    # (the review of 2026-12-02: a ledger or allocations expected without their keys failed with
+    # "this item names no `request`" once lists were matched by key)
+    from engine.expectations import compare
+
+    actual = {
+        "ledger": [{"type": "debit", "quantity": "20", "balance": "0", "event": "e1"}],
+        "allocations": [
+            {"request": "R", "credit": "a", "quantity": "2"},
+            {"request": "R", "credit": "b", "quantity": "3"},
+        ],
+    }
+    assert list(compare({"ledger": [{"type": "debit", "quantity": 20, "balance": 0}]}, actual)) == []
+    assert list(compare({"allocations": [{"quantity": 2}, {"quantity": 3}]}, actual)) == []
+    [wrong] = list(compare({"allocations": [{"quantity": 3}, {"quantity": 2}]}, actual))[:1]
+    assert wrong.expected == 3
+
+
+def test_a_report_through_a_link_to_an_input_is_refused(victim: Path) -> None:
+    link = victim / "report.html"
+    link.symlink_to(victim / "scenarios/cap.yaml")
+    before = (victim / "scenarios/cap.yaml").read_bytes()
+    r, s = str(victim / "rules"), str(victim / "scenarios")
+    code, _, err = _cli(["diff", "--rules", r, "--rules", r, "--input", s, "--html", str(link)])
+    assert code == 2 and "read" in err, err
+    code, _, err = _cli(["test", "--rules", r, s, "--coverage-json", str(link)])
+    assert code == 2 and "read" in err, err
+    assert (victim / "scenarios/cap.yaml").read_bytes() == before
+
+
+def test_coverage_json_is_never_written_into_the_rule_set_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (with no `--rules`, the rule set found above the expectations was not checked)
+    import shutil
+
+    shutil.copytree(REPO / "rules", tmp_path / "rs")
+    (tmp_path / "rs/.tests").mkdir()
+    shutil.copy(REPO / "samples/discounts/complaint_cap.yaml", tmp_path / "rs/.tests/cap.yaml")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    target = tmp_path / "rs/discounts/loyalty.yaml"
+    before = target.read_bytes()
+    code, _, err = _cli(["test", str(tmp_path / "rs/.tests"), "--coverage-json", str(target)])
+    assert code == 2 and "inside" in err, err
+    assert target.read_bytes() == before

@@ -46,8 +46,8 @@ def not_an_input(path: Path, option: str, inputs: Iterable[str | Path | None]) -
     read as one next time; an `.html` page beside the scenarios is not read). Until 2026-12-02
     `diff --html` and `test --coverage-json` wrote over a scenario, an expectation or a rule file
     named by mistake."""
-    target = os.path.realpath(path)
-    readable = path.suffix.lower() in _READ_SUFFIXES
+    target = os.path.realpath(path)  # (a link is written through: what it leads to counts)
+    readable = Path(target).suffix.lower() in _READ_SUFFIXES or path.suffix.lower() in _READ_SUFFIXES
     for name in inputs:
         if name is None:
             continue
@@ -61,6 +61,6 @@ def not_an_input(path: Path, option: str, inputs: Iterable[str | Path | None]) -
             )
 
 
-#: what the commands read from a folder (rules, scenarios, expectations), in any case (`B.YAML` is
-#: reported where it is not read)
-_READ_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson")
+#: what the commands read from a folder (rules: YAML; scenarios and expectations: YAML and JSON),
+#: in any case (`B.YAML` is reported where it is not read)
+_READ_SUFFIXES = (".yaml", ".yml", ".json")

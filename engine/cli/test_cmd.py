@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     rules = load_rules_or_report(args.rules, args.max_diagnostics, near=args.paths[0] if args.paths else None)
     if rules is None:
         return EXIT_FINDINGS
+    if coverage_path is not None:  # the rule set found above the paths when `--rules` is not given
+        not_an_input(coverage_path, "--coverage-json", [rules.root])
     passed, failed = 0, len(unreadable)
     skipped: list[str] = list(not_read)
     problems = TextReporter(sys.stdout, args.max_diagnostics)

@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, listed, register, rule_source
 from engine.decide.scenarios import ScenarioError
+from engine.decide.terms import cycle_start, cycles_before
 from engine.decide.why import Reading, WhyNot
 from engine.models.catalog import CYCLE_MONTHS, DISCOUNTABLE, BillingFrequency, ProductType
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
@@ -364,8 +365,10 @@ class DefinitionRules:
         """Has the discount not started yet, or run out, for the period being billed?
 
         A duration counts from when the discount was added: an ad hoc request's (flexible)
-        start or its `added_on` date; for auto apply, its first application in the history. N
-        billing periods are N bills, the first billing the period that holds the start.
+        start or its `added_on` date; for auto apply, its first application in the history (free
+        days: the first bill the history shows, `_first_bill_start`). N billing periods are N
+        bills, the first billing the period that holds the start. A free period also runs out at
+        its own length, whatever its duration.
         """
         duration = d.duration
         # a free period runs out when its own length is given, whatever its `duration` says: that
@@ -425,12 +428,7 @@ class DefinitionRules:
             # history already shows N applications since the start, or the period billed is the
             # N+1th or later (the history may be partial; a period is of the subscription's frequency)
             used = sorted(h.on for h in history if start <= h.on <= today)
-            frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
-            months: int | None = 1  # monthly when the scenario names no frequency
-            if frequency is BillingFrequency.WEEKLY:
-                months = None
-            elif frequency is not None:
-                months = CYCLE_MONTHS.get(frequency, 1)
+            months = _period_months(scenario)
             aligned = scenario.subscription is not None and scenario.subscription.billing_period is not None
             # periods run back from the one billed; with no period billed, only a day, on from the start;
             # a job has one bill, its first (no periods of its own: only the history counts its bills)
@@ -1765,22 +1763,36 @@ class _LineBook:
 _ZERO = Decimal(0)
 
 
+def _period_months(scenario: Any) -> int | None:
+    """The months of the subscription's billing period (weeks: None); monthly when it names none."""
+    frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
+    if frequency is BillingFrequency.WEEKLY:
+        return None
+    return CYCLE_MONTHS.get(frequency, 1) if frequency is not None else 1
+
+
 def _first_bill_start(history: list[Any], billed: date, today: date, scenario: Any) -> date:
     """Where an auto-applied free period of days began, by the bills the history shows it on: the
-    period billed moved back one billing period per earlier application. Its first application's
-    date alone may be its bill's date, after the period (a July bill run on 1 August): the days
-    counted from it were given again on the August bill (until 2026-12-02). The earlier of this and
-    that date is the start (a history may be partial)."""
+    period billed moved back one billing period per earlier application (the history lists earlier
+    applications: each one an earlier bill), never before the subscription's start. Its first
+    application's date alone may be its bill's date, after the period (a July bill run on 1
+    August): the days counted from it were given again on the August bill (until 2026-12-02). The
+    caller takes the earlier of this and that date (a history may be partial)."""
     subscription = scenario.subscription
     if subscription is None or subscription.billing_period is None:
         return billed  # (no periods to count back: the first application's date decides)
     given = sum(1 for h in history if h.on <= today)
-    frequency = subscription.billing_frequency
-    months = None if frequency is BillingFrequency.WEEKLY else CYCLE_MONTHS.get(frequency, 1) if frequency else 1
+    first: date = subscription.start
+    frequency = subscription.billing_frequency or BillingFrequency.MONTHLY
     try:
-        return _periods_moved(billed, -given, months)
+        # bills that follow the subscription's own cycles step back along them (a cycle from the
+        # 29th runs 28 February - 28 March, then 29 March); others, calendar months, by months
+        k = cycles_before(first, frequency, billed, inclusive=True) - 1
+        if k >= 0 and cycle_start(first, frequency, k) == billed:
+            return cycle_start(first, frequency, max(k - given, 0))
+        return max(_periods_moved(billed, -given, _period_months(scenario)), first)
     except OutOfCalendar:
-        return date.min
+        return first
 
 
 def _periods_moved(day: date, n: int, months: int | None) -> date:

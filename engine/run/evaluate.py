@@ -257,17 +257,12 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
 def _not_utf8(source: str, number: int, raw: bytes) -> FieldDiagnostic:
     """BR103 at the first byte that is not UTF-8 (orjson says column 1, and words a lone surrogate
     and a stray byte alike: "surrogates not allowed")."""
+    column, what = 1, "text that is not UTF-8"  # (should Python read what orjson refuses)
     try:
         raw.decode("utf-8")
-        start, column, what = (
-            0,
-            1,
-            "text that is not UTF-8",
-        )  # (orjson refuses an encoded surrogate, which Python reads)
     except UnicodeDecodeError as exc:
-        start = exc.start
-        column = len(raw[:start].decode("utf-8")) + 1
-        what = f"the byte 0x{raw[start]:02x}, which is not UTF-8"
+        column = len(raw[: exc.start].decode("utf-8")) + 1
+        what = f"the byte 0x{raw[exc.start]:02x}, which is not UTF-8"
     message = f"the line is not JSON: it holds {what}"
     return FieldDiagnostic(source, number, column, "BR103", message, "write the line as UTF-8")
 

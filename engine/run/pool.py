@@ -114,9 +114,14 @@ def workers_starting() -> Iterator[None]:
     (a `KeyboardInterrupt` traceback), and this process does not stop in the middle of handing a
     worker its start-up data (a worker reading half of it printed an `UnpicklingError` traceback:
     both until 2026-12-02, on Parquet runs, whose workers are spawned). Here such a signal is
-    noted, by this thread's handlers, whichever thread it reaches; afterwards it ends the run as
-    it would have (`KeyboardInterrupt`). `worker_signals` sets a worker's own."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    noted, by this thread's handlers, whichever thread it reaches; afterwards it is raised again,
+    for the handler it would have met (a run's: `KeyboardInterrupt`; an ignored one stays
+    ignored). `worker_signals` sets a worker's own."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or not hasattr(signal, "pthread_sigmask")
+        or any(signal.getsignal(number) is None for number in _HELD)  # (a handler set from C: not restorable)
+    ):
         yield
         return
     caught: list[int] = []
@@ -128,8 +133,8 @@ def workers_starting() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # (one held meanwhile is noted now)
         for number, handler in handlers.items():
             signal.signal(number, handler)
-    if caught:
-        raise KeyboardInterrupt
+        for held in dict.fromkeys(caught):  # each as it came, to the handler it would have met
+            signal.raise_signal(held)
 
 
 def worker_signals() -> None:
