@@ -109,7 +109,11 @@ CODES: dict[str, tuple[str, str]] = {
         "service-units",
         "Credit types paying for one service count in different units (a consumption of the service is one list).",
     ),
-    "BR430": ("alert-threshold-missing", "Balance alerts enabled without a threshold."),
+    "BR426": ("product-listed-twice", "A bundle lists the same product twice (it would bill it twice)."),
+    "BR430": (
+        "alert-threshold-missing",
+        "Balance alerts enabled without a threshold, or a threshold given without `enabled: true`.",
+    ),
     "BR431": (
         "alert-threshold-useless",
         "A balance alert threshold that never alerts (at or below zero without overdraft) or repeats the below-zero alert (0).",

@@ -236,8 +236,10 @@ def stage_semantics(c: Compilation) -> None:
             c.diagnostics.extend(check_credit_precedence(c.settings, doc))
             c.diagnostics.extend(check_currencies(c.settings, doc))
     from engine.money_checks import check_money
+    from engine.reach_checks import check_reach
 
     c.diagnostics.extend(check_money(c.catalog, c.settings))
+    c.diagnostics.extend(check_reach(c.catalog, c.settings))
 
 
 def stage_criteria(c: Compilation) -> None:

@@ -727,3 +727,80 @@ def test_coverage_json_is_never_written_into_the_rule_set_found(
     code, _, err = _cli(["test", str(tmp_path / "rs/.tests"), "--coverage-json", str(target)])
     assert code == 2 and "inside" in err, err
     assert target.read_bytes() == before
+
+
+# --- rules that load but are never reached (BR426, BR413, BR430, BR421) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "found"),
+    [
+        # (each was accepted; the first billed the product twice on every purchase of the bundle)
+        (
+            "catalog/bundles.yaml",
+            "  - product: set-top-box\n  - product: smart-card\n",
+            "  - product: set-top-box\n  - product: smart-card\n  - product: tv-essentials\n",
+            ("BR426", "error", "listed twice"),
+        ),
+        (
+            "catalog/bundles.yaml",
+            "description: The Essentials main service with its equipment.\nvalidity: {from: 2013-01-01}",
+            "description: The Essentials main service with its equipment.\nvalidity: {from: 2013-01-01, to: 2014-06-30}",
+            ("BR413", "error", "every purchase of the plan would be refused"),
+        ),
+        (
+            "catalog/bundles.yaml",
+            "(no flexible-bundle discount here).\nvalidity: {from: 2015-01-01}",
+            "(no flexible-bundle discount here).\nvalidity: {from: 2013-01-01, to: 2014-06-30}",
+            ("BR413", "error", "no holder of the plan can buy it"),
+        ),
+        (
+            "credits/balance_policies.yaml",
+            "alerts:\n  enabled: true\n  threshold: 20",
+            "alerts:\n  threshold: 20",
+            ("BR430", "error", "not enabled"),
+        ),
+        (
+            "credits/credits.yaml",
+            "criteria:\n  when: consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}",
+            "criteria:\n  when: consumption.at.weekday in {monday, tuesday, wednesday, thursday, friday}\n"
+            "  organisations: [globex-de]",
+            ("BR413", "error", "no consumption can meet it"),
+        ),
+        (
+            "credits/credits.yaml",
+            "issued: 2014-12-15\n",
+            "issued: 2016-12-15\n",
+            ("BR413", "error", "after its usage period ends"),
+        ),
+        (
+            "credits/credits.yaml",
+            "issued: 2014-12-15\n",
+            "issued: 2014-12-15\npriority: 1\n",
+            ("BR421", "warning", "orders nothing"),
+        ),
+        (
+            "discounts/promotions.yaml",
+            "  effective: 2015-06-01\n  expiration: 2015-12-31",
+            "  effective: 2013-06-01\n  expiration: 2013-12-31",
+            ("BR413", "error", "before a bundle granting it can be bought"),
+        ),
+    ],
+)
+def test_rules_that_are_never_reached_are_reported(
+    tmp_path: Path, file: str, old: str, new: str, found: tuple[str, str, str]
+) -> None:
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    diagnostics = validate_paths([root])
+    assert diagnostics, "accepted"
+    assert {(d.code, d.severity.value) for d in diagnostics} == {found[:2]}, diagnostics
+    assert all(found[2] in d.message for d in diagnostics), diagnostics

@@ -1,0 +1,169 @@
+"""Semantic checks for rules that load but can never be reached: each passed every other check,
+and the bill or the draw it was written for never happened (the eleventh session's audit of
+`validate`, 2026-12-02).
+
+- **BR426** a product listed twice in one bundle: the bundle bought brings two lines of it, each
+  billed (a plan of it cost its product twice);
+- **BR413** a plan's bundle (or a compatible add-on) whose purchase window never meets the plan's:
+  every purchase of the plan is refused (`bundle_withdrawn`), or the add-on can never join it;
+- **BR413** a discount granted only by bundles that become available after it has expired: no
+  subscription holds one of them while it is effective;
+- **BR413** a credit issued after its usage period ends, and a credit allocated to its holder alone
+  whose `criteria.organisations` names none of the holder's organisations (the holder and its
+  ancestors, what `consumer.organisations` holds when the holder consumes): it is never drawn;
+- **BR430** an alert threshold without `enabled: true`: the alert the threshold was written for
+  is never raised (`enabled: false` written out keeps a threshold for later, and passes);
+- **BR421** (warning) a credit's `priority` in a rule set whose `credit_precedence` has no
+  `priority` key: it orders nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from engine.diagnostics import Diagnostic, Severity
+from engine.load import Document
+from engine.models.common import Validity
+
+
+def check_reach(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterator[Diagnostic]:
+    yield from _bundle_products(catalog)
+    yield from _plan_bundles(catalog)
+    yield from _granted_discounts(catalog)
+    yield from _credits(catalog, settings)
+    yield from _alert_thresholds(catalog)
+
+
+def _each(catalog: Mapping[str, Mapping[str, Any]], kind: str) -> Iterator[tuple[Any, Document]]:
+    for code in sorted(catalog.get(kind, {})):
+        entry = catalog[kind][code]
+        yield entry.model, entry.document
+
+
+def _bundle_products(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+    for model, doc in _each(catalog, "bundle"):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(model.products):
+            if item.product in seen:
+                yield doc.diagnostic(
+                    ("products", i, "product"),
+                    "BR426",
+                    f"product `{item.product}` is listed twice in bundle `{model.code}` (first as entry "
+                    f"{seen[item.product] + 1}): the bundle would bill it twice",
+                    "list each product once (a quantity is the scenario line's `quantity`)",
+                )
+            else:
+                seen[item.product] = i
+
+
+def _disjoint(first: Validity, second: Validity) -> bool:
+    return (first.to is not None and first.to < second.from_) or (second.to is not None and second.to < first.from_)
+
+
+def _window(validity: Validity) -> str:
+    return f"{validity.from_} to {validity.to or 'open'}"
+
+
+def _plan_bundles(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+    bundles = catalog.get("bundle", {})
+    for model, doc in _each(catalog, "plan"):
+        for i, code in enumerate(model.bundles):
+            bundle = bundles.get(code)
+            if bundle is not None and _disjoint(bundle.model.validity, model.validity):
+                yield doc.diagnostic(
+                    ("bundles", i),
+                    "BR413",
+                    f"bundle `{code}` is available {_window(bundle.model.validity)}, never while the plan is "
+                    f"({_window(model.validity)}): every purchase of the plan would be refused",
+                    "align the plan's validity with its bundles'",
+                )
+        for i, code in enumerate(model.compatible_bundles):
+            bundle = bundles.get(code)
+            ends = bundle.model.validity.to if bundle is not None else None
+            if ends is not None and ends < model.validity.from_:  # (one bought later by the plan's holders is fine)
+                yield doc.diagnostic(
+                    ("compatible_bundles", i),
+                    "BR413",
+                    f"add-on `{code}` is withdrawn on {ends}, before the plan is available "
+                    f"({_window(model.validity)}): no holder of the plan can buy it",
+                    "remove it from `compatible_bundles`, or fix the two validities",
+                )
+
+
+def _granted_discounts(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+    granting: dict[str, list[Any]] = {}
+    for model, _doc in _each(catalog, "bundle"):
+        for code in model.discounts:
+            granting.setdefault(code, []).append(model)
+    for model, doc in _each(catalog, "discount"):
+        bundles = granting.get(model.code)
+        expires = model.validity.expiration
+        if not bundles or expires is None:
+            continue
+        if all(b.validity.from_ > expires for b in bundles):  # a holder keeps a bundle after its window
+            first = min(bundles, key=lambda b: b.validity.from_)
+            yield doc.diagnostic(
+                ("validity", "expiration"),
+                "BR413",
+                f"the discount expires on {expires}, before a bundle granting it can be bought "
+                f"(`{first.code}` from {first.validity.from_}): no subscription holds one while it is effective",
+                "fix the discount's validity, or its bundles'",
+            )
+
+
+def _credits(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterator[Diagnostic]:
+    from engine.models.credits import Allocation
+
+    parents = {code: entry.model.parent for code, entry in catalog.get("organisation", {}).items()}
+    ordered_by_priority = settings is None or any(k.value == "priority" for k in settings.credit_precedence)
+    for model, doc in _each(catalog, "credit"):
+        period = model.usage_period
+        if period is not None and period.to is not None and model.issued > period.to:
+            yield doc.diagnostic(
+                ("issued",),
+                "BR413",
+                f"the credit is issued on {model.issued}, after its usage period ends ({period.to}): it is never usable",
+                "fix the issue date or the usage period",
+            )
+        criteria = model.criteria
+        if (
+            criteria is not None
+            and criteria.organisations
+            and model.holder in parents
+            and model.allocation is Allocation.THIS_ORGANISATION
+        ):
+            chain, node = [], model.holder
+            while node is not None and node not in chain:
+                chain.append(node)
+                node = parents.get(node)
+            if not set(criteria.organisations) & set(chain):
+                yield doc.diagnostic(
+                    ("criteria", "organisations"),
+                    "BR413",
+                    f"only `{model.holder}` draws on this credit (`this_organisation`), and its organisations "
+                    f"({', '.join(chain)}) are none of these: no consumption can meet it",
+                    "list the holder (or an ancestor), or allocate the credit to `all_organisations`",
+                )
+        if model.priority is not None and not ordered_by_priority:
+            found = doc.diagnostic(
+                ("priority",),
+                "BR421",
+                "`priority` orders nothing: the rule set's `credit_precedence` has no `priority` key",
+                "add `priority` to `credit_precedence` in ruleset.yaml, or remove it here",
+            )
+            yield dataclasses.replace(found, severity=Severity.WARNING)
+
+
+def _alert_thresholds(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+    for model, doc in _each(catalog, "balance_policy"):
+        alerts = model.alerts
+        written = doc.data.get("alerts") if isinstance(doc.data, dict) else None
+        if alerts.threshold is not None and not alerts.enabled and "enabled" not in (written or {}):
+            yield doc.diagnostic(
+                ("alerts", "threshold"),
+                "BR430",
+                "a threshold is given, but threshold alerts are not enabled: it never alerts",
+                "add `enabled: true` under `alerts:` (or write `enabled: false` to keep the threshold for later)",
+            )
