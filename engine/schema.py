@@ -398,6 +398,11 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         return
     if validator == "required":
         missing = error.message.split("'")[1]
+        known = list(schema.get("properties", {}))
+        if schema.get("additionalProperties") is False and isinstance(instance, dict):
+            extras = [k for k in instance if k not in known]
+            if any(did_you_mean(str(k), known) == f"did you mean `{missing}`?" for k in extras):
+                return  # misspelt (`nmae:`): BR201 says so, with "did you mean"; one mistake, one diagnostic
         yield document.diagnostic(
             path, "BR202", f"{where} is missing the required property `{missing}`", f"add `{missing}:`", key=True
         )
@@ -412,7 +417,7 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             path,
             "BR203",
             f"`{where}` must be {wanted_names}, not {_type_name(instance)}",
-            pattern_hint or _describe(schema),
+            pattern_hint or _describe(schema) or _shape_hint(schema, wanted),
         )
         return
     if validator in ("enum", "const"):
@@ -456,6 +461,18 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         return
     message = error.message.replace("'", "`") if len(error.message) < 120 else f"invalid value ({validator})"
     yield document.diagnostic(path, "BR206", f"`{where}`: {message}", _describe(schema))
+
+
+def _shape_hint(schema: dict[str, Any], wanted: Any) -> str:
+    """A hint for a value of the wrong shape where the schema says nothing more (SPEC 6: every
+    diagnostic has one): the keys a mapping takes, or how a list is written."""
+    kinds = wanted if isinstance(wanted, list) else [wanted]
+    keys = list(schema.get("properties", {}))
+    if "object" in kinds and keys:
+        return f"write a mapping of {', '.join(f'`{k}:`' for k in keys[:8])}{', …' if len(keys) > 8 else ''}"
+    if "array" in kinds:
+        return "write a list: `[a, b]`, or one `- a` line per item"
+    return f"write {' or '.join(_TYPE_NAMES.get(str(w), str(w)) for w in kinds)}"
 
 
 def _describe(schema: dict[str, Any]) -> str:

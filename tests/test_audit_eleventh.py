@@ -804,3 +804,64 @@ def test_rules_that_are_never_reached_are_reported(
     assert diagnostics, "accepted"
     assert {(d.code, d.severity.value) for d in diagnostics} == {found[:2]}, diagnostics
     assert all(found[2] in d.message for d in diagnostics), diagnostics
+
+
+# --- validate: one diagnostic per mistake, each with a hint --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "words"),
+    [
+        # a misspelt required key: BR201 with "did you mean", no second BR202 "missing `name`"
+        ("catalog/products.yaml", "name: ACME TV Essentials\n", "nmae: ACME TV Essentials\n", "did you mean `name`?"),
+        (
+            "discounts/loyalty.yaml",
+            "  effective: 2015-01-01\n",
+            "  effective_from: 2015-01-01\n",
+            "did you mean `effective`?",
+        ),
+    ],
+)
+def test_a_misspelt_required_key_is_one_diagnostic(tmp_path: Path, file: str, old: str, new: str, words: str) -> None:
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    text = (root / file).read_text(encoding="utf-8")
+    assert old in text
+    (root / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    [found] = validate_paths([root])
+    assert found.code == "BR201" and found.hint == words, found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "hint"),
+    [
+        (
+            "limit:\n  times: 3\n  per: 1 year\n  window: rolling\n",
+            "limit: 3 times a year\n",
+            "write a mapping of `times:`, `per:`, `window:`",
+        ),
+        (
+            "validity:\n  effective: 2015-01-01\n  expiration: 2015-12-31\n",
+            "validity: 2015-01-01\n",
+            "write a mapping of `effective:`, `expiration:`",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_gets_a_hint(tmp_path: Path, old: str, new: str, hint: str) -> None:
+    # (SPEC 6: every diagnostic has a hint; these had none)
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "discounts/customer_care.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    [found] = validate_paths([root])
+    assert (found.code, found.hint) == ("BR203", hint), found

@@ -175,7 +175,7 @@ class QuantitativeCriteria(Strict):
 
 
 class Criteria(Strict):
-    """All sections present must hold; see the module docstring."""
+    """Sections (each a mapping) and `when:`; every one must hold, and one entry of each (products: all)."""
 
     billing_term: BillingTermCriteria | None = Field(
         default=None, description="Non-usage: billing term scheme, frequency, binding, concurrent usage."
