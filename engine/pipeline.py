@@ -177,7 +177,44 @@ def stage_references(c: Compilation) -> None:
     coded = [d for d in c.documents if d.kind is not None and d.kind != "rule_set"]
     index, duplicates = index_codes(coded)
     c.diagnostics.extend(duplicates)
-    c.diagnostics.extend(check_references(c.valid, index, unsure=_kinds_unread(c.files)))
+    unsure = _kinds_unread(c.files)
+    for kind, code, document in _misnamed(c.documents):
+        if code is not None:
+            index.setdefault((kind, code), document)
+        else:
+            unsure = (unsure or frozenset()) | {kind}
+    c.diagnostics.extend(check_references(c.valid, index, unsure=unsure))
+
+
+def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Document]]:
+    """(the kind meant, the code meant or None, the document) of each document whose `kind` or
+    `code` could not be read (`kind: terms`, `knd: term`, `cdoe: commit-24m`, `code: 123`, no
+    code): its own diagnostic says why, and references to what it defines are not reported as
+    well. Until 2026-12-02 they were, each "unknown term `commit-24m`" with a "did you mean" that
+    would have changed a correct file."""
+    from engine.models import KINDS
+
+    known = [k for k in KINDS if k != "rule_set"]
+
+    def meant(data: dict[str, Any], key: str) -> Any:
+        """The value of `key`, or of a key misspelt for it (`knd`, `cdoe`)."""
+        if key in data:
+            return data[key]
+        near = next((k for k in data if isinstance(k, str) and did_you_mean(k, [key])), None)
+        return data[near] if near is not None else None
+
+    for document in documents:
+        data = document.data
+        if not isinstance(data, dict) or (document.kind in known and document.code is not None):
+            continue
+        kind = meant(data, "kind")
+        if isinstance(kind, str) and kind not in known and kind != "rule_set":
+            kind = did_you_mean(kind, known)[len("did you mean `") : -len("`?")] or None
+        if kind not in known:
+            continue
+        code = meant(data, "code")
+        # (a code that is no text, `code: 123`, may stand for any code: references to its kind are not reported)
+        yield kind, (code if isinstance(code, str) else None), document
 
 
 #: a file that could not be read whole: the documents it holds are missing from the rule set;

@@ -133,6 +133,7 @@ def _credits(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterato
             and criteria.organisations
             and model.holder in parents
             and model.allocation is Allocation.THIS_ORGANISATION
+            and all(o in parents for o in criteria.organisations)  # (an unknown one is BR302's)
         ):
             chain, node = [], model.holder
             while node is not None and node not in chain:

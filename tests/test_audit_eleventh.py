@@ -865,3 +865,41 @@ def test_a_value_of_the_wrong_shape_gets_a_hint(tmp_path: Path, old: str, new: s
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     [found] = validate_paths([root])
     assert (found.code, found.hint) == ("BR203", hint), found
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "code"),
+    [
+        # (each set off a cascade of "unknown term/product" in other files, with "did you mean"
+        # hints that would have changed correct references)
+        ("catalog/terms.yaml", "kind: term\ncode: commit-24m\n", "kind: terms\ncode: commit-24m\n", "BR111"),
+        (
+            "catalog/products.yaml",
+            "kind: product\ncode: tv-essentials\n",
+            "kind: prodcut\ncode: tv-essentials\n",
+            "BR111",
+        ),
+        (
+            "catalog/products.yaml",
+            "kind: product\ncode: tv-essentials\n",
+            "kind: product\ncdoe: tv-essentials\n",
+            "BR201",
+        ),
+        ("catalog/products.yaml", "kind: product\ncode: tv-essentials\n", "kind: product\n", "BR202"),
+        ("catalog/products.yaml", "kind: product\ncode: tv-essentials\n", "kind: product\ncode: 123\n", "BR203"),
+    ],
+)
+def test_a_document_whose_kind_or_code_is_misspelt_is_one_diagnostic(
+    tmp_path: Path, file: str, old: str, new: str, code: str
+) -> None:
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    text = (root / file).read_text(encoding="utf-8")
+    assert old in text
+    (root / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    found = validate_paths([root])
+    assert [d.code for d in found] == [code], found
