@@ -655,12 +655,18 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
         found = credit_holder_conflict(model, models)
         if found is not None:
             yield doc.diagnostic(("holder",), "BR412", *found)
+    credit_users: dict[str, list[str]] = {}
+    for code, entry in sorted(users.items()):
+        if entry.model.credit_owner not in (None, code):
+            credit_users.setdefault(entry.model.credit_owner, []).append(code)
     for model, doc in _each(catalog, "user"):
         owner_code = model.credit_owner
         if owner_code is None or owner_code == model.code or owner_code not in users:
             continue
+        if _owners_loop(model.code, users):  # a cycle: BR303 at each of its links, no advice that keeps it
+            continue
         owner: User = users[owner_code].model
-        if owner.credit_owner not in (None, owner.code) and owner.credit_owner != model.code:
+        if owner.credit_owner not in (None, owner.code):
             yield doc.diagnostic(
                 ("credit_owner",),
                 "BR412",
@@ -668,6 +674,29 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
                 f"set the credit owner to `{owner.credit_owner}` directly",
                 detail=tuple(_owner_links(model.code, users)),
             )
+        if model.code in credit_users:  # the link a change usually adds: at its own line too (until 2026-12-02 not)
+            names = ", ".join(f"`{u}`" for u in credit_users[model.code])
+            yield doc.diagnostic(
+                ("credit_owner",),
+                "BR412",
+                f"`{model.code}` is the credit owner of {names}, so owns their credits: an owner cannot "
+                f"use the credits of `{owner_code}` as well",
+                f"remove `credit_owner:` here, or name `{owner_code}` as the owner of {names}",
+                detail=tuple(_owner_links(model.code, users)),
+            )
+
+
+def _owners_loop(start: str, users: dict[str, Entry]) -> bool:
+    """Does the chain of credit owners from `start` come back to a user it passed?"""
+    seen: set[str] = set()
+    code: str | None = start
+    while code is not None and code in users:
+        if code in seen:
+            return True
+        seen.add(code)
+        owner = users[code].model.credit_owner
+        code = owner if owner != code else None
+    return False
 
 
 def _owner_links(start: str, users: dict[str, Entry]) -> Iterator[str]:

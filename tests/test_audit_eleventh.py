@@ -903,3 +903,23 @@ def test_a_document_whose_kind_or_code_is_misspelt_is_one_diagnostic(
     (root / file).write_text(text.replace(old, new, 1), encoding="utf-8")
     found = validate_paths([root])
     assert [d.code for d in found] == [code], found
+
+
+def test_a_credit_owner_chain_is_reported_at_the_link_that_made_it(tmp_path: Path) -> None:
+    # (john, the owner of peter and mary, named an owner himself: reported only at peter's and
+    # mary's lines, which the change did not touch; GitHub annotations left john's line out)
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "organisation/users.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "code: john\n" in text
+    path.write_text(text.replace("code: john\n", "code: john\ncredit_owner: lena\n", 1), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = validate_paths([root])
+    assert {d.code for d in found} == {"BR412"}
+    assert lines.index("credit_owner: lena") + 1 in {d.line for d in found}, found
+    assert len(found) == 3
