@@ -923,3 +923,23 @@ def test_a_credit_owner_chain_is_reported_at_the_link_that_made_it(tmp_path: Pat
     assert {d.code for d in found} == {"BR412"}
     assert lines.index("credit_owner: lena") + 1 in {d.line for d in found}, found
     assert len(found) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        # (the second `and` was read as a field named `and`: "unexpected `account`", 4 columns on)
+        ('account.classification == "SME" and and account.segments overlaps {"x"}', 37, "after `and`, found `and`"),
+        ('account.classification == "SME" and\n and account.segments overlaps {"x"}', 38, "after `and`, found `and`"),
+        ('account.classification in in {"a"}', 27, "after `in`, found `in`"),
+        ("and == 1", 1, "expected a value, found `and`"),
+    ],
+)
+def test_a_doubled_word_of_the_language_is_reported_where_it_is(text: str, column: int, message: str) -> None:
+    from engine.criteria.ast import Span
+    from engine.criteria.parse import CriteriaError, parse
+
+    with pytest.raises(CriteriaError) as raised:
+        parse(text, lambda b, e: Span("x", 1, b + 1, e + 1))
+    found = raised.value.diagnostic
+    assert found.column == column and message in found.message, found
