@@ -157,9 +157,11 @@ def check_references(
             holder = ref.path == ("holder",)  # (an organisation, or a user: a credit owner)
             what = "organisation or user" if holder else ref.target_kind
             names = codes_by_kind.get(ref.target_kind, [])
-            hint = did_you_mean(ref.code, [*names, *codes_by_kind.get("user", [])] if holder else names)
-            if not hint and other_kinds:
-                hint = f"`{ref.code}` is a {other_kinds[0]}, not a {what}"
+            # the code as written, of another kind (a unit under `users:`), before a near name of this
+            # kind (until 2026-12-02 `users: [retention-team]` was told "did you mean `rita.retention`?")
+            hint = f"`{ref.code}` is a {other_kinds[0]}, not a {what}" if other_kinds else ""
+            if not hint:
+                hint = did_you_mean(ref.code, [*names, *codes_by_kind.get("user", [])] if holder else names)
             if not hint:
                 hint = f"define a {what} with code `{ref.code}` or fix the reference"
             yield document.diagnostic(ref.path, "BR302", f"unknown {what} `{ref.code}`", hint)

@@ -943,3 +943,19 @@ def test_a_doubled_word_of_the_language_is_reported_where_it_is(text: str, colum
         parse(text, lambda b, e: Span("x", 1, b + 1, e + 1))
     found = raised.value.diagnostic
     assert found.column == column and message in found.message, found
+
+
+def test_a_unit_listed_as_an_approving_user_is_named_as_a_unit(tmp_path: Path) -> None:
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "discounts/customer_care.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "approval:\n  required: true\n  units: [customer-centre-supervisors]\n"
+    assert old in text
+    path.write_text(text.replace(old, "approval:\n  required: true\n  users: [customer-centre-supervisors]\n", 1))
+    [found] = validate_paths([root])
+    assert found.code == "BR302" and found.hint == "`customer-centre-supervisors` is a unit, not a user", found
