@@ -142,7 +142,7 @@ def stage_models(c: Compilation) -> None:
 
     from engine.models import KINDS
     from engine.models._direct import validate
-    from engine.models.errors import field_errors
+    from engine.models.errors import did_you_mean_of, field_errors
     from engine.semantics import Entry
 
     built = []
@@ -152,14 +152,14 @@ def stage_models(c: Compilation) -> None:
             model = validate(KINDS[kind], doc.data)
         except ValidationError as exc:
             for error in field_errors(exc.errors(include_url=False), doc.data):
-                path, message = error.path, error.message
+                path, (message, hint) = error.path, did_you_mean_of(error.message)
                 where = dotted(path) or kind
                 c.diagnostics.append(
                     doc.diagnostic(
                         path,
                         "BR207",
                         f"`{where}`: {message}",
-                        f"see `billrules schema --kind {kind}` for the expected form",
+                        hint or f"see `billrules schema --kind {kind}` for the expected form",
                     )
                 )
             continue

@@ -959,3 +959,20 @@ def test_a_unit_listed_as_an_approving_user_is_named_as_a_unit(tmp_path: Path) -
     path.write_text(text.replace(old, "approval:\n  required: true\n  users: [customer-centre-supervisors]\n", 1))
     [found] = validate_paths([root])
     assert found.code == "BR302" and found.hint == "`customer-centre-supervisors` is a unit, not a user", found
+
+
+def test_a_bound_is_worded_for_an_analyst(tmp_path: Path) -> None:
+    # (pydantic's own words: "Input should be greater than 0")
+    old, new, message = "quantity: 10\n", "quantity: -10\n", "`quantity`: must be more than 0"
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "credits/credits.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    [found] = validate_paths([root])
+    assert found.code == "BR207" and found.message == message, found

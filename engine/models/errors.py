@@ -24,7 +24,7 @@ def field_errors(errors: list[Any], data: Any) -> list[FieldError]:
     found: dict[tuple[str | int, ...], list[FieldError]] = {}
     for error in errors:
         path = _data_path(tuple(error["loc"]), data, missing=error["type"] == "missing")
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = _words(error) or str(error["msg"]).removeprefix("Value error, ")
         found.setdefault(path, []).append(FieldError(path, error["type"], message))
     out: list[FieldError] = []
     for items in found.values():
@@ -32,6 +32,32 @@ def field_errors(errors: list[Any], data: Any) -> list[FieldError]:
         chosen = own or items
         out.extend(chosen if len(chosen) == 1 or own else chosen[:1])
     return out
+
+
+#: pydantic's bounds in an analyst's words (its own: "Input should be greater than 0")
+_BOUNDS = {
+    "greater_than": ("gt", "must be more than {}"),
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "less_than": ("lt", "must be less than {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+}
+
+
+def _words(error: Any) -> str | None:
+    """pydantic's message for a bound or a time of day, in the words the rest of billrules uses."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind in _BOUNDS and _BOUNDS[kind][0] in context:
+        key, words = _BOUNDS[kind]
+        return words.format(context[key])
+    if kind in ("time_parsing", "time_type"):
+        return "is not a time of day: write it like `22:00` or `22:00:00`, hours from 00 to 23"
+    return None
+
+
+def did_you_mean_of(message: str) -> tuple[str, str | None]:
+    """A message carrying its own "did you mean" (a validator's), as (message, that hint)."""
+    head, found, tail = message.partition("; did you mean ")
+    return (head, f"did you mean {tail}") if found else (message, None)
 
 
 def _data_path(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[str | int, ...]:
