@@ -591,8 +591,22 @@ def _syntax_diagnostic(file: str, text: str, exc: Any) -> Diagnostic:
         return _directive_diagnostic(file, text, mark, problem)
     hint = next((h for needle, h in _SYNTAX_HINTS if needle in problem), "check indentation, quotes and brackets")
     if problem.startswith("mapping values are not allowed") and mark is not None:
-        hint = _indented_more(text, mark.line) or hint
+        hint = _indented_more(text, mark.line) or _colon_in_text(text, mark.line, mark.column) or hint
     return Diagnostic(file, line, column, "BR104", f"YAML syntax error: {problem}", hint)
+
+
+def _colon_in_text(text: str, index: int, column: int) -> str | None:
+    """The other usual cause: text holding `: ` (`description: Main service: 80 channels`), which
+    YAML reads as a key inside a value. A hint that says so (until 2026-12-02 the hint began "put a
+    space after `:`", for a colon with its space), or None."""
+    lines = text.splitlines()
+    if not 0 <= index < len(lines) or lines[index][column : column + 2] not in (": ", ":"):
+        return None
+    key, _, value = lines[index].strip().removeprefix("- ").partition(": ")
+    if not key or not value or value[:1] in "\"'" or ('"' in value and "'" in value):
+        return None
+    quoted = f"'{value}'" if '"' in value else f'"{value}"'
+    return f"the text after `{key}:` holds `: `, which YAML reads as another key: quote the text, `{key}: {quoted}`"
 
 
 def _indented_more(text: str, index: int) -> str | None:

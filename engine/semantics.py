@@ -355,7 +355,12 @@ def _amount_value(kind: AmountType, value: Any, minimum: bool = False) -> tuple[
     try:
         number = parse_number(str(value))
     except ValueError as exc:
-        return None, (f"{exc}; a `{kind.value}` discount takes a number", "write e.g. `15`")
+        hint = (
+            "write the number of units (`value: 2`) and the unit apart (`unit: months`)"
+            if kind is AmountType.FREE_PERIOD
+            else "write e.g. `15`"
+        )
+        return None, (f"{exc}; a `{kind.value}` discount takes a number", hint)
     if kind is AmountType.PERCENTAGE and not ((number >= 0 if minimum else number > 0) and number <= 100):
         lowest = "at least 0" if minimum else "greater than 0"
         return None, (f"percentage `{value}` must be {lowest} and at most 100", "write e.g. `15` for 15 %")
@@ -953,6 +958,16 @@ def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
                         + ("the limit would never be reached" if path[0] == "limit" else "no record is in it"),
                         "write a window of at least one day, e.g. `1 year` or `30 days`",
                     )
+            duration = getattr(_model, "duration", None)
+            longest = getattr(duration, "max_length", None)
+            if longest is not None and longest.count == 0:  # (accepted until 2026-12-02)
+                yield doc.diagnostic(
+                    ("duration", "max_length"),
+                    "BR206",
+                    f"a maximum length of `{longest}` allows no end an agent could choose: every request "
+                    "with an end would be rejected",
+                    "write the longest duration allowed, e.g. `3 months`, or remove it",
+                )
             for path, what in _empty_in(data.get("criteria"), ("criteria",)):
                 yield doc.diagnostic(
                     path,

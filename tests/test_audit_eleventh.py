@@ -976,3 +976,41 @@ def test_a_bound_is_worded_for_an_analyst(tmp_path: Path) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     [found] = validate_paths([root])
     assert found.code == "BR207" and found.message == message, found
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "code", "words"),
+    [
+        # a free period's value written with its unit: the hint says where the unit goes
+        ("discounts/promotions.yaml", "  value: 2\n", "  value: 2 months\n", "BR405", "`unit: months`"),
+        # an agent may choose no end under a maximum length of no time (accepted until 2026-12-02)
+        (
+            "discounts/customer_care.yaml",
+            "  max_length: 12 months\n",
+            "  max_length: 0 months\n",
+            "BR206",
+            "allows no end",
+        ),
+        # a colon with its space in a text: quote the text (the hint began "put a space after `:`")
+        (
+            "catalog/products.yaml",
+            "description: Main pay-TV service, 80 channels, billed monthly.\n",
+            "description: Main pay-TV service: 80 channels, billed monthly.\n",
+            "BR104",
+            '`description: "Main pay-TV service: 80 channels, billed monthly."`',
+        ),
+    ],
+)
+def test_small_validation_words(tmp_path: Path, file: str, old: str, new: str, code: str, words: str) -> None:
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    [found] = validate_paths([root])
+    assert found.code == code and (words in found.message or words in found.hint), found
