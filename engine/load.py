@@ -700,9 +700,22 @@ class _Converter:
                 )
             self.key_spans[child] = span_of(key_node)
             result[key] = self.convert(value_node, child)
+        taken = [key for key in merged if key not in result]
         for key, value in merged.items():
             result.setdefault(key, value)
+        if taken:
+            self._merged_places(path, set(taken))
         return result
+
+    def _merged_places(self, path: JsonPath, taken: set[str]) -> None:
+        """The spans, key spans and styles of merged values, under their place in this mapping: a
+        mistake in a value `<<: *defaults` brought is located where it is written (until 2026-12-02
+        at the mapping that merged it)."""
+        prefix = (*path, "\x00merge")
+        depth = len(prefix)
+        for places in (self.spans, self.key_spans, self.styles):
+            for where in [w for w in places if w[:depth] == prefix and len(w) > depth and w[depth] in taken]:
+                places.setdefault((*path, *where[depth:]), places[where])
 
     def _merge_sources(self, node: Node, path: JsonPath) -> Iterator[tuple[str, Any]]:
         sources = node.value if node.kind == "seq" else [node]

@@ -1014,3 +1014,23 @@ def test_small_validation_words(tmp_path: Path, file: str, old: str, new: str, c
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     [found] = validate_paths([root])
     assert found.code == code and (words in found.message or words in found.hint), found
+
+
+def test_a_mistake_in_a_merged_value_is_located_where_it_is_written(tmp_path: Path) -> None:
+    # (located at the `- when:` line of the exception that merged it)
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "catalog/terms.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "    fee: 50.00 EUR\n    pro_rata: false\n"
+    assert old in text
+    path.write_text(
+        text.replace(old, "    <<: &mil\n      fee: 50.00 EUX\n      pro_rata: false\n", 1), encoding="utf-8"
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    [found] = validate_paths([root])
+    assert found.code == "BR207" and (found.line, found.column) == (lines.index("      fee: 50.00 EUX") + 1, 12), found
