@@ -713,9 +713,14 @@ class _Converter:
         at the mapping that merged it)."""
         prefix = (*path, "\x00merge")
         depth = len(prefix)
-        for places in (self.spans, self.key_spans, self.styles):
+
+        def moved(places: dict[JsonPath, Any]) -> None:
             for where in [w for w in places if w[:depth] == prefix and len(w) > depth and w[depth] in taken]:
                 places.setdefault((*path, *where[depth:]), places[where])
+
+        moved(self.spans)
+        moved(self.key_spans)
+        moved(self.styles)
 
     def _merge_sources(self, node: Node, path: JsonPath) -> Iterator[tuple[str, Any]]:
         sources = node.value if node.kind == "seq" else [node]
