@@ -71,7 +71,11 @@ CODES: dict[str, tuple[str, str]] = {
         "credit-owner-chain",
         "A credit owner who uses someone else's credits, or a credit held by a credit user (their owner holds it).",
     ),
-    "BR413": ("inverted-range", "A date range that ends before it starts, or a criteria range no scenario can meet."),
+    "BR413": (
+        "inverted-range",
+        "A date range that ends before it starts, a criteria range no scenario can meet, or a bundle, plan, "
+        "discount or credit that can never be reached.",
+    ),
     "BR414": ("termed-without-frequency", "A termed product without a billing frequency."),
     "BR415": (
         "currency-mismatch",
@@ -94,7 +98,8 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "BR421": (
         "credit-precedence",
-        "A declared credit precedence that is not total (a key twice, or not ending with `id`).",
+        "A declared credit precedence that is not total (a key twice, or not ending with `id`); "
+        "a credit's `priority` that orders nothing (a warning).",
     ),
     "BR422": (
         "money-precision",
@@ -112,7 +117,7 @@ CODES: dict[str, tuple[str, str]] = {
     "BR426": ("product-listed-twice", "A bundle lists the same product twice (it would bill it twice)."),
     "BR430": (
         "alert-threshold-missing",
-        "Balance alerts enabled without a threshold, or a threshold given without `enabled: true`.",
+        "Balance alerts enabled without a threshold, or a threshold given with `enabled` left out.",
     ),
     "BR431": (
         "alert-threshold-useless",

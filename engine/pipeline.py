@@ -213,7 +213,10 @@ def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Docu
         if kind not in known:
             continue
         code = meant(data, "code")
-        # (a code that is no text, `code: 123`, may stand for any code: references to its kind are not reported)
+        # a code written as a number (`code: 123`) is its text; a missing one may stand for any code
+        # of its kind: references to that kind are not reported unknown (its own diagnostic is the finding)
+        if isinstance(code, int | float) and not isinstance(code, bool):
+            code = str(code)
         yield kind, (code if isinstance(code, str) else None), document
 
 

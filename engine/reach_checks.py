@@ -8,7 +8,7 @@ and the bill or the draw it was written for never happened (the eleventh session
   every purchase of the plan is refused (`bundle_withdrawn`), or the add-on can never join it;
 - **BR413** a discount granted only by bundles that become available after it has expired: no
   subscription holds one of them while it is effective;
-- **BR413** a credit issued after its usage period ends, and a credit allocated to its holder alone
+- **BR413** a credit its holder alone draws on (`this_organisation`, of a type not shared on issue)
   whose `criteria.organisations` names none of the holder's organisations (the holder and its
   ancestors, what `consumer.organisations` holds when the holder consumes): it is never drawn;
 - **BR430** an alert threshold without `enabled: true`: the alert the threshold was written for
@@ -47,11 +47,21 @@ def _bundle_products(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagn
         seen: dict[str, int] = {}
         for i, item in enumerate(model.products):
             if item.product in seen:
+                first = model.products[seen[item.product]]
+                both = (
+                    "required both times: the bundle would bill it twice"
+                    if first.required and item.required
+                    else (
+                        "once required, once optional: it is unclear whether the customer may leave it out"
+                        if first.required != item.required
+                        else "optional both times"
+                    )
+                )
                 yield doc.diagnostic(
                     ("products", i, "product"),
                     "BR426",
                     f"product `{item.product}` is listed twice in bundle `{model.code}` (first as entry "
-                    f"{seen[item.product] + 1}): the bundle would bill it twice",
+                    f"{seen[item.product] + 1}), {both}",
                     "list each product once (a quantity is the scenario line's `quantity`)",
                 )
             else:
@@ -118,21 +128,18 @@ def _credits(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterato
 
     parents = {code: entry.model.parent for code, entry in catalog.get("organisation", {}).items()}
     ordered_by_priority = settings is None or any(k.value == "priority" for k in settings.credit_precedence)
+    types = catalog.get("credit_type", {})
     for model, doc in _each(catalog, "credit"):
-        period = model.usage_period
-        if period is not None and period.to is not None and model.issued > period.to:
-            yield doc.diagnostic(
-                ("issued",),
-                "BR413",
-                f"the credit is issued on {model.issued}, after its usage period ends ({period.to}): it is never usable",
-                "fix the issue date or the usage period",
-            )
         criteria = model.criteria
+        credit_type = types.get(model.type)
+        shared = model.allocation is Allocation.ALL_ORGANISATIONS or (
+            credit_type is not None and credit_type.model.shared_on_issue  # (as the credit evaluator reads it)
+        )
         if (
             criteria is not None
             and criteria.organisations
             and model.holder in parents
-            and model.allocation is Allocation.THIS_ORGANISATION
+            and not shared
             and all(o in parents for o in criteria.organisations)  # (an unknown one is BR302's)
         ):
             chain, node = [], model.holder

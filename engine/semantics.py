@@ -671,14 +671,8 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
         if _owners_loop(model.code, users):  # a cycle: BR303 at each of its links, no advice that keeps it
             continue
         owner: User = users[owner_code].model
-        if owner.credit_owner not in (None, owner.code):
-            yield doc.diagnostic(
-                ("credit_owner",),
-                "BR412",
-                f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits",
-                f"set the credit owner to `{owner.credit_owner}` directly",
-                detail=tuple(_owner_links(model.code, users)),
-            )
+        end = _chain_end(model.code, users)  # the one owner who owns their own credits
+        links = tuple(_owner_links(model.code, users))
         if model.code in credit_users:  # the link a change usually adds: at its own line too (until 2026-12-02 not)
             names = ", ".join(f"`{u}`" for u in credit_users[model.code])
             yield doc.diagnostic(
@@ -686,9 +680,25 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
                 "BR412",
                 f"`{model.code}` is the credit owner of {names}, so owns their credits: an owner cannot "
                 f"use the credits of `{owner_code}` as well",
-                f"remove `credit_owner:` here, or name `{owner_code}` as the owner of {names}",
-                detail=tuple(_owner_links(model.code, users)),
+                f"remove `credit_owner:` here, or name `{end}` as the owner of {names}",
+                detail=links,
             )
+        elif owner.credit_owner not in (None, owner.code):
+            yield doc.diagnostic(
+                ("credit_owner",),
+                "BR412",
+                f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits",
+                f"set the credit owner to `{end}` directly",
+                detail=links,
+            )
+
+
+def _chain_end(start: str, users: dict[str, Entry]) -> str:
+    """The last user of a (loop-free) chain of credit owners: the one who names no other owner."""
+    code = start
+    while code in users and users[code].model.credit_owner not in (None, code):
+        code = users[code].model.credit_owner
+    return code
 
 
 def _owners_loop(start: str, users: dict[str, Entry]) -> bool:

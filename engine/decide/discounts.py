@@ -469,14 +469,14 @@ class DefinitionRules:
         except (ValueError, ArithmeticError):  # a range, or a value the request gets refused for
             return None, None
 
-    def _agent_refused(self, d: Discount, scenario: Any, requested: bool) -> Any:
+    def _agent_refused(self, d: Discount, scenario: Any) -> Any:
         """The scenario's agent, when an ad hoc discount may not be offered by them (in none of its
         `allowed_units`): a failing reason listed with the others (`agent_not_allowed`; SPEC 3.2,
         `not_eligible` "with every failing criterion"), else None. A request by such an agent
-        that fails nothing else is rejected instead (`_ad_hoc`); with `requested` None is given,
-        and the caller decides (until 2026-12-02 such a request's `not_eligible` left it out)."""
+        that fails nothing else is rejected instead (`_ad_hoc`): the caller decides (until
+        2026-12-02 such a request's `not_eligible` left it out)."""
         agent = scenario.agent
-        if requested or agent is None or not d.allowed_units or d.type is DiscountType.AUTO_APPLY:
+        if agent is None or not d.allowed_units or d.type is DiscountType.AUTO_APPLY:
             return None
         if not self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
             return None
@@ -1154,7 +1154,7 @@ class DiscountEvaluator(DefinitionRules):
         it is eligible: every failing condition is reported, not just the first (SPEC 3.2)."""
         no_grant = bool(d.granting) and s.held.isdisjoint(d.granting)
         no_line = d.code not in s.matched
-        agent = self._agent_refused(d.model, s.scenario, False) if d.agent_units else None
+        agent = self._agent_refused(d.model, s.scenario) if d.agent_units else None
         requested = agent is not None and d.code in s.requests
         if s.results_of is not None:
             picked = d.picks(s.results_of)

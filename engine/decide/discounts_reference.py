@@ -122,7 +122,7 @@ class ReferenceEvaluator(DefinitionRules):
             )
         if not any(_matches(d, line) for line in lines):
             failing.append(f"no line of {_describe_targets(d)}")
-        agent = self._agent_refused(d, scenario, False)
+        agent = self._agent_refused(d, scenario)
         criteria = [
             f"criteria section `{s}` does not hold" if s != "when" else "criteria `when` does not hold"
             for s, holds in sections

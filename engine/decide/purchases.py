@@ -45,6 +45,15 @@ register(
         "bundle_withdrawn": "bundle `{bundle}` was available until {to}; the purchase is on {date}",
         "add_on_not_compatible": "plan `{plan}` allows only its compatible bundles as add-ons; `{bundle}` is not one",
         "add_on_already_held": "bundle `{bundle}` is already held: part of {by} `{holder}`",
+        "add_on_coupon_only": lambda facts: (
+            f"bundle `{facts['bundle']}` comes with the codes of coupon "
+            + ", ".join(f"`{c}`" for c in facts["coupons"])
+            + " only: no plan includes it or lists it as compatible"
+        ),
+        "no_component_chosen": lambda facts: (
+            f"bundle `{facts['bundle']}` brings only what is chosen of it, and nothing is: choose at least one of "
+            + ", ".join(f"`{p}`" for p in facts["products"])
+        ),
         "payment_method_not_supported": "plan `{plan}` does not accept payment by `{method}`",
         "required_product_missing": "`{product}` is required in bundle `{bundle}` but not chosen",
         "product_not_in_bundle": "bundle `{bundle}` has no product `{product}`",
@@ -62,6 +71,11 @@ register(
         "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
         "coupon_expired": "coupon `{coupon}` could be redeemed until {to}; the purchase is on {date}",
         "coupon_used_up": "used up: redeemed {used} time(s), {allowed} allowed",
+        "coupon_products_had": lambda facts: (
+            f"grants bundle `{facts['bundle']}`, whose "
+            + ", ".join(f"`{p}`" for p in facts["products"])
+            + f" {facts['where']} already: it would be charged twice"
+        ),
         "coupon_bundle_held": lambda facts: (
             f"grants bundle `{facts['bundle']}`, which this purchase buys as an add-on"
             if facts["by"] == "add_on"
@@ -125,6 +139,8 @@ class _Kept:
     """What purchases read from a rule set, worked out once per rule set and kept beside it."""
 
     methods: set[str] | None = None  # every plan's payment methods
+    any_method: bool = False  # a plan accepts any method (lists none): no method is unknown
+    coupon_only: dict[str, list[str]] | None = None  # bundle → the coupons granting it, for bundles no plan sells
     lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
@@ -316,9 +332,11 @@ def check(rules: Any, scenario: Any) -> str | None:
         seen.add(add_on)
     method = purchase.payment_method
     if kept.methods is None:
+        kept.any_method = any(not p.payment_methods for p in plans.values())
         kept.methods = {m for p in plans.values() for m in p.payment_methods}
     methods = kept.methods
-    if method is not None and method not in methods:
+    # (a plan that lists no method accepts any: until 2026-12-02 a method no other plan named was BR622)
+    if method is not None and method not in methods and not kept.any_method:
         problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
     user = purchase.user
     if user is not None and user not in (users := decision.lookup(rules, "user")):
@@ -379,6 +397,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
     buys = purchase.plan is not None or bool(purchase.add_ons)
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
     held: dict[str, tuple[str, str]] | None = None  # bundles already held (`_held_for_coupons`), when first asked
+    had: dict[str, set[str]] | None = None  # products bought or held already (`_products_had`), when first asked
     outcomes = []
     for text in purchase.coupons:
         found = _coupon(rules, text)
@@ -407,6 +426,16 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             if bundle.code in held:  # its products would be charged twice, its discounts apply already
                 by, holder = held[bundle.code]
                 reasons.append(Reason("coupon_bundle_held", {"bundle": bundle.code, "by": by, "holder": holder}))
+            else:  # a product of its bundle bought or held already, in another bundle: charged twice too
+                if had is None:
+                    had = _products_had(rules, scenario)
+                brings = _brought(rules, purchase, bundle.code)
+                for where, products in had.items():
+                    twice = sorted(brings & products)
+                    if twice:  # (until 2026-12-02 sold again, the coupon's discount on both lines)
+                        facts = {"bundle": bundle.code, "products": twice, "where": where}
+                        reasons.append(Reason("coupon_products_had", facts))
+                        break
         used = purchase.coupon_redemptions.get(text, 0) + redeemed.get(text, 0)
         if used >= coupon.redemption_quantity:
             reasons.append(
@@ -426,6 +455,26 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
+
+
+def _brought(rules: Any, purchase: Any, bundle: str) -> set[str]:
+    """The products a bundle of the purchase brings: those chosen in it, else its required ones."""
+    chosen = {i.product for i in purchase.products or () if i.bundle == bundle}
+    return chosen or set(_members(rules, bundle)[1])
+
+
+def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
+    """The products a coupon's bundle must not bring again, by where they are: those the purchase
+    buys (its plan's bundles, its add-ons), and, for a purchase without a plan, the subscription's lines."""
+    purchase = scenario.purchase
+    model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
+    bought: set[str] = set()
+    for code in (*(model.bundles if model is not None else ()), *purchase.add_ons):
+        if rules.get("bundle", code) is not None:
+            bought |= _brought(rules, purchase, code)
+    subscription = scenario.subscription
+    has = {line.product for line in subscription.products} if subscription is not None and model is None else set()
+    return {"this purchase buys": bought, "the subscription has": has}
 
 
 def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
@@ -489,12 +538,40 @@ def refusals(
         if add_on in held:
             by, holder = held[add_on]
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
+        coupons = _coupon_only(rules).get(add_on)
+        if coupons:  # (until 2026-12-02 bought as a plain add-on: the coupon's discount without a code)
+            yield _reason(rules, _only_by_coupon, add_on, tuple(coupons))
         if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
             yield _reason(rules, _not_compatible, model.code, add_on)
+    for code in purchase.add_ons:  # an add-on of optional products alone (a plan buys its other bundles)
+        if rules.get("bundle", code) is None:
+            continue
+        members, required = _members(rules, code)
+        if members and not required and not any(i.bundle == code for i in purchase.products or ()):
+            yield _reason(rules, _nothing_chosen, code)  # (until 2026-12-02 allowed, buying nothing)
     method = purchase.payment_method
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
         yield _reason(rules, _method_not_supported, model.code, method)
     yield from _selection(rules, purchase, bundles, rejected)
+
+
+def _coupon_only(rules: Any) -> dict[str, list[str]]:
+    """The bundles coupons grant that no plan includes or lists as compatible: bought with a code
+    only (SPEC 3.5: a code's redemptions are counted; a bundle anyone may buy would make them
+    moot). A bundle a plan lists stays on sale, as its rule says."""
+    kept = _kept(rules)
+    if kept.coupon_only is None:
+        sold = {b for p in rules.models("plan").values() for b in (*p.bundles, *p.compatible_bundles)}
+        found: dict[str, list[str]] = {}
+        for code, coupon in sorted(rules.models("coupon").items()):
+            if coupon.bundle not in sold:
+                found.setdefault(coupon.bundle, []).append(code)
+        kept.coupon_only = found
+    return kept.coupon_only
+
+
+def _only_by_coupon(rules: Any, add_on: str, coupons: tuple[str, ...]) -> Reason:
+    return Reason("add_on_coupon_only", {"bundle": add_on, "coupons": list(coupons)})
 
 
 def _not_compatible(rules: Any, plan: str, add_on: str) -> Reason:
@@ -556,6 +633,12 @@ def _selection(
         for p in rules.get("bundle", code).products:
             if p.required and p.product not in chosen[code]:
                 yield _reason(rules, _required_missing, p.product, code)
+
+
+def _nothing_chosen(rules: Any, bundle: str) -> Reason:
+    return Reason(
+        "no_component_chosen", {"bundle": bundle, "products": [p.product for p in rules.get("bundle", bundle).products]}
+    )
 
 
 def _not_bought(rules: Any, product: str, bundle: str) -> Reason:
