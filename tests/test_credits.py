@@ -168,8 +168,8 @@ BAD = [
     ("organisation: globex-d", "BR605", "unknown organisation `globex-d`", "did you mean `globex-de`?"),
     ("credit_type: network-ofer", "BR605", "unknown credit type `network-ofer`", "did you mean `network-offer`?"),
     ("user: petr", "BR605", "unknown user `petr`", "did you mean `peter`?"),
-    ("quantity: 0", "BR602", "greater than 0", ""),
-    ("quantity: -3", "BR602", "greater than 0", ""),
+    ("quantity: 0", "BR602", "must be more than 0", ""),
+    ("quantity: -3", "BR602", "must be more than 0", ""),
     (
         "unit: e-mails",
         "BR606",
@@ -212,7 +212,7 @@ CREDIT_BAD = [
     ("holder: globex-d", "BR302", "unknown organisation or user `globex-d`", 13),
     ("usage_period: {from: 2015-06-01, to: 2015-01-01}", "BR413", "usage period ends (2015-01-01)", 42),
     ("allocation: this_organisation\n    type: kaizen-jumpstart", "BR420", "shared with all organisations", 17),
-    ("quantity: 0", "BR602", "greater than 0", 15),
+    ("quantity: 0", "BR602", "must be more than 0", 15),
 ]
 
 
