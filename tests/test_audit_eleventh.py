@@ -1090,19 +1090,23 @@ def test_a_coupons_bundle_is_not_sold_as_a_plain_add_on() -> None:
     # (bought as an add-on, it gave the coupon's 50 % without a code)
     found = _purchase({"add_ons": ["welcome-sports-bundle"], "payment_method": "card"})
     assert not found["allowed"] and _codes(found["reasons"]) == ["add_on_coupon_only"], found["reasons"]
-    assert found["reasons"][0]["facts"] == {"bundle": "welcome-sports-bundle", "coupons": ["welcome-sports"]}
+    assert found["reasons"][0]["facts"] == {
+        "bundle": "welcome-sports-bundle",
+        "coupons": ["welcome-sports"],
+        "plan": "tv-essentials-24",
+    }
 
 
 @pytest.mark.parametrize(
     ("purchase", "lines", "where"),
     [
         # its sports pack bought in the same purchase (two sports-pack lines, both half price)
-        ({"add_ons": ["sports-bundle"], "coupons": ["ACME-A006"], "payment_method": "card"}, [], "this purchase buys"),
+        ({"add_ons": ["sports-bundle"], "coupons": ["ACME-A006"], "payment_method": "card"}, [], "purchase"),
         # or already on the subscription's bill (a second sports pack sold)
         (
             {"add_ons": ["movies-bundle"], "coupons": ["ACME-A008"], "payment_method": "card"},
             [{"product": "sports-pack", "bundle": "sports-bundle"}],
-            "the subscription has",
+            "subscription",
         ),
     ],
 )
@@ -1143,3 +1147,27 @@ def test_a_plan_listing_no_payment_method_accepts_any(tmp_path: Path) -> None:
         "purchase": {"plan": "open-plan", "payment_method": "cash"},
     }
     assert load_rules(root).decide(scenario)["purchase"]["allowed"] is True
+
+
+def test_two_coupons_bringing_one_product_redeem_the_first_only(tmp_path: Path) -> None:
+    # (both were redeemed: the sports pack sold twice, the discount on both lines)
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    coupons = root / "catalog/coupons.yaml"
+    assert coupons.exists()
+    coupons.write_text(
+        coupons.read_text(encoding="utf-8")
+        + "---\nkind: coupon\ncode: sports-bonus\nname: Sports bonus\nprovider: ACME\ncharset: numeric\n"
+        "template: SB##\nquantity: 5\nredemption_quantity: 1\nrange_start: 10\nbundle: welcome-sports-bundle\n"
+        "validity: {from: 2015-01-01}\n",
+        encoding="utf-8",
+    )
+    scenario = copy.deepcopy(_CUSTOMER)
+    scenario["purchase"] = {"add_ons": ["movies-bundle"], "coupons": ["ACME-A000", "SB10"], "payment_method": "card"}
+    found = load_rules(root).decide(scenario)["purchase"]
+    assert [c["status"] for c in found["coupons"]] == ["redeemed", "rejected"], found["coupons"]
+    assert [line["product"] for line in found["lines"]].count("sports-pack") == 1

@@ -46,12 +46,12 @@ register(
         "add_on_not_compatible": "plan `{plan}` allows only its compatible bundles as add-ons; `{bundle}` is not one",
         "add_on_already_held": "bundle `{bundle}` is already held: part of {by} `{holder}`",
         "add_on_coupon_only": lambda facts: (
-            f"bundle `{facts['bundle']}` comes with the codes of coupon "
+            f"bundle `{facts['bundle']}` is granted only by a code of "
             + ", ".join(f"`{c}`" for c in facts["coupons"])
-            + " only: no plan includes it or lists it as compatible"
+            + f", and plan `{facts['plan']}` neither includes it nor lists it as compatible: enter the code instead"
         ),
         "no_component_chosen": lambda facts: (
-            f"bundle `{facts['bundle']}` brings only what is chosen of it, and nothing is: choose at least one of "
+            f"add-on `{facts['bundle']}` has only optional products and none is chosen: choose at least one of "
             + ", ".join(f"`{p}`" for p in facts["products"])
         ),
         "payment_method_not_supported": "plan `{plan}` does not accept payment by `{method}`",
@@ -74,7 +74,12 @@ register(
         "coupon_products_had": lambda facts: (
             f"grants bundle `{facts['bundle']}`, whose "
             + ", ".join(f"`{p}`" for p in facts["products"])
-            + f" {facts['where']} already: it would be charged twice"
+            + {
+                "purchase": " this purchase buys already",
+                "coupon": " a code of this purchase grants already",
+                "subscription": " the subscription has already",
+            }[facts["where"]]
+            + ": it would be charged twice"
         ),
         "coupon_bundle_held": lambda facts: (
             f"grants bundle `{facts['bundle']}`, which this purchase buys as an add-on"
@@ -139,8 +144,7 @@ class _Kept:
     """What purchases read from a rule set, worked out once per rule set and kept beside it."""
 
     methods: set[str] | None = None  # every plan's payment methods
-    any_method: bool = False  # a plan accepts any method (lists none): no method is unknown
-    coupon_only: dict[str, list[str]] | None = None  # bundle → the coupons granting it, for bundles no plan sells
+    coupon_only: dict[str, list[str]] | None = None  # bundle → the coupons granting it (`_coupon_bundles`)
     lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
     members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
@@ -332,11 +336,13 @@ def check(rules: Any, scenario: Any) -> str | None:
         seen.add(add_on)
     method = purchase.payment_method
     if kept.methods is None:
-        kept.any_method = any(not p.payment_methods for p in plans.values())
         kept.methods = {m for p in plans.values() for m in p.payment_methods}
     methods = kept.methods
-    # (a plan that lists no method accepts any: until 2026-12-02 a method no other plan named was BR622)
-    if method is not None and method not in methods and not kept.any_method:
+    # a plan in effect that lists no method accepts any (until 2026-12-02 a method no other plan
+    # named was BR622 under it too); under one that lists its methods, a method no plan names is
+    # BR622, with "did you mean"
+    in_effect = plans.get(plan) if plan is not None else None
+    if method is not None and method not in methods and (in_effect is None or in_effect.payment_methods):
         problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
     user = purchase.user
     if user is not None and user not in (users := decision.lookup(rules, "user")):
@@ -429,7 +435,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             else:  # a product of its bundle bought or held already, in another bundle: charged twice too
                 if had is None:
                     had = _products_had(rules, scenario)
-                brings = _brought(rules, purchase, bundle.code)
+                brings = _brought(rules, purchase, bundle.code, termed_only=True)
                 for where, products in had.items():
                     twice = sorted(brings & products)
                     if twice:  # (until 2026-12-02 sold again, the coupon's discount on both lines)
@@ -452,15 +458,22 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
                 redeemed[text] = redeemed.get(text, 0) + 1
                 if bundle is not None and held is not None:  # a later code granting it grants nothing
                     held.setdefault(bundle.code, ("coupon", text))
+                if bundle is not None and had is not None:  # nor a later code's bundle bringing its products
+                    had["coupon"] |= _brought(rules, purchase, bundle.code, termed_only=True)
             reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
 
 
-def _brought(rules: Any, purchase: Any, bundle: str) -> set[str]:
-    """The products a bundle of the purchase brings: those chosen in it, else its required ones."""
+def _brought(rules: Any, purchase: Any, bundle: str, termed_only: bool = False) -> set[str]:
+    """The products a bundle of the purchase brings: those chosen in it, else its required ones;
+    `termed_only`: those billed per period (a second box, a usage product, are not a second charge
+    of one service)."""
     chosen = {i.product for i in purchase.products or () if i.bundle == bundle}
-    return chosen or set(_members(rules, bundle)[1])
+    found = chosen or set(_members(rules, bundle)[1])
+    if termed_only:
+        found = {p for p in found if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED}
+    return found
 
 
 def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
@@ -471,10 +484,10 @@ def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
     bought: set[str] = set()
     for code in (*(model.bundles if model is not None else ()), *purchase.add_ons):
         if rules.get("bundle", code) is not None:
-            bought |= _brought(rules, purchase, code)
+            bought |= _brought(rules, purchase, code, termed_only=True)
     subscription = scenario.subscription
     has = {line.product for line in subscription.products} if subscription is not None and model is None else set()
-    return {"this purchase buys": bought, "the subscription has": has}
+    return {"purchase": bought, "coupon": set(), "subscription": has}
 
 
 def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
@@ -538,16 +551,19 @@ def refusals(
         if add_on in held:
             by, holder = held[add_on]
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
-        coupons = _coupon_only(rules).get(add_on)
-        if coupons:  # (until 2026-12-02 bought as a plain add-on: the coupon's discount without a code)
-            yield _reason(rules, _only_by_coupon, add_on, tuple(coupons))
+        coupons = _coupon_bundles(rules).get(add_on)
+        if coupons and model is not None and add_on not in (*model.bundles, *model.compatible_bundles):
+            # a coupon's bundle is sold by the plans that include or list it (until 2026-12-02 any plan
+            # without `compatible_bundles_only` sold it: the coupon's discount without a code)
+            yield _reason(rules, _only_by_coupon, add_on, tuple(coupons), model.code)
         if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
             yield _reason(rules, _not_compatible, model.code, add_on)
     for code in purchase.add_ons:  # an add-on of optional products alone (a plan buys its other bundles)
         if rules.get("bundle", code) is None:
             continue
         members, required = _members(rules, code)
-        if members and not required and not any(i.bundle == code for i in purchase.products or ()):
+        chosen = any(i.bundle == code for i in purchase.products or ())
+        if members and not required and not chosen and not _reaches_beyond(rules, code, members):
             yield _reason(rules, _nothing_chosen, code)  # (until 2026-12-02 allowed, buying nothing)
     method = purchase.payment_method
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
@@ -555,23 +571,21 @@ def refusals(
     yield from _selection(rules, purchase, bundles, rejected)
 
 
-def _coupon_only(rules: Any) -> dict[str, list[str]]:
-    """The bundles coupons grant that no plan includes or lists as compatible: bought with a code
-    only (SPEC 3.5: a code's redemptions are counted; a bundle anyone may buy would make them
-    moot). A bundle a plan lists stays on sale, as its rule says."""
+def _coupon_bundles(rules: Any) -> dict[str, list[str]]:
+    """The bundles coupons grant, with the coupons: bought as a plain add-on only under a plan that
+    includes or lists them (SPEC 3.5: a code's redemptions are counted; a bundle any plan sold would
+    make them moot)."""
     kept = _kept(rules)
     if kept.coupon_only is None:
-        sold = {b for p in rules.models("plan").values() for b in (*p.bundles, *p.compatible_bundles)}
         found: dict[str, list[str]] = {}
         for code, coupon in sorted(rules.models("coupon").items()):
-            if coupon.bundle not in sold:
-                found.setdefault(coupon.bundle, []).append(code)
+            found.setdefault(coupon.bundle, []).append(code)
         kept.coupon_only = found
     return kept.coupon_only
 
 
-def _only_by_coupon(rules: Any, add_on: str, coupons: tuple[str, ...]) -> Reason:
-    return Reason("add_on_coupon_only", {"bundle": add_on, "coupons": list(coupons)})
+def _only_by_coupon(rules: Any, add_on: str, coupons: tuple[str, ...], plan: str) -> Reason:
+    return Reason("add_on_coupon_only", {"bundle": add_on, "coupons": list(coupons), "plan": plan})
 
 
 def _not_compatible(rules: Any, plan: str, add_on: str) -> Reason:
@@ -633,6 +647,18 @@ def _selection(
         for p in rules.get("bundle", code).products:
             if p.required and p.product not in chosen[code]:
                 yield _reason(rules, _required_missing, p.product, code)
+
+
+def _reaches_beyond(rules: Any, bundle: str, members: frozenset[str]) -> bool:
+    """Does a discount the bundle grants reduce lines other than the bundle's own products (a
+    product type, the main service, another product)? Then the bundle is bought for it, even with
+    no component chosen."""
+    for code in rules.get("bundle", bundle).discounts:
+        discount = rules.get("discount", code)
+        targets = discount.discounted_products if discount is not None else ()
+        if any(t.product is None or t.product not in members for t in targets):
+            return True
+    return False
 
 
 def _nothing_chosen(rules: Any, bundle: str) -> Reason:
