@@ -1171,3 +1171,34 @@ def test_two_coupons_bringing_one_product_redeem_the_first_only(tmp_path: Path) 
     found = load_rules(root).decide(scenario)["purchase"]
     assert [c["status"] for c in found["coupons"]] == ["redeemed", "rejected"], found["coupons"]
     assert [line["product"] for line in found["lines"]].count("sports-pack") == 1
+
+
+# --- explanations: a comparison written with its constant first, an aggregate's `where` ---------------
+
+
+def test_a_comparison_written_constant_first_is_told_from_the_scenarios_side(tmp_path: Path) -> None:
+    # (the reason's `actual` was the rule's constant: "`6 months`: 6 months; the rule needs at most 108 days")
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts/probe.yaml").write_text(
+        "kind: discount\ncode: probe\nname: Probe\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products: [{product_type: termed}]\nvalidity: {effective: 2015-01-01}\n"
+        'criteria:\n  when: 6 months <= subscription.maturity and 3 <= count(u in usage where u.service_type == "VOD")\n',
+        encoding="utf-8",
+    )
+    data = _sample("discounts/complaint_cap.yaml")  # 4 months old on 2015-07-01, no usage
+    [found] = [d for d in load_rules(root).decide(data)["discounts"]["definitions"] if d["code"] == "probe"]
+    maturity, count = found["reasons"]
+    assert maturity["code"] == "duration_not_met"
+    assert (maturity["facts"]["subject"], maturity["facts"]["op"], maturity["facts"]["expected"]) == (
+        "subscription.maturity",
+        ">=",
+        "6 months",
+    )
+    assert maturity["text"].endswith("the rule needs at least 6 months"), maturity
+    assert count["text"] == 'count of usage where `u.service_type == "VOD"`: 0; the rule needs at least 3', count

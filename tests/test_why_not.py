@@ -565,13 +565,26 @@ def test_lists_and_weekdays_in_reasons_are_written_as_an_analyst_writes_them() -
     ("subject", "name"),
     [
         ("account.payment_preference", "account payment preference"),
-        ("count(u in usage where u.quantity > 1 within 1 month)", "count of usage within 1 month"),
-        ("sum(u in usage where (u.quantity > 1) within 30 days)", "sum of usage within 30 days"),
+        # (what a `where` keeps is said since 2026-12-02: "count of usage: 2" was read as every record)
+        (
+            "count(u in usage where u.quantity > 1 within 1 month)",
+            "count of usage where `u.quantity > 1` within 1 month",
+        ),
+        (
+            "sum(u in usage where (u.quantity > 1) within 30 days)",
+            "sum of usage where `(u.quantity > 1)` within 30 days",
+        ),
         ("count(u in usage)", "count of usage"),
-        ('count(u in usage where u.device == "a within b" within 2 weeks)', "count of usage within 2 weeks"),
-        ("count(u in usage where f(x) within 1 (month))", "count of usage"),
+        (
+            'count(u in usage where u.device == "a within b" within 2 weeks)',
+            'count of usage where `u.device == "a within b"` within 2 weeks',
+        ),
+        ("count(u in usage where f(x) within 1 (month))", "count of usage where `f(x) within 1 (month)`"),
         ("count(u in usage) + 1", "`count(u in usage) + 1`"),
-        ("count(u in usage where" + " within a" * 5000 + ")", "count of usage within a"),
+        (
+            "count(u in usage where" + " within a" * 5000 + ")",
+            "count of usage (the records its `where` keeps) within a",
+        ),
     ],
 )
 def test_a_subject_is_named_as_an_analyst_reads_it(subject: str, name: str) -> None:

@@ -286,13 +286,18 @@ class Explainer:
         outcome, values = self._judge(node, scope)
         if isinstance(node, ast.Compare):
             left, right = values
-            facts = _facts("compare", node.left, left, node.right, right, op=node.op)
+            subject, other, op = node.left, node.right, node.op
+            if _literal(subject) and not _literal(other):
+                # `6 months <= subscription.maturity` is told from the scenario's side, as it is
+                # meant: maturity at least 6 months (until 2026-12-02 the constant was the subject)
+                subject, other, left, right, op = other, subject, right, left, _FLIPPED[op]
+            facts = _facts("compare", subject, left, other, right, op=op)
             if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
                 facts["in_unit"] = _in_unit(left, right.unit)
             return (
                 outcome,
-                _sentence(node.left, left, f"{_OP_WORDS[node.op]} {node.right.span.text}", outcome, right, node.right),
+                _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other),
                 facts,
             )
         if isinstance(node, ast.Membership):
@@ -506,6 +511,10 @@ def _head(subject: ast.Node, value: Any) -> str:
         if isinstance(subject, ast.Literal)
         else f"{subject.span.text} = {show(value, _type(subject))}"
     )
+
+
+#: a comparison read the other way round (`a < b` is `b > a`)
+_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _literal(node: ast.Node) -> bool:

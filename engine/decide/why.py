@@ -35,6 +35,7 @@ _OP_NEEDS = {"==": "", "!=": "other than ", "<": "less than ", "<=": "at most ",
 
 _AGGREGATE = re.compile(r"(count|sum|min|max|avg)\((\w+) in ([\w.]+)\b")
 _WITHIN = " within "
+_WHERE = " where "
 
 
 def _name(text: str) -> str:
@@ -50,7 +51,12 @@ def _name(text: str) -> str:
         inside = text[aggregate.end() : -1]
         window = inside[inside.rfind(_WITHIN) + len(_WITHIN) :] if _WITHIN in inside else ""
         within = f" within {window}" if window and "(" not in window and ")" not in window else ""
-        return f"{func} of {_name(collection)}{within}"
+        # what it keeps, said (until 2026-12-02 "count of usage: 2" where the scenario had 3 records)
+        kept = inside[: inside.rfind(_WITHIN)] if within else inside
+        where = kept[kept.find(_WHERE) + len(_WHERE) :].strip() if _WHERE in kept else ""
+        if where:
+            where = f" where `{where}`" if len(where) <= 60 else " (the records its `where` keeps)"
+        return f"{func} of {_name(collection)}{where}{within}"
     return f"`{text}`"
 
 
