@@ -1202,3 +1202,27 @@ def test_a_comparison_written_constant_first_is_told_from_the_scenarios_side(tmp
     )
     assert maturity["text"].endswith("the rule needs at least 6 months"), maturity
     assert count["text"] == 'count of usage where `u.service_type == "VOD"`: 0; the rule needs at least 3', count
+
+
+def test_a_negated_condition_names_the_values_that_decided_it(tmp_path: Path) -> None:
+    # (SPEC 3.3: "the values that made it so"; `not (a or b)` was "… does not hold", no value)
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts/probe.yaml").write_text(
+        "kind: discount\ncode: probe\nname: Probe\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products: [{product_type: termed}]\nvalidity: {effective: 2015-01-01}\n"
+        'criteria:\n  when: >-\n    not (account.payment_preference == "card" or account.presentment_preference == "email")\n'
+        '    and not subscription.billing_frequency == "monthly"\n',
+        encoding="utf-8",
+    )
+    data = _sample("discounts/complaint_cap.yaml")  # card, paper, monthly
+    [found] = [d for d in load_rules(root).decide(data)["discounts"]["definitions"] if d["code"] == "probe"]
+    group, atom = found["reasons"]
+    assert group["facts"]["values"] == ['account.payment_preference = "card" is equal to "card"'], group
+    assert '(account.payment_preference = "card" is equal to "card")' in group["text"]
+    assert atom["facts"]["values"] == ['subscription.billing_frequency = "monthly" is equal to "monthly"'], atom

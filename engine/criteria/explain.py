@@ -130,6 +130,7 @@ class Explainer:
 
     def condition(self, node: ast.Node, scope: dict[str, Any]) -> bool | None:
         if isinstance(node, ast.Not):
+            before = len(self.steps)
             inner = self.condition(node.operand, scope)
             if (
                 not self.quiet
@@ -149,6 +150,11 @@ class Explainer:
                 written = node.operand.span.text
                 detail = f"`{written}` {VERDICTS[inner]}, so `{node.span.text}` {VERDICTS[not inner]}"
                 facts = {"kind": "not", "operand": written, "operand_verdict": VERDICTS[inner]}
+                # the values that made the group so (SPEC 3.3: "the values that made it so"; until
+                # 2026-12-02 a reason for `not (a or b)` named none)
+                decided = [s.detail for s in self.steps[before:] if s.outcome is inner]
+                if decided:
+                    facts["values"] = decided
                 self.steps.append(Step(node.span.text, not inner, detail, _where(node), facts))
             return None if inner is None else not inner
         if isinstance(node, ast.BoolOp):

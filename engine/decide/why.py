@@ -140,7 +140,9 @@ register(
             )
             + " (days with months, money in another currency)"
         ),
-        "condition_not_met": "`{condition}` does not hold",
+        "condition_not_met": lambda f: (
+            f"`{f['condition']}` does not hold" + (f" ({'; '.join(f['values'])})" if f.get("values") else "")
+        ),
         "section_not_met": "criteria section `{section}` does not hold",
         "when_not_met": "criteria `when` does not hold",
     }
@@ -380,6 +382,8 @@ class WhyNot:
         span = node.span
         facts: dict[str, Any] = {"section": section, "condition": span.text}
         code = "condition_not_met"
+        if step is not None and step.text == span.text and step.facts.get("kind") == "not" and "values" in step.facts:
+            facts["values"] = list(step.facts["values"])  # `not (a or b)`: the values that made `a or b` hold
         if step is not None and step.text == span.text and step.facts.get("kind") != "not":
             f = step.facts
             kind, negated = f.get("kind"), bool(f.get("negated"))
@@ -393,6 +397,7 @@ class WhyNot:
                     facts["actual"] = facts.pop("in_unit")
                 elif negated:
                     code = "condition_not_met"
+                    facts["values"] = [step.detail]  # (`not x == y`: what x is)
             elif kind in ("in", "overlaps", "contains"):
                 code = {
                     ("in", False): "value_not_listed",
