@@ -114,7 +114,7 @@ CODES: dict[str, tuple[str, str]] = {
         "service-units",
         "Credit types paying for one service count in different units (a consumption of the service is one list).",
     ),
-    "BR426": ("product-listed-twice", "A bundle lists the same product twice (it would bill it twice)."),
+    "BR426": ("product-listed-twice", "A bundle lists the same product twice."),
     "BR430": (
         "alert-threshold-missing",
         "Balance alerts enabled without a threshold, or a threshold given with `enabled` left out.",

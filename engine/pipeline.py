@@ -188,9 +188,9 @@ def stage_references(c: Compilation) -> None:
 
 def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Document]]:
     """(the kind meant, the code meant or None, the document) of each document whose `kind` or
-    `code` could not be read (`kind: terms`, `knd: term`, `cdoe: commit-24m`, `code: 123`, no
-    code): its own diagnostic says why, and references to what it defines are not reported as
-    well. Until 2026-12-02 they were, each "unknown term `commit-24m`" with a "did you mean" that
+    `code` could not be read (`kind: terms`, `knd: term`, `cdoe: commit-24m`, no code; `code: 123`
+    stands for its text): its own diagnostic says why, and references to what it defines are not
+    reported as well. Until 2026-12-02 they were, each "unknown term `commit-24m`" with a "did you mean" that
     would have changed a correct file."""
     from engine.models import KINDS
 

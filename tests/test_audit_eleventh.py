@@ -177,7 +177,8 @@ def test_a_report_over_an_input_is_a_usage_error(victim: Path, command: list[str
     before = path.read_bytes() if path.exists() else None
     code, _, err = _cli(args)
     assert code == 2, err
-    assert words in err and "read" in err, err
+    # (an HTML report named like a scenario or rule file is refused before its place is looked at)
+    assert (words in err and "read" in err) or ("--html" in args and "named like a scenario" in err), err
     assert (path.read_bytes() if path.exists() else None) == before
 
 
@@ -1226,3 +1227,13 @@ def test_a_negated_condition_names_the_values_that_decided_it(tmp_path: Path) ->
     assert group["facts"]["values"] == ['account.payment_preference = "card" is equal to "card"'], group
     assert '(account.payment_preference = "card" is equal to "card")' in group["text"]
     assert atom["facts"]["values"] == ['subscription.billing_frequency = "monthly" is equal to "monthly"'], atom
+
+
+def test_an_html_report_named_like_a_scenario_is_refused_even_where_nothing_is_read(victim: Path) -> None:
+    # (`decide a.yaml --html b.yaml` replaced b.yaml, a scenario it did not read)
+    other = victim / "scenarios/other.yaml"
+    other.write_text("id: other\n", encoding="utf-8")
+    r, s = str(victim / "rules"), str(victim / "scenarios")
+    code, _, err = _cli(["decide", "--rules", r, f"{s}/cap.yaml", "--html", str(other)])
+    assert code == 2 and "named like a scenario or rule file" in err, err
+    assert other.read_text(encoding="utf-8") == "id: other\n"

@@ -13,8 +13,15 @@ from engine.files import is_dir
 
 
 def html_target(name: str) -> Path:
-    """The HTML file to write; a usage error unless it names a file in an existing folder."""
-    return report_target(name, "HTML")
+    """The HTML file to write; a usage error unless it names a file in an existing folder, and
+    not one named as scenarios and rules are (`--html other-scenario.yaml` replaced a scenario the
+    command did not read, until 2026-12-02)."""
+    path = report_target(name, "HTML")
+    if path.suffix.lower() in (*_READ_SUFFIXES, ".jsonl", ".ndjson"):
+        raise UsageError(
+            f"{printable(name)} is named like a scenario or rule file; give the HTML report a name ending in `.html`"
+        )
+    return path
 
 
 def report_target(name: str, what: str) -> Path:
