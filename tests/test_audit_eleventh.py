@@ -1237,3 +1237,18 @@ def test_an_html_report_named_like_a_scenario_is_refused_even_where_nothing_is_r
     code, _, err = _cli(["decide", "--rules", r, f"{s}/cap.yaml", "--html", str(other)])
     assert code == 2 and "named like a scenario or rule file" in err, err
     assert other.read_text(encoding="utf-8") == "id: other\n"
+
+
+def test_a_subscription_not_started_is_said_to_start_later() -> None:
+    # ("uninterrupted for 0 months (since 2015-07-01)": the billing date, no fact of the scenario)
+    from engine import load_rules
+
+    data = _sample("discounts/complaint_cap.yaml")
+    data["subscription"]["start"] = "2015-08-01"
+    data["subscription"]["status_history"] = [{"status": "active", "from": "2015-08-01"}]
+    [found] = [
+        d for d in load_rules(REPO / "rules").decide(data)["discounts"]["definitions"] if d["code"] == "hd-loyal-half"
+    ]
+    [reason] = [r for r in found["reasons"] if r["code"] == "duration_not_met"]
+    assert reason["facts"]["starts"] == "2015-08-01"
+    assert "(it starts on 2015-08-01)" in reason["text"], reason

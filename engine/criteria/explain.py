@@ -301,6 +301,10 @@ class Explainer:
             if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
                 facts["in_unit"] = _in_unit(left, right.unit)
+                subscription = getattr(self.scenario, "subscription", None)
+                if left.days == 0 and subscription is not None and subscription.start > left.end:
+                    # no time yet: it starts later (until 2026-12-02 "since" named the billing date)
+                    facts["starts"] = subscription.start.isoformat()
             return (
                 outcome,
                 _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other),

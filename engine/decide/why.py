@@ -96,8 +96,9 @@ def _listed_expected(f: Mapping[str, Any]) -> str:
 register(
     {
         "duration_not_met": lambda f: (
-            f"{_measure(f['subject'])} for {f['actual']} (since {f['since']}); "
-            f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
+            f"{_measure(f['subject'])} for {f['actual']} "
+            + (f"(it starts on {f['starts']}); " if "starts" in f else f"(since {f['since']}); ")
+            + f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
         ),
         "threshold_not_met": lambda f: (
             f"{_name(f['subject'])}: {_listed_or_as_is(f['actual'])}; "
