@@ -172,7 +172,7 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     "BR620": (
         "purchase-plan",
-        "A purchase naming an unknown plan, or buying add-ons without a plan (none bought, none on the subscription).",
+        "A purchase naming an unknown plan (or a subscription's plan that is unknown).",
     ),
     "BR621": ("purchase-add-on", "A purchase naming an unknown add-on bundle, or the same add-on twice."),
     "BR622": ("payment-method", "A purchase paid by a payment method that no plan of the rules supports."),

@@ -1252,3 +1252,57 @@ def test_a_subscription_not_started_is_said_to_start_later() -> None:
     [reason] = [r for r in found["reasons"] if r["code"] == "duration_not_met"]
     assert reason["facts"]["starts"] == "2015-08-01"
     assert "(it starts on 2015-08-01)" in reason["text"], reason
+
+
+# --- what an acceptance test written from SPEC and the seeds writes ------------------------------------
+
+
+def test_documents_spec_lists_no_name_for_need_none(tmp_path: Path) -> None:
+    # (an organisation tree, users, credit types, credits and a balance policy written with the
+    # fields SPEC 3.6/3.7 lists were refused: BR202 missing `name`; credits also needed `issued`)
+    from engine import load_rules
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    (root / "ruleset.yaml").write_text(
+        "kind: rule_set\ncode: t\nversion: '1'\ndefault_currency: EUR\n", encoding="utf-8"
+    )
+    (root / "credits.yaml").write_text(
+        "kind: organisation\ncode: parent\n---\nkind: organisation\ncode: child\nparent: parent\n---\n"
+        "kind: credit_type\ncode: enterprise\nservice: platform\nshared_on_issue: true\n---\n"
+        "kind: credit\ncode: c1\ntype: enterprise\nquantity: 10\nholder: parent\nusage_period: {from: 2015-01-01}\n---\n"
+        "kind: user\ncode: john\norganisation: child\n---\n"
+        "kind: balance_policy\ncode: standard\noverdraft: true\n",
+        encoding="utf-8",
+    )
+    assert validate_paths([root]) == []
+    scenario = {
+        "id": "draw",
+        "as_of": "2015-06-01T10:00:00Z",
+        "consumptions": [
+            {
+                "id": "R1",
+                "organisation": "child",
+                "credit_type": "enterprise",
+                "quantity": 3,
+                "at": "2015-06-01T10:00:00Z",
+            }
+        ],
+    }
+    [allocation] = load_rules(root).decide(scenario)["credits"]["allocations"]
+    assert (allocation["credit"], allocation["quantity"]) == ("c1", "3")
+
+
+def test_seed_003s_coupon_example_written_without_a_plan() -> None:
+    # "Ein Kunde kauft ein Add-on-Bundle ... für 10 $ ... MINUS 20 ... 8 $": was BR620 (no plan)
+    from engine import load_rules
+
+    scenario = {
+        "id": "minus-20",
+        "as_of": "2015-07-01T10:00:00Z",
+        "purchase": {"add_ons": ["additional-service-bundle"], "coupons": ["coupon_87"]},
+    }
+    found = load_rules(REPO / "rules").decide(scenario)["purchase"]
+    assert found["allowed"] is True
+    assert found["price"] == {"USD": {"gross": "10.00 USD", "discount": "2.00 USD", "net": "8.00 USD"}}

@@ -299,10 +299,13 @@ def test_unknown_names_are_scenario_errors_with_did_you_mean(
     )
 
 
-def test_add_ons_without_any_plan_are_an_error() -> None:
-    with pytest.raises(ScenarioError) as caught:
-        decide({"add_ons": ["sports-bundle"]}, subscription=False)
-    assert caught.value.code == "BR620" and caught.value.field == "purchase.add_ons"
+def test_add_ons_without_any_plan_are_bought_on_their_own() -> None:
+    # seed 003's example buys an add-on with a coupon and names no plan (BR620 until 2026-12-02)
+    decided = decide({"add_ons": ["sports-bundle"]}, subscription=False)
+    assert decided["allowed"] is True and decided["plan"] is None
+    assert [line["product"] for line in decided["lines"]] == ["sports-pack"]
+    coupon_only = decide({"add_ons": ["minus-20-bundle"]}, subscription=False)  # a coupon's: sold by no plan here
+    assert [r["code"] for r in coupon_only["reasons"]] == ["add_on_coupon_only"]
 
 
 def test_chosen_products_alone_without_any_plan_are_refused_not_an_error() -> None:

@@ -836,14 +836,17 @@ def fact(
     period = model.usage_period
     shared = credit_type.shared_on_issue or model.allocation.value == "all_organisations"
     scope = model.scope
+    # no issue date written (SPEC 3.6 lists none): issued when its usage period starts, else at the
+    # calendar's first day (usable from then on, and first among credits tied on what comes before)
+    issued = model.issued or (period.from_ if period else date.min)
     return CreditFact(
         code=model.code,
         type=model.type,
         quantity=model.quantity,
-        start=period.from_ if period else model.issued,  # no usage period: from issue, never expires
+        start=period.from_ if period else issued,  # no usage period: from issue, never expires
         end=period.to if period and credit_type.expires else None,
         holder=model.holder,
-        issued=model.issued,
+        issued=issued,
         own_only=not shared,
         holder_user=model.holder in users,
         priority=model.priority,

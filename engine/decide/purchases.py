@@ -48,7 +48,12 @@ register(
         "add_on_coupon_only": lambda facts: (
             f"bundle `{facts['bundle']}` is granted only by a code of "
             + ", ".join(f"`{c}`" for c in facts["coupons"])
-            + f", and plan `{facts['plan']}` neither includes it nor lists it as compatible: enter the code instead"
+            + (
+                f", and plan `{facts['plan']}` neither includes it nor lists it as compatible"
+                if facts["plan"] is not None
+                else ", and no plan is in effect to sell it"
+            )
+            + ": enter the code instead"
         ),
         "no_component_chosen": lambda facts: (
             f"add-on `{facts['bundle']}` has only optional products and none is chosen: choose at least one of "
@@ -314,15 +319,9 @@ def check(rules: Any, scenario: Any) -> str | None:
         plan = scenario.subscription.plan
         if plan not in plans:
             problems.append(_unknown("subscription.plan", "plan", plan, plans, "BR620"))
-    if plan is None and purchase.add_ons:  # (chosen products alone buy nothing: refused, `nothing_bought`)
-        problems.append(
-            ScenarioError(
-                "purchase.add_ons",
-                "add-ons are bought for a plan, but the purchase names none and the scenario has no subscription plan",
-                "add `plan:` to the purchase, or the customer's `subscription:` with its plan",
-                code="BR620",
-            )
-        )
+    # add-ons with no plan in effect are bought on their own (seed 003: a bundle "can be purchased
+    # separately as an add-on"; its worked example buys one with a coupon and names no plan): no
+    # plan's compatibility or payment methods to check (until 2026-12-02 BR620)
     seen: set[str] = set()
     for i, add_on in enumerate(purchase.add_ons):
         if add_on not in bundles:
@@ -552,10 +551,10 @@ def refusals(
             by, holder = held[add_on]
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
         coupons = _coupon_bundles(rules).get(add_on)
-        if coupons and model is not None and add_on not in (*model.bundles, *model.compatible_bundles):
+        if coupons and (model is None or add_on not in (*model.bundles, *model.compatible_bundles)):
             # a coupon's bundle is sold by the plans that include or list it (until 2026-12-02 any plan
             # without `compatible_bundles_only` sold it: the coupon's discount without a code)
-            yield _reason(rules, _only_by_coupon, add_on, tuple(coupons), model.code)
+            yield _reason(rules, _only_by_coupon, add_on, tuple(coupons), model.code if model is not None else None)
         if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
             yield _reason(rules, _not_compatible, model.code, add_on)
     for code in purchase.add_ons:  # an add-on of optional products alone (a plan buys its other bundles)
@@ -584,7 +583,7 @@ def _coupon_bundles(rules: Any) -> dict[str, list[str]]:
     return kept.coupon_only
 
 
-def _only_by_coupon(rules: Any, add_on: str, coupons: tuple[str, ...], plan: str) -> Reason:
+def _only_by_coupon(rules: Any, add_on: str, coupons: tuple[str, ...], plan: str | None) -> Reason:
     return Reason("add_on_coupon_only", {"bundle": add_on, "coupons": list(coupons), "plan": plan})
 
 

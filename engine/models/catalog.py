@@ -13,6 +13,7 @@ from engine.models.common import (
     Code,
     DurationField,
     MoneyField,
+    Name,
     Percentage,
     RuleDocument,
     Strict,
@@ -56,6 +57,8 @@ CYCLE_MONTHS: dict[BillingFrequency, int] = {
 class Product(RuleDocument):
     """Something the operator sells."""
 
+    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
+
     kind: Literal["product"] = Field(description="Document kind.")
     type: ProductType = Field(description="termed (recurring), usage (rated), expense, or one_time.")
     price: MoneyField | None = Field(default=None, description="List price, e.g. `19.99 EUR`.")
@@ -82,6 +85,8 @@ class BundleProduct(Strict):
 class Bundle(RuleDocument):
     """A group of products and discounts bought as one item of a subscription."""
 
+    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
+
     kind: Literal["bundle"] = Field(description="Document kind.")
     validity: Validity = Field(description="When the bundle is available for purchase.")
     products: list[BundleProduct] = Field(
@@ -94,6 +99,8 @@ class Bundle(RuleDocument):
 
 class Plan(RuleDocument):
     """What a customer subscribes to during onboarding: bundles plus optional add-ons."""
+
+    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
 
     kind: Literal["plan"] = Field(description="Document kind.")
     bundles: list[Code] = Field(min_length=1, description="Codes of the bundles the plan consists of.")
@@ -191,6 +198,8 @@ class TermException(Strict):
 class Term(RuleDocument):
     """A commitment attached to a plan or bundle, with its early-cancellation rule and renewal."""
 
+    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
+
     kind: Literal["term"] = Field(description="Document kind.")
     period: int = Field(ge=0, le=MAX_COUNT, description="Length of the commitment (must be greater than zero).")
     unit: UnitField
@@ -219,6 +228,8 @@ class Charset(StrEnum):
 
 class Coupon(RuleDocument):
     """Generated codes granting a bundle (with its discounts) during a purchase."""
+
+    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
 
     kind: Literal["coupon"] = Field(description="Document kind.")
     provider: str = Field(min_length=1, description="Who issues the coupon (information only; required, seed 003).")

@@ -220,7 +220,9 @@ class RuleDocument(Strict):
     """Fields every rule document has."""
 
     code: Code = Field(description="Unique code of this document within its kind in the rule set.")
-    name: Name = Field(description="Human-readable name shown to analysts and on reports.")
+    name: Name | None = Field(  # required by the catalog's kinds (SPEC 3.1 lists it), optional elsewhere
+        default=None, description="Human-readable name shown to analysts and on reports."
+    )
     description: str | None = Field(default=None, description="Free text for reviewers.")
 
 

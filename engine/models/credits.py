@@ -102,7 +102,9 @@ class Credit(RuleDocument):
         default=Allocation.THIS_ORGANISATION,
         description="all_organisations (holder and its descendants) or this_organisation.",
     )
-    issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
+    issued: DateField | None = Field(
+        default=None, description="Issue date (a tie-breaker in precedence); omitted: when its usage period starts."
+    )
     priority: int | None = Field(
         default=None,
         ge=-MAX_COUNT,

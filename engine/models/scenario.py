@@ -215,7 +215,9 @@ class ScenarioCredit(Strict):
     allocation: CreditAllocation = Field(
         default=CreditAllocation.THIS_ORGANISATION, description="all_organisations or this_organisation."
     )
-    issued: DateField = Field(description="Issue date (a tie-breaker in precedence).")
+    issued: DateField | None = Field(
+        default=None, description="Issue date (a tie-breaker in precedence); omitted: when its usage period starts."
+    )
     priority: Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT), DIGITS] | None = Field(
         default=None, description="Explicit priority (lower first)."
     )
