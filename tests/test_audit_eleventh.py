@@ -1306,3 +1306,18 @@ def test_seed_003s_coupon_example_written_without_a_plan() -> None:
     found = load_rules(REPO / "rules").decide(scenario)["purchase"]
     assert found["allowed"] is True
     assert found["price"] == {"USD": {"gross": "10.00 USD", "discount": "2.00 USD", "net": "8.00 USD"}}
+
+
+def test_a_cancellation_in_billing_cycles_reads_the_frequency_its_products_share() -> None:
+    # (BR616 "needs the subscription's billing frequency" for a plan whose services are all monthly)
+    from engine import load_rules
+
+    scenario = {
+        "id": "cycles",
+        "as_of": "2015-10-01T09:00:00Z",
+        "subscription": {"code": "S1", "plan": "tv-essentials-24", "start": "2015-01-01"},
+        "cancellation": {"date": "2015-10-01"},
+    }
+    [term] = load_rules(REPO / "rules").decide(scenario)["cancellation"]["terms"]
+    assert term["remaining"] == {"cycles": 14, "of": 24, "frequency": "monthly"}
+    assert term["penalty"]["total"] == "166.60 EUR"
