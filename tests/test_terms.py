@@ -404,8 +404,17 @@ def test_a_pro_rata_penalty_never_increases_as_the_date_moves_later_within_a_com
             "BR616",
             "is not an add-on of the subscription",
         ),
-        (
-            scenario("2015-10-01", subscription={"billing_frequency": None}),
+        (  # (a frequency its products share would be read: here they are billed monthly and yearly)
+            scenario(
+                "2015-10-01",
+                subscription={
+                    "billing_frequency": None,
+                    "products": [
+                        {"product": "tv-essentials", "bundle": "tv-essentials-bundle"},
+                        {"product": "tv-essentials-annual"},
+                    ],
+                },
+            ),
             "subscription.billing_frequency",
             "BR616",
             "needs the subscription's billing frequency",

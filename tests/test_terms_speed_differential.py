@@ -554,25 +554,36 @@ class FrozenTermEvaluator:
         measured: a commitment that ends in the calendar, in days or of a known billing frequency."""
         if current.end == _BEYOND:
             return False
-        subscription = scenario.subscription
-        return (
-            term.basis is CommitmentBasis.CALENDAR
-            or subscription.billing_frequency is not None
-            or self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "") is not None
-        )
+        return term.basis is CommitmentBasis.CALENDAR or self._known_frequency(scenario) is not None
 
-    def _frequency(self, scenario: Any) -> BillingFrequency:
-        """The subscription's billing frequency: as written, else its billing term scheme's."""
+    def _known_frequency(self, scenario: Any) -> BillingFrequency | None:
+        """(2026-12-02) As written, else the scheme's, else the one the termed products share."""
         subscription = scenario.subscription
         if subscription.billing_frequency is not None:
             return subscription.billing_frequency  # type: ignore[no-any-return]
         scheme = self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "")
         if scheme is not None:
             return scheme.billing_frequency  # type: ignore[no-any-return]
+        codes = [line.product for line in subscription.products]
+        plan = self.rules.get("plan", subscription.plan) if subscription.plan is not None else None
+        if not codes and plan is not None:
+            for code in (*plan.bundles, *subscription.add_ons):
+                bundle = self.rules.get("bundle", code)
+                codes += [p.product for p in bundle.products if p.required] if bundle is not None else []
+        products = [self.rules.get("product", code) for code in codes]
+        shared = {p.billing_frequency for p in products if p is not None and p.billing_frequency is not None}
+        return shared.pop() if len(shared) == 1 else None
+
+    def _frequency(self, scenario: Any) -> BillingFrequency:
+        """The subscription's billing frequency (`_known_frequency`), or BR616."""
+        found = self._known_frequency(scenario)
+        if found is not None:
+            return found
         raise ScenarioError(
             "subscription.billing_frequency",
             "a term counted in billing cycles needs the subscription's billing frequency",
-            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`)",
+            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`; its products "
+            "are billed at more than one frequency)",
             "BR616",
         )
 
