@@ -1321,3 +1321,28 @@ def test_a_cancellation_in_billing_cycles_reads_the_frequency_its_products_share
     [term] = load_rules(REPO / "rules").decide(scenario)["cancellation"]["terms"]
     assert term["remaining"] == {"cycles": 14, "of": 24, "frequency": "monthly"}
     assert term["penalty"]["total"] == "166.60 EUR"
+
+
+def test_a_monthly_product_on_a_yearly_bill_is_charged_twelve_months(tmp_path: Path) -> None:
+    # seed 002: "if the customer is billed for 1 year, then he will only get billed for 10 months"
+    # (a catalog-priced monthly line on a yearly bill charged one month, and 2 free months took it)
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    for name, text in _FREE_DAYS_RULES.items():
+        (root / name).write_text(text.replace("value: DAYS, unit: days", "value: 2, unit: months"), encoding="utf-8")
+    scenario = {
+        "id": "yearly",
+        "as_of": "2015-03-01T02:00:00+02:00",
+        "account": {"code": "A"},
+        "subscription": {
+            "code": "S",
+            "billing_frequency": "yearly",
+            "start": "2015-03-01",
+            "products": [{"product": "pm"}],  # 100.00 EUR a month
+            "billing_period": {"from": "2015-03-01", "to": "2016-02-29"},
+        },
+    }
+    [line] = load_rules(root).decide(scenario)["discounts"]["lines"]
+    assert (line["gross"], line["net"]) == ("1200.00 EUR", "1000.00 EUR")

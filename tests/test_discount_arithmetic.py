@@ -535,7 +535,10 @@ def test_the_periods_before_the_billed_one_reach_back_to_the_one_holding_the_sta
         ("yearly", "360.00 EUR", "300.00 EUR"),  # SPEC 3.2: 2 months free on a yearly bill charge 10 of 12
         ("quarterly", "90.00 EUR", "30.00 EUR"),  # 2 of the quarter's 3 months
         ("monthly", "30.00 EUR", "0.00 EUR"),  # more than the month: the whole line, no less than zero
-        ("quarterly", None, "0.00 EUR"),  # the catalog price is one month's: the whole of it
+        # the catalog price is one month's, charged for each month of the bill (30.00 EUR a month:
+        # 90.00 a quarter, 30.00 left; until 2026-12-02 one month was charged, and taken whole)
+        ("quarterly", None, "30.00 EUR"),
+        ("yearly", None, "300.00 EUR"),
     ],
 )
 def test_a_free_period_takes_its_share_of_the_period_the_bill_charges(

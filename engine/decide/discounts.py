@@ -265,6 +265,17 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
         # yearly bill is charged for 12 months: SPEC 3.2)
         frequency = product.billing_frequency
         billed = scenario.subscription.billing_frequency if subject == "subscription" else None
+        if (
+            item.price is None
+            and billed is not None
+            and frequency is not None
+            and (times := _periods_in(billed, frequency)) is not None
+        ):
+            # a catalog price for a shorter period than the bill's, charged for each of its periods:
+            # a monthly product on a yearly bill is 12 months (seed 002: "billed for 1 year ... 10
+            # months" with 2 free; until 2026-12-02 one month was charged, and 2 free months took it whole)
+            gross = Money(gross.amount * times, gross.currency)
+            frequency = billed
         if billed is not None and (
             frequency is None or (item.price is not None and _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency])
         ):
@@ -278,6 +289,16 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
 
 #: billing frequencies by the length of their period (weekly shortest)
 _PERIOD_ORDER = {BillingFrequency.WEEKLY: 0, **CYCLE_MONTHS}
+
+
+def _periods_in(billed: BillingFrequency, product: BillingFrequency) -> int | None:
+    """How many of a product's periods a longer bill holds (monthly in yearly: 12), or None when
+    the bill is not longer or the count is not whole (weeks in a month)."""
+    bill_months, product_months = CYCLE_MONTHS.get(billed), CYCLE_MONTHS.get(product)
+    if bill_months is None or product_months is None or bill_months <= product_months:
+        return None
+    times, left = divmod(bill_months, product_months)
+    return times if left == 0 else None
 
 #: a line's field, e.g. "subscription.products[0]", written once for the first lines of a bill
 _WHERE_KEPT = 64
