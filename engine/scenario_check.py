@@ -87,8 +87,12 @@ def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReferenc
             known[kind] = set(rules.catalog.get(kind, {}))
         return known[kind]
 
+    from engine.references import OPEN_KINDS
+
     found = []
     for pattern, kind in REFERENCES:
+        if kind in OPEN_KINDS and not codes(kind):
+            continue  # none declared: free text
         for path, value in walk_pattern(data, pattern):
             if isinstance(value, str) and value not in codes(kind):
                 found.append(_unknown(path, kind.replace("_", " "), value, codes(kind)))

@@ -1346,3 +1346,43 @@ def test_a_monthly_product_on_a_yearly_bill_is_charged_twelve_months(tmp_path: P
     }
     [line] = load_rules(root).decide(scenario)["discounts"]["lines"]
     assert (line["gross"], line["net"]) == ("1200.00 EUR", "1000.00 EUR")
+
+
+def test_segments_are_free_text_in_a_rule_set_that_declares_none(tmp_path: Path) -> None:
+    # SPEC 3.3's own example named a segment no `kind: segment` declared: BR302, and a scenario's
+    # segment BR603; the shipped rules declare segments, and there a typo is still BR302
+    from engine import load_rules
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    (root / "ruleset.yaml").write_text(
+        "kind: rule_set\ncode: t\nversion: '1'\ndefault_currency: EUR\n", encoding="utf-8"
+    )
+    (root / "rules.yaml").write_text(
+        "kind: product\ncode: tv\nname: TV\ntype: termed\nprice: 10.00 EUR\nbilling_frequency: monthly\n---\n"
+        "kind: discount\ncode: d\ntype: auto_apply\nclassification: subscription\napplied_service_type: non_usage\n"
+        "state: effective\namount: {type: percentage, value: 15}\ndiscounted_products: [{product: tv}]\n"
+        "validity: {effective: 2015-01-01}\ncriteria:\n"
+        '  when: account.classification in {"Residential", "SME"} and not account.segments overlaps {"Delinquent"}\n',
+        encoding="utf-8",
+    )
+    assert validate_paths([root]) == []
+    scenario = {
+        "id": "seg",
+        "as_of": "2015-09-15T10:00:00Z",
+        "account": {"code": "A", "classification": "Residential", "segments": ["Delinquent"]},
+        "subscription": {
+            "code": "S",
+            "billing_frequency": "monthly",
+            "start": "2015-01-01",
+            "products": [{"product": "tv"}],
+        },
+    }
+    [found] = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    assert found["status"] == "not_eligible" and found["reasons"][0]["code"] == "overlap_excluded"
+    shipped = _sample("discounts/complaint_cap.yaml")
+    shipped["account"]["segments"] = ["delinquant"]
+    checked = load_rules(REPO / "rules")
+    with pytest.raises(Exception, match="unknown segment"):
+        checked.decide(shipped)

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.criteria import ast
 from engine.diagnostics import Diagnostic, did_you_mean
+from engine.references import OPEN_KINDS
 
 #: (record, field) → the kind of rule document its text names; records are the criteria
 #: environments' (scenario and credit contexts).
@@ -67,6 +68,8 @@ def known_texts(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     services = None if any(model.service is None for model in types) else {model.service: None for model in types}
     return {
         **catalog,
+        # segments and units a rule set declares none of are free text (OPEN_KINDS)
+        **{kind: None for kind in OPEN_KINDS if not catalog.get(kind)},  # type: ignore[misc]
         "service": services,  # type: ignore[dict-item]
         "billing_frequency": {f.value: None for f in BillingFrequency},
         "product_type": {t.value: None for t in ProductType},

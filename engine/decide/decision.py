@@ -310,13 +310,32 @@ def _unknown_in(
     return [(f"{field}[{i}]", worded, code) for i, worded, code in _unknown(codes, kind, known)]
 
 
+class _Any(frozenset[str]):
+    """Every code: a kind the rule set declares none of (`OPEN_KINDS`)."""
+
+    def __contains__(self, code: object) -> bool:
+        return True
+
+    def issuperset(self, codes: Any) -> bool:
+        return True
+
+
+_ANY = _Any()
+
+
 def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
     """Kind → the rule set's codes, for `check_codes`: made once per rule set, kept beside its
     fields (a frozen dataclass; read on every decision, so one look-up, not two)."""
     found: dict[str, frozenset[str]] | None = rules.__dict__.get("_known_codes")
     if found is None:
+        from engine.references import OPEN_KINDS
+
         kinds = ("plan", "billing_term_scheme", "bundle", "segment", "discount")
-        found = rules.__dict__["_known_codes"] = {kind: frozenset(rules.catalog.get(kind, {})) for kind in kinds}
+        found = {kind: frozenset(rules.catalog.get(kind, {})) for kind in kinds}
+        for kind in OPEN_KINDS:  # none declared: any code is taken
+            if kind in found and not found[kind]:
+                found[kind] = _ANY
+        rules.__dict__["_known_codes"] = found
     return found
 
 

@@ -300,6 +300,7 @@ def _periods_in(billed: BillingFrequency, product: BillingFrequency) -> int | No
     times, left = divmod(bill_months, product_months)
     return times if left == 0 else None
 
+
 #: a line's field, e.g. "subscription.products[0]", written once for the first lines of a bill
 _WHERE_KEPT = 64
 _WHERE = {subject: [f"{subject}.products[{i}]" for i in range(_WHERE_KEPT)] for subject in ("subscription", "job")}
