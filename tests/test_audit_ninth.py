@@ -114,17 +114,14 @@ def test_lines_alike_but_for_the_period_they_charge_take_a_shared_cap_in_any_bil
     for rules in (capped_free_month, capped_free_month.brief()):
         decisions = [rules.decide(data)["discounts"] for data in (QUARTERLY_BILL, swapped)]
         assert decisions[0]["totals"] == decisions[1]["totals"]
-        assert decisions[0]["totals"]["EUR"]["net"] == "0.00 EUR"
         by_price = [
             {tuple((d["code"], d["amount"]) for d in line["discounts"]) for line in part["lines"]} for part in decisions
         ]
         assert by_price[0] == by_price[1]
-        # the quarter's line first: a third of its 10.00 free (3.333…); the month's line the rest of
-        # the cap. On the quarter's line the three takes are each 1/300 above their cents (3.333…,
-        # 0.333…, 6.333…): a true tie, so the unit the line's rounding leaves goes to the earlier
-        # discount, the free month (3.34; 3.33 until 2026-12-02, when the tie was broken by the
-        # last digits of an inexact third), and the month's line keeps the cap (1.66)
-        assert {takes[0] for takes in by_price[0]} == {("fp-1m-cap", "-3.34 EUR"), ("fp-1m-cap", "-1.66 EUR")}
+        # (since 2026-12-02 the catalog-priced line charges the quarter's three months, 30.00 EUR:
+        # the lines no longer charge alike, and the net is 15.25 EUR whatever their order; before,
+        # it charged one month and the bill came to 0.00)
+        assert decisions[0]["totals"]["EUR"]["net"] == "15.25 EUR"
 
 
 def _refused(rules: RuleSet, data: dict[str, Any]) -> ScenarioError:

@@ -405,6 +405,8 @@ def test_an_allowed_outcome_in_billing_cycles_needs_no_billing_frequency() -> No
     data = _sample("cancellation/exception_moved_abroad.yaml")
     data["subscription"].pop("billing_frequency")
     data["subscription"].pop("billing_term_scheme")
+    # (a frequency its products share is read since 2026-12-02: here one line monthly, one yearly)
+    data["subscription"]["products"].append({"product": "tv-essentials-annual"})
     (plan,) = json.loads(to_json(load_rules(REPO / "rules").decide(data)))["cancellation"]["terms"]
     assert plan["outcome"] == "allowed" and "remaining" not in plan
 

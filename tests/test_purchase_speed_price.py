@@ -38,13 +38,20 @@ def _rules(brief: bool) -> RuleSet:
 
 
 def _reference_synthetic(scenario: Any, plan: str | None, granted: list[str], priced: list[Any]) -> Any:
-    """The synthetic scenario as `purchases.price` built it at 80e373c."""
+    """The synthetic scenario as `purchases.price` built it at 80e373c (and, since 2026-12-02,
+    without the subscription's billing frequency: a purchase shows catalog prices)."""
     lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
     add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
     existing = scenario.subscription
     if existing is not None:
         subscription = existing.model_copy(
-            update={"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None}
+            update={
+                "plan": plan,
+                "add_ons": add_ons,
+                "products": lines,
+                "billing_period": None,
+                "billing_frequency": None,
+            }
         )
     else:
         subscription = Subscription(

@@ -564,14 +564,23 @@ class FrozenTermEvaluator:
         scheme = self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "")
         if scheme is not None:
             return scheme.billing_frequency  # type: ignore[no-any-return]
-        codes = [line.product for line in subscription.products]
-        plan = self.rules.get("plan", subscription.plan) if subscription.plan is not None else None
-        if not codes and plan is not None:
-            for code in (*plan.bundles, *subscription.add_ons):
+
+        def termed(codes: list[str]) -> set[BillingFrequency]:
+            products = [self.rules.get("product", code) for code in codes]
+            return {
+                p.billing_frequency
+                for p in products
+                if p is not None and p.type.value == "termed" and p.billing_frequency
+            }
+
+        shared = termed([line.product for line in subscription.products])
+        if not shared:
+            plan = self.rules.get("plan", subscription.plan) if subscription.plan is not None else None
+            codes: list[str] = []
+            for code in (*(plan.bundles if plan is not None else ()), *subscription.add_ons):
                 bundle = self.rules.get("bundle", code)
                 codes += [p.product for p in bundle.products if p.required] if bundle is not None else []
-        products = [self.rules.get("product", code) for code in codes]
-        shared = {p.billing_frequency for p in products if p is not None and p.billing_frequency is not None}
+            shared = termed(codes)
         return shared.pop() if len(shared) == 1 else None
 
     def _frequency(self, scenario: Any) -> BillingFrequency:
@@ -582,8 +591,8 @@ class FrozenTermEvaluator:
         raise ScenarioError(
             "subscription.billing_frequency",
             "a term counted in billing cycles needs the subscription's billing frequency",
-            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`; its products "
-            "are billed at more than one frequency)",
+            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`: its services "
+            "do not say one frequency)",
             "BR616",
         )
 

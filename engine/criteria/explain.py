@@ -302,7 +302,8 @@ class Explainer:
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
                 facts["in_unit"] = _in_unit(left, right.unit)
                 subscription = getattr(self.scenario, "subscription", None)
-                if left.days == 0 and subscription is not None and subscription.start > left.end:
+                about_it = subject.span.text.startswith(("subscription.", "uninterrupted(subscription"))
+                if left.days == 0 and about_it and subscription is not None and subscription.start > left.end:
                     # no time yet: it starts later (until 2026-12-02 "since" named the billing date)
                     facts["starts"] = subscription.start.isoformat()
             return (

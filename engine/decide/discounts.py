@@ -260,15 +260,16 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
                     f"({MAX_INTEGER_DIGITS} digits before the decimal point)",
                     "check the quantity, or give the line's `price`",
                 )
-        # what the line's charge covers: a catalog price, the product's own period; a price given
-        # for the period billed (`price`), the bill's when that is longer (a monthly product on a
-        # yearly bill is charged for 12 months: SPEC 3.2)
+        # what the line's charge covers: a price given (`price`), the period billed, the bill's
+        # when that is longer; a catalog price, the product's own period, times the periods of it
+        # a longer bill holds (a monthly product on a yearly bill is charged for 12 months: SPEC 3.2)
         frequency = product.billing_frequency
         billed = scenario.subscription.billing_frequency if subject == "subscription" else None
         if (
             item.price is None
             and billed is not None
             and frequency is not None
+            and product.type is ProductType.TERMED  # (a box, a usage rate: not charged per period)
             and (times := _periods_in(billed, frequency)) is not None
         ):
             # a catalog price for a shorter period than the bill's, charged for each of its periods:
@@ -276,6 +277,13 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
             # months" with 2 free; until 2026-12-02 one month was charged, and 2 free months took it whole)
             gross = Money(gross.amount * times, gross.currency)
             frequency = billed
+            if number_problem(gross.amount) is not None:
+                raise ScenarioError(
+                    f"{where}.quantity",
+                    f"{item.quantity} × the catalog price {product.price} × {times} periods of the bill is larger "
+                    f"than billrules handles ({MAX_INTEGER_DIGITS} digits before the decimal point)",
+                    "check the quantity, or give the line's `price`",
+                )
         if billed is not None and (
             frequency is None or (item.price is not None and _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency])
         ):

@@ -341,7 +341,8 @@ def check(rules: Any, scenario: Any) -> str | None:
     # named was BR622 under it too); under one that lists its methods, a method no plan names is
     # BR622, with "did you mean"
     in_effect = plans.get(plan) if plan is not None else None
-    if method is not None and method not in methods and (in_effect is None or in_effect.payment_methods):
+    listed = in_effect.payment_methods if in_effect is not None else methods  # (no plan: any plan's, if any)
+    if method is not None and method not in methods and listed:
         problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
     user = purchase.user
     if user is not None and user not in (users := decision.lookup(rules, "user")):
@@ -857,7 +858,16 @@ def _synthetic(rules: Any, scenario: Any, plan: str | None, granted: list[str], 
     add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
     existing = scenario.subscription
     if existing is not None:
-        subscription = _copied(existing, {"plan": plan, "add_ons": add_ons, "products": lines, "billing_period": None})
+        # (no billing frequency: a purchase shows each product's catalog price, not a bill of the
+        # subscription's period, which would charge a monthly product 12 times on a yearly one)
+        update = {
+            "plan": plan,
+            "add_ons": add_ons,
+            "products": lines,
+            "billing_period": None,
+            "billing_frequency": None,
+        }
+        subscription = _copied(existing, update)
     else:
         subscription = _new_subscription(plan, add_ons, scenario.as_of.date(), lines)
     return _copied(scenario, {"subscription": subscription, "job": None, "purchase": None})

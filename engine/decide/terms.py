@@ -44,7 +44,7 @@ from engine.criteria import ast
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
-from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, Term
+from engine.models.catalog import CYCLE_MONTHS, BillingFrequency, CommitmentBasis, EarlyCancellation, ProductType, Term
 from engine.values import (
     MONTH_DAYS,
     Duration,
@@ -979,13 +979,24 @@ class TermEvaluator:
         scheme = self.rules.get("billing_term_scheme", subscription.billing_term_scheme or "")
         if scheme is not None:
             return scheme.billing_frequency  # type: ignore[no-any-return]
-        codes = [line.product for line in subscription.products]
-        if not codes and subscription.plan is not None and (plan := self.rules.get("plan", subscription.plan)):
-            for bundle in (self.rules.get("bundle", b) for b in (*plan.bundles, *subscription.add_ons)):
+        shared = self._frequencies([line.product for line in subscription.products])
+        if not shared:  # no termed line: the plan's bundles' and the add-ons' required products
+            plan = self.rules.get("plan", subscription.plan) if subscription.plan is not None else None
+            codes: list[str] = []
+            for code in (*(plan.bundles if plan is not None else ()), *subscription.add_ons):
+                bundle = self.rules.get("bundle", code)
                 codes += [p.product for p in bundle.products if p.required] if bundle is not None else []
-        products = (self.rules.get("product", code) for code in codes)
-        shared = {p.billing_frequency for p in products if p is not None and p.billing_frequency is not None}
+            shared = self._frequencies(codes)
         return shared.pop() if len(shared) == 1 else None
+
+    def _frequencies(self, codes: list[str]) -> set[BillingFrequency]:
+        """The billing frequencies of the termed products among `codes`."""
+        products = (self.rules.get("product", code) for code in codes)
+        return {
+            p.billing_frequency
+            for p in products
+            if p is not None and p.type is ProductType.TERMED and p.billing_frequency is not None
+        }
 
     def _frequency(self, scenario: Any) -> BillingFrequency:
         """`_known_frequency`, or BR616."""
@@ -995,8 +1006,8 @@ class TermEvaluator:
         raise ScenarioError(
             "subscription.billing_frequency",
             "a term counted in billing cycles needs the subscription's billing frequency",
-            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`; its products "
-            "are billed at more than one frequency)",
+            "add `billing_frequency: monthly` (or the subscription's `billing_term_scheme`: its services "
+            "do not say one frequency)",
             "BR616",
         )
 
