@@ -20,15 +20,15 @@ and the bill or the draw it was written for never happened (the eleventh session
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from engine.diagnostics import Diagnostic, Severity
-from engine.load import Document
 from engine.models.common import Validity
+from engine.semantics import Catalog, _each  # (the semantic checks' walk over one kind, in code order)
 
 
-def check_reach(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterator[Diagnostic]:
+def check_reach(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
     yield from _bundle_products(catalog)
     yield from _plan_bundles(catalog)
     yield from _granted_discounts(catalog)
@@ -36,13 +36,7 @@ def check_reach(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iter
     yield from _alert_thresholds(catalog)
 
 
-def _each(catalog: Mapping[str, Mapping[str, Any]], kind: str) -> Iterator[tuple[Any, Document]]:
-    for code in sorted(catalog.get(kind, {})):
-        entry = catalog[kind][code]
-        yield entry.model, entry.document
-
-
-def _bundle_products(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+def _bundle_products(catalog: Catalog) -> Iterator[Diagnostic]:
     for model, doc in _each(catalog, "bundle"):
         seen: dict[str, int] = {}
         for i, item in enumerate(model.products):
@@ -76,7 +70,7 @@ def _window(validity: Validity) -> str:
     return f"{validity.from_} to {validity.to or 'open'}"
 
 
-def _plan_bundles(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+def _plan_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
     bundles = catalog.get("bundle", {})
     for model, doc in _each(catalog, "plan"):
         for i, code in enumerate(model.bundles):
@@ -102,7 +96,7 @@ def _plan_bundles(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnost
                 )
 
 
-def _granted_discounts(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+def _granted_discounts(catalog: Catalog) -> Iterator[Diagnostic]:
     granting: dict[str, list[Any]] = {}
     for model, _doc in _each(catalog, "bundle"):
         for code in model.discounts:
@@ -123,7 +117,7 @@ def _granted_discounts(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Dia
             )
 
 
-def _credits(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterator[Diagnostic]:
+def _credits(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
     from engine.models.credits import Allocation
 
     parents = {code: entry.model.parent for code, entry in catalog.get("organisation", {}).items()}
@@ -164,7 +158,7 @@ def _credits(catalog: Mapping[str, Mapping[str, Any]], settings: Any) -> Iterato
             yield dataclasses.replace(found, severity=Severity.WARNING)
 
 
-def _alert_thresholds(catalog: Mapping[str, Mapping[str, Any]]) -> Iterator[Diagnostic]:
+def _alert_thresholds(catalog: Catalog) -> Iterator[Diagnostic]:
     for model, doc in _each(catalog, "balance_policy"):
         alerts = model.alerts
         written = doc.data.get("alerts") if isinstance(doc.data, dict) else None

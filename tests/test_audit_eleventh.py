@@ -22,6 +22,19 @@ def _sample(name: str) -> dict[str, Any]:
     return dict(data)
 
 
+def _edited_rules(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the shipped rules with `old` (which must be there) replaced by `new` in `file`, once."""
+    import shutil
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return root
+
+
 # --- scenarios: a count written as yes/no -------------------------------------------------------
 
 
@@ -785,16 +798,10 @@ def test_coverage_json_is_never_written_into_the_rule_set_found(
 def test_rules_that_are_never_reached_are_reported(
     tmp_path: Path, file: str, old: str, new: str, found: tuple[str, str, str]
 ) -> None:
-    import shutil
 
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    root = _edited_rules(tmp_path, file, old, new)
     diagnostics = validate_paths([root])
     assert diagnostics, "accepted"
     assert {(d.code, d.severity.value) for d in diagnostics} == {found[:2]}, diagnostics
@@ -818,15 +825,10 @@ def test_rules_that_are_never_reached_are_reported(
     ],
 )
 def test_a_misspelt_required_key_is_one_diagnostic(tmp_path: Path, file: str, old: str, new: str, words: str) -> None:
-    import shutil
 
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    text = (root / file).read_text(encoding="utf-8")
-    assert old in text
-    (root / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    root = _edited_rules(tmp_path, file, old, new)
     [found] = validate_paths([root])
     assert found.code == "BR201" and found.hint == words, found
 
@@ -848,16 +850,10 @@ def test_a_misspelt_required_key_is_one_diagnostic(tmp_path: Path, file: str, ol
 )
 def test_a_value_of_the_wrong_shape_gets_a_hint(tmp_path: Path, old: str, new: str, hint: str) -> None:
     # (SPEC 6: every diagnostic has a hint; these had none)
-    import shutil
 
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / "discounts/customer_care.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    root = _edited_rules(tmp_path, "discounts/customer_care.yaml", old, new)
     [found] = validate_paths([root])
     assert (found.code, found.hint) == ("BR203", hint), found
 
@@ -886,15 +882,10 @@ def test_a_value_of_the_wrong_shape_gets_a_hint(tmp_path: Path, old: str, new: s
 def test_a_document_whose_kind_or_code_is_misspelt_is_one_diagnostic(
     tmp_path: Path, file: str, old: str, new: str, code: str
 ) -> None:
-    import shutil
 
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    text = (root / file).read_text(encoding="utf-8")
-    assert old in text
-    (root / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    root = _edited_rules(tmp_path, file, old, new)
     found = validate_paths([root])
     assert [d.code for d in found] == [code], found
 
@@ -958,16 +949,10 @@ def test_a_unit_listed_as_an_approving_user_is_named_as_a_unit(tmp_path: Path) -
 def test_a_bound_is_worded_for_an_analyst(tmp_path: Path) -> None:
     # (pydantic's own words: "Input should be greater than 0")
     old, new, message = "quantity: 10\n", "quantity: -10\n", "`quantity`: must be more than 0"
-    import shutil
 
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / "credits/credits.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    root = _edited_rules(tmp_path, "credits/credits.yaml", old, new)
     [found] = validate_paths([root])
     assert found.code == "BR207" and found.message == message, found
 
@@ -996,16 +981,10 @@ def test_a_bound_is_worded_for_an_analyst(tmp_path: Path) -> None:
     ],
 )
 def test_small_validation_words(tmp_path: Path, file: str, old: str, new: str, code: str, words: str) -> None:
-    import shutil
 
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    root = _edited_rules(tmp_path, file, old, new)
     [found] = validate_paths([root])
     assert found.code == code and (words in found.message or words in found.hint), found
 
