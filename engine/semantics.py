@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -70,6 +70,8 @@ def check_validity_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
                 f"usage period ends ({p.to}) before it starts ({p.from_})",
                 "swap the dates or fix the year",
             )
+        if p and p.to and model.issued and model.issued > p.to:
+            yield doc.diagnostic(("issued",), "BR413", *issued_after_period(model.issued, p.to))
 
 
 def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -609,6 +611,14 @@ def credit_type_conflicts(credit: Any, credit_type: CreditType) -> Iterator[tupl
             f"credits of type `{credit_type.code}` never expire; remove the end of the usage period",
             "remove `to:`",
         )
+
+
+def issued_after_period(issued: date, to: date) -> tuple[str, str]:
+    """BR413's message and hint for a credit issued after its usage period ends (never drawable)."""
+    return (
+        f"the credit is issued on {issued}, after its usage period ends ({to}): it could never be drawn",
+        "fix the issue date or the usage period",
+    )
 
 
 def credit_holder_conflict(credit: Any, users: Mapping[str, Any]) -> tuple[str, str] | None:

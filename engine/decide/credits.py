@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
-from engine.semantics import credit_holder_conflict, credit_type_conflicts, credit_unit
+from engine.semantics import credit_holder_conflict, credit_type_conflicts, credit_unit, issued_after_period
 from engine.values import plain
 
 DEFAULT_ORDER = ("allocation", "expiry", "tree_distance", "issue_date", "id")
@@ -843,7 +843,9 @@ def fact(
         code=model.code,
         type=model.type,
         quantity=model.quantity,
-        start=period.from_ if period else issued,  # no usage period: from issue, never expires
+        # usable from its usage period's start, never before it is issued (no usage period: from
+        # issue, never expires)
+        start=max(period.from_, issued) if period else issued,
         end=period.to if period and credit_type.expires else None,
         holder=model.holder,
         issued=issued,
@@ -914,6 +916,8 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
             "swap the dates or fix the year",
             code="BR413",
         )
+    if p is not None and p.to is not None and c.issued is not None and c.issued > p.to:
+        yield ScenarioError(f"{where}.issued", *issued_after_period(c.issued, p.to), code="BR413")
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
