@@ -54,7 +54,12 @@ class Mismatch:
 def _show(value: Any) -> str:
     if value is None:
         return "nothing"
-    return f"`{_text(value)}`"  # `true`, as YAML and JSON write it, not Python's `True`
+    text = _text(value)  # `true`, as YAML and JSON write it, not Python's `True`
+    return f"`{text if len(text) <= _SHOWN else text[: _SHOWN - 1] + '…'}`"
+
+
+#: the most characters of a value a message shows (a whole term or list is thousands)
+_SHOWN = 200
 
 
 def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterator[Mismatch]:
@@ -120,6 +125,17 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
             return
         yield from _compare_list(expected, actual, path)
         return
+    if isinstance(expected, bool) != isinstance(actual, bool):  # `"true"` is text, not yes/no
+        said = isinstance(expected, str) and expected.strip().lower() in ("true", "false")
+        yield Mismatch(
+            path,
+            expected,
+            actual,
+            f"expected {_show(expected)}{' (text)' if isinstance(expected, str) else ''}, "
+            f"the decision has {_show(actual)} here",
+            f"write `{expected.strip().lower()}` without quotes" if said else "",
+        )
+        return
     if _text(expected) != _text(actual) and not _same_value(expected, actual):
         yield Mismatch(path, expected, actual)
 
@@ -173,6 +189,15 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
         if [_text(e) for e in expected] != [_text(a) for a in actual] and not all(
             isinstance(e, dict) for e in expected
         ):
+            if actual and all(isinstance(a, dict) for a in actual):  # (a whole term is no `5`)
+                yield Mismatch(
+                    path,
+                    expected,
+                    actual,
+                    f"expected {_show(expected)}, the decision has a list of {len(actual)} mapping(s) here",
+                    "write each item expected as a mapping of the keys to check",
+                )
+                return
             yield Mismatch(path, expected, actual)
             return
         for i, item in enumerate(expected):
@@ -252,7 +277,7 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
                 (*path, i, key),
                 item[key],
                 None,
-                f"no item with {key} `{item[key]}` in the decision (it has: {', '.join(names) or 'none'})",
+                f"no item with {key} {_show(item[key])} in the decision (it has: {', '.join(names) or 'none'})",
                 did_you_mean(str(item[key]), names) or "",
             )
             continue
@@ -312,7 +337,7 @@ def _compare_reasons(
                         (*path, i, "code") if "code" in item else (*path, i),
                         item.get("code"),
                         None,
-                        f"no reason with code `{item.get('code')}` in the decision (it has: {_codes(actual)})",
+                        f"no reason with code {_show(item.get('code'))} in the decision (it has: {_codes(actual)})",
                     )
                 continue
             used.add(match)
@@ -360,8 +385,16 @@ def _reason_text(reason: Any) -> str:
 
 
 def _text(value: Any) -> str:
+    """A value as YAML and JSON write it (`true`, `null`, `["a"]`), never Python's `True`, `None`
+    or `['a']` (until 2026-12-02 `null` read as `None`, and a mapping in Python's repr)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 

@@ -88,3 +88,199 @@ def test_a_scenario_credit_issued_after_its_usage_period_is_refused() -> None:
         load_rules(REPO / "rules").decide(scenario)
     assert raised.value.code == "BR413"
     assert "credits[0].issued" in str(raised.value)
+
+
+# --- billing runs: every file written whole before any is renamed -----------------------------------
+
+_NIGHTLY = REPO / "samples/run/nightly.jsonl"
+
+
+def _run_input(tmp_path: Path, good: int = 3) -> Path:
+    """`good` scenarios of the nightly input and one line that is no scenario (an error record)."""
+    lines = _NIGHTLY.read_text(encoding="utf-8").splitlines()[:good] + ['{"id": "broken"}']
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _fail_preparing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The disk fills up while `name` is written out (its `AtomicFile.prepare`)."""
+    import errno
+
+    from engine.run.atomic import AtomicFile
+
+    prepare = AtomicFile.prepare
+
+    def full(self: AtomicFile) -> None:
+        if self.path.name == name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        prepare(self)
+
+    monkeypatch.setattr(AtomicFile, "prepare", full)
+
+
+@pytest.mark.parametrize("failing", ["errors.jsonl", "summary.json"])
+def test_a_run_that_cannot_write_one_file_replaces_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], failing: str
+) -> None:
+    # (the decisions were renamed over the previous ones before the errors file was written out:
+    # a full disk left new decisions beside the previous run's errors, and the run said "no output
+    # was written"; the summary was written after both were renamed)
+    from engine.cli.main import main
+
+    source = _run_input(tmp_path)
+    output, errors, summary = tmp_path / "out.jsonl", tmp_path / "errors.jsonl", tmp_path / "summary.json"
+    for path in (output, errors, summary):
+        path.write_text("PREVIOUS\n", encoding="utf-8")
+    _fail_preparing(monkeypatch, failing)
+    files = ["--output", str(output), "--errors", str(errors), "--summary", str(summary)]
+    code = main(["run", "--rules", str(REPO / "rules"), "--input", str(source), "--workers", "1", *files])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "no output was written" in err
+    if failing == "summary.json":
+        assert "cannot write the summary" in err
+    assert [p.read_text(encoding="utf-8") for p in (output, errors, summary)] == ["PREVIOUS\n"] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["errors.jsonl", "in.jsonl", "out.jsonl", "summary.json"]
+
+
+def test_a_run_writes_its_three_files_when_it_can(tmp_path: Path) -> None:
+    import json
+
+    from engine.cli.main import main
+
+    source = _run_input(tmp_path)
+    output, errors, summary = tmp_path / "out.jsonl", tmp_path / "errors.jsonl", tmp_path / "summary.json"
+    files = ["--output", str(output), "--errors", str(errors), "--summary", str(summary)]
+    assert main(["run", "--rules", str(REPO / "rules"), "--input", str(source), "--workers", "1", *files]) == 1
+    assert len(output.read_text(encoding="utf-8").splitlines()) == 3
+    assert len(errors.read_text(encoding="utf-8").splitlines()) == 1
+    counted = json.loads(summary.read_text(encoding="utf-8"))
+    assert (counted["scenarios"], counted["decisions"], counted["errors"]) == (4, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("option", "target"),
+    [("--summary", "discounts/loyalty.yaml"), ("--errors", "ruleset.yaml"), ("--output", "catalog/products.yaml")],
+)
+def test_a_run_never_writes_over_or_among_its_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, target: str
+) -> None:
+    from engine.cli.main import main
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    before = (rules / target).read_bytes() if (rules / target).exists() else None
+    source = _run_input(tmp_path)
+    args = ["run", "--rules", str(rules), "--input", str(source), "--workers", "1"]
+    args += ["--output", str(tmp_path / "out.jsonl")] if option != "--output" else []
+    args += [option, str(rules / target), "--format", "jsonl"]
+    assert main(args) == 2
+    assert option in capsys.readouterr().err
+    assert ((rules / target).read_bytes() if (rules / target).exists() else None) == before
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("size", ["9223372036854775808", "1000001"])
+def test_a_chunk_size_beyond_reason_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str
+) -> None:
+    from engine.cli.main import main
+
+    source = _run_input(tmp_path)
+    args = ["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(tmp_path / "o.jsonl")]
+    assert main([*args, "--chunk-size", size]) == 2
+    assert "at most 1,000,000 lines a chunk" in capsys.readouterr().err
+
+
+# --- validate --scenarios: nothing in a folder left out in silence ----------------------------------
+
+
+def test_validate_scenarios_names_what_it_does_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    good = (REPO / "samples/cancellation/pro_rata_penalty.yaml").read_text(encoding="utf-8")
+    (folder / "good.yaml").write_text(good, encoding="utf-8")
+    (folder / "B.YAML").write_text(good, encoding="utf-8")
+    (tmp_path / "outside.yaml").write_text("id: x\n", encoding="utf-8")
+    (folder / "linked.yaml").symlink_to(tmp_path / "outside.yaml")
+    assert main(["validate", "--rules", str(REPO / "rules"), "--scenarios", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "B.YAML:1:1: error[BR119] not read as a scenario file" in out
+    assert "linked.yaml:1:1: error[BR117] symbolic link leads outside the folder given" in out
+    assert "good.yaml" not in out
+
+
+# --- a file of several scenarios: one that is no mapping is reported in its place -------------------
+
+
+def test_a_document_that_is_no_mapping_does_not_hide_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from engine.cli.main import main
+
+    good = (REPO / "samples/cancellation/pro_rata_penalty.yaml").read_text(encoding="utf-8")
+    second = good.replace("id: cancellation-pro-rata-penalty", "id: second")
+    third = good.replace("id: cancellation-pro-rata-penalty", "id: third").replace("as_of:", "as_off:")
+    path = tmp_path / "three.yaml"
+    path.write_text(good + "---\njust text\n---\n" + second + "---\n" + third, encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), "--json", str(path)]) == 1
+    captured = capsys.readouterr()
+    decided = [json.loads(line)["scenario"] for line in captured.out.splitlines() if line.startswith("{")]
+    assert decided == ["cancellation-pro-rata-penalty", "second"]
+    assert "error[BR601] a scenario must be a mapping" in captured.err
+    assert "error[BR602] scenario field `as_of` is required" in captured.err
+
+
+# --- billrules test: yes/no is not text, values shown as YAML writes them ---------------------------
+
+
+def _expectation(tmp_path: Path, expect: str) -> Path:
+    good = (REPO / "samples/cancellation/pro_rata_penalty.yaml").read_text(encoding="utf-8")
+    head = good[: good.index("expect:")]
+    path = tmp_path / "case.yaml"
+    path.write_text(head + "expect: " + expect + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("expect", "said"),
+    [
+        ('{cancellation: {allowed: "true"}}', "expected `true` (text), the decision has `true` here"),
+        ("{cancellation: {allowed: 1}}", "expected `1`, the decision has `true` here"),
+        ("{cancellation: {terms: [5]}}", "expected `[5]`, the decision has a list of 1 mapping(s) here"),
+        ("{discounts: {definitions: [{code: [loyalty-5]}]}}", 'no item with code `["loyalty-5"]`'),
+    ],
+)
+def test_an_expectation_is_compared_strictly_and_shown_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], expect: str, said: str
+) -> None:
+    # (`allowed: "true"` passed against `true`; `[5]` was answered with a whole term in Python's repr)
+    from engine.cli.main import main
+
+    assert main(["test", "--rules", str(REPO / "rules"), str(_expectation(tmp_path, expect))]) == 1
+    out = capsys.readouterr().out
+    assert said in out, out
+    assert "'" not in out.split("error[BR701]")[1].split("\n")[0]  # (no Python repr)
+
+
+def test_the_true_expectation_still_passes(tmp_path: Path) -> None:
+    from engine.cli.main import main
+
+    path = _expectation(tmp_path, "{cancellation: {allowed: true}}")
+    assert main(["test", "--rules", str(REPO / "rules"), str(path)]) == 0
+
+
+def test_a_coverage_report_is_not_named_as_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    other = tmp_path / "other.jsonl"
+    other.write_text("KEEP\n", encoding="utf-8")
+    args = ["test", "--rules", str(REPO / "rules"), str(REPO / "samples/balance"), "--coverage-json", str(other)]
+    assert main(args) == 2
+    assert "named like a scenario or rule file" in capsys.readouterr().err
+    assert other.read_text(encoding="utf-8") == "KEEP\n"

@@ -24,6 +24,18 @@ def html_target(name: str) -> Path:
     return path
 
 
+def json_report_named(path: Path, what: str) -> None:
+    """A JSON report (`test --coverage-json`) is not named as a scenario file or a rule file is
+    (`.jsonl`, `.ndjson`, `.yaml`, `.yml`): wherever it is, such a name holds scenarios or rules,
+    not a report (`--coverage-json other.jsonl` replaced a scenario file the command did not
+    read, until 2026-12-02)."""
+    if path.suffix.lower() in (".yaml", ".yml", ".jsonl", ".ndjson"):
+        raise UsageError(
+            f"{printable(str(path))} is named like a scenario or rule file; "
+            f"give the {what} report a name ending in `.json`"
+        )
+
+
 def report_target(name: str, what: str) -> Path:
     """A report file to write; a usage error unless it names a file in an existing folder."""
     path = Path(name)

@@ -13,13 +13,17 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, silence
 from engine.cli.reporters import TextReporter, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from engine.run.summary import Summary
 
 
 def _positive(text: str) -> int:
@@ -29,6 +33,18 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
+#: The most lines a worker decides at a time: a chunk is held in memory whole, and a Parquet
+#: reader takes it as a C integer (`--chunk-size 9223372036854775808` was an internal error).
+MAX_CHUNK = 1_000_000
+
+
+def _chunk_size(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CHUNK:
+        raise argparse.ArgumentTypeError(f"at most {MAX_CHUNK:,} lines a chunk, got {text!r}")
     return value
 
 
@@ -66,7 +82,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dask", metavar="ADDRESS", help="decide on this Dask cluster (scheduler address)")
     parser.add_argument("--summary", metavar="FILE", help="also write the summary as JSON")
     parser.add_argument(
-        "--chunk-size", type=_positive, metavar="N", help="lines a worker decides at a time (default: 200)"
+        "--chunk-size",
+        type=_chunk_size,
+        metavar="N",
+        help="lines a worker decides at a time (default: 200; at most 1,000,000)",
     )
     parser.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, help="progress bar (default: on a terminal)"
@@ -104,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 "for standard output give /dev/stdout"
             )
     _distinct_files(args)
+    _not_over_the_rules(args)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
@@ -141,10 +161,30 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     stop = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
+    summary_file: list[AtomicFile] = []
+
+    def write_summary(summary: Summary) -> Callable[[], None]:
+        """The summary file written whole before the run's files are renamed (a full disk fails
+        the run with every previous file kept); returned: what renames it after them."""
+        try:
+            out = AtomicFile(args.summary)
+            summary_file.append(out)
+            out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+            out.prepare()
+        except OSError as exc:
+            raise _SummaryUnwritable(exc.strerror or str(exc)) from exc
+        return out.commit
+
     try:
-        summary = run_billing(rules, options, on_errors=report)
+        summary = run_billing(rules, options, on_errors=report, before_commit=write_summary if args.summary else None)
     except FormatError as exc:
         raise UsageError(str(exc)) from exc
+    except _SummaryUnwritable as exc:
+        sys.stderr.write(
+            f"billrules: error: cannot write the summary {printable(args.summary)}: {printable(str(exc))}; "
+            "no output was written\n"
+        )
+        return EXIT_USAGE
     except LostScenarios as exc:
         sys.stderr.write(
             f"billrules: internal error: scenarios lost: {exc}; no output was written\n"
@@ -158,20 +198,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"billrules: error: {printable(str(exc))}; no output was written\n")
         return EXIT_USAGE
     finally:
+        for out in summary_file:  # (written: nothing; failed: its temporary removed)
+            if not out.done:
+                out.discard()
         if stop:
             signal.signal(signal.SIGTERM, previous)
     stderr_errors.close()
     sys.stderr.write(printable_summary(summary.text()))
     if summary.stopped:
         sys.stderr.write(f"billrules: error: the run stopped early: {printable(summary.stopped)}\n")
-    if args.summary:
-        try:
-            with AtomicFile(args.summary) as out:
-                out.file.write((json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-        except OSError as exc:  # (the disk filled up at the end): the decisions are written
-            sys.stderr.write(f"billrules: error: cannot write the summary: {printable(str(exc))}\n")
-            return EXIT_USAGE
     return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
+
+
+class _SummaryUnwritable(Exception):
+    """The summary file could not be written at the end of a run (no file of the run is renamed)."""
 
 
 def _writable(name: str) -> None:
@@ -221,6 +261,17 @@ def _distinct_files(args: argparse.Namespace) -> None:
         if key in seen:
             raise UsageError(f"{option} and {seen[key]} name the same file ({printable(name)}); give each its own")
         seen[key] = option
+
+
+def _not_over_the_rules(args: argparse.Namespace) -> None:
+    """No file a run writes replaces a rule file or is written among the rules as one would be read
+    (`--summary rules/discounts/loyalty.yaml` replaced a discount definition, `--errors
+    rules/ruleset.yaml` emptied the rule set's settings, until 2026-12-02; `not_an_input`)."""
+    from engine.cli.html_output import not_an_input
+
+    for option, name in (("--output", args.output), ("--errors", args.errors), ("--summary", args.summary)):
+        if name not in (None, "-") and not _is_stream(name):
+            not_an_input(Path(name), option, [args.rules])
 
 
 def _is_stream(name: str) -> bool:

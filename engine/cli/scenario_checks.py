@@ -36,8 +36,9 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
         return exc.diagnostics  # the scenarios cannot be checked against rules with errors
     found: list[Diagnostic] = []
     for name in names:
-        files = _files(Path(name))
-        if not files:  # a CI job pointed at the wrong folder must not pass on nothing checked
+        files, problems = _files(Path(name))
+        found += problems
+        if not files and not problems:  # a CI job pointed at the wrong folder must not pass on nothing checked
             found.append(
                 Diagnostic(
                     printable(name),
@@ -53,14 +54,38 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
     return found
 
 
-def _files(path: Path) -> list[Path]:
-    from engine.files import is_dir, walk
+_SCENARIO_SUFFIXES = (".yaml", ".yml", ".json", *JSON_LINES)
+
+
+def _files(path: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The scenario files under `path`, and what of the folder is not read: a folder that cannot be
+    read, a link leading outside it (BR117), a file named as a scenario file in other letters
+    (`B.YAML`, BR119). Until 2026-12-02 `validate --scenarios` left those out in silence and
+    passed, where `test` and `diff` said so."""
+    from engine.files import is_dir, outside_link, walk
     from engine.load import display_path
 
     if not is_dir(path):
-        return [path]
+        return [path], []
     listing = walk(path, display_path)
-    return [p for p in listing.files if p.suffix in (".yaml", ".yml", ".json", *JSON_LINES)]
+    problems = [
+        *listing.diagnostics,
+        *(outside_link(p, display_path(p), "the folder given") for p in listing.outside),
+        *(
+            Diagnostic(
+                display_path(p),
+                1,
+                1,
+                "BR119",
+                "not read as a scenario file: scenario files end in `.yaml`, `.yml`, `.json`, `.jsonl` or "
+                "`.ndjson` (in lower case)",
+                "rename it in lower case, or move it out of the folder",
+            )
+            for p in listing.files
+            if p.suffix not in _SCENARIO_SUFFIXES and p.suffix.lower() in _SCENARIO_SUFFIXES
+        ),
+    ]
+    return [p for p in listing.files if p.suffix in _SCENARIO_SUFFIXES], problems
 
 
 def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:

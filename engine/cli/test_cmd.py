@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.html_output import not_an_input, report_target, write_report
+from engine.cli.html_output import json_report_named, not_an_input, report_target, write_report
 from engine.cli.reporters import TextReporter, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     if coverage_path is not None:  # the rule set found above the paths when `--rules` is not given
         not_an_input(coverage_path, "--coverage-json", [rules.root])
+        json_report_named(coverage_path, "coverage")
     passed, failed = 0, len(unreadable)
     skipped: list[str] = list(not_read)
     problems = TextReporter(sys.stdout, args.max_diagnostics)
@@ -198,7 +199,16 @@ def _diff(m: object) -> list[str]:
     expected, actual = getattr(m, "expected", None), getattr(m, "actual", None)
     if actual is None or isinstance(expected, dict | list) or isinstance(actual, dict | list):
         return []  # (a whole part of the decision is no diff: the message says what it is)
-    return [f"- expected: {expected}", f"+ actual:   {actual}"]
+    import json
+
+    from engine.expectations import _text
+
+    quoted = isinstance(expected, str) != isinstance(actual, str)  # text against yes/no: `"true"` / `true`
+
+    def shown(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False) if quoted and isinstance(value, str) else _text(value)
+
+    return [f"- expected: {shown(expected)}", f"+ actual:   {shown(actual)}"]
 
 
 def _expects_nothing(expect: Any) -> bool:

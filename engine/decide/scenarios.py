@@ -260,8 +260,16 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         yield from _json_lines(path)
         return
     source = load_file(path)
-    if source.diagnostics:
+    if source.diagnostics and any(d.code != "BR109" for d in source.diagnostics):
         yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
+        return
+    if source.diagnostics:  # documents that are no mapping: each reported in its place, the others read
+        # (until 2026-12-02 one such document among several left every other one undecided and
+        # unchecked)
+        found = [(d.start.line, validate_scenario(d.data, d, source.display)) for d in source.documents]
+        found += [(d.line, ScenarioInput(None, diagnostics=[_as_scenario_file(d)])) for d in source.diagnostics]
+        for _, item in sorted(found, key=lambda pair: pair[0]):
+            yield item
         return
     if not source.documents:
         yield ScenarioInput(

@@ -2,7 +2,8 @@
 
 `AtomicFile` writes to a temporary file in the target's folder (same file system, so the rename
 is atomic), and on `commit` flushes, fsyncs, renames it over the target (`os.replace`) and fsyncs
-the folder. A run killed at any moment therefore leaves the previous file (or none) and perhaps a
+the folder (`prepare` does all but the rename, so that several files are renamed only once each
+is safely on disk). A run killed at any moment therefore leaves the previous file (or none) and perhaps a
 stray `.NAME.*.partial` temporary, never a torn file under the target's name. `discard` (or leaving
 the `with` block with an exception) removes the temporary and keeps the previous file.
 """
@@ -58,20 +59,30 @@ class AtomicFile:
         else:
             self.file = open(self.path, "wb", buffering=1024 * 1024)  # noqa: SIM115 - closed by commit/discard
         self.done = False
+        self.prepared = False
+
+    def prepare(self) -> None:
+        """Everything of `commit` that can fail for want of space or rights (flush, fsync, close,
+        mode), but the rename: a run prepares all its files before it renames any, so a disk that
+        fills up on the errors file no longer leaves new decisions beside the old errors."""
+        if self.done or self.prepared:
+            return
+        self.file.flush()
+        if self.temporary is not None:
+            os.fsync(self.file.fileno())
+        self.file.close()
+        if self.temporary is not None:
+            os.chmod(self.temporary, default_file_mode())  # (mkstemp makes it 0600)
+        self.prepared = True
 
     def commit(self) -> None:
         if self.done:
             return
-        self.file.flush()
-        if self.temporary is None:  # a pipe or a device: written as it went
-            self.file.close()
-            self.done = True
-            return
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.chmod(self.temporary, default_file_mode())  # (mkstemp makes it 0600)
-        os.replace(self.temporary, self.path)
+        self.prepare()
         self.done = True
+        if self.temporary is None:  # a pipe or a device: written as it went
+            return
+        os.replace(self.temporary, self.path)
         _fsync_folder(self.path.parent)
 
     def discard(self) -> None:

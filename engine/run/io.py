@@ -232,6 +232,8 @@ class Sink(Protocol):
 
     def write(self, decisions: list[tuple[int, str, str]]) -> None: ...
 
+    def prepare(self) -> None: ...
+
     def commit(self) -> None: ...
 
     def discard(self) -> None: ...
@@ -258,6 +260,13 @@ class LinesSink:
         with part.open("rb") as source:
             copy_bytes(source, self.file, size)
         self.written += count
+
+    def prepare(self) -> None:
+        """Written and on disk, not yet renamed (`AtomicFile.prepare`)."""
+        if self.atomic is not None:
+            self.atomic.prepare()
+        else:
+            self.file.flush()
 
     def commit(self) -> None:
         if self.atomic is not None:
@@ -302,9 +311,14 @@ class ParquetSink:
             self.writer.write_batch(self.pa.record_batch([self.ids, versions, self.texts], schema=self.schema))
             self.ids, self.texts = [], []
 
+    def prepare(self) -> None:
+        if not self.atomic.prepared:
+            self._flush()
+            self.writer.close()
+            self.atomic.prepare()
+
     def commit(self) -> None:
-        self._flush()
-        self.writer.close()
+        self.prepare()
         self.atomic.commit()
 
     def discard(self) -> None:

@@ -62,12 +62,23 @@ def make_executor(rules: Any, options: RunOptions, source: str) -> tuple[Executo
     return LocalPool(rules, source, workers), "processes"
 
 
-def run(rules: Any, options: RunOptions, on_errors: ErrorHandler | None = None) -> Summary:
+def run(
+    rules: Any,
+    options: RunOptions,
+    on_errors: ErrorHandler | None = None,
+    before_commit: Callable[[Summary], Callable[[], None]] | None = None,
+) -> Summary:
     """Decide every scenario of `options.input` into `options.output`; the summary says what happened.
 
     Error records go to `options.errors` (a file) or, without one, to `on_errors`; one of them is
     required, so no error is ever dropped. Raises `FormatError` for unusable files (before anything
     is written) and `LostScenarios` if the counts do not balance.
+
+    The files are written whole before any is renamed over its target: the decisions, the errors,
+    and what `before_commit` prepares from the finished summary (the command line's summary file;
+    it returns what renames it). A failure on any of them (a full disk) leaves every previous file
+    as it was; until 2026-12-02 the decisions were renamed before the errors file was written out,
+    and a full disk left new decisions beside the previous run's errors.
     """
     if options.errors is None and on_errors is None:
         raise ValueError("give an errors file or an error handler: errors are never dropped")
@@ -111,26 +122,39 @@ def run(rules: Any, options: RunOptions, on_errors: ErrorHandler | None = None) 
             raise LostScenarios(
                 f"{summary.scenarios:,} scenarios in, but {summary.decisions:,} decisions + {summary.errors:,} errors out"
             )
+        sink.prepare()
+        if errors_sink is not None:
+            errors_sink.prepare()
+        _finish(summary, executor, source, started)
+        executor = source = None
+        rename_summary = before_commit(summary) if before_commit is not None else None
         sink.commit()
         if errors_sink is not None:
             errors_sink.commit()
         committed = True
+        if rename_summary is not None:
+            rename_summary()
     finally:
         if not committed:
             for target in (sink, errors_sink):
                 if target is not None:
                     target.discard()
-        if executor is not None:
-            executor.close()
-            summary.workers_peak_bytes = executor.workers_peak_bytes()
-            if isinstance(executor, Shares):
-                summary.timings.read += executor.read_seconds
-        if source is not None:
-            source.close()
-            summary.timings.read += source.read_seconds
+        _finish(summary, executor, source, started)
+    return summary
+
+
+def _finish(summary: Summary, executor: Executor | Shares | None, source: Any, started: float) -> None:
+    """Stop the workers and close the input (when still open), and count what that says."""
+    if executor is not None:
+        executor.close()
+        summary.workers_peak_bytes = executor.workers_peak_bytes()
+        if isinstance(executor, Shares):
+            summary.timings.read += executor.read_seconds
+    if source is not None:
+        source.close()
+        summary.timings.read += source.read_seconds
     summary.elapsed = time.perf_counter() - started
     summary.parent_peak_bytes = peak_bytes()
-    return summary
 
 
 def _workers(options: RunOptions) -> int:
