@@ -284,3 +284,19 @@ def test_a_coverage_report_is_not_named_as_scenarios(tmp_path: Path, capsys: pyt
     assert main(args) == 2
     assert "named like a scenario or rule file" in capsys.readouterr().err
     assert other.read_text(encoding="utf-8") == "KEEP\n"
+
+
+def test_a_runs_diagnostics_are_printed_above_its_progress_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (without --errors, a diagnostic was written to the stream itself and glued to the bar's line)
+    from engine.cli.main import main
+
+    source = _run_input(tmp_path)
+    args = ["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(tmp_path / "o.jsonl")]
+    assert main([*args, "--workers", "1", "--progress"]) == 1
+    err = capsys.readouterr().err
+    said = f"{source}:4:1: error[BR602]"  # (column 1 as `decide` says, not the record's 0; on one line)
+    assert said in err, repr(err)
+    at = err.index(said)
+    assert err[:at].endswith(("\n", "\x1b[2K")), repr(err[max(0, at - 80) : at + 20])

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, silence
 from engine.cli.reporters import TextReporter, add_report_options
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         rules = rules.brief()
     if args.applied_only:
         rules = rules.applied_only()
-    stderr_errors = TextReporter(sys.stderr, args.max_diagnostics)
+    stderr_errors = TextReporter(cast(TextIO, _CurrentStderr()), args.max_diagnostics)
     options = RunOptions(
         input=args.input,
         output=args.output,
@@ -210,6 +210,21 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
 
 
+class _CurrentStderr:
+    """Standard error as it is when written to: while the progress bar is drawn, rich's stand-in,
+    which prints each line above the bar (the diagnostics of a run without `--errors` were written
+    to the stream itself, glued to the bar's line, until 2026-12-02)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.__stderr__.isatty() if sys.__stderr__ is not None else False
+
+
 class _SummaryUnwritable(Exception):
     """The summary file could not be written at the end of a run (no file of the run is renamed)."""
 
@@ -244,7 +259,8 @@ def _diagnostics(source: str, text: str) -> list[Diagnostic]:
         where = f"scenario `{record['scenario']}`" if record["scenario"] is not None else "scenario"
         if d["field"]:
             where += f", field `{d['field']}`"
-        found.append(Diagnostic(source, record["line"], d["column"], d["code"], f"{where}: {d['message']}", d["hint"]))
+        column = d["column"] or 1  # (0 in a record: no column known; a diagnostic counts from 1, as `decide`'s)
+        found.append(Diagnostic(source, record["line"], column, d["code"], f"{where}: {d['message']}", d["hint"]))
     return found
 
 

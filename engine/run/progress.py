@@ -46,7 +46,9 @@ class BarProgress:
         if total:
             columns += [TextColumn("ETA"), TimeRemainingColumn()]
         # forced (`--progress`): drawn on a stream that is no terminal too (rich would draw nothing)
-        console = Console(file=stream, force_terminal=True) if forced else Console(file=stream)
+        # soft_wrap: a line printed above the bar (a diagnostic, through rich's stand-in for stderr)
+        # is not cut at the console's width: a file path split over two lines cannot be copied
+        console = Console(file=stream, force_terminal=forced or None, soft_wrap=True)
         self.bar = RichProgress(*columns, console=console, transient=True)
         self.task = self.bar.add_task("run", total=total or None, scenarios=0, rate=0.0, errors=0)
         self.unit = unit
