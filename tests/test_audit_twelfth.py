@@ -97,7 +97,7 @@ _NIGHTLY = REPO / "samples/run/nightly.jsonl"
 
 def _run_input(tmp_path: Path, good: int = 3) -> Path:
     """`good` scenarios of the nightly input and one line that is no scenario (an error record)."""
-    lines = _NIGHTLY.read_text(encoding="utf-8").splitlines()[:good] + ['{"id": "broken"}']
+    lines = [*_NIGHTLY.read_text(encoding="utf-8").splitlines()[:good], '{"id": "broken"}']
     path = tmp_path / "in.jsonl"
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
@@ -300,3 +300,44 @@ def test_a_runs_diagnostics_are_printed_above_its_progress_bar(
     assert said in err, repr(err)
     at = err.index(said)
     assert err[:at].endswith(("\n", "\x1b[2K")), repr(err[max(0, at - 80) : at + 20])
+
+
+# --- a job's segments: its own, and its account's when there is one ----------------------------------
+
+
+def _late_job(account: dict[str, Any] | None) -> dict[str, Any]:
+    scenario: dict[str, Any] = {
+        "id": "late-job",
+        "as_of": "2015-06-20T10:00:00+02:00",
+        "job": {
+            "code": "JOB-5",
+            "type": "installation",
+            "segments": ["late-installation"],
+            "products": [{"product": "installation-fee"}],
+        },
+    }
+    if account is not None:
+        scenario["account"] = account
+    return scenario
+
+
+@pytest.mark.parametrize(
+    ("account", "status"),
+    [
+        (None, "applied"),  # (seed 002, scenario 3, written without an account: was not_eligible)
+        ({"code": "A1"}, "applied"),
+        ({"code": "A1", "segments": ["delinquent"]}, "not_eligible"),
+    ],
+)
+def test_a_late_installation_job_gets_its_20_eur_with_or_without_an_account(
+    account: dict[str, Any] | None, status: str
+) -> None:
+    decision = load_rules(REPO / "rules").decide(_late_job(account))["discounts"]
+    [late] = [d for d in decision["definitions"] if d["code"] == "installation-late-20-off"]
+    assert late["status"] == status, late
+    if status == "applied":
+        assert decision["lines"][0]["net"] == "60.00 EUR"
+    else:
+        [reason] = late["reasons"]
+        assert reason["code"] == "overlap_excluded"
+        assert reason["facts"]["subject"] == "job.segments_with_account"

@@ -309,6 +309,16 @@ def account_due_days_ago(account: Any, scenario: Any) -> Any:
     return None if days is None else -days
 
 
+def job_segments_with_account(job: Any, scenario: Any) -> Any:
+    """The job's segments and its account's, when the scenario gives an account: a job bill may come
+    without one (seed 002's late installation names none), and a `segments` section of a job
+    definition reads both (until 2026-12-02 its `exclude` read `account.segments` alone too, unknown
+    without an account, so the automatic 20 EUR off a late installation was never applied to a job
+    billed without its account)."""
+    account = scenario.account
+    return job.segments if account is None or not account.segments else [*account.segments, *job.segments]
+
+
 def requested_value_text(request: Any, scenario: Any) -> Any:
     """A requested discount's value as text, the type the criteria give it: a number given in
     the scenario (`value: 20`) is its digits (`"20"`), so `r.value == "20"` holds for either."""
@@ -334,6 +344,11 @@ DERIVED: dict[tuple[str, str], tuple[T.Type, Any, str]] = {
         T.NUMBER.maybe(),
         account_due_days_ago,
         "Days since the due date at as_of (negative while it is ahead).",
+    ),
+    ("Job", "segments_with_account"): (
+        T.list_of(T.STRING),
+        job_segments_with_account,
+        "The job's segments and its account's (when the scenario gives an account).",
     ),
     ("DiscountRequest", "value"): (
         T.STRING.maybe(),

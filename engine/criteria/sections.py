@@ -281,7 +281,8 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
         sections.append(_section(doc, "accounts_receivable", entries))
     if c.segments:
         sg, p = c.segments, (*base, "segments")
-        holders = ["account.segments"] + (["job.segments"] if subject == "job" else [])
+        # a job: its own segments and its account's, the account's only when the scenario gives one
+        holders = ["job.segments_with_account"] if subject == "job" else ["account.segments"]
         entries = []
         if sg.include:
             entries.append(((*p, "include"), _any_of([f"{h} overlaps {_set(sg.include)}" for h in holders])))
