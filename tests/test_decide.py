@@ -175,16 +175,23 @@ def test_unknown_product_names_the_line() -> None:
     assert caught.value.hint == "did you mean `tv-essentials`?"
 
 
-def test_line_in_another_currency_than_the_cap_is_an_error() -> None:
+def test_a_line_in_another_currency_than_the_cap_takes_nothing_and_says_so() -> None:
+    # (it refused the whole scenario, BR603, though the same discount was offered: 2026-12-02)
     data = scenario(
         agent=AGENT,
         requested_discounts=[{"discount": "complaint-discount", "value": 10}],
         approvals=[{"discount": "complaint-discount", "by": "sara.supervisor"}],
     )
     data["subscription"]["products"][0]["price"] = "30.00 USD"
-    with pytest.raises(ScenarioError) as caught:
-        RULES.decide(data)
-    assert "line is in USD but the cap of discount `complaint-discount` is in EUR" in caught.value.message
+    part = RULES.decide(data)["discounts"]
+    [complaint] = [d for d in part["definitions"] if d["code"] == "complaint-discount"]
+    assert complaint["status"] == "applied"
+    [note] = [r for r in complaint["reasons"] if r["code"] == "other_currency_lines"]
+    assert note["facts"] == {"currency": "EUR", "lines": ["subscription.products[0]"], "of": "cap"}
+    assert note["text"].endswith("billed in another currency than its EUR cap")
+    takes = {d["code"]: d["amount"] for d in part["lines"][0]["discounts"]}
+    assert takes.get("complaint-discount", "0.00 USD") in ("0.00 USD", "-0.00 USD"), takes
+    assert takes["loyalty-5"] == "-1.50 USD"  # (uncapped: the line's own currency)
 
 
 def test_missing_required_facts_are_reported_per_field() -> None:

@@ -80,7 +80,8 @@ register(
         "bundle_not_held": lambda f: f"granted by bundle {listed(f['bundles'])}, which the {f['holder']} does not hold",
         "no_line": lambda f: f"no line of {_targets(f['targets'])}",
         "other_currency_lines": lambda f: (
-            f"takes nothing from {', '.join(f['lines'])}: billed in another currency than its {f['currency']} amount"
+            f"takes nothing from {', '.join(f['lines'])}: billed in another currency than its "
+            f"{f['currency']} {f.get('of', 'amount')}"
         ),
         "not_requested": "ad hoc: no agent to offer it to and no request",
         "agent_not_allowed": lambda f: f"agent `{f['agent']}` is not in an allowed unit ({', '.join(f['units'])})",
@@ -1476,6 +1477,12 @@ class DiscountEvaluator(DefinitionRules):
         amounts = [r for d, r in pairs if d.kind is _AMOUNT]
         if amounts:  # a money amount says which lines of another currency it took nothing from
             note_other_currencies(amounts, lines, lambda line, code: definitions[code].index in self._reducing(line))
+        caps = {d.code: d.cap for d, _ in pairs if d.cap is not None and d.kind is not _AMOUNT}
+        if caps:  # and a capped discount, which lines of another currency than its cap
+            capped = [r for r in applied if r.code in caps]
+            note_other_currencies(
+                capped, lines, lambda line, code: definitions[code].index in self._reducing(line), caps
+            )
         if self.keep_lines:
             return self._amounts_kept(pairs, by_code, lines, scenario)
         return self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
@@ -1643,16 +1650,25 @@ def _take_money(book: _LineBook, code: str, value: Any) -> None:
 
 
 def note_other_currencies(
-    applied: Sequence[DefinitionResult], lines: Sequence[Line], reduces: Callable[[Line, str], bool]
+    applied: Sequence[DefinitionResult],
+    lines: Sequence[Line],
+    reduces: Callable[[Line, str], bool],
+    caps: Mapping[str, Money] | None = None,
 ) -> None:
     """An applied money amount takes nothing from the lines it reduces that are billed in another
-    currency: its result says which (`other_currency_lines`), rather than the bill being refused
-    or the lines passed over in silence."""
+    currency, and a capped discount nothing from a line billed in another currency than its cap
+    (`caps`: no rate turns one into the other): its result says which (`other_currency_lines`),
+    rather than the bill being refused or the lines passed over in silence. Until 2026-12-02 a
+    requested percentage capped in EUR on a USD bill refused the whole scenario (BR603), though
+    the same discount was offered."""
     for r in applied:
-        currency = Money.parse(str(r.value)).currency
+        currency = Money.parse(str(r.value)).currency if caps is None else caps[r.code].currency
         skipped = [line.field for line in lines if line.gross.currency != currency and reduces(line, r.code)]
         if skipped:
-            r.reasons.append(Reason("other_currency_lines", {"currency": currency, "lines": skipped}))
+            facts: dict[str, Any] = {"currency": currency, "lines": skipped}
+            if caps is not None:
+                facts["of"] = "cap"
+            r.reasons.append(Reason("other_currency_lines", facts))
 
 
 class _Caps:
@@ -1666,12 +1682,8 @@ class _Caps:
         cap = self.caps.get(code)
         if cap is None:
             return amount
-        if cap.currency != line.gross.currency:
-            raise ScenarioError(
-                f"{line.field}.price",
-                f"line is in {line.gross.currency} but the cap of discount `{code}` is in {cap.currency}",
-                "bill the line in the discount's currency",
-            )
+        if cap.currency != line.gross.currency:  # (said by `note_other_currencies`)
+            return Decimal(0)
         amount = min(amount, self.left[code])
         self.left[code] -= amount
         return amount
