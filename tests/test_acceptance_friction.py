@@ -127,7 +127,7 @@ def _validate(tmp_path: Path, data: dict[str, Any]) -> subprocess.CompletedProce
 
 
 def test_validate_scenarios_refuses_what_decide_refuses(tmp_path: Path) -> None:
-    # a refund with an amount: every code is known and the question answered, but decide refuses it
+    # a refund without its reason: every code is known and the question answered, but decide refuses it
     data = {
         "id": "refund",
         "as_of": "2015-07-01T10:00:00Z",

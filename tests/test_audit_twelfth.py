@@ -341,3 +341,63 @@ def test_a_late_installation_job_gets_its_20_eur_with_or_without_an_account(
         [reason] = late["reasons"]
         assert reason["code"] == "overlap_excluded"
         assert reason["facts"]["subject"] == "job.segments_with_account"
+
+
+# --- a refund written with the amount seed 004 names ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("amount", "refused"), [(None, False), (40, False), ("40.00", False), (25, True)])
+def test_a_refund_may_name_the_amount_it_returns(amount: Any, refused: bool) -> None:
+    # (seed 004: "the amount ... equal to the service price is returned"; a refund written with its
+    # amount refused the whole scenario, BR611, until 2026-12-02; one naming another amount is refused)
+    refund: dict[str, Any] = {"id": "e2", "type": "refund", "at": "2015-07-01T09:30:00Z", "request": "r1"}
+    refund["reason"] = "cancelled"
+    if amount is not None:
+        refund["amount"] = amount
+    scenario = {
+        "id": "refund",
+        "as_of": "2015-07-01T10:00:00Z",
+        "balance": {
+            "policy": "standard-balance",
+            "opening": 100,
+            "events": [
+                {"id": "e1", "type": "debit", "at": "2015-07-01T09:00:00Z", "amount": 40, "request": "r1"},
+                refund,
+            ],
+        },
+    }
+    part = load_rules(REPO / "rules").decide(scenario)["balance"]
+    assert part["closing"] == ("60" if refused else "100"), part
+    if refused:
+        [reason] = part["refused"]
+        assert reason["code"] == "refund_amount_differs"
+        assert reason["facts"]["amount"] == "25" and reason["facts"]["debited"] == "40"
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "hint"),
+    [
+        (("approvals", 0), "user", "did you mean `by`?"),
+        (("approvals", 0), "approved_by", "did you mean `by`?"),
+        (("consumptions", 0), "amount", "did you mean `quantity`?"),
+        (("balance", "events", 0), "service", "did you mean `request`?"),
+    ],
+)
+def test_a_field_written_with_the_seeds_or_a_crms_word_gets_its_hint(
+    path: tuple[Any, ...], key: str, hint: str
+) -> None:
+    from engine.decide.scenarios import validate_scenario
+
+    scenario: dict[str, Any] = {
+        "id": "words",
+        "as_of": "2015-07-01T10:00:00Z",
+        "approvals": [{"discount": "complaint-discount", "by": "sara.supervisor"}],
+        "consumptions": [{"id": "c", "organisation": "globex-de", "credit_type": "network-offer", "quantity": 1}],
+        "balance": {"policy": "standard-balance", "opening": 1, "events": [{"id": "e", "type": "grant", "amount": 1}]},
+    }
+    target: Any = scenario
+    for part in path:
+        target = target[part]
+    target[key] = "x"
+    found = [d for d in validate_scenario(scenario, None).diagnostics if key in d.message]
+    assert [d.hint for d in found] == [hint], found

@@ -354,9 +354,9 @@ def test_unknown_policy_is_br610_with_did_you_mean(tmp_path: Path, monkeypatch: 
         (f"{{id: E, type: withdraw, {AT}}}", "{", "a withdraw needs an `amount` in credits"),
         (f"{{id: E, type: debit, amount: 5, {AT}}}", "{", "a debit belongs to a service request and needs `request`"),
         (
-            f"{{id: E, type: refund, request: r, reason: failed, amount: 5, {AT}}}",
-            "5,",
-            "a refund returns exactly the credits debited for its request; it takes no amount",
+            f"{{id: E, type: refund, request: r, reason: failed, amount: 0, {AT}}}",
+            "0,",
+            "a refund amount must be greater than zero (found 0)",
         ),
         (f"{{id: E, type: refund, request: r, {AT}}}", "{", "a refund needs a `reason`"),
         (f"{{id: E, type: grant, amount: 5, request: r, {AT}}}", "r,", "a grant is an administrator's movement"),

@@ -6,9 +6,10 @@ Events are applied in time order (events at the same instant keep the order they
 - `debit` takes a service request's price; a request is debited once (a second debit of a
   request already debited is refused: `debit_repeated`);
 - `refund` returns exactly what was debited for its request, once: the request was cancelled,
-  failed or rejected (its `reason`, required). A refund carries no amount (the debit decides
-  it); a second refund (`refund_repeated`) or a refund of a request with no debit before it
-  (`refund_without_debit`) is refused with a reason, and the balance is unchanged;
+  failed or rejected (its `reason`, required). The debit decides the amount; a refund may name
+  it, and one naming another is refused (`refund_amount_differs`); a second refund
+  (`refund_repeated`) or a refund of a request with no debit before it (`refund_without_debit`)
+  is refused with a reason, and the balance is unchanged;
 - the balance may go below zero unless the policy sets `overdraft: false`: then a debit *or a
   withdrawal* whose balance after would be below zero is refused whole (`overdraft_refused`).
   A balance of exactly zero is allowed.
@@ -57,6 +58,10 @@ register(
             "refund of request `{request}` refused: its {amount} credits were already returned by event `{refunded_by}`"
         ),
         "refund_without_debit": "refund of request `{request}` refused: nothing was debited for that request",
+        "refund_amount_differs": (
+            "refund of request `{request}` refused: it names {amount} credits, but {debited} were debited "
+            "for that request (a refund returns exactly what was debited)"
+        ),
         "balance_below_zero": "the balance fell below zero ({before} → {balance}) at event `{event}`",
         "balance_below_threshold": (
             "the balance fell below the alert threshold of {threshold} ({before} → {balance}) at event `{event}`"
@@ -197,7 +202,7 @@ def _well_formed(events: list[BalanceEvent]) -> bool:
         ids.add(event.id)
         kind = event.type
         if kind is REFUND:
-            if event.amount is not None or event.reason is None or event.request is None:
+            if event.reason is None or event.request is None or (event.amount is not None and event.amount <= 0):
                 return False
         elif (
             event.amount is None
@@ -235,17 +240,10 @@ def check(rules: Any, balance: Balance) -> Iterable[ScenarioError]:
 
 def _check_event(event: BalanceEvent, where: str) -> Iterable[ScenarioError]:
     kind = event.type.value
-    if event.type is BalanceEventType.REFUND:
-        if event.amount is not None:
-            yield ScenarioError(
-                f"{where}.amount",
-                "a refund returns exactly the credits debited for its request; it takes no amount",
-                "remove `amount:`",
-                code=BAD_EVENT,
-            )
-    elif event.amount is None:
+    # (a refund's amount, when written, is checked against its debit: `refund_amount_differs`)
+    if event.type is not BalanceEventType.REFUND and event.amount is None:
         yield ScenarioError(where, f"a {kind} needs an `amount` in credits", "add `amount:`", code=BAD_EVENT)
-    elif event.amount <= 0:
+    if event.amount is not None and event.amount <= 0:
         yield ScenarioError(
             f"{where}.amount",
             f"a {kind} amount must be greater than zero (found {plain(event.amount)})",
@@ -390,6 +388,12 @@ class _Book:
                 return Reason(
                     "refund_repeated",
                     {**_facts(event), "amount": plain(debit.quantity), "refunded_by": refund.event},
+                )
+            if event.amount is not None and event.amount != debit.quantity:  # (the seed's own wording
+                # gives the amount: "equal to the service price is returned"; one that is not is refused)
+                return Reason(
+                    "refund_amount_differs",
+                    {**_facts(event), "amount": plain(event.amount), "debited": plain(debit.quantity)},
                 )
             return None
         if kind is GRANT:

@@ -159,7 +159,10 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message, hint = f"a field with an empty name in {inside}", "remove it"
             elif error.type == "extra_forbidden":
                 siblings = _siblings(path) + (["expect"] if len(path) == 1 else [])  # (an expectation file's)
-                hint = did_you_mean(str(path[-1]), siblings) or _other_word(str(path[-1]), siblings) or "remove it"
+                # the other word first (`amount` on a consumption is its `quantity`, not `unit`,
+                # which spelling alone suggests), then spelling, then what the other word says
+                meant, otherwise = _other_word(str(path[-1]), siblings)
+                hint = meant or did_you_mean(str(path[-1]), siblings) or otherwise or "remove it"
                 message = f"unknown scenario field `{where}`"
             elif error.type == "missing":
                 message, hint = f"scenario field `{where}` is required", f"add `{path[-1]}:`"
@@ -204,19 +207,23 @@ _OTHER_WORDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "type": (("credit_type",), None),  # a scenario credit's `type`, a consumption's `credit_type`
     "date": (("on", "at", "from"), None),
     "applied_on": (("on",), None),
-    "approved_by": ((), "an approval is a record of its own: `approvals: [{discount: CODE, by: USER}]`"),
-    "approver": ((), "an approval is a record of its own: `approvals: [{discount: CODE, by: USER}]`"),
+    "approved_by": (("by",), "an approval is a record of its own: `approvals: [{discount: CODE, by: USER}]`"),
+    "approver": (("by",), "an approval is a record of its own: `approvals: [{discount: CODE, by: USER}]`"),
+    "user": (("by",), None),  # an approval's approver
+    "service": (("request",), None),  # seed 004's word for what a debit pays for
+    "amount": (("quantity",), None),  # a consumption's count of offers or its amount
 }
 
 
-def _other_word(name: str, siblings: list[str]) -> str | None:
-    """A hint for a field named with another word for one of `siblings`, or None."""
+def _other_word(name: str, siblings: list[str]) -> tuple[str | None, str | None]:
+    """For a field named with another word: "did you mean" the sibling it stands for, or else the
+    word's own hint (each None when there is none)."""
     found = _OTHER_WORDS.get(name)
     if found is None:
-        return None
+        return None, None
     meant, otherwise = found
     field = next((f for f in meant if f in siblings), None)
-    return f"did you mean `{field}`?" if field is not None else otherwise
+    return (f"did you mean `{field}`?", None) if field is not None else (None, otherwise)
 
 
 def _siblings(path: tuple[Any, ...]) -> list[str]:
