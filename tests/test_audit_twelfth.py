@@ -401,3 +401,29 @@ def test_a_field_written_with_the_seeds_or_a_crms_word_gets_its_hint(
     target[key] = "x"
     found = [d for d in validate_scenario(scenario, None).diagnostics if key in d.message]
     assert [d.hint for d in found] == [hint], found
+
+
+# --- purchases: a coupon that grants nothing is not spent --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("add_ons", "status"),
+    [(["movies-bundle"], "rejected"), (["additional-service-bundle"], "redeemed")],
+)
+def test_a_coupon_that_grants_nothing_to_the_purchase_is_kept(add_ons: list[str], status: str) -> None:
+    # (coupon_87 grants MINUS 20, 20 % off the Additional Service: entered with a purchase of the
+    # movies pack it reduced nothing, and its one use was spent, until 2026-12-02)
+    rules = load_rules(REPO / "rules")
+    if rules.get("bundle", add_ons[0]) is None:
+        pytest.skip(f"no bundle {add_ons[0]} in the shipped rules")
+    scenario = {
+        "id": "idle-coupon",
+        "as_of": "2015-07-01T10:00:00Z",
+        "purchase": {"add_ons": add_ons, "coupons": ["coupon_87"]},
+    }
+    part = rules.decide(scenario)["purchase"]
+    [coupon] = part["coupons"]
+    assert coupon["status"] == status, coupon
+    if status == "rejected":
+        assert [r["code"] for r in coupon["reasons"]] == ["coupon_grants_nothing"]
+        assert part["allowed"] is True and part["price"]["EUR"]["net"] == "9.99 EUR"

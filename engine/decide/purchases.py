@@ -93,6 +93,11 @@ register(
             if facts["by"] == "coupon"
             else f"grants bundle `{facts['bundle']}`, which is already held: part of {facts['by']} `{facts['holder']}`"
         ),
+        "coupon_grants_nothing": lambda facts: (
+            f"grants bundle `{facts['bundle']}`, which adds no product to this purchase and whose discounts "
+            f"({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce none of its products: "
+            "the code is kept"
+        ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
     }
@@ -504,6 +509,46 @@ def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
     return held
 
 
+def _idle_coupons(
+    rules: Any, coupons: list[CouponOutcome], brought: list[Item]
+) -> tuple[list[CouponOutcome], set[str]]:
+    """Redeemed codes whose bundle grants nothing to this purchase — it adds no product, and none
+    of its discounts names a product the purchase brings (by product, product type and bundle) —
+    are rejected, the code kept (`coupon_grants_nothing`): until 2026-12-02 a single-use code
+    entered with a purchase it could not reduce was spent. Returns the outcomes and those bundles."""
+    idle: set[str] = set()
+    out = []
+    for c in coupons:
+        bundle = c.bundle
+        if c.status == "redeemed" and bundle is not None and _grants_nothing(rules, bundle, brought):
+            discounts = list(rules.get("bundle", bundle).discounts)
+            reason = Reason("coupon_grants_nothing", {"bundle": bundle, "discounts": discounts})
+            c = CouponOutcome(c.code, c.coupon, "rejected", [reason], bundle)
+            idle.add(bundle)
+        out.append(c)
+    return out, idle
+
+
+def _grants_nothing(rules: Any, bundle: str, brought: list[Item]) -> bool:
+    if any(item.bundle == bundle for item in brought):
+        return False
+    for code in rules.get("bundle", bundle).discounts:
+        definition = rules.get("discount", code)
+        if definition is None:
+            return False  # (checked when loaded; never taken as nothing)
+        for target in definition.discounted_products:
+            for item in brought:
+                product = rules.get("product", item.product)
+                if target.product is not None and target.product != item.product:
+                    continue
+                if target.product_type is not None and (product is None or product.type != target.product_type):
+                    continue
+                if target.bundle is not None and target.bundle != item.bundle:
+                    continue
+                return False
+    return True
+
+
 def _kept_coupon(outcome: CouponOutcome) -> CouponOutcome:
     """A code that a refused purchase would have redeemed: `not_redeemed`, still usable."""
     return CouponOutcome(
@@ -735,6 +780,10 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
             _kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, count_own_entries=False)
         ]
     brought = items(rules, purchase, bundles)
+    coupons, idle = _idle_coupons(rules, coupons, brought)
+    if idle:  # (they added nothing to what is bought: the price is theirs no more)
+        granted = [b for b in granted if b not in idle]
+        bundles = [b for b in bundles if b not in idle]
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
     out_lines = []
