@@ -427,3 +427,38 @@ def test_a_coupon_that_grants_nothing_to_the_purchase_is_kept(add_ons: list[str]
     if status == "rejected":
         assert [r["code"] for r in coupon["reasons"]] == ["coupon_grants_nothing"]
         assert part["allowed"] is True and part["price"]["EUR"]["net"] == "9.99 EUR"
+
+
+# --- cancellations: a reason written otherwise than the terms name it ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "meant"),
+    [("moved abroad", "moved_abroad"), ("Moved_Abroad", "moved_abroad"), ("moved_abrod", "moved_abroad")],
+)
+def test_a_misspelt_cancellation_reason_is_refused_with_the_one_meant(reason: str, meant: str) -> None:
+    # (it matched no exception, and the full penalty was charged in silence, until 2026-12-02)
+    scenario = _pro_rata_cancellation()
+    scenario["cancellation"]["reason"] = reason
+    with pytest.raises(ScenarioError) as raised:
+        load_rules(REPO / "rules").decide(scenario)
+    assert raised.value.code == "BR603"
+    assert raised.value.field == "cancellation.reason"
+    assert f"did you mean `{meant}`?" in raised.value.hint
+
+
+@pytest.mark.parametrize(("reason", "free"), [("moved_abroad", True), ("moved_house", False), ("other", False)])
+def test_a_reason_the_terms_do_not_name_is_the_scenarios_own(reason: str, free: bool) -> None:
+    scenario = _pro_rata_cancellation()
+    scenario["cancellation"]["reason"] = reason
+    part = load_rules(REPO / "rules").decide(scenario)["cancellation"]
+    [term] = part["terms"]
+    assert (term["outcome"] != "penalty") is free, term
+
+
+def _pro_rata_cancellation() -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load((REPO / "samples/cancellation/pro_rata_penalty.yaml").read_text(encoding="utf-8"))
+    data.pop("expect", None)
+    return dict(data)

@@ -34,6 +34,7 @@ worked out once per rule set.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -324,6 +325,54 @@ def _date_form(node: ast.Node) -> tuple[str, ast.Node | None] | None:
     return None
 
 
+def _reasons_named(program: Any) -> frozenset[str]:
+    """The texts the terms' exceptions compare `cancellation.reason` with (`==`, `!=`, `in {…}`)."""
+    named: set[str] = set()
+
+    def is_reason(node: ast.Node) -> bool:
+        return (
+            isinstance(node, ast.Attribute)
+            and node.name == "reason"
+            and isinstance(node.obj, ast.Name)
+            and node.obj.id == "cancellation"
+        )
+
+    def texts(node: ast.Node) -> list[str]:
+        items = node.items if isinstance(node, ast.SetLiteral) else (node,)
+        return [i.value for i in items if isinstance(i, ast.Literal) and isinstance(i.value, str)]
+
+    def visit(node: ast.Node) -> None:
+        if isinstance(node, ast.Compare | ast.SetRelation):
+            for one, other in ((node.left, node.right), (node.right, node.left)):
+                if is_reason(one):
+                    named.update(texts(other))
+        elif isinstance(node, ast.Membership) and is_reason(node.item):
+            named.update(texts(node.collection))
+        for child in node.children:
+            visit(child)
+
+    for owner, indexes in program.by_owner.items():
+        if owner.startswith("term:"):
+            for i in indexes:
+                visit(program.entries[i].node)
+    return frozenset(named)
+
+
+def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
+    """The named reason `reason` reads as: the same words in other case or separators, or one
+    letter or two away (a close match, not merely a similar word: `moved_house` is its own reason)."""
+    import difflib
+
+    def words(text: str) -> str:
+        return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+
+    same = [n for n in sorted(named) if words(n) == words(reason)]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(reason, sorted(named), n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
 def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[tuple[str, ast.Node, ast.Node | None], ...] | object | None:
     """`TermEvaluator._date_operands` of these exception conditions: (kind, the operand the date is
     compared with, what it is moved or measured by) for each comparison (`cancellation.date >= X`,
@@ -604,6 +653,7 @@ class TermEvaluator:
         #: plan code → (`plan` or bundle code, its term): what a subscription without add-ons cancels
         self._plan_parts: dict[str, tuple[tuple[str, str | None], ...]] = {}
         self._dated: dict[str, tuple[Any, ...] | object | None] = {}  # term code → `_date_operands`
+        self._reasons: frozenset[str] | None = None  # the reasons the terms' exceptions name (`_reasons_named`)
 
     def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
@@ -619,6 +669,8 @@ class TermEvaluator:
                 "cancel on or after the subscription's start",
                 "BR615",
             )
+        if request.reason is not None:
+            self._check_reason(request.reason)
         parts = self._parts(scenario, request, subscription)
         decisions = [self._decide_term(of, term, start, scenario, outcomes) for of, term, start in parts]
         decided = CancellationDecision(request.date, decisions)
@@ -637,6 +689,24 @@ class TermEvaluator:
                 self._refused_until(decision, self._earliest(scenario, [part], [decision]), request.date)
             decided.earliest = self._earliest(scenario, parts, decisions)
         return decided
+
+    def _check_reason(self, reason: str) -> None:
+        """A cancellation reason that reads as one the terms' exceptions name, written otherwise
+        (`moved abroad` for `moved_abroad`, `Moved_Abroad`, `moved_abrod`), is BR603 with the
+        reason meant: until 2026-12-02 it matched no exception, and the full penalty was charged
+        in silence. Any other reason is the scenario's own (no exception names it)."""
+        if self._reasons is None:
+            self._reasons = _reasons_named(self.rules.criteria)
+        if reason in self._reasons or not self._reasons:
+            return
+        meant = _reason_meant(reason, self._reasons)
+        if meant is not None:
+            raise ScenarioError(
+                "cancellation.reason",
+                f"cancellation reason `{reason}` is not one the terms name; it reads as `{meant}`",
+                f"did you mean `{meant}`? (the terms' exceptions compare the reason as written)",
+                "BR603",
+            )
 
     def _refused_until(self, decision: TermDecision, earliest: date | None, on: date) -> None:
         """A term whose exceptions read the cancellation's date refuses until `earliest` (the
