@@ -462,3 +462,25 @@ def _pro_rata_cancellation() -> dict[str, Any]:
     data = YAML(typ="safe").load((REPO / "samples/cancellation/pro_rata_penalty.yaml").read_text(encoding="utf-8"))
     data.pop("expect", None)
     return dict(data)
+
+
+# --- a decision answers the questions asked ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("products", "asked"), [(False, False), (True, True)])
+def test_a_cancellation_of_a_bare_subscription_asks_no_discount_question(products: bool, asked: bool) -> None:
+    # (SPEC 4: "the decision answers exactly those"; a cancellation written with a subscription of
+    # no lines got every discount definition back, not eligible for want of a line)
+    scenario = _pro_rata_cancellation()
+    if not products:
+        del scenario["subscription"]["products"]
+    decision = load_rules(REPO / "rules").decide(scenario)
+    assert ("discounts" in decision) is asked
+    assert decision["cancellation"]["terms"][0]["penalty"]["total"] == "166.60 EUR"
+
+
+def test_a_bare_subscription_asking_nothing_else_still_asks_for_its_discounts() -> None:
+    scenario = _pro_rata_cancellation()
+    del scenario["subscription"]["products"], scenario["cancellation"]
+    decision = load_rules(REPO / "rules").decide(scenario)
+    assert "discounts" in decision and decision["discounts"]["lines"] == []

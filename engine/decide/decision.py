@@ -205,7 +205,8 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
         raise ScenarioError(_BOTH_SUBJECTS.field, _BOTH_SUBJECTS.message, _BOTH_SUBJECTS.hint, "BR604")
     outcomes = criteria_outcomes(rules, scenario)
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
-    if scenario.subscription is not None or scenario.job is not None:
+    billed = asks_discounts(scenario)
+    if billed:
         evaluator = _evaluator(rules)
         decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
         decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied", lines_written=shared)
@@ -218,15 +219,29 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
     if scenario.purchase is not None:
         decision["purchase"] = purchases.evaluate(rules, scenario, shared)
     if explain and (scenario.subscription is not None or scenario.job is not None):
-        # the discounts' criteria, and the exceptions of the terms this cancellation decided (not
-        # those of every term of the rule set)
+        # the discounts' criteria (when asked), and the exceptions of the terms this cancellation
+        # decided (not those of every term of the rule set)
         decided_terms = {f"term:{t['term']}" for t in decision.get("cancellation", {}).get("terms", ())}
-        owners = {o for o in rules.criteria.by_owner if o.startswith("discount:") or o in decided_terms}
+        owners = {o for o in rules.criteria.by_owner if (billed and o.startswith("discount:")) or o in decided_terms}
         decision["trace"] = trace(rules, scenario, owners)
     if len(decision) == 2:  # nothing asked: an error (BR604), as on the command line, not an empty answer
         [nothing] = unanswered(scenario)
         raise ScenarioError("scenario", nothing.message, nothing.hint, "BR604")
     return decision
+
+
+def asks_discounts(scenario: Any) -> bool:
+    """Whether the scenario asks the discount question: it bills a subscription or a job, unless
+    that holds no line and only stands beside another question (a cancellation, a purchase: the
+    subscription it cancels or buys for), with no agent, request or approval. SPEC 4: the decision
+    answers exactly the questions asked; until 2026-12-02 a cancellation written with a bare
+    subscription got every discount definition back, not eligible for want of a line."""
+    subject = scenario.subscription if scenario.subscription is not None else scenario.job
+    if subject is None:
+        return False
+    if subject.products or scenario.agent is not None or scenario.requested_discounts or scenario.approvals:
+        return True
+    return scenario.cancellation is None and scenario.purchase is None
 
 
 def check_codes(scenario: Any, known: dict[str, frozenset[str]]) -> None:
