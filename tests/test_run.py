@@ -174,7 +174,7 @@ def test_without_an_errors_file_errors_are_diagnostics_on_stderr(
     captured = capsys.readouterr()
     assert code == 1
     assert len(captured.out.splitlines()) == 2  # stdout streams the two decisions
-    assert f"{source}:2:0: error[BR602] scenario `x\\x1b[2J`, field `as_of`:" in captured.err
+    assert f"{source}:2:1: error[BR602] scenario `x\\x1b[2J`, field `as_of`:" in captured.err
     assert "\x1b" not in captured.err  # the scenario id is escaped: no input drives the terminal
     assert "3 scenarios in, 2 decisions out, 1 error;" in captured.err
 
