@@ -484,3 +484,16 @@ def test_a_bare_subscription_asking_nothing_else_still_asks_for_its_discounts() 
     del scenario["subscription"]["products"], scenario["cancellation"]
     decision = load_rules(REPO / "rules").decide(scenario)
     assert "discounts" in decision and decision["discounts"]["lines"] == []
+
+
+@pytest.mark.parametrize("field", ["termed_service", "product"])
+def test_a_usage_records_unknown_product_is_refused_by_decide_too(field: str) -> None:
+    # (validate --scenarios refused it; decide and runs judged the usage sections on it in silence)
+    scenario = _pro_rata_cancellation()
+    del scenario["cancellation"]
+    scenario["usage"] = [{"at": "2015-09-20T20:00:00+02:00", "service_type": "VOD", field: "tv-premum"}]
+    with pytest.raises(ScenarioError) as raised:
+        load_rules(REPO / "rules").decide(scenario)
+    assert raised.value.code == "BR603"
+    assert raised.value.field == f"usage[0].{field}"
+    assert raised.value.hint == "did you mean `tv-premium`?"

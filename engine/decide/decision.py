@@ -272,6 +272,9 @@ def check_codes(scenario: Any, known: dict[str, frozenset[str]]) -> None:
         found += _unknown_in("job.segments", "segment", scenario.job.segments, known)
     history = [h.discount for h in scenario.discount_history]
     found += [(f"discount_history[{i}].discount", kind, code) for i, kind, code in _unknown(history, "discount", known)]
+    for field in ("termed_service", "product"):  # what usage sections compare with the catalog's products
+        named = [getattr(u, field) for u in scenario.usage]
+        found += [(f"usage[{i}].{field}", kind, code) for i, kind, code in _unknown(named, "product", known)]
     if found:
         problems = [
             ScenarioError(
@@ -310,7 +313,13 @@ def _all_known(scenario: Any, known: dict[str, frozenset[str]]) -> bool:
     if account is not None and account.segments and not known["segment"].issuperset(account.segments):
         return False
     history = scenario.discount_history
-    return not history or all(h.discount in known["discount"] for h in history)
+    if history and not all(h.discount in known["discount"] for h in history):
+        return False
+    products = known["product"]
+    return all(
+        (u.termed_service is None or u.termed_service in products) and (u.product is None or u.product in products)
+        for u in scenario.usage
+    )
 
 
 def _unknown(codes: Sequence[str | None], kind: str, known: dict[str, frozenset[str]]) -> list[tuple[int, str, str]]:
@@ -345,7 +354,7 @@ def _known_codes(rules: Any) -> dict[str, frozenset[str]]:
     if found is None:
         from engine.references import OPEN_KINDS
 
-        kinds = ("plan", "billing_term_scheme", "bundle", "segment", "discount")
+        kinds = ("plan", "billing_term_scheme", "bundle", "segment", "discount", "product")
         found = {kind: frozenset(rules.catalog.get(kind, {})) for kind in kinds}
         for kind in OPEN_KINDS:  # none declared: any code is taken
             if kind in found and not found[kind]:
