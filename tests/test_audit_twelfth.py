@@ -497,3 +497,32 @@ def test_a_usage_records_unknown_product_is_refused_by_decide_too(field: str) ->
     assert raised.value.code == "BR603"
     assert raised.value.field == f"usage[0].{field}"
     assert raised.value.hint == "did you mean `tv-premium`?"
+
+
+def test_decide_names_a_json_lines_field_at_column_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # (decide said `2:0:` with no field where validate --scenarios said `2:1: `subscription.plan``)
+    import json
+
+    from engine.cli.main import main
+
+    scenario = _pro_rata_cancellation()
+    scenario["subscription"]["plan"] = "tv-essentials-42"
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(scenario, default=str) + "\n", encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "s.jsonl:1:1: error[BR616] `subscription.plan`: unknown plan `tv-essentials-42`" in err, err
+
+
+def test_validate_says_when_the_scenarios_were_not_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    care = rules / "discounts/customer_care.yaml"
+    text = care.read_text(encoding="utf-8")
+    assert "cap: 20.00 EUR" in text
+    care.write_text(text.replace("cap: 20.00 EUR", "cap: 0.00 EUR", 1), encoding="utf-8")
+    sample = REPO / "samples/cancellation/pro_rata_penalty.yaml"
+    assert main(["validate", "--rules", str(rules), "--scenarios", str(sample)]) == 1
+    assert "the scenarios were not checked: the rule set" in capsys.readouterr().err

@@ -84,6 +84,11 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
         located: Diagnostic = document.diagnostic(
             where, exc.code, exc.message, exc.hint, key=getattr(exc, "key", False)
         )
+        if located.column == 0:  # a JSON line's record: no column of its own; the field named, as
+            # `validate --scenarios` names it (until 2026-12-02 `decide` said column 0, no field)
+            from dataclasses import replace
+
+            return replace(located, column=1, message=f"`{exc.field}`: {exc.message}")
         return located
     return Diagnostic(file, 1, 1, exc.code, f"{exc.field}: {exc.message}", exc.hint)
 

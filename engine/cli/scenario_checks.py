@@ -10,6 +10,7 @@ per line, the field named in the message).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,13 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
         raise UsageError(f"no such scenario file: {', '.join(missing)}")
     try:
         rules = load_rules(rules_dir)
-    except RuleSetError as exc:
-        return exc.diagnostics  # the scenarios cannot be checked against rules with errors
+    except RuleSetError as exc:  # the scenarios cannot be checked against rules with errors: said so
+        # (until 2026-12-02 only the rules' errors were printed, as though the scenarios had passed)
+        sys.stderr.write(
+            f"billrules: note: the scenarios were not checked: the rule set {printable(rules_dir)} has errors; "
+            "fix them first\n"
+        )
+        return exc.diagnostics
     found: list[Diagnostic] = []
     for name in names:
         files, problems = _files(Path(name))
