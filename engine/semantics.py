@@ -22,7 +22,7 @@ from engine.models.catalog import DISCOUNTABLE, Bundle, EarlyCancellation, Excep
 from engine.models.credits import Allocation, CreditMeasure, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
-from engine.values import Money, TimeUnit, parse_number
+from engine.values import Money, TimeUnit, nearest_currency, parse_number
 
 
 @dataclass(frozen=True)
@@ -1129,8 +1129,11 @@ def check_currencies(settings: Any, doc: Document) -> Iterator[Diagnostic]:
     written += [(("minor_units", code), code) for code in settings.minor_units]
     for path, code in written:
         if code not in MINOR_UNITS:
-            hint = (f"did you mean `{code.upper()}`?" if code.upper() in MINOR_UNITS else None) or did_you_mean(
-                code, MINOR_UNITS
+            # the money values' own suggestion (`EUX` is `EUR`, not the historic `XEU` spelling alone
+            # suggested: until 2026-12-02 a settings file got `XEU`, which then validated)
+            near = nearest_currency(code.upper(), list(MINOR_UNITS))
+            hint = (f"did you mean `{code.upper()}`?" if code.upper() in MINOR_UNITS else None) or (
+                f"did you mean `{near}`?" if near else did_you_mean(code, MINOR_UNITS)
             )
             yield doc.diagnostic(
                 path,

@@ -91,12 +91,12 @@ def currency_problem(code: str, extra: Collection[str] = ()) -> str | None:
     Known: every code in CLDR, and the `extra` codes a rule set declares in its `minor_units`."""
     if code in MINOR_UNITS or code in extra:
         return None
-    near = _nearest_currency(code, [*MINOR_UNITS, *extra])
+    near = nearest_currency(code, [*MINOR_UNITS, *extra])
     suggestion = f"; did you mean `{near}`?" if near else ""
     return f"`{code}` is not an ISO 4217 currency{suggestion}"
 
 
-def _nearest_currency(code: str, known: list[str]) -> str | None:
+def nearest_currency(code: str, known: list[str]) -> str | None:
     """The known code with two letters swapped (`GPB`), else one letter away, preferring a
     different last letter (the first two name the country: `EUX` is `EUR`, not the historic
     `XEU`); None when none is that close."""

@@ -526,3 +526,17 @@ def test_validate_says_when_the_scenarios_were_not_checked(tmp_path: Path, capsy
     sample = REPO / "samples/cancellation/pro_rata_penalty.yaml"
     assert main(["validate", "--rules", str(rules), "--scenarios", str(sample)]) == 1
     assert "the scenarios were not checked: the rule set" in capsys.readouterr().err
+
+
+def test_a_misspelt_settings_currency_gets_the_money_values_suggestion(tmp_path: Path) -> None:
+    # (`EUX` in `minor_units` got "did you mean `XEU`?", the historic unit, which then validated)
+    from engine import RuleSetError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    settings = rules / "ruleset.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "minor_units: {EUX: 3}\n", encoding="utf-8")
+    with pytest.raises(RuleSetError) as raised:
+        load_rules(rules)
+    [found] = [d for d in raised.value.diagnostics if d.code == "BR207"]
+    assert found.hint == "did you mean `EUR`?"
