@@ -315,10 +315,13 @@ def _all_known(scenario: Any, known: dict[str, frozenset[str]]) -> bool:
     history = scenario.discount_history
     if history and not all(h.discount in known["discount"] for h in history):
         return False
+    usage = scenario.usage
+    if not usage:
+        return True
     products = known["product"]
     return all(
         (u.termed_service is None or u.termed_service in products) and (u.product is None or u.product in products)
-        for u in scenario.usage
+        for u in usage
     )
 
 
