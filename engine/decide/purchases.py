@@ -409,6 +409,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
     held: dict[str, tuple[str, str]] | None = None  # bundles already held (`_held_for_coupons`), when first asked
     had: dict[str, set[str]] | None = None  # products bought or held already (`_products_had`), when first asked
+    bought: list[Item] | None = None  # what the plan and add-ons bring (`_grants_nothing`), when first asked
     outcomes = []
     for text in purchase.coupons:
         found = _coupon(rules, text)
@@ -456,6 +457,13 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
                     _source(rules, "coupon", coupon.code, "redemption_quantity"),
                 )
             )
+        if not reasons and bundle is not None and buys:
+            if bought is None:
+                model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
+                bought = items(rules, purchase, _bundles(purchase, model, []))
+            if _grants_nothing(rules, purchase, bundle.code, bought):
+                discounts = list(bundle.discounts)
+                reasons.append(Reason("coupon_grants_nothing", {"bundle": bundle.code, "discounts": discounts}))
         if reasons:
             outcome.status = "rejected"
         else:
@@ -509,28 +517,13 @@ def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
     return held
 
 
-def _idle_coupons(
-    rules: Any, coupons: list[CouponOutcome], brought: list[Item]
-) -> tuple[list[CouponOutcome], set[str]]:
-    """Redeemed codes whose bundle grants nothing to this purchase — it adds no product, and none
-    of its discounts names a product the purchase brings (by product, product type and bundle) —
-    are rejected, the code kept (`coupon_grants_nothing`): until 2026-12-02 a single-use code
-    entered with a purchase it could not reduce was spent. Returns the outcomes and those bundles."""
-    idle: set[str] = set()
-    out = []
-    for c in coupons:
-        bundle = c.bundle
-        if c.status == "redeemed" and bundle is not None and _grants_nothing(rules, bundle, brought):
-            discounts = list(rules.get("bundle", bundle).discounts)
-            reason = Reason("coupon_grants_nothing", {"bundle": bundle, "discounts": discounts})
-            c = CouponOutcome(c.code, c.coupon, "rejected", [reason], bundle)
-            idle.add(bundle)
-        out.append(c)
-    return out, idle
-
-
-def _grants_nothing(rules: Any, bundle: str, brought: list[Item]) -> bool:
-    if any(item.bundle == bundle for item in brought):
+def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item]) -> bool:
+    """Whether a coupon's bundle grants nothing to the purchase: it adds no product, and none of
+    its discounts names a product the purchase brings (`brought`: the plan's and add-ons' items;
+    by product, product type and bundle). Such a code is rejected and kept
+    (`coupon_grants_nothing`): until 2026-12-02 a single-use code entered with a purchase it could
+    not reduce was spent."""
+    if _brought(rules, purchase, bundle):
         return False
     for code in rules.get("bundle", bundle).discounts:
         definition = rules.get("discount", code)
@@ -780,10 +773,6 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
             _kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, count_own_entries=False)
         ]
     brought = items(rules, purchase, bundles)
-    coupons, idle = _idle_coupons(rules, coupons, brought)
-    if idle:  # (they added nothing to what is bought: the price is theirs no more)
-        granted = [b for b in granted if b not in idle]
-        bundles = [b for b in bundles if b not in idle]
     priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
     lines = iter(priced["lines"])
     out_lines = []
