@@ -114,7 +114,8 @@ def _read_documents(path: Path, found: Inputs) -> None:
             found.skipped.append(f"{display_path(path)}: a rule file (`kind: {data['kind']}`)")
             return
         file = document.file if document is not None else display_path(path)
-        line = document.start.line if document is not None else 1
+        # (a document that is no mapping has no document: its diagnostic's line is its place)
+        line = document.start.line if document is not None else item.diagnostics[0].line if item.diagnostics else 1
         found.items.append(Input(file, line, item.scenario, document, list(item.diagnostics), readable_id(data)))
 
 

@@ -447,7 +447,16 @@ def test_a_misspelt_cancellation_reason_is_refused_with_the_one_meant(reason: st
     assert f"did you mean `{meant}`?" in raised.value.hint
 
 
-@pytest.mark.parametrize(("reason", "free"), [("moved_abroad", True), ("moved_house", False), ("other", False)])
+@pytest.mark.parametrize(
+    ("reason", "free"),
+    [
+        ("moved_abroad", True),
+        ("moved_house", False),
+        ("other", False),
+        ("not_moved_abroad", False),  # (a phrase of its own, not a typo: was "did you mean `moved_abroad`?")
+        ("moved_abroad_eu", False),
+    ],
+)
 def test_a_reason_the_terms_do_not_name_is_the_scenarios_own(reason: str, free: bool) -> None:
     scenario = _pro_rata_cancellation()
     scenario["cancellation"]["reason"] = reason
@@ -540,3 +549,98 @@ def test_a_misspelt_settings_currency_gets_the_money_values_suggestion(tmp_path:
         load_rules(rules)
     [found] = [d for d in raised.value.diagnostics if d.code == "BR207"]
     assert found.hint == "did you mean `EUR`?"
+
+
+def test_a_reason_is_checked_against_the_terms_in_force_only() -> None:
+    # (a month-to-month plan's term names no reason: `Moved abroad` there is the scenario's own;
+    # the check was global, and refused it as a misspelt `moved_abroad` of another term)
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load((REPO / "samples/cancellation/no_commitment_allowed.yaml").read_text("utf-8"))
+    data.pop("expect", None)
+    data["cancellation"]["reason"] = "Moved abroad"
+    part = load_rules(REPO / "rules").decide(dict(data))["cancellation"]
+    assert part["allowed"] is True
+
+
+# --- the review's findings ------------------------------------------------------------------------------
+
+
+def test_a_run_without_rules_named_never_writes_among_the_rules_it_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli.main import main
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    source = _run_input(tmp_path)
+    monkeypatch.chdir(rules / "discounts")
+    before = (rules / "discounts/loyalty.yaml").read_bytes()
+    args = ["run", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), "--summary", "loyalty.yaml"]
+    assert main([*args, "--workers", "1"]) == 2
+    assert "--summary" in capsys.readouterr().err
+    assert (rules / "discounts/loyalty.yaml").read_bytes() == before
+
+
+def test_standard_output_redirected_to_a_file_is_that_file(tmp_path: Path) -> None:
+    # (`--output - --errors /dev/stdout > out.txt` renamed the error records over the decisions)
+    import subprocess
+    import sys
+
+    source = _run_input(tmp_path)
+    out = tmp_path / "out.txt"
+    command = [sys.executable, "-m", "engine", "run", "--rules", str(REPO / "rules"), "--input", str(source)]
+    with out.open("wb") as stdout:
+        done = subprocess.run(
+            [*command, "--output", "-", "--errors", "/dev/stdout", "--workers", "1"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert b"--errors and --output name the same file" in done.stderr
+    assert out.read_bytes() == b""
+
+
+def test_a_coupon_counts_what_another_codes_bundle_brings(tmp_path: Path) -> None:
+    # (a coupon taking 10 % off the sports pack, entered with the welcome code whose bundle brings
+    # the pack, was rejected as granting nothing)
+    extra = """---
+kind: bundle
+code: sports-extra-bundle
+name: Sports extra
+validity: {from: 2015-01-01, to: 2015-12-31}
+discounts: [sports-extra-10]
+---
+kind: discount
+code: sports-extra-10
+name: Sports extra 10 %
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 10, level: 1}
+discounted_products:
+  - product: sports-pack
+validity: {effective: 2015-01-01}
+---
+kind: coupon
+code: sports-extra
+name: Sports extra
+provider: ACME
+charset: alphanumeric
+template: "SX##"
+quantity: 5
+redemption_quantity: 1
+range_start: "10"
+bundle: sports-extra-bundle
+validity: {from: 2015-01-01, to: 2015-12-31}
+"""
+    root = _rules_with(tmp_path, "catalog/bundles.yaml", extra)
+    scenario = {
+        "id": "two-coupons",
+        "as_of": "2015-07-10T14:30:00+02:00",
+        "purchase": {"plan": "tv-essentials-24", "coupons": ["ACME-A00F", "SX10"], "payment_method": "direct_debit"},
+    }
+    part = load_rules(root).decide(scenario)["purchase"]
+    assert [c["status"] for c in part["coupons"]] == ["redeemed", "redeemed"], part["coupons"]

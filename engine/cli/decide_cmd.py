@@ -84,13 +84,20 @@ def scenario_error_diagnostic(document: Any, file: str, exc: Any) -> Diagnostic:
         located: Diagnostic = document.diagnostic(
             where, exc.code, exc.message, exc.hint, key=getattr(exc, "key", False)
         )
-        if located.column == 0:  # a JSON line's record: no column of its own; the field named, as
-            # `validate --scenarios` names it (until 2026-12-02 `decide` said column 0, no field)
-            from dataclasses import replace
-
-            return replace(located, column=1, message=f"`{exc.field}`: {exc.message}")
         return located
     return Diagnostic(file, 1, 1, exc.code, f"{exc.field}: {exc.message}", exc.hint)
+
+
+def _for_reader(d: Diagnostic) -> Diagnostic:
+    """A JSON line's problem for a person: the record's column 0 (none of its own) shown as 1 and
+    the field named, as `validate --scenarios` shows it (until 2026-12-02 `decide` said column 0
+    and named no field). Error records of a run keep their own shape (`column` 0, `field`)."""
+    if d.column != 0:
+        return d
+    from dataclasses import replace
+
+    field = getattr(d, "field_path", "")
+    return replace(d, column=1, message=f"`{field}`: {d.message}" if field else d.message)
 
 
 def scenario_error_diagnostics(document: Any, file: str, exc: Any) -> list[Diagnostic]:
@@ -185,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
                     if args.json:
                         text = to_json(decision)
             except ScenarioError as exc:
-                report(scenario_error_diagnostics(item.document, str(path), exc))
+                report([_for_reader(d) for d in scenario_error_diagnostics(item.document, str(path), exc)])
                 continue
             if text is not None:
                 sys.stdout.write(json_safe(text) + "\n")

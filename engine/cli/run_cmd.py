@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -123,10 +124,11 @@ def run(args: argparse.Namespace) -> int:
                 "for standard output give /dev/stdout"
             )
     _distinct_files(args)
-    _not_over_the_rules(args)
+    _not_over_the_rules(args, args.rules)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if rules is None:
         return EXIT_FINDINGS
+    _not_over_the_rules(args, rules.root)  # the rule set found (above `--rules` when it names none)
     if not args.detailed_reasons:  # a billing run wants throughput: the "why not" detail is opt-in
         rules = rules.brief()
     if args.applied_only:
@@ -267,19 +269,41 @@ def _diagnostics(source: str, text: str) -> list[Diagnostic]:
 def _distinct_files(args: argparse.Namespace) -> None:
     """Each file a run writes is its own, and none is the input: `--errors` on the output's path
     kept only the error records while the summary counted the decisions as written, and
-    `--output` on the input destroyed it (a usage error, before anything is read or written)."""
+    `--output` on the input destroyed it (a usage error, before anything is read or written).
+    Standard output counts as the file it is redirected to: `--output - --errors /dev/stdout
+    > out.txt` renamed the error records over the decisions streamed there (until 2026-12-02)."""
     named = [("--input", args.input), ("--output", args.output), ("--errors", args.errors), ("--summary", args.summary)]
-    seen: dict[str, str] = {}
+    seen: dict[Any, str] = {}
     for option, name in named:
-        if name in (None, "-") or _is_stream(name):
+        if name is None or (name == "-" and option == "--input"):
             continue
-        key = os.path.realpath(name)
+        key = _file_identity(name)
+        if key is None:
+            continue
         if key in seen:
-            raise UsageError(f"{option} and {seen[key]} name the same file ({printable(name)}); give each its own")
+            shown = "standard output" if name == "-" else printable(name)
+            raise UsageError(f"{option} and {seen[key]} name the same file ({shown}); give each its own")
         seen[key] = option
 
 
-def _not_over_the_rules(args: argparse.Namespace) -> None:
+def _file_identity(name: str) -> Any:
+    """What makes two names one file: its device and inode when it exists (standard output's for
+    `-`), else its real path; None for a pipe or a device, written as it comes (`_is_stream`)."""
+    try:
+        if name == "-":
+            found = os.fstat(sys.stdout.fileno())
+            return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
+        if _is_stream(name):
+            return None
+        found = os.stat(name)
+        return (found.st_dev, found.st_ino)
+    except FileNotFoundError:
+        return os.path.realpath(name)
+    except (OSError, ValueError, AttributeError):  # (no real standard output: a test's capture)
+        return None
+
+
+def _not_over_the_rules(args: argparse.Namespace, rules: str) -> None:
     """No file a run writes replaces a rule file or is written among the rules as one would be read
     (`--summary rules/discounts/loyalty.yaml` replaced a discount definition, `--errors
     rules/ruleset.yaml` emptied the rule set's settings, until 2026-12-02; `not_an_input`)."""
@@ -287,7 +311,7 @@ def _not_over_the_rules(args: argparse.Namespace) -> None:
 
     for option, name in (("--output", args.output), ("--errors", args.errors), ("--summary", args.summary)):
         if name not in (None, "-") and not _is_stream(name):
-            not_an_input(Path(name), option, [args.rules])
+            not_an_input(Path(name), option, [rules])
 
 
 def _is_stream(name: str) -> bool:

@@ -458,9 +458,11 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
                 )
             )
         if not reasons and bundle is not None and buys:
-            if bought is None:
+            if bought is None:  # the plan's, the add-ons' and every coupon's bundles (another code's
+                # bundle may bring what this one's discount reduces)
                 model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
-                bought = items(rules, purchase, _bundles(purchase, model, []))
+                granting = [b for t in purchase.coupons if (c := _coupon(rules, t)) is not None and (b := c[0].bundle)]
+                bought = items(rules, purchase, _bundles(purchase, model, granting))
             if _grants_nothing(rules, purchase, bundle.code, bought):
                 discounts = list(bundle.discounts)
                 reasons.append(Reason("coupon_grants_nothing", {"bundle": bundle.code, "discounts": discounts}))

@@ -325,9 +325,9 @@ def _date_form(node: ast.Node) -> tuple[str, ast.Node | None] | None:
     return None
 
 
-def _reasons_named(program: Any) -> frozenset[str]:
-    """The texts the terms' exceptions compare `cancellation.reason` with (`==`, `!=`, `in {…}`)."""
-    named: set[str] = set()
+def _reasons_named(program: Any) -> dict[str, frozenset[str]]:
+    """Per term, the texts its exceptions compare `cancellation.reason` with (`==`, `!=`, `in {…}`)."""
+    found: dict[str, frozenset[str]] = {}
 
     def is_reason(node: ast.Node) -> bool:
         return (
@@ -341,7 +341,7 @@ def _reasons_named(program: Any) -> frozenset[str]:
         items = node.items if isinstance(node, ast.SetLiteral) else (node,)
         return [i.value for i in items if isinstance(i, ast.Literal) and isinstance(i.value, str)]
 
-    def visit(node: ast.Node) -> None:
+    def visit(node: ast.Node, named: set[str]) -> None:
         if isinstance(node, ast.Compare | ast.SetRelation):
             for one, other in ((node.left, node.right), (node.right, node.left)):
                 if is_reason(one):
@@ -349,19 +349,21 @@ def _reasons_named(program: Any) -> frozenset[str]:
         elif isinstance(node, ast.Membership) and is_reason(node.item):
             named.update(texts(node.collection))
         for child in node.children:
-            visit(child)
+            visit(child, named)
 
     for owner, indexes in program.by_owner.items():
         if owner.startswith("term:"):
+            named: set[str] = set()
             for i in indexes:
-                visit(program.entries[i].node)
-    return frozenset(named)
+                visit(program.entries[i].node, named)
+            found[owner[len("term:") :]] = frozenset(named)
+    return found
 
 
 def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
-    """The named reason `reason` reads as: the same words in other case or separators, or one
-    letter or two away (a close match, not merely a similar word: `moved_house` is its own reason)."""
-    import difflib
+    """The named reason `reason` reads as: the same words in other case or separators, or a typo
+    (two edits at most, the length within one: `moved_abrod`); not a longer or shorter phrase
+    (`not_moved_abroad`, `moved_abroad_eu` are reasons of their own)."""
 
     def words(text: str) -> str:
         return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
@@ -369,8 +371,22 @@ def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
     same = [n for n in sorted(named) if words(n) == words(reason)]
     if same:
         return same[0]
-    close = difflib.get_close_matches(reason, sorted(named), n=1, cutoff=0.85)
+    close = [n for n in sorted(named) if abs(len(n) - len(reason)) <= 1 and _edits(n, reason, 2) <= 2]
     return close[0] if close else None
+
+
+def _edits(a: str, b: str, most: int) -> int:
+    """The edit distance of two texts (insertions, deletions, substitutions), or `most + 1` once
+    it is known to be more than `most`."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        if min(current) > most:
+            return most + 1
+        previous = current
+    return previous[-1]
 
 
 def _compared_with_date(nodes: Sequence[ast.Node]) -> tuple[tuple[str, ast.Node, ast.Node | None], ...] | object | None:
@@ -653,7 +669,7 @@ class TermEvaluator:
         #: plan code → (`plan` or bundle code, its term): what a subscription without add-ons cancels
         self._plan_parts: dict[str, tuple[tuple[str, str | None], ...]] = {}
         self._dated: dict[str, tuple[Any, ...] | object | None] = {}  # term code → `_date_operands`
-        self._reasons: frozenset[str] | None = None  # the reasons the terms' exceptions name (`_reasons_named`)
+        self._reasons: dict[str, frozenset[str]] | None = None  # per term, the reasons its exceptions name
 
     def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
@@ -669,10 +685,10 @@ class TermEvaluator:
                 "cancel on or after the subscription's start",
                 "BR615",
             )
-        if request.reason is not None:
-            self._check_reason(request.reason)
         parts = self._parts(scenario, request, subscription)
         decisions = [self._decide_term(of, term, start, scenario, outcomes) for of, term, start in parts]
+        if request.reason is not None:  # against the terms in force on the cancellation date
+            self._check_reason(request.reason, [d.data["term"] for d in decisions if d.data.get("term")])
         decided = CancellationDecision(request.date, decisions)
         if not decided.allowed:
             dated = [
@@ -690,23 +706,26 @@ class TermEvaluator:
             decided.earliest = self._earliest(scenario, parts, decisions)
         return decided
 
-    def _check_reason(self, reason: str) -> None:
-        """A cancellation reason that reads as one the terms' exceptions name, written otherwise
-        (`moved abroad` for `moved_abroad`, `Moved_Abroad`, `moved_abrod`), is BR603 with the
-        reason meant: until 2026-12-02 it matched no exception, and the full penalty was charged
-        in silence. Any other reason is the scenario's own (no exception names it)."""
+    def _check_reason(self, reason: str, terms: list[str]) -> None:
+        """A cancellation reason that reads as one the exceptions of the terms in force name,
+        written otherwise (`moved abroad` or `Moved_Abroad` for
+        `moved_abroad`, `moved_abrod`), is BR603 with the reason meant: until 2026-12-02 it
+        matched no exception, and the full penalty was charged in silence. Any other reason is the
+        scenario's own (no exception of those terms names it: `moved_house`, `not_moved_abroad`)."""
         if self._reasons is None:
             self._reasons = _reasons_named(self.rules.criteria)
-        if reason in self._reasons or not self._reasons:
-            return
-        meant = _reason_meant(reason, self._reasons)
-        if meant is not None:
-            raise ScenarioError(
-                "cancellation.reason",
-                f"cancellation reason `{reason}` is not one the terms name; it reads as `{meant}`",
-                f"did you mean `{meant}`? (the terms' exceptions compare the reason as written)",
-                "BR603",
-            )
+        for term in dict.fromkeys(terms):
+            named = self._reasons.get(term, frozenset())
+            if reason in named or not named:
+                continue
+            meant = _reason_meant(reason, named)
+            if meant is not None:
+                raise ScenarioError(
+                    "cancellation.reason",
+                    f"cancellation reason `{reason}` is not one term `{term}` names; it reads as `{meant}`",
+                    f"did you mean `{meant}`? (the terms' exceptions compare the reason as written)",
+                    "BR603",
+                )
 
     def _refused_until(self, decision: TermDecision, earliest: date | None, on: date) -> None:
         """A term whose exceptions read the cancellation's date refuses until `earliest` (the

@@ -79,10 +79,11 @@ class AtomicFile:
         if self.done:
             return
         self.prepare()
-        self.done = True
         if self.temporary is None:  # a pipe or a device: written as it went
+            self.done = True
             return
-        os.replace(self.temporary, self.path)
+        os.replace(self.temporary, self.path)  # (failing, `discard` still removes the temporary)
+        self.done = True
         _fsync_folder(self.path.parent)
 
     def discard(self) -> None:
