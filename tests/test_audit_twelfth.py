@@ -644,3 +644,53 @@ validity: {from: 2015-01-01, to: 2015-12-31}
     }
     part = load_rules(root).decide(scenario)["purchase"]
     assert [c["status"] for c in part["coupons"]] == ["redeemed", "redeemed"], part["coupons"]
+
+
+# --- a used-up auto-applied discount says when it ran ---------------------------------------------------
+
+_ONE_BILL = """---
+kind: discount
+code: one-bill-10
+name: 10 % for one bill
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 10, level: 1}
+discounted_products:
+  - product: tv-essentials
+validity: {effective: 2015-01-01}
+duration: {billing_periods: BILLS}
+"""
+
+
+@pytest.mark.parametrize(
+    ("bills", "frequency", "period", "history", "said"),
+    [
+        # (said "from 2015-06-25 (until 2015-06-25)": the history's date, not the bill it was on)
+        (1, "monthly", ("2015-06-01", "2015-06-30"), ["2015-06-25"], "from 2015-05-01 (until 2015-06-01)"),
+        # (said "from 2015-03-31": the first quarter's bill began on 1 January)
+        (
+            2,
+            "quarterly",
+            ("2015-07-01", "2015-09-30"),
+            ["2015-03-31", "2015-06-30"],
+            "from 2015-01-01 (until 2015-07-01)",
+        ),
+    ],
+)
+def test_a_used_up_auto_applied_discount_says_from_its_first_bills_first_day(
+    tmp_path: Path, bills: int, frequency: str, period: tuple[str, str], history: list[str], said: str
+) -> None:
+    rules = load_rules(_rules_with(tmp_path, "discounts/loyalty.yaml", _ONE_BILL.replace("BILLS", str(bills))))
+    scenario = _pro_rata_cancellation()
+    del scenario["cancellation"]
+    scenario["as_of"] = period[1] + "T10:00:00Z"
+    scenario["subscription"]["billing_frequency"] = frequency
+    scenario["subscription"]["billing_period"] = {"from": period[0], "to": period[1]}
+    scenario["discount_history"] = [{"discount": "one-bill-10", "on": on} for on in history]
+    part = rules.decide(scenario)["discounts"]
+    [found] = [d for d in part["definitions"] if d["code"] == "one-bill-10"]
+    assert found["status"] == "not_effective"
+    [reason] = found["reasons"]
+    assert reason["code"] == "periods_used" and said in reason["text"], reason

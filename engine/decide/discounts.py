@@ -478,7 +478,21 @@ class DefinitionRules:
                         until = _periods_moved(start, periods, months)
                 except OutOfCalendar:
                     until = date.min
-                facts = {"periods": periods, "from": str(start), "until": str(until)}
+                shown = start
+                if request is None and history and aligned:
+                    # an auto-applied one: from its first bill's first day (it said the first
+                    # application's date, "from 2015-06-25 (until 2015-06-25)" for a discount
+                    # applied to May's bill, "from 2015-03-31" for one of the first quarter, until
+                    # 2026-12-02)
+                    try:
+                        if before < periods:  # counted by the history's applications
+                            shown = min(start, _first_bill_start(history, billed, today, scenario))
+                            until = _periods_moved(shown, periods, months)
+                        else:  # counted by the bills since the one holding its first application
+                            shown = _periods_moved(billed, -before, months)
+                    except OutOfCalendar:
+                        until = date.min
+                facts = {"periods": periods, "from": str(shown), "until": str(until)}
                 r.status, r.reasons = "not_effective", [Reason("periods_used", facts)]
                 return True
             if per_bill is not None and (given := max(len(used), before)):
