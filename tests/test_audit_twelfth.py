@@ -694,3 +694,24 @@ def test_a_used_up_auto_applied_discount_says_from_its_first_bills_first_day(
     assert found["status"] == "not_effective"
     [reason] = found["reasons"]
     assert reason["code"] == "periods_used" and said in reason["text"], reason
+
+
+def test_a_coupon_whose_discount_has_expired_is_kept(tmp_path: Path) -> None:
+    # (the coupon and its bundle valid, its discount expired: the single-use code was spent for nothing)
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    for file in ("catalog/coupons.yaml", "catalog/bundles.yaml"):
+        path = root / file
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            text.replace("validity: {from: 2015-06-01, to: 2015-12-31}", "validity: {from: 2015-06-01}"), "utf-8"
+        )
+    scenario = {
+        "id": "late-coupon",
+        "as_of": "2016-02-01T10:00:00Z",
+        "purchase": {"add_ons": ["additional-service-bundle"], "coupons": ["coupon_90"]},
+    }
+    part = load_rules(root).decide(scenario)["purchase"]
+    [coupon] = part["coupons"]
+    assert (coupon["status"], [r["code"] for r in coupon["reasons"]]) == ("rejected", ["coupon_grants_nothing"])
+    assert part["price"]["USD"]["net"] == "10.00 USD"

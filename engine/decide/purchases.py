@@ -94,9 +94,9 @@ register(
             else f"grants bundle `{facts['bundle']}`, which is already held: part of {facts['by']} `{facts['holder']}`"
         ),
         "coupon_grants_nothing": lambda facts: (
-            f"grants bundle `{facts['bundle']}`, which adds no product to this purchase and whose discounts "
-            f"({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce none of its products: "
-            "the code is kept"
+            f"grants bundle `{facts['bundle']}`, which adds no product to this purchase; its discounts "
+            f"({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce none of its products on "
+            "the purchase's date: the code is kept"
         ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
@@ -463,7 +463,7 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
                 model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
                 granting = [b for t in purchase.coupons if (c := _coupon(rules, t)) is not None and (b := c[0].bundle)]
                 bought = items(rules, purchase, _bundles(purchase, model, granting))
-            if _grants_nothing(rules, purchase, bundle.code, bought):
+            if _grants_nothing(rules, purchase, bundle.code, bought, day):
                 discounts = list(bundle.discounts)
                 reasons.append(Reason("coupon_grants_nothing", {"bundle": bundle.code, "discounts": discounts}))
         if reasons:
@@ -519,18 +519,24 @@ def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
     return held
 
 
-def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item]) -> bool:
+def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item], day: date) -> bool:
     """Whether a coupon's bundle grants nothing to the purchase: it adds no product, and none of
-    its discounts names a product the purchase brings (`brought`: the plan's and add-ons' items;
-    by product, product type and bundle). Such a code is rejected and kept
-    (`coupon_grants_nothing`): until 2026-12-02 a single-use code entered with a purchase it could
-    not reduce was spent."""
+    its discounts in effect on `day` (state `effective`, within its validity) names a product the
+    purchase brings (`brought`: the plan's, the add-ons' and the coupons' items; by product,
+    product type and bundle). Such a code is rejected and kept (`coupon_grants_nothing`): until
+    2026-12-02 a single-use code entered with a purchase it could not reduce, or after its
+    discount had expired, was spent."""
     if _brought(rules, purchase, bundle):
         return False
     for code in rules.get("bundle", bundle).discounts:
         definition = rules.get("discount", code)
         if definition is None:
             return False  # (checked when loaded; never taken as nothing)
+        validity = definition.validity
+        if definition.state.value != "effective" or day < validity.effective:
+            continue
+        if validity.expiration is not None and day > validity.expiration:
+            continue
         for target in definition.discounted_products:
             for item in brought:
                 product = rules.get("product", item.product)
