@@ -123,6 +123,10 @@ CODES: dict[str, tuple[str, str]] = {
         "alert-threshold-useless",
         "A balance alert threshold that never alerts (at or below zero without overdraft) or repeats the below-zero alert (0).",
     ),
+    "BR432": (
+        "term-twice",
+        "A plan with a term whose own bundle carries a term too: a cancellation charges both (a warning).",
+    ),
     "BR440": ("coupon-overlap", "Two coupons that can generate the same code (a code must name one coupon)."),
     # criteria language
     "BR501": ("criteria-syntax", "A criterion that does not parse."),

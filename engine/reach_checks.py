@@ -83,6 +83,17 @@ def _plan_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
                     f"({_window(model.validity)}): every purchase of the plan would be refused",
                     "align the plan's validity with its bundles'",
                 )
+            if bundle is not None and model.term is not None and bundle.model.term is not None:
+                yield dataclasses.replace(
+                    doc.diagnostic(
+                        ("bundles", i),
+                        "BR432",
+                        f"the plan carries term `{model.term}` and its bundle `{code}` term "
+                        f"`{bundle.model.term}`: cancelling the plan charges both commitments",
+                        "give the term to the plan or to the bundle (seed 003: a term is assigned to one of them)",
+                    ),
+                    severity=Severity.WARNING,
+                )
         for i, code in enumerate(model.compatible_bundles):
             bundle = bundles.get(code)
             ends = bundle.model.validity.to if bundle is not None else None

@@ -715,3 +715,20 @@ def test_a_coupon_whose_discount_has_expired_is_kept(tmp_path: Path) -> None:
     [coupon] = part["coupons"]
     assert (coupon["status"], [r["code"] for r in coupon["reasons"]]) == ("rejected", ["coupon_grants_nothing"])
     assert part["price"]["USD"]["net"] == "10.00 USD"
+
+
+def test_a_plan_and_its_bundle_each_with_a_term_is_a_warning(tmp_path: Path) -> None:
+    # (seed 003: a term is assigned to a plan or to a bundle; both were charged in silence)
+    from engine.validate import validate_paths
+
+    extra = """---
+kind: plan
+code: p-two-terms
+name: Two terms
+bundles: [tv-essentials-bundle, entertainment-pick]
+term: commit-24m
+validity: {from: 2015-01-01}
+"""
+    root = _rules_with(tmp_path, "catalog/plans.yaml", extra)  # (entertainment-pick has its own term)
+    found = [d for d in validate_paths([root]) if d.code == "BR432"]
+    assert [(d.severity.value, "charges both commitments" in d.message) for d in found] == [("warning", True)]
