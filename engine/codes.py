@@ -139,6 +139,11 @@ CODES: dict[str, tuple[str, str]] = {
         "or date arithmetic on literals that leaves the calendar.",
     ),
     "BR507": ("not-a-condition", "A criterion that is not true/false."),
+    "BR508": (
+        "where-reaches-past",
+        "A condition after a quantifier's `where` that does not read its item: tested for each item, "
+        "not once beside it (a warning).",
+    ),
     # scenarios and expectations
     "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),
     "BR602": ("scenario-field", "A scenario field that is unknown, missing or of the wrong form."),

@@ -345,6 +345,7 @@ def _criteria(c: Compilation) -> None:
     c.diagnostics.extend(_other_subject_read(entries, c.catalog.get("discount", {})))
     c.diagnostics.extend(_folded_comments(c.documents))
     c.diagnostics.extend(_inverted_ranges([*entries, *credit_entries]))
+    c.diagnostics.extend(_where_reaching_past([*entries, *credit_entries]))
     c.criteria = CriteriaProgram(entries, credit_entries)
     if c.ok:
         # generate the evaluator now: validate proves every criterion goes through the code
@@ -505,6 +506,20 @@ def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:
         if (entry.section == "when" or entry.section.startswith("exceptions["))
         and "between" in (entry.tree.span.text or "between")  # (the whole text: none, nothing to check)
         for d in entry.findings(inverted_between)
+    ]
+
+
+def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
+    """BR508 warnings for a condition swallowed by a `where` in a `when:` or a term's exception
+    (`engine.criteria.lint`; the sections' own expressions are written by billrules)."""
+    from engine.criteria.lint import where_reaches_past
+
+    return [
+        d
+        for entry in entries
+        if (entry.section == "when" or entry.section.startswith("exceptions["))
+        and " where " in (entry.tree.span.text or " where ")
+        for d in entry.findings(where_reaches_past)
     ]
 
 

@@ -732,3 +732,39 @@ validity: {from: 2015-01-01}
     root = _rules_with(tmp_path, "catalog/plans.yaml", extra)  # (entertainment-pick has its own term)
     found = [d for d in validate_paths([root]) if d.code == "BR432"]
     assert [(d.severity.value, "charges both commitments" in d.message) for d in found] == [("warning", True)]
+
+
+# --- criteria: a `where` swallowing a condition meant beside it -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "warned"),
+    [
+        ('not any u in usage where u.service_type == "PPV" and account.classification == "SME"', True),
+        ('count(u in usage where u.service_type == "VOD" or account.segments overlaps {"vip"}) > 0', True),
+        ('(not any u in usage where u.service_type == "PPV") and account.classification == "SME"', False),
+        ('any u in usage where u.service_type == "PPV" and u.device == "STB"', False),
+    ],
+)
+def test_a_condition_swallowed_by_a_where_is_a_warning(tmp_path: Path, when: str, warned: bool) -> None:
+    from engine.validate import validate_paths
+
+    extra = f"""---
+kind: discount
+code: where-check
+name: Where check
+type: auto_apply
+classification: subscription
+applied_service_type: both
+state: effective
+amount: {{type: percentage, value: 5, level: 1}}
+discounted_products:
+  - product: tv-essentials
+validity: {{effective: 2015-01-01}}
+criteria:
+  when: '{when}'
+"""
+    root = _rules_with(tmp_path, "discounts/loyalty.yaml", extra)
+    found = [d for d in validate_paths([root]) if d.code == "BR508"]
+    assert bool(found) is warned, found
+    assert all(d.severity.value == "warning" for d in found)
