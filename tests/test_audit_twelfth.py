@@ -768,3 +768,30 @@ criteria:
     found = [d for d in validate_paths([root]) if d.code == "BR508"]
     assert bool(found) is warned, found
     assert all(d.severity.value == "warning" for d in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "error"),
+    [
+        (r'"caf\u00e9"', "café", None),
+        (r'"a\"b"', 'a"b', None),
+        (r"'it\'s'", "it's", None),
+        (r'"a\\b"', "a\\b", None),
+        (r'"\d"', None, r"unknown escape `\d`"),  # (was read as `d`)
+        (r'"\uD800"', None, r"unknown escape `\uD800`"),  # (no lone surrogate in a rule)
+    ],
+)
+def test_escapes_in_criteria_text_are_read_or_refused(text: str, value: str | None, error: str | None) -> None:
+    from engine.criteria import ast
+    from engine.criteria.parse import CriteriaError, parse
+
+    def located(begin: int, end: int) -> ast.Span:
+        return ast.Span("x", 1, begin + 1, end + 1)
+
+    if error is None:
+        node = parse(f"account.classification == {text}", located)
+        assert [n.value for n in ast.walk(node) if isinstance(n, ast.Literal)] == [value]
+    else:
+        with pytest.raises(CriteriaError) as raised:
+            parse(f"account.classification == {text}", located)
+        assert raised.value.diagnostic.code == "BR501" and error in raised.value.diagnostic.message

@@ -37,6 +37,10 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 Locator = Callable[[int, int], ast.Span]
 
 
+#: the escapes of quoted text besides `\\uXXXX`
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
+
+
 class CriteriaError(Exception):
     """Raised inside the parser front-end; carries the diagnostic."""
 
@@ -848,8 +852,24 @@ class _Builder:
         return number
 
     def _string(self, tree: Any, kids: list[Any]) -> ast.Node:
+        """Text in quotes; escapes: `\\"`, `\\'`, `\\\\`, `\\n`, `\\t` and `\\uXXXX`. Any other is
+        BR501 (until 2026-12-02 it was dropped in silence: `"\\u00e9"` read as `u00e9`)."""
         raw = str(kids[0])[1:-1]
-        value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), raw)
+
+        def unescaped(m: re.Match[str]) -> str:
+            if m.group(1) is not None and not 0xD800 <= int(m.group(1), 16) <= 0xDFFF:  # (no lone surrogate)
+                return chr(int(m.group(1), 16))
+            found = _ESCAPES.get(m.group(2)) if m.group(2) is not None else None
+            if found is None:
+                raise error(
+                    self.span(tree),
+                    "BR501",
+                    f"unknown escape `{m.group(0)}` in text",
+                    "write `\\\\` for a backslash; escapes are `\\\"`, `\\'`, `\\\\`, `\\n`, `\\t` and `\\uXXXX`",
+                )
+            return found
+
+        value = re.sub(r"\\(?:u([0-9a-fA-F]{4})|(.))", unescaped, raw)
         return self._literal(tree, value, T.STRING)
 
     def _weekday(self, tree: Any, kids: list[Any]) -> ast.Node:
