@@ -194,7 +194,7 @@ PURCHASE = _obj(
 
 STEP = _obj(
     {
-        **_leaves("condition", "verdict", "kind", "subject", "op", "since", "in_unit", "missing", "negated"),
+        **_leaves("condition", "verdict", "kind", "subject", "op", "since", "in_unit", "missing", "negated", "other"),
         **_leaves("collection", "matched", "count", "where", "low", "high", "operand", "operand_verdict"),
         "actual": {"description": "The scenario's value (a list for a collection; null when missing)."},
         "expected": {"description": "What the rule compares it with, as written (a list for a set)."},

@@ -795,3 +795,34 @@ def test_escapes_in_criteria_text_are_read_or_refused(text: str, value: str | No
         with pytest.raises(CriteriaError) as raised:
             parse(f"account.classification == {text}", located)
         assert raised.value.diagnostic.code == "BR501" and error in raised.value.diagnostic.message
+
+
+def test_an_explanation_names_the_value_of_a_field_on_the_other_side(tmp_path: Path) -> None:
+    # (`u.amount = 1.00 EUR: \`u.amount > p.price\` does not hold` never showed p.price)
+    from engine.cli.decide_cmd import step_words
+
+    extra = """---
+kind: discount
+code: dearer-usage
+name: Usage dearer than the line
+type: auto_apply
+classification: subscription
+applied_service_type: both
+state: effective
+amount: {type: percentage, value: 5, level: 1}
+discounted_products:
+  - product: tv-essentials
+validity: {effective: 2015-01-01}
+criteria:
+  when: 'any p in subscription.products where p.price < 10.00 EUR'
+"""
+    rules = load_rules(
+        _rules_with(tmp_path, "discounts/loyalty.yaml", extra.replace("p.price < 10.00 EUR", "p.price < p.price"))
+    )
+    scenario = _pro_rata_cancellation()
+    del scenario["cancellation"]
+    scenario["subscription"]["products"][0]["price"] = "29.99 EUR"
+    trace = rules.decide(scenario, explain=True)["trace"]["discount:dearer-usage"]
+    [step] = [s for section in trace for s in section["steps"] if s.get("kind") == "compare"]
+    assert step["other"] == "p.price" and step["expected"] == "29.99 EUR"
+    assert step_words(step).startswith("✗ p.price = 29.99 EUR, p.price = 29.99 EUR:")

@@ -323,6 +323,8 @@ def step_words(step: dict[str, Any]) -> str:
         actual = step["actual"]
         shown = "[" + ", ".join(actual) + "]" if isinstance(actual, list) else actual
         facts = f"{step['subject']} = {shown}"
+        if "other" in step:  # a field on the other side: its value too (SPEC 3.3, "the values that made it so")
+            facts += f", {step['other']} = {step['expected']}"
     verdict = "is unknown" if step["verdict"] == "unknown" else step["verdict"]
     return f"{_MARKS[step['verdict']]} {facts}: `{step['condition']}` {verdict} ({where})"
 

@@ -540,6 +540,8 @@ def _facts(kind: str, subject: ast.Node, value: Any, other: ast.Node, other_valu
     facts["expected"] = _plain(other_value, _type(other))
     if _literal(other) and not isinstance(other_value, frozenset | set | list | tuple):
         facts["expected"] = other.span.text  # as the rule writes it (`6 months`, `20.00 EUR`)
+    elif kind == "compare":  # a field or a computed value on the other side: named, as the subject is
+        facts["other"] = other.span.text
     if value is None:
         facts["missing"] = subject.span.text
     elif other_value is None:
