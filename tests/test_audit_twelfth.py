@@ -826,3 +826,22 @@ criteria:
     [step] = [s for section in trace for s in section["steps"] if s.get("kind") == "compare"]
     assert step["other"] == "p.price" and step["expected"] == "29.99 EUR"
     assert step_words(step).startswith("✗ p.price = 29.99 EUR, p.price = 29.99 EUR:")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("subscription.billing_frequency == True", "write `true` in lower case"),
+        ("COUNT(usage) > 1", "write `count` in lower case"),
+        ("sum(usage.amount) > (20.00EUR)", "put a space between the amount and its currency: `20.00 EUR`"),
+        ("account.classification == Business", 'quote text: "Business"'),
+    ],
+)
+def test_capitalised_words_get_the_right_advice(text: str, hint: str) -> None:
+    # (`True`, `Saturday`, `COUNT` and `20.00EUR` were told to quote the word as text)
+    from engine.criteria import ast
+    from engine.criteria.parse import CriteriaError, parse
+
+    with pytest.raises(CriteriaError) as raised:
+        parse(text, lambda begin, end: ast.Span("x", 1, begin + 1, end + 1))
+    assert hint in raised.value.diagnostic.hint

@@ -37,6 +37,38 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 Locator = Callable[[int, int], ast.Span]
 
 
+#: the language's own words (written in capitals, they are not read): booleans, weekdays,
+#: quantifiers, aggregates, operators, functions
+_LOWER_WORDS = frozenset(
+    {
+        "true",
+        "false",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "any",
+        "all",
+        "count",
+        "sum",
+        "min",
+        "max",
+        "and",
+        "or",
+        "not",
+        "in",
+        "where",
+        "within",
+        "between",
+        "overlaps",
+        "contains",
+        "uninterrupted",
+    }
+)
+
 #: the escapes of quoted text besides `\\uXXXX`
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
 
@@ -588,12 +620,15 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         if char.isupper():
             word = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[pos:])
             found = word.group(0) if word else char
-            return error(
-                locate(pos, pos + len(found)),
-                "BR501",
-                f"unexpected `{found}`",
-                'field names are lower case, e.g. `account.classification`; quote text: "' + found + '"',
-            )
+            lower = found.lower()
+            if lower in _LOWER_WORDS:  # `True`, `Saturday`, `COUNT`: the language's own words, in lower case
+                hint = f"write `{lower}` in lower case, as the language's words are"
+            elif pos > 0 and text[pos - 1].isdigit() and re.fullmatch(r"[A-Z]{3}", found):
+                amount = re.search(r"[0-9.]+$", text[:pos])
+                hint = f"put a space between the amount and its currency: `{amount.group(0) if amount else ''} {found}`"
+            else:
+                hint = 'field names are lower case, e.g. `account.classification`; quote text: "' + found + '"'
+            return error(locate(pos, pos + len(found)), "BR501", f"unexpected `{found}`", hint)
         return error(
             locate(pos, pos + 1),
             "BR501",
