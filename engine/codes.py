@@ -144,6 +144,11 @@ CODES: dict[str, tuple[str, str]] = {
         "A condition after a quantifier's `where` that does not read its item: tested for each item, "
         "not once beside it (a warning).",
     ),
+    "BR509": (
+        "shadowed-name",
+        "A quantifier's item named as a fact of the scenario (`any account in …`): the fact is hidden "
+        "inside it (a warning).",
+    ),
     # scenarios and expectations
     "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),
     "BR602": ("scenario-field", "A scenario field that is unknown, missing or of the wrong form."),

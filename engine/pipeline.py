@@ -510,17 +510,23 @@ def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:
 
 
 def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
-    """BR508 warnings for a condition swallowed by a `where` in a `when:` or a term's exception
-    (`engine.criteria.lint`; the sections' own expressions are written by billrules)."""
-    from engine.criteria.lint import where_reaches_past
+    """BR508 warnings for a condition swallowed by a `where`, BR509 for an item named as a fact of
+    the scenario, in a `when:` or a term's exception (`engine.criteria.lint`; the sections' own
+    expressions are written by billrules)."""
+    from engine.criteria.environment import credit_environment, scenario_environment
+    from engine.criteria.lint import shadowed_roots, where_reaches_past
 
-    return [
-        d
-        for entry in entries
-        if (entry.section == "when" or entry.section.startswith("exceptions["))
-        and " where " in (entry.tree.span.text or " where ")
-        for d in entry.findings(where_reaches_past)
-    ]
+    roots = frozenset(scenario_environment().roots) | frozenset(credit_environment().roots)
+    found = []
+    for entry in entries:
+        if not (entry.section == "when" or entry.section.startswith("exceptions[")):
+            continue
+        text = entry.tree.span.text
+        if " where " in (text or " where "):
+            found += entry.findings(where_reaches_past)
+        if not text or any(f" {root} in " in text for root in roots):  # (`any account in …`)
+            found += entry.findings(lambda tree: shadowed_roots(tree, roots))
+    return found
 
 
 def _folded_comments(documents: list[Any]) -> Iterator[Diagnostic]:

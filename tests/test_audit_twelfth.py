@@ -845,3 +845,17 @@ def test_capitalised_words_get_the_right_advice(text: str, hint: str) -> None:
     with pytest.raises(CriteriaError) as raised:
         parse(text, lambda begin, end: ast.Span("x", 1, begin + 1, end + 1))
     assert hint in raised.value.diagnostic.hint
+
+
+def test_an_item_named_as_a_fact_of_the_scenario_is_explained() -> None:
+    # (`any account in subscription.products where account.classification …` said only that
+    # `account` has no field `classification`)
+    from engine.criteria import ast
+    from engine.criteria.check import check_condition
+    from engine.criteria.environment import scenario_environment
+    from engine.criteria.parse import CriteriaError, parse
+
+    text = 'any account in subscription.products where account.classification == "SME"'
+    with pytest.raises(CriteriaError) as raised:
+        check_condition(parse(text, lambda b, e: ast.Span("x", 1, b + 1, e + 1)), scenario_environment())
+    assert "`account` here is the quantifier's item, not the scenario's `account`" in raised.value.diagnostic.hint

@@ -141,12 +141,14 @@ class Checker:
         if target.name == "record":
             fields = self.env.fields(target.record or "")
             if node.name not in fields:
-                raise error(
-                    node.span,
-                    "BR502",
-                    f"`{node.obj.span.text}` has no field `{node.name}`",
-                    did_you_mean(node.name, fields) or f"its fields: {', '.join(sorted(fields))}",
-                )
+                hint = did_you_mean(node.name, fields) or f"its fields: {', '.join(sorted(fields))}"
+                name = node.obj.id if isinstance(node.obj, ast.Name) else ""
+                if name in self.env.roots and name in scope.variables:  # `any account in subscription.products`
+                    hint = (
+                        f"`{name}` here is the quantifier's item, not the scenario's `{name}`: "
+                        f"name the item otherwise (`p`); {hint}"
+                    )
+                raise error(node.span, "BR502", f"`{node.obj.span.text}` has no field `{node.name}`", hint)
             ftype = fields[node.name].type
             if t.name == "list":
                 result = T.list_of(ftype)

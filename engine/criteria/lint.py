@@ -6,6 +6,10 @@ that does not read the item's name is tested inside, item by item, not once besi
 `not any u in usage where u.service_type == "PPV" and account.classification == "SME"` is
 `not any u (PPV and SME)`, which holds for a Residential customer with a PPV rental. It is
 usually meant outside: the warning (BR508) says so and how to write it.
+
+`shadowed_roots`: a quantifier's item named as a fact of the scenario (`any account in
+subscription.products where account.classification == …`) hides that fact inside it, and the
+error that follows (`account` has no field `classification`) does not say why: a warning (BR509).
 """
 
 from __future__ import annotations
@@ -49,3 +53,23 @@ def where_reaches_past(tree: ast.Node) -> Iterator[Diagnostic]:
 
 def _reads(node: ast.Node, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def shadowed_roots(tree: ast.Node, roots: frozenset[str]) -> Iterator[Diagnostic]:
+    """BR509 (a warning) for each quantifier or aggregate whose item is named as a root fact."""
+    for node in ast.walk(tree):
+        var = node.var if isinstance(node, ast.Quantifier | ast.Aggregate) else None
+        if var is None or var not in roots:
+            continue
+        span = node.span
+        yield Diagnostic(
+            span.file,
+            span.line,
+            span.column,
+            "BR509",
+            f"the item is named `{var}`, as the scenario's `{var}`: inside it, `{var}` is each item, not the "
+            f"scenario's `{var}`",
+            "name the item otherwise (`p`, `u`, `item`)",
+            severity=Severity.WARNING,
+            end_column=span.end_column,
+        )
