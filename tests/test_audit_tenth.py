@@ -612,7 +612,7 @@ def test_a_comment_in_a_quoted_when_over_several_lines_is_br501(rules: Path) -> 
 )
 def test_br403_is_an_error_only_where_the_when_can_never_hold(rules: Path, when: str, severity: str) -> None:
     _append(rules, "discounts/installation.yaml", f"  when: '{when}'\n")
-    found = validate_paths([rules])
+    found = [d for d in validate_paths([rules]) if d.code != "BR508"]  # (a condition in a `where` not reading it)
     assert [(d.code, d.severity.value) for d in found] == [("BR403", severity)], found
 
 
