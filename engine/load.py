@@ -740,11 +740,18 @@ class _Converter:
 
 
 def find_ruleset_root(path: Path) -> Path | None:
-    """The nearest directory at or above `path` holding a `ruleset.yaml`."""
+    """The nearest directory at or above `path` holding a `ruleset.yaml`; above a relative path's
+    first part too (`validate .` in a rule set's `discounts/` folder finds the root one level up:
+    until 2026-12-02 it stopped at `.` and reported every file as in no rule set, BR110)."""
     directory = path if is_dir(path) else path.parent
     for candidate in (directory, *directory.parents):
         if holds_ruleset(candidate):
             return candidate
+    if not directory.is_absolute():
+        absolute = Path(os.path.abspath(directory))
+        for candidate in absolute.parents:
+            if holds_ruleset(candidate):
+                return candidate
     return None
 
 

@@ -859,3 +859,20 @@ def test_an_item_named_as_a_fact_of_the_scenario_is_explained() -> None:
     with pytest.raises(CriteriaError) as raised:
         check_condition(parse(text, lambda b, e: ast.Span("x", 1, b + 1, e + 1)), scenario_environment())
     assert "`account` here is the quantifier's item, not the scenario's `account`" in raised.value.diagnostic.hint
+
+
+def test_validate_in_a_rule_sets_subfolder_finds_its_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (`validate .` in `discounts/` reported every file as in no rule set, BR110, and no real error)
+    from engine.cli.main import main
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    care = rules / "discounts/customer_care.yaml"
+    care.write_text(care.read_text(encoding="utf-8").replace("cap: 20.00 EUR", "cap: 0.00 EUR", 1), encoding="utf-8")
+    monkeypatch.chdir(rules / "discounts")
+    for target in (".", "customer_care.yaml"):
+        assert main(["validate", target]) == 1
+        out = capsys.readouterr().out
+        assert "BR110" not in out and "error[BR405]" in out, out
