@@ -876,3 +876,17 @@ def test_validate_in_a_rule_sets_subfolder_finds_its_root(
         assert main(["validate", target]) == 1
         out = capsys.readouterr().out
         assert "BR110" not in out and "error[BR405]" in out, out
+
+
+def test_parquet_row_groups_are_bounded_by_size_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (10,000 decisions of ~100 KB each were held before a row group was written: 1 GB)
+    pq = pytest.importorskip("pyarrow.parquet")
+    from engine.run import io
+
+    monkeypatch.setattr(io, "ROW_GROUP_CHARS", 10_000)
+    sink = io.ParquetSink(str(tmp_path / "o.parquet"), "v1")
+    for i in range(10):  # (a chunk at a time, as a run writes)
+        sink.write([(i, f"s{i}", "x" * 4_000)])
+    sink.commit()
+    meta = pq.ParquetFile(tmp_path / "o.parquet").metadata
+    assert meta.num_rows == 10 and meta.num_row_groups >= 3

@@ -29,6 +29,10 @@ from engine.run.formats import STDIO, FormatError
 
 #: Rows per Parquet row group written (bounded memory: one group is buffered at a time).
 ROW_GROUP = 10_000
+#: ... or fewer when the decisions held reach this many characters (64 Mi): a row group of large
+#: decisions (detailed reasons on a large rule set, ~100 KB each) held 1 GB before it was written,
+#: until 2026-12-02; a run streams in constant memory whatever its decisions' size
+ROW_GROUP_CHARS = 64 * 1024 * 1024
 
 
 def require_pyarrow() -> Any:
@@ -295,21 +299,23 @@ class ParquetSink:
         self.rules_version = rules_version
         self.ids: list[str] = []
         self.texts: list[str] = []
+        self.held = 0  # characters of the decisions held for the next row group
         self.written = 0
 
     def write(self, decisions: list[tuple[int, str, str]]) -> None:
         for _, scenario, text in decisions:
             self.ids.append(scenario)
             self.texts.append(text)
+            self.held += len(text)
         self.written += len(decisions)
-        if len(self.ids) >= ROW_GROUP:
+        if len(self.ids) >= ROW_GROUP or self.held >= ROW_GROUP_CHARS:
             self._flush()
 
     def _flush(self) -> None:
         if self.ids:
             versions = [self.rules_version] * len(self.ids)
             self.writer.write_batch(self.pa.record_batch([self.ids, versions, self.texts], schema=self.schema))
-            self.ids, self.texts = [], []
+            self.ids, self.texts, self.held = [], [], 0
 
     def prepare(self) -> None:
         if not self.atomic.prepared:
