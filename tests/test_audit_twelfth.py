@@ -890,3 +890,25 @@ def test_parquet_row_groups_are_bounded_by_size_too(tmp_path: Path, monkeypatch:
     sink.commit()
     meta = pq.ParquetFile(tmp_path / "o.parquet").metadata
     assert meta.num_rows == 10 and meta.num_row_groups >= 3
+
+
+def test_diff_groups_add_up_when_a_price_and_its_discounts_move(tmp_path: Path) -> None:
+    # (a list price raised: the net moved +86.44 EUR over the samples, the groups held -3.56 EUR)
+    from decimal import Decimal
+
+    from engine.diff import diff, scenario_inputs
+
+    new = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", new)
+    products = new / "catalog/products.yaml"
+    text = products.read_text(encoding="utf-8")
+    assert "price: 29.99 EUR" in text
+    products.write_text(text.replace("price: 29.99 EUR", "price: 31.99 EUR"), encoding="utf-8")
+    old_rules, new_rules = load_rules(REPO / "rules"), load_rules(new)
+    report = diff(old_rules, new_rules, scenario_inputs(REPO / "samples"), ("old", "new"))
+    total = report.money["discounts_net"]["EUR"]
+    grouped = sum(
+        (g.money.get("discounts_net", {}).get("EUR", Decimal(0)) for g in report.groups() if g.part == "discounts"),
+        Decimal(0),
+    )
+    assert total == Decimal("86.44") and grouped == total
