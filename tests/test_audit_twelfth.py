@@ -912,3 +912,24 @@ def test_diff_groups_add_up_when_a_price_and_its_discounts_move(tmp_path: Path) 
         Decimal(0),
     )
     assert total == Decimal("86.44") and grouped == total
+
+
+@pytest.mark.parametrize("option", ["--html", "--coverage-json"])
+def test_a_report_through_a_link_to_a_scenario_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    from engine.cli.main import main
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "night.jsonl").write_text("KEEP\n", encoding="utf-8")
+    link = tmp_path / ("report.html" if option == "--html" else "coverage.json")
+    link.symlink_to(other / "night.jsonl")
+    samples = str(REPO / "samples/balance")
+    if option == "--html":
+        args = ["diff", "--rules", str(REPO / "rules"), "--rules", str(REPO / "rules"), "--input", samples]
+    else:
+        args = ["test", "--rules", str(REPO / "rules"), samples]
+    assert main([*args, option, str(link)]) == 2
+    assert "named like a scenario or rule file" in capsys.readouterr().err
+    assert (other / "night.jsonl").read_text(encoding="utf-8") == "KEEP\n"

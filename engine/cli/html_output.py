@@ -17,7 +17,7 @@ def html_target(name: str) -> Path:
     not one named as scenarios and rules are (`--html other-scenario.yaml` replaced a scenario the
     command did not read, until 2026-12-02)."""
     path = report_target(name, "HTML")
-    if path.suffix.lower() in (*_READ_SUFFIXES, ".jsonl", ".ndjson"):
+    if _named_as_input(path, (*_READ_SUFFIXES, ".jsonl", ".ndjson")):
         raise UsageError(
             f"{printable(name)} is named like a scenario or rule file; give the HTML report a name ending in `.html`"
         )
@@ -29,11 +29,18 @@ def json_report_named(path: Path, what: str) -> None:
     (`.jsonl`, `.ndjson`, `.yaml`, `.yml`): wherever it is, such a name holds scenarios or rules,
     not a report (`--coverage-json other.jsonl` replaced a scenario file the command did not
     read, until 2026-12-02)."""
-    if path.suffix.lower() in (".yaml", ".yml", ".jsonl", ".ndjson"):
+    if _named_as_input(path, (".yaml", ".yml", ".jsonl", ".ndjson")):
         raise UsageError(
             f"{printable(str(path))} is named like a scenario or rule file; "
             f"give the {what} report a name ending in `.json`"
         )
+
+
+def _named_as_input(path: Path, suffixes: tuple[str, ...]) -> bool:
+    """Whether the report's name, or the file a link of that name leads to, is named as scenarios
+    or rules are (a link is written through: `report.html` leading to `night.jsonl` replaced the
+    scenarios, until 2026-12-02)."""
+    return path.suffix.lower() in suffixes or Path(os.path.realpath(path)).suffix.lower() in suffixes
 
 
 def report_target(name: str, what: str) -> Path:
