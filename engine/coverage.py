@@ -47,15 +47,31 @@ class Coverage:
         return coverage
 
     def record(self, rules: Any, scenario: Any, decision: dict[str, Any]) -> None:
-        """Count one expectation's scenario: its definitions' statuses and its conditions' outcomes."""
+        """Count one expectation's scenario: its definitions' statuses (of the bill and of a
+        purchase's price) and the outcomes of the conditions its decision judged on: a definition's
+        when it was decided on its criteria, a term's exceptions when the cancellation decided the
+        term. Until 2026-12-02 every condition counted on every scenario (a credits scenario "saw"
+        a term's exception not hold) and a purchase's statuses were left out."""
         self.scenarios += 1
+        judged: set[str] = set()
+        for part in (
+            (decision.get("discounts") or {}).get("definitions", []),
+            (decision.get("purchase") or {}).get("discounts", []),
+        ):
+            for item in part:
+                seen = self.statuses.setdefault(item["code"], {})
+                seen[item["status"]] = seen.get(item["status"], 0) + 1
         for item in (decision.get("discounts") or {}).get("definitions", []):
-            seen = self.statuses.setdefault(item["code"], {})
-            seen[item["status"]] = seen.get(item["status"], 0) + 1
+            if _on_its_criteria(item):
+                judged.add(f"discount:{item['code']}")
+        judged |= {f"term:{t['term']}" for t in (decision.get("cancellation") or {}).get("terms", []) if t.get("term")}
         program = rules.criteria
+        owners = [owner for owner in program.by_owner if owner in judged]
+        if not owners:
+            return
         results = program.evaluate(scenario)
-        for owner, indices in program.by_owner.items():
-            for i in indices:
+        for owner in owners:
+            for i in program.by_owner[owner]:
                 condition = self._index[(owner, i)]
                 if results[i]:
                     condition.held += 1
@@ -110,6 +126,19 @@ class Coverage:
             f"not holding {t['conditions_not_held']}/{t['conditions']}, both {t['conditions_both']}/{t['conditions']}"
         )
         return "\n".join(lines) + "\n"
+
+
+#: reasons that settle a definition before its criteria: they were not what decided it
+_BEFORE_CRITERIA = frozenset({"wrong_subject", "bundle_not_held", "no_line", "state_not_effective"})
+
+
+def _on_its_criteria(item: dict[str, Any]) -> bool:
+    """Whether a definition was decided on its criteria: not settled by its state or dates
+    (`not_effective`) or by the bill (another subject, a bundle not held, no line it reduces)."""
+    if item["status"] == "not_effective":
+        return False
+    codes = {r.get("code") for r in item.get("reasons", []) if isinstance(r, dict)}
+    return not codes & _BEFORE_CRITERIA
 
 
 def _count(n: int) -> str:

@@ -718,10 +718,12 @@ def test_a_report_through_a_link_to_an_input_is_refused(victim: Path) -> None:
     link.symlink_to(victim / "scenarios/cap.yaml")
     before = (victim / "scenarios/cap.yaml").read_bytes()
     r, s = str(victim / "rules"), str(victim / "scenarios")
+    # (refused as one of the files read, or, since the twelfth session, as leading to a file
+    # named as scenarios are: either way before anything is written)
     code, _, err = _cli(["diff", "--rules", r, "--rules", r, "--input", s, "--html", str(link)])
-    assert code == 2 and "read" in err, err
+    assert code == 2 and ("read" in err or "named like a scenario" in err), err
     code, _, err = _cli(["test", "--rules", r, s, "--coverage-json", str(link)])
-    assert code == 2 and "read" in err, err
+    assert code == 2 and ("read" in err or "named like a scenario" in err), err
     assert (victim / "scenarios/cap.yaml").read_bytes() == before
 
 

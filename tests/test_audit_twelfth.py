@@ -933,3 +933,22 @@ def test_a_report_through_a_link_to_a_scenario_file_is_refused(
     assert main([*args, option, str(link)]) == 2
     assert "named like a scenario or rule file" in capsys.readouterr().err
     assert (other / "night.jsonl").read_text(encoding="utf-8") == "KEEP\n"
+
+
+def test_coverage_counts_only_the_conditions_a_decision_judged() -> None:
+    # (a credits scenario "saw" a term's exception not hold; a purchase's statuses were not counted)
+    from engine.coverage import Coverage
+
+    rules = load_rules(REPO / "rules")
+    coverage = Coverage.of(rules)
+    from ruamel.yaml import YAML
+
+    from engine.decide.scenarios import validate_scenario
+
+    for name in ("credits/closest_expiry_first.yaml", "purchase/coupon_minus_20.yaml"):
+        data = dict(YAML(typ="safe").load((REPO / "samples" / name).read_text(encoding="utf-8")))
+        data.pop("expect", None)
+        scenario = validate_scenario(data, None).scenario
+        coverage.record(rules, scenario, rules.decide(data))
+    assert all(c.held == c.not_held == 0 for c in coverage.conditions if c.owner.startswith("term:"))
+    assert coverage.statuses["coupon-minus-20"].get("applied") == 1
