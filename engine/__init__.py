@@ -3,7 +3,11 @@
 Public API::
 
     from engine import load_rules
+    from engine.run import RunOptions, run
     rules = load_rules("rules/")          # RuleSetError with every diagnostic if the rules are bad
+    decision = rules.decide(scenario)     # a Decision (JSON-ready data); ScenarioError for a bad one
+    text = rules.decide_json(scenario)    # the same, as the canonical JSON text a run writes
+    summary = run(rules.brief(), RunOptions(input="in.jsonl", output="out.jsonl", errors="err.jsonl"))
 
 The names below are imported lazily so that `billrules validate` starts fast.
 """
@@ -13,15 +17,32 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.decide.scenarios import ScenarioError
     from engine.diagnostics import Diagnostic, Severity
-    from engine.ruleset import RuleSet, RuleSetError, load_rules
+    from engine.ruleset import Decision, RuleSet, RuleSetError, load_rules
+    from engine.run import RunOptions, Summary
     from engine.validate import validate_paths
 
-__all__ = ["Diagnostic", "RuleSet", "RuleSetError", "Severity", "load_rules", "validate_paths"]
+__all__ = [
+    "Decision",
+    "Diagnostic",
+    "RuleSet",
+    "RuleSetError",
+    "RunOptions",
+    "ScenarioError",
+    "Severity",
+    "Summary",
+    "load_rules",
+    "validate_paths",
+]
 
 _HOMES = {
     "Diagnostic": "engine.diagnostics",
     "Severity": "engine.diagnostics",
+    "Decision": "engine.ruleset",
+    "RunOptions": "engine.run",
+    "ScenarioError": "engine.decide.scenarios",
+    "Summary": "engine.run",
     "RuleSet": "engine.ruleset",
     "RuleSetError": "engine.ruleset",
     "load_rules": "engine.ruleset",

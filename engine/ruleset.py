@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from engine.diagnostics import Diagnostic
+
+#: A decision: JSON-ready data (`{"scenario", "rules_version", "discounts", "credits", "balance",
+#: "cancellation", "purchase", "trace"}`, each part only when the scenario asks it; README
+#: "Decisions"), written as canonical JSON by `RuleSet.decide_json` and `engine.decide.decision.to_json`.
+Decision: TypeAlias = dict[str, Any]
 
 
 class RuleSetError(Exception):
@@ -82,7 +87,7 @@ class RuleSet:
         """code → typed model, for one kind."""
         return {code: entry.model for code, entry in sorted(self.catalog.get(kind, {}).items())}
 
-    def decide(self, scenario: Any, *, explain: bool = False) -> dict[str, Any]:
+    def decide(self, scenario: Any, *, explain: bool = False) -> Decision:
         """Decide one scenario (a `Scenario` model or a mapping in the scenario schema).
 
         Returns the decision as JSON-ready data; raises `ScenarioError` (naming the scenario field)
