@@ -177,8 +177,10 @@ def _syntax_tree(text: str) -> ast.Node | Diagnostic:
         return error(
             _offsets(too_deep.start_pos, too_deep.end_pos),
             "BR504",
-            f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
-            "flatten it: split it into several conditions",
+            f"expression is nested too deeply, or chains too many `and`, `or`, `+` (the limit is {MAX_DEPTH} "
+            "levels; each operator of a chain is one)",
+            "split it: alternatives of one field as a set (`x in {…}`), long lists as sections, the rest "
+            "over several definitions",
         ).diagnostic
     try:
         template = _Builder(text, _offsets).build(tree)
