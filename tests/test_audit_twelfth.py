@@ -952,3 +952,23 @@ def test_coverage_counts_only_the_conditions_a_decision_judged() -> None:
         coverage.record(rules, scenario, rules.decide(data))
     assert all(c.held == c.not_held == 0 for c in coverage.conditions if c.owner.startswith("term:"))
     assert coverage.statuses["coupon-minus-20"].get("applied") == 1
+
+
+def test_an_add_on_bringing_a_product_already_bought_or_held_is_refused() -> None:
+    # (the family bundle and the pick bundle each brought the kids pack, both charged; coupons were
+    # checked for that, add-ons not)
+    rules = load_rules(REPO / "rules")
+    scenario = {
+        "id": "twice",
+        "as_of": "2015-08-03T10:00:00+02:00",
+        "purchase": {
+            "plan": "tv-essentials-24",
+            "add_ons": ["family-bundle", "entertainment-pick"],
+            "products": [{"product": "kids-pack", "bundle": "entertainment-pick"}],
+            "payment_method": "card",
+        },
+    }
+    part = rules.decide(scenario)["purchase"]
+    assert part["allowed"] is False
+    [reason] = [r for r in part["reasons"] if r["code"] == "add_on_products_had"]
+    assert reason["facts"] == {"bundle": "entertainment-pick", "products": ["kids-pack"], "where": "purchase"}

@@ -45,6 +45,12 @@ register(
         "bundle_withdrawn": "bundle `{bundle}` was available until {to}; the purchase is on {date}",
         "add_on_not_compatible": "plan `{plan}` allows only its compatible bundles as add-ons; `{bundle}` is not one",
         "add_on_already_held": "bundle `{bundle}` is already held: part of {by} `{holder}`",
+        "add_on_products_had": lambda facts: (
+            f"bundle `{facts['bundle']}` brings "
+            + ", ".join(f"`{p}`" for p in facts["products"])
+            + (" the subscription has already" if facts["where"] == "subscription" else " this purchase buys already")
+            + ": it would be charged twice"
+        ),
         "add_on_coupon_only": lambda facts: (
             f"bundle `{facts['bundle']}` is granted only by a code of "
             + ", ".join(f"`{c}`" for c in facts["coupons"])
@@ -589,6 +595,12 @@ def refusals(
             if reason is not None:
                 yield reason
     held = _held(scenario, model) if purchase.add_ons else {}
+    had = _products_had(rules, scenario) if purchase.add_ons else {}
+    bought: set[str] = set()  # what the plan and the earlier add-ons of this purchase bring
+    if purchase.add_ons and model is not None and purchase.plan is not None:
+        for code in model.bundles:
+            if rules.get("bundle", code) is not None:
+                bought |= _brought(rules, purchase, code, termed_only=True)
     for add_on in purchase.add_ons:
         bundle = rules.get("bundle", add_on)
         reason = _validity(rules, "bundle", add_on, bundle.validity, day, "bundle")
@@ -597,6 +609,15 @@ def refusals(
         if add_on in held:
             by, holder = held[add_on]
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
+        else:  # a product of it bought or held already in another bundle: charged twice (as for a
+            # coupon's bundle, `coupon_products_had`; until 2026-12-02 sold again)
+            brings = _brought(rules, purchase, add_on, termed_only=True) & _members(rules, add_on)[0]
+            for where, products in (("purchase", bought), ("subscription", had.get("subscription", set()))):
+                twice = sorted(brings & products)
+                if twice:
+                    yield Reason("add_on_products_had", {"bundle": add_on, "products": twice, "where": where})
+                    break
+            bought |= brings
         coupons = _coupon_bundles(rules).get(add_on)
         if coupons and (model is None or add_on not in (*model.bundles, *model.compatible_bundles)):
             # a coupon's bundle is sold by the plans that include or list it (until 2026-12-02 any plan
