@@ -129,12 +129,13 @@ class Coverage:
 
 
 #: reasons that settle a definition before its criteria: they were not what decided it
-_BEFORE_CRITERIA = frozenset({"wrong_subject", "bundle_not_held", "no_line", "state_not_effective"})
+_BEFORE_CRITERIA = frozenset({"wrong_subject", "state_not_effective"})
 
 
 def _on_its_criteria(item: dict[str, Any]) -> bool:
     """Whether a definition was decided on its criteria: not settled by its state or dates
-    (`not_effective`) or by the bill (another subject, a bundle not held, no line it reduces)."""
+    (`not_effective`) or by the bill's subject (a job's definition on a subscription's bill); a
+    bundle not held or no line it reduces still has its criteria judged and reported."""
     if item["status"] == "not_effective":
         return False
     codes = {r.get("code") for r in item.get("reasons", []) if isinstance(r, dict)}

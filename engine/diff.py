@@ -396,7 +396,11 @@ def _purchase(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     )
     if not found and (old["lines"] != new["lines"] or old["price"] != new["price"]):
         found.append(Change("purchase", "purchase", "price", detail=_totals_detail(old["price"], new["price"])))
-    elif found and (gross := _gross_change("purchase", "purchase", old["price"], new["price"], "purchase_price")):
+    elif (  # (only beside changes that count their own money: the others count the whole change)
+        found
+        and all(change.money is not None for change in found)
+        and (gross := _gross_change("purchase", "purchase", old["price"], new["price"], "purchase_price"))
+    ):
         found.append(gross)
     return found
 

@@ -516,16 +516,18 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     from engine.criteria.environment import credit_environment, scenario_environment
     from engine.criteria.lint import shadowed_roots, where_reaches_past
 
-    roots = frozenset(scenario_environment().roots) | frozenset(credit_environment().roots)
+    discount_roots = frozenset(scenario_environment().roots)
+    credit_roots = frozenset(credit_environment().roots)
     found = []
     for entry in entries:
         if not (entry.section == "when" or entry.section.startswith("exceptions[")):
             continue
+        roots = credit_roots if entry.owner.startswith(("credit:", "credit_type:")) else discount_roots
         text = entry.tree.span.text
-        if " where " in (text or " where "):
+        if not text or re.search(r"\bwhere\b", text):
             found += entry.findings(where_reaches_past)
-        if not text or any(f" {root} in " in text for root in roots):  # (`any account in …`)
-            found += entry.findings(lambda tree: shadowed_roots(tree, roots))
+        if not text or re.search(rf"\b({'|'.join(sorted(roots))})\s+in\b", text):  # (`any account in …`)
+            found += entry.findings(lambda tree, roots=roots: shadowed_roots(tree, roots))
     return found
 
 

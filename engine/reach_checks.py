@@ -83,7 +83,12 @@ def _plan_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
                     f"({_window(model.validity)}): every purchase of the plan would be refused",
                     "align the plan's validity with its bundles'",
                 )
-            if bundle is not None and model.term is not None and bundle.model.term is not None:
+            if (
+                bundle is not None
+                and model.term is not None
+                and bundle.model.term is not None
+                and _both_charge(catalog, model.term, bundle.model.term)
+            ):
                 yield dataclasses.replace(
                     doc.diagnostic(
                         ("bundles", i),
@@ -105,6 +110,16 @@ def _plan_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
                     f"({_window(model.validity)}): no holder of the plan can buy it",
                     "remove it from `compatible_bundles`, or fix the two validities",
                 )
+
+
+def _both_charge(catalog: Catalog, *codes: str) -> bool:
+    """Whether each of these terms may cost something to leave early (a penalty, or a refusal):
+    two month-to-month terms that allow cancelling charge nothing twice."""
+    terms = catalog.get("term", {})
+    return all(
+        code in terms and (terms[code].model.early_cancellation.value != "allowed" or terms[code].model.exceptions)
+        for code in codes
+    )
 
 
 def _granted_discounts(catalog: Catalog) -> Iterator[Diagnostic]:

@@ -741,7 +741,12 @@ validity: {from: 2015-01-01}
     ("when", "warned"),
     [
         ('not any u in usage where u.service_type == "PPV" and account.classification == "SME"', True),
-        ('count(u in usage where u.service_type == "VOD" or account.segments overlaps {"vip"}) > 0', True),
+        ('count(u in usage where u.service_type == "VOD" or account.segments overlaps {"vip"}) > 0', False),
+        ('any u in usage where u.service_type == "VOD" or account.segments overlaps {"vip"}', True),
+        ('all u in usage where u.device == "STB" and account.classification == "SME"', True),
+        # (the same meaning inside or beside: no warning)
+        ('any s in account.segments where s == "vip" and subscription.maturity >= 6 months', False),
+        ('all u in usage where u.amount <= 10.00 EUR or account.classification == "Business"', False),
         ('(not any u in usage where u.service_type == "PPV") and account.classification == "SME"', False),
         ('any u in usage where u.service_type == "PPV" and u.device == "STB"', False),
     ],
@@ -779,6 +784,7 @@ criteria:
         (r'"a\\b"', "a\\b", None),
         (r'"\d"', None, r"unknown escape `\d`"),  # (was read as `d`)
         (r'"\uD800"', None, r"unknown escape `\uD800`"),  # (no lone surrogate in a rule)
+        (r'"\ud83d\ude00"', "\U0001f600", None),  # (a pair: the one character)
     ],
 )
 def test_escapes_in_criteria_text_are_read_or_refused(text: str, value: str | None, error: str | None) -> None:
@@ -972,3 +978,18 @@ def test_an_add_on_bringing_a_product_already_bought_or_held_is_refused() -> Non
     assert part["allowed"] is False
     [reason] = [r for r in part["reasons"] if r["code"] == "add_on_products_had"]
     assert reason["facts"] == {"bundle": "entertainment-pick", "products": ["kids-pack"], "where": "purchase"}
+
+
+@pytest.mark.parametrize("reason", ["debt", "health", "dead"])
+def test_a_short_reason_near_a_named_one_is_the_scenarios_own(tmp_path: Path, reason: str) -> None:
+    # (the review: `debt`, `health`, `dead` were refused as misspelt `death`)
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    terms = root / "catalog/terms.yaml"
+    text = terms.read_text(encoding="utf-8")
+    assert '{"moved_abroad", "deceased"}' in text
+    terms.write_text(text.replace('{"moved_abroad", "deceased"}', '{"moved_abroad", "death"}'), encoding="utf-8")
+    scenario = _pro_rata_cancellation()
+    scenario["cancellation"]["reason"] = reason
+    [term] = load_rules(root).decide(scenario)["cancellation"]["terms"]
+    assert term["outcome"] == "penalty"

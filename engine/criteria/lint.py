@@ -1,11 +1,13 @@
 """Warnings about criteria that read otherwise than they are likely meant (run after type checking).
 
-`where_reaches_past`: a quantifier's or an aggregate's `where` runs to the end of the expression
-(`any u in usage where A and B` tests `A and B` for each item), so a condition written after it
-that does not read the item's name is tested inside, item by item, not once beside it:
-`not any u in usage where u.service_type == "PPV" and account.classification == "SME"` is
-`not any u (PPV and SME)`, which holds for a Residential customer with a PPV rental. It is
-usually meant outside: the warning (BR508) says so and how to write it.
+`where_reaches_past`: a quantifier's `where` runs to the end of the expression (`any u in usage
+where A and B` tests `A and B` for each item), so a condition written after it that does not
+read the item is tested inside, item by item. Mostly that means the same as beside it (`any …
+where A and B` is `(any … where A) and B`), but not under a `not` (`not any u in usage where
+u.service_type == "PPV" and account.classification == "SME"` is `not any u (PPV and SME)`, which
+holds for a Residential customer with a PPV rental), nor for `any … or B` and `all … and B` (over
+an empty list they differ): there the warning (BR508) says so and how to write it. An
+aggregate's `where` ends at its own `)`: nothing is swallowed.
 
 `shadowed_roots`: a quantifier's item named as a fact of the scenario (`any account in
 subscription.products where account.classification == …`) hides that fact inside it, and the
@@ -21,20 +23,20 @@ from engine.diagnostics import Diagnostic, Severity
 
 
 def where_reaches_past(tree: ast.Node) -> Iterator[Diagnostic]:
-    """BR508 (a warning) for each `and`/`or` operand of a `where` that does not read the item."""
+    """BR508 (a warning) for each `and`/`or` operand of a quantifier's `where` that does not read
+    its item, where being inside changes the meaning (see the module's words)."""
+    negated: set[int] = {id(node.operand) for node in ast.walk(tree) if isinstance(node, ast.Not)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Quantifier):
-            var, condition = node.var, node.condition
-        elif isinstance(node, ast.Aggregate) and node.var is not None and node.where is not None:
-            var, condition = node.var, node.where
-        else:
+        if not isinstance(node, ast.Quantifier) or not isinstance(node.condition, ast.BoolOp):
             continue
-        if not isinstance(condition, ast.BoolOp):
+        condition = node.condition
+        differs = id(node) in negated or (node.kind, condition.op) in (("any", "or"), ("all", "and"))
+        if not differs:
             continue
         written = node.span.text or ""
-        head = written[: written.find(" where ")] if " where " in written else f"… {var} in …"
+        head = written[: written.find(" where ")] if " where " in written else f"{node.kind} {node.var} in …"
         for operand in condition.operands:
-            if _reads(operand, var):
+            if _reads(operand, node.var):
                 continue
             span = operand.span
             yield Diagnostic(
@@ -42,8 +44,8 @@ def where_reaches_past(tree: ast.Node) -> Iterator[Diagnostic]:
                 span.line,
                 span.column,
                 "BR508",
-                f"`{span.text}` does not read `{var}`, yet it is part of the `where` that tests each "
-                f"`{var}` (a `where` runs to the end of the expression): it is not tested once, beside it",
+                f"`{span.text}` does not read `{node.var}`, yet it is part of the `where` that tests each "
+                f"`{node.var}` (a `where` runs to the end of the expression): it is not tested once, beside it",
                 f"if it is meant beside the quantifier, close the quantifier in parentheses: "
                 f"`({head} where …) {condition.op} …`",
                 severity=Severity.WARNING,

@@ -66,8 +66,19 @@ _LOWER_WORDS = frozenset(
         "overlaps",
         "contains",
         "uninterrupted",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
     }
 )
+
+#: an escape in quoted text: a surrogate pair, a `\\uXXXX`, or a backslash and one character
+_ESCAPE = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\(.)")
 
 #: the escapes of quoted text besides `\\uXXXX`
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
@@ -889,14 +900,18 @@ class _Builder:
         return number
 
     def _string(self, tree: Any, kids: list[Any]) -> ast.Node:
-        """Text in quotes; escapes: `\\"`, `\\'`, `\\\\`, `\\n`, `\\t` and `\\uXXXX`. Any other is
-        BR501 (until 2026-12-02 it was dropped in silence: `"\\u00e9"` read as `u00e9`)."""
+        """Text in quotes; escapes: `\\"`, `\\'`, `\\\\`, `\\n`, `\\t` and `\\uXXXX` (a surrogate pair
+        as two: `\\ud83d\\ude00`). Any other, and a lone surrogate, is BR501 (until 2026-12-02 an
+        unknown escape was dropped in silence: `"\\u00e9"` read as `u00e9`)."""
         raw = str(kids[0])[1:-1]
 
         def unescaped(m: re.Match[str]) -> str:
-            if m.group(1) is not None and not 0xD800 <= int(m.group(1), 16) <= 0xDFFF:  # (no lone surrogate)
-                return chr(int(m.group(1), 16))
-            found = _ESCAPES.get(m.group(2)) if m.group(2) is not None else None
+            high, low, code, other = m.groups()
+            if high is not None:
+                return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
+            if code is not None and not 0xD800 <= int(code, 16) <= 0xDFFF:
+                return chr(int(code, 16))
+            found = _ESCAPES.get(other) if other is not None else None
             if found is None:
                 raise error(
                     self.span(tree),
@@ -906,7 +921,7 @@ class _Builder:
                 )
             return found
 
-        value = re.sub(r"\\(?:u([0-9a-fA-F]{4})|(.))", unescaped, raw)
+        value = re.sub(_ESCAPE, unescaped, raw)
         return self._literal(tree, value, T.STRING)
 
     def _weekday(self, tree: Any, kids: list[Any]) -> ast.Node:

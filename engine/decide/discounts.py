@@ -490,6 +490,8 @@ class DefinitionRules:
                             until = _periods_moved(shown, periods, months)
                         else:  # counted by the bills since the one holding its first application
                             shown = _periods_moved(billed, -before, months)
+                        if scenario.subscription is not None:  # (never before the subscription began)
+                            shown = max(shown, scenario.subscription.start)
                     except OutOfCalendar:
                         until = date.min
                 facts = {"periods": periods, "from": str(shown), "until": str(until)}

@@ -467,7 +467,14 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             if bought is None:  # the plan's, the add-ons' and every coupon's bundles (another code's
                 # bundle may bring what this one's discount reduces)
                 model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
-                granting = [b for t in purchase.coupons if (c := _coupon(rules, t)) is not None and (b := c[0].bundle)]
+                granting = [  # (not a code used up or out of its validity: it grants nothing)
+                    b
+                    for t in purchase.coupons
+                    if (c := _coupon(rules, t)) is not None
+                    and (b := c[0].bundle)
+                    and purchase.coupon_redemptions.get(t, 0) < c[0].redemption_quantity
+                    and _validity(rules, "coupon", c[0].code, c[0].validity, day, "coupon") is None
+                ]
                 bought = items(rules, purchase, _bundles(purchase, model, granting))
             if _grants_nothing(rules, purchase, bundle.code, bought, day):
                 discounts = list(bundle.discounts)
