@@ -740,18 +740,16 @@ class _Converter:
 
 
 def find_ruleset_root(path: Path) -> Path | None:
-    """The nearest directory at or above `path` holding a `ruleset.yaml`; above a relative path's
-    first part too (`validate .` in a rule set's `discounts/` folder finds the root one level up:
-    until 2026-12-02 it stopped at `.` and reported every file as in no rule set, BR110)."""
+    """The nearest directory at or above `path` holding a `ruleset.yaml`, found on the absolute
+    path (`..` taken as the folder above, not as a relative name's parent) and given back relative
+    to the working folder when `path` is relative. Until 2026-12-02 a relative path was walked by
+    its own parts: `validate .` in `rules/discounts` stopped at `.` (every file in no rule set,
+    BR110), and `../../loose` from inside another rule set found that rule set."""
     directory = path if is_dir(path) else path.parent
-    for candidate in (directory, *directory.parents):
+    absolute = Path(os.path.abspath(directory))
+    for candidate in (absolute, *absolute.parents):
         if holds_ruleset(candidate):
-            return candidate
-    if not directory.is_absolute():
-        absolute = Path(os.path.abspath(directory))
-        for candidate in absolute.parents:
-            if holds_ruleset(candidate):
-                return candidate
+            return candidate if directory.is_absolute() else Path(os.path.relpath(candidate))
     return None
 
 

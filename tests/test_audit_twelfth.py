@@ -993,3 +993,18 @@ def test_a_short_reason_near_a_named_one_is_the_scenarios_own(tmp_path: Path, re
     scenario["cancellation"]["reason"] = reason
     [term] = load_rules(root).decide(scenario)["cancellation"]["terms"]
     assert term["outcome"] == "penalty"
+
+
+def test_a_relative_path_with_dots_is_walked_as_the_folders_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (from inside one rule set, `../../loose` found that rule set: `..` taken as a name's parent)
+    from engine.load import find_ruleset_root
+
+    shutil.copytree(REPO / "rules", tmp_path / "A/rs1")
+    (tmp_path / "A/loose").mkdir()
+    (tmp_path / "A/loose/x.yaml").write_text("kind: segment\ncode: s\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "A/rs1/discounts")
+    assert find_ruleset_root(Path("../../loose/x.yaml")) is None
+    assert find_ruleset_root(Path(".")) == Path("..")
+    assert find_ruleset_root(Path("../catalog/products.yaml")) == Path("..")
