@@ -516,17 +516,24 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     from engine.criteria.environment import credit_environment, scenario_environment
     from engine.criteria.lint import shadowed_roots, where_reaches_past
 
-    discount_roots = frozenset(scenario_environment().roots)
-    credit_roots = frozenset(credit_environment().roots)
+    # per environment: its root names, and a pattern finding one bound by a quantifier (`any account in`)
+    environments = {
+        kind: (roots, re.compile(rf"\b({'|'.join(sorted(roots))})\s+in\b"))
+        for kind, roots in (
+            ("discount", frozenset(scenario_environment().roots)),
+            ("credit", frozenset(credit_environment().roots)),
+        )
+    }
+    where = re.compile(r"\bwhere\b")
     found = []
     for entry in entries:
         if not (entry.section == "when" or entry.section.startswith("exceptions[")):
             continue
-        roots = credit_roots if entry.owner.startswith(("credit:", "credit_type:")) else discount_roots
+        roots, bound = environments["credit" if entry.owner.startswith(("credit:", "credit_type:")) else "discount"]
         text = entry.tree.span.text
-        if not text or re.search(r"\bwhere\b", text):
+        if not text or where.search(text):
             found += entry.findings(where_reaches_past)
-        if not text or re.search(rf"\b({'|'.join(sorted(roots))})\s+in\b", text):  # (`any account in …`)
+        if not text or bound.search(text):
             found += entry.findings(lambda tree, roots=roots: shadowed_roots(tree, roots))
     return found
 

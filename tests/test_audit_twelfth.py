@@ -465,12 +465,28 @@ def test_a_reason_the_terms_do_not_name_is_the_scenarios_own(reason: str, free: 
     assert (term["outcome"] != "penalty") is free, term
 
 
-def _pro_rata_cancellation() -> dict[str, Any]:
+def _discount(code: str, *, when: str = "", more: str = "", service: str = "both") -> str:
+    """A YAML document of an auto-applied 5 % subscription discount on `tv-essentials`, with a
+    `when:` and further fields when given, to append to a rule file."""
+    criteria = f"criteria:\n  when: '{when}'\n" if when else ""
+    return (
+        f"---\nkind: discount\ncode: {code}\nname: {code}\ntype: auto_apply\nclassification: subscription\n"
+        f"applied_service_type: {service}\nstate: effective\namount: {{type: percentage, value: 5, level: 1}}\n"
+        f"discounted_products:\n  - product: tv-essentials\nvalidity: {{effective: 2015-01-01}}\n{more}{criteria}"
+    )
+
+
+def _sample(name: str) -> dict[str, Any]:
+    """A shipped sample scenario (under `samples/`), without its `expect:`."""
     from ruamel.yaml import YAML
 
-    data = YAML(typ="safe").load((REPO / "samples/cancellation/pro_rata_penalty.yaml").read_text(encoding="utf-8"))
+    data = dict(YAML(typ="safe").load((REPO / "samples" / name).read_text(encoding="utf-8")))
     data.pop("expect", None)
-    return dict(data)
+    return data
+
+
+def _pro_rata_cancellation() -> dict[str, Any]:
+    return _sample("cancellation/pro_rata_penalty.yaml")
 
 
 # --- a decision answers the questions asked ------------------------------------------------------------
@@ -554,12 +570,9 @@ def test_a_misspelt_settings_currency_gets_the_money_values_suggestion(tmp_path:
 def test_a_reason_is_checked_against_the_terms_in_force_only() -> None:
     # (a month-to-month plan's term names no reason: `Moved abroad` there is the scenario's own;
     # the check was global, and refused it as a misspelt `moved_abroad` of another term)
-    from ruamel.yaml import YAML
-
-    data = YAML(typ="safe").load((REPO / "samples/cancellation/no_commitment_allowed.yaml").read_text("utf-8"))
-    data.pop("expect", None)
+    data = _sample("cancellation/no_commitment_allowed.yaml")
     data["cancellation"]["reason"] = "Moved abroad"
-    part = load_rules(REPO / "rules").decide(dict(data))["cancellation"]
+    part = load_rules(REPO / "rules").decide(data)["cancellation"]
     assert part["allowed"] is True
 
 
@@ -648,20 +661,9 @@ validity: {from: 2015-01-01, to: 2015-12-31}
 
 # --- a used-up auto-applied discount says when it ran ---------------------------------------------------
 
-_ONE_BILL = """---
-kind: discount
-code: one-bill-10
-name: 10 % for one bill
-type: auto_apply
-classification: subscription
-applied_service_type: non_usage
-state: effective
-amount: {type: percentage, value: 10, level: 1}
-discounted_products:
-  - product: tv-essentials
-validity: {effective: 2015-01-01}
-duration: {billing_periods: BILLS}
-"""
+
+def _one_bill(bills: int) -> str:
+    return _discount("one-bill-10", more=f"duration: {{billing_periods: {bills}}}\n", service="non_usage")
 
 
 @pytest.mark.parametrize(
@@ -682,7 +684,7 @@ duration: {billing_periods: BILLS}
 def test_a_used_up_auto_applied_discount_says_from_its_first_bills_first_day(
     tmp_path: Path, bills: int, frequency: str, period: tuple[str, str], history: list[str], said: str
 ) -> None:
-    rules = load_rules(_rules_with(tmp_path, "discounts/loyalty.yaml", _ONE_BILL.replace("BILLS", str(bills))))
+    rules = load_rules(_rules_with(tmp_path, "discounts/loyalty.yaml", _one_bill(bills)))
     scenario = _pro_rata_cancellation()
     del scenario["cancellation"]
     scenario["as_of"] = period[1] + "T10:00:00Z"
@@ -754,22 +756,7 @@ validity: {from: 2015-01-01}
 def test_a_condition_swallowed_by_a_where_is_a_warning(tmp_path: Path, when: str, warned: bool) -> None:
     from engine.validate import validate_paths
 
-    extra = f"""---
-kind: discount
-code: where-check
-name: Where check
-type: auto_apply
-classification: subscription
-applied_service_type: both
-state: effective
-amount: {{type: percentage, value: 5, level: 1}}
-discounted_products:
-  - product: tv-essentials
-validity: {{effective: 2015-01-01}}
-criteria:
-  when: '{when}'
-"""
-    root = _rules_with(tmp_path, "discounts/loyalty.yaml", extra)
+    root = _rules_with(tmp_path, "discounts/loyalty.yaml", _discount("where-check", when=when))
     found = [d for d in validate_paths([root]) if d.code == "BR508"]
     assert bool(found) is warned, found
     assert all(d.severity.value == "warning" for d in found)
@@ -807,24 +794,8 @@ def test_an_explanation_names_the_value_of_a_field_on_the_other_side(tmp_path: P
     # (`u.amount = 1.00 EUR: \`u.amount > p.price\` does not hold` never showed p.price)
     from engine.cli.decide_cmd import step_words
 
-    extra = """---
-kind: discount
-code: dearer-usage
-name: Usage dearer than the line
-type: auto_apply
-classification: subscription
-applied_service_type: both
-state: effective
-amount: {type: percentage, value: 5, level: 1}
-discounted_products:
-  - product: tv-essentials
-validity: {effective: 2015-01-01}
-criteria:
-  when: 'any p in subscription.products where p.price < 10.00 EUR'
-"""
-    rules = load_rules(
-        _rules_with(tmp_path, "discounts/loyalty.yaml", extra.replace("p.price < 10.00 EUR", "p.price < p.price"))
-    )
+    extra = _discount("dearer-usage", when="any p in subscription.products where p.price < p.price")
+    rules = load_rules(_rules_with(tmp_path, "discounts/loyalty.yaml", extra))
     scenario = _pro_rata_cancellation()
     del scenario["cancellation"]
     scenario["subscription"]["products"][0]["price"] = "29.99 EUR"
@@ -947,13 +918,10 @@ def test_coverage_counts_only_the_conditions_a_decision_judged() -> None:
 
     rules = load_rules(REPO / "rules")
     coverage = Coverage.of(rules)
-    from ruamel.yaml import YAML
-
     from engine.decide.scenarios import validate_scenario
 
     for name in ("credits/closest_expiry_first.yaml", "purchase/coupon_minus_20.yaml"):
-        data = dict(YAML(typ="safe").load((REPO / "samples" / name).read_text(encoding="utf-8")))
-        data.pop("expect", None)
+        data = _sample(name)
         scenario = validate_scenario(data, None).scenario
         coverage.record(rules, scenario, rules.decide(data))
     assert all(c.held == c.not_held == 0 for c in coverage.conditions if c.owner.startswith("term:"))

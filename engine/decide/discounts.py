@@ -326,17 +326,22 @@ def _matches(definition: Discount, line: Line) -> bool:
         return False
     if not definition.applied_service_type.serves(line.type):  # a usage line for a usage discount, ...
         return False
-    for target in definition.discounted_products:
-        if target.product is not None and target.product != line.product:
-            continue
-        if target.product_type is not None and target.product_type.value != line.type:
-            continue
-        if target.bundle is not None and target.bundle != line.bundle:
-            continue
-        if target.main_service and not line.main:
-            continue
-        return True
-    return False
+    return any(
+        target_reaches(t, line.product, line.type, line.bundle, line.main) for t in definition.discounted_products
+    )
+
+
+def target_reaches(target: Any, product: str, product_type: str | None, bundle: str | None, main: bool) -> bool:
+    """Whether one `discounted_products` target names a line of `product` (of `product_type`, in
+    `bundle`, the main service or not): its product or product type, its bundle when it names one,
+    the main service when it asks for it."""
+    if target.product is not None and target.product != product:
+        return False
+    if target.product_type is not None and target.product_type.value != product_type:
+        return False
+    if target.bundle is not None and target.bundle != bundle:
+        return False
+    return main or not target.main_service
 
 
 def _describe_targets(definition: Discount) -> str:

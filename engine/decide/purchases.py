@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from engine.coupons import index_of
 from engine.decide import decision  # the module (it imports this one): its functions read when called
+from engine.decide.discounts import target_reaches
 from engine.decide.reasons import Reason, Source, register, rule_source
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import ProductType
@@ -550,15 +551,11 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
             continue
         if validity.expiration is not None and day > validity.expiration:
             continue
-        for target in definition.discounted_products:
-            for item in brought:
-                product = rules.get("product", item.product)
-                if target.product is not None and target.product != item.product:
-                    continue
-                if target.product_type is not None and (product is None or product.type != target.product_type):
-                    continue
-                if target.bundle is not None and target.bundle != item.bundle:
-                    continue
+        for item in brought:
+            product = rules.get("product", item.product)
+            kind = product.type.value if product is not None else None
+            # (main: a line the purchase brings may be the customer's main service)
+            if any(target_reaches(t, item.product, kind, item.bundle, True) for t in definition.discounted_products):
                 return False
     return True
 
