@@ -149,6 +149,10 @@ CODES: dict[str, tuple[str, str]] = {
         "A quantifier's item named as a fact of the scenario (`any account in …`): the fact is hidden "
         "inside it (a warning).",
     ),
+    "BR510": (
+        "empty-set",
+        "A set written empty (`x in {}`): the condition holds always or never, whatever the scenario (a warning).",
+    ),
     # scenarios and expectations
     "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),
     "BR602": ("scenario-field", "A scenario field that is unknown, missing or of the wrong form."),

@@ -511,10 +511,10 @@ def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:
 
 def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     """BR508 warnings for a condition swallowed by a `where`, BR509 for an item named as a fact of
-    the scenario, in a `when:` or a term's exception (`engine.criteria.lint`; the sections' own
+    the scenario, BR510 for a set written empty, in a `when:` or a term's exception (`engine.criteria.lint`; the sections' own
     expressions are written by billrules)."""
     from engine.criteria.environment import credit_environment, scenario_environment
-    from engine.criteria.lint import shadowed_roots, where_reaches_past
+    from engine.criteria.lint import empty_sets, shadowed_roots, where_reaches_past
 
     # per environment: its root names, and a pattern finding one bound by a quantifier (`any account in`)
     environments = {
@@ -525,6 +525,7 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
         )
     }
     where = re.compile(r"\bwhere\b")
+    empty = re.compile(r"\{\s*\}")
     found = []
     for entry in entries:
         if not (entry.section == "when" or entry.section.startswith("exceptions[")):
@@ -535,6 +536,8 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
             found += entry.findings(where_reaches_past)
         if not text or bound.search(text):
             found += entry.findings(lambda tree, roots=roots: shadowed_roots(tree, roots))
+        if not text or empty.search(text):
+            found += entry.findings(empty_sets)
     return found
 
 

@@ -12,6 +12,11 @@ aggregate's `where` ends at its own `)`: nothing is swallowed.
 `shadowed_roots`: a quantifier's item named as a fact of the scenario (`any account in
 subscription.products where account.classification == …`) hides that fact inside it, and the
 error that follows (`account` has no field `classification`) does not say why: a warning (BR509).
+
+`empty_sets`: a set written empty (`x in {}`, `account.segments overlaps {}`) decides the
+condition whatever the scenario holds (`in` and `overlaps` never hold, `not in` and `contains {}`
+always do): a value left out, most likely, and a warning (BR510), as a section written empty is
+an error (BR206).
 """
 
 from __future__ import annotations
@@ -75,3 +80,34 @@ def shadowed_roots(tree: ast.Node, roots: frozenset[str]) -> Iterator[Diagnostic
             severity=Severity.WARNING,
             end_column=span.end_column,
         )
+
+
+def empty_sets(tree: ast.Node) -> Iterator[Diagnostic]:
+    """BR510 (a warning) for each set written empty, saying what the condition around it always is."""
+    for node in ast.walk(tree):
+        for child in node.children:
+            if not (isinstance(child, ast.SetLiteral) and not child.items):
+                continue
+            outcome = _empty_set_outcome(node, child)
+            written = node.span.text or "{}"
+            span = child.span
+            yield Diagnostic(
+                span.file,
+                span.line,
+                span.column,
+                "BR510",
+                f"a set written empty: `{written}` {outcome}, whatever the scenario says",
+                "write the values the condition is about between the braces, or leave the condition out",
+                severity=Severity.WARNING,
+                end_column=span.end_column,
+            )
+
+
+def _empty_set_outcome(parent: ast.Node, empty: ast.Node) -> str:
+    if isinstance(parent, ast.Membership) and parent.collection is empty:
+        return "always holds" if parent.negated else "never holds"
+    if isinstance(parent, ast.SetRelation):
+        if parent.op == "overlaps":
+            return "never holds"
+        return "always holds" if parent.right is empty else "never holds"  # nothing is in `{}`
+    return "compares with no value"

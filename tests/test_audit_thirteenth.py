@@ -1,0 +1,52 @@
+"""Findings of the thirteenth session's audits (2026-12-02). Each test is a reduced reproduction of
+what an audit found, with the outcome SPEC or README requires."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.validate import validate_paths
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _rules_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the shipped rules with `old` replaced by `new` (once) in `file`."""
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return root
+
+
+# --- criteria: a set written empty decides the condition alone (BR510) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "outcome"),
+    [
+        ("account.segments overlaps {}", "never holds"),
+        ("account.classification in {}", "never holds"),
+        ("account.classification not in { }", "always holds"),
+        ("account.segments contains {}", "always holds"),
+        ('{} contains "military"', "never holds"),
+    ],
+)
+def test_a_set_written_empty_is_a_warning_saying_what_the_condition_always_is(
+    tmp_path: Path, written: str, outcome: str
+) -> None:
+    yaml_text = f"'{written}'" if written.startswith("{") else written  # (a YAML flow mapping otherwise)
+    root = _rules_with(tmp_path, "catalog/terms.yaml", 'account.segments overlaps {"military"}', yaml_text)
+    found = [d for d in validate_paths([root]) if d.code == "BR510"]
+    assert [(d.severity.value, d.file.endswith("terms.yaml")) for d in found] == [("warning", True)], found
+    assert f"`{written}` {outcome}" in found[0].message
+
+
+def test_a_set_with_values_is_not_warned(tmp_path: Path) -> None:
+    root = _rules_with(tmp_path, "catalog/terms.yaml", '{"military"}', '{"military", "police"}')
+    assert [d for d in validate_paths([root]) if d.code == "BR510"] == []
