@@ -50,3 +50,23 @@ def test_a_set_written_empty_is_a_warning_saying_what_the_condition_always_is(
 def test_a_set_with_values_is_not_warned(tmp_path: Path) -> None:
     root = _rules_with(tmp_path, "catalog/terms.yaml", '{"military"}', '{"military", "police"}')
     assert [d for d in validate_paths([root]) if d.code == "BR510"] == []
+
+
+# --- runs: an input with no scenario is not a quiet night ------------------------------------------
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_a_run_over_an_input_with_no_scenario_exits_1_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    from engine.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("in.jsonl").write_text(content, encoding="utf-8")
+    rules = str(REPO / "rules")
+    code = main(["run", "--rules", rules, "--input", "in.jsonl", "--output", "out.jsonl", "--errors", "e.jsonl"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "0 scenarios in, 0 decisions out, 0 errors" in err
+    assert "no scenario found in in.jsonl: nothing was decided" in err
+    assert Path("out.jsonl").read_text(encoding="utf-8") == ""  # written, empty

@@ -209,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
     sys.stderr.write(printable_summary(summary.text()))
     if summary.stopped:
         sys.stderr.write(f"billrules: error: the run stopped early: {printable(summary.stopped)}\n")
+    if summary.scenarios == 0:  # (an export that failed upstream; `decide`, `test` and `diff` refuse it too)
+        sys.stderr.write(
+            f"billrules: error: no scenario found in {printable(source)}: nothing was decided\n"
+            "  hint: the input holds no line with a scenario (or no row); check what produced it\n"
+        )
+        return EXIT_FINDINGS
     return EXIT_OK if summary.errors == 0 and not summary.stopped else EXIT_FINDINGS
 
 
