@@ -70,3 +70,27 @@ def test_a_run_over_an_input_with_no_scenario_exits_1_saying_so(
     assert "0 scenarios in, 0 decisions out, 0 errors" in err
     assert "no scenario found in in.jsonl: nothing was decided" in err
     assert Path("out.jsonl").read_text(encoding="utf-8") == ""  # written, empty
+
+
+# --- credits: why a credit user's own organisation's credit is not used ------------------------------
+
+
+def test_why_names_the_credit_owner_for_a_credit_users_own_organisations_credit() -> None:
+    # (seed 001: Peter draws on John's credits, not on globex-fr-paris's; the reason was told from
+    # John's organisation, "a child's credit: held by `globex-fr-paris`, its child")
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("credits/credit_owner_shares_with_users.yaml")
+    decision = load_rules(REPO / "rules").decide(scenario, explain=True)
+    why = {entry["request"]: entry for entry in decision["credits"]["why"]}["REQ-PETER-MAIL"]
+    [reason] = [c["verdict"] for c in why["credits"] if c["credit"] == "globex-fr-paris-email"]
+    assert reason["code"] == "owner_credits_only", reason
+    assert reason["facts"] == {
+        "holder": "globex-fr-paris",
+        "relation": "user `peter`'s organisation",
+        "user": "peter",
+        "owner": "john",
+        "organisation": "globex-fr",
+    }
+    assert "`peter` draws on the credits of credit owner `john` (organisation `globex-fr`)" in reason["text"]

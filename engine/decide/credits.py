@@ -53,6 +53,8 @@ register(
         "child_credit": "a child's credit: held by `{holder}`, {relation}",
         "other_branch": "held by `{holder}`, {relation}: only the holder and its descendants may use it",
         "other_owner": "held by user `{holder}`, whose credits this consumer does not use",
+        "owner_credits_only": "held by `{holder}`, {relation}: `{user}` draws on the credits of credit owner "
+        "`{owner}` (organisation `{organisation}`), not on their own organisation's",
         "outside_scope": lambda f: (
             (f"credit `{f['credit']}` is " if "credit" in f else "")
             + f"outside its scope: only for {f['scope']}, the consumption is {f['actual']}"
@@ -121,6 +123,8 @@ class Request:
     unit: str | None = None  # as written
     #: the usage attributes written with the consumption, which credit criteria may read (SPEC 3.6)
     usage: UsageAttributes = _NO_USAGE
+    #: a credit user's own organisation, where they draw on their credit owner's (seed 001); else None
+    own_organisation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -594,6 +598,8 @@ class Book:
             if c.holder != r.user:
                 return Reason("other_owner", {"holder": c.holder})
         elif r.organisation is None or c.holder not in dict(self.tree.chain(r.organisation)):
+            if r.own_organisation is not None and (own := _own_side(self.tree, c.holder, r)) is not None:
+                return own
             relation = self.tree.relation(c.holder, r.organisation) if r.organisation else "another organisation"
             if r.organisation is not None and r.organisation in dict(self.tree.chain(c.holder)):
                 return Reason("child_credit", {"holder": c.holder, "relation": relation})
@@ -614,6 +620,26 @@ class Book:
         if before.get(c.code, Decimal(0)) <= 0:
             return Reason("used_up", {})
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
+
+
+def _own_side(tree: Any, holder: str, r: Request) -> Reason | None:
+    """Why a credit of a credit user's own organisation (or one above it) is not theirs: they draw
+    on their credit owner's credits (seed 001), so the walk starts at the owner's organisation and
+    a relation told from there ("a sibling") would not name the cause. None for any other credit."""
+    assert r.own_organisation is not None
+    levels = dict(tree.chain(r.own_organisation)).get(holder)
+    if levels is None:
+        return None
+    mine = f"user `{r.asked_by}`'s organisation"
+    relation = (
+        mine
+        if levels == 0
+        else f"the parent of {mine} `{r.own_organisation}`"
+        if levels == 1
+        else f"an ancestor of {mine} `{r.own_organisation}` ({levels} levels up)"
+    )
+    facts = {"holder": holder, "relation": relation, "user": r.asked_by, "owner": r.user}
+    return Reason("owner_credits_only", {**facts, "organisation": r.organisation})
 
 
 AlertLines = tuple[tuple[Decimal, str, str, Source | None], ...]  # (line, alert code, policy, its rule)
@@ -1028,6 +1054,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             "credit_type": c.credit_type,
             "unit": c.unit,
             "usage": UsageAttributes(c.method, c.device, c.source_category, c.destination_category),
+            "own_organisation": own if user != c.user and own != organisation else None,
         },
     )
 
