@@ -94,3 +94,51 @@ def test_why_names_the_credit_owner_for_a_credit_users_own_organisations_credit(
         "organisation": "globex-fr",
     }
     assert "`peter` draws on the credits of credit owner `john` (organisation `globex-fr`)" in reason["text"]
+
+
+# --- cancellations: what a refused cancellation does not charge, and a provider's tax ----------------
+
+
+def _decided_text(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    from engine.cli.main import main
+
+    assert main(["decide", "--rules", str(REPO / "rules"), str(path)]) == 0
+    return capsys.readouterr().out
+
+
+def test_a_refused_cancellation_says_on_each_penalty_that_it_is_not_charged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (SPEC 3.4: a term refusing refuses the cancellation; the plan's penalty, its figures kept,
+    # read "due 2015-07-15" under "refused")
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("cancellation/add_on_not_allowed.yaml"))
+    plan, sports = decision["cancellation"]["terms"]
+    assert decision["cancellation"]["total"] == {}
+    assert plan["penalty"]["total"] == "214.20 EUR"  # what it would be: kept
+    [record] = [r for r in plan["reasons"] if r["code"] == "not_charged"]
+    assert record["facts"] == {"term": "commit-24m", "refused_by": {"sports-bundle": "sports-season"}}
+    assert record["text"] == "not charged: the cancellation is refused (by `sports-season` for sports-bundle)"
+    assert not [r for r in sports["reasons"] if r["code"] == "not_charged"]
+    text = _decided_text(REPO / "samples/cancellation/add_on_not_allowed.yaml", capsys)
+    assert "= 214.20 EUR, not charged (the cancellation is refused)\n" in text
+    assert "due 2015-07-15" not in text
+
+
+def test_an_allowed_cancellation_charges_its_penalty_with_no_not_charged_reason() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("cancellation/pro_rata_penalty.yaml"))
+    assert decision["cancellation"]["allowed"] is True
+    assert all(r["code"] != "not_charged" for t in decision["cancellation"]["terms"] for r in t["reasons"])
+
+
+def test_a_tax_the_provider_computes_is_not_written_as_a_sum(capsys: pytest.CaptureFixture[str]) -> None:
+    # ("penalty 0.16 EUR + tax DE-VAT-STD by acme-tax-engine = 0.16 EUR" read as a tax of zero)
+    text = _decided_text(REPO / "samples/cancellation/rolling_renewal_pro_rata_days.yaml", capsys)
+    [line] = [x for x in text.splitlines() if x.strip().startswith("penalty ")]
+    assert "(tax DE-VAT-STD to be added by acme-tax-engine), due " in line, line
+    assert "=" not in line

@@ -133,6 +133,12 @@ class CancellationDecision:
         if refused:
             data["earliest"] = None if any(e is None for e in refused) else _show_date(max(e for e in refused if e))
         data["terms"] = [t.to_json(explain) for t in self.terms]
+        if refused:  # (2026-12-02) a penalty a term would charge says it is not charged
+            by = {t.of: t.term for t in self.terms if not t.allowed}
+            for written, t in zip(data["terms"], self.terms, strict=True):
+                if t.allowed and t.outcome == "penalty":
+                    record = Reason("not_charged", {"term": t.term, "refused_by": by}).once()
+                    written["reasons"] = [*written["reasons"], record]
         data["total"] = {currency: money_text(amount, currency) for currency, amount in sorted(totals.items())}
         return data
 

@@ -36,9 +36,12 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
         penalty = term.get("penalty")
         if penalty is not None:
             waived = " (waived)" if penalty["waived"] else ""
-            out.write(
-                f"    penalty {penalty['fee']}{_tax(penalty)} = {penalty['total']}{waived}, due {penalty['due']}\n"
+            charged = (
+                ", not charged (the cancellation is refused)"
+                if any(r["code"] == "not_charged" for r in term["reasons"])
+                else f", due {penalty['due']}"
             )
+            out.write(f"    penalty {penalty['fee']}{_tax(penalty)}{waived}{charged}\n")
             booking = [
                 f"{k.replace('_', ' ')} {penalty[k]}"
                 for k in ("invoice_line_type", "ledger_account")
@@ -57,9 +60,10 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
 
 
 def _tax(penalty: dict[str, Any]) -> str:
-    """The tax as the line shows it: its amount, the provider's (a tax code), or none at all."""
+    """The tax and total as the line shows them: the tax's amount, the provider's to come (a tax
+    code: no total here, the provider's tax is not in it), or none at all."""
     if penalty["tax"] is not None:
-        return f" + tax {penalty['tax']}"
+        return f" + tax {penalty['tax']} = {penalty['total']}"
     if penalty.get("tax_code") is not None:
-        return f" + tax {penalty['tax_code']} by {penalty.get('tax_provider') or 'the tax provider'}"
-    return " (no tax)"
+        return f" (tax {penalty['tax_code']} to be added by {penalty.get('tax_provider') or 'the tax provider'})"
+    return f" (no tax) = {penalty['total']}"

@@ -110,6 +110,11 @@ register(
             "renewed on {renewed_on}, after the grace period ended on {due}: the penalty stands"
         ),
         "tax_by_provider": "tax `{tax_code}` is computed by {tax_provider}; not included in the total",
+        "not_charged": lambda f: (
+            "not charged: the cancellation is refused (by "
+            + ", ".join(f"`{term}` for {of}" for of, term in f["refused_by"].items())
+            + ")"
+        ),
         "beyond_calendar": "the commitment of `{term}` ends after 9999-12-31",
         # the explanation, step by step
         "step_chain": _reads_beyond("{index}. `{term}` from {start} to {end}{renewal}"),
@@ -244,6 +249,13 @@ class CancellationDecision:
                 own = {t.data["for"]: t.data.get("earliest") for t in self.terms if not t.allowed}
                 data["reasons"] = [Reason("no_common_date", {"tries": _tries(len(self.terms)), "terms": own}).once()]
         data["terms"] = [t.to_json(explain) for t in self.terms]
+        if refused:  # a penalty a term would charge is not charged: say so on it (its figures stay)
+            by = {t.data["for"]: t.data["term"] for t in self.terms if not t.allowed}
+            for i, t in enumerate(self.terms):
+                if t.allowed and t.charge is not None and not t.data["penalty"]["waived"]:
+                    written = data["terms"][i]  # (`t.data` itself may be written: not changed)
+                    record = Reason("not_charged", {"term": t.data["term"], "refused_by": by}).once()
+                    data["terms"][i] = {**written, "reasons": [*written["reasons"], record]}
         charges = [t.charge for t in self.terms if t.charge is not None] if not refused else []
         if len(charges) == 1:  # the usual case: one penalty, its total as written in it
             currency, _, text = charges[0]
