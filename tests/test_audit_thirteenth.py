@@ -142,3 +142,21 @@ def test_a_tax_the_provider_computes_is_not_written_as_a_sum(capsys: pytest.Capt
     [line] = [x for x in text.splitlines() if x.strip().startswith("penalty ")]
     assert "(tax DE-VAT-STD to be added by acme-tax-engine), due " in line, line
     assert "=" not in line
+
+
+def test_the_outcome_an_exception_decides_is_worded_as_the_exceptions() -> None:
+    # (the term's own rule is a penalty; exception 1 allows: "`commit-24m` allows cancelling …"
+    # read as the term's own rule)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("cancellation/exception_moved_abroad.yaml"))
+    [term] = decision["cancellation"]["terms"]
+    held, said = term["reasons"]
+    assert held["code"] == "exception_holds" and held["facts"]["index"] == 1
+    assert said["code"] == "early_cancellation_allowed"
+    assert said["facts"] == {"term": "commit-24m", "end": "2017-01-01", "exception": 1}
+    assert said["text"].startswith("exception 1 of `commit-24m` allows cancelling before its commitment ends")
+    own = load_rules(REPO / "rules").decide(_sample("cancellation/pro_rata_penalty.yaml"))
+    [plain] = [r for t in own["cancellation"]["terms"] for r in t["reasons"] if r["code"].startswith("early_")]
+    assert "exception" not in plain["facts"] and plain["text"].startswith("`commit-24m` charges a penalty")

@@ -362,20 +362,25 @@ class FrozenTermEvaluator:
         if current.end == _BEYOND:
             decision.reasons.append(Reason("beyond_calendar", {"term": current.term}, self._source(current.term)))
         rule, fee, pro_rata, where = self._rule(term, scenario, outcomes, decision)
+        said = {**end_facts, "exception": where[1] + 1} if where[0] == "exceptions" else end_facts  # (2026-12-02)
         if rule is EarlyCancellation.ALLOWED:
-            decision.reasons.append(Reason("early_cancellation_allowed", end_facts, self._source(current.term, *where)))
+            decision.reasons.append(Reason("early_cancellation_allowed", said, self._source(current.term, *where)))
             if self._measurable(term, current, scenario):  # (since 2026-12-02: what remains is named)
                 self._remaining(decision, term, current, scenario)
             return decision
         if rule is EarlyCancellation.NOT_ALLOWED:
             decision.allowed, decision.outcome, decision.earliest = False, "not_allowed", current.end
-            facts = {**end_facts, "earliest": _show_date(current.end)}
+            facts = {
+                **end_facts,
+                "earliest": _show_date(current.end),
+                **{k: v for k, v in said.items() if k == "exception"},
+            }
             decision.reasons.append(Reason("early_cancellation_not_allowed", facts, self._source(current.term, *where)))
             if self._measurable(term, current, scenario):
                 self._remaining(decision, term, current, scenario)
             return decision
         decision.outcome = "penalty"
-        decision.reasons.append(Reason("early_cancellation_penalty", end_facts, self._source(current.term, *where)))
+        decision.reasons.append(Reason("early_cancellation_penalty", said, self._source(current.term, *where)))
         assert fee is not None  # a penalty without a fee is a validation error (BR411)
         self._penalty(decision, term, current, fee, pro_rata, scenario)
         return decision

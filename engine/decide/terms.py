@@ -74,6 +74,8 @@ def _reads_beyond(template: str) -> Callable[[Mapping[str, Any]], str]:
 
     def words(facts: Mapping[str, Any]) -> str:
         text = template.format_map(facts)
+        if "exception" in facts:  # (an exception decided: the term's own rule may say otherwise)
+            text = text.replace(f"`{facts['term']}`", f"exception {facts['exception']} of `{facts['term']}`", 1)
         if "after 9999-12-31" in text:
             for phrase, better in _BEYOND_PHRASES:
                 text = text.replace(phrase, better)
@@ -100,7 +102,9 @@ register(
             + ", ".join(f"{of} {day or 'none'}" for of, day in f["terms"].items())
             + ")"
         ),
-        "not_allowed_any_date": "`{term}` does not allow cancelling on {date}, nor on any later date tried",
+        "not_allowed_any_date": _reads_beyond(
+            "`{term}` does not allow cancelling on {date}, nor on any later date tried"
+        ),
         "early_cancellation_penalty": _reads_beyond("`{term}` charges a penalty for cancelling before {end}"),
         "exception_holds": "exception {index} of `{term}` holds (`{when}`): {outcome}",
         "renewed_within_grace": _reads_beyond(
@@ -753,6 +757,9 @@ class TermEvaluator:
         data["earliest"] = None if earliest is None else _show_date(earliest)
         facts = {"term": data["term"], "date": on.isoformat(), "end": data["commitment_end"]}
         facts["earliest"] = data["earliest"]
+        for r in data["reasons"]:  # (the exception that refuses, if one does)
+            if r.get("code") == "early_cancellation_not_allowed" and "exception" in r["facts"]:
+                facts["exception"] = r["facts"]["exception"]
         record = Reason("not_allowed_until" if earliest is not None else "not_allowed_any_date", facts).once()
         data["reasons"] = [record if r.get("code") == "early_cancellation_not_allowed" else r for r in data["reasons"]]
 
@@ -1225,12 +1232,14 @@ class _Dated:
     """A reason of a term whose only fact that varies is a date (the commitment's end): the words
     around the date made once, so a decision writes them by joining three texts."""
 
-    __slots__ = ("around", "code", "earliest", "source", "term")
+    __slots__ = ("around", "code", "earliest", "exception", "source", "term")
 
     _PROBE = "2000-01-01"  # a date to check the words around the date against
 
-    def __init__(self, code: str, term: str, source: Source | None, *, earliest: bool = False) -> None:
-        self.code, self.term, self.earliest = code, term, earliest
+    def __init__(
+        self, code: str, term: str, source: Source | None, *, earliest: bool = False, exception: int | None = None
+    ) -> None:
+        self.code, self.term, self.earliest, self.exception = code, term, earliest, exception
         self.source = source.to_json() if source is not None else None
         marker = "\x00"
         words = Reason(code, self._facts(marker)).words()
@@ -1241,9 +1250,11 @@ class _Dated:
                 self.around = before, after
 
     def _facts(self, day: str) -> dict[str, Any]:
-        facts = {"term": self.term, "end": day}
+        facts: dict[str, Any] = {"term": self.term, "end": day}
         if self.earliest:
             facts["earliest"] = day
+        if self.exception is not None:  # (1-based, as `exception_holds` counts them)
+            facts["exception"] = self.exception
         return facts
 
     def record(self, day: str) -> dict[str, Any]:
@@ -1472,7 +1483,7 @@ class _Prepared:
         record = _Record.of(Reason("exception_holds", facts, evaluator._source(term.code, "exceptions", index, "when")))
         at = evaluator._source(term.code, "exceptions", index, "outcome")
         code = self._said(outcome).code
-        said = _Dated(code, term.code, at, earliest=outcome is EarlyCancellation.NOT_ALLOWED)
+        said = _Dated(code, term.code, at, earliest=outcome is EarlyCancellation.NOT_ALLOWED, exception=index + 1)
         variant = self.variant
         if outcome is EarlyCancellation.PENALTY:
             penalty = term.penalty
