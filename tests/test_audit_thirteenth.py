@@ -4,7 +4,9 @@ what an audit found, with the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +162,56 @@ def test_the_outcome_an_exception_decides_is_worded_as_the_exceptions() -> None:
     own = load_rules(REPO / "rules").decide(_sample("cancellation/pro_rata_penalty.yaml"))
     [plain] = [r for t in own["cancellation"]["terms"] for r in t["reasons"] if r["code"].startswith("early_")]
     assert "exception" not in plain["facts"] and plain["text"].startswith("`commit-24m` charges a penalty")
+
+
+# --- discounts: what a cap or the zero floor cut is said ------------------------------------------
+
+
+def _applied(decision: dict[str, Any], code: str) -> dict[str, Any]:
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == code]
+    assert found["status"] == "applied", found
+    return found
+
+
+def test_a_discount_cut_by_its_cap_says_what_it_would_take() -> None:
+    # (seed 002: 50 % off a 44.99 EUR main service, at most 20.00 EUR a month: "amount 20.00 EUR"
+    # beside "requested 50" and only "approved by" as reason)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    rules = load_rules(REPO / "rules")
+    found = _applied(rules.decide(_sample("discounts/complaint_cap.yaml")), "complaint-discount")
+    [capped] = [r for r in found["reasons"] if r["code"] == "capped"]
+    assert found["amount"] == capped["facts"]["cap"] == "20.00 EUR"
+    assert Decimal(capped["facts"]["uncapped"].split()[0]) > Decimal("20.00")
+    assert capped["text"].startswith("capped at 20.00 EUR a billing period: it would take ")
+    assert capped["source"]["file"].endswith("customer_care.yaml")
+    across = _applied(rules.decide(_sample("discounts/retention_offer_cap_across_lines.yaml")), "retention-offer")
+    [capped] = [r for r in across["reasons"] if r["code"] == "capped"]
+    assert capped["facts"] == {"cap": "15.00 EUR", "uncapped": "24.00 EUR"}  # 12.00 from each of 2 lines
+
+
+def test_a_discount_under_its_cap_says_nothing_of_it() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/complaint_cap.yaml")
+    decision = load_rules(REPO / "rules").decide(scenario)
+    scenario["requested_discounts"][0]["value"] = 10
+    found = _applied(load_rules(REPO / "rules").decide(scenario), "complaint-discount")
+    assert [r["code"] for r in found["reasons"] if r["code"] == "capped"] == [], found
+    assert _applied(decision, "complaint-discount")["amount"] == "20.00 EUR"
+
+
+def test_a_money_amount_cut_by_the_zero_floor_names_the_line() -> None:
+    # (seed 002: 20 EUR off an installation fee of 15.00 EUR takes 15.00, and said nothing)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("discounts/installation_late_not_below_zero.yaml"))
+    found = _applied(decision, "installation-late-20-off")
+    [floor] = [r for r in found["reasons"] if r["code"] == "line_floor"]
+    assert floor["facts"] == {"value": "20.00 EUR", "lines": ["job.products[0]"]}
+    assert floor["text"] == "takes less than 20.00 EUR from job.products[0]: no line goes below zero"
+    whole = load_rules(REPO / "rules").decide(_sample("discounts/installation_late_auto_20_off.yaml"))
+    assert not [r for r in _applied(whole, "installation-late-20-off")["reasons"] if r["code"] == "line_floor"]

@@ -49,6 +49,7 @@ from engine.values import (
     OutOfCalendar,
     TimeUnit,
     add_months_keeping_month_end,
+    money_text,
     number_problem,
     parse_number,
     parse_number_text,
@@ -83,6 +84,8 @@ register(
             f"takes nothing from {', '.join(f['lines'])}: billed in another currency than its "
             f"{f['currency']} {f.get('of', 'amount')}"
         ),
+        "capped": "capped at {cap} a billing period: it would take {uncapped}",
+        "line_floor": lambda f: f"takes less than {f['value']} from {', '.join(f['lines'])}: no line goes below zero",
         "not_requested": "ad hoc: no agent to offer it to and no request",
         "agent_not_allowed": lambda f: f"agent `{f['agent']}` is not in an allowed unit ({', '.join(f['units'])})",
         "offered": "may be requested between {low} and {high}",
@@ -1505,8 +1508,39 @@ class DiscountEvaluator(DefinitionRules):
                 capped, lines, lambda line, code: definitions[code].index in self._reducing(line), caps
             )
         if self.keep_lines:
-            return self._amounts_kept(pairs, by_code, lines, scenario)
-        return self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
+            results = self._amounts_kept(pairs, by_code, lines, scenario)
+        else:
+            results = self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
+        for d, r in pairs:  # what a cap or the zero floor cut, said (SPEC 3.2 step 4)
+            if d.cap is not None:
+                if r.amounts.get(d.cap.currency) == d.cap.amount:
+                    self._say_capped(d, r, pairs, lines, scenario)
+            elif d.kind is _AMOUNT and (short := _floored(d, r, results, self._reducing)):
+                facts = {"value": str(r.value), "lines": short}
+                r.reasons.append(Reason("line_floor", facts, discount_source(self.rules, d.code, "amount")))
+        return results
+
+    def _say_capped(
+        self,
+        d: _Definition,
+        r: DefinitionResult,
+        pairs: list[tuple[_Definition, DefinitionResult]],
+        lines: list[Line],
+        scenario: Any,
+    ) -> None:
+        """A discount that took its whole cap: what it would take without it (the other caps kept),
+        when that is more: a reason `capped`. Worked out only for a cap reached, a rare bill."""
+        cap = d.cap
+        assert cap is not None
+        others = _Caps({o.code: o.cap for o, _ in pairs if o.cap is not None and o.code != d.code})
+        free = self._amounts_long(pairs, {}, others, lines, scenario, total=False)
+        would = sum(
+            (amount for x in free if x.line.gross.currency == cap.currency for c, amount in x.takes if c == d.code),
+            _ZERO,
+        )
+        if would > cap.amount:
+            facts = {"cap": money_text(cap.amount, cap.currency), "uncapped": money_text(would, cap.currency)}
+            r.reasons.append(Reason("capped", facts, discount_source(self.rules, d.code, "cap")))
 
     @staticmethod
     def _caps(pairs: list[tuple[_Definition, DefinitionResult]]) -> _Caps:
@@ -1690,6 +1724,21 @@ def note_other_currencies(
             if caps is not None:
                 facts["of"] = "cap"
             r.reasons.append(Reason("other_currency_lines", facts))
+
+
+def _floored(
+    d: _Definition, r: DefinitionResult, results: list[LineResult], reducing: Callable[[Line], frozenset[int]]
+) -> list[str]:
+    """The lines (billed in its currency) a money amount reduces that it took less than itself
+    from, since no line goes below zero (SPEC 3.2 step 4): said as a reason `line_floor`."""
+    value = Money.parse(str(r.value))
+    return [
+        x.line.field
+        for x in results
+        if x.line.gross.currency == value.currency
+        and d.index in reducing(x.line)
+        and sum((amount for c, amount in x.takes if c == d.code), _ZERO) < value.amount
+    ]
 
 
 class _Caps:

@@ -37,12 +37,15 @@ from engine.decide.discounts import (
     _validity_date,
     _window_start,
     _within_caps,
+    discount_source,
     note_other_currencies,
     share_of,
 )
 from engine.decide.money import Rounder
+from engine.decide.reasons import Reason
 from engine.decide.why import CONDITION_CODES
 from engine.models.discounts import AmountType, Discount, DiscountType, LimitWindow
+from engine.values import Money
 
 
 class ReferenceEvaluator(DefinitionRules):
@@ -167,6 +170,47 @@ class ReferenceEvaluator(DefinitionRules):
             note_other_currencies(amounts, lines, lambda line, code: _matches(definitions[code], line))
         caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
         by_code = {r.code: r for r in applied}
+        results = self._lines(applied, definitions, caps, lines, scenario)
+        for result in results:
+            for code, amount in result.takes:
+                totals = by_code[code].amounts
+                currency = result.line.gross.currency
+                totals[currency] = totals.get(currency, Decimal(0)) + amount
+        for r in applied:  # (2026-12-02) what a cap or the zero floor cut, said
+            d = definitions[r.code]
+            if d.cap is not None:
+                if r.amounts.get(d.cap.currency) == d.cap.amount:
+                    others = _Caps({c: x.cap for c, x in definitions.items() if x.cap is not None and c != r.code})
+                    free = self._lines(applied, definitions, others, lines, scenario)
+                    would = sum(
+                        (a for x in free if x.line.gross.currency == d.cap.currency for c, a in x.takes if c == r.code),
+                        Decimal(0),
+                    )
+                    if would > d.cap.amount:
+                        facts = {"cap": str(d.cap), "uncapped": str(Money(would, d.cap.currency))}
+                        r.reasons.append(Reason("capped", facts, discount_source(self.rules, r.code, "cap")))
+            elif d.amount.type is AmountType.AMOUNT:
+                value = Money.parse(str(r.value))
+                short = [
+                    x.line.field
+                    for x in results
+                    if x.line.gross.currency == value.currency
+                    and _matches(d, x.line)
+                    and sum((a for c, a in x.takes if c == r.code), Decimal(0)) < value.amount
+                ]
+                if short:
+                    floored: dict[str, Any] = {"value": str(r.value), "lines": short}
+                    r.reasons.append(Reason("line_floor", floored, discount_source(self.rules, r.code, "amount")))
+        return results
+
+    def _lines(
+        self,
+        applied: list[DefinitionResult],
+        definitions: dict[str, Any],
+        caps: _Caps,
+        lines: list[Line],
+        scenario: Any,
+    ) -> list[LineResult]:
         results = []
         exact: list[dict[str, Decimal]] = []  # each line's takes before rounding
         shared = caps.caps and len(lines) > 1
@@ -193,11 +237,6 @@ class ReferenceEvaluator(DefinitionRules):
         if shared:
             _within_caps(results, caps, exact)
             results.sort(key=lambda result: result.line.index)
-        for result in results:
-            for code, amount in result.takes:
-                totals = by_code[code].amounts
-                currency = result.line.gross.currency
-                totals[currency] = totals.get(currency, Decimal(0)) + amount
         return results
 
 
