@@ -215,3 +215,21 @@ def test_a_money_amount_cut_by_the_zero_floor_names_the_line() -> None:
     assert floor["text"] == "takes less than 20.00 EUR from job.products[0]: no line goes below zero"
     whole = load_rules(REPO / "rules").decide(_sample("discounts/installation_late_auto_20_off.yaml"))
     assert not [r for r in _applied(whole, "installation-late-20-off")["reasons"] if r["code"] == "line_floor"]
+
+
+# --- reasons' sources ---------------------------------------------------------------------------
+
+
+def test_a_reason_about_a_block_list_names_its_keys_line_and_a_commitment_over_its_period() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    rules = load_rules(REPO / "rules")
+    scenario = _sample("purchase/product_not_in_bundle.yaml")
+    [reason] = [r for r in rules.decide(scenario)["purchase"]["reasons"] if r["code"] == "product_not_in_bundle"]
+    lines = (REPO / "rules/catalog/bundles.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[reason["source"]["line"] - 1] == "products:", reason["source"]
+    over = rules.decide(_sample("cancellation/commitment_end_day.yaml"))["cancellation"]["terms"][0]["reasons"][0]
+    assert over["code"] == "commitment_over"
+    terms = (REPO / "rules/catalog/terms.yaml").read_text(encoding="utf-8").splitlines()
+    assert terms[over["source"]["line"] - 1].startswith("period: "), over["source"]

@@ -356,7 +356,7 @@ class FrozenTermEvaluator:
         end_facts = {"term": current.term, "end": _show_date(current.end)}
         if on >= current.end and current.end != _BEYOND:  # (_BEYOND is 9999-12-31, a possible date)
             decision.outcome = "commitment_over"
-            decision.reasons.append(Reason("commitment_over", end_facts, self._source(current.term)))
+            decision.reasons.append(Reason("commitment_over", end_facts, self._source(current.term, "period")))
             return decision
         decision.step("step_current", lambda: {"date": on.isoformat(), **end_facts})
         if current.end == _BEYOND:

@@ -53,8 +53,12 @@ def rule_source(rules: Any, kind: str, code: str, *path: str | int) -> Source | 
         if entry is None:
             kept[key] = None
         else:
-            span = entry.document.locate(path)
-            kept[key] = Source(entry.document.file, span.line, span.column)
+            document = entry.document
+            span = document.locate(path)
+            named = document.key_spans.get(tuple(path))
+            if named is not None and named.line != span.line:  # a block list or mapping: its key's line
+                span = named  # (its first entry is one rule among several, not the one that decided)
+            kept[key] = Source(document.file, span.line, span.column)
     return kept[key]
 
 

@@ -1142,7 +1142,7 @@ class TermEvaluator:
             term=term,
             owner=f"term:{code}" if term.exceptions else None,
             calendar=term.basis is CommitmentBasis.CALENDAR,
-            over=_Dated("commitment_over", code, self._source(code)),
+            over=_Dated("commitment_over", code, self._source(code, "period")),
             allowed=_Dated("early_cancellation_allowed", code, early),
             not_allowed=_Dated("early_cancellation_not_allowed", code, early, earliest=True),
             penalty=_Dated("early_cancellation_penalty", code, early),
