@@ -4,6 +4,7 @@ what an audit found, with the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,19 @@ def test_a_reason_about_a_block_list_names_its_keys_line_and_a_commitment_over_i
     assert over["code"] == "commitment_over"
     terms = (REPO / "rules/catalog/terms.yaml").read_text(encoding="utf-8").splitlines()
     assert terms[over["source"]["line"] - 1].startswith("period: "), over["source"]
+
+
+def test_a_renewal_before_the_cancellation_date_is_said_not_to_waive_the_penalty() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("cancellation/renewed_within_grace.yaml")
+    on = scenario["cancellation"]["date"]
+    scenario["cancellation"]["renewed_on"] = on - timedelta(days=1)
+    [term] = load_rules(REPO / "rules").decide(scenario)["cancellation"]["terms"]
+    assert term["penalty"]["waived"] is False
+    [said] = [r for r in term["reasons"] if r["code"].startswith("renewed_")]
+    assert said["code"] == "renewed_before_cancellation"
+    assert said["facts"]["renewed_on"] == (on - timedelta(days=1)).isoformat()
+    assert said["facts"]["date"] == on.isoformat()
+    assert "the penalty stands" in said["text"]

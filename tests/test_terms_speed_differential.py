@@ -493,9 +493,13 @@ class FrozenTermEvaluator:
         renewed = scenario.cancellation.renewed_on
         waived = renewed is not None and on <= renewed <= due
         penalty["waived"] = waived
-        if renewed is not None and renewed >= on:
-            code = "renewed_within_grace" if waived else "renewed_after_grace"
-            facts = {"renewed_on": renewed.isoformat(), "due": due_text}
+        if renewed is not None:
+            if renewed >= on:
+                code = "renewed_within_grace" if waived else "renewed_after_grace"
+                facts = {"renewed_on": renewed.isoformat(), "due": due_text}
+            else:  # (2026-12-02)
+                code = "renewed_before_cancellation"
+                facts = {"renewed_on": renewed.isoformat(), "date": on.isoformat(), "due": due_text}
             decision.reasons.append(Reason(code, facts))
             decision.step(code, lambda: facts)
         decision.penalty = penalty

@@ -110,6 +110,10 @@ register(
         "renewed_within_grace": _reads_beyond(
             "renewed on {renewed_on}, within the grace period (until {due}): penalty waived"
         ),
+        "renewed_before_cancellation": _reads_beyond(
+            "renewed on {renewed_on}, before the cancellation on {date}: the penalty stands (a renewal waives "
+            "it only within the grace period after the cancellation, until {due})"
+        ),
         "renewed_after_grace": _reads_beyond(
             "renewed on {renewed_on}, after the grace period ended on {due}: the penalty stands"
         ),
@@ -1034,9 +1038,13 @@ class TermEvaluator:
         penalty["total"] = fee.total_text
         penalty["due"] = due_text
         penalty["waived"] = waived
-        if renewed is not None and renewed >= on:
-            code = "renewed_within_grace" if waived else "renewed_after_grace"
-            facts = {"renewed_on": renewed.isoformat(), "due": due_text}
+        if renewed is not None:
+            if renewed >= on:
+                code = "renewed_within_grace" if waived else "renewed_after_grace"
+                facts = {"renewed_on": renewed.isoformat(), "due": due_text}
+            else:  # (said since 2026-12-02: the fact was passed over in silence)
+                code = "renewed_before_cancellation"
+                facts = {"renewed_on": renewed.isoformat(), "date": on.isoformat(), "due": due_text}
             reason = Reason(code, facts)
             reasons.append(reason.once())
             explained.append((_reason_step, (reason,)))
