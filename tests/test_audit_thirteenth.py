@@ -250,3 +250,19 @@ def test_a_renewal_before_the_cancellation_date_is_said_not_to_waive_the_penalty
     assert said["facts"]["renewed_on"] == (on - timedelta(days=1)).isoformat()
     assert said["facts"]["date"] == on.isoformat()
     assert "the penalty stands" in said["text"]
+
+
+# --- credits: a refusal names the candidates that could not pay --------------------------------
+
+
+def test_a_refused_consumption_names_the_candidates_used_up_or_expired() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("credits/jumpstart_never_expires.yaml"))
+    refused = {r["request"]: r["reasons"][0] for r in decision["credits"]["refused"]}
+    ent = refused["REQ-LAB-ENT"]
+    assert ent["code"] == "no_candidate"
+    assert ent["facts"]["expired"] == {"globex-enterprise-2015": "2015-12-31"}
+    assert ent["text"] == "refused: no credit can pay for it (expired `globex-enterprise-2015` on 2015-12-31)"
+    # (an expectation listing the code alone, or the facts it knew, still holds: facts compare as a subset)

@@ -60,8 +60,10 @@ register(
             + f"outside its scope: only for {f['scope']}, the consumption is {f['actual']}"
         ),
         "criteria_not_met": "criterion of {of} does not hold: `{criterion}` ({values})",
-        "not_enough_credit": "refused whole: {requested} asked, the candidates hold {available}",
-        "no_candidate": "refused: no credit can pay for it",
+        "not_enough_credit": lambda f: (
+            f"refused whole: {f['requested']} asked, the candidates hold {f['available']}" + _unusable_words(f)
+        ),
+        "no_candidate": lambda f: "refused: no credit can pay for it" + _unusable_words(f),
         "overdraft": "overdraft: {shortfall} beyond the candidates, drawn from `{credit}` by policy `{policy}`",
         "credit_below_zero": "credit `{credit}` fell below zero ({before} → {remaining}) at request `{request}`",
         "credit_below_threshold": "credit `{credit}` fell below the alert threshold of {threshold} of policy "
@@ -505,12 +507,12 @@ class Book:
                 policy = r.overdraft[target.type]
                 note = Reason("overdraft", {"shortfall": plain(need), "credit": target.code, "policy": policy})
             else:
+                unusable = _unusable(items, remaining, day)
                 if picks:
-                    refusal = Reason(
-                        "not_enough_credit", {"requested": plain(r.quantity), "available": plain(available)}
-                    )
+                    facts = {"requested": plain(r.quantity), "available": plain(available), **unusable}
+                    refusal = Reason("not_enough_credit", facts)
                 else:
-                    refusal = Reason("no_candidate", {"requested": plain(r.quantity)})
+                    refusal = Reason("no_candidate", {"requested": plain(r.quantity), **unusable})
                 picks = []
                 excluded = self._excluded(r, listed)
         if passed and not excluded:  # drawn from later credits: say why not these
@@ -640,6 +642,43 @@ def _own_side(tree: Any, holder: str, r: Request) -> Reason | None:
     )
     facts = {"holder": holder, "relation": relation, "user": r.asked_by, "owner": r.user}
     return Reason("owner_credits_only", {**facts, "organisation": r.organisation})
+
+
+def _unusable(items: Sequence[tuple[CreditFact, int]], remaining: Mapping[str, Decimal], day: date) -> dict[str, Any]:
+    """For a refusal: the candidates (of its type, its tree, in precedence order) that could not pay
+    on `day`, used up or not active, as facts of the refusal (`used_up`, `expired`, `not_started`;
+    those passed for their criteria or scope are named by `_excluded`). Until 2026-12-02 a refusal
+    said only "no credit can pay for it"; the credits' states were told by `--explain` alone."""
+    used_up: list[str] = []
+    expired: dict[str, str] = {}
+    not_started: dict[str, str] = {}
+    for c, _ in items:
+        if c.end is not None and c.end < day:
+            expired[c.code] = c.end.isoformat()
+        elif c.start is not None and c.start > day:
+            not_started[c.code] = c.start.isoformat()
+        elif remaining[c.code] <= 0:
+            used_up.append(c.code)
+    facts: dict[str, Any] = {}
+    if used_up:
+        facts["used_up"] = used_up
+    if expired:
+        facts["expired"] = expired
+    if not_started:
+        facts["not_started"] = not_started
+    return facts
+
+
+def _unusable_words(facts: Mapping[str, Any]) -> str:
+    """A refusal's `_unusable` facts in words: ` (used up `a`; expired `b` on 2015-06-30)`, or nothing."""
+    parts = []
+    if "used_up" in facts:
+        parts.append("used up " + ", ".join(f"`{c}`" for c in facts["used_up"]))
+    if "expired" in facts:
+        parts.append("expired " + ", ".join(f"`{c}` on {d}" for c, d in facts["expired"].items()))
+    if "not_started" in facts:
+        parts.append("not started " + ", ".join(f"`{c}` (from {d})" for c, d in facts["not_started"].items()))
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 AlertLines = tuple[tuple[Decimal, str, str, Source | None], ...]  # (line, alert code, policy, its rule)
