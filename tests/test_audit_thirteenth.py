@@ -266,3 +266,24 @@ def test_a_refused_consumption_names_the_candidates_used_up_or_expired() -> None
     assert ent["facts"]["expired"] == {"globex-enterprise-2015": "2015-12-31"}
     assert ent["text"] == "refused: no credit can pay for it (expired `globex-enterprise-2015` on 2015-12-31)"
     # (an expectation listing the code alone, or the facts it knew, still holds: facts compare as a subset)
+
+
+# --- discounts: what reset a span of uninterrupted time ---------------------------------------------
+
+
+def test_a_maturity_reset_by_an_interruption_names_it() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/retention_offer_approved.yaml")
+    scenario["subscription"]["status_history"] = [
+        {"status": "active", "from": scenario["subscription"]["start"]},
+        {"status": "rested", "from": "2015-06-01", "to": "2015-06-20"},
+        {"status": "active", "from": "2015-06-21"},
+    ]
+    decision = load_rules(REPO / "rules").decide(scenario)
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "retention-offer"]
+    [reason] = [r for r in found["reasons"] if r["code"] == "duration_not_met"]
+    assert reason["facts"]["since"] == "2015-06-21"
+    assert reason["facts"]["after_interruption"] == {"from": "2015-06-01", "to": "2015-06-20", "days": 20}
+    assert "(since 2015-06-21, after 20 days interrupted from 2015-06-01 to 2015-06-20)" in reason["text"]

@@ -306,6 +306,10 @@ class Explainer:
                 if left.days == 0 and about_it and subscription is not None and subscription.start > left.end:
                     # no time yet: it starts later (until 2026-12-02 "since" named the billing date)
                     facts["starts"] = subscription.start.isoformat()
+                elif about_it and subscription is not None and left.start > subscription.start:
+                    broken = _interruption_before(subscription, left.start, left.end)
+                    if broken is not None:  # what reset it (until 2026-12-02 left for the analyst to find)
+                        facts["after_interruption"] = broken
             return (
                 outcome,
                 _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other),
@@ -652,3 +656,14 @@ def _stepper(env: Environment, t: T.Type, name: str) -> Any:
             (obj.date() if name == "date" else obj.time()) if isinstance(obj, datetime) else getattr(obj, name)
         )
     return lambda obj, s: getattr(obj, name)
+
+
+def _interruption_before(subscription: Any, start: date, end: date) -> dict[str, Any] | None:
+    """The interruption (rested or deactivated, joined as `environment.interruptions` joins them)
+    that ends the day before `start`: the one a span of uninterrupted time starts after."""
+    from engine.criteria.environment import interruptions
+
+    for first, stop in interruptions(subscription.status_history, end):
+        if stop.toordinal() + 1 == start.toordinal():
+            return {"from": first.isoformat(), "to": stop.isoformat(), "days": (stop - first).days + 1}
+    return None

@@ -89,6 +89,12 @@ def _listed_or_as_is(value: Any) -> Any:
     return listed(value) if isinstance(value, list | tuple) else value
 
 
+def _after_interruption(f: Mapping[str, Any]) -> str:
+    """`, after N days interrupted from A to B`: what reset a span of uninterrupted time."""
+    gap = f.get("after_interruption")
+    return "" if gap is None else f", after {gap['days']} days interrupted from {gap['from']} to {gap['to']}"
+
+
 def _listed_expected(f: Mapping[str, Any]) -> str:
     return _shown(f["expected"])
 
@@ -97,7 +103,11 @@ register(
     {
         "duration_not_met": lambda f: (
             f"{_measure(f['subject'])} for {f['actual']} "
-            + (f"(it starts on {f['starts']}); " if "starts" in f else f"(since {f['since']}); ")
+            + (
+                f"(it starts on {f['starts']}); "
+                if "starts" in f
+                else f"(since {f['since']}{_after_interruption(f)}); "
+            )
             + f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
         ),
         "threshold_not_met": lambda f: (
