@@ -287,3 +287,28 @@ def test_a_maturity_reset_by_an_interruption_names_it() -> None:
     assert reason["facts"]["since"] == "2015-06-21"
     assert reason["facts"]["after_interruption"] == {"from": "2015-06-01", "to": "2015-06-20", "days": 20}
     assert "(since 2015-06-21, after 20 days interrupted from 2015-06-01 to 2015-06-20)" in reason["text"]
+
+
+# --- discounts: which part of a usage condition each record fails -----------------------------------
+
+
+def test_a_usage_condition_no_record_meets_names_the_part_each_record_fails() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/usage_sports_fan_ppv.yaml")
+    for record in scenario["usage"]:
+        record["source_category"] = "movies"  # every PPV record now fails the category, none the type
+    decision = load_rules(REPO / "rules").decide(scenario)
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "sports-fan-ppv"]
+    [reason] = [r for r in found["reasons"] if r["code"] == "none_match" and "source_category" in r["facts"]["where"]]
+    count = reason["facts"]["count"]
+    misses = reason["facts"]["misses"]
+    assert len(misses) == min(count, 5)
+    ppv = [i for i, u in enumerate(scenario["usage"][:5]) if u.get("service_type") == "PPV"]
+    assert ppv, scenario["usage"]
+    for m in misses:
+        index = int(m["item"][len("usage[") : -1])
+        expected = 'u.source_category in {"live-sports"}' if index in ppv else 'u.service_type in {"PPV"}'
+        assert m["fails"] == expected, m
+    assert f"; {misses[0]['item']} fails `{misses[0]['fails']}`" in reason["text"]

@@ -132,6 +132,8 @@ register(
         "product_missing": _line,
         "none_match": lambda f: (
             f"{_name(f['collection'])}: none of {f['count']} matches `{f['where']}`"
+            + "".join(f"; {m['item']} fails `{m['fails']}`" for m in f.get("misses", ()))
+            + ("; …" if 0 < len(f.get("misses", ())) < f["count"] else "")
             if f["count"]
             else f"{_name(f['collection'])}: none; the rule needs one where `{f['where']}`"
         ),
@@ -336,10 +338,16 @@ class WhyNot:
                 # one scenario's missing `u.source_category` was another's reason)
                 if outcome is None and "missing" not in step.facts:
                     missing = self._missing_among_items(node, reading, explainer)
+                misses = _item_misses(node, explainer) if outcome is False else ()
                 key = _said(node, section, outcome, step, missing)
+                key = None if key is None else (*key, misses)
                 kept = self._memo.get(key) if key is not None else None
+            else:
+                misses = ()
             if kept is None:
                 reason = None if outcome is True else self._reason(node, step, outcome, section, explainer, missing)
+                if misses and reason is not None and reason.code == "none_match":
+                    reason = Reason(reason.code, {**reason.facts, "misses": [dict(m) for m in misses]}, reason.source)
                 kept = outcome, reason
                 if key is not None:
                     if len(self._memo) >= _MEMO:
@@ -559,6 +567,35 @@ def _conditions(node: ast.Node) -> list[ast.Node]:
     if isinstance(node, ast.BoolOp):
         return [leaf for operand in node.operands for leaf in _conditions(operand)]
     return [node]
+
+
+#: how many of a quantifier's items `_item_misses` names (a usage list may be long)
+_MISSES_SHOWN = 5
+
+
+def _item_misses(node: ast.Node, explainer: Explainer) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """For `any x in C where A and B …` that holds for no item: per item (the first few), the
+    first part of the `where` it fails (`usage[1]` fails `u.device in {"stb"}`), so that a reason
+    says what each record lacks, not only the whole condition again. Nothing for a `where` of one
+    part (the reason names it already) or a list not read here."""
+    if not isinstance(node, ast.Quantifier) or node.kind != "any":
+        return ()
+    condition = node.condition
+    if not (isinstance(condition, ast.BoolOp) and condition.op == "and"):
+        return ()
+    items = explainer.value(node.collection, {})
+    if not isinstance(items, list | tuple) or not items:
+        return ()
+    judge = Explainer(explainer.env, explainer.scenario, quiet=True)
+    name = node.collection.span.text or "item"
+    found = []
+    for k, item in enumerate(items[:_MISSES_SHOWN]):
+        scope = {node.var: item}
+        for part in condition.operands:
+            if judge.condition(part, scope) is not True:
+                found.append((("item", f"{name}[{k}]"), ("fails", part.span.text or "")))
+                break
+    return tuple(found)
 
 
 def _said(
