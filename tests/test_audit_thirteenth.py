@@ -312,3 +312,20 @@ def test_a_usage_condition_no_record_meets_names_the_part_each_record_fails() ->
         expected = 'u.source_category in {"live-sports"}' if index in ppv else 'u.service_type in {"PPV"}'
         assert m["fails"] == expected, m
     assert f"; {misses[0]['item']} fails `{misses[0]['fails']}`" in reason["text"]
+
+
+def test_date_arithmetic_is_told_by_the_field_it_reads() -> None:
+    # ("`as_of.date - subscription.billing_term_start` is not known" and "… for 0 months")
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    rules = load_rules(REPO / "rules")
+    scenario = _sample("discounts/free_period_yearly.yaml")
+    [found] = [d for d in rules.decide(scenario)["discounts"]["definitions"] if d["code"] == "multiroom-half"]
+    [short] = [r for r in found["reasons"] if "billing_term_start" in r["facts"].get("condition", "")]
+    assert short["text"].startswith("time since subscription billing term start for 0 months"), short
+    del scenario["subscription"]["billing_term_start"]
+    [found] = [d for d in rules.decide(scenario)["discounts"]["definitions"] if d["code"] == "multiroom-half"]
+    [unknown] = [r for r in found["reasons"] if "billing_term_start" in r["facts"].get("condition", "")]
+    assert unknown["facts"]["missing"] == "subscription.billing_term_start"
+    assert unknown["text"].startswith("subscription billing term start is not known, so `as_of.date - ")

@@ -547,10 +547,27 @@ def _facts(kind: str, subject: ast.Node, value: Any, other: ast.Node, other_valu
     elif kind == "compare":  # a field or a computed value on the other side: named, as the subject is
         facts["other"] = other.span.text
     if value is None:
-        facts["missing"] = subject.span.text
+        facts["missing"] = _missing_text(subject)
     elif other_value is None:
-        facts["missing"] = other.span.text
+        facts["missing"] = _missing_text(other)
     return facts
+
+
+def _missing_text(node: ast.Node) -> str:
+    """What a side without a value lacks: the side as written, or in date arithmetic the one field
+    it reads beside `as_of` (`as_of.date - subscription.billing_term_start` lacks the billing term's
+    start; until 2026-12-02 the reason named the whole expression "not known")."""
+    if isinstance(node, ast.Arith):
+        fields = [
+            n
+            for n in ast.walk(node)
+            if isinstance(n, ast.Attribute | ast.Name)
+            and not (n.span.text or "").startswith("as_of")
+            and not any(n is c for p in ast.walk(node) if isinstance(p, ast.Attribute) for c in p.children)
+        ]
+        if len(fields) == 1 and fields[0].span.text:
+            return fields[0].span.text
+    return node.span.text or ""
 
 
 def _plain(value: Any, t: T.Type | None) -> Any:

@@ -65,6 +65,9 @@ def _measure(subject: str) -> str:
         return "subscription uninterrupted"
     if subject.endswith(".age"):
         return "subscription running"
+    since = subject.removeprefix("as_of.date - ")
+    if since != subject and all(part.isidentifier() for part in since.split(".")):
+        return f"time since {_name(since)}"  # (until 2026-12-02 the expression as written, in backticks)
     return _name(subject)
 
 
