@@ -329,3 +329,28 @@ def test_date_arithmetic_is_told_by_the_field_it_reads() -> None:
     [unknown] = [r for r in found["reasons"] if "billing_term_start" in r["facts"].get("condition", "")]
     assert unknown["facts"]["missing"] == "subscription.billing_term_start"
     assert unknown["text"].startswith("subscription billing term start is not known, so `as_of.date - ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code", "fact", "day"),
+    [
+        ("start", "2016-03-26", "start_too_late", "latest_day", "2016-03-25"),
+        ("end", "2017-03-01", "end_too_late", "latest_end", "2017-02-28"),
+    ],
+)
+def test_a_start_or_end_too_late_names_the_last_day_allowed(
+    field: str, value: str, code: str, fact: str, day: str
+) -> None:
+    # (retention offer: at most 1 month after it is added, at most 12 months long)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/retention_offer_approved.yaml")
+    [request] = scenario["requested_discounts"]
+    request.update({"added_on": "2016-02-25", "start": "2016-03-01"})
+    request[field] = value
+    decision = load_rules(REPO / "rules").decide(scenario)
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "retention-offer"]
+    [reason] = [r for r in found["reasons"] if r["code"] == code]
+    assert reason["facts"][fact] == day
+    assert reason["text"].endswith(f" {day} at the latest)")

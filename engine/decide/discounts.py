@@ -100,9 +100,15 @@ register(
         "requested_other_currency": "requested {requested} is in another currency than the range ({currency})",
         "requested_outside_range": "requested {requested} is outside the range {low} to {high}",
         "start_not_flexible": "the start date is not flexible for this discount",
-        "start_too_late": "starts {start}, later than {latest} after {added}",
+        "start_too_late": lambda f: (
+            f"starts {f['start']}, later than {f['latest']} after {f['added']}"
+            + (f" (on {f['latest_day']} at the latest)" if "latest_day" in f else "")
+        ),
         "end_not_flexible": "the end date is not flexible for this discount",
-        "end_too_late": "runs until {end}, longer than {max_length}",
+        "end_too_late": lambda f: (
+            f"runs until {f['end']}, longer than {f['max_length']}"
+            + (f" (until {f['latest_end']} at the latest)" if "latest_end" in f else "")
+        ),
         "end_before_start": "ends on {end}, before it starts on {start}: it would cover no day",
         "starts_later": "starts on {start}",
         "duration_ended": "its duration ended on {end}",
@@ -702,9 +708,11 @@ class DefinitionRules:
         if request.start is not None:
             if duration is None or not duration.flexible_start:
                 problems.append(Reason("start_not_flexible"))
-            elif duration.latest_start is not None and request.start > duration.latest_start.add_clamped(added):
+            elif duration.latest_start is not None and request.start > (
+                last := duration.latest_start.add_clamped(added)
+            ):
                 facts = {"start": str(request.start), "latest": str(duration.latest_start), "added": str(added)}
-                problems.append(Reason("start_too_late", facts))
+                problems.append(Reason("start_too_late", {**facts, "latest_day": str(last)}))
         if request.end is not None:
             if duration is None or not duration.flexible_end:
                 problems.append(Reason("end_not_flexible"))
@@ -712,12 +720,12 @@ class DefinitionRules:
                 problems.append(
                     Reason("end_before_start", {"end": str(request.end), "start": str(request.start or added)})
                 )
-            elif duration.max_length is not None and request.end >= duration.max_length.add_clamped(
-                request.start or added
+            elif duration.max_length is not None and request.end >= (
+                beyond := duration.max_length.add_clamped(request.start or added)
             ):  # the end is the last day covered: 3 months from 1 March end on 31 May at the latest
-                problems.append(
-                    Reason("end_too_late", {"end": str(request.end), "max_length": str(duration.max_length)})
-                )
+                facts = {"end": str(request.end), "max_length": str(duration.max_length)}
+                last_day = date.fromordinal(beyond.toordinal() - 1)
+                problems.append(Reason("end_too_late", {**facts, "latest_end": str(last_day)}))
         return problems
 
     def _free_share(
