@@ -354,3 +354,14 @@ def test_a_start_or_end_too_late_names_the_last_day_allowed(
     [reason] = [r for r in found["reasons"] if r["code"] == code]
     assert reason["facts"][fact] == day
     assert reason["text"].endswith(f" {day} at the latest)")
+
+
+def test_an_agent_not_allowed_names_their_own_units_as_a_fact_keeping_the_words() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("discounts/complaint_agent_not_allowed.yaml"))
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "complaint-discount"]
+    [reason] = [r for r in found["reasons"] if r["code"] == "agent_not_allowed"]
+    assert reason["facts"] == {"agent": "tom.technician", "units": ["customer-care"], "agent_units": ["field-services"]}
+    assert reason["text"] == "agent `tom.technician` is not in an allowed unit (customer-care)"

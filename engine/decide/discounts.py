@@ -545,7 +545,12 @@ class DefinitionRules:
 
     def _agent_reason(self, agent: Any, d: Discount) -> Reason:
         """`agent_not_allowed`, at the definition's `allowed_units`."""
-        return _agent_not_allowed(agent, d, discount_source(self.rules, d.code, "allowed_units"))
+        # the agent's own units (those the decision went by, `_units`), as a fact: the words stay
+        # as expectations written in words know them
+        known = self.rules.get("user", agent.user)
+        own = list(known.units if known is not None else agent.units)
+        reason = _agent_not_allowed(agent, d, discount_source(self.rules, d.code, "allowed_units"))
+        return Reason(reason.code, {**reason.facts, "agent_units": own}, reason.source)
 
     def _request_problems(
         self, d: Discount, request: Any, today: date, scenario: Any
