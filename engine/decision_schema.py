@@ -197,7 +197,7 @@ STEP = _obj(
         **_leaves("condition", "verdict", "kind", "subject", "op", "since", "in_unit", "missing", "negated", "other"),
         **_leaves("collection", "matched", "count", "where", "low", "high", "operand", "operand_verdict", "starts"),
         "after_interruption": _obj(
-            _leaves("from", "to", "days"),
+            _leaves("from", "to", "days", "ongoing"),
             "The interruption (rested or deactivated, days joined) that a span of uninterrupted time starts after.",
         ),
         "actual": {"description": "The scenario's value (a list for a collection; null when missing)."},

@@ -4,7 +4,7 @@ what an audit found, with the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ def _rules_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
         ("account.classification not in { }", "always holds"),
         ("account.segments contains {}", "always holds"),
         ('{} contains "military"', "never holds"),
+        ("{} contains account.segments", "holds only when `account.segments` is empty"),
     ],
 )
 def test_a_set_written_empty_is_a_warning_saying_what_the_condition_always_is(
@@ -48,6 +49,7 @@ def test_a_set_written_empty_is_a_warning_saying_what_the_condition_always_is(
     found = [d for d in validate_paths([root]) if d.code == "BR510"]
     assert [(d.severity.value, d.file.endswith("terms.yaml")) for d in found] == [("warning", True)], found
     assert f"`{written}` {outcome}" in found[0].message
+    assert ("whatever the scenario says" in found[0].message) is outcome.endswith("holds")
 
 
 def test_a_set_with_values_is_not_warned(tmp_path: Path) -> None:
@@ -271,22 +273,51 @@ def test_a_refused_consumption_names_the_candidates_used_up_or_expired() -> None
 # --- discounts: what reset a span of uninterrupted time ---------------------------------------------
 
 
-def test_a_maturity_reset_by_an_interruption_names_it() -> None:
-    from engine import load_rules
+def _interrupted(status: str, start: str, end: str | None) -> dict[str, Any]:
     from tests.test_audit_twelfth import _sample
 
     scenario = _sample("discounts/retention_offer_approved.yaml")
-    scenario["subscription"]["status_history"] = [
-        {"status": "active", "from": scenario["subscription"]["start"]},
-        {"status": "rested", "from": "2015-06-01", "to": "2015-06-20"},
-        {"status": "active", "from": "2015-06-21"},
-    ]
-    decision = load_rules(REPO / "rules").decide(scenario)
+    history: list[dict[str, Any]] = [{"status": "active", "from": scenario["subscription"]["start"]}]
+    history.append({"status": status, "from": start, **({"to": end} if end else {})})
+    if end:
+        history.append({"status": "active", "from": (date.fromisoformat(end) + timedelta(days=1)).isoformat()})
+    scenario["subscription"]["status_history"] = history
+    return scenario
+
+
+def _uninterrupted_reason(rules: Any, scenario: dict[str, Any]) -> dict[str, Any]:
+    decision = rules.decide(scenario)
     [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "retention-offer"]
     [reason] = [r for r in found["reasons"] if r["code"] == "duration_not_met"]
-    assert reason["facts"]["since"] == "2015-06-21"
-    assert reason["facts"]["after_interruption"] == {"from": "2015-06-01", "to": "2015-06-20", "days": 20}
-    assert "(since 2015-06-21, after 20 days interrupted from 2015-06-01 to 2015-06-20)" in reason["text"]
+    return reason  # type: ignore[no-any-return]
+
+
+def test_a_maturity_reset_by_an_interruption_names_it_and_no_other() -> None:
+    # (the reasons are kept by the values a condition reads: the span alone, 2015-06-21 to
+    # 2016-04-01, keyed a reason whose interruption was another scenario's)
+    from engine import load_rules
+
+    rules = load_rules(REPO / "rules")
+    rested = _uninterrupted_reason(rules, _interrupted("rested", "2015-06-01", "2015-06-20"))
+    assert rested["facts"]["since"] == "2015-06-21"
+    assert rested["facts"]["after_interruption"] == {"from": "2015-06-01", "to": "2015-06-20", "days": 20}
+    assert "(since 2015-06-21, after 20 days interrupted from 2015-06-01 to 2015-06-20)" in rested["text"]
+    longer = _uninterrupted_reason(rules, _interrupted("deactivated", "2015-03-01", "2015-06-20"))
+    assert longer["facts"]["since"] == "2015-06-21"  # the same span, after another interruption
+    assert longer["facts"]["after_interruption"] == {"from": "2015-03-01", "to": "2015-06-20", "days": 112}
+
+
+def test_an_interruption_still_going_on_is_named_as_such() -> None:
+    from engine import load_rules
+
+    reason = _uninterrupted_reason(load_rules(REPO / "rules"), _interrupted("rested", "2016-03-01", None))
+    assert reason["facts"]["after_interruption"] == {
+        "from": "2016-03-01",
+        "to": "2016-04-01",
+        "days": 32,
+        "ongoing": True,
+    }
+    assert "(since 2016-04-01, interrupted since 2016-03-01: 32 days so far)" in reason["text"]
 
 
 # --- discounts: which part of a usage condition each record fails -----------------------------------
@@ -365,3 +396,43 @@ def test_an_agent_not_allowed_names_their_own_units_as_a_fact_keeping_the_words(
     [reason] = [r for r in found["reasons"] if r["code"] == "agent_not_allowed"]
     assert reason["facts"] == {"agent": "tom.technician", "units": ["customer-care"], "agent_units": ["field-services"]}
     assert reason["text"] == "agent `tom.technician` is not in an allowed unit (customer-care)"
+
+
+def test_a_capped_money_amount_cut_by_the_zero_floor_says_so() -> None:
+    # (retention offer: 12.00 EUR requested, capped at 15.00 EUR; a TV line of 8.00 EUR after the
+    # percentages runs out: the floor, not the cap, cut it, and the `capped`-or-floor check skipped it)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/retention_offer_approved.yaml")
+    [line] = [p for p in scenario["subscription"]["products"] if p["product"] == "tv-premium"]
+    line["price"] = "8.00 EUR"
+    scenario["requested_discounts"][0]["value"] = "12.00 EUR"
+    decision = load_rules(REPO / "rules").decide(scenario)
+    found = _applied(decision, "retention-offer")
+    assert [r["code"] for r in found["reasons"] if r["code"] in ("capped", "line_floor")] == ["line_floor"], found
+
+
+def test_a_money_amount_cut_by_its_cap_alone_is_not_said_floored() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    decision = load_rules(REPO / "rules").decide(_sample("discounts/retention_offer_cap_across_lines.yaml"))
+    found = _applied(decision, "retention-offer")
+    assert [r["code"] for r in found["reasons"] if r["code"] in ("capped", "line_floor")] == ["capped"]
+
+
+def test_a_record_is_said_to_fail_the_part_it_fails_not_one_it_has_no_value_for() -> None:
+    # (a record without `service_type` and of another category: "fails `u.service_type in {…}`",
+    # which it has no value for; the category is what it fails)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/usage_sports_fan_ppv.yaml")
+    scenario["usage"] = scenario["usage"][:1]
+    scenario["usage"][0]["source_category"] = "movies"
+    del scenario["usage"][0]["service_type"]
+    decision = load_rules(REPO / "rules").decide(scenario)
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "sports-fan-ppv"]
+    [reason] = [r for r in found["reasons"] if r["code"] == "none_match" and "source_category" in r["facts"]["where"]]
+    assert reason["facts"]["misses"] == [{"item": "usage[0]", "fails": 'u.source_category in {"live-sports"}'}]

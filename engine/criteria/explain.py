@@ -683,4 +683,6 @@ def _interruption_before(subscription: Any, start: date, end: date) -> dict[str,
     for first, stop in interruptions(subscription.status_history, end):
         if stop.toordinal() + 1 == start.toordinal():
             return {"from": first.isoformat(), "to": stop.isoformat(), "days": (stop - first).days + 1}
+        if stop == end == start:  # still going on at `as_of` (cut there): no time uninterrupted yet
+            return {"from": first.isoformat(), "to": stop.isoformat(), "days": (stop - first).days + 1, "ongoing": True}
     return None

@@ -96,7 +96,8 @@ def empty_sets(tree: ast.Node) -> Iterator[Diagnostic]:
                 span.line,
                 span.column,
                 "BR510",
-                f"a set written empty: `{written}` {outcome}, whatever the scenario says",
+                f"a set written empty: `{written}` {outcome}"
+                + (", whatever the scenario says" if outcome.endswith(("never holds", "always holds")) else ""),
                 "write the values the condition is about between the braces, or leave the condition out",
                 severity=Severity.WARNING,
                 end_column=span.end_column,
@@ -109,5 +110,11 @@ def _empty_set_outcome(parent: ast.Node, empty: ast.Node) -> str:
     if isinstance(parent, ast.SetRelation):
         if parent.op == "overlaps":
             return "never holds"
-        return "always holds" if parent.right is empty else "never holds"  # nothing is in `{}`
+        if parent.right is empty:
+            return "always holds"
+        right = parent.right
+        if isinstance(right, ast.SetLiteral) or getattr(getattr(right, "type", None), "elem", None) is not None:
+            # a collection is in `{}` only when it is empty itself (`{} contains account.segments`)
+            return f"holds only when `{right.span.text}` is empty"
+        return "never holds"  # nothing is in `{}`
     return "compares with no value"

@@ -1525,10 +1525,9 @@ class DiscountEvaluator(DefinitionRules):
         else:
             results = self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
         for d, r in pairs:  # what a cap or the zero floor cut, said (SPEC 3.2 step 4)
-            if d.cap is not None:
-                if r.amounts.get(d.cap.currency) == d.cap.amount:
-                    self._say_capped(d, r, pairs, lines, scenario)
-            elif d.kind is _AMOUNT and (short := _floored(d, r, results, self._reducing)):
+            if d.cap is not None and r.amounts.get(d.cap.currency) == d.cap.amount:
+                self._say_capped(d, r, pairs, lines, scenario)
+            if d.kind is _AMOUNT and (short := _floored(d, r, results, self._reducing)):
                 facts = {"value": str(r.value), "lines": short}
                 r.reasons.append(Reason("line_floor", facts, discount_source(self.rules, d.code, "amount")))
         return results
@@ -1749,6 +1748,7 @@ def _floored(
         x.line.field
         for x in results
         if x.line.gross.currency == value.currency
+        and not x.net.amount  # the line ran out (a take cut by a cap alone leaves some of it)
         and d.index in reducing(x.line)
         and sum((amount for c, amount in x.takes if c == d.code), _ZERO) < value.amount
     ]

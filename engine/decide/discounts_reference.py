@@ -178,23 +178,23 @@ class ReferenceEvaluator(DefinitionRules):
                 totals[currency] = totals.get(currency, Decimal(0)) + amount
         for r in applied:  # (2026-12-02) what a cap or the zero floor cut, said
             d = definitions[r.code]
-            if d.cap is not None:
-                if r.amounts.get(d.cap.currency) == d.cap.amount:
-                    others = _Caps({c: x.cap for c, x in definitions.items() if x.cap is not None and c != r.code})
-                    free = self._lines(applied, definitions, others, lines, scenario)
-                    would = sum(
-                        (a for x in free if x.line.gross.currency == d.cap.currency for c, a in x.takes if c == r.code),
-                        Decimal(0),
-                    )
-                    if would > d.cap.amount:
-                        facts = {"cap": str(d.cap), "uncapped": str(Money(would, d.cap.currency))}
-                        r.reasons.append(Reason("capped", facts, discount_source(self.rules, r.code, "cap")))
-            elif d.amount.type is AmountType.AMOUNT:
+            if d.cap is not None and r.amounts.get(d.cap.currency) == d.cap.amount:
+                others = _Caps({c: x.cap for c, x in definitions.items() if x.cap is not None and c != r.code})
+                free = self._lines(applied, definitions, others, lines, scenario)
+                would = sum(
+                    (a for x in free if x.line.gross.currency == d.cap.currency for c, a in x.takes if c == r.code),
+                    Decimal(0),
+                )
+                if would > d.cap.amount:
+                    facts = {"cap": str(d.cap), "uncapped": str(Money(would, d.cap.currency))}
+                    r.reasons.append(Reason("capped", facts, discount_source(self.rules, r.code, "cap")))
+            if d.amount.type is AmountType.AMOUNT:
                 value = Money.parse(str(r.value))
                 short = [
                     x.line.field
                     for x in results
                     if x.line.gross.currency == value.currency
+                    and not x.net.amount
                     and _matches(d, x.line)
                     and sum((a for c, a in x.takes if c == r.code), Decimal(0)) < value.amount
                 ]

@@ -95,7 +95,11 @@ def _listed_or_as_is(value: Any) -> Any:
 def _after_interruption(f: Mapping[str, Any]) -> str:
     """`, after N days interrupted from A to B`: what reset a span of uninterrupted time."""
     gap = f.get("after_interruption")
-    return "" if gap is None else f", after {gap['days']} days interrupted from {gap['from']} to {gap['to']}"
+    if gap is None:
+        return ""
+    if gap.get("ongoing"):
+        return f", interrupted since {gap['from']}: {gap['days']} days so far"
+    return f", after {gap['days']} days interrupted from {gap['from']} to {gap['to']}"
 
 
 def _listed_expected(f: Mapping[str, Any]) -> str:
@@ -537,11 +541,28 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     operands = _operands(atom)
     if operands is None:
         return "none", []
-    return "operands", [
+    readers: list[tuple[Any, Any]] = [
         ((type(o), o.span.text, repr(getattr(o, "type", None))), _frozen(_reader(o, env)))  # text: hashed once
         for o in operands
         if not _constant(o)
     ]
+    if any((o.span.text or "").startswith(_TOLD_WITH_HISTORY) for o in operands):
+        readers.append((("subscription history",), _history_key))
+    return "operands", readers
+
+
+#: operands whose reason reads the subscription's start and status history beyond their value (a
+#: span's `starts`, `after_interruption`): keyed by them too, or one scenario's interruption is told
+#: for another with the same span (until 2026-12-02)
+_TOLD_WITH_HISTORY = ("subscription.", "uninterrupted(subscription")
+
+
+def _history_key(scenario: Any) -> Any:
+    subscription = getattr(scenario, "subscription", None)
+    if subscription is None:
+        return None
+    history = tuple((str(p.status), str(p.from_), str(p.to)) for p in subscription.status_history)
+    return str(subscription.start), history
 
 
 def _constant(node: ast.Node) -> bool:
@@ -595,7 +616,10 @@ def _item_misses(node: ast.Node, explainer: Explainer) -> tuple[tuple[tuple[str,
     for k, item in enumerate(items[:_MISSES_SHOWN]):
         scope = {node.var: item}
         for part in condition.operands:
-            if judge.condition(part, scope) is not True:
+            # the first part it fails, not one it merely has no value for: the `any` is false, so
+            # each item is, and an `and` is false only by a false part (one unknown item would
+            # have made the whole unknown: `value_missing`, not this)
+            if judge.condition(part, scope) is False:
                 found.append((("item", f"{name}[{k}]"), ("fails", part.span.text or "")))
                 break
     return tuple(found)
