@@ -294,16 +294,19 @@ def test_ad_hoc_flexible_dates_are_restricted(tmp_path: Path) -> None:
     assert status({"start": "2015-06-10", "end": "2015-08-31"})[0] == "applied"
     assert status({"start": "2015-06-20"}) == ("not_effective", ["starts on 2015-06-20"])
     # a start later than allowed is a request to reject, not one that has not started yet
-    assert status({"start": "2015-07-15"}) == ("rejected", ["starts 2015-07-15, later than 30 days after 2015-06-01"])
+    assert status({"start": "2015-07-15"}) == (
+        "rejected",
+        ["starts 2015-07-15, later than 30 days after 2015-06-01 (on 2015-07-01 at the latest)"],
+    )
     assert status({"start": "2015-06-10", "end": "2015-12-31"}) == (
         "rejected",
-        ["runs until 2015-12-31, longer than 3 months"],
+        ["runs until 2015-12-31, longer than 3 months (until 2015-09-09 at the latest)"],
     )
     # the end is the last day covered: 3 months from 10 June end on 9 September at the latest
     assert status({"start": "2015-06-10", "end": "2015-09-09"})[0] == "applied"
     assert status({"start": "2015-06-10", "end": "2015-09-10"}) == (
         "rejected",
-        ["runs until 2015-09-10, longer than 3 months"],
+        ["runs until 2015-09-10, longer than 3 months (until 2015-09-09 at the latest)"],
     )
 
 
@@ -352,7 +355,7 @@ def test_approval_by_a_unit_member_and_allowed_units(tmp_path: Path) -> None:
             {
                 "code": "agent_not_allowed",
                 "text": "agent `bob` is not in an allowed unit (care)",
-                "facts": {"agent": "bob", "units": ["care"]},
+                "facts": {"agent": "bob", "units": ["care"], "agent_units": ["sales"]},
                 "source": outsider["definitions"][0]["reasons"][0]["source"],  # at its `allowed_units`
             }
         ],

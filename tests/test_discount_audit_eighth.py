@@ -58,7 +58,11 @@ def test_an_agent_outside_the_allowed_units_is_listed_with_every_other_failing_r
     found = _result(rules, BILL, "retention-offer")
     assert found["status"] == "not_eligible"
     assert _codes(found)[0] == "agent_not_allowed" and len(_codes(found)) >= 2, found
-    assert found["reasons"][0]["facts"] == {"agent": "anna.agent", "units": ["retention-team"]}
+    assert found["reasons"][0]["facts"] == {
+        "agent": "anna.agent",
+        "units": ["retention-team"],
+        "agent_units": ["customer-care"],
+    }
     mobile_only = copy.deepcopy(BILL)
     mobile_only["subscription"]["products"] = [{"product": "mobile-sim"}]
     found = _result(rules, mobile_only, "retention-offer")

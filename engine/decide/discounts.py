@@ -1544,12 +1544,19 @@ class DiscountEvaluator(DefinitionRules):
         when that is more: a reason `capped`. Worked out only for a cap reached, a rare bill."""
         cap = d.cap
         assert cap is not None
-        others = _Caps({o.code: o.cap for o, _ in pairs if o.cap is not None and o.code != d.code})
-        free = self._amounts_long(pairs, {}, others, lines, scenario, total=False)
-        would = sum(
-            (amount for x in free if x.line.gross.currency == cap.currency for c, amount in x.takes if c == d.code),
-            _ZERO,
+        key = (
+            ("uncapped", d.code, *_capped_key(_applied_key(pairs, lines, scenario), lines)) if self.keep_lines else None
         )
+        would = self._lines_kept.get(key) if key is not None else None
+        if would is None:  # (a billing run meets the same capped bills again: kept as `_amounts_kept` keeps them)
+            others = _Caps({o.code: o.cap for o, _ in pairs if o.cap is not None and o.code != d.code})
+            free = self._amounts_long(pairs, {}, others, lines, scenario, total=False)
+            would = sum(
+                (amount for x in free if x.line.gross.currency == cap.currency for c, amount in x.takes if c == d.code),
+                _ZERO,
+            )
+            if key is not None:
+                _kept(self._lines_kept, _CLOSED_MEMO, key, would)
         if would > cap.amount:
             facts = {"cap": money_text(cap.amount, cap.currency), "uncapped": money_text(would, cap.currency)}
             r.reasons.append(Reason("capped", facts, discount_source(self.rules, d.code, "cap")))
@@ -1571,27 +1578,10 @@ class DiscountEvaluator(DefinitionRules):
         cap carries what it may still take from line to line, so with a capped discount applied
         the lines are kept together, in order, with their periods (the order a cap is taken in).
         A billing run meets the same lines and discounts again and again."""
-        applied: tuple[Any, ...] = tuple(
-            (d.index if d.auto else (d.index, str(r.value)))
-            if not r.free_spent
-            else (d.index, str(r.value), r.free_spent)
-            for d, r in pairs
-        )
-        if any(d.kind is _FREE_PERIOD for d, _ in pairs):
-            period = scenario.subscription.billing_period if scenario.subscription is not None else None
-            days = (period.to - period.from_).days if period is not None else None
-            billed = scenario.subscription.billing_frequency if scenario.subscription is not None else None
-            applied = (*applied, days, billed, *(line.frequency for line in lines))
+        applied = _applied_key(pairs, lines, scenario)
         memo = self._lines_kept
         if any(d.cap is not None for d, _ in pairs):
-            key: tuple[Any, ...] = (
-                applied,
-                # (each line's period too: `_cap_order` reads it, so it decides which line takes a cap first)
-                *(
-                    (x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount), x.frequency)
-                    for x in lines
-                ),
-            )
+            key = _capped_key(applied, lines)
             every = memo.get(key)
             if every is None:
                 every = tuple(
@@ -1736,6 +1726,33 @@ def note_other_currencies(
             if caps is not None:
                 facts["of"] = "cap"
             r.reasons.append(Reason("other_currency_lines", facts))
+
+
+def _applied_key(
+    pairs: list[tuple[_Definition, DefinitionResult]], lines: list[Line], scenario: Any
+) -> tuple[Any, ...]:
+    """What the applied discounts bring to a bill's amounts (`_amounts_kept`'s key): each one, with
+    its value when an agent chose it and the share of a free period already given; with a free
+    period, the length of the period billed and the lines' periods."""
+    applied: tuple[Any, ...] = tuple(
+        (d.index if d.auto else (d.index, str(r.value))) if not r.free_spent else (d.index, str(r.value), r.free_spent)
+        for d, r in pairs
+    )
+    if any(d.kind is _FREE_PERIOD for d, _ in pairs):
+        period = scenario.subscription.billing_period if scenario.subscription is not None else None
+        days = (period.to - period.from_).days if period is not None else None
+        billed = scenario.subscription.billing_frequency if scenario.subscription is not None else None
+        applied = (*applied, days, billed, *(line.frequency for line in lines))
+    return applied
+
+
+def _capped_key(applied: tuple[Any, ...], lines: list[Line]) -> tuple[Any, ...]:
+    """A bill's key with a capped discount applied: the lines together, in order, with their
+    periods (`_cap_order` reads them: they decide which line takes a cap first)."""
+    return (
+        applied,
+        *((x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount), x.frequency) for x in lines),
+    )
 
 
 def _floored(
