@@ -436,3 +436,26 @@ def test_a_record_is_said_to_fail_the_part_it_fails_not_one_it_has_no_value_for(
     [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "sports-fan-ppv"]
     [reason] = [r for r in found["reasons"] if r["code"] == "none_match" and "source_category" in r["facts"]["where"]]
     assert reason["facts"]["misses"] == [{"item": "usage[0]", "fails": 'u.source_category in {"live-sports"}'}]
+
+
+# --- purchases: a coupon's discount for the main service ----------------------------------------------
+
+
+def test_a_coupons_discount_for_the_main_service_reduces_the_main_service_a_purchase_brings(
+    tmp_path: Path,
+) -> None:
+    # (a purchase's lines were priced without the catalog's main service marked: "no line of the
+    # customer's main service", and the single-use code spent for nothing)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    old = "discounted_products:\n  - product: sports-pack\nvalidity:\n  effective: 2015-03-01"
+    root = _rules_with(
+        tmp_path, "discounts/promotions.yaml", old, old.replace("product: sports-pack", "main_service: true")
+    )
+    decision = load_rules(root).decide(_sample("purchase/coupon_alphanumeric_with_plan.yaml"))
+    purchase = decision["purchase"]
+    assert [c["status"] for c in purchase["coupons"]] == ["redeemed"]
+    [main] = [line for line in purchase["lines"] if line["product"] == "tv-essentials"]
+    assert [d["code"] for d in main["discounts"]] == ["welcome-sports-half"], main
+    assert Decimal(main["net"].split()[0]) < Decimal(main["gross"].split()[0])

@@ -879,7 +879,10 @@ def _decided(
     """`price` by the discount engine. Definitions that read no criterion are decided without
     the criteria's outcomes (`{}`: the engine then reads an owner's sections, and they have none),
     so the criteria function is not called for them."""
-    synthetic = _synthetic(rules, scenario, plan, granted, priced)
+    # its lines typed and the catalog's main service marked, as a bill's are: a coupon's discount
+    # for `main_service: true` reduces the main service the purchase brings (until 2026-12-02 it
+    # found no line, and the code was spent for nothing)
+    synthetic = decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, priced), owned=True)
     try:
         outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
