@@ -882,7 +882,7 @@ def _decided(
     # its lines typed and the catalog's main service marked, as a bill's are: a coupon's discount
     # for `main_service: true` reduces the main service the purchase brings (until 2026-12-02 it
     # found no line, and the code was spent for nothing)
-    synthetic = decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, priced), owned=True)
+    synthetic = decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, priced))  # (lines kept: copied)
     try:
         outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
