@@ -418,8 +418,8 @@ def _cancellation(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         if a == b:
             continue
         subject = f"term {name}"
-        old_outcome = str(a["outcome"]) if a is not None else ABSENT
-        new_outcome = str(b["outcome"]) if b is not None else ABSENT
+        old_outcome = _outcome(a, old["allowed"])
+        new_outcome = _outcome(b, new["allowed"])
         detail = f"{_penalty(a)} → {_penalty(b)}" if _penalty(a) != _penalty(b) else ""
         moved = _penalty_money(a if old["allowed"] else None, b if new["allowed"] else None)
         if old_outcome != new_outcome:
@@ -431,6 +431,16 @@ def _cancellation(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         else:
             found.append(Change("cancellation", subject, "changed", old_outcome, new_outcome, money=moved))
     return found
+
+
+def _outcome(term: dict[str, Any] | None, allowed: bool) -> str:
+    """A term's outcome as a group names it: a penalty under a refused cancellation is "penalty (not
+    charged)", grouped apart from penalties charged (until 2026-12-02 its change sat among them, and
+    a group's rows did not add up to its money)."""
+    if term is None:
+        return ABSENT
+    outcome = str(term["outcome"])
+    return f"{outcome} (not charged)" if outcome == "penalty" and not allowed else outcome
 
 
 def _penalty_money(a: dict[str, Any] | None, b: dict[str, Any] | None) -> MoneyByMeasure:

@@ -459,3 +459,35 @@ def test_a_coupons_discount_for_the_main_service_reduces_the_main_service_a_purc
     [main] = [line for line in purchase["lines"] if line["product"] == "tv-essentials"]
     assert [d["code"] for d in main["discounts"]] == ["welcome-sports-half"], main
     assert Decimal(main["net"].split()[0]) < Decimal(main["gross"].split()[0])
+
+
+# --- diff: a penalty not charged is grouped apart ----------------------------------------------------
+
+
+def test_diff_groups_a_penalty_under_a_refused_cancellation_apart_from_penalties_charged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from engine.cli.main import main
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    terms = root / "catalog/terms.yaml"
+    text = terms.read_text(encoding="utf-8")
+    at = text.index("code: commit-24m")
+    at = text.index("fee: 240.00 EUR", at)
+    terms.write_text(text[:at] + "fee: 200.00 EUR" + text[at + len("fee: 240.00 EUR") :], encoding="utf-8")
+    main(["diff", "--rules", str(REPO / "rules"), "--rules", str(root), "--input", str(REPO / "samples"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    groups = {g["label"]: g for g in report["groups"] if g["label"].startswith("term commit-24m (plan)")}
+    refused = groups["term commit-24m (plan): penalty (not charged), penalty changed"]
+    assert {s["scenario"] for s in refused["scenarios"]} == {"cancellation-add-on-not-allowed"}
+    assert not refused.get("money", {}).get("cancellation_penalties")
+    charged = groups["term commit-24m (plan): penalty changed"]
+    assert "cancellation-add-on-not-allowed" not in {s["scenario"] for s in charged["scenarios"]}
+    rows = sum(
+        (Decimal(s["detail"].split(" → ")[1].split()[0]) - Decimal(s["detail"].split(" → ")[0].split()[0]))
+        for s in charged["scenarios"]
+    )
+    assert rows == Decimal(charged["money"]["cancellation_penalties"]["EUR"].split()[0])  # its rows add up
