@@ -491,3 +491,30 @@ def test_diff_groups_a_penalty_under_a_refused_cancellation_apart_from_penalties
         for s in charged["scenarios"]
     )
     assert rows == Decimal(charged["money"]["cancellation_penalties"]["EUR"].split()[0])  # its rows add up
+
+
+# --- text output of a purchase -------------------------------------------------------------------
+
+
+def test_a_purchase_in_words_names_its_plan_in_force_its_credit_user_and_a_refused_price(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from engine.cli.main import main
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("purchase/coupon_minus_20.yaml")
+    scenario["purchase"]["user"] = "peter"
+    path = tmp_path / "by_peter.json"
+    path.write_text(json.dumps(scenario, default=str), encoding="utf-8")
+    assert main(["decide", "--rules", str(REPO / "rules"), str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "purchase (under plan " in text
+    assert "  by peter: assigned to john, billed to peter\n" in text
+    refused = _sample("purchase/refused_every_reason.yaml")
+    path = tmp_path / "refused.json"
+    path.write_text(json.dumps(refused, default=str), encoding="utf-8")
+    main(["decide", "--rules", str(REPO / "rules"), str(path)])
+    text = capsys.readouterr().out
+    assert "(what it would cost: the purchase is refused)\n" in text

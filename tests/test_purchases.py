@@ -359,7 +359,7 @@ def test_decide_prints_the_purchase() -> None:
     tail = out[out.index("\npurchase") :]
     assert tail.splitlines() == [
         "",
-        "purchase (plan tv-essentials-24): allowed",
+        "purchase (under plan tv-essentials-24): allowed",
         "coupons:",
         "  coupon_87 (minus-20): redeemed",
         "    redeemed (use 1 of 1): grants bundle `minus-20-bundle`",
