@@ -518,3 +518,11 @@ def test_a_purchase_in_words_names_its_plan_in_force_its_credit_user_and_a_refus
     main(["decide", "--rules", str(REPO / "rules"), str(path)])
     text = capsys.readouterr().out
     assert "(what it would cost: the purchase is refused)\n" in text
+
+
+def test_a_pending_request_in_words_shows_what_was_requested(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    main(["decide", "--rules", str(REPO / "rules"), str(REPO / "samples/discounts/complaint_requested_pending.yaml")])
+    [row] = [x for x in capsys.readouterr().out.splitlines() if "complaint-discount" in x and "pending" in x]
+    assert row.split()[-2:] == ["requested", "20"], row

@@ -269,6 +269,8 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
         out.write("\ndefinitions:\n")
         for item in discounts["definitions"]:
             amount = item.get("amount", "")
+            if not amount and "requested" in item:  # what the agent asked for (an approver reads it here)
+                amount = f"requested {item['requested']}"
             out.write(f"  {item['status']:<17}{item['code']:<34}{amount:>16}\n")
             for reason in item["reasons"]:
                 out.write(f"  {'':<17}  {reason_words(reason)}\n")
