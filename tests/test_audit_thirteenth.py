@@ -526,3 +526,28 @@ def test_a_pending_request_in_words_shows_what_was_requested(capsys: pytest.Capt
     main(["decide", "--rules", str(REPO / "rules"), str(REPO / "samples/discounts/complaint_requested_pending.yaml")])
     [row] = [x for x in capsys.readouterr().out.splitlines() if "complaint-discount" in x and "pending" in x]
     assert row.split()[-2:] == ["requested", "20"], row
+
+
+# --- discounts: a bundle's discount counts its duration from when the add-on was added -------------------
+
+
+@pytest.mark.parametrize(("added", "applied"), [("2015-11-01", True), ("2015-09-01", True), ("2015-08-01", False)])
+def test_an_add_on_discounts_duration_counts_from_the_add_on_start(added: str, applied: bool) -> None:
+    # (welcome-sports-half: half the sports pack for 3 billing periods, granted by the welcome
+    # sports bundle; with no history every bill was its first, and it applied for ever)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/levels_stacked.yaml")
+    scenario["as_of"] = "2015-12-01T02:00:00+01:00"  # the November 2015 bill (the discount expires with 2015)
+    subscription = scenario["subscription"]
+    subscription["billing_period"] = {"from": "2015-11-01", "to": "2015-11-30"}
+    subscription["add_ons"] = ["welcome-sports-bundle"]
+    subscription["add_on_starts"] = {"welcome-sports-bundle": added}
+    subscription["products"].append({"product": "sports-pack", "bundle": "welcome-sports-bundle"})
+    decision = load_rules(REPO / "rules").decide(scenario)
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "welcome-sports-half"]
+    assert (found["status"] == "applied") is applied, found
+    if not applied:
+        assert [r["code"] for r in found["reasons"]] == ["periods_used"]
+        assert found["reasons"][0]["facts"]["from"] == added

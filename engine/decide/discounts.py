@@ -429,6 +429,7 @@ class DefinitionRules:
                 r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(duration.until)})]
                 return True
             return False
+        # auto apply: its first application (or when an add-on granting it was added, below)
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
         )
@@ -438,6 +439,8 @@ class DefinitionRules:
             return True
         if duration is None and free_bills is None and free_days is None:
             return False
+        if request is None and (granted := self._granted_on(d, scenario)) is not None:
+            start = granted if start is None else min(start, granted)
         start = start or billed
         if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
             if request is None and history:
@@ -514,6 +517,33 @@ class DefinitionRules:
             if per_bill is not None and (given := max(len(used), before)):
                 r.free_spent = min(Fraction(given) / per_bill, Fraction(1))  # in shares of the free period, not bills
         return False
+
+    def _granted_on(self, d: Discount, scenario: Any) -> date | None:
+        """When the subscription was given an auto-apply discount that add-on bundles grant: the
+        earliest `add_on_starts` date of a granting add-on it holds, or None (not granted by an
+        add-on, or no date written). A "first month" welcome discount of a bundle added in January
+        is over by June's bill, with no history (until 2026-12-02 every bill without one was its
+        first). A plan's own bundles are not dated here: a plan bought on a running subscription
+        (a purchase's price) starts its bundles on the purchase day, not the subscription's."""
+        subscription = scenario.subscription
+        if subscription is None or not subscription.add_on_starts:
+            return None
+        granting = self._granting_bundles().get(d.code)
+        if not granting:
+            return None
+        starts = subscription.add_on_starts
+        return min((starts[b] for b in granting if b in starts and b in subscription.add_ons), default=None)
+
+    def _granting_bundles(self) -> dict[str, tuple[str, ...]]:
+        """Discount code → the bundles that grant it (their `discounts`), kept beside the rule set."""
+        kept: dict[str, tuple[str, ...]] | None = self.rules.__dict__.get("_granting_bundles")
+        if kept is None:
+            found: dict[str, list[str]] = {}
+            for code, bundle in sorted(self.rules.models("bundle").items()):
+                for granted in bundle.discounts:
+                    found.setdefault(granted, []).append(code)
+            kept = self.rules.__dict__["_granting_bundles"] = {k: tuple(v) for k, v in found.items()}
+        return kept
 
     def _own_duration(self, d: Discount, request: Any, scenario: Any) -> tuple[Decimal | None, Fraction | None]:
         """A free period without a duration is its own (seed 002: "2 months free ... billed for 10
