@@ -76,6 +76,16 @@ class UnknownReference:
     path: tuple[Any, ...]
     message: str
     hint: str
+    #: an agent's or an approval's user or unit: `decide` takes them (a CRM's own staff, whose units
+    #: the scenario gives), so a warning here, not an error (until 2026-12-02 an error, exit 1,
+    #: for a scenario `decide` decided)
+    staff: bool = False
+
+
+#: the scenario fields that may name a CRM's own staff and their units (see `UnknownReference.staff`)
+STAFF = frozenset(
+    {("agent", "user"), ("agent", "units", "*"), ("approvals", "*", "by"), ("approvals", "*", "units", "*")}
+)
 
 
 def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReference]:
@@ -95,7 +105,15 @@ def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReferenc
             continue  # none declared: free text
         for path, value in walk_pattern(data, pattern):
             if isinstance(value, str) and value not in codes(kind):
-                found.append(_unknown(path, kind.replace("_", " "), value, codes(kind)))
+                unknown = _unknown(path, kind.replace("_", " "), value, codes(kind))
+                if pattern in STAFF:
+                    unknown = UnknownReference(
+                        unknown.path,
+                        unknown.message,
+                        f"{unknown.hint} (`decide` takes it as staff the rule set does not define)",
+                        True,
+                    )
+                found.append(unknown)
     pattern, kinds = HOLDERS
     for path, value in walk_pattern(data, pattern):
         if isinstance(value, str) and not any(value in codes(kind) for kind in kinds):

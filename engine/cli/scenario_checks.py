@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.cli.exits import UsageError
 from engine.cli.safe_text import printable
-from engine.diagnostics import Diagnostic
+from engine.diagnostics import Diagnostic, Severity
 
 JSON_LINES = (".jsonl", ".ndjson")
 
@@ -110,14 +110,27 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
             continue
         document = item.document
         data = {k: v for k, v in document.data.items() if k != "expect"}
-        found = [document.diagnostic(u.path, "BR603", u.message, u.hint) for u in unknown_references(rules, data)]
+        found = [
+            _staff(document.diagnostic(u.path, "BR603", u.message, u.hint), u) for u in unknown_references(rules, data)
+        ]
         found += [
             document.diagnostic((q.field,) if q.field else (), "BR604", q.message, q.hint)
             for q in unanswered(item.scenario)
         ]
-        if not found:  # what only deciding finds (a refund with an amount, an add-on twice, …)
-            found = [scenario_error_diagnostic(document, str(path), e) for e in _refusals(rules, item.scenario)]
+        if all(
+            d.severity is not Severity.ERROR for d in found
+        ):  # what only deciding finds (a refund with an amount, …)
+            found += [scenario_error_diagnostic(document, str(path), e) for e in _refusals(rules, item.scenario)]
         yield from sorted(found, key=lambda d: (d.line, d.column))
+
+
+def _staff(diagnostic: Diagnostic, unknown: Any) -> Diagnostic:
+    """An unknown agent or approver (or their unit) as a warning: `decide` takes them."""
+    if not unknown.staff:
+        return diagnostic
+    from dataclasses import replace
+
+    return replace(diagnostic, severity=Severity.WARNING)
 
 
 def _refusals(rules: Any, scenario: Any) -> list[Any]:
@@ -151,7 +164,8 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         unknowns = unknown_references(rules, data)
         for unknown in unknowns:
             where = dotted(unknown.path)
-            yield Diagnostic(file, number, 1, "BR603", f"`{where}`: {unknown.message}", unknown.hint)
+            yield _staff(Diagnostic(file, number, 1, "BR603", f"`{where}`: {unknown.message}", unknown.hint), unknown)
+        unknowns = [u for u in unknowns if not u.staff]  # (staff alone: still decided, below)
         questions = unanswered(checked.scenario)
         for question in questions:
             yield Diagnostic(file, number, 1, "BR604", question.message, question.hint)
