@@ -696,7 +696,9 @@ class _Converter:
                     key_node,
                     "BR105",
                     f"duplicate key `{key}` (first defined at line {first.line}, column {first.column})",
-                    "remove one of the two entries; YAML keeps only one and the other would be lost",
+                    "a new document starts here? separate it from the one above with a line `---`"
+                    if key == "kind" and not path
+                    else "remove one of the two entries; YAML keeps only one and the other would be lost",
                 )
             self.key_spans[child] = span_of(key_node)
             result[key] = self.convert(value_node, child)

@@ -385,6 +385,48 @@ def _type_name(value: Any) -> str:
     return "nothing"
 
 
+def _count_and_unit(field: str, instance: Any, data: Any, path: tuple[Any, ...]) -> str:
+    """A count written with its unit (`grace_period: 14 days`) where the unit has a field of its
+    own beside it (`grace_period_unit`): say to split it (the field's description alone did not)."""
+    if not (isinstance(instance, str) and len(instance.split()) == 2 and instance.split()[0].isdigit()):
+        return ""
+    parent = data
+    for part in path[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    unit_field = f"{field}_unit"
+    count, unit = instance.split()
+    if isinstance(parent, dict) and (unit_field in parent or field in ("grace_period", "period")):
+        unit_field = "unit" if field == "period" else unit_field
+        return f"write the number and its unit apart: `{field}: {count}` and `{unit_field}: {unit}`"
+    return ""
+
+
+#: the criteria sections, by name: a key of a discount's top level that is one was most likely
+#: meant under `criteria:` (its indentation lost)
+_CRITERIA_SECTIONS = frozenset(
+    {
+        "billing_term",
+        "subscription",
+        "accounts_receivable",
+        "segments",
+        "price_plans",
+        "products",
+        "buy_in_advance",
+        "usage_service",
+        "usage",
+        "quantitative",
+        "when",
+    }
+)
+
+
+def _belongs_under(extra: str, path: tuple[Any, ...], schema: dict[str, Any]) -> str:
+    """The hint for a criteria section written at a discount's top level: indent it under `criteria:`."""
+    if path or extra not in _CRITERIA_SECTIONS or "criteria" not in schema.get("properties", {}):
+        return ""
+    return f"`{extra}` is a criteria section: indent it under `criteria:` (two spaces more)"
+
+
 def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]:
     path = tuple(error.absolute_path)
     field = next((str(p) for p in reversed(path) if isinstance(p, str)), kind)
@@ -393,7 +435,9 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
     if validator == "additionalProperties":
         known = list(schema.get("properties", {}))
         for extra in sorted(set(instance) - set(known)):
-            hint = did_you_mean(extra, known) or f"allowed here: {', '.join(known)}"
+            hint = (
+                _belongs_under(extra, path, schema) or did_you_mean(extra, known) or f"allowed here: {', '.join(known)}"
+            )
             yield document.diagnostic((*path, extra), "BR201", f"unknown property `{extra}` in {where}", hint, key=True)
         return
     if validator == "required":
@@ -417,7 +461,10 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             path,
             "BR203",
             f"`{where}` must be {wanted_names}, not {_type_name(instance)}",
-            pattern_hint or _describe(schema) or _shape_hint(schema, wanted),
+            _count_and_unit(field, instance, document.data, path)
+            or pattern_hint
+            or _describe(schema)
+            or _shape_hint(schema, wanted),
         )
         return
     if validator in ("enum", "const"):

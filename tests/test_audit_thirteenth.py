@@ -551,3 +551,38 @@ def test_an_add_on_discounts_duration_counts_from_the_add_on_start(added: str, a
     if not applied:
         assert [r["code"] for r in found["reasons"]] == ["periods_used"]
         assert found["reasons"][0]["facts"]["from"] == added
+
+
+# --- diagnostics that say how to fix the mistake ------------------------------------------------------
+
+
+def _hints(root: Path, code: str) -> list[str]:
+    return [d.hint for d in validate_paths([root]) if d.code == code]
+
+
+def test_a_count_written_with_its_unit_is_told_to_split(tmp_path: Path) -> None:
+    root = _rules_with(tmp_path, "catalog/terms.yaml", "  grace_period: 14\n", "  grace_period: 14 days\n")
+    assert "write the number and its unit apart: `grace_period: 14` and `grace_period_unit: days`" in _hints(
+        root, "BR203"
+    )
+
+
+def test_a_missing_document_separator_is_named(tmp_path: Path) -> None:
+    root = _rules_with(tmp_path, "organisation/segments.yaml", "\n---\n", "\n\n")
+    [hint] = _hints(root, "BR105")
+    assert hint == "a new document starts here? separate it from the one above with a line `---`"
+
+
+def test_a_criteria_section_that_lost_its_indentation_is_told_to_indent(tmp_path: Path) -> None:
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts/extra.yaml").write_text(
+        "kind: discount\ncode: extra\nname: Extra\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 5}\n"
+        "discounted_products: [{product: tv-essentials}]\nvalidity: {effective: 2015-01-01}\n"
+        "criteria:\nsubscription:\n  types: [residential-tv]\n",
+        encoding="utf-8",
+    )
+    assert "`subscription` is a criteria section: indent it under `criteria:` (two spaces more)" in _hints(
+        root, "BR201"
+    )
