@@ -137,7 +137,25 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
         )
         return
     if _text(expected) != _text(actual) and not _same_value(expected, actual):
-        yield Mismatch(path, expected, actual)
+        yield Mismatch(path, expected, actual, hint=_currency_hint(expected, actual))
+
+
+def _currency_hint(expected: Any, actual: Any) -> str:
+    """An amount expected without the currency the decision's money has (`140` against `140.00
+    EUR`): say to write it (the mismatch alone read as a wrong amount)."""
+    from decimal import Decimal, InvalidOperation
+
+    from engine.values import Money
+
+    try:
+        money = Money.parse(_text(actual).strip())
+        number = Decimal(_text(expected).strip())
+    except (ValueError, InvalidOperation):
+        return ""
+    if isinstance(expected, bool):
+        return ""
+    same = "the same amount" if number == money.amount else "an amount"
+    return f"money is written with its currency: {same} in {money.currency} is `{number} {money.currency}`"
 
 
 #: lists whose every item the expectation lists (as reasons are): alerts are reason records

@@ -586,3 +586,14 @@ def test_a_criteria_section_that_lost_its_indentation_is_told_to_indent(tmp_path
     assert "`subscription` is a criteria section: indent it under `criteria:` (two spaces more)" in _hints(
         root, "BR201"
     )
+
+
+def test_an_expected_amount_without_its_currency_is_told_to_write_it() -> None:
+    from engine.expectations import compare
+
+    [mismatch] = list(compare({"fee": 140}, {"fee": "140.00 EUR"}, ("expect",)))
+    assert mismatch.hint == "money is written with its currency: the same amount in EUR is `140 EUR`"
+    [other] = list(compare({"fee": 150}, {"fee": "140.00 EUR"}, ("expect",)))
+    assert other.hint == "money is written with its currency: an amount in EUR is `150 EUR`"
+    [text] = list(compare({"code": "x"}, {"code": "y"}, ("expect",)))
+    assert text.hint == ""
