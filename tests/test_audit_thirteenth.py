@@ -597,3 +597,18 @@ def test_an_expected_amount_without_its_currency_is_told_to_write_it() -> None:
     assert other.hint == "money is written with its currency: an amount in EUR is `150 EUR`"
     [text] = list(compare({"code": "x"}, {"code": "y"}, ("expect",)))
     assert text.hint == ""
+
+
+def test_a_reason_near_a_rules_own_reason_points_at_the_rule_too() -> None:
+    # (a rule misspelt `moved_abrod`: the correct scenario was told to write the typo, the rule unnamed)
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+    from tests.test_audit_twelfth import _pro_rata_cancellation
+
+    scenario = _pro_rata_cancellation()
+    scenario["cancellation"]["reason"] = "moved abroad"
+    with pytest.raises(ScenarioError) as raised:
+        load_rules(REPO / "rules").decide(scenario)
+    assert "if the rule is what is misspelt, fix term `commit-24m`'s exceptions at rules/catalog/terms.yaml:" in (
+        raised.value.hint
+    )

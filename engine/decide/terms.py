@@ -743,10 +743,13 @@ class TermEvaluator:
                 continue
             meant = _reason_meant(reason, named)
             if meant is not None:
+                at = self._source(term, "exceptions")
+                rule = f" at {at.file}:{at.line}" if at is not None else ""
                 raise ScenarioError(
                     "cancellation.reason",
                     f"cancellation reason `{reason}` is not one term `{term}` names; it reads as `{meant}`",
-                    f"did you mean `{meant}`? (the terms' exceptions compare the reason as written)",
+                    f"did you mean `{meant}`? (the terms' exceptions compare the reason as written; if the rule is "
+                    f"what is misspelt, fix term `{term}`'s exceptions{rule})",
                     "BR603",
                 )
 
