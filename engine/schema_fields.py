@@ -76,13 +76,16 @@ def _type(node: dict[str, Any], definitions: dict[str, Any]) -> str:
 
 
 def _either(types: Iterator[str]) -> str:
-    return " or ".join(dict.fromkeys(types))  # each once, in order
+    # each once, in order, an option that is itself a choice split ("text or number" and "text")
+    return " or ".join(dict.fromkeys(part for t in types for part in t.split(" or ")))
 
 
 def _plain_type(node: dict[str, Any]) -> str:
     kind = node.get("type")
     pattern = node.get("pattern", "")
     if kind == "string":
+        if pattern.strip("^$") == "[A-Z]{3}":
+            return "currency code"
         if "[A-Z]{3}" in pattern:
             return "money"
         if "day" in pattern and "month" in pattern:

@@ -612,3 +612,10 @@ def test_a_reason_near_a_rules_own_reason_points_at_the_rule_too() -> None:
     assert "if the rule is what is misspelt, fix term `commit-24m`'s exceptions at rules/catalog/terms.yaml:" in (
         raised.value.hint
     )
+
+
+def test_the_field_table_names_a_currency_code_and_each_type_once() -> None:
+    from engine.schema_fields import _either, _plain_type
+
+    assert _plain_type({"type": "string", "pattern": "^[A-Z]{3}$"}) == "currency code"
+    assert _either(iter(["text or number", "text"])) == "text or number"
