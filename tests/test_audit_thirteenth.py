@@ -619,3 +619,25 @@ def test_the_field_table_names_a_currency_code_and_each_type_once() -> None:
 
     assert _plain_type({"type": "string", "pattern": "^[A-Z]{3}$"}) == "currency code"
     assert _either(iter(["text or number", "text"])) == "text or number"
+
+
+def test_a_runs_error_on_stderr_names_the_field_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from engine.cli.main import main
+
+    line = {
+        "id": "bad-3",
+        "as_of": "2026-03-01T06:00:00Z",
+        "subscription": {
+            "code": "X",
+            "start": "2026-01-01",
+            "products": [{"product": "tv-essentials", "price": "39.99"}],
+        },
+    }
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    main(["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(tmp_path / "out.jsonl")])
+    err = capsys.readouterr().err
+    assert "field `subscription.products[0].price`: `39.99` is not money" in err, err
+    assert err.count("subscription.products[0].price") == 1

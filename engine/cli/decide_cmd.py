@@ -258,7 +258,8 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
     out.write(f"scenario {decision['scenario']}   (rules {decision['rules_version']})\n")
     discounts = decision.get("discounts")
     if discounts is not None:
-        out.write("\ndiscounts, per line:\n")
+        if discounts["lines"]:  # (`--only` a discount that reduces no line: no empty heading)
+            out.write("\ndiscounts, per line:\n")
         for line in discounts["lines"]:
             bundle = f" in {line['bundle']}" if "bundle" in line else ""
             out.write(f"  {line['line']}: {line['product']}{bundle}\n")

@@ -268,7 +268,11 @@ def _diagnostics(source: str, text: str) -> list[Diagnostic]:
         if d["field"]:
             where += f", field `{d['field']}`"
         column = d["column"] or 1  # (0 in a record: no column known; a diagnostic counts from 1, as `decide`'s)
-        found.append(Diagnostic(source, record["line"], column, d["code"], f"{where}: {d['message']}", d["hint"]))
+        message = d["message"]
+        said = f"scenario field `{d['field']}`: "
+        if d["field"] and message.startswith(said):  # (the field named once: "field `x`: scenario field `x`: …")
+            message = message[len(said) :]
+        found.append(Diagnostic(source, record["line"], column, d["code"], f"{where}: {message}", d["hint"]))
     return found
 
 
