@@ -494,11 +494,35 @@ def _drawn(part: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+def _balance(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """A balance's change, said: its closing balance, the alerts raised and the events refused
+    (until 2026-12-02 "balance: changed" alone)."""
+    parts = []
+    if old.get("closing") != new.get("closing"):
+        parts.append(f"closing {old.get('closing')} → {new.get('closing')}")
+    for key, name in (("alerts", "alerts"), ("refused", "refused")):
+        was = [_said_event(r) for r in old.get(key, [])]
+        now = [_said_event(r) for r in new.get(key, [])]
+        if was != now:
+            gone = [r for r in was if r not in now]
+            came = [r for r in now if r not in was]
+            parts.append(f"{name}: " + ", ".join([*(f"+{r}" for r in came), *(f"-{r}" for r in gone)] or ["reworded"]))
+    if not parts:
+        return []
+    return [Change("balance", "balance", "changed", detail="; ".join(parts))]
+
+
+def _said_event(reason: Any) -> str:
+    facts = reason.get("facts", {}) if isinstance(reason, dict) else {}
+    return f"{reason.get('code') if isinstance(reason, dict) else reason} at {facts.get('event', '?')}"
+
+
 _PART_COMPARISONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Change]]] = {
     "discounts": _discounts,
     "purchase": _purchase,
     "cancellation": _cancellation,
     "credits": _credits,
+    "balance": _balance,
 }
 
 

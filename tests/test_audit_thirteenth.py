@@ -641,3 +641,18 @@ def test_a_runs_error_on_stderr_names_the_field_once(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert "field `subscription.products[0].price`: `39.99` is not money" in err, err
     assert err.count("subscription.products[0].price") == 1
+
+
+def test_diff_says_what_changed_in_a_balance() -> None:
+    from engine.diff import changes
+
+    old = {"balance": {"closing": "60", "alerts": [], "refused": []}}
+    new = {
+        "balance": {
+            "closing": "10",
+            "alerts": [{"code": "balance_below_threshold", "facts": {"event": "EV-3"}}],
+            "refused": [],
+        }
+    }
+    [change] = changes(old, new)
+    assert change.detail == "closing 60 → 10; alerts: +balance_below_threshold at EV-3"
