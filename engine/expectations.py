@@ -419,5 +419,8 @@ def _text(value: Any) -> str:
 def mismatch_location(document: Document | None, mismatch: Mismatch) -> tuple[int, int]:
     if document is None:
         return 1, 1
-    span = document.locate(mismatch.path)
+    # a key the decision does not have is marked at the key (`cancelation:`), not at its value,
+    # which a block mapping writes on the lines below (until 2026-12-02 the caret sat under them)
+    missing = mismatch.actual is None and mismatch.note.startswith("the decision has no ")
+    span = document.locate(mismatch.path, key=missing)
     return span.line, span.column

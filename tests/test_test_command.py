@@ -85,6 +85,9 @@ def test_an_unknown_key_in_an_expectation_gets_did_you_mean(tmp_path: Path) -> N
     assert code == 1
     assert "the decision has no `cancelation`" in out
     assert "hint: did you mean `cancellation`?" in out
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = lines.index("  cancelation:") + 1
+    assert f"{path.name}:{at}:3: error[BR701]" in out  # at the key, not its value's line below (since 2026-12-02)
 
 
 def test_a_status_mismatch_shows_the_decisions_reasons(tmp_path: Path) -> None:
