@@ -152,7 +152,7 @@ def _currency_hint(expected: Any, actual: Any) -> str:
         number = Decimal(_text(expected).strip())
     except (ValueError, InvalidOperation):
         return ""
-    if isinstance(expected, bool):
+    if isinstance(expected, bool) or not number.is_finite():
         return ""
     same = "the same amount" if number == money.amount else "an amount"
     return f"money is written with its currency: {same} in {money.currency} is `{number} {money.currency}`"

@@ -388,13 +388,14 @@ def _type_name(value: Any) -> str:
 def _count_and_unit(field: str, instance: Any, data: Any, path: tuple[Any, ...]) -> str:
     """A count written with its unit (`grace_period: 14 days`) where the unit has a field of its
     own beside it (`grace_period_unit`): say to split it (the field's description alone did not)."""
-    if not (isinstance(instance, str) and len(instance.split()) == 2 and instance.split()[0].isdigit()):
+    found = re.fullmatch(r"([0-9]+) +(day|week|month|year)s?", instance) if isinstance(instance, str) else None
+    if found is None:
         return ""
     parent = data
     for part in path[:-1]:
         parent = parent.get(part) if isinstance(parent, dict) else None
     unit_field = f"{field}_unit"
-    count, unit = instance.split()
+    count, unit = found.group(1), f"{found.group(2)}s"  # (a unit as the schema's choices write it)
     if isinstance(parent, dict) and (unit_field in parent or field in ("grace_period", "period")):
         unit_field = "unit" if field == "period" else unit_field
         return f"write the number and its unit apart: `{field}: {count}` and `{unit_field}: {unit}`"

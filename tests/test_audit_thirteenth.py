@@ -656,3 +656,59 @@ def test_diff_says_what_changed_in_a_balance() -> None:
     }
     [change] = changes(old, new)
     assert change.detail == "closing 60 → 10; alerts: +balance_below_threshold at EV-3"
+
+
+# --- review mend (second review of the session's diffs) ---------------------------------------------
+
+
+def test_an_add_on_added_after_the_period_billed_does_not_reduce_it() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("discounts/levels_stacked.yaml")
+    scenario["as_of"] = "2015-12-01T02:00:00+01:00"
+    subscription = scenario["subscription"]
+    subscription["billing_period"] = {"from": "2015-11-01", "to": "2015-11-30"}
+    subscription["add_ons"] = ["welcome-sports-bundle"]
+    subscription["add_on_starts"] = {"welcome-sports-bundle": "2015-12-05"}
+    subscription["products"].append({"product": "sports-pack", "bundle": "welcome-sports-bundle"})
+    decision = load_rules(REPO / "rules").decide(scenario)
+    [found] = [d for d in decision["discounts"]["definitions"] if d["code"] == "welcome-sports-half"]
+    assert (found["status"], [r["code"] for r in found["reasons"]]) == ("not_effective", ["starts_later"])
+
+
+def test_an_undated_granting_add_on_leaves_the_start_to_the_history() -> None:
+    from engine import load_rules
+    from engine.decide.discounts import DiscountEvaluator
+    from engine.decide.scenarios import validate_scenario
+    from tests.test_audit_twelfth import _sample
+
+    rules = load_rules(REPO / "rules")
+    scenario = _sample("discounts/levels_stacked.yaml")
+    scenario["subscription"]["add_ons"] = ["welcome-sports-bundle", "movies-bundle"]
+    scenario["subscription"]["add_on_starts"] = {"movies-bundle": "2015-03-01"}
+    model = validate_scenario(scenario, None).scenario
+    evaluator = DiscountEvaluator(rules)
+    assert evaluator._granted_on(rules.get("discount", "welcome-sports-half"), model) is None
+    scenario["subscription"]["add_on_starts"]["welcome-sports-bundle"] = "2015-06-01"
+    model = validate_scenario(scenario, None).scenario
+    assert str(evaluator._granted_on(rules.get("discount", "welcome-sports-half"), model)) == "2015-06-01"
+
+
+def test_an_expected_value_that_is_no_finite_number_gets_no_currency_hint() -> None:
+    from engine.expectations import compare
+
+    for value in ("sNaN", "NaN", "Infinity"):
+        [mismatch] = list(compare({"fee": value}, {"fee": "140.00 EUR"}, ("expect",)))
+        assert mismatch.hint == ""
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"), [("14 day", "`grace_period_unit: days`"), ("² days", None), ("14 fortnights", None)]
+)
+def test_the_split_hint_names_only_a_unit_the_schema_takes(tmp_path: Path, written: str, hint: str | None) -> None:
+    root = _rules_with(tmp_path, "catalog/terms.yaml", "  grace_period: 14\n", f"  grace_period: {written}\n")
+    hints = " ".join(_hints(root, "BR203"))
+    assert ("write the number and its unit apart" in hints) is (hint is not None)
+    if hint is not None:
+        assert hint in hints

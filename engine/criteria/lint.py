@@ -113,7 +113,9 @@ def _empty_set_outcome(parent: ast.Node, empty: ast.Node) -> str:
         if parent.right is empty:
             return "always holds"
         right = parent.right
-        if isinstance(right, ast.SetLiteral) or getattr(getattr(right, "type", None), "elem", None) is not None:
+        if isinstance(right, ast.SetLiteral):  # a set written with items is never empty
+            return "never holds"
+        if getattr(getattr(right, "type", None), "elem", None) is not None:
             # a collection is in `{}` only when it is empty itself (`{} contains account.segments`)
             return f"holds only when `{right.span.text}` is empty"
         return "never holds"  # nothing is in `{}`

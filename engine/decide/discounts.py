@@ -440,6 +440,9 @@ class DefinitionRules:
         if duration is None and free_bills is None and free_days is None:
             return False
         if request is None and (granted := self._granted_on(d, scenario)) is not None:
+            if start is None and billed_to < granted:  # the add-on came after the period billed
+                r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(granted)})]
+                return True
             start = granted if start is None else min(start, granted)
         start = start or billed
         if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
@@ -532,7 +535,11 @@ class DefinitionRules:
         if not granting:
             return None
         starts = subscription.add_on_starts
-        return min((starts[b] for b in granting if b in starts and b in subscription.add_ons), default=None)
+        held = [b for b in granting if b in subscription.add_ons]
+        plan = self.rules.get("plan", subscription.plan) if subscription.plan is not None else None
+        if any(b not in starts for b in held) or (plan is not None and any(b in plan.bundles for b in granting)):
+            return None  # a granting bundle held without a date of its own (bought with the subscription)
+        return min((starts[b] for b in held), default=None)
 
     def _granting_bundles(self) -> dict[str, tuple[str, ...]]:
         """Discount code → the bundles that grant it (their `discounts`), kept beside the rule set."""

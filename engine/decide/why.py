@@ -553,8 +553,9 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
 
 #: operands whose reason reads the subscription's start and status history beyond their value (a
 #: span's `starts`, `after_interruption`): keyed by them too, or one scenario's interruption is told
-#: for another with the same span (until 2026-12-02)
-_TOLD_WITH_HISTORY = ("subscription.", "uninterrupted(subscription")
+#: for another with the same span (until 2026-12-02); only these: `subscription.type` and the
+#: like stay keyed by their value alone
+_TOLD_WITH_HISTORY = ("subscription.maturity", "subscription.age", "uninterrupted(subscription")
 
 
 def _history_key(scenario: Any) -> Any:
