@@ -712,3 +712,27 @@ def test_the_split_hint_names_only_a_unit_the_schema_takes(tmp_path: Path, writt
     assert ("write the number and its unit apart" in hints) is (hint is not None)
     if hint is not None:
         assert hint in hints
+
+
+# --- balances and credits: wording ----------------------------------------------------------------
+
+
+def test_a_refund_of_a_request_whose_debit_was_refused_names_that_debit() -> None:
+    from engine import load_rules
+    from engine.load import load_file
+
+    [document] = load_file(REPO / "samples/balance/no_overdraft.yaml").documents  # (flow mappings with `:`)
+    scenario = {k: v for k, v in document.data.items() if k != "expect"}
+    scenario["balance"]["events"].append(
+        {
+            "id": "EV-3",
+            "type": "refund",
+            "request": "service-1",
+            "reason": "cancelled",
+            "at": "2015-09-05T10:00:00+02:00",
+        }
+    )
+    refused = load_rules(REPO / "rules").decide(scenario)["balance"]["refused"]
+    [refund] = [r for r in refused if r["code"] == "refund_without_debit"]
+    assert refund["facts"]["refused_debit"] == "EV-1"
+    assert refund["text"].endswith("nothing was debited for that request (its debit `EV-1` was refused)")

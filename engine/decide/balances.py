@@ -57,7 +57,10 @@ register(
         "refund_repeated": (
             "refund of request `{request}` refused: its {amount} credits were already returned by event `{refunded_by}`"
         ),
-        "refund_without_debit": "refund of request `{request}` refused: nothing was debited for that request",
+        "refund_without_debit": lambda f: (
+            f"refund of request `{f['request']}` refused: nothing was debited for that request"
+            + (f" (its debit `{f['refused_debit']}` was refused)" if "refused_debit" in f else "")
+        ),
         "refund_amount_differs": (
             "refund of request `{request}` refused: it names {amount} credits, but {debited} were debited "
             "for that request (a refund returns exactly what was debited)"
@@ -318,6 +321,7 @@ class _Book:
         self.refused: list[Reason] = []
         self.alerts: list[Reason] = []
         self.debited: dict[str, LedgerEntry] = {}  # request -> its debit
+        self.refused_debits: dict[str, str] = {}  # request -> the event of its debit that was refused
         self.refunded: dict[str, LedgerEntry] = {}  # request -> its refund
 
     def run(self, events: list[BalanceEvent]) -> BalanceResult:
@@ -343,6 +347,8 @@ class _Book:
             refusal = self.refusal(event)
             if refusal is not None:
                 self.refused.append(refusal)
+                if kind is DEBIT and request is not None and request not in self.debited:
+                    self.refused_debits.setdefault(request, event.id)
                 return (refusal,)
         before = self.balance
         if kind is REFUND:
@@ -381,8 +387,10 @@ class _Book:
         if kind is REFUND:
             assert request is not None  # checked
             debit = self.debited.get(request)
-            if debit is None:
-                return Reason("refund_without_debit", _facts(event))
+            if debit is None:  # (its debit refused, if it was: named, since 2026-12-02)
+                refused = self.refused_debits.get(request)
+                facts = _facts(event) if refused is None else {**_facts(event), "refused_debit": refused}
+                return Reason("refund_without_debit", facts)
             refund = self.refunded.get(request)
             if refund is not None:
                 return Reason(

@@ -735,7 +735,11 @@ def _outside_scope(c: CreditFact, r: Request, named: bool = False) -> Reason:
         )
         if part
     )
-    actual = f"service {r.service or 'not given'}" if c.services else f"product {r.product or 'not given'}"
+    actual = (
+        (f"service {r.service}" if r.service else "for no service named")
+        if c.services
+        else (f"product {r.product}" if r.product else "for no product named")
+    )
     facts = {"credit": c.code, "scope": scope, "actual": actual} if named else {"scope": scope, "actual": actual}
     return Reason("outside_scope", facts)
 
