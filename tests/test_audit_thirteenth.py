@@ -736,3 +736,51 @@ def test_a_refund_of_a_request_whose_debit_was_refused_names_that_debit() -> Non
     [refund] = [r for r in refused if r["code"] == "refund_without_debit"]
     assert refund["facts"]["refused_debit"] == "EV-1"
     assert refund["text"].endswith("nothing was debited for that request (its debit `EV-1` was refused)")
+
+
+# --- purchases: services the subscription holds by its bundles; main-service coupons --------------------
+
+
+def test_an_add_on_bringing_a_service_a_subscriptions_add_on_holds_is_refused() -> None:
+    # (an add-on in `add_ons` only, no line written: its movies pack was sold again)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("purchase/coupon_already_redeemed.yaml")
+    scenario.pop("purchase")
+    scenario["subscription"] = {
+        "code": "SUB-X",
+        "plan": "tv-essentials-24",
+        "add_ons": ["movies-bundle"],
+        "start": "2015-01-01",
+        "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+    }
+    scenario["purchase"] = {
+        "add_ons": ["entertainment-pick"],
+        "products": [{"product": "movies-pack", "bundle": "entertainment-pick"}],
+    }
+    part = load_rules(REPO / "rules").decide(scenario)["purchase"]
+    assert part["allowed"] is False
+    assert [r["code"] for r in part["reasons"]] == ["add_on_products_had"], part["reasons"]
+
+
+def test_a_main_service_coupon_entered_with_no_main_service_bought_is_kept(tmp_path: Path) -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    old = "discounted_products:\n  - product: additional-service"
+    root = _rules_with(tmp_path, "discounts/promotions.yaml", old, "discounted_products:\n  - main_service: true")
+    scenario = _sample("purchase/coupon_minus_20.yaml")  # buys the additional service alone
+    part = load_rules(root).decide(scenario)["purchase"]
+    [coupon] = part["coupons"]
+    assert (coupon["status"], [r["code"] for r in coupon["reasons"]]) == ("rejected", ["coupon_grants_nothing"])
+
+
+def test_a_coupon_code_written_as_a_number_is_told_to_quote_it(tmp_path: Path) -> None:
+    from engine.decide.scenarios import read_scenarios
+
+    path = tmp_path / "s.yaml"
+    path.write_text("id: s\nas_of: 2015-06-01T00:00:00Z\npurchase:\n  add_ons: [movies-bundle]\n  coupons: [0042]\n")
+    [item] = read_scenarios(path)
+    [found] = item.diagnostics
+    assert found.code == "BR602" and 'write it in quotes, as text: "0042"' in found.hint, found

@@ -515,7 +515,19 @@ def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
         if rules.get("bundle", code) is not None:
             bought |= _brought(rules, purchase, code, termed_only=True)
     subscription = scenario.subscription
-    has = {line.product for line in subscription.products} if subscription is not None and model is None else set()
+    has: set[str] = set()
+    if subscription is not None and model is None:
+        has = {line.product for line in subscription.products}
+        # and what its bundles hold though no line is written for them: its add-ons' and its plan's
+        # required services (until 2026-12-02 an add-on in `add_ons` only was sold again)
+        plan = rules.get("plan", subscription.plan) if subscription.plan is not None else None
+        for code in (*(plan.bundles if plan is not None else ()), *subscription.add_ons):
+            if rules.get("bundle", code) is not None:
+                has |= {
+                    p
+                    for p in _members(rules, code)[1]
+                    if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED
+                }
     return {"purchase": bought, "coupon": set(), "subscription": has}
 
 
@@ -554,8 +566,11 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
         for item in brought:
             product = rules.get("product", item.product)
             kind = product.type.value if product is not None else None
-            # (main: a line the purchase brings may be the customer's main service)
-            if any(target_reaches(t, item.product, kind, item.bundle, True) for t in definition.discounted_products):
+            # (main: a line the purchase brings is the customer's main service when the catalog
+            # says its product is one; until 2026-12-02 every line counted, and a main-service
+            # coupon entered with an add-on alone was spent for nothing)
+            main = bool(product is not None and product.main_service)
+            if any(target_reaches(t, item.product, kind, item.bundle, main) for t in definition.discounted_products):
                 return False
     return True
 

@@ -172,6 +172,10 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
             elif error.type == "date_from_datetime_inexact":
                 message = f"scenario field `{where}`: a date, written with a time of day"
                 hint = "write the date alone, like `2015-12-31`"
+            elif error.type == "string_type" and _number_written(data, path):
+                # a code of digits written as a YAML or JSON number (`coupons: [1042]`): say to quote it
+                message = f"scenario field `{where}`: {error.message}"
+                hint = f'write it in quotes, as text: "{_number_written(data, path)}" (a number loses leading zeros)'
             else:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
@@ -179,6 +183,20 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+def _number_written(data: Any, path: tuple[Any, ...]) -> str:
+    """The number at `path` of the data as written (its text, when the reader kept it), or ""."""
+    value = data
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    written = getattr(value, "text", None)
+    return written if isinstance(written, str) else str(value)
 
 
 def _not_unicode(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
