@@ -385,6 +385,10 @@ def _type_name(value: Any) -> str:
     return "nothing"
 
 
+#: YAML 1.1's words for true and false, text in YAML 1.2 (which billrules reads)
+_YES_NO = {"yes": "true", "no": "false", "on": "true", "off": "false", "y": "true", "n": "false"}
+
+
 def _count_and_unit(field: str, instance: Any, data: Any, path: tuple[Any, ...]) -> str:
     """A count written with its unit (`grace_period: 14 days`) where the unit has a field of its
     own beside it (`grace_period_unit`): say to split it (the field's description alone did not)."""
@@ -458,11 +462,13 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             _TYPE_NAMES.get(str(w), str(w)) for w in (wanted if isinstance(wanted, list) else [wanted])
         )
         pattern_hint = _PATTERN_MESSAGES.get(schema.get("pattern", ""), ("", ""))[1]
+        yes_no = isinstance(instance, str) and instance.lower() in _YES_NO and "boolean" in str(wanted)
         yield document.diagnostic(
             path,
             "BR203",
             f"`{where}` must be {wanted_names}, not {_type_name(instance)}",
-            _count_and_unit(field, instance, document.data, path)
+            (f"write `{_YES_NO[instance.lower()]}` (YAML 1.2 reads `{instance}` as text)" if yes_no else "")
+            or _count_and_unit(field, instance, document.data, path)
             or pattern_hint
             or _describe(schema)
             or _shape_hint(schema, wanted),
@@ -483,6 +489,9 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         what, hint = _PATTERN_MESSAGES.get(
             error.validator_value, ("does not have the expected form", _describe(schema))
         )
+        number = re.fullmatch(r"(-?[0-9]+(?:\.[0-9]+)?) +[A-Za-z]+", instance) if isinstance(instance, str) else None
+        if number is not None and re.fullmatch(error.validator_value, number.group(1)):
+            hint = f"write the number alone: `{field}: {number.group(1)}` (the unit is the field's own)"
         yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`)", hint)
         return
     if validator == "format":

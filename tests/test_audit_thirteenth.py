@@ -784,3 +784,17 @@ def test_a_coupon_code_written_as_a_number_is_told_to_quote_it(tmp_path: Path) -
     [item] = read_scenarios(path)
     [found] = item.diagnostics
     assert found.code == "BR602" and 'write it in quotes, as text: "0042"' in found.hint, found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "hint"),
+    [
+        ("overdraft: true", "overdraft: yes", "BR203", "write `true` (YAML 1.2 reads `yes` as text)"),
+        ("threshold: 20", "threshold: 20 credits", "BR205", "write the number alone: `threshold: 20`"),
+    ],
+)
+def test_a_yaml_11_word_or_a_number_with_its_unit_is_told_how_to_write_it(
+    tmp_path: Path, old: str, new: str, code: str, hint: str
+) -> None:
+    root = _rules_with(tmp_path, "credits/balance_policies.yaml", old, new)
+    assert any(hint in h for h in _hints(root, code)), _hints(root, code)
