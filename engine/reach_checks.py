@@ -10,7 +10,9 @@ and the bill or the draw it was written for never happened (the eleventh session
   subscription holds one of them while it is effective;
 - **BR413** a credit its holder alone draws on (`this_organisation`, of a type not shared on issue)
   whose `criteria.organisations` names none of the holder's organisations (the holder and its
-  ancestors, what `consumer.organisations` holds when the holder consumes): it is never drawn;
+  ancestors, what `consumer.organisations` holds when the holder consumes): it is never drawn; and
+  a shared credit (`all_organisations`, or of a type shared on issue) whose organisations are
+  none of the holder's chain and subtree (the organisations of every consumer that may draw on it);
 - **BR430** an alert threshold without `enabled: true`: the alert the threshold was written for
   is never raised (`enabled: false` written out keeps a threshold for later, and passes);
 - **BR421** (warning) a credit's `priority` in a rule set whose `credit_precedence` has no
@@ -159,13 +161,28 @@ def _credits(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
             criteria is not None
             and criteria.organisations
             and model.holder in parents
+            and shared
+            and all(o in parents for o in criteria.organisations)
+        ):
+            # shared: the holder and every organisation below it draw on it, and a consumer's
+            # organisations are its own and those above it: the holder's chain and subtree
+            reach = set(_chain(parents, model.holder)) | _below(parents, model.holder)
+            if not set(criteria.organisations) & reach:
+                yield doc.diagnostic(
+                    ("criteria", "organisations"),
+                    "BR413",
+                    f"`{model.holder}` and the organisations below it draw on this credit, and none of them, nor "
+                    f"any above `{model.holder}`, is one of these: no consumption can meet it",
+                    f"list `{model.holder}`, an organisation below it or one above it",
+                )
+        if (
+            criteria is not None
+            and criteria.organisations
+            and model.holder in parents
             and not shared
             and all(o in parents for o in criteria.organisations)  # (an unknown one is BR302's)
         ):
-            chain, node = [], model.holder
-            while node is not None and node not in chain:
-                chain.append(node)
-                node = parents.get(node)
+            chain = _chain(parents, model.holder)
             if not set(criteria.organisations) & set(chain):
                 yield doc.diagnostic(
                     ("criteria", "organisations"),
@@ -182,6 +199,21 @@ def _credits(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
                 "add `priority` to `credit_precedence` in ruleset.yaml, or remove it here",
             )
             yield dataclasses.replace(found, severity=Severity.WARNING)
+
+
+def _chain(parents: dict[str, Any], org: str) -> list[str]:
+    """The organisation and those above it, nearest first (no cycle: BR303)."""
+    chain: list[str] = []
+    node: Any = org
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = parents.get(node)
+    return chain
+
+
+def _below(parents: dict[str, Any], org: str) -> set[str]:
+    """Every organisation under `org` (at any depth)."""
+    return {code for code in parents if code != org and org in _chain(parents, code)}
 
 
 def _alert_thresholds(catalog: Catalog) -> Iterator[Diagnostic]:

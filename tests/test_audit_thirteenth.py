@@ -798,3 +798,25 @@ def test_a_yaml_11_word_or_a_number_with_its_unit_is_told_how_to_write_it(
 ) -> None:
     root = _rules_with(tmp_path, "credits/balance_policies.yaml", old, new)
     assert any(hint in h for h in _hints(root, code)), _hints(root, code)
+
+
+@pytest.mark.parametrize(
+    ("organisations", "unreachable"), [("[globex-fr]", True), ("[globex-de-berlin]", False), ("[globex]", False)]
+)
+def test_a_shared_credit_whose_organisations_no_consumer_has_is_br413(
+    tmp_path: Path, organisations: str, unreachable: bool
+) -> None:
+    # (globex-de's shared credit: globex-de and below draw on it; a consumer's organisations are its own
+    # and those above it: globex-fr is none of them)
+    marker = "code: globex-de-network-shared"
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "credits/credits.yaml"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("allocation: all_organisations", text.index(marker))
+    end = text.index("\n", at)
+    path.write_text(
+        text[: end + 1] + f"criteria: {{organisations: {organisations}}}\n" + text[end + 1 :], encoding="utf-8"
+    )
+    found = [d for d in validate_paths([root]) if d.code == "BR413"]
+    assert bool(found) is unreachable, found
