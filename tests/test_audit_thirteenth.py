@@ -820,3 +820,10 @@ def test_a_shared_credit_whose_organisations_no_consumer_has_is_br413(
     )
     found = [d for d in validate_paths([root]) if d.code == "BR413"]
     assert bool(found) is unreachable, found
+
+
+def test_a_date_time_part_asked_of_a_record_suggests_its_date_time_field(tmp_path: Path) -> None:
+    old = 'when: count(u in usage where u.service_type == "VOD" within 1 month) >= 3'
+    new = "when: count(u in usage where u.weekday == friday within 1 month) >= 3"
+    root = _rules_with(tmp_path, "discounts/usage.yaml", old, new)
+    assert "did you mean `u.at.weekday`?" in _hints(root, "BR502")

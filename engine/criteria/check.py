@@ -141,7 +141,14 @@ class Checker:
         if target.name == "record":
             fields = self.env.fields(target.record or "")
             if node.name not in fields:
-                hint = did_you_mean(node.name, fields) or f"its fields: {', '.join(sorted(fields))}"
+                # a part of a date-time asked of the record (`consumption.weekday`): of its date-time field
+                timed = [f for f, v in fields.items() if v.type.name == "datetime"]
+                part = node.name in ("weekday", "time", "date", "year", "month", "day", "hour")
+                hint = (
+                    (f"did you mean `{node.obj.span.text}.{timed[0]}.{node.name}`?" if part and len(timed) == 1 else "")
+                    or did_you_mean(node.name, fields)
+                    or f"its fields: {', '.join(sorted(fields))}"
+                )
                 name = node.obj.id if isinstance(node.obj, ast.Name) else ""
                 if name in self.env.roots and name in scope.variables:  # `any account in subscription.products`
                     hint = (
