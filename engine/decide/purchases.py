@@ -171,6 +171,8 @@ class _Kept:
     coupons: dict[str, tuple[Any, Any] | None] = field(default_factory=dict)  # see `_coupon`
     reasons: dict[tuple[Any, ...], Reason] = field(default_factory=dict)  # see `_reason`
     undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
+    marks_main: dict[frozenset[str], bool] = field(default_factory=dict)  # see `_decided`
+    bundles_hold: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)  # see `_bundles_hold`
 
 
 #: at most this many entries in each of `_Kept`'s memos (`_remember`)
@@ -520,15 +522,28 @@ def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
         has = {line.product for line in subscription.products}
         # and what its bundles hold though no line is written for them: its add-ons' and its plan's
         # required services (until 2026-12-02 an add-on in `add_ons` only was sold again)
-        plan = rules.get("plan", subscription.plan) if subscription.plan is not None else None
-        for code in (*(plan.bundles if plan is not None else ()), *subscription.add_ons):
+        has |= _bundles_hold(rules, subscription.plan, tuple(subscription.add_ons))
+    return {"purchase": bought, "coupon": set(), "subscription": has}
+
+
+def _bundles_hold(rules: Any, plan_code: str | None, add_ons: tuple[str, ...]) -> frozenset[str]:
+    """The termed products a subscription's plan bundles and add-ons hold as required, kept per
+    plan and add-ons (a billing run meets the same few again and again)."""
+    kept = _kept(rules).bundles_hold
+    key = (plan_code, add_ons)
+    found = kept.get(key)
+    if found is None:
+        plan = rules.get("plan", plan_code) if plan_code is not None else None
+        products: set[str] = set()
+        for code in (*(plan.bundles if plan is not None else ()), *add_ons):
             if rules.get("bundle", code) is not None:
-                has |= {
+                products |= {
                     p
                     for p in _members(rules, code)[1]
                     if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED
                 }
-    return {"purchase": bought, "coupon": set(), "subscription": has}
+        found = _remember(kept, key, frozenset(products))
+    return found
 
 
 def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
@@ -897,13 +912,30 @@ def _decided(
     # its lines typed and the catalog's main service marked, as a bill's are: a coupon's discount
     # for `main_service: true` reduces the main service the purchase brings (until 2026-12-02 it
     # found no line, and the code was spent for nothing)
-    synthetic = decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, priced))  # (lines kept: copied)
+    synthetic = _synthetic(rules, scenario, plan, granted, priced)
+    if reads_criteria or _targets_main(rules, only):  # (only then: a copy of the lines costs a purchase ~6 %)
+        synthetic = decision.typed_lines(rules, synthetic)  # (the lines are kept: typed and marked on a copy)
     try:
         outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     return decision.discounts_json(decided, shared)
+
+
+def _targets_main(rules: Any, only: frozenset[str]) -> bool:
+    """Whether a discount of `only` reduces the customer's main service (`main_service: true`), so
+    the purchase's lines need the catalog's main service marked; kept per set of discounts."""
+    kept = _kept(rules).marks_main
+    found = kept.get(only)
+    if found is None:
+        found = kept[only] = any(
+            target.main_service
+            for code in only
+            if (definition := rules.get("discount", code)) is not None
+            for target in definition.discounted_products
+        )
+    return found
 
 
 def _fresh_price(found: dict[str, Any], shared: bool) -> dict[str, Any]:
