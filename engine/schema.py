@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.load import Document, dotted
+from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.values import CODE_PATTERN, DURATION_PATTERN, MONEY_PATTERN
 
 _PATTERN_MESSAGES = {
@@ -408,21 +409,7 @@ def _count_and_unit(field: str, instance: Any, data: Any, path: tuple[Any, ...])
 
 #: the criteria sections, by name: a key of a discount's top level that is one was most likely
 #: meant under `criteria:` (its indentation lost)
-_CRITERIA_SECTIONS = frozenset(
-    {
-        "billing_term",
-        "subscription",
-        "accounts_receivable",
-        "segments",
-        "price_plans",
-        "products",
-        "buy_in_advance",
-        "usage_service",
-        "usage",
-        "quantitative",
-        "when",
-    }
-)
+_CRITERIA_SECTIONS = frozenset({*NON_USAGE_SECTIONS, *USAGE_SECTIONS, "when"})
 
 
 def _belongs_under(extra: str, path: tuple[Any, ...], schema: dict[str, Any]) -> str:
