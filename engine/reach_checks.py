@@ -166,8 +166,9 @@ def _credits(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
         ):
             # shared: the holder and every organisation below it draw on it, and a consumer's
             # organisations are its own and those above it: the holder's chain and subtree
-            reach = set(_chain(parents, model.holder)) | _below(parents, model.holder)
-            if not set(criteria.organisations) & reach:
+            up = set(_chain(parents, model.holder))
+            reached = any(o in up or model.holder in _chain(parents, o) for o in criteria.organisations)
+            if not reached:
                 yield doc.diagnostic(
                     ("criteria", "organisations"),
                     "BR413",
@@ -202,18 +203,15 @@ def _credits(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
 
 
 def _chain(parents: dict[str, Any], org: str) -> list[str]:
-    """The organisation and those above it, nearest first (no cycle: BR303)."""
+    """The organisation and those above it, nearest first (a cycle, BR303's, ends it)."""
     chain: list[str] = []
+    seen: set[str] = set()
     node: Any = org
-    while node is not None and node not in chain:
+    while node is not None and node not in seen:
         chain.append(node)
+        seen.add(node)
         node = parents.get(node)
     return chain
-
-
-def _below(parents: dict[str, Any], org: str) -> set[str]:
-    """Every organisation under `org` (at any depth)."""
-    return {code for code in parents if code != org and org in _chain(parents, code)}
 
 
 def _alert_thresholds(catalog: Catalog) -> Iterator[Diagnostic]:

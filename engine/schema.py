@@ -412,9 +412,9 @@ def _count_and_unit(field: str, instance: Any, data: Any, path: tuple[Any, ...])
 _CRITERIA_SECTIONS = frozenset({*NON_USAGE_SECTIONS, *USAGE_SECTIONS, "when"})
 
 
-def _belongs_under(extra: str, path: tuple[Any, ...], schema: dict[str, Any]) -> str:
+def _belongs_under(extra: str, path: tuple[Any, ...], kind: str) -> str:
     """The hint for a criteria section written at a discount's top level: indent it under `criteria:`."""
-    if path or extra not in _CRITERIA_SECTIONS or "criteria" not in schema.get("properties", {}):
+    if path or kind != "discount" or extra not in _CRITERIA_SECTIONS:  # (a discount's sections: a credit's differ)
         return ""
     return f"`{extra}` is a criteria section: indent it under `criteria:` (two spaces more)"
 
@@ -428,7 +428,7 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         known = list(schema.get("properties", {}))
         for extra in sorted(set(instance) - set(known)):
             hint = (
-                _belongs_under(extra, path, schema) or did_you_mean(extra, known) or f"allowed here: {', '.join(known)}"
+                _belongs_under(extra, path, kind) or did_you_mean(extra, known) or f"allowed here: {', '.join(known)}"
             )
             yield document.diagnostic((*path, extra), "BR201", f"unknown property `{extra}` in {where}", hint, key=True)
         return
@@ -477,7 +477,8 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             error.validator_value, ("does not have the expected form", _describe(schema))
         )
         number = re.fullmatch(r"(-?[0-9]+(?:\.[0-9]+)?) +[A-Za-z]+", instance) if isinstance(instance, str) else None
-        if number is not None and re.fullmatch(error.validator_value, number.group(1)):
+        numeric = not re.search(error.validator_value, "a")  # (a number's pattern, not a code's that takes digits)
+        if number is not None and numeric and re.fullmatch(error.validator_value, number.group(1)):
             hint = f"write the number alone: `{field}: {number.group(1)}` (the unit is the field's own)"
         yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`)", hint)
         return

@@ -827,3 +827,67 @@ def test_a_date_time_part_asked_of_a_record_suggests_its_date_time_field(tmp_pat
     new = "when: count(u in usage where u.weekday == friday within 1 month) >= 3"
     root = _rules_with(tmp_path, "discounts/usage.yaml", old, new)
     assert "did you mean `u.at.weekday`?" in _hints(root, "BR502")
+
+
+# --- review mend (third review of the session's diffs) ---------------------------------------------
+
+
+def test_a_bundle_held_through_a_line_counts_its_required_services_as_had() -> None:
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    scenario = _sample("purchase/coupon_already_redeemed.yaml")
+    scenario.pop("purchase")
+    scenario["subscription"] = {
+        "code": "S",
+        "plan": "tv-essentials-24",
+        "start": "2015-02-01",
+        "products": [
+            {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True},
+            {"product": "kids-pack", "bundle": "family-bundle"},
+        ],
+    }
+    scenario["purchase"] = {
+        "add_ons": ["entertainment-pick"],
+        "products": [{"product": "docs-pack", "bundle": "entertainment-pick"}],
+    }
+    part = load_rules(REPO / "rules").decide(scenario)["purchase"]
+    assert [r["code"] for r in part["reasons"]] == ["add_on_products_had"], part["reasons"]
+
+
+def test_a_main_service_coupon_counts_only_the_line_priced_as_the_main_service(tmp_path: Path) -> None:
+    # (two main services bought: the one charging most is the main service, as the price marks it)
+    from engine import load_rules
+    from tests.test_audit_twelfth import _sample
+
+    old = "discounted_products:\n  - product: additional-service"
+    root = _rules_with(
+        tmp_path,
+        "discounts/promotions.yaml",
+        old,
+        "discounted_products:\n  - {product: tv-essentials, main_service: true}",
+    )
+    scenario = _sample("purchase/coupon_minus_20.yaml")
+    scenario["purchase"] = {"plan": "tv-essentials-24", "add_ons": ["tv-premium-bundle"], "coupons": ["coupon_87"]}
+    scenario.pop("subscription", None)
+    part = load_rules(root).decide(scenario)["purchase"]
+    [coupon] = part["coupons"]
+    assert (coupon["status"], [r["code"] for r in coupon["reasons"]]) == ("rejected", ["coupon_grants_nothing"])
+
+
+def test_no_number_alone_hint_for_a_code_field(tmp_path: Path) -> None:
+    root = _rules_with(tmp_path, "catalog/plans.yaml", "term: commit-24m", "term: 24 months")
+    assert not any("write the number alone" in h for h in _hints(root, "BR205"))
+
+
+def test_the_scope_reason_names_the_part_out_of_scope() -> None:
+    from engine.decide.credits import _outside_scope
+
+    class C:
+        code, services, products = "c", ("kaizen-platform",), ("vod-rental",)
+
+    class R:
+        service, product = "kaizen-platform", "ppv-event"
+
+    reason = _outside_scope(C(), R())  # type: ignore[arg-type]
+    assert reason.facts["actual"] == "product ppv-event"

@@ -735,9 +735,12 @@ def _outside_scope(c: CreditFact, r: Request, named: bool = False) -> Reason:
         )
         if part
     )
+    # the part of the consumption that is out of scope (a service inside it, a product outside it:
+    # the product; until 2026-12-02 the service was named whenever the scope had services)
+    service_out = bool(c.services) and r.service not in c.services
     actual = (
         (f"service {r.service}" if r.service else "for no service named")
-        if c.services
+        if service_out
         else (f"product {r.product}" if r.product else "for no product named")
     )
     facts = {"credit": c.code, "scope": scope, "actual": actual} if named else {"scope": scope, "actual": actual}

@@ -522,7 +522,8 @@ def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
         has = {line.product for line in subscription.products}
         # and what its bundles hold though no line is written for them: its add-ons' and its plan's
         # required services (until 2026-12-02 an add-on in `add_ons` only was sold again)
-        has |= _bundles_hold(rules, subscription.plan, tuple(subscription.add_ons))
+        lined = tuple(dict.fromkeys(line.bundle for line in subscription.products if line.bundle is not None))
+        has |= _bundles_hold(rules, subscription.plan, (*subscription.add_ons, *lined))
     return {"purchase": bought, "coupon": set(), "subscription": has}
 
 
@@ -578,16 +579,30 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
             continue
         if validity.expiration is not None and day > validity.expiration:
             continue
-        for item in brought:
+        main_at = _main_item(rules, brought)
+        for i, item in enumerate(brought):
             product = rules.get("product", item.product)
             kind = product.type.value if product is not None else None
-            # (main: a line the purchase brings is the customer's main service when the catalog
-            # says its product is one; until 2026-12-02 every line counted, and a main-service
-            # coupon entered with an add-on alone was spent for nothing)
-            main = bool(product is not None and product.main_service)
+            # (main: the line the purchase is priced with as the customer's main service, one at
+            # most, as a bill's; until 2026-12-02 every line counted, and a main-service coupon
+            # entered with an add-on alone was spent for nothing)
+            main = i == main_at
             if any(target_reaches(t, item.product, kind, item.bundle, main) for t in definition.discounted_products):
                 return False
     return True
+
+
+def _main_item(rules: Any, brought: list[Item]) -> int | None:
+    """Which of the purchase's items is priced as the customer's main service (`typed_lines`: of
+    the catalog's main services, the one `_main_line` chooses), or None."""
+    from types import SimpleNamespace
+
+    mains = decision._main_services(rules)
+    if not mains or not any(item.product in mains for item in brought):
+        return None
+    lines = [SimpleNamespace(product=i.product, bundle=i.bundle, price=None, quantity=1, main=False) for i in brought]
+    chosen = decision._main_line(rules, lines, mains)
+    return chosen if chosen >= 0 else None
 
 
 def _kept_coupon(outcome: CouponOutcome) -> CouponOutcome:
@@ -929,11 +944,15 @@ def _targets_main(rules: Any, only: frozenset[str]) -> bool:
     kept = _kept(rules).marks_main
     found = kept.get(only)
     if found is None:
-        found = kept[only] = any(
-            target.main_service
-            for code in only
-            if (definition := rules.get("discount", code)) is not None
-            for target in definition.discounted_products
+        found = _remember(
+            kept,
+            only,
+            any(
+                target.main_service
+                for code in only
+                if (definition := rules.get("discount", code)) is not None
+                for target in definition.discounted_products
+            ),
         )
     return found
 

@@ -196,7 +196,9 @@ def _number_written(data: Any, path: tuple[Any, ...]) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return ""
     written = getattr(value, "text", None)
-    return written if isinstance(written, str) else str(value)
+    if isinstance(written, str):
+        return written
+    return str(value) if isinstance(value, int) else ""  # (a float's text is not kept: not guessed)
 
 
 def _not_unicode(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
