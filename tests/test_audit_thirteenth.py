@@ -741,25 +741,26 @@ def test_a_refund_of_a_request_whose_debit_was_refused_names_that_debit() -> Non
 # --- purchases: services the subscription holds by its bundles; main-service coupons --------------------
 
 
-def test_an_add_on_bringing_a_service_a_subscriptions_add_on_holds_is_refused() -> None:
-    # (an add-on in `add_ons` only, no line written: its movies pack was sold again)
+def _add_on_purchase(subscription: dict[str, Any], product: str) -> dict[str, Any]:
+    """The purchase part of a scenario whose `subscription` buys `entertainment-pick` choosing `product`."""
     from engine import load_rules
     from tests.test_audit_twelfth import _sample
 
     scenario = _sample("purchase/coupon_already_redeemed.yaml")
-    scenario.pop("purchase")
-    scenario["subscription"] = {
-        "code": "SUB-X",
-        "plan": "tv-essentials-24",
-        "add_ons": ["movies-bundle"],
-        "start": "2015-01-01",
-        "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
-    }
+    scenario["subscription"] = {"code": "S", "plan": "tv-essentials-24", "start": "2015-02-01", **subscription}
     scenario["purchase"] = {
         "add_ons": ["entertainment-pick"],
-        "products": [{"product": "movies-pack", "bundle": "entertainment-pick"}],
+        "products": [{"product": product, "bundle": "entertainment-pick"}],
     }
-    part = load_rules(REPO / "rules").decide(scenario)["purchase"]
+    return load_rules(REPO / "rules").decide(scenario)["purchase"]  # type: ignore[no-any-return]
+
+
+_MAIN_LINE = {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}
+
+
+def test_an_add_on_bringing_a_service_a_subscriptions_add_on_holds_is_refused() -> None:
+    # (an add-on in `add_ons` only, no line written: its movies pack was sold again)
+    part = _add_on_purchase({"add_ons": ["movies-bundle"], "products": [_MAIN_LINE]}, "movies-pack")
     assert part["allowed"] is False
     assert [r["code"] for r in part["reasons"]] == ["add_on_products_had"], part["reasons"]
 
@@ -833,25 +834,8 @@ def test_a_date_time_part_asked_of_a_record_suggests_its_date_time_field(tmp_pat
 
 
 def test_a_bundle_held_through_a_line_counts_its_required_services_as_had() -> None:
-    from engine import load_rules
-    from tests.test_audit_twelfth import _sample
-
-    scenario = _sample("purchase/coupon_already_redeemed.yaml")
-    scenario.pop("purchase")
-    scenario["subscription"] = {
-        "code": "S",
-        "plan": "tv-essentials-24",
-        "start": "2015-02-01",
-        "products": [
-            {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True},
-            {"product": "kids-pack", "bundle": "family-bundle"},
-        ],
-    }
-    scenario["purchase"] = {
-        "add_ons": ["entertainment-pick"],
-        "products": [{"product": "docs-pack", "bundle": "entertainment-pick"}],
-    }
-    part = load_rules(REPO / "rules").decide(scenario)["purchase"]
+    lines = [_MAIN_LINE, {"product": "kids-pack", "bundle": "family-bundle"}]
+    part = _add_on_purchase({"products": lines}, "docs-pack")
     assert [r["code"] for r in part["reasons"]] == ["add_on_products_had"], part["reasons"]
 
 

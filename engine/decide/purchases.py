@@ -570,6 +570,7 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
     discount had expired, was spent."""
     if _brought(rules, purchase, bundle):
         return False
+    main_at = _main_item(rules, brought)  # (the same for every discount of the bundle)
     for code in rules.get("bundle", bundle).discounts:
         definition = rules.get("discount", code)
         if definition is None:
@@ -579,7 +580,6 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
             continue
         if validity.expiration is not None and day > validity.expiration:
             continue
-        main_at = _main_item(rules, brought)
         for i, item in enumerate(brought):
             product = rules.get("product", item.product)
             kind = product.type.value if product is not None else None
