@@ -42,9 +42,14 @@ DEFAULT_ORDER = ("allocation", "expiry", "tree_distance", "issue_date", "id")
 
 register(
     {
-        "used": "used: rank {rank}, {quantity} drawn, {remaining} left",
-        "not_needed": "a candidate (rank {rank}); not needed, earlier credits covered the consumption",
-        "candidate_refused": "a candidate (rank {rank}); nothing drawn, the consumption was refused",
+        "used": lambda f: f"used: rank {f['rank']}, {f['quantity']} drawn, {f['remaining']} left" + _after_words(f),
+        "not_needed": lambda f: (
+            f"a candidate (rank {f['rank']}{_after_words(f, inside=True)}); not needed, earlier credits covered the "
+            "consumption"
+        ),
+        "candidate_refused": lambda f: (
+            f"a candidate (rank {f['rank']}{_after_words(f, inside=True)}); nothing drawn, the consumption was refused"
+        ),
         "other_type": "another type: `{type}` (the consumption asks for {wanted})",
         "expired": "expired on {to}",
         "not_started": "not started: usable from {from}",
@@ -572,12 +577,12 @@ class Book:
         for c in sorted(shown, key=lambda c: c.code):
             if c.code in drawn:
                 d = drawn[c.code]
-                reason = Reason(
-                    "used", {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])}
-                )
+                facts = {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])}
+                reason = Reason("used", {**facts, **ranked[c.code][1]})
             elif c.code in ranked:
                 code = "candidate_refused" if refused else "not_needed"
-                reason = Reason(code, {"rank": ranked[c.code]})
+                rank, after = ranked[c.code]
+                reason = Reason(code, {"rank": rank, **after})
             else:
                 reason = self._why_not(c, r, before)
             out.append((c.code, Reason(reason.code, reason.facts, reason.source or c.source)))
@@ -586,11 +591,16 @@ class Book:
     def _hold(self, c: CreditFact, r: Request) -> bool:
         return not c.criteria or (self.criteria is not None and self.criteria.hold(c, r))
 
-    def _ranks(self, r: Request, before: Mapping[str, Decimal]) -> dict[str, int]:
-        ranks: dict[str, int] = {}
-        for c, _ in self.candidates(r).items:
+    def _ranks(self, r: Request, before: Mapping[str, Decimal]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """The consumption's candidates: credit → its rank and, from rank 2, what put it after the
+        one ranked before it (`_after`)."""
+        ranks: dict[str, tuple[int, dict[str, Any]]] = {}
+        previous: tuple[CreditFact, int] | None = None
+        for item in self.candidates(r).items:
+            c = item[0]
             if before.get(c.code, Decimal(0)) > 0 and _active(c, r.day) and _in_scope(c, r) and self._hold(c, r):
-                ranks[c.code] = len(ranks) + 1
+                ranks[c.code] = (len(ranks) + 1, _after(self.order, previous, item) if previous else {})
+                previous = item
         return ranks
 
     def _why_not(self, c: CreditFact, r: Request, before: Mapping[str, Decimal]) -> Reason:
@@ -622,6 +632,65 @@ class Book:
         if before.get(c.code, Decimal(0)) <= 0:
             return Reason("used_up", {})
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
+
+
+def _precedence_value(key: str, c: CreditFact, distance: int) -> str:
+    """A credit's value for one precedence key, as the reasons write it."""
+    if key == "allocation":
+        return "this organisation only" if _allocation(c, distance) == 0 else "shared"
+    if key == "priority":
+        return str(c.priority) if c.priority is not None else "none"
+    if key == "expiry":
+        return c.end.isoformat() if c.end is not None else "never"
+    if key == "tree_distance":
+        return str(distance)
+    if key == "issue_date":
+        return c.issued_at.isoformat() if c.issued_at is not None else c.issued.isoformat()
+    return c.code
+
+
+def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[CreditFact, int]) -> dict[str, Any]:
+    """Why a candidate ranks after the one before it: the first precedence key that tells them
+    apart, with both credits' values (SPEC 3.6: the order is total, so some key does). For
+    `--explain`'s `why`: a rank alone did not say which key of the rule set's order decided."""
+    for key in order:
+        before_key, this_key = _KEYS[key](*previous), _KEYS[key](*item)
+        if before_key != this_key:
+            return {
+                "after": previous[0].code,
+                "decided_by": key,
+                "before_value": _precedence_value(key, *previous),
+                "value": _precedence_value(key, *item),
+            }
+    return {}  # (unreachable: id is last and codes are unique)
+
+
+_AFTER_WORDS: dict[str, str] = {
+    "allocation": "it is allocated to this organisation only, shared credits come after",
+    "priority": "its priority comes first ({before_value} against {value})",
+    "expiry": "it expires sooner ({before_value} against {value})",
+    "tree_distance": "its holder is nearer ({before_levels} against {levels})",
+    "issue_date": "it was issued earlier ({before_value} against {value})",
+    "id": "tied on every other key, its id comes first",
+}
+
+
+def _levels(distance: Any) -> str:
+    """A holder's tree distance from the consumer in words."""
+    return {"0": "the consumer itself", "1": "its parent"}.get(str(distance), f"{distance} levels up")
+
+
+def _after_words(f: Mapping[str, Any], inside: bool = False) -> str:
+    """", after `X`: it expires sooner (…)" for a ranked credit's reason, or "" at rank 1."""
+    if "after" not in f:
+        return ""
+    levels = {"before_levels": _levels(f.get("before_value")), "levels": _levels(f.get("value"))}
+    why = _AFTER_WORDS.get(f.get("decided_by", ""), "by the rule set's precedence").format_map({**f, **levels})
+    if f.get("decided_by") == "priority" and f.get("value") == "none":
+        why = f"it has a priority ({f['before_value']}), this one has none"
+    elif f.get("decided_by") == "expiry" and f.get("value") == "never":
+        why = f"it expires ({f['before_value']}), this one never does"
+    return f"{',' if inside else ';'} after `{f['after']}`: {why}"
 
 
 def _own_side(tree: Any, holder: str, r: Request) -> Reason | None:

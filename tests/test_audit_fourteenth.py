@@ -1,0 +1,115 @@
+"""Findings of the fourteenth session (2026-12-02): audits' reproductions and the closing
+note's open items, each with the outcome SPEC or README requires."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import load_rules
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _rules_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the shipped rules with `old` replaced by `new` (once) in `file`."""
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return root
+
+
+# --- credits: `why` names the precedence key that put a credit after the one before it -----------
+
+
+def _credit(code: str, **changes: Any) -> dict[str, Any]:
+    item = {
+        "code": code,
+        "type": "sms-credits",  # (no rule credit of the type in the consumer's chain)
+        "quantity": 1,
+        "usage_period": {"from": "2015-01-01", "to": "2015-12-31"},
+        "holder": "globex-de",
+        "issued": "2015-03-01",
+        "allocation": "all_organisations",
+    }
+    item.update(changes)
+    return item
+
+
+def _why(rules: Any, credits: list[dict[str, Any]], quantity: int = 1) -> dict[str, dict[str, Any]]:
+    data = {
+        "id": "c",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": credits,
+        "consumptions": [
+            {
+                "id": "R1",
+                "organisation": "globex-de-berlin",
+                "credit_type": "sms-credits",
+                "quantity": quantity,
+                "at": "2015-04-15T09:00:00+02:00",
+            }
+        ],
+    }
+    decision = rules.decide(data, explain=True)
+    return {c["credit"]: c["verdict"] for w in decision["credits"]["why"] for c in w["credits"]}
+
+
+def test_why_names_the_key_that_ranked_a_credit_after_the_previous_one(tmp_path: Path) -> None:
+    order = "credit_precedence: [allocation, expiry, tree_distance, issue_date, id]"
+    root = _rules_with(tmp_path, "ruleset.yaml", order, "credit_precedence: [priority, expiry, tree_distance, id]")
+    rules = load_rules(root)
+    why = _why(
+        rules,
+        [
+            _credit("a-prio", priority=1, usage_period={"from": "2015-01-01", "to": "2015-12-31"}),
+            _credit("b-no-prio-soon", usage_period={"from": "2015-01-01", "to": "2015-05-31"}),
+            _credit("c-no-prio-never", usage_period={"from": "2015-01-01"}, holder="globex-de-berlin"),
+            _credit("d-never-far", usage_period={"from": "2015-01-01"}, holder="globex-de"),
+            _credit("e-never-far", usage_period={"from": "2015-01-01"}, holder="globex-de"),
+        ],
+        quantity=2,
+    )
+    assert why["a-prio"]["facts"] == {"rank": 1, "quantity": "1", "remaining": "0"}  # first: nothing before it
+    assert why["a-prio"]["text"] == "used: rank 1, 1 drawn, 0 left"
+    assert why["b-no-prio-soon"]["facts"] == {
+        "rank": 2,
+        "quantity": "1",
+        "remaining": "0",
+        "after": "a-prio",
+        "decided_by": "priority",
+        "before_value": "1",
+        "value": "none",
+    }
+    assert why["b-no-prio-soon"]["text"] == (
+        "used: rank 2, 1 drawn, 0 left; after `a-prio`: it has a priority (1), this one has none"
+    )
+    assert why["c-no-prio-never"]["text"] == (
+        "a candidate (rank 3, after `b-no-prio-soon`: it expires (2015-05-31), this one never does); "
+        "not needed, earlier credits covered the consumption"
+    )
+    assert why["d-never-far"]["facts"]["decided_by"] == "tree_distance"
+    assert "its holder is nearer (the consumer itself against its parent)" in why["d-never-far"]["text"]
+    assert why["e-never-far"]["facts"]["decided_by"] == "id"
+    assert "after `d-never-far`: tied on every other key, its id comes first" in why["e-never-far"]["text"]
+
+
+def test_why_names_allocation_and_issue_date_under_the_default_order() -> None:
+    rules = load_rules(REPO / "rules")
+    own = _credit("own", holder="globex-de-berlin", allocation="this_organisation")
+    why = _why(
+        rules,
+        [own, _credit("shared-late", issued="2015-03-02"), _credit("shared-early", issued="2015-02-01")],
+        quantity=3,
+    )
+    assert why["shared-early"]["facts"]["decided_by"] == "allocation"
+    assert why["shared-early"]["text"].endswith(
+        "after `own`: it is allocated to this organisation only, shared credits come after"
+    )
+    assert why["shared-late"]["text"].endswith("after `shared-early`: it was issued earlier (2015-02-01 against 2015-03-02)")
