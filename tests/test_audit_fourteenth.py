@@ -112,4 +112,44 @@ def test_why_names_allocation_and_issue_date_under_the_default_order() -> None:
     assert why["shared-early"]["text"].endswith(
         "after `own`: it is allocated to this organisation only, shared credits come after"
     )
-    assert why["shared-late"]["text"].endswith("after `shared-early`: it was issued earlier (2015-02-01 against 2015-03-02)")
+    assert why["shared-late"]["text"].endswith(
+        "after `shared-early`: it was issued earlier (2015-02-01 against 2015-03-02)"
+    )
+
+
+# --- credits: a refusal names the balance policy that allows no overdraft ------------------------
+
+
+@pytest.mark.parametrize(("policy", "named"), [("prepaid-strict", True), ("standard-balance", False)])
+def test_a_refusal_names_the_strict_policy_of_the_type_asked_for(tmp_path: Path, policy: str, named: bool) -> None:
+    root = _rules_with(
+        tmp_path,
+        "credits/credit_types.yaml",
+        "unit: text messages\n",
+        f"unit: text messages\noverdraft_policy: {policy}\n",
+    )
+    data = {
+        "id": "c",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": [_credit("only", quantity=2)],
+        "consumptions": [
+            {
+                "id": "R1",
+                "organisation": "globex-de-berlin",
+                "credit_type": "sms-credits",
+                "quantity": 3,
+                "at": "2015-04-15T09:00:00+02:00",
+            }
+        ],
+    }
+    part = load_rules(root).decide(data)["credits"]
+    if named:
+        (refusal,) = part["refused"]
+        reason = refusal["reasons"][0]
+        assert reason["facts"]["no_overdraft"] == {"sms-credits": "prepaid-strict"}
+        assert reason["text"] == (
+            "refused whole: 3 asked, the candidates hold 2; policy `prepaid-strict` of `sms-credits` allows no overdraft"
+        )
+    else:  # an overdraft policy: drawn below zero, nothing refused
+        assert part["refused"] == []
+        assert [a["quantity"] for a in part["allocations"]] == ["3"]

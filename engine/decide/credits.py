@@ -392,6 +392,8 @@ class Book:
     shared: Shared | None = None
     #: credit type → the alert lines of its policy, highest first: (line, alert code, policy)
     alert_lines: Mapping[str, AlertLines] = field(default_factory=dict)
+    #: credit type → the balance policy it names when that policy allows no overdraft (a refusal names it)
+    strict: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.shared is not None:
@@ -421,6 +423,7 @@ class Book:
             shared=shared,
             _key=shared.key,
             alert_lines={},
+            strict={},
         )
         return book
 
@@ -513,6 +516,8 @@ class Book:
                 note = Reason("overdraft", {"shortfall": plain(need), "credit": target.code, "policy": policy})
             else:
                 unusable = _unusable(items, remaining, day)
+                if self.strict and (strict := {t: self.strict[t] for t in sorted(r.types) if t in self.strict}):
+                    unusable["no_overdraft"] = strict  # (SPEC 3.6: refused whole "unless the policy allows")
                 if picks:
                     facts = {"requested": plain(r.quantity), "available": plain(available), **unusable}
                     refusal = Reason("not_enough_credit", facts)
@@ -681,7 +686,7 @@ def _levels(distance: Any) -> str:
 
 
 def _after_words(f: Mapping[str, Any], inside: bool = False) -> str:
-    """", after `X`: it expires sooner (…)" for a ranked credit's reason, or "" at rank 1."""
+    """ ", after `X`: it expires sooner (…)" for a ranked credit's reason, or "" at rank 1."""
     if "after" not in f:
         return ""
     levels = {"before_levels": _levels(f.get("before_value")), "levels": _levels(f.get("value"))}
@@ -747,7 +752,12 @@ def _unusable_words(facts: Mapping[str, Any]) -> str:
         parts.append("expired " + ", ".join(f"`{c}` on {d}" for c, d in facts["expired"].items()))
     if "not_started" in facts:
         parts.append("not started " + ", ".join(f"`{c}` (from {d})" for c, d in facts["not_started"].items()))
-    return f" ({'; '.join(parts)})" if parts else ""
+    words = f" ({'; '.join(parts)})" if parts else ""
+    if "no_overdraft" in facts:
+        policies = facts["no_overdraft"]
+        words += "; " + ", ".join(f"policy `{p}` of `{t}`" for t, p in policies.items())
+        words += " allows no overdraft" if len(policies) == 1 else " allow no overdraft"
+    return words
 
 
 AlertLines = tuple[tuple[Decimal, str, str, Source | None], ...]  # (line, alert code, policy, its rule)
@@ -884,6 +894,7 @@ class _Setting:
     #: types → (sorted, {type: the balance policy letting it overdraw} or None when none may)
     kinds: dict[frozenset[str], tuple[tuple[str, ...], Mapping[str, str] | None]]
     alert_lines: Mapping[str, AlertLines]  # credit type → its policy's alert lines
+    strict: Mapping[str, str]  # credit type → the policy it names, when that policy allows no overdraft
     #: credit owner → the owner and the users whose credits they own, in order (the usage view)
     views: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: the rule set's products (a scenario credit's `scope.products` names them)
@@ -904,6 +915,11 @@ def setting(rules: Any) -> _Setting:
             code: t.overdraft_policy
             for code, t in types.items()
             if t.overdraft_policy and policies.get(t.overdraft_policy) and policies[t.overdraft_policy].overdraft
+        }
+        strict = {
+            code: t.overdraft_policy
+            for code, t in types.items()
+            if t.overdraft_policy and policies.get(t.overdraft_policy) and not policies[t.overdraft_policy].overdraft
         }
         alert_lines: dict[str, AlertLines] = {}
         for code, t in types.items():
@@ -958,6 +974,7 @@ def setting(rules: Any) -> _Setting:
             {code: frozenset([code]) for code in types},
             {},
             alert_lines,
+            strict,
             products=frozenset(rules.models("product")),
         )
     found: _Setting = cache["credits"]
@@ -1223,6 +1240,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     else:  # the rule set's credits alone: indexed once per rule set
         book = Book.lent(s.book, s.tree, s.order, checker)
     book.alert_lines = s.alert_lines
+    book.strict = s.strict
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
     for at, kind, _, item in sorted(events, key=_event_order):
