@@ -173,6 +173,25 @@ class CodeSpace:
             found.add(self.code(number))
         return found
 
+    def shaped(self, text: str) -> tuple[int, str] | None:
+        """For `text` written in the template's shape (its fixed text, in any case, and charset
+        characters in the `#` positions) but outside the range: how far its number lies from the
+        range, and the code at that end of it. None for a text of another shape."""
+        if len(text) != len(self.template):
+            return None
+        allowed = BASE36[: self.base]
+        digits = []
+        for fixed, char in zip(self.template, text, strict=True):
+            if fixed == MARK:
+                if char.upper() not in allowed:
+                    return None
+                digits.append(char.upper())
+            elif fixed.lower() != char.lower():
+                return None
+        number = int("".join(digits), self.base) - self.start
+        index = min(max(number, 0), self.quantity - 1)
+        return abs(number - index), self.code(index)
+
     def _fill(self, digits: str) -> str:
         chars = iter(digits)
         return "".join(next(chars) if c == MARK else c for c in self.template)
@@ -209,7 +228,10 @@ class CouponIndex:
         """A code close to `text`, for a "did you mean" on an unknown code; bounded by the number
         of coupons (never enumerates their codes).
 
-        A code differing only in case is found directly. Otherwise each coupon offers at most
+        A code differing only in case is found directly; a code in a coupon's shape whose number
+        lies outside its range gets the code at the nearest end of the range (of the coupon whose
+        range is nearest: `ROAM-004` → `ROAM-005` for codes 005…014; until 2026-12-02 similarity
+        alone chose, and named `ROAM-014`). Otherwise each coupon offers at most
         three codes: its first and last, and, when `text` has the template's length, the code
         whose number is nearest to the one written in `text`'s `#` positions (a character the
         charset lacks read as `0`); the candidate with the highest `difflib` similarity wins (ties:
@@ -220,6 +242,9 @@ class CouponIndex:
                 folded = _fold(space.template, variant)
                 if folded is not None and space.index(folded) is not None:
                     return folded
+        shaped = [found for space in self.spaces.values() if (found := space.shaped(text)) is not None]
+        if shaped:  # a code of a coupon's shape, its number out of range: the nearest end of the range
+            return min(shaped)[1]
         import difflib
 
         matcher = difflib.SequenceMatcher()

@@ -344,6 +344,14 @@ BIG = CouponIndex(
         ("MEGA-00x1234", "MEGA-0001234"),  # a character the charset lacks reads as 0
         ("ACME-A0ZZ", "ACME-A0DV"),  # base 36: the last of 500 from A000
         ("zzz", "coupon_91"),  # nothing alike: difflib's tie-break, the larger code
+        # in a coupon's shape, out of its range: the nearest end, not the most similar text (an
+        # audit's 2026-12-02 finding: `ROAM-004` of 005…014 was told `ROAM-014`, 020 `ROAM-005`)
+        ("coupon_86", "coupon_87"),
+        ("coupon_08", "coupon_87"),
+        ("coupon_99", "coupon_91"),
+        ("COUPON_95", "coupon_91"),
+        ("MEGA-0000999", "MEGA-0001000"),
+        ("acme-zzzz", "ACME-A0DV"),
     ],
 )
 def test_nearest_names_a_close_code_without_enumerating(typed: str, nearest: str) -> None:
