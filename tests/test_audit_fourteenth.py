@@ -153,3 +153,46 @@ def test_a_refusal_names_the_strict_policy_of_the_type_asked_for(tmp_path: Path,
     else:  # an overdraft policy: drawn below zero, nothing refused
         assert part["refused"] == []
         assert [a["quantity"] for a in part["allocations"]] == ["3"]
+
+
+# --- criteria: a bare word compared with text is told to be quoted ------------------------------
+
+_MILITARY = 'account.segments overlaps {"military"}'
+
+
+@pytest.mark.parametrize(
+    ("written", "word"),
+    [
+        ("account.segments overlaps {military}", "military"),
+        ('account.segments overlaps {"military", army}', "army"),
+        ("account.segments contains military", "military"),
+        ('cancellation.reason in {moved_abroad, "deceased"}', "moved_abroad"),
+        ("cancellation.reason == moved_abroad", "moved_abroad"),
+        ("moved_abroad == cancellation.reason", "moved_abroad"),
+    ],
+)
+def test_a_bare_word_compared_with_text_is_told_to_be_quoted(tmp_path: Path, written: str, word: str) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
+    (found,) = validate_paths([root])
+    assert (found.code, found.message) == ("BR502", f"unknown field `{word}` (text without quotes?)")
+    assert found.hint == f'text is written in quotes: `"{word}"`'
+    assert found.column == written.index(word) + len("  - when: ") + 1
+
+
+@pytest.mark.parametrize(
+    ("written", "message", "hint"),
+    [  # not text on the other side, or a field misspelt: told as before
+        ("cancellation.date > thirty", "unknown field `thirty`", "known names:"),
+        ("cancellation.reasn == moved_abroad", "`cancellation` has no field `reasn`", "did you mean `reason`?"),
+        ("cancellation.reason == cancelation.reason", "unknown field `cancelation`", "did you mean `cancellation`?"),
+    ],
+)
+def test_a_bare_word_elsewhere_keeps_its_message(tmp_path: Path, written: str, message: str, hint: str) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
+    found = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert found and found[0].message == message, found
+    assert found[0].hint.startswith(hint)

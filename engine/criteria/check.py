@@ -95,6 +95,22 @@ def _replace(node: _N, **changes: Any) -> _N:
     return copy
 
 
+def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type) -> CriteriaError:
+    """`e` for a bare word compared with text: the hint to quote it, keeping any "did you mean"."""
+    d = e.diagnostic
+    if not (isinstance(node, ast.Name) and d.code == "BR502" and d.message.startswith("unknown field")):
+        return e
+    texts = other.name == "string" or (
+        T.is_collection(other) and other.elem is not None and other.elem.name == "string"
+    )
+    if not texts:
+        return e
+    hint = f'text is written in quotes: `"{node.id}"`'
+    if d.hint.startswith("did you mean"):
+        hint += f"; or, for a field, {d.hint}"
+    return error(node.span, "BR502", f"unknown field `{node.id}` (text without quotes?)", hint)
+
+
 class Checker:
     def __init__(self, env: Environment) -> None:
         self.env = env
@@ -204,8 +220,39 @@ class Checker:
 
     # comparisons --------------------------------------------------------------------------------
 
+    def _text_operand(self, node: ast.Node, other: ast.Node, scope: Scope) -> ast.Node:
+        """`_value` of an operand compared with text (`other`, already checked): a bare word the
+        scenario has no field of is most likely text left unquoted (`reason == moved_abroad`), and
+        the hint says so (until 2026-12-02 it listed the scenario's top-level names)."""
+        try:
+            return self._value(node, scope)
+        except CriteriaError as e:
+            raise _unquoted(node, e, _type(other)) from None
+
+    def _set_operand(self, node: ast.Node, other: ast.Node, scope: Scope) -> ast.Node:
+        """`_text_operand` of a set compared with text: a bare word among its items
+        (`reason in {moved_abroad, "death"}`) gets the hint to quote it."""
+        try:
+            return self._value(node, scope)
+        except CriteriaError as e:
+            marked = (e.diagnostic.line, e.diagnostic.column)
+            items = node.items if isinstance(node, ast.SetLiteral) else (node,)
+            unquoted = next((i for i in items if (i.span.line, i.span.column) == marked), None)
+            if unquoted is None:
+                raise
+            raise _unquoted(unquoted, e, _type(other)) from None
+
     def _compare(self, node: ast.Compare, scope: Scope) -> ast.Node:
-        left, right = _same_currency(self._value(node.left, scope), self._value(node.right, scope))
+        if isinstance(node.left, ast.Name):  # (`moved_abroad == cancellation.reason`)
+            try:
+                first = self._value(node.left, scope)
+            except CriteriaError as e:
+                other = self._value(node.right, scope)
+                raise _unquoted(node.left, e, _type(other)) from None
+            left, right = _same_currency(first, self._text_operand(node.right, first, scope))
+        else:
+            first = self._value(node.left, scope)
+            left, right = _same_currency(first, self._text_operand(node.right, first, scope))
         lt, rt = _type(left), _type(right)
         self._comparable(node, lt, rt, node.op)
         if node.op not in ("==", "!=") and lt.name not in T.ORDERED:
@@ -233,7 +280,8 @@ class Checker:
         raise error(node.span, "BR503", f"cannot compare {lt} with {rt} using `{op}`", hint)
 
     def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:
-        item, collection = self._value(node.item, scope), self._value(node.collection, scope)
+        item = self._value(node.item, scope)
+        collection = self._set_operand(node.collection, item, scope)
         it, ct = _type(item), _type(collection)
         if T.is_collection(it) or it.name == "record":
             raise error(
@@ -255,7 +303,8 @@ class Checker:
         return _replace(node, item=item, collection=collection, type=T.BOOL)
 
     def _setrelation(self, node: ast.SetRelation, scope: Scope) -> ast.Node:
-        left, right = self._value(node.left, scope), self._value(node.right, scope)
+        left = self._value(node.left, scope)
+        right = self._set_operand(node.right, left, scope)
         lt, rt = _type(left), _type(right)
         if not T.is_collection(lt):
             raise error(
