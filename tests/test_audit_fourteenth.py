@@ -196,3 +196,31 @@ def test_a_bare_word_elsewhere_keeps_its_message(tmp_path: Path, written: str, m
     found = [d for d in validate_paths([root]) if d.severity.value == "error"]
     assert found and found[0].message == message, found
     assert found[0].hint.startswith(hint)
+
+
+# --- scenarios: a misspelt choice gets a "did you mean" ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "hint"),
+    [
+        ("billing_frequency", "montly", "did you mean `monthly`?"),
+        ("billing_frequency", "Quarterly", "did you mean `quarterly`?"),
+        ("billing_frequency", "fortnightly", "see schemas/scenario.schema.json for the expected form"),
+    ],
+)
+def test_a_misspelt_choice_in_a_scenario_gets_did_you_mean(field: str, written: str, hint: str) -> None:
+    from engine.decide.scenarios import ScenarioInvalid
+
+    rules = load_rules(REPO / "rules")
+    data = {
+        "id": "s",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "subscription": {"code": "S", "plan": "internet-premium", "start": "2014-01-01", field: written},
+        "cancellation": {"date": "2015-04-15"},
+    }
+    with pytest.raises(ScenarioInvalid) as raised:
+        rules.decide(data)
+    (found,) = raised.value.diagnostics
+    assert found.code == "BR602" and found.message.startswith(f"scenario field `subscription.{field}`: Input should be")
+    assert found.hint == hint

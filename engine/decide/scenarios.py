@@ -7,6 +7,7 @@ section; `expect` is split off before the scenario is validated.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,6 +177,8 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 # a code of digits written as a YAML or JSON number (`coupons: [1042]`): say to quote it
                 message = f"scenario field `{where}`: {error.message}"
                 hint = f'write it in quotes, as text: "{_number_written(data, path)}" (a number loses leading zeros)'
+            elif error.type in ("enum", "literal_error") and (meant := _choice_meant(data, path, error.message)):
+                message, hint = f"scenario field `{where}`: {error.message}", meant
             else:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
@@ -183,6 +186,22 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+def _choice_meant(data: Any, path: tuple[Any, ...], message: str) -> str | None:
+    """ "did you mean `monthly`?" for a misspelt choice (`billing_frequency: montly`), from the
+    choices pydantic's message lists; None when the value written is not text or nothing is close
+    (until 2026-12-02 a scenario's misspelt choice got no "did you mean", a rule file's did)."""
+    value: Any = data
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if not isinstance(value, str):
+        return None
+    choices = re.findall(r"'([^']*)'", message)
+    return did_you_mean(value, choices) or did_you_mean(value.lower(), choices)
 
 
 def _number_written(data: Any, path: tuple[Any, ...]) -> str:
