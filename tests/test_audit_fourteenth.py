@@ -224,3 +224,42 @@ def test_a_misspelt_choice_in_a_scenario_gets_did_you_mean(field: str, written: 
     (found,) = raised.value.diagnostics
     assert found.code == "BR602" and found.message.startswith(f"scenario field `subscription.{field}`: Input should be")
     assert found.hint == hint
+
+
+# --- criteria: hints an analyst can act on ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "message", "hint"),
+    [
+        (
+            "count(usage within 24 hours) >= 3",
+            "unexpected `hours`",
+            "durations are written in days, weeks, months or years, not hours (`1 day`); a usage quantity",
+        ),
+        (
+            "count(usage within 48 hours) >= 3",
+            "unexpected `hours`",
+            "durations are written in days, weeks, months or years, not hours (`2 days`)",
+        ),
+        ("sum(usage.quantity within 30 days) >= 10 hours", "unexpected `hours`", "durations are written in days"),
+        (
+            'count(usage where u.service_type == "API" within 7 days) >= 5',
+            "unknown name `u`: this `where` names no record",
+            "name the record before `where`, as in `count(u in usage where u.service_type …)`, "
+            "or write the field alone: `service_type`",
+        ),
+        (
+            "as_of - account.start >= 2 years",
+            "cannot compute a date-time - a date",
+            "subtract dates from dates: use `.date` of the date-time, e.g. `as_of.date - account.start`",
+        ),
+    ],
+)
+def test_criteria_hints_say_how_to_write_it(tmp_path: Path, written: str, message: str, hint: str) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
+    found = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert found and found[0].message.startswith(message), found
+    assert found[0].hint.startswith(hint), found[0].hint

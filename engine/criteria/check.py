@@ -111,6 +111,27 @@ def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type) -> CriteriaError:
     return error(node.span, "BR502", f"unknown field `{node.id}` (text without quotes?)", hint)
 
 
+def _unnamed_record(node: ast.Attribute, scope: Scope, env: Environment, e: CriteriaError) -> CriteriaError:
+    """`e` for `u.service_type` inside `count(usage where …)`, which names no record: the hint to
+    name it (`count(u in usage where …)`) or write the field alone (until 2026-12-02 it listed every
+    name in scope)."""
+    d = e.diagnostic
+    if not (
+        isinstance(node.obj, ast.Name)
+        and scope.element is not None
+        and d.code == "BR502"
+        and d.message == f"unknown field `{node.obj.id}`"
+        and node.name in env.fields(scope.element)
+    ):
+        return e
+    name = node.obj.id
+    hint = (
+        f"name the record before `where`, as in `count({name} in usage where {name}.{node.name} …)`, "
+        f"or write the field alone: `{node.name}`"
+    )
+    return error(node.obj.span, "BR502", f"unknown name `{name}`: this `where` names no record", hint)
+
+
 class Checker:
     def __init__(self, env: Environment) -> None:
         self.env = env
@@ -151,7 +172,10 @@ class Checker:
         raise error(node.span, "BR502", f"unknown field `{node.id}`", hint)
 
     def _attribute(self, node: ast.Attribute, scope: Scope) -> ast.Node:
-        obj = self.check(node.obj, scope)
+        try:
+            obj = self.check(node.obj, scope)
+        except CriteriaError as e:
+            raise _unnamed_record(node, scope, self.env, e) from None
         t = _type(obj)
         target = t.elem if t.name == "list" and t.elem is not None and t.elem.name == "record" else t
         if target.name == "record":
@@ -655,6 +679,8 @@ def _arith_hint(lt: T.Type, rt: T.Type, op: str = "+") -> str:
         return "write the duration itself, e.g. `12 months`, rather than a duration times a number"
     if "money" in (lt.name, rt.name):
         return "money combines with money (+, -) or with numbers and percentages (*, /)"
+    if op == "-" and {lt.name, rt.name} == {"date", "datetime"}:  # `as_of - account.start`
+        return "subtract dates from dates: use `.date` of the date-time, e.g. `as_of.date - account.start`"
     if {lt.name, rt.name} & {"date", "datetime"}:
         return "add or subtract a duration, e.g. `subscription.start + 6 months`"
     return "check the types of both sides"

@@ -681,12 +681,41 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         hint = _CHAR_HINTS["="]
     elif (keyword := _keyword_meant(found, expected, text[:pos])) is not None:
         hint = f"did you mean `{keyword}`?"  # `overlap`, `betwen`: an operator misspelt
+    elif previous.replace(".", "", 1).isdigit() and found.lower() in _CLOCK_UNITS:
+        hint = _clock_hint(previous, found)  # `within 24 hours`: no duration is counted in hours
     elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
         hint = f"did you mean `{previous} {unit}`?"  # `6 monhts`: a duration's unit misspelt
     return error(locate(pos, pos + max(len(found), 1)), "BR501", message, hint)
 
 
 _UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years")
+_CLOCK_UNITS = (
+    "hour",
+    "hours",
+    "h",
+    "hrs",
+    "minute",
+    "minutes",
+    "min",
+    "mins",
+    "second",
+    "seconds",
+    "sec",
+    "secs",
+    "s",
+)
+
+
+def _clock_hint(number: str, unit: str) -> str:
+    """The hint for a duration written in hours, minutes or seconds (`within 24 hours`): durations
+    count days, weeks, months and years; a usage quantity is a plain number in its own unit."""
+    hint = f"durations are written in days, weeks, months or years, not {unit}"
+    if unit.lower().startswith("h") and number.isdigit() and int(number) % 24 == 0 and int(number) > 0:
+        days = int(number) // 24
+        hint += f" (`{days} day{'' if days == 1 else 's'}`)"
+    return hint + "; a usage quantity is a plain number in its unit (`>= 10`), a time of day is written `22:00`"
+
+
 _FUNCTIONS = ("count", "sum", "min", "max", "uninterrupted")
 #: the text before a quantifier's condition: `any p in subscription.products ` (for `where`)
 _QUANTIFIED = re.compile(r"\b(?:any|all)\s+[A-Za-z_]\w*\s+in\s+[A-Za-z_][\w.]*\s*$")
