@@ -263,3 +263,36 @@ def test_criteria_hints_say_how_to_write_it(tmp_path: Path, written: str, messag
     found = [d for d in validate_paths([root]) if d.severity.value == "error"]
     assert found and found[0].message.startswith(message), found
     assert found[0].hint.startswith(hint), found[0].hint
+
+
+# --- why: a sum over money in two currencies says so ---------------------------------------------
+
+
+def test_a_sum_over_two_currencies_names_them(tmp_path: Path) -> None:
+    root = _rules_with(
+        tmp_path,
+        "discounts/loyalty.yaml",
+        "  price_plans: [triple-play-24]\n",
+        "  price_plans: [triple-play-24]\n  when: sum(subscription.products.price) >= 100.00 EUR\n",
+    )
+    data = {
+        "id": "s",
+        "as_of": "2015-06-15T10:00:00Z",
+        "subscription": {
+            "code": "S",
+            "plan": "triple-play-24",
+            "start": "2014-01-01",
+            "billing_frequency": "monthly",
+            "products": [
+                {"product": "tv-essentials", "price": "60.00 EUR"},
+                {"product": "fibre-100", "price": "50.00 USD"},
+                {"product": "mobile-sim", "price": "50.00 USD"},
+            ],
+        },
+    }
+    decision = load_rules(root).decide(data, explain=True)
+    (found,) = [d for d in decision["discounts"]["definitions"] if d["code"] == "multi-service-10"]
+    mixed = [r for r in found["reasons"] if r["code"] == "value_missing"]
+    assert mixed and mixed[0]["facts"]["currencies"] == ["EUR", "USD"], found["reasons"]
+    assert "reads money in EUR and USD, which is never added up or compared across currencies" in mixed[0]["text"]
+    assert mixed[0]["text"].startswith("`sum(subscription.products.price)` is not known: ")

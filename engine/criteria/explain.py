@@ -420,6 +420,18 @@ class Explainer:
         return getattr(obj, name)
 
     def _aggregate(self, node: ast.Aggregate, scope: dict[str, Any]) -> Any:
+        kept = self.kept(node, scope)
+        if kept is None:
+            return None
+        if node.func == "count":
+            return len(kept)
+        from engine.criteria.compile import _aggregate, empty_sum
+
+        return _aggregate(node.func, kept, empty_sum(_type(node)))
+
+    def kept(self, node: ast.Aggregate, scope: dict[str, Any]) -> list[Any] | None:
+        """What an aggregate reads: the records its `where` and window keep (their values, for an
+        aggregate of a field), or None when its list is missing."""
         source_node, value_field = node.collection, None
         if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
             source_node, value_field = node.collection.obj, node.collection.name
@@ -438,11 +450,7 @@ class Explainer:
             if window is not None and not runtime.in_window(getattr(item, stamp or ""), self.scenario.as_of, window):
                 continue
             kept.append(self._step(item, elem, value_field) if value_field else item)
-        if node.func == "count":
-            return len(kept)
-        from engine.criteria.compile import _aggregate, empty_sum
-
-        return _aggregate(node.func, kept, empty_sum(_type(node)))
+        return kept
 
 
 def _missing_operand(node: ast.Node, values: tuple[Any, ...]) -> str | None:

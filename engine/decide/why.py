@@ -38,6 +38,21 @@ _WITHIN = " within "
 _WHERE = " where "
 
 
+def _mixed_currencies(node: ast.Node, missing: str, explainer: Explainer) -> list[str]:
+    """The currencies of the money a `sum`, `min` or `max` written as `missing` reads, when there
+    are several (why it has no value: amounts in two currencies are never added up), else [].
+    Until 2026-12-02 such a sum was told "not known" alone, though every price was written."""
+    for item in ast.walk(node):
+        if isinstance(item, ast.Aggregate) and item.func != "count" and item.span.text == missing:
+            try:
+                kept = explainer.kept(item, {}) or []
+            except Exception:  # inside a quantifier (a name bound there): no currencies to tell
+                return []
+            currencies = sorted({v.currency for v in kept if getattr(v, "currency", None)})
+            return currencies if len(currencies) > 1 else []
+    return []
+
+
 def _name(text: str) -> str:
     """A field as an analyst reads it (`account.segments` → account segments); an aggregate by
     what it counts (`count(u in usage where … within 1 month)` → count of usage within 1 month);
@@ -150,7 +165,14 @@ register(
         "some_match": lambda f: (
             f"{_name(f['collection'])}: {f['matched']} of {f['count']} match `{f['where']}`; the rule needs none"
         ),
-        "value_missing": lambda f: f"{_name(f['missing'])} is not known, so `{f['condition']}` cannot hold",
+        "value_missing": lambda f: (
+            f"{_name(f['missing'])} is not known, so `{f['condition']}` cannot hold"
+            if "currencies" not in f
+            else f"{_name(f['missing'])} is not known: it reads money in "
+            + " and ".join(f["currencies"])
+            + f", which is never added up or compared across currencies, so `{f['condition']}` cannot hold"
+            ' (keep one currency with `where …currency == "EUR"`)'
+        ),
         "not_comparable": lambda f: (
             f"`{f['condition']}` cannot hold: "
             + (
@@ -416,6 +438,9 @@ class WhyNot:
             facts.update((k, v) for k, v in f.items() if k != "kind")
             if outcome is None and "missing" in f:
                 code = "value_missing"
+                currencies = _mixed_currencies(node, f["missing"], explainer)
+                if currencies:
+                    facts["currencies"] = currencies
             elif kind == "compare":
                 code = "threshold_not_met"
                 if "in_unit" in f and not negated:
