@@ -296,3 +296,109 @@ def test_a_sum_over_two_currencies_names_them(tmp_path: Path) -> None:
     assert mixed and mixed[0]["facts"]["currencies"] == ["EUR", "USD"], found["reasons"]
     assert "reads money in EUR and USD, which is never added up or compared across currencies" in mixed[0]["text"]
     assert mixed[0]["text"].startswith("`sum(subscription.products.price)` is not known: ")
+
+
+# --- runs: what an operator meets -----------------------------------------------------------------
+
+
+def _run(argv: list[str]) -> int:
+    from engine.cli.main import main
+
+    return main(["run", "--rules", str(REPO / "rules"), *argv])
+
+
+@pytest.mark.parametrize("line", [b"\xef\xbb\xbf\r\n", b"  \xef\xbb\xbf  \n", b"\xef\xbb\xbf\xef\xbb\xbf\n"])
+def test_a_line_of_byte_order_marks_alone_is_blank(tmp_path: Path, line: bytes) -> None:
+    from engine.run.evaluate import is_blank
+
+    assert is_blank(line) and is_blank(line.decode("utf-8"))
+    scenario = (REPO / "samples" / "run" / "nightly.jsonl").read_bytes().split(b"\n")[0]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(line + b"\xef\xbb\xbf\xef\xbb\xbf" + scenario + b"\n" + line)  # two marks: still the JSON
+    out, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    assert _run(["--input", str(source), "--output", str(out), "--errors", str(errors), "--workers", "1"]) == 0
+    assert len(out.read_bytes().splitlines()) == 1 and errors.read_bytes() == b""
+
+
+def test_an_empty_parquet_cell_is_told_as_empty_not_as_json_null(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    scenario = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").split("\n")[0]
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"scenario": pa.array([scenario, None, "", "  "], pa.string())}), source)
+    out, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    assert _run(["--input", str(source), "--output", str(out), "--errors", str(errors), "--workers", "1"]) == 1
+    import json
+
+    messages = [json.loads(line)["diagnostics"][0]["message"] for line in errors.read_text().splitlines()]
+    assert messages == [
+        "the row's `scenario` cell is null: the row holds no scenario",
+        "the row's `scenario` cell is empty: the row holds no scenario",
+        "the row's `scenario` cell is empty: the row holds no scenario",
+    ]
+
+
+def test_a_device_or_a_pipe_needs_no_extension(tmp_path: Path) -> None:
+    import os
+
+    nightly = REPO / "samples" / "run" / "nightly.jsonl"
+    assert _run(["--input", str(nightly), "--output", "/dev/null", "--errors", "/dev/null"]) == 0
+    fifo = tmp_path / "scenarios"
+    os.mkfifo(fifo)
+    import threading
+
+    def feed() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(nightly.read_bytes())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    out = tmp_path / "out.jsonl"
+    try:
+        assert _run(["--input", str(fifo), "--output", str(out), "--workers", "2"]) == 0
+    finally:
+        writer.join(timeout=60)
+    assert len(out.read_bytes().splitlines()) == len(nightly.read_bytes().splitlines())
+
+
+def test_a_full_standard_output_is_told_as_the_output(capfd: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    nightly = REPO / "samples" / "run" / "nightly.jsonl"
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "engine", "run", "--rules", str(REPO / "rules"), "--input", str(nightly)),
+                *("--output", "-", "--errors", "/dev/null"),
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == "billrules: error: cannot write the output: No space left on device"
+
+
+def test_sigterm_while_the_rules_load_ends_the_run_as_ctrl_c(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+
+    import engine.cli.decide_cmd as decide_cmd
+
+    loading = decide_cmd.load_rules_or_report
+
+    def terminated_while_loading(*args: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)  # (a scheduler's stop, before any worker started)
+        return loading(*args)
+
+    monkeypatch.setattr(decide_cmd, "load_rules_or_report", terminated_while_loading)
+    nightly = REPO / "samples" / "run" / "nightly.jsonl"
+    before = signal.getsignal(signal.SIGTERM)
+    assert _run(["--input", str(nightly), "--output", str(tmp_path / "out.jsonl")]) == 130
+    assert "billrules: interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()
+    assert signal.getsignal(signal.SIGTERM) is before  # restored

@@ -96,9 +96,22 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`billrules run`; SIGTERM ends it as Ctrl-C does from its first instruction (until
+    2026-12-02 only once the rules were loaded: a scheduler's SIGTERM before that killed it, exit
+    143 and no word)."""
+    stop = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
+    try:
+        return _run(args)
+    finally:
+        if stop:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from engine.cli.decide_cmd import load_rules_or_report
     from engine.run.atomic import AtomicFile
-    from engine.run.formats import FormatError, format_of
+    from engine.run.formats import FormatError, format_of, is_stream
     from engine.run.runner import DEFAULT_CHUNK, LostScenarios, RunOptions
     from engine.run.runner import run as run_billing
 
@@ -112,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         format_of(args.output, args.format)
     except FormatError as exc:
         raise UsageError(str(exc)) from exc
-    if args.input != "-" and not Path(args.input).is_file():
+    if args.input != "-" and not (Path(args.input).is_file() or is_stream(args.input)):
         raise UsageError(f"no such input file: {printable(args.input)}")
     for name in (args.output, args.errors, args.summary):
         if name not in (None, "-") and not Path(name).parent.resolve().is_dir():
@@ -161,8 +174,6 @@ def run(args: argparse.Namespace) -> int:
                 "no output was written\n"
             )
             return EXIT_USAGE
-    stop = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
     summary_file: list[AtomicFile] = []
 
     def write_summary(summary: Summary) -> Callable[[], None]:
@@ -197,14 +208,18 @@ def run(args: argparse.Namespace) -> int:
         silence(sys.stdout)
         return EXIT_BROKEN_PIPE
     except OSError as exc:
-        sys.stderr.write(f"billrules: error: {printable(str(exc))}; no output was written\n")
+        reason = printable(exc.strerror or str(exc))
+        if exc.filename is not None:
+            what = f"{printable(str(exc.filename))}: {reason}"
+        else:  # standard output, or a stream without a name
+            what = f"cannot write the output: {reason}" if args.output == "-" else reason
+        written = "" if args.output == "-" else "; no output was written"  # (stdout streams as it goes)
+        sys.stderr.write(f"billrules: error: {what}{written}\n")
         return EXIT_USAGE
     finally:
         for out in summary_file:  # (written: nothing; failed: its temporary removed)
             if not out.done:
                 out.discard()
-        if stop:
-            signal.signal(signal.SIGTERM, previous)
     stderr_errors.close()
     sys.stderr.write(printable_summary(summary.text()))
     if summary.stopped:
@@ -298,12 +313,12 @@ def _distinct_files(args: argparse.Namespace) -> None:
 
 def _file_identity(name: str) -> Any:
     """What makes two names one file: its device and inode when it exists (standard output's for
-    `-`), else its real path; None for a pipe or a device, written as it comes (`_is_stream`)."""
+    `-`), else its real path; None for a pipe or a device, written as it comes (`is_stream`)."""
     try:
         if name == "-":
             found = os.fstat(sys.stdout.fileno())
             return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
-        if _is_stream(name):
+        if is_stream(name):
             return None
         found = os.stat(name)
         return (found.st_dev, found.st_ino)
@@ -320,11 +335,11 @@ def _not_over_the_rules(args: argparse.Namespace, rules: str) -> None:
     from engine.cli.html_output import not_an_input
 
     for option, name in (("--output", args.output), ("--errors", args.errors), ("--summary", args.summary)):
-        if name not in (None, "-") and not _is_stream(name):
+        if name not in (None, "-") and not is_stream(name):
             not_an_input(Path(name), option, [rules])
 
 
-def _is_stream(name: str) -> bool:
+def is_stream(name: str) -> bool:
     """A pipe or a device (`/dev/stdout`, `/dev/null`): written to as it comes (`atomic.target`),
     so two options may share one (`--output /dev/null --errors /dev/null`)."""
     from engine.run.atomic import target

@@ -44,6 +44,7 @@ class UnreadableRow:
     column: str
     problem: str
     id: Any = None  # the row's `id`, when that column reads (named by its error record)
+    empty: bool = False  # a scenario text column's cell null or blank: no scenario in the row (BR601)
 
 
 #: What a record may be: a raw line, or a row already read as a mapping (Parquet).
@@ -128,7 +129,21 @@ class ChunkResult:
 
 
 def is_blank(record: Record) -> bool:
-    return isinstance(record, bytes | str) and not record.strip()
+    """A line with nothing but white space (and a byte order mark, which is not part of a line's
+    JSON: until 2026-12-02 a line holding one alone was an error record)."""
+    if not isinstance(record, bytes | str):
+        return False
+    kept = record.strip()
+    if kept[:1] in _BOM_STARTS:
+        kept = _without_boms(kept.encode("utf-8", "surrogatepass") if isinstance(kept, str) else kept)
+    return not kept
+
+
+def _without_boms(raw: bytes) -> bytes:
+    """`raw` stripped, without the byte order marks that start it (each whole)."""
+    while raw.startswith(_BOM):
+        raw = raw[len(_BOM) :].strip()
+    return raw
 
 
 def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResult:
@@ -151,6 +166,10 @@ def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResu
 def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Timings) -> tuple[bool, str | None, str]:
     """(decided, scenario id, the decision's text or the error record's)."""
     start = time.process_time()
+    if isinstance(record, UnreadableRow) and record.empty:  # (until 2026-12-02 told as "a JSON null")
+        message = f"the row's `{record.column}` cell is {record.problem}: the row holds no scenario"
+        hint = 'write one scenario object per row: {"id": ..., "as_of": ...}'
+        return _error(number, None, [FieldDiagnostic(source, number, 1, "BR601", message, hint)])
     if isinstance(record, UnreadableRow):
         message = f"the row's `{record.column}` cannot be read: {record.problem}"
         if "zoneinfo" in record.problem or "time zone" in record.problem.lower():  # pyarrow's words for an unknown zone
@@ -218,7 +237,7 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         return None, FieldDiagnostic(source, number, 1, "BR601", message, "split the scenario or drop the line")
     raw = raw.strip()
     if raw.startswith(_BOM):  # a UTF-8 byte order mark (a file exported on Windows): not part of the JSON
-        raw = raw[len(_BOM) :].strip()
+        raw = _without_boms(raw)  # (every one: two were told "not UTF-8" until 2026-12-02)
     try:
         data = orjson.loads(raw)
         compact = orjson.dumps(data)
@@ -291,6 +310,7 @@ def _int_noting(wide: list[int]) -> Callable[[str], int]:
 
 #: UTF-8's byte order mark, which a line may start with (RFC 8259: a parser may ignore it)
 _BOM = b"\xef\xbb\xbf"
+_BOM_STARTS = (b"\xef", "\ufeff")  # how a line starting with a byte order mark starts, read or not
 
 
 def _too_deep(source: str, number: int) -> FieldDiagnostic:

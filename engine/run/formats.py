@@ -17,14 +17,26 @@ class FormatError(ValueError):
     """A file whose format cannot be told or used (a usage error on the command line)."""
 
 
+def is_stream(name: str) -> bool:
+    """A path naming a character device or a named pipe (until 2026-12-02 `--output /dev/null`
+    was refused for its lack of an extension)."""
+    import stat
+
+    try:
+        mode = Path(name).stat().st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 def format_of(name: str, given: str | None) -> str:
     """The format `--format` gives, else the one the file's extension says (stdio: JSON Lines)."""
     if given is not None:
         if given not in FORMATS:
             raise FormatError(f"unknown format `{given}`; use one of: {', '.join(FORMATS)}")
         found = given
-    elif name == STDIO:
-        found = "jsonl"
+    elif name == STDIO or is_stream(name):
+        found = "jsonl"  # (a device or a pipe, `/dev/null`, `/dev/stdout`, `<(zcat …)`: no extension to read)
     else:
         suffix = Path(name).suffix.lower()
         if suffix not in _SUFFIXES:

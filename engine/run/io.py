@@ -25,7 +25,7 @@ from typing import IO, Any, Protocol
 
 from engine.run.atomic import AtomicFile
 from engine.run.evaluate import MAX_LINE_BYTES, Chunk, Record, UnreadableRow, is_blank
-from engine.run.formats import STDIO, FormatError
+from engine.run.formats import STDIO, FormatError, is_stream
 
 #: Rows per Parquet row group written (bounded memory: one group is buffered at a time).
 ROW_GROUP = 10_000
@@ -145,7 +145,10 @@ class ParquetSource:
             if self.text_column:
                 # a row is a scenario: a null or empty one is an error record (BR601), not a blank line
                 records = [
-                    text if text is not None and text.strip() else "null" for text in batch.column(0).to_pylist()
+                    text
+                    if text is not None and text.strip()
+                    else UnreadableRow("scenario", "null" if text is None else "empty", empty=True)
+                    for text in batch.column(0).to_pylist()
                 ]
             else:
                 records = _rows(batch)
@@ -213,7 +216,7 @@ def _without_nulls(value: Any) -> Any:
 
 
 def open_source(name: str, kind: str) -> Source:
-    if name != STDIO and not Path(name).is_file():
+    if name != STDIO and not (Path(name).is_file() or is_stream(name)):
         raise FormatError(f"no such input file: {name}")
     return ParquetSource(name) if kind == "parquet" else JsonLinesSource(name)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.run.evaluate import ChunkResult
-from engine.run.formats import STDIO, format_of
+from engine.run.formats import STDIO, format_of, is_stream
 from engine.run.io import LinesSink, Sink, open_sink, open_source
 from engine.run.pool import Executor, InProcess, LocalPool, default_workers, peak_bytes
 from engine.run.progress import progress_for
@@ -168,7 +168,8 @@ def _splits(options: RunOptions, in_format: str, out_format: str) -> bool:
     bytes: those (and Parquet input) are read and written by this process, as Dask runs are.
     """
     local = not options.dask and _workers(options) > 1
-    return local and options.input != STDIO and in_format == "jsonl" and out_format == "jsonl"
+    stream = options.input == STDIO or is_stream(options.input)  # (a pipe, `<(zcat …)`: read once, in order)
+    return local and not stream and in_format == "jsonl" and out_format == "jsonl"
 
 
 def _parts_near(output: str) -> str | None:
