@@ -351,11 +351,16 @@ def _compare_reasons(
                     yield from compare(item, actual[same_code[0]], (*path, i))
                     used.add(same_code[0])
                 else:
+                    code = _text(item.get("code"))
+                    taken = sum(1 for j in used if isinstance(actual[j], dict) and _text(actual[j].get("code")) == code)
+                    message = (  # (until 2026-12-02 "no reason with code X (it has: X: …)")
+                        f"reason code {_show(item.get('code'))} is expected again, but the decision has only "
+                        f"{taken} with it (matched above)"
+                        if taken
+                        else f"no reason with code {_show(item.get('code'))} in the decision (it has: {_codes(actual)})"
+                    )
                     yield Mismatch(
-                        (*path, i, "code") if "code" in item else (*path, i),
-                        item.get("code"),
-                        None,
-                        f"no reason with code {_show(item.get('code'))} in the decision (it has: {_codes(actual)})",
+                        (*path, i, "code") if "code" in item else (*path, i), item.get("code"), None, message
                     )
                 continue
             used.add(match)

@@ -456,6 +456,7 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             f"`{where}` must be {wanted_names}, not {_type_name(instance)}",
             (f"write `{_YES_NO[instance.lower()]}` (YAML 1.2 reads `{instance}` as text)" if yes_no else "")
             or _count_and_unit(field, instance, document.data, path)
+            or _number_as_text(field, instance, wanted)
             or pattern_hint
             or _describe(schema)
             or _shape_hint(schema, wanted),
@@ -505,7 +506,36 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         yield document.diagnostic(path, "BR206", f"`{where}` {message}", _describe(schema))
         return
     message = error.message.replace("'", "`") if len(error.message) < 120 else f"invalid value ({validator})"
-    yield document.diagnostic(path, "BR206", f"`{where}`: {message}", _describe(schema))
+    yield document.diagnostic(path, "BR206", f"`{where}`: {message}", _bound_hint(validator, error, schema))
+
+
+def _bound_hint(validator: str, error: Any, schema: dict[str, Any]) -> str:
+    """What to write for a number out of its bounds ("write 1 or more"), then what the field is
+    (until 2026-12-02 the field's description alone: "How many codes to generate.")."""
+    limit = error.validator_value
+    words = {
+        "minimum": f"write {limit} or more",
+        "maximum": f"write {limit} or less",
+        "exclusiveMinimum": f"write more than {limit}",
+        "exclusiveMaximum": f"write less than {limit}",
+    }.get(validator)
+    described = _describe(schema)
+    if words is None or re.search(r"\b(must|at least|at most|greater|less|more than)\b", described):
+        return described  # (a description that states the bound says it best: a period "greater than zero")
+    return f"{words} ({described.rstrip('.')})" if described else words
+
+
+def _number_as_text(field: str, instance: Any, wanted: Any) -> str:
+    """A number written as text with a percent sign or in quotes (`rate: "21%"`) where a number
+    goes: say to write the number alone."""
+    kinds = wanted if isinstance(wanted, list) else [wanted]
+    if not isinstance(instance, str) or not {"number", "integer"} & set(map(str, kinds)):
+        return ""
+    found = re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(%?)\s*", instance)
+    if found is None:
+        return ""
+    percent = " (a percentage is written as its number: 21 for 21 %)" if found.group(2) else ""
+    return f"write the number alone, without quotes: `{field}: {found.group(1)}`{percent}"
 
 
 def _shape_hint(schema: dict[str, Any], wanted: Any) -> str:

@@ -402,3 +402,61 @@ def test_sigterm_while_the_rules_load_ends_the_run_as_ctrl_c(
     assert "billrules: interrupted" in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()
     assert signal.getsignal(signal.SIGTERM) is before  # restored
+
+
+# --- `billrules test`: a reason code expected twice -------------------------------------------------
+
+
+def test_a_reason_code_expected_more_often_than_given_says_so() -> None:
+    from engine.expectations import compare
+
+    actual = {"reasons": [{"code": "no_line", "text": "no line of `tv`", "facts": {}}]}
+    expected = {"reasons": [{"code": "no_line"}, {"code": "no_line"}]}
+    (found,) = list(compare(expected, actual))
+    assert found.path == ("expect", "reasons", 1, "code")
+    assert found.note == "reason code `no_line` is expected again, but the decision has only 1 with it (matched above)"
+    other = next(iter(compare({"reasons": [{"code": "capped"}]}, actual)))
+    assert other.note == "no reason with code `capped` in the decision (it has: no_line: no line of `tv`)"
+
+
+# --- rule files: hints for a number written as text or out of its bounds --------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "hint"),
+    [
+        (
+            "catalog/coupons.yaml",
+            "redemption_quantity: 1\n",
+            "redemption_quantity: 0\n",
+            "write 1 or more (How many times each code may be redeemed)",
+        ),
+        (
+            "catalog/coupons.yaml",
+            "redemption_quantity: 1\n",
+            'redemption_quantity: "2"\n',
+            "write the number alone, without quotes: `redemption_quantity: 2`",
+        ),
+    ],
+)
+def test_a_number_out_of_bounds_or_as_text_says_what_to_write(
+    tmp_path: Path, file: str, old: str, new: str, hint: str
+) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, file, old, new)
+    found = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert [d.hint for d in found] == [hint], found
+
+
+def test_a_percentage_written_as_text_is_told_to_be_its_number() -> None:
+    from engine.schema import _number_as_text
+
+    assert _number_as_text("rate", "21%", "number") == (
+        "write the number alone, without quotes: `rate: 21` (a percentage is written as its number: 21 for 21 %)"
+    )
+    assert _number_as_text("rate", "21.5 %", ["number", "null"]).startswith(
+        "write the number alone, without quotes: `rate: 21.5`"
+    )
+    assert _number_as_text("rate", "twenty", "number") == ""
+    assert _number_as_text("code", "21", "string") == ""
