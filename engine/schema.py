@@ -419,6 +419,17 @@ def _belongs_under(extra: str, path: tuple[Any, ...], kind: str) -> str:
     return f"`{extra}` is a criteria section: indent it under `criteria:` (two spaces more)"
 
 
+#: (field, a word of the seeds, lower case) → the choice it stands for (seed 003's term basis:
+#: "Abrechnungszyklus" and "Aktuell", the actual time since purchase)
+_SEED_WORDS = {
+    ("basis", "actual"): "calendar",
+    ("basis", "aktuell"): "calendar",
+    ("basis", "abrechnungszyklus"): "billing_cycles",
+    ("basis", "billing_cycle"): "billing_cycles",
+    ("basis", "cycles"): "billing_cycles",
+}
+
+
 def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]:
     path = tuple(error.absolute_path)
     field = next((str(p) for p in reversed(path) if isinstance(p, str)), kind)
@@ -466,6 +477,9 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         options = error.validator_value if validator == "enum" else [error.validator_value]
         names = [str(o) for o in options]
         hint = did_you_mean(str(instance), names) if isinstance(instance, str) else ""
+        seed_word = _SEED_WORDS.get((field, str(instance).lower()))
+        if not hint and seed_word in names:
+            hint = f"`{instance}` is the seed's word for `{seed_word}`: write `{field}: {seed_word}`"
         yield document.diagnostic(
             path,
             "BR204",

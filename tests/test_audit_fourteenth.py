@@ -460,3 +460,15 @@ def test_a_percentage_written_as_text_is_told_to_be_its_number() -> None:
     )
     assert _number_as_text("rate", "twenty", "number") == ""
     assert _number_as_text("code", "21", "string") == ""
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"), [("actual", "calendar"), ("Aktuell", "calendar"), ("Abrechnungszyklus", "billing_cycles")]
+)
+def test_a_term_basis_in_the_seed_s_words_names_the_choice(tmp_path: Path, written: str, meant: str) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", "basis: calendar\n", f"basis: {written}\n")
+    (found,) = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert found.code == "BR204"
+    assert found.hint == f"`{written}` is the seed's word for `{meant}`: write `basis: {meant}`"
