@@ -117,6 +117,7 @@ def test_a_money_amount_requested_as_a_bare_number_is_still_rejected_with_its_re
     found = _retention(data)
     assert found["status"] == "rejected"
     assert found["reasons"][0]["code"] == "requested_value_invalid"
+    assert found["requested"] == "7.50"  # as written (until 2026-12-02 a value that did not read was not shown)
 
 
 def _validate(tmp_path: Path, data: dict[str, Any]) -> subprocess.CompletedProcess[str]:

@@ -617,6 +617,7 @@ class DefinitionRules:
             return
         r.value, problems = self._request_problems(d, request, today, scenario)
         if problems:
+            r.value = _as_requested(r.value, request)
             r.status, r.reasons = "rejected", problems
             return
         self._approval(d, r, scenario)
@@ -1300,8 +1301,8 @@ class DiscountEvaluator(DefinitionRules):
             # a request the agent may not make is rejected, whatever its duration or limit: one
             # status for it, whichever faults meet (a bad value at the limit was `limit_reached`)
             value, problems = self._request_problems(d.model, request, today, scenario)
-            if problems:
-                r.value, r.status, r.reasons = value, "rejected", problems
+            if problems:  # (a value that did not read is shown as written: `requested`, README)
+                r.value, r.status, r.reasons = _as_requested(value, request), "rejected", problems
                 return r
             if not self._limited(d.model, r, history, request, today, scenario):
                 r.value = value
@@ -2016,6 +2017,12 @@ def _periods_since(start: date, day: date, months: int | None) -> int:
     except OutOfCalendar:  # past 9999-12-31: the period holding `day` is the last there is
         pass
     return k
+
+
+def _as_requested(value: Any, request: Any) -> Any:
+    """A rejected request's value: as read, else as the agent wrote it (`5` for a money range is
+    no value, and a rejected decision showed no `requested` until 2026-12-02)."""
+    return value if value is not None else request.value
 
 
 def _billed_period(scenario: Any, today: date) -> tuple[date, date]:

@@ -142,7 +142,8 @@ class ReferenceEvaluator(DefinitionRules):
         ):  # rejected whatever its duration or limit (2026-12-01)
             value, problems = self._request_problems(d, request, today, scenario)  # (its approval: after them)
             if problems:
-                r.status, r.reasons, r.value = "rejected", problems, value
+                # (a value that did not read as written: mirrors `discounts._as_requested`, 2026-12-02)
+                r.status, r.reasons, r.value = "rejected", problems, value if value is not None else request.value
                 return None
         if self._duration_over(d, r, history, request, today, scenario):
             return
