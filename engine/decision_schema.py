@@ -200,6 +200,10 @@ STEP = _obj(
             _leaves("from", "to", "days", "ongoing"),
             "The interruption (rested or deactivated, days joined) that a span of uninterrupted time starts after.",
         ),
+        "window": _obj(
+            _leaves("after", "until"),
+            "For an aggregate with `within`: the records it reads are those after `after`, up to and including `until`.",
+        ),
         "actual": {"description": "The scenario's value (a list for a collection; null when missing)."},
         "expected": {"description": "What the rule compares it with, as written (a list for a set)."},
         "source": SOURCE,

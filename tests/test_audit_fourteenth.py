@@ -472,3 +472,48 @@ def test_a_term_basis_in_the_seed_s_words_names_the_choice(tmp_path: Path, writt
     (found,) = [d for d in validate_paths([root]) if d.severity.value == "error"]
     assert found.code == "BR204"
     assert found.hint == f"`{written}` is the seed's word for `{meant}`: write `basis: {meant}`"
+
+
+# --- why: the window a `within` aggregate read ------------------------------------------------------
+
+
+def test_a_within_aggregate_names_its_window_and_each_scenario_gets_its_own() -> None:
+    from engine.load import load_file
+
+    rules = load_rules(REPO / "rules")
+    (document,) = load_file(REPO / "samples" / "discounts" / "usage_vod_weekend_nights.yaml").documents
+    data = {k: v for k, v in document.data.items() if k != "expect"}
+    data["usage"] = []  # no record: the count is 0, the condition fails
+    windows = []
+    for as_of in ("2015-09-30T18:00:00+02:00", "2015-10-31T18:00:00+02:00"):
+        decision = rules.decide({**data, "as_of": as_of}, explain=True)
+        (found,) = [d for d in decision["discounts"]["definitions"] if d["code"] == "vod-weekend-nights"]
+        counted = [r for r in found["reasons"] if "window" in r["facts"]]
+        assert counted, found["reasons"]
+        windows.append(counted[0]["facts"]["window"])
+        steps = [s for sec in decision["trace"]["discount:vod-weekend-nights"] for s in sec["steps"] if "window" in s]
+        assert steps and steps[0]["window"] == counted[0]["facts"]["window"]
+    assert windows == [
+        {"after": "2015-08-30T18:00:00+02:00", "until": "2015-09-30T18:00:00+02:00"},
+        {"after": "2015-09-30T18:00:00+02:00", "until": "2015-10-31T18:00:00+02:00"},
+    ]
+
+
+def test_the_trace_text_names_the_window() -> None:
+    from engine.cli.decide_cmd import step_words
+
+    step = {
+        "condition": "count(usage within 1 month) >= 3",
+        "verdict": "does not hold",
+        "kind": "compare",
+        "subject": "count(usage within 1 month)",
+        "actual": "0",
+        "op": ">=",
+        "expected": "3",
+        "window": {"after": "2015-08-30T18:00:00+02:00", "until": "2015-09-30T18:00:00+02:00"},
+        "source": {"file": "rules/discounts/usage.yaml", "line": 38, "column": 9},
+    }
+    assert step_words(step) == (
+        "✗ count(usage within 1 month) = 0 (records after 2015-08-30T18:00:00+02:00 up to 2015-09-30T18:00:00+02:00): "
+        "`count(usage within 1 month) >= 3` does not hold (rules/discounts/usage.yaml:38:9)"
+    )

@@ -298,6 +298,9 @@ class Explainer:
                 # meant: maturity at least 6 months (until 2026-12-02 the constant was the subject)
                 subject, other, left, right, op = other, subject, right, left, _FLIPPED[op]
             facts = _facts("compare", subject, left, other, right, op=op)
+            window = self._window(subject, scope)
+            if window is not None:  # the records a `within` counts: told, not left to be worked out
+                facts["window"] = window
             if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
                 facts["in_unit"] = _in_unit(left, right.unit)
@@ -310,11 +313,10 @@ class Explainer:
                     broken = _interruption_before(subscription, left.start, left.end)
                     if broken is not None:  # what reset it (until 2026-12-02 left for the analyst to find)
                         facts["after_interruption"] = broken
-            return (
-                outcome,
-                _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other),
-                facts,
-            )
+            sentence = _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other)
+            if window is not None:
+                sentence += f" (records after {window['after']} up to {window['until']})"
+            return outcome, sentence, facts
         if isinstance(node, ast.Membership):
             item, collection = values
             facts = _facts("in", node.item, item, node.collection, collection, negated=node.negated)
@@ -428,6 +430,19 @@ class Explainer:
         from engine.criteria.compile import _aggregate, empty_sum
 
         return _aggregate(node.func, kept, empty_sum(_type(node)))
+
+    def _window(self, node: ast.Node, scope: dict[str, Any]) -> dict[str, str] | None:
+        """For an aggregate with `within`: the instants its window runs between (records after
+        `after`, up to and including `until`, as `runtime.in_window` keeps them); else None. Until
+        2026-12-02 the trace said "sum(…) = 4" and an analyst worked out which records counted."""
+        if not isinstance(node, ast.Aggregate) or node.within is None:
+            return None
+        window = self.value(node.within, scope)
+        as_of = getattr(self.scenario, "as_of", None)
+        if window is None or as_of is None:
+            return None
+        start, end, _ = runtime.window_bounds(as_of, window)
+        return {"after": start.isoformat() if start is not None else "the first day", "until": end.isoformat()}
 
     def kept(self, node: ast.Aggregate, scope: dict[str, Any]) -> list[Any] | None:
         """What an aggregate reads: the records its `where` and window keep (their values, for an

@@ -573,7 +573,13 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     ]
     if any((o.span.text or "").startswith(_TOLD_WITH_HISTORY) for o in operands):
         readers.append((("subscription history",), _history_key))
+    if any(isinstance(o, ast.Aggregate) and o.within is not None for o in operands):
+        readers.append((("as_of",), _as_of_key))  # (a `within` aggregate's reason names its window's instants)
     return "operands", readers
+
+
+def _as_of_key(scenario: Any) -> Any:
+    return str(getattr(scenario, "as_of", None))
 
 
 #: operands whose reason reads the subscription's start and status history beyond their value (a
