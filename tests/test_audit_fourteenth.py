@@ -517,3 +517,11 @@ def test_the_trace_text_names_the_window() -> None:
         "✗ count(usage within 1 month) = 0 (records after 2015-08-30T18:00:00+02:00 up to 2015-09-30T18:00:00+02:00): "
         "`count(usage within 1 month) >= 3` does not hold (rules/discounts/usage.yaml:38:9)"
     )
+
+
+def test_a_term_exception_in_the_trace_is_counted_as_its_reasons_count_it() -> None:
+    from engine.cli.decide_cmd import section_words
+
+    assert section_words("exceptions[2]") == "exception 3 (`exceptions[2]`)"
+    assert section_words("when") == "section when"
+    assert section_words("billing_term") == "section billing_term"

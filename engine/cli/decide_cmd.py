@@ -298,9 +298,18 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
         for section in sections:
-            out.write(f"  section {section['section']}: {'holds' if section['holds'] else 'does not hold'}\n")
+            out.write(f"  {section_words(section['section'])}: {'holds' if section['holds'] else 'does not hold'}\n")
             for step in section["steps"]:
                 out.write(f"    {step_words(step)}\n")
+
+
+def section_words(section: str) -> str:
+    """A trace section's heading: a term's exception counted from 1, as its reasons count it
+    ("exception 3 (`exceptions[2]`)"; until 2026-12-02 "section exceptions[2]" beside reasons
+    saying "exception 3")."""
+    if section.startswith("exceptions[") and section.endswith("]") and section[11:-1].isdigit():
+        return f"exception {int(section[11:-1]) + 1} (`{section}`)"
+    return f"section {section}"
 
 
 def reason_words(reason: Any) -> str:
