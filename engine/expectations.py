@@ -337,6 +337,7 @@ def _compare_reasons(
     from engine.decide.why import CONDITION_CODES
 
     used: set[int] = set()
+    matched: set[int] = set()  # of `used`, those an expectation matched (not only came nearest to)
     for i, item in enumerate(expected):
         free = [j for j in range(len(actual)) if j not in used]
         if isinstance(item, dict):
@@ -352,10 +353,11 @@ def _compare_reasons(
                     used.add(same_code[0])
                 else:
                     code = _text(item.get("code"))
-                    taken = sum(1 for j in used if isinstance(actual[j], dict) and _text(actual[j].get("code")) == code)
+                    taken = [j for j in used if isinstance(actual[j], dict) and _text(actual[j].get("code")) == code]
+                    how = "matched" if all(j in matched for j in taken) else "compared"
                     message = (  # (until 2026-12-02 "no reason with code X (it has: X: …)")
                         f"reason code {_show(item.get('code'))} is expected again, but the decision has only "
-                        f"{taken} with it (matched above)"
+                        f"{len(taken)} with it ({how} above)"
                         if taken
                         else f"no reason with code {_show(item.get('code'))} in the decision (it has: {_codes(actual)})"
                     )
@@ -364,6 +366,7 @@ def _compare_reasons(
                     )
                 continue
             used.add(match)
+            matched.add(match)
             continue
         words = _text(item)
         match = next((j for j in free if _reason_text(actual[j]) == words), None)

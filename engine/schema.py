@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -467,7 +468,7 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             f"`{where}` must be {wanted_names}, not {_type_name(instance)}",
             (f"write `{_YES_NO[instance.lower()]}` (YAML 1.2 reads `{instance}` as text)" if yes_no else "")
             or _count_and_unit(field, instance, document.data, path)
-            or _number_as_text(field, instance, wanted)
+            or _number_as_text(field, instance, wanted, schema)
             or pattern_hint
             or _describe(schema)
             or _shape_hint(schema, wanted),
@@ -539,17 +540,27 @@ def _bound_hint(validator: str, error: Any, schema: dict[str, Any]) -> str:
     return f"{words} ({described.rstrip('.')})" if described else words
 
 
-def _number_as_text(field: str, instance: Any, wanted: Any) -> str:
-    """A number written as text with a percent sign or in quotes (`rate: "21%"`) where a number
-    goes: say to write the number alone."""
-    kinds = wanted if isinstance(wanted, list) else [wanted]
-    if not isinstance(instance, str) or not {"number", "integer"} & set(map(str, kinds)):
+def _number_as_text(field: str, instance: Any, wanted: Any, schema: dict[str, Any] | None = None) -> str:
+    """A number written as text (`rate: "21"`, `rate: 21%`) where a number goes: say to write the
+    number alone, when that number is one the field takes (a whole number where one is wanted,
+    within the field's bounds); else ""."""
+    kinds = set(map(str, wanted if isinstance(wanted, list) else [wanted]))
+    if not isinstance(instance, str) or not {"number", "integer"} & kinds:
         return ""
     found = re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(%?)\s*", instance)
     if found is None:
         return ""
+    number = Decimal(found.group(1))
+    bounds = schema or {}
+    if (
+        ("number" not in kinds and number != number.to_integral_value())
+        or ("minimum" in bounds and number < Decimal(str(bounds["minimum"])))
+        or ("maximum" in bounds and number > Decimal(str(bounds["maximum"])))
+        or ("exclusiveMinimum" in bounds and number <= Decimal(str(bounds["exclusiveMinimum"])))
+    ):
+        return ""  # (not a value the field takes: the field's own description says what is)
     percent = " (a percentage is written as its number: 21 for 21 %)" if found.group(2) else ""
-    return f"write the number alone, without quotes: `{field}: {found.group(1)}`{percent}"
+    return f"write it as a number, not as text: `{field}: {found.group(1)}`{percent}"
 
 
 def _shape_hint(schema: dict[str, Any], wanted: Any) -> str:

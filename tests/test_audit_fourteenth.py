@@ -160,24 +160,36 @@ def test_a_refusal_names_the_strict_policy_of_the_type_asked_for(tmp_path: Path,
 _MILITARY = 'account.segments overlaps {"military"}'
 
 
+_QUOTED, _IN_A_SET, _CONTAINS = (
+    'text is written in quotes: `"{}"`',
+    'text is written in quotes, and a set in braces: `{{"{}"}}`',
+    'text is written in quotes; a list holds it with `contains "{}"`',
+)
+
+
 @pytest.mark.parametrize(
-    ("written", "word"),
+    ("written", "word", "hint"),
     [
-        ("account.segments overlaps {military}", "military"),
-        ('account.segments overlaps {"military", army}', "army"),
-        ("account.segments contains military", "military"),
-        ('cancellation.reason in {moved_abroad, "deceased"}', "moved_abroad"),
-        ("cancellation.reason == moved_abroad", "moved_abroad"),
-        ("moved_abroad == cancellation.reason", "moved_abroad"),
+        ("account.segments overlaps {military}", "military", _QUOTED),
+        ('account.segments overlaps {"military", army}', "army", _QUOTED),
+        ("account.segments contains military", "military", _IN_A_SET),
+        ("account.segments overlaps military", "military", _IN_A_SET),
+        ("cancellation.reason in moved_abroad", "moved_abroad", _IN_A_SET),
+        ("account.segments == military", "military", _CONTAINS),
+        ('cancellation.reason in {moved_abroad, "deceased"}', "moved_abroad", _QUOTED),
+        ("cancellation.reason == moved_abroad", "moved_abroad", _QUOTED),
+        ("moved_abroad == cancellation.reason", "moved_abroad", _QUOTED),
     ],
 )
-def test_a_bare_word_compared_with_text_is_told_to_be_quoted(tmp_path: Path, written: str, word: str) -> None:
+def test_a_bare_word_compared_with_text_is_told_to_be_quoted(
+    tmp_path: Path, written: str, word: str, hint: str
+) -> None:
     from engine.validate import validate_paths
 
     root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
     (found,) = validate_paths([root])
     assert (found.code, found.message) == ("BR502", f"unknown field `{word}` (text without quotes?)")
-    assert found.hint == f'text is written in quotes: `"{word}"`'
+    assert found.hint == hint.format(word)
     assert found.column == written.index(word) + len("  - when: ") + 1
 
 
@@ -187,6 +199,8 @@ def test_a_bare_word_compared_with_text_is_told_to_be_quoted(tmp_path: Path, wri
         ("cancellation.date > thirty", "unknown field `thirty`", "known names:"),
         ("cancellation.reasn == moved_abroad", "`cancellation` has no field `reasn`", "did you mean `reason`?"),
         ("cancellation.reason == cancelation.reason", "unknown field `cancelation`", "did you mean `cancellation`?"),
+        ("foo == bar", "unknown field `foo`", "known names:"),  # the first unknown name (a review's finding)
+        ("moved_abroad == cancelation.reason", "unknown field `moved_abroad`", "known names:"),
     ],
 )
 def test_a_bare_word_elsewhere_keeps_its_message(tmp_path: Path, written: str, message: str, hint: str) -> None:
@@ -250,6 +264,16 @@ def test_a_misspelt_choice_in_a_scenario_gets_did_you_mean(field: str, written: 
             "or write the field alone: `service_type`",
         ),
         (
+            'sum(usage.quantity where u.device == "STB") > 3',
+            "unknown name `u`: this `where` names no record",
+            "name the record before `where`, as in `sum(u in usage.quantity where u.device …)`",
+        ),
+        (
+            'count(discount_history where h.discount == "x" within 1 year) >= 1',
+            "unknown name `h`: this `where` names no record",
+            "name the record before `where`, as in `count(h in discount_history where h.discount …)`",
+        ),
+        (
             "as_of - account.start >= 2 years",
             "cannot compute a date-time - a date",
             "subtract dates from dates: use `.date` of the date-time, e.g. `as_of.date - account.start`",
@@ -269,28 +293,7 @@ def test_criteria_hints_say_how_to_write_it(tmp_path: Path, written: str, messag
 
 
 def test_a_sum_over_two_currencies_names_them(tmp_path: Path) -> None:
-    root = _rules_with(
-        tmp_path,
-        "discounts/loyalty.yaml",
-        "  price_plans: [triple-play-24]\n",
-        "  price_plans: [triple-play-24]\n  when: sum(subscription.products.price) >= 100.00 EUR\n",
-    )
-    data = {
-        "id": "s",
-        "as_of": "2015-06-15T10:00:00Z",
-        "subscription": {
-            "code": "S",
-            "plan": "triple-play-24",
-            "start": "2014-01-01",
-            "billing_frequency": "monthly",
-            "products": [
-                {"product": "tv-essentials", "price": "60.00 EUR"},
-                {"product": "fibre-100", "price": "50.00 USD"},
-                {"product": "mobile-sim", "price": "50.00 USD"},
-            ],
-        },
-    }
-    decision = load_rules(root).decide(data, explain=True)
+    decision = _two_currency_rules(tmp_path).decide(_priced("60.00 EUR", "50.00 USD", "50.00 USD"), explain=True)
     (found,) = [d for d in decision["discounts"]["definitions"] if d["code"] == "multi-service-10"]
     mixed = [r for r in found["reasons"] if r["code"] == "value_missing"]
     assert mixed and mixed[0]["facts"]["currencies"] == ["EUR", "USD"], found["reasons"]
@@ -415,6 +418,9 @@ def test_a_reason_code_expected_more_often_than_given_says_so() -> None:
     (found,) = list(compare(expected, actual))
     assert found.path == ("expect", "reasons", 1, "code")
     assert found.note == "reason code `no_line` is expected again, but the decision has only 1 with it (matched above)"
+    nearest = {"reasons": [{"code": "no_line", "facts": {"targets": ["radio"]}}, {"code": "no_line"}]}
+    again = list(compare(nearest, {"reasons": [{"code": "no_line", "text": "x", "facts": {"targets": ["tv"]}}]}))
+    assert again[-1].note.endswith("has only 1 with it (compared above)")  # the first came nearest, unmatched
     other = next(iter(compare({"reasons": [{"code": "capped"}]}, actual)))
     assert other.note == "no reason with code `capped` in the decision (it has: no_line: no line of `tv`)"
 
@@ -435,7 +441,7 @@ def test_a_reason_code_expected_more_often_than_given_says_so() -> None:
             "catalog/coupons.yaml",
             "redemption_quantity: 1\n",
             'redemption_quantity: "2"\n',
-            "write the number alone, without quotes: `redemption_quantity: 2`",
+            "write it as a number, not as text: `redemption_quantity: 2`",
         ),
     ],
 )
@@ -453,11 +459,13 @@ def test_a_percentage_written_as_text_is_told_to_be_its_number() -> None:
     from engine.schema import _number_as_text
 
     assert _number_as_text("rate", "21%", "number") == (
-        "write the number alone, without quotes: `rate: 21` (a percentage is written as its number: 21 for 21 %)"
+        "write it as a number, not as text: `rate: 21` (a percentage is written as its number: 21 for 21 %)"
     )
     assert _number_as_text("rate", "21.5 %", ["number", "null"]).startswith(
-        "write the number alone, without quotes: `rate: 21.5`"
+        "write it as a number, not as text: `rate: 21.5`"
     )
+    assert _number_as_text("quantity", "2.5", "integer") == ""  # not a whole number: no such value
+    assert _number_as_text("quantity", "-5", "integer", {"minimum": 1}) == ""  # below the minimum
     assert _number_as_text("rate", "twenty", "number") == ""
     assert _number_as_text("code", "21", "string") == ""
 
@@ -525,3 +533,98 @@ def test_a_term_exception_in_the_trace_is_counted_as_its_reasons_count_it() -> N
     assert section_words("exceptions[2]") == "exception 3 (`exceptions[2]`)"
     assert section_words("when") == "section when"
     assert section_words("billing_term") == "section billing_term"
+
+
+# --- the session's own review: what its first changes broke ----------------------------------------
+
+
+def test_explain_of_an_overdraft_on_a_used_up_credit_does_not_fail(tmp_path: Path) -> None:
+    root = _rules_with(
+        tmp_path,
+        "credits/credit_types.yaml",
+        "unit: text messages\n",
+        "unit: text messages\noverdraft_policy: standard-balance\n",
+    )
+    consumptions = [
+        {
+            "id": "R1",
+            "organisation": "globex-de-berlin",
+            "credit_type": "sms-credits",
+            "quantity": 2,
+            "at": "2015-04-15T09:00:00+02:00",
+        },
+        {
+            "id": "R2",
+            "organisation": "globex-de-berlin",
+            "credit_type": "sms-credits",
+            "quantity": 3,
+            "at": "2015-04-15T10:00:00+02:00",
+        },
+    ]
+    data = {
+        "id": "c",
+        "as_of": "2015-04-15T11:00:00+02:00",
+        "credits": [_credit("only", quantity=2)],
+        "consumptions": consumptions,
+    }
+    decision = load_rules(root).decide(data, explain=True)
+    why = {(w["request"], c["credit"]): c["verdict"] for w in decision["credits"]["why"] for c in w["credits"]}
+    assert why[("R2", "only")]["code"] == "used"  # overdrawn: used up before, drawn below zero
+    assert "after" not in why[("R2", "only")]["facts"]
+    assert [a["quantity"] for a in decision["credits"]["allocations"]] == ["2", "3"]
+
+
+def _two_currency_rules(tmp_path: Path) -> Any:
+    return load_rules(
+        _rules_with(
+            tmp_path,
+            "discounts/loyalty.yaml",
+            "  price_plans: [triple-play-24]\n",
+            "  price_plans: [triple-play-24]\n  when: sum(subscription.products.price) >= 100.00 EUR\n",
+        )
+    )
+
+
+def _priced(*prices: str) -> dict[str, Any]:
+    products = ("tv-essentials", "fibre-100", "mobile-sim")
+    return {
+        "id": "s",
+        "as_of": "2015-06-15T10:00:00Z",
+        "subscription": {
+            "code": "S",
+            "plan": "triple-play-24",
+            "start": "2014-01-01",
+            "billing_frequency": "monthly",
+            "products": [{"product": p, "price": price} for p, price in zip(products, prices, strict=True)],
+        },
+    }
+
+
+def test_one_scenario_s_currencies_are_not_another_s_reason(tmp_path: Path) -> None:
+    rules = _two_currency_rules(tmp_path)
+
+    def currencies(data: dict[str, Any]) -> list[str]:
+        (found,) = [d for d in rules.decide(data)["discounts"]["definitions"] if d["code"] == "multi-service-10"]
+        return next(r["facts"]["currencies"] for r in found["reasons"] if r["code"] == "value_missing")
+
+    first = _priced("60.00 EUR", "50.00 USD", "50.00 USD")
+    second = _priced("60.00 GBP", "50.00 CHF", "50.00 CHF")
+    assert [currencies(first), currencies(second), currencies(first)] == [
+        ["EUR", "USD"],
+        ["CHF", "GBP"],
+        ["EUR", "USD"],
+    ]
+
+
+def test_a_read_error_names_the_input_not_the_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.run.io import JsonLinesSource
+
+    class Failing:
+        def readline(self, limit: int) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    source = JsonLinesSource.__new__(JsonLinesSource)
+    source.__dict__.update(name="in.jsonl", file=Failing(), done=0, read_seconds=0.0, total=None)
+    with pytest.raises(OSError) as raised:
+        next(source.chunks(10))
+    assert (raised.value.filename, raised.value.strerror) == ("in.jsonl", "cannot read the input: Input/output error")

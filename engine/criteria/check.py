@@ -55,12 +55,14 @@ class Scope:
     variables: dict[str, T.Type] = field(default_factory=dict)
     element: str | None = None  # record whose fields are visible unqualified
     depth: int = 0  # quantifiers and aggregates around this point
+    #: inside an aggregate's `where` without a bound name: its function and list as written (hints)
+    aggregate: tuple[str, str] | None = None
 
     def bind(self, name: str, type_: T.Type) -> Scope:
         return Scope({**self.variables, name: type_}, self.element, self.depth)
 
-    def with_element(self, record: str | None) -> Scope:
-        return Scope(dict(self.variables), record, self.depth)
+    def with_element(self, record: str | None, aggregate: tuple[str, str] | None = None) -> Scope:
+        return Scope(dict(self.variables), record, self.depth, aggregate)
 
     def loop(self, node: ast.Node, word: str) -> Scope:
         """The scope inside a quantifier or aggregate; refuses nesting deeper than MAX_NESTING."""
@@ -95,17 +97,22 @@ def _replace(node: _N, **changes: Any) -> _N:
     return copy
 
 
-def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type) -> CriteriaError:
-    """`e` for a bare word compared with text: the hint to quote it, keeping any "did you mean"."""
+def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type, op: str) -> CriteriaError:
+    """`e` for a bare word compared with text: the hint to quote it (in a set where a set goes:
+    `overlaps military` → `{"military"}`; against a list with `==`, `contains`), keeping any "did
+    you mean"."""
     d = e.diagnostic
     if not (isinstance(node, ast.Name) and d.code == "BR502" and d.message.startswith("unknown field")):
         return e
-    texts = other.name == "string" or (
-        T.is_collection(other) and other.elem is not None and other.elem.name == "string"
-    )
-    if not texts:
+    listed = T.is_collection(other) and other.elem is not None and other.elem.name == "string"
+    if not (other.name == "string" or listed):
         return e
-    hint = f'text is written in quotes: `"{node.id}"`'
+    if op == "in":
+        hint = f'text is written in quotes, and a set in braces: `{{"{node.id}"}}`'
+    elif listed and op != "item":  # (an item of a set: quoted alone)
+        hint = f'text is written in quotes; a list holds it with `contains "{node.id}"`'
+    else:
+        hint = f'text is written in quotes: `"{node.id}"`'
     if d.hint.startswith("did you mean"):
         hint += f"; or, for a field, {d.hint}"
     return error(node.span, "BR502", f"unknown field `{node.id}` (text without quotes?)", hint)
@@ -125,8 +132,9 @@ def _unnamed_record(node: ast.Attribute, scope: Scope, env: Environment, e: Crit
     ):
         return e
     name = node.obj.id
+    func, listed = scope.aggregate or ("count", "usage")
     hint = (
-        f"name the record before `where`, as in `count({name} in usage where {name}.{node.name} …)`, "
+        f"name the record before `where`, as in `{func}({name} in {listed} where {name}.{node.name} …)`, "
         f"or write the field alone: `{node.name}`"
     )
     return error(node.obj.span, "BR502", f"unknown name `{name}`: this `where` names no record", hint)
@@ -251,7 +259,7 @@ class Checker:
         try:
             return self._value(node, scope)
         except CriteriaError as e:
-            raise _unquoted(node, e, _type(other)) from None
+            raise _unquoted(node, e, _type(other), "==") from None
 
     def _set_operand(self, node: ast.Node, other: ast.Node, scope: Scope) -> ast.Node:
         """`_text_operand` of a set compared with text: a bare word among its items
@@ -264,15 +272,19 @@ class Checker:
             unquoted = next((i for i in items if (i.span.line, i.span.column) == marked), None)
             if unquoted is None:
                 raise
-            raise _unquoted(unquoted, e, _type(other)) from None
+            # a bare word where a set goes (`overlaps military`): written as a set of text
+            raise _unquoted(unquoted, e, _type(other), "in" if unquoted is node else "item") from None
 
     def _compare(self, node: ast.Compare, scope: Scope) -> ast.Node:
         if isinstance(node.left, ast.Name):  # (`moved_abroad == cancellation.reason`)
             try:
                 first = self._value(node.left, scope)
             except CriteriaError as e:
-                other = self._value(node.right, scope)
-                raise _unquoted(node.left, e, _type(other)) from None
+                try:
+                    other = self._value(node.right, scope)
+                except CriteriaError:
+                    raise e from None  # (`foo == bar`: the first unknown name is told, as before)
+                raise _unquoted(node.left, e, _type(other), node.op) from None
             left, right = _same_currency(first, self._text_operand(node.right, first, scope))
         else:
             first = self._value(node.left, scope)
@@ -458,7 +470,9 @@ class Checker:
         inner = (
             looped.bind(node.var, elem)
             if node.var
-            else looped.with_element(elem.record if elem.name == "record" else None)
+            else looped.with_element(
+                elem.record if elem.name == "record" else None, (node.func, node.collection.span.text)
+            )
         )
         where = self._boolean(node.where, inner, "`where`") if node.where is not None else None
         within = None

@@ -583,7 +583,8 @@ class Book:
             if c.code in drawn:
                 d = drawn[c.code]
                 facts = {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])}
-                reason = Reason("used", {**facts, **ranked[c.code][1]})
+                # (an overdraft may draw on a credit used up before: no rank among the candidates)
+                reason = Reason("used", {**facts, **ranked.get(c.code, (0, {}))[1]})
             elif c.code in ranked:
                 code = "candidate_refused" if refused else "not_needed"
                 rank, after = ranked[c.code]

@@ -575,7 +575,24 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
         readers.append((("subscription history",), _history_key))
     if any(isinstance(o, ast.Aggregate) and o.within is not None for o in operands):
         readers.append((("as_of",), _as_of_key))  # (a `within` aggregate's reason names its window's instants)
+    for o in operands:  # a money sum's reason names the currencies it read when several (`_mixed_currencies`)
+        if isinstance(o, ast.Aggregate) and o.func != "count" and getattr(o.type, "name", None) == "money":
+            readers.append((("currencies", o.span.text), _currencies_reader(o, env)))
     return "operands", readers
+
+
+def _currencies_reader(node: ast.Aggregate, env: Any) -> Any:
+    """The currencies of the money `node` reads in a scenario (a key part: one scenario's
+    currencies were another's reason until keyed so, 2026-12-02)."""
+
+    def read(scenario: Any) -> Any:
+        try:
+            kept = Explainer(env, scenario).kept(node, {}) or []
+        except Exception:  # inside a quantifier (a name bound there): nothing to key by
+            return _UNKEYED
+        return tuple(sorted({v.currency for v in kept if getattr(v, "currency", None)}))
+
+    return read
 
 
 def _as_of_key(scenario: Any) -> Any:

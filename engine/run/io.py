@@ -78,7 +78,10 @@ class JsonLinesSource:
             records: list[Record] = []
             scenarios = 0
             for _ in range(size):
-                line = readline(limit)
+                try:
+                    line = readline(limit)
+                except OSError as exc:  # named: a read error was told as the output's (until 2026-12-02)
+                    raise OSError(exc.errno, f"cannot read the input: {exc.strerror or exc}", self.name) from exc
                 if not line:
                     break
                 self.done += len(line)
