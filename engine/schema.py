@@ -484,7 +484,8 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         yield document.diagnostic(
             path,
             "BR204",
-            f"`{instance}` is not a valid `{field}`: expected one of {', '.join(names)}",
+            f"`{instance if isinstance(instance, str) else json.dumps(instance, default=str)}` is not a valid "
+            f"`{field}`: expected one of {', '.join(names)}",  # (JSON's `null`, `true`: not Python's `None`)
             hint or f"use one of: {', '.join(names)}",
         )
         return

@@ -628,3 +628,150 @@ def test_a_read_error_names_the_input_not_the_output(tmp_path: Path, capsys: pyt
     with pytest.raises(OSError) as raised:
         next(source.chunks(10))
     assert (raised.value.filename, raised.value.strerror) == ("in.jsonl", "cannot read the input: Input/output error")
+
+
+# --- the session's hostile-input campaign -----------------------------------------------------------
+
+
+def test_hours_with_a_number_past_python_s_digit_limit_is_a_diagnostic(tmp_path: Path) -> None:
+    from engine.validate import validate_paths
+
+    written = f"count(usage within {'9' * 5000} hours) >= 3"
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
+    found = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert [d.code for d in found] == ["BR501"] and found[0].hint.startswith("durations are written in days")
+
+
+def test_a_line_of_many_byte_order_marks_is_read_in_linear_time() -> None:
+    import time
+
+    from engine.run.evaluate import is_blank, parse_line
+
+    marks = b"\xef\xbb\xbf" * 400_000  # 1.2 MB (until the mend, 14 s)
+    started = time.process_time()
+    assert is_blank(marks + b"\n")
+    data, problem = parse_line(marks + b'{"id": "x"}\n', "<in>", 1)
+    assert problem is None and data == {"id": "x"}
+    assert time.process_time() - started < 5  # (a bound far above linear, far below quadratic)
+
+
+def test_a_parquet_cell_of_byte_order_marks_is_an_empty_row(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    scenario = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").split("\n")[0]
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"scenario": pa.array([scenario, "\ufeff", "\ufeff \ufeff"], pa.string())}), source)
+    out, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    assert _run(["--input", str(source), "--output", str(out), "--errors", str(errors), "--workers", "1"]) == 1
+    assert len(errors.read_text().splitlines()) == 2 and len(out.read_text().splitlines()) == 1  # 3 in, 3 out
+
+
+def test_decide_skips_a_line_of_a_byte_order_mark_as_run_does(tmp_path: Path) -> None:
+    from engine.decide.scenarios import json_line_records
+
+    scenario = (REPO / "samples" / "run" / "nightly.jsonl").read_bytes().split(b"\n")[0]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf\n" + scenario + b"\n")
+    assert [(number, problem) for number, _, problem in json_line_records(path, "in.jsonl")] == [(2, None)]
+
+
+def test_one_pipe_as_input_and_output_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert _run(["--input", str(fifo), "--output", str(fifo)]) == 2
+    assert "name the same file" in capsys.readouterr().err
+
+
+def test_parquet_from_a_pipe_says_it_needs_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    pytest.importorskip("pyarrow")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert _run(["--input", str(fifo), "--format", "parquet", "--output", str(tmp_path / "o.jsonl")]) == 2
+    assert "Parquet is read from a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("military in account.segments", 'text is written in quotes: `"military"`'),
+        ('cancellation.reasn == "moved_abroad"', "did you mean `reason`?"),  # a field misspelt: as before
+        ('count(usage where devce == "stb") > 1', "did you mean `device`?"),
+    ],
+)
+def test_a_bare_word_hint_only_where_it_is_text(tmp_path: Path, written: str, hint: str) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
+    (found,) = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert found.hint == hint
+
+
+def test_a_strict_policy_is_named_only_where_an_overdraft_would_have_drawn(tmp_path: Path) -> None:
+    root = _rules_with(
+        tmp_path,
+        "credits/credit_types.yaml",
+        "unit: text messages\n",
+        "unit: text messages\noverdraft_policy: prepaid-strict\n",
+    )
+    later = _credit("later", quantity=2, usage_period={"from": "2015-05-01", "to": "2015-12-31"})  # not started
+    data = {
+        "id": "c",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": [later],
+        "consumptions": [
+            {
+                "id": "R1",
+                "organisation": "globex-de-berlin",
+                "credit_type": "sms-credits",
+                "quantity": 1,
+                "at": "2015-04-15T09:00:00+02:00",
+            }
+        ],
+    }
+    (refusal,) = load_rules(root).decide(data)["credits"]["refused"]
+    assert "no_overdraft" not in refusal["reasons"][0]["facts"]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "not (sum(subscription.products.price) <= 10.00 EUR)",
+        "sum(subscription.products.price) + 1.00 EUR > 10.00 EUR",
+    ],
+)
+def test_a_sum_s_currencies_are_named_under_not_and_in_arithmetic(tmp_path: Path, when: str) -> None:
+    root = _rules_with(
+        tmp_path,
+        "discounts/loyalty.yaml",
+        "  price_plans: [triple-play-24]\n",
+        f"  price_plans: [triple-play-24]\n  when: {when}\n",
+    )
+    rules = load_rules(root)
+    for prices, currencies in (
+        (("60.00 EUR", "50.00 USD", "50.00 USD"), ["EUR", "USD"]),
+        (("1.00 GBP", "1.00 CHF", "1.00 CHF"), ["CHF", "GBP"]),
+    ):
+        (found,) = [
+            d for d in rules.decide(_priced(*prices))["discounts"]["definitions"] if d["code"] == "multi-service-10"
+        ]
+        missing = [r for r in found["reasons"] if r["code"] == "value_missing"]
+        assert missing and missing[0]["facts"]["currencies"] == currencies, found["reasons"]
+
+
+def test_a_window_reaching_past_the_calendar_names_no_start() -> None:
+    from engine.criteria.explain import window_words
+
+    assert window_words({"until": "0001-01-10T00:00:00+00:00"}) == "records up to 0001-01-10T00:00:00+00:00"
+    assert window_words({"after": "a", "until": "b"}) == "records after a up to b"
+
+
+def test_a_choice_written_as_null_is_quoted_as_json_writes_it(tmp_path: Path) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", "basis: calendar\n", "basis: true\n")
+    messages = [d.message for d in validate_paths([root]) if d.severity.value == "error"]
+    assert not any("True" in m for m in messages), messages

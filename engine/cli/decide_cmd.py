@@ -338,7 +338,9 @@ def step_words(step: dict[str, Any]) -> str:
         if "other" in step:  # a field on the other side: its value too (SPEC 3.3, "the values that made it so")
             facts += f", {step['other']} = {step['expected']}"
         if "window" in step:  # the records a `within` counted (since 2026-12-02)
-            facts += f" (records after {step['window']['after']} up to {step['window']['until']})"
+            from engine.criteria.explain import window_words
+
+            facts += f" ({window_words(step['window'])})"
     verdict = "is unknown" if step["verdict"] == "unknown" else step["verdict"]
     return f"{_MARKS[step['verdict']]} {facts}: `{step['condition']}` {verdict} ({where})"
 

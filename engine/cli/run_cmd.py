@@ -100,7 +100,10 @@ def run(args: argparse.Namespace) -> int:
     2026-12-02 only once the rules were loaded: a scheduler's SIGTERM before that killed it, exit
     143 and no word)."""
     stop = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminated) if stop else None
+    # held while modules import and the rules load (an exception raised inside an import could
+    # crash the interpreter: one in fifty such stops segfaulted in orjson's), acted on once loaded
+    previous = signal.signal(signal.SIGTERM, _held) if stop else None
+    _HELD.clear()
     try:
         return _run(args)
     finally:
@@ -139,6 +142,10 @@ def _run(args: argparse.Namespace) -> int:
     _distinct_files(args)
     _not_over_the_rules(args, args.rules)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+        if _HELD:  # a SIGTERM came while loading: the run ends now, as Ctrl-C ends it
+            raise KeyboardInterrupt
     if rules is None:
         return EXIT_FINDINGS
     _not_over_the_rules(args, rules.root)  # the rule set found (above `--rules` when it names none)
@@ -265,6 +272,14 @@ def _writable(name: str) -> None:
         os.unlink(probe)
 
 
+#: SIGTERMs received while the run's modules import and its rules load (`_held`)
+_HELD: list[int] = []
+
+
+def _held(signum: int, frame: Any) -> None:
+    _HELD.append(signum)
+
+
 def _terminated(signum: int, frame: Any) -> None:
     """SIGTERM ends a run as Ctrl-C does: temporary files removed, previous files kept, workers stopped."""
     raise KeyboardInterrupt
@@ -313,15 +328,15 @@ def _distinct_files(args: argparse.Namespace) -> None:
 
 def _file_identity(name: str) -> Any:
     """What makes two names one file: its device and inode when it exists (standard output's for
-    `-`), else its real path; None for a pipe or a device, written as it comes (`is_stream`)."""
+    `-`), else its real path; None for a device, written as it comes."""
     try:
         if name == "-":
             found = os.fstat(sys.stdout.fileno())
             return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
-        if is_stream(name):
-            return None
         found = os.stat(name)
-        return (found.st_dev, found.st_ino)
+        if stat.S_ISCHR(found.st_mode):  # a device (`/dev/null` for both output and errors): written as it comes
+            return None
+        return (found.st_dev, found.st_ino)  # (a named pipe too: the input and an output on one hung the run)
     except FileNotFoundError:
         return os.path.realpath(name)
     except (OSError, ValueError, AttributeError):  # (no real standard output: a test's capture)

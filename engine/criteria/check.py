@@ -97,6 +97,13 @@ def _replace(node: _N, **changes: Any) -> _N:
     return copy
 
 
+def _written(node: ast.Node) -> bool:
+    """A literal, or a set of literals only: what the rule writes, not the scenario."""
+    if isinstance(node, ast.SetLiteral):
+        return all(isinstance(item, ast.Literal) for item in node.items)
+    return isinstance(node, ast.Literal)
+
+
 def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type, op: str) -> CriteriaError:
     """`e` for a bare word compared with text: the hint to quote it (in a set where a set goes:
     `overlaps military` → `{"military"}`; against a list with `==`, `contains`), keeping any "did
@@ -259,6 +266,8 @@ class Checker:
         try:
             return self._value(node, scope)
         except CriteriaError as e:
+            if _written(other):  # (`devce == "stb"`: a field misspelt, told with its "did you mean")
+                raise
             raise _unquoted(node, e, _type(other), "==") from None
 
     def _set_operand(self, node: ast.Node, other: ast.Node, scope: Scope) -> ast.Node:
@@ -284,6 +293,8 @@ class Checker:
                     other = self._value(node.right, scope)
                 except CriteriaError:
                     raise e from None  # (`foo == bar`: the first unknown name is told, as before)
+                if _written(node.right):  # (`reasn == "moved_abroad"`: a field misspelt)
+                    raise e from None
                 raise _unquoted(node.left, e, _type(other), node.op) from None
             left, right = _same_currency(first, self._text_operand(node.right, first, scope))
         else:
@@ -316,7 +327,16 @@ class Checker:
         raise error(node.span, "BR503", f"cannot compare {lt} with {rt} using `{op}`", hint)
 
     def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:
-        item = self._value(node.item, scope)
+        try:
+            item = self._value(node.item, scope)
+        except CriteriaError as e:  # `military in account.segments`: a bare word, the list of text it is in
+            if _written(node.collection):
+                raise
+            try:
+                collection = self._value(node.collection, scope)
+            except CriteriaError:
+                raise e from None
+            raise _unquoted(node.item, e, _type(collection), "item") from None
         collection = self._set_operand(node.collection, item, scope)
         it, ct = _type(item), _type(collection)
         if T.is_collection(it) or it.name == "record":

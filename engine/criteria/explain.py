@@ -315,7 +315,7 @@ class Explainer:
                         facts["after_interruption"] = broken
             sentence = _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other)
             if window is not None:
-                sentence += f" (records after {window['after']} up to {window['until']})"
+                sentence += f" ({window_words(window)})"
             return outcome, sentence, facts
         if isinstance(node, ast.Membership):
             item, collection = values
@@ -442,7 +442,9 @@ class Explainer:
         if window is None or as_of is None:
             return None
         start, end, _ = runtime.window_bounds(as_of, window)
-        return {"after": start.isoformat() if start is not None else "the first day", "until": end.isoformat()}
+        if start is None:  # reaching back past 0001-01-01: every record up to `until`
+            return {"until": end.isoformat()}
+        return {"after": start.isoformat(), "until": end.isoformat()}
 
     def kept(self, node: ast.Aggregate, scope: dict[str, Any]) -> list[Any] | None:
         """What an aggregate reads: the records its `where` and window keep (their values, for an
@@ -540,6 +542,12 @@ def _sentence(
         target = other_node.span.text if other_node is not None else "it"
         return f"{_head(subject, value)} cannot be compared with {target}"
     return f"{_head(subject, value)} {verbs[0] if outcome else verbs[1]} {rest}"
+
+
+def window_words(window: Mapping[str, str]) -> str:
+    """ "records after A up to B", or "records up to B" for a window with no start."""
+    after = f" after {window['after']}" if "after" in window else ""
+    return f"records{after} up to {window['until']}"
 
 
 def _head(subject: ast.Node, value: Any) -> str:

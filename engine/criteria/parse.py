@@ -710,7 +710,13 @@ def _clock_hint(number: str, unit: str) -> str:
     """The hint for a duration written in hours, minutes or seconds (`within 24 hours`): durations
     count days, weeks, months and years; a usage quantity is a plain number in its own unit."""
     hint = f"durations are written in days, weeks, months or years, not {unit}"
-    if unit.lower().startswith("h") and number.isdigit() and int(number) % 24 == 0 and int(number) > 0:
+    if (
+        unit.lower().startswith("h")
+        and number.isdigit()
+        and len(number) < 20
+        and int(number) % 24 == 0
+        and int(number) > 0
+    ):
         days = int(number) // 24
         hint += f" (`{days} day{'' if days == 1 else 's'}`)"
     return hint + "; a usage quantity is a plain number in its unit (`>= 10`), a time of day is written `22:00`"

@@ -516,7 +516,7 @@ class Book:
                 note = Reason("overdraft", {"shortfall": plain(need), "credit": target.code, "policy": policy})
             else:
                 unusable = _unusable(items, remaining, day)
-                if self.strict and (strict := {t: self.strict[t] for t in sorted(r.types) if t in self.strict}):
+                if self.strict and (strict := self._strict_for(r, items)):
                     unusable["no_overdraft"] = strict  # (SPEC 3.6: refused whole "unless the policy allows")
                 if picks:
                     facts = {"requested": plain(r.quantity), "available": plain(available), **unusable}
@@ -539,6 +539,17 @@ class Book:
                 alerts += _crossed(lines, c, r, was, left)
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
         return _outcome(r, tuple(draws), refusal, note, verdicts, excluded, alerts)
+
+    def _strict_for(self, r: Request, items: Sequence[tuple[CreditFact, int]]) -> dict[str, str]:
+        """The strict policies (no overdraft) that refused what an overdraft would have drawn: of
+        the types with an active candidate in scope whose criteria hold (with none, as before a
+        credit starts, an overdraft would not help either, and no policy is named)."""
+        found = {
+            c.type
+            for c, _ in items
+            if c.type in self.strict and _active(c, r.day) and _in_scope(c, r) and self._hold(c, r)
+        }
+        return {t: self.strict[t] for t in sorted(found)}
 
     def _passed(self, passed: Sequence[CreditFact], r: Request) -> tuple[Reason, ...]:
         """For a served consumption: why the credits walked past before its draws were not used."""

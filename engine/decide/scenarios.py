@@ -344,7 +344,7 @@ def json_line_records(path: Path, display: str) -> Iterator[tuple[int, Any, Diag
     cannot be opened: one record, line 1, with the reader's diagnostic."""
     from engine.files import FileProblem, read_limited
     from engine.load import MAX_FILE_BYTES
-    from engine.run.evaluate import MAX_LINE_BYTES, parse_line
+    from engine.run.evaluate import MAX_LINE_BYTES, is_blank, parse_line
 
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
@@ -361,7 +361,7 @@ def json_line_records(path: Path, display: str) -> Iterator[tuple[int, Any, Diag
             rest = line
             while len(rest) > MAX_LINE_BYTES + 1 and not rest.endswith(b"\n"):  # skip an overlong line's rest
                 rest = handle.readline(MAX_LINE_BYTES + 2)  # (its first piece is refused below)
-            if not line.strip():
+            if is_blank(line):  # (byte order marks alone too, as `run` skips them)
                 continue
             data, problem = parse_line(line, display, number)
             if problem is None:

@@ -38,19 +38,36 @@ _WITHIN = " within "
 _WHERE = " where "
 
 
-def _mixed_currencies(node: ast.Node, missing: str, explainer: Explainer) -> list[str]:
-    """The currencies of the money a `sum`, `min` or `max` written as `missing` reads, when there
-    are several (why it has no value: amounts in two currencies are never added up), else [].
-    Until 2026-12-02 such a sum was told "not known" alone, though every price was written."""
-    for item in ast.walk(node):
-        if isinstance(item, ast.Aggregate) and item.func != "count" and item.span.text == missing:
-            try:
-                kept = explainer.kept(item, {}) or []
-            except Exception:  # inside a quantifier (a name bound there): no currencies to tell
-                return []
-            currencies = sorted({v.currency for v in kept if getattr(v, "currency", None)})
-            return currencies if len(currencies) > 1 else []
+def _mixed_currencies(node: ast.Node, explainer: Explainer) -> list[str]:
+    """The currencies of the money the condition's `sum`, `min` or `max` reads (`_money_aggregates`,
+    the first that reads several), when there are several: why it has no value, amounts in two
+    currencies are never added up; else []. Until 2026-12-02 such a sum was told "not known" alone,
+    though every price was written."""
+    for item in _money_aggregates(node):
+        try:
+            kept = explainer.kept(item, {}) or []
+        except Exception:  # inside a quantifier (a name bound there): no currencies to tell
+            continue
+        currencies = sorted({v.currency for v in kept if getattr(v, "currency", None)})
+        if len(currencies) > 1:
+            return currencies
     return []
+
+
+def _money_aggregates(node: ast.Node) -> list[ast.Aggregate]:
+    """The money `sum`, `min` and `max` a comparing condition's operands hold (`not (…)` too, and
+    within arithmetic, `sum(…) + 1 EUR`); none for a condition that is not keyed by its operands
+    (a quantifier's), whose reason therefore names no currencies (its memo key could not hold them)."""
+    atom = node.operand if isinstance(node, ast.Not) else node
+    operands = _operands(atom)
+    if operands is None:
+        return []
+    return [
+        item
+        for operand in operands
+        for item in ast.walk(operand)
+        if isinstance(item, ast.Aggregate) and item.func != "count" and getattr(item.type, "name", None) == "money"
+    ]
 
 
 def _name(text: str) -> str:
@@ -438,9 +455,6 @@ class WhyNot:
             facts.update((k, v) for k, v in f.items() if k != "kind")
             if outcome is None and "missing" in f:
                 code = "value_missing"
-                currencies = _mixed_currencies(node, f["missing"], explainer)
-                if currencies:
-                    facts["currencies"] = currencies
             elif kind == "compare":
                 code = "threshold_not_met"
                 if "in_unit" in f and not negated:
@@ -492,6 +506,8 @@ class WhyNot:
                 code, facts["missing"] = "value_missing", missing
             else:  # nothing missing: values that do not compare (`14 days not in {1 month}`, `not (x == …)`)
                 code = "not_comparable"
+        if code == "value_missing" and (currencies := _mixed_currencies(node, explainer)):
+            facts["currencies"] = currencies
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
 
@@ -575,9 +591,8 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
         readers.append((("subscription history",), _history_key))
     if any(isinstance(o, ast.Aggregate) and o.within is not None for o in operands):
         readers.append((("as_of",), _as_of_key))  # (a `within` aggregate's reason names its window's instants)
-    for o in operands:  # a money sum's reason names the currencies it read when several (`_mixed_currencies`)
-        if isinstance(o, ast.Aggregate) and o.func != "count" and getattr(o.type, "name", None) == "money":
-            readers.append((("currencies", o.span.text), _currencies_reader(o, env)))
+    for o in _money_aggregates(node):  # a money sum's reason names the currencies it read (`_mixed_currencies`)
+        readers.append((("currencies", o.span.text), _currencies_reader(o, env)))
     return "operands", readers
 
 

@@ -140,10 +140,9 @@ def is_blank(record: Record) -> bool:
 
 
 def _without_boms(raw: bytes) -> bytes:
-    """`raw` stripped, without the byte order marks that start it (each whole)."""
-    while raw.startswith(_BOM):
-        raw = raw[len(_BOM) :].strip()
-    return raw
+    """`raw` stripped, without the byte order marks that start it (each whole, white space between
+    them too), in one slice (a 16 MiB line of marks took minutes cut one at a time)."""
+    return raw[_LEADING_BOMS.match(raw).end() :].strip()  # type: ignore[union-attr]  # (matches the empty text)
 
 
 def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResult:
@@ -310,7 +309,10 @@ def _int_noting(wide: list[int]) -> Callable[[str], int]:
 
 #: UTF-8's byte order mark, which a line may start with (RFC 8259: a parser may ignore it)
 _BOM = b"\xef\xbb\xbf"
-_BOM_STARTS = (b"\xef", "\ufeff")  # how a line starting with a byte order mark starts, read or not
+_BOM_STARTS = (b"\xef", "\ufeff")
+_LEADING_BOMS = re.compile(
+    rb"(?:\xef\xbb\xbf|[ \t\r\n\f\v])*"
+)  # how a line starting with a byte order mark starts, read or not
 
 
 def _too_deep(source: str, number: int) -> FieldDiagnostic:

@@ -118,6 +118,11 @@ class ParquetSource:
         import pyarrow.parquet as pq
 
         self.name = name
+        if name != STDIO and is_stream(name):  # (a pipe: "lseek failed" said nothing of why)
+            raise FormatError(
+                f"cannot read {name} as Parquet: Parquet is read from a file (its index is at its end), "
+                "not from a pipe or a device; write it to a file first"
+            )
         try:
             self.file = pq.ParquetFile(name)
         except (pa.ArrowException, OSError) as exc:  # truncated, not Parquet at all, ...
@@ -149,7 +154,7 @@ class ParquetSource:
                 # a row is a scenario: a null or empty one is an error record (BR601), not a blank line
                 records = [
                     text
-                    if text is not None and text.strip()
+                    if text is not None and not is_blank(text)  # (byte order marks alone are empty too)
                     else UnreadableRow("scenario", "null" if text is None else "empty", empty=True)
                     for text in batch.column(0).to_pylist()
                 ]
