@@ -24,6 +24,7 @@ exactly (no enumeration either) whether two coupons can generate the same code.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -237,6 +238,11 @@ class CouponIndex:
         charset lacks read as `0`); the candidate with the highest `difflib` similarity wins (ties:
         the larger code, as `difflib.get_close_matches` breaks them).
         """
+        visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+        if visible != text and visible:  # a zero-width space pasted inside `coupon_8​8`: the code it hides
+            found = self.nearest(visible) if self.decode(visible) is None else visible
+            if found is not None:
+                return found
         for variant in (text.upper(), text.lower()):
             for space in self.spaces.values():
                 folded = _fold(space.template, variant)

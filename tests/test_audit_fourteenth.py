@@ -775,3 +775,8 @@ def test_a_choice_written_as_null_is_quoted_as_json_writes_it(tmp_path: Path) ->
     root = _rules_with(tmp_path, "catalog/terms.yaml", "basis: calendar\n", "basis: true\n")
     messages = [d.message for d in validate_paths([root]) if d.severity.value == "error"]
     assert not any("True" in m for m in messages), messages
+
+
+def test_a_folder_as_a_run_s_input_is_named_as_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["--input", str(tmp_path), "--output", str(tmp_path / "o.jsonl")]) == 2
+    assert "is a folder: name the file of scenarios it holds" in capsys.readouterr().err

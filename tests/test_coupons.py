@@ -352,6 +352,7 @@ BIG = CouponIndex(
         ("COUPON_95", "coupon_91"),
         ("MEGA-0000999", "MEGA-0001000"),
         ("acme-zzzz", "ACME-A0DV"),
+        ("coupon_8\u200b8", "coupon_88"),  # a zero-width space pasted inside a valid code: that code
     ],
 )
 def test_nearest_names_a_close_code_without_enumerating(typed: str, nearest: str) -> None:
