@@ -248,7 +248,7 @@ class CouponIndex:
                 folded = _fold(space.template, variant)
                 if folded is not None and space.index(folded) is not None:
                     return folded
-        shaped = [found for space in self.spaces.values() if (found := space.shaped(text)) is not None]
+        shaped = [near for space in self.spaces.values() if (near := space.shaped(text)) is not None]
         if shaped:  # a code of a coupon's shape, its number out of range: the nearest end of the range
             return min(shaped)[1]
         import difflib

@@ -123,13 +123,13 @@ def _run(args: argparse.Namespace) -> int:
     most = max_workers()
     if args.workers and args.workers > most:
         raise UsageError(f"--workers {args.workers:,}: at most {most} worker processes on this machine")
+    if args.input != "-" and Path(args.input).is_dir():
+        raise UsageError(f"the input {printable(args.input)} is a folder: name the file of scenarios it holds")
     try:
         format_of(args.input, args.format)
         format_of(args.output, args.format)
     except FormatError as exc:
         raise UsageError(str(exc)) from exc
-    if args.input != "-" and Path(args.input).is_dir():
-        raise UsageError(f"the input {printable(args.input)} is a folder: name the file of scenarios it holds")
     if args.input != "-" and not (Path(args.input).is_file() or is_stream(args.input)):
         raise UsageError(f"no such input file: {printable(args.input)}")
     for name in (args.output, args.errors, args.summary):
