@@ -780,3 +780,88 @@ def test_a_choice_written_as_null_is_quoted_as_json_writes_it(tmp_path: Path) ->
 def test_a_folder_as_a_run_s_input_is_named_as_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["--input", str(tmp_path), "--output", str(tmp_path / "o.jsonl")]) == 2
     assert "is a folder: name the file of scenarios it holds" in capsys.readouterr().err
+
+
+# --- the second review's findings -------------------------------------------------------------------
+
+
+def test_a_sum_with_an_inner_aggregate_keys_its_currencies_too(tmp_path: Path) -> None:
+    when = (
+        "sum(p in subscription.products.price where p.price >= "
+        "min(q in subscription.products.price where q.product == p.product)) >= 100.00 EUR"
+    )
+    root = _rules_with(
+        tmp_path,
+        "discounts/loyalty.yaml",
+        "  price_plans: [triple-play-24]\n",
+        f"  price_plans: [triple-play-24]\n  when: {when}\n",
+    )
+    rules = load_rules(root)
+    seen = []
+    for prices in (("60.00 EUR", "50.00 USD", "50.00 USD"), ("1.00 GBP", "1.00 CHF", "1.00 CHF")):
+        (found,) = [
+            d for d in rules.decide(_priced(*prices))["discounts"]["definitions"] if d["code"] == "multi-service-10"
+        ]
+        seen.append([r["facts"].get("currencies") for r in found["reasons"] if r["code"] == "value_missing"])
+    assert seen == [[["EUR", "USD"]], [["CHF", "GBP"]]]  # each scenario's own, never the other's
+
+
+def test_a_line_of_marks_is_read_in_little_memory() -> None:
+    import tracemalloc
+
+    from engine.run.evaluate import is_blank
+
+    line = b"\xef\xbb\xbf" * 1_000_000 + b"\n"  # 3 MB
+    tracemalloc.start()
+    try:
+        assert is_blank(line)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(line)  # (a backtracking pattern kept about 45 bytes per byte)
+
+
+@pytest.mark.parametrize(
+    ("outputs", "code"),
+    [
+        (["--output", "{fifo}", "--errors", "{fifo}"], 0),  # outputs may share a pipe
+        (["--output", "{out}", "--errors", "{fifo}", "--input-is-fifo"], 2),
+    ],
+)
+def test_outputs_may_share_a_pipe_the_input_may_not(tmp_path: Path, outputs: list[str], code: int) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    nightly = REPO / "samples" / "run" / "nightly.jsonl"
+    input_is_fifo = "--input-is-fifo" in outputs
+    argv = [a.format(fifo=fifo, out=tmp_path / "o.jsonl") for a in outputs if a != "--input-is-fifo"]
+    if input_is_fifo:
+        assert _run(["--input", str(fifo), *argv]) == code
+        return
+    drained: list[bytes] = []
+    reader = threading.Thread(target=lambda: drained.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        assert _run(["--input", str(nightly), "--format", "jsonl", *argv, "--workers", "1"]) == code
+    finally:
+        reader.join(timeout=60)
+    assert drained and drained[0].count(b"\n") == len(nightly.read_bytes().splitlines())
+
+
+def test_not_equal_against_a_list_is_told_its_negation(tmp_path: Path) -> None:
+    from engine.validate import validate_paths
+
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, "account.segments != military")
+    (found,) = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert found.hint == 'text is written in quotes; that a list does not hold it is `not (… contains "military")`'
+
+
+def test_the_unnamed_record_hint_keeps_its_aggregate_inside_a_quantifier(tmp_path: Path) -> None:
+    from engine.validate import validate_paths
+
+    written = 'count(discount_history where any p in subscription.products where h.discount == "x") >= 1'
+    root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
+    (found,) = [d for d in validate_paths([root]) if d.severity.value == "error"]
+    assert "as in `count(h in discount_history where h.discount …)`" in found.hint

@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.current_thread() is threading.main_thread()
     # held while modules import and the rules load (an exception raised inside an import could
     # crash the interpreter: one in fifty such stops segfaulted in orjson's), acted on once loaded
+    _HELD.clear()  # (before the handler: one held in between is kept)
     previous = signal.signal(signal.SIGTERM, _held) if stop else None
-    _HELD.clear()
     try:
         return _run(args)
     finally:
@@ -325,7 +325,8 @@ def _distinct_files(args: argparse.Namespace) -> None:
         if key in seen:
             shown = "standard output" if name == "-" else printable(name)
             raise UsageError(f"{option} and {seen[key]} name the same file ({shown}); give each its own")
-        seen[key] = option
+        if key[0] != "pipe" or option == "--input":  # outputs may share a pipe (cron's one output)
+            seen[key] = option
 
 
 def _file_identity(name: str) -> Any:
@@ -334,13 +335,15 @@ def _file_identity(name: str) -> Any:
     try:
         if name == "-":
             found = os.fstat(sys.stdout.fileno())
-            return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
+            return ("file", found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
         found = os.stat(name)
         if stat.S_ISCHR(found.st_mode):  # a device (`/dev/null` for both output and errors): written as it comes
             return None
-        return (found.st_dev, found.st_ino)  # (a named pipe too: the input and an output on one hung the run)
+        if stat.S_ISFIFO(found.st_mode):  # keyed against the input only: reading and writing one hung the run
+            return ("pipe", found.st_dev, found.st_ino)
+        return ("file", found.st_dev, found.st_ino)
     except FileNotFoundError:
-        return os.path.realpath(name)
+        return ("file", os.path.realpath(name))
     except (OSError, ValueError, AttributeError):  # (no real standard output: a test's capture)
         return None
 

@@ -59,7 +59,7 @@ class Scope:
     aggregate: tuple[str, str] | None = None
 
     def bind(self, name: str, type_: T.Type) -> Scope:
-        return Scope({**self.variables, name: type_}, self.element, self.depth)
+        return Scope({**self.variables, name: type_}, self.element, self.depth, self.aggregate)
 
     def with_element(self, record: str | None, aggregate: tuple[str, str] | None = None) -> Scope:
         return Scope(dict(self.variables), record, self.depth, aggregate)
@@ -75,7 +75,7 @@ class Scope:
                 "each level repeats the work for every element of the list around it; "
                 "split the criterion into separate conditions",
             )
-        return Scope(dict(self.variables), self.element, self.depth + 1)
+        return Scope(dict(self.variables), self.element, self.depth + 1, self.aggregate)
 
 
 #: the nodes that are conditions (true, false or unknown), never values (`Checker._value`)
@@ -116,6 +116,8 @@ def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type, op: str) -> Crite
         return e
     if op == "in":
         hint = f'text is written in quotes, and a set in braces: `{{"{node.id}"}}`'
+    elif listed and op == "!=":  # (`segments != military`: that the list does not hold it)
+        hint = f'text is written in quotes; that a list does not hold it is `not (… contains "{node.id}")`'
     elif listed and op != "item":  # (an item of a set: quoted alone)
         hint = f'text is written in quotes; a list holds it with `contains "{node.id}"`'
     else:
@@ -259,7 +261,7 @@ class Checker:
 
     # comparisons --------------------------------------------------------------------------------
 
-    def _text_operand(self, node: ast.Node, other: ast.Node, scope: Scope) -> ast.Node:
+    def _text_operand(self, node: ast.Node, other: ast.Node, scope: Scope, op: str = "==") -> ast.Node:
         """`_value` of an operand compared with text (`other`, already checked): a bare word the
         scenario has no field of is most likely text left unquoted (`reason == moved_abroad`), and
         the hint says so (until 2026-12-02 it listed the scenario's top-level names)."""
@@ -268,7 +270,7 @@ class Checker:
         except CriteriaError as e:
             if _written(other):  # (`devce == "stb"`: a field misspelt, told with its "did you mean")
                 raise
-            raise _unquoted(node, e, _type(other), "==") from None
+            raise _unquoted(node, e, _type(other), op) from None
 
     def _set_operand(self, node: ast.Node, other: ast.Node, scope: Scope) -> ast.Node:
         """`_text_operand` of a set compared with text: a bare word among its items
@@ -296,10 +298,10 @@ class Checker:
                 if _written(node.right):  # (`reasn == "moved_abroad"`: a field misspelt)
                     raise e from None
                 raise _unquoted(node.left, e, _type(other), node.op) from None
-            left, right = _same_currency(first, self._text_operand(node.right, first, scope))
+            left, right = _same_currency(first, self._text_operand(node.right, first, scope, node.op))
         else:
             first = self._value(node.left, scope)
-            left, right = _same_currency(first, self._text_operand(node.right, first, scope))
+            left, right = _same_currency(first, self._text_operand(node.right, first, scope, node.op))
         lt, rt = _type(left), _type(right)
         self._comparable(node, lt, rt, node.op)
         if node.op not in ("==", "!=") and lt.name not in T.ORDERED:

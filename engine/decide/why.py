@@ -603,8 +603,8 @@ def _currencies_reader(node: ast.Aggregate, env: Any) -> Any:
     def read(scenario: Any) -> Any:
         try:
             kept = Explainer(env, scenario).kept(node, {}) or []
-        except Exception:  # inside a quantifier (a name bound there): nothing to key by
-            return _UNKEYED
+        except Exception:  # inside a quantifier (a name bound there): skipped, as `_mixed_currencies` skips it
+            return ()
         return tuple(sorted({v.currency for v in kept if getattr(v, "currency", None)}))
 
     return read

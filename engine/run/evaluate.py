@@ -309,10 +309,10 @@ def _int_noting(wide: list[int]) -> Callable[[str], int]:
 
 #: UTF-8's byte order mark, which a line may start with (RFC 8259: a parser may ignore it)
 _BOM = b"\xef\xbb\xbf"
+#: how a line starting with a byte order mark starts, read or not
 _BOM_STARTS = (b"\xef", "\ufeff")
-_LEADING_BOMS = re.compile(
-    rb"(?:\xef\xbb\xbf|[ \t\r\n\f\v])*"
-)  # how a line starting with a byte order mark starts, read or not
+#: marks and white space before a line's JSON (possessive: no backtracking state kept per mark)
+_LEADING_BOMS = re.compile(rb"(?:\xef\xbb\xbf|[ \t\r\n\f\v])*+")
 
 
 def _too_deep(source: str, number: int) -> FieldDiagnostic:
