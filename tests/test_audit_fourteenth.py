@@ -3,26 +3,15 @@ note's open items, each with the outcome SPEC or README requires."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import load_rules
+from tests.test_audit_thirteenth import _rules_with
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _rules_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
-    """A copy of the shipped rules with `old` replaced by `new` (once) in `file`."""
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return root
 
 
 # --- credits: `why` names the precedence key that put a credit after the one before it -----------
@@ -574,15 +563,14 @@ def test_explain_of_an_overdraft_on_a_used_up_credit_does_not_fail(tmp_path: Pat
     assert [a["quantity"] for a in decision["credits"]["allocations"]] == ["2", "3"]
 
 
+def _with_when(tmp_path: Path, when: str) -> Any:
+    """The shipped rules with `when: WHEN` added to `multi-service-10`'s criteria."""
+    plans = "  price_plans: [triple-play-24]\n"
+    return load_rules(_rules_with(tmp_path, "discounts/loyalty.yaml", plans, f"{plans}  when: {when}\n"))
+
+
 def _two_currency_rules(tmp_path: Path) -> Any:
-    return load_rules(
-        _rules_with(
-            tmp_path,
-            "discounts/loyalty.yaml",
-            "  price_plans: [triple-play-24]\n",
-            "  price_plans: [triple-play-24]\n  when: sum(subscription.products.price) >= 100.00 EUR\n",
-        )
-    )
+    return _with_when(tmp_path, "sum(subscription.products.price) >= 100.00 EUR")
 
 
 def _priced(*prices: str) -> dict[str, Any]:
@@ -744,13 +732,7 @@ def test_a_strict_policy_is_named_only_where_an_overdraft_would_have_drawn(tmp_p
     ],
 )
 def test_a_sum_s_currencies_are_named_under_not_and_in_arithmetic(tmp_path: Path, when: str) -> None:
-    root = _rules_with(
-        tmp_path,
-        "discounts/loyalty.yaml",
-        "  price_plans: [triple-play-24]\n",
-        f"  price_plans: [triple-play-24]\n  when: {when}\n",
-    )
-    rules = load_rules(root)
+    rules = _with_when(tmp_path, when)
     for prices, currencies in (
         (("60.00 EUR", "50.00 USD", "50.00 USD"), ["EUR", "USD"]),
         (("1.00 GBP", "1.00 CHF", "1.00 CHF"), ["CHF", "GBP"]),
@@ -790,13 +772,7 @@ def test_a_sum_with_an_inner_aggregate_keys_its_currencies_too(tmp_path: Path) -
         "sum(p in subscription.products.price where p.price >= "
         "min(q in subscription.products.price where q.product == p.product)) >= 100.00 EUR"
     )
-    root = _rules_with(
-        tmp_path,
-        "discounts/loyalty.yaml",
-        "  price_plans: [triple-play-24]\n",
-        f"  price_plans: [triple-play-24]\n  when: {when}\n",
-    )
-    rules = load_rules(root)
+    rules = _with_when(tmp_path, when)
     seen = []
     for prices in (("60.00 EUR", "50.00 USD", "50.00 USD"), ("1.00 GBP", "1.00 CHF", "1.00 CHF")):
         (found,) = [
