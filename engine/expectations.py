@@ -149,6 +149,20 @@ def _currency_hint(expected: Any, actual: Any) -> str:
 
     try:
         money = Money.parse(_text(actual).strip())
+    except (ValueError, InvalidOperation):
+        return ""
+    written = _text(expected).strip().split()
+    if len(written) == 2 and written[1] != money.currency:  # `28.49 EUX` against `28.49 EUR`
+        from engine.currencies import MINOR_UNITS
+        from engine.values import nearest_currency
+
+        code = written[1].upper()
+        if code not in MINOR_UNITS:
+            near = nearest_currency(code, list(MINOR_UNITS))
+            meant = f"; did you mean `{near}`?" if near else ""
+            return f"`{written[1]}` is no ISO 4217 currency code{meant}"
+        return ""
+    try:
         number = Decimal(_text(expected).strip())
     except (ValueError, InvalidOperation):
         return ""

@@ -841,3 +841,14 @@ def test_the_unnamed_record_hint_keeps_its_aggregate_inside_a_quantifier(tmp_pat
     root = _rules_with(tmp_path, "catalog/terms.yaml", _MILITARY, written)
     (found,) = [d for d in validate_paths([root]) if d.severity.value == "error"]
     assert "as in `count(h in discount_history where h.discount …)`" in found.hint
+
+
+def test_an_expected_amount_in_a_misspelt_currency_is_told_so() -> None:
+    from engine.expectations import compare
+
+    (found,) = list(compare({"net": "28.49 EUX"}, {"net": "28.49 EUR"}))
+    assert found.hint == "`EUX` is no ISO 4217 currency code; did you mean `EUR`?"
+    (other,) = list(compare({"net": "28.49 USD"}, {"net": "28.49 EUR"}))
+    assert other.hint == ""  # a real currency, another one: the values say it
+    (bare,) = list(compare({"net": "28.49"}, {"net": "28.49 EUR"}))
+    assert bare.hint == "money is written with its currency: the same amount in EUR is `28.49 EUR`"
