@@ -81,6 +81,13 @@ class UnknownReference:
     #: for a scenario `decide` decided)
     staff: bool = False
 
+    @property
+    def code(self) -> str:
+        """The code `decide` gives the same finding: BR605 (credit facts) for a consumption's or a
+        credit purchase's organisation, user, credit type or product, BR603 for the rest (until
+        2026-12-02 `validate --scenarios` said BR603 for all)."""
+        return "BR605" if self.path and self.path[0] in ("consumptions", "credit_purchases") else "BR603"
+
 
 #: the scenario fields that may name a CRM's own staff and their units (see `UnknownReference.staff`)
 STAFF = frozenset(

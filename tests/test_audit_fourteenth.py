@@ -852,3 +852,25 @@ def test_an_expected_amount_in_a_misspelt_currency_is_told_so() -> None:
     assert other.hint == ""  # a real currency, another one: the values say it
     (bare,) = list(compare({"net": "28.49"}, {"net": "28.49 EUR"}))
     assert bare.hint == "money is written with its currency: the same amount in EUR is `28.49 EUR`"
+
+
+def test_validate_scenarios_gives_a_consumption_s_unknown_codes_the_code_decide_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from engine.cli.main import main
+
+    consumption = {"id": "R1", "organisation": "globex-xx", "credit_type": "email-credits", "quantity": 1}
+    data = {
+        "id": "u",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "consumptions": [{**consumption, "at": "2015-04-15T09:00:00+02:00"}],
+    }
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    rules = str(REPO / "rules")
+    for argv in (["validate", "--rules", rules, "--scenarios", str(path)], ["decide", "--rules", rules, str(path)]):
+        assert main(argv) == 1
+        captured = capsys.readouterr()
+        assert "error[BR605] unknown organisation `globex-xx`" in captured.out + captured.err, argv

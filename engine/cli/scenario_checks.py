@@ -111,7 +111,7 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
         document = item.document
         data = {k: v for k, v in document.data.items() if k != "expect"}
         found = [
-            _staff(document.diagnostic(u.path, "BR603", u.message, u.hint), u) for u in unknown_references(rules, data)
+            _staff(document.diagnostic(u.path, u.code, u.message, u.hint), u) for u in unknown_references(rules, data)
         ]
         found += [
             document.diagnostic((q.field,) if q.field else (), "BR604", q.message, q.hint)
@@ -164,7 +164,9 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         unknowns = unknown_references(rules, data)
         for unknown in unknowns:
             where = dotted(unknown.path)
-            yield _staff(Diagnostic(file, number, 1, "BR603", f"`{where}`: {unknown.message}", unknown.hint), unknown)
+            yield _staff(
+                Diagnostic(file, number, 1, unknown.code, f"`{where}`: {unknown.message}", unknown.hint), unknown
+            )
         unknowns = [u for u in unknowns if not u.staff]  # (staff alone: still decided, below)
         questions = unanswered(checked.scenario)
         for question in questions:
