@@ -67,6 +67,9 @@ OWN_IDS = frozenset(
     }
 )
 
+#: Fields naming a service: one a credit type of the rule set pays for (SPEC 3.6).
+SERVICES = (("consumptions", "*", "service"), ("credits", "*", "scope", "services", "*"))
+
 #: A credit's holder is an organisation or a user (a credit owner).
 HOLDERS = (("credits", "*", "holder"), ("organisation", "user"))
 
@@ -86,7 +89,8 @@ class UnknownReference:
         """The code `decide` gives the same finding: BR605 (credit facts) for a consumption's or a
         credit purchase's organisation, user, credit type or product, BR603 for the rest (until
         2026-12-02 `validate --scenarios` said BR603 for all)."""
-        return "BR605" if self.path and self.path[0] in ("consumptions", "credit_purchases") else "BR603"
+        first = self.path[0] if self.path else None
+        return "BR605" if first in ("consumptions", "credit_purchases") else "BR302" if first == "credits" else "BR603"
 
 
 #: the scenario fields that may name a CRM's own staff and their units (see `UnknownReference.staff`)
@@ -121,6 +125,11 @@ def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReferenc
                         True,
                     )
                 found.append(unknown)
+    services = {t.service for t in rules.models("credit_type").values() if getattr(t, "service", None)}
+    for pattern in SERVICES:  # the services credit types pay for (`decide` refused them unnamed here)
+        for path, value in walk_pattern(data, pattern):
+            if isinstance(value, str) and value not in services:
+                found.append(_unknown(path, "service", value, services))
     pattern, kinds = HOLDERS
     for path, value in walk_pattern(data, pattern):
         if isinstance(value, str) and not any(value in codes(kind) for kind in kinds):

@@ -874,3 +874,19 @@ def test_validate_scenarios_gives_a_consumption_s_unknown_codes_the_code_decide_
         assert main(argv) == 1
         captured = capsys.readouterr()
         assert "error[BR605] unknown organisation `globex-xx`" in captured.out + captured.err, argv
+
+
+def test_validate_scenarios_checks_a_consumption_s_service_and_a_scenario_credit_s_type(tmp_path: Path) -> None:
+    from engine.scenario_check import unknown_references
+
+    rules = load_rules(REPO / "rules")
+    data = {
+        "credits": [{"code": "c1", "type": "email-creditz", "scope": {"services": ["emial"]}}],
+        "consumptions": [{"id": "R1", "organisation": "globex", "service": "email"}],
+    }
+    found = {(u.path, u.code, u.message, u.hint) for u in unknown_references(rules, data)}
+    assert found == {
+        (("credits", 0, "type"), "BR302", "unknown credit type `email-creditz`", "did you mean `email-credits`?"),
+        (("credits", 0, "scope", "services", 0), "BR302", "unknown service `emial`", "did you mean `e-mail`?"),
+        (("consumptions", 0, "service"), "BR605", "unknown service `email`", "did you mean `e-mail`?"),
+    }
