@@ -890,3 +890,19 @@ def test_validate_scenarios_checks_a_consumption_s_service_and_a_scenario_credit
         (("credits", 0, "scope", "services", 0), "BR302", "unknown service `emial`", "did you mean `e-mail`?"),
         (("consumptions", 0, "service"), "BR605", "unknown service `email`", "did you mean `e-mail`?"),
     }
+
+
+def test_a_purchase_discount_s_line_floor_names_the_product_not_a_synthetic_line(tmp_path: Path) -> None:
+    from tests.test_acceptance_friction import PURCHASE
+
+    percentage = (
+        "amount:\n  type: percentage\n  value: 20\n  level: 1\ndiscounted_products:\n  - product: additional-service"
+    )
+    amount = "amount:\n  type: amount\n  value: 50.00 USD\ndiscounted_products:\n  - product: additional-service"
+    rules = load_rules(_rules_with(tmp_path, "discounts/promotions.yaml", percentage, amount))
+    data = {**PURCHASE, "purchase": {**PURCHASE["purchase"], "coupons": ["coupon_87"]}}
+    part = rules.decide(data)["purchase"]
+    (found,) = [d for d in part["discounts"] if d["code"] == "coupon-minus-20"]
+    (floor,) = [r for r in found["reasons"] if r["code"] == "line_floor"]
+    assert floor["facts"]["lines"] == ["`additional-service`"]
+    assert floor["text"] == "takes less than 50.00 USD from `additional-service`: no line goes below zero"

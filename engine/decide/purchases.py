@@ -22,7 +22,7 @@ rejected coupon does not refuse the purchase: the customer pays the full price. 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -851,7 +851,8 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
             _kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, count_own_entries=False)
         ]
     brought = items(rules, purchase, bundles)
-    priced = price(rules, scenario, plan, granted, bundles, [i for i in brought if i.why is None], shared)
+    kept = [i for i in brought if i.why is None]
+    priced = price(rules, scenario, plan, granted, bundles, kept, shared)
     lines = iter(priced["lines"])
     out_lines = []
     for item in brought:
@@ -879,8 +880,28 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     decided["coupons"] = [c.to_json(shared) for c in coupons]
     decided["lines"] = out_lines
     decided["price"] = priced["totals"]
-    decided["discounts"] = priced["definitions"]
+    names = {f"subscription.products[{k}]": f"`{item.product}`" for k, item in enumerate(kept)}
+    decided["discounts"] = [_lines_named(d, names) for d in priced["definitions"]]
     return decided
+
+
+def _lines_named(definition: Any, names: Mapping[str, str]) -> Any:
+    """A priced definition whose reasons name the purchase's products, not the lines of the
+    subscription it was priced on (`line_floor`, `other_currency_lines`: "takes less than 10.00
+    EUR from `sports-pack`"; until 2026-12-02 "from subscription.products[1]", a place the scenario
+    does not have). A copy where one is renamed; the definition as it is otherwise (kept records
+    and text written once are never changed)."""
+    if not isinstance(definition, dict) or not any(
+        isinstance(r, dict) and "lines" in r.get("facts", ()) for r in definition.get("reasons", ())
+    ):
+        return definition
+    reasons = []
+    for r in definition["reasons"]:
+        if isinstance(r, dict) and "lines" in r.get("facts", ()):
+            facts = {**r["facts"], "lines": [names.get(line, line) for line in r["facts"]["lines"]]}
+            r = {**r, "facts": facts, "text": Reason(r["code"], facts).words()}
+        reasons.append(r)
+    return {**definition, "reasons": reasons}
 
 
 def price(
