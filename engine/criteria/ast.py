@@ -207,6 +207,14 @@ class Call(Node):
         return self.args
 
 
+def written_constant(node: Node) -> bool:
+    """A literal, or a set of literals only: what the rule writes, the same in every scenario
+    (`{account.code, "x"}` is not)."""
+    if isinstance(node, SetLiteral):
+        return all(isinstance(item, Literal) for item in node.items)
+    return isinstance(node, Literal)
+
+
 def walk(node: Node) -> list[Node]:
     """All nodes, parents before children (iterative: safe on deep trees)."""
     out, stack = [], [node]

@@ -97,13 +97,6 @@ def _replace(node: _N, **changes: Any) -> _N:
     return copy
 
 
-def _written(node: ast.Node) -> bool:
-    """A literal, or a set of literals only: what the rule writes, not the scenario."""
-    if isinstance(node, ast.SetLiteral):
-        return all(isinstance(item, ast.Literal) for item in node.items)
-    return isinstance(node, ast.Literal)
-
-
 def _unquoted(node: ast.Node, e: CriteriaError, other: T.Type, op: str) -> CriteriaError:
     """`e` for a bare word compared with text: the hint to quote it (in a set where a set goes:
     `overlaps military` → `{"military"}`; against a list with `==`, `contains`), keeping any "did
@@ -268,7 +261,7 @@ class Checker:
         try:
             return self._value(node, scope)
         except CriteriaError as e:
-            if _written(other):  # (`devce == "stb"`: a field misspelt, told with its "did you mean")
+            if ast.written_constant(other):  # (`devce == "stb"`: a field misspelt, told with its "did you mean")
                 raise
             raise _unquoted(node, e, _type(other), op) from None
 
@@ -295,7 +288,7 @@ class Checker:
                     other = self._value(node.right, scope)
                 except CriteriaError:
                     raise e from None  # (`foo == bar`: the first unknown name is told, as before)
-                if _written(node.right):  # (`reasn == "moved_abroad"`: a field misspelt)
+                if ast.written_constant(node.right):  # (`reasn == "moved_abroad"`: a field misspelt)
                     raise e from None
                 raise _unquoted(node.left, e, _type(other), node.op) from None
             left, right = _same_currency(first, self._text_operand(node.right, first, scope, node.op))
@@ -332,7 +325,7 @@ class Checker:
         try:
             item = self._value(node.item, scope)
         except CriteriaError as e:  # `military in account.segments`: a bare word, the list of text it is in
-            if _written(node.collection):
+            if ast.written_constant(node.collection):
                 raise
             try:
                 collection = self._value(node.collection, scope)

@@ -298,7 +298,7 @@ class Explainer:
                 # meant: maturity at least 6 months (until 2026-12-02 the constant was the subject)
                 subject, other, left, right, op = other, subject, right, left, _FLIPPED[op]
             facts = _facts("compare", subject, left, other, right, op=op)
-            window = self._window(subject, scope)
+            window = self.window(subject, scope)
             if window is not None:  # the records a `within` counts: told, not left to be worked out
                 facts["window"] = window
             if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
@@ -431,7 +431,7 @@ class Explainer:
 
         return _aggregate(node.func, kept, empty_sum(_type(node)))
 
-    def _window(self, node: ast.Node, scope: dict[str, Any]) -> dict[str, str] | None:
+    def window(self, node: ast.Node, scope: dict[str, Any]) -> dict[str, str] | None:
         """For an aggregate with `within`: the instants its window runs between (records after
         `after`, up to and including `until`, as `runtime.in_window` keeps them); else None. Until
         2026-12-02 the trace said "sum(…) = 4" and an analyst worked out which records counted."""

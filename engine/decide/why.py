@@ -44,14 +44,21 @@ def _mixed_currencies(node: ast.Node, explainer: Explainer) -> list[str]:
     currencies are never added up; else []. Until 2026-12-02 such a sum was told "not known" alone,
     though every price was written."""
     for item in _money_aggregates(node):
-        try:
-            kept = explainer.kept(item, {}) or []
-        except Exception:  # inside a quantifier (a name bound there): no currencies to tell
-            continue
-        currencies = sorted({v.currency for v in kept if getattr(v, "currency", None)})
+        currencies = _currencies_read(item, explainer)
         if len(currencies) > 1:
-            return currencies
+            return list(currencies)
     return []
+
+
+def _currencies_read(node: ast.Aggregate, explainer: Explainer) -> tuple[str, ...]:
+    """The currencies of the money `node` reads, in order; none inside a quantifier (a name bound
+    there), where it cannot be read alone. The reason (`_mixed_currencies`) and its memo key
+    (`_currencies_reader`) read them alike."""
+    try:
+        kept = explainer.kept(node, {}) or []
+    except Exception:
+        return ()
+    return tuple(sorted({v.currency for v in kept if getattr(v, "currency", None)}))
 
 
 def _money_aggregates(node: ast.Node) -> list[ast.Aggregate]:
@@ -588,7 +595,7 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     readers: list[tuple[Any, Any]] = [
         ((type(o), o.span.text, repr(getattr(o, "type", None))), _frozen(_reader(o, env)))  # text: hashed once
         for o in operands
-        if not _constant(o)
+        if not ast.written_constant(o)
     ]
     if any((o.span.text or "").startswith(_TOLD_WITH_HISTORY) for o in operands):
         readers.append((("subscription history",), _history_key))
@@ -607,10 +614,9 @@ def _currencies_reader(node: ast.Aggregate, env: Any) -> Any:
         try:
             if value(scenario) is not None:  # a sum in one currency (the usual case): nothing to tell
                 return ()
-            kept = Explainer(env, scenario).kept(node, {}) or []
         except Exception:  # inside a quantifier (a name bound there): skipped, as `_mixed_currencies` skips it
             return ()
-        return tuple(sorted({v.currency for v in kept if getattr(v, "currency", None)}))
+        return _currencies_read(node, Explainer(env, scenario))
 
     return read
 
@@ -623,7 +629,7 @@ def _in_window_of(reason: Reason, node: ast.Node, scenario: Any) -> Reason:
     subject = reason.facts.get("subject")
     for operand in _operands(atom) or ():
         if isinstance(operand, ast.Aggregate) and operand.within is not None and operand.span.text == subject:
-            window = Explainer(scenario_environment(), scenario)._window(operand, {})
+            window = Explainer(scenario_environment(), scenario).window(operand, {})
             if window is not None and window != reason.facts["window"]:
                 return Reason(reason.code, {**reason.facts, "window": window}, reason.source)
             return reason
@@ -643,13 +649,6 @@ def _history_key(scenario: Any) -> Any:
         return None
     history = tuple((str(p.status), str(p.from_), str(p.to)) for p in subscription.status_history)
     return str(subscription.start), history
-
-
-def _constant(node: ast.Node) -> bool:
-    """A literal, or a set of literals: the same in every scenario (`{account.code, "x"}` is not)."""
-    if isinstance(node, ast.SetLiteral):
-        return all(isinstance(item, ast.Literal) for item in node.items)
-    return isinstance(node, ast.Literal)
 
 
 def _negated_quantifier(node: ast.Node, step: Step | None, explainer: Explainer) -> Step | None:
