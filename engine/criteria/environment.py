@@ -319,6 +319,34 @@ def job_segments_with_account(job: Any, scenario: Any) -> Any:
     return job.segments if account is None or not account.segments else [*account.segments, *job.segments]
 
 
+#: the key of a line's `__dict__` where `engine.decide.decision.typed_lines` leaves its charge
+LINE_CHARGE = "_billrules_charge"
+
+
+def line_charge(line: Any, scenario: Any) -> Any:
+    """What a product line charges before discounts (`p.charge`): the price written on it, else
+    its catalog price times quantity (times the product's periods in a longer bill), as the discount
+    evaluator takes it (its `gross`). The catalog is the rule set's: `typed_lines` works the
+    charge out when the rule set's criteria read it, for each decision; a line no decision typed
+    has the price written on it, or none (missing)."""
+    return line.__dict__.get(LINE_CHARGE, line.price)
+
+
+def reads_line_charge(node: Any) -> bool:
+    """Whether a typed criterion reads `charge` of a product line (`p.charge`, or over a list of
+    lines: `sum(subscription.products.charge)`)."""
+    from engine.criteria import ast
+
+    for found in ast.walk(node):
+        if isinstance(found, ast.Attribute) and found.name == "charge":
+            of = getattr(found.obj, "type", None)
+            while of is not None and of.name == "list":
+                of = of.elem
+            if of is not None and of.record == "ProductLine":
+                return True
+    return False
+
+
 def requested_value_text(request: Any, scenario: Any) -> Any:
     """A requested discount's value as text, the type the criteria give it: a number given in
     the scenario (`value: 20`) is its digits (`"20"`), so `r.value == "20"` holds for either."""
@@ -349,6 +377,12 @@ DERIVED: dict[tuple[str, str], tuple[T.Type, Any, str]] = {
         T.list_of(T.STRING),
         job_segments_with_account,
         "The job's segments and its account's (when the scenario gives an account).",
+    ),
+    ("ProductLine", "charge"): (
+        T.MONEY.maybe(),
+        line_charge,
+        "What the line charges before discounts: its price, else the catalog price × quantity "
+        "(× the product's periods in a longer bill).",
     ),
     ("DiscountRequest", "value"): (
         T.STRING.maybe(),

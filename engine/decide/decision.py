@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from engine.criteria.environment import LINE_CHARGE, reads_line_charge
 from engine.decide import balances, credits, purchases, terms
 from engine.decide.discounts import (
     Block,
@@ -33,6 +34,7 @@ from engine.decide.discounts import (
     DiscountEvaluator,
     LineResult,
     SettledResult,
+    line_charge,
 )
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
@@ -382,6 +384,8 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
     mains = _main_services(rules)
     chosen: int | None = None  # the line to mark, on a bill that marks none (worked out when it matters)
     lines: list[Any] | None = None
+    catalog = lookup(rules, "product") if _reads_charge(rules) else None
+    billed = scenario.subscription.billing_frequency if scenario.subscription is not None else None
     for i, line in enumerate(subject.products):
         main = False
         if mains and not line.main and line.product in mains:
@@ -389,9 +393,11 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
                 marked = any(other.main for other in subject.products)
                 chosen = -1 if marked else _main_line(rules, subject.products, mains)
             main = i == chosen
-        if line.type is not None and not main:
+        if line.type is not None and not main and catalog is None:
             continue  # the usual line: typed, and no main service to mark
         changes: dict[str, Any] = {"main": True} if main else {}
+        if catalog is not None:  # `p.charge`: this rule set's catalog price, on this bill
+            changes[LINE_CHARGE] = line_charge(line, catalog.get(line.product), billed)
         if line.type is None:
             if types is None:
                 types = _product_types(rules)
@@ -409,6 +415,16 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
         return scenario
     field = "subscription" if scenario.subscription is not None else "job"
     return _copied(scenario, **{field: _copied(subject, products=lines)})
+
+
+def _reads_charge(rules: Any) -> bool:
+    """Whether some criterion of the rule set reads a line's `charge` (`p.charge`,
+    `sum(subscription.products.charge)`), worked out once and kept beside the rule set: only
+    then does `typed_lines` work out each line's charge (and copy the lines to hold it)."""
+    found: bool | None = rules.__dict__.get("_reads_charge")
+    if found is None:
+        found = rules.__dict__["_reads_charge"] = any(reads_line_charge(entry.tree) for entry in rules.criteria.entries)
+    return found
 
 
 def _main_line(rules: Any, products: Sequence[Any], mains: frozenset[str]) -> int:

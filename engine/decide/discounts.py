@@ -235,6 +235,7 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
     if subject is None:
         return None, []
     holder = getattr(scenario, subject)
+    billed = scenario.subscription.billing_frequency if subject == "subscription" else None
     lines = []
     for i, item in enumerate(holder.products):
         where = _WHERE[subject][i] if i < _WHERE_KEPT else f"{subject}.products[{i}]"
@@ -247,62 +248,82 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
                 f"unknown product `{item.product}`",
                 did_you_mean(item.product, products) or "use a product code from the rule set",
             )
-        gross = item.price
-        if gross is not None and gross.amount < 0:
-            raise ScenarioError(
-                f"{where}.price",
-                f"a line's price is what it charges, not below zero ({gross})",
-                "a refund or a credit note is not a line to discount: leave it out",
-            )
-        if gross is None:
-            if product.price is None:
-                raise ScenarioError(
-                    f"{where}.price",
-                    f"product `{item.product}` has no catalog price; give the line's price",
-                    "add `price: 20.00 EUR`",
-                )
-            gross = Money(product.price.amount * item.quantity, product.price.currency)
-            # the catalog price itself (quantity 1) is within the limits: checked when loaded
-            if item.quantity != 1 and number_problem(gross.amount) is not None:
-                raise ScenarioError(
-                    f"{where}.quantity",
-                    f"{item.quantity} × the catalog price {product.price} is larger than billrules handles "
-                    f"({MAX_INTEGER_DIGITS} digits before the decimal point)",
-                    "check the quantity, or give the line's `price`",
-                )
-        # what the line's charge covers: a price given (`price`), the period billed, the bill's
-        # when that is longer; a catalog price, the product's own period, times the periods of it
-        # a longer bill holds (a monthly product on a yearly bill is charged for 12 months: SPEC 3.2)
-        frequency = product.billing_frequency
-        billed = scenario.subscription.billing_frequency if subject == "subscription" else None
-        if (
-            item.price is None
-            and billed is not None
-            and frequency is not None
-            and product.type is ProductType.TERMED  # (a box, a usage rate: not charged per period)
-            and (times := _periods_in(billed, frequency)) is not None
-        ):
-            # a catalog price for a shorter period than the bill's, charged for each of its periods:
-            # a monthly product on a yearly bill is 12 months (seed 002: "billed for 1 year ... 10
-            # months" with 2 free; until 2026-12-02 one month was charged, and 2 free months took it whole)
-            gross = Money(gross.amount * times, gross.currency)
-            frequency = billed
-            if number_problem(gross.amount) is not None:
-                raise ScenarioError(
-                    f"{where}.quantity",
-                    f"{item.quantity} × the catalog price {product.price} × {times} periods of the bill is larger "
-                    f"than billrules handles ({MAX_INTEGER_DIGITS} digits before the decimal point)",
-                    "check the quantity, or give the line's `price`",
-                )
-        if billed is not None and (
-            frequency is None or (item.price is not None and _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency])
-        ):
-            frequency = billed
+        gross, frequency = _gross(item, product, billed, where)
         kind = item.type or product.type
         lines.append(
             Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency, item.main)
         )
     return subject, lines
+
+
+def _gross(item: Any, product: Any, billed: BillingFrequency | None, where: str) -> tuple[Money, Any]:
+    """A line's charge before discounts (its `gross`) and the billing frequency it covers:
+    the price written on it, else the catalog price times the quantity (times the product's periods in a
+    longer bill); a ScenarioError (at `where`) when it has none or it is out of bounds. `billed`
+    is the subscription's billing frequency (None for a job)."""
+    gross = item.price
+    if gross is not None and gross.amount < 0:
+        raise ScenarioError(
+            f"{where}.price",
+            f"a line's price is what it charges, not below zero ({gross})",
+            "a refund or a credit note is not a line to discount: leave it out",
+        )
+    if gross is None:
+        if product.price is None:
+            raise ScenarioError(
+                f"{where}.price",
+                f"product `{item.product}` has no catalog price; give the line's price",
+                "add `price: 20.00 EUR`",
+            )
+        gross = Money(product.price.amount * item.quantity, product.price.currency)
+        # the catalog price itself (quantity 1) is within the limits: checked when loaded
+        if item.quantity != 1 and number_problem(gross.amount) is not None:
+            raise ScenarioError(
+                f"{where}.quantity",
+                f"{item.quantity} × the catalog price {product.price} is larger than billrules handles "
+                f"({MAX_INTEGER_DIGITS} digits before the decimal point)",
+                "check the quantity, or give the line's `price`",
+            )
+    # what the line's charge covers: a price given (`price`), the period billed, the bill's
+    # when that is longer; a catalog price, the product's own period, times the periods of it
+    # a longer bill holds (a monthly product on a yearly bill is charged for 12 months: SPEC 3.2)
+    frequency = product.billing_frequency
+    if (
+        item.price is None
+        and billed is not None
+        and frequency is not None
+        and product.type is ProductType.TERMED  # (a box, a usage rate: not charged per period)
+        and (times := _periods_in(billed, frequency)) is not None
+    ):
+        # a catalog price for a shorter period than the bill's, charged for each of its periods:
+        # a monthly product on a yearly bill is 12 months (seed 002: "billed for 1 year ... 10
+        # months" with 2 free; until 2026-12-02 one month was charged, and 2 free months took it whole)
+        gross = Money(gross.amount * times, gross.currency)
+        frequency = billed
+        if number_problem(gross.amount) is not None:
+            raise ScenarioError(
+                f"{where}.quantity",
+                f"{item.quantity} × the catalog price {product.price} × {times} periods of the bill is larger "
+                f"than billrules handles ({MAX_INTEGER_DIGITS} digits before the decimal point)",
+                "check the quantity, or give the line's `price`",
+            )
+    if billed is not None and (
+        frequency is None or (item.price is not None and _PERIOD_ORDER[billed] > _PERIOD_ORDER[frequency])
+    ):
+        frequency = billed
+    return gross, frequency
+
+
+def line_charge(item: Any, product: Any, billed: BillingFrequency | None) -> Money | None:
+    """The charge of a product line (`p.charge` in the criteria): what the discount evaluator
+    takes as its gross, or None (missing) where it refuses the line (no price, out of bounds) or
+    its product is not in the catalog (`product` None)."""
+    if product is None:
+        return None
+    try:
+        return _gross(item, product, billed, "")[0]
+    except ScenarioError:
+        return None
 
 
 #: billing frequencies by the length of their period (weekly shortest)
