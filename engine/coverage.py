@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.decide.decision import as_decided
+
 
 @dataclass
 class ConditionCoverage:
@@ -69,7 +71,7 @@ class Coverage:
         owners = [owner for owner in program.by_owner if owner in judged]
         if not owners:
             return
-        results = program.evaluate(scenario)
+        results = program.evaluate(as_decided(rules, scenario))  # (the lines' catalog types and charges)
         for owner in owners:
             for i in program.by_owner[owner]:
                 condition = self._index[(owner, i)]

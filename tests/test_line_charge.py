@@ -204,3 +204,18 @@ def test_a_charge_is_typed_as_money(tmp_path: Path, when: str, message: str) -> 
     found = [d for d in validate_paths([_rules_reading(tmp_path, when)]) if d.severity == "error"]
     assert found, when
     assert any(message in f"{d.message} {d.hint}" for d in found), [(d.message, d.hint) for d in found]
+
+
+def test_coverage_counts_a_charge_as_the_decision_read_it(tmp_path: Path) -> None:
+    """`test --coverage` evaluates the judged conditions on the scenario as decided: its lines'
+    charges from the catalog (and their catalog types), not the lines as written."""
+    from engine.coverage import Coverage
+
+    rules = load_rules(_rules_reading(tmp_path))
+    coverage = Coverage.of(rules)
+    data = _bill("quarterly", {"product": "tv-essentials"}, {"product": "fibre-100"})  # 194.94 EUR
+    decision = rules.decide(data)
+    assert _status(decision, "big-bill-5")["status"] == "applied"
+    coverage.record(rules, checked_scenario(data), decision)
+    (condition,) = [c for c in coverage.conditions if c.owner == "discount:big-bill-5"]
+    assert (condition.held, condition.not_held) == (1, 0)
