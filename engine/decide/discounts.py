@@ -542,6 +542,31 @@ class DefinitionRules:
                 r.free_spent = min(Fraction(given) / per_bill, Fraction(1))  # in shares of the free period, not bills
         return False
 
+    def _added_while_valid(
+        self, d: Discount, scenario: Any, history: Sequence[Any], billed: date, today: date
+    ) -> date | None:
+        """The day an auto-apply discount with a run of its own (`runs_on`) was added to the
+        subscription, when that day is within its validity and the period billed starts after
+        its expiration; else None. Added: its first bill by the history (the first application's
+        date, or the period that bill covered: `_first_bill_start`), or the start of the add-on
+        granting it. Seed 002: validity are the dates during which a discount "can be offered",
+        its duration "how long [it] should be applied, once it is added": a 3-month welcome
+        discount added in December, expiring on 31 December, halves January and February too,
+        as an ad hoc discount requested in December does (until 2026-12-02 an auto-apply one
+        stopped at its expiration, whatever its duration)."""
+        expiration = d.validity.expiration
+        if expiration is None or billed <= expiration or not runs_on(d):
+            return None
+        added = None
+        if history:
+            added = min(min(h.on for h in history), _first_bill_start(list(history), billed, today, scenario))
+        granted = self._granted_on(d, scenario)
+        if granted is not None:
+            added = granted if added is None else min(added, granted)
+        if added is None or added < d.validity.effective or added > expiration:
+            return None
+        return added
+
     def _granted_on(self, d: Discount, scenario: Any) -> date | None:
         """When the subscription was given an auto-apply discount that add-on bundles grant: the
         earliest `add_on_starts` date of a granting add-on it holds, or None (not granted by an
@@ -871,6 +896,8 @@ class _Definition:
     unasked: int
     #: an ad hoc definition's `allowed_units` (its agent may be refused: `_agent_refused`), else empty
     agent_units: frozenset[str]
+    #: auto apply with a run of its own (`runs_on`): added while valid, it outlasts its expiration
+    runs_on: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -1058,6 +1085,9 @@ class DiscountEvaluator(DefinitionRules):
             for i, d in enumerate(self.discounts.values())
         )
         self.by_code = {d.code: d for d in self.definitions}
+        #: auto-apply definitions with a run of its own, and the earliest of their expirations
+        self.running = tuple(d for d in self.definitions if d.runs_on and d.settled is None)
+        self.running_after = min((d.expiration for d in self.running if d.expiration is not None), default=date.max)
         # index: a target is filed under its most selective field; a line looks in its product's,
         # bundle's and type's buckets (and the catch-all) and checks the whole target
         self._by_product: dict[str, list[_Definition]] = {}
@@ -1145,6 +1175,7 @@ class DiscountEvaluator(DefinitionRules):
             unasked=(d.duration is not None or d.amount.type is AmountType.FREE_PERIOD)
             + 2 * (d.type is not DiscountType.AUTO_APPLY),
             agent_units=frozenset(d.allowed_units) if d.type is not DiscountType.AUTO_APPLY else frozenset(),
+            runs_on=runs_on(d),
         )
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
@@ -1232,7 +1263,7 @@ class DiscountEvaluator(DefinitionRules):
             held,
             requests,
             histories,
-            {c for c, q in requests.items() if q.added_on is not None} if requests else set(),
+            self._dated_codes(scenario, requests, histories, billed_from),
             set(),
             results_of,
             outcomes,
@@ -1253,12 +1284,30 @@ class DiscountEvaluator(DefinitionRules):
         applied = []
         dated = scene.dated
         for slot, d in zip(slots, definitions, strict=True):
-            if settled[d.index] is not None and (d.auto or d.settled is not None or d.code not in dated):
+            if settled[d.index] is not None and (
+                (d.auto and not d.runs_on) or d.settled is not None or d.code not in dated
+            ):
                 continue  # decided by the dates and the subject alone: in its slot already
             r = results[slot] = self._decide_open(d, scene)
             if r.status == "applied":
                 applied.append(r)
         return DiscountDecision(self._amounts(applied, lines, scenario), results)
+
+    def _dated_codes(
+        self, scenario: Any, requests: dict[str, Any], histories: dict[str, list[Any]], billed_from: date
+    ) -> set[str]:
+        """The codes of the definitions judged on a day of their own, not on the dates billed: an
+        ad hoc request's with an `added_on`, and an auto-apply definition with a run of its own
+        (`runs_on`) expired before the period billed, that the history or an add-on's start may
+        show added while it was valid (`_decide_open` judges it)."""
+        dated = {c for c, q in requests.items() if q.added_on is not None} if requests else set()
+        if billed_from > self.running_after:
+            subscription = scenario.subscription
+            add_ons = subscription is not None and bool(subscription.add_on_starts)
+            for d in self.running:
+                if d.expiration is not None and billed_from > d.expiration and (d.code in histories or add_ons):
+                    dated.add(d.code)
+        return dated
 
     def _decide_open(self, d: _Definition, s: _Scene) -> DefinitionResult:
         """The result of a definition its dates and the subject have not settled (or that a
@@ -1267,6 +1316,10 @@ class DiscountEvaluator(DefinitionRules):
         request = s.requests.get(d.code) if s.requests else None
         if dated and d.code in dated:  # an ad hoc request's `added_on`: its validity is judged on that day
             reason = self._not_effective(d, s.billed_from if d.auto else _added_on(request, s.today))
+            if reason is d.expired_reason and d.runs_on:  # added while valid? its run decides (`_duration_over`)
+                history = s.histories.get(d.code, [])
+                if self._added_while_valid(d.model, s.scenario, history, s.billed_from, s.today) is not None:
+                    reason = None
             if reason is not None:
                 return DefinitionResult(d.code, d.type, "not_effective", [reason])
             if s.subject != d.classification:
@@ -1462,7 +1515,7 @@ class DiscountEvaluator(DefinitionRules):
         for slot, d in enumerate(self.definitions[span.start : span.stop]):
             early = plan.settled[d.index]
             found: DefinitionResult | None
-            if dated and d.code in dated and not d.auto and d.settled is None:
+            if dated and d.code in dated and (not d.auto or d.runs_on) and d.settled is None:
                 found = None
             elif early is not None:
                 found = early
@@ -1499,7 +1552,9 @@ class DiscountEvaluator(DefinitionRules):
                 settled.append(self._shared(d, "not_eligible", d.wrong_subject[subject]))
             else:
                 settled.append(None)
-        open_ = tuple(d for d in self.definitions if settled[d.index] is None or (not d.auto and d.settled is None))
+        open_ = tuple(
+            d for d in self.definitions if settled[d.index] is None or ((not d.auto or d.runs_on) and d.settled is None)
+        )
         mask = self.program.compiled.mask(i for d in open_ for i, _ in d.entries)
         spans = []
         for start in range(0, len(self.definitions), self.block):
@@ -2052,6 +2107,19 @@ def _billed_period(scenario: Any, today: date) -> tuple[date, date]:
         period = scenario.subscription.billing_period
         return period.from_, period.to
     return today, today
+
+
+def runs_on(d: Discount) -> bool:
+    """Whether an auto-apply discount has a run of its own that may outlast its validity: an
+    expiration, and a duration of N billing periods or up to a date, or a free period (its own
+    length); see `DefinitionRules._added_while_valid`. One without (indefinite) is applied while
+    its criteria hold and its validity lasts: its expiration ends it."""
+    if d.type is not DiscountType.AUTO_APPLY or d.validity.expiration is None:
+        return False
+    if d.amount.type is AmountType.FREE_PERIOD:
+        return True
+    duration = d.duration
+    return duration is not None and (duration.billing_periods is not None or duration.until is not None)
 
 
 def _added_on(request: Any, today: date) -> date:

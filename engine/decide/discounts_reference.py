@@ -110,6 +110,9 @@ class ReferenceEvaluator(DefinitionRules):
         if d.state.value != "effective":
             return settle("not_effective", f"life-cycle state is {d.state.value}")
         valid_on = _validity_date(d, request, scenario, today)
+        history = [h for h in scenario.discount_history if h.discount == d.code]
+        added = self._added_while_valid(d, scenario, history, valid_on, today) if request is None else None
+        valid_on = added if added is not None else valid_on
         if valid_on < d.validity.effective:
             return settle("not_effective", f"effective from {d.validity.effective}")
         if d.validity.expiration is not None and valid_on > d.validity.expiration:

@@ -1,0 +1,126 @@
+"""An auto-apply discount with a run of its own (N billing periods, an end date, a free period)
+added while its validity lasts runs to its end past its expiration (seed 002: validity are the
+dates during which it "can be offered"; its duration, how long it "should be applied, once it is
+added to a subscription"), as an ad hoc one requested while valid does. One without a run
+(indefinite) stops at its expiration."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import load_rules
+from tests.test_audit_thirteenth import _rules_with
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = load_rules(REPO / "rules")
+
+#: the shipped `welcome-sports-half`: 50 % off sports-pack for 3 billing periods, valid
+#: 2015-03-01 to 2015-12-31, granted by the welcome-sports bundle
+_MONTHS = {
+    "2015-12": ("2015-12-01", "2015-12-31"),
+    "2016-01": ("2016-01-01", "2016-01-31"),
+    "2016-02": ("2016-02-01", "2016-02-29"),
+    "2016-03": ("2016-03-01", "2016-03-31"),
+}
+
+
+def _welcome(month: str, history: list[str], starts: str | None = "2015-12-01") -> dict[str, Any]:
+    first, last = _MONTHS[month]
+    subscription: dict[str, Any] = {
+        "code": "S1",
+        "type": "business-tv",
+        "plan": "tv-essentials-24",
+        "add_ons": ["welcome-sports-bundle"],
+        "billing_term_scheme": "monthly-24",
+        "billing_frequency": "monthly",
+        "start": "2015-06-01",
+        "status_history": [{"status": "active", "from": "2015-06-01"}],
+        "products": [
+            {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True},
+            {"product": "sports-pack", "bundle": "welcome-sports-bundle"},
+        ],
+        "billing_period": {"from": first, "to": last},
+    }
+    if starts is not None:
+        subscription["add_on_starts"] = {"welcome-sports-bundle": starts}
+    return {
+        "id": f"welcome-{month}",
+        "as_of": f"{last}T23:00:00+01:00",
+        "account": {"code": "A1", "classification": "Business"},
+        "subscription": subscription,
+        "discount_history": [{"discount": "welcome-sports-half", "on": on} for on in history],
+    }
+
+
+def _result(rules: Any, data: dict[str, Any], code: str = "welcome-sports-half") -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
+        d for d in rules.decide(copy.deepcopy(data))["discounts"]["definitions"] if d["code"] == code
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize("brief", [False, True])
+@pytest.mark.parametrize(
+    ("month", "history", "status", "reason"),
+    [
+        ("2015-12", [], "applied", None),  # added with the bundle on 1 December, within validity
+        ("2016-01", ["2015-12-31"], "applied", None),  # its second bill: past the expiration
+        ("2016-02", ["2015-12-31", "2016-01-31"], "applied", None),  # its third
+        ("2016-03", ["2015-12-31", "2016-01-31", "2016-02-29"], "not_effective", "periods_used"),
+        # no history: the add-on's start alone counts its bills (December, January, February)
+        ("2016-02", [], "applied", None),
+        ("2016-03", [], "not_effective", "periods_used"),
+    ],
+)
+def test_a_run_added_while_valid_outlasts_the_expiration(
+    month: str, history: list[str], status: str, reason: str | None, brief: bool
+) -> None:
+    rules = RULES.brief() if brief else RULES
+    found = _result(rules, _welcome(month, history))
+    assert found["status"] == status, found
+    if status == "applied":
+        assert found["amount"] == "7.50 EUR"  # 14.99 x 50 % = 7.495, half up
+    else:
+        assert [r["code"] for r in found["reasons"]] == [reason] or brief
+
+
+@pytest.mark.parametrize("brief", [False, True])
+def test_one_added_after_the_expiration_is_expired(brief: bool) -> None:
+    """The bundle added on 5 January 2016, after the discount expired: never added while valid."""
+    rules = RULES.brief() if brief else RULES
+    found = _result(rules, _welcome("2016-01", [], starts="2016-01-05"))
+    assert found["status"] == "not_effective"
+    assert found["reasons"][0]["code"] == "expired"
+
+
+def test_a_history_that_starts_after_the_expiration_does_not_date_it() -> None:
+    """No add-on start written (bought with the subscription): only the history dates it, and a
+    first bill in January 2016 is after the expiration."""
+    found = _result(RULES, _welcome("2016-02", ["2016-01-31"], starts=None))
+    assert (found["status"], found["reasons"][0]["code"]) == ("not_effective", "expired")
+
+
+def test_a_december_bill_run_in_january_dates_it_in_december() -> None:
+    """A first application on 1 January for December's bill: added in December (its bill's
+    period), within validity."""
+    found = _result(RULES, _welcome("2016-02", ["2016-01-01", "2016-02-01"], starts=None))
+    assert found["status"] == "applied"
+
+
+def test_an_indefinite_auto_apply_discount_stops_at_its_expiration(tmp_path: Path) -> None:
+    root = _rules_with(tmp_path, "discounts/promotions.yaml", "duration:\n  billing_periods: 3\n", "")
+    found = _result(load_rules(root), _welcome("2016-01", ["2015-12-31"]))
+    assert (found["status"], found["reasons"][0]["code"]) == ("not_effective", "expired")
+
+
+def test_a_fixed_end_date_bounds_the_run(tmp_path: Path) -> None:
+    root = _rules_with(tmp_path, "discounts/promotions.yaml", "  billing_periods: 3\n---", "  until: 2016-01-31\n---")
+    rules = load_rules(root)
+    assert _result(rules, _welcome("2016-01", ["2015-12-31"]))["status"] == "applied"
+    late = _result(rules, _welcome("2016-02", ["2015-12-31", "2016-01-31"]))
+    assert (late["status"], late["reasons"][0]["code"]) == ("not_effective", "duration_ended")
