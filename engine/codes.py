@@ -193,7 +193,10 @@ CODES: dict[str, tuple[str, str]] = {
         "A purchase naming an unknown plan (or a subscription's plan that is unknown).",
     ),
     "BR621": ("purchase-add-on", "A purchase naming an unknown add-on bundle, or the same add-on twice."),
-    "BR622": ("payment-method", "A purchase paid by a payment method that no plan of the rules supports."),
+    "BR622": (
+        "payment-method",
+        "A purchase of add-ons on their own (no plan in effect) paid by a payment method that no plan of the rules supports.",
+    ),
     "BR623": (
         "purchase-product",
         "A chosen product, or its bundle, unknown to the rules, or the same product chosen twice in a bundle.",

@@ -557,7 +557,7 @@ class DefinitionRules:
         expiration = d.validity.expiration
         if expiration is None or billed <= expiration or not runs_on(d):
             return None
-        added = None
+        added: date | None = None
         if history:
             added = min(min(h.on for h in history), _first_bill_start(list(history), billed, today, scenario))
         granted = self._granted_on(d, scenario)

@@ -66,7 +66,10 @@ register(
             f"add-on `{facts['bundle']}` has only optional products and none is chosen: choose at least one of "
             + ", ".join(f"`{p}`" for p in facts["products"])
         ),
-        "payment_method_not_supported": "plan `{plan}` does not accept payment by `{method}`",
+        "payment_method_not_supported": lambda facts: (
+            f"plan `{facts['plan']}` does not accept payment by `{facts['method']}`"
+            + (f" (did you mean `{facts['did_you_mean']}`?)" if "did_you_mean" in facts else "")
+        ),
         "required_product_missing": "`{product}` is required in bundle `{bundle}` but not chosen",
         "product_not_in_bundle": "bundle `{bundle}` has no product `{product}`",
         "bundle_not_bought": "`{product}` is chosen in bundle `{bundle}`, which this purchase does not buy",
@@ -352,11 +355,11 @@ def check(rules: Any, scenario: Any) -> str | None:
         kept.methods = {m for p in plans.values() for m in p.payment_methods}
     methods = kept.methods
     # a plan in effect that lists no method accepts any (until 2026-12-02 a method no other plan
-    # named was BR622 under it too); under one that lists its methods, a method no plan names is
-    # BR622, with "did you mean"
-    in_effect = plans.get(plan) if plan is not None else None
-    listed = in_effect.payment_methods if in_effect is not None else methods  # (no plan: any plan's, if any)
-    if method is not None and method not in methods and listed:
+    # named was BR622 under it too); one that lists its methods refuses any other, one no plan
+    # names too (`payment_method_not_supported`, with "did you mean": until 2026-12-02 BR622 and no
+    # decision, for a method as plain as `cash`). With no plan in effect (add-ons bought on their
+    # own), a method no plan names is BR622, with "did you mean"
+    if plan is None and method is not None and method not in methods and methods:
         problems.append(_unknown("purchase.payment_method", "payment method", method, methods, "BR622"))
     user = purchase.user
     if user is not None and user not in (users := decision.lookup(rules, "user")):
@@ -714,12 +717,16 @@ def _not_compatible(rules: Any, plan: str, add_on: str) -> Reason:
 
 
 def _method_not_supported(rules: Any, plan: str, method: str) -> Reason:
+    """The plan does not take `method`; `did_you_mean` names the method of the rules' plans it is
+    most likely a misspelling of (`crad`: `card`), when no plan names `method` and one is close."""
+    from engine.diagnostics import did_you_mean
+
     model = rules.get("plan", plan)
-    return Reason(
-        "payment_method_not_supported",
-        {"plan": plan, "method": method, "supported": list(model.payment_methods)},
-        _source(rules, "plan", plan, "payment_methods"),
-    )
+    facts: dict[str, Any] = {"plan": plan, "method": method, "supported": list(model.payment_methods)}
+    known = {m for p in decision.lookup(rules, "plan").values() for m in p.payment_methods}
+    if method not in known and (hint := did_you_mean(method, known)):
+        facts["did_you_mean"] = hint.split("`")[1]
+    return Reason("payment_method_not_supported", facts, _source(rules, "plan", plan, "payment_methods"))
 
 
 def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
