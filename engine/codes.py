@@ -172,6 +172,10 @@ CODES: dict[str, tuple[str, str]] = {
         "consumption-unit",
         "A consumption in another unit than its credit type's, or a count of offers that is not a whole number.",
     ),
+    "BR607": (
+        "bill-without-period",
+        "A bill with a discount history but no `billing_period` (a warning of `validate --scenarios`): the bill is the day of `as_of` alone.",
+    ),
     "BR610": ("unknown-balance-policy", "A scenario's balance names a balance policy the rules do not define."),
     "BR611": (
         "balance-event",

@@ -121,16 +121,45 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
             d.severity is not Severity.ERROR for d in found
         ):  # what only deciding finds (a refund with an amount, …)
             found += [scenario_error_diagnostic(document, str(path), e) for e in _refusals(rules, item.scenario)]
+        if _billed_without_period(item.scenario):
+            where = document.diagnostic(("subscription",), "BR607", NO_PERIOD[0], NO_PERIOD[1])
+            found.append(_warning(where))
         yield from sorted(found, key=lambda d: (d.line, d.column))
+
+
+#: BR607: a later bill of a subscription without the period billed (message, hint)
+NO_PERIOD = (
+    "a bill with a discount history but no `billing_period`: the bill is the day of `as_of` alone, and "
+    "discounts' validity, durations and free periods count the history's bills up to that day",
+    "give the period billed: `billing_period: {from: 2015-06-01, to: 2015-06-30}`",
+)
+
+
+def _billed_without_period(scenario: Any) -> bool:
+    """A subscription's discount question with a `discount_history` (a later bill, whose earlier
+    bills durations and validity count) but without its `billing_period` (BR607, a warning:
+    `decide` answers it, for a bill of one day, which is seldom what is meant: a 3-month welcome
+    discount's second bill, dated after its expiration, looks expired)."""
+    from engine.decide.decision import asks_discounts
+
+    subscription = scenario.subscription
+    return (
+        subscription is not None
+        and subscription.billing_period is None
+        and bool(scenario.discount_history)
+        and asks_discounts(scenario)
+    )
+
+
+def _warning(diagnostic: Diagnostic) -> Diagnostic:
+    from dataclasses import replace
+
+    return replace(diagnostic, severity=Severity.WARNING)
 
 
 def _staff(diagnostic: Diagnostic, unknown: Any) -> Diagnostic:
     """An unknown agent or approver (or their unit) as a warning: `decide` takes them."""
-    if not unknown.staff:
-        return diagnostic
-    from dataclasses import replace
-
-    return replace(diagnostic, severity=Severity.WARNING)
+    return _warning(diagnostic) if unknown.staff else diagnostic
 
 
 def _refusals(rules: Any, scenario: Any) -> list[Any]:
@@ -174,3 +203,5 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         if not questions and not unknowns:
             for e in _refusals(rules, checked.scenario):
                 yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)
+        if _billed_without_period(checked.scenario):
+            yield _warning(Diagnostic(file, number, 1, "BR607", f"`subscription`: {NO_PERIOD[0]}", NO_PERIOD[1]))
