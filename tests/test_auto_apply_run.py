@@ -124,3 +124,70 @@ def test_a_fixed_end_date_bounds_the_run(tmp_path: Path) -> None:
     assert _result(rules, _welcome("2016-01", ["2015-12-31"]))["status"] == "applied"
     late = _result(rules, _welcome("2016-02", ["2015-12-31", "2016-01-31"]))
     assert (late["status"], late["reasons"][0]["code"]) == ("not_effective", "duration_ended")
+
+
+def _month(month: str) -> dict[str, Any]:
+    """`_welcome` for December 2015 with the bundle's start to be set."""
+    return _welcome(month, [])
+
+
+@pytest.mark.parametrize("order", [("2015-06-01", "2015-12-01"), ("2015-12-01", "2015-06-01")])
+def test_brief_decisions_keep_no_result_of_another_add_on_start(order: tuple[str, str]) -> None:
+    """Two December bills, the bundle added in June (its 3 periods are over) and in December (its
+    first): a brief decision kept the first one's result for the second (the memo of results no
+    request asks for was keyed by the dates alone, though the run counts from the add-on's start)."""
+    rules = RULES.brief()
+    expected = {"2015-06-01": "not_effective", "2015-12-01": "applied"}
+    for start in (*order, *order):
+        data = _welcome("2015-12", [], starts=start)
+        assert _result(rules, data)["status"] == expected[start], start
+        assert _result(RULES, data)["status"] == expected[start], start
+
+
+def test_an_add_on_held_before_the_discount_took_effect_dates_it_on_its_effective_day(tmp_path: Path) -> None:
+    """The bundle started before the discount's validity began: the discount was added when it
+    took effect (within validity), so its run outlasts the expiration (it said `expired`)."""
+    root = _rules_with(
+        tmp_path, "discounts/promotions.yaml", "  billing_periods: 3\n---", "  until: 2016-02-15\n---"
+    )  # welcome-sports-half: valid 2015-03-01 to 2015-12-31, now until 2016-02-15
+    rules = load_rules(root)
+    for brief in (False, True):
+        decided = rules.brief() if brief else rules
+        found = _result(decided, _welcome("2016-01", [], starts="2015-02-01"))
+        assert found["status"] == "applied", found
+        late = _result(decided, _welcome("2016-03", [], starts="2015-02-01"))
+        assert late["status"] == "not_effective"
+
+
+def test_an_earlier_job_s_history_does_not_carry_a_job_discount_past_its_expiration(tmp_path: Path) -> None:
+    """A job is one bill: a job discount with a run, applied to an earlier job in 2015, is
+    expired for a job billed in 2016."""
+    extra = """---
+kind: discount
+code: job-run
+name: Job run
+type: auto_apply
+classification: job
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 10, level: 1}
+discounted_products:
+  - product: installation-fee
+validity: {effective: 2015-01-01, expiration: 2015-12-31}
+duration: {billing_periods: 2}
+"""
+    root = tmp_path / "rules"
+    import shutil
+
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "job_run.yaml").write_text(extra.lstrip("-\n"), encoding="utf-8")
+    rules = load_rules(root)
+    job = {
+        "id": "job",
+        "as_of": "2016-02-01T10:00:00Z",
+        "account": {"code": "A1", "classification": "Residential"},
+        "job": {"code": "J2", "type": "installation", "products": [{"product": "installation-fee"}]},
+        "discount_history": [{"discount": "job-run", "on": "2015-11-20"}],
+    }
+    found = _result(rules, job, "job-run")
+    assert (found["status"], found["reasons"][0]["code"]) == ("not_effective", "expired")

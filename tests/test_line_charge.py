@@ -219,3 +219,26 @@ def test_coverage_counts_a_charge_as_the_decision_read_it(tmp_path: Path) -> Non
     coverage.record(rules, checked_scenario(data), decision)
     (condition,) = [c for c in coverage.conditions if c.owner == "discount:big-bill-5"]
     assert (condition.held, condition.not_held) == (1, 0)
+
+
+def test_a_bare_charge_in_an_aggregate_s_where_is_read(tmp_path: Path) -> None:
+    """`count(subscription.products where charge >= …)` names the field bare (no variable): the
+    rule set reads charges all the same (it read none, and the condition never held)."""
+    rules = load_rules(_rules_reading(tmp_path, "count(subscription.products where charge >= 30.00 EUR) >= 1"))
+    both = rules.decide(_bill("monthly", {"product": "tv-essentials"}, {"product": "fibre-100"}))  # 34.99
+    assert _status(both, "big-bill-5")["status"] == "applied"
+    alone = rules.decide(_bill("monthly", {"product": "tv-essentials"}))  # 29.99
+    assert _status(alone, "big-bill-5")["status"] == "not_eligible"
+
+
+def test_the_main_service_marked_is_the_line_that_charges_most_on_this_bill() -> None:
+    """On a yearly bill a monthly main service charges 12 months: `tv-premium` (44.99 x 12 =
+    539.88) over `tv-essentials-annual` (299.00); it compared 44.99 with 299.00."""
+    rules = load_rules(REPO / "rules")
+    data = _bill("yearly", {"product": "tv-essentials-annual"}, {"product": "tv-premium"})
+    scenario = typed_lines(rules, checked_scenario(data))
+    assert [line.main for line in scenario.subscription.products] == [False, True]
+    monthly = typed_lines(
+        rules, checked_scenario(_bill("monthly", {"product": "tv-essentials-annual"}, {"product": "tv-premium"}))
+    )
+    assert [line.main for line in monthly.subscription.products] == [True, False]  # 299.00 against 44.99

@@ -333,18 +333,18 @@ def line_charge(line: Any, scenario: Any) -> Any:
 
 
 def reads_line_charge(node: Any) -> bool:
-    """Whether a typed criterion reads `charge` of a product line (`p.charge`, or over a list of
-    lines: `sum(subscription.products.charge)`)."""
+    """Whether a typed criterion may read `charge` of a product line: `p.charge`, over a list of
+    lines `sum(subscription.products.charge)`, or bare in an aggregate's `where`
+    (`count(subscription.products where charge >= 40.00 EUR)`, a name, not an attribute). Any
+    name or field `charge` counts: no other record has one, and a rule set that reads none pays
+    nothing (`typed_lines` then works no charge out)."""
     from engine.criteria import ast
 
-    for found in ast.walk(node):
-        if isinstance(found, ast.Attribute) and found.name == "charge":
-            of = getattr(found.obj, "type", None)
-            while of is not None and of.name == "list":
-                of = of.elem
-            if of is not None and of.record == "ProductLine":
-                return True
-    return False
+    return any(
+        (isinstance(found, ast.Attribute) and found.name == "charge")
+        or (isinstance(found, ast.Name) and found.id == "charge")
+        for found in ast.walk(node)
+    )
 
 
 def requested_value_text(request: Any, scenario: Any) -> Any:

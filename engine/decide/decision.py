@@ -398,7 +398,7 @@ def typed_lines(rules: Any, scenario: Any, owned: bool = False) -> Any:
         if mains and not line.main and line.product in mains:
             if chosen is None:
                 marked = any(other.main for other in subject.products)
-                chosen = -1 if marked else _main_line(rules, subject.products, mains)
+                chosen = -1 if marked else _main_line(rules, billed, subject.products, mains)
             main = i == chosen
         if line.type is not None and not main and catalog is None:
             continue  # the usual line: typed, and no main service to mark
@@ -434,17 +434,17 @@ def _reads_charge(rules: Any) -> bool:
     return found
 
 
-def _main_line(rules: Any, products: Sequence[Any], mains: frozenset[str]) -> int:
+def _main_line(rules: Any, billed: Any, products: Sequence[Any], mains: frozenset[str]) -> int:
     """The customer's main service on a bill that marks none: of the lines of the catalog's main
-    services, the one that charges most (then the lower product code, then the first), whatever
-    the lines' order; "the customer's main service" is one (seed 002)."""
+    services, the one that charges most on this bill (its `charge`: a monthly product on a yearly
+    bill charges 12 months; until 2026-12-02 its monthly price was compared), then the lower
+    product code, then the first, whatever the lines' order; "the customer's main service" is one
+    (seed 002). `billed`: the subscription's billing frequency (None: each product's own period)."""
     catalog = lookup(rules, "product")
 
-    def charge(line: Any) -> Decimal:
-        if line.price is not None:
-            return Decimal(line.price.amount)
-        price = catalog[line.product].price
-        return Decimal(price.amount * line.quantity) if price is not None else Decimal(0)
+    def charge(line: Any) -> Decimal:  # what the line charges on this bill (`p.charge`; none: 0)
+        found = line_charge(line, catalog.get(line.product), billed)
+        return Decimal(found.amount) if found is not None else Decimal(0)
 
     candidates = [  # of a product a discount may reduce (SPEC 3.2)
         (i, line)

@@ -555,17 +555,18 @@ class DefinitionRules:
         as an ad hoc discount requested in December does (until 2026-12-02 an auto-apply one
         stopped at its expiration, whatever its duration)."""
         expiration = d.validity.expiration
-        if expiration is None or billed <= expiration or not runs_on(d):
-            return None
+        if expiration is None or billed <= expiration or scenario.subscription is None or not runs_on(d):
+            return None  # (a job is one bill: an earlier job's history is no run of this one)
         added: date | None = None
         if history:
             added = min(min(h.on for h in history), _first_bill_start(list(history), billed, today, scenario))
         granted = self._granted_on(d, scenario)
         if granted is not None:
             added = granted if added is None else min(added, granted)
-        if added is None or added < d.validity.effective or added > expiration:
+        if added is None:
             return None
-        return added
+        added = max(added, d.validity.effective)  # held before it took effect: added when it did
+        return added if added <= expiration else None
 
     def _granted_on(self, d: Discount, scenario: Any) -> date | None:
         """When the subscription was given an auto-apply discount that add-on bundles grant: the
@@ -1485,7 +1486,14 @@ class DiscountEvaluator(DefinitionRules):
         billing frequency), the agent, or both, each by number."""
         scenario = s.scenario
         agent = scenario.agent
-        dates = ("dates", s.billed_from, scenario.subscription.billing_frequency if scenario.subscription else None)
+        subscription = scenario.subscription
+        dates: tuple[Any, ...] = ("dates", s.billed_from, subscription.billing_frequency if subscription else None)
+        if subscription is not None and subscription.add_on_starts:
+            # a definition add-ons grant counts its run from their start (`_granted_on`, which
+            # reads the plan, the add-ons held and their starts): until 2026-12-02 a result kept
+            # for one scenario's add-on start was another's, with brief reasons
+            starts = tuple(sorted(subscription.add_on_starts.items()))
+            dates = (*dates, subscription.plan, tuple(subscription.add_ons), starts)
         who = ("agent", None) if agent is None else ("agent", agent.user, *agent.units)
         return None, self._number(dates), self._number(who), self._number((dates, who))
 

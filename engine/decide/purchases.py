@@ -604,7 +604,7 @@ def _main_item(rules: Any, brought: list[Item]) -> int | None:
     if not mains or not any(item.product in mains for item in brought):
         return None
     lines = [SimpleNamespace(product=i.product, bundle=i.bundle, price=None, quantity=1, main=False) for i in brought]
-    chosen = decision._main_line(rules, lines, mains)
+    chosen = decision._main_line(rules, None, lines, mains)  # (the synthetic subscription bills no period)
     return chosen if chosen >= 0 else None
 
 
