@@ -262,6 +262,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             subscription["billing_period"] = {"from": iso(first), "to": iso(first + timedelta(days=29))}
         if draw(st.booleans()):
             subscription["binding_period"] = draw(st.sampled_from(["12 months", "24 months"]))
+        if subscription["add_ons"] and draw(st.booleans()):  # a granting add-on's start counts a run
+            subscription["add_on_starts"] = {
+                bundle: iso(max(start, as_of - timedelta(days=draw(st.integers(-20, 400)))))
+                for bundle in subscription["add_ons"]
+            }
         data["subscription"] = subscription
     if draw(st.booleans()):
         data["agent"] = {
