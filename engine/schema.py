@@ -22,6 +22,21 @@ from engine.load import Document, dotted
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.values import CODE_PATTERN, DURATION_PATTERN, MONEY_PATTERN
 
+
+def _duration_unit_meant(text: str) -> str | None:
+    """ "did you mean `12 months`?" for a duration whose unit is misspelt (`12 monhts`), else None."""
+    from engine.diagnostics import did_you_mean
+
+    found = re.fullmatch(r"\s*([0-9]+)\s*([A-Za-z]+)\s*", text)
+    if found is None:
+        return None
+    units = ("day", "days", "week", "weeks", "month", "months", "year", "years")
+    meant = did_you_mean(found.group(2).lower(), units)
+    if not meant:
+        return None
+    return f"did you mean `{found.group(1)} {meant.split('`')[1]}`?"
+
+
 _PATTERN_MESSAGES = {
     MONEY_PATTERN: ("is not money", "write an amount and a currency code, e.g. `20.00 EUR`"),
     DURATION_PATTERN: ("is not a duration", "write a number and a unit, e.g. `6 months` or `14 days`"),
@@ -497,6 +512,8 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         numeric = not re.search(error.validator_value, "a")  # (a number's pattern, not a code's that takes digits)
         if number is not None and numeric and re.fullmatch(error.validator_value, number.group(1)):
             hint = f"write the number alone: `{field}: {number.group(1)}` (the unit is the field's own)"
+        elif error.validator_value == DURATION_PATTERN and isinstance(instance, str):
+            hint = _duration_unit_meant(instance) or hint
         yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`)", hint)
         return
     if validator == "format":

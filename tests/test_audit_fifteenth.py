@@ -59,3 +59,39 @@ def test_a_first_bill_without_its_period_is_no_warning(tmp_path: Path) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     _, out, err = run_cli(["validate", "--rules", RULES, "--scenarios", str(path)])
     assert "BR607" not in out + err, out + err
+
+
+# --- hints: a number written with its unit in a scenario; a misspelt duration unit --------------
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "hint"),
+    [
+        ("quantity", "25 GB", "write the number alone: `quantity: 25` (the unit is the field's own)"),
+        ("quantity", "3 times", "write the number alone: `quantity: 3` (the unit is the field's own)"),
+        ("quantity", "abc", "see schemas/scenario.schema.json for the expected form"),
+        ("amount", "20 EURO", "see schemas/scenario.schema.json for the expected form"),  # (money: its own words)
+    ],
+)
+def test_a_scenario_number_written_with_a_unit_is_told_to_be_written_alone(field: str, written: str, hint: str) -> None:
+    from engine.decide.scenarios import validate_scenario
+
+    data = {
+        "id": "x",
+        "as_of": "2015-01-01T00:00:00Z",
+        "usage": [{"at": "2015-01-01T00:00:00Z", "product": "vod-rental", field: written}],
+    }
+    (found,) = validate_scenario(data, None).diagnostics
+    assert (found.code, found.hint) == ("BR602", hint)
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"), [("12 monhts", "12 months"), ("12months", "12 months"), ("2 Weeks", "2 weeks")]
+)
+def test_a_misspelt_duration_unit_gets_did_you_mean(tmp_path: Path, written: str, meant: str) -> None:
+    from engine.validate import validate_paths
+    from tests.test_audit_thirteenth import _rules_with
+
+    root = _rules_with(tmp_path, "discounts/customer_care.yaml", "  per: 1 year\n", f"  per: {written}\n")
+    (found,) = [d for d in validate_paths([root]) if d.code == "BR205"]
+    assert found.hint == f"did you mean `{meant}`?"

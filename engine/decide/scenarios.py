@@ -179,6 +179,10 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 hint = f'write it in quotes, as text: "{_number_written(data, path)}" (a number loses leading zeros)'
             elif error.type in ("enum", "literal_error") and (meant := _choice_meant(data, path, error.message)):
                 message, hint = f"scenario field `{where}`: {error.message}", meant
+            elif "is not a number" in error.message and (alone := _number_with_unit(data, path)) is not None:
+                # `quantity: 25 GB`: the unit is the field's own (as a rule file's hint says, BR205)
+                message = f"scenario field `{where}`: {error.message}"
+                hint = f"write the number alone: `{path[-1]}: {alone}` (the unit is the field's own)"
             else:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
@@ -186,6 +190,25 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+def _number_with_unit(data: Any, path: tuple[Any, ...]) -> str | None:
+    """The number of a value written as a number and a word (`25 GB`, `3 times`), when the field
+    takes a number alone (its value as written, read from `data`), else None."""
+    value: Any = data
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if not isinstance(value, str) or not isinstance(path[-1], str):
+        return None
+    found = _NUMBER_AND_WORD.fullmatch(value.strip())
+    return found.group(1) if found is not None else None
+
+
+#: a number followed by a word (`25 GB`, `2 boxes`)
+_NUMBER_AND_WORD = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?) *[A-Za-z]+")
 
 
 def _choice_meant(data: Any, path: tuple[Any, ...], message: str) -> str | None:
