@@ -168,8 +168,13 @@ def _currency_hint(expected: Any, actual: Any) -> str:
         return ""
     if isinstance(expected, bool) or not number.is_finite():
         return ""
-    same = "the same amount" if number == money.amount else "an amount"
-    return f"money is written with its currency: {same} in {money.currency} is `{number} {money.currency}`"
+    same = number == money.amount
+    if same:  # written as the decision writes it (YAML reads `3.00` as the number 3.0)
+        number = money.amount
+    elif number == number.quantize(money.amount, rounding="ROUND_DOWN"):  # `2.5` → `2.50` beside `3.00`
+        number = number.quantize(money.amount)
+    kind = "the same amount" if same else "an amount"
+    return f"money is written with its currency: {kind} in {money.currency} is `{number} {money.currency}`"
 
 
 #: lists whose every item the expectation lists (as reasons are): alerts are reason records

@@ -592,9 +592,11 @@ def test_an_expected_amount_without_its_currency_is_told_to_write_it() -> None:
     from engine.expectations import compare
 
     [mismatch] = list(compare({"fee": 140}, {"fee": "140.00 EUR"}, ("expect",)))
-    assert mismatch.hint == "money is written with its currency: the same amount in EUR is `140 EUR`"
+    assert mismatch.hint == "money is written with its currency: the same amount in EUR is `140.00 EUR`"
     [other] = list(compare({"fee": 150}, {"fee": "140.00 EUR"}, ("expect",)))
-    assert other.hint == "money is written with its currency: an amount in EUR is `150 EUR`"
+    assert other.hint == "money is written with its currency: an amount in EUR is `150.00 EUR`"
+    [yaml_number] = list(compare({"fee": 3.0}, {"fee": "3.00 EUR"}, ("expect",)))  # YAML's `3.00`
+    assert yaml_number.hint == "money is written with its currency: the same amount in EUR is `3.00 EUR`"
     [text] = list(compare({"code": "x"}, {"code": "y"}, ("expect",)))
     assert text.hint == ""
 
