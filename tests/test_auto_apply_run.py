@@ -191,3 +191,61 @@ duration: {billing_periods: 2}
     }
     found = _result(rules, job, "job-run")
     assert (found["status"], found["reasons"][0]["code"]) == ("not_effective", "expired")
+
+
+def _with_period(data: dict[str, Any], first: str, last: str) -> dict[str, Any]:
+    data["subscription"]["billing_period"] = {"from": first, "to": last}
+    data["as_of"] = f"{last}T23:00:00+00:00"
+    return data
+
+
+@pytest.mark.parametrize("half_first", [True, False])
+def test_brief_decisions_keep_no_result_of_another_period_end(half_first: bool) -> None:
+    """Bills from 1 December, one to the 15th and one to the 31st, the bundle added on the 20th:
+    the first does not have it (`starts_later`), the second does. A brief decision kept one's
+    result for the other (the kept results were keyed by the period's first day alone)."""
+    rules = RULES.brief()
+    half = _with_period(_welcome("2015-12", [], starts="2015-12-20"), "2015-12-01", "2015-12-15")
+    full = _with_period(_welcome("2015-12", [], starts="2015-12-20"), "2015-12-01", "2015-12-31")
+    order = [(half, "not_effective"), (full, "applied")]
+    for data, status in order if half_first else order[::-1]:
+        assert _result(rules, data)["status"] == status
+        assert _result(RULES, data)["status"] == status
+
+
+def test_a_free_period_s_rest_is_each_scenario_s_own(tmp_path: Path) -> None:
+    """10 free days from the bundle's start on 31 December: December's bill gets 1 day of them. The
+    kept result of the first scenario lost that share, and every later one got the whole period."""
+    root = _rules_with(
+        tmp_path,
+        "catalog/bundles.yaml",
+        "discounts: [welcome-sports-half]",
+        "discounts: [welcome-sports-half, free-10-days]",
+    )
+    (root / "discounts" / "free10.yaml").write_text(
+        "kind: discount\ncode: free-10-days\nname: Free 10 days\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: free_period, value: 10, unit: days}\n"
+        "discounted_products:\n  - product: sports-pack\nvalidity: {effective: 2015-11-01, expiration: 2015-12-31}\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(root)
+    brief_rules = rules.brief()  # (one rule set: what it keeps serves the scenarios after the first)
+    amounts = []
+    for brief in (True, True, True, False):
+        data = _welcome("2015-12", [], starts="2015-12-31")
+        decided = brief_rules if brief else rules
+        amounts.append(_result(decided, data, "free-10-days")["amount"])
+    # 14.99 x 1/31 = 0.4835... the day of the 31st (the line's rounded share beside the half price)
+    assert len(set(amounts)) == 1 and amounts[0] in ("0.48 EUR", "0.49 EUR"), amounts
+
+
+def test_an_add_on_held_before_the_discount_took_effect_counts_its_run_from_then(tmp_path: Path) -> None:
+    """welcome-sports-half made effective 2015-11-01 (3 periods, expiring 2015-12-31), its bundle
+    held from 2015-10-01: added on 1 November, so November, December and January; the run counted
+    from October and January was refused."""
+    root = _rules_with(tmp_path, "discounts/promotions.yaml", "  effective: 2015-03-01\n", "  effective: 2015-11-01\n")
+    rules = load_rules(root)
+    jan = _result(rules, _welcome("2016-01", [], starts="2015-10-01"))
+    assert jan["status"] == "applied", jan
+    feb = _result(rules, _welcome("2016-02", [], starts="2015-10-01"))
+    assert (feb["status"], feb["reasons"][0]["code"]) == ("not_effective", "periods_used")

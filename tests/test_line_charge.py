@@ -242,3 +242,33 @@ def test_the_main_service_marked_is_the_line_that_charges_most_on_this_bill() ->
         rules, checked_scenario(_bill("monthly", {"product": "tv-essentials-annual"}, {"product": "tv-premium"}))
     )
     assert [line.main for line in monthly.subscription.products] == [True, False]  # 299.00 against 44.99
+
+
+@pytest.mark.parametrize(
+    ("when", "applied", "actual"),
+    [
+        ("sum(subscription.products.charge.amount) > 60", True, None),  # 29.99 + 34.99 = 64.98
+        ("sum(subscription.products.charge.amount) > 70", False, "64.98"),
+        ("sum(c in subscription.products.charge.amount where c > 30) > 30", True, None),  # 34.99
+        ("count(subscription.products.charge.currency) == 2", True, None),
+        # no line has a price written: the amounts are all missing, and so is their sum
+        ("sum(subscription.products.price.amount) > 0", False, None),
+    ],
+)
+def test_an_aggregate_over_a_field_of_money_values(
+    tmp_path: Path, when: str, applied: bool, actual: str | None
+) -> None:
+    """`sum(subscription.products.charge.amount)`: a field of each value, not of each record (it
+    was an internal error, KeyError, in `validate` and `decide`; `price.amount` over lines without
+    a price, an AttributeError)."""
+    rules = load_rules(_rules_reading(tmp_path, when))
+    for decided in (rules, rules.brief()):
+        found = _status(
+            decided.decide(_bill("monthly", {"product": "tv-essentials"}, {"product": "fibre-100"})), "big-bill-5"
+        )
+        assert (found["status"] == "applied") is applied, found
+    if actual is not None:
+        detailed = _status(
+            rules.decide(_bill("monthly", {"product": "tv-essentials"}, {"product": "fibre-100"})), "big-bill-5"
+        )
+        assert detailed["reasons"][0]["facts"]["actual"] == actual

@@ -478,7 +478,10 @@ class Checker:
             )
         source = collection
         if isinstance(collection, ast.Attribute) and _type(collection.obj).name == "list":
-            source = collection.obj  # sum(usage.quantity where ...): filter usage records, sum a field
+            elem_of = _type(collection.obj).elem
+            if elem_of is not None and elem_of.name == "record":
+                source = collection.obj  # sum(usage.quantity where ...): filter usage records, sum a field
+            # (else a field of values, `subscription.products.charge.amount`: the amounts are the list)
         elem = _type(source).elem
         assert elem is not None
         looped = scope.loop(node, node.func)

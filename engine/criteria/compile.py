@@ -1141,7 +1141,9 @@ class RuleSetCompiler:
         source_node, value_field = node.collection, None
         prefix = ""
         if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
-            source_node, value_field = node.collection.obj, node.collection.name
+            elem_of = _type(node.collection.obj).elem
+            if elem_of is not None and elem_of.name == "record":  # a field of each record
+                source_node, value_field = node.collection.obj, node.collection.name
         source = self.value(source_node, ctx)
         elem = _type(source_node).elem
         assert elem is not None
@@ -1188,6 +1190,9 @@ class RuleSetCompiler:
             node.func == "sum"
             and _type(node).name != "money"
             and not (self.env.fields(elem.record or "")[value_field].type if value_field else elem).optional
+            # (a projection of projections, `subscription.products.price.amount`, holds a missing
+            # element for each line without a price, whatever its element type says)
+            and not (value_field is None and isinstance(source_node, ast.Attribute))
         ):
             # what `_agg` does for numbers that are never missing, without its call: 0 for none
             code = f"{prefix}sum([{item} for {var} in {source}{condition}])"

@@ -451,7 +451,9 @@ class Explainer:
         aggregate of a field), or None when its list is missing."""
         source_node, value_field = node.collection, None
         if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
-            source_node, value_field = node.collection.obj, node.collection.name
+            elem_of = _type(node.collection.obj).elem
+            if elem_of is not None and elem_of.name == "record":  # a field of each record (as compiled)
+                source_node, value_field = node.collection.obj, node.collection.name
         items = self.value(source_node, scope)
         if items is None:
             return None

@@ -466,9 +466,13 @@ class DefinitionRules:
                 return True
             start = granted if start is None else min(start, granted)
         start = start or billed
+        if request is None and start < d.validity.effective:
+            # an add-on (or a history) from before the discount took effect: added when it did
+            # (until 2026-12-02 its run counted from the add-on's start, and lost those bills)
+            start = d.validity.effective
         if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
             if request is None and history:
-                start = min(start, _first_bill_start(history, billed, today, scenario))
+                start = max(min(start, _first_bill_start(history, billed, today, scenario)), d.validity.effective)
             elapsed = (billed - start).days
             if elapsed >= free_days:
                 last_day = date.fromordinal(min(start.toordinal() + int(free_days) - 1, date.max.toordinal()))
@@ -1455,8 +1459,10 @@ class DiscountEvaluator(DefinitionRules):
                     r = self._eligible(d, requests.get(d.code), histories.get(d.code, []), today, scenario)
                 else:
                     r = unasked.get((d.index, contexts[d.unasked])) or _NOT_KNOWN
-                    if r is _APPLIED:  # auto apply: made afresh, its amounts are filled in
-                        r = DefinitionResult(d.code, d.type, "applied", value=d.model.amount.value)
+                    if r.status == "applied":  # auto apply: made afresh, its amounts are filled in
+                        r = DefinitionResult(
+                            d.code, d.type, "applied", value=d.model.amount.value, free_spent=r.free_spent
+                        )
                     elif r is _NOT_KNOWN:
                         r = self._unasked(d, contexts, scene)
                 fresh.append(r)
@@ -1472,12 +1478,18 @@ class DiscountEvaluator(DefinitionRules):
         agent (ad hoc: not requested, offered, or the agent not allowed) decide."""
         key = (d.index, contexts[d.unasked])
         found = self._unasked_memo.get(key)
-        if found is _APPLIED:  # auto apply: made afresh, its amounts are filled in
-            return DefinitionResult(d.code, d.type, "applied", value=d.model.amount.value)
+        if found is not None and found.status == "applied":  # auto apply: made afresh, amounts filled in
+            return DefinitionResult(d.code, d.type, "applied", value=d.model.amount.value, free_spent=found.free_spent)
         if found is not None:
             return found
         r = self._eligible(d, None, [], s.today, s.scenario)
-        kept = _APPLIED if r.status == "applied" else SettledResult(r.code, r.type, r.status, r.reasons)
+        if r.status != "applied":
+            kept = SettledResult(r.code, r.type, r.status, r.reasons)
+        elif r.free_spent:  # what a free period's earlier bills took: this bill gets the rest (until
+            # 2026-12-02 the rest was dropped for the next scenario, which got the whole period)
+            kept = SettledResult(r.code, r.type, "applied", free_spent=r.free_spent)
+        else:
+            kept = _APPLIED
         _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
         return r
 
@@ -1487,7 +1499,15 @@ class DiscountEvaluator(DefinitionRules):
         scenario = s.scenario
         agent = scenario.agent
         subscription = scenario.subscription
-        dates: tuple[Any, ...] = ("dates", s.billed_from, subscription.billing_frequency if subscription else None)
+        period = subscription.billing_period if subscription is not None else None
+        # the period billed, whole: its end decides a free period's share of it and whether an
+        # add-on started within it (until 2026-12-02 only its first day was in the key)
+        dates: tuple[Any, ...] = (
+            "dates",
+            s.billed_from,
+            period.to if period is not None else None,
+            subscription.billing_frequency if subscription else None,
+        )
         if subscription is not None and subscription.add_on_starts:
             # a definition add-ons grant counts its run from their start (`_granted_on`, which
             # reads the plan, the add-ons held and their starts): until 2026-12-02 a result kept
