@@ -11,7 +11,7 @@ in a group of its own, with the diagnostics; it is never dropped.
 
 Money moved is new - old, per currency, in three measures: the net totals of the `discounts`
 part, the penalties due of the `cancellation` part, and the net price of the `purchase` part.
-Money is Decimal throughout, parsed from the decision's text (`Money.parse`).
+Money is Decimal throughout, parsed from the decision's text (`Money.written`).
 
 Input (`scenario_inputs`): a folder of scenario files (YAML/JSON; `expect:` ignored, rule files
 skipped; JSON Lines files in it are not read), a JSON Lines file given directly
@@ -312,7 +312,7 @@ def _amounts(item: dict[str, Any] | None) -> dict[str, Decimal]:
         return {}
     found: dict[str, Decimal] = {}
     for text in str(item["amount"]).split(" + "):
-        money = Money.parse(text)
+        money = Money.written(text)
         found[money.currency] = found.get(money.currency, Decimal(0)) + money.amount
     return found
 
@@ -360,8 +360,8 @@ def _gross_change(part: str, subject: str, old: dict[str, Any], new: dict[str, A
     held the rise: the groups added up to -88.85 EUR). None when the gross did not change."""
     moved: dict[str, Decimal] = {}
     for currency in sorted({*old, *new}):
-        before = Money.parse(old[currency]["gross"]).amount if currency in old else Decimal(0)
-        after = Money.parse(new[currency]["gross"]).amount if currency in new else Decimal(0)
+        before = Money.written(old[currency]["gross"]).amount if currency in old else Decimal(0)
+        after = Money.written(new[currency]["gross"]).amount if currency in new else Decimal(0)
         if after != before:
             moved[currency] = after - before
     if not moved:
@@ -449,7 +449,7 @@ def _penalty_money(a: dict[str, Any] | None, b: dict[str, Any] | None) -> MoneyB
     for term, sign in ((a, -1), (b, 1)):
         penalty = term.get("penalty") if term is not None else None
         if isinstance(penalty, dict) and not penalty.get("waived"):
-            money = Money.parse(str(penalty["total"]))
+            money = Money.written(str(penalty["total"]))
             moved[money.currency] = moved.get(money.currency, Decimal(0)) + sign * money.amount
     return {"cancellation_penalties": {c: v for c, v in moved.items() if v}}
 
@@ -534,13 +534,13 @@ def money_measures(decision: dict[str, Any]) -> MoneyByMeasure:
     found: MoneyByMeasure = {}
     discounts = decision.get("discounts")
     if discounts is not None:
-        found["discounts_net"] = {c: Money.parse(t["net"]).amount for c, t in discounts["totals"].items()}
+        found["discounts_net"] = {c: Money.written(t["net"]).amount for c, t in discounts["totals"].items()}
     cancellation = decision.get("cancellation")
     if cancellation is not None:
-        found["cancellation_penalties"] = {c: Money.parse(v).amount for c, v in cancellation["total"].items()}
+        found["cancellation_penalties"] = {c: Money.written(v).amount for c, v in cancellation["total"].items()}
     purchase = decision.get("purchase")
     if purchase is not None:
-        found["purchase_price"] = {c: Money.parse(t["net"]).amount for c, t in purchase["price"].items()}
+        found["purchase_price"] = {c: Money.written(t["net"]).amount for c, t in purchase["price"].items()}
     return found
 
 

@@ -148,7 +148,7 @@ def _currency_hint(expected: Any, actual: Any) -> str:
     from engine.values import Money
 
     try:
-        money = Money.parse(_text(actual).strip())
+        money = Money.written(_text(actual).strip())
     except (ValueError, InvalidOperation):
         return ""
     written = _text(expected).strip().split()
@@ -201,7 +201,7 @@ def _same_value(expected: Any, actual: Any) -> bool:
         except (InvalidOperation, ValueError):
             return False
     try:
-        x, y = Money.parse(a), Money.parse(b)
+        x, y = Money.written(a), Money.written(b)
     except ValueError:
         return False
     return x.currency == y.currency and x.amount == y.amount

@@ -262,6 +262,20 @@ class Money:
             raise ValueError(f"`{text}` is not a valid amount") from exc
         return cls(checked_number(amount, number), currency)
 
+    @classmethod
+    def written(cls, text: str) -> Money:
+        """Money as billrules writes it (a decision's `19.99 EUR`), read back for comparing
+        (`diff`, reports, `test`): without the bounds of an input, which a bill's total may pass
+        (15 digits a line, more summed: `diff` stopped on an internal error). ValueError if it is
+        not money."""
+        if not _MONEY_RE.match(text):
+            raise ValueError(f"`{text}` is not money: write an amount and a currency, e.g. `20.00 EUR`")
+        number, currency = text.split(" ")
+        try:
+            return cls(Decimal(number), currency)
+        except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
+            raise ValueError(f"`{text}` is not a valid amount") from exc
+
     def __str__(self) -> str:
         return money_text(self.amount, self.currency)
 

@@ -95,3 +95,43 @@ def test_a_misspelt_duration_unit_gets_did_you_mean(tmp_path: Path, written: str
     root = _rules_with(tmp_path, "discounts/customer_care.yaml", "  per: 1 year\n", f"  per: {written}\n")
     (found,) = [d for d in validate_paths([root]) if d.code == "BR205"]
     assert found.hint == f"did you mean `{meant}`?"
+
+
+# --- diff: a bill's total past an input's 15 digits ----------------------------------------------
+
+
+def test_diff_reads_a_total_past_an_input_s_digits(tmp_path: Path) -> None:
+    """Each line within 15 digits, their sum past them: `diff` read the decision's totals back as
+    an input, and stopped on an internal error (as did `--html`)."""
+    from tests.test_audit_thirteenth import _rules_with
+
+    new = _rules_with(tmp_path, "catalog/products.yaml", "price: 44.99 EUR", "price: 39.00 EUR")  # tv-premium
+    scenario = tmp_path / "big.json"
+    scenario.write_text(
+        json.dumps(
+            {
+                "id": "big",
+                "as_of": "2016-02-01T02:00:00+01:00",
+                "account": {"code": "A1", "classification": "Residential"},
+                "subscription": {
+                    "code": "S1",
+                    "plan": "triple-play-24",
+                    "billing_frequency": "monthly",
+                    "start": "2015-01-05",
+                    "products": [
+                        {"product": "tv-premium"},
+                        {"product": "fibre-100", "price": "999999999999999.99 EUR"},
+                    ],
+                    "billing_period": {"from": "2016-01-01", "to": "2016-01-31"},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    html = tmp_path / "report.html"
+    code, out, err = run_cli(
+        ["diff", "--rules", RULES, "--rules", str(new), "--input", str(scenario), "--html", str(html)]
+    )
+    assert code == 1, err  # (something changed: README, "Exit codes")
+    assert "gross 1000000000000044.98 EUR → 1000000000000038.99 EUR" in out
+    assert "internal error" not in err and html.exists()

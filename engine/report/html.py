@@ -13,7 +13,7 @@ shown); the cancellation and purchase parts when present; other parts (balance, 
 as their JSON. A diff shows the counts, the money moved, a chart of the groups, each group with
 its scenarios, and the old and new decisions of the changed scenarios.
 
-Money stays Decimal: bar lengths are computed from `Money.parse` amounts and written with two
+Money stays Decimal: bar lengths are computed from `Money.written` amounts and written with two
 decimals, never through float.
 """
 
@@ -159,7 +159,7 @@ def waterfall(rows: list[tuple[str, str, str]]) -> str:
 
     `rows` are (kind, label, money text); discounts are negative amounts (`-1.50 EUR`).
     """
-    amounts = [Money.parse(text).amount for _, _, text in rows]
+    amounts = [Money.written(text).amount for _, _, text in rows]
     gross = amounts[0]
     scale = BAR_AREA / gross if gross > 0 else Decimal(0)
     left = Decimal(0) + gross
