@@ -135,3 +135,67 @@ def test_diff_reads_a_total_past_an_input_s_digits(tmp_path: Path) -> None:
     assert code == 1, err  # (something changed: README, "Exit codes")
     assert "gross 1000000000000044.98 EUR → 1000000000000038.99 EUR" in out
     assert "internal error" not in err and html.exists()
+
+
+# --- diff: groups and causes --------------------------------------------------------------------
+
+
+def _diff_json(tmp_path: Path, file: str, old: str, new: str, inputs: str) -> dict[str, Any]:
+    from tests.test_audit_thirteenth import _rules_with
+
+    changed = _rules_with(tmp_path, file, old, new)
+    code, out, err = run_cli(["diff", "--rules", RULES, "--rules", str(changed), "--input", inputs, "--json"])
+    assert code == 1, err
+    found: dict[str, Any] = json.loads(out)
+    return found
+
+
+def test_a_price_rise_with_no_discount_changed_is_in_the_gross_group(tmp_path: Path) -> None:
+    """README: the definitions' groups and the gross group add up to the total. A bill whose gross
+    moved with no definition's amount changed was in `discounts: lines changed`, and they did not."""
+    from decimal import Decimal
+
+    report = _diff_json(
+        tmp_path, "catalog/products.yaml", "price: 29.99 EUR", "price: 32.49 EUR", str(REPO / "samples")
+    )
+    labels = [g["label"] for g in report["groups"]]
+    assert "discounts: lines changed" not in labels
+    total = Decimal(report["money"]["discounts_net"]["EUR"].split()[0])
+    groups = sum(
+        Decimal(g["money"]["discounts_net"]["EUR"].split()[0])
+        for g in report["groups"]
+        if g["label"].split(":")[0] != "purchase" and "discounts_net" in (g.get("money") or {})
+    )
+    assert groups == total, (groups, total, labels)
+
+
+def test_a_purchase_refused_by_a_rule_change_names_the_reason(tmp_path: Path) -> None:
+    report = _diff_json(
+        tmp_path,
+        "catalog/plans.yaml",
+        "payment_methods: [card, direct_debit]\n",  # tv-essentials-24's
+        "payment_methods: [direct_debit]\n",
+        str(REPO / "samples/purchase"),
+    )
+    refused = [g for g in report["groups"] if g["label"].startswith("purchase: allowed → refused")]
+    assert refused, [g["label"] for g in report["groups"]]
+    details = [s["detail"] for g in refused for s in g["scenarios"]]
+    assert details and all("does not accept payment by `card`" in d for d in details), details
+
+
+def test_the_html_report_marks_a_penalty_not_charged() -> None:
+    from engine import load_rules
+    from engine.load import load_file
+    from engine.report.html import decision_section
+
+    rules = load_rules(REPO / "rules")
+    data = {
+        k: v
+        for k, v in load_file(REPO / "samples/cancellation/add_on_not_allowed.yaml").documents[0].data.items()
+        if k != "expect"
+    }
+    decision = rules.decide(data)
+    charged = [t for t in decision["cancellation"]["terms"] if any(r["code"] == "not_charged" for r in t["reasons"])]
+    assert charged, decision["cancellation"]["terms"]
+    html = decision_section(decision)
+    assert "(not charged: the cancellation is refused)" in html

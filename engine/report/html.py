@@ -271,6 +271,11 @@ def _cancellation(cancellation: dict[str, Any]) -> str:
     for term in cancellation["terms"]:
         penalty = term.get("penalty") or {}
         waived = " (waived)" if penalty.get("waived") else ""
+        # a term's penalty the refused cancellation does not charge: said so, as the text says it
+        # (until 2026-12-02 it looked due, its due date beside it)
+        not_charged = any(isinstance(r, dict) and r.get("code") == "not_charged" for r in term.get("reasons", []))
+        if not_charged:
+            waived += " (not charged: the cancellation is refused)"
         parts.append(
             f'<tr data-term="{_text(term.get("term") or "")}"><td>{_text(term.get("for", ""))}</td>'
             f"<td><code>{_text(term.get('term') or 'no term')}</code></td>"
@@ -278,7 +283,7 @@ def _cancellation(cancellation: dict[str, Any]) -> str:
             f'<td class="money">{_text(penalty.get("fee", ""))}</td>'
             f'<td class="money">{_text(penalty.get("tax") or "")}</td>'
             f'<td class="money total">{_text(penalty.get("total", ""))}{waived}</td>'
-            f"<td>{_text(penalty.get('due', ''))}</td><td>{_reasons(term.get('reasons', []))}"
+            f"<td>{'' if not_charged else _text(penalty.get('due', ''))}</td><td>{_reasons(term.get('reasons', []))}"
             f"{_steps(term.get('steps'))}</td></tr>"
         )
     parts.append("</tbody></table>")
