@@ -98,18 +98,29 @@ def test_one_added_after_the_expiration_is_expired(brief: bool) -> None:
     assert found["reasons"][0]["code"] == "expired"
 
 
-def test_a_history_that_starts_after_the_expiration_does_not_date_it() -> None:
-    """No add-on start written (bought with the subscription): only the history dates it, and a
-    first bill in January 2016 is after the expiration."""
-    found = _result(RULES, _welcome("2016-02", ["2016-01-31"], starts=None))
+def test_an_add_on_without_a_date_came_with_the_subscription() -> None:
+    """No add-on start written: the bundle came with the subscription (`add_on_starts` holds those
+    bought later), so the discount was added on the subscription's start: from 2015-06-01, its 3
+    bills are June to August, and February 2016 is past them (it was "the first bill" every time
+    until its expiration, then expired at once). A subscription started after the expiration never
+    had it."""
+    found = _result(RULES, _welcome("2016-02", [], starts=None))
+    assert (found["status"], found["reasons"][0]["code"]) == ("not_effective", "periods_used")
+    late = _welcome("2016-02", [], starts=None)
+    late["subscription"]["start"] = "2016-01-01"
+    late["subscription"]["status_history"] = [{"status": "active", "from": "2016-01-01"}]
+    found = _result(RULES, late)
     assert (found["status"], found["reasons"][0]["code"]) == ("not_effective", "expired")
 
 
 def test_a_december_bill_run_in_january_dates_it_in_december() -> None:
     """A first application on 1 January for December's bill: added in December (its bill's
-    period), within validity."""
-    found = _result(RULES, _welcome("2016-02", ["2016-01-01", "2016-02-01"], starts=None))
-    assert found["status"] == "applied"
+    period), within validity. (The bundle held through the line alone, not among the add-ons, so
+    that the history alone dates it.)"""
+    data = _welcome("2016-02", ["2016-01-01", "2016-02-01"], starts=None)
+    data["subscription"]["add_ons"] = []
+    found = _result(RULES, data)
+    assert found["status"] == "applied", found
 
 
 def test_an_indefinite_auto_apply_discount_stops_at_its_expiration(tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ def _rules(brief: bool) -> RuleSet:
 
 def _reference_synthetic(scenario: Any, plan: str | None, granted: list[str], priced: list[Any]) -> Any:
     """The synthetic scenario as `purchases.price` built it at 80e373c (and, since 2026-12-02,
-    without the subscription's billing frequency: a purchase shows catalog prices)."""
+    without the subscription's billing frequency: a purchase shows catalog prices; and its add-ons
+    dated on the purchase's day: a discount they grant counts its run from it)."""
     lines = [ProductLine(product=i.product, bundle=i.bundle) for i in priced]
     add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
     existing = scenario.subscription
@@ -48,6 +49,7 @@ def _reference_synthetic(scenario: Any, plan: str | None, granted: list[str], pr
             update={
                 "plan": plan,
                 "add_ons": add_ons,
+                "add_on_starts": {**existing.add_on_starts, **dict.fromkeys(add_ons, scenario.as_of.date())},
                 "products": lines,
                 "billing_period": None,
                 "billing_frequency": None,

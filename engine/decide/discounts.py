@@ -580,17 +580,23 @@ class DefinitionRules:
         first). A plan's own bundles are not dated here: a plan bought on a running subscription
         (a purchase's price) starts its bundles on the purchase day, not the subscription's."""
         subscription = scenario.subscription
-        if subscription is None or not subscription.add_on_starts:
+        if subscription is None or not subscription.add_ons:
             return None
         granting = self._granting_bundles().get(d.code)
         if not granting:
             return None
-        starts = subscription.add_on_starts
         held = [b for b in granting if b in subscription.add_ons]
+        if not held:
+            return None
         plan = self.rules.get("plan", subscription.plan) if subscription.plan is not None else None
-        if any(b not in starts for b in held) or (plan is not None and any(b in plan.bundles for b in granting)):
-            return None  # a granting bundle held without a date of its own (bought with the subscription)
-        return min((starts[b] for b in held), default=None)
+        if plan is not None and any(b in plan.bundles for b in granting):
+            return None  # a plan's own bundle: the history decides (a plan bought later starts then)
+        # an add-on without a date of its own came with the subscription (`add_on_starts` holds
+        # those bought later): it started with it (until 2026-12-02 the history alone counted, and
+        # with none every bill was its first: a 3-month welcome discount never ended, or ended
+        # at once at its expiration). A purchase dates what it buys on its day (`_synthetic`).
+        starts = subscription.add_on_starts
+        return min(starts.get(b, subscription.start) for b in held)
 
     def _granting_bundles(self) -> dict[str, tuple[str, ...]]:
         """Discount code → the bundles that grant it (their `discounts`), kept beside the rule set."""
@@ -1308,7 +1314,7 @@ class DiscountEvaluator(DefinitionRules):
         dated = {c for c, q in requests.items() if q.added_on is not None} if requests else set()
         if billed_from > self.running_after:
             subscription = scenario.subscription
-            add_ons = subscription is not None and bool(subscription.add_on_starts)
+            add_ons = subscription is not None and bool(subscription.add_ons)  # (dated or not: `_granted_on`)
             for d in self.running:
                 if d.expiration is not None and billed_from > d.expiration and (d.code in histories or add_ons):
                     dated.add(d.code)

@@ -1028,9 +1028,13 @@ def _synthetic(rules: Any, scenario: Any, plan: str | None, granted: list[str], 
     if existing is not None:
         # (no billing frequency: a purchase shows each product's catalog price, not a bill of the
         # subscription's period, which would charge a monthly product 12 times on a yearly one)
+        # what the purchase buys (and its coupons grant) starts on its day: a discount they grant
+        # counts its run from it, not from the subscription's start (`_granted_on`)
+        day = scenario.as_of.date()
         update = {
             "plan": plan,
             "add_ons": add_ons,
+            "add_on_starts": {**existing.add_on_starts, **dict.fromkeys(add_ons, day)},
             "products": lines,
             "billing_period": None,
             "billing_frequency": None,
