@@ -260,3 +260,19 @@ def test_an_add_on_held_before_the_discount_took_effect_counts_its_run_from_then
     assert jan["status"] == "applied", jan
     feb = _result(rules, _welcome("2016-02", [], starts="2015-10-01"))
     assert (feb["status"], feb["reasons"][0]["code"]) == ("not_effective", "periods_used")
+
+
+@pytest.mark.parametrize("recent_first", [True, False])
+def test_brief_decisions_keep_no_result_of_another_subscription_start(recent_first: bool) -> None:
+    """The welcome bundle held without a date, two subscriptions billed for December: one started
+    on 1 June (its 3 bills are over), one on 1 December (its first). A result kept for one must not
+    serve the other."""
+    rules = RULES.brief()
+    june = _welcome("2015-12", [], starts=None)
+    december = _welcome("2015-12", [], starts=None)
+    december["subscription"]["start"] = "2015-12-01"
+    december["subscription"]["status_history"] = [{"status": "active", "from": "2015-12-01"}]
+    order = [(december, "applied"), (june, "not_effective")]
+    for data, status in order if recent_first else order[::-1]:
+        assert _result(rules, data)["status"] == status
+        assert _result(RULES, data)["status"] == status

@@ -1514,12 +1514,13 @@ class DiscountEvaluator(DefinitionRules):
             period.to if period is not None else None,
             subscription.billing_frequency if subscription else None,
         )
-        if subscription is not None and subscription.add_on_starts:
+        if subscription is not None and subscription.add_ons:
             # a definition add-ons grant counts its run from their start (`_granted_on`, which
-            # reads the plan, the add-ons held and their starts): until 2026-12-02 a result kept
-            # for one scenario's add-on start was another's, with brief reasons
+            # reads the plan, the add-ons held, their starts and, for one without, the
+            # subscription's): until 2026-12-02 a result kept for one scenario's add-on start was
+            # another's, with brief reasons
             starts = tuple(sorted(subscription.add_on_starts.items()))
-            dates = (*dates, subscription.plan, tuple(subscription.add_ons), starts)
+            dates = (*dates, subscription.plan, tuple(subscription.add_ons), starts, subscription.start)
         who = ("agent", None) if agent is None else ("agent", agent.user, *agent.units)
         return None, self._number(dates), self._number(who), self._number((dates, who))
 
