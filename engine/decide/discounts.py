@@ -596,7 +596,8 @@ class DefinitionRules:
         # with none every bill was its first: a 3-month welcome discount never ended, or ended
         # at once at its expiration). A purchase dates what it buys on its day (`_synthetic`).
         starts = subscription.add_on_starts
-        return min(starts.get(b, subscription.start) for b in held)
+        first: date = min(starts.get(b, subscription.start) for b in held)
+        return first
 
     def _granting_bundles(self) -> dict[str, tuple[str, ...]]:
         """Discount code → the bundles that grant it (their `discounts`), kept beside the rule set."""
