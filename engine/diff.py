@@ -695,6 +695,11 @@ class DiffReport:
             "new": {"rules": self.new_rules, "rules_version": self.new_version},
             "scenarios": self.scenarios,
             "changed": len(self.changed),
+            # of those, the scenarios whose money moved (a bill, a penalty, a price): "which bills
+            # change", where `changed` counts a reason reworded too (an operator audit asked it)
+            "money_changed": sum(
+                1 for item in self.changed if any(any(v for v in m.values()) for m in item.money.values())
+            ),
             "unchanged": self.unchanged,
             "undecided": len(self.undecided),
             "money": money_json(self.money),

@@ -199,3 +199,26 @@ def test_the_html_report_marks_a_penalty_not_charged() -> None:
     assert charged, decision["cancellation"]["terms"]
     html = decision_section(decision)
     assert "(not charged: the cancellation is refused)" in html
+
+
+def test_diff_counts_the_changed_scenarios_that_move_money(tmp_path: Path) -> None:
+    """`money_changed`: of the changed scenarios, those whose bill, penalty or price moved (a new
+    definition changes every bill's list of definitions, a few bills' money)."""
+    from engine import load_rules
+    from engine.diff import money_measures
+    from engine.load import load_file
+
+    report = _diff_json(
+        tmp_path, "catalog/products.yaml", "price: 29.99 EUR", "price: 32.49 EUR", str(REPO / "samples")
+    )
+    old, new = load_rules(REPO / "rules"), load_rules(tmp_path / "rules")
+    moved = 0
+    for path in sorted((REPO / "samples").rglob("*.yaml")):
+        for document in load_file(path).documents:
+            data = {k: v for k, v in document.data.items() if k != "expect"}
+            try:
+                before, after = old.decide(dict(data)), new.decide(dict(data))
+            except Exception:  # (a refused sample: in neither count)
+                continue
+            moved += money_measures(before) != money_measures(after)
+    assert 0 < report["money_changed"] == moved < report["changed"] + 1

@@ -132,7 +132,8 @@ def test_a_tightened_condition_groups_by_status_change(tmp_path: Path, capsys: p
     text = capsys.readouterr().out
 
     assert status == 1
-    assert f"{len(old)} scenarios: {len(changed)} changed, {len(old) - len(changed)} unchanged" in text
+    assert f"{len(old)} scenarios: {len(changed)} changed (" in text
+    assert f" of them moving money), {len(old) - len(changed)} unchanged" in text
     assert f"loyalty-5: applied → not_eligible — {len(lost)} scenarios" in text
     for scenario in changed:
         assert f"    {scenario}  samples/" in text

@@ -111,7 +111,8 @@ def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
         rules = report[side]
         out.write(f"{side} rules: {printable(rules['rules'])} ({rules['rules_version']})\n")
     out.write(
-        f"{report['scenarios']:,} scenarios: {report['changed']:,} changed, {report['unchanged']:,} unchanged"
+        f"{report['scenarios']:,} scenarios: {report['changed']:,} changed ({report['money_changed']:,} of them moving"
+        f" money), {report['unchanged']:,} unchanged"
         f", {report['undecided']:,} not decided\n"
     )
     for entry in report["skipped"]:
