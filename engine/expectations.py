@@ -171,8 +171,12 @@ def _currency_hint(expected: Any, actual: Any) -> str:
     same = number == money.amount
     if same:  # written as the decision writes it (YAML reads `3.00` as the number 3.0)
         number = money.amount
-    elif number == number.quantize(money.amount, rounding="ROUND_DOWN"):  # `2.5` → `2.50` beside `3.00`
-        number = number.quantize(money.amount)
+    else:
+        try:  # `2.5` → `2.50` beside `3.00` (a number too large to quantize is shown as it is)
+            if number == number.quantize(money.amount, rounding="ROUND_DOWN"):
+                number = number.quantize(money.amount)
+        except InvalidOperation:
+            pass
     kind = "the same amount" if same else "an amount"
     return f"money is written with its currency: {kind} in {money.currency} is `{number} {money.currency}`"
 

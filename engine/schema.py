@@ -25,16 +25,15 @@ from engine.values import CODE_PATTERN, DURATION_PATTERN, MONEY_PATTERN
 
 def _duration_unit_meant(text: str) -> str | None:
     """ "did you mean `12 months`?" for a duration whose unit is misspelt (`12 monhts`), else None."""
-    from engine.diagnostics import did_you_mean
+    import difflib
 
     found = re.fullmatch(r"\s*([0-9]+)\s*([A-Za-z]+)\s*", text)
     if found is None:
         return None
     units = ("day", "days", "week", "weeks", "month", "months", "year", "years")
-    meant = did_you_mean(found.group(2).lower(), units)
-    if not meant:
-        return None
-    return f"did you mean `{found.group(1)} {meant.split('`')[1]}`?"
+    # close, not merely alike: `monhts` is months, `mins` is not (a unit billrules does not take)
+    meant = difflib.get_close_matches(found.group(2).lower(), units, n=1, cutoff=0.75)
+    return f"did you mean `{found.group(1)} {meant[0]}`?" if meant else None
 
 
 _PATTERN_MESSAGES = {

@@ -679,7 +679,9 @@ def test_an_add_on_added_after_the_period_billed_does_not_reduce_it() -> None:
     assert (found["status"], [r["code"] for r in found["reasons"]]) == ("not_effective", ["starts_later"])
 
 
-def test_an_undated_granting_add_on_leaves_the_start_to_the_history() -> None:
+def test_an_undated_granting_add_on_counts_from_the_subscription_s_start() -> None:
+    # (since the fifteenth session: an add-on without a date came with the subscription; it left
+    # the start to the history, and with none every bill was its first)
     from engine import load_rules
     from engine.decide.discounts import DiscountEvaluator
     from engine.decide.scenarios import validate_scenario
@@ -691,7 +693,7 @@ def test_an_undated_granting_add_on_leaves_the_start_to_the_history() -> None:
     scenario["subscription"]["add_on_starts"] = {"movies-bundle": "2015-03-01"}
     model = validate_scenario(scenario, None).scenario
     evaluator = DiscountEvaluator(rules)
-    assert evaluator._granted_on(rules.get("discount", "welcome-sports-half"), model) is None
+    assert evaluator._granted_on(rules.get("discount", "welcome-sports-half"), model) == model.subscription.start
     scenario["subscription"]["add_on_starts"]["welcome-sports-bundle"] = "2015-06-01"
     model = validate_scenario(scenario, None).scenario
     assert str(evaluator._granted_on(rules.get("discount", "welcome-sports-half"), model)) == "2015-06-01"

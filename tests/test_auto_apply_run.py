@@ -25,6 +25,7 @@ _MONTHS = {
     "2016-01": ("2016-01-01", "2016-01-31"),
     "2016-02": ("2016-02-01", "2016-02-29"),
     "2016-03": ("2016-03-01", "2016-03-31"),
+    "2016-04": ("2016-04-01", "2016-04-30"),
 }
 
 
@@ -276,3 +277,16 @@ def test_brief_decisions_keep_no_result_of_another_subscription_start(recent_fir
     for data, status in order if recent_first else order[::-1]:
         assert _result(rules, data)["status"] == status
         assert _result(RULES, data)["status"] == status
+
+
+def test_a_discount_taking_effect_mid_period_runs_from_the_first_bill_it_reduces(tmp_path: Path) -> None:
+    """Effective from 15 December, the bundle held since October: December's bill (judged on its
+    first day) is before it, so its 3 bills are January to March (its run counted from the 15th,
+    and the bill that lost it counted among them)."""
+    root = _rules_with(tmp_path, "discounts/promotions.yaml", "  effective: 2015-03-01\n", "  effective: 2015-12-15\n")
+    rules = load_rules(root)
+    statuses = [
+        _result(rules, _welcome(m, [], starts="2015-10-01"))["status"]
+        for m in ("2015-12", "2016-01", "2016-02", "2016-03", "2016-04")
+    ]
+    assert statuses == ["not_effective", "applied", "applied", "applied", "not_effective"], statuses

@@ -212,7 +212,10 @@ class Checker:
                 return _replace(node, obj=obj, type=result.maybe() if t.optional else result)
             return _replace(node, obj=obj, type=ftype.maybe() if t.optional else ftype)
         if t.name == "list" and t.elem is not None and node.name in _BUILTIN_ATTRIBUTES.get(t.elem.name, {}):
-            result = T.list_of(_BUILTIN_ATTRIBUTES[t.elem.name][node.name])
+            each = _BUILTIN_ATTRIBUTES[t.elem.name][node.name]
+            # a missing element's field is missing too (`subscription.products.price.amount` over a
+            # line without a price): typed so, a `where` over the values guards it
+            result = T.list_of(each.maybe() if t.elem.optional else each)
             return _replace(node, obj=obj, type=result.maybe() if t.optional else result)
         builtin = _BUILTIN_ATTRIBUTES.get(t.name, {})
         if node.name in builtin:

@@ -1140,10 +1140,13 @@ class RuleSetCompiler:
     def _aggregate(self, node: ast.Aggregate, ctx: _Ctx) -> str:
         source_node, value_field = node.collection, None
         prefix = ""
+        values_only = False  # a projection of values (`subscription.products.price.amount`)
         if isinstance(node.collection, ast.Attribute) and _type(node.collection.obj).name == "list":
             elem_of = _type(node.collection.obj).elem
             if elem_of is not None and elem_of.name == "record":  # a field of each record
                 source_node, value_field = node.collection.obj, node.collection.name
+            else:  # its values: a line without a price has none (None), and it is left out
+                values_only = True
         source = self.value(source_node, ctx)
         elem = _type(source_node).elem
         assert elem is not None
@@ -1152,7 +1155,7 @@ class RuleSetCompiler:
             inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record, ctx.depth + 1)
         else:
             inner = _Ctx(dict(ctx.variables), var, elem.record if elem.name == "record" else None, ctx.depth + 1)
-        filters = []
+        filters = [f"{var} is not None"] if values_only else []  # (the values present, as SQL reads them)
         if node.where is not None:
             filters.append(self.condition(node.where, True, inner))
         if node.within is not None:
@@ -1320,7 +1323,8 @@ def _path_type(env: Environment, path: tuple[str, ...]) -> T.Type:
         elif t.name == "list" and t.elem is not None:
             from engine.criteria.check import _BUILTIN_ATTRIBUTES
 
-            t = T.list_of(_BUILTIN_ATTRIBUTES[t.elem.name][name])
+            each = _BUILTIN_ATTRIBUTES[t.elem.name][name]
+            t = T.list_of(each.maybe() if t.elem.optional else each)  # (as the checker types it)
         elif t.name == "record":
             t = env.fields(t.record or "")[name].type
         else:

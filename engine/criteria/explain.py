@@ -457,6 +457,8 @@ class Explainer:
         items = self.value(source_node, scope)
         if items is None:
             return None
+        if source_node is node.collection and isinstance(source_node, ast.Attribute):
+            items = [item for item in items if item is not None]  # a projection's values present
         elem = _type(source_node).elem
         assert elem is not None
         window = self.value(node.within, scope) if node.within is not None else None

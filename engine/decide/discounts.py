@@ -466,13 +466,18 @@ class DefinitionRules:
                 return True
             start = granted if start is None else min(start, granted)
         start = start or billed
-        if request is None and start < d.validity.effective:
-            # an add-on (or a history) from before the discount took effect: added when it did
-            # (until 2026-12-02 its run counted from the add-on's start, and lost those bills)
-            start = d.validity.effective
+        # an add-on (or a history) from before the discount took effect: added on the first bill
+        # it could reduce, the first whose period starts on its effective day or after (validity is
+        # judged on a bill's first day); until 2026-12-02 its run counted from the add-on's start
+        # and lost those bills
+        effective = d.validity.effective
+        if request is None and start < effective:
+            start = _first_bill_from(effective, billed, scenario)
         if free_days is not None:  # days from the start, whatever the bills' lengths (31 days: 28 + 3)
             if request is None and history:
-                start = max(min(start, _first_bill_start(history, billed, today, scenario)), d.validity.effective)
+                start = min(start, _first_bill_start(history, billed, today, scenario))
+                if start < effective:
+                    start = _first_bill_from(effective, billed, scenario)
             elapsed = (billed - start).days
             if elapsed >= free_days:
                 last_day = date.fromordinal(min(start.toordinal() + int(free_days) - 1, date.max.toordinal()))
@@ -1120,7 +1125,9 @@ class DiscountEvaluator(DefinitionRules):
         self._reduces: dict[tuple[str, str, str | None, bool], frozenset[int]] = {}
         self._dated: dict[tuple[str | None, date, date], _Plan] = {}
         self._settled: dict[tuple[int, int], SettledResult] = {}
-        self._failing: dict[tuple[int, bool, bool, Any, bool, str | None], tuple[SettledResult, tuple[int, ...]]] = {}
+        self._failing: dict[
+            tuple[int, bool, bool, Any, bool, tuple[str, ...] | None], tuple[SettledResult, tuple[int, ...]]
+        ] = {}
         #: brief decisions by blocks (`_by_blocks`): bundles that grant a definition; (held bundles,
         #: lines' products) → (number, matched codes); a block's settled shape → number; blocks
         self.granting_bundles = frozenset(b for d in self.definitions for b in d.granting)
@@ -1353,7 +1360,9 @@ class DiscountEvaluator(DefinitionRules):
             if requested and not (no_grant or no_line or picked != d.holding):
                 return None  # eligible but for its agent: the request is `rejected` (`_eligible`)
             if no_grant or no_line or agent is not None or picked != d.holding:
-                refused = agent.user if agent is not None else None
+                # the user and the units: a user the rules do not define is told by the units the
+                # scenario gives (`_agent_reason`): until 2026-12-02 the user alone keyed it
+                refused = (agent.user, *agent.units) if agent is not None else None
                 shared, failing_entries = self._failing.get(
                     (d.index, no_grant, no_line, picked, s.why, refused)
                 ) or self._not_eligible(d, no_grant, no_line, picked, s.why, agent)
@@ -1634,7 +1643,7 @@ class DiscountEvaluator(DefinitionRules):
             reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
             failing = ()
         found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
-        refused = agent.user if agent is not None else None
+        refused = (agent.user, *agent.units) if agent is not None else None
         return _kept(self._failing, _FAILING_MEMO, (d.index, no_grant, no_line, picked, why, refused), found)
 
     def _limited(
@@ -2085,6 +2094,31 @@ def _first_bill_start(history: list[Any], billed: date, today: date, scenario: A
         return max(_periods_moved(billed, -given, _period_months(scenario)), first)
     except OutOfCalendar:
         return first
+
+
+def _first_bill_from(day: date, billed: date, scenario: Any) -> date:
+    """The first day of the first bill whose period starts on `day` or after: the period billed
+    (from `billed`) moved back one billing period while the one before still starts on `day` or
+    after; `day` itself for a bill with no period (nothing to count back along). Not before
+    `billed` when the period billed starts before `day`."""
+    subscription = scenario.subscription
+    if subscription is None or subscription.billing_period is None or billed < day:
+        return day
+    months = _period_months(scenario)
+    first = billed
+    try:
+        for _ in range(_MAX_PERIODS_BACK):
+            before = _periods_moved(first, -1, months)
+            if before < day:
+                break
+            first = before
+    except OutOfCalendar:
+        pass
+    return first
+
+
+#: how many periods `_first_bill_from` counts back at most (weekly bills over some 190 years)
+_MAX_PERIODS_BACK = 10000
 
 
 def _periods_moved(day: date, n: int, months: int | None) -> date:

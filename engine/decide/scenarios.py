@@ -204,7 +204,34 @@ def _number_with_unit(data: Any, path: tuple[Any, ...]) -> str | None:
     if not isinstance(value, str) or not isinstance(path[-1], str):
         return None
     found = _NUMBER_AND_WORD.fullmatch(value.strip())
-    return found.group(1) if found is not None else None
+    if found is None:
+        return None
+    number = found.group(1)
+    # the number alone must be what the field takes (not `2.5` for a whole number, nor `-2` for a
+    # quantity of at least 1): the scenario validated again with it in place
+    return number if _accepted_at(data, path, number) else None
+
+
+def _accepted_at(data: Any, path: tuple[Any, ...], value: Any) -> bool:
+    """Whether the scenario validates with `value` at `path` without an error there."""
+    import copy
+
+    from pydantic import ValidationError
+
+    from engine.models.scenario import Scenario
+
+    changed = copy.deepcopy(data)
+    holder: Any = changed
+    for part in path[:-1]:
+        holder = holder[part]
+    holder[path[-1]] = value
+    try:
+        Scenario.model_validate(changed)
+    except ValidationError as exc:
+        return not any(tuple(e["loc"])[: len(path)] == tuple(path) for e in exc.errors(include_url=False))
+    except Exception:  # (a model validator that cannot make sense of it)
+        return False
+    return True
 
 
 #: a number followed by a word (`25 GB`, `2 boxes`)
