@@ -101,6 +101,12 @@ def _git_rules(spec: str, into: Path) -> str:
 _SHORT = {"discounts_net": "net", "cancellation_penalties": "penalties", "purchase_price": "purchase price"}
 
 
+def _moving(report: dict[str, Any]) -> str:
+    """` (46 of them moving money)`: of the changed scenarios, those whose money moved."""
+    moving = report.get("money_changed")
+    return f" ({moving:,} of them moving money)" if moving is not None else ""
+
+
 def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
     """The report in words: the two rule sets, the counts, money moved, the groups in a table, then
     each group and its scenarios (at most `per_group` of them, 0 for all)."""
@@ -111,8 +117,7 @@ def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
         rules = report[side]
         out.write(f"{side} rules: {printable(rules['rules'])} ({rules['rules_version']})\n")
     out.write(
-        f"{report['scenarios']:,} scenarios: {report['changed']:,} changed ({report['money_changed']:,} of them moving"
-        f" money), {report['unchanged']:,} unchanged"
+        f"{report['scenarios']:,} scenarios: {report['changed']:,} changed{_moving(report)}, {report['unchanged']:,} unchanged"
         f", {report['undecided']:,} not decided\n"
     )
     for entry in report["skipped"]:
