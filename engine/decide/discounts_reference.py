@@ -172,6 +172,17 @@ class ReferenceEvaluator(DefinitionRules):
         amounts = [r for r in applied if definitions[r.code].amount.type is AmountType.AMOUNT]
         if amounts:
             note_other_currencies(amounts, lines, lambda line, code: _matches(definitions[code], line))
+        # (since 2026-12-02, as the engine: a capped discount names the lines of another currency
+        # than its cap, which it takes nothing from; the differential test met a USD line marked main)
+        capped = {r.code: definitions[r.code].cap for r in applied if r.code not in {a.code for a in amounts}}
+        capped = {code: cap for code, cap in capped.items() if cap is not None}
+        if capped:
+            note_other_currencies(
+                [r for r in applied if r.code in capped],
+                lines,
+                lambda line, code: _matches(definitions[code], line),
+                capped,
+            )
         caps = _Caps({code: d.cap for code, d in definitions.items() if d.cap is not None})
         by_code = {r.code: r for r in applied}
         results = self._lines(applied, definitions, caps, lines, scenario)
