@@ -399,10 +399,12 @@ def test_only_some_definitions_decide_the_same(data: dict[str, Any], only: list[
 
 
 def test_generated_scenarios_reach_every_status() -> None:
-    """The generator is not stuck on refusals: over a fixed sample it reaches every status."""
+    """The generator is not stuck on refusals: over a fixed sample it reaches every status. (800
+    examples: which ones hypothesis draws moves with what the process ran before it, and 400 missed
+    `pending_approval` after the applied-only tests; every example's decision was the same.)"""
     seen: set[str] = set()
 
-    @settings(max_examples=400, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=800, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(st.one_of(scenarios(), mutated_samples()))
     def collect(data: dict[str, Any]) -> None:
         checked = validate_scenario(data, None)
@@ -415,4 +417,4 @@ def test_generated_scenarios_reach_every_status() -> None:
         seen.update(d["status"] for d in decision.get("discounts", {}).get("definitions", []))
 
     collect()
-    assert {"applied", "not_eligible", "not_effective", "offered", "rejected", "pending_approval"} <= seen
+    assert {"applied", "not_eligible", "not_effective", "offered", "rejected", "pending_approval"} <= seen, seen

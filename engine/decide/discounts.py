@@ -962,6 +962,9 @@ class _Plan:
     mask: tuple[bool, ...]  # the criteria they own, for the masked function
     spans: tuple[_Span, ...]  # the blocks, in code order
     number: int  # its own, never reused (`DiscountEvaluator._narrowed` keys masks by it)
+    #: auto-apply definitions with a run of their own, not effective on the dates: open (a scenario
+    #: may show them added while valid: `_dated_codes`), their criteria read only for one that does
+    late: frozenset[str] = frozenset()
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
@@ -1265,6 +1268,7 @@ class DiscountEvaluator(DefinitionRules):
             definitions = sorted((self.by_code[c] for c in set(only) if c in self.by_code), key=lambda d: d.index)
         results_of = None
         by_blocks = only is None and not why and self.by_blocks
+        dated = self._dated_codes(scenario, requests, histories, billed_from)
         if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program:
             # only the criteria of the definitions looked at are evaluated
             if only is not None:
@@ -1273,6 +1277,9 @@ class DiscountEvaluator(DefinitionRules):
                 mask = self._narrowed(plan, held, lines)
             else:
                 mask = plan.mask
+            if plan.late and dated and not plan.late.isdisjoint(dated):  # shown added while valid
+                extra = self._mask([self.by_code[c] for c in sorted(plan.late & dated)])
+                mask = tuple(a or b for a, b in zip(mask, extra, strict=True))
             results_of = outcomes.masked(mask)
         scene = _Scene(
             scenario,
@@ -1282,7 +1289,7 @@ class DiscountEvaluator(DefinitionRules):
             held,
             requests,
             histories,
-            self._dated_codes(scenario, requests, histories, billed_from),
+            dated,
             set(),
             results_of,
             outcomes,
@@ -1419,7 +1426,9 @@ class DiscountEvaluator(DefinitionRules):
         found = self._narrowed_masks.get(key)
         if found is None:
             allowed = (
-                d for d in plan.open if d.code in matched and (not d.granting or not held.isdisjoint(d.granting))
+                d
+                for d in plan.open
+                if d.code in matched and (not d.granting or not held.isdisjoint(d.granting)) and d.code not in plan.late
             )
             mask = self.program.compiled.mask(i for d in allowed for i, _ in d.entries)
             found = _kept(self._narrowed_masks, _NARROWED_MEMO, key, mask)
@@ -1600,7 +1609,8 @@ class DiscountEvaluator(DefinitionRules):
         open_ = tuple(
             d for d in self.definitions if settled[d.index] is None or ((not d.auto or d.runs_on) and d.settled is None)
         )
-        mask = self.program.compiled.mask(i for d in open_ for i, _ in d.entries)
+        late = frozenset(d.code for d in open_ if d.auto and settled[d.index] is not None)
+        mask = self.program.compiled.mask(i for d in open_ if d.code not in late for i, _ in d.entries)
         spans = []
         for start in range(0, len(self.definitions), self.block):
             members = self.definitions[start : start + self.block]
@@ -1611,7 +1621,7 @@ class DiscountEvaluator(DefinitionRules):
             codes = frozenset(d.code for d in members)
             agent_codes = frozenset(d.code for d in members if d.agent_units and settled[d.index] is None)
             spans.append(_Span(key, start, start + len(members), _picker(reads), codes, agent_codes))
-        found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers))
+        found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers), late)
         return _kept(self._dated, _DATE_MEMO, (subject, billed_from, today), found)
 
     def _shared(self, d: _Definition, status: str, reason: Reason) -> SettledResult:
