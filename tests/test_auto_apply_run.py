@@ -280,13 +280,39 @@ def test_brief_decisions_keep_no_result_of_another_subscription_start(recent_fir
 
 
 def test_a_discount_taking_effect_mid_period_runs_from_the_first_bill_it_reduces(tmp_path: Path) -> None:
-    """Effective from 15 December, the bundle held since October: December's bill (judged on its
-    first day) is before it, so its 3 bills are January to March (its run counted from the 15th,
-    and the bill that lost it counted among them)."""
-    root = _rules_with(tmp_path, "discounts/promotions.yaml", "  effective: 2015-03-01\n", "  effective: 2015-12-15\n")
+    """Valid from 15 December to 15 January, the bundle held since October: December's bill (judged
+    on its first day) is before it, so its 3 bills are January to March (its run counted from the
+    15th, and the bill that lost it counted among them)."""
+    root = _rules_with(
+        tmp_path,
+        "discounts/promotions.yaml",
+        "  effective: 2015-03-01\n  expiration: 2015-12-31\n",
+        "  effective: 2015-12-15\n  expiration: 2016-01-15\n",
+    )
     rules = load_rules(root)
     statuses = [
         _result(rules, _welcome(m, [], starts="2015-10-01"))["status"]
         for m in ("2015-12", "2016-01", "2016-02", "2016-03", "2016-04")
     ]
     assert statuses == ["not_effective", "applied", "applied", "applied", "not_effective"], statuses
+
+
+def test_a_discount_valid_between_two_bills_was_never_added(tmp_path: Path) -> None:
+    """Valid 10 to 20 December, the bundle held since November, monthly bills from the 1st: no
+    bill's period starts within its validity, so it was never added (its run started on 1 January,
+    after the expiration, and three bills of 2016 had it)."""
+    root = _rules_with(
+        tmp_path,
+        "discounts/promotions.yaml",
+        "  effective: 2015-03-01\n  expiration: 2015-12-31\n",
+        "  effective: 2015-12-10\n  expiration: 2015-12-20\n",
+    )
+    rules = load_rules(root)
+    for brief in (False, True):
+        decided = rules.brief() if brief else rules
+        for month in ("2016-01", "2016-02", "2016-03"):
+            found = _result(decided, _welcome(month, [], starts="2015-11-01"))
+            assert (found["status"], found["reasons"][0]["code"] if found["reasons"] else None)[0] == "not_effective", (
+                month,
+                found,
+            )

@@ -574,7 +574,9 @@ class DefinitionRules:
             added = granted if added is None else min(added, granted)
         if added is None:
             return None
-        added = max(added, d.validity.effective)  # held before it took effect: added when it did
+        if added < d.validity.effective:  # held before it took effect: added on the first bill it
+            # could reduce (as `_duration_over` counts its run), which may start after its expiration
+            added = _first_bill_from(d.validity.effective, billed, scenario)
         return added if added <= expiration else None
 
     def _granted_on(self, d: Discount, scenario: Any) -> date | None:
