@@ -249,18 +249,13 @@ class Money:
 
     @classmethod
     def parse(cls, text: str) -> Money:
-        """Parse `19.99 EUR`; raises ValueError with an analyst-readable message."""
-        if not _MONEY_RE.match(text):
-            raise ValueError(f"`{text}` is not money: write an amount and a currency, e.g. `20.00 EUR`")
-        number, currency = text.split(" ")
-        problem = currency_problem(currency)
+        """Parse `19.99 EUR`; raises ValueError with an analyst-readable message: `written`, and
+        the currency and the amount's bounds checked, as an input's."""
+        money = cls.written(text)
+        problem = currency_problem(money.currency)
         if problem is not None:
             raise ValueError(f"`{text}`: {problem}")
-        try:
-            amount = Decimal(number)
-        except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
-            raise ValueError(f"`{text}` is not a valid amount") from exc
-        return cls(checked_number(amount, number), currency)
+        return cls(checked_number(money.amount, text.split(" ")[0]), money.currency)
 
     @classmethod
     def written(cls, text: str) -> Money:

@@ -174,8 +174,11 @@ class ReferenceEvaluator(DefinitionRules):
             note_other_currencies(amounts, lines, lambda line, code: _matches(definitions[code], line))
         # (since 2026-12-02, as the engine: a capped discount names the lines of another currency
         # than its cap, which it takes nothing from; the differential test met a USD line marked main)
-        capped = {r.code: definitions[r.code].cap for r in applied if r.code not in {a.code for a in amounts}}
-        capped = {code: cap for code, cap in capped.items() if cap is not None}
+        capped = {
+            r.code: cap
+            for r in applied
+            if (cap := definitions[r.code].cap) is not None and definitions[r.code].amount.type is not AmountType.AMOUNT
+        }
         if capped:
             note_other_currencies(
                 [r for r in applied if r.code in capped],

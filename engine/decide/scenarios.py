@@ -192,15 +192,25 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
     return result
 
 
-def _number_with_unit(data: Any, path: tuple[Any, ...]) -> str | None:
-    """The number of a value written as a number and a word (`25 GB`, `3 times`), when the field
-    takes a number alone (its value as written, read from `data`), else None."""
+#: what `_written_at` gives for a path the data does not hold
+_ABSENT = object()
+
+
+def _written_at(data: Any, path: tuple[Any, ...]) -> Any:
+    """The value at `path` of the data as written, or `_ABSENT` where it holds none."""
     value: Any = data
     for part in path:
         try:
             value = value[part]
         except (KeyError, IndexError, TypeError):
-            return None
+            return _ABSENT
+    return value
+
+
+def _number_with_unit(data: Any, path: tuple[Any, ...]) -> str | None:
+    """The number of a value written as a number and a word (`25 GB`, `3 times`), when the field
+    takes a number alone (its value as written, read from `data`), else None."""
+    value = _written_at(data, path)
     if not isinstance(value, str) or not isinstance(path[-1], str):
         return None
     found = _NUMBER_AND_WORD.fullmatch(value.strip())
@@ -242,12 +252,7 @@ def _choice_meant(data: Any, path: tuple[Any, ...], message: str) -> str | None:
     """ "did you mean `monthly`?" for a misspelt choice (`billing_frequency: montly`), from the
     choices pydantic's message lists; None when the value written is not text or nothing is close
     (until 2026-12-02 a scenario's misspelt choice got no "did you mean", a rule file's did)."""
-    value: Any = data
-    for part in path:
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return None
+    value = _written_at(data, path)
     if not isinstance(value, str):
         return None
     choices = re.findall(r"'([^']*)'", message)
@@ -256,12 +261,7 @@ def _choice_meant(data: Any, path: tuple[Any, ...], message: str) -> str | None:
 
 def _number_written(data: Any, path: tuple[Any, ...]) -> str:
     """The number at `path` of the data as written (its text, when the reader kept it), or ""."""
-    value = data
-    for part in path:
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return ""
+    value = _written_at(data, path)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return ""
     written = getattr(value, "text", None)
