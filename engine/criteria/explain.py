@@ -9,7 +9,7 @@ not hold), which the compiled code reaches through negation normal form.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -176,7 +176,7 @@ class Explainer:
         if self.quiet:
             outcome, values = self._judge(node, scope)
             if outcome is None and self.noting:
-                self.noted_missing = _missing_operand(node, values) or self.noted_missing
+                self.noted_missing = _missing_operand(self, node, values, scope) or self.noted_missing
             return outcome
         outcome, detail, facts = self._atom(node, scope)
         if outcome is None and node.span.text and node.span.text not in detail:
@@ -290,6 +290,10 @@ class Explainer:
     def _atom(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, str, dict[str, Any]]:
         """An atom's outcome, in words and as facts."""
         outcome, values = self._judge(node, scope)
+
+        def lacking(side: ast.Node) -> str:
+            return self.lacking(side, scope)
+
         if isinstance(node, ast.Compare):
             left, right = values
             subject, other, op = node.left, node.right, node.op
@@ -297,7 +301,7 @@ class Explainer:
                 # `6 months <= subscription.maturity` is told from the scenario's side, as it is
                 # meant: maturity at least 6 months (until 2026-12-02 the constant was the subject)
                 subject, other, left, right, op = other, subject, right, left, _FLIPPED[op]
-            facts = _facts("compare", subject, left, other, right, op=op)
+            facts = _facts("compare", subject, left, other, right, lacking, op=op)
             window = self.window(subject, scope)
             if window is not None:  # the records a `within` counts: told, not left to be worked out
                 facts["window"] = window
@@ -319,7 +323,7 @@ class Explainer:
             return outcome, sentence, facts
         if isinstance(node, ast.Membership):
             item, collection = values
-            facts = _facts("in", node.item, item, node.collection, collection, negated=node.negated)
+            facts = _facts("in", node.item, item, node.collection, collection, lacking, negated=node.negated)
             return (
                 outcome,
                 _sentence(
@@ -338,7 +342,7 @@ class Explainer:
             verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
                 node.op
             ]
-            facts = _facts(node.op, node.left, left, node.right, right)
+            facts = _facts(node.op, node.left, left, node.right, right, lacking)
             return (
                 outcome,
                 _sentence(node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs),
@@ -346,11 +350,11 @@ class Explainer:
             )
         if isinstance(node, ast.Between):
             v, lo, hi = values
-            facts = _facts("between", node.value, v, node.low, lo)
+            facts = _facts("between", node.value, v, node.low, lo, lacking)
             facts["low"] = facts.pop("expected")
             facts["high"] = node.high.span.text if _literal(node.high) else show(hi, _type(node.high))
             if hi is None and "missing" not in facts:
-                facts["missing"] = node.high.span.text
+                facts["missing"] = lacking(node.high)
             return (
                 outcome,
                 _sentence(
@@ -361,7 +365,7 @@ class Explainer:
         (value,) = values
         read: dict[str, Any] = {"kind": "value", "subject": node.span.text, "actual": _plain(value, None)}
         if value is None:
-            read["missing"] = node.span.text
+            read["missing"] = lacking(node)
         return outcome, f"{node.span.text} = {show(value)}", read
 
     # values ----------------------------------------------------------------------------------------
@@ -397,6 +401,17 @@ class Explainer:
         if isinstance(node, ast.Aggregate):
             return self._aggregate(node, scope)
         raise AssertionError(f"cannot evaluate {type(node).__name__}")  # pragma: no cover
+
+    def lacking(self, node: ast.Node, scope: dict[str, Any]) -> str:
+        """What a value found missing lacks, as written: the innermost part of `node` without a
+        value whose own operands have one. `as_of.date - subscription.billing_term_start` lacks the
+        billing term's start; `10 / subscription.concurrent_usage` with a usage of 0 lacks nothing
+        the scenario could give, so it is named whole (until 2026-12-02 the field was named, as if
+        the scenario had left it out). A path (`subscription.binding_period.days`) is named whole."""
+        for part in _operands(node):
+            if not isinstance(part, ast.Literal | ast.SetLiteral) and self.value(part, scope) is None:
+                return self.lacking(part, scope)
+        return node.span.text or ""
 
     def _field(self, obj: Any, info: Any) -> Any:
         if info.derived is not None:
@@ -474,8 +489,10 @@ class Explainer:
         return kept
 
 
-def _missing_operand(node: ast.Node, values: tuple[Any, ...]) -> str | None:
-    """The operand an atom found without a value, as `_facts` names it (the first side missing)."""
+def _missing_operand(
+    explainer: Explainer, node: ast.Node, values: tuple[Any, ...], scope: dict[str, Any]
+) -> str | None:
+    """What an atom found without a value lacks, as `_facts` names it (the first side missing)."""
     if isinstance(node, ast.Compare | ast.SetRelation):
         sides: tuple[ast.Node, ...] = (node.left, node.right)
     elif isinstance(node, ast.Membership):
@@ -484,7 +501,22 @@ def _missing_operand(node: ast.Node, values: tuple[Any, ...]) -> str | None:
         sides = (node.value, node.low, node.high)
     else:
         sides = (node,)
-    return next((side.span.text for side, value in zip(sides, values, strict=False) if value is None), None)
+    side = next((side for side, value in zip(sides, values, strict=False) if value is None), None)
+    return None if side is None else explainer.lacking(side, scope)
+
+
+def _operands(node: ast.Node) -> tuple[ast.Node, ...]:
+    """The values a computed value is made of (`lacking` looks into them); none for a name or a
+    path, which is what a scenario gives or leaves out."""
+    if isinstance(node, ast.Arith):
+        return (node.left, node.right)
+    if isinstance(node, ast.Negate):
+        return (node.operand,)
+    if isinstance(node, ast.Call):
+        return tuple(node.args)
+    if isinstance(node, ast.Attribute) and not isinstance(node.obj, ast.Name | ast.Attribute):
+        return (node.obj,)  # a part of a computed value (`(as_of - subscription.start).days`)
+    return ()
 
 
 def _quiet(explainer: Explainer, node: ast.Node, scope: dict[str, Any], noting: bool = False) -> bool | None:
@@ -571,9 +603,18 @@ def _literal(node: ast.Node) -> bool:
     return isinstance(node, ast.Literal | ast.SetLiteral)
 
 
-def _facts(kind: str, subject: ast.Node, value: Any, other: ast.Node, other_value: Any, **more: Any) -> dict[str, Any]:
+def _facts(
+    kind: str,
+    subject: ast.Node,
+    value: Any,
+    other: ast.Node,
+    other_value: Any,
+    lacking: Callable[[ast.Node], str],
+    **more: Any,
+) -> dict[str, Any]:
     """An atom's facts: what it reads (as written and its value) and what it is compared with (as
-    written when the rule states it, else the value); `missing` names a side without a value."""
+    written when the rule states it, else the value); `missing` names what a side without a value
+    lacks (`lacking`: `Explainer.lacking` in the atom's scope)."""
     facts: dict[str, Any] = {"kind": kind, "subject": subject.span.text, "actual": _plain(value, _type(subject))}
     facts.update((k, v) for k, v in more.items() if v is not False)
     facts["expected"] = _plain(other_value, _type(other))
@@ -582,27 +623,10 @@ def _facts(kind: str, subject: ast.Node, value: Any, other: ast.Node, other_valu
     elif kind == "compare":  # a field or a computed value on the other side: named, as the subject is
         facts["other"] = other.span.text
     if value is None:
-        facts["missing"] = _missing_text(subject)
+        facts["missing"] = lacking(subject)
     elif other_value is None:
-        facts["missing"] = _missing_text(other)
+        facts["missing"] = lacking(other)
     return facts
-
-
-def _missing_text(node: ast.Node) -> str:
-    """What a side without a value lacks: the side as written, or in date arithmetic the one field
-    it reads beside `as_of` (`as_of.date - subscription.billing_term_start` lacks the billing term's
-    start; until 2026-12-02 the reason named the whole expression "not known")."""
-    if isinstance(node, ast.Arith):
-        fields = [
-            n
-            for n in ast.walk(node)
-            if isinstance(n, ast.Attribute | ast.Name)
-            and not (n.span.text or "").startswith("as_of")
-            and not any(n is c for p in ast.walk(node) if isinstance(p, ast.Attribute) for c in p.children)
-        ]
-        if len(fields) == 1 and fields[0].span.text:
-            return fields[0].span.text
-    return node.span.text or ""
 
 
 def _plain(value: Any, t: T.Type | None) -> Any:

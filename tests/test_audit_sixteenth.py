@@ -1,0 +1,44 @@
+"""Findings of the sixteenth session's audits (2026-12-02), each reduced to a reproduction with
+the outcome SPEC or README requires."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_line_charge import _bill, _rules_reading, _status
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = str(REPO / "rules")
+
+
+# --- a value computed from known facts that has none is named whole, not its field -------------
+
+
+@pytest.mark.parametrize(
+    ("when", "usage", "missing"),
+    [
+        # a usage of 0 is known: the quotient is what has no value (it named the field "not known")
+        ("10 / subscription.concurrent_usage > 1", 0, "10 / subscription.concurrent_usage"),
+        ("subscription.start + 9000 years > 2016-01-01", 0, "subscription.start + 9000 years"),
+        # the field itself absent: the field is named, in date arithmetic too
+        ("10 / subscription.concurrent_usage > 1", None, "subscription.concurrent_usage"),
+        ("as_of.date - subscription.billing_term_start > 1 day", None, "subscription.billing_term_start"),
+    ],
+)
+def test_a_missing_value_names_what_lacks_one(tmp_path: Path, when: str, usage: Any, missing: str) -> None:
+    from engine import load_rules
+
+    rules = load_rules(_rules_reading(tmp_path, when))
+    bill = _bill("monthly", {"product": "tv-essentials"})
+    if usage is not None:
+        bill["subscription"]["concurrent_usage"] = usage
+    assert _status(rules.brief().decide(bill), "big-bill-5")["status"] == "not_eligible"
+    definition = _status(rules.decide(bill), "big-bill-5")
+    assert definition["status"] == "not_eligible"
+    (reason,) = definition["reasons"]
+    assert (reason["code"], reason["facts"]["missing"]) == ("value_missing", missing), reason
+    if " " in missing:  # a computed value, named as written
+        assert reason["text"].startswith(f"`{missing}` is not known"), reason["text"]
