@@ -87,10 +87,12 @@ class UnknownReference:
     @property
     def code(self) -> str:
         """The code `decide` gives the same finding: BR605 (credit facts) for a consumption's or a
-        credit purchase's organisation, user, credit type or product, BR603 for the rest (until
-        2026-12-02 `validate --scenarios` said BR603 for all)."""
+        credit purchase's organisation, user, credit type or product, BR610 for a balance's policy,
+        BR603 for the rest (until 2026-12-02 `validate --scenarios` said BR603 for all)."""
         first = self.path[0] if self.path else None
-        return "BR605" if first in ("consumptions", "credit_purchases") else "BR302" if first == "credits" else "BR603"
+        if first in ("consumptions", "credit_purchases"):
+            return "BR605"
+        return "BR302" if first == "credits" else "BR610" if self.path[:2] == ("balance", "policy") else "BR603"
 
 
 #: the scenario fields that may name a CRM's own staff and their units (see `UnknownReference.staff`)

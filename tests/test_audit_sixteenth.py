@@ -42,3 +42,23 @@ def test_a_missing_value_names_what_lacks_one(tmp_path: Path, when: str, usage: 
     assert (reason["code"], reason["facts"]["missing"]) == ("value_missing", missing), reason
     if " " in missing:  # a computed value, named as written
         assert reason["text"].startswith(f"`{missing}` is not known"), reason["text"]
+
+
+# --- validate --scenarios and decide give an unknown balance policy the same code ---------------
+
+
+def test_an_unknown_balance_policy_is_br610_in_validate_as_in_decide(tmp_path: Path) -> None:
+    from tests.test_questions import run_cli
+
+    scenario = tmp_path / "balance.yaml"
+    scenario.write_text(
+        "id: b\nas_of: 2015-09-30T18:00:00+02:00\n"
+        "balance:\n  policy: prepaid-strikt\n  opening: 20\n"
+        "  events:\n    - {id: EV-1, type: debit, amount: 30, request: service-1, at: 2015-09-03T10:00:00+02:00}\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli(["validate", "--rules", RULES, "--scenarios", str(scenario)])
+    assert code == 1 and "BR610" in out + err and "BR603" not in out + err, out + err
+    assert "prepaid-strict" in out + err  # did you mean
+    code, out, err = run_cli(["decide", "--rules", RULES, str(scenario)])
+    assert code == 1 and "BR610" in out + err, out + err

@@ -25,7 +25,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("coupon", metavar="CODE", help="the coupon's code (its `code:` in the rule files)")
     parser.add_argument(
-        "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
+        "--rules",
+        default="rules",
+        metavar="DIR",
+        help="the rule set (its root folder; default: rules/, else the nearest ruleset.yaml above)",
     )
     add_report_options(parser)
     return parser

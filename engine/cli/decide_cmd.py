@@ -21,7 +21,10 @@ from engine.files import is_dir, may_exist
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser("decide", help="decide scenario files with a rule set")
     parser.add_argument(
-        "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
+        "--rules",
+        default="rules",
+        metavar="DIR",
+        help="the rule set (its root folder; default: rules/, else the nearest ruleset.yaml above)",
     )
     parser.add_argument(
         "scenarios", nargs="+", metavar="SCENARIO", help="scenario files (YAML or JSON; several documents each)"
@@ -29,7 +32,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="machine-readable output, one JSON object per scenario")
     parser.add_argument("--explain", action="store_true", help="add the criterion-level trace")
     parser.add_argument(
-        "--only", metavar="CODE", help="show only this discount definition (its status, reasons and trace)"
+        "--only",
+        metavar="CODE",
+        help="show only this discount definition (its status and reasons; with --explain, its trace)",
     )
     parser.add_argument("--html", metavar="FILE", help="also write the decisions as one self-contained HTML report")
     parser.add_argument(

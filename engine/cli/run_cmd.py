@@ -56,7 +56,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "run", help="a billing run: decide every scenario of a JSON Lines or Parquet file"
     )
     parser.add_argument(
-        "--rules", default="rules", metavar="DIR", help="the rule set (its root folder; default: rules)"
+        "--rules",
+        default="rules",
+        metavar="DIR",
+        help="the rule set (its root folder; default: rules/, else the nearest ruleset.yaml above)",
     )
     parser.add_argument(
         "--detailed-reasons",
@@ -68,7 +71,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--applied-only",
         action="store_true",
         help="list only the discounts that apply or await an action; count the others by status "
-        "(as `decide --applied-only`: decisions of a large rule set shrink from ~100 KB to ~1 KB)",
+        "(as `decide --applied-only`: decisions of a 400-definition rule set shrink from ~150 KB to ~1 KB)",
     )
     parser.add_argument(
         "--input", required=True, metavar="FILE", help="scenarios: .jsonl/.ndjson/.parquet, - for stdin"

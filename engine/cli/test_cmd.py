@@ -30,7 +30,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "paths", nargs="*", default=["samples"], metavar="PATH", help="expectation files or folders (default: samples)"
     )
-    parser.add_argument("--rules", default="rules", metavar="DIR", help="the rule set (default: rules)")
+    parser.add_argument(
+        "--rules",
+        default="rules",
+        metavar="DIR",
+        help="the rule set (default: rules/, else the nearest ruleset.yaml above)",
+    )
     parser.add_argument(
         "--coverage",
         action="store_true",
