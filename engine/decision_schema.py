@@ -114,7 +114,7 @@ DISCOUNTS = _obj(
 )
 CREDITS = _obj(
     {
-        "allocations": _list(_obj(_leaves("request", "credit", "quantity", "rank"))),
+        "allocations": _list(_obj({**_leaves("request", "credit", "quantity", "rank"), "reasons": REASONS})),
         "refused": _list(_obj({**_leaves("request", "quantity"), "reasons": REASONS})),
         "remaining": _list(_obj(_leaves("credit", "type", "issued", "drawn", "remaining"))),
         "ledger": _list(_obj(_leaves("at", "request", "credit", "quantity", "remaining"))),

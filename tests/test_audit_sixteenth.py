@@ -62,3 +62,38 @@ def test_an_unknown_balance_policy_is_br610_in_validate_as_in_decide(tmp_path: P
     assert "prepaid-strict" in out + err  # did you mean
     code, out, err = run_cli(["decide", "--rules", RULES, str(scenario)])
     assert code == 1 and "BR610" in out + err, out + err
+
+
+# --- billrules test: an empty mapping of money per currency expects none ------------------------
+
+
+@pytest.mark.parametrize(
+    ("expect", "passes"),
+    [
+        ("  cancellation:\n    total: {}\n", False),  # a penalty is charged: 166.60 EUR
+        ("  cancellation:\n    allowed: true\n    total: {}\n", False),
+        ("  cancellation:\n    total: {EUR: 166.60 EUR}\n", True),
+        ("  discounts:\n    totals: {}\n", False),  # the bill has totals
+    ],
+)
+def test_an_empty_total_expects_none(tmp_path: Path, expect: str, passes: bool) -> None:
+    from tests.test_questions import run_cli
+
+    sample = (REPO / "samples" / "cancellation" / "pro_rata_penalty.yaml").read_text(encoding="utf-8")
+    scenario = sample.split("\nexpect:")[0]
+    path = tmp_path / "t.yaml"
+    path.write_text(f"{scenario}\nexpect:\n{expect}", encoding="utf-8")
+    code, out, err = run_cli(["test", "--rules", RULES, str(path)])
+    assert ("1 passed" in out + err, code) == ((True, 0) if passes else (False, 1)), out + err
+    if not passes:
+        assert "expected none, the decision has EUR:" in out + err, out + err
+
+
+def test_an_empty_total_of_a_refused_cancellation_passes() -> None:
+    """The shipped sample writes a refused cancellation's total as `total: {}`: it is checked, and holds."""
+    from tests.test_questions import run_cli
+
+    code, out, err = run_cli(
+        ["test", "--rules", RULES, str(REPO / "samples" / "cancellation" / "add_on_not_allowed.yaml")]
+    )
+    assert code == 0 and "1 passed" in out + err, out + err

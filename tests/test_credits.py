@@ -160,6 +160,13 @@ def test_overdraft_policy_lets_the_last_candidate_go_below_zero(ruleset: Callabl
     assert d["allocations"][0]["quantity"] == "5"
     assert d["allocations"][0]["reasons"][0]["code"] == "overdraft"
     assert d["remaining"] == [{"credit": "c1", "type": "calls", "issued": "3", "drawn": "5", "remaining": "-2"}]
+    # an editor takes the allocation's reasons in an expectation (until 2026-12-02 the expectation
+    # schema closed allocations to request, credit, quantity and rank)
+    from jsonschema import Draft7Validator
+
+    from engine.decision_schema import decision_schema
+
+    assert [e.message for e in Draft7Validator(decision_schema()).iter_errors({"credits": d})] == []
 
 
 # --- bad input: a diagnostic at file, line and column, with a hint -----------------------------------
