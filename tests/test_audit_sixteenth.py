@@ -97,3 +97,49 @@ def test_an_empty_total_of_a_refused_cancellation_passes() -> None:
         ["test", "--rules", RULES, str(REPO / "samples" / "cancellation" / "add_on_not_allowed.yaml")]
     )
     assert code == 0 and "1 passed" in out + err, out + err
+
+
+# --- a billing run: a stop that comes while the finished files are renamed ---------------------
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_stop_while_the_files_are_renamed_leaves_no_mix_of_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: str
+) -> None:
+    """The decisions renamed, then Ctrl-C or SIGTERM: the errors file and the summary follow (the
+    run had finished). Until 2026-12-02 the new decisions stayed beside the previous errors."""
+    import signal
+
+    from engine import load_rules
+    from engine.run import RunOptions, run
+    from engine.run.atomic import AtomicFile
+
+    number = getattr(signal, stop)
+    handler = signal.getsignal(number)
+
+    def stopped(_number: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(number, stopped)  # as `billrules run` handles SIGTERM
+    commit = AtomicFile.commit
+    calls: list[str] = []
+
+    def commit_then_stop(self: AtomicFile) -> None:
+        commit(self)
+        calls.append("commit")
+        if len(calls) == 1:
+            signal.raise_signal(number)
+
+    monkeypatch.setattr(AtomicFile, "commit", commit_then_stop)
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    errors.write_text("PREVIOUS\n", encoding="utf-8")
+    source = tmp_path / "in.jsonl"
+    source.write_text((REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8")[:20000] + "\n{\n")
+    try:
+        summary = run(load_rules(RULES), RunOptions(str(source), str(output), errors=str(errors), workers=1))
+    finally:
+        signal.signal(number, handler)
+    assert calls == ["commit", "commit"]
+    assert errors.read_text(encoding="utf-8").count("\n") == summary.errors > 0
+    assert "PREVIOUS" not in errors.read_text(encoding="utf-8")
+    assert output.read_text(encoding="utf-8").count("\n") == summary.decisions > 0

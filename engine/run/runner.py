@@ -12,9 +12,12 @@ normally (complete, or stopped by `max_errors`).
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,12 +131,13 @@ def run(
         _finish(summary, executor, source, started)
         executor = source = None
         rename_summary = before_commit(summary) if before_commit is not None else None
-        sink.commit()
-        if errors_sink is not None:
-            errors_sink.commit()
-        committed = True
-        if rename_summary is not None:
-            rename_summary()
+        with _stops_held():
+            sink.commit()
+            if errors_sink is not None:
+                errors_sink.commit()
+            committed = True
+            if rename_summary is not None:
+                rename_summary()
     finally:
         if not committed:
             for target in (sink, errors_sink):
@@ -141,6 +145,28 @@ def run(
                     target.discard()
         _finish(summary, executor, source, started)
     return summary
+
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _stops_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held while the finished files are renamed over their targets, one after
+    the other: a stop that comes then is too late to keep the previous files, and would leave the
+    new decisions beside the previous errors or summary (until 2026-12-02 it did, and the run
+    said "interrupted"). The renames finish and the run ends as it finished; a stop that came
+    meanwhile is dropped (the run had done its work). Only the main thread sets handlers; one set
+    from C is left alone."""
+    if threading.current_thread() is not threading.main_thread() or any(signal.getsignal(n) is None for n in _STOPS):
+        yield
+        return
+    handlers = {number: signal.signal(number, signal.SIG_IGN) for number in _STOPS}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 def _finish(summary: Summary, executor: Executor | Shares | None, source: Any, started: float) -> None:
