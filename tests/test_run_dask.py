@@ -86,16 +86,33 @@ def test_the_rule_set_enters_the_graph_once(rules: RuleSet, lines: list[str]) ->
 
 
 def test_decide_dataframe_equals_the_local_run(
-    client: Any, rules: RuleSet, lines: list[str], local: dict[str, Any]
+    client: Any, rules: RuleSet, lines: list[str], local: dict[str, Any], tmp_path: Path
 ) -> None:
-    ddf = dd.from_pandas(pd.DataFrame({"scenario": lines}), npartitions=3)
+    """A frame's `scenario` column is read as a local run reads a Parquet `scenario` column: a
+    null, blank or not-text cell is a row refused (BR601), never dropped (until 2026-12-02 the
+    frame dropped such rows)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cells: list[Any] = [*lines[:100], None, "   ", "\ufeff", *lines[100:]]
+    ddf = dd.from_pandas(pd.DataFrame({"scenario": cells}), npartitions=3)
     frame = decide_dataframe(rules, ddf).compute()
     assert list(frame.columns) == ["line", "scenario", "rules_version", "decision", "error"]
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"scenario": pa.array(cells, pa.string())}), source)
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    run(rules, RunOptions(str(source), str(output), errors=str(errors), workers=1, progress=False))
     decided = frame[frame["decision"].notna()]
-    assert decided["decision"].tolist() == local["decisions"]
+    assert decided["decision"].tolist() == output.read_text(encoding="utf-8").splitlines() == local["decisions"]
     assert set(decided["rules_version"]) == {rules.rules_version}
-    assert frame[frame["error"].notna()]["error"].tolist() == local["errors"]
-    assert frame["line"].tolist() == [n for n, line in enumerate(lines, 1) if line]
+    assert frame[frame["error"].notna()]["error"].tolist() == errors.read_text(encoding="utf-8").splitlines()
+    assert frame["line"].tolist() == list(range(1, len(cells) + 1))  # every row: the blank one too
+    refused = [json.loads(e) for e in frame[frame["error"].notna()]["error"]]
+    assert [(r["line"], r["diagnostics"][0]["code"]) for r in refused if r["line"] in (62, 101, 102, 103)] == [
+        (62, "BR601"),
+        (101, "BR601"),
+        (102, "BR601"),
+        (103, "BR601"),
+    ]
 
 
 def test_run_command_on_a_cluster_equals_the_local_run(

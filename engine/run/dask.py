@@ -22,7 +22,7 @@ import math
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from engine.run.evaluate import Chunk, ChunkResult, Record, decide_chunk, is_blank
+from engine.run.evaluate import Chunk, ChunkResult, Record, UnreadableRow, decide_chunk, is_blank
 from engine.run.io import _without_nulls
 from engine.run.pool import IN_FLIGHT_PER_WORKER, ordered
 
@@ -124,12 +124,26 @@ FRAME_COLUMNS = ("line", "scenario", "rules_version", "decision", "error")
 
 def _frame_records(frame: Any, column: str | None) -> list[Record]:
     if column is not None:
-        return [text if isinstance(text, str | bytes) else "" for text in frame[column].tolist()]
+        return [_cell(text, column) for text in frame[column].tolist()]
     return [_without_nulls({k: v for k, v in row.items() if not _missing(v)}) for row in frame.to_dict("records")]
 
 
+def _cell(text: Any, column: str) -> Record:
+    """A scenario column's cell: its text, or a row that holds no scenario (null, blank, not text),
+    refused as a local run refuses it (BR601; until 2026-12-02 such rows were dropped here)."""
+    if isinstance(text, str | bytes) and not is_blank(text):
+        return text
+    problem = "null" if _missing(text) else "empty" if isinstance(text, str | bytes) else "not text"
+    return UnreadableRow(column, problem, empty=True)
+
+
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """A frame's null: None, NaN, or pandas' own (`pd.NA`, `pd.NaT`), without importing pandas."""
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or type(value).__name__ in ("NAType", "NaTType")
+    )
 
 
 def _decide_frame(
@@ -153,7 +167,8 @@ def decide_dataframe(rules: Any, ddf: Any, column: str | None = "scenario", sour
     `column` names a text column holding one scenario JSON per row (as a Parquet `scenario`
     column); with `column=None` each row's columns are the scenario's fields (null = absent).
     A decided row has `decision` (the decision JSON) and no `error`; an undecided one the reverse.
-    Blank or null rows are skipped (but numbered), as blank lines are in a local run.
+    A row whose `column` cell is null, blank or not text is an error row (BR601), as a local run
+    reads a Parquet `scenario` column: every row is accounted for.
     """
     import pandas as pd
 
