@@ -143,3 +143,24 @@ def test_a_stop_while_the_files_are_renamed_leaves_no_mix_of_runs(
     assert errors.read_text(encoding="utf-8").count("\n") == summary.errors > 0
     assert "PREVIOUS" not in errors.read_text(encoding="utf-8")
     assert output.read_text(encoding="utf-8").count("\n") == summary.decisions > 0
+
+
+# --- a billing run: a line's column counts what is written before its JSON ---------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "column"),
+    [
+        (b'{"a":1,,}', "BR601", 8),
+        (b'    {"a":1,,}', "BR601", 12),  # (said 8: the column of the JSON, not the line's)
+        (b'\t\t{"a":1,,}', "BR601", 10),
+        (b'  \xef\xbb\xbf {"id": 1e400}', "BR601", 12),  # a byte order mark is one character
+        (b'   {"id":"\xff"}', "BR103", 11),
+        (b'  {"id": "x", "n": 123456789012345678901234567890.5}', "BR120", 20),
+    ],
+)
+def test_a_json_line_s_error_column_is_the_line_s(line: bytes, code: str, column: int) -> None:
+    from engine.run.evaluate import parse_line
+
+    _, problem = parse_line(line + b"\n", "in.jsonl", 1)
+    assert problem is not None and (problem.code, problem.column) == (code, column), problem

@@ -234,6 +234,7 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:  # the reader cuts longer lines just past the limit
         message = f"the line is longer than the limit of {MAX_LINE_BYTES:,} bytes"
         return None, FieldDiagnostic(source, number, 1, "BR601", message, "split the scenario or drop the line")
+    written = raw
     raw = raw.strip()
     if raw.startswith(_BOM):  # a UTF-8 byte order mark (a file exported on Windows): not part of the JSON
         raw = _without_boms(raw)  # (every one: two were told "not UTF-8" until 2026-12-02)
@@ -244,9 +245,10 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         if "depth" in exc.msg:  # past orjson's 1,024 levels
             return None, _too_deep(source, number)
         if "UTF-8" in exc.msg:
-            return None, _not_utf8(source, number, raw)
+            return None, _not_utf8(source, number, raw, _lead(written, raw))
         hint = "write one JSON object per line"
-        return None, FieldDiagnostic(source, number, exc.colno, "BR601", f"the line is not JSON: {exc.msg}", hint)
+        column = exc.colno + _lead(written, raw)
+        return None, FieldDiagnostic(source, number, column, "BR601", f"the line is not JSON: {exc.msg}", hint)
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly
@@ -254,7 +256,8 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         try:
             tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=exact_float, parse_int=_int_noting(wide))
         except InexactNumber as exc:
-            return data, FieldDiagnostic(source, number, _number_column(raw, exc.text), "BR120", *exc.words())
+            column = _number_column(raw, exc.text) + _lead(written, raw)
+            return data, FieldDiagnostic(source, number, column, "BR120", *exc.words())
         duplicate = _first_duplicate(tree, ())
         if duplicate is not None:
             message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
@@ -272,14 +275,22 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     return data, None
 
 
-def _not_utf8(source: str, number: int, raw: bytes) -> FieldDiagnostic:
+def _lead(written: bytes, raw: bytes) -> int:
+    """The characters of a line before its JSON (`raw`, the line stripped and without byte order
+    marks): white space and marks, which a column counts as the line is written (until 2026-12-02
+    a syntax error's column was counted from the JSON, two tabs before it two columns short)."""
+    start = written.find(raw) if raw else 0
+    return len(written[: max(start, 0)].decode("utf-8", "replace"))
+
+
+def _not_utf8(source: str, number: int, raw: bytes, lead: int = 0) -> FieldDiagnostic:
     """BR103 at the first byte that is not UTF-8 (orjson says column 1, and words a lone surrogate
-    and a stray byte alike: "surrogates not allowed")."""
+    and a stray byte alike: "surrogates not allowed"); `lead`: the characters before `raw`."""
     column, what = 1, "text that is not UTF-8"  # (should Python read what orjson refuses)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        column = len(raw[: exc.start].decode("utf-8")) + 1
+        column = len(raw[: exc.start].decode("utf-8")) + 1 + lead
         what = f"the byte 0x{raw[exc.start]:02x}, which is not UTF-8"
     message = f"the line is not JSON: it holds {what}"
     return FieldDiagnostic(source, number, column, "BR103", message, "write the line as UTF-8")
