@@ -164,3 +164,24 @@ def test_a_json_line_s_error_column_is_the_line_s(line: bytes, code: str, column
 
     _, problem = parse_line(line + b"\n", "in.jsonl", 1)
     assert problem is not None and (problem.code, problem.column) == (code, column), problem
+
+
+# --- a billing run: a file replaced keeps its mode ---------------------------------------------
+
+
+def test_a_file_a_run_replaces_keeps_its_mode(tmp_path: Path) -> None:
+    import os
+
+    from engine import load_rules
+    from engine.run import RunOptions, run
+
+    output, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    output.write_text("previous\n", encoding="utf-8")
+    os.chmod(output, 0o600)  # a billing file kept to its owner
+    nightly = REPO / "samples" / "run" / "nightly.jsonl"
+    run(load_rules(RULES), RunOptions(str(nightly), str(output), errors=str(errors), workers=1, progress=False))
+    assert output.read_text(encoding="utf-8") != "previous\n"
+    assert output.stat().st_mode & 0o777 == 0o600
+    mask = os.umask(0)
+    os.umask(mask)
+    assert errors.stat().st_mode & 0o777 == 0o666 & ~mask  # a new file: the umask's mode

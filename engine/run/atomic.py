@@ -28,6 +28,15 @@ def default_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def _mode_for(path: Path) -> int:
+    """The mode of the file `path` replaces (a billing file kept to its owner stays so: until
+    2026-12-02 a replaced file took the umask's mode, `0600` became `0644`), or a new file's."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return default_file_mode()
+
+
 def target(path: str | Path) -> tuple[Path, bool]:
     """Where writing `path` goes, and whether it can be atomic: a symbolic link is written through
     (its target file is replaced, the link kept); a named pipe, a device or anything else that is
@@ -72,7 +81,7 @@ class AtomicFile:
             os.fsync(self.file.fileno())
         self.file.close()
         if self.temporary is not None:
-            os.chmod(self.temporary, default_file_mode())  # (mkstemp makes it 0600)
+            os.chmod(self.temporary, _mode_for(self.path))  # (mkstemp makes it 0600)
         self.prepared = True
 
     def commit(self) -> None:
