@@ -185,3 +185,25 @@ def test_a_file_a_run_replaces_keeps_its_mode(tmp_path: Path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert errors.stat().st_mode & 0o777 == 0o666 & ~mask  # a new file: the umask's mode
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [
+        ("/proc/billrules-out.jsonl", "cannot write the output /proc/billrules-out.jsonl: No such file or directory"),
+        ("/dev/full", "cannot write the output /dev/full: No space left on device"),
+    ],
+)
+def test_a_run_that_cannot_write_names_its_file_not_a_temporary(output: str, said: str) -> None:
+    """(It named the hidden temporary, `/proc/.billrules-out.jsonl-parts.x1y2.partial`, or no file.)"""
+    if not Path(output).parent.exists() or (output == "/dev/full" and not Path(output).exists()):
+        pytest.skip("a Linux path")
+    from tests.test_questions import run_cli
+
+    nightly = str(REPO / "samples" / "run" / "nightly.jsonl")
+    for workers in ("1", "2"):
+        code, _out, err = run_cli(
+            ["run", "--rules", RULES, "--input", nightly, "--output", output, "--workers", workers]
+        )
+        assert code == 2 and f"billrules: error: {said}; no output was written" in err, err
+        assert ".partial" not in err

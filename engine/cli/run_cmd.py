@@ -221,10 +221,15 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BROKEN_PIPE
     except OSError as exc:
         reason = printable(exc.strerror or str(exc))
-        if exc.filename is not None:
+        named = _target_of(exc.filename, args) if exc.filename is not None else None
+        if named is not None:  # a temporary of a target: the target named (not `.out.jsonl.x1y2.partial`)
+            what = f"cannot write {named}: {reason}"
+        elif exc.filename is not None:
             what = f"{printable(str(exc.filename))}: {reason}"
-        else:  # standard output, or a stream without a name
-            what = f"cannot write the output: {reason}" if args.output == "-" else reason
+        elif args.output == "-":  # standard output
+            what = f"cannot write the output: {reason}"
+        else:  # a flush or a sync, which names no file: the files it may be
+            what = f"cannot write {_targets(args)}: {reason}"
         written = "" if args.output == "-" else "; no output was written"  # (stdout streams as it goes)
         sys.stderr.write(f"billrules: error: {what}{written}\n")
         return EXIT_USAGE
@@ -262,6 +267,31 @@ class _CurrentStderr:
 
 class _SummaryUnwritable(Exception):
     """The summary file could not be written at the end of a run (no file of the run is renamed)."""
+
+
+def _target_of(filename: Any, args: argparse.Namespace) -> str | None:
+    """Which of the run's files `filename` is being written for (the file, its temporary
+    `.NAME.*.partial`, or its workers' parts `.NAME-parts.*`), as "the output out.jsonl", or None.
+    Until 2026-12-02 a failure named the hidden temporary."""
+    path = Path(os.fsdecode(filename))
+    for what, target in (("the output", args.output), ("the errors file", args.errors)):
+        if not target or target == "-":
+            continue
+        name = Path(target).name
+        folder = os.path.abspath(Path(target).parent)
+        for part in (path, *path.parents):
+            ours = part.name == name or part.name.startswith((f".{name}.", f".{name}-parts."))
+            if ours and os.path.abspath(part.parent) == folder:
+                return f"{what} {printable(target)}"
+    return None
+
+
+def _targets(args: argparse.Namespace) -> str:
+    """The files a run writes, named for a failure that names none (a full disk on a flush)."""
+    names = [f"the output {printable(args.output)}"]
+    if args.errors and args.errors != "-":
+        names.append(f"the errors file {printable(args.errors)}")
+    return " or ".join(names)
 
 
 def _writable(name: str) -> None:

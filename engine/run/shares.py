@@ -304,7 +304,11 @@ class Shares:
         folder = Path(parts_near).parent if parts_near is not None else None
         name = Path(parts_near).name if parts_near is not None else "billrules-run"
         # beside the output (same file system: the kernel copies, or shares, the blocks)
-        self.parts = Path(tempfile.mkdtemp(prefix=f".{name}-parts.", suffix=PARTIAL_SUFFIX, dir=folder))
+        try:
+            self.parts = Path(tempfile.mkdtemp(prefix=f".{name}-parts.", suffix=PARTIAL_SUFFIX, dir=folder))
+        except BaseException:  # (a folder that cannot be written: the input was left open)
+            self.splitter.close()
+            raise
         self.peak = 0
         self.finished = False
         self.processes: list[Any] = []
