@@ -207,3 +207,46 @@ def test_a_run_that_cannot_write_names_its_file_not_a_temporary(output: str, sai
         )
         assert code == 2 and f"billrules: error: {said}; no output was written" in err, err
         assert ".partial" not in err
+
+
+# --- a quantifier unknown names what an unknown item lacks, not what a failing item lacks ------
+
+
+def test_an_unknown_quantifier_names_a_value_that_left_an_item_unknown() -> None:
+    """usage[0], a Friday-evening rental, lacks its catalog, service type and termed service: the
+    weekend window is unknown for it. usage[1], a Tuesday rental, lacks its device, but fails the
+    window whatever its device: that was the value named."""
+    from engine import load_rules
+
+    scenario = {
+        "id": "missing-cause",
+        "as_of": "2015-07-01T02:00:00+02:00",
+        "account": {"code": "A", "classification": "Residential"},
+        "subscription": {
+            "code": "S",
+            "type": "residential-tv",
+            "plan": "tv-essentials-24",
+            "billing_frequency": "monthly",
+            "start": "2015-02-01",
+            "products": [
+                {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True},
+                {"product": "vod-rental", "bundle": "on-demand-bundle"},
+            ],
+            "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
+        },
+        "usage": [
+            {"at": "2015-06-05T21:00:00+02:00", "product": "vod-rental", "method": "set-top-box", "device": "stb"},
+            {
+                "at": "2015-06-09T20:45:00+02:00",
+                "product": "vod-rental",
+                "catalog": "acme-on-demand",
+                "service_type": "VOD",
+                "termed_service": "tv-essentials",
+            },
+        ],
+    }
+    definition = _status(load_rules(REPO / "rules").decide(scenario), "vod-weekend-nights")
+    windows = [
+        r for r in definition["reasons"] if r["code"] == "value_missing" and r["facts"]["section"] == "quantitative"
+    ]
+    assert [r["facts"]["missing"] for r in windows] == ["u.termed_service"], windows

@@ -206,7 +206,13 @@ class Explainer:
             )
             return None
         judge = functools.partial(_quiet, self, noting=True) if self.quiet_items and not quiet else self.condition
-        outcomes = [judge(node.condition, {**scope, node.var: item}) for item in items]
+        outcomes = []
+        for item in items:
+            noted = self.noted_missing
+            outcome = judge(node.condition, {**scope, node.var: item})
+            if outcome is not None:  # a value an item lacks but that did not decide it explains nothing
+                self.noted_missing = noted  # (until 2026-12-02 a Tuesday rental's device was named)
+            outcomes.append(outcome)
         if node.kind == "any":
             result = True if True in outcomes else (None if None in outcomes else False)
         else:
