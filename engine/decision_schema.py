@@ -195,7 +195,8 @@ PURCHASE = _obj(
 STEP = _obj(
     {
         **_leaves("condition", "verdict", "kind", "subject", "op", "since", "in_unit", "missing", "negated", "other"),
-        **_leaves("collection", "matched", "count", "where", "low", "high", "operand", "operand_verdict", "starts"),
+        **_leaves("collection", "matched", "count", "unknown", "where", "low", "high", "operand", "operand_verdict"),
+        **_leaves("starts"),
         "after_interruption": _obj(
             _leaves("from", "to", "days", "ongoing"),
             "The interruption (rested or deactivated, days joined) that a span of uninterrupted time starts after.",

@@ -250,3 +250,22 @@ def test_an_unknown_quantifier_names_a_value_that_left_an_item_unknown() -> None
         r for r in definition["reasons"] if r["code"] == "value_missing" and r["facts"]["section"] == "quantitative"
     ]
     assert [r["facts"]["missing"] for r in windows] == ["u.termed_service"], windows
+
+
+def test_not_all_match_counts_unknown_items_apart(tmp_path: Path) -> None:
+    """Devices stb, phone and one missing: one record fails `all`, one is unknown (it said "2 of 3
+    do not match")."""
+    from engine import load_rules
+
+    rules = load_rules(_rules_reading(tmp_path, 'all u in usage where u.device in {"stb", "smart-tv"}'))
+    bill = _bill("monthly", {"product": "tv-essentials"})
+    bill["usage"] = [
+        {"at": "2015-06-01T10:00:00Z", "product": "vod-rental", "device": "stb"},
+        {"at": "2015-06-01T11:00:00Z", "product": "vod-rental", "device": "phone"},
+        {"at": "2015-06-01T12:00:00Z", "product": "vod-rental"},
+    ]
+    definition = _status(rules.decide(bill), "big-bill-5")
+    (reason,) = definition["reasons"]
+    assert reason["code"] == "not_all_match"
+    assert (reason["facts"]["matched"], reason["facts"]["unknown"], reason["facts"]["count"]) == (1, 1, 3)
+    assert reason["text"].startswith("usage: 1 of 3 does not match") and reason["text"].endswith("(1 unknown)")

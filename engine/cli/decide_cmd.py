@@ -334,6 +334,8 @@ def step_words(step: dict[str, Any]) -> str:
         facts = f"{step['missing']} is missing"
     elif step["kind"] in ("any", "all"):
         facts = f"{step['kind']}: {step['matched']} of {step['count']} in {step['collection']} match"
+        if step.get("unknown"):
+            facts += f", {step['unknown']} unknown"
     elif step["kind"] == "not":
         facts = f"`{step['operand']}` {step['operand_verdict']}"
     else:

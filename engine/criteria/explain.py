@@ -219,21 +219,19 @@ class Explainer:
             result = False if False in outcomes else (None if None in outcomes else True)
         if quiet:
             return result
-        matched = outcomes.count(True)
+        matched, unknown = outcomes.count(True), outcomes.count(None)
+        facts = {
+            "kind": node.kind,
+            "collection": node.collection.span.text,
+            "matched": matched,
+            "count": len(outcomes),
+            "where": node.condition.span.text,
+        }
+        if unknown:  # items the condition has no answer for: neither matching nor not (until 2026-12-02 not told)
+            facts["unknown"] = unknown
+        detail = f"{node.kind}: {matched} of {len(outcomes)} in {node.collection.span.text} match"
         self.steps.append(
-            Step(
-                node.span.text,
-                result,
-                f"{node.kind}: {matched} of {len(outcomes)} in {node.collection.span.text} match",
-                _where(node),
-                {
-                    "kind": node.kind,
-                    "collection": node.collection.span.text,
-                    "matched": matched,
-                    "count": len(outcomes),
-                    "where": node.condition.span.text,
-                },
-            )
+            Step(node.span.text, result, detail + (f", {unknown} unknown" if unknown else ""), _where(node), facts)
         )
         return result
 

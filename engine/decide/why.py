@@ -184,7 +184,9 @@ register(
             else f"{_name(f['collection'])}: none; the rule needs one where `{f['where']}`"
         ),
         "not_all_match": lambda f: (
-            f"{_name(f['collection'])}: {f['count'] - f['matched']} of {f['count']} do not match `{f['where']}`"
+            f"{_name(f['collection'])}: {f['count'] - f['matched'] - f.get('unknown', 0)} of {f['count']} "
+            f"do{'es' if f['count'] - f['matched'] - f.get('unknown', 0) == 1 else ''} not match `{f['where']}`"
+            + (f" ({f['unknown']} unknown)" if f.get("unknown") else "")
         ),
         "some_match": lambda f: (
             f"{_name(f['collection'])}: {f['matched']} of {f['count']} match `{f['where']}`; the rule needs none"
