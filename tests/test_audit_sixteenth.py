@@ -269,3 +269,20 @@ def test_not_all_match_counts_unknown_items_apart(tmp_path: Path) -> None:
     assert reason["code"] == "not_all_match"
     assert (reason["facts"]["matched"], reason["facts"]["unknown"], reason["facts"]["count"]) == (1, 1, 3)
     assert reason["text"].startswith("usage: 1 of 3 does not match") and reason["text"].endswith("(1 unknown)")
+
+
+# --- a section entry's part written under its own key is located at that key ------------------
+
+
+def test_a_failing_less_than_points_at_its_own_line() -> None:
+    """`concurrent_usage: {more_than: 1, less_than: 5}` with a usage of 5: the reason's source is
+    the `less_than` line (it was the `more_than` line, the entry's first key)."""
+    from engine import load_rules
+
+    bill = _bill("monthly", {"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True})
+    bill["subscription"].update({"plan": "triple-play-24", "billing_term_scheme": "monthly-24", "concurrent_usage": 5})
+    bill["subscription"]["products"].append({"product": "multiroom", "bundle": "multiroom-bundle"})
+    definition = _status(load_rules(REPO / "rules").decide(bill), "multiroom-half")
+    (usage,) = [r for r in definition["reasons"] if r["facts"].get("condition") == "subscription.concurrent_usage < 5"]
+    lines = (REPO / "rules" / "discounts" / "loyalty.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[usage["source"]["line"] - 1].strip() == "less_than: 5", usage

@@ -11,7 +11,7 @@ and one of them holding is enough.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -67,14 +67,42 @@ def _set(values: list[Any]) -> str:
     return "{" + ", ".join(quote(str(v)) for v in values) + "}"
 
 
-def _parse_at(document: Document, path: JsonPath, text: str) -> Parsed:
+#: the parts of an entry written under keys of its own (`concurrent_usage: {more_than: 1,
+#: less_than: 5}`): each part's text and the key it comes from
+Keyed = tuple[tuple[str, str], ...]
+
+#: an entry of a section: where it is written, its condition, and its keyed parts (if any)
+Entry = tuple[JsonPath, str] | tuple[JsonPath, str, Keyed]
+
+
+def _parse_at(document: Document, path: JsonPath, text: str, keyed: Keyed = ()) -> Parsed:
+    """The entry's condition, located at the entry; a part written under a key of its own (the
+    `less_than` of a threshold) at that key (until 2026-12-02 every part was located at the
+    entry's first key: a failing `less_than: 5` pointed at the `more_than` line)."""
     span = document.locate(path)
     at = ast.Span(document.file, span.line, span.column, span.end_column)
+    ranges: list[tuple[int, int, ast.Span]] = []
+    start = 0
+    for key, part in keyed:
+        found = text.find(part, start)
+        if found < 0:
+            continue
+        start = found + len(part)
+        written = document.locate((*path, key), key=True)
+        ranges.append((found, start, ast.Span(document.file, written.line, written.column, written.end_column)))
 
     def locate(begin: int, end: int) -> ast.Span:
+        for first, after, where in ranges:
+            if first <= begin and end <= after:
+                return where
         return at
 
     return parse_located(text, locate)
+
+
+def _keyed(path: JsonPath, parts: list[tuple[str, str]]) -> Entry:
+    """An entry made of parts each written under its own key (`more_than`, `min`, …), all to hold."""
+    return path, _all_of([text for _, text in parts]), tuple(parts)
 
 
 def _any_of(parts: list[str]) -> str:
@@ -91,17 +119,18 @@ def _any_membership(prefix: str, fields: tuple[tuple[str, list[Any]], ...]) -> s
     return _any_of(parts) if parts else None
 
 
-def _effectiveness(e: Effectiveness, field: str) -> str | None:
+def _effectiveness(e: Effectiveness, field: str) -> list[tuple[str, str]]:
     parts = []
     if e.effective_for_at_least:
-        parts.append(f"as_of.date - {field} >= {e.effective_for_at_least}")
+        parts.append(("effective_for_at_least", f"as_of.date - {field} >= {e.effective_for_at_least}"))
     if e.effective_for_at_most:  # effective (started by the billing date) for at most that long
-        parts.append(f"{field} <= as_of.date and as_of.date - {field} <= {e.effective_for_at_most}")
+        at_most = f"{field} <= as_of.date and as_of.date - {field} <= {e.effective_for_at_most}"
+        parts.append(("effective_for_at_most", at_most))
     if e.effective_from:
-        parts.append(f"{field} >= {e.effective_from.isoformat()}")
+        parts.append(("effective_from", f"{field} >= {e.effective_from.isoformat()}"))
     if e.effective_until:
-        parts.append(f"{field} <= {e.effective_until.isoformat()}")
-    return _all_of(parts) if parts else None
+        parts.append(("effective_until", f"{field} <= {e.effective_until.isoformat()}"))
+    return parts
 
 
 def _number(value: Any) -> str:
@@ -109,22 +138,22 @@ def _number(value: Any) -> str:
     return plain(value) if isinstance(value, Decimal) else str(value)
 
 
-def _threshold(field: str, more: Any, less: Any, suffix: str = "") -> str | None:
+def _threshold(field: str, more: Any, less: Any, suffix: str = "") -> list[tuple[str, str]]:
     parts = []
     if more is not None:
-        parts.append(f"{field} > {_number(more)}{suffix}")
+        parts.append(("more_than", f"{field} > {_number(more)}{suffix}"))
     if less is not None:
-        parts.append(f"{field} < {_number(less)}{suffix}")
-    return _all_of(parts) if parts else None
+        parts.append(("less_than", f"{field} < {_number(less)}{suffix}"))
+    return parts
 
 
-def _range(value: str, r: QuantityRange | QuantityBounds) -> str | None:
+def _range(value: str, r: QuantityRange | QuantityBounds) -> list[tuple[str, str]]:
     parts = []
     if r.min is not None:
-        parts.append(f"{value} >= {_number(r.min)}")
+        parts.append(("min", f"{value} >= {_number(r.min)}"))
     if r.max is not None:
-        parts.append(f"{value} <= {_number(r.max)}")
-    return _all_of(parts) if parts else None
+        parts.append(("max", f"{value} <= {_number(r.max)}"))
+    return parts
 
 
 def _raw(document: Document, path: JsonPath) -> Any:
@@ -201,11 +230,11 @@ def desugar(criteria: Criteria, document: Document, subject: str) -> Iterator[Co
 def _section(
     document: Document,
     name: str,
-    entries: list[tuple[JsonPath, str]],
+    entries: Sequence[Entry],
     combine: str = "or",
     base: JsonPath = ("criteria",),
 ) -> Condition | None:
-    parts = tuple(_parse_at(document, path, text) for path, text in entries)
+    parts = tuple(_parse_at(document, *entry) for entry in entries)
     if not parts:
         return None
     if len(parts) == 1:
@@ -218,7 +247,7 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
     sections: list[Condition | None] = []
     if c.billing_term:
         bt, p = c.billing_term, (*base, "billing_term")
-        entries: list[tuple[JsonPath, str]] = []
+        entries: list[Entry] = []
         if bt.schemes:
             entries.append(((*p, "schemes"), f"subscription.billing_term_scheme in {_set(bt.schemes)}"))
         if bt.billing_frequencies:
@@ -231,22 +260,22 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
         for i, period in enumerate(bt.binding_periods):
             entries.append(((*p, "binding_periods", i), f"subscription.binding_period == {period}"))
         if bt.concurrent_usage and (
-            text := _threshold(
+            keyed := _threshold(
                 "subscription.concurrent_usage", bt.concurrent_usage.more_than, bt.concurrent_usage.less_than
             )
         ):
-            entries.append(((*p, "concurrent_usage"), text))
+            entries.append(_keyed((*p, "concurrent_usage"), keyed))
         if bt.concurrent_usage_rate and (
-            text := _threshold(
+            keyed := _threshold(
                 "subscription.concurrent_usage_rate",
                 bt.concurrent_usage_rate.more_than,
                 bt.concurrent_usage_rate.less_than,
                 "%",
             )
         ):
-            entries.append(((*p, "concurrent_usage_rate"), text))
-        if bt.effectiveness and (text := _effectiveness(bt.effectiveness, "subscription.billing_term_start")):
-            entries.append(((*p, "effectiveness"), text))
+            entries.append(_keyed((*p, "concurrent_usage_rate"), keyed))
+        if bt.effectiveness and (keyed := _effectiveness(bt.effectiveness, "subscription.billing_term_start")):
+            entries.append(_keyed((*p, "effectiveness"), keyed))
         sections.append(_section(doc, "billing_term", entries))
     if c.subscription:
         sc, p = c.subscription, (*base, "subscription")
@@ -260,8 +289,8 @@ def _non_usage(c: Criteria, doc: Document, subject: str, base: JsonPath) -> Iter
                     f"uninterrupted(subscription, {sc.maturity.max_interruption_days} days) >= {sc.maturity.at_least}",
                 )
             )
-        if sc.effectiveness and (text := _effectiveness(sc.effectiveness, "subscription.start")):
-            entries.append(((*p, "effectiveness"), text))
+        if sc.effectiveness and (keyed := _effectiveness(sc.effectiveness, "subscription.start")):
+            entries.append(_keyed((*p, "effectiveness"), keyed))
         sections.append(_section(doc, "subscription", entries))
     if c.accounts_receivable:
         ar, p = c.accounts_receivable, (*base, "accounts_receivable")
@@ -351,7 +380,7 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
         return
     where = _all_of(record) if record else None
     place = (*base, "quantitative")
-    entries: list[tuple[JsonPath, str]] = []
+    entries: list[Entry] = []
     if q.execution_dates:
         dates = _dates_text("u.at", q.execution_dates, _raw(doc, (*place, "execution_dates")))
         entries.append(((*place, "execution_dates"), f"any u in usage where {_all_of([*record, dates])}"))
@@ -369,8 +398,8 @@ def _usage(c: Criteria, doc: Document, base: JsonPath) -> Iterator[Condition]:
         counted = f" where {where}" if where else ""
         if not r.per:  # unlimited: every record up to the billing time, never one after it
             counted = f" where ({where}) and u.at <= as_of" if where else " where u.at <= as_of"
-        if text := _range(total.format(f=counted, w=window), r):
-            entries.append(((*place, name), text))
+        if keyed := _range(total.format(f=counted, w=window), r):
+            entries.append(_keyed((*place, name), keyed))
     section = _section(doc, "quantitative", entries, base=base)
     if section is not None:
         yield section
@@ -400,7 +429,7 @@ def desugar_credit(criteria: CreditCriteria, document: Document, base: JsonPath 
         text = _dates_text("consumption.at", c.execution_dates, _raw(document, (*base, "execution_dates")))
         sections.append(_section(document, "execution_dates", [((*base, "execution_dates"), text)], base=base))
     if c.quantity and (bounds := _range("consumption.quantity", c.quantity)):
-        sections.append(_section(document, "quantity", [((*base, "quantity"), bounds)], base=base))
+        sections.append(_section(document, "quantity", [_keyed((*base, "quantity"), bounds)], base=base))
     yield from (s for s in sections if s is not None)
     if c.when is not None:
         path = (*base, "when")
