@@ -286,3 +286,45 @@ def test_a_failing_less_than_points_at_its_own_line() -> None:
     (usage,) = [r for r in definition["reasons"] if r["facts"].get("condition") == "subscription.concurrent_usage < 5"]
     lines = (REPO / "rules" / "discounts" / "loyalty.yaml").read_text(encoding="utf-8").splitlines()
     assert lines[usage["source"]["line"] - 1].strip() == "less_than: 5", usage
+
+
+# --- a span that has not begun says when it begins ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        ("2015-01-01", "2015-05-31", "150 days (since 2015-01-01)"),
+        ("2015-05-30", "2015-05-31", "1 day (since 2015-05-30)"),
+        ("2015-08-01", "2015-07-01", "none yet (2015-08-01 is 31 days later)"),  # (said "-31 days")
+        # instants: a record 1 hour, and 4 days 1 hour, after `as_of` (said "-1 days", "-5 days")
+        (
+            "2015-07-01T03:00:00+02:00",
+            "2015-07-01T02:00:00+02:00",
+            "none yet (2015-07-01 03:00:00+02:00 is less than a day later)",
+        ),
+        (
+            "2015-07-05T03:00:00+02:00",
+            "2015-07-01T02:00:00+02:00",
+            "none yet (2015-07-05 03:00:00+02:00 is 4 days later)",
+        ),
+    ],
+)
+def test_a_span_is_shown_in_whole_days_toward_zero(start: str, end: str, shown: str) -> None:
+    from datetime import date, datetime
+
+    from engine.criteria.runtime import Span
+
+    read = datetime.fromisoformat if "T" in start else date.fromisoformat
+    assert str(Span(read(start), read(end))) == shown
+
+
+def test_a_billing_term_that_starts_later_is_told_so(tmp_path: Path) -> None:
+    from engine import load_rules
+
+    rules = load_rules(_rules_reading(tmp_path, "as_of.date - subscription.billing_term_start >= 3 months"))
+    bill = _bill("monthly", {"product": "tv-essentials"})
+    bill["subscription"]["billing_term_start"] = "2015-07-15"  # a month after the bill of 2015-06-15
+    (reason,) = _status(rules.decide(bill), "big-bill-5")["reasons"]
+    assert (reason["code"], reason["facts"]["starts"]) == ("duration_not_met", "2015-07-15"), reason
+    assert "(it starts on 2015-07-15)" in reason["text"], reason["text"]

@@ -317,6 +317,8 @@ class Explainer:
                 if left.days == 0 and about_it and subscription is not None and subscription.start > left.end:
                     # no time yet: it starts later (until 2026-12-02 "since" named the billing date)
                     facts["starts"] = subscription.start.isoformat()
+                elif left.start > left.end:  # `as_of.date - subscription.billing_term_start` of a later start
+                    facts["starts"] = left.start.isoformat()  # (it said "0 months (since" that later day)
                 elif about_it and subscription is not None and left.start > subscription.start:
                     broken = _interruption_before(subscription, left.start, left.end)
                     if broken is not None:  # what reset it (until 2026-12-02 left for the analyst to find)

@@ -32,7 +32,13 @@ class Span:
         return (self.end - self.start).days
 
     def __str__(self) -> str:
-        return f"{self.days} days (since {self.start})"
+        """`150 days (since 2015-01-01)`; a span that has not begun says when it begins (until
+        2026-12-02 "-31 days", and a record an hour after `as_of` "-1 days": floored)."""
+        if self.start > self.end:
+            ahead = (self.start - self.end).days  # whole days, toward zero
+            later = f"{ahead} day{'s' if ahead != 1 else ''} later" if ahead else "less than a day later"
+            return f"none yet ({self.start} is {later})"
+        return f"{self.days} day{'s' if self.days != 1 else ''} (since {self.start})"
 
 
 def duration_sign(left: Any, right: Any) -> int | None:
