@@ -328,3 +328,31 @@ def test_a_billing_term_that_starts_later_is_told_so(tmp_path: Path) -> None:
     (reason,) = _status(rules.decide(bill), "big-bill-5")["reasons"]
     assert (reason["code"], reason["facts"]["starts"]) == ("duration_not_met", "2015-07-15"), reason
     assert "(it starts on 2015-07-15)" in reason["text"], reason["text"]
+
+
+# --- validate --scenarios tells every problem decide tells, beside unknown names ---------------
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".jsonl"])
+def test_validate_scenarios_tells_a_debit_without_request_beside_an_unknown_policy(tmp_path: Path, suffix: str) -> None:
+    import json
+
+    from tests.test_questions import run_cli
+
+    data = {
+        "id": "b",
+        "as_of": "2015-09-30T18:00:00+02:00",
+        "balance": {
+            "policy": "prepaid-strikt",
+            "opening": 20,
+            "events": [{"id": "EV-1", "type": "debit", "amount": 30, "at": "2015-09-03T10:00:00+02:00"}],
+        },
+    }
+    path = tmp_path / f"b{suffix}"
+    path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    _, decided, decided_err = run_cli(["decide", "--rules", RULES, str(path)])
+    code, out, err = run_cli(["validate", "--rules", RULES, "--scenarios", str(path)])
+    assert code == 1
+    for said in (decided + decided_err, out + err):
+        assert "BR610" in said and "BR611" in said, said
+        assert "2 problems" in said, said
