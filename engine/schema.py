@@ -483,6 +483,7 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             (f"write `{_YES_NO[instance.lower()]}` (YAML 1.2 reads `{instance}` as text)" if yes_no else "")
             or _count_and_unit(field, instance, document.data, path)
             or _number_as_text(field, instance, wanted, schema)
+            or _whole_number_wanted(field, instance, wanted, schema)
             or pattern_hint
             or _describe(schema)
             or _shape_hint(schema, wanted),
@@ -507,7 +508,11 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         what, hint = _PATTERN_MESSAGES.get(
             error.validator_value, ("does not have the expected form", _describe(schema))
         )
-        number = re.fullmatch(r"(-?[0-9]+(?:\.[0-9]+)?) +[A-Za-z]+", instance) if isinstance(instance, str) else None
+        number = (  # (a unit of words joined by `-` or `_`: `60 vcpu-hours` too)
+            re.fullmatch(r"(-?[0-9]+(?:\.[0-9]+)?) +[A-Za-z][A-Za-z_-]*", instance)
+            if isinstance(instance, str)
+            else None
+        )
         numeric = not re.search(error.validator_value, "a")  # (a number's pattern, not a code's that takes digits)
         if number is not None and numeric and re.fullmatch(error.validator_value, number.group(1)):
             hint = f"write the number alone: `{field}: {number.group(1)}` (the unit is the field's own)"
@@ -555,6 +560,17 @@ def _bound_hint(validator: str, error: Any, schema: dict[str, Any]) -> str:
     if words is None or re.search(r"\b(must|at least|at most|greater|less|more than)\b", described):
         return described  # (a description that states the bound says it best: a period "greater than zero")
     return f"{words} ({described.rstrip('.')})" if described else words
+
+
+def _whole_number_wanted(field: str, instance: Any, wanted: Any, schema: dict[str, Any]) -> str:
+    """A word where only a whole number goes (`priority: high`): an example of the form, with what
+    the field means (until 2026-12-02 the meaning alone, which did not say to write a number)."""
+    if not isinstance(instance, str) or wanted != "integer":
+        return ""
+    low = schema["minimum"] if "minimum" in schema else schema.get("exclusiveMinimum", 0) + 1
+    example = 1 if low <= 1 <= schema.get("maximum", 1) else low  # (1 where the field takes it)
+    meaning = schema.get("description", "")
+    return f"write a whole number: `{field}: {example}`" + (f" ({meaning.rstrip('.')})" if meaning else "")
 
 
 def _number_as_text(field: str, instance: Any, wanted: Any, schema: dict[str, Any] | None = None) -> str:

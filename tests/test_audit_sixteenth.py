@@ -356,3 +356,29 @@ def test_validate_scenarios_tells_a_debit_without_request_beside_an_unknown_poli
     for said in (decided + decided_err, out + err):
         assert "BR610" in said and "BR611" in said, said
         assert "2 problems" in said, said
+
+
+# --- rule-file hints: a quantity with a unit of joined words; a word where a whole number goes -
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "hint"),
+    [
+        ("quantity", "60 vcpu-hours", "write the number alone: `quantity: 60` (the unit is the field's own)"),
+        ("priority", "high", "write a whole number: `priority: 1` (Explicit priority (lower first)"),
+    ],
+)
+def test_a_credit_field_written_as_words_is_told_its_form(tmp_path: Path, field: str, written: str, hint: str) -> None:
+    import shutil
+
+    from tests.test_questions import run_cli
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "credits" / "credits.yaml"
+    text = path.read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if line.startswith("quantity:"))
+    changed = text.replace(first, f"{first}\n{field}: {written}" if field == "priority" else f"quantity: {written}", 1)
+    path.write_text(changed, encoding="utf-8")
+    code, out, err = run_cli(["validate", str(root)])
+    assert code == 1 and f"hint: {hint}" in out + err, out + err
