@@ -382,3 +382,14 @@ def test_a_credit_field_written_as_words_is_told_its_form(tmp_path: Path, field:
     path.write_text(changed, encoding="utf-8")
     code, out, err = run_cli(["validate", str(root)])
     assert code == 1 and f"hint: {hint}" in out + err, out + err
+
+
+def test_a_utf16_line_is_told_as_utf16() -> None:
+    from engine.run.evaluate import parse_line
+
+    text = '{"id": "x", "as_of": "2015-06-01T00:00:00Z"}\n'
+    for line in ("\ufeff" + text).encode("utf-16-le").split(b"\n\x00"):
+        _, problem = parse_line(line, "in.jsonl", 1)
+        if line.strip(b"\x00"):
+            assert problem is not None and problem.code == "BR103" and "UTF-16" in problem.message, problem
+            assert "iconv -f UTF-16 -t UTF-8" in problem.hint

@@ -244,6 +244,8 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     except orjson.JSONDecodeError as exc:
         if "depth" in exc.msg:  # past orjson's 1,024 levels
             return None, _too_deep(source, number)
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:  # (told "0xff", or "not JSON")
+            return None, _utf16(source, number)
         if "UTF-8" in exc.msg:
             return None, _not_utf8(source, number, raw, _lead(written, raw))
         hint = "write one JSON object per line"
@@ -281,6 +283,13 @@ def _lead(written: bytes, raw: bytes) -> int:
     a syntax error's column was counted from the JSON, two tabs before it two columns short)."""
     start = written.find(raw) if raw else 0
     return len(written[: max(start, 0)].decode("utf-8", "replace"))
+
+
+def _utf16(source: str, number: int) -> FieldDiagnostic:
+    """BR103 for a line of a UTF-16 file (a UTF-16 byte order mark, or NUL bytes between the
+    characters): what the file is, and how to make it UTF-8."""
+    message = "the line is not JSON: it looks UTF-16 (a UTF-16 byte order mark, or NUL bytes between characters)"
+    return FieldDiagnostic(source, number, 1, "BR103", message, "save the file as UTF-8 (`iconv -f UTF-16 -t UTF-8`)")
 
 
 def _not_utf8(source: str, number: int, raw: bytes, lead: int = 0) -> FieldDiagnostic:
