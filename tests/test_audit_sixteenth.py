@@ -393,3 +393,43 @@ def test_a_utf16_line_is_told_as_utf16() -> None:
         if line.strip(b"\x00"):
             assert problem is not None and problem.code == "BR103" and "UTF-16" in problem.message, problem
             assert "iconv -f UTF-16 -t UTF-8" in problem.hint
+
+
+# --- a billing run whose worker is killed from outside: not called a bug -----------------------
+
+
+def test_a_worker_killed_is_told_by_its_signal() -> None:
+    from engine.run.shares import Shares, WorkerDied
+
+    class Killed:
+        exitcode = -9
+
+        def join(self, timeout: float) -> None:
+            return None
+
+    died = Shares._died(Killed())
+    assert isinstance(died, WorkerDied) and "killed by SIGKILL" in str(died)
+
+
+@pytest.mark.parametrize("kind", ["died", "broken"])
+def test_a_run_whose_worker_is_killed_says_so_not_a_bug(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    import engine.run.runner
+    from engine.run.shares import WorkerDied
+    from tests.test_questions import run_cli
+
+    def killed(*_args: Any, **_kwargs: Any) -> Any:
+        raise (
+            WorkerDied("a worker process ended (killed by SIGKILL) with shares in hand")
+            if kind == "died"
+            else BrokenProcessPool("x")
+        )
+
+    monkeypatch.setattr(engine.run.runner, "run", killed)
+    nightly = str(REPO / "samples" / "run" / "nightly.jsonl")
+    code, _out, err = run_cli(["run", "--rules", RULES, "--input", nightly, "--output", str(tmp_path / "o.jsonl")])
+    assert code == 2 and "no output was written" in err and "out-of-memory killer" in err, err
+    assert "bug" not in err and "internal error" not in err

@@ -115,11 +115,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
     from engine.cli.decide_cmd import load_rules_or_report
     from engine.run.atomic import AtomicFile
     from engine.run.formats import FormatError, format_of, is_stream
     from engine.run.runner import DEFAULT_CHUNK, LostScenarios, RunOptions
     from engine.run.runner import run as run_billing
+    from engine.run.shares import WorkerDied
 
     if args.dask and args.workers:
         raise UsageError("--workers counts local processes; with --dask the cluster's workers decide")
@@ -208,6 +211,14 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"billrules: error: cannot write the summary {printable(args.summary)}: {printable(str(exc))}; "
             "no output was written\n"
+        )
+        return EXIT_USAGE
+    except (WorkerDied, BrokenProcessPool) as exc:  # (until 2026-12-02 "internal error … a bug in billrules")
+        detail = str(exc) if isinstance(exc, WorkerDied) else "a worker process ended abruptly"
+        sys.stderr.write(
+            f"billrules: error: {printable(detail)}; no output was written\n"
+            "  hint: a worker killed from outside (the out-of-memory killer, an operator) ends the run; "
+            "run it again, with fewer workers (--workers) or smaller chunks (--chunk-size) if memory ran short\n"
         )
         return EXIT_USAGE
     except LostScenarios as exc:

@@ -30,6 +30,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -94,6 +95,11 @@ class ShareResult:
 
 class WorkerFailed(RuntimeError):
     """A worker died, or failed outside any one scenario (e.g. its part file could not be written)."""
+
+
+class WorkerDied(WorkerFailed):
+    """A worker process ended before its work was done: killed from outside (the out-of-memory
+    killer, an operator), which the run reports as such, not as a bug of billrules."""
 
 
 def start_method() -> str:
@@ -385,9 +391,17 @@ class Shares:
             raise self._died(self.processes[self.conns.index(conn)]) from exc
 
     @staticmethod
-    def _died(process: Any) -> WorkerFailed:
+    def _died(process: Any) -> WorkerDied:
         process.join(timeout=5)
-        return WorkerFailed(f"a worker died (exit code {process.exitcode}) with shares in hand")
+        code = process.exitcode
+        if code is not None and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exit code {code}"
+        return WorkerDied(f"a worker process ended ({how}) with shares in hand")
 
     def _wait(
         self, queued: dict[multiprocessing.connection.Connection, int]
