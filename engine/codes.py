@@ -153,6 +153,11 @@ CODES: dict[str, tuple[str, str]] = {
         "empty-set",
         "A set written empty (`x in {}`): the condition holds always or never, whatever the scenario (a warning).",
     ),
+    "BR511": (
+        "amounts-across-currencies",
+        "A sum, min or max of the `.amount` of money with no `where` on its currency: amounts of every "
+        "currency added as plain numbers (a warning).",
+    ),
     # scenarios and expectations
     "BR601": ("scenario-shape", "A scenario file without a scenario mapping."),
     "BR602": ("scenario-field", "A scenario field that is unknown, missing or of the wrong form."),

@@ -514,7 +514,7 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     the scenario, BR510 for a set written empty, in a `when:` or a term's exception (`engine.criteria.lint`; the sections' own
     expressions are written by billrules)."""
     from engine.criteria.environment import credit_environment, scenario_environment
-    from engine.criteria.lint import empty_sets, shadowed_roots, where_reaches_past
+    from engine.criteria.lint import amounts_across_currencies, empty_sets, shadowed_roots, where_reaches_past
 
     # per environment: its root names, and a pattern finding one bound by a quantifier (`any account in`)
     environments = {
@@ -538,6 +538,8 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
             found += entry.findings(lambda tree, roots=roots: shadowed_roots(tree, roots))
         if not text or empty.search(text):
             found += entry.findings(empty_sets)
+        if not text or ".amount" in text:
+            found += entry.findings(amounts_across_currencies)
     return found
 
 

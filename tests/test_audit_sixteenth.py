@@ -433,3 +433,27 @@ def test_a_run_whose_worker_is_killed_says_so_not_a_bug(
     code, _out, err = run_cli(["run", "--rules", RULES, "--input", nightly, "--output", str(tmp_path / "o.jsonl")])
     assert code == 2 and "no output was written" in err and "out-of-memory killer" in err, err
     assert "bug" not in err and "internal error" not in err
+
+
+# --- BR511: the amounts of money added as plain numbers ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "warned"),
+    [
+        ("sum(subscription.products.charge.amount) >= 100", True),
+        ("max(usage.amount.amount) > 3", True),
+        ("sum(a in subscription.products.charge.amount where a > 10) >= 100", True),
+        ('sum(subscription.products.charge where charge.currency == "EUR") >= 100.00 EUR', False),
+        ("count(a in subscription.products.price.amount where a > 10) >= 1", False),  # counts, adds nothing
+    ],
+)
+def test_amounts_of_money_added_as_numbers_are_a_warning(tmp_path: Path, when: str, warned: bool) -> None:
+    from tests.test_questions import run_cli
+
+    root = _rules_reading(tmp_path, when)
+    code, out, err = run_cli(["validate", str(root)])
+    assert code == 0, out + err  # a warning
+    assert ("warning[BR511]" in out + err) == warned, out + err
+    if warned:
+        assert '.currency == "EUR")`' in out + err  # the money's own form, one currency kept

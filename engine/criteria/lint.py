@@ -13,6 +13,10 @@ aggregate's `where` ends at its own `)`: nothing is swallowed.
 subscription.products where account.classification == …`) hides that fact inside it, and the
 error that follows (`account` has no field `classification`) does not say why: a warning (BR509).
 
+`amounts_across_currencies`: `sum(subscription.products.charge.amount)` adds the amounts of
+money as plain numbers, 3 EUR and 2 USD as 5, where the money itself (`sum(…charge)`) has no sum
+across currencies: a warning (BR511), with the money's own form that keeps one currency.
+
 `empty_sets`: a set written empty (`x in {}`, `account.segments overlaps {}`) decides the
 condition whatever the scenario holds (`in` and `overlaps` never hold, `not in` and `contains {}`
 always do): a value left out, most likely, and a warning (BR510), as a section written empty is
@@ -120,3 +124,34 @@ def _empty_set_outcome(parent: ast.Node, empty: ast.Node) -> str:
             return f"holds only when `{right.span.text}` is empty"
         return "never holds"  # nothing is in `{}`
     return "compares with no value"
+
+
+def amounts_across_currencies(tree: ast.Node) -> Iterator[Diagnostic]:
+    """BR511 (a warning) for each `sum`, `min` or `max` of the `.amount` of a list of money: amounts
+    of every currency are added as plain numbers (its `where` reads each number: no currency)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Aggregate) or node.func == "count":
+            continue
+        collection = node.collection
+        if not (isinstance(collection, ast.Attribute) and collection.name == "amount"):
+            continue
+        listed = getattr(collection.obj, "type", None)
+        element = getattr(listed, "elem", None)
+        if getattr(listed, "name", None) != "list" or getattr(element, "name", None) != "money":
+            continue
+        money = collection.obj.span.text or "…"
+        field = money.rsplit(".", 1)[-1]
+        span = node.span
+        yield Diagnostic(
+            span.file,
+            span.line,
+            span.column,
+            "BR511",
+            f"`{span.text}` {'adds' if node.func == 'sum' else 'compares'} the amounts of `{money}` as plain "
+            "numbers, whatever their currency "
+            + ("(3.00 EUR and 2.00 USD make 5)" if node.func == "sum" else "(3.00 EUR and 2.00 USD as 3 and 2)"),
+            f"read the money itself, one currency kept: `{node.func}({money} where {field}.currency == "
+            f'"EUR")`, compared with money (`> 100.00 EUR`); money has no {node.func} across currencies',
+            severity=Severity.WARNING,
+            end_column=span.end_column,
+        )
