@@ -457,3 +457,33 @@ def test_amounts_of_money_added_as_numbers_are_a_warning(tmp_path: Path, when: s
     assert ("warning[BR511]" in out + err) == warned, out + err
     if warned:
         assert '.currency == "EUR")`' in out + err  # the money's own form, one currency kept
+
+
+# --- a set written first, containing the scenario's list: told from the scenario's side --------
+
+
+@pytest.mark.parametrize(
+    ("when", "code", "text"),
+    [
+        (
+            '{"vip"} contains account.segments',
+            "not_within",
+            "account segments: `acme-staff`, `vip`; the rule needs each to be one of `vip`",
+        ),
+        (
+            'not {"vip", "acme-staff"} contains account.segments',
+            "within_excluded",
+            "account segments: `acme-staff`, `vip`; the rule excludes all of them being among `acme-staff`, `vip`",
+        ),
+    ],
+)
+def test_a_set_containing_the_scenario_s_list_is_told_from_the_list(
+    tmp_path: Path, when: str, code: str, text: str
+) -> None:
+    from engine import load_rules
+
+    rules = load_rules(_rules_reading(tmp_path, f"'{when}'"))  # (quoted: YAML reads `{` as a mapping)
+    bill = _bill("monthly", {"product": "tv-essentials"})
+    bill["account"]["segments"] = ["vip", "acme-staff"]
+    (reason,) = _status(rules.decide(bill), "big-bill-5")["reasons"]
+    assert (reason["code"], reason["facts"]["subject"], reason["text"]) == (code, "account.segments", text), reason

@@ -345,6 +345,14 @@ class Explainer:
             )
         if isinstance(node, ast.SetRelation):
             left, right = values
+            if node.op == "contains" and _literal(node.left) and not _literal(node.right):
+                # `{"vip"} contains account.segments` told from the scenario's side, as it is meant:
+                # each segment within the set (until 2026-12-02 the set was the subject, and the
+                # account's segments what "the rule needs")
+                facts = _facts("within", node.right, right, node.left, left, lacking)
+                verbs = ("is within", "is not within")
+                sentence = _sentence(node.right, right, node.left.span.text, outcome, left, node.left, verbs=verbs)
+                return outcome, sentence, facts
             verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
                 node.op
             ]

@@ -167,6 +167,12 @@ register(
         "no_overlap": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs one of {_listed_expected(f)}",
         "overlap_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule excludes {_listed_expected(f)}",
         "not_contained": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs all of {_listed_expected(f)}",
+        "not_within": lambda f: (
+            f"{_name(f['subject'])}: {_actual(f)}; the rule needs each to be one of {_listed_expected(f)}"
+        ),
+        "within_excluded": lambda f: (
+            f"{_name(f['subject'])}: {_actual(f)}; the rule excludes all of them being among {_listed_expected(f)}"
+        ),
         "contained_excluded": lambda f: (
             f"{_name(f['subject'])}: {_actual(f)}; the rule excludes having all of {_listed_expected(f)}"
         ),
@@ -227,6 +233,8 @@ CONDITION_CODES = frozenset(
         "overlap_excluded",
         "not_contained",
         "contained_excluded",
+        "not_within",
+        "within_excluded",
         "out_of_range",
         "value_false",
         "product_missing",
@@ -475,7 +483,7 @@ class WhyNot:
                 elif negated:
                     code = "condition_not_met"
                     facts["values"] = [step.detail]  # (`not x == y`: what x is)
-            elif kind in ("in", "overlaps", "contains"):
+            elif kind in ("in", "overlaps", "contains", "within"):
                 code = {
                     ("in", False): "value_not_listed",
                     ("in", True): "value_excluded",
@@ -483,6 +491,8 @@ class WhyNot:
                     ("overlaps", True): "overlap_excluded",
                     ("contains", False): "not_contained",
                     ("contains", True): "contained_excluded",
+                    ("within", False): "not_within",
+                    ("within", True): "within_excluded",
                 }[(kind, negated)]
             elif kind == "between":
                 code = "out_of_range"
