@@ -487,3 +487,20 @@ def test_a_set_containing_the_scenario_s_list_is_told_from_the_list(
     bill["account"]["segments"] = ["vip", "acme-staff"]
     (reason,) = _status(rules.decide(bill), "big-bill-5")["reasons"]
     assert (reason["code"], reason["facts"]["subject"], reason["text"]) == (code, "account.segments", text), reason
+
+
+def test_what_a_computed_value_lacks_is_not_carried_from_scenario_to_scenario(tmp_path: Path) -> None:
+    """A usage left out and a usage of 0 leave the same quotient without a value; one RuleSet
+    deciding both, in either order, names for each what it lacks (the first one's was kept)."""
+    from engine import load_rules
+
+    root = _rules_reading(tmp_path, "10 / subscription.concurrent_usage > 1")
+    left_out = _bill("monthly", {"product": "tv-essentials"})
+    zero = _bill("monthly", {"product": "tv-essentials"})
+    zero["subscription"]["concurrent_usage"] = 0
+    expected = {"left_out": "subscription.concurrent_usage", "zero": "10 / subscription.concurrent_usage"}
+    for order in (("left_out", "zero"), ("zero", "left_out")):
+        rules = load_rules(root)
+        for name in order:
+            (reason,) = _status(rules.decide({"left_out": left_out, "zero": zero}[name]), "big-bill-5")["reasons"]
+            assert reason["facts"]["missing"] == expected[name], (order, name, reason)

@@ -200,9 +200,9 @@ class Explainer:
                 if self.noting:
                     self.noted_missing = node.collection.span.text
                 return None
-            facts = {"kind": node.kind, "collection": node.collection.span.text, "missing": node.collection.span.text}
+            absent = {"kind": node.kind, "collection": node.collection.span.text, "missing": node.collection.span.text}
             self.steps.append(
-                Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node), facts)
+                Step(node.span.text, None, f"{node.collection.span.text} is missing", _where(node), absent)
             )
             return None
         judge = functools.partial(_quiet, self, noting=True) if self.quiet_items and not quiet else self.condition
@@ -220,7 +220,7 @@ class Explainer:
         if quiet:
             return result
         matched, unknown = outcomes.count(True), outcomes.count(None)
-        facts = {
+        facts: dict[str, Any] = {
             "kind": node.kind,
             "collection": node.collection.span.text,
             "matched": matched,
@@ -422,7 +422,7 @@ class Explainer:
         billing term's start; `10 / subscription.concurrent_usage` with a usage of 0 lacks nothing
         the scenario could give, so it is named whole (until 2026-12-02 the field was named, as if
         the scenario had left it out). A path (`subscription.binding_period.days`) is named whole."""
-        for part in _operands(node):
+        for part in computed_parts(node):
             if not isinstance(part, ast.Literal | ast.SetLiteral) and self.value(part, scope) is None:
                 return self.lacking(part, scope)
         return node.span.text or ""
@@ -519,7 +519,7 @@ def _missing_operand(
     return None if side is None else explainer.lacking(side, scope)
 
 
-def _operands(node: ast.Node) -> tuple[ast.Node, ...]:
+def computed_parts(node: ast.Node) -> tuple[ast.Node, ...]:
     """The values a computed value is made of (`lacking` looks into them); none for a name or a
     path, which is what a scenario gives or leaves out."""
     if isinstance(node, ast.Arith):

@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.criteria import ast
 from engine.criteria.environment import scenario_environment
-from engine.criteria.explain import VERDICTS, Explainer, Step, value_getter
+from engine.criteria.explain import VERDICTS, Explainer, Step, computed_parts, value_getter
 from engine.criteria.runtime import Span
 from engine.decide.reasons import Reason, Source, listed, register
 from engine.values import Duration, Money
@@ -613,7 +613,27 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
         readers.append((("subscription history",), _history_key))
     for o in _money_aggregates(node):  # a money sum's reason names the currencies it read (`_mixed_currencies`)
         readers.append((("currencies", o.span.text), _currencies_reader(o, env)))
+    for computed in operands:  # a computed value without one: what it lacks is a key part too
+        if computed_parts(computed):
+            readers.append((("lacking", computed.span.text), _lacking_reader(computed, env)))
     return "operands", readers
+
+
+def _lacking_reader(node: ast.Node, env: Any) -> Any:
+    """What a computed operand lacks when it has no value (`Explainer.lacking`), else (): the same
+    quotient is missing for a usage left out and for a usage of 0, and a reason names which (one
+    scenario's was another's until keyed so, 2026-12-02)."""
+    value = _reader(node, env)
+
+    def read(scenario: Any) -> Any:
+        try:
+            if value(scenario) is not None:
+                return ()
+        except Exception:  # inside a quantifier (a name bound there): as `_currencies_reader`
+            return ()
+        return Explainer(env, scenario).lacking(node, {})
+
+    return read
 
 
 def _currencies_reader(node: ast.Aggregate, env: Any) -> Any:

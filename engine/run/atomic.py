@@ -32,7 +32,7 @@ def _mode_for(path: Path) -> int:
     """The mode of the file `path` replaces (a billing file kept to its owner stays so: until
     2026-12-02 a replaced file took the umask's mode, `0600` became `0644`), or a new file's."""
     try:
-        return stat.S_IMODE(os.stat(path).st_mode)
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777  # (not setuid, setgid or sticky bits)
     except OSError:
         return default_file_mode()
 
