@@ -504,3 +504,23 @@ def test_what_a_computed_value_lacks_is_not_carried_from_scenario_to_scenario(tm
         for name in order:
             (reason,) = _status(rules.decide({"left_out": left_out, "zero": zero}[name]), "big-bill-5")["reasons"]
             assert reason["facts"]["missing"] == expected[name], (order, name, reason)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".jsonl"])
+def test_validate_scenarios_tells_an_unknown_purchase_plan_once_as_decide_does(tmp_path: Path, suffix: str) -> None:
+    import json
+
+    from tests.test_questions import run_cli
+
+    data = {
+        "id": "p",
+        "as_of": "2015-03-20T16:00:00+01:00",
+        "account": {"code": "A", "classification": "Residential"},
+        "purchase": {"plan": "tv-premum-12", "add_ons": ["movies-bundle", "movies-bundle"], "payment_method": "card"},
+    }
+    path = tmp_path / f"p{suffix}"
+    path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    code, out, err = run_cli(["validate", "--rules", RULES, "--scenarios", str(path)])
+    said = out + err
+    assert code == 1 and "BR603" not in said, said  # (BR603 and BR620 both named the plan)
+    assert said.count("BR620") == 1 and said.count("BR621") == 1 and "2 problems" in said, said

@@ -120,9 +120,12 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
         if not any(d.code == "BR604" for d in found):  # what only deciding finds (a refund with an amount, …)
             # also beside unknown names: every problem in one run, as `decide` reports them (until
             # 2026-12-02 a debit without its request went untold beside an unknown policy)
-            seen = {(d.code, d.line, d.column) for d in found}
             refusals = [scenario_error_diagnostic(document, str(path), e) for e in _refusals(rules, item.scenario)]
-            found += [d for d in refusals if (d.code, d.line, d.column) not in seen]
+            # one problem once: at a place `decide` refuses, its words and code (BR620 for a
+            # purchase's unknown plan), not the name check's BR603 beside them
+            places = {(d.line, d.column) for d in refusals}
+            found = [d for d in found if (d.line, d.column) not in places or d.severity is not Severity.ERROR]
+            found += refusals
         if _billed_without_period(item.scenario):
             where = document.diagnostic(("subscription",), "BR607", NO_PERIOD[0], NO_PERIOD[1])
             found.append(_warning(where))
@@ -193,18 +196,21 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         if checked.diagnostics:
             continue
         unknowns = unknown_references(rules, data)
+        questions = unanswered(checked.scenario)
+        # beside unknown names too, as `decide` says them; one problem once: at a field `decide`
+        # refuses, its words and code (BR620 for a purchase's unknown plan), not BR603 beside them
+        refusals = _refusals(rules, checked.scenario) if not questions else []
+        refused = {e.field for e in refusals}
         for unknown in unknowns:
             where = dotted(unknown.path)
+            if where in refused and not unknown.staff:
+                continue
             yield _staff(
                 Diagnostic(file, number, 1, unknown.code, f"`{where}`: {unknown.message}", unknown.hint), unknown
             )
-        questions = unanswered(checked.scenario)
         for question in questions:
             yield Diagnostic(file, number, 1, "BR604", question.message, question.hint)
-        if not questions:  # (beside unknown names too: every problem in one run, as `decide` says them)
-            seen = {(u.code, dotted(u.path)) for u in unknowns}
-            for e in _refusals(rules, checked.scenario):
-                if (e.code, e.field) not in seen:
-                    yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)
+        for e in refusals:
+            yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)
         if _billed_without_period(checked.scenario):
             yield _warning(Diagnostic(file, number, 1, "BR607", f"`subscription`: {NO_PERIOD[0]}", NO_PERIOD[1]))
