@@ -524,3 +524,40 @@ def test_validate_scenarios_tells_an_unknown_purchase_plan_once_as_decide_does(t
     said = out + err
     assert code == 1 and "BR603" not in said, said  # (BR603 and BR620 both named the plan)
     assert said.count("BR620") == 1 and said.count("BR621") == 1 and "2 problems" in said, said
+
+
+def test_a_credit_s_failing_quantity_bound_points_at_its_own_line(tmp_path: Path) -> None:
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "credits" / "credit_types.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "unit: text messages\nmeasure: amount\n",
+            "unit: text messages\nmeasure: amount\ncriteria:\n  quantity:\n    min: 2\n    max: 5\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = "2015-05-12T10:00:00+02:00"
+    scenario = {
+        "id": "scc",
+        "as_of": "2015-05-12T16:00:00+02:00",
+        "consumptions": [
+            {"id": "R1", "organisation": "globex-fr", "credit_type": "sms-credits", "quantity": 10, "at": at},
+            {"id": "R2", "organisation": "globex-fr", "credit_type": "sms-credits", "quantity": 1, "at": at},
+        ],
+    }
+    refused = load_rules(root).decide(scenario)["credits"]["refused"]
+    written = {
+        r["request"]: lines[x["source"]["line"] - 1].strip()
+        for r in refused
+        for x in r["reasons"]
+        if x["code"] == "criteria_not_met"
+    }
+    assert written == {"R1": "max: 5", "R2": "min: 2"}, written

@@ -337,9 +337,14 @@ class CreditCriteria:
     def _failing_one(self, c: CreditFact, r: Request, i: int) -> Reason:
         entry = self.program.credit_entries[i]
         _, steps = self.program.explain_credit(self.context(r), i)
-        values = "; ".join(step.detail for step in steps if step.outcome is not True)
+        failed = [step for step in steps if step.outcome is not True]
+        values = "; ".join(step.detail for step in failed)
         kind, _, code = entry.owner.partition(":")
         span = entry.node.span
+        line, column = span.line, span.column
+        places = {tuple(step.location.rsplit(":", 2)[1:]) for step in failed}
+        if len(places) == 1:  # one place failed: its line (`max: 5` of a `quantity`, not its `min: 2`)
+            line, column = (int(n) for n in places.pop())
         facts = {
             "credit": c.code,
             "of": f"{'credit type' if kind == 'credit_type' else 'credit'} `{code}`",
@@ -348,7 +353,7 @@ class CreditCriteria:
             "criterion": span.text or f"{entry.section} (a section of several entries)",
             "values": values or "it does not hold",
         }
-        return Reason("criteria_not_met", facts, Source(span.file, span.line, span.column))
+        return Reason("criteria_not_met", facts, Source(span.file, line, column))
 
 
 @dataclass
