@@ -384,15 +384,33 @@ def test_a_credit_field_written_as_words_is_told_its_form(tmp_path: Path, field:
     assert code == 1 and f"hint: {hint}" in out + err, out + err
 
 
-def test_a_utf16_line_is_told_as_utf16() -> None:
+@pytest.mark.parametrize(
+    ("encoding", "told"), [("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32-le", "UTF-32")]
+)
+def test_a_utf16_or_utf32_line_is_told_so(encoding: str, told: str) -> None:
     from engine.run.evaluate import parse_line
 
-    text = '{"id": "x", "as_of": "2015-06-01T00:00:00Z"}\n'
-    for line in ("\ufeff" + text).encode("utf-16-le").split(b"\n\x00"):
-        _, problem = parse_line(line, "in.jsonl", 1)
-        if line.strip(b"\x00"):
-            assert problem is not None and problem.code == "BR103" and "UTF-16" in problem.message, problem
-            assert "iconv -f UTF-16 -t UTF-8" in problem.hint
+    text = '{"id": "x", "as_of": "2015-06-01T00:00:00Z"}\n{"id": "y", "as_of": "2015-06-01T00:00:00Z"}\n'
+    for number, line in enumerate(("\ufeff" + text).encode(encoding).split(b"\n"), 1):
+        _, problem = parse_line(line, "in.jsonl", number)
+        if len(line.strip(b"\x00")) > 2:  # (a line's end: the NULs of the last character)
+            assert problem is not None and problem.code == "BR103" and told in problem.message, (line, problem)
+            assert f"iconv -f {told} -t UTF-8" in problem.hint
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "column"),
+    [
+        (b'{"id": "a\x00b"}', "BR601", 10),  # a NUL in UTF-8 text: told where it is, not "UTF-16"
+        (b'{"id": "a"}\x00\x00\x00', "BR601", 12),  # a line padded with NULs after a crash
+    ],
+)
+def test_a_nul_in_utf8_text_is_told_at_its_column(line: bytes, code: str, column: int) -> None:
+    from engine.run.evaluate import parse_line
+
+    _, problem = parse_line(line, "in.jsonl", 1)
+    assert problem is not None and (problem.code, problem.column) == (code, column), problem
+    assert "UTF-16" not in problem.message
 
 
 # --- a billing run whose worker is killed from outside: not called a bug -----------------------

@@ -244,8 +244,10 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     except orjson.JSONDecodeError as exc:
         if "depth" in exc.msg:  # past orjson's 1,024 levels
             return None, _too_deep(source, number)
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:  # (told "0xff", or "not JSON")
-            return None, _utf16(source, number)
+        if b"\x00" in raw or raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # (told "0xff", or "not JSON")
+            encoding = _wide_encoding(raw)
+            if encoding is not None:
+                return None, _wide(source, number, encoding)
         if "UTF-8" in exc.msg:
             return None, _not_utf8(source, number, raw, _lead(written, raw))
         hint = "write one JSON object per line"
@@ -285,11 +287,29 @@ def _lead(written: bytes, raw: bytes) -> int:
     return len(written[: max(start, 0)].decode("utf-8", "replace"))
 
 
-def _utf16(source: str, number: int) -> FieldDiagnostic:
-    """BR103 for a line of a UTF-16 file (a UTF-16 byte order mark, or NUL bytes between the
-    characters): what the file is, and how to make it UTF-8."""
-    message = "the line is not JSON: it looks UTF-16 (a UTF-16 byte order mark, or NUL bytes between characters)"
-    return FieldDiagnostic(source, number, 1, "BR103", message, "save the file as UTF-8 (`iconv -f UTF-16 -t UTF-8`)")
+def _wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16" or "UTF-32" for a line of a file in that encoding (its byte order mark, or text
+    whose every second, or three of every four, bytes are NUL), else None: a NUL inside UTF-8
+    text is told as orjson tells it, at its column."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    if len(raw) < 8:
+        return None
+    nul = raw.count(0) / len(raw)
+    if 0.7 <= nul <= 0.8:  # ASCII text in UTF-32: three NULs a character
+        return "UTF-32"
+    if 0.4 <= nul <= 0.6 and max(raw[0::2].count(0), raw[1::2].count(0)) >= 0.9 * (len(raw) // 2):
+        return "UTF-16"
+    return None
+
+
+def _wide(source: str, number: int, encoding: str) -> FieldDiagnostic:
+    """BR103 for a line of a UTF-16 or UTF-32 file: what the file is, and how to make it UTF-8."""
+    message = f"the line is not JSON: it looks {encoding} (a byte order mark, or NUL bytes between characters)"
+    hint = f"save the file as UTF-8 (`iconv -f {encoding} -t UTF-8`)"
+    return FieldDiagnostic(source, number, 1, "BR103", message, hint)
 
 
 def _not_utf8(source: str, number: int, raw: bytes, lead: int = 0) -> FieldDiagnostic:
