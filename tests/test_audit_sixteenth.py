@@ -579,3 +579,24 @@ def test_a_credit_s_failing_quantity_bound_points_at_its_own_line(tmp_path: Path
         if x["code"] == "criteria_not_met"
     }
     assert written == {"R1": "max: 5", "R2": "min: 2"}, written
+
+
+def test_an_aggregate_over_a_list_the_scenario_lacks_names_the_list() -> None:
+    """A job's bill has no subscription: `count(subscription.products)` lacks the products, as the
+    quantifier over them says (it was named whole, as if computed from known facts)."""
+    from engine.criteria.ast import Span
+    from engine.criteria.check import check_condition
+    from engine.criteria.environment import scenario_environment
+    from engine.criteria.explain import Explainer
+    from engine.criteria.parse import parse
+    from engine.models.scenario import Scenario
+
+    env = scenario_environment()
+    job = Scenario.model_validate(
+        {"id": "j", "as_of": "2015-06-15T10:00:00Z", "job": {"code": "J", "products": [{"product": "install"}]}}
+    )
+    for text in ("count(subscription.products) > 1", "max(subscription.products.quantity) > 1"):
+        node = check_condition(parse(text, lambda b, e: Span("d.yaml", 1, 1 + b, 1 + e)), env)
+        explainer = Explainer(env, job)
+        assert explainer.explain(node) is None
+        assert explainer.steps[-1].facts["missing"] == text.split("(")[1].split(")")[0]

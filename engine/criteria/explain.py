@@ -530,6 +530,8 @@ def computed_parts(node: ast.Node) -> tuple[ast.Node, ...]:
         return tuple(node.args)
     if isinstance(node, ast.Attribute) and not isinstance(node.obj, ast.Name | ast.Attribute):
         return (node.obj,)  # a part of a computed value (`(as_of - subscription.start).days`)
+    if isinstance(node, ast.Aggregate):
+        return (node.collection,)  # `count(subscription.products)` of a job's bill lacks the list
     return ()
 
 

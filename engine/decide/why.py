@@ -605,7 +605,7 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
     if operands is None:
         return "none", []
     readers: list[tuple[Any, Any]] = [
-        ((type(o), o.span.text, repr(getattr(o, "type", None))), _frozen(_reader(o, env)))  # text: hashed once
+        ((type(o), o.span.text, repr(getattr(o, "type", None))), _frozen(_reader(o, env), o, env))  # text: hashed once
         for o in operands
         if not ast.written_constant(o)
     ]
@@ -613,27 +613,7 @@ def _readers(node: ast.Node, env: Any) -> tuple[str, list[tuple[Any, Any]]]:
         readers.append((("subscription history",), _history_key))
     for o in _money_aggregates(node):  # a money sum's reason names the currencies it read (`_mixed_currencies`)
         readers.append((("currencies", o.span.text), _currencies_reader(o, env)))
-    for computed in operands:  # a computed value without one: what it lacks is a key part too
-        if computed_parts(computed):
-            readers.append((("lacking", computed.span.text), _lacking_reader(computed, env)))
     return "operands", readers
-
-
-def _lacking_reader(node: ast.Node, env: Any) -> Any:
-    """What a computed operand lacks when it has no value (`Explainer.lacking`), else (): the same
-    quotient is missing for a usage left out and for a usage of 0, and a reason names which (one
-    scenario's was another's until keyed so, 2026-12-02)."""
-    value = _reader(node, env)
-
-    def read(scenario: Any) -> Any:
-        try:
-            if value(scenario) is not None:
-                return ()
-        except Exception:  # inside a quantifier (a name bound there): as `_currencies_reader`
-            return ()
-        return Explainer(env, scenario).lacking(node, {})
-
-    return read
 
 
 def _currencies_reader(node: ast.Aggregate, env: Any) -> Any:
@@ -754,8 +734,18 @@ def _lines_key(lines: Any) -> Any:
     return _UNKEYED if lines is None else tuple((p.product, p.type, p.bundle) for p in lines)
 
 
-def _frozen(read: Any) -> Any:
-    return lambda scenario: _freeze(read(scenario))
+def _frozen(read: Any, node: ast.Node | None = None, env: Any = None) -> Any:
+    """A key part of an operand's value; for a computed value without one (`node` given), what it
+    lacks (`Explainer.lacking`): the same quotient is missing for a usage left out and for a usage
+    of 0, and a reason names which (one scenario's was another's until keyed so, 2026-12-02)."""
+    if node is None or not computed_parts(node):
+        return lambda scenario: _freeze(read(scenario))
+
+    def read_or_lacking(scenario: Any) -> Any:
+        value = read(scenario)
+        return _freeze(value) if value is not None else ("lacking", Explainer(env, scenario).lacking(node, {}))
+
+    return read_or_lacking
 
 
 def _reader(node: ast.Node, env: Any) -> Any:
