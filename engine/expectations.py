@@ -81,12 +81,12 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
     if isinstance(actual, dict | list) and not isinstance(expected, dict | list):
         # (until 2026-12-02 the whole value was shown, thousands of characters of Python's repr)
         parts = ", ".join(f"`{k}`" for k in actual) if isinstance(actual, dict) else ""
+        if actual == {}:  # (`total: null` against no total: it said "write the items to check, as a list")
+            hint = f"write `{path[-1]}: {{}}` to expect none" if len(path) > 1 else "write `{}` to expect none"
+        else:
+            hint = f"write the {'keys to check: ' + parts if parts else 'items to check, as a list'}"
         yield Mismatch(
-            path,
-            expected,
-            actual,
-            f"expected {_show(expected)}, the decision has {_kind(actual)} here",
-            f"write the {'keys to check: ' + parts if parts else 'items to check, as a list'}",
+            path, expected, actual, f"expected {_show(expected)}, the decision has {_kind(actual)} here", hint
         )
         return
     if isinstance(expected, dict):
@@ -340,7 +340,7 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
 def _kind(value: Any) -> str:
     """What a value is, in a few words (`a mapping`, `a list of 3 items`, `` `applied` ``)."""
     if isinstance(value, dict):
-        return "a mapping"
+        return "a mapping" if value else "an empty mapping"
     if isinstance(value, list):
         return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
     return _show(value)

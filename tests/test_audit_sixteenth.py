@@ -416,17 +416,27 @@ def test_a_nul_in_utf8_text_is_told_at_its_column(line: bytes, code: str, column
 # --- a billing run whose worker is killed from outside: not called a bug -----------------------
 
 
-def test_a_worker_killed_is_told_by_its_signal() -> None:
+@pytest.mark.parametrize(
+    ("exitcode", "killed", "said"),
+    [
+        (-9, True, "killed by SIGKILL"),
+        (-15, True, "killed by SIGTERM"),
+        (-11, False, "signal SIGSEGV"),
+        (1, False, "exit code 1"),
+    ],
+)
+def test_a_worker_killed_is_told_by_its_signal_and_a_crash_is_not(exitcode: int, killed: bool, said: str) -> None:
     from engine.run.shares import Shares, WorkerDied
 
-    class Killed:
-        exitcode = -9
+    class Ended:
+        def __init__(self) -> None:
+            self.exitcode = exitcode
 
         def join(self, timeout: float) -> None:
             return None
 
-    died = Shares._died(Killed())
-    assert isinstance(died, WorkerDied) and "killed by SIGKILL" in str(died)
+    died = Shares._died(Ended())
+    assert isinstance(died, WorkerDied) == killed and said in str(died), died
 
 
 @pytest.mark.parametrize("kind", ["died", "broken"])
@@ -600,3 +610,32 @@ def test_an_aggregate_over_a_list_the_scenario_lacks_names_the_list() -> None:
         explainer = Explainer(env, job)
         assert explainer.explain(node) is None
         assert explainer.steps[-1].facts["missing"] == text.split("(")[1].split(")")[0]
+
+
+def test_a_null_total_against_none_is_told_to_write_an_empty_mapping() -> None:
+    from engine.expectations import compare
+
+    (mismatch,) = compare({"cancellation": {"total": None}}, {"cancellation": {"total": {}}})
+    assert "the decision has an empty mapping here" in mismatch.render()
+    assert mismatch.hint == "write `total: {}` to expect none"
+
+
+def test_billrules_test_on_json_lines_says_column_1_and_the_skipped_line(tmp_path: Path) -> None:
+    import json
+
+    from tests.test_questions import run_cli
+
+    sample = (REPO / "samples" / "cancellation" / "pro_rata_penalty.yaml").read_text(encoding="utf-8")
+    from engine.load import load_file
+
+    path = tmp_path / "s.yaml"
+    path.write_text(sample, encoding="utf-8")
+    data = load_file(path).documents[0].data
+    wrong = {**data, "expect": {"cancellation": {"total": {}}}}
+    nothing = {**data, "expect": {}}
+    lines = tmp_path / "t.jsonl"
+    lines.write_text("\n".join(json.dumps(d, default=str) for d in (data, wrong, nothing)) + "\n", encoding="utf-8")
+    code, out, err = run_cli(["test", "--rules", RULES, str(lines)])
+    assert code == 1
+    assert "t.jsonl:2:1: error[BR701]" in out + err, out + err
+    assert "t.jsonl:3: nothing in `expect:` to check" in out + err, out + err

@@ -215,10 +215,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except (WorkerDied, BrokenProcessPool) as exc:  # (until 2026-12-02 "internal error … a bug in billrules")
         detail = str(exc) if isinstance(exc, WorkerDied) else "a worker process ended abruptly"
+        # (a process pool does not say how: killed from outside, most likely, or crashed)
         sys.stderr.write(
             f"billrules: error: {printable(detail)}; no output was written\n"
             "  hint: a worker killed from outside (the out-of-memory killer, an operator) ends the run; "
-            "run it again, with fewer workers (--workers) or smaller chunks (--chunk-size) if memory ran short\n"
+            "run it again, with fewer workers (--workers) or smaller chunks (--chunk-size) if memory ran short; "
+            "if it ends so again with memory to spare, report it with the input\n"
         )
         return EXIT_USAGE
     except LostScenarios as exc:
@@ -288,12 +290,12 @@ def _target_of(filename: Any, args: argparse.Namespace) -> str | None:
     for what, target in (("the output", args.output), ("the errors file", args.errors)):
         if not target or target == "-":
             continue
-        name = Path(target).name
-        folder = os.path.abspath(Path(target).parent)
-        for part in (path, *path.parents):
-            ours = part.name == name or part.name.startswith((f".{name}.", f".{name}-parts."))
-            if ours and os.path.abspath(part.parent) == folder:
-                return f"{what} {printable(target)}"
+        for written in {Path(target), Path(os.path.realpath(target))}:  # (a link is written through)
+            name, folder = written.name, os.path.abspath(written.parent)
+            for part in (path, *path.parents):
+                ours = part.name == name or part.name.startswith((f".{name}.", f".{name}-parts."))
+                if ours and os.path.abspath(part.parent) == folder:
+                    return f"{what} {printable(target)}"
     return None
 
 

@@ -137,7 +137,11 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             if _expects_nothing(item.expect):  # `expect:` missing, or nothing in it to check (`expect: {}`)
-                where = f":{item.document.start.line}" if item.document is not None and item.document.index > 0 else ""
+                # the document's or the JSON Lines record's line (a record's document is its line's)
+                several = item.document is not None and (
+                    item.document.index > 0 or path.suffix in (".jsonl", ".ndjson")
+                )
+                where = f":{item.document.start.line}" if several else ""
                 why = "no `expect:`" if item.expect is None else "nothing in `expect:` to check"
                 skipped.append(f"{printable(str(path))}{where}: {why}")
                 continue
@@ -167,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
                     Diagnostic(
                         file,
                         line,
-                        column,
+                        max(column, 1),  # (a JSON Lines record has no column: 1, as `decide` says; it was 0)
                         "BR701",
                         f"scenario `{item.scenario.id}`: {m.render()}",
                         m.hint or "fix the rules or the expectation",

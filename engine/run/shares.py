@@ -97,6 +97,10 @@ class WorkerFailed(RuntimeError):
     """A worker died, or failed outside any one scenario (e.g. its part file could not be written)."""
 
 
+#: signals a process dies of by its own fault: a crash, not a kill from outside
+_CRASHES = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL})
+
+
 class WorkerDied(WorkerFailed):
     """A worker process ended before its work was done: killed from outside (the out-of-memory
     killer, an operator), which the run reports as such, not as a bug of billrules."""
@@ -391,17 +395,20 @@ class Shares:
             raise self._died(self.processes[self.conns.index(conn)]) from exc
 
     @staticmethod
-    def _died(process: Any) -> WorkerDied:
+    def _died(process: Any) -> WorkerFailed:
+        """A worker that ended with shares in hand: killed from outside (SIGKILL, SIGTERM, …), told
+        as such (`WorkerDied`); a crash (SIGSEGV, SIGABRT, SIGBUS) or an exit code, a failure of
+        billrules (`WorkerFailed`, an internal error)."""
         process.join(timeout=5)
         code = process.exitcode
-        if code is not None and code < 0:
+        if code is not None and code < 0 and -code not in _CRASHES:
             try:
                 how = f"killed by {signal.Signals(-code).name}"
             except ValueError:
                 how = f"killed by signal {-code}"
-        else:
-            how = f"exit code {code}"
-        return WorkerDied(f"a worker process ended ({how}) with shares in hand")
+            return WorkerDied(f"a worker process ended ({how}) with shares in hand")
+        how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        return WorkerFailed(f"a worker died ({how}) with shares in hand")
 
     def _wait(
         self, queued: dict[multiprocessing.connection.Connection, int]
