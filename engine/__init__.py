@@ -5,7 +5,7 @@ Public API::
     from engine import load_rules
     from engine.run import RunOptions, run
     rules = load_rules("rules/")          # RuleSetError with every diagnostic if the rules are bad
-    decision = rules.decide(scenario)     # a Decision (JSON-ready data); ScenarioError for a bad one
+    decision = rules.decide(scenario)     # a Decision (JSON-ready data); ScenarioProblem for a bad one
     text = rules.decide_json(scenario)    # the same, as the canonical JSON text a run writes
     summary = run(rules.brief(), RunOptions(input="in.jsonl", output="out.jsonl", errors="err.jsonl"))
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.decide.scenarios import ScenarioError
+    from engine.decide.scenarios import ScenarioError, ScenarioInvalid, ScenarioProblem
     from engine.diagnostics import Diagnostic, Severity
     from engine.ruleset import Decision, RuleSet, RuleSetError, load_rules
     from engine.run import RunOptions, Summary
@@ -30,6 +30,8 @@ __all__ = [
     "RuleSetError",
     "RunOptions",
     "ScenarioError",
+    "ScenarioInvalid",
+    "ScenarioProblem",
     "Severity",
     "Summary",
     "load_rules",
@@ -42,6 +44,8 @@ _HOMES = {
     "Decision": "engine.ruleset",
     "RunOptions": "engine.run",
     "ScenarioError": "engine.decide.scenarios",
+    "ScenarioInvalid": "engine.decide.scenarios",
+    "ScenarioProblem": "engine.decide.scenarios",
     "Summary": "engine.run",
     "RuleSet": "engine.ruleset",
     "RuleSetError": "engine.ruleset",

@@ -639,3 +639,84 @@ def test_billrules_test_on_json_lines_says_column_1_and_the_skipped_line(tmp_pat
     assert code == 1
     assert "t.jsonl:2:1: error[BR701]" in out + err, out + err
     assert "t.jsonl:3: nothing in `expect:` to check" in out + err, out + err
+
+
+# --- one rule set shared by threads: memos read once, layouts numbered atomically --------------
+
+
+def _nightly(count: int) -> list[dict[str, Any]]:
+    import json
+
+    lines = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:count]]
+
+
+def test_threads_numbering_date_layouts_at_once_give_each_its_own() -> None:
+    """`len(self._shapes)` read, then `setdefault`: two threads could give two layouts one number,
+    and one date's block was served for another's. The memo is slowed on purpose between the two."""
+    import threading
+    import time
+
+    from engine import load_rules
+    from engine.decide.decision import _evaluator
+
+    class SlowLen(dict):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            n = super().__len__()
+            time.sleep(0.0005)  # a thread switch between reading the length and storing it
+            return n
+
+    scenarios = _nightly(240)
+    alone = load_rules(REPO / "rules").brief()
+    expected = [alone.decide_json(s) for s in scenarios]
+    shared = load_rules(REPO / "rules").brief()
+    _evaluator(shared)._shapes = SlowLen()
+    got: dict[int, Any] = {}
+
+    def work(k: int) -> None:
+        for i in range(k, len(scenarios), 8):
+            got[i] = shared.decide_json(scenarios[i])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = list(_evaluator(shared)._shapes.values())
+    assert len(numbers) == len(set(numbers))
+    assert [got[i] for i in range(len(scenarios))] == expected
+
+
+def test_a_coupon_memo_cleared_between_a_test_and_a_read_is_no_key_error() -> None:
+    from engine import load_rules
+    from engine.decide.purchases import _kept
+
+    class ClearedOnRead(dict):  # type: ignore[type-arg]
+        """Another thread clears the memo at its bound right after this one tested it."""
+
+        def __contains__(self, key: object) -> bool:
+            found = super().__contains__(key)
+            self.clear()
+            return found
+
+    from engine.decide.scenarios import read_scenarios
+
+    rules = load_rules(REPO / "rules")
+    (item,) = list(read_scenarios(REPO / "samples" / "purchase" / "coupon_minus_20.yaml"))
+    first = rules.decide(item.scenario)
+    _kept(rules).coupons = ClearedOnRead(_kept(rules).coupons)
+    _kept(rules).nearest = ClearedOnRead(_kept(rules).nearest)
+    assert rules.decide(item.scenario) == first
+
+
+def test_a_scenario_problem_of_either_kind_is_caught_as_one() -> None:
+    from engine import ScenarioError, ScenarioInvalid, ScenarioProblem, load_rules
+
+    rules = load_rules(REPO / "rules")
+    with pytest.raises(ScenarioProblem) as invalid:
+        rules.decide({"id": "x"})  # no `as_of`
+    assert isinstance(invalid.value, ScenarioInvalid)
+    assert invalid.value.code == "BR602" and "as_of" in invalid.value.message + invalid.value.field
+    with pytest.raises(ScenarioProblem) as refused:
+        rules.decide({"id": "x", "as_of": "2015-06-15T10:00:00Z"})  # asks nothing: BR604
+    assert isinstance(refused.value, ScenarioError) and refused.value.code == "BR604"

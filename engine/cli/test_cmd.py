@@ -138,10 +138,9 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if _expects_nothing(item.expect):  # `expect:` missing, or nothing in it to check (`expect: {}`)
                 # the document's or the JSON Lines record's line (a record's document is its line's)
-                several = item.document is not None and (
-                    item.document.index > 0 or path.suffix in (".jsonl", ".ndjson")
-                )
-                where = f":{item.document.start.line}" if several else ""
+                document = item.document
+                several = document is not None and (document.index > 0 or path.suffix in (".jsonl", ".ndjson"))
+                where = f":{document.start.line}" if document is not None and several else ""
                 why = "no `expect:`" if item.expect is None else "nothing in `expect:` to check"
                 skipped.append(f"{printable(str(path))}{where}: {why}")
                 continue

@@ -1139,6 +1139,7 @@ class DiscountEvaluator(DefinitionRules):
         self._contexts: dict[tuple[frozenset[str], frozenset[Any]], tuple[int, set[str]]] = {}
         self._numbers = itertools.count()
         self._shapes: dict[tuple[int, ...], int] = {}
+        self._shape_numbers = itertools.count()  # (`len(self._shapes)` gave two threads one number)
         self._blocks: dict[tuple[Any, ...], Block] = {}
         self._masks: dict[tuple[int, ...], tuple[bool, ...]] = {}
         self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
@@ -1618,7 +1619,9 @@ class DiscountEvaluator(DefinitionRules):
             members = self.definitions[start : start + self.block]
             # which of its definitions are settled, and how: the same block on another date is the same
             shape = (start, *(id(settled[d.index]) for d in members))
-            key = self._shapes.setdefault(shape, len(self._shapes))
+            key = self._shapes.get(shape)
+            if key is None:  # a number of its own, drawn atomically: threads share the memo
+                key = self._shapes.setdefault(shape, next(self._shape_numbers))
             reads = [i for d in members if settled[d.index] is None for i, _ in d.entries]
             codes = frozenset(d.code for d in members)
             agent_codes = frozenset(d.code for d in members if d.agent_units and settled[d.index] is None)
@@ -1631,8 +1634,8 @@ class DiscountEvaluator(DefinitionRules):
         every date it is settled on."""
         key = (d.index, id(reason))  # the reason is one of `d`'s own, alive as long as the evaluator
         found = self._settled.get(key)
-        if found is None:
-            found = self._settled[key] = SettledResult(d.code, d.type, status, [reason])
+        if found is None:  # (setdefault: two threads settling it at once keep one, the first)
+            found = self._settled.setdefault(key, SettledResult(d.code, d.type, status, [reason]))
         return found
 
     def _not_eligible(

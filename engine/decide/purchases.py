@@ -25,7 +25,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -223,12 +223,17 @@ def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
     return found
 
 
+#: a memo's "no entry" (None is an entry: a code no coupon generates)
+_UNSEEN: Any = object()
+
+
 def _coupon(rules: Any, text: str) -> tuple[Any, Any] | None:
     """The coupon that generates the code `text` and the bundle it grants (None when the rule set
     has no such bundle), or None for a code no coupon generates; kept for the codes seen last."""
     memo = _kept(rules).coupons
-    if text in memo:
-        return memo[text]
+    kept = memo.get(text, _UNSEEN)  # one read: another thread may clear the memo between two
+    if kept is not _UNSEEN:
+        return cast(tuple[Any, Any] | None, kept)
     found = index_of(rules).decode(text)
     if found is None:
         return _remember(memo, text, None)
@@ -268,11 +273,12 @@ def _nearest(rules: Any, text: str) -> str | None:
     """The code nearest an unknown coupon code (`CouponIndex.nearest`: a search over every coupon's
     codes, about 50 µs), kept for the codes seen last: a run meets the same mistyped codes again."""
     memo = _kept(rules).nearest
-    if text not in memo:
+    kept = memo.get(text, _UNSEEN)  # (one read, the value kept in hand: threads share the memo)
+    if kept is _UNSEEN:
         if len(memo) >= 1024:
             memo.clear()
-        memo[text] = index_of(rules).nearest(text)
-    return memo[text]
+        kept = memo[text] = index_of(rules).nearest(text)
+    return cast(str | None, kept)
 
 
 #: `_validity`'s reason codes per prefix: (before the validity, after it)

@@ -27,15 +27,27 @@ class ScenarioInput:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-class ScenarioInvalid(Exception):
-    """A scenario that breaks the scenario schema; `diagnostics` name every bad field."""
+class ScenarioProblem(Exception):
+    """A scenario that cannot be decided, for either reason below: what a caller of the Python API
+    catches (until 2026-12-02 README named only `ScenarioError`, and a scenario without `as_of`
+    raised the other, not exported)."""
+
+
+class ScenarioInvalid(ScenarioProblem):
+    """A scenario that breaks the scenario schema; `diagnostics` name every bad field (BR601,
+    BR602, with their hints); `code`, `field`, `message` and `hint` are the first one's."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = diagnostics
+        first = diagnostics[0] if diagnostics else None
+        self.code = first.code if first is not None else "BR602"
+        self.field = str(getattr(first, "field_path", "") or "")
+        self.message = first.message if first is not None else ""
+        self.hint = first.hint if first is not None else ""
 
 
-class ScenarioError(Exception):
+class ScenarioError(ScenarioProblem):
     """A scenario that cannot be decided (unknown product, wrong currency, ...)."""
 
     def __init__(
