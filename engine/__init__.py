@@ -60,3 +60,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazily imported names too (`dir(engine)`, `help(engine)`, completion in a shell)."""
+    return sorted({*globals(), *__all__})
