@@ -526,6 +526,7 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     }
     where = re.compile(r"\bwhere\b")
     empty = re.compile(r"\{\s*\}")
+    amount = re.compile(r"\.\s*amount\b")  # (`charge . amount` is the same field)
     found = []
     for entry in entries:
         if not (entry.section == "when" or entry.section.startswith("exceptions[")):
@@ -538,7 +539,7 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
             found += entry.findings(lambda tree, roots=roots: shadowed_roots(tree, roots))
         if not text or empty.search(text):
             found += entry.findings(empty_sets)
-        if not text or ".amount" in text:
+        if not text or amount.search(text):
             found += entry.findings(amounts_across_currencies)
     return found
 

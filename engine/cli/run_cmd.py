@@ -214,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     except (WorkerDied, BrokenProcessPool) as exc:  # (until 2026-12-02 "internal error … a bug in billrules")
-        detail = str(exc) if isinstance(exc, WorkerDied) else "a worker process ended abruptly"
+        detail = str(exc) if isinstance(exc, WorkerDied) else "a worker process ended abruptly (killed, or crashed)"
         # (a process pool does not say how: killed from outside, most likely, or crashed)
         sys.stderr.write(
             f"billrules: error: {printable(detail)}; no output was written\n"

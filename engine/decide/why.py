@@ -168,10 +168,13 @@ register(
         "overlap_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule excludes {_listed_expected(f)}",
         "not_contained": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs all of {_listed_expected(f)}",
         "not_within": lambda f: (
-            f"{_name(f['subject'])}: {_actual(f)}; the rule needs each to be one of {_listed_expected(f)}"
+            f"{_name(f['subject'])}: {_actual(f)}; the rule needs "
+            f"{'each to be ' if isinstance(f.get('actual'), list) else ''}one of {_listed_expected(f)}"
         ),
         "within_excluded": lambda f: (
-            f"{_name(f['subject'])}: {_actual(f)}; the rule excludes all of them being among {_listed_expected(f)}"
+            f"{_name(f['subject'])}: {_actual(f)}; the rule needs "
+            + ("one of them outside " if isinstance(f.get("actual"), list) else "a value other than ")
+            + _listed_expected(f)
         ),
         "contained_excluded": lambda f: (
             f"{_name(f['subject'])}: {_actual(f)}; the rule excludes having all of {_listed_expected(f)}"

@@ -298,7 +298,12 @@ def _wide_encoding(raw: bytes) -> str | None:
     if len(raw) < 8:
         return None
     nul = raw.count(0) / len(raw)
-    if 0.7 <= nul <= 0.8:  # ASCII text in UTF-32: three NULs a character
+    quarter = len(raw) // 4
+    # ASCII text in UTF-32: three NULs a character, in the same three places of every four bytes
+    # (a UTF-8 line with a field padded with NULs has as many, in one run: not UTF-32)
+    if 0.7 <= nul <= 0.8 and any(
+        sum(raw[k::4].count(0) for k in range(4) if k != o) >= 0.9 * 3 * quarter for o in range(4)
+    ):
         return "UTF-32"
     if 0.4 <= nul <= 0.6 and max(raw[0::2].count(0), raw[1::2].count(0)) >= 0.9 * (len(raw) // 2):
         return "UTF-16"
