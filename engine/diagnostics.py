@@ -47,6 +47,14 @@ class Diagnostic:
         }
 
 
+@dataclass(frozen=True)
+class FieldDiagnostic(Diagnostic):
+    """A diagnostic about a scenario record (a run's line, or a scenario given as data): the line is
+    the record's, the field names the place in it."""
+
+    field_path: str = ""
+
+
 def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Sort by location and drop exact duplicates, so output is deterministic."""
     unique = {(d.sort_key(), d.hint, d.end_column): d for d in diagnostics}

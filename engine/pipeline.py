@@ -526,7 +526,7 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     }
     where = re.compile(r"\bwhere\b")
     empty = re.compile(r"\{\s*\}")
-    amount = re.compile(r"\.\s*amount\b")  # (`charge . amount` is the same field)
+    amount = re.compile(r"\.(?:\s|#[^\n]*)*amount\b")  # (`charge . amount` is the same field, a comment between too)
     found = []
     for entry in entries:
         if not (entry.section == "when" or entry.section.startswith("exceptions[")):

@@ -474,6 +474,7 @@ def test_a_run_whose_worker_is_killed_says_so_not_a_bug(
         ("max(usage.amount.amount) > 3", True),
         ("sum(a in subscription.products.charge.amount where a > 10) >= 100", True),
         ("sum(subscription.products.charge . amount) >= 100", True),  # (the same field, spaced)
+        ("|-\n    sum(subscription.products.charge. # its amount\n    amount) >= 100", True),  # (a comment between)
         ('sum(subscription.products.charge where charge.currency == "EUR") >= 100.00 EUR', False),
         ("count(a in subscription.products.price.amount where a > 10) >= 1", False),  # counts, adds nothing
     ],
@@ -722,3 +723,27 @@ def test_a_scenario_problem_of_either_kind_is_caught_as_one() -> None:
     with pytest.raises(ScenarioProblem) as refused:
         rules.decide({"id": "x", "as_of": "2015-06-15T10:00:00Z"})  # asks nothing: BR604
     assert isinstance(refused.value, ScenarioError) and refused.value.code == "BR604"
+
+
+def test_a_scenario_problem_pickles_and_names_its_field() -> None:
+    """A service deciding in a process pool gets the exception back (it broke the pool: neither
+    class unpickled); `field` is the scenario field for both kinds (it was empty for the schema's)."""
+    import copy
+    import pickle
+
+    from engine import ScenarioError, ScenarioInvalid, ScenarioProblem, load_rules
+
+    rules = load_rules(REPO / "rules")
+    problems: list[ScenarioProblem] = []
+    for data in ({"id": "x"}, {"id": "x", "as_of": "2015-06-15T10:00:00Z"}):
+        try:
+            rules.decide(data)
+        except ScenarioProblem as exc:
+            problems.append(exc)
+    invalid, refused = problems
+    assert isinstance(invalid, ScenarioInvalid) and invalid.field == "as_of"
+    assert isinstance(refused, ScenarioError)
+    for exc in problems:
+        for again in (pickle.loads(pickle.dumps(exc)), copy.deepcopy(exc)):
+            assert type(again) is type(exc)
+            assert (again.code, again.field, again.message, again.hint) == (exc.code, exc.field, exc.message, exc.hint)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Diagnostic, did_you_mean
+from engine.diagnostics import Diagnostic, FieldDiagnostic, did_you_mean
 from engine.load import Document, dotted, load_file
 
 
@@ -30,7 +30,13 @@ class ScenarioInput:
 class ScenarioProblem(Exception):
     """A scenario that cannot be decided, for either reason below: what a caller of the Python API
     catches (until 2026-12-02 README named only `ScenarioError`, and a scenario without `as_of`
-    raised the other, not exported)."""
+    raised the other, not exported). Both pickle and copy (a service deciding in a process pool
+    gets the exception back, not a broken pool)."""
+
+    code: str  # BR601, BR602, BR603, BR604, … (README "Diagnostic codes")
+    field: str  # the scenario field, as analysts name it (`subscription.plan`), or ""
+    message: str
+    hint: str
 
 
 class ScenarioInvalid(ScenarioProblem):
@@ -45,6 +51,9 @@ class ScenarioInvalid(ScenarioProblem):
         self.field = str(getattr(first, "field_path", "") or "")
         self.message = first.message if first is not None else ""
         self.hint = first.hint if first is not None else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.diagnostics,)
 
 
 class ScenarioError(ScenarioProblem):
@@ -72,12 +81,30 @@ class ScenarioError(ScenarioProblem):
         self.path = path
         self.key = key
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _scenario_error, (
+            type(self),
+            self.field,
+            self.message,
+            self.hint,
+            self.code,
+            self.also,
+            self.path,
+            self.key,
+        )
+
     @classmethod
     def of(cls, problems: Sequence[ScenarioError]) -> ScenarioError:
         """The first of several problems found in one check, carrying the others (`also`)."""
         first, *others = problems
         first.also = (*first.also, *others)
         return first
+
+
+def _scenario_error(kind: type[ScenarioError], *args: Any) -> ScenarioError:
+    """A `ScenarioError` rebuilt from its pickle (its keyword-only arguments given by name)."""
+    field, message, hint, code, also, path, key = args
+    return kind(field, message, hint, code, also=also, path=path, key=key)
 
 
 def validate_scenario(data: Any, document: Document | None, file: str = "<scenario>") -> ScenarioInput:
@@ -357,7 +384,7 @@ def _diagnostic(
 ) -> Diagnostic:
     if document is not None:
         return document.diagnostic(path, code, message, hint, key=key)
-    return Diagnostic(file, 1, 1, code, message, hint)
+    return FieldDiagnostic(file, 1, 1, code, message, hint, field_path=dotted(path))  # (the field: for the API)
 
 
 def read_scenarios(path: Path) -> Iterator[ScenarioInput]:

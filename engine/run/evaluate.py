@@ -29,7 +29,7 @@ from engine.compose import Span
 from engine.decide import decision as decisions
 from engine.decide.decision import unanswered
 from engine.decide.scenarios import ScenarioError, validate_scenario
-from engine.diagnostics import Diagnostic
+from engine.diagnostics import Diagnostic, FieldDiagnostic
 from engine.load import Document, JsonPath, dotted
 from engine.values import InexactNumber, exact_float, in_engine_context
 
@@ -49,13 +49,6 @@ class UnreadableRow:
 
 #: What a record may be: a raw line, or a row already read as a mapping (Parquet).
 Record = bytes | str | dict[str, Any] | UnreadableRow
-
-
-@dataclass(frozen=True)
-class FieldDiagnostic(Diagnostic):
-    """A diagnostic about one record of a run: the line is the record's, the field names the place in it."""
-
-    field_path: str = ""
 
 
 class RecordDocument(Document):
