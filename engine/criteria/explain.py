@@ -50,13 +50,19 @@ class Step:
         mark = {True: "✓", False: "✗", None: "?"}[self.outcome]
         return f"{mark} {self.detail} ({self.location})"
 
+    @property
+    def place(self) -> tuple[str, int, int]:
+        """Where the condition is written: (file, line, column), read back from `location`."""
+        file, line, column = self.location.rsplit(":", 2)
+        return file, int(line), int(column)
+
     def to_json(self) -> dict[str, Any]:
         """The step as data: the condition as written, its verdict, the facts, and its location."""
-        file, line, column = self.location.rsplit(":", 2)
+        file, line, column = self.place
         data: dict[str, Any] = {"condition": self.text, "verdict": VERDICTS[self.outcome]}
         data.update((k, _jsonable(v)) for k, v in self.facts.items() if k != "kind")
         data["kind"] = self.facts.get("kind", "value")
-        data["source"] = {"file": file, "line": int(line), "column": int(column)}
+        data["source"] = {"file": file, "line": line, "column": column}
         return data
 
 

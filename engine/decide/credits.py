@@ -342,9 +342,9 @@ class CreditCriteria:
         kind, _, code = entry.owner.partition(":")
         span = entry.node.span
         line, column = span.line, span.column
-        places = {tuple(step.location.rsplit(":", 2)[1:]) for step in failed}
+        places = {step.place[1:] for step in failed}
         if len(places) == 1:  # one place failed: its line (`max: 5` of a `quantity`, not its `min: 2`)
-            line, column = (int(n) for n in places.pop())
+            line, column = places.pop()
         facts = {
             "credit": c.code,
             "of": f"{'credit type' if kind == 'credit_type' else 'credit'} `{code}`",
