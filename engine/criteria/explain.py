@@ -88,10 +88,10 @@ def show(value: Any, t: T.Type | None = None) -> str:
         return _WEEKDAYS[value]
     if t is not None and t.name == "percent":
         return f"{_number(value)}%"
-    if isinstance(value, frozenset | set | list | tuple):
-        items = sorted(show(v, t.elem if t else None) for v in value)
-        opening, closing = ("{", "}") if isinstance(value, frozenset | set) else ("[", "]")
-        return opening + ", ".join(items) + closing
+    if isinstance(value, frozenset | set):  # a set has no order of its own: sorted
+        return "{" + ", ".join(sorted(show(v, t.elem if t else None) for v in value)) + "}"
+    if isinstance(value, list | tuple):  # a list in its own order (`consumer.organisations`: nearest first)
+        return "[" + ", ".join(show(v, t.elem if t else None) for v in value) + "]"
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date | time):
@@ -652,8 +652,8 @@ def _facts(
 
 
 def _plain(value: Any, t: T.Type | None) -> Any:
-    """A value as data: text as it is (a code, `Business`), a collection as a sorted list of such
-    texts, nothing as None, anything else as the language shows it (`20.00 EUR`, `6 months`)."""
+    """A value as data: text as it is (a code, `Business`), a collection as a list of such texts
+    (a set's sorted), nothing as None, anything else as the language shows it (`20.00 EUR`, `6 months`)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, frozenset | set | list | tuple):
@@ -662,9 +662,10 @@ def _plain(value: Any, t: T.Type | None) -> Any:
 
 
 def _items(values: Any, elem: T.Type | None = None) -> list[str]:
-    """A collection's elements as plain text, sorted: codes as they are, other values shown as
-    their type shows them (a weekday by its name)."""
-    return sorted(v if isinstance(v, str) else show(v, elem) for v in values)
+    """A collection's elements as plain text: codes as they are, other values shown as their
+    type shows them (a weekday by its name); a set's sorted, a list's in its own order."""
+    items = [v if isinstance(v, str) else show(v, elem) for v in values]
+    return sorted(items) if isinstance(values, frozenset | set) else items
 
 
 def _in_unit(span: runtime.Span, unit: Any) -> str:

@@ -64,7 +64,12 @@ register(
             (f"credit `{f['credit']}` is " if "credit" in f else "")
             + f"outside its scope: only for {f['scope']}, the consumption is {f['actual']}"
         ),
-        "criteria_not_met": "criterion of {of} does not hold: `{criterion}` ({values})",
+        "criteria_not_met": lambda f: (
+            # a type's criterion is judged per credit: the credit is named, or two credits of the
+            # type read as one line said twice (the criterion of a credit names it already)
+            (f"credit `{f['credit']}`: " if f["of"].startswith("credit type") and "credit" in f else "")
+            + f"criterion of {f['of']} does not hold: `{f['criterion']}` ({f['values']})"
+        ),
         "not_enough_credit": lambda f: (
             f"refused whole: {f['requested']} asked, the candidates hold {f['available']}" + _unusable_words(f)
         ),
