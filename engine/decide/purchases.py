@@ -104,9 +104,16 @@ register(
             else f"grants bundle `{facts['bundle']}`, which is already held: part of {facts['by']} `{facts['holder']}`"
         ),
         "coupon_grants_nothing": lambda facts: (
-            f"grants bundle `{facts['bundle']}`, which adds no product to this purchase; its discounts "
-            f"({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce none of its products on "
-            "the purchase's date: the code is kept"
+            f"grants bundle `{facts['bundle']}`, which adds no product to this purchase; "
+            + (
+                # priced: none of its discounts applies (criteria, a run already spent, a limit)
+                "none of its discounts applies to it ("
+                + ", ".join(f"`{d}`: {s.replace('_', ' ')}" for d, s in facts["statuses"].items())
+                + "): the code is kept"
+                if "statuses" in facts
+                else f"its discounts ({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce "
+                "none of its products on the purchase's date: the code is kept"
+            )
         ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
@@ -853,19 +860,28 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     kept on them, not copied."""
     purchase = scenario.purchase
     plan = check(rules, scenario)
-    coupons = redeem(rules, scenario)
-    granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
     model = rules.get("plan", plan) if plan is not None else None
-    bundles = _bundles(purchase, model, granted)
-    rejected = frozenset(c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles)
-    reasons = list(refusals(rules, scenario, model, bundles, rejected))
-    if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
-        coupons = [
-            _kept_coupon(c) if c.status == "redeemed" else c for c in redeem(rules, scenario, count_own_entries=False)
-        ]
-    brought = items(rules, purchase, bundles)
-    kept = [i for i in brought if i.why is None]
-    priced = price(rules, scenario, plan, granted, bundles, kept, shared)
+    coupons = redeem(rules, scenario)
+    while True:  # (twice at most: once more without the codes the first pricing found idle)
+        granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
+        bundles = _bundles(purchase, model, granted)
+        rejected = frozenset(
+            c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles
+        )
+        reasons = list(refusals(rules, scenario, model, bundles, rejected))
+        if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
+            coupons = [
+                _kept_coupon(c) if c.status == "redeemed" else c
+                for c in redeem(rules, scenario, count_own_entries=False)
+            ]
+        brought = items(rules, purchase, bundles)
+        kept = [i for i in brought if i.why is None]
+        statuses: dict[str, str] = {}
+        priced = price(rules, scenario, plan, granted, bundles, kept, shared, statuses)
+        idle = _idle_codes(rules, purchase, coupons, statuses)
+        if not idle:
+            break
+        coupons = idle
     lines = iter(priced["lines"])
     out_lines = []
     for item in brought:
@@ -898,6 +914,32 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
     return decided
 
 
+def _idle_codes(
+    rules: Any, purchase: Any, coupons: list[CouponOutcome], statuses: Mapping[str, str]
+) -> list[CouponOutcome] | None:
+    """The codes again with each redeemed one whose bundle adds no product and none of whose
+    discounts the pricing applied (`statuses`: each granted discount's status) rejected and kept
+    (`coupon_grants_nothing`), or None when there is none such. `_grants_nothing` tells the
+    discounts that reduce no product the purchase brings before pricing; this tells the ones whose
+    criteria do not hold, whose run a history spent, or whose limit is reached (until 2026-12-02
+    such a single-use code was redeemed, and spent, for a discount of 0.00)."""
+    changed = False
+    out = []
+    for c in coupons:
+        if c.status == "redeemed" and c.bundle is not None and not _brought(rules, purchase, c.bundle):
+            discounts = rules.get("bundle", c.bundle).discounts
+            if not any(statuses.get(d) == "applied" for d in discounts):
+                facts = {
+                    "bundle": c.bundle,
+                    "discounts": list(discounts),
+                    "statuses": {d: statuses.get(d, "not_decided") for d in discounts},
+                }
+                c = CouponOutcome(c.code, c.coupon, "rejected", [Reason("coupon_grants_nothing", facts)], c.bundle)
+                changed = True
+        out.append(c)
+    return out if changed else None
+
+
 def _lines_named(definition: Any, names: Mapping[str, str]) -> Any:
     """A priced definition whose reasons name the purchase's products, not the lines of the
     subscription it was priced on (`line_floor`, `other_currency_lines`: "takes less than 10.00
@@ -925,9 +967,11 @@ def price(
     bundles: list[str],
     priced: list[Item],
     shared: bool = False,
+    statuses: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The discount engine's decision on a synthetic subscription holding the purchase's lines,
-    limited to the discounts the purchase's bundles grant (`discounts_json` shape).
+    limited to the discounts the purchase's bundles grant (`discounts_json` shape); `statuses`, if
+    given, gets each of those discounts' status.
 
     Bundles that grant no discount leave the engine nothing to decide but the lines' catalog
     prices: that decision depends on the lines' products and bundles alone, so it is kept per
@@ -942,7 +986,7 @@ def price(
             _remember(kept, key, _fresh_price(found, False))
             return found
         return _fresh_price(found, shared)
-    return _decided(rules, scenario, plan, granted, priced, only, reads_criteria, shared)
+    return _decided(rules, scenario, plan, granted, priced, only, reads_criteria, shared, statuses)
 
 
 def _decided(
@@ -954,6 +998,7 @@ def _decided(
     only: frozenset[str],
     reads_criteria: bool,
     shared: bool,
+    statuses: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """`price` by the discount engine. Definitions that read no criterion are decided without
     the criteria's outcomes (`{}`: the engine then reads an owner's sections, and they have none),
@@ -969,6 +1014,8 @@ def _decided(
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
+    if statuses is not None:
+        statuses.update((r.code, r.status) for r in decided.definitions if r.code in only)
     return decision.discounts_json(decided, shared)
 
 
