@@ -60,3 +60,69 @@ def test_a_set_is_still_shown_sorted() -> None:
     assert show(frozenset({"b", "a"})) == '{"a", "b"}'
     assert show(["b", "a"]) == '["b", "a"]'
     assert show(("b", "a")) == '["b", "a"]'
+
+
+# --- a coupon whose discount would not apply is rejected and kept, not spent for 0.00 -------------
+
+
+def _minus_20(**changes: object) -> dict[str, object]:
+    from tests.test_questions import _yaml
+
+    scenario = dict(_yaml(REPO / "samples" / "purchase" / "coupon_minus_20.yaml"))  # type: ignore[call-overload]
+    del scenario["expect"]
+    scenario.update(changes)
+    return scenario
+
+
+def _coupon(decided: dict[str, object]) -> dict[str, object]:
+    (coupon,) = decided["purchase"]["coupons"]  # type: ignore[index]
+    return coupon  # type: ignore[no-any-return]
+
+
+def test_a_coupon_whose_discount_s_criteria_fail_is_kept(tmp_path: Path) -> None:
+    """SPEC 3.5 / seed 003: a coupon grants a discounted price; README: a code whose bundle grants
+    nothing is rejected and kept. The MINUS 20 discount limited to business accounts, bought by a
+    residential one: the single-use code was redeemed (spent) for a discount of 0.00."""
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "discounts" / "promotions.yaml"
+    text = path.read_text(encoding="utf-8")
+    marker = "duration:\n  billing_periods: 1\n---\nkind: discount\ncode: welcome-sports-half"
+    assert marker in text
+    path.write_text(
+        text.replace(marker, 'criteria:\n  when: account.classification == "Business"\n' + marker, 1), encoding="utf-8"
+    )
+    rules = load_rules(root)
+    for reasons in ("detailed", "brief"):
+        decided = (rules if reasons == "detailed" else rules.brief()).decide(_minus_20())
+        coupon = _coupon(decided)
+        assert coupon["status"] == "rejected", coupon
+        (reason,) = coupon["reasons"]  # type: ignore[misc]
+        assert reason["code"] == "coupon_grants_nothing"
+        assert reason["facts"]["statuses"] == {"coupon-minus-20": "not_eligible"}, reason
+        assert (
+            "none of its discounts applies to it (`coupon-minus-20`: not eligible): the code is kept" in reason["text"]
+        )
+        assert decided["purchase"]["price"] == {
+            "USD": {"gross": "10.00 USD", "discount": "0.00 USD", "net": "10.00 USD"}
+        }
+
+
+def test_a_coupon_whose_discount_ran_already_is_kept(tmp_path: Path) -> None:
+    """The MINUS 20 discount runs one billing period; a history says it ran from June: a new
+    code cannot start it again, so it is kept (it was redeemed for 0.00)."""
+    from engine import load_rules
+
+    scenario = _minus_20(discount_history=[{"discount": "coupon-minus-20", "on": "2015-06-01"}])
+    coupon = _coupon(load_rules(REPO / "rules").decide(scenario))
+    assert coupon["status"] == "rejected", coupon
+    assert coupon["reasons"][0]["facts"]["statuses"] == {"coupon-minus-20": "not_effective"}  # type: ignore[index]
+
+
+def test_a_coupon_whose_discount_applies_is_still_redeemed() -> None:
+    from engine import load_rules
+
+    coupon = _coupon(load_rules(REPO / "rules").decide(_minus_20()))
+    assert (coupon["status"], coupon["bundle"]) == ("redeemed", "minus-20-bundle"), coupon
