@@ -115,6 +115,10 @@ CODES: dict[str, tuple[str, str]] = {
         "Credit types paying for one service count in different units (a consumption of the service is one list).",
     ),
     "BR426": ("product-listed-twice", "A bundle lists the same product twice."),
+    "BR427": (
+        "bundle-listed-twice",
+        "A plan lists the same bundle twice in `bundles` or `compatible_bundles` (a warning).",
+    ),
     "BR430": (
         "alert-threshold-missing",
         "Balance alerts enabled without a threshold, or a threshold given with `enabled` left out.",

@@ -75,6 +75,8 @@ def _window(validity: Validity) -> str:
 def _plan_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
     bundles = catalog.get("bundle", {})
     for model, doc in _each(catalog, "plan"):
+        for field in ("bundles", "compatible_bundles"):
+            yield from _listed_twice(doc, model, field)
         for i, code in enumerate(model.bundles):
             bundle = bundles.get(code)
             if bundle is not None and _disjoint(bundle.model.validity, model.validity):
@@ -112,6 +114,27 @@ def _plan_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
                     f"({_window(model.validity)}): no holder of the plan can buy it",
                     "remove it from `compatible_bundles`, or fix the two validities",
                 )
+
+
+def _listed_twice(doc: Any, model: Any, field: str) -> Iterator[Diagnostic]:
+    """A bundle a plan lists twice in `field` (a warning: it is sold and billed once, so the second
+    entry says nothing, but an analyst who wrote it may have meant another bundle; until
+    2026-12-02 accepted in silence)."""
+    seen: dict[str, int] = {}
+    for i, code in enumerate(getattr(model, field)):
+        if code in seen:
+            yield dataclasses.replace(
+                doc.diagnostic(
+                    (field, i),
+                    "BR427",
+                    f"bundle `{code}` is listed twice in `{field}` of plan `{model.code}` (first as entry "
+                    f"{seen[code] + 1}): it is sold once, the second entry says nothing",
+                    "list each bundle once, or name the bundle you meant",
+                ),
+                severity=Severity.WARNING,
+            )
+        else:
+            seen[code] = i
 
 
 def _both_charge(catalog: Catalog, *codes: str) -> bool:
