@@ -27,6 +27,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
+from engine.currencies import CURRENT as _CURRENT
 from engine.currencies import MINOR_UNITS as _CLDR_MINOR_UNITS
 
 MAX_INTEGER_DIGITS = 15
@@ -97,9 +98,13 @@ def currency_problem(code: str, extra: Collection[str] = ()) -> str | None:
 
 
 def nearest_currency(code: str, known: list[str]) -> str | None:
-    """The known code with two letters swapped (`GPB`), else one letter away, preferring a
-    different last letter (the first two name the country: `EUX` is `EUR`, not the historic
-    `XEU`); None when none is that close."""
+    """The code a common name stands for (`YEN` is `JPY`, `SFR` is `CHF`), else the known code with
+    two letters swapped (`GPB`), else one letter away, preferring a currency in use today (`SFR`
+    is not the Soviet `SUR`), then a different last letter (the first two name the country: `EUX`
+    is `EUR`, not the historic `XEU`); None when none is that close."""
+    named = COMMON_NAMES.get(code.upper())
+    if named is not None and named in known:  # (until 2026-12-02 `YEN` got the Yemeni rial, `YER`)
+        return named
     swapped = [code[:i] + code[i + 1] + code[i] + code[i + 2 :] for i in range(len(code) - 1)]
     for candidate in swapped:  # `GPB` for `GBP`: two letters typed the wrong way round
         if candidate in known:
@@ -109,7 +114,25 @@ def nearest_currency(code: str, known: list[str]) -> str | None:
         for a in known
         if len(a) == len(code) == 3 and sum(x != y for x, y in zip(a, code, strict=True)) == 1
     ]
-    return max(close, key=lambda c: (c[0], c[1] in _MAJOR, c[1]))[1] if close else None
+    return max(close, key=lambda c: (c[1] in _CURRENT, c[0], c[1] in _MAJOR, c[1]))[1] if close else None
+
+
+#: Names and abbreviations people write for a currency that are not its ISO 4217 code.
+COMMON_NAMES: dict[str, str] = {
+    "YEN": "JPY",
+    "RMB": "CNY",
+    "SFR": "CHF",
+    "SFS": "CHF",
+    "NTD": "TWD",
+    "NIS": "ILS",
+    "UKP": "GBP",
+    "STG": "GBP",
+    "EURO": "EUR",
+    "YUAN": "CNY",
+    "RUPEE": "INR",
+    "DOLLAR": "USD",
+    "POUND": "GBP",
+}
 
 
 #: Currencies preferred among equally close suggestions.

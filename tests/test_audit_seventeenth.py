@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -126,3 +128,34 @@ def test_a_coupon_whose_discount_applies_is_still_redeemed() -> None:
 
     coupon = _coupon(load_rules(REPO / "rules").decide(_minus_20()))
     assert (coupon["status"], coupon["bundle"]) == ("redeemed", "minus-20-bundle"), coupon
+
+
+# --- a currency's "did you mean" names the currency people mean, one in use today -----------------
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("YEN", "JPY"),  # was the Yemeni rial, YER
+        ("SFR", "CHF"),  # was the Soviet rouble, SUR, which then validated
+        ("RMB", "CNY"),  # was RUB
+        ("RUX", "RUB"),  # one letter from the rouble in use and from the historic RUR: the one in use
+        ("UAX", "UAH"),  # not the historic karbovanets, UAK
+        ("EUX", "EUR"),  # (as before)
+        ("GPB", "GBP"),  # (as before)
+    ],
+)
+def test_a_currency_s_suggestion_is_the_one_meant(tmp_path: Path, written: str, meant: str) -> None:
+    from engine.values import MINOR_UNITS, nearest_currency
+    from tests.test_questions import run_cli
+
+    assert nearest_currency(written, list(MINOR_UNITS)) == meant
+    (tmp_path / "ruleset.yaml").write_text(
+        "kind: rule_set\ncode: t\nname: T\nversion: '1'\ndefault_currency: CHF\n", encoding="utf-8"
+    )
+    (tmp_path / "p.yaml").write_text(
+        f"kind: product\ncode: p\nname: P\ntype: termed\nprice: 19.90 {written}\nbilling_frequency: monthly\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli(["validate", str(tmp_path)])
+    assert code == 1 and f"did you mean `{meant}`?" in out + err, out + err
