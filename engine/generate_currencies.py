@@ -21,16 +21,17 @@ TARGET = Path(__file__).with_name("currencies.py")
 
 def render() -> str:
     import babel
-    import babel.numbers
-
     import babel.core
+    import babel.numbers
 
     codes = sorted(babel.numbers.list_currencies())
     rows = "".join(f'    "{code}": {babel.numbers.get_currency_precision(code)},\n' for code in codes)
     # legal tender somewhere with no end date in CLDR: what a "did you mean" prefers (`SFR` is not
     # the Soviet `SUR`); read from the data, not from today's date, so the table does not age
     territories = babel.core.get_global("territory_currencies")
-    current = sorted({code for spans in territories.values() for code, _, end, tender in spans if end is None and tender})
+    current = sorted(
+        {code for spans in territories.values() for code, _, end, tender in spans if end is None and tender}
+    )
     lines = "".join(f'        "{code}",\n' for code in current)
     return (
         f'"""ISO 4217 currency codes and their minor units, from CLDR (babel {babel.__version__}).\n\n'
