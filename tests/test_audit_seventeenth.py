@@ -159,3 +159,24 @@ def test_a_currency_s_suggestion_is_the_one_meant(tmp_path: Path, written: str, 
     )
     code, out, err = run_cli(["validate", str(tmp_path)])
     assert code == 1 and f"did you mean `{meant}`?" in out + err, out + err
+
+
+# --- coverage counts a condition a purchase's price judged ------------------------------------
+
+
+def test_coverage_counts_what_a_purchase_s_price_judged(tmp_path: Path) -> None:
+    """`pick-kids-half` applies to the purchase of flexible_pick_kids_half.yaml (its `products`
+    section holds there): coverage said its condition "never held" beside "applied 1"."""
+    import json
+
+    from tests.test_questions import run_cli
+
+    out_file = tmp_path / "coverage.json"
+    sample = REPO / "samples" / "purchase" / "flexible_pick_kids_half.yaml"
+    code, out, err = run_cli(["test", "--rules", str(REPO / "rules"), str(sample), "--coverage-json", str(out_file)])
+    assert code == 0, out + err
+    coverage = json.loads(out_file.read_text(encoding="utf-8"))
+    (statuses,) = [d["statuses"] for d in coverage["definitions"] if d["code"] == "pick-kids-half"]
+    assert statuses.get("applied") == 1, statuses
+    (condition,) = [c for c in coverage["conditions"] if c["owner"] == "discount:pick-kids-half"]
+    assert condition["held"] == 1, condition

@@ -853,16 +853,18 @@ def _items(rules: Any, chosen_pairs: tuple[tuple[str, str], ...], bundles: list[
             yield Item(product_code, code, why)
 
 
-def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
-    """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts.
-    `shared`: for a writer that serialises it at once (`decision.decide`'s `shared`): the
-    discounts' shared results are put in as the JSON written once, the reasons as the records
-    kept on them, not copied."""
+def _priced(
+    rules: Any, scenario: Any, shared: bool
+) -> tuple[str | None, list[CouponOutcome], list[Reason], list[Item], list[Item], list[str], dict[str, Any]]:
+    """The purchase checked and priced: its plan, codes, refusals, the items it brings (and those
+    priced), the bundles its codes grant, and the price (`price`). Priced again without a code
+    whose bundle the pricing found to grant nothing (`_idle_codes`), until none is: each round
+    rejects one code at least, and a round is rare."""
     purchase = scenario.purchase
     plan = check(rules, scenario)
     model = rules.get("plan", plan) if plan is not None else None
     coupons = redeem(rules, scenario)
-    while True:  # (twice at most: once more without the codes the first pricing found idle)
+    while True:
         granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
         bundles = _bundles(purchase, model, granted)
         rejected = frozenset(
@@ -880,8 +882,24 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
         priced = price(rules, scenario, plan, granted, bundles, kept, shared, statuses)
         idle = _idle_codes(rules, purchase, coupons, statuses)
         if not idle:
-            break
+            return plan, coupons, reasons, brought, kept, granted, priced
         coupons = idle
+
+
+def priced_scenario(rules: Any, scenario: Any) -> Any:
+    """The scenario a purchase's price is decided on (`_synthetic`, its lines typed), for what
+    reads the criteria as the pricing did (`billrules test --coverage`)."""
+    plan, _, _, _, kept, granted, _ = _priced(rules, scenario, False)
+    return decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, kept))
+
+
+def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
+    """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts.
+    `shared`: for a writer that serialises it at once (`decision.decide`'s `shared`): the
+    discounts' shared results are put in as the JSON written once, the reasons as the records
+    kept on them, not copied."""
+    purchase = scenario.purchase
+    plan, coupons, reasons, brought, kept, _, priced = _priced(rules, scenario, shared)
     lines = iter(priced["lines"])
     out_lines = []
     for item in brought:
