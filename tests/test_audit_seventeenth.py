@@ -180,3 +180,21 @@ def test_coverage_counts_what_a_purchase_s_price_judged(tmp_path: Path) -> None:
     assert statuses.get("applied") == 1, statuses
     (condition,) = [c for c in coverage["conditions"] if c["owner"] == "discount:pick-kids-half"]
     assert condition["held"] == 1, condition
+
+
+# --- a bare number requested of a money range is told in the range's currency -------------------
+
+
+@pytest.mark.parametrize("value", [10, "10", "10.5"])
+def test_a_bare_number_requested_of_a_money_range_is_told_its_currency(value: object) -> None:
+    from engine import load_rules
+    from tests.test_questions import _yaml
+
+    scenario = dict(_yaml(REPO / "samples" / "discounts" / "retention_offer_approved.yaml"))  # type: ignore[call-overload]
+    del scenario["expect"]
+    scenario["requested_discounts"] = [{**scenario["requested_discounts"][0], "value": value}]
+    decided = load_rules(REPO / "rules").decide(scenario)
+    (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
+    assert result["status"] == "rejected", result
+    texts = [r["text"] for r in result["reasons"]]
+    assert f"requested value `{value}` is not money: write it with the range's currency, `{value} EUR`" in texts, texts

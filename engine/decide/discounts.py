@@ -27,6 +27,7 @@ from __future__ import annotations
 import decimal
 import itertools
 import math
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -417,6 +418,20 @@ def _held_bundles(scenario: Any, subject: str, lines: list[Line]) -> set[str]:
     return held
 
 
+def _without_currency(requested: Any, low: Any) -> str | None:
+    """What a bare number requested of a range of money lacks, in the range's currency (`500` of
+    a JPY range: "write it with the range's currency, `500 JPY`"; the example was `20.00 EUR`,
+    whatever the range's currency), or None for any other problem."""
+    text = str(requested).strip()
+    if isinstance(requested, bool) or not re.fullmatch(r"[+-]?\d+(?:\.\d+)?", text):
+        return None
+    try:
+        currency = Money.parse(str(low)).currency
+    except ValueError:
+        return None
+    return f"`{text}` is not money: write it with the range's currency, `{text} {currency}`"
+
+
 class DefinitionRules:
     """What an eligible definition meets next (durations, limits' windows, ad hoc requests and
     approvals) and the share a free period removes: the same for the evaluator and its frozen
@@ -777,7 +792,9 @@ class DefinitionRules:
             value = _amount_value(d, requested)
             lo, hi = bounds if bounds is not None else (_amount_value(d, low), _amount_value(d, high))
         except ValueError as exc:
-            problems.append(Reason("requested_value_invalid", {"problem": str(exc)}))
+            problems.append(
+                Reason("requested_value_invalid", {"problem": _without_currency(requested, low) or str(exc)})
+            )
             return None
         if isinstance(value, Money) and value.amount != value.amount.quantize(
             q := self.rounder.quantum(value.currency)
