@@ -198,3 +198,23 @@ def test_a_bare_number_requested_of_a_money_range_is_told_its_currency(value: ob
     assert result["status"] == "rejected", result
     texts = [r["text"] for r in result["reasons"]]
     assert f"requested value `{value}` is not money: write it with the range's currency, `{value} EUR`" in texts, texts
+
+
+# --- BR607's hint gives the month of the scenario's as_of ------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_bill_without_its_period_is_hinted_in_its_own_month(tmp_path: Path, suffix: str) -> None:
+    """The hint's example was June 2015 whatever the bill's date (a 2026 bill was shown a 2015 period)."""
+    import json
+
+    from tests.test_audit_fifteenth import _bill
+    from tests.test_questions import run_cli
+
+    bill = _bill(False)
+    bill["as_of"] = "2026-02-10T06:00:00Z"
+    path = tmp_path / f"bill{suffix}"
+    path.write_text(json.dumps(bill) + "\n", encoding="utf-8")
+    code, out, err = run_cli(["validate", "--rules", str(REPO / "rules"), "--scenarios", str(path)])
+    assert "warning[BR607]" in out + err, out + err
+    assert "`billing_period: {from: 2026-02-01, to: 2026-02-28}`" in out + err, out + err

@@ -127,17 +127,27 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
             found = [d for d in found if (d.line, d.column) not in places or d.severity is not Severity.ERROR]
             found += refusals
         if _billed_without_period(item.scenario):
-            where = document.diagnostic(("subscription",), "BR607", NO_PERIOD[0], NO_PERIOD[1])
+            where = document.diagnostic(("subscription",), "BR607", NO_PERIOD, _no_period_hint(item.scenario))
             found.append(_warning(where))
         yield from sorted(found, key=lambda d: (d.line, d.column))
 
 
-#: BR607: a later bill of a subscription without the period billed (message, hint)
+#: BR607: a later bill of a subscription without the period billed (its hint: `_no_period_hint`)
 NO_PERIOD = (
     "a bill with a discount history but no `billing_period`: the bill is the day of `as_of` alone, and "
-    "discounts' validity, durations and free periods count the history's bills up to that day",
-    "give the period billed: `billing_period: {from: 2015-06-01, to: 2015-06-30}`",
+    "discounts' validity, durations and free periods count the history's bills up to that day"
 )
+
+
+def _no_period_hint(scenario: Any) -> str:
+    """BR607's hint with the month of the scenario's `as_of` (the example was June 2015, whatever
+    the bill's year)."""
+    import calendar
+
+    day = scenario.as_of.date()
+    last = calendar.monthrange(day.year, day.month)[1]
+    first, end = day.replace(day=1), day.replace(day=last)
+    return f"give the period billed, e.g. the month of `as_of`: `billing_period: {{from: {first}, to: {end}}}`"
 
 
 def _billed_without_period(scenario: Any) -> bool:
@@ -213,4 +223,5 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         for e in refusals:
             yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)
         if _billed_without_period(checked.scenario):
-            yield _warning(Diagnostic(file, number, 1, "BR607", f"`subscription`: {NO_PERIOD[0]}", NO_PERIOD[1]))
+            hint = _no_period_hint(checked.scenario)
+            yield _warning(Diagnostic(file, number, 1, "BR607", f"`subscription`: {NO_PERIOD}", hint))
