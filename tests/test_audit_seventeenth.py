@@ -218,3 +218,50 @@ def test_a_bill_without_its_period_is_hinted_in_its_own_month(tmp_path: Path, su
     code, out, err = run_cli(["validate", "--rules", str(REPO / "rules"), "--scenarios", str(path)])
     assert code == 0 and "warning[BR607]" in out + err, out + err
     assert "`billing_period: {from: 2026-02-01, to: 2026-02-28}`" in out + err, out + err
+
+
+# --- a credit a user holds is not said to be "allocated to this organisation only" ---------------
+
+
+def test_a_credit_a_user_holds_is_the_credit_owner_s_own_in_the_why() -> None:
+    from engine import load_rules
+
+    at = "2015-05-12T10:00:00+02:00"
+    period = {"from": "2015-01-01", "to": "2015-12-31"}
+    scenario = {
+        "id": "owner-why",
+        "as_of": "2015-05-12T16:00:00+02:00",
+        "credits": [
+            # John's own, expiring after Globex France's: ranked second, before the shared one
+            {
+                "code": "john-own",
+                "type": "email-credits",
+                "quantity": 5,
+                "holder": "john",
+                "issued": "2015-01-01",
+                "usage_period": {"from": "2015-01-01", "to": "2016-06-30"},
+            },
+            {
+                "code": "globex-shared",
+                "type": "email-credits",
+                "quantity": 50,
+                "holder": "globex",
+                "allocation": "all_organisations",
+                "usage_period": period,
+                "issued": "2015-01-01",
+            },
+        ],
+        "consumptions": [{"id": "R1", "user": "peter", "credit_type": "email-credits", "quantity": 10020, "at": at}],
+    }
+    decided = load_rules(REPO / "rules").decide(scenario, explain=True)
+    (why,) = decided["credits"]["why"]
+    (shared,) = [c["verdict"] for c in why["credits"] if c["credit"] == "globex-shared"]
+    facts = shared["facts"]
+    assert (facts["after"], facts["decided_by"], facts["before_value"]) == (
+        "john-own",
+        "allocation",
+        "the credit owner's own",
+    )
+    assert (
+        "after `john-own`: it is the credit owner's own (held by a user), shared credits come after" in shared["text"]
+    )

@@ -663,8 +663,10 @@ class Book:
 
 def _precedence_value(key: str, c: CreditFact, distance: int) -> str:
     """A credit's value for one precedence key, as the reasons write it."""
-    if key == "allocation":
-        return "this organisation only" if _allocation(c, distance) == 0 else "shared"
+    if key == "allocation":  # (a credit a user holds is the credit owner's own, no organisation's)
+        if _allocation(c, distance) != 0:
+            return "shared"
+        return "the credit owner's own" if c.holder_user else "this organisation only"
     if key == "priority":
         return str(c.priority) if c.priority is not None else "none"
     if key == "expiry":
@@ -715,6 +717,9 @@ def _after_words(f: Mapping[str, Any], inside: bool = False) -> str:
     why = _AFTER_WORDS.get(f.get("decided_by", ""), "by the rule set's precedence").format_map({**f, **levels})
     if f.get("decided_by") == "priority" and f.get("value") == "none":
         why = f"it has a priority ({f['before_value']}), this one has none"
+    elif f.get("decided_by") == "allocation" and f.get("before_value") == "the credit owner's own":
+        # (it said "allocated to this organisation only" of a credit a user holds, until 2026-12-02)
+        why = "it is the credit owner's own (held by a user), shared credits come after"
     elif f.get("decided_by") == "expiry" and f.get("value") == "never":
         why = f"it expires ({f['before_value']}), this one never does"
     return f"{',' if inside else ';'} after `{f['after']}`: {why}"
