@@ -265,3 +265,50 @@ def test_a_credit_a_user_holds_is_the_credit_owner_s_own_in_the_why() -> None:
     assert (
         "after `john-own`: it is the credit owner's own (held by a user), shared credits come after" in shared["text"]
     )
+
+
+# --- an amount written with fewer digits than its currency's is shown with them ----------------------
+
+
+def test_a_price_written_without_its_minor_digits_is_shown_with_them() -> None:
+    """A job's lines priced `80 EUR` and `7.5 EUR`: their gross read `80 EUR` and `7.5 EUR` (the
+    totals `87.5 EUR`) beside nets of `80.00 EUR` and `7.50 EUR`."""
+    from engine import load_rules
+
+    scenario = {
+        "id": "coarse",
+        "as_of": "2015-06-10T10:00:00+02:00",
+        "account": {"code": "A1", "classification": "Residential"},
+        "job": {
+            "code": "J1",
+            "products": [
+                {"product": "technician-visit", "price": "80 EUR"},
+                {"product": "technician-visit", "price": "7.5 EUR"},
+                {"product": "technician-visit", "price": "0.125 EUR"},  # finer: kept as written
+            ],
+        },
+    }
+    part = load_rules(REPO / "rules").decide(scenario)["discounts"]
+    assert [(x["gross"], x["net"]) for x in part["lines"]] == [
+        ("80.00 EUR", "80.00 EUR"),
+        ("7.50 EUR", "7.50 EUR"),
+        ("0.125 EUR", "0.125 EUR"),
+    ], part["lines"]
+    assert part["totals"]["EUR"]["gross"] == "87.625 EUR", part["totals"]
+
+
+def test_a_penalty_s_maximum_written_without_its_minor_digits_is_shown_with_them(tmp_path: Path) -> None:
+    from engine import load_rules
+    from tests.test_questions import _yaml
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    terms = root / "catalog" / "terms.yaml"
+    terms.write_text(
+        terms.read_text(encoding="utf-8").replace("  fee: 240.00 EUR", "  fee: 240 EUR", 1), encoding="utf-8"
+    )
+    scenario = dict(_yaml(REPO / "samples" / "cancellation" / "pro_rata_penalty.yaml"))  # type: ignore[call-overload]
+    del scenario["expect"]
+    terms_decided = load_rules(root).decide(scenario)["cancellation"]["terms"]
+    maxima = {t["penalty"]["maximum"] for t in terms_decided if t.get("term") == "commit-24m" and t.get("penalty")}
+    assert maxima == {"240.00 EUR"}, terms_decided

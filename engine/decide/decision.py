@@ -537,6 +537,7 @@ def discounts_json(
         gross = line.gross
         currency = gross.currency
         net = result.net.amount
+        shown = gross.amount + net * 0  # (`80 EUR` written: shown with the net's digits, `80.00 EUR`)
         written = result.written if lines_written and shared else None
         if written is not None:  # a line kept by the evaluator: what follows its field is written once
             tail = written.get("item")
@@ -550,12 +551,12 @@ def discounts_json(
         if total is None:
             zero = Decimal(0)  # what the sums start from (their exponents: at most 0)
             totals[currency] = {
-                "gross": zero + gross.amount,
+                "gross": zero + shown,
                 "discount": zero + result.discount,
                 "net": zero + net,
             }
         else:
-            total["gross"] += gross.amount
+            total["gross"] += shown
             total["discount"] += result.discount
             total["net"] += net
     omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
@@ -591,13 +592,15 @@ def discounts_json(
 
 
 def _line_item(result: LineResult) -> dict[str, Any]:
-    """A line's item as data, without its field (`line`)."""
+    """A line's item as data, without its field (`line`). Its gross is shown with at least the
+    net's digits (the currency's minor unit: a price written `80 EUR` is `80.00 EUR`, as its net
+    is; until 2026-12-02 the gross read `80 EUR` beside a net of `80.00 EUR`), its value unchanged."""
     line = result.line
     currency = line.gross.currency
     item: dict[str, Any] = {"product": line.product}
     if line.bundle:
         item["bundle"] = line.bundle
-    item["gross"] = money_text(line.gross.amount, currency)
+    item["gross"] = money_text(line.gross.amount + result.net.amount * 0, currency)
     item["discounts"] = [{"code": code, "amount": money_text(-amount, currency)} for code, amount in result.takes]
     item["net"] = money_text(result.net.amount, currency)
     return item

@@ -1306,8 +1306,10 @@ class _Variant:
     ) -> None:
         self.maximum, self.pro_rata, self.known, self.rounder = maximum, pro_rata, known, rounder
         self.currency = maximum.currency
-        self.maximum_text = str(maximum)
         self.zero = rounder.round(Decimal(0), self.currency)
+        # with the currency's minor digits, as the fee is (a fee written `240 EUR` read "240 EUR"
+        # beside a fee of "140.00 EUR" until 2026-12-02); its value as written
+        self.maximum_text = money_text(maximum.amount + self.zero, self.currency)
         self.zero_text = money_text(_ZERO + self.zero, self.currency)
         template: dict[str, Any] = {"maximum": self.maximum_text, "pro_rata": pro_rata, "share": "1/1", "fee": None}
         if known.tax_rate is not None:
