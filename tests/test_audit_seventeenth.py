@@ -105,7 +105,8 @@ def test_a_coupon_whose_discount_s_criteria_fail_is_kept(tmp_path: Path) -> None
         assert reason["code"] == "coupon_grants_nothing"
         assert reason["facts"]["statuses"] == {"coupon-minus-20": "not_eligible"}, reason
         assert (
-            "none of its discounts applies to it (`coupon-minus-20`: not eligible): the code is kept" in reason["text"]
+            "none of its discounts takes anything from it (`coupon-minus-20`: not eligible): the code is kept"
+            in reason["text"]
         )
         assert decided["purchase"]["price"] == {
             "USD": {"gross": "10.00 USD", "discount": "0.00 USD", "net": "10.00 USD"}
@@ -312,3 +313,119 @@ def test_a_penalty_s_maximum_written_without_its_minor_digits_is_shown_with_them
     terms_decided = load_rules(root).decide(scenario)["cancellation"]["terms"]
     maxima = {t["penalty"]["maximum"] for t in terms_decided if t.get("term") == "commit-24m" and t.get("penalty")}
     assert maxima == {"240.00 EUR"}, terms_decided
+
+
+# --- a coupon granting nothing: every entry kept, later codes judged without it ---------------------
+
+
+def _rules_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    return root
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("codes", [["coupon_87", "coupon_87"], ["coupon_87", "coupon_88"]])
+def test_every_entry_of_codes_granting_nothing_is_kept_for_that_reason(codes: list[str]) -> None:
+    """The discount's run spent: the first entry was kept as granting nothing, the later ones
+    rejected as "granted already by coupon_87" or "used up", an earlier redemption that never was."""
+    from engine import load_rules
+
+    scenario = _minus_20(discount_history=[{"discount": "coupon-minus-20", "on": "2015-06-01"}])
+    scenario["purchase"] = {**scenario["purchase"], "coupons": codes}  # type: ignore[dict-item]
+    coupons = load_rules(REPO / "rules").decide(scenario)["purchase"]["coupons"]
+    assert [(c["status"], [r["code"] for r in c["reasons"]]) for c in coupons] == [
+        ("rejected", ["coupon_grants_nothing"])
+    ] * 2, coupons
+
+
+def test_a_coupon_whose_discount_waits_for_approval_is_redeemed(tmp_path: Path) -> None:
+    """An ad hoc discount the coupon grants, requested, pending approval: the code stays redeemed
+    and the pending discount is in the decision (it was rejected as granting nothing)."""
+    from engine import load_rules
+
+    root = _rules_copy(tmp_path)
+    promotions = root / "discounts" / "promotions.yaml"
+    text = promotions.read_text(encoding="utf-8")
+    start = text.index("code: coupon-minus-20")
+    head, tail = text[:start], text[start:]
+    tail = tail.replace("type: auto_apply", "type: ad_hoc", 1)
+    tail = tail.replace("  value: 20\n  level: 1\n", "  range: [10, 20]\n", 1)
+    tail = tail.replace(
+        "duration:\n  billing_periods: 1\n",
+        "duration:\n  billing_periods: 1\napproval:\n  required: true\n  users: [max.manager]\n",
+        1,
+    )
+    promotions.write_text(head + tail, encoding="utf-8")
+    scenario = _minus_20(
+        agent={"user": "rita.retention", "units": ["retention-team"]},
+        requested_discounts=[{"discount": "coupon-minus-20", "value": 20, "added_on": "2015-07-10"}],
+    )
+    decided = load_rules(root).decide(scenario)["purchase"]
+    assert _coupon({"purchase": decided})["status"] == "redeemed", decided["coupons"]
+    assert [(d["code"], d["status"]) for d in decided["discounts"]] == [("coupon-minus-20", "pending_approval")]
+
+
+def test_a_coupon_whose_discount_applies_for_nothing_is_kept(tmp_path: Path) -> None:
+    """Another discount takes the add-on whole first: the coupon's applies for 0.00, and its
+    single-use code was spent for it."""
+    from engine import load_rules
+
+    root = _rules_copy(tmp_path)
+    bundles = root / "catalog" / "bundles.yaml"
+    text = bundles.read_text(encoding="utf-8")
+    start = text.index("code: additional-service-bundle")
+    end = text.find("\n---", start)
+    block = text[start:end] + "\ndiscounts: [as-free]"
+    bundles.write_text(text[:start] + block + text[end:], encoding="utf-8")
+    _edit(root / "discounts" / "promotions.yaml", "  value: 20\n  level: 1\n", "  value: 20\n  level: 2\n")
+    (root / "discounts" / "as_free.yaml").write_text(
+        "kind: discount\ncode: as-free\nname: AS free\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount:\n  type: percentage\n  value: 100\n  level: 1\n"
+        "discounted_products:\n  - product: additional-service\nvalidity:\n  effective: 2015-01-01\n",
+        encoding="utf-8",
+    )
+    coupon = _coupon(load_rules(root).decide(_minus_20()))
+    assert coupon["status"] == "rejected", coupon
+    (reason,) = coupon["reasons"]  # type: ignore[misc]
+    assert reason["facts"]["statuses"] == {"coupon-minus-20": "applied_for_nothing"}, reason
+    assert "(`coupon-minus-20`: applied, taking nothing)" in reason["text"]
+
+
+# --- a bundle a plan lists twice is cancelled once -----------------------------------------------
+
+
+def test_a_bundle_listed_twice_in_a_plan_is_cancelled_once(tmp_path: Path) -> None:
+    from engine import load_rules
+    from tests.test_questions import _yaml
+
+    root = _rules_copy(tmp_path)
+    plans = root / "catalog" / "plans.yaml"
+    _edit(
+        plans,
+        "bundles: [tv-essentials-bundle, on-demand-bundle]\n",
+        "bundles: [tv-essentials-bundle, on-demand-bundle, entertainment-pick, entertainment-pick]\n",
+    )
+    scenario = dict(_yaml(REPO / "samples" / "cancellation" / "pro_rata_penalty.yaml"))  # type: ignore[call-overload]
+    del scenario["expect"]
+    terms = load_rules(root).decide(scenario)["cancellation"]["terms"]
+    assert [t["for"] for t in terms] == ["plan", "entertainment-pick"], terms  # (it was charged twice)
+
+
+@pytest.mark.parametrize("value", ["+10", "-10", "10.555"])
+def test_no_money_is_suggested_that_a_request_may_not_give(value: str) -> None:
+    from engine import load_rules
+    from tests.test_questions import _yaml
+
+    scenario = dict(_yaml(REPO / "samples" / "discounts" / "retention_offer_approved.yaml"))  # type: ignore[call-overload]
+    del scenario["expect"]
+    scenario["requested_discounts"] = [{**scenario["requested_discounts"][0], "value": value}]
+    decided = load_rules(REPO / "rules").decide(scenario)
+    (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
+    assert result["status"] == "rejected", result
+    assert not any("range's currency" in r["text"] for r in result["reasons"]), result["reasons"]

@@ -418,17 +418,20 @@ def _held_bundles(scenario: Any, subject: str, lines: list[Line]) -> set[str]:
     return held
 
 
-def _without_currency(requested: Any, low: Any) -> str | None:
+def _without_currency(requested: Any, low: Any, quantum: Callable[[str], Decimal]) -> str | None:
     """What a bare number requested of a range of money lacks, in the range's currency (`500` of
     a JPY range: "write it with the range's currency, `500 JPY`"; the example was `20.00 EUR`,
-    whatever the range's currency), or None for any other problem."""
+    whatever the range's currency), or None for any other problem: the money suggested is money a
+    request may give (digits, none finer than the currency's minor unit: `quantum`)."""
     text = str(requested).strip()
-    if isinstance(requested, bool) or not re.fullmatch(r"[+-]?\d+(?:\.\d+)?", text):
+    if isinstance(requested, bool) or not re.fullmatch(r"\d+(?:\.\d+)?", text):
         return None
     try:
         currency = Money.parse(str(low)).currency
     except ValueError:
         return None
+    if Decimal(text) != Decimal(text).quantize(quantum(currency)):
+        return None  # (`10.555` would be refused again as finer than the cent)
     return f"`{text}` is not money: write it with the range's currency, `{text} {currency}`"
 
 
@@ -792,9 +795,8 @@ class DefinitionRules:
             value = _amount_value(d, requested)
             lo, hi = bounds if bounds is not None else (_amount_value(d, low), _amount_value(d, high))
         except ValueError as exc:
-            problems.append(
-                Reason("requested_value_invalid", {"problem": _without_currency(requested, low) or str(exc)})
-            )
+            problem = _without_currency(requested, low, self.rounder.quantum) or str(exc)
+            problems.append(Reason("requested_value_invalid", {"problem": problem}))
             return None
         if isinstance(value, Money) and value.amount != value.amount.quantize(
             q := self.rounder.quantum(value.currency)

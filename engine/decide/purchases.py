@@ -107,8 +107,8 @@ register(
             f"grants bundle `{facts['bundle']}`, which adds no product to this purchase; "
             + (
                 # priced: none of its discounts applies (criteria, a run already spent, a limit)
-                "none of its discounts applies to it ("
-                + ", ".join(f"`{d}`: {s.replace('_', ' ')}" for d, s in facts["statuses"].items())
+                "none of its discounts takes anything from it ("
+                + ", ".join(f"`{d}`: {_STATUS_WORDS.get(s, s.replace('_', ' '))}" for d, s in facts["statuses"].items())
                 + "): the code is kept"
                 if "statuses" in facts
                 else f"its discounts ({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce "
@@ -424,10 +424,14 @@ def _redemptions_known(rules: Any, purchase: Any, problems: list[ScenarioError])
             )
 
 
-def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[CouponOutcome]:
+def redeem(
+    rules: Any, scenario: Any, count_own_entries: bool = True, idle: Mapping[str, Reason] | None = None
+) -> list[CouponOutcome]:
     """Each code of the purchase, in order: redeemed, or rejected with every reason that applies.
     Without `count_own_entries`, a code's earlier entries in this purchase are not counted as
-    redeemed (for a refused purchase, which redeems nothing)."""
+    redeemed (for a refused purchase, which redeems nothing). `idle`: codes the pricing found to
+    grant nothing (`_idle_codes`), rejected with that reason, every entry of them, and neither
+    counted nor holding their bundle for the codes after them."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     buys = purchase.plan is not None or bool(purchase.add_ons)
@@ -447,6 +451,9 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
             outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
             continue
         coupon, bundle = found
+        if idle is not None and text in idle:
+            outcomes.append(CouponOutcome(text, coupon.code, "rejected", [idle[text]], coupon.bundle))
+            continue
         outcome = CouponOutcome(text, coupon.code, bundle=coupon.bundle)
         reasons = outcome.reasons
         if not buys:
@@ -489,7 +496,8 @@ def redeem(rules: Any, scenario: Any, count_own_entries: bool = True) -> list[Co
                 granting = [  # (not a code used up or out of its validity: it grants nothing)
                     b
                     for t in purchase.coupons
-                    if (c := _coupon(rules, t)) is not None
+                    if (idle is None or t not in idle)
+                    and (c := _coupon(rules, t)) is not None
                     and (b := c[0].bundle)
                     and purchase.coupon_redemptions.get(t, 0) < c[0].redemption_quantity
                     and _validity(rules, "coupon", c[0].code, c[0].validity, day, "coupon") is None
@@ -864,6 +872,7 @@ def _priced(
     plan = check(rules, scenario)
     model = rules.get("plan", plan) if plan is not None else None
     coupons = redeem(rules, scenario)
+    idle: dict[str, Reason] = {}
     while True:
         granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
         bundles = _bundles(purchase, model, granted)
@@ -874,16 +883,17 @@ def _priced(
         if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
             coupons = [
                 _kept_coupon(c) if c.status == "redeemed" else c
-                for c in redeem(rules, scenario, count_own_entries=False)
+                for c in redeem(rules, scenario, count_own_entries=False, idle=idle)
             ]
         brought = items(rules, purchase, bundles)
         kept = [i for i in brought if i.why is None]
         statuses: dict[str, str] = {}
         priced = price(rules, scenario, plan, granted, bundles, kept, shared, statuses)
-        idle = _idle_codes(rules, purchase, coupons, statuses)
-        if not idle:
+        found = _idle_codes(rules, purchase, coupons, statuses)
+        if not found:
             return plan, coupons, reasons, brought, kept, granted, priced
-        coupons = idle
+        idle.update(found)
+        coupons = redeem(rules, scenario, idle=idle)  # (afresh: what the idle codes held or counted is not)
 
 
 def priced_scenario(rules: Any, scenario: Any) -> Any:
@@ -934,28 +944,33 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
 
 def _idle_codes(
     rules: Any, purchase: Any, coupons: list[CouponOutcome], statuses: Mapping[str, str]
-) -> list[CouponOutcome] | None:
-    """The codes again with each redeemed one whose bundle adds no product and none of whose
-    discounts the pricing applied (`statuses`: each granted discount's status) rejected and kept
-    (`coupon_grants_nothing`), or None when there is none such. `_grants_nothing` tells the
+) -> dict[str, Reason]:
+    """The redeemed codes whose bundle adds no product and whose every discount the pricing
+    settled as taking nothing (`statuses`: each granted discount's status), each with its reason
+    `coupon_grants_nothing`: for `redeem` to reject and keep them. `_grants_nothing` tells the
     discounts that reduce no product the purchase brings before pricing; this tells the ones whose
-    criteria do not hold, whose run a history spent, or whose limit is reached (until 2026-12-02
-    such a single-use code was redeemed, and spent, for a discount of 0.00)."""
-    changed = False
-    out = []
+    criteria do not hold, whose run a history spent, whose limit is reached, or that took 0.00
+    (until 2026-12-02 such a single-use code was redeemed, and spent, for a discount of 0.00). A
+    discount still open — offered, pending approval, requested — keeps its code redeemed."""
+    found: dict[str, Reason] = {}
     for c in coupons:
-        if c.status == "redeemed" and c.bundle is not None and not _brought(rules, purchase, c.bundle):
+        if c.status == "redeemed" and c.bundle is not None and c.code not in found:
+            if _brought(rules, purchase, c.bundle):
+                continue
             discounts = rules.get("bundle", c.bundle).discounts
-            if not any(statuses.get(d) == "applied" for d in discounts):
-                facts = {
-                    "bundle": c.bundle,
-                    "discounts": list(discounts),
-                    "statuses": {d: statuses.get(d, "not_decided") for d in discounts},
-                }
-                c = CouponOutcome(c.code, c.coupon, "rejected", [Reason("coupon_grants_nothing", facts)], c.bundle)
-                changed = True
-        out.append(c)
-    return out if changed else None
+            settled = {d: statuses.get(d, "not_decided") for d in discounts}
+            if all(status in _TAKES_NOTHING for status in settled.values()):
+                facts = {"bundle": c.bundle, "discounts": list(discounts), "statuses": settled}
+                found[c.code] = Reason("coupon_grants_nothing", facts)
+    return found
+
+
+#: a priced discount's status in a coupon's `coupon_grants_nothing` reason, where not the status's own words
+_STATUS_WORDS: dict[str, str] = {"applied_for_nothing": "applied, taking nothing"}
+
+#: the statuses of a discount a coupon grants that take nothing from the purchase, whatever an
+#: agent or approver does next (`applied_for_nothing`: applied, 0.00 taken)
+_TAKES_NOTHING = frozenset({"not_eligible", "not_effective", "limit_reached", "applied_for_nothing", "not_decided"})
 
 
 def _lines_named(definition: Any, names: Mapping[str, str]) -> Any:
@@ -1033,7 +1048,10 @@ def _decided(
     except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     if statuses is not None:
-        statuses.update((r.code, r.status) for r in decided.definitions if r.code in only)
+        for r in decided.definitions:
+            if r.code in only:
+                nothing = r.status == "applied" and not any(r.amounts.values())
+                statuses[r.code] = "applied_for_nothing" if nothing else r.status
     return decision.discounts_json(decided, shared)
 
 

@@ -931,7 +931,12 @@ class TermEvaluator:
         parts: list[tuple[str, str | None, date]] = []
         if chosen is None:  # the whole subscription: the plan, its bundles, every add-on
             parts.append(("plan", plan.term, subscription.start))
-            parts += [(code, bundles[code].term, subscription.start) for code in plan.bundles if bundles[code].term]
+            # (each bundle once: one a plan lists twice, BR427, is held once; its term was charged twice)
+            parts += [
+                (code, bundles[code].term, subscription.start)
+                for code in dict.fromkeys(plan.bundles)
+                if bundles[code].term
+            ]
         for code in chosen if chosen is not None else subscription.add_ons:
             if request.date < (start := subscription.add_on_starts.get(code, subscription.start)):
                 raise ScenarioError(
