@@ -429,3 +429,50 @@ def test_no_money_is_suggested_that_a_request_may_not_give(value: str) -> None:
     (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
     assert result["status"] == "rejected", result
     assert not any("range's currency" in r["text"] for r in result["reasons"]), result["reasons"]
+
+
+# --- the pre-commit hook: a deleted ruleset.yaml, a file named like an option, two rule sets ------
+
+
+@pytest.mark.parametrize("given", [(), ("rules/discounts/customer_care.yaml",)])
+def test_a_hook_in_a_rules_folder_without_its_ruleset_fails(tmp_path: Path, given: tuple[str, ...]) -> None:
+    """A commit deleting rules/ruleset.yaml made every rule file "outside" a rule set, which the
+    hook leaves alone: it passed, and every commit after it, with errors in the rule files."""
+    from tests.test_tools_audit import _billrules
+
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "rules" / "ruleset.yaml").unlink()
+    done = _billrules("validate", "--ignore-outside", *given, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "error[BR110] folder `rules/` holds" in done.stdout and "no ruleset.yaml" in done.stdout, done.stdout
+    # a repository without any rule folder still passes a hook's commit (nothing to check)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _billrules("validate", "--ignore-outside", cwd=empty).returncode == 0
+
+
+def test_a_hook_given_a_yaml_file_named_like_an_option_leaves_it_alone(tmp_path: Path) -> None:
+    from tests.test_tools_audit import _billrules
+
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "-notes.yaml").write_text("a: 1\n", encoding="utf-8")
+    (tmp_path / "--help.yaml").write_text("a: 1\n", encoding="utf-8")
+    done = _billrules("validate", "--ignore-outside", "-notes.yaml", "--help.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr  # (was 2: unrecognized arguments)
+    done = _billrules("validate", "-notes.yaml", cwd=tmp_path)  # by hand: a file in no rule set
+    assert done.returncode == 1 and "-notes.yaml:1:1: error[BR110]" in done.stdout, done.stdout + done.stderr
+    assert _billrules("validate", "--no-such-option", cwd=tmp_path).returncode == 2  # options are still options
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_hook_sees_a_deletion_in_one_rule_set_beside_a_change_in_another(tmp_path: Path) -> None:
+    from tests.test_tools_audit import _billrules, _git
+
+    shutil.copytree(REPO / "rules", tmp_path / "config" / "rules")
+    shutil.copytree(REPO / "rules", tmp_path / "other")
+    _git("init", "-q", cwd=tmp_path)
+    _git("add", "-A", cwd=tmp_path)
+    _git("-c", "user.email=a@b", "-c", "user.name=n", "commit", "-qm", "rules", cwd=tmp_path)
+    _git("rm", "-q", "config/rules/catalog/terms.yaml", cwd=tmp_path)
+    done = _billrules("validate", "--ignore-outside", "other/catalog/products.yaml", cwd=tmp_path)
+    assert done.returncode == 1 and "unknown term `commit-24m`" in done.stdout, done.stdout + done.stderr

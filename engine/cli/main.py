@@ -11,6 +11,7 @@ import argparse
 import errno
 import gc
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -97,6 +98,7 @@ def _report_warning(
 
 def _run(argv: Sequence[str] | None) -> int:
     try:
+        argv = _files_named_like_options(list(sys.argv[1:] if argv is None else argv))
         args = build_parser(argv).parse_args(argv)
         if args.command is None:
             raise UsageError(
@@ -124,6 +126,22 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except Exception as exc:  # the one boundary: never show an analyst a traceback
         return _internal_error(exc)
+
+
+def _files_named_like_options(argv: list[str]) -> list[str]:
+    """`validate`'s arguments with an existing YAML file whose name starts with `-` written as a
+    path (`./-notes.yaml`): the pre-commit hook passes a commit's file names after its options,
+    and argparse took `-notes.yaml` for an option, a usage error that blocked the commit (until
+    2026-12-02). Nothing else changes: after `--` every argument is a path already."""
+    if not argv or argv[0] != "validate":
+        return argv
+    out = argv[:1]
+    for i, arg in enumerate(argv[1:], 1):
+        if arg == "--":
+            return out + argv[i:]
+        named_like_option = arg.startswith("-") and arg.lower().endswith((".yaml", ".yml"))
+        out.append(f"./{arg}" if named_like_option and os.path.lexists(arg) else arg)
+    return out
 
 
 #: write failures of the machine, not of billrules: a full disk, a quota, an I/O error

@@ -11,7 +11,7 @@ from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
 from engine.cli.reporters import REPORTERS, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
-from engine.files import may_exist
+from engine.files import is_dir, may_exist
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -59,12 +59,30 @@ def default_rules() -> Path | None:
     return find_ruleset_root(Path.cwd())
 
 
-def _in_rule_sets(paths: list[str]) -> bool:
-    """Does one of `paths` name a folder, or a file of a rule set (then that is what is validated)?"""
-    from engine.files import is_dir
-    from engine.load import find_ruleset_root
+def _orphaned_rules() -> Diagnostic | None:
+    """A `rules/` folder holding YAML files but no `ruleset.yaml` (BR110), for a hook: without it
+    every rule file is "outside" a rule set and `--ignore-outside` left them all alone, so a
+    commit deleting `rules/ruleset.yaml` — or a repository that never had one — passed every
+    check in silence (until 2026-12-02)."""
+    from engine.files import walk
+    from engine.load import display_path, holds_ruleset
 
-    return any(is_dir(Path(p)) or find_ruleset_root(Path(p)) is not None for p in paths)
+    folder = Path("rules")
+    if not is_dir(folder) or holds_ruleset(folder):
+        return None
+    # (a rule set inside it holds its own files: only those in none count)
+    found = [f for f in walk(folder, display_path, prune=holds_ruleset).files if f.suffix.lower() in (".yaml", ".yml")]
+    if not found:
+        return None
+    return Diagnostic(
+        display_path(folder),
+        1,
+        1,
+        "BR110",
+        f"folder `rules/` holds {len(found):,} YAML file(s) but no ruleset.yaml: they are in no rule set, "
+        "and nothing in them was checked",
+        "restore `rules/ruleset.yaml` (kind: rule_set), or name the rule set in the hook's `args:`",
+    )
 
 
 def repository_rule_sets() -> list[Path]:
@@ -92,11 +110,15 @@ def run(args: argparse.Namespace) -> int:
     from engine.validate import validate_paths
 
     rules = Path(args.rules) if args.rules is not None else default_rules()
-    # a hook in a repository whose rule sets are elsewhere than `rules/`, committing no file of one
-    # (a deletion, a CI file): the rule sets git tracks, rather than nothing at all
-    tracked = repository_rule_sets() if args.ignore_outside and rules is None and not _in_rule_sets(args.paths) else []
-    if rules is None and not args.paths and not args.scenarios and not tracked:
-        if args.ignore_outside:  # a hook's commit touching no rule file, in a repository without a rule set
+    # a hook in a repository whose rule sets are elsewhere than `rules/`: the rule sets git tracks,
+    # rather than nothing at all (a deletion, a CI file), and beside the files of one rule set the
+    # commit touches (until 2026-12-02 a deletion in another went unseen) — unless the hook's args
+    # name the rule set (a folder)
+    named = any(is_dir(Path(p)) for p in args.paths)
+    tracked = repository_rule_sets() if args.ignore_outside and rules is None and not named else []
+    orphaned = _orphaned_rules() if args.ignore_outside and rules is None and args.rules is None else None
+    if rules is None and not args.paths and not args.scenarios and not tracked and orphaned is None:
+        if args.ignore_outside:  # a hook's commit in a repository without a rule set
             return EXIT_OK
         raise UsageError(
             "no rule set found: no `rules/` folder here and no ruleset.yaml in this or any parent folder "
@@ -112,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
     diagnostics = validate_paths(paths, outside=not args.ignore_outside)
+    if orphaned is not None:
+        diagnostics.insert(0, orphaned)
     if args.scenarios:
         from engine.cli.scenario_checks import check_scenario_paths
 
