@@ -476,3 +476,18 @@ def test_a_hook_sees_a_deletion_in_one_rule_set_beside_a_change_in_another(tmp_p
     _git("rm", "-q", "config/rules/catalog/terms.yaml", cwd=tmp_path)
     done = _billrules("validate", "--ignore-outside", "other/catalog/products.yaml", cwd=tmp_path)
     assert done.returncode == 1 and "unknown term `commit-24m`" in done.stdout, done.stdout + done.stderr
+
+
+def test_sarif_uris_are_percent_encoded(tmp_path: Path) -> None:
+    import json
+    from urllib.parse import unquote
+
+    from tests.test_tools_audit import _billrules
+
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "rules" / "my segs%.yaml").write_text("kind: product\ncode: x\n", encoding="utf-8")
+    done = _billrules("validate", "--format", "sarif", "rules", cwd=tmp_path)
+    report = json.loads(done.stdout)
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in report["runs"][0]["results"]]
+    assert "rules/my%20segs%25.yaml" in uris, uris
+    assert all(" " not in u for u in uris) and unquote("rules/my%20segs%25.yaml") == "rules/my segs%.yaml"

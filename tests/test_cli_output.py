@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -59,7 +60,8 @@ def test_a_file_name_with_newline_and_control_characters_cannot_forge_a_line(
             [d["file"] for d in report["diagnostics"]]
             if fmt == "json"
             else [
-                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in report["runs"][0]["results"]
+                unquote(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], errors="surrogateescape")
+                for r in report["runs"][0]["results"]
             ]
         )
         assert FORGED + ".yaml" in files

@@ -204,7 +204,7 @@ class SarifReporter(Reporter):
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": Path(d.file).as_posix()},
+                            "artifactLocation": {"uri": _uri(d.file)},
                             "region": {
                                 "startLine": max(d.line, 1),
                                 "startColumn": max(d.column, 1),
@@ -251,3 +251,12 @@ def report(
     reporter = REPORTERS[fmt](stream, limit)
     reporter.add(diagnostics)
     reporter.close()
+
+
+def _uri(file: str) -> str:
+    """A file's path as SARIF's `uri`, a URI reference: percent-encoded (`my%20segs%25.yaml`; a
+    byte of a name that is not UTF-8 as itself, `%FF`). Until 2026-12-02 a space or `%` was
+    written raw, which is no URI, and a consumer decoding it read another name."""
+    from urllib.parse import quote
+
+    return quote(Path(file).as_posix(), safe="/", errors="surrogateescape")
