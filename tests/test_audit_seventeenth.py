@@ -491,3 +491,72 @@ def test_sarif_uris_are_percent_encoded(tmp_path: Path) -> None:
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in report["runs"][0]["results"]]
     assert "rules/my%20segs%25.yaml" in uris, uris
     assert all(" " not in u for u in uris) and unquote("rules/my%20segs%25.yaml") == "rules/my segs%.yaml"
+
+
+# --- a refusal until an earlier date is located where the refusal is written -----------------------
+
+
+def test_a_refusal_until_an_exception_s_date_is_located(tmp_path: Path) -> None:
+    """A term refusing early cancellation whose exception allows it 100 days after the start: the
+    refusal names 2015-11-09, and had no `source` (the one it replaces has the term's
+    `early_cancellation:`)."""
+    from engine import load_rules
+
+    root = _rules_copy(tmp_path)
+    (root / "catalog" / "xterms.yaml").write_text(
+        "kind: term\ncode: x-na-exc\nname: Not allowed with exceptions\nperiod: 6\nunit: months\nbasis: calendar\n"
+        "early_cancellation: not_allowed\nexceptions:\n"
+        "  - when: cancellation.date - subscription.start >= 100 days\n    outcome: allowed\n"
+        "---\nkind: bundle\ncode: xb-1\nname: X1\nvalidity: {from: 2013-01-01}\nproducts:\n  - product: docs-pack\n"
+        "term: x-na-exc\n",
+        encoding="utf-8",
+    )
+    scenario = {
+        "id": "na-until",
+        "as_of": "2015-09-01T09:00:00+00:00",
+        "account": {"code": "A1", "classification": "Residential"},
+        "subscription": {
+            "code": "S1",
+            "plan": "tv-flex",
+            "start": "2015-08-01",
+            "billing_frequency": "monthly",
+            "add_ons": ["xb-1"],
+        },
+        "cancellation": {"date": "2015-09-01"},
+    }
+    terms = load_rules(root).decide(scenario)["cancellation"]["terms"]
+    (reason,) = [r for t in terms for r in t["reasons"] if r["code"] == "not_allowed_until"]
+    assert reason["facts"]["earliest"] == "2015-11-09", reason
+    lines = (root / "catalog" / "xterms.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[reason["source"]["line"] - 1].strip() == "early_cancellation: not_allowed", reason
+
+
+def test_a_product_chosen_outside_a_coupon_s_bundle_is_not_what_it_brings() -> None:
+    """A choice of `kids-pack` in the welcome-sports bundle (which holds only sports-pack): the
+    coupon was rejected as bringing kids-pack twice, a product it does not have."""
+    from engine import load_rules
+
+    scenario = {
+        "id": "foreign",
+        "as_of": "2015-08-03T10:00:00+02:00",
+        "account": {"code": "A1", "classification": "Residential", "payment_preference": "card"},
+        "subscription": {
+            "code": "S1",
+            "plan": "tv-essentials-24",
+            "start": "2015-02-01",
+            "billing_frequency": "monthly",
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+        },
+        "purchase": {
+            "add_ons": ["family-bundle"],
+            "coupons": ["ACME-A000"],
+            "products": [
+                {"product": "kids-pack", "bundle": "family-bundle"},
+                {"product": "kids-pack", "bundle": "welcome-sports-bundle"},
+            ],
+            "payment_method": "card",
+        },
+    }
+    decided = load_rules(REPO / "rules").decide(scenario)["purchase"]
+    reasons = [r["code"] for c in decided["coupons"] for r in c["reasons"]]
+    assert "coupon_products_had" not in reasons, decided["coupons"]

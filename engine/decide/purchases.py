@@ -524,8 +524,11 @@ def _brought(rules: Any, purchase: Any, bundle: str, termed_only: bool = False) 
     """The products a bundle of the purchase brings: those chosen in it, else its required ones;
     `termed_only`: those billed per period (a second box, a usage product, are not a second charge
     of one service)."""
-    chosen = {i.product for i in purchase.products or () if i.bundle == bundle}
-    found = chosen or set(_members(rules, bundle)[1])
+    members, required = _members(rules, bundle)
+    # (a product chosen that the bundle does not hold is refused as `product_not_in_bundle`: it
+    # brings nothing; until 2026-12-02 it was counted, and a coupon was rejected as bringing it twice)
+    chosen = {i.product for i in purchase.products or () if i.bundle == bundle and i.product in members}
+    found = chosen or set(required)
     if termed_only:
         found = {p for p in found if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED}
     return found

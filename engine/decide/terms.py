@@ -764,10 +764,15 @@ class TermEvaluator:
         data["earliest"] = None if earliest is None else _show_date(earliest)
         facts = {"term": data["term"], "date": on.isoformat(), "end": data["commitment_end"]}
         facts["earliest"] = data["earliest"]
-        for r in data["reasons"]:  # (the exception that refuses, if one does)
-            if r.get("code") == "early_cancellation_not_allowed" and "exception" in r["facts"]:
+        replaced = [r for r in data["reasons"] if r.get("code") == "early_cancellation_not_allowed"]
+        for r in replaced:  # (the exception that refuses, if one does)
+            if "exception" in r["facts"]:
                 facts["exception"] = r["facts"]["exception"]
         record = Reason("not_allowed_until" if earliest is not None else "not_allowed_any_date", facts).once()
+        if replaced and "source" in replaced[0]:
+            # located where the refusal is written, as the reason it replaces (the term's
+            # `early_cancellation:`, or the refusing exception's `outcome:`): until 2026-12-02 it had no source
+            record = {**record, "source": replaced[0]["source"]}
         data["reasons"] = [record if r.get("code") == "early_cancellation_not_allowed" else r for r in data["reasons"]]
 
     def _earliest(
