@@ -560,3 +560,33 @@ def test_a_product_chosen_outside_a_coupon_s_bundle_is_not_what_it_brings() -> N
     decided = load_rules(REPO / "rules").decide(scenario)["purchase"]
     reasons = [r["code"] for c in decided["coupons"] for r in c["reasons"]]
     assert "coupon_products_had" not in reasons, decided["coupons"]
+
+
+# --- a balance's ledger is written with one number of decimals ------------------------------------
+
+
+def test_a_balance_ledger_writes_every_value_with_the_stream_s_decimals() -> None:
+    """An opening of `20` and a refund of `12.25`: the ledger read `-34` then `-34.00`."""
+    from engine import load_rules
+
+    at = "2015-09-0{}T09:00:00+02:00"
+    scenario = {
+        "id": "scale",
+        "as_of": "2015-09-30T18:00:00+02:00",
+        "balance": {
+            "policy": "standard-balance",
+            "opening": 20,
+            "events": [
+                {"id": "EV-1", "type": "withdraw", "amount": 54, "at": at.format(1)},
+                {"id": "EV-2", "type": "debit", "amount": "12.25", "request": "s1", "at": at.format(2)},
+                {"id": "EV-3", "type": "refund", "request": "s1", "reason": "failed", "at": at.format(3)},
+            ],
+        },
+    }
+    part = load_rules(REPO / "rules").decide(scenario)["balance"]
+    assert [(e["quantity"], e["balance"]) for e in part["ledger"]] == [
+        ("54.00", "-34.00"),
+        ("12.25", "-46.25"),
+        ("12.25", "-34.00"),
+    ], part["ledger"]
+    assert (part["opening"], part["closing"], part["totals"]["grants"]) == ("20.00", "-34.00", "0.00"), part

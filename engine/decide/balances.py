@@ -323,8 +323,16 @@ class _Book:
         self.debited: dict[str, LedgerEntry] = {}  # request -> its debit
         self.refused_debits: dict[str, str] = {}  # request -> the event of its debit that was refused
         self.refunded: dict[str, LedgerEntry] = {}  # request -> its refund
+        self.zero: Decimal | None = None  # a zero with the stream's most decimals (`run`)
 
     def run(self, events: list[BalanceEvent]) -> BalanceResult:
+        # every balance and quantity with the most decimals the stream writes (an opening of `20`
+        # and a refund of `10.00`: balances `-34.00`, not `-34` then `-34.00`; until 2026-12-02 the
+        # ledger mixed the two), values unchanged: what is added or taken is written with fewer
+        zero = _zero_of(self.opening, *(e.amount for e in events if e.amount is not None))
+        if zero is not None:
+            self.zero = zero
+            self.balance = self.opening = self.opening + zero
         for event in events:
             before = self.balance
             reasons = self.apply(event)
@@ -356,7 +364,7 @@ class _Book:
             quantity = self.debited[request].quantity
         else:
             assert event.amount is not None  # checked
-            quantity = event.amount
+            quantity = event.amount if self.zero is None else event.amount + self.zero
         after = before + quantity if kind in _ADDS else before - quantity
         entry = built(
             LedgerEntry,
@@ -447,6 +455,12 @@ class _Book:
         return found
 
 
+def _zero_of(*values: Decimal) -> Decimal | None:
+    """A zero with the most decimals of `values` (`0.00`), or None when none has any."""
+    exponent = min(int(v.as_tuple().exponent) for v in values)
+    return Decimal(0).scaleb(exponent) if exponent < 0 else None
+
+
 def _facts(event: BalanceEvent) -> dict[str, Any]:
     """What a reason about `event` says of it (built only when a reason is made)."""
     facts: dict[str, Any] = {"event": event.id, "at": event.at.isoformat(), "type": event.type._value_}
@@ -459,7 +473,8 @@ def _facts(event: BalanceEvent) -> dict[str, Any]:
 
 def balance_json(result: BalanceResult) -> dict[str, Any]:
     """The decision's `balance` part: plain data, numbers as text written out in full."""
-    sums = dict.fromkeys(("grant", "withdraw", "debit", "refund"), Decimal(0))  # `totals`, in the same pass
+    # `totals`, in the same pass, from a zero with the opening's decimals (`0.00`, as the ledger's)
+    sums = dict.fromkeys(("grant", "withdraw", "debit", "refund"), abs(result.opening) * 0)
     ledger = []
     for entry in result.ledger:
         item = _entry_json(entry)
