@@ -344,9 +344,16 @@ def test_every_entry_of_codes_granting_nothing_is_kept_for_that_reason(codes: li
     ] * 2, coupons
 
 
-def test_a_coupon_whose_discount_waits_for_approval_is_redeemed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("value", "status", "redeemed"),
+    [(20, "pending_approval", True), (50, "rejected", False), (None, "not_requested", False)],
+)
+def test_a_coupon_whose_discount_waits_for_approval_is_redeemed(
+    tmp_path: Path, value: int | None, status: str, redeemed: bool
+) -> None:
     """An ad hoc discount the coupon grants, requested, pending approval: the code stays redeemed
-    and the pending discount is in the decision (it was rejected as granting nothing)."""
+    and the pending discount is in the decision (it was rejected as granting nothing); a request
+    rejected (a value outside the range) or none at all: the code is kept, not spent for 0.00."""
     from engine import load_rules
 
     root = _rules_copy(tmp_path)
@@ -362,13 +369,18 @@ def test_a_coupon_whose_discount_waits_for_approval_is_redeemed(tmp_path: Path) 
         1,
     )
     promotions.write_text(head + tail, encoding="utf-8")
-    scenario = _minus_20(
-        agent={"user": "rita.retention", "units": ["retention-team"]},
-        requested_discounts=[{"discount": "coupon-minus-20", "value": 20, "added_on": "2015-07-10"}],
-    )
+    requests = [] if value is None else [{"discount": "coupon-minus-20", "value": value, "added_on": "2015-07-10"}]
+    # (no request and no agent: `not_requested`; an agent and no request is `offered`, still open)
+    agent = {"agent": {"user": "rita.retention", "units": ["retention-team"]}} if value is not None else {}
+    scenario = _minus_20(requested_discounts=requests, **agent)
     decided = load_rules(root).decide(scenario)["purchase"]
-    assert _coupon({"purchase": decided})["status"] == "redeemed", decided["coupons"]
-    assert [(d["code"], d["status"]) for d in decided["discounts"]] == [("coupon-minus-20", "pending_approval")]
+    coupon = _coupon({"purchase": decided})
+    if redeemed:
+        assert coupon["status"] == "redeemed", decided["coupons"]
+        assert [(d["code"], d["status"]) for d in decided["discounts"]] == [("coupon-minus-20", status)]
+    else:
+        assert coupon["status"] == "rejected", coupon
+        assert coupon["reasons"][0]["facts"]["statuses"] == {"coupon-minus-20": status}  # type: ignore[index]
 
 
 def test_a_coupon_whose_discount_applies_for_nothing_is_kept(tmp_path: Path) -> None:
@@ -417,7 +429,9 @@ def test_a_bundle_listed_twice_in_a_plan_is_cancelled_once(tmp_path: Path) -> No
     assert [t["for"] for t in terms] == ["plan", "entertainment-pick"], terms  # (it was charged twice)
 
 
-@pytest.mark.parametrize("value", ["+10", "-10", "10.555"])
+@pytest.mark.parametrize(
+    "value", ["+10", "-10", "10.555", "9" * 65, "1234567890123456", "10.50000000000", "\u0661\u0660"]
+)
 def test_no_money_is_suggested_that_a_request_may_not_give(value: str) -> None:
     from engine import load_rules
     from tests.test_questions import _yaml
@@ -590,3 +604,15 @@ def test_a_balance_ledger_writes_every_value_with_the_stream_s_decimals() -> Non
         ("12.25", "-34.00"),
     ], part["ledger"]
     assert (part["opening"], part["closing"], part["totals"]["grants"]) == ("20.00", "-34.00", "0.00"), part
+
+
+@pytest.mark.parametrize("args", [("config/rules", "config/rules/catalog/products.yaml"), ("--rules", "config/rules")])
+def test_a_hook_naming_its_rule_set_is_not_told_of_another_rules_folder(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`args: [config/rules]`, and a `rules/` folder holding another tool's YAML: BR110 on every commit."""
+    from tests.test_tools_audit import _billrules
+
+    shutil.copytree(REPO / "rules", tmp_path / "config" / "rules")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "semgrep.yaml").write_text("rules: []\n", encoding="utf-8")
+    done = _billrules("validate", "--ignore-outside", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -140,8 +140,13 @@ def _files_named_like_options(argv: list[str]) -> list[str]:
         if arg == "--":
             return out + argv[i:]
         named_like_option = arg.startswith("-") and arg.lower().endswith((".yaml", ".yml"))
-        out.append(f"./{arg}" if named_like_option and os.path.lexists(arg) else arg)
+        value = argv[i - 1] in _ONE_VALUE  # (an option's value is the option's to judge: `--format -x.yaml`)
+        out.append(f"./{arg}" if named_like_option and not value and os.path.lexists(arg) else arg)
     return out
+
+
+#: `validate`'s options that take one value
+_ONE_VALUE = frozenset({"--format", "--rules", "--max-diagnostics"})
 
 
 #: write failures of the machine, not of billrules: a full disk, a quota, an I/O error

@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     # name the rule set (a folder)
     named = any(is_dir(Path(p)) for p in args.paths)
     tracked = repository_rule_sets() if args.ignore_outside and rules is None and not named else []
-    orphaned = _orphaned_rules() if args.ignore_outside and rules is None and args.rules is None else None
+    # (a folder named in the args is the rule set: `rules/` is then no rule set's to miss)
+    orphaned = _orphaned_rules() if args.ignore_outside and rules is None and args.rules is None and not named else None
     if rules is None and not args.paths and not args.scenarios and not tracked and orphaned is None:
         if args.ignore_outside:  # a hook's commit in a repository without a rule set
             return EXIT_OK
@@ -143,7 +144,13 @@ def run(args: argparse.Namespace) -> int:
         used = rules if rules is not None else Path("rules")
         # a rule set with errors is reported by both (the scenarios cannot be checked against it): once
         reported = {_identity(d) for d in diagnostics}
-        diagnostics += [d for d in check_scenario_paths(str(used), args.scenarios) if _identity(d) not in reported]
+        # (`rules/` without its ruleset.yaml, said already: not twice)
+        said = (orphaned.file, orphaned.code) if orphaned is not None else None
+        diagnostics += [
+            d
+            for d in check_scenario_paths(str(used), args.scenarios)
+            if _identity(d) not in reported and (d.file, d.code) != said
+        ]
     if diagnostics or args.format in ("json", "sarif"):
         reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)
         reporter.add(diagnostics)

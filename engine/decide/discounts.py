@@ -422,15 +422,16 @@ def _without_currency(requested: Any, low: Any, quantum: Callable[[str], Decimal
     """What a bare number requested of a range of money lacks, in the range's currency (`500` of
     a JPY range: "write it with the range's currency, `500 JPY`"; the example was `20.00 EUR`,
     whatever the range's currency), or None for any other problem: the money suggested is money a
-    request may give (digits, none finer than the currency's minor unit: `quantum`)."""
+    request may give (ASCII digits within the limits, none finer than the minor unit: `quantum`)."""
     text = str(requested).strip()
-    if isinstance(requested, bool) or not re.fullmatch(r"\d+(?:\.\d+)?", text):
+    if isinstance(requested, bool) or not re.fullmatch(r"[0-9]{1,40}(?:\.[0-9]{1,40})?", text):
         return None
     try:
         currency = Money.parse(str(low)).currency
-    except ValueError:
+        suggested = Money.parse(f"{text} {currency}")  # (its limits: 15 digits, 9 decimals)
+    except (ValueError, ArithmeticError):
         return None
-    if Decimal(text) != Decimal(text).quantize(quantum(currency)):
+    if int(suggested.amount.as_tuple().exponent) < int(quantum(currency).as_tuple().exponent):
         return None  # (`10.555` would be refused again as finer than the cent)
     return f"`{text}` is not money: write it with the range's currency, `{text} {currency}`"
 

@@ -954,7 +954,7 @@ def _idle_codes(
     discounts that reduce no product the purchase brings before pricing; this tells the ones whose
     criteria do not hold, whose run a history spent, whose limit is reached, or that took 0.00
     (until 2026-12-02 such a single-use code was redeemed, and spent, for a discount of 0.00). A
-    discount still open — offered, pending approval, requested — keeps its code redeemed."""
+    discount still open — offered, pending approval — keeps its code redeemed (`_STILL_OPEN`)."""
     found: dict[str, Reason] = {}
     for c in coupons:
         if c.status == "redeemed" and c.bundle is not None and c.code not in found:
@@ -962,7 +962,7 @@ def _idle_codes(
                 continue
             discounts = rules.get("bundle", c.bundle).discounts
             settled = {d: statuses.get(d, "not_decided") for d in discounts}
-            if all(status in _TAKES_NOTHING for status in settled.values()):
+            if not any(status in _STILL_OPEN for status in settled.values()):
                 facts = {"bundle": c.bundle, "discounts": list(discounts), "statuses": settled}
                 found[c.code] = Reason("coupon_grants_nothing", facts)
     return found
@@ -971,9 +971,9 @@ def _idle_codes(
 #: a priced discount's status in a coupon's `coupon_grants_nothing` reason, where not the status's own words
 _STATUS_WORDS: dict[str, str] = {"applied_for_nothing": "applied, taking nothing"}
 
-#: the statuses of a discount a coupon grants that take nothing from the purchase, whatever an
-#: agent or approver does next (`applied_for_nothing`: applied, 0.00 taken)
-_TAKES_NOTHING = frozenset({"not_eligible", "not_effective", "limit_reached", "applied_for_nothing", "not_decided"})
+#: the statuses of a discount a coupon grants that may still take something from the purchase
+#: (an agent's offer not yet requested, a request waiting for its approver): its code is redeemed
+_STILL_OPEN = frozenset({"applied", "offered", "pending_approval"})
 
 
 def _lines_named(definition: Any, names: Mapping[str, str]) -> Any:
