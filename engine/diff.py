@@ -608,7 +608,15 @@ class ScenarioDiff:
             out["detail"] = change.detail
         if self.problems:
             out["problems"] = [
-                {"rules": side, "code": d.code, "message": d.message, "file": d.file, "line": d.line}
+                {
+                    "rules": side,
+                    "code": d.code,
+                    "message": d.message,
+                    **({"hint": d.hint} if d.hint else {}),  # ("did you mean …": dropped until 2026-12-02)
+                    "file": d.file,
+                    "line": d.line,
+                    "column": d.column,
+                }
                 for side, d in self.problems
             ]
         return out
@@ -720,7 +728,10 @@ def decide_input(rules: Any, item: Input) -> tuple[dict[str, Any] | None, list[D
     try:
         return decide(rules, item.scenario), []
     except ScenarioError as exc:
-        return None, scenario_error_diagnostics(item.document, item.file, exc)
+        found = scenario_error_diagnostics(item.document, item.file, exc)
+        if item.document is None:  # a JSON line: at its line (they said line 1), as `run` writes it
+            found = [dataclasses.replace(d, line=item.line) for d in found]
+        return None, found
 
 
 def diff(

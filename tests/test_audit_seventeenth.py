@@ -616,3 +616,33 @@ def test_a_hook_naming_its_rule_set_is_not_told_of_another_rules_folder(tmp_path
     (tmp_path / "rules" / "semgrep.yaml").write_text("rules: []\n", encoding="utf-8")
     done = _billrules("validate", "--ignore-outside", *args, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- diff: a JSON line that cannot be decided is told at its line, with its hint ---------------------
+
+
+def test_diff_tells_an_undecided_json_line_at_its_line_with_its_hint(tmp_path: Path) -> None:
+    import json
+
+    from tests.test_tools_audit import _billrules
+
+    good = {
+        "id": "ok",
+        "as_of": "2015-06-10T10:00:00+02:00",
+        "job": {"code": "J1", "products": [{"product": "technician-visit"}]},
+    }
+    bad = {
+        "id": "bad",
+        "as_of": "2015-06-10T10:00:00+02:00",
+        "job": {"code": "J2", "products": [{"product": "technician-visti"}]},
+    }
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    rules = str(REPO / "rules")
+    done = _billrules("diff", "--rules", rules, "--rules", rules, "--input", str(path), "--json", cwd=tmp_path)
+    report = json.loads(done.stdout)
+    problems = [p for g in report["groups"] for s in g["scenarios"] for p in s.get("problems", [])]
+    assert problems and all(p["line"] == 2 for p in problems), problems  # (they said line 1)
+    assert all("did you mean `technician-visit`" in p.get("hint", "") for p in problems), problems
+    text = _billrules("diff", "--rules", rules, "--rules", rules, "--input", str(path), cwd=tmp_path).stdout
+    assert "hint: did you mean `technician-visit`" in text, text

@@ -15,7 +15,8 @@ outputs whose why-not text shows a day window to the end of the day as `u.at.tim
 (it was `between 19:00:00 and 23:59:59`, which left out the day's last second); 78 purchases of a
 plan before its validity, still refused, now also naming the plan's bundles not yet on sale; 87
 credits parts now naming, under `passed_over`, the credits a consumption's walk passed for their
-criteria before it drew on later ones). The rules
+criteria before it drew on later ones; 33 balance outputs whose ledger, opening, closing and
+totals are written with the stream's most decimals, `0.000` for `0`, values unchanged). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

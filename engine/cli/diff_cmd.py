@@ -148,6 +148,8 @@ def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
             out.write(f"    {printable(s['scenario'] or '(no id)')}  {where}{detail}\n")
             for p in s.get("problems", []):
                 out.write(f"      {p['rules']}: {printable(p['code'])} {printable(p['message'])}\n")
+                if p.get("hint"):
+                    out.write(f"        hint: {printable(p['hint'])}\n")
         if len(listed) < len(group["scenarios"]):
             out.write(
                 f"    … {len(group['scenarios']) - len(listed):,} more (--per-group 0, --json or --html list all)\n"

@@ -430,7 +430,9 @@ def _group(group: dict[str, Any]) -> str:
     for s in group["scenarios"]:
         problems = "".join(
             f"<li>{_text(p['rules'])}: <code>{_text(p['code'])}</code> {_text(p['message'])} "
-            f'<span class="meta">{_text(p["file"])}:{_text(p["line"])}</span></li>'
+            f'<span class="meta">{_text(p["file"])}:{_text(p["line"])}</span>'
+            + (f'<br><span class="meta">hint: {_text(p["hint"])}</span>' if p.get("hint") else "")
+            + "</li>"
             for p in s.get("problems", [])
         )
         rows.append(
