@@ -398,7 +398,12 @@ def _purchase(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     elif old["reasons"] != new["reasons"]:
         verdicts = (_verdict(old["allowed"]), _verdict(new["allowed"]))
         found.append(Change("purchase", "purchase", "reasons", *verdicts, detail=detail))
-    found += _status_changes("purchase", "coupon ", old["coupons"], new["coupons"], lambda c: str(c["code"]))
+    # a code's change moves no money of its own: the discounts its bundle grants do, in their own
+    # groups (until 2026-12-02 it counted the whole change, and a price raised beside it had no group)
+    found += [
+        dataclasses.replace(change, money={})
+        for change in _status_changes("purchase", "coupon ", old["coupons"], new["coupons"], lambda c: str(c["code"]))
+    ]
     found += _status_changes(
         "purchase", "purchase discount ", old["discounts"], new["discounts"], lambda d: str(d["code"]), "purchase_price"
     )
@@ -428,7 +433,7 @@ def _cancellation(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         subject = f"term {name}"
         old_outcome = _outcome(a, old["allowed"])
         new_outcome = _outcome(b, new["allowed"])
-        detail = f"{_penalty(a)} → {_penalty(b)}" if _penalty(a) != _penalty(b) else ""
+        detail = f"{_penalty(a)} → {_penalty(b)}" if _penalty(a) != _penalty(b) else _penalty_terms(a, b)
         moved = _penalty_money(a if old["allowed"] else None, b if new["allowed"] else None)
         if old_outcome != new_outcome:
             found.append(Change("cancellation", subject, "status", old_outcome, new_outcome, detail, moved))
@@ -464,6 +469,18 @@ def _penalty_money(a: dict[str, Any] | None, b: dict[str, Any] | None) -> MoneyB
 
 def _term_key(term: dict[str, Any]) -> str:
     return f"{term.get('term') or '(none)'} ({term.get('for')})"
+
+
+def _penalty_terms(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    """What else of a penalty changed when its total did not (`maximum 240.00 EUR → 300.00 EUR`:
+    a penalty capped by the share; until 2026-12-02 such a change had no detail)."""
+    was = a.get("penalty") if a is not None else None
+    now = b.get("penalty") if b is not None else None
+    if not isinstance(was, dict) or not isinstance(now, dict):
+        return ""
+    return ", ".join(
+        f"{k} {was.get(k)} → {now.get(k)}" for k in dict.fromkeys([*was, *now]) if was.get(k) != now.get(k)
+    )
 
 
 def _penalty(term: dict[str, Any] | None) -> str:
@@ -515,9 +532,18 @@ def _balance(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
             gone = [r for r in was if r not in now]
             came = [r for r in now if r not in was]
             parts.append(f"{name}: " + ", ".join([*(f"+{r}" for r in came), *(f"-{r}" for r in gone)] or ["reworded"]))
+        elif old.get(key, []) != new.get(key, []):  # the same events, said otherwise (a threshold of 20 → 50)
+            texts = [
+                f"{_text(a)} → {_text(b)}" for a, b in zip(old.get(key, []), new.get(key, []), strict=False) if a != b
+            ]
+            parts.append(f"{name}: " + "; ".join(texts))
     if not parts:
         return []
     return [Change("balance", "balance", "changed", detail="; ".join(parts))]
+
+
+def _text(reason: Any) -> str:
+    return str(reason.get("text", reason)) if isinstance(reason, dict) else str(reason)
 
 
 def _said_event(reason: Any) -> str:
@@ -547,7 +573,8 @@ def money_measures(decision: dict[str, Any]) -> MoneyByMeasure:
     if cancellation is not None:
         found["cancellation_penalties"] = {c: Money.written(v).amount for c, v in cancellation["total"].items()}
     purchase = decision.get("purchase")
-    if purchase is not None:
+    if purchase is not None and purchase.get("allowed"):  # (a refused purchase's price is not charged,
+        # as a refused cancellation's penalty is not: until 2026-12-02 it counted as money moved)
         found["purchase_price"] = {c: Money.written(t["net"]).amount for c, t in purchase["price"].items()}
     return found
 

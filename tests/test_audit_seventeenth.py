@@ -4,6 +4,7 @@ the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -646,3 +647,39 @@ def test_diff_tells_an_undecided_json_line_at_its_line_with_its_hint(tmp_path: P
     assert all("did you mean `technician-visit`" in p.get("hint", "") for p in problems), problems
     text = _billrules("diff", "--rules", rules, "--rules", rules, "--input", str(path), cwd=tmp_path).stdout
     assert "hint: did you mean `technician-visit`" in text, text
+
+
+# --- diff: money of refused purchases, a coupon's group, details -------------------------------------
+
+
+def _purchase_decision(allowed: bool, net: str, coupons: list[dict[str, object]] | None = None) -> dict[str, object]:
+    return {
+        "scenario": "p",
+        "purchase": {
+            "allowed": allowed,
+            "reasons": [] if allowed else [{"code": "plan_withdrawn"}],
+            "coupons": coupons or [],
+            "lines": [],
+            "discounts": [],
+            "price": {"EUR": {"gross": net, "discount": "0.00 EUR", "net": net}},
+        },
+    }
+
+
+def test_diff_counts_no_price_of_a_purchase_refused_under_both_and_a_sale_lost() -> None:
+    from engine.diff import money_moved
+
+    both_refused = money_moved(_purchase_decision(False, "10.00 EUR"), _purchase_decision(False, "11.50 EUR"))
+    assert both_refused == {}, both_refused  # (was +1.50 EUR)
+    lost = money_moved(_purchase_decision(True, "193.99 EUR"), _purchase_decision(False, "193.99 EUR"))
+    assert lost == {"purchase_price": {"EUR": Decimal("-193.99")}}, lost  # (was nothing)
+
+
+def test_diff_puts_a_price_raised_beside_a_coupon_s_change_in_the_gross_group() -> None:
+    from engine.diff import changes
+
+    old = _purchase_decision(True, "193.99 EUR", [{"code": "c1", "status": "redeemed", "reasons": []}])
+    new = _purchase_decision(True, "195.49 EUR", [{"code": "c1", "status": "rejected", "reasons": [{"code": "x"}]}])
+    found = {(c.subject, c.what): c.money for c in changes(old, new)}
+    assert found[("purchase", "gross")] == {"purchase_price": {"EUR": Decimal("1.50")}}, found
+    assert found[("coupon c1", "status")] == {}, found
