@@ -404,13 +404,25 @@ def _purchase(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         dataclasses.replace(change, money={})
         for change in _status_changes("purchase", "coupon ", old["coupons"], new["coupons"], lambda c: str(c["code"]))
     ]
-    found += _status_changes(
-        "purchase", "purchase discount ", old["discounts"], new["discounts"], lambda d: str(d["code"]), "purchase_price"
+    # a refused purchase's price is not charged (`money_measures`): its discounts and its gross move
+    # money only when it is allowed under both rule sets; otherwise the verdict's change counts the
+    # whole change (allowed → refused: the price gone), or nothing moved (refused under both)
+    charged = bool(old["allowed"]) and bool(new["allowed"])
+    priced = _status_changes(
+        "purchase",
+        "purchase discount ",
+        old["discounts"],
+        new["discounts"],
+        lambda d: str(d["code"]),
+        "purchase_price" if charged else None,
     )
+    found += priced if charged else [dataclasses.replace(change, money={}) for change in priced]
     # (the gross group only beside changes that count their own money: the others count the
     # whole change; alone, a gross that moved is the gross group, as a bill's is)
-    if all(change.money is not None for change in found) and (
-        gross := _gross_change("purchase", "purchase", old["price"], new["price"], "purchase_price")
+    if (
+        charged
+        and all(change.money is not None for change in found)
+        and (gross := _gross_change("purchase", "purchase", old["price"], new["price"], "purchase_price"))
     ):
         found.append(gross)
     elif not found and (old["lines"] != new["lines"] or old["price"] != new["price"]):

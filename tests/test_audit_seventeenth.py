@@ -683,3 +683,28 @@ def test_diff_puts_a_price_raised_beside_a_coupon_s_change_in_the_gross_group() 
     found = {(c.subject, c.what): c.money for c in changes(old, new)}
     assert found[("purchase", "gross")] == {"purchase_price": {"EUR": Decimal("1.50")}}, found
     assert found[("coupon c1", "status")] == {}, found
+
+
+def test_diff_groups_of_a_purchase_refused_under_both_move_nothing() -> None:
+    from engine.diff import changes
+
+    def refused(net: str, amount: str) -> dict[str, object]:
+        decision = _purchase_decision(False, net)
+        decision["purchase"]["discounts"] = [{"code": "d", "status": "applied", "amount": amount, "reasons": []}]  # type: ignore[index]
+        return decision
+
+    found = changes(refused("10.00 USD", "2.00 USD"), refused("12.00 USD", "2.40 USD"))
+    assert found and all(c.money == {} for c in found), [(c.subject, c.what, c.money) for c in found]
+
+
+def test_a_bare_number_with_more_zeros_than_the_cent_is_still_told_its_currency() -> None:
+    from engine import load_rules
+    from tests.test_questions import _yaml
+
+    scenario = dict(_yaml(REPO / "samples" / "discounts" / "retention_offer_approved.yaml"))  # type: ignore[call-overload]
+    del scenario["expect"]
+    scenario["requested_discounts"] = [{**scenario["requested_discounts"][0], "value": "10.000"}]
+    decided = load_rules(REPO / "rules").decide(scenario)
+    (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
+    texts = [r["text"] for r in result["reasons"]]
+    assert "requested value `10.000` is not money: write it with the range's currency, `10.000 EUR`" in texts, texts

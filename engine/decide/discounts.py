@@ -431,8 +431,8 @@ def _without_currency(requested: Any, low: Any, quantum: Callable[[str], Decimal
         suggested = Money.parse(f"{text} {currency}")  # (its limits: 15 digits, 9 decimals)
     except (ValueError, ArithmeticError):
         return None
-    if int(suggested.amount.as_tuple().exponent) < int(quantum(currency).as_tuple().exponent):
-        return None  # (`10.555` would be refused again as finer than the cent)
+    if suggested.amount != suggested.amount.quantize(quantum(currency)):  # (within the limits: exact)
+        return None  # (`10.555` would be refused again as finer than the cent; `10.000` is 10.00)
     return f"`{text}` is not money: write it with the range's currency, `{text} {currency}`"
 
 
