@@ -187,8 +187,8 @@ def test_coverage_counts_what_a_purchase_s_price_judged(tmp_path: Path) -> None:
 # --- a bare number requested of a money range is told in the range's currency -------------------
 
 
-@pytest.mark.parametrize("value", [10, "10", "10.5"])
-def test_a_bare_number_requested_of_a_money_range_is_told_its_currency(value: object) -> None:
+def _retention_offer_refused(value: object) -> list[str]:
+    """The reason texts of `retention-offer` requested with `value`, which it rejects."""
     from engine import load_rules
     from tests.test_questions import _yaml
 
@@ -198,7 +198,12 @@ def test_a_bare_number_requested_of_a_money_range_is_told_its_currency(value: ob
     decided = load_rules(REPO / "rules").decide(scenario)
     (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
     assert result["status"] == "rejected", result
-    texts = [r["text"] for r in result["reasons"]]
+    return [r["text"] for r in result["reasons"]]
+
+
+@pytest.mark.parametrize("value", [10, "10", "10.5"])
+def test_a_bare_number_requested_of_a_money_range_is_told_its_currency(value: object) -> None:
+    texts = _retention_offer_refused(value)
     assert f"requested value `{value}` is not money: write it with the range's currency, `{value} EUR`" in texts, texts
 
 
@@ -434,16 +439,8 @@ def test_a_bundle_listed_twice_in_a_plan_is_cancelled_once(tmp_path: Path) -> No
     "value", ["+10", "-10", "10.555", "9" * 65, "1234567890123456", "10.50000000000", "\u0661\u0660"]
 )
 def test_no_money_is_suggested_that_a_request_may_not_give(value: str) -> None:
-    from engine import load_rules
-    from tests.test_questions import _yaml
-
-    scenario = dict(_yaml(REPO / "samples" / "discounts" / "retention_offer_approved.yaml"))  # type: ignore[call-overload]
-    del scenario["expect"]
-    scenario["requested_discounts"] = [{**scenario["requested_discounts"][0], "value": value}]
-    decided = load_rules(REPO / "rules").decide(scenario)
-    (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
-    assert result["status"] == "rejected", result
-    assert not any("range's currency" in r["text"] for r in result["reasons"]), result["reasons"]
+    texts = _retention_offer_refused(value)
+    assert not any("range's currency" in text for text in texts), texts
 
 
 # --- the pre-commit hook: a deleted ruleset.yaml, a file named like an option, two rule sets ------
@@ -698,13 +695,5 @@ def test_diff_groups_of_a_purchase_refused_under_both_move_nothing() -> None:
 
 
 def test_a_bare_number_with_more_zeros_than_the_cent_is_still_told_its_currency() -> None:
-    from engine import load_rules
-    from tests.test_questions import _yaml
-
-    scenario = dict(_yaml(REPO / "samples" / "discounts" / "retention_offer_approved.yaml"))  # type: ignore[call-overload]
-    del scenario["expect"]
-    scenario["requested_discounts"] = [{**scenario["requested_discounts"][0], "value": "10.000"}]
-    decided = load_rules(REPO / "rules").decide(scenario)
-    (result,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "retention-offer"]
-    texts = [r["text"] for r in result["reasons"]]
+    texts = _retention_offer_refused("10.000")
     assert "requested value `10.000` is not money: write it with the range's currency, `10.000 EUR`" in texts, texts
