@@ -69,22 +69,24 @@ class Coverage:
         judged |= {f"term:{t['term']}" for t in (decision.get("cancellation") or {}).get("terms", []) if t.get("term")}
         program = rules.criteria
         owners = [owner for owner in program.by_owner if owner in judged]
-        decided = as_decided(rules, scenario)  # (the lines' catalog types and charges)
-        if owners:
-            self._count(program, owners, program.evaluate(decided))
         # a purchase's price judges its bundles' discounts on the scenario it is priced on (the
         # purchase's lines): counted there (until 2026-12-02 a discount the price applied showed
         # its condition "never held")
-        priced = [
+        priced = {
             f"discount:{item['code']}"
             for item in (decision.get("purchase") or {}).get("discounts", [])
             if isinstance(item, dict) and _on_its_criteria(item)
-        ]
-        owners = [owner for owner in program.by_owner if owner in priced]
+        }
+        priced_owners = [owner for owner in program.by_owner if owner in priced]
+        if not owners and not priced_owners:
+            return
+        decided = as_decided(rules, scenario)  # (the lines' catalog types and charges)
         if owners:
+            self._count(program, owners, program.evaluate(decided))
+        if priced_owners:
             from engine.decide.purchases import priced_scenario
 
-            self._count(program, owners, program.evaluate(priced_scenario(rules, decided)))
+            self._count(program, priced_owners, program.evaluate(priced_scenario(rules, decided)))
 
     def _count(self, program: Any, owners: list[str], results: Any) -> None:
         for owner in owners:

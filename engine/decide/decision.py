@@ -537,7 +537,7 @@ def discounts_json(
         gross = line.gross
         currency = gross.currency
         net = result.net.amount
-        shown = gross.amount + net * 0  # (`80 EUR` written: shown with the net's digits, `80.00 EUR`)
+        shown = _gross_shown(result)
         written = result.written if lines_written and shared else None
         if written is not None:  # a line kept by the evaluator: what follows its field is written once
             tail = written.get("item")
@@ -591,6 +591,11 @@ def discounts_json(
     return part
 
 
+def _gross_shown(result: LineResult) -> Decimal:
+    """A line's gross with at least its net's digits (`80 EUR` written: `80.00 EUR`), its value unchanged."""
+    return result.line.gross.amount + result.net.amount * 0
+
+
 def _line_item(result: LineResult) -> dict[str, Any]:
     """A line's item as data, without its field (`line`). Its gross is shown with at least the
     net's digits (the currency's minor unit: a price written `80 EUR` is `80.00 EUR`, as its net
@@ -600,7 +605,7 @@ def _line_item(result: LineResult) -> dict[str, Any]:
     item: dict[str, Any] = {"product": line.product}
     if line.bundle:
         item["bundle"] = line.bundle
-    item["gross"] = money_text(line.gross.amount + result.net.amount * 0, currency)
+    item["gross"] = money_text(_gross_shown(result), currency)
     item["discounts"] = [{"code": code, "amount": money_text(-amount, currency)} for code, amount in result.takes]
     item["net"] = money_text(result.net.amount, currency)
     return item
