@@ -1214,6 +1214,10 @@ class RuleSetCompiler:
         return self._lazy(("\x00aggregate", _NAME_LOCAL.sub("_", code)), code)
 
 
+#: A word of generated code not preceded by `.` or another word character (`_small_lists`).
+_WORD = re.compile(r"(?<![.\w])\w+")
+
+
 def _small_lists(func: str, body: str, var: str, collection: str, depth: int) -> str:
     """`all(body for var in collection)` (or `any`) with the lists scenarios mostly hold taken
     without the generator (whose making and resuming cost more than a short body): an empty list
@@ -1221,7 +1225,9 @@ def _small_lists(func: str, body: str, var: str, collection: str, depth: int) ->
     a name per nesting depth, as the temporaries). Equal to the generator's outcome: conditions
     are booleans, so `all`/`any` of one is that one."""
     element = f"_q{depth}"
-    single = re.sub(rf"(?<![.\w]){re.escape(var)}(?!\w)", element, body)
+    # every word not after a `.`, kept unless it is `var` (one pattern: a pattern per variable
+    # name was compiled anew for most quantifiers of a large rule set, past `re`'s cache)
+    single = _WORD.sub(lambda word: element if word[0] == var else word[0], body)
     empty = "True" if func == "all" else "False"
     return (
         f"({empty} if not {collection} else ((({element} := {collection}[0]) is {element} and {single})"
