@@ -105,8 +105,8 @@ class TextReporter(Reporter):
         if source is not None and 1 <= d.column <= len(source) + 1:
             gutter = " " * len(str(d.line))
             end = max(d.end_column or d.column + 1, d.column + 1)
-            indent = len(printable(source[: d.column - 1]))
-            width = max(1, len(printable(source[d.column - 1 : end - 1])))
+            indent = _cells(printable(source[: d.column - 1]))
+            width = max(1, _cells(printable(source[d.column - 1 : end - 1])))
             self.stream.write(f" {d.line} | {printable(source)}\n")
             self.stream.write(f" {gutter} | {' ' * indent}{red}^{'~' * (width - 1)}{reset}\n")
         for line in d.detail:
@@ -130,6 +130,17 @@ class TextReporter(Reporter):
             files = len(self.files)
             noun = "problem" if self.total == 1 else "problems"
             self.stream.write(f"{self.total:,} {noun} in {files:,} file{'s' if files != 1 else ''}\n")
+
+
+def _cells(text: str) -> int:
+    """The columns `text` takes in a terminal: two for a wide character (CJK, most emoji), none
+    for a combining mark or a zero-width one, one for the rest; the caret's padding (until
+    2026-12-02 it counted characters, and a caret after `"日本"` stood two columns to the left)."""
+    if text.isascii():
+        return len(text)
+    from unicodedata import category, east_asian_width
+
+    return sum(2 if east_asian_width(c) in "WF" else 0 if category(c) in ("Mn", "Me", "Cf") else 1 for c in text)
 
 
 #: Diagnostics about a file the loader did not read (a folder, too large, binary, a link leading

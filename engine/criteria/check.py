@@ -172,7 +172,11 @@ class Checker:
         if node.id in self.env.roots:
             return _replace(node, type=self.env.roots[node.id].type)
         candidates = [*scope.variables, *self.env.roots, *(self.env.fields(scope.element) if scope.element else [])]
-        hint = did_you_mean(node.id, candidates) or f"known names: {', '.join(sorted(candidates))}"
+        hint = (
+            _field_of_a_record(node.id, scope, self.env)
+            or did_you_mean(node.id, candidates)
+            or f"known names: {', '.join(sorted(candidates))}"
+        )
         weekday = _close_weekday(node.id)
         if weekday and not did_you_mean(node.id, candidates):  # `wensday`: a weekday misspelt
             raise error(node.span, "BR502", f"unknown name `{node.id}` (not a weekday)", f"did you mean `{weekday}`?")
@@ -354,6 +358,7 @@ class Checker:
         if ct.elem is not None:
             self._comparable(node, _type(item), ct.elem, "in")
             item = _with_currency(item, ct.elem.currency)
+            _same_duration_families(node, item, collection)
         return _replace(node, item=item, collection=collection, type=T.BOOL)
 
     def _setrelation(self, node: ast.SetRelation, scope: Scope) -> ast.Node:
@@ -377,6 +382,7 @@ class Checker:
         other = rt.elem if T.is_collection(rt) else rt
         if lt.elem is not None and other is not None:
             self._comparable(node, lt.elem, other, node.op)
+            _same_duration_families(node, left, right)
         return _replace(node, left=left, right=right, type=T.BOOL)
 
     def _between(self, node: ast.Between, scope: Scope) -> ast.Node:
@@ -643,6 +649,29 @@ def _close_weekday(name: str) -> str | None:
     return best if SequenceMatcher(None, name.lower(), best).ratio() >= 0.8 else None
 
 
+def _field_of_a_record(name: str, scope: Scope, env: Environment) -> str | None:
+    """ "did you mean `account.classification`?" for a field written without its record
+    (`classification`, `maturity`): every quantifier's item and top-level record that has the
+    field; failing that, a field of a quantifier's item close to it (`prise` in `any p in
+    subscription.products where prise > 2 EUR`: `p.price`); or None. Until 2026-12-02 the hint
+    was the nearest top-level name (`classification`: "did you mean `cancellation`?", `prise`:
+    "`purchase`?") or the list of them."""
+    items = [(var, t.record) for var, t in scope.variables.items() if t.name == "record" and t.record]
+    roots = [
+        (root, known.type.record)
+        for root, known in env.roots.items()
+        if known.type.name == "record" and root not in scope.variables  # (not a name a quantifier took)
+    ]
+    paths = [f"`{owner}.{name}`" for owner, record in [*items, *roots] if name in env.fields(record or "")]
+    if paths:
+        return f"did you mean {' or '.join(paths)}?"
+    for var, record in reversed(items):  # the innermost item first
+        close = did_you_mean(name, env.fields(record or ""))
+        if close:
+            return close.replace("`", f"`{var}.", 1)
+    return None
+
+
 def _same_currency(left: ast.Node, right: ast.Node) -> tuple[ast.Node, ast.Node]:
     lt, rt = _type(left), _type(right)
     if lt.name != "money" or rt.name != "money":
@@ -660,6 +689,22 @@ def _same_duration_family(node: ast.Node, a: Any, b: Any) -> None:
             f"cannot compare {a} with {b}: months and years have no fixed number of days",
             "compare durations of the same kind of unit",
         )
+
+
+def _same_duration_families(node: ast.Node, left: ast.Node, right: ast.Node) -> None:
+    """`_same_duration_family` for membership and set relations, whose elements compare as `==`
+    does: every duration written on one side against every one written on the other
+    (`6 months in {180 days}` could never be decided, as `6 months == 180 days` cannot; until
+    2026-12-02 it passed validation and never held, negated or not)."""
+    for a in _written_durations(left):
+        for b in _written_durations(right):
+            _same_duration_family(node, a, b)
+
+
+def _written_durations(node: ast.Node) -> list[Any]:
+    """The durations written as literals in `node`: the literal itself, or a set literal's items."""
+    items = node.items if isinstance(node, ast.SetLiteral) else (node,)
+    return [i.value for i in items if isinstance(i, ast.Literal) and _type(i).name == "duration"]
 
 
 def _span_valued(node: ast.Node) -> bool:
