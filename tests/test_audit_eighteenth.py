@@ -14,6 +14,7 @@ from engine.criteria.environment import scenario_environment
 from engine.criteria.parse import CriteriaError, parse
 
 ENV = scenario_environment()
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _checked(text: str) -> None:
@@ -107,3 +108,39 @@ def test_a_field_without_its_record_is_told_with_the_record(text: str, hint: str
     with pytest.raises(CriteriaError) as caught:
         _checked(text)
     assert (caught.value.diagnostic.code, caught.value.diagnostic.hint) == ("BR502", hint)
+
+
+# --- a consumption's product is a product of the rule set, in decide as in validate --scenarios ---
+
+
+def test_a_consumption_naming_an_unknown_product_is_refused_by_decide() -> None:
+    """README: BR605 for a consumption's unknown names, "as `decide` reports them"; `validate
+    --scenarios` refused `product: tv-essentails` and `decide` drew credits for it in silence (a
+    credit scoped to the product meant was passed over)."""
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+
+    rules = load_rules(REPO / "rules")
+    scenario = {
+        "id": "typo",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "consumptions": [
+            {
+                "id": "R1",
+                "organisation": "globex-de",
+                "credit_type": "network-offer",
+                "product": "tv-essentails",
+                "quantity": 1,
+                "at": "2015-04-15T09:00:00+02:00",
+            }
+        ],
+    }
+    with pytest.raises(ScenarioError) as caught:
+        rules.decide(scenario)
+    error = caught.value
+    assert (error.field, error.code, error.message) == (
+        "consumptions[0].product",
+        "BR605",
+        "unknown product `tv-essentails`",
+    )
+    assert error.hint == "did you mean `tv-essentials`?"

@@ -77,16 +77,16 @@ def test_why_names_the_key_that_ranked_a_credit_after_the_previous_one(tmp_path:
         "value": "none",
     }
     assert why["b-no-prio-soon"]["text"] == (
-        "used: rank 2, 1 drawn, 0 left; after `a-prio`: it has a priority (1), this one has none"
+        "used: rank 2, 1 drawn, 0 left; after `a-prio`, which has a priority (1) where this one has none"
     )
     assert why["c-no-prio-never"]["text"] == (
-        "a candidate (rank 3, after `b-no-prio-soon`: it expires (2015-05-31), this one never does); "
+        "a candidate (rank 3, after `b-no-prio-soon`, which expires (2015-05-31) where this one never does); "
         "not needed, earlier credits covered the consumption"
     )
     assert why["d-never-far"]["facts"]["decided_by"] == "tree_distance"
-    assert "its holder is nearer (the consumer itself against its parent)" in why["d-never-far"]["text"]
+    assert "whose holder is nearer (the consumer itself against its parent)" in why["d-never-far"]["text"]
     assert why["e-never-far"]["facts"]["decided_by"] == "id"
-    assert "after `d-never-far`: tied on every other key, its id comes first" in why["e-never-far"]["text"]
+    assert "after `d-never-far`, whose id comes first (tied on every other key)" in why["e-never-far"]["text"]
 
 
 def test_why_names_allocation_and_issue_date_under_the_default_order() -> None:
@@ -99,10 +99,10 @@ def test_why_names_allocation_and_issue_date_under_the_default_order() -> None:
     )
     assert why["shared-early"]["facts"]["decided_by"] == "allocation"
     assert why["shared-early"]["text"].endswith(
-        "after `own`: it is allocated to this organisation only, shared credits come after"
+        "after `own`, which is allocated to this organisation only (shared credits come after)"
     )
     assert why["shared-late"]["text"].endswith(
-        "after `shared-early`: it was issued earlier (2015-02-01 against 2015-03-02)"
+        "after `shared-early`, which was issued earlier (2015-02-01 against 2015-03-02)"
     )
 
 

@@ -270,7 +270,8 @@ def test_a_credit_a_user_holds_is_the_credit_owner_s_own_in_the_why() -> None:
         "the credit owner's own",
     )
     assert (
-        "after `john-own`: it is the credit owner's own (held by a user), shared credits come after" in shared["text"]
+        "after `john-own`, which is the credit owner's own (held by a user; shared credits come after)"
+        in shared["text"]
     )
 
 

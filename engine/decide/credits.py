@@ -694,13 +694,15 @@ def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[C
     return {}  # (unreachable: id is last and codes are unique)
 
 
+#: why the credit ranked before comes first, said of that credit (", after `X`, which expires
+#: sooner"; until 2026-12-02 "after `X`: it expires sooner", whose "it" read as the credit explained)
 _AFTER_WORDS: dict[str, str] = {
-    "allocation": "it is allocated to this organisation only, shared credits come after",
-    "priority": "its priority comes first ({before_value} against {value})",
-    "expiry": "it expires sooner ({before_value} against {value})",
-    "tree_distance": "its holder is nearer ({before_levels} against {levels})",
-    "issue_date": "it was issued earlier ({before_value} against {value})",
-    "id": "tied on every other key, its id comes first",
+    "allocation": "which is allocated to this organisation only (shared credits come after)",
+    "priority": "whose priority comes first ({before_value} against {value})",
+    "expiry": "which expires sooner ({before_value} against {value})",
+    "tree_distance": "whose holder is nearer ({before_levels} against {levels})",
+    "issue_date": "which was issued earlier ({before_value} against {value})",
+    "id": "whose id comes first (tied on every other key)",
 }
 
 
@@ -710,19 +712,19 @@ def _levels(distance: Any) -> str:
 
 
 def _after_words(f: Mapping[str, Any], inside: bool = False) -> str:
-    """ ", after `X`: it expires sooner (…)" for a ranked credit's reason, or "" at rank 1."""
+    """ "; after `X`, which expires sooner (…)" for a ranked credit's reason, or "" at rank 1."""
     if "after" not in f:
         return ""
     levels = {"before_levels": _levels(f.get("before_value")), "levels": _levels(f.get("value"))}
     why = _AFTER_WORDS.get(f.get("decided_by", ""), "by the rule set's precedence").format_map({**f, **levels})
     if f.get("decided_by") == "priority" and f.get("value") == "none":
-        why = f"it has a priority ({f['before_value']}), this one has none"
+        why = f"which has a priority ({f['before_value']}) where this one has none"
     elif f.get("decided_by") == "allocation" and f.get("before_value") == "the credit owner's own":
         # (it said "allocated to this organisation only" of a credit a user holds, until 2026-12-02)
-        why = "it is the credit owner's own (held by a user), shared credits come after"
+        why = "which is the credit owner's own (held by a user; shared credits come after)"
     elif f.get("decided_by") == "expiry" and f.get("value") == "never":
-        why = f"it expires ({f['before_value']}), this one never does"
-    return f"{',' if inside else ';'} after `{f['after']}`: {why}"
+        why = f"which expires ({f['before_value']}) where this one never does"
+    return f"{',' if inside else ';'} after `{f['after']}`, {why}"
 
 
 def _own_side(tree: Any, holder: str, r: Request) -> Reason | None:
@@ -1180,6 +1182,9 @@ def request(s: _Setting, c: Any, i: int) -> Request:
     organisation, user = c.organisation, None
     if organisation is not None and organisation not in s.tree.parent:
         raise _unknown(f"{where}.organisation", "organisation", organisation, s.tree.parent)
+    if c.product is not None and c.product not in s.products:  # (until 2026-12-02 read as some other
+        # product: a credit scoped to the product was passed over, another one drawn, in silence)
+        raise _unknown(f"{where}.product", "product", c.product, s.products)
     if c.user is not None:
         if c.user not in s.users:
             raise _unknown(f"{where}.user", "user", c.user, s.users)
