@@ -273,15 +273,20 @@ def _term(model: Any, doc: Document, products: dict[str, str], minor: dict[str, 
         if model.penalty.tax is not None and model.penalty.tax.rate is not None:
             yield from _fractions([(("penalty", "tax", "rate"), model.penalty.tax.rate)], doc, "tax rate")
     fees += [(("exceptions", i, "fee"), e.fee) for i, e in enumerate(model.exceptions) if e.fee is not None]
+    own = model.penalty.fee.currency if model.penalty is not None else None
     for path, fee in fees:
         yield from _negative(fee, path, doc, "a fee", zero=True)
         yield from _precision(fee, path, doc, minor)
+        if path[0] == "exceptions" and own is not None and fee.currency != own:
+            continue  # told once, against the term's own fee (until 2026-12-02 twice at one place)
         if products and fee.currency not in products.values():
-            product, currency = sorted(products.items())[0]
+            currency = sorted(products.items())[0][1]
+            named = sorted(product for product, priced in products.items() if priced == currency)
+            shown = ", ".join(f"`{p}`" for p in named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
             yield doc.diagnostic(
                 path,
                 "BR415",
                 f"the fee {fee} is in {fee.currency}, but the products under this term are priced in "
-                f"{currency} (`{product}`)",
+                f"{currency} ({shown})",
                 f"write the fee in {currency}",
             )

@@ -629,9 +629,14 @@ def credit_holder_conflict(credit: Any, users: Mapping[str, Any]) -> tuple[str, 
     if holder is None or holder.credit_owner in (None, holder.code):
         return None
     owner = holder.credit_owner
+    hint = f"set `holder: {owner}`"
+    if any(u.credit_owner == holder.code for u in users.values() if u.code != holder.code):
+        # an owner of credit users who was given an owner of their own: that link is the likelier
+        # slip (BR412 there), and removing it keeps this credit where it is
+        hint += f", or remove `{holder.code}`'s `credit_owner:` (a credit owner holds credits)"
     return (
         f"user `{holder.code}` is a credit user of `{owner}` and holds no credits: theirs are `{owner}`'s",
-        f"set `holder: {owner}`",
+        hint,
     )
 
 
@@ -698,7 +703,9 @@ def check_credit_owners(catalog: Catalog) -> Iterator[Diagnostic]:
                 ("credit_owner",),
                 "BR412",
                 f"credit owner `{owner_code}` uses the credits of `{owner.credit_owner}`; an owner must own their own credits",
-                f"set the credit owner to `{end}` directly",
+                # (until 2026-12-02 only the second fix, which re-points every credit user of the
+                # owner when the owner's own link is the slip)
+                f"remove `{owner_code}`'s `credit_owner:`, or set this one to `{end}` directly",
                 detail=links,
             )
 

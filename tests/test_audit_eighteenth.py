@@ -144,3 +144,106 @@ def test_a_consumption_naming_an_unknown_product_is_refused_by_decide() -> None:
         "unknown product `tv-essentails`",
     )
     assert error.hint == "did you mean `tv-essentials`?"
+
+
+# --- the text output shows the credit owner's usage view, as the JSON decision does ---
+
+
+def test_the_text_decision_shows_the_credit_owner_s_usage_view(capsys: pytest.CaptureFixture[str]) -> None:
+    """Seed 001: "the owner's usage view lists the owner and all their credit users"; `decide`'s
+    text output left it out (an analyst could not see that `peter` drew on `john`'s credit)."""
+    from engine.cli.main import main
+
+    sample = REPO / "samples" / "credits" / "credit_owner_shares_with_users.yaml"
+    assert main(["decide", "--rules", str(REPO / "rules"), str(sample)]) == 0
+    out = capsys.readouterr().out
+    view = out[out.index("credit owner john, usage by user:") :].splitlines()[1:4]
+    assert [line.split() for line in view] == [
+        ["john", "email-credits", "1200"],
+        ["mary", "sms-credits", "20"],
+        ["peter", "email-credits", "500"],
+    ]
+
+
+# --- a credit owner given an owner: every hint offers removing that one link ---
+
+
+def test_an_owner_given_an_owner_is_told_as_one_slip_at_every_line(tmp_path: Path) -> None:
+    """One `credit_owner:` added to an owner (john, the owner of mary and peter, holding a credit)
+    gave four errors, three of whose hints changed lines that were right (re-point mary and
+    peter, move john's credit). Every line is still told (a review sees the line it changed), and
+    each hint offers removing john's link."""
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / "organisation" / "users.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("code: john\n", "code: john\ncredit_owner: lena\n", 1),
+        encoding="utf-8",
+    )
+    found = validate_paths([root])
+    assert {d.code for d in found} == {"BR412"}
+    assert all("remove `credit_owner:` here" in d.hint or "remove `john`'s `credit_owner:`" in d.hint for d in found)
+    assert len(found) == 3
+
+
+def test_a_credit_held_by_an_owner_given_an_owner_offers_removing_that_link() -> None:
+    from types import SimpleNamespace as Record
+
+    from engine.semantics import credit_holder_conflict
+
+    users = {
+        "john": Record(code="john", credit_owner="lena"),
+        "peter": Record(code="peter", credit_owner="john"),
+        "lena": Record(code="lena", credit_owner=None),
+        "mary": Record(code="mary", credit_owner="lena"),
+    }
+    found = credit_holder_conflict(Record(holder="john"), users)
+    assert found is not None
+    assert found[1] == "set `holder: lena`, or remove `john`'s `credit_owner:` (a credit owner holds credits)"
+    assert credit_holder_conflict(Record(holder="mary"), users) == (
+        "user `mary` is a credit user of `lena` and holds no credits: theirs are `lena`'s",
+        "set `holder: lena`",
+    )
+
+
+# --- an exception's fee in another currency is told once; the products are named ---
+
+
+def test_an_exception_fee_in_another_currency_is_one_diagnostic(tmp_path: Path) -> None:
+    """Two BR415 at the same caret, the second naming one product as "the products under this
+    term"; now once, against the term's own fee."""
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    terms = root / "catalog" / "terms.yaml"
+    text = terms.read_text(encoding="utf-8")
+    assert "fee: 50.00 EUR" in text
+    terms.write_text(text.replace("fee: 50.00 EUR", "fee: 50.00 USD", 1), encoding="utf-8")
+    found = validate_paths([root])
+    assert [d.code for d in found] == ["BR415"], found
+    assert "another currency than the term's fee" in found[0].message
+
+
+# --- `billrules coupons` knows a coupon by its name, as a purchase does ---
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("MINUS 20", "`MINUS 20` is the name of coupon `minus-20`; list its codes with `billrules coupons minus-20`"),
+        ("welcome to SPORTS", "`welcome to SPORTS` is the name of coupon `welcome-sports`; list its codes with "),
+        ("WELCOME_SPORTS", "did you mean `welcome-sports`?"),
+    ],
+)
+def test_coupons_tells_a_coupon_s_name_from_its_code(capsys: pytest.CaptureFixture[str], given: str, hint: str) -> None:
+    from engine.cli.main import main
+
+    assert main(["coupons", "--rules", str(REPO / "rules"), given]) == 1
+    assert f"  hint: {hint}" in capsys.readouterr().err

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     space = index.spaces.get(args.coupon)
     if space is None:
         sys.stderr.write(f"billrules: no coupon `{printable(args.coupon)}` in {printable(args.rules)}\n")
-        sys.stderr.write(f"  hint: {printable(_hint(args.coupon, index))}\n")
+        sys.stderr.write(f"  hint: {printable(_hint(args.coupon, index, rules))}\n")
         return EXIT_FINDINGS
     codes: Iterator[str] = space.codes()
     if printable(space.template) != space.template:  # the generated characters are always safe
@@ -54,9 +54,19 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _hint(name: str, index: Any) -> str:
+def _hint(name: str, index: Any, rules: Any) -> str:
+    from engine.decide.purchases import _named_coupon
     from engine.diagnostics import did_you_mean
 
+    named = _named_coupon(rules, name)  # a coupon's name (`MINUS 20`), as purchases tell it (until 2026-12-02 not here)
+    if named is not None:
+        from engine.decide.decision import lookup
+        from engine.decide.purchases import _folded
+
+        coupon = named.facts["coupon"]
+        if _folded(name) != _folded(lookup(rules, "coupon")[coupon].name):  # the code, case or separators aside
+            return f"did you mean `{coupon}`?"
+        return f"`{name}` is the name of coupon `{coupon}`; list its codes with `billrules coupons {coupon}`"
     found = index.decode(name)
     if found is not None:
         space, number = found

@@ -378,6 +378,18 @@ def _render_reasons(reasons: list[dict[str, Any]], out: TextIO) -> None:
         out.write(f"  {'':<28}{reason['text']}\n")
 
 
+def _render_owners(owners: list[dict[str, Any]], out: TextIO) -> None:
+    """The credit owners' usage view (seed 001): each owner, then the owner and their credit users
+    with what each drew, by credit type (until 2026-12-02 it was in the JSON decision only)."""
+    for owner in owners:
+        out.write(f"\ncredit owner {owner['owner']}, usage by user:\n")
+        for user in owner["users"]:
+            if not user["drawn"]:
+                out.write(f"  {user['user']:<24}nothing drawn\n")
+            for i, drawn in enumerate(user["drawn"]):
+                out.write(f"  {user['user'] if i == 0 else '':<24}{drawn['credit_type']:<34}{drawn['quantity']:>12}\n")
+
+
 def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
     """Credits: each request's draws (rank, credit, quantity), refusals with reasons, what is left."""
     for p in credits.get("purchases", []):
@@ -398,6 +410,7 @@ def _render_credits(credits: dict[str, Any], out: TextIO) -> None:
         out.write("alerts:\n")
         for reason in credits["alerts"]:
             out.write(f"  {reason['facts']['request']}: {reason['text']}\n")
+    _render_owners(credits.get("owners", []), out)
     if credits.get("passed_over"):  # credits whose criteria left them out of a request's candidates
         out.write("\npassed over:\n")
         for passed in credits["passed_over"]:
