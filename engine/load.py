@@ -566,7 +566,33 @@ def _yaml_error(file: str, text: str, exc: Exception) -> Diagnostic:
 
     if isinstance(exc, MarkedYAMLError):
         return _syntax_diagnostic(file, text, exc)
+    from ruamel.yaml.reader import ReaderError
+
+    if isinstance(exc, ReaderError) and isinstance(exc.character, int) and 0 <= exc.position <= len(text):
+        return _unacceptable_character(file, text, exc.position, exc.character)
     return Diagnostic(file, 1, 1, "BR104", f"YAML syntax error: {exc}", "check the file with a YAML linter")
+
+
+def _unacceptable_character(file: str, text: str, position: int, character: int) -> Diagnostic:
+    """A character YAML does not allow in a file (a control character, U+FFFE), at its own line
+    and column (lines as editors count them: `\n`, `\r\n`, `\r`). Until 2026-12-02 it was told
+    at 1:1 with the parser's message, "in "<unicode string>", position 40"."""
+    import unicodedata
+
+    start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+    before = text[:start]
+    line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+    name = unicodedata.name(chr(character), "a control character").lower()
+    return Diagnostic(
+        file,
+        line,
+        position - start + 1,
+        "BR104",
+        f"YAML syntax error: the character U+{character:04X} ({name}) is not allowed in a YAML file",
+        f"remove it; to mean it in text, write it as an escape in double quotes (`\\x{character:02x}`)"
+        if character < 0x100
+        else f"remove it; to mean it in text, write it as an escape in double quotes (`\\u{character:04x}`)",
+    )
 
 
 _SYNTAX_HINTS = (

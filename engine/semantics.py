@@ -22,7 +22,7 @@ from engine.models.catalog import DISCOUNTABLE, Bundle, EarlyCancellation, Excep
 from engine.models.credits import Allocation, CreditMeasure, CreditType, User
 from engine.models.criteria import NON_USAGE_SECTIONS, USAGE_SECTIONS
 from engine.models.discounts import AmountType, AppliedServiceType, Discount, DiscountType
-from engine.values import Money, TimeUnit, nearest_currency, parse_number
+from engine.values import Money, TimeUnit, nearest_currency, parse_number, parse_number_text
 
 
 @dataclass(frozen=True)
@@ -354,8 +354,8 @@ def _amount_value(kind: AmountType, value: Any, minimum: bool = False) -> tuple[
         if money.amount < 0 or (money.amount == 0 and not minimum):
             return None, (f"discount amount `{value}` must be {floor}", "write a positive amount")
         return money, None
-    try:
-        number = parse_number(str(value))
+    try:  # text is ASCII digits, as in scenarios (until 2026-12-02 `"2_0"` gave 20 free months, `"٢"` 2)
+        number = parse_number_text(value) if isinstance(value, str) else parse_number(str(value))
     except ValueError as exc:
         hint = (
             "write the number of units (`value: 2`) and the unit apart (`unit: months`)"

@@ -247,3 +247,51 @@ def test_coupons_tells_a_coupon_s_name_from_its_code(capsys: pytest.CaptureFixtu
 
     assert main(["coupons", "--rules", str(REPO / "rules"), given]) == 1
     assert f"  hint: {hint}" in capsys.readouterr().err
+
+
+# --- a discount's number written as text is ASCII digits, as everywhere else ---
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("discounts/promotions.yaml", "  value: 2\n", '  value: "2_0"\n'),  # 20 free months were given
+        ("discounts/promotions.yaml", "  value: 2\n", '  value: "+2"\n'),
+        ("discounts/promotions.yaml", "  value: 2\n", '  value: "\u0662"\n'),  # an Arabic-Indic two
+        ("discounts/customer_care.yaml", "  range: [5, 50]\n", '  range: ["5", "5_0"]\n'),
+    ],
+)
+def test_a_discount_number_written_as_text_is_ascii_digits(tmp_path: Path, file: str, old: str, new: str) -> None:
+    """README (Limits): `1_000`, `+2` and digits of other scripts are refused; a free period
+    `value: "2_0"` validated and freed 20 months of a yearly bill, a range bound `"5_0"` had
+    every agent's request rejected as "not a number"."""
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    found = validate_paths([root])
+    assert [d.code for d in found] == ["BR405"], found
+    assert "is not a number: write it with digits" in found[0].message
+
+
+# --- a character YAML does not allow is told at its own line and column ---
+
+
+@pytest.mark.parametrize(("character", "newline"), [("\x1b", "\n"), ("\x7f", "\r\n"), ("\x01", "\r"), ("\ufffe", "\n")])
+def test_a_control_character_is_told_at_its_line_and_column(tmp_path: Path, character: str, newline: str) -> None:
+    """SPEC 6: a diagnostic with location and a hint. It was told at 1:1 with the parser's own
+    words: `... special characters are not allowed\\n  in "<unicode string>", position 40`."""
+    from engine.load import load_file
+
+    path = tmp_path / "x.yaml"
+    path.write_bytes(newline.join(["kind: segment", "code: s", f'description: "red {character}text"', ""]).encode())
+    found = load_file(path).diagnostics
+    assert [(d.code, d.line, d.column) for d in found] == [("BR104", 3, 19)]
+    assert f"U+{ord(character):04X}" in found[0].message and "position" not in found[0].message
+    assert "escape in double quotes" in found[0].hint
