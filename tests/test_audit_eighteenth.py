@@ -295,3 +295,45 @@ def test_a_control_character_is_told_at_its_line_and_column(tmp_path: Path, char
     assert [(d.code, d.line, d.column) for d in found] == [("BR104", 3, 19)]
     assert f"U+{ord(character):04X}" in found[0].message and "position" not in found[0].message
     assert "escape in double quotes" in found[0].hint
+
+
+# --- an escaped lone surrogate in a scenario file's text is refused at its place ---
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_lone_surrogate_in_a_scenario_file_is_refused_at_its_field(tmp_path: Path, suffix: str) -> None:
+    """README: what `validate` accepts `run` decides, and `run`'s reader refuses lone surrogates; a
+    `.yaml` or `.json` scenario with `classification: "Resi\\ud800"` was decided, its JSON holding
+    text no strict reader (orjson, billrules' own) takes."""
+    from engine.decide.scenarios import read_scenarios
+
+    path = tmp_path / f"s{suffix}"
+    path.write_text(
+        '{"id": "s", "as_of": "2015-07-01T02:00:00+02:00",\n "account": {"code": "A", "classification": "Resi\\ud800"}}\n',
+        encoding="utf-8",
+    )
+    (found,) = list(read_scenarios(path))
+    assert found.scenario is None
+    assert [(d.code, d.line) for d in found.diagnostics] == [("BR602", 2)]
+    assert "`account.classification`: the text holds a lone surrogate" in found.diagnostics[0].message
+
+
+# --- a run's errors file and summary are not written over scenario or expectation files ---
+
+
+@pytest.mark.parametrize(("option", "name"), [("--summary", "a.yaml"), ("--summary", "b.jsonl"), ("--errors", "c.yml")])
+def test_a_run_does_not_write_its_summary_or_errors_over_a_scenario_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, name: str
+) -> None:
+    """`--summary ovr/a.yaml` replaced an expectation file with the summary's JSON and `--errors
+    ovr/b.yaml` emptied one (exit 0), where `test --coverage-json c.yaml` is refused."""
+    from engine.cli.main import main
+
+    target = tmp_path / name
+    target.write_text("id: keep\n", encoding="utf-8")
+    source = REPO / "samples" / "run" / "nightly.jsonl"
+    argv = ["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(tmp_path / "o.jsonl")]
+    assert main([*argv, option, str(target), "--workers", "1"]) == 2
+    assert f"{option} " in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "id: keep\n"
+    assert not (tmp_path / "o.jsonl").exists()

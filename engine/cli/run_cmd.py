@@ -149,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
             )
     _distinct_files(args)
     _not_over_the_rules(args, args.rules)
+    _not_named_as_scenarios(args)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
@@ -373,6 +374,29 @@ def _distinct_files(args: argparse.Namespace) -> None:
             raise UsageError(f"{option} and {seen[key]} name the same file ({shown}); give each its own")
         if key[0] != "pipe" or option == "--input":  # outputs may share a pipe (cron's one output)
             seen[key] = option
+
+
+def _not_named_as_scenarios(args: argparse.Namespace) -> None:
+    """The errors file and the summary are not named as scenario, expectation or rule files are:
+    `--summary ovr/a.yaml` replaced a scenario with the summary's JSON, `--errors ovr/b.yaml` an
+    expectation with the error records (until 2026-12-02; `test --coverage-json` refused such
+    names already). The error records are JSON lines (`.jsonl` is theirs); the summary is JSON."""
+    named = (
+        ("--errors", args.errors, (".yaml", ".yml"), "`.jsonl`"),
+        ("--summary", args.summary, _SCENARIO_NAMES, "`.json`"),
+    )
+    for option, name, refused, own in named:
+        if name not in (None, "-") and not is_stream(name):
+            suffixes = {Path(name).suffix.lower(), Path(os.path.realpath(name)).suffix.lower()}
+            if suffixes & set(refused):
+                raise UsageError(
+                    f"{option} {printable(name)}: named like a scenario or rule file, which it would replace; "
+                    f"give it a name ending in {own}"
+                )
+
+
+#: names of files that hold scenarios, expectations or rules
+_SCENARIO_NAMES = (".yaml", ".yml", ".jsonl", ".ndjson")
 
 
 def _file_identity(name: str) -> Any:

@@ -401,7 +401,7 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
     if source.diagnostics:  # documents that are no mapping: each reported in its place, the others read
         # (until 2026-12-02 one such document among several left every other one undecided and
         # unchecked)
-        found = [(d.start.line, validate_scenario(d.data, d, source.display)) for d in source.documents]
+        found = [(d.start.line, _file_scenario(d, source.display)) for d in source.documents]
         found += [(d.line, ScenarioInput(None, diagnostics=[_as_scenario_file(d)])) for d in source.diagnostics]
         for _, item in sorted(found, key=lambda pair: pair[0]):
             yield item
@@ -422,7 +422,36 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         )
         return
     for document in source.documents:
-        yield validate_scenario(document.data, document, source.display)
+        yield _file_scenario(document, source.display)
+
+
+def _file_scenario(document: Document, display: str) -> ScenarioInput:
+    """`validate_scenario` of a YAML or JSON file's document, whose double-quoted text may hold an
+    escaped lone surrogate (`"\\ud800"`): refused at each place, BR602, as a field whose check
+    meets it is (until 2026-12-02 a free text field kept it, and the decision's JSON held text no
+    strict reader takes; a JSON Lines line is refused whole by its reader)."""
+    checked = validate_scenario(document.data, document, display)
+    if checked.scenario is None or not document.styles:  # (no quoted text: no escapes)
+        return checked
+    bad = list(_not_unicode(document.data, ()))
+    if not bad:
+        return checked
+    return ScenarioInput(
+        document,
+        None,
+        checked.expect,
+        [
+            _diagnostic(
+                document,
+                display,
+                path,
+                "BR602",
+                f"scenario field `{dotted(path) or 'scenario'}`: the text holds a lone surrogate (not Unicode)",
+                "write the text as valid Unicode (UTF-8)",
+            )
+            for path in bad
+        ],
+    )
 
 
 def json_line_records(path: Path, display: str) -> Iterator[tuple[int, Any, Diagnostic | None]]:
