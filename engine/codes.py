@@ -9,7 +9,10 @@ CODES: dict[str, tuple[str, str]] = {
     # load (safe YAML)
     "BR100": ("file-unreadable", "The file could not be read."),
     "BR101": ("file-too-large", "The file exceeds the size limit for rule files."),
-    "BR102": ("binary-file", "The file is binary, not YAML text."),
+    "BR102": (
+        "binary-file",
+        "The file is binary, not YAML text; or UTF-16/UTF-32 text, with the `iconv` command that makes it UTF-8.",
+    ),
     "BR103": ("invalid-utf8", "The file is not valid UTF-8."),
     "BR104": ("yaml-syntax", "The file is not valid YAML."),
     "BR105": ("duplicate-key", "A mapping defines the same key twice; one value would be lost."),

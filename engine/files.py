@@ -251,3 +251,26 @@ def may_exist(path: Path) -> bool:
     except (OSError, ValueError):
         return True
     return True
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16" or "UTF-32" for a line of a file in that encoding (its byte order mark, or text
+    whose every second, or three of every four, bytes are NUL), else None: a NUL inside UTF-8
+    text is told as orjson tells it, at its column."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    if len(raw) < 8:
+        return None
+    nul = raw.count(0) / len(raw)
+    quarter = len(raw) // 4
+    # ASCII text in UTF-32: three NULs a character, in the same three places of every four bytes
+    # (a UTF-8 line with a field padded with NULs has as many, in one run: not UTF-32)
+    if 0.7 <= nul <= 0.8 and any(
+        sum(raw[k::4].count(0) for k in range(4) if k != o) >= 0.9 * 3 * quarter for o in range(4)
+    ):
+        return "UTF-32"
+    if 0.4 <= nul <= 0.6 and max(raw[0::2].count(0), raw[1::2].count(0)) >= 0.9 * (len(raw) // 2):
+        return "UTF-16"
+    return None

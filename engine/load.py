@@ -41,7 +41,7 @@ from engine.compose import (
     span_of,
 )
 from engine.diagnostics import Diagnostic
-from engine.files import FileProblem, Walk, is_dir, is_file, outside_link, read_limited, walk
+from engine.files import FileProblem, Walk, is_dir, is_file, outside_link, read_limited, walk, wide_encoding
 from engine.values import InexactNumber
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "SourceFile", "Span", "load_file"]
@@ -166,6 +166,21 @@ def _read_text(source: SourceFile) -> str | None:
         source.diagnostics.append(problem.diagnostic(file))
         return None
     source.digest = hashlib.sha256(raw).digest()
+    if b"\x00" in raw or raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = wide_encoding(raw)
+        if encoding is not None:  # (a PowerShell `>` writes UTF-16: it was told "binary file", "remove it")
+            source.diagnostics.append(
+                Diagnostic(
+                    file,
+                    1,
+                    1,
+                    "BR102",
+                    f"the file is {encoding} text (a byte order mark, or NUL bytes between characters): "
+                    "rule files are UTF-8",
+                    f"save the file as UTF-8 (`iconv -f {encoding} -t UTF-8`)",
+                )
+            )
+            return None
     if b"\x00" in raw:
         line, column = _position(raw, raw.index(b"\x00"))
         source.diagnostics.append(

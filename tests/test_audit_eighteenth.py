@@ -337,3 +337,21 @@ def test_a_run_does_not_write_its_summary_or_errors_over_a_scenario_file(
     assert f"{option} " in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "id: keep\n"
     assert not (tmp_path / "o.jsonl").exists()
+
+
+# --- a UTF-16 or UTF-32 file is told as what it is, with the way to make it UTF-8 ---
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_a_utf16_rule_file_is_told_as_utf16_not_binary(tmp_path: Path, encoding: str) -> None:
+    """A PowerShell `>` writes UTF-16; the file was "binary file ... remove the file from the rule
+    set" (at column 4), where `run` tells such a line "it looks UTF-16" with an `iconv` hint."""
+    from engine.load import load_file
+
+    path = tmp_path / "x.yaml"
+    path.write_bytes("kind: segment\ncode: s\nname: S\n".encode(encoding))
+    (found,) = load_file(path).diagnostics
+    family = encoding[:6].upper()
+    assert (found.code, found.line, found.column) == ("BR102", 1, 1)
+    assert found.message.startswith(f"the file is {family} text")
+    assert found.hint == f"save the file as UTF-8 (`iconv -f {family} -t UTF-8`)"

@@ -524,6 +524,8 @@ def _as_scenario_file(d: Diagnostic) -> Diagnostic:
             message="a scenario must be a mapping with `id` and `as_of`",
             hint="start it with `id:` and `as_of:`",
         )
-    if d.code == "BR102":
+    if d.code == "BR102" and d.message.startswith("binary file"):
         return replace(d, message="binary file: a scenario must be YAML or JSON text", hint="give a scenario file")
+    if d.code == "BR102":  # UTF-16 or UTF-32 text: what it is and how to make it UTF-8, as for a rule file
+        return replace(d, message=d.message.replace("rule files are UTF-8", "scenario files are UTF-8"))
     return d

@@ -30,6 +30,7 @@ from engine.decide import decision as decisions
 from engine.decide.decision import unanswered
 from engine.decide.scenarios import ScenarioError, validate_scenario
 from engine.diagnostics import Diagnostic, FieldDiagnostic
+from engine.files import wide_encoding
 from engine.load import Document, JsonPath, dotted
 from engine.values import InexactNumber, exact_float, in_engine_context
 
@@ -238,7 +239,7 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         if "depth" in exc.msg:  # past orjson's 1,024 levels
             return None, _too_deep(source, number)
         if b"\x00" in raw or raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # (told "0xff", or "not JSON")
-            encoding = _wide_encoding(raw)
+            encoding = wide_encoding(raw)
             if encoding is not None:
                 return None, _wide(source, number, encoding)
         if "UTF-8" in exc.msg:
@@ -278,29 +279,6 @@ def _lead(written: bytes, raw: bytes) -> int:
     a syntax error's column was counted from the JSON, two tabs before it two columns short)."""
     start = written.find(raw) if raw else 0
     return len(written[: max(start, 0)].decode("utf-8", "replace"))
-
-
-def _wide_encoding(raw: bytes) -> str | None:
-    """ "UTF-16" or "UTF-32" for a line of a file in that encoding (its byte order mark, or text
-    whose every second, or three of every four, bytes are NUL), else None: a NUL inside UTF-8
-    text is told as orjson tells it, at its column."""
-    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "UTF-32"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "UTF-16"
-    if len(raw) < 8:
-        return None
-    nul = raw.count(0) / len(raw)
-    quarter = len(raw) // 4
-    # ASCII text in UTF-32: three NULs a character, in the same three places of every four bytes
-    # (a UTF-8 line with a field padded with NULs has as many, in one run: not UTF-32)
-    if 0.7 <= nul <= 0.8 and any(
-        sum(raw[k::4].count(0) for k in range(4) if k != o) >= 0.9 * 3 * quarter for o in range(4)
-    ):
-        return "UTF-32"
-    if 0.4 <= nul <= 0.6 and max(raw[0::2].count(0), raw[1::2].count(0)) >= 0.9 * (len(raw) // 2):
-        return "UTF-16"
-    return None
 
 
 def _wide(source: str, number: int, encoding: str) -> FieldDiagnostic:
