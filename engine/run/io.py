@@ -141,11 +141,19 @@ class ParquetSource:
         self.text_column = kind is not None and _is_text(pa, kind)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
+        import pyarrow as pa
+
         number = 1
         batches = self.file.iter_batches(batch_size=size, columns=["scenario"] if self.text_column else None)
         while True:
             start = time.process_time()
-            batch = next(batches, None)
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowException, OSError) as exc:  # a page corrupt past the footer: the input's fault
+                # (until 2026-12-02 "cannot write the output …: Corrupt snappy compressed data")
+                raise FormatError(
+                    f"cannot read {self.name} as Parquet: {exc} (after row {self.done:,}); no output was written"
+                ) from exc
             if batch is None:
                 self.read_seconds += time.process_time() - start
                 return

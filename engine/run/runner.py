@@ -96,7 +96,7 @@ def run(
     sink: Sink | None = None
     errors_sink: LinesSink | None = None
     executor: Executor | Shares | None = None
-    committed = False
+    committed = finished = False
     try:
         # the workers start before any output file is open: a forked worker inherits none
         if source is None:
@@ -130,6 +130,7 @@ def run(
             errors_sink.prepare()
         _finish(summary, executor, source, started)
         executor = source = None
+        finished = True  # (the figures the summary file holds: not measured again below)
         rename_summary = before_commit(summary) if before_commit is not None else None
         with _stops_held():
             sink.commit()
@@ -143,7 +144,9 @@ def run(
             for target in (sink, errors_sink):
                 if target is not None:
                     target.discard()
-        _finish(summary, executor, source, started)
+        if not finished:  # (until 2026-12-02 measured again after the summary file was written:
+            # stderr said 11.14 s and 4,487 scenarios/s where the file said 11.127 s and 4,493.5)
+            _finish(summary, executor, source, started)
     return summary
 
 
