@@ -407,3 +407,43 @@ def test_a_parquet_page_corrupt_mid_file_is_told_as_the_input(
     err = capsys.readouterr().err
     assert f"cannot read {source} as Parquet" in err and "cannot write" not in err
     assert not output.exists()
+
+
+# --- a stop while the workers start ends every worker, and the run with them ---
+
+
+def test_a_stop_while_workers_start_ends_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: "Workers never outlive their run, however it ends". SIGTERM to a Parquet run's
+    process group while its workers started hung it (5 of 8 tries): a worker died as it unblocked
+    the signal, the broken pool terminated the workers it knew of while the next was starting,
+    and the run and that worker waited for each other. Now every worker started is killed and the
+    pool's thread joined before the stop goes on."""
+    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import contextmanager
+
+    from engine import load_rules
+    from engine.run import pool
+
+    seen: list[list[object]] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            seen.append(list((self._processes or {}).values()))
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    @contextmanager
+    def stopped_while_starting():  # type: ignore[no-untyped-def]
+        yield
+        raise KeyboardInterrupt  # the held stop, raised again once the workers have started
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(pool, "workers_starting", stopped_while_starting)
+    with pytest.raises(KeyboardInterrupt):
+        pool.LocalPool(load_rules(REPO / "rules"), "in.jsonl", 2)
+    (processes,) = seen
+    assert processes, "no worker was started"
+    try:
+        assert [p.is_alive() for p in processes] == [False] * len(processes)  # type: ignore[attr-defined]
+    finally:
+        for p in processes:
+            p.kill()  # type: ignore[attr-defined]

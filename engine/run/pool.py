@@ -8,6 +8,7 @@ to keep every worker busy. The RuleSet reaches each worker once: through the poo
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -177,9 +178,21 @@ class LocalPool:
                     for _ in range(workers):
                         self.pool.submit(int)
         except BaseException:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self._kill_workers()
+            self.pool.shutdown(wait=True, cancel_futures=True)  # (its thread done before the interpreter's exit)
             raise
         self.peak = 0  # the largest worker's peak resident set, as the workers report it
+
+    def _kill_workers(self) -> None:
+        """End every worker the pool started, at once (SIGKILL: nothing of theirs is kept). A stop
+        while workers start (SIGTERM to the process group, as `systemctl stop` sends it) killed a
+        worker as it unblocked the signal, and the pool, broken, terminated the workers it knew
+        of while this thread was still starting the next one: the run and that worker then
+        waited for each other for ever (until 2026-12-02). This thread is the only one that
+        starts workers, and it is done starting them here."""
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # (ended already, or never started)
+                process.kill()
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
         def submit(chunk: Chunk) -> Any:
