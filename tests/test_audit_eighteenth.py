@@ -447,3 +447,36 @@ def test_a_stop_while_workers_start_ends_every_worker(monkeypatch: pytest.Monkey
     finally:
         for p in processes:
             p.kill()  # type: ignore[attr-defined]
+
+
+# --- a `scenario` column of bytes is read as its text; error records are never named .parquet ---
+
+
+def test_a_parquet_scenario_column_of_bytes_is_read_as_text(tmp_path: Path) -> None:
+    """Spark writes text as bytes without `binaryAsString`: such a file was read column per field,
+    every row refused for its unknown field `scenario` (hint: "remove it")."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from engine.cli.main import main
+
+    lines = (REPO / "samples" / "run" / "nightly.jsonl").read_bytes().splitlines()[:30]
+    outputs = {}
+    for kind, column in (("text", pa.array([x.decode() for x in lines])), ("bytes", pa.array(lines, pa.binary()))):
+        source = tmp_path / f"{kind}.parquet"
+        pq.write_table(pa.table({"scenario": column, "part": [7] * len(lines)}), source)
+        output = tmp_path / f"{kind}.jsonl"
+        argv = ["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(output)]
+        assert main([*argv, "--workers", "1"]) == 0
+        outputs[kind] = output.read_bytes()
+    assert outputs["bytes"] == outputs["text"] and outputs["text"].count(b"\n") == 30
+
+
+def test_the_errors_file_is_not_named_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    source = REPO / "samples" / "run" / "nightly.jsonl"
+    argv = ["run", "--rules", str(REPO / "rules"), "--input", str(source), "--output", str(tmp_path / "o.jsonl")]
+    assert main([*argv, "--errors", str(tmp_path / "e.parquet"), "--workers", "1"]) == 2
+    assert "the error records are JSON Lines" in capsys.readouterr().err
+    assert not (tmp_path / "e.parquet").exists()

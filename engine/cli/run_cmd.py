@@ -393,6 +393,11 @@ def _not_named_as_scenarios(args: argparse.Namespace) -> None:
                     f"{option} {printable(name)}: named like a scenario or rule file, which it would replace; "
                     f"give it a name ending in {own}"
                 )
+            if option == "--errors" and ".parquet" in suffixes:  # (JSON lines were written under that name)
+                raise UsageError(
+                    f"--errors {printable(name)}: the error records are JSON Lines, whatever the output's "
+                    "format; give the errors file a name ending in `.jsonl`"
+                )
 
 
 #: names of files that hold scenarios, expectations or rules

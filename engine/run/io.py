@@ -178,11 +178,22 @@ class ParquetSource:
 
 
 def _is_text(pa: Any, kind: Any) -> bool:
-    """A text column, however stored: plain, large, a view, or dictionary-encoded text."""
+    """A text column, however stored: plain, large, a view, or dictionary-encoded text; or bytes
+    (plain, large or a view), as Spark writes strings without `binaryAsString`, read as the bytes
+    of a JSON Lines line are (UTF-8, each row told if it is not; until 2026-12-02 such a file was
+    read column per field, and every row refused for its unknown field `scenario`)."""
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
-    view = getattr(pa.types, "is_string_view", None)
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or (view is not None and view(kind)))
+    text_view = getattr(pa.types, "is_string_view", None)
+    bytes_view = getattr(pa.types, "is_binary_view", None)
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or (text_view is not None and text_view(kind))
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or (bytes_view is not None and bytes_view(kind))
+    )
 
 
 def _rows(batch: Any) -> list[Record]:
