@@ -480,3 +480,24 @@ def test_the_errors_file_is_not_named_parquet(tmp_path: Path, capsys: pytest.Cap
     assert main([*argv, "--errors", str(tmp_path / "e.parquet"), "--workers", "1"]) == 2
     assert "the error records are JSON Lines" in capsys.readouterr().err
     assert not (tmp_path / "e.parquet").exists()
+
+
+# --- an escape standing for a quote in a double-quoted `when:` keeps the columns after it ---
+
+
+@pytest.mark.parametrize("quote", ["\\u0022", "\\x22", '\\"'])
+def test_an_escaped_quote_in_a_quoted_expression_keeps_the_columns(tmp_path: Path, quote: str) -> None:
+    """`when: "a == \\u0022Residential\\u0022 and account.clasification ..."` was told at column 106
+    of a 94-character line (no source line shown): the `"` was looked for in the file."""
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    line = f'  when: "account.classification == {quote}Residential{quote} and account.clasification == \\"X\\""'
+    text = (REPO / "rules" / "discounts" / "loyalty.yaml").read_text(encoding="utf-8")
+    assert "criteria:\n" in text
+    (root / "discounts" / "loyalty.yaml").write_text(text.replace("criteria:\n", f"criteria:\n{line}\n", 1))
+    found = [d for d in validate_paths([root]) if d.code == "BR502"]
+    assert [d.column for d in found] == [line.index("account.clasification") + 1], found

@@ -129,6 +129,15 @@ def _align(text: str, lines: tuple[str, ...], line: int, column: int) -> list[tu
         return lines[li][ci] if ci < len(lines[li]) else "\n"
 
     for ch in text:
+        at = ci
+        while li < len(lines) and at < len(lines[li]) and lines[li][at] in " \t" and not ch.isspace():
+            at += 1  # (the expression's spaces do not move through the file: the file's are passed here)
+        escape = _escape_at(lines[li], at) if li < len(lines) else None
+        if escape is not None and escape[0] == ch:  # `\u0022` written for `"`: the escape is the character
+            # (until 2026-12-02 the `"` was looked for in the file, and every later column drifted)
+            positions.append((li, at))
+            ci = at + escape[1]
+            continue
         if ch.isspace():
             positions.append((li, ci))
             continue
@@ -146,3 +155,30 @@ def _align(text: str, lines: tuple[str, ...], line: int, column: int) -> list[tu
         ci += 1
     positions.append((li, ci))
     return positions
+
+
+#: YAML's one-letter escapes of double-quoted text
+_SHORT_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+    "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+
+
+def _escape_at(line: str, column: int) -> tuple[str, int] | None:
+    """The character a double-quoted escape starting at `column` of `line` stands for, and the
+    escape's length (`\\u0022`: `"`, 6); None when no escape starts there."""
+    if column + 1 >= len(line) or line[column] != "\\":
+        return None
+    letter = line[column + 1]
+    if letter in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[letter], 2
+    digits = _HEX_ESCAPES.get(letter)
+    if digits is None:
+        return None
+    hexadecimal = line[column + 2 : column + 2 + digits]
+    if len(hexadecimal) != digits or any(c not in "0123456789abcdefABCDEF" for c in hexadecimal):
+        return None
+    code = int(hexadecimal, 16)
+    return (chr(code), 2 + digits) if code <= 0x10FFFF else None
