@@ -514,7 +514,7 @@ class _OnePass:
                         if style:
                             styles[(*parent[1], "\x00key")] = style
                         if type(value) is not str:
-                            value = str(value).lower() if type(value) is bool else str(value)
+                            value = _key_text(value)
                         if value in container:
                             raise _Unusual  # a duplicate key: the converter's diagnostic
                         key_spans[(*parent[1], value)] = span
@@ -557,6 +557,25 @@ class _OnePass:
             if count >= MAX_NODES:
                 raise _Unusual
         return documents, diagnostics
+
+
+def _key_text(key: Any) -> str:
+    """A key that is not text, as the key of the data: YAML's words for null and booleans (`~:` is
+    the key `null`; until 2026-12-02 it was `None`, told as "unknown property `None`"), a number's
+    digits, a list or a mapping in YAML's flow form."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return str(key).lower()
+    if isinstance(key, list):
+        return "[" + ", ".join(_key_text(k) if not isinstance(k, str) else k for k in key) + "]"
+    if isinstance(key, dict):
+        return (
+            "{"
+            + ", ".join(f"{_key_text(k)}: {_key_text(v) if not isinstance(v, str) else v}" for k, v in key.items())
+            + "}"
+        )
+    return str(key)
 
 
 _NO_KEY: Any = object()
@@ -729,7 +748,7 @@ class _Converter:
                 key = self.convert(key_node, (*path, "\x00key"))
                 self.spans.pop((*path, "\x00key"), None)
             if not isinstance(key, str):
-                key = str(key).lower() if isinstance(key, bool) else str(key)
+                key = _key_text(key)
             child = (*path, key)
             if key in result:
                 first = self.key_spans[child]

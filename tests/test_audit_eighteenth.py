@@ -501,3 +501,19 @@ def test_an_escaped_quote_in_a_quoted_expression_keeps_the_columns(tmp_path: Pat
     (root / "discounts" / "loyalty.yaml").write_text(text.replace("criteria:\n", f"criteria:\n{line}\n", 1))
     found = [d for d in validate_paths([root]) if d.code == "BR502"]
     assert [d.column for d in found] == [line.index("account.clasification") + 1], found
+
+
+# --- a key that is not text is named in YAML's words, not Python's ---
+
+
+def test_a_key_that_is_not_text_is_named_in_yaml_words(tmp_path: Path) -> None:
+    """`~: 1` was "unknown property `None`", `[a, b]: 1` "unknown property `['a', 'b']`"."""
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "organisation" / "zz.yaml").write_text("kind: segment\ncode: zz\nname: Z\n~: 1\n? [a, b]\n: 2\n")
+    found = validate_paths([root])
+    assert [d.message for d in found] == ["unknown property `null` in segment", "unknown property `[a, b]` in segment"]

@@ -47,6 +47,7 @@ EDGE_CASES = {
     "collection tag": "a: !!map {b: 1}\nc: !!seq [1]\n",
     "duplicate key": "a: 1\nb: 2\na: 3\n",
     "duplicate key after conversion": "1: a\n'1': b\n",
+    "keys that are no text": "~: 1\n0x1F: 2\nTrue: 3\n1.50: 5\n? [a, b]\n: 6\n",
     "complex key": "? [a, b]\n: c\n",
     "syntax error": "a: [1, 2\nb: 3\n",
     "libyaml stricter": "a: {t: 10:00}\n",
