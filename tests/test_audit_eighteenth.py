@@ -517,3 +517,17 @@ def test_a_key_that_is_not_text_is_named_in_yaml_words(tmp_path: Path) -> None:
     (root / "organisation" / "zz.yaml").write_text("kind: segment\ncode: zz\nname: Z\n~: 1\n? [a, b]\n: 2\n")
     found = validate_paths([root])
     assert [d.message for d in found] == ["unknown property `null` in segment", "unknown property `[a, b]` in segment"]
+
+
+# --- the loader's words for rule files are said of scenario files when a scenario file is read ---
+
+
+def test_a_scenario_file_is_not_told_as_a_rule_file(tmp_path: Path) -> None:
+    from engine.decide.scenarios import read_scenarios
+
+    path = tmp_path / "s.yaml"
+    path.write_text("id: !!python/object x\nas_of: 2015-01-01T00:00:00Z\n", encoding="utf-8")
+    (found,) = list(read_scenarios(path))
+    (diagnostic,) = found.diagnostics
+    assert diagnostic.code == "BR106"
+    assert "in scenario files" in diagnostic.message and "rule file" not in diagnostic.message + diagnostic.hint

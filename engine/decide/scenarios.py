@@ -528,4 +528,14 @@ def _as_scenario_file(d: Diagnostic) -> Diagnostic:
         return replace(d, message="binary file: a scenario must be YAML or JSON text", hint="give a scenario file")
     if d.code == "BR102":  # UTF-16 or UTF-32 text: what it is and how to make it UTF-8, as for a rule file
         return replace(d, message=d.message.replace("rule files are UTF-8", "scenario files are UTF-8"))
-    return d
+    if d.code == "BR101" and d.hint == "split the rules into several files":
+        return replace(
+            d, hint="split the scenarios into several files, or write them one a line (JSON Lines, `.jsonl`)"
+        )
+    # the loader's words for rule files, said of a scenario file (until 2026-12-02 a tag in a
+    # scenario was "not allowed in rule files")
+    return replace(
+        d,
+        message=d.message.replace("rule files", "scenario files"),
+        hint=d.hint.replace("rule files", "scenario files"),
+    )
