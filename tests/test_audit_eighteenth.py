@@ -531,3 +531,45 @@ def test_a_scenario_file_is_not_told_as_a_rule_file(tmp_path: Path) -> None:
     (diagnostic,) = found.diagnostics
     assert diagnostic.code == "BR106"
     assert "in scenario files" in diagnostic.message and "rule file" not in diagnostic.message + diagnostic.hint
+
+
+# --- an id of the wrong type and a date-time past the clock are told in the analyst's words ---
+
+
+@pytest.mark.parametrize(
+    ("line", "message", "hint"),
+    [
+        (
+            "id: 1.5",
+            "scenario field `id`: an id is text or a whole number, not `1.5`",
+            'write it in quotes, as text: `id: "..."`',
+        ),
+        (
+            "id: null",
+            "scenario field `id`: an id is text or a whole number, not `null`",
+            'write it in quotes, as text: `id: "..."`',
+        ),
+        (
+            "as_of: 2015-01-01T23:59:60Z",
+            "scenario field `as_of`: `2015-01-01T23:59:60Z` has a second of 60 (a leap second), which no date-time here holds",
+            "write `:59`",
+        ),
+        (
+            "as_of: 2015-01-01T10:00:00+25:00",
+            "scenario field `as_of`: `2015-01-01T10:00:00+25:00` has the offset `+25:00`, past ±23:59",
+            "write the offset from UTC, e.g. `+02:00`",
+        ),
+    ],
+)
+def test_scenario_id_and_clock_mistakes_are_worded(tmp_path: Path, line: str, message: str, hint: str) -> None:
+    """Pydantic's words were shown: "Input should be a valid string" (an id), "Input should be a
+    valid datetime or date, unexpected extra characters at the end of the input" (a leap second,
+    an offset of +25:00), with the hint "see schemas/scenario.schema.json"."""
+    from engine.decide.scenarios import read_scenarios
+
+    scenario = {"id": "id: s", "as_of": "as_of: 2015-01-01T00:00:00Z"}
+    scenario[line.split(":")[0]] = line
+    path = tmp_path / "s.yaml"
+    path.write_text("\n".join(scenario.values()) + "\n", encoding="utf-8")
+    (found,) = list(read_scenarios(path))
+    assert [(d.code, d.message, d.hint) for d in found.diagnostics] == [("BR602", message, hint)]

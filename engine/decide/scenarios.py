@@ -222,6 +222,13 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 # `quantity: 25 GB`: the unit is the field's own (as a rule file's hint says, BR205)
                 message = f"scenario field `{where}`: {error.message}"
                 hint = f"write the number alone: `{path[-1]}: {alone}` (the unit is the field's own)"
+            elif path == ("id",) and error.type == "string_type":  # (pydantic: "a valid string")
+                written = _written_at(data, path)
+                shown = "null" if written is None else str(written).lower() if isinstance(written, bool) else written
+                message = f"scenario field `id`: an id is text or a whole number, not `{shown}`"
+                hint = 'write it in quotes, as text: `id: "..."`'
+            elif (clock := _clock_problem(_written_at(data, path))) is not None:
+                message, hint = f"scenario field `{where}`: {clock[0]}", clock[1]
             else:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
@@ -229,6 +236,30 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+#: a date-time's second and offset as written (`…T23:59:60+25:00`)
+_CLOCK = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::([0-9]{2}))?(?:\.[0-9]+)?([+-][0-9]{2}:?[0-9]{2}|[Zz])?"
+)
+
+
+def _clock_problem(written: Any) -> tuple[str, str] | None:
+    """(message, hint) for a date-time pydantic refuses with "unexpected extra characters": a leap
+    second (`23:59:60`) or an offset past ±23:59 (`+25:00`); None for anything else. Until
+    2026-12-02 both were told "Input should be a valid datetime or date, unexpected extra
+    characters at the end of the input"."""
+    if not isinstance(written, str):
+        return None
+    found = _CLOCK.fullmatch(written.strip())
+    if found is None:
+        return None
+    second, offset = found.group(1), found.group(2)
+    if second == "60":
+        return f"`{written}` has a second of 60 (a leap second), which no date-time here holds", "write `:59`"
+    if offset is not None and offset[0] in "+-" and (int(offset[1:3]) > 23 or int(offset[-2:]) > 59):
+        return f"`{written}` has the offset `{offset}`, past ±23:59", "write the offset from UTC, e.g. `+02:00`"
+    return None
 
 
 #: what `_written_at` gives for a path the data does not hold
