@@ -573,3 +573,18 @@ def test_scenario_id_and_clock_mistakes_are_worded(tmp_path: Path, line: str, me
     path.write_text("\n".join(scenario.values()) + "\n", encoding="utf-8")
     (found,) = list(read_scenarios(path))
     assert [(d.code, d.message, d.hint) for d in found.diagnostics] == [("BR602", message, hint)]
+
+
+def test_a_scenario_yes_for_a_boolean_gets_the_yaml_hint(tmp_path: Path) -> None:
+    """A rule file's `yes` for a boolean says "write `true` (YAML 1.2 reads `yes` as text)"; a
+    scenario's said "see schemas/scenario.schema.json"."""
+    from engine.decide.scenarios import read_scenarios
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "id: s\nas_of: 2015-01-01T00:00:00Z\nsubscription:\n  code: S\n  start: 2014-01-01\n"
+        "  products:\n    - {product: tv-premium, main: yes}\n",
+        encoding="utf-8",
+    )
+    (found,) = list(read_scenarios(path))
+    assert [d.hint for d in found.diagnostics] == ["write `true` (YAML 1.2 reads `yes` as text)"]

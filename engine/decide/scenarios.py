@@ -227,6 +227,12 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 shown = "null" if written is None else str(written).lower() if isinstance(written, bool) else written
                 message = f"scenario field `id`: an id is text or a whole number, not `{shown}`"
                 hint = 'write it in quotes, as text: `id: "..."`'
+            elif (
+                error.type in ("bool_type", "bool_parsing") and (yes_no := _yes_no(_written_at(data, path))) is not None
+            ):
+                # (a rule file's BR203 says it; a scenario's said "see schemas/…" until 2026-12-02)
+                message = f"scenario field `{where}`: {error.message}"
+                hint = f"write `{yes_no}` (YAML 1.2 reads `{_written_at(data, path)}` as text)"
             elif (clock := _clock_problem(_written_at(data, path))) is not None:
                 message, hint = f"scenario field `{where}`: {clock[0]}", clock[1]
             else:
@@ -236,6 +242,13 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+def _yes_no(written: Any) -> str | None:
+    """`true` or `false` for YAML 1.1's words (`yes`, `off`, …), else None."""
+    from engine.schema import _YES_NO
+
+    return _YES_NO.get(written.lower()) if isinstance(written, str) else None
 
 
 #: a date-time's second and offset as written (`…T23:59:60+25:00`)
