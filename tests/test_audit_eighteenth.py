@@ -588,3 +588,12 @@ def test_a_scenario_yes_for_a_boolean_gets_the_yaml_hint(tmp_path: Path) -> None
     )
     (found,) = list(read_scenarios(path))
     assert [d.hint for d in found.diagnostics] == ["write `true` (YAML 1.2 reads `yes` as text)"]
+
+
+@pytest.mark.parametrize("option", ["--write", "--kind"])
+def test_schema_refuses_an_empty_option_value(capsys: pytest.CaptureFixture[str], option: str) -> None:
+    """`billrules schema --write "$DIR"` with DIR unset printed the combined schema, exit 0."""
+    from engine.cli.main import main
+
+    assert main(["schema", option, ""]) == 2
+    assert f"{option} needs a value" in capsys.readouterr().err

@@ -24,6 +24,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from engine.schemagen import COMBINED, all_schemas, render, write_schemas
 
+    for option, value in (("--write", args.write), ("--kind", args.kind)):
+        if value is not None and not value.strip():  # (an unset shell variable: the combined schema was printed)
+            raise UsageError(f"{option} needs a value; it was given an empty one")
     if args.write:
         try:
             written = write_schemas(Path(args.write))
