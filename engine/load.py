@@ -609,14 +609,17 @@ def _yaml_error(file: str, text: str, exc: Exception) -> Diagnostic:
 
 def _unacceptable_character(file: str, text: str, position: int, character: int) -> Diagnostic:
     """A character YAML does not allow in a file (a control character, U+FFFE), at its own line
-    and column (lines as editors count them: `\n`, `\r\n`, `\r`). Until 2026-12-02 it was told
-    at 1:1 with the parser's message, "in "<unicode string>", position 40"."""
+    and column (lines numbered as the parsers number them, and the reporter quotes them). Until
+    2026-12-02 it was told at 1:1 with the parser's message, "in "<unicode string>", position 40"."""
     import unicodedata
 
-    start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
-    before = text[:start]
-    line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
-    name = unicodedata.name(chr(character), "a control character").lower()
+    start = max(text.rfind(c, 0, position) for c in "\n\r\x85\u2028\u2029") + 1
+    before = text[:start]  # (lines as the parsers count them, NEL, LS and PS too: as every diagnostic)
+    line = sum(before.count(c) for c in "\n\r\x85\u2028\u2029") - before.count("\r\n") + 1
+    name = unicodedata.name(
+        chr(character), "a noncharacter" if character in (0xFFFE, 0xFFFF) else "a control character"
+    )
+    name = name.lower()
     return Diagnostic(
         file,
         line,

@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic, Severity
 from engine.load import Document, JsonPath
-from engine.values import MINOR_UNITS, Money, plain
+from engine.values import MINOR_UNITS, Money, parse_number_text, plain
 
 
 def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[Diagnostic]:
@@ -198,9 +198,9 @@ def _money(value: Any) -> list[Money]:
 
 def _fractions(values: list[tuple[JsonPath, Any]], doc: Document, what: str) -> Iterator[Diagnostic]:
     for path, value in values:
-        try:
-            number = Decimal(str(value))
-        except ArithmeticError:
+        try:  # text as the amount checks read it (`".5"`, `"+0.5"`: refused there, BR405, not read here)
+            number = parse_number_text(value) if isinstance(value, str) else Decimal(str(value))
+        except (ArithmeticError, ValueError):
             continue
         if Decimal(0) < number < Decimal(1):
             shown = plain(number)

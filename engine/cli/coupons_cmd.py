@@ -64,8 +64,10 @@ def _hint(name: str, index: Any, rules: Any) -> str:
         from engine.decide.purchases import _folded
 
         coupon = named.facts["coupon"]
-        if _folded(name) != _folded(lookup(rules, "coupon")[coupon].name):  # the code, case or separators aside
-            return f"did you mean `{coupon}`?"
+        written = lookup(rules, "coupon")[coupon].name
+        as_named = " ".join(name.split()).casefold() == " ".join(written.split()).casefold()
+        if not as_named and (_folded(name) == _folded(coupon) or _folded(name) != _folded(written)):
+            return f"did you mean `{coupon}`?"  # the code, case or separators aside (`MINUS-20`)
         return f"`{name}` is the name of coupon `{coupon}`; list its codes with `billrules coupons {coupon}`"
     found = index.decode(name)
     if found is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -158,9 +159,18 @@ def _read_lines(file: str) -> list[str] | None:
             return None
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
-        return raw.decode("utf-8-sig").splitlines()
+        text = raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError, ValueError):
         return None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):  # a line is what ends at `\n` (`run` reads so)
+        return [line.removesuffix("\r") for line in text.split("\n")]
+    # lines as the YAML parsers number them (`str.splitlines` also broke at a form feed, a vertical
+    # tab and the separators \x1c-\x1e: the quoted line was cut there, until 2026-12-02)
+    return _YAML_LINE_BREAK.split(text)
+
+
+#: what ends a line of a YAML file, as libyaml counts the lines it reports
+_YAML_LINE_BREAK = re.compile("\r\n|\r|\n|\x85|\u2028|\u2029")
 
 
 class JsonReporter(Reporter):

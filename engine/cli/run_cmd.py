@@ -389,9 +389,13 @@ def _not_named_as_scenarios(args: argparse.Namespace) -> None:
         if name not in (None, "-") and not is_stream(name):
             suffixes = {Path(name).suffix.lower(), Path(os.path.realpath(name)).suffix.lower()}
             if suffixes & set(refused):
+                real = os.path.realpath(name)
+                through = (
+                    "" if Path(real).suffix.lower() == Path(name).suffix.lower() else f" leads to {printable(real)},"
+                )
                 raise UsageError(
-                    f"{option} {printable(name)}: named like a scenario or rule file, which it would replace; "
-                    f"give it a name ending in {own}"
+                    f"{option} {printable(name)}:{through} named like a scenario or rule file, which it would "
+                    f"replace; give it a file of its own, named ending in {own}"
                 )
             if option == "--errors" and ".parquet" in suffixes:  # (JSON lines were written under that name)
                 raise UsageError(

@@ -14,11 +14,11 @@ import re
 #: bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which reorder the text beside
 #: them: an id holding U+202E showed `odd/odd.jsonl:1` as `1:lnosj.ddo/ddo`; and the characters
 #: that show nothing (soft hyphen, U+180E, zero-width space U+200B, word joiner and invisible
-#: operators U+2060-4, U+FEFF, tag characters U+E0000-7F), with which two codes that differ look
+#: operators U+2060-4, U+FEFF, the noncharacters U+FFFE/F, tag characters U+E0000-7F), with which two codes that differ look
 #: the same. (Not the joiners U+200C/D, which Persian and Indic names need; a flag emoji's run of
 #: tag characters, after U+1F3F4 and ending with U+E007F, is written as it is.)
 _PAST_C0 = (
-    "\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff"
+    "\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff"
     "\U000e0000-\U000e007f"
 )
 _FLAG = "\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"

@@ -693,12 +693,38 @@ def _same_duration_family(node: ast.Node, a: Any, b: Any) -> None:
 
 def _same_duration_families(node: ast.Node, left: ast.Node, right: ast.Node) -> None:
     """`_same_duration_family` for membership and set relations, whose elements compare as `==`
-    does: every duration written on one side against every one written on the other
-    (`6 months in {180 days}` could never be decided, as `6 months == 180 days` cannot; until
-    2026-12-02 it passed validation and never held, negated or not)."""
-    for a in _written_durations(left):
-        for b in _written_durations(right):
-            _same_duration_family(node, a, b)
+    does, where the durations written could never be compared: `6 months in {180 days}` (no
+    element of the set compares with the item), `{6 months} overlaps {180 days}` (no pair
+    compares), `{6 months} contains {180 days}` (an element of the right that none of the left
+    compares with). Until 2026-12-02 these passed validation and never held, negated or not; a
+    set mixing the two kinds, `6 months in {6 months, 180 days}`, holds and passes."""
+    items = _written_durations(left)
+    others = _written_durations(right)
+    if not items or not others:
+        return
+    if isinstance(node, ast.SetRelation) and node.op == "contains":
+        if _all_written(left):  # each on the right needs one on the left to compare with
+            for b in others:
+                if not any(_comparable_durations(a, b) for a in items):
+                    _same_duration_family(node, items[0], b)
+        return
+    if (
+        _all_written(left)
+        and _all_written(right)
+        and not any(_comparable_durations(a, b) for a in items for b in others)
+    ):
+        _same_duration_family(node, items[0], others[0])
+
+
+def _comparable_durations(a: Any, b: Any) -> bool:
+    short = {TimeUnit.DAYS, TimeUnit.WEEKS}
+    return (a.unit in short) == (b.unit in short)
+
+
+def _all_written(node: ast.Node) -> bool:
+    """Whether every element of `node` (a set literal's items, or the value) is a duration literal."""
+    items = node.items if isinstance(node, ast.SetLiteral) else (node,)
+    return all(isinstance(i, ast.Literal) and _type(i).name == "duration" for i in items)
 
 
 def _written_durations(node: ast.Node) -> list[Any]:

@@ -83,7 +83,8 @@ def text_locator(document: Document, path: JsonPath, text: str) -> Locator:
         column += 1
     if line < len(lines) and lines[line].startswith(text, column):
         return _straight_locator(document.file, text, line, column)
-    return _aligned_locator(document.file, _align(text, lines, line, column), (start.line - 1, start.column - 1))
+    positions = _align(text, lines, line, column, escapes=style == '"')
+    return _aligned_locator(document.file, positions, (start.line - 1, start.column - 1))
 
 
 def _aligned_locator(file: str, positions: list[tuple[int, int]], fallback: tuple[int, int]) -> Locator:
@@ -116,7 +117,7 @@ def _straight_locator(file: str, text: str, line: int, column: int) -> Locator:
     return fresh(locate)
 
 
-def _align(text: str, lines: tuple[str, ...], line: int, column: int) -> list[tuple[int, int]]:
+def _align(text: str, lines: tuple[str, ...], line: int, column: int, escapes: bool = False) -> list[tuple[int, int]]:
     """For each offset 0..len(text) of the expression, its (line, column) in the file."""
     if line >= len(lines):
         return []
@@ -132,7 +133,8 @@ def _align(text: str, lines: tuple[str, ...], line: int, column: int) -> list[tu
         at = ci
         while li < len(lines) and at < len(lines[li]) and lines[li][at] in " \t" and not ch.isspace():
             at += 1  # (the expression's spaces do not move through the file: the file's are passed here)
-        escape = _escape_at(lines[li], at) if li < len(lines) else None
+        # (only double-quoted text has escapes: elsewhere `\\` is two characters of the expression)
+        escape = _escape_at(lines[li], at) if escapes and li < len(lines) else None
         if escape is not None and escape[0] == ch:  # `\u0022` written for `"`: the escape is the character
             # (until 2026-12-02 the `"` was looked for in the file, and every later column drifted)
             positions.append((li, at))
