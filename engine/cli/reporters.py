@@ -163,10 +163,13 @@ def _read_lines(file: str) -> list[str] | None:
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if path.suffix.lower() in (".jsonl", ".ndjson"):  # a line is what ends at `\n` (`run` reads so)
-        return [line.removesuffix("\r") for line in text.split("\n")]
-    # lines as the YAML parsers number them (`str.splitlines` also broke at a form feed, a vertical
-    # tab and the separators \x1c-\x1e: the quoted line was cut there, until 2026-12-02)
-    return _YAML_LINE_BREAK.split(text)
+        lines = [line.removesuffix("\r") for line in text.split("\n")]
+    else:  # lines as the YAML parsers number them (`str.splitlines` also broke at a form feed, a
+        # vertical tab and the separators \x1c-\x1e: the quoted line was cut there, until 2026-12-02)
+        lines = _YAML_LINE_BREAK.split(text)
+    if lines and not lines[-1]:  # (a last line break ends the last line: no empty line after it)
+        lines.pop()
+    return lines
 
 
 #: what ends a line of a YAML file, as libyaml counts the lines it reports
