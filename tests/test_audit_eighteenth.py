@@ -634,3 +634,81 @@ def test_a_form_feed_is_quoted_in_its_whole_line(tmp_path: Path) -> None:
     stream = io.StringIO()
     TextReporter(stream, 10).add(load_file(path).diagnostics)
     assert " 3 | name: Seg \\x0cX\n" in stream.getvalue()
+
+
+# --- a cap that cut a discount is said, its rounded take a cent under the cap or not ---
+
+_CAPS = """\
+kind: discount
+code: amt-cap
+name: a
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: amount, value: 7.00 EUR}
+cap: 15.00 EUR
+discounted_products: [{product_type: termed}]
+validity: {effective: 2015-01-01}
+---
+kind: discount
+code: pct-cap
+name: c
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 30, level: 1}
+cap: 12.00 EUR
+discounted_products: [{product_type: termed}]
+validity: {effective: 2015-01-01}
+---
+kind: discount
+code: pct-two
+name: d
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 15, level: 2}
+cap: 4.00 EUR
+discounted_products: [{product: tv-essentials}, {product: fibre-100}]
+validity: {effective: 2015-01-01}
+"""
+
+
+def test_a_cap_that_cut_a_discount_is_said_when_its_rounded_take_is_a_cent_under(tmp_path: Path) -> None:
+    """README: `capped` "when a discount took its whole cap and would take more without it". The
+    exact take was 15.00 EUR (the cap), shown over four lines as 4.16 + 0.87 + 6.99 + 2.97 =
+    14.99 EUR: no `capped` reason, though hd-option kept 1.23 EUR the cap left it."""
+    import shutil
+
+    from engine import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    for name in ("loyalty", "usage", "customer_care", "installation"):
+        (root / "discounts" / f"{name}.yaml").unlink()
+    (root / "discounts" / "caps.yaml").write_text(_CAPS, encoding="utf-8")
+    scenario = {
+        "id": "cap-min",
+        "as_of": "2015-07-01T02:00:00+02:00",
+        "subscription": {
+            "code": "S",
+            "plan": "triple-play-24",
+            "billing_term_scheme": "monthly-24",
+            "start": "2015-02-01",
+            "products": [
+                {"product": "fibre-100", "price": "7.00 EUR"},
+                {"product": "hd-option"},
+                {"product": "movies-pack"},
+                {"product": "tv-essentials", "price": "5.00 EUR"},
+            ],
+            "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
+        },
+    }
+    decision = load_rules(root).decide(scenario)
+    (found,) = [d for d in decision["discounts"]["definitions"] if d["code"] == "amt-cap"]
+    assert found["amount"] == "14.99 EUR"
+    capped = [r["facts"] for r in found["reasons"] if r["code"] == "capped"]
+    assert capped == [{"cap": "15.00 EUR", "uncapped": "16.22 EUR"}]

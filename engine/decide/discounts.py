@@ -1719,12 +1719,21 @@ class DiscountEvaluator(DefinitionRules):
         else:
             results = self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
         for d, r in pairs:  # what a cap or the zero floor cut, said (SPEC 3.2 step 4)
-            if d.cap is not None and r.amounts.get(d.cap.currency) == d.cap.amount:
+            if d.cap is not None and self._near_cap(d.cap, r.amounts.get(d.cap.currency), len(lines)):
                 self._say_capped(d, r, pairs, lines, scenario)
             if d.kind is _AMOUNT and (short := _floored(d, r, results, self._reducing)):
                 facts = {"value": str(r.value), "lines": short}
                 r.reasons.append(Reason("line_floor", facts, discount_source(self.rules, d.code, "amount")))
         return results
+
+    def _near_cap(self, cap: Money, taken: Decimal | None, lines: int) -> bool:
+        """Whether a discount's shown take may be its whole cap: the cap itself, or within a quantum
+        a line below it, where each line's take was rounded down (exactly 15.00 taken over four
+        lines can show as 4.16 + 0.87 + 6.99 + 2.97 = 14.99: until 2026-12-02 such a take had no
+        `capped` reason). `_say_capped` then says it only when the take without the cap is larger."""
+        if taken is None:
+            return False
+        return taken == cap.amount or cap.amount - lines * self.rounder.quantum(cap.currency) <= taken < cap.amount
 
     def _say_capped(
         self,
