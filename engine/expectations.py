@@ -33,7 +33,7 @@ from typing import Any
 
 from engine.load import Document, JsonPath
 
-_KEYS = ("code", "line", "product", "request", "credit", "for", "term", "event")
+_KEYS = ("code", "line", "product", "request", "credit", "for", "term", "event", "owner", "user")
 
 
 @dataclass(frozen=True)

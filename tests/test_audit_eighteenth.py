@@ -712,3 +712,19 @@ def test_a_cap_that_cut_a_discount_is_said_when_its_rounded_take_is_a_cent_under
     assert found["amount"] == "14.99 EUR"
     capped = [r["facts"] for r in found["reasons"] if r["code"] == "capped"]
     assert capped == [{"cap": "15.00 EUR", "uncapped": "16.22 EUR"}]
+
+
+def test_an_expected_credit_user_is_found_by_its_user(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The owners' usage view was compared item by item: expecting `peter` alone compared him with
+    the view's first user, `john` (README listed no key for these items)."""
+    from engine.cli.main import main
+
+    check = tmp_path / "ow.yaml"
+    check.write_text(
+        "id: ow\nas_of: 2015-10-20T18:00:00+02:00\nconsumptions:\n"
+        "  - {id: R1, user: peter, credit_type: email-credits, quantity: 500, at: 2015-10-20T09:00:00+02:00}\n"
+        "expect:\n  credits:\n    owners:\n      - owner: john\n        users:\n"
+        "          - {user: peter, drawn: [{credit_type: email-credits, quantity: 500}]}\n",
+        encoding="utf-8",
+    )
+    assert main(["test", "--rules", str(REPO / "rules"), str(check)]) == 0, capsys.readouterr().out
