@@ -29,6 +29,11 @@ class RuleSetError(Exception):
         super().__init__(f"the rule set has {len(diagnostics)} error(s){where}")
         self.diagnostics = diagnostics
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its diagnostics (not its message), so a process pool hands it back, and
+        `copy` copies it (until 2026-12-02 both failed: `load_rules` in a pool broke the pool)."""
+        return type(self), (self.diagnostics,)
+
 
 @dataclass(frozen=True)
 class RuleSet:

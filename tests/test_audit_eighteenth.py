@@ -728,3 +728,73 @@ def test_an_expected_credit_user_is_found_by_its_user(tmp_path: Path, capsys: py
         encoding="utf-8",
     )
     assert main(["test", "--rules", str(REPO / "rules"), str(check)]) == 0, capsys.readouterr().out
+
+
+# --- errors and rules cross process boundaries: RuleSetError pickles, spawned workers read a file ---
+
+
+def test_a_rule_set_error_pickles_and_copies() -> None:
+    """`load_rules` in a process pool: its RuleSetError could not be rebuilt from its message (the
+    pool broke, BrokenProcessPool instead of the error)."""
+    import copy
+    import pickle
+
+    from engine import RuleSetError, load_rules
+
+    with pytest.raises(RuleSetError) as caught:
+        load_rules(REPO / "tests" / "no-such-rules")
+    for again in (pickle.loads(pickle.dumps(caught.value)), copy.copy(caught.value), copy.deepcopy(caught.value)):
+        assert type(again) is RuleSetError and str(again) == str(caught.value)
+        assert again.diagnostics == caught.value.diagnostics
+
+
+def test_spawned_workers_get_the_rules_through_a_file(tmp_path: Path) -> None:
+    """A spawned worker's start-up data went through a pipe the parent writes while holding its read
+    end: a RuleSet (~200 KB) is more than a pipe holds, and a worker killed while starting left the
+    run writing for ever, deaf to Ctrl-C and SIGTERM. Pickled, the rules are now a file's name."""
+    import pickle
+
+    from engine import load_rules
+    from engine.run.shipping import ShippedRules, unwrapped
+
+    rules = load_rules(REPO / "rules")
+    shipped = ShippedRules(rules)
+    data = pickle.dumps(shipped)
+    assert len(data) < 1024 and shipped.path is not None
+    again = pickle.loads(data)
+    scenario = {"id": "s", "as_of": "2015-09-30T18:00:00+02:00"}
+    scenario["balance"] = {"policy": "standard-balance", "opening": 5, "events": []}
+    assert again.decide_json(scenario) == rules.decide_json(scenario)
+    assert unwrapped(shipped) is rules and unwrapped(again) is again
+    path = shipped.path
+    shipped.remove()
+    assert not Path(path).exists()
+
+
+def test_a_run_with_spawned_workers_decides_as_one_and_leaves_no_file(tmp_path: Path) -> None:
+    import tempfile
+    import threading
+
+    from engine import load_rules
+    from engine.run.runner import RunOptions, run
+
+    before = set(Path(tempfile.gettempdir()).glob("billrules-rules.*"))
+    rules = load_rules(REPO / "rules").brief()
+    source = str(REPO / "samples" / "run" / "nightly.jsonl")
+    outputs = {}
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # another thread alive: workers are spawned
+    other.start()
+    try:
+        for workers in (1, 2):
+            out = tmp_path / f"o{workers}.jsonl"
+            run(
+                rules,
+                RunOptions(source, str(out), str(tmp_path / f"e{workers}.jsonl"), workers=workers, progress=False),
+            )
+            outputs[workers] = out.read_bytes()
+    finally:
+        stop.set()
+        other.join()
+    assert outputs[2] == outputs[1]
+    assert set(Path(tempfile.gettempdir()).glob("billrules-rules.*")) == before

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from engine.run.evaluate import Chunk, ChunkResult, decide_chunk
+from engine.run.shipping import ShippedRules, unwrapped
 
 #: Chunks in flight per worker: one being decided, one queued, one being returned.
 IN_FLIGHT_PER_WORKER = 3
@@ -91,7 +92,7 @@ _RULES: Any = None
 
 def _initialise(rules: Any) -> None:
     global _RULES
-    _RULES = rules
+    _RULES = unwrapped(rules)
     worker_signals()
     parent = multiprocessing.parent_process()
     if parent is not None:  # a worker never outlives its run (killed parent: no orphans left deciding)
@@ -169,17 +170,24 @@ class LocalPool:
         context = multiprocessing.get_context(method)
         sys.stdout.flush()  # a forked worker must not write the parent's pending output again
         sys.stderr.flush()
-        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(rules,))
+        self.shipped = ShippedRules(rules)  # (spawned workers read it from a file: `shipping`)
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise, initargs=(self.shipped,))
         try:
             with workers_starting():
                 if method == "fork":
-                    self.pool.submit(int)  # forks every worker now, while this process still runs no other thread
-                else:  # one spawned a task while none is idle: every worker now, as they start slowly
-                    for _ in range(workers):
+                    started = [
                         self.pool.submit(int)
+                    ]  # forks every worker now, while this process still runs no other thread
+                else:  # one spawned a task while none is idle: every worker now, as they start slowly
+                    started = [self.pool.submit(int) for _ in range(workers)]
+            if method != "fork":  # each has read the rules once its first task is done: the file goes
+                for future in started:
+                    future.result()
+                self.shipped.remove()
         except BaseException:
             self._kill_workers()
             self.pool.shutdown(wait=True, cancel_futures=True)  # (its thread done before the interpreter's exit)
+            self.shipped.remove()
             raise
         self.peak = 0  # the largest worker's peak resident set, as the workers report it
 
@@ -204,6 +212,7 @@ class LocalPool:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.shipped.remove()
 
     def workers_peak_bytes(self) -> int | None:
         return self.peak

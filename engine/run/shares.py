@@ -261,8 +261,10 @@ def _serve(
 ) -> None:
     """A worker's life: decide the shares it is handed until told to stop (None) or its parent is gone."""
     from engine.run.pool import peak_bytes, worker_signals
+    from engine.run.shipping import unwrapped
 
     worker_signals()
+    rules = unwrapped(rules)
     parent = multiprocessing.parent_process()
     if parent is not None:  # a worker never outlives its run
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
@@ -328,9 +330,12 @@ class Shares:
         sys.stdout.flush()  # a forked worker must not write the parent's pending output again
         sys.stderr.flush()
         gc.freeze()  # keep the collector from touching (and so copying) the parent's objects in a fork
+        from engine.run.shipping import ShippedRules
+
+        self.shipped = ShippedRules(rules)  # (spawned workers read it from a file: `shipping`)
         try:
             with workers_starting():
-                self._start(context, rules, path, source, chunk)
+                self._start(context, self.shipped, path, source, chunk)
         except BaseException:
             self.close()
             raise
@@ -446,6 +451,7 @@ class Shares:
             conn.close()
         self.splitter.close()
         shutil.rmtree(self.parts, ignore_errors=True)
+        self.shipped.remove()
 
     def workers_peak_bytes(self) -> int | None:
         return self.peak
