@@ -93,7 +93,7 @@ class RuleSet:
         return {code: entry.model for code, entry in sorted(self.catalog.get(kind, {}).items())}
 
     def decide(self, scenario: Any, *, explain: bool = False) -> Decision:
-        """Decide one scenario (a `Scenario` model or a mapping in the scenario schema).
+        """Decide one scenario (a `Scenario` model, a mapping in the scenario schema, or its JSON text).
 
         Returns the decision as JSON-ready data; raises `ScenarioError` (naming the scenario field)
         for a scenario that cannot be decided, or `ScenarioInvalid` for one that breaks the schema.
@@ -118,7 +118,23 @@ def _checked(scenario: Any) -> tuple[Any, bool]:
     made for this decision alone (then it is typed in place, not copied: `decide(owned=True)`)."""
     if isinstance(scenario, _hot.Scenario):
         return scenario, False
+    if isinstance(scenario, str | bytes | bytearray):  # JSON text, read as a billing run reads a line
+        scenario = _json_scenario(scenario)
     return _hot.checked_scenario(scenario), True
+
+
+def _json_scenario(text: str | bytes | bytearray) -> Any:
+    """The JSON object of a scenario given as text (a service's request body), read by a billing
+    run's line reader (duplicate keys, inexact numbers, UTF-16, ... refused in its words); raises
+    `ScenarioInvalid` (BR601, BR103, BR105, ...). Until 2026-12-02 text was refused as "a scenario
+    must be a mapping" with the hint "start it with `id:`"."""
+    from engine.decide.scenarios import ScenarioInvalid
+    from engine.run.evaluate import parse_line
+
+    data, problem = parse_line(bytes(text) if isinstance(text, bytearray) else text, "<scenario>", 1)
+    if problem is not None:
+        raise ScenarioInvalid([problem])
+    return data
 
 
 class _DecisionPath:

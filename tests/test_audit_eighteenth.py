@@ -798,3 +798,19 @@ def test_a_run_with_spawned_workers_decides_as_one_and_leaves_no_file(tmp_path: 
         other.join()
     assert outputs[2] == outputs[1]
     assert set(Path(tempfile.gettempdir()).glob("billrules-rules.*")) == before
+
+
+def test_decide_takes_a_scenario_s_json_text() -> None:
+    """A service hands on its request body: `decide` refused text ("a scenario must be a mapping",
+    hint "start it with `id:`"). It is read as a billing run reads a line."""
+    import json
+
+    from engine import ScenarioProblem, load_rules
+
+    rules = load_rules(REPO / "rules")
+    line = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    expected = rules.decide_json(json.loads(line))
+    assert rules.decide_json(line) == rules.decide_json(line.encode()) == expected
+    with pytest.raises(ScenarioProblem) as caught:
+        rules.decide('{"id": "a", "id": "b", "as_of": "2015-01-01T00:00:00Z"}')
+    assert caught.value.code == "BR105"
