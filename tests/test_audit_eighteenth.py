@@ -13,6 +13,7 @@ from engine.criteria.ast import Span
 from engine.criteria.check import check_condition
 from engine.criteria.environment import scenario_environment
 from engine.criteria.parse import CriteriaError, parse
+from tests.test_audit_thirteenth import _rules_with
 
 ENV = scenario_environment()
 REPO = Path(__file__).resolve().parent.parent
@@ -178,17 +179,9 @@ def test_an_owner_given_an_owner_is_told_as_one_slip_at_every_line(tmp_path: Pat
     gave four errors, three of whose hints changed lines that were right (re-point mary and
     peter, move john's credit). Every line is still told (a review sees the line it changed), and
     each hint offers removing john's link."""
-    import shutil
-
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / "organisation" / "users.yaml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace("code: john\n", "code: john\ncredit_owner: lena\n", 1),
-        encoding="utf-8",
-    )
+    root = _rules_with(tmp_path, "organisation/users.yaml", "code: john\n", "code: john\ncredit_owner: lena\n")
     found = validate_paths([root])
     assert {d.code for d in found} == {"BR412"}
     assert all("remove `credit_owner:` here" in d.hint or "remove `john`'s `credit_owner:`" in d.hint for d in found)
@@ -221,17 +214,9 @@ def test_a_credit_held_by_an_owner_given_an_owner_offers_removing_that_link() ->
 def test_an_exception_fee_in_another_currency_is_one_diagnostic(tmp_path: Path) -> None:
     """Two BR415 at the same caret, the second naming one product as "the products under this
     term"; now once, against the term's own fee."""
-    import shutil
-
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    terms = root / "catalog" / "terms.yaml"
-    text = terms.read_text(encoding="utf-8")
-    assert "fee: 50.00 EUR" in text
-    terms.write_text(text.replace("fee: 50.00 EUR", "fee: 50.00 USD", 1), encoding="utf-8")
-    found = validate_paths([root])
+    found = validate_paths([_rules_with(tmp_path, "catalog/terms.yaml", "fee: 50.00 EUR", "fee: 50.00 USD")])
     assert [d.code for d in found] == ["BR415"], found
     assert "another currency than the term's fee" in found[0].message
 
@@ -273,17 +258,9 @@ def test_a_discount_number_written_as_text_is_ascii_digits(tmp_path: Path, file:
     """README (Limits): `1_000`, `+2` and digits of other scripts are refused; a free period
     `value: "2_0"` validated and freed 20 months of a yearly bill, a range bound `"5_0"` had
     every agent's request rejected as "not a number"."""
-    import shutil
-
     from engine.validate import validate_paths
 
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    found = validate_paths([root])
+    found = validate_paths([_rules_with(tmp_path, file, old, new)])
     assert [d.code for d in found] == ["BR405"], found
     assert "is not a number: write it with digits" in found[0].message
 
