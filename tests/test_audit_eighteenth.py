@@ -791,3 +791,28 @@ def test_decide_takes_a_scenario_s_json_text() -> None:
     with pytest.raises(ScenarioProblem) as caught:
         rules.decide('{"id": "a", "id": "b", "as_of": "2015-01-01T00:00:00Z"}')
     assert caught.value.code == "BR105"
+
+
+def test_a_spawned_pool_keeps_the_rules_file_until_it_closes() -> None:
+    """Review: the pool's file was removed once the start-up tasks were done, but one worker may
+    run them all while the others still start: they found no file (FileNotFoundError, the run
+    ended "a worker process ended abruptly", 10 runs in 25 with 4 workers)."""
+    import threading
+
+    from engine import load_rules
+    from engine.run.pool import LocalPool
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # another thread alive: workers are spawned
+    other.start()
+    try:
+        pool = LocalPool(load_rules(REPO / "rules").brief(), "in.jsonl", 2)
+        path = pool.shipped.path
+        try:
+            assert path is not None and Path(path).exists()
+        finally:
+            pool.close()
+        assert not Path(path).exists()
+    finally:
+        stop.set()
+        other.join()

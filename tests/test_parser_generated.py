@@ -206,6 +206,9 @@ def test_the_shipped_parser_parses_token_soup_like_lark(tokens: list[str]) -> No
 
 #: modules that deserialize to code or arbitrary objects; the engine must never import them
 UNSAFE_MODULES = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve", "dbm"}
+#: the reviewed place that unpickles (README, "Safety"): a RuleSet the run itself wrote, to a file it
+#: created (mkstemp, mode 0600), for its own spawned workers, as multiprocessing's own pipe carries it
+DESERIALIZE_ALLOWED = {"engine/run/shipping.py"}
 #: the reviewed places that run generated code (README, "Safety"): path → functions
 EXEC_ALLOWED = {
     "engine/criteria/compile.py": {"_compiled"},  # CompiledRules.function and .masked_function, compiled on first use
@@ -234,6 +237,8 @@ def _functions(tree: ast.AST) -> dict[ast.AST, str]:
 def test_no_engine_module_imports_a_deserializer_of_code() -> None:
     found = []
     for path in _engine_modules():
+        if path.relative_to(REPO).as_posix() in DESERIALIZE_ALLOWED:
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names: list[str] = []

@@ -196,7 +196,10 @@ class ReferenceEvaluator(DefinitionRules):
                 totals[currency] = totals.get(currency, Decimal(0)) + amount
         for r in applied:  # (2026-12-02) what a cap or the zero floor cut, said
             d = definitions[r.code]
-            if d.cap is not None and r.amounts.get(d.cap.currency) == d.cap.amount:
+            taken = r.amounts.get(d.cap.currency) if d.cap is not None else None
+            quantum = self.rounder.quantum(d.cap.currency) if d.cap is not None else Decimal(0)
+            # its whole cap, which each line's rounding may show under it (2026-12-02, as the engine)
+            if d.cap is not None and taken is not None and d.cap.amount - len(lines) * quantum <= taken <= d.cap.amount:
                 others = _Caps({c: x.cap for c, x in definitions.items() if x.cap is not None and c != r.code})
                 free = self._lines(applied, definitions, others, lines, scenario)
                 would = sum(

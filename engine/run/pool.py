@@ -175,15 +175,10 @@ class LocalPool:
         try:
             with workers_starting():
                 if method == "fork":
-                    started = [
-                        self.pool.submit(int)
-                    ]  # forks every worker now, while this process still runs no other thread
+                    self.pool.submit(int)  # forks every worker now, while this process still runs no other thread
                 else:  # one spawned a task while none is idle: every worker now, as they start slowly
-                    started = [self.pool.submit(int) for _ in range(workers)]
-            if method != "fork":  # each has read the rules once its first task is done: the file goes
-                for future in started:
-                    future.result()
-                self.shipped.remove()
+                    for _ in range(workers):  # (a pool starts workers as it needs them: the rules'
+                        self.pool.submit(int)  # file stays until `close`)
         except BaseException:
             self._kill_workers()
             self.pool.shutdown(wait=True, cancel_futures=True)  # (its thread done before the interpreter's exit)

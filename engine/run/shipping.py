@@ -6,7 +6,8 @@ the parent writes to, holding the pipe's read end open until the write ends (CPy
 while starting (killed, or failing its imports) left the parent writing for ever, deaf to Ctrl-C
 and SIGTERM, which it holds while workers start (until 2026-12-02). Pickled, a `ShippedRules` is
 a file name: the RuleSet is written to a private temporary file once, read by each worker as it
-unpickles its arguments, and removed when the workers are done with it. A forked worker pickles
+unpickles its arguments (a pool may start a worker late, so the file stays), and removed when
+the run's workers are stopped. A forked worker pickles
 nothing: it finds the `ShippedRules` itself, and takes its RuleSet (`unwrapped`).
 """
 
@@ -28,10 +29,13 @@ class ShippedRules:
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         if self.path is None:
-            handle, name = tempfile.mkstemp(prefix="billrules-rules.", suffix=".pickle")  # (mode 0600)
-            with os.fdopen(handle, "wb") as file:
-                pickle.dump(self.rules, file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.path = name
+            handle, self.path = tempfile.mkstemp(prefix="billrules-rules.", suffix=".pickle")  # (mode 0600)
+            try:
+                with os.fdopen(handle, "wb") as file:
+                    pickle.dump(self.rules, file, protocol=pickle.HIGHEST_PROTOCOL)
+            except OSError as exc:  # (a full temporary folder: named, not taken for the output's)
+                self.remove()
+                raise OSError(exc.errno, exc.strerror, tempfile.gettempdir()) from exc
         return _load, (self.path,)
 
     def remove(self) -> None:
