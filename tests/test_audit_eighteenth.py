@@ -816,3 +816,27 @@ def test_a_spawned_pool_keeps_the_rules_file_until_it_closes() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_a_due_date_ahead_is_said_as_due_in_days() -> None:
+    """Explanation audit: "account due days ago: -19; the rule needs at least 30" for a due date
+    19 days ahead; now "-19 (due in 19 days)"."""
+    from engine import load_rules
+
+    scenario = {
+        "id": "due",
+        "as_of": "2015-06-01T10:00:00+02:00",
+        "account": {"code": "A", "classification": "SME", "due_date": "2015-06-20", "segments": []},
+        "subscription": {
+            "code": "S",
+            "plan": "triple-play-24",
+            "billing_term_scheme": "monthly-24",
+            "start": "2014-01-01",
+            "products": [{"product": "tv-essentials"}],
+        },
+        "agent": {"user": "anna.agent", "units": ["customer-care"]},
+    }
+    decision = load_rules(REPO / "rules").decide(scenario)
+    (found,) = [d for d in decision["discounts"]["definitions"] if d["code"] == "settle-now-credit"]
+    texts = [r["text"] for r in found["reasons"]]
+    assert "account due days ago: -19 (due in 19 days); the rule needs at least 30" in texts

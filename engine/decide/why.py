@@ -126,6 +126,22 @@ def _line(f: Mapping[str, Any]) -> str:
     return f"products: no line of {what}{bundle} ({held})"
 
 
+def _due_turned(f: Mapping[str, Any]) -> str:
+    """ " (due in 19 days)" beside `account.due_days_ago: -19` (and the other way round): a negative
+    count of days said the way an analyst reads it (until 2026-12-02 the bare -19)."""
+    subject, actual = f.get("subject"), f.get("actual")
+    if subject not in ("account.due_days_ago", "account.due_in_days") or not isinstance(actual, int | str):
+        return ""
+    try:
+        days = int(actual)
+    except ValueError:
+        return ""
+    if days >= 0:
+        return ""
+    plural = "s" if -days != 1 else ""
+    return f" (due in {-days} day{plural})" if subject == "account.due_days_ago" else f" (due {-days} day{plural} ago)"
+
+
 def _listed_or_as_is(value: Any) -> Any:
     """A list of values written out (`a`, `b`), anything else as it is (a comparison's side)."""
     return listed(value) if isinstance(value, list | tuple) else value
@@ -157,7 +173,7 @@ register(
             + f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
         ),
         "threshold_not_met": lambda f: (
-            f"{_name(f['subject'])}: {_listed_or_as_is(f['actual'])}; "
+            f"{_name(f['subject'])}: {_listed_or_as_is(f['actual'])}{_due_turned(f)}; "
             f"the rule needs {_OP_NEEDS[f['op']]}{_listed_or_as_is(f['expected'])}"
         ),
         "value_not_listed": lambda f: (
