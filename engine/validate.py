@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.diagnostics import Diagnostic, sorted_diagnostics
 from engine.files import is_dir, outside_link, walk
 from engine.load import (
+    RULESET_FILE_NAMES,
     YAML_SUFFIXES,
     display_path,
     find_ruleset_root,
@@ -105,7 +106,24 @@ def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagn
                     hidden = "hidden folder" in why
                     hint = "move it into the rule set's folders to have it read" if hidden else None
                     diagnostics.append(not_read(path, why, hint))
+    folders_named: set[Path] = set()
     for orphan in sorted(set(orphans)):
+        named = _ruleset_folder_above(orphan)
+        if named is not None:  # one finding for the folder, not one per file under it
+            if named not in folders_named:
+                folders_named.add(named)
+                diagnostics.append(
+                    Diagnostic(
+                        display_path(named),
+                        1,
+                        1,
+                        "BR110",
+                        f"`{named.name}` is a folder: a rule set's root holds a file of that name "
+                        "(kind: rule_set), so the files under it are in no rule set",
+                        f"make `{named.name}` a file holding the rule set's `kind: rule_set` document",
+                    )
+                )
+            continue
         if orphan.suffix in (".jsonl", ".ndjson"):  # scenarios, one a line: not a rule file at all
             diagnostics.append(
                 Diagnostic(
@@ -135,3 +153,16 @@ def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagn
     for root in sorted(roots):
         diagnostics.extend(compile_ruleset(root).diagnostics)
     return sorted_diagnostics(diagnostics)
+
+
+def _ruleset_folder_above(path: Path) -> Path | None:
+    """A folder named `ruleset.yaml` (or `.yml`) beside `path` or above it: meant as the rule set's
+    root file (until 2026-12-02 each file under it was told "no ruleset.yaml in this or any parent
+    folder", beside the folder of that name)."""
+    directory = Path(os.path.abspath(path if is_dir(path) else path.parent))
+    for candidate in (directory, *directory.parents):
+        for name in RULESET_FILE_NAMES:
+            if is_dir(candidate / name):
+                found = candidate / name
+                return found if path.is_absolute() else Path(os.path.relpath(found))
+    return None

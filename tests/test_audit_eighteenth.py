@@ -840,3 +840,19 @@ def test_a_due_date_ahead_is_said_as_due_in_days() -> None:
     (found,) = [d for d in decision["discounts"]["definitions"] if d["code"] == "settle-now-credit"]
     texts = [r["text"] for r in found["reasons"]]
     assert "account due days ago: -19 (due in 19 days); the rule needs at least 30" in texts
+
+
+def test_a_ruleset_yaml_that_is_a_folder_is_one_finding(tmp_path: Path) -> None:
+    """Hostile-input audit: every file was told "no ruleset.yaml in this or any parent folder"
+    (18 findings) beside a folder named `ruleset.yaml`."""
+    import shutil
+
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "ruleset.yaml").unlink()
+    (root / "ruleset.yaml").mkdir()
+    found = validate_paths([root])
+    assert [(d.code, Path(d.file).name) for d in found] == [("BR110", "ruleset.yaml")]
+    assert "is a folder" in found[0].message
