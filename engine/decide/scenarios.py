@@ -7,11 +7,14 @@ section; `expect` is split off before the scenario is validated.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from engine.diagnostics import Diagnostic, FieldDiagnostic, did_you_mean
 from engine.load import Document, dotted, load_file
@@ -439,6 +442,11 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         yield from _json_lines(path)
         return
     source = load_file(path)
+    if path.suffix.lower() == ".json" and not source.diagnostics:
+        not_json = _not_strict_json(path, source.display)
+        if not_json is not None:
+            yield ScenarioInput(None, diagnostics=[not_json])
+            return
     if source.diagnostics and any(d.code != "BR109" for d in source.diagnostics):
         yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
         return
@@ -467,6 +475,50 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         return
     for document in source.documents:
         yield _file_scenario(document, source.display)
+
+
+def _not_strict_json(path: Path, display: str) -> Diagnostic | None:
+    """Why a `.json` scenario file is not JSON (RFC 8259), or None. The YAML loader reads the file
+    (JSON is YAML, and it keeps every value's line and column for the scenario's diagnostics), but
+    YAML takes more than JSON: a trailing comma, single quotes, a `#` comment, a key without
+    quotes. Such a file would be refused by every other JSON reader the scenario meets (a billing
+    run reads its lines strictly); until 2026-12-03 `decide` read it as if it were JSON."""
+    from engine.files import FileProblem, read_limited
+    from engine.load import MAX_FILE_BYTES
+
+    try:
+        raw = read_limited(path, MAX_FILE_BYTES)
+    except FileProblem:  # (the loader read it a moment ago; it has said what it found if anything)
+        return None
+    text = raw.decode("utf-8-sig", "replace")  # (the loader refused text that is not UTF-8)
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in exc.msg or _json_with_lone_surrogates(text):
+            return None  # nesting: the loader's own limit; a lone surrogate: refused at its field
+        return Diagnostic(
+            display,
+            max(exc.lineno, 1),
+            max(exc.colno, 1),
+            "BR601",
+            f"the file is not JSON: {exc.msg}",
+            "write strict JSON (no trailing comma, comment or single quote), or name the file `.yaml` to write YAML",
+        )
+    return None
+
+
+def _json_with_lone_surrogates(text: str) -> bool:
+    """Whether `text`, which orjson refuses, is JSON all the same: an escaped lone surrogate
+    (`"\\ud800"`) is JSON's syntax, refused by orjson and by `_file_scenario` at its field."""
+    try:
+        json.loads(text, parse_constant=_refused)  # (`NaN` and `Infinity`, which it takes, are not JSON)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _refused(word: str) -> None:
+    raise ValueError(word)
 
 
 def _file_scenario(document: Document, display: str) -> ScenarioInput:
