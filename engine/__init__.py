@@ -3,11 +3,12 @@
 Public API::
 
     from engine import load_rules
-    from engine.run import RunOptions, run
+    from engine.run import RunOptions, decide_records, run
     rules = load_rules("rules/")          # RuleSetError with every diagnostic if the rules are bad
     decision = rules.decide(scenario)     # a Decision (JSON-ready data); ScenarioProblem for a bad one
     text = rules.decide_json(scenario)    # the same, as the canonical JSON text a run writes
     summary = run(rules.brief(), RunOptions(input="in.jsonl", output="out.jsonl", errors="err.jsonl"))
+    outcomes = decide_records(rules.brief(), scenarios)  # in memory, in order, lazily: Outcome per scenario
 
 The names below are imported lazily so that `billrules validate` starts fast.
 """

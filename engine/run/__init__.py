@@ -7,7 +7,8 @@
 
 Modules: `evaluate` (one record → decision or error record; the workers' job), `io` (JSON Lines
 and Parquet readers and writers), `atomic` (files that appear whole), `shares` (local workers
-that read their own shares of a JSON Lines file and write their own parts), `pool` (in-process
+that read their own shares of a JSON Lines file and write their own parts), `batch` (`decide_records`: scenarios
+in memory, decided in order), `pool` (in-process
 and a local process pool fed by this process: stdin, Parquet), `dask` (`--dask` and
 `decide_bag` / `decide_dataframe`), `summary`, `progress`, `runner` (the run itself).
 """
@@ -17,11 +18,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.run.batch import Outcome, decide_records
     from engine.run.dask import decide_bag, decide_dataframe
     from engine.run.runner import LostScenarios, RunOptions, run
     from engine.run.summary import Summary
 
-__all__ = ["LostScenarios", "RunOptions", "Summary", "decide_bag", "decide_dataframe", "run"]
+__all__ = [
+    "LostScenarios",
+    "Outcome",
+    "RunOptions",
+    "Summary",
+    "decide_bag",
+    "decide_dataframe",
+    "decide_records",
+    "run",
+]
 
 #: Imported on first use: the command line loads this package, and neither `validate` nor a run
 #: without Dask should pay for the decision code or for dask (an optional extra).
@@ -30,6 +41,8 @@ _HOMES = {
     "RunOptions": "runner",
     "run": "runner",
     "Summary": "summary",
+    "Outcome": "batch",
+    "decide_records": "batch",
     "decide_bag": "dask",
     "decide_dataframe": "dask",
 }

@@ -20,28 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
+from engine.run.batch import Outcome, outcomes
 from engine.run.evaluate import Chunk, ChunkResult, Record, UnreadableRow, decide_chunk, is_blank
 from engine.run.io import _without_nulls
 from engine.run.pool import IN_FLIGHT_PER_WORKER, ordered
-
-
-class Outcome(NamedTuple):
-    """One scenario's outcome: kind "decision" (text: the decision JSON) or "error" (text: the error record)."""
-
-    kind: str
-    line: int
-    scenario: str | None
-    text: str
-
-
-def outcomes(result: ChunkResult) -> list[Outcome]:
-    """A chunk's decisions and errors merged back into input order."""
-    merged = [Outcome("decision", line, scenario, text) for line, scenario, text in result.decisions]
-    merged += [Outcome("error", line, scenario, text) for line, scenario, text in result.errors]
-    merged.sort(key=lambda o: o.line)
-    return merged
 
 
 class DaskCluster:
