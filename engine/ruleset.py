@@ -35,9 +35,14 @@ class RuleSetError(Exception):
         return type(self), (self.diagnostics,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RuleSet:
-    """Settings, the typed documents of every kind, and the compiled criteria."""
+    """Settings, the typed documents of every kind, and the compiled criteria.
+
+    Compared and hashed by identity (`eq=False`): a rule set can key a dict or a cache, and sit
+    in a set (until 2026-12-03 `hash(rules)` raised "unhashable type: 'dict'" from its catalog,
+    and two loads of the same files compared unequal field by field anyway). Whether two rule
+    sets hold the same files: `a.rules_version == b.rules_version`."""
 
     root: str
     version: str

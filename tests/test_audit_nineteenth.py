@@ -59,3 +59,32 @@ def test_a_strict_json_scenario_file_is_decided_as_its_yaml_twin(
     twin.write_text(json.dumps(data, default=str), encoding="utf-8")
     assert main(["decide", "--rules", RULES, "--json", str(twin)]) == 0
     assert from_json == capsys.readouterr().out
+
+
+# --- a rule set keys a dict or a cache ---
+
+
+def test_a_rule_set_is_hashable_and_compared_by_identity() -> None:
+    """The Python API (SPEC 5) for a service: `hash(rules)` raised "unhashable type: 'dict'", so a
+    rule set could not key a cache of its answers or sit in a set."""
+    import functools
+    import pickle
+
+    from engine.ruleset import load_rules
+
+    rules = load_rules(RULES)
+    again = load_rules(RULES)
+    assert hash(rules) == hash(rules) and rules == rules
+    assert rules != again and len({rules, again, rules}) == 2
+    assert again.rules_version == rules.rules_version  # the same files
+    brief = rules.brief()
+    assert brief != rules and hash(brief) != hash(rules)
+    copied = pickle.loads(pickle.dumps(rules))
+    assert copied != rules and copied.rules_version == rules.rules_version
+
+    @functools.lru_cache(maxsize=4)
+    def codes(of: object) -> int:
+        return len(of.models("discount"))  # type: ignore[attr-defined]
+
+    assert codes(rules) == codes(rules) == codes(again) > 0
+    assert codes.cache_info().hits == 1
