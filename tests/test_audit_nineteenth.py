@@ -4,11 +4,14 @@ the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.cli.main import main
+from engine.ruleset import RuleSet
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = str(REPO / "rules")
@@ -88,3 +91,158 @@ def test_a_rule_set_is_hashable_and_compared_by_identity() -> None:
 
     assert codes(rules) == codes(rules) == codes(again) > 0
     assert codes.cache_info().hits == 1
+
+
+# --- discounts (SPEC 3.2): small rule sets written for each finding ---
+
+
+def _discount_rules(tmp_path: Path, rounding: str, products: str, discounts: str) -> RuleSet:
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    (root / "ruleset.yaml").write_text(
+        f'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\nrounding: {rounding}\n',
+        encoding="utf-8",
+    )
+    (root / "products.yaml").write_text(products, encoding="utf-8")
+    (root / "discounts.yaml").write_text(discounts, encoding="utf-8")
+    return load_rules(root)
+
+
+def _discount(code: str, amount: str, products: str, extra: str = "") -> str:
+    return (
+        f"kind: discount\ncode: {code}\ntype: auto_apply\nclassification: subscription\n"
+        f"applied_service_type: non_usage\nstate: effective\namount: {amount}\n"
+        f"discounted_products: [{products}]\nvalidity: {{effective: 2015-01-01}}\n{extra}"
+    )
+
+
+_TV = "kind: product\ncode: tv\nname: TV\ntype: termed\nprice: 1.81 EUR\nbilling_frequency: monthly\n"
+_TAKEN_WHOLE = "---\n".join(
+    [
+        _discount("a-free-10-days", "{type: free_period, value: 10, unit: days}", "{product: tv}"),
+        _discount("b-half", "{type: percentage, value: 50, level: 1}", "{product: tv}"),
+        _discount("c-5-eur-off", "{type: amount, value: 5.00 EUR}", "{product: tv}"),
+    ]
+)
+
+
+def _bill(products: list[dict[str, Any]], start: str = "2015-07-01", **more: Any) -> dict[str, Any]:
+    return {
+        "id": "bill",
+        "as_of": "2015-08-01T00:00:00Z",
+        "account": {"code": "A1"},
+        "subscription": {
+            "code": "S1",
+            "billing_frequency": "monthly",
+            "start": start,
+            "products": products,
+            "billing_period": {"from": "2015-07-01", "to": "2015-07-31"},
+        },
+        **more,
+    }
+
+
+@pytest.mark.parametrize(
+    ("rounding", "price", "shares", "gross"),
+    [
+        ("floor", None, ["0.59", "0.61", "0.61"], "1.81"),
+        ("down", None, ["0.59", "0.61", "0.61"], "1.81"),
+        ("half_up", None, ["0.59", "0.61", "0.61"], "1.81"),
+        ("half_up", "0.253 EUR", ["0.081", "0.086", "0.086"], "0.253"),
+        ("floor", "0.253 EUR", ["0.081", "0.086", "0.086"], "0.253"),
+    ],
+)
+def test_a_line_the_discounts_take_whole_bills_nothing(
+    tmp_path: Path, rounding: str, price: str | None, shares: list[str], gross: str
+) -> None:
+    """SPEC 3.2: "no line goes below zero"; README: a line taken whole has its gross as discount,
+    "net zero, whatever the rounding mode". 10 free days of July's 31 are 10/31 of the line, no
+    finite decimal: the three takes added up a hair under the gross, and rounded down (floor,
+    down; and in every mode on a line priced finer than a cent) the line was billed 0.01 EUR
+    (0.003 on the finer price), the last discount without its `line_floor` reason."""
+    rules = _discount_rules(tmp_path, rounding, _TV, _TAKEN_WHOLE)
+    line = {"product": "tv"} if price is None else {"product": "tv", "price": price}
+    decided = rules.decide(_bill([line]))["discounts"]
+    (only,) = decided["lines"]
+    currency_zero = "0.000 EUR" if price else "0.00 EUR"
+    assert only["net"] == currency_zero
+    assert [d["amount"] for d in only["discounts"]] == [f"-{s} EUR" for s in shares]
+    assert sum(Decimal(s) for s in shares) == Decimal(gross)
+    last = next(d for d in decided["definitions"] if d["code"] == "c-5-eur-off")
+    assert [r["code"] for r in last["reasons"]] == ["line_floor"]
+
+
+def test_a_cap_exceeded_by_less_than_a_cent_leaves_a_line_in_whole_cents(tmp_path: Path) -> None:
+    """SPEC 3.2: rounding to the minor unit "happens once per line", and the cap is a maximum. A
+    line priced 14.995 EUR taken whole by a 100 % discount capped at 20.00 EUR left 5.005 of the
+    cap to a 10.00 EUR line; rounded there to 5.01 the cap was exceeded by half a cent, which was
+    taken back as it was: the whole-cent line was billed 3.995 EUR."""
+    products = (
+        "kind: product\ncode: pm\nname: pm\ntype: termed\nprice: 1.00 EUR\nbilling_frequency: monthly\n---\n"
+        "kind: product\ncode: pm2\nname: pm2\ntype: termed\nprice: 1.00 EUR\nbilling_frequency: monthly\n"
+    )
+    discounts = "---\n".join(
+        [
+            _discount(
+                "d1-all-capped",
+                "{type: percentage, value: 100}",
+                "{product: pm}, {product: pm2}",
+                "cap: 20.00 EUR\n",
+            ),
+            _discount("d2-one-euro", "{type: amount, value: 1.00 EUR}", "{product: pm2}"),
+        ]
+    )
+    rules = _discount_rules(tmp_path, "half_up", products, discounts)
+    bill = _bill([{"product": "pm", "price": "14.995 EUR"}, {"product": "pm2", "price": "10.00 EUR"}])
+    decided = rules.decide(bill)["discounts"]
+    finer, whole = decided["lines"]
+    assert (finer["net"], whole["net"]) == ("0.000 EUR", "4.00 EUR")
+    assert [d["amount"] for d in whole["discounts"]] == ["-5.00 EUR", "-1.00 EUR"]
+    capped = next(d for d in decided["definitions"] if d["code"] == "d1-all-capped")
+    assert Decimal(capped["amount"].split()[0]) <= Decimal("20.00")
+
+
+_WINTER = (
+    "kind: product\ncode: tv\nname: TV\ntype: termed\nprice: 30.00 EUR\nbilling_frequency: monthly\n",
+    "kind: discount\ncode: winter-promo\ntype: auto_apply\nclassification: subscription\n"
+    "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 10}\n"
+    "discounted_products: [{product: tv}]\nvalidity: {effective: 2016-01-06, expiration: 2016-02-16}\n",
+)
+
+
+@pytest.mark.parametrize("duration", ["{until: 2016-10-04}", "{billing_periods: 12}"])
+@pytest.mark.parametrize(
+    "history",
+    [
+        ["2016-02-29", "2016-03-31"],  # partial: February's and March's bills only
+        ["2016-02-29", "2016-03-31", "2016-04-30", "2016-05-31", "2016-06-30", "2016-07-31"],
+    ],
+)
+def test_an_auto_apply_discount_added_while_valid_runs_on_with_a_partial_history(
+    tmp_path: Path, duration: str, history: list[str]
+) -> None:
+    """README: an auto-apply discount added while valid runs its duration past its expiration,
+    added being "its first bill by the history (the period that bill covered)", validity judged
+    on the start of the period billed; and "a history may be partial". Applied on the bill dated
+    29 February (February's, whose period began on the 1st, within validity), it was applied on
+    August's bill with the full history and `not_effective` "expired on 2016-02-16" with the
+    first two entries only."""
+    products, discount = _WINTER
+    rules = _discount_rules(tmp_path, "half_up", products, discount + f"duration: {duration}\n")
+    bill = {
+        "id": "aug",
+        "as_of": "2016-09-01T10:00:00Z",
+        "account": {"code": "A1"},
+        "subscription": {
+            "code": "S1",
+            "billing_frequency": "monthly",
+            "start": "2015-01-01",
+            "products": [{"product": "tv"}],
+            "billing_period": {"from": "2016-08-01", "to": "2016-08-31"},
+        },
+        "discount_history": [{"discount": "winter-promo", "on": day} for day in history],
+    }
+    (definition,) = rules.decide(bill)["discounts"]["definitions"]
+    assert (definition["status"], definition["amount"]) == ("applied", "3.00 EUR")

@@ -587,7 +587,12 @@ class DefinitionRules:
             return None  # (a job is one bill: an earlier job's history is no run of this one)
         added: date | None = None
         if history:
-            added = min(min(h.on for h in history), _first_bill_start(list(history), billed, today, scenario))
+            # the first application's bill, by its period: the one holding its date (an
+            # application dated 29 February is February's bill, whose period began on the 1st:
+            # until 2026-12-03 its date was taken, and a partial history judged a discount added
+            # while valid "expired"), or the bills the history shows counted back
+            first = _period_holding(min(h.on for h in history), billed, scenario)
+            added = min(first, _first_bill_start(list(history), billed, today, scenario))
         granted = self._granted_on(d, scenario)
         if granted is not None:
             added = granted if added is None else min(added, granted)
@@ -1866,7 +1871,7 @@ class DiscountEvaluator(DefinitionRules):
             if caps.caps:
                 exact.append(dict(book.takes))
         if shared:
-            _within_caps(results, caps, exact)
+            _within_caps(results, caps, exact, rounder)
             results.sort(key=lambda result: result.line.index)  # the bill's order again
         if total:
             for result in results:
@@ -2001,14 +2006,18 @@ def _cap_order(line: Line) -> tuple[Any, ...]:
     return (line.gross.currency, -line.gross.amount, line.product, line.bundle or "", line.type, not line.main, -period)
 
 
-def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, Decimal]]) -> None:
+def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, Decimal]], rounder: Rounder) -> None:
     """A cap is a maximum of what the bill shows: each line rounds its own takes, so a capped
     discount split over lines (14.995 + 5.005 within a cap of 20.00) could show a quantum more
     than its cap (15.00 + 5.01). The excess is taken back from the discount's last takes, from
     the last line up (whole quanta: a cap is written in the minor unit at most, BR422), and given
     to another take of that line that its rounding cut short (`exact`: the takes before rounding;
     0.005 shown as 0.00) and that has room under its own cap, so the line keeps its discount
-    rounded once; never to a take already shown whole (5.00 EUR off stays 5.00)."""
+    rounded once; never to a take already shown whole (5.00 EUR off stays 5.00). On a line priced
+    in the minor unit the cut is whole quanta, so its net stays in the minor unit: an excess finer
+    than a quantum (a line priced 14.995 taken whole beside it) is cut as one quantum, the
+    discount then a fraction of a cent under its cap (until 2026-12-03 a 10.00 EUR line was left
+    at 3.995 EUR)."""
     totals: dict[str, Decimal] = {}
     for r in results:
         for c, amount in r.takes:
@@ -2022,7 +2031,10 @@ def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, D
             for k in range(len(r.takes) - 1, -1, -1):
                 c, amount = r.takes[k]
                 if c == code and amount > 0:
-                    cut = min(amount, over)
+                    gross = r.line.gross
+                    quantum = rounder.quantum(gross.currency)
+                    whole = over if gross.amount != gross.amount.quantize(quantum) else _quanta_up(over, quantum)
+                    cut = min(amount, whole)
                     takes = list(r.takes)
                     takes[k] = (c, amount - cut)
                     totals[code] -= cut
@@ -2049,6 +2061,11 @@ def _within_caps(results: list[LineResult], caps: _Caps, exact: list[dict[str, D
                             r.line, takes, Money(r.net.amount + cut, r.net.currency), r.discount - cut
                         )
                     break
+
+
+def _quanta_up(amount: Decimal, quantum: Decimal) -> Decimal:
+    """`amount` rounded up to whole quanta."""
+    return (amount / quantum).to_integral_value(rounding=decimal.ROUND_CEILING) * quantum
 
 
 #: no discount capped (`_amounts_kept`: none of the applied ones is)
@@ -2086,7 +2103,10 @@ class _LineBook:
             zero = rounder.round(_ZERO, currency)
             return LineResult(self.line, [], Money(gross - zero, currency), zero)
         exact = [amount for _, amount in self.takes]
-        taken = sum(exact, _ZERO)
+        # a line emptied (a take met what was left: the remainder is exactly zero) is taken whole:
+        # its takes add up to its gross but for the last of 60 digits when a share of days is not
+        # a finite decimal (10/31), and rounded down that billed 0.01 EUR (until 2026-12-03)
+        taken = gross if self.remaining == _ZERO < gross else sum(exact, _ZERO)
         quantum = rounder.quantum(currency)
         if taken == gross and gross > _ZERO and gross != gross.quantize(quantum):  # a finer line, taken whole
             discount, quantum = gross, Decimal(1).scaleb(gross.as_tuple().exponent)  # type: ignore[arg-type]
@@ -2138,6 +2158,33 @@ def _first_bill_start(history: list[Any], billed: date, today: date, scenario: A
         return max(_periods_moved(billed, -given, _period_months(scenario)), first)
     except OutOfCalendar:
         return first
+
+
+def _period_holding(day: date, billed: date, scenario: Any) -> date:
+    """The first day of the billing period that holds `day`, counted along the periods billed
+    (the subscription's own cycles when the period billed is one of them, else periods of its
+    frequency back from the period billed); `day` itself when no periods are known, or it is not
+    before the period billed."""
+    subscription = scenario.subscription
+    if subscription is None or subscription.billing_period is None or day >= billed:
+        return day
+    first = subscription.start
+    frequency = subscription.billing_frequency or BillingFrequency.MONTHLY
+    try:
+        k = cycles_before(first, frequency, billed, inclusive=True) - 1
+        if k >= 0 and cycle_start(first, frequency, k) == billed:
+            if day < first:
+                return day
+            return cycle_start(first, frequency, cycles_before(first, frequency, day, inclusive=True) - 1)
+        months = _period_months(scenario)
+        held = billed
+        for _ in range(_MAX_PERIODS_BACK):
+            if held <= day:
+                return held
+            held = _periods_moved(held, -1, months)
+    except OutOfCalendar:
+        pass
+    return day
 
 
 def _first_bill_from(day: date, billed: date, scenario: Any) -> date:

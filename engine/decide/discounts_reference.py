@@ -256,7 +256,7 @@ class ReferenceEvaluator(DefinitionRules):
             results.append(book.close(self.rounder))
             exact.append(dict(book.takes))
         if shared:
-            _within_caps(results, caps, exact)
+            _within_caps(results, caps, exact, self.rounder)
             results.sort(key=lambda result: result.line.index)
         return results
 
