@@ -246,3 +246,53 @@ def test_an_auto_apply_discount_added_while_valid_runs_on_with_a_partial_history
     }
     (definition,) = rules.decide(bill)["discounts"]["definitions"]
     assert (definition["status"], definition["amount"]) == ("applied", "3.00 EUR")
+
+
+# --- a reason's window is its own scenario's, whatever was decided before ---
+
+
+def test_a_window_in_a_reason_is_the_scenario_s_own_after_another_scenario(tmp_path: Path) -> None:
+    """SPEC 4: the same rules and scenario give byte-identical JSON; README: an aggregate with
+    `within` "names its `window`". A section of two conditions (`total_quantity: {min, max}`)
+    failing alike in two scenarios kept the first one's reasons by the values read, and told
+    the second scenario the first one's window."""
+    import shutil
+
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "busy.yaml").write_text(
+        "kind: discount\ncode: busy-month\nname: Busy month\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: usage\nstate: effective\namount: {type: percentage, value: 10, level: 1}\n"
+        "discounted_products: [{product_type: usage}]\nvalidity: {effective: 2000-01-01}\n"
+        "criteria:\n  quantitative:\n    total_quantity: {min: 2, max: 4, per: 1 month}\n",
+        encoding="utf-8",
+    )
+
+    def bill(day: str) -> dict[str, Any]:
+        return {
+            "id": f"s-{day}",
+            "as_of": f"{day}T12:00:00Z",
+            "account": {"code": "A"},
+            "subscription": {
+                "code": "S",
+                "plan": "tv-essentials-24",
+                "billing_term_scheme": "monthly-24",
+                "start": "2015-01-01",
+                "products": [{"product": "tv-essentials", "main": True}, {"product": "vod-rental"}],
+            },
+            "usage": [{"at": f"{day}T10:00:00Z", "service_type": "VOD"}],
+        }
+
+    def window(rules: RuleSet, day: str) -> Any:
+        decided = rules.decide(bill(day))["discounts"]["definitions"]
+        (busy,) = [d for d in decided if d["code"] == "busy-month"]
+        assert busy["status"] == "not_eligible"
+        return busy["reasons"][0]["facts"]["window"]
+
+    shared = load_rules(root)
+    assert window(shared, "2015-03-31") == {"after": "2015-02-28T12:00:00+00:00", "until": "2015-03-31T12:00:00+00:00"}
+    alone = window(load_rules(root), "2015-06-30")
+    assert alone == {"after": "2015-05-30T12:00:00+00:00", "until": "2015-06-30T12:00:00+00:00"}
+    assert window(shared, "2015-06-30") == alone

@@ -343,7 +343,11 @@ class WhyNot:
                     Source(span.file, span.line, span.column),
                 )
             )
-        if key is not None:
+        # kept by the values read, unless a reason names an aggregate's window, which is the
+        # scenario's own (its `as_of`): such an entry is walked again, its conditions' reasons
+        # kept and each given its window (until 2026-12-03 a section of two `within` counts told
+        # the window of the first scenario that failed it for every later one)
+        if key is not None and not any("window" in reason.facts for reason in found):
             if len(self._entries) >= _MEMO:
                 self._entries.clear()
             self._entries[key] = tuple(found)
