@@ -4,6 +4,7 @@ the outcome SPEC or README requires."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,68 @@ def test_a_window_in_a_reason_is_the_scenario_s_own_after_another_scenario(tmp_p
     alone = window(load_rules(root), "2015-06-30")
     assert alone == {"after": "2015-05-30T12:00:00+00:00", "until": "2015-06-30T12:00:00+00:00"}
     assert window(shared, "2015-06-30") == alone
+
+
+# --- a tolerance of months or years forgives their longest span ---
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "rested_to", "holds"),
+    [
+        ("2 months", "2015-08-31", True),  # July and August: 62 days
+        ("2 months", "2015-09-01", False),  # 63 days
+        ("3 months", "2015-09-30", True),  # July to September: 92 days
+        ("3 months", "2015-10-01", False),
+        ("1 month", "2015-07-31", True),  # 31 days
+        ("1 month", "2015-08-01", False),
+    ],
+)
+def test_a_tolerance_in_months_forgives_the_longest_months(
+    tmp_path: Path, tolerance: str, rested_to: str, holds: bool
+) -> None:
+    """README: `uninterrupted(subscription, 1 month)` "forgives interruptions up to 31 days (a
+    month of tolerance is its longest, a year 366 days)". Months were counted from 2000-01-01, so
+    two months forgave 60 days (January and February of a leap year), not July and August's 62."""
+    import shutil
+
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "forgive.yaml").write_text(
+        "kind: discount\ncode: forgive\nname: Forgive\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
+        "discounted_products: [{product_type: termed}]\nvalidity: {effective: 2000-01-01}\n"
+        f"criteria:\n  when: uninterrupted(subscription, {tolerance}) >= 6 months\n",
+        encoding="utf-8",
+    )
+    after = (date.fromisoformat(rested_to) + timedelta(days=1)).isoformat()
+    scenario = {
+        "id": "rested",
+        "as_of": "2015-12-15T12:00:00Z",
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-24",
+            "start": "2015-01-01",
+            "status_history": [
+                {"status": "active", "from": "2015-01-01", "to": "2015-06-30"},
+                {"status": "rested", "from": "2015-07-01", "to": rested_to},
+                {"status": "active", "from": after},
+            ],
+            "products": [{"product": "tv-essentials", "main": True}],
+        },
+    }
+    decided = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    (forgive,) = [d for d in decided if d["code"] == "forgive"]
+    assert forgive["status"] == ("applied" if holds else "not_eligible")
+
+
+def test_the_longest_span_of_months_and_years() -> None:
+    from engine.criteria.environment import tolerance_days
+    from engine.values import Duration
+
+    found = {
+        text: tolerance_days(Duration.parse(text)) for text in ("1 month", "2 months", "6 months", "1 year", "4 years")
+    }
+    assert found == {"1 month": 31, "2 months": 62, "6 months": 184, "1 year": 366, "4 years": 1461}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -270,16 +270,33 @@ def tolerance_days(tolerance: Any) -> int:
 
 
 def _tolerance_days(tolerance: Any) -> int:
-    """Days of interruption ignored: a duration in days or weeks, months and years counted from 2000-01-01."""
+    """Days of interruption ignored: a duration in days or weeks, and months and years at their
+    longest (README: "a month of tolerance is its longest, a year 366 days"; two months are 62,
+    July and August; until 2026-12-03 they were counted from 2000-01-01, January and February:
+    60)."""
     if tolerance is None:
         return 0
     days: int | None = tolerance.days
     if days is not None:
         return days
-    try:
-        return (tolerance.add_to(date(2000, 1, 1)) - date(2000, 1, 1)).days  # type: ignore[no-any-return]
-    except OutOfCalendar:
-        return (date.max - date(2000, 1, 1)).days
+    return _longest_days(tolerance.count, tolerance.unit)
+
+
+@lru_cache(maxsize=256)
+def _longest_days(count: int, unit: Any) -> int:
+    """The most days `count` months or years span from a month's first day (where the longest
+    spans start), over the 48 months of a leap cycle; a span past the calendar, to its end."""
+    from engine.values import Duration
+
+    tolerance = Duration(count, unit)
+    longest = 0
+    for month in range(48):
+        start = date(2000 + month // 12, month % 12 + 1, 1)
+        try:
+            longest = max(longest, (tolerance.add_to(start) - start).days)
+        except OutOfCalendar:
+            return (date.max - date(2000, 1, 1)).days
+    return longest
 
 
 def subscription_maturity(subscription: Any, scenario: Any) -> Any:
