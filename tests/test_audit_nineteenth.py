@@ -362,3 +362,49 @@ def test_the_longest_span_of_months_and_years() -> None:
         text: tolerance_days(Duration.parse(text)) for text in ("1 month", "2 months", "6 months", "1 year", "4 years")
     }
     assert found == {"1 month": 31, "2 months": 62, "6 months": 184, "1 year": 366, "4 years": 1461}
+
+
+# --- time not begun is no time: "0 days (it starts on …)", never a negative count ---
+
+
+@pytest.mark.parametrize(
+    ("criteria", "actual"),
+    [
+        ("billing_term:\n    effectiveness: {effective_for_at_least: 30 days}", "0 days"),
+        ("billing_term:\n    effectiveness: {effective_for_at_least: 2 weeks}", "0 weeks"),
+        ("billing_term:\n    effectiveness: {effective_for_at_least: 3 months}", "0 months"),
+        ("when: as_of.date - subscription.start >= 30 days", "0 days"),
+    ],
+)
+def test_a_term_that_starts_later_has_had_no_time_yet(tmp_path: Path, criteria: str, actual: str) -> None:
+    """README: a billing term that starts later is told as "0 months (it starts on 2015-08-01)";
+    in days and weeks it was "-31 days" and "-5 weeks and 4 days"."""
+    import shutil
+
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "later.yaml").write_text(
+        "kind: discount\ncode: later\nname: Later\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
+        f"discounted_products: [{{product_type: termed}}]\nvalidity: {{effective: 2000-01-01}}\ncriteria:\n  {criteria}\n",
+        encoding="utf-8",
+    )
+    scenario = {
+        "id": "later",
+        "as_of": "2015-07-01T12:00:00Z",
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-24",
+            "start": "2015-08-01",
+            "billing_term_start": "2015-08-01",
+            "products": [{"product": "tv-essentials", "main": True}],
+        },
+    }
+    decided = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    (later,) = [d for d in decided if d["code"] == "later"]
+    (reason,) = later["reasons"]
+    assert (reason["facts"]["actual"], reason["facts"]["starts"]) == (actual, "2015-08-01")
+    assert f"for {actual} (it starts on 2015-08-01)" in reason["text"]

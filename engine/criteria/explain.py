@@ -673,6 +673,8 @@ def _in_unit(span: runtime.Span, unit: Any) -> str:
     months alone read as if `<= 3 months` held; a span of 5 months was "0 years")."""
     from engine.values import TimeUnit
 
+    if span.start > span.end:  # not begun (a billing term that starts later): no time yet, told
+        return str(Duration(0, unit))  # with the day it starts (until 2026-12-03 "-31 days")
     count = _whole(span, unit)
     if unit is TimeUnit.DAYS:
         rest = 0
