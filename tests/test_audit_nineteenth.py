@@ -13,6 +13,7 @@ import pytest
 
 from engine.cli.main import main
 from engine.ruleset import RuleSet
+from tests.test_audit_thirteenth import _rules_with
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = str(REPO / "rules")
@@ -408,3 +409,55 @@ def test_a_term_that_starts_later_has_had_no_time_yet(tmp_path: Path, criteria: 
     (reason,) = later["reasons"]
     assert (reason["facts"]["actual"], reason["facts"]["starts"]) == (actual, "2015-08-01")
     assert f"for {actual} (it starts on 2015-08-01)" in reason["text"]
+
+
+# --- the earliest cancellation date, past an exception that moves the date by months ---
+
+
+@pytest.mark.parametrize(
+    ("condition", "cancelled", "earliest"),
+    [
+        ("cancellation.date + 1 month > 2027-02-28", "2027-01-31", "2027-02-01"),
+        ("cancellation.date + 1 month > 2027-02-28", "2026-06-01", "2027-02-01"),
+        ("cancellation.date - 1 month > 2027-02-28", "2027-03-01", "2027-04-01"),
+        ("cancellation.date + 6 months > 2027-02-28", "2026-06-01", "2026-09-01"),
+        ("cancellation.date - 13 months > 2027-02-28", "2027-06-01", "2028-04-01"),
+        ("2027-02-28 - cancellation.date < 1 month", "2026-06-01", "2027-02-01"),
+        ("cancellation.date + 30 days > 2027-02-28", "2026-06-01", "2027-01-30"),  # days: as before
+    ],
+)
+def test_the_earliest_date_past_an_exception_moved_by_months(
+    tmp_path: Path, condition: str, cancelled: str, earliest: str
+) -> None:
+    """SPEC 3.4: `not_allowed` → refused, "with the earliest date it becomes possible". With the
+    date moved by months, the turn may lie four days from the date solved (28 to 31 January plus
+    a month are all 28 February): the search tried three and named the commitment's end,
+    2031-01-01, for a cancellation its own decision allowed on 2027-02-01."""
+    from engine.ruleset import load_rules
+
+    term = (
+        "\n---\nkind: term\ncode: notice-1m\nname: Notice\nperiod: 5\nunit: years\nbasis: calendar\n"
+        f"early_cancellation: not_allowed\nexceptions:\n  - when: {condition}\n    outcome: allowed\n"
+        "---\nkind: plan\ncode: repro-plan\nname: Repro\nbundles: [tv-essentials-bundle]\n"
+        "validity: {from: 2000-01-01}\nterm: notice-1m\n"
+    )
+    root = _rules_with(tmp_path, "catalog/terms.yaml", "kind: term", "kind: term")
+    with (root / "catalog" / "terms.yaml").open("a", encoding="utf-8") as rules_file:
+        rules_file.write(term)
+    rules = load_rules(root)
+
+    def decided(day: str) -> dict[str, Any]:
+        scenario = {
+            "id": "c",
+            "as_of": f"{day}T09:00:00+00:00",
+            "subscription": {"code": "S1", "plan": "repro-plan", "start": "2026-01-01", "billing_frequency": "monthly"},
+            "cancellation": {"date": day},
+        }
+        return rules.decide(scenario)["cancellation"]
+
+    refused = decided(cancelled)
+    assert refused["allowed"] is False
+    assert refused["earliest"] == earliest
+    assert decided(earliest)["allowed"] is True
+    before = (date.fromisoformat(earliest) - timedelta(days=1)).isoformat()
+    assert decided(before)["allowed"] is False

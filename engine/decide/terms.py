@@ -494,6 +494,18 @@ def _solved(kind: str, value: Any, by: Any) -> date:
 #: days tried either side of a solved date (`_solved`): a span's months end on month ends, and a
 #: comparison of a span with a duration may turn a day or two off the date moved by it
 _SOLVED_MARGIN = 3
+#: with months or years: the 28th to the 31st of January plus a month are all 28 February, so
+#: `cancellation.date + 1 month > 2027-02-28` turns on 1 February, four days after the solved
+#: 28 January (until 2026-12-03 the search missed it and named the commitment's end)
+_SOLVED_MARGIN_MONTHS = 7
+
+
+def _solved_margin(value: Any, by: Any) -> int:
+    """Days tried either side of `_solved`'s date: more when a month or a year moves it."""
+    for moved in (value, by):
+        if isinstance(moved, Duration) and moved.days is None:
+            return _SOLVED_MARGIN_MONTHS
+    return _SOLVED_MARGIN
 
 
 class _TermsAsked(Mapping[str, list[tuple[str, bool]]]):
@@ -862,12 +874,12 @@ class TermEvaluator:
                 if by is None:
                     found += _around(kind, value)
                     continue
-                turn = _solved(kind, value, explainer.value(by, {}))
-                first = turn.toordinal() - _SOLVED_MARGIN
+                moved = explainer.value(by, {})
+                turn = _solved(kind, value, moved)
+                margin = _solved_margin(value, moved)
+                first = turn.toordinal() - margin
                 found += [
-                    date.fromordinal(n)
-                    for n in range(first, first + 2 * _SOLVED_MARGIN + 1)
-                    if 1 <= n <= date.max.toordinal()
+                    date.fromordinal(n) for n in range(first, first + 2 * margin + 1) if 1 <= n <= date.max.toordinal()
                 ]
             except Exception:  # (a value that only an item gives, arithmetic out of the calendar)
                 return None
