@@ -424,6 +424,9 @@ def test_a_term_that_starts_later_has_had_no_time_yet(tmp_path: Path, criteria: 
         ("cancellation.date - 13 months > 2027-02-28", "2027-06-01", "2028-04-01"),
         ("2027-02-28 - cancellation.date < 1 month", "2026-06-01", "2027-02-01"),
         ("cancellation.date + 30 days > 2027-02-28", "2026-06-01", "2027-01-30"),  # days: as before
+        # a span's `.days` (tried day by day: past 900 days, the commitment's end)
+        ("(cancellation.date - subscription.start).days >= 1000", "2026-01-10", "2028-09-27"),
+        ("(2029-01-01 - cancellation.date).days < 100", "2026-01-10", "2028-09-24"),
     ],
 )
 def test_the_earliest_date_past_an_exception_moved_by_months(

@@ -332,11 +332,18 @@ def _date_form(node: ast.Node) -> tuple[str, ast.Node | None] | None:
     ("date", None) for `cancellation.date`, ("year", None) for its `.year`, and a date moved or
     measured from: ("minus", R) for `cancellation.date - R` (R a date: a span; R a duration: a
     date), ("plus", R) for `cancellation.date + R` or `R + cancellation.date`, ("from", R) for
-    `R - cancellation.date`, R not reading the date itself. None for any other side."""
+    `R - cancellation.date`, R not reading the date itself; ("minus_days", R) and ("from_days", R)
+    for a span's `.days` (`(cancellation.date - subscription.start).days`: until 2026-12-03 tried
+    day by day, and past 900 days the search named the commitment's end). None for any other side."""
     if _is_cancellation_date(node):
         return "date", None
     if _is_cancellation_year(node):
         return "year", None
+    if isinstance(node, ast.Attribute) and node.name == "days":
+        span = _date_form(node.obj)
+        if span is not None and span[0] in ("minus", "from"):
+            return f"{span[0]}_days", span[1]
+        return None
     if isinstance(node, ast.Arith) and node.op in "+-":
         if _is_cancellation_date(node.left) and not _reads_cancellation_date(node.right):
             return ("minus" if node.op == "-" else "plus"), node.right
@@ -488,6 +495,9 @@ def _solved(kind: str, value: Any, by: Any) -> date:
         return by.add_to(value, -1)
     if kind == "from" and isinstance(by, date) and isinstance(value, Duration):
         return value.add_to(by, -1)  # a span up to `by`
+    if kind in ("minus_days", "from_days") and isinstance(by, date) and isinstance(value, int | Decimal):
+        days = int(value)  # (a fraction: the margin's days around it)
+        return date.fromordinal(by.toordinal() + (days if kind == "minus_days" else -days))
     raise ValueError(kind)
 
 
