@@ -464,3 +464,48 @@ def test_the_earliest_date_past_an_exception_moved_by_months(
     assert decided(earliest)["allowed"] is True
     before = (date.fromisoformat(earliest) - timedelta(days=1)).isoformat()
     assert decided(before)["allowed"] is False
+
+
+# --- a purchase at midnight UTC and a credit issued that day tie on issue; the id decides ---
+
+
+@pytest.mark.parametrize(
+    ("bought", "first"),
+    [
+        ("2020-03-29T00:00:00Z", "P1"),  # the same instant: `P1` < `a-plan` by code point
+        ("2020-03-29T01:00:00+01:00", "P1"),  # the same instant, written at +01:00
+        ("2020-03-29T00:00:01Z", "a-plan"),  # a second later: the credit was issued earlier
+        ("2020-03-28T23:59:59Z", "P1"),
+    ],
+)
+def test_a_purchase_at_midnight_ties_with_a_credit_issued_that_day(tmp_path: Path, bought: str, first: str) -> None:
+    """README: "earlier issue (a purchase is issued at the instant it was bought, a credit of the
+    rules at the start of its `issued` day, read as UTC …); id". A credit dated 2020-03-29 came
+    before a purchase at 2020-03-29T00:00:00Z, "issued earlier", the two instants being equal."""
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    root.mkdir()
+    (root / "ruleset.yaml").write_text(
+        'kind: rule_set\ncode: t\nname: T\nversion: "1"\ndefault_currency: EUR\n'
+        "credit_precedence: [allocation, expiry, tree_distance, issue_date, id]\n",
+        encoding="utf-8",
+    )
+    (root / "credits.yaml").write_text(
+        "kind: organisation\ncode: A\nname: A\n---\n"
+        "kind: credit_type\ncode: mail\nname: mail\nservice: e-mail\nmeasure: amount\n---\n"
+        "kind: user\ncode: john\nname: john\norganisation: A\n---\n"
+        "kind: credit\ncode: a-plan\nname: plan credit\ntype: mail\nquantity: 5\nholder: A\n"
+        "allocation: this_organisation\nissued: 2020-03-29\n",
+        encoding="utf-8",
+    )
+    scenario = {
+        "id": "midnight",
+        "as_of": "2020-04-01T00:00:00Z",
+        "credit_purchases": [{"id": "P1", "user": "john", "credit_type": "mail", "quantity": 5, "at": bought}],
+        "consumptions": [
+            {"id": "q1", "user": "john", "credit_type": "mail", "quantity": 1, "at": "2020-03-30T10:00:00Z"}
+        ],
+    }
+    (allocation,) = load_rules(root).decide(scenario)["credits"]["allocations"]
+    assert allocation["credit"] == first

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
@@ -216,14 +216,19 @@ def _allocation(c: CreditFact, distance: int) -> int:
     return 0 if c.own_only and distance == 0 else 1
 
 
-_DAY_START = datetime.min.replace(tzinfo=UTC)  # a credit issued on a date: before that (UTC) day's purchases
+
+def _issued_instant(c: CreditFact) -> datetime:
+    """When a credit was issued: a purchase at the instant it was bought, a credit of the rules at
+    the start of its `issued` day read as UTC (README), so a purchase at exactly midnight UTC ties
+    with it and the id decides (until 2026-12-03 such a credit came first, "issued earlier")."""
+    return c.issued_at if c.issued_at is not None else datetime.combine(c.issued, time.min, UTC)
 
 _KEYS: dict[str, SortKey] = {
     "allocation": _allocation,
     "priority": lambda c, d: (0, c.priority) if c.priority is not None else (1, 0),
     "expiry": lambda c, d: c.end or date.max,
     "tree_distance": lambda c, d: d,
-    "issue_date": lambda c, d: (c.issued, c.issued_at or _DAY_START),  # the instant orders one day's purchases
+    "issue_date": lambda c, d: _issued_instant(c),
     "id": lambda c, d: c.code,
 }
 
