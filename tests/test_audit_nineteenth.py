@@ -509,3 +509,59 @@ def test_a_purchase_at_midnight_ties_with_a_credit_issued_that_day(tmp_path: Pat
     }
     (allocation,) = load_rules(root).decide(scenario)["credits"]["allocations"]
     assert allocation["credit"] == first
+
+
+# --- a status history written as transitions: an open period ends where the next one starts ---
+
+
+@pytest.mark.parametrize(
+    ("history", "since"),
+    [
+        # transitions: rested nine days (forgiven by 30 days), then active again
+        (
+            [("active", "2015-01-01", None), ("rested", "2015-03-01", None), ("active", "2015-03-10", None)],
+            "2015-01-01",
+        ),
+        # transitions out of order in the list: the same history
+        (
+            [("active", "2015-03-10", None), ("rested", "2015-03-01", None), ("active", "2015-01-01", None)],
+            "2015-01-01",
+        ),
+        # rested 40 days by transitions: not forgiven, uninterrupted since the day after
+        (
+            [("active", "2015-01-01", None), ("rested", "2015-03-01", None), ("active", "2015-04-10", None)],
+            "2015-04-10",
+        ),
+        # written with its end: as before
+        ([("active", "2015-01-01", None), ("rested", "2015-03-01", "2015-04-09")], "2015-04-10"),
+    ],
+)
+def test_a_status_history_of_transitions_ends_each_open_period_at_the_next(
+    history: list[tuple[str, str, str | None]], since: str
+) -> None:
+    """Seed 002: maturity with a maximum interruption; the scenario schema: `to` "ongoing when
+    omitted". A history written as transitions (rested from 1 March, active from 10 March) was
+    read as a rest still going on in December, "interrupted since 2015-03-01: 276 days so far"."""
+    from engine.criteria.ast import Span
+    from engine.criteria.check import check_condition
+    from engine.criteria.compile import RuleSetCompiler
+    from engine.criteria.environment import scenario_environment
+    from engine.criteria.explain import Explainer
+    from engine.criteria.parse import parse
+    from engine.models.scenario import Scenario
+
+    env = scenario_environment()
+    periods = [{"status": s, "from": f, **({"to": t} if t else {})} for s, f, t in history]
+    scenario = Scenario.model_validate(
+        {
+            "id": "h",
+            "as_of": "2015-12-01T12:00:00Z",
+            "subscription": {"code": "S", "start": "2015-01-01", "status_history": periods},
+        }
+    )
+    text = "uninterrupted(subscription, 30 days) >= 6 months"
+    node = check_condition(parse(text, lambda b, e: Span("t", 1, b + 1, e + 1)), env)
+    assert str(Explainer(env, scenario).value(node.left, {}).start) == since
+    compiler = RuleSetCompiler(env)
+    compiler.add(node)
+    assert compiler.build().function(scenario)[0] is (date.fromisoformat(since) <= date(2015, 6, 1))

@@ -148,15 +148,39 @@ def uninterrupted_start(subscription: Any, tolerance: Any, end: date) -> date:
     return min(start, end)
 
 
+def status_periods(history: Any) -> list[tuple[Any, date, date | None]]:
+    """(status, first day, last day or None) of each period of a status history, a period
+    without `to` ending the day before a later one starts: a history written as transitions
+    (`rested from 2015-03-01`, then `active from 2015-03-10`) rested nine days, where until
+    2026-12-03 the rest was ongoing whatever followed it. A period with its `to` is as written."""
+    periods = [(period.status, period.from_, period.to) for period in history]
+    if all(stop is not None for _, _, stop in periods[:-1]) and _in_order_of_start(periods):
+        return periods  # the usual case: every period but the last closed, oldest first
+    starts = sorted({first for _, first, _ in periods})
+    closed = []
+    for status, first, stop in periods:
+        if stop is None:
+            later = next((day for day in starts if day > first), None)
+            if later is not None:
+                stop = date.fromordinal(later.toordinal() - 1)
+        closed.append((status, first, stop))
+    return closed
+
+
+def _in_order_of_start(periods: list[tuple[Any, date, date | None]]) -> bool:
+    """Whether the last period starts after every other (its open end then follows none)."""
+    return len(periods) < 2 or all(first < periods[-1][1] for _, first, _ in periods[:-1])
+
+
 def interruptions(history: Any, end: date) -> list[tuple[date, date]]:
     """The interruptions up to `end`, as (first day, last day), in order: periods in a status
     other than `active`, cut at `end`, and joined when one starts by the day after another ends
     (rested 20 days, then deactivated 20 days, is one interruption of 40 days: the seed's
     "uninterrupted, i.e. not rested or deactivated")."""
     spans = sorted(
-        (period.from_, period.to if period.to is not None and period.to < end else end)
-        for period in history
-        if period.status != "active" and period.from_ <= end  # a StrEnum: equal to its text
+        (first, stop if stop is not None and stop < end else end)
+        for status, first, stop in status_periods(history)
+        if status != "active" and first <= end  # a StrEnum: equal to its text
     )
     joined: list[tuple[date, date]] = []
     for first, stop in spans:
@@ -225,10 +249,9 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     last = end.toordinal()
     first: int = subscription.start.toordinal()
     spans: list[tuple[int, int]] | None = None
-    for period in subscription.status_history:
-        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            stop = period.to
-            span = (period.from_.toordinal(), last if stop is None or stop >= end else stop.toordinal())
+    for status, began, last_day in status_periods(subscription.status_history):
+        if status != "active" and began <= end:  # a StrEnum: equal to its text
+            span = (began.toordinal(), last if last_day is None or last_day >= end else last_day.toordinal())
             if spans is None:
                 spans = [span]
             else:

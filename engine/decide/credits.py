@@ -216,12 +216,12 @@ def _allocation(c: CreditFact, distance: int) -> int:
     return 0 if c.own_only and distance == 0 else 1
 
 
-
 def _issued_instant(c: CreditFact) -> datetime:
     """When a credit was issued: a purchase at the instant it was bought, a credit of the rules at
     the start of its `issued` day read as UTC (README), so a purchase at exactly midnight UTC ties
     with it and the id decides (until 2026-12-03 such a credit came first, "issued earlier")."""
     return c.issued_at if c.issued_at is not None else datetime.combine(c.issued, time.min, UTC)
+
 
 _KEYS: dict[str, SortKey] = {
     "allocation": _allocation,

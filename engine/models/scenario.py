@@ -75,7 +75,10 @@ class Status(StrEnum):
 class StatusPeriod(Strict):
     status: Status = Field(description="active, rested or deactivated.")
     from_: DateField = Field(alias="from", description="First day in this status.")
-    to: DateField | None = Field(default=None, description="Last day in this status; ongoing when omitted.")
+    to: DateField | None = Field(
+        default=None,
+        description="Last day in this status; when omitted, until a later period starts (ongoing if none does).",
+    )
 
     @model_validator(mode="after")
     def _in_order(self) -> "StatusPeriod":
