@@ -748,13 +748,29 @@ def test_spawned_workers_get_the_rules_through_a_file(tmp_path: Path) -> None:
     assert not Path(path).exists()
 
 
-def test_a_run_with_spawned_workers_decides_as_one_and_leaves_no_file(tmp_path: Path) -> None:
+def test_a_run_with_spawned_workers_decides_as_one_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import tempfile
     import threading
 
     from engine import load_rules
     from engine.run.runner import RunOptions, run
 
+    # a temporary folder of this test's own: another run on the machine (CI beside a session)
+    # writes its rules' file in the shared one, which this test would count as left behind
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    made: list[str] = []
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        handle, name = real_mkstemp(*args, **kwargs)
+        made.append(name)
+        return handle, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     before = set(Path(tempfile.gettempdir()).glob("billrules-rules.*"))
     rules = load_rules(REPO / "rules").brief()
     source = str(REPO / "samples" / "run" / "nightly.jsonl")
@@ -774,6 +790,7 @@ def test_a_run_with_spawned_workers_decides_as_one_and_leaves_no_file(tmp_path: 
         stop.set()
         other.join()
     assert outputs[2] == outputs[1]
+    assert [Path(name).parent for name in made if "billrules-rules." in name] == [own]  # the spawned run's file
     assert set(Path(tempfile.gettempdir()).glob("billrules-rules.*")) == before
 
 
