@@ -109,3 +109,59 @@ def test_bad_arguments_are_refused_at_the_call(
 def test_no_records_give_no_outcomes(rules: RuleSet) -> None:
     assert list(decide_records(rules, [])) == []
     assert list(decide_records(rules, ["", "  "])) == []
+
+
+def test_records_of_other_kinds_are_decided_or_refused_alone(rules: RuleSet, lines: list[str]) -> None:
+    """README: "a bad scenario an error record, never an exception". A record that was neither a
+    dict nor text raised `AttributeError` from the line reader, and the batch was lost."""
+    import collections
+    import types
+
+    good = orjson.loads(lines[0])
+    records: list[Any] = [
+        None,
+        5,
+        [good],
+        collections.UserDict(good),
+        types.MappingProxyType(good),
+        bytearray(lines[0].encode()),
+        memoryview(lines[0].encode()),
+        good,
+    ]
+    found = list(decide_records(rules, records))
+    assert [o.line for o in found] == list(range(1, 9))
+    expected = rules.decide_json(good)
+    assert [o.text for o in found[3:]] == [expected] * 5
+    refused = [json.loads(o.text)["diagnostics"][0] for o in found[:3]]
+    assert [(r["code"], r["message"]) for r in refused] == [
+        ("BR601", "the record is a null, not a scenario"),
+        ("BR601", "the record is a int, not a scenario"),
+        ("BR601", "the record is a list, not a scenario"),
+    ]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_source_that_fails_gives_what_it_gave_then_its_error(rules: RuleSet, lines: list[str], workers: int) -> None:
+    """With workers, the chunks in flight when the source raised were dropped: 0 outcomes where
+    one worker gave 20, then the error."""
+
+    def failing() -> Iterator[str]:
+        yield from lines[:23]
+        raise OSError("the source broke")
+
+    found: list[Outcome] = []
+    with pytest.raises(OSError, match="the source broke"):
+        for outcome in decide_records(rules, failing(), workers=workers, chunk_size=10):
+            found.append(outcome)
+    assert [o.line for o in found] == [n for n in range(1, 21)]
+    assert [o.text for o in found] == [o.text for o in decide_records(rules, lines[:20])]
+
+
+def test_a_record_a_worker_cannot_be_sent_is_decided_here(rules: RuleSet, lines: list[str]) -> None:
+    """A mapping holding a function cannot be pickled for a worker: the pool's pickling raised and
+    every outcome in flight was lost; one worker refuses it at its field (BR602)."""
+    records: list[Any] = [*lines[:12], {**orjson.loads(lines[0]), "id": lambda: 1}, *lines[12:20]]
+    one = [o.text for o in decide_records(rules, records, chunk_size=5)]
+    two = [o.text for o in decide_records(rules, records, workers=2, chunk_size=5)]
+    assert two == one
+    assert len(one) == 21 and json.loads(one[12])["diagnostics"][0]["code"] == "BR602"

@@ -10,7 +10,8 @@ constant memory; with `workers` above 1 the chunks are decided by a pool of proc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import pickle
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -62,14 +63,19 @@ def decide_records(
     return _outcomes(rules, iter(records), workers, chunk_size)
 
 
-def _outcomes(rules: Any, records: Iterator[Record], workers: int, size: int) -> Iterator[Outcome]:
+def _outcomes(rules: Any, records: Iterator[Any], workers: int, size: int) -> Iterator[Outcome]:
     from engine.run.pool import InProcess, LocalPool
     from engine.run.runner import LostScenarios
 
     source = "<records>"  # (a diagnostic's file, which an error record leaves out: it names the line)
+    reader = _Reader(records)
     executor = InProcess(rules, source) if workers == 1 else LocalPool(rules, source, workers)
     try:
-        for chunk, result in executor.results(_chunks(records, size)):
+        chunks = reader.chunks(size)
+        results: Iterator[tuple[Chunk, ChunkResult]] = (
+            _pooled(executor, rules, source, chunks) if isinstance(executor, LocalPool) else executor.results(chunks)
+        )
+        for chunk, result in results:
             found = outcomes(result)
             if len(found) != chunk.scenarios or result.first != chunk.first:
                 raise LostScenarios(
@@ -79,10 +85,61 @@ def _outcomes(rules: Any, records: Iterator[Record], workers: int, size: int) ->
             yield from found
     finally:
         executor.close()
+    if reader.failure is not None:  # the source failed: after the outcomes of what it gave whole
+        raise reader.failure
 
 
-def _chunks(records: Iterator[Record], size: int) -> Iterator[Chunk]:
-    first = 1
-    while items := list(islice(records, size)):
-        yield Chunk(first, items, sum(not is_blank(record) for record in items))
-        first += len(items)
+class _Reader:
+    """The records in chunks, each record as the run's evaluator takes it; a source that raises
+    ends the chunks (its exception kept, raised once the chunks read before it are decided: a pool
+    had them in flight, and they were lost)."""
+
+    def __init__(self, records: Iterator[Any]) -> None:
+        self.records = records
+        self.failure: BaseException | None = None
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        first = 1
+        while True:
+            try:
+                items = [_as_record(record) for record in islice(self.records, size)]
+            except Exception as exc:
+                self.failure = exc
+                return
+            if not items:
+                return
+            yield Chunk(first, items, sum(not is_blank(record) for record in items))
+            first += len(items)
+
+
+def _as_record(record: Any) -> Any:
+    """A mapping of another class as a dict, a buffer as bytes: as `RuleSet.decide` takes them;
+    anything else as it is (the evaluator refuses what is neither a mapping nor text, BR601)."""
+    if isinstance(record, dict | str | bytes):
+        return record
+    if isinstance(record, Mapping):
+        return dict(record)
+    if isinstance(record, bytearray | memoryview):
+        return bytes(record)
+    return record
+
+
+def _pooled(pool: Any, rules: Any, source: str, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, ChunkResult]]:
+    """`pool.results(chunks)`, each chunk pickled here first: one that cannot be (a mapping
+    holding a function) is decided in this process instead, as one worker decides it (the pool's
+    own pickling raised, and every outcome in flight was lost)."""
+    from concurrent.futures import Future
+
+    from engine.run.evaluate import decide_chunk
+    from engine.run.pool import IN_FLIGHT_PER_WORKER, decide_pickled, ordered
+
+    def submit(chunk: Chunk) -> Any:
+        try:
+            data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            here: Future[ChunkResult] = Future()
+            here.set_result(decide_chunk(rules, chunk, source))
+            return here
+        return pool.pool.submit(decide_pickled, data, source)
+
+    yield from ordered(submit, chunks, pool.workers * IN_FLIGHT_PER_WORKER)

@@ -175,7 +175,15 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
             readable_id({"id": record.id}),  # (until 2026-12-02 `null`, though the row's id reads)
             [FieldDiagnostic(source, number, 0, "BR602", message, hint, field_path=record.column)],
         )
-    data, problem = (record, None) if isinstance(record, dict) else parse_line(record, source, number)
+    if isinstance(record, dict):
+        data, problem = record, None
+    elif isinstance(record, bytes | str):
+        data, problem = parse_line(record, source, number)
+    else:  # (`engine.run.decide_records` is given what a caller holds: never an exception for it)
+        kind = "null" if record is None else type(record).__name__
+        message = f"the record is a {kind}, not a scenario"
+        hint = "give each scenario as a mapping, or as its JSON text (str or bytes)"
+        return _error(number, None, [FieldDiagnostic(source, number, 1, "BR601", message, hint)])
     parsed = time.process_time()
     timings.parse += parsed - start
     scenario_id = readable_id(data)
@@ -213,7 +221,13 @@ def readable_id(data: Any) -> str | None:
     found = data.get("id") if isinstance(data, dict) else None
     if isinstance(found, int) and not isinstance(found, bool):
         return str(found)
-    return found if isinstance(found, str) else None
+    if not isinstance(found, str):
+        return None
+    try:  # (a mapping's id may hold a lone surrogate, which no JSON reader takes: no id named)
+        found.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return found
 
 
 def _error(number: int, scenario_id: str | None, diagnostics: Iterable[Diagnostic]) -> tuple[bool, str | None, str]:

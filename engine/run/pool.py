@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import resource
 import signal
 import sys
@@ -153,6 +154,13 @@ def _decide(chunk: Chunk, source: str) -> ChunkResult:
     result = decide_chunk(_RULES, chunk, source)
     result.worker_peak_bytes = peak_bytes()
     return result
+
+
+def decide_pickled(data: bytes, source: str) -> ChunkResult:
+    """`_decide` of a chunk pickled by the caller (`engine.run.batch`: a chunk that cannot be
+    pickled is decided there instead)."""
+    chunk: Chunk = pickle.loads(data)
+    return _decide(chunk, source)
 
 
 class LocalPool:
