@@ -565,3 +565,80 @@ def test_a_status_history_of_transitions_ends_each_open_period_at_the_next(
     compiler = RuleSetCompiler(env)
     compiler.add(node)
     assert compiler.build().function(scenario)[0] is (date.fromisoformat(since) <= date(2015, 6, 1))
+
+
+# --- a `.json` scenario is decided on JSON's values, whatever YAML would make of the text ---
+
+
+def _sample_json(**changes: Any) -> dict[str, Any]:
+    from engine.load import load_file
+
+    data = load_file(REPO / "samples" / "balance" / "seed_004_example.yaml").documents[0].data
+    data.pop("expect", None)
+    data.update(changes)
+    return json.loads(json.dumps(data, default=str))
+
+
+@pytest.mark.parametrize(
+    ("text", "decided_id"),
+    [
+        (lambda d: json.dumps(d, ensure_ascii=False), "a\x85b"),  # a raw NEL: a line break to YAML
+        (lambda d: "\t" + json.dumps(d), "a\x85b"),  # a tab before the brace: YAML refused it
+        (lambda d: json.dumps(d, indent="\t") + "\n\t\n", "a\x85b"),  # a last line of a tab
+        (lambda d: json.dumps(d, ensure_ascii=False).replace("a\x85b", "a\x7fb"), "a\x7fb"),  # raw DEL
+    ],
+)
+def test_a_json_file_is_decided_on_json_s_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: Any, decided_id: str
+) -> None:
+    """README: a `.json` file is strict JSON, read as `run` reads the same JSON. Through the YAML
+    loader a raw NEL in a text became a space (the scenario decided on other values than its line
+    gets), and a tab before the first brace or a raw DEL were refused with YAML's words."""
+    path = tmp_path / "s.json"
+    path.write_text(text(_sample_json(id="a\x85b")), encoding="utf-8")
+    assert main(["decide", "--rules", RULES, "--json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["scenario"] == decided_id
+
+
+def test_a_json_file_with_a_document_that_is_not_a_mapping_is_not_read_as_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `.json` file of `0`, `---` and a YAML mapping: the mapping was decided from text that
+    is not JSON (the strict check ran only when the loader had said nothing)."""
+    path = tmp_path / "s.json"
+    path.write_text('0\n---\n{id: sneaky, as_of: "2015-09-30T18:00:00Z"}\n', encoding="utf-8")
+    assert main(["decide", "--rules", RULES, "--json", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "s.json:2:1: error[BR601] the file is not JSON: " in captured.err
+
+
+@pytest.mark.parametrize("command", ["decide", "validate"])
+def test_a_json_lines_file_named_in_capitals_is_read_as_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """`run` and `diff` read `x.JSONL` as JSON Lines; `decide`, `validate --scenarios` and `test`
+    read it as YAML (three good lines: "expected '<document start>'")."""
+    line = json.dumps(_sample_json())
+    path = tmp_path / "three.JSONL"
+    path.write_text(
+        "\n".join([line, line.replace("balance-seed-004", "b2"), line.replace("balance-seed-004", "b3")]) + "\n"
+    )
+    argv = (
+        ["decide", "--rules", RULES, str(path)]
+        if command == "decide"
+        else ["validate", "--rules", RULES, "--scenarios", str(path)]
+    )
+    assert main(argv) == 0, capsys.readouterr()
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_validate_refuses_a_json_lines_file_without_a_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """`decide` says "the file holds no scenario" and `run` exits 1; `validate --scenarios` passed
+    it in silence."""
+    path = tmp_path / "empty.jsonl"
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", "--rules", RULES, "--scenarios", str(path)]) == 1
+    assert "empty.jsonl:1:1: error[BR601] the file holds no scenario" in capsys.readouterr().out

@@ -56,7 +56,8 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
                 )
             )
         for path in files:
-            found.extend(_json_lines(rules, path) if path.suffix in JSON_LINES else _documents(rules, path))
+            # (a file named in other letters, `x.JSONL`, is read as `run` reads it: lines)
+            found.extend(_json_lines(rules, path) if path.suffix.lower() in JSON_LINES else _documents(rules, path))
     return found
 
 
@@ -196,7 +197,9 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
     from engine.scenario_check import unknown_references
 
     file = display_path(path)
+    read = False
     for number, data, problem in json_line_records(path, file):
+        read = True
         if problem is not None:
             yield problem
             continue
@@ -225,3 +228,5 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
         if _billed_without_period(checked.scenario):
             hint = _no_period_hint(checked.scenario)
             yield _warning(Diagnostic(file, number, 1, "BR607", f"`subscription`: {NO_PERIOD}", hint))
+    if not read:  # (an export that failed upstream: passed in silence until 2026-12-03, as `decide` refuses it)
+        yield Diagnostic(file, 1, 1, "BR601", "the file holds no scenario", "write one scenario per line")

@@ -438,15 +438,14 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
     """Every scenario document in a YAML/JSON file (JSON is YAML, so one safe loader reads both),
     or every line of a JSON Lines file (`.jsonl`, `.ndjson`: SPEC 4), read as `billrules run`
     reads its lines."""
-    if path.suffix in (".jsonl", ".ndjson"):
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):  # (`.JSONL` too, as `run` and `diff` read it)
         yield from _json_lines(path)
         return
     source = load_file(path)
-    if path.suffix.lower() == ".json" and not source.diagnostics:
-        not_json = _not_strict_json(path, source.display)
-        if not_json is not None:
-            yield ScenarioInput(None, diagnostics=[not_json])
-            return
+    if suffix == ".json" and not any(d.code in _UNREAD for d in source.diagnostics):
+        yield from _json_file(path, source)
+        return
     if source.diagnostics and any(d.code != "BR109" for d in source.diagnostics):
         yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
         return
@@ -477,6 +476,65 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         yield _file_scenario(document, source.display)
 
 
+#: the loader's findings on a file it could not read, or read past a limit (its size, its encoding, a
+#: NUL, nesting, digits):
+#: the same for a `.json` file, before any JSON is looked for
+_UNREAD = {"BR100", "BR101", "BR102", "BR103", "BR107", "BR108", "BR116", "BR117"}
+#: the loader's findings a JSON reader makes too, at their places: kept for a `.json` file
+_ALSO_JSON = {"BR105", "BR120"}
+
+
+def _json_file(path: Path, source: Any) -> Iterator[ScenarioInput]:
+    """`read_scenarios` of a `.json` file: strict JSON (`_not_strict_json`), decided from the data
+    JSON gives. The YAML loader's reading (with every value's line and column) is used when it is
+    the same data; where YAML reads JSON otherwise — a raw NEL (U+0085) in a text is a line break
+    to YAML, a tab before the first brace or a raw control character in a text is refused — the
+    JSON's data is decided, its diagnostics at line 1, as a JSON line's are (until 2026-12-03 such
+    a file was decided on YAML's values, or refused with YAML's words)."""
+    not_json = _not_strict_json(path, source.display)
+    if not_json is not None:
+        yield ScenarioInput(None, diagnostics=[not_json])
+        return
+    if not source.diagnostics and not source.documents:  # (blank: no JSON value, and no scenario)
+        message, hint = "the file holds no scenario", "write one scenario object with `id` and `as_of`"
+        yield ScenarioInput(None, diagnostics=[Diagnostic(source.display, 1, 1, "BR601", message, hint)])
+        return
+    if not source.diagnostics and len(source.documents) == 1:
+        document = source.documents[0]
+        data = _json_data(path)
+        if data is None or data == document.data:
+            yield _file_scenario(document, source.display)
+            return
+    elif source.diagnostics and all(d.code in _ALSO_JSON for d in source.diagnostics):
+        yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
+        return
+    from engine.run.evaluate import RecordDocument, parse_line
+
+    data, problem = parse_line(_raw(path), source.display, 1)
+    if problem is not None:  # (a file, not a line: "the file holds a JSON array, not a scenario object")
+        message = problem.message.replace("the line holds", "the file holds")
+        yield ScenarioInput(None, diagnostics=[replace(problem, message=message, column=max(problem.column, 1))])
+        return
+    checked = validate_scenario(data, RecordDocument(source.display, 1, data), source.display)
+    checked.diagnostics = [replace(d, column=max(d.column, 1)) for d in checked.diagnostics]
+    yield checked
+
+
+def _raw(path: Path) -> bytes:
+    from engine.files import read_limited
+    from engine.load import MAX_FILE_BYTES
+
+    return read_limited(path, MAX_FILE_BYTES)
+
+
+def _json_data(path: Path) -> Any:
+    """The file's JSON value as a billing run reads a line (numbers exact), or None when it refuses it."""
+    from engine.run.evaluate import parse_line
+
+    data, problem = parse_line(_raw(path), str(path), 1)
+    return None if problem is not None else data
+
+
 def _not_strict_json(path: Path, display: str) -> Diagnostic | None:
     """Why a `.json` scenario file is not JSON (RFC 8259), or None. The YAML loader reads the file
     (JSON is YAML, and it keeps every value's line and column for the scenario's diagnostics), but
@@ -491,6 +549,8 @@ def _not_strict_json(path: Path, display: str) -> Diagnostic | None:
     except FileProblem:  # (the loader read it a moment ago; it has said what it found if anything)
         return None
     text = raw.decode("utf-8-sig", "replace")  # (the loader refused text that is not UTF-8)
+    if not text.strip(" \t\r\n"):
+        return None  # blank: no scenario (`_json_file`), rather than "not JSON"
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError as exc:
