@@ -642,3 +642,30 @@ def test_validate_refuses_a_json_lines_file_without_a_scenario(
     path.write_text(text, encoding="utf-8")
     assert main(["validate", "--rules", RULES, "--scenarios", str(path)]) == 1
     assert "empty.jsonl:1:1: error[BR601] the file holds no scenario" in capsys.readouterr().out
+
+
+def test_the_period_holding_an_application_is_counted_from_the_period_billed(tmp_path: Path) -> None:
+    """Periods of 29 August to 28 September: the one holding an application of 31 January began
+    on 29 January, within a validity to 30 January. Stepped back one period at a time, the
+    periods drifted to month ends (29 February, 31 January) and the discount was "expired"."""
+    products, discount = _WINTER
+    discount = discount.replace(
+        "validity: {effective: 2016-01-06, expiration: 2016-02-16}",
+        "validity: {effective: 2015-06-01, expiration: 2016-01-30}",
+    )
+    rules = _discount_rules(tmp_path, "half_up", products, discount + "duration: {billing_periods: 12}\n")
+    bill = {
+        "id": "aug",
+        "as_of": "2016-09-01T10:00:00Z",
+        "account": {"code": "A1"},
+        "subscription": {
+            "code": "S1",
+            "billing_frequency": "monthly",
+            "start": "2015-01-01",
+            "products": [{"product": "tv"}],
+            "billing_period": {"from": "2016-08-29", "to": "2016-09-28"},
+        },
+        "discount_history": [{"discount": "winter-promo", "on": "2016-01-31"}],
+    }
+    (definition,) = rules.decide(bill)["discounts"]["definitions"]
+    assert (definition["status"], definition["amount"]) == ("applied", "3.00 EUR")

@@ -2177,11 +2177,10 @@ def _period_holding(day: date, billed: date, scenario: Any) -> date:
                 return day
             return cycle_start(first, frequency, cycles_before(first, frequency, day, inclusive=True) - 1)
         months = _period_months(scenario)
-        held = billed
-        for _ in range(_MAX_PERIODS_BACK):
+        for back in range(_MAX_PERIODS_BACK):  # each from the period billed, in one move: stepping
+            held = _periods_moved(billed, -back, months)  # from month end to month end drifts
             if held <= day:
                 return held
-            held = _periods_moved(held, -1, months)
     except OutOfCalendar:
         pass
     return day
