@@ -308,17 +308,19 @@ def _tolerance_days(tolerance: Any) -> int:
 @lru_cache(maxsize=256)
 def _longest_days(count: int, unit: Any) -> int:
     """The most days `count` months or years span from a month's first day (where the longest
-    spans start), over the 48 months of a leap cycle; a span past the calendar, to its end."""
+    spans start), over the 4,800 months of the calendar's 400-year cycle from year 1 (101 years
+    are longest across a century year that is a leap year: 36,891 days); starts whose span
+    leaves the calendar are skipped (9,998 years fit from 0001-01-01 only)."""
     from engine.values import Duration
 
     tolerance = Duration(count, unit)
     longest = 0
-    for month in range(48):
-        start = date(2000 + month // 12, month % 12 + 1, 1)
+    for month in range(4800):
+        start = date(1 + month // 12, month % 12 + 1, 1)
         try:
             longest = max(longest, (tolerance.add_to(start) - start).days)
         except OutOfCalendar:
-            return (date.max - date(2000, 1, 1)).days
+            break  # (every later start leaves it too)
     return longest
 
 
