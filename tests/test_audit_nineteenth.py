@@ -359,10 +359,17 @@ def test_the_longest_span_of_months_and_years() -> None:
     from engine.criteria.environment import tolerance_days
     from engine.values import Duration
 
-    found = {
-        text: tolerance_days(Duration.parse(text)) for text in ("1 month", "2 months", "6 months", "1 year", "4 years")
+    texts = ("1 month", "2 months", "6 months", "1 year", "4 years", "101 years", "9998 years")
+    found = {text: tolerance_days(Duration.parse(text)) for text in texts}
+    assert found == {
+        "1 month": 31,
+        "2 months": 62,
+        "6 months": 184,
+        "1 year": 366,
+        "4 years": 1461,
+        "101 years": 36891,  # across a century year that is a leap year (1903-03-01 to 2004-03-01)
+        "9998 years": (date(9999, 1, 1) - date(1, 1, 1)).days,  # from the calendar's first day
     }
-    assert found == {"1 month": 31, "2 months": 62, "6 months": 184, "1 year": 366, "4 years": 1461}
 
 
 # --- time not begun is no time: "0 days (it starts on …)", never a negative count ---
