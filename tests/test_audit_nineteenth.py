@@ -676,3 +676,37 @@ def test_the_period_holding_an_application_is_counted_from_the_period_billed(tmp
     }
     (definition,) = rules.decide(bill)["discounts"]["definitions"]
     assert (definition["status"], definition["amount"]) == ("applied", "3.00 EUR")
+
+
+def test_a_span_not_begun_compared_for_equality_is_told_as_compared(tmp_path: Path) -> None:
+    """`… == 0 days` does not hold for a term starting a month later (its span is -31 days):
+    told "for 0 days …; the rule needs 0 days" it contradicted itself (review)."""
+    import shutil
+
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / "later.yaml").write_text(
+        "kind: discount\ncode: later\nname: Later\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
+        "discounted_products: [{product_type: termed}]\nvalidity: {effective: 2000-01-01}\n"
+        "criteria:\n  when: as_of.date - subscription.billing_term_start == 0 days\n",
+        encoding="utf-8",
+    )
+    scenario = {
+        "id": "later",
+        "as_of": "2015-07-01T12:00:00Z",
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-24",
+            "start": "2015-08-01",
+            "billing_term_start": "2015-08-01",
+            "products": [{"product": "tv-essentials", "main": True}],
+        },
+    }
+    decided = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    (later,) = [d for d in decided if d["code"] == "later"]
+    assert later["status"] == "not_eligible"
+    assert later["reasons"][0]["facts"]["actual"] == "-31 days"

@@ -317,7 +317,7 @@ class Explainer:
                 facts["window"] = window
             if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
                 facts["since"] = left.start.isoformat()  # the span in the rule's own unit
-                facts["in_unit"] = _in_unit(left, right.unit)
+                facts["in_unit"] = _in_unit(left, right.unit, as_none=op in (">=", ">"))
                 subscription = getattr(self.scenario, "subscription", None)
                 about_it = subject.span.text.startswith(("subscription.", "uninterrupted(subscription"))
                 if left.days == 0 and about_it and subscription is not None and subscription.start > left.end:
@@ -668,13 +668,16 @@ def _items(values: Any, elem: T.Type | None = None) -> list[str]:
     return sorted(items) if isinstance(values, frozenset | set) else items
 
 
-def _in_unit(span: runtime.Span, unit: Any) -> str:
+def _in_unit(span: runtime.Span, unit: Any, as_none: bool = False) -> str:
     """The span in `unit`, and the days past the last whole one: `3 months and 21 days` (the whole
-    months alone read as if `<= 3 months` held; a span of 5 months was "0 years")."""
+    months alone read as if `<= 3 months` held; a span of 5 months was "0 years"). `as_none`: a
+    span not begun (a billing term that starts later) is no time yet, "0 days", told with the day
+    it starts, where the rule asks for at least some (until 2026-12-03 "-31 days"); compared
+    otherwise (`== 0 days`), it is its days as they are compared."""
     from engine.values import TimeUnit
 
-    if span.start > span.end:  # not begun (a billing term that starts later): no time yet, told
-        return str(Duration(0, unit))  # with the day it starts (until 2026-12-03 "-31 days")
+    if span.start > span.end and as_none:
+        return str(Duration(0, unit))
     count = _whole(span, unit)
     if unit is TimeUnit.DAYS:
         rest = 0
