@@ -298,6 +298,26 @@ def test_a_window_in_a_reason_is_the_scenario_s_own_after_another_scenario(tmp_p
     alone = window(load_rules(root), "2015-06-30")
     assert alone == {"after": "2015-05-30T12:00:00+00:00", "until": "2015-06-30T12:00:00+00:00"}
     assert window(shared, "2015-06-30") == alone
+    # a negated count names its records' days in its words too (review: only its `window` was set)
+    (root / "discounts" / "busy.yaml").write_text(
+        (root / "discounts" / "busy.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "  quantitative:\n    total_quantity: {min: 2, max: 4, per: 1 month}\n",
+            '  when: not (count(u in usage where u.service_type == "VOD" within 1 month) >= 1)\n',
+        ),
+        encoding="utf-8",
+    )
+    shared = load_rules(root)
+
+    def told(rules: RuleSet, day: str) -> Any:
+        decided = rules.decide(bill(day))["discounts"]["definitions"]
+        (busy,) = [d for d in decided if d["code"] == "busy-month"]
+        return busy["reasons"][0]
+
+    told(shared, "2015-03-31")
+    assert told(shared, "2015-06-30") == told(load_rules(root), "2015-06-30")
+    assert "2015-05-30T12:00:00+00:00" in str(told(shared, "2015-06-30")["facts"])
 
 
 # --- a tolerance of months or years forgives their longest span ---

@@ -306,6 +306,8 @@ class WhyNot:
         self._brief: dict[int, list[Reason]] = {}
         self._entries: dict[tuple[Any, ...], tuple[Reason, ...]] = {}  # `reasons` by `_entry_key`
         self._entry_readers: dict[int, list[tuple[Any, Any]]] = {}  # entry index → `_readers_of`
+        self._aggregates: dict[int, dict[str, ast.Aggregate]] = {}  # entry index → its `within` aggregates
+        self._windows: dict[tuple[str, str], Any] = {}  # (as_of as written, aggregate text) → its window
 
     def section_reasons(self, index: int, scenario: Any) -> list[Reason]:
         """Brief reasons: entry `index` (a section, or `when:`) does not hold, without the values.
@@ -331,7 +333,9 @@ class WhyNot:
         if key is not None:
             kept = self._entries.get(key)
             if kept is not None:
-                return list(kept)
+                again = self._rewindowed(index, kept, reading.scenario)
+                if again is not None:
+                    return again
         found: list[Reason] = []
         self._walk(entry.node, entry.section, reading, found)
         if not found:  # it holds here (the caller asked anyway): say so rather than nothing
@@ -343,14 +347,62 @@ class WhyNot:
                     Source(span.file, span.line, span.column),
                 )
             )
-        # kept by the values read, unless a reason names an aggregate's window, which is the
-        # scenario's own (its `as_of`): such an entry is walked again, its conditions' reasons
-        # kept and each given its window (until 2026-12-03 a section of two `within` counts told
-        # the window of the first scenario that failed it for every later one)
-        if key is not None and not any("window" in reason.facts for reason in found):
+        if key is not None:
             if len(self._entries) >= _MEMO:
                 self._entries.clear()
             self._entries[key] = tuple(found)
+        return found
+
+    def _rewindowed(self, index: int, kept: tuple[Reason, ...], scenario: Any) -> list[Reason] | None:
+        """The kept reasons of entry `index`, each naming this scenario's window where it names one
+        (a reason is kept by the values read, and an aggregate's window is the scenario's own, its
+        `as_of`: until 2026-12-03 a section of two `within` counts told the window of the first
+        scenario that failed it for every later one); None where one must be made again."""
+        if not any("window" in reason.facts for reason in kept):
+            return list(kept)
+        aggregates = self._aggregates.get(index)
+        if aggregates is None:
+            node = self.program.entries[index].node
+            aggregates = self._aggregates[index] = {
+                n.span.text: n for n in ast.walk(node) if isinstance(n, ast.Aggregate) and n.within is not None
+            }
+        found: list[Reason] = []
+        for reason in kept:
+            if "window" in reason.facts:
+                aggregate = aggregates.get(str(reason.facts.get("subject")))
+                again = None if aggregate is None else _with_window(reason, self._window(aggregate, scenario))
+                if again is None:
+                    return None
+                reason = again
+            found.append(reason)
+        return found
+
+    def _rewindowed_atom(
+        self, kept: tuple[bool | None, Reason | None], node: ast.Node, scenario: Any
+    ) -> tuple[bool | None, Reason | None] | None:
+        """A condition's kept outcome and reason, the reason naming this scenario's window (a
+        reason is kept by the values it compares, shared by scenarios billed on other days: keyed
+        by `as_of` too, the "why not" of 400 definitions took 1.8 times as long); None where the
+        reason must be made again."""
+        outcome, reason = kept
+        assert reason is not None
+        atom = node.operand if isinstance(node, ast.Not) else node
+        subject = reason.facts.get("subject")
+        for operand in _operands(atom) or ():
+            if isinstance(operand, ast.Aggregate) and operand.within is not None and operand.span.text == subject:
+                again = _with_window(reason, self._window(operand, scenario))
+                return None if again is None else (outcome, again)
+        return None
+
+    def _window(self, aggregate: ast.Aggregate, scenario: Any) -> Any:
+        """The window `aggregate` reads in `scenario`: its `as_of` and the aggregate's text decide it
+        (worked out once for the many definitions that state one condition)."""
+        key = (scenario.as_of.isoformat(), aggregate.span.text)  # (one instant at two offsets: two windows' words)
+        found = self._windows.get(key, _UNREAD)
+        if found is _UNREAD:
+            if len(self._windows) >= _MEMO:
+                self._windows.clear()
+            found = self._windows[key] = Explainer(self.env, scenario).window(aggregate, {})
         return found
 
     def _entry_key(self, index: int, node: ast.Node, reading: Reading) -> tuple[Any, ...] | None:
@@ -413,6 +465,8 @@ class WhyNot:
             return outcome
         key = self._key(node, reading)
         kept = self._memo.get(key) if key is not None else None
+        if kept is not None and kept[1] is not None and "window" in kept[1].facts:
+            kept = self._rewindowed_atom(kept, node, reading.scenario)  # None: its reason made again
         if kept is None:
             outcome, step, explainer = self._explained(node, reading)
             step = _negated_quantifier(node, step, explainer)
@@ -428,6 +482,8 @@ class WhyNot:
                 key = _said(node, section, outcome, step, missing)
                 key = None if key is None else (*key, misses)
                 kept = self._memo.get(key) if key is not None else None
+                if kept is not None and kept[1] is not None and "window" in kept[1].facts:
+                    kept = self._rewindowed_atom(kept, node, reading.scenario)
             else:
                 misses = ()
             if kept is None:
@@ -440,10 +496,7 @@ class WhyNot:
                         self._memo.clear()
                     self._memo[key] = kept
         if kept[1] is not None:
-            reason = kept[1]
-            if "window" in reason.facts:  # kept by the values read; the window is this scenario's own
-                reason = _in_window_of(reason, node, reading.scenario)
-            found.append(reason)
+            found.append(kept[1])
         return kept[0]
 
     def _explained(self, node: ast.Node, reading: Reading) -> tuple[bool | None, Step | None, Explainer]:
@@ -656,19 +709,15 @@ def _currencies_reader(node: ast.Aggregate, env: Any) -> Any:
     return read
 
 
-def _in_window_of(reason: Reason, node: ast.Node, scenario: Any) -> Reason:
-    """`reason` with the window its `within` aggregate reads in `scenario` (a reason is kept by the
-    values it compares, shared by scenarios billed on other days: keyed by `as_of` too, the "why
-    not" of 400 definitions took 1.8 times as long)."""
-    atom = node.operand if isinstance(node, ast.Not) else node
-    subject = reason.facts.get("subject")
-    for operand in _operands(atom) or ():
-        if isinstance(operand, ast.Aggregate) and operand.within is not None and operand.span.text == subject:
-            window = Explainer(scenario_environment(), scenario).window(operand, {})
-            if window is not None and window != reason.facts["window"]:
-                return Reason(reason.code, {**reason.facts, "window": window}, reason.source)
-            return reason
-    return reason
+def _with_window(reason: Reason, window: Any) -> Reason | None:
+    """`reason` with `window` for its own; None when another window is also in its words (a
+    negated count names the records it read among its `values`: until 2026-12-03 only its
+    `window` fact was set right, and its words told another scenario's days)."""
+    if window == reason.facts["window"]:
+        return reason
+    if window is None or "values" in reason.facts:
+        return None
+    return Reason(reason.code, {**reason.facts, "window": window}, reason.source)
 
 
 #: operands whose reason reads the subscription's start and status history beyond their value (a
