@@ -10,7 +10,6 @@ constant memory; with `workers` above 1 the chunks are decided by a pool of proc
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any, NamedTuple
@@ -125,21 +124,35 @@ def _as_record(record: Any) -> Any:
 
 
 def _pooled(pool: Any, rules: Any, source: str, chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, ChunkResult]]:
-    """`pool.results(chunks)`, each chunk pickled here first: one that cannot be (a mapping
-    holding a function) is decided in this process instead, as one worker decides it (the pool's
-    own pickling raised, and every outcome in flight was lost)."""
-    from concurrent.futures import Future
-
-    from engine.run.evaluate import decide_chunk
-    from engine.run.pool import IN_FLIGHT_PER_WORKER, decide_pickled, ordered
+    """`pool.results(chunks)`, where a chunk the pool cannot decide — one it cannot send a
+    worker, a mapping holding a function — is decided in this process instead, as one worker
+    decides it (until 2026-12-03 the pool's error ended the batch, every outcome in flight lost)."""
+    from engine.run.pool import IN_FLIGHT_PER_WORKER, decide_in_worker, ordered
 
     def submit(chunk: Chunk) -> Any:
-        try:
-            data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            here: Future[ChunkResult] = Future()
-            here.set_result(decide_chunk(rules, chunk, source))
-            return here
-        return pool.pool.submit(decide_pickled, data, source)
+        return _HereIfNot(pool.pool.submit(decide_in_worker, chunk, source), rules, chunk, source)
 
     yield from ordered(submit, chunks, pool.workers * IN_FLIGHT_PER_WORKER)
+
+
+class _HereIfNot:
+    """A worker's future for a chunk; its result, or the chunk decided here if the pool failed it."""
+
+    def __init__(self, future: Any, rules: Any, chunk: Chunk, source: str) -> None:
+        self.future, self.rules, self.chunk, self.source = future, rules, chunk, source
+
+    def result(self) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from engine.run.evaluate import decide_chunk
+
+        try:
+            found: ChunkResult = self.future.result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): the batch fails, told
+            raise
+        except Exception:  # (a bug of the engine's raises here again, and is not hidden)
+            found = decide_chunk(self.rules, self.chunk, self.source)
+        return found
+
+    def cancel(self) -> bool:
+        return bool(self.future.cancel())

@@ -12,7 +12,6 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
-import pickle
 import resource
 import signal
 import sys
@@ -150,17 +149,11 @@ def worker_signals() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
-def _decide(chunk: Chunk, source: str) -> ChunkResult:
+def decide_in_worker(chunk: Chunk, source: str) -> ChunkResult:
+    """A pool worker's decision of one chunk, with its peak memory."""
     result = decide_chunk(_RULES, chunk, source)
     result.worker_peak_bytes = peak_bytes()
     return result
-
-
-def decide_pickled(data: bytes, source: str) -> ChunkResult:
-    """`_decide` of a chunk pickled by the caller (`engine.run.batch`: a chunk that cannot be
-    pickled is decided there instead)."""
-    chunk: Chunk = pickle.loads(data)
-    return _decide(chunk, source)
 
 
 class LocalPool:
@@ -207,7 +200,7 @@ class LocalPool:
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
         def submit(chunk: Chunk) -> Any:
-            return self.pool.submit(_decide, chunk, self.source)
+            return self.pool.submit(decide_in_worker, chunk, self.source)
 
         for chunk, result in ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER):
             self.peak = max(self.peak, result.worker_peak_bytes)
