@@ -730,3 +730,34 @@ def test_a_span_not_begun_compared_for_equality_is_told_as_compared(tmp_path: Pa
     (later,) = [d for d in decided if d["code"] == "later"]
     assert later["status"] == "not_eligible"
     assert later["reasons"][0]["facts"]["actual"] == "-31 days"
+
+
+# --- a refused purchase rejects a code that grants nothing, as an allowed one does ---
+
+
+@pytest.mark.parametrize(("method", "allowed"), [("card", True), ("paypal", False)])
+def test_a_code_granting_nothing_is_rejected_whether_or_not_the_purchase_is_allowed(method: str, allowed: bool) -> None:
+    """README: a code whose every discount the pricing settles as taking nothing (a history shows
+    its run spent) is rejected and kept, `coupon_grants_nothing`; "a refused purchase redeems
+    nothing: a code it would have redeemed is `not_redeemed`". Refused (PayPal is not a method of
+    the plan), the code came out `not_redeemed`, "the price shows what its bundle would give",
+    its spent discount listed in the purchase's discounts."""
+    from engine.ruleset import load_rules
+
+    scenario = {
+        "id": "spent",
+        "as_of": "2015-07-10T14:30:00+02:00",
+        "subscription": {
+            "code": "SUB-1201",
+            "plan": "tv-essentials-24",
+            "start": "2015-02-01",
+            "billing_frequency": "monthly",
+        },
+        "discount_history": [{"discount": "coupon-minus-20", "on": "2015-06-15"}],
+        "purchase": {"add_ons": ["additional-service-bundle"], "coupons": ["coupon_87"], "payment_method": method},
+    }
+    purchase = load_rules(RULES).decide(scenario)["purchase"]
+    assert purchase["allowed"] is allowed
+    (coupon,) = purchase["coupons"]
+    assert (coupon["status"], [r["code"] for r in coupon["reasons"]]) == ("rejected", ["coupon_grants_nothing"])
+    assert purchase["discounts"] == []

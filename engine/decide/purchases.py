@@ -957,7 +957,9 @@ def _idle_codes(
     discount still open — offered, pending approval — keeps its code redeemed (`_STILL_OPEN`)."""
     found: dict[str, Reason] = {}
     for c in coupons:
-        if c.status == "redeemed" and c.bundle is not None and c.code not in found:
+        # (a refused purchase's codes are `not_redeemed`: one granting nothing is rejected there
+        # too, as when the purchase is allowed; until 2026-12-03 it was "kept", its bundle priced)
+        if c.status in ("redeemed", "not_redeemed") and c.bundle is not None and c.code not in found:
             if _brought(rules, purchase, c.bundle):
                 continue
             discounts = rules.get("bundle", c.bundle).discounts
