@@ -639,14 +639,20 @@ _SYNTAX_HINTS = (
     ("could not find expected ':'", "every key needs a `:` after it"),
     ("expected <block end>", "check the indentation of this line against the lines above"),
     ("found unexpected end of stream", "close the quote or bracket that was opened"),
+    ("expected '<document start>'", "start each further document with a line `---`"),
 )
 #: Parser errors about directives: reported as BR115 with billrules' own wording.
 _DIRECTIVE_ERRORS = ("found incompatible YAML document", "found duplicate YAML directive", "duplicate tag handle")
 
 
+_TOKEN_TUPLE = re.compile(r"\('(.{1,3})',\)")
+
+
 def _syntax_diagnostic(file: str, text: str, exc: Any) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     problem = str(exc.problem or exc.context or "invalid YAML").strip()
+    # libyaml names some tokens as a Python tuple: "but found ('{',)" said "but found '{'"
+    problem = _TOKEN_TUPLE.sub(r"'\1'", problem)
     line = mark.line + 1 if mark else 1
     column = mark.column + 1 if mark else 1
     directive = "directive" in str(exc.context or "") or problem.startswith(_DIRECTIVE_ERRORS)

@@ -761,3 +761,16 @@ def test_a_code_granting_nothing_is_rejected_whether_or_not_the_purchase_is_allo
     (coupon,) = purchase["coupons"]
     assert (coupon["status"], [r["code"] for r in coupon["reasons"]]) == ("rejected", ["coupon_grants_nothing"])
     assert purchase["discounts"] == []
+
+
+def test_a_second_document_without_its_separator_is_told_in_words(tmp_path: Path) -> None:
+    """libyaml names the token it found as a Python tuple: "expected '<document start>', but
+    found ('{',)", with the hint "check indentation, quotes and brackets"."""
+    from engine.load import load_file
+
+    path = tmp_path / "two.yaml"
+    path.write_text('{"id": "x"}\n{"id": "y"}\n', encoding="utf-8")
+    (found,) = load_file(path).diagnostics
+    assert (found.code, found.line, found.column) == ("BR104", 2, 1)
+    assert found.message == "YAML syntax error: expected '<document start>', but found '{'"
+    assert found.hint == "start each further document with a line `---`"
