@@ -148,28 +148,18 @@ def uninterrupted_start(subscription: Any, tolerance: Any, end: date) -> date:
     return min(start, end)
 
 
-def status_periods(history: Any) -> list[tuple[Any, date, date | None]]:
-    """(status, first day, last day or None) of each period of a status history, a period
-    without `to` ending the day before a later one starts: a history written as transitions
-    (`rested from 2015-03-01`, then `active from 2015-03-10`) rested nine days, where until
-    2026-12-03 the rest was ongoing whatever followed it. A period with its `to` is as written."""
-    periods = [(period.status, period.from_, period.to) for period in history]
-    if all(stop is not None for _, _, stop in periods[:-1]) and _in_order_of_start(periods):
-        return periods  # the usual case: every period but the last closed, oldest first
-    starts = sorted({first for _, first, _ in periods})
-    closed = []
-    for status, first, stop in periods:
-        if stop is None:
-            later = next((day for day in starts if day > first), None)
-            if later is not None:
-                stop = date.fromordinal(later.toordinal() - 1)
-        closed.append((status, first, stop))
-    return closed
-
-
-def _in_order_of_start(periods: list[tuple[Any, date, date | None]]) -> bool:
-    """Whether the last period starts after every other (its open end then follows none)."""
-    return len(periods) < 2 or all(first < periods[-1][1] for _, first, _ in periods[:-1])
+def open_end(history: Any, began: date) -> date | None:
+    """The last day of a status period without `to` that began on `began`: the day before a later
+    period starts, so a history written as transitions (`rested from 2015-03-01`, then `active
+    from 2015-03-10`) rested nine days, where until 2026-12-03 the rest was ongoing whatever
+    followed it; None (ongoing) when none starts later. Asked only of open periods other than
+    `active` (the interruptions), so a usual history costs nothing more."""
+    later = None
+    for period in history:
+        start = period.from_
+        if start > began and (later is None or start < later):
+            later = start
+    return None if later is None else date.fromordinal(later.toordinal() - 1)
 
 
 def interruptions(history: Any, end: date) -> list[tuple[date, date]]:
@@ -177,11 +167,12 @@ def interruptions(history: Any, end: date) -> list[tuple[date, date]]:
     other than `active`, cut at `end`, and joined when one starts by the day after another ends
     (rested 20 days, then deactivated 20 days, is one interruption of 40 days: the seed's
     "uninterrupted, i.e. not rested or deactivated")."""
-    spans = sorted(
-        (first, stop if stop is not None and stop < end else end)
-        for status, first, stop in status_periods(history)
-        if status != "active" and first <= end  # a StrEnum: equal to its text
-    )
+    spans = []
+    for period in history:
+        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
+            stop = period.to if period.to is not None else open_end(history, period.from_)
+            spans.append((period.from_, stop if stop is not None and stop < end else end))
+    spans.sort()
     joined: list[tuple[date, date]] = []
     for first, stop in spans:
         if joined and first.toordinal() <= joined[-1][1].toordinal() + 1:
@@ -249,9 +240,11 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     last = end.toordinal()
     first: int = subscription.start.toordinal()
     spans: list[tuple[int, int]] | None = None
-    for status, began, last_day in status_periods(subscription.status_history):
-        if status != "active" and began <= end:  # a StrEnum: equal to its text
-            span = (began.toordinal(), last if last_day is None or last_day >= end else last_day.toordinal())
+    history = subscription.status_history
+    for period in history:
+        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
+            stop = period.to if period.to is not None else open_end(history, period.from_)
+            span = (period.from_.toordinal(), last if stop is None or stop >= end else stop.toordinal())
             if spans is None:
                 spans = [span]
             else:
