@@ -774,3 +774,15 @@ def test_a_second_document_without_its_separator_is_told_in_words(tmp_path: Path
     assert (found.code, found.line, found.column) == ("BR104", 2, 1)
     assert found.message == "YAML syntax error: expected '<document start>', but found '{'"
     assert found.hint == "start each further document with a line `---`"
+
+
+def test_a_scenario_file_named_twice_is_checked_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`billrules test` tests a file named twice once; `validate --scenarios f f` told its problem
+    twice ("2 problems in 1 file")."""
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"id": "x"}\n', encoding="utf-8")
+    folder = str(tmp_path)
+    assert main(["validate", "--rules", RULES, "--scenarios", str(path), str(path), folder]) == 1
+    out = capsys.readouterr().out
+    assert out.count("error[BR602] scenario field `as_of` is required") == 1
+    assert out.rstrip().endswith("1 problem in 1 file")

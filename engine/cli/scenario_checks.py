@@ -10,6 +10,7 @@ per line, the field named in the message).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,7 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
         )
         return exc.diagnostics
     found: list[Diagnostic] = []
+    seen: set[str] = set()  # a file named twice (or inside two folders given) is checked once, as `test` tests it
     for name in names:
         files, problems = _files(Path(name))
         found += problems
@@ -55,13 +57,22 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
                     "name the scenario files or the folder that holds them",
                 )
             )
-        for path in files:
+        for path in [path for path in files if _first_time(path, seen)]:
             # (a file named in other letters, `x.JSONL`, is read as `run` reads it: lines)
             found.extend(_json_lines(rules, path) if path.suffix.lower() in JSON_LINES else _documents(rules, path))
     return found
 
 
 _SCENARIO_SUFFIXES = (".yaml", ".yml", ".json", *JSON_LINES)
+
+
+def _first_time(path: Path, seen: set[str]) -> bool:
+    """Whether `path` (by the file it resolves to) is met for the first time; noted in `seen`."""
+    key = os.path.realpath(path)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _files(path: Path) -> tuple[list[Path], list[Diagnostic]]:
