@@ -245,3 +245,21 @@ def test_discount_criteria_still_see_the_scenario_not_the_consumption(ruleset: C
     with pytest.raises(CriteriaError) as exc:
         check_condition(node, scenario_environment())
     assert exc.value.diagnostic.code == "BR502"
+
+
+def test_a_credit_used_up_and_failing_its_criteria_is_named_used_up_alike(ruleset: Callable[..., Path]) -> None:
+    """A refusal's facts name a credit used up; `--explain` named the same credit by the criterion
+    that failed for the later consumption, `criteria_not_met` (credits audit, 2026-12-03): one
+    credit, two reasons in one decision. Used up decides first, whatever the criteria say."""
+    root = _rules(ruleset, "", "criteria:\n  quantity: {max: 5}")
+    first = {"id": "R1", "organisation": "branch", "credit_type": "calls", "quantity": 5, "at": MONDAY}
+    later = {**first, "id": "R2", "quantity": 7}
+    d = load_rules(root).decide(
+        {"id": "s", "as_of": "2015-05-18T18:00:00+02:00", "consumptions": [first, later]}, explain=True
+    )
+    assert [(a["request"], a["credit"]) for a in d["credits"]["allocations"]] == [("R1", "c1")]
+    (refused,) = d["credits"]["refused"]
+    assert refused["request"] == "R2"
+    facts = next(r["facts"] for r in refused["reasons"] if "used_up" in r["facts"])
+    assert facts["used_up"] == ["c1"]
+    assert why(d)[("R2", "c1")]["code"] == "used_up"

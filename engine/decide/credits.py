@@ -657,12 +657,14 @@ class Book:
             return Reason("expired", {"to": c.end.isoformat()})
         if c.start is not None and c.start > r.day:
             return Reason("not_started", {"from": c.start.isoformat()})
+        if before.get(c.code, Decimal(0)) <= 0:
+            # used up, whatever its criteria say: as the refusal's facts name it (until 2026-12-03
+            # `--explain` named the criterion that failed, the refusal the credit used up)
+            return Reason("used_up", {})
         if not _in_scope(c, r):
             return _outside_scope(c, r)
         if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)):
             return failing[0]  # (a verdict names one reason: the first criterion that fails)
-        if before.get(c.code, Decimal(0)) <= 0:
-            return Reason("used_up", {})
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
 
 
