@@ -491,7 +491,16 @@ def _json_file(path: Path, source: Any) -> Iterator[ScenarioInput]:
     to YAML, a tab before the first brace or a raw control character in a text is refused — the
     JSON's data is decided, its diagnostics at line 1, as a JSON line's are (until 2026-12-03 such
     a file was decided on YAML's values, or refused with YAML's words)."""
-    not_json = _not_strict_json(path, source.display)
+    from engine.files import FileProblem, read_limited
+    from engine.load import MAX_FILE_BYTES
+    from engine.run.evaluate import RecordDocument, parse_line
+
+    try:
+        raw = read_limited(path, MAX_FILE_BYTES)  # (the bytes once, for every reading below)
+    except FileProblem as failure:  # (gone or changed since the loader read it)
+        yield ScenarioInput(None, diagnostics=[failure.diagnostic(source.display)])
+        return
+    not_json = _not_strict_json(raw, source.display)
     if not_json is not None:
         yield ScenarioInput(None, diagnostics=[not_json])
         return
@@ -499,18 +508,15 @@ def _json_file(path: Path, source: Any) -> Iterator[ScenarioInput]:
         message, hint = "the file holds no scenario", "write one scenario object with `id` and `as_of`"
         yield ScenarioInput(None, diagnostics=[Diagnostic(source.display, 1, 1, "BR601", message, hint)])
         return
+    data, problem = parse_line(raw, source.display, 1)  # as a billing run reads it (numbers exact)
     if not source.diagnostics and len(source.documents) == 1:
         document = source.documents[0]
-        data = _json_data(path)
-        if data is None or data == document.data:
+        if problem is not None or data == document.data:
             yield _file_scenario(document, source.display)
             return
     elif source.diagnostics and all(d.code in _ALSO_JSON for d in source.diagnostics):
         yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
         return
-    from engine.run.evaluate import RecordDocument, parse_line
-
-    data, problem = parse_line(_raw(path), source.display, 1)
     if problem is not None:  # (a file, not a line: "the file holds a JSON array, not a scenario object")
         message = problem.message.replace("the line holds", "the file holds")
         yield ScenarioInput(None, diagnostics=[replace(problem, message=message, column=max(problem.column, 1))])
@@ -520,34 +526,12 @@ def _json_file(path: Path, source: Any) -> Iterator[ScenarioInput]:
     yield checked
 
 
-def _raw(path: Path) -> bytes:
-    from engine.files import read_limited
-    from engine.load import MAX_FILE_BYTES
-
-    return read_limited(path, MAX_FILE_BYTES)
-
-
-def _json_data(path: Path) -> Any:
-    """The file's JSON value as a billing run reads a line (numbers exact), or None when it refuses it."""
-    from engine.run.evaluate import parse_line
-
-    data, problem = parse_line(_raw(path), str(path), 1)
-    return None if problem is not None else data
-
-
-def _not_strict_json(path: Path, display: str) -> Diagnostic | None:
-    """Why a `.json` scenario file is not JSON (RFC 8259), or None. The YAML loader reads the file
-    (JSON is YAML, and it keeps every value's line and column for the scenario's diagnostics), but
-    YAML takes more than JSON: a trailing comma, single quotes, a `#` comment, a key without
-    quotes. Such a file would be refused by every other JSON reader the scenario meets (a billing
-    run reads its lines strictly); until 2026-12-03 `decide` read it as if it were JSON."""
-    from engine.files import FileProblem, read_limited
-    from engine.load import MAX_FILE_BYTES
-
-    try:
-        raw = read_limited(path, MAX_FILE_BYTES)
-    except FileProblem:  # (the loader read it a moment ago; it has said what it found if anything)
-        return None
+def _not_strict_json(raw: bytes, display: str) -> Diagnostic | None:
+    """Why a `.json` scenario file's bytes are not JSON (RFC 8259), or None. The YAML loader reads
+    the file (JSON is YAML, and it keeps every value's line and column for the scenario's
+    diagnostics), but YAML takes more than JSON: a trailing comma, single quotes, a `#` comment, a
+    key without quotes. Such a file would be refused by every other JSON reader the scenario meets
+    (a billing run reads its lines strictly); until 2026-12-03 `decide` read it as if it were JSON."""
     text = raw.decode("utf-8-sig", "replace")  # (the loader refused text that is not UTF-8)
     if not text.strip(" \t\r\n"):
         return None  # blank: no scenario (`_json_file`), rather than "not JSON"
