@@ -26,6 +26,7 @@ costs about one pass over the candidates instead of a sort per request.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -220,7 +221,13 @@ def _issued_instant(c: CreditFact) -> datetime:
     """When a credit was issued: a purchase at the instant it was bought, a credit of the rules at
     the start of its `issued` day read as UTC (README), so a purchase at exactly midnight UTC ties
     with it and the id decides (until 2026-12-03 such a credit came first, "issued earlier")."""
-    return c.issued_at if c.issued_at is not None else datetime.combine(c.issued, time.min, UTC)
+    return c.issued_at if c.issued_at is not None else _day_start(c.issued)
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_start(day: date) -> datetime:
+    """The first instant of `day` in UTC (made once per day: a sort key asks it per comparison)."""
+    return datetime.combine(day, time.min, UTC)
 
 
 _KEYS: dict[str, SortKey] = {
