@@ -340,18 +340,8 @@ def test_a_tolerance_in_months_forgives_the_longest_months(
     """README: `uninterrupted(subscription, 1 month)` "forgives interruptions up to 31 days (a
     month of tolerance is its longest, a year 366 days)". Months were counted from 2000-01-01, so
     two months forgave 60 days (January and February of a leap year), not July and August's 62."""
-    import shutil
-
-    from engine.ruleset import load_rules
-
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    (root / "discounts" / "forgive.yaml").write_text(
-        "kind: discount\ncode: forgive\nname: Forgive\ntype: auto_apply\nclassification: subscription\n"
-        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
-        "discounted_products: [{product_type: termed}]\nvalidity: {effective: 2000-01-01}\n"
-        f"criteria:\n  when: uninterrupted(subscription, {tolerance}) >= 6 months\n",
-        encoding="utf-8",
+    rules = _shipped_with_termed_discount(
+        tmp_path, "forgive", f"when: uninterrupted(subscription, {tolerance}) >= 6 months"
     )
     after = (date.fromisoformat(rested_to) + timedelta(days=1)).isoformat()
     scenario = {
@@ -370,7 +360,7 @@ def test_a_tolerance_in_months_forgives_the_longest_months(
             "products": [{"product": "tv-essentials", "main": True}],
         },
     }
-    decided = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    decided = rules.decide(scenario)["discounts"]["definitions"]
     (forgive,) = [d for d in decided if d["code"] == "forgive"]
     assert forgive["status"] == ("applied" if holds else "not_eligible")
 
@@ -392,6 +382,39 @@ def test_the_longest_span_of_months_and_years() -> None:
     }
 
 
+def _shipped_with_termed_discount(tmp_path: Path, code: str, criteria: str) -> RuleSet:
+    """The shipped rules and one auto-apply discount `code` of 1 % on termed products, with `criteria`
+    (YAML under `criteria:`, indented by two)."""
+    import shutil
+
+    from engine.ruleset import load_rules
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "discounts" / f"{code}.yaml").write_text(
+        f"kind: discount\ncode: {code}\nname: {code}\ntype: auto_apply\nclassification: subscription\n"
+        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
+        f"discounted_products: [{{product_type: termed}}]\nvalidity: {{effective: 2000-01-01}}\ncriteria:\n  {criteria}\n",
+        encoding="utf-8",
+    )
+    return load_rules(root)
+
+
+#: a subscription and its billing term that start a month after the billing date
+_STARTS_LATER = {
+    "id": "later",
+    "as_of": "2015-07-01T12:00:00Z",
+    "subscription": {
+        "code": "S",
+        "plan": "tv-essentials-24",
+        "billing_term_scheme": "monthly-24",
+        "start": "2015-08-01",
+        "billing_term_start": "2015-08-01",
+        "products": [{"product": "tv-essentials", "main": True}],
+    },
+}
+
+
 # --- time not begun is no time: "0 days (it starts on …)", never a negative count ---
 
 
@@ -407,31 +430,8 @@ def test_the_longest_span_of_months_and_years() -> None:
 def test_a_term_that_starts_later_has_had_no_time_yet(tmp_path: Path, criteria: str, actual: str) -> None:
     """README: a billing term that starts later is told as "0 months (it starts on 2015-08-01)";
     in days and weeks it was "-31 days" and "-5 weeks and 4 days"."""
-    import shutil
-
-    from engine.ruleset import load_rules
-
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    (root / "discounts" / "later.yaml").write_text(
-        "kind: discount\ncode: later\nname: Later\ntype: auto_apply\nclassification: subscription\n"
-        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
-        f"discounted_products: [{{product_type: termed}}]\nvalidity: {{effective: 2000-01-01}}\ncriteria:\n  {criteria}\n",
-        encoding="utf-8",
-    )
-    scenario = {
-        "id": "later",
-        "as_of": "2015-07-01T12:00:00Z",
-        "subscription": {
-            "code": "S",
-            "plan": "tv-essentials-24",
-            "billing_term_scheme": "monthly-24",
-            "start": "2015-08-01",
-            "billing_term_start": "2015-08-01",
-            "products": [{"product": "tv-essentials", "main": True}],
-        },
-    }
-    decided = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    decided = _shipped_with_termed_discount(tmp_path, "later", criteria).decide(_STARTS_LATER)
+    decided = decided["discounts"]["definitions"]
     (later,) = [d for d in decided if d["code"] == "later"]
     (reason,) = later["reasons"]
     assert (reason["facts"]["actual"], reason["facts"]["starts"]) == (actual, "2015-08-01")
@@ -483,7 +483,8 @@ def test_the_earliest_date_past_an_exception_moved_by_months(
             "subscription": {"code": "S1", "plan": "repro-plan", "start": "2026-01-01", "billing_frequency": "monthly"},
             "cancellation": {"date": day},
         }
-        return rules.decide(scenario)["cancellation"]
+        found: dict[str, Any] = rules.decide(scenario)["cancellation"]
+        return found
 
     refused = decided(cancelled)
     assert refused["allowed"] is False
@@ -569,6 +570,7 @@ def test_a_status_history_of_transitions_ends_each_open_period_at_the_next(
     """Seed 002: maturity with a maximum interruption; the scenario schema: `to` "ongoing when
     omitted". A history written as transitions (rested from 1 March, active from 10 March) was
     read as a rest still going on in December, "interrupted since 2015-03-01: 276 days so far"."""
+    from engine.criteria import ast
     from engine.criteria.ast import Span
     from engine.criteria.check import check_condition
     from engine.criteria.compile import RuleSetCompiler
@@ -588,6 +590,7 @@ def test_a_status_history_of_transitions_ends_each_open_period_at_the_next(
     )
     text = "uninterrupted(subscription, 30 days) >= 6 months"
     node = check_condition(parse(text, lambda b, e: Span("t", 1, b + 1, e + 1)), env)
+    assert isinstance(node, ast.Compare)
     assert str(Explainer(env, scenario).value(node.left, {}).start) == since
     compiler = RuleSetCompiler(env)
     compiler.add(node)
@@ -603,7 +606,8 @@ def _sample_json(**changes: Any) -> dict[str, Any]:
     data = load_file(REPO / "samples" / "balance" / "seed_004_example.yaml").documents[0].data
     data.pop("expect", None)
     data.update(changes)
-    return json.loads(json.dumps(data, default=str))
+    found: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return found
 
 
 @pytest.mark.parametrize(
@@ -701,32 +705,10 @@ def test_the_period_holding_an_application_is_counted_from_the_period_billed(tmp
 def test_a_span_not_begun_compared_for_equality_is_told_as_compared(tmp_path: Path) -> None:
     """`… == 0 days` does not hold for a term starting a month later (its span is -31 days):
     told "for 0 days …; the rule needs 0 days" it contradicted itself (review)."""
-    import shutil
-
-    from engine.ruleset import load_rules
-
-    root = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", root)
-    (root / "discounts" / "later.yaml").write_text(
-        "kind: discount\ncode: later\nname: Later\ntype: auto_apply\nclassification: subscription\n"
-        "applied_service_type: non_usage\nstate: effective\namount: {type: percentage, value: 1, level: 1}\n"
-        "discounted_products: [{product_type: termed}]\nvalidity: {effective: 2000-01-01}\n"
-        "criteria:\n  when: as_of.date - subscription.billing_term_start == 0 days\n",
-        encoding="utf-8",
+    rules = _shipped_with_termed_discount(
+        tmp_path, "later", "when: as_of.date - subscription.billing_term_start == 0 days"
     )
-    scenario = {
-        "id": "later",
-        "as_of": "2015-07-01T12:00:00Z",
-        "subscription": {
-            "code": "S",
-            "plan": "tv-essentials-24",
-            "billing_term_scheme": "monthly-24",
-            "start": "2015-08-01",
-            "billing_term_start": "2015-08-01",
-            "products": [{"product": "tv-essentials", "main": True}],
-        },
-    }
-    decided = load_rules(root).decide(scenario)["discounts"]["definitions"]
+    decided = rules.decide(_STARTS_LATER)["discounts"]["definitions"]
     (later,) = [d for d in decided if d["code"] == "later"]
     assert later["status"] == "not_eligible"
     assert later["reasons"][0]["facts"]["actual"] == "-31 days"
