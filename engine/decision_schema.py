@@ -105,7 +105,7 @@ DISCOUNTS = _obj(
         "lines": _list(LINE),
         "definitions": _list(DEFINITION),
         "omitted": _obj(
-            _leaves("not_effective", "not_eligible", "not_requested"),
+            _leaves("not_effective", "not_eligible"),
             "With `--applied-only`: how many definitions of each status were counted, not listed.",
         ),
         "totals": TOTALS,

@@ -353,7 +353,7 @@ def test_every_entry_of_codes_granting_nothing_is_kept_for_that_reason(codes: li
 
 @pytest.mark.parametrize(
     ("value", "status", "redeemed"),
-    [(20, "pending_approval", True), (50, "rejected", False), (None, "not_requested", False)],
+    [(20, "pending_approval", True), (50, "rejected", False), (None, "not_eligible", False)],
 )
 def test_a_coupon_whose_discount_waits_for_approval_is_redeemed(
     tmp_path: Path, value: int | None, status: str, redeemed: bool
@@ -377,7 +377,7 @@ def test_a_coupon_whose_discount_waits_for_approval_is_redeemed(
     )
     promotions.write_text(head + tail, encoding="utf-8")
     requests = [] if value is None else [{"discount": "coupon-minus-20", "value": value, "added_on": "2015-07-10"}]
-    # (no request and no agent: `not_requested`; an agent and no request is `offered`, still open)
+    # (no request and no agent: `not_eligible`, reason `not_requested`; an agent and no request is `offered`, still open)
     agent = {"agent": {"user": "rita.retention", "units": ["retention-team"]}} if value is not None else {}
     scenario = _minus_20(requested_discounts=requests, **agent)
     decided = load_rules(root).decide(scenario)["purchase"]

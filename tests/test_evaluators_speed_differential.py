@@ -16,7 +16,9 @@ outputs whose why-not text shows a day window to the end of the day as `u.at.tim
 plan before its validity, still refused, now also naming the plan's bundles not yet on sale; 87
 credits parts now naming, under `passed_over`, the credits a consumption's walk passed for their
 criteria before it drew on later ones; 33 balance outputs whose ledger, opening, closing and
-totals are written with the stream's most decimals, `0.000` for `0`, values unchanged). The rules
+totals are written with the stream's most decimals, `0.000` for `0`, values unchanged; 3,036
+outputs whose ad hoc definitions, unrequested in a scenario without an agent, are `not_eligible`
+(reason `not_requested`), not the status `not_requested` SPEC 3.2 does not list). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

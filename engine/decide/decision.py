@@ -521,7 +521,7 @@ def _evaluator(rules: Any) -> DiscountEvaluator:
 
 
 #: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do
-OMITTED = ("not_effective", "not_eligible", "not_requested")
+OMITTED = ("not_effective", "not_eligible")
 
 
 def discounts_json(

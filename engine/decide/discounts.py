@@ -5,12 +5,12 @@ Every definition gets a status with its reasons:
 - `not_effective`: life-cycle state is not `effective`, the billing date is outside the
   definition's validity, or its duration has run out (or not yet started);
 - `not_eligible`: wrong subject (subscription vs job), the bill has no line it reduces, a bundle
-  that grants it is not held, a criteria section does not hold, or the agent is not in an allowed
-  unit;
+  that grants it is not held, a criteria section does not hold, the agent is not in an allowed
+  unit, or (ad hoc, nothing requested) the scenario has no agent to offer it to (reason
+  `not_requested`);
 - `limit_reached`: applied `times` times already in the window;
 - auto apply: `applied`;
-- ad hoc: `offered` (agent present and allowed, nothing requested), `not_requested` (no agent
-  and no request: nobody to offer it to), or for a request `applied`, `pending_approval` (names
+- ad hoc: `offered` (agent present and allowed, nothing requested), or for a request `applied`, `pending_approval` (names
   the approvers) or `rejected` (value outside the range, dates not allowed, approver not
   authorised, agent not allowed).
 
@@ -698,7 +698,9 @@ class DefinitionRules:
         if request is None:
             agent = scenario.agent
             if agent is None:
-                r.status, r.reasons = "not_requested", [_NOT_REQUESTED]
+                # SPEC 3.2's statuses: nobody to offer it to is not eligible, as an agent outside
+                # `allowed_units` is (until 2026-12-03 a status of its own, `not_requested`)
+                r.status, r.reasons = "not_eligible", [_NOT_REQUESTED]
             elif d.allowed_units and self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
                 r.status, r.reasons = "not_eligible", [self._agent_reason(agent, d)]
             else:

@@ -49,7 +49,7 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;overflow-
 .meta{color:#5b6575}ul.reasons{margin:0;padding-left:1.1rem}
 .status{font-weight:600;white-space:nowrap}.status-applied,.status-redeemed,.allowed{color:#11703a}
 .status-rejected,.status-not_eligible,.status-limit_reached,.refused{color:#a3261b}
-.status-offered,.status-pending_approval,.status-not_requested{color:#8a5a00}
+.status-offered,.status-pending_approval{color:#8a5a00}
 svg text{font:12px system-ui,sans-serif;fill:#1d2430}
 rect.gross{fill:#7d8fa9}rect.discount{fill:#e0893a}rect.net{fill:#2f7d4f}rect.group{fill:#4a6fa5}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem}.pair>div{min-width:0;overflow-x:auto}
