@@ -31,6 +31,11 @@ from engine.values import InexactNumber, exact_float
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000
+#: Values aliases may add in all the documents of one file, and in all the files of a rule set:
+#: the limit per document alone let a 28 KB file of a hundred documents, each just under it,
+#: expand to nine million values (14 s, 2.5 GB) until 2026-12-03.
+MAX_ALIASED_PER_FILE = MAX_NODES
+MAX_ALIASED_PER_RULESET = 10 * MAX_NODES
 #: Python refuses to convert integers of more digits (its integer-string limit), and printing
 #: one would fail the same way; billrules refuses them at load with a diagnostic.
 MAX_INT_DIGITS = 4300
@@ -70,11 +75,24 @@ _TAG_NOUNS = {INT: "an integer", FLOAT: "a number", BOOL: "true or false", NULL:
 
 
 class Refused(Exception):
-    """Abandons a file: carries the diagnostic that says why."""
+    """Abandons a document (or, when `final`, the rest of the file): carries the diagnostic that says why.
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    `defines` is what the abandoned document meant to define, as far as it was read: its `kind`
+    and its `code` (None where unknown), so that references to it are not reported unknown."""
+
+    def __init__(self, diagnostic: Diagnostic, *, final: bool = False) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.final = final
+        self.defines: tuple[str | None, str | None] = (None, None)
+
+
+class AliasBudget:
+    """The values aliases may still add in the files of one rule set (`MAX_ALIASED_PER_RULESET`),
+    shared by the files' composers."""
+
+    def __init__(self, values: int = MAX_ALIASED_PER_RULESET) -> None:
+        self.left = values
 
 
 class _TooLong(Exception):
@@ -274,21 +292,32 @@ def _tagged(tag: str, text: str) -> Any:
 class Composer:
     """Builds the nodes of each document from parser events, refusing what breaks a limit."""
 
-    def __init__(self, file: str, text: str, first_index: int = 0) -> None:
+    def __init__(
+        self, file: str, text: str, first_index: int = 0, aliased: int = 0, budget: AliasBudget | None = None
+    ) -> None:
         self.file = file
         self.text = text
         self.first_index = first_index  # the index of the first document in `text`
         self.ended: Any = None  # the DocumentEndEvent of the last complete document
         self.completed = first_index  # the index after it
+        self.aliased = aliased  # values aliases added in the file so far (documents before `text` included)
+        self.aliased_completed = aliased  # ... up to the end of the last complete document
+        self.budget = budget
         self._start_document()
 
-    def refuse(self, node: Node, code: str, message: str, hint: str) -> Refused:
+    def refuse(self, node: Node, code: str, message: str, hint: str, *, final: bool = False) -> Refused:
         span = span_of(node)
-        return Refused(Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column))
+        return Refused(
+            Diagnostic(self.file, span.line, span.column, code, message, hint, end_column=span.end_column), final=final
+        )
 
-    def documents(self, events: Iterable[Any]) -> Iterator[tuple[int, Node | None]]:
-        """(index, root node) of every document, as soon as it is complete."""
+    def documents(self, events: Iterable[Any]) -> Iterator[tuple[int, Node | Refused | None]]:
+        """(index, root node) of every document, as soon as it is complete; for a document refused
+        (a tag, a reused anchor, too deep), the refusal instead, once the parser has read the
+        document to its end: the file's other documents are read on. A refusal that is `final`
+        (too many values, a directive) is raised, and the rest of the file is not read."""
         from ruamel.yaml import events as ev
+        from ruamel.yaml.error import YAMLError
 
         handlers: dict[type, Callable[[Any], None]] = {
             ev.ScalarEvent: self._scalar,
@@ -298,22 +327,55 @@ class Composer:
             ev.MappingEndEvent: self._end,
             ev.AliasEvent: self._alias,
         }
+        self.refused: Refused | None = None  # the current document's refusal: its other events are passed over
+        try:
+            yield from self._read(events, handlers, ev)
+        except YAMLError:
+            if self.refused is not None:  # a document refused, then broken: the refusal is told, as before
+                self.refused.final = True
+                raise self.refused from None
+            raise
+
+    def _read(
+        self, events: Iterable[Any], handlers: dict[type, Callable[[Any], None]], ev: Any
+    ) -> Iterator[tuple[int, Node | Refused | None]]:
         index = self.first_index - 1
         previous_end = (0, 0, 0)  # index, line, column where the previous document ended
+        depth = 0  # the nesting of the events passed over
         for event in events:
-            handler = handlers.get(type(event))
-            if handler is not None:
-                handler(event)
-            elif isinstance(event, ev.DocumentStartEvent):
-                index += 1
-                self._check_directives(previous_end, event)
-                self._start_document()
-            elif isinstance(event, ev.DocumentEndEvent):
+            if isinstance(event, ev.DocumentEndEvent):
                 mark = event.end_mark
+                refused = self.refused
+                if refused is not None:
+                    refused.defines = document_defines(self.root, self.text[previous_end[0] : mark.index])
                 previous_end = (mark.index, mark.line, mark.column)
                 self.ended, self.completed = event, index + 1
-                yield index, self.root
-        return
+                self.aliased_completed = self.aliased
+                self.refused = None
+                yield index, refused or self.root
+                continue
+            if self.refused is not None:  # passed over, not so deep that the parser slows down (quadratic in depth)
+                kind = type(event)
+                if kind is ev.SequenceStartEvent or kind is ev.MappingStartEvent:
+                    depth += 1
+                    if depth > 2 * MAX_DEPTH:
+                        self.refused.final = True
+                        raise self.refused
+                elif kind is ev.SequenceEndEvent or kind is ev.MappingEndEvent:
+                    depth -= 1
+                continue
+            try:
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
+                elif isinstance(event, ev.DocumentStartEvent):
+                    index += 1
+                    self._check_directives(previous_end, event)
+                    self._start_document()
+            except Refused as refusal:
+                if refusal.final:
+                    raise
+                self.refused, depth = refusal, len(self.stack)
 
     # document state
 
@@ -341,6 +403,7 @@ class Composer:
                 "BR108",
                 f"the document expands to more than {MAX_NODES:,} values (aliases included)",
                 "split the document or use fewer aliases; an alias bomb is refused",
+                final=True,
             )
         if anchor is not None:
             self._anchor(anchor, node)
@@ -462,7 +525,32 @@ class Composer:
                 f"alias `*{_shown(name)}` is inside the value it refers to: that value would be infinitely deep",
                 "refer to the anchor from outside its own value",
             )
-        self._add(target, None, at=where)
+        self._add(target, None, at=where)  # (the document's own limit first: its refusal says more)
+        self._spend(target.size, where)
+
+    def _spend(self, values: int, where: Node) -> None:
+        """Count the values an alias adds against the file's budget and the rule set's."""
+        self.aliased += values
+        if self.aliased > MAX_ALIASED_PER_FILE:
+            raise self.refuse(
+                where,
+                "BR108",
+                f"the aliases of this file expand to more than {MAX_ALIASED_PER_FILE:,} values "
+                "(all its documents together)",
+                "use fewer aliases, or split the file; an alias bomb is refused",
+                final=True,
+            )
+        if self.budget is not None:
+            self.budget.left -= values
+            if self.budget.left < 0:
+                raise self.refuse(
+                    where,
+                    "BR108",
+                    f"the aliases of the rule set's files expand to more than {MAX_ALIASED_PER_RULESET:,} values "
+                    "(all its files together)",
+                    "use fewer aliases; an alias bomb is refused",
+                    final=True,
+                )
 
     # directives
 
@@ -487,7 +575,28 @@ class Composer:
         where = Node("scalar", STR, line, 0, line, len(written), written)
         if words[0] == "%YAML" and len(words) == 2 and words[1] in SUPPORTED_VERSIONS:
             return
-        raise self.refuse(where, "BR115", *directive_problem(words))
+        raise self.refuse(where, "BR115", *directive_problem(words), final=True)
+
+
+#: a document's own `kind:` and `code:` lines, when its values could not be read to them
+_DEFINES_LINE = re.compile(
+    r"""^(kind|code):[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([A-Za-z0-9_][^#\n]*?))[ \t]*(?:#.*)?$""", re.M
+)
+
+
+def document_defines(root: Node | None, text: str) -> tuple[str | None, str | None]:
+    """(kind, code) that a refused document meant to define, as far as it was read (a mapping's
+    `kind:` and `code:` read before the refusal), else as its own top-level lines say; None for
+    what neither tells."""
+    found: dict[str, str] = {}
+    if root is not None and root.kind == "map":
+        for key, value in root.value:
+            read = value.value if value.kind == "scalar" else None
+            if key.kind == "scalar" and key.value in ("kind", "code") and isinstance(read, str | int):
+                found.setdefault(key.value, read if isinstance(read, str) else value.text)  # (`code: 123`: its text)
+    for line in _DEFINES_LINE.finditer(text):
+        found.setdefault(line.group(1), next(g for g in line.groups()[1:] if g is not None))
+    return found.get("kind"), found.get("code")
 
 
 def directive_problem(words: list[str]) -> tuple[str, str]:

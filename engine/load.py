@@ -28,6 +28,7 @@ from engine.compose import (
     NUMBER_STARTS,
     SCALAR_TAGS,
     SPECIAL_WORDS,
+    AliasBudget,
     Composer,
     Node,
     Refused,
@@ -35,6 +36,7 @@ from engine.compose import (
     _tagged,
     _TooLong,
     directive_problem,
+    document_defines,
     joined_surrogates,
     resolve_plain,
     span_at,
@@ -44,7 +46,7 @@ from engine.diagnostics import Diagnostic
 from engine.files import FileProblem, Walk, is_dir, is_file, outside_link, read_limited, walk, wide_encoding
 from engine.values import InexactNumber
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "SourceFile", "Span", "load_file"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "AliasBudget", "Document", "SourceFile", "Span", "load_file"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 RULESET_FILE_NAMES = ("ruleset.yaml", "ruleset.yml")
@@ -109,6 +111,11 @@ class SourceFile:
     documents: list[Document] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     digest: bytes = b""  # SHA-256 of the bytes read (empty when the file could not be read)
+    #: (kind, code) each refused document meant to define (None where it could not be told): the
+    #: file's other documents are read and checked, and references to these are not unknown
+    dropped: list[tuple[str | None, str | None]] = field(default_factory=list)
+    #: False when the file could not be read to its end (bad bytes, a syntax error, a limit)
+    whole: bool = True
 
 
 def dotted(path: JsonPath) -> str:
@@ -149,12 +156,15 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_file(path: Path) -> SourceFile:
-    """Read and parse one YAML file; never raises for bad content or an odd path."""
+def load_file(path: Path, budget: AliasBudget | None = None) -> SourceFile:
+    """Read and parse one YAML file; never raises for bad content or an odd path. `budget`: what
+    aliases may still add in the rule set the file belongs to (each file has its own limit too)."""
     source = SourceFile(path, display_path(path))
     text = _read_text(source)
-    if text is not None:
-        _parse(source, text)
+    if text is None:
+        source.whole = False
+    else:
+        _parse(source, text, budget)
     return source
 
 
@@ -272,7 +282,7 @@ def c_parser_available() -> bool:
 USE_C_PARSER = True
 
 
-def _parse(source: SourceFile, text: str) -> None:
+def _parse(source: SourceFile, text: str, budget: AliasBudget | None = None) -> None:
     """Compose and convert every document: with libyaml first, then with the pure parser from the
     first document libyaml fails on.
 
@@ -281,7 +291,12 @@ def _parse(source: SourceFile, text: str) -> None:
     the one reported. Documents are independent, so the documents libyaml completed are kept and
     the pure parser (ten times slower) reads only the rest of the file (see `_rest`); the result
     is the one parsing the whole file with the pure parser gives. A refusal (a limit, a tag) is
-    final: both parsers give the same events up to it.
+    the same from both parsers: they give the same events up to it.
+
+    A refused document (a tag, a duplicate key, a reused anchor, too deep, an inexact number) is
+    left out and the file's other documents are read (until 2026-12-03 one such document left
+    out the whole file); a final refusal (too many values, a directive), as a syntax error, leaves
+    out the file.
     """
     from ruamel.yaml.error import YAMLError
 
@@ -292,41 +307,63 @@ def _parse(source: SourceFile, text: str) -> None:
             source.documents.extend(loaded[0])
             source.diagnostics.extend(loaded[1])
             return
-    documents: list[Document] = []
-    diagnostics: list[Diagnostic] = []
-    rest, first_index = text, 0
+    read = _Read(source)
+    rest, first_index, aliased = text, 0, 0
     if USE_C_PARSER and c_parser_available():
-        composer = Composer(file, text)
+        composer = Composer(file, text, budget=budget)
         try:
             for index, node in composer.documents(_events(text, False)):
-                _document(file, index, node, documents, diagnostics)
+                _document(file, index, node, read)
         except Refused as refused:
-            source.diagnostics.append(refused.diagnostic)
+            read.stop(refused.diagnostic)
             return
         except YAMLError:
             resumed = _rest(text, composer)
             if resumed is None:
-                documents, diagnostics = [], []
+                read, aliased = _Read(source), 0
             else:
-                rest, first_index = resumed
+                (rest, first_index), aliased = resumed, composer.aliased_completed
+            if budget is not None:  # the pure parser counts again what aliases add in what it reads again
+                budget.left += composer.aliased - aliased
         else:
-            source.documents.extend(documents)
-            source.diagnostics.extend(diagnostics)
+            read.keep()
             return
     try:
-        for index, node in Composer(file, rest, first_index).documents(_events(rest, True)):
-            _document(file, index, node, documents, diagnostics)
+        for index, node in Composer(file, rest, first_index, aliased, budget).documents(_events(rest, True)):
+            _document(file, index, node, read)
     except Refused as refused:
-        source.diagnostics.append(refused.diagnostic)
+        read.stop(refused.diagnostic)
         return
     except YAMLError as exc:
         source.diagnostics.append(_yaml_error(file, rest, exc))
+        source.whole = False
         return
     except (ValueError, OverflowError):  # the pure parser's `chr()` of an escape past U+10FFFF
         source.diagnostics.append(_escape_error(file, text))
+        source.whole = False
         return
-    source.documents.extend(documents)
-    source.diagnostics.extend(diagnostics)
+    read.keep()
+
+
+class _Read:
+    """What `_parse` has read of a file so far: its documents, its diagnostics, what the documents
+    it refused meant to define."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.documents: list[Document] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.dropped: list[tuple[str | None, str | None]] = []
+
+    def keep(self) -> None:
+        self.source.documents.extend(self.documents)
+        self.source.diagnostics.extend(self.diagnostics)
+        self.source.dropped.extend(self.dropped)
+
+    def stop(self, diagnostic: Diagnostic) -> None:
+        """A final refusal: the file is left out, as after a syntax error."""
+        self.source.diagnostics.append(diagnostic)
+        self.source.whole = False
 
 
 #: A `\U` escape of a double-quoted scalar: eight hexadecimal digits
@@ -388,19 +425,25 @@ def _line_start(text: str, index: int) -> bool:
     return index == 0 or text[index - 1] in "\r\n"
 
 
-def _document(
-    file: str, index: int, node: Node | None, documents: list[Document], diagnostics: list[Diagnostic]
-) -> None:
-    """Convert one composed document; empty documents are skipped, non-mappings reported."""
+def _document(file: str, index: int, node: Node | Refused | None, read: _Read) -> None:
+    """Convert one composed document; empty documents are skipped, non-mappings reported, a
+    refused one (by the composer, or by the converter: a duplicate key) reported and left out."""
     if node is None:
         return
-    converter = _Converter(file)
-    data = converter.convert(node, ())
-    _converted(
-        Document(file, index, data, converter.spans[()], converter.spans, converter.key_spans, converter.styles),
-        documents,
-        diagnostics,
-    )
+    if isinstance(node, Node):
+        converter = _Converter(file)
+        try:
+            data = converter.convert(node, ())
+        except Refused as refused:
+            refused.defines = document_defines(node, "")
+            node = refused
+        else:
+            spans = converter.spans
+            document = Document(file, index, data, spans[()], spans, converter.key_spans, converter.styles)
+            _converted(document, read.documents, read.diagnostics)
+            return
+    read.diagnostics.append(node.diagnostic)
+    read.dropped.append(node.defines)
 
 
 def _converted(document: Document, documents: list[Document], diagnostics: list[Diagnostic]) -> None:

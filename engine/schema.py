@@ -434,6 +434,23 @@ def _belongs_under(extra: str, path: tuple[Any, ...], kind: str) -> str:
     return f"`{extra}` is a criteria section: indent it under `criteria:` (two spaces more)"
 
 
+#: what other tools call a document's identifier, at its top level: billrules' `code`
+_CODE_WORDS = frozenset({"id", "identifier", "key", "sku", "slug"})
+
+
+def _code_meant(extra: str, path: tuple[Any, ...], known: list[str], instance: Any) -> str:
+    """The hint for `id:` (or `identifier:`, `key:`...) at a document's top level without `code:`:
+    `code` is meant (until 2026-12-03 `id:` was told "did you mean `kind`?", a rename that breaks the file)."""
+    if path or extra.lower() not in _CODE_WORDS or "code" not in known or "code" in instance:
+        return ""
+    return f"did you mean `code`? a document's identifier is its `code:` (`code: {_shown_value(instance[extra])}`)"
+
+
+def _shown_value(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 #: (field, a word of the seeds, lower case) → the choice it stands for (seed 003's term basis:
 #: "Abrechnungszyklus" and "Aktuell", the actual time since purchase)
 _SEED_WORDS = {
@@ -454,7 +471,10 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         known = list(schema.get("properties", {}))
         for extra in sorted(set(instance) - set(known)):
             hint = (
-                _belongs_under(extra, path, kind) or did_you_mean(extra, known) or f"allowed here: {', '.join(known)}"
+                _belongs_under(extra, path, kind)
+                or _code_meant(extra, path, known, instance)
+                or did_you_mean(extra, known)
+                or f"allowed here: {', '.join(known)}"
             )
             yield document.diagnostic((*path, extra), "BR201", f"unknown property `{extra}` in {where}", hint, key=True)
         return
