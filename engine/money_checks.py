@@ -26,7 +26,8 @@ from engine.values import MINOR_UNITS, Money, parse_number_text, plain
 
 
 def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[Diagnostic]:
-    minor = {**MINOR_UNITS, **(getattr(settings, "minor_units", None) or {})}
+    mode = getattr(settings, "rounding", None)
+    minor = _MinorUnits(str(getattr(mode, "value", mode) or "half_up"), getattr(settings, "minor_units", None))
     prices = _product_currencies(catalog)
     targets = _Targets(catalog)
     for code in sorted(catalog.get("discount", {})):
@@ -37,10 +38,12 @@ def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[D
         reached_prices = {} if any(p not in prices for p in reached) else {p: prices[p] for p in reached}
         yield from _discount(entry.model, entry.document, reached_prices, minor)
         yield from _main_services(entry.model, entry.document, prices, targets)
+    chains = _renewal_chains(catalog)
+    under = _term_currencies(catalog, prices, chains)
     for code in sorted(catalog.get("term", {})):
         entry = catalog["term"][code]
-        yield from _term(entry.model, entry.document, _term_currencies(catalog, code, prices), minor)
-    yield from _carriers(catalog, prices)
+        yield from _term(entry.model, entry.document, under.get(code, {}), minor)
+    yield from _carriers(catalog, prices, chains, under)
     for code in sorted(catalog.get("product", {})):
         entry = catalog["product"][code]
         model = entry.model
@@ -124,11 +127,26 @@ def _product_currencies(catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def _precision(money: Money, path: JsonPath, doc: Document, minor: dict[str, int]) -> Iterator[Diagnostic]:
-    digits = minor.get(money.currency, 2)
+class _MinorUnits:
+    """The minor unit of each currency (the rule set's `minor_units` over ISO 4217's), and the
+    rule set's rounding to it: a BR422 hint shows the amount as billing would round it
+    (`50.005 EUR`: `50.01 EUR` half up; until 2026-12-03 always half even, `50.00 EUR`)."""
+
+    def __init__(self, mode: str, overrides: dict[str, int] | None) -> None:
+        self.mode = mode
+        self.digits = {**MINOR_UNITS, **(overrides or {})}
+
+    def round(self, amount: Decimal, currency: str) -> Decimal:
+        from engine.decide.money import ROUNDING_MODES  # (a diagnostic's hint only: validate imports no decide)
+
+        return amount.quantize(Decimal(1).scaleb(-self.digits.get(currency, 2)), rounding=ROUNDING_MODES[self.mode])
+
+
+def _precision(money: Money, path: JsonPath, doc: Document, minor: _MinorUnits) -> Iterator[Diagnostic]:
+    digits = minor.digits.get(money.currency, 2)
     exponent = money.amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > digits:
-        rounded = money.amount.quantize(Decimal(1).scaleb(-digits))
+        rounded = minor.round(money.amount, money.currency)
         yield doc.diagnostic(
             path,
             "BR422",
@@ -152,7 +170,7 @@ def _discount_money(model: Any) -> list[tuple[JsonPath, Money]]:
     return amounts
 
 
-def _discount(model: Any, doc: Document, prices: dict[str, str], minor: dict[str, int]) -> Iterator[Diagnostic]:
+def _discount(model: Any, doc: Document, prices: dict[str, str], minor: _MinorUnits) -> Iterator[Diagnostic]:
     amounts = _discount_money(model)
     amount = model.amount
     targets = set(prices.items())  # (product, currency) of each priced product the discount may reduce
@@ -214,19 +232,23 @@ def _fractions(values: list[tuple[JsonPath, Any]], doc: Document, what: str) -> 
             )
 
 
-def _carriers(catalog: dict[str, dict[str, Any]], prices: dict[str, str]) -> Iterator[Diagnostic]:
+def _carriers(
+    catalog: dict[str, dict[str, Any]],
+    prices: dict[str, str],
+    chains: dict[str, list[str]],
+    under: dict[str, dict[str, tuple[str, str]]],
+) -> Iterator[Diagnostic]:
     """BR415 at a plan or bundle whose products are all priced in other currencies than the
-    penalty fee of the term it carries, when other carriers of the term are in the fee's currency
-    (else the term itself is reported): a USD add-on carrying an EUR term was charged an EUR
-    penalty on cancellation."""
+    penalty fee of the term it carries, or of a term that one renews into, when other carriers of
+    that term are in the fee's currency (else the term itself is reported): a USD add-on carrying
+    an EUR term was charged an EUR penalty on cancellation."""
     bundles, terms = catalog.get("bundle", {}), catalog.get("term", {})
     for kind in ("plan", "bundle"):
         for code in sorted(catalog.get(kind, {})):
             entry = catalog[kind][code]
-            term = terms.get(entry.model.term) if entry.model.term else None
-            if term is None or term.model.penalty is None:
+            carried_term = entry.model.term
+            if not carried_term or carried_term not in terms:
                 continue
-            fee = term.model.penalty.fee
             carried = entry.model.bundles if kind == "plan" else [code]
             currencies = {
                 prices[item.product]
@@ -235,38 +257,77 @@ def _carriers(catalog: dict[str, dict[str, Any]], prices: dict[str, str]) -> Ite
                 for item in found.model.products
                 if item.product in prices
             }
-            if currencies and fee.currency not in currencies:
-                if fee.currency not in _term_currencies(catalog, entry.model.term, prices).values():
+            if not currencies:
+                continue
+            chain = chains.get(carried_term, [carried_term])
+            for i, reached in enumerate(chain):
+                penalty = terms[reached].model.penalty
+                if penalty is None or penalty.fee.currency in currencies:
+                    continue
+                fee = penalty.fee
+                if not any(currency == fee.currency for currency, _ in under.get(reached, {}).values()):
                     continue  # no carrier is in the fee's currency: reported at the term
+                if i == 0:
+                    which = f"its term `{carried_term}` charges {fee}"
+                else:
+                    path = ", then ".join(f"`{t}`" for t in chain[1 : i + 1])
+                    which = f"its term `{carried_term}` renews into {path}, which charges {fee}"
                 yield entry.document.diagnostic(
                     ("term",),
                     "BR415",
-                    f"{kind} `{code}` is priced in {', '.join(sorted(currencies))}, but its term "
-                    f"`{entry.model.term}` charges {fee}",
-                    "give it a term whose fee is in its currency",
+                    f"{kind} `{code}` is priced in {', '.join(sorted(currencies))}, but {which}",
+                    "give it a term whose fee is in its currency"
+                    + ("" if i == 0 else ", renewing into terms whose fees are too"),
                 )
 
 
-def _term_currencies(catalog: dict[str, dict[str, Any]], term: str, prices: dict[str, str]) -> dict[str, str]:
-    """Products of the plans and bundles that carry `term`, with their price currency."""
+def _renewal_chains(catalog: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Each term with the terms it becomes as it renews, in order: itself, its `renewal_term`, that
+    term's, … up to a term that does not renew or one met already (renewals may loop)."""
+    terms = catalog.get("term", {})
+    chains: dict[str, list[str]] = {}
+    for code in terms:
+        chain: list[str] = []
+        seen: set[str] = set()
+        current: str | None = code
+        while current is not None and current in terms and current not in seen:
+            chain.append(current)
+            seen.add(current)
+            current = terms[current].model.renewal_term
+        chains[code] = chain
+    return chains
+
+
+def _term_currencies(
+    catalog: dict[str, dict[str, Any]], prices: dict[str, str], chains: dict[str, list[str]]
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Per term, the products a cancellation under it may bill: those of the plans and bundles that
+    carry it, or carry a term that renews into it (until 2026-12-03 only the first: a USD fee on the
+    term a EUR plan's term renews into passed, and was charged on EUR subscriptions), each with its
+    price currency and the term its carriers carry."""
     bundles = catalog.get("bundle", {})
-    found: dict[str, str] = {}
-    holders = [
-        (entry.model.bundles, f"plan `{code}`")
-        for code, entry in catalog.get("plan", {}).items()
-        if entry.model.term == term
-    ]
-    holders += [([code], f"bundle `{code}`") for code, entry in bundles.items() if entry.model.term == term]
-    for bundle_codes, _ in holders:
+    direct: dict[str, dict[str, str]] = {}
+    holders = [(entry.model.term, entry.model.bundles) for entry in catalog.get("plan", {}).values()]
+    holders += [(entry.model.term, [code]) for code, entry in bundles.items()]
+    for term, bundle_codes in holders:
+        if not term:
+            continue
         for bundle in bundle_codes:
             entry = bundles.get(bundle)
             for item in entry.model.products if entry is not None else ():
                 if item.product in prices:
-                    found[item.product] = prices[item.product]
+                    direct.setdefault(term, {})[item.product] = prices[item.product]
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    for term in sorted(direct):
+        for reached in chains.get(term, [term]):
+            products = found.setdefault(reached, {})
+            for product, currency in direct[term].items():
+                if term == reached or product not in products:  # (the term's own carriers first)
+                    products[product] = (currency, term)
     return found
 
 
-def _term(model: Any, doc: Document, products: dict[str, str], minor: dict[str, int]) -> Iterator[Diagnostic]:
+def _term(model: Any, doc: Document, products: dict[str, tuple[str, str]], minor: _MinorUnits) -> Iterator[Diagnostic]:
     fees: list[tuple[JsonPath, Money]] = []
     if model.penalty is not None:
         fees.append((("penalty", "fee"), model.penalty.fee))
@@ -279,14 +340,19 @@ def _term(model: Any, doc: Document, products: dict[str, str], minor: dict[str, 
         yield from _precision(fee, path, doc, minor)
         if path[0] == "exceptions" and own is not None and fee.currency != own:
             continue  # told once, against the term's own fee (until 2026-12-02 twice at one place)
-        if products and fee.currency not in products.values():
-            currency = sorted(products.items())[0][1]
-            named = sorted(product for product, priced in products.items() if priced == currency)
+        if products and all(currency != fee.currency for currency, _ in products.values()):
+            currency = sorted(products.items())[0][1][0]
+            named = sorted(product for product, (priced, _) in products.items() if priced == currency)
             shown = ", ".join(f"`{p}`" for p in named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+            via = sorted({products[p][1] for p in named})
+            under = (
+                "under this term"
+                if model.code in via
+                else f"that come under this term when {', '.join(f'`{t}`' for t in via)} renew{'s' if len(via) == 1 else ''} into it"
+            )
             yield doc.diagnostic(
                 path,
                 "BR415",
-                f"the fee {fee} is in {fee.currency}, but the products under this term are priced in "
-                f"{currency} ({shown})",
+                f"the fee {fee} is in {fee.currency}, but the products {under} are priced in {currency} ({shown})",
                 f"write the fee in {currency}",
             )

@@ -8,7 +8,6 @@ when a looked-up document is missing (stage 5 reported that).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -100,7 +99,9 @@ def check_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
 
 
 def check_plans(catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR407: `compatible_bundles_only` with no compatible bundle would forbid every add-on."""
+    """BR407: `compatible_bundles_only` with no compatible bundle would forbid every add-on, and so
+    would one whose compatible bundles are all the plan's own (a holder of the plan holds them:
+    bought again, each is refused, `add_on_already_held`; until 2026-12-03 accepted)."""
     for model, doc in _each(catalog, "plan"):
         if model.compatible_bundles_only and not model.compatible_bundles:
             yield doc.diagnostic(
@@ -109,11 +110,21 @@ def check_plans(catalog: Catalog) -> Iterator[Diagnostic]:
                 "`compatible_bundles_only` is true but `compatible_bundles` is empty",
                 "list the bundles that may be bought as add-ons, or set `compatible_bundles_only: false`",
             )
+        elif model.compatible_bundles_only and set(model.compatible_bundles) <= set(model.bundles):
+            own = ", ".join(f"`{code}`" for code in dict.fromkeys(model.compatible_bundles))
+            yield doc.diagnostic(
+                ("compatible_bundles_only",),
+                "BR407",
+                f"`compatible_bundles_only` is true but `compatible_bundles` lists only the plan's own bundles ({own}), "
+                "which come with the plan and are never bought as add-ons",
+                "list the bundles that may be bought as add-ons, or set `compatible_bundles_only: false`",
+            )
 
 
 def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR410, BR411, BR415: every commitment must spend time (renewal loops rely on it);
-    penalties and penalty exceptions need their settings; one currency per term."""
+    penalties and penalty exceptions need their settings; one currency per term; BR206 a tax
+    written empty."""
     terms = catalog.get("term", {})
     for model, doc in _each(catalog, "term"):
         if model.period == 0:
@@ -131,6 +142,14 @@ def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
                 "BR411",
                 "`early_cancellation: penalty` needs a `penalty:` section with at least `fee`",
                 "add `penalty: {fee: 100.00 EUR}` or choose `allowed` / `not_allowed`",
+            )
+        tax = model.penalty.tax if model.penalty is not None else None
+        if tax is not None and tax.rate is None and tax.code is None:  # (`tax: {}`, accepted until 2026-12-03)
+            yield doc.diagnostic(
+                ("penalty", "tax"),
+                "BR206",
+                "`penalty.tax` is an empty section: it names neither a rate nor a code, so no tax would be charged",
+                "give the tax's `rate` (or its `code`, for the tax provider), or remove the key",
             )
         if model.early_cancellation is not EarlyCancellation.PENALTY and model.penalty is not None:
             yield doc.diagnostic(
@@ -412,7 +431,9 @@ def _sections(model: Discount, doc: Document) -> Iterator[Diagnostic]:
 
 
 def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR419 one of product/product_type; BR402 only termed/usage/expense; BR417 flexible bundles."""
+    """BR419 one of product/product_type; BR402 only termed/usage/expense (only termed among
+    `termed_services`); BR417 flexible bundles that hold the product, or one of the type."""
+    products = {code: entry.model.type for code, entry in catalog.get("product", {}).items()}
     lists = [("discounted_products", model.discounted_products)]
     if model.criteria:
         lists.append(("criteria", model.criteria.products))  # type: ignore[arg-type]
@@ -472,17 +493,34 @@ def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator
                         f"product `{item.product}` is not a component of bundle `{bundle.code}`",
                         "add the product to the bundle or name the bundle that contains it",
                     )
-
-
-#: the scheme(s) a `when:` requires: `billing_term_scheme == "x"` or `billing_term_scheme in {…}`
-#: (not `!=` or `not in`, which exclude a scheme and name nothing the discount is offered on)
-_SCHEME_REQUIRED = re.compile(r'billing_term_scheme\s*(?:==\s*("[^"]*"|\'[^\']*\')|in\s*(\{[^}]*\}))')
-#: a quoted text of a criteria expression (`"monthly-24"` or `'monthly-24'`)
-_QUOTED = re.compile(r'"([^"\\]*)"|\'([^\'\\]*)\'')
+                elif item.product is None and item.product_type is not None:
+                    # a type within a bundle: one of its components must be of that type (until
+                    # 2026-12-03 accepted, and the entry never met a line)
+                    types = [products.get(p.product) for p in bundle.products]
+                    if all(t is not None for t in types) and item.product_type not in types:
+                        yield doc.diagnostic(
+                            (*path, "bundle"),
+                            "BR417",
+                            f"bundle `{bundle.code}` has no component of type `{item.product_type.value}`",
+                            "add a product of that type to the bundle or name the bundle that contains one",
+                        )
+    termed = model.criteria.usage_service.termed_services if model.criteria and model.criteria.usage_service else []
+    for i, code in enumerate(termed):
+        # the termed services a usage relates to (seed 002): a product of another type is never one
+        # (until 2026-12-03 accepted)
+        product_type = products.get(code)
+        if product_type is not None and product_type is not ProductType.TERMED:
+            yield doc.diagnostic(
+                ("criteria", "usage_service", "termed_services", i),
+                "BR402",
+                f"product `{code}` is of type `{product_type.value}`; only termed products may be listed as termed services",
+                "list a termed product",
+            )
 
 
 def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR416 agent-only settings on auto apply; BR408 ad hoc schemes need flexible pricing."""
+    """BR416 agent-only settings on auto apply; BR408 ad hoc schemes need flexible pricing (those of
+    the `billing_term` section; a `when:` is checked on its typed condition)."""
     if model.type is DiscountType.AUTO_APPLY:
         if model.allowed_units:
             yield doc.diagnostic(
@@ -511,19 +549,7 @@ def _ad_hoc_only(model: Discount, doc: Document, catalog: Catalog) -> Iterator[D
                     f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do",
                     f"set `flexible_pricing: true` on `{code}` or remove it from the list",
                 )
-    when = model.criteria.when if model.criteria else None
-    if when and "billing_term_scheme" in when:  # the same rule for a scheme a `when:` requires
-        schemes = catalog.get("billing_term_scheme", {})
-        named = [q for m in _SCHEME_REQUIRED.finditer(when) for q in _QUOTED.finditer(m.group(1) or m.group(2))]
-        for code in dict.fromkeys(q.group(1) or q.group(2) for q in named):
-            entry = schemes.get(code)
-            if entry and not entry.model.flexible_pricing:
-                yield doc.diagnostic(
-                    ("criteria", "when"),
-                    "BR408",
-                    f"billing term scheme `{code}` does not offer flexible pricing; an ad hoc discount may only name schemes that do",
-                    f"set `flexible_pricing: true` on `{code}` or leave it out of `when`",
-                )
+    # (a scheme a `when:` names: `pipeline._inflexible_schemes`, on the typed condition)
     if model.approval and model.approval.required and not (model.approval.users or model.approval.units):
         yield doc.diagnostic(
             ("approval",),
@@ -807,7 +833,9 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR413 for a criteria range no scenario can meet (SPEC 6: every bad input yields a
     diagnostic; such a discount would never apply, in silence): a buy-in-advance range from
     more to less, concurrent usage more than N and less than N or fewer, a total's `min` above its
-    `max`, execution dates or an effectiveness that end before they start."""
+    `max`, execution dates or an effectiveness that end before they start; and in the criteria of
+    credits and credit types, a quantity's `min` above its `max` and execution dates that end
+    before they start."""
     for model, doc in _each(catalog, "discount"):
         criteria = model.criteria
         if criteria is None:
@@ -868,6 +896,29 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             yield doc.diagnostic(
                 path, "BR413", f"{what}: no scenario can meet it", "fix the bounds, or remove the entry"
             )
+    yield from _credit_criteria_ranges(catalog)
+
+
+def _credit_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR413 for the criteria of a credit or a credit type that no consumption can meet: a
+    `quantity` whose `min` is above its `max`, `execution_dates` that end before they start (as
+    a discount's totals and dates; until 2026-12-03 accepted, and the credit never drawn)."""
+    base: JsonPath = ("criteria",)
+    for kind in ("credit_type", "credit"):
+        for model, doc in _each(catalog, kind):
+            criteria = model.criteria
+            if criteria is None:
+                continue
+            found: list[tuple[JsonPath, str]] = []
+            q = criteria.quantity
+            if q is not None and q.min is not None and q.max is not None and q.min > q.max:
+                found.append(((*base, "quantity", "max"), f"`quantity` from {q.min} to {q.max}"))
+            if criteria.execution_dates and _dates_never_met(criteria.execution_dates, doc, base):
+                found.append(((*base, "execution_dates", "to"), "execution dates that end before they start"))
+            for path, what in found:
+                yield doc.diagnostic(
+                    path, "BR413", f"{what}: no consumption can meet it", "fix the bounds, or remove the entry"
+                )
 
 
 def _no_count(low: Decimal | None, high: Decimal) -> bool:

@@ -267,6 +267,11 @@ def _free_period_rules(tmp: Path, unit: str, value: int) -> tuple[Any, Any]:
     old = "type: termed\nprice: 299.00 EUR\nbilling_frequency: yearly\n"
     assert old in text
     products.write_text(text.replace(old, "type: expense\nprice: 299.00 EUR\n"), encoding="utf-8")
+    usage = tmp / "rules" / "discounts" / "usage.yaml"  # (an expense product is no termed service: BR402)
+    text = usage.read_text(encoding="utf-8")
+    old = "termed_services: [tv-essentials, tv-premium, tv-essentials-annual]"
+    assert old in text
+    usage.write_text(text.replace(old, "termed_services: [tv-essentials, tv-premium]"), encoding="utf-8")
     rules = load_rules(tmp / "rules").brief()
     long_way = copy.copy(rules)
     long_way.__dict__["_evaluators"] = {}

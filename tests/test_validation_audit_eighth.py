@@ -227,7 +227,8 @@ def test_a_credit_naming_what_no_consumption_can_be_is_refused(rules: Path, old:
 
 def test_a_bundle_priced_in_another_currency_than_its_terms_fee_is_br415(rules: Path) -> None:
     # an EUR term given to the USD add-on: its cancellation was charged 100.00 EUR (the term's
-    # other carriers are in EUR, so the term itself passed)
+    # other carriers are in EUR, so the term itself passed); and once `commit-12m` renews into
+    # `rolling-12m`, 60.00 EUR (told since 2026-12-03)
     _replace(
         rules,
         "catalog/bundles.yaml",
@@ -239,7 +240,12 @@ def test_a_bundle_priced_in_another_currency_than_its_terms_fee_is_br415(rules: 
         (
             "BR415",
             "bundle `additional-service-bundle` is priced in USD, but its term `commit-12m` charges 100.00 EUR",
-        )
+        ),
+        (
+            "BR415",
+            "bundle `additional-service-bundle` is priced in USD, but its term `commit-12m` renews into "
+            "`rolling-12m`, which charges 60.00 EUR",
+        ),
     ], found
 
 

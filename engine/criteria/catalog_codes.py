@@ -172,3 +172,56 @@ def _comparisons(node: ast.Node) -> Iterator[Compared]:
                 stack.extend((c, scope) for c in reversed(child))
             elif child is not None:
                 stack.append((child, scope))
+
+
+def required_texts(node: ast.Node, kind: str) -> Iterator[ast.Literal]:
+    """The texts that `node` requires a field of `kind` to equal, or to be among: those compared
+    with it by `==`, `in`, `overlaps` or `contains` where the condition holds only as the
+    comparison does, and those compared by `!=` or `not in` under a `not`. A text only excluded
+    (`!=`, `not in`, `not x == "a"`, `not (x in {"a", "b"})`, `not (p and x == "a")`, which is
+    `not p or x != "a"`) is not required: the condition holds for the other codes. Where the
+    condition's truth cannot be told from the comparison's (in a `count … where`, a function's
+    argument, a comparison of truth values) each text counts as required. Both orders are read:
+    `"a" == subscription.billing_term_scheme` names `a` as the other order does."""
+    from engine.criteria.parse import _CHILD_FIELDS
+
+    # (node, polarity, element): polarity 1 where the condition holds only as the node does,
+    # -1 where only as it does not, 0 where it cannot be told; element as in `_comparisons`
+    stack: list[tuple[ast.Node, int, str | None]] = [(node, 1, None)]
+    while stack:
+        node, polarity, element = stack.pop()
+        if isinstance(node, ast.Not):
+            stack.append((node.operand, -polarity, element))
+            continue
+        if isinstance(node, ast.BoolOp):
+            stack.extend((operand, polarity, element) for operand in reversed(node.operands))
+            continue
+        if isinstance(node, ast.Quantifier):  # `any`/`all … where c` holds more often as `c` does
+            stack.append((node.condition, polarity, element))
+            stack.append((node.collection, 0, element))
+            continue
+        pairs: Iterator[Compared] = iter(())
+        equal = 1
+        if isinstance(node, ast.Compare) and node.op in ("==", "!="):
+            pairs, equal = _pair(node.left, node.right, element), 1 if node.op == "==" else -1
+        elif isinstance(node, ast.Membership):
+            pairs, equal = _pair(node.item, node.collection, element), -1 if node.negated else 1
+        elif isinstance(node, ast.SetRelation):
+            pairs = _pair(node.left, node.right, element)
+        if polarity == 0 or polarity == equal:
+            for field, scope, texts in pairs:
+                if _kind(field, scope) == kind:
+                    yield from texts
+        inner = element
+        if isinstance(node, ast.Aggregate) and node.var is None:
+            listed = getattr(node.collection, "type", None)
+            if listed is not None and listed.name == "list" and listed.elem is not None:
+                inner = listed.elem.record
+        values = node.__dict__
+        for name in reversed(_CHILD_FIELDS[type(node)]):
+            child = values[name]
+            scope = inner if name == "where" else element
+            if type(child) is tuple:
+                stack.extend((c, 0, scope) for c in reversed(child))
+            elif child is not None:
+                stack.append((child, 0, scope))
