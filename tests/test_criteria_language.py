@@ -259,7 +259,8 @@ def test_criterion(text: str, data: dict[str, Any], expected: bool) -> None:
         (
             "3 EUR not in subscription.products.price",
             facts(subscription=UNPRICED),
-            "? 3 EUR cannot be compared with subscription.products.price,"
+            # (told from the scenario's side since 2026-12-03: the constant was the subject)
+            "? subscription.products.price = [20.00 EUR, 5.50 EUR, missing] cannot be compared with 3 EUR,"
             " so `3 EUR not in subscription.products.price` is unknown (t:1:1)",
         ),
     ],

@@ -140,6 +140,12 @@ WORDS = [
     ("none_match", {"collection": "usage", "count": 2, "matched": 0, "where": "u.quantity > 3"}, "usage: none of 2 matches `u.quantity > 3`"),
     ("not_all_match", {"collection": "usage", "count": 3, "matched": 1, "where": "u.quantity > 3"}, "usage: 2 of 3 do not match `u.quantity > 3`"),
     ("some_match", {"collection": "usage", "count": 3, "matched": 1, "where": "u.quantity > 3"}, "usage: 1 of 3 match `u.quantity > 3`; the rule needs none"),
+    ("all_match", {"collection": "usage", "count": 3, "matched": 3, "where": "u.quantity > 3"}, "usage: all 3 match `u.quantity > 3`; the rule needs one that does not"),
+    ("all_match", {"collection": "usage", "count": 0, "matched": 0, "where": "u.quantity > 3"}, "usage: none; the rule needs one that does not match `u.quantity > 3`"),
+    ("not_contained", {"subject": "account.segments", "actual": ["a"], "expected": ["b"]}, "account segments: `a`; the rule needs `b` among them"),
+    ("contained_excluded", {"subject": "account.segments", "actual": ["a", "b"], "expected": ["b"]}, "account segments: `a`, `b`; the rule needs `b` not among them"),
+    ("threshold_not_met", {"subject": "subscription.start", "actual": "2015-01-10", "op": "<", "expected": "2014-06-01", "other": "account.start"}, "subscription start: 2015-01-10; the rule needs less than account start (2014-06-01)"),
+    ("out_of_range", {"subject": "account.due_days_ago", "actual": "25", "value": "10", "low": "25", "high": "20", "low_other": "account.due_days_ago"}, "account due days ago: 25; the rule needs 10 between account due days ago and 20"),
     ("value_missing", {"missing": "subscription.concurrent_usage", "condition": "subscription.concurrent_usage > 1"}, "subscription concurrent usage is not known, so `subscription.concurrent_usage > 1` cannot hold"),
     ("not_comparable", {"condition": "x not in {1 month}", "subject": "subscription.binding_period", "actual": "14 days"}, "`x not in {1 month}` cannot hold: subscription binding period `14 days` does not compare with what the rule names (days with months, money in another currency)"),
     ("not_comparable", {"condition": "all u in usage where u.amount > 1.00 EUR"}, "`all u in usage where u.amount > 1.00 EUR` cannot hold: some values do not compare with what the rule names (days with months, money in another currency)"),
@@ -558,7 +564,10 @@ def test_lists_and_weekdays_in_reasons_are_written_as_an_analyst_writes_them() -
         [Entry("discount:d", "when", _condition("subscription.products.product == account.segments"))]
     )
     (reason,) = WhyNot(lists).reasons(0, scenario)
-    assert reason.words() == "subscription products product: `tv-essentials`; the rule needs `a`, `b`"
+    # (the other side, a field, named with its value since 2026-12-03)
+    assert (
+        reason.words() == "subscription products product: `tv-essentials`; the rule needs account segments (`a`, `b`)"
+    )
     days = CriteriaProgram([Entry("discount:d", "when", _condition("as_of.weekday in {monday, friday}"))])
     (reason,) = WhyNot(days).reasons(0, scenario)  # as_of is a Wednesday
     assert reason.facts["expected"] == ["friday", "monday"]

@@ -141,15 +141,21 @@ class Explainer:
             if (
                 not self.quiet
                 and not isinstance(node.operand, ast.BoolOp | ast.Not | ast.Quantifier)
-                and self.steps
-                and inner is not None
+                and len(self.steps) > before
             ):
-                # the mark tells whether the written condition (`not …`) holds; the detail stays factual
+                # the mark tells whether the written condition (`not …`) holds; the detail stays
+                # factual; unknown, it is the written condition that is unknown (until 2026-12-03
+                # the trace named the condition without its `not`)
                 last = self.steps[-1]
                 facts = dict(last.facts)
                 if facts.pop("negated", False) is False:
                     facts["negated"] = True
-                self.steps[-1] = Step(node.span.text, not inner, last.detail, last.location, facts)
+                detail = last.detail
+                if inner is None and node.operand.span.text and node.span.text:
+                    detail = detail.replace(f"`{node.operand.span.text}` is unknown", f"`{node.span.text}` is unknown")
+                self.steps[-1] = Step(
+                    node.span.text, None if inner is None else not inner, detail, last.location, facts
+                )
             elif not self.quiet and inner is not None:
                 # a group, a quantifier or another `not`: its own steps stay as they are, and one more
                 # says that the written condition is their negation
@@ -313,28 +319,34 @@ class Explainer:
                 subject, other, left, right, op = other, subject, right, left, _FLIPPED[op]
             facts = _facts("compare", subject, left, other, right, lacking, op=op)
             window = self.window(subject, scope)
+            if window is None and isinstance(subject, ast.Arith):
+                # arithmetic over aggregates, one of them with `within` (on either side): its window
+                # (until 2026-12-03 told only when the first aggregate had it)
+                windowed = [n for n in ast.walk(subject) if isinstance(n, ast.Aggregate) and n.within is not None]
+                if len(windowed) == 1:
+                    window = self.window(windowed[0], scope)
             if window is not None:  # the records a `within` counts: told, not left to be worked out
                 facts["window"] = window
             if isinstance(left, runtime.Span) and isinstance(right, Duration) and not isinstance(left.start, datetime):
-                facts["since"] = left.start.isoformat()  # the span in the rule's own unit
-                facts["in_unit"] = _in_unit(left, right.unit, as_none=op in (">=", ">"))
-                subscription = getattr(self.scenario, "subscription", None)
-                about_it = subject.span.text.startswith(("subscription.", "uninterrupted(subscription"))
-                if left.days == 0 and about_it and subscription is not None and subscription.start > left.end:
-                    # no time yet: it starts later (until 2026-12-02 "since" named the billing date)
-                    facts["starts"] = subscription.start.isoformat()
-                elif left.start > left.end:  # `as_of.date - subscription.billing_term_start` of a later start
-                    facts["starts"] = left.start.isoformat()  # (it said "0 months (since" that later day)
-                elif about_it and subscription is not None and left.start > subscription.start:
-                    broken = _interruption_before(subscription, left.start, left.end)
-                    if broken is not None:  # what reset it (until 2026-12-02 left for the analyst to find)
-                        facts["after_interruption"] = broken
+                self._span_facts(facts, subject, left, right.unit, as_none=op in (">=", ">"))
             sentence = _sentence(subject, left, f"{_OP_WORDS[op]} {other.span.text}", outcome, right, other)
             if window is not None:
                 sentence += f" ({window_words(window)})"
             return outcome, sentence, facts
         if isinstance(node, ast.Membership):
             item, collection = values
+            if _literal(node.item) and not _literal(node.collection):
+                # `"vip" in account.segments` told from the scenario's side, as `contains` is: the
+                # account's segments, and the value the rule needs among them (until 2026-12-03 the
+                # constant was the subject, and the account's segments what "the rule needs")
+                facts = _facts("contains", node.collection, collection, node.item, item, lacking, negated=node.negated)
+                if item is not None:
+                    facts["expected"] = _items((item,), _type(node.item))
+                verbs = ("does not contain", "contains") if node.negated else ("contains", "does not contain")
+                sentence = _sentence(
+                    node.collection, collection, node.item.span.text, outcome, item, node.item, verbs=verbs
+                )
+                return outcome, sentence, facts
             facts = _facts("in", node.item, item, node.collection, collection, lacking, negated=node.negated)
             return (
                 outcome,
@@ -362,10 +374,15 @@ class Explainer:
             verbs = {"overlaps": ("overlaps", "does not overlap"), "contains": ("contains", "does not contain")}[
                 node.op
             ]
-            facts = _facts(node.op, node.left, left, node.right, right, lacking)
+            first, second = node.left, node.right
+            if node.op == "overlaps" and _literal(first) and not _literal(second):
+                # `{"vip"} overlaps account.segments` told from the scenario's side, as its mirror
+                # image (until 2026-12-03 the written set was the subject)
+                first, second, left, right = second, first, right, left
+            facts = _facts(node.op, first, left, second, right, lacking)
             return (
                 outcome,
-                _sentence(node.left, left, f"{node.right.span.text}", outcome, right, node.right, verbs=verbs),
+                _sentence(first, left, f"{second.span.text}", outcome, right, second, verbs=verbs),
                 facts,
             )
         if isinstance(node, ast.Between):
@@ -375,6 +392,25 @@ class Explainer:
             facts["high"] = node.high.span.text if _literal(node.high) else show(hi, _type(node.high))
             if hi is None and "missing" not in facts:
                 facts["missing"] = lacking(node.high)
+            for bound, side in (("low", node.low), ("high", node.high)):
+                if not _literal(side):  # a bound the scenario gives: named, as a comparison's `other`
+                    facts[f"{bound}_other"] = side.span.text
+            if _literal(node.value) and not (_literal(node.low) and _literal(node.high)):
+                # `10 between account.due_days_ago and 20`: told from the scenario's side, the
+                # bounds it gives and their values, and the constant the rule needs between them
+                # (until 2026-12-03 the constant was the subject and the bounds "the rule needs")
+                field, value = (node.low, lo) if not _literal(node.low) else (node.high, hi)
+                facts = {
+                    "kind": "between",
+                    "subject": field.span.text,
+                    "actual": _plain(value, _type(field)),
+                    "value": node.value.span.text,
+                    **{k: facts[k] for k in ("low", "high", "low_other", "high_other", "missing") if k in facts},
+                }
+            elif isinstance(v, runtime.Span) and isinstance(lo, Duration) and not isinstance(v.start, datetime):
+                # a maturity between two durations: in the rule's unit, with what reset it (until
+                # 2026-12-03 in days alone, and an interruption untold)
+                self._span_facts(facts, node.value, v, lo.unit, as_none=True)
             return (
                 outcome,
                 _sentence(
@@ -387,6 +423,25 @@ class Explainer:
         if value is None:
             read["missing"] = lacking(node)
         return outcome, f"{node.span.text} = {show(value)}", read
+
+    def _span_facts(
+        self, facts: dict[str, Any], subject: ast.Node, span: runtime.Span, unit: Any, as_none: bool
+    ) -> None:
+        """A span's facts beside its value: `since`, the span in the rule's own unit (`in_unit`),
+        the day it starts when it has not begun, and the interruption that reset it."""
+        facts["since"] = span.start.isoformat()  # the span in the rule's own unit
+        facts["in_unit"] = _in_unit(span, unit, as_none=as_none)
+        subscription = getattr(self.scenario, "subscription", None)
+        about_it = subject.span.text.startswith(("subscription.", "uninterrupted(subscription"))
+        if span.days == 0 and about_it and subscription is not None and subscription.start > span.end:
+            # no time yet: it starts later (until 2026-12-02 "since" named the billing date)
+            facts["starts"] = subscription.start.isoformat()
+        elif span.start > span.end:  # `as_of.date - subscription.billing_term_start` of a later start
+            facts["starts"] = span.start.isoformat()  # (it said "0 months (since" that later day)
+        elif about_it and subscription is not None and span.start > subscription.start:
+            broken = _interruption_before(subscription, span.start, span.end)
+            if broken is not None:  # what reset it (until 2026-12-02 left for the analyst to find)
+                facts["after_interruption"] = broken
 
     # values ----------------------------------------------------------------------------------------
 

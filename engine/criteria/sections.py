@@ -240,6 +240,12 @@ def _section(
     if len(parts) == 1:
         return Condition(name, parts)
     span = document.locate((*base, name))
+    key = document.key_spans.get((*base, name))
+    if key is not None and key.line != span.line:
+        # a section written as a block (`products:` with its entries below): its key's line, as a
+        # reason about a block list names it (until 2026-12-03 its first entry, which may hold:
+        # a brief `section_not_met` pointed at `- product: tv-essentials`, on the bill)
+        span = key
     return Condition(name, parts, combine, ast.Span(document.file, span.line, span.column, span.end_column))
 
 

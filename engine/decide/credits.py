@@ -69,7 +69,12 @@ register(
             # a type's criterion is judged per credit: the credit is named, or two credits of the
             # type read as one line said twice (the criterion of a credit names it already)
             (f"credit `{f['credit']}`: " if f["of"].startswith("credit type") and "credit" in f else "")
-            + f"criterion of {f['of']} does not hold: `{f['criterion']}` ({f['values']})"
+            + (
+                f"criterion of {f['of']} does not hold: `{f['criterion']}` ({f['values']})"
+                if not f.get("more")
+                else f"criteria of {f['of']} do not hold: `{f['criterion']}` ({f['values']})"
+                + "".join(f"; `{m['criterion']}` ({m['values']})" for m in f["more"])
+            )
         ),
         "not_enough_credit": lambda f: (
             f"refused whole: {f['requested']} asked, the candidates hold {f['available']}" + _unusable_words(f)
@@ -355,7 +360,14 @@ class CreditCriteria:
         entry = self.program.credit_entries[i]
         _, steps = self.program.explain_credit(self.context(r), i)
         failed = [step for step in steps if step.outcome is not True]
-        values = "; ".join(step.detail for step in failed)
+        # a `not (…)` that fails names the values that made its group hold, as a discount's does
+        # (until 2026-12-03 "`a or b` holds, so `not (a or b)` does not hold" alone)
+        values = "; ".join(
+            "; ".join(step.facts["values"])
+            if step.facts.get("kind") == "not" and step.facts.get("values")
+            else step.detail
+            for step in failed
+        )
         kind, _, code = entry.owner.partition(":")
         span = entry.node.span
         line, column = span.line, span.column
@@ -671,8 +683,19 @@ class Book:
         if not _in_scope(c, r):
             return _outside_scope(c, r)
         if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)):
-            return failing[0]  # (a verdict names one reason: the first criterion that fails)
+            return _every_criterion(failing)
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
+
+
+def _every_criterion(failing: Sequence[Reason]) -> Reason:
+    """A verdict (one reason per credit) naming every criterion that fails, as the refusal lists
+    them: the first, and the others' sections, criteria and values under `more` (until 2026-12-03
+    `--explain` named the first alone)."""
+    first = failing[0]
+    if len(failing) == 1:
+        return first
+    more = [{k: r.facts[k] for k in ("section", "criterion", "values")} for r in failing[1:]]
+    return Reason(first.code, {**first.facts, "more": more}, first.source)
 
 
 def _precedence_value(key: str, c: CreditFact, distance: int) -> str:

@@ -77,15 +77,40 @@ def _money_aggregates(node: ast.Node) -> list[ast.Aggregate]:
     ]
 
 
+def _closes_at_end(text: str, start: int) -> bool:
+    """Whether the parenthesis opened before `start` closes at the end of `text` (quoted text
+    aside): `count(u in usage) + count(…)` is arithmetic over two aggregates, not one."""
+    depth, quote, i = 1, "", start
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1  # an escaped character
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+        i += 1
+    return False
+
+
 def _name(text: str) -> str:
     """A field as an analyst reads it (`account.segments` → account segments); an aggregate by
     what it counts (`count(u in usage where … within 1 month)` → count of usage within 1 month);
-    any other expression as written. (The window is found by `rfind`, not by the pattern: a lazy
-    match up to an optional ` within …)` took time quadratic in the condition's length.)"""
+    any other expression as written, arithmetic over aggregates too (until 2026-12-03
+    `count(u in usage) + count(u in usage where …)` was named as its second aggregate, with the
+    total for its value). (The window is found by `rfind`, not by the pattern: a lazy match up to
+    an optional ` within …)` took time quadratic in the condition's length.)"""
     if text and all(part.isidentifier() for part in text.split(".")):
         return text.replace(".", " ").replace("_", " ")
     aggregate = _AGGREGATE.match(text)
-    if aggregate is not None and text.endswith(")"):
+    if aggregate is not None and text.endswith(")") and _closes_at_end(text, text.index("(") + 1):
         func, _, collection = aggregate.groups()
         inside = text[aggregate.end() : -1]
         window = inside[inside.rfind(_WITHIN) + len(_WITHIN) :] if _WITHIN in inside else ""
@@ -152,29 +177,84 @@ def _after_interruption(f: Mapping[str, Any]) -> str:
     gap = f.get("after_interruption")
     if gap is None:
         return ""
-    if gap.get("ongoing"):
-        return f", interrupted since {gap['from']}: {gap['days']} days so far"
     return f", after {gap['days']} days interrupted from {gap['from']} to {gap['to']}"
+
+
+def _span_from(f: Mapping[str, Any]) -> str:
+    """ "(since A, after …)" beside a span: the day it counts from and what reset it; "(it starts
+    on A)" for one not begun; "(interrupted since A: N days so far)" for one an interruption still
+    going on keeps at nothing (until 2026-12-03 "since" the billing day, as if it counted from it)."""
+    if "starts" in f:
+        return f"(it starts on {f['starts']})"
+    gap = f.get("after_interruption")
+    if gap is not None and gap.get("ongoing"):
+        return f"(interrupted since {gap['from']}: {gap['days']} days so far)"
+    return f"(since {f['since']}{_after_interruption(f)})"
 
 
 def _listed_expected(f: Mapping[str, Any]) -> str:
     return _shown(f["expected"])
 
 
+def _needed_among(f: Mapping[str, Any], negated: bool) -> str:
+    """What a `contains` needs: "all of `a`, `b`", or of one value (`"vip" in account.segments`,
+    `account.segments contains "vip"`) "`vip` among them" ("not among them" negated)."""
+    expected = f["expected"]
+    one = expected[0] if isinstance(expected, list | tuple) and len(expected) == 1 else None
+    if one is None and not isinstance(expected, list | tuple):
+        one = expected
+    if one is None:
+        return f"the rule {'excludes having' if negated else 'needs'} all of {_listed_expected(f)}"
+    if isinstance(one, str) and len(one) > 1 and one[0] == one[-1] == '"':
+        one = one[1:-1]  # text as the rule writes it, told as a code
+    return f"the rule needs `{one}` {'not ' if negated else ''}among them"
+
+
+def _other(f: Mapping[str, Any], measure: Any = None) -> str:
+    """The other side of a comparison: a field or computed value the scenario gives, named with
+    its value ("account start (2014-06-01)"), or the rule's constant as it is written (until
+    2026-12-03 a field's value was told as if the rule stated it)."""
+    expected = _listed_or_as_is(f["expected"])
+    other = f.get("other")
+    if not other:
+        return str(expected)
+    named = (measure or _name)(other)
+    return f"{named}: {expected}" if "(" in str(expected) else f"{named} ({expected})"
+
+
+def _bound(f: Mapping[str, Any], which: str) -> str:
+    """A `between`'s bound: the rule's constant, or the field it names with its value."""
+    other = f.get(f"{which}_other")
+    return str(f[which]) if not other else f"{_name(other)} ({f[which]})"
+
+
+def _out_of_range(f: Mapping[str, Any]) -> str:
+    outside = "a value outside" if f.get("negated") else "between"
+    if "value" in f:  # a constant written first (`10 between account.due_days_ago and 20`)
+        given = [
+            f"{_name(f[k + '_other'])}: {f[k]}{_due_turned({'subject': f[k + '_other'], 'actual': f[k]})}"
+            for k in ("low", "high")
+            if f.get(k + "_other")
+        ]
+        bounds = [_name(f[k + "_other"]) if f.get(k + "_other") else str(f[k]) for k in ("low", "high")]
+        where = "outside" if f.get("negated") else "between"
+        return f"{', '.join(given)}; the rule needs {f['value']} {where} {bounds[0]} and {bounds[1]}"
+    if "since" in f:  # a span, in the rule's unit (until 2026-12-03 in days, the interruption untold)
+        head = f"{_measure(f['subject'])} for {f['actual']} {_span_from(f)}"
+    else:
+        head = f"{_name(f['subject'])}: {f['actual']}{_due_turned(f)}"
+    return f"{head}; the rule needs {outside} {_bound(f, 'low')} and {_bound(f, 'high')}"
+
+
 register(
     {
         "duration_not_met": lambda f: (
-            f"{_measure(f['subject'])} for {f['actual']} "
-            + (
-                f"(it starts on {f['starts']}); "
-                if "starts" in f
-                else f"(since {f['since']}{_after_interruption(f)}); "
-            )
-            + f"the rule needs {_OP_NEEDS[f['op']]}{f['expected']}"
+            f"{_measure(f['subject'])} for {f['actual']} {_span_from(f)}; "
+            + f"the rule needs {_OP_NEEDS[f['op']]}{_other(f, _measure)}"
         ),
         "threshold_not_met": lambda f: (
             f"{_name(f['subject'])}: {_listed_or_as_is(f['actual'])}{_due_turned(f)}; "
-            f"the rule needs {_OP_NEEDS[f['op']]}{_listed_or_as_is(f['expected'])}"
+            f"the rule needs {_OP_NEEDS[f['op']]}{_other(f, _measure)}"
         ),
         "value_not_listed": lambda f: (
             f"{_name(f['subject'])}: {_actual(f)}; the rule needs one of {_listed_expected(f)}"
@@ -182,7 +262,7 @@ register(
         "value_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule excludes {_listed_expected(f)}",
         "no_overlap": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs one of {_listed_expected(f)}",
         "overlap_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule excludes {_listed_expected(f)}",
-        "not_contained": lambda f: f"{_name(f['subject'])}: {_actual(f)}; the rule needs all of {_listed_expected(f)}",
+        "not_contained": lambda f: f"{_name(f['subject'])}: {_actual(f)}; {_needed_among(f, False)}",
         "not_within": lambda f: (
             f"{_name(f['subject'])}: {_actual(f)}; the rule needs "
             f"{'each to be ' if isinstance(f.get('actual'), list) else ''}one of {_listed_expected(f)}"
@@ -192,13 +272,8 @@ register(
             + ("one of them outside " if isinstance(f.get("actual"), list) else "a value other than ")
             + _listed_expected(f)
         ),
-        "contained_excluded": lambda f: (
-            f"{_name(f['subject'])}: {_actual(f)}; the rule excludes having all of {_listed_expected(f)}"
-        ),
-        "out_of_range": lambda f: (
-            f"{_name(f['subject'])}: {f['actual']}; the rule needs "
-            f"{'a value outside' if f.get('negated') else 'between'} {f['low']} and {f['high']}"
-        ),
+        "contained_excluded": lambda f: f"{_name(f['subject'])}: {_actual(f)}; {_needed_among(f, True)}",
+        "out_of_range": _out_of_range,
         "value_false": lambda f: f"{_name(f['subject'])}: {f['actual']}; the rule needs {f['wanted']}",
         "product_missing": _line,
         "none_match": lambda f: (
@@ -215,6 +290,11 @@ register(
         ),
         "some_match": lambda f: (
             f"{_name(f['collection'])}: {f['matched']} of {f['count']} match `{f['where']}`; the rule needs none"
+        ),
+        "all_match": lambda f: (
+            f"{_name(f['collection'])}: all {f['count']} match `{f['where']}`; the rule needs one that does not"
+            if f["count"]
+            else f"{_name(f['collection'])}: none; the rule needs one that does not match `{f['where']}`"
         ),
         "value_missing": lambda f: (
             f"{_name(f['missing'])} is not known, so `{f['condition']}` cannot hold"
@@ -260,6 +340,7 @@ CONDITION_CODES = frozenset(
         "none_match",
         "not_all_match",
         "some_match",
+        "all_match",
         "value_missing",
         "not_comparable",
         "condition_not_met",
@@ -572,6 +653,8 @@ class WhyNot:
                 }[(kind, negated)]
             elif kind == "between":
                 code = "out_of_range"
+                if "in_unit" in f:  # a span: in the rule's own unit, as `duration_not_met` tells it
+                    facts["actual"] = facts.pop("in_unit")
             elif kind == "value":
                 code = "value_false"
                 facts["wanted"] = "false" if negated else "true"
@@ -593,6 +676,8 @@ class WhyNot:
                 code = "not_all_match"
             elif kind == "any":
                 code = "some_match"
+            elif kind == "all":  # `not all …` where every record matches (until 2026-12-03 no values named)
+                code = "all_match"
         if outcome is None and code != "value_missing":  # unknown, and not for a value the step says is missing
             if missing is None:
                 missing = _missing(explainer.steps) or _missing_element(explainer, node)
