@@ -44,7 +44,13 @@ def _named_as_input(path: Path, suffixes: tuple[str, ...]) -> bool:
 
 
 def report_target(name: str, what: str) -> Path:
-    """A report file to write; a usage error unless it names a file in an existing folder."""
+    """A report file to write; a usage error unless it names a file in an existing folder. `-`
+    is a usage error, as for `run --errors -`: the option names a file, standard output is
+    `/dev/stdout` (until 2026-12-03 a file named `-` was written)."""
+    if name == "-":
+        raise UsageError(
+            f"cannot write the {what} report to `-`: the option names a file; for standard output give /dev/stdout"
+        )
     path = Path(name)
     if is_dir(path) or not is_dir(path.parent):
         raise UsageError(f"cannot write the {what} report to {printable(name)}: give a file in an existing folder")

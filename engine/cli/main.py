@@ -104,6 +104,7 @@ def _run(argv: Sequence[str] | None) -> int:
             raise UsageError(
                 "a command is required (validate, decide, run, test, diff, coupons, schema); see `billrules --help`"
             )
+        _no_empty_names(args)
         status: int = args.run(args)
         sys.stdout.flush()  # a full disk or a dead device fails here, where it is reported, not at exit
         return status
@@ -126,6 +127,32 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except Exception as exc:  # the one boundary: never show an analyst a traceback
         return _internal_error(exc)
+
+
+#: the arguments that name a file or a folder (`--dask` a scheduler), as a message names them
+_NAMES = {
+    "paths": "PATH",
+    "scenarios": "scenario path",
+    "rules": "--rules",
+    "input": "--input",
+    "output": "--output",
+    "errors": "--errors",
+    "summary": "--summary",
+    "html": "--html",
+    "coverage_json": "--coverage-json",
+    "dask": "--dask",
+}
+
+
+def _no_empty_names(args: argparse.Namespace) -> None:
+    """An empty argument where a file, a folder or an address is named is a usage error: the
+    operating system reads `""` as the current folder (`validate ""` validated it, `run --rules ""`
+    looked for a rule set there, `--dask ""` ran locally: until 2026-12-03)."""
+    for dest, shown in _NAMES.items():
+        given = getattr(args, dest, None)
+        if given == "" or (isinstance(given, list) and "" in given):
+            folder = "" if dest == "dask" else "; the current folder is `.`"
+            raise UsageError(f'an empty {shown} ("") names nothing{folder}')
 
 
 def _files_named_like_options(argv: list[str]) -> list[str]:

@@ -119,6 +119,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from engine.cli.decide_cmd import load_rules_or_report
     from engine.run.atomic import AtomicFile
+    from engine.run.dask import CONNECT_TIMEOUT, ClusterLost
     from engine.run.formats import FormatError, format_of, is_stream
     from engine.run.runner import DEFAULT_CHUNK, LostScenarios, RunOptions
     from engine.run.runner import run as run_billing
@@ -223,6 +224,21 @@ def _run(args: argparse.Namespace) -> int:
             "run it again, with fewer workers (--workers) or smaller chunks (--chunk-size) if memory ran short; "
             "if it ends so again with memory to spare, report it with the input\n"
         )
+        return EXIT_USAGE
+    except ClusterLost as exc:  # (until 2026-12-03 "cannot write the output …", or tracebacks and an internal error)
+        if exc.workers_died:
+            hint = (
+                "a worker killed (out of memory, by an operator) ends the run; run it again, "
+                "with smaller chunks (--chunk-size) if memory ran short"
+            )
+        elif exc.reached:
+            hint = "the scheduler stopped, or the network to it failed; run again once the cluster is up"
+        else:
+            hint = (
+                "check the address, and that a scheduler runs there (`dask scheduler`) and is reachable "
+                f"from this machine (billrules waits {CONNECT_TIMEOUT} s for it)"
+            )
+        sys.stderr.write(f"billrules: error: {printable(str(exc))}; no output was written\n  hint: {hint}\n")
         return EXIT_USAGE
     except LostScenarios as exc:
         sys.stderr.write(

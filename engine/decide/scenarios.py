@@ -197,6 +197,7 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
         for error in field_errors(exc.errors(include_url=False), data):
             path = error.path
             where = dotted(path) or "scenario"
+            code = "BR602"
             if error.type == "extra_forbidden" and path[-1] == "":
                 inside = f"`{dotted(path[:-1])}`" if path[:-1] else "the scenario"
                 message, hint = f"a field with an empty name in {inside}", "remove it"
@@ -209,6 +210,11 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message = f"unknown scenario field `{where}`"
             elif error.type == "missing":
                 message, hint = f"scenario field `{where}` is required", f"add `{path[-1]}:`"
+            elif error.type == "string_unicode" and isinstance(written := _written_at(data, path), bytes):
+                # bytes that are not UTF-8 (a Parquet binary column, read a column a field): BR103, as
+                # for a line or a `scenario` cell (until 2026-12-03 "a lone surrogate (not Unicode)")
+                code, message = "BR103", f"scenario field `{where}`: {_not_utf8(written)}"
+                hint = "write the text as UTF-8"
             elif error.type == "string_unicode":  # a lone surrogate in a text field: as in any other field
                 message = f"scenario field `{where}`: the text holds a lone surrogate (not Unicode)"
                 hint = "write the text as valid Unicode (UTF-8)"
@@ -226,10 +232,19 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = f"write the number alone: `{path[-1]}: {alone}` (the unit is the field's own)"
             elif path == ("id",) and error.type == "string_type":  # (pydantic: "a valid string")
-                written = _written_at(data, path)
-                shown = "null" if written is None else str(written).lower() if isinstance(written, bool) else written
+                # the value as JSON writes it (until 2026-12-03 a mapping was Python's `{'a': 1}`)
+                shown = _shorten(json.dumps(_written_at(data, path), ensure_ascii=False, default=str))
                 message = f"scenario field `id`: an id is text or a whole number, not `{shown}`"
                 hint = 'write it in quotes, as text: `id: "..."`'
+            elif error.type in ("string_too_short", "too_short") and _written_at(data, path) == "":
+                # (until 2026-12-03 pydantic's "String should have at least 1 character", or "Value
+                # should have at least 1 item after validation, not 0", and "see schemas/…")
+                message = f"scenario field `{where}`: empty text"
+                hint = (
+                    'give the scenario an id (text or a whole number): `id: "..."`'
+                    if path == ("id",)
+                    else f"write the {path[-1]}, or leave the field out where it is optional"
+                )
             elif (
                 error.type in ("bool_type", "bool_parsing") and (yes_no := _yes_no(_written_at(data, path))) is not None
             ):
@@ -242,9 +257,23 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message = f"scenario field `{where}`: {error.message}"
                 hint = "see schemas/scenario.schema.json for the expected form"
             result.diagnostics.append(
-                _diagnostic(document, file, path, "BR602", message, hint, key=error.type == "extra_forbidden")
+                _diagnostic(document, file, path, code, message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+def _not_utf8(written: bytes) -> str:
+    """What in `written` is not UTF-8: its first such byte and where it is."""
+    try:
+        written.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"the byte 0x{written[exc.start]:02x} (byte {exc.start + 1} of {len(written)}) is not UTF-8"
+    return "the bytes are not UTF-8"  # (pydantic refused them: not expected)
+
+
+def _shorten(text: str, most: int = 60) -> str:
+    """`text` cut to `most` characters, the cut marked."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _yes_no(written: Any) -> str | None:

@@ -14,11 +14,20 @@ Two ways in:
 Workers must be able to import billrules (install it in the workers' environment); give each
 worker process one thread (`dask worker ADDRESS --nworkers N --nthreads 1`): deciding is Python
 code, and threads of one process share one interpreter lock.
+
+A scheduler that cannot be reached (within `CONNECT_TIMEOUT`), or that goes away during the run,
+is `ClusterLost`: one error naming the scheduler, never distributed's tracebacks (its log is
+silenced while the run's client lives; until 2026-12-03 an unreachable scheduler was reported as
+"cannot write the output", and a lost one printed two or three tracebacks and an internal error).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import logging
 import math
+import re
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
@@ -26,6 +35,34 @@ from engine.run.batch import Outcome, outcomes
 from engine.run.evaluate import Chunk, ChunkResult, Record, UnreadableRow, decide_chunk, is_blank
 from engine.run.io import _without_nulls
 from engine.run.pool import IN_FLIGHT_PER_WORKER, ordered
+
+#: Seconds to reach the scheduler at the start of a run, and to reach it again when the connection
+#: drops during one, before the run ends with an error (distributed's default is 30 s).
+CONNECT_TIMEOUT = 10
+
+#: The loggers of distributed and of the libraries under it, silenced while a run's client lives.
+_NOISY = ("distributed", "tornado", "asyncio", "bokeh")
+
+
+class ClusterLost(Exception):
+    """The Dask scheduler could not be reached, or was lost during the run (no file is written)."""
+
+    def __init__(self, address: str, reached: bool, exc: BaseException) -> None:
+        from distributed import KilledWorker
+
+        detail = " ".join(str(exc).replace("\\n", " ").split()) or type(exc).__name__
+        detail = re.sub(r"^in <[^>]*>: ", "", detail)  # (a closed stream's repr: `in <TCP (closed) …>: `)
+        self.workers_died = isinstance(exc, KilledWorker)
+        if self.workers_died:
+            said = f"workers of the Dask cluster at {address} died deciding a chunk ({detail})"
+        elif reached and isinstance(exc, concurrent.futures.CancelledError):  # (its tasks cancelled: no more to say)
+            said = f"the connection to the Dask scheduler {address} was lost during the run"
+        elif reached:
+            said = f"the connection to the Dask scheduler {address} was lost during the run ({detail})"
+        else:
+            said = f"cannot reach the Dask scheduler {address} ({detail})"
+        super().__init__(said)
+        self.address, self.reached = address, reached
 
 
 class DaskCluster:
@@ -36,26 +73,80 @@ class DaskCluster:
 
         from engine.run.formats import FormatError
 
-        try:
-            self.client = Client(address)
-        except (ValueError, TypeError) as exc:  # not an address at all (`nonsense`, `tcp://[::1`)
-            raise FormatError(f"--dask {address}: not a scheduler address ({exc})") from exc
         self.address = address
         self.source = source
-        self.rules = self.client.scatter(rules, broadcast=True, hash=False)
-        self.workers = max(1, sum(self.client.nthreads().values()))
+        self.client: Any = None
+        self._levels = _silence_logs()
+        try:
+            try:
+                self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except (ValueError, TypeError) as exc:  # not an address at all (`nonsense`, `tcp://[::1`)
+                raise FormatError(f"--dask {address}: not a scheduler address ({exc})") from exc
+            except Exception as exc:  # refused, timed out, no such host
+                raise ClusterLost(address, False, exc) from exc
+            try:
+                self.rules = self.client.scatter(rules, broadcast=True, hash=False)
+                self.workers = max(1, sum(self.client.nthreads().values()))
+            except Exception as exc:
+                if not _lost(self.client, exc):
+                    raise
+                raise ClusterLost(address, True, exc) from exc
+        except BaseException:
+            self.close()
+            raise
 
     def results(self, chunks: Iterator[Chunk]) -> Generator[tuple[Chunk, ChunkResult]]:
         def submit(chunk: Chunk) -> Any:
             return self.client.submit(decide_chunk, self.rules, chunk, self.source, pure=False)
 
-        yield from ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER)
+        decided = ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER)
+        try:
+            yield from decided
+        except Exception as exc:  # (a worker's own exception, a bug, is raised as it came)
+            if not _lost(self.client, exc):
+                raise
+            raise ClusterLost(self.address, True, exc) from exc
 
     def close(self) -> None:
-        self.client.close()
+        """Close the client (what a lost scheduler makes fail here is not the run's error), and
+        let distributed log again."""
+        try:
+            if self.client is not None:
+                with contextlib.suppress(Exception):
+                    self.client.close(timeout=CONNECT_TIMEOUT)
+        finally:
+            self.client = None
+            _restore_logs(self._levels)
 
     def workers_peak_bytes(self) -> int | None:
         return None  # the cluster's own dashboard shows its workers' memory
+
+
+def _lost(client: Any, exc: BaseException) -> bool:
+    """Whether `exc` says the cluster went away (the connection, a cancelled future, workers
+    killed), rather than a worker's own exception (a bug, raised as it came)."""
+    import asyncio
+
+    from distributed import KilledWorker
+
+    connection = (OSError, asyncio.CancelledError, concurrent.futures.CancelledError, KilledWorker)
+    return isinstance(exc, connection) or getattr(client, "status", "running") != "running"
+
+
+def _silence_logs() -> dict[str, int]:
+    """Silence distributed's loggers (and tornado's, asyncio's): the levels they had, to restore."""
+    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] in _NOISY]
+    levels = {}
+    for name in {*_NOISY, *names}:
+        logger = logging.getLogger(name)
+        levels[name] = logger.level
+        logger.setLevel(logging.CRITICAL + 1)
+    return levels
+
+
+def _restore_logs(levels: dict[str, int]) -> None:
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def _rules_delayed(rules: Any) -> Any:

@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -250,6 +251,10 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         data = orjson.loads(raw)
         compact = orjson.dumps(data)
     except orjson.JSONDecodeError as exc:
+        data = _past_a_double(raw) if "infinity" in exc.msg else None
+        if data is not None:  # read again as written: the number is refused at its field ("too large")
+            checked, problem = _read_exactly(data, raw, written, source, number)
+            return (checked, problem) if problem is not None else _scenario_object(data, source, number)
         if "depth" in exc.msg:  # past orjson's 1,024 levels
             return None, _too_deep(source, number)
         if b"\x00" in raw or raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # (told "0xff", or "not JSON")
@@ -264,27 +269,66 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly
-        wide: list[int] = []  # integers past 64 bits, which orjson reads as floats (a 30-digit id)
-        try:
-            tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=exact_float, parse_int=_int_noting(wide))
-        except InexactNumber as exc:
-            column = _number_column(raw, exc.text) + _lead(written, raw)
-            return data, FieldDiagnostic(source, number, column, "BR120", *exc.words())
-        duplicate = _first_duplicate(tree, ())
-        if duplicate is not None:
-            message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
-            problem = FieldDiagnostic(
-                source, number, 0, "BR105", message, "keep one of the two", field_path=dotted(duplicate)
-            )
-            ids = sum(1 for key, _ in tree if key == "id") if isinstance(tree, _Pairs) else 0
-            return (None if ids > 1 else data), problem  # which of two ids would the record name?
-        if wide:  # read again, every integer as written (the stdlib reads them whole)
-            data = json.loads(raw, parse_float=exact_float)
+        data, problem = _read_exactly(data, raw, written, source, number)
+        if problem is not None:
+            return data, problem
     if not isinstance(data, dict):
-        message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
-        hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
-        return None, FieldDiagnostic(source, number, 1, "BR601", message, hint)
+        return None, _not_an_object(data, source, number)
     return data, None
+
+
+def _read_exactly(
+    data: Any, raw: bytes, written: bytes, source: str, number: int
+) -> tuple[Any, FieldDiagnostic | None]:
+    """`parse_line` of a line that is not orjson's compact form, read again by the standard library:
+    a duplicate key (BR105), a number read inexactly (BR120), an integer past 64 bits read whole."""
+    wide: list[int] = []  # integers past 64 bits, which orjson reads as floats (a 30-digit id)
+    try:
+        tree = json.loads(raw, object_pairs_hook=_Pairs, parse_float=exact_float, parse_int=_int_noting(wide))
+    except InexactNumber as exc:
+        column = _number_column(raw, exc.text) + _lead(written, raw)
+        return data, FieldDiagnostic(source, number, column, "BR120", *exc.words())
+    duplicate = _first_duplicate(tree, ())
+    if duplicate is not None:
+        message = f"the key `{duplicate[-1]}` appears twice in one object; one value would be lost"
+        problem = FieldDiagnostic(
+            source, number, 0, "BR105", message, "keep one of the two", field_path=dotted(duplicate)
+        )
+        ids = sum(1 for key, _ in tree if key == "id") if isinstance(tree, _Pairs) else 0
+        return (None if ids > 1 else data), problem  # which of two ids would the record name?
+    if wide:  # read again, every integer as written (the stdlib reads them whole)
+        data = json.loads(raw, parse_float=exact_float)
+    return data, None
+
+
+def _past_a_double(raw: bytes) -> Any:
+    """The value of a line orjson refused for a number past a double (`1e400`, which is JSON), as
+    the standard library reads it (that number refused at its field as too large:
+    until 2026-12-03 the line was "not JSON", its scenario unnamed); None when the standard library
+    cannot read it either (another fault after that number), or it holds `NaN` or `Infinity`. That
+    number is a Decimal, as written; the others floats, as orjson reads them."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(name)
+
+    def number(text: str) -> float | Decimal:  # (past a double: the number as written, not `inf`)
+        value = float(text)
+        return value if value - value == 0 else Decimal(text)
+
+    try:
+        return json.loads(raw, parse_constant=constant, parse_float=number)
+    except (ValueError, RecursionError, ArithmeticError):
+        return None
+
+
+def _scenario_object(data: Any, source: str, number: int) -> tuple[Any, FieldDiagnostic | None]:
+    return (data, None) if isinstance(data, dict) else (None, _not_an_object(data, source, number))
+
+
+def _not_an_object(data: Any, source: str, number: int) -> FieldDiagnostic:
+    message = f"the line holds a JSON {_TYPES.get(type(data).__name__, 'null')}, not a scenario object"
+    hint = 'write one scenario object per line: {"id": ..., "as_of": ...}'
+    return FieldDiagnostic(source, number, 1, "BR601", message, hint)
 
 
 def _lead(written: bytes, raw: bytes) -> int:

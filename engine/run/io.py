@@ -248,6 +248,28 @@ def open_source(name: str, kind: str) -> Source:
     return ParquetSource(name) if kind == "parquet" else JsonLinesSource(name)
 
 
+#: the first (and last) bytes of every Parquet file
+PARQUET_MAGIC = b"PAR1"
+
+
+def not_parquet_as_lines(name: str) -> None:
+    """A FormatError when the regular file `name`, to be read as JSON Lines, is a Parquet file (it
+    starts with `PAR1`): until 2026-12-03 `--format jsonl` on one read its bytes as lines, each an
+    error record (35 of them, exit 1). A pipe or stdin is not looked at (its bytes are read once)."""
+    if name == STDIO or is_stream(name):
+        return
+    try:
+        with open(name, "rb") as file:
+            start = file.read(len(PARQUET_MAGIC))
+    except OSError:
+        return  # (its reader says why)
+    if start == PARQUET_MAGIC:
+        raise FormatError(
+            f"the input {name} is a Parquet file (it starts with `PAR1`), not JSON Lines; "
+            "read it with --format parquet (or name it .parquet and leave --format out)"
+        )
+
+
 def lines_bytes(texts: list[str]) -> bytes:
     """`texts` as UTF-8 JSON Lines, each followed by a newline: each text encoded on its own.
 

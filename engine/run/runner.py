@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.run.evaluate import ChunkResult
 from engine.run.formats import STDIO, format_of, is_stream
-from engine.run.io import LinesSink, Sink, open_sink, open_source
+from engine.run.io import LinesSink, Sink, not_parquet_as_lines, open_sink, open_source
 from engine.run.pool import Executor, InProcess, LocalPool, default_workers, peak_bytes
 from engine.run.progress import progress_for
 from engine.run.shares import Shares
@@ -86,6 +86,8 @@ def run(
     if options.errors is None and on_errors is None:
         raise ValueError("give an errors file or an error handler: errors are never dropped")
     in_format = format_of(options.input, options.input_format)
+    if in_format == "jsonl":
+        not_parquet_as_lines(options.input)
     out_format = format_of(options.output, options.output_format)
     started = time.perf_counter()
     split = _splits(options, in_format, out_format)
