@@ -18,7 +18,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR105": ("duplicate-key", "A mapping defines the same key twice; one value would be lost."),
     "BR106": ("forbidden-tag", "A YAML tag that could construct objects; rule files hold plain data."),
     "BR107": ("too-deep", "Nesting deeper than the limit."),
-    "BR108": ("too-many-values", "The document expands to too many values (alias bomb)."),
+    "BR108": (
+        "too-many-values",
+        "The document expands to too many values (alias bomb), or the aliases of the file, or of the rule set, add too many.",
+    ),
     "BR109": ("not-a-mapping", "A document is not a mapping with `kind:` and `code:`."),
     "BR114": ("tag-mismatch", "A core YAML tag on a value of another type (`!!int abc`, `!!map` on a list)."),
     "BR115": ("yaml-directive", "A `%YAML` directive other than 1.1 or 1.2, a `%TAG` directive, or an unknown one."),
@@ -54,7 +57,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR304": ("ambiguous-reference", "A credit's holder names both an organisation and a user."),
     # semantics
     "BR401": ("segment-included-and-excluded", "A segment is both included and excluded."),
-    "BR402": ("product-type-not-discountable", "Only termed, usage and expense products may be listed."),
+    "BR402": (
+        "product-type-not-discountable",
+        "Only termed, usage and expense products may be listed (only termed products as `termed_services`).",
+    ),
     "BR403": (
         "section-not-allowed",
         "A criteria section, or a discounted product, the applied service type does not allow.",
@@ -65,7 +71,10 @@ CODES: dict[str, tuple[str, str]] = {
         "A discount value of the wrong sort or an inverted range, or a negative cap, fee or price.",
     ),
     "BR406": ("level-or-unit", "`level` is for percentages only; `unit` is for (and required by) free periods."),
-    "BR407": ("compatible-bundles-empty", "`compatible_bundles_only` with an empty list."),
+    "BR407": (
+        "compatible-bundles-empty",
+        "`compatible_bundles_only` with an empty list, or one of the plan's own bundles only (never bought as add-ons).",
+    ),
     "BR408": ("scheme-not-flexible", "An ad hoc discount names a scheme without flexible pricing."),
     "BR409": ("coupon-template", "A coupon template cannot hold its code range."),
     "BR410": ("zero-commitment", "A term with a zero commitment period."),
@@ -88,7 +97,10 @@ CODES: dict[str, tuple[str, str]] = {
         "ad-hoc-only",
         "Agent settings (approval, allowed units) on an auto apply discount, or approval without approvers.",
     ),
-    "BR417": ("bundle-not-flexible", "A product restricted to a bundle that is not flexible or does not contain it."),
+    "BR417": (
+        "bundle-not-flexible",
+        "A product (or product type) restricted to a bundle that is not flexible or does not contain it (or none of the type).",
+    ),
     "BR418": (
         "duration",
         "A discount duration with not exactly one end, flexible dates on auto apply, "

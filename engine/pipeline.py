@@ -21,6 +21,7 @@ from typing import Any
 from engine.diagnostics import Diagnostic, did_you_mean, sorted_diagnostics
 from engine.load import (
     RULESET_FILE_NAMES,
+    AliasBudget,
     Document,
     SourceFile,
     discover,
@@ -43,6 +44,7 @@ class Compilation:
     settings: Any = None
     criteria: Any = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    folder_unread: bool = False  # a folder of the rule set could not be read (BR100): its files are missing
 
     @property
     def ok(self) -> bool:
@@ -63,8 +65,10 @@ class Compilation:
 def stage_load(c: Compilation) -> None:
     found = discover(c.root)
     c.diagnostics.extend(found.diagnostics)
+    c.folder_unread = any(d.code == "BR100" for d in found.diagnostics)
+    budget = AliasBudget()  # what aliases may add in all the files together, beside each file's own limit
     for path in found.files:
-        source = load_file(path)
+        source = load_file(path, budget)
         register_rule_file(source.display, Path(os.path.abspath(path)), c.root)  # (a link loop resolves nowhere)
         c.files.append(source)
         c.diagnostics.extend(source.diagnostics)
@@ -172,18 +176,65 @@ def stage_models(c: Compilation) -> None:
 
 
 def stage_references(c: Compilation) -> None:
+    from engine.models import KINDS
     from engine.references import check_references, index_codes
 
-    coded = [d for d in c.documents if d.kind is not None and d.kind != "rule_set"]
+    # (a code of an unknown kind is not a code of another kind: until 2026-12-03 a reference to the
+    # term of a `kind: contract_term` was told "`commit-12m` is a contract_term, not a term")
+    coded = [d for d in c.documents if d.kind in KINDS and d.kind != "rule_set"]
     index, duplicates = index_codes(coded)
     c.diagnostics.extend(duplicates)
     unsure = _kinds_unread(c.files)
+    if c.folder_unread:  # its files may define any code (until 2026-12-03 each reference to one was
+        unsure = frozenset({"*"})  # "unknown": 42 errors after one unreadable catalog/ folder)
     for kind, code, document in _misnamed(c.documents):
         if code is not None:
             index.setdefault((kind, code), document)
         else:
             unsure = (unsure or frozenset()) | {kind}
-    c.diagnostics.extend(check_references(c.valid, index, unsure=unsure))
+    elsewhere = set()
+    for kind, code in _broken_defines(c):
+        if code is not None:
+            elsewhere.add((kind, code))
+        else:
+            unsure = (unsure or frozenset()) | {kind}
+    c.diagnostics.extend(check_references(c.valid, index, unsure=unsure, elsewhere=elsewhere))
+
+
+def _broken_defines(c: Compilation) -> Iterator[tuple[str, str | None]]:
+    """(kind, code as `meant_code` gives it, or None for any) that broken documents may define, `*`
+    for a kind that cannot be told: a document the loader refused (a duplicate key, a tag; the
+    file's other documents are read), one whose `kind:` is missing or names no kind, and one whose
+    code is malformed (`Commit 12m`). Their own diagnostics are the finding; until 2026-12-03 each
+    reference to what they define was "unknown" as well, with a "did you mean" to another code."""
+    from engine.models import KINDS
+    from engine.references import meant_code
+    from engine.values import CODE_PATTERN
+
+    known = [k for k in KINDS if k != "rule_set"]
+    code_form = re.compile(CODE_PATTERN)
+
+    def kind_meant(kind: Any) -> str:
+        if isinstance(kind, str) and kind in known:
+            return kind
+        if isinstance(kind, str) and kind != "rule_set":  # `terms`: a term; `contract_term`: any kind
+            return did_you_mean(kind, known)[len("did you mean `") : -len("`?")] or "*"
+        return "*"
+
+    for source in c.files:
+        for kind, code in source.dropped:  # (neither written at its top level: it defines nothing)
+            if kind != "rule_set" and (kind, code) != (None, None):
+                yield kind_meant(kind), (meant_code(code) if code is not None else None)
+    for document in c.documents:
+        data, code = document.data, document.code
+        if code is None or "code" not in data:
+            continue  # (no code, or one written as a number: `_misnamed`)
+        kind = data.get("kind")
+        if kind in known:
+            if not code_form.match(code):
+                yield kind, meant_code(code)
+        elif kind != "rule_set":
+            yield "*", meant_code(code)
 
 
 def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Document]]:
@@ -220,26 +271,7 @@ def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Docu
         yield kind, (code if isinstance(code, str) else None), document
 
 
-#: a file that could not be read whole: the documents it holds are missing from the rule set;
-#: one not read as text at all (a pipe, a binary file, bad bytes) is not opened again
-_UNREAD = frozenset(
-    {
-        "BR100",
-        "BR101",
-        "BR102",
-        "BR103",
-        "BR104",
-        "BR105",
-        "BR106",
-        "BR107",
-        "BR108",
-        "BR114",
-        "BR115",
-        "BR116",
-        "BR118",
-        "BR120",
-    }
-)
+#: a file not read as text at all (a pipe, a binary file, bad bytes) is not opened again
 _NOT_TEXT = frozenset({"BR100", "BR101", "BR102", "BR103"})
 _KIND_LINE = re.compile(r"""^kind:[ \t]*["']?([A-Za-z_]+)""", re.MULTILINE)
 
@@ -251,9 +283,9 @@ def _kinds_unread(files: list[SourceFile]) -> frozenset[str] | None:
     syntax error in products.yaml made 61 "unknown product" errors in other files)."""
     kinds: set[str] = set()
     for source in files:
-        codes = {d.code for d in source.diagnostics}
-        if not codes & _UNREAD:
+        if source.whole:  # (read to its end; a document it refused is in `source.dropped`)
             continue
+        codes = {d.code for d in source.diagnostics}
         text = ""
         if not codes & _NOT_TEXT:  # read as text before (a syntax error): its `kind:` lines
             try:
@@ -343,6 +375,7 @@ def _criteria(c: Compilation) -> None:
                 c.diagnostics.append(exc.diagnostic)
     c.diagnostics.extend(_codes_in_expressions([*entries, *credit_entries], _with_broken_codes(c)))
     c.diagnostics.extend(_other_subject_read(entries, c.catalog.get("discount", {})))
+    c.diagnostics.extend(_inflexible_schemes(entries, c.catalog))
     c.diagnostics.extend(_folded_comments(c.documents))
     c.diagnostics.extend(_inverted_ranges([*entries, *credit_entries]))
     c.diagnostics.extend(_where_reaching_past([*entries, *credit_entries]))
@@ -360,6 +393,10 @@ def _with_broken_codes(c: Compilation) -> dict[str, dict[str, Any]]:
     for document in c.documents:
         if document.kind is not None and isinstance(document.code, str):
             found.setdefault(document.kind, {}).setdefault(document.code, None)
+    for source in c.files:  # and of the documents the loader refused (a duplicate key, a tag)
+        for kind, code in source.dropped:
+            if kind is not None and code is not None:
+                found.setdefault(kind, {}).setdefault(code, None)
     return found
 
 
@@ -375,6 +412,52 @@ def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]
         if entry.section == "when" or entry.section.startswith("exceptions[")
         for d in entry.findings(lambda node: unknown_codes(node, catalog))
     ]
+
+
+def _inflexible_schemes(entries: list[Any], catalog: dict[str, dict[str, Any]]) -> list[Diagnostic]:
+    """BR408 for a billing term scheme without flexible pricing that an ad hoc discount's `when:`
+    names, at the scheme's text (SPEC 3.1, seed 002: "only billing term schemes with a 'Flexible
+    Pricing' Discount Option can be specified"; the `billing_term.schemes` section is checked as
+    written, by `semantics`). Named means required: `"monthly-24" == subscription.billing_term_scheme`
+    as much as the other order; a scheme the condition only excludes (`!=`, `not in`, or `==` under
+    a `not`) is not named (`catalog_codes.required_texts`). Until 2026-12-03 a pattern over the text
+    found `==` and `in` written field first only, and refused `not … == "monthly-24"`."""
+    from engine.criteria import ast
+    from engine.criteria.catalog_codes import required_texts
+    from engine.models.discounts import DiscountType
+
+    schemes = catalog.get("billing_term_scheme", {})
+    rigid = {code for code, entry in schemes.items() if entry is not None and not entry.model.flexible_pricing}
+    if not rigid:
+        return []
+    discounts = catalog.get("discount", {})
+
+    def find(tree: ast.Node) -> Iterator[Diagnostic]:
+        for text in required_texts(tree, "billing_term_scheme"):
+            if text.value in rigid:
+                span = text.span
+                yield Diagnostic(
+                    span.file,
+                    span.line,
+                    span.column,
+                    "BR408",
+                    f"billing term scheme `{text.value}` does not offer flexible pricing; an ad hoc discount may only name schemes that do",
+                    f"set `flexible_pricing: true` on `{text.value}` or leave it out of `when`",
+                    end_column=span.end_column,
+                )
+
+    found: list[Diagnostic] = []
+    for entry in entries:
+        if entry.section != "when" or not entry.owner.startswith("discount:"):
+            continue
+        item = discounts.get(entry.owner[len("discount:") :])
+        if item is None or item.model.type is not DiscountType.AD_HOC:
+            continue
+        written = entry.tree.span.text
+        if written and "billing_term_scheme" not in written:
+            continue  # (the text never names the field)
+        found += entry.findings(find)
+    return found
 
 
 #: a discount's classification → the scenario root its bills have not, and that root's record

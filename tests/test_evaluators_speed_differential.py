@@ -18,7 +18,12 @@ credits parts now naming, under `passed_over`, the credits a consumption's walk 
 criteria before it drew on later ones; 33 balance outputs whose ledger, opening, closing and
 totals are written with the stream's most decimals, `0.000` for `0`, values unchanged; 3,036
 outputs whose ad hoc definitions, unrequested in a scenario without an agent, are `not_eligible`
-(reason `not_requested`), not the status `not_requested` SPEC 3.2 does not list). The rules
+(reason `not_requested`), not the status `not_requested` SPEC 3.2 does not list; 1,032 brief
+outputs whose `section_not_met` of a section written as a block of several entries is located at
+the section's key, not its first entry; 1,150 explained outputs whose trace names an unknown
+condition under `not` with its `not`, `negated: true`; 15 refused cancellations whose BR616 hint
+no longer suggests a far code (`multiroom-bundle` for `movies-bundle`) but names the
+subscription's add-ons, or says to list the add-on in `add_ons`). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict
