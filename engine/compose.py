@@ -293,10 +293,20 @@ class Composer:
     """Builds the nodes of each document from parser events, refusing what breaks a limit."""
 
     def __init__(
-        self, file: str, text: str, first_index: int = 0, aliased: int = 0, budget: AliasBudget | None = None
+        self,
+        file: str,
+        text: str,
+        first_index: int = 0,
+        aliased: int = 0,
+        budget: AliasBudget | None = None,
+        *,
+        resumable: bool = False,
     ) -> None:
         self.file = file
         self.text = text
+        #: libyaml's events: a syntax error after a refused document is the pure parser's to read
+        #: again (libyaml refuses some texts the pure parser reads, `{at: 10:00}`)
+        self.resumable = resumable
         self.first_index = first_index  # the index of the first document in `text`
         self.ended: Any = None  # the DocumentEndEvent of the last complete document
         self.completed = first_index  # the index after it
@@ -331,7 +341,10 @@ class Composer:
         try:
             yield from self._read(events, handlers, ev)
         except YAMLError:
-            if self.refused is not None:  # a document refused, then broken: the refusal is told, as before
+            if self.refused is not None and not self.resumable:  # a document refused, then broken: the
+                # refusal is told, as before (from libyaml, the error is raised: `_parse` has the pure
+                # parser read on from the last complete document, which refuses it again and reads on;
+                # until 2026-12-03 libyaml's stricter reading left out the file's other documents)
                 self.refused.final = True
                 raise self.refused from None
             raise
@@ -529,8 +542,11 @@ class Composer:
         self._spend(target.size, where)
 
     def _spend(self, values: int, where: Node) -> None:
-        """Count the values an alias adds against the file's budget and the rule set's."""
+        """Count the values an alias adds against the file's budget and the rule set's (charged to
+        the rule set's as they are counted: a file left out gives back its `aliased`)."""
         self.aliased += values
+        if self.budget is not None:
+            self.budget.left -= values
         if self.aliased > MAX_ALIASED_PER_FILE:
             raise self.refuse(
                 where,
@@ -540,17 +556,15 @@ class Composer:
                 "use fewer aliases, or split the file; an alias bomb is refused",
                 final=True,
             )
-        if self.budget is not None:
-            self.budget.left -= values
-            if self.budget.left < 0:
-                raise self.refuse(
-                    where,
-                    "BR108",
-                    f"the aliases of the rule set's files expand to more than {MAX_ALIASED_PER_RULESET:,} values "
-                    "(all its files together)",
-                    "use fewer aliases; an alias bomb is refused",
-                    final=True,
-                )
+        if self.budget is not None and self.budget.left < 0:
+            raise self.refuse(
+                where,
+                "BR108",
+                f"the aliases of the rule set's files expand to more than {MAX_ALIASED_PER_RULESET:,} values "
+                "(all its files together)",
+                "use fewer aliases; an alias bomb is refused",
+                final=True,
+            )
 
     # directives
 

@@ -310,12 +310,12 @@ def _parse(source: SourceFile, text: str, budget: AliasBudget | None = None) -> 
     read = _Read(source)
     rest, first_index, aliased = text, 0, 0
     if USE_C_PARSER and c_parser_available():
-        composer = Composer(file, text, budget=budget)
+        composer = Composer(file, text, budget=budget, resumable=True)
         try:
             for index, node in composer.documents(_events(text, False)):
                 _document(file, index, node, read)
         except Refused as refused:
-            read.stop(refused.diagnostic)
+            read.stop(refused.diagnostic, composer)
             return
         except YAMLError:
             resumed = _rest(text, composer)
@@ -328,19 +328,18 @@ def _parse(source: SourceFile, text: str, budget: AliasBudget | None = None) -> 
         else:
             read.keep()
             return
+    composer = Composer(file, rest, first_index, aliased, budget)
     try:
-        for index, node in Composer(file, rest, first_index, aliased, budget).documents(_events(rest, True)):
+        for index, node in composer.documents(_events(rest, True)):
             _document(file, index, node, read)
     except Refused as refused:
-        read.stop(refused.diagnostic)
+        read.stop(refused.diagnostic, composer)
         return
     except YAMLError as exc:
-        source.diagnostics.append(_yaml_error(file, rest, exc))
-        source.whole = False
+        read.stop(_yaml_error(file, rest, exc), composer)
         return
     except (ValueError, OverflowError):  # the pure parser's `chr()` of an escape past U+10FFFF
-        source.diagnostics.append(_escape_error(file, text))
-        source.whole = False
+        read.stop(_escape_error(file, text), composer)
         return
     read.keep()
 
@@ -360,10 +359,14 @@ class _Read:
         self.source.diagnostics.extend(self.diagnostics)
         self.source.dropped.extend(self.dropped)
 
-    def stop(self, diagnostic: Diagnostic) -> None:
-        """A final refusal: the file is left out, as after a syntax error."""
+    def stop(self, diagnostic: Diagnostic, composer: Composer) -> None:
+        """A final refusal or a syntax error: the file is left out, and what its aliases added is
+        given back to the rule set's budget (a file left out adds nothing: until 2026-12-03 every
+        later file with an alias was refused too, once one file had crossed the rule set's limit)."""
         self.source.diagnostics.append(diagnostic)
         self.source.whole = False
+        if composer.budget is not None:
+            composer.budget.left += composer.aliased
 
 
 #: A `\U` escape of a double-quoted scalar: eight hexadecimal digits
