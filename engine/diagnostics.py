@@ -62,7 +62,13 @@ def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A "did you mean" hint for a misspelt name, or an empty string.
+    """A "did you mean" hint for a misspelt name (`closest`), or an empty string."""
+    match = closest(name, candidates)
+    return f"did you mean `{match}`?" if match is not None else ""
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate a misspelt name stands for, or None.
 
     A candidate must be alike (difflib's ratio, 0.6 or more) and close: at most a third of the
     name's letters typed wrong, left out, added or swapped (at least two may be), `typo_distance`,
@@ -74,8 +80,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     allowed = max(2, len(name) // 3)
     for match in difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6):
         if typo_distance(name, match) <= allowed or _word_more(name, match):
-            return f"did you mean `{match}`?"
-    return ""
+            return match
+    return None
 
 
 def _word_more(first: str, second: str) -> bool:

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.diagnostics import Diagnostic, Severity
 from engine.load import Document, JsonPath
 from engine.values import MINOR_UNITS, Money, parse_number_text, plain
+
+if TYPE_CHECKING:
+    from engine.decide.money import Rounder
 
 
 def check_money(catalog: dict[str, dict[str, Any]], settings: Any) -> Iterator[Diagnostic]:
@@ -130,20 +133,29 @@ def _product_currencies(catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
 class _MinorUnits:
     """The minor unit of each currency (the rule set's `minor_units` over ISO 4217's), and the
     rule set's rounding to it: a BR422 hint shows the amount as billing would round it
-    (`50.005 EUR`: `50.01 EUR` half up; until 2026-12-03 always half even, `50.00 EUR`)."""
+    (`50.005 EUR`: `50.01 EUR` half up; until 2026-12-03 always half even, `50.00 EUR`), with
+    billing's own `Rounder`, made at the first amount finer than its unit (validate imports no
+    decide before; until 2026-12-03 this class rounded by a copy of `Rounder`'s code)."""
 
     def __init__(self, mode: str, overrides: dict[str, int] | None) -> None:
         self.mode = mode
-        self.digits = {**MINOR_UNITS, **(overrides or {})}
+        self.overrides = overrides or {}
+        self._rounder: Rounder | None = None
+
+    def digits(self, currency: str) -> int:
+        """The decimal places of `currency`'s minor unit."""
+        return self.overrides.get(currency, MINOR_UNITS.get(currency, 2))
 
     def round(self, amount: Decimal, currency: str) -> Decimal:
-        from engine.decide.money import ROUNDING_MODES  # (a diagnostic's hint only: validate imports no decide)
+        if self._rounder is None:
+            from engine.decide.money import Rounder  # (a diagnostic's hint only: validate imports no decide)
 
-        return amount.quantize(Decimal(1).scaleb(-self.digits.get(currency, 2)), rounding=ROUNDING_MODES[self.mode])
+            self._rounder = Rounder(self.mode, self.overrides)
+        return self._rounder.round(amount, currency)
 
 
 def _precision(money: Money, path: JsonPath, doc: Document, minor: _MinorUnits) -> Iterator[Diagnostic]:
-    digits = minor.digits.get(money.currency, 2)
+    digits = minor.digits(money.currency)
     exponent = money.amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > digits:
         rounded = minor.round(money.amount, money.currency)

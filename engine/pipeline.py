@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Diagnostic, did_you_mean, sorted_diagnostics
+from engine.diagnostics import Diagnostic, closest, did_you_mean, sorted_diagnostics
 from engine.load import (
     RULESET_FILE_NAMES,
     AliasBudget,
@@ -218,7 +218,7 @@ def _broken_defines(c: Compilation) -> Iterator[tuple[str, str | None]]:
         if isinstance(kind, str) and kind in known:
             return kind
         if isinstance(kind, str) and kind != "rule_set":  # `terms`: a term; `contract_term`: any kind
-            return did_you_mean(kind, known)[len("did you mean `") : -len("`?")] or "*"
+            return closest(kind, known) or "*"
         return "*"
 
     for source in c.files:
@@ -251,7 +251,7 @@ def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Docu
         """The value of `key`, or of a key misspelt for it (`knd`, `cdoe`)."""
         if key in data:
             return data[key]
-        near = next((k for k in data if isinstance(k, str) and did_you_mean(k, [key])), None)
+        near = next((k for k in data if isinstance(k, str) and closest(k, [key]) is not None), None)
         return data[near] if near is not None else None
 
     for document in documents:
@@ -260,7 +260,7 @@ def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Docu
             continue
         kind = meant(data, "kind")
         if isinstance(kind, str) and kind not in known and kind != "rule_set":
-            kind = did_you_mean(kind, known)[len("did you mean `") : -len("`?")] or None
+            kind = closest(kind, known)
         if kind not in known:
             continue
         code = meant(data, "code")

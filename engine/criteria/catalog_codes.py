@@ -138,40 +138,30 @@ def _texts(node: ast.Node) -> list[ast.Literal]:
 Compared = tuple[ast.Attribute | ast.Name, str | None, list[ast.Literal]]
 
 
+def _fields(node: ast.Node) -> list[ast.Attribute | ast.Name]:
+    """The fields one side of a comparison reads: a field, or each field of a set literal
+    (`{subscription.billing_term_scheme} overlaps {"MONTHLY-STD"}`; until 2026-12-03 a field inside
+    braces went unchecked, BR302 and BR408 alike)."""
+    if isinstance(node, ast.Attribute | ast.Name):
+        return [node]
+    if isinstance(node, ast.SetLiteral):
+        return [item for item in node.items if isinstance(item, ast.Attribute | ast.Name)]
+    return []
+
+
 def _pair(a: ast.Node, b: ast.Node, element: str | None) -> Iterator[Compared]:
-    for field, other in ((a, b), (b, a)):
-        if isinstance(field, ast.Attribute | ast.Name) and (texts := _texts(other)):
-            yield field, element, texts
+    for side, other in ((a, b), (b, a)):
+        if texts := _texts(other):
+            for field in _fields(side):
+                yield field, element, texts
 
 
 def _comparisons(node: ast.Node) -> Iterator[Compared]:
     """The comparisons of fields with texts, parents before children, in the order of the fields,
     each with the record whose fields bare names name there (inside an aggregate's `where`
     without a variable), if any."""
-    from engine.criteria.parse import _CHILD_FIELDS
-
-    stack: list[tuple[ast.Node, str | None]] = [(node, None)]
-    while stack:
-        node, element = stack.pop()
-        if isinstance(node, ast.Compare) and node.op in ("==", "!="):
-            yield from _pair(node.left, node.right, element)
-        elif isinstance(node, ast.Membership):
-            yield from _pair(node.item, node.collection, element)
-        elif isinstance(node, ast.SetRelation):
-            yield from _pair(node.left, node.right, element)
-        inner = element
-        if isinstance(node, ast.Aggregate) and node.var is None:
-            listed = getattr(node.collection, "type", None)
-            if listed is not None and listed.name == "list" and listed.elem is not None:
-                inner = listed.elem.record
-        values = node.__dict__
-        for name in reversed(_CHILD_FIELDS[type(node)]):
-            child = values[name]
-            scope = inner if name == "where" else element
-            if type(child) is tuple:
-                stack.extend((c, scope) for c in reversed(child))
-            elif child is not None:
-                stack.append((child, scope))
+    for field, element, texts, _ in _walk(node):
+        yield field, element, texts
 
 
 def required_texts(node: ast.Node, kind: str) -> Iterator[ast.Literal]:
@@ -183,10 +173,19 @@ def required_texts(node: ast.Node, kind: str) -> Iterator[ast.Literal]:
     condition's truth cannot be told from the comparison's (in a `count … where`, a function's
     argument, a comparison of truth values) each text counts as required. Both orders are read:
     `"a" == subscription.billing_term_scheme` names `a` as the other order does."""
+    for field, element, texts, required in _walk(node):
+        if required and _kind(field, element) == kind:
+            yield from texts
+
+
+def _walk(node: ast.Node) -> Iterator[tuple[ast.Attribute | ast.Name, str | None, list[ast.Literal], bool]]:
+    """Each comparison of a field with texts (`_comparisons`), and whether the condition requires
+    it (`required_texts`): one walk for both (until 2026-12-03 each had its own copy)."""
     from engine.criteria.parse import _CHILD_FIELDS
 
     # (node, polarity, element): polarity 1 where the condition holds only as the node does,
-    # -1 where only as it does not, 0 where it cannot be told; element as in `_comparisons`
+    # -1 where only as it does not, 0 where it cannot be told; element: the record whose fields
+    # bare names name (inside an aggregate's `where` without a variable), if any
     stack: list[tuple[ast.Node, int, str | None]] = [(node, 1, None)]
     while stack:
         node, polarity, element = stack.pop()
@@ -208,10 +207,8 @@ def required_texts(node: ast.Node, kind: str) -> Iterator[ast.Literal]:
             pairs, equal = _pair(node.item, node.collection, element), -1 if node.negated else 1
         elif isinstance(node, ast.SetRelation):
             pairs = _pair(node.left, node.right, element)
-        if polarity == 0 or polarity == equal:
-            for field, scope, texts in pairs:
-                if _kind(field, scope) == kind:
-                    yield from texts
+        for field, scope, texts in pairs:
+            yield field, scope, texts, polarity in (0, equal)
         inner = element
         if isinstance(node, ast.Aggregate) and node.var is None:
             listed = getattr(node.collection, "type", None)

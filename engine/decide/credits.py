@@ -69,12 +69,7 @@ register(
             # a type's criterion is judged per credit: the credit is named, or two credits of the
             # type read as one line said twice (the criterion of a credit names it already)
             (f"credit `{f['credit']}`: " if f["of"].startswith("credit type") and "credit" in f else "")
-            + (
-                f"criterion of {f['of']} does not hold: `{f['criterion']}` ({f['values']})"
-                if not f.get("more")
-                else f"criteria of {f['of']} do not hold: `{f['criterion']}` ({f['values']})"
-                + "".join(f"; `{m['criterion']}` ({m['values']})" for m in f["more"])
-            )
+            + _criteria_words(f)
         ),
         "not_enough_credit": lambda f: (
             f"refused whole: {f['requested']} asked, the candidates hold {f['available']}" + _unusable_words(f)
@@ -689,13 +684,33 @@ class Book:
 
 def _every_criterion(failing: Sequence[Reason]) -> Reason:
     """A verdict (one reason per credit) naming every criterion that fails, as the refusal lists
-    them: the first, and the others' sections, criteria and values under `more` (until 2026-12-03
-    `--explain` named the first alone)."""
+    them: the first, and the others' owners, sections, criteria and values under `more` (until
+    2026-12-03 `--explain` named the first alone; then, for a while, the others without their
+    owner, so a credit's own criterion read as its type's)."""
     first = failing[0]
     if len(failing) == 1:
         return first
-    more = [{k: r.facts[k] for k in ("section", "criterion", "values")} for r in failing[1:]]
+    more = [{k: r.facts[k] for k in ("of", "section", "criterion", "values")} for r in failing[1:]]
     return Reason(first.code, {**first.facts, "more": more}, first.source)
+
+
+def _criteria_words(f: Mapping[str, Any]) -> str:
+    """The failing criteria of a `criteria_not_met`, grouped by owner in order (its type's, then
+    the credit's own): "criteria of credit type `T` do not hold: `a` (…); criterion of credit `c`
+    does not hold: `b` (…)" (until 2026-12-03 every criterion under `more` was said to be of the
+    first's owner)."""
+    groups: list[tuple[str, list[Mapping[str, Any]]]] = []
+    for item in (f, *f.get("more", ())):
+        of = item.get("of", f["of"])
+        if groups and groups[-1][0] == of:
+            groups[-1][1].append(item)
+        else:
+            groups.append((of, [item]))
+    return "; ".join(
+        (f"criterion of {of} does not hold: " if len(items) == 1 else f"criteria of {of} do not hold: ")
+        + "; ".join(f"`{m['criterion']}` ({m['values']})" for m in items)
+        for of, items in groups
+    )
 
 
 def _precedence_value(key: str, c: CreditFact, distance: int) -> str:
