@@ -10,6 +10,7 @@ import pytest
 
 from engine.diagnostics import Diagnostic, did_you_mean, typo_distance
 from engine.validate import validate_paths
+from tests.test_money_checks import edit, found
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,16 +20,6 @@ def rules(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
     shutil.copytree(REPO / "rules", target)
     return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def found(rules: Path) -> list[Diagnostic]:
-    return validate_paths([rules])
 
 
 def underlined(diagnostic: Diagnostic, rules: Path) -> str:

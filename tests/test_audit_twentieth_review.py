@@ -19,6 +19,8 @@ from engine.criteria.environment import scenario_environment
 from engine.criteria.parse import parse
 from engine.diagnostics import Diagnostic, closest, did_you_mean
 from engine.validate import validate_paths
+from tests.test_audit_twentieth_checks import _retention_when
+from tests.test_money_checks import edit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,12 +30,6 @@ def rules(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
     shutil.copytree(REPO / "rules", target)
     return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def underlined(diagnostic: Diagnostic) -> str:
@@ -137,17 +133,6 @@ def test_the_br422_hint_rounds_with_billing_s_rounder(rules: Path, monkeypatch: 
 
 
 # --- 4. a field in braces: BR408 and BR302 ----------------------------------------------------------
-
-_ANY_WHEN = "  when: uninterrupted(subscription, 14 days) >= 12 months\n"
-
-
-def _retention_when(rules: Path, when: str) -> None:
-    """`when` as the ad hoc `retention-offer`'s whole condition."""
-    path = rules / "discounts" / "customer_care.yaml"
-    text = path.read_text(encoding="utf-8").replace(_ANY_WHEN, "")
-    at = text.index("criteria:", text.index("code: retention-offer"))
-    block = f"criteria:\n  when: >-\n    {when}\n"
-    path.write_text(text[:at] + block + text[at + len("criteria:\n") :], encoding="utf-8")
 
 
 @pytest.mark.parametrize(
