@@ -902,7 +902,8 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
 def _credit_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR413 for the criteria of a credit or a credit type that no consumption can meet: a
     `quantity` whose `min` is above its `max`, `execution_dates` that end before they start (as
-    a discount's totals and dates; until 2026-12-03 accepted, and the credit never drawn)."""
+    a discount's totals and dates; until 2026-12-03 accepted, and the credit never drawn), or
+    whose `max` is 0 or below (a consumption's quantity is more than zero)."""
     base: JsonPath = ("criteria",)
     for kind in ("credit_type", "credit"):
         for model, doc in _each(catalog, kind):
@@ -913,6 +914,9 @@ def _credit_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
             q = criteria.quantity
             if q is not None and q.min is not None and q.max is not None and q.min > q.max:
                 found.append(((*base, "quantity", "max"), f"`quantity` from {q.min} to {q.max}"))
+            elif q is not None and q.max is not None and q.max <= 0:
+                # a consumption's quantity is more than zero (until 2026-12-03 accepted: never drawn)
+                found.append(((*base, "quantity", "max"), f"`quantity` at most {q.max} (a consumption is more than 0)"))
             if criteria.execution_dates and _dates_never_met(criteria.execution_dates, doc, base):
                 found.append(((*base, "execution_dates", "to"), "execution dates that end before they start"))
             for path, what in found:

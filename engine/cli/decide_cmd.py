@@ -344,6 +344,9 @@ def step_words(step: dict[str, Any]) -> str:
         facts = f"{step['subject']} = {shown}"
         if "other" in step:  # a field on the other side: its value too (SPEC 3.3, "the values that made it so")
             facts += f", {step['other']} = {step['expected']}"
+        for bound in ("low", "high"):  # `between` a field: each bound the scenario gives, with its value
+            if step.get(f"{bound}_other") not in (None, step["subject"]):  # (until 2026-12-03 the subject alone)
+                facts += f", {step[bound + '_other']} = {step[bound]}"
         if "window" in step:  # the records a `within` counted (since 2026-12-02)
             from engine.criteria.explain import window_words
 
