@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine import load_rules
 from engine.cli.decide_cmd import step_words
 from tests.test_audit_twentieth_checks import _LYON_WHEN, rules, underlined
 from tests.test_money_checks import edit, found
 
 __all__ = ["rules"]  # the fixture, shared
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _step(**facts: object) -> dict[str, object]:
@@ -74,3 +80,153 @@ def test_a_credit_s_quantity_range_at_or_below_zero_is_br413(rules: Path, sectio
 def test_a_credit_s_quantity_range_reaching_above_zero_passes(rules: Path) -> None:
     edit(rules / "credits" / "credits.yaml", _LYON_WHEN, "  quantity: {min: -5, max: 0.5}")
     assert found(rules) == []
+
+
+# --- credits: the words and forms of a decision ---------------------------------------------------
+
+
+@pytest.fixture
+def scenario_credits_only(tmp_path: Path) -> Path:
+    """The shipped rules without their credits, so that a scenario's credits are the only ones;
+    network offers may overdraw (`standard-balance`), 7-token offers may not."""
+    target = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", target)
+    (target / "credits" / "credits.yaml").unlink()
+    types = target / "credits" / "credit_types.yaml"
+    docs = types.read_text(encoding="utf-8").split("\n---\n")
+    for i, doc in enumerate(docs):
+        if "\ncode: network-offer\n" in f"\n{doc}\n":
+            docs[i] = doc.rstrip("\n") + "\noverdraft_policy: standard-balance"
+    types.write_text("\n---\n".join(docs), encoding="utf-8")
+    return target
+
+
+def _credit(code: str, kind: str, quantity: str, to: str = "2015-12-31", **more: object) -> dict[str, object]:
+    return {
+        "code": code,
+        "type": kind,
+        "quantity": quantity,
+        "holder": "globex-de",
+        "allocation": "this_organisation",
+        "usage_period": {"from": "2015-01-01", "to": to},
+        "issued": "2015-01-01",
+        **more,
+    }
+
+
+def _use(id_: str, quantity: str, at: str, **more: object) -> dict[str, object]:
+    return {"id": id_, "organisation": "globex-de", "quantity": quantity, "at": at, **more}
+
+
+def _credits_part(rules: Path, scenario: dict[str, object]) -> dict[str, Any]:
+    decided: dict[str, Any] = json.loads(load_rules(rules).decide_json(scenario, explain=True))
+    return decided["credits"]
+
+
+def test_a_draw_that_a_credit_covers_whole_is_written_as_the_request_writes_it(scenario_credits_only: Path) -> None:
+    scenario = {
+        "id": "forms",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": [_credit("a", "network-offer", "3.0"), _credit("b", "email-credits", "10.00")],
+        "consumptions": [
+            _use("R1", "2", "2015-04-15T09:00:00+02:00", credit_type="network-offer"),
+            _use("R2", "1", "2015-04-15T10:00:00+02:00", credit_type="network-offer"),
+            _use("R3", "2.5", "2015-04-15T10:00:00+02:00", credit_type="email-credits"),
+            _use("R4", "7.5", "2015-04-15T11:00:00+02:00", credit_type="email-credits"),
+        ],
+    }
+    part = _credits_part(scenario_credits_only, scenario)
+    # until 2026-12-03 R2 read "1.0" (the credit's `3.0` left 1.0, taken whole) and R4 "7.50"
+    assert [(a["request"], a["quantity"]) for a in part["allocations"]] == [
+        ("R1", "2"),
+        ("R2", "1"),
+        ("R3", "2.5"),
+        ("R4", "7.5"),
+    ]
+
+
+def test_an_issue_day_against_a_purchase_instant_is_told_as_the_instants_compared(
+    scenario_credits_only: Path,
+) -> None:
+    scenario = {
+        "id": "issued",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": [
+            {
+                "code": "held",
+                "type": "email-credits",
+                "quantity": "10",
+                "holder": "john",
+                "usage_period": {"from": "2015-01-02", "to": "2015-12-31"},
+                "issued": "2015-01-02",
+            }
+        ],
+        "credit_purchases": [
+            {
+                "id": "PUR-1",
+                "user": "john",
+                "credit_type": "email-credits",
+                "quantity": "10",
+                "at": "2015-01-01T23:00:00-05:00",
+                "usage_period": {"from": "2015-01-01", "to": "2015-12-31"},
+            }
+        ],
+        "consumptions": [
+            {
+                "id": "R1",
+                "user": "john",
+                "credit_type": "email-credits",
+                "quantity": "15",
+                "at": "2015-04-15T09:00:00+02:00",
+            }
+        ],
+    }
+    part = _credits_part(scenario_credits_only, scenario)
+    text = json.dumps(part)
+    # until 2026-12-03: "issued earlier (2015-01-02 against 2015-01-01T23:00:00-05:00)"
+    assert "which was issued earlier (2015-01-02T00:00:00+00:00 against 2015-01-02T04:00:00+00:00)" in text
+
+
+def test_a_used_up_credit_drawn_for_an_overdraft_is_not_told_as_a_ranked_candidate(
+    scenario_credits_only: Path,
+) -> None:
+    scenario = {
+        "id": "overdraft",
+        "as_of": "2015-04-15T09:00:00+02:00",
+        "credits": [
+            _credit("a", "network-offer", "1", to="2015-06-30"),
+            _credit("b", "network-offer-7-tokens", "1"),
+        ],
+        "consumptions": [
+            _use("R0", "1", "2015-04-15T09:00:00+02:00", service="network-offer"),
+            _use("R1", "3", "2015-04-16T09:00:00+02:00", service="network-offer"),
+        ],
+    }
+    part = _credits_part(scenario_credits_only, scenario)
+    assert [(a["request"], a["credit"], a["quantity"]) for a in part["allocations"]] == [
+        ("R0", "a", "1"),
+        ("R1", "b", "1"),
+        ("R1", "a", "2"),
+    ]
+    words = json.dumps(part)
+    assert "used for the overdraft (used up before, not a candidate): 2 drawn, -2 left" in words
+    assert "used: rank 2, 2 drawn" not in words  # (until 2026-12-03)
+
+
+def test_a_consumption_outside_a_credit_s_product_scope_is_said_to_be_for_its_product(
+    scenario_credits_only: Path,
+) -> None:
+    scenario = {
+        "id": "scope",
+        "as_of": "2015-03-01T09:00:00+00:00",
+        "credits": [
+            _credit("tv-only", "network-offer", "5", scope={"products": ["tv-essentials"]}),
+            _credit("any", "network-offer", "5"),
+        ],
+        "consumptions": [
+            _use("R1", "1", "2015-03-01T09:00:00+00:00", credit_type="network-offer", product="tv-premium"),
+        ],
+    }
+    words = json.dumps(_credits_part(scenario_credits_only, scenario))
+    # until 2026-12-03 "the consumption is product tv-premium"
+    assert "outside its scope: only for products tv-essentials, the consumption is for product tv-premium" in words

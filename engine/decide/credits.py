@@ -43,7 +43,13 @@ DEFAULT_ORDER = ("allocation", "expiry", "tree_distance", "issue_date", "id")
 
 register(
     {
-        "used": lambda f: f"used: rank {f['rank']}, {f['quantity']} drawn, {f['remaining']} left" + _after_words(f),
+        "used": lambda f: (
+            # a credit used up before, drawn for an overdraft, is no candidate: its draw's `rank`
+            # is its place among the draws (until 2026-12-03 told as "rank 2", read as beaten by rank 1)
+            f"used for the overdraft (used up before, not a candidate): {f['quantity']} drawn, {f['remaining']} left"
+            if f.get("overdraft")
+            else f"used: rank {f['rank']}, {f['quantity']} drawn, {f['remaining']} left" + _after_words(f)
+        ),
         "not_needed": lambda f: (
             f"a candidate (rank {f['rank']}{_after_words(f, inside=True)}); not needed, earlier credits covered the "
             "consumption"
@@ -63,7 +69,9 @@ register(
         "`{owner}` (organisation `{organisation}`), not on their own organisation's",
         "outside_scope": lambda f: (
             (f"credit `{f['credit']}` is " if "credit" in f else "")
-            + f"outside its scope: only for {f['scope']}, the consumption is {f['actual']}"
+            # ("is for product X"; until 2026-12-03 "is product X")
+            + f"outside its scope: only for {f['scope']}, the consumption is "
+            + (f["actual"] if f["actual"].startswith("for ") else f"for {f['actual']}")
         ),
         "criteria_not_met": lambda f: (
             # a type's criterion is judged per credit: the credit is named, or two credits of the
@@ -524,7 +532,7 @@ class Book:
             if c.criteria and (criteria is None or not criteria.hold(c, r)):
                 passed.append(c)
                 continue
-            take = min(left, need)
+            take = need if need <= left else left  # (the request's own form when it fits: `1`, not the credit's `1.0`)
             picks.append((c, take))
             need -= take
             if need == 0:
@@ -623,8 +631,10 @@ class Book:
             if c.code in drawn:
                 d = drawn[c.code]
                 facts = {"rank": d.rank, "quantity": plain(d.quantity), "remaining": plain(self.remaining[c.code])}
-                # (an overdraft may draw on a credit used up before: no rank among the candidates)
-                reason = Reason("used", {**facts, **ranked.get(c.code, (0, {}))[1]})
+                if c.code in ranked:
+                    reason = Reason("used", {**facts, **ranked[c.code][1]})
+                else:  # an overdraft drawing on a credit used up before: not among the candidates
+                    reason = Reason("used", {**facts, "overdraft": True})
             elif c.code in ranked:
                 code = "candidate_refused" if refused else "not_needed"
                 rank, after = ranked[c.code]
@@ -730,6 +740,16 @@ def _precedence_value(key: str, c: CreditFact, distance: int) -> str:
     return c.code
 
 
+def _issues_alike(first: CreditFact, second: CreditFact) -> bool:
+    """Are both issues written in one form (both days, or both instants at one UTC offset)? Else
+    `_after` writes both as the instants compared, in UTC: a rule credit's day is its first
+    instant in UTC, and until 2026-12-03 "issued earlier (2015-01-02 against
+    2015-01-01T23:00:00-05:00)" named a day that read as later than the purchase it came before."""
+    if first.issued_at is None or second.issued_at is None:
+        return first.issued_at is None and second.issued_at is None
+    return first.issued_at.utcoffset() == second.issued_at.utcoffset()
+
+
 def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[CreditFact, int]) -> dict[str, Any]:
     """Why a candidate ranks after the one before it: the first precedence key that tells them
     apart, with both credits' values (SPEC 3.6: the order is total, so some key does). For
@@ -737,12 +757,11 @@ def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[C
     for key in order:
         before_key, this_key = _KEYS[key](*previous), _KEYS[key](*item)
         if before_key != this_key:
-            return {
-                "after": previous[0].code,
-                "decided_by": key,
-                "before_value": _precedence_value(key, *previous),
-                "value": _precedence_value(key, *item),
-            }
+            if key == "issue_date" and not _issues_alike(previous[0], item[0]):
+                values = tuple(_issued_instant(c).astimezone(UTC).isoformat() for c in (previous[0], item[0]))
+            else:
+                values = (_precedence_value(key, *previous), _precedence_value(key, *item))
+            return {"after": previous[0].code, "decided_by": key, "before_value": values[0], "value": values[1]}
     return {}  # (unreachable: id is last and codes are unique)
 
 
