@@ -230,3 +230,70 @@ def test_a_consumption_outside_a_credit_s_product_scope_is_said_to_be_for_its_pr
     words = json.dumps(_credits_part(scenario_credits_only, scenario))
     # until 2026-12-03 "the consumption is product tv-premium"
     assert "outside its scope: only for products tv-essentials, the consumption is for product tv-premium" in words
+
+
+# --- cancellations: weekly cycles at the calendar's end; exceptions reading `.month` and `.day` -----
+
+
+def test_weekly_cycles_of_a_commitment_ending_on_the_calendar_s_last_day_are_counted(rules: Path) -> None:
+    scenario = {
+        "id": "weekly-calendar-end",
+        "as_of": "9999-06-01T09:00:00+00:00",
+        "account": {"code": "A"},
+        "subscription": {"code": "S", "plan": "tv-essentials-24", "billing_frequency": "weekly", "start": "9997-12-31"},
+        "cancellation": {"date": "9999-06-01"},
+    }
+    # until 2026-12-03 an internal error: "ValueError: year 10000 is out of range"
+    (term,) = json.loads(load_rules(rules).decide_json(scenario))["cancellation"]["terms"]
+    assert (term["commitment_end"], term["remaining"]) == (
+        "9999-12-31",
+        {"cycles": 31, "of": 105, "frequency": "weekly"},
+    )
+
+
+_DECADE = """---
+kind: term
+code: decade
+name: Ten years, cancellable only as the exception says
+period: 10
+unit: years
+basis: calendar
+early_cancellation: not_allowed
+exceptions:
+  - when: WHEN
+    outcome: allowed
+"""
+
+
+@pytest.mark.parametrize(
+    ("when", "cancelled", "earliest"),
+    [
+        ("cancellation.date.month == 2 and cancellation.date.year >= 2028", "2025-01-01", "2028-02-01"),
+        ("cancellation.date.month == 2 and cancellation.date.year >= 2028", "2026-01-01", "2028-02-01"),
+        ("cancellation.date.month > 10 and cancellation.date.year >= 2029", "2025-01-01", "2029-11-01"),
+        ("cancellation.date.day == 31 and cancellation.date.year == 2028", "2025-01-01", "2028-01-31"),
+        ("cancellation.date.day >= 29 and cancellation.date.month == 2", "2025-01-01", "2028-02-29"),
+    ],
+)
+def test_the_earliest_date_of_an_exception_reading_the_month_or_day_is_found_years_ahead(
+    rules: Path, when: str, cancelled: str, earliest: str
+) -> None:
+    terms = rules / "catalog" / "terms.yaml"
+    terms.write_text(terms.read_text(encoding="utf-8") + _DECADE.replace("WHEN", when), encoding="utf-8")
+    edit(rules / "catalog" / "bundles.yaml", "term: sports-season", "term: decade")
+    scenario = {
+        "id": "month",
+        "as_of": f"{cancelled}T09:00:00+00:00",
+        "account": {"code": "A"},
+        "subscription": {
+            "code": "S",
+            "plan": "tv-flex",
+            "billing_frequency": "monthly",
+            "start": "2025-01-01",
+            "add_ons": ["sports-bundle"],
+        },
+        "cancellation": {"date": cancelled, "add_ons": ["sports-bundle"]},
+    }
+    decided = json.loads(load_rules(rules).decide_json(scenario))["cancellation"]
+    # until 2026-12-03 stepped a day at a time for 900 days, then the commitment's end (2035-01-01)
+    assert (decided["allowed"], decided["earliest"]) == (False, earliest)

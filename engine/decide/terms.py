@@ -56,6 +56,7 @@ from engine.values import (
     add_units,
     is_month_end,
     money_text,
+    month_length,
     plain,
 )
 
@@ -329,7 +330,10 @@ def _is_cancellation_year(node: ast.Node) -> bool:
 
 def _date_form(node: ast.Node) -> tuple[str, ast.Node | None] | None:
     """How a side of a comparison reads the cancellation's date, when it is solvable for it:
-    ("date", None) for `cancellation.date`, ("year", None) for its `.year`, and a date moved or
+    ("date", None) for `cancellation.date`, ("year", None) for its `.year` (and ("month", None),
+    ("day", None) for its `.month` and `.day`: until 2026-12-03 tried day by day, and past 900
+    days the search named the commitment's end, seven years late for "in February from 2028"),
+    and a date moved or
     measured from: ("minus", R) for `cancellation.date - R` (R a date: a span; R a duration: a
     date), ("plus", R) for `cancellation.date + R` or `R + cancellation.date`, ("from", R) for
     `R - cancellation.date`, R not reading the date itself; ("minus_days", R) and ("from_days", R)
@@ -339,6 +343,8 @@ def _date_form(node: ast.Node) -> tuple[str, ast.Node | None] | None:
         return "date", None
     if _is_cancellation_year(node):
         return "year", None
+    if isinstance(node, ast.Attribute) and node.name in ("month", "day") and _is_cancellation_date(node.obj):
+        return node.name, None  # compared with a number: turns on the same days of every year or month
     if isinstance(node, ast.Attribute) and node.name == "days":
         span = _date_form(node.obj)
         if span is not None and span[0] in ("minus", "from"):
@@ -481,6 +487,42 @@ def _around(kind: str, value: Any) -> list[date]:
     elif kind == "year":
         raise ValueError(value)  # not a year of the calendar: any day may do (`_breakpoints`)
     return [d for d in days if d is not None]
+
+
+#: how far ahead of the cancellation the days a `.month` or `.day` comparison turns on are listed
+#: (a search decides `_EARLIEST_TRIES` candidates at most: 4 a year for a month, 3 a month for a day)
+_EVERY_YEARS = {"month": 250, "day": 30}
+
+
+def _every(kind: str, value: Any, scenario: Any) -> list[date]:
+    """The days on which a comparison of the cancellation date's `.month` (or `.day`) with
+    `value` may turn, from the cancellation's year on: the last day before month `value` and the
+    first and last days of it, and the first after it, each year (the day before, of and after
+    day `value`, each month: its last day, and the next one's first, when the month is shorter).
+    Raises for a value no month (or day) has: then any day may do (`_breakpoints`)."""
+    if not isinstance(value, int | Decimal) or value != int(value):
+        raise ValueError(value)
+    number = int(value)
+    first = scenario.cancellation.date.year
+    years = range(first, min(first + _EVERY_YEARS[kind], 9999) + 1)
+    days: list[date | None] = []
+    if kind == "month":
+        if not 1 <= number <= 12:
+            raise ValueError(value)
+        for year in years:
+            start, end = date(year, number, 1), date(year, number, month_length(year, number))
+            days += [_previous_day(start), start, end, _next_day(end)]
+    else:
+        if not 1 <= number <= 31:
+            raise ValueError(value)
+        for year in years:
+            for month in range(1, 13):
+                last = month_length(year, month)
+                day = date(year, month, min(number, last))
+                days += [_previous_day(day), day, _next_day(day)]
+                if number >= last:
+                    days.append(_next_day(date(year, month, last)))
+    return [d for d in days if d is not None and d is not _BEYOND]
 
 
 def _solved(kind: str, value: Any, by: Any) -> date:
@@ -660,11 +702,17 @@ def _skip_laps(
 # --- billing cycles ---------------------------------------------------------------------------------
 
 
+_LAST_ORDINAL = date.max.toordinal()
+
+
 def cycle_start(start: date, frequency: BillingFrequency, k: int) -> date:
     """The first day of cycle k (k = 0 is the one starting on `start`); computed from `start` each
     time, so cycles started on a month's last day (the 31st, or 28 February) keep to month ends."""
     if frequency is BillingFrequency.WEEKLY:
-        return date.fromordinal(start.toordinal() + 7 * k)
+        ordinal = start.toordinal() + 7 * k
+        if not 1 <= ordinal <= _LAST_ORDINAL:  # (until 2026-12-03 a ValueError: an internal error)
+            raise OutOfCalendar("a weekly cycle")
+        return date.fromordinal(ordinal)
     return add_months_keeping_month_end(start, CYCLE_MONTHS[frequency] * k)
 
 
@@ -882,7 +930,7 @@ class TermEvaluator:
             try:
                 value = explainer.value(node, {})
                 if by is None:
-                    found += _around(kind, value)
+                    found += _around(kind, value) if kind in ("date", "year") else _every(kind, value, scenario)
                     continue
                 moved = explainer.value(by, {})
                 turn = _solved(kind, value, moved)
