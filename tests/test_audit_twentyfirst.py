@@ -11,6 +11,7 @@ import pytest
 
 from engine import load_rules
 from engine.cli.decide_cmd import step_words
+from engine.decide.scenarios import ScenarioError
 from tests.test_audit_twentieth_checks import _LYON_WHEN, rules, underlined
 from tests.test_money_checks import edit, found
 
@@ -297,3 +298,22 @@ def test_the_earliest_date_of_an_exception_reading_the_month_or_day_is_found_yea
     decided = json.loads(load_rules(rules).decide_json(scenario))["cancellation"]
     # until 2026-12-03 stepped a day at a time for 900 days, then the commitment's end (2035-01-01)
     assert (decided["allowed"], decided["earliest"]) == (False, earliest)
+
+
+def test_a_renewal_dated_before_the_subscription_starts_is_br615(rules: Path) -> None:
+    scenario = {
+        "id": "renewed-early",
+        "as_of": "2015-09-15T09:00:00+01:00",
+        "account": {"code": "A"},
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "billing_frequency": "monthly",
+            "start": "2015-01-01",
+        },
+        "cancellation": {"date": "2015-09-15", "renewed_on": "2014-01-01"},
+    }
+    with pytest.raises(ScenarioError) as raised:
+        load_rules(rules).decide_json(scenario)
+    # until 2026-12-03 decided: "renewed on 2014-01-01, before the cancellation …: the penalty stands"
+    assert (raised.value.code, raised.value.field) == ("BR615", "cancellation.renewed_on")

@@ -778,6 +778,14 @@ class TermEvaluator:
                 "cancel on or after the subscription's start",
                 "BR615",
             )
+        if request.renewed_on is not None and request.renewed_on < subscription.start:
+            # (until 2026-12-03 decided, "renewed on 2014-01-01, before the cancellation …")
+            raise ScenarioError(
+                "cancellation.renewed_on",
+                f"the renewal date {request.renewed_on} is before the subscription starts ({subscription.start})",
+                "a renewal is on or after the subscription's start: check the date, or leave `renewed_on` out",
+                "BR615",
+            )
         parts = self._parts(scenario, request, subscription)
         decisions = [self._decide_term(of, term, start, scenario, outcomes) for of, term, start in parts]
         if request.reason is not None:  # against the terms in force on the cancellation date
