@@ -280,6 +280,13 @@ class FrozenTermEvaluator:
                 "cancel on or after the subscription's start",
                 "BR615",
             )
+        if request.renewed_on is not None and request.renewed_on < subscription.start:  # (2026-12-03)
+            raise ScenarioError(
+                "cancellation.renewed_on",
+                f"the renewal date {request.renewed_on} is before the subscription starts ({subscription.start})",
+                "a renewal is on or after the subscription's start: check the date, or leave `renewed_on` out",
+                "BR615",
+            )
         decisions = [
             self._decide_term(of, term, start, scenario, outcomes)
             for of, term, start in self._parts(scenario, request, subscription)
