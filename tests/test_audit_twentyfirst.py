@@ -317,3 +317,21 @@ def test_a_renewal_dated_before_the_subscription_starts_is_br615(rules: Path) ->
         load_rules(rules).decide_json(scenario)
     # until 2026-12-03 decided: "renewed on 2014-01-01, before the cancellation …: the penalty stands"
     assert (raised.value.code, raised.value.field) == ("BR615", "cancellation.renewed_on")
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("released", None),  # two edits from `deceased`, another first letter: another word
+        ("deceasde", "deceased"),  # a typo: two edits, the same first letter
+        ("deceaced", "deceased"),  # one edit
+        ("moved_abrod", "moved_abroad"),
+    ],
+)
+def test_a_reason_two_edits_from_a_named_one_is_its_typo_only_with_the_same_first_letter(
+    written: str, meant: str | None
+) -> None:
+    from engine.decide.terms import _reason_meant
+
+    # until 2026-12-03 `released` was BR603, "it reads as `deceased`"
+    assert _reason_meant(written, frozenset({"moved_abroad", "deceased"})) == meant

@@ -396,8 +396,10 @@ def _reasons_named(program: Any) -> dict[str, frozenset[str]]:
 def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
     """The named reason `reason` reads as: the same words in other case or separators, or, for a
     reason of 8 characters or more, a typo (two edits at most, the length within one:
-    `moved_abrod`); not a longer or shorter phrase (`not_moved_abroad`, `moved_abroad_eu` are
-    reasons of their own), nor a short word near another (`debt`, `health` beside `death`)."""
+    `moved_abrod`; two edits only with the same first letter: `released` is not `deceased`,
+    refused as its typo until 2026-12-03); not a longer or shorter phrase (`not_moved_abroad`,
+    `moved_abroad_eu` are reasons of their own), nor a short word near another (`debt`, `health`
+    beside `death`)."""
 
     def words(text: str) -> str:
         return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
@@ -407,7 +409,13 @@ def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
         return same[0]
     if len(reason) < 8:  # (a short word two edits away is often another word: `debt`, `death`)
         return None
-    close = [n for n in sorted(named) if abs(len(n) - len(reason)) <= 1 and _edits(n, reason, 2) <= 2]
+    close = [
+        n
+        for n in sorted(named)
+        if abs(len(n) - len(reason)) <= 1
+        and (distance := _edits(n, reason, 2)) <= 2
+        and (distance == 1 or n[:1].lower() == reason[:1].lower())
+    ]
     return close[0] if close else None
 
 
