@@ -256,7 +256,7 @@ def test_an_integer_too_long_in_a_scenario_file_is_a_located_diagnostic(tmp_path
     from engine.decide.scenarios import read_scenarios
 
     path = tmp_path / "s.yaml"
-    path.write_text(f"id: s\nas_of: 2015-06-15\nquantity: {'1' * 5000}\n", encoding="utf-8")
+    path.write_text(f"id: s\nas_of: 2015-06-15T10:00:00Z\nquantity: {'1' * 5000}\n", encoding="utf-8")
     [item] = list(read_scenarios(path))
     assert [(d.line, d.column, d.code) for d in item.diagnostics] == [(3, 11, "BR116")]
 

@@ -96,9 +96,9 @@ BAD = {
     "unknown product": None,  # built from a sample below
     "asks nothing": '{"id": "nothing-asked", "as_of": "2015-07-01T00:00:00Z"}',
     "duplicate key": '{"id": "dup", "id": "dup2", "as_of": "2015-07-01T00:00:00Z"}',
-    "nested duplicate": '{"id": "dup3", "as_of": "2015-07-01", "account": {"code": "A", "code": "B"}}',
-    "id twice after another": '{"id": "x", "as_of": "2015-07-01", "as_of": "2015-07-02", "id": "y"}',
-    "too deep": '{"id": "deep", "as_of": "2015-07-01", "z": ' + "[" * 300 + "]" * 300 + "}",
+    "nested duplicate": '{"id": "dup3", "as_of": "2015-07-01T00:00:00Z", "account": {"code": "A", "code": "B"}}',
+    "id twice after another": '{"id": "x", "as_of": "2015-07-01T00:00:00Z", "as_of": "2015-07-02T00:00:00Z", "id": "y"}',
+    "too deep": '{"id": "deep", "as_of": "2015-07-01T00:00:00Z", "z": ' + "[" * 300 + "]" * 300 + "}",
 }
 
 

@@ -202,7 +202,7 @@ def test_a_number_where_a_date_belongs_is_a_scenario_error(
 
 
 def test_dates_written_as_text_still_work(tmp_path: Path) -> None:
-    decision = decide_file(scenario_file(tmp_path, as_of="2015-06-15", start='"2014-01-01"'))
+    decision = decide_file(scenario_file(tmp_path, as_of="2015-06-15T00:00:00", start='"2014-01-01"'))
     assert decision["discounts"]["lines"][0]["net"] == "28.49 EUR"
 
 

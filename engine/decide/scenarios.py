@@ -221,6 +221,17 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
             elif error.type == "date_from_datetime_inexact":
                 message = f"scenario field `{where}`: a date, written with a time of day"
                 hint = "write the date alone, like `2015-12-31`"
+            elif error.type == "date_time_date_alone":
+                # (until 2026-12-03 read as midnight UTC: a record of the day after `as_of` was counted)
+                message = f"scenario field `{where}`: {error.message}"
+                day = str(_written_at(data, path))  # (`2015-08-01`, or a Python date's)
+                hint = f"write the time of day and the offset from UTC too, e.g. `{day}T00:00:00+02:00`"
+            elif error.type in ("greater_than_equal", "money_below_zero") and path[:1] == ("usage",):
+                # (until 2026-12-03 read: a record of -3 took 3 off a `sum` of the usage)
+                shown = _shorten(str(_written_at(data, path)))
+                message = f"scenario field `{where}`: `{shown}` is below zero (usage is what was used: 0 or more)"
+                what = "the quantity used" if path[-1] == "quantity" else "the rated charge"
+                hint = f"write {what}, 0 or more; leave a refund or a correction out of `usage`"
             elif error.type == "string_type" and _number_written(data, path):
                 # a code of digits written as a YAML or JSON number (`coupons: [1042]`): say to quote it
                 message = f"scenario field `{where}`: {error.message}"

@@ -345,8 +345,11 @@ def _convert(source: _Source, annotation: Any, metadata: list[Any], value: str, 
 
 _BOUNDS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 
-#: The before-validator pattern of a date and a date-time (`engine.models.common`).
+#: The before-validator pattern of a date (`engine.models.common`).
 _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+#: ... and of a scenario's date-time, a date and its time of day (`TimestampField`: a date alone is refused).
+_ISO_TIMESTAMP = "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _]"
 
 #: pydantic-core's date-time, alone (without the before-validator's pattern).
 _date_time: Convert = SchemaValidator(core_schema.datetime_schema()).validate_python
@@ -477,13 +480,15 @@ def _leaf(
     if key not in _leaves:
         _leaves[key] = (_parse(annotation, constraints, before), {})
     parse, texts = (source.name(_leaves[key][0], "parse"), source.name(_leaves[key][1], "T"))
-    if annotation is datetime and source.lists and calendar is not None and calendar.pattern == _ISO_DATE:
+    if annotation is datetime and source.lists and calendar is not None and calendar.pattern == _ISO_TIMESTAMP:
         # a time in a list (of usage, events): seldom the same twice, not kept. What the
-        # before-validator passes, `YYYY-MM-DD` at the start, is what pydantic-core reads as a
-        # date-time when `-` is at 4 and 7 (a number it would read as a timestamp, such as
-        # `12.E-5678`, has no two `-` there); a quicker call than its check of the pattern.
+        # before-validator passes, `YYYY-MM-DD` and the time's separator (`T`, `t`, ` ` or `_`) at
+        # the start, is what pydantic-core reads as a date-time when `-` is at 4 and 7 and the
+        # separator at 10 (a number it would read as a timestamp, such as `12.E-5678`, has no two
+        # `-` there); a quicker call than its check of the pattern. A date alone (shorter text
+        # raises IndexError) goes to pydantic, whose before-validator refuses it.
         return [
-            f"if {value}.__class__ is not str or {value}[4] != '-' or {value}[7] != '-':",
+            f"if {value}.__class__ is not str or {value}[4] != '-' or {value}[7] != '-' or {value}[10] not in 'Tt _':",
             "    raise U",
             f"{target} = {source.name(_date_time, 'time')}({value})",
         ]

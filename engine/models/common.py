@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from engine.values import (
     CODE_PATTERN,
@@ -51,6 +52,15 @@ def _parse_money(value: Any) -> Any:
     raise ValueError("money must be written as text, e.g. `20.00 EUR`")
 
 
+def _parse_charge(value: Any) -> Any:
+    """Money of 0 or more (a usage record's rated `amount`): below zero is no usage (error type
+    `money_below_zero`, its `money` in the context)."""
+    money = _parse_money(value)
+    if money.amount < 0:
+        raise PydanticCustomError("money_below_zero", "`{money}` is below zero", {"money": str(money)})
+    return money
+
+
 def _parse_duration(value: Any) -> Any:
     if type(value) is str:
         return _duration_text(value)
@@ -83,11 +93,17 @@ def _parse_decimal(value: Any) -> Any:
 CALENDAR_TEXT: dict[Callable[[Any], Any], re.Pattern[str]] = {}
 
 
-def _calendar_text(what: str, example: str, form: str) -> Any:
+#: A date alone, which pydantic's lax mode reads as midnight where a date-time is wanted.
+_DATE_ALONE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _calendar_text(what: str, example: str, form: str, *, timed: bool = False) -> Any:
     """A before-validator: a date, date-time or time is ISO text (or already a Python value).
 
     Pydantic's lax mode would read `0` or `"0"` as 1970-01-01 (a Unix timestamp) or as midnight;
-    YAML and JSON give dates as text, and a number there is a mistake.
+    YAML and JSON give dates as text, and a number there is a mistake. `timed`: a date alone
+    (`2015-08-01`, or a Python `date`) is refused too, where pydantic would read it as midnight
+    (error type `date_time_date_alone`, its `date` in the context).
     """
     pattern = re.compile(form)
     match = pattern.match
@@ -97,6 +113,15 @@ def _calendar_text(what: str, example: str, form: str) -> Any:
             return value
         if isinstance(value, bool | int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
+        if timed and (
+            (isinstance(value, str) and _DATE_ALONE.fullmatch(value))
+            or (isinstance(value, date) and not isinstance(value, datetime))
+        ):
+            raise PydanticCustomError(
+                "date_time_date_alone",
+                "`{date}` is a date alone: a date-time needs its time of day",
+                {"date": str(value)},
+            )
         if isinstance(value, str) and not pattern.match(value):
             raise ValueError(f"`{value[:40]}` is not {what}: write it like `{example}`")
         return value
@@ -109,6 +134,14 @@ DateField = Annotated[date, _calendar_text("a date", "2015-12-31", r"[0-9]{4}-[0
 DateTimeField = Annotated[
     datetime, _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ]
+#: A scenario's date-time (`as_of`, a usage record's `at`, …): a date and its time of day, with or
+#: without an offset (`2015-06-15T10:00:00+01:00`; zone-less text is read as UTC). A date alone is
+#: refused (until 2026-12-03 it was read as midnight UTC); a rule file's `execution_dates` bound,
+#: where a date covers its whole day, is a `DateTimeField`.
+TimestampField = Annotated[
+    datetime,
+    _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _]", timed=True),
+]
 TimeField = Annotated[time, _calendar_text("a time of day", "22:00:00", r"[0-9]{2}:[0-9]{2}")]
 
 
@@ -117,6 +150,13 @@ MoneyField = Annotated[
     BeforeValidator(_parse_money),
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["20.00 EUR"]}),
+]
+#: Money of 0 or more (a usage record's rated charge; until 2026-12-03 `-4.99 EUR` was read).
+ChargeField = Annotated[
+    Money,
+    BeforeValidator(_parse_charge),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)? [A-Z]{3}$", "examples": ["20.00 EUR"]}),
 ]
 DurationField = Annotated[
     Duration,

@@ -20,15 +20,16 @@ from engine.models.catalog import BillingFrequency, ProductType
 from engine.models.common import (
     DIGITS,
     MAX_COUNT,
+    ChargeField,
     Code,
     DateField,
-    DateTimeField,
     DecimalField,
     DurationField,
     MoneyField,
     OwnCode,
     Percentage,
     Strict,
+    TimestampField,
     whole_number_as_text,
 )
 from engine.models.credits import Allocation as CreditAllocation
@@ -134,8 +135,8 @@ class Job(Strict):
 
 
 class UsageRecord(Strict):
-    at: DateTimeField = Field(description="When the usage happened (with its time zone).")
-    quantity: DecimalField = Field(default=Decimal(1), description="Quantity used.")
+    at: TimestampField = Field(description="When the usage happened (with its time zone).")
+    quantity: DecimalField = Field(default=Decimal(1), ge=0, description="Quantity used (0 or more).")
     service: str | None = Field(default=None, description="Usage service.")
     catalog: str | None = Field(default=None, description="Usage service catalog.")
     service_type: str | None = Field(default=None, description="Usage service type.")
@@ -145,7 +146,7 @@ class UsageRecord(Strict):
     source_category: str | None = Field(default=None, description="Source category.")
     destination_category: str | None = Field(default=None, description="Destination category.")
     product: Code | None = Field(default=None, description="Usage product rated.")
-    amount: MoneyField | None = Field(default=None, description="Rated charge.")
+    amount: ChargeField | None = Field(default=None, description="Rated charge (0 or more).")
 
 
 class Agent(Strict):
@@ -186,7 +187,7 @@ class Consumption(Strict):
         default=None, description="Credit type consumed (or give `service`: credits of every type for it)."
     )
     quantity: DecimalField = Field(gt=0, description="Quantity consumed (more than zero).")
-    at: DateTimeField = Field(description="When.")
+    at: TimestampField = Field(description="When.")
     service: str | None = Field(
         default=None, description="Service consumed: without `credit_type`, every credit type paying for it."
     )
@@ -234,7 +235,7 @@ class CreditPurchase(Strict):
     user: Code = Field(description="Purchasing user (billing information stays theirs).")
     credit_type: Code = Field(description="Credit type bought.")
     quantity: DecimalField = Field(gt=0, description="Quantity bought (more than zero).")
-    at: DateTimeField = Field(description="When; the credit can be used from this moment.")
+    at: TimestampField = Field(description="When; the credit can be used from this moment.")
     usage_period: CreditPeriod | None = Field(default=None, description="Usage period (from the purchase day).")
 
 
@@ -261,7 +262,7 @@ class BalanceEvent(Strict):
     reason: RefundReason | None = Field(
         default=None, description="Why a refund returns the credits: the request was cancelled, failed or rejected."
     )
-    at: DateTimeField = Field(description="When; events apply in time order (ties: the order written).")
+    at: TimestampField = Field(description="When; events apply in time order (ties: the order written).")
 
 
 class Balance(Strict):
@@ -318,7 +319,7 @@ class Scenario(Strict):
     id: Annotated[
         str, BeforeValidator(whole_number_as_text), WithJsonSchema({"type": ["string", "integer"], "minLength": 1})
     ] = Field(min_length=1, description="Scenario id, echoed in the decision (a whole number is read as its digits).")
-    as_of: DateTimeField = Field(description="Billing date-time; windows are counted back from it.")
+    as_of: TimestampField = Field(description="Billing date-time; windows are counted back from it.")
     account: Account | None = Field(default=None, description="The billed account.")
     subscription: Subscription | None = Field(default=None, description="The subscription being billed.")
     job: Job | None = Field(default=None, description="The job being billed.")
