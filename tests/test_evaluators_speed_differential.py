@@ -23,7 +23,9 @@ outputs whose `section_not_met` of a section written as a block of several entri
 the section's key, not its first entry; 1,150 explained outputs whose trace names an unknown
 condition under `not` with its `not`, `negated: true`; 15 refused cancellations whose BR616 hint
 no longer suggests a far code (`multiroom-bundle` for `movies-bundle`) but names the
-subscription's add-ons, or says to list the add-on in `add_ons`). The rules
+subscription's add-ons, or says to list the add-on in `add_ons`; 6 outputs of 2 cancellations
+whose `renewed_on` is before the subscription's start, now refused, BR615 at
+`cancellation.renewed_on`, not decided). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict
