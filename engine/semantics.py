@@ -1020,7 +1020,8 @@ def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
     ad hoc discount's `allowed_units: []` and a window of no time (`limit: {per: 0 days}`): a
     section holds when one of its entries does, so an empty one states no condition and the rule
     applied to every plan, segment or agent, in silence; a limit over no time was never reached
-    (an `exclude` list excludes nothing: allowed empty)."""
+    (an `exclude` list excludes nothing: allowed empty); and a total with a window but no bounds
+    (`total_quantity: {per: 1 month}`), which states no condition either."""
     for kind in ("discount", "credit", "credit_type"):
         for _model, doc in _each(catalog, kind):
             data = doc.data if isinstance(doc.data, dict) else {}
@@ -1057,6 +1058,14 @@ def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
                     f"`{'.'.join(str(p) for p in path)}` is an empty {what}: it states no condition, so it would "
                     "restrict nothing",
                     "list at least one entry, or remove the key",
+                )
+            for path, per in _unbounded_totals(_model):  # (accepted until 2026-12-03, and dropped)
+                yield doc.diagnostic(
+                    path,
+                    "BR206",
+                    f"`{'.'.join(str(p) for p in path)}` has a window (`per: {per}`) but neither `min` nor `max`: "
+                    "it states no condition, so it would restrict nothing",
+                    f"write `min` or `max`, e.g. `{path[-1]}: {{min: 2, per: {per}}}`, or remove the key",
                 )
 
 
@@ -1136,6 +1145,17 @@ def _windows(model: Any) -> Iterator[tuple[JsonPath, Any]]:
         total = getattr(quantitative, name, None) if quantitative is not None else None
         if total is not None and total.per is not None:
             yield ("criteria", "quantitative", name, "per"), total.per
+
+
+def _unbounded_totals(model: Any) -> Iterator[tuple[JsonPath, Any]]:
+    """A discount's totals written with a window alone (`total_quantity: {per: 1 month}`): a total
+    holds between its `min` and its `max`, so one with neither states no condition (written `{}`,
+    it is an empty section)."""
+    quantitative = getattr(getattr(model, "criteria", None), "quantitative", None)
+    for name in ("total_quantity", "total_usage"):
+        total = getattr(quantitative, name, None) if quantitative is not None else None
+        if total is not None and total.per is not None and total.min is None and total.max is None:
+            yield ("criteria", "quantitative", name), total.per
 
 
 def _empty_in(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:

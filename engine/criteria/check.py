@@ -57,12 +57,17 @@ class Scope:
     depth: int = 0  # quantifiers and aggregates around this point
     #: inside an aggregate's `where` without a bound name: its function and list as written (hints)
     aggregate: tuple[str, str] | None = None
+    #: the bound names that hold catalog codes (`any s in account.segments`: `s`), by the kind of code
+    codes: dict[str, str] = field(default_factory=dict)
 
-    def bind(self, name: str, type_: T.Type) -> Scope:
-        return Scope({**self.variables, name: type_}, self.element, self.depth, self.aggregate)
+    def bind(self, name: str, type_: T.Type, code: str | None = None) -> Scope:
+        codes = self.codes  # (never changed in place: shared by the scopes within)
+        if code or name in codes:  # a name bound to codes, or bound again to other values
+            codes = {**{k: v for k, v in codes.items() if k != name}, **({name: code} if code else {})}
+        return Scope({**self.variables, name: type_}, self.element, self.depth, self.aggregate, codes)
 
     def with_element(self, record: str | None, aggregate: tuple[str, str] | None = None) -> Scope:
-        return Scope(dict(self.variables), record, self.depth, aggregate)
+        return Scope(dict(self.variables), record, self.depth, aggregate, self.codes)
 
     def loop(self, node: ast.Node, word: str) -> Scope:
         """The scope inside a quantifier or aggregate; refuses nesting deeper than MAX_NESTING."""
@@ -75,7 +80,7 @@ class Scope:
                 "each level repeats the work for every element of the list around it; "
                 "split the criterion into separate conditions",
             )
-        return Scope(dict(self.variables), self.element, self.depth + 1, self.aggregate)
+        return Scope(dict(self.variables), self.element, self.depth + 1, self.aggregate, self.codes)
 
 
 #: the nodes that are conditions (true, false or unknown), never values (`Checker._value`)
@@ -306,6 +311,8 @@ class Checker:
         self._comparable(node, lt, rt, node.op)
         if node.op not in ("==", "!=") and lt.name not in T.ORDERED:
             raise error(node.span, "BR503", f"{lt} cannot be ordered with `{node.op}`", "use `==`, `!=` or `in`")
+        if node.op not in ("==", "!=") and lt.name == "string":
+            self._unordered_codes(node, (left, right), node.op, scope)
         if lt.name == "duration" and isinstance(left, ast.Literal) and isinstance(right, ast.Literal):
             _same_duration_family(node, left.value, right.value)
         return _replace(node, left=left, right=right, type=T.BOOL)
@@ -395,7 +402,47 @@ class Checker:
         self._comparable(node, _type(low), _type(high), "between")  # (`between 5.00 USD and 10.00 EUR`)
         if _type(value).name not in T.ORDERED:
             raise error(node.span, "BR503", f"{_type(value)} has no order for `between`", "use `in` with a set")
+        if _type(value).name == "string":
+            self._unordered_codes(node, (value, low, high), "between", scope)
         return _replace(node, value=value, low=low, high=high, type=T.BOOL)
+
+    def _unordered_codes(self, node: ast.Node, operands: Iterable[ast.Node], op: str, scope: Scope) -> None:
+        """BR503 for an order (`<`, `>=`, `between`) on a field holding catalog codes: a code's
+        spelling has no meaning to order by, and the code checks read `==` and `in` only, so
+        `subscription.billing_term_scheme between "monthly-24" and "monthly-24"` let an ad hoc
+        discount name a scheme without flexible pricing (BR408), and `>= "zzz"` a code that does
+        not exist (BR302), in silence (until 2026-12-03)."""
+        for operand in operands:
+            kind = self._code_kind(operand, scope)
+            if kind is not None:
+                what = kind.replace("_", " ")
+                article = "an" if what[0] in "aeio" else "a"
+                raise error(
+                    node.span,
+                    "BR503",
+                    f"`{operand.span.text}` is {article} {what} code: codes have no order for `{op}`",
+                    "compare codes with `==` or `in {…}`",
+                )
+
+    def _code_kind(self, node: ast.Node, scope: Scope) -> str | None:
+        """The kind of catalog code a typed value holds (`catalog_codes.CODE_FIELDS`): a record's
+        field, a projection's (`subscription.products.product`), a bare field in an aggregate's
+        `where`, a name bound to the items of one, a set of them; None for any other value."""
+        from engine.criteria.catalog_codes import CODE_FIELDS
+
+        if isinstance(node, ast.Attribute):
+            owner = _type(node.obj)
+            if owner.name == "list" and owner.elem is not None:
+                owner = owner.elem
+            return CODE_FIELDS.get((owner.record, node.name)) if owner.record else None
+        if isinstance(node, ast.Name):
+            if node.id in scope.variables:
+                return scope.codes.get(node.id)
+            element = scope.element
+            return CODE_FIELDS.get((element, node.id)) if element else None
+        if isinstance(node, ast.SetLiteral):
+            return next((k for k in (self._code_kind(i, scope) for i in node.items) if k is not None), None)
+        return None
 
     # arithmetic --------------------------------------------------------------------------------
 
@@ -471,7 +518,8 @@ class Checker:
                 f"`{node.kind}` needs a list to look through, found {ct}",
                 'e.g. `any p in subscription.products where p.type == "termed"`',
             )
-        inner = scope.loop(node, node.kind).bind(node.var, ct.elem)
+        code = self._code_kind(collection, scope) if ct.elem.name == "string" else None
+        inner = scope.loop(node, node.kind).bind(node.var, ct.elem, code)
         condition = self._boolean(node.condition, inner, "`where`")
         return _replace(node, collection=collection, condition=condition, type=T.BOOL)
 
@@ -494,8 +542,9 @@ class Checker:
         elem = _type(source).elem
         assert elem is not None
         looped = scope.loop(node, node.func)
+        code = self._code_kind(source, scope) if node.var and elem.name == "string" else None
         inner = (
-            looped.bind(node.var, elem)
+            looped.bind(node.var, elem, code)
             if node.var
             else looped.with_element(
                 elem.record if elem.name == "record" else None, (node.func, node.collection.span.text)

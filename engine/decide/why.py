@@ -182,8 +182,12 @@ def _after_interruption(f: Mapping[str, Any]) -> str:
 
 def _span_from(f: Mapping[str, Any]) -> str:
     """ "(since A, after …)" beside a span: the day it counts from and what reset it; "(it starts
-    on A)" for one not begun; "(interrupted since A: N days so far)" for one an interruption still
-    going on keeps at nothing (until 2026-12-03 "since" the billing day, as if it counted from it)."""
+    on A)" for one not begun, and "(account due date A is N days ahead)" for a time since a date
+    that is no start (`_ahead`; until 2026-12-03 a due date "started" too); "(interrupted since A:
+    N days so far)" for one an interruption still going on keeps at nothing (until 2026-12-03
+    "since" the billing day, as if it counted from it)."""
+    if "starts" in f and "ahead" in f:
+        return f"({_name(f['subject'].removeprefix('as_of.date - '))} {f['starts']} is {f['ahead']} ahead)"
     if "starts" in f:
         return f"(it starts on {f['starts']})"
     gap = f.get("after_interruption")
@@ -691,6 +695,8 @@ class WhyNot:
                 code = "not_comparable"
         if code == "value_missing" and (currencies := _mixed_currencies(node, explainer)):
             facts["currencies"] = currencies
+        if "starts" in facts:
+            _ahead(facts, explainer.scenario)
         facts["verdict"] = VERDICTS[outcome]
         return Reason(code, facts, Source(span.file, span.line, span.column))
 
@@ -703,6 +709,23 @@ class WhyNot:
         if kind == "none":
             return None
         return self._read_key(id(node), readers, reading)
+
+
+def _ahead(facts: dict[str, Any], scenario: Any) -> None:
+    """Fact `ahead` ("3 days") for the time since a date still ahead of the billing date that is no
+    start (`as_of.date - account.due_date` with the bill due in 3 days): it has not begun, but a
+    due date does not "start" (`_span_from`). A start (`subscription.start`, `billing_term_start`)
+    keeps "it starts on"."""
+    subject = str(facts.get("subject", ""))
+    field = subject.removeprefix("as_of.date - ")
+    if field == subject or not all(part.isidentifier() for part in field.split(".")) or field.endswith("start"):
+        return
+    try:  # (the span ends on `as_of.date`, its local date)
+        days = (date.fromisoformat(str(facts["starts"])) - scenario.as_of.date()).days
+    except (AttributeError, TypeError, ValueError):
+        return
+    if days > 0:
+        facts["ahead"] = f"{days} day{'s' if days != 1 else ''}"
 
 
 def _missing_element(explainer: Any, node: ast.Node) -> str | None:
