@@ -421,7 +421,9 @@ def _inflexible_schemes(entries: list[Any], catalog: dict[str, dict[str, Any]]) 
     written, by `semantics`). Named means required: `"monthly-24" == subscription.billing_term_scheme`
     as much as the other order; a scheme the condition only excludes (`!=`, `not in`, or `==` under
     a `not`) is not named (`catalog_codes.required_texts`). Until 2026-12-03 a pattern over the text
-    found `==` and `in` written field first only, and refused `not … == "monthly-24"`."""
+    found `==` and `in` written field first only, and refused `not … == "monthly-24"`; and a name
+    bound to the scheme (`any s in {subscription.billing_term_scheme} where s == "monthly-24"`)
+    named none, where now it names the scheme as the field does."""
     from engine.criteria import ast
     from engine.criteria.catalog_codes import required_texts
     from engine.models.discounts import DiscountType

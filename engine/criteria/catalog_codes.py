@@ -6,7 +6,8 @@ things as text — `p.product == "tv-premuim"`, `account.segments overlaps {"vip
 there silently never matches, which changes money. After type checking, every comparison of a
 code-bearing field with text (`==`, `!=`, `in`, `not in`, `overlaps`, `contains`) has its text
 checked against the rule set's codes of that kind: an unknown one is BR302 at the text, with
-"did you mean".
+"did you mean". A name bound to the items of such a field (`any s in account.segments where s ==
+"vip"`) is read as the field (until 2026-12-03 its texts went unchecked).
 """
 
 from __future__ import annotations
@@ -178,26 +179,60 @@ def required_texts(node: ast.Node, kind: str) -> Iterator[ast.Literal]:
             yield from texts
 
 
+#: a name a quantifier or aggregate binds (`any s in account.segments`): the code field it takes its
+#: items from and the record whose fields bare names name there; None for a name bound to other values
+Bound = dict[str, tuple[ast.Attribute | ast.Name, str | None] | None]
+
+
+def _resolve(
+    field: ast.Attribute | ast.Name, element: str | None, bound: Bound
+) -> tuple[ast.Attribute | ast.Name, str | None] | None:
+    """The code field `field` reads: itself, or for a bound name the field its items come from
+    (None for a name bound to records or other values: it shadows the element's field)."""
+    if isinstance(field, ast.Name) and field.id in bound:
+        return bound[field.id]
+    return field, element
+
+
+def _source(
+    collection: ast.Node, element: str | None, bound: Bound
+) -> tuple[ast.Attribute | ast.Name, str | None] | None:
+    """The code field whose items a name bound to `collection` takes: a code field itself
+    (`account.segments`, a projection), a name bound to one, or the first such in a set literal
+    (`{subscription.billing_term_scheme}`); None for any other collection (records, texts)."""
+    for field in _fields(collection):
+        resolved = _resolve(field, element, bound)
+        if resolved is not None and _kind(*resolved) is not None:
+            return resolved
+    return None
+
+
 def _walk(node: ast.Node) -> Iterator[tuple[ast.Attribute | ast.Name, str | None, list[ast.Literal], bool]]:
     """Each comparison of a field with texts (`_comparisons`), and whether the condition requires
-    it (`required_texts`): one walk for both (until 2026-12-03 each had its own copy)."""
+    it (`required_texts`): one walk for both (until 2026-12-03 each had its own copy). A name a
+    quantifier or an aggregate binds to the items of a code field (`any s in account.segments
+    where s == "vip"`, `any s in {subscription.billing_term_scheme} where s == "monthly-24"`)
+    stands for that field: the comparison is yielded with the field (until 2026-12-03 such a name
+    was no field, and its texts went unchecked by BR302 and BR408 alike)."""
     from engine.criteria.parse import _CHILD_FIELDS
 
-    # (node, polarity, element): polarity 1 where the condition holds only as the node does,
-    # -1 where only as it does not, 0 where it cannot be told; element: the record whose fields
-    # bare names name (inside an aggregate's `where` without a variable), if any
-    stack: list[tuple[ast.Node, int, str | None]] = [(node, 1, None)]
+    # (node, polarity, element, bound): polarity 1 where the condition holds only as the node
+    # does, -1 where only as it does not, 0 where it cannot be told; element: the record whose
+    # fields bare names name (inside an aggregate's `where` without a variable), if any; bound:
+    # the names bound around the node (`Bound`)
+    stack: list[tuple[ast.Node, int, str | None, Bound]] = [(node, 1, None, {})]
     while stack:
-        node, polarity, element = stack.pop()
+        node, polarity, element, bound = stack.pop()
         if isinstance(node, ast.Not):
-            stack.append((node.operand, -polarity, element))
+            stack.append((node.operand, -polarity, element, bound))
             continue
         if isinstance(node, ast.BoolOp):
-            stack.extend((operand, polarity, element) for operand in reversed(node.operands))
+            stack.extend((operand, polarity, element, bound) for operand in reversed(node.operands))
             continue
         if isinstance(node, ast.Quantifier):  # `any`/`all … where c` holds more often as `c` does
-            stack.append((node.condition, polarity, element))
-            stack.append((node.collection, 0, element))
+            inside = {**bound, node.var: _source(node.collection, element, bound)}
+            stack.append((node.condition, polarity, element, inside))
+            stack.append((node.collection, 0, element, bound))
             continue
         pairs: Iterator[Compared] = iter(())
         equal = 1
@@ -208,17 +243,25 @@ def _walk(node: ast.Node) -> Iterator[tuple[ast.Attribute | ast.Name, str | None
         elif isinstance(node, ast.SetRelation):
             pairs = _pair(node.left, node.right, element)
         for field, scope, texts in pairs:
-            yield field, scope, texts, polarity in (0, equal)
-        inner = element
-        if isinstance(node, ast.Aggregate) and node.var is None:
-            listed = getattr(node.collection, "type", None)
-            if listed is not None and listed.name == "list" and listed.elem is not None:
-                inner = listed.elem.record
+            resolved = _resolve(field, scope, bound) if bound else (field, scope)
+            if resolved is not None:
+                yield resolved[0], resolved[1], texts, polarity in (0, equal)
+        inner, inside = element, bound
+        if isinstance(node, ast.Aggregate):
+            if node.var is None:
+                listed = getattr(node.collection, "type", None)
+                if listed is not None and listed.name == "list" and listed.elem is not None:
+                    inner = listed.elem.record
+            else:  # over a field of records (`sum(u in usage.quantity …)`) the name is the record
+                collection = node.collection
+                owner = getattr(collection.obj, "type", None) if isinstance(collection, ast.Attribute) else None
+                records = owner is not None and owner.name == "list" and owner.elem is not None and owner.elem.record
+                inside = {**bound, node.var: None if records else _source(collection, element, bound)}
         values = node.__dict__
         for name in reversed(_CHILD_FIELDS[type(node)]):
             child = values[name]
-            scope = inner if name == "where" else element
+            scope, names = (inner, inside) if name == "where" else (element, bound)
             if type(child) is tuple:
-                stack.extend((c, 0, scope) for c in reversed(child))
+                stack.extend((c, 0, scope, names) for c in reversed(child))
             elif child is not None:
-                stack.append((child, 0, scope))
+                stack.append((child, 0, scope, names))
