@@ -158,6 +158,7 @@ def extract_git_rules(spec: str, into: Path, cwd: Path | None = None) -> Path:
     found = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}:{folder}"], cwd)
     tree_id = found.decode("ascii", "replace").strip() if found is not None else ""
     if not tree_id or not all(c in "0123456789abcdef" for c in tree_id):
+        _not_found(spec, revision, cwd)
         raise GitRevisionError(
             f"`{spec}`: no folder `{folder}` at revision `{revision}` in this git repository "
             "(the folder is relative to the repository's top, or write `./FOLDER` for the current one)"
@@ -180,6 +181,22 @@ def extract_git_rules(spec: str, into: Path, cwd: Path | None = None) -> Path:
                 "billrules does not read it (BR117); remove it from the rule set"
             ) from None
     return into
+
+
+def _not_found(spec: str, revision: str, cwd: Path | None) -> None:
+    """`REV:FOLDER` named no tree: raise when it is not the folder that is missing, but the repository
+    (no git repository here) or the revision (until 2026-12-03 all three were "no folder at revision")."""
+    if _git(["rev-parse", "--git-dir"], cwd) is None:
+        here = Path(cwd) if cwd is not None else Path.cwd()
+        raise GitRevisionError(
+            f"`{spec}`: `{here}` is not in a git repository: `git:` takes the rules from the repository of "
+            "the current folder (run billrules from inside it, or give the old rules as a folder)"
+        )
+    if _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{tree}}"], cwd) is None:
+        raise GitRevisionError(
+            f"`{spec}`: unknown revision `{revision}` in this git repository (write a branch, a tag or a "
+            "commit it has, e.g. `HEAD~1`; `git log --oneline` lists the commits)"
+        )
 
 
 def _git(arguments: list[str], cwd: Path | None) -> bytes | None:

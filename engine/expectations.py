@@ -146,8 +146,32 @@ def compare(expected: Any, actual: Any, path: JsonPath = ("expect",)) -> Iterato
             f"write `{expected.strip().lower()}` without quotes" if said else "",
         )
         return
+    if isinstance(expected, str) and (actual is None or isinstance(actual, int | float)):
+        # quoted text is text: `"null"` is not the decision's null, nor `"1"` its number 1 (until
+        # 2026-12-03 both passed, compared by their text, while `"true"` already failed)
+        meant = _unquoted(expected, actual)
+        yield Mismatch(
+            path,
+            expected,
+            actual,
+            f"expected {_show(expected)} (text), the decision has {_show(actual)} here",
+            f"write `{meant}` without quotes" if meant else "",
+        )
+        return
+    if expected is None and isinstance(actual, str):  # (YAML's null is not the text `"null"`)
+        yield Mismatch(path, expected, actual)
+        return
     if _text(expected) != _text(actual) and not _same_value(expected, actual):
         yield Mismatch(path, expected, actual, hint=_currency_hint(expected, actual))
+
+
+def _unquoted(expected: str, actual: Any) -> str:
+    """What quoted text would be written without quotes to mean the decision's number or null
+    (`"1"` → `1`), or nothing when it means something else."""
+    words = expected.strip()
+    if actual is None:
+        return "null" if words in ("null", "Null", "NULL", "~") else ""
+    return _text(actual) if _same_value(actual, words) else ""
 
 
 def _currency_hint(expected: Any, actual: Any) -> str:
@@ -320,10 +344,13 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
                 "expect each item once",
             )
             continue
+        if match is None and actual and not any(isinstance(a, dict) and key in a for a in actual):
+            yield _no_such_key(item[key], actual, (*path, i, key), key)
+            continue
         if match is None:
             from engine.diagnostics import did_you_mean
 
-            names = [str(a.get(key)) for a in actual if isinstance(a, dict)]
+            names = [_text(a[key]) for a in actual if isinstance(a, dict) and key in a]
             yield Mismatch(
                 (*path, i, key),
                 item[key],
@@ -335,6 +362,31 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
         used.add(match)
         last = match
         yield from compare(item, actual[match], (*path, i))
+
+
+def _no_such_key(value: Any, actual: list[Any], path: JsonPath, key: str) -> Mismatch:
+    """An item matched by a key the decision's items here do not have (a purchase's lines by `line`):
+    say so, and name what they are matched by (until 2026-12-03 "(it has: None)", Python's `None`
+    for each)."""
+    by = _identifying(actual)
+    if by:
+        names = ", ".join(dict.fromkeys(_text(a[by[0]]) for a in actual))
+        return Mismatch(
+            path,
+            value,
+            None,
+            f"no item with {key} {_show(value)} in the decision: its items here have no `{key}`, "
+            f"they are matched by `{by[0]}` (it has: {names})",
+            f"write `{by[0]}:` instead of `{key}:`",
+        )
+    keys = ", ".join(f"`{k}`" for k in dict.fromkeys(k for a in actual if isinstance(a, dict) for k in a))
+    return Mismatch(
+        path,
+        value,
+        None,
+        f"no item with {key} {_show(value)} in the decision: its items here have no `{key}` "
+        f"(their keys: {keys or 'none'})",
+    )
 
 
 def _kind(value: Any) -> str:

@@ -257,8 +257,9 @@ def test_the_old_rules_from_a_git_revision(
     assert (status, report["changed"]) == (0, 0)
 
     for spec, says in (
-        ("git:HEAD~5:rules", "no folder `rules` at revision `HEAD~5`"),
-        ("git:--output=x:rules", "no folder `rules` at revision `--output=x`"),
+        ("git:HEAD~5:rules", "unknown revision `HEAD~5`"),  # (until 2026-12-03 "no folder `rules` at …")
+        ("git:--output=x:rules", "unknown revision `--output=x`"),
+        ("git:HEAD:nowhere", "no folder `nowhere` at revision `HEAD`"),
         ("git:HEAD:rules/ruleset.yaml", "is a file, not the rules folder"),
         ("git:HEAD", "write `git:REVISION:FOLDER`"),
     ):
