@@ -165,13 +165,12 @@ class CodeSpace:
         found = {self.code(0), self.code(self.quantity - 1)}
         if len(text) == len(self.template):
             allowed = BASE36[: self.base]
-            digits = "".join(
-                (c.upper() if c.upper() in allowed else "0")
-                for fixed, c in zip(self.template, text, strict=True)
-                if fixed == MARK
-            )
-            number = min(max(int(digits, self.base) - self.start, 0), self.quantity - 1)
-            found.add(self.code(number))
+            digits = "".join(c.upper() for fixed, c in zip(self.template, text, strict=True) if fixed == MARK)
+            # (a character the charset lacks gives no number: until 2026-12-03 it was read as `0`, and
+            # `coupon_8٩` was "near" `coupon_80`, so `coupon_87`)
+            if all(d in allowed for d in digits):
+                number = min(max(int(digits, self.base) - self.start, 0), self.quantity - 1)
+                found.add(self.code(number))
         return found
 
     def shaped(self, text: str) -> tuple[int, str] | None:
@@ -234,20 +233,26 @@ class CouponIndex:
         range is nearest: `ROAM-004` → `ROAM-005` for codes 005…014; until 2026-12-02 similarity
         alone chose, and named `ROAM-014`). Otherwise each coupon offers at most
         three codes: its first and last, and, when `text` has the template's length, the code
-        whose number is nearest to the one written in `text`'s `#` positions (a character the
-        charset lacks read as `0`); the candidate with the highest `difflib` similarity wins (ties:
-        the larger code, as `difflib.get_close_matches` breaks them).
+        whose number is nearest to the one written in `text`'s `#` positions (none when one of
+        them is a character the charset lacks); the candidate with the highest `difflib` similarity
+        wins (ties: the larger code, as `difflib.get_close_matches` breaks them).
+
+        A code written in full-width or other compatibility characters, or with digits of another
+        script (`coupon_89` in full-width letters and digits, `coupon_8٩`), gets the code it spells
+        (its NFKC form, those digits as ASCII, in any case) when that is a code, else no suggestion:
+        until 2026-12-03 similarity named another customer's code (`coupon_91`, `coupon_87`).
         """
         visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+        plain = _plain(visible)
+        if plain != visible:
+            return self._spelled(plain)
         if visible != text and visible:  # a zero-width space pasted inside `coupon_8​8`: the code it hides
             found = self.nearest(visible) if self.decode(visible) is None else visible
             if found is not None:
                 return found
-        for variant in (text.upper(), text.lower()):
-            for space in self.spaces.values():
-                folded = _fold(space.template, variant)
-                if folded is not None and space.index(folded) is not None:
-                    return folded
+        folded = self._in_case(text)
+        if folded is not None:
+            return folded
         shaped = [near for space in self.spaces.values() if (near := space.shaped(text)) is not None]
         if shaped:  # a code of a coupon's shape, its number out of range: the nearest end of the range
             return min(shaped)[1]
@@ -263,6 +268,30 @@ class CouponIndex:
                 if best is None or scored > best:
                     best = scored
         return best[1] if best is not None else None
+
+    def _spelled(self, text: str) -> str | None:
+        """`text` when it is a code, or the code it is in another case; else None."""
+        return text if self.decode(text) is not None else self._in_case(text)
+
+    def _in_case(self, text: str) -> str | None:
+        """The code `text` is in another case (`COUPON_88` → `coupon_88`), or None."""
+        for variant in (text.upper(), text.lower()):
+            for space in self.spaces.values():
+                folded = _fold(space.template, variant)
+                if folded is not None and space.index(folded) is not None:
+                    return folded
+        return None
+
+
+def _plain(text: str) -> str:
+    """`text` in NFKC (full-width letters and digits as ASCII ones), with the decimal digits of
+    other scripts (`٩`, `९`) as ASCII ones too."""
+    normal = unicodedata.normalize("NFKC", text)
+    if normal.isascii():
+        return normal
+    return "".join(
+        str(digit) if not ch.isascii() and (digit := unicodedata.decimal(ch, None)) is not None else ch for ch in normal
+    )
 
 
 def _fold(template: str, variant: str) -> str | None:
