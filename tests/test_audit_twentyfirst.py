@@ -11,7 +11,7 @@ import pytest
 
 from engine import load_rules
 from engine.cli.decide_cmd import step_words
-from engine.decide.scenarios import ScenarioError
+from engine.decide.scenarios import ScenarioError, ScenarioInvalid
 from tests.test_audit_twentieth_checks import _LYON_WHEN, rules, underlined
 from tests.test_money_checks import edit, found
 
@@ -335,3 +335,39 @@ def test_a_reason_two_edits_from_a_named_one_is_its_typo_only_with_the_same_firs
 
     # until 2026-12-03 `released` was BR603, "it reads as `deceased`"
     assert _reason_meant(written, frozenset({"moved_abroad", "deceased"})) == meant
+
+
+# --- scenarios: a date written as a date-time at midnight -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("start", "2015-01-01T00:00:00+02:00"),
+        ("start", "2015-01-01T00:00:00Z"),
+        ("cancellation", "2015-10-01T00:00:00Z"),
+    ],
+)
+def test_a_date_field_written_as_a_date_time_at_midnight_is_refused_as_at_any_other_time(
+    rules: Path, field: str, value: str
+) -> None:
+    scenario: dict[str, Any] = {
+        "id": "midnight",
+        "as_of": "2015-10-01T09:00:00+00:00",
+        "account": {"code": "A"},
+        "subscription": {
+            "code": "S",
+            "plan": "tv-essentials-24",
+            "billing_frequency": "monthly",
+            "start": "2015-01-01",
+        },
+        "cancellation": {"date": "2015-10-01"},
+    }
+    if field == "start":
+        scenario["subscription"]["start"] = value
+    else:
+        scenario["cancellation"]["date"] = value
+    # until 2026-12-03 a midnight date-time was read as its date (10:00 was refused already)
+    with pytest.raises(ScenarioInvalid) as raised:
+        load_rules(rules).decide_json(scenario)
+    assert "a date, written with a time of day" in str(raised.value)

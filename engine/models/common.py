@@ -97,19 +97,24 @@ CALENDAR_TEXT: dict[Callable[[Any], Any], re.Pattern[str]] = {}
 _DATE_ALONE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _calendar_text(what: str, example: str, form: str, *, timed: bool = False) -> Any:
+def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, dated: bool = False) -> Any:
     """A before-validator: a date, date-time or time is ISO text (or already a Python value).
 
     Pydantic's lax mode would read `0` or `"0"` as 1970-01-01 (a Unix timestamp) or as midnight;
     YAML and JSON give dates as text, and a number there is a mistake. `timed`: a date alone
     (`2015-08-01`, or a Python `date`) is refused too, where pydantic would read it as midnight
-    (error type `date_time_date_alone`, its `date` in the context).
+    (error type `date_time_date_alone`, its `date` in the context). `dated`: a date written with
+    a time of day is refused at midnight too (error type `date_from_datetime_inexact`, pydantic's
+    own for other times), where pydantic would read `2015-01-01T00:00:00+02:00` as its date (until
+    2026-12-03 a scenario's `subscription.start` or `cancellation.date` so written was decided).
     """
     pattern = re.compile(form)
     match = pattern.match
 
     def check(value: Any) -> Any:
         if type(value) is str and match(value):
+            if dated and len(value) > 10 and value[10] in "Tt ":
+                raise PydanticCustomError("date_from_datetime_inexact", "a date, written with a time of day")
             return value
         if isinstance(value, bool | int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
@@ -130,7 +135,7 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False) -
     return BeforeValidator(check)
 
 
-DateField = Annotated[date, _calendar_text("a date", "2015-12-31", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")]
+DateField = Annotated[date, _calendar_text("a date", "2015-12-31", r"[0-9]{4}-[0-9]{2}-[0-9]{2}", dated=True)]
 DateTimeField = Annotated[
     datetime, _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ]
