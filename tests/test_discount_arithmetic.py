@@ -612,7 +612,7 @@ def test_without_a_billing_period_the_periods_run_from_the_start(tmp_path: Path)
         **request,
     }
     [over] = [x for x in rules.decide(late)["discounts"]["definitions"] if x["code"] == "d"]
-    assert over["reasons"][0]["text"] == "ran for its 1 billing period(s) from 2015-06-20 (until 2015-07-20)"
+    assert over["reasons"][0]["text"] == "ran for its 1 billing period from 2015-06-20 (until 2015-07-20)"
 
 
 def test_billing_periods_from_a_months_last_day_keep_to_month_ends(tmp_path: Path) -> None:

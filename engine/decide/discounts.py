@@ -58,6 +58,18 @@ from engine.values import (
 )
 
 
+def _one(shown: Any) -> str:
+    """A free period `_show` wrote (its facts' text), in words: `1 months` is 1 month (until
+    2026-12-03 the words read "requested 1 months")."""
+    text = str(shown)
+    return text[:-1] if re.fullmatch(r"1 (?:day|week|month|year)s", text) else text
+
+
+def _counted(count: Any, noun: str) -> str:
+    """`1 time`, `3 times` (until 2026-12-03 "3 time(s)")."""
+    return f"{count} {noun}" if str(count) == "1" else f"{count} {noun}s"
+
+
 def _targets(targets: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for t in targets:
@@ -89,17 +101,21 @@ register(
         "line_floor": lambda f: f"takes less than {f['value']} from {', '.join(f['lines'])}: no line goes below zero",
         "not_requested": "ad hoc: no agent to offer it to and no request",
         "agent_not_allowed": lambda f: f"agent `{f['agent']}` is not in an allowed unit ({', '.join(f['units'])})",
-        "offered": "may be requested between {low} and {high}",
+        "offered": lambda f: f"may be requested between {_one(f['low'])} and {_one(f['high'])}",
         "no_approval_needed": "requested; no approval needed",
         "approved": "approved by `{by}`",
         "approver_not_authorised": lambda f: (
             f"approved by `{f['by']}`, who is not an authorised approver ({', '.join(f['approvers'])})"
         ),
         "waiting_for_approval": lambda f: f"waiting for approval by {' or '.join(f['approvers'])}",
-        "no_value_requested": "no value requested; choose one between {low} and {high}",
+        "no_value_requested": lambda f: (
+            f"no value requested; choose one between {_one(f['low'])} and {_one(f['high'])}"
+        ),
         "requested_value_invalid": "requested value {problem}",
         "requested_other_currency": "requested {requested} is in another currency than the range ({currency})",
-        "requested_outside_range": "requested {requested} is outside the range {low} to {high}",
+        "requested_outside_range": lambda f: (
+            f"requested {_one(f['requested'])} is outside the range {_one(f['low'])} to {_one(f['high'])}"
+        ),
         "start_not_flexible": "the start date is not flexible for this discount",
         "start_too_late": lambda f: (
             f"starts {f['start']}, later than {f['latest']} after {f['added']}"
@@ -113,9 +129,14 @@ register(
         "end_before_start": "ends on {end}, before it starts on {start}: it would cover no day",
         "starts_later": "starts on {start}",
         "duration_ended": "its duration ended on {end}",
-        "periods_used": "ran for its {periods} billing period(s) from {from} (until {until})",
-        "free_period_used": "its {free} free ran from {from} to {until}",
-        "limit_reached": "applied {used} time(s) since {since} ({window} {per}); the limit is {limit}",
+        "periods_used": lambda f: (
+            f"ran for its {_counted(f['periods'], 'billing period')} from {f['from']} (until {f['until']})"
+        ),
+        "free_period_used": lambda f: f"its {_one(f['free'])} free ran from {f['from']} to {f['until']}",
+        "limit_reached": lambda f: (
+            f"applied {_counted(f['used'], 'time')} since {f['since']} ({f['window']} {f['per']}); "
+            f"the limit is {f['limit']}"
+        ),
     }
 )
 
@@ -469,6 +490,11 @@ class DefinitionRules:
                 r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(duration.until)})]
                 return True
             return False
+        if request is not None and request.added_on is not None and request.added_on > today:
+            # added after `as_of`: no such request existed when the bill was made, whatever its start
+            # (until 2026-12-03 a subscription's reduced the bill; a job's was already `starts_later`)
+            r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(request.added_on)})]
+            return True
         # auto apply: its first application (or when an add-on granting it was added, below)
         start = (
             (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
@@ -804,6 +830,12 @@ class DefinitionRules:
             lo, hi = bounds if bounds is not None else (_amount_value(d, low), _amount_value(d, high))
         except ValueError as exc:
             problem = _without_currency(requested, low, self.rounder.quantum) or str(exc)
+            problems.append(Reason("requested_value_invalid", {"problem": problem}))
+            return None
+        if d.amount.type is AmountType.FREE_PERIOD and value != value.to_integral_value():
+            # as a free period in the rule file (BR405): until 2026-12-03 `2.5` months were freed
+            unit = d.amount.unit.value if d.amount.unit else "months"
+            problem = f"`{plain(value)}` is not whole: a free period is a whole number of {unit}"
             problems.append(Reason("requested_value_invalid", {"problem": problem}))
             return None
         if isinstance(value, Money) and value.amount != value.amount.quantize(

@@ -157,7 +157,7 @@ class ReferenceEvaluator(DefinitionRules):
                 kind = "calendar" if d.limit.window is LimitWindow.CALENDAR else "rolling"
                 return settle(
                     "limit_reached",
-                    f"applied {used} time(s) since {start} ({kind} {d.limit.per}); the limit is {d.limit.times}",
+                    f"applied {used} time{'' if used == 1 else 's'} since {start} ({kind} {d.limit.per}); the limit is {d.limit.times}",
                 )
         if d.type is DiscountType.AUTO_APPLY:
             r.value = d.amount.value
