@@ -56,6 +56,8 @@ def range_start(value: int | str, base: int) -> int | None:
         if base == 10:
             return value
         value = str(value)  # an alphanumeric start written as a YAML number: its digits are the code's
+    if not value.isascii():  # (before upper-casing: until 2026-12-03 `ß0` was read as `SS0`, `ﬁ0` as `FI0`)
+        return None
     text = value.upper()
     if not text or any(ch not in BASE36[:base] for ch in text):
         return None

@@ -36,6 +36,16 @@ def _duration_unit_meant(text: str) -> str | None:
     return f"did you mean `{found.group(1)} {meant[0]}`?" if meant else None
 
 
+def _unlimited_meant(path: tuple[Any, ...], text: str) -> str | None:
+    """The hint for `per: unlimited` (the seed's unit "Unlimited"): a total is unlimited without
+    `per`, and a discount without `limit` (until 2026-12-03 the hint asked for a number and a unit)."""
+    if text.strip().lower() != "unlimited" or path[-1:] != ("per",):
+        return None
+    if path[-2:-1] == ("limit",):
+        return "leave `limit` out for no limit (unlimited), or write a window, e.g. `1 year`"
+    return "leave `per` out for no window (unlimited)"
+
+
 _PATTERN_MESSAGES = {
     MONEY_PATTERN: ("is not money", "write an amount and a currency code, e.g. `20.00 EUR`"),
     DURATION_PATTERN: ("is not a duration", "write a number and a unit, e.g. `6 months` or `14 days`"),
@@ -537,7 +547,7 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         if number is not None and numeric and re.fullmatch(error.validator_value, number.group(1)):
             hint = f"write the number alone: `{field}: {number.group(1)}` (the unit is the field's own)"
         elif error.validator_value == DURATION_PATTERN and isinstance(instance, str):
-            hint = _duration_unit_meant(instance) or hint
+            hint = _duration_unit_meant(instance) or _unlimited_meant(path, instance) or hint
         yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`)", hint)
         return
     if validator == "format":

@@ -1072,7 +1072,8 @@ def check_empty_entries(catalog: Catalog) -> Iterator[Diagnostic]:
 def check_day_windows(catalog: Catalog) -> Iterator[Diagnostic]:
     """BR207 for a day window's time with a fraction of a second: the windows are compiled to the
     criteria language's times, which are whole seconds (`10:00:00.5` was cut to `10:00:00`, and a
-    window let in usage half a second early)."""
+    window let in usage half a second early); BR206 for a window whose `from` equals its `to`, a
+    window of no time (until 2026-12-03 accepted: it held the records of that one second)."""
     for kind, base in (
         ("discount", ("criteria", "quantitative", "execution_days")),
         ("credit_type", ("criteria", "execution_days")),
@@ -1093,6 +1094,14 @@ def check_day_windows(catalog: Catalog) -> Iterator[Diagnostic]:
                             if field == "to" and value >= time(23, 59, 59)
                             else f"write `{value.replace(microsecond=0).isoformat()}` or the next second",
                         )
+                if window.from_ == window.to:
+                    yield doc.diagnostic(
+                        (*base, i, "to"),
+                        "BR206",
+                        f"the {window.day.value} window from `{window.from_.isoformat()}` to "
+                        f"`{window.to.isoformat()}` is a window of no time: only a record at that very second is in it",
+                        "write a later `to`, or leave `from` and `to` out for the whole day",
+                    )
 
 
 def check_credit_service_names(catalog: Catalog) -> Iterator[Diagnostic]:
