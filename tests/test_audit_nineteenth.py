@@ -735,9 +735,7 @@ def test_a_code_granting_nothing_is_rejected_whether_or_not_the_purchase_is_allo
             "start": "2015-02-01",
             "billing_frequency": "monthly",
         },
-        # (applied on the purchase day: its run spent there; one over before it would start again
-        # from the purchase, since 2026-12-03, and this history said 2015-06-15)
-        "discount_history": [{"discount": "coupon-minus-20", "on": "2015-07-10"}],
+        "discount_history": [{"discount": "coupon-minus-20", "on": "2015-06-15"}],
         "purchase": {"add_ons": ["additional-service-bundle"], "coupons": ["coupon_87"], "payment_method": method},
     }
     purchase = load_rules(RULES).decide(scenario)["purchase"]

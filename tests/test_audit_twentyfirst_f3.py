@@ -4,7 +4,6 @@ and `billrules diff` (fixer F3), each with the case that showed it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -162,67 +161,3 @@ def test_a_full_width_code_stays_unknown_and_its_hint_names_the_code_it_spells()
         ("ｃｏｕｐｏｎ＿８９", "rejected", {"code": "ｃｏｕｐｏｎ＿８９", "nearest": "coupon_89"}),
         ("coupon_8٩", "rejected", {"code": "coupon_8٩", "nearest": "coupon_89"}),
     ]
-
-
-WELCOME_AGAIN = """\
-id: welcome-again
-as_of: 2015-09-10T10:00:00Z
-account: {code: ACC-1201, classification: Residential, payment_preference: card, presentment_preference: email}
-subscription:
-  code: SUB-1201
-  type: residential-tv
-  plan: tv-essentials-24
-  billing_term_scheme: monthly-24
-  billing_frequency: monthly
-  binding_period: 24 months
-  start: 2015-02-01
-  status_history: [{status: active, from: 2015-02-01}]
-  products: [{product: tv-essentials, bundle: tv-essentials-bundle, main: true}]
-discount_history:
-HISTORY
-purchase:
-  add_ons: [family-bundle]
-  coupons: [ACME-A001]
-  payment_method: card
-"""
-
-
-def _welcome_again(tmp_path: Path, *applied: str) -> dict[str, Any]:
-    """The purchase's part of the decision: a fresh welcome-sports code on 2015-09-10, with
-    `welcome-sports-half` (3 billing periods) applied on these days before."""
-    from engine.decide.decision import decide
-    from engine.decide.scenarios import read_scenarios
-
-    history = "\n".join(f"  - {{discount: welcome-sports-half, on: {day}}}" for day in applied)
-    path = tmp_path / "welcome.yaml"
-    path.write_text(WELCOME_AGAIN.replace("HISTORY", history), encoding="utf-8")
-    item = next(iter(read_scenarios(path)))
-    assert item.scenario is not None and not item.diagnostics
-    part: dict[str, Any] = decide(load_rules(REPO / "rules"), item.scenario)["purchase"]
-    return part
-
-
-def _welcome(part: dict[str, Any]) -> tuple[str, str, str]:
-    found = next(d for d in part["discounts"] if d["code"] == "welcome-sports-half")
-    return part["coupons"][0]["status"], found["status"], part["price"]["EUR"]["net"]
-
-
-def test_a_coupons_discount_whose_earlier_run_ended_runs_again_from_the_purchase(tmp_path: Path) -> None:
-    # its three billing periods ran April to June: the code redeemed in September adds it again
-    # (until 2026-12-03 the code was used up and the discount `not_effective`, net 24.97 EUR)
-    ended = _welcome_again(tmp_path, "2015-04-02", "2015-05-02", "2015-06-02")
-    assert _welcome(ended) == ("redeemed", "applied", "17.47 EUR")
-    sports = next(line for line in ended["lines"] if line["product"] == "sports-pack")
-    assert sports["discounts"] == [{"code": "welcome-sports-half", "amount": "-7.50 EUR"}]
-
-
-def test_a_coupons_discount_still_running_on_the_purchase_day_is_not_restarted(tmp_path: Path) -> None:
-    # two of its three periods used: it runs on from its first application (as before)
-    going = _welcome_again(tmp_path, "2015-08-02", "2015-09-02")
-    assert _welcome(going) == ("redeemed", "applied", "17.47 EUR")
-    # its third applied on the purchase day: that run is not over before it, and is not restarted
-    today = _welcome_again(tmp_path, "2015-07-10", "2015-08-10", "2015-09-10")
-    assert _welcome(today) == ("redeemed", "not_effective", "24.97 EUR")
-    # all three applied on earlier days: over before the purchase, which adds it again
-    earlier = _welcome_again(tmp_path, "2015-07-09", "2015-08-09", "2015-09-09")
-    assert _welcome(earlier) == ("redeemed", "applied", "17.47 EUR")

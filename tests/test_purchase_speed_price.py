@@ -65,36 +65,15 @@ def _reference_synthetic(scenario: Any, plan: str | None, granted: list[str], pr
 def _reference_price(
     rules: Any, scenario: Any, plan: str | None, granted: list[str], bundles: list[str], priced: list[Any], shared: bool
 ) -> dict[str, Any]:
-    """`purchases.price` at 80e373c (and, since 2026-12-03, a discount the coupons' bundles grant
-    whose earlier run in the history was over before the purchase day — used up there, every
-    application of it earlier — decided again without that history: it runs from the purchase)."""
+    """`purchases.price` at 80e373c."""
     synthetic = _reference_synthetic(scenario, plan, granted, priced)
     only = {d for b in bundles for d in rules.get("bundle", b).discounts}
-    decided = _reference_decided(rules, synthetic, only)
-    anew = {d for b in granted for d in rules.get("bundle", b).discounts}
-    day = scenario.as_of.date()
-    over = {
-        r.code
-        for r in decided.definitions
-        if r.code in anew
-        and r.status == "not_effective"
-        and r.reasons
-        and r.reasons[0].code in ("periods_used", "free_period_used")
-        and any(h.discount == r.code for h in scenario.discount_history)
-        and all(h.on < day for h in scenario.discount_history if h.discount == r.code)
-    }
-    if over:
-        history = [h for h in scenario.discount_history if h.discount not in over]
-        decided = _reference_decided(rules, synthetic.model_copy(update={"discount_history": history}), only)
-    return decision.discounts_json(decided, shared)
-
-
-def _reference_decided(rules: Any, synthetic: Any, only: set[str]) -> Any:
     try:
         outcomes = decision.criteria_outcomes(rules, synthetic) if only else {}
-        return decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
+        decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
     except ScenarioError as exc:
         raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
+    return decision.discounts_json(decided, shared)
 
 
 def _inputs(rules: Any, data: Any) -> tuple[Any, str | None, list[str], list[str], list[Any]] | None:

@@ -1044,38 +1044,20 @@ def _decided(
     # its lines typed and the catalog's main service marked, as a bill's are: a coupon's discount
     # for `main_service: true` reduces the main service the purchase brings (until 2026-12-02 it
     # found no line, and the code was spent for nothing)
-    decided = _engine_price(rules, scenario, plan, granted, priced, only, reads_criteria)
-    if granted and scenario.discount_history:  # (a coupon's discount whose earlier run ended: anew)
-        renewed = _run_out(rules, decided.definitions, granted, scenario)
-        if renewed:
-            decided = _engine_price(rules, scenario, plan, granted, priced, only, reads_criteria, renewed)
+    synthetic = _synthetic(rules, scenario, plan, granted, priced)
+    if reads_criteria or _targets_main(rules, only):  # (only then: a copy of the lines costs a purchase ~6 %)
+        synthetic = decision.typed_lines(rules, synthetic)  # (the lines are kept: typed and marked on a copy)
+    try:
+        outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
+        decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
+    except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
+        raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
     if statuses is not None:
         for r in decided.definitions:
             if r.code in only:
                 nothing = r.status == "applied" and not any(r.amounts.values())
                 statuses[r.code] = "applied_for_nothing" if nothing else r.status
     return decision.discounts_json(decided, shared)
-
-
-def _engine_price(
-    rules: Any,
-    scenario: Any,
-    plan: str | None,
-    granted: list[str],
-    priced: list[Item],
-    only: frozenset[str],
-    reads_criteria: bool,
-    renewed: frozenset[str] = frozenset(),
-) -> Any:
-    """The discount engine's decision on the synthetic subscription (`_synthetic`, with `renewed`)."""
-    synthetic = _synthetic(rules, scenario, plan, granted, priced, renewed)
-    if reads_criteria or _targets_main(rules, only):  # (only then: a copy of the lines costs a purchase ~6 %)
-        synthetic = decision.typed_lines(rules, synthetic)  # (the lines are kept: typed and marked on a copy)
-    try:
-        outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
-        return decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
-    except ScenarioError as exc:  # e.g. a line in another currency than a discount's amount
-        raise ScenarioError("purchase", exc.message, exc.hint, exc.code) from None
 
 
 def _targets_main(rules: Any, only: frozenset[str]) -> bool:
@@ -1128,38 +1110,9 @@ def _granting(rules: Any, bundles: list[str]) -> tuple[frozenset[str], bool]:
     return found
 
 
-def _run_out(rules: Any, definitions: list[Any], granted: list[str], scenario: Any) -> frozenset[str]:
-    """The discounts the bundles the purchase's coupons grant (`granted`) give anew whose earlier
-    run, in the discount history, was over before the purchase day: priced on that day with the
-    history, it is used up (`periods_used`, `free_period_used`), and every application of it is of
-    an earlier day. The purchase adds it again, and a duration runs "once added" (SPEC 3.2): until
-    2026-12-03 the earlier run counted, and a code was used up for a discount that took nothing."""
-    anew = _granting(rules, granted)[0]
-    day = scenario.as_of.date()
-    found: set[str] = set()
-    for r in definitions:
-        if r.code not in anew or r.status != "not_effective" or not r.reasons:
-            continue
-        if r.reasons[0].code not in ("periods_used", "free_period_used"):
-            continue
-        applied = [h.on for h in scenario.discount_history if h.discount == r.code]
-        if applied and max(applied) < day:  # (one applied on the purchase day is still running)
-            found.add(r.code)
-    return frozenset(found)
-
-
-def _synthetic(
-    rules: Any,
-    scenario: Any,
-    plan: str | None,
-    granted: list[str],
-    priced: list[Item],
-    renewed: frozenset[str] = frozenset(),
-) -> Any:
+def _synthetic(rules: Any, scenario: Any, plan: str | None, granted: list[str], priced: list[Item]) -> Any:
     """The scenario the purchase is priced on: its subscription (or a new one from the purchase
     day) with the plan, the add-ons (bought and granted) and the priced lines; no job, no purchase.
-    `renewed`: discounts the purchase's coupons grant anew after their earlier run ended
-    (`_run_out`), whose history before the purchase day is left out, so their run counts from it.
 
     Built as `model_copy(update=...)` and the models' constructors build it, without their
     generic steps: the values are the scenario's own (validated) or the rule set's codes."""
@@ -1183,11 +1136,7 @@ def _synthetic(
         subscription = _copied(existing, update)
     else:
         subscription = _new_subscription(plan, add_ons, scenario.as_of.date(), lines)
-    changes: dict[str, Any] = {"subscription": subscription, "job": None, "purchase": None}
-    if renewed:
-        history = scenario.discount_history
-        changes["discount_history"] = [h for h in history if h.discount not in renewed]
-    return _copied(scenario, changes)
+    return _copied(scenario, {"subscription": subscription, "job": None, "purchase": None})
 
 
 def _line(rules: Any, product: str, bundle: str) -> Any:
