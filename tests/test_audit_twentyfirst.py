@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,10 @@ exceptions:
         ("cancellation.date.month > 10 and cancellation.date.year >= 2029", "2025-01-01", "2029-11-01"),
         ("cancellation.date.day == 31 and cancellation.date.year == 2028", "2025-01-01", "2028-01-31"),
         ("cancellation.date.day >= 29 and cancellation.date.month == 2", "2025-01-01", "2028-02-29"),
+        # `<` and `<=` turn where the day (month) starts again: each month's first day, 1 January
+        ("cancellation.date.day <= 5", "2025-01-10", "2025-02-01"),
+        ("cancellation.date.month < 4", "2025-06-15", "2026-01-01"),
+        ('cancellation.date.day == 1 and account.classification == "SME"', "2025-01-10", "2035-01-01"),
     ],
 )
 def test_the_earliest_date_of_an_exception_reading_the_month_or_day_is_found_years_ahead(
@@ -326,6 +331,8 @@ def test_a_renewal_dated_before_the_subscription_starts_is_br615(rules: Path) ->
         ("deceasde", "deceased"),  # a typo: two edits, the same first letter
         ("deceaced", "deceased"),  # one edit
         ("moved_abrod", "moved_abroad"),
+        ("omved_abroad", "moved_abroad"),  # two letters swapped: one edit, whatever the first letter
+        ("edceased", "deceased"),
     ],
 )
 def test_a_reason_two_edits_from_a_named_one_is_its_typo_only_with_the_same_first_letter(
@@ -371,3 +378,71 @@ def test_a_date_field_written_as_a_date_time_at_midnight_is_refused_as_at_any_ot
     with pytest.raises(ScenarioInvalid) as raised:
         load_rules(rules).decide_json(scenario)
     assert "a date, written with a time of day" in str(raised.value)
+
+
+# --- the review's findings ---------------------------------------------------------------------------
+
+_PROBE = """
+---
+kind: discount
+code: probe-auto
+name: Probe
+type: auto_apply
+classification: subscription
+applied_service_type: non_usage
+state: effective
+amount: {type: percentage, value: 5, level: 1}
+discounted_products:
+  - product: tv-essentials
+validity:
+  effective: 2015-01-01
+criteria:
+  when: 'WHEN'
+"""
+
+
+@pytest.mark.parametrize(
+    ("when", "codes"),
+    [
+        ('any s in {subscription.plan, subscription.billing_term_scheme} where s == "monthly-24"', []),
+        ('any s in {subscription.billing_term_scheme, subscription.plan} where s == "tv-essentials-24"', []),
+        ('any s in {subscription.billing_term_scheme} where s == "monthly-42"', ["BR302"]),
+    ],
+)
+def test_a_name_bound_to_codes_of_two_kinds_is_not_checked_as_the_first_kind(
+    rules: Path, when: str, codes: list[str]
+) -> None:
+    path = rules / "discounts" / "customer_care.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + _PROBE.replace("WHEN", when), encoding="utf-8")
+    # until 2026-12-03 (the first day of the check) `monthly-24` was "unknown plan"
+    assert [d.code for d in found(rules)] == codes
+
+
+@pytest.mark.parametrize("start", ["2015-01-01_00:00:00+02:00", datetime(2015, 1, 1), datetime(2015, 1, 1, tzinfo=UTC)])
+def test_a_date_field_given_a_midnight_in_any_form_pydantic_reads_is_refused(rules: Path, start: object) -> None:
+    scenario: dict[str, Any] = {
+        "id": "midnight",
+        "as_of": "2015-10-01T09:00:00+00:00",
+        "account": {"code": "A"},
+        "subscription": {"code": "S", "plan": "tv-essentials-24", "billing_frequency": "monthly", "start": start},
+        "cancellation": {"date": "2015-10-01"},
+    }
+    with pytest.raises(ScenarioInvalid) as raised:
+        load_rules(rules).decide(scenario)
+    assert "a date, written with a time of day" in str(raised.value)
+
+
+def test_the_scenario_schema_refuses_a_usage_quantity_below_zero_as_the_engine_does() -> None:
+    import jsonschema
+
+    schema = json.loads((REPO / "schemas" / "scenario.schema.json").read_text(encoding="utf-8"))
+    record = {**schema["definitions"]["UsageRecord"], "definitions": schema["definitions"]}
+    validator = jsonschema.Draft7Validator(record)
+    at = "2015-06-10T10:00:00+02:00"
+    assert [bool(list(validator.iter_errors({"at": at, "quantity": q}))) for q in ("-3", -3, "0", 0, "2.5")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]

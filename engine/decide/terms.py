@@ -396,8 +396,8 @@ def _reasons_named(program: Any) -> dict[str, frozenset[str]]:
 def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
     """The named reason `reason` reads as: the same words in other case or separators, or, for a
     reason of 8 characters or more, a typo (two edits at most, the length within one:
-    `moved_abrod`; two edits only with the same first letter: `released` is not `deceased`,
-    refused as its typo until 2026-12-03); not a longer or shorter phrase (`not_moved_abroad`,
+    `moved_abrod`, `omved_abroad`: two letters swapped are one edit; two edits only with the
+    same first letter: `released` is not `deceased`, refused as its typo until 2026-12-03); not a longer or shorter phrase (`not_moved_abroad`,
     `moved_abroad_eu` are reasons of their own), nor a short word near another (`debt`, `health`
     beside `death`)."""
 
@@ -420,16 +420,21 @@ def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
 
 
 def _edits(a: str, b: str, most: int) -> int:
-    """The edit distance of two texts (insertions, deletions, substitutions), or `most + 1` once
-    it is known to be more than `most`."""
+    """The edit distance of two texts (insertions, deletions, substitutions, and two neighbouring
+    letters swapped: `omved_abroad` is one edit from `moved_abroad`), or `most + 1` once it is
+    known to be more than `most`."""
+    before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         current = [i]
         for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        if min(current) > most:
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y and x != y:
+                cost = min(cost, before[j - 2] + 1)  # (the two letters swapped)
+            current.append(cost)
+        if min(current) > most and (not before or min(previous) > most):
             return most + 1
-        previous = current
+        before, previous = previous, current
     return previous[-1]
 
 
@@ -497,17 +502,20 @@ def _around(kind: str, value: Any) -> list[date]:
     return [d for d in days if d is not None]
 
 
-#: how far ahead of the cancellation the days a `.month` or `.day` comparison turns on are listed
-#: (a search decides `_EARLIEST_TRIES` candidates at most: 4 a year for a month, 3 a month for a day)
-_EVERY_YEARS = {"month": 250, "day": 30}
+#: how far ahead of the cancellation the days a `.month` or `.day` comparison turns on are listed:
+#: a search decides `_EARLIEST_TRIES` candidates at most (6 a year for a month, some 60 for a day),
+#: and after them a term is tried on its commitment's ends
+_EVERY_YEARS = {"month": 100, "day": 8}
 
 
 def _every(kind: str, value: Any, scenario: Any) -> list[date]:
     """The days on which a comparison of the cancellation date's `.month` (or `.day`) with
     `value` may turn, from the cancellation's year on: the last day before month `value` and the
     first and last days of it, and the first after it, each year (the day before, of and after
-    day `value`, each month: its last day, and the next one's first, when the month is shorter).
-    Raises for a value no month (or day) has: then any day may do (`_breakpoints`)."""
+    day `value`, each month: its last day, and the next one's first, when the month is shorter);
+    and where the month (day) starts again, 1 January (each month's first day), where `<` and
+    `<=` turn (until 2026-12-03 left out: `cancellation.date.day <= 5` found the 4th). Raises for
+    a value no month (or day) has: then any day may do (`_breakpoints`)."""
     if not isinstance(value, int | Decimal) or value != int(value):
         raise ValueError(value)
     number = int(value)
@@ -519,7 +527,7 @@ def _every(kind: str, value: Any, scenario: Any) -> list[date]:
             raise ValueError(value)
         for year in years:
             start, end = date(year, number, 1), date(year, number, month_length(year, number))
-            days += [_previous_day(start), start, end, _next_day(end)]
+            days += [_previous_day(start), start, end, _next_day(end), date(year, 1, 1)]
     else:
         if not 1 <= number <= 31:
             raise ValueError(value)
@@ -527,7 +535,7 @@ def _every(kind: str, value: Any, scenario: Any) -> list[date]:
             for month in range(1, 13):
                 last = month_length(year, month)
                 day = date(year, month, min(number, last))
-                days += [_previous_day(day), day, _next_day(day)]
+                days += [date(year, month, 1), _previous_day(day), day, _next_day(day)]
                 if number >= last:
                     days.append(_next_day(date(year, month, last)))
     return [d for d in days if d is not None and d is not _BEYOND]

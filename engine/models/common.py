@@ -113,9 +113,11 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
 
     def check(value: Any) -> Any:
         if type(value) is str and match(value):
-            if dated and len(value) > 10 and value[10] in "Tt ":
+            if dated and len(value) > 10 and value[10] in "Tt _":
                 raise PydanticCustomError("date_from_datetime_inexact", "a date, written with a time of day")
             return value
+        if dated and isinstance(value, datetime):  # (a Python date-time, through the API)
+            raise PydanticCustomError("date_from_datetime_inexact", "a date, written with a time of day")
         if isinstance(value, bool | int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
         if timed and (

@@ -11,7 +11,7 @@ decision answers exactly those. The criteria language is type-checked against th
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic import Strict as StrictMode
@@ -134,9 +134,17 @@ class Job(Strict):
     products: list[ProductLine] = Field(default_factory=list, description="Products billed by the job.")
 
 
+#: The JSON Schema of a quantity of 0 or more (more than zero), which `DecimalField`'s own schema
+#: leaves signed: editors flag `quantity: -3` as the engine does (until 2026-12-03 only the engine).
+_NOT_NEGATIVE: dict[str, Any] = {"minimum": 0, "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+_POSITIVE: dict[str, Any] = {"exclusiveMinimum": 0, "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+
+
 class UsageRecord(Strict):
     at: TimestampField = Field(description="When the usage happened (with its time zone).")
-    quantity: DecimalField = Field(default=Decimal(1), ge=0, description="Quantity used (0 or more).")
+    quantity: DecimalField = Field(
+        default=Decimal(1), ge=0, description="Quantity used (0 or more).", json_schema_extra=_NOT_NEGATIVE
+    )
     service: str | None = Field(default=None, description="Usage service.")
     catalog: str | None = Field(default=None, description="Usage service catalog.")
     service_type: str | None = Field(default=None, description="Usage service type.")
@@ -186,7 +194,7 @@ class Consumption(Strict):
     credit_type: Code | None = Field(
         default=None, description="Credit type consumed (or give `service`: credits of every type for it)."
     )
-    quantity: DecimalField = Field(gt=0, description="Quantity consumed (more than zero).")
+    quantity: DecimalField = Field(gt=0, description="Quantity consumed (more than zero).", json_schema_extra=_POSITIVE)
     at: TimestampField = Field(description="When.")
     service: str | None = Field(
         default=None, description="Service consumed: without `credit_type`, every credit type paying for it."
