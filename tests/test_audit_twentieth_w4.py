@@ -52,7 +52,7 @@ def test_a_dask_scheduler_lost_during_the_run_is_one_error_without_tracebacks(
     import engine.run.dask
 
     monkeypatch.setattr(engine.run.dask, "CONNECT_TIMEOUT", 2, raising=False)
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
     from engine.run.pool import ordered
 
     def dying(*args: Any) -> Iterator[Any]:

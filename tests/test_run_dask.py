@@ -40,9 +40,11 @@ def lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    """A small in-process cluster: fast to start, no dashboard."""
+    """A small in-process cluster, fast to start. Its scheduler's HTTP server takes a free port
+    (`:0`): with `dashboard_address=None` it still took 8787, and another program on the machine
+    holding that port (a user's own Dask dashboard) failed the suite with a warning."""
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         yield client
