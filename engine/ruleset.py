@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from engine.diagnostics import Diagnostic
+from engine.diagnostics import Diagnostic, Severity
 
 #: A decision: JSON-ready data (`{"scenario", "rules_version", "discounts", "credits", "balance",
 #: "cancellation", "purchase", "trace"}`, each part only when the scenario asks it; README
@@ -24,9 +24,16 @@ class RuleSetError(Exception):
     """The rule set has errors; `diagnostics` lists them all."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        first = diagnostics[0] if diagnostics else None
+        # errors and warnings counted apart, the first error named (until 2026-12-03 a warning was
+        # counted as an error, and named as the first when it came first)
+        errors = [d for d in diagnostics if d.severity != Severity.WARNING]
+        warnings = len(diagnostics) - len(errors)
+        first = errors[0] if errors else (diagnostics[0] if diagnostics else None)
         where = f" (first: {first.file}:{first.line}:{first.column} {first.message})" if first else ""
-        super().__init__(f"the rule set has {len(diagnostics)} error(s){where}")
+        counted = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
+        if warnings:
+            counted += f" and {warnings} warning{'' if warnings == 1 else 's'}"
+        super().__init__(f"the rule set has {counted}{where}")
         self.diagnostics = diagnostics
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -446,3 +446,27 @@ def test_the_scenario_schema_refuses_a_usage_quantity_below_zero_as_the_engine_d
         False,
         False,
     ]
+
+
+# --- billing runs on Dask --------------------------------------------------------------------------
+
+
+def test_a_dask_address_that_takes_the_connection_and_never_answers_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import engine.run.dask as dask_run
+    from engine.run.dask import ClusterLost, DaskCluster
+
+    monkeypatch.setattr(dask_run, "ANSWER_TIMEOUT", 1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)  # takes connections (the kernel's backlog) and never speaks
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with pytest.raises(ClusterLost) as raised:  # until 2026-12-03 it waited for ever
+            DaskCluster(load_rules(REPO / "rules"), "nightly.jsonl", address)
+    finally:
+        listener.close()
+    assert "nothing answered as a Dask scheduler within 1 s" in str(raised.value)

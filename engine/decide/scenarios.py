@@ -179,6 +179,11 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
     result.expect = data.pop("expect", None)
     try:
         result.scenario = Scenario.model_validate(data)
+    except RecursionError:  # a Python value nested ~1,000 deep (until 2026-12-03 raised out of `decide`)
+        for path in _too_deep_at(data):
+            where = dotted(path) or "scenario"
+            message = f"scenario field `{where}`: nesting is too deep (over {_DEEPEST} levels of objects and arrays)"
+            result.diagnostics.append(_diagnostic(document, file, path, "BR107", message, "flatten the structure"))
     except UnicodeError:  # a text no encoder takes (an unpaired surrogate): at each place it is written
         for path in _not_unicode(data, ()):
             result.diagnostics.append(
@@ -244,8 +249,13 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 hint = f"write the number alone: `{path[-1]}: {alone}` (the unit is the field's own)"
             elif path == ("id",) and error.type == "string_type":  # (pydantic: "a valid string")
                 # the value as JSON writes it (until 2026-12-03 a mapping was Python's `{'a': 1}`)
-                shown = _shorten(json.dumps(_written_at(data, path), ensure_ascii=False, default=str))
-                message = f"scenario field `id`: an id is text or a whole number, not `{shown}`"
+                written = _written_at(data, path)
+                try:
+                    shown = f"`{_shorten(json.dumps(written, ensure_ascii=False, default=str))}`"
+                except (TypeError, ValueError, RecursionError):  # a key JSON has no word for, deep nesting
+                    # (until 2026-12-03 raised out of `decide`: TypeError, RecursionError)
+                    shown = "a mapping" if isinstance(written, Mapping) else f"a {type(written).__name__}"
+                message = f"scenario field `id`: an id is text or a whole number, not {shown}"
                 hint = 'write it in quotes, as text: `id: "..."`'
             elif error.type in ("string_too_short", "too_short") and _written_at(data, path) == "":
                 # (until 2026-12-03 pydantic's "String should have at least 1 character", or "Value
@@ -271,6 +281,43 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 _diagnostic(document, file, path, code, message, hint, key=error.type == "extra_forbidden")
             )
     return result
+
+
+#: the nesting a scenario's value may have, as a JSON line's (`engine.run.evaluate`)
+_DEEPEST = 254
+
+
+def _too_deep_at(data: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The fields of `data` holding a value nested past `_DEEPEST` levels: the scenario validated
+    again with each such value cut at that depth, the fields that refuse the cut value."""
+    from pydantic import ValidationError
+
+    from engine.models.errors import field_errors
+    from engine.models.scenario import Scenario
+
+    cuts: list[tuple[Any, ...]] = []
+    marker = object()  # (no field takes it)
+
+    def cut(value: Any, path: tuple[Any, ...]) -> Any:
+        if not isinstance(value, Mapping | list | tuple):
+            return value
+        if len(path) >= _DEEPEST:
+            cuts.append(path)
+            return marker
+        if isinstance(value, Mapping):
+            return {key: cut(item, (*path, key)) for key, item in value.items()}
+        return [cut(item, (*path, i)) for i, item in enumerate(value)]
+
+    shallow = cut(data, ())
+    try:
+        Scenario.model_validate(shallow)
+    except ValidationError as exc:
+        found = [e.path for e in field_errors(exc.errors(include_url=False), shallow)]
+        at = [path for path in found if any(c[: len(path)] == path for c in cuts)]
+        return at or [()]
+    except Exception:  # (a model validator that cannot make sense of it)
+        pass
+    return [()]
 
 
 def _not_utf8(written: bytes) -> str:
@@ -393,7 +440,12 @@ def _number_written(data: Any, path: tuple[Any, ...]) -> str:
     written = getattr(value, "text", None)
     if isinstance(written, str):
         return written
-    return str(value) if isinstance(value, int) else ""  # (a float's text is not kept: not guessed)
+    if not isinstance(value, int):
+        return ""  # (a float's text is not kept: not guessed)
+    try:
+        return str(value)
+    except ValueError:  # past Python's 4,300 digits (until 2026-12-03 raised out of `decide`): no quoting hint
+        return ""
 
 
 def _not_unicode(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:

@@ -65,6 +65,38 @@ class ClusterLost(Exception):
         self.address, self.reached = address, reached
 
 
+#: how long a scheduler that took the connection has to answer the client's handshake
+ANSWER_TIMEOUT = 2 * CONNECT_TIMEOUT
+
+
+def _connected(client: Any, address: str) -> Any:
+    """`Client(address)`, or TimeoutError when nothing answers in `ANSWER_TIMEOUT` seconds.
+
+    `Client`'s own `timeout` bounds the TCP connection only: a program that takes it and never
+    speaks (a silent listener, an HTTP server such as the dashboard's port given by mistake) kept a
+    run waiting for ever (until 2026-12-03). The client is made in a daemon thread, which a run
+    that gives up leaves behind without keeping the process alive."""
+    import threading
+
+    made: list[Any] = []
+    failed: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            made.append(client(address, timeout=CONNECT_TIMEOUT, set_as_default=False))
+        except BaseException as exc:  # (raised again in the caller's thread)
+            failed.append(exc)
+
+    thread = threading.Thread(target=connect, name="billrules-dask-connect", daemon=True)
+    thread.start()
+    thread.join(ANSWER_TIMEOUT)
+    if failed:
+        raise failed[0]
+    if not made:
+        raise TimeoutError(f"nothing answered as a Dask scheduler within {ANSWER_TIMEOUT} s")
+    return made[0]
+
+
 class DaskCluster:
     """The executor behind `billrules run --dask ADDRESS`."""
 
@@ -79,7 +111,7 @@ class DaskCluster:
         self._levels = _silence_logs()
         try:
             try:
-                self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+                self.client = _connected(Client, address)
             except (ValueError, TypeError) as exc:  # not an address at all (`nonsense`, `tcp://[::1`)
                 raise FormatError(f"--dask {address}: not a scheduler address ({exc})") from exc
             except Exception as exc:  # refused, timed out, no such host

@@ -191,7 +191,13 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     if problem is not None:
         return _error(number, scenario_id, [problem])
     document = RecordDocument(source, number, data)
-    checked = validate_scenario(data, document, source)
+    try:
+        checked = validate_scenario(data, document, source)
+    except Exception as exc:  # (until 2026-12-03 raised out of the batch: its other records lost)
+        timings.validate += time.process_time() - parsed
+        message = f"internal error while validating the scenario: {type(exc).__name__}: {exc}"
+        hint = "this is a bug in billrules; please report it with this scenario"
+        return _error(number, scenario_id, [FieldDiagnostic(source, number, 0, "internal", message, hint)])
     validated = time.process_time()
     timings.validate += validated - parsed
     if checked.diagnostics:
