@@ -470,3 +470,13 @@ def test_a_dask_address_that_takes_the_connection_and_never_answers_is_one_error
     finally:
         listener.close()
     assert "nothing answered as a Dask scheduler within 1 s" in str(raised.value)
+
+
+def test_records_of_other_space_than_json_s_are_error_records_not_blanks() -> None:
+    from engine.run import decide_records
+
+    good = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    records = [good, "\u00a0", "\u2028", "\x85", "\x0c" + good + "\x0b", "  \t", good]
+    kinds = [o.kind for o in decide_records(load_rules(REPO / "rules").brief(), records)]
+    # until 2026-12-03 the first three were dropped (no outcome) and the form feed's line decided
+    assert kinds == ["decision", "error", "error", "error", "error", "decision"]

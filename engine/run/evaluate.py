@@ -128,7 +128,9 @@ def is_blank(record: Record) -> bool:
     JSON: until 2026-12-02 a line holding one alone was an error record)."""
     if not isinstance(record, bytes | str):
         return False
-    kept = record.strip()
+    # JSON's white space only: a line of other space (`\u00a0`, `\u2028`, a form feed) is no
+    # scenario and no blank either, an error record (until 2026-12-03 `decide_records` dropped it)
+    kept = record.strip(" \t\r\n") if isinstance(record, str) else record.strip(b" \t\r\n")
     if kept[:1] in _BOM_STARTS:
         kept = _without_boms(kept.encode("utf-8", "surrogatepass") if isinstance(kept, str) else kept)
     return not kept
@@ -137,7 +139,7 @@ def is_blank(record: Record) -> bool:
 def _without_boms(raw: bytes) -> bytes:
     """`raw` stripped, without the byte order marks that start it (each whole, white space between
     them too), in one slice (a 16 MiB line of marks took minutes cut one at a time)."""
-    return raw[_LEADING_BOMS.match(raw).end() :].strip()  # type: ignore[union-attr]  # (matches the empty text)
+    return raw[_LEADING_BOMS.match(raw).end() :].strip(b" \t\r\n")  # type: ignore[union-attr]  # (matches the empty text)
 
 
 def decide_chunk(rules: Any, chunk: Chunk, source: str = "<input>") -> ChunkResult:
@@ -250,7 +252,7 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
         message = f"the line is longer than the limit of {MAX_LINE_BYTES:,} bytes"
         return None, FieldDiagnostic(source, number, 1, "BR601", message, "split the scenario or drop the line")
     written = raw
-    raw = raw.strip()
+    raw = raw.strip(b" \t\r\n")  # (JSON's white space: a form feed around the object is not JSON, BR601)
     if raw.startswith(_BOM):  # a UTF-8 byte order mark (a file exported on Windows): not part of the JSON
         raw = _without_boms(raw)  # (every one: two were told "not UTF-8" until 2026-12-02)
     try:
