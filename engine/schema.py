@@ -42,7 +42,7 @@ def _unlimited_meant(path: tuple[Any, ...], text: str) -> str | None:
     if text.strip().lower() != "unlimited" or path[-1:] != ("per",):
         return None
     if path[-2:-1] == ("limit",):
-        return "leave `limit` out for no limit (unlimited), or write a window, e.g. `1 year`"
+        return "a limit counts the applications within a window: write one, e.g. `1 year` (leave `limit` out for none)"
     return "leave `per` out for no window (unlimited)"
 
 

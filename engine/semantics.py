@@ -1094,7 +1094,9 @@ def check_day_windows(catalog: Catalog) -> Iterator[Diagnostic]:
                             if field == "to" and value >= time(23, 59, 59)
                             else f"write `{value.replace(microsecond=0).isoformat()}` or the next second",
                         )
-                if window.from_ == window.to:
+                # both written (a bound left out is the day's start or end: `{from: "23:59:59"}`
+                # is the day's last second, to its end)
+                if window.from_ == window.to and {"from_", "to"} <= window.model_fields_set:
                     yield doc.diagnostic(
                         (*base, i, "to"),
                         "BR206",

@@ -75,11 +75,14 @@ def test_per_unlimited_on_a_total_hints_to_leave_per_out(rules: Path, word: str)
     assert diagnostic.hint == "leave `per` out for no window (unlimited)"
 
 
-def test_per_unlimited_on_a_limit_hints_to_leave_the_limit_out(rules: Path) -> None:
+def test_per_unlimited_on_a_limit_hints_to_write_a_window(rules: Path) -> None:
     edit(rules / "discounts/customer_care.yaml", "  per: 1 year", "  per: unlimited")
     [diagnostic] = found(rules)
     assert diagnostic.code == "BR205"
-    assert diagnostic.hint == "leave `limit` out for no limit (unlimited), or write a window, e.g. `1 year`"
+    # (a first wording said "leave `limit` out", which drops the cap the analyst wrote)
+    assert diagnostic.hint == (
+        "a limit counts the applications within a window: write one, e.g. `1 year` (leave `limit` out for none)"
+    )
 
 
 def test_another_word_for_a_duration_keeps_its_hint(rules: Path) -> None:

@@ -200,18 +200,17 @@ def _source(
     """The code field whose items a name bound to `collection` takes: a code field itself
     (`account.segments`, a projection), a name bound to one, or those of a set literal
     (`{subscription.billing_term_scheme}`) when they are all of one kind; None for any other
-    collection (records, texts), and for a set of codes of several kinds (`{subscription.plan,
+    collection (records, texts), and for a set of codes of several kinds, or of codes and other
+    texts (`{subscription.plan, account.classification}`), (`{subscription.plan,
     subscription.billing_term_scheme}`: its items are a plan or a scheme, and a text compared with
     them may be either; until 2026-12-03 it was checked as the first's kind alone, a false BR302)."""
     found = None
     kinds = set()
     for field in _fields(collection):
         resolved = _resolve(field, element, bound)
-        kind = _kind(*resolved) if resolved is not None else None
-        if kind is not None:
-            found = found or resolved
-            kinds.add(kind)
-    return found if len(kinds) == 1 else None
+        kinds.add(_kind(*resolved) if resolved is not None else None)  # (None: a field of no code)
+        found = found or resolved
+    return found if len(kinds) == 1 and None not in kinds else None
 
 
 def _walk(node: ast.Node) -> Iterator[tuple[ast.Attribute | ast.Name, str | None, list[ast.Literal], bool]]:

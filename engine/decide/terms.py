@@ -541,6 +541,22 @@ def _every(kind: str, value: Any, scenario: Any) -> list[date]:
     return [d for d in days if d is not None and d is not _BEYOND]
 
 
+def _days_after(turns: list[date], values: list[Any]) -> list[date]:
+    """For each day `values` names, its days (`_every`'s) in the month of each of `turns` and
+    the next: a `.day` comparison with another condition turns there too, however far ahead
+    (`_every` lists 8 years; until 2026-12-03 "the 15th from June 2034" gave the commitment's end)."""
+    found: list[date] = []
+    months = {(t.year, t.month) for t in turns}
+    months |= {(y + m // 12, m % 12 + 1) for y, m in months if y + m // 12 <= 9999}
+    for value in values:
+        number = int(value)
+        for year, month in months:
+            last = month_length(year, month)
+            day = date(year, month, min(number, last))
+            found += [d for d in (date(year, month, 1), _previous_day(day), day, _next_day(day)) if d is not None]
+    return [d for d in found if d is not _BEYOND]
+
+
 def _solved(kind: str, value: Any, by: Any) -> date:
     """The cancellation date on which `_date_form` `kind` (moved or measured by `by`) equals
     `value`: `cancellation.date - start >= 500 days` turns at start + 500 days. Raises for values
@@ -950,11 +966,14 @@ class TermEvaluator:
 
         explainer = Explainer(scenario_environment(), scenario)
         found = []
+        days: list[Any] = []  # the values a `.day` is compared with
         for kind, node, by in operands:
             try:
                 value = explainer.value(node, {})
                 if by is None:
                     found += _around(kind, value) if kind in ("date", "year") else _every(kind, value, scenario)
+                    if kind == "day":
+                        days.append(value)
                     continue
                 moved = explainer.value(by, {})
                 turn = _solved(kind, value, moved)
@@ -965,6 +984,8 @@ class TermEvaluator:
                 ]
             except Exception:  # (a value that only an item gives, arithmetic out of the calendar)
                 return None
+        if days:  # `.day == 15 and cancellation.date >= 2034-06-01`: the 15th after each other turn too
+            found += _days_after(found, days)
         return sorted(set(found))
 
     def _parts(self, scenario: Any, request: Any, subscription: Any) -> list[tuple[str, str | None, date]]:

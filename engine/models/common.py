@@ -119,8 +119,6 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
         if isinstance(value, datetime) and value != value:  # `pandas.NaT`: a date-time with no value
             # (until 2026-12-03 taken: a decision crashed on it, or showed `"at": "NaT"`)
             raise ValueError(f"`{value}` is not {what}: write it like `{example}`")
-        if dated and isinstance(value, datetime):  # (a Python date-time, through the API)
-            raise PydanticCustomError("date_from_datetime_inexact", "a date, written with a time of day")
         if isinstance(value, bool | int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
         if timed and (

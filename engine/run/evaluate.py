@@ -394,7 +394,7 @@ _BOM = b"\xef\xbb\xbf"
 #: how a line starting with a byte order mark starts, read or not
 _BOM_STARTS = (b"\xef", "\ufeff")
 #: marks and white space before a line's JSON (possessive: no backtracking state kept per mark)
-_LEADING_BOMS = re.compile(rb"(?:\xef\xbb\xbf|[ \t\r\n\f\v])*+")
+_LEADING_BOMS = re.compile(rb"(?:\xef\xbb\xbf|[ \t\r\n])*+")  # (JSON's white space: not \f, \v)
 
 
 def _too_deep(source: str, number: int) -> FieldDiagnostic:
