@@ -3,23 +3,16 @@ an edit of the shipped rules with the diagnostic (or the silence) SPEC and READM
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from engine.diagnostics import Diagnostic, did_you_mean, typo_distance
 from engine.validate import validate_paths
-from tests.test_money_checks import edit, found
+from tests.test_money_checks import edit, found, rules
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", target)
-    return target
+__all__ = ["rules"]  # the fixture, shared (tests of later sessions import it from here)
 
 
 def underlined(diagnostic: Diagnostic, rules: Path) -> str:

@@ -4,7 +4,6 @@ billing's `Rounder`, a field in braces checked by BR302 and BR408, and one walke
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,11 @@ from engine.criteria.parse import parse
 from engine.diagnostics import Diagnostic, closest, did_you_mean
 from engine.validate import validate_paths
 from tests.test_audit_twentieth_checks import _retention_when
-from tests.test_money_checks import edit
+from tests.test_audit_twentieth_w3 import _CONSUMPTION
+from tests.test_money_checks import edit, rules
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", target)
-    return target
+__all__ = ["rules"]  # the fixture, shared
 
 
 def underlined(diagnostic: Diagnostic) -> str:
@@ -52,19 +46,7 @@ criteria:
   when: consumption.quantity <= 10 and consumption.at.weekday == wednesday
 """
 
-_SATURDAY_FOUR: dict[str, Any] = {
-    "id": "cs1",
-    "as_of": "2015-05-18T18:00:00+02:00",
-    "consumptions": [
-        {
-            "id": "R1",
-            "organisation": "globex-fr-paris",
-            "service": "targeting-experience",
-            "quantity": 4,
-            "at": "2015-05-16T10:00:00+02:00",
-        }
-    ],
-}
+_SATURDAY_FOUR: dict[str, Any] = _CONSUMPTION  # (4 on a Saturday: the w3 finding's consumption)
 
 
 def test_a_credit_verdict_names_the_owner_of_each_failing_criterion(rules: Path) -> None:
