@@ -182,7 +182,9 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
     except RecursionError:  # a Python value nested ~1,000 deep (until 2026-12-03 raised out of `decide`)
         for path in _too_deep_at(data):
             where = dotted(path) or "scenario"
-            message = f"scenario field `{where}`: nesting is too deep (over {_DEEPEST} levels of objects and arrays)"
+            message = (
+                f"scenario field `{where}`: nesting is too deep (over {DEEPEST_NESTING} levels of objects and arrays)"
+            )
             result.diagnostics.append(_diagnostic(document, file, path, "BR107", message, "flatten the structure"))
     except UnicodeError:  # a text no encoder takes (an unpaired surrogate): at each place it is written
         for path in _not_unicode(data, ()):
@@ -283,12 +285,13 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
     return result
 
 
-#: the nesting a scenario's value may have, as a JSON line's (`engine.run.evaluate`)
-_DEEPEST = 254
+#: the nesting a scenario's value may have: orjson's, which reads and writes a JSON line's
+#: (`engine.run.evaluate`); a Python mapping is held to it too
+DEEPEST_NESTING = 254
 
 
 def _too_deep_at(data: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The fields of `data` holding a value nested past `_DEEPEST` levels: the scenario validated
+    """The fields of `data` holding a value nested past `DEEPEST_NESTING` levels: the scenario validated
     again with each such value cut at that depth, the fields that refuse the cut value."""
     from pydantic import ValidationError
 
@@ -301,7 +304,7 @@ def _too_deep_at(data: dict[str, Any]) -> list[tuple[Any, ...]]:
     def cut(value: Any, path: tuple[Any, ...]) -> Any:
         if not isinstance(value, Mapping | list | tuple):
             return value
-        if len(path) >= _DEEPEST:
+        if len(path) >= DEEPEST_NESTING:
             cuts.append(path)
             return marker
         if isinstance(value, Mapping):

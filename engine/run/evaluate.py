@@ -29,7 +29,7 @@ from engine.cli.safe_text import json_safe
 from engine.compose import Span
 from engine.decide import decision as decisions
 from engine.decide.decision import unanswered
-from engine.decide.scenarios import ScenarioError, validate_scenario
+from engine.decide.scenarios import DEEPEST_NESTING, ScenarioError, validate_scenario
 from engine.diagnostics import Diagnostic, FieldDiagnostic
 from engine.files import wide_encoding
 from engine.load import Document, JsonPath, dotted
@@ -398,7 +398,7 @@ _LEADING_BOMS = re.compile(rb"(?:\xef\xbb\xbf|[ \t\r\n])*+")  # (JSON's white sp
 
 
 def _too_deep(source: str, number: int) -> FieldDiagnostic:
-    message = "nesting is too deep (over 254 levels of objects and arrays)"
+    message = f"nesting is too deep (over {DEEPEST_NESTING} levels of objects and arrays)"
     return FieldDiagnostic(source, number, 0, "BR107", message, "flatten the structure")
 
 
