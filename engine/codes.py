@@ -134,6 +134,10 @@ CODES: dict[str, tuple[str, str]] = {
         "bundle-listed-twice",
         "A plan lists the same bundle twice in `bundles` or `compatible_bundles` (a warning).",
     ),
+    "BR428": (
+        "listed-twice",
+        "A discount lists the same entry twice in `discounted_products`, `allowed_units` or its approvers (a warning).",
+    ),
     "BR430": (
         "alert-threshold-missing",
         "Balance alerts enabled without a threshold, or a threshold given with `enabled` left out.",

@@ -36,6 +36,7 @@ def check_reach(catalog: Catalog, settings: Any) -> Iterator[Diagnostic]:
     yield from _granted_discounts(catalog)
     yield from _credits(catalog, settings)
     yield from _alert_thresholds(catalog)
+    yield from _discount_lists(catalog)
 
 
 def _bundle_products(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -135,6 +136,50 @@ def _listed_twice(doc: Any, model: Any, field: str) -> Iterator[Diagnostic]:
             )
         else:
             seen[code] = i
+
+
+def _discount_lists(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR428: an entry a discount lists twice in `discounted_products`, `allowed_units` or its
+    approvers (a warning: the discount reduces, admits and asks each once, so the second entry says
+    nothing, but an analyst who wrote it may have meant another one; until 2026-12-03 accepted in
+    silence). Criteria lists are sets and are not told."""
+    for model, doc in _each(catalog, "discount"):
+        lists: list[tuple[tuple[str, ...], list[Any]]] = [
+            (("discounted_products",), model.discounted_products),
+            (("allowed_units",), model.allowed_units),
+        ]
+        if model.approval is not None:
+            lists += [(("approval", "users"), model.approval.users), (("approval", "units"), model.approval.units)]
+        for path, items in lists:
+            seen: dict[Any, int] = {}
+            for i, item in enumerate(items):
+                key = (
+                    item if isinstance(item, str) else (item.product, item.product_type, item.bundle, item.main_service)
+                )
+                if key not in seen:
+                    seen[key] = i
+                    continue
+                yield dataclasses.replace(
+                    doc.diagnostic(
+                        (*path, i),
+                        "BR428",
+                        f"{_entry_text(item)} is listed twice in `{'.'.join(path)}` of discount `{model.code}` "
+                        f"(first as entry {seen[key] + 1}): the second entry says nothing",
+                        "list each entry once, or name the one you meant",
+                    ),
+                    severity=Severity.WARNING,
+                )
+
+
+def _entry_text(item: Any) -> str:
+    if isinstance(item, str):
+        return f"`{item}`"
+    parts = [
+        f"product `{item.product}`" if item.product else "",
+        f"product type `{item.product_type.value}`" if item.product_type else "",
+    ]
+    parts += [f"in bundle `{item.bundle}`" if item.bundle else "", "main service" if item.main_service else ""]
+    return " ".join(part for part in parts if part)
 
 
 def _both_charge(catalog: Catalog, *codes: str) -> bool:
