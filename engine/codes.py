@@ -138,6 +138,10 @@ CODES: dict[str, tuple[str, str]] = {
         "listed-twice",
         "A discount lists the same entry twice in `discounted_products`, `allowed_units` or its approvers (a warning).",
     ),
+    "BR429": (
+        "cap-below-amount",
+        "An amount discount whose value, or range's top, is above its own cap (a warning).",
+    ),
     "BR430": (
         "alert-threshold-missing",
         "Balance alerts enabled without a threshold, or a threshold given with `enabled` left out.",

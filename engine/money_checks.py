@@ -201,10 +201,37 @@ def _discount(model: Any, doc: Document, prices: dict[str, str], minor: _MinorUn
                 f"in {currency}",
                 f"write the {what} in {currency}",
             )
+    yield from _above_cap(model, doc, amounts)
     if amount.type.value == "percentage":
         values: list[tuple[JsonPath, Any]] = [(("amount", "value"), amount.value)] if amount.value is not None else []
         values += [(("amount", "range", i), v) for i, v in enumerate(amount.range or [])]
         yield from _fractions(values, doc, "percentage")
+
+
+def _above_cap(model: Any, doc: Document, amounts: list[tuple[JsonPath, Money]]) -> Iterator[Diagnostic]:
+    """BR429, a warning: an amount discount's value, or its range's top, above its own cap in the
+    same currency. The cap is per billing period across the lines, so even one line never takes
+    the amount (or an agent's request above the cap): the amount says something the bill never
+    does (until 2026-12-03 accepted in silence)."""
+    cap = model.cap
+    if cap is None:
+        return
+    for path, money in amounts:
+        if path == ("cap",) or money.currency != cap.currency or money.amount <= cap.amount:
+            continue
+        if path == ("amount", "value"):
+            message = f"the amount {money} is above the discount's cap {cap}: no bill ever takes the amount"
+        elif path == ("amount", "range", 1):
+            message = f"the range reaches {money}, above the discount's cap {cap}: a request above the cap takes {cap}"
+        else:
+            continue  # (the range's top is above too, and told)
+        yield _warning(
+            doc,
+            path,
+            "BR429",
+            message,
+            "lower the amount to the cap, or raise the cap (it limits a billing period, across the lines)",
+        )
 
 
 def _warning(doc: Document, path: JsonPath, code: str, message: str, hint: str) -> Diagnostic:
