@@ -137,7 +137,10 @@ class Job(Strict):
 #: The JSON Schema of a quantity of 0 or more (more than zero), which `DecimalField`'s own schema
 #: leaves signed: editors flag `quantity: -3` as the engine does (until 2026-12-03 only the engine).
 _NOT_NEGATIVE: dict[str, Any] = {"minimum": 0, "pattern": r"^[0-9]+(\.[0-9]+)?$"}
-_POSITIVE: dict[str, Any] = {"exclusiveMinimum": 0, "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+_POSITIVE: dict[str, Any] = {
+    "exclusiveMinimum": 0,
+    "pattern": r"^(?=[0-9.]*[1-9])[0-9]+(\.[0-9]+)?$",
+}  # (text "0" is no quantity)
 
 
 class UsageRecord(Strict):
