@@ -185,10 +185,15 @@ _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 def parse_number_text(text: str) -> Decimal:
     """`parse_number` of a number written as text: ASCII digits, a point and digits, an exponent
-    (`12.5`, `1e1`; spaces around it aside). Python's `Decimal` also reads `1_000`, `+2`, `2.`
-    and digits of other scripts (`٣`), which no schema allows; the limits' own messages come first."""
+    (`12.5`, `1e1`), and nothing around them. Python's `Decimal` also reads `1_000`, `+2`, `2.`,
+    digits of other scripts (`٣`) and white space around the number (`" 10 "`, `"3\\n"`), which no
+    schema allows (until 2026-12-03 white space was taken); the limits' own messages come first."""
     number = parse_number(text)
-    if _NUMBER_TEXT.fullmatch(text.strip()) is None:
+    if _NUMBER_TEXT.fullmatch(text) is None:
+        bare = text.strip()
+        if bare != text and _NUMBER_TEXT.fullmatch(bare) is not None:
+            shown = _shorten(text.encode("unicode_escape").decode("ascii"))  # (`3\n`, `\t5`: seen)
+            raise ValueError(f"`{shown}` is not a number: white space around the digits (write `{_shorten(bare)}`)")
         raise ValueError(f"`{_shorten(text)}` is not a number: write it with digits, like `12.5`")
     return number
 

@@ -219,7 +219,8 @@ DATE_TIME_TEXTS: tuple[Any, ...] = (
 def test_date_times_in_lists_agree_with_pydantic() -> None:
     base = {"id": "s", "as_of": "2024-03-01T00:00:00Z", "usage": [{"at": "2024-02-01T21:17:00Z", "quantity": 2}]}
     outcomes = {text: _compare(_put(base, ("usage", 0, "at"), text)) for text in DATE_TIME_TEXTS}
-    assert outcomes["2024-02-01T21:17:00+01:00"] == outcomes["2024-02-01T21:17:00.123456789Z"] == "direct"
+    assert outcomes["2024-02-01T21:17:00+01:00"] == "direct"
+    assert outcomes["2024-02-01T21:17:00.123456789Z"] == "refused"  # finer than a microsecond (2026-12-03)
     assert outcomes["12.E-5678"] == outcomes["2024-W05-4T21:17:00Z"] == "refused"
     rng = random.Random(2)
     for _ in range(1500):

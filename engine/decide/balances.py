@@ -51,11 +51,11 @@ register(
             "and policy `{policy}` allows no negative balance"
         ),
         "debit_repeated": (
-            "debit of request `{request}` refused: the request was already debited {debited} credits "
-            "by event `{debited_by}`"
+            "debit of {amount} credits for request `{request}` refused: the request was already debited "
+            "{debited} credits by event `{debited_by}`"
         ),
         "refund_repeated": (
-            "refund of request `{request}` refused: its {amount} credits were already returned by event `{refunded_by}`"
+            "refund of request `{request}` refused: its {debited} credits were already returned by event `{refunded_by}`"
         ),
         "refund_without_debit": lambda f: (
             f"refund of request `{f['request']}` refused: nothing was debited for that request"
@@ -397,13 +397,24 @@ class _Book:
             debit = self.debited.get(request)
             if debit is None:  # (its debit refused, if it was: named, since 2026-12-02)
                 refused = self.refused_debits.get(request)
-                facts = _facts(event) if refused is None else {**_facts(event), "refused_debit": refused}
+                facts = _facts(event)
+                if event.amount is not None:  # the amount it names (until 2026-12-03 left out)
+                    facts["amount"] = plain(event.amount)
+                if refused is not None:
+                    facts["refused_debit"] = refused
                 return Reason("refund_without_debit", facts)
             refund = self.refunded.get(request)
-            if refund is not None:
+            if refund is not None:  # `amount`: the amount it names, else what it asks back, the debit's
+                # (until 2026-12-03 always the debit's: a refund naming 7 of a debit of 10 said "10")
+                named = debit.quantity if event.amount is None else event.amount
                 return Reason(
                     "refund_repeated",
-                    {**_facts(event), "amount": plain(debit.quantity), "refunded_by": refund.event},
+                    {
+                        **_facts(event),
+                        "amount": plain(named),
+                        "debited": plain(debit.quantity),
+                        "refunded_by": refund.event,
+                    },
                 )
             if event.amount is not None and event.amount != debit.quantity:  # (the seed's own wording
                 # gives the amount: "equal to the service price is returned"; one that is not is refused)
@@ -418,8 +429,15 @@ class _Book:
             assert request is not None  # checked
             debit = self.debited.get(request)
             if debit is not None:
+                assert event.amount is not None  # checked
                 return Reason(
-                    "debit_repeated", {**_facts(event), "debited": plain(debit.quantity), "debited_by": debit.event}
+                    "debit_repeated",
+                    {  # (until 2026-12-03 without the amount of the debit refused)
+                        **_facts(event),
+                        "amount": plain(event.amount),
+                        "debited": plain(debit.quantity),
+                        "debited_by": debit.event,
+                    },
                 )
         if not self.policy.overdraft:  # a debit or a withdrawal
             assert event.amount is not None  # checked

@@ -233,6 +233,11 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message = f"scenario field `{where}`: {error.message}"
                 day = str(_written_at(data, path))  # (`2015-08-01`, or a Python date's)
                 hint = f"write the time of day and the offset from UTC too, e.g. `{day}T00:00:00+02:00`"
+            elif error.type == "date_time_too_fine":
+                # (until 2026-12-03 cut to the microsecond: `…00.000000100Z` tied with `…00Z`, and
+                # events at those times were applied in the order written, not in time order)
+                message = f"scenario field `{where}`: {error.message}"
+                hint = "write the time to the microsecond, with at most six decimals of the second"
             elif error.type in ("greater_than_equal", "money_below_zero") and path[:1] == ("usage",):
                 # (until 2026-12-03 read: a record of -3 took 3 off a `sum` of the usage)
                 shown = _shorten(str(_written_at(data, path)))
@@ -274,6 +279,9 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 # (a rule file's BR203 says it; a scenario's said "see schemas/…" until 2026-12-02)
                 message = f"scenario field `{where}`: {error.message}"
                 hint = f"write `{yes_no}` (YAML 1.2 reads `{_written_at(data, path)}` as text)"
+            elif "white space around the digits" in error.message:  # (until 2026-12-03 taken: ` 10 ` read as 10)
+                message = f"scenario field `{where}`: {error.message}"
+                hint = "write the number alone, with no space, tab or line break around it"
             elif (clock := _clock_problem(_written_at(data, path))) is not None:
                 message, hint = f"scenario field `{where}`: {clock[0]}", clock[1]
             else:

@@ -42,7 +42,14 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator, core_schema
 
 from engine.models import _direct
-from engine.models.common import CALENDAR_TEXT, whole_number_as_text, whole_number_text
+from engine.models.common import (
+    CALENDAR_TEXT,
+    TOO_FINE,
+    TOO_FINE_FROM,
+    too_fine,
+    whole_number_as_text,
+    whole_number_text,
+)
 from engine.values import CODE_PATTERN
 
 __all__ = ["build_scenario", "scenario_builder"]
@@ -486,9 +493,12 @@ def _leaf(
         # the start, is what pydantic-core reads as a date-time when `-` is at 4 and 7 and the
         # separator at 10 (a number it would read as a timestamp, such as `12.E-5678`, has no two
         # `-` there); a quicker call than its check of the pattern. A date alone (shorter text
-        # raises IndexError) goes to pydantic, whose before-validator refuses it.
+        # raises IndexError) goes to pydantic, whose before-validator refuses it; so does a time
+        # finer than a microsecond (which pydantic-core would cut), only possible in longer text.
         return [
             f"if {value}.__class__ is not str or {value}[4] != '-' or {value}[7] != '-' or {value}[10] not in 'Tt _':",
+            "    raise U",
+            f"if len({value}) > {TOO_FINE_FROM} and {source.name(TOO_FINE.search, 'fine')}({value}, 19) is not None:",
             "    raise U",
             f"{target} = {source.name(_date_time, 'time')}({value})",
         ]
@@ -525,7 +535,10 @@ def _parse(annotation: Any, constraints: list[Any], before: Convert | None) -> C
             # the parse, in one call of pydantic-core (quicker than Python's `re`); pydantic itself
             # refuses the rest
             only = core_schema.str_schema(strict=True, pattern=f"^{calendar.pattern}")
-            return SchemaValidator(core_schema.chain_schema([only, schemas[annotation]()])).validate_python
+            parse: Convert = SchemaValidator(core_schema.chain_schema([only, schemas[annotation]()])).validate_python
+            if annotation is datetime and calendar.pattern == _ISO_TIMESTAMP:
+                return _to_the_microsecond(parse)  # (a scenario's date-time: its before-validator's check)
+            return parse
         check = SchemaValidator(schemas[annotation]()).validate_python
     elif isinstance(annotation, type) and hasattr(annotation, "__dataclass_fields__") and before is not None:
         if constraints:
@@ -534,6 +547,18 @@ def _parse(annotation: Any, constraints: list[Any], before: Convert | None) -> C
     else:
         raise _Never
     return check if before is None else _then(before, check)
+
+
+def _to_the_microsecond(parse: Convert) -> Convert:
+    """`parse` of a scenario's date-time, but text finer than a microsecond, which pydantic-core
+    would cut, raises `_Unsure`: pydantic's before-validator refuses it, in its words."""
+
+    def convert(value: Any) -> Any:
+        if value.__class__ is str and too_fine(value):
+            raise _Unsure
+        return parse(value)
+
+    return convert
 
 
 def _then(first: Convert, second: Convert) -> Convert:

@@ -83,7 +83,9 @@ def _parse_decimal(value: Any) -> Any:
         return _number_text(value)
     if isinstance(value, bool):
         raise ValueError("expected a number")
-    if isinstance(value, int | float | str | Decimal):
+    if isinstance(value, str):  # a subclass (`numpy.str_`): as text is read (until 2026-12-03 as `Decimal` reads it)
+        return parse_number_text(str(value))
+    if isinstance(value, int | float | Decimal):
         return parse_number(str(value))
     raise ValueError("expected a number")
 
@@ -95,6 +97,19 @@ CALENDAR_TEXT: dict[Callable[[Any], Any], re.Pattern[str]] = {}
 
 #: A date alone, which pydantic's lax mode reads as midnight where a date-time is wanted.
 _DATE_ALONE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+#: A fraction of a second with a digit other than 0 past the sixth (`10:00:00.000000100Z`): finer
+#: than the microsecond Python's `datetime` keeps, which pydantic would cut. Only text longer than
+#: `TOO_FINE_FROM` characters can hold one (`2015-09-01T10:00:00.0000001` is 27).
+TOO_FINE = re.compile(r"[.,][0-9]{6}[0-9]*[1-9]")
+TOO_FINE_FROM = 26
+
+
+def too_fine(value: str) -> bool:
+    """Whether the date-time text `value` gives a time finer than a microsecond (digits past the
+    sixth decimal of its second that are not all 0): billrules keeps time to the microsecond, and
+    cutting the rest could reorder events (`.000000100Z` read as `.000000Z`, tied with `.0Z`)."""
+    return len(value) > TOO_FINE_FROM and TOO_FINE.search(value, 19) is not None
 
 
 def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, dated: bool = False) -> Any:
@@ -115,6 +130,8 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
         if type(value) is str and match(value):
             if dated and len(value) > 10 and value[10] in "Tt _":
                 raise PydanticCustomError("date_from_datetime_inexact", "a date, written with a time of day")
+            if timed and len(value) > TOO_FINE_FROM and too_fine(value):  # (until 2026-12-03 cut: events reordered)
+                raise _too_fine_error(value)
             return value
         if isinstance(value, datetime) and value != value:  # `pandas.NaT`: a date-time with no value
             # (until 2026-12-03 taken: a decision crashed on it, or showed `"at": "NaT"`)
@@ -132,10 +149,24 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
             )
         if isinstance(value, str) and not pattern.match(value):
             raise ValueError(f"`{value[:40]}` is not {what}: write it like `{example}`")
+        if timed and isinstance(value, str) and too_fine(str(value)):
+            raise _too_fine_error(str(value))
         return value
 
     CALENDAR_TEXT[check] = pattern
     return BeforeValidator(check)
+
+
+def _too_fine_error(value: str) -> PydanticCustomError:
+    """The error of a date-time written finer than a microsecond (type `date_time_too_fine`, its
+    text in the context)."""
+    shown = value if len(value) <= 60 else f"{value[:40]}…{value[-19:]}"
+    return PydanticCustomError(
+        "date_time_too_fine",
+        "`{written}` is finer than a microsecond: billrules keeps time to the microsecond "
+        "(at most six decimals of the second)",
+        {"written": shown},
+    )
 
 
 DateField = Annotated[date, _calendar_text("a date", "2015-12-31", r"[0-9]{4}-[0-9]{2}-[0-9]{2}", dated=True)]
