@@ -37,6 +37,7 @@ CODES: dict[str, tuple[str, str]] = {
         "inexact-number",
         "A number with more digits than a binary number holds: the value read would not be the one written.",
     ),
+    "BR121": ("empty-rule-file", "A rule file that holds no document (a warning: a truncated file loses its rules)."),
     # rule-set structure
     "BR110": ("no-ruleset", "The file is not inside a rule set (no ruleset.yaml above it)."),
     "BR111": ("unknown-kind", "`kind:` names no known document kind."),
@@ -153,6 +154,14 @@ CODES: dict[str, tuple[str, str]] = {
     "BR432": (
         "term-twice",
         "A plan with a term whose own bundle carries a term too: a cancellation charges both (a warning).",
+    ),
+    "BR433": (
+        "coupon-without-discount",
+        "A coupon whose bundle grants no discount: a redeemed code sells the bundle at full price (a warning).",
+    ),
+    "BR434": (
+        "frequency-not-termed",
+        "A billing frequency on a product that is not termed (one-time, usage, expense): it is never used (a warning).",
     ),
     "BR440": ("coupon-overlap", "Two coupons that can generate the same code (a code must name one coupon)."),
     # criteria language

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Diagnostic, closest, did_you_mean, sorted_diagnostics
+from engine.diagnostics import Diagnostic, Severity, closest, did_you_mean, sorted_diagnostics
 from engine.load import (
     RULESET_FILE_NAMES,
     AliasBudget,
@@ -73,6 +73,23 @@ def stage_load(c: Compilation) -> None:
         c.files.append(source)
         c.diagnostics.extend(source.diagnostics)
         c.documents.extend(source.documents)
+        if source.whole and not (source.documents or source.diagnostics or source.dropped):
+            c.diagnostics.append(_empty_file(source.display))
+
+
+def _empty_file(file: str) -> Diagnostic:
+    """BR121, a warning: a rule file that holds no document (empty, or only comments, `---` or
+    `~`). A merge or an editor that truncated the file dropped every rule it held, and nothing else
+    would say so (until 2026-12-03 it passed `validate` and the pre-commit hook in silence)."""
+    return Diagnostic(
+        file,
+        1,
+        1,
+        "BR121",
+        "the rule file holds no document: if it held rules, they are gone",
+        "restore its documents, or delete the file",
+        severity=Severity.WARNING,
+    )
 
 
 def stage_kinds(c: Compilation) -> None:

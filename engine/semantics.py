@@ -7,6 +7,7 @@ when a looked-up document is missing (stage 5 reported that).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.criteria.runtime import as_utc
-from engine.diagnostics import Diagnostic
+from engine.diagnostics import Diagnostic, Severity
 from engine.load import Document, JsonPath
 from engine.models.catalog import DISCOUNTABLE, Bundle, EarlyCancellation, ExceptionOutcome, ProductType
 from engine.models.credits import Allocation, CreditMeasure, CreditType, User
@@ -74,7 +75,10 @@ def check_validity_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
 
 
 def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR414: a termed product is billed at a frequency, so it must name one."""
+    """BR414: a termed product is billed at a frequency, so it must name one. BR434 (a warning):
+    one that is not termed names one (SPEC 3.1: "billing frequency for termed products"); nothing
+    reads it — a one-time box on a yearly bill is charged once — so a product typed wrongly would
+    pass unseen (until 2026-12-03 accepted in silence)."""
     for model, doc in _each(catalog, "product"):
         if model.type is ProductType.TERMED and model.billing_frequency is None:
             yield doc.diagnostic(
@@ -82,6 +86,19 @@ def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
                 "BR414",
                 f"termed product `{model.code}` has no `billing_frequency`",
                 "add `billing_frequency: monthly` (or another frequency)",
+            )
+        elif model.type is not ProductType.TERMED and model.billing_frequency is not None:
+            yield dataclasses.replace(
+                doc.diagnostic(
+                    ("billing_frequency",),
+                    "BR434",
+                    f"product `{model.code}` is `{model.type.value}` but names `billing_frequency: "
+                    f"{model.billing_frequency.value}`: only termed products are billed at a frequency, "
+                    "so it is never used",
+                    "remove `billing_frequency`, or make the product `type: termed` if it is billed every period",
+                    key=True,
+                ),
+                severity=Severity.WARNING,
             )
 
 
@@ -216,6 +233,28 @@ def check_coupons(catalog: Catalog) -> Iterator[Diagnostic]:
         problem = template_problem(model)
         if problem is not None:
             yield doc.diagnostic((problem.field,), "BR409", problem.message, problem.hint)
+
+
+def check_coupon_bundles(catalog: Catalog) -> Iterator[Diagnostic]:
+    """BR433 (a warning): a coupon grants a bundle "with its discounts" (SPEC 3.5; seed 003: coupons
+    offer bundles that give the customer a discount); one whose bundle lists no discount only sells
+    the bundle's products at full price, and spends a use of its code doing so (until 2026-12-03
+    accepted in silence). A bundle that is not defined is BR302's."""
+    bundles = catalog.get("bundle", {})
+    for model, doc in _each(catalog, "coupon"):
+        bundle = bundles.get(model.bundle)
+        if bundle is not None and not bundle.model.discounts:
+            yield dataclasses.replace(
+                doc.diagnostic(
+                    ("bundle",),
+                    "BR433",
+                    f"coupon `{model.code}` grants bundle `{model.bundle}`, which has no discounts: a redeemed "
+                    "code sells the bundle's products at full price",
+                    f"list the discounts the coupon gives under `discounts:` of bundle `{model.bundle}`, "
+                    "or grant a bundle that has them",
+                ),
+                severity=Severity.WARNING,
+            )
 
 
 def check_coupon_overlaps(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -1193,6 +1232,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("compatible-bundles-only plans list bundles", check_plans),
     ("terms spend time and carry their penalty settings", check_terms),
     ("coupon templates hold their code range", check_coupons),
+    ("coupons grant a bundle with discounts", check_coupon_bundles),
     ("day windows are whole seconds", check_day_windows),
     ("no code belongs to two coupons", check_coupon_overlaps),
     ("discount definitions are coherent", check_discounts),

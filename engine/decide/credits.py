@@ -65,8 +65,13 @@ register(
         "child_credit": "a child's credit: held by `{holder}`, {relation}",
         "other_branch": "held by `{holder}`, {relation}: only the holder and its descendants may use it",
         "other_owner": "held by user `{holder}`, whose credits this consumer does not use",
-        "owner_credits_only": "held by `{holder}`, {relation}: `{user}` draws on the credits of credit owner "
-        "`{owner}` (organisation `{organisation}`), not on their own organisation's",
+        "owner_credits_only": lambda f: (
+            f"held by `{f['holder']}`, {f['relation']}: `{f['user']}` draws on the credits of credit owner "
+            f"`{f['owner']}` "
+            # (an owner without an organisation: only the credits the owner holds)
+            + (f"(organisation `{f['organisation']}`)" if f.get("organisation") else "(who has no organisation)")
+            + ", not on their own organisation's"
+        ),
         "outside_scope": lambda f: (
             (f"credit `{f['credit']}` is " if "credit" in f else "")
             # ("is for product X"; until 2026-12-03 "is product X")
@@ -540,7 +545,9 @@ class Book:
         refusal = note = None
         excluded: tuple[Reason, ...] = ()
         if need > 0:
-            available = r.quantity - need
+            # what the candidates hold, added up as written (each pick took a credit whole): `0.2`,
+            # not the request's digits, "0.200000000" for 0.200000001 asked (until 2026-12-03)
+            available = sum((take for _, take in picks), Decimal(0))
             target = _overdrawn(self, r, items, picks) if r.overdraft is not None else None
             if target is not None:
                 assert r.overdraft is not None
@@ -617,9 +624,13 @@ class Book:
         """For `--explain`: every credit of the consumer's tree (and owner), with why it was or was not used."""
         drawn = {d.credit: d for d in draws}
         orgs: set[str] = set()
-        if r.organisation is not None:
-            root = self.tree.root(r.organisation)
-            orgs = {o for o in self.tree.parent if self.tree.root(o) == root} | {r.organisation}
+        # the consuming organisation's tree, and a credit user's own organisation's (seed 001: they
+        # draw on their credit owner's; until 2026-12-03 the user's own organisation's credits were
+        # left out when the owner has no organisation, so nothing said why they were not used)
+        for org in (r.organisation, r.own_organisation):
+            if org is not None:
+                root = self.tree.root(org)
+                orgs |= {o for o in self.tree.parent if self.tree.root(o) == root} | {org}
         shown = [
             c
             for c in self.credits
@@ -668,8 +679,11 @@ class Book:
         elif r.organisation is None or c.holder not in dict(self.tree.chain(r.organisation)):
             if r.own_organisation is not None and (own := _own_side(self.tree, c.holder, r)) is not None:
                 return own
-            relation = self.tree.relation(c.holder, r.organisation) if r.organisation else "another organisation"
-            if r.organisation is not None and r.organisation in dict(self.tree.chain(c.holder)):
+            # (told from the consuming organisation, or, when a credit owner has none, from the
+            # credit user's own: a credit below it is still a child's credit)
+            base = r.organisation if r.organisation is not None else r.own_organisation
+            relation = self.tree.relation(c.holder, base) if base is not None else "another organisation"
+            if base is not None and base in dict(self.tree.chain(c.holder)):
                 return Reason("child_credit", {"holder": c.holder, "relation": relation})
             if c.own_only:
                 return Reason("this_organisation_only", {"holder": c.holder, "relation": relation})
@@ -761,7 +775,18 @@ def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[C
                 values = tuple(_issued_instant(c).astimezone(UTC).isoformat() for c in (previous[0], item[0]))
             else:
                 values = (_precedence_value(key, *previous), _precedence_value(key, *item))
-            return {"after": previous[0].code, "decided_by": key, "before_value": values[0], "value": values[1]}
+            facts: dict[str, Any] = {
+                "after": previous[0].code,
+                "decided_by": key,
+                "before_value": values[0],
+                "value": values[1],
+            }
+            if key == "id" and any(k(*previous) != k(*item) for name, k in _KEYS.items() if name not in order):
+                # tied on the keys compared only: a declared order that leaves out a key the two
+                # differ on names those it compared (until 2026-12-03 "tied on every other key",
+                # of two credits issued a month apart under `[expiry, tree_distance, id]`)
+                facts["tied_on"] = [k for k in order if k != "id"]
+            return facts
     return {}  # (unreachable: id is last and codes are unique)
 
 
@@ -788,6 +813,12 @@ def _after_words(f: Mapping[str, Any], inside: bool = False) -> str:
         return ""
     levels = {"before_levels": _levels(f.get("before_value")), "levels": _levels(f.get("value"))}
     why = _AFTER_WORDS.get(f.get("decided_by", ""), "by the rule set's precedence").format_map({**f, **levels})
+    if "tied_on" in f:  # (the two differ on a key the precedence order leaves out)
+        why = "whose id comes first (" + (
+            f"tied on every other key of the precedence order: {', '.join(f['tied_on'])})"
+            if f["tied_on"]
+            else "the precedence order compares ids alone)"
+        )
     if f.get("decided_by") == "priority" and f.get("value") == "none":
         why = f"which has a priority ({f['before_value']}) where this one has none"
     elif f.get("decided_by") == "allocation" and f.get("before_value") == "the credit owner's own":
