@@ -32,6 +32,9 @@ from typing import Any
 BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MARK = "#"
 
+#: the most significant characters `CodeSpace.widened` reads in a run of marks written too long
+_WIDEST = 40
+
 
 def to_base(number: int, base: int, width: int = 1) -> str:
     """`number` written in `base` with the digits 0-9, A-Z, zero-padded to `width`."""
@@ -194,6 +197,28 @@ class CodeSpace:
         index = min(max(number, 0), self.quantity - 1)
         return abs(number - index), self.code(index)
 
+    def widened(self, text: str) -> tuple[int, str] | None:
+        """`shaped` for a template whose `#` marks are one run (`X##`, `coupon_##`) and `text`
+        written with more or fewer characters in that run (`X100` for `X95`…`X99`): how far its
+        number lies from the range, and the code at that end of it. None for another shape, or for
+        a run of more than `_WIDEST` characters past its leading zeros (no code is near that)."""
+        head, _, rest = self.template.partition(MARK)
+        tail = rest.lstrip(MARK)
+        if MARK in tail or len(rest) - len(tail) + 1 != self.width:  # (marks not in one run)
+            return None
+        run = len(text) - len(head) - len(tail)
+        if run < 1 or run == self.width:  # (a text of the template's length is `shaped`'s)
+            return None
+        if text[: len(head)].lower() != head.lower() or text[len(head) + run :].lower() != tail.lower():
+            return None
+        written = text[len(head) : len(head) + run].upper()
+        allowed = BASE36[: self.base]
+        if any(ch not in allowed for ch in written) or len(written.lstrip("0")) > _WIDEST:
+            return None
+        number = int(written, self.base) - self.start
+        index = min(max(number, 0), self.quantity - 1)
+        return abs(number - index), self.code(index)
+
     def _fill(self, digits: str) -> str:
         chars = iter(digits)
         return "".join(next(chars) if c == MARK else c for c in self.template)
@@ -233,7 +258,9 @@ class CouponIndex:
         A code differing only in case is found directly; a code in a coupon's shape whose number
         lies outside its range gets the code at the nearest end of the range (of the coupon whose
         range is nearest: `ROAM-004` → `ROAM-005` for codes 005…014; until 2026-12-02 similarity
-        alone chose, and named `ROAM-014`). Otherwise each coupon offers at most
+        alone chose, and named `ROAM-014`); so does one written with more or fewer characters in a
+        template's one run of marks (`X100` → `X99` for codes `X95`…`X99`; until 2026-12-03 another
+        coupon's code, `AMT-002`). Otherwise each coupon offers at most
         three codes: its first and last, and, when `text` has the template's length, the code
         whose number is nearest to the one written in `text`'s `#` positions (none when one of
         them is a character the charset lacks); the candidate with the highest `difflib` similarity
@@ -258,6 +285,11 @@ class CouponIndex:
         shaped = [near for space in self.spaces.values() if (near := space.shaped(text)) is not None]
         if shaped:  # a code of a coupon's shape, its number out of range: the nearest end of the range
             return min(shaped)[1]
+        # the same with more or fewer characters in its run of marks (`X100` of `X95`…`X99` → `X99`;
+        # until 2026-12-03 similarity chose among every coupon's codes, and named `AMT-002`)
+        widened = [near for space in self.spaces.values() if (near := space.widened(text)) is not None]
+        if widened:
+            return min(widened)[1]
         import difflib
 
         matcher = difflib.SequenceMatcher()

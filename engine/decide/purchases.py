@@ -11,10 +11,16 @@ add-ons + coupon bundles, start = the subscription's start or the purchase day) 
 only the discounts that the purchase's own bundles grant; the customer's other bill discounts
 belong to the `discounts` part of the decision.
 
+A purchase of another plan than the subscription's ends the current contract on its day: it is
+refused where a cancellation on that day would be (`plan_change_not_allowed`), and says what it
+costs where that cancellation charges a penalty (`plan_change_penalty`, which refuses nothing);
+`_plan_change` asks the cancellation's own evaluator.
+
 A coupon code is rejected — with every reason that applies — when no coupon generates it, when
 the purchase buys nothing (a coupon is redeemed during a purchase only), outside the coupon's
-validity, when the coupon's bundle is outside its own validity, or when it is used up (earlier
-redemptions plus the redemptions earlier in this purchase reach its redemption quantity). A
+validity, when the coupon's bundle is outside its own validity, when it is used up (earlier
+redemptions plus the redemptions earlier in this purchase reach its redemption quantity), or
+when it grants nothing (`_idle_codes`, `_unchanging_codes`: nothing in the price changes with it). A
 rejected coupon does not refuse the purchase: the customer pays the full price. Vouchers
 (redeemable at any time) are not modelled.
 """
@@ -32,10 +38,10 @@ from pydantic import BaseModel
 from engine.coupons import index_of
 from engine.decide import decision  # the module (it imports this one): its functions read when called
 from engine.decide.discounts import target_reaches
-from engine.decide.reasons import Reason, Source, register, rule_source
+from engine.decide.reasons import Reason, Source, listed, register, rule_source
 from engine.decide.scenarios import ScenarioError
 from engine.models.catalog import ProductType
-from engine.models.scenario import ProductLine, Subscription
+from engine.models.scenario import Cancellation, ProductLine, Subscription
 
 register(
     {
@@ -111,14 +117,46 @@ register(
                 + ", ".join(f"`{d}`: {_STATUS_WORDS.get(s, s.replace('_', ' '))}" for d, s in facts["statuses"].items())
                 + "): the code is kept"
                 if "statuses" in facts
+                # priced with and without it: the same net (another discount took the lines already)
+                else "it changes nothing in the price: "
+                + ", ".join(facts["net"].values())
+                + " with or without it"
+                + (f" (judged after code {listed(facts['after'])})" if facts["after"] else "")
+                + ": the code is kept"
+                if "net" in facts
                 else f"its discounts ({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce "
                 "none of its products on the purchase's date: the code is kept"
             )
+        ),
+        "plan_change_not_allowed": lambda facts: (
+            f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract early: "
+            + _term_named(facts)
+            + f" does not allow cancelling before its commitment ends on {facts['commitment_end']}; "
+            + _possible_from(facts["earliest"])
+        ),
+        "plan_change_penalty": lambda facts: (
+            f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract early: "
+            + _term_named(facts)
+            + f" charges a penalty for cancelling before {facts['commitment_end']}: {facts['total']} "
+            f"(fee {facts['fee']}), due {facts['due']}"
         ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
     }
 )
+
+
+def _term_named(facts: Mapping[str, Any]) -> str:
+    """A plan change's term in words: "`commit-24m`", "`t-6` of bundle `tv-box`" (exception N of it)."""
+    named = f"`{facts['term']}`" if facts["for"] == "plan" else f"`{facts['term']}` of bundle `{facts['for']}`"
+    return f"exception {facts['exception']} of {named}" if "exception" in facts else named
+
+
+def _possible_from(earliest: str | None) -> str:
+    """When a refused plan change becomes possible, as the cancellation decision names it."""
+    if earliest is None:
+        return "no day was found on which it is possible"
+    return f"possible {earliest}" if earliest.startswith("after") else f"possible from {earliest}"
 
 
 @dataclass
@@ -467,8 +505,11 @@ def redeem(
                 reasons.append(reason)
             if held is None:
                 held = _held_for_coupons(rules, scenario)
-            if bundle.code in held:  # its products would be charged twice, its discounts apply already
-                by, holder = held[bundle.code]
+            holding = held.get(bundle.code)
+            if holding is not None and not count_own_entries and holding == ("coupon", text):
+                pass  # a refused purchase's code entered again: neither entry uses it (both `coupon_kept`)
+            elif holding is not None:  # its products would be charged twice, its discounts apply already
+                by, holder = holding
                 reasons.append(Reason("coupon_bundle_held", {"bundle": bundle.code, "by": by, "holder": holder}))
             else:  # a product of its bundle bought or held already, in another bundle: charged twice too
                 if had is None:
@@ -511,10 +552,14 @@ def redeem(
         else:
             if count_own_entries:
                 redeemed[text] = redeemed.get(text, 0) + 1
-                if bundle is not None and held is not None:  # a later code granting it grants nothing
-                    held.setdefault(bundle.code, ("coupon", text))
-                if bundle is not None and had is not None:  # nor a later code's bundle bringing its products
-                    had["coupon"] |= _brought(rules, purchase, bundle.code, termed_only=True)
+            # a later code granting its bundle grants nothing, nor one whose bundle brings its products:
+            # in a refused purchase too, which redeems neither, each code judged as the allowed one
+            # would judge it (until 2026-12-03 a second code of the coupon was "kept" there, as if
+            # its bundle gave something again)
+            if bundle is not None and held is not None:
+                held.setdefault(bundle.code, ("coupon", text))
+            if bundle is not None and had is not None:
+                had["coupon"] |= _brought(rules, purchase, bundle.code, termed_only=True)
             reasons.append(_reason(rules, _redeemed, used + 1, coupon.redemption_quantity, coupon.bundle))
         outcomes.append(outcome)
     return outcomes
@@ -652,11 +697,18 @@ def _redeemed(rules: Any, use: int, allowed: int, bundle: str) -> Reason:
 
 
 def refusals(
-    rules: Any, scenario: Any, model: Any, bundles: list[str], rejected: frozenset[str] = frozenset()
+    rules: Any,
+    scenario: Any,
+    model: Any,
+    bundles: list[str],
+    rejected: frozenset[str] = frozenset(),
+    plan_change: tuple[Reason, ...] = (),
 ) -> Iterator[Reason]:
     """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
     the plan in effect, `bundles`: the purchase's, `_bundles`; `rejected`: the bundles of coupons
-    entered but rejected, whose chosen components are not bought, and refuse nothing)."""
+    entered but rejected, whose chosen components are not bought, and refuse nothing;
+    `plan_change`: what changing the subscription's plan says, `_plan_change`, after the plan's
+    own reasons: a penalty among them refuses nothing, `refusing`)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     if purchase.plan is None and not purchase.add_ons:
@@ -670,6 +722,7 @@ def refusals(
             reason = _validity(rules, "bundle", code, bundle.validity, day, "bundle") if bundle is not None else None
             if reason is not None:
                 yield reason
+    yield from plan_change
     held = _held(scenario, model) if purchase.add_ons else {}
     had = _products_had(rules, scenario) if purchase.add_ons else {}
     bought: set[str] = set()  # what the plan and the earlier add-ons of this purchase bring
@@ -712,6 +765,73 @@ def refusals(
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
         yield _reason(rules, _method_not_supported, model.code, method)
     yield from _selection(rules, purchase, bundles, rejected)
+
+
+#: the purchase's reasons that say something without refusing it
+_NOT_REFUSING = frozenset({"plan_change_penalty"})
+
+
+def refusing(reasons: list[Reason]) -> bool:
+    """Whether `reasons` (`refusals`) refuse the purchase: any but a plan change's penalty."""
+    return any(r.code not in _NOT_REFUSING for r in reasons)
+
+
+#: a term's reasons (in the cancellation decision) that refuse cancelling on the day
+_TERM_REFUSALS = ("early_cancellation_not_allowed", "not_allowed_until", "not_allowed_any_date")
+
+
+def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
+    """What a purchase of another plan than the subscription's says of the contract it ends.
+
+    Buying a plan is a new contract (README): bought on a subscription of another plan, it ends
+    that plan's contract on the purchase day, which is the early cancellation SPEC 3.4 and seed
+    003 rule on ("Nicht erlaubt … jede Form der vorzeitigen Kündigung"). So it is decided as the
+    `cancellation` question decides a cancellation of the whole subscription on the date of
+    `as_of` (the same `TermEvaluator`, on the scenario with that cancellation; the subscription's
+    add-ons end with it, as they are not carried into the new contract; one bought after that
+    day is not held yet): refused (`not_allowed`, an exception's too), a reason that refuses the
+    purchase, `plan_change_not_allowed` per refusing term (facts: the plans, `for`, `term`,
+    `commitment_end`, `earliest`: the first day every term allows it; `exception` when one
+    decided); allowed with a penalty, a reason that refuses nothing, `plan_change_penalty` per
+    term charging one (`fee`, `total`, `due` as the cancellation names them). Allowed without a
+    penalty (no term, out of its commitment, `allowed`): nothing. The same plan bought again, or
+    a purchase before the subscription starts, is no change of it: nothing."""
+    purchase = scenario.purchase
+    subscription = scenario.subscription
+    if purchase.plan is None or subscription is None or subscription.plan in (None, purchase.plan):
+        return ()
+    day = scenario.as_of.date()
+    if day < subscription.start:
+        return ()
+    starts = subscription.add_on_starts
+    if any(starts.get(code, subscription.start) > day for code in subscription.add_ons):
+        held = [code for code in subscription.add_ons if starts.get(code, subscription.start) <= day]
+        update = {"add_ons": held, "add_on_starts": {c: d for c, d in starts.items() if c in held}}
+        subscription = _copied(subscription, update)
+    asked = _copied(scenario, {"subscription": subscription, "cancellation": Cancellation(date=day)})
+    decided = decision._cached(rules, "terms").decide(asked, decision.criteria_outcomes(rules, asked)).to_json()
+    found: list[Reason] = []
+    for term in decided["terms"]:
+        said = {"plan": subscription.plan, "to": purchase.plan, "for": term["for"], "term": term["term"]}
+        said["commitment_end"] = term.get("commitment_end")
+        if not decided["allowed"]:
+            if term["allowed"]:
+                continue
+            record = next((r for r in term["reasons"] if r["code"] in _TERM_REFUSALS), None)
+            facts = {**said, "earliest": decided.get("earliest")}
+            code = "plan_change_not_allowed"
+        elif term["outcome"] == "penalty":
+            penalty = term["penalty"]
+            record = next((r for r in term["reasons"] if r["code"] == "early_cancellation_penalty"), None)
+            facts = {**said, "fee": penalty["fee"], "total": penalty["total"], "due": penalty["due"]}
+            code = "plan_change_penalty"
+        else:
+            continue
+        if record is not None and "exception" in record["facts"]:
+            facts["exception"] = record["facts"]["exception"]
+        where = record.get("source") if record is not None else None
+        found.append(Reason(code, facts, Source(**where) if where is not None else None))
+    return tuple(found)
 
 
 def _coupon_bundles(rules: Any) -> dict[str, list[str]]:
@@ -874,6 +994,7 @@ def _priced(
     purchase = scenario.purchase
     plan = check(rules, scenario)
     model = rules.get("plan", plan) if plan is not None else None
+    plan_change = _plan_change(rules, scenario)
     coupons = redeem(rules, scenario)
     idle: dict[str, Reason] = {}
     while True:
@@ -882,8 +1003,8 @@ def _priced(
         rejected = frozenset(
             c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles
         )
-        reasons = list(refusals(rules, scenario, model, bundles, rejected))
-        if reasons and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
+        reasons = list(refusals(rules, scenario, model, bundles, rejected, plan_change))
+        if refusing(reasons) and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
             coupons = [
                 _kept_coupon(c) if c.status == "redeemed" else c
                 for c in redeem(rules, scenario, count_own_entries=False, idle=idle)
@@ -893,6 +1014,8 @@ def _priced(
         statuses: dict[str, str] = {}
         priced = price(rules, scenario, plan, granted, bundles, kept, shared, statuses)
         found = _idle_codes(rules, purchase, coupons, statuses)
+        if not found:
+            found = _unchanging_codes(rules, scenario, plan, model, coupons, statuses, (granted, priced))
         if not found:
             return plan, coupons, reasons, brought, kept, granted, priced
         idle.update(found)
@@ -929,7 +1052,7 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
                     "reasons": _written([item.why], shared),
                 }
             )
-    decided: dict[str, Any] = {"allowed": not reasons, "plan": plan}
+    decided: dict[str, Any] = {"allowed": not refusing(reasons), "plan": plan}
     if purchase.user is not None:  # SPEC 3.6: assigned to the credit owner, billed to the user
         from engine.decide.credits import owner_of
 
@@ -968,6 +1091,74 @@ def _idle_codes(
                 facts = {"bundle": c.bundle, "discounts": list(discounts), "statuses": settled}
                 found[c.code] = Reason("coupon_grants_nothing", facts)
     return found
+
+
+def _unchanging_codes(
+    rules: Any,
+    scenario: Any,
+    plan: str | None,
+    model: Any,
+    coupons: list[CouponOutcome],
+    statuses: Mapping[str, str],
+    priced: tuple[list[str], dict[str, Any]],
+) -> dict[str, Reason]:
+    """The first code (in entry order) that `redeem` would redeem and whose bundle changes nothing
+    in the purchase's price, with its reason `coupon_grants_nothing` (facts `net`: the price's net
+    per currency, `after`: the earlier codes it was judged after), for `redeem` to reject and keep.
+
+    Each such code, in order, is judged on what it changes: the price with its bundle granted
+    against the price without it, both with the bundles of the codes before it that were kept
+    redeemed (a later code is judged given the earlier ones, never the reverse). The same net in
+    every currency: it grants nothing (until 2026-12-03 a code was redeemed, its use spent, when
+    one of its discounts took a share of a line another discount would have taken whole, the
+    price unchanged). Not judged, and granted to the codes after them: a code whose bundle adds a
+    product (it sells something), and one whose discount is still open (offered, pending
+    approval). One code at a time: the purchase is decided again without it (`_priced`).
+    `priced`: the bundles the codes granted to the purchase's price, and that price."""
+    purchase = scenario.purchase
+    judged: list[tuple[CouponOutcome, bool]] = []  # each bundle's first code, and whether it is judged
+    seen: set[str] = set()
+    for c in coupons:
+        if c.status in ("redeemed", "not_redeemed") and c.bundle is not None and c.bundle not in seen:
+            seen.add(c.bundle)
+            open_ = any(statuses.get(d) in _STILL_OPEN_ONLY for d in rules.get("bundle", c.bundle).discounts)
+            judged.append((c, not open_ and not _brought(rules, purchase, c.bundle)))
+    if not any(judge for _, judge in judged):
+        return {}
+
+    def nets(granted: list[str]) -> dict[str, str]:
+        if granted == priced[0]:  # (the purchase as priced: no pricing again)
+            return {currency: total["net"] for currency, total in priced[1]["totals"].items()}
+        bundles = _bundles(purchase, model, granted)
+        kept = [i for i in items(rules, purchase, bundles) if i.why is None]
+        found = price(rules, scenario, plan, granted, bundles, kept)
+        return {currency: total["net"] for currency, total in found["totals"].items()}
+
+    granted: list[str] = []
+    after: list[str] = []
+    before: dict[str, str] | None = None  # the nets with `granted` (worked out when first needed)
+    for c, judge in judged:
+        assert c.bundle is not None  # (`judged` holds codes with a bundle)
+        if not judge:
+            granted.append(c.bundle)
+            after.append(c.code)
+            before = None
+            continue
+        if before is None:
+            before = nets(granted)
+        with_it = nets([*granted, c.bundle])
+        if with_it == before:
+            discounts = list(rules.get("bundle", c.bundle).discounts)
+            facts = {"bundle": c.bundle, "discounts": discounts, "net": with_it, "after": list(after)}
+            return {c.code: Reason("coupon_grants_nothing", facts)}
+        granted.append(c.bundle)
+        after.append(c.code)
+        before = with_it
+    return {}
+
+
+#: a discount's statuses, of those `_STILL_OPEN` names, that take nothing yet but may later
+_STILL_OPEN_ONLY = frozenset({"offered", "pending_approval"})
 
 
 #: a priced discount's status in a coupon's `coupon_grants_nothing` reason, where not the status's own words
