@@ -235,11 +235,14 @@ def _int_as_written(value: int, text: str) -> int:
     return value if str(value) == text else WrittenInt(value, text)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def joined_surrogates(text: str) -> str:
     """A double-quoted scalar's `\\ud83d\\ude00` (JSON's escape of one character past U+FFFF, as
     `json.dumps` writes an emoji) read by YAML as two lone surrogates, joined into the character;
     a lone surrogate stays (and is refused where it is read)."""
-    if not any("\ud800" <= c <= "\udfff" for c in text):
+    if text.isascii() or _SURROGATE.search(text) is None:
         return text
     try:
         return text.encode("utf-16", "surrogatepass").decode("utf-16")

@@ -581,14 +581,27 @@ class _OnePass:
                 if not stack:
                     path = ()
                     root = new
-                else:
-                    path = _place(stack[-1], new)
+                else:  # `_place`, inline
+                    parent = stack[-1]
+                    container = parent[0]
+                    if type(container) is list:
+                        container.append(new)
+                        path = (*parent[1], len(container) - 1)
+                    elif parent[3] is _NO_KEY:
+                        raise _Unusual  # a key that is a mapping or a list
+                    else:
+                        container[parent[3]] = new
+                        path = (*parent[1], parent[3])
+                        parent[3] = _NO_KEY
                 spans[path] = _NO_SPAN  # its place in the order; the span when it ends
                 stack.append([new, path, event.start_mark, _NO_KEY])
             elif kind in ends:
                 _container, path, start, _key = stack.pop()
                 end = event.end_mark
-                spans[path] = span_at(start.line, start.column, end.line, end.column, None)
+                # `span_at(start.line, start.column, end.line, end.column, None)`, inline
+                line, column = start.line, start.column
+                after = end.column + 1 if end.line == line else column + 2
+                spans[path] = make_span(Span, (line + 1, column + 1, after if after > column + 2 else column + 2))
             elif kind is document_start:
                 index += 1
                 self.composer._check_directives(previous_end, event)

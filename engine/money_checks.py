@@ -77,8 +77,19 @@ class _Targets:
         self.bundles = {code: entry.model for code, entry in catalog.get("bundle", {}).items()}
         self.discountable = {c for c, p in self.products.items() if p.type in DISCOUNTABLE}
         self.mains = {c for c in self.discountable if self.products[c].main_service}
+        #: `reached` by what it reads of a discount: most discounts of a rule set name the same targets
+        self._reached: dict[tuple[Any, ...], set[str]] = {}
 
     def reached(self, model: Any, usual: bool = False) -> set[str]:
+        """The products (the same set for the same targets: read it, never change it)."""
+        targets = tuple((t.product, t.product_type, t.bundle) for t in model.discounted_products)
+        key = (usual, model.applied_service_type, targets)
+        found = self._reached.get(key)
+        if found is None:
+            found = self._reached[key] = self._reach(model, usual)
+        return found
+
+    def _reach(self, model: Any, usual: bool) -> set[str]:
         products = self.products
         reached: set[str] = set()
         for target in model.discounted_products:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,9 @@ class Compilation:
     criteria: Any = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     folder_unread: bool = False  # a folder of the rule set could not be read (BR100): its files are missing
+    #: handed what the stages leave for the garbage (the criteria caches), instead of freeing it, when
+    #: the process exits next (`billrules validate`: `engine.cli.exits.keep_until_exit`)
+    keep: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -349,7 +352,7 @@ def stage_criteria(c: Compilation) -> None:
     try:
         _criteria(c)
     finally:
-        forget_texts()
+        forget_texts(c.keep)
 
 
 def _criteria(c: Compilation) -> None:
@@ -423,12 +426,28 @@ def _codes_in_expressions(entries: list[Any], catalog: dict[str, dict[str, Any]]
     from engine.criteria.catalog_codes import known_texts, unknown_codes
 
     catalog = known_texts(catalog)
+    find = _by_tree(lambda node: unknown_codes(node, catalog))
     return [
         d
         for entry in entries
         if entry.section == "when" or entry.section.startswith("exceptions[")
-        for d in entry.findings(lambda node: unknown_codes(node, catalog))
+        for d in entry.findings(find)
     ]
+
+
+def _by_tree(find: Callable[[Any], Iterable[Diagnostic]]) -> Callable[[Any], list[Diagnostic]]:
+    """`find`, run once per tree (by identity; the tree is kept, so its identity is not reused):
+    the entries of one text share its typed template (`Placed`), and each places the findings
+    at its own spans (`Placed.findings`). The lints below read nothing but the tree."""
+    seen: dict[int, tuple[Any, list[Diagnostic]]] = {}
+
+    def once(tree: Any) -> list[Diagnostic]:
+        known = seen.get(id(tree))
+        if known is None or known[0] is not tree:
+            known = seen[id(tree)] = (tree, list(find(tree)))
+        return known[1]
+
+    return once
 
 
 def _inflexible_schemes(entries: list[Any], catalog: dict[str, dict[str, Any]]) -> list[Diagnostic]:
@@ -466,6 +485,7 @@ def _inflexible_schemes(entries: list[Any], catalog: dict[str, dict[str, Any]]) 
                 )
 
     found: list[Diagnostic] = []
+    find_once = _by_tree(find)
     for entry in entries:
         if entry.section != "when" or not entry.owner.startswith("discount:"):
             continue
@@ -475,7 +495,7 @@ def _inflexible_schemes(entries: list[Any], catalog: dict[str, dict[str, Any]]) 
         written = entry.tree.span.text
         if written and "billing_term_scheme" not in written:
             continue  # (the text never names the field)
-        found += entry.findings(find)
+        found += entry.findings(find_once)
     return found
 
 
@@ -529,7 +549,7 @@ def _other_subject_read(entries: list[Any], discounts: dict[str, Any]) -> list[D
         return find
 
     found: list[Diagnostic] = []
-    finders = {classification: reads(classification) for classification in _OTHER_SUBJECT}
+    finders = {classification: _by_tree(reads(classification)) for classification in _OTHER_SUBJECT}
     for entry in entries:
         if entry.section != "when" or not entry.owner.startswith("discount:"):
             continue
@@ -602,12 +622,13 @@ def _inverted_ranges(entries: list[Any]) -> list[Diagnostic]:
     range is checked as written, by `semantics.check_criteria_ranges`)."""
     from engine.criteria.bounds import inverted_between
 
+    find = _by_tree(inverted_between)
     return [
         d
         for entry in entries
         if (entry.section == "when" or entry.section.startswith("exceptions["))
         and "between" in (entry.tree.span.text or "between")  # (the whole text: none, nothing to check)
-        for d in entry.findings(inverted_between)
+        for d in entry.findings(find)
     ]
 
 
@@ -618,14 +639,26 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     from engine.criteria.environment import credit_environment, scenario_environment
     from engine.criteria.lint import amounts_across_currencies, empty_sets, shadowed_roots, where_reaches_past
 
+    def shadowing(roots: frozenset[str]) -> Callable[[Any], list[Diagnostic]]:
+        return _by_tree(lambda tree: shadowed_roots(tree, roots))
+
     # per environment: its root names, and a pattern finding one bound by a quantifier (`any account in`)
     environments = {
-        kind: (roots, re.compile(rf"\b({'|'.join(sorted(roots))})\s+in\b"))
+        kind: (
+            roots,
+            re.compile(rf"\b({'|'.join(sorted(roots))})\s+in\b"),
+            shadowing(roots),
+        )
         for kind, roots in (
             ("discount", frozenset(scenario_environment().roots)),
             ("credit", frozenset(credit_environment().roots)),
         )
     }
+    reaching, empty_found, amounts = (
+        _by_tree(where_reaches_past),
+        _by_tree(empty_sets),
+        _by_tree(amounts_across_currencies),
+    )
     where = re.compile(r"\bwhere\b")
     empty = re.compile(r"\{\s*\}")
     amount = re.compile(r"\.(?:\s|#[^\n]*)*amount\b")  # (`charge . amount` is the same field, a comment between too)
@@ -633,16 +666,18 @@ def _where_reaching_past(entries: list[Any]) -> list[Diagnostic]:
     for entry in entries:
         if not (entry.section == "when" or entry.section.startswith("exceptions[")):
             continue
-        roots, bound = environments["credit" if entry.owner.startswith(("credit:", "credit_type:")) else "discount"]
+        _roots, bound, shadowed = environments[
+            "credit" if entry.owner.startswith(("credit:", "credit_type:")) else "discount"
+        ]
         text = entry.tree.span.text
-        if not text or where.search(text):
-            found += entry.findings(where_reaches_past)
+        if not text or ("where" in text and where.search(text)):  # (`in` first: a scan of the text in C)
+            found += entry.findings(reaching)
         if not text or bound.search(text):
-            found += entry.findings(lambda tree, roots=roots: shadowed_roots(tree, roots))
+            found += entry.findings(shadowed)
         if not text or empty.search(text):
-            found += entry.findings(empty_sets)
+            found += entry.findings(empty_found)
         if not text or amount.search(text):
-            found += entry.findings(amounts_across_currencies)
+            found += entry.findings(amounts)
     return found
 
 
@@ -751,10 +786,11 @@ STAGES: tuple[tuple[str, str, Callable[[Compilation], None]], ...] = (
 )
 
 
-def compile_ruleset(root: Path) -> Compilation:
+def compile_ruleset(root: Path, keep: Callable[[Any], None] | None = None) -> Compilation:
+    """The rule set at `root` through every stage. `keep`: see `Compilation.keep`."""
     from engine.values import in_engine_context
 
-    compilation = Compilation(root)
+    compilation = Compilation(root, keep=keep)
     # in the engine's arithmetic: constants folded when compiling (a percentage's factor, a
     # negated amount) are kept in the rule set, and must not take the caller's precision
     with _collector_paused(), in_engine_context():

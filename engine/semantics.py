@@ -290,10 +290,11 @@ def check_coupon_overlaps(catalog: Catalog) -> Iterator[Diagnostic]:
 
 
 def check_discounts(catalog: Catalog) -> Iterator[Diagnostic]:
+    products = _product_types(catalog)  # (once, not once per discount)
     for model, doc in _each(catalog, "discount"):
         yield from _amount(model, doc)
         yield from _sections(model, doc)
-        yield from _product_lists(model, doc, catalog)
+        yield from _product_lists(model, doc, catalog, products)
         yield from _ad_hoc_only(model, doc, catalog)
         yield from _duration(model, doc)
 
@@ -469,10 +470,19 @@ def _sections(model: Discount, doc: Document) -> Iterator[Diagnostic]:
             )
 
 
-def _product_lists(model: Discount, doc: Document, catalog: Catalog) -> Iterator[Diagnostic]:
+def _product_types(catalog: Catalog) -> dict[str, ProductType]:
+    """Each product's type, by its code."""
+    return {code: entry.model.type for code, entry in catalog.get("product", {}).items()}
+
+
+def _product_lists(
+    model: Discount, doc: Document, catalog: Catalog, products: dict[str, ProductType] | None = None
+) -> Iterator[Diagnostic]:
     """BR419 one of product/product_type; BR402 only termed/usage/expense (only termed among
-    `termed_services`); BR417 flexible bundles that hold the product, or one of the type."""
-    products = {code: entry.model.type for code, entry in catalog.get("product", {}).items()}
+    `termed_services`); BR417 flexible bundles that hold the product, or one of the type.
+    `products`: `_product_types(catalog)`, if the caller has it."""
+    if products is None:
+        products = _product_types(catalog)
     lists = [("discounted_products", model.discounted_products)]
     if model.criteria:
         lists.append(("criteria", model.criteria.products))  # type: ignore[arg-type]

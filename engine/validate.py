@@ -9,8 +9,9 @@ endless); unreadable folders and links leading out of the folder are reported.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from engine.diagnostics import Diagnostic, sorted_diagnostics
 from engine.files import is_dir, outside_link, walk
@@ -69,11 +70,15 @@ def _left_out(path: Path, root: Path, named: bool) -> str | None:
     return None
 
 
-def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagnostic]:
+def validate_paths(
+    paths: Iterable[Path], *, outside: bool = True, keep: Callable[[Any], None] | None = None
+) -> list[Diagnostic]:
     """Diagnostics for every rule set touched by `paths` (files, folders, or anything else that exists).
 
     A file named that lies in no rule set is BR110, unless `outside` is False: then it is left
-    alone (a pre-commit hook passes every YAML file of a repository: scenarios, CI configs)."""
+    alone (a pre-commit hook passes every YAML file of a repository: scenarios, CI configs).
+    `keep`, if given, is handed each compiled rule set (the command line keeps them until the
+    process exits, rather than pay for freeing them: `engine.cli.exits.keep_until_exit`)."""
     roots: set[Path] = set()
     orphans: list[Path] = []
     diagnostics: list[Diagnostic] = []
@@ -151,7 +156,10 @@ def validate_paths(paths: Iterable[Path], *, outside: bool = True) -> list[Diagn
             )
         )
     for root in sorted(roots):
-        diagnostics.extend(compile_ruleset(root).diagnostics)
+        compilation = compile_ruleset(root, keep)
+        diagnostics.extend(compilation.diagnostics)
+        if keep is not None:
+            keep(compilation)
     return sorted_diagnostics(diagnostics)
 
 

@@ -965,17 +965,22 @@ def _nonzero_literals(typed: ast.Node) -> tuple[ast.Node, ...]:
     return tuple(found)
 
 
-def forget_texts() -> None:
+def forget_texts(keep: Callable[[Any], None] | None = None) -> None:
     """Drop the parsed and typed templates (what `parse_located` and `check_parsed` cache by text).
 
     The pipeline calls it when a rule set's criteria are done: the caches serve the repetitions
     inside one rule set, and tens of thousands of cached nodes left alive would cost every later
     garbage collection a walk over them (the one at interpreter exit included: measured, half a
     second after validating 4,000 definitions).
+
+    `keep`, if given, is handed what the caches held before they are emptied (the command line
+    keeps it until the process exits, rather than free it: `engine.cli.exits.keep_until_exit`).
     """
     from engine.criteria.locate import _STAGE_LINES
-    from engine.criteria.parse import _syntax_tree, forget_shapes
+    from engine.criteria.parse import _FIRSTS, _INSTANCES, _LITERAL_VALUES, _SHAPES, _syntax_tree, forget_shapes
 
+    if keep is not None:
+        keep([dict(cache) for cache in (_STAGE_LINES, _TYPED, _SHAPES, _FIRSTS, _INSTANCES, _LITERAL_VALUES)])
     _STAGE_LINES.clear()
     _TYPED.clear()
     _syntax_tree.cache_clear()

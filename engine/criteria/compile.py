@@ -139,13 +139,17 @@ _SIGN_HELPERS = {"money": "_ms", "duration": "_ds", "datetime": "_dts"}
 #: split into functions of this many (facts and shared conditions are computed once and passed in).
 CHUNK = 500
 
-_NAME = re.compile(r"(?<![.\w])(?:[fa][0-9]+|s)(?!\w)")
-_NAME_LOCAL = re.compile(r"(?<![.\w])(?:v_\w+|e[0-9]+|x[0-9]+)(?!\w)")  # bound by a generator
+# (each of these patterns starts with its name's first letter, and looks behind it for what may not
+# come before: `re` then scans the source for that letter, where a pattern starting with a look-behind
+# is tried at every character; the matches are the same)
+_NAME = re.compile(r"(?:[fa](?<![.\w].)[0-9]+|s(?<![.\w].))(?!\w)")
+_NAME_LOCAL = re.compile(r"(?:v(?<![.\w].)_\w+|e(?<![.\w].)[0-9]+|x(?<![.\w].)[0-9]+)(?!\w)")  # bound by a generator
 _LAZY = re.compile("\x01(f[0-9]+)\x01")  # a lazy fact, until `build` puts its code in
 _CALL = re.compile(r"(?<!isdisjoint)(?<=[\w\]])\(")  # facts, hoisted atoms, the scenario
-_FACT = re.compile(r"(?<![.\w\x01])f[0-9]+(?!\w)")  # a fact read (not a lazy fact's placeholder)
+_FACT = re.compile(r"f(?<![.\w\x01].)[0-9]+(?!\w)")  # a fact read (not a lazy fact's placeholder)
+_FACT_NAME = re.compile(r"f[0-9]+")
 _ITERABLE = re.compile(r" for [\w]+ in (f[0-9]+)(?!\w)")
-_CONSTANT = re.compile(r"(?<![.\w])K[0-9]+(?!\w)")
+_CONSTANT = re.compile(r"K(?<![.\w].)[0-9]+(?!\w)")
 
 
 #: A fact (a scenario field) read in at most this many places is read on first use (see `_defer_facts`).
@@ -169,7 +173,10 @@ def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str]]]:
 
     for code in rules:
         new_locals, new_constants = set(_NAME.findall(code)), set(_CONSTANT.findall(code))
-        if part and (len(part) >= chunk or len(local_names | constants | new_locals | new_constants) > MAX_NAMES):
+        # the size of `local_names | constants | new_locals | new_constants`, without making that
+        # union per rule (the two kinds of names never meet: `f`, `a` and `s` against `K`)
+        names = len(local_names) + len(new_locals - local_names) + len(constants) + len(new_constants - constants)
+        if part and (len(part) >= chunk or names > MAX_NAMES):
             done()
             part, local_names, constants = [], set(), set()
         part.append(code)
@@ -477,7 +484,11 @@ class RuleSetCompiler:
         }
         if not deferred:
             return head, rules
-        pattern = re.compile(r"(?<![.\w\x01])(" + "|".join(sorted(deferred)) + r")(?!\w)")
+        if all(_FACT_NAME.fullmatch(name) for name in deferred):  # (`f` first: see `_NAME`)
+            digits = "|".join(name[1:] for name in sorted(deferred))
+            pattern = re.compile(r"(f(?<![.\w\x01].)(?:" + digits + r"))(?!\w)")
+        else:
+            pattern = re.compile(r"(?<![.\w\x01])(" + "|".join(sorted(deferred)) + r")(?!\w)")
 
         def mark(code: str) -> str:
             return pattern.sub("\x01\\1\x01", code)
