@@ -25,7 +25,9 @@ condition under `not` with its `not`, `negated: true`; 15 refused cancellations 
 no longer suggests a far code (`multiroom-bundle` for `movies-bundle`) but names the
 subscription's add-ons, or says to list the add-on in `add_ons`; 6 outputs of 2 cancellations
 whose `renewed_on` is before the subscription's start, now refused, BR615 at
-`cancellation.renewed_on`, not decided). The rules
+`cancellation.renewed_on`, not decided; 108 outputs of balance refusals whose facts carry the
+refused event's own amount (`amount` as the event wrote it, `debited` apart) and whose
+`debit_repeated` text names the refused amount). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

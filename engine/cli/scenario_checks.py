@@ -2,10 +2,10 @@
 
 Each scenario gets the scenario schema's checks (BR601, BR602), the rule set's references
 (BR603: an unknown plan, product, user, organisation, ... with "did you mean"), a question no
-decision answers, or none asked (BR604), and then whatever `decide` refuses it for (a refund with
-an amount, an add-on listed twice, a payment method no plan supports, …), at its line and
-column in YAML or JSON files, at its line in JSON Lines files (`.jsonl`, `.ndjson`: one scenario
-per line, the field named in the message).
+decision answers, or none asked, or a part no decision reads (BR604), and then whatever `decide`
+refuses it for (a refund with an amount, an add-on listed twice, a payment method no plan
+supports, …), at its line and column in YAML or JSON files, at its line in JSON Lines files
+(`.jsonl`, `.ndjson`: one scenario per line, the field named in the message).
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def _documents(rules: Any, path: Path) -> Iterator[Diagnostic]:
         found = [
             _staff(document.diagnostic(u.path, u.code, u.message, u.hint), u) for u in unknown_references(rules, data)
         ]
-        found += [
-            document.diagnostic((q.field,) if q.field else (), "BR604", q.message, q.hint)
+        found += [  # at the field's key, as `decide` and `run` place them
+            document.diagnostic((q.field,) if q.field else (), "BR604", q.message, q.hint, key=bool(q.field))
             for q in unanswered(item.scenario)
         ]
         if not any(d.code == "BR604" for d in found):  # what only deciding finds (a refund with an amount, …)
@@ -232,8 +232,10 @@ def _json_lines(rules: Any, path: Path) -> Iterator[Diagnostic]:
             yield _staff(
                 Diagnostic(file, number, 1, unknown.code, f"`{where}`: {unknown.message}", unknown.hint), unknown
             )
-        for question in questions:
-            yield Diagnostic(file, number, 1, "BR604", question.message, question.hint)
+        for question in questions:  # the field named, as for the other problems of a line
+            named = question.field and not question.message.startswith(f"`{question.field}`")
+            message = f"`{question.field}`: {question.message}" if named else question.message
+            yield Diagnostic(file, number, 1, "BR604", message, question.hint)
         for e in refusals:
             yield Diagnostic(file, number, 1, e.code, f"`{e.field}`: {e.message}", e.hint)
         if _billed_without_period(checked.scenario):
