@@ -201,7 +201,7 @@ CODES: dict[str, tuple[str, str]] = {
     "BR604": (
         "question-unanswered",
         "A scenario asks a question no decision of the engine answers (yet), or none at all, "
-        "or bills a subscription and a job at once.",
+        "or bills a subscription and a job at once, or gives a part no decision it asks reads.",
     ),
     "BR605": (
         "credit-facts",
