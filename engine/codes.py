@@ -160,8 +160,8 @@ CODES: dict[str, tuple[str, str]] = {
         "A coupon whose bundle grants no discount: a redeemed code sells the bundle at full price (a warning).",
     ),
     "BR434": (
-        "frequency-not-termed",
-        "A billing frequency on a product that is not termed (one-time, usage, expense): it is never used (a warning).",
+        "frequency-one-time",
+        "A billing frequency on a one-time product: it is never used (a warning).",
     ),
     "BR440": ("coupon-overlap", "Two coupons that can generate the same code (a code must name one coupon)."),
     # criteria language

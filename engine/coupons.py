@@ -215,7 +215,7 @@ class CodeSpace:
         allowed = BASE36[: self.base]
         if any(ch not in allowed for ch in written) or len(written.lstrip("0")) > _WIDEST:
             return None
-        number = int(written, self.base) - self.start
+        number = int(written.lstrip("0") or "0", self.base) - self.start  # (5,000 zeros: past int()'s limit)
         index = min(max(number, 0), self.quantity - 1)
         return abs(number - index), self.code(index)
 

@@ -75,10 +75,11 @@ def check_validity_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
 
 
 def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
-    """BR414: a termed product is billed at a frequency, so it must name one. BR434 (a warning):
-    one that is not termed names one (SPEC 3.1: "billing frequency for termed products"); nothing
-    reads it — a one-time box on a yearly bill is charged once — so a product typed wrongly would
-    pass unseen (until 2026-12-03 accepted in silence)."""
+    """BR414: a termed product is billed at a frequency, so it must name one. BR434 (a warning): a
+    one-time product names one (SPEC 3.1: "billing frequency for termed products"); nothing reads
+    it — a one-time box on a yearly bill is charged once, and no discount reduces it — so a product
+    typed wrongly would pass unseen (until 2026-12-03 accepted in silence). A usage or expense
+    product's frequency is read: it is the period its line charges (a free period's share of it)."""
     for model, doc in _each(catalog, "product"):
         if model.type is ProductType.TERMED and model.billing_frequency is None:
             yield doc.diagnostic(
@@ -87,14 +88,14 @@ def check_products(catalog: Catalog) -> Iterator[Diagnostic]:
                 f"termed product `{model.code}` has no `billing_frequency`",
                 "add `billing_frequency: monthly` (or another frequency)",
             )
-        elif model.type is not ProductType.TERMED and model.billing_frequency is not None:
+        elif model.type is ProductType.ONE_TIME and model.billing_frequency is not None:
             yield dataclasses.replace(
                 doc.diagnostic(
                     ("billing_frequency",),
                     "BR434",
                     f"product `{model.code}` is `{model.type.value}` but names `billing_frequency: "
                     f"{model.billing_frequency.value}`: only termed products are billed at a frequency, "
-                    "so it is never used",
+                    "and no discount reduces a one-time product, so it is never used",
                     "remove `billing_frequency`, or make the product `type: termed` if it is billed every period",
                     key=True,
                 ),

@@ -270,6 +270,26 @@ range_start: 95
 bundle: cb7
 validity: {from: 2020-01-01}
 ---
+kind: bundle
+code: cbp
+name: coupon that brings B
+validity: {from: 2020-01-01}
+products:
+  - product: pb
+discounts: [d7]
+---
+kind: coupon
+code: cp
+name: brings B
+provider: Audit
+charset: numeric
+template: "P-###"
+quantity: 10
+redemption_quantity: 3
+range_start: 0
+bundle: cbp
+validity: {from: 2020-01-01}
+---
 kind: coupon
 code: camt
 name: amount codes
@@ -531,24 +551,35 @@ def test_a_code_after_one_that_took_the_line_whole_grants_nothing(rules: RuleSet
         ("K1-000", "rejected", ["coupon_grants_nothing"]),
     ]
     kept = decided["coupons"][1]["reasons"][0]
-    assert kept["facts"] == {"bundle": "cb1", "discounts": ["d1"], "net": {"EUR": "0.00 EUR"}, "after": ["K5-000"]}
+    assert kept["facts"] == {"bundle": "cb1", "discounts": ["d1"], "net": {"EUR": "0.00 EUR"}, "beside": ["K5-000"]}
     assert kept["text"] == (
         "grants bundle `cb1`, which adds no product to this purchase; it changes nothing in the price: "
-        "0.00 EUR with or without it (judged after code `K5-000`): the code is kept"
+        "0.00 EUR with or without it (beside code `K5-000`): the code is kept"
     )
     [line] = decided["lines"]
     assert line["discounts"] == [{"code": "d5", "amount": "-3.33 EUR"}]
     assert decided["price"]["EUR"]["net"] == "0.00 EUR"
 
 
-def test_codes_are_judged_in_entry_order(rules: RuleSet) -> None:
-    """The first code takes 10 %; the second takes the rest: each changes the price when judged."""
+def test_of_two_codes_that_each_take_the_line_whole_the_first_is_kept(rules: RuleSet) -> None:
+    """Beside the 20.00 EUR code the 10 % code changes nothing, whichever is entered first: it is
+    kept, and the 20.00 EUR code, judged alone then, is redeemed."""
     decided = _decide(rules, {"add_ons": ["bb"], "coupons": ["K1-000", "K5-000"]})
     assert _coupons(decided) == [
-        ("K1-000", "redeemed", ["coupon_redeemed"]),
+        ("K1-000", "rejected", ["coupon_grants_nothing"]),
         ("K5-000", "redeemed", ["coupon_redeemed"]),
     ]
     assert decided["price"]["EUR"]["net"] == "0.00 EUR"
+
+
+@pytest.mark.parametrize("codes", [["K1-001", "P-001"], ["P-001", "K1-001"]])
+def test_a_code_whose_product_a_later_code_brings_is_redeemed(rules: RuleSet, codes: list[str]) -> None:
+    """A code is judged beside the codes after it too: the later code's bundle brings the product
+    the earlier one's discount reduces (the review of 2026-12-03: judged beside the earlier codes
+    only, it was kept and the product sold at full price, 4.25 EUR instead of 3.92)."""
+    decided = _decide(rules, {"add_ons": ["bd"], "coupons": codes})
+    assert [status for _, status, _ in _coupons(decided)] == ["redeemed", "redeemed"]
+    assert decided["price"]["EUR"]["net"] == "3.92 EUR"
 
 
 def test_a_code_that_changes_the_price_is_redeemed(rules: RuleSet) -> None:
@@ -612,6 +643,10 @@ def test_a_code_one_digit_past_the_range_is_near_its_coupons_last_code(rules: Ru
     assert index.nearest("X5") == "X95"  # one digit short: the first code
     assert index.nearest("AMT-0001") == "AMT-001"
     assert index.nearest("X" + "9" * 100_000) is not None  # (a long run is read no further)
+    # leading zeros past int()'s 4,300 digits: the run is short once they are dropped (an internal
+    # error until the review of 2026-12-03)
+    assert index.nearest("X" + "0" * 5_000 + "1") is not None
+    assert _decide(rules, {"add_ons": ["bd"], "coupons": ["X" + "0" * 5_000]})["coupons"][0]["status"] == "rejected"
 
 
 def test_br624_names_the_coupons_own_code(rules: RuleSet) -> None:

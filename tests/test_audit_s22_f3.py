@@ -260,7 +260,16 @@ def test_a_billing_frequency_on_a_one_time_product_is_a_warning(rules: Path) -> 
     assert (found.code, found.severity) == ("BR434", Severity.WARNING)
     assert found.message == (
         "product `set-top-box` is `one_time` but names `billing_frequency: monthly`: only termed products are "
-        "billed at a frequency, so it is never used"
+        "billed at a frequency, and no discount reduces a one-time product, so it is never used"
     )
     assert found.hint == "remove `billing_frequency`, or make the product `type: termed` if it is billed every period"
     assert found.file.endswith("products.yaml")
+
+
+def test_a_billing_frequency_on_a_usage_product_is_no_warning(rules: Path) -> None:
+    """A usage or expense product's frequency is the period its line charges (a free period's
+    share reads it): BR434 is for one-time products only (the review of 2026-12-03)."""
+    text = (rules / "catalog/products.yaml").read_text(encoding="utf-8")
+    assert "type: usage\n" in text
+    edit(rules / "catalog/products.yaml", "type: usage\n", "type: usage\nbilling_frequency: monthly\n")
+    assert [d.code for d in validate_paths([rules])] == []

@@ -387,7 +387,7 @@ def test_a_link_leaving_a_folder_outside_any_rule_set_is_refused(
 
 
 def test_links_that_stay_inside_the_rule_set_are_read(ruleset: Callable[..., Path]) -> None:
-    root = ruleset({".templates/students.yaml": SEGMENT, "catalog/p.yaml": ""})
+    root = ruleset({".templates/students.yaml": SEGMENT, "catalog/p.yaml": "kind: unit\ncode: u\nname: U\n"})
     os.symlink("../.templates/students.yaml", root / "catalog" / "students.yaml")
     os.symlink("catalog", root / "also-catalog")  # a folder link inside: its files count once, by their own path
     compilation = compile_ruleset(root.resolve())

@@ -121,7 +121,7 @@ register(
                 else "it changes nothing in the price: "
                 + ", ".join(facts["net"].values())
                 + " with or without it"
-                + (f" (judged after code {listed(facts['after'])})" if facts["after"] else "")
+                + (f" (beside code {listed(facts['beside'])})" if facts["beside"] else "")
                 + ": the code is kept"
                 if "net" in facts
                 else f"its discounts ({', '.join(f'`{d}`' for d in facts['discounts']) or 'none'}) reduce "
@@ -1104,17 +1104,21 @@ def _unchanging_codes(
 ) -> dict[str, Reason]:
     """The first code (in entry order) that `redeem` would redeem and whose bundle changes nothing
     in the purchase's price, with its reason `coupon_grants_nothing` (facts `net`: the price's net
-    per currency, `after`: the earlier codes it was judged after), for `redeem` to reject and keep.
+    per currency, `beside`: the other codes whose bundles it was judged with), for `redeem` to
+    reject and keep.
 
-    Each such code, in order, is judged on what it changes: the price with its bundle granted
-    against the price without it, both with the bundles of the codes before it that were kept
-    redeemed (a later code is judged given the earlier ones, never the reverse). The same net in
-    every currency: it grants nothing (until 2026-12-03 a code was redeemed, its use spent, when
-    one of its discounts took a share of a line another discount would have taken whole, the
-    price unchanged). Not judged, and granted to the codes after them: a code whose bundle adds a
-    product (it sells something), and one whose discount is still open (offered, pending
-    approval). One code at a time: the purchase is decided again without it (`_priced`).
-    `priced`: the bundles the codes granted to the purchase's price, and that price."""
+    Each such code, in order, is judged on what it changes: the price with every redeemed code's
+    bundle against the price with all of them but its own. The same net in every currency: it
+    grants nothing (until 2026-12-03 a code was redeemed, its use spent, when one of its discounts
+    took a share of a line another discount would have taken whole, the price unchanged). Judged
+    beside the codes after it too, not only those before: a later code's bundle may bring the
+    product an earlier code's discount reduces (a first version judged only the earlier ones, and
+    such a code was kept and the product sold at full price). Two codes that each take a line whole
+    keep the first and redeem the second, whichever is entered first; the caller decides again
+    without the kept one (`_priced`) and asks again, so the second is then judged alone. Not
+    judged, and always granted: a code whose bundle adds a product (it sells something), and one
+    whose discount is still open (offered, pending approval). `priced`: the bundles the codes
+    granted to the purchase's price, and that price."""
     purchase = scenario.purchase
     judged: list[tuple[CouponOutcome, bool]] = []  # each bundle's first code, and whether it is judged
     seen: set[str] = set()
@@ -1134,26 +1138,19 @@ def _unchanging_codes(
         found = price(rules, scenario, plan, granted, bundles, kept)
         return {currency: total["net"] for currency, total in found["totals"].items()}
 
-    granted: list[str] = []
-    after: list[str] = []
-    before: dict[str, str] | None = None  # the nets with `granted` (worked out when first needed)
-    for c, judge in judged:
+    every = [c.bundle for c, _ in judged if c.bundle is not None]
+    full: dict[str, str] | None = None  # the nets with every code's bundle (worked out when first needed)
+    for i, (c, judge) in enumerate(judged):
         assert c.bundle is not None  # (`judged` holds codes with a bundle)
         if not judge:
-            granted.append(c.bundle)
-            after.append(c.code)
-            before = None
             continue
-        if before is None:
-            before = nets(granted)
-        with_it = nets([*granted, c.bundle])
-        if with_it == before:
+        if full is None:
+            full = nets(every)
+        if nets(every[:i] + every[i + 1 :]) == full:
             discounts = list(rules.get("bundle", c.bundle).discounts)
-            facts = {"bundle": c.bundle, "discounts": discounts, "net": with_it, "after": list(after)}
+            beside = [other.code for j, (other, _) in enumerate(judged) if j != i]
+            facts = {"bundle": c.bundle, "discounts": discounts, "net": full, "beside": beside}
             return {c.code: Reason("coupon_grants_nothing", facts)}
-        granted.append(c.bundle)
-        after.append(c.code)
-        before = with_it
     return {}
 
 
