@@ -68,6 +68,12 @@ def load_rules_or_report(rules_dir: str, limit: int, near: str | None = None) ->
                 rules_dir = display_path(found)
                 break
     if not is_dir(Path(rules_dir)):
+        if Path(rules_dir).is_file():  # (said "no such rules folder" of an existing file until 2026-12-03)
+            folder = printable(str(Path(rules_dir).parent))
+            raise UsageError(
+                f"--rules {printable(rules_dir)} is a file: give the rule set's folder (the one holding "
+                f"its ruleset.yaml), e.g. --rules {folder}"
+            )
         raise UsageError(f"no such rules folder: {printable(rules_dir)}")
     try:
         return load_rules(rules_dir)
@@ -148,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
     from engine.decide.decision import decide, decide_text, to_json
     from engine.decide.scenarios import ScenarioError, read_scenarios
 
+    if "-" in args.scenarios and not may_exist(Path("-")):  # ("no such scenario file: -" until 2026-12-03)
+        raise UsageError(
+            "decide reads scenario files, not standard input (`-`); write the scenario to a file, or "
+            "decide a JSON Lines stream with `billrules run --input - --output -`"
+        )
     paths = [Path(name) for name in args.scenarios]
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
@@ -169,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
     reporter: Reporter = TextReporter(sys.stderr, args.max_diagnostics)
     first = True
     decided: list[dict[str, Any]] = []  # for --html
+    unshown: list[Any] = []  # with --only: scenarios that ask no discount question (said, exit 1)
+    nothing_shown = False
     refused: list[Diagnostic] = []  # for --html: what could not be decided, listed in the report too
 
     def report(found: list[Diagnostic]) -> None:
@@ -194,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
                     decision = decide(rules, item.scenario, explain=args.explain)
                     if args.only is not None:
                         decision = only(decision, args.only)
+                        if "discounts" not in decision:  # (an empty decision, exit 0, until 2026-12-03)
+                            unshown.append(decision["scenario"])
                     if args.json:
                         text = to_json(decision)
             except ScenarioError as exc:
@@ -209,12 +224,22 @@ def run(args: argparse.Namespace) -> int:
             if html is not None:
                 decided.append(decision)
             report(unanswered_diagnostics(item.document, str(path), item.scenario))
+            while unshown:
+                sys.stdout.flush()  # (after the decision it is about)
+                sys.stderr.write(
+                    f"billrules: error: {printable(str(path))}: scenario `{printable(str(unshown.pop()))}` asks no "
+                    f"discount question (of a subscription or a job): `--only {printable(args.only)}` has nothing "
+                    "to show\n"
+                    "  hint: --only shows one definition of a subscription's or a job's discounts; "
+                    "leave it out to see the parts the scenario asks (a purchase's prices among them)\n"
+                )
+                nothing_shown = True
     reporter.close()
     if html is not None:
         from engine.report.html import decisions_page
 
         write_html(html, decisions_page(decided, refused))
-    return EXIT_FINDINGS if reporter.total else EXIT_OK
+    return EXIT_FINDINGS if reporter.total or nothing_shown else EXIT_OK
 
 
 def check_only(rules: Any, code: str) -> None:

@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     if args.per_group < 0:  # refused before any rule set is loaded or scenario decided
         raise UsageError("--per-group must be 0 (all) or more")
     source = Path(args.input)
+    if args.input == "-" and not may_exist(source):  # ("no such scenario file or folder: -" until 2026-12-03)
+        raise UsageError(
+            "diff reads a scenario file or folder, not standard input (`-`); write the scenarios to a file first"
+        )
     if not may_exist(source):
         raise UsageError(f"no such scenario file or folder: {printable(args.input)}")
     html_path = html_target(args.html) if args.html else None
@@ -75,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
         new = load_rules_or_report(folders[1], args.max_diagnostics)
         if old is None or new is None:
             return EXIT_FINDINGS
-        report = diff(old, new, scenario_inputs(source), (args.rules[0], args.rules[1]))
+        try:
+            report = diff(old, new, scenario_inputs(source), (args.rules[0], args.rules[1]))
+        except OSError as exc:  # (an input whose read failed: named as the input's)
+            from engine.cli.exits import unreadable_input
+
+            raise unreadable_input(exc, [args.input]) from exc
     if args.json:
         import json
 

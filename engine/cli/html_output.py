@@ -96,3 +96,39 @@ def not_an_input(path: Path, option: str, inputs: Iterable[str | Path | None]) -
 #: what the commands read from a folder (rules: YAML; scenarios and expectations: YAML and JSON),
 #: in any case (`B.YAML` is reported where it is not read)
 _READ_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+#: the most of an existing target read to tell what it holds (a larger one is not looked at)
+_LOOKED_AT = 16 * 1024 * 1024
+
+
+def not_over_scenarios(name: str, option: str, lines: bool = False) -> None:
+    """A usage error when the existing file `name` would be replaced by a report but holds what
+    billrules reads: a JSON scenario (`id` and `as_of`), an expectation (`expect`) or a rule
+    document (`kind`); with `lines`, a JSON Lines file whose first line is a scenario (and no
+    decision: `scenario`, `rules_version`). Such a file is named as a report must be (`.json`,
+    `.jsonl`), so only its content tells (until 2026-12-03 `run --summary expect.json` and
+    `test --coverage-json` replaced an expectation, `run --output other.jsonl` a file of scenarios)."""
+    import json
+
+    try:
+        real = os.path.realpath(name)
+        if not os.path.isfile(real) or os.path.getsize(real) > _LOOKED_AT:
+            return
+        with open(real, "rb") as file:
+            text = file.readline(_LOOKED_AT) if lines else file.read(_LOOKED_AT)
+        data = json.loads(text.decode("utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return
+    if not isinstance(data, dict):
+        return
+    if "id" in data and "as_of" in data and not ({"scenario", "rules_version"} & data.keys()):
+        holds = "a scenario (`id`, `as_of`)" if "expect" not in data else "an expectation (`expect`)"
+    elif "expect" in data and not lines:
+        holds = "an expectation (`expect`)"
+    elif isinstance(data.get("kind"), str) and not lines:
+        holds = "a rule document (`kind`)"
+    else:
+        return
+    first = "its first line is " if lines else "it holds "
+    raise UsageError(f"{option} {printable(name)}: {first}{holds}, which it would replace; give it a file of its own")

@@ -8,6 +8,7 @@ Exit codes: 0 clean, 1 findings, 2 usage error (or an internal error, reported a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import gc
 import importlib
@@ -17,7 +18,17 @@ import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
-from engine.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, UsageError, silence
+from engine.cli.exits import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    ArgumentParser,
+    ClosedStream,
+    InputUnreadable,
+    UsageError,
+    silence,
+    standard_streams,
+)
 from engine.cli.safe_text import printable
 
 #: The commands (name → module), in the order `--help` lists them.
@@ -114,6 +125,14 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("billrules: interrupted\n")
         return EXIT_INTERRUPTED
+    except InputUnreadable as exc:
+        where = printable(str(exc.filename))
+        sys.stderr.write(f"billrules: error: cannot read the input {where}: {printable(exc.strerror or str(exc))}\n")
+        return EXIT_USAGE
+    except ClosedStream as exc:  # `>&-`, `<&-` (an internal error until 2026-12-03)
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename else f"cannot write the output: {exc.strerror}"
+        sys.stderr.write(f"billrules: error: {where}\n")
+        return EXIT_USAGE
     except BrokenPipeError:  # the reader of stdout stopped early (`… | head`): not a bug to report
         silence(sys.stdout)
         return EXIT_BROKEN_PIPE
@@ -183,14 +202,16 @@ _WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROF
 
 
 def _internal_error(exc: BaseException) -> int:
-    sys.stderr.write(
-        f"billrules: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
-        "  hint: this is a bug in billrules; please report it with the input that caused it\n"
-    )
+    with contextlib.suppress(Exception):  # (the report never raises: without stderr, the exit code tells)
+        sys.stderr.write(
+            f"billrules: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
+            "  hint: this is a bug in billrules; please report it with the input that caused it\n"
+        )
     return EXIT_USAGE
 
 
 def entry_point() -> None:
+    standard_streams()  # closed, full or non-UTF-8 standard streams: see `exits.standard_streams`
     status = main()
     # Leave the objects still alive out of the collection the interpreter runs while it shuts
     # down: it walks every one of them (the loaded modules' classes, pydantic's schemas, the rule

@@ -118,6 +118,7 @@ def _run(args: argparse.Namespace) -> int:
     from concurrent.futures.process import BrokenProcessPool
 
     from engine.cli.decide_cmd import load_rules_or_report
+    from engine.cli.html_output import not_over_scenarios
     from engine.run.atomic import AtomicFile
     from engine.run.dask import CONNECT_TIMEOUT, ClusterLost
     from engine.run.formats import FormatError, format_of, is_stream
@@ -151,6 +152,13 @@ def _run(args: argparse.Namespace) -> int:
     _distinct_files(args)
     _not_over_the_rules(args, args.rules)
     _not_named_as_scenarios(args)
+    for option, name, lines in (
+        ("--output", args.output, True),
+        ("--errors", args.errors, True),
+        ("--summary", args.summary, False),
+    ):
+        if name not in (None, "-") and not is_stream(name):
+            not_over_scenarios(name, option, lines)
     rules = load_rules_or_report(args.rules, args.max_diagnostics)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)

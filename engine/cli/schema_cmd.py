@@ -28,6 +28,11 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and not value.strip():  # (an unset shell variable: the combined schema was printed)
             raise UsageError(f"{option} needs a value; it was given an empty one")
     if args.write:
+        for option, given in (("--kind", args.kind is not None), ("--json", args.json)):
+            if given:  # (ignored in silence until 2026-12-03)
+                raise UsageError(
+                    f"--write writes every schema file; {option} chooses what to print: give one or the other"
+                )
         try:
             written = write_schemas(Path(args.write))
         except OSError as exc:

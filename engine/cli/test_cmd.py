@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
-from engine.cli.html_output import json_report_named, not_an_input, report_target, write_report
+from engine.cli.html_output import json_report_named, not_an_input, not_over_scenarios, report_target, write_report
 from engine.cli.reporters import TextReporter, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     coverage_path = report_target(args.coverage_json, "coverage") if args.coverage_json else None
     if coverage_path is not None:
         not_an_input(coverage_path, "--coverage-json", [*args.paths, args.rules])
+        not_over_scenarios(str(coverage_path), "--coverage-json")
     files, unreadable, not_read = _files(args.paths)
     rules = load_rules_or_report(args.rules, args.max_diagnostics, near=args.paths[0] if args.paths else None)
     if rules is None:

@@ -36,6 +36,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenarios",
         nargs="+",
+        action="extend",  # (given twice: both lists; until 2026-12-03 the last one alone)
         metavar="PATH",
         help="also check scenario files (YAML, JSON, JSON Lines) against the rule set, without deciding them",
     )
@@ -138,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if orphaned is not None:
         diagnostics.insert(0, orphaned)
     if args.scenarios:
+        from engine.cli.exits import unreadable_input
         from engine.cli.scenario_checks import check_scenario_paths
 
         # no rule set found anywhere: name the one the scenarios would use (`rules/`) in the error
@@ -146,11 +148,11 @@ def run(args: argparse.Namespace) -> int:
         reported = {_identity(d) for d in diagnostics}
         # (`rules/` without its ruleset.yaml, said already: not twice)
         said = (orphaned.file, orphaned.code) if orphaned is not None else None
-        diagnostics += [
-            d
-            for d in check_scenario_paths(str(used), args.scenarios)
-            if _identity(d) not in reported and (d.file, d.code) != said
-        ]
+        try:
+            checked = check_scenario_paths(str(used), args.scenarios)
+        except OSError as exc:  # (an input whose read failed: named as the input's)
+            raise unreadable_input(exc, args.scenarios) from exc
+        diagnostics += [d for d in checked if _identity(d) not in reported and (d.file, d.code) != said]
     if diagnostics or args.format in ("json", "sarif"):
         reporter = REPORTERS[args.format](sys.stdout, args.max_diagnostics)
         reporter.add(diagnostics)

@@ -273,7 +273,11 @@ def parse_line(line: bytes | str, source: str, number: int) -> tuple[Any, FieldD
             return None, _not_utf8(source, number, raw, _lead(written, raw))
         hint = "write one JSON object per line"
         column = exc.colno + _lead(written, raw)
-        return None, FieldDiagnostic(source, number, column, "BR601", f"the line is not JSON: {exc.msg}", hint)
+        message = f"the line is not JSON: {exc.msg}"
+        if b"\r" in raw:  # (a file of CR-only line ends read as one line: told as a JSON error until 2026-12-03)
+            message += "; it holds carriage returns (`\\r`) between its parts: lines end at `\\n` only"
+            hint = "the file's lines end in CR alone (old Mac line ends): convert them (`tr '\\r' '\\n'`)"
+        return None, FieldDiagnostic(source, number, column, "BR601", message, hint)
     except orjson.JSONEncodeError:  # past the 254 levels orjson writes: no scenario nests a tenth of that
         return data, _too_deep(source, number)
     if compact != raw:  # not orjson's own compact form: may hide a duplicate key, or a number read inexactly

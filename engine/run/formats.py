@@ -11,6 +11,8 @@ from pathlib import Path
 FORMATS = ("jsonl", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 STDIO = "-"
+#: the extensions of compressed files, which a run reads and writes through pipes only
+_COMPRESSED = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zip")
 
 
 class FormatError(ValueError):
@@ -39,6 +41,11 @@ def format_of(name: str, given: str | None) -> str:
         found = "jsonl"  # (a device or a pipe, `/dev/null`, `/dev/stdout`, `<(zcat …)`: no extension to read)
     else:
         suffix = Path(name).suffix.lower()
+        if suffix in _COMPRESSED:  # ("cannot tell the format" alone until 2026-12-03)
+            raise FormatError(
+                f"`{name}` is compressed ({suffix}); a run reads and writes compressed files through pipes: "
+                "`zcat in.jsonl.gz | billrules run --input - --output - … | gzip > out.jsonl.gz`"
+            )
         if suffix not in _SUFFIXES:
             raise FormatError(
                 f"cannot tell the format of `{name}` from its extension; "

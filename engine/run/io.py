@@ -137,6 +137,11 @@ class ParquetSource:
             raise FormatError(
                 f"cannot read {name}: two columns share a name ({names}); one value of each row would be lost"
             )
+        if {"scenario", "rules_version", "decision"} <= set(schema.names):  # (each row "not JSON" until 2026-12-03)
+            raise FormatError(
+                f"cannot read {name} as scenarios: it holds decisions, as `billrules run` writes them (columns "
+                "`scenario`, `rules_version`, `decision`); give the file of scenarios the run decided"
+            )
         kind = schema.field("scenario").type if "scenario" in schema.names else None
         self.text_column = kind is not None and _is_text(pa, kind)
 
@@ -267,6 +272,11 @@ def not_parquet_as_lines(name: str) -> None:
         raise FormatError(
             f"the input {name} is a Parquet file (it starts with `PAR1`), not JSON Lines; "
             "read it with --format parquet (or name it .parquet and leave --format out)"
+        )
+    if start.startswith(b"\x1f\x8b"):  # (each binary "line" an error record, BR103, until 2026-12-03)
+        raise FormatError(
+            f"the input {name} is gzip-compressed, not JSON Lines; read it through a pipe: "
+            f"`zcat {name} | billrules run --input - …`"
         )
 
 

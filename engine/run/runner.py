@@ -12,6 +12,8 @@ normally (complete, or stopped by `max_errors`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -142,13 +144,17 @@ def run(
             if rename_summary is not None:
                 rename_summary()
     finally:
-        if not committed:
-            for target in (sink, errors_sink):
-                if target is not None:
-                    target.discard()
-        if not finished:  # (until 2026-12-02 measured again after the summary file was written:
-            # stderr said 11.14 s and 4,487 scenarios/s where the file said 11.127 s and 4,493.5)
-            _finish(summary, executor, source, started)
+        # a second stop while cleaning up (`timeout` and `systemctl stop` send SIGTERM to the run and
+        # again to its process group) left the workers' parts folder behind, until 2026-12-03: the
+        # clean-up finishes first, and the run ends with the stop already under way
+        with _stops_held() if not finished else contextlib.nullcontext():
+            if not committed:
+                for target in (sink, errors_sink):
+                    if target is not None:
+                        target.discard()
+            if not finished:  # (until 2026-12-02 measured again after the summary file was written:
+                # stderr said 11.14 s and 4,487 scenarios/s where the file said 11.127 s and 4,493.5)
+                _finish(summary, executor, source, started)
     return summary
 
 
@@ -200,7 +206,18 @@ def _splits(options: RunOptions, in_format: str, out_format: str) -> bool:
     """
     local = not options.dask and _workers(options) > 1
     stream = options.input == STDIO or is_stream(options.input)  # (a pipe, `<(zcat …)`: read once, in order)
-    return local and not stream and in_format == "jsonl" and out_format == "jsonl"
+    return local and not stream and in_format == "jsonl" and out_format == "jsonl" and _sized(options.input)
+
+
+def _sized(name: str) -> bool:
+    """Whether the input's size can be cut into shares: a file whose size reads 0 is read by this
+    process, as standard input is — it may hold lines all the same (`/proc/…`, some FUSE and network
+    mounts), or fail to read (`/proc/self/mem`); until 2026-12-03 the workers were given no share
+    of it, and the run said "0 scenarios in" where `--workers 1` decided its lines."""
+    try:
+        return os.stat(name).st_size > 0
+    except OSError:
+        return True  # (the reader says what is wrong with it)
 
 
 def _parts_near(output: str) -> str | None:

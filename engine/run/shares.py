@@ -167,8 +167,11 @@ class Splitter:
         return newlines + (last != b"\n")  # a last line without a newline is a line
 
     def _read(self, position: int, size: int) -> bytes:
-        self.file.seek(position)
-        return self.file.read(size)
+        try:
+            self.file.seek(position)
+            return self.file.read(size)
+        except OSError as exc:  # named as the input's (until 2026-12-03 "cannot write the output …")
+            raise OSError(exc.errno, f"cannot read the input: {exc.strerror or exc}", self.file.name) from exc
 
     def close(self) -> None:
         self.file.close()
@@ -310,6 +313,10 @@ class Shares:
         parts_near: str | None,
         chunk: int = LINES_PER_CHUNK,
     ) -> None:
+        # a forked worker must not write the parent's pending output again (flushed before the
+        # input is opened and the parts folder made: a stdout that fails here left that folder behind, until 2026-12-03)
+        sys.stdout.flush()
+        sys.stderr.flush()
         self.workers = workers
         self.splitter = Splitter(path, workers)
         self.total = self.splitter.size
@@ -325,15 +332,14 @@ class Shares:
         self.finished = False
         self.processes: list[Any] = []
         self.conns: list[multiprocessing.connection.Connection] = []
+        self.shipped: Any = None
         self.method = start_method()
         context: Any = multiprocessing.get_context(self.method)
-        sys.stdout.flush()  # a forked worker must not write the parent's pending output again
-        sys.stderr.flush()
         gc.freeze()  # keep the collector from touching (and so copying) the parent's objects in a fork
-        from engine.run.shipping import ShippedRules
+        try:  # (a stop while the rules were shipped left the parts folder, until 2026-12-03)
+            from engine.run.shipping import ShippedRules
 
-        self.shipped = ShippedRules(rules)  # (spawned workers read it from a file: `shipping`)
-        try:
+            self.shipped = ShippedRules(rules)  # (spawned workers read it from a file: `shipping`)
             with workers_starting():
                 self._start(context, self.shipped, path, source, chunk)
         except BaseException:
@@ -451,7 +457,8 @@ class Shares:
             conn.close()
         self.splitter.close()
         shutil.rmtree(self.parts, ignore_errors=True)
-        self.shipped.remove()
+        if self.shipped is not None:
+            self.shipped.remove()
 
     def workers_peak_bytes(self) -> int | None:
         return self.peak
