@@ -24,7 +24,6 @@ unit, e.g. a rated usage charge of 29.965 EUR, keeps its precision in the net: o
 
 from __future__ import annotations
 
-import calendar
 import decimal
 import itertools
 import math
@@ -415,27 +414,6 @@ def _target_facts(definition: Discount) -> list[dict[str, Any]]:
             target["main_service"] = True
         found.append(target)
     return found
-
-
-def limit_window(limit: Any, scenario: Any, today: date) -> tuple[date, date]:
-    """The first and last day whose applications count against `limit` on this bill. Rolling: the
-    `per` back from the billing day (`as_of`), that day included. Calendar: the calendar years,
-    months or weeks of the period billed, read at its first day (as an auto apply discount's
-    validity is), up to the billing day: a December bill run on 1 January counts December's year
-    (until 2026-12-03 the year of the run day, so every December bill billed in arrears escaped a
-    calendar-year limit), and January's bill, run in December ahead of its period, counts none of
-    December's year."""
-    if limit.window is not LimitWindow.CALENDAR or limit.per.unit is TimeUnit.DAYS:
-        return _window_start(limit, today), today
-    billed = _billed_period(scenario, today)[0]
-    unit = limit.per.unit
-    if unit is TimeUnit.YEARS:
-        last = date(billed.year, 12, 31)
-    elif unit is TimeUnit.MONTHS:
-        last = date(billed.year, billed.month, calendar.monthrange(billed.year, billed.month)[1])
-    else:
-        last = date.fromordinal(min(billed.toordinal() - billed.weekday() + 6, date.max.toordinal()))
-    return _window_start(limit, billed), min(last, today)
 
 
 def _window_start(limit: Any, today: date) -> date:
@@ -1750,8 +1728,8 @@ class DiscountEvaluator(DefinitionRules):
             return True
         limit = d.limit
         if limit is not None and history:  # `times` is at least 1: no history, no limit reached
-            start, last = limit_window(limit, scenario, today)
-            used = sum(1 for h in history if start <= h.on <= last)
+            start = _window_start(limit, today)
+            used = sum(1 for h in history if start <= h.on <= today)
             if used >= limit.times:
                 r.status = "limit_reached"
                 r.reasons.append(_limit_reason(limit, used, start, discount_source(self.rules, d.code, "limit")))

@@ -35,9 +35,9 @@ from engine.decide.discounts import (
     _matches,
     _take_money,
     _validity_date,
+    _window_start,
     _within_caps,
     discount_source,
-    limit_window,
     note_other_currencies,
     share_of,
 )
@@ -151,8 +151,8 @@ class ReferenceEvaluator(DefinitionRules):
         if self._duration_over(d, r, history, request, today, scenario):
             return
         if d.limit is not None:
-            start, last = limit_window(d.limit, scenario, today)  # (the period billed's calendar unit, 2026-12-03)
-            used = sum(1 for h in history if start <= h.on <= last)
+            start = _window_start(d.limit, today)
+            used = sum(1 for h in history if start <= h.on <= today)
             if used >= d.limit.times:
                 kind = "calendar" if d.limit.window is LimitWindow.CALENDAR else "rolling"
                 return settle(
