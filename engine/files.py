@@ -138,6 +138,7 @@ class Walk:
     folders: list[Path] = field(default_factory=list)
     outside: list[Path] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    hidden: list[Path] = field(default_factory=list)  # hidden files (`.x.yaml`) of the folders walked
 
 
 def walk(top: Path, display: Callable[[Path], str], *, prune: Callable[[Path], bool] = lambda _: False) -> Walk:
@@ -168,7 +169,9 @@ def walk(top: Path, display: Callable[[Path], str], *, prune: Callable[[Path], b
         result.folders.extend(here / name for name in kept)
         for name in sorted(names):
             path = here / name
-            if not name.startswith(".") and _stays_inside(path, real_top, result):
+            if name.startswith("."):
+                result.hidden.append(path)
+            elif _stays_inside(path, real_top, result):
                 result.files.append(path)
     result.files.sort()
     result.folders.sort()

@@ -896,9 +896,47 @@ def discover(root: Path) -> Walk:
     """
     found = walk(root, display_path, prune=holds_ruleset)
     found.diagnostics.extend(not_read(f) for f in found.files if _looks_like_yaml(f.name))
+    found.diagnostics.extend(
+        not_read(
+            f,
+            "a `.json` file holding a rule document (`kind:`)",
+            "rename it to end in `.yaml` (YAML reads JSON), or move it out of the rule set",
+        )
+        for f in found.files
+        if f.name.lower().endswith(".json") and _holds_rule_document(f)
+    )
+    found.diagnostics.extend(
+        not_read(
+            f,
+            "a hidden file (its name starts with `.`)",
+            "rename it without the leading `.`, or move it out of the rule set",
+        )
+        for f in found.hidden
+        if f.name.lower().endswith((*YAML_SUFFIXES, ".json")) and _holds_rule_document(f)
+    )
     found.files = [f for f in found.files if f.name.endswith(YAML_SUFFIXES)]
     found.diagnostics.extend(outside_link(link, display_path(link)) for link in found.outside)
     return found
+
+
+def _holds_rule_document(path: Path) -> bool:
+    """Whether the file at `path` looks like a rule document: a `kind` key at the start of a line
+    (YAML) or after `{` or `,` (JSON), in its first 64 KiB; a file that cannot be read is not."""
+    if os.path.islink(path) or not is_file(path):  # (no pipe or device is opened; a link is not followed)
+        return False
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            head = os.read(descriptor, 65536).decode("utf-8", "replace")
+        finally:
+            os.close(descriptor)
+    except OSError:
+        return False
+    return _KIND_KEY.search(head) is not None
+
+
+#: `kind:` as a rule document writes it, in YAML (`kind: product`) or JSON (`{"kind": "product"`)
+_KIND_KEY = re.compile(r'(?m)^\s*"?kind"?\s*:|[{,]\s*"kind"\s*:')
 
 
 def _looks_like_yaml(name: str) -> bool:

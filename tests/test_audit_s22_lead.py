@@ -4,6 +4,7 @@ and the application limit's window is the billing day's (a decision a review rev
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,22 @@ def test_the_same_bill_run_in_december_is_the_thirteenth_of_the_year(shipped: An
     assert found["status"] == "limit_reached"
     assert found["reasons"][0]["facts"]["used"] == 12
     assert found["reasons"][0]["facts"]["since"] == "2015-01-01"
+
+
+def test_a_json_or_hidden_rule_document_in_the_rule_set_is_told(tmp_path: Path) -> None:
+    """BR119 for a `.json` file holding `kind:` and a hidden file holding a rule document, in the
+    folder walk too (until 2026-12-03 only when named on the command line: left out in silence,
+    `validate` and the pre-commit hook passed and the product did not exist)."""
+    from engine.validate import validate_paths
+
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    (root / "catalog" / "extra.json").write_text('{"kind": "product", "code": "zz"}', encoding="utf-8")
+    (root / "catalog" / ".hidden.yaml").write_text("kind: unit\ncode: h\nname: H\n", encoding="utf-8")
+    (root / "catalog" / "notes.json").write_text('{"note": "no rule"}', encoding="utf-8")
+    (root / "catalog" / ".yamllint.yaml").write_text("extends: default\n", encoding="utf-8")
+    found = sorted((Path(d.file).name, d.code, d.message) for d in validate_paths([root]))
+    assert found == [
+        (".hidden.yaml", "BR119", "not read as a rule file: a hidden file (its name starts with `.`)"),
+        ("extra.json", "BR119", "not read as a rule file: a `.json` file holding a rule document (`kind:`)"),
+    ]
