@@ -125,3 +125,10 @@ def test_a_json_or_hidden_rule_document_in_the_rule_set_is_told(tmp_path: Path) 
         (".hidden.yaml", "BR119", "not read as a rule file: a hidden file (its name starts with `.`)"),
         ("extra.json", "BR119", "not read as a rule file: a `.json` file holding a rule document (`kind:`)"),
     ]
+
+
+def test_a_limit_of_one_error_is_said_in_the_singular() -> None:
+    from engine.run.runner import _stopped
+
+    assert _stopped(1, 7).startswith("1 error reached the limit (--max-errors) at line 7;")
+    assert _stopped(2, 7).startswith("2 errors reached")

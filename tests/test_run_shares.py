@@ -190,7 +190,10 @@ def test_max_errors_stops_at_the_same_line_as_one_worker(
     assert two[:2] == one[:2]
     assert len(two[1].splitlines()) == limit
     assert (two[2].scenarios, two[2].decisions, two[2].errors) == (one[2].scenarios, one[2].decisions, limit)
-    assert two[2].stopped == one[2].stopped and f"{limit:,} errors reached the limit" in two[2].stopped
+    assert (
+        two[2].stopped == one[2].stopped
+        and f"{limit:,} error{'' if limit == 1 else 's'} reached the limit" in two[2].stopped
+    )
 
 
 @pytest.mark.usefixtures("tiny_shares")

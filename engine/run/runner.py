@@ -308,7 +308,8 @@ def _drive_shares(
 
 
 def _stopped(errors: int, line: int) -> str:
-    return f"{errors:,} errors reached the limit (--max-errors) at line {line:,}; nothing after it was written"
+    counted = "1 error" if errors == 1 else f"{errors:,} errors"  # (until 2026-12-03 "1 errors")
+    return f"{counted} reached the limit (--max-errors) at line {line:,}; nothing after it was written"
 
 
 def _stop_at_max_errors(result: ChunkResult, keep: int, summary: Summary) -> int:
