@@ -132,3 +132,19 @@ def test_a_limit_of_one_error_is_said_in_the_singular() -> None:
 
     assert _stopped(1, 7).startswith("1 error reached the limit (--max-errors) at line 7;")
     assert _stopped(2, 7).startswith("2 errors reached")
+
+
+def test_validate_ends_its_process_without_freeing_the_rule_set_and_loses_no_output(tmp_path: Path) -> None:
+    """`billrules validate` leaves its compiled rule set to the operating system (`os._exit` once
+    the streams are flushed): its report is whole, piped or in a file, and its exit status kept."""
+    import subprocess
+    import sys
+
+    broken = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", broken)
+    (broken / "catalog" / "extra.json").write_text('{"kind": "product"}', encoding="utf-8")
+    command = [sys.executable, "-m", "engine", "validate", "--format", "json", str(broken)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert [d["code"] for d in json.loads(done.stdout)["diagnostics"]] == ["BR119"]
+    assert subprocess.run([*command[:-1], str(REPO / "rules")], capture_output=True, check=False).returncode == 0

@@ -205,3 +205,23 @@ def standard_streams() -> None:
             with contextlib.suppress(OSError, ValueError):
                 reconfigure(errors="backslashreplace")
     sys.stderr = cast(TextIO, _Tolerant(sys.stderr))
+
+
+#: What commands leave alive until the process exits (`keep_until_exit`): a list only in a process
+#: of the command line's own (`main.entry_point`), never when `main` is called in another program
+KEPT: list[object] | None = None
+
+
+def keep_until_exit(value: object) -> None:
+    """Keep `value` alive until the process ends, and let it end without freeing it.
+
+    `billrules validate` builds a compiled rule set of about a million objects and needs none of
+    them once its diagnostics are out: freeing them one by one, when the last reference goes or
+    when the interpreter clears its modules at exit, cost about 0.12 s of CPU at 4,000 discount
+    definitions. A command that calls this has written everything through `sys.stdout` and
+    `sys.stderr`, opened no file it leaves to be closed at exit and started no thread or worker;
+    `entry_point` then ends the process once those are flushed, when nothing is registered to run
+    at exit (`os._exit`, as mypy ends its own runs), and otherwise exits as before. Outside
+    `entry_point` it does nothing."""
+    if KEPT is not None:
+        KEPT.append(value)

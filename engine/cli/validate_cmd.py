@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError
+from engine.cli.exits import EXIT_FINDINGS, EXIT_OK, UsageError, keep_until_exit
 from engine.cli.reporters import REPORTERS, add_report_options
 from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [printable(str(p)) for p in paths if not may_exist(p)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    diagnostics = validate_paths(paths, outside=not args.ignore_outside)
+    diagnostics = validate_paths(paths, outside=not args.ignore_outside, keep=keep_until_exit)
     if orphaned is not None:
         diagnostics.insert(0, orphaned)
     if args.scenarios:
