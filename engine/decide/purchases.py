@@ -14,7 +14,9 @@ belong to the `discounts` part of the decision.
 A purchase of another plan than the subscription's ends the current contract on its day: it is
 refused where a cancellation on that day would be (`plan_change_not_allowed`), and says what it
 costs where that cancellation charges a penalty (`plan_change_penalty`, which refuses nothing);
-`_plan_change` asks the cancellation's own evaluator.
+`_plan_change` asks the cancellation's own evaluator (not for a subscription no longer in effect on
+the day; on subscription data that evaluator refuses, it says so, `plan_change_not_judged`, and
+refuses nothing).
 
 A coupon code is rejected — with every reason that applies — when no coupon generates it, when
 the purchase buys nothing (a coupon is redeemed during a purchase only), outside the coupon's
@@ -137,8 +139,14 @@ register(
         "plan_change_penalty": lambda facts: (
             f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract early: "
             + _term_named(facts)
-            + f" charges a penalty for cancelling before {facts['commitment_end']}: {facts['total']} "
-            f"(fee {facts['fee']}), due {facts['due']}"
+            + f" charges a penalty for cancelling before {facts['commitment_end']}: "
+            + _penalty_words(facts)
+            + f", due {facts['due']}"
+        ),
+        "plan_change_not_judged": lambda facts: (
+            f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract, but its terms could not be "
+            f"judged: `{facts['field']}`: {facts['message']}, which a cancellation refuses ({facts['error']}); "
+            "the purchase is decided without them"
         ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
@@ -150,6 +158,16 @@ def _term_named(facts: Mapping[str, Any]) -> str:
     """A plan change's term in words: "`commit-24m`", "`t-6` of bundle `tv-box`" (exception N of it)."""
     named = f"`{facts['term']}`" if facts["for"] == "plan" else f"`{facts['term']}` of bundle `{facts['for']}`"
     return f"exception {facts['exception']} of {named}" if "exception" in facts else named
+
+
+def _penalty_words(facts: Mapping[str, Any]) -> str:
+    """A plan change's penalty as the cancellation decision says it: its total and fee, or, with a
+    tax left to the tax provider (`tax_code`), the fee and the tax to be added: that total is the
+    fee alone (until 2026-12-03 "33.86 EUR (fee 33.86 EUR)", as though the tax were in it)."""
+    if "tax_code" in facts:
+        provider = facts.get("tax_provider") or "the tax provider"
+        return f"{facts['fee']} (tax {facts['tax_code']} to be added by {provider})"
+    return f"{facts['total']} (fee {facts['fee']})"
 
 
 def _possible_from(earliest: str | None) -> str:
@@ -768,7 +786,7 @@ def refusals(
 
 
 #: the purchase's reasons that say something without refusing it
-_NOT_REFUSING = frozenset({"plan_change_penalty"})
+_NOT_REFUSING = frozenset({"plan_change_penalty", "plan_change_not_judged"})
 
 
 def refusing(reasons: list[Reason]) -> bool:
@@ -793,23 +811,41 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     purchase, `plan_change_not_allowed` per refusing term (facts: the plans, `for`, `term`,
     `commitment_end`, `earliest`: the first day every term allows it; `exception` when one
     decided); allowed with a penalty, a reason that refuses nothing, `plan_change_penalty` per
-    term charging one (`fee`, `total`, `due` as the cancellation names them). Allowed without a
+    term charging one (`fee`, `total`, `due` as the cancellation names them; `tax_code` and
+    `tax_provider` for a tax the provider adds, which the total leaves out). Allowed without a
     penalty (no term, out of its commitment, `allowed`): nothing. The same plan bought again, or
-    a purchase before the subscription starts, is no change of it: nothing."""
+    a purchase before the subscription starts, is no change of it: nothing; nor is a purchase on
+    a subscription no longer in effect that day (deactivated, `_deactivated_on`, or cancelled by
+    the scenario's own allowed `cancellation` on or before it, which says what that costs,
+    `_after_cancellation`): no contract runs to be ended. Subscription data the cancellation refuses (BR616: an add-on listed twice, a
+    bundle of the plan listed as an add-on, `add_on_starts` of an add-on not held or before the
+    start, cycles without a billing frequency) are what every other purchase accepts: the
+    purchase is decided as before, with a reason that refuses nothing, `plan_change_not_judged`
+    (the cancellation's error: `error`, `field`, `message`), not made an error."""
     purchase = scenario.purchase
     subscription = scenario.subscription
     if purchase.plan is None or subscription is None or subscription.plan in (None, purchase.plan):
         return ()
     day = scenario.as_of.date()
-    if day < subscription.start:
+    if day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)):
         return ()
-    starts = subscription.add_on_starts
-    if any(starts.get(code, subscription.start) > day for code in subscription.add_ons):
-        held = [code for code in subscription.add_ons if starts.get(code, subscription.start) <= day]
-        update = {"add_ons": held, "add_on_starts": {c: d for c, d in starts.items() if c in held}}
-        subscription = _copied(subscription, update)
-    asked = _copied(scenario, {"subscription": subscription, "cancellation": Cancellation(date=day)})
-    decided = decision._cached(rules, "terms").decide(asked, decision.criteria_outcomes(rules, asked)).to_json()
+    terms = decision._cached(rules, "terms")
+    try:
+        if scenario.cancellation is not None and scenario.cancellation.date <= day:
+            subscription = _after_cancellation(rules, terms, scenario, subscription)
+            if subscription is None:
+                return ()
+        starts = subscription.add_on_starts
+        if any(starts.get(code, subscription.start) > day for code in subscription.add_ons):
+            held = [code for code in subscription.add_ons if starts.get(code, subscription.start) <= day]
+            update = {"add_ons": held, "add_on_starts": {c: d for c, d in starts.items() if c in held}}
+            subscription = _copied(subscription, update)
+        asked = _copied(scenario, {"subscription": subscription, "cancellation": Cancellation(date=day)})
+        decided = terms.decide(asked, decision.criteria_outcomes(rules, asked)).to_json()
+    except ScenarioError as error:  # (until 2026-12-03 the purchase became this error, BR616)
+        facts = {"plan": subscription.plan, "to": purchase.plan, "error": error.code, "field": error.field}
+        facts["message"] = error.message
+        return (Reason("plan_change_not_judged", facts),)
     found: list[Reason] = []
     for term in decided["terms"]:
         said = {"plan": subscription.plan, "to": purchase.plan, "for": term["for"], "term": term["term"]}
@@ -824,6 +860,9 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
             penalty = term["penalty"]
             record = next((r for r in term["reasons"] if r["code"] == "early_cancellation_penalty"), None)
             facts = {**said, "fee": penalty["fee"], "total": penalty["total"], "due": penalty["due"]}
+            if penalty.get("tax") is None and penalty.get("tax_code") is not None:  # not in the total
+                facts["tax_code"] = penalty["tax_code"]
+                facts["tax_provider"] = penalty.get("tax_provider")
             code = "plan_change_penalty"
         else:
             continue
@@ -832,6 +871,39 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
         where = record.get("source") if record is not None else None
         found.append(Reason(code, facts, Source(**where) if where is not None else None))
     return tuple(found)
+
+
+def _deactivated_on(subscription: Any, day: date) -> bool:
+    """Whether the subscription's status on `day` is `deactivated`: the status period in force
+    then (the latest begun by `day` that has not ended: its `to`, else the day before a later
+    period starts, as `uninterrupted` reads a history) says so. A subscription deactivated and
+    active again, or rested, is in effect; one without a period on `day` too."""
+    from engine.criteria.environment import open_end
+
+    history = subscription.status_history
+    current = None
+    for period in history:
+        if period.from_ > day or (current is not None and period.from_ < current.from_):
+            continue
+        stop = period.to if period.to is not None else open_end(history, period.from_)
+        if stop is None or stop >= day:
+            current = period
+    return current is not None and current.status == "deactivated"
+
+
+def _after_cancellation(rules: Any, terms: Any, scenario: Any, subscription: Any) -> Any:
+    """The subscription as the scenario's own `cancellation`, dated on or before the purchase day,
+    leaves it: None when it cancels the whole subscription and is allowed (ended: that decision
+    names its penalty, once), without the add-ons it cancels (allowed, `add_ons`), or as it is
+    (refused: the contract runs). Raises its ScenarioError, as the cancellation question does."""
+    cancellation = scenario.cancellation
+    if not terms.decide(scenario, decision.criteria_outcomes(rules, scenario)).allowed:
+        return subscription
+    if cancellation.add_ons is None:
+        return None
+    held = [code for code in subscription.add_ons if code not in cancellation.add_ons]
+    starts = {c: d for c, d in subscription.add_on_starts.items() if c in held}
+    return _copied(subscription, {"add_ons": held, "add_on_starts": starts})
 
 
 def _coupon_bundles(rules: Any) -> dict[str, list[str]]:

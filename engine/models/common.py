@@ -133,9 +133,13 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
             if timed and len(value) > TOO_FINE_FROM and too_fine(value):  # (until 2026-12-03 cut: events reordered)
                 raise _too_fine_error(value)
             return value
-        if isinstance(value, datetime) and value != value:  # `pandas.NaT`: a date-time with no value
-            # (until 2026-12-03 taken: a decision crashed on it, or showed `"at": "NaT"`)
-            raise ValueError(f"`{value}` is not {what}: write it like `{example}`")
+        if isinstance(value, datetime):
+            if value != value:  # `pandas.NaT`: a date-time with no value
+                # (until 2026-12-03 taken: a decision crashed on it, or showed `"at": "NaT"`)
+                raise ValueError(f"`{value}` is not {what}: write it like `{example}`")
+            if timed and getattr(value, "nanosecond", 0) != 0:  # a `pandas.Timestamp` (Parquet's `timestamp[ns]`)
+                # finer than a microsecond: refused as its text is (until 2026-12-03 kept to the nanosecond)
+                raise _too_fine_error(value.isoformat())
         if isinstance(value, bool | int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
         if timed and (
