@@ -148,3 +148,25 @@ def test_validate_ends_its_process_without_freeing_the_rule_set_and_loses_no_out
     assert done.returncode == 1
     assert [d["code"] for d in json.loads(done.stdout)["diagnostics"]] == ["BR119"]
     assert subprocess.run([*command[:-1], str(REPO / "rules")], capture_output=True, check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (True, "a date-time must be written as text, e.g. `2015-06-15T10:00:00+01:00`, not as `true`"),
+        (None, "a date-time must be written as text, e.g. `2015-06-15T10:00:00+01:00`, not as null (no value)"),
+        ([1], "a date-time must be written as text, e.g. `2015-06-15T10:00:00+01:00`, not as a list"),
+        ("2015-06-15T25:00:00Z", "`2015-06-15T25:00:00Z` has the hour 25, past 23"),
+        ("2015-06-15T10:61:00Z", "`2015-06-15T10:61:00Z` has the minute 61, past 59"),
+        ("2015-06-15T10:00:61Z", "`2015-06-15T10:00:61Z` has the second 61, past 59"),
+    ],
+)
+def test_a_bad_as_of_is_told_what_is_wrong(written: object, message: str) -> None:
+    """Until 2026-12-03: `true` was "not as a number", hour 25 "unexpected extra characters at the
+    end of the input", null or a list pydantic's "Input should be a valid datetime"."""
+    from engine.decide.scenarios import ScenarioInvalid
+
+    rules = load_rules(REPO / "rules")
+    with pytest.raises(ScenarioInvalid) as raised:
+        rules.decide({"id": "s", "as_of": written, "balance": {"policy": "standard-balance", "events": []}})
+    assert f"scenario field `as_of`: {message}" in str(raised.value)

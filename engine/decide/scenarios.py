@@ -354,21 +354,28 @@ def _yes_no(written: Any) -> str | None:
 
 #: a date-time's second and offset as written (`…T23:59:60+25:00`)
 _CLOCK = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::([0-9]{2}))?(?:\.[0-9]+)?([+-][0-9]{2}:?[0-9]{2}|[Zz])?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(?:\.[0-9]+)?([+-][0-9]{2}:?[0-9]{2}|[Zz])?"
 )
 
 
 def _clock_problem(written: Any) -> tuple[str, str] | None:
     """(message, hint) for a date-time pydantic refuses with "unexpected extra characters": a leap
-    second (`23:59:60`) or an offset past ±23:59 (`+25:00`); None for anything else. Until
-    2026-12-02 both were told "Input should be a valid datetime or date, unexpected extra
+    second (`23:59:60`), an offset past ±23:59 (`+25:00`), or an hour, minute or second past the
+    clock's (`25:00`, `10:61`); None for anything else. Until 2026-12-02 (the clock's until
+    2026-12-03) each was told "Input should be a valid datetime or date, unexpected extra
     characters at the end of the input"."""
     if not isinstance(written, str):
         return None
     found = _CLOCK.fullmatch(written.strip())
     if found is None:
         return None
-    second, offset = found.group(1), found.group(2)
+    hour, minute, second, offset = found.group(1), found.group(2), found.group(3), found.group(4)
+    for value, name, top in ((hour, "hour", 23), (minute, "minute", 59), (second, "second", 59)):
+        if value is not None and int(value) > top and not (name == "second" and value == "60"):
+            return (
+                f"`{written}` has the {name} {value}, past {top}",
+                "write a time of day from 00:00:00 to 23:59:59, e.g. `2015-06-15T10:00:00+01:00`",
+            )
     if second == "60":
         return f"`{written}` has a second of 60 (a leap second), which no date-time here holds", "write `:59`"
     if offset is not None and offset[0] in "+-" and (int(offset[1:3]) > 23 or int(offset[-2:]) > 59):

@@ -140,8 +140,13 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
             if timed and getattr(value, "nanosecond", 0) != 0:  # a `pandas.Timestamp` (Parquet's `timestamp[ns]`)
                 # finer than a microsecond: refused as its text is (until 2026-12-03 kept to the nanosecond)
                 raise _too_fine_error(value.isoformat())
-        if isinstance(value, bool | int | float | Decimal):
+        if isinstance(value, bool):  # (until 2026-12-03 "not as a number")
+            raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as `{str(value).lower()}`")
+        if isinstance(value, int | float | Decimal):
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as a number")
+        if value is None or isinstance(value, list | dict):  # (until 2026-12-03 pydantic's words)
+            written = "null (no value)" if value is None else "a list" if isinstance(value, list) else "a mapping"
+            raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as {written}")
         if timed and (
             (isinstance(value, str) and _DATE_ALONE.fullmatch(value))
             or (isinstance(value, date) and not isinstance(value, datetime))
