@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -920,23 +921,40 @@ def discover(root: Path) -> Walk:
 
 
 def _holds_rule_document(path: Path) -> bool:
-    """Whether the file at `path` looks like a rule document: a `kind` key at the start of a line
-    (YAML) or after `{` or `,` (JSON), in its first 64 KiB; a file that cannot be read is not."""
+    """Whether the file at `path` holds a rule document: a JSON object whose own `kind` is one of
+    billrules' kinds, or YAML with a top-level `kind: <one of them>` line, in its first MiB; a file
+    that cannot be read is not. Other files that carry a `kind` are left alone: a JSON Schema
+    (`"kind"` among its properties), a CI pipeline's `.drone.yml` (`kind: pipeline`; both told
+    BR119 by a first version, the review of 2026-12-03)."""
     if os.path.islink(path) or not is_file(path):  # (no pipe or device is opened; a link is not followed)
         return False
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
-            head = os.read(descriptor, 65536).decode("utf-8", "replace")
+            head = os.read(descriptor, 1 << 20).decode("utf-8", "replace")
         finally:
             os.close(descriptor)
     except OSError:
         return False
-    return _KIND_KEY.search(head) is not None
+    if path.name.lower().endswith(".json"):
+        try:
+            data = json.loads(head)
+        except ValueError:
+            return False
+        return isinstance(data, dict) and data.get("kind") in RULE_KINDS
+    return any(found.group(1) in RULE_KINDS for found in _KIND_LINE.finditer(head))
 
 
-#: `kind:` as a rule document writes it, in YAML (`kind: product`) or JSON (`{"kind": "product"`)
-_KIND_KEY = re.compile(r'(?m)^\s*"?kind"?\s*:|[{,]\s*"kind"\s*:')
+#: the `kind:` of every rule document (`engine.models.KINDS`' names, which a test holds them to)
+RULE_KINDS = frozenset(
+    {
+        "rule_set", "product", "bundle", "plan", "billing_term_scheme", "term", "coupon", "segment", "unit",
+        "user", "discount", "organisation", "credit_type", "credit", "balance_policy",
+    }
+)  # fmt: skip
+
+#: a YAML document's top-level `kind: product` line (at the line's start: not a nested key)
+_KIND_LINE = re.compile(r"""(?m)^kind:[ \t]*["']?([a-z_]+)["']?[ \t]*(?:#.*)?\r?$""")
 
 
 def _looks_like_yaml(name: str) -> bool:

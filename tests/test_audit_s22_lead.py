@@ -120,6 +120,10 @@ def test_a_json_or_hidden_rule_document_in_the_rule_set_is_told(tmp_path: Path) 
     (root / "catalog" / ".hidden.yaml").write_text("kind: unit\ncode: h\nname: H\n", encoding="utf-8")
     (root / "catalog" / "notes.json").write_text('{"note": "no rule"}', encoding="utf-8")
     (root / "catalog" / ".yamllint.yaml").write_text("extends: default\n", encoding="utf-8")
+    # a JSON Schema names `kind` among its properties, Drone's pipeline starts with `kind: pipeline`:
+    # neither is a rule document (a first version told both, and refused the rule set)
+    shutil.copy(REPO / "schemas" / "product.schema.json", root / "catalog" / "product.schema.json")
+    (root / "catalog" / ".drone.yml").write_text("kind: pipeline\ntype: docker\nname: default\n", encoding="utf-8")
     found = sorted((Path(d.file).name, d.code, d.message) for d in validate_paths([root]))
     assert found == [
         (".hidden.yaml", "BR119", "not read as a rule file: a hidden file (its name starts with `.`)"),
@@ -143,11 +147,37 @@ def test_validate_ends_its_process_without_freeing_the_rule_set_and_loses_no_out
     broken = tmp_path / "rules"
     shutil.copytree(REPO / "rules", broken)
     (broken / "catalog" / "extra.json").write_text('{"kind": "product"}', encoding="utf-8")
-    command = [sys.executable, "-m", "engine", "validate", "--format", "json", str(broken)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    for name in ("zz1.yaml", "zz2.yaml"):  # a long report: a SARIF file of several hundred KiB
+        (broken / name).write_text("".join(f"---\nkind: nope\ncode: c{i}\n" for i in range(600)), encoding="utf-8")
+    report = tmp_path / "report.sarif"
+    command = [sys.executable, "-m", "engine", "validate", "--format", "sarif", str(broken)]
+    with report.open("w", encoding="utf-8") as out:
+        done = subprocess.run(command, stdout=out, check=False)
     assert done.returncode == 1
-    assert [d["code"] for d in json.loads(done.stdout)["diagnostics"]] == ["BR119"]
+    results = json.loads(report.read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert len(results) == 1000 and report.stat().st_size > 200_000  # (at most 1,000 diagnostics by default)
     assert subprocess.run([*command[:-1], str(REPO / "rules")], capture_output=True, check=False).returncode == 0
+
+
+def test_a_program_that_calls_entry_point_goes_on_after_it(tmp_path: Path) -> None:
+    """Only `python -m engine` and the `billrules` script end without freeing: a wrapper that
+    imports `entry_point` and catches its exit goes on (a first version ended it too)."""
+    import subprocess
+    import sys
+
+    from engine.cli.main import _is_billrules_itself
+
+    wrapper = tmp_path / "wrapper.py"
+    wrapper.write_text(
+        "import sys\nfrom engine.cli.main import entry_point\n"
+        f"sys.argv = ['billrules', 'validate', {str(REPO / 'rules')!r}]\n"
+        "try:\n    entry_point()\nexcept SystemExit as exc:\n    print('wrapper goes on after', exc.code)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(wrapper)], capture_output=True, text=True, check=False)
+    assert done.stdout == "wrapper goes on after 0\n"
+    assert not _is_billrules_itself(sys.modules["__main__"])
+    assert _is_billrules_itself(type("M", (), {"__spec__": None, "__file__": "/venv/bin/billrules"}))
 
 
 @pytest.mark.parametrize(
@@ -170,3 +200,28 @@ def test_a_bad_as_of_is_told_what_is_wrong(written: object, message: str) -> Non
     with pytest.raises(ScenarioInvalid) as raised:
         rules.decide({"id": "s", "as_of": written, "balance": {"policy": "standard-balance", "events": []}})
     assert f"scenario field `as_of`: {message}" in str(raised.value)
+
+
+def test_the_rule_kinds_br119_looks_for_are_the_models_kinds() -> None:
+    from engine.load import RULE_KINDS
+    from engine.models import KINDS
+
+    assert frozenset(KINDS) == RULE_KINDS
+
+
+def test_json_output_stays_json_when_the_output_encoding_is_ascii(tmp_path: Path) -> None:
+    """What the encoding cannot hold is written as a JSON escape (`\\u00e9`, a surrogate pair for
+    an emoji): `\\xe9`, Python's own escape, made the JSON unreadable (the review of 2026-12-03)."""
+    import os
+    import subprocess
+    import sys
+
+    sample = (REPO / "samples" / "discounts" / "installation_both.yaml").read_text(encoding="utf-8")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(sample.replace("id: installation-both", 'id: "inst-\U0001f600-\u00e9"', 1), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    command = [sys.executable, "-m", "engine", "decide", "--json", "--rules", str(REPO / "rules"), str(scenario)]
+    done = subprocess.run(command, capture_output=True, env=env, check=False)
+    assert done.returncode == 0
+    assert done.stdout.startswith(b'{"scenario":"inst-\\ud83d\\ude00-\\u00e9"')
+    assert json.loads(done.stdout)["scenario"] == "inst-\U0001f600-\u00e9"

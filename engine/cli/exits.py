@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import errno
 import io
@@ -171,6 +172,30 @@ class _Tolerant:
         return getattr(self._stream, name)
 
 
+def _escaped(error: UnicodeError) -> tuple[str, int]:
+    """What an output encoding cannot hold, as JSON escapes (`\\u00e9`, a surrogate pair past the
+    Basic Multilingual Plane): readable in a text report as Python's `\\xe9` is, and still JSON in
+    a JSON one (`decide --json`, `validate --format json` under `PYTHONIOENCODING=ascii`; Python's
+    own `backslashreplace` wrote `\\xe9` and `\\U0001f600`, which no JSON reader takes: the review
+    of 2026-12-03)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    escapes = []
+    for character in error.object[error.start : error.end]:
+        point = ord(character)
+        if point > 0xFFFF:
+            point -= 0x10000
+            escapes.append(f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}")
+        else:
+            escapes.append(f"\\u{point:04x}")
+    return "".join(escapes), error.end
+
+
+#: the error handler of the standard streams (`standard_streams`)
+ESCAPE = "billrules-json-escape"
+codecs.register_error(ESCAPE, _escaped)
+
+
 def standard_streams() -> None:
     """Make the three standard streams safe to use, once, at the entry point.
 
@@ -196,14 +221,14 @@ def standard_streams() -> None:
         sys.stdout = _Closed("standard output is closed", None)
     if sys.stderr is None:
         try:
-            sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", errors=ESCAPE, closefd=False)  # noqa: SIM115
         except OSError:
             sys.stderr = io.StringIO()
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             with contextlib.suppress(OSError, ValueError):
-                reconfigure(errors="backslashreplace")
+                reconfigure(errors=ESCAPE)
     sys.stderr = cast(TextIO, _Tolerant(sys.stderr))
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from engine.cli.exits import (
     EXIT_BROKEN_PIPE,
@@ -228,6 +228,17 @@ def entry_point() -> None:
     sys.exit(status)
 
 
+def _is_billrules_itself(program: Any) -> bool:
+    """Whether the `__main__` module is `python -m engine` or the `billrules` script pip wrote, not
+    a program of someone else's that imports `entry_point` (and may go on after it: a first version
+    ended such a wrapper too, the review of 2026-12-03)."""
+    spec = getattr(program, "__spec__", None)
+    if spec is not None and spec.name == "engine.__main__":
+        return True
+    script = getattr(program, "__file__", None) or ""
+    return os.path.basename(script) in ("billrules", "billrules.exe", "billrules-script.py")
+
+
 def _nothing_left_to_do() -> bool:
     """Whether the interpreter's shutdown would only free memory: this is the program itself (the
     `billrules` script or `python -m engine`, not a program calling `entry_point`, nor one that
@@ -237,7 +248,7 @@ def _nothing_left_to_do() -> bool:
     import atexit
     import threading
 
-    if getattr(sys.modules.get("__main__"), "entry_point", None) is not entry_point:
+    if not _is_billrules_itself(sys.modules.get("__main__")):
         return False
     if sys.getprofile() is not None or sys.gettrace() is not None:
         return False
