@@ -157,7 +157,10 @@ def validate_paths(
         )
     for root in sorted(roots):
         compilation = compile_ruleset(root, keep)
-        diagnostics.extend(compilation.diagnostics)
+        # a file named on the command line and not read is told once, as named (the folder walk
+        # tells a `.json` or hidden rule document too, since 2026-12-03)
+        told = {(d.file, d.code) for d in diagnostics if d.code == "BR119"}
+        diagnostics.extend(d for d in compilation.diagnostics if (d.file, d.code) not in told)
         if keep is not None:
             keep(compilation)
     return sorted_diagnostics(diagnostics)

@@ -143,11 +143,15 @@ def test_files_meant_as_rule_files_that_are_not_read_are_br119(rules: Path) -> N
     assert [(d.code, d.file.endswith("more.YAML")) for d in found] == [("BR119", True)], found
     (rules / "catalog" / "more.YAML").unlink()
     (rules / "catalog" / "more.json").write_text('{"kind": "segment"}\n', "utf-8")
-    assert validate_paths([rules]) == []  # (a folder may hold other files)
+    walked = validate_paths([rules])  # a JSON rule document in the folder: told (since 2026-12-03)
+    assert [(d.code, d.file.endswith("more.json")) for d in walked] == [("BR119", True)]
+    (rules / "catalog" / "notes.json").write_text('{"note": "no rule"}\n', "utf-8")
+    assert [d.file.endswith("more.json") for d in validate_paths([rules])] == [True]  # (other files: left alone)
     named = validate_paths([rules / "catalog" / "more.json"])
     assert [(d.code, d.message) for d in named] == [
         ("BR119", "not read as a rule file: rule files are YAML, ending in `.yaml` or `.yml`")
     ]
+    (rules / "catalog" / "more.json").unlink()
     (rules / ".drafts").mkdir()
     (rules / ".drafts" / "draft.yaml").write_text("kind: segment\ncode: vip\nname: VIP\n", "utf-8")
     assert validate_paths([rules]) == []  # drafts in a hidden folder are left out on purpose
