@@ -225,3 +225,87 @@ def test_json_output_stays_json_when_the_output_encoding_is_ascii(tmp_path: Path
     assert done.returncode == 0
     assert done.stdout.startswith(b'{"scenario":"inst-\\ud83d\\ude00-\\u00e9"')
     assert json.loads(done.stdout)["scenario"] == "inst-\U0001f600-\u00e9"
+
+
+def _scenario_lines(count: int) -> list[str]:
+    lines = (REPO / "samples" / "run" / "nightly.jsonl").read_text(encoding="utf-8").splitlines()
+    return lines[:count]
+
+
+def test_run_and_reports_refuse_to_replace_parquet_or_gzip_scenarios(tmp_path: Path) -> None:
+    """A Parquet file of scenarios (a `scenario` column, no `rules_version`) or a gzip file is what
+    `run` reads: `--output`, `--summary`, `decide --html` and `test --coverage-json` replaced them
+    until 2026-12-03, and `--output k.yaml` a YAML scenario."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.test_cli_defaults import run_cli
+
+    lines = _scenario_lines(3)
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scenarios = tmp_path / "scen.parquet"
+    pq.write_table(pa.table({"scenario": lines}), scenarios)
+    packed = tmp_path / "scen.jsonl.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    before = scenarios.read_bytes()
+    rules = str(REPO / "rules")
+    sample = str(REPO / "samples" / "discounts" / "complaint_cap.yaml")
+    for args in (
+        ["run", "--rules", rules, "--input", str(source), "--output", str(scenarios)],
+        ["run", "--rules", rules, "--input", str(source), "--output", str(packed), "--format", "jsonl"],
+        [
+            "run",
+            "--rules",
+            rules,
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+            "--summary",
+            str(scenarios),
+        ],
+        ["run", "--rules", rules, "--input", str(source), "--output", str(tmp_path / "k.yaml"), "--format", "jsonl"],
+        ["decide", "--rules", rules, "--html", str(scenarios), sample],
+    ):
+        code, _, err = run_cli(args)
+        assert code == 2, (args, err)
+        assert "which it would replace" in err or "named like a scenario or rule file" in err
+    assert scenarios.read_bytes() == before
+    # a run's own Parquet decisions are replaced by the next run, as before
+    decisions = tmp_path / "out.parquet"
+    for _ in range(2):
+        assert run_cli(["run", "--rules", rules, "--input", str(scenarios), "--output", str(decisions)])[0] == 0
+
+
+def test_a_plan_bought_for_a_subscription_of_add_ons_alone_says_its_terms_are_not_judged(shipped: Any) -> None:
+    """Until 2026-12-03 a subscription with no `plan` lost its add-ons' contracts in silence."""
+    from engine.decide.purchases import _before, _changing
+
+    scenario = {
+        "id": "no-plan",
+        "as_of": "2015-06-15T09:00:00+01:00",
+        "account": {"code": "A", "classification": "Residential", "payment_preference": "direct_debit"},
+        "subscription": {
+            "code": "S",
+            "type": "residential-tv",
+            "billing_frequency": "monthly",
+            "start": "2015-01-01",
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+            "add_ons": ["entertainment-pick"],
+        },
+        "purchase": {"plan": "tv-premium-12", "payment_method": "direct_debit"},
+    }
+    purchase = shipped.decide(scenario)["purchase"]
+    assert purchase["allowed"] is True
+    [reason] = [r for r in purchase["reasons"] if r["code"].startswith("plan_change")]
+    assert reason["code"] == "plan_change_not_judged"
+    assert reason["text"].startswith(
+        "buying plan `tv-premium-12` for a subscription of add-ons alone ends its contract"
+    )
+    assert _changing({"plan": None, "to": "p"}) == "buying plan `p` for a subscription of add-ons alone"
+    assert _changing({"plan": "a", "to": "b"}) == "changing from plan `a` to `b`"
+    assert _before("after 9999-12-31") == "its end, after 9999-12-31"
+    assert _before("2016-02-01") == "2016-02-01"

@@ -17,9 +17,14 @@ def html_target(name: str) -> Path:
     not one named as scenarios and rules are (`--html other-scenario.yaml` replaced a scenario the
     command did not read, until 2026-12-02)."""
     path = report_target(name, "HTML")
-    if _named_as_input(path, (*_READ_SUFFIXES, ".jsonl", ".ndjson")):
+    if _named_as_input(path, (*_READ_SUFFIXES, ".jsonl", ".ndjson", ".parquet", ".pq", ".gz")):
         raise UsageError(
             f"{printable(name)} is named like a scenario or rule file; give the HTML report a name ending in `.html`"
+        )
+    holds = _binary_scenarios(name)
+    if holds is not None:
+        raise UsageError(
+            f"--html {printable(name)}: it holds {holds}, which it would replace; give it a file of its own"
         )
     return path
 
@@ -29,7 +34,7 @@ def json_report_named(path: Path, what: str) -> None:
     (`.jsonl`, `.ndjson`, `.yaml`, `.yml`): wherever it is, such a name holds scenarios or rules,
     not a report (`--coverage-json other.jsonl` replaced a scenario file the command did not
     read, until 2026-12-02)."""
-    if _named_as_input(path, (".yaml", ".yml", ".jsonl", ".ndjson")):
+    if _named_as_input(path, (".yaml", ".yml", ".jsonl", ".ndjson", ".parquet", ".pq", ".gz")):
         raise UsageError(
             f"{printable(str(path))} is named like a scenario or rule file; "
             f"give the {what} report a name ending in `.json`"
@@ -98,6 +103,34 @@ def not_an_input(path: Path, option: str, inputs: Iterable[str | Path | None]) -
 _READ_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def _binary_scenarios(name: str) -> str | None:
+    """What an existing target holds that `billrules run` reads and no report is: Parquet scenarios
+    (a `scenario` column and no `rules_version`: not a run's own decisions), or gzip-compressed
+    data (scenarios piped through `zcat`); None otherwise (until 2026-12-03 `run --output`,
+    `--summary`, `decide --html` and `test --coverage-json` replaced either)."""
+    try:
+        real = os.path.realpath(name)
+        if not os.path.isfile(real):
+            return None
+        with open(real, "rb") as file:
+            magic = file.read(4)
+    except OSError:
+        return None
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip-compressed data"
+    if magic != b"PAR1":
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        columns = set(pq.read_schema(real).names)
+    except Exception:  # (no pyarrow, or a file it cannot read: Parquet all the same)
+        return "a Parquet file"
+    return (
+        "Parquet scenarios (a `scenario` column)" if "scenario" in columns and "rules_version" not in columns else None
+    )
+
+
 #: the most of an existing target read to tell what it holds (a larger one is not looked at)
 _LOOKED_AT = 16 * 1024 * 1024
 
@@ -111,6 +144,11 @@ def not_over_scenarios(name: str, option: str, lines: bool = False) -> None:
     `test --coverage-json` replaced an expectation, `run --output other.jsonl` a file of scenarios)."""
     import json
 
+    holds = _binary_scenarios(name)
+    if holds is not None:
+        raise UsageError(
+            f"{option} {printable(name)}: it holds {holds}, which it would replace; give it a file of its own"
+        )
     try:
         real = os.path.realpath(name)
         if not os.path.isfile(real) or os.path.getsize(real) > _LOOKED_AT:

@@ -406,8 +406,9 @@ def _not_named_as_scenarios(args: argparse.Namespace) -> None:
     expectation with the error records (until 2026-12-02; `test --coverage-json` refused such
     names already). The error records are JSON lines (`.jsonl` is theirs); the summary is JSON."""
     named = (
+        ("--output", args.output, (".yaml", ".yml"), "`.jsonl` or `.parquet`"),  # (accepted until 2026-12-03)
         ("--errors", args.errors, (".yaml", ".yml"), "`.jsonl`"),
-        ("--summary", args.summary, _SCENARIO_NAMES, "`.json`"),
+        ("--summary", args.summary, (*_SCENARIO_NAMES, ".parquet", ".pq", ".gz"), "`.json`"),
     )
     for option, name, refused, own in named:
         if name not in (None, "-") and not is_stream(name):

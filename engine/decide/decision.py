@@ -290,7 +290,8 @@ def _unread_by_purchase(rules: Any, scenario: Any) -> list[Unanswered]:
         for i, part in enumerate(getattr(scenario, name)):
             if part.discount not in reads.granted:
                 message = (
-                    f"a discount {kind} needs the `subscription` or `job` it is for: a purchase reads a {kind} "
+                    f"a discount {kind} needs the `subscription` or `job` it is for: a purchase reads "
+                    f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} "
                     f"only of a discount its bundles grant, and no bundle grants `{part.discount}`"
                 )
                 hint = f"add the `subscription` or `job` the discount is for, or remove the {kind}"

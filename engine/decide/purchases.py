@@ -131,20 +131,22 @@ register(
             )
         ),
         "plan_change_not_allowed": lambda facts: (
-            f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract early: "
+            _changing(facts)
+            + " ends its contract early: "
             + _term_named(facts)
             + f" does not allow cancelling before its commitment ends on {facts['commitment_end']}; "
             + _possible_from(facts["earliest"])
         ),
         "plan_change_penalty": lambda facts: (
-            f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract early: "
+            _changing(facts)
+            + " ends its contract early: "
             + _term_named(facts)
-            + f" charges a penalty for cancelling before {facts['commitment_end']}: "
+            + f" charges a penalty for cancelling before {_before(facts['commitment_end'])}: "
             + _penalty_words(facts)
             + f", due {facts['due']}"
         ),
         "plan_change_not_judged": lambda facts: (
-            f"changing from plan `{facts['plan']}` to `{facts['to']}` ends its contract, but its terms could not be "
+            _changing(facts) + " ends its contract, but its terms could not be "
             f"judged: `{facts['field']}`: {facts['message']}, which a cancellation refuses ({facts['error']}); "
             "the purchase is decided without them"
         ),
@@ -152,6 +154,21 @@ register(
         "no_catalog_price": "product `{product}` has no catalog price",
     }
 )
+
+
+def _changing(facts: Mapping[str, Any]) -> str:
+    """ "changing from plan `a` to `b`", or, for a subscription of add-ons alone (no `plan`),
+    "buying plan `b` for a subscription of add-ons alone" (until 2026-12-03 no word: its add-ons'
+    terms ended with no penalty)."""
+    if facts["plan"] is None:
+        return f"buying plan `{facts['to']}` for a subscription of add-ons alone"
+    return f"changing from plan `{facts['plan']}` to `{facts['to']}`"
+
+
+def _before(end: str | None) -> str:
+    """A commitment's end after "cancelling before": "its end, after 9999-12-31" where the end lies
+    past the calendar (until 2026-12-03 "before after 9999-12-31")."""
+    return f"its end, {end}" if end is None or end.startswith("after") else end
 
 
 def _term_named(facts: Mapping[str, Any]) -> str:
@@ -824,7 +841,9 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     (the cancellation's error: `error`, `field`, `message`), not made an error."""
     purchase = scenario.purchase
     subscription = scenario.subscription
-    if purchase.plan is None or subscription is None or subscription.plan in (None, purchase.plan):
+    if purchase.plan is None or subscription is None or subscription.plan == purchase.plan:
+        return ()
+    if subscription.plan is None and not subscription.add_ons:  # (nothing held: no contract to end)
         return ()
     day = scenario.as_of.date()
     if day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)):
