@@ -931,7 +931,7 @@ def _holds_rule_document(path: Path) -> bool:
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
-            head = os.read(descriptor, 1 << 20).decode("utf-8", "replace")
+            head = os.read(descriptor, 1 << 20).decode("utf-8", "replace").removeprefix("\ufeff")
         finally:
             os.close(descriptor)
     except OSError:
@@ -939,8 +939,9 @@ def _holds_rule_document(path: Path) -> bool:
     if path.name.lower().endswith(".json"):
         try:
             data = json.loads(head)
-        except ValueError:
-            return False
+        except ValueError:  # (past its first MiB, or near-JSON: a first `"kind": "product"` tells)
+            found = _JSON_KIND_FIRST.match(head)
+            return found is not None and found.group(1) in RULE_KINDS
         return isinstance(data, dict) and data.get("kind") in RULE_KINDS
     return any(found.group(1) in RULE_KINDS for found in _KIND_LINE.finditer(head))
 
@@ -952,6 +953,9 @@ RULE_KINDS = frozenset(
         "user", "discount", "organisation", "credit_type", "credit", "balance_policy",
     }
 )  # fmt: skip
+
+#: a JSON rule document whose first key is its kind (`{"kind": "product", …`)
+_JSON_KIND_FIRST = re.compile(r'\s*\{\s*"kind"\s*:\s*"([a-z_]+)"')
 
 #: a YAML document's top-level `kind: product` line (at the line's start: not a nested key)
 _KIND_LINE = re.compile(r"""(?m)^kind:[ \t]*["']?([a-z_]+)["']?[ \t]*(?:#.*)?\r?$""")

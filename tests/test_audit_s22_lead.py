@@ -119,6 +119,7 @@ def test_a_json_or_hidden_rule_document_in_the_rule_set_is_told(tmp_path: Path) 
     (root / "catalog" / "extra.json").write_text('{"kind": "product", "code": "zz"}', encoding="utf-8")
     (root / "catalog" / ".hidden.yaml").write_text("kind: unit\ncode: h\nname: H\n", encoding="utf-8")
     (root / "catalog" / "notes.json").write_text('{"note": "no rule"}', encoding="utf-8")
+    (root / "catalog" / "bom.json").write_bytes(b'\xef\xbb\xbf{"kind": "unit", "code": "b"}')  # (a BOM: told too)
     (root / "catalog" / ".yamllint.yaml").write_text("extends: default\n", encoding="utf-8")
     # a JSON Schema names `kind` among its properties, Drone's pipeline starts with `kind: pipeline`:
     # neither is a rule document (a first version told both, and refused the rule set)
@@ -127,6 +128,7 @@ def test_a_json_or_hidden_rule_document_in_the_rule_set_is_told(tmp_path: Path) 
     found = sorted((Path(d.file).name, d.code, d.message) for d in validate_paths([root]))
     assert found == [
         (".hidden.yaml", "BR119", "not read as a rule file: a hidden file (its name starts with `.`)"),
+        ("bom.json", "BR119", "not read as a rule file: a `.json` file holding a rule document (`kind:`)"),
         ("extra.json", "BR119", "not read as a rule file: a `.json` file holding a rule document (`kind:`)"),
     ]
 
