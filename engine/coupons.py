@@ -271,6 +271,10 @@ class CouponIndex:
         (its NFKC form, those digits as ASCII, in any case) when that is a code, else no suggestion:
         until 2026-12-03 similarity named another customer's code (`coupon_91`, `coupon_87`).
         """
+        if text != text.strip() and text.strip():  # ` coupon_90`, pasted with a space: the code it holds
+            # (until 2026-12-03 the nearest end of a range, `coupon_91`)
+            bare = text.strip()
+            return bare if self.decode(bare) is not None else self.nearest(bare)
         visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
         plain = _plain(visible)
         if plain != visible:

@@ -311,3 +311,29 @@ def test_a_plan_bought_for_a_subscription_of_add_ons_alone_says_its_terms_are_no
     assert _changing({"plan": "a", "to": "b"}) == "changing from plan `a` to `b`"
     assert _before("after 9999-12-31") == "its end, after 9999-12-31"
     assert _before("2016-02-01") == "2016-02-01"
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("2015-02-29T09:00:00Z", "`2015-02-29T09:00:00Z` has the day 29, and February 2015 has 28 days"),
+        ("0000-01-01T00:00:00Z", "`0000-01-01T00:00:00Z` has the year 0000; the calendar starts at 0001"),
+        ("2015-13-01T00:00:00Z", "`2015-13-01T00:00:00Z` has the month 13, past 12"),
+        ("2015-06-15T09:00:00Z\n", "`2015-06-15T09:00:00Z\\n` has white space around it"),
+    ],
+)
+def test_a_date_the_calendar_does_not_have_is_told_so(shipped: Any, written: str, message: str) -> None:
+    """Until 2026-12-03 pydantic's "day value is outside expected range", "year 0 is out of range",
+    and "unexpected extra characters at the end of the input" for a trailing line break."""
+    from engine.decide.scenarios import ScenarioInvalid
+
+    with pytest.raises(ScenarioInvalid) as raised:
+        shipped.decide({"id": "s", "as_of": written, "balance": {"policy": "standard-balance", "events": []}})
+    assert f"scenario field `as_of`: {message}" in str(raised.value)
+
+
+def test_a_coupon_code_pasted_with_a_space_suggests_the_code_it_holds(shipped: Any) -> None:
+    from engine.coupons import index_of
+
+    index = index_of(shipped)
+    assert index.nearest(" coupon_90") == index.nearest("coupon_90 ") == "coupon_90"  # (was `coupon_91`)

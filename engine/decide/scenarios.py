@@ -358,6 +358,27 @@ _CLOCK = re.compile(
 )
 
 
+#: a date at the start of a value (`2015-02-29`, `2015-02-29T10:00:00Z`)
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def _day_problem(written: str, year: int, month: int, day: int) -> tuple[str, str] | None:
+    """(message, hint) for a date that is not in the calendar: year 0, a month past 12, a day its
+    month does not have (`2015-02-29`); until 2026-12-03 pydantic's "day value is outside expected
+    range" or "year 0 is out of range"."""
+    import calendar
+
+    if year == 0:
+        return f"`{written}` has the year 0000; the calendar starts at 0001", "write a year from 0001 to 9999"
+    if not 1 <= month <= 12:
+        return f"`{written}` has the month {month:02d}, past 12", "write a month from 01 to 12"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        name = calendar.month_name[month]
+        return f"`{written}` has the day {day:02d}, and {name} {year:04d} has {days} days", "write a day its month has"
+    return None
+
+
 def _clock_problem(written: Any) -> tuple[str, str] | None:
     """(message, hint) for a date-time pydantic refuses with "unexpected extra characters": a leap
     second (`23:59:60`), an offset past ±23:59 (`+25:00`), or an hour, minute or second past the
@@ -366,6 +387,14 @@ def _clock_problem(written: Any) -> tuple[str, str] | None:
     characters at the end of the input"."""
     if not isinstance(written, str):
         return None
+    day = _DAY.fullmatch(written.strip()) or _DAY.match(written.strip())
+    if day is not None and (problem := _day_problem(written, *(int(part) for part in day.groups()))):
+        return problem
+    if written != written.strip() and (_CLOCK.fullmatch(written.strip()) or _DAY.fullmatch(written.strip())):
+        return (  # (a trailing line break: until 2026-12-03 "unexpected extra characters")
+            f"`{written.encode('unicode_escape').decode('ascii')}` has white space around it",
+            f"write `{written.strip()}` alone",
+        )
     found = _CLOCK.fullmatch(written.strip())
     if found is None:
         return None
