@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -73,13 +73,24 @@ def check_references(rules: Any, scenario: Any) -> None:
             raise ScenarioError(f"approvals[{i}].discount", f"unknown discount `{approval.discount}`", hint)
 
 
+_T = TypeVar("_T")
+
+
+def _kept_beside(rules: Any, name: str, build: Callable[[], _T]) -> _T:
+    """What `build` makes of the rule set, made once and kept beside it (a frozen dataclass: the
+    cache is beside its fields; threads that build one at once all keep the first stored)."""
+    cache = rules.__dict__.setdefault("_evaluators", {})
+    found: _T | None = cache.get(name)
+    if found is None:
+        found = cache.setdefault(name, build())
+    return found
+
+
 def _ad_hoc(rules: Any) -> dict[str, bool]:
     """Discount code → ad hoc or not (in code order), made once per rule set and kept beside it."""
-    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    found: dict[str, bool] | None = cache.get("ad_hoc")
-    if found is None:
-        found = cache["ad_hoc"] = {code: d.type.value == "ad_hoc" for code, d in lookup(rules, "discount").items()}
-    return found
+    return _kept_beside(
+        rules, "ad_hoc", lambda: {code: d.type.value == "ad_hoc" for code, d in lookup(rules, "discount").items()}
+    )
 
 
 #: Every question a scenario can ask: (the scenario field that asks it, whether it is asked,
@@ -222,20 +233,18 @@ def _credits_unread(rules: Any, scenario: Any) -> bool:
     (worked out once per rule set, kept beside it)."""
     if scenario.consumptions or scenario.credit_purchases:
         return False
-    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    read: bool | None = cache.get("criteria_read_credits")
-    if read is None:
-        from engine.criteria import ast
+    from engine.criteria import ast
 
-        read = cache.setdefault(
-            "criteria_read_credits",
-            any(
-                isinstance(node, ast.Name) and node.id == "credits"
-                for entry in rules.criteria.entries
-                if entry.owner.startswith(("discount:", "term:"))
-                for node in ast.walk(entry.tree)
-            ),
-        )
+    read = _kept_beside(
+        rules,
+        "criteria_read_credits",
+        lambda: any(
+            isinstance(node, ast.Name) and node.id == "credits"
+            for entry in rules.criteria.entries
+            if entry.owner.startswith(("discount:", "term:"))
+            for node in ast.walk(entry.tree)
+        ),
+    )
     return not read
 
 
@@ -252,25 +261,23 @@ class _PurchaseReads:
 
 def _purchase_reads(rules: Any) -> _PurchaseReads:
     """`_PurchaseReads` of the rule set, made once and kept beside it."""
-    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    found: _PurchaseReads | None = cache.get("purchase_reads")
-    if found is None:
-        from engine.criteria import ast
+    return _kept_beside(rules, "purchase_reads", lambda: _purchase_reads_of(rules))
 
-        granted = frozenset(code for bundle in lookup(rules, "bundle").values() for code in bundle.discounts)
-        ad_hoc = _ad_hoc(rules)
-        entries, owners = rules.criteria.entries, rules.criteria.by_owner
-        roots = frozenset(
-            node.id
-            for code in granted
-            for i in owners.get(f"discount:{code}", ())
-            for node in ast.walk(entries[i].tree)
-            if isinstance(node, ast.Name)
-        )
-        found = cache.setdefault(
-            "purchase_reads", _PurchaseReads(granted, any(ad_hoc.get(code, False) for code in granted), roots)
-        )
-    return found
+
+def _purchase_reads_of(rules: Any) -> _PurchaseReads:
+    from engine.criteria import ast
+
+    granted = frozenset(code for bundle in lookup(rules, "bundle").values() for code in bundle.discounts)
+    ad_hoc = _ad_hoc(rules)
+    entries, owners = rules.criteria.entries, rules.criteria.by_owner
+    roots = frozenset(
+        node.id
+        for code in granted
+        for i in owners.get(f"discount:{code}", ())
+        for node in ast.walk(entries[i].tree)
+        if isinstance(node, ast.Name)
+    )
+    return _PurchaseReads(granted, any(ad_hoc.get(code, False) for code in granted), roots)
 
 
 def _unread_by_purchase(rules: Any, scenario: Any) -> list[Unanswered]:
@@ -683,11 +690,7 @@ def lookup(rules: Any, kind: str) -> dict[str, Any]:
 
 def _cached(rules: Any, name: str) -> Any:
     """An evaluator built once per rule set (lookups and rounding prepared), kept beside it."""
-    cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
-    found = cache.get(name)
-    if found is None:  # threads that build one at once all keep the first stored
-        found = cache.setdefault(name, {"terms": terms.TermEvaluator}[name](rules))
-    return found
+    return _kept_beside(rules, name, lambda: {"terms": terms.TermEvaluator}[name](rules))
 
 
 def _evaluator(rules: Any) -> DiscountEvaluator:
