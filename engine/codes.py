@@ -163,6 +163,10 @@ CODES: dict[str, tuple[str, str]] = {
         "frequency-one-time",
         "A billing frequency on a one-time product: it is never used (a warning).",
     ),
+    "BR435": (
+        "due-both-ways",
+        "A due condition with both `due_in_days` and `due_days_ago` (seed 002: one of the two ways).",
+    ),
     "BR440": ("coupon-overlap", "Two coupons that can generate the same code (a code must name one coupon)."),
     # criteria language
     "BR501": ("criteria-syntax", "A criterion that does not parse."),

@@ -437,7 +437,8 @@ def _amount_value(kind: AmountType, value: Any, minimum: bool = False) -> tuple[
 
 
 def _sections(model: Discount, doc: Document) -> Iterator[Diagnostic]:
-    """BR403 sections vs applied service type; BR401 a segment both included and excluded."""
+    """BR403 sections vs applied service type; BR435 a due date given both ways; BR401 a segment
+    both included and excluded."""
     criteria = model.criteria
     if criteria is None:
         return
@@ -459,6 +460,17 @@ def _sections(model: Discount, doc: Document) -> Iterator[Diagnostic]:
                 "remove the section or set `applied_service_type: both`",
                 key=True,
             )
+    receivable = criteria.accounts_receivable
+    if receivable and receivable.due and None not in (receivable.due.due_in_days, receivable.due.due_days_ago):
+        due = receivable.due
+        yield doc.diagnostic(
+            ("criteria", "accounts_receivable", "due"),
+            "BR435",
+            "give one of `due_in_days` and `due_days_ago` (seed 002: the due date is given in one of the two ways)",
+            "keep one; for either of the two write `when: account.due_in_days between 0 and "
+            f"{due.due_in_days} or account.due_days_ago >= {due.due_days_ago}`",
+            key=True,
+        )
     if criteria.segments:
         both = sorted(set(criteria.segments.include) & set(criteria.segments.exclude))
         for segment in both:
