@@ -14,7 +14,11 @@ __all__ = ["rules"]  # the fixture (a copy of the shipped rules)
 def test_a_due_condition_given_both_ways_is_an_error(rules: Path) -> None:
     """Seed 002: "The due date can be specified in one of the following ways: 'Due in X days' or
     'Due X days ago'" — both in one `due` was read as either (until 2026-12-03)."""
-    edit(rules / "discounts/customer_care.yaml", "      due_days_ago: 30\n", "      due_days_ago: 30\n      due_in_days: 5\n")
+    edit(
+        rules / "discounts/customer_care.yaml",
+        "      due_days_ago: 30\n",
+        "      due_days_ago: 30\n      due_in_days: 5\n",
+    )
     [found] = validate_paths([rules])
     assert (found.code, found.severity) == ("BR435", Severity.ERROR)
     assert found.message == (
