@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from engine import load_rules
 from engine.diagnostics import Severity
 from engine.validate import validate_paths
 from tests.test_money_checks import edit, rules
+from tests.test_why_not import _scenario
 
+REPO = Path(__file__).resolve().parent.parent
 __all__ = ["rules"]  # the fixture (a copy of the shipped rules)
 
 
@@ -36,3 +40,54 @@ def test_a_due_condition_given_both_ways_is_an_error(rules: Path) -> None:
 def test_a_due_condition_given_one_way_is_no_error(rules: Path) -> None:
     edit(rules / "discounts/customer_care.yaml", "      due_days_ago: 30\n", "      due_in_days: 5\n")
     assert validate_paths([rules]) == []
+
+
+# --- a value a quantifier's item lacks is named by the item's place (audit a7 of 2026-12-03, F1) -----
+
+
+def _ppv_missing(records: list[dict[str, Any]]) -> list[str]:
+    usage = [{"at": f"2015-06-{10 + i}T22:00:00+02:00", "amount": "14.99 EUR", **r} for i, r in enumerate(records)]
+    decided = load_rules(REPO / "rules").decide(_scenario(usage=usage))
+    return [
+        r["text"]
+        for d in decided["discounts"]["definitions"]
+        if d["code"] == "sports-fan-ppv"
+        for r in d["reasons"]
+        if r["code"] == "value_missing"
+    ]
+
+
+def test_a_value_an_item_lacks_is_named_by_its_place_not_the_variable() -> None:
+    """`u destination category is not known` named the quantifier's variable; the record is
+    named by its place, as a missing element outside a quantifier is (`usage[1].device`)."""
+    films = {"service_type": "PPV", "source_category": "films"}
+    unknown = {"service_type": "PPV"}
+    first = _ppv_missing([unknown, films])
+    second = _ppv_missing([films, unknown])
+    assert first and all(t.startswith("`usage[0].source_category` is not known, so `any u in usage") for t in first)
+    assert second and all(t.startswith("`usage[1].source_category` is not known") for t in second)
+
+
+def test_one_rule_set_names_each_scenarios_own_record() -> None:
+    """Reasons are kept between decisions: the place named is this scenario's."""
+    rules = load_rules(REPO / "rules")
+    films = {"service_type": "PPV", "source_category": "films"}
+    unknown = {"service_type": "PPV"}
+    named = []
+    for records in ([unknown, films], [films, unknown], [films, films, unknown], [unknown, films]):
+        usage = [{"at": f"2015-06-{10 + i}T22:00:00+02:00", "amount": "14.99 EUR", **r} for i, r in enumerate(records)]
+        decided = rules.decide(_scenario(usage=usage))
+        [missing] = {
+            r["facts"]["missing"]
+            for d in decided["discounts"]["definitions"]
+            if d["code"] == "sports-fan-ppv"
+            for r in d["reasons"]
+            if r["code"] == "value_missing"
+        }
+        named.append(missing)
+    assert named == [f"usage[{i}].source_category" for i in (0, 1, 2, 0)]
+
+
+def test_the_first_item_without_an_answer_is_named() -> None:
+    unknown = {"service_type": "PPV"}
+    assert all(t.startswith("`usage[0].source_category`") for t in _ppv_missing([unknown, unknown]))

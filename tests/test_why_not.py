@@ -414,7 +414,9 @@ def test_a_quantifier_unknown_for_a_value_missing_names_this_scenarios_value() -
     rules = load_rules(REPO / "rules")
     # (a record lacking its service type leaves both sections unknown: `usage_service`, and `usage`,
     # which is over the records meeting the service section)
-    for scenario, missing in ((no_category, ["u.source_category"]), (no_type, ["u.service_type"] * 2)):
+    # (the record named by its place: until 2026-12-03 by the quantifier's variable, `u.source_category`)
+    # the first record without an answer is named
+    for scenario, missing in ((no_category, ["usage[0].source_category"]), (no_type, ["usage[0].service_type"] * 2)):
         found = [
             r["facts"]["missing"]
             for d in rules.decide(scenario)["discounts"]["definitions"]
@@ -653,7 +655,7 @@ def test_the_value_named_missing_is_one_that_decided() -> None:
     ]
     scenario = _scenario(usage=usage)
     [reason] = why.reasons(0, scenario)
-    assert (reason.code, reason.facts["missing"]) == ("value_missing", "u.service_type")
+    assert (reason.code, reason.facts["missing"]) == ("value_missing", "usage[0].service_type")
 
 
 def test_a_negated_quantifier_says_how_many_records_match() -> None:

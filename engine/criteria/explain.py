@@ -9,6 +9,7 @@ not hold), which the compiled code reaches through negation normal form.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -219,11 +220,22 @@ class Explainer:
             return None
         judge = functools.partial(_quiet, self, noting=True) if self.quiet_items and not quiet else self.condition
         outcomes = []
-        for item in items:
+        named = scope.get(_ITEMS, {})
+        whole = self.lacking(node.collection, scope) if node.collection.span.text else ""
+        if whole and _PATH.fullmatch(whole) is None:  # `(a + b)[0]`, not `a + b[0]`
+            whole = f"({whole})"
+        first: str | None = None  # what the first item without an answer lacks
+        for index, item in enumerate(items):
             noted = self.noted_missing
-            outcome = judge(node.condition, {**scope, node.var: item})
+            # the item's name (`usage[1]`), for a value it lacks (`lacking`)
+            inner = {**scope, node.var: item, _ITEMS: {**named, node.var: f"{whole}[{index}]"}}
+            outcome = judge(node.condition, inner)
             if outcome is not None:  # a value an item lacks but that did not decide it explains nothing
                 self.noted_missing = noted  # (until 2026-12-02 a Tuesday rental's device was named)
+            elif first is None:
+                first = self.noted_missing if self.noted_missing is not noted else None
+            else:  # the first item's, named by its place
+                self.noted_missing = first
             outcomes.append(outcome)
         if node.kind == "any":
             result = True if True in outcomes else (None if None in outcomes else False)
@@ -486,7 +498,13 @@ class Explainer:
         for part in computed_parts(node):
             if not isinstance(part, ast.Literal | ast.SetLiteral) and self.value(part, scope) is None:
                 return self.lacking(part, scope)
-        return node.span.text or ""
+        text = node.span.text or ""
+        named = scope.get(_ITEMS)
+        if named:  # read through a quantifier's variable: named by the item (until 2026-12-03 `u.device`)
+            root = _ROOT.match(text)
+            if root is not None and root.group() in named:
+                return str(named[root.group()]) + text[root.end() :]
+        return text
 
     def _field(self, obj: Any, info: Any) -> Any:
         if info.derived is not None:
@@ -562,6 +580,12 @@ class Explainer:
                 continue
             kept.append(self._step(item, elem, value_field) if value_field else item)
         return kept
+
+
+#: In a quantifier's scope: its variables' items by name (`u` → `usage[1]`), for `lacking`.
+_ITEMS = "\x00items"
+_ROOT = re.compile(r"[A-Za-z_]\w*")
+_PATH = re.compile(r"[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*")
 
 
 def _missing_operand(
