@@ -79,7 +79,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR408": ("scheme-not-flexible", "An ad hoc discount names a scheme without flexible pricing."),
     "BR409": ("coupon-template", "A coupon template cannot hold its code range."),
     "BR410": ("zero-commitment", "A term with a zero commitment period."),
-    "BR411": ("penalty-settings", "Penalty settings missing, or present without `early_cancellation: penalty`."),
+    "BR411": (
+        "penalty-settings",
+        "Penalty settings missing, or present where no penalty uses them (without `early_cancellation: penalty` and without an exception with `outcome: penalty`); a section fee that every penalty exception overrides is a warning.",
+    ),
     "BR412": (
         "credit-owner-chain",
         "A credit owner who uses someone else's credits, or a credit held by a credit user (their owner holds it).",

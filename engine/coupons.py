@@ -99,7 +99,8 @@ def template_problem(model: Any) -> TemplateProblem | None:
         return TemplateProblem(
             "template",
             f"template `{model.template}` has {positions} position(s), too few for codes up to "
-            f"{to_base(last, base)} (range start {model.range_start}, quantity {model.quantity})",
+            f"{to_base(last, base)}{' in base 36' if base == 36 else ''} (range start {model.range_start}, "
+            f"quantity {model.quantity})",  # (until 2026-12-03 base-36 `100` read as a hundred)
             f"add `#` positions to the template (at least {len(to_base(last, base))}) or lower the quantity",
         )
     return None

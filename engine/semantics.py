@@ -148,11 +148,23 @@ def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
         if model.period == 0:
             loop = _renewal_loop(model.code, terms)
             looping = f" and it renews in a loop ({' → '.join(loop)})" if loop else ""
+            if loop:
+                why = "a renewal would otherwise never end"
+            elif model.renewal_term is not None:  # (until 2026-12-03 the loop's words, here and below)
+                why = (
+                    f"one of zero length ends the day it starts and passes straight into `{model.renewal_term}` "
+                    f"(to commit to `{model.renewal_term}` alone, make it the plan's or bundle's `term`)"
+                )
+            else:
+                why = (
+                    "one of zero length ends the day it starts and binds the customer to nothing "
+                    "(for no commitment, leave `term` out of the plan or bundle)"
+                )
             yield doc.diagnostic(
                 ("period",),
                 "BR410",
                 f"term `{model.code}` has a zero commitment period{looping}",
-                "give the commitment a length greater than zero; a renewal would otherwise never end",
+                f"give the commitment a length greater than zero; {why}",
             )
         if model.early_cancellation is EarlyCancellation.PENALTY and model.penalty is None:
             yield doc.diagnostic(
@@ -170,13 +182,40 @@ def check_terms(catalog: Catalog) -> Iterator[Diagnostic]:
                 "give the tax's `rate` (or its `code`, for the tax provider), or remove the key",
             )
         if model.early_cancellation is not EarlyCancellation.PENALTY and model.penalty is not None:
-            yield doc.diagnostic(
-                ("penalty",),
-                "BR411",
-                f"a `penalty:` section has no effect with `early_cancellation: {model.early_cancellation.value}`",
-                "remove the section or set `early_cancellation: penalty`",
-            )
+            yield from _penalty_section_unused(model, doc)
         yield from _term_exceptions(model, doc)
+
+
+def _penalty_section_unused(model: Any, doc: Document) -> Iterator[Diagnostic]:
+    """BR411 on an `allowed` / `not_allowed` term's `penalty:` section. The section gives the
+    penalties its exceptions impose their grace period, tax, tax provider, ledger account and
+    invoice line type, and its fee to those that name none (until 2026-12-03 the section was an
+    error on such a term, so an exception's penalty was never taxed nor booked). It has no effect
+    only when no exception imposes a penalty (an error); a fee every such exception overrides is
+    charged by none of them (a warning)."""
+    rule = model.early_cancellation.value
+    penalties = [e for e in model.exceptions if e.outcome is ExceptionOutcome.PENALTY]
+    if not penalties:
+        yield doc.diagnostic(
+            ("penalty",),
+            "BR411",
+            f"a `penalty:` section has no effect with `early_cancellation: {rule}` when no exception has "
+            "`outcome: penalty`",
+            "remove the section, set `early_cancellation: penalty`, or add an exception with `outcome: penalty`",
+        )
+    elif all(e.fee is not None for e in penalties):
+        fees = ", ".join(dict.fromkeys(str(e.fee) for e in penalties))
+        yield dataclasses.replace(
+            doc.diagnostic(
+                ("penalty", "fee"),
+                "BR411",
+                f"`penalty.fee` ({model.penalty.fee}) is charged by nothing: with `early_cancellation: {rule}` "
+                f"only the term's exceptions impose a penalty, and each names its own fee ({fees})",
+                "write one exception's fee as the section's and leave it out of that exception (an "
+                "exception's penalty without a `fee` charges the section's)",
+            ),
+            severity=Severity.WARNING,
+        )
 
 
 def _term_exceptions(model: Any, doc: Document) -> Iterator[Diagnostic]:

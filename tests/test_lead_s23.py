@@ -91,3 +91,14 @@ def test_one_rule_set_names_each_scenarios_own_record() -> None:
 def test_the_first_item_without_an_answer_is_named() -> None:
     unknown = {"service_type": "PPV"}
     assert all(t.startswith("`usage[0].source_category`") for t in _ppv_missing([unknown, unknown]))
+
+
+def test_an_alphanumeric_templates_last_code_is_said_in_base_36(rules: Path) -> None:
+    """`too few for codes up to 100` read as a hundred where the code is base-36 text (an audit of
+    2026-12-03): the alphanumeric case says its base; the numeric one is unchanged."""
+    edit(rules / "catalog/coupons.yaml", 'template: "ACME-####"', 'template: "ACME-#"')
+    [found] = validate_paths([rules])
+    assert found.code == "BR409"
+    assert found.message == (
+        "template `ACME-#` has 1 position(s), too few for codes up to A0DV in base 36 (range start A000, quantity 500)"
+    )

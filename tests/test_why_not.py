@@ -147,8 +147,8 @@ WORDS = [
     ("threshold_not_met", {"subject": "subscription.start", "actual": "2015-01-10", "op": "<", "expected": "2014-06-01", "other": "account.start"}, "subscription start: 2015-01-10; the rule needs less than account start (2014-06-01)"),
     ("out_of_range", {"subject": "account.due_days_ago", "actual": "25", "value": "10", "low": "25", "high": "20", "low_other": "account.due_days_ago"}, "account due days ago: 25; the rule needs 10 between account due days ago and 20"),
     ("value_missing", {"missing": "subscription.concurrent_usage", "condition": "subscription.concurrent_usage > 1"}, "subscription concurrent usage is not known, so `subscription.concurrent_usage > 1` cannot hold"),
-    ("not_comparable", {"condition": "x not in {1 month}", "subject": "subscription.binding_period", "actual": "14 days"}, "`x not in {1 month}` cannot hold: subscription binding period `14 days` does not compare with what the rule names (days with months, money in another currency)"),
-    ("not_comparable", {"condition": "all u in usage where u.amount > 1.00 EUR"}, "`all u in usage where u.amount > 1.00 EUR` cannot hold: some values do not compare with what the rule names (days with months, money in another currency)"),
+    ("not_comparable", {"condition": "x not in {1 month}", "subject": "subscription.binding_period", "actual": "14 days"}, "`x not in {1 month}` cannot hold: subscription binding period `14 days` does not compare with what the rule names (days with months)"),
+    ("not_comparable", {"condition": "all u in usage where u.amount > 1.00 EUR"}, "`all u in usage where u.amount > 1.00 EUR` cannot hold: some values do not compare with what the rule names (money in another currency)"),
     ("condition_not_met", {"condition": "not (a or b)"}, "`not (a or b)` does not hold"),
 ]  # fmt: skip
 

@@ -250,6 +250,33 @@ def _out_of_range(f: Mapping[str, Any]) -> str:
     return f"{head}; the rule needs {outside} {_bound(f, 'low')} and {_bound(f, 'high')}"
 
 
+_DAYS_UNITS = re.compile(r"\b\d+ (day|week)s?\b")
+_MONTHS_UNITS = re.compile(r"\b\d+ (month|year)s?\b")
+_CURRENCIES = re.compile(r"\d ([A-Z]{3})\b")
+
+
+def _not_comparable_kinds(f: Mapping[str, Any]) -> str:
+    """The words after `not_comparable`'s sentence: which values do not compare, read off the
+    condition and the value it met ("(days with months)" for `183 days` against a range in
+    months, "(money in USD with money in EUR)"); both kinds only where neither shows (until
+    2026-12-03 always both, "(days with months, money in another currency)", the money part
+    beside durations too)."""
+    actual = f.get("actual")
+    met = " ".join(map(str, actual)) if isinstance(actual, list) else str(actual or "")
+    text = f"{met} {f.get('condition', '')}"  # (the value met first: "money in USD with money in EUR")
+    days = list(dict.fromkeys(m.group(1) + "s" for m in _DAYS_UNITS.finditer(text)))
+    months = list(dict.fromkeys(m.group(1) + "s" for m in _MONTHS_UNITS.finditer(text)))
+    currencies = list(dict.fromkeys(m.group(1) for m in _CURRENCIES.finditer(text)))
+    kinds = []
+    if days and months:
+        kinds.append(f"{' or '.join(days)} with {' or '.join(months)}")
+    if len(currencies) > 1:
+        kinds.append(" with ".join(f"money in {c}" for c in currencies))
+    elif currencies:
+        kinds.append("money in another currency")
+    return f" ({', '.join(kinds) if kinds else 'days with months, money in another currency'})"
+
+
 register(
     {
         "duration_not_met": lambda f: (
@@ -315,7 +342,7 @@ register(
                 if "subject" in f and f.get("actual") is not None
                 else "some values do not compare with what the rule names"
             )
-            + " (days with months, money in another currency)"
+            + _not_comparable_kinds(f)
         ),
         "condition_not_met": lambda f: (
             f"`{f['condition']}` does not hold" + (f" ({'; '.join(f['values'])})" if f.get("values") else "")

@@ -149,7 +149,8 @@ class Tax(Strict):
 
 
 class Penalty(Strict):
-    """Early-cancellation penalty settings (only with `early_cancellation: penalty`)."""
+    """Early-cancellation penalty settings: with `early_cancellation: penalty`, or for the penalties
+    a term's exceptions impose (`outcome: penalty`), whose fee defaults to this one."""
 
     grace_period: int = Field(
         default=0,
@@ -210,7 +211,9 @@ class Term(RuleDocument):
         description="allowed, penalty or not_allowed before the commitment ends."
     )
     penalty: Penalty | None = Field(
-        default=None, description="Penalty settings; required with `early_cancellation: penalty`."
+        default=None,
+        description="Penalty settings; required with `early_cancellation: penalty`; with `allowed` or "
+        "`not_allowed`, the settings of the penalties its exceptions impose (only then).",
     )
     renewal_term: Code | None = Field(
         default=None, description="Term that follows automatically when this one ends (may be itself)."
