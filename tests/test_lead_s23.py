@@ -102,3 +102,41 @@ def test_an_alphanumeric_templates_last_code_is_said_in_base_36(rules: Path) -> 
     assert found.message == (
         "template `ACME-#` has 1 position(s), too few for codes up to A0DV in base 36 (range start A000, quantity 500)"
     )
+
+
+# --- a cancellation after the scenario's plan change is "not judged" in words and HTML too ----------
+
+
+def test_a_cancellation_after_a_change_of_plan_reads_not_judged() -> None:
+    """The JSON says nothing is refused (`allowed: true`, no term, no total) with the reason
+    `after_plan_change`; the text and the HTML report said "allowed" above that reason."""
+    import io
+
+    from engine.cli.render_cancellation import render_cancellation
+    from engine.report.html import _cancellation
+
+    scenario = {
+        "id": "s23",
+        "as_of": "2015-10-01T10:00:00+00:00",
+        "account": {"code": "A1", "classification": "Residential"},
+        "subscription": {
+            "code": "S1",
+            "plan": "tv-essentials-24",
+            "start": "2015-01-01",
+            "billing_term_scheme": "monthly-24",
+            "billing_frequency": "monthly",
+            "status_history": [{"status": "active", "from": "2015-01-01"}],
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+        },
+        "purchase": {"plan": "tv-premium-12", "payment_method": "direct_debit"},
+        "cancellation": {"date": "2015-10-02"},
+    }
+    cancellation = load_rules(REPO / "rules").decide(scenario)["cancellation"]
+    out = io.StringIO()
+    render_cancellation(cancellation, out)
+    assert out.getvalue().startswith(
+        "\ncancellation on 2015-10-02: not judged\n  - the purchase of 2015-10-01 changes the plan to `tv-premium-12`"
+    )
+    html = _cancellation(cancellation)
+    assert '<p>on 2015-10-02: <span class="verdict">not judged</span></p>' in html
+    assert '<li title="after_plan_change">the purchase of 2015-10-01 changes the plan' in html

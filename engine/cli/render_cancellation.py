@@ -9,7 +9,9 @@ from typing import Any, TextIO
 def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
     earliest = cancellation.get("earliest")
     verdict = (
-        "allowed"
+        "not judged"  # after the scenario's plan change: of a contract it does not describe
+        if any(r["code"] == "after_plan_change" for r in cancellation.get("reasons", ()))
+        else "allowed"
         if cancellation["allowed"]
         else f"refused (possible {'' if earliest.startswith('after ') else 'from '}{earliest})"
         if earliest is not None

@@ -16,7 +16,10 @@ refused where a cancellation on that day would be (`plan_change_not_allowed`), a
 costs where that cancellation charges a penalty (`plan_change_penalty`, which refuses nothing);
 `_plan_change` asks the cancellation's own evaluator (not for a subscription no longer in effect on
 the day; on subscription data that evaluator refuses, it says so, `plan_change_not_judged`, and
-refuses nothing).
+refuses nothing); a scenario's `cancellation` dated after it is then of the new contract, and not
+judged (`plan_changed_on`, `terms.after_plan_change`). Add-ons bought without a plan are bought
+for the subscription as it holds on the purchase day (`_on_purchase_day`): refused on one no
+longer in effect (`subscription_not_in_effect`), and one its own cancellation ended is not held.
 
 A coupon code is rejected — with every reason that applies — when no coupon generates it, when
 the purchase buys nothing (a coupon is redeemed during a purchase only), outside the coupon's
@@ -149,6 +152,15 @@ register(
             _changing(facts) + " ends its contract, but its terms could not be "
             f"judged: `{facts['field']}`: {facts['message']}, which a cancellation refuses ({facts['error']}); "
             "the purchase is decided without them"
+        ),
+        "subscription_not_in_effect": lambda facts: (
+            f"subscription `{facts['subscription']}` is not in effect on {facts['date']} ("
+            + (
+                f"deactivated since {facts['since']}"
+                if facts["status"] == "deactivated"
+                else f"this scenario's cancellation ends it on {facts['since']}"
+            )
+            + "): add-ons are bought for a subscription in effect"
         ),
         "rated_per_use": "rated per use: billed with the usage, not at purchase",
         "no_catalog_price": "product `{product}` has no catalog price",
@@ -738,12 +750,15 @@ def refusals(
     bundles: list[str],
     rejected: frozenset[str] = frozenset(),
     plan_change: tuple[Reason, ...] = (),
+    not_in_effect: Reason | None = None,
 ) -> Iterator[Reason]:
     """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
     the plan in effect, `bundles`: the purchase's, `_bundles`; `rejected`: the bundles of coupons
     entered but rejected, whose chosen components are not bought, and refuse nothing;
     `plan_change`: what changing the subscription's plan says, `_plan_change`, after the plan's
-    own reasons: a penalty among them refuses nothing, `refusing`)."""
+    own reasons: a penalty among them refuses nothing, `refusing`; `not_in_effect`: add-ons bought
+    for a subscription no longer in effect on the purchase day, `_on_purchase_day`). `scenario`'s
+    subscription is as it holds on the purchase day (`_on_purchase_day`)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     if purchase.plan is None and not purchase.add_ons:
@@ -758,6 +773,8 @@ def refusals(
             if reason is not None:
                 yield reason
     yield from plan_change
+    if not_in_effect is not None:  # (until 2026-12-03 sold, a coupon entered with it spent)
+        yield not_in_effect
     held = _held(scenario, model) if purchase.add_ons else {}
     had = _products_had(rules, scenario) if purchase.add_ons else {}
     bought: set[str] = set()  # what the plan and the earlier add-ons of this purchase bring
@@ -841,13 +858,9 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     (the cancellation's error: `error`, `field`, `message`), not made an error."""
     purchase = scenario.purchase
     subscription = scenario.subscription
-    if purchase.plan is None or subscription is None or subscription.plan == purchase.plan:
-        return ()
-    if subscription.plan is None and not subscription.add_ons:  # (nothing held: no contract to end)
+    if not _ends_contract(scenario):
         return ()
     day = scenario.as_of.date()
-    if day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)):
-        return ()
     terms = decision._cached(rules, "terms")
     try:
         if scenario.cancellation is not None and scenario.cancellation.date <= day:
@@ -892,11 +905,80 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     return tuple(found)
 
 
+def _ends_contract(scenario: Any) -> bool:
+    """Whether the purchase buys another plan than the subscription's, which holds something (a
+    plan, or add-ons) and is in effect on the purchase day as written (started, not deactivated,
+    `_deactivated_on`): a change of plan, ending the running contract that day (`_plan_change`)."""
+    purchase = scenario.purchase
+    subscription = scenario.subscription
+    if purchase.plan is None or subscription is None or subscription.plan == purchase.plan:
+        return False
+    if subscription.plan is None and not subscription.add_ons:  # (nothing held: no contract to end)
+        return False
+    day = scenario.as_of.date()
+    return not (day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)))
+
+
+def plan_changed_on(scenario: Any, allowed: bool) -> date | None:
+    """The purchase day, when the purchase (`allowed`: not refused) changes the plan of a subscription
+    in effect that day, ending its contract then (`_ends_contract`): a scenario's `cancellation`
+    dated after it is of the new plan's contract, which the scenario does not describe (the old
+    contract's terms were judged as a cancellation on the purchase day, `_plan_change`). None for a
+    refused purchase (the plan did not change) or no change of plan."""
+    if not allowed or scenario.purchase is None or not _ends_contract(scenario):
+        return None
+    return cast(date, scenario.as_of.date())
+
+
+def _on_purchase_day(rules: Any, scenario: Any) -> tuple[Any, Reason | None]:
+    """For a purchase of add-ons without `plan` (bought for the subscription's plan): the scenario
+    with its subscription as it holds on the purchase day, and the refusal when it is no longer in
+    effect then (`subscription_not_in_effect`, as `_plan_change` reads it: its status in force
+    that day is `deactivated`, `_deactivated_since`, or the scenario's own `cancellation` of the
+    whole subscription, dated on or before that day and allowed, ends it; facts `subscription`,
+    `date`, `status` (`deactivated` / `cancelled`), `since`). That cancellation of some `add_ons`
+    ends those (and the lines in their bundles): they are no longer held, and may be bought again
+    (until 2026-12-03 `add_on_already_held`); a refused one ends nothing. Otherwise the scenario as
+    it is."""
+    purchase = scenario.purchase
+    subscription = scenario.subscription
+    if purchase.plan is not None or not purchase.add_ons or subscription is None:
+        return scenario, None
+    day = scenario.as_of.date()
+    if day < subscription.start:
+        return scenario, None
+    facts = {"subscription": subscription.code, "date": day.isoformat()}
+    since = _deactivated_since(subscription, day) if subscription.status_history else None
+    if since is not None:
+        return scenario, Reason("subscription_not_in_effect", {**facts, "status": "deactivated", "since": since})
+    cancellation = scenario.cancellation
+    if cancellation is None or cancellation.date > day:
+        return scenario, None
+    try:
+        kept = _after_cancellation(rules, decision._cached(rules, "terms"), scenario, subscription)
+    except ScenarioError:  # (the cancellation question says so, as an error)
+        return scenario, None
+    if kept is None:
+        facts.update(status="cancelled", since=cancellation.date.isoformat())
+        return scenario, Reason("subscription_not_in_effect", facts)
+    if kept is subscription:  # refused: the contract runs, its add-ons held
+        return scenario, None
+    ended = set(subscription.add_ons) - set(kept.add_ons)
+    lines = [line for line in subscription.products if line.bundle not in ended]
+    return _copied(scenario, {"subscription": _copied(kept, {"products": lines})}), None
+
+
 def _deactivated_on(subscription: Any, day: date) -> bool:
-    """Whether the subscription's status on `day` is `deactivated`: the status period in force
-    then (the latest begun by `day` that has not ended: its `to`, else the day before a later
-    period starts, as `uninterrupted` reads a history) says so. A subscription deactivated and
-    active again, or rested, is in effect; one without a period on `day` too."""
+    """Whether the subscription's status on `day` is `deactivated` (`_deactivated_since`)."""
+    return _deactivated_since(subscription, day) is not None
+
+
+def _deactivated_since(subscription: Any, day: date) -> str | None:
+    """The day the subscription's deactivation in force on `day` began, when its status then is
+    `deactivated`: the status period in force then (the latest begun by `day` that has not ended:
+    its `to`, else the day before a later period starts, as `uninterrupted` reads a history) says
+    so. None for a subscription deactivated and active again, or rested (in effect), or without a
+    period on `day`."""
     from engine.criteria.environment import open_end
 
     history = subscription.status_history
@@ -907,7 +989,7 @@ def _deactivated_on(subscription: Any, day: date) -> bool:
         stop = period.to if period.to is not None else open_end(history, period.from_)
         if stop is None or stop >= day:
             current = period
-    return current is not None and current.status == "deactivated"
+    return current.from_.isoformat() if current is not None and current.status == "deactivated" else None
 
 
 def _after_cancellation(rules: Any, terms: Any, scenario: Any, subscription: Any) -> Any:
@@ -1086,7 +1168,10 @@ def _priced(
     plan = check(rules, scenario)
     model = rules.get("plan", plan) if plan is not None else None
     plan_change = _plan_change(rules, scenario)
-    coupons = redeem(rules, scenario)
+    # the subscription as held on the purchase day (add-ons its own cancellation ended are not),
+    # read for what is held and had; the scenario itself for the price
+    on_day, not_in_effect = _on_purchase_day(rules, scenario)
+    coupons = redeem(rules, on_day)
     idle: dict[str, Reason] = {}
     while True:
         granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
@@ -1094,11 +1179,11 @@ def _priced(
         rejected = frozenset(
             c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles
         )
-        reasons = list(refusals(rules, scenario, model, bundles, rejected, plan_change))
+        reasons = list(refusals(rules, on_day, model, bundles, rejected, plan_change, not_in_effect))
         if refusing(reasons) and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
             coupons = [
                 _kept_coupon(c) if c.status == "redeemed" else c
-                for c in redeem(rules, scenario, count_own_entries=False, idle=idle)
+                for c in redeem(rules, on_day, count_own_entries=False, idle=idle)
             ]
         brought = items(rules, purchase, bundles)
         kept = [i for i in brought if i.why is None]
@@ -1110,7 +1195,7 @@ def _priced(
         if not found:
             return plan, coupons, reasons, brought, kept, granted, priced
         idle.update(found)
-        coupons = redeem(rules, scenario, idle=idle)  # (afresh: what the idle codes held or counted is not)
+        coupons = redeem(rules, on_day, idle=idle)  # (afresh: what the idle codes held or counted is not)
 
 
 def priced_scenario(rules: Any, scenario: Any) -> Any:

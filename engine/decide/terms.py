@@ -125,6 +125,11 @@ register(
             + ")"
         ),
         "beyond_calendar": "the commitment of `{term}` ends after 9999-12-31",
+        "after_plan_change": (
+            "the purchase of {purchase_date} changes the plan to `{to}`, ending this contract then: a cancellation "
+            "on {date} is of the new contract, which this scenario does not describe; nothing is charged here "
+            "(what ending this contract costs is the purchase's, `plan_change_penalty`)"
+        ),
         # the explanation, step by step
         "step_chain": _reads_beyond("{index}. `{term}` from {start} to {end}{renewal}"),
         "step_chain_elided": "… {count} more renewal(s) …",
@@ -278,6 +283,25 @@ class CancellationDecision:
 
 
 _ZERO = Decimal(0)
+
+
+def after_plan_change(on: date, purchase_day: date, plan: str | None, to: str) -> dict[str, Any]:
+    """The cancellation part for a cancellation dated `on`, after a purchase on `purchase_day`
+    changed the plan (`plan` → `to`): that purchase ended the contract the scenario describes,
+    judging its terms as a cancellation on its day (`plan_change_penalty`); a cancellation after it
+    is of the new plan's contract, which the scenario does not describe. Not judged: no term, a
+    reason `after_plan_change` (facts `date`, `purchase_date`, `plan`, `to`), nothing charged
+    (`total: {}`), nothing refused (until 2026-12-03 the old contract's terms were judged on `on`
+    as though it still ran, and their penalties charged a second time)."""
+    facts = {"date": on.isoformat(), "purchase_date": purchase_day.isoformat(), "plan": plan, "to": to}
+    return {
+        "date": on.isoformat(),
+        "allowed": True,
+        "reasons": [Reason("after_plan_change", facts).once()],
+        "terms": [],
+        "total": {},
+    }
+
 
 #: how many candidate dates `TermEvaluator._earliest` decides before it gives up (terms of
 #: 100 and 101 days, both renewing into themselves, first end on one day after 100 laps)

@@ -262,9 +262,18 @@ def _verdict(allowed: Any) -> str:
 
 def _cancellation(cancellation: dict[str, Any]) -> str:
     earliest = f" (possible from {_text(cancellation['earliest'])})" if cancellation.get("earliest") else ""
+    reasons = cancellation.get("reasons", [])
+    verdict = (
+        '<span class="verdict">not judged</span>'  # after the scenario's plan change (as the text says)
+        if any(isinstance(r, dict) and r.get("code") == "after_plan_change" for r in reasons)
+        else _verdict(cancellation["allowed"])
+    )
     parts = [
         '<div class="part cancellation"><h3>Cancellation</h3>',
-        f"<p>on {_text(cancellation.get('date', ''))}: {_verdict(cancellation['allowed'])}{earliest}</p>",
+        f"<p>on {_text(cancellation.get('date', ''))}: {verdict}{earliest}</p>",
+        # the part's own reasons (no common date, after a plan change), as the text lists them
+        # (until 2026-12-03 not shown)
+        _reasons(reasons),
         '<table class="terms"><thead><tr><th>for</th><th>term</th><th>outcome</th><th class="money">fee</th>'
         '<th class="money">tax</th><th class="money">total</th><th>due</th><th>reasons</th></tr></thead><tbody>',
     ]
