@@ -104,9 +104,14 @@ def scenario_inputs(path: Path) -> Inputs:
 
 def _read_documents(path: Path, found: Inputs) -> None:
     from engine.decide.scenarios import read_scenarios
+    from engine.files import is_parquet, parquet_scenarios
     from engine.load import display_path
     from engine.run.evaluate import readable_id
 
+    if is_parquet(path):  # (a `.json` in a folder that is Parquet: one line, not "binary file")
+        display = display_path(path)
+        found.items.append(Input(display, 1, diagnostics=[parquet_scenarios(path, display)]))
+        return
     for item in read_scenarios(path):
         document = item.document
         data = document.data if document is not None else None
@@ -433,7 +438,11 @@ def _purchase(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         lambda d: str(d["code"]),
         "purchase_price" if charged else None,
     )
-    found += priced if charged else [dataclasses.replace(change, money={}) for change in priced]
+    # refused under both, its price is not charged, and its groups say so, as a refused
+    # cancellation's penalty's do (until 2026-12-03 `purchase: price changed`, `193.99 EUR →
+    # 195.99 EUR`, read as money moved where none did)
+    refused = not old["allowed"] and not new["allowed"]
+    found += priced if charged else [_not_charged(change, refused) for change in priced]
     # (the gross group only beside changes that count their own money: the others count the
     # whole change; alone, a gross that moved is the gross group, as a bill's is)
     if (
@@ -443,8 +452,25 @@ def _purchase(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     ):
         found.append(gross)
     elif not found and (old["lines"] != new["lines"] or old["price"] != new["price"]):
-        found.append(Change("purchase", "purchase", "price", detail=_totals_detail(old["price"], new["price"])))
+        verdict = NOT_CHARGED if refused else ""
+        detail = _totals_detail(old["price"], new["price"])
+        found.append(Change("purchase", "purchase", "price", verdict, verdict, detail))
     return found
+
+
+#: a purchase refused under both rule sets, whose price is not charged (`purchase: refused (not
+#: charged), price changed`)
+NOT_CHARGED = "refused (not charged)"
+
+
+def _not_charged(change: Change, refused: bool) -> Change:
+    """A purchase discount's change where the price is not charged under one rule set at least: no
+    money of its own; refused under both, an `applied` status says it is not charged (`applied
+    (not charged), amount changed`)."""
+    if not refused:
+        return dataclasses.replace(change, money={})
+    before, after = (f"{s} (not charged)" if s == "applied" else s for s in (change.before, change.after))
+    return dataclasses.replace(change, before=before, after=after, money={})
 
 
 def _cancellation(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:

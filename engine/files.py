@@ -277,3 +277,43 @@ def wide_encoding(raw: bytes) -> str | None:
     if 0.4 <= nul <= 0.6 and max(raw[0::2].count(0), raw[1::2].count(0)) >= 0.9 * (len(raw) // 2):
         return "UTF-16"
     return None
+
+
+#: the first (and last) bytes of every Parquet file
+PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether `path` is a regular file starting with `PAR1`: a Parquet file (no pipe or device is
+    opened; a file that cannot be read is not one: its reader says why)."""
+    if not is_file(path):
+        return False
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            return os.read(descriptor, len(PARQUET_MAGIC)) == PARQUET_MAGIC
+        finally:
+            os.close(descriptor)
+    except (OSError, ValueError):
+        return False
+
+
+def parquet_scenarios(path: Path, display: str) -> Diagnostic:
+    """BR102 for a Parquet file given as a scenario file (`decide`, `test`, `validate --scenarios`):
+    until 2026-12-03 it was read as one scenario, "binary file: a scenario must be YAML or JSON
+    text" at line 1, column 20, with the hint "give a scenario file", although `run` decides it."""
+    return Diagnostic(
+        display,
+        1,
+        1,
+        "BR102",
+        "a Parquet file (it starts with `PAR1`), not a scenario file: scenario files are YAML, JSON or JSON Lines text",
+        f"Parquet scenarios are decided by `{parquet_run(display)}`",
+    )
+
+
+def parquet_run(name: str) -> str:
+    """The `billrules run` that decides the Parquet scenarios of `name` (`--format parquet` when its
+    extension does not say Parquet: a run reads a `.json` as JSON Lines)."""
+    told = Path(name).suffix.lower() in (".parquet", ".pq")
+    return f"billrules run --input {name}{'' if told else ' --format parquet'}"

@@ -153,6 +153,8 @@ def rule_file_diagnostic(item: Any, file: str, kind: str) -> Diagnostic:
 def run(args: argparse.Namespace) -> int:
     from engine.decide.decision import decide, decide_text, to_json
     from engine.decide.scenarios import ScenarioError, read_scenarios
+    from engine.files import is_parquet, parquet_scenarios
+    from engine.load import display_path
 
     if "-" in args.scenarios and not may_exist(Path("-")):  # ("no such scenario file: -" until 2026-12-03)
         raise UsageError(
@@ -190,6 +192,9 @@ def run(args: argparse.Namespace) -> int:
             refused.extend(found)
 
     for path in paths:
+        if is_parquet(path):  # (one line, not "binary file" at column 20: `run` reads it)
+            report([parquet_scenarios(path, display_path(path))])
+            continue
         for item in read_scenarios(path):
             kind = rule_document(item)
             if kind is not None:  # one line for a rule file, not one per unknown field

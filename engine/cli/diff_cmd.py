@@ -55,7 +55,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from engine.cli.decide_cmd import load_rules_or_report
     from engine.diff import GIT_PREFIX, diff, scenario_inputs
-    from engine.files import may_exist
+    from engine.files import is_parquet, may_exist, parquet_run
 
     if len(args.rules) != 2:
         raise UsageError(f"give --rules twice, the old rule set then the new one (got {len(args.rules)})")
@@ -68,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
         )
     if not may_exist(source):
         raise UsageError(f"no such scenario file or folder: {printable(args.input)}")
+    if is_parquet(source):  # (until 2026-12-03 "1 scenarios", not decided: "binary file", at column 20)
+        raise UsageError(
+            f"the input {printable(args.input)} is a Parquet file (it starts with `PAR1`): diff reads scenario "
+            "files (YAML, JSON) and JSON Lines; Parquet scenarios are decided by "
+            f"`{parquet_run(printable(args.input))}`"
+        )
     html_path = html_target(args.html) if args.html else None
     if html_path is not None:
         not_an_input(html_path, "--html", [*(r for r in args.rules if not r.startswith(GIT_PREFIX)), args.input])

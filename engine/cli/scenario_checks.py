@@ -24,7 +24,8 @@ JSON_LINES = (".jsonl", ".ndjson")
 
 
 def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
-    from engine.files import is_dir, may_exist
+    from engine.files import is_dir, is_parquet, may_exist, parquet_scenarios
+    from engine.load import display_path
     from engine.ruleset import RuleSetError, load_rules
 
     if not is_dir(Path(rules_dir)):
@@ -58,6 +59,9 @@ def check_scenario_paths(rules_dir: str, names: list[str]) -> list[Diagnostic]:
                 )
             )
         for path in [path for path in files if _first_time(path, seen)]:
+            if is_parquet(path):  # (one line, not "binary file" at column 20: `run` reads it)
+                found.append(parquet_scenarios(path, display_path(path)))
+                continue
             # (a file named in other letters, `x.JSONL`, is read as `run` reads it: lines)
             found.extend(_json_lines(rules, path) if path.suffix.lower() in JSON_LINES else _documents(rules, path))
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--ignore-outside",
         action="store_true",
         help="leave alone a file named that is in no rule set (instead of BR110): for a pre-commit hook, "
-        "which passes every YAML file of the repository",
+        "which passes every YAML file of the repository (but a rule document, `kind:`, is BR110 where no rule set is found)",
     )
     parser.add_argument(
         "--scenarios",
@@ -86,6 +87,104 @@ def _orphaned_rules() -> Diagnostic | None:
     )
 
 
+def deleted_rule_sets() -> list[Path]:
+    """The `ruleset.yaml` files under the current folder that git tracks at `HEAD` and the work
+    tree no longer has (a commit deleting one: pre-commit gives the hook no deleted file, and
+    `git ls-files` lists it no more). Empty outside a git work tree, before the first commit, or
+    without git."""
+    import subprocess
+
+    from engine.load import RULESET_FILE_NAMES
+
+    patterns = [f"*{name}" for name in RULESET_FILE_NAMES]
+    try:
+        listed = subprocess.run(
+            [
+                "git",
+                "diff",
+                "--relative",
+                "--no-renames",
+                "--diff-filter=D",
+                "--name-only",
+                "-z",
+                "HEAD",
+                "--",
+                *patterns,
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if listed.returncode != 0:
+        return []
+    files = [Path(name) for name in listed.stdout.decode("utf-8", "surrogateescape").split("\0") if name]
+    return sorted(f for f in files if f.name in RULESET_FILE_NAMES)
+
+
+def _rule_documents(folder: Path) -> list[Path]:
+    """The YAML files under `folder` holding a rule document (a top-level `kind:` of a rule kind),
+    a rule set inside it excepted (it holds its own)."""
+    from engine.files import walk
+    from engine.load import YAML_SUFFIXES, _holds_rule_document, display_path, holds_ruleset
+
+    found = walk(folder, display_path, prune=holds_ruleset).files
+    return [f for f in found if f.name.endswith(YAML_SUFFIXES) and _holds_rule_document(f)]
+
+
+def _left_without_rule_set(files: list[Path], reported: list[Path]) -> list[Diagnostic]:
+    """BR110 for rule documents a hook's commit leaves in no rule set, wherever they are (until
+    2026-12-03 only `rules/` was looked at, and a commit deleting `config/rules/ruleset.yaml`,
+    with a broken rule file or not, passed): a folder whose `ruleset.yaml` is tracked at `HEAD`
+    and deleted, that still holds rule documents; and each file the commit gives that holds a rule
+    document (`kind: discount`) and lies in no rule set (the deletion committed before). Folders
+    in `reported` (`rules/`, told already) are left out."""
+    from engine.files import is_file
+    from engine.load import _holds_rule_document, display_path, find_ruleset_root
+
+    found: list[Diagnostic] = []
+    told = list(reported)
+    for deleted in deleted_rule_sets():
+        folder = deleted.parent
+        if folder in told or not is_dir(folder) or find_ruleset_root(folder) is not None:
+            continue  # (gone with it, restored, renamed to `.yml`, or inside another rule set)
+        documents = _rule_documents(folder)
+        if not documents:  # (the whole rule set deleted, or moved)
+            continue
+        told.append(folder)
+        found.append(
+            Diagnostic(
+                display_path(folder),
+                1,
+                1,
+                "BR110",
+                f"`{display_path(deleted)}` is deleted (git tracks it at HEAD), and folder `{display_path(folder)}` "
+                f"still holds {len(documents):,} rule document(s): they are in no rule set, and nothing in them "
+                "was checked",
+                f"restore `{display_path(deleted)}` (kind: rule_set), delete the rule files too, or name the rule "
+                "set in the hook's `args:`",
+            )
+        )
+    for file in files:
+        if not is_file(file) or find_ruleset_root(file) is not None or not _holds_rule_document(file):
+            continue
+        if any(Path(os.path.abspath(file)).is_relative_to(os.path.abspath(f)) for f in told):
+            continue
+        found.append(
+            Diagnostic(
+                display_path(file),
+                1,
+                1,
+                "BR110",
+                "file holds a rule document (`kind:`) but is in no rule set (no ruleset.yaml in this or any "
+                "parent folder): nothing in it was checked",
+                "restore the rule set's ruleset.yaml (kind: rule_set), or name the rule set in the hook's `args:`",
+            )
+        )
+    return found
+
+
 def repository_rule_sets() -> list[Path]:
     """The rule sets git tracks under the current folder (their `ruleset.yaml`), for a pre-commit
     hook run in a repository without `rules/`: a commit that only deletes a rule file of
@@ -119,7 +218,18 @@ def run(args: argparse.Namespace) -> int:
     tracked = repository_rule_sets() if args.ignore_outside and rules is None and not named else []
     # (a folder named in the args is the rule set: `rules/` is then no rule set's to miss)
     orphaned = _orphaned_rules() if args.ignore_outside and rules is None and args.rules is None and not named else None
-    if rules is None and not args.paths and not args.scenarios and not tracked and orphaned is None:
+    # rule documents the commit leaves in no rule set, wherever they are: a `ruleset.yaml` it
+    # deletes (tracked at HEAD), and the files it gives in no rule set (the files given are
+    # looked at only when no rule set is found here: beside `rules/`, loose examples may be kept)
+    left = (
+        _left_without_rule_set(
+            [Path(p) for p in args.paths] if rules is None else [],
+            [Path("rules")] if orphaned is not None else [],
+        )
+        if args.ignore_outside and args.rules is None and not named
+        else []
+    )
+    if rules is None and not args.paths and not args.scenarios and not tracked and orphaned is None and not left:
         if args.ignore_outside:  # a hook's commit in a repository without a rule set
             return EXIT_OK
         raise UsageError(
@@ -136,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
     diagnostics = validate_paths(paths, outside=not args.ignore_outside, keep=keep_until_exit)
-    if orphaned is not None:
-        diagnostics.insert(0, orphaned)
+    # (the rule documents in no rule set first: nothing in them was checked)
+    diagnostics = [*([orphaned] if orphaned is not None else []), *left, *diagnostics]
     if args.scenarios:
         from engine.cli.exits import unreadable_input
         from engine.cli.scenario_checks import check_scenario_paths
