@@ -138,7 +138,10 @@ def test_a_usage_record_without_the_field_a_quantifier_reads_is_value_missing() 
     ]
     [usage] = [r for r in reasons if r["facts"].get("section") == "usage_service"]
     assert usage["code"] == "value_missing"
-    assert usage["facts"]["missing"] in {"usage[0].service_type", "usage[0].source_category"}  # (`u.…` until 2026-12-03)
+    assert usage["facts"]["missing"] in {
+        "usage[0].service_type",
+        "usage[0].source_category",
+    }  # (`u.…` until 2026-12-03)
     assert usage["facts"]["verdict"] == "unknown"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from engine.cli.exits import UsageError
 from engine.cli.safe_text import printable
@@ -105,9 +106,11 @@ _READ_SUFFIXES = (".yaml", ".yml", ".json")
 
 def _binary_scenarios(name: str) -> str | None:
     """What an existing target holds that `billrules run` reads and no report is: Parquet scenarios
-    (a `scenario` column and no `rules_version`: not a run's own decisions), or gzip-compressed
-    data (scenarios piped through `zcat`); None otherwise (until 2026-12-03 `run --output`,
-    `--summary`, `decide --html` and `test --coverage-json` replaced either)."""
+    (a `scenario` column and no `rules_version`, or a column a field with `id` and `as_of` and no
+    `decision` or `rules_version`: not a run's own decisions), or gzip-compressed data (scenarios
+    piped through `zcat`); None otherwise (until 2026-12-03 `run --output`, `--summary`, `decide
+    --html` and `test --coverage-json` replaced either, and `run --output` a Parquet file of
+    scenarios read a column a field)."""
     try:
         real = os.path.realpath(name)
         if not os.path.isfile(real):
@@ -126,24 +129,33 @@ def _binary_scenarios(name: str) -> str | None:
         columns = set(pq.read_schema(real).names)
     except Exception:  # (no pyarrow, or a file it cannot read: Parquet all the same)
         return "a Parquet file"
-    return (
-        "Parquet scenarios (a `scenario` column)" if "scenario" in columns and "rules_version" not in columns else None
-    )
+    if "scenario" in columns and "rules_version" not in columns:
+        return "Parquet scenarios (a `scenario` column)"
+    if {"id", "as_of"} <= columns and not ({"decision", "rules_version"} & columns):
+        return "Parquet scenarios (a column a field: `id`, `as_of`)"
+    return None
 
 
-#: the most of an existing target read to tell what it holds (a larger one is not looked at)
+#: the most of an existing target read to tell what it holds (a larger one is read as one JSON
+#: document no further than this, and as JSON Lines no further than its first `_LINES_LOOKED_AT`
+#: non-blank lines within this)
 _LOOKED_AT = 16 * 1024 * 1024
+
+#: the non-blank lines of a JSON Lines target looked at for a scenario (a first line that is
+#: blank or bad does not hide the scenarios after it)
+_LINES_LOOKED_AT = 10
 
 
 def not_over_scenarios(name: str, option: str, lines: bool = False) -> None:
     """A usage error when the existing file `name` would be replaced by a report but holds what
     billrules reads: a JSON scenario (`id` and `as_of`), an expectation (`expect`) or a rule
-    document (`kind`); with `lines`, a JSON Lines file whose first line is a scenario (and no
-    decision: `scenario`, `rules_version`). Such a file is named as a report must be (`.json`,
-    `.jsonl`), so only its content tells (until 2026-12-03 `run --summary expect.json` and
-    `test --coverage-json` replaced an expectation, `run --output other.jsonl` a file of scenarios)."""
-    import json
-
+    document (`kind`) — one JSON document, indented or not — or JSON Lines of which one of the
+    first non-blank lines is a scenario (and no decision: `scenario`, `rules_version`). Such a file
+    is named as a report must be (`.json`, `.jsonl`), so only its content tells (until 2026-12-03
+    `run --summary expect.json` and `test --coverage-json` replaced an expectation, `run --output
+    other.jsonl` a file of scenarios; and `run --output`/`--errors` one whose JSON was indented,
+    whose first line was blank or bad, or a one-line rule document). `lines`: the target is
+    written as JSON Lines (`--output`, `--errors`), and a scenario line is told as such first."""
     holds = _binary_scenarios(name)
     if holds is not None:
         raise UsageError(
@@ -151,22 +163,74 @@ def not_over_scenarios(name: str, option: str, lines: bool = False) -> None:
         )
     try:
         real = os.path.realpath(name)
-        if not os.path.isfile(real) or os.path.getsize(real) > _LOOKED_AT:
+        if not os.path.isfile(real):
             return
         with open(real, "rb") as file:
-            text = file.readline(_LOOKED_AT) if lines else file.read(_LOOKED_AT)
-        data = json.loads(text.decode("utf-8-sig"))
-    except (OSError, ValueError, RecursionError):
+            rows = _first_rows(file)
+            file.seek(0)
+            whole = file.read() if os.fstat(file.fileno()).st_size <= _LOOKED_AT else None
+    except OSError:
         return
+    told = (_scenario_line(rows), _json_document(whole))
+    for found in told if lines else reversed(told):
+        if found is not None:
+            raise UsageError(f"{option} {printable(name)}: {found}, which it would replace; give it a file of its own")
+
+
+def _first_rows(file: BinaryIO) -> list[bytes]:
+    """The file's lines up to its `_LINES_LOOKED_AT`-th non-blank one, within `_LOOKED_AT` bytes."""
+    rows: list[bytes] = []
+    budget, looked = _LOOKED_AT, 0
+    while budget > 0 and looked < _LINES_LOOKED_AT:
+        row = file.readline(budget)
+        if not row:
+            break
+        rows.append(row)
+        budget -= len(row)
+        looked += bool(row.strip())
+    return rows
+
+
+def _held(data: object, document: bool) -> str | None:
+    """What a JSON value is that billrules reads: a scenario or an expectation, or (`document`: the
+    file's one JSON value) a rule document; None for anything else (a decision, an error record)."""
     if not isinstance(data, dict):
-        return
+        return None
     if "id" in data and "as_of" in data and not ({"scenario", "rules_version"} & data.keys()):
-        holds = "a scenario (`id`, `as_of`)" if "expect" not in data else "an expectation (`expect`)"
-    elif "expect" in data and not lines:
-        holds = "an expectation (`expect`)"
-    elif isinstance(data.get("kind"), str) and not lines:
-        holds = "a rule document (`kind`)"
-    else:
-        return
-    first = "its first line is " if lines else "it holds "
-    raise UsageError(f"{option} {printable(name)}: {first}{holds}, which it would replace; give it a file of its own")
+        return "a scenario (`id`, `as_of`)" if "expect" not in data else "an expectation (`expect`)"
+    if document and "expect" in data:
+        return "an expectation (`expect`)"
+    if document and isinstance(data.get("kind"), str):
+        return "a rule document (`kind`)"
+    return None
+
+
+def _json_document(whole: bytes | None) -> str | None:
+    """What the file holds read as JSON from its start (indented or not): its one JSON document,
+    or, when more follows (JSON documents one after the other), its first one if a scenario."""
+    import json
+
+    if whole is None:  # (larger than `_LOOKED_AT`: not read as one document)
+        return None
+    try:
+        text = whole.decode("utf-8-sig").lstrip()
+        data, end = json.JSONDecoder().raw_decode(text)
+    except (ValueError, RecursionError):  # (not UTF-8, or not JSON)
+        return None
+    held = _held(data, not text[end:].strip())
+    return None if held is None else f"it holds {held}"
+
+
+def _scenario_line(rows: list[bytes]) -> str | None:
+    """Which of the first non-blank lines is a scenario, read as JSON Lines are ("its first line
+    is a scenario", "its line 3 is a scenario"); None when none of them is."""
+    import json
+
+    for number, row in enumerate(rows, start=1):
+        try:
+            held = _held(json.loads(row.decode("utf-8").lstrip("\ufeff")), False) if row.strip() else None
+        except (ValueError, RecursionError):  # (not UTF-8, not JSON, or cut off by `_LOOKED_AT`)
+            held = None
+        if held is not None:
+            return f"{'its first line' if number == 1 else f'its line {number}'} is {held}"
+    return None

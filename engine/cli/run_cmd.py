@@ -14,7 +14,6 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -24,6 +23,7 @@ from engine.cli.safe_text import printable
 from engine.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
+    from engine.run.atomic import CommitFailed
     from engine.run.summary import Summary
 
 
@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from engine.cli.decide_cmd import load_rules_or_report
     from engine.cli.html_output import not_over_scenarios
-    from engine.run.atomic import AtomicFile
+    from engine.run.atomic import AtomicFile, CommitFailed
     from engine.run.dask import CONNECT_TIMEOUT, ClusterLost
     from engine.run.formats import FormatError, format_of, is_stream
     from engine.run.runner import DEFAULT_CHUNK, LostScenarios, RunOptions
@@ -201,9 +201,9 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     summary_file: list[AtomicFile] = []
 
-    def write_summary(summary: Summary) -> Callable[[], None]:
+    def write_summary(summary: Summary) -> AtomicFile:
         """The summary file written whole before the run's files are renamed (a full disk fails
-        the run with every previous file kept); returned: what renames it after them."""
+        the run with every previous file kept); returned: the file, renamed with them."""
         try:
             out = AtomicFile(args.summary)
             summary_file.append(out)
@@ -211,12 +211,15 @@ def _run(args: argparse.Namespace) -> int:
             out.prepare()
         except OSError as exc:
             raise _SummaryUnwritable(exc.strerror or str(exc)) from exc
-        return out.commit
+        return out
 
     try:
         summary = run_billing(rules, options, on_errors=report, before_commit=write_summary if args.summary else None)
     except FormatError as exc:
         raise UsageError(str(exc)) from exc
+    except CommitFailed as exc:  # (a rename: the files renamed before it put back, unless `exc.new`)
+        sys.stderr.write(f"billrules: error: {_commit_failed(exc, args)}\n")
+        return EXIT_USAGE
     except _SummaryUnwritable as exc:
         sys.stderr.write(
             f"billrules: error: cannot write the summary {printable(args.summary)}: {printable(str(exc))}; "
@@ -312,7 +315,7 @@ def _target_of(filename: Any, args: argparse.Namespace) -> str | None:
     `.NAME.*.partial`, or its workers' parts `.NAME-parts.*`), as "the output out.jsonl", or None.
     Until 2026-12-02 a failure named the hidden temporary."""
     path = Path(os.fsdecode(filename))
-    for what, target in (("the output", args.output), ("the errors file", args.errors)):
+    for what, target in (("the output", args.output), ("the errors file", args.errors), ("the summary", args.summary)):
         if not target or target == "-":
             continue
         for written in {Path(target), Path(os.path.realpath(target))}:  # (a link is written through)
@@ -322,6 +325,34 @@ def _target_of(filename: Any, args: argparse.Namespace) -> str | None:
                 if ours and os.path.abspath(part.parent) == folder:
                     return f"{what} {printable(target)}"
     return None
+
+
+def _commit_failed(exc: CommitFailed, args: argparse.Namespace) -> str:
+    """A rename that failed as the run's files were renamed over their targets, told by target
+    (until 2026-12-03 the summary's by its `.partial` temporary) and with what each target holds
+    now: every previous file put back ("no output was written"), or which are new (until
+    2026-12-03 "no output was written" when the decisions had been renamed already)."""
+    named = {}
+    for what, target in (("the output", args.output), ("the errors file", args.errors), ("the summary", args.summary)):
+        if target and target != "-":
+            named[os.path.realpath(target)] = f"{what} {printable(target)}"
+
+    def name(path: Path) -> str:
+        return named.get(os.path.realpath(path), printable(str(path)))
+
+    reason = printable(exc.cause.strerror or str(exc.cause))
+    said = f"cannot write {name(exc.failed)}: {reason}"
+    if not exc.new:  # (decisions streamed to standard output, a pipe or a device went as they came)
+        streamed = args.output == "-" or is_stream(args.output)
+        return f"{said}; no {'file' if streamed else 'output'} was written (every previous file kept)"
+    new = " and ".join(name(path) for path in exc.new)
+    kept = " and ".join(name(path) for path in exc.kept)
+    one = len(exc.new) == 1
+    return (
+        f"{said}; {new} {'is' if one else 'are'} this run's all the same (the previous "
+        f"{'file' if one else 'files'} could not be put back), "
+        f"{kept} {'is as it was' if len(exc.kept) == 1 else 'are as they were'}"
+    )
 
 
 def _targets(args: argparse.Namespace) -> str:

@@ -6,14 +6,20 @@ the folder (`prepare` does all but the rename, so that several files are renamed
 is safely on disk). A run killed at any moment therefore leaves the previous file (or none) and perhaps a
 stray `.NAME.*.partial` temporary, never a torn file under the target's name. `discard` (or leaving
 the `with` block with an exception) removes the temporary and keeps the previous file.
+
+`commit_together` renames several files as one: each previous file is kept under a hard link
+(`.NAME.*.previous.partial`) until every rename has succeeded, and a rename that fails puts the
+files already renamed back as they were (`CommitFailed` says which, if any, could not be).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -115,6 +121,97 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+
+
+class CommitFailed(OSError):
+    """A rename of `commit_together` failed: `failed` is the target not replaced, `new` the targets
+    that hold the new files all the same (renamed, and neither put back nor removed), `kept` those
+    that hold their previous file (or none, as before); a pipe or a device, written as it went, is
+    in neither."""
+
+    def __init__(self, cause: OSError, failed: Path, new: list[Path], kept: list[Path]) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(failed))
+        self.cause = cause
+        self.failed = failed
+        self.new = new
+        self.kept = kept
+
+
+def commit_together(files: Sequence[AtomicFile]) -> None:
+    """Rename every file over its target, or none: each is prepared first; a target that exists is
+    kept under a hard link beside it while the others are renamed; a rename that fails (the target
+    may not be replaced: another user's file in a sticky folder, an immutable file) puts the
+    previous files back over the targets already renamed (a target that did not exist is removed
+    again) and raises `CommitFailed`. Until 2026-12-03 the files were renamed one after the other,
+    and a failing rename left the new decisions beside the previous errors and summary.
+
+    A target that cannot be linked (a file system without hard links) cannot be put back: those
+    are renamed last, so that only a failure after them leaves one new file (`CommitFailed.new`)."""
+    for file in files:
+        file.prepare()
+    pending = [file for file in files if not file.done and file.temporary is not None]
+    for file in files:  # (a pipe or a device: written as it went)
+        if file not in pending:
+            file.commit()
+    backups: dict[int, Path | None] = {}  # id(file) -> the previous file's link (None: no previous file)
+    unsaved: list[AtomicFile] = []  # a previous file that could not be linked
+    for file in pending:
+        try:
+            backups[id(file)] = _link_previous(file.path)
+        except OSError:
+            unsaved.append(file)
+    order = [file for file in pending if id(file) in backups] + unsaved
+    renamed: list[AtomicFile] = []
+    try:
+        for file in order:
+            try:
+                file.commit()
+            except OSError as exc:
+                new = _put_back(renamed, backups)
+                kept = [other.path for other in pending if other.path not in new]
+                raise CommitFailed(exc, file.path, new, kept) from exc
+            renamed.append(file)
+    finally:
+        for backup in backups.values():
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    backup.unlink()
+
+
+def _link_previous(path: Path) -> Path | None:
+    """A hard link to the file at `path` beside it (None when there is none): the previous file,
+    kept while the new one is renamed over it."""
+    if not os.path.lexists(path):
+        return None
+    for _ in range(100):
+        link = path.parent / f".{path.name}.{secrets.token_hex(4)}.previous{PARTIAL_SUFFIX}"
+        try:
+            os.link(path, link)  # (`path` is a file, not a link: `target`)
+        except FileExistsError:
+            continue
+        return link
+    raise FileExistsError(17, "File exists", str(path))
+
+
+def _put_back(renamed: list[AtomicFile], backups: dict[int, Path | None]) -> list[Path]:
+    """Put the previous file back over each target renamed (or remove a target that was new);
+    the targets that could not be, which hold the new file."""
+    new: list[Path] = []
+    for file in reversed(renamed):
+        if id(file) not in backups:  # (its previous file could not be linked: it is gone)
+            new.append(file.path)
+            continue
+        backup = backups[id(file)]
+        try:
+            if backup is None:
+                file.path.unlink()
+            else:
+                os.replace(backup, file.path)
+                backups[id(file)] = None  # (the link is the target again)
+            _fsync_folder(file.path.parent)
+        except OSError:
+            new.append(file.path)
+    return new[::-1]
 
 
 def _fsync_folder(folder: Path) -> None:

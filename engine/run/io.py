@@ -296,6 +296,11 @@ class Sink(Protocol):
 
     written: int
 
+    @property
+    def atomic(self) -> AtomicFile | None:
+        """The file renamed over the target on commit (None: a stream, written as it goes)."""
+        ...
+
     def write(self, decisions: list[tuple[int, str, str]]) -> None: ...
 
     def prepare(self) -> None: ...

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from engine.run.atomic import AtomicFile, commit_together
 from engine.run.evaluate import ChunkResult
 from engine.run.formats import STDIO, format_of, is_stream
 from engine.run.io import LinesSink, Sink, not_parquet_as_lines, open_sink, open_source
@@ -71,7 +72,7 @@ def run(
     rules: Any,
     options: RunOptions,
     on_errors: ErrorHandler | None = None,
-    before_commit: Callable[[Summary], Callable[[], None]] | None = None,
+    before_commit: Callable[[Summary], AtomicFile | Callable[[], None]] | None = None,
 ) -> Summary:
     """Decide every scenario of `options.input` into `options.output`; the summary says what happened.
 
@@ -81,9 +82,12 @@ def run(
 
     The files are written whole before any is renamed over its target: the decisions, the errors,
     and what `before_commit` prepares from the finished summary (the command line's summary file;
-    it returns what renames it). A failure on any of them (a full disk) leaves every previous file
-    as it was; until 2026-12-02 the decisions were renamed before the errors file was written out,
-    and a full disk left new decisions beside the previous run's errors.
+    it returns that file, renamed with the others, or what renames it after them). A failure on
+    any of them (a full disk) leaves every previous file as it was; until 2026-12-02 the decisions
+    were renamed before the errors file was written out, and a full disk left new decisions beside
+    the previous run's errors. A rename that fails puts back the files already renamed
+    (`commit_together`, raising `CommitFailed`); until 2026-12-03 it left the new decisions
+    beside the previous errors and summary.
     """
     if options.errors is None and on_errors is None:
         raise ValueError("give an errors file or an error handler: errors are never dropped")
@@ -135,14 +139,19 @@ def run(
         _finish(summary, executor, source, started)
         executor = source = None
         finished = True  # (the figures the summary file holds: not measured again below)
-        rename_summary = before_commit(summary) if before_commit is not None else None
+        also = before_commit(summary) if before_commit is not None else None
+        files = [kept.atomic for kept in (sink, errors_sink) if kept is not None and kept.atomic is not None]
+        if isinstance(also, AtomicFile):  # (the summary file: renamed with the others, or none is)
+            files.append(also)
+            also = None
         with _stops_held():
-            sink.commit()
-            if errors_sink is not None:
-                errors_sink.commit()
+            commit_together(files)  # (a rename that fails puts back the files renamed: CommitFailed)
+            for streamed in (sink, errors_sink):  # (standard output: flushed)
+                if streamed is not None and streamed.atomic is None:
+                    streamed.commit()
             committed = True
-            if rename_summary is not None:
-                rename_summary()
+            if also is not None:
+                also()
     finally:
         # a second stop while cleaning up (`timeout` and `systemctl stop` send SIGTERM to the run and
         # again to its process group) left the workers' parts folder behind, until 2026-12-03: the
