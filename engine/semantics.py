@@ -1270,18 +1270,31 @@ def _unbounded_totals(model: Any) -> Iterator[tuple[JsonPath, Any]]:
             yield ("criteria", "quantitative", name), total.per
 
 
-def _empty_in(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
-    """The empty lists and mappings within a criteria mapping (but `exclude` lists)."""
+def _empty_in(value: Any, path: JsonPath) -> list[tuple[JsonPath, str]]:
+    """The empty lists and mappings within a criteria mapping (but `exclude` lists), in the order
+    of a walk of it (a mapping or list before what it holds)."""
+    found: list[tuple[JsonPath, str]] = []
+    _collect_empty(value, path, found)
+    return found
+
+
+def _collect_empty(value: Any, path: JsonPath, found: list[tuple[JsonPath, str]]) -> None:
+    """`_empty_in`, into `found`: a call per mapping or list (none per scalar, which holds nothing)."""
     if isinstance(value, dict):
         if not value and len(path) > 1:
-            yield path, "section"
+            found.append((path, "section"))
         for key, item in value.items():
-            yield from _empty_in(item, (*path, key))
+            if isinstance(item, _CONTAINERS):
+                _collect_empty(item, (*path, key), found)
     elif isinstance(value, list):
         if not value and path[-1] != "exclude":
-            yield path, "list"
+            found.append((path, "list"))
         for i, item in enumerate(value):
-            yield from _empty_in(item, (*path, i))
+            if isinstance(item, _CONTAINERS):
+                _collect_empty(item, (*path, i), found)
+
+
+_CONTAINERS = (dict, list)
 
 
 #: The checks in the order they run, each with its reason (all run; order only sets output ties).

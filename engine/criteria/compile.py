@@ -22,7 +22,7 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from engine.criteria.environment import (
     tolerance_days,
     uninterrupted_ordinals,
 )
+from engine.criteria.parse import typed_shape
 from engine.values import Duration, Money
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -269,6 +270,10 @@ class _Ctx:
         return bool(self.variables) or self.element is not None
 
 
+#: the context of a condition's own atoms (`RuleSetCompiler._replay`: outside every generator)
+_TOP = _Ctx()
+
+
 class _Temps:
     """The `:=` temporaries of one condition (atom): `_t{depth}_{k}`, k counted from 0 per atom.
 
@@ -385,6 +390,8 @@ class RuleSetCompiler:
         self._costs: dict[
             int, tuple[ast.Node, float]
         ] = {}  # of the condition being added  # a condition's code by its source text (see `add`)
+        #: recordings of conditions' code by shape (see `_ShapeRecorder`): False where there is none
+        self._tapes: dict[tuple[int, Any], _Tape | bool] = {}
 
     # entry points --------------------------------------------------------------------------------
 
@@ -397,13 +404,98 @@ class RuleSetCompiler:
         key = _text_key(node)
         code = self._by_text.get(key) if key is not None else None
         if code is None:
-            self._costs = {}
-            code = self.condition(node, True, _Ctx())
-            self._costs = {}
+            code = self._shaped(node) if USE_SHAPES else None
+            if code is None:
+                self._costs = {}
+                code = self.condition(node, True, _TOP)
+                self._costs = {}
             if key is not None:
                 self._by_text[key] = code
         self.rules.append(code)
         return len(self.rules) - 1
+
+    def _shaped(self, node: ast.Node) -> str | None:
+        """The code of a condition made from its shape's recording (see `_ShapeRecorder`), or None
+        where there is none yet (the first two texts of a shape and signature are recorded)."""
+        found = typed_shape(node)
+        if found is None:
+            return None
+        template, literals = found
+        values = [literal.value for literal in literals]  # type: ignore[attr-defined]
+        signature = _signature(values)
+        if signature is None:
+            return None
+        key = (id(template), signature)
+        tape = self._tapes.get(key)
+        if isinstance(tape, _Tape) and tape.template is not template:  # (an identity reused)
+            tape = None
+        if tape is None:
+            recorded = _recorded(self.env, template, node, literals)
+            if recorded is not None:
+                recorded.first_values = tuple(values)
+            self._tapes[key] = recorded or False
+            return None
+        if not isinstance(tape, _Tape):  # (False: no recording stands for this shape)
+            return None
+        differing = _differing(tape.first_values, values)
+        if not differing <= tape.varied:
+            # a literal that differs from the first text's where no text recorded alike has yet: its
+            # recording must be the first's, so that a value the generator read outside the
+            # recorded calls (and would copy from the first text) shows in the difference
+            again = _recorded(self.env, template, node, literals)
+            if again is None or not _same_tape(tape, again):
+                self._tapes[key] = False
+                return None
+            tape.varied |= differing
+            tape.confirmed = True
+        return self._replay(tape, values)
+
+    def _replay(self, tape: _Tape, values: list[Any]) -> str:
+        """The recorded calls made on this compiler with these literals' values: the code they make.
+        What a call returns gives the text of the placeholders that are new in the recorder's
+        (`names`, by `_ShapeRecorder`'s `p` + placeholder), which fill the later calls' texts and
+        the code (format strings: see `_steps`)."""
+        if tape.known is None:  # the first time here: every call, and what the lasting ones give
+            names: dict[str, str] = {}
+            steps = tape.steps
+        else:
+            names = dict(tape.known)
+            steps = tape.varying
+        const = self.const
+        for op, first, second, past, key, before, after in steps:
+            if op == _OP_LCONST:
+                made: Any = const(first([values[k] for k in second]))
+            elif op == _OP_ATOM:
+                made = self.atom(first.format_map(names), _TOP)
+            elif op == _OP_CONST:
+                made = const(first)
+            elif op == _OP_FACT:
+                made = self._fact(first, second)
+            elif op == _OP_NAME:
+                made = self._next_name()
+            elif op == _OP_LAZY:
+                made = self._lazy(tuple([part.format_map(names) for part in first]), second.format_map(names), past)
+            elif op == _OP_THRESHOLD:
+                made = self.thresholds.index(values[first])
+                names[past] = str(made + 1)
+            elif op == _OP_ROW:
+                made = self._thresholds_row()
+            elif op == _OP_UNINTERRUPTED:
+                made = self._uninterrupted(first.format_map(names), second, _TOP)
+            elif op == _OP_UNINTERRUPTED_LITERAL:
+                made = self._uninterrupted(first.format_map(names), tolerance_days(values[second]), _TOP)
+            else:
+                assert op == _OP_WINDOW, op
+                made = self._window_starts(values[first])
+            if key is not None:
+                if type(made) is int:
+                    names[key] = str(made)
+                else:
+                    assert made.startswith(before) and made.endswith(after), (made, before, after)
+                    names[key] = made[len(before) : len(made) - len(after)]
+        if tape.known is None:
+            tape.known = {key: names[key] for key in tape.lasting if key in names}
+        return tape.code.format_map(names)
 
     def build(self, chunk: int = CHUNK) -> CompiledRules:
         """The evaluator; more than `chunk` conditions are split into functions of that many."""
@@ -593,6 +685,41 @@ class RuleSetCompiler:
     def _read(self, name: str) -> str:
         return f"\x01{name}\x01" if name in self._lazy_code else name
 
+    # what the code of a condition takes from its literals' values, and the names it counts: one
+    # method each, which `_ShapeRecorder` records (see `_Tape`) ---------------------------------
+
+    def _lconst(self, derive: Callable[[list[Any]], Any], literals: Sequence[ast.Node]) -> str:
+        """The constant `derive` makes of the literals' values (`_first`: the one literal's)."""
+        return self.const(derive([literal.value for literal in literals]))  # type: ignore[attr-defined]
+
+    def _next_name(self) -> int:
+        """The number of a generator's variable (`v_p_3`, `x4`, `e5`)."""
+        return next(self._names)
+
+    def _threshold_index(self, literal: ast.Node) -> int:
+        """The slot of a duration literal in the row of thresholds (the next slot is its "past")."""
+        return self.thresholds.index(literal.value)  # type: ignore[attr-defined]
+
+    def _thresholds_row(self) -> str:
+        """The row of thresholds: one dict lookup, read by every span comparison a scenario reaches,
+        so read up front (a fact; read in one place only, it is read there: `_defer_facts`)."""
+        row = self.facts.get(("\x00thresholds",))
+        if row is None:
+            row = self.facts[("\x00thresholds",)] = f"f{next(self._fact_names)}"
+            self.prologue.append(f"{row} = {self._thresholds_name}[s.as_of.toordinal()]")
+        return row
+
+    def _uninterrupted_literal(self, subscription: str, literal: ast.Node, ctx: _Ctx) -> str:
+        """`_uninterrupted` with a tolerance written as a duration literal."""
+        return self._uninterrupted(subscription, tolerance_days(literal.value), ctx)  # type: ignore[attr-defined]
+
+    def _window_starts_of(self, literal: ast.Node) -> str:
+        """`_window_starts` of a window written as a duration literal."""
+        return self._window_starts(literal.value)  # type: ignore[attr-defined]
+
+    def _unshaped(self) -> None:
+        """What a condition's code cannot be made from its shape's recorded code (`_ShapeRecorder`)."""
+
     # conditions (negation normal form) ----------------------------------------------------------
 
     def condition(self, node: ast.Node, positive: bool, ctx: _Ctx) -> str:
@@ -601,6 +728,8 @@ class RuleSetCompiler:
         if isinstance(node, ast.BoolOp):
             op = node.op if positive else ("or" if node.op == "and" else "and")
             parts = _order(node.operands, op, positive, self._costs)
+            if positive and ctx is _TOP and USE_SHAPES:  # (a section's entries: conditions of their own)
+                return "(" + f" {op} ".join(self._shaped(o) or self.condition(o, True, ctx) for o in parts) + ")"
             return "(" + f" {op} ".join(self.condition(o, positive, ctx) for o in parts) + ")"
         if isinstance(node, ast.Literal):
             return "True" if bool(node.value) == positive else "False"
@@ -659,7 +788,7 @@ class RuleSetCompiler:
         if inline is None:
             return None
         comparable, number = inline
-        return self.atom(f"{comparable} and {number} {op} {_inline_number(self, right.value)}", ctx)
+        return self.atom(f"{comparable} and {number} {op} {_inline_number(self, right)}", ctx)
 
     def _datetime_compare(self, op: str, left: ast.Node, right: ast.Node, ctx: _Ctx) -> str | None:
         """A date-time against a literal (`u.at >= 2024-03-01T00:00:00Z`) without `datetime_sign`'s
@@ -692,7 +821,7 @@ class RuleSetCompiler:
             # `sum(…) * 10%`: the money's amount times the factor, as `runtime.multiply` computes
             # it, without its call and the Money it makes
             value = self.value(node if scaled is None else scaled[0], ctx)
-            amount = f"{t}.amount" if scaled is None else f"{t}.amount * {self.const(scaled[1])}"
+            amount = f"{t}.amount" if scaled is None else f"{t}.amount * {self._lconst(scaled[2], (scaled[1],))}"
             same = [f"{t}.currency == {self.const(c)}" for c in dict.fromkeys(v.currency for v in literals)]
             return " and ".join([f"({t} := {value}) is not None", *same]), amount
         path = self._path(node, ctx)
@@ -716,13 +845,8 @@ class RuleSetCompiler:
         start = self._span_start(left, ctx)
         if start is None:
             return None
-        i = self.thresholds.index(right.value)
-        # the row of thresholds: one dict lookup, read by every span comparison a scenario reaches,
-        # so read up front (a fact; read in one place only, it is read there: `_defer_facts`)
-        row = self.facts.get(("\x00thresholds",))
-        if row is None:
-            row = self.facts[("\x00thresholds",)] = f"f{next(self._fact_names)}"
-            self.prologue.append(f"{row} = {self._thresholds_name}[s.as_of.toordinal()]")
+        i = self._threshold_index(right)
+        row = self._thresholds_row()
         t = start if start.isidentifier() else _Temps(ctx.depth)()  # a start unpacked up front
         bind = t if t == start else f"({t} := {start})"
         reach, past = f"{row}[{i}]", f"{row}[{i + 1}]"
@@ -751,7 +875,7 @@ class RuleSetCompiler:
             return self._uninterrupted(self.value(node.obj, ctx), AGE if kind == "age" else 0, ctx)
         if isinstance(node, ast.Call) and node.func == "uninterrupted" and isinstance(node.args[1], ast.Literal):
             # maturity is `uninterrupted(…, 0 days)`: one start per subscription and days of tolerance
-            return self._uninterrupted(self.value(node.args[0], ctx), tolerance_days(node.args[1].value), ctx)
+            return self._uninterrupted_literal(self.value(node.args[0], ctx), node.args[1], ctx)
         if (
             isinstance(node, ast.Arith)
             and node.op == "-"
@@ -873,7 +997,7 @@ class RuleSetCompiler:
             inline = self._inline_operand(node.value, [node.low.value, node.high.value], ctx)
             if inline is not None:
                 comparable, number = inline
-                low, high = _inline_number(self, node.low.value), _inline_number(self, node.high.value)
+                low, high = _inline_number(self, node.low), _inline_number(self, node.high)
                 inside = f"{low} <= {number} <= {high}"
                 return self.atom(f"{comparable} and {inside if positive else f'not ({inside})'}", ctx)
         guards: list[str] = []
@@ -900,7 +1024,7 @@ class RuleSetCompiler:
         if shared is not None:
             return shared
         collection = self.value(node.collection, ctx)
-        var = f"v_{node.var}_{next(self._names)}"
+        var = f"v_{node.var}_{self._next_name()}"
         inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record, ctx.depth + 1)
         body = self.condition(node.condition, positive, inner)
         func = node.kind if positive else ("all" if node.kind == "any" else "any")
@@ -927,10 +1051,11 @@ class RuleSetCompiler:
         fields = sorted(allowed)
         if math.prod(len(allowed[f]) for f in fields) > 10_000:
             return None  # counted before building: sets of 800 values on three fields are 512 million tuples
+        self._unshaped()
         combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
         key = (*path, "\x00tuples", *fields)
         source = self._fact(path)
-        x = f"x{next(self._names)}"
+        x = f"x{self._next_name()}"
         attributes = ", ".join(f"{x}.{self.env.fields(record)[f].attribute}" for f in fields)
         tuples = self._lazy(key, f"_fs([({attributes},) for {x} in {source}]) if {source} is not None else None")
         t = _Temps(ctx.depth)()
@@ -956,7 +1081,8 @@ class RuleSetCompiler:
         if op not in ("<", "<=", ">", ">=") or not isinstance(bound, ast.Literal):
             return None
         field_name = self._element_field(target, node.var, record)
-        allowed = self._field_filters([p for p in parts if p is not compare], node.var, record)
+        literals: dict[str, tuple[ast.Node, ...]] = {}
+        allowed = self._field_filters([p for p in parts if p is not compare], node.var, record, literals)
         if field_name is None or allowed is None:
             return None
         func = "max" if op in (">", ">=") else "min"
@@ -967,21 +1093,25 @@ class RuleSetCompiler:
             func,
             field_name,
             currency,
-            *(f"{f} {self.const(allowed[f])}" for f in sorted(allowed)),
+            *(f"{f} {self._lconst(frozenset, literals[f])}" for f in sorted(allowed)),
         )
         source = self._fact(path)
-        x = f"x{next(self._names)}"
+        x = f"x{self._next_name()}"
         fields = self.env.fields(record)
         price = f"{x}.{fields[field_name].attribute}"
         tests = [f"{price} is not None", f"{price}.currency == {currency}"]
         for name, values in sorted(allowed.items()):
-            (value,) = values if len(values) == 1 else (None,)
-            test = f"== {self.const(value)}" if len(values) == 1 else f"in {self.const(values)}"
+            # (one value: the first of the literals, as the set keeps it)
+            test = (
+                f"== {self._lconst(_first, literals[name])}"
+                if len(values) == 1
+                else f"in {self._lconst(frozenset, literals[name])}"
+            )
             tests.append(f"{x}.{fields[name].attribute} {test}")
         amounts = f"[{price}.amount for {x} in {source} if {' and '.join(tests)}]"
         extreme = self._lazy(key, f"{func}({amounts}, default=None) if {source} is not None else None")
         t = _Temps(ctx.depth)()
-        return self.atom(f"({t} := {extreme}) is not None and {t} {op} {self.const(bound.value.amount)}", ctx)
+        return self.atom(f"({t} := {extreme}) is not None and {t} {op} {self._lconst(_amount, (bound,))}", ctx)
 
     def _any_over_elements(
         self, node: ast.Quantifier, positive: bool, ctx: _Ctx
@@ -1011,17 +1141,27 @@ class RuleSetCompiler:
         info = self.env.fields(record).get(node.name)
         return node.name if info is not None and info.derived is None else None
 
-    def _field_filters(self, parts: Iterable[ast.Node], var: str, record: str) -> dict[str, frozenset[Any]] | None:
+    def _field_filters(
+        self,
+        parts: Iterable[ast.Node],
+        var: str,
+        record: str,
+        literals: dict[str, tuple[ast.Node, ...]] | None = None,
+    ) -> dict[str, frozenset[Any]] | None:
         """`p.a == c` and `p.b in S` (constants, plain fields of the element `var`, each field
-        once) as the values each field may take; None for any other condition."""
+        once) as the values each field may take; None for any other condition. `literals` gets
+        each field's literal nodes, in order."""
         allowed: dict[str, frozenset[Any]] = {}
         for part in parts:
+            nodes: tuple[ast.Node, ...] = ()
             if isinstance(part, ast.Compare) and part.op == "==":
                 target, values = part.left, (part.right.value,) if isinstance(part.right, ast.Literal) else None
+                nodes = (part.right,)
             elif isinstance(part, ast.Membership) and not part.negated and isinstance(part.collection, ast.SetLiteral):
                 target = part.item
-                values = tuple(i.value for i in part.collection.items if isinstance(i, ast.Literal))
-                if len(values) != len(part.collection.items):
+                nodes = part.collection.items
+                values = tuple(i.value for i in nodes if isinstance(i, ast.Literal))
+                if len(values) != len(nodes):
                     values = None
             else:
                 return None
@@ -1031,16 +1171,18 @@ class RuleSetCompiler:
             if self.env.fields(record)[name].type.name in ("duration", "datetime", "money"):
                 return None  # compared with Python's `==`: 2 weeks != 14 days, naive != zoned
             allowed[name] = frozenset(values)
+            if literals is not None:
+                literals[name] = nodes
         return allowed
 
     # values ---------------------------------------------------------------------------------------
 
     def value(self, node: ast.Node, ctx: _Ctx, as_set: bool = False) -> str:
         if isinstance(node, ast.Literal):
-            return self.const(node.value)
+            return self._lconst(_first, (node,))
         if isinstance(node, ast.SetLiteral):
             if all(isinstance(i, ast.Literal) for i in node.items):
-                return self.const(frozenset(i.value for i in node.items if isinstance(i, ast.Literal)))
+                return self._lconst(frozenset, node.items)
             return "_fs((" + "".join(self.value(i, ctx) + ", " for i in node.items) + "))"
         path = self._path(node, ctx)
         if path is not None:
@@ -1115,7 +1257,7 @@ class RuleSetCompiler:
     def _step(self, parent: str, parent_type: T.Type, name: str) -> str:
         """Code for one field step; over a list it projects the field of every element."""
         if parent_type.name == "list" and parent_type.elem is not None:
-            x = f"x{next(self._names)}"
+            x = f"x{self._next_name()}"
             # a projected list holds None where a field is missing (a line without a price): its field is missing too
             return f"[({self._step(x, parent_type.elem, name)} if {x} is not None else None) for {x} in {parent}]"
         if parent_type.name == "record":
@@ -1161,7 +1303,7 @@ class RuleSetCompiler:
         source = self.value(source_node, ctx)
         elem = _type(source_node).elem
         assert elem is not None
-        var = f"e{next(self._names)}"
+        var = f"e{self._next_name()}"
         if node.var:
             inner = _Ctx({**ctx.variables, node.var: var}, ctx.element, ctx.element_record, ctx.depth + 1)
         else:
@@ -1179,7 +1321,7 @@ class RuleSetCompiler:
                 # window reaching past 0001-01-01) goes the general way
                 bounds, t = f"_w{inner.depth}", f"_t{inner.depth}_0"
                 assert isinstance(node.within, ast.Literal)
-                starts = self._window_starts(node.within.value)
+                starts = self._window_starts_of(node.within)
                 shared = self._lazy(("\x00window", starts), f"_cwb(s.as_of, {starts})", ctx.local)
                 prefix = f"({bounds} := {shared}) and "  # a non-empty tuple
                 bind = (
@@ -1246,20 +1388,40 @@ def _small_lists(func: str, body: str, var: str, collection: str, depth: int) ->
     )
 
 
-def _inline_number(compiler: RuleSetCompiler, literal: Any) -> str:
+def _inline_number(compiler: RuleSetCompiler, literal: ast.Node) -> str:
     """The number of a money or duration literal that `_inline_operand`'s number compares with:
     its amount, or its count in its family (weeks as days, years as months)."""
-    if isinstance(literal, Money):
-        return compiler.const(literal.amount)
-    family = runtime.duration_family(literal)
+    money = isinstance(literal.value, Money)  # type: ignore[attr-defined]
+    return compiler._lconst(_amount if money else _family_count, (literal,))
+
+
+def _first(values: list[Any]) -> Any:
+    return values[0]
+
+
+def _amount(values: list[Any]) -> Any:
+    return values[0].amount
+
+
+def _family_count(values: list[Any]) -> Any:
+    family = runtime.duration_family(values[0])
     assert family is not None  # a literal
-    return compiler.const(family[1])
+    return family[1]
 
 
-def _scaled_money(node: ast.Node) -> tuple[ast.Node, Decimal] | None:
+def _factor(values: list[Any]) -> Decimal:
+    return Decimal(values[0])
+
+
+def _percent_factor(values: list[Any]) -> Decimal:
+    return Decimal(values[0]) / 100
+
+
+def _scaled_money(node: ast.Node) -> tuple[ast.Node, ast.Node, Callable[[list[Any]], Decimal]] | None:
     """For money times a number or percentage literal (`sum(subscription.products.price) * 10%`):
-    the money's node and the factor its amount is multiplied by (`runtime.multiply`: a percentage
-    as its fraction, computed here once); None for other values."""
+    the money's node, the literal and how the factor its amount is multiplied by is made of the
+    literal's value (`runtime.multiply`: a percentage as its fraction, computed here once); None
+    for other values."""
     if not isinstance(node, ast.Arith) or node.op != "*":
         return None
     for money, factor in ((node.left, _folded(node.right)), (node.right, _folded(node.left))):
@@ -1269,8 +1431,7 @@ def _scaled_money(node: ast.Node) -> tuple[ast.Node, Decimal] | None:
             and type(factor.value) in (int, Decimal)
             and _type(factor).name in ("number", "percent")
         ):
-            value = Decimal(factor.value)
-            return money, value / 100 if _type(factor).name == "percent" else value
+            return money, factor, _percent_factor if _type(factor).name == "percent" else _factor
     return None
 
 
@@ -1500,3 +1661,377 @@ def _order(
         return _cost(node, memo) / max(decides, 0.01)
 
     return sorted(operands, key=rank)
+
+
+# conditions by shape -------------------------------------------------------------------------------
+#
+# Generated rule sets repeat a few conditions with other codes and numbers: texts of one shape
+# (`engine.criteria.parse._Shape`), whose typed trees are one tree with other literals
+# (`parse.typed_shape`). Their code is the same code with other constants, other names of the
+# facts and variables it counts, other atoms and threshold slots. `_ShapeRecorder` generates a
+# text's code once, in a compiler of its own, and records every call that reads or changes the
+# compiler's state (constants, facts, atoms, lazy facts, counted names, thresholds, tolerances,
+# windows), with what it takes from the literals; `_replay` makes those calls, in the same order,
+# on the rule set's compiler with another text's literals, and puts what they return in the
+# recorded code. The compiler's state then changes as generating that text's code would change
+# it, and the code is the same text.
+#
+# What the code generator decides from a literal's value, other than through those calls, is its
+# type, a money's currency, a duration's family, a boolean, and which literals are equal (sets,
+# shared constants): texts share a recording only where these agree (`_signature`). A recording
+# stands for its texts once a second text of the shape and signature recorded alike (no constant
+# taken from a literal without saying so); until then, and for trees the recorder does not know
+# (negated literals, tuple sets, date-times, spans' starts inside generators), the code is
+# generated as before.
+
+#: Placeholders of the recorder's names and numbers: ten digits from this on (the generated code
+#: holds no other number this long).
+_PLACEHOLDER_START = 7_000_000_000
+_PLACEHOLDER = re.compile(r"7[0-9]{9}")
+
+#: Whether conditions of a known shape are made from their shape's recording; tests switch it off to compare.
+USE_SHAPES = True
+
+
+def _signature(values: list[Any]) -> tuple[Any, ...] | None:
+    """What the code generator may decide from the literals' values (see above); None where a
+    literal's value is of a kind the recorder does not follow (date-times)."""
+    kinds: list[Any] = []
+    for value in values:
+        kind = type(value)
+        if kind is Money:
+            kinds.append((kind, value.currency, value.amount == 0))
+        elif kind is Duration:
+            family = runtime.duration_family(value)
+            kinds.append((kind, family[0] if family is not None else None, value.count == 0))
+        elif kind is bool:
+            kinds.append((kind, value))
+        elif kind is datetime:
+            return None
+        elif kind in (int, Decimal, str):  # (zero and the empty text: values a generator may single out)
+            kinds.append((kind, not value))
+        else:
+            kinds.append(kind)
+    # which literals are equal: each literal's first equal one (literals' values are hashable)
+    first: dict[Any, int] = {}
+    return (*kinds, tuple([first.setdefault(value, i) for i, value in enumerate(values)]))
+
+
+def _differing(first: tuple[Any, ...], values: list[Any]) -> set[int]:
+    """The places where a text's literals differ from the first recorded text's (booleans aside:
+    the signature holds their values)."""
+    return {
+        i
+        for i, (a, b) in enumerate(zip(first, values, strict=True))
+        if type(a) is not bool and (type(a) is not type(b) or not _same(a, b))
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover - literals compare
+        return False
+
+
+class _Unrecordable(Exception):
+    """A condition whose code `_ShapeRecorder` cannot record."""
+
+
+@dataclass
+class _Tape:
+    """A condition's code with placeholders, and the calls that make what they stand for."""
+
+    template: ast.Node  # the typed tree the shape's texts copy (kept alive: its identity is the key)
+    code: str  # a format string (`_format`)
+    steps: list[tuple[Any, ...]]  # what `_replay` runs (`_steps`)
+    recorded: str  # the code as recorded, with placeholders
+    calls: list[tuple[Any, ...]]  # the calls as recorded
+    confirmed: bool = False
+    #: the literals' values of the text first recorded, and the places where a text recorded alike
+    #: had another (`_shaped`: a text differing elsewhere is recorded again before it is replayed)
+    first_values: tuple[Any, ...] = ()
+    varied: set[int] = field(default_factory=set)
+    #: the calls that change nothing once made (`_lasting`) left out, and what they give
+    varying: list[tuple[Any, ...]] = field(default_factory=list)
+    lasting: set[str] = field(default_factory=set)
+    known: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.varying, self.lasting = _lasting(self.steps)
+
+
+class _ShapeRecorder(RuleSetCompiler):
+    """A compiler of its own that generates one condition's code with placeholders for every
+    name and number the rule set's compiler would give, and records the calls that give them
+    (see above). Its constants are never shared, so two literals equal in one text and not in
+    another still make two calls."""
+
+    def __init__(self, env: Environment, literals: list[ast.Node]) -> None:
+        self._depth = 1  # (nothing recorded while the compiler is set up)
+        self.calls: list[tuple[Any, ...]] = []
+        super().__init__(env)
+        self._names = self._fact_names = itertools.count(_PLACEHOLDER_START)
+        self._literal_index = {id(node): k for k, node in enumerate(literals)}
+        self._known: set[str] = set()  # placeholders met in what a recorded call returned
+        self._depth = 0
+
+    def _record(self, call: tuple[Any, ...], made: Any) -> Any:
+        """Keep a call and what it returned; a placeholder it takes must come from an earlier call."""
+        for part in call[1:]:
+            if type(part) is str and not self._known.issuperset(_PLACEHOLDER.findall(part)):
+                raise _Unrecordable
+            if type(part) is tuple and not self._known.issuperset(
+                p for item in part if type(item) is str for p in _PLACEHOLDER.findall(item)
+            ):
+                raise _Unrecordable
+        if type(made) is int:
+            self._known.add(str(made))
+            self.calls.append((*call, made, ("", "")))
+            return made
+        found = [p for p in _PLACEHOLDER.findall(made) if p not in self._known]
+        if len(found) > 1:
+            raise _Unrecordable
+        if found:  # the text around the new placeholder, which the rule set's compiler gives too
+            before, _, after = made.partition(found[0])
+            if _PLACEHOLDER.search(before) or _PLACEHOLDER.search(after):
+                raise _Unrecordable
+            self._known.add(found[0])
+            self.calls.append((*call, found[0], (before, after)))
+        else:
+            self.calls.append((*call, None, made))
+        return made
+
+    def _index(self, literal: ast.Node) -> int:
+        index = self._literal_index.get(id(literal))
+        if index is None:  # a literal of the shape itself (see `_lconst`)
+            raise _Unrecordable
+        return index
+
+    def _const(self, value: Any) -> str:
+        self.constants.append(value)
+        return f"K{next(self._names)}"
+
+    def const(self, value: Any) -> str:
+        if self._depth:
+            return super().const(value)
+        self._depth += 1
+        made = super().const(value)
+        self._depth -= 1
+        return self._record(("const", value), made)  # type: ignore[no-any-return]
+
+    def _lconst(self, derive: Callable[[list[Any]], Any], literals: Sequence[ast.Node]) -> str:
+        if self._depth:
+            return super()._lconst(derive, literals)
+        if not all(id(literal) in self._literal_index for literal in literals):
+            # a literal of the shape itself (`saturday`), the same in every text of it (a literal the
+            # generator makes, a negated one, is not met: `_recorded`)
+            return self.const(derive([literal.value for literal in literals]))  # type: ignore[attr-defined]
+        indices = tuple(self._index(literal) for literal in literals)
+        self._depth += 1
+        made = super()._lconst(derive, literals)
+        self._depth -= 1
+        return self._record(("lconst", derive, indices), made)  # type: ignore[no-any-return]
+
+    def atom(self, code: str, ctx: _Ctx) -> str:
+        if ctx.local:
+            return f"({code})"
+        if self._depth:
+            raise _Unrecordable
+        made: str = self._record(("atom", code), f"\x00{next(self._names)}\x00")
+        return made
+
+    def _next_name(self) -> int:
+        made = next(self._names)
+        return made if self._depth else self._record(("name",), made)
+
+    def _fact(self, path: tuple[str, ...], as_set: bool = False) -> str:
+        if self._depth:
+            return super()._fact(path, as_set)
+        self._depth += 1
+        made = super()._fact(path, as_set)
+        self._depth -= 1
+        return self._record(("fact", path, as_set), made)  # type: ignore[no-any-return]
+
+    def _lazy(self, key: tuple[str, ...], code: str, nested: bool = False) -> str:
+        if self._depth:
+            return super()._lazy(key, code, nested)
+        self._depth += 1
+        made = super()._lazy(key, code, nested)
+        self._depth -= 1
+        return self._record(("lazy", key, code, nested), made)  # type: ignore[no-any-return]
+
+    def _threshold_index(self, literal: ast.Node) -> int:
+        if self._depth:
+            raise _Unrecordable
+        index = self._index(literal)
+        made = next(self._names)
+        self._known.add(str(next(self._names)))  # its "past" slot, `made + 1`
+        self._record(("threshold", index), made)
+        return made
+
+    def _thresholds_row(self) -> str:
+        if self._depth:
+            return super()._thresholds_row()
+        self._depth += 1
+        made = super()._thresholds_row()
+        self._depth -= 1
+        return self._record(("row",), made)  # type: ignore[no-any-return]
+
+    def _uninterrupted(self, subscription: str, allowed: int, ctx: _Ctx) -> str:
+        if self._depth:
+            return super()._uninterrupted(subscription, allowed, ctx)
+        if _NAME_LOCAL.search(subscription):
+            raise _Unrecordable  # (its code has a number the recorder does not follow)
+        self._depth += 1
+        made = super()._uninterrupted(subscription, allowed, ctx)
+        self._depth -= 1
+        return self._record(("uninterrupted", subscription, allowed), made)  # type: ignore[no-any-return]
+
+    def _uninterrupted_literal(self, subscription: str, literal: ast.Node, ctx: _Ctx) -> str:
+        if self._depth:
+            raise _Unrecordable
+        if _NAME_LOCAL.search(subscription):
+            raise _Unrecordable
+        index = self._index(literal)
+        self._depth += 1
+        made = super()._uninterrupted_literal(subscription, literal, ctx)
+        self._depth -= 1
+        return self._record(("uninterrupted_literal", subscription, index), made)  # type: ignore[no-any-return]
+
+    def _window_starts_of(self, literal: ast.Node) -> str:
+        if self._depth:
+            raise _Unrecordable
+        index = self._index(literal)
+        self._depth += 1
+        made = super()._window_starts_of(literal)
+        self._depth -= 1
+        return self._record(("window", index), made)  # type: ignore[no-any-return]
+
+    def _unshaped(self) -> None:
+        raise _Unrecordable
+
+    def _shaped(self, node: ast.Node) -> str | None:
+        return None  # (the recorder generates every part of the condition it records)
+
+
+def _recorded(env: Environment, template: ast.Node, node: ast.Node, literals: list[ast.Node]) -> _Tape | None:
+    """The recording of `node`'s code (see `_ShapeRecorder`), or None where it cannot be recorded."""
+    if any(type(n) is ast.Negate for n in ast.walk(node)):
+        return None  # (a negated literal is folded into a literal of the generator's own)
+    recorder = _ShapeRecorder(env, literals)
+    try:
+        code = recorder.condition(node, True, _Ctx())
+    except _Unrecordable:
+        return None
+    if not recorder._known.issuperset(_PLACEHOLDER.findall(code)):
+        return None
+    return _Tape(template, _format(code), _steps(recorder.calls), code, recorder.calls)
+
+
+(
+    _OP_CONST,
+    _OP_LCONST,
+    _OP_ATOM,
+    _OP_NAME,
+    _OP_FACT,
+    _OP_LAZY,
+    _OP_THRESHOLD,
+    _OP_ROW,
+    _OP_UNINTERRUPTED,
+    _OP_UNINTERRUPTED_LITERAL,
+    _OP_WINDOW,
+) = range(11)
+_OPS = {
+    "const": _OP_CONST,
+    "lconst": _OP_LCONST,
+    "atom": _OP_ATOM,
+    "name": _OP_NAME,
+    "fact": _OP_FACT,
+    "lazy": _OP_LAZY,
+    "threshold": _OP_THRESHOLD,
+    "row": _OP_ROW,
+    "uninterrupted": _OP_UNINTERRUPTED,
+    "uninterrupted_literal": _OP_UNINTERRUPTED_LITERAL,
+    "window": _OP_WINDOW,
+}
+
+
+def _lasting(steps: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """The steps that change the compiler's state every time (a new name, an atom's use, a lazy
+    fact, a threshold, a window) and the placeholders of the others: a constant not taken from a
+    literal, a fact, the thresholds' row, the start of a subscription's span for a tolerance not
+    taken from a literal. Once made in a compiler, these give the same again and change nothing."""
+    varying: list[tuple[Any, ...]] = []
+    lasting: set[str] = set()
+    for step in steps:
+        op, first, _second, _past, key = step[:5]
+        if op == _OP_CONST:
+            try:
+                hash(first)
+            except TypeError:  # (a constant never shared: made anew every time)
+                varying.append(step)
+                continue
+        elif op == _OP_UNINTERRUPTED:
+            if not set(_FIELD.findall(first)) <= lasting:
+                varying.append(step)
+                continue
+        elif op not in (_OP_FACT, _OP_ROW):
+            varying.append(step)
+            continue
+        if key is not None:
+            lasting.add(key)
+    return varying, lasting
+
+
+_FIELD = re.compile(r"\{(p7[0-9]{9})\}")
+
+
+def _format(code: str) -> str:
+    """Recorded code as a format string: each placeholder a field named `p` + placeholder."""
+    return _PLACEHOLDER.sub(lambda match: "{p" + match.group() + "}", code.replace("{", "{{").replace("}", "}}"))
+
+
+def _steps(calls: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Recorded calls as `RuleSetCompiler._replay` makes them: (operation, its arguments (texts as
+    format strings), the name of the placeholder for what the call returns (None where nothing
+    new), the text around the placeholder)."""
+    steps: list[tuple[Any, ...]] = []
+    for call in calls:
+        op = _OPS[call[0]]
+        *arguments, placeholder, around = call[1:]
+        first = second = past = None
+        before = after = ""
+        key = None if placeholder is None else f"p{placeholder}"
+        if type(placeholder) is not int and placeholder is not None:
+            before, after = around
+        if op in (_OP_CONST, _OP_LCONST, _OP_FACT):
+            first, second = (*arguments, None)[:2]
+        elif op == _OP_ATOM:
+            first = _format(arguments[0])
+        elif op == _OP_LAZY:
+            first, second, past = tuple(_format(part) for part in arguments[0]), _format(arguments[1]), arguments[2]
+        elif op == _OP_THRESHOLD:
+            first, past = arguments[0], f"p{placeholder + 1}"
+        elif op in (_OP_UNINTERRUPTED, _OP_UNINTERRUPTED_LITERAL):
+            first, second = _format(arguments[0]), arguments[1]
+        elif op == _OP_WINDOW:
+            first = arguments[0]
+        steps.append((op, first, second, past, key, before, after))
+    return steps
+
+
+def _same_tape(a: _Tape, b: _Tape) -> bool:
+    """Two recordings alike: the same code, the same calls, the same values not taken from literals
+    (of the same types: `1` and `1.0` are equal)."""
+    if a.recorded != b.recorded or len(a.calls) != len(b.calls):
+        return False
+    for x, y in zip(a.calls, b.calls, strict=True):
+        if x[0] != y[0] or len(x) != len(y):
+            return False
+        if x[0] == "const":
+            if type(x[1]) is not type(y[1]) or not _same(x[1], y[1]) or x[2:] != y[2:]:
+                return False
+        elif x[1:] != y[1:]:
+            return False
+    return True

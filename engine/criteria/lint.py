@@ -34,11 +34,16 @@ from engine.diagnostics import Diagnostic, Severity
 def where_reaches_past(tree: ast.Node) -> Iterator[Diagnostic]:
     """BR508 (a warning) for each `and`/`or` operand of a quantifier's `where` that does not read
     its item, where being inside changes the meaning (see the module's words)."""
-    negated: set[int] = {id(node.operand) for node in ast.walk(tree) if isinstance(node, ast.Not)}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Quantifier) or not isinstance(node.condition, ast.BoolOp):
-            continue
+    negated: set[int] = set()
+    quantifiers: list[ast.Quantifier] = []
+    for node in ast.walk(tree):  # (one walk: the negated nodes are all known before any is read)
+        if isinstance(node, ast.Not):
+            negated.add(id(node.operand))
+        elif isinstance(node, ast.Quantifier) and isinstance(node.condition, ast.BoolOp):
+            quantifiers.append(node)
+    for node in quantifiers:
         condition = node.condition
+        assert isinstance(condition, ast.BoolOp)
         differs = id(node) in negated or (node.kind, condition.op) in (("any", "or"), ("all", "and"))
         if not differs:
             continue

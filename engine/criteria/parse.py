@@ -340,13 +340,14 @@ class _Shape:
             made[index] = built
             return built
 
+        spans: dict[int, ast.Span] = {}
         try:
-            template = self._copy(self.template, self.plan, text, literals, literal)
+            template = self._copy(self.template, self.plan, text, literals, literal, spans)
         except CriteriaError:
             return None
         if len(_INSTANCES) >= _SHAPES_LIMIT * 4:
             _INSTANCES.clear()
-        _INSTANCES[id(template)] = (template, self, text, literals, [made[i] for i in range(len(literals))])
+        _INSTANCES[id(template)] = (template, self, text, literals, [made[i] for i in range(len(literals))], spans)
         return template
 
     def _copy(
@@ -356,11 +357,15 @@ class _Shape:
         text: str,
         literals: Literals,
         literal: Callable[[int], ast.Node],
+        spans: dict[int, ast.Span],
     ) -> ast.Node:
         """`tree` (the first text's template, or its typed tree) for `text`: offsets moved, each
-        literal node made by `literal`."""
+        literal node made by `literal`. `spans` keeps the spans made, by start and end: the typed
+        tree of a text shares its template's (spans are immutable), where the two trees' nodes
+        cover the same text."""
         ends = self.ends
         shifts = [0, *(end - ends[i] for i, (_, _, end) in enumerate(literals))]  # after k literals
+        new_span, span_class, offsets = _new, ast.Span, OFFSETS
 
         def copy(node: ast.Node) -> ast.Node:
             cls, begin, end, before_begin, before_end, index, plain, child_fields = plan[id(node)]
@@ -372,7 +377,16 @@ class _Shape:
             begin += shift
             end += shifts[before_end]
             values = dict(node.__dict__)
-            values["span"] = _offsets_span(begin, end, text[begin:end])
+            where = begin * 65536 + end  # (a text is at most `MAX_LENGTH` characters)
+            span = spans.get(where)
+            if span is None:  # `_offsets_span`, inline
+                span = spans[where] = new_span(span_class)
+                _setattr(
+                    span,
+                    "__dict__",
+                    {"file": offsets, "line": begin, "column": end, "end_column": 0, "text": text[begin:end]},
+                )
+            values["span"] = span
             for name in child_fields:
                 child = values[name]
                 if type(child) is tuple:
@@ -403,7 +417,7 @@ def typed_instance(template: ast.Node, env: Any) -> ast.Node | None:
     found = _INSTANCES.get(id(template))
     if found is None or found[0] is not template:
         return None
-    _, shape, text, literals, made = found
+    _, shape, text, literals, made, spans = found
     typed = shape.typed.get(id(env))
     if typed is None or typed[0] is not env:
         return None
@@ -411,7 +425,23 @@ def typed_instance(template: ast.Node, env: Any) -> ast.Node | None:
         return None
     if any(_zero(getattr(made[k], "value", None)) for k in typed[3]):  # (a divisor or a window of zero: checked again)
         return None
-    return shape._copy(typed[1], typed[2], text, literals, made.__getitem__)
+    result = shape._copy(typed[1], typed[2], text, literals, made.__getitem__, spans)
+    if len(_TYPED_SHAPES) >= _SHAPES_LIMIT * 4:
+        _TYPED_SHAPES.clear()
+    _TYPED_SHAPES[id(result)] = (result, typed[1], made)
+    return result
+
+
+def typed_shape(typed: ast.Node) -> tuple[ast.Node, list[ast.Node]] | None:
+    """For a typed tree made by `typed_instance`: the typed tree it was copied from (its shape's
+    first text's, shared by every text of the shape typed against that environment) and its own
+    literal nodes in the order of the text; None for any other tree. Every other node of the two
+    trees is the same but for its span: the code generator makes a text's code from its shape's
+    (`engine.criteria.compile`)."""
+    found = _TYPED_SHAPES.get(id(typed))
+    if found is None or found[0] is not typed:
+        return None
+    return found[1], found[2]
 
 
 def _zero(value: Any) -> bool:
@@ -450,9 +480,11 @@ _SHAPES: dict[tuple[str, ...], _Shape] = {}
 #: the shapes by their first text's template (identity)
 _FIRSTS: dict[int, _Shape] = {}
 #: templates made from shapes, by identity: (template, shape, text, literals, its literal nodes in order)
-_INSTANCES: dict[int, tuple[ast.Node, _Shape, str, Literals, list[ast.Node]]] = {}
+_INSTANCES: dict[int, tuple[ast.Node, _Shape, str, Literals, list[ast.Node], dict[int, ast.Span]]] = {}
 #: (terminal, text) → the fields of the Literal built from it (values are immutable), forgotten with the shapes
 _LITERAL_VALUES: dict[tuple[str, str], dict[str, Any]] = {}
+#: typed trees made by `typed_instance`, by identity: (the tree, the typed tree it copies, its literal nodes in order)
+_TYPED_SHAPES: dict[int, tuple[ast.Node, ast.Node, list[ast.Node]]] = {}
 
 
 def forget_shapes() -> None:
@@ -461,6 +493,7 @@ def forget_shapes() -> None:
     _FIRSTS.clear()
     _INSTANCES.clear()
     _LITERAL_VALUES.clear()
+    _TYPED_SHAPES.clear()
 
 
 _SHAPES_LIMIT = 4096

@@ -79,23 +79,31 @@ def _parse_at(document: Document, path: JsonPath, text: str, keyed: Keyed = ()) 
     """The entry's condition, located at the entry; a part written under a key of its own (the
     `less_than` of a threshold) at that key (until 2026-12-02 every part was located at the
     entry's first key: a failing `less_than: 5` pointed at the `more_than` line)."""
-    span = document.locate(path)
-    at = ast.Span(document.file, span.line, span.column, span.end_column)
-    ranges: list[tuple[int, int, ast.Span]] = []
+    ranges: list[tuple[int, int, JsonPath]] = []
     start = 0
     for key, part in keyed:
         found = text.find(part, start)
         if found < 0:
             continue
         start = found + len(part)
-        written = document.locate((*path, key), key=True)
-        ranges.append((found, start, ast.Span(document.file, written.line, written.column, written.end_column)))
+        ranges.append((found, start, (*path, key)))
+    # the spans are looked up when first asked for (a diagnostic, an explanation: a clean
+    # `validate` asks for none), each once; the document's spans do not change once loaded
+    made: dict[JsonPath | None, ast.Span] = {}
 
     def locate(begin: int, end: int) -> ast.Span:
         for first, after, where in ranges:
             if first <= begin and end <= after:
-                return where
-        return at
+                span = made.get(where)
+                if span is None:
+                    written = document.locate(where, key=True)
+                    span = made[where] = ast.Span(document.file, written.line, written.column, written.end_column)
+                return span
+        span = made.get(None)
+        if span is None:
+            entry = document.locate(path)
+            span = made[None] = ast.Span(document.file, entry.line, entry.column, entry.end_column)
+        return span
 
     return parse_located(text, locate)
 

@@ -80,25 +80,28 @@ def _model(model: type[BaseModel]) -> Convert:
         if info.validation_alias not in (None, info.alias) or info.validate_default:
             return _never
         try:
-            fields.append((info.alias or name, name, _field(info), _default(info)))
+            fields.append((info.alias or name, name, _field(info), _default(info), _constant(info)))
         except Unsure:
             return _never
     keys = frozenset(key for key, *_ in fields)
+    names = {key: name for key, name, *_ in fields}
+    same = all(key == name for key, name in names.items())  # (no alias: the keys given are the names)
     new = model.__new__
 
     def build(data: Any) -> Any:
         if type(data) is not dict or not keys.issuperset(data):
             raise Unsure
         values: dict[str, Any] = {}
-        given = set()
-        for key, name, convert, default in fields:
+        for key, name, convert, default, constant in fields:
             if key in data:
                 values[name] = convert(data[key])
-                given.add(name)
+            elif constant is not _NO_CONSTANT:  # (an immutable default, as `_default` gives it)
+                values[name] = constant
             elif default is None:  # required
                 raise Unsure
             else:
                 values[name] = default()
+        given = set(data) if same else {names[key] for key in data}  # (every key is a field's)
         instance = new(model)
         _setattr(instance, "__dict__", values)
         _setattr(instance, "__pydantic_fields_set__", given)
@@ -132,6 +135,16 @@ def _default(info: FieldInfo) -> Callable[[], Any] | None:
     if isinstance(value, _IMMUTABLE):
         return lambda: value
     return lambda: info.get_default(call_default_factory=False)
+
+
+_NO_CONSTANT: Any = object()
+
+
+def _constant(info: FieldInfo) -> Any:
+    """The default `_default` hands out as it is (an immutable value), or `_NO_CONSTANT`."""
+    if info.is_required() or info.default_factory is not None or not isinstance(info.default, _IMMUTABLE):
+        return _NO_CONSTANT
+    return info.default
 
 
 def _field(info: FieldInfo) -> Convert:
@@ -221,8 +234,12 @@ def _plain(annotation: Any, constraints: list[Any]) -> Convert:
 
 
 def _nested(model: type[BaseModel]) -> Convert:
+    built: list[Convert] = []  # the model's converter, made on first use (models refer to each other)
+
     def convert(value: Any) -> Any:
-        return _model(model)(value)
+        if not built:
+            built.append(_model(model))
+        return built[0](value)
 
     return convert
 
