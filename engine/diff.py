@@ -625,12 +625,23 @@ def money_measures(decision: dict[str, Any]) -> MoneyByMeasure:
     if discounts is not None:
         found["discounts_net"] = {c: Money.written(t["net"]).amount for c, t in discounts["totals"].items()}
     cancellation = decision.get("cancellation")
+    penalties: dict[str, Decimal] = {}
     if cancellation is not None:
-        found["cancellation_penalties"] = {c: Money.written(v).amount for c, v in cancellation["total"].items()}
+        penalties = {c: Money.written(v).amount for c, v in cancellation["total"].items()}
     purchase = decision.get("purchase")
     if purchase is not None and purchase.get("allowed"):  # (a refused purchase's price is not charged,
         # as a refused cancellation's penalty is not: until 2026-12-02 it counted as money moved)
         found["purchase_price"] = {c: Money.written(t["net"]).amount for c, t in purchase["price"].items()}
+        # a change of plan's penalties, which end the old contract as a cancellation would (a
+        # cancellation after it is not judged): until 2026-12-03 not counted, so a change of plan
+        # allowed by the new rules read as penalties gone (the review of 2026-12-03)
+        for reason in purchase.get("reasons", ()):
+            total = reason.get("facts", {}).get("total") if reason.get("code") == "plan_change_penalty" else None
+            if total:
+                money = Money.written(total)
+                penalties[money.currency] = penalties.get(money.currency, Decimal(0)) + money.amount
+    if cancellation is not None or penalties:
+        found["cancellation_penalties"] = penalties
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,54 @@ def test_a_cancellation_after_a_change_of_plan_reads_not_judged() -> None:
     html = _cancellation(cancellation)
     assert '<p>on 2015-10-02: <span class="verdict">not judged</span></p>' in html
     assert '<li title="after_plan_change">the purchase of 2015-10-01 changes the plan' in html
+
+
+def test_a_cancellation_after_a_change_of_plan_of_a_deactivated_subscription_is_not_judged() -> None:
+    """The plan changed (the purchase allowed) though no running contract was charged (the
+    subscription deactivated that day): a later cancellation is of the new contract all the same
+    (the review of 2026-12-03: it was judged on the old contract, 166.60 EUR charged)."""
+    scenario = {
+        "id": "s23-r2",
+        "as_of": "2015-10-01T10:00:00+00:00",
+        "account": {"code": "A1", "classification": "Residential"},
+        "subscription": {
+            "code": "S1",
+            "plan": "tv-essentials-24",
+            "start": "2015-01-01",
+            "billing_term_scheme": "monthly-24",
+            "billing_frequency": "monthly",
+            "status_history": [
+                {"status": "active", "from": "2015-01-01"},
+                {"status": "deactivated", "from": "2015-09-01"},
+            ],
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+        },
+        "purchase": {"plan": "tv-premium-12", "payment_method": "direct_debit"},
+        "cancellation": {"date": "2015-10-15"},
+    }
+    decided = load_rules(REPO / "rules").decide(scenario)
+    assert decided["purchase"]["allowed"] is True
+    assert [r["code"] for r in decided["cancellation"]["reasons"]] == ["after_plan_change"]
+    assert decided["cancellation"]["total"] == {}
+
+
+def test_diff_counts_a_change_of_plans_penalties_as_penalties() -> None:
+    """A change of plan's `plan_change_penalty` ends the old contract as a cancellation would (and
+    a cancellation after it is not judged): `diff` counts it among the penalties (the review of
+    2026-12-03: a change of plan the new rules allow read as penalties gone, -404.60 EUR)."""
+    from engine.diff import money_measures
+
+    allowed = {
+        "purchase": {
+            "allowed": True,
+            "price": {"EUR": {"net": "10.00 EUR"}},
+            "reasons": [
+                {"code": "plan_change_penalty", "facts": {"total": "166.60 EUR"}},
+                {"code": "plan_change_penalty", "facts": {"total": "119.00 EUR"}},
+            ],
+        },
+        "cancellation": {"total": {}, "reasons": [{"code": "after_plan_change"}]},
+    }
+    assert money_measures(allowed)["cancellation_penalties"] == {"EUR": Decimal("285.60")}
+    refused = {**allowed, "purchase": {**allowed["purchase"], "allowed": False}}
+    assert money_measures(refused)["cancellation_penalties"] == {}

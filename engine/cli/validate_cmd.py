@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,11 +136,11 @@ def _left_without_rule_set(files: list[Path], reported: list[Path]) -> list[Diag
     """BR110 for rule documents a hook's commit leaves in no rule set, wherever they are (until
     2026-12-03 only `rules/` was looked at, and a commit deleting `config/rules/ruleset.yaml`,
     with a broken rule file or not, passed): a folder whose `ruleset.yaml` is tracked at `HEAD`
-    and deleted, that still holds rule documents; and each file the commit gives that holds a rule
-    document (`kind: discount`) and lies in no rule set (the deletion committed before). Folders
-    in `reported` (`rules/`, told already) are left out."""
-    from engine.files import is_file
-    from engine.load import _holds_rule_document, display_path, find_ruleset_root
+    and deleted, that still holds rule documents. Folders in `reported` (`rules/`, told already)
+    are left out. A loose rule document elsewhere (an example in `docs/`) is left alone, as README
+    says of a YAML file in no rule set (a review of 2026-12-03: a per-file BR110 failed such
+    commits, and every file outside git)."""
+    from engine.load import display_path, find_ruleset_root
 
     found: list[Diagnostic] = []
     told = list(reported)
@@ -164,22 +163,6 @@ def _left_without_rule_set(files: list[Path], reported: list[Path]) -> list[Diag
                 "was checked",
                 f"restore `{display_path(deleted)}` (kind: rule_set), delete the rule files too, or name the rule "
                 "set in the hook's `args:`",
-            )
-        )
-    for file in files:
-        if not is_file(file) or find_ruleset_root(file) is not None or not _holds_rule_document(file):
-            continue
-        if any(Path(os.path.abspath(file)).is_relative_to(os.path.abspath(f)) for f in told):
-            continue
-        found.append(
-            Diagnostic(
-                display_path(file),
-                1,
-                1,
-                "BR110",
-                "file holds a rule document (`kind:`) but is in no rule set (no ruleset.yaml in this or any "
-                "parent folder): nothing in it was checked",
-                "restore the rule set's ruleset.yaml (kind: rule_set), or name the rule set in the hook's `args:`",
             )
         )
     return found

@@ -222,13 +222,17 @@ class Explainer:
         outcomes = []
         named = scope.get(_ITEMS, {})
         whole = self.lacking(node.collection, scope) if node.collection.span.text else ""
-        if whole and _PATH.fullmatch(whole) is None:  # `(a + b)[0]`, not `a + b[0]`
-            whole = f"({whole})"
+        if _PATH.fullmatch(whole) is None:  # (a set literal's item has no place as written: not named)
+            whole = ""
         first: str | None = None  # what the first item without an answer lacks
         for index, item in enumerate(items):
             noted = self.noted_missing
             # the item's name (`usage[1]`), for a value it lacks (`lacking`)
-            inner = {**scope, node.var: item, _ITEMS: {**named, node.var: f"{whole}[{index}]"}}
+            inner = (
+                {**scope, node.var: item, _ITEMS: {**named, node.var: f"{whole}[{index}]"}}
+                if whole
+                else {**scope, node.var: item}
+            )
             outcome = judge(node.condition, inner)
             if outcome is not None:  # a value an item lacks but that did not decide it explains nothing
                 self.noted_missing = noted  # (until 2026-12-02 a Tuesday rental's device was named)

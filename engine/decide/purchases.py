@@ -905,27 +905,35 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     return tuple(found)
 
 
-def _ends_contract(scenario: Any) -> bool:
+def _changes_plan(scenario: Any) -> bool:
     """Whether the purchase buys another plan than the subscription's, which holds something (a
-    plan, or add-ons) and is in effect on the purchase day as written (started, not deactivated,
-    `_deactivated_on`): a change of plan, ending the running contract that day (`_plan_change`)."""
+    plan, or add-ons): the subscription goes on under the new plan from the purchase day."""
     purchase = scenario.purchase
     subscription = scenario.subscription
     if purchase.plan is None or subscription is None or subscription.plan == purchase.plan:
         return False
-    if subscription.plan is None and not subscription.add_ons:  # (nothing held: no contract to end)
+    return subscription.plan is not None or bool(subscription.add_ons)  # (nothing held: nothing changes)
+
+
+def _ends_contract(scenario: Any) -> bool:
+    """Whether the purchase changes the plan (`_changes_plan`) of a subscription in effect on the
+    purchase day as written (started, not deactivated, `_deactivated_on`): it ends the running
+    contract that day (`_plan_change`)."""
+    if not _changes_plan(scenario):
         return False
+    subscription = scenario.subscription
     day = scenario.as_of.date()
     return not (day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)))
 
 
 def plan_changed_on(scenario: Any, allowed: bool) -> date | None:
-    """The purchase day, when the purchase (`allowed`: not refused) changes the plan of a subscription
-    in effect that day, ending its contract then (`_ends_contract`): a scenario's `cancellation`
-    dated after it is of the new plan's contract, which the scenario does not describe (the old
-    contract's terms were judged as a cancellation on the purchase day, `_plan_change`). None for a
-    refused purchase (the plan did not change) or no change of plan."""
-    if not allowed or scenario.purchase is None or not _ends_contract(scenario):
+    """The purchase day, when the purchase (`allowed`: not refused) changes the plan (`_changes_plan`):
+    a scenario's `cancellation` dated after it is of the new plan's contract, which the scenario
+    does not describe (a contract running that day was judged as a cancellation on the purchase
+    day, `_plan_change`; one not in effect then, deactivated or not started, ended nothing to
+    charge — until 2026-12-03 a cancellation after such a change was judged on the old contract,
+    its penalty charged). None for a refused purchase (the plan did not change) or no change of plan."""
+    if not allowed or scenario.purchase is None or not _changes_plan(scenario):
         return None
     return cast(date, scenario.as_of.date())
 
