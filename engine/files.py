@@ -313,7 +313,8 @@ def parquet_scenarios(path: Path, display: str) -> Diagnostic:
 
 
 def parquet_run(name: str) -> str:
-    """The `billrules run` that decides the Parquet scenarios of `name` (`--format parquet` when its
-    extension does not say Parquet: a run reads a `.json` as JSON Lines)."""
+    """The `billrules run` that decides the Parquet scenarios of `name`, its decisions to a Parquet
+    file (`--output` is required; `--format parquet` when the input's extension does not say
+    Parquet: a run reads a `.json` as JSON Lines, and the format is the output's too)."""
     told = Path(name).suffix.lower() in (".parquet", ".pq")
-    return f"billrules run --input {name}{'' if told else ' --format parquet'}"
+    return f"billrules run --input {name}{'' if told else ' --format parquet'} --output decisions.parquet"

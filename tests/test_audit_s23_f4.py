@@ -149,7 +149,9 @@ def test_a_parquet_file_is_told_as_parquet_with_the_run_that_reads_it(tmp_path: 
     assert done.returncode == 1
     out = done.stdout + done.stderr
     assert "night.parquet:1:1: error[BR102] a Parquet file (it starts with `PAR1`), not a scenario file" in out
-    assert "hint: Parquet scenarios are decided by `billrules run --input night.parquet`" in out
+    assert (
+        "hint: Parquet scenarios are decided by `billrules run --input night.parquet --output decisions.parquet`" in out
+    )
     assert "binary file" not in out
 
 
@@ -158,10 +160,10 @@ def test_diff_given_a_parquet_file_is_a_usage_error_naming_run(tmp_path: Path) -
     done = _billrules("diff", "--rules", str(RULES), "--rules", str(RULES), "--input", "night.pq", cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert "is a Parquet file (it starts with `PAR1`)" in done.stderr
-    assert "`billrules run --input night.pq`" in done.stderr
+    assert "`billrules run --input night.pq --output decisions.parquet`" in done.stderr
     # one that does not say Parquet by its name, in a folder: `--format parquet` in the hint
     (tmp_path / "in").mkdir()
     _parquet(tmp_path / "in" / "x.json")
     done = _billrules("diff", "--rules", str(RULES), "--rules", str(RULES), "--input", "in", cwd=tmp_path)
     assert done.returncode == 1
-    assert "BR102 a Parquet file" in done.stdout and "--input in/x.json --format parquet`" in done.stdout
+    assert "BR102 a Parquet file" in done.stdout and "--input in/x.json --format parquet --output decisions.parquet`" in done.stdout
