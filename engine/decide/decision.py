@@ -40,6 +40,7 @@ from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
 from engine.diagnostics import did_you_mean
 from engine.models.catalog import DISCOUNTABLE
+from engine.models.scenario import AppliedDiscount
 from engine.values import engine_context, money_text, plain
 
 
@@ -400,10 +401,13 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
     outcomes = criteria_outcomes(rules, scenario)
     decision: dict[str, Any] = {"scenario": scenario.id, "rules_version": rules.rules_version}
     billed = asks_discounts(scenario)
+    bought = scenario  # what the purchase reads: with this bill's applications as history
     if billed:
         evaluator = _evaluator(rules)
         decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
         decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied", lines_written=shared)
+        if scenario.purchase is not None:
+            bought = with_bill_applied(scenario, decided)
     if scenario.balance is not None:
         decision["balance"] = balances.balance_json(balances.evaluate(rules, scenario))
     if scenario.consumptions or scenario.credit_purchases:
@@ -411,7 +415,7 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
     if scenario.cancellation is not None:
         decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
     if scenario.purchase is not None:
-        decision["purchase"] = purchases.evaluate(rules, scenario, shared)
+        decision["purchase"] = purchases.evaluate(rules, bought, shared)
         cancellation = scenario.cancellation
         changed = purchases.plan_changed_on(scenario, decision["purchase"]["allowed"]) if cancellation else None
         if changed is not None and cancellation.date > changed:  # of the new plan's contract: not judged
@@ -428,6 +432,21 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
         nothing = unanswered(scenario)[0]
         raise ScenarioError("scenario", nothing.message, nothing.hint, "BR604")
     return decision
+
+
+def with_bill_applied(scenario: Any, decided: DiscountDecision) -> Any:
+    """The scenario as its purchase reads it beside its bill: each discount the bill applies
+    (status `applied`) written as a `discount_history` entry on the bill's day (`as_of`), after
+    the history given, so that the purchase's price reads that application as it reads the
+    history (a limit reached, a run spent: README "Purchases and coupons"). The scenario itself
+    when the bill applies nothing. Until 2026-12-03 the purchase read the history alone, and one
+    application was made again on the purchase's price."""
+    applied = [r.code for r in decided.definitions if r.status == "applied"]
+    if not applied:
+        return scenario
+    day = scenario.as_of.date()
+    entries = [AppliedDiscount(discount=code, on=day) for code in applied]
+    return _copied(scenario, discount_history=[*scenario.discount_history, *entries])
 
 
 def asks_discounts(scenario: Any) -> bool:

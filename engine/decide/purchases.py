@@ -850,7 +850,7 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     penalty (no term, out of its commitment, `allowed`): nothing. The same plan bought again, or
     a purchase before the subscription starts, is no change of it: nothing; nor is a purchase on
     a subscription no longer in effect that day (deactivated, `_deactivated_on`, or cancelled by
-    the scenario's own allowed `cancellation` on or before it, which says what that costs,
+    the scenario's own allowed `cancellation` on or before it, not renewed (`_renewed`), which says what that costs,
     `_after_cancellation`): no contract runs to be ended. Subscription data the cancellation refuses (BR616: an add-on listed twice, a
     bundle of the plan listed as an add-on, `add_on_starts` of an add-on not held or before the
     start, cycles without a billing frequency) are what every other purchase accepts: the
@@ -943,7 +943,7 @@ def _on_purchase_day(rules: Any, scenario: Any) -> tuple[Any, Reason | None]:
     with its subscription as it holds on the purchase day, and the refusal when it is no longer in
     effect then (`subscription_not_in_effect`, as `_plan_change` reads it: its status in force
     that day is `deactivated`, `_deactivated_since`, or the scenario's own `cancellation` of the
-    whole subscription, dated on or before that day and allowed, ends it; facts `subscription`,
+    whole subscription, dated on or before that day, allowed and not renewed (`_renewed`), ends it; facts `subscription`,
     `date`, `status` (`deactivated` / `cancelled`), `since`). That cancellation of some `add_ons`
     ends those (and the lines in their bundles): they are no longer held, and may be bought again
     (until 2026-12-03 `add_on_already_held`); a refused one ends nothing. Otherwise the scenario as
@@ -1004,15 +1004,31 @@ def _after_cancellation(rules: Any, terms: Any, scenario: Any, subscription: Any
     """The subscription as the scenario's own `cancellation`, dated on or before the purchase day,
     leaves it: None when it cancels the whole subscription and is allowed (ended: that decision
     names its penalty, once), without the add-ons it cancels (allowed, `add_ons`), or as it is
-    (refused: the contract runs). Raises its ScenarioError, as the cancellation question does."""
+    (refused: the contract runs; or renewed, `_renewed`). Raises its ScenarioError, as the
+    cancellation question does."""
     cancellation = scenario.cancellation
-    if not terms.decide(scenario, decision.criteria_outcomes(rules, scenario)).allowed:
+    decided = terms.decide(scenario, decision.criteria_outcomes(rules, scenario))
+    if not decided.allowed or _renewed(scenario, decided):
         return subscription
     if cancellation.add_ons is None:
         return None
     held = [code for code in subscription.add_ons if code not in cancellation.add_ons]
     starts = {c: d for c, d in subscription.add_on_starts.items() if c in held}
     return _copied(subscription, {"add_ons": held, "add_on_starts": starts})
+
+
+def _renewed(scenario: Any, decided: Any) -> bool:
+    """Whether the customer renewed what the scenario's (allowed) `cancellation` ends, so that it
+    ends nothing on the purchase day: `renewed_on` falls on or after the cancellation date and on
+    or before the purchase day, and no term charges a penalty for it (a renewal within the grace
+    period waives it, SPEC 3.4: the contract runs on; a charged penalty says the contract ended —
+    a renewal after the grace period, or before the cancellation — and it stays ended). Until
+    2026-12-03 a renewed cancellation ended the subscription for the purchase all the same."""
+    cancellation = scenario.cancellation
+    renewed = cancellation.renewed_on
+    if renewed is None or not cancellation.date <= renewed <= scenario.as_of.date():
+        return False
+    return not any(t.data.get("outcome") == "penalty" for t in decided.terms)
 
 
 def _coupon_bundles(rules: Any) -> dict[str, list[str]]:
