@@ -108,16 +108,11 @@ def test_an_alphanumeric_templates_last_code_is_said_in_base_36(rules: Path) -> 
 # --- a cancellation after the scenario's plan change is "not judged" in words and HTML too ----------
 
 
-def test_a_cancellation_after_a_change_of_plan_reads_not_judged() -> None:
-    """The JSON says nothing is refused (`allowed: true`, no term, no total) with the reason
-    `after_plan_change`; the text and the HTML report said "allowed" above that reason."""
-    import io
-
-    from engine.cli.render_cancellation import render_cancellation
-    from engine.report.html import _cancellation
-
-    scenario = {
-        "id": "s23",
+def _upgrade(cancelled: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """tv-essentials-24 from 2015-01-01, a change of plan to tv-premium-12 on 2015-10-01 and a
+    cancellation on `cancelled`."""
+    return {
+        "id": "s23-upgrade",
         "as_of": "2015-10-01T10:00:00+00:00",
         "account": {"code": "A1", "classification": "Residential"},
         "subscription": {
@@ -126,12 +121,23 @@ def test_a_cancellation_after_a_change_of_plan_reads_not_judged() -> None:
             "start": "2015-01-01",
             "billing_term_scheme": "monthly-24",
             "billing_frequency": "monthly",
-            "status_history": [{"status": "active", "from": "2015-01-01"}],
+            "status_history": history or [{"status": "active", "from": "2015-01-01"}],
             "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
         },
         "purchase": {"plan": "tv-premium-12", "payment_method": "direct_debit"},
-        "cancellation": {"date": "2015-10-02"},
+        "cancellation": {"date": cancelled},
     }
+
+
+def test_a_cancellation_after_a_change_of_plan_reads_not_judged() -> None:
+    """The JSON says nothing is refused (`allowed: true`, no term, no total) with the reason
+    `after_plan_change`; the text and the HTML report said "allowed" above that reason."""
+    import io
+
+    from engine.cli.render_cancellation import render_cancellation
+    from engine.report.html import _cancellation
+
+    scenario = _upgrade("2015-10-02")
     cancellation = load_rules(REPO / "rules").decide(scenario)["cancellation"]
     out = io.StringIO()
     render_cancellation(cancellation, out)
@@ -147,25 +153,8 @@ def test_a_cancellation_after_a_change_of_plan_of_a_deactivated_subscription_is_
     """The plan changed (the purchase allowed) though no running contract was charged (the
     subscription deactivated that day): a later cancellation is of the new contract all the same
     (the review of 2026-12-03: it was judged on the old contract, 166.60 EUR charged)."""
-    scenario = {
-        "id": "s23-r2",
-        "as_of": "2015-10-01T10:00:00+00:00",
-        "account": {"code": "A1", "classification": "Residential"},
-        "subscription": {
-            "code": "S1",
-            "plan": "tv-essentials-24",
-            "start": "2015-01-01",
-            "billing_term_scheme": "monthly-24",
-            "billing_frequency": "monthly",
-            "status_history": [
-                {"status": "active", "from": "2015-01-01"},
-                {"status": "deactivated", "from": "2015-09-01"},
-            ],
-            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
-        },
-        "purchase": {"plan": "tv-premium-12", "payment_method": "direct_debit"},
-        "cancellation": {"date": "2015-10-15"},
-    }
+    deactivated = [{"status": "active", "from": "2015-01-01"}, {"status": "deactivated", "from": "2015-09-01"}]
+    scenario = _upgrade("2015-10-15", deactivated)
     decided = load_rules(REPO / "rules").decide(scenario)
     assert decided["purchase"]["allowed"] is True
     assert [r["code"] for r in decided["cancellation"]["reasons"]] == ["after_plan_change"]
