@@ -181,3 +181,82 @@ def test_diff_counts_a_change_of_plans_penalties_as_penalties() -> None:
     assert money_measures(allowed)["cancellation_penalties"] == {"EUR": Decimal("285.60")}
     refused = {**allowed, "purchase": {**allowed["purchase"], "allowed": False}}
     assert money_measures(refused)["cancellation_penalties"] == {}
+
+
+# --- the second review of 2026-12-03: the bill's applications price the purchase, nothing else ------
+
+
+def test_a_change_of_plans_terms_read_the_history_as_written_not_the_bills_applications(rules: Path) -> None:
+    """An exception reading `discount_history` judged the change of plan on the history with the
+    bill's applications (decision.with_bill_applied), and the cancellation question without them:
+    the terms read the scenario as written; only the purchase's price reads the bill."""
+    edit(
+        rules / "catalog/terms.yaml",
+        '  - when: cancellation.reason in {"moved_abroad", "deceased"}\n    outcome: allowed\n',
+        '  - when: cancellation.reason in {"moved_abroad", "deceased"}\n    outcome: allowed\n'
+        '  - when: count(h in discount_history where h.discount == "loyalty-5" within 1 month) >= 1\n'
+        "    outcome: allowed\n",
+    )
+    scenario: dict[str, Any] = {
+        "id": "s23-loyal-change",
+        "as_of": "2015-07-01T10:00:00+02:00",
+        "account": {
+            "code": "ACC-1",
+            "classification": "Residential",
+            "payment_preference": "direct_debit",
+            "presentment_preference": "email",
+        },
+        "subscription": {
+            "code": "SUB-1",
+            "type": "residential-tv",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-24",
+            "billing_frequency": "monthly",
+            "start": "2015-02-01",
+            "status_history": [{"status": "active", "from": "2015-02-01"}],
+            "products": [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}],
+            "billing_period": {"from": "2015-06-01", "to": "2015-06-30"},
+        },
+        "purchase": {"plan": "tv-flex", "payment_method": "direct_debit"},
+    }
+    decided = load_rules(rules).decide(scenario)
+    assert "loyalty-5" in [d["code"] for d in decided["discounts"]["definitions"] if d["status"] == "applied"]
+    penalties = [r["facts"]["total"] for r in decided["purchase"]["reasons"] if r["code"] == "plan_change_penalty"]
+    assert penalties == ["214.20 EUR"]  # (nothing with the bill's loyalty-5 read as history)
+
+
+def test_a_cancellation_free_of_penalty_renewed_late_still_ends_the_subscription() -> None:
+    """Renewed means renewed within a term's grace period (its penalty waived): a cancellation
+    free of any penalty (moved abroad) with a renewal months later left the change of plan to
+    charge the old contract's penalty (the second review of 2026-12-03)."""
+    scenario = {
+        "id": "s23-late-renewal",
+        "as_of": "2015-07-01T10:00:00+02:00",
+        "account": {"code": "ACC-1201", "classification": "Residential", "payment_preference": "card"},
+        "subscription": {
+            "code": "SUB-1201",
+            "type": "residential-tv",
+            "plan": "tv-essentials-24",
+            "billing_term_scheme": "monthly-24",
+            "billing_frequency": "monthly",
+            "start": "2015-02-01",
+            "status_history": [{"status": "active", "from": "2015-02-01"}],
+        },
+        "purchase": {"plan": "tv-flex", "payment_method": "card"},
+        "cancellation": {"date": "2015-03-02", "reason": "moved_abroad", "renewed_on": "2015-06-20"},
+    }
+    decided = load_rules(REPO / "rules").decide(scenario)
+    assert [t["outcome"] for t in decided["cancellation"]["terms"]] == ["allowed"]
+    assert decided["purchase"]["allowed"] is True
+    assert [r["code"] for r in decided["purchase"]["reasons"]] == []
+
+
+def test_a_cancellation_after_a_change_of_plan_of_a_contract_not_running_says_so() -> None:
+    deactivated = [{"status": "active", "from": "2015-01-01"}, {"status": "deactivated", "from": "2015-09-01"}]
+    [reason] = load_rules(REPO / "rules").decide(_upgrade("2015-10-15", deactivated))["cancellation"]["reasons"]
+    assert reason["facts"]["running"] is False
+    assert reason["text"].endswith(
+        "nothing is charged here (the contract it describes was not running on the purchase day: deactivated or"
+        " not started)"
+    )
+    assert ", ending this contract then" not in reason["text"]

@@ -415,13 +415,16 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
     if scenario.cancellation is not None:
         decision["cancellation"] = _cached(rules, "terms").decide(scenario, outcomes).to_json(explain)
     if scenario.purchase is not None:
-        decision["purchase"] = purchases.evaluate(rules, bought, shared)
+        decision["purchase"] = purchases.evaluate(rules, scenario, shared, billed=bought)
         cancellation = scenario.cancellation
         changed = purchases.plan_changed_on(scenario, decision["purchase"]["allowed"]) if cancellation else None
         if changed is not None and cancellation.date > changed:  # of the new plan's contract: not judged
             # (until 2026-12-03 the old contract's terms were judged again, their penalties charged twice)
             plan = scenario.subscription.plan
-            decision["cancellation"] = terms.after_plan_change(cancellation.date, changed, plan, scenario.purchase.plan)
+            running = purchases.ends_contract(scenario)  # (else the purchase charged nothing: say so)
+            decision["cancellation"] = terms.after_plan_change(
+                cancellation.date, changed, plan, scenario.purchase.plan, running
+            )
     if explain and (scenario.subscription is not None or scenario.job is not None):
         # the discounts' criteria (when asked), and the exceptions of the terms this cancellation
         # decided (not those of every term of the rule set)

@@ -926,6 +926,11 @@ def _ends_contract(scenario: Any) -> bool:
     return not (day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)))
 
 
+def ends_contract(scenario: Any) -> bool:
+    """`_ends_contract`, for the cancellation part's words (`decision._decide`)."""
+    return _ends_contract(scenario)
+
+
 def plan_changed_on(scenario: Any, allowed: bool) -> date | None:
     """The purchase day, when the purchase (`allowed`: not refused) changes the plan (`_changes_plan`):
     a scenario's `cancellation` dated after it is of the new plan's contract, which the scenario
@@ -1028,7 +1033,10 @@ def _renewed(scenario: Any, decided: Any) -> bool:
     renewed = cancellation.renewed_on
     if renewed is None or not cancellation.date <= renewed <= scenario.as_of.date():
         return False
-    return not any(t.data.get("outcome") == "penalty" for t in decided.terms)
+    # renewed within a grace period: a term's penalty waived by it, and none charged (the review of
+    # 2026-12-03: a cancellation free of any penalty, renewed months later, counted as renewed)
+    outcomes = [t.data.get("outcome") for t in decided.terms]
+    return "waived" in outcomes and "penalty" not in outcomes
 
 
 def _coupon_bundles(rules: Any) -> dict[str, list[str]]:
@@ -1182,13 +1190,18 @@ def _items(rules: Any, chosen_pairs: tuple[tuple[str, str], ...], bundles: list[
 
 
 def _priced(
-    rules: Any, scenario: Any, shared: bool
+    rules: Any, scenario: Any, shared: bool, billed: Any = None
 ) -> tuple[str | None, list[CouponOutcome], list[Reason], list[Item], list[Item], list[str], dict[str, Any]]:
     """The purchase checked and priced: its plan, codes, refusals, the items it brings (and those
     priced), the bundles its codes grant, and the price (`price`). Priced again without a code
     whose bundle the pricing found to grant nothing (`_idle_codes`), until none is: each round
-    rejects one code at least, and a round is rare."""
+    rejects one code at least, and a round is rare. `billed`: the scenario with the discounts its
+    bill applies as history (`decision.with_bill_applied`), read by the pricing only; the terms a
+    change of plan or the scenario's cancellation judge read the scenario as written, as the
+    cancellation question does (the review of 2026-12-03: an exception reading the history judged
+    the change of plan on the bill's applications, the cancellation without them)."""
     purchase = scenario.purchase
+    for_price = scenario if billed is None else billed
     plan = check(rules, scenario)
     model = rules.get("plan", plan) if plan is not None else None
     plan_change = _plan_change(rules, scenario)
@@ -1212,10 +1225,10 @@ def _priced(
         brought = items(rules, purchase, bundles)
         kept = [i for i in brought if i.why is None]
         statuses: dict[str, str] = {}
-        priced = price(rules, scenario, plan, granted, bundles, kept, shared, statuses)
+        priced = price(rules, for_price, plan, granted, bundles, kept, shared, statuses)
         found = _idle_codes(rules, purchase, coupons, statuses)
         if not found:
-            found = _unchanging_codes(rules, scenario, plan, model, coupons, statuses, (granted, priced))
+            found = _unchanging_codes(rules, for_price, plan, model, coupons, statuses, (granted, priced))
         if not found:
             return plan, coupons, reasons, brought, kept, granted, priced
         idle.update(found)
@@ -1229,13 +1242,13 @@ def priced_scenario(rules: Any, scenario: Any) -> Any:
     return decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, kept))
 
 
-def evaluate(rules: Any, scenario: Any, shared: bool = False) -> dict[str, Any]:
+def evaluate(rules: Any, scenario: Any, shared: bool = False, billed: Any = None) -> dict[str, Any]:
     """The decision's `purchase` part (JSON-ready); raises ScenarioError for bad purchase facts.
     `shared`: for a writer that serialises it at once (`decision.decide`'s `shared`): the
     discounts' shared results are put in as the JSON written once, the reasons as the records
-    kept on them, not copied."""
+    kept on them, not copied. `billed`: see `_priced`."""
     purchase = scenario.purchase
-    plan, coupons, reasons, brought, kept, _, priced = _priced(rules, scenario, shared)
+    plan, coupons, reasons, brought, kept, _, priced = _priced(rules, scenario, shared, billed)
     lines = iter(priced["lines"])
     out_lines = []
     for item in brought:

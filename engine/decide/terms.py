@@ -125,10 +125,16 @@ register(
             + ")"
         ),
         "beyond_calendar": "the commitment of `{term}` ends after 9999-12-31",
-        "after_plan_change": (
-            "the purchase of {purchase_date} changes the plan to `{to}`, ending this contract then: a cancellation "
-            "on {date} is of the new contract, which this scenario does not describe; nothing is charged here "
-            "(what ending this contract costs is the purchase's, `plan_change_penalty`)"
+        "after_plan_change": lambda f: (
+            f"the purchase of {f['purchase_date']} changes the plan to `{f['to']}`"
+            + (", ending this contract then" if f.get("running", True) else "")
+            + f": a cancellation on {f['date']} is of the new contract, which this scenario does not describe; "
+            "nothing is charged here "
+            + (
+                "(what ending this contract costs is the purchase's, `plan_change_penalty`)"
+                if f.get("running", True)
+                else "(the contract it describes was not running on the purchase day: deactivated or not started)"
+            )
         ),
         # the explanation, step by step
         "step_chain": _reads_beyond("{index}. `{term}` from {start} to {end}{renewal}"),
@@ -285,7 +291,7 @@ class CancellationDecision:
 _ZERO = Decimal(0)
 
 
-def after_plan_change(on: date, purchase_day: date, plan: str | None, to: str) -> dict[str, Any]:
+def after_plan_change(on: date, purchase_day: date, plan: str | None, to: str, running: bool = True) -> dict[str, Any]:
     """The cancellation part for a cancellation dated `on`, after a purchase on `purchase_day`
     changed the plan (`plan` → `to`): that purchase ended the contract the scenario describes,
     judging its terms as a cancellation on its day (`plan_change_penalty`); a cancellation after it
@@ -293,7 +299,9 @@ def after_plan_change(on: date, purchase_day: date, plan: str | None, to: str) -
     reason `after_plan_change` (facts `date`, `purchase_date`, `plan`, `to`), nothing charged
     (`total: {}`), nothing refused (until 2026-12-03 the old contract's terms were judged on `on`
     as though it still ran, and their penalties charged a second time)."""
-    facts = {"date": on.isoformat(), "purchase_date": purchase_day.isoformat(), "plan": plan, "to": to}
+    facts: dict[str, Any] = {"date": on.isoformat(), "purchase_date": purchase_day.isoformat(), "plan": plan, "to": to}
+    if not running:  # (deactivated or not started on the purchase day: the purchase charged nothing)
+        facts["running"] = False
     return {
         "date": on.isoformat(),
         "allowed": True,
