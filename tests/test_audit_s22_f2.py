@@ -279,7 +279,7 @@ def test_every_refused_event_carries_the_amount_it_names() -> None:
         "debit of 12 credits for request `s` refused: the request was already debited 10 credits by event `D1`"
     )
     assert refused["R3"]["text"] == "refund of request `s` refused: its 10 credits were already returned by event `R2`"
-    assert refused["R1"]["text"] == "refund of request `W1` refused: nothing was debited for that request"
+    assert refused["R1"]["text"] == "refund of request `W1` refused: nothing was debited for that request before it"
 
 
 def test_the_amount_named_is_written_as_the_event_writes_it() -> None:

@@ -167,4 +167,7 @@ def test_diff_given_a_parquet_file_is_a_usage_error_naming_run(tmp_path: Path) -
     _parquet(tmp_path / "in" / "x.json")
     done = _billrules("diff", "--rules", str(RULES), "--rules", str(RULES), "--input", "in", cwd=tmp_path)
     assert done.returncode == 1
-    assert "BR102 a Parquet file" in done.stdout and "--input in/x.json --format parquet --output decisions.parquet`" in done.stdout
+    assert (
+        "BR102 a Parquet file" in done.stdout
+        and "--input in/x.json --format parquet --output decisions.parquet`" in done.stdout
+    )

@@ -741,7 +741,7 @@ def test_a_refund_of_a_request_whose_debit_was_refused_names_that_debit() -> Non
     refused = load_rules(REPO / "rules").decide(scenario)["balance"]["refused"]
     [refund] = [r for r in refused if r["code"] == "refund_without_debit"]
     assert refund["facts"]["refused_debit"] == "EV-1"
-    assert refund["text"].endswith("nothing was debited for that request (its debit `EV-1` was refused)")
+    assert refund["text"].endswith("nothing was debited for that request before it (its debit `EV-1` was refused)")
 
 
 # --- purchases: services the subscription holds by its bundles; main-service coupons --------------------

@@ -165,7 +165,9 @@ def test_refund_of_a_request_never_debited_is_refused_not_raised(rules: RuleSet)
     result = run(rules, "open", [debit(5, "r1"), refund("nope", "x1")], opening=10)
     assert refused_of(result) == [("x1", "refund_without_debit")]
     assert result.closing == Decimal(5)
-    assert result.refused[0].words() == "refund of request `nope` refused: nothing was debited for that request"
+    assert (
+        result.refused[0].words() == "refund of request `nope` refused: nothing was debited for that request before it"
+    )
 
 
 def test_refund_written_before_its_debit_in_time_is_refused(rules: RuleSet) -> None:

@@ -1695,7 +1695,14 @@ USE_SHAPES = True
 
 def _signature(values: list[Any]) -> tuple[Any, ...] | None:
     """What the code generator may decide from the literals' values (see above); None where a
-    literal's value is of a kind the recorder does not follow (date-times)."""
+    literal's value is of a kind the recorder does not follow (date-times).
+
+    The invariant the replay rests on: every value the generator takes from a literal goes through
+    a recorded call (`_lconst`, `_threshold_index`, `_uninterrupted_literal`, `_window_starts_of`),
+    and the only other things it decides from literals are in this signature. A change to the
+    generator that reads `literal.value` directly breaks it; `_shaped` then catches it when a text
+    differs at that place (a second recording compared), and tests/test_perf_s23_A.py compares the
+    code with recordings on and off."""
     kinds: list[Any] = []
     for value in values:
         kind = type(value)

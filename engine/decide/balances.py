@@ -58,7 +58,9 @@ register(
             "refund of request `{request}` refused: its {debited} credits were already returned by event `{refunded_by}`"
         ),
         "refund_without_debit": lambda f: (
-            f"refund of request `{f['request']}` refused: nothing was debited for that request"
+            # "before it": a debit for the request may come later in the stream (an audit of
+            # 2026-12-03: "nothing was debited" read against a ledger that showed the debit)
+            f"refund of request `{f['request']}` refused: nothing was debited for that request before it"
             + (f" (its debit `{f['refused_debit']}` was refused)" if "refused_debit" in f else "")
         ),
         "refund_amount_differs": (
