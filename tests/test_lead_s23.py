@@ -260,3 +260,48 @@ def test_a_cancellation_after_a_change_of_plan_of_a_contract_not_running_says_so
         " not started)"
     )
     assert ", ending this contract then" not in reason["text"]
+
+
+# --- usage and a history beside a cancellation of a subscription with no line (audit a5, F5) -------
+
+
+def _lineless_cancellation(**parts: Any) -> dict[str, Any]:
+    scenario = _upgrade("2015-10-01")
+    del scenario["purchase"]
+    scenario["subscription"]["products"] = []
+    return {**scenario, **parts}
+
+
+def test_usage_no_decision_reads_beside_a_cancellation_is_br604() -> None:
+    """A subscription with no line beside a cancellation asks no discount question, and the
+    shipped terms' exceptions read the account and the cancellation only: its usage and history
+    were dropped in silence (an audit of 2026-12-03)."""
+    from engine import ScenarioProblem
+
+    rules = load_rules(REPO / "rules")
+    usage = [{"at": "2015-09-20T20:00:00+02:00", "service_type": "VOD", "quantity": 1}]
+    history = [{"discount": "loyalty-5", "on": "2015-09-01"}]
+    for name, part in (("usage", usage), ("discount_history", history)):
+        try:
+            rules.decide(_lineless_cancellation(**{name: part}))
+        except ScenarioProblem as problem:
+            assert (problem.code, problem.field) == ("BR604", name)
+            assert "has no line to bill" in problem.message
+        else:
+            raise AssertionError(f"{name} beside a cancellation of a subscription with no line was decided")
+    # with the subscription's lines, its bill's discounts read them: decided
+    billed = _lineless_cancellation(usage=usage)
+    billed["subscription"]["products"] = [{"product": "tv-essentials", "bundle": "tv-essentials-bundle", "main": True}]
+    assert "discounts" in rules.decide(billed)
+
+
+def test_usage_a_terms_exception_reads_beside_a_cancellation_is_decided(rules: Path) -> None:
+    edit(
+        rules / "catalog/terms.yaml",
+        '  - when: cancellation.reason in {"moved_abroad", "deceased"}\n    outcome: allowed\n',
+        '  - when: cancellation.reason in {"moved_abroad", "deceased"}\n    outcome: allowed\n'
+        "  - when: count(u in usage) > 100\n    outcome: allowed\n",
+    )
+    usage = [{"at": "2015-09-20T20:00:00+02:00", "service_type": "VOD", "quantity": 1}]
+    decided = load_rules(rules).decide(_lineless_cancellation(usage=usage))
+    assert set(decided) == {"scenario", "rules_version", "cancellation"}

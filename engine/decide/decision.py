@@ -202,9 +202,10 @@ def unread(rules: Any, scenario: Any) -> list[Unanswered]:
     them. What only the rules tell (beside a purchase, or a bill's credits) is told with `rules`,
     by `decide`. Until 2026-12-03 they were dropped in silence beside another question."""
     if scenario.subscription is not None or scenario.job is not None:
+        beside = _unread_beside_questions(rules, scenario) if rules is not None else []
         if rules is not None and scenario.credits and _credits_unread(rules, scenario):
-            return [_UNREAD_CREDITS]
-        return []
+            return [*beside, _UNREAD_CREDITS]
+        return beside
     if not (
         scenario.credits
         or scenario.usage
@@ -225,6 +226,56 @@ def unread(rules: Any, scenario: Any) -> list[Unanswered]:
     nothing_to_pay = scenario.credits and not scenario.consumptions and not scenario.credit_purchases
     if nothing_to_pay and (not purchase or (rules is not None and "credits" not in _purchase_reads(rules).roots)):
         found.append(_UNREAD_CREDITS)
+    return found
+
+
+def _unread_beside_questions(rules: Any, scenario: Any) -> list[Unanswered]:
+    """A subscription or job with no line, beside a cancellation or a purchase (no discount
+    question, `asks_discounts`): its `usage` and `discount_history` are read only by the terms'
+    exceptions and by the discounts a purchase's bundles may grant; BR604 for one neither reads (an
+    audit of 2026-12-03: they were dropped in silence)."""
+    if not (scenario.usage or scenario.discount_history) or asks_discounts(scenario):
+        return []
+    from engine.criteria import ast
+
+    reads = set(
+        _kept_beside(
+            rules,
+            "criteria_read_by_terms",
+            lambda: frozenset(
+                node.id
+                for entry in rules.criteria.entries
+                if entry.owner.startswith("term:")
+                for node in ast.walk(entry.tree)
+                if isinstance(node, ast.Name)
+            ),
+        )
+    )
+    granted = False
+    if scenario.purchase is not None:
+        purchase_reads = _purchase_reads(rules)
+        reads |= purchase_reads.roots
+        granted = bool(purchase_reads.granted)  # (a granted discount's limit and run read the history)
+    found: list[Unanswered] = []
+    what = "`subscription`" if scenario.subscription is not None else "`job`"
+    if scenario.usage and "usage" not in reads:
+        found.append(
+            Unanswered(
+                "usage",
+                f"usage records are read by a bill's discounts, and this {what} has no line to bill (no "
+                "`products`); no term's exception or discount a purchase may grant reads usage",
+                f"give the {what}'s `products` to ask for its bill's discounts, or remove `usage`",
+            )
+        )
+    if scenario.discount_history and "discount_history" not in reads and not granted:
+        found.append(
+            Unanswered(
+                "discount_history",
+                f"a discount history limits a bill's discounts, and this {what} has no line to bill (no "
+                "`products`); no term's exception reads it and no bundle grants a discount",
+                f"give the {what}'s `products` to ask for its bill's discounts, or remove `discount_history`",
+            )
+        )
     return found
 
 
@@ -353,7 +404,11 @@ def decide(
 
 
 def _checked_and_decided(rules: Any, scenario: Any, explain: bool, shared: bool, owned: bool) -> dict[str, Any]:
-    if (scenario.subscription is None and scenario.job is None) or scenario.credits:  # (a bill reads the rest)
+    if (
+        (scenario.subscription is None and scenario.job is None)
+        or scenario.credits
+        or ((scenario.usage or scenario.discount_history) and (scenario.cancellation or scenario.purchase))
+    ):  # (a bill reads the rest)
         _check_read(rules, scenario)
     check_references(rules, scenario)
     known = _known_codes(rules)
