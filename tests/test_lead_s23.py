@@ -305,3 +305,61 @@ def test_usage_a_terms_exception_reads_beside_a_cancellation_is_decided(rules: P
     usage = [{"at": "2015-09-20T20:00:00+02:00", "service_type": "VOD", "quantity": 1}]
     decided = load_rules(rules).decide(_lineless_cancellation(usage=usage))
     assert set(decided) == {"scenario", "rules_version", "cancellation"}
+
+
+# --- /dev/stdout appended to a log is a stream: written in place, appended to -----------------------
+
+
+def test_dev_stdout_appended_to_a_log_keeps_the_logs_lines(tmp_path: Path) -> None:
+    """`run … --summary /dev/stdout >> log` replaced the log by the summary (renamed over the
+    file standard output led to), and `--output /dev/stdout` was "cannot tell the format" (a
+    hostile-input campaign of 2026-12-03)."""
+    import subprocess
+    import sys
+
+    lines = (REPO / "samples/run/nightly.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rules = str(REPO / "rules")
+    for options in (
+        ["--output", "o.jsonl", "--summary", "/dev/stdout"],
+        ["--output", "/dev/stdout"],
+        ["--output", "o.jsonl", "--errors", "/dev/stdout"],
+    ):
+        log = tmp_path / "log.txt"
+        log.write_text("OLD LINE 1\nOLD LINE 2\n", encoding="utf-8")
+        with open(log, "ab") as out:
+            done = subprocess.run(
+                [sys.executable, "-m", "engine", "run", "--rules", rules, "--input", "in.jsonl", *options],
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        assert done.returncode == 0, done.stderr
+        text = log.read_text(encoding="utf-8")
+        assert text.startswith("OLD LINE 1\nOLD LINE 2\n"), (options, text[:200])
+        if options == ["--output", "/dev/stdout"]:
+            assert text.count('"rules_version"') == 3
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_parquet_scenarios_with_a_rules_version_column_are_not_replaced(tmp_path: Path) -> None:
+    """A Parquet file with `scenario` and `rules_version` columns but no `decision` is scenarios to
+    `run`; `--output` replaced it as though it were a run's decisions (a hostile-input campaign of
+    2026-12-03). A run's own decisions (all three columns) are still replaced by the next run."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = (REPO / "samples/run/nightly.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    pq.write_table(pa.table({"scenario": lines, "rules_version": ["x"] * 3}), tmp_path / "keep.parquet")
+    before = (tmp_path / "keep.parquet").read_bytes()
+    command = [sys.executable, "-m", "engine", "run", "--rules", str(REPO / "rules"), "--input", "keep.parquet"]
+    done = subprocess.run([*command, "--output", "keep.parquet"], cwd=tmp_path, capture_output=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert (tmp_path / "keep.parquet").read_bytes() == before
+    for _ in range(2):  # the run's own decisions, replaced by the next run
+        done = subprocess.run([*command, "--output", "out.parquet"], cwd=tmp_path, capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr

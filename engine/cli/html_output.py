@@ -129,7 +129,10 @@ def _binary_scenarios(name: str) -> str | None:
         columns = set(pq.read_schema(real).names)
     except Exception:  # (no pyarrow, or a file it cannot read: Parquet all the same)
         return "a Parquet file"
-    if "scenario" in columns and "rules_version" not in columns:
+    decisions = {"scenario", "rules_version", "decision"} <= columns  # (as `run` writes them, and reads them)
+    if "scenario" in columns and not decisions:
+        # (until 2026-12-03 any `rules_version` column passed for a run's own decisions, though a run
+        # reads a file without `decision` as scenarios: a hostile-input campaign of that day)
         return "Parquet scenarios (a `scenario` column)"
     if {"id", "as_of"} <= columns and not ({"decision", "rules_version"} & columns):
         return "Parquet scenarios (a column a field: `id`, `as_of`)"

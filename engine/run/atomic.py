@@ -24,6 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from engine.run.formats import is_descriptor
+
 PARTIAL_SUFFIX = ".partial"
 
 
@@ -49,6 +51,8 @@ def target(path: str | Path) -> tuple[Path, bool]:
     not a regular file (`/dev/stdout`, `/dev/null`, a FIFO a reader waits on) is written to
     directly, never replaced by a rename (which would turn a device or a pipe into a plain file)."""
     path = Path(path)
+    if is_descriptor(path):  # (standard output appended to a log: written in place, appended to)
+        return path, False
     try:
         mode = os.stat(path).st_mode  # follows links
     except FileNotFoundError:
@@ -72,7 +76,9 @@ class AtomicFile:
             self.temporary = Path(temporary)
             self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1024 * 1024)
         else:
-            self.file = open(self.path, "wb", buffering=1024 * 1024)  # noqa: SIM115 - closed by commit/discard
+            # appended to: a descriptor's file keeps what was written before (`>> log`), and a pipe
+            # or a device is the same either way (until 2026-12-03 opened anew, emptying a log)
+            self.file = open(self.path, "ab", buffering=1024 * 1024)  # noqa: SIM115 - closed by commit/discard
         self.done = False
         self.prepared = False
 

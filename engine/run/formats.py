@@ -6,6 +6,8 @@ decision code (`billrules validate` starts without it).
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 FORMATS = ("jsonl", "parquet")
@@ -19,10 +21,26 @@ class FormatError(ValueError):
     """A file whose format cannot be told or used (a usage error on the command line)."""
 
 
+#: A name for one of this process's own descriptors (`/dev/stdout`, `/dev/fd/3`): a stream, written
+#: in place and appended to, whatever it leads to. With standard output appended to a log (`>> log`)
+#: it leads to that regular file, which a rename replaced and opening it anew emptied, the log's
+#: earlier lines lost (a hostile-input campaign of 2026-12-03).
+_DESCRIPTOR = re.compile(r"/dev/(?:std(?:out|err)|fd/\d+)|/proc/(?:self|thread-self|\d+)/fd/\d+")
+
+
+def is_descriptor(name: str | Path) -> bool:
+    """Whether `name` names one of this process's descriptors (`_DESCRIPTOR`)."""
+    return _DESCRIPTOR.fullmatch(os.path.normpath(os.path.abspath(name))) is not None
+
+
 def is_stream(name: str) -> bool:
-    """A path naming a character device or a named pipe (until 2026-12-02 `--output /dev/null`
-    was refused for its lack of an extension)."""
+    """A path naming a character device or a named pipe, or one of this process's descriptors
+    (until 2026-12-02 `--output /dev/null` was refused for its lack of an extension; until
+    2026-12-03 `/dev/stdout` appended to a log was a regular file, "cannot tell the format")."""
     import stat
+
+    if is_descriptor(name):
+        return True
 
     try:
         mode = Path(name).stat().st_mode
