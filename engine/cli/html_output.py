@@ -106,8 +106,8 @@ _READ_SUFFIXES = (".yaml", ".yml", ".json")
 
 def _binary_scenarios(name: str) -> str | None:
     """What an existing target holds that `billrules run` reads and no report is: Parquet scenarios
-    (a `scenario` column and no `rules_version`, or a column a field with `id` and `as_of` and no
-    `decision` or `rules_version`: not a run's own decisions), or gzip-compressed data (scenarios
+    (a `scenario` column without both `rules_version` and `decision`, or a column a field with `id`
+    and `as_of` and no `decision` or `rules_version`: not a run's own decisions), or gzip-compressed data (scenarios
     piped through `zcat`); None otherwise (until 2026-12-03 `run --output`, `--summary`, `decide
     --html` and `test --coverage-json` replaced either, and `run --output` a Parquet file of
     scenarios read a column a field)."""

@@ -238,23 +238,21 @@ def _unread_beside_questions(rules: Any, scenario: Any) -> list[Unanswered]:
         return []
     from engine.criteria import ast
 
-    reads = set(
-        _kept_beside(
-            rules,
-            "criteria_read_by_terms",
-            lambda: frozenset(
-                node.id
-                for entry in rules.criteria.entries
-                if entry.owner.startswith("term:")
-                for node in ast.walk(entry.tree)
-                if isinstance(node, ast.Name)
-            ),
-        )
+    reads: frozenset[str] = _kept_beside(
+        rules,
+        "criteria_read_by_terms",
+        lambda: frozenset(
+            node.id
+            for entry in rules.criteria.entries
+            if entry.owner.startswith("term:")
+            for node in ast.walk(entry.tree)
+            if isinstance(node, ast.Name)
+        ),
     )
     granted = False
     if scenario.purchase is not None:
         purchase_reads = _purchase_reads(rules)
-        reads |= purchase_reads.roots
+        reads = reads | purchase_reads.roots
         granted = bool(purchase_reads.granted)  # (a granted discount's limit and run read the history)
     found: list[Unanswered] = []
     what = "`subscription`" if scenario.subscription is not None else "`job`"

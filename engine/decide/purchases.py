@@ -858,7 +858,7 @@ def _plan_change(rules: Any, scenario: Any) -> tuple[Reason, ...]:
     (the cancellation's error: `error`, `field`, `message`), not made an error."""
     purchase = scenario.purchase
     subscription = scenario.subscription
-    if not _ends_contract(scenario):
+    if not ends_contract(scenario):
         return ()
     day = scenario.as_of.date()
     terms = decision._cached(rules, "terms")
@@ -915,7 +915,7 @@ def _changes_plan(scenario: Any) -> bool:
     return subscription.plan is not None or bool(subscription.add_ons)  # (nothing held: nothing changes)
 
 
-def _ends_contract(scenario: Any) -> bool:
+def ends_contract(scenario: Any) -> bool:
     """Whether the purchase changes the plan (`_changes_plan`) of a subscription in effect on the
     purchase day as written (started, not deactivated, `_deactivated_on`): it ends the running
     contract that day (`_plan_change`)."""
@@ -924,11 +924,6 @@ def _ends_contract(scenario: Any) -> bool:
     subscription = scenario.subscription
     day = scenario.as_of.date()
     return not (day < subscription.start or (subscription.status_history and _deactivated_on(subscription, day)))
-
-
-def ends_contract(scenario: Any) -> bool:
-    """`_ends_contract`, for the cancellation part's words (`decision._decide`)."""
-    return _ends_contract(scenario)
 
 
 def plan_changed_on(scenario: Any, allowed: bool) -> date | None:
@@ -1025,9 +1020,9 @@ def _after_cancellation(rules: Any, terms: Any, scenario: Any, subscription: Any
 def _renewed(scenario: Any, decided: Any) -> bool:
     """Whether the customer renewed what the scenario's (allowed) `cancellation` ends, so that it
     ends nothing on the purchase day: `renewed_on` falls on or after the cancellation date and on
-    or before the purchase day, and no term charges a penalty for it (a renewal within the grace
-    period waives it, SPEC 3.4: the contract runs on; a charged penalty says the contract ended —
-    a renewal after the grace period, or before the cancellation — and it stays ended). Until
+    or before the purchase day, and a term's penalty is waived by it and none charged (a renewal
+    within the grace period, SPEC 3.4: the contract runs on; a charged penalty — a renewal after
+    the grace period — or a cancellation no penalty was due for leaves it ended). Until
     2026-12-03 a renewed cancellation ended the subscription for the purchase all the same."""
     cancellation = scenario.cancellation
     renewed = cancellation.renewed_on
