@@ -216,12 +216,25 @@ def _json_document(whole: bytes | None) -> str | None:
     if whole is None:  # (larger than `_LOOKED_AT`: not read as one document)
         return None
     try:
-        text = whole.decode("utf-8-sig").lstrip()
+        text = _decoded(whole).lstrip()
         data, end = json.JSONDecoder().raw_decode(text)
-    except (ValueError, RecursionError):  # (not UTF-8, or not JSON)
+    except (ValueError, RecursionError):  # (not UTF-8 or UTF-16/32 with its mark, or not JSON)
         return None
+    if isinstance(data, list):  # a JSON array of scenarios (until 2026-12-03 replaced: a hostile-input campaign)
+        held = next((_held(item, False) for item in data[:_LINES_LOOKED_AT] if _held(item, False)), None)
+        return None if held is None else f"it holds a JSON array with {held}"
     held = _held(data, not text[end:].strip())
     return None if held is None else f"it holds {held}"
+
+
+def _decoded(data: bytes) -> str:
+    """The text of a file in UTF-8, or in UTF-16 or UTF-32 when it starts with their byte-order
+    mark (an editor's "Unicode" save: until 2026-12-03 such a file of scenarios was replaced)."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return data.decode("utf-32")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
 
 
 def _scenario_line(rows: list[bytes]) -> str | None:

@@ -586,13 +586,13 @@ def read_scenarios(path: Path) -> Iterator[ScenarioInput]:
         yield from _json_file(path, source)
         return
     if source.diagnostics and any(d.code != "BR109" for d in source.diagnostics):
-        yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
+        yield ScenarioInput(None, diagnostics=[_as_scenario_file(d, path) for d in source.diagnostics])
         return
     if source.diagnostics:  # documents that are no mapping: each reported in its place, the others read
         # (until 2026-12-02 one such document among several left every other one undecided and
         # unchecked)
         found = [(d.start.line, _file_scenario(d, source.display)) for d in source.documents]
-        found += [(d.line, ScenarioInput(None, diagnostics=[_as_scenario_file(d)])) for d in source.diagnostics]
+        found += [(d.line, ScenarioInput(None, diagnostics=[_as_scenario_file(d, path)])) for d in source.diagnostics]
         for _, item in sorted(found, key=lambda pair: pair[0]):
             yield item
         return
@@ -654,7 +654,7 @@ def _json_file(path: Path, source: Any) -> Iterator[ScenarioInput]:
             yield _file_scenario(document, source.display)
             return
     elif source.diagnostics and all(d.code in _ALSO_JSON for d in source.diagnostics):
-        yield ScenarioInput(None, diagnostics=[_as_scenario_file(d) for d in source.diagnostics])
+        yield ScenarioInput(None, diagnostics=[_as_scenario_file(d, path) for d in source.diagnostics])
         return
     if problem is not None:  # (a file, not a line: "the file holds a JSON array, not a scenario object")
         message = problem.message.replace("the line holds", "the file holds")
@@ -793,9 +793,18 @@ def _json_lines(path: Path) -> Iterator[ScenarioInput]:
         )
 
 
-def _as_scenario_file(d: Diagnostic) -> Diagnostic:
+def _as_scenario_file(d: Diagnostic, path: Path) -> Diagnostic:
     """A loader's diagnostic worded for a scenario file: the loader reads rule files too, and words
     a document that is no mapping (BR109) and a binary file (BR102) for them."""
+    if d.code == "BR102" and d.message.startswith("binary file") and _gzipped(path):
+        # (until 2026-12-03 "binary file … give a scenario file", though a billing run reads it
+        # decompressed from a pipe: a hostile-input campaign of that day)
+        return replace(
+            d,
+            message="gzip-compressed data: a scenario file must be YAML, JSON or JSON Lines text",
+            hint=f"decompress it (`zcat {d.file} > scenarios.jsonl`), or decide it in a billing run: "
+            f"`zcat {d.file} | billrules run --input - --output decisions.jsonl`",
+        )
     if d.code == "BR109":
         return replace(
             d,
@@ -818,3 +827,12 @@ def _as_scenario_file(d: Diagnostic) -> Diagnostic:
         message=d.message.replace("rule files", "scenario files"),
         hint=d.hint.replace("rule files", "scenario files"),
     )
+
+
+def _gzipped(path: Path) -> bool:
+    """Whether the file starts with gzip's magic number."""
+    try:
+        with path.open("rb") as file:
+            return file.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False

@@ -1,0 +1,97 @@
+"""Session 24 (lead): what the twenty-third session's hostile-input campaign left, and the
+twenty-fourth session's audit fixes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.test_audit_s23_f3 import _run, _scenario
+
+# --- a JSON array of scenarios, and UTF-16/UTF-32 scenario files, are not run targets ----------
+
+
+@pytest.mark.parametrize(
+    ("encode", "holds"),
+    [
+        (lambda s: json.dumps([s, s]).encode(), "a JSON array with a scenario (`id`, `as_of`)"),
+        (lambda s: json.dumps([{"note": 1}, s], indent=2).encode(), "a JSON array with a scenario (`id`, `as_of`)"),
+        (lambda s: json.dumps(s).encode("utf-16"), "a scenario (`id`, `as_of`)"),
+        (lambda s: (json.dumps(s) + "\n" + json.dumps(s) + "\n").encode("utf-16"), "a scenario (`id`, `as_of`)"),
+        (lambda s: json.dumps(s, indent=2).encode("utf-32"), "a scenario (`id`, `as_of`)"),
+    ],
+    ids=["array", "array-second-item", "utf-16", "utf-16-lines", "utf-32"],
+)
+@pytest.mark.parametrize("option", ["--output", "--errors", "--summary"])
+def test_scenarios_in_an_array_or_in_utf16_are_not_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encode: object, holds: str, option: str
+) -> None:
+    """A JSON array of scenarios, or a scenario file an editor saved as UTF-16 or UTF-32 (with its
+    byte-order mark), was replaced by a run's output, errors or summary (until 2026-12-03)."""
+    data = encode(_scenario())  # type: ignore[operator]
+    target = tmp_path / "kept.json"
+    target.write_bytes(data)
+    args = {
+        "--output": ["--output", str(target), "--format", "jsonl"],
+        "--errors": ["--output", str(tmp_path / "out.jsonl"), "--errors", str(target)],
+        "--summary": ["--output", str(tmp_path / "out.jsonl"), "--summary", str(target)],
+    }[option]
+    assert _run(tmp_path, *args) == 2
+    assert target.read_bytes() == data
+    err = capsys.readouterr().err
+    assert f"{option} {target}: it holds {holds}, which it would replace; give it a file of its own" in err
+
+
+def test_an_array_of_decisions_is_still_a_target(tmp_path: Path) -> None:
+    """An array without a scenario (a run's decisions kept as an array) may be replaced."""
+    target = tmp_path / "old.json"
+    target.write_text(json.dumps([{"scenario": "a", "rules_version": "b", "decision": {}}]), encoding="utf-8")
+    assert _run(tmp_path, "--output", str(target), "--format", "jsonl") == 1  # (the one error record)
+    assert target.read_text(encoding="utf-8").startswith('{"scenario"')
+
+
+def test_a_utf16_file_that_is_no_json_is_still_a_target(tmp_path: Path) -> None:
+    """Only what billrules reads is kept: UTF-16 notes are a report target like any other file."""
+    target = tmp_path / "notes.json"
+    target.write_bytes("just some notes".encode("utf-16"))
+    assert _run(tmp_path, "--output", str(target), "--format", "jsonl") == 1  # (the one error record)
+    assert target.read_text(encoding="utf-8").startswith('{"scenario"')
+
+
+# --- a gzip file given to decide, test or validate --scenarios ---------------------------------
+
+
+@pytest.mark.parametrize("command", ["decide", "test", "validate"])
+@pytest.mark.parametrize("name", ["in.jsonl.gz", "in.json"])
+def test_a_gzip_file_of_scenarios_points_at_zcat(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, name: str
+) -> None:
+    """A gzip file of scenarios was "binary file: … give a scenario file" (until 2026-12-03): it
+    now says what it is and how a billing run reads it."""
+    import gzip
+
+    from engine.cli.main import main
+
+    source = tmp_path / name
+    source.write_bytes(gzip.compress(json.dumps(_scenario()).encode() + b"\n"))
+    rules = str(Path(__file__).resolve().parent.parent / "rules")
+    args = [command, "--rules", rules, *(["--scenarios"] if command == "validate" else []), str(source)]
+    assert main(args) == 1
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "error[BR102] gzip-compressed data: a scenario file must be YAML, JSON or JSON Lines text" in text
+    assert f"`zcat {source.name} | billrules run" in text.replace(str(source), source.name).replace(os.path.relpath(source), source.name)
+    assert "binary file" not in text
+
+
+def test_other_binary_scenario_files_keep_their_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    source = tmp_path / "in.json"
+    source.write_bytes(b"\x00\x01\x02binary")
+    assert main(["decide", "--rules", str(Path(__file__).resolve().parent.parent / "rules"), str(source)]) == 1
+    out = capsys.readouterr()
+    assert "binary file: a scenario must be YAML or JSON text" in out.out + out.err
