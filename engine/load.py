@@ -957,8 +957,9 @@ RULE_KINDS = frozenset(
 #: a JSON rule document whose first key is its kind (`{"kind": "product", …`)
 _JSON_KIND_FIRST = re.compile(r'\s*\{\s*"kind"\s*:\s*"([a-z_]+)"')
 
-#: a YAML document's top-level `kind: product` line (at the line's start: not a nested key)
-_KIND_LINE = re.compile(r"""(?m)^kind:[ \t]*["']?([a-z_]+)["']?[ \t]*(?:#.*)?\r?$""")
+#: a YAML document's top-level `kind: product` line (at the line's start: not a nested key), its
+#: key quoted or not (`"kind": product` was not counted until 2026-12-03: a hostile-input campaign)
+_KIND_LINE = re.compile(r"""(?m)^(?:kind|"kind"|'kind')[ \t]*:[ \t]*["']?([a-z_]+)["']?[ \t]*(?:#.*)?\r?$""")
 
 
 def _looks_like_yaml(name: str) -> bool:

@@ -293,7 +293,7 @@ def _misnamed(documents: list[Document]) -> Iterator[tuple[str, str | None, Docu
 
 #: a file not read as text at all (a pipe, a binary file, bad bytes) is not opened again
 _NOT_TEXT = frozenset({"BR100", "BR101", "BR102", "BR103"})
-_KIND_LINE = re.compile(r"""^kind:[ \t]*["']?([A-Za-z_]+)""", re.MULTILINE)
+_KIND_LINE = re.compile(r"""^(?:kind|"kind"|'kind')[ \t]*:[ \t]*["']?([A-Za-z_]+)""", re.MULTILINE)
 
 
 def _kinds_unread(files: list[SourceFile]) -> frozenset[str] | None:

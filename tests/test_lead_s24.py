@@ -83,7 +83,9 @@ def test_a_gzip_file_of_scenarios_points_at_zcat(
     out = capsys.readouterr()
     text = out.out + out.err
     assert "error[BR102] gzip-compressed data: a scenario file must be YAML, JSON or JSON Lines text" in text
-    assert f"`zcat {source.name} | billrules run" in text.replace(str(source), source.name).replace(os.path.relpath(source), source.name)
+    assert f"`zcat {source.name} | billrules run" in text.replace(str(source), source.name).replace(
+        os.path.relpath(source), source.name
+    )
     assert "binary file" not in text
 
 
@@ -95,3 +97,39 @@ def test_other_binary_scenario_files_keep_their_words(tmp_path: Path, capsys: py
     assert main(["decide", "--rules", str(Path(__file__).resolve().parent.parent / "rules"), str(source)]) == 1
     out = capsys.readouterr()
     assert "binary file: a scenario must be YAML or JSON text" in out.out + out.err
+
+
+# --- a rule document whose `kind` key is quoted counts as one ------------------------------------
+
+
+@pytest.mark.parametrize("key", ['"kind"', "'kind'", "kind"])
+def test_a_quoted_kind_key_is_a_rule_document(tmp_path: Path, key: str) -> None:
+    """`"kind": product` (YAML with its key quoted, as a JSON-minded author writes it) was not
+    counted as a rule document by the pre-commit hook (until 2026-12-03)."""
+    from engine.load import _holds_rule_document
+    from engine.pipeline import _KIND_LINE
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f'{key}: product\ncode: x\nname: "X"\n', encoding="utf-8")
+    assert _holds_rule_document(path)
+    assert _KIND_LINE.findall(path.read_text(encoding="utf-8")) == ["product"]
+    nested = tmp_path / "n.yaml"
+    nested.write_text(f'spec:\n  {key}: product\n"kinds": product\n', encoding="utf-8")
+    assert not _holds_rule_document(nested)
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="needs git")
+def test_a_deleted_ruleset_beside_quoted_kind_documents_fails_the_hook(tmp_path: Path) -> None:
+    from tests.test_audit_s23_f4 import _billrules, _git, _repository
+
+    repo = _repository(tmp_path)
+    rules = repo / "config" / "rules"
+    for path in rules.rglob("*.yaml"):  # every document's key quoted
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\nkind:", '\n"kind":').replace("kind:", '"kind":', text.startswith("kind:")))
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-qm", "quoted", cwd=repo)
+    _git("rm", "-q", "config/rules/ruleset.yaml", cwd=repo)
+    done = _billrules("validate", "--ignore-outside", cwd=repo)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith("config/rules:1:1: error[BR110] `config/rules/ruleset.yaml` is deleted")
