@@ -133,3 +133,95 @@ def test_a_deleted_ruleset_beside_quoted_kind_documents_fails_the_hook(tmp_path:
     done = _billrules("validate", "--ignore-outside", cwd=repo)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.startswith("config/rules:1:1: error[BR110] `config/rules/ruleset.yaml` is deleted")
+
+
+# --- the earliest cancellation date past the years a `.day` exception's days were listed for ---
+
+_LATE_TERMS = """\
+kind: product
+code: t-prod
+name: audit product
+type: termed
+price: 10.00 EUR
+billing_frequency: monthly
+---
+kind: bundle
+code: t-base
+name: base
+validity: {from: 2000-01-01}
+products:
+  - product: t-prod
+---
+kind: term
+code: on-the-31st
+name: yearly, cancelled on a 31st only
+period: 12
+unit: months
+basis: calendar
+early_cancellation: not_allowed
+renewal_term: on-the-31st
+exceptions:
+  - when: 'cancellation.date.day == 31'
+    outcome: allowed
+---
+kind: plan
+code: plan-31st
+name: plan
+bundles: [t-base]
+validity: {from: 2000-01-01}
+term: on-the-31st
+payment_methods: [card]
+---
+kind: term
+code: thirty-years
+name: 30 years not allowed
+period: 30
+unit: years
+basis: calendar
+early_cancellation: not_allowed
+---
+kind: bundle
+code: addon-30y
+name: add-on for 30 years
+validity: {from: 2000-01-01}
+products:
+  - product: t-prod
+term: thirty-years
+"""
+
+
+@pytest.mark.parametrize(("cancelled", "earliest"), [("2015-02-19", "2045-03-31"), ("2045-03-31", None)])
+def test_the_earliest_date_past_the_listed_years_of_a_day_exception(
+    tmp_path: Path, cancelled: str, earliest: str | None
+) -> None:
+    """A plan term that renews into itself and allows a cancellation on a 31st only, beside a
+    30-year add-on term: the 31sts were listed for 8 years from the cancellation's year, so the
+    search, moved 30 years on by the add-on, tried the plan term on its commitment ends only and
+    named 2046-02-11 (until 2026-12-03, audit a1 of that day). The 31st of March 2045 is allowed,
+    as the engine itself says of a cancellation on that day."""
+    import shutil
+
+    from engine import load_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    (rules / "catalog" / "late_terms.yaml").write_text(_LATE_TERMS, encoding="utf-8")
+    decision = load_rules(rules).decide(
+        {
+            "id": "late",
+            "as_of": f"{cancelled}T08:00:00+00:00",
+            "subscription": {
+                "code": "S",
+                "plan": "plan-31st",
+                "billing_frequency": "monthly",
+                "start": "2015-02-11",
+                "add_ons": ["addon-30y"],
+                "add_on_starts": {"addon-30y": "2015-02-16"},
+            },
+            "cancellation": {"date": cancelled},
+        }
+    )
+    cancellation = decision["cancellation"]
+    assert cancellation["allowed"] is (earliest is None)
+    if earliest is not None:
+        assert cancellation["earliest"] == earliest

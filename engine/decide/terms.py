@@ -573,6 +573,19 @@ def _every(kind: str, value: Any, scenario: Any) -> list[date]:
     return [d for d in days if d is not None and d is not _BEYOND]
 
 
+def _past_listed(reads: Any, listed_from: int, day: date) -> bool:
+    """Whether the search has reached a year past the days `_every` listed for a term's `.month`
+    or `.day` comparisons (listed from the year of the candidate then reached, `listed_from`, for
+    `_EVERY_YEARS`): then they are listed again, from the candidate the search has reached. Until
+    2026-12-03 they were listed once, from the cancellation's own year: a 30-year add-on term moved
+    the search past them, and a plan term allowing a cancellation on the 31st was tried on its
+    commitment ends only (2046-02-11 named for 2045-03-31: an audit of that day)."""
+    if not isinstance(reads, tuple):  # (`_ANY_DAY`: any day may do, nothing listed)
+        return False
+    spans = [_EVERY_YEARS[kind] for kind, _, by in reads if by is None and kind in _EVERY_YEARS]
+    return bool(spans) and day.year >= listed_from + min(spans)
+
+
 def _days_after(turns: list[date], values: list[Any]) -> list[date]:
     """For each day `values` names, its days (`_every`'s) in the month of each of `turns` and
     the next: a `.day` comparison with another condition turns there too, however far ahead
@@ -935,7 +948,8 @@ class TermEvaluator:
         candidates at most; then such a term is tried on its ends only. None when no date is found
         in `_EARLIEST_TRIES` candidates (terms whose free days meet later than that, or never)."""
         day: date = scenario.cancellation.date
-        breakpoints: dict[str, list[date] | None] = {}  # per term: what its exceptions compare the date with
+        # per term: the days its exceptions' outcome may change on, and the year they were listed from
+        breakpoints: dict[str, tuple[list[date] | None, int]] = {}
         tries = _tries(len(parts))
         for tried in range(tries):
             stepping = tried < min(_DAY_STEPS, max(tries - _END_TRIES, tries // 2))
@@ -962,19 +976,20 @@ class TermEvaluator:
         refusing: TermDecision,
         day: date,
         scenario: Any,
-        breakpoints: dict[str, list[date] | None],
+        breakpoints: dict[str, tuple[list[date] | None, int]],
         stepping: bool,
     ) -> date:
         """The first day after `day` on which a term refusing on `day` may allow the cancellation
-        (`breakpoints`: kept per term for one search; the dates do not depend on the cancellation's)."""
+        (`breakpoints`: kept per term for one search, listed again past the years `_every` listed)."""
         end: date = refusing.earliest if refusing.earliest is not None else _BEYOND
         code = refusing.data["term"]
         reads = self._date_operands(code)
         if reads is None:  # its exceptions do not read the cancellation's date: its end
             return end
-        if code not in breakpoints:
-            breakpoints[code] = None if reads is _ANY_DAY else self._breakpoints(reads, scenario)
-        found = breakpoints[code]
+        kept = breakpoints.get(code)
+        if kept is None or _past_listed(reads, kept[1], day):
+            kept = breakpoints[code] = (None if reads is _ANY_DAY else self._breakpoints(reads, scenario), day.year)
+        found = kept[0]
         if found is None:  # any day may do: the next one (for a while), else its end
             return _earliest_of((end, _next_day(day))) if stepping else end
         return _earliest_of([end, *(b for b in found if b > day)])
