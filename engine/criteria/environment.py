@@ -141,7 +141,7 @@ def uninterrupted_start(subscription: Any, tolerance: Any, end: date) -> date:
     """The first day of the uninterrupted time ending on `end` (see `uninterrupted`)."""
     start: date = subscription.start
     allowed = _tolerance_days(tolerance)
-    for first, stop in interruptions(subscription.status_history, end):
+    for first, stop in interruptions(subscription.status_history, end, start):
         if (stop - first).days + 1 > allowed:
             # the day after the interruption; an interruption up to 9999-12-31 leaves nothing
             start = max(start, date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max)
@@ -153,7 +153,8 @@ def open_end(history: Any, began: date) -> date | None:
     period starts, so a history written as transitions (`rested from 2015-03-01`, then `active
     from 2015-03-10`) rested nine days, where until 2026-12-03 the rest was ongoing whatever
     followed it; None (ongoing) when none starts later. Asked only of open periods other than
-    `active` (the interruptions), so a usual history costs nothing more."""
+    `active` (the interruptions), so a usual history costs nothing more. (Of open periods that
+    begin the same day, all but the last listed last no day at all: `superseded`.)"""
     later = None
     for period in history:
         start = period.from_
@@ -162,16 +163,42 @@ def open_end(history: Any, began: date) -> date | None:
     return None if later is None else date.fromordinal(later.toordinal() - 1)
 
 
-def interruptions(history: Any, end: date) -> list[tuple[date, date]]:
+def superseded(history: Any, index: int) -> bool:
+    """Whether the period without `to` at `index` of `history` lasts no day: a period listed after
+    it starts the same day, and that one is in force from that day (the history is oldest first,
+    so of transitions on one day the one listed last is the newest). `rested from 2015-02-01`
+    then `active from 2015-02-01` is no interruption, and `deactivated from 2015-01-10` then
+    `active from 2015-01-10` (a subscription created inactive and activated on its first day) is
+    active from that day, as the purchase question reads it in effect; until 2026-12-03 such a
+    rest never ended."""
+    began = history[index].from_
+    for later in history[index + 1 :]:  # noqa: SIM110 - a loop: `any()` of a generator costs more per call
+        if later.from_ == began:
+            return True
+    return False
+
+
+def interruptions(history: Any, end: date, start: date | None = None) -> list[tuple[date, date]]:
     """The interruptions up to `end`, as (first day, last day), in order: periods in a status
     other than `active`, cut at `end`, and joined when one starts by the day after another ends
     (rested 20 days, then deactivated 20 days, is one interruption of 40 days: the seed's
-    "uninterrupted, i.e. not rested or deactivated")."""
+    "uninterrupted, i.e. not rested or deactivated"). With `start` (the subscription's), cut
+    there too: days before the subscription began interrupt nothing (a rest from 2014-06-01 to
+    2014-07-10 of a subscription started 2014-07-01 is 10 days; until 2026-12-03 it was 40). An
+    open period that lasts no day (`superseded`) is none."""
     spans = []
-    for period in history:
+    for index, period in enumerate(history):
         if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            stop = period.to if period.to is not None else open_end(history, period.from_)
-            spans.append((period.from_, stop if stop is not None and stop < end else end))
+            if period.to is not None:
+                stop = period.to
+            elif superseded(history, index):
+                continue
+            else:
+                stop = open_end(history, period.from_)
+            if stop is not None and start is not None and stop < start:
+                continue  # over before the subscription began
+            first = period.from_ if start is None or period.from_ >= start else start
+            spans.append((first, stop if stop is not None and stop < end else end))
     spans.sort()
     joined: list[tuple[date, date]] = []
     for first, stop in spans:
@@ -203,7 +230,7 @@ def uninterrupted_ordinal(subscription: Any, allowed: int, scenario: Any) -> int
         return None
     end: date = scenario.as_of.date()
     start: date = subscription.start
-    for first, stop in interruptions(subscription.status_history, end):
+    for first, stop in interruptions(subscription.status_history, end, start):
         if (stop - first).days + 1 > allowed:
             after = date.fromordinal(stop.toordinal() + 1) if stop < date.max else date.max
             if after > start:
@@ -241,10 +268,20 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     first: int = subscription.start.toordinal()
     spans: list[tuple[int, int]] | None = None
     history = subscription.status_history
-    for period in history:
+    for index, period in enumerate(history):
         if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            stop = period.to if period.to is not None else open_end(history, period.from_)
-            span = (period.from_.toordinal(), last if stop is None or stop >= end else stop.toordinal())
+            if period.to is not None:
+                stop = period.to
+            elif superseded(history, index):
+                continue  # lasts no day
+            else:
+                stop = open_end(history, period.from_)
+            began = period.from_.toordinal()
+            if began < first:  # cut at the subscription's start (`interruptions`)
+                if stop is not None and stop.toordinal() < first:
+                    continue
+                began = first
+            span = (began, last if stop is None or stop >= end else stop.toordinal())
             if spans is None:
                 spans = [span]
             else:

@@ -850,7 +850,7 @@ def _interruption_before(subscription: Any, start: date, end: date) -> dict[str,
     that ends the day before `start`: the one a span of uninterrupted time starts after."""
     from engine.criteria.environment import interruptions
 
-    for first, stop in interruptions(subscription.status_history, end):
+    for first, stop in interruptions(subscription.status_history, end, subscription.start):
         if stop.toordinal() + 1 == start.toordinal():
             return {"from": first.isoformat(), "to": stop.isoformat(), "days": (stop - first).days + 1}
         if stop == end == start:  # still going on at `as_of` (cut there): no time uninterrupted yet

@@ -177,7 +177,12 @@ def _after_interruption(f: Mapping[str, Any]) -> str:
     gap = f.get("after_interruption")
     if gap is None:
         return ""
-    return f", after {gap['days']} days interrupted from {gap['from']} to {gap['to']}"
+    return f", after {_days(gap['days'])} interrupted from {gap['from']} to {gap['to']}"
+
+
+def _days(count: Any) -> str:
+    """ "1 day", "40 days" (until 2026-12-03 "1 days")."""
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _span_from(f: Mapping[str, Any]) -> str:
@@ -192,7 +197,7 @@ def _span_from(f: Mapping[str, Any]) -> str:
         return f"(it starts on {f['starts']})"
     gap = f.get("after_interruption")
     if gap is not None and gap.get("ongoing"):
-        return f"(interrupted since {gap['from']}: {gap['days']} days so far)"
+        return f"(interrupted since {gap['from']}: {_days(gap['days'])} so far)"
     return f"(since {f['since']}{_after_interruption(f)})"
 
 
