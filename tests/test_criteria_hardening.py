@@ -403,7 +403,7 @@ def test_section_numbers_in_exponent_form_are_desugared_in_full(tmp_path: Path) 
         (
             'subscription.products in {"tv"}',
             "subscription.products",
-            "`in` tests one value, found a list of ProductLine records",
+            "`in` tests one value, found a list of records of `subscription.products`",
         ),
         (
             "subscription.start + uninterrupted(subscription, 5 days) > 2015-01-01",

@@ -13,6 +13,7 @@ checked against the rule set's codes of that kind: an unknown one is BR302 at th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from enum import Enum
 from typing import Any
 
 from engine.criteria import ast
@@ -55,15 +56,39 @@ CODE_FIELDS: dict[tuple[str, str], str] = {
     ("Consumption", "service"): "service",
     ("Subscription", "billing_frequency"): "billing_frequency",
     ("ProductLine", "type"): "product_type",
+    # (until 2026-12-03 only these two of the fixed-choice fields were checked: `s.status ==
+    # "deactived"` or `e.type == "grnt"` never held, and was accepted)
+    ("StatusPeriod", "status"): "status",
+    ("BalanceEvent", "type"): "balance_event_type",
+    ("BalanceEvent", "reason"): "refund_reason",
+    ("ScenarioCredit", "allocation"): "allocation",
 }
+
+#: the kind of a money's currency (`p.charge.currency`): its texts are ISO 4217 codes
+CURRENCY = "currency"
+
+
+def _fixed_choices() -> dict[str, type[Enum]]:
+    """The kinds whose texts are the values of an enum of the scenario schema (`CODE_FIELDS`)."""
+    from engine.models.catalog import BillingFrequency, ProductType
+    from engine.models.credits import Allocation
+    from engine.models.scenario import BalanceEventType, RefundReason, Status
+
+    return {
+        "billing_frequency": BillingFrequency,
+        "product_type": ProductType,
+        "status": Status,
+        "balance_event_type": BalanceEventType,
+        "refund_reason": RefundReason,
+        "allocation": Allocation,
+    }
 
 
 def known_texts(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """`catalog` with the texts of the closed fields that are no documents: the services the credit
-    types pay for, the billing frequencies and the product types. `subscription.billing_frequency
+    types pay for, and the fixed choices of the scenario schema (billing frequencies, product
+    types, statuses, balance event types and reasons, allocations). `subscription.billing_frequency
     == "montly"` never held, and was accepted."""
-    from engine.models.catalog import BillingFrequency, ProductType
-
     types = [entry.model for entry in catalog.get("credit_type", {}).values() if entry is not None]  # (None: broken)
     # a credit type naming no service may be asked for any service: then services are open (None)
     services = None if any(model.service is None for model in types) else {model.service: None for model in types}
@@ -72,13 +97,12 @@ def known_texts(catalog: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
         # segments and units a rule set declares none of are free text (OPEN_KINDS)
         **{kind: None for kind in OPEN_KINDS if not catalog.get(kind)},  # type: ignore[misc]
         "service": services,  # type: ignore[dict-item]
-        "billing_frequency": {f.value: None for f in BillingFrequency},
-        "product_type": {t.value: None for t in ProductType},
+        **{kind: {choice.value: None for choice in enum} for kind, enum in _fixed_choices().items()},
     }
 
 
 #: the kinds whose texts are fixed choices: the hint lists them
-_CHOICES = ("billing_frequency", "product_type")
+_CHOICES = ("billing_frequency", "product_type", "status", "balance_event_type", "refund_reason", "allocation")
 
 
 def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterator[Diagnostic]:
@@ -89,6 +113,9 @@ def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterato
     for field, element, texts in _comparisons(node):
         kind = _kind(field, element)
         if kind is None:
+            continue
+        if kind == CURRENCY:
+            yield from _unknown_currencies(field, texts)
             continue
         known = catalog.get(kind, {})
         if known is None:  # an open kind (`known_texts`): any text may be right
@@ -111,6 +138,29 @@ def unknown_codes(node: ast.Node, catalog: dict[str, dict[str, Any]]) -> Iterato
                 )
 
 
+def _unknown_currencies(field: ast.Attribute | ast.Name, texts: list[ast.Literal]) -> Iterator[Diagnostic]:
+    """BR505 for each text compared with a money's currency that is no ISO 4217 code, as for a money
+    literal (`20.00 EUX`): `p.charge.currency == "EUX"` never held (until 2026-12-03 accepted)."""
+    from engine.currencies import MINOR_UNITS
+    from engine.values import nearest_currency
+
+    for text in texts:
+        value = text.value
+        if not isinstance(value, str) or value in MINOR_UNITS:
+            continue
+        near = value.upper() if value.upper() in MINOR_UNITS else nearest_currency(value, list(MINOR_UNITS))
+        span = text.span
+        yield Diagnostic(
+            span.file,
+            span.line,
+            span.column,
+            "BR505",
+            f"`{value}` is not an ISO 4217 currency (compared with `{field.span.text or _named(field)}`)",
+            f"did you mean `{near}`?" if near else "write an ISO 4217 currency code, e.g. `EUR`",
+            end_column=span.end_column,
+        )
+
+
 def _named(field: ast.Attribute | ast.Name) -> str:
     return field.id if isinstance(field, ast.Name) else field.name
 
@@ -124,6 +174,8 @@ def _kind(field: ast.Attribute | ast.Name, element: str | None) -> str | None:
     owner = getattr(field.obj, "type", None)
     if owner is not None and owner.name == "list" and owner.elem is not None:
         owner = owner.elem
+    if owner is not None and owner.name == "money" and field.name == "currency":
+        return CURRENCY  # `p.charge.currency`, `subscription.products.charge.currency`
     record = owner.record if owner is not None else None
     return CODE_FIELDS.get((record, field.name)) if record else None
 

@@ -154,7 +154,7 @@ class Checker:
     def check_condition(self, node: ast.Node) -> ast.Node:
         typed = self.check(node, Scope())
         if _type(typed).name != "bool":
-            raise _not_a_condition(node.span, _type(typed))
+            raise _not_a_condition(node.span, _type(typed), self.env)
         return typed
 
     def check(self, node: ast.Node, scope: Scope) -> ast.Node:
@@ -261,7 +261,7 @@ class Checker:
     def _boolean(self, node: ast.Node, scope: Scope, where: str) -> ast.Node:
         typed = self.check(node, scope)
         if _type(typed).name != "bool":
-            raise _needs_a_condition(node.span, where, _type(typed))
+            raise _needs_a_condition(node.span, where, _type(typed), self.env)
         return typed
 
     # comparisons --------------------------------------------------------------------------------
@@ -310,7 +310,12 @@ class Checker:
         lt, rt = _type(left), _type(right)
         self._comparable(node, lt, rt, node.op)
         if node.op not in ("==", "!=") and lt.name not in T.ORDERED:
-            raise error(node.span, "BR503", f"{lt} cannot be ordered with `{node.op}`", "use `==`, `!=` or `in`")
+            raise error(
+                node.span,
+                "BR503",
+                f"{_words(lt, self.env)} cannot be ordered with `{node.op}`",
+                "use `==`, `!=` or `in`",
+            )
         if node.op not in ("==", "!=") and lt.name == "string":
             self._unordered_codes(node, (left, right), node.op, scope)
         if lt.name == "duration" and isinstance(left, ast.Literal) and isinstance(right, ast.Literal):
@@ -333,7 +338,9 @@ class Checker:
             hint = "write a date as YYYY-MM-DD"
         elif {lt.name, rt.name} == {"duration", "number"}:
             hint = "write the number with its unit, e.g. `6 months` or `14 days`"
-        raise error(node.span, "BR503", f"cannot compare {lt} with {rt} using `{op}`", hint)
+        raise error(
+            node.span, "BR503", f"cannot compare {_words(lt, self.env)} with {_words(rt, self.env)} using `{op}`", hint
+        )
 
     def _membership(self, node: ast.Membership, scope: Scope) -> ast.Node:
         try:
@@ -352,14 +359,14 @@ class Checker:
             raise error(
                 node.item.span,
                 "BR503",
-                f"`in` tests one value, found {it}",
+                f"`in` tests one value, found {_words(it, self.env)}",
                 "use `overlaps` (any in common) or `contains` (all of them) for a set or a list",
             )
         if not T.is_collection(ct):
             raise error(
                 node.collection.span,
                 "BR503",
-                f"`in` needs a set or a list on its right, found {ct}",
+                f"`in` needs a set or a list on its right, found {_words(ct, self.env)}",
                 'write a set: {"a", "b"}',
             )
         if ct.elem is not None:
@@ -376,14 +383,14 @@ class Checker:
             raise error(
                 node.left.span,
                 "BR503",
-                f"`{node.op}` needs a set or a list on its left, found {lt}",
+                f"`{node.op}` needs a set or a list on its left, found {_words(lt, self.env)}",
                 'e.g. `account.segments overlaps {"VIP"}`',
             )
         if node.op == "overlaps" and not T.is_collection(rt):
             raise error(
                 node.right.span,
                 "BR503",
-                f"`overlaps` needs a set or a list on its right, found {rt}",
+                f"`overlaps` needs a set or a list on its right, found {_words(rt, self.env)}",
                 'write a set: {"a", "b"}',
             )
         other = rt.elem if T.is_collection(rt) else rt
@@ -401,7 +408,12 @@ class Checker:
             self._comparable(node, _type(value), _type(bound), "between")
         self._comparable(node, _type(low), _type(high), "between")  # (`between 5.00 USD and 10.00 EUR`)
         if _type(value).name not in T.ORDERED:
-            raise error(node.span, "BR503", f"{_type(value)} has no order for `between`", "use `in` with a set")
+            raise error(
+                node.span,
+                "BR503",
+                f"{_words(_type(value), self.env)} has no order for `between`",
+                "use `in` with a set",
+            )
         if _type(value).name == "string":
             self._unordered_codes(node, (value, low, high), "between", scope)
         return _replace(node, value=value, low=low, high=high, type=T.BOOL)
@@ -461,7 +473,12 @@ class Checker:
                 )
         result = _arith_type(node.op, lt, rt)
         if result is None:
-            raise error(node.span, "BR503", f"cannot compute {lt} {node.op} {rt}", _arith_hint(lt, rt, node.op))
+            raise error(
+                node.span,
+                "BR503",
+                f"cannot compute {_words(lt, self.env)} {node.op} {_words(rt, self.env)}",
+                _arith_hint(lt, rt, node.op),
+            )
         if lt.optional or rt.optional:
             result = result.maybe()
         typed = _replace(node, left=left, right=right, type=result)
@@ -501,11 +518,11 @@ class Checker:
                 raise error(
                     item.span,
                     "BR503",
-                    f"a set holds values of one type: {first} and {_type(item)} are mixed",
+                    f"a set holds values of one type: {_words(first, self.env)} and {_words(_type(item), self.env)} are mixed",
                     "make every element the same kind of value",
                 )
         if first.name in ("set", "list", "record"):
-            raise error(node.span, "BR503", f"a set cannot hold {first}", "list plain values")
+            raise error(node.span, "BR503", f"a set cannot hold {_words(first, self.env)}", "list plain values")
         return _replace(node, items=items, type=T.set_of(first))
 
     def _quantifier(self, node: ast.Quantifier, scope: Scope) -> ast.Node:
@@ -515,7 +532,7 @@ class Checker:
             raise error(
                 node.collection.span,
                 "BR503",
-                f"`{node.kind}` needs a list to look through, found {ct}",
+                f"`{node.kind}` needs a list to look through, found {_words(ct, self.env)}",
                 'e.g. `any p in subscription.products where p.type == "termed"`',
             )
         code = self._code_kind(collection, scope) if ct.elem.name == "string" else None
@@ -530,7 +547,7 @@ class Checker:
             raise error(
                 node.collection.span,
                 "BR503",
-                f"`{node.func}` needs a list, found {ct}",
+                f"`{node.func}` needs a list, found {_words(ct, self.env)}",
                 'e.g. `count(usage where device == "STB")`',
             )
         source = collection
@@ -565,7 +582,7 @@ class Checker:
                 raise error(
                     node.within.span,
                     "BR503",
-                    f"`within` needs records with a time stamp; {elem} has none",
+                    f"`within` needs records with a time stamp; {_words(elem, self.env)} has none",
                     "use `within` with `usage` or `discount_history`",
                 )
             if getattr(within.value, "count", None) == 0:  # (the window (as_of, as_of] holds no record)
@@ -584,7 +601,7 @@ class Checker:
             raise error(
                 node.collection.span,
                 "BR503",
-                f"cannot {node.func} {T.describe(ct)}",
+                f"cannot {node.func} {_words(ct, self.env)}",
                 "sum numbers or money; min/max need an order",
             )
         else:
@@ -608,28 +625,62 @@ class Checker:
                 raise error(
                     arg.span,
                     "BR503",
-                    f"`{node.func}` needs {want} here, found {_type(arg)}",
+                    f"`{node.func}` needs {_words(want, self.env)} here, found {_words(_type(arg), self.env)}",
                     f"write `{node.func}(subscription, 5 days)`",
                 )
         return _replace(node, args=args, type=result)
 
 
-def _not_a_condition(span: ast.Span, found: T.Type) -> CriteriaError:
+def _not_a_condition(span: ast.Span, found: T.Type, env: Environment) -> CriteriaError:
     return error(
         span,
         "BR507",
-        f"a criterion must be true or false, but this is {found}",
+        f"a criterion must be true or false, but this is {_words(found, env)}",
         'compare it with something, e.g. `== "Residential"` or `>= 6 months`',
     )
 
 
-def _needs_a_condition(span: ast.Span, where: str, found: T.Type) -> CriteriaError:
+def _needs_a_condition(span: ast.Span, where: str, found: T.Type, env: Environment) -> CriteriaError:
     return error(
         span,
         "BR503",
-        f"{where} needs a condition (true/false), found {found}",
+        f"{where} needs a condition (true/false), found {_words(found, env)}",
         'write a comparison here, e.g. `account.classification == "SME"`',
     )
+
+
+def _words(t: T.Type, env: Environment) -> str:
+    """`t` as a message names it (`types.describe`), a record in the scenario's words: "the
+    `account` record", "a record of `approvals`", "a list of records of `subscription.products`"
+    (until 2026-12-03 the model's class, with a wrong article: "a ApprovalRecord record")."""
+    record = t.elem if t.name in ("list", "set") and t.elem is not None else t
+    if record.name != "record" or record.record is None:
+        return str(t)
+    path, items = _record_paths(env).get(record.record, (None, False))
+    if path is None:
+        one, many = "a record", "records"
+    elif items:
+        one, many = f"a record of `{path}`", f"records of `{path}`"
+    else:
+        one, many = f"the `{path}` record", f"`{path}` records"
+    return one if record is t else f"a {t.name} of {many}"
+
+
+def _record_paths(env: Environment) -> dict[str, tuple[str, bool]]:
+    """Each record of `env` → the shortest path from its roots that reaches it, and whether the
+    record is an item of the list there (`approvals`) or the field itself (`account`). (Asked
+    only for a message: a walk over a few dozen fields.)"""
+    found: dict[str, tuple[str, bool]] = {}
+    queue = [(name, info.type) for name, info in env.roots.items()]
+    while queue:
+        path, t = queue.pop(0)
+        items = t.name == "list" and t.elem is not None
+        record = t.elem if items else t
+        if record is None or record.name != "record" or record.record is None or record.record in found:
+            continue
+        found[record.record] = (path, items)
+        queue.extend((f"{path}.{name}", info.type) for name, info in env.fields(record.record).items())
+    return found
 
 
 def _type(node: ast.Node) -> T.Type:
@@ -864,8 +915,8 @@ def check_placed(parsed: Parsed, env: Environment, within: str | None = None) ->
     if _type(typed).name != "bool":
         node = anchor(typed, parsed.locate)
         if within is None:
-            raise _not_a_condition(node.span, _type(node))
-        raise _needs_a_condition(node.span, within, _type(node))
+            raise _not_a_condition(node.span, _type(node), env)
+        raise _needs_a_condition(node.span, within, _type(node), env)
     return Placed(typed, ((typed, parsed.locate),))
 
 

@@ -717,7 +717,9 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
     elif previous.replace(".", "", 1).isdigit() and found.lower() in _CLOCK_UNITS:
         hint = _clock_hint(previous, found)  # `within 24 hours`: no duration is counted in hours
     elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
-        hint = f"did you mean `{previous} {unit}`?"  # `6 monhts`: a duration's unit misspelt
+        # `6 monhts`: a duration's unit misspelt; `1.5 months`: a fraction (until 2026-12-03 "did
+        # you mean `1.5 months`?", the text written)
+        hint = _fraction_hint(previous, unit) if "." in previous else f"did you mean `{previous} {unit}`?"
     return error(locate(pos, pos + max(len(found), 1)), "BR501", message, hint)
 
 
@@ -786,6 +788,42 @@ def _keyword_meant(word: str, expected: set[str], before: str = "") -> str | Non
         return close[0] if close else None
     close = difflib.get_close_matches(word.lower(), words, n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+#: a unit of time → the smaller unit a fraction of it may be counted in, and how many of those it holds
+#: (a month has no fixed number of days: `30` gives an example only, said as such)
+_SMALLER = {"year": ("month", 12), "month": ("day", 30), "week": ("day", 7)}
+
+
+def _counted(count: int, unit: str) -> str:
+    return f"`{count} {unit}{'' if count == 1 else 's'}`"
+
+
+def _fraction_hint(number: str, unit: str) -> str:
+    """The hint for a duration with a fraction (`1.5 months`): a duration is a whole number of its
+    unit; the whole numbers around it, and the count in a smaller unit where there is one (`18
+    months` for `1.5 years`, `10 days` for `1.5 weeks`... only when whole; a month's days are an
+    example, a month having no fixed length)."""
+    from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+    single = unit.removesuffix("s")
+    try:
+        value = Decimal(number)
+    except InvalidOperation:  # (`1.2.3`: not a number at all)
+        return f"a duration is a whole number of {single}s, e.g. `2 {single}s`"
+    low, high = int(value.to_integral_value(ROUND_FLOOR)), int(value.to_integral_value(ROUND_CEILING))
+    options = " or ".join(_counted(n, single) for n in sorted({low, high}) if n > 0 or low == high)
+    hint = f"a duration is a whole number of {single}s: write {options}"
+    if single in _SMALLER:
+        smaller, size = _SMALLER[single]
+        exact = value * size
+        if single == "month":
+            days = int(exact.to_integral_value(ROUND_HALF_UP))
+            if days > 0:
+                hint += f", or count days instead, e.g. {_counted(days, smaller)} (a month has no fixed number of days)"
+        elif exact == exact.to_integral_value() and exact > 0:
+            hint += f", or {_counted(int(exact), smaller)}"
+    return hint
 
 
 def _unit_meant(word: str) -> str | None:

@@ -522,6 +522,7 @@ def redeem(
     buys = purchase.plan is not None or bool(purchase.add_ons)
     redeemed: dict[str, int] = {}  # code -> redemptions earlier in this purchase
     held: dict[str, tuple[str, str]] | None = None  # bundles already held (`_held_for_coupons`), when first asked
+    sold: frozenset[str] = frozenset()  # the add-ons only a code sells (`_sold_by_code`), asked with `held`
     had: dict[str, set[str]] | None = None  # products bought or held already (`_products_had`), when first asked
     bought: list[Item] | None = None  # what the plan and add-ons bring (`_grants_nothing`), when first asked
     outcomes = []
@@ -552,6 +553,7 @@ def redeem(
                 reasons.append(reason)
             if held is None:
                 held = _held_for_coupons(rules, scenario)
+                sold = _sold_by_code(rules, scenario)
             holding = held.get(bundle.code)
             if holding is not None and not count_own_entries and holding == ("coupon", text):
                 pass  # a refused purchase's code entered again: neither entry uses it (both `coupon_kept`)
@@ -561,8 +563,11 @@ def redeem(
             else:  # a product of its bundle bought or held already, in another bundle: charged twice too
                 if had is None:
                     had = _products_had(rules, scenario)
+                judged = had
+                if bundle.code in sold:  # the add-on its code sells is this code's own products, not a second charge
+                    judged = {**had, "purchase": _products_had(rules, scenario, without=bundle.code)["purchase"]}
                 brings = _brought(rules, purchase, bundle.code, termed_only=True)
-                for where, products in had.items():
+                for where, products in judged.items():
                     twice = sorted(brings & products)
                     if twice:  # (until 2026-12-02 sold again, the coupon's discount on both lines)
                         facts = {"bundle": bundle.code, "products": twice, "where": where}
@@ -592,8 +597,11 @@ def redeem(
                 ]
                 bought = items(rules, purchase, _bundles(purchase, model, granting))
             if _grants_nothing(rules, purchase, bundle.code, bought, day):
-                discounts = list(bundle.discounts)
-                reasons.append(Reason("coupon_grants_nothing", {"bundle": bundle.code, "discounts": discounts}))
+                nothing: dict[str, Any] = {"bundle": bundle.code, "discounts": list(bundle.discounts)}
+                statuses = _not_in_effect(rules, bundle.discounts, day)
+                if statuses is not None:  # (until 2026-12-03 no word of it: as if sold with the wrong product)
+                    nothing["statuses"] = statuses
+                reasons.append(Reason("coupon_grants_nothing", nothing))
         if reasons:
             outcome.status = "rejected"
         else:
@@ -626,14 +634,15 @@ def _brought(rules: Any, purchase: Any, bundle: str, termed_only: bool = False) 
     return found
 
 
-def _products_had(rules: Any, scenario: Any) -> dict[str, set[str]]:
+def _products_had(rules: Any, scenario: Any, without: str | None = None) -> dict[str, set[str]]:
     """The products a coupon's bundle must not bring again, by where they are: those the purchase
-    buys (its plan's bundles, its add-ons), and, for a purchase without a plan, the subscription's lines."""
+    buys (its plan's bundles, its add-ons but `without`: the add-on a code sells, `_sold_by_code`,
+    is that code's own bundle), and, for a purchase without a plan, the subscription's lines."""
     purchase = scenario.purchase
     model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
     bought: set[str] = set()
     for code in (*(model.bundles if model is not None else ()), *purchase.add_ons):
-        if rules.get("bundle", code) is not None:
+        if code != without and rules.get("bundle", code) is not None:
             bought |= _brought(rules, purchase, code, termed_only=True)
     subscription = scenario.subscription
     has: set[str] = set()
@@ -669,15 +678,46 @@ def _bundles_hold(rules: Any, plan_code: str | None, add_ons: tuple[str, ...]) -
 def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
     """The bundles a coupon would grant again: those of the plan in effect (the one bought, else the
     subscription's), the subscription's own (`_held`, for a purchase without a plan), and the
-    add-ons bought; codes redeemed earlier in the purchase add theirs (`redeem`)."""
+    add-ons bought, but those only a code sells (`_sold_by_code`): a code of their coupon is what
+    sells them; codes redeemed earlier in the purchase add theirs (`redeem`)."""
+    purchase = scenario.purchase
+    model = _plan_in_effect(rules, scenario)
+    held = _held(scenario, model)
+    sold = _sold_by_code(rules, scenario, model)
+    for add_on in purchase.add_ons:
+        if add_on not in sold:
+            held.setdefault(add_on, ("add_on", add_on))
+    return held
+
+
+def _plan_in_effect(rules: Any, scenario: Any) -> Any:
+    """The plan in effect for the purchase (the one bought, else the subscription's), or None."""
     purchase = scenario.purchase
     subscription = scenario.subscription
     plan = purchase.plan if purchase.plan is not None else (subscription.plan if subscription is not None else None)
-    model = rules.get("plan", plan) if plan is not None else None  # the plan in effect, as for add-ons
-    held = _held(scenario, model)
-    for add_on in purchase.add_ons:
-        held.setdefault(add_on, ("add_on", add_on))
-    return held
+    return rules.get("plan", plan) if plan is not None else None
+
+
+def _coupon_only(rules: Any, add_on: str, model: Any) -> list[str] | None:
+    """The coupons granting `add_on` when the plan in effect (`model`) neither includes it nor lists
+    it as compatible: then it is not sold as a plain add-on (`add_on_coupon_only`); else None."""
+    coupons = _coupon_bundles(rules).get(add_on)
+    if coupons and (model is None or add_on not in (*model.bundles, *model.compatible_bundles)):
+        return coupons
+    return None
+
+
+def _sold_by_code(rules: Any, scenario: Any, model: Any = _UNSEEN) -> frozenset[str]:
+    """The purchase's add-ons only a coupon's code sells (`_coupon_only`; `model`: the plan in
+    effect, `_plan_in_effect`, when known). A valid code of such a coupon entered with one is
+    redeemed and grants it: the add-on entry names the same bundle, bought once (until 2026-12-03
+    the code was rejected, `coupon_bundle_held`, "bought as an add-on", and the purchase refused,
+    `add_on_coupon_only`: "enter the code instead")."""
+    if not scenario.purchase.add_ons:
+        return frozenset()
+    if model is _UNSEEN:
+        model = _plan_in_effect(rules, scenario)
+    return frozenset(a for a in scenario.purchase.add_ons if _coupon_only(rules, a, model) is not None)
 
 
 def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item], day: date) -> bool:
@@ -694,10 +734,7 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
         definition = rules.get("discount", code)
         if definition is None:
             return False  # (checked when loaded; never taken as nothing)
-        validity = definition.validity
-        if definition.state.value != "effective" or day < validity.effective:
-            continue
-        if validity.expiration is not None and day > validity.expiration:
+        if not _in_effect(definition, day):
             continue
         for i, item in enumerate(brought):
             product = rules.get("product", item.product)
@@ -709,6 +746,27 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
             if any(target_reaches(t, item.product, kind, item.bundle, main) for t in definition.discounted_products):
                 return False
     return True
+
+
+def _in_effect(definition: Any, day: date) -> bool:
+    """Whether a discount is in effect on `day`: state `effective`, within its validity."""
+    validity = definition.validity
+    if definition.state.value != "effective" or day < validity.effective:
+        return False
+    return validity.expiration is None or day <= validity.expiration
+
+
+def _not_in_effect(rules: Any, discounts: Any, day: date) -> dict[str, str] | None:
+    """For a coupon's bundle that grants nothing (`_grants_nothing`) when a discount of it is not in
+    effect on `day` (a draft, expired, not yet effective): each discount's status as the discount
+    engine would say it, `not_effective` for those, `not_eligible` for those in effect (they reach
+    no product the purchase brings), for `coupon_grants_nothing`'s `statuses`; else None (every
+    discount is in effect: none reaches a product, the reason says so)."""
+    found: dict[str, str] = {}
+    for code in discounts:
+        definition = rules.get("discount", code)
+        found[code] = "not_effective" if definition is not None and not _in_effect(definition, day) else "not_eligible"
+    return found if "not_effective" in found.values() else None
 
 
 def _main_item(rules: Any, brought: list[Item]) -> int | None:
@@ -751,6 +809,7 @@ def refusals(
     rejected: frozenset[str] = frozenset(),
     plan_change: tuple[Reason, ...] = (),
     not_in_effect: Reason | None = None,
+    coded: frozenset[str] = frozenset(),
 ) -> Iterator[Reason]:
     """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
     the plan in effect, `bundles`: the purchase's, `_bundles`; `rejected`: the bundles of coupons
@@ -758,7 +817,9 @@ def refusals(
     `plan_change`: what changing the subscription's plan says, `_plan_change`, after the plan's
     own reasons: a penalty among them refuses nothing, `refusing`; `not_in_effect`: add-ons bought
     for a subscription no longer in effect on the purchase day, `_on_purchase_day`). `scenario`'s
-    subscription is as it holds on the purchase day (`_on_purchase_day`)."""
+    subscription is as it holds on the purchase day (`_on_purchase_day`); `coded`: the bundles the
+    purchase's codes grant (redeemed, in a purchase not refused otherwise), which sell an add-on
+    only a code sells (`_sold_by_code`)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     if purchase.plan is None and not purchase.add_ons:
@@ -799,12 +860,20 @@ def refusals(
                     yield Reason("add_on_products_had", {"bundle": add_on, "products": twice, "where": where})
                     break
             bought |= brings
-        coupons = _coupon_bundles(rules).get(add_on)
-        if coupons and (model is None or add_on not in (*model.bundles, *model.compatible_bundles)):
+        coupons = _coupon_only(rules, add_on, model)
+        by_code = coupons is not None and add_on in coded
+        if coupons is not None and not by_code:
             # a coupon's bundle is sold by the plans that include or list it (until 2026-12-02 any plan
-            # without `compatible_bundles_only` sold it: the coupon's discount without a code)
+            # without `compatible_bundles_only` sold it: the coupon's discount without a code), else
+            # by a code of its coupon entered with it (`coded`; until 2026-12-03 refused then too)
             yield _reason(rules, _only_by_coupon, add_on, tuple(coupons), model.code if model is not None else None)
-        if model is not None and model.compatible_bundles_only and add_on not in model.compatible_bundles:
+        # (one a code sells is granted by the code, which `compatible_bundles_only` does not limit)
+        if (
+            model is not None
+            and model.compatible_bundles_only
+            and add_on not in model.compatible_bundles
+            and not by_code
+        ):
             yield _reason(rules, _not_compatible, model.code, add_on)
     for code in purchase.add_ons:  # an add-on of optional products alone (a plan buys its other bundles)
         if rules.get("bundle", code) is None:
@@ -1211,7 +1280,8 @@ def _priced(
         rejected = frozenset(
             c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles
         )
-        reasons = list(refusals(rules, on_day, model, bundles, rejected, plan_change, not_in_effect))
+        coded = frozenset(granted)
+        reasons = list(refusals(rules, on_day, model, bundles, rejected, plan_change, not_in_effect, coded))
         if refusing(reasons) and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
             coupons = [
                 _kept_coupon(c) if c.status == "redeemed" else c
