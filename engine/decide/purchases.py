@@ -552,8 +552,7 @@ def redeem(
             if reason is not None:
                 reasons.append(reason)
             if held is None:
-                held = _held_for_coupons(rules, scenario)
-                sold = _sold_by_code(rules, scenario)
+                held, sold = _held_for_coupons(rules, scenario)
             holding = held.get(bundle.code)
             if holding is not None and not count_own_entries and holding == ("coupon", text):
                 pass  # a refused purchase's code entered again: neither entry uses it (both `coupon_kept`)
@@ -675,11 +674,11 @@ def _bundles_hold(rules: Any, plan_code: str | None, add_ons: tuple[str, ...]) -
     return found
 
 
-def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
+def _held_for_coupons(rules: Any, scenario: Any) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
     """The bundles a coupon would grant again: those of the plan in effect (the one bought, else the
     subscription's), the subscription's own (`_held`, for a purchase without a plan), and the
     add-ons bought, but those only a code sells (`_sold_by_code`): a code of their coupon is what
-    sells them; codes redeemed earlier in the purchase add theirs (`redeem`)."""
+    sells them; codes redeemed earlier in the purchase add theirs (`redeem`). With those add-ons."""
     purchase = scenario.purchase
     model = _plan_in_effect(rules, scenario)
     held = _held(scenario, model)
@@ -687,7 +686,7 @@ def _held_for_coupons(rules: Any, scenario: Any) -> dict[str, tuple[str, str]]:
     for add_on in purchase.add_ons:
         if add_on not in sold:
             held.setdefault(add_on, ("add_on", add_on))
-    return held
+    return held, sold
 
 
 def _plan_in_effect(rules: Any, scenario: Any) -> Any:
@@ -707,16 +706,14 @@ def _coupon_only(rules: Any, add_on: str, model: Any) -> list[str] | None:
     return None
 
 
-def _sold_by_code(rules: Any, scenario: Any, model: Any = _UNSEEN) -> frozenset[str]:
+def _sold_by_code(rules: Any, scenario: Any, model: Any) -> frozenset[str]:
     """The purchase's add-ons only a coupon's code sells (`_coupon_only`; `model`: the plan in
-    effect, `_plan_in_effect`, when known). A valid code of such a coupon entered with one is
+    effect, `_plan_in_effect`). A valid code of such a coupon entered with one is
     redeemed and grants it: the add-on entry names the same bundle, bought once (until 2026-12-03
     the code was rejected, `coupon_bundle_held`, "bought as an add-on", and the purchase refused,
     `add_on_coupon_only`: "enter the code instead")."""
     if not scenario.purchase.add_ons:
         return frozenset()
-    if model is _UNSEEN:
-        model = _plan_in_effect(rules, scenario)
     return frozenset(a for a in scenario.purchase.add_ons if _coupon_only(rules, a, model) is not None)
 
 
