@@ -4,7 +4,7 @@ twenty-fourth session's audit fixes."""
 from __future__ import annotations
 
 import json
-import os
+import re
 from pathlib import Path
 
 import pytest
@@ -83,9 +83,8 @@ def test_a_gzip_file_of_scenarios_points_at_zcat(
     out = capsys.readouterr()
     text = out.out + out.err
     assert "error[BR102] gzip-compressed data: a scenario file must be YAML, JSON or JSON Lines text" in text
-    assert f"`zcat {source.name} | billrules run" in text.replace(str(source), source.name).replace(
-        os.path.relpath(source), source.name
-    )
+    # The path is shown relative to the working directory, whatever that is where the suite runs.
+    assert re.search(rf"`zcat \S*{re.escape(source.name)} \| billrules run", text), text
     assert "binary file" not in text
 
 
