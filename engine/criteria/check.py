@@ -182,8 +182,10 @@ class Checker:
             or did_you_mean(node.id, candidates)
             or f"known names: {', '.join(sorted(candidates))}"
         )
-        weekday = _close_weekday(node.id)
-        if weekday and not did_you_mean(node.id, candidates):  # `wensday`: a weekday misspelt
+        weekday = _weekday_abbreviated(node.id)  # `sat` (until 2026-12-04 "did you mean `u.at`?")
+        if weekday is None and not did_you_mean(node.id, candidates):  # `wensday`: a weekday misspelt
+            weekday = _close_weekday(node.id)
+        if weekday:
             raise error(node.span, "BR502", f"unknown name `{node.id}` (not a weekday)", f"did you mean `{weekday}`?")
         if node.id in self.env.foreign:
             suggestion = did_you_mean(node.id, candidates)
@@ -738,6 +740,15 @@ def _with_currency(node: ast.Node, currency: str | None) -> ast.Node:
     if isinstance(node, ast.Negate):
         return _replace(node, operand=_with_currency(node.operand, currency), type=given)
     return node
+
+
+def _weekday_abbreviated(name: str) -> str | None:
+    """The weekday `name` abbreviates (`sat`, `thurs`: the start of one weekday, three letters or
+    more), or None."""
+    if len(name) < 3:
+        return None
+    days = [day for day in WEEKDAYS if day.startswith(name.lower()) and day != name.lower()]
+    return days[0] if len(days) == 1 else None
 
 
 def _close_weekday(name: str) -> str | None:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from engine.criteria import ast
 from engine.criteria import types as T
+from engine.currencies import MINOR_UNITS
 from engine.diagnostics import Diagnostic
 from engine.values import MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Duration, Money, currency_problem, number_problem
 
@@ -675,20 +676,19 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
             else:
                 hint = 'field names are lower case, e.g. `account.classification`; quote text: "' + found + '"'
             return error(locate(pos, pos + len(found)), "BR501", f"unexpected `{found}`", hint)
-        return error(
-            locate(pos, pos + 1),
-            "BR501",
-            f"unexpected character `{char}`",
-            _CHAR_HINTS.get(char, "remove it or quote the text it belongs to"),
-        )
+        hint = _CHAR_HINTS.get(char, "remove it or quote the text it belongs to")
+        if char == "%" and (number := re.search(r"[0-9][0-9.]*(?=\s+$)", text[:pos])) is not None:
+            hint = f"write the percentage without a space: `{number.group(0)}%`"  # `40 %`
+        return error(locate(pos, pos + 1), "BR501", f"unexpected character `{char}`", hint)
     expected = set(getattr(exc, "expected", set()) or getattr(exc, "accepts", set()) or set())
     token = getattr(exc, "token", None)
     previous = _previous_token(text, pos)
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and token is not None and token.type == "$END"
     ):
-        end = len(text.rstrip())
-        previous = _previous_token(text, end)
+        last = _previous_piece(text, len(text))
+        end = last.end() if last is not None else len(text.rstrip())
+        previous = last.group(0) if last is not None else ""
         what = "a value" if expected & _VALUE_TOKENS else _words(expected)
         after = f" after `{previous}`" if previous else ""
         return error(
@@ -698,6 +698,14 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
             "complete the condition",
         )
     found = str(token) if token is not None else text[pos : pos + 1]
+    if _TIME_FRACTION.search(text[:pos]):  # `22:00:00.5`: split at its point, say what it is
+        start = text.rfind(".", 0, pos)
+        return error(
+            locate(start, pos + len(found)),
+            "BR501",
+            "a time of day has no fraction of a second",
+            "write whole seconds, e.g. `22:00:00`",
+        )
     if expected & _VALUE_TOKENS and not expected & {"AND", "OR", "$END", "RPAR"}:
         after = f" after `{previous}`" if previous else ""
         message = f"expected a value{after}, found `{found}`"
@@ -714,6 +722,8 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         hint = _CHAR_HINTS["="]
     elif (keyword := _keyword_meant(found, expected, text[:pos])) is not None:
         hint = f"did you mean `{keyword}`?"  # `overlap`, `betwen`: an operator misspelt
+    elif previous.replace(".", "", 1).isdigit() and found.upper() in MINOR_UNITS and found != found.upper():
+        hint = f"a currency is its ISO code in capitals: `{previous} {found.upper()}`"  # `20.00 eur`
     elif previous.replace(".", "", 1).isdigit() and found.lower() in _CLOCK_UNITS:
         hint = _clock_hint(previous, found)  # `within 24 hours`: no duration is counted in hours
     elif previous.replace(".", "", 1).isdigit() and (unit := _unit_meant(found)) is not None:
@@ -722,6 +732,9 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         hint = _fraction_hint(previous, unit) if "." in previous else f"did you mean `{previous} {unit}`?"
     return error(locate(pos, pos + max(len(found), 1)), "BR501", message, hint)
 
+
+#: a time of day followed by a point (`22:00:00.5`: the parser stops at the digits after it)
+_TIME_FRACTION = re.compile(r"(?<![0-9:])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\.$")
 
 _UNITS = ("day", "days", "week", "weeks", "month", "months", "year", "years")
 _CLOCK_UNITS = (
@@ -834,9 +847,27 @@ def _unit_meant(word: str) -> str | None:
     return close[0] if close else None
 
 
+#: the pieces `_previous_token` tells apart: a comment (skipped, as the grammar's `%ignore`), a
+#: quoted text (one piece), a name, a number, an operator, any other character
+_PIECES = re.compile(
+    r"""(?P<comment>#[^\n]*)|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?"""
+    r"|[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.]*|==|!=|<=|>=|[^\sA-Za-z0-9_]"
+)
+
+
+def _previous_piece(text: str, pos: int) -> re.Match[str] | None:
+    """The last piece of `text[:pos]` that is not a comment (the words in a comment are none of
+    the condition's: until 2026-12-04 `… and # todo` was "expected a value after `todo`")."""
+    last = None
+    for found in _PIECES.finditer(text, 0, pos):
+        if found.group("comment") is None:
+            last = found
+    return last
+
+
 def _previous_token(text: str, pos: int) -> str:
-    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.]*|==|!=|<=|>=|[^\sA-Za-z0-9_]", text[:pos])
-    return words[-1] if words else ""
+    found = _previous_piece(text, pos)
+    return found.group(0) if found is not None else ""
 
 
 def _words(expected: set[str]) -> str:
