@@ -87,3 +87,31 @@ def test_an_abbreviated_weekday_is_told_the_weekday(written: str, day: str) -> N
 def test_a_field_name_is_not_taken_for_a_weekday() -> None:
     """`sun` starts `sunday` only; a known field is no weekday, whatever it starts."""
     assert _refused("count(u in usage where u.at.weekday == t) >= 1")[2] == "unknown field `t`"
+
+
+# --- the purchase reads a same-day transition as `uninterrupted` does (left by 2026-12-03's fix) --
+
+
+def test_a_deactivation_superseded_the_same_day_is_not_in_force_after_the_period_that_superseded_it() -> None:
+    """`deactivated from 02-01`, then `active from 02-01 to 02-10`, nothing after: the deactivation
+    lasted no day (`uninterrupted` reads no interruption); until 2026-12-04 the purchase read it as
+    in force again from 02-11 (its open end was no later start)."""
+    from datetime import date, timedelta
+    from types import SimpleNamespace
+
+    from engine.criteria.environment import interruptions
+    from engine.decide.purchases import _deactivated_on
+
+    history = [
+        SimpleNamespace(status="deactivated", from_=date(2015, 2, 1), to=None),
+        SimpleNamespace(status="active", from_=date(2015, 2, 1), to=date(2015, 2, 10)),
+    ]
+    subscription = SimpleNamespace(status_history=history)
+    assert interruptions(history, date(2015, 3, 1)) == []
+    day = date(2015, 1, 25)
+    while day <= date(2015, 3, 1):
+        assert _deactivated_on(subscription, day) is False, day
+        day += timedelta(days=1)
+    # listed the other way round, the deactivation is the newest: in force from 02-01 on
+    reversed_history = SimpleNamespace(status_history=history[::-1])
+    assert _deactivated_on(reversed_history, date(2015, 2, 5)) is True
