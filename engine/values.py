@@ -210,6 +210,21 @@ def plain(value: Decimal) -> str:
     return text
 
 
+def _without_idle_zeros(amount: Decimal, currency: str) -> Decimal:
+    """`amount` without the zeros written past its currency's minor unit (`3333.0 JPY` is `3333
+    JPY`, `10.000 EUR` is `10.00 EUR`): the same money written two ways is one decision, byte for
+    byte (until 2026-12-04 a price `3333.0 JPY` gave a net `2916.0 JPY` and a bill total with a
+    decimal place the yen has not). Money finer than the minor unit (`29.965 EUR`) is kept."""
+    exponent = amount.as_tuple().exponent
+    digits = MINOR_UNITS.get(currency, 2)
+    if isinstance(exponent, int) and -exponent > digits:
+        bare = amount.normalize()  # (`10.0000010` → `10.000001`)
+        if -bare.as_tuple().exponent > digits:  # type: ignore[operator]
+            return bare
+        return amount.quantize(Decimal(1).scaleb(-digits))
+    return amount
+
+
 def money_text(amount: Decimal, currency: str) -> str:
     """`str(Money(amount, currency))` without building the Money: `12.50 EUR`."""
     return f"{plain(amount)} {currency}"
@@ -283,7 +298,9 @@ class Money:
         problem = currency_problem(money.currency)
         if problem is not None:
             raise ValueError(f"`{text}`: {problem}")
-        return cls(checked_number(money.amount, text.split(" ")[0]), money.currency)
+        return cls(
+            _without_idle_zeros(checked_number(money.amount, text.split(" ")[0]), money.currency), money.currency
+        )
 
     @classmethod
     def written(cls, text: str) -> Money:

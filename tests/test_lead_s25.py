@@ -115,3 +115,103 @@ def test_a_deactivation_superseded_the_same_day_is_not_in_force_after_the_period
     # listed the other way round, the deactivation is the newest: in force from 02-01 on
     reversed_history = SimpleNamespace(status_history=history[::-1])
     assert _deactivated_on(reversed_history, date(2015, 2, 5)) is True
+
+
+# --- a scenario credit restating a rule-file credit keeps its criteria (audit m1 F1, 2026-12-04) --
+
+
+def _weekday_scenario(credit: dict[str, object] | None) -> dict[str, object]:
+    def consumption(name: str, at: str) -> dict[str, object]:
+        return {"id": name, "organisation": "globex-fr-lyon", "service": "network-offer", "quantity": 1, "at": at}
+
+    scenario: dict[str, object] = {
+        "id": "restated",
+        "as_of": "2015-05-18T18:00:00+02:00",
+        "consumptions": [
+            consumption("REQ-LYON-SAT", "2015-05-16T10:00:00+02:00"),
+            consumption("REQ-LYON-MON", "2015-05-18T10:00:00+02:00"),
+        ],
+    }
+    if credit is not None:
+        scenario["credits"] = [credit]
+    return scenario
+
+
+_RESTATED = {
+    "code": "globex-fr-lyon-weekday-network",
+    "type": "network-offer",
+    "quantity": 4,
+    "usage_period": {"from": "2015-01-01", "to": "2015-12-31"},
+    "holder": "globex-fr-lyon",
+    "allocation": "this_organisation",
+    "issued": "2015-01-10",
+}
+
+
+@pytest.mark.parametrize("credit", [None, _RESTATED, {**_RESTATED, "code": "lyon-current-weekday"}])
+def test_a_restated_weekday_credit_is_still_not_drawn_on_a_saturday(credit: dict[str, object] | None) -> None:
+    """globex-fr-lyon-weekday-network holds `criteria: when: consumption.at.weekday in {monday …
+    friday}` in the rule file. The scenario restating it (4 left) replaces its quantity, not its
+    criteria, which a scenario cannot write: until 2026-12-04 the Saturday consumption drew on it.
+    A scenario credit of another code restates nothing: it has its type's criteria only."""
+    from pathlib import Path
+
+    from engine import load_rules
+
+    rules = load_rules(Path(__file__).resolve().parent.parent / "rules")
+    decided = rules.decide(_weekday_scenario(credit))["credits"]
+    drawn = {a["request"]: a["credit"] for a in decided["allocations"]}
+    own = credit["code"] if credit is not None else "globex-fr-lyon-weekday-network"
+    if credit is not None and credit["code"] != "globex-fr-lyon-weekday-network":
+        assert drawn["REQ-LYON-SAT"] == own  # no criteria: any day
+    else:
+        assert drawn == {"REQ-LYON-SAT": "globex-network-shared", "REQ-LYON-MON": own}
+
+
+# --- money written with zeros past its minor unit (audit m2 F1, 2026-12-04) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("3333.0 JPY", "3333 JPY"),
+        ("10.000 EUR", "10.00 EUR"),
+        ("1.2500 BHD", "1.250 BHD"),
+        ("10.0000010 EUR", "10.000001 EUR"),  # finer than the cent: kept, its idle zero dropped
+        ("29.965 EUR", "29.965 EUR"),
+        ("80 EUR", "80 EUR"),  # fewer digits: the decision shows them with the net's (`80.00 EUR`)
+    ],
+)
+def test_money_is_read_without_zeros_past_its_minor_unit(written: str, read: str) -> None:
+    from decimal import Decimal
+
+    from engine.values import Money
+
+    money = Money.parse(written)
+    assert str(money) == read
+    assert money.amount == Decimal(written.split()[0])  # the value unchanged
+
+
+def test_the_same_price_written_three_ways_is_one_decision_byte_for_byte() -> None:
+    """A line priced `3333 JPY`, `3333.0 JPY` and `3333.00 JPY` (a sample's bill, its lines priced
+    in yen): until 2026-12-04 the second gave a gross `3333.0 JPY`, a net `….0 JPY` and a bill total
+    with a decimal place the yen has not."""
+    import copy
+    from pathlib import Path
+
+    from engine import load_rules
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    rules = load_rules(repo / "rules")
+    (document,) = load_file(repo / "samples" / "discounts" / "flexible_bundle_kids.yaml").documents
+    texts = set()
+    for price in ("3333 JPY", "3333.0 JPY", "3333.00 JPY"):
+        scenario = copy.deepcopy(dict(document.data))
+        scenario.pop("expect", None)
+        for line in scenario["subscription"]["products"]:
+            line["price"] = price
+        texts.add(rules.decide_json(scenario))
+    assert len(texts) == 1
+    text = texts.pop()
+    assert '"gross":"3333 JPY"' in text and ".0 JPY" not in text

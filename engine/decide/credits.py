@@ -1163,6 +1163,9 @@ def _unknown(field: str, what: str, code: str, known: Iterable[str], code_id: st
 
 def scenario_credits(s: _Setting, scenario: Any, problems: list[ScenarioError]) -> dict[str, CreditFact]:
     """The rule set's credits with the scenario's current credits on top (same code: replaced).
+    A scenario credit restating a rule-file credit keeps that credit's own `criteria`, which a
+    scenario cannot write (until 2026-12-04 they were dropped: a weekday-only credit restated
+    with its quantity left was drawn on a Saturday).
 
     Scenario credits get the rule-file checks and codes: BR301, BR302, BR413, BR420. Every
     problem is added to `problems` (all of them, not only the first); a credit with a problem is
@@ -1174,7 +1177,10 @@ def scenario_credits(s: _Setting, scenario: Any, problems: list[ScenarioError]) 
         seen.add(c.code)
         problems.extend(found)
         if not found:
-            credits[c.code] = fact(c, s.types, s.users, None, s.type_criteria[c.type])
+            restated = s.credits.get(c.code)
+            # a rule credit's criteria are its type's, then its own (`_setting`)
+            own = restated.criteria[len(s.type_criteria[restated.type]) :] if restated is not None else ()
+            credits[c.code] = fact(c, s.types, s.users, None, s.type_criteria[c.type] + own)
     return credits
 
 
