@@ -973,6 +973,13 @@ def check_criteria_ranges(catalog: Catalog) -> Iterator[Diagnostic]:
                 # a count of records is a whole number, never below 0 (until 2026-12-02 accepted)
                 written = f"from {r.min} to {r.max}" if r.min is not None else f"at most {r.max}"
                 found.append(((*base, "quantitative", name, "max"), f"`{name}` (a count of records) {written}"))
+            elif name == "total_usage" and r is not None and r.max is not None and r.max < 0:
+                # a usage quantity is 0 or more, so is their total (until 2026-12-04 accepted: an
+                # auto-apply discount then never applied, and validation said nothing)
+                written = f"from {r.min} to {r.max}" if r.min is not None else f"at most {r.max}"
+                found.append(
+                    ((*base, "quantitative", name, "max"), f"`{name}` (a total of usage, never below 0) {written}")
+                )
         if q and q.execution_dates and _dates_never_met(q.execution_dates, doc, (*base, "quantitative")):
             found.append(
                 ((*base, "quantitative", "execution_dates", "to"), "execution dates that end before they start")

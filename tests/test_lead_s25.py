@@ -215,3 +215,31 @@ def test_the_same_price_written_three_ways_is_one_decision_byte_for_byte() -> No
     assert len(texts) == 1
     text = texts.pop()
     assert '"gross":"3333 JPY"' in text and ".0 JPY" not in text
+
+
+# --- a total of usage below zero (audit m3 F7, 2026-12-04) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bounds", "said"),
+    [("max: -1", "at most -1"), ('max: "-0.5"', "at most -0.5"), ("min: -5\n      max: -2", "from -5 to -2")],
+)
+def test_a_total_of_usage_below_zero_is_a_range_no_scenario_meets(tmp_path: object, bounds: str, said: str) -> None:
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    usage = rules / "discounts" / "usage.yaml"
+    text = usage.read_text(encoding="utf-8")
+    assert "    total_usage:\n      max: 4\n" in text
+    usage.write_text(
+        text.replace("    total_usage:\n      max: 4\n", f"    total_usage:\n      {bounds}\n"), encoding="utf-8"
+    )
+    found = [d for d in validate_paths([rules]) if d.code == "BR413"]
+    assert [d.message for d in found] == [
+        f"`total_usage` (a total of usage, never below 0) {said}: no scenario can meet it"
+    ]
+    assert found[0].file.endswith("usage.yaml")
