@@ -243,3 +243,33 @@ def test_a_total_of_usage_below_zero_is_a_range_no_scenario_meets(tmp_path: obje
         f"`total_usage` (a total of usage, never below 0) {said}: no scenario can meet it"
     ]
     assert found[0].file.endswith("usage.yaml")
+
+
+# --- a criterion with blank lines in it is located on the line written (audit m3 F5, 2026-12-04) ---
+
+
+@pytest.mark.parametrize("blank", [1, 2, 3])
+@pytest.mark.parametrize("style", ["plain", "double", "single"])
+def test_a_criterion_with_blank_lines_is_located_on_the_line_written(tmp_path: object, blank: int, style: str) -> None:
+    """Until 2026-12-04 a second blank line inside a `when:` put the caret on the expression's first
+    line, past its end (31:42, where 34:11 is right)."""
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    terms = rules / "catalog" / "terms.yaml"
+    text = terms.read_text(encoding="utf-8")
+    old = '  - when: cancellation.reason in {"moved_abroad", "deceased"}\n'
+    assert old in text
+    quote = {"plain": "", "double": '"', "single": "'"}[style]
+    inner = "{'a'}" if style == "double" else '{"a"}'  # (criteria take either quote)
+    written = f"  - when: {quote}cancellation.reason in {inner}\n" + "\n" * blank
+    written += f"      and cancellation.reasn == 1{quote}\n"
+    terms.write_text(text.replace(old, written, 1), encoding="utf-8")
+    (found,) = [d for d in validate_paths([rules]) if d.code == "BR502"]
+    lines = terms.read_text(encoding="utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines, 1) if "reasn" in line)
+    assert (found.line, found.column) == (row, lines[row - 1].index("cancellation") + 1)

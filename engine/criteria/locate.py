@@ -145,10 +145,14 @@ def _align(text: str, lines: tuple[str, ...], line: int, column: int, escapes: b
             continue
         # skip file whitespace (line breaks, indentation) and escapes until the character matches;
         # if it cannot be found close by, keep the last good position rather than drift away
+        # (blank lines are not counted: YAML folds two of them into two line breaks, and until
+        # 2026-12-04 the third line crossed put the caret back on the expression's first line)
         sli, sci, lines_crossed = li, ci, 0
         while li < len(lines) and current() != ch and lines_crossed <= 2:
             if current() == "\n":
-                li, ci, lines_crossed = li + 1, 0, lines_crossed + 1
+                li, ci = li + 1, 0
+                if li < len(lines) and lines[li].strip():
+                    lines_crossed += 1
             else:
                 ci += 1
         if li >= len(lines) or current() != ch:
