@@ -95,6 +95,29 @@ def _empty_file(file: str) -> Diagnostic:
     )
 
 
+def _kind_not_text(kind: Any, kinds: list[str]) -> tuple[str, str]:
+    """BR111's message and hint for a `kind:` that is not text (`kind: [term]`, `kind: true`): what
+    it is, as schema.py's BR203 names a wrong type (until 2026-12-04 "unknown kind `['term']`", the
+    value as Python writes it: `True`, `{'a': 'term'}`, `None`)."""
+    if isinstance(kind, bool):
+        what = "true/false"
+    elif isinstance(kind, int | float):
+        what = "a number"
+    elif isinstance(kind, list):
+        what = "a list"
+    elif isinstance(kind, dict):
+        what = "a mapping"
+    else:  # (the loader gives text, numbers, true/false, lists and mappings; `null` is BR112)
+        what = "nothing" if kind is None else f"a {type(kind).__name__}"
+    inside = kind[0] if isinstance(kind, list) and len(kind) == 1 else None  # (`kind: [term]`)
+    meant = (inside if inside in kinds else closest(inside, kinds)) if isinstance(inside, str) else None
+    if meant is not None:
+        hint = f"write the kind alone, without brackets: `kind: {meant}`"
+    else:
+        hint = f"use one of: {', '.join(kinds)}"
+    return f"`kind` must be text, not {what}", hint
+
+
 def stage_kinds(c: Compilation) -> None:
     from engine.models import KINDS
 
@@ -108,8 +131,10 @@ def stage_kinds(c: Compilation) -> None:
                     (), "BR112", "document has no `kind:`", f"start it with `kind:` and one of: {', '.join(KINDS)}"
                 )
             )
-        elif not isinstance(kind, str) or kind not in KINDS:
-            hint = did_you_mean(str(kind), KINDS) or f"use one of: {', '.join(KINDS)}"
+        elif not isinstance(kind, str):
+            c.diagnostics.append(doc.diagnostic(("kind",), "BR111", *_kind_not_text(kind, list(KINDS))))
+        elif kind not in KINDS:
+            hint = did_you_mean(kind, KINDS) or f"use one of: {', '.join(KINDS)}"
             c.diagnostics.append(doc.diagnostic(("kind",), "BR111", f"unknown kind `{kind}`", hint))
         elif kind == "rule_set":
             if doc.file not in root_files:

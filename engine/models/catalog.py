@@ -17,6 +17,7 @@ from engine.models.common import (
     Percentage,
     RuleDocument,
     Strict,
+    Text,
     UnitField,
     Validity,
     number_as_written,
@@ -113,7 +114,7 @@ class Plan(RuleDocument):
         default=False,
         description="When true, only `compatible_bundles` may be bought as add-ons (the list must not be empty).",
     )
-    payment_methods: list[str] = Field(
+    payment_methods: list[Text] = Field(
         default_factory=list,
         description="Supported payment methods; any when empty.",
         examples=[["card", "direct_debit"]],
@@ -145,7 +146,7 @@ class CommitmentBasis(StrEnum):
 
 class Tax(Strict):
     rate: Percentage | None = Field(default=None, description="Tax rate in percent applied to the penalty fee.")
-    code: str | None = Field(default=None, description="Tax code, for the tax provider.")
+    code: Text | None = Field(default=None, description="Tax code, for the tax provider.")
 
 
 class Penalty(Strict):
@@ -161,10 +162,10 @@ class Penalty(Strict):
     grace_period_unit: UnitField = TimeUnit.DAYS
     fee: MoneyField = Field(description="Maximum penalty fee, e.g. `150.00 EUR`.")
     pro_rata: bool = Field(default=False, description="Scale the fee by the share of the commitment still remaining.")
-    ledger_account: str | None = Field(default=None, description="Ledger account the penalty is booked to.")
-    invoice_line_type: str | None = Field(default=None, description="How the penalty appears on the invoice.")
+    ledger_account: Text | None = Field(default=None, description="Ledger account the penalty is booked to.")
+    invoice_line_type: Text | None = Field(default=None, description="How the penalty appears on the invoice.")
     tax: Tax | None = Field(default=None, description="Tax on the penalty.")
-    tax_provider: str | None = Field(default=None, description="Tax provider that computes the tax.")
+    tax_provider: Text | None = Field(default=None, description="Tax provider that computes the tax.")
 
 
 class ExceptionOutcome(StrEnum):

@@ -227,6 +227,10 @@ Percentage = Annotated[
 ]
 Code = Annotated[str, Field(pattern=CODE_PATTERN, min_length=1, max_length=100)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: text that must say something where it is written (a ledger account, a tax code, a service, a
+#: unit, a version, an item of a list of values): `""` is BR206 "is empty", as for a `name` (until
+#: 2026-12-04 it was accepted, and a cancellation penalty was booked to the ledger account `""`)
+Text = Annotated[str, Field(min_length=1)]
 
 
 def whole_number_as_text(value: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine.models.common import MAX_COUNT, Code, DateField, DecimalField, RuleDocument, Strict
+from engine.models.common import MAX_COUNT, Code, DateField, DecimalField, RuleDocument, Strict, Text
 from engine.models.criteria import CreditCriteria
 
 
@@ -29,12 +29,12 @@ class CreditType(RuleDocument):
     tokens: int | None = Field(
         default=None, ge=0, le=MAX_COUNT, description="Tokens that come with each credit, if any."
     )
-    service: str | None = Field(
+    service: Text | None = Field(
         default=None,
         description="The service the type pays for; a consumption of that service may draw on credits of every "
         "type naming it, as one candidate list.",
     )
-    unit: str | None = Field(
+    unit: Text | None = Field(
         default=None,
         description="Unit consumptions are counted in (e.g. `e-mails`); the measure's name (offers, amount) when omitted.",
     )
@@ -80,7 +80,7 @@ class UsagePeriod(Strict):
 
 
 class CreditScope(Strict):
-    services: list[str] = Field(
+    services: list[Text] = Field(
         default_factory=list, description="Only consumptions of these services may draw on the credit."
     )
     products: list[Code] = Field(

@@ -23,6 +23,7 @@ from engine.models.common import (
     DurationField,
     Percentage,
     Strict,
+    Text,
     TimeField,
     UnitField,
 )
@@ -77,7 +78,7 @@ class Maturity(Strict):
 
 
 class SubscriptionCriteria(Strict):
-    types: list[str] = Field(default_factory=list, description="Subscription types.")
+    types: list[Text] = Field(default_factory=list, description="Subscription types.")
     maturity: Maturity | None = Field(default=None, description="Uninterrupted-for condition.")
     effectiveness: Effectiveness | None = Field(default=None, description="When the subscription became effective.")
 
@@ -92,9 +93,11 @@ class Due(Strict):
 
 
 class AccountsReceivableCriteria(Strict):
-    classifications: list[str] = Field(default_factory=list, description="Account classifications, e.g. Residential.")
-    payment_preferences: list[str] = Field(default_factory=list, description="Payment preferences, e.g. direct_debit.")
-    presentment_preferences: list[str] = Field(default_factory=list, description="Presentment preferences, e.g. email.")
+    classifications: list[Text] = Field(default_factory=list, description="Account classifications, e.g. Residential.")
+    payment_preferences: list[Text] = Field(default_factory=list, description="Payment preferences, e.g. direct_debit.")
+    presentment_preferences: list[Text] = Field(
+        default_factory=list, description="Presentment preferences, e.g. email."
+    )
     due: Due | None = Field(default=None, description="Due date condition: due in X days or due X days ago.")
 
 
@@ -120,16 +123,16 @@ class DurationRange(Strict):
 
 
 class UsageServiceCriteria(Strict):
-    catalogs: list[str] = Field(default_factory=list, description="Usage service catalogs.")
-    service_types: list[str] = Field(default_factory=list, description="Usage service types, e.g. VOD, PPV.")
+    catalogs: list[Text] = Field(default_factory=list, description="Usage service catalogs.")
+    service_types: list[Text] = Field(default_factory=list, description="Usage service types, e.g. VOD, PPV.")
     termed_services: list[Code] = Field(default_factory=list, description="Termed product codes the usage relates to.")
 
 
 class UsageCriteria(Strict):
-    methods: list[str] = Field(default_factory=list, description="Usage methods.")
-    devices: list[str] = Field(default_factory=list, description="Devices.")
-    source_categories: list[str] = Field(default_factory=list, description="Source categories.")
-    destination_categories: list[str] = Field(default_factory=list, description="Destination categories.")
+    methods: list[Text] = Field(default_factory=list, description="Usage methods.")
+    devices: list[Text] = Field(default_factory=list, description="Devices.")
+    source_categories: list[Text] = Field(default_factory=list, description="Source categories.")
+    destination_categories: list[Text] = Field(default_factory=list, description="Destination categories.")
 
 
 class Weekday(StrEnum):
@@ -236,7 +239,7 @@ class CreditCriteria(Strict):
     inside a section at least one entry must hold, as in discount criteria (README "Credit criteria").
     """
 
-    services: list[str] = Field(default_factory=list, description="The consumption is of one of these services.")
+    services: list[Text] = Field(default_factory=list, description="The consumption is of one of these services.")
     products: list[Code] = Field(default_factory=list, description="The consumption is of one of these products.")
     organisations: list[Code] = Field(
         default_factory=list,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from engine.models.common import RuleDocument
+from engine.models.common import RuleDocument, Text
 from engine.values import MAX_FRACTION_DIGITS
 
 
@@ -44,7 +44,7 @@ class RuleSetSettings(RuleDocument):
     """Name, version, currency and rounding of a rule set; lives at the root of its directory."""
 
     kind: Literal["rule_set"] = Field(description="Document kind.")
-    version: str = Field(description="Version label of the rule set.", examples=["2026.11"])
+    version: Text = Field(description="Version label of the rule set.", examples=["2026.11"])
     default_currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.", examples=["EUR"])
     rounding: Rounding = Field(default=Rounding.HALF_UP, description="Rounding mode used once per line.")
     minor_units: dict[str, Annotated[int, Field(ge=0, le=MAX_FRACTION_DIGITS)]] = Field(
