@@ -273,3 +273,38 @@ def test_a_criterion_with_blank_lines_is_located_on_the_line_written(tmp_path: o
     lines = terms.read_text(encoding="utf-8").splitlines()
     row = next(i for i, line in enumerate(lines, 1) if "reasn" in line)
     assert (found.line, found.column) == (row, lines[row - 1].index("cancellation") + 1)
+
+
+# --- a coupon's quantity and range start have at most 15 digits (audit m3 F6, 2026-12-04) -------
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "message"),
+    [
+        ("quantity", "BR206", "`quantity`: 99999999999999999999999 is greater than the maximum of 999999999999999"),
+        (
+            "range_start",
+            "BR207",
+            "`range_start`: 99999999999999999999999 has more than 15 digits: write 999999999999999 or less",
+        ),
+    ],
+)
+def test_a_coupon_number_past_15_digits_is_refused(tmp_path: object, field: str, code: str, message: str) -> None:
+    import re
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    coupons = rules / "catalog" / "coupons.yaml"
+    text = coupons.read_text(encoding="utf-8")
+    changed = re.sub(rf"(?m)^{field}: .*$", f"{field}: 99999999999999999999999", text, count=1)
+    changed = re.sub(
+        r'(?m)^template: "?([^"\n]*?)"?$', lambda m: f'template: "{m.group(1)}{"#" * 30}"', changed, count=1
+    )
+    assert changed != text
+    coupons.write_text(changed, encoding="utf-8")
+    found = [(d.code, d.message) for d in validate_paths([rules]) if d.severity == "error"]
+    assert found == [(code, message)]

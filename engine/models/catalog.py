@@ -241,7 +241,7 @@ class Coupon(RuleDocument):
     template: str = Field(
         min_length=1, description="Code template; each `#` is one generated character.", examples=["coupon_##"]
     )
-    quantity: int = Field(ge=1, description="How many codes to generate.")
+    quantity: int = Field(ge=1, le=MAX_COUNT, description="How many codes to generate.")
     redemption_quantity: int = Field(ge=1, le=MAX_COUNT, description="How many times each code may be redeemed.")
     range_start: Annotated[int | str, BeforeValidator(number_as_written)] = Field(
         description="First value of the generated sequence (base 36 text for alphanumeric)."

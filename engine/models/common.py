@@ -285,6 +285,9 @@ def number_as_written(value: Any) -> Any:
     written = getattr(value, "text", None)
     if isinstance(value, int) and isinstance(written, str):
         return written
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_COUNT:
+        # at most 15 digits, as every whole number of the rule files (until 2026-12-04 any length)
+        raise ValueError(f"{value} has more than {MAX_INTEGER_DIGITS} digits: write {MAX_COUNT} or less")
     if isinstance(value, float):  # `5E2` (YAML's 500.0): its text is lost, and `5E2` is base-36 text
         raise ValueError(
             f"reads as the number {value!r}; write the range start in quotes, as the first code's characters"
