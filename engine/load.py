@@ -826,7 +826,12 @@ class _Converter:
                     "BR105",
                     f"duplicate key `{key}` (first defined at line {first.line}, column {first.column})",
                     "a new document starts here? separate it from the one above with a line `---`"
-                    if key == "kind" and not path
+                    # (a key of its own line, as the first: in one `{…}` line no `---` can go,
+                    # which until 2026-12-04 was hinted there too)
+                    if key == "kind"
+                    and not path
+                    and key_node.line + 1 > first.line
+                    and key_node.column + 1 == first.column
                     else "remove one of the two entries; YAML keeps only one and the other would be lost",
                 )
             self.key_spans[child] = span_of(key_node)

@@ -308,3 +308,30 @@ def test_a_coupon_number_past_15_digits_is_refused(tmp_path: object, field: str,
     coupons.write_text(changed, encoding="utf-8")
     found = [(d.code, d.message) for d in validate_paths([rules]) if d.severity == "error"]
     assert found == [(code, message)]
+
+
+# --- a duplicate `kind` in one `{…}` line is not told to start a document (audit m3 F8) --------------
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        (
+            '{"kind": "segment", "code": "jseg", "kind": "segment"}\n',
+            "remove one of the two entries; YAML keeps only one and the other would be lost",
+        ),
+        (
+            "kind: segment\ncode: jseg\nkind: segment\ncode: other\n",
+            "a new document starts here? separate it from the one above with a line `---`",
+        ),
+    ],
+)
+def test_a_duplicate_kind_is_told_the_fix_that_fits_its_form(tmp_path: object, written: str, hint: str) -> None:
+    from pathlib import Path
+
+    from engine.load import load_file
+
+    path = Path(str(tmp_path)) / "s.yaml"
+    path.write_text(written, encoding="utf-8")
+    (found,) = load_file(path).diagnostics
+    assert (found.code, found.hint) == ("BR105", hint)
