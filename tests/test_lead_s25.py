@@ -335,3 +335,25 @@ def test_a_duplicate_kind_is_told_the_fix_that_fits_its_form(tmp_path: object, w
     path.write_text(written, encoding="utf-8")
     (found,) = load_file(path).diagnostics
     assert (found.code, found.hint) == ("BR105", hint)
+
+
+def test_an_empty_item_of_a_scenario_list_is_told_to_be_removed() -> None:
+    """Until 2026-12-04 the hint was "write the 0, or leave the field out …" (the item's index)."""
+    from pathlib import Path
+
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioInvalid
+
+    rules = load_rules(Path(__file__).resolve().parent.parent / "rules")
+    scenario = {
+        "id": "x",
+        "as_of": "2015-07-10T12:00:00+02:00",
+        "purchase": {"plan": "tv-premium-12", "add_ons": [""], "payment_method": "card"},
+    }
+    with pytest.raises(ScenarioInvalid) as caught:
+        rules.decide(scenario)
+    (found,) = caught.value.diagnostics
+    assert (found.message, found.hint) == (
+        "scenario field `purchase.add_ons[0]`: empty text",
+        "write a value, or remove the empty item",
+    )

@@ -271,6 +271,9 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 hint = (
                     'give the scenario an id (text or a whole number): `id: "..."`'
                     if path == ("id",)
+                    # an item of a list: remove it (until 2026-12-04 "write the 0, …", its index)
+                    else "write a value, or remove the empty item"
+                    if isinstance(path[-1], int)
                     else f"write the {path[-1]}, or leave the field out where it is optional"
                 )
             elif (
