@@ -357,3 +357,22 @@ def test_an_empty_item_of_a_scenario_list_is_told_to_be_removed() -> None:
         "scenario field `purchase.add_ons[0]`: empty text",
         "write a value, or remove the empty item",
     )
+
+
+# --- a reason one letter short of an 8-letter one is its typo (audit m4 F5, 2026-12-04) ----------
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("deceasd", "deceased"),  # 7 letters: a typo of the 8-letter reason (until 2026-12-04 none)
+        ("decease", "deceased"),
+        ("dcsd", None),  # too far
+        ("debt", None),  # a short word near a short reason is another word
+        ("moved_abrod", "moved_abroad"),
+    ],
+)
+def test_a_reason_is_a_typo_by_the_length_of_the_reason_it_misspells(written: str, meant: str | None) -> None:
+    from engine.decide.terms import _reason_meant
+
+    assert _reason_meant(written, frozenset({"moved_abroad", "deceased", "death"})) == meant

@@ -439,12 +439,13 @@ def _reason_meant(reason: str, named: frozenset[str]) -> str | None:
     same = [n for n in sorted(named) if words(n) == words(reason)]
     if same:
         return same[0]
-    if len(reason) < 8:  # (a short word two edits away is often another word: `debt`, `death`)
-        return None
     close = [
         n
         for n in sorted(named)
-        if abs(len(n) - len(reason)) <= 1
+        # a reason of 8 characters or more (a short word two edits away is often another word:
+        # `debt`, `death`); its own length, not the text's (until 2026-12-04 `deceasd`, 7, passed)
+        if len(n) >= 8
+        and abs(len(n) - len(reason)) <= 1
         and (distance := _edits(n, reason, 2)) <= 2
         and (distance == 1 or n[:1].lower() == reason[:1].lower())
     ]
