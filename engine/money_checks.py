@@ -225,7 +225,7 @@ def _above_cap(model: Any, doc: Document, amounts: list[tuple[JsonPath, Money]])
     the amount (or an agent's request above the cap): the amount says something the bill never
     does (until 2026-12-03 accepted in silence)."""
     cap = model.cap
-    if cap is None:
+    if cap is None or cap.amount <= 0:  # (a cap at or below zero is BR405 alone: until 2026-12-04 also this)
         return
     for path, money in amounts:
         if path == ("cap",) or money.currency != cap.currency or money.amount <= cap.amount:

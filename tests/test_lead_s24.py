@@ -83,6 +83,8 @@ def test_a_gzip_file_of_scenarios_points_at_zcat(
     out = capsys.readouterr()
     text = out.out + out.err
     assert "error[BR102] gzip-compressed data: a scenario file must be YAML, JSON or JSON Lines text" in text
+    # at the file as a whole (until 2026-12-04 at 1:9, the first NUL byte)
+    assert re.search(rf"{re.escape(source.name)}:1:1: error\[BR102\]", text), text
     # The path is shown relative to the working directory, whatever that is where the suite runs.
     assert re.search(rf"`zcat \S*{re.escape(source.name)} \| billrules run", text), text
     assert "binary file" not in text

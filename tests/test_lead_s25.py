@@ -376,3 +376,44 @@ def test_a_reason_is_a_typo_by_the_length_of_the_reason_it_misspells(written: st
     from engine.decide.terms import _reason_meant
 
     assert _reason_meant(written, frozenset({"moved_abroad", "deceased", "death"})) == meant
+
+
+def test_a_history_beside_a_line_less_cancellation_names_the_missing_purchase() -> None:
+    """BR604's words (audit m4 F8): until 2026-12-04 "no bundle grants a discount", false of the
+    shipped rules, whose bundles grant three; what is missing is a purchase."""
+    import copy
+    from pathlib import Path
+
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioError
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    rules = load_rules(repo / "rules")
+    (document,) = load_file(repo / "samples" / "cancellation" / "pro_rata_penalty.yaml").documents
+    scenario = copy.deepcopy(dict(document.data))
+    scenario.pop("expect", None)
+    scenario["subscription"].pop("products", None)
+    scenario["discount_history"] = [{"discount": "loyalty-5", "on": "2015-09-01"}]
+    with pytest.raises(ScenarioError) as caught:
+        rules.decide(scenario)
+    said = str(caught.value)
+    assert "no purchase is asked whose bundles' discounts it could limit" in said
+    assert "no bundle grants a discount" not in said
+
+
+def test_a_cap_below_zero_is_br405_alone(tmp_path: object) -> None:
+    """Audit m4 F3: a negative cap also got a BR429 warning treating it as a real limit ("the range
+    reaches 15.00 EUR, above the discount's cap -20.00 EUR") until 2026-12-04."""
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    care = rules / "discounts" / "customer_care.yaml"
+    text = care.read_text(encoding="utf-8")
+    assert "cap: 15.00 EUR\n" in text
+    care.write_text(text.replace("cap: 15.00 EUR\n", "cap: -20.00 EUR\n", 1), encoding="utf-8")
+    assert [d.code for d in validate_paths([rules])] == ["BR405"]

@@ -565,7 +565,10 @@ def test_errors_or_summary_on_dash_is_a_usage_error_and_writes_nothing(
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "in.jsonl", sample_lines[:3])
     assert main(["run", "--rules", RULES, "--input", "in.jsonl", "--output", "out.jsonl", option, "-"]) == 2
-    assert f"{option} names a file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{option} names a file" in err
+    # the words about error records are --errors' own (until 2026-12-04 --summary's message had them)
+    assert ("error records go to stderr" in err) is (option == "--errors")
     assert not (tmp_path / "-").exists() and not (tmp_path / "out.jsonl").exists()
 
 

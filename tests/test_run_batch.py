@@ -134,8 +134,8 @@ def test_records_of_other_kinds_are_decided_or_refused_alone(rules: RuleSet, lin
     assert [o.text for o in found[3:]] == [expected] * 5
     refused = [json.loads(o.text)["diagnostics"][0] for o in found[:3]]
     assert [(r["code"], r["message"]) for r in refused] == [
-        ("BR601", "the record is a null, not a scenario"),
-        ("BR601", "the record is a int, not a scenario"),
+        ("BR601", "the record is nothing (None), not a scenario"),
+        ("BR601", "the record is a number, not a scenario"),  # (until 2026-12-04 "a int")
         ("BR601", "the record is a list, not a scenario"),
     ]
 

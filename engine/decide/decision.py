@@ -266,11 +266,18 @@ def _unread_beside_questions(rules: Any, scenario: Any) -> list[Unanswered]:
             )
         )
     if scenario.discount_history and "discount_history" not in reads and not granted:
+        # (without a purchase no bundle's discount is granted: until 2026-12-04 the words were "no
+        # bundle grants a discount", false of rule sets whose bundles grant some)
+        granting = (
+            "no bundle grants a discount"
+            if scenario.purchase is not None
+            else "no purchase is asked whose bundles' discounts it could limit"
+        )
         found.append(
             Unanswered(
                 "discount_history",
                 f"a discount history limits a bill's discounts, and this {what} has no line to bill (no "
-                "`products`); no term's exception reads it and no bundle grants a discount",
+                f"`products`); no term's exception reads it and {granting}",
                 f"give the {what}'s `products` to ask for its bill's discounts, or remove `discount_history`",
             )
         )

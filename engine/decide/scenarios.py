@@ -804,6 +804,9 @@ def _as_scenario_file(d: Diagnostic, path: Path) -> Diagnostic:
         # decompressed from a pipe: a hostile-input campaign of that day)
         return replace(
             d,
+            line=1,  # the file as a whole, as a Parquet file's (until 2026-12-04 1:9, its first NUL)
+            column=1,
+            end_column=0,
             message="gzip-compressed data: a scenario file must be YAML, JSON or JSON Lines text",
             hint=f"decompress it (`zcat {d.file} > scenarios.jsonl`), or decide it in a billing run: "
             f"`zcat {d.file} | billrules run --input - --output decisions.jsonl`",

@@ -183,8 +183,7 @@ def _evaluate(rules: Any, source: str, number: int, record: Record, timings: Tim
     elif isinstance(record, bytes | str):
         data, problem = parse_line(record, source, number)
     else:  # (`engine.run.decide_records` is given what a caller holds: never an exception for it)
-        kind = "null" if record is None else type(record).__name__
-        message = f"the record is a {kind}, not a scenario"
+        message = f"the record is {_what(record)}, not a scenario"
         hint = "give each scenario as a mapping, or as its JSON text (str or bytes)"
         return _error(number, None, [FieldDiagnostic(source, number, 1, "BR601", message, hint)])
     parsed = time.process_time()
@@ -441,3 +440,18 @@ def error_record(number: int, scenario_id: str | None, diagnostics: Iterable[Dia
         where = d.field_path if isinstance(d, FieldDiagnostic) else ""
         items.append({"code": d.code, "field": where, "column": d.column, "message": d.message, "hint": d.hint})
     return json_safe(decisions.to_json({"line": number, "scenario": scenario_id, "diagnostics": items}))
+
+
+def _what(record: Any) -> str:
+    """A record that is no scenario, in a caller's words (until 2026-12-04 Python's type names:
+    "a int", "a object")."""
+    if record is None:
+        return "nothing (None)"
+    if isinstance(record, bool):
+        return "a yes/no value"
+    if isinstance(record, int | float | Decimal):
+        return "a number"
+    if isinstance(record, list | tuple):
+        return "a list"
+    name = type(record).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} `{name}` object"
