@@ -14,6 +14,8 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic, did_you_mean
 from engine.load import Document, JsonPath
+from engine.lookalikes import skeleton
+from engine.values import CODE_PATTERN
 
 #: (kind of the referring document, path pattern with `*` for list items, kind referred to)
 REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -144,8 +146,10 @@ _NOT_IN_CODES = re.compile(r"[^a-z0-9]+")
 
 def meant_code(code: str) -> str:
     """A code as a broken document may have meant it: `Commit 12m`, `"commit-12m "` and
-    `commit_12m` all stand for `commit-12m` (see `check_references`' `elsewhere`)."""
-    return _NOT_IN_CODES.sub("", code.lower())
+    `commit_12m` all stand for `commit-12m` (see `check_references`' `elsewhere`), and so does
+    `commit-12m` with its `c` the Cyrillic U+0441, or with a zero-width space: its ASCII look-alike, `skeleton`
+    (until 2026-12-04 the letter was dropped, `ommit12m`, and each correct reference was unknown)."""
+    return _NOT_IN_CODES.sub("", skeleton(code).lower())
 
 
 def check_references(
@@ -164,6 +168,7 @@ def check_references(
         codes_by_kind.setdefault(kind, []).append(code)
         kinds_by_code.setdefault(code, []).append(kind)
     suggesters: dict[tuple[str, bool], _Suggestions] = {}
+    suggestable: dict[str, list[str]] = {}
     for document in documents:
         holder = document.data.get("holder") if document.kind == "credit" else None
         if isinstance(holder, str) and ("user", holder) in index and ("organisation", holder) in index:
@@ -184,7 +189,9 @@ def check_references(
             other_kinds = sorted(kinds_by_code.get(ref.code, ()))
             holder = ref.path == ("holder",)  # (an organisation, or a user: a credit owner)
             what = "organisation or user" if holder else ref.target_kind
-            names = codes_by_kind.get(ref.target_kind, [])
+            names = suggestable.get(ref.target_kind)
+            if names is None:
+                names = suggestable[ref.target_kind] = _suggestable(codes_by_kind.get(ref.target_kind, []))
             # the code as written, of another kind (a unit under `users:`), before a near name of this
             # kind (until 2026-12-02 `users: [retention-team]` was told "did you mean `rita.retention`?")
             hint = f"`{ref.code}` is a {other_kinds[0]}, not a {what}" if other_kinds else ""
@@ -192,13 +199,31 @@ def check_references(
                 suggest = suggesters.get((ref.target_kind, holder))
                 if suggest is None:
                     suggest = suggesters[(ref.target_kind, holder)] = _Suggestions(
-                        [*names, *codes_by_kind.get("user", [])] if holder else names
+                        [*names, *_suggestable(codes_by_kind.get("user", []))] if holder else names
                     )
                 hint = suggest(ref.code)
             if not hint:
                 hint = f"define a {what} with code `{ref.code}` or fix the reference"
             yield document.diagnostic(ref.path, "BR302", f"unknown {what} `{ref.code}`", hint)
     yield from _cycles(index)
+
+
+_CODE_FORM = re.compile(CODE_PATTERN)
+
+
+def _suggestable(codes: list[str]) -> list[str]:
+    """The codes "did you mean" may name: each well-formed code, and for a malformed one (BR205 of
+    its own) the ASCII code it looks like when that is well formed (`commit-12m` for
+    `commit-12m` with its `c` the Cyrillic U+0441), never the malformed code itself (until 2026-12-04
+    a correct `commit-12m` was told "did you mean" the Cyrillic one, which renders the same and is refused)."""
+    kept = []
+    for code in codes:
+        if not _CODE_FORM.match(code):
+            code = skeleton(code)
+            if not _CODE_FORM.match(code):
+                continue
+        kept.append(code)
+    return kept
 
 
 class _Suggestions:

@@ -543,12 +543,20 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             if isinstance(instance, str)
             else None
         )
+        detail = ""
         numeric = not re.search(error.validator_value, "a")  # (a number's pattern, not a code's that takes digits)
         if number is not None and numeric and re.fullmatch(error.validator_value, number.group(1)):
             hint = f"write the number alone: `{field}: {number.group(1)}` (the unit is the field's own)"
+            what = "is not a number" if _is_number_pattern(error.validator_value) else what
         elif error.validator_value == DURATION_PATTERN and isinstance(instance, str):
             hint = _duration_unit_meant(instance) or _unlimited_meant(path, instance) or hint
-        yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`)", hint)
+        elif error.validator_value == CODE_PATTERN and isinstance(instance, str) and not instance.isascii():
+            detail, hint = _lookalike_code(path, instance, hint)
+        elif error.validator_value == _CURRENCY_PATTERN and isinstance(instance, str):
+            what, hint = _currency_wanted(path, instance)
+        elif _is_number_pattern(error.validator_value):
+            what, hint = _number_wanted(path, instance, error.validator_value, schema)
+        yield document.diagnostic(path, "BR205", f"`{instance}` {what} (in `{where}`){detail}", hint)
         return
     if validator == "format":
         yield document.diagnostic(
@@ -574,6 +582,66 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         return
     message = error.message.replace("'", "`") if len(error.message) < 120 else f"invalid value ({validator})"
     yield document.diagnostic(path, "BR206", f"`{where}`: {message}", _bound_hint(validator, error, schema))
+
+
+#: a currency code's form (`default_currency`)
+_CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
+def _lookalike_code(path: tuple[Any, ...], instance: str, hint: str) -> tuple[str, str]:
+    """A code with a character that is not ASCII: name it, where it is and what it looks like
+    ("`\u0441` (U+0441 CYRILLIC SMALL LETTER ES) at character 1 looks like `c`"), and the code to write
+    when its ASCII look-alike is one (until 2026-12-04 the message quoted the code alone, which
+    renders as the correct text)."""
+    from engine.lookalikes import lookalike_problems, skeleton
+
+    detail = f": {lookalike_problems(instance)}"
+    meant = skeleton(instance)
+    if re.match(CODE_PATTERN, meant):
+        return detail, f"write it in ASCII: {_written(path, meant)}"
+    return detail, hint
+
+
+def _written(path: tuple[Any, ...], value: str) -> str:
+    """`field: value` for a value under a key, the value alone for a list's item."""
+    return f"`{path[-1]}: {value}`" if path and isinstance(path[-1], str) else f"`{value}`"
+
+
+def _is_number_pattern(pattern: Any) -> bool:
+    """A pattern of numbers written as text (`^-?[0-9]+(\\.[0-9]+)?$`): it takes `20`, not a letter."""
+    return (
+        isinstance(pattern, str)
+        and pattern not in (DURATION_PATTERN, MONEY_PATTERN)
+        and re.search(pattern, "20") is not None
+        and re.search(pattern, "a") is None
+    )
+
+
+def _number_wanted(path: tuple[Any, ...], instance: Any, pattern: str, schema: dict[str, Any]) -> tuple[str, str]:
+    """A word where a number goes (`threshold: "twenty"`, `quantity: one`): say a number is
+    expected, with an example and what the field means (until 2026-12-04 "does not have the
+    expected form", with the field's description alone)."""
+    meaning = _describe(schema).rstrip(".")
+    text = instance if isinstance(instance, str) else ""
+    plain = re.sub(r"(?<=[0-9])[,_ '](?=[0-9]{3})", "", text.strip())  # (`1,000`, `1 000`, `1_000`, ` 20`)
+    if plain != text and re.search(pattern, plain):
+        return "is not a number", f"write it as a plain number: {_written(path, plain)}"
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text.strip()):  # a number, not one the field takes
+        return "is not a number this field takes", meaning or "see the field's description"
+    example = next((e for e in ("20", "1", "0") if re.search(pattern, e)), "20")
+    return "is not a number", f"write a number, e.g. {_written(path, example)}" + (f" ({meaning})" if meaning else "")
+
+
+def _currency_wanted(path: tuple[Any, ...], instance: str) -> tuple[str, str]:
+    """A currency that is not a 3-letter code (`default_currency: "x"`, `eur`, `euro`): say so, with
+    the code meant when one is near (until 2026-12-04 "does not have the expected form")."""
+    from engine.values import MINOR_UNITS, nearest_currency
+
+    written = instance.strip().upper()
+    near = written if written in MINOR_UNITS else nearest_currency(written, list(MINOR_UNITS))
+    if near is not None:
+        return "is not a currency code", f"did you mean {_written(path, near)}? (a 3-letter ISO 4217 code, in capitals)"
+    return "is not a currency code", f"write a 3-letter ISO 4217 code, e.g. {_written(path, 'EUR')}"
 
 
 def _bound_hint(validator: str, error: Any, schema: dict[str, Any]) -> str:
