@@ -495,6 +495,8 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
             extras = [k for k in instance if k not in known]
             if any(did_you_mean(str(k), known) == f"did you mean `{missing}`?" for k in extras):
                 return  # misspelt (`nmae:`): BR201 says so, with "did you mean"; one mistake, one diagnostic
+            if missing == "code" and not path and any(str(k).lower() in _CODE_WORDS for k in extras):
+                return  # `id:` for `code:` (`_code_meant`): one diagnostic too (until 2026-12-04 a BR202 as well)
         yield document.diagnostic(
             path, "BR202", f"{where} is missing the required property `{missing}`", f"add `{missing}:`", key=True
         )
@@ -523,6 +525,11 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         options = error.validator_value if validator == "enum" else [error.validator_value]
         names = [str(o) for o in options]
         hint = did_you_mean(str(instance), names) if isinstance(instance, str) else ""
+        started = [
+            n for n in names if isinstance(instance, str) and len(instance) >= 3 and n.startswith(instance.lower())
+        ]
+        if not hint and len(started) == 1:  # `day: sat` (until 2026-12-04 the list alone)
+            hint = f"did you mean `{started[0]}`?"
         seed_word = _SEED_WORDS.get((field, str(instance).lower()))
         if not hint and seed_word in names:
             hint = f"`{instance}` is the seed's word for `{seed_word}`: write `{field}: {seed_word}`"
@@ -578,7 +585,10 @@ def _diagnose(document: Document, kind: str, error: Any) -> Iterator[Diagnostic]
         else:
             bound = "at most" if validator == "maxLength" else "at least"
             message = f"is {len(instance):,} characters long; {bound} {limit:,} are allowed"
-        yield document.diagnostic(path, "BR206", f"`{where}` {message}", _describe(schema))
+        hint = _describe(schema)
+        if not instance and path and isinstance(path[-1], int):  # (an item: until 2026-12-04 no hint)
+            hint = "write a value, or remove the empty item"
+        yield document.diagnostic(path, "BR206", f"`{where}` {message}", hint)
         return
     message = error.message.replace("'", "`") if len(error.message) < 120 else f"invalid value ({validator})"
     yield document.diagnostic(path, "BR206", f"`{where}`: {message}", _bound_hint(validator, error, schema))

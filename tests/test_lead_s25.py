@@ -417,3 +417,40 @@ def test_a_cap_below_zero_is_br405_alone(tmp_path: object) -> None:
     assert "cap: 15.00 EUR\n" in text
     care.write_text(text.replace("cap: 15.00 EUR\n", "cap: -20.00 EUR\n", 1), encoding="utf-8")
     assert [d.code for d in validate_paths([rules])] == ["BR405"]
+
+
+@pytest.mark.parametrize(("written", "hint"), [("sat", "did you mean `saturday`?"), ("thurs", "did you mean `thursday`?")])
+def test_an_abbreviated_weekday_in_a_section_is_told_the_weekday(tmp_path: object, written: str, hint: str) -> None:
+    """Audit m4 F6: `day: sat` in `execution_days` got the list of weekdays alone (a `when:` got
+    "did you mean `saturday`?" since 2026-12-04)."""
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    usage = rules / "discounts" / "usage.yaml"
+    text = usage.read_text(encoding="utf-8")
+    assert "day: saturday" in text
+    usage.write_text(text.replace("day: saturday", f"day: {written}", 1), encoding="utf-8")
+    (found,) = [d for d in validate_paths([rules]) if d.code == "BR204"]
+    assert found.hint == hint
+
+
+def test_an_empty_item_of_a_rule_file_list_is_told_to_be_removed(tmp_path: object) -> None:
+    """Left by fixer fA (2026-12-04): `payment_methods: [""]` was BR206 "is empty" with no hint."""
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    usage = rules / "discounts" / "usage.yaml"
+    text = usage.read_text(encoding="utf-8")
+    assert "source_categories: [live-sports]" in text
+    usage.write_text(text.replace("source_categories: [live-sports]", 'source_categories: [""]', 1), encoding="utf-8")
+    (found,) = [d for d in validate_paths([rules]) if d.code == "BR206"]
+    assert found.message.endswith("is empty")
+    assert found.hint == "write a value, or remove the empty item"
