@@ -419,7 +419,9 @@ def test_a_cap_below_zero_is_br405_alone(tmp_path: object) -> None:
     assert [d.code for d in validate_paths([rules])] == ["BR405"]
 
 
-@pytest.mark.parametrize(("written", "hint"), [("sat", "did you mean `saturday`?"), ("thurs", "did you mean `thursday`?")])
+@pytest.mark.parametrize(
+    ("written", "hint"), [("sat", "did you mean `saturday`?"), ("thurs", "did you mean `thursday`?")]
+)
 def test_an_abbreviated_weekday_in_a_section_is_told_the_weekday(tmp_path: object, written: str, hint: str) -> None:
     """Audit m4 F6: `day: sat` in `execution_days` got the list of weekdays alone (a `when:` got
     "did you mean `saturday`?" since 2026-12-04)."""
