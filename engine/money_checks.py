@@ -173,7 +173,7 @@ def _precision(money: Money, path: JsonPath, doc: Document, minor: _MinorUnits) 
         yield doc.diagnostic(
             path,
             "BR422",
-            f"{money} is finer than the {money.currency} minor unit ({digits} decimal place(s))",
+            f"{money} is finer than the {money.currency} minor unit ({digits} decimal place{'' if digits == 1 else 's'})",
             f"write it to the {money.currency} minor unit, e.g. `{plain(rounded)} {money.currency}`, "
             "or set the rule set's `minor_units` if your billing really uses more",
         )

@@ -27,7 +27,9 @@ subscription's add-ons, or says to list the add-on in `add_ons`; 6 outputs of 2 
 whose `renewed_on` is before the subscription's start, now refused, BR615 at
 `cancellation.renewed_on`, not decided; 108 outputs of balance refusals whose facts carry the
 refused event's own amount (`amount` as the event wrote it, `debited` apart) and whose
-`debit_repeated` text names the refused amount). The rules
+`debit_repeated` text names the refused amount; 227 outputs whose "… 3 more renewal(s) …" and
+"redeemed 1 time(s)" are written in the singular or plural, 2026-12-04, amended by a script that
+accepted only that difference). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

@@ -456,3 +456,18 @@ def test_an_empty_item_of_a_rule_file_list_is_told_to_be_removed(tmp_path: objec
     (found,) = [d for d in validate_paths([rules]) if d.code == "BR206"]
     assert found.message.endswith("is empty")
     assert found.hint == "write a value, or remove the empty item"
+
+
+def test_counts_in_words_are_singular_or_plural(capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit m5 F2: "after 1 renewal(s)" (and "redeemed 1 time(s)", "… 3 more renewal(s) …",
+    "2 decimal place(s)") until 2026-12-04."""
+    from pathlib import Path
+
+    from engine.cli.main import main
+
+    repo = Path(__file__).resolve().parent.parent
+    samples = repo / "samples" / "cancellation"
+    assert main(["decide", "--rules", str(repo / "rules"), str(samples / "flat_penalty_after_renewal.yaml")]) == 0
+    assert main(["decide", "--rules", str(repo / "rules"), str(samples / "rolling_renewal_pro_rata_days.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "after 1 renewal\n" in out and "after 3 renewals\n" in out and "(s)" not in out

@@ -56,7 +56,7 @@ def test_an_exception_fee_finer_than_the_minor_unit(rules: Path) -> None:
     (diagnostic,) = found(rules)
     assert (diagnostic.code, diagnostic.message) == (
         "BR422",
-        "50.005 EUR is finer than the EUR minor unit (2 decimal place(s))",
+        "50.005 EUR is finer than the EUR minor unit (2 decimal places)",
     )
 
 

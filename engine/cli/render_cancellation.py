@@ -25,7 +25,8 @@ def render_cancellation(cancellation: dict[str, Any], out: TextIO) -> None:
         name = f"term {term['term']}" if term["term"] else "no term"
         out.write(f"  {what}, {name}: {term['outcome'].replace('_', ' ')}\n")
         if "commitment_end" in term:
-            renewals = f", after {term['renewals']} renewal(s)" if term["renewals"] else ""
+            count = term["renewals"]  # ("after 1 renewal": until 2026-12-04 "1 renewal(s)")
+            renewals = f", after {count} renewal{'' if count == 1 else 's'}" if count else ""
             out.write(f"    current term from {term['start']}, commitment ends {term['commitment_end']}{renewals}\n")
         remaining = term.get("remaining")
         if remaining is not None:

@@ -96,7 +96,10 @@ register(
         "coupon_outside_purchase": "a coupon is redeemed during a purchase only, and this purchase buys nothing",
         "coupon_not_yet_valid": "coupon `{coupon}` may be redeemed from {from}; the purchase is on {date}",
         "coupon_expired": "coupon `{coupon}` could be redeemed until {to}; the purchase is on {date}",
-        "coupon_used_up": "used up: redeemed {used} time(s), {allowed} allowed",
+        # ("1 time", "2 times": until 2026-12-04 "1 time(s)")
+        "coupon_used_up": lambda f: (
+            f"used up: redeemed {f['used']} time{'' if f['used'] == 1 else 's'}, {f['allowed']} allowed"
+        ),
         "coupon_products_had": lambda facts: (
             f"grants bundle `{facts['bundle']}`, whose "
             + ", ".join(f"`{p}`" for p in facts["products"])

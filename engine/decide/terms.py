@@ -138,7 +138,7 @@ register(
         ),
         # the explanation, step by step
         "step_chain": _reads_beyond("{index}. `{term}` from {start} to {end}{renewal}"),
-        "step_chain_elided": "… {count} more renewal(s) …",
+        "step_chain_elided": lambda f: f"… {f['count']} more renewal{'' if f['count'] == 1 else 's'} …",
         "step_current": _reads_beyond("the cancellation on {date} falls in `{term}`, whose commitment ends on {end}"),
         "step_remaining_days": "{remaining} of {total} days of the commitment remain ({end} − {date} over {end} − {start})",
         "step_remaining_cycles": (
