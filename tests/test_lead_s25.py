@@ -471,3 +471,21 @@ def test_counts_in_words_are_singular_or_plural(capsys: pytest.CaptureFixture[st
     assert main(["decide", "--rules", str(repo / "rules"), str(samples / "rolling_renewal_pro_rata_days.yaml")]) == 0
     out = capsys.readouterr().out
     assert "after 1 renewal\n" in out and "after 3 renewals\n" in out and "(s)" not in out
+
+
+def test_a_request_at_its_limit_shows_what_was_requested() -> None:
+    """Audit m5 F1: the shipped sample's fourth complaint discount (10 %, requested and approved)
+    was `limit_reached` without `requested` until 2026-12-04."""
+    import copy
+    from pathlib import Path
+
+    from engine import load_rules
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    (document,) = load_file(repo / "samples" / "discounts" / "complaint_fourth_time.yaml").documents
+    scenario = copy.deepcopy(dict(document.data))
+    scenario.pop("expect", None)
+    decided = load_rules(repo / "rules").decide(scenario)
+    (item,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "complaint-discount"]
+    assert (item["status"], item.get("requested")) == ("limit_reached", "10")
