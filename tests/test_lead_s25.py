@@ -489,3 +489,20 @@ def test_a_request_at_its_limit_shows_what_was_requested() -> None:
     decided = load_rules(repo / "rules").decide(scenario)
     (item,) = [d for d in decided["discounts"]["definitions"] if d["code"] == "complaint-discount"]
     assert (item["status"], item.get("requested")) == ("limit_reached", "10")
+
+
+def test_a_when_naming_a_code_written_with_a_look_alike_letter_is_not_unknown(tmp_path: object) -> None:
+    """Left by fixer fB (2026-12-04): `code: military` written with a Cyrillic `a` (U+0430) is BR205 alone; the
+    term exception's `account.segments overlaps {"military"}` was also BR302 "unknown segment"."""
+    import shutil
+    from pathlib import Path
+
+    from engine.validate import validate_paths
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    segments = rules / "organisation" / "segments.yaml"
+    text = segments.read_text(encoding="utf-8")
+    assert "\ncode: military\n" in text
+    segments.write_text(text.replace("\ncode: military\n", "\ncode: milit\u0430ry\n", 1), encoding="utf-8")
+    assert [d.code for d in validate_paths([rules])] == ["BR205"]
