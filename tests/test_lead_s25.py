@@ -506,3 +506,14 @@ def test_a_when_naming_a_code_written_with_a_look_alike_letter_is_not_unknown(tm
     assert "\ncode: military\n" in text
     segments.write_text(text.replace("\ncode: military\n", "\ncode: milit\u0430ry\n", 1), encoding="utf-8")
     assert [d.code for d in validate_paths([rules])] == ["BR205"]
+
+
+def test_an_aggregate_of_two_usage_sections_names_what_it_keeps() -> None:
+    """Audit m5 F3: a `where` over 60 characters (two usage sections' conditions) was said "(the
+    records its `where` keeps)" until 2026-12-04, hiding which records the 5 counted."""
+    from engine.decide.why import _name
+
+    where = '(u.service_type in {"PPV"}) and (u.source_category in {"live-sports"})'
+    assert _name(f"sum(u in usage.quantity where {where} within 1 month)") == (
+        f"sum of usage quantity where `{where}` within 1 month"
+    )

@@ -119,7 +119,8 @@ def _name(text: str) -> str:
         kept = inside[: inside.rfind(_WITHIN)] if within else inside
         where = kept[kept.find(_WHERE) + len(_WHERE) :].strip() if _WHERE in kept else ""
         if where:
-            where = f" where `{where}`" if len(where) <= 60 else " (the records its `where` keeps)"
+            # (up to 160 characters: until 2026-12-04 60, which hid two usage sections' conditions)
+            where = f" where `{where}`" if len(where) <= 160 else " (the records its `where` keeps)"
         return f"{func} of {_name(collection)}{where}{within}"
     return f"`{text}`"
 
