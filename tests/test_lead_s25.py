@@ -4,12 +4,29 @@ a time of day with a fraction of a second, and an abbreviated weekday."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.criteria.ast import Span
 from engine.criteria.check import check_condition
 from engine.criteria.environment import scenario_environment
 from engine.criteria.parse import CriteriaError, parse
+
+
+def _rules_edited(tmp_path: object, *where_old_new: str) -> Path:
+    """A copy of the shipped rules in `tmp_path` with one edit: in the file at the path (its parts
+    first), the first `old` replaced by `new` (which the file must hold)."""
+    import shutil
+
+    *parts, old, new = where_old_new
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    edited = rules.joinpath(*parts)
+    text = edited.read_text(encoding="utf-8")
+    assert old in text
+    edited.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return rules
 
 
 def _refused(text: str) -> tuple[str, int, str, str]:
@@ -405,17 +422,9 @@ def test_a_history_beside_a_line_less_cancellation_names_the_missing_purchase() 
 def test_a_cap_below_zero_is_br405_alone(tmp_path: object) -> None:
     """Audit m4 F3: a negative cap also got a BR429 warning treating it as a real limit ("the range
     reaches 15.00 EUR, above the discount's cap -20.00 EUR") until 2026-12-04."""
-    import shutil
-    from pathlib import Path
-
     from engine.validate import validate_paths
 
-    rules = Path(str(tmp_path)) / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
-    care = rules / "discounts" / "customer_care.yaml"
-    text = care.read_text(encoding="utf-8")
-    assert "cap: 15.00 EUR\n" in text
-    care.write_text(text.replace("cap: 15.00 EUR\n", "cap: -20.00 EUR\n", 1), encoding="utf-8")
+    rules = _rules_edited(tmp_path, "discounts", "customer_care.yaml", "cap: 15.00 EUR\n", "cap: -20.00 EUR\n")
     assert [d.code for d in validate_paths([rules])] == ["BR405"]
 
 
@@ -425,34 +434,20 @@ def test_a_cap_below_zero_is_br405_alone(tmp_path: object) -> None:
 def test_an_abbreviated_weekday_in_a_section_is_told_the_weekday(tmp_path: object, written: str, hint: str) -> None:
     """Audit m4 F6: `day: sat` in `execution_days` got the list of weekdays alone (a `when:` got
     "did you mean `saturday`?" since 2026-12-04)."""
-    import shutil
-    from pathlib import Path
-
     from engine.validate import validate_paths
 
-    rules = Path(str(tmp_path)) / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
-    usage = rules / "discounts" / "usage.yaml"
-    text = usage.read_text(encoding="utf-8")
-    assert "day: saturday" in text
-    usage.write_text(text.replace("day: saturday", f"day: {written}", 1), encoding="utf-8")
+    rules = _rules_edited(tmp_path, "discounts", "usage.yaml", "day: saturday", f"day: {written}")
     (found,) = [d for d in validate_paths([rules]) if d.code == "BR204"]
     assert found.hint == hint
 
 
 def test_an_empty_item_of_a_rule_file_list_is_told_to_be_removed(tmp_path: object) -> None:
     """Left by fixer fA (2026-12-04): `payment_methods: [""]` was BR206 "is empty" with no hint."""
-    import shutil
-    from pathlib import Path
-
     from engine.validate import validate_paths
 
-    rules = Path(str(tmp_path)) / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
-    usage = rules / "discounts" / "usage.yaml"
-    text = usage.read_text(encoding="utf-8")
-    assert "source_categories: [live-sports]" in text
-    usage.write_text(text.replace("source_categories: [live-sports]", 'source_categories: [""]', 1), encoding="utf-8")
+    rules = _rules_edited(
+        tmp_path, "discounts", "usage.yaml", "source_categories: [live-sports]", 'source_categories: [""]'
+    )
     (found,) = [d for d in validate_paths([rules]) if d.code == "BR206"]
     assert found.message.endswith("is empty")
     assert found.hint == "write a value, or remove the empty item"
@@ -494,17 +489,9 @@ def test_a_request_at_its_limit_shows_what_was_requested() -> None:
 def test_a_when_naming_a_code_written_with_a_look_alike_letter_is_not_unknown(tmp_path: object) -> None:
     """Left by fixer fB (2026-12-04): `code: military` written with a Cyrillic `a` (U+0430) is BR205 alone; the
     term exception's `account.segments overlaps {"military"}` was also BR302 "unknown segment"."""
-    import shutil
-    from pathlib import Path
-
     from engine.validate import validate_paths
 
-    rules = Path(str(tmp_path)) / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
-    segments = rules / "organisation" / "segments.yaml"
-    text = segments.read_text(encoding="utf-8")
-    assert "\ncode: military\n" in text
-    segments.write_text(text.replace("\ncode: military\n", "\ncode: milit\u0430ry\n", 1), encoding="utf-8")
+    rules = _rules_edited(tmp_path, "organisation", "segments.yaml", "\ncode: military\n", "\ncode: milit\u0430ry\n")
     assert [d.code for d in validate_paths([rules])] == ["BR205"]
 
 
