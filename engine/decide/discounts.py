@@ -1468,9 +1468,11 @@ class DiscountEvaluator(DefinitionRules):
             if problems:  # (a value that did not read is shown as written: `requested`, README)
                 r.value, r.status, r.reasons = _as_requested(value, request), "rejected", problems
                 return r
-            r.value = value  # shown as `requested` at its limit too (until 2026-12-04 not)
             if not self._limited(d.model, r, history, request, today, scenario):
+                r.value = value
                 self._approval(d.model, r, scenario)
+            elif r.status == "limit_reached":  # shown as `requested` there too (until 2026-12-04 not)
+                r.value = value
             return r
         if self._limited(d.model, r, history, request, today, scenario):
             return r

@@ -155,6 +155,8 @@ class ReferenceEvaluator(DefinitionRules):
             used = sum(1 for h in history if start <= h.on <= today)
             if used >= d.limit.times:
                 kind = "calendar" if d.limit.window is LimitWindow.CALENDAR else "rolling"
+                if request is not None and d.type is DiscountType.AD_HOC:  # (mirrors the engine, 2026-12-04)
+                    r.value = value
                 return settle(
                     "limit_reached",
                     f"applied {used} time{'' if used == 1 else 's'} since {start} ({kind} {d.limit.per}); the limit is {d.limit.times}",
