@@ -504,3 +504,37 @@ def test_an_aggregate_of_two_usage_sections_names_what_it_keeps() -> None:
     assert _name(f"sum(u in usage.quantity where {where} within 1 month)") == (
         f"sum of usage quantity where `{where}` within 1 month"
     )
+
+
+# --- an agent of many or long units is in no memo (audit m6 F1, 2026-12-04) --------------------------
+
+
+@pytest.mark.parametrize("brief", [False, True])
+def test_agents_of_many_units_decide_as_alone_and_leave_no_memo_entry(brief: bool) -> None:
+    """Each memo entry naming an agent holds its units, and the memos are bounded by count: a billing
+    run meeting thousands of agents of 300 units grew to 2 GiB. Such an agent is decided afresh
+    each time, as a fresh rule set decides it."""
+    import copy
+
+    from engine import load_rules
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+
+    def rules_of() -> object:
+        loaded = load_rules(repo / "rules")
+        return loaded.brief() if brief else loaded
+
+    (document,) = load_file(repo / "samples" / "discounts" / "complaint_offered.yaml").documents
+    base = copy.deepcopy(dict(document.data))
+    base.pop("expect", None)
+    shared = rules_of()
+    for n in range(12):
+        scenario = copy.deepcopy(base)
+        units = ["customer-care"] if n % 3 == 0 else [f"unit-{n}-{k}" for k in range(12)]
+        scenario["agent"] = {"user": f"agent-{n}", "units": units}
+        assert shared.decide_json(scenario) == rules_of().decide_json(scenario)  # type: ignore[attr-defined]
+    memos = shared.__dict__["_evaluators"]["discounts"].__dict__
+    kept = repr([memos[name] for name in ("_failing", "_unasked_memo", "_blocks", "_contexts_unasked") if name in memos])
+    assert "unit-1-0" not in kept and "agent-1" not in kept
+    assert "agent-0" in kept or "agent-3" in kept or not brief  # a usual agent is kept as before

@@ -1100,6 +1100,21 @@ TERM_OWNER = "term:"
 _V = TypeVar("_V")
 
 
+#: an agent of more units than this, or of more text in its user and units, is in no memo: each
+#: entry would hold its units, and the memos are bounded by count (a billing run meeting thousands
+#: of agents of 300 units each grew to 2 GiB until 2026-12-04)
+_KEPT_AGENT_UNITS = 8
+_KEPT_AGENT_TEXT = 400
+
+
+def _agent_kept(agent: Any) -> bool:
+    """Whether results naming `agent` may be kept in the memos (a usual agent: a user, a unit or two)."""
+    units = agent.units
+    if len(units) > _KEPT_AGENT_UNITS:
+        return False
+    return len(agent.user or "") + sum(len(u) for u in units) <= _KEPT_AGENT_TEXT
+
+
 def _kept(memo: dict[Any, _V], limit: int, key: Any, value: _V) -> _V:
     """`value`, stored under `key` in `memo`; a memo at its `limit` starts over first (a bound,
     not an eviction order: what a billing run meets again is stored again at once)."""
@@ -1536,7 +1551,12 @@ class DiscountEvaluator(DefinitionRules):
             if span.agent_codes and scenario.agent is not None:  # and the agent, and what it requests
                 key = (*key, contexts[2], frozenset(requests.keys() & span.agent_codes) if requests else None)
             found = memo.get(key)
-            block = found if found is not None else _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
+            if found is not None:
+                block = found
+            elif span.agent_codes and scenario.agent is not None and (contexts[2] or 0) < 0:  # (`_agent_kept`)
+                block = self._block(plan, span, scene)
+            else:
+                block = _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
             if not block.eligible:
                 blocks.append((block, _NONE))
                 continue
@@ -1579,7 +1599,8 @@ class DiscountEvaluator(DefinitionRules):
             kept = SettledResult(r.code, r.type, "applied", free_spent=r.free_spent)
         else:
             kept = _APPLIED
-        _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
+        if key[1] is None or key[1] >= 0:  # (a negative number: an agent not kept, `_agent_kept`)
+            _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
         return r
 
     def _unasked_contexts(self, s: _Scene) -> tuple[int | None, ...]:
@@ -1604,6 +1625,8 @@ class DiscountEvaluator(DefinitionRules):
             # another's, with brief reasons
             starts = tuple(sorted(subscription.add_on_starts.items()))
             dates = (*dates, subscription.plan, tuple(subscription.add_ons), starts, subscription.start)
+        if agent is not None and not _agent_kept(agent):  # numbers of its own, never kept
+            return None, self._number(dates), -next(self._numbers), -next(self._numbers)
         who = ("agent", None) if agent is None else ("agent", agent.user, *agent.units)
         return None, self._number(dates), self._number(who), self._number((dates, who))
 
@@ -1719,6 +1742,8 @@ class DiscountEvaluator(DefinitionRules):
             reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
             failing = ()
         found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
+        if agent is not None and not _agent_kept(agent):
+            return found
         refused = (agent.user, *agent.units) if agent is not None else None
         return _kept(self._failing, _FAILING_MEMO, (d.index, no_grant, no_line, picked, why, refused), found)
 
