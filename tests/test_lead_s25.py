@@ -538,3 +538,28 @@ def test_agents_of_many_units_decide_as_alone_and_leave_no_memo_entry(brief: boo
     kept = repr([memos[name] for name in ("_failing", "_unasked_memo", "_blocks", "_contexts_unasked") if name in memos])
     assert "unit-1-0" not in kept and "agent-1" not in kept
     assert "agent-0" in kept or "agent-3" in kept or not brief  # a usual agent is kept as before
+
+
+def test_a_huge_value_is_cut_in_what_is_said_of_it() -> None:
+    """Audit m6 F3: a price of "1", 10 MB of spaces and "EUR" was quoted whole in BR602 (10 MB, twice
+    in a run's error record), and a requested value of 10 MB in the decision, until 2026-12-04."""
+    import copy
+
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioInvalid
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    rules = load_rules(repo / "rules")
+    (document,) = load_file(repo / "samples" / "discounts" / "complaint_cap.yaml").documents
+    base = copy.deepcopy(dict(document.data))
+    base.pop("expect", None)
+    priced = copy.deepcopy(base)
+    priced["subscription"]["products"][0]["price"] = "1" + " " * 1_000_000 + "EUR"
+    with pytest.raises(ScenarioInvalid) as caught:
+        rules.decide(priced)
+    (found,) = caught.value.diagnostics
+    assert found.code == "BR602" and len(found.message) <= 1001 and "…" in found.message
+    requested = copy.deepcopy(base)
+    requested["requested_discounts"] = [{"discount": "complaint-discount", "value": "1" + "0" * 1_000_000}]
+    assert len(rules.decide_json(requested)) < 50_000

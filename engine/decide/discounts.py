@@ -2318,8 +2318,12 @@ def _periods_since(start: date, day: date, months: int | None) -> int:
 
 def _as_requested(value: Any, request: Any) -> Any:
     """A rejected request's value: as read, else as the agent wrote it (`5` for a money range is
-    no value, and a rejected decision showed no `requested` until 2026-12-02)."""
-    return value if value is not None else request.value
+    no value, and a rejected decision showed no `requested` until 2026-12-02); a text of more than
+    100 characters cut in the middle (a 10 MB value was written whole until 2026-12-04)."""
+    if value is not None:
+        return value
+    written = request.value
+    return f"{written[:60]}…{written[-30:]}" if isinstance(written, str) and len(written) > 100 else written
 
 
 def _billed_period(scenario: Any, today: date) -> tuple[date, date]:

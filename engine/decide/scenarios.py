@@ -568,9 +568,19 @@ def _siblings(path: tuple[Any, ...]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
+#: the most characters of a scenario diagnostic's message or hint: a value it quotes is cut in the
+#: middle past that (a 10 MB price was quoted whole, twice in a run's error record, until 2026-12-04)
+_MOST_SAID = 1000
+
+
+def _said(text: str) -> str:
+    return text if len(text) <= _MOST_SAID else f"{text[: _MOST_SAID // 2]}…{text[-_MOST_SAID // 4 :]}"
+
+
 def _diagnostic(
     document: Document | None, file: str, path: tuple[Any, ...], code: str, message: str, hint: str, key: bool = False
 ) -> Diagnostic:
+    message, hint = _said(message), _said(hint)
     if document is not None:
         return document.diagnostic(path, code, message, hint, key=key)
     return FieldDiagnostic(file, 1, 1, code, message, hint, field_path=dotted(path))  # (the field: for the API)
