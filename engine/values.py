@@ -176,8 +176,21 @@ def parse_number(text: str) -> Decimal:
     except InvalidOperation:
         number = None
     if number is None:
+        digits = _LONG_NUMBER.fullmatch(text)
+        if digits is not None:  # a number, too long to be read (until 2026-12-04 "is not a number")
+            whole = digits.group(1).lstrip("0")
+            problem = (
+                f"is too large: at most {MAX_INTEGER_DIGITS} digits before the decimal point"
+                if len(whole) > MAX_INTEGER_DIGITS
+                else f"is too precise: at most {MAX_FRACTION_DIGITS} digits after the decimal point"
+            )
+            raise ValueError(f"`{_shorten(text)}` {problem}")
         raise ValueError(f"`{_shorten(text)}` is not a number")
     return checked_number(number, text)
+
+
+#: a number written in digits alone, whatever its length (`parse_number` reads 100 characters at most)
+_LONG_NUMBER = re.compile(r"-?([0-9]+)(?:\.[0-9]+)?")
 
 
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")

@@ -565,3 +565,53 @@ def test_a_huge_value_is_cut_in_what_is_said_of_it() -> None:
     requested = copy.deepcopy(base)
     requested["requested_discounts"] = [{"discount": "complaint-discount", "value": "1" + "0" * 1_000_000}]
     assert len(rules.decide_json(requested)) < 50_000
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "said"),
+    [
+        (
+            ("account", "code"),
+            "A" * 101,
+            "scenario field `account.code`: is 101 characters long; at most 100 are allowed",
+        ),
+        (
+            ("id",),
+            10**5000,
+            "scenario field `id`: a whole number of more than 100 digits is no id: an id has at most 100 characters",
+        ),
+    ],
+    ids=["long-code", "huge-id"],
+)
+def test_a_value_a_caller_holds_is_told_in_billrules_words(where: tuple[str, ...], value: object, said: str) -> None:
+    """Audit m6 F2: "Value should have at most 100 items after validation, not 101" for a code of 101
+    characters, and Python's "Exceeds the limit (4300 digits) for integer string conversion; use
+    sys.set_int_max_str_digits()" for an id of 5,001 digits, until 2026-12-04."""
+    import copy
+
+    from engine import load_rules
+    from engine.decide.scenarios import ScenarioInvalid
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    (document,) = load_file(repo / "samples" / "discounts" / "complaint_cap.yaml").documents
+    scenario = copy.deepcopy(dict(document.data))
+    scenario.pop("expect", None)
+    target = scenario
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_rules(repo / "rules").decide(scenario)
+    assert [d.message for d in caught.value.diagnostics] == [said]
+
+
+def test_a_number_too_long_to_read_is_too_large_not_no_number() -> None:
+    from engine.values import parse_number
+
+    with pytest.raises(ValueError, match="is too large: at most 15 digits before the decimal point"):
+        parse_number("1" + "0" * 400)
+    with pytest.raises(ValueError, match="is too precise: at most 9 digits after the decimal point"):
+        parse_number("0." + "1" * 400)
+    with pytest.raises(ValueError, match="is not a number"):
+        parse_number("x" * 400)

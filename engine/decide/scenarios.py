@@ -244,6 +244,13 @@ def _validate(data: Any, document: Document | None, file: str) -> ScenarioInput:
                 message = f"scenario field `{where}`: `{shown}` is below zero (usage is what was used: 0 or more)"
                 what = "the quantity used" if path[-1] == "quantity" else "the rated charge"
                 hint = f"write {what}, 0 or more; leave a refund or a correction out of `usage`"
+            elif error.type in ("string_too_long", "too_long") and isinstance(written := _written_at(data, path), str):
+                # (pydantic's "Value should have at most 100 items after validation" for a code
+                # of 101 characters, until 2026-12-04: an own id reads text after a before-validator)
+                most = re.search(r"at most ([0-9]+)", error.message)
+                limit = f"; at most {most.group(1)} are allowed" if most is not None else ""
+                message = f"scenario field `{where}`: is {len(written):,} characters long{limit}"
+                hint = "shorten it: a code or an id names a record, it does not describe it"
             elif error.type == "string_type" and _number_written(data, path):
                 # a code of digits written as a YAML or JSON number (`coupons: [1042]`): say to quote it
                 message = f"scenario field `{where}`: {error.message}"

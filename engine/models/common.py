@@ -238,6 +238,9 @@ def whole_number_as_text(value: Any) -> Any:
     anything else is left for the text check (a bool is not a number here). A YAML number not
     written as its digits (`0042`, `0x1F`) is refused: `0042` and `"0042"` must not become `42`."""
     if value.__class__ is int:
+        if not -(10**100) < value < 10**100:  # (Python's own words, "Exceeds the limit (4300 digits)
+            # for integer string conversion", until 2026-12-04)
+            raise ValueError("a whole number of more than 100 digits is no id: an id has at most 100 characters")
         return str(value)
     written = getattr(value, "text", None)
     if isinstance(value, int) and isinstance(written, str):
