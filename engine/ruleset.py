@@ -130,12 +130,13 @@ def _checked(scenario: Any) -> tuple[Any, bool]:
     made for this decision alone (then it is typed in place, not copied: `decide(owned=True)`)."""
     if isinstance(scenario, _hot.Scenario):
         return scenario, False
-    if isinstance(scenario, str | bytes | bytearray):  # JSON text, read as a billing run reads a line
+    if isinstance(scenario, str | bytes | bytearray | memoryview):  # JSON text, as a run reads a line
+        # (a memoryview, as `decide_records` takes: until 2026-12-04 "a scenario must be a mapping")
         scenario = _json_scenario(scenario)
     return _hot.checked_scenario(scenario), True
 
 
-def _json_scenario(text: str | bytes | bytearray) -> Any:
+def _json_scenario(text: str | bytes | bytearray | memoryview) -> Any:
     """The JSON object of a scenario given as text (a service's request body), read by a billing
     run's line reader (duplicate keys, inexact numbers, UTF-16, ... refused in its words); raises
     `ScenarioInvalid` (BR601, BR103, BR105, ...). Until 2026-12-02 text was refused as "a scenario
@@ -143,7 +144,7 @@ def _json_scenario(text: str | bytes | bytearray) -> Any:
     from engine.decide.scenarios import ScenarioInvalid
     from engine.run.evaluate import parse_line
 
-    data, problem = parse_line(bytes(text) if isinstance(text, bytearray) else text, "<scenario>", 1)
+    data, problem = parse_line(bytes(text) if isinstance(text, bytearray | memoryview) else text, "<scenario>", 1)
     if problem is not None:
         raise ScenarioInvalid([problem])
     return data

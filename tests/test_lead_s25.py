@@ -615,3 +615,21 @@ def test_a_number_too_long_to_read_is_too_large_not_no_number() -> None:
         parse_number("0." + "1" * 400)
     with pytest.raises(ValueError, match="is not a number"):
         parse_number("x" * 400)
+
+
+def test_a_memoryview_of_json_text_is_decided_as_its_bytes() -> None:
+    """Audit m6 F2: `decide_records` read a memoryview as bytes, `RuleSet.decide` refused it as "a
+    scenario must be a mapping" until 2026-12-04."""
+    import copy
+    import json
+
+    from engine import load_rules
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    (document,) = load_file(repo / "samples" / "discounts" / "complaint_cap.yaml").documents
+    scenario = copy.deepcopy(dict(document.data))
+    scenario.pop("expect", None)
+    text = json.dumps(scenario, default=str).encode()
+    rules = load_rules(repo / "rules")
+    assert rules.decide_json(memoryview(text)) == rules.decide_json(text) == rules.decide_json(bytearray(text))
