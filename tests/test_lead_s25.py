@@ -633,3 +633,30 @@ def test_a_memoryview_of_json_text_is_decided_as_its_bytes() -> None:
     text = json.dumps(scenario, default=str).encode()
     rules = load_rules(repo / "rules")
     assert rules.decide_json(memoryview(text)) == rules.decide_json(text) == rules.decide_json(bytearray(text))
+
+
+def test_a_trace_of_exceptions_a_finished_commitment_never_consulted_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Audit m5: on the day a commitment ends the cancellation is free, and the trace showed the
+    military exception "holds" as if it had decided (until 2026-12-04)."""
+    import copy
+    import json
+
+    from engine.cli.main import main
+    from engine.load import load_file
+
+    repo = Path(__file__).resolve().parent.parent
+    (document,) = load_file(repo / "samples" / "cancellation" / "exception_military_flat_fee.yaml").documents
+    scenario = copy.deepcopy(dict(document.data))
+    scenario.pop("expect", None)
+    scenario["cancellation"]["date"] = "2017-01-01"  # the commitment's end (started 2015-01-01, 24 months)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.json"
+        path.write_text(json.dumps(scenario, default=str), encoding="utf-8")
+        assert main(["decide", "--rules", str(repo / "rules"), "--explain", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "commitment over" in out
+    assert "why term:commit-24m:\n  (not consulted: the commitment ended on " in out

@@ -330,12 +330,25 @@ def render(decision: dict[str, Any], out: TextIO) -> None:
         from engine.cli.render_purchase import render_purchase
 
         render_purchase(decision["purchase"], out)
+    unconsulted = _exceptions_unconsulted(cancellation)
     for owner, sections in decision.get("trace", {}).items():
         out.write(f"\nwhy {owner}:\n")
+        if owner in unconsulted:  # (until 2026-12-04 an exception that "holds" read as if it decided)
+            out.write(f"  (not consulted: {unconsulted[owner]})\n")
         for section in sections:
             out.write(f"  {section_words(section['section'])}: {'holds' if section['holds'] else 'does not hold'}\n")
             for step in section["steps"]:
                 out.write(f"    {step_words(step)}\n")
+
+
+def _exceptions_unconsulted(cancellation: Any) -> dict[str, str]:
+    """Per trace owner (`term:CODE`), why a term's exceptions decided nothing in this cancellation:
+    its commitment was over (the trace still shows how each would have read)."""
+    found: dict[str, str] = {}
+    for term in (cancellation or {}).get("terms", []):
+        if term.get("outcome") == "commitment_over":
+            found[f"term:{term['term']}"] = f"the commitment ended on {term.get('commitment_end')}: cancelling is free"
+    return found
 
 
 def section_words(section: str) -> str:
