@@ -311,9 +311,12 @@ class Money:
         problem = currency_problem(money.currency)
         if problem is not None:
             raise ValueError(f"`{text}`: {problem}")
-        return cls(
-            _without_idle_zeros(checked_number(money.amount, text.split(" ")[0]), money.currency), money.currency
-        )
+        written = text.split(" ")[0]
+        amount = checked_number(money.amount, written)
+        point = written.find(".")
+        if point >= 0 and len(written) - point - 1 > MINOR_UNITS.get(money.currency, 2):  # (the text tells: quicker)
+            amount = _without_idle_zeros(amount, money.currency)
+        return cls(amount, money.currency)
 
     @classmethod
     def written(cls, text: str) -> Money:

@@ -660,3 +660,11 @@ def test_a_trace_of_exceptions_a_finished_commitment_never_consulted_says_so(
     out = capsys.readouterr().out
     assert "commitment over" in out
     assert "why term:commit-24m:\n  (not consulted: the commitment ended on " in out
+
+
+@pytest.mark.parametrize(("written", "unit"), [("yer", "year"), ("eek", "week")])
+def test_a_unit_misspelt_as_a_currency_code_keeps_its_did_you_mean(written: str, unit: str) -> None:
+    """The second review of 2026-12-04: `2 yer` (YER is Yemen's rial) was told "a currency is its
+    ISO code in capitals: `2 YER`" once that hint came; it is `2 year` misspelt."""
+    code, _, _, hint = _refused(f"subscription.maturity >= 2 {written}")
+    assert code == "BR501" and hint.startswith(f"did you mean `2 {unit}")

@@ -722,7 +722,13 @@ def _syntax_error(text: str, exc: Any, locate: Locator) -> CriteriaError:
         hint = _CHAR_HINTS["="]
     elif (keyword := _keyword_meant(found, expected, text[:pos])) is not None:
         hint = f"did you mean `{keyword}`?"  # `overlap`, `betwen`: an operator misspelt
-    elif previous.replace(".", "", 1).isdigit() and found.upper() in MINOR_UNITS and found != found.upper():
+    elif (
+        previous.replace(".", "", 1).isdigit()
+        and found.upper() in MINOR_UNITS
+        and found != found.upper()
+        and found.lower() not in _CLOCK_UNITS
+        and _unit_meant(found) is None  # (`2 yer` is `2 year` misspelt, not Yemen's rial)
+    ):
         hint = f"a currency is its ISO code in capitals: `{previous} {found.upper()}`"  # `20.00 eur`
     elif previous.replace(".", "", 1).isdigit() and found.lower() in _CLOCK_UNITS:
         hint = _clock_hint(previous, found)  # `within 24 hours`: no duration is counted in hours
