@@ -223,19 +223,17 @@ def plain(value: Decimal) -> str:
     return text
 
 
-def _without_idle_zeros(amount: Decimal, currency: str) -> Decimal:
-    """`amount` without the zeros written past its currency's minor unit (`3333.0 JPY` is `3333
-    JPY`, `10.000 EUR` is `10.00 EUR`): the same money written two ways is one decision, byte for
-    byte (until 2026-12-04 a price `3333.0 JPY` gave a net `2916.0 JPY` and a bill total with a
-    decimal place the yen has not). Money finer than the minor unit (`29.965 EUR`) is kept."""
-    exponent = amount.as_tuple().exponent
-    digits = MINOR_UNITS.get(currency, 2)
+def _without_idle_zeros(amount: Decimal, digits: int) -> Decimal:
+    """`amount`, written with more places than its currency's `digits`, without the zeros past them
+    (`3333.0 JPY` is `3333 JPY`, `10.000 EUR` is `10.00 EUR`, `10.0000010 EUR` is `10.000001 EUR`):
+    the same money written two ways is one decision, byte for byte (until 2026-12-04 a price `3333.0
+    JPY` gave a net `2916.0 JPY` and a bill total with a decimal place the yen has not). Money finer
+    than the minor unit (`29.965 EUR`) is kept."""
+    bare = amount.normalize()
+    exponent = bare.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > digits:
-        bare = amount.normalize()  # (`10.0000010` → `10.000001`)
-        if -bare.as_tuple().exponent > digits:  # type: ignore[operator]
-            return bare
-        return amount.quantize(Decimal(1).scaleb(-digits))
-    return amount
+        return bare
+    return amount.quantize(Decimal(1).scaleb(-digits))
 
 
 def money_text(amount: Decimal, currency: str) -> str:
@@ -313,9 +311,9 @@ class Money:
             raise ValueError(f"`{text}`: {problem}")
         written = text.split(" ")[0]
         amount = checked_number(money.amount, written)
-        point = written.find(".")
-        if point >= 0 and len(written) - point - 1 > MINOR_UNITS.get(money.currency, 2):  # (the text tells: quicker)
-            amount = _without_idle_zeros(amount, money.currency)
+        point, digits = written.find("."), MINOR_UNITS.get(money.currency, 2)
+        if point >= 0 and len(written) - point - 1 > digits:  # (the text tells, without Decimal's tuple)
+            amount = _without_idle_zeros(amount, digits)
         return cls(amount, money.currency)
 
     @classmethod

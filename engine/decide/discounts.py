@@ -1115,6 +1115,12 @@ def _agent_kept(agent: Any) -> bool:
     return len(agent.user or "") + sum(len(u) for u in units) <= _KEPT_AGENT_TEXT
 
 
+def _unkept(number: int | None) -> bool:
+    """Whether a context number is one of an agent kept in no memo (`_agent_kept`): those are
+    negative, made afresh per decision, and what they key is never stored."""
+    return number is not None and number < 0
+
+
 def _kept(memo: dict[Any, _V], limit: int, key: Any, value: _V) -> _V:
     """`value`, stored under `key` in `memo`; a memo at its `limit` starts over first (a bound,
     not an eviction order: what a billing run meets again is stored again at once)."""
@@ -1553,7 +1559,7 @@ class DiscountEvaluator(DefinitionRules):
             found = memo.get(key)
             if found is not None:
                 block = found
-            elif span.agent_codes and scenario.agent is not None and (contexts[2] or 0) < 0:  # (`_agent_kept`)
+            elif span.agent_codes and scenario.agent is not None and _unkept(contexts[2]):
                 block = self._block(plan, span, scene)
             else:
                 block = _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
@@ -1599,7 +1605,7 @@ class DiscountEvaluator(DefinitionRules):
             kept = SettledResult(r.code, r.type, "applied", free_spent=r.free_spent)
         else:
             kept = _APPLIED
-        if key[1] is None or key[1] >= 0:  # (a negative number: an agent not kept, `_agent_kept`)
+        if not _unkept(key[1]):
             _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
         return r
 
