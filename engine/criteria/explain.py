@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -97,11 +97,38 @@ def show(value: Any, t: T.Type | None = None) -> str:
         return value.isoformat()
     if isinstance(value, date | time):
         return value.isoformat()
+    if isinstance(value, runtime.Span) and isinstance(value.start, datetime):
+        return _instant_span(value)
     if isinstance(value, Money | Duration | runtime.Span):
         return str(value)
     if isinstance(value, int | Decimal):
         return _number(value)
     return str(value)
+
+
+def _instant_span(span: runtime.Span) -> str:
+    """A span between two date-times (`as_of - u.at`) as it is compared, to the microsecond: `1 day
+    30 minutes (since 2015-06-01 09:30:00+00:00)`; one not begun, `none yet (… is 1 hour later)`
+    (until 2026-12-04 in whole days, "1 day" for 1 day and 30 minutes, beside "`<= 1 day` does
+    not hold")."""
+    if span.start > span.end:
+        return f"none yet ({span.start} is {_elapsed(span.start - span.end)} later)"
+    return f"{_elapsed(span.end - span.start)} (since {span.start})"
+
+
+def _elapsed(delta: timedelta) -> str:
+    """`1 day 2 hours 30 minutes`, `1 day 0.5 seconds`, `0 seconds`: the units that are not 0."""
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [
+        f"{n} {unit}{'s' if n != 1 else ''}"
+        for n, unit in ((delta.days, "day"), (hours, "hour"), (minutes, "minute"))
+        if n
+    ]
+    if seconds or delta.microseconds or not parts:
+        fraction = f".{delta.microseconds:06d}".rstrip("0") if delta.microseconds else ""
+        parts.append(f"{seconds}{fraction} second{'' if (seconds, fraction) == (1, '') else 's'}")
+    return " ".join(parts)
 
 
 def _number(value: Any) -> str:

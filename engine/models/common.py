@@ -10,13 +10,13 @@ equal the generated ones.
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, SchemaValidator, TzInfo, core_schema
 
 from engine.values import (
     CODE_PATTERN,
@@ -112,7 +112,131 @@ def too_fine(value: str) -> bool:
     return len(value) > TOO_FINE_FROM and TOO_FINE.search(value, 19) is not None
 
 
-def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, dated: bool = False) -> Any:
+#: A date-time in a form pydantic reads (with `-00:00` and `+0200`, a comma before a fraction).
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
+
+#: ... and its parts, its time of day and its zone written loosely (`T00`, ` +02`, `UTC`, `+00:00:30`)
+_DATE_TIME_PARTS = re.compile(
+    r"(?P<day>[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _])"
+    r"(?P<clock>[0-9]{2}(?::[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?)?)"
+    r"(?P<space>[ \t]*)"
+    r"(?:(?P<utc>(?i:utc|gmt|z))?(?P<offset>[+-][0-9]{1,2}(?::?[0-9]{2}(?::[0-9]{2})?)?)?|(?P<name>[A-Za-z][A-Za-z_/]*))"
+)
+
+_EXAMPLE = "2015-06-15T10:00:00+01:00"
+
+
+def date_time_problem(written: str) -> str | None:
+    """The words for a date-time whose time of day or zone is written in a form pydantic refuses
+    ("valid datetime or date, unexpected extra characters", until 2026-12-04): an offset without
+    its minutes (`+02`), a space before the zone (`10:00:00 +02:00`), a zone's name (`UTC`,
+    `CET`), an offset with seconds (`+00:00:30`), an hour without its minutes (`T00Z`); with the
+    text to write where it can tell (`+02` → `+02:00`). None for any other text (a date-time
+    pydantic reads, or one it refuses for another reason, told by its own words)."""
+    if _DATE_TIME.fullmatch(written):
+        return None
+    found = _DATE_TIME_PARTS.fullmatch(written)
+    if found is None or _reads_as_date_time(written):  # (what pydantic reads stays read)
+        return None
+    day, clock, space, utc, offset, name = found.group("day", "clock", "space", "utc", "offset", "name")
+    why: list[str] = []
+    if len(clock) == 2:
+        clock = f"{clock}:00"
+        why.append(f"a time of day has its minutes, `{clock}`")
+    zone: str | None = ""
+    if offset is not None:
+        zone, words = _offset_written(offset)
+        why += words
+        if utc is not None:
+            why.append(f"an offset is written alone, without `{utc}`")
+    elif utc is not None:
+        zone = "Z"
+        if utc not in ("Z", "z"):
+            why.append("UTC is written `Z` or `+00:00`")
+    elif name is not None:
+        zone = None
+        why.append(f"a time zone is written as its offset from UTC, such as `+01:00`, not by its name `{name}`")
+    if space and zone == "":
+        return None  # (white space after the time: the scenario's reader says so)
+    if space:
+        why.append("no space before the zone")
+    if not why:
+        return None
+    example = _EXAMPLE
+    if zone is not None:
+        candidate = f"{day}{clock}{zone}"
+        if _DATE_TIME.fullmatch(candidate) and _reads_as_date_time(candidate):
+            example = candidate
+    return f"`{written}` is not a date-time: write it like `{example}` ({'; '.join(why)})"
+
+
+def _offset_written(offset: str) -> tuple[str | None, list[str]]:
+    """An offset written loosely (`+02`, `+2:00`, `+00:00:30`): the offset to write (None when
+    it cannot tell) and why."""
+    sign, digits = offset[0], offset[1:].replace(":", "")
+    hours, rest = (digits[:1], digits[1:]) if len(digits) % 2 else (digits[:2], digits[2:])
+    minutes, seconds = rest[:2], rest[2:]
+    zone = f"{sign}{int(hours):02d}:{minutes or '00'}"
+    why = []
+    if seconds:
+        why.append("an offset is written in hours and minutes, `±HH:MM`, without seconds")
+        if seconds != "00":
+            return None, why
+    elif len(hours) == 1:
+        why.append(f"an offset is written `±HH:MM`, its hours in two digits: `{zone}`")
+    elif not minutes:
+        why.append(f"an offset is written with its minutes, `{zone}`")
+    return zone, why
+
+
+@lru_cache(maxsize=1)
+def _date_time_reader() -> Callable[[Any], Any]:
+    read: Callable[[Any], Any] = SchemaValidator(core_schema.datetime_schema()).validate_python
+    return read
+
+
+def _reads_as_date_time(text: str) -> bool:
+    """Whether pydantic reads `text` as a date-time (`date_time_problem`'s text to write)."""
+    try:
+        _date_time_reader()(text)
+    except ValueError:  # (pydantic_core.ValidationError)
+        return False
+    return True
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def fixed_offset(value: datetime) -> datetime:
+    """A typed date-time (a Python `datetime`, a `pandas.Timestamp`) as ISO text with its offset
+    reads: a plain `datetime` of the same instant and the same local time, its zone the fixed offset
+    it has at that instant (pydantic's `TzInfo`, as for text; `timezone` for an offset finer than a
+    second). Python compares and subtracts two date-times that share one `tzinfo` object by their
+    local time alone, whatever their offsets: two times of one named zone (`ZoneInfo`, a Parquet
+    `timestamp[tz=Europe/Berlin]` column) on either side of a change of the clocks were ordered
+    and measured by the local time (until 2026-12-04: a debit at 02:40+02:00 applied after a grant
+    at 02:10+01:00, half an hour later; spans and windows an hour off). A date-time without a zone
+    stays without one (read as UTC, as text without an offset is)."""
+    zone = value.tzinfo
+    if value.__class__ is datetime and (zone is None or zone.__class__ is TzInfo or zone.__class__ is timezone):
+        return value  # (already so: text parsed, or a fixed offset)
+    offset = value.utcoffset()
+    if offset is None:
+        fixed: Any = None
+    elif offset % _SECOND:
+        fixed = timezone(offset)
+    else:
+        fixed = TzInfo(offset // _SECOND)
+    return datetime(
+        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, fixed
+    )
+
+
+def _calendar_text(
+    what: str, example: str, form: str, *, timed: bool = False, dated: bool = False, instant: bool = False
+) -> Any:
     """A before-validator: a date, date-time or time is ISO text (or already a Python value).
 
     Pydantic's lax mode would read `0` or `"0"` as 1970-01-01 (a Unix timestamp) or as midnight;
@@ -132,6 +256,8 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
                 raise PydanticCustomError("date_from_datetime_inexact", "a date, written with a time of day")
             if timed and len(value) > TOO_FINE_FROM and too_fine(value):  # (until 2026-12-03 cut: events reordered)
                 raise _too_fine_error(value)
+            if instant and not _DATE_TIME.fullmatch(value) and (problem := date_time_problem(value)):
+                raise ValueError(problem)  # (until 2026-12-04 pydantic's "valid datetime or date")
             return value
         if isinstance(value, datetime):
             if value != value:  # `pandas.NaT`: a date-time with no value
@@ -140,6 +266,8 @@ def _calendar_text(what: str, example: str, form: str, *, timed: bool = False, d
             if timed and getattr(value, "nanosecond", 0) != 0:  # a `pandas.Timestamp` (Parquet's `timestamp[ns]`)
                 # finer than a microsecond: refused as its text is (until 2026-12-03 kept to the nanosecond)
                 raise _too_fine_error(value.isoformat())
+            if instant:  # at its fixed offset, as text is read (until 2026-12-04 a named zone's: `fixed_offset`)
+                return fixed_offset(value)
         if isinstance(value, bool):  # (until 2026-12-03 "not as a number")
             raise ValueError(f"{what} must be written as text, e.g. `{example}`, not as `{str(value).lower()}`")
         if isinstance(value, int | float | Decimal):
@@ -180,7 +308,8 @@ def _too_fine_error(value: str) -> PydanticCustomError:
 
 DateField = Annotated[date, _calendar_text("a date", "2015-12-31", r"[0-9]{4}-[0-9]{2}-[0-9]{2}", dated=True)]
 DateTimeField = Annotated[
-    datetime, _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    datetime,
+    _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}", instant=True),
 ]
 #: A scenario's date-time (`as_of`, a usage record's `at`, …): a date and its time of day, with or
 #: without an offset (`2015-06-15T10:00:00+01:00`; zone-less text is read as UTC). A date alone is
@@ -188,7 +317,9 @@ DateTimeField = Annotated[
 #: where a date covers its whole day, is a `DateTimeField`.
 TimestampField = Annotated[
     datetime,
-    _calendar_text("a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _]", timed=True),
+    _calendar_text(
+        "a date-time", "2015-06-15T10:00:00+01:00", r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _]", timed=True, instant=True
+    ),
 ]
 TimeField = Annotated[time, _calendar_text("a time of day", "22:00:00", r"[0-9]{2}:[0-9]{2}")]
 
