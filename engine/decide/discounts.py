@@ -465,6 +465,26 @@ class DefinitionRules:
     rules: Any
     rounder: Rounder
 
+    def _money_shown(self, value: Any) -> str:
+        """Money in a reason's words and facts (a cap, an amount's value, an ad hoc range's bounds)
+        with at least its currency's digits, as a line's gross is: `20 EUR` written is `20.00 EUR`,
+        its value unchanged (until 2026-12-04 it was echoed as written, so the same money written
+        two ways gave two decisions). Text that is not money is shown as it is."""
+        if isinstance(value, Money):
+            money = value
+        else:
+            try:
+                money = Money.parse(str(value))
+            except (ValueError, ArithmeticError):
+                return str(value)
+        return money_text(money.amount + self.rounder.round(Decimal(0), money.currency), money.currency)
+
+    def _shown(self, value: Any, d: Discount) -> str:
+        """`_show`, with a money amount's digits as `_money_shown` gives them."""
+        if d.amount.type is AmountType.AMOUNT and value is not None:
+            return self._money_shown(value)
+        return _show(value, d)
+
     def _duration_over(
         self, d: Discount, r: DefinitionResult, history: list[Any], request: Any, today: date, scenario: Any
     ) -> bool:
@@ -503,13 +523,15 @@ class DefinitionRules:
             # started (or added) after the period billed: it reduces no earlier bill, whatever its duration
             r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(start)})]
             return True
-        if duration is None and free_bills is None and free_days is None:
-            return False
         if request is None and (granted := self._granted_on(d, scenario)) is not None:
             if start is None and billed_to < granted:  # the add-on came after the period billed
+                # with or without a duration: the subscription did not hold the bundle then (until
+                # 2026-12-04 one without a `duration` reduced that bill, one `indefinite` did not)
                 r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(granted)})]
                 return True
             start = granted if start is None else min(start, granted)
+        if duration is None and free_bills is None and free_days is None:
+            return False
         start = start or billed
         # an add-on (or a history) from before the discount took effect: added on the first bill
         # it could reduce, the first whose period starts on its effective day or after (validity is
@@ -775,7 +797,7 @@ class DefinitionRules:
         found = kept.get(d.code)
         if found is None:
             low, high = _range(d)
-            found = kept[d.code] = Reason("offered", {"low": _show(low, d), "high": _show(high, d)})
+            found = kept[d.code] = Reason("offered", {"low": self._shown(low, d), "high": self._shown(high, d)})
         return found
 
     def _authorised(self, record: Any, approval: Any) -> bool:
@@ -822,7 +844,7 @@ class DefinitionRules:
         if requested is None:
             requested = _only_value(d)  # a range of one value: the request takes it
         if requested is None:
-            problems.append(Reason("no_value_requested", {"low": _show(low, d), "high": _show(high, d)}))
+            problems.append(Reason("no_value_requested", {"low": self._shown(low, d), "high": self._shown(high, d)}))
             return None
         bounds = self._bounds(d)
         try:
@@ -846,12 +868,14 @@ class DefinitionRules:
             problems.append(Reason("requested_value_invalid", {"problem": problem}))
             return None
         if isinstance(value, Money) and isinstance(lo, Money) and value.currency != lo.currency:
-            problems.append(Reason("requested_other_currency", {"requested": str(value), "currency": lo.currency}))
+            problems.append(
+                Reason("requested_other_currency", {"requested": self._money_shown(value), "currency": lo.currency})
+            )
         elif not (_key(lo) <= _key(value) <= _key(hi)):
             problems.append(
                 Reason(
                     "requested_outside_range",
-                    {"requested": _show(value, d), "low": _show(low, d), "high": _show(high, d)},
+                    {"requested": self._shown(value, d), "low": self._shown(low, d), "high": self._shown(high, d)},
                 )
             )
         return value
@@ -970,7 +994,7 @@ class _Definition:
     level: int
     cap: Money | None
     #: what its result depends on when nothing asks for it (`_unasked`): 0 nothing, 1 the dates
-    #: (a duration), 2 the agent (ad hoc), 3 both
+    #: (a duration, or bundles granting it), 2 the agent (ad hoc), 3 both
     unasked: int
     #: an ad hoc definition's `allowed_units` (its agent may be refused: `_agent_refused`), else empty
     agent_units: frozenset[str]
@@ -1277,7 +1301,8 @@ class DiscountEvaluator(DefinitionRules):
             kind=d.amount.type,
             level=d.amount.level or 1,
             cap=d.cap,
-            unasked=(d.duration is not None or d.amount.type is AmountType.FREE_PERIOD)
+            # (an add-on's grant is dated too, with or without a duration: `_granted_on`, `starts_later`)
+            unasked=(d.duration is not None or d.amount.type is AmountType.FREE_PERIOD or bool(granting))
             + 2 * (d.type is not DiscountType.AUTO_APPLY),
             agent_units=frozenset(d.allowed_units) if d.type is not DiscountType.AUTO_APPLY else frozenset(),
             runs_on=runs_on(d),
@@ -1794,7 +1819,7 @@ class DiscountEvaluator(DefinitionRules):
             if d.cap is not None and self._near_cap(d.cap, r.amounts.get(d.cap.currency), len(lines)):
                 self._say_capped(d, r, pairs, lines, scenario)
             if d.kind is _AMOUNT and (short := _floored(d, r, results, self._reducing)):
-                facts = {"value": str(r.value), "lines": short}
+                facts = {"value": self._money_shown(r.value), "lines": short}
                 r.reasons.append(Reason("line_floor", facts, discount_source(self.rules, d.code, "amount")))
         return results
 
@@ -1833,7 +1858,7 @@ class DiscountEvaluator(DefinitionRules):
             if key is not None:
                 _kept(self._lines_kept, _CLOSED_MEMO, key, would)
         if would > cap.amount:
-            facts = {"cap": money_text(cap.amount, cap.currency), "uncapped": money_text(would, cap.currency)}
+            facts = {"cap": self._money_shown(cap), "uncapped": self._money_shown(Money(would, cap.currency))}
             r.reasons.append(Reason("capped", facts, discount_source(self.rules, d.code, "cap")))
 
     @staticmethod

@@ -209,7 +209,10 @@ class ReferenceEvaluator(DefinitionRules):
                     Decimal(0),
                 )
                 if would > d.cap.amount:
-                    facts = {"cap": str(d.cap), "uncapped": str(Money(would, d.cap.currency))}
+                    facts = {
+                        "cap": self._money_shown(d.cap),
+                        "uncapped": self._money_shown(Money(would, d.cap.currency)),
+                    }
                     r.reasons.append(Reason("capped", facts, discount_source(self.rules, r.code, "cap")))
             if d.amount.type is AmountType.AMOUNT:
                 value = Money.parse(str(r.value))
@@ -222,7 +225,7 @@ class ReferenceEvaluator(DefinitionRules):
                     and sum((a for c, a in x.takes if c == r.code), Decimal(0)) < value.amount
                 ]
                 if short:
-                    floored: dict[str, Any] = {"value": str(r.value), "lines": short}
+                    floored: dict[str, Any] = {"value": self._money_shown(r.value), "lines": short}
                     r.reasons.append(Reason("line_floor", floored, discount_source(self.rules, r.code, "amount")))
         return results
 
