@@ -6,7 +6,7 @@
 Workload (seeded): a chain of organisations `depth` deep; each holds `n` credits of one type
 (mixed allocations, expiries, issue dates, priorities); a stream of consumptions by the deepest
 organisation, each of 1, in time order. billrules' `Book` (candidates sorted once per consumer,
-a cursor over the used-up and expired) runs against `credits_reference.allocate` (every credit
+a walk without the used-up, expired and not-started) runs against `credits_reference.allocate` (every credit
 examined and every candidate sorted, per request) in the same process. One credit in 50 carries
 credit criteria (weekdays only, or a quantity limit): billrules evaluates the criteria once per
 consumption, the reference per (credit, consumption). Results are checked equal before timing;

@@ -20,17 +20,23 @@ The core (`Book`) works on plain `CreditFact`/`Request` records, so the property
 benchmark drive it without rule files. Per (organisation, user, types) the candidate order does
 not depend on time, so it is sorted once per scenario — once per rule set for the scenarios that
 bring no credits of their own (`Shared`: the rule set's credits indexed once, lent to each book);
-a cursor skips credits used up or expired for good (requests come in time order), so a stream
-costs about one pass over the candidates instead of a sort per request.
+a purchase is inserted in that order, not sorted again. A request walks only the credits that
+could still pay (`_Candidates.live`): a credit found used up or expired for good (requests come in
+time order) is dropped from the walk, one found not started waits outside it until a request's
+day reaches its start; so a stream costs about one pass over the candidates instead of a sort per
+request, also when a credit that cannot serve yet ranks first (until 2026-12-04 such a credit
+stopped the cursor, and every request walked again every credit used up behind it).
 """
 
 from __future__ import annotations
 
 import functools
+from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from heapq import heappop, heappush
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
@@ -395,8 +401,20 @@ class CreditCriteria:
 
 @dataclass
 class _Candidates:
+    """A request kind's candidates in precedence order (`items`: every one, as `candidates`
+    lists them), and the walk over those that may still pay: `live[cursor:]`, in the same order
+    (a copy of `items` at the first request, `Book._live`), without the credits a walk found used
+    up or expired for good (dropped: remaining only goes down, requests come in time order) nor
+    those it found not started (`waiting`: (start, number, item), a heap, moved back in order when
+    a request's day reaches the start). `owned`: `items` is this book's own list (a list kept per
+    rule set in `Shared` is copied before a purchase is inserted)."""
+
     items: list[tuple[CreditFact, int]]
     cursor: int = 0
+    live: list[tuple[CreditFact, int]] | None = None
+    waiting: list[tuple[date, int, tuple[CreditFact, int]]] = field(default_factory=list)
+    owned: bool = True
+    pushed: int = 0  # items put in `waiting` so far (the heap's tie-break)
 
 
 Key = tuple[str | None, str | None, frozenset[str]]  # a request's (organisation, user, types)
@@ -432,6 +450,8 @@ class Book:
     _by_holder: dict[tuple[bool, str], list[CreditFact]] = field(default_factory=dict)
     _cache: dict[Key, _Candidates] = field(default_factory=dict)
     shared: Shared | None = None
+    #: (credit, service, product) → why the credit's scope leaves such a consumption out (`_passed`)
+    _outside: dict[tuple[str, str | None, str | None], Reason] = field(default_factory=dict)
     #: credit type → the alert lines of its policy, highest first: (line, alert code, policy)
     alert_lines: Mapping[str, AlertLines] = field(default_factory=dict)
     #: credit type → the balance policy it names when that policy allows no overdraft (a refusal names it)
@@ -463,6 +483,7 @@ class Book:
             _by_holder=shared.by_holder,
             _cache={},
             shared=shared,
+            _outside={},
             _key=shared.key,
             alert_lines={},
             strict={},
@@ -474,14 +495,60 @@ class Book:
         self._by_holder.setdefault((c.holder_user, c.holder), []).append(c)
 
     def issue(self, credit: CreditFact, at: datetime, request: str) -> None:
-        """A credit created during the stream (a purchase): indexed, and a ledger entry."""
+        """A credit created during the stream (a purchase): indexed, inserted in precedence
+        order into the candidate lists it belongs to (until 2026-12-04 every list was sorted again
+        after each purchase: quadratic over purchases interleaved with consumptions), and a
+        ledger entry."""
         if self.shared is not None:  # the book's own indexes from now on
             self._by_holder = {k: list(v) for k, v in self._by_holder.items()}
             self.shared = None
+        if credit.code in self.remaining:  # (a code issued again: the lists are made anew, as before)
+            self._cache.clear()
+            self._outside.clear()
         self.credits.append(credit)
         self._index(credit)
-        self._cache.clear()  # candidate lists are rebuilt with the new credit
+        for key, listed in self._cache.items():
+            for item in self._placed(credit, key):
+                self._insert(listed, item)
         self.ledger.append(LedgerEntry(at, credit.code, request, credit.quantity, credit.quantity))
+
+    def _placed(self, c: CreditFact, key: Key) -> list[tuple[CreditFact, int]]:
+        """`c` with its tree distance as `candidates` lists it for requests of `key`, if it does."""
+        organisation, user, types = key
+        if c.type not in types:
+            return []
+        if c.holder_user:
+            return [(c, 0)] if user is not None and c.holder == user else []
+        if organisation is None:
+            return []
+        return [(c, d) for org, d in self.tree.chain(organisation) if org == c.holder and (d == 0 or not c.own_only)]
+
+    def _insert(self, listed: _Candidates, item: tuple[CreditFact, int]) -> None:
+        """A new candidate, in precedence order (the order is total: the place is the one a sort
+        of every candidate gives it)."""
+        if not listed.owned:
+            listed.items = list(listed.items)
+            listed.owned = True
+        insort(listed.items, item, key=self._key)
+        if listed.live is None:  # (no request walked the list yet: `_live` copies it)
+            return
+        start = item[0].start
+        if start is None:
+            insort(listed.live, item, lo=listed.cursor, key=self._key)
+        else:  # (moved in by the first request whose day reaches its start)
+            _wait(listed, item)
+
+    def _live(self, listed: _Candidates, day: date) -> list[tuple[CreditFact, int]]:
+        """The walk over `listed` for a request on `day`: the credits waiting for a start the day
+        reaches move in, in precedence order."""
+        live = listed.live
+        if live is None:
+            live = listed.live = list(listed.items)
+            return live
+        waiting = listed.waiting
+        while waiting and waiting[0][0] <= day:  # (a day written earlier than one before: still checked in the walk)
+            insort(live, heappop(waiting)[2], lo=listed.cursor, key=self._key)
+        return live
 
     def candidates(self, r: Request) -> _Candidates:
         """The request's possible credits in precedence order (time and what is left aside)."""
@@ -491,7 +558,7 @@ class Book:
             shared = self.shared.candidates if self.shared is not None else None
             kept = shared.get(key) if shared is not None else None
             if kept is not None:
-                found = self._cache[key] = _Candidates(kept)
+                found = self._cache[key] = _Candidates(kept, owned=False)
                 return found
             items: list[tuple[CreditFact, int]] = []
             if r.user is not None:
@@ -502,9 +569,11 @@ class Book:
                         if c.type in r.types and (distance == 0 or not c.own_only):
                             items.append((c, distance))
             items.sort(key=self._key)
+            owned = True
             if shared is not None and len(shared) < 4096:  # keys are the rule set's names: few
                 shared[key] = items
-            found = self._cache[key] = _Candidates(items)
+                owned = False
+            found = self._cache[key] = _Candidates(items, owned=owned)
         return found
 
     def apply(self, r: Request, explain: bool = False) -> Outcome:
@@ -512,25 +581,39 @@ class Book:
         before = dict(self.remaining) if explain else None
         listed = self.candidates(r)
         items, remaining, day = listed.items, self.remaining, r.day
-        # credits used up, or expired before every later request's day, stay so: skip them for
-        # good. Requests come in time order, but a day is the local date as written: a later
-        # instant written with another offset may fall up to two days earlier (offsets are under
-        # 24 hours), so only a credit that ended before `day - 2` is gone for every later request
+        live = self._live(listed, day)
+        # credits used up, or expired before every later request's day, stay so: dropped from the
+        # walk for good. Requests come in time order, but a day is the local date as written: a
+        # later instant written with another offset may fall up to two days earlier (offsets are
+        # under 24 hours), so only a credit that ended before `day - 2` is gone for every later request
         gone = date.fromordinal(max(day.toordinal() - 2, 1))
-        while listed.cursor < len(items):
-            c = items[listed.cursor][0]
+        cursor, size = listed.cursor, len(live)
+        while cursor < size:
+            c = live[cursor][0]
             if remaining[c.code] > 0 and (c.end is None or c.end >= gone):
                 break
-            listed.cursor += 1
+            cursor += 1
+        listed.cursor = cursor
         need = r.quantity
         picks: list[tuple[CreditFact, Decimal]] = []
         passed: list[CreditFact] = []  # credits walked past for their scope or criteria (SPEC 3.6: named)
         criteria = self.criteria
-        for i in range(listed.cursor, len(items)):
-            c = items[i][0]
+        stale = False  # the walk met a credit used up, expired for good or not started: `_tidy`
+        last = cursor - 1  # the last place walked
+        for last in range(cursor, size):
+            c = live[last][0]
             left = remaining[c.code]
-            if left <= 0 or (c.start is not None and c.start > day) or (c.end is not None and c.end < day):
-                continue  # used up, or not active on the day (`_active`, inlined: this loop is hot)
+            if left <= 0:  # used up (`_active` and the rest inlined: this loop is hot)
+                stale = True
+                continue
+            end = c.end
+            if end is not None and end < day:  # expired on the day
+                if end < gone:
+                    stale = True
+                continue
+            if c.start is not None and c.start > day:  # not started on the day
+                stale = True
+                continue
             if (c.services or c.products) and not _in_scope(c, r):
                 passed.append(c)  # (a scope is shorthand for criteria, SPEC 3.6: named as they are)
                 continue
@@ -581,6 +664,8 @@ class Book:
             lines = self.alert_lines.get(c.type) if self.alert_lines else None
             if lines:
                 alerts += _crossed(lines, c, r, was, left)
+        if stale:
+            _tidy(listed, last, remaining, gone, day)
         verdicts = self.verdicts(r, before, draws, refusal is not None) if before is not None else ()
         return _outcome(r, tuple(draws), refusal, note, verdicts, excluded, alerts)
 
@@ -598,9 +683,15 @@ class Book:
     def _passed(self, passed: Sequence[CreditFact], r: Request) -> tuple[Reason, ...]:
         """For a served consumption: why the credits walked past before its draws were not used."""
         out: list[Reason] = []
+        outside = self._outside
         for c in passed:
             if not _in_scope(c, r):
-                out.append(_outside_scope(c, r, named=True))
+                # (one reason per credit and kind of consumption: the same record for each consumption)
+                key = (c.code, r.service, r.product)
+                reason = outside.get(key)
+                if reason is None:
+                    reason = outside[key] = _outside_scope(c, r, named=True)
+                out.append(reason)
             elif self.criteria is not None:
                 out.extend(self.criteria.failing(c, r))
         return tuple(out)
@@ -609,7 +700,8 @@ class Book:
         """For a refusal: the credits that would have been candidates but for their criteria or
         their scope."""
         out: list[Reason] = []
-        for c, _ in listed.items[listed.cursor :]:
+        # (`live[cursor:]`: every candidate that may pay on the day, in order; `apply` made it)
+        for c, _ in (listed.live or [])[listed.cursor :]:
             if self.remaining[c.code] <= 0 or not _active(c, r.day):
                 continue
             if not _in_scope(c, r):  # (a scope is shorthand for criteria, SPEC 3.6: named as they are)
@@ -704,6 +796,36 @@ class Book:
         if c.criteria and self.criteria is not None and (failing := self.criteria.failing(c, r)):
             return _every_criterion(failing)
         return Reason("used_up", {})  # unreachable: every other credit is a candidate
+
+
+def _tidy(listed: _Candidates, last: int, remaining: Mapping[str, Decimal], gone: date, day: date) -> None:
+    """Take out of the walk `live[cursor:last + 1]`'s credits used up or expired for good (for
+    good) and those not started on `day` (to `waiting`): the others keep their order and move to
+    the end of that stretch, where the walk now starts (the rest of the list is not moved). So a
+    credit that cannot serve yet no longer makes every request walk again the credits used up
+    behind it, nor do credits not started make every request walk them again."""
+    live, cursor = listed.live, listed.cursor
+    assert live is not None
+    kept = []
+    for item in live[cursor : last + 1]:
+        c = item[0]
+        if remaining[c.code] <= 0 or (c.end is not None and c.end < gone):
+            continue
+        if c.start is not None and c.start > day:
+            _wait(listed, item)
+        else:
+            kept.append(item)
+    start = last + 1 - len(kept)
+    live[start : last + 1] = kept
+    listed.cursor = start
+
+
+def _wait(listed: _Candidates, item: tuple[CreditFact, int]) -> None:
+    """`item` waits outside the walk until a request's day reaches its start."""
+    start = item[0].start
+    assert start is not None
+    heappush(listed.waiting, (start, listed.pushed, item))
+    listed.pushed += 1
 
 
 def _every_criterion(failing: Sequence[Reason]) -> Reason:
