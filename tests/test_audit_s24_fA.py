@@ -287,16 +287,19 @@ def _in_force_until(history: list[SimpleNamespace], index: int) -> date | None:
 
 
 def _oracle_start(start: date, history: list[SimpleNamespace], end: date, allowed: int) -> date:
-    """The first day of the uninterrupted time ending on `end`, counted day by day from `start`."""
+    """The first day of the uninterrupted time ending on `end`, counted day by day from `start`.
+
+    Each day reads the one status in force (README: the period begun latest by then that has not
+    ended; of those begun the same day, the one listed last), as the purchase does."""
     interrupted = []
     day = start
     while day <= end:
-        interrupted.append(
-            any(
-                p.status != "active" and p.from_ <= day and (_in_force_until(history, i) or date.max) >= day
-                for i, p in enumerate(history)
-            )
-        )
+        covering = [
+            (p.from_, i, p)
+            for i, p in enumerate(history)
+            if p.from_ <= day and (_in_force_until(history, i) or date.max) >= day
+        ]
+        interrupted.append(bool(covering) and max(covering, key=lambda c: (c[0], c[1]))[2].status != "active")
         day += timedelta(days=1)
     begins, run = start, 0
     for offset, off in enumerate([*interrupted, False]):

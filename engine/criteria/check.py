@@ -5,6 +5,7 @@ Runs after parsing and before compiling; the compiler only accepts typed nodes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -475,6 +476,9 @@ class Checker:
                 )
         result = _arith_type(node.op, lt, rt)
         if result is None:
+            offset = _offset_without_colon(node, lt, rt)
+            if offset is not None:
+                raise offset
             raise error(
                 node.span,
                 "BR503",
@@ -880,6 +884,36 @@ def _arith_type(op: str, lt: T.Type, rt: T.Type) -> T.Type | None:
     if a == b == "number":
         return T.NUMBER
     return None
+
+
+#: A date-time literal followed, with no space, by an offset without its colon (`+02`, `+0200`,
+#: `-0530`): the lexer reads a date-time and a number added to it.
+_BARE_OFFSET = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)([+-])([0-9]{1,2})([0-9]{2})?"
+)
+
+
+def _offset_without_colon(node: ast.Arith, lt: T.Type, rt: T.Type) -> CriteriaError | None:
+    """BR505 for a date-time literal written with an offset without its colon
+    (`2015-03-29T02:30:00+02`, `…+0200`), which reads as a date-time plus a number: the error names
+    the offset as it is written (`+02:00`), where until 2026-12-04 it said "cannot compute a
+    date-time + a number" with a hint to add a duration. None for anything else (an offset past
+    ±23:59, or with a space around the sign, is arithmetic, and its error is the usual one)."""
+    if lt.name != "datetime" or rt.name != "number" or not isinstance(node.left, ast.Literal):
+        return None
+    written = _BARE_OFFSET.fullmatch(node.span.text or "")
+    if written is None:
+        return None
+    moment, sign, hours, minutes = written.groups()
+    if int(hours) > 23 or (minutes is not None and int(minutes) > 59):
+        return None
+    offset = f"{sign}{int(hours):02d}:{minutes or '00'}"
+    return error(
+        node.span,
+        "BR505",
+        f"`{node.span.text}` is not a date-time: write the offset as {offset}",
+        f"an offset is written with a colon between its hours and minutes: `{moment}{offset}`",
+    )
 
 
 def _arith_hint(lt: T.Type, rt: T.Type, op: str = "+") -> str:

@@ -152,9 +152,10 @@ def open_end(history: Any, began: date) -> date | None:
     """The last day of a status period without `to` that began on `began`: the day before a later
     period starts, so a history written as transitions (`rested from 2015-03-01`, then `active
     from 2015-03-10`) rested nine days, where until 2026-12-03 the rest was ongoing whatever
-    followed it; None (ongoing) when none starts later. Asked only of open periods other than
-    `active` (the interruptions), so a usual history costs nothing more. (Of open periods that
-    begin the same day, all but the last listed last no day at all: `superseded`.)"""
+    followed it; None (ongoing) when none starts later. Asked only of a history not oldest first
+    or whose periods share days (`status_runs` reads an ordered one in one walk back), so a usual
+    history costs nothing more. (Of open periods that begin the same day, all but the last listed
+    last no day at all: `superseded`.)"""
     later = None
     for period in history:
         start = period.from_
@@ -178,35 +179,130 @@ def superseded(history: Any, index: int) -> bool:
     return False
 
 
-def interruptions(history: Any, end: date, start: date | None = None) -> list[tuple[date, date]]:
-    """The interruptions up to `end`, as (first day, last day), in order: periods in a status
-    other than `active`, cut at `end`, and joined when one starts by the day after another ends
-    (rested 20 days, then deactivated 20 days, is one interruption of 40 days: the seed's
-    "uninterrupted, i.e. not rested or deactivated"). With `start` (the subscription's), cut
-    there too: days before the subscription began interrupt nothing (a rest from 2014-06-01 to
-    2014-07-10 of a subscription started 2014-07-01 is 10 days; until 2026-12-03 it was 40). An
-    open period that lasts no day (`superseded`) is none."""
+def status_runs(history: Any) -> list[tuple[int, int, Any]]:
+    """The status in force day by day, as runs (first day, last day, the period in force) in day
+    numbers, in order, the last day of a run without end `date.max`'s: on each day the period
+    begun latest by then that has not ended (its `to`, else the day before a later period starts,
+    `open_end`), of those begun the same day the one listed last (an open one a later-listed
+    period starting the same day supersedes lasts no day, `superseded`); a day no period covers is
+    in no run. The one reading of "the status in force that day": the interruptions
+    (`interruptions`, `uninterrupted_ordinals`) and the purchase's subscription in effect
+    (`status_in_force`) read it alike, so deactivated 2015-03-01 to 2015-03-20 then active
+    2015-03-10 to 2015-12-31 is deactivated nine days and active from 03-10 for both (until
+    2026-12-04 the interruptions counted every day of a rested or deactivated period, whatever
+    began later, while the purchase read the subscription in effect from 03-10)."""
+    runs: list[tuple[int, int, Any]] = []
+    later = _END + 1  # the next start later than the period's own (`open_end`), walking back
+    following = None  # the start of the period listed next
+    taken = _END + 1  # the first day of the run after this one
+    for index in range(len(history) - 1, -1, -1):
+        period = history[index]
+        first = period.from_.toordinal()
+        same_day = following == first
+        if following is not None and not same_day:
+            if following < first:
+                break  # not oldest first (nothing checks it)
+            later = following
+        following = first
+        if period.to is not None:
+            last = period.to.toordinal()
+        elif same_day:
+            continue  # lasts no day (`superseded`)
+        else:
+            last = later - 1
+        if last >= taken:
+            break  # two periods share a day
+        runs.append((first, last, period))
+        taken = first
+    else:  # the usual history: oldest first, no two periods sharing a day, each in force throughout
+        runs.reverse()
+        return runs
+    return _runs_of_overlapping(history)
+
+
+def _runs_of_overlapping(history: Any) -> list[tuple[int, int, Any]]:
+    """`status_runs` of a history not oldest first, or whose periods share days: day by day (from
+    each day a period starts or the day after one ends), the period in force."""
     spans = []
     for index, period in enumerate(history):
-        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            if period.to is not None:
-                stop = period.to
-            elif superseded(history, index):
-                continue
-            else:
-                stop = open_end(history, period.from_)
-            if stop is not None and start is not None and stop < start:
-                continue  # over before the subscription began
-            first = period.from_ if start is None or period.from_ >= start else start
-            spans.append((first, stop if stop is not None and stop < end else end))
-    spans.sort()
-    joined: list[tuple[date, date]] = []
-    for first, stop in spans:
-        if joined and first.toordinal() <= joined[-1][1].toordinal() + 1:
-            if stop > joined[-1][1]:
-                joined[-1] = (joined[-1][0], stop)
+        if period.to is not None:
+            last = period.to.toordinal()
+        elif superseded(history, index):
+            continue  # lasts no day
         else:
-            joined.append((first, stop))
+            stop = open_end(history, period.from_)
+            last = _END if stop is None else stop.toordinal()
+        spans.append((period.from_.toordinal(), index, last, period))
+    spans.sort()  # (index tells any two apart: the periods are never compared)
+    points = sorted({s[0] for s in spans} | {s[2] + 1 for s in spans if s[2] < _END})
+    runs: list[tuple[int, int, Any]] = []
+    for k, day in enumerate(points):
+        best = None
+        for span in spans:  # in order of (start, listing): the last covering `day` is in force
+            if span[0] > day:
+                break
+            if span[2] >= day:
+                best = span
+        if best is None:
+            continue
+        last = min(points[k + 1] - 1 if k + 1 < len(points) else _END, best[2])
+        if runs and runs[-1][2] is best[3] and runs[-1][1] + 1 == day:
+            runs[-1] = (runs[-1][0], last, best[3])
+        else:
+            runs.append((day, last, best[3]))
+    return runs
+
+
+#: The day number of 9999-12-31: the last day of a status period that does not end.
+_END = date.max.toordinal()
+
+
+def status_in_force(history: Any, day: date) -> Any:
+    """The status period in force on `day` (`status_runs`), or None when no period covers it."""
+    number = day.toordinal()
+    for first, last, period in status_runs(history):
+        if first <= number <= last:
+            return period
+        if first > number:
+            break
+    return None
+
+
+def _interrupts(history: Any, end: date) -> bool:
+    """Whether a period other than `active` begins by `end` (else nothing interrupts by then, and
+    the status history need not be read further: the usual history costs nothing more)."""
+    for period in history:  # noqa: SIM110 - a loop: `any()` of a generator costs more per call
+        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
+            return True
+    return False
+
+
+def interruptions(history: Any, end: date, start: date | None = None) -> list[tuple[date, date]]:
+    """The interruptions up to `end`, as (first day, last day), in order: the days on which the
+    status in force (`status_runs`) is other than `active`, cut at `end`, and joined when one
+    starts by the day after another ends (rested 20 days, then deactivated 20 days, is one
+    interruption of 40 days: the seed's "uninterrupted, i.e. not rested or deactivated"). With
+    `start` (the subscription's), cut there too: days before the subscription began interrupt
+    nothing (a rest from 2014-06-01 to 2014-07-10 of a subscription started 2014-07-01 is 10
+    days; until 2026-12-03 it was 40). An open period that lasts no day (`superseded`) is none."""
+    if not _interrupts(history, end):
+        return []
+    last_day = end.toordinal()
+    begun = None if start is None else start.toordinal()
+    joined: list[tuple[date, date]] = []
+    for first, last, period in status_runs(history):
+        if period.status == "active" or first > last_day:
+            continue
+        if begun is not None and first < begun:
+            if last < begun:
+                continue  # over before the subscription began
+            first = begun
+        span = (date.fromordinal(first), date.fromordinal(last if last < last_day else last_day))
+        if joined and first <= joined[-1][1].toordinal() + 1:
+            if span[1] > joined[-1][1]:
+                joined[-1] = (joined[-1][0], span[1])
+        else:
+            joined.append(span)
     return joined
 
 
@@ -266,29 +362,19 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     end = scenario.as_of.date()
     last = end.toordinal()
     first: int = subscription.start.toordinal()
-    spans: list[tuple[int, int]] | None = None
     history = subscription.status_history
-    for index, period in enumerate(history):
-        if period.status != "active" and period.from_ <= end:  # a StrEnum: equal to its text
-            if period.to is not None:
-                stop = period.to
-            elif superseded(history, index):
-                continue  # lasts no day
-            else:
-                stop = open_end(history, period.from_)
-            began = period.from_.toordinal()
+    if not _interrupts(history, end):  # the common case: no history, or active periods only
+        return (first if first < last else last,) * len(tolerances)
+    spans: list[tuple[int, int]] = []
+    for began, stop, period in status_runs(history):  # in order, no two sharing a day
+        if period.status != "active" and began <= last:
             if began < first:  # cut at the subscription's start (`interruptions`)
-                if stop is not None and stop.toordinal() < first:
+                if stop < first:
                     continue
                 began = first
-            span = (began, last if stop is None or stop >= end else stop.toordinal())
-            if spans is None:
-                spans = [span]
-            else:
-                spans.append(span)
-    if spans is None:  # the common case: nothing interrupts (no history, or active periods only)
+            spans.append((began, stop if stop < last else last))
+    if not spans:  # every rest or deactivation superseded, or over before the subscription began
         return (first if first < last else last,) * len(tolerances)
-    spans.sort()
     starts = [first] * len(tolerances)
     begun, stop = spans[0]
     for following, ends in [*spans[1:], (_PAST, _PAST)]:  # joined while each starts by the day after

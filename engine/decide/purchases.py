@@ -1052,24 +1052,17 @@ def _deactivated_on(subscription: Any, day: date) -> bool:
 
 def _deactivated_since(subscription: Any, day: date) -> str | None:
     """The day the subscription's deactivation in force on `day` began, when its status then is
-    `deactivated`: the status period in force then (the latest begun by `day` that has not ended:
-    its `to`, else the day before a later period starts, as `uninterrupted` reads a history) says
-    so. None for a subscription deactivated and active again, or rested (in effect), or without a
-    period on `day`. A period without `to` that a period listed after it starts the same day
-    supersedes lasts no day (`superseded`, as `uninterrupted` reads it: until 2026-12-04
-    `deactivated from 02-01`, then `active from 02-01 to 02-10`, was deactivated again from 02-11)."""
-    from engine.criteria.environment import open_end, superseded
+    `deactivated`: the status period in force then says so, read by the one function the
+    interruptions read it with (`environment.status_in_force`: the latest begun by `day` that has
+    not ended, its `to`, else the day before a later period starts; of those begun the same day
+    the one listed last). None for a subscription deactivated and active again, or rested (in
+    effect), or without a period on `day`. A period without `to` that a period listed after it
+    starts the same day supersedes lasts no day (`superseded`, as `uninterrupted` reads it: until
+    2026-12-04 `deactivated from 02-01`, then `active from 02-01 to 02-10`, was deactivated again
+    from 02-11)."""
+    from engine.criteria.environment import status_in_force
 
-    history = subscription.status_history
-    current = None
-    for index, period in enumerate(history):
-        if period.from_ > day or (current is not None and period.from_ < current.from_):
-            continue
-        if period.to is None and superseded(history, index):
-            continue
-        stop = period.to if period.to is not None else open_end(history, period.from_)
-        if stop is None or stop >= day:
-            current = period
+    current = status_in_force(subscription.status_history, day)
     return current.from_.isoformat() if current is not None and current.status == "deactivated" else None
 
 
