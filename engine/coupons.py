@@ -24,8 +24,9 @@ exactly (no enumeration either) whether two coupons can generate the same code.
 
 from __future__ import annotations
 
+import heapq
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -430,6 +431,117 @@ def overlap(a: CodeSpace, b: CodeSpace) -> str | None:
                 witness.append(c)
                 break
     return "".join(witness)
+
+
+def overlapping(spaces: Sequence[CodeSpace]) -> list[tuple[int, int, str]]:
+    """Every pair of `spaces` (of one template length) that can generate one code, as (i, j, the
+    smallest shared code, `overlap(spaces[j], spaces[i])`) with j < i, ordered by i then j: the
+    pairs and order of comparing each coupon with every one before it, without comparing them all.
+
+    The templates are split position by position by what they allow there (a fixed character,
+    or a mark of the numeric or alphanumeric charset), so that only templates that `_may_meet`
+    stay together; coupons of one template and one charset are then paired by a sweep over their
+    ranges, and only templates that differ yet may meet are walked pair by pair (`overlap`).
+    Until 2026-12-04 every pair was compared: 3,000 coupons took 5 to 13 s to validate, 10,000
+    83 to 115 s."""
+    found: list[tuple[int, int, str]] = []  # (only the pairs that share a code: memory as the output)
+    if len(spaces) < 2:
+        return []
+    length = len(spaces[0].template)
+    # work items: (position, one group of indices paired within it) or (position, two groups paired across)
+    within: list[tuple[int, list[int]]] = [(0, list(range(len(spaces))))]
+    across: list[tuple[int, list[int], list[int]]] = []
+    while within or across:
+        if within:
+            p, group = within.pop()
+            if p == length:
+                _pair_leaf(spaces, group, found)
+                continue
+            fixed, numeric, alpha = _split(spaces, group, p)
+            marks = numeric + alpha
+            for char, members in fixed.items():
+                if len(members) > 1:
+                    within.append((p + 1, members))
+                meet = marks if char in _DIGITS else alpha if char in BASE36 else []
+                if meet:
+                    across.append((p + 1, members, meet))
+            if len(marks) > 1:
+                within.append((p + 1, marks))
+            continue
+        p, left, right = across.pop()
+        if p == length:
+            _pair_each(spaces, ((i, j) for i in left for j in right), found)
+            continue
+        fixed_l, numeric_l, alpha_l = _split(spaces, left, p)
+        fixed_r, numeric_r, alpha_r = _split(spaces, right, p)
+        marks_l, marks_r = numeric_l + alpha_l, numeric_r + alpha_r
+        for char, members in fixed_l.items():
+            if char in fixed_r:
+                across.append((p + 1, members, fixed_r[char]))
+            meet = marks_r if char in _DIGITS else alpha_r if char in BASE36 else []
+            if meet:
+                across.append((p + 1, members, meet))
+        for char, members in fixed_r.items():
+            meet = marks_l if char in _DIGITS else alpha_l if char in BASE36 else []
+            if meet:
+                across.append((p + 1, meet, members))
+        if marks_l and marks_r:
+            across.append((p + 1, marks_l, marks_r))
+    found.sort()
+    return found
+
+
+_DIGITS = BASE36[:10]
+
+
+def _split(spaces: Sequence[CodeSpace], group: list[int], p: int) -> tuple[dict[str, list[int]], list[int], list[int]]:
+    """`group` by what its templates allow at position `p`: each fixed character, a numeric mark,
+    an alphanumeric mark."""
+    fixed: dict[str, list[int]] = {}
+    numeric: list[int] = []
+    alpha: list[int] = []
+    for i in group:
+        space = spaces[i]
+        char = space.template[p]
+        if char != MARK:
+            fixed.setdefault(char, []).append(i)
+        elif space.base == 10:
+            numeric.append(i)
+        else:
+            alpha.append(i)
+    return fixed, numeric, alpha
+
+
+def _pair_leaf(spaces: Sequence[CodeSpace], group: list[int], found: list[tuple[int, int, str]]) -> None:
+    """The pairs of `group` (one template text, every pair may meet) whose codes may be shared:
+    within one charset those whose ranges meet (a sweep by range start), across charsets every pair."""
+    by_base: dict[int, list[int]] = {}
+    for i in group:
+        by_base.setdefault(spaces[i].base, []).append(i)
+    bases = list(by_base.values())
+    for members in bases:
+        ranked = sorted(members, key=lambda i: (spaces[i].start, i))
+        running: list[tuple[int, int]] = []  # (end, index) of the ranges begun and not yet ended
+        for i in ranked:
+            start = spaces[i].start
+            while running and running[0][0] <= start:
+                heapq.heappop(running)
+            _pair_each(spaces, ((i, j) for _, j in running), found)  # (each shares a code)
+            heapq.heappush(running, (start + spaces[i].quantity, i))
+    for k, members in enumerate(bases):
+        for others in bases[k + 1 :]:
+            _pair_each(spaces, ((i, j) for i in members for j in others), found)
+
+
+def _pair_each(
+    spaces: Sequence[CodeSpace], pairs: Iterable[tuple[int, int]], found: list[tuple[int, int, str]]
+) -> None:
+    """Each pair that shares a code, as (later index, earlier index, `overlap(earlier, later)`)."""
+    for a, b in pairs:
+        i, j = (a, b) if a > b else (b, a)
+        code = overlap(spaces[j], spaces[i])
+        if code is not None:
+            found.append((i, j, code))
 
 
 class _Side:

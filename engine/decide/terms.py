@@ -710,11 +710,12 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
     renewals = -1
     code: str | None = first
     seen: dict[str, tuple[date, int]] = {}  # term → (its last start, renewals before it)
+    loops: dict[str, _Loop] = {}  # each term of the loop met → the loop, walked once (`_skip_laps`)
     while code is not None:
         term = terms[code]
         if code in seen:
             lap_start, lap_renewals = seen[code]
-            start, laps = _skip_laps(terms, code, lap_start, start, on, shown=len(head) >= _SHOWN)
+            start, laps = _skip_laps(terms, code, lap_start, start, on, shown=len(head) >= _SHOWN, loops=loops)
             renewals += laps * (renewals + 1 - lap_renewals)
         seen[code] = (start, renewals + 1)
         end = commitment_end(term, start)
@@ -733,8 +734,55 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
 _SHOWN = 3
 
 
+class _Loop(NamedTuple):
+    """A renewal loop, walked once per chain (`_skip_laps`): its terms' units, one lap in months,
+    each term's stretch start in months from the first term's (`offsets`), and per month the
+    first term's stretch starts in (0-11): the shortest month any stretch of the loop starts in over
+    twelve laps (until 2026-12-04 the loop was walked again each time a term of it was met: a
+    cancellation in a loop of 1,000 terms took 0.8 s, of 3,000 8 s)."""
+
+    units: frozenset[TimeUnit]
+    months: int
+    offsets: dict[str, int]
+    shortest: tuple[int, ...]
+
+
+def _loop_of(terms: dict[str, Term], code: str, loops: dict[str, _Loop]) -> _Loop:
+    """The loop through `code` (from `loops`, or walked now and kept there for each of its terms)."""
+    found = loops.get(code)
+    if found is not None:
+        return found
+    units: set[TimeUnit] = set()
+    offsets: dict[str, int] = {}
+    months = 0
+    current: str | None = code
+    while current is not None:  # the loop's terms: from `code` round to `code`
+        term = terms[current]
+        units.add(term.unit)
+        offsets.setdefault(current, months)  # where this term's stretch starts, in months from the loop's start
+        months += term.period * (12 if term.unit is TimeUnit.YEARS else 1)
+        current = term.renewal_term
+        if current == code:
+            break
+    # the months (0-11) stretches start in over twelve laps, from a first stretch in month 0; from
+    # another month, or counted from another term of the loop, the same set moved round
+    visited = {(lap * months + offset) % 12 for lap in range(12) for offset in offsets.values()}
+    shortest = tuple(min(MONTH_DAYS[(shift + month) % 12] for month in visited) for shift in range(12))
+    loop = _Loop(frozenset(units), months, offsets, shortest)
+    for member in offsets:
+        loops[member] = loop
+    return loop
+
+
 def _skip_laps(
-    terms: dict[str, Term], code: str, lap_start: date, start: date, on: date, *, shown: bool = True
+    terms: dict[str, Term],
+    code: str,
+    lap_start: date,
+    start: date,
+    on: date,
+    *,
+    shown: bool = True,
+    loops: dict[str, _Loop] | None = None,
 ) -> tuple[date, int]:
     """Jump over whole laps of a renewal loop (from `lap_start` back to `start`, the same term)
     that end before `on`; returns the new start and the laps skipped.
@@ -746,19 +794,12 @@ def _skip_laps(
     reaching June, or a 28th reaching February, becomes a month's last day, and the chain keeps
     to month ends from then on). Mixed loops are walked. A loop is skipped only once the first
     stretches shown are walked (`shown`), and leaves the last `_SHOWN` laps to walk: the
-    stretches shown are those walking shows."""
-    units, offsets, months = set(), [], 0
-    current: str | None = code
-    while True:  # the loop's terms: from `code` round to `code`
-        term = terms[current]  # type: ignore[index]
-        units.add(term.unit)
-        offsets.append(months)  # where this term's stretch starts, in months from the loop's start
-        months += term.period * (12 if term.unit is TimeUnit.YEARS else 1)
-        current = term.renewal_term
-        if current == code or current is None:
-            break
+    stretches shown are those walking shows. The loop itself is walked once per chain, kept in
+    `loops` (`_Loop`)."""
     if not shown:
         return start, 0
+    loop = _loop_of(terms, code, {} if loops is None else loops)
+    units, months = loop.units, loop.months
     if units <= {TimeUnit.DAYS, TimeUnit.WEEKS}:
         length = (start - lap_start).days
         laps = (on - start).days // length - 1 - _SHOWN
@@ -767,10 +808,9 @@ def _skip_laps(
         return date.fromordinal(start.toordinal() + laps * length), laps
     if not units <= {TimeUnit.MONTHS, TimeUnit.YEARS}:
         return start, 0
-    if not is_month_end(start):
-        visited = {(start.month - 1 + lap * months + offset) % 12 for lap in range(12) for offset in offsets}
-        if start.day >= min(MONTH_DAYS[month] for month in visited):  # (February's in a common year)
-            return start, 0
+    # (February's in a common year) among the months the stretches start in from `start`
+    if not is_month_end(start) and start.day >= loop.shortest[(start.month - 1 - loop.offsets[code]) % 12]:
+        return start, 0
     laps = ((on.year - start.year) * 12 + on.month - start.month) // months - 1 - _SHOWN
     if laps <= 0:
         return start, 0
