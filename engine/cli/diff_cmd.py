@@ -85,8 +85,16 @@ def run(args: argparse.Namespace) -> int:
         new = load_rules_or_report(folders[1], args.max_diagnostics)
         if old is None or new is None:
             return EXIT_FINDINGS
+        # the report keeps what it prints: every scenario of each group for --json and --html,
+        # else the first --per-group; both decisions of the changed scenarios the HTML page shows
+        listed = 0 if args.json or html_path is not None else args.per_group
+        pairs = 0
+        if html_path is not None:
+            from engine.report.html import MAX_DECISION_PAIRS
+
+            pairs = MAX_DECISION_PAIRS
         try:
-            report = diff(old, new, scenario_inputs(source), (args.rules[0], args.rules[1]))
+            report = diff(old, new, scenario_inputs(source), (args.rules[0], args.rules[1]), listed=listed, pairs=pairs)
         except OSError as exc:  # (an input whose read failed: named as the input's)
             from engine.cli.exits import unreadable_input
 
@@ -165,7 +173,5 @@ def render(report: dict[str, Any], out: TextIO, per_group: int = 0) -> None:
                 out.write(f"      {p['rules']}: {printable(p['code'])} {printable(p['message'])}\n")
                 if p.get("hint"):
                     out.write(f"        hint: {printable(p['hint'])}\n")
-        if len(listed) < len(group["scenarios"]):
-            out.write(
-                f"    … {len(group['scenarios']) - len(listed):,} more (--per-group 0, --json or --html list all)\n"
-            )
+        if len(listed) < group["count"]:  # (the report may keep only the scenarios listed)
+            out.write(f"    … {group['count'] - len(listed):,} more (--per-group 0, --json or --html list all)\n")

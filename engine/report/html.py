@@ -36,7 +36,8 @@ BAR_AREA = Decimal(320)
 LABEL_WIDTH = 260
 VALUE_WIDTH = 110
 ROW = 22
-#: At most this many changed scenarios are shown with both decisions in a diff report.
+#: At most this many changed scenarios are shown with both decisions in a diff report (the ones
+#: its report kept: `engine.diff.DECISION_PAIRS`, the same number).
 MAX_DECISION_PAIRS = 100
 
 _CSS = """
@@ -378,9 +379,9 @@ def diff_page(report: Any, title: str = "billrules diff") -> str:
     if groups:
         parts.append(_groups_chart(groups))
     parts.extend(_group(g) for g in groups)
-    if report.changed:
-        shown = report.changed[:MAX_DECISION_PAIRS]
-        more = len(report.changed) - len(shown)
+    if report.changed:  # (the report keeps the first changed scenarios' decisions: `pairs`)
+        shown = report.pairs[:MAX_DECISION_PAIRS]
+        more = report.changed - len(shown)
         parts.append(f"<h2>Changed scenarios: old and new decisions ({len(shown)})</h2>")
         if more:
             parts.append(
