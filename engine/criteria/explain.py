@@ -54,17 +54,27 @@ class Step:
     @property
     def place(self) -> tuple[str, int, int]:
         """Where the condition is written: (file, line, column), read back from `location`."""
-        file, line, column = self.location.rsplit(":", 2)
-        return file, int(line), int(column)
+        return _place(self.location)
 
     def to_json(self) -> dict[str, Any]:
         """The step as data: the condition as written, its verdict, the facts, and its location."""
-        file, line, column = self.place
+        file, line, column = _place(self.location)
         data: dict[str, Any] = {"condition": self.text, "verdict": VERDICTS[self.outcome]}
-        data.update((k, _jsonable(v)) for k, v in self.facts.items() if k != "kind")
-        data["kind"] = self.facts.get("kind", "value")
+        facts = self.facts
+        for k, v in facts.items():
+            if k != "kind":
+                data[k] = _jsonable(v) if isinstance(v, tuple | list) else v
+        data["kind"] = facts.get("kind", "value")
         data["source"] = {"file": file, "line": line, "column": column}
         return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _place(location: str) -> tuple[str, int, int]:
+    """`Step.place`: read once per location (a trace's steps of one condition share it: a section
+    of N products over L lines has N x L steps, at N places)."""
+    file, line, column = location.rsplit(":", 2)
+    return file, int(line), int(column)
 
 
 #: a condition's outcome in words, as the trace and the reasons write it
@@ -246,13 +256,19 @@ class Explainer:
             )
             return None
         judge = functools.partial(_quiet, self, noting=True) if self.quiet_items and not quiet else self.condition
-        outcomes = []
+        outcomes: list[bool | None] = []
         named = scope.get(_ITEMS, {})
         whole = self.lacking(node.collection, scope) if node.collection.span.text else ""
         if _PATH.fullmatch(whole) is None:  # (a set literal's item has no place as written: not named)
             whole = ""
         first: str | None = None  # what the first item without an answer lacks
+        compared = self._text_compare(node) if judge == self.condition and not quiet else None
         for index, item in enumerate(items):
+            if compared is not None:  # (an item's step made at once: see `_text_compare`)
+                outcome = compared(item)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                    continue
             noted = self.noted_missing
             # the item's name (`usage[1]`), for a value it lacks (`lacking`)
             inner = (
@@ -289,6 +305,54 @@ class Explainer:
             Step(node.span.text, result, detail + (f", {unknown} unknown" if unknown else ""), _where(node), facts)
         )
         return result
+
+    def _text_compare(self, node: ast.Quantifier) -> Callable[[Any], bool | None] | None:
+        """For a quantifier whose `where` compares a text field of the item with a text literal
+        (`p.product == "x"`, each entry of a `products` section): a function that records an
+        item's step, the one `condition` records, and gives its outcome; None (nothing recorded)
+        for an item whose field is not a text, which `condition` then explains. None for any other
+        `where`.
+
+        A trace shows each item's step, so a section of N products over a bill of L lines has N x L
+        steps; made this way, each costs a field read, a comparison and its words (until 2026-12-04
+        the generic walk: 1,000 products over 1,000 lines took twice as long)."""
+        where = node.condition
+        if not (
+            FAST_TEXT_ITEMS
+            and type(where) is ast.Compare
+            and where.op in ("==", "!=")
+            and type(where.left) is ast.Attribute
+            and type(where.left.obj) is ast.Name
+            and where.left.obj.id == node.var
+            and type(where.right) is ast.Literal
+            and type(where.right.value) is str
+        ):
+            return None
+        record = _type(where.left.obj)
+        if record.name != "record":
+            return None
+        info = self.env.fields(record.record or "").get(where.left.name)
+        if info is None or info.derived is not None or _type(where.left).name in ("money", "duration", "datetime"):
+            return None
+        attribute, wanted, equal = info.attribute, where.right.value, where.op == "=="
+        text, subject, expected = where.span.text, where.left.span.text, where.right.span.text
+        location = f"{rule_file(where.span.file)}:{where.span.line}:{where.span.column}"
+        rest = f"{_OP_WORDS[where.op]} {expected}"
+        steps = self.steps
+
+        def compared(item: Any) -> bool | None:
+            # what `condition` records for `where` (`_atom`, `_facts`, `_sentence`) when the item's
+            # field is a text: no window, no span, nothing missing
+            value = None if item is None else getattr(item, attribute)
+            if type(value) is not str:
+                return None
+            outcome = (value == wanted) is equal
+            facts = {"kind": "compare", "subject": subject, "actual": value, "op": where.op, "expected": expected}
+            detail = f'{subject} = "{value}" {"is" if outcome else "is not"} {rest}'
+            steps.append(Step(text, outcome, detail, location, facts))
+            return outcome
+
+        return compared
 
     def _judge(self, node: ast.Node, scope: dict[str, Any]) -> tuple[bool | None, tuple[Any, ...]]:
         """An atom's outcome and the values of its operands (`_atom` words them; a quiet
@@ -612,6 +676,10 @@ class Explainer:
             kept.append(self._step(item, elem, value_field) if value_field else item)
         return kept
 
+
+#: Whether a trace records the steps of a quantifier's items compared as texts at once
+#: (`Explainer._text_compare`); tests switch it off to compare.
+FAST_TEXT_ITEMS = True
 
 #: In a quantifier's scope: its variables' items by name (`u` → `usage[1]`), for `lacking`.
 _ITEMS = "\x00items"
