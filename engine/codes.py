@@ -113,7 +113,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR419": ("product-or-type", "A product entry needs exactly one of `product` and `product_type`."),
     "BR420": (
         "credit-type-rules",
-        "A credit that contradicts its type (sharing, expiry, a count of offers that is not a whole number).",
+        (
+            "A credit that contradicts its type (sharing, expiry, a count of offers that is not a whole number, "
+            "a scenario credit's quantity left below zero where the type allows no overdraft)."
+        ),
     ),
     "BR421": (
         "credit-precedence",

@@ -6,6 +6,7 @@ balance policy of a scenario file (or of each line of a JSON Lines file) at its 
 you mean", before any billing run meets it. Periods that end before they start are already
 refused by the scenario model. The table below is the single list of which scenario field names
 which kind; a test walks the scenario model to prove no code-bearing field is missing from it.
+A scenario credit's `priority` that orders nothing is a warning (BR421), as a rule-file credit's is.
 """
 
 from __future__ import annotations
@@ -79,16 +80,20 @@ class UnknownReference:
     path: tuple[Any, ...]
     message: str
     hint: str
-    #: an agent's or an approval's user or unit: `decide` takes them (a CRM's own staff, whose units
-    #: the scenario gives), so a warning here, not an error (until 2026-12-02 an error, exit 1,
-    #: for a scenario `decide` decided)
+    #: a warning, not an error: an agent's or an approval's user or unit, which `decide` takes (a
+    #: CRM's own staff, whose units the scenario gives; until 2026-12-02 an error, exit 1, for a
+    #: scenario `decide` decided), or a scenario credit's `priority` that orders nothing (BR421)
     staff: bool = False
+    #: the finding's own code, where it is not a reference's (`code`)
+    own_code: str | None = None
 
     @property
     def code(self) -> str:
         """The code `decide` gives the same finding: BR605 (credit facts) for a consumption's or a
         credit purchase's organisation, user, credit type or product, BR610 for a balance's policy,
         BR603 for the rest (until 2026-12-02 `validate --scenarios` said BR603 for all)."""
+        if self.own_code is not None:
+            return self.own_code
         first = self.path[0] if self.path else None
         if first in ("consumptions", "credit_purchases"):
             return "BR605"
@@ -137,7 +142,32 @@ def unknown_references(rules: Any, data: dict[str, Any]) -> list[UnknownReferenc
         if isinstance(value, str) and not any(value in codes(kind) for kind in kinds):
             everyone = set().union(*(codes(kind) for kind in kinds))
             found.append(_unknown(path, "organisation or user", value, everyone))
+    found.extend(_priorities_ordering_nothing(rules, data))
     return found
+
+
+def _priorities_ordering_nothing(rules: Any, data: dict[str, Any]) -> list[UnknownReference]:
+    """BR421, a warning, for a scenario credit's `priority` where the rule set's `credit_precedence`
+    has no `priority` key: it orders nothing, as a rule-file credit's does (`reach_checks`; until
+    2026-12-04 a scenario's passed in silence, and its credits were drawn in another order than
+    the one the priorities were written for)."""
+    from engine.decide.credits import DEFAULT_ORDER
+
+    settings = rules.settings
+    order = [k.value for k in settings.credit_precedence] if settings is not None else list(DEFAULT_ORDER)
+    if "priority" in order:
+        return []
+    return [
+        UnknownReference(
+            path,
+            "`priority` orders nothing: the rule set's `credit_precedence` has no `priority` key",
+            "add `priority` to `credit_precedence` in ruleset.yaml, or remove it from the scenario's credit",
+            staff=True,
+            own_code="BR421",
+        )
+        for path, value in walk_pattern(data, ("credits", "*", "priority"))
+        if value is not None
+    ]
 
 
 def _unknown(path: tuple[Any, ...], what: str, value: str, known: set[str]) -> UnknownReference:

@@ -219,7 +219,7 @@ CREDIT_BAD = [
     ("holder: globex-d", "BR302", "unknown organisation or user `globex-d`", 13),
     ("usage_period: {from: 2015-06-01, to: 2015-01-01}", "BR413", "usage period ends (2015-01-01)", 42),
     ("allocation: this_organisation\n    type: kaizen-jumpstart", "BR420", "shared with all organisations", 17),
-    ("quantity: 0", "BR602", "must be more than 0", 15),
+    ("quantity: -1", "BR420", "quantity left -1 is below zero", 15),
 ]
 
 

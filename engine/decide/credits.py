@@ -1338,11 +1338,33 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
+        if c.quantity < 0 and c.type not in s.overdraft:
+            yield _overdrawn_without_policy(s, c, f"{where}.quantity")
     if c.scope is not None:
         yield from _scope_problems(s, c, where)
     held = None if c.holder in s.tree.parent else credit_holder_conflict(c, s.users)  # (an organisation: BR304 above)
     if held is not None:
         yield ScenarioError(f"{where}.holder", *held, code="BR412")
+
+
+def _overdrawn_without_policy(s: _Setting, c: Any, field: str) -> ScenarioError:
+    """BR420 for a scenario credit whose quantity left is below zero while its type may not go
+    there: its type names no `overdraft_policy`, or one that allows no overdraft (SPEC 3.7: "the
+    balance may go negative unless the policy forbids it"). A quantity left of 0 (used up) is any
+    credit's state, and one below zero a fact where the type's policy allows overdraft, as an
+    opening balance below zero is (until 2026-12-04 both were BR602 "must be more than 0")."""
+    policy = s.strict.get(c.type)
+    why = (
+        f"policy `{policy}` of credit type `{c.type}` allows no overdraft"
+        if policy is not None
+        else f"credit type `{c.type}` names no `overdraft_policy` that allows overdraft"
+    )
+    return ScenarioError(
+        field,
+        f"quantity left {plain(c.quantity)} is below zero, but {why}: its credits never go below zero",
+        "write the quantity left, 0 or more (0: used up)",
+        code="BR420",
+    )
 
 
 def _scope_problems(s: _Setting, c: Any, where: str) -> Iterator[ScenarioError]:
@@ -1607,11 +1629,16 @@ def _purchase_period_problems(s: _Setting, p: Any, where: str) -> Iterator[Scena
             "swap the dates or fix the year",
             code="BR413",
         )
-    elif period.to < min(p.at.date(), _utc_day(moment(p.at))):  # (its day as written, or in UTC)
+    elif period.to < min(local := p.at.date(), utc := _utc_day(moment(p.at))):  # (its day as written, or in UTC)
+        # the day compared is named (until 2026-12-04 "before the purchase (2015-06-01)" for a
+        # purchase whose UTC date, the day compared, is 2015-05-31)
+        day = min(local, utc)
+        named = f"{utc} in UTC; {local} where it was made" if utc < local else f"{local}"
         yield ScenarioError(
             f"{where}.usage_period.to",
-            f"usage period ends ({period.to}) before the purchase ({p.at.date()}): the credits bought could never be used",
-            "fix the end of the usage period or the purchase's date",
+            f"usage period ends ({period.to}) before the purchase's day ({named}): the credits bought could "
+            "never be used",
+            f"end the usage period on {day} or later, or fix the purchase's date",
             code="BR413",
         )
 

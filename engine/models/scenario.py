@@ -134,13 +134,18 @@ class Job(Strict):
     products: list[ProductLine] = Field(default_factory=list, description="Products billed by the job.")
 
 
-#: The JSON Schema of a quantity of 0 or more (more than zero), which `DecimalField`'s own schema
-#: leaves signed: editors flag `quantity: -3` as the engine does (until 2026-12-03 only the engine).
-_NOT_NEGATIVE: dict[str, Any] = {"minimum": 0, "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+#: The JSON Schema of a scenario's numbers as the engine reads them (`parse_number_text`: digits, a
+#: point and digits, perhaps an exponent, `"1e1"`; until 2026-12-04 the schema refused an exponent
+#: the engine reads): signed, of 0 or more (`quantity: -3` flagged by editors as by the engine, until
+#: 2026-12-03 only the engine), and more than zero (text "0", "0.00" or "0e5" is no quantity; until
+#: 2026-12-04 a purchase's quantity or an event's amount of 0 or below passed the schema).
+_EXPONENT = r"([eE][-+]?[0-9]+)?"
+_SIGNED: dict[str, Any] = {"pattern": rf"^-?[0-9]+(\.[0-9]+)?{_EXPONENT}$"}
+_NOT_NEGATIVE: dict[str, Any] = {"minimum": 0, "pattern": rf"^[0-9]+(\.[0-9]+)?{_EXPONENT}$"}
 _POSITIVE: dict[str, Any] = {
     "exclusiveMinimum": 0,
-    "pattern": r"^(?=[0-9.]*[1-9])[0-9]+(\.[0-9]+)?$",
-}  # (text "0" is no quantity)
+    "pattern": rf"^(?=[0-9.]*[1-9])[0-9]+(\.[0-9]+)?{_EXPONENT}$",
+}
 
 
 class UsageRecord(Strict):
@@ -219,12 +224,16 @@ class Consumption(Strict):
 
 
 class ScenarioCredit(Strict):
-    """A credit the customer holds now, written in the scenario; checked like a rule-file credit."""
+    """A credit the customer holds now, with the quantity left of it; checked like a rule-file credit."""
 
     code: Code = Field(description="Credit id (replaces a rule-file credit of the same code).")
     name: str | None = Field(default=None, description="Display name.")
     type: Code = Field(description="Code of the credit type.")
-    quantity: DecimalField = Field(gt=0, description="Quantity left to use (more than zero).")
+    quantity: DecimalField = Field(
+        description="Quantity left to use: 0 for a credit used up, below zero for one overdrawn (only where its "
+        "type's `overdraft_policy` allows overdraft).",
+        json_schema_extra=_SIGNED,
+    )
     usage_period: CreditPeriod | None = Field(default=None, description="When the credit may be used.")
     holder: Code = Field(description="Organisation holding the credit, or a user (a credit owner).")
     allocation: CreditAllocation = Field(
@@ -245,7 +254,7 @@ class CreditPurchase(Strict):
     id: OwnCode = Field(description="Purchase id; the credit it creates gets this code.")
     user: Code = Field(description="Purchasing user (billing information stays theirs).")
     credit_type: Code = Field(description="Credit type bought.")
-    quantity: DecimalField = Field(gt=0, description="Quantity bought (more than zero).")
+    quantity: DecimalField = Field(gt=0, description="Quantity bought (more than zero).", json_schema_extra=_POSITIVE)
     at: TimestampField = Field(description="When; the credit can be used from this moment.")
     usage_period: CreditPeriod | None = Field(default=None, description="Usage period (from the purchase day).")
 
@@ -267,7 +276,9 @@ class BalanceEvent(Strict):
     id: OwnCode = Field(description="Event id.")
     type: BalanceEventType = Field(description="grant, withdraw, debit or refund.")
     amount: DecimalField | None = Field(
-        default=None, description="Credits (a refund returns the debited amount and needs none)."
+        default=None,
+        description="Credits, more than zero (a refund returns the debited amount and needs none).",
+        json_schema_extra=_POSITIVE,
     )
     request: OwnCode | None = Field(default=None, description="Service request a debit or refund belongs to.")
     reason: RefundReason | None = Field(
@@ -278,7 +289,9 @@ class BalanceEvent(Strict):
 
 class Balance(Strict):
     policy: Code = Field(description="Balance policy code.")
-    opening: DecimalField = Field(default=Decimal(0), description="Opening balance in credits.")
+    opening: DecimalField = Field(
+        default=Decimal(0), description="Opening balance in credits.", json_schema_extra=_SIGNED
+    )
     events: list[BalanceEvent] = Field(
         default_factory=list, description="Grants, withdrawals, debits and refunds; applied in time order."
     )
