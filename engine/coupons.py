@@ -97,9 +97,10 @@ def template_problem(model: Any) -> TemplateProblem | None:
         )
     last = start + model.quantity - 1
     if last >= base**positions:
+        counted = "1 position" if positions == 1 else f"{positions} positions"  # (until 2026-12-04 "position(s)")
         return TemplateProblem(
             "template",
-            f"template `{model.template}` has {positions} position(s), too few for codes up to "
+            f"template `{model.template}` has {counted}, too few for codes up to "
             f"{to_base(last, base)}{' in base 36' if base == 36 else ''} (range start {model.range_start}, "
             f"quantity {model.quantity})",  # (until 2026-12-03 base-36 `100` read as a hundred)
             f"add `#` positions to the template (at least {len(to_base(last, base))}) or lower the quantity",

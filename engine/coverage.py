@@ -127,7 +127,9 @@ class Coverage:
         for c in self.conditions:
             by_owner.setdefault(c.owner, []).append(c)
         owners = sorted({f"discount:{code}" for code in self.statuses} | set(by_owner))
-        lines = [f"rule coverage ({self.scenarios} expectation scenario(s)):"]
+        # ("1 expectation scenario", "2 expectation scenarios": until 2026-12-04 "scenario(s)")
+        noun = "scenario" if self.scenarios == 1 else "scenarios"
+        lines = [f"rule coverage ({self.scenarios} expectation {noun}):"]
         for owner in owners:
             kind, _, code = owner.partition(":")
             statuses = self.statuses.get(code, {})

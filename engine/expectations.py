@@ -247,8 +247,8 @@ def _same_value(expected: Any, actual: Any) -> bool:
 
 def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordered: bool = False) -> Iterator[Mismatch]:
     if not expected:  # `alerts: []` means "none": an empty expectation is not "anything"
-        if actual:
-            yield Mismatch(path, expected, actual, f"expected none, the decision has {len(actual)}")
+        if actual:  # (what it has, named: until 2026-12-04 only "the decision has 1")
+            yield Mismatch(path, expected, actual, f"expected none, the decision has {len(actual)}: {_listed(actual)}")
         return
     key = next((k for k in _KEYS if expected and all(isinstance(e, dict) and k in e for e in expected)), None)
     # (an ordered list, allocations or a ledger, is compared in order when its items name no key)
@@ -269,7 +269,7 @@ def _compare_list(expected: list[Any], actual: list[Any], path: JsonPath, ordere
                     path,
                     expected,
                     actual,
-                    f"expected {_show(expected)}, the decision has a list of {len(actual)} mapping(s) here",
+                    f"expected {_show(expected)}, the decision has a list of {_counted(len(actual), 'mapping')} here",
                     "write each item expected as a mapping of the keys to check",
                 )
                 return
@@ -405,6 +405,36 @@ def _identifying(actual: list[Any]) -> tuple[str, ...]:
     return tuple(k for k in _KEYS if all(k in a for a in actual))
 
 
+#: the keys that name an item of a decision's list when a message lists what the decision has
+_NAMING = (*_KEYS, "type", "status", "quantity")
+
+#: the most items of a decision's list a message names (the rest are counted)
+_LISTED = 5
+
+
+def _listed(items: list[Any]) -> str:
+    """A decision's items, named as the other messages name them: a reason or an alert by its
+    words, another item by its request, credit, event (…) and quantity: `request `R2` quantity `2``;
+    the first `_LISTED`, and how many more."""
+    shown = "; ".join(_item_named(a) for a in items[:_LISTED])
+    rest = len(items) - _LISTED
+    return shown + (f"; and {rest} more" if rest > 0 else "")
+
+
+def _item_named(item: Any) -> str:
+    if isinstance(item, dict) and "text" in item:
+        return _show(_reason_text(item))
+    if isinstance(item, dict) and any(k in item for k in _NAMING):
+        words = " ".join(f"{k} `{_text(item[k])}`" for k in item if k in _NAMING)
+        return words if len(words) <= _SHOWN else words[: _SHOWN - 1] + "…"
+    return _show(item)
+
+
+def _counted(count: int, noun: str) -> str:
+    """`1 mapping`, `2 mappings` (until 2026-12-04 "1 mapping(s)")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _item_words(item: Any) -> str:
     """An item of an ordered list in a few words: `credit-a 3`."""
     if not isinstance(item, dict):
@@ -421,6 +451,7 @@ def _compare_reasons(
     """Every expected reason (or alert) matches its own of the decision, and the decision has no other."""
     from engine.decide.why import CONDITION_CODES
 
+    noun = what[:-1]  # a reason, an alert (until 2026-12-04 an alert was called a "reason" here)
     used: set[int] = set()
     matched: set[int] = set()  # of `used`, those an expectation matched (not only came nearest to)
     for i, item in enumerate(expected):
@@ -441,10 +472,10 @@ def _compare_reasons(
                     taken = [j for j in used if isinstance(actual[j], dict) and _text(actual[j].get("code")) == code]
                     how = "matched" if all(j in matched for j in taken) else "compared"
                     message = (  # (until 2026-12-02 "no reason with code X (it has: X: …)")
-                        f"reason code {_show(item.get('code'))} is expected again, but the decision has only "
+                        f"{noun} code {_show(item.get('code'))} is expected again, but the decision has only "
                         f"{len(taken)} with it ({how} above)"
                         if taken
-                        else f"no reason with code {_show(item.get('code'))} in the decision (it has: {_codes(actual)})"
+                        else f"no {noun} with code {_show(item.get('code'))} in the decision (it has: {_codes(actual)})"
                     )
                     yield Mismatch(
                         (*path, i, "code") if "code" in item else (*path, i), item.get("code"), None, message
@@ -470,16 +501,16 @@ def _compare_reasons(
         if group:
             used.update(group)
             continue
-        yield Mismatch((*path, i), item, None, f"no reason `{words}` in the decision (it has: {_codes(actual)})")
+        yield Mismatch((*path, i), item, None, f"no {noun} `{words}` in the decision (it has: {_codes(actual)})")
     extra = [actual[j] for j in range(len(actual)) if j not in used]
     if extra:
         yield Mismatch(
             path,
             expected,
             actual,
-            f"the decision has {len(extra)} more {what[:-1]}(s) than expected: "
+            f"the decision has {len(extra)} more {noun if len(extra) == 1 else what} than expected: "
             + "; ".join(f"`{_reason_text(r)}`" for r in extra),
-            f"list every {what[:-1]}, as words or as `{{code: ..., facts: {{...}}}}`",
+            f"list every {noun}, as words or as `{{code: ..., facts: {{...}}}}`",
         )
 
 

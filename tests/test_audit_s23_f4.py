@@ -61,7 +61,7 @@ def test_a_commit_deleting_a_ruleset_yaml_outside_rules_fails_the_hook(tmp_path:
         assert done.returncode == 1, done.stdout + done.stderr
         assert done.stdout.startswith("config/rules:1:1: error[BR110] `config/rules/ruleset.yaml` is deleted")
         documents = len([f for f in (repo / "config/rules").rglob("*.yaml") if f.name != "ruleset.yaml"])
-        assert f"still holds {documents} rule document(s)" in done.stdout
+        assert f"still holds {documents:,} rule document{'' if documents == 1 else 's'}" in done.stdout
         assert done.stdout.count("BR110") == 1  # one finding for the folder, not one a file
     # a hook whose args name the rule set is left as documented: that rule set is validated
     (repo / "other").mkdir()

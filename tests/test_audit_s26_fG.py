@@ -156,7 +156,10 @@ def test_the_html_page_shows_the_first_changed_scenarios_decisions_and_counts_th
     assert changed > MAX_DECISION_PAIRS
     html = page.read_text(encoding="utf-8")
     assert f"<h2>Changed scenarios: old and new decisions ({MAX_DECISION_PAIRS})</h2>" in html
-    assert f"<p>{changed - MAX_DECISION_PAIRS} more changed scenario(s) not shown" in html
+    assert (
+        f"<p>{changed - MAX_DECISION_PAIRS} more changed scenario{'' if changed - MAX_DECISION_PAIRS == 1 else 's'} not shown"
+        in html
+    )
     # the decisions shown are the first changed scenarios' (in input order), each with both sides
     shown = re.findall(
         r'<details class="decisions" data-scenario="([^"]*)"><summary><code>[^<]*</code> [^:]*:(\d+)', html

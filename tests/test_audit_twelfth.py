@@ -252,7 +252,7 @@ def _expectation(tmp_path: Path, expect: str) -> Path:
     [
         ('{cancellation: {allowed: "true"}}', "expected `true` (text), the decision has `true` here"),
         ("{cancellation: {allowed: 1}}", "expected `1`, the decision has `true` here"),
-        ("{cancellation: {terms: [5]}}", "expected `[5]`, the decision has a list of 1 mapping(s) here"),
+        ("{cancellation: {terms: [5]}}", "expected `[5]`, the decision has a list of 1 mapping here"),
         ("{discounts: {definitions: [{code: [loyalty-5]}]}}", 'no item with code `["loyalty-5"]`'),
     ],
 )

@@ -239,7 +239,7 @@ def test_template_without_marks_and_range_too_large(ruleset: Callable[..., Path]
     code, out, _ = run_cli(["validate", "."])
     assert code == 1
     assert "c.yaml:18:11: error[BR409] template `SALE` has no `#` position to fill" in out
-    assert "c.yaml:30:11: error[BR409] template `S-#` has 1 position(s), too few for codes up to 10" in out
+    assert "c.yaml:30:11: error[BR409] template `S-#` has 1 position, too few for codes up to 10" in out
 
 
 def test_a_range_start_is_read_as_written(ruleset: Callable[..., Path]) -> None:

@@ -254,5 +254,5 @@ def test_decide_report_lists_what_could_not_be_decided(tmp_path: Path, capsys: p
     page = report.read_text(encoding="utf-8")
     assert code == 1
     assert 'data-scenario="levels-stacked"' in page
-    assert "Not decided: 1 problem(s)" in page and "unknown product `nope`" in page
+    assert "Not decided: 1 problem" in page and "unknown product `nope`" in page
     assert "bad<x>.yaml" not in page and "bad&lt;x&gt;.yaml" in page

@@ -101,7 +101,7 @@ def test_an_alphanumeric_templates_last_code_is_said_in_base_36(rules: Path) -> 
     [found] = validate_paths([rules])
     assert found.code == "BR409"
     assert found.message == (
-        "template `ACME-#` has 1 position(s), too few for codes up to A0DV in base 36 (range start A000, quantity 500)"
+        "template `ACME-#` has 1 position, too few for codes up to A0DV in base 36 (range start A000, quantity 500)"
     )
 
 

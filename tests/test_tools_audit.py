@@ -88,7 +88,7 @@ def test_every_alert_must_be_expected() -> None:
         }
     }
     [problem] = _mismatches({"balance": {"alerts": [{"code": "balance_below_zero"}]}}, actual)
-    assert problem.startswith("the decision has 1 more alert(s) than expected")
+    assert problem.startswith("the decision has 1 more alert than expected")
 
 
 # --- validate: no rule set, consequential errors, indentation --------------------------------------

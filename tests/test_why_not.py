@@ -295,7 +295,7 @@ def test_expectations_match_reasons_by_code_and_facts_or_by_words() -> None:
     assert unknown[0].startswith("no reason with code `expired`")
     missing_one = _mismatches([{"code": "no_line"}])
     assert missing_one == [
-        "the decision has 1 more reason(s) than expected: `products: no line of `mobile-sim` (the lines are `tv`)`"
+        "the decision has 1 more reason than expected: `products: no line of `mobile-sim` (the lines are `tv`)`"
     ]
 
 

@@ -75,13 +75,13 @@ def _orphaned_rules() -> Diagnostic | None:
     found = [f for f in walk(folder, display_path, prune=holds_ruleset).files if f.suffix.lower() in (".yaml", ".yml")]
     if not found:
         return None
+    files = "1 YAML file" if len(found) == 1 else f"{len(found):,} YAML files"  # (until 2026-12-04 "file(s)")
     return Diagnostic(
         display_path(folder),
         1,
         1,
         "BR110",
-        f"folder `rules/` holds {len(found):,} YAML file(s) but no ruleset.yaml: they are in no rule set, "
-        "and nothing in them was checked",
+        f"folder `rules/` holds {files} but no ruleset.yaml: they are in no rule set, and nothing in them was checked",
         "restore `rules/ruleset.yaml` (kind: rule_set), or name the rule set in the hook's `args:`",
     )
 
@@ -152,6 +152,9 @@ def _left_without_rule_set(files: list[Path], reported: list[Path]) -> list[Diag
         if not documents:  # (the whole rule set deleted, or moved)
             continue
         told.append(folder)
+        held = (
+            "1 rule document" if len(documents) == 1 else f"{len(documents):,} rule documents"
+        )  # (until 2026-12-04 "document(s)")
         found.append(
             Diagnostic(
                 display_path(folder),
@@ -159,7 +162,7 @@ def _left_without_rule_set(files: list[Path], reported: list[Path]) -> list[Diag
                 1,
                 "BR110",
                 f"`{display_path(deleted)}` is deleted (git tracks it at HEAD), and folder `{display_path(folder)}` "
-                f"still holds {len(documents):,} rule document(s): they are in no rule set, and nothing in them "
+                f"still holds {held}: they are in no rule set, and nothing in them "
                 "was checked",
                 f"restore `{display_path(deleted)}` (kind: rule_set), delete the rule files too, or name the rule "
                 "set in the hook's `args:`",

@@ -94,7 +94,8 @@ def decisions_page(
             + "</li>"
             for d in refused
         )
-        body += f'<section class="group undecided"><h2>Not decided: {len(refused)} problem(s)</h2><ul>{items}</ul></section>\n'
+        problems = "1 problem" if len(refused) == 1 else f"{len(refused)} problems"  # (until 2026-12-04 "problem(s)")
+        body += f'<section class="group undecided"><h2>Not decided: {problems}</h2><ul>{items}</ul></section>\n'
     return _page(title, body)
 
 
@@ -385,7 +386,7 @@ def diff_page(report: Any, title: str = "billrules diff") -> str:
         parts.append(f"<h2>Changed scenarios: old and new decisions ({len(shown)})</h2>")
         if more:
             parts.append(
-                f"<p>{more} more changed scenario(s) not shown: <code>--json</code> lists every one, and "
+                f"<p>{more} more changed scenario{'' if more == 1 else 's'} not shown: <code>--json</code> lists every one, and "
                 "<code>billrules decide --json</code> under each rule set shows its two decisions.</p>"
             )
         for item in shown:
@@ -436,6 +437,7 @@ def _groups_chart(groups: list[dict[str, Any]]) -> str:
 
 def _group(group: dict[str, Any]) -> str:
     undecided = group["kind"] == "undecided"
+    noun = "scenario" if group["count"] == 1 else "scenarios"  # (until 2026-12-04 "scenario(s)")
     rows = []
     for s in group["scenarios"]:
         problems = "".join(
@@ -453,7 +455,7 @@ def _group(group: dict[str, Any]) -> str:
     return (
         f'<section class="group{" undecided" if undecided else ""}" data-count="{group["count"]}">'
         f'<h3 class="label">{_text(group["label"])}</h3>'
-        f'<p><span class="count">{group["count"]}</span> scenario(s)</p>{_money_table(group["money"])}'
+        f'<p><span class="count">{group["count"]}</span> {noun}</p>{_money_table(group["money"])}'
         '<table class="scenarios"><thead><tr><th>scenario</th><th>where</th><th>what</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>\n"
     )
