@@ -283,6 +283,11 @@ def _fractions(values: list[tuple[JsonPath, Any]], doc: Document, what: str) -> 
             )
 
 
+#: a carrier's path of up to this many renewals is named in full in each of its BR415; a longer one in
+#: full only where it reaches its farthest term, and elsewhere by the renewal into each term
+PATH_LISTED = 10
+
+
 def _carriers(
     catalog: dict[str, dict[str, Any]],
     prices: dict[str, str],
@@ -297,7 +302,13 @@ def _carriers(
     A carrier visits only the terms of its chain that charge such a fee in a currency it is not
     priced in (`_Renewals.charging`), not every term of the chain (until 2026-12-04 each walked its
     whole chain: 10,000 plans, each carrying a term of one renewal loop of 10,000 terms, took 100
-    million steps, 47 s of the 167 s that rule set took to validate)."""
+    million steps, 47 s of the 167 s that rule set took to validate).
+
+    A carrier's path of up to `PATH_LISTED` renewals (to the farthest term it is reported for) is
+    named in each of its BR415 up to the term each reports; a longer one in full at the farthest
+    term only, and at each other term by the renewal into it, its number and the path's length
+    (until 2026-12-04 each named its whole path: a loop of 3,000 terms, a third of them charging in
+    another currency, wrote 45 MB of text for the 1,000 diagnostics shown)."""
     bundles, terms = catalog.get("bundle", {}), catalog.get("term", {})
     # each fee currency, with the terms charging a fee in it that some carrier in it comes under
     # (when none does, the term is reported, not its carriers)
@@ -332,14 +343,21 @@ def _carriers(
             )
             if not reached:
                 continue
-            chain = renewals.chain(carried_term, reached[-1][0] + 1)
+            farthest = reached[-1][0]
+            chain = renewals.chain(carried_term, farthest + 1)
             for i, term in reached:
                 fee = terms[term].model.penalty.fee
                 if i == 0:
                     which = f"its term `{carried_term}` charges {fee}"
-                else:
+                elif farthest <= PATH_LISTED or i == farthest:
                     path = ", then ".join(f"`{t}`" for t in chain[1 : i + 1])
                     which = f"its term `{carried_term}` renews into {path}, which charges {fee}"
+                else:  # (a long path: named in full once, at its farthest term)
+                    which = (
+                        f"its term `{carried_term}` renews into `{term}`, which charges {fee} (`{chain[i - 1]}` → "
+                        f"`{term}` is renewal {i:,} of the {farthest:,} named in full in this {kind}'s BR415 for "
+                        f"`{chain[farthest]}`)"
+                    )
                 yield entry.document.diagnostic(
                     ("term",),
                     "BR415",
