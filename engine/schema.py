@@ -129,13 +129,98 @@ _DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 
 
 def check_document(document: Document, kind: str) -> Iterator[Diagnostic]:
-    """Yield a diagnostic for every schema violation in one document of a known kind."""
+    """Yield a diagnostic for every schema violation in one document of a known kind.
+
+    A bound the schema states for an editor but the engine words itself (`_engine_worded`: a
+    credit's quantity more than zero, BR207; a term's period more than zero, BR410) is left to the
+    later stage that words it when it is the document's only problem here, and else worded as
+    that stage words it, so `validate` says what it said before the schema stated the bound
+    (until 2026-12-04 the schemas took a credit's quantity of 0 or below and a period of 0)."""
     accepts = _accepts(kind)
     if accepts is not None and accepts(document.data):
         return  # valid: jsonschema would find nothing (it runs, for its messages, on the others)
     validator = _validator(kind)
-    for error in sorted(validator.iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path]):
-        yield from _diagnose(document, kind, error)
+    errors = sorted(validator.iter_errors(document.data), key=lambda e: [str(p) for p in e.absolute_path])
+    worded = [_engine_worded(kind, error) for error in errors]
+    if all(words is not None for words in worded):
+        return  # (only such bounds: the models or the semantics stage refuses them, in their words)
+    for error, words in zip(errors, worded, strict=True):
+        if words is not None:
+            yield from words(document)
+        else:
+            yield from _diagnose(document, kind, error)
+
+
+# --- bounds the engine words itself -------------------------------------------------------------
+
+Worded = Callable[[Document], Iterator[Diagnostic]]
+
+#: a number as a rule file writes it as text (no exponent: the rule-file schemas refuse one, BR205)
+_RULE_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _engine_worded(kind: str, error: Any) -> Worded | None:
+    """How the engine words this schema error, when it is one of the bounds the engine refused
+    before the schema stated it; else None (`_diagnose` words it)."""
+    path = tuple(error.absolute_path)
+    instance = error.instance
+    if kind == "credit" and path == ("quantity",):
+        at_most_zero = error.validator == "exclusiveMinimum" or (
+            error.validator == "pattern"
+            and isinstance(instance, str)
+            and _RULE_NUMBER.fullmatch(instance) is not None
+            and Decimal(instance) <= 0
+        )
+        return (lambda document: _model_words(document, kind, path)) if at_most_zero else None
+    zero = error.validator == "minimum" and _is_number(instance) and instance == 0
+    return _zero_period if kind == "term" and path == ("period",) and zero else None
+
+
+def _model_words(document: Document, kind: str, path: tuple[Any, ...]) -> Iterator[Diagnostic]:
+    """The models stage's BR207 at `path` of `document` (engine.pipeline.stage_models' words: "`quantity`:
+    must be more than 0"), for a document the schema stage refuses for another reason as well."""
+    from pydantic import ValidationError
+
+    from engine.models import KINDS
+    from engine.models.errors import did_you_mean_of, field_errors
+
+    try:
+        KINDS[kind].model_validate(document.data)
+    except ValidationError as exc:
+        for found in field_errors(exc.errors(include_url=False), document.data):
+            if found.path == path:
+                message, hint = did_you_mean_of(found.message)
+                yield document.diagnostic(
+                    path,
+                    "BR207",
+                    f"`{dotted(path)}`: {message}",
+                    hint or f"see `billrules schema --kind {kind}` for the expected form",
+                )
+
+
+def _zero_period(document: Document) -> Iterator[Diagnostic]:
+    """BR410 at a term's period of 0, in the words of engine.semantics (`_RenewalLoops.zero_period`),
+    for a term the schema stage refuses for another reason as well: the renewal loops through
+    other terms are not known here, a term that renews into itself is."""
+    data = document.data
+    code, renewal = data.get("code"), data.get("renewal_term")
+    hint = "give the commitment a length greater than zero; "
+    if isinstance(renewal, str) and renewal == code:
+        message = f"term `{code}` has a zero commitment period and it renews in a loop ({code} → {code})"
+        hint += "a renewal would otherwise never end"
+    elif isinstance(renewal, str):
+        message = f"term `{code}` has a zero commitment period"
+        hint += (
+            f"one of zero length ends the day it starts and passes straight into `{renewal}` "
+            f"(to commit to `{renewal}` alone, make it the plan's or bundle's `term`)"
+        )
+    else:
+        message = f"term `{code}` has a zero commitment period"
+        hint += (
+            "one of zero length ends the day it starts and binds the customer to nothing "
+            "(for no commitment, leave `term` out of the plan or bundle)"
+        )
+    yield document.diagnostic(("period",), "BR410", message, hint)
 
 
 # --- the fast path: does a document pass? -------------------------------------------------------
@@ -332,6 +417,9 @@ class _Compiler:
 
     def _maximum(self, value: Any, schema: dict[str, Any]) -> Check:
         return lambda x: not _is_number(x) or x <= value
+
+    def _exclusiveMinimum(self, value: Any, schema: dict[str, Any]) -> Check:
+        return lambda x: not _is_number(x) or x > value
 
     def _format(self, value: Any, schema: dict[str, Any]) -> Check:
         if value == "date":

@@ -203,7 +203,14 @@ class Term(RuleDocument):
     name: Name = Field(description="Human-readable name shown to analysts and on reports.")
 
     kind: Literal["term"] = Field(description="Document kind.")
-    period: int = Field(ge=0, le=MAX_COUNT, description="Length of the commitment (must be greater than zero).")
+    # (the model takes 0 for engine.semantics to refuse it with the renewal loop it may make, BR410;
+    # the schema says `minimum: 1`, and engine.schema words a 0 as BR410: until 2026-12-04 `minimum: 0`)
+    period: int = Field(
+        ge=0,
+        le=MAX_COUNT,
+        description="Length of the commitment (must be greater than zero).",
+        json_schema_extra={"minimum": 1},
+    )
     unit: UnitField
     basis: CommitmentBasis = Field(
         description="billing_cycles: counted in billing cycles; calendar: actual time since purchase."

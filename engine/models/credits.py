@@ -4,7 +4,7 @@
 # annotation string at import (typing.ForwardRef compiles each one), 3 ms of `billrules validate`.
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -88,12 +88,20 @@ class CreditScope(Strict):
     )
 
 
+#: The JSON Schema of a quantity more than zero, as rule files write it (a number, or its text without
+#: an exponent): an editor marks 0 and below as `validate` does (BR207 "must be more than 0", worded
+#: so by engine.schema); until 2026-12-04 the schema took them.
+_POSITIVE: dict[str, Any] = {"exclusiveMinimum": 0, "pattern": r"^(?=[0-9.]*[1-9])[0-9]+(\.[0-9]+)?$"}
+
+
 class Credit(RuleDocument):
     """A credit issued to an organisation."""
 
     kind: Literal["credit"] = Field(description="Document kind.")
     type: Code = Field(description="Code of the credit type.")
-    quantity: DecimalField = Field(gt=0, description="Number of offers or amount granted (more than zero).")
+    quantity: DecimalField = Field(
+        gt=0, description="Number of offers or amount granted (more than zero).", json_schema_extra=_POSITIVE
+    )
     usage_period: UsagePeriod | None = Field(
         default=None, description="When the credit may be used (omitted: from issue, never expires)."
     )

@@ -35,6 +35,56 @@ from engine.models.common import (
 from engine.models.credits import Allocation as CreditAllocation
 from engine.models.credits import CreditScope
 from engine.models.credits import UsagePeriod as CreditPeriod
+from engine.values import MAX_INTEGER_DIGITS
+
+
+def _whole_text(least: int | None) -> str:
+    """The pattern of a whole number written as text, as `whole_number_text` reads it: digits,
+    perhaps a point and digits, perhaps an exponent (`"12"`, `"12.0"`, `"1e1"`, `"2.5e1"`,
+    `"100e-2"`), whose value is whole and has at most 15 digits; `least` 1: more than zero, 0: not
+    below zero (`"-0"` is 0), None: any sign. A pattern cannot compare a fraction's length with an
+    exponent in general: it lists the exponents from -15 to 14, past which only numbers written
+    with idle zeros are whole and short enough (`"0.1e15"`, read, is refused here)."""
+    most = MAX_INTEGER_DIGITS
+    forms = [rf"0*[0-9]{{1,{most}}}(\.0+)?([eE][-+]?0+)?"]  # no exponent, or one of 0
+    for e in range(1, most):  # the first `e` digits of the fraction are whole ones
+        forms.append(rf"0*[0-9]{{1,{most - e}}}(\.(?=[0-9])[0-9]{{0,{e}}}0*)?[eE]\+?0*{e}")
+    for k in range(1, most + 1):  # the integer digits end with `k` zeros
+        forms.append(rf"0*[0-9]{{1,{most}}}0{{{k}}}(\.0+)?[eE]-0*{k}")
+    number = "|".join(forms)
+    zero = r"0+(\.0+)?([eE][-+]?[0-9]+)?"
+    if least == 1:
+        return rf"^(?=[0-9.]*[1-9])({number})$"
+    sign = "-?" if least is None else r"(-(?=[0.]+([eE]|$)))?"
+    return rf"^{sign}({number}|{zero})$"
+
+
+def _percentage_text() -> str:
+    """The pattern of a percentage written as text, as a scenario's `Percentage` reads it: from 0 to
+    100, digits, a point and digits, perhaps an exponent (`"15"`, `"12.5"`, `"1.5e1"`), exponents
+    from -15 to 15 (`"-0"` is 0; the 9 decimals every number has at most are not said here, as for
+    every number of the schema)."""
+    most = MAX_INTEGER_DIGITS
+    frac, zeros = r"(\.[0-9]+)?", r"(\.0+)?"
+    forms = [rf"0*(100{zeros}|[0-9]{{1,2}}{frac})([eE][-+]?0+)?"]
+    forms.append(rf"0*(10{zeros}|[0-9]{frac})[eE]\+?0*1")
+    forms.append(rf"0*(1{zeros}|0{frac})[eE]\+?0*2")
+    for x in range(3, most + 1):  # at most 0.0…01 (x - 3 zeros)
+        forms.append(rf"0*(0\.0{{{x - 2}}}[0-9]*|0\.0{{{x - 3}}}10*)[eE]\+?0*{x}")
+    for k in range(1, most + 1):  # at most 1 and 2 + k zeros
+        forms.append(rf"0*(10{{{2 + k}}}{zeros}|[0-9]{{1,{2 + k}}}{frac})[eE]-0*{k}")
+    zero = r"0+(\.0+)?([eE][-+]?[0-9]+)?"
+    return rf"^(-(?=[0.]+([eE]|$)))?({'|'.join(forms)}|{zero})$"
+
+
+#: The JSON Schema of a whole number a scenario may write as text (`concurrent_usage: "1e1"`,
+#: `priority: "2e0"`), and of a percentage it may so write (`concurrent_usage_rate: "15"`): until
+#: 2026-12-04 the schema said `type: integer` (`number`), and an editor marked what `decide` reads.
+def _whole_schema(least: int | None) -> dict[str, Any]:
+    return {"type": ["integer", "string"], "pattern": _whole_text(least)}
+
+
+_PERCENTAGE: dict[str, Any] = {"type": ["number", "string"], "pattern": _percentage_text()}
 
 
 class Account(Strict):
@@ -59,7 +109,9 @@ class ProductLine(Strict):
     price: MoneyField | None = Field(
         default=None, description="Gross charge for the period; the catalog price when omitted."
     )
-    quantity: Annotated[int, Field(ge=1, le=MAX_COUNT), DIGITS] = Field(default=1, description="Quantity billed.")
+    quantity: Annotated[int, Field(ge=1, le=MAX_COUNT), DIGITS] = Field(
+        default=1, description="Quantity billed.", json_schema_extra=_whole_schema(1)
+    )
     bundle: Code | None = Field(default=None, description="Bundle the product was bought in.")
     # strict: `main: "no"` is refused, as the scenario schema refuses it (`validate --scenarios`),
     # not read as YAML 1.1's false
@@ -116,9 +168,11 @@ class Subscription(Strict):
     billing_frequency: BillingFrequency | None = Field(default=None, description="Billing frequency.")
     binding_period: DurationField | None = Field(default=None, description="Binding period.")
     concurrent_usage: Annotated[int, Field(ge=0, le=MAX_COUNT), DIGITS] | None = Field(
-        default=None, description="Concurrent usage allowed on the subscription."
+        default=None, description="Concurrent usage allowed on the subscription.", json_schema_extra=_whole_schema(0)
     )
-    concurrent_usage_rate: Percentage | None = Field(default=None, description="Concurrent usage rate in percent.")
+    concurrent_usage_rate: Percentage | None = Field(
+        default=None, description="Concurrent usage rate in percent.", json_schema_extra=_PERCENTAGE
+    )
     start: DateField = Field(description="Date the subscription became effective.")
     billing_term_start: DateField | None = Field(default=None, description="Date the billing term became effective.")
     status_history: list[StatusPeriod] = Field(default_factory=list, description="Status periods, oldest first.")
@@ -243,7 +297,7 @@ class ScenarioCredit(Strict):
         default=None, description="Issue date (a tie-breaker in precedence); omitted: when its usage period starts."
     )
     priority: Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT), DIGITS] | None = Field(
-        default=None, description="Explicit priority (lower first)."
+        default=None, description="Explicit priority (lower first).", json_schema_extra=_whole_schema(None)
     )
     scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
 
@@ -332,9 +386,9 @@ class Purchase(Strict):
     coupons: list[str] = Field(default_factory=list, description="Coupon codes redeemed, in order.")
     payment_method: str | None = Field(default=None, description="Payment method.")
     user: Code | None = Field(default=None, description="Purchasing user (assigned to their credit owner).")
-    coupon_redemptions: dict[str, Annotated[int, Field(ge=0, le=MAX_COUNT), DIGITS]] = Field(
-        default_factory=dict, description="Earlier redemptions per coupon code."
-    )
+    coupon_redemptions: dict[
+        str, Annotated[int, Field(ge=0, le=MAX_COUNT, json_schema_extra=_whole_schema(0)), DIGITS]
+    ] = Field(default_factory=dict, description="Earlier redemptions per coupon code.")
 
 
 class Scenario(Strict):
