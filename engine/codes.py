@@ -230,7 +230,10 @@ CODES: dict[str, tuple[str, str]] = {
     "BR610": ("unknown-balance-policy", "A scenario's balance names a balance policy the rules do not define."),
     "BR611": (
         "balance-event",
-        "A balance event missing what its type needs (amount, request, refund reason) or carrying what it must not.",
+        (
+            "A balance event missing what its type needs (amount, request, refund reason) or carrying what it must "
+            "not, or a debit carried in (`balance.debits`) listed twice or of 0 or below."
+        ),
     ),
     "BR612": ("duplicate-balance-event", "Two balance events of a scenario share an id."),
     "BR615": (

@@ -140,6 +140,17 @@ BALANCE = _obj(
         "ledger": _list(_obj(_leaves("at", "event", "type", "request", "reason", "quantity", "balance"))),
         "refused": _list(REASON),
         "alerts": _list(REASON),
+        "debits": _list(
+            _obj(
+                {
+                    **_leaves("request"),
+                    "amount": {**SCALAR, "description": "The credits debited for the request."},
+                    "refunded": {**SCALAR, "description": "Whether a refund returned them (true/false)."},
+                }
+            ),
+            "Every request debited in this scenario or carried in (`balance.debits`), matched by `request`: "
+            "the next scenario's `balance.debits`.",
+        ),
     },
     "The credit balance after the scenario's events.",
 )

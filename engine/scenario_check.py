@@ -63,6 +63,7 @@ OWN_IDS = frozenset(
         ("consumptions", "*", "id"),
         ("balance", "events", "*", "id"),
         ("balance", "events", "*", "request"),
+        ("balance", "debits", "*", "request"),  # (a request debited before this scenario)
         ("credits", "*", "code"),
         ("credit_purchases", "*", "id"),
     }

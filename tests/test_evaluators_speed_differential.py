@@ -29,7 +29,8 @@ whose `renewed_on` is before the subscription's start, now refused, BR615 at
 refused event's own amount (`amount` as the event wrote it, `debited` apart) and whose
 `debit_repeated` text names the refused amount; 227 outputs whose "… 3 more renewal(s) …" and
 "redeemed 1 time(s)" are written in the singular or plural, 2026-12-04, amended by a script that
-accepted only that difference). The rules
+accepted only that difference; 357 balance outputs now ending with the `debits` to carry into the
+next scenario, 2026-12-04, amended by a script that accepted only that addition). The rules
 version (a hash of the rule files' text) is compared as today's: editing a description changes
 it and nothing decided. Each is
 compared with today's `RuleSet.decide_json` and with `to_json(RuleSet.decide(...))` (the dict

@@ -412,6 +412,11 @@ def render_balance(balance: dict[str, Any], out: TextIO) -> None:
         f"  grants {totals['grants']}, withdrawals {totals['withdrawals']}, "
         f"debits {totals['debits']}, refunds {totals['refunds']}\n"
     )
+    if balance.get("debits"):  # the state the next scenario carries (`balance.debits`, since 2026-12-04)
+        carried = ", ".join(
+            f"{d['request']} {d['amount']}" + (" (refunded)" if d["refunded"] else "") for d in balance["debits"]
+        )
+        out.write(f"  debits to carry: {carried}\n")
     for title, reasons in (("refused", balance["refused"]), ("alerts", balance["alerts"])):
         if reasons:
             out.write(f"{title}:\n")

@@ -13,6 +13,12 @@ Events are applied in time order (events at the same instant keep the order they
 - the balance may go below zero unless the policy sets `overdraft: false`: then a debit *or a
   withdrawal* whose balance after would be below zero is refused whole (`overdraft_refused`).
   A balance of exactly zero is allowed.
+- `balance.debits` carries the requests debited before this scenario (already counted in the
+  opening), each with its amount and whether it was refunded: a refund here returns such a debit
+  once, a debit of such a request is `debit_repeated`, a refund of one refunded before is
+  `refund_repeated`. The decision's `debits` (those carried in, in the order given, then this
+  scenario's, in ledger order) are the next scenario's: a stream decided whole equals its first
+  part decided, then the rest with the first part's `closing` and `debits` (tested on random streams).
 
 Alerts fire when the balance *crosses* a line downwards — from at or above it to below it
 (strictly: `balance < line`, so a balance of exactly 0 or exactly the threshold raises nothing):
@@ -41,7 +47,7 @@ from engine.decide.credits import built
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.credits import BalancePolicy
-from engine.models.scenario import Balance, BalanceEvent, BalanceEventType, RefundReason
+from engine.models.scenario import Balance, BalanceDebit, BalanceEvent, BalanceEventType, RefundReason
 from engine.values import plain
 
 register(
@@ -50,12 +56,16 @@ register(
             "{type} of {amount} credits refused: the balance would fall from {balance} to {would_be}, "
             "and policy `{policy}` allows no negative balance"
         ),
-        "debit_repeated": (
-            "debit of {amount} credits for request `{request}` refused: the request was already debited "
-            "{debited} credits by event `{debited_by}`"
+        # (a request debited, or refunded, before this scenario, `balance.debits`, is named so:
+        # `debited_before_scenario` / `refunded_before_scenario`, since 2026-12-04)
+        "debit_repeated": lambda f: (
+            f"debit of {f['amount']} credits for request `{f['request']}` refused: the request was already debited "
+            f"{f['debited']} credits "
+            + (f"by event `{f['debited_by']}`" if "debited_by" in f else "before this scenario")
         ),
-        "refund_repeated": (
-            "refund of request `{request}` refused: its {debited} credits were already returned by event `{refunded_by}`"
+        "refund_repeated": lambda f: (
+            f"refund of request `{f['request']}` refused: its {f['debited']} credits were already returned "
+            + (f"by event `{f['refunded_by']}`" if "refunded_by" in f else "before this scenario")
         ),
         "refund_without_debit": lambda f: (
             # "before it": a debit for the request may come later in the stream (an audit of
@@ -108,18 +118,44 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Debit:
+    """A request's debit as the next scenario carries it (`balance.debits`): the credits debited
+    and whether a refund returned them."""
+
+    request: str
+    amount: Decimal
+    refunded: bool
+
+
+@dataclass(frozen=True)
 class BalanceResult:
-    """The balance decision: the ledger (every movement), what was refused and the alerts raised."""
+    """The balance decision: the ledger (every movement), what was refused and the alerts raised;
+    `carried`, the debits carried in (`balance.debits`, as given)."""
 
     policy: str
     opening: Decimal
     ledger: tuple[LedgerEntry, ...]
     refused: tuple[Reason, ...]
     alerts: tuple[Reason, ...]
+    carried: tuple[Debit, ...] = ()
 
     @property
     def closing(self) -> Decimal:
         return self.ledger[-1].balance if self.ledger else self.opening
+
+    @property
+    def debits(self) -> tuple[Debit, ...]:
+        """The debits to carry into the next scenario, derived from those carried in and the
+        ledger: those carried in, in the order given, then this scenario's, in ledger order; each
+        refunded if it was before or a refund of the ledger returned it."""
+        refunded = {e.request for e in self.ledger if e.type is REFUND}
+        carried = (Debit(d.request, d.amount, d.refunded or d.request in refunded) for d in self.carried)
+        own = (
+            Debit(e.request, e.quantity, e.request in refunded)
+            for e in self.ledger
+            if e.type is DEBIT and e.request is not None  # (a debit's `request` is never None: checked)
+        )
+        return (*carried, *own)
 
     @property
     def totals(self) -> Totals:
@@ -152,12 +188,13 @@ def evaluate(rules: Any, scenario: Any, trace: Tracer | None = None) -> BalanceR
     """Apply the scenario's balance events under its policy; ScenarioError for bad facts (all of them)."""
     balance: Balance = scenario.balance
     policy = _policies(rules).get(balance.policy)
-    if policy is None or not _well_formed(balance.events):  # else `check` would find nothing
-        problems = list(check(rules, balance))
+    carried = getattr(balance, "debits", None)  # (a test's stand-in for the model may have none)
+    if policy is None or not _well_formed(balance.events) or (carried and not _debits_well_formed(carried)):
+        problems = list(check(rules, balance))  # (else `check` would find nothing)
         if problems:
             raise ScenarioError.of(problems)
         assert policy is not None  # an unknown policy is a problem
-    return _Book(policy, balance.opening, trace).run(_in_time_order(balance.events))
+    return _Book(policy, balance.opening, trace, carried).run(_in_time_order(balance.events))
 
 
 @dataclass
@@ -219,8 +256,15 @@ def _well_formed(events: list[BalanceEvent]) -> bool:
     return len(ids) == len(events)
 
 
+def _debits_well_formed(debits: list[BalanceDebit]) -> bool:
+    """True when `check` finds nothing wrong with the carried debits: each request once, each
+    amount more than zero."""
+    return all(d.amount > 0 for d in debits) and len({d.request for d in debits}) == len(debits)
+
+
 def check(rules: Any, balance: Balance) -> Iterable[ScenarioError]:
-    """Every problem with the balance facts, each at its field: BR610 policy, BR611 event, BR612 id."""
+    """Every problem with the balance facts, each at its field: BR610 policy, BR611 event or carried
+    debit (`balance.debits`), BR612 id."""
     from engine.diagnostics import did_you_mean
 
     policies = rules.models("balance_policy")
@@ -229,6 +273,7 @@ def check(rules: Any, balance: Balance) -> Iterable[ScenarioError]:
             f"name one of the rule set's balance policies: {', '.join(policies) or 'none defined'}"
         )
         yield ScenarioError("balance.policy", f"unknown balance policy `{balance.policy}`", hint, code=UNKNOWN_POLICY)
+    yield from _check_debits(balance.debits)
     seen: dict[str, int] = {}
     for i, event in enumerate(balance.events):
         where = f"balance.events[{i}]"
@@ -241,6 +286,28 @@ def check(rules: Any, balance: Balance) -> Iterable[ScenarioError]:
             )
         seen.setdefault(event.id, i)
         yield from _check_event(event, where)
+
+
+def _check_debits(debits: list[BalanceDebit]) -> Iterable[ScenarioError]:
+    """The debits carried in (`balance.debits`): a request once, an amount more than zero (BR611)."""
+    listed: dict[str, int] = {}
+    for i, debit in enumerate(debits):
+        where = f"balance.debits[{i}]"
+        if debit.request in listed:
+            yield ScenarioError(
+                f"{where}.request",
+                f"request `{debit.request}` is listed twice (first at balance.debits[{listed[debit.request]}])",
+                "list each request debited before this scenario once, with its amount and whether it was refunded",
+                code=BAD_EVENT,
+            )
+        listed.setdefault(debit.request, i)
+        if debit.amount <= 0:
+            yield ScenarioError(
+                f"{where}.amount",
+                f"the amount debited before this scenario must be greater than zero (found {plain(debit.amount)})",
+                "write the credits debited for the request as a positive number",
+                code=BAD_EVENT,
+            )
 
 
 def _check_event(event: BalanceEvent, where: str) -> Iterable[ScenarioError]:
@@ -313,7 +380,9 @@ _ADDS = (GRANT, REFUND)
 class _Book:
     """The running balance of one scenario; used once."""
 
-    def __init__(self, policy: _Policy, opening: Decimal, trace: Tracer | None) -> None:
+    def __init__(
+        self, policy: _Policy, opening: Decimal, trace: Tracer | None, carried: list[BalanceDebit] | None = None
+    ) -> None:
         self.prepared = policy
         self.policy = policy.model
         self.balance = opening
@@ -325,16 +394,24 @@ class _Book:
         self.debited: dict[str, LedgerEntry] = {}  # request -> its debit
         self.refused_debits: dict[str, str] = {}  # request -> the event of its debit that was refused
         self.refunded: dict[str, LedgerEntry] = {}  # request -> its refund
+        # request -> its debit before this scenario (`balance.debits`): the credits, and whether refunded then
+        self.carried: dict[str, Debit] = {d.request: Debit(d.request, d.amount, d.refunded) for d in carried or ()}
         self.zero: Decimal | None = None  # a zero with the stream's most decimals (`run`)
 
     def run(self, events: list[BalanceEvent]) -> BalanceResult:
         # every balance and quantity with the most decimals the stream writes (an opening of `20`
         # and a refund of `10.00`: balances `-34.00`, not `-34` then `-34.00`; until 2026-12-02 the
         # ledger mixed the two), values unchanged: what is added or taken is written with fewer
-        zero = _zero_of(self.opening, *(e.amount for e in events if e.amount is not None))
+        zero = _zero_of(
+            self.opening,
+            *(e.amount for e in events if e.amount is not None),
+            *(d.amount for d in self.carried.values()),
+        )
         if zero is not None:
             self.zero = zero
             self.balance = self.opening = self.opening + zero
+            for request, debit in self.carried.items():
+                self.carried[request] = Debit(request, debit.amount + zero, debit.refunded)
         for event in events:
             before = self.balance
             reasons = self.apply(event)
@@ -346,6 +423,7 @@ class _Book:
             "ledger": tuple(self.ledger),
             "refused": tuple(self.refused),
             "alerts": tuple(self.alerts),
+            "carried": tuple(self.carried.values()),
         }
         return built(BalanceResult, values)
 
@@ -353,7 +431,7 @@ class _Book:
         kind = event.type
         request = event.request
         # only a refund, a repeated debit or a fall under a policy without overdraft can be refused
-        if kind is REFUND or request in self.debited or not self.policy.overdraft:
+        if kind is REFUND or request in self.debited or request in self.carried or not self.policy.overdraft:
             refusal = self.refusal(event)
             if refusal is not None:
                 self.refused.append(refusal)
@@ -363,7 +441,8 @@ class _Book:
         before = self.balance
         if kind is REFUND:
             assert request is not None  # checked
-            quantity = self.debited[request].quantity
+            debit = self.debited.get(request)
+            quantity = self.carried[request].amount if debit is None else debit.quantity
         else:
             assert event.amount is not None  # checked
             quantity = event.amount if self.zero is None else event.amount + self.zero
@@ -397,7 +476,8 @@ class _Book:
         if kind is REFUND:
             assert request is not None  # checked
             debit = self.debited.get(request)
-            if debit is None:  # (its debit refused, if it was: named, since 2026-12-02)
+            carried = self.carried.get(request) if debit is None else None
+            if debit is None and carried is None:  # (its debit refused, if it was: named, since 2026-12-02)
                 refused = self.refused_debits.get(request)
                 facts = _facts(event)
                 if event.amount is not None:  # the amount it names (until 2026-12-03 left out)
@@ -405,24 +485,27 @@ class _Book:
                 if refused is not None:
                     facts["refused_debit"] = refused
                 return Reason("refund_without_debit", facts)
+            if debit is not None:
+                debited = debit.quantity
+            else:
+                assert carried is not None
+                debited = carried.amount
             refund = self.refunded.get(request)
-            if refund is not None:  # `amount`: the amount it names, else what it asks back, the debit's
+            if refund is not None or (carried is not None and carried.refunded):
+                # `amount`: the amount it names, else what it asks back, the debit's
                 # (until 2026-12-03 always the debit's: a refund naming 7 of a debit of 10 said "10")
-                named = debit.quantity if event.amount is None else event.amount
-                return Reason(
-                    "refund_repeated",
-                    {
-                        **_facts(event),
-                        "amount": plain(named),
-                        "debited": plain(debit.quantity),
-                        "refunded_by": refund.event,
-                    },
-                )
-            if event.amount is not None and event.amount != debit.quantity:  # (the seed's own wording
+                named = debited if event.amount is None else event.amount
+                facts = {**_facts(event), "amount": plain(named), "debited": plain(debited)}
+                if refund is not None:
+                    facts["refunded_by"] = refund.event
+                else:  # refunded before this scenario (`balance.debits`, since 2026-12-04)
+                    facts["refunded_before_scenario"] = True
+                return Reason("refund_repeated", facts)
+            if event.amount is not None and event.amount != debited:  # (the seed's own wording
                 # gives the amount: "equal to the service price is returned"; one that is not is refused)
                 return Reason(
                     "refund_amount_differs",
-                    {**_facts(event), "amount": plain(event.amount), "debited": plain(debit.quantity)},
+                    {**_facts(event), "amount": plain(event.amount), "debited": plain(debited)},
                 )
             return None
         if kind is GRANT:
@@ -430,17 +513,19 @@ class _Book:
         if kind is DEBIT:
             assert request is not None  # checked
             debit = self.debited.get(request)
-            if debit is not None:
+            carried = self.carried.get(request)
+            if debit is not None or carried is not None:
                 assert event.amount is not None  # checked
-                return Reason(
-                    "debit_repeated",
-                    {  # (until 2026-12-03 without the amount of the debit refused)
-                        **_facts(event),
-                        "amount": plain(event.amount),
-                        "debited": plain(debit.quantity),
-                        "debited_by": debit.event,
-                    },
-                )
+                # (until 2026-12-03 without the amount of the debit refused)
+                facts = {**_facts(event), "amount": plain(event.amount)}
+                if debit is not None:
+                    facts["debited"] = plain(debit.quantity)
+                    facts["debited_by"] = debit.event
+                else:  # debited before this scenario (`balance.debits`, since 2026-12-04)
+                    assert carried is not None
+                    facts["debited"] = plain(carried.amount)
+                    facts["debited_before_scenario"] = True
+                return Reason("debit_repeated", facts)
         if not self.policy.overdraft:  # a debit or a withdrawal
             assert event.amount is not None  # checked
             after = self.balance - event.amount
@@ -500,7 +585,7 @@ def balance_json(result: BalanceResult) -> dict[str, Any]:
         item = _entry_json(entry)
         sums[item["type"]] += entry.quantity
         ledger.append(item)
-    return {
+    out: dict[str, Any] = {
         "policy": result.policy,
         "opening": plain(result.opening),
         "closing": plain(result.closing),
@@ -514,6 +599,13 @@ def balance_json(result: BalanceResult) -> dict[str, Any]:
         "refused": [reason.once() for reason in result.refused],  # made for this decision: no record kept
         "alerts": [reason.once() for reason in result.alerts],
     }
+    # the debits to carry into the next scenario, as its `balance.debits`: written when there are
+    # any (since 2026-12-04; a decision without a debit reads as before)
+    if result.debits:
+        out["debits"] = [
+            {"request": d.request, "amount": plain(d.amount), "refunded": d.refunded} for d in result.debits
+        ]
+    return out
 
 
 def _entry_json(entry: LedgerEntry) -> dict[str, Any]:

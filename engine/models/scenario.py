@@ -341,10 +341,28 @@ class BalanceEvent(Strict):
     at: TimestampField = Field(description="When; events apply in time order (ties: the order written).")
 
 
+class BalanceDebit(Strict):
+    """A request debited before this scenario (its debit already counted in `opening`), which a
+    refund here may return, once: the state one scenario's decision carries into the next."""
+
+    request: OwnCode = Field(description="Service request debited.")
+    amount: DecimalField = Field(
+        description="Credits debited for it, more than zero (what its refund returns).", json_schema_extra=_POSITIVE
+    )
+    refunded: Annotated[bool, StrictMode()] = Field(
+        default=False, description="True when its debit was already returned by a refund."
+    )
+
+
 class Balance(Strict):
     policy: Code = Field(description="Balance policy code.")
     opening: DecimalField = Field(
         default=Decimal(0), description="Opening balance in credits.", json_schema_extra=_SIGNED
+    )
+    debits: list[BalanceDebit] = Field(
+        default_factory=list,
+        description="Requests debited before this scenario, already counted in `opening` (a refund here returns "
+        "their amount once); the decision's `balance.debits` of the scenario before.",
     )
     events: list[BalanceEvent] = Field(
         default_factory=list, description="Grants, withdrawals, debits and refunds; applied in time order."
