@@ -1063,13 +1063,18 @@ class RuleSetCompiler:
             return None  # counted before building: sets of 800 values on three fields are 512 million tuples
         self._unshaped()
         combinations = frozenset(itertools.product(*(allowed[f] for f in fields)))
+        tuples = self._tuples(path, record, fields)
+        t = _Temps(ctx.depth)()
+        return self.atom(f"({t} := {tuples}) is not None and not {t}.isdisjoint({self.const(combinations)})", ctx)
+
+    def _tuples(self, path: tuple[str, ...], record: str, fields: Sequence[str]) -> str:
+        """The lazy fact shared per scenario: the set of the list's elements' `fields` tuples (None
+        when the list is missing), read by `_tuple_lookup` and `_merged_lookups`."""
         key = (*path, "\x00tuples", *fields)
         source = self._fact(path)
         x = f"x{self._next_name()}"
         attributes = ", ".join(f"{x}.{self.env.fields(record)[f].attribute}" for f in fields)
-        tuples = self._lazy(key, f"_fs([({attributes},) for {x} in {source}]) if {source} is not None else None")
-        t = _Temps(ctx.depth)()
-        return self.atom(f"({t} := {tuples}) is not None and not {t}.isdisjoint({self.const(combinations)})", ctx)
+        return self._lazy(key, f"_fs([({attributes},) for {x} in {source}]) if {source} is not None else None")
 
     def _merged_lookups(self, parts: list[ast.Node], ctx: _Ctx) -> dict[int, str]:
         """The operands of an un-negated `and` that are `_tuple_lookup`s of one tuple each over the
@@ -1102,11 +1107,7 @@ class RuleSetCompiler:
             if len(members) < 2:
                 continue
             self._unshaped()
-            key = (*path, "\x00tuples", *fields)
-            source = self._fact(path)
-            x = f"x{self._next_name()}"
-            attributes = ", ".join(f"{x}.{self.env.fields(record)[f].attribute}" for f in fields)
-            tuples = self._lazy(key, f"_fs([({attributes},) for {x} in {source}]) if {source} is not None else None")
+            tuples = self._tuples(path, record, fields)
             t = _Temps(ctx.depth)()
             every = self.const(frozenset(wanted for _, wanted in members))
             merged[members[0][0]] = self.atom(f"({t} := {tuples}) is not None and {every} <= {t}", ctx)
