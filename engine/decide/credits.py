@@ -1247,16 +1247,24 @@ def fact(
     period = model.usage_period
     shared = credit_type.shared_on_issue or model.allocation.value == "all_organisations"
     scope = model.scope
-    # no issue date written (SPEC 3.6 lists none): issued when its usage period starts, else at the
-    # calendar's first day (usable from then on, and first among credits tied on what comes before)
-    issued = model.issued or (period.from_ if period else date.min)
+    written = model.issued
+    if getattr(model, "issued_at", None) is not None:  # a scenario credit issued at an instant: as a purchase's
+        at = moment(model.issued_at)
+        issued, issued_at = _utc_day(at), at
+        # usable from its usage period's start and from the instant itself (`evaluate` issues it
+        # then when the scenario's stream starts earlier), so no day gates it
+        start = period.from_ if period else None
+    else:
+        # no issue date written (SPEC 3.6 lists none): issued when its usage period starts, else at
+        # the calendar's first day (usable from then on, and first among credits tied on what comes
+        # before); usable from its usage period's start, never before it is issued
+        issued, issued_at = written or (period.from_ if period else date.min), None
+        start = max(period.from_, issued) if period else issued
     return CreditFact(
         code=model.code,
         type=model.type,
         quantity=model.quantity,
-        # usable from its usage period's start, never before it is issued (no usage period: from
-        # issue, never expires)
-        start=max(period.from_, issued) if period else issued,
+        start=start,
         end=period.to if period and credit_type.expires else None,
         holder=model.holder,
         issued=issued,
@@ -1267,6 +1275,7 @@ def fact(
         products=tuple(scope.products) if scope else (),
         source=source,
         criteria=criteria,
+        issued_at=issued_at,
     )
 
 
@@ -1306,6 +1315,12 @@ def scenario_credits(s: _Setting, scenario: Any, problems: list[ScenarioError]) 
     return credits
 
 
+def _issue_day(at: datetime) -> date:
+    """The day a scenario credit's `issued_at` falls on, as a purchase's day is compared with its
+    usage period: the instant's day as written, or in UTC when that is earlier."""
+    return min(at.date(), _utc_day(moment(at)))
+
+
 def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterator[ScenarioError]:
     if c.code in seen:
         yield ScenarioError(
@@ -1335,6 +1350,8 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
         )
     if p is not None and p.to is not None and c.issued is not None and c.issued > p.to:
         yield ScenarioError(f"{where}.issued", *issued_after_period(c.issued, p.to), code="BR413")
+    if p is not None and p.to is not None and c.issued_at is not None and (day := _issue_day(c.issued_at)) > p.to:
+        yield ScenarioError(f"{where}.issued_at", *issued_after_period(day, p.to), code="BR413")
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
@@ -1520,7 +1537,14 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
     )
     if scenario.credits:
-        book = Book([credits[c] for c in sorted(credits)], s.tree, s.order, checker)
+        # a credit issued at an instant after the stream starts (as a purchase's is) is issued then
+        first = min(e[0] for e in events) if events else None
+        later = set()
+        for code, f in sorted(credits.items()):
+            if first is not None and f.issued_at is not None and f.issued_at > first:
+                later.add(code)
+                events.append((f.issued_at, 0, -1, f))  # (before the purchases of its instant, in code order)
+        book = Book([credits[c] for c in sorted(credits) if c not in later], s.tree, s.order, checker)
     else:  # the rule set's credits alone: indexed once per rule set
         book = Book.lent(s.book, s.tree, s.order, checker)
     book.alert_lines = s.alert_lines
@@ -1530,6 +1554,9 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     for at, kind, _, item in sorted(events, key=_event_order):
         if kind == 1:
             outcomes.append(book.apply(item, explain))
+            continue
+        if isinstance(item, CreditFact):  # a scenario credit issued after the stream starts
+            book.issue(item, at, item.code)
             continue
         owner = owner_of(s.users, item.user)
         t = s.types[item.credit_type]

@@ -296,10 +296,25 @@ class ScenarioCredit(Strict):
     issued: DateField | None = Field(
         default=None, description="Issue date (a tie-breaker in precedence); omitted: when its usage period starts."
     )
+    issued_at: TimestampField | None = Field(
+        default=None,
+        description="Instant of issue, instead of `issued`: a credit bought by a purchase (`credit_purchases`) and "
+        "carried into a later scenario, with its purchase's `at`; it then ranks by that instant and is usable from "
+        "it, as the purchase's credit was.",
+    )
     priority: Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT), DIGITS] | None = Field(
         default=None, description="Explicit priority (lower first).", json_schema_extra=_whole_schema(None)
     )
     scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
+
+    @model_validator(mode="after")
+    def _issued_once(self) -> "ScenarioCredit":
+        if self.issued is not None and self.issued_at is not None:
+            raise ValueError(
+                "a credit is issued on a day (`issued`) or at an instant (`issued_at`), not both: keep `issued_at` "
+                "for a credit bought by a purchase, `issued` otherwise"
+            )
+        return self
 
 
 class CreditPurchase(Strict):
