@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -261,7 +262,7 @@ class _Kept:
     methods: set[str] | None = None  # every plan's payment methods
     coupon_only: dict[str, list[str]] | None = None  # bundle → the coupons granting it (`_coupon_bundles`)
     lookups: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None  # plans, bundles, products
-    members: dict[str, tuple[frozenset[str], list[str]]] = field(default_factory=dict)  # bundle → (products, required)
+    bundles: dict[str, _Bundle] = field(default_factory=dict)  # bundle code → `_Bundle`
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
     granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
     lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
@@ -271,6 +272,7 @@ class _Kept:
     undiscounted: dict[tuple[tuple[str, str], ...], dict[str, Any]] = field(default_factory=dict)  # see `price`
     marks_main: dict[frozenset[str], bool] = field(default_factory=dict)  # see `_decided`
     bundles_hold: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)  # see `_bundles_hold`
+    reaching: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # see `_grants_nothing`
 
 
 #: at most this many entries in each of `_Kept`'s memos (`_remember`)
@@ -308,14 +310,36 @@ def _kept(rules: Any) -> _Kept:
     return found
 
 
-def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
-    """A bundle's products, and its required ones in order."""
-    members = _kept(rules).members
-    found = members.get(code)
+@dataclass(frozen=True)
+class _Bundle:
+    """What purchases read of one bundle's products, worked out once per rule set (`_bundle`)."""
+
+    members: frozenset[str]  # its products
+    required: list[str]  # its required products, in order (read only)
+    termed: frozenset[str]  # its products billed per period (`ProductType.TERMED`)
+    required_set: frozenset[str]
+    required_termed: frozenset[str]
+
+
+def _bundle(rules: Any, code: str) -> _Bundle:
+    """`_Bundle` of a bundle the rule set defines (kept per bundle: a rule set has few)."""
+    bundles = _kept(rules).bundles
+    found = bundles.get(code)
     if found is None:
         products = rules.get("bundle", code).products
-        found = members[code] = (frozenset(p.product for p in products), [p.product for p in products if p.required])
+        members = frozenset(p.product for p in products)
+        required = [p.product for p in products if p.required]
+        termed = frozenset(
+            p for p in members if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED
+        )
+        found = bundles[code] = _Bundle(members, required, termed, frozenset(required), termed.intersection(required))
     return found
+
+
+def _members(rules: Any, code: str) -> tuple[frozenset[str], list[str]]:
+    """A bundle's products, and its required ones in order."""
+    found = _bundle(rules, code)
+    return found.members, found.required
 
 
 #: a memo's "no entry" (None is an entry: a code no coupon generates)
@@ -356,7 +380,7 @@ def _named_coupon(rules: Any, text: str) -> Reason | None:
 
 
 def _folded(text: str) -> str:
-    return "".join(c for c in text.casefold() if c.isalnum())
+    return "".join(filter(str.isalnum, text.casefold()))
 
 
 def _first_last(space: Any) -> str:
@@ -418,9 +442,9 @@ def _unknown(where: str, what: str, name: str, known: Any, code: str) -> Scenari
     return ScenarioError(where, f"unknown {what} `{name}`", hint, code=code)
 
 
-def check(rules: Any, scenario: Any) -> str | None:
-    """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
-    purchase = scenario.purchase
+def _lookups(rules: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The rule set's plans, bundles and products (code → model; read only), kept beside it: a
+    dictionary read, where `rules.get` looks up the kind first."""
     kept = _kept(rules)
     if kept.lookups is None:
         kept.lookups = (
@@ -428,7 +452,14 @@ def check(rules: Any, scenario: Any) -> str | None:
             decision.lookup(rules, "bundle"),
             decision.lookup(rules, "product"),
         )
-    plans, bundles, products = kept.lookups
+    return kept.lookups
+
+
+def check(rules: Any, scenario: Any) -> str | None:
+    """The plan in effect; raises ScenarioError (BR620-BR623) with every bad fact of the purchase."""
+    purchase = scenario.purchase
+    kept = _kept(rules)
+    plans, bundles, products = _lookups(rules)
     problems: list[ScenarioError] = []
     plan: str | None = purchase.plan
     if plan is not None and plan not in plans:
@@ -622,18 +653,19 @@ def redeem(
     return outcomes
 
 
-def _brought(rules: Any, purchase: Any, bundle: str, termed_only: bool = False) -> set[str]:
+def _brought(rules: Any, purchase: Any, bundle: str, termed_only: bool = False) -> AbstractSet[str]:
     """The products a bundle of the purchase brings: those chosen in it, else its required ones;
     `termed_only`: those billed per period (a second box, a usage product, are not a second charge
-    of one service)."""
-    members, required = _members(rules, bundle)
-    # (a product chosen that the bundle does not hold is refused as `product_not_in_bundle`: it
-    # brings nothing; until 2026-12-02 it was counted, and a coupon was rejected as bringing it twice)
-    chosen = {i.product for i in purchase.products or () if i.bundle == bundle and i.product in members}
-    found = chosen or set(required)
-    if termed_only:
-        found = {p for p in found if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED}
-    return found
+    of one service). Read only (the bundle's own sets when nothing is chosen in it)."""
+    facts = _bundle(rules, bundle)
+    if purchase.products:
+        # (a product chosen that the bundle does not hold is refused as `product_not_in_bundle`: it
+        # brings nothing; until 2026-12-02 it was counted, and a coupon was rejected as bringing it twice)
+        members = facts.members
+        chosen = {i.product for i in purchase.products if i.bundle == bundle and i.product in members}
+        if chosen:
+            return chosen & facts.termed if termed_only else chosen
+    return facts.required_termed if termed_only else facts.required_set
 
 
 def _products_had(rules: Any, scenario: Any, without: str | None = None) -> dict[str, set[str]]:
@@ -641,20 +673,26 @@ def _products_had(rules: Any, scenario: Any, without: str | None = None) -> dict
     buys (its plan's bundles, its add-ons but `without`: the add-on a code sells, `_sold_by_code`,
     is that code's own bundle), and, for a purchase without a plan, the subscription's lines."""
     purchase = scenario.purchase
-    model = rules.get("plan", purchase.plan) if purchase.plan is not None else None
+    plans, bundles, _ = _lookups(rules)
+    model = plans.get(purchase.plan) if purchase.plan is not None else None
     bought: set[str] = set()
     for code in (*(model.bundles if model is not None else ()), *purchase.add_ons):
-        if code != without and rules.get("bundle", code) is not None:
+        if code != without and code in bundles:
             bought |= _brought(rules, purchase, code, termed_only=True)
+    return {"purchase": bought, "coupon": set(), "subscription": set(_had_by_subscription(rules, scenario, model))}
+
+
+def _had_by_subscription(rules: Any, scenario: Any, model: Any) -> AbstractSet[str]:
+    """`_products_had`'s products of the subscription (read only; `model`: the purchase's plan):
+    for a purchase without a plan, its lines' products and the termed ones its bundles hold."""
     subscription = scenario.subscription
-    has: set[str] = set()
-    if subscription is not None and model is None:
-        has = {line.product for line in subscription.products}
-        # and what its bundles hold though no line is written for them: its add-ons' and its plan's
-        # required services (until 2026-12-02 an add-on in `add_ons` only was sold again)
-        lined = tuple(dict.fromkeys(line.bundle for line in subscription.products if line.bundle is not None))
-        has |= _bundles_hold(rules, subscription.plan, (*subscription.add_ons, *lined))
-    return {"purchase": bought, "coupon": set(), "subscription": has}
+    if subscription is None or model is not None:
+        return frozenset()
+    has = {line.product for line in subscription.products}
+    # and what its bundles hold though no line is written for them: its add-ons' and its plan's
+    # required services (until 2026-12-02 an add-on in `add_ons` only was sold again)
+    lined = tuple(dict.fromkeys(line.bundle for line in subscription.products if line.bundle is not None))
+    return has | _bundles_hold(rules, subscription.plan, (*subscription.add_ons, *lined))
 
 
 def _bundles_hold(rules: Any, plan_code: str | None, add_ons: tuple[str, ...]) -> frozenset[str]:
@@ -668,11 +706,7 @@ def _bundles_hold(rules: Any, plan_code: str | None, add_ons: tuple[str, ...]) -
         products: set[str] = set()
         for code in (*(plan.bundles if plan is not None else ()), *add_ons):
             if rules.get("bundle", code) is not None:
-                products |= {
-                    p
-                    for p in _members(rules, code)[1]
-                    if (m := rules.get("product", p)) is not None and m.type is ProductType.TERMED
-                }
+                products |= _bundle(rules, code).required_termed
         found = _remember(kept, key, frozenset(products))
     return found
 
@@ -697,14 +731,14 @@ def _plan_in_effect(rules: Any, scenario: Any) -> Any:
     purchase = scenario.purchase
     subscription = scenario.subscription
     plan = purchase.plan if purchase.plan is not None else (subscription.plan if subscription is not None else None)
-    return rules.get("plan", plan) if plan is not None else None
+    return _lookups(rules)[0].get(plan) if plan is not None else None
 
 
 def _coupon_only(rules: Any, add_on: str, model: Any) -> list[str] | None:
     """The coupons granting `add_on` when the plan in effect (`model`) neither includes it nor lists
     it as compatible: then it is not sold as a plain add-on (`add_on_coupon_only`); else None."""
     coupons = _coupon_bundles(rules).get(add_on)
-    if coupons and (model is None or add_on not in (*model.bundles, *model.compatible_bundles)):
+    if coupons and (model is None or (add_on not in model.bundles and add_on not in model.compatible_bundles)):
         return coupons
     return None
 
@@ -729,13 +763,30 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
     discount had expired, was spent."""
     if _brought(rules, purchase, bundle):
         return False
-    main_at = _main_item(rules, brought)  # (the same for every discount of the bundle)
+    effective: list[str] = []  # its discounts in effect on `day`
     for code in rules.get("bundle", bundle).discounts:
         definition = rules.get("discount", code)
         if definition is None:
             return False  # (checked when loaded; never taken as nothing)
-        if not _in_effect(definition, day):
-            continue
+        if _in_effect(definition, day):
+            effective.append(code)
+    if not effective:
+        return True
+    # whether they reach an item follows from their codes and the items' products and bundles
+    # alone: kept per those (a run meets the same few purchases again)
+    memo = _kept(rules).reaching
+    key = (tuple(effective), tuple((i.product, i.bundle) for i in brought))
+    found = memo.get(key)
+    if found is None:
+        found = _remember(memo, key, not _reach_any(rules, effective, brought))
+    return found
+
+
+def _reach_any(rules: Any, discounts: list[str], brought: list[Item]) -> bool:
+    """Whether a discount of `discounts` (defined ones) names an item of `brought` (`_grants_nothing`)."""
+    main_at = _main_item(rules, brought)  # (the same for every discount of the bundle)
+    for code in discounts:
+        definition = rules.get("discount", code)
         for i, item in enumerate(brought):
             product = rules.get("product", item.product)
             kind = product.type.value if product is not None else None
@@ -744,8 +795,8 @@ def _grants_nothing(rules: Any, purchase: Any, bundle: str, brought: list[Item],
             # entered with an add-on alone was spent for nothing)
             main = i == main_at
             if any(target_reaches(t, item.product, kind, item.bundle, main) for t in definition.discounted_products):
-                return False
-    return True
+                return True
+    return False
 
 
 def _in_effect(definition: Any, day: date) -> bool:
@@ -828,24 +879,37 @@ def refusals(
         reason = _validity(rules, "plan", purchase.plan, model.validity, day, "plan")
         if reason is not None:
             yield reason
+        defined = _lookups(rules)[1]
         for code in model.bundles:  # bought with the plan: each must be on sale that day too
-            bundle = rules.get("bundle", code)
+            bundle = defined.get(code)
             reason = _validity(rules, "bundle", code, bundle.validity, day, "bundle") if bundle is not None else None
             if reason is not None:
                 yield reason
     yield from plan_change
     if not_in_effect is not None:  # (until 2026-12-03 sold, a coupon entered with it spent)
         yield not_in_effect
-    held = _held(scenario, model) if purchase.add_ons else {}
-    had = _products_had(rules, scenario) if purchase.add_ons else {}
+    if purchase.add_ons:
+        yield from _add_on_refusals(rules, scenario, model, coded, day)
+    method = purchase.payment_method
+    if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
+        yield _reason(rules, _method_not_supported, model.code, method)
+    yield from _selection(rules, purchase, bundles, rejected)
+
+
+def _add_on_refusals(rules: Any, scenario: Any, model: Any, coded: frozenset[str], day: date) -> Iterator[Reason]:
+    """`refusals`' reasons for the purchase's add-ons (it has some), in their order."""
+    purchase = scenario.purchase
+    plans, bundles, _ = _lookups(rules)
+    held = _held(scenario, model)
+    # the subscription's products (for a purchase without a plan: `_products_had`)
+    had = _had_by_subscription(rules, scenario, plans.get(purchase.plan) if purchase.plan is not None else None)
     bought: set[str] = set()  # what the plan and the earlier add-ons of this purchase bring
-    if purchase.add_ons and model is not None and purchase.plan is not None:
+    if model is not None and purchase.plan is not None:
         for code in model.bundles:
-            if rules.get("bundle", code) is not None:
+            if code in bundles:
                 bought |= _brought(rules, purchase, code, termed_only=True)
     for add_on in purchase.add_ons:
-        bundle = rules.get("bundle", add_on)
-        reason = _validity(rules, "bundle", add_on, bundle.validity, day, "bundle")
+        reason = _validity(rules, "bundle", add_on, bundles[add_on].validity, day, "bundle")
         if reason is not None:
             yield reason
         if add_on in held:
@@ -853,8 +917,8 @@ def refusals(
             yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
         else:  # a product of it bought or held already in another bundle: charged twice (as for a
             # coupon's bundle, `coupon_products_had`; until 2026-12-02 sold again)
-            brings = _brought(rules, purchase, add_on, termed_only=True) & _members(rules, add_on)[0]
-            for where, products in (("purchase", bought), ("subscription", had.get("subscription", set()))):
+            brings = _brought(rules, purchase, add_on, termed_only=True)  # (of the bundle's own products)
+            for where, products in (("purchase", bought), ("subscription", had)):
                 twice = sorted(brings & products)
                 if twice:
                     yield Reason("add_on_products_had", {"bundle": add_on, "products": twice, "where": where})
@@ -876,16 +940,13 @@ def refusals(
         ):
             yield _reason(rules, _not_compatible, model.code, add_on)
     for code in purchase.add_ons:  # an add-on of optional products alone (a plan buys its other bundles)
-        if rules.get("bundle", code) is None:
+        if code not in bundles:
             continue
-        members, required = _members(rules, code)
-        chosen = any(i.bundle == code for i in purchase.products or ())
-        if members and not required and not chosen and not _reaches_beyond(rules, code, members):
-            yield _reason(rules, _nothing_chosen, code)  # (until 2026-12-02 allowed, buying nothing)
-    method = purchase.payment_method
-    if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
-        yield _reason(rules, _method_not_supported, model.code, method)
-    yield from _selection(rules, purchase, bundles, rejected)
+        facts = _bundle(rules, code)
+        if facts.members and not facts.required:
+            chosen = any(i.bundle == code for i in purchase.products or ())
+            if not chosen and not _reaches_beyond(rules, code, facts.members):
+                yield _reason(rules, _nothing_chosen, code)  # (until 2026-12-02 allowed, buying nothing)
 
 
 #: the purchase's reasons that say something without refusing it
@@ -1062,7 +1123,13 @@ def _deactivated_since(subscription: Any, day: date) -> str | None:
     from 02-11)."""
     from engine.criteria.environment import status_in_force
 
-    current = status_in_force(subscription.status_history, day)
+    history = subscription.status_history
+    for period in history:  # (the usual history has no deactivation: nothing to work out)
+        if period.status == "deactivated":
+            break
+    else:
+        return None
+    current = status_in_force(history, day)
     return current.from_.isoformat() if current is not None and current.status == "deactivated" else None
 
 
@@ -1141,14 +1208,13 @@ def _method_not_supported(rules: Any, plan: str, method: str) -> Reason:
 
 def _held(scenario: Any, model: Any) -> dict[str, tuple[str, str]]:
     """Bundles the customer already holds (or buys with the plan): bundle -> (by, holder)."""
-    held: dict[str, tuple[str, str]] = {}
-    if model is not None:
-        held.update((b, ("plan", model.code)) for b in model.bundles)
+    held: dict[str, tuple[str, str]] = dict.fromkeys(model.bundles, ("plan", model.code)) if model is not None else {}
     subscription = scenario.subscription
     if subscription is not None and scenario.purchase.plan is None:
-        held.update((b, ("subscription", subscription.code)) for b in subscription.add_ons)
+        by = ("subscription", subscription.code)
+        held.update(dict.fromkeys(subscription.add_ons, by))
         # a bundle the bill's lines are in is held too, as the discounts see it (`_held_bundles`)
-        held.update((line.bundle, ("subscription", subscription.code)) for line in subscription.products if line.bundle)
+        held.update(dict.fromkeys([line.bundle for line in subscription.products if line.bundle], by))
     return held
 
 
@@ -1171,15 +1237,15 @@ def _selection(
         if item.bundle not in bundles:
             if item.bundle not in rejected:
                 yield _reason(rules, _not_bought, item.product, item.bundle)
-        elif item.product not in _members(rules, item.bundle)[0]:
+        elif item.product not in _bundle(rules, item.bundle).members:
             yield _reason(rules, _not_in_bundle, item.product, item.bundle)
         chosen.setdefault(item.bundle, set()).add(item.product)
     for code in bundles:
         if code not in chosen:
             continue  # a bundle the selection does not mention comes with its required products
-        for p in rules.get("bundle", code).products:
-            if p.required and p.product not in chosen[code]:
-                yield _reason(rules, _required_missing, p.product, code)
+        for product in _bundle(rules, code).required:
+            if product not in chosen[code]:
+                yield _reason(rules, _required_missing, product, code)
 
 
 def _reaches_beyond(rules: Any, bundle: str, members: frozenset[str]) -> bool:
@@ -1338,8 +1404,11 @@ def evaluate(rules: Any, scenario: Any, shared: bool = False, billed: Any = None
     decided["coupons"] = [c.to_json(shared) for c in coupons]
     decided["lines"] = out_lines
     decided["price"] = priced["totals"]
-    names = {f"subscription.products[{k}]": f"`{item.product}`" for k, item in enumerate(kept)}
-    decided["discounts"] = [_lines_named(d, names) for d in priced["definitions"]]
+    definitions = priced["definitions"]
+    if any(_names_lines(d) for d in definitions):
+        names = {f"subscription.products[{k}]": f"`{item.product}`" for k, item in enumerate(kept)}
+        definitions = [_lines_named(d, names) for d in definitions]
+    decided["discounts"] = list(definitions)  # (a list of its own: a kept price's is shared)
     return decided
 
 
@@ -1441,15 +1510,20 @@ _STATUS_WORDS: dict[str, str] = {"applied_for_nothing": "applied, taking nothing
 _STILL_OPEN = frozenset({"applied", "offered", "pending_approval"})
 
 
+def _names_lines(definition: Any) -> bool:
+    """Whether a priced definition has a reason naming the lines it was priced on (`_lines_named`)."""
+    return isinstance(definition, dict) and any(
+        isinstance(r, dict) and "lines" in r.get("facts", ()) for r in definition.get("reasons", ())
+    )
+
+
 def _lines_named(definition: Any, names: Mapping[str, str]) -> Any:
     """A priced definition whose reasons name the purchase's products, not the lines of the
     subscription it was priced on (`line_floor`, `other_currency_lines`: "takes less than 10.00
     EUR from `sports-pack`"; until 2026-12-02 "from subscription.products[1]", a place the scenario
     does not have). A copy where one is renamed; the definition as it is otherwise (kept records
     and text written once are never changed)."""
-    if not isinstance(definition, dict) or not any(
-        isinstance(r, dict) and "lines" in r.get("facts", ()) for r in definition.get("reasons", ())
-    ):
+    if not _names_lines(definition):
         return definition
     reasons = []
     for r in definition["reasons"]:

@@ -691,7 +691,9 @@ def commitment_end(term: Term, start: date) -> date:
         return _BEYOND
 
 
-def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> tuple[list[Stretch], int]:
+def current_term(
+    terms: dict[str, Term], first: str, start: date, on: date, loops: dict[str, _Loop] | None = None
+) -> tuple[list[Stretch], int]:
     """The renewal chain from `first` starting on `start`, up to the term in force on `on`.
 
     Returns the stretches worth showing (the first `_SHOWN` and the last `_SHOWN`; the last one
@@ -699,7 +701,8 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
     renewals crossed in all. Chains may loop (every commitment is longer than zero, a validation
     rule); a loop measured in days or weeks, or in months and years from a start whose day keeps
     (`_skip_laps`), is crossed lap by lap in one step, so a 1-day or 1-month term renewing into
-    itself for centuries costs no more than a few laps.
+    itself for centuries costs no more than a few laps. `loops`: the loops walked (`_loop_of`), kept
+    by the caller for every chain of the same `terms` (else walked once per chain).
     """
     term = terms[first]
     end = commitment_end(term, start)
@@ -710,7 +713,8 @@ def current_term(terms: dict[str, Term], first: str, start: date, on: date) -> t
     renewals = -1
     code: str | None = first
     seen: dict[str, tuple[date, int]] = {}  # term → (its last start, renewals before it)
-    loops: dict[str, _Loop] = {}  # each term of the loop met → the loop, walked once (`_skip_laps`)
+    if loops is None:  # each term of the loop met → the loop, walked once (`_skip_laps`)
+        loops = {}
     while code is not None:
         term = terms[code]
         if code in seen:
@@ -863,6 +867,12 @@ def _did_you_mean(name: str, known: Any) -> str:
     return nearest(name, known)
 
 
+#: a memo's "no entry" (None is an entry: a reason that reads as none of those named)
+_UNSEEN: Any = object()
+#: at most this many reasons kept in `TermEvaluator._meant`
+_MEANT_KEPT = 1024
+
+
 class TermEvaluator:
     """Decides the cancellation of a scenario's subscription, term by term.
 
@@ -881,6 +891,11 @@ class TermEvaluator:
         self._plan_parts: dict[str, tuple[tuple[str, str | None], ...]] = {}
         self._dated: dict[str, tuple[Any, ...] | object | None] = {}  # term code → `_date_operands`
         self._reasons: dict[str, frozenset[str]] | None = None  # per term, the reasons its exceptions name
+        #: (term code, a reason it does not name) → the named one it reads as (`_reason_meant`), for
+        #: the reasons seen last: a run meets the same few again, and each costs an edit distance
+        self._meant: dict[tuple[str, str], str | None] = {}
+        #: term code → its renewal loop (`_loop_of`: a function of the terms alone), walked once
+        self._loops: dict[str, _Loop] = {}
 
     def decide(self, scenario: Any, outcomes: Mapping[str, Sequence[tuple[str, bool]]]) -> CancellationDecision:
         request = scenario.cancellation
@@ -937,7 +952,12 @@ class TermEvaluator:
             named = self._reasons.get(term, frozenset())
             if reason in named or not named:
                 continue
-            meant = _reason_meant(reason, named)
+            key = (term, reason)
+            meant = self._meant.get(key, _UNSEEN)
+            if meant is _UNSEEN:
+                if len(self._meant) >= _MEANT_KEPT:
+                    self._meant.clear()
+                meant = self._meant[key] = _reason_meant(reason, named)
             if meant is not None:
                 at = self._source(term, "exceptions")
                 rule = f" at {at.file}:{at.line}" if at is not None else ""
@@ -1178,7 +1198,7 @@ class TermEvaluator:
             current = Stretch(code, start, end)
             chain, renewals = [current], 0
         else:
-            chain, renewals = current_term(self.terms, code, start, on)
+            chain, renewals = current_term(self.terms, code, start, on, self._loops)
             current = chain[-1]
             prepared = self._prepared.get(current.term) or self._prepare(current.term)
             end = current.end
