@@ -91,6 +91,23 @@ def test_the_blocks_are_used_and_kept() -> None:
     assert len(evaluator._blocks) == kept  # a sample decided before: every block found
 
 
+def test_sheets_decide_every_sample_again_alike() -> None:
+    """A decision whose blocks were all met before is decided as one sheet (`_sheet`, built the
+    second time its key is met, found by `_indexed_sheet` after): each sample decided three times,
+    with the rest in between, is decided as the long way decides it, and sheets are made and used."""
+    blocks, _ = SHIPPED[0]
+    evaluator = _evaluator(blocks)
+    for _ in range(3):
+        for _, data in SAMPLES:
+            _same(SHIPPED, data)
+    assert evaluator._sheets and evaluator._sheet_index
+    data = next(d for name, d in SAMPLES if name.startswith("discounts/") and "subscription" in d)
+    scenario = validate_scenario(copy.deepcopy(data), None).scenario
+    decided = evaluator.decide(scenario, criteria_outcomes(blocks, scenario), why=False)
+    assert decided.blocks is not None and len(decided.blocks) == 1  # one sheet
+    assert any(decided.blocks[0][0] is sheet for sheet in evaluator._sheets.values())
+
+
 def test_a_changed_brief_decision_does_not_change_the_next() -> None:
     """Results the blocks share are copied into the dict API's decisions, never handed out."""
     blocks, _ = SHIPPED[0]

@@ -800,34 +800,36 @@ def discounts_json(
     `RuleSet.applied_only`; `lines_written`: with `shared`, a line the evaluator kept is put in
     as JSON text, for a caller that reads no line back)."""
     lines: list[Any] = []
-    totals: dict[str, dict[str, Decimal]] = {}
+    #: currency → its one line so far (a LineResult: its totals are its own texts), or the sums
+    totals: dict[str, Any] = {}
     for result in d.lines:
         line = result.line
-        gross = line.gross
-        currency = gross.currency
-        net = result.net.amount
-        shown = _gross_shown(result)
-        written = result.written if lines_written and shared else None
-        if written is not None:  # a line kept by the evaluator: what follows its field is written once
+        written = result.written
+        texts = (written.get("texts") or _line_texts(result, written)) if written is not None else None
+        if written is not None and lines_written and shared:
+            # a line kept by the evaluator: what follows its field is written once
             tail = written.get("item")
             if tail is None:
-                tail = written["item"] = orjson.dumps(_line_item(result))[1:]
+                tail = written["item"] = orjson.dumps(_line_item(result, texts))[1:]
             head = _LINE_HEADS.get(line.field) or _line_head(line.field)
             lines.append(orjson.Fragment(head + tail))
+        elif written is not None and shared:  # its item's data made once, shared by the writers
+            data = written.get("data")
+            if data is None:
+                data = written["data"] = _line_item(result, texts)
+            lines.append({"line": line.field, **data})
         else:
-            lines.append({"line": line.field, **_line_item(result)})
+            lines.append({"line": line.field, **_line_item(result, texts)})
+        currency = line.gross.currency
         total = totals.get(currency)
         if total is None:
-            zero = Decimal(0)  # what the sums start from (their exponents: at most 0)
-            totals[currency] = {
-                "gross": zero + shown,
-                "discount": zero + result.discount,
-                "net": zero + net,
-            }
-        else:
-            total["gross"] += shown
-            total["discount"] += result.discount
-            total["net"] += net
+            totals[currency] = result
+            continue
+        if type(total) is LineResult:  # a second line of the currency: sums from here on
+            total = totals[currency] = _sums(total)
+        total["gross"] += _gross_shown(result)
+        total["discount"] += result.discount
+        total["net"] += result.net.amount
     omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
     definitions: Any
     if shared and d.blocks is not None:
@@ -850,14 +852,46 @@ def discounts_json(
     if omitted is not None:
         part["omitted"] = omitted
     part["totals"] = {
-        c: {
-            "gross": money_text(t["gross"], c),
-            "discount": money_text(t["discount"], c),
-            "net": money_text(t["net"], c),
-        }
-        for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())
+        c: _totals_texts(t, c) for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())
     }
     return part
+
+
+def _sums(result: LineResult) -> dict[str, Decimal]:
+    """A currency's totals, from its first line: the sums start from zero (their exponents: at most 0)."""
+    zero = Decimal(0)
+    return {"gross": zero + _gross_shown(result), "discount": zero + result.discount, "net": zero + result.net.amount}
+
+
+def _totals_texts(total: Any, currency: str) -> dict[str, str]:
+    """A currency's totals as text: of its one line (kept with the line's texts when it is a kept
+    one: `_line_texts`), or of the sums of its lines."""
+    if type(total) is LineResult:
+        written = total.written
+        if written is not None:
+            found: dict[str, str] = (written.get("texts") or _line_texts(total, written))[3]
+            return dict(found)
+        total = _sums(total)
+    return {
+        "gross": money_text(total["gross"], currency),
+        "discount": money_text(total["discount"], currency),
+        "net": money_text(total["net"], currency),
+    }
+
+
+def _line_texts(result: LineResult, written: dict[str, Any]) -> tuple[Any, ...]:
+    """A kept line's money as text, worked out once and kept in its `written` (the lines kept
+    under one key are alike: `DiscountEvaluator._amounts_kept`): its gross shown, each take's
+    amount (negative), its net, and the totals of a bill of this line alone."""
+    currency = result.line.gross.currency
+    sums = _sums(result)
+    found = written["texts"] = (
+        money_text(_gross_shown(result), currency),
+        tuple((code, money_text(-amount, currency)) for code, amount in result.takes),
+        money_text(result.net.amount, currency),
+        {key: money_text(amount, currency) for key, amount in sums.items()},
+    )
+    return found
 
 
 def _gross_shown(result: LineResult) -> Decimal:
@@ -865,15 +899,21 @@ def _gross_shown(result: LineResult) -> Decimal:
     return result.line.gross.amount + result.net.amount * 0
 
 
-def _line_item(result: LineResult) -> dict[str, Any]:
+def _line_item(result: LineResult, texts: tuple[Any, ...] | None = None) -> dict[str, Any]:
     """A line's item as data, without its field (`line`). Its gross is shown with at least the
     net's digits (the currency's minor unit: a price written `80 EUR` is `80.00 EUR`, as its net
-    is; until 2026-12-02 the gross read `80 EUR` beside a net of `80.00 EUR`), its value unchanged."""
+    is; until 2026-12-02 the gross read `80 EUR` beside a net of `80.00 EUR`), its value unchanged.
+    `texts`: its money as text, kept (`_line_texts`)."""
     line = result.line
-    currency = line.gross.currency
     item: dict[str, Any] = {"product": line.product}
     if line.bundle:
         item["bundle"] = line.bundle
+    if texts is not None:
+        item["gross"] = texts[0]
+        item["discounts"] = [{"code": code, "amount": amount} for code, amount in texts[1]]
+        item["net"] = texts[2]
+        return item
+    currency = line.gross.currency
     item["gross"] = money_text(_gross_shown(result), currency)
     item["discounts"] = [{"code": code, "amount": money_text(-amount, currency)} for code, amount in result.takes]
     item["net"] = money_text(result.net.amount, currency)

@@ -29,6 +29,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -187,8 +188,9 @@ class LineResult:
     #: the gross itself when rounding would take more (`_LineBook.close`)
     discount: Decimal
     #: shared by the lines kept under one key (`DiscountEvaluator._amounts_kept`): the writer's
-    #: text of what follows the line's field, written once (`decision.discounts_json`)
-    written: dict[str, bytes] | None = None
+    #: text of what follows the line's field and its money as text, written once
+    #: (`decision.discounts_json`, `decision._line_texts`)
+    written: dict[str, Any] | None = None
 
 
 class DiscountDecision:
@@ -239,20 +241,41 @@ class Block:
     criteria outcomes they read, the bundles held and the lines' products decide: shared results
     (`SettledResult`) and None in the slots of the `eligible` ones, which the scenario's
     durations, limits and requests decide. Shared by decisions, never changed; its JSON is
-    written once (`decision._block_json`) and kept in `written`."""
+    written once (`decision._block_json`) and kept in `written`. A block resolved for a context
+    (`DiscountEvaluator._resolved`) has its eligible results in place but the applied ones, and a
+    sheet (`DiscountEvaluator._sheet`) is every block of a decision resolved, as one."""
 
-    __slots__ = ("eligible", "results", "written")
+    __slots__ = ("asked", "codes", "eligible", "made", "needs", "results", "written")
 
     def __init__(
-        self, results: tuple[DefinitionResult | None, ...], eligible: tuple[tuple[int, _Definition], ...]
+        self,
+        results: tuple[DefinitionResult | None, ...],
+        eligible: tuple[tuple[int, _Definition], ...],
+        made: tuple[tuple[str, str, Any, Fraction], ...] = (),
+        asked: bool = False,
     ) -> None:
         self.results = results
         self.eligible = eligible
         self.written: dict[bool, Any] = {}  # applied only? → the JSON of its shared results
+        #: the codes of its eligible definitions, and what their results depend on when nothing asks
+        #: for them (`_Definition.unasked`, the bits of all of them): `_by_blocks` resolves it by that
+        self.codes = frozenset(d.code for _, d in eligible)
+        self.needs = 0
+        for _, d in eligible:
+            self.needs |= d.unasked
+        #: a block resolved for a context (`DiscountEvaluator._resolved`): its eligible slots are
+        #: the auto-apply definitions applied, each made afresh from (code, type, value, free_spent),
+        #: and (`asked`) those the scenario asks for, decided afresh (`DiscountEvaluator._sheet`)
+        self.made = made
+        self.asked = asked
 
 
-def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Line]]:
-    """The billed subject and its lines (`products`: the rule set's, by code)."""
+def _lines(
+    products: dict[str, Any], scenario: Any, kept: dict[tuple[Any, ...], tuple[Money, Any, str]] | None = None
+) -> tuple[str | None, list[Line]]:
+    """The billed subject and its lines (`products`: the rule set's, by code). `kept`: a line at
+    the catalog price, its gross, period and type text per (product, quantity, billing frequency,
+    type written), beside the rule set (`DiscountEvaluator`): the catalog decides them."""
     subject = "subscription" if scenario.subscription is not None else "job" if scenario.job is not None else None
     if subject is None:
         return None, []
@@ -261,6 +284,12 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
     lines = []
     for i, item in enumerate(holder.products):
         where = _WHERE[subject][i] if i < _WHERE_KEPT else f"{subject}.products[{i}]"
+        if kept is not None and item.price is None:
+            found = kept.get(key := (item.product, item.quantity, billed, item.type))
+            if found is not None:
+                gross, frequency, shown = found
+                lines.append(Line(i, where, item.product, shown, item.bundle, gross, frequency, item.main))
+                continue
         product = products.get(item.product)
         if product is None:
             from engine.diagnostics import did_you_mean
@@ -272,9 +301,10 @@ def _lines(products: dict[str, Any], scenario: Any) -> tuple[str | None, list[Li
             )
         gross, frequency = _gross(item, product, billed, where)
         kind = item.type or product.type
-        lines.append(
-            Line(i, where, item.product, _VALUES.get(kind) or kind.value, item.bundle, gross, frequency, item.main)
-        )
+        shown = _VALUES.get(kind) or kind.value
+        if kept is not None and item.price is None:  # (a line refused raised above: never kept)
+            _kept(kept, _MATCH_MEMO, key, (gross, frequency, shown))
+        lines.append(Line(i, where, item.product, shown, item.bundle, gross, frequency, item.main))
     return subject, lines
 
 
@@ -474,7 +504,7 @@ class DefinitionRules:
             money = value
         else:
             try:
-                money = Money.parse(str(value))
+                money = _money(value)
             except (ValueError, ArithmeticError):
                 return str(value)
         return money_text(money.amount + self.rounder.round(Decimal(0), money.currency), money.currency)
@@ -771,16 +801,35 @@ class DefinitionRules:
         given = [a for a in scenario.approvals if a.discount == d.code]
         authorised = [a for a in given if self._authorised(a, approval)]
         if authorised:
-            r.reasons.append(Reason("approved", {"by": authorised[0].by}))
+            r.reasons.append(self._approval_reason("approved", d, authorised[0].by))
             return
-        approvers = [*(f"user `{u}`" for u in approval.users), *(f"unit `{u}`" for u in approval.units)]
         if given:
             r.status = "rejected"
-            r.reasons.append(Reason("approver_not_authorised", {"by": given[0].by, "approvers": approvers}))
+            r.reasons.append(self._approval_reason("approver_not_authorised", d, given[0].by))
         else:
             r.status = "pending_approval"
-            r.approvers = approvers
-            r.reasons.append(Reason("waiting_for_approval", {"approvers": approvers}))
+            r.approvers = _approvers(approval)
+            r.reasons.append(self._approval_reason("waiting_for_approval", d, None))
+
+    def _approval_reason(self, code: str, d: Discount, by: str | None) -> Reason:
+        """`approved` (by `by`), `approver_not_authorised` (`by`, and the definition's approvers) or
+        `waiting_for_approval` (its approvers), made once per definition and approver: a reason is
+        never changed, so decisions share it and its record is written once (an approver's name
+        of more than 100 characters is made afresh, and kept nowhere)."""
+        kept: dict[tuple[str, str, str | None], Reason] = self.__dict__.setdefault("_approval_reasons", {})
+        key = (code, d.code, by)
+        found = kept.get(key)
+        if found is None:
+            facts: dict[str, Any] = {}
+            if by is not None:
+                facts["by"] = by
+            if code != "approved":
+                assert d.approval is not None
+                facts["approvers"] = _approvers(d.approval)
+            found = Reason(code, facts)
+            if by is None or len(by) <= 100:
+                _kept(kept, _MATCH_MEMO, key, found)
+        return found
 
     def _by_code(self, name: str) -> dict[str, Any]:
         """A table by definition code kept on this evaluator under `name`, made on first use (the
@@ -839,6 +888,26 @@ class DefinitionRules:
         return found
 
     def _requested_value(self, d: Discount, request: Any, problems: list[Reason | str]) -> Any:
+        """The value a request asks for (None when it is refused), and why it is refused added to
+        `problems`: kept per definition and value as written (its type and text: `5` and `5.0`
+        are shown as written), for values of up to 100 characters; the reasons are shared."""
+        requested = request.value
+        text = str(requested)
+        if len(text) > 100:
+            return self._requested_value_now(d, request, problems)
+        kept: dict[tuple[str, type, str], tuple[Any, tuple[Reason | str, ...]]] = self.__dict__.setdefault(
+            "_requested_values", {}
+        )
+        key = (d.code, type(requested), text)
+        found = kept.get(key)
+        if found is None:
+            refused: list[Reason | str] = []
+            value = self._requested_value_now(d, request, refused)
+            found = _kept(kept, _MATCH_MEMO, key, (value, tuple(refused)))
+        problems += found[1]
+        return found[0]
+
+    def _requested_value_now(self, d: Discount, request: Any, problems: list[Reason | str]) -> Any:
         low, high = _range(d)
         requested = request.value
         if requested is None:
@@ -1000,6 +1069,8 @@ class _Definition:
     agent_units: frozenset[str]
     #: auto apply with a run of its own (`runs_on`): added while valid, it outlasts its expiration
     runs_on: bool
+    #: a money amount or a cap: what it takes may be cut, and its result says so (`_amounts`)
+    noted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -1050,6 +1121,9 @@ class _Plan:
     #: auto-apply definitions with a run of their own, not effective on the dates: open (a scenario
     #: may show them added while valid: `_dated_codes`), their criteria read only for one that does
     late: frozenset[str] = frozenset()
+    #: the outcomes every block reads, from the first to the last (`_window`): with the context,
+    #: they decide every block's key (`DiscountEvaluator._indexed_sheet`)
+    window: Callable[[Sequence[bool]], Any] | None = None
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
@@ -1059,6 +1133,20 @@ def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
 
 def _no_entries(results: Sequence[bool]) -> tuple[()]:
     return ()
+
+
+def _window(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
+    """The outcomes from the first of `indices` to the last, as one slice (a block's key,
+    `_Span.pick`): a definition's entries are consecutive, so a block's nearly always are, and a
+    slice is a third of the cost of picking them one by one. Entries between them that the block
+    does not read (a settled definition's) only make the key finer: the masked function leaves
+    them False."""
+    return itemgetter(slice(min(indices), max(indices) + 1)) if indices else _no_entries
+
+
+def _approvers(approval: Any) -> list[str]:
+    """Who may approve a request (`waiting_for_approval`, a result's `approvers`): users, then units."""
+    return [*(f"user `{u}`" for u in approval.users), *(f"unit `{u}`" for u in approval.units)]
 
 
 def _agent_not_allowed(agent: Any, d: Discount, source: Source | None = None) -> Reason:
@@ -1168,6 +1256,17 @@ _BLOCK_MEMO = 8192
 _CONTEXT_MEMO = 4096
 #: (definition, first day billed, frequency, agent) → its result, asked for by nothing; at most this many kept
 _UNASKED_MEMO = 16384
+#: (block, context) → the block resolved (`_resolved_for`); at most this many kept
+_RESOLVED_MEMO = 4096
+#: (context, blocks) → a decision's blocks as one (`_sheet`): at most this many kept (each holds
+#: its definitions' JSON once written, some 60 KB at 400 definitions), and this many met once
+_SHEETS = 256
+_SHEETS_SEEN = 4096
+#: (plan, lines, context, codes asked for) → (outcomes read, sheet) candidates (`_indexed_sheet`)
+_SHEET_INDEX = 64
+_SHEET_CANDIDATES = 4
+#: no codes (`_by_blocks`: nothing asked for)
+_NO_CODES: frozenset[str] = frozenset()
 #: a block's results decided afresh, when it has none
 _NONE: tuple[DefinitionResult, ...] = ()
 #: `_unasked`'s mark of a definition applied (its result is made afresh)
@@ -1245,9 +1344,17 @@ class DiscountEvaluator(DefinitionRules):
         self._shapes: dict[tuple[int, ...], int] = {}
         self._shape_numbers = itertools.count()  # (`len(self._shapes)` gave two threads one number)
         self._blocks: dict[tuple[Any, ...], Block] = {}
+        #: (id of a kept block, its eligible definitions' context) → (the block, resolved: `_resolved`)
+        self._resolved_blocks: dict[tuple[int, int | None], tuple[Block, Block]] = {}
+        #: (context, the blocks of a decision) → them resolved as one (`_sheet`), and those met once
+        self._sheets: dict[tuple[Any, ...], Block] = {}
+        self._sheet_index: dict[tuple[Any, ...], list[tuple[Any, Block]]] = {}  # `_indexed_sheet`
+        self._sheets_seen: set[int] = set()  # (a key's hash: one met once, two alike, is made early)
         self._masks: dict[tuple[int, ...], tuple[bool, ...]] = {}
         self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
+        self._catalog_lines: dict[tuple[Any, ...], tuple[Money, Any, str]] = {}  # `_lines`
+        self._contexts_both: dict[tuple[Any, ...], tuple[int | None, ...]] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money, Decimal]] = {}
         self._lines_kept: dict[tuple[Any, ...], Any] = {}  # `_amounts_kept`
@@ -1306,6 +1413,7 @@ class DiscountEvaluator(DefinitionRules):
             + 2 * (d.type is not DiscountType.AUTO_APPLY),
             agent_units=frozenset(d.allowed_units) if d.type is not DiscountType.AUTO_APPLY else frozenset(),
             runs_on=runs_on(d),
+            noted=d.cap is not None or d.amount.type is AmountType.AMOUNT,
         )
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
@@ -1358,7 +1466,7 @@ class DiscountEvaluator(DefinitionRules):
         name sections that hold."""
         if listed is None:
             listed = self.rules.listed != "applied"
-        subject, lines = _lines(self.products, scenario)
+        subject, lines = _lines(self.products, scenario, self._catalog_lines)
         today = scenario.as_of.date()
         held = _held_bundles(scenario, subject, lines) if subject else set()
         if subject == "subscription" and scenario.subscription.plan in self.plan_bundles:
@@ -1564,32 +1672,146 @@ class DiscountEvaluator(DefinitionRules):
         scenario's) are decided afresh, and the ad hoc definitions a request dates (`added_on`),
         whose slots a block keeps open (so a block is kept per which of its definitions are
         dated, too). Returns per block its results decided afresh (`DiscountDecision` spreads them
-        into every result in code order when asked), and the applied ones."""
+        into every result in code order when asked), and the applied ones. A block whose
+        eligible definitions nothing asks for is resolved per context (`_resolved`), and the
+        blocks of a decision that asks for none, all resolved, are one block (`_sheet`)."""
         number, scene.matched = self._context(scene.held, lines)
         contexts = self._unasked_contexts(scene)
-        memo, unasked, dated, results_of = self._blocks, self._unasked_memo, scene.dated, scene.results_of
+        results_of, dated, requests, histories = scene.results_of, scene.dated, scene.requests, scene.histories
         assert results_of is not None
-        requests, histories, today, scenario = scene.requests, scene.histories, scene.today, scene.scenario
-        asked = requests.keys() | histories.keys() if requests or histories else ()
-        blocks: list[tuple[Block, Sequence[DefinitionResult]]] = []
-        applied: list[DefinitionResult] = []
+        agent = scene.scenario.agent
+        unkept = agent is not None and _unkept(contexts[2])  # (its blocks are made for this decision)
+        asked = requests.keys() | histories.keys() if requests or histories else _NO_CODES
+        special = asked | dated if asked and dated else asked or dated  # the codes decided per scenario
+        sheet = None
+        if not unkept:
+            # (what a block's key and content read: the codes requested, in the history, dated)
+            index = (
+                plan.number,
+                number,
+                contexts[3],
+                frozenset(requests) if requests else None,
+                frozenset(histories) if histories else None,
+                frozenset(dated) if dated else None,
+            )
+            assert plan.window is not None
+            window = plan.window(results_of)
+            sheet = self._indexed_sheet(index, window)
+        if sheet is None:
+            picked = self._picked(plan, scene, number, contexts, unkept)
+            if not unkept:
+                sheet = self._sheet(picked, contexts, scene, special)
+                if sheet is not None:
+                    self._index_sheet(index, window, sheet)
+            if sheet is None:
+                return self._each_block(plan, picked, scene, contexts, special, unkept)
+        if not sheet.asked:
+            made = [DefinitionResult(c, t, "applied", value=v, free_spent=f) for c, t, v, f in sheet.made]
+            return [(sheet, made)], made
+        return self._sheet_decided(sheet, scene, special)
+
+    def _picked(
+        self, plan: _Plan, scene: _Scene, number: int, contexts: tuple[int | None, ...], unkept: bool
+    ) -> list[Block]:
+        """Each block of the plan, kept per its key (see `_by_blocks`), or made now."""
+        memo, dated, results_of, requests = self._blocks, scene.dated, scene.results_of, scene.requests
+        assert results_of is not None
+        agent = scene.scenario.agent
+        picked: list[Block] = []
         for span in plan.spans:
             key: tuple[Any, ...]
             if dated and not dated.isdisjoint(span.codes):  # and which of its definitions requests date
                 key = (span.key, number, span.pick(results_of), frozenset(dated & span.codes))
             else:
                 key = (span.key, number, span.pick(results_of))
-            if span.agent_codes and scenario.agent is not None:  # and the agent, and what it requests
+            if span.agent_codes and agent is not None:  # and the agent, and what it requests
                 key = (*key, contexts[2], frozenset(requests.keys() & span.agent_codes) if requests else None)
-            found = memo.get(key)
-            if found is not None:
-                block = found
-            elif span.agent_codes and scenario.agent is not None and _unkept(contexts[2]):
-                block = self._block(plan, span, scene)
+            block = memo.get(key)
+            if block is None:
+                if span.agent_codes and unkept:
+                    block = self._block(plan, span, scene)
+                else:
+                    block = _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
+            picked.append(block)
+        return picked
+
+    def _indexed_sheet(self, index: tuple[Any, ...], window: Any) -> Block | None:
+        """The sheet (`_sheet`) of a decision whose blocks' keys are those of one made before: the
+        same plan, bundles and lines (`number`), context, codes asked for and outcomes read
+        (`window`, compared, not hashed: a few candidates per index), without looking up its
+        blocks one by one; None if there is none."""
+        candidates = self._sheet_index.get(index)
+        if candidates:
+            for seen, sheet in candidates:
+                if seen == window:
+                    return sheet
+        return None
+
+    def _index_sheet(self, index: tuple[Any, ...], window: Any, sheet: Block) -> None:
+        """`sheet` found again by `_indexed_sheet` (at most `_SHEET_CANDIDATES` per index, the latest)."""
+        candidates = self._sheet_index.get(index)
+        if candidates is None:
+            _kept(self._sheet_index, _SHEET_INDEX, index, [(window, sheet)])
+        elif all(seen != window for seen, _ in candidates):
+            candidates.insert(0, (window, sheet))
+            del candidates[_SHEET_CANDIDATES:]
+
+    def _sheet_decided(
+        self, sheet: Block, scene: _Scene, special: AbstractSet[str]
+    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult]]:
+        """A sheet's open slots for this decision: the definitions it asks for (`special`) decided
+        as `_each_block` decides them, the others applied, made afresh."""
+        dated, requests, histories = scene.dated, scene.requests, scene.histories
+        made = iter(sheet.made)
+        fresh: list[DefinitionResult] = []
+        applied: list[DefinitionResult] = []
+        for _, d in sheet.eligible:
+            if d.code not in special:
+                c, t, v, f = next(made)
+                r = DefinitionResult(c, t, "applied", value=v, free_spent=f)
+            elif dated and d.code in dated:  # judged on the request's `added_on`
+                r = self._decide_open(d, scene)
             else:
-                block = _kept(memo, _BLOCK_MEMO, key, self._block(plan, span, scene))
+                r = self._eligible(d, requests.get(d.code), histories.get(d.code, []), scene.today, scene.scenario)
+            fresh.append(r)
+            if r.status == "applied":
+                applied.append(r)
+        return [(sheet, fresh)], applied
+
+    def _each_block(
+        self,
+        plan: _Plan,
+        picked: list[Block],
+        scene: _Scene,
+        contexts: tuple[int | None, ...],
+        special: AbstractSet[str],
+        unkept: bool,
+    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult]]:
+        """`_by_blocks`, block by block: each block with its eligible definitions decided for this
+        scenario, or resolved for its context when nothing asks for them (`_resolved`)."""
+        unasked, dated = self._unasked_memo, scene.dated
+        requests, histories, today, scenario = scene.requests, scene.histories, scene.today, scene.scenario
+        asked = requests.keys() | histories.keys() if requests or histories else ()
+        blocks: list[tuple[Block, Sequence[DefinitionResult]]] = []
+        applied: list[DefinitionResult] = []
+        for span, block in zip(plan.spans, picked, strict=True):
             if not block.eligible:
                 blocks.append((block, _NONE))
+                continue
+            if (
+                not (span.agent_codes and unkept)  # (a block made for this decision: not resolved)
+                and (not special or special.isdisjoint(block.codes))
+                and not _unkept(ctx := contexts[block.needs])
+            ):
+                # nothing asks for its eligible definitions: their results follow from the context
+                # alone, so the block is resolved once per context (the applied ones made afresh)
+                done = self._resolved_for(block, ctx, contexts, scene)
+                if done.made:
+                    made = [DefinitionResult(c, t, "applied", value=v, free_spent=f) for c, t, v, f in done.made]
+                    applied += made
+                    blocks.append((done, made))
+                else:
+                    blocks.append((done, _NONE))
                 continue
             fresh = []
             for _, d in block.eligible:
@@ -1611,6 +1833,97 @@ class DiscountEvaluator(DefinitionRules):
             blocks.append((block, fresh))
         return blocks, applied
 
+    def _resolved_for(self, block: Block, ctx: int | None, contexts: tuple[int | None, ...], s: _Scene) -> Block:
+        """`_resolved`, kept per block and context."""
+        resolved = self._resolved_blocks
+        pair = resolved.get((id(block), ctx))
+        if pair is None or pair[0] is not block:  # (the pair holds its block: its id is not reused)
+            pair = _kept(resolved, _RESOLVED_MEMO, (id(block), ctx), (block, self._resolved(block, contexts, s)))
+        return pair[1]
+
+    def _sheet(
+        self, picked: list[Block], contexts: tuple[int | None, ...], s: _Scene, special: AbstractSet[str]
+    ) -> Block | None:
+        """The blocks of a decision, each resolved for the context (`_resolved`), as one block,
+        kept per the blocks, the context (dates and agent: `contexts[3]`) and the codes the
+        scenario asks for (`special`: requested, in its history, dated), whose slots stay open: a
+        decision then decides those and makes its applied results, nothing else. Made the second
+        time the same blocks, context and codes meet (the first goes block by block), so that
+        scenarios that never meet again do not pay for it; None until then."""
+        key = (contexts[3], frozenset(special), *picked)  # (blocks hash by identity; the key holds them alive)
+        found = self._sheets.get(key)
+        if found is not None:
+            return found
+        seen = hash(key)  # (a number, not the key: what is met once holds no block alive)
+        if seen not in self._sheets_seen:
+            if len(self._sheets_seen) >= _SHEETS_SEEN:
+                self._sheets_seen.clear()
+            self._sheets_seen.add(seen)
+            return None
+        results: list[DefinitionResult | None] = []
+        eligible: list[tuple[int, _Definition]] = []
+        made: list[tuple[str, str, Any, Fraction]] = []
+        asked = False
+        for block in picked:
+            if block.eligible:
+                if special and not special.isdisjoint(block.codes):
+                    block, asked = self._resolved(block, contexts, s, special), True
+                else:
+                    block = self._resolved_for(block, contexts[block.needs], contexts, s)
+                eligible += [(len(results) + slot, d) for slot, d in block.eligible]
+                made += block.made
+            results += block.results
+        sheet = Block(tuple(results), tuple(eligible), tuple(made), asked)
+        return _kept(self._sheets, _SHEETS, key, sheet)
+
+    def _resolved(
+        self, block: Block, contexts: tuple[int | None, ...], s: _Scene, special: AbstractSet[str] = _NO_CODES
+    ) -> Block:
+        """`block` with the results of its eligible definitions in their slots, for a scenario that
+        asks for none of them (`_unasked`: shared results kept per context); the applied ones stay
+        open, made afresh per decision from the block's `made`, and those in `special` (which the
+        scenario asks for) open, decided afresh (`_sheet_decided`)."""
+        results = list(block.results)
+        open_ = []
+        made = []
+        for slot, d in block.eligible:
+            if d.code in special:
+                open_.append((slot, d))
+                continue
+            kept = self._unasked_kept(d, contexts, s)
+            if kept.status == "applied":
+                open_.append((slot, d))
+                made.append((d.code, d.type, d.model.amount.value, kept.free_spent))
+            else:
+                results[slot] = kept
+        return Block(tuple(results), tuple(open_), tuple(made))
+
+    def _unasked_kept(self, d: _Definition, contexts: tuple[int | None, ...], s: _Scene) -> SettledResult:
+        """`_unasked`'s shared result (`_APPLIED`, or one with the free period's share spent, for
+        one applied), from the memo or decided now and kept."""
+        key = (d.index, contexts[d.unasked])
+        found = self._unasked_memo.get(key)
+        if found is None:
+            found = self._unasked_fresh(d, key, s)[1]
+        return found
+
+    def _unasked_fresh(
+        self, d: _Definition, key: tuple[int, int | None], s: _Scene
+    ) -> tuple[DefinitionResult, SettledResult]:
+        """A definition nothing asks for, decided now: its result and the shared one kept for `key`."""
+        r = self._eligible(d, None, [], s.today, s.scenario)
+        kept: SettledResult
+        if r.status != "applied":
+            kept = SettledResult(r.code, r.type, r.status, r.reasons)
+        elif r.free_spent:  # what a free period's earlier bills took: this bill gets the rest (until
+            # 2026-12-02 the rest was dropped for the next scenario, which got the whole period)
+            kept = SettledResult(r.code, r.type, "applied", free_spent=r.free_spent)
+        else:
+            kept = _APPLIED
+        if not _unkept(key[1]):
+            _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
+        return r, kept
+
     def _unasked(self, d: _Definition, contexts: tuple[int | None, ...], s: _Scene) -> DefinitionResult:
         """`_eligible` for a definition nothing asks for (no request, no history): applied (auto
         apply, fresh: its amounts are this decision's), or a result kept and shared, which only
@@ -1622,17 +1935,7 @@ class DiscountEvaluator(DefinitionRules):
             return DefinitionResult(d.code, d.type, "applied", value=d.model.amount.value, free_spent=found.free_spent)
         if found is not None:
             return found
-        r = self._eligible(d, None, [], s.today, s.scenario)
-        if r.status != "applied":
-            kept = SettledResult(r.code, r.type, r.status, r.reasons)
-        elif r.free_spent:  # what a free period's earlier bills took: this bill gets the rest (until
-            # 2026-12-02 the rest was dropped for the next scenario, which got the whole period)
-            kept = SettledResult(r.code, r.type, "applied", free_spent=r.free_spent)
-        else:
-            kept = _APPLIED
-        if not _unkept(key[1]):
-            _kept(self._unasked_memo, _UNASKED_MEMO, key, kept)
-        return r
+        return self._unasked_fresh(d, key, s)[0]
 
     def _unasked_contexts(self, s: _Scene) -> tuple[int | None, ...]:
         """`_unasked`'s keys, by a definition's `unasked`: nothing, the dates (first day billed,
@@ -1659,7 +1962,12 @@ class DiscountEvaluator(DefinitionRules):
         if agent is not None and not _agent_kept(agent):  # numbers of its own, never kept
             return None, self._number(dates), -next(self._numbers), -next(self._numbers)
         who = ("agent", None) if agent is None else ("agent", agent.user, *agent.units)
-        return None, self._number(dates), self._number(who), self._number((dates, who))
+        both = (dates, who)
+        found = self._contexts_both.get(both)  # (one look-up where three were made)
+        if found is None:
+            found = (None, self._number(dates), self._number(who), self._number(both))
+            _kept(self._contexts_both, _CONTEXT_MEMO, both, found)
+        return found
 
     def _number(self, key: tuple[Any, ...]) -> int:
         found = self._contexts_unasked.get(key)
@@ -1740,8 +2048,9 @@ class DiscountEvaluator(DefinitionRules):
             reads = [i for d in members if settled[d.index] is None for i, _ in d.entries]
             codes = frozenset(d.code for d in members)
             agent_codes = frozenset(d.code for d in members if d.agent_units and settled[d.index] is None)
-            spans.append(_Span(key, start, start + len(members), _picker(reads), codes, agent_codes))
-        found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers), late)
+            spans.append(_Span(key, start, start + len(members), _window(reads), codes, agent_codes))
+        every = [i for d in self.definitions if settled[d.index] is None for i, _ in d.entries]
+        found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers), late, _window(every))
         return _kept(self._dated, _DATE_MEMO, (subject, billed_from, today), found)
 
     def _shared(self, d: _Definition, status: str, reason: Reason) -> SettledResult:
@@ -1799,23 +2108,27 @@ class DiscountEvaluator(DefinitionRules):
     def _amounts(self, applied: list[DefinitionResult], lines: list[Line], scenario: Any) -> list[LineResult]:
         if not lines:
             return []
-        by_code = {r.code: r for r in applied}
         definitions = self.by_code
         pairs = [(definitions[r.code], r) for r in applied]  # in code order, as `matching` gives them
-        amounts = [r for d, r in pairs if d.kind is _AMOUNT]
-        if amounts:  # a money amount says which lines of another currency it took nothing from
-            note_other_currencies(amounts, lines, lambda line, code: definitions[code].index in self._reducing(line))
-        caps = {d.code: d.cap for d, _ in pairs if d.cap is not None and d.kind is not _AMOUNT}
-        if caps:  # and a capped discount, which lines of another currency than its cap
-            capped = [r for r in applied if r.code in caps]
-            note_other_currencies(
-                capped, lines, lambda line, code: definitions[code].index in self._reducing(line), caps
-            )
+        noted = [pair for pair in pairs if pair[0].noted]  # a money amount or a cap: said below
+        if noted:
+            amounts = [r for d, r in noted if d.kind is _AMOUNT]
+            if amounts:  # a money amount says which lines of another currency it took nothing from
+                note_other_currencies(
+                    amounts, lines, lambda line, code: definitions[code].index in self._reducing(line)
+                )
+            caps = {d.code: d.cap for d, _ in noted if d.cap is not None and d.kind is not _AMOUNT}
+            if caps:  # and a capped discount, which lines of another currency than its cap
+                capped = [r for r in applied if r.code in caps]
+                note_other_currencies(
+                    capped, lines, lambda line, code: definitions[code].index in self._reducing(line), caps
+                )
+        by_code = {r.code: r for r in applied}
         if self.keep_lines:
             results = self._amounts_kept(pairs, by_code, lines, scenario)
         else:
             results = self._amounts_long(pairs, by_code, self._caps(pairs), lines, scenario)
-        for d, r in pairs:  # what a cap or the zero floor cut, said (SPEC 3.2 step 4)
+        for d, r in noted:  # what a cap or the zero floor cut, said (SPEC 3.2 step 4)
             if d.cap is not None and self._near_cap(d.cap, r.amounts.get(d.cap.currency), len(lines)):
                 self._say_capped(d, r, pairs, lines, scenario)
             if d.kind is _AMOUNT and (short := _floored(d, r, results, self._reducing)):
@@ -1880,7 +2193,7 @@ class DiscountEvaluator(DefinitionRules):
         A billing run meets the same lines and discounts again and again."""
         applied = _applied_key(pairs, lines, scenario)
         memo = self._lines_kept
-        if any(d.cap is not None for d, _ in pairs):
+        if pairs and any([d.cap is not None for d, _ in pairs]):
             key = _capped_key(applied, lines)
             every = memo.get(key)
             if every is None:
@@ -2001,7 +2314,7 @@ _PERCENTAGE, _AMOUNT, _FREE_PERIOD = AmountType.PERCENTAGE, AmountType.AMOUNT, A
 def _take_money(book: _LineBook, code: str, value: Any) -> None:
     """A money amount's take from the line; nothing from a line billed in another currency (no
     rate converts it: the definition says so, `note_other_currencies`)."""
-    money = Money.parse(str(value))
+    money = _money(value)
     if money.currency == book.line.gross.currency:
         book.take(code, money.amount)
 
@@ -2019,7 +2332,7 @@ def note_other_currencies(
     requested percentage capped in EUR on a USD bill refused the whole scenario (BR603), though
     the same discount was offered."""
     for r in applied:
-        currency = Money.parse(str(r.value)).currency if caps is None else caps[r.code].currency
+        currency = _money(r.value).currency if caps is None else caps[r.code].currency
         skipped = [line.field for line in lines if line.gross.currency != currency and reduces(line, r.code)]
         if skipped:
             facts: dict[str, Any] = {"currency": currency, "lines": skipped}
@@ -2034,11 +2347,17 @@ def _applied_key(
     """What the applied discounts bring to a bill's amounts (`_amounts_kept`'s key): each one, with
     its value when an agent chose it and the share of a free period already given; with a free
     period, the length of the period billed and the lines' periods."""
+    if not pairs:
+        return ()
     applied: tuple[Any, ...] = tuple(
-        (d.index if d.auto else (d.index, str(r.value))) if not r.free_spent else (d.index, str(r.value), r.free_spent)
-        for d, r in pairs
+        [
+            (d.index if d.auto else (d.index, str(r.value)))
+            if not r.free_spent
+            else (d.index, str(r.value), r.free_spent)
+            for d, r in pairs
+        ]
     )
-    if any(d.kind is _FREE_PERIOD for d, _ in pairs):
+    if any([d.kind is _FREE_PERIOD for d, _ in pairs]):
         period = scenario.subscription.billing_period if scenario.subscription is not None else None
         days = (period.to - period.from_).days if period is not None else None
         billed = scenario.subscription.billing_frequency if scenario.subscription is not None else None
@@ -2060,7 +2379,7 @@ def _floored(
 ) -> list[str]:
     """The lines (billed in its currency) a money amount reduces that it took less than itself
     from, since no line goes below zero (SPEC 3.2 step 4): said as a reason `line_floor`."""
-    value = Money.parse(str(r.value))
+    value = _money(r.value)
     return [
         x.line.field
         for x in results
@@ -2456,6 +2775,22 @@ def _amount_value(d: Discount, value: Any) -> Any:
             found = str(exc)
         _kept(_PARSED, _PARSED_MEMO, key, found)
     if type(found) is str:
+        raise ValueError(found)
+    return found
+
+
+def _money(value: Any) -> Money:
+    """`Money.parse(str(value))`, kept per text as `_amount_value` keeps money (an applied amount's
+    value, a cap: read again by every decision that applies it; 2 µs a parse)."""
+    text = str(value)
+    found: Money | str | None = _PARSED.get((True, text))
+    if found is None:
+        try:
+            found = Money.parse(text)
+        except ValueError as exc:
+            found = str(exc)
+        _kept(_PARSED, _PARSED_MEMO, (True, text), found)
+    if isinstance(found, str):
         raise ValueError(found)
     return found
 
