@@ -65,16 +65,29 @@ def duration_sign(left: Any, right: Any) -> int | None:
     return (a[1] > b[1]) - (a[1] < b[1])
 
 
+#: Each unit's family and its length in the family's unit (one lookup: reading `TimeUnit.WEEKS`
+#: and its kin off the enum class costs more than the rest of `duration_family`)
+_FAMILIES: dict[TimeUnit, tuple[str, int]] = {
+    TimeUnit.DAYS: ("days", 1),
+    TimeUnit.WEEKS: ("days", 7),
+    TimeUnit.MONTHS: ("months", 1),
+    TimeUnit.YEARS: ("months", 12),
+}
+
+
 def _family(d: Duration) -> tuple[str, int] | None:
-    if d.unit in (TimeUnit.DAYS, TimeUnit.WEEKS):
-        return ("days", d.count * (7 if d.unit is TimeUnit.WEEKS else 1))
-    return ("months", d.count * (12 if d.unit is TimeUnit.YEARS else 1))
+    family, scale = _FAMILIES[d.unit]
+    return (family, d.count * scale)
 
 
 def duration_family(d: Any) -> tuple[str, int] | None:
     """A duration as ("days", n) or ("months", n) (weeks and years scaled); None when missing.
-    Two durations compare only within one family (months have no fixed number of days)."""
-    return None if d is None else _family(d)
+    Two durations compare only within one family (months have no fixed number of days). The
+    compiled evaluator calls it once per scenario and duration field: `_family` written out."""
+    if d is None:
+        return None
+    family, scale = _FAMILIES[d.unit]
+    return (family, d.count * scale)
 
 
 def money_sign(left: Money | None, right: Money | None) -> int | None:
