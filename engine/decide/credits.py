@@ -171,8 +171,9 @@ class LedgerEntry:
     at: datetime
     credit: str
     request: str
-    quantity: Decimal  # negative for a draw, positive for an issue by purchase
+    quantity: Decimal  # negative for a draw; an issue's quantity (a purchase's, or a scenario credit's left)
     remaining: Decimal
+    issue: bool = False  # a credit issued (a draw otherwise): a scenario credit's quantity may be below zero
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,14 @@ def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
 
 
 def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining: Decimal) -> LedgerEntry:
-    values = {"at": at, "credit": credit, "request": request, "quantity": quantity, "remaining": remaining}
+    values = {
+        "at": at,
+        "credit": credit,
+        "request": request,
+        "quantity": quantity,
+        "remaining": remaining,
+        "issue": False,
+    }
     return built(LedgerEntry, values)
 
 
@@ -510,7 +518,7 @@ class Book:
         for key, listed in self._cache.items():
             for item in self._placed(credit, key):
                 self._insert(listed, item)
-        self.ledger.append(LedgerEntry(at, credit.code, request, credit.quantity, credit.quantity))
+        self.ledger.append(LedgerEntry(at, credit.code, request, credit.quantity, credit.quantity, issue=True))
 
     def _placed(self, c: CreditFact, key: Key) -> list[tuple[CreditFact, int]]:
         """`c` with its tree distance as `candidates` lists it for requests of `key`, if it does."""
@@ -886,6 +894,50 @@ def _issues_alike(first: CreditFact, second: CreditFact) -> bool:
     return first.issued_at.utcoffset() == second.issued_at.utcoffset()
 
 
+def _issued_later(
+    scenario: Any,
+    credits: Mapping[str, CreditFact],
+    events: list[tuple[datetime, int, int, Any]],
+    ids: set[str],
+    problems: list[ScenarioError],
+) -> set[str]:
+    """The scenario credits issued at an instant after the stream's first event: each added to
+    `events` as an issue at its instant, as a purchase's credit is (before the purchases of that
+    instant, in code order). Its ledger entry names it by its code, so a consumption's or a
+    purchase's id that is that code is BR605 (added to `problems`), as two events sharing an id are."""
+    first = min(e[0] for e in events) if events else None
+    later: set[str] = set()
+    if first is None:
+        return later
+    where = {c.code: i for i, c in enumerate(scenario.credits)}
+    for code, f in sorted(credits.items()):
+        if f.issued_at is None or f.issued_at <= first or code not in where:
+            continue
+        if code in ids:
+            problems.append(
+                ScenarioError(
+                    f"credits[{where[code]}].code",
+                    f"the credit `{code}` is issued during the scenario (`issued_at`) and its ledger entry would "
+                    "name it as a consumption's or a purchase's id",
+                    "give the credit, or the consumption or purchase, another code",
+                    code="BR605",
+                )
+            )
+            continue
+        later.add(code)
+        events.append((f.issued_at, 0, -1, f))
+    return later
+
+
+def _utc_text(at: datetime) -> str:
+    """An aware date-time as ISO text in UTC; as written where UTC leaves the calendar (the first
+    or last hours of years 1 and 9999: until 2026-12-04 `--explain` failed there)."""
+    try:
+        return at.astimezone(UTC).isoformat()
+    except OverflowError:
+        return at.isoformat()
+
+
 def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[CreditFact, int]) -> dict[str, Any]:
     """Why a candidate ranks after the one before it: the first precedence key that tells them
     apart, with both credits' values (SPEC 3.6: the order is total, so some key does). For
@@ -894,7 +946,7 @@ def _after(order: Sequence[str], previous: tuple[CreditFact, int], item: tuple[C
         before_key, this_key = _KEYS[key](*previous), _KEYS[key](*item)
         if before_key != this_key:
             if key == "issue_date" and not _issues_alike(previous[0], item[0]):
-                values = tuple(_issued_instant(c).astimezone(UTC).isoformat() for c in (previous[0], item[0]))
+                values = tuple(_utc_text(_issued_instant(c)) for c in (previous[0], item[0]))
             else:
                 values = (_precedence_value(key, *previous), _precedence_value(key, *item))
             facts: dict[str, Any] = {
@@ -1315,10 +1367,21 @@ def scenario_credits(s: _Setting, scenario: Any, problems: list[ScenarioError]) 
     return credits
 
 
-def _issue_day(at: datetime) -> date:
-    """The day a scenario credit's `issued_at` falls on, as a purchase's day is compared with its
-    usage period: the instant's day as written, or in UTC when that is earlier."""
-    return min(at.date(), _utc_day(moment(at)))
+def _issued_at_after_period(at: datetime, to: date, where: str) -> Iterator[ScenarioError]:
+    """BR413 for a scenario credit issued at an instant after its usage period ends, worded as a
+    purchase's period is checked: the day compared is the instant's day as written, or its UTC day
+    when that is earlier, and the message names it."""
+    local, utc = at.date(), _utc_day(moment(at))
+    day = min(local, utc)
+    if to < day:
+        named = f"{utc} in UTC; {local} where it was issued" if utc < local else f"{local}"
+        yield ScenarioError(
+            where,
+            f"the credit is issued at {at.isoformat()} ({named}), after its usage period ends ({to}): it could "
+            "never be drawn",
+            f"end the usage period on {day} or later, or fix `issued_at`",
+            code="BR413",
+        )
 
 
 def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterator[ScenarioError]:
@@ -1350,8 +1413,15 @@ def _credit_problems(s: _Setting, c: Any, where: str, seen: set[str]) -> Iterato
         )
     if p is not None and p.to is not None and c.issued is not None and c.issued > p.to:
         yield ScenarioError(f"{where}.issued", *issued_after_period(c.issued, p.to), code="BR413")
-    if p is not None and p.to is not None and c.issued_at is not None and (day := _issue_day(c.issued_at)) > p.to:
-        yield ScenarioError(f"{where}.issued_at", *issued_after_period(day, p.to), code="BR413")
+    if c.issued is not None and c.issued_at is not None:
+        yield ScenarioError(
+            f"{where}.issued_at",
+            "a credit is issued on a day (`issued`) or at an instant (`issued_at`), not both",
+            "keep `issued_at` for a credit bought by a purchase (its purchase's `at`), `issued` otherwise",
+            code="BR413",
+        )
+    elif p is not None and p.to is not None and c.issued_at is not None:
+        yield from _issued_at_after_period(c.issued_at, p.to, f"{where}.issued_at")
     if c.type in s.types:
         for field, message, hint in credit_type_conflicts(c, s.types[c.type]):
             yield ScenarioError(f"{where}.{field}", message, hint, code="BR420")
@@ -1530,20 +1600,14 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         problems.extend(found)
         if not found:
             events.append((moment(p.at), 0, i, p))
-    if problems:
-        raise ScenarioError.of(problems)
     program = rules.criteria
     checker = (
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
     )
+    later = _issued_later(scenario, credits, events, seen, problems) if scenario.credits else set()
+    if problems:
+        raise ScenarioError.of(problems)
     if scenario.credits:
-        # a credit issued at an instant after the stream starts (as a purchase's is) is issued then
-        first = min(e[0] for e in events) if events else None
-        later = set()
-        for code, f in sorted(credits.items()):
-            if first is not None and f.issued_at is not None and f.issued_at > first:
-                later.add(code)
-                events.append((f.issued_at, 0, -1, f))  # (before the purchases of its instant, in code order)
         book = Book([credits[c] for c in sorted(credits) if c not in later], s.tree, s.order, checker)
     else:  # the rule set's credits alone: indexed once per rule set
         book = Book.lent(s.book, s.tree, s.order, checker)
@@ -1695,7 +1759,7 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
     at: Any = None
     at_text = ""
     for e in result.ledger:
-        if e.quantity < 0:
+        if e.quantity < 0 and not e.issue:  # (a scenario credit overdrawn, issued during the stream: not drawn)
             drawn[e.credit] = drawn.get(e.credit, Decimal(0)) - e.quantity
         if e.at is not at:  # a request's draws share its time: written once
             at, at_text = e.at, e.at.isoformat()

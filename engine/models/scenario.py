@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic import Strict as StrictMode
 
 from engine.models.catalog import BillingFrequency, ProductType
@@ -280,6 +280,9 @@ class Consumption(Strict):
 class ScenarioCredit(Strict):
     """A credit the customer holds now, with the quantity left of it; checked like a rule-file credit."""
 
+    # issued on a day or at an instant, not both (the engine: BR413 at `issued_at`)
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["issued", "issued_at"]}})
+
     code: Code = Field(description="Credit id (replaces a rule-file credit of the same code).")
     name: str | None = Field(default=None, description="Display name.")
     type: Code = Field(description="Code of the credit type.")
@@ -294,7 +297,9 @@ class ScenarioCredit(Strict):
         default=CreditAllocation.THIS_ORGANISATION, description="all_organisations or this_organisation."
     )
     issued: DateField | None = Field(
-        default=None, description="Issue date (a tie-breaker in precedence); omitted: when its usage period starts."
+        default=None,
+        description="Issue date (a tie-breaker in precedence); omitted: when its usage period starts (or at "
+        "`issued_at`).",
     )
     issued_at: TimestampField | None = Field(
         default=None,
@@ -306,15 +311,6 @@ class ScenarioCredit(Strict):
         default=None, description="Explicit priority (lower first).", json_schema_extra=_whole_schema(None)
     )
     scope: CreditScope | None = Field(default=None, description="Restrict the credit to some services or products.")
-
-    @model_validator(mode="after")
-    def _issued_once(self) -> "ScenarioCredit":
-        if self.issued is not None and self.issued_at is not None:
-            raise ValueError(
-                "a credit is issued on a day (`issued`) or at an instant (`issued_at`), not both: keep `issued_at` "
-                "for a credit bought by a purchase, `issued` otherwise"
-            )
-        return self
 
 
 class CreditPurchase(Strict):
