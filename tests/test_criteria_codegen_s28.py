@@ -17,14 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.criteria import runtime
-from engine.criteria.check import check_condition
-from engine.criteria.compile import HOIST_USES, RuleSetCompiler
+from engine.criteria.compile import HOIST_USES
 from engine.criteria.environment import scenario_environment
-from engine.criteria.parse import parse
 from engine.models.scenario import Scenario
 from engine.values import Duration, TimeUnit
+from tests.test_criteria_compile_sharing import _compiled
 from tests.test_criteria_compiled_forms import _reference, scenarios
-from tests.test_criteria_properties import locate
 
 ENV = scenario_environment()
 
@@ -42,14 +40,6 @@ ATOMS = [
     'any p in subscription.products where p.product == "q"',
     'count(u in usage where u.device == "STB" within 1 month) >= 1',
 ]
-
-
-def _compiled(texts: list[str]) -> tuple[str, object]:
-    compiler = RuleSetCompiler(ENV)
-    for text in texts:
-        compiler.add(check_condition(parse(text, locate), ENV))
-    rules = compiler.build()
-    return rules.source, rules.function
 
 
 def _check(texts: list[str], cases: list[Scenario]) -> str:
