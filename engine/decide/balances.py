@@ -577,18 +577,32 @@ def _facts(event: BalanceEvent) -> dict[str, Any]:
 
 
 def balance_json(result: BalanceResult) -> dict[str, Any]:
-    """The decision's `balance` part: plain data, numbers as text written out in full."""
+    """The decision's `balance` part: plain data, numbers as text written out in full.
+
+    One pass over the ledger writes its entries, adds up `totals` and collects what `debits`
+    (the property) derives, each amount written once: the closing balance is the last entry's
+    text, a debit's amount its entry's quantity."""
     # `totals`, in the same pass, from a zero with the opening's decimals (`0.00`, as the ledger's)
     sums = dict.fromkeys(("grant", "withdraw", "debit", "refund"), abs(result.opening) * 0)
     ledger = []
+    own: list[tuple[str, str]] = []  # this scenario's debits, in ledger order: (request, amount)
+    refunded: set[str | None] = set()
+    closing = opening = plain(result.opening)
     for entry in result.ledger:
         item = _entry_json(entry)
+        closing = item["balance"]
         sums[item["type"]] += entry.quantity
         ledger.append(item)
+        kind, request = entry.type, entry.request
+        if kind is DEBIT:
+            if request is not None:  # (never None: checked)
+                own.append((request, item["quantity"]))
+        elif kind is REFUND:
+            refunded.add(request)
     out: dict[str, Any] = {
         "policy": result.policy,
-        "opening": plain(result.opening),
-        "closing": plain(result.closing),
+        "opening": opening,
+        "closing": closing,
         "totals": {
             "grants": plain(sums["grant"]),
             "withdrawals": plain(sums["withdraw"]),
@@ -599,11 +613,15 @@ def balance_json(result: BalanceResult) -> dict[str, Any]:
         "refused": [reason.once() for reason in result.refused],  # made for this decision: no record kept
         "alerts": [reason.once() for reason in result.alerts],
     }
-    # the debits to carry into the next scenario, as its `balance.debits`: written when there are
-    # any (since 2026-12-04; a decision without a debit reads as before)
-    if result.debits:
+    # the debits to carry into the next scenario, as its `balance.debits` (`BalanceResult.debits`):
+    # written when there are any (since 2026-12-04; a decision without a debit reads as before)
+    if result.carried or own:
         out["debits"] = [
-            {"request": d.request, "amount": plain(d.amount), "refunded": d.refunded} for d in result.debits
+            *(
+                {"request": d.request, "amount": plain(d.amount), "refunded": d.refunded or d.request in refunded}
+                for d in result.carried
+            ),
+            *({"request": r, "amount": amount, "refunded": r in refunded} for r, amount in own),
         ]
     return out
 

@@ -1182,6 +1182,17 @@ class CreditsResult:
     owners: tuple[tuple[str, tuple[str, ...]], ...]  # owner → credit users (the owner's usage view)
 
 
+class _Kind(NamedTuple):
+    """What the requests for one set of credit types read of the types, worked out once per rule
+    set: the types sorted, {type: the balance policy letting it overdraw} or None when none may,
+    (type, unit its quantities count) of each, and whether any counts offers (whole numbers)."""
+
+    ordered: tuple[str, ...]
+    overdraft: Mapping[str, str] | None
+    units: tuple[tuple[str, str], ...]
+    offers: bool
+
+
 @dataclass(frozen=True)
 class _Setting:
     """What depends on the rule set only: computed once per RuleSet."""
@@ -1196,8 +1207,8 @@ class _Setting:
     type_criteria: Mapping[str, tuple[int, ...]]  # credit type → its criteria (credit_entries indices)
     book: Shared  # the rule set's credits indexed for a book
     singles: Mapping[str, frozenset[str]]  # credit type → the set of it alone (a request's `types`)
-    #: types → (sorted, {type: the balance policy letting it overdraw} or None when none may)
-    kinds: dict[frozenset[str], tuple[tuple[str, ...], Mapping[str, str] | None]]
+    #: types → what a request asking for them reads of them (`_Kind`)
+    kinds: dict[frozenset[str], _Kind]
     alert_lines: Mapping[str, AlertLines]  # credit type → its policy's alert lines
     strict: Mapping[str, str]  # credit type → the policy it names, when that policy allows no overdraft
     #: credit owner → the owner and the users whose credits they own, in order (the usage view)
@@ -1503,20 +1514,19 @@ def request(s: _Setting, c: Any, i: int) -> Request:
         service = c.service
     kind = s.kinds.get(types)
     if kind is None:
-        ordered = tuple(sorted(types))
-        kind = (ordered, {t: s.overdraft[t] for t in ordered if t in s.overdraft} or None)
+        kind = _kind(s, types)
         if len(s.kinds) < 4096:  # the rule set's types and services: few
             s.kinds[types] = kind
     if c.unit is not None:
-        for t in kind[0]:
-            if credit_unit(s.types[t]) != c.unit:
+        for t, unit in kind.units:
+            if unit != c.unit:
                 raise ScenarioError(
                     f"{where}.unit",
-                    f"the consumption is in `{c.unit}`, credits of type `{t}` count `{credit_unit(s.types[t])}`",
-                    f"write the quantity in `{credit_unit(s.types[t])}`",
+                    f"the consumption is in `{c.unit}`, credits of type `{t}` count `{unit}`",
+                    f"write the quantity in `{unit}`",
                     code="BR606",
                 )
-    if c.quantity != c.quantity.to_integral_value() and any(_counts_offers(s.types[t]) for t in kind[0]):
+    if kind.offers and c.quantity != c.quantity.to_integral_value():
         raise _not_whole(f"{where}.quantity", c.quantity)
     organisation, user = c.organisation, None
     if organisation is not None and organisation not in s.tree.parent:
@@ -1551,15 +1561,32 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             "day": at.date(),
             "service": service,
             "product": c.product,
-            "overdraft": kind[1],
+            "overdraft": kind.overdraft,
             "asked_by": c.user,
             "wanted": wanted,
             "credit_type": c.credit_type,
             "unit": c.unit,
-            "usage": UsageAttributes(c.method, c.device, c.source_category, c.destination_category),
+            "usage": _usage(c),
             "own_organisation": own if user != c.user and own != organisation else None,
         },
     )
+
+
+def _kind(s: _Setting, types: frozenset[str]) -> _Kind:
+    ordered = tuple(sorted(types))
+    return _Kind(
+        ordered,
+        {t: s.overdraft[t] for t in ordered if t in s.overdraft} or None,
+        tuple((t, credit_unit(s.types[t])) for t in ordered),
+        any(_counts_offers(s.types[t]) for t in ordered),
+    )
+
+
+def _usage(c: Any) -> UsageAttributes:
+    """The usage attributes written with consumption `c` (the one empty record when it writes none)."""
+    if c.method is None and c.device is None and c.source_category is None and c.destination_category is None:
+        return _NO_USAGE
+    return UsageAttributes(c.method, c.device, c.source_category, c.destination_category)
 
 
 def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
@@ -1615,6 +1642,9 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     book.strict = s.strict
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
+    if len(events) == len(requests) and _in_time_order(requests):  # consumptions alone, written in order
+        events = []  # (the order `_event_order` gives them: input order)
+        outcomes = [book.apply(r, explain) for r in requests]
     for at, kind, _, item in sorted(events, key=_event_order):
         if kind == 1:
             outcomes.append(book.apply(item, explain))
@@ -1646,16 +1676,15 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         )
         book.issue(credit, at, item.id)
         purchases.append(Purchase(item.id, item.user, owner, item.id))
-    consumers = {c.user for c in scenario.consumptions if c.user} | {p.user for p in scenario.credit_purchases}
-    owners = sorted({owner_of(s.users, u) for u in consumers})
-    views = tuple((o, s.views.get(o) or _view(s, o)) for o in owners)
+    views = _views(s, scenario)
     return built(
         CreditsResult,
         {
             "outcomes": tuple(outcomes),
             "purchases": tuple(purchases),
+            # (the book is this decision's alone and dropped here: its own mapping, not a copy)
             "credits": tuple(book.credits),
-            "remaining": dict(book.remaining),
+            "remaining": book.remaining,
             "ledger": tuple(book.ledger),
             "owners": views,
         },
@@ -1663,6 +1692,29 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
 
 
 _event_order = itemgetter(0, 1, 2)  # time, purchases before consumptions, input order
+
+
+def _in_time_order(requests: Sequence[Request]) -> bool:
+    """True when no request is earlier than one before it: then `_event_order` keeps them as
+    they are (ties in input order), and sorting them is skipped."""
+    at = None
+    for r in requests:
+        if at is not None and r.at < at:
+            return False
+        at = r.at
+    return True
+
+
+def _views(s: _Setting, scenario: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The owners of the consumers named (users of consumptions, buyers of purchases), each with
+    the users whose credits they own, by owner."""
+    consumers = {c.user for c in scenario.consumptions if c.user}
+    for p in scenario.credit_purchases:
+        consumers.add(p.user)
+    if not consumers:
+        return ()
+    owners = sorted({owner_of(s.users, u) for u in consumers})
+    return tuple((o, s.views.get(o) or _view(s, o)) for o in owners)
 
 
 def _view(s: _Setting, owner: str) -> tuple[str, ...]:
@@ -1758,30 +1810,29 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
     ledger = []
     at: Any = None
     at_text = ""
+    #: credit → its last entry's `remaining`, as written: what is left of it (every change of what is
+    #: left is an entry, `Book`), so the credits the ledger touches and their texts at once
+    left: dict[str, str] = {}
     for e in result.ledger:
         if e.quantity < 0 and not e.issue:  # (a scenario credit overdrawn, issued during the stream: not drawn)
-            drawn[e.credit] = drawn.get(e.credit, Decimal(0)) - e.quantity
+            drawn[e.credit] = drawn.get(e.credit, _ZERO) - e.quantity
         if e.at is not at:  # a request's draws share its time: written once
             at, at_text = e.at, e.at.isoformat()
+        left[e.credit] = text = plain(e.remaining)
         ledger.append(
-            {
-                "at": at_text,
-                "credit": e.credit,
-                "request": e.request,
-                "quantity": plain(e.quantity),
-                "remaining": plain(e.remaining),
-            }
+            {"at": at_text, "credit": e.credit, "request": e.request, "quantity": plain(e.quantity), "remaining": text}
         )
-    touched = {e.credit for e in result.ledger}
+    touched = [c for c in result.credits if c.code in left]
+    touched.sort(key=_code)  # (stable: as sorting all)
     remaining = [
         {
             "credit": c.code,
             "type": c.type,
             "issued": plain(c.quantity),
-            "drawn": plain(drawn.get(c.code, Decimal(0))),
-            "remaining": plain(result.remaining[c.code]),
+            "drawn": plain(drawn.get(c.code, _ZERO)),
+            "remaining": left[c.code],
         }
-        for c in sorted((c for c in result.credits if c.code in touched), key=_code)  # (stable: as sorting all)
+        for c in touched
     ]
     part: dict[str, Any] = {
         "allocations": allocations,
@@ -1821,6 +1872,9 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             for o in result.outcomes
         ]
     return part
+
+
+_ZERO = Decimal(0)
 
 
 def _code(c: CreditFact) -> str:
