@@ -190,7 +190,30 @@ def status_runs(history: Any) -> list[tuple[int, int, Any]]:
     (`status_in_force`) read it alike, so deactivated 2015-03-01 to 2015-03-20 then active
     2015-03-10 to 2015-12-31 is deactivated nine days and active from 03-10 for both (until
     2026-12-04 the interruptions counted every day of a rested or deactivated period, whatever
-    began later, while the purchase read the subscription in effect from 03-10)."""
+    began later, while the purchase read the subscription in effect from 03-10).
+
+    The usual history (each period starts after the one before ends, an open one the day before
+    the next starts) is its runs as written, made in one walk forward; any other (out of order,
+    sharing days, an open period superseded) is read back (`_runs_in_order`)."""
+    runs: list[tuple[int, int, Any]] = []
+    boundary = _FIRST_DAY  # the period before's last day, or first when open (0001-01-01 is read back)
+    stop = boundary  # the period before's `to`
+    for period in history:
+        began = period.from_
+        if began <= boundary:  # not oldest first, sharing a day, or the same day as an open one
+            return _runs_in_order(history)
+        if stop is None:  # the open one before ends the day before (`open_end`)
+            runs[-1] = (runs[-1][0], began.toordinal() - 1, runs[-1][2])
+        stop = period.to
+        boundary = began if stop is None else stop
+        runs.append((began.toordinal(), _END if stop is None else stop.toordinal(), period))
+    return runs
+
+
+def _runs_in_order(history: Any) -> list[tuple[int, int, Any]]:
+    """`status_runs` of a history other than the usual: walked back when it is oldest first with
+    no two periods sharing a day (an open period ends the day before the next start), else day
+    by day (`_runs_of_overlapping`)."""
     runs: list[tuple[int, int, Any]] = []
     later = _END + 1  # the next start later than the period's own (`open_end`), walking back
     following = None  # the start of the period listed next
@@ -356,15 +379,100 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     `tolerances`, walking the status history once (`AGE` gives `age_ordinal`). The compiled
     evaluator calls it once per scenario, on the first span a rule reaches. In day numbers
     throughout (`interruptions`, joined here as there, without a date made per step): the day
-    after an interruption up to 9999-12-31 is past `as_of`, which bounds every start."""
+    after an interruption up to 9999-12-31 is past `as_of`, which bounds every start.
+
+    The usual history (each period starts after the one before ends, an open one the day before
+    the next starts) is its own runs (`status_runs`): read in one walk forward, none made, its
+    dates compared as dates and only an interruption's made day numbers. Any other is read by
+    its runs (`_starts_of_runs`). (Forward: a history's periods lie in memory in order, and most
+    of the cost is reading them.)"""
     if subscription is None:
         return (None,) * len(tolerances)
-    end = scenario.as_of.date()
-    last = end.toordinal()
-    first: int = subscription.start.toordinal()
+    last = scenario.as_of.toordinal()
+    first = subscription.start.toordinal()
+    if first >= last:  # nothing between: every span starts on `as_of`'s day
+        return (last,) * len(tolerances)
     history = subscription.status_history
-    if not _interrupts(history, end):  # the common case: no history, or active periods only
-        return (first if first < last else last,) * len(tolerances)
+    if len(history) == 1 and history[0].status == "active":  # the most usual history (one period)
+        return (first,) * len(tolerances)
+    joined: list[tuple[int, int]] = []  # the interruptions before `opened`: (days, the day after)
+    opened = closed = 0  # the first and last day of the interruption being joined (0: none yet)
+    boundary = _FIRST_DAY  # the period before's last day, or first when open (0001-01-01: by its runs)
+    pending = False  # the interruption ends with an open period: the day before the next start
+    for period in history:
+        began = period.from_
+        if began <= boundary:  # not oldest first, sharing a day, or the same day as an open one
+            return _starts_of_runs(history, tolerances, first, last)
+        if pending:
+            pending = False
+            before = began.toordinal() - 1
+            if before < closed:
+                closed = before
+                if closed < opened:  # over before the subscription began (`interruptions`)
+                    opened = 0
+        stop = period.to
+        boundary = began if stop is None else stop
+        if period.status == "active":  # a StrEnum: equal to its text
+            continue
+        day = began.toordinal()
+        if day > last:
+            continue
+        ends = last if stop is None else stop.toordinal()
+        if day < first:  # cut at the subscription's start (`interruptions`)
+            if ends < first:
+                continue
+            day = first
+        if ends > last:
+            ends = last
+        pending = stop is None
+        if opened and day == closed + 1:  # joined: it starts the day after the one before ends
+            closed = ends
+            continue
+        if opened:  # (it ends before `as_of`'s day: another begins by then)
+            joined.append((closed - opened + 1, closed + 1))
+        opened, closed = day, ends
+    if not opened:  # no rest or deactivation by `as_of` since the subscription began
+        return (first,) * len(tolerances)
+    length, after = closed - opened + 1, (closed + 1 if closed < last else last)
+    if joined:
+        return _starts_after(joined, length, after, tolerances, first)
+    return tuple([after if length > allowed else first for allowed in tolerances])
+
+
+def _starts_after(
+    joined: list[tuple[int, int]], length: int, after: int, tolerances: Tolerances, first: int
+) -> tuple[int, ...]:
+    """`uninterrupted_ordinals`' starts with more than one interruption: for each tolerance, the
+    day after the latest interruption longer (`length` days, then `after`; before it `joined`,
+    in order), else `first`. Walked back, only an interruption longer than every later one can be
+    the latest longer than some tolerance: those `steps`, latest first."""
+    steps = [(length, after)]
+    for step in reversed(joined):
+        if step[0] > length:
+            steps.append(step)
+            length = step[0]
+    if len(steps) == 1:
+        return tuple([after if length > allowed else first for allowed in tolerances])
+    if len(steps) == 2:  # (one call per tolerance costs more than the two tests written out)
+        (shorter, latest), (longer, earlier) = steps
+        return tuple(
+            [latest if shorter > allowed else earlier if longer > allowed else first for allowed in tolerances]
+        )
+    return tuple([_start_after(steps, allowed, first) for allowed in tolerances])
+
+
+def _start_after(steps: list[tuple[int, int]], allowed: int, first: int) -> int:
+    """The day after the first interruption of `steps` (latest first) longer than `allowed`, else
+    `first` (the subscription's start)."""
+    for length, after in steps:
+        if length > allowed:
+            return after
+    return first
+
+
+def _starts_of_runs(history: Any, tolerances: Tolerances, first: int, last: int) -> tuple[int | None, ...]:
+    """`uninterrupted_ordinals` of any history, from its runs (`status_runs`), `first` (the
+    subscription's start) before `last` (`as_of`'s)."""
     spans: list[tuple[int, int]] = []
     for began, stop, period in status_runs(history):  # in order, no two sharing a day
         if period.status != "active" and began <= last:
@@ -374,7 +482,7 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
                 began = first
             spans.append((began, stop if stop < last else last))
     if not spans:  # every rest or deactivation superseded, or over before the subscription began
-        return (first if first < last else last,) * len(tolerances)
+        return (first,) * len(tolerances)
     starts = [first] * len(tolerances)
     begun, stop = spans[0]
     for following, ends in [*spans[1:], (_PAST, _PAST)]:  # joined while each starts by the day after
@@ -390,8 +498,11 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     return tuple([start if start < last else last for start in starts])
 
 
-#: A day number past every date's (closes the last joined interruption in `uninterrupted_ordinals`).
+#: A day number past every date's (closes the last joined interruption in `_starts_of_runs`).
 _PAST = date.max.toordinal() + 2
+
+#: The first date of the calendar (read once, not per period).
+_FIRST_DAY = date.min
 
 
 def age_ordinal(subscription: Any, scenario: Any) -> int | None:
