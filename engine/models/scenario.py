@@ -11,7 +11,7 @@ decision answers exactly those. The criteria language is type-checked against th
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic import Strict as StrictMode
@@ -135,7 +135,9 @@ class StatusPeriod(Strict):
 
     @model_validator(mode="after")
     def _in_order(self) -> "StatusPeriod":
-        _in_order(self.from_, self.to)
+        last = self.to  # (tested here: every scenario's periods pass through, one call fewer)
+        if last is not None and last < self.from_:
+            _out_of_order(self.from_, last)
         return self
 
 
@@ -145,13 +147,14 @@ class Period(Strict):
 
     @model_validator(mode="after")
     def _in_order(self) -> "Period":
-        _in_order(self.from_, self.to)
+        last = self.to  # (tested here: every scenario's periods pass through, one call fewer)
+        if last is not None and last < self.from_:
+            _out_of_order(self.from_, last)
         return self
 
 
-def _in_order(first: date, last: date | None) -> None:
-    if last is not None and last < first:
-        raise ValueError(f"the period ends on {last}, before it starts on {first}")
+def _out_of_order(first: date, last: date) -> NoReturn:
+    raise ValueError(f"the period ends on {last}, before it starts on {first}")
 
 
 class Subscription(Strict):
