@@ -184,6 +184,29 @@ def _moved(data: dict[str, Any], days: int) -> dict[str, Any]:
     return out
 
 
+def asking_scenario(
+    data: st.DataObject, ad_hoc: list[str], days: int, codes: st.SearchStrategy[list[str]]
+) -> dict[str, Any]:
+    """A sample moved by up to `days` either way that asks for ad hoc discounts (`codes`: values,
+    some with an `added_on`), with or without an agent, and a history of them."""
+    scenario = _moved(data.draw(st.sampled_from(DISCOUNT_SAMPLES)), data.draw(st.integers(-days, days)))
+    as_of = date.fromisoformat(str(scenario["as_of"])[:10])
+    requests = []
+    for code in data.draw(codes):
+        request: dict[str, Any] = {"discount": code, "value": data.draw(st.sampled_from([5, 10, "5.00 EUR"]))}
+        if data.draw(st.booleans()):
+            request["added_on"] = (as_of - timedelta(days=data.draw(st.integers(-30, 400)))).isoformat()
+        requests.append(request)
+    scenario["requested_discounts"] = requests
+    if data.draw(st.booleans()):
+        scenario["agent"] = {"user": data.draw(st.sampled_from(USERS)), "units": []}
+    else:
+        scenario.pop("agent", None)
+    history = data.draw(st.lists(st.sampled_from(ad_hoc), max_size=2))
+    scenario["discount_history"] = [{"discount": code, "on": as_of.isoformat()} for code in history]
+    return scenario
+
+
 def test_the_samples_decide_alike_by_blocks_on_many_definitions(
     generated: tuple[list[tuple[RuleSet, RuleSet]], list[str]],
 ) -> None:
@@ -199,19 +222,4 @@ def test_requests_agents_and_history_decide_alike_by_blocks_on_many_definitions(
 ) -> None:
     pairs, ad_hoc = generated
     for _ in range(data.draw(st.integers(1, 3))):
-        scenario = _moved(data.draw(st.sampled_from(DISCOUNT_SAMPLES)), data.draw(st.integers(-120, 120)))
-        as_of = date.fromisoformat(str(scenario["as_of"])[:10])
-        requests = []
-        for code in data.draw(st.lists(st.sampled_from(ad_hoc), max_size=3)):
-            request: dict[str, Any] = {"discount": code, "value": data.draw(st.sampled_from([5, 10, "5.00 EUR"]))}
-            if data.draw(st.booleans()):
-                request["added_on"] = (as_of - timedelta(days=data.draw(st.integers(-30, 400)))).isoformat()
-            requests.append(request)
-        scenario["requested_discounts"] = requests
-        if data.draw(st.booleans()):
-            scenario["agent"] = {"user": data.draw(st.sampled_from(USERS)), "units": []}
-        else:
-            scenario.pop("agent", None)
-        history = data.draw(st.lists(st.sampled_from(ad_hoc), max_size=2))
-        scenario["discount_history"] = [{"discount": code, "on": as_of.isoformat()} for code in history]
-        _same(pairs, scenario)
+        _same(pairs, asking_scenario(data, ad_hoc, 120, st.lists(st.sampled_from(ad_hoc), max_size=3)))

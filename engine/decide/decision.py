@@ -387,7 +387,13 @@ _WHAT = {
 
 
 def decide(
-    rules: Any, scenario: Any, *, explain: bool = False, shared: bool = False, owned: bool = False
+    rules: Any,
+    scenario: Any,
+    *,
+    explain: bool = False,
+    shared: bool = False,
+    owned: bool = False,
+    text: bool = False,
 ) -> dict[str, Any]:
     """Answer the scenario's questions; raises ScenarioError for a scenario that cannot be decided.
 
@@ -395,20 +401,25 @@ def decide(
     set keeps (reasons, results every scenario shares) are put in as they are kept, not copied,
     and shared results as JSON written once (`orjson.Fragment`). Without it, every part is fresh
     data the caller may change. `owned`: the scenario was validated for this decision alone (from
-    a mapping or a line), so its lines take their catalog types in place, with no copy. Runs in
-    the engine's decimal context (`engine.values.ARITHMETIC`), the caller's set back after it."""
+    a mapping or a line), so its lines take their catalog types in place, with no copy. `text`
+    (with `shared`, for `decide_text` alone): the definitions of discounts decided by blocks
+    come as `DefinitionsText`, JSON text that `decide_text` puts in (the decision is not
+    JSON-ready data before). Runs in the engine's decimal context (`engine.values.ARITHMETIC`),
+    the caller's set back after it."""
     caller = decimal.getcontext()
     ours = engine_context()
     if caller is ours:  # a run's chunk, the command line
-        return _checked_and_decided(rules, scenario, explain, shared, owned)
+        return _checked_and_decided(rules, scenario, explain, shared, owned, text)
     decimal.setcontext(ours)
     try:
-        return _checked_and_decided(rules, scenario, explain, shared, owned)
+        return _checked_and_decided(rules, scenario, explain, shared, owned, text)
     finally:
         decimal.setcontext(caller)
 
 
-def _checked_and_decided(rules: Any, scenario: Any, explain: bool, shared: bool, owned: bool) -> dict[str, Any]:
+def _checked_and_decided(
+    rules: Any, scenario: Any, explain: bool, shared: bool, owned: bool, text: bool = False
+) -> dict[str, Any]:
     if (
         (scenario.subscription is None and scenario.job is None)
         or scenario.credits
@@ -419,7 +430,7 @@ def _checked_and_decided(rules: Any, scenario: Any, explain: bool, shared: bool,
     known = _known_codes(rules)
     if not _all_known(scenario, known):  # the common case at set speed (2.1 → 0.6 µs a decision)
         check_codes(scenario, known)  # (raises, naming every unknown code)
-    return _decide(rules, as_decided(rules, scenario, owned), explain, shared)
+    return _decide(rules, as_decided(rules, scenario, owned), explain, shared, text)
 
 
 def as_decided(rules: Any, scenario: Any, owned: bool = False) -> Any:
@@ -455,7 +466,7 @@ def scheme_facts(rules: Any, scenario: Any, owned: bool = False) -> Any:
     return _copied(scenario, subscription=_copied(subscription, **changes))
 
 
-def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str, Any]:
+def _decide(rules: Any, scenario: Any, explain: bool, shared: bool, text: bool = False) -> dict[str, Any]:
     if scenario.job is not None and scenario.subscription is not None:
         raise ScenarioError(_BOTH_SUBJECTS.field, _BOTH_SUBJECTS.message, _BOTH_SUBJECTS.hint, "BR604")
     outcomes = criteria_outcomes(rules, scenario)
@@ -465,7 +476,9 @@ def _decide(rules: Any, scenario: Any, explain: bool, shared: bool) -> dict[str,
     if billed:
         evaluator = _evaluator(rules)
         decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
-        decision["discounts"] = discounts_json(decided, shared, rules.listed == "applied", lines_written=shared)
+        decision["discounts"] = discounts_json(
+            decided, shared, rules.listed == "applied", lines_written=shared, text=shared and text
+        )
         if scenario.purchase is not None:
             bought = with_bill_applied(scenario, decided)
     if scenario.balance is not None:
@@ -504,7 +517,7 @@ def with_bill_applied(scenario: Any, decided: DiscountDecision) -> Any:
     history (a limit reached, a run spent: README "Purchases and coupons"). The scenario itself
     when the bill applies nothing. Until 2026-12-03 the purchase read the history alone, and one
     application was made again on the purchase's price."""
-    applied = [r.code for r in decided.definitions if r.status == "applied"]
+    applied = [r.code for r in decided.applied()]
     if not applied:
         return scenario
     day = scenario.as_of.date()
@@ -794,11 +807,52 @@ OMITTED = ("not_effective", "not_eligible")
 
 
 def discounts_json(
-    d: DiscountDecision, shared: bool = False, applied_only: bool = False, lines_written: bool = False
+    d: DiscountDecision,
+    shared: bool = False,
+    applied_only: bool = False,
+    lines_written: bool = False,
+    text: bool = False,
 ) -> dict[str, Any]:
     """The discount part of a decision (`shared`: see `decide`; `applied_only`: see
     `RuleSet.applied_only`; `lines_written`: with `shared`, a line the evaluator kept is put in
-    as JSON text, for a caller that reads no line back)."""
+    as JSON text, for a caller that reads no line back). A bill the evaluator kept (`d.written`)
+    is written once (`_bill_written`): its decisions differ only in the results the scenario
+    asks for, written afresh; `text` (with `shared`): its definitions as `DefinitionsText`."""
+    written = d.written
+    if written is not None and shared:
+        return _bill_json(d, written, applied_only, lines_written, text)
+    omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
+    lines, totals = _lines_json(d, shared, lines_written)
+    definitions: Any
+    if shared and d.blocks is not None:
+        definitions = _blocks_json(d.blocks, omitted, text)
+    else:
+        definitions = []
+        reasons = _records if shared else _reasons
+        for r in d.definitions:
+            if omitted is not None and r.status in omitted:
+                omitted[r.status] += 1
+                continue
+            if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
+                if shared:
+                    definitions.append(orjson.Fragment(r.written or _settled_text(r)))
+                else:
+                    definitions.append(_settled_item(r, _reasons))
+                continue
+            definitions.append(_item(r, reasons))
+    return _part(lines, definitions, omitted, totals)
+
+
+def _part(lines: list[Any], definitions: Any, omitted: dict[str, int] | None, totals: Any) -> dict[str, Any]:
+    part: dict[str, Any] = {"lines": lines, "definitions": definitions}
+    if omitted is not None:
+        part["omitted"] = omitted
+    part["totals"] = totals
+    return part
+
+
+def _lines_json(d: DiscountDecision, shared: bool, lines_written: bool) -> tuple[list[Any], dict[str, Any]]:
+    """The lines' items and the totals by currency (`discounts_json`)."""
     lines: list[Any] = []
     #: currency → its one line so far (a LineResult: its totals are its own texts), or the sums
     totals: dict[str, Any] = {}
@@ -830,31 +884,122 @@ def discounts_json(
         total["gross"] += _gross_shown(result)
         total["discount"] += result.discount
         total["net"] += result.net.amount
+    texts = {c: _totals_texts(t, c) for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())}
+    return lines, texts
+
+
+def _bill_json(
+    d: DiscountDecision, written: dict[Any, Any], applied_only: bool, lines_written: bool, text: bool
+) -> dict[str, Any]:
+    """`discounts_json` (shared) of a bill the evaluator kept: its lines, totals and the pieces
+    of its definitions written once (`_bill_written`), the results the scenario asks for
+    (`Block.asked`: the pieces' numbers) written afresh in their places; `text`: the pieces as
+    text, with the commas between them (`DefinitionsText`)."""
+    key = (applied_only, lines_written, text)
+    kept = written.get(key)
+    if kept is None:
+        kept = written[key] = _bill_written(d, applied_only, lines_written, text)
+    lines, totals, pieces, counts = kept
+    omitted = dict(counts) if applied_only else None
+    assert d.blocks is not None
+    sheet, fresh = d.blocks[0]
+    if not sheet.asked:  # (shared: only read)
+        return _part(lines, DefinitionsText(pieces) if text else pieces, omitted, totals)
+    definitions: list[Any] = []
+    add = definitions.append
+    for piece in pieces:
+        if type(piece) is not int:
+            add(piece)
+            continue
+        r = fresh[piece]
+        if omitted is not None and r.status in omitted:
+            omitted[r.status] += 1
+        else:
+            add(_result_text(r) if text else _result_json(r))
+    if text:  # (the commas: a result left out, its comma too)
+        return _part(lines, DefinitionsText(_commas(definitions)), omitted, totals)
+    return _part(lines, definitions, omitted, totals)
+
+
+def _bill_written(d: DiscountDecision, applied_only: bool, lines_written: bool, text: bool) -> tuple[Any, ...]:
+    """What `_bill_json` writes once per bill: the lines and totals, the pieces of the
+    definitions (the sheet's runs of shared results, `_block_json`, and its results applied
+    with the bill, each written; for a result the scenario asks for, its number in the sheet's
+    results decided afresh), and how many of each status the pieces leave out (applied only).
+    `text`: the pieces as text (`_block_text`), with the commas between them when none is asked
+    for (`DefinitionsText`)."""
+    lines, totals = _lines_json(d, True, lines_written)
+    assert d.blocks is not None and len(d.blocks) == 1
+    sheet, fresh = d.blocks[0]
+    runs, counts = _block_text(sheet, applied_only) if text else _block_json(sheet, applied_only)
     omitted = dict.fromkeys(OMITTED, 0) if applied_only else None
-    definitions: Any
-    if shared and d.blocks is not None:
-        definitions = _blocks_json(d.blocks, omitted)
-    else:
-        definitions = []
-        reasons = _records if shared else _reasons
-        for r in d.definitions:
-            if omitted is not None and r.status in omitted:
-                omitted[r.status] += 1
-                continue
-            if type(r) is SettledResult:  # shared by decisions: written once, or as fresh copies
-                if shared:
-                    definitions.append(orjson.Fragment(r.written or _settled_text(r)))
-                else:
-                    definitions.append(_settled_item(r, _reasons))
-                continue
-            definitions.append(_item(r, reasons))
-    part: dict[str, Any] = {"lines": lines, "definitions": definitions}
+    asked = set(sheet.asked)
+    pieces: list[Any] = []
+    for i, (run, r) in enumerate(zip(runs, fresh, strict=False)):
+        if run is not None:
+            pieces.append(run)
+        if i in asked:
+            pieces.append(i)
+        elif omitted is not None and r.status in omitted:
+            omitted[r.status] += 1
+        else:
+            pieces.append(_result_text(r) if text else _result_json(r))
+    if runs[-1] is not None:
+        pieces.append(runs[-1])
     if omitted is not None:
-        part["omitted"] = omitted
-    part["totals"] = {
-        c: _totals_texts(t, c) for c, t in (sorted(totals.items()) if len(totals) > 1 else totals.items())
-    }
-    return part
+        for status, count in counts:
+            omitted[status] += count
+    if text and not asked:
+        pieces = _commas(pieces)
+    return lines, totals, pieces, tuple((omitted or {}).items())
+
+
+def _commas(pieces: list[str]) -> list[str]:
+    """`pieces` with a comma between each two (joined, the items of a JSON list)."""
+    found = [","] * (2 * len(pieces) - 1) if pieces else []
+    found[::2] = pieces
+    return found
+
+
+class DefinitionsText:
+    """A decision's definitions as JSON text (`decide(text=True)`): the pieces of the list's
+    items, the commas between them included, joined into the decision's text by `decide_text`
+    (`put_in`) without being written again by orjson or decoded: at 400 definitions the list is
+    some 160 KB, and writing and decoding it cost some 9 µs a decision, joining it 3."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+
+    def put_in(self, written: str) -> str:
+        """`written` (a decision's text, `_SPOT` in place of the definitions) with them in it."""
+        at = written.index(_SPOT_TEXT)  # (the first: orjson escapes a NUL in a text, no other is raw)
+        return "".join([written[:at], "[", *self.pieces, "]", written[at + 1 :]])
+
+
+#: where `decide_text` puts the definitions' text: a NUL, which orjson writes only from a
+#: fragment (in a text it is escaped), so the first in a decision's JSON is this one
+_SPOT = orjson.Fragment(b"\x00")
+_SPOT_TEXT = "\x00"
+
+
+def _result_text(r: DefinitionResult) -> str:
+    """`_result_json` as text."""
+    if type(r) is SettledResult:
+        return (r.written or _settled_text(r)).decode()
+    if r.status == "applied" and r.type == "auto_apply" and not r.reasons and not r.approvers:
+        return _auto_applied_text(r).decode()
+    return orjson.dumps(_item(r, _records)).decode()
+
+
+def _result_json(r: DefinitionResult) -> Any:
+    """A result decided for a decision, as `_blocks_json` puts it in: JSON text or data."""
+    if type(r) is SettledResult:
+        return orjson.Fragment(r.written or _settled_text(r))
+    if r.status == "applied" and r.type == "auto_apply" and not r.reasons and not r.approvers:
+        return orjson.Fragment(_auto_applied_text(r))
+    return _item(r, _records)
 
 
 def _sums(result: LineResult) -> dict[str, Decimal]:
@@ -946,34 +1091,33 @@ def _item(r: DefinitionResult, reasons: Callable[[list[Reason | str]], list[Any]
     return item
 
 
-def _blocks_json(blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted: dict[str, int] | None) -> Any:
+def _blocks_json(
+    blocks: list[tuple[Block, Sequence[DefinitionResult]]], omitted: dict[str, int] | None, text: bool = False
+) -> Any:
     """The definitions of a decision made by blocks, as a list for orjson to write: each block's
     shared results as the text written once for it (`_block_json`, one `orjson.Fragment` per run
     of them: orjson puts the commas between the list's members), its eligible ones as data;
     `omitted` (applied only) counts what is not listed. No text is joined here: orjson writes
-    the pieces once, into the decision's text."""
+    the pieces once, into the decision's text. `text`: the pieces as text, with the commas
+    between them (`DefinitionsText`)."""
     items: list[Any] = []
     add = items.append
+    applied_only = omitted is not None
     for block, eligible in blocks:
-        runs, counts = block.written.get(omitted is not None) or _block_json(block, omitted is not None)
+        runs, counts = _block_text(block, applied_only) if text else _block_json(block, applied_only)
         for run, r in zip(runs, eligible, strict=False):  # a run of shared results before each eligible one
             if run is not None:
                 add(run)
             if omitted is not None and r.status in omitted:
                 omitted[r.status] += 1
                 continue
-            if type(r) is SettledResult:
-                add(orjson.Fragment(r.written or _settled_text(r)))
-            elif r.status == "applied" and r.type == "auto_apply" and not r.reasons and not r.approvers:
-                add(orjson.Fragment(_auto_applied_text(r)))
-            else:
-                add(_item(r, _records))
+            add(_result_text(r) if text else _result_json(r))
         if runs[-1] is not None:
             add(runs[-1])
         if omitted is not None:
             for status, count in counts:
                 omitted[status] += count
-    return items
+    return DefinitionsText(_commas(items)) if text else items
 
 
 def _auto_applied_text(r: DefinitionResult) -> bytes:
@@ -1006,21 +1150,41 @@ def _block_json(block: Block, applied_only: bool) -> tuple[list[Any], tuple[tupl
     """A block's shared results written once and kept on it: the JSON of each run of them between
     its eligible slots (an `orjson.Fragment` of items without their brackets, None for none), and
     (applied only) how many of each status it leaves out."""
-    runs: list[Any] = []
+    found = block.written.get(applied_only)
+    if found is None:
+        runs, counts = _block_runs(block, applied_only)
+        found = block.written[applied_only] = [orjson.Fragment(run) if run else None for run in runs], counts
+    return found
+
+
+def _block_text(block: Block, applied_only: bool) -> tuple[list[Any], tuple[tuple[str, int], ...]]:
+    """`_block_json`, its runs as text (`DefinitionsText`), kept on the block."""
+    key = ("text", applied_only)
+    found = block.written.get(key)
+    if found is None:
+        runs, counts = _block_runs(block, applied_only)
+        found = block.written[key] = [run.decode() if run else None for run in runs], counts
+    return found
+
+
+def _block_runs(block: Block, applied_only: bool) -> tuple[list[bytes], tuple[tuple[str, int], ...]]:
+    """The JSON of each run of a block's shared results between its eligible slots (items
+    without their brackets, empty for none), and (applied only) how many of each status it
+    leaves out."""
+    runs: list[bytes] = []
     run: list[bytes] = []
     counts: dict[str, int] = {}
     for r in block.results:
         if r is None:  # an eligible slot: decided per scenario
-            runs.append(orjson.Fragment(b",".join(run)) if run else None)
+            runs.append(b",".join(run))
             run = []
         elif applied_only and r.status in OMITTED:
             counts[r.status] = counts.get(r.status, 0) + 1
         else:
             assert type(r) is SettledResult
             run.append(r.written or _settled_text(r))
-    runs.append(orjson.Fragment(b",".join(run)) if run else None)
-    found = block.written[applied_only] = runs, tuple(counts.items())
-    return found
+    runs.append(b",".join(run))
+    return runs, tuple(counts.items())
 
 
 def _reasons(reasons: list[Reason | str]) -> list[Any]:
@@ -1046,11 +1210,25 @@ def _settled_text(r: SettledResult) -> bytes:
 
 def decide_text(rules: Any, scenario: Any, *, explain: bool = False, owned: bool = False) -> str:
     """`to_json(decide(rules, scenario))`, the same text, made faster: nothing the rule set keeps
-    is copied, and the results scenarios share are written once (`decide(shared=True)`)."""
+    is copied, the results scenarios share are written once (`decide(shared=True)`), and the
+    definitions decided by blocks, kept as text, are joined into the decision's text
+    (`DefinitionsText.put_in`)."""
     try:
-        return orjson.dumps(decide(rules, scenario, explain=explain, shared=True, owned=owned)).decode()
+        return written_text(decide(rules, scenario, explain=explain, shared=True, owned=owned, text=True))
     except TypeError:  # what orjson refuses (see `to_json`): the plain decision, written by `json`
         return to_json(decide(rules, scenario, explain=explain, owned=owned))
+
+
+def written_text(decision: dict[str, Any]) -> str:
+    """The JSON text of a decision of `decide(shared=True, text=True)`: written by orjson, the
+    definitions given as text (`DefinitionsText`) joined in, not written again. Raises TypeError
+    for what orjson refuses (`decide_text` then writes the plain decision)."""
+    discounts: dict[str, Any] = decision.get("discounts") or {}
+    definitions = discounts.get("definitions")
+    if type(definitions) is DefinitionsText:  # as text: put in, not written again
+        discounts["definitions"] = _SPOT
+        return definitions.put_in(orjson.dumps(decision).decode())
+    return orjson.dumps(decision).decode()
 
 
 def trace(rules: Any, scenario: Any, owners: Collection[str] | None = None) -> dict[str, Any]:

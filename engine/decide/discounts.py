@@ -199,20 +199,26 @@ class DiscountDecision:
     `blocks`: decided by blocks (`DiscountEvaluator._by_blocks`), each block with its results
     decided afresh, for a writer that writes the rest of a block once (`decision.discounts_json`);
     `definitions` is then spread out of them when first read (a billing run's writer never reads
-    it, and at 400 definitions filling the list cost more than writing the blocks)."""
+    it, and at 400 definitions filling the list cost more than writing the blocks).
 
-    __slots__ = ("_definitions", "blocks", "lines")
+    `written`: a bill kept by the evaluator (`DiscountEvaluator._billed`): its lines and results
+    are shared with the decisions of the same bill, never changed, and the writer keeps here what
+    it writes of them (`decision.discounts_json`), for the next such decision; None otherwise."""
+
+    __slots__ = ("_definitions", "blocks", "lines", "written")
 
     def __init__(
         self,
         lines: list[LineResult],
         definitions: list[DefinitionResult] | None,
         blocks: list[tuple[Block, Sequence[DefinitionResult]]] | None = None,
+        written: dict[Any, Any] | None = None,
     ) -> None:
         assert definitions is not None or blocks is not None
         self.lines = lines
         self._definitions = definitions
         self.blocks = blocks
+        self.written = written
 
     @property
     def definitions(self) -> list[DefinitionResult]:
@@ -221,6 +227,14 @@ class DiscountDecision:
             assert self.blocks is not None
             found = self._definitions = _spread(self.blocks)
         return found
+
+    def applied(self) -> list[DefinitionResult]:
+        """The results applied, in code order. By blocks, without spreading every result: only
+        those decided afresh can be applied (a block's shared results are settled, not eligible
+        or otherwise not applied: `_block`, `_resolved`)."""
+        if self._definitions is None and self.blocks is not None:
+            return [r for _, fresh in self.blocks for r in fresh if r.status == "applied"]
+        return [r for r in self.definitions if r.status == "applied"]
 
     def __repr__(self) -> str:
         return f"DiscountDecision(lines={self.lines!r}, definitions={self.definitions!r})"
@@ -245,18 +259,19 @@ class Block:
     (`DiscountEvaluator._resolved`) has its eligible results in place but the applied ones, and a
     sheet (`DiscountEvaluator._sheet`) is every block of a decision resolved, as one."""
 
-    __slots__ = ("asked", "codes", "eligible", "made", "needs", "results", "written")
+    __slots__ = ("asked", "codes", "eligible", "frees", "made", "needs", "results", "written")
 
     def __init__(
         self,
         results: tuple[DefinitionResult | None, ...],
         eligible: tuple[tuple[int, _Definition], ...],
         made: tuple[tuple[str, str, Any, Fraction], ...] = (),
-        asked: bool = False,
+        asked: tuple[int, ...] = (),
     ) -> None:
         self.results = results
         self.eligible = eligible
-        self.written: dict[bool, Any] = {}  # applied only? → the JSON of its shared results
+        #: applied only? → the JSON of its shared results (`decision._block_json`), and as text
+        self.written: dict[Any, Any] = {}
         #: the codes of its eligible definitions, and what their results depend on when nothing asks
         #: for them (`_Definition.unasked`, the bits of all of them): `_by_blocks` resolves it by that
         self.codes = frozenset(d.code for _, d in eligible)
@@ -265,9 +280,12 @@ class Block:
             self.needs |= d.unasked
         #: a block resolved for a context (`DiscountEvaluator._resolved`): its eligible slots are
         #: the auto-apply definitions applied, each made afresh from (code, type, value, free_spent),
-        #: and (`asked`) those the scenario asks for, decided afresh (`DiscountEvaluator._sheet`)
+        #: and (`asked`: their numbers among them) those the scenario asks for, decided afresh
+        #: (`DiscountEvaluator._sheet`)
         self.made = made
         self.asked = asked
+        #: whether one of its eligible definitions is a free period (`DiscountEvaluator._billed`)
+        self.frees = any(d.kind is AmountType.FREE_PERIOD for _, d in eligible)
 
 
 def _lines(
@@ -1279,6 +1297,9 @@ _NARROWED_MEMO = 1024
 _MASK_MEMO = 1024
 #: (currency, gross, exact takes) → a line's rounded takes and net (`_closed`); at most this many kept
 _CLOSED_MEMO = 8192
+#: (sheet, period billed, applied results asked for, lines) → the bill (`DiscountEvaluator._billed`):
+#: at most this many kept (each holds its sheet, as `_SHEETS` do)
+_BILLS = 256
 
 
 class DiscountEvaluator(DefinitionRules):
@@ -1358,6 +1379,9 @@ class DiscountEvaluator(DefinitionRules):
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money, Decimal]] = {}
         self._lines_kept: dict[tuple[Any, ...], Any] = {}  # `_amounts_kept`
+        #: (sheet, period billed, applied results asked for, lines) → the bill (`_billed`): the lines'
+        #: results, the sheet's open results, the writer's parts, what `_amounts` gave those asked for
+        self._bills: dict[tuple[Any, ...], tuple[list[LineResult], list[Any], dict[Any, Any], tuple[Any, ...]]] = {}
         #: whether brief decisions go by blocks (the differential tests turn it off for the long way)
         self.by_blocks = True
         #: whether lines' amounts are kept (`_amounts_kept`; the tests turn it off for the long way)
@@ -1514,8 +1538,7 @@ class DiscountEvaluator(DefinitionRules):
             Reading(scenario) if why else scenario,
         )
         if results_of is not None and by_blocks:
-            blocks, applied = self._by_blocks(plan, scene, lines)
-            return DiscountDecision(self._amounts(applied, lines, scenario), None, blocks)
+            return self._by_blocks(plan, scene, lines)
         scene.matched = {d.code for line in lines for d in self.matching(line)}
         settled = plan.settled
         results: list[Any]  # DefinitionResult, once every slot is filled
@@ -1661,9 +1684,7 @@ class DiscountEvaluator(DefinitionRules):
             found = _kept(self._masks, _MASK_MEMO, key, mask)
         return found
 
-    def _by_blocks(
-        self, plan: _Plan, scene: _Scene, lines: list[Line]
-    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult]]:
+    def _by_blocks(self, plan: _Plan, scene: _Scene, lines: list[Line]) -> DiscountDecision:
         """`decide` with brief reasons and every definition, by blocks of consecutive definitions:
         a block's results (shared, the settled and the not-eligible ones) follow from its
         definitions' settled results, the criteria outcomes it reads, the bundles held and the
@@ -1671,10 +1692,11 @@ class DiscountEvaluator(DefinitionRules):
         walking 400 definitions. Only the eligible ones (durations, limits, requests: this
         scenario's) are decided afresh, and the ad hoc definitions a request dates (`added_on`),
         whose slots a block keeps open (so a block is kept per which of its definitions are
-        dated, too). Returns per block its results decided afresh (`DiscountDecision` spreads them
-        into every result in code order when asked), and the applied ones. A block whose
-        eligible definitions nothing asks for is resolved per context (`_resolved`), and the
-        blocks of a decision that asks for none, all resolved, are one block (`_sheet`)."""
+        dated, too). The decision holds per block its results decided afresh (`DiscountDecision`
+        spreads them into every result in code order when asked). A block whose eligible
+        definitions nothing asks for is resolved per context (`_resolved`), the blocks of a
+        decision that asks for none, all resolved, are one block (`_sheet`), and its amounts on
+        lines alike are one bill (`_billed`)."""
         number, scene.matched = self._context(scene.held, lines)
         contexts = self._unasked_contexts(scene)
         results_of, dated, requests, histories = scene.results_of, scene.dated, scene.requests, scene.histories
@@ -1704,11 +1726,9 @@ class DiscountEvaluator(DefinitionRules):
                 if sheet is not None:
                     self._index_sheet(index, window, sheet)
             if sheet is None:
-                return self._each_block(plan, picked, scene, contexts, special, unkept)
-        if not sheet.asked:
-            made = [DefinitionResult(c, t, "applied", value=v, free_spent=f) for c, t, v, f in sheet.made]
-            return [(sheet, made)], made
-        return self._sheet_decided(sheet, scene, special)
+                blocks, applied = self._each_block(plan, picked, scene, contexts, special, unkept)
+                return DiscountDecision(self._amounts(applied, lines, scene.scenario), None, blocks)
+        return self._sheet_decided(sheet, scene, special, lines)
 
     def _picked(
         self, plan: _Plan, scene: _Scene, number: int, contexts: tuple[int | None, ...], unkept: bool
@@ -1757,26 +1777,92 @@ class DiscountEvaluator(DefinitionRules):
             del candidates[_SHEET_CANDIDATES:]
 
     def _sheet_decided(
-        self, sheet: Block, scene: _Scene, special: AbstractSet[str]
-    ) -> tuple[list[tuple[Block, Sequence[DefinitionResult]]], list[DefinitionResult]]:
+        self, sheet: Block, scene: _Scene, special: AbstractSet[str], lines: list[Line]
+    ) -> DiscountDecision:
         """A sheet's open slots for this decision: the definitions it asks for (`special`) decided
-        as `_each_block` decides them, the others applied, made afresh."""
-        dated, requests, histories = scene.dated, scene.requests, scene.histories
-        made = iter(sheet.made)
-        fresh: list[DefinitionResult] = []
-        applied: list[DefinitionResult] = []
-        for _, d in sheet.eligible:
-            if d.code not in special:
-                c, t, v, f = next(made)
-                r = DefinitionResult(c, t, "applied", value=v, free_spent=f)
-            elif dated and d.code in dated:  # judged on the request's `added_on`
-                r = self._decide_open(d, scene)
-            else:
-                r = self._eligible(d, requests.get(d.code), histories.get(d.code, []), scene.today, scene.scenario)
-            fresh.append(r)
-            if r.status == "applied":
-                applied.append(r)
-        return [(sheet, fresh)], applied
+        as `_each_block` decides them, the others applied, from the sheet's bill on these lines
+        (`_billed`)."""
+        asked = [self._asked(sheet.eligible[i][1], scene) for i in sheet.asked]
+        if not self.keep_lines:  # (the tests' long way: every amount worked out)
+            made = iter(sheet.made)
+            decided = iter(asked)
+            fresh: list[DefinitionResult] = []
+            for _, d in sheet.eligible:
+                if d.code not in special:
+                    c, t, v, f = next(made)
+                    fresh.append(DefinitionResult(c, t, "applied", value=v, free_spent=f))
+                else:
+                    fresh.append(next(decided))
+            applied = [r for r in fresh if r.status == "applied"]
+            return DiscountDecision(self._amounts(applied, lines, scene.scenario), None, [(sheet, fresh)])
+        lines_results, template, written = self._billed(sheet, lines, scene.scenario, asked)
+        if not asked:
+            return DiscountDecision(lines_results, None, [(sheet, template)], written)
+        filled = list(template)
+        for i, r in zip(sheet.asked, asked, strict=True):
+            filled[i] = r
+        return DiscountDecision(lines_results, None, [(sheet, filled)], written)
+
+    def _asked(self, d: _Definition, scene: _Scene) -> DefinitionResult:
+        """The result of a definition the scenario asks for (requested, in its history, dated)."""
+        if scene.dated and d.code in scene.dated:  # judged on the request's `added_on`
+            return self._decide_open(d, scene)
+        return self._eligible(
+            d, scene.requests.get(d.code), scene.histories.get(d.code, []), scene.today, scene.scenario
+        )
+
+    def _billed(
+        self, sheet: Block, lines: list[Line], scenario: Any, asked: list[DefinitionResult]
+    ) -> tuple[list[LineResult], list[Any], dict[Any, Any]]:
+        """A sheet's bill on these lines: its applied results (its auto-apply definitions applied,
+        `Block.made`, and those it asks for that `asked` applies) and the lines' amounts follow
+        from the sheet, each line (its field, product, type, bundle, main service, gross as
+        written and period), the value and share spent of each applied result asked for, and,
+        with a free period, the period billed (`_amounts` reads no more: as `_applied_key` and
+        `_free_share` say), so they are worked out once per those and kept. Returns the lines'
+        results, the sheet's open results (None in the slots it asks for) and what the writer
+        keeps of them (`DiscountDecision.written`): shared by the decisions of the bill, never
+        changed. The results in `asked` that are applied get their amounts and the reasons
+        `_amounts` gives (kept with the bill, copied)."""
+        key = (
+            sheet,  # (held by the key: its identity is not reused)
+            _period_key(scenario) if sheet.frees else None,
+            tuple([(r.code, type(r.value), str(r.value), r.free_spent) for r in asked if r.status == "applied"])
+            if asked
+            else (),
+            *[
+                (x.field, x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount), x.frequency)
+                for x in lines
+            ],
+        )
+        found = self._bills.get(key)
+        if found is None:
+            return self._bill(key, sheet, lines, scenario, asked)
+        lines_results, template, written, given = found
+        if given:
+            for r, (amounts, reasons) in zip([r for r in asked if r.status == "applied"], given, strict=True):
+                r.amounts.update(amounts)
+                r.reasons += reasons
+        return lines_results, template, written
+
+    def _bill(
+        self, key: tuple[Any, ...], sheet: Block, lines: list[Line], scenario: Any, asked: list[DefinitionResult]
+    ) -> tuple[list[LineResult], list[Any], dict[Any, Any]]:
+        """`_billed`'s bill, worked out (`_amounts`) and kept under `key`."""
+        made = [DefinitionResult(c, t, "applied", value=v, free_spent=f) for c, t, v, f in sheet.made]
+        template: list[Any] = list(made)
+        for i in sheet.asked:  # (in order: each slot asked for moves the applied ones after it)
+            template.insert(i, None)
+        every = list(template)
+        for i, r in zip(sheet.asked, asked, strict=True):
+            every[i] = r
+        applied = [r for r in every if r.status == "applied"]  # (in code order)
+        mine = [(r, len(r.reasons)) for r in asked if r.status == "applied"]
+        lines_results = self._amounts(applied, lines, scenario)
+        given = tuple((dict(r.amounts), tuple(r.reasons[before:])) for r, before in mine)
+        written: dict[Any, Any] = {}
+        _kept(self._bills, _BILLS, key, (lines_results, template, written, given))
+        return lines_results, template, written
 
     def _each_block(
         self,
@@ -1863,16 +1949,16 @@ class DiscountEvaluator(DefinitionRules):
         results: list[DefinitionResult | None] = []
         eligible: list[tuple[int, _Definition]] = []
         made: list[tuple[str, str, Any, Fraction]] = []
-        asked = False
         for block in picked:
             if block.eligible:
                 if special and not special.isdisjoint(block.codes):
-                    block, asked = self._resolved(block, contexts, s, special), True
+                    block = self._resolved(block, contexts, s, special)
                 else:
                     block = self._resolved_for(block, contexts[block.needs], contexts, s)
                 eligible += [(len(results) + slot, d) for slot, d in block.eligible]
                 made += block.made
             results += block.results
+        asked = tuple(i for i, (_, d) in enumerate(eligible) if d.code in special) if special else ()
         sheet = Block(tuple(results), tuple(eligible), tuple(made), asked)
         return _kept(self._sheets, _SHEETS, key, sheet)
 
@@ -2363,6 +2449,16 @@ def _applied_key(
         billed = scenario.subscription.billing_frequency if scenario.subscription is not None else None
         applied = (*applied, days, billed, *(line.frequency for line in lines))
     return applied
+
+
+def _period_key(scenario: Any) -> tuple[Any, ...] | None:
+    """What a free period's share reads of the period billed (`DefinitionRules._free_ratio`):
+    the subscription's billing frequency and the length of its billing period."""
+    subscription = scenario.subscription
+    if subscription is None:
+        return None
+    period = subscription.billing_period
+    return subscription.billing_frequency, (period.to - period.from_).days if period is not None else None
 
 
 def _capped_key(applied: tuple[Any, ...], lines: list[Line]) -> tuple[Any, ...]:
