@@ -60,7 +60,14 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from validate import generate_rules  # noqa: E402  (benchmarks/validate.py: the rule-set generator)
 
 from engine import load_rules  # noqa: E402
-from engine.decide.decision import _evaluator, criteria_outcomes, decide, discounts_json, to_json  # noqa: E402
+from engine.decide.decision import (  # noqa: E402
+    _evaluator,
+    criteria_outcomes,
+    decide,
+    discounts_json,
+    to_json,
+    written_text,
+)
 from engine.decide.discounts import CriteriaOutcomes  # noqa: E402
 from engine.decide.discounts_reference import ReferenceEvaluator  # noqa: E402
 from engine.decide.scenarios import ScenarioError, checked_scenario  # noqa: E402
@@ -230,7 +237,7 @@ def stage_split(rules: Any, lines: Sequence[tuple[str, str]], rounds: int) -> di
     other parts are the whole `decide` less its criteria and discounts. The criteria are
     evaluated inside the discount evaluator's call (only those it reads): that time is counted
     as the criteria's, not the discounts'. The JSON is read and written as the timed runner does
-    (orjson, `to_json`)."""
+    (orjson; the decision as `RuleSet.decide_json` writes it: `written_text`)."""
     clock = time.perf_counter
     evaluator = _evaluator(rules)
     out: dict[str, list[float]] = defaultdict(list)
@@ -247,11 +254,11 @@ def stage_split(rules: Any, lines: Sequence[tuple[str, str]], rounds: int) -> di
             t3 = clock()
             if scenario.subscription is not None or scenario.job is not None:
                 decided = evaluator.decide(scenario, outcomes, why=rules.reasons != "brief")
-                discounts_json(decided, True, rules.listed == "applied")
+                discounts_json(decided, True, rules.listed == "applied", lines_written=True, text=True)
             t4 = clock()
-            decision = decide(rules, scenario, shared=True)
+            decision = decide(rules, scenario, shared=True, text=True)
             t5 = clock()
-            to_json(decision)
+            written_text(decision)
             t6 = clock()
             criteria = (t3 - t2) + _TimedOutcomes.spent
             spent["JSON parse"] += t1 - t0
