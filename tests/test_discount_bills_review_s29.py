@@ -19,9 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import load_rules
+from engine.decide import decision
 from engine.decide.decision import _evaluator, to_json
 from engine.decide.scenarios import ScenarioError, validate_scenario
 from engine.ruleset import RuleSet
+
+
+@pytest.fixture(autouse=True)
+def _text_for_every_rule_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The definitions put in as text for the shipped rules' few definitions too
+    (`decision.TEXT_FROM`: by default from 100 on), so that the splice is tested on every sample."""
+    monkeypatch.setattr(decision, "TEXT_FROM", 0)
 
 
 def long_way(rules: RuleSet) -> RuleSet:

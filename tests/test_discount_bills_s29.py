@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.decide import decision
 from engine.decide.decision import DefinitionsText, _evaluator, criteria_outcomes, decide, decide_text, to_json
 from engine.decide.scenarios import validate_scenario
 from engine.ruleset import RuleSet
@@ -39,6 +40,13 @@ from tests.test_discount_speed_blocks import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _text_for_every_rule_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The definitions put in as text for the shipped rules' few definitions too
+    (`decision.TEXT_FROM`: by default from 100 on), so that the splice is tested on every sample."""
+    monkeypatch.setattr(decision, "TEXT_FROM", 0)
 
 
 def _again(pairs: list[tuple[RuleSet, RuleSet]], data: dict[str, Any], times: int = 3) -> bool:
@@ -242,3 +250,18 @@ def test_explained_decisions_of_a_bill_are_written_alike() -> None:
         expected = to_json(decide(blocks, scenario, explain=True))
         for _ in range(3):
             assert blocks.decide_json(scenario, explain=True) == expected, name
+
+
+def test_the_definitions_are_put_in_as_text_from_a_hundred_definitions_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`decide(text=True)` gives the definitions as text only for a rule set of `TEXT_FROM`
+    discount definitions or more (the shipped rules have 20: orjson writes their few pieces)."""
+    blocks, _ = SHIPPED[0]
+    data = next(d for name, d in SAMPLES if name.startswith("discounts/") and "subscription" in d)
+    scenario = validate_scenario(copy.deepcopy(data), None).scenario
+    count = len(_evaluator(blocks).by_code)
+    monkeypatch.setattr(decision, "TEXT_FROM", count + 1)
+    assert type(decide(blocks, scenario, shared=True, text=True)["discounts"]["definitions"]) is list
+    assert decide_text(blocks, scenario) == to_json(decide(blocks, scenario))
+    monkeypatch.setattr(decision, "TEXT_FROM", count)
+    assert type(decide(blocks, scenario, shared=True, text=True)["discounts"]["definitions"]) is DefinitionsText
+    assert decide_text(blocks, scenario) == to_json(decide(blocks, scenario))
