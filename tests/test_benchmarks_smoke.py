@@ -66,3 +66,22 @@ def test_run_benchmark_smoke() -> None:
     assert result.returncode == 0, result.stdout + result.stderr  # exits non-zero if a run loses a scenario
     assert "| 400 | 1 | 1 |" in result.stdout and "| 400 | 1 | 2 |" in result.stdout
     assert "| read | parse | validate | decide | serialise | write |" in result.stdout
+
+
+def test_instructions_benchmark_counts_a_pass_or_says_valgrind_is_missing() -> None:
+    """`benchmarks/instructions.py` needs valgrind (not a dependency of the project): with it, a
+    positive count per decision of the shipped rules; without it, exit 2 and the way to install it."""
+    import shutil
+
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "instructions.py"), "--definitions", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if shutil.which("valgrind") is None:
+        assert result.returncode == 2 and "apt install valgrind" in result.stderr
+        return
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| shipped rules"))
+    assert int(row.rsplit("|", 2)[1].strip().replace(",", "")) > 0
