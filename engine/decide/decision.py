@@ -994,11 +994,7 @@ _SPOT_TEXT = "\x00"
 
 def _result_text(r: DefinitionResult) -> str:
     """`_result_json` as text."""
-    if type(r) is SettledResult:
-        return (r.written or _settled_text(r)).decode()
-    if r.status == "applied" and r.type == "auto_apply" and not r.reasons and not r.approvers:
-        return _auto_applied_text(r).decode()
-    return orjson.dumps(_item(r, _records)).decode()
+    return orjson.dumps(_result_json(r)).decode()
 
 
 def _result_json(r: DefinitionResult) -> Any:
