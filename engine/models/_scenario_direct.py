@@ -21,7 +21,8 @@ a look-up among a billing run's many dates, when its text is in the one form bot
 
 An instance's `__dict__` starts as a copy of its model's defaults, in the fields' order, and each
 given field's value replaces its default: quicker than a mapping of every field, and an omitted
-optional field costs one look-up.
+optional field costs one look-up. The instance itself is made by pydantic-core, as its own model
+validator makes one, from the values, the fields set and no extra (`_instance`).
 """
 
 from __future__ import annotations
@@ -175,18 +176,21 @@ def _lazy(model: type[BaseModel]) -> Convert:
 
 def _model_lines(source: _Source, model: type[BaseModel], value: str, target: str) -> list[str]:
     """Statements that build `model`'s instance from the dict `value` into `target`, or raise: a
-    copy of the fields' defaults, each given field's value in place of its default."""
+    copy of the fields' defaults, each given field's value in place of its default.
+
+    Its fields set starts as the required fields' names (each read, or a KeyError), and each
+    optional field found is added to it, as pydantic-core adds the fields it finds: the names
+    themselves, not their keys (aliases), and fewer calls than a set of the keys checked against
+    the model's. Every key is one field's, so a key of no field shows as more keys than names."""
     fields = list(model.model_fields.items())
-    keys = frozenset(info.alias or name for name, info in fields)
     fields_set, values = source.variable(), source.variable()
     given = source.variable()  # each field's value in turn
     defaults = {name: _default(info)[0] for name, info in fields}
+    required = ", ".join(repr(name) for name, info in fields if info.is_required())
     lines = [
         f"if {value}.__class__ is not dict:",
         "    raise U",
-        f"{fields_set} = set({value})",  # the keys, checked once and kept as `model_fields_set`
-        f"if not {fields_set} <= {source.name(keys, 'K')}:",
-        "    raise U",
+        f"{fields_set} = {{{required}}}" if required else f"{fields_set} = set()",
         f"{values} = {source.name(defaults, 'D')}.copy()",
     ]
     for name, info in fields:
@@ -209,29 +213,33 @@ def _model_lines(source: _Source, model: type[BaseModel], value: str, target: st
             # tested with `in` first: most optional fields are omitted, and `in` costs less than `get`
             lines += [
                 f"if {key!r} in {value}:",
+                f"    {fields_set}.add({name!r})",
                 f"    {given} = {value}[{key!r}]",
                 f"    if {given} is not None:",
                 *_indent(_indent(convert)),
             ]
         else:
-            lines += [f"if {key!r} in {value}:", f"    {given} = {value}[{key!r}]", *_indent(convert)]
+            lines += [
+                f"if {key!r} in {value}:",
+                f"    {fields_set}.add({name!r})",
+                f"    {given} = {value}[{key!r}]",
+                *_indent(convert),
+            ]
             fresh = _default(info)[1]
             if fresh is not None:  # a new list or dict for each instance
                 lines += ["else:", f"    {values}[{name!r}] = {fresh}"]
-    for name, info in fields:  # the keys are the fields' aliases: given by alias, named by name
-        if info.alias and info.alias != name:
-            rename = [f"{fields_set}.remove({info.alias!r})", f"{fields_set}.add({name!r})"]
-            if info.is_required():  # given, else its read above raised
-                lines += rename
-            else:
-                lines += [f"if {info.alias!r} in {fields_set}:", *_indent(rename)]
-    lines += [
-        f"{target} = {source.name(model.__new__, 'new')}({source.name(model, 'C')})",
-        f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {values})",
-        f"{source.name(_setter(model, '__pydantic_fields_set__'), 'set')}({target}, {fields_set})",
-        f"{source.name(_setter(model, '__pydantic_extra__'), 'set')}({target}, None)",
-        f"{source.name(_setter(model, '__pydantic_private__'), 'set')}({target}, None)",
-    ]
+    lines += [f"if len({fields_set}) != len({value}):", "    raise U"]  # a key of no field
+    make = _instance(model)
+    if make is not None:
+        lines.append(f"{target} = {source.name(make, 'new')}(({values}, None, {fields_set}))")
+    else:
+        lines += [
+            f"{target} = {source.name(model.__new__, 'new')}({source.name(model, 'C')})",
+            f"{source.name(_setter(model, '__dict__'), 'set')}({target}, {values})",
+            f"{source.name(_setter(model, '__pydantic_fields_set__'), 'set')}({target}, {fields_set})",
+            f"{source.name(_setter(model, '__pydantic_extra__'), 'set')}({target}, None)",
+            f"{source.name(_setter(model, '__pydantic_private__'), 'set')}({target}, None)",
+        ]
     for decorator in model.__pydantic_decorators__.model_validators.values():
         lines.append(f"{target} = {source.name(decorator.func, 'after')}({target})")
     return lines
@@ -271,6 +279,28 @@ def _plain_model(model: type[BaseModel]) -> bool:
         info.validation_alias in (None, info.alias) and not info.validate_default
         for info in model.model_fields.values()
     )
+
+
+@cache
+def _instance(model: type[BaseModel]) -> Convert | None:
+    """The function that makes `model`'s instance of `(values, None, fields_set)` (those objects
+    themselves as its `__dict__`, `__pydantic_fields_set__` and `__pydantic_extra__`, and
+    `__pydantic_private__` None), or None: pydantic-core's model validator with an inner schema that
+    takes the triple as it is, one call that sets the four as pydantic-core sets them past a frozen
+    model's `__setattr__` (quicker than `__new__` and four setters, each a call that packs its
+    arguments into a tuple). None when pydantic-core builds its validator from the model's own,
+    which it does for a model that has validated before this one is built: the setters then."""
+    make: Convert = SchemaValidator(core_schema.model_schema(model, core_schema.any_schema())).validate_python
+    values: dict[str, Any] = {}
+    fields_set: set[str] = set()
+    try:
+        probe = make((values, None, fields_set))
+    except ValueError:  # pydantic_core.ValidationError: the model's own validator, not given a mapping
+        return None
+    made = (probe.__dict__, probe.__pydantic_fields_set__, probe.__pydantic_extra__, probe.__pydantic_private__)
+    if type(probe) is not model or any(a is not b for a, b in zip(made, (values, fields_set, None, None), strict=True)):
+        return None
+    return make
 
 
 def _setter(model: type[BaseModel], attribute: str) -> Callable[[Any, Any], None]:
