@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from heapq import heappop, heappush
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from engine.decide.reasons import Reason, Source, register
@@ -198,13 +198,18 @@ def built(cls: type[_T], values: dict[str, Any]) -> _T:
     (a frozen dataclass's `__init__` sets each through `object.__setattr__`; these records are
     made per consumption and draw, and by `balances` per event). tests/test_terms_speed_records.py
     checks the records are the constructor's."""
-    made = object.__new__(cls)
-    object.__setattr__(made, "__dict__", values)
+    made = _new(cls)
+    _set(made, "__dict__", values)
     return made
 
 
+_new, _set = object.__new__, object.__setattr__  # (`built`'s steps, also made inline below: per draw)
+
+
 def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
-    return built(Draw, {"credit": credit, "quantity": quantity, "rank": rank})
+    made = _new(Draw)
+    _set(made, "__dict__", {"credit": credit, "quantity": quantity, "rank": rank})
+    return made
 
 
 def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining: Decimal) -> LedgerEntry:
@@ -216,7 +221,9 @@ def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining
         "remaining": remaining,
         "issue": False,
     }
-    return built(LedgerEntry, values)
+    made = _new(LedgerEntry)
+    _set(made, "__dict__", values)
+    return made
 
 
 def _outcome(
@@ -237,7 +244,9 @@ def _outcome(
         "excluded": excluded,
         "alerts": alerts,
     }
-    return built(Outcome, values)
+    made = _new(Outcome)
+    _set(made, "__dict__", values)
+    return made
 
 
 def _allocation(c: CreditFact, distance: int) -> int:
@@ -330,13 +339,10 @@ class CreditCriteria:
     def context(self, r: Request) -> Any:
         """What the criteria see: `consumption`, `consumer` and `as_of` (models.credit_context)."""
         if self._request is not r:
-            from engine.models.credit_context import records
-
-            context, consumption, consumer = records()
-            chain = [org for org, _ in self.tree.chain(r.organisation)] if r.organisation is not None else []
-            self._context = context(
-                as_of=self.as_of,
-                consumption=consumption(
+            consumption = _records()[1]
+            self._context = _Context(
+                self.as_of,
+                consumption(
                     id=r.id,
                     service=r.service,
                     product=r.product,
@@ -349,13 +355,8 @@ class CreditCriteria:
                     source_category=r.usage.source_category,
                     destination_category=r.usage.destination_category,
                 ),
-                consumer=consumer(
-                    organisation=r.organisation,
-                    parent=chain[1] if len(chain) > 1 else None,
-                    organisations=chain,
-                    user=r.asked_by,
-                    owner=r.user,
-                ),
+                r,
+                self.tree,
             )
             self._results = ()
             self._request = r
@@ -370,7 +371,10 @@ class CreditCriteria:
 
     def hold(self, c: CreditFact, r: Request) -> bool:
         results = self.results(r)
-        return all(results[i] for i in c.criteria)
+        for i in c.criteria:  # noqa: SIM110 - a loop: `all()` of a generator costs more per candidate
+            if not results[i]:
+                return False
+        return True
 
     def failing(self, c: CreditFact, r: Request) -> tuple[Reason, ...]:
         """Each of `c`'s criteria that does not hold for `r`, as a reason with its values (SPEC
@@ -405,6 +409,48 @@ class CreditCriteria:
             "values": values or "it does not hold",
         }
         return Reason("criteria_not_met", facts, Source(span.file, line, column))
+
+
+def _records() -> tuple[Any, Any, Any]:
+    """`models.credit_context.records()`: (CreditContext, Consumption, Consumer) records, imported
+    on first use (a decision that meets no credit criterion never loads them)."""
+    global _RECORDS
+    if _RECORDS is None:
+        from engine.models.credit_context import records
+
+        _RECORDS = records()
+    return _RECORDS
+
+
+_RECORDS: tuple[Any, Any, Any] | None = None
+
+
+class _Context:
+    """What a credit criterion sees, as `models.credit_context.records()`' CreditContext: `as_of`,
+    the consumption, and the consumer, made when a criterion (or its trace) first reads it: a
+    criterion of the consumption alone (`consumption.at.hour`) needs no organisation chain, and a
+    context is made per consumption that meets a credit with criteria."""
+
+    __slots__ = ("_consumer", "_request", "_tree", "as_of", "consumption")
+
+    def __init__(self, as_of: datetime, consumption: Any, request: Request, tree: Tree) -> None:
+        self.as_of, self.consumption = as_of, consumption
+        self._request, self._tree, self._consumer = request, tree, None
+
+    @property
+    def consumer(self) -> Any:
+        found = self._consumer
+        if found is None:
+            r = self._request
+            chain = [org for org, _ in self._tree.chain(r.organisation)] if r.organisation is not None else []
+            found = self._consumer = _records()[2](
+                organisation=r.organisation,
+                parent=chain[1] if len(chain) > 1 else None,
+                organisations=chain,
+                user=r.asked_by,
+                owner=r.user,
+            )
+        return found
 
 
 @dataclass
@@ -1490,64 +1536,65 @@ def _scope_problems(s: _Setting, c: Any, where: str) -> Iterator[ScenarioError]:
 
 
 def request(s: _Setting, c: Any, i: int) -> Request:
-    """A scenario consumption resolved against the rules (BR605 unknown names, BR606 unit)."""
-    where = f"consumptions[{i}]"
-    if c.credit_type is not None:
-        if c.credit_type not in s.types:
-            raise _unknown(f"{where}.credit_type", "credit type", c.credit_type, s.types)
-        types = s.singles[c.credit_type]
-        wanted = f"`{c.credit_type}`"
-        service = s.types[c.credit_type].service
-        if c.service is not None and service is not None and c.service != service:
+    """A scenario consumption resolved against the rules (BR605 unknown names, BR606 unit).
+    (Each field of `c` is read once: a scenario model's attribute costs more than a name's.)"""
+    credit_type, asked, unit, quantity, product = c.credit_type, c.service, c.unit, c.quantity, c.product
+    if credit_type is not None:
+        if credit_type not in s.types:
+            raise _unknown(f"consumptions[{i}].credit_type", "credit type", credit_type, s.types)
+        types = s.singles[credit_type]
+        wanted = f"`{credit_type}`"
+        service = s.types[credit_type].service
+        if asked is not None and service is not None and asked != service:
             raise ScenarioError(
-                f"{where}.service",
-                f"credit type `{c.credit_type}` pays for `{service}`, not `{c.service}`",
+                f"consumptions[{i}].service",
+                f"credit type `{credit_type}` pays for `{service}`, not `{asked}`",
                 "ask for the credit type or for the service, not for both",
                 code="BR605",
             )
-        service = c.service or service
+        service = asked or service
     else:
-        if c.service not in s.by_service:
-            raise _unknown(f"{where}.service", "service", c.service, s.by_service)
-        types = s.by_service[c.service]
-        wanted = f"service `{c.service}`"
-        service = c.service
+        if asked not in s.by_service:
+            raise _unknown(f"consumptions[{i}].service", "service", asked, s.by_service)
+        types = s.by_service[asked]
+        wanted = f"service `{asked}`"
+        service = asked
     kind = s.kinds.get(types)
     if kind is None:
         kind = _kind(s, types)
         if len(s.kinds) < 4096:  # the rule set's types and services: few
             s.kinds[types] = kind
-    if c.unit is not None:
-        for t, unit in kind.units:
-            if unit != c.unit:
+    if unit is not None:
+        for t, counted in kind.units:
+            if counted != unit:
                 raise ScenarioError(
-                    f"{where}.unit",
-                    f"the consumption is in `{c.unit}`, credits of type `{t}` count `{unit}`",
-                    f"write the quantity in `{unit}`",
+                    f"consumptions[{i}].unit",
+                    f"the consumption is in `{unit}`, credits of type `{t}` count `{counted}`",
+                    f"write the quantity in `{counted}`",
                     code="BR606",
                 )
-    if kind.offers and c.quantity != c.quantity.to_integral_value():
-        raise _not_whole(f"{where}.quantity", c.quantity)
-    organisation, user = c.organisation, None
+    if kind.offers and quantity != quantity.to_integral_value():
+        raise _not_whole(f"consumptions[{i}].quantity", quantity)
+    organisation, user, asked_by, own = c.organisation, None, c.user, None
     if organisation is not None and organisation not in s.tree.parent:
-        raise _unknown(f"{where}.organisation", "organisation", organisation, s.tree.parent)
-    if c.product is not None and c.product not in s.products:  # (until 2026-12-02 read as some other
+        raise _unknown(f"consumptions[{i}].organisation", "organisation", organisation, s.tree.parent)
+    if product is not None and product not in s.products:  # (until 2026-12-02 read as some other
         # product: a credit scoped to the product was passed over, another one drawn, in silence)
-        raise _unknown(f"{where}.product", "product", c.product, s.products)
-    if c.user is not None:
-        if c.user not in s.users:
-            raise _unknown(f"{where}.user", "user", c.user, s.users)
-        user = owner_of(s.users, c.user)
+        raise _unknown(f"consumptions[{i}].product", "product", product, s.products)
+    if asked_by is not None:
+        if asked_by not in s.users:
+            raise _unknown(f"consumptions[{i}].user", "user", asked_by, s.users)
+        user = owner_of(s.users, asked_by)
         home = s.users[user].organisation
-        own = s.users[c.user].organisation  # a credit user's own organisation (their owner's may differ)
+        own = s.users[asked_by].organisation  # a credit user's own organisation (their owner's may differ)
         if organisation is not None and own is not None and own != organisation:
             raise ScenarioError(
-                f"{where}.organisation",
-                f"user `{c.user}` belongs to `{own}`, not `{organisation}`",
+                f"consumptions[{i}].organisation",
+                f"user `{asked_by}` belongs to `{own}`, not `{organisation}`",
                 "give the user or the organisation, or fix one of them",
                 code="BR605",
             )
-        organisation = home if user != c.user or organisation is None else organisation
+        organisation = home if user != asked_by or organisation is None else organisation
     at = c.at
     return built(
         Request,
@@ -1556,18 +1603,18 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             "organisation": organisation,
             "user": user,
             "types": types,
-            "quantity": c.quantity,
+            "quantity": quantity,
             "at": at if at.tzinfo is not None else at.replace(tzinfo=UTC),  # `moment`
             "day": at.date(),
             "service": service,
-            "product": c.product,
+            "product": product,
             "overdraft": kind.overdraft,
-            "asked_by": c.user,
+            "asked_by": asked_by,
             "wanted": wanted,
-            "credit_type": c.credit_type,
-            "unit": c.unit,
+            "credit_type": credit_type,
+            "unit": unit,
             "usage": _usage(c),
-            "own_organisation": own if user != c.user and own != organisation else None,
+            "own_organisation": own if user != asked_by and own != organisation else None,
         },
     )
 
@@ -1584,9 +1631,10 @@ def _kind(s: _Setting, types: frozenset[str]) -> _Kind:
 
 def _usage(c: Any) -> UsageAttributes:
     """The usage attributes written with consumption `c` (the one empty record when it writes none)."""
-    if c.method is None and c.device is None and c.source_category is None and c.destination_category is None:
+    method, device, source, destination = c.method, c.device, c.source_category, c.destination_category
+    if method is None and device is None and source is None and destination is None:
         return _NO_USAGE
-    return UsageAttributes(c.method, c.device, c.source_category, c.destination_category)
+    return UsageAttributes(method, device, source, destination)
 
 
 def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
@@ -1611,7 +1659,11 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             requests.append(request(s, c, i))
         except ScenarioError as exc:  # one problem per consumption: its later checks depend on it
             problems.append(exc)
-    events: list[tuple[datetime, int, int, Any]] = [(r.at, 1, i, r) for i, r in enumerate(requests)]
+    # (the stream as events, when purchases or scenario credits join the consumptions: else the
+    # consumptions alone, listed as events only when they must be sorted)
+    events: list[tuple[datetime, int, int, Any]] | None = None
+    if scenario.credit_purchases or scenario.credits:
+        events = _events(requests)
     for i, p in enumerate(scenario.credit_purchases):
         found = list(_purchase_problems(s, p, f"credit_purchases[{i}]", credits))
         if p.id in seen:  # the ledger names purchases and consumptions alike: one id, one event
@@ -1626,12 +1678,15 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         seen.add(p.id)
         problems.extend(found)
         if not found:
+            assert events is not None
             events.append((moment(p.at), 0, i, p))
     program = rules.criteria
     checker = (
         CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
     )
-    later = _issued_later(scenario, credits, events, seen, problems) if scenario.credits else set()
+    later = (
+        _issued_later(scenario, credits, events, seen, problems) if events is not None and scenario.credits else set()
+    )
     if problems:
         raise ScenarioError.of(problems)
     if scenario.credits:
@@ -1642,9 +1697,12 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     book.strict = s.strict
     outcomes: list[Outcome] = []
     purchases: list[Purchase] = []
-    if len(events) == len(requests) and _in_time_order(requests):  # consumptions alone, written in order
-        events = []  # (the order `_event_order` gives them: input order)
+    if (events is None or len(events) == len(requests)) and _in_time_order(requests):
+        # consumptions alone, written in order: the order `_event_order` gives them (input order)
+        events = []
         outcomes = [book.apply(r, explain) for r in requests]
+    elif events is None:
+        events = _events(requests)
     for at, kind, _, item in sorted(events, key=_event_order):
         if kind == 1:
             outcomes.append(book.apply(item, explain))
@@ -1683,7 +1741,7 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             "outcomes": tuple(outcomes),
             "purchases": tuple(purchases),
             # (the book is this decision's alone and dropped here: its own mapping, not a copy)
-            "credits": tuple(book.credits),
+            "credits": book.shared.credits if book.shared is not None else tuple(book.credits),
             "remaining": book.remaining,
             "ledger": tuple(book.ledger),
             "owners": views,
@@ -1692,6 +1750,11 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
 
 
 _event_order = itemgetter(0, 1, 2)  # time, purchases before consumptions, input order
+
+
+def _events(requests: Sequence[Request]) -> list[tuple[datetime, int, int, Any]]:
+    """The consumptions as events of the stream (`_event_order`)."""
+    return [(r.at, 1, i, r) for i, r in enumerate(requests)]
 
 
 def _in_time_order(requests: Sequence[Request]) -> bool:
@@ -1823,7 +1886,7 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             {"at": at_text, "credit": e.credit, "request": e.request, "quantity": plain(e.quantity), "remaining": text}
         )
     touched = [c for c in result.credits if c.code in left]
-    touched.sort(key=_code)  # (stable: as sorting all)
+    touched.sort(key=_CODE)  # (stable: as sorting all)
     remaining = [
         {
             "credit": c.code,
@@ -1849,7 +1912,7 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
             for p in result.purchases
         ]
     if result.owners:
-        by_user = sorted(_drawn_by(result).items())
+        by_user = sorted(_drawn_by(result, touched).items())
         part["owners"] = [
             {
                 "owner": owner,
@@ -1877,14 +1940,15 @@ def credits_json(result: CreditsResult, explain: bool = False) -> dict[str, Any]
 _ZERO = Decimal(0)
 
 
-def _code(c: CreditFact) -> str:
-    return c.code
+_CODE = attrgetter("code")  # a credit's code (a sort key)
 
 
-def _drawn_by(result: CreditsResult) -> dict[tuple[str, str], Decimal]:
-    """(consuming user as written, or "", credit type) → quantity drawn, for the owners' view."""
+def _drawn_by(result: CreditsResult, touched: Sequence[CreditFact]) -> dict[tuple[str, str], Decimal]:
+    """(consuming user as written, or "", credit type) → quantity drawn, for the owners' view.
+    `touched`: the credits with a ledger entry (every credit drawn), in code order and, for a
+    code issued twice, in the book's order (`credits_json`)."""
     type_of: dict[str, str] = {}
-    for c in result.credits:
+    for c in touched:
         type_of.setdefault(c.code, c.type)  # the first credit of a code, as a search in order finds
     drawn_by: dict[tuple[str, str], Decimal] = {}
     for o in result.outcomes:

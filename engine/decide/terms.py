@@ -257,7 +257,10 @@ class CancellationDecision:
 
     @property
     def allowed(self) -> bool:
-        return all(t.allowed for t in self.terms)
+        for t in self.terms:  # noqa: SIM110 - a loop: `all()` of a generator costs more per decision
+            if not t.allowed:
+                return False
+        return True
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         allowed = self.allowed
@@ -268,7 +271,8 @@ class CancellationDecision:
             if self.earliest is None:  # say why, and each term's own first day
                 own = {t.data["for"]: t.data.get("earliest") for t in self.terms if not t.allowed}
                 data["reasons"] = [Reason("no_common_date", {"tries": _tries(len(self.terms)), "terms": own}).once()]
-        data["terms"] = [t.to_json(explain) for t in self.terms]
+        # (a term's part as it is written without `explain`: its data, read without a call per term)
+        data["terms"] = [t.to_json(True) for t in self.terms] if explain else [t.data for t in self.terms]
         if refused:  # a penalty a term would charge is not charged: say so on it (its figures stay)
             by = {t.data["for"]: t.data["term"] for t in self.terms if not t.allowed}
             for i, t in enumerate(self.terms):
@@ -1707,7 +1711,11 @@ class _Prepared:
         (located at the exception's `outcome` when one decided: the term's own line may say the
         opposite, `early_cancellation: penalty` beside an exception that waives it)."""
         if self.owner is not None:  # a term without exceptions has no criteria to ask for
-            for section, holds in outcomes.get(self.owner, ()):
+            try:  # (`outcomes.get`, without `Mapping.get`'s own call around the lookup)
+                asked: Sequence[tuple[str, bool]] = outcomes[self.owner]
+            except KeyError:
+                asked = ()
+            for section, holds in asked:
                 if holds:
                     outcome, record, variant, said = self.exceptions.get(section) or self._exception(section)
                     reasons.append(record.fresh())
