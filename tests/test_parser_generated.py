@@ -211,7 +211,7 @@ UNSAFE_MODULES = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib
 DESERIALIZE_ALLOWED = {"engine/run/shipping.py"}
 #: the reviewed places that run generated code (README, "Safety"): path → functions
 EXEC_ALLOWED = {
-    "engine/criteria/compile.py": {"_compiled"},  # CompiledRules.function and .masked_function, compiled on first use
+    "engine/criteria/compile.py": {"_compiled"},  # CompiledRules.function and .distinct_function, compiled on first use
     "engine/models/_scenario_direct.py": {"function"},  # scenario builders, generated from the models' declarations
 }
 

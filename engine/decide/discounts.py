@@ -1073,8 +1073,9 @@ class _Definition:
     no_line_reason: Reason
     owner: str  # its criteria owner, e.g. "discount:loyalty-5"
     entries: tuple[tuple[int, str], ...]  # (criteria entry index, section) it owns
-    #: the outcomes of its entries out of the criteria's results (a tuple, one bool or `()`), and
-    #: what they are when every section holds
+    #: the outcomes of its entries out of the masked function's (`CriteriaOutcomes.masked`: the
+    #: distinct conditions', each entry's at its position; a tuple, one bool or `()`), and what
+    #: they are when every section holds
     picks: Callable[[Sequence[bool]], Any]
     holding: Any
     kind: AmountType
@@ -1094,7 +1095,8 @@ class _Definition:
 @dataclass(frozen=True, slots=True)
 class _Span:
     """A block of definitions on one plan: its settled shape's number (`key`), its definitions
-    `start:stop`, and what it reads of the criteria's outcomes (its open definitions' entries)."""
+    `start:stop`, and what it reads of the criteria's outcomes (the distinct outcomes of its open
+    definitions' entries: `_reading`)."""
 
     key: int
     start: int
@@ -1154,12 +1156,24 @@ def _no_entries(results: Sequence[bool]) -> tuple[()]:
 
 
 def _window(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
-    """The outcomes from the first of `indices` to the last, as one slice (a block's key,
-    `_Span.pick`): a definition's entries are consecutive, so a block's nearly always are, and a
-    slice is a third of the cost of picking them one by one. Entries between them that the block
-    does not read (a settled definition's) only make the key finer: the masked function leaves
-    them False."""
+    """The outcomes from the first of `indices` to the last, as one slice (the plan's `window`):
+    outcomes between them that nothing open reads (a settled definition's) only make the key
+    finer: the masked function leaves them False. All of them: the outcomes themselves."""
     return itemgetter(slice(min(indices), max(indices) + 1)) if indices else _no_entries
+
+
+def _reading(positions: list[int]) -> Callable[[Sequence[bool]], Any]:
+    """The distinct outcomes at `positions` (a block's key, `_Span.pick`), a slice per run of
+    consecutive ones (a slice is a third of the cost of picking them one by one) and no more: the
+    conditions a block shares with others (a section many definitions repeat) sit where their
+    first reader's are, and a slice from there would hold other blocks' outcomes in its key."""
+    runs: list[Any] = []
+    for k in sorted(set(positions)):
+        if runs and runs[-1].stop == k:
+            runs[-1] = slice(runs[-1].start, k + 1)
+        else:
+            runs.append(slice(k, k + 1))
+    return itemgetter(*[run.start if run.stop - run.start == 1 else run for run in runs]) if runs else _no_entries
 
 
 def _approvers(approval: Any) -> list[str]:
@@ -1198,11 +1212,15 @@ class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
         return self._results
 
     def masked(self, mask: tuple[bool, ...]) -> tuple[bool, ...]:
-        """The outcomes of the conditions `mask` names (`CompiledRules.mask`), the others False:
-        for the discount evaluator only, which reads no other (never kept as `results`)."""
+        """The outcomes of the distinct conditions (`CompiledRules.distinct_function`: a
+        condition's at its `positions` entry) that `mask` names (`CompiledRules.mask`), the others
+        False: for the discount evaluator only, which reads no other (never kept as `results`)."""
+        compiled = self.program.compiled
+        masked: tuple[bool, ...]
         if self._results is not None:
-            return self._results
-        masked: tuple[bool, ...] = self.program.compiled.masked_function(self.scenario, mask)
+            masked = compiled.distinct_of(self._results)
+        else:
+            masked = compiled.distinct_function(self.scenario, mask)
         return masked
 
     def __getitem__(self, owner: str) -> list[tuple[str, bool]]:
@@ -1398,6 +1416,7 @@ class DiscountEvaluator(DefinitionRules):
         owner = f"discount:{d.code}"
         subjects: tuple[str | None, ...] = (None, "subscription", "job")
         entries = tuple((i, program.entries[i].section) for i in program.by_owner.get(owner, []))
+        positions = program.compiled.positions  # (the masked function gives the distinct conditions' outcomes)
         return _Definition(
             index=index,
             code=d.code,
@@ -1427,7 +1446,7 @@ class DiscountEvaluator(DefinitionRules):
             no_line_reason=Reason("no_line", {"targets": _target_facts(d)}, at("discounted_products")),
             owner=owner,
             entries=entries,
-            picks=_picker([i for i, _ in entries]),
+            picks=_picker([positions[i] for i, _ in entries]),
             holding=(True,) * len(entries) if len(entries) != 1 else True,
             kind=d.amount.type,
             level=d.amount.level or 1,
@@ -2123,6 +2142,7 @@ class DiscountEvaluator(DefinitionRules):
         )
         late = frozenset(d.code for d in open_ if d.auto and settled[d.index] is not None)
         mask = self.program.compiled.mask(i for d in open_ if d.code not in late for i, _ in d.entries)
+        positions = self.program.compiled.positions  # (of the distinct outcomes the masked function gives)
         spans = []
         for start in range(0, len(self.definitions), self.block):
             members = self.definitions[start : start + self.block]
@@ -2131,11 +2151,11 @@ class DiscountEvaluator(DefinitionRules):
             key = self._shapes.get(shape)
             if key is None:  # a number of its own, drawn atomically: threads share the memo
                 key = self._shapes.setdefault(shape, next(self._shape_numbers))
-            reads = [i for d in members if settled[d.index] is None for i, _ in d.entries]
+            reads = [positions[i] for d in members if settled[d.index] is None for i, _ in d.entries]
             codes = frozenset(d.code for d in members)
             agent_codes = frozenset(d.code for d in members if d.agent_units and settled[d.index] is None)
-            spans.append(_Span(key, start, start + len(members), _window(reads), codes, agent_codes))
-        every = [i for d in self.definitions if settled[d.index] is None for i, _ in d.entries]
+            spans.append(_Span(key, start, start + len(members), _reading(reads), codes, agent_codes))
+        every = [positions[i] for d in self.definitions if settled[d.index] is None for i, _ in d.entries]
         found = _Plan(tuple(settled), open_, mask, tuple(spans), next(self._numbers), late, _window(every))
         return _kept(self._dated, _DATE_MEMO, (subject, billed_from, today), found)
 
