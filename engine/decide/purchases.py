@@ -42,6 +42,7 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel
 
 from engine.coupons import index_of
+from engine.criteria.environment import status_in_force
 from engine.decide import decision  # the module (it imports this one): its functions read when called
 from engine.decide.discounts import target_reaches
 from engine.decide.reasons import Reason, Source, listed, register, rule_source
@@ -266,6 +267,7 @@ class _Kept:
     nearest: dict[str, str | None] = field(default_factory=dict)  # unknown coupon code → the nearest known one
     granting: dict[tuple[str, ...], tuple[frozenset[str], bool]] = field(default_factory=dict)  # see `_granting`
     lines: dict[tuple[str, str], Any] = field(default_factory=dict)  # (product, bundle) → ProductLine
+    typed: dict[tuple[str, str], Any] = field(default_factory=dict)  # the same, typed (`_typed_line`)
     items: dict[tuple[Any, ...], tuple[Item, ...]] = field(default_factory=dict)  # see `items`
     coupons: dict[str, tuple[Any, Any] | None] = field(default_factory=dict)  # see `_coupon`
     reasons: dict[tuple[Any, ...], Reason] = field(default_factory=dict)  # see `_reason`
@@ -544,13 +546,18 @@ def _redemptions_known(rules: Any, purchase: Any, problems: list[ScenarioError])
 
 
 def redeem(
-    rules: Any, scenario: Any, count_own_entries: bool = True, idle: Mapping[str, Reason] | None = None
+    rules: Any,
+    scenario: Any,
+    count_own_entries: bool = True,
+    idle: Mapping[str, Reason] | None = None,
+    held_now: _HeldNow | None = None,
 ) -> list[CouponOutcome]:
     """Each code of the purchase, in order: redeemed, or rejected with every reason that applies.
     Without `count_own_entries`, a code's earlier entries in this purchase are not counted as
     redeemed (for a refused purchase, which redeems nothing). `idle`: codes the pricing found to
     grant nothing (`_idle_codes`), rejected with that reason, every entry of them, and neither
-    counted nor holding their bundle for the codes after them."""
+    counted nor holding their bundle for the codes after them. `held_now`: `_held_now` of `scenario`
+    (worked out here when not given)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     buys = purchase.plan is not None or bool(purchase.add_ons)
@@ -567,8 +574,7 @@ def redeem(
             continue
         if found is None:
             nearest = _nearest(rules, text) if text.strip() else None  # (an empty entry is near nothing)
-            facts = {"code": text, **({"nearest": nearest} if nearest is not None else {})}
-            outcomes.append(CouponOutcome(text, None, "rejected", [Reason("coupon_unknown", facts)]))
+            outcomes.append(CouponOutcome(text, None, "rejected", [_reason(rules, _unknown_code, text, nearest)]))
             continue
         coupon, bundle = found
         if idle is not None and text in idle:
@@ -577,7 +583,7 @@ def redeem(
         outcome = CouponOutcome(text, coupon.code, bundle=coupon.bundle)
         reasons = outcome.reasons
         if not buys:
-            reasons.append(Reason("coupon_outside_purchase", {"code": text}))
+            reasons.append(_reason(rules, _outside_purchase, text))
         reason = _validity(rules, "coupon", coupon.code, coupon.validity, day, "coupon")
         if reason is not None:
             reasons.append(reason)
@@ -586,35 +592,28 @@ def redeem(
             if reason is not None:
                 reasons.append(reason)
             if held is None:
-                held, sold = _held_for_coupons(rules, scenario)
+                held, sold = _held_for_coupons(rules, scenario, held_now)
             holding = held.get(bundle.code)
             if holding is not None and not count_own_entries and holding == ("coupon", text):
                 pass  # a refused purchase's code entered again: neither entry uses it (both `coupon_kept`)
             elif holding is not None:  # its products would be charged twice, its discounts apply already
                 by, holder = holding
-                reasons.append(Reason("coupon_bundle_held", {"bundle": bundle.code, "by": by, "holder": holder}))
+                reasons.append(_reason(rules, _bundle_held, bundle.code, by, holder))
             else:  # a product of its bundle bought or held already, in another bundle: charged twice too
                 if had is None:
-                    had = _products_had(rules, scenario)
+                    had = _products_had(rules, scenario, held_now=held_now)
                 judged = had
                 if bundle.code in sold:  # the add-on its code sells is this code's own products, not a second charge
-                    judged = {**had, "purchase": _products_had(rules, scenario, without=bundle.code)["purchase"]}
+                    judged = {**had, "purchase": _products_had(rules, scenario, bundle.code, held_now)["purchase"]}
                 brings = _brought(rules, purchase, bundle.code, termed_only=True)
                 for where, products in judged.items():
                     twice = sorted(brings & products)
                     if twice:  # (until 2026-12-02 sold again, the coupon's discount on both lines)
-                        facts = {"bundle": bundle.code, "products": twice, "where": where}
-                        reasons.append(Reason("coupon_products_had", facts))
+                        reasons.append(_reason(rules, _had, "coupon_products_had", bundle.code, tuple(twice), where))
                         break
         used = purchase.coupon_redemptions.get(text, 0) + redeemed.get(text, 0)
         if used >= coupon.redemption_quantity:
-            reasons.append(
-                Reason(
-                    "coupon_used_up",
-                    {"code": text, "used": used, "allowed": coupon.redemption_quantity},
-                    _source(rules, "coupon", coupon.code, "redemption_quantity"),
-                )
-            )
+            reasons.append(_reason(rules, _used_up, text, used, coupon.code, coupon.redemption_quantity))
         if not reasons and bundle is not None and buys:
             if bought is None:  # the plan's, the add-ons' and every coupon's bundles (another code's
                 # bundle may bring what this one's discount reduces)
@@ -668,7 +667,9 @@ def _brought(rules: Any, purchase: Any, bundle: str, termed_only: bool = False) 
     return facts.required_termed if termed_only else facts.required_set
 
 
-def _products_had(rules: Any, scenario: Any, without: str | None = None) -> dict[str, set[str]]:
+def _products_had(
+    rules: Any, scenario: Any, without: str | None = None, held_now: _HeldNow | None = None
+) -> dict[str, set[str]]:
     """The products a coupon's bundle must not bring again, by where they are: those the purchase
     buys (its plan's bundles, its add-ons but `without`: the add-on a code sells, `_sold_by_code`,
     is that code's own bundle), and, for a purchase without a plan, the subscription's lines."""
@@ -679,7 +680,8 @@ def _products_had(rules: Any, scenario: Any, without: str | None = None) -> dict
     for code in (*(model.bundles if model is not None else ()), *purchase.add_ons):
         if code != without and code in bundles:
             bought |= _brought(rules, purchase, code, termed_only=True)
-    return {"purchase": bought, "coupon": set(), "subscription": set(_had_by_subscription(rules, scenario, model))}
+    had = held_now.had if held_now is not None else _had_by_subscription(rules, scenario, model)
+    return {"purchase": bought, "coupon": set(), "subscription": set(had)}
 
 
 def _had_by_subscription(rules: Any, scenario: Any, model: Any) -> AbstractSet[str]:
@@ -711,19 +713,41 @@ def _bundles_hold(rules: Any, plan_code: str | None, add_ons: tuple[str, ...]) -
     return found
 
 
-def _held_for_coupons(rules: Any, scenario: Any) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+def _held_for_coupons(
+    rules: Any, scenario: Any, held_now: _HeldNow | None = None
+) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
     """The bundles a coupon would grant again: those of the plan in effect (the one bought, else the
     subscription's), the subscription's own (`_held`, for a purchase without a plan), and the
     add-ons bought, but those only a code sells (`_sold_by_code`): a code of their coupon is what
     sells them; codes redeemed earlier in the purchase add theirs (`redeem`). With those add-ons."""
     purchase = scenario.purchase
-    model = _plan_in_effect(rules, scenario)
-    held = _held(scenario, model)
+    if held_now is None:
+        held_now = _held_now(rules, scenario)
+    model = held_now.model
+    held = dict(held_now.held)  # (a copy: `redeem` adds the codes' bundles)
     sold = _sold_by_code(rules, scenario, model)
     for add_on in purchase.add_ons:
         if add_on not in sold:
             held.setdefault(add_on, ("add_on", add_on))
     return held, sold
+
+
+@dataclass(slots=True)
+class _HeldNow:
+    """What `redeem` and `refusals` both read of one purchase's scenario (`_held_now`), worked out
+    once per decision by `_priced` (each worked it out for itself, twice a decision and more)."""
+
+    model: Any  # the plan in effect (`_plan_in_effect`)
+    held: dict[str, tuple[str, str]]  # the bundles held (`_held`; read only)
+    had: AbstractSet[str]  # the subscription's products (`_had_by_subscription`; read only)
+
+
+def _held_now(rules: Any, scenario: Any) -> _HeldNow:
+    """`_HeldNow` of `scenario` (its subscription as held on the purchase day, `_on_purchase_day`)."""
+    purchase = scenario.purchase
+    model = _plan_in_effect(rules, scenario)
+    bought = _lookups(rules)[0].get(purchase.plan) if purchase.plan is not None else None
+    return _HeldNow(model, _held(scenario, model), _had_by_subscription(rules, scenario, bought))
 
 
 def _plan_in_effect(rules: Any, scenario: Any) -> Any:
@@ -833,15 +857,44 @@ def _main_item(rules: Any, brought: list[Item]) -> int | None:
     return chosen if chosen >= 0 else None
 
 
-def _kept_coupon(outcome: CouponOutcome) -> CouponOutcome:
+def _kept_coupon(rules: Any, outcome: CouponOutcome) -> CouponOutcome:
     """A code that a refused purchase would have redeemed: `not_redeemed`, still usable."""
-    return CouponOutcome(
-        outcome.code,
-        outcome.coupon,
-        "not_redeemed",
-        [Reason("coupon_kept", {"bundle": outcome.bundle})],
-        outcome.bundle,
-    )
+    kept = _reason(rules, _kept_words, outcome.bundle)
+    return CouponOutcome(outcome.code, outcome.coupon, "not_redeemed", [kept], outcome.bundle)
+
+
+# the reasons of codes and add-ons, made by `_reason` (each from everything it is made of, so kept
+# and shared by the decisions that give it, worded once)
+
+
+def _kept_words(rules: Any, bundle: str | None) -> Reason:
+    return Reason("coupon_kept", {"bundle": bundle})
+
+
+def _unknown_code(rules: Any, code: str, nearest: str | None) -> Reason:
+    return Reason("coupon_unknown", {"code": code, **({"nearest": nearest} if nearest is not None else {})})
+
+
+def _outside_purchase(rules: Any, code: str) -> Reason:
+    return Reason("coupon_outside_purchase", {"code": code})
+
+
+def _bundle_held(rules: Any, bundle: str, by: str, holder: str) -> Reason:
+    return Reason("coupon_bundle_held", {"bundle": bundle, "by": by, "holder": holder})
+
+
+def _already_held(rules: Any, bundle: str, by: str, holder: str) -> Reason:
+    return Reason("add_on_already_held", {"bundle": bundle, "by": by, "holder": holder})
+
+
+def _had(rules: Any, code: str, bundle: str, products: tuple[str, ...], where: str) -> Reason:
+    """`coupon_products_had` / `add_on_products_had`: `products` (sorted) bought or held already."""
+    return Reason(code, {"bundle": bundle, "products": list(products), "where": where})
+
+
+def _used_up(rules: Any, code: str, used: int, coupon: str, allowed: int) -> Reason:
+    where = _source(rules, "coupon", coupon, "redemption_quantity")
+    return Reason("coupon_used_up", {"code": code, "used": used, "allowed": allowed}, where)
 
 
 #: the one `nothing_bought` reason (no facts): shared by every decision that gives it
@@ -861,6 +914,7 @@ def refusals(
     plan_change: tuple[Reason, ...] = (),
     not_in_effect: Reason | None = None,
     coded: frozenset[str] = frozenset(),
+    held_now: _HeldNow | None = None,
 ) -> Iterator[Reason]:
     """Every reason the purchase may not be made, in the order of the purchase's fields (`model`:
     the plan in effect, `bundles`: the purchase's, `_bundles`; `rejected`: the bundles of coupons
@@ -870,7 +924,8 @@ def refusals(
     for a subscription no longer in effect on the purchase day, `_on_purchase_day`). `scenario`'s
     subscription is as it holds on the purchase day (`_on_purchase_day`); `coded`: the bundles the
     purchase's codes grant (redeemed, in a purchase not refused otherwise), which sell an add-on
-    only a code sells (`_sold_by_code`)."""
+    only a code sells (`_sold_by_code`); `held_now`: `_held_now` of `scenario`, its `held` and `had`
+    read for the add-ons (worked out here when not given)."""
     purchase = scenario.purchase
     day = scenario.as_of.date()
     if purchase.plan is None and not purchase.add_ons:
@@ -889,20 +944,25 @@ def refusals(
     if not_in_effect is not None:  # (until 2026-12-03 sold, a coupon entered with it spent)
         yield not_in_effect
     if purchase.add_ons:
-        yield from _add_on_refusals(rules, scenario, model, coded, day)
+        yield from _add_on_refusals(rules, scenario, model, coded, day, held_now)
     method = purchase.payment_method
     if model is not None and method is not None and model.payment_methods and method not in model.payment_methods:
         yield _reason(rules, _method_not_supported, model.code, method)
     yield from _selection(rules, purchase, bundles, rejected)
 
 
-def _add_on_refusals(rules: Any, scenario: Any, model: Any, coded: frozenset[str], day: date) -> Iterator[Reason]:
+def _add_on_refusals(
+    rules: Any, scenario: Any, model: Any, coded: frozenset[str], day: date, held_now: _HeldNow | None = None
+) -> Iterator[Reason]:
     """`refusals`' reasons for the purchase's add-ons (it has some), in their order."""
     purchase = scenario.purchase
     plans, bundles, _ = _lookups(rules)
-    held = _held(scenario, model)
-    # the subscription's products (for a purchase without a plan: `_products_had`)
-    had = _had_by_subscription(rules, scenario, plans.get(purchase.plan) if purchase.plan is not None else None)
+    if held_now is not None and held_now.model is model:
+        held, had = held_now.held, held_now.had
+    else:
+        held = _held(scenario, model)
+        # the subscription's products (for a purchase without a plan: `_products_had`)
+        had = _had_by_subscription(rules, scenario, plans.get(purchase.plan) if purchase.plan is not None else None)
     bought: set[str] = set()  # what the plan and the earlier add-ons of this purchase bring
     if model is not None and purchase.plan is not None:
         for code in model.bundles:
@@ -914,14 +974,14 @@ def _add_on_refusals(rules: Any, scenario: Any, model: Any, coded: frozenset[str
             yield reason
         if add_on in held:
             by, holder = held[add_on]
-            yield Reason("add_on_already_held", {"bundle": add_on, "by": by, "holder": holder})
+            yield _reason(rules, _already_held, add_on, by, holder)
         else:  # a product of it bought or held already in another bundle: charged twice (as for a
             # coupon's bundle, `coupon_products_had`; until 2026-12-02 sold again)
             brings = _brought(rules, purchase, add_on, termed_only=True)  # (of the bundle's own products)
             for where, products in (("purchase", bought), ("subscription", had)):
                 twice = sorted(brings & products)
                 if twice:
-                    yield Reason("add_on_products_had", {"bundle": add_on, "products": twice, "where": where})
+                    yield _reason(rules, _had, "add_on_products_had", add_on, tuple(twice), where)
                     break
             bought |= brings
         coupons = _coupon_only(rules, add_on, model)
@@ -1085,13 +1145,15 @@ def _on_purchase_day(rules: Any, scenario: Any) -> tuple[Any, Reason | None]:
     day = scenario.as_of.date()
     if day < subscription.start:
         return scenario, None
-    facts = {"subscription": subscription.code, "date": day.isoformat()}
     since = _deactivated_since(subscription, day) if subscription.status_history else None
+    facts: dict[str, Any]  # (made only for a refusal)
     if since is not None:
-        return scenario, Reason("subscription_not_in_effect", {**facts, "status": "deactivated", "since": since})
+        facts = {"subscription": subscription.code, "date": day.isoformat(), "status": "deactivated", "since": since}
+        return scenario, Reason("subscription_not_in_effect", facts)
     cancellation = scenario.cancellation
     if cancellation is None or cancellation.date > day:
         return scenario, None
+    facts = {"subscription": subscription.code, "date": day.isoformat()}
     try:
         kept = _after_cancellation(rules, decision._cached(rules, "terms"), scenario, subscription)
     except ScenarioError:  # (the cancellation question says so, as an error)
@@ -1121,8 +1183,6 @@ def _deactivated_since(subscription: Any, day: date) -> str | None:
     starts the same day supersedes lasts no day (`superseded`, as `uninterrupted` reads it: until
     2026-12-04 `deactivated from 02-01`, then `active from 02-01 to 02-10`, was deactivated again
     from 02-11)."""
-    from engine.criteria.environment import status_in_force
-
     history = subscription.status_history
     for period in history:  # (the usual history has no deactivation: nothing to work out)
         if period.status == "deactivated":
@@ -1335,7 +1395,9 @@ def _priced(
     # the subscription as held on the purchase day (add-ons its own cancellation ended are not),
     # read for what is held and had; the scenario itself for the price
     on_day, not_in_effect = _on_purchase_day(rules, scenario)
-    coupons = redeem(rules, on_day)
+    # (read by `redeem` and `refusals` alike: worked out once, when either reads it)
+    held_now = _held_now(rules, on_day) if purchase.coupons or purchase.add_ons else None
+    coupons = redeem(rules, on_day, held_now=held_now)
     idle: dict[str, Reason] = {}
     while True:
         granted = list(dict.fromkeys(c.bundle for c in coupons if c.status == "redeemed" and c.bundle))
@@ -1344,11 +1406,11 @@ def _priced(
             c.bundle for c in coupons if c.status == "rejected" and c.bundle and c.bundle not in bundles
         )
         coded = frozenset(granted)
-        reasons = list(refusals(rules, on_day, model, bundles, rejected, plan_change, not_in_effect, coded))
-        if refusing(reasons) and coupons:  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
+        reasons = list(refusals(rules, on_day, model, bundles, rejected, plan_change, not_in_effect, coded, held_now))
+        if coupons and refusing(reasons):  # a refused purchase redeems nothing (SPEC 3.5); its price shows the coupons'
             coupons = [
-                _kept_coupon(c) if c.status == "redeemed" else c
-                for c in redeem(rules, on_day, count_own_entries=False, idle=idle)
+                _kept_coupon(rules, c) if c.status == "redeemed" else c
+                for c in redeem(rules, on_day, count_own_entries=False, idle=idle, held_now=held_now)
             ]
         brought = items(rules, purchase, bundles)
         kept = [i for i in brought if i.why is None]
@@ -1360,7 +1422,8 @@ def _priced(
         if not found:
             return plan, coupons, reasons, brought, kept, granted, priced
         idle.update(found)
-        coupons = redeem(rules, on_day, idle=idle)  # (afresh: what the idle codes held or counted is not)
+        # (afresh: what the idle codes held or counted is not)
+        coupons = redeem(rules, on_day, idle=idle, held_now=held_now)
 
 
 def priced_scenario(rules: Any, scenario: Any) -> Any:
@@ -1479,7 +1542,7 @@ def _unchanging_codes(
             return {currency: total["net"] for currency, total in priced[1]["totals"].items()}
         bundles = _bundles(purchase, model, granted)
         kept = [i for i in items(rules, purchase, bundles) if i.why is None]
-        found = price(rules, scenario, plan, granted, bundles, kept)
+        found = price(rules, scenario, plan, granted, bundles, kept, shared=True)  # (read only: no copies)
         return {currency: total["net"] for currency, total in found["totals"].items()}
 
     every = [c.bundle for c, _ in judged if c.bundle is not None]
@@ -1581,9 +1644,12 @@ def _decided(
     # its lines typed and the catalog's main service marked, as a bill's are: a coupon's discount
     # for `main_service: true` reduces the main service the purchase brings (until 2026-12-02 it
     # found no line, and the code was spent for nothing)
-    synthetic = _synthetic(rules, scenario, plan, granted, priced)
     if reads_criteria or _targets_main(rules, only):  # (only then: a copy of the lines costs a purchase ~6 %)
-        synthetic = decision.typed_lines(rules, synthetic)  # (the lines are kept: typed and marked on a copy)
+        # (the lines made typed, kept per product and bundle: `typed_lines` copies them only to mark
+        # the main service or write a charge, and otherwise hands the scenario back as it is)
+        synthetic = decision.typed_lines(rules, _synthetic(rules, scenario, plan, granted, priced, typed=True))
+    else:
+        synthetic = _synthetic(rules, scenario, plan, granted, priced)
     try:
         outcomes = decision.criteria_outcomes(rules, synthetic) if reads_criteria else {}
         decided = decision._evaluator(rules).decide(synthetic, outcomes, only, why=rules.reasons != "brief")
@@ -1647,13 +1713,17 @@ def _granting(rules: Any, bundles: list[str]) -> tuple[frozenset[str], bool]:
     return found
 
 
-def _synthetic(rules: Any, scenario: Any, plan: str | None, granted: list[str], priced: list[Item]) -> Any:
+def _synthetic(
+    rules: Any, scenario: Any, plan: str | None, granted: list[str], priced: list[Item], typed: bool = False
+) -> Any:
     """The scenario the purchase is priced on: its subscription (or a new one from the purchase
     day) with the plan, the add-ons (bought and granted) and the priced lines; no job, no purchase.
 
     Built as `model_copy(update=...)` and the models' constructors build it, without their
-    generic steps: the values are the scenario's own (validated) or the rule set's codes."""
-    lines = [_line(rules, i.product, i.bundle) for i in priced]
+    generic steps: the values are the scenario's own (validated) or the rule set's codes. `typed`:
+    the lines typed as `decision.typed_lines` types them (`_typed_line`)."""
+    make = _typed_line if typed else _line
+    lines = [make(rules, i.product, i.bundle) for i in priced]
     add_ons = list(dict.fromkeys([*scenario.purchase.add_ons, *granted]))
     existing = scenario.subscription
     if existing is not None:
@@ -1682,6 +1752,20 @@ def _line(rules: Any, product: str, bundle: str) -> Any:
     found = memo.get((product, bundle))
     if found is None:
         found = _remember(memo, (product, bundle), ProductLine(product=product, bundle=bundle))
+    return found
+
+
+def _typed_line(rules: Any, product: str, bundle: str) -> Any:
+    """`_line` with its catalog product's type, the copy `decision.typed_lines` makes of it (the
+    same fields set: `type` is not among them), made once per pair and shared (frozen)."""
+    memo = _kept(rules).typed
+    found = memo.get((product, bundle))
+    if found is None:
+        found = line = _line(rules, product, bundle)
+        kind = decision._product_types(rules).get(product) if line.type is None else None
+        if kind is not None:
+            found = decision._copied(line, type=kind)
+        _remember(memo, (product, bundle), found)
     return found
 
 
