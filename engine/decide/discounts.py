@@ -289,40 +289,61 @@ class Block:
 
 
 def _lines(
-    products: dict[str, Any], scenario: Any, kept: dict[tuple[Any, ...], tuple[Money, Any, str]] | None = None
+    products: dict[str, Any],
+    scenario: Any,
+    kept: dict[tuple[Any, ...], tuple[Money, Any, str]] | None = None,
+    made: dict[tuple[Any, ...], Line] | None = None,
 ) -> tuple[str | None, list[Line]]:
     """The billed subject and its lines (`products`: the rule set's, by code). `kept`: a line at
     the catalog price, its gross, period and type text per (product, quantity, billing frequency,
-    type written), beside the rule set (`DiscountEvaluator`): the catalog decides them."""
-    subject = "subscription" if scenario.subscription is not None else "job" if scenario.job is not None else None
-    if subject is None:
-        return None, []
-    holder = getattr(scenario, subject)
-    billed = scenario.subscription.billing_frequency if subject == "subscription" else None
+    type written), beside the rule set (`DiscountEvaluator`): the catalog decides them. `made`:
+    such a line itself, per those, its place, bundle and main service (a line is never changed:
+    decisions share it, as the bills kept hold it)."""
+    holder = scenario.subscription
+    subject = "subscription"
+    billed = None
+    if holder is not None:
+        billed = holder.billing_frequency
+    else:
+        holder = scenario.job
+        if holder is None:
+            return None, []
+        subject = "job"
     lines = []
+    fields = _WHERE[subject]
     for i, item in enumerate(holder.products):
-        where = _WHERE[subject][i] if i < _WHERE_KEPT else f"{subject}.products[{i}]"
+        where = fields[i] if i < _WHERE_KEPT else f"{subject}.products[{i}]"
+        code = item.product  # (a model's field read once: it costs more than a local)
         if kept is not None and item.price is None:
-            found = kept.get(key := (item.product, item.quantity, billed, item.type))
+            key = (code, item.quantity, billed, item.type)
+            if made is not None and i < _WHERE_KEPT:
+                line = made.get(whole := (*key, subject, i, item.bundle, item.main))
+                if line is not None:
+                    lines.append(line)
+                    continue
+            found = kept.get(key)
             if found is not None:
                 gross, frequency, shown = found
-                lines.append(Line(i, where, item.product, shown, item.bundle, gross, frequency, item.main))
+                line = Line(i, where, code, shown, item.bundle, gross, frequency, item.main)
+                if made is not None and i < _WHERE_KEPT:
+                    _kept(made, _MATCH_MEMO, whole, line)
+                lines.append(line)
                 continue
-        product = products.get(item.product)
+        product = products.get(code)
         if product is None:
             from engine.diagnostics import did_you_mean
 
             raise ScenarioError(
                 f"{where}.product",
-                f"unknown product `{item.product}`",
-                did_you_mean(item.product, products) or "use a product code from the rule set",
+                f"unknown product `{code}`",
+                did_you_mean(code, products) or "use a product code from the rule set",
             )
         gross, frequency = _gross(item, product, billed, where)
         kind = item.type or product.type
         shown = _VALUES.get(kind) or kind.value
         if kept is not None and item.price is None:  # (a line refused raised above: never kept)
             _kept(kept, _MATCH_MEMO, key, (gross, frequency, shown))
-        lines.append(Line(i, where, item.product, shown, item.bundle, gross, frequency, item.main))
+        lines.append(Line(i, where, code, shown, item.bundle, gross, frequency, item.main))
     return subject, lines
 
 
@@ -1146,6 +1167,16 @@ class _Plan:
     window: Callable[[Sequence[bool]], Any] | None = None
 
 
+@dataclass(slots=True)
+class _Chosen:
+    """The definitions a purchase prices with (`decide(only=...)`), in code order, and the mask of
+    their criteria (filled when first read): purchases pass the same codes again and again
+    (`DiscountEvaluator._chosen`)."""
+
+    definitions: tuple[_Definition, ...]
+    mask: tuple[bool, ...] | None = None
+
+
 def _picker(indices: list[int]) -> Callable[[Sequence[bool]], Any]:
     """`itemgetter(*indices)`: a tuple for several, the one value for one, `()` for none."""
     return itemgetter(*indices) if indices else _no_entries
@@ -1390,9 +1421,11 @@ class DiscountEvaluator(DefinitionRules):
         self._sheet_index: dict[tuple[Any, ...], list[tuple[Any, Block]]] = {}  # `_indexed_sheet`
         self._sheets_seen: set[int] = set()  # (a key's hash: one met once, two alike, is made early)
         self._masks: dict[tuple[int, ...], tuple[bool, ...]] = {}
+        self._chosens: dict[frozenset[str], _Chosen] = {}  # `_chosen`
         self._narrowed_masks: dict[tuple[int, int], tuple[bool, ...]] = {}
         self._contexts_unasked: dict[tuple[Any, ...], int] = {}
         self._catalog_lines: dict[tuple[Any, ...], tuple[Money, Any, str]] = {}  # `_lines`
+        self._lines_made: dict[tuple[Any, ...], Line] = {}  # `_lines`
         self._contexts_both: dict[tuple[Any, ...], tuple[int | None, ...]] = {}
         self._unasked_memo: dict[tuple[int, int | None], SettledResult] = {}
         self._lines_closed: dict[tuple[Any, ...], tuple[list[Decimal], Money, Decimal]] = {}
@@ -1509,31 +1542,52 @@ class DiscountEvaluator(DefinitionRules):
         name sections that hold."""
         if listed is None:
             listed = self.rules.listed != "applied"
-        subject, lines = _lines(self.products, scenario, self._catalog_lines)
+        subject, lines = _lines(self.products, scenario, self._catalog_lines, self._lines_made)
         today = scenario.as_of.date()
-        held = _held_bundles(scenario, subject, lines) if subject else set()
-        if subject == "subscription" and scenario.subscription.plan in self.plan_bundles:
-            held |= self.plan_bundles[scenario.subscription.plan]
+        # (the subscription read once: `_held_bundles` and `_billed_period`, inline)
+        subscription = scenario.subscription
+        held: set[str] = set()
+        for line in lines:  # (a loop: a comprehension is a call of its own in Python 3.11)
+            if line.bundle:
+                held.add(line.bundle)
+        billed_from = today
+        if subscription is not None:  # (the subject billed: "subscription")
+            held.update(subscription.add_ons)
+            plan_bundles = self.plan_bundles.get(subscription.plan)
+            if plan_bundles is not None:
+                held |= plan_bundles
+            period = subscription.billing_period
+            if period is not None:
+                billed_from = period.from_
         requests: dict[str, Any] = {}
         for q in scenario.requested_discounts:
             requests.setdefault(q.discount, q)
         histories: dict[str, list[Any]] = {}
         for h in scenario.discount_history:
             histories.setdefault(h.discount, []).append(h)
-        billed_from = _billed_period(scenario, today)[0]
         plan = self._dated.get((subject, billed_from, today)) or self._settle(subject, billed_from, today)
         definitions: Sequence[_Definition] = plan.open
+        chosen: _Chosen | None = None
+        context: tuple[int, set[str]] | None = None
         if only is not None:
-            definitions = sorted((self.by_code[c] for c in set(only) if c in self.by_code), key=lambda d: d.index)
+            chosen = self._chosen(only)
+            definitions = chosen.definitions
+        else:  # (what the bundles held and the lines' products decide: read once)
+            context = self._context(held, lines)
         results_of = None
         by_blocks = only is None and not why and self.by_blocks
-        dated = self._dated_codes(scenario, requests, histories, billed_from)
+        dated = (
+            self._dated_codes(scenario, requests, histories, billed_from)
+            if requests or billed_from > self.running_after
+            else set()
+        )
         if isinstance(outcomes, CriteriaOutcomes) and outcomes.program is self.program:
             # only the criteria of the definitions looked at are evaluated
-            if only is not None:
-                mask = self._mask(definitions)
+            if chosen is not None:
+                mask = chosen.mask or self._chosen_mask(chosen)
             elif by_blocks and not listed:
-                mask = self._narrowed(plan, held, lines)
+                assert context is not None
+                mask = self._narrowed(plan, held, context)
             else:
                 mask = plan.mask
             if plan.late and dated and not plan.late.isdisjoint(dated):  # shown added while valid
@@ -1557,8 +1611,13 @@ class DiscountEvaluator(DefinitionRules):
             Reading(scenario) if why else scenario,
         )
         if results_of is not None and by_blocks:
-            return self._by_blocks(plan, scene, lines)
-        scene.matched = {d.code for line in lines for d in self.matching(line)}
+            assert context is not None
+            return self._by_blocks(plan, scene, lines, context)
+        if context is not None:
+            scene.matched = context[1]
+        else:  # (only the definitions decided are read: those `only` names)
+            reducing = [self._reducing(line) for line in lines]
+            scene.matched = {d.code for d in definitions if any(d.index in r for r in reducing)}
         settled = plan.settled
         results: list[Any]  # DefinitionResult, once every slot is filled
         if only is None:  # the settled results in place; only the open definitions are looked at
@@ -1678,10 +1737,10 @@ class DiscountEvaluator(DefinitionRules):
             self._ad_hoc(d.model, r, scenario, request, today)
         return r
 
-    def _narrowed(self, plan: _Plan, held: set[str], lines: list[Line]) -> tuple[bool, ...]:
+    def _narrowed(self, plan: _Plan, held: set[str], context: tuple[int, set[str]]) -> tuple[bool, ...]:
         """The criteria of the plan's open definitions that some line matches and whose bundles
         are held (`decide(listed=False)`), kept per plan, bundles held and lines' products."""
-        number, matched = self._context(held, lines)
+        number, matched = context  # (`_context`)
         key = (plan.number, number)
         found = self._narrowed_masks.get(key)
         if found is None:
@@ -1694,6 +1753,20 @@ class DiscountEvaluator(DefinitionRules):
             found = _kept(self._narrowed_masks, _NARROWED_MEMO, key, mask)
         return found
 
+    def _chosen(self, only: Collection[str]) -> _Chosen:
+        """`decide(only=...)`'s definitions in code order and their criteria's mask, kept per codes
+        (of the rule set's definitions: a purchase's bundles' discounts)."""
+        key = only if isinstance(only, frozenset) else frozenset(only)
+        found = self._chosens.get(key)
+        if found is None:
+            definitions = tuple(sorted((self.by_code[c] for c in key if c in self.by_code), key=lambda d: d.index))
+            found = _kept(self._chosens, _MASK_MEMO, key, _Chosen(definitions))
+        return found
+
+    def _chosen_mask(self, chosen: _Chosen) -> tuple[bool, ...]:
+        chosen.mask = found = self._mask(chosen.definitions)
+        return found
+
     def _mask(self, definitions: Sequence[_Definition]) -> tuple[bool, ...]:
         """The criteria `definitions` own, as a mask for the masked function (kept per codes)."""
         key = tuple(d.index for d in definitions)
@@ -1703,7 +1776,9 @@ class DiscountEvaluator(DefinitionRules):
             found = _kept(self._masks, _MASK_MEMO, key, mask)
         return found
 
-    def _by_blocks(self, plan: _Plan, scene: _Scene, lines: list[Line]) -> DiscountDecision:
+    def _by_blocks(
+        self, plan: _Plan, scene: _Scene, lines: list[Line], context: tuple[int, set[str]]
+    ) -> DiscountDecision:
         """`decide` with brief reasons and every definition, by blocks of consecutive definitions:
         a block's results (shared, the settled and the not-eligible ones) follow from its
         definitions' settled results, the criteria outcomes it reads, the bundles held and the
@@ -1716,7 +1791,7 @@ class DiscountEvaluator(DefinitionRules):
         definitions nothing asks for is resolved per context (`_resolved`), the blocks of a
         decision that asks for none, all resolved, are one block (`_sheet`), and its amounts on
         lines alike are one bill (`_billed`)."""
-        number, scene.matched = self._context(scene.held, lines)
+        number, scene.matched = context  # (`_context`)
         contexts = self._unasked_contexts(scene)
         results_of, dated, requests, histories = scene.results_of, scene.dated, scene.requests, scene.histories
         assert results_of is not None
@@ -1801,7 +1876,7 @@ class DiscountEvaluator(DefinitionRules):
         """A sheet's open slots for this decision: the definitions it asks for (`special`) decided
         as `_each_block` decides them, the others applied, from the sheet's bill on these lines
         (`_billed`)."""
-        asked = [self._asked(sheet.eligible[i][1], scene) for i in sheet.asked]
+        asked = [self._asked(sheet.eligible[i][1], scene) for i in sheet.asked] if sheet.asked else []
         if not self.keep_lines:  # (the tests' long way: every amount worked out)
             made = iter(sheet.made)
             decided = iter(asked)
@@ -1843,17 +1918,17 @@ class DiscountEvaluator(DefinitionRules):
         keeps of them (`DiscountDecision.written`): shared by the decisions of the bill, never
         changed. The results in `asked` that are applied get their amounts and the reasons
         `_amounts` gives (kept with the bill, copied)."""
-        key = (
+        parts: list[Any] = [
             sheet,  # (held by the key: its identity is not reused)
             _period_key(scenario) if sheet.frees else None,
             tuple([(r.code, type(r.value), str(r.value), r.free_spent) for r in asked if r.status == "applied"])
             if asked
             else (),
-            *[
-                (x.field, x.product, x.type, x.bundle, x.main, x.gross.currency, str(x.gross.amount), x.frequency)
-                for x in lines
-            ],
-        )
+        ]
+        for x in lines:  # (a loop: a comprehension is a call of its own in Python 3.11)
+            gross = x.gross
+            parts.append((x.field, x.product, x.type, x.bundle, x.main, gross.currency, str(gross.amount), x.frequency))
+        key = tuple(parts)
         found = self._bills.get(key)
         if found is None:
             return self._bill(key, sheet, lines, scenario, asked)
@@ -2048,9 +2123,9 @@ class DiscountEvaluator(DefinitionRules):
         scenario = s.scenario
         agent = scenario.agent
         subscription = scenario.subscription
-        period = subscription.billing_period if subscription is not None else None
         # the period billed, whole: its end decides a free period's share of it and whether an
         # add-on started within it (until 2026-12-02 only its first day was in the key)
+        period = subscription.billing_period if subscription is not None else None
         dates: tuple[Any, ...] = (
             "dates",
             s.billed_from,
@@ -2083,7 +2158,10 @@ class DiscountEvaluator(DefinitionRules):
     def _context(self, held: set[str], lines: list[Line]) -> tuple[int, set[str]]:
         """What the bundles held and the lines' products decide for every definition, by number
         (for blocks' keys), with the codes of the definitions some line matches."""
-        key = (frozenset(held & self.granting_bundles), frozenset((x.product, x.type, x.bundle, x.main) for x in lines))
+        key = (
+            frozenset(held & self.granting_bundles),
+            frozenset([(x.product, x.type, x.bundle, x.main) for x in lines]),
+        )
         found = self._contexts.get(key)
         if found is None:
             matched = {d.code for line in lines for d in self.matching(line)}
