@@ -30,23 +30,10 @@ from engine.decide.decision import to_json
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError, read_scenarios, validate_scenario
 from engine.ruleset import RuleSet
+from tests.test_purchase_speed_price import BUNDLES, PLANS, PRODUCTS
 
 REPO = Path(__file__).resolve().parent.parent
 
-PLANS = ["tv-essentials-24", "tv-premium-12", "tv-annual", "triple-play-24", "tv-flex", "tv-classic-2014"]
-BUNDLES = [
-    "tv-essentials-bundle",
-    "on-demand-bundle",
-    "sports-bundle",
-    "movies-bundle",
-    "family-bundle",
-    "entertainment-pick",
-    "multiroom-bundle",
-    "additional-service-bundle",
-    "minus-20-bundle",
-    "welcome-sports-bundle",
-]
-PRODUCTS = ["movies-pack", "kids-pack", "docs-pack", "hd-option", "sports-pack", "multiroom", "set-top-box"]
 CODES = ["coupon_87", "coupon_88", "coupon_91", "ACME-A000", "ACME-A001", "acme-a002", "nope"]
 DAYS = ["2014-06-01", "2015-02-20", "2015-07-10", "2015-08-03", "2016-01-15"]
 
