@@ -47,7 +47,6 @@ from engine.decide.discounts import (
 from engine.decide.reasons import Reason
 from engine.decide.scenarios import ScenarioError
 from engine.diagnostics import did_you_mean
-from engine.models._scenario_direct import _instance
 from engine.models.catalog import DISCOUNTABLE
 from engine.models.scenario import AppliedDiscount
 from engine.values import engine_context, money_text, plain
@@ -827,6 +826,10 @@ def _maker(cls: type[BaseModel]) -> Callable[[Any], Any] | None:
     """`_instance(cls)` for a model whose extra and private values are always None, else None."""
     if cls.model_config.get("extra") == "allow" or cls.__private_attributes__:
         return None
+    # (imported here, once per class: the builder's module costs some 4 ms to import, which a
+    # command that decides nothing, `validate` in a pre-commit hook, should not pay)
+    from engine.models._scenario_direct import _instance
+
     return _instance(cls)
 
 
