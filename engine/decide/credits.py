@@ -26,6 +26,12 @@ time order) is dropped from the walk, one found not started waits outside it unt
 day reaches its start; so a stream costs about one pass over the candidates instead of a sort per
 request, also when a credit that cannot serve yet ranks first (until 2026-12-04 such a credit
 stopped the cursor, and every request walked again every credit used up behind it).
+
+Fields read as a mapping: a consumption's fields (some fifteen per consumption) and the
+scenario's are read from the model's `__dict__` (`fields["quantity"]`: pydantic keeps every field
+there, the same values), as `decision` does and for its reason: pydantic's `BaseModel.__getattr__`
+sends each attribute read of a model through a hook (some 400 instructions, against under 200
+for a key, `__dict__` itself one such read).
 """
 
 from __future__ import annotations
@@ -1535,10 +1541,35 @@ def _scope_problems(s: _Setting, c: Any, where: str) -> Iterator[ScenarioError]:
             yield _unknown(f"{where}.scope.products[{i}]", "product", product, s.products, "BR302")
 
 
+#: the fields of a consumption `request` reads
+_CONSUMPTION_FIELDS = (
+    "id",
+    "organisation",
+    "user",
+    "credit_type",
+    "service",
+    "product",
+    "quantity",
+    "unit",
+    "at",
+    "method",
+    "device",
+    "source_category",
+    "destination_category",
+)
+
+
 def request(s: _Setting, c: Any, i: int) -> Request:
-    """A scenario consumption resolved against the rules (BR605 unknown names, BR606 unit).
-    (Each field of `c` is read once: a scenario model's attribute costs more than a name's.)"""
-    credit_type, asked, unit, quantity, product = c.credit_type, c.service, c.unit, c.quantity, c.product
+    """A scenario consumption resolved against the rules (BR605 unknown names, BR606 unit): `c`
+    is any object with a consumption's fields as attributes (`evaluate` hands a scenario model's
+    own mapping to `resolved`)."""
+    return resolved(s, {name: getattr(c, name) for name in _CONSUMPTION_FIELDS}, i)
+
+
+def resolved(s: _Setting, fields: Mapping[str, Any], i: int) -> Request:
+    """`request` of a consumption's `fields`, read as a mapping (the module's docstring): each once."""
+    credit_type, asked, unit = fields["credit_type"], fields["service"], fields["unit"]
+    quantity, product = fields["quantity"], fields["product"]
     if credit_type is not None:
         if credit_type not in s.types:
             raise _unknown(f"consumptions[{i}].credit_type", "credit type", credit_type, s.types)
@@ -1575,7 +1606,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
                 )
     if kind.offers and quantity != quantity.to_integral_value():
         raise _not_whole(f"consumptions[{i}].quantity", quantity)
-    organisation, user, asked_by, own = c.organisation, None, c.user, None
+    organisation, user, asked_by, own = fields["organisation"], None, fields["user"], None
     if organisation is not None and organisation not in s.tree.parent:
         raise _unknown(f"consumptions[{i}].organisation", "organisation", organisation, s.tree.parent)
     if product is not None and product not in s.products:  # (until 2026-12-02 read as some other
@@ -1595,11 +1626,11 @@ def request(s: _Setting, c: Any, i: int) -> Request:
                 code="BR605",
             )
         organisation = home if user != asked_by or organisation is None else organisation
-    at = c.at
+    at = fields["at"]
     return built(
         Request,
         {
-            "id": c.id,
+            "id": fields["id"],
             "organisation": organisation,
             "user": user,
             "types": types,
@@ -1613,7 +1644,7 @@ def request(s: _Setting, c: Any, i: int) -> Request:
             "wanted": wanted,
             "credit_type": credit_type,
             "unit": unit,
-            "usage": _usage(c),
+            "usage": _usage(fields),
             "own_organisation": own if user != asked_by and own != organisation else None,
         },
     )
@@ -1629,9 +1660,11 @@ def _kind(s: _Setting, types: frozenset[str]) -> _Kind:
     )
 
 
-def _usage(c: Any) -> UsageAttributes:
-    """The usage attributes written with consumption `c` (the one empty record when it writes none)."""
-    method, device, source, destination = c.method, c.device, c.source_category, c.destination_category
+def _usage(fields: Mapping[str, Any]) -> UsageAttributes:
+    """The usage attributes written with a consumption (its `fields`, read as a mapping: the one
+    empty record when it writes none)."""
+    method, device = fields["method"], fields["device"]
+    source, destination = fields["source_category"], fields["destination_category"]
     if method is None and device is None and source is None and destination is None:
         return _NO_USAGE
     return UsageAttributes(method, device, source, destination)
@@ -1641,30 +1674,33 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
     """Allocate the scenario's consumptions (and purchases) with the rule set's credits."""
     s = setting(rules)
     problems: list[ScenarioError] = []  # every problem of the scenario's credit facts, reported together
-    credits = scenario_credits(s, scenario, problems) if scenario.credits else s.credits  # (only read)
+    fields = scenario.__dict__  # (read as a mapping: the module's docstring)
+    given, bought = fields["credits"], fields["credit_purchases"]
+    credits = scenario_credits(s, scenario, problems) if given else s.credits  # (only read)
     seen: set[str] = set()
     requests: list[Request] = []
-    for i, c in enumerate(scenario.consumptions):
-        if c.id in seen:
+    for i, c in enumerate(fields["consumptions"]):
+        code = c.id
+        if code in seen:
             problems.append(
                 ScenarioError(
                     f"consumptions[{i}].id",
-                    f"two consumptions share the id `{c.id}`",
+                    f"two consumptions share the id `{code}`",
                     "give each request its own id",
                     code="BR605",
                 )
             )
-        seen.add(c.id)
+        seen.add(code)
         try:
-            requests.append(request(s, c, i))
+            requests.append(resolved(s, c.__dict__, i))
         except ScenarioError as exc:  # one problem per consumption: its later checks depend on it
             problems.append(exc)
     # (the stream as events, when purchases or scenario credits join the consumptions: else the
     # consumptions alone, listed as events only when they must be sorted)
     events: list[tuple[datetime, int, int, Any]] | None = None
-    if scenario.credit_purchases or scenario.credits:
+    if bought or given:
         events = _events(requests)
-    for i, p in enumerate(scenario.credit_purchases):
+    for i, p in enumerate(bought):
         found = list(_purchase_problems(s, p, f"credit_purchases[{i}]", credits))
         if p.id in seen:  # the ledger names purchases and consumptions alike: one id, one event
             found.append(
@@ -1682,14 +1718,12 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
             events.append((moment(p.at), 0, i, p))
     program = rules.criteria
     checker = (
-        CreditCriteria(program, s.tree, scenario.as_of) if program is not None and program.credit_entries else None
+        CreditCriteria(program, s.tree, fields["as_of"]) if program is not None and program.credit_entries else None
     )
-    later = (
-        _issued_later(scenario, credits, events, seen, problems) if events is not None and scenario.credits else set()
-    )
+    later = _issued_later(scenario, credits, events, seen, problems) if events is not None and given else set()
     if problems:
         raise ScenarioError.of(problems)
-    if scenario.credits:
+    if given:
         book = Book([credits[c] for c in sorted(credits) if c not in later], s.tree, s.order, checker)
     else:  # the rule set's credits alone: indexed once per rule set
         book = Book.lent(s.book, s.tree, s.order, checker)
