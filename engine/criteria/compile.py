@@ -198,10 +198,13 @@ def _split(rules: list[str], chunk: int) -> list[tuple[list[str], list[str]]]:
 _CHILD = re.compile(r"(f[0-9]+) = \((f[0-9]+)\.(\w+) if \2 is not None else None\)")
 
 
-def _grouped(head: list[str]) -> list[str]:
+def _grouped(head: list[str], mapping: Callable[[str], str | None] | None = None) -> list[str]:
     """The prologue with the fields of one optional record read under one test of the record:
     `if f0 is not None: f1 = f0.a; f2 = f0.b` (else all None) rather than a test per field. A
-    group takes the place of its first field: the fields depend on the record alone."""
+    group takes the place of its first field: the fields depend on the record alone. `mapping`
+    names a fact for the `__dict__` of a record that is a pydantic model (None for another
+    parent: a date's `year` and `month`); the group reads its fields as that mapping's keys
+    (`f9 = f0.__dict__; f1 = f9["a"]`, the mapping None without the record: see `_roots_as_keys`)."""
     children: dict[str, list[tuple[str, str]]] = {}
     for line in head:
         match = _CHILD.fullmatch(line)
@@ -216,8 +219,33 @@ def _grouped(head: list[str]) -> list[str]:
         elif match and group[0][0] == match.group(1):
             parent = match.group(2)
             out.append(f"if {parent} is not None:")
-            out += [f"    {name} = {parent}.{attribute}" for name, attribute in group]
-            out += ["else:", f"    {' = '.join(name for name, _ in group)} = None"]
+            names = [name for name, _ in group]
+            fields = mapping(parent) if mapping is not None else None
+            if fields is not None:
+                out.append(f"    {fields} = {parent}.__dict__")
+                out += [f'    {name} = {fields}["{attribute}"]' for name, attribute in group]
+                names.append(fields)
+            else:
+                out += [f"    {name} = {parent}.{attribute}" for name, attribute in group]
+            out += ["else:", f"    {' = '.join(names)} = None"]
+    return out
+
+
+_ROOT = re.compile(r"(f[0-9]+) = s\.(\w+)")
+
+
+def _roots_as_keys(head: list[str]) -> list[str]:
+    """The prologue with the scenario's fields that it reads as facts (`f0 = s.account`) read as
+    keys of the scenario's `__dict__` (`_s = s.__dict__`, then `f0 = _s["account"]`), where the
+    records are pydantic models and it reads two or more: pydantic's `BaseModel` defines
+    `__getattr__`, so every attribute read of a model passes through a hook (some 430
+    instructions, against some 100 for a key), the `__dict__` read once through it. (The
+    prologue's reads only: the rules read the scenario's `as_of` alone, once per window at most.)"""
+    roots = [k for k, line in enumerate(head) if _ROOT.fullmatch(line)]
+    if len(roots) < 2:
+        return head
+    out = [_ROOT.sub(r'\1 = _s["\2"]', line) if k in roots else line for k, line in enumerate(head)]
+    out.insert(roots[0], "_s = s.__dict__")
     return out
 
 
@@ -225,25 +253,30 @@ def _grouped(head: list[str]) -> list[str]:
 _AS_OF_DAY = re.compile(r"(?<![\w.])s\.as_of\.toordinal\(\)")
 _ROW = re.compile(r"f[0-9]+ = K[0-9]+\[s\.as_of\.toordinal\(\)\]")
 
+_ASSIGNED = re.compile(r"^ *(f[0-9]+) = (?!_U$)")  # the fact a line of the prologue sets (or its first)
 _STARTS = re.compile(r"((?:f[0-9]+, )+)= _uo\((f[0-9]+), (K[0-9]+), s\)")
 
 
-def _spans_inline(head: list[str]) -> list[str]:
+def _spans_inline(head: list[str], starts: dict[str, str] | None = None) -> list[str]:
     """The prologue with a subscription's span starts (`uninterrupted_ordinals`) computed in place
     when its status history is empty, the common case: nothing interrupts, so every start is the
     subscription's start, or `as_of`'s day when that is earlier (what the function returns then,
-    without its call and its tuple)."""
+    without its call and its tuple). `starts`: a subscription's fact → the fact of its `start`,
+    read from it where the prologue has read it already (a field read the fewer)."""
     out: list[str] = []
+    assigned: set[str] = set()
     for line in head:
         match = _STARTS.fullmatch(line)
         if match is None:
             out.append(line)
+            assigned.update(_ASSIGNED.findall(line))
             continue
         names, subscription = match.group(1).rstrip(", ").split(", "), match.group(2)
         first = names[0]
+        start = (starts or {}).get(subscription)
         out += [
             f"if {subscription} is not None and not {subscription}.status_history:",
-            f"    {first} = {subscription}.start.toordinal()",
+            f"    {first} = {start if start in assigned else subscription + '.start'}.toordinal()",
             f"    if {first} > (_d := s.as_of.toordinal()):",
             f"        {first} = _d",
             *([f"    {' = '.join(names[1:])} = {first}"] if len(names) > 1 else []),
@@ -590,8 +623,13 @@ class RuleSetCompiler:
         rules = [self._expand(code, hoisted, atom_code) for code in distinct]
         head, rules = self._defer_facts(head, rules)
         head, rules = self._fill_lazy(head, rules)
-        head = _spans_inline(_grouped(head))
+        mappings: dict[str, str] = {}  # a record's fact → its `__dict__`'s, read in the prologue
+        head = _grouped(head, functools.partial(self._mapping, mappings) if self.env.models else None)
+        head = _spans_inline(head, self._start_facts())
         head, rules = self._as_of_day_once(head, rules)
+        if self.env.models:
+            head = _roots_as_keys(head)
+            rules = self._fields_as_keys(rules, mappings)
         pick = len(distinct) < len(self.rules)
         spread = positions if pick else None
         source = self._assemble(head, rules, spread, chunk, [])
@@ -606,6 +644,34 @@ class RuleSetCompiler:
         if pick and len(rules) > chunk:  # parts' tuples spread (`_assemble`); at least two conditions
             namespace["_pick"] = operator.itemgetter(*positions)
         return CompiledRules(source, namespace, len(self.rules), positions, masked_source)
+
+    def _mapping(self, mappings: dict[str, str], parent: str) -> str | None:
+        """The name of a fact for the `__dict__` of the record fact `parent` (`_grouped`), kept in
+        `mappings`; None where `parent` is not a record (a date, money: no pydantic model)."""
+        path = next((path for path, name in self.facts.items() if name == parent), None)
+        if path is None or _path_type(self.env, path).name != "record":
+            return None
+        return mappings.setdefault(parent, f"f{next(self._fact_names)}")
+
+    def _fields_as_keys(self, rules: list[str], mappings: dict[str, str]) -> list[str]:
+        """The rules with the fields of a record whose `__dict__` the prologue holds (`_grouped`)
+        read as its keys: the fields read on first use (`binding_period` of a duration test,
+        `due_date` of `due_in_days`). Each such read is under its record's test, where the
+        mapping is set (it is None with the record)."""
+        paths = {name: path for path, name in self.facts.items()}
+        for record, fields in mappings.items():
+            path = paths[record]
+            found = self.env.fields(_path_type(self.env, path).record or "").values()
+            attributes = "|".join(sorted({info.attribute for info in found if info.derived is None}))
+            read = re.compile(rf"(?<![\w.]){record}\.({attributes})(?!\w)")
+            rules = [read.sub(rf'{fields}["\1"]', code) for code in rules]
+        return rules
+
+    def _start_facts(self) -> dict[str, str]:
+        """A record fact's name → the name of its `start` field's fact, read in the prologue (not
+        on first use: `_lazy_code`), for `_spans_inline`."""
+        found = {path: self.facts[(*path, "start")] for path in self.facts if (*path, "start") in self.facts}
+        return {self.facts[path]: start for path, start in found.items() if start not in self._lazy_code}
 
     def _as_of_day_once(self, head: list[str], rules: list[str]) -> tuple[list[str], list[str]]:
         """`as_of`'s day number read once, at the prologue's top, where the prologue reads it

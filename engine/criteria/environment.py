@@ -2,6 +2,11 @@
 
 Also the *derived facts* the language offers beyond the raw fields (e.g.
 `subscription.maturity`), each with its type and the function that computes it.
+
+Fields read as a mapping: `uninterrupted_ordinals`, which the compiled evaluator calls on every
+scenario with a status history, reads each period's fields from its `__dict__` (pydantic's
+`BaseModel` defines `__getattr__`, so each attribute read of a model passes through a hook: some
+430 instructions, against some 100 for a key; see `engine.decide.decision`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class Environment:
     time_fields: dict[str, str] = field(default_factory=dict)  # record → its timestamp attribute (for `within`)
     #: names of another context (e.g. `subscription` in a credit criterion) → why they are not here
     foreign: dict[str, str] = field(default_factory=dict)
+    #: the run-time records are the pydantic models the fields were typed from (each field is in
+    #: the model's `__dict__`), not plain records of the same fields (a credit criterion's context)
+    models: bool = False
 
     def fields(self, record: str) -> dict[str, FieldInfo]:
         return self.records.get(record, {})
@@ -400,7 +408,8 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
     boundary = _FIRST_DAY  # the period before's last day, or first when open (0001-01-01: by its runs)
     pending = False  # the interruption ends with an open period: the day before the next start
     for period in history:
-        began = period.from_
+        fields = period.__dict__  # (read as a mapping: the module's docstring)
+        began = fields["from_"]
         if began <= boundary:  # not oldest first, sharing a day, or the same day as an open one
             return _starts_of_runs(history, tolerances, first, last)
         if pending:
@@ -410,9 +419,9 @@ def uninterrupted_ordinals(subscription: Any, tolerances: Tolerances, scenario: 
                 closed = before
                 if closed < opened:  # over before the subscription began (`interruptions`)
                     opened = 0
-        stop = period.to
+        stop = fields["to"]
         boundary = began if stop is None else stop
-        if period.status == "active":  # a StrEnum: equal to its text
+        if fields["status"] == "active":  # a StrEnum: equal to its text
             continue
         day = began.toordinal()
         if day > last:
@@ -674,6 +683,7 @@ def scenario_environment() -> Environment:
     env = Environment()
     _register(Scenario, env)
     env.roots = env.records.pop("Scenario")
+    env.models = True
     for (record_name, name), (type_, function, description) in DERIVED.items():
         env.records[record_name][name] = FieldInfo(type_, name, function, description)
     return env
