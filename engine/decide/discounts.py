@@ -20,10 +20,18 @@ amounts; each discount's take is capped by its `cap` (per billing period, across
 line goes below zero. A line is rounded once: its total discount is rounded to the currency's
 minor unit and net = gross - that; per-discount amounts are split so that they add up exactly. (A gross finer than the minor
 unit, e.g. a rated usage charge of 29.965 EUR, keeps its precision in the net: only the discount is rounded.)
+
+Models read as mappings: where a function reads several fields of one model on every decision
+(`_lines`, `DiscountEvaluator.decide`, `_unasked_contexts`, ...), it reads them from the model's
+`__dict__` (`fields["subscription"]`), as `decision.py` does and for its reason: pydantic's
+`BaseModel` defines `__getattr__`, so every attribute read of a model passes through a hook (some
+430 instructions, against some 100 for a key; about 40 reads a brief decision here until
+2026-12-04). One field is read as an attribute: reading `__dict__` passes through the hook too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import itertools
 import math
@@ -152,6 +160,17 @@ class Line:
     gross: Money
     frequency: BillingFrequency | None
     main: bool = False  # the customer's main service (`typed_lines` fills it from the catalog)
+    # (`dataclasses.field`: `field` here is the line's own)
+    #: what the definitions that reduce it follow from (`DiscountEvaluator.matching`, `_context`)
+    reach: tuple[str, str, str | None, bool] = dataclasses.field(init=False, compare=False, repr=False)
+    #: all a bill reads of it (`DiscountEvaluator._billed`'s key; its gross as written, as text):
+    #: made with the line, which the decisions of a billing run share (`_lines`' `made`)
+    billed: tuple[Any, ...] = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reach = reach = (self.product, self.type, self.bundle, self.main)
+        gross = self.gross
+        self.billed = (self.field, *reach, gross.currency, str(gross.amount), self.frequency)
 
 
 @dataclass(slots=True)
@@ -303,28 +322,31 @@ def _lines(
     subject = "subscription"
     billed = None
     if holder is not None:
-        billed = holder.billing_frequency
+        held = holder.__dict__  # (models read as mappings: the module's docstring)
+        billed = held["billing_frequency"]
     else:
         holder = scenario.job
         if holder is None:
             return None, []
+        held = holder.__dict__
         subject = "job"
     lines = []
     fields = _WHERE[subject]
-    for i, item in enumerate(holder.products):
+    for i, item in enumerate(held["products"]):
         where = fields[i] if i < _WHERE_KEPT else f"{subject}.products[{i}]"
-        code = item.product  # (a model's field read once: it costs more than a local)
-        if kept is not None and item.price is None:
-            key = (code, item.quantity, billed, item.type)
+        its = item.__dict__
+        code = its["product"]
+        if kept is not None and its["price"] is None:
+            key = (code, its["quantity"], billed, its["type"])
             if made is not None and i < _WHERE_KEPT:
-                line = made.get(whole := (*key, subject, i, item.bundle, item.main))
+                line = made.get(whole := (*key, subject, i, its["bundle"], its["main"]))
                 if line is not None:
                     lines.append(line)
                     continue
             found = kept.get(key)
             if found is not None:
                 gross, frequency, shown = found
-                line = Line(i, where, code, shown, item.bundle, gross, frequency, item.main)
+                line = Line(i, where, code, shown, its["bundle"], gross, frequency, its["main"])
                 if made is not None and i < _WHERE_KEPT:
                     _kept(made, _MATCH_MEMO, whole, line)
                 lines.append(line)
@@ -579,15 +601,15 @@ class DefinitionRules:
                 r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(duration.until)})]
                 return True
             return False
-        if request is not None and request.added_on is not None and request.added_on > today:
+        asked = request.__dict__ if request is not None else None
+        added_on, asked_end = (asked["added_on"], asked["end"]) if asked is not None else (None, None)
+        if added_on is not None and added_on > today:
             # added after `as_of`: no such request existed when the bill was made, whatever its start
             # (until 2026-12-03 a subscription's reduced the bill; a job's was already `starts_later`)
-            r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(request.added_on)})]
+            r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(added_on)})]
             return True
         # auto apply: its first application (or when an add-on granting it was added, below)
-        start = (
-            (request.start or request.added_on) if request is not None else min((h.on for h in history), default=None)
-        )
+        start = (asked["start"] or added_on) if asked is not None else min((h.on for h in history), default=None)
         if request is not None and start is not None and billed_to < start:
             # started (or added) after the period billed: it reduces no earlier bill, whatever its duration
             r.status, r.reasons = "not_effective", [Reason("starts_later", {"start": str(start)})]
@@ -628,16 +650,12 @@ class DefinitionRules:
                 r.free_spent = 1 - Fraction(left) / Fraction(free_days)
             if duration is None:
                 return False
-        end = (
-            request.end
-            if request is not None and request.end is not None
-            else (duration.until if duration is not None else None)
-        )
+        end = asked_end if asked_end is not None else (duration.until if duration is not None else None)
         if end is not None and billed > end:
             r.status, r.reasons = "not_effective", [Reason("duration_ended", {"end": str(end)})]
             return True
         counted = duration.billing_periods if duration is not None else None
-        if request is not None and request.end is not None:
+        if asked_end is not None:
             counted = None  # an agent's end replaces the count
         limits = sorted({p for p in (counted, free_bills) if p is not None})  # the first to run out decides
         if limits:
@@ -646,10 +664,11 @@ class DefinitionRules:
             # N+1th or later (the history may be partial; a period is of the subscription's frequency)
             used = sorted(h.on for h in history if start <= h.on <= today)
             months = _period_months(scenario)
-            aligned = scenario.subscription is not None and scenario.subscription.billing_period is not None
+            subscription = scenario.subscription
+            aligned = subscription is not None and subscription.billing_period is not None
             # periods run back from the one billed; with no period billed, only a day, on from the start;
             # a job has one bill, its first (no periods of its own: only the history counts its bills)
-            if scenario.subscription is None:
+            if subscription is None:
                 before = 0
             else:
                 before = _periods_before(billed, start, months) if aligned else _periods_since(start, billed, months)
@@ -676,8 +695,8 @@ class DefinitionRules:
                             until = _periods_moved(shown, periods, months)
                         else:  # counted by the bills since the one holding its first application
                             shown = _periods_moved(billed, -before, months)
-                        if scenario.subscription is not None:  # (never before the subscription began)
-                            shown = max(shown, scenario.subscription.start)
+                        if subscription is not None:  # (never before the subscription began)
+                            shown = max(shown, subscription.start)
                     except OutOfCalendar:
                         until = date.min
                 facts = {"periods": periods, "from": str(shown), "until": str(until)}
@@ -780,9 +799,14 @@ class DefinitionRules:
         that fails nothing else is rejected instead (`_ad_hoc`): the caller decides (until
         2026-12-02 such a request's `not_eligible` left it out)."""
         agent = scenario.agent
-        if agent is None or not d.allowed_units or d.type is DiscountType.AUTO_APPLY:
+        if agent is None:
             return None
-        if not self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
+        fields = d.__dict__  # (models read as mappings: the module's docstring)
+        allowed = fields["allowed_units"]
+        if not allowed or fields["type"] is DiscountType.AUTO_APPLY:
+            return None
+        its = agent.__dict__
+        if not self._units(its["user"], its["units"]).isdisjoint(allowed):
             return None
         return agent
 
@@ -803,8 +827,10 @@ class DefinitionRules:
         whatever its duration or limit."""
         agent = scenario.agent
         problems: list[Reason | str] = []
-        if agent is not None and d.allowed_units and self._units(agent.user, agent.units).isdisjoint(d.allowed_units):
-            problems.append(self._agent_reason(agent, d))
+        if agent is not None:
+            allowed, its = d.allowed_units, agent.__dict__  # (models read as mappings: the module's docstring)
+            if allowed and self._units(its["user"], its["units"]).isdisjoint(allowed):
+                problems.append(self._agent_reason(agent, d))
         value = self._requested_value(d, request, problems)
         problems += self._date_problems(d, request, today)
         return value, problems
@@ -833,11 +859,13 @@ class DefinitionRules:
     def _approval(self, d: Discount, r: DefinitionResult, scenario: Any) -> None:
         """A request the agent may make: applied (no approval needed, or approved), rejected (an
         approver not authorised) or pending approval (naming the approvers)."""
-        approval = d.approval
+        fields = d.__dict__  # (models read as mappings: the module's docstring)
+        approval = fields["approval"]
         if approval is None or not approval.required:
             r.reasons.append(_NO_APPROVAL_NEEDED)
             return
-        given = [a for a in scenario.approvals if a.discount == d.code]
+        code = fields["code"]
+        given = [a for a in scenario.approvals if a.discount == code]
         authorised = [a for a in given if self._authorised(a, approval)]
         if authorised:
             r.reasons.append(self._approval_reason("approved", d, authorised[0].by))
@@ -889,9 +917,11 @@ class DefinitionRules:
         return found
 
     def _authorised(self, record: Any, approval: Any) -> bool:
-        if record.by in approval.users:
+        fields, rule = record.__dict__, approval.__dict__  # (models read as mappings: the module's docstring)
+        by = fields["by"]
+        if by in rule["users"]:
             return True
-        return not self._units(record.by, record.units).isdisjoint(approval.units)
+        return not self._units(by, fields["units"]).isdisjoint(rule["units"])
 
     def _units(self, user: str, claimed: Sequence[str]) -> frozenset[str]:
         """The units a person belongs to: the rule set's, when it knows the user (an approval
@@ -1003,26 +1033,24 @@ class DefinitionRules:
     def _date_problems(self, d: Discount, request: Any, today: date) -> list[Reason]:
         duration = d.duration
         problems = []
-        added = request.added_on or today
-        if request.start is not None:
+        asked = request.__dict__  # (models read as mappings: the module's docstring)
+        start, end = asked["start"], asked["end"]
+        added = asked["added_on"] or today
+        if start is not None:
             if duration is None or not duration.flexible_start:
                 problems.append(Reason("start_not_flexible"))
-            elif duration.latest_start is not None and request.start > (
-                last := duration.latest_start.add_clamped(added)
-            ):
-                facts = {"start": str(request.start), "latest": str(duration.latest_start), "added": str(added)}
+            elif duration.latest_start is not None and start > (last := duration.latest_start.add_clamped(added)):
+                facts = {"start": str(start), "latest": str(duration.latest_start), "added": str(added)}
                 problems.append(Reason("start_too_late", {**facts, "latest_day": str(last)}))
-        if request.end is not None:
+        if end is not None:
             if duration is None or not duration.flexible_end:
                 problems.append(Reason("end_not_flexible"))
-            elif request.end < (request.start or added):  # the end is the last day covered: none at all
-                problems.append(
-                    Reason("end_before_start", {"end": str(request.end), "start": str(request.start or added)})
-                )
-            elif duration.max_length is not None and request.end >= (
-                beyond := duration.max_length.add_clamped(request.start or added)
+            elif end < (start or added):  # the end is the last day covered: none at all
+                problems.append(Reason("end_before_start", {"end": str(end), "start": str(start or added)}))
+            elif duration.max_length is not None and end >= (
+                beyond := duration.max_length.add_clamped(start or added)
             ):  # the end is the last day covered: 3 months from 1 March end on 31 May at the latest
-                facts = {"end": str(request.end), "max_length": str(duration.max_length)}
+                facts = {"end": str(end), "max_length": str(duration.max_length)}
                 last_day = date.fromordinal(beyond.toordinal() - 1)
                 problems.append(Reason("end_too_late", {**facts, "latest_end": str(last_day)}))
         return problems
@@ -1286,12 +1314,12 @@ _KEPT_AGENT_UNITS = 8
 _KEPT_AGENT_TEXT = 400
 
 
-def _agent_kept(agent: Any) -> bool:
-    """Whether results naming `agent` may be kept in the memos (a usual agent: a user, a unit or two)."""
-    units = agent.units
+def _agent_kept(user: str | None, units: Sequence[str]) -> bool:
+    """Whether results naming an agent (its `user` and `units`) may be kept in the memos (a usual
+    agent: a user, a unit or two)."""
     if len(units) > _KEPT_AGENT_UNITS:
         return False
-    return len(agent.user or "") + sum(len(u) for u in units) <= _KEPT_AGENT_TEXT
+    return len(user or "") + sum(map(len, units)) <= _KEPT_AGENT_TEXT
 
 
 def _unkept(number: int | None) -> bool:
@@ -1382,6 +1410,7 @@ class DiscountEvaluator(DefinitionRules):
         self.by_code = {d.code: d for d in self.definitions}
         #: auto-apply definitions with a run of its own, and the earliest of their expirations
         self.running = tuple(d for d in self.definitions if d.runs_on and d.settled is None)
+        self.running_by_code = {d.code: d for d in self.running}
         self.running_after = min((d.expiration for d in self.running if d.expiration is not None), default=date.max)
         # index: a target is filed under its most selective field; a line looks in its product's,
         # bundle's and type's buckets (and the catch-all) and checks the whole target
@@ -1439,6 +1468,8 @@ class DiscountEvaluator(DefinitionRules):
         self.keep_lines = True
         self.block = _BLOCK
         self.why = WhyNot(program)
+        #: `decide`'s `listed` by default: every definition listed (a frozen rule set's word)
+        self.listed = rules.listed != "applied"
 
     @staticmethod
     def _prepare(index: int, d: Discount, granting: list[str], program: Any, rules: Any) -> _Definition:
@@ -1494,7 +1525,7 @@ class DiscountEvaluator(DefinitionRules):
 
     def matching(self, line: Line) -> tuple[_Definition, ...]:
         """The definitions that reduce `line`, in code order."""
-        key = (line.product, line.type, line.bundle, line.main)
+        key = line.reach
         found = self._matching.get(key)
         if found is None:
             candidates = {
@@ -1515,7 +1546,7 @@ class DiscountEvaluator(DefinitionRules):
 
     def _reducing(self, line: Line) -> frozenset[int]:
         """The indices of `matching(line)`: a line meets the few applied definitions, not all that match it."""
-        key = (line.product, line.type, line.bundle, line.main)
+        key = line.reach
         found = self._reduces.get(key)
         if found is None:
             found = frozenset(d.index for d in self.matching(line))
@@ -1541,29 +1572,31 @@ class DiscountEvaluator(DefinitionRules):
         allows are then not evaluated (it is not eligible whatever they say), and its reasons may
         name sections that hold."""
         if listed is None:
-            listed = self.rules.listed != "applied"
+            listed = self.listed
         subject, lines = _lines(self.products, scenario, self._catalog_lines, self._lines_made)
-        today = scenario.as_of.date()
+        fields = scenario.__dict__  # (models read as mappings: the module's docstring)
+        today = fields["as_of"].date()
         # (the subscription read once: `_held_bundles` and `_billed_period`, inline)
-        subscription = scenario.subscription
+        subscription = fields["subscription"]
         held: set[str] = set()
         for line in lines:  # (a loop: a comprehension is a call of its own in Python 3.11)
             if line.bundle:
                 held.add(line.bundle)
         billed_from = today
         if subscription is not None:  # (the subject billed: "subscription")
-            held.update(subscription.add_ons)
-            plan_bundles = self.plan_bundles.get(subscription.plan)
+            its = subscription.__dict__
+            held.update(its["add_ons"])
+            plan_bundles = self.plan_bundles.get(its["plan"])
             if plan_bundles is not None:
                 held |= plan_bundles
-            period = subscription.billing_period
+            period = its["billing_period"]
             if period is not None:
                 billed_from = period.from_
         requests: dict[str, Any] = {}
-        for q in scenario.requested_discounts:
+        for q in fields["requested_discounts"]:
             requests.setdefault(q.discount, q)
         histories: dict[str, list[Any]] = {}
-        for h in scenario.discount_history:
+        for h in fields["discount_history"]:
             histories.setdefault(h.discount, []).append(h)
         plan = self._dated.get((subject, billed_from, today)) or self._settle(subject, billed_from, today)
         definitions: Sequence[_Definition] = plan.open
@@ -1646,9 +1679,15 @@ class DiscountEvaluator(DefinitionRules):
         dated = {c for c, q in requests.items() if q.added_on is not None} if requests else set()
         if billed_from > self.running_after:
             subscription = scenario.subscription
-            add_ons = subscription is not None and bool(subscription.add_ons)  # (dated or not: `_granted_on`)
-            for d in self.running:
-                if d.expiration is not None and billed_from > d.expiration and (d.code in histories or add_ons):
+            running: Sequence[_Definition]
+            if subscription is not None and subscription.add_ons:  # (dated or not: `_granted_on`)
+                running = self.running
+            elif histories:  # only those in the history (of hundreds of definitions, a few)
+                running = [d for code in histories if (d := self.running_by_code.get(code)) is not None]
+            else:
+                return dated
+            for d in running:
+                if d.expiration is not None and billed_from > d.expiration:
                     dated.add(d.code)
         return dated
 
@@ -1795,8 +1834,7 @@ class DiscountEvaluator(DefinitionRules):
         contexts = self._unasked_contexts(scene)
         results_of, dated, requests, histories = scene.results_of, scene.dated, scene.requests, scene.histories
         assert results_of is not None
-        agent = scene.scenario.agent
-        unkept = agent is not None and _unkept(contexts[2])  # (its blocks are made for this decision)
+        unkept = _unkept(contexts[2])  # an agent kept in no memo: its blocks are made for this decision
         asked = requests.keys() | histories.keys() if requests or histories else _NO_CODES
         special = asked | dated if asked and dated else asked or dated  # the codes decided per scenario
         sheet = None
@@ -1926,8 +1964,7 @@ class DiscountEvaluator(DefinitionRules):
             else (),
         ]
         for x in lines:  # (a loop: a comprehension is a call of its own in Python 3.11)
-            gross = x.gross
-            parts.append((x.field, x.product, x.type, x.bundle, x.main, gross.currency, str(gross.amount), x.frequency))
+            parts.append(x.billed)
         key = tuple(parts)
         found = self._bills.get(key)
         if found is None:
@@ -2120,28 +2157,37 @@ class DiscountEvaluator(DefinitionRules):
     def _unasked_contexts(self, s: _Scene) -> tuple[int | None, ...]:
         """`_unasked`'s keys, by a definition's `unasked`: nothing, the dates (first day billed,
         billing frequency), the agent, or both, each by number."""
-        scenario = s.scenario
-        agent = scenario.agent
-        subscription = scenario.subscription
+        fields = s.scenario.__dict__  # (models read as mappings: the module's docstring)
+        agent = fields["agent"]
+        subscription = fields["subscription"]
         # the period billed, whole: its end decides a free period's share of it and whether an
         # add-on started within it (until 2026-12-02 only its first day was in the key)
-        period = subscription.billing_period if subscription is not None else None
-        dates: tuple[Any, ...] = (
-            "dates",
-            s.billed_from,
-            period.to if period is not None else None,
-            subscription.billing_frequency if subscription else None,
-        )
-        if subscription is not None and subscription.add_ons:
-            # a definition add-ons grant counts its run from their start (`_granted_on`, which
-            # reads the plan, the add-ons held, their starts and, for one without, the
-            # subscription's): until 2026-12-02 a result kept for one scenario's add-on start was
-            # another's, with brief reasons
-            starts = tuple(sorted(subscription.add_on_starts.items()))
-            dates = (*dates, subscription.plan, tuple(subscription.add_ons), starts, subscription.start)
-        if agent is not None and not _agent_kept(agent):  # numbers of its own, never kept
-            return None, self._number(dates), -next(self._numbers), -next(self._numbers)
-        who = ("agent", None) if agent is None else ("agent", agent.user, *agent.units)
+        dates: tuple[Any, ...]
+        if subscription is not None:
+            its = subscription.__dict__
+            period = its["billing_period"]
+            dates = (
+                "dates",
+                s.billed_from,
+                period.to if period is not None else None,
+                its["billing_frequency"],
+            )
+            if its["add_ons"]:
+                # a definition add-ons grant counts its run from their start (`_granted_on`, which
+                # reads the plan, the add-ons held, their starts and, for one without, the
+                # subscription's): until 2026-12-02 a result kept for one scenario's add-on start
+                # was another's, with brief reasons
+                starts = tuple(sorted(its["add_on_starts"].items()))
+                dates = (*dates, its["plan"], tuple(its["add_ons"]), starts, its["start"])
+        else:
+            dates = ("dates", s.billed_from, None, None)
+        if agent is None:
+            who: tuple[Any, ...] = ("agent", None)
+        else:
+            fields = agent.__dict__
+            if not _agent_kept(fields["user"], fields["units"]):  # numbers of its own, never kept
+                return None, self._number(dates), -next(self._numbers), -next(self._numbers)
+            who = ("agent", fields["user"], *fields["units"])
         both = (dates, who)
         found = self._contexts_both.get(both)  # (one look-up where three were made)
         if found is None:
@@ -2160,7 +2206,7 @@ class DiscountEvaluator(DefinitionRules):
         (for blocks' keys), with the codes of the definitions some line matches."""
         key = (
             frozenset(held & self.granting_bundles),
-            frozenset([(x.product, x.type, x.bundle, x.main) for x in lines]),
+            frozenset([x.reach for x in lines]),
         )
         found = self._contexts.get(key)
         if found is None:
@@ -2266,7 +2312,7 @@ class DiscountEvaluator(DefinitionRules):
             reasons += [r for i in failing for r in self.why.section_reasons(i, None)]
             failing = ()
         found = SettledResult(d.code, d.type, "not_eligible", reasons), failing
-        if agent is not None and not _agent_kept(agent):
+        if agent is not None and not _agent_kept(agent.user, agent.units):
             return found
         refused = (agent.user, *agent.units) if agent is not None else None
         return _kept(self._failing, _FAILING_MEMO, (d.index, no_grant, no_line, picked, why, refused), found)
@@ -2555,8 +2601,9 @@ def _period_key(scenario: Any) -> tuple[Any, ...] | None:
     subscription = scenario.subscription
     if subscription is None:
         return None
-    period = subscription.billing_period
-    return subscription.billing_frequency, (period.to - period.from_).days if period is not None else None
+    its = subscription.__dict__  # (models read as mappings: the module's docstring)
+    period = its["billing_period"]
+    return its["billing_frequency"], (period.to - period.from_).days if period is not None else None
 
 
 def _capped_key(applied: tuple[Any, ...], lines: list[Line]) -> tuple[Any, ...]:
@@ -2735,7 +2782,8 @@ _ZERO = Decimal(0)
 
 def _period_months(scenario: Any) -> int | None:
     """The months of the subscription's billing period (weeks: None); monthly when it names none."""
-    frequency = scenario.subscription.billing_frequency if scenario.subscription is not None else None
+    subscription = scenario.subscription
+    frequency = subscription.billing_frequency if subscription is not None else None
     if frequency is BillingFrequency.WEEKLY:
         return None
     return CYCLE_MONTHS.get(frequency, 1) if frequency is not None else 1
@@ -2872,8 +2920,9 @@ def _as_requested(value: Any, request: Any) -> Any:
 
 def _billed_period(scenario: Any, today: date) -> tuple[date, date]:
     """The period being billed: the subscription's billing period, else the billing date alone."""
-    if scenario.subscription is not None and scenario.subscription.billing_period is not None:
-        period = scenario.subscription.billing_period
+    subscription = scenario.subscription  # (each field read once: a model's read costs)
+    period = subscription.billing_period if subscription is not None else None
+    if period is not None:
         return period.from_, period.to
     return today, today
 
@@ -2893,7 +2942,8 @@ def runs_on(d: Discount) -> bool:
 
 def _added_on(request: Any, today: date) -> date:
     """The date an ad hoc definition's validity is judged on: the request's `added_on`, else today."""
-    return request.added_on if request is not None and request.added_on is not None else today
+    added = request.added_on if request is not None else None  # (read once: a model's read costs)
+    return added if added is not None else today
 
 
 def _validity_date(d: Discount, request: Any, scenario: Any, today: date) -> date:
