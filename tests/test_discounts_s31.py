@@ -145,7 +145,7 @@ def test_lines_carry_what_is_read_of_them() -> None:
             for x in lines:
                 assert x.reach == (x.product, x.type, x.bundle, x.main)
                 gross = x.gross
-                assert x.billed == (
+                assert x.bill_key == (
                     x.field,
                     x.product,
                     x.type,
@@ -163,8 +163,8 @@ def test_a_lines_keys_are_not_part_of_its_equality_or_repr() -> None:
     one = Line(0, "subscription.products[0]", "p", "service", None, Money.parse("20.00 EUR"), None)
     same = Line(0, "subscription.products[0]", "p", "service", None, Money.parse("20.00 EUR"), None)
     other = Line(0, "subscription.products[0]", "p", "service", None, Money.parse("20.0 EUR"), None)
-    assert one == same and one.billed == same.billed
-    assert one.billed != other.billed  # (the gross as written: `20.0` is not `20.00`)
+    assert one == same and one.bill_key == same.bill_key
+    assert one.bill_key != other.bill_key  # (the gross as written: `20.0` is not `20.00`)
     assert "reach" not in repr(one) and "billed" not in repr(one)
 
 

@@ -237,9 +237,8 @@ _ROOT = re.compile(r"(f[0-9]+) = s\.(\w+)")
 def _roots_as_keys(head: list[str]) -> list[str]:
     """The prologue with the scenario's fields that it reads as facts (`f0 = s.account`) read as
     keys of the scenario's `__dict__` (`_s = s.__dict__`, then `f0 = _s["account"]`), where the
-    records are pydantic models and it reads two or more: pydantic's `BaseModel` defines
-    `__getattr__`, so every attribute read of a model passes through a hook (some 430
-    instructions, against some 100 for a key), the `__dict__` read once through it. (The
+    records are pydantic models and it reads two or more (pydantic's hook on every attribute
+    read: `engine.decide.decision`'s module docstring), the `__dict__` read once. (The
     prologue's reads only: the rules read the scenario's `as_of` alone, once per window at most.)"""
     roots = [k for k, line in enumerate(head) if _ROOT.fullmatch(line)]
     if len(roots) < 2:

@@ -4,9 +4,8 @@ Also the *derived facts* the language offers beyond the raw fields (e.g.
 `subscription.maturity`), each with its type and the function that computes it.
 
 Fields read as a mapping: `uninterrupted_ordinals`, which the compiled evaluator calls on every
-scenario with a status history, reads each period's fields from its `__dict__` (pydantic's
-`BaseModel` defines `__getattr__`, so each attribute read of a model passes through a hook: some
-430 instructions, against some 100 for a key; see `engine.decide.decision`).
+scenario with a status history, reads each period's fields from its `__dict__`, for the reason
+`engine.decide.decision`'s module docstring gives (pydantic's hook on every attribute read).
 """
 
 from __future__ import annotations

@@ -23,10 +23,9 @@ unit, e.g. a rated usage charge of 29.965 EUR, keeps its precision in the net: o
 
 Models read as mappings: where a function reads several fields of one model on every decision
 (`_lines`, `DiscountEvaluator.decide`, `_unasked_contexts`, ...), it reads them from the model's
-`__dict__` (`fields["subscription"]`), as `decision.py` does and for its reason: pydantic's
-`BaseModel` defines `__getattr__`, so every attribute read of a model passes through a hook (some
-430 instructions, against some 100 for a key; about 40 reads a brief decision here until
-2026-12-04). One field is read as an attribute: reading `__dict__` passes through the hook too.
+`__dict__` (`fields["subscription"]`), as `decision.py` does and for the reason its module
+docstring gives (pydantic's hook on every attribute read; about 40 reads a brief decision here
+until 2026-12-04). One field is read as an attribute: reading `__dict__` passes the hook too.
 """
 
 from __future__ import annotations
@@ -152,6 +151,9 @@ register(
 
 @dataclass(slots=True)
 class Line:
+    """A line of the bill as the discounts see it. Never changed once made: its keys (`reach`,
+    `bill_key`) are worked out with it, and kept lines are shared by decisions (`_lines`' `made`)."""
+
     index: int
     field: str  # e.g. "subscription.products[0]"
     product: str
@@ -165,12 +167,12 @@ class Line:
     reach: tuple[str, str, str | None, bool] = dataclasses.field(init=False, compare=False, repr=False)
     #: all a bill reads of it (`DiscountEvaluator._billed`'s key; its gross as written, as text):
     #: made with the line, which the decisions of a billing run share (`_lines`' `made`)
-    billed: tuple[Any, ...] = dataclasses.field(init=False, compare=False, repr=False)
+    bill_key: tuple[Any, ...] = dataclasses.field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reach = reach = (self.product, self.type, self.bundle, self.main)
         gross = self.gross
-        self.billed = (self.field, *reach, gross.currency, str(gross.amount), self.frequency)
+        self.bill_key = (self.field, *reach, gross.currency, str(gross.amount), self.frequency)
 
 
 @dataclass(slots=True)
@@ -361,11 +363,11 @@ def _lines(
                 did_you_mean(code, products) or "use a product code from the rule set",
             )
         gross, frequency = _gross(item, product, billed, where)
-        kind = item.type or product.type
+        kind = its["type"] or product.type
         shown = _VALUES.get(kind) or kind.value
-        if kept is not None and item.price is None:  # (a line refused raised above: never kept)
+        if kept is not None and its["price"] is None:  # (a line refused raised above: never kept)
             _kept(kept, _MATCH_MEMO, key, (gross, frequency, shown))
-        lines.append(Line(i, where, code, shown, item.bundle, gross, frequency, item.main))
+        lines.append(Line(i, where, code, shown, its["bundle"], gross, frequency, its["main"]))
     return subject, lines
 
 
@@ -1964,7 +1966,7 @@ class DiscountEvaluator(DefinitionRules):
             else (),
         ]
         for x in lines:  # (a loop: a comprehension is a call of its own in Python 3.11)
-            parts.append(x.billed)
+            parts.append(x.bill_key)
         key = tuple(parts)
         found = self._bills.get(key)
         if found is None:
