@@ -16,7 +16,6 @@ definitions (whose variants share many conditions), over the samples and generat
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,13 @@ from engine.decide.decision import _evaluator
 from engine.decide.scenarios import ScenarioError, checked_scenario
 from engine.ruleset import RuleSet
 from tests.test_decide_differential import SAMPLES, scenarios
+from tests.test_discount_speed_blocks import generated_rules
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _generated(target: Path, definitions: int) -> RuleSet:
-    spec = importlib.util.spec_from_file_location("bench_validate", REPO / "benchmarks" / "validate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.generate_rules(REPO / "rules", target / "rules", definitions)
-    return load_rules(target / "rules")
+    return load_rules(generated_rules(target, definitions))
 
 
 @pytest.fixture(scope="module")

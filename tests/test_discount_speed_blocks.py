@@ -131,14 +131,21 @@ def test_generated_scenarios_in_sequence_decide_alike_by_blocks(sequence: list[d
 # --- a generated rule set of many definitions ------------------------------------------------------
 
 
-def _generated(target: Path, definitions: int) -> RuleSet:
+def generated_rules(target: Path, definitions: int) -> Path:
+    """`benchmarks/validate.py`'s generated rule set of `definitions` discounts, written under
+    `target`: its rules folder."""
     spec = importlib.util.spec_from_file_location("bench_validate", REPO / "benchmarks" / "validate.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.generate_rules(REPO / "rules", target / "rules", definitions)
-    _end_some(target / "rules" / "discounts")
-    return load_rules(target / "rules")
+    return target / "rules"
+
+
+def _generated(target: Path, definitions: int) -> RuleSet:
+    rules = generated_rules(target, definitions)
+    _end_some(rules / "discounts")
+    return load_rules(rules)
 
 
 def _end_some(folder: Path) -> None:
