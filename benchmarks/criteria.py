@@ -1032,8 +1032,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.show_source:
         print(compile_billrules(make_rules(sizes[0], random.Random(SEED))).source, end="")
         return 0
+    from engine import native
+
     print(
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; seed {SEED}; {args.rounds} rounds"
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; seed {SEED}; {args.rounds} rounds; "
+        f"decision modules (scenario validation): {native.describe()}"
     )
     print()
     for size in sizes:

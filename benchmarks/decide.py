@@ -59,7 +59,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from validate import generate_rules  # noqa: E402  (benchmarks/validate.py: the rule-set generator)
 
-from engine import load_rules  # noqa: E402
+from engine import load_rules, native  # noqa: E402
 from engine.decide.decision import (  # noqa: E402
     _evaluator,
     criteria_outcomes,
@@ -383,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"max resident size of the process: {rss:,.0f} MiB "
-        f"({time.perf_counter() - started:.0f} s wall; python {sys.version.split()[0]}, {os.cpu_count()} CPUs)"
+        f"({time.perf_counter() - started:.0f} s wall; python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"decision modules: {native.describe()})"
     )
     return 0
 

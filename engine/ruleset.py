@@ -68,11 +68,11 @@ class RuleSet:
     rule_files: tuple[tuple[str, str], ...] = ()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (to a billing run's workers) without the evaluators kept beside the fields:
-        they are caches, rebuilt on first use, and hold JSON written once (not picklable)."""
-        state = dict(self.__dict__)
-        state.pop("_evaluators", None)
-        return state
+        """Pickled (to a billing run's workers) without what is kept beside the fields (the
+        evaluators, the rules' sources, lookups: every name starting `_`): caches, rebuilt on
+        first use. They hold JSON written once and the compiled decision modules' records, which
+        are not picklable (until 2026-12-04 only the evaluators were left out)."""
+        return {name: value for name, value in self.__dict__.items() if not name.startswith("_")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         from engine.load import remember_rule_files

@@ -871,13 +871,18 @@ def test_no_number_alone_hint_for_a_code_field(tmp_path: Path) -> None:
 
 
 def test_the_scope_reason_names_the_part_out_of_scope() -> None:
-    from engine.decide.credits import _outside_scope
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
 
-    class C:
-        code, services, products = "c", ("kaizen-platform",), ("vod-rental",)
+    from engine.decide.credits import CreditFact, Request, _outside_scope
 
-    class R:
-        service, product = "kaizen-platform", "ppv-event"
-
-    reason = _outside_scope(C(), R())  # type: ignore[arg-type]
+    day = date(2026, 1, 1)
+    credit = CreditFact(
+        "c", "t", Decimal(1), None, None, "o", day, services=("kaizen-platform",), products=("vod-rental",)
+    )
+    asked = Request(
+        "r", "o", None, frozenset({"t"}), Decimal(1), datetime(2026, 1, 1, tzinfo=UTC), day,
+        service="kaizen-platform", product="ppv-event",
+    )  # fmt: skip
+    reason = _outside_scope(credit, asked)
     assert reason.facts["actual"] == "product ppv-event"

@@ -75,8 +75,16 @@ def _kept_parts(rules: RuleSet) -> list[Any]:
 def _bills_written(evaluator: Any) -> list[dict[Any, Any]]:
     """Every `written` dictionary the evaluator keeps for its bills (wherever it keeps them)."""
     seen: list[dict[Any, Any]] = []
-    _collect(vars(evaluator), seen, 0)
+    _collect(_state(evaluator), seen, 0)
     return seen
+
+
+def _state(value: Any) -> dict[str, Any]:
+    """An object's attributes: its `__dict__`, or, compiled (a native class has none), every
+    attribute it has that is not a method."""
+    if hasattr(value, "__dict__"):
+        return dict(vars(value))
+    return {n: v for n in dir(value) if not n.startswith("__") and not callable(v := getattr(value, n, None))}
 
 
 def _collect(value: Any, seen: list[dict[Any, Any]], depth: int) -> None:
@@ -93,6 +101,8 @@ def _collect(value: Any, seen: list[dict[Any, Any]], depth: int) -> None:
             _collect(item, seen, depth + 1)
     elif hasattr(value, "__dict__") and not isinstance(value, type):
         _collect(vars(value), seen, depth + 1)
+    elif type(value).__module__.startswith("engine.decide"):
+        _collect(_state(value), seen, depth + 1)
     elif hasattr(value, "__slots__"):
         for slot in value.__slots__:
             _collect(getattr(value, slot, None), seen, depth + 1)

@@ -379,8 +379,6 @@ GRANT, WITHDRAW, DEBIT, REFUND = (
 #: the types that add to the balance
 _ADDS = (GRANT, REFUND)
 
-_new, _set = object.__new__, object.__setattr__  # (`credits.built`'s steps, made inline per event)
-
 
 class _Book:
     """The running balance of one scenario; used once."""
@@ -456,20 +454,7 @@ class _Book:
             assert amount is not None  # checked
             quantity = amount if self.zero is None else amount + self.zero
         after = before + quantity if kind in _ADDS else before - quantity
-        entry = _new(LedgerEntry)  # (`built`, inline: per event)
-        _set(
-            entry,
-            "__dict__",
-            {
-                "at": fields["at"],
-                "event": fields["id"],
-                "type": kind,
-                "request": request,
-                "quantity": quantity,
-                "balance": after,
-                "reason": fields["reason"],
-            },
-        )
+        entry = LedgerEntry(fields["at"], fields["id"], kind, request, quantity, after, fields["reason"])
         self.balance = after
         self.ledger.append(entry)
         if request is not None:

@@ -197,37 +197,20 @@ _T = TypeVar("_T")
 
 
 def built(cls: type[_T], values: dict[str, Any]) -> _T:
-    """`cls(**values)` for a frozen dataclass without `__post_init__` whose `values` name every
-    field: the same object, made by setting its `__dict__` at once instead of field by field
-    (a frozen dataclass's `__init__` sets each through `object.__setattr__`; these records are
-    made per consumption and draw, and by `balances` per event). tests/test_terms_speed_records.py
-    checks the records are the constructor's."""
-    made = _new(cls)
-    _set(made, "__dict__", values)
-    return made
-
-
-_new, _set = object.__new__, object.__setattr__  # (`built`'s steps, also made inline below: per draw)
+    """`cls(**values)` for a frozen dataclass whose `values` name every field. (Until 2026-12-04 the
+    record was made by setting its `__dict__` at once, quicker than the constructor in CPython; the
+    decision modules are compiled now (README, "Speed of decisions"), where the constructor is the
+    quick way and a record has no `__dict__`.) tests/test_terms_speed_records.py checks the records
+    are the constructor's."""
+    return cls(**values)
 
 
 def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
-    made = _new(Draw)
-    _set(made, "__dict__", {"credit": credit, "quantity": quantity, "rank": rank})
-    return made
+    return Draw(credit, quantity, rank)
 
 
 def _entry(at: datetime, credit: str, request: str, quantity: Decimal, remaining: Decimal) -> LedgerEntry:
-    values = {
-        "at": at,
-        "credit": credit,
-        "request": request,
-        "quantity": quantity,
-        "remaining": remaining,
-        "issue": False,
-    }
-    made = _new(LedgerEntry)
-    _set(made, "__dict__", values)
-    return made
+    return LedgerEntry(at, credit, request, quantity, remaining, False)
 
 
 def _outcome(
@@ -239,18 +222,7 @@ def _outcome(
     excluded: tuple[Reason, ...],
     alerts: tuple[Reason, ...] = (),
 ) -> Outcome:
-    values = {
-        "request": request,
-        "draws": draws,
-        "refusal": refusal,
-        "note": note,
-        "verdicts": verdicts,
-        "excluded": excluded,
-        "alerts": alerts,
-    }
-    made = _new(Outcome)
-    _set(made, "__dict__", values)
-    return made
+    return Outcome(request, draws, refusal, note, verdicts, excluded, alerts)
 
 
 def _allocation(c: CreditFact, distance: int) -> int:
@@ -439,7 +411,8 @@ class _Context:
 
     def __init__(self, as_of: datetime, consumption: Any, request: Request, tree: Tree) -> None:
         self.as_of, self.consumption = as_of, consumption
-        self._request, self._tree, self._consumer = request, tree, None
+        self._request, self._tree = request, tree
+        self._consumer: Any = None
 
     @property
     def consumer(self) -> Any:
@@ -527,26 +500,10 @@ class Book:
 
     @classmethod
     def lent(cls, shared: Shared, tree: Tree, order: Sequence[str], criteria: CreditCriteria | None) -> Book:
-        """`Book(list(shared.credits), tree, order, criteria, shared=shared)`, made without the
-        dataclass `__init__` and `__post_init__` (a book is made per decision; the tests check
-        it is the same book)."""
-        book = object.__new__(cls)
-        book.__dict__.update(
-            credits=list(shared.credits),
-            tree=tree,
-            order=order,
-            criteria=criteria,
-            remaining=dict(shared.remaining),
-            ledger=[],
-            _by_holder=shared.by_holder,
-            _cache={},
-            shared=shared,
-            _outside={},
-            _key=shared.key,
-            alert_lines={},
-            strict={},
-        )
-        return book
+        """`Book(list(shared.credits), tree, order, criteria, shared=shared)`. (Until 2026-12-04 made
+        without the dataclass `__init__`, by setting its `__dict__`, quicker in CPython; the
+        decision modules are compiled now, where a book has no `__dict__`.)"""
+        return cls(list(shared.credits), tree, order, criteria, shared=shared)
 
     def _index(self, c: CreditFact) -> None:
         self.remaining[c.code] = c.quantity

@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import orjson
+from mypy_extensions import mypyc_attr
 from pydantic import BaseModel
 
 from engine.criteria.environment import LINE_CHARGE, reads_line_charge
@@ -685,6 +686,7 @@ def _unknown_in(
     return [(f"{field}[{i}]", worded, code) for i, worded, code in _unknown(codes, kind, known)]
 
 
+@mypyc_attr(native_class=False)  # (compiled: a builtin type's subclass stays a Python class)
 class _Any(frozenset[str]):
     """Every code: a kind the rule set declares none of (`OPEN_KINDS`)."""
 
@@ -899,16 +901,17 @@ def _cached(rules: Any, name: str) -> Any:
         return _kept_beside(rules, name, lambda: {"terms": terms.TermEvaluator}[name](rules))
 
 
-def _evaluator(rules: Any) -> DiscountEvaluator:
+def _evaluator(rules: Any) -> Any:
+    """The rule set's `DiscountEvaluator`, made once. (Typed `Any`: the benchmarks and tests put the
+    frozen reference, `discounts_reference.ReferenceEvaluator`, in its place, and compiled code
+    checks a declared type.)"""
     try:  # (kept: read at once, no dictionary made for `setdefault`)
-        found: DiscountEvaluator = rules.__dict__["_evaluators"]["discounts"]
-        return found
+        return rules.__dict__["_evaluators"]["discounts"]
     except KeyError:
         pass
     cache = rules.__dict__.setdefault("_evaluators", {})  # frozen dataclass: cache beside the fields
     # (threads that build one at once all keep the first stored)
-    evaluator: DiscountEvaluator = cache.setdefault("discounts", DiscountEvaluator(rules))
-    return evaluator
+    return cache.setdefault("discounts", DiscountEvaluator(rules))
 
 
 #: the statuses `RuleSet.applied_only` counts rather than lists: nothing to bill, nothing to do

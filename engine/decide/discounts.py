@@ -44,6 +44,8 @@ from fractions import Fraction
 from operator import itemgetter
 from typing import Any, TypeVar
 
+from mypy_extensions import mypyc_attr
+
 from engine.decide.money import Rounder
 from engine.decide.reasons import Reason, Source, listed, register, rule_source
 from engine.decide.scenarios import ScenarioError
@@ -550,6 +552,7 @@ def _without_currency(requested: Any, low: Any, quantum: Callable[[str], Decimal
     return f"`{text}` is not money: write it with the range's currency, `{text} {currency}`"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (compiled: the frozen reference, interpreted, subclasses it)
 class DefinitionRules:
     """What an eligible definition meets next (durations, limits' windows, ad hoc requests and
     approvals) and the share a free period removes: the same for the evaluator and its frozen
@@ -557,6 +560,8 @@ class DefinitionRules:
 
     rules: Any
     rounder: Rounder
+    #: tables by definition code (`_by_code`), made on first use
+    _tables: dict[str, dict[Any, Any]]
 
     def _money_shown(self, value: Any) -> str:
         """Money in a reason's words and facts (a cap, an amount's value, an ad hoc range's bounds)
@@ -885,7 +890,7 @@ class DefinitionRules:
         `waiting_for_approval` (its approvers), made once per definition and approver: a reason is
         never changed, so decisions share it and its record is written once (an approver's name
         of more than 100 characters is made afresh, and kept nowhere)."""
-        kept: dict[tuple[str, str, str | None], Reason] = self.__dict__.setdefault("_approval_reasons", {})
+        kept: dict[tuple[str, str, str | None], Reason] = self._by_code("_approval_reasons")
         key = (code, d.code, by)
         found = kept.get(key)
         if found is None:
@@ -900,12 +905,16 @@ class DefinitionRules:
                 _kept(kept, _MATCH_MEMO, key, found)
         return found
 
-    def _by_code(self, name: str) -> dict[str, Any]:
+    def _by_code(self, name: str) -> dict[Any, Any]:
         """A table by definition code kept on this evaluator under `name`, made on first use (the
         evaluator and its frozen reference share these helpers; neither's constructor makes it)."""
-        found: dict[str, Any] | None = self.__dict__.get(name)
+        try:
+            tables = self._tables
+        except AttributeError:  # (declared, not made: a compiled evaluator has no `__dict__`)
+            tables = self._tables = {}
+        found: dict[Any, Any] | None = tables.get(name)
         if found is None:
-            found = self.__dict__[name] = {}
+            found = tables[name] = {}
         return found
 
     def _offered(self, d: Discount) -> Reason:
@@ -966,9 +975,7 @@ class DefinitionRules:
         text = str(requested)
         if len(text) > 100:
             return self._requested_value_now(d, request, problems)
-        kept: dict[tuple[str, type, str], tuple[Any, tuple[Reason | str, ...]]] = self.__dict__.setdefault(
-            "_requested_values", {}
-        )
+        kept: dict[tuple[str, type, str], tuple[Any, tuple[Reason | str, ...]]] = self._by_code("_requested_values")
         key = (d.code, type(requested), text)
         found = kept.get(key)
         if found is None:
@@ -1252,6 +1259,7 @@ def discount_source(rules: Any, code: str, *path: str) -> Source | None:
     return rule_source(rules, "discount", code, *path)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (compiled: benchmarks/decide.py times it by a subclass)
 class CriteriaOutcomes(Mapping[str, list[tuple[str, bool]]]):
     """`CriteriaProgram.outcomes` without building it, and only what is asked for: every
     condition's outcome from one call of the generated function (`results`, on first use; the

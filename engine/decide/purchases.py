@@ -1367,11 +1367,11 @@ def _items(rules: Any, chosen_pairs: tuple[tuple[str, str], ...], bundles: list[
         members, required = _members(rules, code)
         picked = [p for p in chosen[code] if p in members] if code in chosen else required
         for product_code in picked:
-            product = rules.get("product", product_code)
+            entry = rules.get("product", product_code)
             why = None
-            if product.type is ProductType.USAGE:
+            if entry.type is ProductType.USAGE:
                 why = Reason("rated_per_use", {"product": product_code})
-            elif product.price is None:
+            elif entry.price is None:
                 why = Reason("no_catalog_price", {"product": product_code})
             yield Item(product_code, code, why)
 

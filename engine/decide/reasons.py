@@ -69,6 +69,8 @@ class Reason:
     code: str
     facts: Mapping[str, Any] = field(default_factory=dict)
     source: Source | None = None
+    #: the record (`record`), worked out when first written
+    _json: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def words(self) -> str:
         """The reason in an analyst's words (the registered template, filled with the facts)."""
@@ -93,7 +95,10 @@ class Reason:
     def record(self) -> dict[str, Any]:
         """`to_json` without the copy: the one record kept on this reason, for a writer that
         serialises it at once and never changes it (`decision.decide_text`)."""
-        data: dict[str, Any] | None = self.__dict__.get("_json")
+        try:
+            data = self._json
+        except AttributeError:  # (compiled, a field made by no `__init__` is unset until written)
+            data = None
         if data is None:
             data = self.once()
             object.__setattr__(self, "_json", data)

@@ -1,0 +1,158 @@
+"""The decision modules compiled by mypyc (`engine/native.py`, `hatch_build.py`).
+
+CI installs billrules as README says (`pip install -e .`), which compiles them: the whole suite then
+runs on the compiled modules, and this file checks that it did, that the compiled modules and
+their Python source decide alike byte for byte (the source in a child process, with
+`BILLRULES_PURE=1`), and that an edited source is run instead of its stale compiled module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import load_rules, native
+from tests.test_discount_bills_review_s29 import json_seeds, mutator_for
+from tests.test_discount_speed_blocks import generated_rules
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: what the child process and this one both run: every line decided by every variant of the rules
+_DECIDE_ALL = """
+import json, sys
+from pathlib import Path
+from engine import load_rules, native
+from engine.decide.scenarios import ScenarioError, ScenarioInvalid
+
+def outcomes(rules_dir, lines):
+    loaded = load_rules(Path(rules_dir))
+    variants = [loaded, loaded.brief(), loaded.brief().applied_only()]
+    out = []
+    for rules in variants:
+        for i, line in enumerate(lines):
+            try:
+                out.append(rules.decide_json(line, explain=(i % 7 == 0)))
+            except ScenarioError as exc:
+                out.append(f"error {exc.code} {exc.field}: {exc.message} ({exc.hint})")
+            except ScenarioInvalid as exc:
+                out.append(f"invalid {[(d.code, d.message) for d in exc.diagnostics]}")
+    return out
+
+if __name__ == "__main__":
+    lines = Path(sys.argv[2]).read_text(encoding="utf-8").splitlines()
+    print(json.dumps({"state": native.state, "compiled": native.compiled(), "outcomes": outcomes(sys.argv[1], lines)}))
+"""
+
+
+def _lines(count_per_seed: int) -> list[str]:
+    """The samples as JSON lines, and each changed one fact at a time (seeded)."""
+    rng = random.Random(32)
+    seeds = json_seeds()
+    mutator = mutator_for(load_rules(REPO / "rules"), rng)
+    lines = []
+    for seed in seeds:
+        data = {k: v for k, v in seed.items() if k != "expect"}
+        lines.append(json.dumps(data, default=str))
+        for _ in range(count_per_seed):
+            lines.append(json.dumps(mutator.changed(data), default=str))
+    return lines
+
+
+def _run_child(script: Path, rules: Path, lines: Path, pure: bool) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE}
+    if pure:
+        env[native.PURE] = "1"
+    done = subprocess.run(
+        [sys.executable, str(script), str(rules), str(lines)],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_the_decision_modules_run_compiled() -> None:
+    """Installed as README says, the decision modules are the compiled ones (on a machine without a
+    C compiler the install leaves them Python: skipped there, never in CI)."""
+    if os.environ.get(native.PURE, "") not in ("", "0"):
+        pytest.skip(f"{native.PURE} is set")
+    if native.state == "not built" and not os.environ.get("CI"):
+        pytest.skip("the install compiled nothing (no C compiler?): the modules run as Python")
+    assert native.state == "compiled", native.state
+    assert native.compiled()
+    import engine.decide.discounts as discounts
+
+    assert not (discounts.__file__ or "").endswith(".py")
+
+
+@pytest.mark.parametrize("rules_dir", ["rules", "generated"])
+def test_compiled_and_source_decide_alike(tmp_path: Path, rules_dir: str) -> None:
+    """Every sample and five of its neighbours (one fact changed), decided with every variant of the
+    rules (detailed, brief, applied only; some explained), by the compiled modules and by their
+    Python source: the same text, byte for byte. On the shipped rules and on a generated rule set
+    of 40 definitions (every kind of condition analysts write)."""
+    rules = generated_rules(tmp_path, 40) if rules_dir == "generated" else REPO / "rules"
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("\n".join(_lines(5 if rules_dir == "rules" else 1)), encoding="utf-8")
+    script = tmp_path / "decide_all.py"
+    script.write_text(_DECIDE_ALL, encoding="utf-8")
+    compiled = _run_child(script, rules, lines, pure=False)
+    source = _run_child(script, rules, lines, pure=True)
+    assert source["state"] == "pure" and not source["compiled"]
+    assert compiled["state"] == native.state and compiled["compiled"] == native.compiled()
+    assert len(compiled["outcomes"]) == len(source["outcomes"]) > 300
+    assert sum(o.startswith("{") for o in compiled["outcomes"]) > len(compiled["outcomes"]) // 2
+    for got, expected in zip(compiled["outcomes"], source["outcomes"], strict=True):
+        assert got == expected
+
+
+def _module_files(directory: Path, modules: tuple[str, ...]) -> dict[str, str]:
+    recorded = {}
+    for i, module in enumerate(modules):
+        path = directory / (module.rpartition(".")[2] + ".py")
+        path.write_text(f"VALUE = {i}\n", encoding="utf-8")
+        recorded[module] = native.digest(path)
+    (directory / native.SOURCES).write_text(json.dumps(recorded), encoding="utf-8")
+    return recorded
+
+
+def test_an_edited_source_is_stale_and_an_unchanged_one_is_not(tmp_path: Path) -> None:
+    modules = ("pkg.a", "pkg.b")
+    recorded = _module_files(tmp_path, modules)
+    assert native.stale_modules(tmp_path, recorded, modules) == []
+    # a source touched but not changed (a checkout, a wheel unpacked in another order): its hash decides
+    record = tmp_path / native.SOURCES
+    os.utime(record, (1, 1))
+    assert native.stale_modules(tmp_path, recorded, modules) == []
+    (tmp_path / "b.py").write_text("VALUE = 'edited'\n", encoding="utf-8")
+    assert native.stale_modules(tmp_path, recorded, modules) == ["pkg.b"]
+    # a module the build did not record is never taken as compiled
+    assert native.stale_modules(tmp_path, {"pkg.a": recorded["pkg.a"]}, modules) == ["pkg.b"]
+
+
+def test_billrules_pure_runs_the_python_source() -> None:
+    code = (
+        "import engine.decide.decision as d, engine.native as n;"
+        "print(n.state, n.compiled(), d.__file__.endswith('.py'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, native.PURE: "1", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["pure", "False", "True"]
