@@ -31,7 +31,9 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _try_repo(rules_repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    # (the hook's install leaves the decision modules Python: it runs `validate`, and compiling them,
+    # a minute or two per install, is tested once, in tests/test_native.py's wheel)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1", "BILLRULES_PURE": "1"}
     return subprocess.run(
         ["pre-commit", "try-repo", str(REPO), "billrules-validate", "--all-files", "--color", "never"],
         cwd=rules_repo,
@@ -100,7 +102,7 @@ def test_hook_catches_a_commit_that_only_deletes_a_rule_file(tmp_path: Path, pre
     assert _try_repo(repo, pre_commit_home).returncode == 0
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "rules")
     _git(repo, "rm", "-q", "rules/catalog/products.yaml")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1", "BILLRULES_PURE": "1"}
     deleted = subprocess.run(
         ["pre-commit", "try-repo", str(REPO), "billrules-validate", "--color", "never"],
         cwd=repo,
