@@ -40,6 +40,7 @@ MODULES = (
     "engine.decide.reasons",
     "engine.decide.scenarios",
     "engine.decide.terms",
+    "engine.decide.why",
     "engine.decide.discounts",
     "engine.decide.credits",
     "engine.decide.balances",
