@@ -83,14 +83,18 @@ def _run_child(script: Path, rules: Path, lines: Path, pure: bool) -> dict[str, 
     return result
 
 
+def _require_compiled() -> None:
+    """Skip where the modules are not compiled (`BILLRULES_PURE` set, or a machine that compiled
+    nothing); in CI they must be."""
+    if native.state != "compiled" and not os.environ.get("CI"):
+        pytest.skip(f"the decision modules run from source here ({native.state})")
+    assert native.state == "compiled", native.state
+
+
 def test_the_decision_modules_run_compiled() -> None:
     """Installed as README says, the decision modules are the compiled ones (on a machine without a
     C compiler the install leaves them Python: skipped there, never in CI)."""
-    if os.environ.get(native.PURE, "") not in ("", "0"):
-        pytest.skip(f"{native.PURE} is set")
-    if native.state == "not built" and not os.environ.get("CI"):
-        pytest.skip("the install compiled nothing (no C compiler?): the modules run as Python")
-    assert native.state == "compiled", native.state
+    _require_compiled()
     assert native.compiled()
     import engine.decide.discounts as discounts
 
@@ -103,6 +107,7 @@ def test_compiled_and_source_decide_alike(tmp_path: Path, rules_dir: str) -> Non
     rules (detailed, brief, applied only; some explained), by the compiled modules and by their
     Python source: the same text, byte for byte. On the shipped rules and on a generated rule set
     of 40 definitions (every kind of condition analysts write)."""
+    _require_compiled()
     rules = generated_rules(tmp_path, 40) if rules_dir == "generated" else REPO / "rules"
     lines = tmp_path / "lines.jsonl"
     lines.write_text("\n".join(_lines(5 if rules_dir == "rules" else 1)), encoding="utf-8")
@@ -111,35 +116,67 @@ def test_compiled_and_source_decide_alike(tmp_path: Path, rules_dir: str) -> Non
     compiled = _run_child(script, rules, lines, pure=False)
     source = _run_child(script, rules, lines, pure=True)
     assert source["state"] == "pure" and not source["compiled"]
-    assert compiled["state"] == native.state and compiled["compiled"] == native.compiled()
+    assert compiled["state"] == "compiled" and compiled["compiled"]
     assert len(compiled["outcomes"]) == len(source["outcomes"]) > 300
     assert sum(o.startswith("{") for o in compiled["outcomes"]) > len(compiled["outcomes"]) // 2
     for got, expected in zip(compiled["outcomes"], source["outcomes"], strict=True):
         assert got == expected
 
 
-def _module_files(directory: Path, modules: tuple[str, ...]) -> dict[str, str]:
-    recorded = {}
-    for i, module in enumerate(modules):
-        path = directory / (module.rpartition(".")[2] + ".py")
-        path.write_text(f"VALUE = {i}\n", encoding="utf-8")
-        recorded[module] = native.digest(path)
-    (directory / native.SOURCES).write_text(json.dumps(recorded), encoding="utf-8")
-    return recorded
+def _package(root: Path) -> list[str]:
+    (root / "pkg").mkdir()
+    for name in ("a", "b"):
+        (root / "pkg" / f"{name}.py").write_text(f"VALUE = {name!r}\n", encoding="utf-8")
+    return ["pkg.a", "pkg.b"]
 
 
 def test_an_edited_source_is_stale_and_an_unchanged_one_is_not(tmp_path: Path) -> None:
-    modules = ("pkg.a", "pkg.b")
-    recorded = _module_files(tmp_path, modules)
-    assert native.stale_modules(tmp_path, recorded, modules) == []
-    # a source touched but not changed (a checkout, a wheel unpacked in another order): its hash decides
-    record = tmp_path / native.SOURCES
-    os.utime(record, (1, 1))
-    assert native.stale_modules(tmp_path, recorded, modules) == []
-    (tmp_path / "b.py").write_text("VALUE = 'edited'\n", encoding="utf-8")
-    assert native.stale_modules(tmp_path, recorded, modules) == ["pkg.b"]
-    # a module the build did not record is never taken as compiled
-    assert native.stale_modules(tmp_path, {"pkg.a": recorded["pkg.a"]}, modules) == ["pkg.b"]
+    modules = _package(tmp_path)
+    recorded = native.record(tmp_path, modules, checked=True)
+    assert native.stale_modules(tmp_path, recorded) == []
+    # touched but not changed (a checkout, files copied): its hash decides
+    os.utime(tmp_path / "pkg" / "a.py", (1, 1))
+    assert native.stale_modules(tmp_path, recorded) == []
+    # changed, its time set back before the build (`cp -p`, `rsync -a`, `tar x`): its size differs
+    b = tmp_path / "pkg" / "b.py"
+    b.write_text("VALUE = 'edited'\n", encoding="utf-8")
+    os.utime(b, (1, 1))
+    assert native.stale_modules(tmp_path, recorded) == ["pkg.b"]
+    b.unlink()
+    assert native.stale_modules(tmp_path, recorded) == ["pkg.b"]
+
+
+def test_what_the_build_watches_is_the_modules_and_what_they_import() -> None:
+    watched = native.watched()
+    assert watched[: len(native.MODULES)] == list(native.MODULES)
+    assert {"engine.values", "engine.models.scenario", "engine.criteria.explain"} <= set(watched)
+    assert "engine.native" not in watched and all(native.source_file(m).is_file() for m in watched)
+
+
+def test_a_stale_build_runs_the_source_and_says_so() -> None:
+    """What `choose` does with a checkout edited since its build (the state faked: a real one needs
+    a second compiled tree): every decision module from its Python file, and a `StaleBuildWarning`."""
+    code = (
+        "import warnings, engine.native as n\n"
+        "n._state = lambda: ('stale', 'engine.decide.money changed since they were compiled')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import engine.decide.decision as d, engine.decide.money as m\n"
+        "print(n.state, d.__file__.endswith('.py'), m.__file__.endswith('.py'))\n"
+        "print([(w.category.__name__, str(w.message)) for w in caught])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first.split() == ["stale", "True", "True"]
+    assert "StaleBuildWarning" in second and "engine.decide.money changed" in second and "pip install -e ." in second
 
 
 def test_billrules_pure_runs_the_python_source() -> None:
@@ -163,8 +200,7 @@ def test_a_wheel_holds_the_compiled_modules_and_runs_them(tmp_path: Path) -> Non
     """`pip install .` (README's first command) builds a wheel for this platform holding the compiled
     modules, their group's library and the sources' hashes beside the Python files; unpacked, it
     decides every sample as expected with the modules compiled."""
-    if native.state == "not built" and not os.environ.get("CI"):
-        pytest.skip("this machine compiles nothing (no C compiler?)")
+    _require_compiled()
     env = {k: v for k, v in os.environ.items() if k != native.PURE}
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)],

@@ -1,10 +1,13 @@
-"""Records the credit allocator makes without their dataclass `__init__` are the same records.
+"""Records the credit allocator and the balances make through their helpers are the dataclasses'
+own records.
 
 `engine/decide/credits.py` makes its per-consumption records (`Request`, `Draw`, `LedgerEntry`,
-`Outcome`, `CreditsResult`) by setting their `__dict__` at once (`built`; `balances` makes its `LedgerEntry` and
-`BalanceResult` so too): the objects must be
-those the dataclass constructor makes (every field, nothing more, equal, same hash, still frozen),
-and a field added to one of them later must not be silently left out.
+`Outcome`, `CreditsResult`) through helpers (`built`, `_draw`, `_entry`, `_outcome`, `Book.lent`;
+`balances` its `LedgerEntry` and `BalanceResult`): the objects must be those the dataclass
+constructor makes (every field, equal, same hash, still frozen), and a field added to one of them
+later must not be silently left out. (Until 2026-12-05 the helpers set a record's `__dict__` at
+once, quicker in CPython; the decision modules are compiled now, where a record has no `__dict__`
+and its constructor is the quick way, so the helpers call it.)
 """
 
 from __future__ import annotations
