@@ -152,6 +152,20 @@ def test_a_balances_ledger_entries_and_result_are_the_dataclasses_records(
     )
     for entry in result.ledger:
         _same(entry, balances.LedgerEntry(*(getattr(entry, f.name) for f in dataclasses.fields(entry))))
+    # each entry's fields hold its event's facts (the ledger's entries are made positionally)
+    by_id = {e.id: e for e in events}
+    balance = Decimal(5)
+    for entry in result.ledger:
+        event = by_id[entry.event]
+        assert (entry.at, entry.type.value, entry.request, entry.reason) == (
+            event.at,
+            event.type.value,
+            event.request,
+            None,
+        )
+        assert entry.quantity == event.amount
+        balance += entry.quantity if entry.type.value == "grant" else -entry.quantity
+        assert entry.balance == balance
 
 
 def test_a_book_lent_the_rule_sets_credits_is_the_book_the_constructor_makes() -> None:
