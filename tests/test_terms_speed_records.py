@@ -2,7 +2,7 @@
 own records.
 
 `engine/decide/credits.py` makes its per-consumption records (`Request`, `Draw`, `LedgerEntry`,
-`Outcome`, `CreditsResult`) through helpers (`built`, `_draw`, `_entry`, `_outcome`, `Book.lent`;
+`Outcome`, `CreditsResult`) through their constructors or helpers (`_draw`, `_entry`, `_outcome`, `Book.lent`;
 `balances` its `LedgerEntry` and `BalanceResult`): the objects must be those the dataclass
 constructor makes (every field, equal, same hash, still frozen), and a field added to one of them
 later must not be silently left out. (Until 2026-12-05 the helpers set a record's `__dict__` at

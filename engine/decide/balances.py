@@ -47,7 +47,6 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from engine.decide.credits import built
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
 from engine.models.credits import BalancePolicy
@@ -422,15 +421,14 @@ class _Book:
             reasons = self.apply(event)
             if self.trace is not None:
                 self.trace(Step(event.id, before, self.balance, reasons))
-        values = {
-            "policy": self.policy.code,
-            "opening": self.opening,
-            "ledger": tuple(self.ledger),
-            "refused": tuple(self.refused),
-            "alerts": tuple(self.alerts),
-            "carried": tuple(self.carried.values()),
-        }
-        return built(BalanceResult, values)
+        return BalanceResult(
+            policy=self.policy.code,
+            opening=self.opening,
+            ledger=tuple(self.ledger),
+            refused=tuple(self.refused),
+            alerts=tuple(self.alerts),
+            carried=tuple(self.carried.values()),
+        )
 
     def apply(self, event: BalanceEvent) -> tuple[Reason, ...]:
         fields = event.__dict__  # (read as a mapping: the module's docstring)

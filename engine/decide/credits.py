@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from heapq import heappop, heappush
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from engine.decide.reasons import Reason, Source, register
 from engine.decide.scenarios import ScenarioError
@@ -192,17 +192,6 @@ class Outcome:
 
 
 SortKey = Callable[[CreditFact, int], Any]
-
-_T = TypeVar("_T")
-
-
-def built(cls: type[_T], values: dict[str, Any]) -> _T:
-    """`cls(**values)` for a frozen dataclass whose `values` name every field. (Until 2026-12-04 the
-    record was made by setting its `__dict__` at once, quicker than the constructor in CPython; the
-    decision modules are compiled now (README, "Speed of decisions"), where the constructor is the
-    quick way and a record has no `__dict__`.) tests/test_terms_speed_records.py checks the records
-    are the constructor's."""
-    return cls(**values)
 
 
 def _draw(credit: str, quantity: Decimal, rank: int) -> Draw:
@@ -1582,26 +1571,23 @@ def resolved(s: _Setting, fields: Mapping[str, Any], i: int) -> Request:
             )
         organisation = home if user != asked_by or organisation is None else organisation
     at = fields["at"]
-    return built(
-        Request,
-        {
-            "id": fields["id"],
-            "organisation": organisation,
-            "user": user,
-            "types": types,
-            "quantity": quantity,
-            "at": at if at.tzinfo is not None else at.replace(tzinfo=UTC),  # `moment`
-            "day": at.date(),
-            "service": service,
-            "product": product,
-            "overdraft": kind.overdraft,
-            "asked_by": asked_by,
-            "wanted": wanted,
-            "credit_type": credit_type,
-            "unit": unit,
-            "usage": _usage(fields),
-            "own_organisation": own if user != asked_by and own != organisation else None,
-        },
+    return Request(
+        id=fields["id"],
+        organisation=organisation,
+        user=user,
+        types=types,
+        quantity=quantity,
+        at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),  # `moment`
+        day=at.date(),
+        service=service,
+        product=product,
+        overdraft=kind.overdraft,
+        asked_by=asked_by,
+        wanted=wanted,
+        credit_type=credit_type,
+        unit=unit,
+        usage=_usage(fields),
+        own_organisation=own if user != asked_by and own != organisation else None,
     )
 
 
@@ -1724,17 +1710,14 @@ def evaluate(rules: Any, scenario: Any, explain: bool = False) -> CreditsResult:
         book.issue(credit, at, item.id)
         purchases.append(Purchase(item.id, item.user, owner, item.id))
     views = _views(s, scenario)
-    return built(
-        CreditsResult,
-        {
-            "outcomes": tuple(outcomes),
-            "purchases": tuple(purchases),
-            # (the book is this decision's alone and dropped here: its own mapping, not a copy)
-            "credits": book.shared.credits if book.shared is not None else tuple(book.credits),
-            "remaining": book.remaining,
-            "ledger": tuple(book.ledger),
-            "owners": views,
-        },
+    return CreditsResult(
+        outcomes=tuple(outcomes),
+        purchases=tuple(purchases),
+        # (the book is this decision's alone and dropped here: its own mapping, not a copy)
+        credits=book.shared.credits if book.shared is not None else tuple(book.credits),
+        remaining=book.remaining,
+        ledger=tuple(book.ledger),
+        owners=views,
     )
 
 
